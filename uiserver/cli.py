@@ -1,0 +1,106 @@
+"""`uiserver serve | token | validate | publish | bench`.
+
+Each command lives in its own module and is imported only when run, so `uiserver validate` does
+not pay for starting a server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(".uiserver")
+
+
+def _default_dir(name: str) -> Path:
+    """`layouts/` or `components/` of the working directory, else the ones shipped beside it."""
+    here = Path.cwd() / name
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / name
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="uiserver", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP server (uvicorn)")
+    serve.add_argument("--host", default=os.environ.get("UISERVER_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("UISERVER_PORT", "8000")))
+    serve.add_argument("--data-dir", type=Path, default=None)
+    serve.add_argument("--layouts", type=Path, default=None)
+    serve.add_argument("--components", type=Path, default=None)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--store",
+        default=os.environ.get("UISERVER_STORE", ""),
+        help="redis://host:port/db for the shared Redis store (default: SQLite in --data-dir)",
+    )
+    serve.add_argument("--log-level", default=os.environ.get("UISERVER_LOG_LEVEL", "info"))
+
+    token = sub.add_parser("token", help="mint a JWT for a user")
+    token.add_argument("user")
+    token.add_argument("--role", choices=["user", "designer", "admin"], default="user")
+    token.add_argument("--ttl", type=int, default=86_400, help="seconds until it expires")
+    token.add_argument("--data-dir", type=Path, default=None)
+
+    validate = sub.add_parser("validate", help="schema and accessibility lint of files")
+    validate.add_argument("paths", nargs="*", type=Path)
+    validate.add_argument("--components", type=Path, default=None)
+
+    publish = sub.add_parser("publish", help="publish a template file as a new version")
+    publish.add_argument("file", type=Path)
+    publish.add_argument("--message", "-m", required=True)
+    publish.add_argument("--author", default=os.environ.get("USER", "cli"))
+    publish.add_argument("--data-dir", type=Path, default=None)
+    publish.add_argument("--components", type=Path, default=None)
+    publish.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""))
+
+    bench = sub.add_parser("bench", help="run the load test and write a report")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def data_dir(value: Path | None) -> Path:
+    return value or Path(os.environ.get("UISERVER_DATA_DIR", str(DEFAULT_DATA_DIR)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "layouts", "unset") is None:
+        args.layouts = Path(os.environ.get("UISERVER_LAYOUTS", str(_default_dir("layouts"))))
+    if getattr(args, "components", "unset") is None:
+        args.components = Path(
+            os.environ.get("UISERVER_COMPONENTS", str(_default_dir("components")))
+        )
+    if hasattr(args, "data_dir"):
+        args.data_dir = data_dir(args.data_dir)
+
+    if args.command == "serve":
+        from uiserver.serve import run_serve
+
+        return run_serve(args)
+    if args.command == "token":
+        from uiserver.auth import run_token
+
+        return run_token(args)
+    if args.command == "validate":
+        from uiserver.lint import run_validate
+
+        return run_validate(args)
+    if args.command == "publish":
+        from uiserver.publish import run_publish
+
+        return run_publish(args)
+    if args.command == "bench":
+        from uiserver.bench import run_bench
+
+        return run_bench(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The pure layout pipeline: no I/O, no starlette, no cachetools, no store."""

@@ -1,0 +1,94 @@
+"""The policy file: every rule's number in one place.
+
+An operator may tighten any number (a stricter contrast, a smaller personalization cap) but never
+loosen it below the WCAG AA floor or the elderly-mode minimums of DESIGN section 4: `load_policy`
+refuses such a file with the field and the floor.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.json")
+
+Ratio = Annotated[float, Meta(ge=0.0, le=1.0)]
+
+
+class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    max_change: Ratio = 0.4
+    min_evidence: Annotated[int, Meta(ge=0)] = 8
+    hysteresis_margin: Annotated[float, Meta(ge=0.0)] = 0.25
+    explore_share: Ratio = 0.03
+    text_contrast: float = 4.5
+    large_text_contrast: float = 3.0
+    ui_contrast: float = 3.0
+    enhanced_text_contrast: float = 7.0
+    enhanced_large_text_contrast: float = 4.5
+    large_text_px: float = 24.0
+    large_bold_text_px: float = 18.66
+    min_target_px: float = 44.0
+    absolute_min_target_px: float = 24.0
+    elderly_font_px: float = 24.0
+    elderly_max_font_px: float = 30.0
+    elderly_line_height: float = 1.3
+    elderly_main_target_px: float = 60.0
+    elderly_target_px: float = 44.0
+    elderly_age_bands: frozenset[str] = frozenset({"60_plus"})
+    care_mode_font_px: float = 22.0
+    max_font_scale: float = 2.0
+    tablet_column_factor: float = 2.0
+    desktop_column_factor: float = 3.0
+
+
+# field -> (floor, direction): "min" means the value may only go up, "max" only down.
+FLOORS: dict[str, tuple[float, str]] = {
+    "max_change": (0.4, "max"),
+    "text_contrast": (4.5, "min"),
+    "large_text_contrast": (3.0, "min"),
+    "ui_contrast": (3.0, "min"),
+    "enhanced_text_contrast": (7.0, "min"),
+    "enhanced_large_text_contrast": (4.5, "min"),
+    "large_text_px": (24.0, "min"),
+    "large_bold_text_px": (18.66, "min"),
+    "min_target_px": (44.0, "min"),
+    "absolute_min_target_px": (24.0, "min"),
+    "elderly_font_px": (24.0, "min"),
+    "elderly_max_font_px": (30.0, "min"),
+    "elderly_line_height": (1.3, "min"),
+    "elderly_main_target_px": (60.0, "min"),
+    "elderly_target_px": (44.0, "min"),
+    "max_font_scale": (2.0, "min"),
+}
+
+
+class PolicyError(ValueError):
+    """The policy file is malformed or loosens a rule below its floor."""
+
+
+def check_floors(policy: Policy) -> list[str]:
+    """Every way `policy` is looser than the WCAG AA / elderly floors."""
+    problems = []
+    for name, (floor, direction) in FLOORS.items():
+        value = getattr(policy, name)
+        if direction == "min" and value < floor:
+            problems.append(f"{name}: {value} is below the floor {floor}")
+        if direction == "max" and value > floor:
+            problems.append(f"{name}: {value} is above the ceiling {floor}")
+    return problems
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """Load and check a policy file (the shipped one by default)."""
+    source = path or DEFAULT_POLICY_PATH
+    try:
+        policy = msgspec.json.decode(source.read_bytes(), type=Policy)
+    except (OSError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise PolicyError(f"{source}: {exc}") from exc
+    problems = check_floors(policy)
+    if problems:
+        raise PolicyError(f"{source}: " + "; ".join(problems))
+    return policy

@@ -1,0 +1,255 @@
+"""The data the whole system shares, as strict msgspec Structs.
+
+Files people edit (catalogue, templates, settings) forbid unknown fields, so a typo fails loudly
+with the field's path (msgspec reports `$.components[3].lable`). The layout Structs are exactly
+the wire shape of DESIGN section 5: fields may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+from uiserver.types import (
+    AgeBand,
+    ChangeKind,
+    Device,
+    ElderlyMode,
+    EventKind,
+    Handedness,
+    Mode,
+    Motion,
+    Placement,
+    Role,
+)
+
+HexColour = Annotated[str, Meta(pattern=r"^#[0-9A-Fa-f]{6}$", description="#RRGGBB")]
+Ident = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")]
+Px = Annotated[float, Meta(gt=0, le=400)]
+Label = Annotated[str, Meta(max_length=200)]
+
+
+class Strict(Struct, forbid_unknown_fields=True, omit_defaults=False):
+    """Base for documents people write by hand: unknown fields are errors."""
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+class ComponentType(Strict, frozen=True):
+    """One kind of block the client knows how to draw (a file in `components/`)."""
+
+    name: Ident
+    role: Role
+    label_required: bool
+    description: str = ""
+    interactive: bool = False
+    essential: bool = False
+    ad: bool = False
+    promo: bool = False  # promotion / pay- or download-inducing: hidden in elderly mode
+    animated: bool = False
+    image: bool = False  # draws images: gets low-weight images in low-power mode
+    main: bool = False  # a "main component": >= 60 px targets in elderly mode (MIIT 2.1)
+    action: bool = False  # an action button that has a placement
+    grid: bool = False  # a grid whose columns widen on tablet/desktop
+    default_font_px: Px = 16
+    min_font_px: Px = 12
+    default_target_px: Px = 44
+    min_target_px: Px = 44
+    columns: int = 0  # phone column count for grids
+
+
+# --------------------------------------------------------------------------- templates
+
+
+class Palette(Strict, frozen=True):
+    """Colours of a theme; every text/background pair is contrast-checked."""
+
+    text: HexColour
+    background: HexColour
+    primary: HexColour
+    on_primary: HexColour
+    muted: HexColour | None = None  # secondary text on `background`
+    surface: HexColour | None = None  # card background under `text`
+
+
+class ThemeSpec(Strict, frozen=True):
+    font_px: Px = 16
+    line_height: Annotated[float, Meta(ge=1.0, le=3.0)] = 1.5
+    palette: Palette | None = None
+    dark_palette: Palette | None = None
+    high_contrast_palette: Palette | None = None
+
+
+class ComponentSpec(Strict, frozen=True):
+    """One component instance on a page template."""
+
+    id: Ident
+    type: Ident
+    label: Label | None = None
+    pinned: bool = False
+    visible: bool = True  # base visibility; segment rules may show a hidden module
+    category: str | None = None  # affinity key; defaults to the id
+    placement: Placement = "flow"
+    show_for_segments: list[str] = []
+    hide_for_segments: list[str] = []
+    font_px: Px | None = None
+    min_target_px: Px | None = None
+    main: bool | None = None  # overrides the catalogue's `main`
+    props: dict[str, Any] = {}
+
+
+class VariantSpec(Strict, frozen=True):
+    """An A/B variant: a different order, theme or props for a share of users."""
+
+    name: Ident
+    weight: Annotated[int, Meta(ge=0, le=10_000)] = 1
+    order: list[str] | None = None
+    theme: ThemeSpec | None = None
+    props: dict[str, dict[str, Any]] = {}
+
+
+class Template(Strict, frozen=True):
+    """A designer's base layout of one page (a file in `layouts/`)."""
+
+    page: Ident
+    title: Label
+    theme: ThemeSpec
+    components: list[ComponentSpec]
+    description: str = ""
+    experiment: str | None = None
+    variants: list[VariantSpec] = []
+
+
+# --------------------------------------------------------------------------- users
+
+
+class Settings(Strict):
+    """A user's own settings: exactly the object of `GET/PUT /v1/me/settings`."""
+
+    elderly_mode: ElderlyMode = "auto"
+    font_scale: Annotated[float, Meta(ge=1.0, le=2.0)] = 1.0
+    high_contrast: bool = False
+    reduce_motion: bool = False
+    screen_reader: bool = False
+    handedness: Handedness = "unknown"
+    personalization: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
+    age_band: AgeBand = "unknown"
+
+
+class Profile(Struct, frozen=True):
+    """What the engine knows about a user: the minimum, nothing it cannot use."""
+
+    user_id: str = ""
+    settings: Settings = msgspec.field(default_factory=Settings)
+    affinities: dict[str, float] = {}  # category -> decayed score
+    evidence: int = 0  # meaningful (click/convert) events seen
+    segments: frozenset[str] = frozenset()
+    last_order: dict[str, list[str]] = {}  # page -> order last served (stability)
+
+
+class Context(Struct, frozen=True, forbid_unknown_fields=True):
+    """What the client says about this launch. Small on purpose: each field multiplies keys."""
+
+    device: Device = "phone"
+    width: Annotated[int, Meta(ge=0, le=10_000)] | None = None
+    dark: bool = False
+    low_power: bool = False
+    font_px: Annotated[float, Meta(ge=8, le=64)] | None = None
+    locale: Annotated[str, Meta(max_length=35)] = "zh-CN"
+
+
+class Event(Strict):
+    """One behaviour event from the client."""
+
+    page: Annotated[str, Meta(min_length=1, max_length=64)]
+    component: Annotated[str, Meta(min_length=1, max_length=64)]
+    kind: EventKind
+    ts: Annotated[float, Meta(ge=0)] | None = None
+
+
+class EventBatch(Strict):
+    events: Annotated[list[Event], Meta(max_length=500)]
+
+
+# --------------------------------------------------------------------------- layout (wire)
+
+
+class LayoutPalette(Struct, frozen=True):
+    text: str
+    background: str
+    primary: str
+    on_primary: str
+    muted: str
+    surface: str
+
+
+class LayoutTheme(Struct, frozen=True):
+    font_px: float
+    line_height: float
+    motion: Motion
+    high_contrast: bool
+    palette: LayoutPalette
+    dark: bool = False
+
+
+class LayoutComponent(Struct):
+    id: str
+    type: str
+    role: str
+    label: str
+    font_px: float
+    min_target_px: float
+    placement: str
+    pinned: bool
+    props: dict[str, Any]
+    reasons: list[str]
+
+
+class Change(Struct, frozen=True):
+    component: str
+    change: ChangeKind
+    reason: str
+
+
+class PersonalizationInfo(Struct):
+    strength: float
+    cap: float
+    changed_ratio: float
+    capped: bool
+    changes: list[Change]
+
+
+class Layout(Struct):
+    """The response of `GET /v1/layouts/{page}` (schema 1)."""
+
+    schema: int
+    page: str
+    template_version: str
+    variant: str | None
+    mode: Mode
+    theme: LayoutTheme
+    components: list[LayoutComponent]
+    personalization: PersonalizationInfo
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ErrorDetail(Struct, omit_defaults=True):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(Struct):
+    error: ErrorDetail
+
+
+class Problem(Struct):
+    """A lint or schema problem: `field` is a dotted path into the document."""
+
+    field: str
+    message: str
