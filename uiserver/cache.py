@@ -1,0 +1,110 @@
+"""Layout caching: encoded bodies by fingerprint, and a per-request memo in front of them.
+
+Two bounded levels (cachetools LRU, sizes are settings, so memory stays bounded whatever the
+number of users):
+
+- `bodies`: fingerprint of everything a layout depends on -> encoded body + ETag (+ gzip).
+  Shared by every user whose inputs give the same plan; never keyed by user id.
+- `requests`: (user, page, raw query) -> the body served last time, with the exact template and
+  profile objects it was computed from. A hit is valid only while both are still the current
+  objects (identity check), so a publish or a profile write is visible on the very next request
+  without scanning the cache.
+
+cachetools is not thread-safe; everything here runs on one event loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from cachetools import LRUCache
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+GZIP_MIN_BYTES = 1024
+
+
+@dataclass(slots=True)
+class BodyEntry:
+    """An encoded layout ready to send: body, quoted strong ETag, gzip made on first demand."""
+
+    body: bytes
+    etag: bytes
+    mode: str
+    _gzipped: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, body: bytes, mode: str) -> BodyEntry:
+        digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+        return cls(body, f'"{digest}"'.encode(), mode)
+
+    def gzipped(self) -> bytes:
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self._gzipped
+
+    @property
+    def compressible(self) -> bool:
+        return len(self.body) >= GZIP_MIN_BYTES
+
+
+@dataclass(slots=True)
+class RequestEntry:
+    """What a (user, page, query) got last time, and the inputs it is only valid with."""
+
+    compiled: Any  # the CompiledTemplate object it was made from
+    profile: Any  # the Profile object it was made from
+    day: int
+    entry: BodyEntry
+
+
+class Coalescer(Generic[K, V]):
+    """Concurrent callers asking for one key share one computation (no thundering herd)."""
+
+    def __init__(self) -> None:
+        self._inflight: dict[K, asyncio.Future[V]] = {}
+        self.computations = 0
+
+    async def run(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        self.computations += 1
+        try:
+            value = await compute()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody else must
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            del self._inflight[key]
+
+
+class LayoutCache:
+    """The two bounded levels described in the module docstring, plus hit/miss counters."""
+
+    def __init__(self, body_size: int, request_size: int) -> None:
+        self.bodies: LRUCache[bytes, BodyEntry] = LRUCache(maxsize=body_size)
+        self.requests: LRUCache[tuple[str, str, bytes], RequestEntry] = LRUCache(
+            maxsize=request_size
+        )
+
+    def drop_user(self, user_id: str) -> None:
+        """Forget what a user was served (erasure): their request entries go at once."""
+        for key in [k for k in self.requests if k[0] == user_id]:
+            self.requests.pop(key, None)
+
+    def clear(self) -> None:
+        self.bodies.clear()
+        self.requests.clear()

@@ -1,0 +1,45 @@
+"""Server settings, read once from CLI options and `UISERVER_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the app needs to start; defaults are the README's."""
+
+    data_dir: Path = Path(".uiserver")
+    layouts_dir: Path = Path("layouts")
+    components_dir: Path = Path("components")
+    store_url: str = ""  # "" = SQLite in data_dir; redis://host:port/db = shared Redis
+    jwt_secret: str = ""
+    policy_path: Path | None = None
+    # Cache-Control for layouts: the client shows its stored layout at once, revalidates in the
+    # background for a day, and keeps it for a week when the server is unreachable.
+    max_age: int = field(default_factory=lambda: _env_int("UISERVER_MAX_AGE", 60))
+    stale_while_revalidate: int = field(default_factory=lambda: _env_int("UISERVER_SWR", 86_400))
+    stale_if_error: int = field(default_factory=lambda: _env_int("UISERVER_SIE", 604_800))
+    layout_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_LAYOUT_CACHE", 20_000))
+    request_cache_size: int = field(
+        default_factory=lambda: _env_int("UISERVER_REQUEST_CACHE", 100_000)
+    )
+    profile_cache_size: int = field(
+        default_factory=lambda: _env_int("UISERVER_PROFILE_CACHE", 50_000)
+    )
+    token_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_TOKEN_CACHE", 100_000))
+    publish_layouts_on_start: bool = True
+
+    @property
+    def cache_control(self) -> str:
+        return (
+            f"private, max-age={self.max_age}, "
+            f"stale-while-revalidate={self.stale_while_revalidate}, "
+            f"stale-if-error={self.stale_if_error}"
+        )

@@ -1,0 +1,1 @@
+"""HTTP edge: Starlette routes, the pure-ASGI layout fast path, console, health, metrics."""

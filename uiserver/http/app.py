@@ -1,0 +1,108 @@
+"""The ASGI application: the layout fast path in front of the Starlette routes.
+
+`create_app(config)` builds everything from a Config; `app_from_env()` is the factory uvicorn
+imports in every worker (`uiserver serve` passes its options through `UISERVER_*` variables).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
+
+from uiserver.auth import TokenVerifier, resolve_secret
+from uiserver.catalog import load_catalog, load_templates
+from uiserver.config import Config
+from uiserver.http.client import client_routes
+from uiserver.http.errors import ApiError, api_error_handler, http_exception_handler
+from uiserver.http.health import health_routes
+from uiserver.http.layouts import LayoutApp
+from uiserver.http.metrics import Metrics
+from uiserver.policy import load_policy
+from uiserver.service import Service
+from uiserver.store.factory import open_store
+
+log = logging.getLogger("uiserver")
+
+
+def _extra_routes(service: Service) -> list[BaseRoute]:
+    """Admin API and designer console, when those modules are present."""
+    routes: list[BaseRoute] = []
+    with contextlib.suppress(ImportError):
+        from uiserver.http.admin import admin_routes
+
+        routes += admin_routes()
+    with contextlib.suppress(ImportError):
+        from uiserver.http.console import console_routes
+
+        routes += console_routes()
+    return routes
+
+
+def create_app(config: Config) -> ASGIApp:
+    """Build the service and its HTTP edge; the store opens in the lifespan."""
+    policy = load_policy(config.policy_path)
+    catalog = load_catalog(config.components_dir)
+    file_templates = load_templates(config.layouts_dir) if config.publish_layouts_on_start else {}
+    store = open_store(config.store_url, config.data_dir)
+    service = Service(config, store, catalog, policy)
+    metrics = Metrics(lambda: service.stats)
+    verifier = TokenVerifier(config.jwt_secret, config.token_cache_size) if config.jwt_secret \
+        else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.start(file_templates)
+        try:
+            yield
+        finally:
+            await service.close()
+
+    routes: list[BaseRoute] = [
+        *client_routes(),
+        *health_routes(),
+        *_extra_routes(service),
+        # Reached only for methods the fast path does not take: answers 405 in JSON.
+        Route("/v1/layouts/{page}", _layout_fallback, methods=["GET"]),
+    ]
+    starlette = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={ApiError: api_error_handler, HTTPException: http_exception_handler},
+    )
+    starlette.state.service = service
+    starlette.state.metrics = metrics
+    starlette.state.verifier = verifier
+    starlette.state.config = config
+    return LayoutApp(service, lambda: verifier, metrics, starlette)
+
+
+async def _layout_fallback(request: Any) -> Any:  # pragma: no cover - never routed for GET
+    raise ApiError(405, "method_not_allowed", "use GET")
+
+
+def config_from_env() -> Config:
+    """The Config `uiserver serve` hands to each uvicorn worker through the environment."""
+    data_dir = Path(os.environ.get("UISERVER_DATA_DIR", ".uiserver"))
+    secret, _ = resolve_secret(data_dir, create=True)
+    policy = os.environ.get("UISERVER_POLICY")
+    return Config(
+        data_dir=data_dir,
+        layouts_dir=Path(os.environ.get("UISERVER_LAYOUTS", "layouts")),
+        components_dir=Path(os.environ.get("UISERVER_COMPONENTS", "components")),
+        store_url=os.environ.get("UISERVER_STORE", ""),
+        jwt_secret=secret,
+        policy_path=Path(policy) if policy else None,
+    )
+
+
+def app_from_env() -> ASGIApp:
+    return create_app(config_from_env())

@@ -1,0 +1,106 @@
+"""What every Starlette handler needs: the caller's identity and a size-limited JSON body."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+
+from uiserver.auth import AuthError, Identity, TokenVerifier
+from uiserver.http.errors import ApiError, validation_field
+from uiserver.service import Service
+from uiserver.store.base import StoreUnavailable
+
+T = TypeVar("T")
+
+
+def service_of(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def identity(request: Request) -> Identity:
+    """The verified caller; anonymous when there is no Authorization header."""
+    verifier: TokenVerifier | None = request.app.state.verifier
+    header = request.headers.get("authorization")
+    if header and verifier is None:
+        raise ApiError(401, "bad_token", "this server does not accept tokens")
+    if verifier is None:
+        from uiserver.auth import ANONYMOUS
+
+        return ANONYMOUS
+    try:
+        return verifier.identify(header)
+    except AuthError as exc:
+        raise ApiError(401, exc.code, exc.message) from None
+
+
+def user(request: Request) -> str:
+    """The user id of a signed-in caller; `/v1/me` routes refuse anonymous callers."""
+    who = identity(request)
+    if who.anonymous:
+        raise ApiError(401, "unauthenticated", "a bearer token is required")
+    return who.user_id
+
+
+def designer(request: Request) -> Identity:
+    """A caller with role designer or admin (401 without a token, 403 with a user token)."""
+    who = identity(request)
+    if who.anonymous:
+        raise ApiError(401, "unauthenticated", "a designer or admin token is required")
+    if not who.is_designer:
+        raise ApiError(403, "forbidden", "this needs the designer or admin role")
+    return who
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise ApiError(413, "too_large", f"body over {limit} bytes")
+        except ValueError:
+            raise ApiError(400, "bad_request", "bad Content-Length") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_json(body: bytes, kind: type[T]) -> T:
+    """Strict decode: malformed JSON is 400, a wrong or out-of-range field 422 naming it."""
+    if not body:
+        raise ApiError(400, "bad_json", "a JSON body is required")
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        message, field = validation_field(exc)
+        raise ApiError(422, "invalid", message, field) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "bad_json", f"malformed JSON: {exc}") from None
+
+
+def parse_json(body: bytes) -> Any:
+    if not body:
+        raise ApiError(400, "bad_json", "a JSON body is required")
+    try:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "bad_json", f"malformed JSON: {exc}") from None
+
+
+class store_writes:  # noqa: N801 - used as a context manager, reads like a clause
+    """`with store_writes():` turns an unreachable store into 503 with a clear JSON error."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, StoreUnavailable):
+            raise ApiError(503, "store_unavailable", f"the store is unreachable: {exc}") from None
+        return False

@@ -1,0 +1,48 @@
+"""Liveness, readiness, Prometheus metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from uiserver.http.deps import service_of
+from uiserver.http.openapi import openapi_document
+from uiserver.http.responses import json_response
+
+
+async def healthz(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the store answers and templates are loaded."""
+    service = service_of(request)
+    store_ok = await service.store.ping()
+    request.app.state.metrics.store_up.set(1 if store_ok else 0)
+    ready = store_ok and service.ready and bool(service.pages)
+    body = {
+        "ready": ready,
+        "store": store_ok,
+        "templates": sorted(service.pages),
+    }
+    return json_response(body, status=200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry),
+                    media_type=CONTENT_TYPE_LATEST)
+
+
+async def openapi(request: Request) -> Response:
+    return json_response(openapi_document())
+
+
+def health_routes() -> list[BaseRoute]:
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]

@@ -1,0 +1,172 @@
+"""`GET /v1/layouts/{page}` as pure ASGI: the hot path every launch takes.
+
+Starlette's routing, Request object and middleware stack cost more than the whole budget of a
+warm GET (DESIGN section 7), so this handler reads the raw scope: a cached token check, a memo of
+parsed query strings, one dict lookup for the body, and preencoded headers. Everything it does
+not handle (other methods, other paths) goes to the Starlette app.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+import msgspec
+from cachetools import LRUCache
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from uiserver.auth import AuthError, TokenVerifier
+from uiserver.http.errors import error_body, validation_field
+from uiserver.http.metrics import Metrics
+from uiserver.schema import Context
+from uiserver.service import Service, UnknownPage
+
+PREFIX = "/v1/layouts/"
+CONTEXT_FIELDS = frozenset({"device", "width", "dark", "low_power", "font_px", "locale"})
+_BOOLS = {"0": False, "1": True, "false": False, "true": True}
+
+
+class QueryError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def parse_context(query: bytes) -> Context:
+    """The launch context from the query string; unknown parameters are ignored."""
+    raw: dict[str, object] = {}
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name not in CONTEXT_FIELDS:
+            continue
+        if name in ("dark", "low_power"):
+            if value.lower() not in _BOOLS:
+                raise QueryError(name, f"{name} must be 0 or 1")
+            raw[name] = _BOOLS[value.lower()]
+        elif name in ("width", "font_px"):
+            try:
+                raw[name] = int(value) if name == "width" else float(value)
+            except ValueError:
+                raise QueryError(name, f"{name} must be a number") from None
+        else:
+            raw[name] = value
+    try:
+        return msgspec.convert(raw, Context)
+    except msgspec.ValidationError as exc:
+        message, field = validation_field(exc)
+        raise QueryError(field or "query", message) from None
+
+
+class LayoutApp:
+    """The ASGI entry point: layouts here, everything else to `fallback`."""
+
+    def __init__(
+        self,
+        service: Service,
+        verifier: Callable[[], TokenVerifier | None],
+        metrics: Metrics,
+        fallback: ASGIApp,
+    ) -> None:
+        self.service = service
+        self.verifier = verifier
+        self.metrics = metrics
+        self.fallback = fallback
+        self._contexts: LRUCache[bytes, Context | QueryError] = LRUCache(maxsize=4096)
+        cache_control = service.config.cache_control.encode()
+        self._common = [
+            (b"content-type", b"application/json"),
+            (b"cache-control", cache_control),
+            (b"vary", b"Authorization, Accept-Encoding"),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith(PREFIX)
+            or scope["method"] not in ("GET", "HEAD")
+        ):
+            await self.fallback(scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            await self._layout(scope, send)
+        finally:
+            self.metrics.layout_latency.observe(time.perf_counter() - started)
+
+    async def _error(self, send: Send, status: int, code: str, message: str,
+                     field: str | None = None) -> None:
+        body = error_body(code, message, field)
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(body)).encode())]
+        if status == 401:
+            headers.append((b"www-authenticate", b'Bearer realm="uiserver"'))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _layout(self, scope: Scope, send: Send) -> None:
+        page = scope["path"][len(PREFIX):]
+        authorization = if_none_match = accept_encoding = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"if-none-match":
+                if_none_match = value
+            elif name == b"accept-encoding":
+                accept_encoding = value
+        user_id = ""
+        if authorization:
+            verifier = self.verifier()
+            if verifier is None:
+                await self._error(send, 401, "bad_token", "this server does not accept tokens")
+                return
+            try:
+                user_id = verifier.identify(authorization).user_id
+            except AuthError as exc:
+                await self._error(send, 401, exc.code, exc.message)
+                return
+        query = scope["query_string"]
+        context = self._contexts.get(query)
+        if context is None:
+            try:
+                context = parse_context(query)
+            except QueryError as exc:
+                context = exc
+            self._contexts[query] = context
+        if isinstance(context, QueryError):
+            await self._error(send, 400, "bad_query", context.message, context.field)
+            return
+        try:
+            served = await self.service.layout(user_id, page, query, context)
+        except UnknownPage:
+            await self._error(send, 404, "unknown_page", f"no page {page!r}", "page")
+            return
+        entry = served.entry
+        headers = [*self._common, (b"etag", entry.etag)]
+        if served.degraded:
+            headers.append((b"x-uiserver-degraded", b"1"))
+        if if_none_match is not None and _etag_matches(if_none_match, entry.etag):
+            self.metrics.not_modified.inc()
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = entry.body
+        if accept_encoding is not None and b"gzip" in accept_encoding and entry.compressible:
+            body = entry.gzipped()
+            headers.append((b"content-encoding", b"gzip"))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({
+            "type": "http.response.body",
+            "body": b"" if scope["method"] == "HEAD" else body,
+        })
+
+
+def _etag_matches(header: bytes, etag: bytes) -> bool:
+    """RFC 9110 If-None-Match: `*`, or any listed tag equal under weak comparison."""
+    if header.strip() == b"*":
+        return True
+    if header == etag:
+        return True
+    opaque = etag.removeprefix(b"W/")
+    return any(tag.strip().removeprefix(b"W/") == opaque for tag in header.split(b","))

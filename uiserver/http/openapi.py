@@ -1,0 +1,146 @@
+"""The OpenAPI 3.1 document of every route, generated from the same Structs the code decodes.
+
+Operations are a table (method, path, summary, request body, responses), so adding a route means
+adding a row; schemas come from `msgspec.json.schema_components`, never written twice.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+
+from uiserver import __version__
+from uiserver.schema import (
+    ErrorBody,
+    EventBatch,
+    Layout,
+    Problem,
+    Settings,
+    Template,
+)
+
+STRUCTS = (Layout, Settings, EventBatch, ErrorBody, Template, Problem)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(**props: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": props}
+
+
+_STR = {"type": "string"}
+_TEMPLATE_BODY = _obj(template=_ref("Template"), message=_STR)
+_PROBLEMS = _obj(ok={"type": "boolean"}, problems={"type": "array", "items": _ref("Problem")})
+_HISTORY = _obj(page=_STR, versions={"type": "array", "items": _obj(
+    version=_STR, author=_STR, message=_STR, created={"type": "number"}, live={"type": "boolean"},
+)})
+_ANY = {"type": "object", "additionalProperties": True}
+
+_CONTEXT_PARAMS = [
+    {"name": "device", "in": "query", "schema": {"enum": ["phone", "tablet", "desktop"]}},
+    {"name": "width", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "dark", "in": "query", "schema": {"enum": ["0", "1"]}},
+    {"name": "low_power", "in": "query", "schema": {"enum": ["0", "1"]}},
+    {"name": "font_px", "in": "query", "schema": {"type": "number", "minimum": 8, "maximum": 64}},
+    {"name": "locale", "in": "query", "schema": {"type": "string", "maxLength": 35}},
+    {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+]
+_PAGE = {"name": "page", "in": "path", "required": True, "schema": {"type": "string"}}
+_PERSONA = {"name": "persona", "in": "query", "schema": {"enum": [
+    "default", "elderly", "low_vision", "screen_reader", "off", "churn_risk"]}}
+_FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}
+
+# (method, path, summary, request schema, {status: response schema or None}, parameters)
+OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
+    ("get", "/v1/layouts/{page}", "The page's layout for the caller and launch context", None,
+     {200: _ref("Layout"), 304: None, 400: _ref("ErrorBody"), 401: _ref("ErrorBody"),
+      404: _ref("ErrorBody")}, [_PAGE, *_CONTEXT_PARAMS]),
+    ("get", "/v1/me/settings", "The caller's settings (defaults for a new user)", None,
+     {200: _ref("Settings"), 401: _ref("ErrorBody")}, []),
+    ("put", "/v1/me/settings", "Replace the caller's settings", _ref("Settings"),
+     {200: _ref("Settings"), 400: _ref("ErrorBody"), 401: _ref("ErrorBody"),
+      413: _ref("ErrorBody"), 422: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
+    ("post", "/v1/me/events", "Report a batch of behaviour events (at most 500)",
+     _ref("EventBatch"),
+     {202: _obj(accepted={"type": "integer"}, stored={"type": "integer"}),
+      400: _ref("ErrorBody"), 401: _ref("ErrorBody"), 413: _ref("ErrorBody"),
+      422: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
+    ("get", "/v1/me/data", "Export everything stored about the caller", None,
+     {200: _obj(user=_STR, data=_ANY), 401: _ref("ErrorBody")}, []),
+    ("delete", "/v1/me", "Erase everything stored about the caller", None,
+     {200: _obj(erased={"type": "boolean"}), 401: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
+    ("get", "/v1/admin/templates", "Every page with its live version and lint status", None,
+     {200: {"type": "array", "items": _obj(page=_STR, live_version=_STR, lint=_STR)},
+      401: _ref("ErrorBody"), 403: _ref("ErrorBody")}, []),
+    ("get", "/v1/admin/templates/{page}", "A page's live template", None,
+     {200: _obj(page=_STR, live_version=_STR, template=_ref("Template")),
+      404: _ref("ErrorBody")}, [_PAGE]),
+    ("post", "/v1/admin/templates/{page}/validate", "Schema and accessibility lint of a draft",
+     _obj(template=_ANY), {200: _PROBLEMS, 400: _ref("ErrorBody")}, [_PAGE]),
+    ("post", "/v1/admin/templates/{page}/publish", "Publish a new version (refused if lint fails)",
+     _TEMPLATE_BODY, {201: _obj(version=_STR), 422: _PROBLEMS, 400: _ref("ErrorBody")}, [_PAGE]),
+    ("get", "/v1/admin/templates/{page}/history", "Every version with author, time, message",
+     None, {200: _HISTORY, 404: _ref("ErrorBody")}, [_PAGE]),
+    ("get", "/v1/admin/templates/{page}/diff", "Diff between two versions", None,
+     {200: _ANY, 404: _ref("ErrorBody")}, [_PAGE,
+      {"name": "from", "in": "query", "required": True, "schema": _STR},
+      {"name": "to", "in": "query", "required": True, "schema": _STR}]),
+    ("post", "/v1/admin/templates/{page}/rollback", "Publish an earlier version anew",
+     _obj(version=_STR), {201: _obj(version=_STR), 404: _ref("ErrorBody")}, [_PAGE]),
+    ("get", "/v1/admin/preview/{page}", "The page as a persona gets it", None,
+     {200: _ref("Layout"), 404: _ref("ErrorBody")}, [_PAGE, _PERSONA, _FORMAT]),
+    ("post", "/v1/admin/preview/{page}", "Preview a draft as a persona gets it", _TEMPLATE_BODY,
+     {200: _ref("Layout"), 422: _PROBLEMS}, [_PAGE, _PERSONA, _FORMAT]),
+    ("put", "/v1/admin/segments", "Bulk import of user segments (JSON array or JSON lines)",
+     {"type": "array", "items": _obj(user=_STR, segments={"type": "array", "items": _STR})},
+     {200: _obj(users={"type": "integer"}), 400: _ref("ErrorBody"), 413: _ref("ErrorBody")}, []),
+    ("get", "/healthz", "Liveness", None, {200: _obj(status=_STR)}, []),
+    ("get", "/readyz", "Readiness: store reachable, templates loaded", None,
+     {200: _ANY, 503: _ANY}, []),
+    ("get", "/metrics", "Prometheus metrics", None, {200: {"type": "string"}}, []),
+    ("get", "/openapi.json", "This document", None, {200: _ANY}, []),
+]
+
+
+def _responses(responses: dict[int, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status, schema in responses.items():
+        entry: dict[str, Any] = {"description": str(status)}
+        if schema is not None:
+            media = "text/plain" if schema == {"type": "string"} else "application/json"
+            entry["content"] = {media: {"schema": schema}}
+        out[str(status)] = entry
+    return out
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(
+        STRUCTS, ref_template="#/components/schemas/{name}"
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, request, responses, params in OPERATIONS:
+        operation: dict[str, Any] = {"summary": summary, "responses": _responses(responses)}
+        if params:
+            operation["parameters"] = params
+        if request is not None:
+            operation["requestBody"] = {
+                "required": True, "content": {"application/json": {"schema": request}},
+            }
+        if path.startswith(("/v1/me", "/v1/admin")):
+            operation["security"] = [{"bearer": []}]
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "uiserver", "version": __version__},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "bearerFormat": "JWT"}},
+        },
+    }

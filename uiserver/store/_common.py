@@ -1,0 +1,100 @@
+"""What both backends share: codecs, listener fan-out, the export document, bulk thresholds."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from uiserver.affinity import Affinity
+from uiserver.schema import Profile, Settings
+from uiserver.store.base import Invalidation, Listener
+
+log = logging.getLogger("uiserver.store")
+
+# A segment import naming more users than this emits one Invalidation("all") instead of one per
+# user: dropping the whole layout cache once is cheaper than 100,000 messages to every replica.
+BULK_INVALIDATION_USERS = 1_000
+
+# Optimistic (WATCH / retry) transactions give up after this many conflicts.
+MAX_TX_ATTEMPTS = 20
+
+json_encode = msgspec.json.Encoder().encode
+decode_settings = msgspec.json.Decoder(Settings).decode
+decode_order = msgspec.json.Decoder(list[str]).decode
+
+
+class Listeners:
+    """Fan-out of invalidations; a failing listener is logged, never breaks a committed write."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def add(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, invalidations: Iterable[Invalidation]) -> None:
+        for invalidation in invalidations:
+            for listener in self._listeners:
+                try:
+                    listener(invalidation)
+                except Exception:
+                    log.exception("invalidation listener failed on %s", invalidation)
+
+
+def user_invalidations(user_ids: Sequence[str]) -> list[Invalidation]:
+    """One invalidation per user, or one `all` past the bulk threshold."""
+    if len(user_ids) > BULK_INVALIDATION_USERS:
+        return [Invalidation("all")]
+    return [Invalidation("user", user_id) for user_id in dict.fromkeys(user_ids)]
+
+
+def last_assignments(
+    assignments: Sequence[tuple[str, Sequence[str]]],
+) -> dict[str, list[str]]:
+    """user -> segments; a user named twice gets the last assignment (replace semantics)."""
+    return {user_id: list(dict.fromkeys(segments)) for user_id, segments in assignments}
+
+
+def build_profile(
+    user_id: str,
+    settings: Settings | None,
+    affinity: Affinity,
+    segments: Iterable[str],
+    last_order: Mapping[str, list[str]],
+) -> Profile:
+    return Profile(
+        user_id=user_id,
+        settings=settings if settings is not None else Settings(),
+        affinities=dict(affinity.scores),
+        evidence=affinity.evidence,
+        segments=frozenset(segments),
+        last_order=dict(last_order),
+    )
+
+
+def export_document(
+    user_id: str,
+    settings: Settings | None,
+    affinity: Affinity,
+    segments: Iterable[str],
+    last_order: Mapping[str, list[str]],
+    created: float | None,
+    updated: float | None,
+) -> dict[str, Any]:
+    """The same JSON-able shape from both backends. `settings` is null when none were stored
+    (defaults apply); affinity scores are as of `affinities_updated`."""
+    return {
+        "user_id": user_id,
+        "settings": msgspec.to_builtins(settings) if settings is not None else None,
+        "affinities": dict(sorted(affinity.scores.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "affinities_updated": affinity.updated,
+        "evidence": affinity.evidence,
+        "last_event": affinity.last_event,
+        "segments": sorted(segments),
+        "last_order": {page: list(order) for page, order in sorted(last_order.items())},
+        "created": created,
+        "updated": updated,
+    }
