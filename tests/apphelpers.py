@@ -25,7 +25,7 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
     return Config(**values)  # type: ignore[arg-type]
 
 
-def make_app(data_dir: Path, **overrides: object):  # noqa: ANN201 - ASGI app
+def make_app(data_dir: Path, **overrides: object):
     return create_app(make_config(data_dir, **overrides))
 
 

@@ -26,7 +26,9 @@ class Config:
     max_age: int = field(default_factory=lambda: _env_int("UISERVER_MAX_AGE", 60))
     stale_while_revalidate: int = field(default_factory=lambda: _env_int("UISERVER_SWR", 86_400))
     stale_if_error: int = field(default_factory=lambda: _env_int("UISERVER_SIE", 604_800))
-    layout_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_LAYOUT_CACHE", 20_000))
+    layout_cache_size: int = field(
+        default_factory=lambda: _env_int("UISERVER_LAYOUT_CACHE", 20_000)
+    )
     request_cache_size: int = field(
         default_factory=lambda: _env_int("UISERVER_REQUEST_CACHE", 100_000)
     )

@@ -233,6 +233,7 @@ class Layout(Struct):
     theme: LayoutTheme
     components: list[LayoutComponent]
     personalization: PersonalizationInfo
+    reasons: list[str] = []  # page-level reasons: palette repairs, elderly removals, motion
 
 
 # --------------------------------------------------------------------------- errors

@@ -257,7 +257,9 @@ class Service:
         """Lint, then store a new live version atomically; refused templates change nothing."""
         problems = self.lint(template)
         if template.page != page:
-            problems.append(Problem("page", f"template is for page {template.page!r}, not {page!r}"))
+            problems.append(
+                Problem("page", f"template is for page {template.page!r}, not {page!r}")
+            )
         if problems:
             raise PublishRefused(problems)
         record = await self.store.publish(

@@ -94,13 +94,15 @@ def parse_json(body: bytes) -> Any:
         raise ApiError(400, "bad_json", f"malformed JSON: {exc}") from None
 
 
-class store_writes:  # noqa: N801 - used as a context manager, reads like a clause
+class store_writes:
     """`with store_writes():` turns an unreachable store into 503 with a clear JSON error."""
 
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> bool:
         if isinstance(exc, StoreUnavailable):
             raise ApiError(503, "store_unavailable", f"the store is unreachable: {exc}") from None
         return False

@@ -1,0 +1,264 @@
+"""The processes a benchmark run starts: uiserver, the bare Starlette route, nginx.
+
+Each runs as a real process in its own session, pinned to the server core when pinning is on,
+and is stopped by its own pid (and process group: uvicorn's workers are its children).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """Which CPUs the server and the load generator run on (`taskset -c` lists), if pinned."""
+
+    host_cpu: str | None
+    load_cpu: str | None
+    why_not: str = ""
+
+    def host(self, argv: list[str]) -> list[str]:
+        return ["taskset", "-c", self.host_cpu, *argv] if self.host_cpu else argv
+
+    def load(self, argv: list[str]) -> list[str]:
+        return ["taskset", "-c", self.load_cpu, *argv] if self.load_cpu else argv
+
+    def describe(self) -> str:
+        if not self.host_cpu:
+            return f"not pinned ({self.why_not}); server and load generator share all cores"
+        return (f"server on CPU {self.host_cpu}, load generator on CPU {self.load_cpu} "
+                "(`taskset -c`)")
+
+
+def choose_pinning(host_cpu: str, load_cpu: str, enabled: bool = True) -> Pinning:
+    """Pin when asked, `taskset` exists and there is more than one core to split."""
+    if not enabled:
+        return Pinning(None, None, "--no-pin")
+    if shutil.which("taskset") is None:
+        return Pinning(None, None, "taskset not installed")
+    if (os.cpu_count() or 1) < 2:
+        return Pinning(None, None, "one core only")
+    return Pinning(host_cpu, load_cpu)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Proc:
+    """A started process with its log file; `stop()` is idempotent."""
+
+    def __init__(self, name: str, argv: list[str], log: Path, *, env: dict[str, str] | None = None,
+                 cwd: Path = ROOT, cleanup: Path | None = None) -> None:
+        self.name = name
+        self.cleanup = cleanup
+        self.argv = argv
+        self.log = log
+        self._log = log.open("ab")
+        self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self._log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> None:
+        """Ask politely (SIGINT/SIGQUIT), then SIGKILL our own process group."""
+        if self.alive():
+            self._signal_group(sig)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.popen.wait(timeout=5)
+        self._log.close()
+        if self.cleanup is not None:
+            shutil.rmtree(self.cleanup, ignore_errors=True)
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)  # the group we created (start_new_session): pgid == pid
+        except ProcessLookupError:
+            pass
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def wait_until(url: str, proc: Proc, timeout: float = 60.0, status: int = 200) -> None:
+    """Poll `url` until it answers `status`; fail early if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited early:\n{proc.tail()}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == status:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{proc.name}: {url} not ready within {timeout:.0f}s:\n{proc.tail()}")
+
+
+def started(proc: Proc, url: str, timeout: float = 60.0) -> Proc:
+    """`proc` once `url` answers 200; stopped (not leaked) if it never does."""
+    try:
+        wait_until(url, proc, timeout)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc
+
+
+def server_env(secret: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment without the caller's UISERVER_* settings, plus the run's secret."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
+    env["UISERVER_JWT_SECRET"] = secret
+    env.update(extra or {})
+    return env
+
+
+def start_uiserver(data_dir: Path, port: int, workers: int, pin: Pinning, log: Path,
+                   env: dict[str, str]) -> Proc:
+    """`uiserver serve` exactly as an operator runs it (the CLI, a real process)."""
+    argv = [sys.executable, "-m", "uiserver.cli", "serve", "--host", "127.0.0.1",
+            "--port", str(port), "--data-dir", str(data_dir), "--workers", str(workers),
+            "--layouts", str(ROOT / "layouts"), "--components", str(ROOT / "components"),
+            "--log-level", "warning"]
+    proc = Proc("uiserver", pin.host(argv), log, env=env)
+    return started(proc, f"http://127.0.0.1:{port}/readyz")
+
+
+def uvicorn_options(port: int, workers: int) -> list[str]:
+    """The uvicorn settings `uiserver serve` uses (uiserver/serve.py): auto loop and http
+    (uvloop, httptools), no access log, no server header, date header on."""
+    options = ["--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+               "--no-server-header", "--log-level", "warning"]
+    if workers > 1:
+        options += ["--workers", str(workers)]
+    return options
+
+
+def start_bare(body_file: Path, etag: str, port: int, workers: int, pin: Pinning,
+               log: Path) -> Proc:
+    """The ceiling: one Starlette route returning the same bytes, same uvicorn settings."""
+    argv = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(HERE),
+            *uvicorn_options(port, workers)]
+    env = {**os.environ, "BARE_BODY_FILE": str(body_file), "BARE_ETAG": etag}
+    proc = Proc("bare", pin.host(argv), log, env=env)
+    return started(proc, f"http://127.0.0.1:{port}/v1/layouts/home")
+
+
+NGINX_CONF = """\
+worker_processes {workers};
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    default_type application/json;
+    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=64;
+    keepalive_requests 10000000;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {tmp}/www;
+        etag on;
+    }}
+}}
+"""
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None)
+
+
+def start_nginx(body: bytes, page_path: str, port: int, workers: int, pin: Pinning,
+                log: Path) -> Proc | None:
+    """The physical limit: nginx serving the same JSON as a static file. None if absent.
+
+    Its files live in a fresh world-readable directory under /tmp, because nginx's workers run
+    as `nobody` when started by root and cannot enter a private output folder.
+    """
+    binary = nginx_binary()
+    if binary is None:
+        return None
+    tmp = Path(tempfile.mkdtemp(prefix="uiserver-nginx-"))
+    target = tmp / "www" / page_path.lstrip("/")
+    target.parent.mkdir(parents=True)
+    target.write_bytes(body)
+    target.chmod(0o644)
+    directory = target.parent
+    while True:
+        directory.chmod(0o755)
+        if directory == tmp:
+            break
+        directory = directory.parent
+    conf = tmp / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(workers=max(1, workers), tmp=tmp, port=port))
+    proc = Proc("nginx", pin.host([binary, "-p", str(tmp), "-c", str(conf)]), log,
+                cleanup=tmp)
+    return started(proc, f"http://127.0.0.1:{port}{page_path}")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (uvicorn's supervisor and its workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS summed over the process tree (the taskset wrapper execs, so pid is the server)."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total

@@ -1,0 +1,259 @@
+"""`plan`: everything a layout depends on, decided cheaply, as one frozen Struct.
+
+Two equal Plans render byte-identical layouts, and a Plan holds nothing about *who* asked (no
+user id, no affinities), only what was decided: so users with the same effective inputs share
+one cached body (the server keys bodies by `plan_fingerprint`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+from uiserver.engine.cap import Proposal, budget, count_changes, select
+from uiserver.engine.compiled import CompiledTemplate, View
+from uiserver.engine.explain import Reason
+from uiserver.engine.proposals import (
+    affinity_moves,
+    arrange,
+    base_visible_count,
+    explore,
+    handedness,
+    segments,
+    unit_affinities,
+    unit_ranks,
+)
+from uiserver.engine.rules import THUMB_SIDE, font_multiplier, select_mode
+from uiserver.engine.theme import motion_for
+from uiserver.engine.variant import choose_variant
+from uiserver.policy import Policy
+from uiserver.schema import Change, Context, Profile
+from uiserver.types import Device, Mode, Motion
+
+# How many dropped proposals are retried when the exact count left room under the budget.
+RETRIES = 2
+
+
+class Plan(msgspec.Struct, frozen=True, array_like=True):
+    """The decisions behind one layout; render(compiled, plan) is a pure function of it."""
+
+    variant: str | None
+    mode: Mode
+    order: tuple[int, ...]  # component indices served, in order
+    placements: tuple[tuple[int, str], ...]  # placements that differ from the base
+    reasons: tuple[tuple[int, str], ...]  # personalization reasons by component index
+    changes: tuple[Change, ...]
+    strength: float
+    cap: float
+    changed_ratio: float
+    capped: bool
+    font_scale: float
+    font_reasons: tuple[str, ...]
+    enhanced: bool  # enhanced-contrast palette (high-contrast setting or elderly mode)
+    enhanced_reason: str | None
+    dark: bool
+    motion: Motion
+    motion_reasons: tuple[str, ...]
+    low_power: bool
+    device: Device  # "phone" unless the page has grids that widen
+    columns_factor: float
+
+
+class Outcome(msgspec.Struct, frozen=True):
+    order: tuple[int, ...]
+    placements: tuple[tuple[int, str], ...]
+    reasons: tuple[tuple[int, str], ...]
+    changes: tuple[Change, ...]
+    changed: int
+    capped: bool
+
+
+def _apply_visibility(view: View, proposals: list[Proposal]) -> list[bool]:
+    visible = list(view.base_visible)
+    for p in proposals:
+        if p.kind == "shown":
+            visible[p.members[0]] = True
+        elif p.kind == "hidden":
+            visible[p.members[0]] = False
+    return visible
+
+
+def _build(
+    view: View,
+    kept: list[Proposal],
+    affinity: list[float] | None,
+    rank: list[int | None] | None,
+    margin: float,
+) -> tuple[list[int], dict[int, str], set[int], int]:
+    """Order, placements, units that really moved, and the exact change count."""
+    visible = _apply_visibility(view, kept)
+    movers: set[int] = set()
+    front = -1
+    placements: dict[int, str] = {}
+    for p in kept:
+        if p.kind == "moved":
+            if p.reason == Reason.EXPLORE:
+                front = p.unit
+            else:
+                movers.add(p.unit)
+        elif p.kind == "placement":
+            placements.update(p.placements)
+    order, moved = arrange(view, visible, affinity, rank, margin, movers, front)
+    really = set(moved)
+    if front >= 0:
+        really.add(front)
+    changed = count_changes(view.base_pos, len(view.base_order), order, placements)
+    return order, placements, really, changed
+
+
+def personalize(
+    ct: CompiledTemplate, view: View, profile: Profile, day: int, policy: Policy, allowed: int
+) -> Outcome | None:
+    """Proposals -> cap -> stability, or None when the profile proposes nothing."""
+    settings = profile.settings
+    proposals: list[Proposal] = []
+    thumb = THUMB_SIDE[settings.handedness]
+    if thumb is not None and view.action_rows:
+        proposals.extend(handedness(view, thumb))
+    if profile.segments and view.segment_rules:
+        proposals.extend(segments(view, profile.segments))
+    visible = _apply_visibility(view, proposals)
+    affinity: list[float] | None = None
+    rank: list[int | None] | None = None
+    margin = policy.hysteresis_margin
+    if profile.evidence >= policy.min_evidence and view.units:
+        last = profile.last_order.get(ct.page)
+        if profile.affinities or last:
+            affinity = unit_affinities(view, profile.affinities)
+            rank = unit_ranks(view, ct.index, last) if last else None
+            proposals.extend(affinity_moves(view, visible, affinity, rank, margin))
+    explored = explore(
+        view, profile.user_id, ct.page, day, policy.explore_share, visible, affinity
+    )
+    if explored is not None:
+        proposals.append(explored)
+    if not proposals:
+        return None
+
+    kept, dropped = select(proposals, allowed)
+    order, placements, really, changed = _build(view, kept, affinity, rank, margin)
+    for p in dropped[:RETRIES]:
+        if changed + p.cost > allowed:
+            continue
+        trial = [*kept, p]
+        t_order, t_placements, t_really, t_changed = _build(view, trial, affinity, rank, margin)
+        if t_changed <= allowed:
+            kept, order, placements, really, changed = trial, t_order, t_placements, t_really, t_changed
+            dropped = [d for d in dropped if d is not p]
+    if changed > allowed:  # defensive: the cost bounds make this unreachable
+        return None
+
+    where = {i: n for n, i in enumerate(order)}
+    end = len(order)
+    changes: list[tuple[int, str, str, str]] = []
+    reasons: set[tuple[int, str]] = set()
+    for p in kept:
+        if p.kind == "moved" and p.unit not in really:
+            continue
+        if p.kind == "placement":
+            members = tuple(i for i, _ in p.placements)
+        elif p.kind == "moved":
+            members = tuple(i for i in p.members if i in where)
+        else:
+            members = p.members
+        for i in members:
+            changes.append((where.get(i, end), view.comps[i].id, p.kind, p.reason))
+            reasons.add((i, p.reason))
+    for p in dropped:
+        for i in p.members:
+            if i in where:
+                reasons.add((i, Reason.CAP_DROPPED))
+    changes.sort()
+    return Outcome(
+        order=tuple(order),
+        placements=tuple(sorted(placements.items())),
+        reasons=tuple(sorted(reasons)),
+        changes=tuple(Change(cid, kind, reason) for _, cid, kind, reason in changes),  # type: ignore[arg-type]
+        changed=changed,
+        capped=bool(dropped),
+    )
+
+
+def _columns(ct: CompiledTemplate, context: Context, policy: Policy) -> tuple[Device, float]:
+    factors: Mapping[str, float] = {
+        "phone": 1.0,
+        "tablet": policy.tablet_column_factor,
+        "desktop": policy.desktop_column_factor,
+    }
+    factor = factors[context.device]
+    if not ct.has_grid or factor == 1.0:
+        return "phone", 1.0
+    return context.device, factor
+
+
+def make_plan(
+    ct: CompiledTemplate, profile: Profile, context: Context, day: int, policy: Policy
+) -> Plan:
+    settings = profile.settings
+    variant = choose_variant(profile.user_id, ct.experiment, ct.variant_names, ct.cumulative)
+    mode = select_mode(settings, context, policy)
+    view = ct.views[variant, mode]
+    strength = settings.personalization
+    cap = policy.max_change * strength
+    n = len(view.base_order)
+    outcome = None
+    if strength > 0.0 and n:
+        outcome = personalize(ct, view, profile, day, policy, budget(cap, n))
+    scale, font_reasons = font_multiplier(settings, context, policy)
+    elderly = mode == "elderly"
+    enhanced = settings.high_contrast or elderly
+    enhanced_reason = (
+        (Reason.ELDERLY_HIGH_CONTRAST if elderly else Reason.A11Y_HIGH_CONTRAST) if enhanced else None
+    )
+    motion, motion_reasons = motion_for(settings, elderly, context.low_power)
+    device, factor = _columns(ct, context, policy)
+    if outcome is None:
+        order, placements, reasons, changes, changed, capped = view.base_order, (), (), (), 0, False
+    else:
+        order, placements, reasons = outcome.order, outcome.placements, outcome.reasons
+        changes, changed, capped = outcome.changes, outcome.changed, outcome.capped
+    return Plan(
+        variant=variant,
+        mode=mode,
+        order=order,
+        placements=placements,
+        reasons=reasons,
+        changes=changes,
+        strength=strength,
+        cap=cap,
+        changed_ratio=changed / n if n else 0.0,
+        capped=capped,
+        font_scale=scale,
+        font_reasons=font_reasons if scale != 1.0 else (),
+        enhanced=enhanced,
+        enhanced_reason=enhanced_reason,
+        dark=context.dark,
+        motion=motion,
+        motion_reasons=motion_reasons,
+        low_power=context.low_power,
+        device=device,
+        columns_factor=factor,
+    )
+
+
+def base_plan(plan: Plan, ct: CompiledTemplate) -> Plan:
+    """The same plan without personalization: the base layout with every rule applied."""
+    view = ct.views[plan.variant, plan.mode]
+    return msgspec.structs.replace(
+        plan,
+        order=view.base_order,
+        placements=(),
+        reasons=(),
+        changes=(),
+        changed_ratio=0.0,
+        capped=False,
+    )
+
+
+__all__ = ["Plan", "base_plan", "base_visible_count", "make_plan"]

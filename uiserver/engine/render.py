@@ -1,0 +1,102 @@
+"""`render`: a Plan becomes the wire Layout (DESIGN section 5), every rule applied.
+
+Pure function of (compiled, plan): no clock, no randomness, no user id. Sizes that do not
+depend on the user were computed in compile; here only the font multiplier, props patches and
+reasons are per call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uiserver.engine.compiled import CompiledTemplate
+from uiserver.engine.context import active_patches
+from uiserver.engine.plan import Plan
+from uiserver.policy import Policy
+from uiserver.schema import Layout, LayoutComponent, LayoutTheme, PersonalizationInfo
+
+SCHEMA_VERSION = 1
+
+
+def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
+    view = ct.views[plan.variant, plan.mode]
+    comps = view.comps
+    extra: dict[int, list[str]] = {}
+    for i, reason in plan.reasons:
+        extra.setdefault(i, []).append(reason)
+    placed = dict(plan.placements)
+    patches = active_patches(plan)
+    scale = plan.font_scale
+    font_reasons = plan.font_reasons
+    floors = view.font_floor
+    floor_reasons = view.font_floor_reason
+    static = view.static_reasons
+    targets = view.target_px
+
+    components: list[LayoutComponent] = []
+    for i in plan.order:
+        c = comps[i]
+        reasons = extra.get(i) or []
+        reasons.extend(static[i])
+        font = c.font_px
+        if scale != 1.0:
+            font = round(font * scale, 1)
+            reasons.extend(font_reasons)
+        if font < floors[i]:
+            font = floors[i]
+            reasons.append(floor_reasons[i])
+        props: dict[str, Any] = dict(c.props)
+        for flag, key, value, reason in patches:
+            if getattr(c, flag):
+                v = value(c, plan)
+                if v is not None:
+                    props[key] = v
+                    reasons.append(reason)
+        components.append(
+            LayoutComponent(
+                id=c.id,
+                type=c.type,
+                role=c.role,
+                label=c.label,
+                font_px=font,
+                min_target_px=targets[i],
+                placement=placed.get(i, c.placement),
+                pinned=c.pinned,
+                props=props,
+                reasons=reasons,
+            )
+        )
+
+    font_px = round(view.font_px * scale, 1)
+    if plan.mode == "elderly" and font_px < policy.elderly_font_px:
+        font_px = policy.elderly_font_px
+    palette, palette_reasons = ct.palettes[plan.variant, plan.dark, plan.enhanced]
+    page_reasons = [*view.page_reasons, *palette_reasons]
+    if plan.enhanced_reason is not None:
+        page_reasons.append(plan.enhanced_reason)
+    page_reasons.extend(plan.motion_reasons)
+    page_reasons.extend(font_reasons if scale != 1.0 else ())
+    return Layout(
+        schema=SCHEMA_VERSION,
+        page=ct.page,
+        template_version=ct.version,
+        variant=plan.variant,
+        mode=plan.mode,
+        theme=LayoutTheme(
+            font_px=font_px,
+            line_height=view.line_height,
+            motion=plan.motion,
+            high_contrast=plan.enhanced,
+            palette=palette,
+            dark=plan.dark,
+        ),
+        components=components,
+        personalization=PersonalizationInfo(
+            strength=plan.strength,
+            cap=plan.cap,
+            changed_ratio=plan.changed_ratio,
+            capped=plan.capped,
+            changes=list(plan.changes),
+        ),
+        reasons=page_reasons,
+    )

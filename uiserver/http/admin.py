@@ -1,0 +1,222 @@
+"""The admin JSON API of DESIGN section 5: templates, lint, publish, history, diff, rollback,
+persona previews and segment import. Every route needs the designer or admin role.
+
+Publication is refused (422, nothing stored, the live version keeps serving) whenever schema or
+accessibility lint finds a problem; the problems come back in the body so a tool can show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from uiserver.http import designer_ops as ops
+from uiserver.http.deps import designer, parse_json, read_body, service_of, store_writes
+from uiserver.http.errors import ApiError
+from uiserver.http.h5 import render_h5
+from uiserver.http.layouts import QueryError, parse_context
+from uiserver.http.responses import json_response
+from uiserver.schema import Problem
+from uiserver.service import PublishRefused, UnknownVersion
+
+TEMPLATE_LIMIT = 1024 * 1024
+SEGMENTS_LIMIT = 20 * 1024 * 1024
+MESSAGE_MAX = 500
+# The H5 preview is a picture of a page: no script, nothing loaded from elsewhere.
+PREVIEW_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+def refused(problems: list[Problem]) -> Response:
+    """422 with the problems and the contract's error object (naming the first field)."""
+    first = problems[0]
+    return json_response(
+        {
+            "ok": False,
+            "problems": ops.problems_json(problems),
+            "error": {
+                "code": "lint_failed",
+                "message": f"refused: {len(problems)} problem(s); first: "
+                           f"{first.field}: {first.message}",
+                "field": first.field,
+            },
+        },
+        status=422,
+    )
+
+
+async def _body(request: Request, limit: int = TEMPLATE_LIMIT) -> Any:
+    return parse_json(await read_body(request, limit))
+
+
+def _string(body: Any, name: str, *, required: bool, max_length: int = MESSAGE_MAX) -> str:
+    value = body.get(name) if isinstance(body, Mapping) else None
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ApiError(422, "invalid", f"{name} must be a non-empty string", name)
+    if len(value) > max_length:
+        raise ApiError(422, "invalid", f"{name} is longer than {max_length} characters", name)
+    return value
+
+
+# --------------------------------------------------------------------------- templates
+
+
+async def list_templates(request: Request) -> Response:
+    designer(request)
+    with store_writes():
+        return json_response(await ops.summaries(service_of(request)))
+
+
+async def get_template(request: Request) -> Response:
+    designer(request)
+    page = request.path_params["page"]
+    with store_writes():
+        live = await ops.live_page(service_of(request), page)
+    return json_response(
+        {"page": page, "live_version": live.record.version, "template": ops.document(live.record)}
+    )
+
+
+async def validate(request: Request) -> Response:
+    """Lint a draft: 200 with `ok` false and the problems when it would be refused."""
+    designer(request)
+    data = ops.template_field(await _body(request))
+    _, problems = ops.check_draft(service_of(request), request.path_params["page"], data)
+    return json_response({"ok": not problems, "problems": ops.problems_json(problems)})
+
+
+async def publish(request: Request) -> Response:
+    who = designer(request)
+    page = request.path_params["page"]
+    body = await _body(request)
+    data = ops.template_field(body)
+    message = _string(body, "message", required=True)
+    service = service_of(request)
+    template, problems = ops.check_draft(service, page, data)
+    if template is None or problems:
+        return refused(problems)
+    try:
+        with store_writes():
+            record = await service.publish(page, template, who.user_id, message)
+    except PublishRefused as exc:
+        return refused(exc.problems)
+    return json_response({"page": page, "version": record.version, "seq": record.seq}, 201)
+
+
+async def history(request: Request) -> Response:
+    designer(request)
+    page = request.path_params["page"]
+    with store_writes():
+        versions = await ops.history(service_of(request), page)
+    return json_response({"page": page, "versions": versions})
+
+
+async def diff(request: Request) -> Response:
+    designer(request)
+    query = request.query_params
+    with store_writes():
+        result = await ops.diff(
+            service_of(request), request.path_params["page"],
+            query.get("from", ""), query.get("to", ""),
+        )
+    return json_response(result)
+
+
+async def rollback(request: Request) -> Response:
+    """Publish an earlier version anew (a new history entry; lint runs again)."""
+    who = designer(request)
+    page = request.path_params["page"]
+    version = _string(await _body(request), "version", required=True, max_length=64)
+    try:
+        with store_writes():
+            record = await service_of(request).rollback(page, version, who.user_id)
+    except UnknownVersion:
+        raise ApiError(404, "not_found", f"page {page!r} has no version {version!r}",
+                       "version") from None
+    except PublishRefused as exc:
+        return refused(exc.problems)
+    return json_response({"page": page, "version": record.version, "seq": record.seq}, 201)
+
+
+# --------------------------------------------------------------------------- preview
+
+
+def _preview_response(request: Request, template: Any, version: str | None) -> Response:
+    query = request.query_params
+    persona = query.get("persona", "default")
+    fmt = query.get("format", "json")
+    if fmt not in ("json", "html"):
+        raise ApiError(422, "invalid", "format must be json or html", "format")
+    try:
+        context = parse_context(request.scope.get("query_string", b""))
+    except QueryError as exc:
+        raise ApiError(400, "bad_query", exc.message, exc.field) from None
+    service = service_of(request)
+    layout = ops.preview(service, template, persona, context, version)
+    if fmt == "json":
+        return json_response(layout)
+    title = ops.PERSONA_TITLES.get(persona, persona)
+    html = render_h5(
+        layout, service.catalog, title=template.title,
+        caption=f"Preview as {title} · version {layout.template_version}",
+        lang=context.locale,
+    )
+    return HTMLResponse(html, headers=PREVIEW_HEADERS)
+
+
+async def preview_live(request: Request) -> Response:
+    designer(request)
+    with store_writes():
+        live = await ops.live_page(service_of(request), request.path_params["page"])
+    return _preview_response(request, live.template, live.record.version)
+
+
+async def preview_draft(request: Request) -> Response:
+    """A draft as a persona would get it, before anyone publishes it (lint must pass)."""
+    designer(request)
+    data = ops.template_field(await _body(request))
+    template, problems = ops.check_draft(service_of(request), request.path_params["page"], data)
+    if template is None or problems:
+        return refused(problems)
+    return _preview_response(request, template, None)
+
+
+# --------------------------------------------------------------------------- segments
+
+
+async def put_segments(request: Request) -> Response:
+    """Bulk import: a JSON array or JSON lines; one bad item and nothing is stored."""
+    designer(request)
+    body = await read_body(request, SEGMENTS_LIMIT)
+    assignments = ops.parse_segments(body, request.headers.get("content-type", ""))
+    with store_writes():
+        users = await service_of(request).store.put_segments(assignments)
+    return json_response({"users": users})
+
+
+def admin_routes() -> list[BaseRoute]:
+    base = "/v1/admin/templates/{page}"
+    return [
+        Route("/v1/admin/templates", list_templates, methods=["GET"]),
+        Route(base, get_template, methods=["GET"]),
+        Route(f"{base}/validate", validate, methods=["POST"]),
+        Route(f"{base}/publish", publish, methods=["POST"]),
+        Route(f"{base}/history", history, methods=["GET"]),
+        Route(f"{base}/diff", diff, methods=["GET"]),
+        Route(f"{base}/rollback", rollback, methods=["POST"]),
+        Route("/v1/admin/preview/{page}", preview_live, methods=["GET"]),
+        Route("/v1/admin/preview/{page}", preview_draft, methods=["POST"]),
+        Route("/v1/admin/segments", put_segments, methods=["PUT"]),
+    ]

@@ -1,0 +1,476 @@
+"""The embedded store: one SQLite file in WAL mode, shared by every worker process on the host.
+
+Why synchronous calls inside `async def`: every statement here touches a handful of rows of a
+local file (tens of microseconds; WAL readers never wait for the writer), while a thread hop
+(`asyncio.to_thread`) costs 50-100 us and would still serialise on the one connection. The only
+blocking wait is another process holding the write lock; writes are single short transactions,
+and `busy_timeout` bounds that wait (past it: `StoreUnavailable`).
+
+Cross-process invalidation: every write that changes a layout input appends rows to the `changes`
+log in its own transaction and calls this process's listeners after commit. `poll()` reads
+`PRAGMA data_version` (it moves only when *another* connection committed; ~3.5 us measured) and
+only then reads the log past the last row it saw. The log is pruned to the newest
+`changes_keep` rows and `changes_max_age` seconds; a process that fell behind the pruning
+receives `Invalidation("all")` instead of what it missed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from uiserver.affinity import Affinity, fold
+from uiserver.schema import Event, Profile, Settings
+from uiserver.store._common import (
+    Listeners,
+    build_profile,
+    decode_order,
+    decode_settings,
+    export_document,
+    json_encode,
+    last_assignments,
+    log,
+    user_invalidations,
+)
+from uiserver.store.base import Invalidation, Listener, StoreUnavailable, TemplateRecord
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS users (
+        user_id TEXT PRIMARY KEY, settings TEXT, evidence INTEGER NOT NULL DEFAULT 0,
+        affinity_ts REAL, last_event REAL, created REAL NOT NULL, updated REAL NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS affinities (
+        user_id TEXT NOT NULL, key TEXT NOT NULL, score REAL NOT NULL,
+        PRIMARY KEY (user_id, key)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS segments (
+        user_id TEXT NOT NULL, segment TEXT NOT NULL, PRIMARY KEY (user_id, segment)
+    ) WITHOUT ROWID""",
+    # One row per (user, page), so remembering a page's order is one upsert, not a JSON rewrite.
+    """CREATE TABLE IF NOT EXISTS last_orders (
+        user_id TEXT NOT NULL, page TEXT NOT NULL, components TEXT NOT NULL,
+        PRIMARY KEY (user_id, page)
+    ) WITHOUT ROWID""",
+    # Append-only history; the live version of a page is its highest seq.
+    """CREATE TABLE IF NOT EXISTS templates (
+        page TEXT NOT NULL, seq INTEGER NOT NULL, version TEXT NOT NULL, document BLOB NOT NULL,
+        author TEXT NOT NULL, message TEXT NOT NULL, created REAL NOT NULL,
+        PRIMARY KEY (page, seq)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS templates_by_version ON templates (page, version, seq)",
+    """CREATE TABLE IF NOT EXISTS changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL,
+        origin TEXT NOT NULL, ts REAL NOT NULL
+    )""",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID",
+)
+
+# Tables holding rows about a user; erase_user empties each of them.
+USER_TABLES = ("users", "affinities", "segments", "last_orders")
+TEMPLATE_COLUMNS = "page, version, document, author, message, created, seq"
+PRUNE_EVERY = 256  # change rows appended between two prunes of the log
+
+
+class SQLiteStore:
+    """The default store: a single file, no services needed.
+
+    Usage:
+        store = SQLiteStore(Path(".uiserver/uiserver.db"))
+        await store.open()
+        store.add_listener(cache.invalidate)
+        profile = await store.get_profile("u1")
+
+    `poll_interval` (seconds) rate-limits `poll()`'s data_version check: 0 checks on every call
+    (a write on another worker is seen by the next request); a few milliseconds trades that
+    bound for ~3.5 us less per request.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_ms: int = 2_000,
+        poll_interval: float = 0.0,
+        changes_keep: int = 10_000,
+        changes_max_age: float = 3_600.0,
+    ) -> None:
+        self.path = Path(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._poll_interval = poll_interval
+        self._changes_keep = changes_keep
+        self._changes_max_age = changes_max_age
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()  # callers may share the store across threads
+        self._listeners = Listeners()
+        self._origin = secrets.token_hex(8)  # tells our own change rows from other processes'
+        self._last_seq = 0
+        self._data_version = 0
+        self._next_poll = 0.0
+        self._appended = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open(self) -> None:
+        self._connection()
+
+    async def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    async def ping(self) -> bool:
+        try:
+            with self._lock:
+                self._connection().execute("SELECT 1").fetchone()
+        except (sqlite3.Error, StoreUnavailable):
+            return False
+        return True
+
+    def _connection(self) -> sqlite3.Connection:
+        """The connection, opened (and the schema created) on first use."""
+        if self._conn is None:
+            with self._lock:
+                if self._conn is None:
+                    self._conn = self._connect()
+        return self._conn
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False,
+                timeout=self._busy_timeout_ms / 1000,
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            # Erased rows are overwritten where that costs no extra I/O.
+            conn.execute("PRAGMA secure_delete=FAST")
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in SCHEMA:
+                conn.execute(statement)
+            self._prune(conn, time.time())
+            conn.execute("COMMIT")
+            self._last_seq = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+            self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
+        return conn
+
+    @contextmanager
+    def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:
+        """One transaction: all of it commits, or nothing does (rollback on any error)."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk full, I/O
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
+
+    # ------------------------------------------------------------------ invalidation
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.add(listener)
+
+    def _append_changes(
+        self, conn: sqlite3.Connection, invalidations: Sequence[Invalidation], now: float
+    ) -> None:
+        """Inside a write transaction: log the changes for the other processes."""
+        conn.executemany(
+            "INSERT INTO changes (kind, key, origin, ts) VALUES (?, ?, ?, ?)",
+            [(inv.kind, inv.key, self._origin, now) for inv in invalidations],
+        )
+        self._appended += len(invalidations)
+        if self._appended >= PRUNE_EVERY:
+            self._prune(conn, now)
+
+    def _prune(self, conn: sqlite3.Connection, now: float) -> None:
+        """Drop change rows past the newest `changes_keep` or older than `changes_max_age`."""
+        self._appended = 0
+        newest = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        through = conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM changes WHERE seq <= ? OR ts < ?",
+            (newest - self._changes_keep, now - self._changes_max_age),
+        ).fetchone()[0]
+        if through:
+            conn.execute("DELETE FROM changes WHERE seq <= ?", (through,))
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+                (through,),
+            )
+
+    def poll(self) -> None:
+        """Deliver what other processes wrote since the last call; never raises (hot path)."""
+        if self._conn is None:
+            return
+        if self._poll_interval:
+            now = time.monotonic()
+            if now < self._next_poll:
+                return
+            self._next_poll = now + self._poll_interval
+        try:
+            with self._lock:
+                version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+                if version == self._data_version:
+                    return
+                self._data_version = version
+                invalidations = self._read_changes()
+        except (sqlite3.Error, StoreUnavailable):
+            log.exception("sqlite poll failed")
+            return
+        self._listeners.emit(invalidations)
+
+    def _read_changes(self) -> list[Invalidation]:
+        with self._tx(write=False) as conn:
+            pruned = conn.execute("SELECT value FROM meta WHERE key = 'pruned_through'").fetchone()
+            rows = conn.execute(
+                "SELECT seq, kind, key, origin FROM changes WHERE seq > ? ORDER BY seq",
+                (self._last_seq,),
+            ).fetchall()
+        missed = pruned is not None and pruned[0] > self._last_seq
+        if rows:
+            self._last_seq = rows[-1][0]
+        if missed:
+            return [Invalidation("all")]
+        return [Invalidation(kind, key) for _, kind, key, origin in rows if origin != self._origin]
+
+    # ------------------------------------------------------------------ users
+
+    async def get_profile(self, user_id: str) -> Profile:
+        with self._tx(write=False) as conn:
+            settings, affinity, _, _ = self._user_row(conn, user_id)
+            segments = self._segments(conn, user_id)
+            orders = self._orders(conn, user_id)
+        return build_profile(user_id, settings, affinity, segments, orders)
+
+    async def get_settings(self, user_id: str) -> Settings:
+        with self._tx(write=False) as conn:
+            row = conn.execute(
+                "SELECT settings FROM users WHERE user_id = ?", (user_id,)
+            ).fetchone()
+        if row is None or row[0] is None:
+            return Settings()
+        return decode_settings(row[0])
+
+    async def put_settings(self, user_id: str, settings: Settings) -> None:
+        now = time.time()
+        changes = [Invalidation("user", user_id)]
+        with self._tx(write=True) as conn:
+            conn.execute(
+                "INSERT INTO users (user_id, settings, created, updated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings, "
+                "updated = excluded.updated",
+                (user_id, json_encode(settings).decode(), now, now),
+            )
+            self._append_changes(conn, changes, now)
+        self._listeners.emit(changes)
+
+    async def record_events(self, user_id: str, events: Sequence[Event], now: float) -> int:
+        """Fold the batch into the user's affinities; 0 (nothing stored) when personalization
+        is off in the stored settings, whatever the caller checked (defence in depth)."""
+        if not events:
+            return 0
+        changes = [Invalidation("user", user_id)]
+        with self._tx(write=True) as conn:
+            settings, state, _, _ = self._user_row(conn, user_id)
+            if settings is not None and settings.personalization == 0:
+                return 0
+            new = fold(state, events, now)
+            conn.execute("DELETE FROM affinities WHERE user_id = ?", (user_id,))
+            conn.executemany(
+                "INSERT INTO affinities (user_id, key, score) VALUES (?, ?, ?)",
+                [(user_id, key, score) for key, score in new.scores.items()],
+            )
+            conn.execute(
+                "INSERT INTO users (user_id, evidence, affinity_ts, last_event, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                "evidence = excluded.evidence, affinity_ts = excluded.affinity_ts, "
+                "last_event = excluded.last_event, updated = excluded.updated",
+                (user_id, new.evidence, new.updated, new.last_event, now, now),
+            )
+            self._append_changes(conn, changes, now)
+        self._listeners.emit(changes)
+        return len(events)
+
+    async def set_last_order(self, user_id: str, page: str, order: Sequence[str]) -> None:
+        """No invalidation: the order served is a consequence of the cached layout, not an input
+        that changes it, and invalidating here would make every cold serve drop its own entry.
+        Unchanged orders are not rewritten."""
+        with self._tx(write=True) as conn:
+            conn.execute(
+                "INSERT INTO last_orders (user_id, page, components) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id, page) DO UPDATE SET components = excluded.components "
+                "WHERE components IS NOT excluded.components",
+                (user_id, page, json_encode(list(order)).decode()),
+            )
+
+    async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
+        mapping = last_assignments(assignments)
+        if not mapping:
+            return 0
+        now = time.time()
+        changes = user_invalidations(list(mapping))
+        with self._tx(write=True) as conn:
+            conn.executemany(
+                "DELETE FROM segments WHERE user_id = ?", [(user_id,) for user_id in mapping]
+            )
+            conn.executemany(
+                "INSERT INTO segments (user_id, segment) VALUES (?, ?)",
+                [(user_id, s) for user_id, segments in mapping.items() for s in segments],
+            )
+            self._append_changes(conn, changes, now)
+        self._listeners.emit(changes)
+        return len(mapping)
+
+    async def export_user(self, user_id: str) -> dict[str, Any]:
+        with self._tx(write=False) as conn:
+            settings, affinity, created, updated = self._user_row(conn, user_id)
+            segments = self._segments(conn, user_id)
+            orders = self._orders(conn, user_id)
+        return export_document(user_id, settings, affinity, segments, orders, created, updated)
+
+    async def erase_user(self, user_id: str) -> None:
+        """Delete every row about the user. The change log keeps one notice naming the user
+        (other processes need it to drop their cache entries) until it is pruned."""
+        now = time.time()
+        changes = [Invalidation("user", user_id)]
+        with self._tx(write=True) as conn:
+            for table in USER_TABLES:
+                conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM changes WHERE kind = 'user' AND key = ?", (user_id,))
+            self._append_changes(conn, changes, now)
+        self._listeners.emit(changes)
+
+    def _user_row(
+        self, conn: sqlite3.Connection, user_id: str
+    ) -> tuple[Settings | None, Affinity, float | None, float | None]:
+        """(stored settings, affinity state, created, updated) of a user."""
+        row = conn.execute(
+            "SELECT settings, evidence, affinity_ts, last_event, created, updated "
+            "FROM users WHERE user_id = ?",
+            (user_id,),
+        ).fetchone()
+        scores = dict(
+            conn.execute("SELECT key, score FROM affinities WHERE user_id = ?", (user_id,))
+        )
+        if row is None:
+            return None, Affinity(scores), None, None
+        settings = decode_settings(row[0]) if row[0] is not None else None
+        return settings, Affinity(scores, row[1], row[2], row[3]), row[4], row[5]
+
+    @staticmethod
+    def _segments(conn: sqlite3.Connection, user_id: str) -> list[str]:
+        rows = conn.execute("SELECT segment FROM segments WHERE user_id = ?", (user_id,))
+        return [segment for (segment,) in rows]
+
+    @staticmethod
+    def _orders(conn: sqlite3.Connection, user_id: str) -> dict[str, list[str]]:
+        rows = conn.execute(
+            "SELECT page, components FROM last_orders WHERE user_id = ?", (user_id,)
+        )
+        return {page: decode_order(components) for page, components in rows}
+
+    # ------------------------------------------------------------------ templates
+
+    async def publish(
+        self, page: str, version: str, document: bytes, author: str, message: str, now: float
+    ) -> TemplateRecord:
+        """Append `version` to the page's history and make it live.
+
+        Publishing the version that is already live returns the live record unchanged (no new
+        history entry, no invalidation), so retries are idempotent. Publishing an older version
+        again (rollback) appends a new entry with a new seq. Versions are immutable: a known
+        version with a different document raises ValueError and changes nothing.
+        """
+        changes = [Invalidation("template", page)]
+        with self._tx(write=True) as conn:
+            live = self._live(conn, page)
+            if live is not None and live.version == version:
+                _check_same(live, document)
+                return live
+            earlier = self._version(conn, page, version)
+            if earlier is not None:
+                _check_same(earlier, document)
+            record = TemplateRecord(
+                page, version, bytes(document), author, message, now,
+                1 if live is None else live.seq + 1,
+            )
+            conn.execute(
+                f"INSERT INTO templates ({TEMPLATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (page, version, record.document, author, message, now, record.seq),
+            )
+            self._append_changes(conn, changes, now)
+        self._listeners.emit(changes)
+        return record
+
+    async def live(self) -> dict[str, TemplateRecord]:
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {TEMPLATE_COLUMNS} FROM templates t WHERE seq = "
+                "(SELECT max(seq) FROM templates WHERE page = t.page) ORDER BY page"
+            ).fetchall()
+        return {row[0]: _record(row) for row in rows}
+
+    async def live_template(self, page: str) -> TemplateRecord | None:
+        with self._tx(write=False) as conn:
+            return self._live(conn, page)
+
+    async def get_version(self, page: str, version: str) -> TemplateRecord | None:
+        """The newest history entry of that version (a rollback repeats a version)."""
+        with self._tx(write=False) as conn:
+            return self._version(conn, page, version)
+
+    async def history(self, page: str) -> list[TemplateRecord]:
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE page = ? ORDER BY seq DESC",
+                (page,),
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    @staticmethod
+    def _live(conn: sqlite3.Connection, page: str) -> TemplateRecord | None:
+        row = conn.execute(
+            f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE page = ? ORDER BY seq DESC LIMIT 1",
+            (page,),
+        ).fetchone()
+        return None if row is None else _record(row)
+
+    @staticmethod
+    def _version(conn: sqlite3.Connection, page: str, version: str) -> TemplateRecord | None:
+        row = conn.execute(
+            f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE page = ? AND version = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (page, version),
+        ).fetchone()
+        return None if row is None else _record(row)
+
+
+def _record(row: tuple[Any, ...]) -> TemplateRecord:
+    page, version, document, author, message, created, seq = row
+    return TemplateRecord(page, version, bytes(document), author, message, created, seq)
+
+
+def _check_same(record: TemplateRecord, document: bytes) -> None:
+    if record.document != bytes(document):
+        raise ValueError(
+            f"template {record.page!r} version {record.version!r} already exists with other "
+            "content; versions are immutable"
+        )
