@@ -20,9 +20,9 @@ share of the population that is "daily active" and the share of launches they ma
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import itertools
 import random
 import threading
 import time
@@ -36,12 +36,9 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, between, constant, events, task
 from locust.env import Environment
-
 from population import Member, read_population
 
 LAYOUT = "/v1/layouts/[page]"
-PAGES = ("home", "product", "cart", "me")
-OTHER_PAGES = PAGES[1:]
 
 
 def _env_pair(name: str, default: str) -> tuple[float, float]:
@@ -113,15 +110,21 @@ def population() -> Population:
         return _state["population"]
 
 
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
 def component_ids(host: str) -> dict[str, list[str]]:
-    """Component ids of each page (from the anonymous layouts), for realistic events."""
+    """The live pages (from /readyz) and the component ids of each (from the anonymous
+    layouts), so events name real components. `home` comes first."""
     with _lock:
         if "components" not in _state:
-            ids: dict[str, list[str]] = {}
-            for page in PAGES:
-                with urllib.request.urlopen(f"{host}/v1/layouts/{page}", timeout=10) as response:
-                    ids[page] = [c["id"] for c in json.load(response)["components"]]
-            _state["components"] = ids
+            pages = sorted(_get_json(f"{host}/readyz")["templates"], key=lambda p: p != "home")
+            _state["components"] = {
+                page: [c["id"] for c in _get_json(f"{host}/v1/layouts/{page}")["components"]]
+                for page in pages
+            }
         return _state["components"]
 
 
@@ -134,6 +137,7 @@ class LaunchUser(FastHttpUser):
     def on_start(self) -> None:
         self.rng = random.Random(SEED * 1_000_003 + next(_user_ids))
         self.pages = component_ids(self.host)
+        self.others = [page for page in self.pages if page != "home"]
 
     @task
     def launch(self) -> None:
@@ -143,7 +147,8 @@ class LaunchUser(FastHttpUser):
             auth = {"Authorization": f"Bearer {member.token}"}
             COUNTS["launches"] += 1
             self.get_layout(pop, index, "home", auth)
-            visited = ["home", *self.rng.sample(OTHER_PAGES, self.rng.randint(1, 3))]
+            more = self.rng.randint(1, min(3, len(self.others)))
+            visited = ["home", *self.rng.sample(self.others, more)]
             for page in visited[1:]:
                 gevent.sleep(self.rng.uniform(0.02, 0.1))  # the user reads, then taps on
                 self.get_layout(pop, index, page, auth)
@@ -179,8 +184,9 @@ class LaunchUser(FastHttpUser):
                       for c in ids[:6]]
             batch += [{"page": page, "component": self.rng.choice(ids), "kind": "click",
                        "ts": now} for _ in range(self.rng.randint(0, 2))]
-        if self.rng.random() < 0.05:
-            batch.append({"page": "cart", "component": self.rng.choice(self.pages["cart"]),
+        if self.rng.random() < 0.05:  # a purchase, credited to the last page seen
+            page = visited[-1]
+            batch.append({"page": page, "component": self.rng.choice(self.pages[page]),
                           "kind": "convert", "ts": now})
         with self.client.post("/v1/me/events", json={"events": batch}, headers=auth,
                               name="/v1/me/events", catch_response=True) as response:
@@ -207,16 +213,15 @@ class LaunchUser(FastHttpUser):
                 response.failure(f"status {response.status_code}")
                 return
         COUNTS["settings_changes"] += 1
-        # "off" means standard unless the client itself reports a care-mode font size.
-        expected = "elderly" if turn_on else ("standard" if "font_px" not in member.query
-                                              else None)
+        # "off" wins over every trigger (age band, care-mode font): the user said no.
+        expected = "elderly" if turn_on else "standard"
         with self.client.get(f"/v1/layouts/home?{member.query}", headers=auth,
                              name=f"{LAYOUT} after settings", catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"status {response.status_code}")
                 return
             mode = response.json()["mode"]
-            if expected is not None and mode != expected:
+            if mode != expected:
                 COUNTS["settings_mismatches"] += 1
                 response.failure(f"elderly_mode={settings['elderly_mode']} served mode {mode}")
                 return
@@ -234,13 +239,14 @@ class DesignerUser(FastHttpUser):
     def on_start(self) -> None:
         population()
         self.auth = {"Authorization": f"Bearer {_state['designer']}"}
+        self.pages = list(component_ids(self.host))
         self.rng = random.Random(SEED + 7)
         self.published = 0
         gevent.sleep(min(1.0, PUBLISH_EVERY))  # publish once the clients are launching
 
     @task
     def publish(self) -> None:
-        page = PAGES[self.published % len(PAGES)]
+        page = self.pages[self.published % len(self.pages)]
         with self.client.get(f"/v1/admin/templates/{page}", headers=self.auth,
                              name="/v1/admin/templates/[page]", catch_response=True) as response:
             if response.status_code != 200:

@@ -6,6 +6,7 @@ and is stopped by its own pid (and process group: uvicorn's workers are its chil
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -95,10 +96,9 @@ class Proc:
             shutil.rmtree(self.cleanup, ignore_errors=True)
 
     def _signal_group(self, sig: int) -> None:
-        try:
-            os.killpg(self.pid, sig)  # the group we created (start_new_session): pgid == pid
-        except ProcessLookupError:
-            pass
+        # The group we created (start_new_session): pgid == pid, nobody else's processes.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, sig)
 
     def tail(self, lines: int = 20) -> str:
         try:

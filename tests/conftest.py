@@ -58,9 +58,18 @@ class RedisServer:
             else ["--appendonly", "no"]
         )
         return [
-            self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", *persistence, "--dir", str(self.directory),
-            "--protected-mode", "no",
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            *persistence,
+            "--dir",
+            str(self.directory),
+            "--protected-mode",
+            "no",
         ]
 
     def start(self) -> None:

@@ -24,7 +24,10 @@ times = st.floats(min_value=0, max_value=4e9, allow_nan=False)
 components = st.sampled_from([f"c{i}" for i in range(100)])
 kinds = st.sampled_from(["view", "click", "convert"])
 event = st.builds(
-    Event, page=st.just("home"), component=components, kind=kinds,
+    Event,
+    page=st.just("home"),
+    component=components,
+    kind=kinds,
     ts=st.none() | times,
 )
 batches = st.lists(event, max_size=120)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -91,8 +92,9 @@ async def leftovers(store: Store, user_id: str) -> list[str]:
 def sqlite_leftovers(path: Path, user_id: str) -> list[str]:
     found = []
     with sqlite3.connect(path) as conn:
-        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master "
-                                                   "WHERE type = 'table'")]
+        tables = [
+            name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
         for table in tables:
             for row in conn.execute(f"SELECT * FROM {table}"):
                 text = " ".join(str(cell) for cell in row)
@@ -116,8 +118,14 @@ async def test_new_user_gets_defaults(store: Store) -> None:
 
 async def test_settings_round_trip_exactly(store: Store) -> None:
     settings = Settings(
-        elderly_mode="on", font_scale=1.37, high_contrast=True, reduce_motion=True,
-        screen_reader=True, handedness="left", personalization=0.33, age_band="60_plus",
+        elderly_mode="on",
+        font_scale=1.37,
+        high_contrast=True,
+        reduce_motion=True,
+        screen_reader=True,
+        handedness="left",
+        personalization=0.33,
+        age_band="60_plus",
     )
     await store.put_settings("u1", settings)
     got = await store.get_settings("u1")
@@ -251,7 +259,11 @@ async def test_templates_publish_history_rollback(store: Store) -> None:
 
     v1 = await store.publish("home", "v1", b'{"v": 1}', "ann", "first", NOW)
     assert (v1.seq, v1.version, v1.document, v1.author, v1.message) == (
-        1, "v1", b'{"v": 1}', "ann", "first"
+        1,
+        "v1",
+        b'{"v": 1}',
+        "ann",
+        "first",
     )
     assert await store.publish("home", "v1", b'{"v": 1}', "bob", "again", NOW + 1) == v1
 
@@ -469,4 +481,41 @@ async def test_redis_open_does_not_fail_while_redis_is_down() -> None:
     assert await store.ping() is False
     with pytest.raises(StoreUnavailable):
         await store.get_settings("u1")
+    await store.close()
+
+
+@pytest.mark.redis
+async def test_redis_subscriber_gives_up_on_a_silent_link(
+    redis_factory: Callable[..., Any],
+) -> None:
+    server = redis_factory()
+    store = RedisStore(server.url, silence=0.4)
+    await store.open()
+    got: list[Invalidation] = []
+    store.add_listener(got.append)
+    await asyncio.sleep(1.0)
+    assert got == []  # a healthy, idle link is not mistaken for a dead one
+
+    server.process.send_signal(signal.SIGSTOP)  # no reset, no replies: a silent link
+    try:
+        await asyncio.sleep(1.0)
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+    assert await wait_for(store, got, Invalidation("all"), within=10.0)
+    await store.close()
+
+
+@pytest.mark.redis
+async def test_redis_out_of_memory_is_unavailable_not_a_bug(
+    redis_factory: Callable[..., Any],
+) -> None:
+    server = redis_factory()
+    store = RedisStore(server.url)
+    await store.open()
+    await store.put_settings("u1", Settings(font_scale=1.4))
+    with redis.Redis.from_url(server.url) as client:
+        client.config_set("maxmemory", 1)
+    with pytest.raises(StoreUnavailable, match="memory"):
+        await store.put_settings("u1", Settings())
+    assert (await store.get_settings("u1")).font_scale == 1.4  # reads still answer
     await store.close()

@@ -67,7 +67,9 @@ def event_time(ts: float | None, now: float) -> float:
 
 
 def decayed(
-    scores: Mapping[str, float], updated: float | None, now: float,
+    scores: Mapping[str, float],
+    updated: float | None,
+    now: float,
     half_life: float = HALF_LIFE_S,
 ) -> dict[str, float]:
     """`scores` (as of `updated`) decayed to `now`."""

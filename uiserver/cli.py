@@ -69,6 +69,12 @@ def data_dir(value: Path | None) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        # argparse's REMAINDER drops leading options (`bench --users 20`): hand them over as is.
+        from uiserver.bench import run_bench
+
+        return run_bench(argparse.Namespace(command="bench", bench_args=argv[1:]))
     args = build_parser().parse_args(argv)
     if getattr(args, "layouts", "unset") is None:
         args.layouts = Path(os.environ.get("UISERVER_LAYOUTS", str(_default_dir("layouts"))))

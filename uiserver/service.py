@@ -53,6 +53,7 @@ class LivePage:
     record: TemplateRecord
     template: Template
     compiled: Any
+    keys: dict[str, str]  # component id -> affinity key (its category, else the id)
 
 
 @dataclass(slots=True)
@@ -86,6 +87,7 @@ class Service:
         self._page_loads: Coalescer[str, None] = Coalescer()
         self.stats = {"hits": 0, "misses": 0, "renders": 0, "degraded": 0}
         self.ready = False
+        self._background: set[asyncio.Task[None]] = set()
         store.add_listener(self.invalidate)
 
     # ------------------------------------------------------------------ lifecycle
@@ -121,7 +123,8 @@ class Service:
 
     def _compile(self, record: TemplateRecord) -> LivePage:
         template = msgspec.json.decode(record.document, type=Template)
-        return LivePage(record, template, self.engine.compile(template, record.version))
+        keys = {c.id: c.category or c.id for c in template.components}
+        return LivePage(record, template, self.engine.compile(template, record.version), keys)
 
     async def _reload_page(self, page: str) -> None:
         self._dirty.discard(page)
@@ -196,13 +199,35 @@ class Service:
                 # Degraded: the base layout for this context is always a valid answer.
                 profile, degraded = ANONYMOUS_PROFILE, True
                 self.stats["degraded"] += 1
-        entry = self._render(live, profile, context, day)
+        plan = self.engine.plan(live.compiled, profile, context, day=day)
+        entry = self._render(live, plan)
         if not degraded:
             self.cache.requests[key] = RequestEntry(live.compiled, profile, day, entry)
+            if profile.evidence >= self.policy.min_evidence:
+                self._remember_order(user_id, live, profile, plan)
         return Served(entry, degraded)
 
-    def _render(self, live: LivePage, profile: Profile, context: Context, day: int) -> BodyEntry:
-        plan = self.engine.plan(live.compiled, profile, context, day=day)
+    def _remember_order(self, user_id: str, live: LivePage, profile: Profile, plan: Any) -> None:
+        """Store the order served, so the next launch keeps it unless affinity clearly moved.
+
+        Written in the background and only when it changed: a launch never waits on it.
+        """
+        ids = live.compiled.ids
+        order = [ids[i] for i in plan.order]
+        if profile.last_order.get(live.record.page) == order:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.store.set_last_order(user_id, live.record.page, order)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("background store write failed: %s", task.exception())
+
+    def _render(self, live: LivePage, plan: Any) -> BodyEntry:
         fingerprint = plan_fingerprint(live.record.version, plan)
         entry = self.cache.bodies.get(fingerprint)
         if entry is not None:
@@ -227,10 +252,17 @@ class Service:
         self.invalidate(Invalidation("user", user_id))
 
     async def record_events(self, user_id: str, events: Sequence[Event]) -> int:
+        """Fold events into affinities under the key the engine reads (the category)."""
         settings = await self.store.get_settings(user_id)
         if settings.personalization == 0:
             return 0
-        stored = await self.store.record_events(user_id, events, time.time())
+        keyed = []
+        for event in events:
+            live = self.pages.get(event.page)
+            key = live.keys.get(event.component, event.component) if live else event.component
+            keyed.append(event if key == event.component
+                         else msgspec.structs.replace(event, component=key))
+        stored = await self.store.record_events(user_id, keyed, time.time())
         self.invalidate(Invalidation("user", user_id))
         return stored
 

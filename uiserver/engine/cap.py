@@ -57,9 +57,13 @@ def change_count(
     base_placements: Mapping[str, str],
     ids: Sequence[str],
     placements: Mapping[str, str],
+    positions: Mapping[str, int] | None = None,
 ) -> int:
-    """`count_changes` for two layouts given by ids and placements (used by the final check)."""
-    pos = {cid: p for p, cid in enumerate(base_ids)}
+    """`count_changes` for two layouts given by ids and placements (used by the final check).
+
+    `positions` (id -> index in `base_ids`) may be passed when precomputed.
+    """
+    pos = positions if positions is not None else {cid: p for p, cid in enumerate(base_ids)}
     seq: list[int] = []
     common = 0
     for cid in ids:

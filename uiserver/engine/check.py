@@ -6,18 +6,26 @@ every rule applied, and raises if even that fails (a template lint should have r
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from uiserver.engine.cap import change_count
 from uiserver.engine.compiled import CompiledTemplate
 from uiserver.engine.rules import ELDERLY_SHOW_TYPES
 from uiserver.engine.theme import palette_problems
 from uiserver.policy import Policy
-from uiserver.schema import Layout
+from uiserver.schema import Layout, LayoutPalette
 
 EPSILON = 1e-9
 
 
 class LayoutRuleError(RuntimeError):
     """Even the base layout breaks a rule: the template must not be served."""
+
+
+@lru_cache(maxsize=256)
+def _palette_problems(palette: LayoutPalette, policy: Policy, enhanced: bool) -> tuple[str, ...]:
+    """Palettes are few (a handful per template version): check each pair once."""
+    return tuple(palette_problems(palette, policy, enhanced))
 
 
 def check_layout(layout: Layout, compiled: CompiledTemplate, policy: Policy) -> list[str]:
@@ -29,71 +37,79 @@ def check_layout(layout: Layout, compiled: CompiledTemplate, policy: Policy) -> 
     elderly = layout.mode == "elderly"
     theme = layout.theme
     enhanced = theme.high_contrast or elderly
-    problems.extend(palette_problems(theme.palette, policy, enhanced))
+    problems.extend(_palette_problems(theme.palette, policy, enhanced))
     if elderly:
         if not theme.high_contrast:
             problems.append("elderly: theme must use the enhanced-contrast palette")
         if theme.font_px < policy.elderly_font_px:
             problems.append(f"elderly: theme font {theme.font_px} < {policy.elderly_font_px}")
         if theme.line_height < policy.elderly_line_height:
-            problems.append(f"elderly: line height {theme.line_height} < {policy.elderly_line_height}")
+            problems.append(
+                f"elderly: line height {theme.line_height} < {policy.elderly_line_height}"
+            )
         if theme.motion == "full":
             problems.append("elderly: motion must be reduced")
 
     index = compiled.index
     comps = view.comps
-    seen: set[str] = set()
+    min_target = policy.min_target_px
+    absolute_min = policy.absolute_min_target_px
+    elderly_font = policy.elderly_font_px
+    elderly_main = policy.elderly_main_target_px
+    elderly_other = policy.elderly_target_px
+    still = theme.motion != "full"
+    ids: list[str] = []
+    placements: dict[str, str] = {}
     largest = 0.0
     voice_nav = False
     for lc in layout.components:
-        i = index.get(lc.id)
+        cid = lc.id
+        i = index.get(cid)
         if i is None:
-            problems.append(f"{lc.id}: not a component of the template")
+            problems.append(f"{cid}: not a component of the template")
             continue
-        if lc.id in seen:
-            problems.append(f"{lc.id}: appears twice")
-        seen.add(lc.id)
+        if cid in placements:
+            problems.append(f"{cid}: appears twice")
+        ids.append(cid)
+        placements[cid] = lc.placement
         c = comps[i]
-        where = lc.id
-        if (c.interactive or c.image) and (not lc.label.strip() or not lc.role):
-            problems.append(f"{where}: interactive or image component without label or role")
+        font = lc.font_px
+        target = lc.min_target_px
+        if font > largest:
+            largest = font
         if lc.label != c.label or lc.role != c.role or lc.type != c.type:
-            problems.append(f"{where}: renamed (label, role and type never change)")
-        if lc.font_px < c.min_font_px:
-            problems.append(f"{where}: font {lc.font_px} < catalogue minimum {c.min_font_px}")
-        if lc.min_target_px < policy.absolute_min_target_px:
-            problems.append(f"{where}: target {lc.min_target_px} < {policy.absolute_min_target_px}")
-        if c.interactive and lc.min_target_px < policy.min_target_px:
-            problems.append(f"{where}: target {lc.min_target_px} < {policy.min_target_px}")
-        if c.animated and theme.motion != "full" and lc.props.get("autoplay") is not False:
-            problems.append(f"{where}: animated component auto-plays with motion {theme.motion}")
+            problems.append(f"{cid}: renamed (label, role and type never change)")
+        if (c.interactive or c.image) and (not lc.label or lc.label.isspace() or not lc.role):
+            problems.append(f"{cid}: interactive or image component without label or role")
+        if font < c.min_font_px:
+            problems.append(f"{cid}: font {font} < catalogue minimum {c.min_font_px}")
+        if target < absolute_min or (c.interactive and target < min_target):
+            problems.append(f"{cid}: touch target {target} below the minimum")
+        if still and c.animated and lc.props.get("autoplay") is not False:
+            problems.append(f"{cid}: animated component auto-plays with motion {theme.motion}")
         if lc.pinned != c.pinned:
-            problems.append(f"{where}: pinned flag changed")
+            problems.append(f"{cid}: pinned flag changed")
         if lc.placement != c.placement and not c.action:
-            problems.append(f"{where}: only action buttons change placement")
-        largest = max(largest, lc.font_px)
+            problems.append(f"{cid}: only action buttons change placement")
         if elderly:
-            voice_nav = voice_nav or c.type in ELDERLY_SHOW_TYPES
-            if lc.font_px < policy.elderly_font_px:
-                problems.append(f"{where}: elderly font {lc.font_px} < {policy.elderly_font_px}")
-            if c.interactive:
-                need = policy.elderly_main_target_px if c.main else policy.elderly_target_px
-                if lc.min_target_px < need:
-                    problems.append(f"{where}: elderly target {lc.min_target_px} < {need}")
+            if c.type in ELDERLY_SHOW_TYPES:
+                voice_nav = True
+            if font < elderly_font:
+                problems.append(f"{cid}: elderly font {font} < {elderly_font}")
+            if c.interactive and target < (elderly_main if c.main else elderly_other):
+                problems.append(f"{cid}: elderly target {target} too small")
             if c.ad or c.promo:
-                problems.append(f"{where}: ads and promotions are not shown in elderly mode")
+                problems.append(f"{cid}: ads and promotions are not shown in elderly mode")
     if elderly and layout.components and largest < policy.elderly_max_font_px:
         problems.append(f"elderly: largest font {largest} < {policy.elderly_max_font_px}")
     if elderly and view.has_voice_nav and not voice_nav:
         problems.append("elderly: voice navigation entry missing")
 
     # The cap, measured exactly as DESIGN section 5 defines it, against this view's base.
-    ids = [lc.id for lc in layout.components]
-    placements = {lc.id: lc.placement for lc in layout.components}
     base_ids = view.base_ids
     n = len(base_ids)
     info = layout.personalization
-    changed = change_count(base_ids, view.base_placements, ids, placements)
+    changed = change_count(base_ids, view.base_placements, ids, placements, view.base_index)
     ratio = changed / n if n else 0.0
     if abs(info.cap - policy.max_change * info.strength) > EPSILON:
         problems.append(f"cap {info.cap} is not max_change x strength")
@@ -104,15 +120,14 @@ def check_layout(layout: Layout, compiled: CompiledTemplate, policy: Policy) -> 
 
     # Pinned components: present, same placement, same place among the common components.
     if view.pinned_ids:
-        present = set(ids)
-        base_set = set(base_ids)
-        common = [cid for cid in ids if cid in base_set]
-        base_common = [cid for cid in base_ids if cid in present]
+        base_placements = view.base_placements
+        common = [cid for cid in ids if cid in base_placements]
+        base_common = [cid for cid in base_ids if cid in placements]
         for cid in view.pinned_ids:
-            if cid not in present:
+            if cid not in placements:
                 problems.append(f"{cid}: pinned component hidden")
             elif common.index(cid) != base_common.index(cid):
                 problems.append(f"{cid}: pinned component moved")
-            elif placements[cid] != view.base_placements[cid]:
+            elif placements[cid] != base_placements[cid]:
                 problems.append(f"{cid}: pinned component changed placement")
     return problems

@@ -82,6 +82,7 @@ class View:
     base_order: tuple[int, ...]
     base_pos: tuple[int, ...]  # by component index: position in base_order, -1 if absent
     base_ids: tuple[str, ...]
+    base_index: Mapping[str, int]  # id -> position in base_ids
     base_placements: Mapping[str, str]
     pinned_ids: tuple[str, ...]  # pinned components of the base, in base order
     segments: tuple[Segment, ...]
@@ -207,8 +208,12 @@ def _essential_first(seq: list[int], comps: tuple[Comp, ...]) -> tuple[list[int]
     """Stable partition of the flowing, unpinned slots: essential components first."""
     slots = [p for p, i in enumerate(seq) if not comps[i].pinned and comps[i].placement == "flow"]
     items = [seq[p] for p in slots]
-    ordered = [i for i in items if comps[i].essential] + [i for i in items if not comps[i].essential]
-    moved = {i for before, i in zip(items, ordered, strict=True) if before != i and comps[i].essential}
+    ordered = [i for i in items if comps[i].essential] + [
+        i for i in items if not comps[i].essential
+    ]
+    moved = {
+        i for before, i in zip(items, ordered, strict=True) if before != i and comps[i].essential
+    }
     out = list(seq)
     for p, i in zip(slots, ordered, strict=True):
         out[p] = i
@@ -363,6 +368,7 @@ def _view(
         base_order=base_order,
         base_pos=tuple(base_pos),
         base_ids=tuple(comps[i].id for i in base_order),
+        base_index={comps[i].id: p for p, i in enumerate(base_order)},
         base_placements={comps[i].id: comps[i].placement for i in base_order},
         pinned_ids=tuple(comps[i].id for i in base_order if comps[i].pinned),
         segments=tuple(segments),

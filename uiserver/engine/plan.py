@@ -128,9 +128,7 @@ def personalize(
             affinity = unit_affinities(view, profile.affinities)
             rank = unit_ranks(view, ct.index, last) if last else None
             proposals.extend(affinity_moves(view, visible, affinity, rank, margin))
-    explored = explore(
-        view, profile.user_id, ct.page, day, policy.explore_share, visible, affinity
-    )
+    explored = explore(view, profile.user_id, ct.page, day, policy.explore_share, visible, affinity)
     if explored is not None:
         proposals.append(explored)
     if not proposals:
@@ -144,7 +142,13 @@ def personalize(
         trial = [*kept, p]
         t_order, t_placements, t_really, t_changed = _build(view, trial, affinity, rank, margin)
         if t_changed <= allowed:
-            kept, order, placements, really, changed = trial, t_order, t_placements, t_really, t_changed
+            kept, order, placements, really, changed = (
+                trial,
+                t_order,
+                t_placements,
+                t_really,
+                t_changed,
+            )
             dropped = [d for d in dropped if d is not p]
     if changed > allowed:  # defensive: the cost bounds make this unreachable
         return None
@@ -209,7 +213,9 @@ def make_plan(
     elderly = mode == "elderly"
     enhanced = settings.high_contrast or elderly
     enhanced_reason = (
-        (Reason.ELDERLY_HIGH_CONTRAST if elderly else Reason.A11Y_HIGH_CONTRAST) if enhanced else None
+        (Reason.ELDERLY_HIGH_CONTRAST if elderly else Reason.A11Y_HIGH_CONTRAST)
+        if enhanced
+        else None
     )
     motion, motion_reasons = motion_for(settings, elderly, context.low_power)
     device, factor = _columns(ct, context, policy)

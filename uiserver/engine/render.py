@@ -34,10 +34,10 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     targets = view.target_px
 
     components: list[LayoutComponent] = []
+    append = components.append
     for i in plan.order:
         c = comps[i]
-        reasons = extra.get(i) or []
-        reasons.extend(static[i])
+        reasons = [*extra[i], *static[i]] if i in extra else list(static[i])
         font = c.font_px
         if scale != 1.0:
             font = round(font * scale, 1)
@@ -52,18 +52,19 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
                 if v is not None:
                     props[key] = v
                     reasons.append(reason)
-        components.append(
+        # Positional: the field order of LayoutComponent (schema.py).
+        append(
             LayoutComponent(
-                id=c.id,
-                type=c.type,
-                role=c.role,
-                label=c.label,
-                font_px=font,
-                min_target_px=targets[i],
-                placement=placed.get(i, c.placement),
-                pinned=c.pinned,
-                props=props,
-                reasons=reasons,
+                c.id,
+                c.type,
+                c.role,
+                c.label,
+                font,
+                targets[i],
+                placed.get(i, c.placement) if placed else c.placement,
+                c.pinned,
+                props,
+                reasons,
             )
         )
 

@@ -74,7 +74,9 @@ def select_mode(settings: Settings, context: Context, policy: Policy) -> Mode:
     return "elderly" if forced else "standard"
 
 
-def font_multiplier(settings: Settings, context: Context, policy: Policy) -> tuple[float, tuple[str, ...]]:
+def font_multiplier(
+    settings: Settings, context: Context, policy: Policy
+) -> tuple[float, tuple[str, ...]]:
     """The user's font scale times the client's system font (relative to 16 px, never < 1).
 
     Capped at policy.max_font_scale: WCAG 1.4.4 asks for 200 %, beyond that layouts break.

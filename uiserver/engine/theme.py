@@ -43,14 +43,12 @@ FLOOR_FIELDS: Mapping[tuple[PairKind, bool], str] = {
 FIELDS = ("text", "background", "primary", "on_primary", "muted", "surface")
 
 # Built-in palettes, proved against the enhanced floors by tests/test_engine_units.py.
-LIGHT = LayoutPalette("#1F1F1F", "#FFFFFF", "#0B57D0", "#FFFFFF", "#4A4A4A", "#F7F7F7")
+LIGHT = LayoutPalette("#1F1F1F", "#FFFFFF", "#0842A0", "#FFFFFF", "#4A4A4A", "#F7F7F7")
 DARK = LayoutPalette("#F2F2F2", "#121212", "#8AB4F8", "#0B1D3A", "#C8C8C8", "#1E1E1E")
 HIGH_CONTRAST_LIGHT = LayoutPalette(
     "#000000", "#FFFFFF", "#0B3D91", "#FFFFFF", "#2B2B2B", "#FFFFFF"
 )
-HIGH_CONTRAST_DARK = LayoutPalette(
-    "#FFFFFF", "#000000", "#FFD60A", "#000000", "#E6E6E6", "#000000"
-)
+HIGH_CONTRAST_DARK = LayoutPalette("#FFFFFF", "#000000", "#FFD60A", "#000000", "#E6E6E6", "#000000")
 BUILT_IN: Mapping[tuple[bool, bool], LayoutPalette] = {
     (False, False): LIGHT,
     (True, False): DARK,
@@ -178,7 +176,9 @@ MOTION_RULES: tuple[MotionRule, ...] = (
 )
 
 
-def motion_for(settings: Settings, elderly: bool, low_power: bool) -> tuple[Motion, tuple[str, ...]]:
+def motion_for(
+    settings: Settings, elderly: bool, low_power: bool
+) -> tuple[Motion, tuple[str, ...]]:
     level: Motion = "full"
     reasons: list[str] = []
     for applies, wanted, reason in MOTION_RULES:

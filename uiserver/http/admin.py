@@ -76,7 +76,8 @@ def _string(body: Any, name: str, *, required: bool, max_length: int = MESSAGE_M
 async def list_templates(request: Request) -> Response:
     designer(request)
     with store_writes():
-        return json_response(await ops.summaries(service_of(request)))
+        rows = await ops.summaries(service_of(request))
+    return json_response(rows)
 
 
 async def get_template(request: Request) -> Response:

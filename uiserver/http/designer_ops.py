@@ -7,6 +7,8 @@ shows exactly what the API answers.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +19,7 @@ from uiserver.http.errors import ApiError, validation_field
 from uiserver.schema import Context, Layout, Problem, Template
 from uiserver.service import Service, UnknownPage
 from uiserver.store.base import TemplateRecord
-from uiserver.templatediff import diff_documents, pretty
+from uiserver.templatediff import diff_documents
 
 # The personas the console shows side by side, in this order, with what each stands for.
 PERSONA_TITLES: Mapping[str, str] = {
@@ -90,8 +92,37 @@ def document(record: TemplateRecord) -> dict[str, Any]:
     return msgspec.json.decode(record.document)  # type: ignore[no-any-return]
 
 
-def template_text(record: TemplateRecord) -> str:
-    return pretty(document(record))
+def compact(value: Any) -> Any:
+    """A Struct as plain JSON without the fields left at their defaults, in field order.
+
+    Stored documents spell out every default (they are canonical, for hashing); a designer
+    editing one wants to see what the template says, as in `layouts/`.
+    """
+    if isinstance(value, msgspec.Struct):
+        out: dict[str, Any] = {}
+        for info in msgspec.structs.fields(value):
+            item = getattr(value, info.name)
+            if info.default is not msgspec.NODEFAULT:
+                default = info.default
+            elif info.default_factory is not msgspec.NODEFAULT:
+                default = info.default_factory()
+            else:
+                out[info.encode_name] = compact(item)
+                continue
+            # Same type too: a float 16.0 is not the int default 16 in the canonical hash.
+            if item != default or type(item) is not type(default):
+                out[info.encode_name] = compact(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [compact(item) for item in value]
+    if isinstance(value, dict):
+        return {key: compact(item) for key, item in value.items()}
+    return value
+
+
+def template_text(template: Template) -> str:
+    """The editor's text for a template: compact, pretty JSON."""
+    return json.dumps(compact(template), indent=2, ensure_ascii=False) + "\n"
 
 
 def check_draft(
@@ -164,9 +195,18 @@ def preview(
             422, "invalid", f"unknown persona {persona!r}; one of {', '.join(persona_names())}",
             "persona",
         )
-    layout: Layout = service.preview(
-        template, version or template_version(template), profiles[persona], context or Context()
-    )
+    from uiserver.engine.check import LayoutRuleError
+    from uiserver.engine.compiled import CompileError
+
+    try:
+        layout: Layout = service.preview(
+            template, version or template_version(template), profiles[persona],
+            context or Context(),
+        )
+    except (LayoutRuleError, CompileError) as exc:
+        # Lint passed but the engine cannot build a layout that keeps every rule for this
+        # persona: the designer needs to see why, not a 500.
+        raise ApiError(422, "layout_rule", f"{persona}: {exc}", "template") from None
     return layout
 
 
@@ -181,6 +221,9 @@ def variant_shares(template: Template) -> list[dict[str, Any]]:
             "order": v.order,
             "theme": v.theme is not None,
             "props": sorted(v.props),
+            "changes": (["component order"] if v.order else [])
+            + (["theme"] if v.theme is not None else [])
+            + [f"props of {cid}" for cid in sorted(v.props)],
         }
         for v in template.variants
     ]
@@ -197,7 +240,20 @@ class Assignment(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _one = msgspec.json.Decoder(Assignment)
+_NAMED_FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `([^`]+)`")
 _many = msgspec.json.Decoder(list[Assignment])
+
+
+def _invalid(exc: msgspec.ValidationError, where: str) -> ApiError:
+    """422 naming the exact field, including an unknown or missing one (msgspec names its
+    parent object); `where` is the line or array index of the item."""
+    message, field = validation_field(exc)
+    named = _NAMED_FIELD.match(message)
+    if named:
+        field = f"{field}.{named.group(1)}" if field else named.group(1)
+    if where:
+        field = f"{where}.{field}" if field else where
+    return ApiError(422, "invalid", f"{field}: {message}" if field else message, field)
 
 
 def _check(item: Assignment, where: str) -> None:
@@ -225,9 +281,7 @@ def _json_lines(body: bytes) -> list[Assignment]:
         try:
             item = _one.decode(line)
         except msgspec.ValidationError as exc:
-            message, field = validation_field(exc)
-            raise ApiError(422, "invalid", f"{where}: {message}",
-                           f"{where}.{field}" if field else where) from None
+            raise _invalid(exc, where) from None
         except msgspec.DecodeError as exc:
             raise ApiError(400, "bad_json", f"{where}: malformed JSON: {exc}", where) from None
         _check(item, where)
@@ -239,8 +293,7 @@ def _json_array(body: bytes) -> list[Assignment]:
     try:
         items = _many.decode(body)
     except msgspec.ValidationError as exc:
-        message, field = validation_field(exc)
-        raise ApiError(422, "invalid", f"{field or '$'}: {message}", field) from None
+        raise _invalid(exc, "") from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, "bad_json", f"malformed JSON: {exc}") from None
     for i, item in enumerate(items):

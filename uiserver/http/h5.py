@@ -55,33 +55,33 @@ class View:
     columns: int = 1
 
 
-def _texts(value: Any) -> list[str]:
-    """Item texts from a prop such as `items: [{text: ...}]` or `methods: [a, b]`."""
+def _entries(value: Any) -> list[tuple[str, Any]]:
+    """(text, target page) of each item of a prop such as `items: [{text, page}]` or
+    `methods: [a, b]`; items without a text are skipped."""
     if not isinstance(value, list):
         return []
-    texts: list[str] = []
+    entries: list[tuple[str, Any]] = []
     for item in value[:MAX_ITEMS]:
         if isinstance(item, str):
-            texts.append(item)
+            entries.append((item, None))
         elif isinstance(item, Mapping):
             text = item.get("text") or item.get("label") or item.get("name")
             if isinstance(text, str):
-                texts.append(text)
-    return texts
+                entries.append((text, item.get("page")))
+    return entries
 
 
 def _items(component: LayoutComponent, page: str) -> list[dict[str, Any]]:
     props = component.props
     for key in ("items", "methods", "tabs"):
-        raw = props.get(key)
-        texts = _texts(raw)
-        if texts:
-            pages = [i.get("page") if isinstance(i, Mapping) else None for i in raw[:MAX_ITEMS]]
-            return [{"text": t, "current": p == page} for t, p in zip(texts, pages, strict=False)]
+        entries = _entries(props.get(key))
+        if entries:
+            return [{"text": text, "current": target == page} for text, target in entries]
     count = PLACEHOLDER_ITEMS
     for key in ("max_items", "page_size"):
-        if isinstance(props.get(key), int) and props[key] > 0:
-            count = min(count, props[key])
+        value = props.get(key)
+        if isinstance(value, int) and value > 0:
+            count = min(count, value)
     return [{"text": f"{component.label} {n}", "current": False} for n in range(1, count + 1)]
 
 
@@ -117,7 +117,7 @@ def component_view(component: LayoutComponent, catalog: Catalog, page: str) -> V
         image=bool(ctype.image) if ctype else component.role == "image",
         primary=bool(ctype and ctype.action and ctype.main),
     )
-    if view.kind == "list" or (view.kind == "nav" and _texts(component.props.get("items"))):
+    if view.kind == "list" or (view.kind == "nav" and _entries(component.props.get("items"))):
         view.items = _items(component, page)
         columns = component.props.get("columns") or (ctype.columns if ctype else 0)
         view.columns = max(1, min(int(columns), 4)) if isinstance(columns, int) else 1

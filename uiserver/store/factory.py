@@ -11,7 +11,7 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def open_store(url_or_none: str | None, data_dir: Path) -> Store:
-    """"" (or None) -> SQLite in `data_dir`; `redis://...` -> the shared Redis store.
+    """An empty URL (or None) -> SQLite in `data_dir`; `redis://...` -> the shared Redis store.
 
     Returns the store unopened: the caller awaits `open()` inside its event loop (the Redis
     store starts a subscriber task there).

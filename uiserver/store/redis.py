@@ -39,8 +39,15 @@ from redis.asyncio.client import Pipeline, PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import (
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    WatchError,
+)
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.typing import EncodableT
 
 from uiserver.affinity import Affinity, fold
 from uiserver.schema import Event, Profile, Settings
@@ -64,8 +71,11 @@ _encode = msgspec.msgpack.Encoder().encode
 _decode_message = msgspec.msgpack.Decoder(Message).decode
 _decode_record = msgspec.msgpack.Decoder(TemplateRecord).decode
 
-PING_EVERY = 1.0  # seconds between pings of the subscription
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)  # OSError covers TimeoutError
+# Errors by which a reachable Redis refuses service for a while (out of memory, read-only
+# replica, failed persistence, still loading): unavailable, not a bug.
+REFUSED = (OutOfMemoryError, ReadOnlyError)
+REFUSALS = ("OOM", "READONLY", "MISCONF", "LOADING", "MASTERDOWN", "NOREPLICAS", "BUSY")
 
 
 class RedisStore:
@@ -171,6 +181,10 @@ class RedisStore:
             yield
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"redis: {exc}") from exc
+        except ResponseError as exc:
+            if isinstance(exc, REFUSED) or str(exc).startswith(REFUSALS):
+                raise StoreUnavailable(f"redis: {exc}") from exc
+            raise
 
     # ------------------------------------------------------------------ invalidation
 
@@ -207,23 +221,24 @@ class RedisStore:
     async def _messages(self, pubsub: PubSub) -> AsyncIterator[bool]:
         """Handle messages until the link fails or goes silent.
 
-        A connection can die without a reset (host gone, partition): we PING every second and
-        give up on the link when nothing, not even a pong, came back for `silence` seconds.
-        Yields whether each message was a (re)subscription.
+        A connection can die without a reset (host gone, partition): we PING four times per
+        `silence` period and give up on the link when nothing, not even a pong, came back for
+        `silence` seconds. Yields whether each message was a (re)subscription.
         """
         clock = asyncio.get_running_loop().time
+        every = self._silence / 4
         heard = next_ping = clock()
         while True:
-            message = await pubsub.get_message(timeout=PING_EVERY)
+            if clock() >= next_ping:
+                next_ping = clock() + every
+                await pubsub.ping()
+            message = await pubsub.get_message(timeout=every)
             now = clock()
             if message is not None:
                 heard = now
                 yield self._on_message(message)
-            if now - heard > self._silence:
+            elif now - heard > self._silence:
                 raise RedisConnectionError(f"no reply from redis for {now - heard:.1f} s")
-            if now >= next_ping:
-                next_ping = now + PING_EVERY
-                await pubsub.ping()
 
     def _on_message(self, message: Mapping[str, Any]) -> bool:
         """Deliver one pub/sub message; True when it was a (re)subscription."""
@@ -303,7 +318,7 @@ class RedisStore:
         pipe.delete(aff_key)
         if new.scores:
             pipe.zadd(aff_key, new.scores)
-        fields: dict[str, float | int] = {"evidence": new.evidence, "updated": now}
+        fields: dict[EncodableT, EncodableT] = {"evidence": new.evidence, "updated": now}
         if new.updated is not None:
             fields["affinity_ts"] = new.updated
         if new.last_event is not None:
@@ -349,7 +364,10 @@ class RedisStore:
     async def _read_user(
         self, user_id: str
     ) -> tuple[
-        Settings | None, Affinity, list[str], dict[str, list[str]],
+        Settings | None,
+        Affinity,
+        list[str],
+        dict[str, list[str]],
         tuple[float | None, float | None],
     ]:
         """One consistent snapshot (MULTI/EXEC) of everything about the user."""
@@ -403,21 +421,27 @@ class RedisStore:
         return record
 
     async def _publish_once(
-        self, pipe: Pipeline, page: str, version: str, document: bytes, author: str,
-        message: str, now: float,
+        self,
+        pipe: Pipeline,
+        page: str,
+        version: str,
+        document: bytes,
+        author: str,
+        message: str,
+        now: float,
     ) -> tuple[TemplateRecord, bool]:
         """One optimistic attempt: (the live record, whether it was appended now)."""
         history = self._tpl(page)
         await pipe.watch(history)
         live_raw = await pipe.hget(self._live_key, page)
-        live = None if live_raw is None else _decode_record(live_raw)
+        live = None if live_raw is None else _record(live_raw)
         if live is not None and live.version == version:
             await pipe.unwatch()
             _check_same(live, document)
             return live, False
         earlier = await pipe.hget(self._tplver(page), version)
         if earlier is not None:
-            _check_same(_decode_record(earlier), document)
+            _check_same(_record(earlier), document)
         seq = int(await pipe.hlen(history)) + 1
         record = TemplateRecord(page, version, document, author, message, now, seq)
         encoded = _encode(record)
@@ -432,26 +456,39 @@ class RedisStore:
     async def live(self) -> dict[str, TemplateRecord]:
         with self._guard():
             raw = await self._redis.hgetall(self._live_key)
-        return {page.decode(): _decode_record(value) for page, value in sorted(raw.items())}
+        return {_text(page): _record(value) for page, value in sorted(raw.items())}
 
     async def live_template(self, page: str) -> TemplateRecord | None:
         with self._guard():
             raw = await self._redis.hget(self._live_key, page)
-        return None if raw is None else _decode_record(raw)
+        return None if raw is None else _record(raw)
 
     async def get_version(self, page: str, version: str) -> TemplateRecord | None:
         """The newest history entry of that version (a rollback repeats a version)."""
         with self._guard():
             raw = await self._redis.hget(self._tplver(page), version)
-        return None if raw is None else _decode_record(raw)
+        return None if raw is None else _record(raw)
 
     async def history(self, page: str) -> list[TemplateRecord]:
         with self._guard():
             raw = await self._redis.hvals(self._tpl(page))
-        return sorted((_decode_record(value) for value in raw), key=lambda r: -r.seq)
+        return sorted((_record(value) for value in raw), key=lambda r: -r.seq)
 
 
-def _float(raw: bytes | None) -> float | None:
+def _bytes(raw: bytes | str) -> bytes:
+    """The client answers bytes (decode_responses=False); redis-py's types also allow str."""
+    return raw if isinstance(raw, bytes) else raw.encode()
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _record(raw: bytes | str) -> TemplateRecord:
+    return _decode_record(_bytes(raw))
+
+
+def _float(raw: bytes | str | None) -> float | None:
     return None if raw is None else float(raw)
 
 
@@ -460,7 +497,9 @@ def _scores(pairs: Sequence[Any]) -> dict[str, float]:
     return {member.decode(): float(score) for member, score in pairs}
 
 
-def _affinity_fields(fields: Sequence[bytes | None]) -> tuple[int, float | None, float | None]:
+def _affinity_fields(
+    fields: Sequence[bytes | str | None],
+) -> tuple[int, float | None, float | None]:
     """(evidence, affinity_ts, last_event) from their raw hash values."""
     evidence, updated, last_event = fields
     return (0 if evidence is None else int(evidence)), _float(updated), _float(last_event)

@@ -146,7 +146,9 @@ class SQLiteStore:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False,
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
                 timeout=self._busy_timeout_ms / 1000,
             )
             conn.execute("PRAGMA journal_mode=WAL")
@@ -409,7 +411,12 @@ class SQLiteStore:
             if earlier is not None:
                 _check_same(earlier, document)
             record = TemplateRecord(
-                page, version, bytes(document), author, message, now,
+                page,
+                version,
+                bytes(document),
+                author,
+                message,
+                now,
                 1 if live is None else live.seq + 1,
             )
             conn.execute(

@@ -1,0 +1,256 @@
+"""Warm-up and the wrk baselines: uiserver warm GET and 304, the bare route, nginx.
+
+The rules that make the ratios honest: the same requests file, the same wrk settings and the
+same pinning for every target; the bare route and nginx return byte-for-byte the body uiserver
+served to those clients; every target is probed first (status, body) and the uiserver runs are
+cross-checked against its own counters, so a run that silently measured 401s or 200s-instead-
+of-304s is reported, not ratioed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from facts import delta, scrape
+from population import CONTEXTS, Member
+from servers import Pinning, Proc, free_port, start_bare, start_nginx
+from wrkbench import WrkResult, run_wrk, write_requests, write_script
+
+PAGE = "home"
+Row = tuple[str, str, str]  # (path with query, token, etag)
+
+
+@dataclass
+class WarmSet:
+    """The clients wrk replays: all got the same body (`body`, `etag`) from uiserver."""
+
+    rows: list[Row]
+    body: bytes
+    etag: str
+    warmed: int
+    identical_share: float
+    notes: list[str] = field(default_factory=list)
+
+
+def path_of(member: Member) -> str:
+    return f"/v1/layouts/{PAGE}?{member.query}"
+
+
+async def _fetch_all(base_url: str, members: Sequence[Member],
+                     concurrency: int = 32) -> dict[int, httpx.Response]:
+    """GET home for each member (by position), as the client's launch "yesterday"."""
+    results: dict[int, httpx.Response] = {}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(len(members)):
+        queue.put_nowait(index)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            index = queue.get_nowait()
+            member = members[index]
+            results[index] = await client.get(
+                path_of(member), headers={"Authorization": f"Bearer {member.token}"})
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+        pages = (await client.get("/readyz")).json()["templates"]
+        for page in pages:  # compile and cache every page's base layout
+            (await client.get(f"/v1/layouts/{page}")).raise_for_status()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return results
+
+
+def warm_up(base_url: str, members: list[Member], hot: int, clients: int) -> WarmSet:
+    """Launch the daily-active slice and wrk's clients once: their clients now hold an ETag
+    (the population file carries it to locust), and their layouts are in the server's caches.
+
+    wrk's clients are default-persona members on the most common context without history:
+    they all get the same layout, which is what the bare route and nginx will return.
+    """
+    reference = CONTEXTS[0][0]
+    candidates = [i for i, m in enumerate(members)
+                  if m.persona == "default" and m.query == reference and not m.clicks][:clients]
+    chosen = sorted(set(range(min(hot, len(members)))) | set(candidates))
+    responses = asyncio.run(_fetch_all(base_url, [members[i] for i in chosen]))
+    by_member = {chosen[pos]: r for pos, r in responses.items()}
+    notes = []
+    bad = Counter(r.status_code for r in by_member.values() if r.status_code != 200)
+    if bad:  # a server bug, not a reason to stop: locust will count these as failures too
+        notes.append(f"WARNING: {sum(bad.values())} of {len(by_member)} warm-up launches "
+                     f"failed, statuses {dict(bad)} (see server.log)")
+    for index, response in by_member.items():
+        if response.status_code == 200:
+            members[index].etag = response.headers["etag"]
+    candidates = [i for i in candidates if by_member[i].status_code == 200]
+    bodies = Counter(by_member[i].content for i in candidates)
+    if not bodies:
+        raise RuntimeError("warm-up: no default-persona client to replay; grow --population")
+    body, count = bodies.most_common(1)[0]
+    rows = [(path_of(members[i]), members[i].token, "") for i in candidates
+            if by_member[i].content == body]
+    etag = next(by_member[i].headers["etag"] for i in candidates if by_member[i].content == body)
+    if count < len(candidates):
+        notes.append(f"{len(candidates) - count} of {len(candidates)} reference clients got "
+                     "another body (an A/B variant or exploration); they are left out of the "
+                     "wrk replay")
+    return WarmSet(rows, body, etag, len(chosen), count / len(candidates), notes)
+
+
+def with_etag(rows: Sequence[Row], etag: str) -> list[Row]:
+    """The same requests, each carrying `If-None-Match: etag`."""
+    return [(path, token, etag) for path, token, _ in rows]
+
+
+@dataclass
+class Target:
+    """One wrk target: where, which requests, and what a correct answer is."""
+
+    name: str
+    server: str  # uiserver, bare or nginx
+    base_url: str
+    rows: list[Row]
+    status: int
+    body: bytes | None = None
+
+
+@dataclass
+class Measurer:
+    """Runs every target with the same wrk settings and pinning, in interleaved rounds.
+
+    A shared machine drifts (other tenants, frequency scaling), so targets are measured in
+    rounds, in a rotating order, and the ratios are taken per round (paired) before the median:
+    a slow minute then hurts both sides of a ratio instead of one.
+    """
+
+    out: Path
+    pin: Pinning
+    threads: int
+    connections: int
+    duration: str
+    warmup: str | None
+    progress: Callable[[str], None]
+    checks: list[str] = field(default_factory=list)
+
+    def wrk(self, name: str, base_url: str, rows: Sequence[Row]) -> WrkResult:
+        folder = self.out / "wrk"
+        folder.mkdir(exist_ok=True)
+        requests = folder / f"{name}.tsv"
+        write_requests(requests, rows)
+        script = write_script(folder / f"{name}.lua", requests)
+        log = folder / "wrk.log"
+        if self.warmup:
+            run_wrk(f"{name} warm-up", base_url, script, threads=self.threads,
+                    connections=self.connections, duration=self.warmup, pin=self.pin, log=log)
+        result = run_wrk(name, base_url, script, threads=self.threads,
+                         connections=self.connections, duration=self.duration, pin=self.pin,
+                         log=log)
+        if result.failed:
+            self.checks.append(f"{name}: wrk counted {result.failed} errors or non-2xx/3xx")
+        return result
+
+    def probe(self, target: Target) -> httpx.Response:
+        """One request exactly as wrk will send it: must give the target's status and body."""
+        path, token, etag = target.rows[0]
+        headers = {"Accept-Encoding": "identity"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if etag:
+            headers["If-None-Match"] = etag
+        response = httpx.get(target.base_url + path, headers=headers, timeout=10)
+        if response.status_code != target.status or (
+            target.body is not None and response.content != target.body
+        ):
+            raise RuntimeError(f"{target.name}: probe got {response.status_code} "
+                               f"({len(response.content)} bytes), expected {target.status}")
+        return response
+
+    def rounds(self, targets: list[Target], rounds: int, uiserver_url: str,
+               workers: int) -> dict[str, list[WrkResult]]:
+        for target in targets:
+            self.probe(target)
+        results: dict[str, list[WrkResult]] = {t.name: [] for t in targets}
+        for number in range(rounds):
+            shift = number % len(targets)
+            for target in targets[shift:] + targets[:shift]:
+                before = scrape(uiserver_url) if target.server == "uiserver" else None
+                result = self.wrk(target.name, target.base_url, target.rows)
+                if before is not None:
+                    self._cross_check(target, result, delta(before, scrape(uiserver_url)),
+                                      workers)
+                results[target.name].append(result)
+                self.progress(f"  round {number + 1}/{rounds} {target.name}: "
+                              f"{result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms, "
+                              f"errors {result.failed}")
+        return results
+
+    def _cross_check(self, target: Target, result: WrkResult, change: dict[str, float],
+                     workers: int) -> None:
+        """The server's own counters must agree with what wrk thinks it measured."""
+        if target.status == 304:
+            counted, what = change["not_modified"], "304s"
+        else:
+            counted, what = change["hits"], "cache hits"
+        note = (f"{target.name}: server counted {counted:,.0f} {what} and "
+                f"{change['misses']:,.0f} cache misses for {result.requests:,} requests")
+        if workers == 1 and counted < 0.99 * result.requests:
+            note = "WARNING: " + note + " (the run did not measure what it says)"
+        self.checks.append(note)
+
+
+def uiserver_targets(base_url: str, warm: WarmSet) -> list[Target]:
+    return [Target("uiserver_get", "uiserver", base_url, warm.rows, 200, warm.body),
+            Target("uiserver_304", "uiserver", base_url, with_etag(warm.rows, warm.etag), 304)]
+
+
+def start_baselines(out: Path, pin: Pinning, warm: WarmSet, workers: int,
+                    checks: list[str]) -> tuple[list[Proc], list[Target]]:
+    """The bare route and nginx, up beside uiserver on the server core (idle until driven)."""
+    body_file = out / "wrk" / "layout.json"
+    body_file.parent.mkdir(exist_ok=True)
+    body_file.write_bytes(warm.body)
+    procs: list[Proc] = []
+    port = free_port()
+    procs.append(start_bare(body_file, warm.etag, port, workers, pin, out / "bare.log"))
+    bare = f"http://127.0.0.1:{port}"
+    targets = [Target("bare_get", "bare", bare, warm.rows, 200, warm.body),
+               Target("bare_304", "bare", bare, with_etag(warm.rows, warm.etag), 304)]
+    port = free_port()
+    nginx = start_nginx(warm.body, f"/v1/layouts/{PAGE}", port, workers, pin, out / "nginx.log")
+    if nginx is None:
+        checks.append("nginx is not installed: no physical-limit baseline")
+        return procs, targets
+    procs.append(nginx)
+    base_url = f"http://127.0.0.1:{port}"
+    etag = httpx.get(base_url + warm.rows[0][0], timeout=10).headers["etag"]
+    targets += [Target("nginx_get", "nginx", base_url, warm.rows, 200, warm.body),
+                Target("nginx_304", "nginx", base_url, with_etag(warm.rows, etag), 304)]
+    return procs, targets
+
+
+def summarize(results: dict[str, list[WrkResult]]) -> dict[str, dict[str, Any]]:
+    """Per target: the median round (by req/s) in full, and every round's req/s."""
+    summary = {}
+    for name, runs in results.items():
+        ordered = sorted(runs, key=lambda r: r.rps)
+        median = ordered[len(ordered) // 2]
+        summary[name] = {**median.as_dict(), "failed": sum(r.failed for r in runs),
+                         "rounds_rps": [r.rps for r in runs]}
+    return summary
+
+
+def paired_ratio(results: dict[str, list[WrkResult]], top: str, bottom: str
+                 ) -> dict[str, float] | None:
+    """Median, min and max over rounds of top/bottom measured in the same round."""
+    if top not in results or bottom not in results:
+        return None
+    ratios = sorted(a.rps / b.rps for a, b in zip(results[top], results[bottom], strict=True)
+                    if b.rps)
+    if not ratios:
+        return None
+    return {"median": ratios[len(ratios) // 2], "min": ratios[0], "max": ratios[-1]}

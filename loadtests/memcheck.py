@@ -1,0 +1,140 @@
+"""Memory check: the server's RSS as the number of distinct users it has served grows.
+
+Every cache in uiserver is bounded by an entry count (a setting), so once more distinct users
+have launched than the largest bound, each new user evicts an old one and RSS must level off.
+Driving users past that point is enough to show the bound; driving all of 1,000,000 cold
+launches adds minutes and nothing the plateau does not already show, so by default the run is
+capped at `CAP_FACTOR` x the largest cache bound and the report says exactly what was run.
+`--memory-cap 0` drives every requested user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from baselines import path_of
+from population import build_population, mint_tokens, seed_store
+from servers import Pinning, free_port, rss_bytes, server_env, start_uiserver
+from wrkbench import run_wrk, write_requests, write_script
+
+CAP_FACTOR = 2.5
+STEPS = 5  # checkpoints between the low level and the top
+
+
+def cache_bounds() -> dict[str, int]:
+    """The entry bounds the server runs with (uiserver.config defaults, or UISERVER_*_CACHE)."""
+    from uiserver.config import Config
+
+    config = Config()
+    return {"layout bodies": config.layout_cache_size, "requests": config.request_cache_size,
+            "profiles": config.profile_cache_size, "tokens": config.token_cache_size}
+
+
+@dataclass
+class MemoryPlan:
+    low: int
+    requested: int
+    top: int
+    checkpoints: list[int]
+    bounds: dict[str, int]
+
+
+def plan(low: int, requested: int, cap: int | None) -> MemoryPlan:
+    """Checkpoints from `low` to the top (requested, or capped past the largest bound)."""
+    bounds = cache_bounds()
+    if cap is None:
+        cap = int(CAP_FACTOR * max(bounds.values()))
+    top = min(requested, cap) if cap > 0 else requested
+    top = max(top, low)
+    step = max(1, (top - low) // STEPS)
+    points = sorted({low, *range(low + step, top, step), top})
+    return MemoryPlan(low, requested, top, points, bounds)
+
+
+async def _seed(data_dir: Path, members: list[Any], page: str) -> dict[str, int]:
+    from uiserver.store.factory import open_store
+
+    store = open_store("", data_dir)
+    await store.open()
+    try:
+        return await seed_store(store, members, page)
+    finally:
+        await store.close()
+
+
+def memory_check(
+    *, low: int, requested: int, cap: int | None, seed: int, movable: list[str],
+    workers: int, out: Path, pin: Pinning, progress: Callable[[str], None],
+    connections: int = 32,
+) -> dict[str, Any]:
+    """Seed `top` users, serve them in slices, read the server's RSS after each slice."""
+    p = plan(low, requested, cap)
+    progress(f"memory check: {p.top:,} distinct users (requested {p.requested:,}), "
+             f"checkpoints {', '.join(f'{c:,}' for c in p.checkpoints)}")
+    secret = secrets.token_urlsafe(32)
+    members = build_population(p.top, seed + 1, movable, prefix="m")
+    mint_tokens(members, secret, ttl=6 * 3600)
+    data_dir = out / "memory-data"
+    seeded = asyncio.run(_seed(data_dir, members, "home"))
+    progress(f"memory check: seeded {seeded}")
+    port = free_port()
+    server = start_uiserver(data_dir, port, workers, pin, out / "memory-server.log",
+                            server_env(secret))
+    base_url = f"http://127.0.0.1:{port}"
+    folder = out / "wrk"
+    folder.mkdir(exist_ok=True)
+    points = [{"distinct_users": 0, "rss_mb": rss_bytes(server.pid) / 2**20}]
+    notes: list[str] = []
+    try:
+        served = 0
+        for checkpoint in p.checkpoints:
+            rows = [(path_of(m), m.token, "") for m in members[served:checkpoint]]
+            requests = folder / "memory.tsv"
+            write_requests(requests, rows)
+            script = write_script(folder / "memory.lua", requests, limit=len(rows),
+                                  pregenerate=False)
+            result = run_wrk(f"memory {checkpoint:,}", base_url, script, threads=1,
+                             connections=connections, duration="1800s", pin=pin,
+                             log=folder / "memory-wrk.log")
+            if result.failed:
+                notes.append(f"slice to {checkpoint:,}: wrk counted {result.failed} errors")
+            served = checkpoint
+            rss = rss_bytes(server.pid) / 2**20
+            points.append({"distinct_users": checkpoint, "rss_mb": rss,
+                           "requests": result.requests, "rps": result.rps})
+            progress(f"  {checkpoint:,} distinct users: RSS {rss:,.1f} MB "
+                     f"({result.rps:,.0f} cold GET/s)")
+    finally:
+        server.stop()
+    return summarize(p, points, notes)
+
+
+def summarize(p: MemoryPlan, points: list[dict[str, Any]], notes: list[str]) -> dict[str, Any]:
+    at_low = next(x for x in points if x["distinct_users"] == p.low)
+    at_top = points[-1]
+    bounds = ", ".join(f"{k} {v:,}" for k, v in p.bounds.items())
+    ran = (f"{p.top:,} distinct users were driven"
+           + ("" if p.top == p.requested else
+              f" (of {p.requested:,} requested: capped at {CAP_FACTOR}x the largest cache "
+              "bound; past it every cache is full and evicting)"))
+    notes = [
+        ran,
+        f"cache entry bounds: {bounds}",
+        "each user launched `home` once with a fresh token (cold: token check, profile read "
+        "from SQLite, plan, render or shared body); RSS is VmRSS summed over the server's "
+        "processes, read after each slice",
+        *notes,
+    ]
+    ratio = at_top["rss_mb"] / at_low["rss_mb"] if at_low["rss_mb"] else 0.0
+    summary = (f"Server RSS {at_low['rss_mb']:,.1f} MB after {p.low:,} distinct users, "
+               f"{at_top['rss_mb']:,.1f} MB after {p.top:,} ({ratio:.2f}x for "
+               f"{p.top / p.low:,.0f}x the users).")
+    return {"low": p.low, "requested": p.requested, "top": p.top, "bounds": p.bounds,
+            "checkpoints": points[1:], "start_rss_mb": points[0]["rss_mb"],
+            "rss_low_mb": at_low["rss_mb"], "rss_top_mb": at_top["rss_mb"],
+            "ratio": ratio, "summary": summary, "notes": notes}

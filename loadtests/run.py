@@ -1,0 +1,506 @@
+"""One command that benchmarks uiserver honestly and writes a report you can read at a glance.
+
+    python loadtests/run.py --users 200 --spawn-rate 50 --duration 30s --population 100000 \
+        --workers 1 --out bench-out          # or: uiserver bench --users 200 ...
+
+It seeds a population into a fresh store, starts `uiserver serve` as a real process, warms it,
+measures warm-GET and 304 throughput with wrk, runs the locust model of launch traffic, then —
+in the same run, with the same tool and settings — the bare Starlette route (our ceiling) and
+nginx serving the same bytes (the physical limit), and the engine micro-benchmark. The server
+and the load generators are pinned to separate cores when there are two. Ratios are the
+headline; `report.md`, `stats.json` and PNG plots land in `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from baselines import (  # noqa: E402
+    Measurer,
+    WarmSet,
+    paired_ratio,
+    start_baselines,
+    summarize,
+    uiserver_targets,
+    warm_up,
+)
+from facts import (  # noqa: E402
+    MetricsSampler,
+    delta,
+    histogram_quantile,
+    machine_info,
+    scrape,
+    versions,
+)
+from population import (  # noqa: E402
+    PERSONA_MIX,
+    Member,
+    build_population,
+    mint_tokens,
+    persona_counts,
+    seed_store,
+    write_population,
+)
+from report import history, make_plots, read_csv, request_rows, write_report  # noqa: E402
+from servers import ROOT, Pinning, Proc, choose_pinning, free_port, server_env  # noqa: E402
+from servers import start_uiserver as _start_uiserver  # noqa: E402
+from wrkbench import wrk_available  # noqa: E402
+
+TARGETS = {"get_vs_bare": 0.8, "not_modified_vs_bare": 0.9, "p99_ms": 25.0, "failures": 0}
+# (headline name, numerator, denominator) of every throughput ratio, and the targets (DESIGN 7).
+RATIOS = (
+    ("warm GET / bare", "uiserver_get", "bare_get"),
+    ("304 / bare", "uiserver_304", "bare_get"),
+    ("304 / bare 304", "uiserver_304", "bare_304"),
+    ("bare / nginx", "bare_get", "nginx_get"),
+    ("warm GET / nginx", "uiserver_get", "nginx_get"),
+)
+RATIO_TARGETS = {"warm GET / bare": TARGETS["get_vs_bare"],
+                 "304 / bare": TARGETS["not_modified_vs_bare"]}
+LAYOUT = "/v1/layouts/[page]"
+TOKEN_TTL = 6 * 3600
+
+
+class Progress:
+    """Timestamped phase lines on stdout, so a long run shows where it is."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        elapsed = time.monotonic() - self.start
+        print(f"[{time.strftime('%H:%M:%S')} +{elapsed:6.1f}s] {message}", flush=True)
+
+
+def seconds(duration: str) -> float:
+    """`30s`, `2m`, `1h30m`, `45` -> seconds (locust's and wrk's duration syntax)."""
+    total, number = 0.0, ""
+    for char in duration.strip():
+        if char.isdigit() or char == ".":
+            number += char
+        else:
+            total += float(number) * {"s": 1, "m": 60, "h": 3600}[char]
+            number = ""
+    return total + (float(number) if number else 0.0)
+
+
+def _pair(value: str) -> str:
+    low, high = (float(x) for x in value.split(","))
+    if low > high:
+        raise argparse.ArgumentTypeError("expected min,max")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="loadtests/run.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--users", type=int, default=200, help="simulated clients (locust -u)")
+    p.add_argument("--spawn-rate", type=float, default=50, help="locust -r")
+    p.add_argument("--duration", default="30s", help="locust -t (e.g. 30s, 2m)")
+    p.add_argument("--population", type=int, default=100_000, help="seeded users")
+    p.add_argument("--workers", type=int, default=1, help="uiserver/uvicorn workers")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: "
+                   "bench-results/<time>)")
+    p.add_argument("--host-cpu", default="0", help="taskset CPU list for the servers")
+    p.add_argument("--load-cpu", default="1", help="taskset CPU list for locust and wrk")
+    p.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--smoke", action="store_true",
+                   help="CI mode: seconds-long baselines, frequent settings changes and "
+                        "publishes so the checks run; figures are not meaningful")
+    p.add_argument("--wrk-duration", default=None, help="per wrk run (default 5s)")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="interleaved rounds of every wrk target (default 3)")
+    p.add_argument("--wrk-connections", type=int, default=64)
+    p.add_argument("--wrk-threads", type=int, default=1)
+    p.add_argument("--wrk-clients", type=int, default=1000,
+                   help="distinct warm clients wrk replays")
+    p.add_argument("--skip-baselines", action="store_true", help="locust only")
+    p.add_argument("--wait", type=_pair, default="0.2,1.0",
+                   help="seconds between one client's launches: min,max")
+    p.add_argument("--hot", type=_pair, default="0.02,0.7",
+                   help="daily-active share of the population, share of launches they make")
+    p.add_argument("--settings-share", type=float, default=None,
+                   help="share of launches that change a setting (default 0.02)")
+    p.add_argument("--publish-every", type=float, default=None,
+                   help="seconds between the designer's publishes (default 10)")
+    p.add_argument("--memory-check", action="store_true",
+                   help="also measure server RSS as distinct users grow")
+    p.add_argument("--memory-users", default="10000,1000000",
+                   help="low,high distinct users for the memory check")
+    p.add_argument("--memory-cap", type=int, default=None,
+                   help="drive at most this many users (default: 2.5x the largest cache "
+                        "bound; 0 = no cap)")
+    return p
+
+
+def apply_mode_defaults(args: argparse.Namespace) -> None:
+    """Smoke runs must exercise every check within seconds; full runs model real rates."""
+    smoke = args.smoke
+    if args.wrk_duration is None:
+        args.wrk_duration = "1s" if smoke else "5s"
+    if args.rounds is None:
+        args.rounds = 1 if smoke else 3
+    if args.settings_share is None:
+        args.settings_share = 0.3 if smoke else 0.02
+    if args.publish_every is None:
+        args.publish_every = 1.0 if smoke else 10.0
+    if args.out is None:
+        args.out = Path("bench-results") / time.strftime("%Y%m%d-%H%M%S")
+
+
+# --------------------------------------------------------------------------- population
+
+
+def movable_components(page: str = "home") -> list[str]:
+    """Component ids of `page` that personalization may move (seeded clicks name them)."""
+    from uiserver.catalog import load_templates
+
+    template = load_templates(ROOT / "layouts")[page]
+    return [c.id for c in template.components if not c.pinned]
+
+
+async def _seed(data_dir: Path, members: list[Member]) -> dict[str, int]:
+    from uiserver.store.factory import open_store
+
+    store = open_store("", data_dir)
+    await store.open()
+    try:
+        return await seed_store(store, members, "home")
+    finally:
+        await store.close()
+
+
+def prepare(args: argparse.Namespace, progress: Progress, secret: str) -> list[Member]:
+    data_dir = args.out / "data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    started = time.monotonic()
+    members = build_population(args.population, args.seed, movable_components())
+    mint_tokens(members, secret, TOKEN_TTL)
+    progress(f"population: {len(members):,} users, tokens minted "
+             f"({time.monotonic() - started:.1f}s)")
+    started = time.monotonic()
+    counts = asyncio.run(_seed(data_dir, members))
+    progress(f"seeded the store in {time.monotonic() - started:.1f}s: {counts}")
+    return members
+
+
+# --------------------------------------------------------------------------- locust
+
+
+def run_locust(args: argparse.Namespace, base_url: str, population_file: Path, pin: Pinning,
+               progress: Progress) -> dict[str, Any]:
+    """Headless locust on the load core; progress lines from its history CSV."""
+    out: Path = args.out
+    prefix = out / "locust"
+    counts_file = out / "locust_checks.json"
+    env = {**os.environ, "LOADTEST_POPULATION": str(population_file),
+           "LOADTEST_COUNTS_FILE": str(counts_file), "LOADTEST_SEED": str(args.seed),
+           "LOADTEST_WAIT": args.wait, "LOADTEST_HOT": args.hot,
+           "LOADTEST_SETTINGS_SHARE": str(args.settings_share),
+           "LOADTEST_PUBLISH_EVERY": str(args.publish_every)}
+    argv = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
+            "-u", str(args.users), "-r", str(args.spawn_rate), "-t", args.duration,
+            "--csv", str(prefix), "--html", str(out / "locust.html"), "--host", base_url,
+            "--only-summary", "--stop-timeout", "3", "--exit-code-on-error", "0"]
+    sampler = MetricsSampler(base_url)
+    before = scrape(base_url)
+    sampler.start()
+    proc = Proc("locust", pin.load(argv), out / "locust.log", env=env)
+    deadline = time.monotonic() + seconds(args.duration) + 120
+    try:
+        while proc.alive() and time.monotonic() < deadline:
+            time.sleep(5 if not args.smoke else 1)
+            _locust_progress(prefix, progress)
+    finally:
+        proc.stop(timeout=30)
+        samples = sampler.stop()
+    after = scrape(base_url)
+    if proc.popen.returncode not in (0, -2) or not Path(f"{prefix}_stats.csv").exists():
+        raise RuntimeError(f"locust failed ({proc.popen.returncode}):\n{proc.tail(30)}")
+    checks = json.loads(counts_file.read_text()) if counts_file.exists() else {}
+    return {"prefix": prefix, "checks": checks, "cache": delta(before, after),
+            "samples": samples}
+
+
+def _locust_progress(prefix: Path, progress: Progress) -> None:
+    points = [p for p in history(Path(f"{prefix}_stats_history.csv")) if p["rps"] > 0]
+    if points:
+        last = points[-1]
+        progress(f"  locust: {last['users']:.0f} users, {last['rps']:,.0f} req/s, "
+                 f"p50 {last['50%']:.0f} ms, p99 {last['99%']:.0f} ms, "
+                 f"failures/s {last['fps']:.1f}")
+
+
+def locust_summary(prefix: Path, checks: dict[str, int]) -> dict[str, Any]:
+    rows = request_rows(Path(f"{prefix}_stats.csv"))
+    aggregated = next((r for r in rows if r["name"] == "Aggregated"), {})
+    layout = next((r for r in rows if r["name"] == LAYOUT), {})
+    layout_gets = layout.get("requests", 0)
+    return {
+        "requests": rows, "aggregated": aggregated, "layout": layout,
+        "failures": read_csv(Path(f"{prefix}_failures.csv")),
+        "not_modified_share_pct": 100 * checks.get("not_modified", 0) / layout_gets
+        if layout_gets else 0.0,
+    }
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def run_engine_bench(pin: Pinning, progress: Progress) -> dict[str, Any]:
+    """`loadtests/bench_engine.py --json` on the server core, if it exists."""
+    script = HERE / "bench_engine.py"
+    if not script.exists():
+        return {"note": "Not run: loadtests/bench_engine.py is missing."}
+    progress("engine micro-benchmark")
+    done = subprocess.run(pin.host([sys.executable, str(script), "--json"]), cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        return {"note": f"bench_engine.py failed ({done.returncode}): "
+                        f"{(done.stderr or done.stdout).strip()[-500:]}"}
+    try:
+        result = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        lines = [x for x in done.stdout.splitlines() if x.strip().startswith("{")]
+        result = json.loads(lines[-1]) if lines else {"raw": done.stdout[-2000:]}
+    return {"result": result, "summary": engine_summary(result)}
+
+
+def engine_summary(result: Any, prefix: str = "") -> dict[str, Any]:
+    """The scalar figures of bench_engine's JSON (nested keys joined with '.')."""
+    found: dict[str, Any] = {}
+    if isinstance(result, dict):
+        for key, value in result.items():
+            found.update(engine_summary(value, f"{prefix}{key}."))
+    elif isinstance(result, int | float | str | bool) and prefix:
+        found[prefix[:-1]] = result
+    return dict(list(found.items())[:40])
+
+
+# --------------------------------------------------------------------------- headline
+
+
+def headline(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """One line per ratio or target: the report's first table and the console's last lines."""
+    lines: list[dict[str, Any]] = []
+    for name, _, _ in RATIOS:
+        ratio = (stats.get("ratios") or {}).get(name)
+        if not ratio:
+            continue
+        target = RATIO_TARGETS.get(name)
+        spread = f" (rounds {ratio['min']:.2f}-{ratio['max']:.2f})" if ratio["min"] != \
+            ratio["max"] else ""
+        lines.append({"name": name, "value": ratio["median"],
+                      "shown": f"{ratio['median']:.2f}x{spread}",
+                      "target": f">= {target}" if target else "",
+                      "ok": ratio["median"] >= target if target else None})
+    locust = stats.get("locust")
+    if locust and locust.get("aggregated"):
+        agg = locust["aggregated"]
+        p99 = agg["p99_ms"]
+        lines.append({"name": f"locust p99, {stats['settings']['users']} users (all requests)",
+                      "value": p99, "shown": f"{p99:.0f} ms",
+                      "target": f"< {TARGETS['p99_ms']:g} ms", "ok": p99 < TARGETS["p99_ms"]})
+        lines.append({"name": "locust failures", "value": agg["failures"],
+                      "shown": f"{agg['failures']} of {agg['requests']:,}", "target": "0",
+                      "ok": agg["failures"] == 0})
+        checks = stats.get("checks", {})
+        for label, done, good, bad in (
+            ("settings changes reflected", "settings_changes", "settings_verified",
+             "settings_mismatches"),
+            ("publishes served at once", "publishes", "publishes_verified",
+             "publish_mismatches"),
+        ):
+            lines.append({"name": label, "value": checks.get(good, 0),
+                          "shown": f"{checks.get(good, 0)} of {checks.get(done, 0)}",
+                          "target": "all checked", "ok": checks.get(bad, 0) == 0
+                          and checks.get(good, 0) > 0})
+    memory = stats.get("memory")
+    if memory:
+        lines.append({"name": f"server RSS, {memory['low']:,} -> {memory['top']:,} users",
+                      "value": memory["ratio"],
+                      "shown": f"{memory['rss_low_mb']:,.0f} -> {memory['rss_top_mb']:,.0f} "
+                               f"MB ({memory['ratio']:.2f}x)",
+                      "target": "bounded", "ok": None})
+    return lines
+
+
+def print_headline(lines: list[dict[str, Any]]) -> None:
+    for line in lines:
+        target = f" (target {line['target']})" if line.get("target") else ""
+        verdict = {True: "", False: "  <-- NOT MET", None: ""}[line["ok"]]
+        print(f"{line['name']} = {line['shown']}{target}{verdict}", flush=True)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def settings_of(args: argparse.Namespace, pin: Pinning) -> dict[str, Any]:
+    return {
+        "users": args.users, "spawn_rate": args.spawn_rate, "duration": args.duration,
+        "population": args.population, "workers": args.workers, "seed": args.seed,
+        "smoke": args.smoke, "wait_between_launches_s": args.wait,
+        "hot_share_users_launches": args.hot, "settings_change_share": args.settings_share,
+        "publish_every_s": args.publish_every, "wrk_threads": args.wrk_threads,
+        "wrk_connections": args.wrk_connections, "wrk_duration": args.wrk_duration,
+        "wrk_clients": args.wrk_clients, "wrk_rounds": args.rounds,
+        "host_cpu": pin.host_cpu, "load_cpu": pin.load_cpu,
+        "cache_settings": {k: v for k, v in os.environ.items()
+                           if k.startswith("UISERVER_") and k.endswith("_CACHE")},
+    }
+
+
+def loadavg() -> float:
+    return os.getloadavg()[0]
+
+
+def pin_self(pin: Pinning) -> None:
+    """Keep this orchestrator (seeding, warm-up, scrapes) off the server's core."""
+    if pin.load_cpu and hasattr(os, "sched_setaffinity"):
+        cpus = set()
+        for part in pin.load_cpu.split(","):
+            low, _, high = part.partition("-")
+            cpus.update(range(int(low), int(high or low) + 1))
+        os.sched_setaffinity(0, cpus)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    progress = Progress()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    pin = choose_pinning(args.host_cpu, args.load_cpu, enabled=not args.no_pin)
+    stats: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine_info(),
+        "versions": versions(), "pinning": pin.describe(), "settings": settings_of(args, pin),
+        "targets": TARGETS,
+    }
+    stats["loadavg_start"] = loadavg()
+    pin_self(pin)
+    progress(f"output in {out}; {pin.describe()}; load average {stats['loadavg_start']:.2f}")
+    secret = secrets.token_urlsafe(32)
+    members = prepare(args, progress, secret)
+    stats["population"] = {"size": len(members), "personas": persona_counts(members),
+                           "mix": PERSONA_MIX}
+    serve_and_load(args, stats, members, secret, pin, progress)
+    stats["engine"] = run_engine_bench(pin, progress)
+    if args.memory_check:
+        stats["memory"] = run_memory(args, pin, progress)
+    stats["loadavg_end"] = loadavg()
+    stats["headline"] = headline(stats)
+    finish(out, stats, progress)
+    return stats
+
+
+def serve_and_load(args: argparse.Namespace, stats: dict[str, Any], members: list[Member],
+                   secret: str, pin: Pinning, progress: Progress) -> None:
+    """uiserver up; warm-up; the wrk baselines beside it; then locust."""
+    from uiserver.auth import mint_token
+
+    out: Path = args.out
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    progress(f"starting uiserver ({args.workers} worker(s)) on {base_url}")
+    server = _start_uiserver(out / "data", port, args.workers, pin, out / "server.log",
+                             server_env(secret, _cache_env()))
+    try:
+        hot = max(1, int(len(members) * float(args.hot.split(",")[0])))
+        warm = warm_up(base_url, members, hot, args.wrk_clients)
+        progress(f"warmed up: {warm.warmed:,} launches; wrk replays {len(warm.rows):,} "
+                 f"clients, body {len(warm.body):,} bytes")
+        stats["warmup"] = {"launches": warm.warmed, "notes": warm.notes}
+        for note in warm.notes:
+            progress(f"  {note}")
+        population_file = out / "population.csv"
+        write_population(population_file, members,
+                         mint_token(secret, "bench-designer", "designer", TOKEN_TTL))
+        if args.skip_baselines or not wrk_available():
+            stats["baselines_note"] = "--skip-baselines" if args.skip_baselines else \
+                "wrk is not installed"
+        else:
+            run_baselines(args, stats, warm, base_url, pin, progress)
+        progress(f"locust: {args.users} users for {args.duration}")
+        locust = run_locust(args, base_url, population_file, pin, progress)
+    finally:
+        server.stop()
+    stats["checks"] = locust["checks"]
+    stats["cache"] = locust["cache"]
+    stats["metrics_samples"] = locust["samples"]
+    stats["locust"] = locust_summary(locust["prefix"], locust["checks"])
+    stats["server_layout_ms"] = {
+        f"p{q * 100:g}": histogram_quantile(locust["cache"], q) for q in (0.5, 0.99, 0.999)}
+
+
+def run_baselines(args: argparse.Namespace, stats: dict[str, Any], warm: WarmSet,
+                  base_url: str, pin: Pinning, progress: Progress) -> None:
+    """uiserver, the bare route and nginx, same requests, interleaved rounds."""
+    measurer = Measurer(args.out, pin, args.wrk_threads, args.wrk_connections,
+                        args.wrk_duration, None if args.smoke else "1s", progress)
+    progress("starting the bare Starlette route and nginx beside it (same bytes)")
+    procs, others = start_baselines(args.out, pin, warm, args.workers, measurer.checks)
+    targets = uiserver_targets(base_url, warm) + others
+    order = ["uiserver_get", "bare_get", "nginx_get", "uiserver_304", "bare_304", "nginx_304"]
+    targets.sort(key=lambda t: order.index(t.name))
+    progress(f"wrk: {len(targets)} targets x {args.rounds} round(s) of {args.wrk_duration}")
+    try:
+        results = measurer.rounds(targets, args.rounds, base_url, args.workers)
+    finally:
+        for proc in procs:
+            proc.stop()
+    stats["baselines"] = summarize(results)
+    stats["ratios"] = {name: paired_ratio(results, top, bottom)
+                       for name, top, bottom in RATIOS}
+    stats["wrk_clients"] = len(warm.rows)
+    stats["body_bytes"] = len(warm.body)
+    stats["baseline_checks"] = measurer.checks
+
+
+def _cache_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if k.startswith("UISERVER_") and k.endswith("_CACHE")}
+
+
+def run_memory(args: argparse.Namespace, pin: Pinning, progress: Progress) -> dict[str, Any]:
+    from memcheck import memory_check
+
+    low, high = (int(x) for x in args.memory_users.split(","))
+    return memory_check(low=low, requested=high, cap=args.memory_cap, seed=args.seed,
+                        movable=movable_components(), workers=args.workers, out=args.out,
+                        pin=pin, progress=progress)
+
+
+def finish(out: Path, stats: dict[str, Any], progress: Progress) -> None:
+    points = history(Path(f"{out / 'locust'}_stats_history.csv"))
+    plots = make_plots(out, stats, points, stats.get("metrics_samples", []))
+    stats["plots"] = [p.name for p in plots]
+    (out / "stats.json").write_text(json.dumps(stats, indent=2, default=str) + "\n")
+    report = write_report(out, stats, plots)
+    progress(f"wrote {report}, {out / 'stats.json'} and {len(plots)} plots")
+    print_headline(stats["headline"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    apply_mode_defaults(args)
+    stats = run(args)
+    failures = (stats.get("locust") or {}).get("aggregated", {}).get("failures", 0)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

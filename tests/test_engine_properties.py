@@ -1,0 +1,419 @@
+"""Invariants of every served layout, over random users, settings and launches (hypothesis).
+
+Runs over every shipped page (layouts/ with components/) and the mini fixture page. The rules
+are recomputed here from the template, the catalogue and DESIGN sections 4-5, not read back
+from the engine: the change ratio with its own LCS, contrast with the WCAG formula.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import msgspec
+import pytest
+from engine_fixtures import all_pages, compiled_page, policy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from uiserver.catalog import Catalog
+from uiserver.engine import (
+    CompiledTemplate,
+    Engine,
+    Reason,
+    check_layout,
+    encode_layout,
+    plan_fingerprint,
+)
+from uiserver.engine.contrast import contrast_ratio
+from uiserver.policy import Policy
+from uiserver.schema import ComponentSpec, ComponentType, Context, Layout, Profile, Settings
+
+PAGES = all_pages()
+EPS = 1e-9
+SEGMENTS = ["churn_risk", "no_coupons", "vip", "new_user"]
+
+# DESIGN section 4, written out again: (foreground, background, kind).
+PAIRS = (
+    ("text", "background", "text"),
+    ("muted", "background", "text"),
+    ("text", "surface", "text"),
+    ("muted", "surface", "text"),
+    ("on_primary", "primary", "text"),
+    ("primary", "background", "ui"),
+    ("primary", "surface", "ui"),
+)
+
+PROPERTY = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    engine: Engine
+    compiled: CompiledTemplate
+    specs: dict[str, ComponentSpec]
+    types: dict[str, ComponentType]
+    keys: list[str]
+
+
+def _page(name: str, engine_policy: Policy | None = None) -> Page:
+    engine, compiled, template = compiled_page(name)
+    if engine_policy is not None:
+        engine = Engine(engine.catalog, engine_policy)
+        compiled = engine.compile(template, compiled.version)
+    catalog: Catalog = engine.catalog
+    specs = {c.id: c for c in template.components}
+    types = {c.id: catalog.types[c.type] for c in template.components}
+    keys = sorted({c.category or c.id for c in template.components})
+    return Page(name, engine, compiled, specs, types, keys)
+
+
+# A policy that explores on half of all launches and trusts any evidence: stresses the cap.
+EXPLORER = msgspec.structs.replace(policy(), explore_share=0.5, min_evidence=0)
+
+
+def _pages(name: str) -> list[Page]:
+    return [_page(name), _page(name, EXPLORER)]
+
+
+PAGE_OBJECTS = {name: _pages(name) for name in PAGES}
+
+# --------------------------------------------------------------------------- strategies
+
+settings_st = st.builds(
+    Settings,
+    elderly_mode=st.sampled_from(["auto", "on", "off"]),
+    font_scale=st.one_of(st.just(1.0), st.floats(1.0, 2.0)),
+    high_contrast=st.booleans(),
+    reduce_motion=st.booleans(),
+    screen_reader=st.booleans(),
+    handedness=st.sampled_from(["left", "right", "unknown"]),
+    personalization=st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0)),
+    age_band=st.sampled_from(["under_18", "18_39", "40_59", "60_plus", "unknown"]),
+)
+
+context_st = st.builds(
+    Context,
+    device=st.sampled_from(["phone", "tablet", "desktop"]),
+    width=st.one_of(st.none(), st.integers(0, 2000)),
+    dark=st.booleans(),
+    low_power=st.booleans(),
+    font_px=st.one_of(st.none(), st.floats(8, 64)),
+    locale=st.sampled_from(["zh-CN", "en-US"]),
+)
+
+user_id_st = st.one_of(st.just(""), st.text(alphabet="abcdef0123456789-", min_size=1, max_size=10))
+
+
+@st.composite
+def profile_st(draw: st.DrawFn, page: Page) -> Profile:
+    ids = list(page.specs)
+    last: dict[str, list[str]] = {}
+    if draw(st.booleans()):
+        last[page.name] = draw(st.permutations(ids))[: draw(st.integers(0, len(ids)))]
+    return Profile(
+        user_id=draw(user_id_st),
+        settings=draw(settings_st),
+        affinities=draw(
+            st.dictionaries(
+                st.sampled_from([*page.keys, "not_on_this_page"]),
+                st.one_of(st.floats(0.0, 2.0), st.floats(0.0, 100.0)),
+                max_size=10,
+            )
+        ),
+        evidence=draw(st.integers(0, 40)),
+        segments=draw(st.frozensets(st.sampled_from(SEGMENTS))),
+        last_order=last,
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    page: Page
+    profile: Profile
+    context: Context
+    day: int
+
+
+@st.composite
+def case_st(draw: st.DrawFn, name: str) -> Case:
+    page = draw(st.sampled_from(PAGE_OBJECTS[name]))
+    return Case(page, draw(profile_st(page)), draw(context_st), draw(st.integers(0, 5000)))
+
+
+def _layout(case: Case, profile: Profile | None = None) -> Layout:
+    p = case.page
+    layout = p.engine.layout(p.compiled, profile or case.profile, case.context, day=case.day)
+    # The pipeline itself must be right: render's safety net (fall back to the base when the
+    # final check fails) must never have been needed, or it would hide a broken stage.
+    assert Reason.FALLBACK_BASE not in layout.reasons
+    return layout
+
+
+def _base(case: Case) -> Layout:
+    """The base layout: same user, context and settings, personalization off."""
+    off = msgspec.structs.replace(case.profile.settings, personalization=0.0)
+    return _layout(case, msgspec.structs.replace(case.profile, settings=off))
+
+
+# --------------------------------------------------------------------------- recomputed rules
+
+
+def lcs(a: list[str], b: list[str]) -> int:
+    """Classic dynamic-programming LCS length (independent of the engine's LIS)."""
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def changed_elements(base: Layout, result: Layout) -> int:
+    """DESIGN section 5, literally: moved + hidden + shown + re-placed not already moved."""
+    b = [c.id for c in base.components]
+    r = [c.id for c in result.components]
+    common_set = set(b) & set(r)
+    bc = [x for x in b if x in common_set]
+    rc = [x for x in r if x in common_set]
+    keep = lcs(bc, rc)
+    moved = len(common_set) - keep
+    hidden = len(b) - len(common_set)
+    shown = len(r) - len(common_set)
+    bp = {c.id: c.placement for c in base.components}
+    replaced = [c.id for c in result.components if c.id in common_set and c.placement != bp[c.id]]
+    for cid in replaced:
+        # A re-placed element must be in every LCS (removing it shortens the LCS): then it is
+        # unambiguously "not already counted as moved".
+        without = [x for x in bc if x != cid], [x for x in rc if x != cid]
+        assert lcs(*without) == keep - 1, f"{cid} both moved and re-placed"
+    return moved + hidden + shown + len(replaced)
+
+
+def _enhanced(layout: Layout) -> bool:
+    return layout.theme.high_contrast or layout.mode == "elderly"
+
+
+def _floor(kind: str, enhanced: bool, pol: Policy) -> float:
+    if kind == "ui":
+        return pol.ui_contrast
+    return pol.enhanced_text_contrast if enhanced else pol.text_contrast
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@pytest.mark.parametrize("name", PAGES)
+@PROPERTY
+@given(data=st.data())
+def test_change_ratio_never_exceeds_cap(name: str, data: st.DataObject) -> None:
+    case = data.draw(case_st(name))
+    result, base = _layout(case), _base(case)
+    info = result.personalization
+    n = len(base.components)
+    changed = changed_elements(base, result)
+    strength = case.profile.settings.personalization
+    assert info.strength == strength
+    assert info.cap == pytest.approx(case.page.engine.policy.max_change * strength)
+    assert changed <= info.cap * n + EPS
+    assert info.changed_ratio == pytest.approx(changed / n if n else 0.0)
+    assert info.capped in (True, False)
+    if changed == 0:
+        assert info.changes == []
+    for change in info.changes:
+        assert change.reason
+    for c in result.components:
+        assert all(isinstance(r, str) and r for r in c.reasons)
+
+
+@pytest.mark.parametrize("name", PAGES)
+@PROPERTY
+@given(data=st.data())
+def test_pinned_components_keep_their_place(name: str, data: st.DataObject) -> None:
+    """Pinned: present, same placement, and the same index among the components common to the
+    base and the result (nothing crosses a pinned component; shown or hidden modules may shift
+    absolute indices)."""
+    case = data.draw(case_st(name))
+    result, base = _layout(case), _base(case)
+    r = [c.id for c in result.components]
+    b = [c.id for c in base.components]
+    common = set(r) & set(b)
+    rc = [x for x in r if x in common]
+    bc = [x for x in b if x in common]
+    rp = {c.id: c.placement for c in result.components}
+    for c in base.components:
+        if not c.pinned:
+            continue
+        assert c.id in r, f"pinned {c.id} hidden"
+        assert rc.index(c.id) == bc.index(c.id), f"pinned {c.id} moved"
+        assert rp[c.id] == c.placement
+    for c in result.components:
+        assert c.pinned == case.page.specs[c.id].pinned
+
+
+@pytest.mark.parametrize("name", PAGES)
+@PROPERTY
+@given(data=st.data())
+def test_strength_zero_is_the_base_exactly(name: str, data: st.DataObject) -> None:
+    case = data.draw(case_st(name))
+    off = msgspec.structs.replace(case.profile.settings, personalization=0.0)
+    busy = msgspec.structs.replace(case.profile, settings=off)
+    blank = Profile(
+        user_id=case.profile.user_id, settings=msgspec.structs.replace(off, handedness="unknown")
+    )
+    a, b = _layout(case, busy), _layout(case, blank)
+    assert encode_layout(a) == encode_layout(b)
+    info = a.personalization
+    assert (info.strength, info.changed_ratio, info.capped, info.changes) == (0.0, 0.0, False, [])
+    if a.mode == "standard":
+        # Independent of the engine: the variant's order, template visibility, template placements.
+        template = case.page.compiled.template
+        order = [c.id for c in template.components]
+        variant = next((v for v in template.variants if v.name == a.variant), None)
+        if variant is not None and variant.order:
+            listed = [x for x in dict.fromkeys(variant.order) if x in case.page.specs]
+            order = listed + [x for x in order if x not in listed]
+        expected = [x for x in order if case.page.specs[x].visible]
+        assert [c.id for c in a.components] == expected
+        assert all(c.placement == case.page.specs[c.id].placement for c in a.components)
+
+
+@pytest.mark.parametrize("name", PAGES)
+@PROPERTY
+@given(data=st.data())
+def test_elderly_layouts_meet_every_elderly_number(name: str, data: st.DataObject) -> None:
+    case = data.draw(case_st(name))
+    on = msgspec.structs.replace(case.profile.settings, elderly_mode="on")
+    layout = _layout(case, msgspec.structs.replace(case.profile, settings=on))
+    pol = case.page.engine.policy
+    assert layout.mode == "elderly"
+    theme = layout.theme
+    assert theme.font_px >= pol.elderly_font_px
+    assert theme.line_height >= pol.elderly_line_height
+    assert theme.motion in ("reduced", "none")
+    assert theme.high_contrast is True
+    if layout.components:
+        assert max(c.font_px for c in layout.components) >= pol.elderly_max_font_px
+    for c in layout.components:
+        ctype, spec = case.page.types[c.id], case.page.specs[c.id]
+        assert c.font_px >= pol.elderly_font_px, c.id
+        assert not ctype.ad and not ctype.promo, f"{c.id}: ad/promo in elderly mode"
+        if ctype.interactive or ctype.action:
+            main = ctype.main if spec.main is None else spec.main
+            need = pol.elderly_main_target_px if main else pol.elderly_target_px
+            assert c.min_target_px >= need, c.id
+        if ctype.animated:
+            assert c.props.get("autoplay") is False, c.id
+    voice = [s.id for s in case.page.specs.values() if s.type == "voice_nav_entry"]
+    for cid in voice:
+        assert cid in {c.id for c in layout.components}
+
+
+@pytest.mark.parametrize("name", PAGES)
+@PROPERTY
+@given(data=st.data())
+def test_every_palette_pair_meets_its_contrast_floor(name: str, data: st.DataObject) -> None:
+    case = data.draw(case_st(name))
+    layout = _layout(case)
+    pol = case.page.engine.policy
+    enhanced = _enhanced(layout)
+    assert layout.theme.dark == case.context.dark
+    if case.profile.settings.high_contrast:
+        assert layout.theme.high_contrast
+    palette = layout.theme.palette
+    for fg, bg, kind in PAIRS:
+        ratio = contrast_ratio(getattr(palette, fg), getattr(palette, bg))
+        assert ratio >= _floor(kind, enhanced, pol), (fg, bg, ratio)
+
+
+@pytest.mark.parametrize("name", PAGES)
+@PROPERTY
+@given(data=st.data())
+def test_interactive_components_are_named_and_big_enough(name: str, data: st.DataObject) -> None:
+    case = data.draw(case_st(name))
+    layout = _layout(case)
+    pol = case.page.engine.policy
+    settings_ = case.profile.settings
+    ids = [c.id for c in layout.components]
+    assert len(ids) == len(set(ids))
+    for c in layout.components:
+        ctype, spec = case.page.types[c.id], case.page.specs[c.id]
+        assert c.role == ctype.role and c.type == spec.type
+        if spec.label:
+            assert c.label == spec.label  # never renamed
+        if ctype.interactive or ctype.image or ctype.action:
+            assert c.label.strip() and c.role
+        if ctype.interactive or ctype.action:
+            assert c.min_target_px >= pol.min_target_px
+        assert c.min_target_px >= pol.absolute_min_target_px
+        assert c.font_px >= ctype.min_font_px
+        if ctype.animated and (settings_.reduce_motion or settings_.screen_reader):
+            assert c.props.get("autoplay") is False
+        if ctype.image and case.context.low_power:
+            assert c.props.get("image_quality") == "low"
+    if settings_.reduce_motion or settings_.screen_reader:
+        assert layout.theme.motion in ("reduced", "none")
+    if case.context.low_power:
+        assert layout.theme.motion == "none"
+
+
+@pytest.mark.parametrize("name", PAGES)
+@PROPERTY
+@given(data=st.data())
+def test_served_layouts_pass_the_final_check(name: str, data: st.DataObject) -> None:
+    case = data.draw(case_st(name))
+    layout = _layout(case)
+    assert check_layout(layout, case.page.compiled, case.page.engine.policy) == []
+    assert Reason.FALLBACK_BASE not in layout.reasons  # the pipeline itself never needed it
+
+
+@pytest.mark.parametrize("name", PAGES)
+@PROPERTY
+@given(data=st.data(), other=user_id_st)
+def test_same_inputs_same_bytes_and_equal_plans_same_bytes(
+    name: str, data: st.DataObject, other: str
+) -> None:
+    case = data.draw(case_st(name))
+    p = case.page
+    copy = msgspec.msgpack.decode(msgspec.msgpack.encode(case.profile), type=Profile)
+    plan = p.engine.plan(p.compiled, case.profile, case.context, day=case.day)
+    again = p.engine.plan(p.compiled, copy, case.context, day=case.day)
+    assert plan == again
+    body = encode_layout(p.engine.render(p.compiled, plan))
+    assert body == encode_layout(p.engine.render(p.compiled, again))
+    assert body == encode_layout(_layout(case))
+    # Another user with the same settings: equal plans must mean identical bodies.
+    twin = msgspec.structs.replace(case.profile, user_id=other)
+    twin_plan = p.engine.plan(p.compiled, twin, case.context, day=case.day)
+    same = twin_plan == plan
+    assert same == (plan_fingerprint("v", twin_plan) == plan_fingerprint("v", plan))
+    if same:
+        assert encode_layout(p.engine.render(p.compiled, twin_plan)) == body
+    assert "user_id" not in type(plan).__struct_fields__
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_variant_bucketing_is_deterministic_and_proportional(name: str) -> None:
+    page = PAGE_OBJECTS[name][0]
+    template = page.compiled.template
+    users = [f"user-{i}" for i in range(10_000)]
+    counts = Counter(
+        page.engine.plan(page.compiled, Profile(user_id=u), Context()).variant for u in users
+    )
+    again = Counter(
+        page.engine.plan(page.compiled, Profile(user_id=u), Context()).variant for u in users
+    )
+    assert counts == again
+    if not template.experiment or not template.variants:
+        assert counts == {None: len(users)}
+        return
+    total = sum(v.weight for v in template.variants)
+    for v in template.variants:
+        expected = v.weight / total
+        assert abs(counts[v.name] / len(users) - expected) < 0.02, (v.name, counts)

@@ -1,0 +1,73 @@
+"""`uiserver publish FILE --message ...`: what the console's Publish button does, from a shell.
+
+The same lint runs; a refused template prints `file: field: message` per problem and exits 1,
+and nothing is stored. A running server picks the new version up through the store's
+invalidations (the change log for SQLite, pub/sub for Redis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from uiserver.catalog import LoadError, load_catalog
+from uiserver.config import Config
+from uiserver.policy import PolicyError, load_policy
+from uiserver.schema import Problem
+from uiserver.service import PublishRefused, Service
+from uiserver.store.base import StoreUnavailable
+from uiserver.store.factory import open_store
+
+
+def _print_problems(path: Path, problems: list[Problem]) -> None:
+    for problem in problems:
+        print(f"{path}: {problem.field}: {problem.message}")
+
+
+async def _publish(args: argparse.Namespace) -> int:
+    from uiserver.lint import lint_template_file
+
+    path: Path = args.file
+    policy = load_policy(getattr(args, "policy", None))
+    catalog = load_catalog(args.components)
+    template, problems = lint_template_file(path, catalog, policy)
+    if template is None or problems:
+        _print_problems(path, problems)
+        print(f"uiserver publish: refused, {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    data_dir: Path = args.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(args.store, data_dir)
+    service = Service(Config(data_dir=data_dir, components_dir=args.components), store, catalog,
+                      policy)
+    await store.open()
+    try:
+        before = await store.live_template(template.page)
+        record = await service.publish(template.page, template, args.author, args.message)
+    except PublishRefused as exc:
+        _print_problems(path, exc.problems)
+        print(f"uiserver publish: refused, {len(exc.problems)} problem(s)", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+    if before is not None and before.version == record.version:
+        print(f"{template.page}: {record.version} is already live (nothing published)")
+    else:
+        print(f"{template.page}: published {record.version} (#{record.seq})")
+    return 0
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    if not args.message.strip():
+        print("uiserver publish: --message must say what changed", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_publish(args))
+    except (LoadError, PolicyError) as exc:
+        print(f"uiserver publish: {exc}", file=sys.stderr)
+        return 1
+    except (StoreUnavailable, ValueError, OSError) as exc:
+        print(f"uiserver publish: {exc}", file=sys.stderr)
+        return 1
