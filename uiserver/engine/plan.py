@@ -17,7 +17,6 @@ from uiserver.engine.explain import Reason
 from uiserver.engine.proposals import (
     affinity_moves,
     arrange,
-    base_visible_count,
     explore,
     handedness,
     segments,
@@ -206,7 +205,7 @@ def make_plan(
     strength = settings.personalization
     cap = policy.max_change * strength
     n = len(view.base_order)
-    outcome = None
+    outcome: Outcome | None = None
     if strength > 0.0 and n:
         outcome = personalize(ct, view, profile, day, policy, budget(cap, n))
     scale, font_reasons = font_multiplier(settings, context, policy)
@@ -220,10 +219,9 @@ def make_plan(
     motion, motion_reasons = motion_for(settings, elderly, context.low_power)
     device, factor = _columns(ct, context, policy)
     if outcome is None:
-        order, placements, reasons, changes, changed, capped = view.base_order, (), (), (), 0, False
-    else:
-        order, placements, reasons = outcome.order, outcome.placements, outcome.reasons
-        changes, changed, capped = outcome.changes, outcome.changed, outcome.capped
+        outcome = Outcome(view.base_order, (), (), (), 0, False)
+    order, placements, reasons = outcome.order, outcome.placements, outcome.reasons
+    changes, changed, capped = outcome.changes, outcome.changed, outcome.capped
     return Plan(
         variant=variant,
         mode=mode,
@@ -262,4 +260,4 @@ def base_plan(plan: Plan, ct: CompiledTemplate) -> Plan:
     )
 
 
-__all__ = ["Plan", "base_plan", "base_visible_count", "make_plan"]
+__all__ = ["Plan", "base_plan", "make_plan"]

@@ -304,7 +304,7 @@ async def diff_page(request: Request) -> Response:
 
 def _panels(request: Request, template: Template, version: str | None) -> list[dict[str, Any]]:
     service = service_of(request)
-    panels = []
+    panels: list[dict[str, Any]] = []
     for name in ops.persona_names():
         title = ops.PERSONA_TITLES.get(name, name)
         try:
