@@ -35,6 +35,7 @@ from uiserver.catalog import (
     load_component_file,
 )
 from uiserver.engine.contrast import contrast_ratio
+from uiserver.engine.theme import PAIRS
 from uiserver.policy import Policy, PolicyError, load_policy
 from uiserver.schema import (
     ComponentSpec,
@@ -76,17 +77,8 @@ EXCLUDES: tuple[tuple[str, str, str], ...] = (
 # A component instance needs a label when its type has any of these flags.
 LABEL_FLAGS = ("label_required", "interactive", "image")
 
-# Contrast pairs of a palette: (foreground, background, kind). "text" pairs carry words, "ui"
-# pairs carry shapes and icons (WCAG 1.4.11). Pairs with an absent optional colour are skipped.
-PALETTE_PAIRS: tuple[tuple[str, str, ContrastKind], ...] = (
-    ("text", "background", "text"),
-    ("muted", "background", "text"),
-    ("text", "surface", "text"),
-    ("muted", "surface", "text"),
-    ("on_primary", "primary", "text"),
-    ("primary", "background", "ui"),
-    ("primary", "surface", "ui"),
-)
+# Contrast pairs of a palette: the engine's table, so lint and serving check the same pairs.
+PALETTE_PAIRS = PAIRS
 # Theme palette fields, and whether each must meet the enhanced (AAA, 7:1) text floor.
 PALETTE_FIELDS: Mapping[str, bool] = {
     "palette": False,

@@ -294,10 +294,14 @@ class Service:
             )
         if problems:
             raise PublishRefused(problems)
-        record = await self.store.publish(
-            page, template_version(template), template_to_json(template), author, message,
-            time.time(),
+        return await self._store_version(
+            page, template_version(template), template_to_json(template), author, message
         )
+
+    async def _store_version(
+        self, page: str, version: str, document: bytes, author: str, message: str
+    ) -> TemplateRecord:
+        record = await self.store.publish(page, version, document, author, message, time.time())
         await self._reload_page(page)
         return record
 
@@ -305,8 +309,15 @@ class Service:
         old = await self.store.get_version(page, version)
         if old is None:
             raise UnknownVersion(version)
+        # The stored bytes are republished as they are (versions are immutable), after the
+        # current lint: a version that no longer passes today's policy is not brought back.
         template = decode_document(old.document, Template, name=page, fmt="json")
-        return await self.publish(page, template, author, f"rollback to {version}")
+        problems = self.lint(template)
+        if problems:
+            raise PublishRefused(problems)
+        return await self._store_version(
+            page, old.version, old.document, author, f"rollback to {version}"
+        )
 
 
 async def wait_ready(service: Service, timeout: float = 10.0) -> None:
