@@ -41,7 +41,9 @@ class Listeners:
                 try:
                     listener(invalidation)
                 except Exception:
-                    log.exception("invalidation listener failed on %s", invalidation)
+                    log.exception(
+                        "invalidation listener failed on a %s invalidation", invalidation.kind
+                    )
 
 
 def user_invalidations(user_ids: Sequence[str]) -> list[Invalidation]:
