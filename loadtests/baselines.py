@@ -137,22 +137,17 @@ class Measurer:
     progress: Callable[[str], None]
     checks: list[str] = field(default_factory=list)
 
-    def wrk(self, name: str, base_url: str, rows: Sequence[Row]) -> WrkResult:
+    def script(self, target: Target) -> Path:
         folder = self.out / "wrk"
         folder.mkdir(exist_ok=True)
-        requests = folder / f"{name}.tsv"
-        write_requests(requests, rows)
-        script = write_script(folder / f"{name}.lua", requests)
-        log = folder / "wrk.log"
-        if self.warmup:
-            run_wrk(f"{name} warm-up", base_url, script, threads=self.threads,
-                    connections=self.connections, duration=self.warmup, pin=self.pin, log=log)
-        result = run_wrk(name, base_url, script, threads=self.threads,
-                         connections=self.connections, duration=self.duration, pin=self.pin,
-                         log=log)
-        if result.failed:
-            self.checks.append(f"{name}: wrk counted {result.failed} errors or non-2xx/3xx")
-        return result
+        requests = folder / f"{target.name}.tsv"
+        write_requests(requests, target.rows)
+        return write_script(folder / f"{target.name}.lua", requests)
+
+    def wrk(self, name: str, base_url: str, script: Path, duration: str) -> WrkResult:
+        return run_wrk(name, base_url, script, threads=self.threads,
+                       connections=self.connections, duration=duration, pin=self.pin,
+                       log=self.out / "wrk" / "wrk.log")
 
     def probe(self, target: Target) -> httpx.Response:
         """One request exactly as wrk will send it: must give the target's status and body."""
@@ -175,11 +170,18 @@ class Measurer:
         for target in targets:
             self.probe(target)
         results: dict[str, list[WrkResult]] = {t.name: [] for t in targets}
+        scripts = {t.name: self.script(t) for t in targets}
         for number in range(rounds):
             shift = number % len(targets)
             for target in targets[shift:] + targets[:shift]:
+                script = scripts[target.name]
+                if self.warmup:
+                    self.wrk(f"{target.name} warm-up", target.base_url, script, self.warmup)
                 before = scrape(uiserver_url) if target.server == "uiserver" else None
-                result = self.wrk(target.name, target.base_url, target.rows)
+                result = self.wrk(target.name, target.base_url, script, self.duration)
+                if result.failed:
+                    self.checks.append(f"{target.name}: wrk counted {result.failed} errors "
+                                       "or non-2xx/3xx answers")
                 if before is not None:
                     self._cross_check(target, result, delta(before, scrape(uiserver_url)),
                                       workers)

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 
 # `name{labels} value` lines of the Prometheus text format (comments skipped).
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?)\s+(\S+)$")
+# Label values are quoted and may hold braces (route="/v1/layouts/{page}").
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[^"}]|"[^"]*")*\})?)\s+(\S+)$')
 
 
 def machine_info() -> dict[str, Any]:
@@ -46,6 +47,22 @@ def _read(path: str) -> str:
         return ""
 
 
+def busy_share(seconds: float = 2.0) -> float:
+    """Share of all CPUs busy over the next `seconds` (from /proc/stat): taken while this run
+    has nothing running, it is other tenants' work."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(x) for x in _read("/proc/stat").splitlines()[0].split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+        return sum(values), idle
+
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    spent = total1 - total0
+    return 1 - (idle1 - idle0) / spent if spent else 0.0
+
+
 def versions() -> dict[str, str]:
     found: dict[str, str] = {"python": sys.version.split()[0]}
     for package in ("uiserver", "uvicorn", "starlette", "uvloop", "httptools", "msgspec",
@@ -54,6 +71,12 @@ def versions() -> dict[str, str]:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             found[package] = "not installed"
+    try:
+        import uiserver
+
+        found["uiserver source"] = str(Path(uiserver.__file__).resolve().parent.parent)
+    except ImportError:
+        found["uiserver source"] = "not importable"
     found["wrk"] = _tool_version(["wrk", "--version"], r"wrk ([^\s]+)")
     found["nginx"] = _tool_version(["nginx", "-v"], r"nginx/([^\s]+)")
     return found
@@ -89,8 +112,8 @@ NOT_MODIFIED = "uiserver_not_modified_total"
 
 # The server's own latency histogram of the layout route (time inside the handler).
 LAYOUT_BUCKET = re.compile(
-    r'^uiserver_request_seconds_bucket\{(?=[^}]*route="/v1/layouts/\{page\}")'
-    r'(?=[^}]*method="GET")[^}]*le="([^"]+)"')
+    r'^uiserver_request_seconds_bucket\{(?=.*route="/v1/layouts/\{page\}")'
+    r'(?=.*method="GET").*le="([^"]+)"')
 
 
 def scrape(base_url: str) -> dict[str, float]:

@@ -75,7 +75,9 @@ class Population:
 
     def draw(self) -> int:
         """A member not launching right now; daily-active members make most launches."""
-        while True:
+        for attempt in itertools.count():
+            if attempt and attempt % 100 == 0:
+                gevent.sleep(0.01)  # everyone we drew is busy: let their launches finish
             if self.rng.random() < HOT_LAUNCHES:
                 index = self.rng.randrange(self.hot)
             else:
@@ -83,6 +85,7 @@ class Population:
             if index not in self.busy:
                 self.busy.add(index)
                 return index
+        raise AssertionError("unreachable")
 
     @contextmanager
     def launch(self) -> Iterator[int]:

@@ -115,11 +115,15 @@ def plot_throughput(points: list[dict[str, float]], path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def plot_cache(samples: list[dict[str, float]], path: Path) -> Path | None:
-    """Hit rate per scrape interval, and 304s per second, from the /metrics samples."""
+def plot_cache(samples: list[dict[str, float]], path: Path,
+               window: tuple[float, float] | None = None) -> Path | None:
+    """Hit rate per scrape interval, and 304s per second, from the /metrics samples; on the
+    locust plots' time axis when `window` (first, last history timestamp) is given."""
+    if window is not None:
+        samples = [s for s in samples if window[0] - 1 <= s["t"] <= window[1] + 1]
     if len(samples) < 2:
         return None
-    t0 = samples[0]["t"]
+    t0 = window[0] if window is not None else samples[0]["t"]
     xs, rates, not_modified = [], [], []
     for before, after in itertools.pairwise(samples):
         seconds = after["t"] - before["t"]
@@ -170,7 +174,7 @@ def plot_memory(memory: dict[str, Any], path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot([p["distinct_users"] for p in points], [p["rss_mb"] for p in points], marker="o")
     ax.set(xlabel="distinct users served", ylabel="server RSS (MB)", ylim=(0, None),
-           title="server memory as distinct users grow (caches are bounded)")
+           title="uiserver RSS as distinct users grow (one launch each)")
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -180,7 +184,8 @@ def make_plots(out: Path, stats: dict[str, Any], points: list[dict[str, float]],
     made = [
         plot_latency(points, out / "latency.png", stats["targets"]["p99_ms"]),
         plot_throughput(points, out / "throughput.png"),
-        plot_cache(samples, out / "cache_hit_rate.png"),
+        plot_cache(samples, out / "cache_hit_rate.png",
+                   (points[0]["t"], points[-1]["t"]) if points else None),
         plot_baselines(stats.get("baselines", {}), out / "baselines.png"),
         plot_memory(stats.get("memory") or {}, out / "memory.png"),
     ]
@@ -247,13 +252,14 @@ def write_report(out: Path, stats: dict[str, Any], plots: list[Path]) -> Path:
 
 def _background(stats: dict[str, Any]) -> str:
     """Other work on the machine skews every figure; say how busy it was."""
-    start, end = stats.get("loadavg_start"), stats.get("loadavg_end")
-    if start is None:
+    before, after = stats.get("busy_before"), stats.get("busy_after")
+    if before is None:
         return ""
-    text = f"Load average (1 min) before the run {start:.2f}, after {end:.2f}."
-    if start > 0.5:
-        text += (" **Other work was running on this machine when the run started; absolute "
-                 "figures are depressed and noisier (the interleaved ratios less so).**")
+    text = (f"Before the run, with nothing of the run started, the machine was "
+            f"{100 * before:.0f}% busy (all cores, 2 s sample); after it, {100 * after:.0f}%.")
+    if max(before, after) > 0.05:
+        text += (" **Other work was running on this machine: absolute figures are depressed "
+                 "and noisier (the interleaved, paired ratios less so).**")
     return text
 
 
@@ -279,6 +285,7 @@ def _locust_section(stats: dict[str, Any]) -> list[str]:
         f"- Publishes under load: {_fmt(checks.get('publishes', 0))}, new version served at "
         f"once: {_fmt(checks.get('publishes_verified', 0))}, old version served: "
         f"{_fmt(checks.get('publish_mismatches', 0))}.",
+        _cpu_line(stats),
         f"- Server layout cache during the run: hit rate {_fmt(100 * cache.get('hit_rate', 0))}%"
         f" ({_fmt(int(cache.get('hits', 0)))} hits, {_fmt(int(cache.get('misses', 0)))} "
         f"misses), {_fmt(int(cache.get('not_modified', 0)))} 304s (from /metrics"
@@ -295,6 +302,14 @@ def _locust_section(stats: dict[str, Any]) -> list[str]:
                   [[f["Method"], f["Name"], f["Error"], f["Occurrences"]]
                    for f in locust["failures"]]), ""]
     return lines
+
+
+def _cpu_line(stats: dict[str, Any]) -> str:
+    cpu = stats.get("cpu_during_locust") or {}
+    if not cpu:
+        return "- CPU use during the run: not sampled."
+    return (f"- CPU use while load flowed: server {100 * cpu['server']:.0f}% of a core, locust "
+            f"{100 * cpu['locust']:.0f}% of a core (locust's own warning threshold is 90%).")
 
 
 BASELINE_MEANING = {
@@ -333,12 +348,15 @@ def _baseline_section(stats: dict[str, Any]) -> list[str]:
 
 def _engine_section(stats: dict[str, Any]) -> list[str]:
     engine = stats.get("engine") or {}
+    if not engine:
+        return []
     lines = ["## Engine micro-benchmark (loadtests/bench_engine.py)", ""]
     if engine.get("note"):
         return [*lines, engine["note"], ""]
     summary = engine.get("summary") or {}
     if summary:
-        lines += _table(["measure", "value"], [[k, v] for k, v in summary.items()])
+        lines += _table(["measure", "value"],
+                        [[k, v if isinstance(v, float) else str(v)] for k, v in summary.items()])
     lines += ["", "Full output is in `stats.json` under `engine.result`.", ""]
     return lines
 

@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -27,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+# Benchmark the checkout this file sits in, whatever `pip install -e` last pointed at.
+for _path in (HERE.parent, HERE):
+    if str(_path) not in sys.path[:2]:
+        sys.path.insert(0, str(_path))
 
 from baselines import (  # noqa: E402
     Measurer,
@@ -41,6 +44,7 @@ from baselines import (  # noqa: E402
 )
 from facts import (  # noqa: E402
     MetricsSampler,
+    busy_share,
     delta,
     histogram_quantile,
     machine_info,
@@ -57,7 +61,15 @@ from population import (  # noqa: E402
     write_population,
 )
 from report import history, make_plots, read_csv, request_rows, write_report  # noqa: E402
-from servers import ROOT, Pinning, Proc, choose_pinning, free_port, server_env  # noqa: E402
+from servers import (  # noqa: E402
+    ROOT,
+    Pinning,
+    Proc,
+    choose_pinning,
+    cpu_seconds,
+    free_port,
+    server_env,
+)
 from servers import start_uiserver as _start_uiserver  # noqa: E402
 from wrkbench import wrk_available  # noqa: E402
 
@@ -115,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--population", type=int, default=100_000, help="seeded users")
     p.add_argument("--workers", type=int, default=1, help="uiserver/uvicorn workers")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: "
-                   "bench-results/<time>)")
+                   "bench-out/<time>)")
     p.add_argument("--host-cpu", default="0", help="taskset CPU list for the servers")
     p.add_argument("--load-cpu", default="1", help="taskset CPU list for locust and wrk")
     p.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
@@ -141,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between the designer's publishes (default 10)")
     p.add_argument("--memory-check", action="store_true",
                    help="also measure server RSS as distinct users grow")
+    p.add_argument("--memory-only", action="store_true",
+                   help="only the memory check (no population, locust or baselines)")
     p.add_argument("--memory-users", default="10000,1000000",
                    help="low,high distinct users for the memory check")
     p.add_argument("--memory-cap", type=int, default=None,
@@ -161,7 +175,7 @@ def apply_mode_defaults(args: argparse.Namespace) -> None:
     if args.publish_every is None:
         args.publish_every = 1.0 if smoke else 10.0
     if args.out is None:
-        args.out = Path("bench-results") / time.strftime("%Y%m%d-%H%M%S")
+        args.out = Path("bench-out") / time.strftime("%Y%m%d-%H%M%S")
 
 
 # --------------------------------------------------------------------------- population
@@ -204,8 +218,9 @@ def prepare(args: argparse.Namespace, progress: Progress, secret: str) -> list[M
 
 
 def run_locust(args: argparse.Namespace, base_url: str, population_file: Path, pin: Pinning,
-               progress: Progress) -> dict[str, Any]:
-    """Headless locust on the load core; progress lines from its history CSV."""
+               progress: Progress, server_pid: int) -> dict[str, Any]:
+    """Headless locust on the load core; progress lines from its history CSV, and how busy
+    the server and locust were (a p99 means little without it)."""
     out: Path = args.out
     prefix = out / "locust"
     counts_file = out / "locust_checks.json"
@@ -223,10 +238,12 @@ def run_locust(args: argparse.Namespace, base_url: str, population_file: Path, p
     sampler.start()
     proc = Proc("locust", pin.load(argv), out / "locust.log", env=env)
     deadline = time.monotonic() + seconds(args.duration) + 120
+    cpu = CpuWindow(server_pid, proc.pid)
     try:
         while proc.alive() and time.monotonic() < deadline:
             time.sleep(5 if not args.smoke else 1)
-            _locust_progress(prefix, progress)
+            if _locust_progress(prefix, progress):
+                cpu.sample()
     finally:
         proc.stop(timeout=30)
         samples = sampler.stop()
@@ -235,16 +252,43 @@ def run_locust(args: argparse.Namespace, base_url: str, population_file: Path, p
         raise RuntimeError(f"locust failed ({proc.popen.returncode}):\n{proc.tail(30)}")
     checks = json.loads(counts_file.read_text()) if counts_file.exists() else {}
     return {"prefix": prefix, "checks": checks, "cache": delta(before, after),
-            "samples": samples}
+            "samples": samples, "cpu": cpu.shares()}
 
 
-def _locust_progress(prefix: Path, progress: Progress) -> None:
+class CpuWindow:
+    """CPU used by the server and by locust between the first and the last sample taken
+    while load was flowing (locust's start-up imports are left out)."""
+
+    def __init__(self, server_pid: int, locust_pid: int) -> None:
+        self.pids = {"server": server_pid, "locust": locust_pid}
+        self.first: tuple[float, dict[str, float]] | None = None
+        self.last: tuple[float, dict[str, float]] | None = None
+
+    def sample(self) -> None:
+        now = (time.monotonic(), {k: cpu_seconds(pid) for k, pid in self.pids.items()})
+        if self.first is None:
+            self.first = now
+        else:
+            self.last = now
+
+    def shares(self) -> dict[str, float]:
+        """Share of one core each used (1.0 = a whole core)."""
+        if self.first is None or self.last is None or self.last[0] <= self.first[0]:
+            return {}
+        wall = self.last[0] - self.first[0]
+        return {k: (self.last[1][k] - self.first[1][k]) / wall for k in self.pids}
+
+
+def _locust_progress(prefix: Path, progress: Progress) -> bool:
+    """Print the newest history line; True once load is flowing."""
     points = [p for p in history(Path(f"{prefix}_stats_history.csv")) if p["rps"] > 0]
-    if points:
-        last = points[-1]
-        progress(f"  locust: {last['users']:.0f} users, {last['rps']:,.0f} req/s, "
-                 f"p50 {last['50%']:.0f} ms, p99 {last['99%']:.0f} ms, "
-                 f"failures/s {last['fps']:.1f}")
+    if not points:
+        return False
+    last = points[-1]
+    progress(f"  locust: {last['users']:.0f} users, {last['rps']:,.0f} req/s, "
+             f"p50 {last['50%']:.0f} ms, p99 {last['99%']:.0f} ms, "
+             f"failures/s {last['fps']:.1f}")
+    return True
 
 
 def locust_summary(prefix: Path, checks: dict[str, int]) -> dict[str, Any]:
@@ -263,13 +307,15 @@ def locust_summary(prefix: Path, checks: dict[str, int]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- engine
 
 
-def run_engine_bench(pin: Pinning, progress: Progress) -> dict[str, Any]:
-    """`loadtests/bench_engine.py --json` on the server core, if it exists."""
+def run_engine_bench(pin: Pinning, progress: Progress, smoke: bool) -> dict[str, Any]:
+    """`loadtests/bench_engine.py --json` on the server core (no server running), if it
+    exists; its own default size, or 2,000 profiles in a smoke run."""
     script = HERE / "bench_engine.py"
     if not script.exists():
         return {"note": "Not run: loadtests/bench_engine.py is missing."}
-    progress("engine micro-benchmark")
-    done = subprocess.run(pin.host([sys.executable, str(script), "--json"]), cwd=ROOT,
+    progress("engine micro-benchmark (loadtests/bench_engine.py)")
+    argv = [sys.executable, str(script), "--json", *(["--n", "2000"] if smoke else [])]
+    done = subprocess.run(pin.host(argv), cwd=ROOT,
                           capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
         return {"note": f"bench_engine.py failed ({done.returncode}): "
@@ -331,6 +377,14 @@ def headline(stats: dict[str, Any]) -> list[dict[str, Any]]:
                           "shown": f"{checks.get(good, 0)} of {checks.get(done, 0)}",
                           "target": "all checked", "ok": checks.get(bad, 0) == 0
                           and checks.get(good, 0) > 0})
+    engine = (stats.get("engine") or {}).get("result") or {}
+    cold = (engine.get("layout_plus_encode") or {}).get("p99_us")
+    if cold is not None:
+        target_us = engine.get("target_p99_us", 1000.0)
+        lines.append({"name": f"engine cold path p99 ({engine.get('page')}, "
+                              f"{engine.get('components')} components, in-process)",
+                      "value": cold, "shown": f"{cold:,.0f} us",
+                      "target": f"< {target_us:,.0f} us", "ok": cold < target_us})
     memory = stats.get("memory")
     if memory:
         lines.append({"name": f"server RSS, {memory['low']:,} -> {memory['top']:,} users",
@@ -388,20 +442,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine_info(),
         "versions": versions(), "pinning": pin.describe(), "settings": settings_of(args, pin),
-        "targets": TARGETS,
+        "targets": TARGETS, "loadavg_start": loadavg(), "busy_before": busy_share(),
     }
-    stats["loadavg_start"] = loadavg()
     pin_self(pin)
-    progress(f"output in {out}; {pin.describe()}; load average {stats['loadavg_start']:.2f}")
-    secret = secrets.token_urlsafe(32)
-    members = prepare(args, progress, secret)
-    stats["population"] = {"size": len(members), "personas": persona_counts(members),
-                           "mix": PERSONA_MIX}
-    serve_and_load(args, stats, members, secret, pin, progress)
-    stats["engine"] = run_engine_bench(pin, progress)
-    if args.memory_check:
+    progress(f"output in {out}; {pin.describe()}; machine {100 * stats['busy_before']:.0f}% "
+             "busy before starting (other work)")
+    if not args.memory_only:
+        secret = secrets.token_urlsafe(32)
+        members = prepare(args, progress, secret)
+        stats["population"] = {"size": len(members), "personas": persona_counts(members),
+                               "mix": PERSONA_MIX}
+        serve_and_load(args, stats, members, secret, pin, progress)
+        stats["engine"] = run_engine_bench(pin, progress, args.smoke)
+    else:
+        stats["baselines_note"] = "--memory-only"
+    if args.memory_check or args.memory_only:
         stats["memory"] = run_memory(args, pin, progress)
     stats["loadavg_end"] = loadavg()
+    stats["busy_after"] = busy_share()
     stats["headline"] = headline(stats)
     finish(out, stats, progress)
     return stats
@@ -435,12 +493,13 @@ def serve_and_load(args: argparse.Namespace, stats: dict[str, Any], members: lis
         else:
             run_baselines(args, stats, warm, base_url, pin, progress)
         progress(f"locust: {args.users} users for {args.duration}")
-        locust = run_locust(args, base_url, population_file, pin, progress)
+        locust = run_locust(args, base_url, population_file, pin, progress, server.pid)
     finally:
         server.stop()
     stats["checks"] = locust["checks"]
     stats["cache"] = locust["cache"]
     stats["metrics_samples"] = locust["samples"]
+    stats["cpu_during_locust"] = locust["cpu"]
     stats["locust"] = locust_summary(locust["prefix"], locust["checks"])
     stats["server_layout_ms"] = {
         f"p{q * 100:g}": histogram_quantile(locust["cache"], q) for q in (0.5, 0.99, 0.999)}
@@ -496,6 +555,8 @@ def finish(out: Path, stats: dict[str, Any], progress: Progress) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so every server this run started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     apply_mode_defaults(args)
     stats = run(args)
     failures = (stats.get("locust") or {}).get("aggregated", {}).get("failures", 0)

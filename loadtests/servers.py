@@ -136,6 +136,8 @@ def server_env(secret: str, extra: dict[str, str] | None = None) -> dict[str, st
     """The environment without the caller's UISERVER_* settings, plus the run's secret."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
     env["UISERVER_JWT_SECRET"] = secret
+    # The server imports the checkout beside loadtests/, not whatever is pip-installed.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     env.update(extra or {})
     return env
 
@@ -262,3 +264,16 @@ def rss_bytes(pid: int) -> int:
         except OSError:
             continue
     return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process tree so far (live processes only)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14 and 15)
+    return total / tick

@@ -24,8 +24,9 @@ def run_bench(args: argparse.Namespace) -> int:
         print(f"uiserver bench: {folder / 'run.py'} not found; the benchmark ships with the "
               "source checkout (pip install -e .[bench])", file=sys.stderr)
         return 2
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+    for path in (folder.parent, folder):  # the checkout beside loadtests/, first
+        if str(path) not in sys.path[:2]:
+            sys.path.insert(0, str(path))
     runner = importlib.import_module("run")
     bench_args = list(args.bench_args)
     if bench_args[:1] == ["--"]:

@@ -8,6 +8,7 @@ Nothing here knows about HTTP; the CLI's `publish` uses it too.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -28,6 +29,13 @@ from uiserver.store.base import Invalidation, Store, StoreUnavailable, TemplateR
 log = logging.getLogger("uiserver")
 
 ANONYMOUS_PROFILE = Profile()
+FILE_AUTHOR = "layouts/"  # the author of versions published from the files at start
+
+# After a store read on the serving path fails, layouts are served degraded without asking the
+# store; one request a second probes it. So a dead (or black-holed: 0.5 s timeouts) Redis costs
+# one failed call a second, not one per launch. A success, or a reconnected invalidation
+# subscriber (Invalidation "all"), ends it.
+STORE_RETRY_SECONDS = 1.0
 
 
 class PublishRefused(Exception):
@@ -84,27 +92,46 @@ class Service:
         self.cache = LayoutCache(config.layout_cache_size, config.request_cache_size)
         self.profiles: LRUCache[str, Profile] = LRUCache(maxsize=config.profile_cache_size)
         self._profile_loads: Coalescer[str, Profile] = Coalescer()
+        # Users whose profile load was in flight when an invalidation for them arrived: the
+        # value read may predate the change, so it is served once but not cached.
+        self._loading: set[str] = set()
+        self._raced: set[str] = set()
         self._page_loads: Coalescer[str, None] = Coalescer()
         self.stats = {"hits": 0, "misses": 0, "renders": 0, "degraded": 0}
         self.ready = False
+        self._store_retry_at = 0.0  # 0: healthy; else when serving may probe the store again
         self._background: set[asyncio.Task[None]] = set()
         store.add_listener(self.invalidate)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, file_templates: dict[str, Template] | None = None) -> None:
-        """Open the store, publish changed files from `layouts/`, load every live page."""
+        """Open the store, publish changed files from `layouts/`, load every live page.
+
+        A file counts as changed when its version differs from the one last published from
+        `layouts/`. So a restart (of this process, or of any replica on a shared store) never
+        undoes a later publish from the console or a rollback, while editing or reverting the
+        file in git still takes effect on the next start.
+        """
         await self.store.open()
         for page, template in sorted((file_templates or {}).items()):
             live = await self.store.live_template(page)
             version = template_version(template)
+            if live is not None and live.version != version:
+                from_files = next(
+                    (r for r in await self.store.history(page) if r.author == FILE_AUTHOR), None
+                )
+                if from_files is not None and from_files.version == version:
+                    log.info("layouts/%s unchanged since published; live stays %s (by %s)",
+                             page, live.version, live.author)
+                    continue
             if live is None or live.version != version:
                 problems = self.lint(template)
                 if problems:
                     log.error("layouts/%s not published: %s", page, problems)
                     continue
                 await self.store.publish(
-                    page, version, template_to_json(template), "layouts/", "from layouts/",
+                    page, version, template_to_json(template), FILE_AUTHOR, "from layouts/",
                     time.time(),
                 )
                 log.info("published layouts/%s as %s", page, version)
@@ -115,11 +142,40 @@ class Service:
         await self.store.close()
 
     async def reload_pages(self) -> None:
-        records = await self.store.live()
-        pages = {page: self._compile(record) for page, record in records.items()}
-        self.pages = pages
+        """Revalidate every live page (after a reconnect: messages may have been missed).
+
+        The flags are cleared before the store read, so an invalidation arriving while it is in
+        flight is not lost; they are set again if the read fails. Unchanged versions keep their
+        compiled template (and with it the memo entries made from it).
+        """
         self._reload_all = False
-        self._dirty.clear()
+        dirty, self._dirty = self._dirty, set()
+        try:
+            records = await self.store.live()
+        except BaseException:
+            self._reload_all = True
+            self._dirty |= dirty
+            raise
+        pages = {page: self._refresh(page, record) for page, record in records.items()}
+        self.pages = {**self._vanished(set(self.pages) - set(pages)), **pages}
+
+    def _vanished(self, missing: set[str]) -> dict[str, LivePage]:
+        """Pages the store no longer has. Templates are never deleted, so this is a store that
+        lost its data (a Redis restarted without persistence): keep serving what we hold."""
+        if missing:
+            log.error("the store has lost the live templates of %s; still serving the versions "
+                      "loaded before (republish them: restart with layouts/ or uiserver publish)",
+                      ", ".join(sorted(missing)))
+        return {page: self.pages[page] for page in missing}
+
+    def _refresh(self, page: str, record: TemplateRecord) -> LivePage:
+        """The LivePage for `record`, compiling only a version this process does not hold."""
+        live = self.pages.get(page)
+        if live is None or live.record.version != record.version:
+            return self._compile(record)
+        if live.record != record:  # same content republished (rollback): new seq, author...
+            return LivePage(record, live.template, live.compiled, live.keys)
+        return live
 
     def _compile(self, record: TemplateRecord) -> LivePage:
         template = msgspec.json.decode(record.document, type=Template)
@@ -128,19 +184,63 @@ class Service:
 
     async def _reload_page(self, page: str) -> None:
         self._dirty.discard(page)
-        record = await self.store.live_template(page)
+        try:
+            record = await self.store.live_template(page)
+        except BaseException:
+            self._dirty.add(page)  # still to do: the current version keeps serving meanwhile
+            raise
         if record is None:
-            self.pages.pop(page, None)
-        elif page not in self.pages or self.pages[page].record.version != record.version:
-            self.pages[page] = self._compile(record)
+            self._vanished({page} & set(self.pages))  # logged; the page keeps serving
+        else:
+            self.pages[page] = self._refresh(page, record)
 
-    async def sync(self) -> None:
-        """Bring templates up to date with the store before serving (cheap when nothing moved)."""
+    async def sync(self) -> bool:
+        """Bring templates up to date with the store before serving (cheap when nothing moved).
+
+        Returns False when a reload is due but the store is unreachable: the current compiled
+        templates keep serving (possibly one version behind) and the reload is retried later.
+        """
         self.store.poll()
-        if self._reload_all:
-            await self._page_loads.run("*", self.reload_pages)
-        for page in list(self._dirty):
-            await self._page_loads.run(page, lambda page=page: self._reload_page(page))
+        if not (self._reload_all or self._dirty):
+            return True
+        if not self._may_ask_store():
+            return False
+        try:
+            if self._reload_all:
+                await self._page_loads.run("*", self.reload_pages)
+            for page in list(self._dirty):
+                await self._page_loads.run(page, functools.partial(self._reload_page, page))
+        except StoreUnavailable as exc:
+            self._store_failed(exc)
+            return False
+        self._store_answered()
+        return True
+
+    @property
+    def store_healthy(self) -> bool:
+        """False from a failed serving-path read until the store answers again."""
+        return self._store_retry_at == 0.0
+
+    def _may_ask_store(self) -> bool:
+        """Whether serving may call the store now. While it is failing, one caller a second gets
+        to probe it (and moves the next probe a second on); everyone else serves degraded."""
+        if self._store_retry_at == 0.0:
+            return True
+        now = time.monotonic()
+        if now < self._store_retry_at:
+            return False
+        self._store_retry_at = now + STORE_RETRY_SECONDS
+        return True
+
+    def _store_failed(self, exc: StoreUnavailable) -> None:
+        if self.store_healthy:
+            log.warning("store unreachable, serving degraded layouts: %s", exc)
+        self._store_retry_at = time.monotonic() + STORE_RETRY_SECONDS
+
+    def _store_answered(self) -> None:
+        if not self.store_healthy:
+            log.info("store reachable again, degraded mode over")
+            self._store_retry_at = 0.0
 
     def invalidate(self, message: Invalidation) -> None:
         """A store listener: drop exactly what the change affects."""
@@ -149,10 +249,16 @@ class Service:
         elif message.kind == "user":
             self.profiles.pop(message.key, None)
             self.cache.drop_user(message.key)
+            if message.key in self._loading:
+                self._raced.add(message.key)
         else:
+            # A (re)subscription or a bulk change: revalidate templates, reload every profile,
+            # and try the store again at once (it just answered the subscriber).
             self._reload_all = True
+            self._store_answered()
             self.profiles.clear()
             self.cache.requests.clear()
+            self._raced |= self._loading
 
     # ------------------------------------------------------------------ layouts
 
@@ -162,8 +268,20 @@ class Service:
             return cached
 
         async def load() -> Profile:
-            profile = await self.store.get_profile(user_id)
-            self.profiles[user_id] = profile
+            self._loading.add(user_id)
+            try:
+                profile = await self.store.get_profile(user_id)
+            except BaseException:
+                self._raced.discard(user_id)
+                raise
+            finally:
+                self._loading.discard(user_id)
+            if user_id in self._raced:
+                # Changed while we read (pub/sub and the reply travel on different connections,
+                # so either can arrive first): do not cache what may be the old profile.
+                self._raced.discard(user_id)
+            else:
+                self.profiles[user_id] = profile
             return profile
 
         return await self._profile_loads.run(user_id, load)
@@ -175,8 +293,14 @@ class Service:
         return live
 
     async def layout(self, user_id: str, page: str, query: bytes, context: Context) -> Served:
-        """The encoded layout for a user, from the cheapest cache level that is still valid."""
-        await self.sync()
+        """The encoded layout for a user, from the cheapest cache level that is still valid.
+
+        Degraded (store unreachable): a user whose profile is cached is served as usual; anyone
+        else gets the base layout for the context. Degraded answers are not memoized, so the
+        user's own layout comes back with the store. A template reload that failed also marks
+        the answer degraded: it may be one version behind.
+        """
+        current = await self.sync()
         live = self.page(page)
         day = today()
         key = (user_id, page, query)
@@ -190,27 +314,38 @@ class Service:
             and memo.day == day
         ):
             self.stats["hits"] += 1
-            return Served(memo.entry)
-        degraded = False
+            if current:
+                return Served(memo.entry)
+            self.stats["degraded"] += 1
+            return Served(memo.entry, True)
+        degraded = not current
         if profile is None:
-            try:
-                profile = await self.profile(user_id)
-            except StoreUnavailable:
-                # Degraded: the base layout for this context is always a valid answer.
+            if not self._may_ask_store():
                 profile, degraded = ANONYMOUS_PROFILE, True
-                self.stats["degraded"] += 1
+            else:
+                try:
+                    profile = await self.profile(user_id)
+                except StoreUnavailable as exc:
+                    # The base layout for this context is always a valid answer.
+                    self._store_failed(exc)
+                    profile, degraded = ANONYMOUS_PROFILE, True
+                else:
+                    self._store_answered()
         plan = self.engine.plan(live.compiled, profile, context, day=day)
         entry = self._render(live, plan)
-        if not degraded:
-            self.cache.requests[key] = RequestEntry(live.compiled, profile, day, entry)
-            if profile.evidence >= self.policy.min_evidence:
-                self._remember_order(user_id, live, profile, plan)
-        return Served(entry, degraded)
+        if degraded:
+            self.stats["degraded"] += 1
+            return Served(entry, True)
+        self.cache.requests[key] = RequestEntry(live.compiled, profile, day, entry)
+        if profile.evidence >= self.policy.min_evidence and self.store_healthy:
+            self._remember_order(user_id, live, profile, plan)
+        return Served(entry)
 
     def _remember_order(self, user_id: str, live: LivePage, profile: Profile, plan: Any) -> None:
         """Store the order served, so the next launch keeps it unless affinity clearly moved.
 
-        Written in the background and only when it changed: a launch never waits on it.
+        Written in the background and only when it changed: a launch never waits on it, and a
+        failed write (store unreachable) is only logged; the next launch tries again.
         """
         ids = live.compiled.ids
         order = [ids[i] for i in plan.order]

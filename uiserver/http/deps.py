@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, TypeVar
 
 import msgspec
@@ -13,6 +15,10 @@ from uiserver.service import Service
 from uiserver.store.base import StoreUnavailable
 
 T = TypeVar("T")
+
+log = logging.getLogger("uiserver")
+LOG_EVERY_S = 10.0
+_last_logged = float("-inf")
 
 
 def service_of(request: Request) -> Service:
@@ -95,7 +101,12 @@ def parse_json(body: bytes) -> Any:
 
 
 class store_writes:
-    """`with store_writes():` turns an unreachable store into 503 with a clear JSON error."""
+    """`with store_writes():` turns an unreachable store into 503 with a clear JSON error
+    (`Retry-After` is added by the error handler). Reads of the store (`/v1/me/*`, admin) use it
+    too: unlike layouts, they have no cached answer that would be right.
+
+    The body does not name the store's host or port (clients have no use for them); the log does.
+    """
 
     def __enter__(self) -> None:
         return None
@@ -104,5 +115,13 @@ class store_writes:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
     ) -> bool:
         if isinstance(exc, StoreUnavailable):
-            raise ApiError(503, "store_unavailable", f"the store is unreachable: {exc}") from None
+            global _last_logged
+            now = time.monotonic()
+            if now - _last_logged > LOG_EVERY_S:  # an outage must not flood the log
+                _last_logged = now
+                log.warning("store unavailable, answering 503: %s", exc)
+            raise ApiError(
+                503, "store_unavailable",
+                "the data store is unreachable; try again shortly",
+            ) from None
         return False

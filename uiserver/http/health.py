@@ -17,14 +17,20 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready when the store answers and templates are loaded."""
+    """Ready when the store answers, this process hears other replicas' invalidations (a
+    store without a subscription, SQLite, always does) and templates are loaded.
+
+    Not ready is not dead: layouts keep answering (degraded) while the store is down.
+    """
     service = service_of(request)
     store_ok = await service.store.ping()
+    listening = bool(getattr(service.store, "subscribed", True))
     request.app.state.metrics.store_up.set(1 if store_ok else 0)
-    ready = store_ok and service.ready and bool(service.pages)
+    ready = store_ok and listening and service.ready and bool(service.pages)
     body = {
         "ready": ready,
         "store": store_ok,
+        "invalidations": listening,
         "templates": sorted(service.pages),
     }
     return json_response(body, status=200 if ready else 503)

@@ -79,6 +79,16 @@ class LayoutApp:
             (b"cache-control", cache_control),
             (b"vary", b"Authorization, Accept-Encoding"),
         ]
+        # A degraded answer (store unreachable: the base layout, or templates possibly one
+        # version behind) is shown once and never stored: `no-store` keeps the client's stored
+        # layout (its own, personalized one, if it has it) in place of the base one, and the
+        # next launch asks again. A 304 repeats these headers, as RFC 9110 15.4.5 asks.
+        self._degraded = [
+            (b"content-type", b"application/json"),
+            (b"cache-control", b"no-store"),
+            (b"vary", b"Authorization, Accept-Encoding"),
+            (b"x-uiserver-degraded", b"1"),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -142,9 +152,7 @@ class LayoutApp:
             await self._error(send, 404, "unknown_page", f"no page {page!r}", "page")
             return
         entry = served.entry
-        headers = [*self._common, (b"etag", entry.etag)]
-        if served.degraded:
-            headers.append((b"x-uiserver-degraded", b"1"))
+        headers = [*(self._degraded if served.degraded else self._common), (b"etag", entry.etag)]
         if if_none_match is not None and _etag_matches(if_none_match, entry.etag):
             self.metrics.not_modified.inc()
             await send({"type": "http.response.start", "status": 304, "headers": headers})

@@ -168,6 +168,12 @@ class RedisStore:
         await self._redis.aclose()
         await self._sub_redis.aclose()
 
+    @property
+    def subscribed(self) -> bool:
+        """True while the invalidation channel is subscribed; until then this process may miss
+        other replicas' changes (readiness says not ready)."""
+        return self._subscribed.is_set()
+
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())
