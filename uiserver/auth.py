@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
-from cachetools import LRUCache
+
+from uiserver.cache import BoundedDict
 
 ALGORITHM = "HS256"
 ROLES = ("user", "designer", "admin")
@@ -59,7 +60,7 @@ class TokenVerifier:
         if not secret:
             raise ValueError("a JWT secret is required")
         self._secret = secret
-        self._cache: LRUCache[str, Identity] = LRUCache(maxsize=cache_size)
+        self._cache: BoundedDict[str, Identity] = BoundedDict(cache_size)
 
     def identify(self, authorization: str | None) -> Identity:
         """The caller of a request with this `Authorization` header value."""

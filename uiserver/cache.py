@@ -1,14 +1,14 @@
 """Layout caching: encoded bodies by fingerprint, and a per-request memo in front of them.
 
-Two bounded levels (cachetools LRU, sizes are settings, so memory stays bounded whatever the
-number of users):
+Two bounded levels (sizes are settings, so memory stays bounded whatever the number of users):
 
-- `bodies`: fingerprint of everything a layout depends on -> encoded body + ETag (+ gzip).
-  Shared by every user whose inputs give the same plan; never keyed by user id.
-- `requests`: (user, page, raw query) -> the body served last time, with the exact template and
-  profile objects it was computed from. A hit is valid only while both are still the current
-  objects (identity check), so a publish or a profile write is visible on the very next request
-  without scanning the cache.
+- `bodies` (cachetools LRU, read only on a memo miss): fingerprint of everything a layout
+  depends on -> encoded body + ETag (+ gzip). Shared by every user whose inputs give the same
+  plan; never keyed by user id.
+- `requests` (a BoundedDict, read on every warm GET): (user, page, raw query) -> the body
+  served last time, with the exact template and profile objects it was computed from. A hit is
+  valid only while both are still the current objects (identity check), so a publish or a
+  profile write is visible on the very next request without scanning the cache.
 
 cachetools is not thread-safe; everything here runs on one event loop thread.
 """
@@ -94,25 +94,51 @@ class Coalescer(Generic[K, V]):
 RequestKey = tuple[str, str, bytes]  # (user id, page, raw query string)
 
 
-class RequestMemo(LRUCache[RequestKey, RequestEntry]):
+class BoundedDict(dict[K, V]):
+    """A dict that evicts its oldest insertion once `maxsize` is reached.
+
+    For the caches a warm GET reads (token claims, parsed queries, profiles, the request memo):
+    reads are plain `dict.get`, in C, where a cachetools lookup costs about a microsecond of
+    Python per call and a warm GET has a dozen microseconds in all (DESIGN section 7). Eviction
+    is first-in-first-out, which bounds memory as well as LRU does; a hot entry evicted early is
+    recomputed from the levels below. Writes go through `__setitem__`; `evict` is the hook.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.maxsize = maxsize
+
+    def __setitem__(self, key: K, value: V) -> None:
+        if len(self) >= self.maxsize and key not in self:
+            self.evict(next(iter(self)))
+        super().__setitem__(key, value)
+
+    def evict(self, key: K) -> None:
+        """Remove `key` to make room; subclasses add what must go with it."""
+        super().pop(key, None)
+
+
+class RequestMemo(BoundedDict[RequestKey, RequestEntry]):
     """The per-request memo, with an index of each user's keys.
 
     Every profile change on any replica reaches every replica as a user invalidation, so
     dropping a user's entries must not scan the whole memo (3-4 ms at 100,000 entries, per
-    message, on every replica). Lookups (the warm path) are plain LRUCache lookups; only
-    inserts and removals, evictions included, maintain the index.
+    message, on every replica). Lookups (the warm path) are plain dict lookups; only inserts
+    and removals, evictions included, maintain the index.
     """
 
     def __init__(self, maxsize: int) -> None:
         super().__init__(maxsize)
         self._by_user: dict[str, set[RequestKey]] = {}
 
-    def __setitem__(self, key: RequestKey, value: RequestEntry) -> None:  # type: ignore[override]
+    def __setitem__(self, key: RequestKey, value: RequestEntry) -> None:
         super().__setitem__(key, value)
         self._by_user.setdefault(key[0], set()).add(key)
 
-    def __delitem__(self, key: RequestKey) -> None:  # type: ignore[override]
-        super().__delitem__(key)  # LRU eviction (popitem) comes through here too
+    def evict(self, key: RequestKey) -> None:
+        dict.pop(self, key, None)
         keys = self._by_user.get(key[0])
         if keys is not None:
             keys.discard(key)
@@ -124,8 +150,25 @@ class RequestMemo(LRUCache[RequestKey, RequestEntry]):
         self._by_user.clear()
 
     def drop_user(self, user_id: str) -> None:
-        for key in list(self._by_user.get(user_id, ())):
-            self.pop(key, None)
+        for key in self._by_user.pop(user_id, ()):
+            dict.pop(self, key, None)
+
+
+class ProfileCache(BoundedDict[str, Any]):
+    """Profiles by user id; evicting or dropping one also drops that user's memo entries.
+
+    A memo entry is only valid while its profile object is the cached one, so once the profile
+    is gone its entries can never hit again: dropping them keeps memory bounded by this cache's
+    size instead of keeping evicted profiles alive through the memo.
+    """
+
+    def __init__(self, maxsize: int, memo: RequestMemo) -> None:
+        super().__init__(maxsize)
+        self._memo = memo
+
+    def evict(self, key: str) -> None:
+        dict.pop(self, key, None)
+        self._memo.drop_user(key)
 
 
 class LayoutCache:
@@ -142,3 +185,4 @@ class LayoutCache:
     def clear(self) -> None:
         self.bodies.clear()
         self.requests.clear()
+

@@ -37,6 +37,13 @@ class Config:
     )
     token_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_TOKEN_CACHE", 100_000))
     publish_layouts_on_start: bool = True
+    # SQLite: how often (seconds) a worker checks for writes made by other processes (other
+    # `--workers`, `uiserver publish`). `PRAGMA data_version` costs ~3.5 us, a third of a warm
+    # GET's budget; once a millisecond bounds cross-process staleness to 1 ms. Writes through
+    # this process are seen by its very next request regardless.
+    poll_interval: float = field(
+        default_factory=lambda: float(os.environ.get("UISERVER_POLL_INTERVAL", "0.001"))
+    )
 
     @property
     def cache_control(self) -> str:

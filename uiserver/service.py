@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from cachetools import LRUCache
 
-from uiserver.cache import BodyEntry, Coalescer, LayoutCache, RequestEntry
+from uiserver.cache import BodyEntry, Coalescer, LayoutCache, ProfileCache, RequestEntry
 from uiserver.catalog import Catalog, decode_document, template_to_json, template_version
 from uiserver.config import Config
 from uiserver.engine import Engine, encode_layout, plan_fingerprint
@@ -90,7 +89,7 @@ class Service:
         self._dirty: set[str] = set()
         self._reload_all = False
         self.cache = LayoutCache(config.layout_cache_size, config.request_cache_size)
-        self.profiles: LRUCache[str, Profile] = LRUCache(maxsize=config.profile_cache_size)
+        self.profiles = ProfileCache(config.profile_cache_size, self.cache.requests)
         self._profile_loads: Coalescer[str, Profile] = Coalescer()
         # Users whose profile load was in flight when an invalidation for them arrived: the
         # value read may predate the change, so it is served once but not cached.

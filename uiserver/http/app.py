@@ -52,7 +52,7 @@ def create_app(config: Config) -> ASGIApp:
     policy = load_policy(config.policy_path)
     catalog = load_catalog(config.components_dir)
     file_templates = load_templates(config.layouts_dir) if config.publish_layouts_on_start else {}
-    store = open_store(config.store_url, config.data_dir)
+    store = open_store(config.store_url, config.data_dir, poll_interval=config.poll_interval)
     service = Service(config, store, catalog, policy)
     metrics = Metrics(lambda: service.stats)
     verifier = TokenVerifier(config.jwt_secret, config.token_cache_size) if config.jwt_secret \
@@ -82,7 +82,8 @@ def create_app(config: Config) -> ASGIApp:
     starlette.state.metrics = metrics
     starlette.state.verifier = verifier
     starlette.state.config = config
-    return LayoutApp(service, lambda: verifier, metrics, starlette)
+    route_paths = {r.endpoint: r.path for r in routes if isinstance(r, Route)}
+    return LayoutApp(service, lambda: verifier, metrics, starlette, route_paths)
 
 
 async def _layout_fallback(request: Any) -> Any:  # pragma: no cover - never routed for GET

@@ -9,14 +9,14 @@ not handle (other methods, other paths) goes to the Starlette app.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl
 
 import msgspec
-from cachetools import LRUCache
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from uiserver.auth import AuthError, TokenVerifier
+from uiserver.cache import BoundedDict
 from uiserver.http.errors import error_body, validation_field
 from uiserver.http.metrics import Metrics
 from uiserver.schema import Context
@@ -67,12 +67,14 @@ class LayoutApp:
         verifier: Callable[[], TokenVerifier | None],
         metrics: Metrics,
         fallback: ASGIApp,
+        route_paths: Mapping[object, str] | None = None,
     ) -> None:
         self.service = service
         self.verifier = verifier
         self.metrics = metrics
         self.fallback = fallback
-        self._contexts: LRUCache[bytes, Context | QueryError] = LRUCache(maxsize=4096)
+        self.route_paths = route_paths or {}  # endpoint -> path template (latency labels)
+        self._contexts: BoundedDict[bytes, Context | QueryError] = BoundedDict(4096)
         cache_control = service.config.cache_control.encode()
         self._common = [
             (b"content-type", b"application/json"),
@@ -91,14 +93,19 @@ class LayoutApp:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or not scope["path"].startswith(PREFIX)
-            or scope["method"] not in ("GET", "HEAD")
-        ):
+        if scope["type"] != "http":
             await self.fallback(scope, receive, send)
             return
         started = time.perf_counter()
+        if not scope["path"].startswith(PREFIX) or scope["method"] not in ("GET", "HEAD"):
+            try:
+                await self.fallback(scope, receive, send)
+            finally:
+                route = self.route_paths.get(scope.get("endpoint"), "other")
+                self.metrics.latency.series(route, scope["method"]).observe(
+                    time.perf_counter() - started
+                )
+            return
         try:
             await self._layout(scope, send)
         finally:
