@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from baselines import path_of
+from facts import parse_metrics
 from population import build_population, mint_tokens, seed_store
 from servers import Pinning, free_port, rss_bytes, server_env, start_uiserver
 
@@ -58,6 +60,14 @@ def plan(low: int, requested: int, cap: int | None) -> MemoryPlan:
     step = max(1, (top - low) // STEPS)
     points = sorted({low, *range(low + step, top, step), top})
     return MemoryPlan(low, requested, top, points, bounds)
+
+
+def cache_entries(base_url: str) -> dict[str, int]:
+    """How full each bounded cache is (`uiserver_cache_entries`): what RSS should follow."""
+    samples = parse_metrics(httpx.get(f"{base_url}/metrics", timeout=5).text)
+    prefix = 'uiserver_cache_entries{cache="'
+    return {name[len(prefix):-2]: int(value) for name, value in samples.items()
+            if name.startswith(prefix)}
 
 
 async def _seed(data_dir: Path, members: list[Any], page: str) -> dict[str, int]:
@@ -103,10 +113,13 @@ def memory_check(
                 notes.append(f"slice to {checkpoint:,}: {failed} launches failed {statuses}")
             served = checkpoint
             rss = rss_bytes(server.pid) / 2**20
+            entries = cache_entries(f"http://127.0.0.1:{port}")
             points.append({"distinct_users": checkpoint, "rss_mb": rss, "requests": len(rows),
-                           "rps": len(rows) / elapsed if elapsed else 0.0})
+                           "rps": len(rows) / elapsed if elapsed else 0.0,
+                           "cache_entries": entries})
+            held = ", ".join(f"{name} {count:,}" for name, count in sorted(entries.items()))
             progress(f"  {checkpoint:,} distinct users: RSS {rss:,.1f} MB "
-                     f"({points[-1]['rps']:,.0f} cold GET/s)")
+                     f"({points[-1]['rps']:,.0f} cold GET/s; cache entries: {held})")
     finally:
         server.stop()
     return summarize(p, points, notes)

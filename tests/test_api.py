@@ -355,6 +355,8 @@ def test_health_ready_metrics_openapi(client: TestClient) -> None:
     assert "uiserver_request_seconds_bucket" in metrics
     assert 'uiserver_layout_cache_total{result="hit"}' in metrics
     assert "uiserver_not_modified_total 1.0" in metrics
+    assert 'uiserver_cache_entries{cache="bodies"} 1.0' in metrics
+    assert 'route="/healthz"' in metrics  # Starlette routes are timed by their path template
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     for path in ("/v1/layouts/{page}", "/v1/me/settings", "/v1/me/events", "/v1/me/data",

@@ -62,6 +62,11 @@ class TokenVerifier:
         self._secret = secret
         self._cache: BoundedDict[str, Identity] = BoundedDict(cache_size)
 
+    @property
+    def cached(self) -> int:
+        """How many verified tokens are remembered (a metric)."""
+        return len(self._cache)
+
     def identify(self, authorization: str | None) -> Identity:
         """The caller of a request with this `Authorization` header value."""
         if not authorization:

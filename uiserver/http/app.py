@@ -54,9 +54,18 @@ def create_app(config: Config) -> ASGIApp:
     file_templates = load_templates(config.layouts_dir) if config.publish_layouts_on_start else {}
     store = open_store(config.store_url, config.data_dir, poll_interval=config.poll_interval)
     service = Service(config, store, catalog, policy)
-    metrics = Metrics(lambda: service.stats)
     verifier = TokenVerifier(config.jwt_secret, config.token_cache_size) if config.jwt_secret \
         else None
+
+    def cache_sizes() -> dict[str, int]:
+        return {
+            "bodies": len(service.cache.bodies),
+            "requests": len(service.cache.requests),
+            "profiles": len(service.profiles),
+            "tokens": verifier.cached if verifier else 0,
+        }
+
+    metrics = Metrics(lambda: service.stats, cache_sizes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -9,7 +9,11 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import Collector
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -63,10 +67,13 @@ class RouteLatency(Collector):
 class _StatsCollector(Collector):
     """Reads the service's plain counters at scrape time: zero cost on the hot path."""
 
-    def __init__(self, stats: Callable[[], Mapping[str, int]]) -> None:
+    def __init__(
+        self, stats: Callable[[], Mapping[str, int]], sizes: Callable[[], Mapping[str, int]]
+    ) -> None:
         self._stats = stats
+        self._sizes = sizes
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         stats = self._stats()
         family = CounterMetricFamily(
             "uiserver_layout_cache", "Layout cache lookups by result", labels=["result"]
@@ -78,14 +85,24 @@ class _StatsCollector(Collector):
             "uiserver_degraded", "Layouts served without the store (base layout)",
             value=stats.get("degraded", 0),
         )
+        sizes = GaugeMetricFamily(
+            "uiserver_cache_entries", "Entries held by each bounded cache", labels=["cache"]
+        )
+        for name, size in sorted(self._sizes().items()):
+            sizes.add_metric([name], size)
+        yield sizes
 
 
 class Metrics:
     """One registry per app, so tests can build many apps in one process."""
 
-    def __init__(self, stats: Callable[[], Mapping[str, int]]) -> None:
+    def __init__(
+        self,
+        stats: Callable[[], Mapping[str, int]],
+        sizes: Callable[[], Mapping[str, int]] = dict,
+    ) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_StatsCollector(stats))
+        self.registry.register(_StatsCollector(stats, sizes))
         self.latency = RouteLatency()
         self.registry.register(self.latency)
         self.not_modified = Counter(
