@@ -48,9 +48,9 @@ from servers import (  # noqa: E402
     ROOT,
     Pinning,
     Proc,
+    cpu_seconds,
     free_port,
     nginx_binary,
-    process_tree,
     rss_bytes,
     server_env,
     start_uiserver,
@@ -179,19 +179,6 @@ def warm(urls: list[str], tokens: list[str]) -> str:
                 response.raise_for_status()
                 version = response.json()["template_version"]
     return version
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process tree (nginx's and uvicorn's children included)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for member in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
 
 
 def children_cpu() -> float:
