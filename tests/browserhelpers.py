@@ -86,3 +86,4 @@ def log_in(context: BrowserContext, server: Server, token: str | None = None) ->
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(server.url + "/designer/")
     return page
+

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.browserhelpers import Server, launch, running_server
 
 REDIS_START_TIMEOUT = 10.0
 
@@ -142,3 +145,21 @@ def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+# ---------------------------------------------------------------------------------- browser
+# One real `uiserver serve` and one Debian Chromium per browser test module (module scope).
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("browser") / "data") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()

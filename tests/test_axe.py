@@ -12,10 +12,10 @@ import httpx
 import msgspec
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.apphelpers import ROOT
-from tests.browserhelpers import Server, launch, log_in, running_server
+from tests.browserhelpers import Server, log_in
 from uiserver.catalog import load_catalog
 from uiserver.http.h5 import render_h5
 from uiserver.schema import Layout
@@ -27,20 +27,6 @@ OPTIONS = {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violatio
 PAGES = sorted(p.stem for p in (ROOT / "layouts").iterdir() if p.suffix in (".yaml", ".json"))
 PERSONAS = ["default", "elderly", "low_vision", "screen_reader", "off", "churn_risk"]
 AXE = Axe()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("axe") / "data") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,28 +9,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 
-from tests.browserhelpers import Server, launch, log_in, mint, running_server
+from tests.browserhelpers import Server, log_in, mint
 
 pytestmark = pytest.mark.browser
 
 SCRIPT = "<script>alert(1)</script>"
 TEXT_COLOUR = '"text": "#1F1F1F"'
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("browser") / "data") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
