@@ -165,7 +165,7 @@ def seed_redis(url: str, users: Iterator[SeedUser]) -> dict[str, int]:
         for batch in _batches(users, BATCH):
             pipe = client.pipeline(transaction=False)
             for u in batch:
-                fields: dict[str, Any] = {}
+                fields: dict[Any, Any] = {}
                 if u.settings is not None:
                     fields["settings"] = u.settings
                 if u.scores:
@@ -241,7 +241,7 @@ class FreshUsers:
                  ttl: int = 6 * 3600) -> None:
         self.secret = secret
         self.ttl = ttl
-        users = list(generate(count, seed_value, warm, []))[warm:]
+        users = list(generate(count, seed_value, warm, affinity_keys()))[warm:]
         random.Random(seed_value + 7).shuffle(users)
         self._users = users
         self._next = 0

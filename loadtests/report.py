@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+from perfreport import perf_section
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -242,6 +243,7 @@ def write_report(out: Path, stats: dict[str, Any], plots: list[Path]) -> Path:
     lines += _baseline_section(stats)
     lines += _engine_section(stats)
     lines += _memory_section(stats)
+    lines += perf_section(stats)
     lines += ["## Plots", ""]
     lines += [f"![{p.stem}]({p.name})" for p in plots]
     lines += ["", *_settings_section(stats)]
