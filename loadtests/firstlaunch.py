@@ -31,17 +31,22 @@ from memcheck import launch_all
 from servers import Pinning, cpu_seconds
 from wrkbench import run_wrk, write_requests, write_script
 
-# (category, regex over one frame "function (file:line)"). A sample belongs to the category of
-# its deepest frame that matches any pattern (checked in this order), so time in stdlib or C
-# code (base64, hmac, sqlite3, msgspec) counts for the uiserver or library frame that called it.
+# (category, regex over one frame "function (file:line)"). A sample belongs to the specific
+# category (all but the last two) of its deepest frame that matches one, so time in stdlib, C
+# or library code (base64, hmac, sqlite3, redis-py's socket writes, msgspec) counts for the
+# uiserver step that called it; only samples under no such step go to the HTTP server/event
+# loop or, failing that, to the handler's own glue.
 OTHER = "HTTP server, event loop, asyncio (outside uiserver)"
+GLUE = "layout handler, service glue, metrics"
 CATEGORIES: list[tuple[str, str]] = [
     ("JWT verify (PyJWT: split, base64, JSON, HMAC, claims)", r"\(jwt/|auth\.py"),
-    ("store read (get_profile: query/round trip, decode, Profile)",
-     r"get_profile|_read_user|_user_row|_segments \(|_orders \(|build_profile|\(redis/|"
-     r"Coalescer|Service\.profile"),
-    ("store poll / sync (data_version, template check)", r"\.poll \(|Service\.sync"),
     ("remember order (set_last_order write, background)", r"set_last_order|_remember_order"),
+    # redis-py resumed after an await shows no caller: its frames count here (they are mostly
+    # get_profile's; the background order write's one HSET is in them too).
+    ("store read (get_profile: transaction, queries or round trip, decode, Profile)",
+     r"get_profile|_read_user|_user_row|_segments \(|_orders \(|build_profile|"
+     r"Coalescer|Service\.profile|\(redis/"),
+    ("store poll / sync (data_version, template check)", r"\.poll \(|Service\.sync"),
     ("engine plan", r"engine/(plan|rules|stability|proposals|variant|cap|context|personas)"),
     ("render + check + encode + fingerprint (body cache miss)",
      r"engine/(render|check|theme|contrast)|encode_layout|BodyEntry|plan_fingerprint|"
@@ -50,14 +55,19 @@ CATEGORIES: list[tuple[str, str]] = [
     ("query parsing (parse_context)", r"parse_context|parse_qsl"),
     (OTHER, r"uvicorn/|granian|asyncio/|uvloop|httptools|h11|selectors|starlette/|"
             r"^process \d+:"),
-    ("layout handler, service glue, metrics", r"uiserver/"),
+    (GLUE, r"uiserver/"),
 ]
 _COMPILED = [(name, re.compile(pattern)) for name, pattern in CATEGORIES]
 
 
 def classify(stack: str) -> str:
-    for frame in reversed(stack.split(";")):
-        for name, regex in _COMPILED:
+    frames = stack.split(";")
+    for frame in reversed(frames):
+        for name, regex in _COMPILED[:-2]:
+            if regex.search(frame):
+                return name
+    for frame in reversed(frames):
+        for name, regex in _COMPILED[-2:]:
             if regex.search(frame):
                 return name
     return OTHER
