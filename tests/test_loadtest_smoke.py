@@ -88,7 +88,7 @@ def ladder_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, st
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UISERVER_", "LOADTEST_"))}
     done = subprocess.run(
         [sys.executable, "-m", "uiserver.cli", "bench", "--ladder-only", "--smoke",
-         "--ladder-users", "40000", "--publish-pass-users", "300", "--out", str(out)],
+         "--ladder-users", "80000", "--publish-pass-users", "300", "--out", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=400, check=False,
     )
     log = done.stdout[-6000:] + done.stderr[-4000:]
@@ -113,7 +113,7 @@ def test_ladder_measures_every_rung(ladder_run: tuple[Path, dict, str]) -> None:
     assert all("vs_warm_get" in measured[n] for n in RUNGS if n.endswith("_first"))
     assert not [c for c in perf["checks"] if "WARNING" in c or "errors" in c], perf["checks"]
     for store in ("sqlite", "redis"):
-        assert perf["seeding"][store]["users"] == 40000
+        assert perf["seeding"][store]["users"] == 80000
         assert perf["seeding"][store]["checked_through_store"] > 0
 
 
