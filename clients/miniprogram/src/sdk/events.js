@@ -165,13 +165,15 @@ function createEventQueue(deps) {
       again = true;
       return inflight;
     }
-    inflight = run().finally(() => {
+    const done = () => {
       inflight = null;
       if (again) {
         again = false;
         flush().catch(() => {});
       }
-    });
+    };
+    // no Promise.prototype.finally: ES2018, not in every mini-program runtime
+    inflight = run().then((result) => { done(); return result; }, (err) => { done(); throw err; });
     return inflight;
   }
 
