@@ -42,3 +42,20 @@ test('the renderer has an abstract node for every component type in the catalogu
   const wxml = fs.readFileSync(path.join(SRC, 'components', 'ui-layout', 'index.wxml'), 'utf8');
   for (const t of types) expect(wxml).toContain(`<${t} `);
 });
+
+test('npm pack ships the SDK, both components, the declarations and the README, no tests', () => {
+  const { execFileSync } = require('child_process');
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--silent'], {
+    cwd: path.join(__dirname, '..'), encoding: 'utf8',
+  });
+  const files = JSON.parse(out)[0].files.map((f) => f.path).sort();
+  for (const f of ['index.d.ts', 'README.md', 'package.json', 'src/index.js', 'src/sdk/client.js',
+    'src/components/ui-layout/index.wxml', 'src/components/ui-layout/index.json',
+    'src/components/ui-block/index.wxss']) {
+    expect(files).toContain(f);
+  }
+  expect(files.filter((f) => /^(test|example|scripts|node_modules)\//.test(f))).toEqual([]);
+  const pkg = require('../package.json');
+  expect(fs.existsSync(path.join(__dirname, '..', pkg.main))).toBe(true);
+  expect(fs.existsSync(path.join(__dirname, '..', pkg.miniprogram, 'components', 'ui-layout', 'index.js'))).toBe(true);
+});
