@@ -20,9 +20,13 @@ import gzip
 import hashlib
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cachetools import LRUCache
+
+if TYPE_CHECKING:  # annotations only: this module stays free of the engine at runtime
+    from uiserver.engine import CompiledTemplate
+    from uiserver.schema import Profile
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -58,8 +62,8 @@ class BodyEntry:
 class RequestEntry:
     """What a (user, page, query) got last time, and the inputs it is only valid with."""
 
-    compiled: Any  # the CompiledTemplate object it was made from
-    profile: Any  # the Profile object it was made from
+    compiled: CompiledTemplate  # the object it was made from (identity is checked)
+    profile: Profile  # the object it was made from (identity is checked)
     day: int
     entry: BodyEntry
 
@@ -154,7 +158,7 @@ class RequestMemo(BoundedDict[RequestKey, RequestEntry]):
             dict.pop(self, key, None)
 
 
-class ProfileCache(BoundedDict[str, Any]):
+class ProfileCache(BoundedDict[str, "Profile"]):
     """Profiles by user id; evicting or dropping one also drops that user's memo entries.
 
     A memo entry is only valid while its profile object is the cached one, so once the profile
