@@ -40,13 +40,12 @@ class BodyEntry:
 
     body: bytes
     etag: bytes
-    mode: str
     _gzipped: bytes | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, body: bytes, mode: str) -> BodyEntry:
+    def of(cls, body: bytes) -> BodyEntry:
         digest = hashlib.blake2b(body, digest_size=12).hexdigest()
-        return cls(body, f'"{digest}"'.encode(), mode)
+        return cls(body, f'"{digest}"'.encode())
 
     def gzipped(self) -> bytes:
         if self._gzipped is None:
@@ -185,8 +184,4 @@ class LayoutCache:
     def drop_user(self, user_id: str) -> None:
         """Forget what a user was served (profile change, erasure): their entries go at once."""
         self.requests.drop_user(user_id)
-
-    def clear(self) -> None:
-        self.bodies.clear()
-        self.requests.clear()
 

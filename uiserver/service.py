@@ -35,11 +35,10 @@ from uiserver.policy import Policy
 from uiserver.profiles import ProfileLoader
 from uiserver.publishing import FILE_AUTHOR, Publisher, PublishRefused, UnknownVersion
 from uiserver.schema import Context, Event, Layout, Problem, Profile, Settings, Template
-from uiserver.serving import ANONYMOUS_PROFILE, LayoutServer, Served, today
+from uiserver.serving import LayoutServer, Served, today
 from uiserver.store.base import Invalidation, Store, TemplateRecord
 
 __all__ = [
-    "ANONYMOUS_PROFILE",
     "FILE_AUTHOR",
     "LivePage",
     "PublishRefused",
@@ -109,11 +108,6 @@ class Service:
     def stats(self) -> dict[str, int]:
         """Serving counters: hits, misses, renders, degraded."""
         return self.server.stats
-
-    @property
-    def store_healthy(self) -> bool:
-        """False from a failed serving-path read until the store answers again."""
-        return self.breaker.healthy
 
     # ------------------------------------------------------------------ lifecycle
 

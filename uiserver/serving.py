@@ -130,7 +130,7 @@ class LayoutServer:
         self.stats["misses"] += 1
         self.stats["renders"] += 1
         layout = self.engine.render(live.compiled, plan)
-        entry = BodyEntry.of(encode_layout(layout), layout.mode)
+        entry = BodyEntry.of(encode_layout(layout))
         self.cache.bodies[fingerprint] = entry
         return entry
 
