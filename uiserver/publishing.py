@@ -14,6 +14,7 @@ from typing import Any
 
 from uiserver.catalog import Catalog, decode_document, template_to_json, template_version
 from uiserver.engine import Engine
+from uiserver.lint import lint_template, validate_document
 from uiserver.pages import LivePages
 from uiserver.policy import Policy
 from uiserver.schema import Context, Layout, Problem, Profile, Template
@@ -50,14 +51,10 @@ class Publisher:
 
     def lint(self, template: Template) -> list[Problem]:
         """Schema and accessibility problems of a template (empty: publishable)."""
-        from uiserver.lint import lint_template
-
         return lint_template(template, self.catalog, self.policy)
 
     def decode_template(self, data: Any) -> tuple[Template | None, list[Problem]]:
         """A template from a parsed JSON document, or the problems that prevent it."""
-        from uiserver.lint import validate_document
-
         return validate_document(data, "json", self.catalog, self.policy)
 
     async def publish(
