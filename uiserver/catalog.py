@@ -1,8 +1,9 @@
 """Loading the component catalogue (`components/`) and page templates (`layouts/`).
 
 Files are YAML or JSON decoded through `uiserver.documents` (with its limits) into strict Structs,
-so a designer's typo fails with the field's path. A template's version is the hash of its canonical content: the same template always
-has the same version, whichever file format or key order it was written in.
+so a designer's typo fails with the field's path. A template's version is the hash of its
+canonical content: the same template always has the same version, whichever file format or key
+order it was written in.
 """
 
 from __future__ import annotations

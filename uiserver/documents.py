@@ -58,13 +58,15 @@ class DocumentError(ValueError):
 
     `field` is the path inside the document ("$" for the whole), `message` the readable reason
     (prefixed with what failed: "malformed JSON: ..."), `detail` the reason alone, `where`
-    "line L, column C" when the parser knows it, and `schema` True when the syntax is fine but
-    the value does not fit the type asked for (a 422 rather than a 400).
+    "line L, column C" when the parser knows it, `schema` True when the syntax is fine but
+    the value does not fit the type asked for (a 422 rather than a 400), and `limit` True when
+    the document broke a limit (size, depth, a non-finite number, an alias) rather than the
+    syntax.
     """
 
     def __init__(
         self, message: str, field: str = "$", *, detail: str | None = None,
-        where: str | None = None, schema: bool = False,
+        where: str | None = None, schema: bool = False, limit: bool = False,
     ) -> None:
         super().__init__(message if field == "$" else f"{field}: {message}")
         self.message = message
@@ -72,6 +74,7 @@ class DocumentError(ValueError):
         self.detail = message if detail is None else detail
         self.where = where
         self.schema = schema
+        self.limit = limit
 
 
 # --------------------------------------------------------------------------- error paths
@@ -133,7 +136,7 @@ def _as_bytes(data: bytes | str) -> bytes:
 
 def _check_size(data: bytes, limits: Limits) -> None:
     if len(data) > limits.max_bytes:
-        raise DocumentError(f"document over {limits.max_bytes} bytes")
+        raise DocumentError(f"document over {limits.max_bytes} bytes", limit=True)
 
 
 def json_depth_exceeds(data: bytes, max_depth: int) -> bool:
@@ -144,13 +147,13 @@ def json_depth_exceeds(data: bytes, max_depth: int) -> bool:
     well under a millisecond for a template.
     """
     brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
-    if len(brackets) <= 2 * max_depth:
+    if len(brackets) <= max_depth:  # cannot be deeper than it has brackets
         return False
     return max(accumulate(array("b", brackets.translate(_STEPS)))) > max_depth
 
 
 def _too_deep(limits: Limits) -> DocumentError:
-    return DocumentError(f"nested deeper than {limits.max_depth} levels")
+    return DocumentError(f"nested deeper than {limits.max_depth} levels", limit=True)
 
 
 # --------------------------------------------------------------------------- JSON
@@ -220,15 +223,16 @@ class _LimitedLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise DocumentError(
                 "YAML aliases (*name) are not accepted", detail="aliases are not accepted",
-                where=_mark(event.start_mark),
+                where=_mark(event.start_mark), limit=True,
             )
         self._depth += 1
         if self._depth > self.max_depth:
             raise DocumentError(f"nested deeper than {self.max_depth} levels",
-                                where=_mark(self.peek_event().start_mark))
+                                where=_mark(self.peek_event().start_mark),  # type: ignore[no-untyped-call]
+                                limit=True)
         try:
             return super().compose_node(parent, index)
         finally:
@@ -238,7 +242,7 @@ class _LimitedLoader(yaml.SafeLoader):
         value: float = super().construct_yaml_float(node)
         if not math.isfinite(value):
             raise DocumentError(f"{node.value!r} is not a finite number",
-                                where=_mark(node.start_mark))
+                                where=_mark(node.start_mark), limit=True)
         return value
 
 
