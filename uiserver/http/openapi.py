@@ -12,6 +12,8 @@ from typing import Any
 import msgspec
 
 from uiserver import __version__
+from uiserver.context_query import openapi_parameters
+from uiserver.engine.personas import PERSONAS
 from uiserver.schema import (
     ErrorBody,
     EventBatch,
@@ -41,17 +43,11 @@ _HISTORY = _obj(page=_STR, versions={"type": "array", "items": _obj(
 _ANY = {"type": "object", "additionalProperties": True}
 
 _CONTEXT_PARAMS = [
-    {"name": "device", "in": "query", "schema": {"enum": ["phone", "tablet", "desktop"]}},
-    {"name": "width", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-    {"name": "dark", "in": "query", "schema": {"enum": ["0", "1"]}},
-    {"name": "low_power", "in": "query", "schema": {"enum": ["0", "1"]}},
-    {"name": "font_px", "in": "query", "schema": {"type": "number", "minimum": 8, "maximum": 64}},
-    {"name": "locale", "in": "query", "schema": {"type": "string", "maxLength": 35}},
+    *openapi_parameters(),  # from schema.Context, as the query is parsed
     {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
 ]
 _PAGE = {"name": "page", "in": "path", "required": True, "schema": {"type": "string"}}
-_PERSONA = {"name": "persona", "in": "query", "schema": {"enum": [
-    "default", "elderly", "low_vision", "screen_reader", "off", "churn_risk"]}}
+_PERSONA = {"name": "persona", "in": "query", "schema": {"enum": list(PERSONAS)}}
 _FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}
 
 # (method, path, summary, request schema, {status: response schema or None}, parameters)
