@@ -102,6 +102,10 @@ test('4. settings to elderly -> "updated", mode elderly', async () => {
   expect(saved.elderly_mode).toBe('on');
   expect(saved.personalization).toBe(1); // the rest kept (merge patch, or GET + PUT on an older server)
   expect((await client.getSettings()).handedness).toBe('left');
+  // PATCH where the server has it (merge patch), else 405 then GET + PUT
+  const calls = log.filter((e) => /\/v1\/me\/settings$/.test(e.url)).map((e) => e.method + ' ' + e.statusCode);
+  expect([['PATCH 200', 'GET 200'], ['PATCH 405', 'GET 200', 'PUT 200', 'GET 200']]).toContainEqual(calls);
+  if (process.env.E2E_DEBUG) console.log(calls);
   // within max-age, yet the changed settings make the next launch revalidate
   const launched = await client.launch('home', CTX);
   expect(launched.source).toBe('cache');
