@@ -12,6 +12,7 @@ const { createStore } = require('./store');
 const { createEventQueue } = require('./events');
 const { contextFromSystemInfo, contextQuery, defaultSystemInfo } = require('./context');
 const { subjectOf } = require('./token');
+const { createAccount, mergePatch } = require('./account');
 const registry = require('../registry');
 
 const SCHEMA = 1;
@@ -34,17 +35,6 @@ function isUsableLayout(layout) {
 function runtimeWx() {
   /* global wx */
   return typeof wx === 'undefined' ? null : wx;
-}
-
-function mergePatch(target, patch) {
-  // RFC 7396 JSON Merge Patch
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out = target && typeof target === 'object' && !Array.isArray(target) ? Object.assign({}, target) : {};
-  Object.keys(patch).forEach((key) => {
-    if (patch[key] === null) delete out[key];
-    else out[key] = mergePatch(out[key], patch[key]);
-  });
-  return out;
 }
 
 function createLayoutClient(options) {
@@ -78,7 +68,6 @@ function createLayoutClient(options) {
   const inflight = {}; // key -> Promise: concurrent revalidations of one layout share a request
   const current = {}; // key -> etag last handed to the app ("" for the bundled default)
   const launchedAt = {}; // key -> ms
-  let patchSupported = true;
 
   function reportError(err) {
     if (typeof opts.onError === 'function') {
@@ -312,61 +301,12 @@ function createLayoutClient(options) {
     return lastUser;
   }
 
-  async function expectOk(res) {
-    if (res.statusCode >= 200 && res.statusCode < 300) return res.data;
-    throw new ApiError(res.statusCode, res.data);
-  }
-
-  async function getSettings() {
-    const t = await token();
-    const settings = await expectOk(await call('GET', '/v1/me/settings', t));
-    rememberPersonalization(subjectOf(t), settings && settings.personalization);
-    return settings;
-  }
-
-  function settingsChanged(user, settings) {
-    rememberPersonalization(user, settings && settings.personalization);
-    store.invalidateUser(user); // the server will answer differently: never "fresh" again
-  }
-
-  async function putSettings(settings) {
-    const t = await token();
-    const saved = await expectOk(await call('PUT', '/v1/me/settings', t, settings));
-    settingsChanged(subjectOf(t), saved);
-    return saved;
-  }
-
-  async function patchSettings(patch) {
-    const t = await token();
-    if (patchSupported) {
-      const res = await call('PATCH', '/v1/me/settings', t, patch,
-        { 'Content-Type': 'application/merge-patch+json' });
-      if (res.statusCode !== 405 && res.statusCode !== 404) {
-        const saved = await expectOk(res);
-        settingsChanged(subjectOf(t), saved);
-        return saved;
-      }
-      patchSupported = false; // a server older than PATCH: read, merge, replace
-    }
-    const stored = await expectOk(await call('GET', '/v1/me/settings', t));
-    const saved = await expectOk(await call('PUT', '/v1/me/settings', t, mergePatch(stored, patch)));
-    settingsChanged(subjectOf(t), saved);
-    return saved;
-  }
-
-  async function erase() {
-    const t = await token();
-    const body = await expectOk(await call('DELETE', '/v1/me', t));
-    const user = subjectOf(t);
-    store.removeUser(user);
-    events.dropUser(user);
-    Object.keys(current).forEach((key) => { if (key.indexOf(user + '|') === 0) delete current[key]; });
-    return body;
-  }
-
-  async function exportData() {
-    return expectOk(await call('GET', '/v1/me/data', await token()));
-  }
+  const account = createAccount({
+    call, token, store, events, rememberPersonalization,
+    forget(user) {
+      Object.keys(current).forEach((key) => { if (key.indexOf(user + '|') === 0) delete current[key]; });
+    },
+  });
 
   const client = {
     launch,
@@ -378,11 +318,11 @@ function createLayoutClient(options) {
       return queued;
     },
     flush: () => refreshUser().then(() => events.flush()),
-    getSettings,
-    putSettings,
-    patchSettings,
-    erase,
-    exportData,
+    getSettings: account.getSettings,
+    putSettings: account.putSettings,
+    patchSettings: account.patchSettings,
+    erase: account.erase,
+    exportData: account.exportData,
     context: () => contextFromSystemInfo(systemInfo()),
     pendingEvents: () => events.pending(),
     storedKeys: () => store.keys(),
