@@ -4,7 +4,7 @@ One set of rules serves `uiserver validate` (files reviewed in git), publication
 API's validate endpoint, so a designer reads the same message wherever they edit. A problem is a
 value, `Problem(field, message)`, with `field` a path into the document (`components[3].label`,
 `theme.palette.muted`); nothing here prints, exits or reads files. Catalogue rules live in
-`uiserver.lint_catalog`, files and directories in `uiserver.lint_files`.
+`uiserver.lint_catalog`, contrast in `uiserver.lint_contrast`, files in `uiserver.lint_files`.
 
 Usage:
 
@@ -16,7 +16,6 @@ Usage:
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -24,9 +23,8 @@ import msgspec.structs
 
 from uiserver.catalog import Catalog, LoadError, decode_document
 from uiserver.documents import DocumentError, Format, convert, named_field, unknown_field_name
-from uiserver.engine.contrast import contrast_ratio
-from uiserver.engine.theme import CONTRAST_FLOORS, PAIRS
 from uiserver.lint_catalog import target_floor
+from uiserver.lint_contrast import check_palettes
 from uiserver.policy import Policy
 from uiserver.schema import (
     ComponentSpec,
@@ -46,15 +44,6 @@ GLOBAL_NAV_ROLES = frozenset({"tablist"})
 
 # A component instance needs a label when its type has any of these flags.
 LABEL_FLAGS = ("label_required", "interactive", "image")
-
-# Theme palette fields, and whether each must meet the enhanced (AAA, 7:1) text floor. The
-# pairs checked and their floors are the engine's (`engine.theme.PAIRS`, `CONTRAST_FLOORS`), so
-# lint and serving check the same thing.
-PALETTE_FIELDS: Mapping[str, bool] = {
-    "palette": False,
-    "dark_palette": False,
-    "high_contrast_palette": True,
-}
 
 # Every field name a designer may write, for "did you mean" hints on typos.
 _FIELD_NAMES = sorted(
@@ -265,47 +254,6 @@ def _check_segments(template: Template, catalog: Catalog, policy: Policy) -> Ite
             yield Problem(_where(i, "category"), "the category is empty (omit it to use the id)")
 
 
-def _check_palettes(template: Template, catalog: Catalog, policy: Policy) -> Iterator[Problem]:
-    themes: list[tuple[str, ThemeSpec | None]] = [("theme", template.theme)]
-    themes += [(f"variants[{i}].theme", v.theme) for i, v in enumerate(template.variants)]
-    for where, theme in themes:
-        if theme is None:
-            continue
-        for field, enhanced in PALETTE_FIELDS.items():
-            palette = getattr(theme, field)
-            if palette is not None:
-                yield from lint_palette(
-                    palette, policy, enhanced=enhanced, where=f"{where}.{field}"
-                )
-
-
-def lint_palette(
-    palette: Palette, policy: Policy, *, enhanced: bool = False, where: str = "palette"
-) -> list[Problem]:
-    """Every contrast pair of a palette against the policy's floors (AA, or AAA if enhanced)."""
-    problems = []
-    for fg_name, bg_name, kind in PAIRS:
-        fg, bg = getattr(palette, fg_name), getattr(palette, bg_name)
-        if fg is None or bg is None:
-            continue
-        floor_field, source = CONTRAST_FLOORS[kind, enhanced]
-        floor: float = getattr(policy, floor_field)
-        ratio = contrast_ratio(fg, bg)
-        if ratio < floor:
-            # Round as contrast checkers do (4.48), but never up to a passing-looking 4.50.
-            shown = round(ratio, 2)
-            if shown >= floor:
-                shown = math.floor(ratio * 100) / 100
-            problems.append(
-                Problem(
-                    f"{where}.{fg_name}",
-                    f"{fg_name} {fg} on {bg_name} {bg} has contrast {shown:.2f}:1, below "
-                    f"{floor:g}:1 for {'text' if kind == 'text' else 'UI parts'} ({source})",
-                )
-            )
-    return problems
-
-
 def _check_variants(template: Template, catalog: Catalog, policy: Policy) -> Iterator[Problem]:
     if template.variants and not template.experiment:
         yield Problem("experiment", "variants need an experiment id for sticky bucketing")
@@ -366,7 +314,7 @@ TEMPLATE_CHECKS: tuple[Callable[[Template, Catalog, Policy], Iterable[Problem]],
     _check_sizes,
     _check_placements,
     _check_segments,
-    _check_palettes,
+    check_palettes,
     _check_variants,
 )
 

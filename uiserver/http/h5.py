@@ -18,8 +18,6 @@ from uiserver.catalog import Catalog
 from uiserver.http.views import render
 from uiserver.schema import Layout, LayoutComponent
 
-# Roles drawn as a titled section with items.
-LIST_ROLES = frozenset({"list"})
 # Where each action placement goes: (area, CSS justify).
 PLACEMENT_AREAS: Mapping[str, tuple[str, str]] = {
     "top_left": ("top", "flex-start"),
@@ -36,7 +34,7 @@ MAX_ITEMS = 12
 
 
 @dataclass(slots=True)
-class View:
+class H5Block:
     """One component, ready for the template: which macro draws it and with what."""
 
     kind: str
@@ -101,10 +99,10 @@ KIND_BY_ROLE: Mapping[str, str] = {
 }
 
 
-def component_view(component: LayoutComponent, catalog: Catalog, page: str) -> View:
+def component_view(component: LayoutComponent, catalog: Catalog, page: str) -> H5Block:
     ctype = catalog.get(component.type)
     interactive = bool(ctype.interactive) if ctype else component.role in ("button", "link")
-    view = View(
+    view = H5Block(
         kind=KIND_BY_ROLE.get(component.role, "text"),
         id=component.id,
         type=component.type,
@@ -131,8 +129,8 @@ def render_h5(
     layout: Layout, catalog: Catalog, *, title: str, caption: str = "", lang: str = "zh-CN"
 ) -> str:
     """A standalone HTML document of the layout (what the console shows in each frame)."""
-    flow: list[View] = []
-    areas: dict[str, list[tuple[str, View]]] = {"top": [], "floating": [], "bottom": []}
+    flow: list[H5Block] = []
+    areas: dict[str, list[tuple[str, H5Block]]] = {"top": [], "floating": [], "bottom": []}
     for component in layout.components:
         view = component_view(component, catalog, layout.page)
         where = PLACEMENT_AREAS.get(component.placement)
