@@ -186,21 +186,26 @@ async def diff(service: Service, page: str, old: str, new: str) -> dict[str, Any
 
 def preview(
     service: Service, template: Template, persona: str, context: Context | None = None,
-    version: str | None = None,
+    version: str | None = None, *, personalization: float | None = None,
 ) -> Layout:
-    """The page as `persona` gets it, from a live template or a draft."""
+    """The page as `persona` gets it, from a live template or a draft; `personalization`
+    overrides the persona's strength (0.0: that persona's base layout)."""
     profiles = personas()
     if persona not in profiles:
         raise ApiError(
             422, "invalid", f"unknown persona {persona!r}; one of {', '.join(persona_names())}",
             "persona",
         )
+    profile = profiles[persona]
+    if personalization is not None:
+        settings = msgspec.structs.replace(profile.settings, personalization=personalization)
+        profile = msgspec.structs.replace(profile, settings=settings)
     from uiserver.engine.check import LayoutRuleError
     from uiserver.engine.compiled import CompileError
 
     try:
         layout: Layout = service.preview(
-            template, version or template_version(template), profiles[persona],
+            template, version or template_version(template), profile,
             context or Context(),
         )
     except (LayoutRuleError, CompileError) as exc:
