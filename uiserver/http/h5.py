@@ -275,6 +275,8 @@ def render_h5(
         bottom=[(PHYSICAL[j], views) for j, views in bottom.items()] if areas["bottom"] else [],
         lang=lang,
         direction=layout_direction(layout, lang),
+        # Printed with |safe inside <style>, where an escaped quote would break the CSS. Safe:
+        # built only from the constant family names above, never from the locale's text.
         fonts=font_stack(lang),
         frame=frame_for(device, width),
         dark=layout.theme.dark if dark is None else dark,

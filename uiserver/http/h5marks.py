@@ -44,7 +44,7 @@ class Mark:
 @dataclass(frozen=True, slots=True)
 class Ghost:
     """A base component this layout does not show, drawn as a "hidden: reason" row after
-    `after` (the id of the nearest preceding base component still shown; None: first)."""
+    `after` (the nearest preceding base component still in its base place; None: first)."""
 
     id: str
     type: str
@@ -125,11 +125,15 @@ def compare(layout: Layout, base: Layout) -> Marks:
         if i not in kept:
             reason = _reason(layout, layout.components[now[cid]], cid, "moved")
             marks[cid] = Mark("moved", reason, f"position {base_pos[cid] + 1} → {now[cid] + 1}")
+    # A ghost follows the nearest base predecessor that stayed in place (a moved one would
+    # drag it along to its new position).
+    in_place = {cid for i, cid in enumerate(seq_ids) if i in kept}
     ghosts: list[Ghost] = []
     after: str | None = None
     for component in base.components:
-        if component.id in now:
+        if component.id in in_place:
             after = component.id
+        if component.id in now:
             continue
         ghosts.append(Ghost(component.id, component.type, component.label,
                             _reason(layout, None, component.id, "hidden"), after))
