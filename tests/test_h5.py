@@ -164,7 +164,8 @@ def test_direction_from_locale(locale: str, direction: str) -> None:
     assert direction_for(locale) == direction
     html = render_h5(layout(component("t", "section_title", "heading", "T")), CATALOG,
                      title="Home", lang=locale)
-    assert f'<html lang="{locale}" dir="{direction}"' in html
+    tag = f'<html lang="{locale}" dir="rtl">' if direction == "rtl" else f'<html lang="{locale}">'
+    assert tag in html and f'data-direction="{direction}"' in html
 
 
 def test_layout_direction_wins_over_locale() -> None:
