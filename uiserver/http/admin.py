@@ -210,7 +210,7 @@ async def put_segments(request: Request) -> Response:
     body = await read_body(request, SEGMENTS_LIMIT)
     assignments = ops.parse_segments(body, request.headers.get("content-type", ""))
     with store_writes():
-        users = await service_of(request).store.put_segments(assignments)
+        users = await service_of(request).put_segments(assignments)
     return json_response({"users": users})
 
 

@@ -383,7 +383,7 @@ async def import_segments(request: Request) -> Response:
         assignments = ops.parse_segments(text.encode())
     except ApiError as exc:
         return await _segments(request, current, exc.status, text=text, error=exc.message)
-    users = await service_of(request).store.put_segments(assignments)
+    users = await service_of(request).put_segments(assignments)
     return await _segments(request, current, notice=f"Imported segments for {users} user(s).")
 
 

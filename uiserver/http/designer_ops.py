@@ -149,7 +149,7 @@ def template_field(body: Any) -> Any:
 
 async def history(service: Service, page: str) -> list[dict[str, Any]]:
     """Versions newest first; only the newest entry is live (a rollback repeats a version)."""
-    records = await service.store.history(page)
+    records = await service.history(page)
     if not records:
         raise ApiError(404, "not_found", f"no page {page!r}", "page")
     return [
@@ -168,7 +168,7 @@ async def history(service: Service, page: str) -> list[dict[str, Any]]:
 async def version_record(service: Service, page: str, version: str, field: str) -> TemplateRecord:
     if not version:
         raise ApiError(400, "bad_request", f"{field} is required", field)
-    record = await service.store.get_version(page, version)
+    record = await service.version(page, version)
     if record is None:
         raise ApiError(404, "not_found", f"page {page!r} has no version {version!r}", field)
     return record

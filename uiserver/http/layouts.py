@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -67,7 +68,7 @@ class LayoutApp:
         verifier: Callable[[], TokenVerifier | None],
         metrics: Metrics,
         fallback: ASGIApp,
-        route_paths: Mapping[object, str] | None = None,
+        route_paths: Mapping[Any, str] | None = None,
     ) -> None:
         self.service = service
         self.verifier = verifier
