@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from facts import delta, scrape
-from population import CONTEXTS, Member
-from servers import Pinning, Proc, free_port, start_bare, start_nginx
-from wrkbench import WrkResult, run_wrk, write_requests, write_script
+
+from loadtests.facts import delta, scrape
+from loadtests.population import CONTEXTS, Member
+from loadtests.servers import Pinning, Proc, free_port, start_bare, start_nginx
+from loadtests.wrkbench import WrkResult, run_wrk, write_requests, write_script
 
 PAGE = "home"
 Row = tuple[str, str, str]  # (path with query, token, etag)

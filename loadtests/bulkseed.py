@@ -31,11 +31,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-for _path in (ROOT, HERE):
-    if str(_path) not in sys.path[:2]:
+for _path in (ROOT,):
+    if str(_path) not in sys.path[:1]:
         sys.path.insert(0, str(_path))
 
-from population import CONTEXTS  # noqa: E402
+from loadtests.population import CONTEXTS  # noqa: E402
 
 SETTINGS_SHARE = 0.8
 AFFINITY_SHARE = 1 / 3

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from baselines import Row
-from memcheck import launch_all
-from servers import Pinning, cpu_seconds
-from wrkbench import run_wrk, write_requests, write_script
+
+from loadtests.baselines import Row
+from loadtests.memcheck import launch_all
+from loadtests.servers import Pinning, cpu_seconds
+from loadtests.wrkbench import run_wrk, write_requests, write_script
 
 # (category, regex over one frame "function (file:line)"). A sample belongs to the specific
 # category (all but the last two) of its deepest frame that matches one, so time in stdlib, C

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from memcheck import cache_entries
-from servers import Pinning, free_port, rss_bytes, server_env, start_uiserver
-from wrkbench import LUA, run_wrk
+
+from loadtests.memcheck import cache_entries
+from loadtests.servers import Pinning, free_port, rss_bytes, server_env, start_uiserver
+from loadtests.wrkbench import LUA, run_wrk
 
 TARGET_MB = 50.0
 PAD_BYTES = 8 * 1024

@@ -36,11 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import bulkseed
 import httpx
-from baselines import Row, with_etag
-from facts import delta, scrape
-from servers import (
+
+from loadtests import bulkseed
+from loadtests.baselines import Row, with_etag
+from loadtests.facts import delta, scrape
+from loadtests.servers import (
     Pinning,
     Proc,
     free_port,
@@ -53,7 +54,7 @@ from servers import (
     start_uiserver,
     start_uiserver_granian,
 )
-from wrkbench import WrkResult, run_wrk, write_requests, write_script
+from loadtests.wrkbench import WrkResult, run_wrk, write_requests, write_script
 
 PAGE = "home"
 REFERENCE_QUERY = "device=phone&width=375&dark=0"

@@ -24,6 +24,7 @@ import itertools
 import json
 import os
 import random
+import sys
 import threading
 import time
 import urllib.request
@@ -36,7 +37,13 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, between, constant, events, task
 from locust.env import Environment
-from population import Member, read_population
+
+# locust imports this file by path: the checkout holding `loadtests/` must be importable.
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from loadtests.population import Member, read_population  # noqa: E402
 
 LAYOUT = "/v1/layouts/[page]"
 

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from baselines import path_of
-from facts import parse_metrics
-from population import build_population, mint_tokens, seed_store
-from servers import Pinning, free_port, rss_bytes, server_env, start_uiserver
+
+from loadtests.baselines import path_of
+from loadtests.facts import parse_metrics
+from loadtests.population import build_population, mint_tokens, seed_store
+from loadtests.servers import Pinning, free_port, rss_bytes, server_env, start_uiserver
 
 CAP_FACTOR = 2.5
 STEPS = 5  # checkpoints between the low level and the top

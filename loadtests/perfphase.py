@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from firstlaunch import profile_first_launch, publish_pass, pyspy_available
-from hostile import hostile_check
-from ladder import LadderSettings, Rung, run_ladder, stop_ladder
-from servers import Pinning, Proc, cpu_seconds
+
+from loadtests.firstlaunch import profile_first_launch, publish_pass, pyspy_available
+from loadtests.hostile import hostile_check
+from loadtests.ladder import LadderSettings, Rung, run_ladder, stop_ladder
+from loadtests.servers import Pinning, Proc, cpu_seconds
 
 
 def settings_from(args: argparse.Namespace) -> LadderSettings:
@@ -96,8 +97,7 @@ def _events_cost(rung: Rung, secret: str, redis: Proc | None, batches: int,
                  users: int) -> dict[str, Any]:
     """Server CPU (and Redis commands) per `POST /v1/me/events` of one launch's batch: views of
     6 components and one click, from users of the seeded population."""
-    from bulkseed import user_id
-
+    from loadtests.bulkseed import user_id
     from uiserver.auth import mint_token
 
     span = max(1, min(5_000, users // 2))

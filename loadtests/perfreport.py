@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ladder import ladder_lines
+from loadtests.ladder import ladder_lines
 
 # Issue 16: warm GET >= 0.5x nginx, 304 >= 0.6x nginx, first launch >= 0.5x its warm GET.
 TARGETS = {"_get": ("vs_nginx", 0.5), "_304": ("vs_nginx", 0.6), "_first": ("vs_warm_get", 0.5)}

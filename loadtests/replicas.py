@@ -41,10 +41,10 @@ from typing import Any
 import httpx
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+if str(HERE.parent) not in sys.path[:1]:  # run as a file: the checkout first
+    sys.path.insert(0, str(HERE.parent))
 
-from servers import (  # noqa: E402
+from loadtests.servers import (  # noqa: E402
     ROOT,
     Pinning,
     Proc,
@@ -57,9 +57,13 @@ from servers import (  # noqa: E402
     start_uiserver,
     started,
 )
-from wrkbench import WrkResult, run_wrk, write_requests, write_script, wrk_available  # noqa: E402
-
-sys.path.insert(0, str(ROOT))
+from loadtests.wrkbench import (  # noqa: E402
+    WrkResult,
+    run_wrk,
+    write_requests,
+    write_script,
+    wrk_available,
+)
 from uiserver.auth import mint_token  # noqa: E402
 
 PAGE = "home"

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-from perfreport import perf_section
+
+from loadtests.perfreport import perf_section
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-# Benchmark the checkout this file sits in, whatever `pip install -e` last pointed at.
-for _path in (HERE.parent, HERE):
-    if str(_path) not in sys.path[:2]:
-        sys.path.insert(0, str(_path))
+# Benchmark the checkout this file sits in, whatever `pip install -e` last pointed at (and make
+# `loadtests` importable when this runs as `python loadtests/run.py`).
+if str(HERE.parent) not in sys.path[:1]:
+    sys.path.insert(0, str(HERE.parent))
 
-from baselines import (  # noqa: E402
+from loadtests.baselines import (  # noqa: E402
     Measurer,
     WarmSet,
     paired_ratio,
@@ -42,7 +42,7 @@ from baselines import (  # noqa: E402
     uiserver_targets,
     warm_up,
 )
-from facts import (  # noqa: E402
+from loadtests.facts import (  # noqa: E402
     MetricsSampler,
     busy_share,
     delta,
@@ -51,8 +51,8 @@ from facts import (  # noqa: E402
     scrape,
     versions,
 )
-from perfreport import perf_headline  # noqa: E402
-from population import (  # noqa: E402
+from loadtests.perfreport import perf_headline  # noqa: E402
+from loadtests.population import (  # noqa: E402
     PERSONA_MIX,
     Member,
     build_population,
@@ -61,8 +61,8 @@ from population import (  # noqa: E402
     seed_store,
     write_population,
 )
-from report import history, make_plots, read_csv, request_rows, write_report  # noqa: E402
-from servers import (  # noqa: E402
+from loadtests.report import history, make_plots, read_csv, request_rows, write_report  # noqa: E402
+from loadtests.servers import (  # noqa: E402
     ROOT,
     Pinning,
     Proc,
@@ -71,8 +71,8 @@ from servers import (  # noqa: E402
     free_port,
     server_env,
 )
-from servers import start_uiserver as _start_uiserver  # noqa: E402
-from wrkbench import wrk_available  # noqa: E402
+from loadtests.servers import start_uiserver as _start_uiserver  # noqa: E402
+from loadtests.wrkbench import wrk_available  # noqa: E402
 
 TARGETS = {"get_vs_bare": 0.8, "not_modified_vs_bare": 0.9, "p99_ms": 25.0, "failures": 0}
 # (headline name, numerator, denominator) of every throughput ratio, and the targets (DESIGN 7).
@@ -476,7 +476,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     progress(f"output in {out}; {pin.describe()}; machine {100 * stats['busy_before']:.0f}% "
              "busy before starting (other work)")
     if args.ladder or args.ladder_only:
-        from perfphase import perf_phase
+        from loadtests.perfphase import perf_phase
 
         stats["perf"] = perf_phase(args, pin, progress)
         if args.ladder_only:
@@ -571,7 +571,7 @@ def _cache_env() -> dict[str, str]:
 
 
 def run_memory(args: argparse.Namespace, pin: Pinning, progress: Progress) -> dict[str, Any]:
-    from memcheck import memory_check
+    from loadtests.memcheck import memory_check
 
     low, high = (int(x) for x in args.memory_users.split(","))
     return memory_check(low=low, requested=high, cap=args.memory_cap, seed=args.seed,

@@ -154,7 +154,7 @@ def start_uiserver(data_dir: Path, port: int, workers: int, pin: Pinning, log: P
 
 
 def uvicorn_options(port: int, workers: int) -> list[str]:
-    """The uvicorn settings `uiserver serve` uses (uiserver/serve.py): auto loop and http
+    """The uvicorn settings `uiserver serve` uses (uiserver/commands/serve.py): auto loop and http
     (uvloop, httptools), no access log, no server header, date header on."""
     options = ["--host", "127.0.0.1", "--port", str(port), "--no-access-log",
                "--no-server-header", "--log-level", "warning"]

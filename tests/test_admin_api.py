@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -474,3 +475,60 @@ def test_engine_refusal_is_422_not_500(client: TestClient, monkeypatch: pytest.M
     assert response.status_code == 422
     error = error_of(response)
     assert error["code"] == "layout_rule" and "ads are not shown" in error["message"]
+
+
+# --------------------------------------------------------------------------- input limits
+
+
+def deep(depth: int = 1_000) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def deep_body(document: dict[str, Any]) -> bytes:
+    """JSON of `document` with 1,000-level nested `props` in its first component (built as text:
+    the json module itself cannot encode that deep)."""
+    marker = "__DEEP__"
+    document = copy.deepcopy(document)
+    document.setdefault("template", {}).setdefault("components", [{}])[0]["props"] = marker
+    nested = '{"a":' * 1_000 + "1" + "}" * 1_000
+    return json.dumps(document).replace(f'"{marker}"', nested).encode()
+
+
+@pytest.mark.parametrize(("method", "path", "extra"), [
+    pytest.param("POST", "/v1/admin/templates/home/validate", {}, id="validate"),
+    pytest.param("POST", "/v1/admin/templates/home/publish", {"message": "deep"}, id="publish"),
+    pytest.param("POST", "/v1/admin/templates/home/rollback", {"version": "x"}, id="rollback"),
+    pytest.param("POST", "/v1/admin/preview/home?persona=default", {}, id="preview"),
+])
+def test_deeply_nested_templates_are_bad_json(client: TestClient, method: str, path: str,
+                                               extra: dict[str, Any]) -> None:
+    version, template = live_template(client)
+    body = deep_body({"template": template, **extra})
+    response = client.request(method, path, content=body, headers={
+        **DESIGNER, "content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    error = error_of(response)
+    assert error["code"] == "bad_json" and "nested deeper than" in error["message"]
+    assert live_template(client)[0] == version  # nothing stored
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_numbers_are_bad_json(client: TestClient, number: str) -> None:
+    _, template = live_template(client)
+    body, replaced = re.subn(r'"font_px": 16(\.0)?,', f'"font_px": {number},',
+                             json.dumps({"template": template}), count=1)
+    assert replaced == 1
+    response = client.post("/v1/admin/templates/home/validate", content=body.encode(),
+                           headers={**DESIGNER, "content-type": "application/json"})
+    assert response.status_code == 400 and error_of(response)["code"] == "bad_json"
+
+
+def test_deep_segment_import_is_bad_json(client: TestClient) -> None:
+    line = '{"user": "u1", "segments": ' + "[" * 1_000 + "]" * 1_000 + "}"
+    response = client.put("/v1/admin/segments", content=line.encode(), headers={
+        **DESIGNER, "content-type": "application/x-ndjson"})
+    assert response.status_code == 400 and error_of(response)["code"] == "bad_json"
+    assert error_of(response)["field"] == "line 1"

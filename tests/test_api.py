@@ -279,6 +279,27 @@ def test_a_token_never_reads_or_writes_another_user(client: TestClient) -> None:
     assert client.get("/v1/me/settings", headers=bearer("ann")).json()["elderly_mode"] == "on"
 
 
+def test_each_user_write_invalidates_once(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's listener is the one place caches drop: a write is not invalidated twice."""
+    service = client.app.service  # type: ignore[attr-defined]
+    dropped: list[str] = []
+    real = service.cache.drop_user
+
+    def counting(user_id: str) -> None:
+        dropped.append(user_id)
+        real(user_id)
+
+    monkeypatch.setattr(service.cache, "drop_user", counting)
+    client.put("/v1/me/settings", json=ELDERLY, headers=bearer("una"))
+    assert dropped == ["una"]
+    client.post("/v1/me/events", json=_events(3), headers=bearer("una"))
+    assert dropped == ["una", "una"]
+    client.delete("/v1/me", headers=bearer("una"))
+    assert dropped == ["una", "una", "una"]
+
+
 def test_erasure_leaves_nothing(client: TestClient) -> None:
     client.put("/v1/me/settings", json=ELDERLY, headers=bearer("ivy"))
     client.post("/v1/me/events", json=_events(20), headers=bearer("ivy"))
@@ -304,13 +325,13 @@ def test_concurrent_misses_are_computed_once(tmp_path: Path) -> None:
             service = app.service  # type: ignore[attr-defined]
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-                loads_before = service._profile_loads.computations
+                loads_before = service.loader.loads.computations
                 renders_before = service.stats["renders"]
                 responses = await asyncio.gather(*[
                     http.get("/v1/layouts/product", headers=bearer("zed")) for _ in range(30)
                 ])
                 return ([r.status_code for r in responses],
-                        service._profile_loads.computations - loads_before,
+                        service.loader.loads.computations - loads_before,
                         service.stats["renders"] - renders_before)
 
     statuses, loads, renders = asyncio.run(scenario())

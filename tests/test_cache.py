@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from typing import Any, cast
 
 from uiserver.cache import BodyEntry, Coalescer, ProfileCache, RequestEntry, RequestMemo
+from uiserver.schema import Profile
 
 
-def _entry(profile: object) -> RequestEntry:
-    body = BodyEntry.of(b"{}", "standard")
-    return RequestEntry(compiled=None, profile=profile, day=0, entry=body)
+def _entry(profile: Profile) -> RequestEntry:
+    body = BodyEntry.of(b"{}")
+    return RequestEntry(compiled=cast(Any, None), profile=profile, day=0, entry=body)
 
 
 def test_memo_is_bounded_and_drops_one_user() -> None:
     memo = RequestMemo(maxsize=10)
     for i in range(25):
-        memo[(f"u{i % 5}", f"p{i}", b"")] = _entry(None)
+        memo[(f"u{i % 5}", f"p{i}", b"")] = _entry(Profile())
     assert len(memo) == 10
     memo.drop_user("u4")
     assert not [k for k in memo if k[0] == "u4"]
@@ -27,17 +29,17 @@ def test_evicting_a_profile_drops_its_memo_entries() -> None:
     memo = RequestMemo(maxsize=100)
     profiles = ProfileCache(maxsize=2, memo=memo)
     for user in ("a", "b"):
-        profiles[user] = object()
+        profiles[user] = Profile(user_id=user)
         memo[(user, "home", b"")] = _entry(profiles[user])
-    profiles["c"] = object()  # evicts "a", the least recently used
+    profiles["c"] = Profile(user_id="c")  # evicts "a", the least recently used
     assert "a" not in profiles
     assert [k[0] for k in memo] == ["b"]
 
 
 def test_body_entry_etag_is_content_hash_and_gzip_round_trips() -> None:
-    one = BodyEntry.of(b"x" * 2000, "standard")
-    same = BodyEntry.of(b"x" * 2000, "elderly")
-    other = BodyEntry.of(b"y" * 2000, "standard")
+    one = BodyEntry.of(b"x" * 2000)
+    same = BodyEntry.of(b"x" * 2000)
+    other = BodyEntry.of(b"y" * 2000)
     assert one.etag == same.etag != other.etag
     assert one.etag.startswith(b'"') and one.etag.endswith(b'"')
     assert gzip.decompress(one.gzipped()) == one.body and one.compressible

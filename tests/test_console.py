@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
 from tests.apphelpers import bearer, make_app, token
@@ -385,3 +386,49 @@ def test_preview_panel_shows_an_engine_refusal(console: TestClient,
     html = console.get("/designer/pages/home/preview").text
     assert "No layout for this persona" in html and "ads are not shown" in html
     assert html.count("<iframe") == 5
+
+
+# --------------------------------------------------------------------------- input limits
+
+DEEP_JSON = '{"page": "home", "props": ' + '{"a":' * 1_000 + "1" + "}" * 1_000 + "}"
+DEEP_YAML = "page: home\nprops: " + "[" * 1_000 + "]" * 1_000 + "\n"
+
+
+@pytest.mark.parametrize("text", [pytest.param(DEEP_JSON, id="json"),
+                                  pytest.param(DEEP_YAML, id="yaml")])
+@pytest.mark.parametrize("action", ["validate", "publish", "preview"])
+def test_deeply_nested_drafts_are_refused(console: TestClient, text: str, action: str) -> None:
+    version, _ = live(console)
+    csrf = csrf_of(console.get("/designer/pages/home").text)
+    path = "/designer/pages/home/preview" if action == "preview" else "/designer/pages/home"
+    response = console.post(path, data={"csrf_token": csrf, "action": action,
+                                        "template": text, "message": "deep"})
+    assert response.status_code == 400
+    assert "nested deeper than 64 levels" in response.text
+    assert live(console)[0] == version
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_in_json_drafts_are_refused(console: TestClient, number: str) -> None:
+    version, _ = live(console)
+    csrf = csrf_of(console.get("/designer/pages/home").text)
+    text, replaced = re.subn(r'"font_px": 16(\.0)?,', f'"font_px": {number},',
+                             editor_text(console), count=1)
+    assert replaced == 1
+    response = console.post("/designer/pages/home", data={
+        "csrf_token": csrf, "action": "publish", "template": text, "message": "nan"})
+    assert response.status_code == 422 and "not valid JSON" in response.text
+    assert live(console)[0] == version
+
+
+@pytest.mark.parametrize("number", [".nan", ".inf", "-.inf"])
+def test_non_finite_numbers_in_yaml_drafts_are_refused(console: TestClient, number: str) -> None:
+    version, template = live(console)
+    csrf = csrf_of(console.get("/designer/pages/home").text)
+    text = re.sub(r"font_px: 16(\.0)?\n", f"font_px: {number}\n", yaml.safe_dump(template),
+                  count=1)
+    assert f"font_px: {number}\n" in text
+    response = console.post("/designer/pages/home", data={
+        "csrf_token": csrf, "action": "publish", "template": text, "message": "nan"})
+    assert response.status_code == 400 and "not a finite number" in response.text
+    assert live(console)[0] == version

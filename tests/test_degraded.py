@@ -208,7 +208,7 @@ def test_background_order_writes_fail_quietly_while_redis_is_down(
         assert "x-uiserver-degraded" not in response.headers
     assert client.portal is not None
     client.portal.call(_drain, service)
-    assert not service._background
+    assert not service.server.background
     assert attempts, "no background order write was attempted"
 
     redis.start()
@@ -222,7 +222,7 @@ async def _drain(service: Any) -> None:
     import asyncio
 
     for _ in range(100):
-        if not service._background:
+        if not service.server.background:
             return
         await asyncio.sleep(0.02)
 
@@ -242,7 +242,7 @@ def test_a_redis_that_comes_back_empty_leaves_the_templates_serving(
 
         def revalidated() -> bool:  # the reload after reconnecting runs on the next GET
             client.get("/v1/layouts/cart")
-            return not service._reload_all
+            return not service.live.reload_all
 
         eventually(revalidated, "templates revalidated after reconnecting")
         after = client.get("/v1/layouts/home")
@@ -256,20 +256,20 @@ def test_while_redis_is_down_one_probe_a_second_not_one_per_launch(
     """After a failed read, launches of uncached users are served degraded without asking
     Redis (a black-holed Redis would cost each of them a timeout); the resubscription when
     Redis is back ends that at once, without waiting for the next probe."""
-    import uiserver.service
+    import uiserver.breaker
 
-    monkeypatch.setattr(uiserver.service, "STORE_RETRY_SECONDS", 3600.0)  # no probe in this test
+    monkeypatch.setattr(uiserver.breaker, "STORE_RETRY_SECONDS", 3600.0)  # no probe in this test
     redis, client = app_on_redis
     service: Any = client.app.service  # type: ignore[attr-defined]
     redis.stop()
-    loads = service._profile_loads.computations
+    loads = service.loader.loads.computations
     first = client.get("/v1/layouts/home", headers=bearer("first"))
     assert first.headers["x-uiserver-degraded"] == "1"
-    assert service._profile_loads.computations == loads + 1
+    assert service.loader.loads.computations == loads + 1
     for n in range(10):
         later = client.get("/v1/layouts/home", headers=bearer(f"later-{n}"))
         assert later.status_code == 200 and later.headers["x-uiserver-degraded"] == "1"
-    assert service._profile_loads.computations == loads + 1  # nobody else asked Redis
+    assert service.loader.loads.computations == loads + 1  # nobody else asked Redis
 
     redis.start()
     eventually(lambda: "x-uiserver-degraded" not in client.get(

@@ -13,14 +13,10 @@ import pytest
 
 from uiserver.catalog import Catalog, load_catalog, load_templates
 from uiserver.engine.contrast import contrast_ratio
-from uiserver.lint import (
-    lint_component,
-    lint_file,
-    lint_pages,
-    lint_palette,
-    lint_template,
-    validate_document,
-)
+from uiserver.lint import lint_pages, lint_template, validate_document
+from uiserver.lint_catalog import lint_component
+from uiserver.lint_contrast import lint_palette
+from uiserver.lint_files import lint_file
 from uiserver.policy import DEFAULT_POLICY_PATH, Policy, PolicyError, load_policy
 from uiserver.schema import ComponentType, Palette, Template
 

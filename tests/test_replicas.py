@@ -183,5 +183,5 @@ def test_a_replica_starting_later_does_not_undo_a_publish(
         service = second.app.service  # type: ignore[attr-defined]
         assert service.pages["cart"].record.version == record.version
         assert second.get("/v1/layouts/cart").json()["template_version"] == record.version
-        authors = [r.author for r in second.portal.call(service.store.history, "cart")]  # type: ignore[union-attr]
+        authors = [r.author for r in second.portal.call(service.history, "cart")]  # type: ignore[union-attr]
         assert authors == ["ann", FILE_AUTHOR]

@@ -382,7 +382,7 @@ async def test_sqlite_rolls_back_a_transaction_that_fails_late(
     def fail(*_: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(store, "_append_changes", fail)  # runs after the rows were written
+    monkeypatch.setattr(store._changes, "append", fail)  # runs after the rows were written
     with pytest.raises(RuntimeError):
         await store.record_events("u1", events("b", "convert", 5), NOW + 10)
     with pytest.raises(RuntimeError):

@@ -7,10 +7,8 @@ future, and a forged token never enters the cache because it fails verification 
 
 from __future__ import annotations
 
-import argparse
 import os
 import secrets
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,12 +131,3 @@ def resolve_secret(data_dir: Path, *, create: bool) -> tuple[str, bool]:
         handle.write(secret + "\n")
     return secret, True
 
-
-def run_token(args: argparse.Namespace) -> int:
-    """`uiserver token USER [--role] [--ttl]`: print a token signed with the server's secret."""
-    secret, _ = resolve_secret(args.data_dir, create=True)
-    if args.ttl <= 0:
-        print("uiserver token: --ttl must be positive", file=sys.stderr)
-        return 2
-    print(mint_token(secret, args.user, args.role, args.ttl))
-    return 0

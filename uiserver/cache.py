@@ -20,9 +20,13 @@ import gzip
 import hashlib
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cachetools import LRUCache
+
+if TYPE_CHECKING:  # annotations only: this module stays free of the engine at runtime
+    from uiserver.engine import CompiledTemplate
+    from uiserver.schema import Profile
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -36,13 +40,12 @@ class BodyEntry:
 
     body: bytes
     etag: bytes
-    mode: str
     _gzipped: bytes | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, body: bytes, mode: str) -> BodyEntry:
+    def of(cls, body: bytes) -> BodyEntry:
         digest = hashlib.blake2b(body, digest_size=12).hexdigest()
-        return cls(body, f'"{digest}"'.encode(), mode)
+        return cls(body, f'"{digest}"'.encode())
 
     def gzipped(self) -> bytes:
         if self._gzipped is None:
@@ -58,8 +61,8 @@ class BodyEntry:
 class RequestEntry:
     """What a (user, page, query) got last time, and the inputs it is only valid with."""
 
-    compiled: Any  # the CompiledTemplate object it was made from
-    profile: Any  # the Profile object it was made from
+    compiled: CompiledTemplate  # the object it was made from (identity is checked)
+    profile: Profile  # the object it was made from (identity is checked)
     day: int
     entry: BodyEntry
 
@@ -154,7 +157,7 @@ class RequestMemo(BoundedDict[RequestKey, RequestEntry]):
             dict.pop(self, key, None)
 
 
-class ProfileCache(BoundedDict[str, Any]):
+class ProfileCache(BoundedDict[str, "Profile"]):
     """Profiles by user id; evicting or dropping one also drops that user's memo entries.
 
     A memo entry is only valid while its profile object is the cached one, so once the profile
@@ -181,8 +184,4 @@ class LayoutCache:
     def drop_user(self, user_id: str) -> None:
         """Forget what a user was served (profile change, erasure): their entries go at once."""
         self.requests.drop_user(user_id)
-
-    def clear(self) -> None:
-        self.bodies.clear()
-        self.requests.clear()
 

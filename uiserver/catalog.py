@@ -1,8 +1,9 @@
 """Loading the component catalogue (`components/`) and page templates (`layouts/`).
 
-Files are YAML or JSON decoded straight into strict Structs, so a designer's typo fails with the
-field's path. A template's version is the hash of its canonical content: the same template always
-has the same version, whichever file format or key order it was written in.
+Files are YAML or JSON decoded through `uiserver.documents` (with its limits) into strict Structs,
+so a designer's typo fails with the field's path. A template's version is the hash of its
+canonical content: the same template always has the same version, whichever file format or key
+order it was written in.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import msgspec
 import msgspec.json
-import msgspec.yaml
 
+from uiserver.documents import DEFAULT_LIMITS, DocumentError, Format, Limits, decode
 from uiserver.schema import ComponentType, Template
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -36,26 +36,21 @@ class LoadError(ValueError):
         self.message = message
 
 
-def _field_of(exc: msgspec.ValidationError) -> tuple[str, str]:
-    """Split msgspec's `Expected ... - at `$.a[0].b`` into ("a[0].b", message)."""
-    text = str(exc)
-    if " - at `$" in text:
-        message, _, where = text.rpartition(" - at `$")
-        return where.rstrip("`").lstrip(".") or "$", message
-    return "$", text
-
-
-def decode_document(data: bytes | str, kind: type[T], *, name: str, fmt: str = "yaml") -> T:
-    """Decode YAML or JSON into `kind`, raising LoadError with the failing field's path."""
+def decode_document(
+    data: bytes | str, kind: type[T], *, name: str, fmt: Format = "yaml",
+    limits: Limits = DEFAULT_LIMITS,
+) -> T:
+    """Decode YAML or JSON into `kind` (`uiserver.documents`, with its limits), raising
+    LoadError with the failing field's path."""
     try:
-        if fmt == "json":
-            return msgspec.json.decode(data, type=kind)
-        return msgspec.yaml.decode(data, type=kind)
-    except msgspec.ValidationError as exc:
-        where, message = _field_of(exc)
-        raise LoadError(name, where, message) from exc
-    except (msgspec.DecodeError, ValueError) as exc:
-        raise LoadError(name, "$", f"not valid {fmt.upper()}: {exc}") from exc
+        return decode(data, fmt, kind, limits)
+    except DocumentError as exc:
+        raise LoadError(name, exc.field, exc.message) from None
+
+
+def format_of(path: Path) -> Format:
+    """JSON for `.json` files, YAML for the rest."""
+    return "json" if path.suffix == ".json" else "yaml"
 
 
 def template_version(template: Template) -> str:
@@ -68,13 +63,11 @@ def template_to_json(template: Template) -> bytes:
 
 
 def load_component_file(path: Path) -> ComponentType:
-    fmt = "json" if path.suffix == ".json" else "yaml"
-    return decode_document(path.read_bytes(), ComponentType, name=str(path), fmt=fmt)
+    return decode_document(path.read_bytes(), ComponentType, name=str(path), fmt=format_of(path))
 
 
 def load_template_file(path: Path) -> Template:
-    fmt = "json" if path.suffix == ".json" else "yaml"
-    return decode_document(path.read_bytes(), Template, name=str(path), fmt=fmt)
+    return decode_document(path.read_bytes(), Template, name=str(path), fmt=format_of(path))
 
 
 def _files(directory: Path) -> list[Path]:

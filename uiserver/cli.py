@@ -1,26 +1,19 @@
-"""`uiserver serve | token | validate | publish | bench`.
+"""`uiserver serve | token | validate | publish | bench`: the parser and the dispatch, nothing else.
 
-Each command lives in its own module and is imported only when run, so `uiserver validate` does
-not pay for starting a server.
+Each command lives in `uiserver/commands/` and is imported only when run, so `uiserver validate`
+does not pay for starting a server.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-DEFAULT_DATA_DIR = Path(".uiserver")
-
-
-def _default_dir(name: str) -> Path:
-    """`layouts/` or `components/` of the working directory, else the ones shipped beside it."""
-    here = Path.cwd() / name
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent / name
+from uiserver.config import default_components, default_layouts, resolve_data_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,48 +57,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def data_dir(value: Path | None) -> Path:
-    return value or Path(os.environ.get("UISERVER_DATA_DIR", str(DEFAULT_DATA_DIR)))
+COMMANDS = ("serve", "token", "validate", "publish", "bench")
+
+
+def _run(command: str, args: argparse.Namespace) -> int:
+    module = importlib.import_module(f"uiserver.commands.{command}")
+    return int(module.run(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:
         # argparse's REMAINDER drops leading options (`bench --users 20`): hand them over as is.
-        from uiserver.bench import run_bench
-
-        return run_bench(argparse.Namespace(command="bench", bench_args=argv[1:]))
+        return _run("bench", argparse.Namespace(command="bench", bench_args=argv[1:]))
     args = build_parser().parse_args(argv)
     if getattr(args, "layouts", "unset") is None:
-        args.layouts = Path(os.environ.get("UISERVER_LAYOUTS", str(_default_dir("layouts"))))
+        args.layouts = default_layouts()
     if getattr(args, "components", "unset") is None:
-        args.components = Path(
-            os.environ.get("UISERVER_COMPONENTS", str(_default_dir("components")))
-        )
+        args.components = default_components()
     if hasattr(args, "data_dir"):
-        args.data_dir = data_dir(args.data_dir)
-
-    if args.command == "serve":
-        from uiserver.serve import run_serve
-
-        return run_serve(args)
-    if args.command == "token":
-        from uiserver.auth import run_token
-
-        return run_token(args)
-    if args.command == "validate":
-        from uiserver.lint import run_validate
-
-        return run_validate(args)
-    if args.command == "publish":
-        from uiserver.publish import run_publish
-
-        return run_publish(args)
-    if args.command == "bench":
-        from uiserver.bench import run_bench
-
-        return run_bench(args)
-    return 2
+        args.data_dir = resolve_data_dir(args.data_dir)
+    if args.command not in COMMANDS:
+        return 2
+    return _run(args.command, args)
 
 
 if __name__ == "__main__":

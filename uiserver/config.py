@@ -6,16 +6,41 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+DEFAULT_DATA_DIR = Path(".uiserver")
+
 
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+def default_dir(name: str) -> Path:
+    """`layouts/` or `components/` of the working directory, else the ones shipped beside it."""
+    here = Path.cwd() / name
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / name
+
+
+def default_layouts() -> Path:
+    """`UISERVER_LAYOUTS`, else `default_dir("layouts")`."""
+    return Path(os.environ.get("UISERVER_LAYOUTS", str(default_dir("layouts"))))
+
+
+def default_components() -> Path:
+    """`UISERVER_COMPONENTS`, else `default_dir("components")`."""
+    return Path(os.environ.get("UISERVER_COMPONENTS", str(default_dir("components"))))
+
+
+def resolve_data_dir(value: Path | None) -> Path:
+    """`--data-dir`, else `UISERVER_DATA_DIR`, else `./.uiserver`."""
+    return value or Path(os.environ.get("UISERVER_DATA_DIR", str(DEFAULT_DATA_DIR)))
 
 
 @dataclass(frozen=True)
 class Config:
     """Everything the app needs to start; defaults are the README's."""
 
-    data_dir: Path = Path(".uiserver")
+    data_dir: Path = DEFAULT_DATA_DIR
     layouts_dir: Path = Path("layouts")
     components_dir: Path = Path("components")
     store_url: str = ""  # "" = SQLite in data_dir; redis://host:port/db = shared Redis

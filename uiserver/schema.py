@@ -35,10 +35,14 @@ class Strict(Struct, forbid_unknown_fields=True, omit_defaults=False):
     """Base for documents people write by hand: unknown fields are errors."""
 
 
+class StrictFrozen(Struct, forbid_unknown_fields=True, omit_defaults=False, frozen=True):
+    """`Strict`, immutable: catalogue and template documents, shared by every request."""
+
+
 # --------------------------------------------------------------------------- catalogue
 
 
-class ComponentType(Strict, frozen=True):
+class ComponentType(StrictFrozen, frozen=True):
     """One kind of block the client knows how to draw (a file in `components/`)."""
 
     name: Ident
@@ -64,7 +68,7 @@ class ComponentType(Strict, frozen=True):
 # --------------------------------------------------------------------------- templates
 
 
-class Palette(Strict, frozen=True):
+class Palette(StrictFrozen, frozen=True):
     """Colours of a theme; every text/background pair is contrast-checked."""
 
     text: HexColour
@@ -75,7 +79,7 @@ class Palette(Strict, frozen=True):
     surface: HexColour | None = None  # card background under `text`
 
 
-class ThemeSpec(Strict, frozen=True):
+class ThemeSpec(StrictFrozen, frozen=True):
     font_px: Px = 16
     line_height: Annotated[float, Meta(ge=1.0, le=3.0)] = 1.5
     palette: Palette | None = None
@@ -83,7 +87,7 @@ class ThemeSpec(Strict, frozen=True):
     high_contrast_palette: Palette | None = None
 
 
-class ComponentSpec(Strict, frozen=True):
+class ComponentSpec(StrictFrozen, frozen=True):
     """One component instance on a page template."""
 
     id: Ident
@@ -101,7 +105,7 @@ class ComponentSpec(Strict, frozen=True):
     props: dict[str, Any] = {}
 
 
-class VariantSpec(Strict, frozen=True):
+class VariantSpec(StrictFrozen, frozen=True):
     """An A/B variant: a different order, theme or props for a share of users."""
 
     name: Ident
@@ -111,7 +115,7 @@ class VariantSpec(Strict, frozen=True):
     props: dict[str, dict[str, Any]] = {}
 
 
-class Template(Strict, frozen=True):
+class Template(StrictFrozen, frozen=True):
     """A designer's base layout of one page (a file in `layouts/`)."""
 
     page: Ident

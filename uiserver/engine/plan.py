@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import msgspec
 
 from uiserver.engine.cap import Proposal, budget, count_changes, select
-from uiserver.engine.compiled import CompiledTemplate, View
+from uiserver.engine.compiled import CompiledTemplate
 from uiserver.engine.explain import Reason
 from uiserver.engine.proposals import (
     affinity_moves,
@@ -26,6 +26,7 @@ from uiserver.engine.proposals import (
 from uiserver.engine.rules import THUMB_SIDE, font_multiplier, select_mode
 from uiserver.engine.theme import motion_for
 from uiserver.engine.variant import choose_variant
+from uiserver.engine.variant_base import VariantBase
 from uiserver.policy import Policy
 from uiserver.schema import Change, Context, Profile
 from uiserver.types import Device, Mode, Motion
@@ -68,7 +69,7 @@ class Outcome(msgspec.Struct, frozen=True):
     capped: bool
 
 
-def _apply_visibility(view: View, proposals: list[Proposal]) -> list[bool]:
+def _apply_visibility(view: VariantBase, proposals: list[Proposal]) -> list[bool]:
     visible = list(view.base_visible)
     for p in proposals:
         if p.kind == "shown":
@@ -79,7 +80,7 @@ def _apply_visibility(view: View, proposals: list[Proposal]) -> list[bool]:
 
 
 def _build(
-    view: View,
+    view: VariantBase,
     kept: list[Proposal],
     affinity: list[float] | None,
     rank: list[int | None] | None,
@@ -107,7 +108,8 @@ def _build(
 
 
 def personalize(
-    ct: CompiledTemplate, view: View, profile: Profile, day: int, policy: Policy, allowed: int
+    ct: CompiledTemplate, view: VariantBase, profile: Profile, day: int, policy: Policy,
+    allowed: int,
 ) -> Outcome | None:
     """Proposals -> cap -> stability, or None when the profile proposes nothing."""
     settings = profile.settings

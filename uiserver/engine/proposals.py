@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from uiserver.engine.cap import Proposal
-from uiserver.engine.compiled import View
 from uiserver.engine.explain import Reason, segment_reason
 from uiserver.engine.rules import MIRROR, PLACEMENT_SIDE
 from uiserver.engine.stability import settle
 from uiserver.engine.variant import bucket, unit_interval
+from uiserver.engine.variant_base import VariantBase
 
 TIER_HANDEDNESS: Final = 3
 TIER_SEGMENT: Final = 2
@@ -23,7 +23,7 @@ TIER_EXPLORE: Final = 1
 TIER_AFFINITY: Final = 0
 
 
-def handedness(view: View, thumb: str) -> list[Proposal]:
+def handedness(view: VariantBase, thumb: str) -> list[Proposal]:
     """Mirror a row of action buttons when its main action sits away from the thumb.
 
     The whole row mirrors so buttons never land on each other; a row holding a pinned button
@@ -56,7 +56,7 @@ def handedness(view: View, thumb: str) -> list[Proposal]:
     return out
 
 
-def segments(view: View, user_segments: frozenset[str]) -> list[Proposal]:
+def segments(view: VariantBase, user_segments: frozenset[str]) -> list[Proposal]:
     """Show or hide modules whose segment rule names one of the user's segments."""
     out: list[Proposal] = []
     for i, rule_segments, show in view.segment_rules:
@@ -77,7 +77,7 @@ def segments(view: View, user_segments: frozenset[str]) -> list[Proposal]:
     return out
 
 
-def live_units(view: View, region: Sequence[int], visible: Sequence[bool]) -> list[int]:
+def live_units(view: VariantBase, region: Sequence[int], visible: Sequence[bool]) -> list[int]:
     """Units of `region` with at least one visible member."""
     units = view.units
     live: list[int] = []
@@ -90,7 +90,7 @@ def live_units(view: View, region: Sequence[int], visible: Sequence[bool]) -> li
 
 
 def arrange(
-    view: View,
+    view: VariantBase,
     visible: Sequence[bool],
     affinity: Sequence[float] | None,
     rank: Sequence[int | None] | None,
@@ -125,14 +125,14 @@ def arrange(
     return order, moved
 
 
-def base_visible_count(view: View, unit: int) -> int:
+def base_visible_count(view: VariantBase, unit: int) -> int:
     """Upper bound of the elements a move of `unit` changes: its members in the base."""
     vis = view.base_visible
     return sum(1 for i in view.units[unit] if vis[i])
 
 
 def affinity_moves(
-    view: View,
+    view: VariantBase,
     visible: Sequence[bool],
     affinity: Sequence[float],
     rank: Sequence[int | None] | None,
@@ -159,7 +159,7 @@ def affinity_moves(
 
 
 def explore(
-    view: View,
+    view: VariantBase,
     user_id: str,
     page: str,
     day: int,
@@ -202,12 +202,14 @@ def explore(
     )
 
 
-def unit_affinities(view: View, affinities: Mapping[str, float]) -> list[float]:
+def unit_affinities(view: VariantBase, affinities: Mapping[str, float]) -> list[float]:
     get = affinities.get
     return [get(k, 0.0) for k in view.unit_key]
 
 
-def unit_ranks(view: View, index: Mapping[str, int], last: Sequence[str]) -> list[int | None]:
+def unit_ranks(
+    view: VariantBase, index: Mapping[str, int], last: Sequence[str]
+) -> list[int | None]:
     """Each unit's position in the order last served (its first member seen), None if absent."""
     ranks: list[int | None] = [None] * len(view.units)
     unit_of = view.unit_of

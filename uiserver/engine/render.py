@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from uiserver.engine.compiled import CompiledTemplate
-from uiserver.engine.context import active_patches
 from uiserver.engine.plan import Plan
+from uiserver.engine.prop_rules import active_patches
 from uiserver.policy import Policy
 from uiserver.schema import Layout, LayoutComponent, LayoutTheme, PersonalizationInfo
 

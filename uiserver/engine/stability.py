@@ -48,11 +48,11 @@ def settle(
             while j:
                 v = out[j - 1]
                 b = affinity[v]
-                if a > b + margin * (b if b > 1.0 else 1.0):
+                if beats(a, b, margin):
                     by_affinity = True
                 else:
                     s = rank[v] if rank is not None else None
-                    if r is None or s is None or r > s or b > a + margin * (a if a > 1.0 else 1.0):
+                    if r is None or s is None or r > s or beats(b, a, margin):
                         break
                 if b < lowest:
                     lowest = b

@@ -20,7 +20,7 @@ from uiserver.types import Motion
 PairKind = Literal["text", "ui"]
 
 # Every pair of a served palette: (foreground, background, kind). The same pairs as the lint
-# (uiserver/lint.py PALETTE_PAIRS): "text" pairs carry words, "ui" pairs shapes (WCAG 1.4.11).
+# (uiserver/lint.py): "text" pairs carry words, "ui" pairs shapes (WCAG 1.4.11).
 PAIRS: tuple[tuple[str, str, PairKind], ...] = (
     ("text", "background", "text"),
     ("muted", "background", "text"),
@@ -31,13 +31,14 @@ PAIRS: tuple[tuple[str, str, PairKind], ...] = (
     ("primary", "surface", "ui"),
 )
 
-# (kind, enhanced) -> policy field of the floor. Text pairs use the normal-size floor: a palette
-# colours every size of text on the page, so the strictest size decides.
-FLOOR_FIELDS: Mapping[tuple[PairKind, bool], str] = {
-    ("text", False): "text_contrast",
-    ("text", True): "enhanced_text_contrast",
-    ("ui", False): "ui_contrast",
-    ("ui", True): "ui_contrast",
+# (kind, enhanced) -> (policy field holding the floor, the criterion it comes from): the one table
+# the lint and serving both read. Text pairs use the normal-size floor: a palette colours every
+# size of text on the page, so the strictest size decides.
+CONTRAST_FLOORS: Mapping[tuple[PairKind, bool], tuple[str, str]] = {
+    ("text", False): ("text_contrast", "WCAG 1.4.3"),
+    ("text", True): ("enhanced_text_contrast", "WCAG 1.4.6"),
+    ("ui", False): ("ui_contrast", "WCAG 1.4.11"),
+    ("ui", True): ("ui_contrast", "WCAG 1.4.11"),
 }
 
 FIELDS = ("text", "background", "primary", "on_primary", "muted", "surface")
@@ -66,7 +67,7 @@ PALETTE_SOURCES: Mapping[tuple[bool, bool], tuple[str, ...]] = {
 
 
 def floor(policy: Policy, kind: PairKind, enhanced: bool) -> float:
-    value: float = getattr(policy, FLOOR_FIELDS[kind, enhanced])
+    value: float = getattr(policy, CONTRAST_FLOORS[kind, enhanced][0])
     return value
 
 

@@ -14,17 +14,19 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from uiserver.http import designer_ops as ops
-from uiserver.http.deps import designer, parse_json, read_body, service_of, store_writes
+from uiserver import designer as ops
+from uiserver.context_query import QueryError, parse_context
+from uiserver.documents import DEFAULT_LIMITS, decode_json
+from uiserver.http.deps import designer, read_body, service_of, store_writes
 from uiserver.http.errors import ApiError
 from uiserver.http.h5 import render_h5
-from uiserver.http.layouts import QueryError, parse_context
 from uiserver.http.responses import json_response
-from uiserver.schema import Problem
-from uiserver.service import PublishRefused, UnknownVersion
+from uiserver.publishing import PublishRefused
+from uiserver.schema import Problem, Template
+from uiserver.segments_import import IMPORT_LIMITS
 
-TEMPLATE_LIMIT = 1024 * 1024
-SEGMENTS_LIMIT = 20 * 1024 * 1024
+TEMPLATE_LIMIT = DEFAULT_LIMITS.max_bytes
+SEGMENTS_LIMIT = IMPORT_LIMITS.max_bytes
 MESSAGE_MAX = 500
 # The H5 preview is a picture of a page: no script, nothing loaded from elsewhere.
 PREVIEW_HEADERS = {
@@ -55,8 +57,9 @@ def refused(problems: list[Problem]) -> Response:
     )
 
 
-async def _body(request: Request, limit: int = TEMPLATE_LIMIT) -> Any:
-    return parse_json(await read_body(request, limit))
+async def _body(request: Request) -> Any:
+    """The JSON body, decoded with the documents' limits (DocumentError: 400 `bad_json`)."""
+    return decode_json(await read_body(request, TEMPLATE_LIMIT), None, DEFAULT_LIMITS)
 
 
 def _string(body: Any, name: str, *, required: bool, max_length: int = MESSAGE_MAX) -> str:
@@ -110,7 +113,7 @@ async def publish(request: Request) -> Response:
         return refused(problems)
     try:
         with store_writes():
-            record = await service.publish(page, template, who.user_id, message)
+            record = await ops.publish(service, page, template, who.user_id, message)
     except PublishRefused as exc:
         return refused(exc.problems)
     return json_response({"page": page, "version": record.version, "seq": record.seq}, 201)
@@ -142,10 +145,7 @@ async def rollback(request: Request) -> Response:
     version = _string(await _body(request), "version", required=True, max_length=64)
     try:
         with store_writes():
-            record = await service_of(request).rollback(page, version, who.user_id)
-    except UnknownVersion:
-        raise ApiError(404, "not_found", f"page {page!r} has no version {version!r}",
-                       "version") from None
+            record = await ops.rollback(service_of(request), page, version, who.user_id)
     except PublishRefused as exc:
         return refused(exc.problems)
     return json_response({"page": page, "version": record.version, "seq": record.seq}, 201)
@@ -154,7 +154,7 @@ async def rollback(request: Request) -> Response:
 # --------------------------------------------------------------------------- preview
 
 
-def _preview_response(request: Request, template: Any, version: str | None) -> Response:
+def _preview_response(request: Request, template: Template, version: str | None) -> Response:
     query = request.query_params
     persona = query.get("persona", "default")
     fmt = query.get("format", "json")
@@ -164,15 +164,22 @@ def _preview_response(request: Request, template: Any, version: str | None) -> R
         context = parse_context(request.scope.get("query_string", b""))
     except QueryError as exc:
         raise ApiError(400, "bad_query", exc.message, exc.field) from None
+    marked = query.get("marks", "0")
+    if marked not in ("0", "1"):
+        raise ApiError(422, "invalid", "marks must be 0 or 1", "marks")
     service = service_of(request)
     layout = ops.preview(service, template, persona, context, version)
     if fmt == "json":
         return json_response(layout)
-    title = ops.PERSONA_TITLES.get(persona, persona)
+    # marks=1: badge what personalization changed against this persona's base (same settings
+    # and context, personalization off: DESIGN section 5's "base layout").
+    base = ops.preview(service, template, persona, context, version, personalization=0.0) \
+        if marked == "1" else None
+    title = ops.persona_title(persona)
     html = render_h5(
         layout, service.catalog, title=template.title,
         caption=f"Preview as {title} · version {layout.template_version}",
-        lang=context.locale,
+        lang=context.locale, base=base, device=context.device, width=context.width,
     )
     return HTMLResponse(html, headers=PREVIEW_HEADERS)
 
@@ -201,9 +208,9 @@ async def put_segments(request: Request) -> Response:
     """Bulk import: a JSON array or JSON lines; one bad item and nothing is stored."""
     designer(request)
     body = await read_body(request, SEGMENTS_LIMIT)
-    assignments = ops.parse_segments(body, request.headers.get("content-type", ""))
+    content_type = request.headers.get("content-type", "")
     with store_writes():
-        users = await service_of(request).store.put_segments(assignments)
+        users = await ops.import_segments(service_of(request), body, content_type)
     return json_response({"users": users})
 
 

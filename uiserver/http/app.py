@@ -20,8 +20,12 @@ from starlette.types import ASGIApp
 
 from uiserver.auth import TokenVerifier, resolve_secret
 from uiserver.catalog import load_catalog, load_templates
-from uiserver.config import Config
+from uiserver.config import Config, resolve_data_dir
+from uiserver.designer import DesignerError
+from uiserver.documents import DocumentError
+from uiserver.http.admin import admin_routes
 from uiserver.http.client import client_routes
+from uiserver.http.console import console_routes
 from uiserver.http.errors import ApiError, api_error_handler, http_exception_handler
 from uiserver.http.health import health_routes
 from uiserver.http.layouts import LayoutApp
@@ -31,20 +35,6 @@ from uiserver.service import Service
 from uiserver.store.factory import open_store
 
 log = logging.getLogger("uiserver")
-
-
-def _extra_routes(service: Service) -> list[BaseRoute]:
-    """Admin API and designer console, when those modules are present."""
-    routes: list[BaseRoute] = []
-    with contextlib.suppress(ImportError):
-        from uiserver.http.admin import admin_routes
-
-        routes += admin_routes()
-    with contextlib.suppress(ImportError):
-        from uiserver.http.console import console_routes
-
-        routes += console_routes()
-    return routes
 
 
 def create_app(config: Config) -> ASGIApp:
@@ -78,14 +68,20 @@ def create_app(config: Config) -> ASGIApp:
     routes: list[BaseRoute] = [
         *client_routes(),
         *health_routes(),
-        *_extra_routes(service),
+        *admin_routes(),
+        *console_routes(),
         # Reached only for methods the fast path does not take: answers 405 in JSON.
         Route("/v1/layouts/{page}", _layout_fallback, methods=["GET"]),
     ]
     starlette = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={ApiError: api_error_handler, HTTPException: http_exception_handler},
+        exception_handlers={
+            ApiError: api_error_handler,
+            DesignerError: api_error_handler,
+            DocumentError: api_error_handler,
+            HTTPException: http_exception_handler,
+        },
     )
     starlette.state.service = service
     starlette.state.metrics = metrics
@@ -101,7 +97,7 @@ async def _layout_fallback(request: Any) -> Any:  # pragma: no cover - never rou
 
 def config_from_env() -> Config:
     """The Config `uiserver serve` hands to each uvicorn worker through the environment."""
-    data_dir = Path(os.environ.get("UISERVER_DATA_DIR", ".uiserver"))
+    data_dir = resolve_data_dir(None)
     secret, _ = resolve_secret(data_dir, create=True)
     policy = os.environ.get("UISERVER_POLICY")
     return Config(

@@ -17,7 +17,7 @@ EVENTS_LIMIT = 256 * 1024
 async def get_settings(request: Request) -> Response:
     user_id = user(request)
     with store_writes():
-        settings = await service_of(request).store.get_settings(user_id)
+        settings = await service_of(request).get_settings(user_id)
     return json_response(settings)
 
 
@@ -42,7 +42,7 @@ async def post_events(request: Request) -> Response:
 async def export_data(request: Request) -> Response:
     user_id = user(request)
     with store_writes():
-        data = await service_of(request).store.export_user(user_id)
+        data = await service_of(request).export_user(user_id)
     return json_response({"user": user_id, "data": data})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from types import TracebackType
 from typing import Any, TypeVar
 
 import msgspec
@@ -112,8 +113,8 @@ class store_writes:
         return None
 
     def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> bool:
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if isinstance(exc, StoreUnavailable):
             global _last_logged
             now = time.monotonic()
@@ -124,4 +125,3 @@ class store_writes:
                 503, "store_unavailable",
                 "the data store is unreachable; try again shortly",
             ) from None
-        return False

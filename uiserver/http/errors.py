@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from uiserver.designer import DesignerError
+from uiserver.documents import DocumentError, error_path
 from uiserver.schema import ErrorBody, ErrorDetail
 
 _encoder = msgspec.json.Encoder()
@@ -36,15 +40,31 @@ def error_response(
 
 
 def validation_field(exc: msgspec.ValidationError) -> tuple[str, str | None]:
-    """msgspec's message and the `$.a.b` path it names, as ("message", "a.b")."""
-    text = str(exc)
-    if " - at `$" in text:
-        message, _, where = text.rpartition(" - at `$")
-        return message, where.rstrip("`").lstrip(".") or None
-    return text, None
+    """msgspec's message and the `$.a.b` path it names, as ("message", "a.b"); None for the
+    root (`documents.error_path`, the one parser of msgspec's paths)."""
+    field, message = error_path(exc)
+    return message, None if field == "$" else field
+
+
+# The contract's status for each code a domain error carries.
+STATUS_OF_CODE: Mapping[str, int] = {
+    "bad_request": 400, "bad_json": 400, "not_found": 404, "invalid": 422, "layout_rule": 422,
+}
+
+
+def api_error(exc: DesignerError | DocumentError) -> ApiError:
+    """A designer or decoding error as the API answers it: a malformed or over-limit document is
+    400 `bad_json`, a well-formed one of the wrong shape 422 `invalid`."""
+    if isinstance(exc, DocumentError):
+        code = "invalid" if exc.schema else "bad_json"
+        field = None if exc.field == "$" else exc.field
+        return ApiError(STATUS_OF_CODE[code], code, exc.message, field)
+    return ApiError(STATUS_OF_CODE[exc.code], exc.code, exc.message, exc.field)
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, DesignerError | DocumentError):
+        exc = api_error(exc)
     assert isinstance(exc, ApiError)
     headers = {"Retry-After": "1"} if exc.status == 503 else None
     if exc.status == 401:

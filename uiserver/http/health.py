@@ -22,18 +22,15 @@ async def readyz(request: Request) -> Response:
 
     Not ready is not dead: layouts keep answering (degraded) while the store is down.
     """
-    service = service_of(request)
-    store_ok = await service.store.ping()
-    listening = bool(getattr(service.store, "subscribed", True))
-    request.app.state.metrics.store_up.set(1 if store_ok else 0)
-    ready = store_ok and listening and service.ready and bool(service.pages)
+    state = await service_of(request).readiness()
+    request.app.state.metrics.store_up.set(1 if state.store else 0)
     body = {
-        "ready": ready,
-        "store": store_ok,
-        "invalidations": listening,
-        "templates": sorted(service.pages),
+        "ready": state.ready,
+        "store": state.store,
+        "invalidations": state.invalidations,
+        "templates": state.templates,
     }
-    return json_response(body, status=200 if ready else 503)
+    return json_response(body, status=200 if state.ready else 503)
 
 
 async def metrics(request: Request) -> Response:

@@ -10,52 +10,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from urllib.parse import parse_qsl
+from typing import Any
 
-import msgspec
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from uiserver.auth import AuthError, TokenVerifier
 from uiserver.cache import BoundedDict
-from uiserver.http.errors import error_body, validation_field
+from uiserver.context_query import QueryError, parse_context
+from uiserver.http.errors import error_body
 from uiserver.http.metrics import Metrics
 from uiserver.schema import Context
 from uiserver.service import Service, UnknownPage
 
 PREFIX = "/v1/layouts/"
-CONTEXT_FIELDS = frozenset({"device", "width", "dark", "low_power", "font_px", "locale"})
-_BOOLS = {"0": False, "1": True, "false": False, "true": True}
-
-
-class QueryError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def parse_context(query: bytes) -> Context:
-    """The launch context from the query string; unknown parameters are ignored."""
-    raw: dict[str, object] = {}
-    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if name not in CONTEXT_FIELDS:
-            continue
-        if name in ("dark", "low_power"):
-            if value.lower() not in _BOOLS:
-                raise QueryError(name, f"{name} must be 0 or 1")
-            raw[name] = _BOOLS[value.lower()]
-        elif name in ("width", "font_px"):
-            try:
-                raw[name] = int(value) if name == "width" else float(value)
-            except ValueError:
-                raise QueryError(name, f"{name} must be a number") from None
-        else:
-            raw[name] = value
-    try:
-        return msgspec.convert(raw, Context)
-    except msgspec.ValidationError as exc:
-        message, field = validation_field(exc)
-        raise QueryError(field or "query", message) from None
 
 
 class LayoutApp:
@@ -67,7 +34,7 @@ class LayoutApp:
         verifier: Callable[[], TokenVerifier | None],
         metrics: Metrics,
         fallback: ASGIApp,
-        route_paths: Mapping[object, str] | None = None,
+        route_paths: Mapping[Any, str] | None = None,
     ) -> None:
         self.service = service
         self.verifier = verifier

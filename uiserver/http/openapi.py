@@ -12,6 +12,8 @@ from typing import Any
 import msgspec
 
 from uiserver import __version__
+from uiserver.context_query import openapi_parameters
+from uiserver.engine.personas import PERSONAS
 from uiserver.schema import (
     ErrorBody,
     EventBatch,
@@ -41,18 +43,15 @@ _HISTORY = _obj(page=_STR, versions={"type": "array", "items": _obj(
 _ANY = {"type": "object", "additionalProperties": True}
 
 _CONTEXT_PARAMS = [
-    {"name": "device", "in": "query", "schema": {"enum": ["phone", "tablet", "desktop"]}},
-    {"name": "width", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-    {"name": "dark", "in": "query", "schema": {"enum": ["0", "1"]}},
-    {"name": "low_power", "in": "query", "schema": {"enum": ["0", "1"]}},
-    {"name": "font_px", "in": "query", "schema": {"type": "number", "minimum": 8, "maximum": 64}},
-    {"name": "locale", "in": "query", "schema": {"type": "string", "maxLength": 35}},
+    *openapi_parameters(),  # from schema.Context, as the query is parsed
     {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
 ]
 _PAGE = {"name": "page", "in": "path", "required": True, "schema": {"type": "string"}}
-_PERSONA = {"name": "persona", "in": "query", "schema": {"enum": [
-    "default", "elderly", "low_vision", "screen_reader", "off", "churn_risk"]}}
+_PERSONA = {"name": "persona", "in": "query", "schema": {"enum": list(PERSONAS)}}
 _FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}
+_MARKS = {"name": "marks", "in": "query", "description": (
+    "format=html only: 1 badges what personalization moved, hid or showed against the "
+    "persona's base layout"), "schema": {"enum": ["0", "1"]}}
 
 # (method, path, summary, request schema, {status: response schema or None}, parameters)
 OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
@@ -95,10 +94,10 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
                           404: _ref("ErrorBody"), 422: _PROBLEMS}, [_PAGE]),
     ("get", "/v1/admin/preview/{page}", "The page as a persona gets it", None,
      {200: _ref("Layout"), 400: _ref("ErrorBody"), 404: _ref("ErrorBody"),
-      422: _ref("ErrorBody")}, [_PAGE, _PERSONA, _FORMAT]),
+      422: _ref("ErrorBody")}, [_PAGE, _PERSONA, _FORMAT, _MARKS]),
     ("post", "/v1/admin/preview/{page}", "Preview a draft as a persona gets it", _TEMPLATE_BODY,
      {200: _ref("Layout"), 400: _ref("ErrorBody"), 422: _PROBLEMS},
-     [_PAGE, _PERSONA, _FORMAT]),
+     [_PAGE, _PERSONA, _FORMAT, _MARKS]),
     ("put", "/v1/admin/segments", "Bulk import of user segments (JSON array or JSON lines)",
      {"type": "array", "items": _obj(user=_STR, segments={"type": "array", "items": _STR})},
      {200: _obj(users={"type": "integer"}), 400: _ref("ErrorBody"), 413: _ref("ErrorBody"),

@@ -1,4 +1,5 @@
-"""What both backends share: codecs, listener fan-out, the export document, bulk thresholds."""
+"""What both backends share: codecs, listener fan-out, the export document, bulk thresholds,
+version immutability."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import msgspec
 
 from uiserver.affinity import Affinity
 from uiserver.schema import Profile, Settings
-from uiserver.store.base import Invalidation, Listener
+from uiserver.store.base import Invalidation, Listener, TemplateRecord
 
 log = logging.getLogger("uiserver.store")
 
@@ -100,3 +101,12 @@ def export_document(
         "created": created,
         "updated": updated,
     }
+
+
+def check_same_document(record: TemplateRecord, document: bytes) -> None:
+    """Versions are immutable: a known version with other content raises ValueError."""
+    if record.document != bytes(document):
+        raise ValueError(
+            f"template {record.page!r} version {record.version!r} already exists with other "
+            "content; versions are immutable"
+        )

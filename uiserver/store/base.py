@@ -42,8 +42,84 @@ class Invalidation(msgspec.Struct, frozen=True, array_like=True):
 Listener = Callable[[Invalidation], None]
 
 
-class Store(Protocol):
-    """Profiles, settings, affinities, segments and template versions."""
+class InvalidationSource(Protocol):
+    """How a store tells this process what changed.
+
+    Contract for every write below that changes a layout input (settings, events, segments,
+    erasure, publish): after it commits, the store calls this process's listeners once per
+    Invalidation, synchronously, before the write returns; other processes sharing the store
+    receive the same Invalidations (at most once; a resubscription delivers `all`). Callers
+    never invalidate their own caches by hand.
+    """
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener` for every invalidation, from this process or another one."""
+
+    def poll(self) -> None:
+        """Cheap, synchronous: deliver invalidations other processes wrote (hot path)."""
+
+    @property
+    def subscribed(self) -> bool:
+        """True while other processes' invalidations reach this one (readiness)."""
+
+
+class UserStore(Protocol):
+    """Everything stored about users: settings, affinities, segments, last orders."""
+
+    async def get_profile(self, user_id: str) -> Profile:
+        """The engine's view of the user; defaults for a user never seen."""
+
+    async def get_settings(self, user_id: str) -> Settings:
+        """Exactly what was stored, or defaults for a new user."""
+
+    async def put_settings(self, user_id: str, settings: Settings) -> None:
+        """Replace the user's settings. Invalidates the user."""
+
+    async def record_events(self, user_id: str, events: Sequence[Event], now: float) -> int:
+        """Fold events into affinities (with decay); returns how many were stored: 0 when the
+        stored settings turn personalization off. Invalidates the user when it stored any."""
+
+    async def set_last_order(self, user_id: str, page: str, order: Sequence[str]) -> None:
+        """Remember the order last served (stability across launches). No invalidation: it is a
+        consequence of the cached layout, not an input that changes it."""
+
+    async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
+        """Replace the segments of each user named; returns how many users were written.
+        Invalidates each user (past BULK_INVALIDATION_USERS: one `all`)."""
+
+    async def export_user(self, user_id: str) -> dict[str, Any]:
+        """Everything stored about the user, as a JSON-able document."""
+
+    async def erase_user(self, user_id: str) -> None:
+        """Delete every row about the user. Invalidates the user."""
+
+
+class TemplateStore(Protocol):
+    """Append-only template history per page; the newest entry is live."""
+
+    async def publish(
+        self, page: str, version: str, document: bytes, author: str, message: str, now: float
+    ) -> TemplateRecord:
+        """Append a new version and make it live, atomically. Republishing the live version is
+        a no-op returning it; a known version with other content raises ValueError. Invalidates
+        the page when it appended."""
+
+    async def live(self) -> dict[str, TemplateRecord]:
+        """The live version of every page."""
+
+    async def live_template(self, page: str) -> TemplateRecord | None:
+        """The live version of the page, or None."""
+
+    async def get_version(self, page: str, version: str) -> TemplateRecord | None:
+        """The newest history entry of that version (a rollback repeats a version), or None."""
+
+    async def history(self, page: str) -> list[TemplateRecord]:
+        """Every version of the page, newest first."""
+
+
+class Store(InvalidationSource, UserStore, TemplateStore, Protocol):
+    """A backend: lifecycle, invalidation, users and templates. Every async method raises
+    StoreUnavailable when the backing service cannot be reached."""
 
     async def open(self) -> None:
         """Connect / create tables; idempotent."""
@@ -52,49 +128,3 @@ class Store(Protocol):
 
     async def ping(self) -> bool:
         """True when the store answers (readiness)."""
-
-    def add_listener(self, listener: Listener) -> None:
-        """Call `listener` for every invalidation, from this process or another one."""
-
-    def poll(self) -> None:
-        """Cheap, synchronous: deliver invalidations other processes wrote (hot path)."""
-
-    # ---- users
-    async def get_profile(self, user_id: str) -> Profile:
-        """The engine's view of the user; defaults for a user never seen."""
-
-    async def get_settings(self, user_id: str) -> Settings:
-        """Exactly what was stored, or defaults for a new user."""
-
-    async def put_settings(self, user_id: str, settings: Settings) -> None: ...
-
-    async def record_events(self, user_id: str, events: Sequence[Event], now: float) -> int:
-        """Fold events into affinities (with decay); returns how many were stored."""
-
-    async def set_last_order(self, user_id: str, page: str, order: Sequence[str]) -> None:
-        """Remember the order last served (stability across launches)."""
-
-    async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
-        """Replace the segments of each user named; returns how many users were written."""
-
-    async def export_user(self, user_id: str) -> dict[str, Any]:
-        """Everything stored about the user, as a JSON-able document."""
-
-    async def erase_user(self, user_id: str) -> None:
-        """Delete every row about the user."""
-
-    # ---- templates
-    async def publish(
-        self, page: str, version: str, document: bytes, author: str, message: str, now: float
-    ) -> TemplateRecord:
-        """Append a new version and make it live, atomically."""
-
-    async def live(self) -> dict[str, TemplateRecord]:
-        """The live version of every page."""
-
-    async def live_template(self, page: str) -> TemplateRecord | None: ...
-
-    async def get_version(self, page: str, version: str) -> TemplateRecord | None: ...
-
-    async def history(self, page: str) -> list[TemplateRecord]:
-        """Every version of the page, newest first."""

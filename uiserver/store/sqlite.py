@@ -7,16 +7,12 @@ blocking wait is another process holding the write lock; writes are single short
 and `busy_timeout` bounds that wait (past it: `StoreUnavailable`).
 
 Cross-process invalidation: every write that changes a layout input appends rows to the `changes`
-log in its own transaction and calls this process's listeners after commit. `poll()` reads
-`PRAGMA data_version` (it moves only when *another* connection committed; ~3.5 us measured) and
-only then reads the log past the last row it saw. The log is pruned to the newest
-`changes_keep` rows and `changes_max_age` seconds; a process that fell behind the pruning
-receives `Invalidation("all")` instead of what it missed.
+log in its own transaction and calls this process's listeners after commit; `poll()` delivers
+other processes' rows (see `sqlite_changes`). Template history statements: `sqlite_templates`.
 """
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 import threading
 import time
@@ -27,6 +23,7 @@ from typing import Any
 
 from uiserver.affinity import Affinity, fold
 from uiserver.schema import Event, Profile, Settings
+from uiserver.store import sqlite_changes, sqlite_templates
 from uiserver.store._common import (
     Listeners,
     build_profile,
@@ -39,8 +36,9 @@ from uiserver.store._common import (
     user_invalidations,
 )
 from uiserver.store.base import Invalidation, Listener, StoreUnavailable, TemplateRecord
+from uiserver.store.sqlite_changes import ChangeLog
 
-SCHEMA = (
+USER_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users (
         user_id TEXT PRIMARY KEY, settings TEXT, evidence INTEGER NOT NULL DEFAULT 0,
         affinity_ts REAL, last_event REAL, created REAL NOT NULL, updated REAL NOT NULL
@@ -57,24 +55,12 @@ SCHEMA = (
         user_id TEXT NOT NULL, page TEXT NOT NULL, components TEXT NOT NULL,
         PRIMARY KEY (user_id, page)
     ) WITHOUT ROWID""",
-    # Append-only history; the live version of a page is its highest seq.
-    """CREATE TABLE IF NOT EXISTS templates (
-        page TEXT NOT NULL, seq INTEGER NOT NULL, version TEXT NOT NULL, document BLOB NOT NULL,
-        author TEXT NOT NULL, message TEXT NOT NULL, created REAL NOT NULL,
-        PRIMARY KEY (page, seq)
-    ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS templates_by_version ON templates (page, version, seq)",
-    """CREATE TABLE IF NOT EXISTS changes (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL,
-        origin TEXT NOT NULL, ts REAL NOT NULL
-    )""",
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID",
 )
+
+SCHEMA = (*USER_SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA)
 
 # Tables holding rows about a user; erase_user empties each of them.
 USER_TABLES = ("users", "affinities", "segments", "last_orders")
-TEMPLATE_COLUMNS = "page, version, document, author, message, created, seq"
-PRUNE_EVERY = 256  # change rows appended between two prunes of the log
 
 
 class SQLiteStore:
@@ -103,16 +89,11 @@ class SQLiteStore:
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
         self._poll_interval = poll_interval
-        self._changes_keep = changes_keep
-        self._changes_max_age = changes_max_age
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # callers may share the store across threads
         self._listeners = Listeners()
-        self._origin = secrets.token_hex(8)  # tells our own change rows from other processes'
-        self._last_seq = 0
-        self._data_version = 0
+        self._changes = ChangeLog(changes_keep, changes_max_age)
         self._next_poll = 0.0
-        self._appended = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -159,10 +140,9 @@ class SQLiteStore:
             conn.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA:
                 conn.execute(statement)
-            self._prune(conn, time.time())
+            self._changes.start(conn, time.time())
             conn.execute("COMMIT")
-            self._last_seq = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-            self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+            self._changes.mark_read(conn)
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
         return conn
@@ -190,33 +170,10 @@ class SQLiteStore:
     def add_listener(self, listener: Listener) -> None:
         self._listeners.add(listener)
 
-    def _append_changes(
-        self, conn: sqlite3.Connection, invalidations: Sequence[Invalidation], now: float
-    ) -> None:
-        """Inside a write transaction: log the changes for the other processes."""
-        conn.executemany(
-            "INSERT INTO changes (kind, key, origin, ts) VALUES (?, ?, ?, ?)",
-            [(inv.kind, inv.key, self._origin, now) for inv in invalidations],
-        )
-        self._appended += len(invalidations)
-        if self._appended >= PRUNE_EVERY:
-            self._prune(conn, now)
-
-    def _prune(self, conn: sqlite3.Connection, now: float) -> None:
-        """Drop change rows past the newest `changes_keep` or older than `changes_max_age`."""
-        self._appended = 0
-        newest = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-        through = conn.execute(
-            "SELECT coalesce(max(seq), 0) FROM changes WHERE seq <= ? OR ts < ?",
-            (newest - self._changes_keep, now - self._changes_max_age),
-        ).fetchone()[0]
-        if through:
-            conn.execute("DELETE FROM changes WHERE seq <= ?", (through,))
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-                (through,),
-            )
+    @property
+    def subscribed(self) -> bool:
+        """Always: other processes' changes are read from the file by `poll()`."""
+        return True
 
     def poll(self) -> None:
         """Deliver what other processes wrote since the last call; never raises (hot path)."""
@@ -229,29 +186,14 @@ class SQLiteStore:
             self._next_poll = now + self._poll_interval
         try:
             with self._lock:
-                version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-                if version == self._data_version:
+                if not self._changes.moved(self._conn):
                     return
-                self._data_version = version
-                invalidations = self._read_changes()
+                with self._tx(write=False) as conn:
+                    invalidations = self._changes.read(conn)
         except (sqlite3.Error, StoreUnavailable):
             log.exception("sqlite poll failed")
             return
         self._listeners.emit(invalidations)
-
-    def _read_changes(self) -> list[Invalidation]:
-        with self._tx(write=False) as conn:
-            pruned = conn.execute("SELECT value FROM meta WHERE key = 'pruned_through'").fetchone()
-            rows = conn.execute(
-                "SELECT seq, kind, key, origin FROM changes WHERE seq > ? ORDER BY seq",
-                (self._last_seq,),
-            ).fetchall()
-        missed = pruned is not None and pruned[0] > self._last_seq
-        if rows:
-            self._last_seq = rows[-1][0]
-        if missed:
-            return [Invalidation("all")]
-        return [Invalidation(kind, key) for _, kind, key, origin in rows if origin != self._origin]
 
     # ------------------------------------------------------------------ users
 
@@ -281,7 +223,7 @@ class SQLiteStore:
                 "updated = excluded.updated",
                 (user_id, json_encode(settings).decode(), now, now),
             )
-            self._append_changes(conn, changes, now)
+            self._changes.append(conn, changes, now)
         self._listeners.emit(changes)
 
     async def record_events(self, user_id: str, events: Sequence[Event], now: float) -> int:
@@ -307,7 +249,7 @@ class SQLiteStore:
                 "last_event = excluded.last_event, updated = excluded.updated",
                 (user_id, new.evidence, new.updated, new.last_event, now, now),
             )
-            self._append_changes(conn, changes, now)
+            self._changes.append(conn, changes, now)
         self._listeners.emit(changes)
         return len(events)
 
@@ -337,7 +279,7 @@ class SQLiteStore:
                 "INSERT INTO segments (user_id, segment) VALUES (?, ?)",
                 [(user_id, s) for user_id, segments in mapping.items() for s in segments],
             )
-            self._append_changes(conn, changes, now)
+            self._changes.append(conn, changes, now)
         self._listeners.emit(changes)
         return len(mapping)
 
@@ -357,7 +299,7 @@ class SQLiteStore:
             for table in USER_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM changes WHERE kind = 'user' AND key = ?", (user_id,))
-            self._append_changes(conn, changes, now)
+            self._changes.append(conn, changes, now)
         self._listeners.emit(changes)
 
     def _user_row(
@@ -403,81 +345,28 @@ class SQLiteStore:
         """
         changes = [Invalidation("template", page)]
         with self._tx(write=True) as conn:
-            live = self._live(conn, page)
-            if live is not None and live.version == version:
-                _check_same(live, document)
-                return live
-            earlier = self._version(conn, page, version)
-            if earlier is not None:
-                _check_same(earlier, document)
-            record = TemplateRecord(
-                page,
-                version,
-                bytes(document),
-                author,
-                message,
-                now,
-                1 if live is None else live.seq + 1,
+            record, appended = sqlite_templates.append(
+                conn, page, version, document, author, message, now
             )
-            conn.execute(
-                f"INSERT INTO templates ({TEMPLATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (page, version, record.document, author, message, now, record.seq),
-            )
-            self._append_changes(conn, changes, now)
-        self._listeners.emit(changes)
+            if appended:
+                self._changes.append(conn, changes, now)
+        if appended:
+            self._listeners.emit(changes)
         return record
 
     async def live(self) -> dict[str, TemplateRecord]:
         with self._tx(write=False) as conn:
-            rows = conn.execute(
-                f"SELECT {TEMPLATE_COLUMNS} FROM templates t WHERE seq = "
-                "(SELECT max(seq) FROM templates WHERE page = t.page) ORDER BY page"
-            ).fetchall()
-        return {row[0]: _record(row) for row in rows}
+            return sqlite_templates.all_live(conn)
 
     async def live_template(self, page: str) -> TemplateRecord | None:
         with self._tx(write=False) as conn:
-            return self._live(conn, page)
+            return sqlite_templates.live(conn, page)
 
     async def get_version(self, page: str, version: str) -> TemplateRecord | None:
         """The newest history entry of that version (a rollback repeats a version)."""
         with self._tx(write=False) as conn:
-            return self._version(conn, page, version)
+            return sqlite_templates.newest_of_version(conn, page, version)
 
     async def history(self, page: str) -> list[TemplateRecord]:
         with self._tx(write=False) as conn:
-            rows = conn.execute(
-                f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE page = ? ORDER BY seq DESC",
-                (page,),
-            ).fetchall()
-        return [_record(row) for row in rows]
-
-    @staticmethod
-    def _live(conn: sqlite3.Connection, page: str) -> TemplateRecord | None:
-        row = conn.execute(
-            f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE page = ? ORDER BY seq DESC LIMIT 1",
-            (page,),
-        ).fetchone()
-        return None if row is None else _record(row)
-
-    @staticmethod
-    def _version(conn: sqlite3.Connection, page: str, version: str) -> TemplateRecord | None:
-        row = conn.execute(
-            f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE page = ? AND version = ? "
-            "ORDER BY seq DESC LIMIT 1",
-            (page, version),
-        ).fetchone()
-        return None if row is None else _record(row)
-
-
-def _record(row: tuple[Any, ...]) -> TemplateRecord:
-    page, version, document, author, message, created, seq = row
-    return TemplateRecord(page, version, bytes(document), author, message, created, seq)
-
-
-def _check_same(record: TemplateRecord, document: bytes) -> None:
-    if record.document != bytes(document):
-        raise ValueError(
-            f"template {record.page!r} version {record.version!r} already exists with other "
-            "content; versions are immutable"
-        )
+            return sqlite_templates.history(conn, page)

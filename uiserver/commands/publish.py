@@ -14,6 +14,7 @@ from pathlib import Path
 
 from uiserver.catalog import LoadError, load_catalog
 from uiserver.config import Config
+from uiserver.lint_files import lint_template_file
 from uiserver.policy import PolicyError, load_policy
 from uiserver.schema import Problem
 from uiserver.service import PublishRefused, Service
@@ -27,8 +28,6 @@ def _print_problems(path: Path, problems: list[Problem]) -> None:
 
 
 async def _publish(args: argparse.Namespace) -> int:
-    from uiserver.lint import lint_template_file
-
     path: Path = args.file
     policy = load_policy(getattr(args, "policy", None))
     catalog = load_catalog(args.components)
@@ -59,7 +58,8 @@ async def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_publish(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """0 published (or already live), 1 refused or failed, 2 empty message."""
     if not args.message.strip():
         print("uiserver publish: --message must say what changed", file=sys.stderr)
         return 2

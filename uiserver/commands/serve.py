@@ -15,7 +15,8 @@ import uvicorn
 from uiserver.auth import resolve_secret
 
 
-def run_serve(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Run uvicorn until it stops (0); the data dir and JWT secret are made when missing."""
     args.data_dir.mkdir(parents=True, exist_ok=True)
     secret, created = resolve_secret(args.data_dir, create=True)
     os.environ.update({

@@ -1,4 +1,4 @@
-"""Context rules: what the launch's device and power state change in component props.
+"""Prop rules: what the launch's device and power state change in component props.
 
 A table of (catalogue flag, when, prop, value, reason). None of these reorder anything: wider
 grids on tablets keep the order, low-power images keep their place.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from uiserver.engine.compiled import Comp
+from uiserver.engine.components import ResolvedComponent
 from uiserver.engine.explain import Reason
 
 if TYPE_CHECKING:
@@ -20,14 +20,14 @@ PropRule = tuple[
     str,
     Callable[["Plan"], bool],
     str,
-    Callable[[Comp, "Plan"], Any],
+    Callable[[ResolvedComponent, "Plan"], Any],
     Callable[["Plan"], str],
 ]
 
 DEVICE_REASON = {"tablet": Reason.CONTEXT_TABLET, "desktop": Reason.CONTEXT_DESKTOP}
 
 
-def _columns(c: Comp, plan: Plan) -> int | None:
+def _columns(c: ResolvedComponent, plan: Plan) -> int | None:
     if c.columns <= 0:
         return None
     return max(c.columns, round(c.columns * plan.columns_factor))
@@ -57,7 +57,7 @@ PROP_RULES: tuple[PropRule, ...] = (
     ),
 )
 
-ActivePatch = tuple[str, str, Callable[[Comp, "Plan"], Any], str]
+ActivePatch = tuple[str, str, Callable[[ResolvedComponent, "Plan"], Any], str]
 
 
 def active_patches(plan: Plan) -> list[ActivePatch]:

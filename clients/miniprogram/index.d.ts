@@ -1,0 +1,208 @@
+/// <reference types="miniprogram-api-typings" />
+// Type declarations for uiserver-miniprogram (the SDK in src/index.js; the renderer is the
+// custom component src/components/ui-layout).
+
+/** DESIGN section 5: the layout body, schema 1 (fields may be added, never renamed). */
+export interface LayoutPalette {
+  text: string; background: string; primary: string; on_primary: string;
+  muted?: string; surface?: string;
+}
+export interface LayoutTheme {
+  font_px: number;
+  line_height: number;
+  motion: 'full' | 'reduced' | 'none';
+  high_contrast: boolean;
+  palette: LayoutPalette;
+  dark?: boolean;
+  direction?: 'ltr' | 'rtl';
+}
+export type Placement =
+  | 'flow' | 'bottom_left' | 'bottom_center' | 'bottom_right'
+  | 'floating_left' | 'floating_right' | 'top_right' | (string & {});
+export interface LayoutComponent {
+  id: string; type: string; role: string; label: string;
+  font_px: number; min_target_px: number; placement: Placement; pinned: boolean;
+  props: Record<string, unknown>; reasons: string[];
+  /** Not sent by today's server (it leaves hidden components out); honoured when present. */
+  hidden?: boolean; visible?: boolean;
+}
+export interface Layout {
+  schema: 1;
+  page: string;
+  template_version: string;
+  variant: string | null;
+  mode: 'standard' | 'elderly';
+  theme: LayoutTheme;
+  components: LayoutComponent[];
+  personalization: {
+    strength: number; cap: number; changed_ratio: number; capped: boolean;
+    changes: Array<{ component: string; change: string; reason: string }>;
+  };
+  reasons?: string[];
+}
+
+/** Query context of `GET /v1/layouts/{page}`. */
+export interface LayoutContext {
+  device?: 'phone' | 'tablet' | 'desktop';
+  width?: number;
+  dark?: boolean;
+  low_power?: boolean;
+  /** The system font size (WeChat `fontSizeSetting`); ~24 px in care mode counts towards elderly mode. */
+  font_px?: number;
+  locale?: string;
+  daypart?: 'morning' | 'noon' | 'afternoon' | 'evening' | 'night';
+  weather?: 'clear' | 'rain' | 'snow' | 'hot' | 'cold';
+}
+
+export interface Settings {
+  elderly_mode: 'auto' | 'on' | 'off';
+  font_scale: number;
+  high_contrast: boolean;
+  reduce_motion: boolean;
+  screen_reader: boolean;
+  handedness: 'left' | 'right' | 'unknown';
+  /** 0..1; 0 = personalization off (the SDK then sends no events). */
+  personalization: number;
+  age_band: 'under_18' | '18_39' | '40_59' | '60_plus' | 'unknown';
+}
+
+/** `wx.request`'s signature: the SDK calls `success` / `fail` and reads statusCode, header, data. */
+export type RequestFn = (option: WechatMiniprogram.RequestOption) => unknown;
+
+/** The sync storage subset of `wx` the SDK uses. */
+export interface SyncStorage {
+  getStorageSync(key: string): any;
+  setStorageSync(key: string, value: any): void;
+  removeStorageSync(key: string): void;
+}
+
+export interface Scheduler {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+
+export interface EventOptions {
+  /** Flush when this many events are queued (50). */
+  batchSize?: number;
+  /** Flush this long after the first queued event (10 000 ms). */
+  flushIntervalMs?: number;
+  /** Events per request, the server's limit (500). */
+  maxPerRequest?: number;
+  /** Oldest events beyond this are dropped (5000). */
+  maxQueued?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+export interface LayoutClientOptions {
+  /** e.g. "https://ui.example.com" (no trailing path). */
+  baseUrl: string;
+  /** The user's JWT from your backend; sync or async; '' or null for anonymous. */
+  getToken?: () => string | null | undefined | Promise<string | null | undefined>;
+  /** Default `wx.request`. */
+  request?: RequestFn;
+  /** Default `wx`. */
+  storage?: SyncStorage;
+  /** Layouts bundled with the app, by page: shown on a first launch while the network answers. */
+  defaults?: Record<string, Layout>;
+  /** Clock in ms (default Date.now). */
+  now?: () => number;
+  /** Timers for event batching and retries (default the global setTimeout). */
+  scheduler?: Scheduler;
+  /** System info for context() (default wx.getWindowInfo/getAppBaseInfo/getDeviceInfo or getSystemInfoSync). */
+  systemInfo?: () => Partial<WechatMiniprogram.SystemInfo>;
+  /** Registers the app-hide handler that flushes events (default wx.onAppHide). */
+  onAppHide?: (fn: () => void) => void;
+  /** An update arriving this soon after launch is marked `applyNow` (1500 ms). */
+  applyWithinMs?: number;
+  /** Request timeout (10 000 ms). */
+  timeoutMs?: number;
+  /** Stored layouts kept, least recently used evicted (20). */
+  maxEntries?: number;
+  storagePrefix?: string;
+  events?: EventOptions;
+  /** Errors the SDK handled on its own (background revalidation, event delivery). */
+  onError?: (error: Error) => void;
+  /** Register as the client <ui-layout> taps feed (true). */
+  register?: boolean;
+  random?: () => number;
+}
+
+export type LaunchSource = 'cache' | 'default' | 'network';
+export type RevalidateStatus = 'updated' | 'not_modified' | 'offline' | 'expired';
+
+export interface RevalidateResult {
+  /** null only when status is "expired" and no default is bundled for the page. */
+  layout: Layout | null;
+  status: RevalidateStatus;
+  etag: string | null;
+}
+
+export interface LaunchResult {
+  layout: Layout;
+  source: LaunchSource;
+  etag: string | null;
+  /** The background revalidation, if one was started (null result: none was needed). */
+  revalidation: Promise<RevalidateResult | null>;
+}
+
+export interface UpdateMeta {
+  etag: string | null;
+  status: RevalidateStatus;
+  /** True when it arrived within `applyWithinMs` of the launch: apply at once, else on next show. */
+  applyNow: boolean;
+}
+
+export interface FlushResult { sent: number; dropped: number; pending: number; }
+
+export interface LayoutClient {
+  launch(page: string, context?: LayoutContext): Promise<LaunchResult>;
+  revalidate(page: string, context?: LayoutContext): Promise<RevalidateResult>;
+  onUpdate(fn: (page: string, layout: Layout, meta: UpdateMeta) => void): () => void;
+  /** Queues an event; false when not queued (anonymous, or personalization 0). */
+  track(page: string, component: string, kind: 'view' | 'click' | 'convert', value?: number): boolean;
+  flush(): Promise<FlushResult>;
+  getSettings(): Promise<Settings>;
+  putSettings(settings: Settings): Promise<Settings>;
+  /** JSON Merge Patch; GET + PUT on a server without PATCH. */
+  patchSettings(patch: Partial<{ [K in keyof Settings]: Settings[K] | null }>): Promise<Settings>;
+  /** DELETE /v1/me, then everything this SDK stored about the user. */
+  erase(): Promise<{ erased: boolean }>;
+  exportData(): Promise<{ user: string; data: Record<string, unknown> }>;
+  context(): LayoutContext;
+  pendingEvents(): Array<{ page: string; component: string; kind: string; ts: number; value?: number }>;
+  storedKeys(): string[];
+}
+
+export function createLayoutClient(options: LayoutClientOptions): LayoutClient;
+export function isUsableLayout(value: unknown): value is Layout;
+export function mergePatch<T>(target: T, patch: unknown): T;
+
+export interface CacheControl {
+  maxAge: number; staleWhileRevalidate: number; staleIfError: number; noStore: boolean; noCache: boolean;
+}
+export function parseCacheControl(header: string | string[] | undefined | null): CacheControl;
+export function contextFromSystemInfo(info: Partial<WechatMiniprogram.SystemInfo>): LayoutContext;
+export function contextQuery(context: LayoutContext): string;
+export function subjectOf(token: string | null | undefined): string;
+
+export const registry: {
+  setDefault(client: Pick<LayoutClient, 'track'>): void;
+  register(name: string, client: Pick<LayoutClient, 'track'>): void;
+  get(name?: string): Pick<LayoutClient, 'track'> | null;
+  clear(): void;
+};
+
+export class NetworkError extends Error {}
+export class ApiError extends Error {
+  status: number; code: string; field: string | null;
+}
+export class LayoutUnavailableError extends Error {
+  page: string;
+}
+
+/** Detail of <ui-layout>'s `action` event. */
+export interface LayoutActionDetail {
+  id: string; type: string; role: string; placement: Placement;
+  props: Record<string, unknown>; page: string;
+}

@@ -1,0 +1,60 @@
+'use strict';
+/**
+ * Cache-Control parsing and freshness arithmetic (RFC 9111 5.2, RFC 5861).
+ *
+ * Every interval comes from the response that stored the layout, never from a constant:
+ * `max-age` (fresh: show, no request), `stale-while-revalidate` (show, revalidate in the
+ * background), `stale-if-error` (show when the server cannot be reached). Seconds on the wire,
+ * milliseconds in the SDK (the injected `now()` clock is in ms).
+ */
+
+function parseCacheControl(header) {
+  const out = {
+    maxAge: 0, staleWhileRevalidate: 0, staleIfError: 0,
+    noStore: false, noCache: false,
+  };
+  if (!header) return out;
+  const text = Array.isArray(header) ? header.join(',') : String(header);
+  text.split(',').forEach((part) => {
+    const piece = part.trim().toLowerCase();
+    if (!piece) return;
+    const eq = piece.indexOf('=');
+    const name = eq < 0 ? piece : piece.slice(0, eq).trim();
+    const raw = eq < 0 ? '' : piece.slice(eq + 1).trim().replace(/^"|"$/g, '');
+    const seconds = /^\d+$/.test(raw) ? parseInt(raw, 10) : NaN;
+    if (name === 'no-store') out.noStore = true;
+    else if (name === 'no-cache') out.noCache = true;
+    else if (!isNaN(seconds)) {
+      if (name === 'max-age') out.maxAge = seconds;
+      else if (name === 'stale-while-revalidate') out.staleWhileRevalidate = seconds;
+      else if (name === 'stale-if-error') out.staleIfError = seconds;
+    }
+  });
+  return out;
+}
+
+/**
+ * Where a stored entry stands at `now` (ms): "fresh" (age <= max-age: show it, ask nothing),
+ * "stale" (age <= max-age + stale-while-revalidate: show it, revalidate in the background) or
+ * "expired" (too old to show without asking). An entry marked `invalidated` (the user changed
+ * settings, so the server will answer differently) is never fresh.
+ */
+function freshness(entry, now) {
+  if (!entry) return 'expired';
+  const age = Math.max(0, now - entry.storedAt);
+  const cc = entry.cacheControl || {};
+  const maxAge = (cc.maxAge || 0) * 1000;
+  if (age < maxAge && !entry.invalidated && !cc.noCache) return 'fresh';
+  if (age <= maxAge + (cc.staleWhileRevalidate || 0) * 1000) return 'stale';
+  return 'expired';
+}
+
+/** True when the stored entry may stand in for a failed request: age <= max-age + stale-if-error. */
+function usableOnError(entry, now) {
+  if (!entry) return false;
+  const age = Math.max(0, now - entry.storedAt);
+  const cc = entry.cacheControl || {};
+  return age <= ((cc.maxAge || 0) + (cc.staleIfError || 0)) * 1000;
+}
+
+module.exports = { parseCacheControl, freshness, usableOnError };

@@ -1,0 +1,76 @@
+'use strict';
+/**
+ * The launch context the server adapts to (DESIGN section 2: keep it small, every field
+ * multiplies cache keys): device class, window width in px, dark mode, the system font size
+ * (WeChat `fontSizeSetting`: care mode reports ~24 px, which counts towards elderly mode) and
+ * the locale. Read from the runtime's system info; tests inject `systemInfo`.
+ */
+
+const ORDER = ['device', 'width', 'dark', 'low_power', 'font_px', 'locale', 'daypart', 'weather'];
+
+function defaultSystemInfo() {
+  /* global wx */
+  if (typeof wx === 'undefined') return {};
+  // base library >= 2.20.1 splits getSystemInfoSync (now deprecated) into these three
+  if (typeof wx.getWindowInfo === 'function' && typeof wx.getAppBaseInfo === 'function') {
+    const info = {};
+    [wx.getWindowInfo, wx.getAppBaseInfo, wx.getDeviceInfo].forEach((fn) => {
+      if (typeof fn !== 'function') return;
+      try { Object.assign(info, fn.call(wx)); } catch (e) { /* not in this runtime */ }
+    });
+    return info;
+  }
+  try {
+    return wx.getSystemInfoSync();
+  } catch (e) {
+    return {};
+  }
+}
+
+function deviceClass(info) {
+  const platform = String(info.platform || '').toLowerCase();
+  if (platform === 'windows' || platform === 'mac' || platform === 'linux') return 'desktop';
+  const model = String(info.model || '').toLowerCase();
+  const deviceType = String(info.deviceType || '').toLowerCase();
+  const width = info.windowWidth || info.screenWidth || 0;
+  if (deviceType === 'pad' || model.indexOf('ipad') >= 0 || width >= 600) return 'tablet';
+  return 'phone';
+}
+
+function normalizeLocale(language) {
+  if (!language) return undefined;
+  // WeChat reports "zh_CN", "en", "zh_HK"; the server expects BCP 47 ("zh-CN")
+  return String(language).replace(/_/g, '-').slice(0, 35);
+}
+
+/** The context object from a system-info object (wx.getSystemInfoSync's shape). */
+function contextFromSystemInfo(info) {
+  const ctx = { device: deviceClass(info || {}) };
+  const width = info && (info.windowWidth || info.screenWidth);
+  if (width) ctx.width = Math.round(width);
+  if (info && info.theme) ctx.dark = info.theme === 'dark';
+  if (info && typeof info.fontSizeSetting === 'number' && info.fontSizeSetting > 0) {
+    ctx.font_px = info.fontSizeSetting;
+  }
+  const locale = normalizeLocale(info && info.language);
+  if (locale) ctx.locale = locale;
+  return ctx;
+}
+
+/** A canonical query string for a context: fixed field order, so one context is one cache key. */
+function contextQuery(ctx) {
+  const parts = [];
+  const seen = {};
+  const add = (key) => {
+    seen[key] = true;
+    const value = ctx[key];
+    if (value === undefined || value === null || value === '') return;
+    const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+    parts.push(encodeURIComponent(key) + '=' + encodeURIComponent(text));
+  };
+  ORDER.forEach(add);
+  Object.keys(ctx).sort().forEach((key) => { if (!seen[key]) add(key); });
+  return parts.join('&');
+}
+
+module.exports = { contextFromSystemInfo, contextQuery, defaultSystemInfo, deviceClass };

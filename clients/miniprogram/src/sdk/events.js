@@ -1,0 +1,190 @@
+'use strict';
+/**
+ * Behaviour events, batched: flushed at `batchSize` (50) queued events, `flushIntervalMs`
+ * (10 s) after the first one, when the app hides, or on `flush()`; at most `maxPerRequest`
+ * (500, the server's limit) a request. 5xx, 429 and network failures are retried with capped
+ * exponential backoff (or the server's Retry-After when longer). A 4xx the SDK can fix is
+ * fixed: 413 halves the batch, a 422 about the `value` field (a server older than the
+ * contract's addition) strips `value` and resends, a 422 naming one event drops only that
+ * event. Any other 4xx (401: token expired, 403...) keeps every event for the next flush.
+ * Nothing is queued while the user's personalization is 0. Pending events survive an app
+ * restart (written to storage when the app hides or a flush fails), bounded by `maxQueued`.
+ */
+
+const { ApiError, NetworkError } = require('./http');
+
+const KINDS = { view: true, click: true, convert: true };
+
+function createEventQueue(deps) {
+  const opts = Object.assign({
+    batchSize: 50,
+    flushIntervalMs: 10000,
+    maxPerRequest: 500,
+    maxQueued: 5000,
+    backoffBaseMs: 1000,
+    backoffMaxMs: 5 * 60 * 1000,
+  }, deps.options || {});
+  const scheduler = deps.scheduler;
+  const storageKey = deps.store.prefix + 'events';
+  let queue = restore();
+  let timer = null;
+  let timerAt = 0;
+  let attempt = 0;
+  let inflight = null;
+  let again = false;
+  let stripValue = false;
+
+  function restore() {
+    const saved = deps.store.read(storageKey);
+    return Array.isArray(saved) ? saved.filter((e) => e && e.event) : [];
+  }
+
+  function persist() {
+    if (queue.length) deps.store.write(storageKey, queue);
+    else deps.store.remove(storageKey);
+  }
+
+  function schedule(delayMs) {
+    const at = deps.now() + delayMs;
+    if (timer !== null) {
+      if (timerAt <= at) return;
+      scheduler.clearTimeout(timer);
+    }
+    timerAt = at;
+    timer = scheduler.setTimeout(() => {
+      timer = null;
+      flush().catch(() => {});
+    }, delayMs);
+  }
+
+  function track(user, page, component, kind, value) {
+    if (!KINDS[kind]) throw new TypeError('kind must be view, click or convert');
+    if (!page || !component) throw new TypeError('page and component are required');
+    const event = { page: String(page), component: String(component), kind, ts: deps.now() / 1000 };
+    if (value !== undefined && value !== null) {
+      if (typeof value !== 'number' || !(value >= 0)) throw new TypeError('value must be a number >= 0');
+      event.value = value;
+    }
+    queue.push({ user, event });
+    if (queue.length > opts.maxQueued) queue.splice(0, queue.length - opts.maxQueued);
+    if (attempt > 0) return; // backing off: the retry timer sends it
+    const mine = queue.filter((e) => e.user === user).length;
+    if (mine >= opts.batchSize) {
+      Promise.resolve().then(() => flush()).catch(() => {});
+    } else {
+      schedule(opts.flushIntervalMs);
+    }
+  }
+
+  function dropUser(user) {
+    queue = queue.filter((e) => e.user !== user);
+    persist();
+  }
+
+  function backoff(retryAfterSeconds) {
+    const exp = Math.min(opts.backoffMaxMs, opts.backoffBaseMs * Math.pow(2, attempt));
+    const jittered = exp / 2 + (exp / 2) * deps.random();
+    attempt += 1;
+    return Math.max(jittered, (retryAfterSeconds || 0) * 1000);
+  }
+
+  async function run() {
+    const result = { sent: 0, dropped: 0, pending: 0 };
+    const user = await deps.currentUser();
+    if (deps.isOff(user)) {
+      dropUser(user);
+      return result;
+    }
+    let limit = opts.maxPerRequest;
+    for (;;) {
+      const entries = queue.filter((e) => e.user === user).slice(0, limit);
+      if (!entries.length) break;
+      const events = entries.map((e) => {
+        if (!stripValue || e.event.value === undefined) return e.event;
+        const copy = Object.assign({}, e.event);
+        delete copy.value;
+        return copy;
+      });
+      let res;
+      try {
+        res = await deps.send(events);
+      } catch (err) {
+        if (!(err instanceof NetworkError)) throw err;
+        persist();
+        schedule(backoff(0));
+        deps.onError(err);
+        break;
+      }
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) {
+        queue = queue.filter((e) => entries.indexOf(e) < 0);
+        result.sent += entries.length;
+        attempt = 0;
+        limit = opts.maxPerRequest;
+        continue;
+      }
+      const error = new ApiError(status, res.data);
+      if (status >= 500 || status === 429) {
+        persist();
+        schedule(backoff(parseFloat(deps.retryAfter(res)) || 0));
+        deps.onError(error);
+        break;
+      }
+      if (status === 413 && entries.length > 1) {
+        limit = Math.ceil(entries.length / 2);
+        continue;
+      }
+      const match = status === 422 && /^events\[(\d+)\]/.exec(error.field || '');
+      if (match && /`value`/.test(error.message) && !stripValue && events.some((e) => e.value !== undefined)) {
+        stripValue = true; // the server predates the `value` field: send what it knows
+        continue;
+      }
+      if (match || (status === 413 && entries.length === 1)) {
+        const bad = entries[match ? parseInt(match[1], 10) : 0];
+        queue = queue.filter((e) => e !== bad);
+        result.dropped += 1;
+        deps.onError(error);
+        continue;
+      }
+      // a 4xx the SDK cannot fix (an expired token, a forbidden user): keep everything
+      persist();
+      deps.onError(error);
+      break;
+    }
+    result.pending = queue.filter((e) => e.user === user).length;
+    if (!result.pending) persist();
+    return result;
+  }
+
+  function flush() {
+    if (timer !== null) {
+      scheduler.clearTimeout(timer);
+      timer = null;
+    }
+    if (inflight) {
+      again = true;
+      return inflight;
+    }
+    const done = () => {
+      inflight = null;
+      if (again) {
+        again = false;
+        flush().catch(() => {});
+      }
+    };
+    // no Promise.prototype.finally: ES2018, not in every mini-program runtime
+    inflight = run().then((result) => { done(); return result; }, (err) => { done(); throw err; });
+    return inflight;
+  }
+
+  return {
+    track,
+    flush,
+    dropUser,
+    persist,
+    size: () => queue.length,
+    pending: () => queue.map((e) => e.event),
+  };
+}
+
+module.exports = { createEventQueue };

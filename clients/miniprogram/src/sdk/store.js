@@ -1,0 +1,108 @@
+'use strict';
+/**
+ * Stored layouts keyed by (user, page, context), bounded by entry count with least-recently-used
+ * eviction, over a `wx`-style synchronous storage ({getStorageSync, setStorageSync,
+ * removeStorageSync}). Storage failures (quota, a corrupt value) never break a launch: the SDK
+ * behaves as if nothing was stored.
+ */
+
+function createStore(storage, options) {
+  const prefix = (options && options.prefix) || 'uiserver:';
+  const maxEntries = (options && options.maxEntries) || 20;
+  const indexKey = prefix + 'index';
+
+  function read(key) {
+    try {
+      const value = storage.getStorageSync(key);
+      return value === '' || value === undefined ? null : value;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function write(key, value) {
+    try {
+      storage.setStorageSync(key, value);
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function remove(key) {
+    try {
+      storage.removeStorageSync(key);
+    } catch (e) {
+      // nothing to do: a value that cannot be removed is overwritten next time
+    }
+  }
+
+  function readIndex() {
+    const index = read(indexKey);
+    return Array.isArray(index) ? index : [];
+  }
+
+  function layoutKey(user, page, query) {
+    return prefix + 'layout:' + user + '|' + page + '|' + query;
+  }
+
+  function get(user, page, query) {
+    const entry = read(layoutKey(user, page, query));
+    if (!entry || typeof entry !== 'object' || !entry.layout) return null;
+    return entry;
+  }
+
+  function put(user, page, query, entry, now) {
+    const key = layoutKey(user, page, query);
+    let index = readIndex().filter((item) => item.k !== key);
+    index.push({ k: key, u: user, t: now });
+    index.sort((a, b) => a.t - b.t);
+    while (index.length > maxEntries) {
+      remove(index.shift().k);
+    }
+    if (!write(key, entry)) {
+      // likely the storage quota: drop the oldest half and try once more
+      const drop = index.splice(0, Math.floor(index.length / 2));
+      drop.forEach((item) => { if (item.k !== key) remove(item.k); });
+      if (!write(key, entry)) index = index.filter((item) => item.k !== key);
+    }
+    write(indexKey, index);
+  }
+
+  function touch(user, page, query, now) {
+    const key = layoutKey(user, page, query);
+    const index = readIndex();
+    index.forEach((item) => { if (item.k === key) item.t = now; });
+    write(indexKey, index);
+  }
+
+  /** Mark every stored layout of the user as needing revalidation (settings changed). */
+  function invalidateUser(user) {
+    readIndex().forEach((item) => {
+      if (item.u !== user) return;
+      const entry = read(item.k);
+      if (entry && typeof entry === 'object') {
+        entry.invalidated = true;
+        write(item.k, entry);
+      }
+    });
+  }
+
+  function removeUser(user) {
+    const index = readIndex();
+    index.forEach((item) => { if (item.u === user) remove(item.k); });
+    write(indexKey, index.filter((item) => item.u !== user));
+    remove(prefix + 'personalization:' + user);
+    remove(prefix + 'events:' + user);
+  }
+
+  function keys() {
+    return readIndex().map((item) => item.k);
+  }
+
+  return {
+    get, put, touch, invalidateUser, removeUser, keys, read, write, remove, prefix,
+  };
+}
+
+module.exports = { createStore };

@@ -1,0 +1,169 @@
+'use strict';
+// End to end against a real `uiserver serve` this test starts (and kills): the SDK's `request`
+// is backed by Node's HTTP client, tokens are HS256 JWTs signed with the server's secret.
+
+const fs = require('fs');
+const { createLayoutClient } = require('../src');
+const { startServer, freePort, signToken, nodeRequest, get } = require('./helpers/server');
+const bundledHome = require('../example/defaults/home.js');
+
+function memoryStorage() {
+  const data = new Map();
+  return {
+    data,
+    getStorageSync: (k) => (data.has(k) ? JSON.parse(data.get(k)) : ''),
+    setStorageSync: (k, v) => { data.set(k, JSON.stringify(v)); },
+    removeStorageSync: (k) => { data.delete(k); },
+  };
+}
+
+const CTX = { device: 'phone', width: 375, locale: 'zh-CN' };
+const user = 'e2e-' + process.pid + '-' + Date.now();
+let port;
+let secret;
+let dataDir;
+let server = null;
+let log;
+let storage;
+let client;
+let clock;
+let hideHandlers;
+
+beforeAll(async () => {
+  port = await freePort();
+  secret = require('crypto').randomBytes(32).toString('hex');
+  dataDir = fs.mkdtempSync(require('path').join(require('os').tmpdir(), 'uiserver-mp-e2e-'));
+  log = [];
+  storage = memoryStorage();
+  clock = Date.now();
+  hideHandlers = [];
+  client = createLayoutClient({
+    baseUrl: 'http://127.0.0.1:' + port,
+    getToken: () => signToken(secret, user),
+    request: nodeRequest(log),
+    storage,
+    defaults: { home: bundledHome },
+    now: () => clock,
+    onAppHide: (fn) => hideHandlers.push(fn),
+    register: false,
+  });
+});
+
+afterAll(async () => {
+  if (server) await server.stop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+const start = async () => { server = await startServer({ port, secret, dataDir }); };
+const metric = async (name) => {
+  const text = (await get(port, '/metrics')).text;
+  const line = text.split('\n').find((l) => l.startsWith(name + ' ') || l.startsWith(name + '_total '));
+  return line ? parseFloat(line.split(' ').pop()) : 0;
+};
+
+test('1. first launch with the server down: the bundled default', async () => {
+  const launched = await client.launch('home', CTX);
+  expect(launched.source).toBe('default');
+  expect(launched.layout).toBe(bundledHome);
+  const background = await launched.revalidation;
+  expect(background.status).toBe('expired'); // nothing stored yet, the network failed
+  expect(log[0].error).toBe('ECONNREFUSED');
+});
+
+test('2. server up: revalidate -> "updated", stored with the server\'s Cache-Control', async () => {
+  await start();
+  const result = await client.revalidate('home', CTX);
+  expect(result.status).toBe('updated');
+  expect(result.layout.schema).toBe(1);
+  expect(result.layout.page).toBe('home');
+  expect(result.layout.mode).toBe('standard');
+  const last = log[log.length - 1];
+  expect(last.statusCode).toBe(200);
+  expect(last.headers['cache-control']).toMatch(/max-age=\d+/);
+  expect(result.etag).toBe(last.headers.etag);
+  // the next launch is served from storage
+  const launched = await client.launch('home', CTX);
+  expect(launched.source).toBe('cache');
+  expect(launched.etag).toBe(result.etag);
+});
+
+test('3. again: "not_modified" (sent If-None-Match, the server answered 304)', async () => {
+  const before = await metric('uiserver_not_modified');
+  const result = await client.revalidate('home', CTX);
+  expect(result.status).toBe('not_modified');
+  const last = log[log.length - 1];
+  expect(last.requestHeaders['If-None-Match']).toBe(result.etag);
+  expect(last.statusCode).toBe(304);
+  expect(await metric('uiserver_not_modified')).toBe(before + 1);
+});
+
+test('4. settings to elderly -> "updated", mode elderly', async () => {
+  const saved = await client.patchSettings({ elderly_mode: 'on', handedness: 'left' });
+  expect(saved.elderly_mode).toBe('on');
+  expect(saved.personalization).toBe(1); // the rest kept (merge patch, or GET + PUT on an older server)
+  expect((await client.getSettings()).handedness).toBe('left');
+  // PATCH where the server has it (merge patch), else 405 then GET + PUT
+  const calls = log.filter((e) => /\/v1\/me\/settings$/.test(e.url)).map((e) => e.method + ' ' + e.statusCode);
+  expect([['PATCH 200', 'GET 200'], ['PATCH 405', 'GET 200', 'PUT 200', 'GET 200']]).toContainEqual(calls);
+  if (process.env.E2E_DEBUG) console.log(calls);
+  // within max-age, yet the changed settings make the next launch revalidate
+  const launched = await client.launch('home', CTX);
+  expect(launched.source).toBe('cache');
+  const result = await launched.revalidation;
+  expect(result.status).toBe('updated');
+  expect(result.layout.mode).toBe('elderly');
+  expect(result.layout.components.some((c) => c.type === 'ad_slot')).toBe(false);
+  const search = result.layout.components.find((c) => c.id === 'search');
+  expect(search.font_px).toBeGreaterThanOrEqual(24);
+  expect(search.min_target_px).toBeGreaterThanOrEqual(60);
+});
+
+test('5. tracked events are stored (seen in /v1/me/data)', async () => {
+  const before = JSON.stringify((await client.exportData()).data);
+  expect(client.track('home', 'search', 'click')).toBe(true);
+  expect(client.track('home', 'categories', 'click')).toBe(true);
+  expect(client.track('home', 'fresh_grid', 'view')).toBe(true);
+  hideHandlers.forEach((fn) => fn()); // the app hides: flush
+  const result = await client.flush();
+  expect(result.pending).toBe(0);
+  const posts = log.filter((e) => e.method === 'POST' && /\/v1\/me\/events$/.test(e.url));
+  expect(posts.length).toBeGreaterThanOrEqual(1);
+  expect(posts.every((p) => p.statusCode === 202)).toBe(true);
+  const exported = await client.exportData();
+  expect(exported.user).toBe(user);
+  const after = JSON.stringify(exported.data);
+  if (process.env.E2E_DEBUG) console.log(before, after);
+  expect(after).not.toBe(before);
+  expect(after).toMatch(/search/);
+  expect(after).toMatch(/categories/);
+  expect(before).not.toMatch(/categories/);
+});
+
+test('6. server killed: "offline", the elderly layout kept', async () => {
+  await server.stop('SIGKILL');
+  server = null;
+  clock += 5 * 60 * 1000; // past max-age: a launch would revalidate
+  const result = await client.revalidate('home', CTX);
+  expect(result.status).toBe('offline');
+  expect(result.layout.mode).toBe('elderly');
+  const launched = await client.launch('home', CTX);
+  expect(launched.source).toBe('cache');
+  expect(launched.layout.mode).toBe('elderly');
+  expect((await launched.revalidation).status).toBe('offline');
+});
+
+test('7. erase(): the server\'s data and the SDK\'s storage are gone', async () => {
+  await start();
+  const body = await client.erase();
+  expect(body).toEqual({ erased: true });
+  const keys = [...storage.data.keys()].filter((k) => k.indexOf(user) >= 0);
+  expect(keys).toEqual([]);
+  expect(client.storedKeys()).toEqual([]);
+  expect(client.pendingEvents()).toEqual([]);
+  const exported = await client.exportData();
+  const settings = await client.getSettings();
+  expect(settings.elderly_mode).toBe('auto'); // defaults again
+  expect(JSON.stringify(exported.data)).not.toMatch(/search|categories|elderly/);
+  // and the next launch starts from the bundled default again
+  expect((await client.launch('home', CTX)).source).toBe('default');
+});

@@ -1,0 +1,130 @@
+"""`uiserver.documents`: the one JSON/YAML decoding path, and its limits (size, nesting,
+finite numbers, no YAML aliases) refused as DocumentError before any parser can recurse."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import msgspec
+import pytest
+
+from uiserver.documents import (
+    DocumentError,
+    Limits,
+    convert,
+    decode_json,
+    decode_yaml,
+    error_path,
+    json_depth_exceeds,
+    named_field,
+)
+from uiserver.schema import Settings, Template
+
+LIMITS = Limits(max_bytes=1024 * 1024, max_depth=64)
+
+
+def nested_json(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+def nested_yaml(depth: int) -> str:
+    return "a: " + "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deep_json_is_refused_before_msgspec_recurses(depth: int) -> None:
+    with pytest.raises(RecursionError):  # what the scan protects against
+        msgspec.json.decode(nested_json(1_000))
+    with pytest.raises(DocumentError) as caught:
+        decode_json(nested_json(depth), None, LIMITS)
+    assert caught.value.limit and not caught.value.schema
+    assert "nested deeper than 64 levels" in caught.value.message
+
+
+def test_depth_is_counted_exactly_and_brackets_in_strings_do_not_count() -> None:
+    assert decode_json(b"[" * 64 + b"]" * 64, None, LIMITS) is not None
+    with pytest.raises(DocumentError):
+        decode_json(b"[" * 65 + b"]" * 65, None, LIMITS)
+    in_string = json.dumps({"label": "[" * 500 + "{" * 500, "q": '\\"[[['}).encode()
+    assert not json_depth_exceeds(in_string, 64)
+    assert decode_json(in_string, None, LIMITS)["label"].startswith("[[[")
+    assert json_depth_exceeds(b"[" * 70, 64)  # unbalanced but deep
+    assert not json_depth_exceeds(b"[[[", 64)  # unbalanced, shallow: msgspec says why
+
+
+def test_deep_yaml_is_refused_with_its_line() -> None:
+    with pytest.raises(DocumentError) as caught:
+        decode_yaml(nested_yaml(1_000), None, LIMITS)
+    assert caught.value.limit and caught.value.where == "line 1, column 67"
+    value = decode_yaml(nested_yaml(63), None, LIMITS)  # the mapping is level 1
+    for _ in range(62):
+        value = value["a"] if isinstance(value, dict) else value[0]
+    assert value == [[]]
+
+
+@pytest.mark.parametrize("text", [".nan", ".NaN", ".inf", "-.inf", "+.Inf"])
+def test_yaml_non_finite_numbers_are_refused(text: str) -> None:
+    with pytest.raises(DocumentError) as caught:
+        decode_yaml(f"x: {text}\n", None, LIMITS)
+    assert caught.value.limit and "not a finite number" in caught.value.message
+
+
+@pytest.mark.parametrize("text", [b'{"x": NaN}', b'{"x": Infinity}', b'{"x": -Infinity}',
+                                  b'{"x": 1e999}'])
+def test_json_non_finite_numbers_are_refused(text: bytes) -> None:
+    with pytest.raises(DocumentError) as caught:
+        decode_json(text, None, LIMITS)
+    assert not caught.value.schema
+
+
+def test_yaml_aliases_are_refused() -> None:
+    with pytest.raises(DocumentError, match="aliases"):
+        decode_yaml("a: &x [1, 2]\nb: *x\n", None, LIMITS)
+
+
+def test_size_limit() -> None:
+    small = Limits(max_bytes=10)
+    with pytest.raises(DocumentError, match="over 10 bytes"):
+        decode_json(b'{"a": "0123456789"}', None, small)
+    with pytest.raises(DocumentError, match="over 10 bytes"):
+        decode_yaml("a: 0123456789", None, small)
+
+
+def test_syntax_errors_name_the_line_and_column() -> None:
+    with pytest.raises(DocumentError) as caught:
+        decode_json(b'{\n  "page": "home",\n  oops\n}', None, LIMITS)
+    assert caught.value.where == "line 3, column 3" and not caught.value.limit
+    with pytest.raises(DocumentError) as caught:
+        decode_yaml("a: [1, 2", None, LIMITS)
+    assert caught.value.where is not None and caught.value.message.startswith("not valid YAML")
+
+
+def test_schema_errors_carry_the_field_path() -> None:
+    with pytest.raises(DocumentError) as caught:
+        decode_json(b'{"font_scale": 9}', Settings, LIMITS)
+    assert caught.value.schema and caught.value.field == "font_scale"
+    with pytest.raises(DocumentError) as caught:
+        decode_yaml("font_scale: 1\nbogus: 1\n", Settings, LIMITS)
+    assert caught.value.schema and named_field(caught.value.field, caught.value.message) == "bogus"
+    with pytest.raises(DocumentError) as caught:
+        convert({"page": "home"}, Template)
+    assert caught.value.schema
+
+
+def test_error_path_is_the_one_parser_of_msgspec_paths() -> None:
+    with pytest.raises(msgspec.ValidationError) as caught:
+        msgspec.convert({"page": "home", "title": "t", "theme": {},
+                         "components": [{"id": 1, "type": "x"}]}, Template)
+    assert error_path(caught.value) == ("components[0].id", "Expected `str`, got `int`")
+    assert named_field("components[3]", "Object contains unknown field `lable`") == \
+        "components[3].lable"
+    assert named_field("$", "Object missing required field `page`") == "page"
+
+
+def test_yaml_decodes_like_msgspec_yaml() -> None:
+    text = "font_scale: 1.5\nhandedness: left\n"
+    assert decode_yaml(text, Settings, LIMITS) == msgspec.yaml.decode(text, type=Settings)
+    value: Any = decode_yaml("x: 1.5\ny: [1, two]\n", None, LIMITS)
+    assert value == {"x": 1.5, "y": [1, "two"]} and math.isfinite(value["x"])

@@ -1,0 +1,312 @@
+"""What the admin API and the designer console both do, in one place, without HTTP.
+
+Each function takes the Service and plain values and returns typed values (msgspec Structs the
+API encodes and the console's templates read), or raises a `DesignerError` (or the decoding
+layer's `DocumentError`) that each edge turns into its own answer: a JSON error with the
+contract's code and status (`http.errors`), or an HTML page. So the JSON routes and the HTML
+pages cannot drift apart: the console shows exactly what the API answers.
+
+Usage:
+
+    template, problems = await check_text(service, "home", editor_text)
+    if not problems:
+        record = await publish(service, "home", template, "alice", "bigger buttons")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from uiserver.catalog import template_version
+from uiserver.documents import DEFAULT_LIMITS, DocumentError, decode, format_of_text
+from uiserver.engine import CompileError, LayoutRuleError
+from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
+from uiserver.pages import LivePage, UnknownPage
+from uiserver.publishing import UnknownVersion
+from uiserver.schema import Context, Layout, Problem, Template
+from uiserver.segments_import import parse_segments
+from uiserver.service import Service
+from uiserver.store.base import TemplateRecord
+from uiserver.templatediff import Change, diff_documents
+
+
+class DesignerError(Exception):
+    """A designer's request that cannot be done; `code` is the contract's error code."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DesignerError):
+    code = "not_found"
+
+
+class BadRequest(DesignerError):
+    code = "bad_request"
+
+
+class Invalid(DesignerError):
+    code = "invalid"
+
+
+class LayoutRuleFailed(DesignerError):
+    """Lint passed but the engine cannot build a layout that keeps every rule for a persona."""
+
+    code = "layout_rule"
+
+
+class PageSummary(msgspec.Struct):
+    """A live page with its lint status (rules may have tightened since it was published)."""
+
+    page: str
+    title: str
+    live_version: str
+    lint: str  # "ok" or "failing"
+    problems: int
+    published_by: str
+    published_at: float
+    message: str
+    variants: int
+
+
+class HistoryEntry(msgspec.Struct):
+    version: str
+    seq: int
+    author: str
+    message: str
+    created: float
+    live: bool  # only the newest entry is live (a rollback repeats a version)
+
+
+class Diff(msgspec.Struct):
+    page: str
+    from_: str = msgspec.field(name="from")
+    to: str
+    unified: str
+    changes: list[Change]
+
+
+class VariantShare(msgspec.Struct):
+    """An A/B variant and the share of users it gets (weights normalised to 1)."""
+
+    name: str
+    weight: int
+    share: float
+    order: list[str] | None
+    theme: bool
+    props: list[str]
+    changes: list[str]
+
+
+class Experiment(msgspec.Struct):
+    page: str
+    experiment: str | None
+    variants: list[VariantShare]
+
+
+def persona_names() -> list[str]:
+    """Every persona, in the console's order."""
+    return list(PERSONAS)
+
+
+def problems_json(problems: list[Problem]) -> list[dict[str, str]]:
+    return [{"field": p.field, "message": p.message} for p in problems]
+
+
+# --------------------------------------------------------------------------- templates
+
+
+async def summaries(service: Service) -> list[PageSummary]:
+    """Every live page with its lint status, by page name."""
+    await service.sync()
+    rows = []
+    for page, live in sorted(service.pages.items()):
+        problems = service.lint(live.template)
+        rows.append(PageSummary(
+            page=page,
+            title=live.template.title,
+            live_version=live.record.version,
+            lint="failing" if problems else "ok",
+            problems=len(problems),
+            published_by=live.record.author,
+            published_at=live.record.created,
+            message=live.record.message,
+            variants=len(live.template.variants),
+        ))
+    return rows
+
+
+async def live_page(service: Service, page: str) -> LivePage:
+    """The page's live version; NotFound when there is none."""
+    await service.sync()
+    try:
+        return service.page(page)
+    except UnknownPage:
+        raise NotFound(f"no page {page!r}", "page") from None
+
+
+def document(record: TemplateRecord) -> dict[str, Any]:
+    """A stored version as the JSON document the API returns and the editor shows."""
+    value: dict[str, Any] = msgspec.json.decode(record.document)
+    return value
+
+
+def template_field(body: Any) -> Any:
+    """The `template` member of a request body (BadRequest when it is missing)."""
+    if not isinstance(body, Mapping) or "template" not in body:
+        raise BadRequest("the body must be {\"template\": {...}}", "template")
+    return body["template"]
+
+
+def check_draft(service: Service, page: str, data: Any) -> tuple[Template | None, list[Problem]]:
+    """Schema and accessibility lint of a decoded draft, plus: it must be a template of `page`."""
+    if not isinstance(data, Mapping):
+        return None, [Problem("template", "must be a JSON object (the template document)")]
+    template, problems = service.decode_template(data)
+    if template is not None and template.page != page:
+        problems.insert(0, Problem("page", f"template is for page {template.page!r}, not {page!r}"))
+    return template, problems
+
+
+def decode_text(text: str) -> Any:
+    """An editor's text as a document: JSON, or YAML as in `layouts/` (DocumentError)."""
+    if not text.strip():
+        raise DocumentError("the template is empty", "template")
+    return decode(text, format_of_text(text), None, DEFAULT_LIMITS)
+
+
+def check_text(service: Service, page: str, text: str) -> tuple[Template | None, list[Problem]]:
+    """`check_draft` of an editor's text; a text that does not decode is one problem naming
+    the line (`DocumentError` details, kept for the caller in `problem_of`)."""
+    try:
+        data = decode_text(text)
+    except DocumentError as exc:
+        return None, [problem_of(exc, text)]
+    return check_draft(service, page, data)
+
+
+def problem_of(exc: DocumentError, text: str) -> Problem:
+    """A decoding failure as the editor shows it: where, and what."""
+    if exc.field == "template":
+        return Problem("template", exc.message)
+    what = "not valid JSON" if format_of_text(text) == "json" else "not valid YAML or JSON"
+    return Problem(exc.where or "template", f"{what}: {exc.detail}")
+
+
+async def publish(
+    service: Service, page: str, template: Template, author: str, message: str
+) -> TemplateRecord:
+    """Store a new live version (PublishRefused: nothing stored, the live one keeps serving)."""
+    return await service.publish(page, template, author, message)
+
+
+async def rollback(service: Service, page: str, version: str, author: str) -> TemplateRecord:
+    """Publish an earlier version anew; NotFound for an unknown version, PublishRefused when
+    it fails today's lint."""
+    try:
+        return await service.rollback(page, version, author)
+    except UnknownVersion:
+        raise NotFound(f"page {page!r} has no version {version!r}", "version") from None
+
+
+# --------------------------------------------------------------------------- history and diff
+
+
+async def history(service: Service, page: str) -> list[HistoryEntry]:
+    """Versions newest first; NotFound when the page has none."""
+    records = await service.history(page)
+    if not records:
+        raise NotFound(f"no page {page!r}", "page")
+    return [
+        HistoryEntry(r.version, r.seq, r.author, r.message, r.created, i == 0)
+        for i, r in enumerate(records)
+    ]
+
+
+async def version_record(service: Service, page: str, version: str, field: str) -> TemplateRecord:
+    if not version:
+        raise BadRequest(f"{field} is required", field)
+    record = await service.version(page, version)
+    if record is None:
+        raise NotFound(f"page {page!r} has no version {version!r}", field)
+    return record
+
+
+async def diff(service: Service, page: str, old: str, new: str) -> Diff:
+    before = await version_record(service, page, old, "from")
+    after = await version_record(service, page, new, "to")
+    result = diff_documents(before.document, after.document, f"{page}@{old}", f"{page}@{new}")
+    return Diff(page, old, new, result["unified"], result["changes"])
+
+
+# --------------------------------------------------------------------------- preview
+
+
+def preview(
+    service: Service, template: Template, persona: str, context: Context | None = None,
+    version: str | None = None, *, personalization: float | None = None,
+) -> Layout:
+    """The page as `persona` gets it, from a live template or a draft; `personalization`
+    overrides the persona's strength (0.0: that persona's base layout).
+
+    Invalid for an unknown persona; LayoutRuleFailed when the engine cannot keep every rule.
+    """
+    profile = PERSONAS.get(persona)
+    if profile is None:
+        raise Invalid(f"unknown persona {persona!r}; one of {', '.join(persona_names())}",
+                      "persona")
+    if personalization is not None:
+        settings = msgspec.structs.replace(profile.settings, personalization=personalization)
+        profile = msgspec.structs.replace(profile, settings=settings)
+    try:
+        return service.preview(template, version or template_version(template), profile,
+                               context or Context())
+    except (LayoutRuleError, CompileError) as exc:
+        # The designer needs to see why, not a 500.
+        raise LayoutRuleFailed(f"{persona}: {exc}", "template") from None
+
+
+def persona_title(persona: str) -> str:
+    return PERSONA_TITLES.get(persona, persona)
+
+
+# --------------------------------------------------------------------------- segments, variants
+
+
+async def import_segments(service: Service, body: bytes, content_type: str = "") -> int:
+    """Replace the segments of every user in the import (all checked first): users written."""
+    return await service.put_segments(parse_segments(body, content_type))
+
+
+def variant_shares(template: Template) -> list[VariantShare]:
+    total = sum(v.weight for v in template.variants)
+    return [
+        VariantShare(
+            name=v.name,
+            weight=v.weight,
+            share=(v.weight / total) if total else 0.0,
+            order=v.order,
+            theme=v.theme is not None,
+            props=sorted(v.props),
+            changes=(["component order"] if v.order else [])
+            + (["theme"] if v.theme is not None else [])
+            + [f"props of {cid}" for cid in sorted(v.props)],
+        )
+        for v in template.variants
+    ]
+
+
+async def experiments(service: Service) -> list[Experiment]:
+    """Every live page's experiment and variant shares, by page name."""
+    await service.sync()
+    return [
+        Experiment(page, live.template.experiment, variant_shares(live.template))
+        for page, live in sorted(service.pages.items())
+    ]

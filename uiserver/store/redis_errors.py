@@ -1,0 +1,31 @@
+"""Which Redis failures mean "unavailable" (503 for writes, degraded reads) rather than a bug."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from uiserver.store.base import StoreUnavailable
+
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)  # OSError covers TimeoutError
+# Errors by which a reachable Redis refuses service for a while (out of memory, read-only
+# replica, failed persistence, still loading): unavailable, not a bug.
+REFUSED = (OutOfMemoryError, ReadOnlyError)
+REFUSALS = ("OOM", "READONLY", "MISCONF", "LOADING", "MASTERDOWN", "NOREPLICAS", "BUSY")
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Connection trouble and refusals -> StoreUnavailable; other errors pass through."""
+    try:
+        yield
+    except UNAVAILABLE as exc:
+        raise StoreUnavailable(f"redis: {exc}") from exc
+    except ResponseError as exc:
+        if isinstance(exc, REFUSED) or str(exc).startswith(REFUSALS):
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        raise

@@ -1,0 +1,141 @@
+"""The Redis store's invalidation transport: PUBLISH inside each write's MULTI, one subscriber.
+
+Pub/sub delivers at most once (DESIGN section 7): a background task subscribes, reconnects with
+backoff forever, and tells this process's listeners `Invalidation("all")` on every
+(re)subscription, since it may have missed messages while away. A message carries its sender's
+origin; a process ignores its own (its listeners were called locally at commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline, PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from uiserver.store._common import Listeners, log
+from uiserver.store.base import Invalidation
+
+Message = tuple[str, list[Invalidation]]  # (origin, what changed)
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode_message = msgspec.msgpack.Decoder(Message).decode
+
+
+class InvalidationChannel:
+    """`{prefix}invalidate`: publish from write pipelines, deliver others' messages locally."""
+
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        listeners: Listeners,
+        *,
+        timeout: float,
+        max_backoff: float,
+        silence: float,
+    ) -> None:
+        self.channel = channel
+        self._listeners = listeners
+        self._max_backoff = max_backoff
+        self._silence = silence  # no reply to our pings for this long: the link is dead
+        self._origin = secrets.token_hex(8)  # our own messages are delivered locally already
+        self._redis = aioredis.Redis.from_url(
+            url,
+            socket_timeout=max(2.0, timeout),
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),  # the subscriber loop does its own reconnecting
+        )
+        self._task: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    @property
+    def subscribed(self) -> bool:
+        return self._subscribed.is_set()
+
+    async def start(self, wait: float) -> None:
+        """Start the subscriber (if not running) and wait up to `wait` s for it to subscribe."""
+        if self._task is None or self._task.done():
+            self._subscribed = asyncio.Event()
+            self._task = asyncio.create_task(self._subscribe_forever())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await self._subscribed.wait()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._redis.aclose()
+
+    def publish(self, pipe: Pipeline, invalidations: list[Invalidation]) -> None:
+        """Queue the PUBLISH inside the write's MULTI: sent only if the write commits."""
+        pipe.publish(self.channel, _encode((self._origin, invalidations)))
+
+    async def _subscribe_forever(self) -> None:
+        backoff = 0.05
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                async for resubscribed in self._messages(pubsub):
+                    if resubscribed:
+                        backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure: resubscribe, never die
+                log.warning("redis invalidation subscriber: %s; reconnecting", exc)
+            finally:
+                self._subscribed.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self._max_backoff)
+
+    async def _messages(self, pubsub: PubSub) -> AsyncIterator[bool]:
+        """Handle messages until the link fails or goes silent.
+
+        A connection can die without a reset (host gone, partition): we PING four times per
+        `silence` period and give up on the link when nothing, not even a pong, came back for
+        `silence` seconds. Yields whether each message was a (re)subscription.
+        """
+        clock = asyncio.get_running_loop().time
+        every = self._silence / 4
+        heard = next_ping = clock()
+        while True:
+            if clock() >= next_ping:
+                next_ping = clock() + every
+                await pubsub.ping()
+            message = await pubsub.get_message(timeout=every)
+            now = clock()
+            if message is not None:
+                heard = now
+                yield self._on_message(message)
+            elif now - heard > self._silence:
+                raise RedisConnectionError(f"no reply from redis for {now - heard:.1f} s")
+
+    def _on_message(self, message: Mapping[str, Any]) -> bool:
+        """Deliver one pub/sub message; True when it was a (re)subscription."""
+        if message["type"] == "subscribe":
+            self._subscribed.set()
+            self._listeners.emit([Invalidation("all")])  # we may have missed messages
+            return True
+        if message["type"] == "message":
+            try:
+                origin, invalidations = _decode_message(message["data"])
+            except msgspec.DecodeError:
+                log.warning("undecodable invalidation message ignored")
+                return False
+            if origin != self._origin:
+                self._listeners.emit(invalidations)
+        return False
