@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="uiserver", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the HTTP server (uvicorn)")
+    serve = sub.add_parser("serve", help="run the HTTP server (uvicorn or granian)")
     serve.add_argument("--host", default=os.environ.get("UISERVER_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("UISERVER_PORT", "8000")))
     serve.add_argument("--data-dir", type=Path, default=None)
@@ -33,6 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="redis://host:port/db for the shared Redis store (default: SQLite in --data-dir)",
     )
     serve.add_argument("--log-level", default=os.environ.get("UISERVER_LOG_LEVEL", "info"))
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("UISERVER_FORWARDED_ALLOW_IPS"),
+        help="comma-separated proxy addresses (or networks, or '*') whose X-Forwarded-Proto and "
+             "X-Forwarded-For are trusted (default: 127.0.0.1 only, as uvicorn)",
+    )
+    serve.add_argument(
+        "--server",
+        choices=["uvicorn", "granian"],
+        default=os.environ.get("UISERVER_SERVER", "uvicorn"),
+        help="the HTTP server (default: uvicorn, or UISERVER_SERVER)",
+    )
 
     token = sub.add_parser("token", help="mint a JWT for a user")
     token.add_argument("user")
