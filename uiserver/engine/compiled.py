@@ -14,13 +14,25 @@ from typing import Any
 
 from uiserver.catalog import Catalog
 from uiserver.engine.components import resolve_component
+from uiserver.engine.prop_rules import PROP_RULES
 from uiserver.engine.theme import resolve_palette
 from uiserver.engine.variant_base import VariantBase, build_variant_base
 from uiserver.policy import Policy
-from uiserver.schema import ComponentType, LayoutPalette, Template, ThemeSpec
+from uiserver.schema import (
+    ComponentType,
+    LayoutComponent,
+    LayoutPalette,
+    Template,
+    ThemeSpec,
+)
 from uiserver.types import Mode
 
 MODES: tuple[Mode, ...] = ("standard", "elderly")
+
+
+# (variant, mode, font scale, the scale's reasons): one row of static component renderings.
+StaticKey = tuple[str | None, Mode, float, tuple[str, ...]]
+STATIC_ROWS = 512
 
 
 class CompileError(ValueError):
@@ -33,11 +45,14 @@ class CompiledTemplate:
     __slots__ = (
         "cumulative",
         "experiment",
+        "flagged",
         "has_grid",
         "ids",
         "index",
         "page",
         "palettes",
+        
+        "statics",
         "template",
         "variant_names",
         "version",
@@ -63,6 +78,56 @@ class CompiledTemplate:
         self.index = {cid: i for i, cid in enumerate(self.ids)}
         base = views[None, "standard"].comps
         self.has_grid = any(c.grid and c.columns > 0 for c in base)
+        # Per (variant, mode, font scale, its reasons): each component as rendered when nothing
+        # else about the launch touches it (no per-plan reason, placement or prop patch). Filled
+        # on first use by `render` (at most STATIC_ROWS rows; scales are rounded to 0.001, a
+        # few dozen in practice) and handed out shared instead of building 45 Structs per call,
+        # so a rendered Layout's components must never be mutated (nothing in uiserver does).
+        self.statics: dict[StaticKey, tuple[LayoutComponent, ...]] = {}
+        # Per variant: the component indices each prop rule's catalogue flag selects.
+        self.flagged = {
+            variant: {
+                flag: frozenset(i for i, c in enumerate(view.comps) if getattr(c, flag))
+                for flag, *_ in PROP_RULES
+            }
+            for (variant, mode), view in views.items()
+            if mode == "standard"
+        }
+
+
+def static_row(ct: CompiledTemplate, key: StaticKey) -> tuple[LayoutComponent, ...] | None:
+    """The shared static renderings for `key` (made and registered on first use), or None once
+    STATIC_ROWS rows exist (the caller then renders every component itself)."""
+    row = ct.statics.get(key)
+    if row is None and len(ct.statics) < STATIC_ROWS:
+        view = ct.views[key[0], key[1]]
+        row = ct.statics[key] = static_components(view, key[2], key[3])
+    return row
+
+
+def static_components(
+    view: VariantBase, scale: float = 1.0, font_reasons: tuple[str, ...] = ()
+) -> tuple[LayoutComponent, ...]:
+    """Every component of `view` as `render` builds it for a plan that changes nothing about
+    it but the font scale: the font scaled (rounded to 0.1 px) then raised to the view's floor,
+    the view's static reasons, then the scale's and the floor's."""
+    out: list[LayoutComponent] = []
+    for i, c in enumerate(view.comps):
+        reasons = list(view.static_reasons[i])
+        font = c.font_px
+        if scale != 1.0:
+            font = round(font * scale, 1)
+            reasons.extend(font_reasons)
+        if font < view.font_floor[i]:
+            font = view.font_floor[i]
+            reasons.append(view.font_floor_reason[i])
+        out.append(
+            LayoutComponent(
+                c.id, c.type, c.role, c.label, font, view.target_px[i], c.placement, c.pinned,
+                dict(c.props), reasons,
+            )
+        )
+    return tuple(out)
 
 
 def _variant_seq(template: Template, order: list[str] | None) -> list[int]:

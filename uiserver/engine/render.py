@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from uiserver.engine.compiled import CompiledTemplate
+from uiserver.engine.compiled import CompiledTemplate, static_row
 from uiserver.engine.plan import Plan
 from uiserver.engine.prop_rules import active_patches
 from uiserver.policy import Policy
@@ -33,9 +33,22 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     static = view.static_reasons
     targets = view.target_px
 
+    # Components this plan changes nothing about but the font scale get the shared rendering.
+    key = (plan.variant, plan.mode, scale, font_reasons if scale != 1.0 else ())
+    statics = static_row(ct, key)
+    touched: set[int] = set(extra)
+    touched.update(placed)
+    if patches:
+        flagged = ct.flagged[plan.variant]
+        for flag, _, _, _ in patches:
+            touched.update(flagged[flag])
+
     components: list[LayoutComponent] = []
     append = components.append
     for i in plan.order:
+        if statics is not None and i not in touched:
+            append(statics[i])
+            continue
         c = comps[i]
         reasons = [*extra[i], *static[i]] if i in extra else list(static[i])
         font = c.font_px
