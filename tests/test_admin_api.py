@@ -215,9 +215,10 @@ def test_publish_serves_new_version_and_records_author(client: TestClient) -> No
     assert [v["version"] for v in versions] == [version, old_version]
     assert versions[0] | {"created": 0} == {
         "version": version, "seq": 2, "author": "dora", "message": "rename search",
-        "created": 0, "live": True,
+        "created": 0, "live": True, "share": 100,
     }
     assert versions[1]["live"] is False and versions[1]["author"] == "layouts/"
+    assert versions[1]["share"] == 0
 
 
 def test_rollback_publishes_the_old_version_anew(client: TestClient) -> None:
