@@ -5,20 +5,44 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.apphelpers import bearer
-from tests.test_replicas import DESIGNER, replicas, wait_until  # noqa: F401  (fixture)
+from tests.serveprocess import ServeProcess
+from tests.test_replicas import DESIGNER, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 BASE = "/v1/admin/templates/home"
 
 
+@pytest.fixture
+def replicas(redis_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    a = ServeProcess(tmp_path / "a", redis_url)
+    b = ServeProcess(tmp_path / "b", redis_url, store_by_env=True)
+    try:
+        for replica in (a.start(), b.start()):
+            replica.wait_ready()
+        with a.client() as client_a, b.client() as client_b:
+            yield client_a, client_b
+    finally:
+        a.stop()
+        b.stop()
+
+
 def titled(template: dict[str, Any], title: str) -> dict[str, Any]:
     return {**template, "title": title}
+
+
+def race(start: threading.Barrier, answers: dict[str, httpx.Response], name: str,
+         client: httpx.Client, body: dict[str, Any], base: str) -> None:
+    start.wait()
+    answers[name] = client.post(f"{BASE}/publish", json=body,
+                                headers={**DESIGNER, "If-Match": f'"{base}"'})
 
 
 def test_racing_publishes_on_the_same_base_one_wins_one_gets_409(
@@ -31,13 +55,11 @@ def test_racing_publishes_on_the_same_base_one_wins_one_gets_409(
         answers: dict[str, httpx.Response] = {}
         start = threading.Barrier(2)
 
-        def race(name: str, client: httpx.Client) -> None:
-            body = {"template": titled(template, f"{name} {round_}"), "message": name}
-            start.wait()
-            answers[name] = client.post(f"{BASE}/publish", json=body,
-                                        headers={**DESIGNER, "If-Match": f'"{base}"'})
-
-        threads = [threading.Thread(target=race, args=(n, c)) for n, c in (("a", a), ("b", b))]
+        threads = [
+            threading.Thread(target=race, args=(start, answers, name, client, {
+                "template": titled(template, f"{name} {round_}"), "message": name}, base))
+            for name, client in (("a", a), ("b", b))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -84,5 +106,6 @@ def test_a_rollout_started_on_a_is_served_and_ended_through_b(
     assert a.get("/v1/layouts/home").json()["template_version"] == new
 
     assert a.delete(BASE, headers=DESIGNER).status_code == 200
-    gone, _ = wait_until(lambda: b.get("/v1/layouts/home").status_code == 404, time.perf_counter())
+    gone, _ = wait_until(lambda: b.get("/v1/layouts/home").status_code == 404,
+                         time.perf_counter())
     assert gone, "B still serves an archived page"

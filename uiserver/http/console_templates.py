@@ -8,7 +8,6 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,36 +20,9 @@ from uiserver.http.deps import service_of
 from uiserver.http.h5 import render_h5
 from uiserver.publishing import PublishRefused
 from uiserver.schema import Problem, Template
+from uiserver.template_files import compact
 
 # --------------------------------------------------------------------------- editor text
-
-
-def compact(value: Any) -> Any:
-    """A Struct as plain JSON without the fields left at their defaults, in field order.
-
-    Stored documents spell out every default (they are canonical, for hashing); a designer
-    editing one wants to see what the template says, as in `layouts/`.
-    """
-    if isinstance(value, msgspec.Struct):
-        out: dict[str, Any] = {}
-        for info in msgspec.structs.fields(value):
-            item = getattr(value, info.name)
-            if info.default is not msgspec.NODEFAULT:
-                default = info.default
-            elif info.default_factory is not msgspec.NODEFAULT:
-                default = info.default_factory()
-            else:
-                out[info.encode_name] = compact(item)
-                continue
-            # Same type too: a float 16.0 is not the int default 16 in the canonical hash.
-            if item != default or type(item) is not type(default):
-                out[info.encode_name] = compact(item)
-        return out
-    if isinstance(value, list | tuple):
-        return [compact(item) for item in value]
-    if isinstance(value, dict):
-        return {key: compact(item) for key, item in value.items()}
-    return value
 
 
 def template_text(template: Template) -> str:
