@@ -108,6 +108,12 @@ def _update_list(old: CommentedSeq, full: list[Any], short: list[Any]) -> Any:
                 _merge(item, value, small)
                 out.append(item)
         return out
+    if len(old) == len(full) and all(
+        isinstance(a, CommentedMap) and isinstance(b, Mapping) for a, b in zip(old, full, strict=True)
+    ):
+        for item, value, small in zip(old, full, short, strict=True):
+            _merge(item, value, small)  # e.g. variants: matched by position
+        return old
     if len(old) == len(full) and all(_same(a, b) for a, b in zip(old, full, strict=True)):
         return old  # keeps flow style
     return short
