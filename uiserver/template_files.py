@@ -108,8 +108,9 @@ def _update_list(old: CommentedSeq, full: list[Any], short: list[Any]) -> Any:
                 _merge(item, value, small)
                 out.append(item)
         return out
+    pairs = list(zip(old, full, strict=False))
     if len(old) == len(full) and all(
-        isinstance(a, CommentedMap) and isinstance(b, Mapping) for a, b in zip(old, full, strict=True)
+        isinstance(a, CommentedMap) and isinstance(b, Mapping) for a, b in pairs
     ):
         for item, value, small in zip(old, full, short, strict=True):
             _merge(item, value, small)  # e.g. variants: matched by position
