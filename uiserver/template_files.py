@@ -10,6 +10,7 @@ exported from (`filesync.BASE_MARKER`), so start-up knows the file descends from
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -49,6 +50,11 @@ def compact(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: compact(item) for key, item in value.items()}
     return value
+
+
+def template_text(template: Any) -> str:
+    """The console editor's text for a template: compact, pretty JSON."""
+    return json.dumps(compact(template), indent=2, ensure_ascii=False) + "\n"
 
 
 def _yaml() -> YAML:
