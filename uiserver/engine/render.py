@@ -34,8 +34,8 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     targets = view.target_px
 
     # Components this plan changes nothing about but the font scale get the shared rendering.
-    key = (plan.variant, plan.mode, scale, font_reasons if scale != 1.0 else ())
-    statics = static_row(ct, key)
+    row_key = (plan.variant, plan.mode, scale, font_reasons if scale != 1.0 else ())
+    statics = static_row(ct, row_key)
     touched: set[int] = set(extra)
     touched.update(placed)
     if patches:
