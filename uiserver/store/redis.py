@@ -24,7 +24,7 @@ request; the same store object works again once Redis is back.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
@@ -64,6 +64,13 @@ from uiserver.store.redis_errors import UNAVAILABLE, guard
 from uiserver.store.redis_pubsub import InvalidationChannel
 from uiserver.store.redis_templates import RedisTemplates
 
+# Everything `get_profile`/`export_user` read about a user (KEYS: `_user_keys`), atomically, in
+# one command. Scores come back as Redis's exact decimal strings (what WITHSCORES sends anyway).
+READ_USER = """
+return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES'),
+        redis.call('SMEMBERS', KEYS[3]), redis.call('HGETALL', KEYS[4])}
+"""
+
 
 class RedisStore:
     """The shared store for several replicas.
@@ -100,6 +107,7 @@ class RedisStore:
             timeout=timeout, max_backoff=max_backoff, silence=silence,
         )
         self._templates = RedisTemplates(self._redis, prefix, self._channel, self._listeners)
+        self._read_script = self._redis.register_script(READ_USER)
 
     # ------------------------------------------------------------------ keys
 
@@ -263,18 +271,18 @@ class RedisStore:
         dict[str, list[str]],
         tuple[float | None, float | None],
     ]:
-        """One consistent snapshot (MULTI/EXEC) of everything about the user."""
+        """One consistent snapshot of everything about the user: one EVALSHA of `READ_USER`
+        (a script runs atomically), where MULTI/EXEC took 6 commands and 6 replies."""
         with guard():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hgetall(self._user(user_id))
-                pipe.zrange(self._aff(user_id), 0, -1, withscores=True)
-                pipe.smembers(self._seg(user_id))
-                pipe.hgetall(self._order(user_id))
-                user, scores, segments, orders = await pipe.execute()
+            raw = await self._read_script(keys=self._user_keys(user_id))
+        user, scores, segments, orders = (
+            _pairs(raw[0]), _scores(zip(raw[1][::2], raw[1][1::2], strict=True)), raw[2],
+            _pairs(raw[3]),
+        )
         raw_settings = user.get(b"settings")
         settings = None if raw_settings is None else decode_settings(raw_settings)
         fields = [user.get(name) for name in (b"evidence", b"affinity_ts", b"last_event")]
-        affinity = Affinity(_scores(scores), *_affinity_fields(fields))
+        affinity = Affinity(scores, *_affinity_fields(fields))
         stamps = (_float(user.get(b"created")), _float(user.get(b"updated")))
         return (
             settings,
@@ -322,11 +330,16 @@ class RedisStore:
         return await self._templates.history(page)
 
 
+def _pairs(flat: Sequence[bytes]) -> dict[bytes, bytes]:
+    """A script's HGETALL reply (a flat list of field, value) as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 def _float(raw: bytes | str | None) -> float | None:
     return None if raw is None else float(raw)
 
 
-def _scores(pairs: Sequence[Any]) -> dict[str, float]:
+def _scores(pairs: Iterable[Any]) -> dict[str, float]:
     """ZRANGE WITHSCORES as a dict (pairs of member and score)."""
     return {member.decode(): float(score) for member, score in pairs}
 

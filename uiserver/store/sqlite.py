@@ -75,6 +75,15 @@ USER_SCHEMA = (
 
 SCHEMA = (*USER_SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA)
 
+# Everything `get_profile` needs, in one statement: (part, ...) rows, part 0 the users row,
+# 1 an affinity (key, score), 2 a segment, 3 a page's last order (page, components).
+PROFILE_QUERY = (
+    "SELECT 0, settings, evidence, affinity_ts, last_event FROM users WHERE user_id = ?1 "
+    "UNION ALL SELECT 1, key, score, NULL, NULL FROM affinities WHERE user_id = ?1 "
+    "UNION ALL SELECT 2, segment, NULL, NULL, NULL FROM segments WHERE user_id = ?1 "
+    "UNION ALL SELECT 3, page, components, NULL, NULL FROM last_orders WHERE user_id = ?1"
+)
+
 # Tables holding rows about a user; erase_user empties each of them.
 USER_TABLES = ("users", "affinities", "segments", "last_orders")
 
@@ -215,10 +224,30 @@ class SQLiteStore:
     # ------------------------------------------------------------------ users
 
     async def get_profile(self, user_id: str) -> Profile:
-        with self._tx(write=False) as conn:
-            settings, affinity, _, _ = self._user_row(conn, user_id)
-            segments = self._segments(conn, user_id)
-            orders = self._orders(conn, user_id)
+        """One statement (`PROFILE_QUERY`), so one implicit read transaction: a consistent
+        snapshot without BEGIN/COMMIT (a first launch's read was 6 statements)."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                rows = conn.execute(PROFILE_QUERY, (user_id,)).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
+        settings: Settings | None = None
+        stamps: tuple[int, float | None, float | None] = (0, None, None)
+        scores: dict[str, float] = {}
+        segments: list[str] = []
+        orders: dict[str, list[str]] = {}
+        for part, a, b, c, d in rows:
+            if part == 1:
+                scores[a] = b
+            elif part == 0:
+                settings = decode_settings(a) if a is not None else None
+                stamps = (b, c, d)
+            elif part == 2:
+                segments.append(a)
+            else:
+                orders[a] = decode_order(b)
+        affinity = Affinity(scores, *stamps)
         return build_profile(user_id, settings, affinity, segments, orders)
 
     async def get_settings(self, user_id: str) -> Settings:
