@@ -44,8 +44,10 @@ def create_app(config: Config) -> ASGIApp:
     file_templates = load_templates(config.layouts_dir) if config.publish_layouts_on_start else {}
     store = open_store(config.store_url, config.data_dir, poll_interval=config.poll_interval)
     service = Service(config, store, catalog, policy)
-    verifier = TokenVerifier(config.jwt_secret, config.token_cache_size) if config.jwt_secret \
-        else None
+    verifier = (
+        TokenVerifier(config.jwt_secret, config.token_cache_size, config.jwt_leeway)
+        if config.jwt_secret else None
+    )
 
     def cache_sizes() -> dict[str, int]:
         return {
