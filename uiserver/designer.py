@@ -24,6 +24,7 @@ from uiserver.catalog import template_version
 from uiserver.documents import DEFAULT_LIMITS, DocumentError, decode, format_of_text
 from uiserver.engine import CompileError, LayoutRuleError
 from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
+from uiserver.identifiers import shown
 from uiserver.pages import LivePage, UnknownPage
 from uiserver.publishing import UnknownVersion
 from uiserver.schema import Context, Layout, Problem, Template
@@ -149,7 +150,7 @@ async def live_page(service: Service, page: str) -> LivePage:
     try:
         return service.page(page)
     except UnknownPage:
-        raise NotFound(f"no page {page!r}", "page") from None
+        raise NotFound(f"no page {shown(page)}", "page") from None
 
 
 def document(record: TemplateRecord) -> dict[str, Any]:
@@ -223,7 +224,7 @@ async def history(service: Service, page: str) -> list[HistoryEntry]:
     """Versions newest first; NotFound when the page has none."""
     records = await service.history(page)
     if not records:
-        raise NotFound(f"no page {page!r}", "page")
+        raise NotFound(f"no page {shown(page)}", "page")
     return [
         HistoryEntry(r.version, r.seq, r.author, r.message, r.created, i == 0)
         for i, r in enumerate(records)

@@ -85,6 +85,10 @@ def create_app(config: Config) -> ASGIApp:
             HTTPException: http_exception_handler,
         },
     )
+    # A slash redirect would build its Location from the Host header (`GET /v1/me/settings/`
+    # with `Host: evil.example` -> `Location: http://evil.example/...`): a trailing slash is a
+    # 404 instead, and every redirect the app makes itself is a relative path.
+    starlette.router.redirect_slashes = False
     starlette.state.service = service
     starlette.state.metrics = metrics
     starlette.state.verifier = verifier
@@ -94,7 +98,7 @@ def create_app(config: Config) -> ASGIApp:
 
 
 async def _layout_fallback(request: Any) -> Any:  # pragma: no cover - never routed for GET
-    raise ApiError(405, "method_not_allowed", "use GET")
+    raise ApiError(405, "method_not_allowed", "use GET")  # Starlette answers 405 (with Allow)
 
 
 def config_from_env() -> Config:
