@@ -4,9 +4,10 @@
   optional `q` (0 to 1, three decimals; `q=0` means "not acceptable"); `*` stands for every
   coding not listed; `identity` (no coding) is acceptable unless refused by `identity;q=0`, or
   by `*;q=0` with no entry of its own. An empty value asks for identity only. A member with a
-  malformed `q` is ignored. The highest q wins; on a tie gzip is chosen for a body worth
-  compressing and identity for a small one. When both are refused the answer is 406
-  (RFC 9110 12.5.3 and 15.5.7).
+  malformed `q` is ignored. For a body worth compressing the higher q wins (gzip on a tie); an
+  unlisted identity is acceptable but ranks below every listed coding, so `br, gzip;q=0.5`
+  gets gzip. A small body goes as identity whenever identity is acceptable. When both are
+  refused the answer is 406 (RFC 9110 12.5.3 and 15.5.7).
 - Each representation has its own strong ETag (`"<digest>"` for identity, `"<digest>-gz"`
   for gzip, RFC 9110 8.8.3: a strong validator differs whenever the bytes differ).
 - `If-None-Match` (RFC 9110 13.1.2): `*`, or a list of tags compared weakly (`W/` ignored);
@@ -30,6 +31,7 @@ Choices = tuple[Choice, Choice]
 NO_HEADER: Choices = (False, False)  # no Accept-Encoding: identity (any coding is allowed)
 _QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\Z")
 _GZIP = ("gzip", "x-gzip")  # x-gzip: RFC 9110 8.4.1.3 asks recipients to treat it as gzip
+_UNLISTED_IDENTITY = 0.0001  # acceptable, below the smallest qvalue a client can write (0.001)
 
 
 def parse_accept_encoding(header: str) -> dict[str, float]:
@@ -63,10 +65,10 @@ def choose(header: bytes) -> Choices:
     """The representation for a body worth compressing and for a small one (see module)."""
     prefs = parse_accept_encoding(header.decode("latin-1"))
     gzip = _q(prefs, _GZIP, 0.0)
-    identity = _q(prefs, ("identity",), 1.0)
+    identity = _q(prefs, ("identity",), _UNLISTED_IDENTITY)
     if gzip <= 0 and identity <= 0:
         return None, None
-    return gzip >= identity and gzip > 0, gzip > identity
+    return gzip >= identity and gzip > 0, identity <= 0
 
 
 class EncodingMemo:
