@@ -252,9 +252,10 @@ async def diff(service: Service, page: str, old: str, new: str) -> Diff:
 
 def preview(
     service: Service, template: Template, persona: str, context: Context | None = None,
-    version: str | None = None,
+    version: str | None = None, *, personalization: float | None = None,
 ) -> Layout:
-    """The page as `persona` gets it, from a live template or a draft.
+    """The page as `persona` gets it, from a live template or a draft; `personalization`
+    overrides the persona's strength (0.0: that persona's base layout).
 
     Invalid for an unknown persona; LayoutRuleFailed when the engine cannot keep every rule.
     """
@@ -262,6 +263,9 @@ def preview(
     if profile is None:
         raise Invalid(f"unknown persona {persona!r}; one of {', '.join(persona_names())}",
                       "persona")
+    if personalization is not None:
+        settings = msgspec.structs.replace(profile.settings, personalization=personalization)
+        profile = msgspec.structs.replace(profile, settings=settings)
     try:
         return service.preview(template, version or template_version(template), profile,
                                context or Context())

@@ -164,15 +164,22 @@ def _preview_response(request: Request, template: Template, version: str | None)
         context = parse_context(request.scope.get("query_string", b""))
     except QueryError as exc:
         raise ApiError(400, "bad_query", exc.message, exc.field) from None
+    marked = query.get("marks", "0")
+    if marked not in ("0", "1"):
+        raise ApiError(422, "invalid", "marks must be 0 or 1", "marks")
     service = service_of(request)
     layout = ops.preview(service, template, persona, context, version)
     if fmt == "json":
         return json_response(layout)
+    # marks=1: badge what personalization changed against this persona's base (same settings
+    # and context, personalization off: DESIGN section 5's "base layout").
+    base = ops.preview(service, template, persona, context, version, personalization=0.0) \
+        if marked == "1" else None
     title = ops.persona_title(persona)
     html = render_h5(
         layout, service.catalog, title=template.title,
         caption=f"Preview as {title} · version {layout.template_version}",
-        lang=context.locale,
+        lang=context.locale, base=base, device=context.device, width=context.width,
     )
     return HTMLResponse(html, headers=PREVIEW_HEADERS)
 

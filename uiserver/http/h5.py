@@ -2,10 +2,22 @@
 
 Designers judge a personalized page by looking at it, so the preview uses the layout's real
 numbers: each component's `font_px`, its `min_target_px` as min-height/min-width of everything it
-makes tappable, the theme's palette, and its label as the accessible name of the element its
-role maps to (button -> <button>, navigation -> <nav>, search -> role=search with a labelled
-input, image -> <img alt>, list -> <ul>). Labels and props are data from a template and may
-contain markup: Jinja's autoescape prints them as text.
+makes tappable, the theme's palette and line height, and its label as the accessible name of the
+element its role maps to (button -> <button>, navigation -> <nav>, search -> role=search with a
+labelled input, image -> <img alt>, list -> <ul>). Labels and props are data from a template and
+may contain markup: Jinja's autoescape prints them as text.
+
+It draws the device, not a document: a frame at the device's width (`FRAMES`: phone 375, tablet
+768, desktop 1280 CSS px, or the context's `width`) around a viewport of the device's height
+whose content scrolls inside it. Placements sit where the mini-program pins them: `top_left` /
+`top_right` in the navigation bar, `bottom_*` combined into one action bar fixed to the bottom
+of the viewport, `floating_*` over the content above that bar. Left and right are physical (they
+follow the thumb, DESIGN section 3 "handedness"), so an RTL page mirrors its text, not its
+action bar.
+
+A *marked* rendering (`base=` given) badges every component personalization moved, showed or
+re-placed against that base, with the reason, and draws each hidden one as a "hidden: reason"
+ghost row where the base had it (`h5marks.compare`).
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from uiserver.catalog import Catalog
+from uiserver.http.h5marks import Ghost, compare
 from uiserver.http.views import render
 from uiserver.schema import Layout, LayoutComponent
 
@@ -29,7 +42,9 @@ PLACEMENT_AREAS: Mapping[str, tuple[str, str]] = {
     "bottom_right": ("bottom", "flex-end"),
 }
 AREA_ORDER = {"flex-start": 0, "center": 1, "flex-end": 2}
+PHYSICAL = {"flex-start": "left", "center": "center", "flex-end": "right"}
 PLACEHOLDER_ITEMS = 3
+END = "\x00end"  # ghost rows after the last flow component
 MAX_ITEMS = 12
 
 
@@ -125,10 +140,102 @@ def component_view(component: LayoutComponent, catalog: Catalog, page: str) -> H
     return view
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """The device drawn around the page: CSS px of the visible viewport."""
+
+    device: str
+    width: int
+    height: int
+
+
+# Viewport (width, height) in CSS px per device class: iPhone 6/7/8/SE (375 x 667, the WeChat
+# design width of 750 rpx), iPad portrait (768 x 1024), a common laptop (1280 x 800).
+FRAMES: Mapping[str, tuple[int, int]] = {
+    "phone": (375, 667),
+    "tablet": (768, 1024),
+    "desktop": (1280, 800),
+}
+MIN_WIDTH, MAX_WIDTH = 240, 2560
+
+# Languages written right to left (CLDR likely scripts Arab, Hebr, Thaa, Syrc, Nkoo, Adlm...),
+# and scripts that decide it when a locale names its script (`az-Arab`, `ku-Arab`, `ur-Latn`).
+RTL_LANGUAGES = frozenset({
+    "ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "mzn", "pnb", "ps", "sd", "syr", "ug",
+    "ur", "yi",
+})
+RTL_SCRIPTS = frozenset({"arab", "hebr", "thaa", "syrc", "nkoo", "adlm", "rohg", "mand"})
+LTR_SCRIPTS = frozenset({"latn", "cyrl", "hans", "hant", "jpan", "kore", "deva"})
+
+# The CJK face Debian's fonts-noto-cjk installs for each Chinese/Japanese/Korean locale; named
+# explicitly so CJK labels render in Chromium on Linux (tests, screenshots), after the faces the
+# phones themselves use (PingFang on iOS, the system UI font on Android).
+CJK_FONTS: Mapping[str, str] = {
+    "zh-tw": "Noto Sans CJK TC", "zh-hk": "Noto Sans CJK HK", "zh-hant": "Noto Sans CJK TC",
+    "ja": "Noto Sans CJK JP", "ko": "Noto Sans CJK KR",
+}
+DEFAULT_CJK_FONT = "Noto Sans CJK SC"
+
+
+def frame_for(device: str = "phone", width: int | None = None) -> Frame:
+    """The viewport for a context's `device` and `width` (width wins, clamped to 240..2560)."""
+    default_width, height = FRAMES.get(device, FRAMES["phone"])
+    chosen = default_width if not width else max(MIN_WIDTH, min(int(width), MAX_WIDTH))
+    return Frame(device if device in FRAMES else "phone", chosen, height)
+
+
+def direction_for(locale: str) -> str:
+    """`rtl` or `ltr` for a BCP 47 locale (`ar-SA` -> rtl, `az-Arab` -> rtl, `zh-CN` -> ltr)."""
+    parts = locale.replace("_", "-").lower().split("-")
+    for part in parts[1:]:
+        if part in RTL_SCRIPTS:
+            return "rtl"
+        if part in LTR_SCRIPTS:
+            return "ltr"
+    return "rtl" if parts[0] in RTL_LANGUAGES else "ltr"
+
+
+def layout_direction(layout: Layout, locale: str) -> str:
+    """The layout theme's `direction` when it carries one, else the locale's.
+
+    Issue 11 section 6 adds `direction` to the layout theme (from `locale`); until the schema
+    has it, the preview derives it here the same way, so both agree once it lands.
+    """
+    declared = getattr(layout.theme, "direction", None)
+    return declared if declared in ("ltr", "rtl") else direction_for(locale)
+
+
+def font_stack(locale: str) -> str:
+    """CSS font-family: the phone's UI faces, then the installed Noto CJK face for `locale`."""
+    key = locale.replace("_", "-").lower()
+    cjk = CJK_FONTS.get(key) or CJK_FONTS.get(key.split("-")[0]) or DEFAULT_CJK_FONT
+    if key.startswith("zh-") and "hant" in key:
+        cjk = CJK_FONTS["zh-hant"]
+    return (f'system-ui, -apple-system, "PingFang SC", "{cjk}", "{DEFAULT_CJK_FONT}", '
+            '"Noto Sans Arabic", "Noto Sans Hebrew", sans-serif')
+
+
 def render_h5(
-    layout: Layout, catalog: Catalog, *, title: str, caption: str = "", lang: str = "zh-CN"
+    layout: Layout,
+    catalog: Catalog,
+    *,
+    title: str,
+    caption: str = "",
+    lang: str = "zh-CN",
+    base: Layout | None = None,
+    device: str = "phone",
+    width: int | None = None,
+    dark: bool | None = None,
 ) -> str:
-    """A standalone HTML document of the layout (what the console shows in each frame)."""
+    """A standalone HTML document of the layout inside its device frame.
+
+    `lang` is the context's locale (sets `lang`, the direction when the layout does not carry
+    one, and the CJK face); `device`/`width` size the frame (`frame_for`); `dark` defaults to
+    the layout theme's own `dark` (the palette is already the dark one then). With `base`, the
+    rendering is marked: badges and ghost rows against that layout (`h5marks.compare`).
+    The document holds no script and loads nothing: the preview CSP forbids both.
+    """
+    marks = compare(layout, base) if base is not None else None
     flow: list[H5Block] = []
     areas: dict[str, list[tuple[str, H5Block]]] = {"top": [], "floating": [], "bottom": []}
     for component in layout.components:
@@ -140,6 +247,16 @@ def render_h5(
             areas[where[0]].append((where[1], view))
     for area in areas.values():
         area.sort(key=lambda pair: AREA_ORDER[pair[0]])
+    bottom: dict[str, list[H5Block]] = {"flex-start": [], "center": [], "flex-end": []}
+    for justify, view in areas["bottom"]:
+        bottom[justify].append(view)
+    # Ghost rows go after the base neighbour they followed; after an action button (not in
+    # the flow), at the end of the content.
+    flow_ids = {v.id for v in flow}
+    ghosts_after: dict[str | None, list[Ghost]] = {}
+    for ghost in marks.ghosts if marks else ():
+        key = ghost.after if ghost.after is None or ghost.after in flow_ids else END
+        ghosts_after.setdefault(key, []).append(ghost)
     return render(
         "h5.html",
         layout=layout,
@@ -148,6 +265,21 @@ def render_h5(
         title=title,
         caption=caption,
         flow=flow,
-        areas=areas,
+        top=areas["top"],
+        floating_left=[v for j, v in areas["floating"] if j == "flex-start"],
+        floating_right=[v for j, v in areas["floating"] if j == "flex-end"],
+        # Physical sides, all three cells when the bar exists: an RTL page keeps its
+        # thumb-side buttons, and a lone bottom_right button stays on the right.
+        bottom=[(PHYSICAL[j], views) for j, views in bottom.items()] if areas["bottom"] else [],
         lang=lang,
+        direction=layout_direction(layout, lang),
+        # Printed with |safe inside <style>, where an escaped quote would break the CSS. Safe:
+        # built only from the constant family names above, never from the locale's text.
+        fonts=font_stack(lang),
+        frame=frame_for(device, width),
+        dark=layout.theme.dark if dark is None else dark,
+        marks=marks.by_id if marks else {},
+        marked=marks is not None,
+        ghosts_after=ghosts_after,
+        end=END,
     )

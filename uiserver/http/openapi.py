@@ -58,6 +58,9 @@ _CONTEXT_PARAMS = [
 _PAGE = {"name": "page", "in": "path", "required": True, "schema": {"type": "string"}}
 _PERSONA = {"name": "persona", "in": "query", "schema": {"enum": list(PERSONAS)}}
 _FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}
+_MARKS = {"name": "marks", "in": "query", "description": (
+    "format=html only: 1 badges what personalization moved, hid or showed against the "
+    "persona's base layout"), "schema": {"enum": ["0", "1"]}}
 
 # (method, path, summary, request schema, {status: response schema or None}, parameters)
 OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
@@ -102,10 +105,10 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
                           404: _ref("ErrorBody"), 422: _PROBLEMS}, [_PAGE]),
     ("get", "/v1/admin/preview/{page}", "The page as a persona gets it", None,
      {200: _PREVIEW, 400: _ref("ErrorBody"), 404: _ref("ErrorBody"),
-      422: _ref("ErrorBody")}, [_PAGE, _PERSONA, _FORMAT]),
+      422: _ref("ErrorBody")}, [_PAGE, _PERSONA, _FORMAT, _MARKS]),
     ("post", "/v1/admin/preview/{page}", "Preview a draft as a persona gets it", _TEMPLATE_BODY,
      {200: _PREVIEW, 400: _ref("ErrorBody"), 422: _PROBLEMS},
-     [_PAGE, _PERSONA, _FORMAT]),
+     [_PAGE, _PERSONA, _FORMAT, _MARKS]),
     ("put", "/v1/admin/segments", "Bulk import of user segments (JSON array or JSON lines)",
      {"type": "array", "items": _obj(user=_STR, segments={"type": "array", "items": _STR})},
      {200: _obj(users={"type": "integer"}), 400: _ref("ErrorBody"), 413: _ref("ErrorBody"),
