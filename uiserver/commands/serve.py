@@ -10,6 +10,10 @@ Forwarded headers: both trust `X-Forwarded-Proto`/`-For` only from `UISERVER_FOR
 (default 127.0.0.1, uvicorn's default). granian has no such setting of its own, so its factory
 (`granian_app`) wraps the app in uvicorn's own `ProxyHeadersMiddleware`: the same rule and code
 on both servers.
+
+Behind a TLS proxy on another host, `--forwarded-allow-ips` (`UISERVER_FORWARDED_ALLOW_IPS`)
+names the proxies whose `X-Forwarded-Proto`/`-For` are believed; only then does a request that
+reached the proxy over https count as https (the console cookie's `Secure` flag depends on it).
 """
 
 from __future__ import annotations
