@@ -84,3 +84,15 @@ def test_granian_factory_trusts_forwarded_headers_only_from_allowed_ips(
     app = granian_app()
     assert isinstance(app, ProxyHeadersMiddleware)
     assert "10.1.2.3" in app.trusted_hosts and "127.0.0.1" not in app.trusted_hosts
+
+
+def test_granian_believes_forwarded_proto_only_from_allowed_proxies(tmp_path: Path) -> None:
+    """The same rule as uvicorn's (tests/test_proxy.py), on a real granian process."""
+    from tests.test_proxy import PROXY, STRANGER, _secure, login_cookies, serve
+
+    with serve(tmp_path, "--server", "granian", "--forwarded-allow-ips", PROXY) as url:
+        assert _secure(login_cookies(url, PROXY))
+        assert not _secure(login_cookies(url, STRANGER))
+    with serve(tmp_path, "--server", "granian") as url:  # default: 127.0.0.1 only
+        assert not _secure(login_cookies(url, PROXY))
+        assert _secure(login_cookies(url, "127.0.0.1"))
