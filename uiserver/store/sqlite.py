@@ -26,7 +26,6 @@ from uiserver.schema import Event, Profile, Settings
 from uiserver.store import sqlite_changes, sqlite_templates
 from uiserver.store._common import (
     Listeners,
-    build_profile,
     decode_order,
     decode_settings,
     export_document,
@@ -46,6 +45,8 @@ from uiserver.store.base import (
     TemplateRecord,
 )
 from uiserver.store.sqlite_changes import ChangeLog
+from uiserver.store.sqlite_orders import GroupCommit
+from uiserver.store.sqlite_profile import PROFILE_QUERY, profile_from_rows
 from uiserver.store.template_writes import (
     Writes,
     plan_archive,
@@ -74,15 +75,6 @@ USER_SCHEMA = (
 )
 
 SCHEMA = (*USER_SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA)
-
-# Everything `get_profile` needs, in one statement: (part, ...) rows, part 0 the users row,
-# 1 an affinity (key, score), 2 a segment, 3 a page's last order (page, components).
-PROFILE_QUERY = (
-    "SELECT 0, settings, evidence, affinity_ts, last_event FROM users WHERE user_id = ?1 "
-    "UNION ALL SELECT 1, key, score, NULL, NULL FROM affinities WHERE user_id = ?1 "
-    "UNION ALL SELECT 2, segment, NULL, NULL, NULL FROM segments WHERE user_id = ?1 "
-    "UNION ALL SELECT 3, page, components, NULL, NULL FROM last_orders WHERE user_id = ?1"
-)
 
 # Tables holding rows about a user; erase_user empties each of them.
 USER_TABLES = ("users", "affinities", "segments", "last_orders")
@@ -119,6 +111,7 @@ class SQLiteStore:
         self._listeners = Listeners()
         self._changes = ChangeLog(changes_keep, changes_max_age)
         self._next_poll = 0.0
+        self._order_writes = GroupCommit(self._tx)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -232,23 +225,7 @@ class SQLiteStore:
                 rows = conn.execute(PROFILE_QUERY, (user_id,)).fetchall()
             except sqlite3.OperationalError as exc:
                 raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
-        settings: Settings | None = None
-        stamps: tuple[int, float | None, float | None] = (0, None, None)
-        scores: dict[str, float] = {}
-        segments: list[str] = []
-        orders: dict[str, list[str]] = {}
-        for part, a, b, c, d in rows:
-            if part == 1:
-                scores[a] = b
-            elif part == 0:
-                settings = decode_settings(a) if a is not None else None
-                stamps = (b, c, d)
-            elif part == 2:
-                segments.append(a)
-            else:
-                orders[a] = decode_order(b)
-        affinity = Affinity(scores, *stamps)
-        return build_profile(user_id, settings, affinity, segments, orders)
+        return profile_from_rows(user_id, rows)
 
     async def get_settings(self, user_id: str) -> Settings:
         with self._tx(write=False) as conn:
@@ -302,14 +279,9 @@ class SQLiteStore:
     async def set_last_order(self, user_id: str, page: str, order: Sequence[str]) -> None:
         """No invalidation: the order served is a consequence of the cached layout, not an input
         that changes it, and invalidating here would make every cold serve drop its own entry.
-        Unchanged orders are not rewritten."""
-        with self._tx(write=True) as conn:
-            conn.execute(
-                "INSERT INTO last_orders (user_id, page, components) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_id, page) DO UPDATE SET components = excluded.components "
-                "WHERE components IS NOT excluded.components",
-                (user_id, page, json_encode(list(order)).decode()),
-            )
+        Unchanged orders are not rewritten. Launches' writes share transactions
+        (`sqlite_orders.GroupCommit`); this returns once the order is committed."""
+        await self._order_writes.put(user_id, page, json_encode(list(order)).decode())
 
     async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
         mapping = last_assignments(assignments)
@@ -341,6 +313,7 @@ class SQLiteStore:
         (other processes need it to drop their cache entries) until it is pruned."""
         now = time.time()
         changes = [Invalidation("user", user_id)]
+        self._order_writes.forget(user_id)  # a queued order must not outlive the erasure
         with self._tx(write=True) as conn:
             for table in USER_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))

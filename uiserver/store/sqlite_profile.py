@@ -1,0 +1,44 @@
+"""A user's profile from SQLite in one statement (`SQLiteStore.get_profile`).
+
+One statement is one implicit read transaction, so the four tables are read from one consistent
+snapshot without BEGIN/COMMIT: a first launch's store read was six statements (BEGIN, four
+SELECTs, COMMIT). REAL scores come back as stored (no JSON text in between).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from uiserver.affinity import Affinity
+from uiserver.schema import Profile, Settings
+from uiserver.store._common import build_profile, decode_order, decode_settings
+
+# (part, a, b, c, d) rows: part 0 the users row (settings, evidence, affinity_ts, last_event),
+# 1 an affinity (key, score), 2 a segment, 3 a page's last order (page, components).
+PROFILE_QUERY = (
+    "SELECT 0, settings, evidence, affinity_ts, last_event FROM users WHERE user_id = ?1 "
+    "UNION ALL SELECT 1, key, score, NULL, NULL FROM affinities WHERE user_id = ?1 "
+    "UNION ALL SELECT 2, segment, NULL, NULL, NULL FROM segments WHERE user_id = ?1 "
+    "UNION ALL SELECT 3, page, components, NULL, NULL FROM last_orders WHERE user_id = ?1"
+)
+
+
+def profile_from_rows(user_id: str, rows: Iterable[tuple[Any, ...]]) -> Profile:
+    """The Profile of `PROFILE_QUERY`'s rows (none: a user with nothing stored)."""
+    settings: Settings | None = None
+    stamps: tuple[int, float | None, float | None] = (0, None, None)
+    scores: dict[str, float] = {}
+    segments: list[str] = []
+    orders: dict[str, list[str]] = {}
+    for part, a, b, c, d in rows:
+        if part == 1:
+            scores[a] = b
+        elif part == 0:
+            settings = decode_settings(a) if a is not None else None
+            stamps = (b, c, d)
+        elif part == 2:
+            segments.append(a)
+        else:
+            orders[a] = decode_order(b)
+    return build_profile(user_id, settings, Affinity(scores, *stamps), segments, orders)
