@@ -9,7 +9,6 @@ A request then only reads tuples.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import accumulate
 from typing import Any
 
 from uiserver.catalog import Catalog
@@ -31,7 +30,6 @@ class CompiledTemplate:
     """A template version prepared for serving; immutable, shared by every request."""
 
     __slots__ = (
-        "cumulative",
         "experiment",
         "has_grid",
         "ids",
@@ -40,6 +38,7 @@ class CompiledTemplate:
         "palettes",
         "template",
         "variant_names",
+        "variant_weights",
         "version",
         "views",
     )
@@ -56,7 +55,7 @@ class CompiledTemplate:
         self.page = template.page
         self.experiment = template.experiment
         self.variant_names = tuple(v.name for v in template.variants)
-        self.cumulative = tuple(accumulate(v.weight for v in template.variants))
+        self.variant_weights = tuple((v.name, v.weight) for v in template.variants)
         self.views = views
         self.palettes = palettes
         self.ids = tuple(c.id for c in template.components)
