@@ -78,6 +78,15 @@ def _variant_seq(template: Template, order: list[str] | None) -> list[int]:
     return seq
 
 
+def movable_components(template: Template) -> list[bool]:
+    """By component index: does it sit in a movable zone? A template that declares no zones is
+    one movable zone (as before zones existed)."""
+    if not template.zones:
+        return [True] * len(template.components)
+    movable = {z.name for z in template.zones if z.movable}
+    return [c.zone in movable for c in template.components]
+
+
 def compile_template(
     template: Template, version: str, catalog: Catalog, policy: Policy
 ) -> CompiledTemplate:
@@ -101,11 +110,15 @@ def compile_template(
             (v.name, v.theme or template.theme, _variant_seq(template, v.order), v.props)
         )
 
+    movable = movable_components(template)
     views: dict[tuple[str | None, Mode], VariantBase] = {}
     palettes: dict[tuple[str | None, bool, bool], tuple[LayoutPalette, tuple[str, ...]]] = {}
     for name, theme, order, patches in variants:
         comps = tuple(
-            resolve_component(i, spec, ctype, theme, patches.get(spec.id, {}))
+            resolve_component(
+                i, spec, ctype, theme, patches.get(spec.id, {}),
+                page=template.page, movable=movable[i],
+            )
             for i, (spec, ctype) in enumerate(zip(template.components, types, strict=True))
         )
         for mode in MODES:
