@@ -24,8 +24,8 @@ import msgspec.structs
 
 from uiserver.catalog import Catalog, LoadError, decode_document
 from uiserver.documents import DocumentError, Format, convert, named_field, unknown_field_name
-from uiserver.lint_catalog import target_floor
 from uiserver.engine.labels import has_visible_text
+from uiserver.lint_catalog import target_floor
 from uiserver.lint_contrast import check_palettes
 from uiserver.lint_props import check_props
 from uiserver.lint_zones import check_navigation_pinned, check_zones
@@ -186,8 +186,8 @@ def _check_labels(template: Template, catalog: Catalog, policy: Policy) -> Itera
 
 
 def _check_theme_fonts(template: Template, catalog: Catalog, policy: Policy) -> Iterator[Problem]:
-    themes = [("theme", template.theme)]
-    themes += [(f"variants[{i}].theme", v.theme) for i, v in enumerate(template.variants) if v.theme]
+    themes: list[tuple[str, ThemeSpec | None]] = [("theme", template.theme)]
+    themes += [(f"variants[{i}].theme", v.theme) for i, v in enumerate(template.variants)]
     for where, theme in themes:
         if theme is not None and theme.font_px < policy.min_font_px:
             yield Problem(

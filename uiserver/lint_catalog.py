@@ -82,7 +82,7 @@ def _check_prop_schema(ctype: ComponentType, policy: Policy) -> Iterator[Problem
     for name, spec in ctype.props.items():
         where = f"props.{name}"
         if (spec.type == "colour") != (spec.colour_role is not None):
-            yield Problem(where, "a colour prop needs a colour_role, and only a colour prop has one")
+            yield Problem(where, "a colour prop needs a colour_role; only a colour prop has one")
         if spec.enum is not None and spec.type != "string":
             yield Problem(f"{where}.enum", "only string props have an enum")
         if (spec.minimum is not None or spec.maximum is not None) and spec.type not in (

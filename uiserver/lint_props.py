@@ -6,10 +6,9 @@ Refused, in this order (one problem per prop, the one that matters):
 - a fixed height on a type that draws text: text must reflow at font scale 2.0 (WCAG 1.4.4, 1.4.12);
 - a prop the type does not declare (with a "did you mean"), a value of the wrong type, outside the
   `enum` or the `minimum`/`maximum`;
-- a colour that breaks contrast on a palette the page can be served with (light, dark, and the
-  enhanced ones of high-contrast and elderly mode: the engine's own `resolve_palette`). Text
-  colours use the large-text floors for large text (`policy.large_text_px`, or
-  `large_bold_text_px` when the type draws bold): WCAG 1.4.3 / 1.4.6; `ui` colours WCAG 1.4.11.
+- a colour that breaks contrast on a standard palette the page is served with (light and dark, as
+  the engine's `resolve_palette` gives them); text colours use the large-text floor for large text
+  (`uiserver.engine.prop_colours`, the rule serving applies to the enhanced palettes).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from uiserver.catalog import Catalog
-from uiserver.engine.contrast import contrast_ratio
+from uiserver.engine.prop_colours import colour_problem
 from uiserver.engine.theme import resolve_palette
 from uiserver.policy import Policy
 from uiserver.schema import (
@@ -28,7 +27,6 @@ from uiserver.schema import (
     ComponentType,
     LayoutPalette,
     Problem,
-    PropSpec,
     Template,
     ThemeSpec,
 )
@@ -50,73 +48,20 @@ TYPE_CHECKS: Mapping[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
 }
 
-# (large text, enhanced palette) -> (policy field, criterion).
-TEXT_FLOORS: Mapping[tuple[bool, bool], tuple[str, str]] = {
-    (False, False): ("text_contrast", "WCAG 1.4.3"),
-    (True, False): ("large_text_contrast", "WCAG 1.4.3, large text"),
-    (False, True): ("enhanced_text_contrast", "WCAG 1.4.6"),
-    (True, True): ("enhanced_large_text_contrast", "WCAG 1.4.6, large text"),
-}
+# The standard palettes lint holds colours to; on the enhanced ones (high contrast, elderly) a
+# failing colour is simply not served (`engine.prop_colours.enhanced_drops`).
+PALETTE_NAMES: Mapping[bool, str] = {False: "light", True: "dark"}
 
-PALETTE_NAMES: Mapping[tuple[bool, bool], str] = {
-    (False, False): "light",
-    (True, False): "dark",
-    (False, True): "high-contrast",
-    (True, True): "dark high-contrast",
-}
-
-# (served palette, its name, enhanced?)
-Served = tuple[LayoutPalette, str, bool]
-
-
-def is_large_text(font_px: float, bold: bool, policy: Policy) -> bool:
-    """WCAG's "large scale" text, with the policy's sizes (24 px, or 18.66 px bold)."""
-    return font_px >= policy.large_text_px or (bold and font_px >= policy.large_bold_text_px)
-
-
-def text_floor(font_px: float, bold: bool, enhanced: bool, policy: Policy) -> tuple[float, str]:
-    """The contrast text of this size needs on a standard or enhanced palette, and why."""
-    field, source = TEXT_FLOORS[is_large_text(font_px, bold, policy), enhanced]
-    value: float = getattr(policy, field)
-    return value, f"{source}, policy.{field}"
+# (served palette, its name)
+Served = tuple[LayoutPalette, str]
 
 
 def served_palettes(theme: ThemeSpec, policy: Policy) -> list[Served]:
-    """Every palette a page with `theme` can be served with, as serving resolves it."""
+    """The standard palettes a page with `theme` is served with, as serving resolves them."""
     return [
-        (resolve_palette(theme, policy, dark=dark, enhanced=enhanced)[0], name, enhanced)
-        for (dark, enhanced), name in PALETTE_NAMES.items()
+        (resolve_palette(theme, policy, dark=dark, enhanced=False)[0], name)
+        for dark, name in PALETTE_NAMES.items()
     ]
-
-
-def _colour_problem(
-    name: str, colour: str, spec: PropSpec, font_px: float, bold: bool,
-    palettes: list[Served], policy: Policy,
-) -> str | None:
-    for palette, palette_name, enhanced in palettes:
-        if spec.colour_role == "ui":
-            need, why = policy.ui_contrast, "WCAG 1.4.11, policy.ui_contrast"
-        else:
-            need, why = text_floor(font_px, bold, enhanced, policy)
-        # (what it is measured against, that colour, foreground, background)
-        if spec.colour_role == "background":
-            pairs = [
-                ("text", palette.text, palette.text, colour),
-                ("muted text", palette.muted, palette.muted, colour),
-            ]
-        else:
-            pairs = [
-                ("background", palette.background, colour, palette.background),
-                ("surface", palette.surface, colour, palette.surface),
-            ]
-        for what, against, fg, bg in pairs:
-            ratio = contrast_ratio(fg, bg)
-            if ratio < need:
-                return (
-                    f"{name} {colour} against the {palette_name} palette's {what} {against} has "
-                    f"contrast {ratio:.2f}:1, below {need:g}:1 ({why}); use a palette colour"
-                )
-    return None
 
 
 def prop_problem(
@@ -149,8 +94,14 @@ def prop_problem(
         return f"{name} {value!r} is below the minimum {spec.minimum:g}"
     if spec.maximum is not None and value > spec.maximum:
         return f"{name} {value!r} is above the maximum {spec.maximum:g}"
-    if spec.type == "colour":
-        return _colour_problem(name, value, spec, font_px, ctype.bold_text, palettes, policy)
+    if spec.type == "colour" and spec.colour_role is not None:
+        for palette, palette_name in palettes:
+            problem = colour_problem(
+                name, value, spec.colour_role, font_px, ctype.bold_text,
+                palette, palette_name, False, policy,
+            )
+            if problem is not None:
+                return problem
     return None
 
 
@@ -171,13 +122,13 @@ def check_props(template: Template, catalog: Catalog, policy: Policy) -> Iterato
         for cid, props in variant.props.items():
             if cid in index and props:
                 patches.append((f"variants[{j}].props.{cid}", index[cid], props))
-    for where, i, props in patches:
+    for where, i, values in patches:
         spec = template.components[i]
         ctype = catalog.get(spec.type)
         if ctype is None:
             continue  # reported as an unknown type
         font = min(_font(spec, ctype, theme) for theme in themes)
-        for name, value in props.items():
+        for name, value in values.items():
             if where.startswith("variants") and name == "label":
                 continue  # reported by the variant check
             message = prop_problem(name, value, ctype, font, palettes, policy)

@@ -13,6 +13,7 @@ from typing import Any
 
 from uiserver.catalog import Catalog
 from uiserver.engine.components import resolve_component
+from uiserver.engine.prop_colours import enhanced_drops
 from uiserver.engine.theme import resolve_palette
 from uiserver.engine.variant_base import VariantBase, build_variant_base
 from uiserver.policy import Policy
@@ -30,6 +31,7 @@ class CompiledTemplate:
     """A template version prepared for serving; immutable, shared by every request."""
 
     __slots__ = (
+        "colour_drops",
         "experiment",
         "has_grid",
         "ids",
@@ -49,6 +51,7 @@ class CompiledTemplate:
         version: str,
         views: Mapping[tuple[str | None, Mode], VariantBase],
         palettes: Mapping[tuple[str | None, bool, bool], tuple[LayoutPalette, tuple[str, ...]]],
+        colour_drops: Mapping[tuple[str | None, bool], Mapping[int, tuple[str, ...]]],
     ) -> None:
         self.template = template
         self.version = version
@@ -58,6 +61,8 @@ class CompiledTemplate:
         self.variant_weights = tuple((v.name, v.weight) for v in template.variants)
         self.views = views
         self.palettes = palettes
+        # (variant, dark) -> component index -> colour props not served on the enhanced palette
+        self.colour_drops = colour_drops
         self.ids = tuple(c.id for c in template.components)
         self.index = {cid: i for i, cid in enumerate(self.ids)}
         base = views[None, "standard"].comps
@@ -113,6 +118,7 @@ def compile_template(
     movable = movable_components(template)
     views: dict[tuple[str | None, Mode], VariantBase] = {}
     palettes: dict[tuple[str | None, bool, bool], tuple[LayoutPalette, tuple[str, ...]]] = {}
+    drops: dict[tuple[str | None, bool], dict[int, tuple[str, ...]]] = {}
     for name, theme, order, patches in variants:
         comps = tuple(
             resolve_component(
@@ -128,4 +134,11 @@ def compile_template(
                 palettes[name, dark, enhanced] = resolve_palette(
                     theme, policy, dark=dark, enhanced=enhanced
                 )
-    return CompiledTemplate(template, version, views, palettes)
+            if any(t.props for t in types):
+                found = enhanced_drops(
+                    [c.props for c in comps], types, [c.font_px for c in comps],
+                    palettes[name, dark, True][0], policy,
+                )
+                if found:
+                    drops[name, dark] = found
+    return CompiledTemplate(template, version, views, palettes, drops)
