@@ -34,7 +34,8 @@ class LivePage:
     record: TemplateRecord
     template: Template
     compiled: CompiledTemplate
-    keys: dict[str, str]  # component id -> affinity key (its category, else the id)
+    keys: dict[str, str]  # interactive component id -> affinity key (category, else page/id)
+    others: frozenset[str]  # ids of the page's components that are not interactive
 
 
 class LivePages:
@@ -60,10 +61,19 @@ class LivePages:
             raise UnknownPage(page)
         return live
 
-    def affinity_key(self, page: str, component: str) -> str:
-        """The key affinities are kept under for a component: its category, else its id."""
+    def event_key(self, page: str, component: str) -> tuple[str | None, str]:
+        """(the affinity key an event on `component` counts under, or None; why not).
+
+        Only events on interactive components of a live page count: a tap on a footer note
+        says nothing about what the user wants, and unknown names would only grow the profile.
+        """
         live = self.pages.get(page)
-        return live.keys.get(component, component) if live is not None else component
+        if live is None:
+            return None, "unknown_page"
+        key = live.keys.get(component)
+        if key is not None:
+            return key, "stored"
+        return None, "not_interactive" if component in live.others else "unknown_component"
 
     # ------------------------------------------------------------------ invalidation
 
@@ -148,10 +158,13 @@ class LivePages:
         if live is None or live.record.version != record.version:
             return self._compile(record)
         if live.record != record:  # same content republished (rollback): new seq, author...
-            return LivePage(record, live.template, live.compiled, live.keys)
+            return LivePage(record, live.template, live.compiled, live.keys, live.others)
         return live
 
     def _compile(self, record: TemplateRecord) -> LivePage:
         template = msgspec.json.decode(record.document, type=Template)
-        keys = {c.id: c.category or c.id for c in template.components}
-        return LivePage(record, template, self.engine.compile(template, record.version), keys)
+        compiled = self.engine.compile(template, record.version)
+        comps = compiled.views[None, "standard"].comps
+        keys = {c.id: c.key for c in comps if c.interactive}
+        others = frozenset(c.id for c in comps if not c.interactive)
+        return LivePage(record, template, compiled, keys, others)

@@ -184,7 +184,8 @@ class Profile(Struct, frozen=True):
     user_id: str = ""
     settings: Settings = msgspec.field(default_factory=Settings)
     affinities: dict[str, float] = {}  # category -> decayed score
-    evidence: int = 0  # meaningful (click/convert) events seen
+    evidence: float = 0.0  # meaningful (click/convert) events, each decayed to evidence_updated
+    evidence_updated: float | None = None  # Unix seconds `evidence` is as of; None: as of now
     segments: frozenset[str] = frozenset()
     last_order: dict[str, list[str]] = {}  # page -> order last served (stability)
 
