@@ -90,7 +90,12 @@ def test_unknown_pages_and_components_are_ignored_with_reasons(client: TestClien
     body = _post(
         client,
         "prober",
-        [_event("zzz"), _event("coupons", page="zzz"), _event("zzz", page="zzz"), _event("coupons")],
+        [
+            _event("zzz"),
+            _event("coupons", page="zzz"),
+            _event("zzz", page="zzz"),
+            _event("coupons"),
+        ],
     )
     assert body == {
         "accepted": 4,
