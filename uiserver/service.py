@@ -49,6 +49,7 @@ from uiserver.store.base import (
 
 __all__ = [
     "FILE_AUTHOR",
+    "EventsOutcome",
     "LivePage",
     "PublishRefused",
     "Readiness",
@@ -57,6 +58,14 @@ __all__ = [
     "UnknownPage",
     "UnknownVersion",
 ]
+
+
+class EventsOutcome(msgspec.Struct, frozen=True):
+    """What `POST /v1/me/events` did with a batch: stored, ignored, and ignored by reason."""
+
+    stored: int
+    ignored: int
+    reasons: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,20 +231,30 @@ class Service:
     async def put_settings(self, user_id: str, settings: Settings) -> None:
         await self.store.put_settings(user_id, settings)
 
-    async def record_events(self, user_id: str, events: Sequence[Event]) -> int:
-        """Fold events into affinities under the key the engine reads (the category).
+    async def record_events(self, user_id: str, events: Sequence[Event]) -> EventsOutcome:
+        """Fold events into affinities under the key the engine reads (category, else page/id).
 
-        Returns how many were stored: 0 when personalization is off.
+        Only events on interactive components of live pages are stored; the rest are counted by
+        reason (`unknown_page`, `unknown_component`, `not_interactive`; `personalization_off`
+        for the whole batch when the user switched personalization off).
         """
+        ignored: dict[str, int] = {}
         settings = await self.store.get_settings(user_id)
         if settings.personalization == 0:
-            return 0
+            if events:
+                ignored["personalization_off"] = len(events)
+            return EventsOutcome(0, len(events), ignored)
         keyed = []
         for event in events:
-            key = self.live.affinity_key(event.page, event.component)
-            keyed.append(event if key == event.component
-                         else msgspec.structs.replace(event, component=key))
-        return await self.store.record_events(user_id, keyed, time.time())
+            key, why = self.live.event_key(event.page, event.component)
+            if key is None:
+                ignored[why] = ignored.get(why, 0) + 1
+            else:
+                keyed.append(msgspec.structs.replace(event, component=key))
+        stored = await self.store.record_events(user_id, keyed, time.time()) if keyed else 0
+        if stored < len(keyed):  # the store saw personalization off (a concurrent PUT)
+            ignored["personalization_off"] = len(keyed) - stored
+        return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
         """Everything stored about the user, as a JSON-able document."""

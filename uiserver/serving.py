@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from uiserver.breaker import StoreBreaker
 from uiserver.cache import BodyEntry, LayoutCache, RequestEntry
 from uiserver.engine import Engine, Plan, encode_layout, plan_fingerprint
+from uiserver.engine.plan import evidence_on
+from uiserver.engine.stability import enough_evidence
 from uiserver.pages import LivePage, LivePages, UnknownPage
 from uiserver.policy import Policy
 from uiserver.profiles import ProfileLoader
@@ -129,7 +131,8 @@ class LayoutServer:
             self.stats["degraded"] += 1
             return Served(entry, True)
         self._memo[memo_key] = RequestEntry(live.compiled, profile, day, entry)
-        if profile.evidence >= self.policy.min_evidence and self.breaker.healthy:
+        evidence = evidence_on(profile, day)
+        if enough_evidence(evidence, self.policy.min_evidence) and self.breaker.healthy:
             self._remember_order(user_id, live, profile, plan)
         return Served(entry)
 

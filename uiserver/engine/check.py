@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from uiserver.engine.cap import change_count
 from uiserver.engine.compiled import CompiledTemplate
+from uiserver.engine.labels import has_visible_text
 from uiserver.engine.rules import ELDERLY_SHOW_TYPES
 from uiserver.engine.theme import palette_problems
 from uiserver.policy import Policy
@@ -79,7 +80,7 @@ def check_layout(layout: Layout, compiled: CompiledTemplate, policy: Policy) -> 
             largest = font
         if lc.label != c.label or lc.role != c.role or lc.type != c.type:
             problems.append(f"{cid}: renamed (label, role and type never change)")
-        if (c.interactive or c.image) and (not lc.label or lc.label.isspace() or not lc.role):
+        if (c.interactive or c.image) and (not lc.role or not has_visible_text(lc.label)):
             problems.append(f"{cid}: interactive or image component without label or role")
         if font < c.min_font_px:
             problems.append(f"{cid}: font {font} < catalogue minimum {c.min_font_px}")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import msgspec
 
+from uiserver.affinity import decay_factor
 from uiserver.engine.cap import Proposal, budget, count_changes, select
 from uiserver.engine.compiled import CompiledTemplate
 from uiserver.engine.explain import Reason
@@ -24,6 +25,7 @@ from uiserver.engine.proposals import (
     unit_ranks,
 )
 from uiserver.engine.rules import THUMB_SIDE, font_multiplier, select_mode
+from uiserver.engine.stability import enough_evidence
 from uiserver.engine.theme import motion_for
 from uiserver.engine.variant import choose_variant
 from uiserver.engine.variant_base import VariantBase
@@ -107,6 +109,14 @@ def _build(
     return order, placements, really, changed
 
 
+def evidence_on(profile: Profile, day: int) -> float:
+    """The profile's evidence decayed to the start of `day` (days since the epoch); a profile
+    or a day without a time (tests, previews) is taken as of now."""
+    if profile.evidence_updated is None or day <= 0:
+        return profile.evidence
+    return profile.evidence * decay_factor(day * 86_400.0 - profile.evidence_updated)
+
+
 def personalize(
     ct: CompiledTemplate, view: VariantBase, profile: Profile, day: int, policy: Policy,
     allowed: int,
@@ -123,7 +133,7 @@ def personalize(
     affinity: list[float] | None = None
     rank: list[int | None] | None = None
     margin = policy.hysteresis_margin
-    if profile.evidence >= policy.min_evidence and view.units:
+    if enough_evidence(evidence_on(profile, day), policy.min_evidence) and view.units:
         last = profile.last_order.get(ct.page)
         if profile.affinities or last:
             affinity = unit_affinities(view, profile.affinities)
@@ -201,7 +211,7 @@ def make_plan(
     ct: CompiledTemplate, profile: Profile, context: Context, day: int, policy: Policy
 ) -> Plan:
     settings = profile.settings
-    variant = choose_variant(profile.user_id, ct.experiment, ct.variant_names, ct.cumulative)
+    variant = choose_variant(profile.user_id, ct.experiment, ct.variant_weights)
     mode = select_mode(settings, context, policy)
     view = ct.views[variant, mode]
     strength = settings.personalization

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from uiserver.engine.compiled import CompiledTemplate, static_row
+from uiserver.engine.explain import Reason
 from uiserver.engine.plan import Plan
 from uiserver.engine.prop_rules import active_patches
 from uiserver.policy import Policy
@@ -32,12 +33,15 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     floor_reasons = view.font_floor_reason
     static = view.static_reasons
     targets = view.target_px
+    drops = ct.colour_drops.get((plan.variant, plan.dark)) if plan.enhanced else None
 
     # Components this plan changes nothing about but the font scale get the shared rendering.
     row_key = (plan.variant, plan.mode, scale, font_reasons if scale != 1.0 else ())
     statics = static_row(ct, row_key)
     touched: set[int] = set(extra)
     touched.update(placed)
+    if drops:
+        touched.update(drops)
     if patches:
         flagged = ct.flagged[plan.variant]
         for flag, _, _, _ in patches:
@@ -65,6 +69,10 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
                 if v is not None:
                     props[key] = v
                     reasons.append(reason)
+        if drops and i in drops:
+            for key in drops[i]:
+                del props[key]
+            reasons.append(Reason.A11Y_COLOUR_DROPPED)
         # Positional: the field order of LayoutComponent (schema.py).
         append(
             LayoutComponent(

@@ -31,12 +31,22 @@ async def put_settings(request: Request) -> Response:
 
 
 async def post_events(request: Request) -> Response:
-    """A batch of behaviour events; accepted and dropped when personalization is off."""
+    """A batch of behaviour events: 202 `{"accepted", "stored", "ignored", "ignored_reasons"}`.
+
+    Events on unknown pages or components, or on components that are not interactive, are
+    ignored and counted by reason; all are ignored when personalization is off.
+    """
     user_id = user(request)
     batch = decode_json(await read_body(request, EVENTS_LIMIT), EventBatch)
     with store_writes():
-        stored = await service_of(request).record_events(user_id, batch.events)
-    return json_response({"accepted": len(batch.events), "stored": stored}, status=202)
+        outcome = await service_of(request).record_events(user_id, batch.events)
+    body = {
+        "accepted": len(batch.events),
+        "stored": outcome.stored,
+        "ignored": outcome.ignored,
+        "ignored_reasons": outcome.reasons,
+    }
+    return json_response(body, status=202)
 
 
 async def export_data(request: Request) -> Response:

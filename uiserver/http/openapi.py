@@ -91,7 +91,11 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
       413: _ref("ErrorBody"), 422: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
     ("post", "/v1/me/events", "Report a batch of behaviour events (at most 500)",
      _ref("EventBatch"),
-     {202: _obj(accepted={"type": "integer"}, stored={"type": "integer"}),
+     {202: _obj(accepted={"type": "integer"}, stored={"type": "integer"},
+                ignored={"type": "integer"},
+                ignored_reasons={"type": "object", "additionalProperties": {"type": "integer"},
+                                 "description": "unknown_page, unknown_component, "
+                                                "not_interactive, personalization_off"}),
       400: _ref("ErrorBody"), 401: _ref("ErrorBody"), 413: _ref("ErrorBody"),
       422: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
     ("get", "/v1/me/data", "Export everything stored about the caller", None,

@@ -68,11 +68,14 @@ def build_profile(
     segments: Iterable[str],
     last_order: Mapping[str, list[str]],
 ) -> Profile:
+    """The engine's view of a user: evidence as of `evidence_updated` (the engine decays it to
+    the launch's day)."""
     return Profile(
         user_id=user_id,
         settings=settings if settings is not None else Settings(),
         affinities=dict(affinity.scores),
         evidence=affinity.evidence,
+        evidence_updated=affinity.updated,
         segments=frozenset(segments),
         last_order=dict(last_order),
     )

@@ -346,7 +346,7 @@ def _scores(pairs: Iterable[Any]) -> dict[str, float]:
 
 def _affinity_fields(
     fields: Sequence[bytes | str | None],
-) -> tuple[int, float | None, float | None]:
+) -> tuple[float, float | None, float | None]:
     """(evidence, affinity_ts, last_event) from their raw hash values."""
     evidence, updated, last_event = fields
-    return (0 if evidence is None else int(evidence)), _float(updated), _float(last_event)
+    return (0.0 if evidence is None else float(evidence)), _float(updated), _float(last_event)
