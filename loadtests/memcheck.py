@@ -64,11 +64,17 @@ def plan(low: int, requested: int, cap: int | None) -> MemoryPlan:
 
 
 def cache_entries(base_url: str) -> dict[str, int]:
-    """How full each bounded cache is (`uiserver_cache_entries`): what RSS should follow."""
+    """How full each bounded cache is (`uiserver_cache_entries`): what RSS should follow; and
+    the layout cache's lookups so far (`uiserver_layout_cache`, as `lookups_hits`,
+    `lookups_misses`, `lookups_renders`): what the bounds cost."""
     samples = parse_metrics(httpx.get(f"{base_url}/metrics", timeout=5).text)
-    prefix = 'uiserver_cache_entries{cache="'
-    return {name[len(prefix):-2]: int(value) for name, value in samples.items()
-            if name.startswith(prefix)}
+    out: dict[str, int] = {}
+    for prefix, label in (('uiserver_cache_entries{cache="', ""),
+                          ('uiserver_layout_cache_total{result="', "lookups_"),
+                          ('uiserver_layout_cache{result="', "lookups_")):
+        out.update({label + name[len(prefix):-2]: int(float(value))
+                    for name, value in samples.items() if name.startswith(prefix)})
+    return out
 
 
 async def _seed(data_dir: Path, members: list[Any], page: str) -> dict[str, int]:
