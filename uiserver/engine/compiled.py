@@ -14,7 +14,6 @@ from typing import Any
 from uiserver.catalog import Catalog
 from uiserver.engine.components import resolve_component
 from uiserver.engine.prop_colours import enhanced_drops
-from uiserver.engine.prop_rules import PROP_RULES
 from uiserver.engine.theme import resolve_palette
 from uiserver.engine.variant_base import VariantBase, build_variant_base
 from uiserver.policy import Policy
@@ -87,15 +86,9 @@ class CompiledTemplate:
         # few dozen in practice) and handed out shared instead of building 45 Structs per call,
         # so a rendered Layout's components must never be mutated (nothing in uiserver does).
         self.statics: dict[StaticKey, tuple[LayoutComponent, ...]] = {}
-        # Per variant: the component indices each prop rule's catalogue flag selects.
-        self.flagged = {
-            variant: {
-                flag: frozenset(i for i, c in enumerate(view.comps) if getattr(c, flag))
-                for flag, *_ in PROP_RULES
-            }
-            for (variant, mode), view in views.items()
-            if mode == "standard"
-        }
+        # Per variant: the component indices each prop rule's catalogue flag selects (filled
+        # on first use by `render`, which knows the rules).
+        self.flagged: dict[str | None, dict[str, frozenset[int]]] = {}
 
 
 def static_row(ct: CompiledTemplate, key: StaticKey) -> tuple[LayoutComponent, ...] | None:

@@ -12,7 +12,7 @@ from typing import Any
 from uiserver.engine.compiled import CompiledTemplate, static_row
 from uiserver.engine.explain import Reason
 from uiserver.engine.plan import Plan
-from uiserver.engine.prop_rules import active_patches
+from uiserver.engine.prop_rules import PROP_RULES, active_patches
 from uiserver.policy import Policy
 from uiserver.schema import Layout, LayoutComponent, LayoutTheme, PersonalizationInfo
 
@@ -43,7 +43,12 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     if drops:
         touched.update(drops)
     if patches:
-        flagged = ct.flagged[plan.variant]
+        flagged = ct.flagged.get(plan.variant)
+        if flagged is None:
+            flagged = ct.flagged[plan.variant] = {
+                flag: frozenset(i for i, c in enumerate(comps) if getattr(c, flag))
+                for flag, *_ in PROP_RULES
+            }
         for flag, _, _, _ in patches:
             touched.update(flagged[flag])
 
