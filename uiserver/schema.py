@@ -152,6 +152,10 @@ class Profile(Struct, frozen=True):
     evidence: int = 0  # meaningful (click/convert) events seen
     segments: frozenset[str] = frozenset()
     last_order: dict[str, list[str]] = {}  # page -> order last served (stability)
+    # The store's erasure epoch of this user when the profile was read (`uiserver.store.base`):
+    # a write based on this profile carries it, so it cannot land after an erase. Not an engine
+    # input.
+    epoch: int = 0
 
 
 class Context(Struct, frozen=True, forbid_unknown_fields=True):

@@ -19,7 +19,7 @@ write invalidates exactly once. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ from uiserver.profiles import ProfileLoader
 from uiserver.publishing import FILE_AUTHOR, Publisher, PublishRefused, UnknownVersion
 from uiserver.schema import Context, Event, Layout, Problem, Profile, Settings, Template
 from uiserver.serving import LayoutServer, Served, today
-from uiserver.store.base import Invalidation, Store, TemplateRecord
+from uiserver.store.base import ErasedMeanwhile, Invalidation, Store, TemplateRecord
 
 __all__ = [
     "FILE_AUTHOR",
@@ -68,8 +68,10 @@ class Service:
                 UnknownPage), `sync()`, `page(name) -> LivePage`, `pages`.
     Templates:  `lint`, `decode_template`, `publish`, `rollback`, `history`, `version`,
                 `preview`.
-    Users:      `get_settings`, `put_settings`, `record_events`, `export_user`, `erase`,
-                `put_segments`.
+    Users:      `write_epoch`, `get_settings`, `put_settings`, `update_settings`,
+                `record_events`, `export_user`, `erase`, `put_segments`. A user write takes
+                the epoch read when its request began (`write_epoch`) and raises
+                ErasedMeanwhile if the user was erased since (`uiserver.store.base`).
     Store I/O raises StoreUnavailable everywhere except `layout` (which degrades instead).
     """
 
@@ -181,13 +183,29 @@ class Service:
     async def get_settings(self, user_id: str) -> Settings:
         return await self.store.get_settings(user_id)
 
-    async def put_settings(self, user_id: str, settings: Settings) -> None:
-        await self.store.put_settings(user_id, settings)
+    async def write_epoch(self, user_id: str) -> int:
+        """The user's erasure epoch now: read when a write request begins, passed to the write,
+        so a request in flight during an erase stores nothing."""
+        return await self.store.erasure_epoch(user_id)
 
-    async def record_events(self, user_id: str, events: Sequence[Event]) -> int:
+    async def put_settings(
+        self, user_id: str, settings: Settings, epoch: int | None = None
+    ) -> None:
+        await self.store.put_settings(user_id, settings, epoch)
+
+    async def update_settings(
+        self, user_id: str, update: Callable[[Settings], Settings], epoch: int | None = None
+    ) -> Settings:
+        """Read-modify-write of the settings in one store transaction; what was stored."""
+        return await self.store.update_settings(user_id, update, epoch)
+
+    async def record_events(
+        self, user_id: str, events: Sequence[Event], epoch: int | None = None
+    ) -> int:
         """Fold events into affinities under the key the engine reads (the category).
 
-        Returns how many were stored: 0 when personalization is off.
+        Returns how many were stored: 0 when personalization is off, or when the user was
+        erased after the request began (`epoch`): events from before an erase are not kept.
         """
         settings = await self.store.get_settings(user_id)
         if settings.personalization == 0:
@@ -197,7 +215,10 @@ class Service:
             key = self.live.affinity_key(event.page, event.component)
             keyed.append(event if key == event.component
                          else msgspec.structs.replace(event, component=key))
-        return await self.store.record_events(user_id, keyed, time.time())
+        try:
+            return await self.store.record_events(user_id, keyed, time.time(), epoch)
+        except ErasedMeanwhile:
+            return 0
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
         """Everything stored about the user, as a JSON-able document."""

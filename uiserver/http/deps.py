@@ -13,7 +13,7 @@ from starlette.requests import Request
 from uiserver.auth import AuthError, Identity, TokenVerifier
 from uiserver.http.errors import ApiError, validation_field
 from uiserver.service import Service
-from uiserver.store.base import StoreUnavailable
+from uiserver.store.base import ErasedMeanwhile, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -107,6 +107,7 @@ class store_writes:
     too: unlike layouts, they have no cached answer that would be right.
 
     The body does not name the store's host or port (clients have no use for them); the log does.
+    A user write refused because the user was erased while it was in flight is 409 `erased`.
     """
 
     def __enter__(self) -> None:
@@ -115,6 +116,12 @@ class store_writes:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if isinstance(exc, ErasedMeanwhile):
+            raise ApiError(
+                409, "erased",
+                "the user's data was erased while this request was in flight; nothing was "
+                "stored",
+            ) from None
         if isinstance(exc, StoreUnavailable):
             global _last_logged
             now = time.monotonic()
