@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from tests.apphelpers import bearer
@@ -27,6 +28,10 @@ USERS = 40
 PLAIN_USERS = 20
 CLICKS = [{"page": "home", "component": "coupons", "kind": "click"}] * 12
 SETTLE_S = 0.1  # the issue's "100 ms later"
+
+
+def msgspec_json(value: Any) -> bytes:
+    return msgspec.json.encode(value)
 
 
 @pytest.fixture
@@ -127,3 +132,94 @@ def test_redis_replicas_erase_during_launches_leaves_nothing(
     print(f"redis: {len(leaked)} of {USERS} raced users and {len(plain)} of {PLAIN_USERS} "
           "plain GET-then-DELETE users kept data after the erase")
     assert leaked == [] and plain == []
+
+
+# --------------------------------------------------------------------------- requests in flight
+
+ELDERLY = {
+    "elderly_mode": "on", "font_scale": 1.0, "high_contrast": False, "reduce_motion": False,
+    "screen_reader": False, "handedness": "left", "personalization": 1.0,
+    "age_band": "60_plus",
+}
+
+
+def slow_request(client: httpx.Client, method: str, path: str, user: str, body: bytes,
+                 content_type: str = "application/json") -> tuple[threading.Event, list[Any]]:
+    """Send the headers and the first half of `body` now, the rest once the returned event is
+    set (a client on a slow link); the response lands in the returned list."""
+    release = threading.Event()
+    result: list[Any] = []
+    half = len(body) // 2
+
+    def chunks() -> Iterator[bytes]:
+        yield body[:half]
+        release.wait(10)
+        yield body[half:]
+
+    def run() -> None:
+        result.append(client.request(method, path, content=chunks(), headers={
+            **bearer(user), "Content-Type": content_type}))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    result.append(thread)
+    return release, result
+
+
+def finish(release: threading.Event, result: list[Any]) -> httpx.Response:
+    release.set()
+    result[0].join(10)
+    response: httpx.Response = result[1]
+    return response
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), [
+    pytest.param("PUT", "/v1/me/settings", msgspec_json(ELDERLY), 409, id="put-settings"),
+    pytest.param("PATCH", "/v1/me/settings", b'{"handedness": "left", "font_scale": 1.6}', 409,
+                 id="patch-settings"),
+    pytest.param("POST", "/v1/me/events", msgspec_json({"events": CLICKS}), 202, id="events"),
+])
+def test_a_request_in_flight_during_the_erase_stores_nothing(
+    sqlite_server: tuple[httpx.Client, httpx.Client], method: str, path: str, body: bytes,
+    status: int,
+) -> None:
+    """The request began (headers in, body still arriving) before `DELETE /v1/me`; it ends
+    after. It must not bring the user back: settings 409 `erased`, events 202 storing 0."""
+    slow, eraser = sqlite_server
+    user = f"stale-{method.lower()}"
+    headers = bearer(user)
+    assert eraser.post("/v1/me/events", headers=headers,
+                       json={"events": CLICKS}).status_code == 202
+    release, result = slow_request(slow, method, path, user, body)
+    time.sleep(0.3)  # the server has the headers and waits for the body
+    assert eraser.delete("/v1/me", headers=headers).json() == {"erased": True}
+    response = finish(release, result)
+    assert response.status_code == status, response.text
+    if status == 409:
+        assert response.json()["error"]["code"] == "erased"
+    else:
+        assert response.json()["stored"] == 0
+    time.sleep(SETTLE_S)
+    assert exported(eraser, user) == exported(eraser, "never-seen")
+
+    # A request that begins after the erase is a new start: it is stored.
+    again = eraser.request(method, path, content=body, headers={
+        **headers, "Content-Type": "application/json"})
+    assert again.status_code in (200, 202) and exported(eraser, user)["updated"] is not None
+
+
+@pytest.mark.redis
+def test_erase_then_stale_settings_put_from_another_replica_is_refused(
+    redis_replicas: tuple[httpx.Client, httpx.Client],
+) -> None:
+    """Across replicas: the slow PUT goes to A, the erase to B."""
+    a, b = redis_replicas
+    user = "stale-replica"
+    assert a.put("/v1/me/settings", headers=bearer(user), json=ELDERLY).status_code == 200
+    release, result = slow_request(a, "PUT", "/v1/me/settings", user,
+                                   msgspec_json({**ELDERLY, "font_scale": 1.8}))
+    time.sleep(0.3)
+    assert b.delete("/v1/me", headers=bearer(user)).json() == {"erased": True}
+    response = finish(release, result)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "erased"
+    assert exported(b, user) == exported(b, "never-seen")
