@@ -16,6 +16,7 @@ from uiserver.types import (
     AgeBand,
     ChangeKind,
     Device,
+    Direction,
     ElderlyMode,
     EventKind,
     Handedness,
@@ -201,6 +202,7 @@ class LayoutTheme(Struct, frozen=True):
     high_contrast: bool
     palette: LayoutPalette
     dark: bool = False
+    direction: Direction = "ltr"  # from the context's locale (schema 1, additive)
 
 
 class LayoutComponent(Struct):
@@ -223,6 +225,9 @@ class Change(Struct, frozen=True):
 
 
 class PersonalizationInfo(Struct):
+    """Ratios are rounded to `engine.plan.RATIO_DIGITS` decimals; anonymous callers get no
+    personalization (strength 0, cap 0)."""
+
     strength: float
     cap: float
     changed_ratio: float

@@ -19,12 +19,15 @@ from uiserver.engine import Engine, Plan, encode_layout, plan_fingerprint
 from uiserver.pages import LivePage, LivePages, UnknownPage
 from uiserver.policy import Policy
 from uiserver.profiles import ProfileLoader
-from uiserver.schema import Context, Profile
+from uiserver.schema import Context, Profile, Settings
 from uiserver.store.base import ErasedMeanwhile, Store, StoreUnavailable
 
 log = logging.getLogger("uiserver")
 
-ANONYMOUS_PROFILE = Profile()
+# No token: the base layout adapted only to the context. Strength 0 says so in the layout's
+# `personalization` block (strength 0, cap 0) and switches off every proposal, exploration
+# included. Also what a user gets when the store cannot be read (degraded).
+ANONYMOUS_PROFILE = Profile(settings=Settings(personalization=0.0))
 
 
 @dataclass(slots=True)
