@@ -14,6 +14,7 @@ import redis
 from starlette.testclient import TestClient
 
 from tests.apphelpers import bearer, make_app
+from tests.conftest import RedisServer
 from uiserver.schema import Event, Settings
 from uiserver.store._common import ERASURE_BUCKETS, erasure_bucket
 from uiserver.store.base import ErasedMeanwhile, Invalidation, Store
@@ -245,3 +246,43 @@ async def test_erase_then_background_writes_in_flight_store_nothing(tmp_path: Pa
     results = await asyncio.gather(*pending, return_exceptions=True)
     await store.close()
     assert all(isinstance(r, ErasedMeanwhile) for r in results)
+
+
+@pytest.mark.anyio
+@pytest.mark.redis
+async def test_redis_aof_keeps_the_user_until_bgrewriteaof(
+    redis_factory: Callable[..., RedisServer],
+) -> None:
+    """What docs/DEPLOY.md tells operators: the erased user is still in the AOF after the
+    erase, and in no persistence file after BGREWRITEAOF."""
+    server = redis_factory(persistent=True)
+    store = RedisStore(server.url)
+    await store.open()
+    try:
+        await fill(store, SECRET_USER)
+        await store.put_segments([(SECRET_USER, [SECRET_SEGMENT])])
+        await store.erase_user(SECRET_USER)
+        assert await store.export_user(SECRET_USER) == await store.export_user("never-seen") | {
+            "user_id": SECRET_USER}
+
+        def persisted() -> bytes:
+            return b"".join(p.read_bytes() for p in server.directory.rglob("*")
+                            if p.is_file() and p.name != "redis.log")
+
+        assert SECRET_USER.encode() in persisted()  # the AOF logged the writes and the DEL
+        with redis.Redis.from_url(server.url) as client:
+            client.bgrewriteaof()
+            for _ in range(200):
+                info = client.info("persistence")
+                if not info["aof_rewrite_in_progress"] and not info[
+                        "aof_rewrite_scheduled"]:
+                    break
+                await asyncio.sleep(0.05)
+        for _ in range(100):  # the old files go once the rewrite is installed
+            if SECRET_USER.encode() not in persisted():
+                break
+            await asyncio.sleep(0.05)
+        data = persisted()
+        assert SECRET_USER.encode() not in data and SECRET_SEGMENT.encode() not in data
+    finally:
+        await store.close()
