@@ -22,15 +22,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from uiserver.affinity import Affinity, fold
+from uiserver.affinity import fold
 from uiserver.schema import Event, Profile, Settings
-from uiserver.store import sqlite_changes, sqlite_erasure, sqlite_templates
+from uiserver.store import sqlite_changes, sqlite_erasure, sqlite_templates, sqlite_users
 from uiserver.store._common import (
     Listeners,
     build_profile,
-    decode_order,
     decode_settings,
     export_document,
     json_encode,
@@ -39,34 +38,26 @@ from uiserver.store._common import (
     user_invalidations,
 )
 from uiserver.store.base import (
+    Archived,
     Invalidation,
     Listener,
+    PageState,
+    PublishOptions,
+    Rollout,
     StoreUnavailable,
     TemplateRecord,
 )
 from uiserver.store.sqlite_changes import ChangeLog
-
-USER_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS users (
-        user_id TEXT PRIMARY KEY, settings TEXT, evidence INTEGER NOT NULL DEFAULT 0,
-        affinity_ts REAL, last_event REAL, created REAL NOT NULL, updated REAL NOT NULL
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS affinities (
-        user_id TEXT NOT NULL, key TEXT NOT NULL, score REAL NOT NULL,
-        PRIMARY KEY (user_id, key)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS segments (
-        user_id TEXT NOT NULL, segment TEXT NOT NULL, PRIMARY KEY (user_id, segment)
-    ) WITHOUT ROWID""",
-    # One row per (user, page), so remembering a page's order is one upsert, not a JSON rewrite.
-    """CREATE TABLE IF NOT EXISTS last_orders (
-        user_id TEXT NOT NULL, page TEXT NOT NULL, components TEXT NOT NULL,
-        PRIMARY KEY (user_id, page)
-    ) WITHOUT ROWID""",
+from uiserver.store.template_writes import (
+    Writes,
+    plan_archive,
+    plan_end,
+    plan_percent,
+    plan_publish,
 )
 
 SCHEMA = (
-    *USER_SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA, *sqlite_erasure.SCHEMA
+    *sqlite_users.SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA, *sqlite_erasure.SCHEMA
 )
 
 # Every table with a `user_id` column holds rows about a user: erase_user empties each of them,
@@ -151,6 +142,7 @@ class SQLiteStore:
             conn.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA:
                 conn.execute(statement)
+            sqlite_templates.migrate(conn)
             self._changes.start(conn, time.time())
             conn.execute("COMMIT")
             self._changes.mark_read(conn)
@@ -210,9 +202,9 @@ class SQLiteStore:
 
     async def get_profile(self, user_id: str) -> Profile:
         with self._tx(write=False) as conn:
-            settings, affinity, _, _ = self._user_row(conn, user_id)
-            segments = self._segments(conn, user_id)
-            orders = self._orders(conn, user_id)
+            settings, affinity, _, _ = sqlite_users.user_row(conn, user_id)
+            segments = sqlite_users.segments(conn, user_id)
+            orders = sqlite_users.orders(conn, user_id)
             epoch = sqlite_erasure.epoch(conn, user_id)
         return build_profile(user_id, settings, affinity, segments, orders, epoch)
 
@@ -266,7 +258,7 @@ class SQLiteStore:
         changes = [Invalidation("user", user_id)]
         with self._tx(write=True) as conn:
             sqlite_erasure.check(conn, user_id, epoch)
-            settings, state, _, _ = self._user_row(conn, user_id)
+            settings, state, _, _ = sqlite_users.user_row(conn, user_id)
             if settings is not None and settings.personalization == 0:
                 return 0
             new = fold(state, events, now)
@@ -321,9 +313,9 @@ class SQLiteStore:
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
         with self._tx(write=False) as conn:
-            settings, affinity, created, updated = self._user_row(conn, user_id)
-            segments = self._segments(conn, user_id)
-            orders = self._orders(conn, user_id)
+            settings, affinity, created, updated = sqlite_users.user_row(conn, user_id)
+            segments = sqlite_users.segments(conn, user_id)
+            orders = sqlite_users.orders(conn, user_id)
         return export_document(user_id, settings, affinity, segments, orders, created, updated)
 
     async def erase_user(self, user_id: str) -> None:
@@ -338,57 +330,74 @@ class SQLiteStore:
             sqlite_erasure.checkpoint(self._connection())
         self._listeners.emit([Invalidation("user", user_id)])
 
-    def _user_row(
-        self, conn: sqlite3.Connection, user_id: str
-    ) -> tuple[Settings | None, Affinity, float | None, float | None]:
-        """(stored settings, affinity state, created, updated) of a user."""
-        row = conn.execute(
-            "SELECT settings, evidence, affinity_ts, last_event, created, updated "
-            "FROM users WHERE user_id = ?",
-            (user_id,),
-        ).fetchone()
-        scores = dict(
-            conn.execute("SELECT key, score FROM affinities WHERE user_id = ?", (user_id,))
-        )
-        if row is None:
-            return None, Affinity(scores), None, None
-        settings = decode_settings(row[0]) if row[0] is not None else None
-        return settings, Affinity(scores, row[1], row[2], row[3]), row[4], row[5]
-
-    @staticmethod
-    def _segments(conn: sqlite3.Connection, user_id: str) -> list[str]:
-        rows = conn.execute("SELECT segment FROM segments WHERE user_id = ?", (user_id,))
-        return [segment for (segment,) in rows]
-
-    @staticmethod
-    def _orders(conn: sqlite3.Connection, user_id: str) -> dict[str, list[str]]:
-        rows = conn.execute(
-            "SELECT page, components FROM last_orders WHERE user_id = ?", (user_id,)
-        )
-        return {page: decode_order(components) for page, components in rows}
-
     # ------------------------------------------------------------------ templates
 
     async def publish(
-        self, page: str, version: str, document: bytes, author: str, message: str, now: float
+        self, page: str, version: str, document: bytes, author: str, message: str, now: float,
+        options: PublishOptions | None = None,
     ) -> TemplateRecord:
-        """Append `version` to the page's history and make it live.
+        """Append `version` to the page's history and make it live (see `TemplateStore`).
 
         Publishing the version that is already live returns the live record unchanged (no new
         history entry, no invalidation), so retries are idempotent. Publishing an older version
         again (rollback) appends a new entry with a new seq. Versions are immutable: a known
-        version with a different document raises ValueError and changes nothing.
+        version with a different document raises ValueError and changes nothing. The checks of
+        `options` run inside the same `BEGIN IMMEDIATE` transaction as the write: two
+        processes publishing on the same base cannot both pass.
         """
+
+        def plan(conn: sqlite3.Connection, state: PageState | None) -> Writes:
+            earlier = sqlite_templates.newest_of_version(conn, page, version)
+            return plan_publish(page, version, document, author, message, now, options, state,
+                                earlier)
+
+        return (await self._template_write(page, now, plan)).result
+
+    async def _template_write(
+        self, page: str, now: float,
+        plan: Callable[[sqlite3.Connection, PageState | None], Writes],
+    ) -> Writes:
+        """Read the page's state, plan, write and invalidate, in one write transaction."""
         changes = [Invalidation("template", page)]
         with self._tx(write=True) as conn:
-            record, appended = sqlite_templates.append(
-                conn, page, version, document, author, message, now
-            )
-            if appended:
+            writes = plan(conn, sqlite_templates.states(conn, page).get(page))
+            if writes.changed:
+                sqlite_templates.apply(conn, page, writes)
                 self._changes.append(conn, changes, now)
-        if appended:
+        if writes.changed:
             self._listeners.emit(changes)
-        return record
+        return writes
+
+    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> Rollout:
+        def plan(conn: sqlite3.Connection, state: PageState | None) -> Writes:
+            rollout = plan_percent(page, percent, now, state)
+            assert state is not None
+            return Writes(state.head, rollout=rollout)
+
+        writes = await self._template_write(page, now, plan)
+        assert isinstance(writes.rollout, Rollout)
+        return writes.rollout
+
+    async def end_rollout(
+        self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
+    ) -> TemplateRecord:
+        writes = await self._template_write(
+            page, now, lambda conn, state: plan_end(page, outcome, author, now, state)
+        )
+        return writes.result
+
+    async def archive(self, page: str, author: str, now: float) -> Archived:
+        await self._template_write(
+            page, now, lambda conn, state: plan_archive(page, author, now, state)
+        )
+        with self._tx(write=False) as conn:
+            archived = sqlite_templates.states(conn, page)[page].archived
+        assert archived is not None
+        return archived
+
+    async def states(self, page: str | None = None) -> dict[str, PageState]:
+        with self._tx(write=False) as conn:
+            return sqlite_templates.states(conn, page)
 
     async def live(self) -> dict[str, TemplateRecord]:
         with self._tx(write=False) as conn:
