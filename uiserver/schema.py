@@ -16,6 +16,7 @@ from uiserver.types import (
     AgeBand,
     ChangeKind,
     Device,
+    Direction,
     ElderlyMode,
     EventKind,
     Handedness,
@@ -188,6 +189,10 @@ class Profile(Struct, frozen=True):
     evidence_updated: float | None = None  # Unix seconds `evidence` is as of; None: as of now
     segments: frozenset[str] = frozenset()
     last_order: dict[str, list[str]] = {}  # page -> order last served (stability)
+    # The store's erasure epoch of this user when the profile was read (`uiserver.store.base`):
+    # a write based on this profile carries it, so it cannot land after an erase. Not an engine
+    # input.
+    epoch: int = 0
 
 
 class Context(Struct, frozen=True, forbid_unknown_fields=True):
@@ -233,6 +238,7 @@ class LayoutTheme(Struct, frozen=True):
     high_contrast: bool
     palette: LayoutPalette
     dark: bool = False
+    direction: Direction = "ltr"  # from the context's locale (schema 1, additive)
 
 
 class LayoutComponent(Struct):
@@ -255,6 +261,9 @@ class Change(Struct, frozen=True):
 
 
 class PersonalizationInfo(Struct):
+    """Ratios are rounded to `engine.plan.RATIO_DIGITS` decimals; anonymous callers get no
+    personalization (strength 0, cap 0)."""
+
     strength: float
     cap: float
     changed_ratio: float
