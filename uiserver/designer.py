@@ -25,6 +25,7 @@ from uiserver.documents import DEFAULT_LIMITS, DocumentError, decode, format_of_
 from uiserver.engine import CompileError, LayoutRuleError
 from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
 from uiserver.pages import LivePage, UnknownPage
+from uiserver.persona_spec import PersonaSpec, SpecError, preview_spec
 from uiserver.publishing import UnknownVersion
 from uiserver.schema import Context, Layout, Problem, Template
 from uiserver.segments_import import parse_segments
@@ -203,8 +204,11 @@ def problem_of(exc: DocumentError, text: str) -> Problem:
 async def publish(
     service: Service, page: str, template: Template, author: str, message: str
 ) -> TemplateRecord:
-    """Store a new live version (PublishRefused: nothing stored, the live one keeps serving)."""
-    return await service.publish(page, template, author, message)
+    """Store a new live version (PublishRefused: nothing stored, the live one keeps serving);
+    the author's draft of the page is done with then (`uiserver.drafts`)."""
+    record = await service.publish(page, template, author, message)
+    await service.store.delete_draft(author, page)
+    return record
 
 
 async def rollback(service: Service, page: str, version: str, author: str) -> TemplateRecord:
@@ -271,6 +275,21 @@ def preview(
     except (LayoutRuleError, CompileError) as exc:
         # The designer needs to see why, not a 500.
         raise LayoutRuleFailed(f"{persona}: {exc}", "template") from None
+
+
+def preview_persona(
+    service: Service, template: Template, spec: PersonaSpec, context: Context | None = None,
+    version: str | None = None, *, personalization: float | None = None,
+) -> Layout:
+    """`preview` for a custom persona (`persona_spec`: settings, synthetic events, segments,
+    a forced variant). Invalid for a bad spec; LayoutRuleFailed as `preview`."""
+    try:
+        return preview_spec(service, template, spec, context, version,
+                            personalization=personalization)
+    except SpecError as exc:
+        raise Invalid(exc.message, exc.field) from None
+    except (LayoutRuleError, CompileError) as exc:
+        raise LayoutRuleFailed(f"{spec.base}: {exc}", "template") from None
 
 
 def persona_title(persona: str) -> str:

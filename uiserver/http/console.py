@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from uiserver import designer
 from uiserver.auth import AuthError
+from uiserver.http.console_api import console_api_routes
 from uiserver.http.console_auth import (
     LOGIN_COOKIE,
     PREFIX,
@@ -125,5 +126,6 @@ def console_routes() -> list[BaseRoute]:
         Route(f"{pages}/preview", preview_draft, methods=["POST"]),
         Route(f"{PREFIX}/segments", segments_page, methods=["GET"]),
         Route(f"{PREFIX}/segments", import_segments, methods=["POST"]),
+        *console_api_routes(),
         Mount(f"{PREFIX}/static", StaticFiles(directory=static), name="console-static"),
     ]

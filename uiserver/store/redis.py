@@ -7,6 +7,7 @@ different users never collide):
   seg:{id}        set   segments
   order:{id}      hash  page -> JSON list of component ids last served
   tpl:{page}, tplver:{page}, live   template history (see `redis_templates`)
+  drafts:{author}                   designers' drafts (see `redis_drafts`)
 
 Every write is one MULTI/EXEC that also PUBLISHes its invalidations on `{prefix}invalidate`, so
 the message goes out if and only if the write committed. Read-modify-write operations (events,
@@ -50,7 +51,14 @@ from uiserver.store._common import (
     last_assignments,
     user_invalidations,
 )
-from uiserver.store.base import Invalidation, Listener, StoreUnavailable, TemplateRecord
+from uiserver.store.base import (
+    DraftRecord,
+    Invalidation,
+    Listener,
+    StoreUnavailable,
+    TemplateRecord,
+)
+from uiserver.store.redis_drafts import RedisDrafts
 from uiserver.store.redis_errors import UNAVAILABLE, guard
 from uiserver.store.redis_pubsub import InvalidationChannel
 from uiserver.store.redis_templates import RedisTemplates
@@ -91,6 +99,7 @@ class RedisStore:
             timeout=timeout, max_backoff=max_backoff, silence=silence,
         )
         self._templates = RedisTemplates(self._redis, prefix, self._channel, self._listeners)
+        self._drafts = RedisDrafts(self._redis, prefix)
 
     # ------------------------------------------------------------------ keys
 
@@ -301,6 +310,20 @@ class RedisStore:
 
     async def history(self, page: str) -> list[TemplateRecord]:
         return await self._templates.history(page)
+
+    # ------------------------------------------------------------------ designers' drafts
+
+    async def put_draft(self, draft: DraftRecord) -> None:
+        await self._drafts.put_draft(draft)
+
+    async def get_draft(self, author: str, page: str) -> DraftRecord | None:
+        return await self._drafts.get_draft(author, page)
+
+    async def delete_draft(self, author: str, page: str) -> bool:
+        return await self._drafts.delete_draft(author, page)
+
+    async def drafts(self, author: str) -> list[DraftRecord]:
+        return await self._drafts.drafts(author)
 
 
 def _float(raw: bytes | str | None) -> float | None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from uiserver.affinity import Affinity, fold
 from uiserver.schema import Event, Profile, Settings
-from uiserver.store import sqlite_changes, sqlite_templates
+from uiserver.store import sqlite_changes, sqlite_drafts, sqlite_templates
 from uiserver.store._common import (
     Listeners,
     build_profile,
@@ -35,7 +35,13 @@ from uiserver.store._common import (
     log,
     user_invalidations,
 )
-from uiserver.store.base import Invalidation, Listener, StoreUnavailable, TemplateRecord
+from uiserver.store.base import (
+    DraftRecord,
+    Invalidation,
+    Listener,
+    StoreUnavailable,
+    TemplateRecord,
+)
 from uiserver.store.sqlite_changes import ChangeLog
 
 USER_SCHEMA = (
@@ -57,7 +63,7 @@ USER_SCHEMA = (
     ) WITHOUT ROWID""",
 )
 
-SCHEMA = (*USER_SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA)
+SCHEMA = (*USER_SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA, *sqlite_drafts.SCHEMA)
 
 # Tables holding rows about a user; erase_user empties each of them.
 USER_TABLES = ("users", "affinities", "segments", "last_orders")
@@ -370,3 +376,21 @@ class SQLiteStore:
     async def history(self, page: str) -> list[TemplateRecord]:
         with self._tx(write=False) as conn:
             return sqlite_templates.history(conn, page)
+
+    # ------------------------------------------------------------------ designers' drafts
+
+    async def put_draft(self, draft: DraftRecord) -> None:
+        with self._tx(write=True) as conn:
+            sqlite_drafts.put(conn, draft)
+
+    async def get_draft(self, author: str, page: str) -> DraftRecord | None:
+        with self._tx(write=False) as conn:
+            return sqlite_drafts.get(conn, author, page)
+
+    async def delete_draft(self, author: str, page: str) -> bool:
+        with self._tx(write=True) as conn:
+            return sqlite_drafts.delete(conn, author, page)
+
+    async def drafts(self, author: str) -> list[DraftRecord]:
+        with self._tx(write=False) as conn:
+            return sqlite_drafts.of_author(conn, author)
