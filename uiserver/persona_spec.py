@@ -184,13 +184,13 @@ def preview_spec(
     if variant is not None and variant not in names:
         raise SpecError("variant", f"unknown variant {variant!r}; one of "
                         f"{', '.join([BASE_VARIANT, *names])}")
+    version = version or template_version(template)
+    if variant is None:
+        return service.preview(template, version, profile, context or Context())
     engine = service.engine
-    compiled = engine.compile(template, version or template_version(template))
-    if variant is not None:
-        compiled = _forced(compiled, variant)
+    compiled = _forced(engine.compile(template, version), variant)
     layout = engine.layout(compiled, profile, context or Context(), day=today())
-    if variant is not None:
-        layout.variant = variant
+    layout.variant = variant
     return layout
 
 

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from uiserver import designer
+from uiserver import designer, drafts
 from uiserver.auth import AuthError
 from uiserver.http.console_api import console_api_routes
 from uiserver.http.console_auth import (
@@ -101,7 +101,9 @@ async def logout(request: Request) -> Response:
 async def index(request: Request) -> Response:
     current = session(request)
     rows = await designer.summaries(service_of(request))
-    return html(request, "list.html", current=current, section="templates", rows=rows)
+    mine = await drafts.mine(service_of(request), current.who.user_id)
+    return html(request, "list.html", current=current, section="templates", rows=rows,
+                drafts=mine)
 
 
 async def to_index(request: Request) -> Response:

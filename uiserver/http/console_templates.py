@@ -17,8 +17,13 @@ from uiserver.catalog import template_version
 from uiserver.documents import DocumentError
 from uiserver.http.console_auth import PREFIX, ConsoleError, Session, checked_form, session
 from uiserver.http.console_render import console_page, html, redirect
+from uiserver.http.console_designer import (
+    draft_of,
+    editor_data,
+    persona_panels,
+    version_phones,
+)
 from uiserver.http.deps import service_of
-from uiserver.http.h5 import render_h5
 from uiserver.publishing import PublishRefused
 from uiserver.schema import Problem, Template
 
@@ -79,11 +84,16 @@ async def _editor(
 ) -> Response:
     page = request.path_params["page"]
     live = await designer.live_page(service_of(request), page)
+    # The designer's autosaved draft, when there is one, is what the editor opens with.
+    draft = await draft_of(request, current, page)
+    if text is None and draft is not None:
+        text = draft.text
     return html(
         request, "editor.html", status, current=current, section="templates", page=page,
         tab="editor", live=live.record, title=live.template.title,
         text=template_text(live.template) if text is None else text,
-        problems=problems, notice=notice, message=message,
+        problems=problems, notice=notice, message=message, draft=draft,
+        data=editor_data(request, page, live.record.version),
     )
 
 
@@ -171,36 +181,19 @@ async def diff_page(request: Request) -> Response:
     old = query.get("from") or (versions[1].version if len(versions) > 1 else "")
     new = query.get("to") or versions[0].version
     result = await designer.diff(service, page, old, new) if old and new else None
+    persona = query.get("persona", "default")
+    if persona not in designer.persona_names():
+        persona = "default"
+    phones = await version_phones(request, page, old, new, persona) if result else []
     # One option per version (a rollback repeats one), at its newest entry.
     choices = list({v.version: v for v in reversed(versions)}.values())[::-1]
     return html(request, "diff.html", current=current, section="templates", page=page,
                 tab="diff", versions=versions, choices=choices, old=old, new=new,
-                result=result)
+                result=result, phones=phones, persona=persona,
+                personas=[(n, designer.persona_title(n)) for n in designer.persona_names()])
 
 
 # --------------------------------------------------------------------------- preview
-
-
-def _panels(request: Request, template: Template, version: str | None) -> list[dict[str, Any]]:
-    service = service_of(request)
-    panels: list[dict[str, Any]] = []
-    for name in designer.persona_names():
-        title = designer.persona_title(name)
-        try:
-            layout = designer.preview(service, template, name, None, version)
-        except designer.DesignerError as exc:
-            # One persona the engine cannot serve must not hide the other five.
-            panels.append({"name": name, "title": title, "error": exc.message})
-            continue
-        panels.append({
-            "name": name,
-            "title": title,
-            "error": None,
-            "layout": layout,
-            "html": render_h5(layout, service.catalog, title=template.title),
-            "adapted": [c for c in layout.components if c.reasons],
-        })
-    return panels
 
 
 @console_page
@@ -210,7 +203,7 @@ async def preview_page(request: Request) -> Response:
     live = await designer.live_page(service_of(request), page)
     return html(request, "preview.html", current=current, section="templates", page=page,
                 tab="preview", draft=False, version=live.record.version,
-                panels=_panels(request, live.template, live.record.version))
+                **persona_panels(request, live.template, live.record.version))
 
 
 @console_page
@@ -226,4 +219,4 @@ async def preview_draft(request: Request) -> Response:
                              notice="Cannot preview: fix these problems first.")
     return html(request, "preview.html", current=current, section="templates", page=page,
                 tab="preview", draft=True, version=template_version(template),
-                panels=_panels(request, template, None))
+                **persona_panels(request, template, None))
