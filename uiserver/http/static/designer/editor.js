@@ -201,8 +201,11 @@
       saveTimer = window.setTimeout(save, SAVE_MS);
     }
     async function save() {
-      const response = await state.api(`/drafts/${page}`, {
+      if (state.submitting) return;
+      state.saving = state.api(`/drafts/${page}`, {
         method: "PUT", body: { text: textarea.value, base_version: data.live_version } });
+      const response = await state.saving;
+      state.saving = null;
       if (response.ok) {
         state.savedAt = new Date().toLocaleTimeString();
         status.textContent = `Draft saved ${state.savedAt}.`;
@@ -217,6 +220,19 @@
       window.clearTimeout(saveTimer);
       const response = await state.api(`/drafts/${page}`, { method: "DELETE" });
       if (response.ok) window.location.reload();
+    });
+
+    // Publishing (or validating) through the form: no autosave may land after it, or a
+    // published draft would come back. Wait for a save in flight, then submit.
+    const form = document.getElementById("editor-form");
+    form.addEventListener("submit", (event) => {
+      window.clearTimeout(saveTimer);
+      state.submitting = true;
+      if (state.saving) {
+        event.preventDefault();
+        const submitter = event.submitter;
+        state.saving.finally(() => { state.saving = null; form.requestSubmit(submitter); });
+      }
     });
 
     // ------------------------------------------------------------------ wiring

@@ -123,7 +123,7 @@
                         if (c.pinned) delete c.pinned; else c.pinned = true;
                         state.commit(doc, `${comp.id} ${c.pinned ? "pinned: personalization will not move it" : "unpinned"}.`);
                         focus(`pin:${comp.id}`);
-                      } }, "📌"),
+                      } }, "Pin"),
         h("button", { type: "button", class: "icon danger", "aria-label": `Remove ${comp.id}`, onclick: () => {
           const doc = clone(state.doc);
           doc.components.splice(i, 1);
@@ -386,11 +386,10 @@
       const comp = state.doc && state.doc.components.find((c) => c.id === state.selected);
       for (const p of state.pending) {
         if (p.prop) {
+          // A colour prop: its value now, on the page background now.
           const name = p.name.split(".props.")[1];
           p.fg = comp && comp.props ? comp.props[name] : undefined;
           p.bg = palette.background;
-        } else {
-          p.fg = palette[p.fg] ? p.fg : p.fg;
         }
       }
     }
@@ -406,6 +405,9 @@
       window.Sortable.create(document.getElementById("outline"), {
         handle: ".handle",
         animation: 0,
+        // Pointer events instead of native HTML5 drag: the same on mouse, pen and touch.
+        forceFallback: true,
+        fallbackTolerance: 3,
         onEnd(evt) {
           if (evt.oldIndex === evt.newIndex) return;
           move(state, evt.oldIndex, evt.newIndex, "by drag and drop");
