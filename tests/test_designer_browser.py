@@ -72,7 +72,8 @@ def phone(page: Page, frame_id: str = "phone-a") -> Frame:
 
 
 def frame_order(frame: Frame) -> list[str]:
-    ids: list[str] = frame.eval_on_selector_all(".scroll [data-id]", "els => els.map(e => e.dataset.id)")
+    ids: list[str] = frame.eval_on_selector_all(".scroll [data-id]",
+                                                "els => els.map(e => e.dataset.id)")
     return ids
 
 

@@ -34,8 +34,8 @@ from uiserver.engine import CompileError, LayoutRuleError
 from uiserver.engine.compiled import CompiledTemplate
 from uiserver.engine.personas import PERSONAS
 from uiserver.schema import Context, Layout, Profile, Settings, Template
-from uiserver.serving import today
 from uiserver.service import Service
+from uiserver.serving import today
 from uiserver.types import EventKind
 
 MAX_COUNT = 1_000  # events per item: enough to pass any evidence floor, small enough to fold

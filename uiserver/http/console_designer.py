@@ -34,7 +34,7 @@ def catalogue(request: Request) -> list[dict[str, Any]]:
     """Each component type for the palette and the properties panel, with its props schema
     when the catalogue has one (`ComponentType.props`, read generically)."""
     out = []
-    for name, ctype in sorted(service_of(request).catalog.types.items()):
+    for _, ctype in sorted(service_of(request).catalog.types.items()):
         entry = msgspec.to_builtins(ctype)
         entry.setdefault("props", {})
         out.append(entry)

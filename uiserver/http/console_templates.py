@@ -16,13 +16,13 @@ from uiserver import designer
 from uiserver.catalog import template_version
 from uiserver.documents import DocumentError
 from uiserver.http.console_auth import PREFIX, ConsoleError, Session, checked_form, session
-from uiserver.http.console_render import console_page, html, redirect
 from uiserver.http.console_designer import (
     draft_of,
     editor_data,
     persona_panels,
     version_phones,
 )
+from uiserver.http.console_render import console_page, html, redirect
 from uiserver.http.deps import service_of
 from uiserver.publishing import PublishRefused
 from uiserver.schema import Problem, Template

@@ -23,8 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from uiserver import drafts
-from uiserver.contrast_pairs import ContrastRequest
-from uiserver.contrast_pairs import readouts
+from uiserver.contrast_pairs import ContrastRequest, readouts
 from uiserver.documents import DEFAULT_LIMITS, decode_json
 from uiserver.http.deps import designer, read_body, service_of, store_writes
 from uiserver.http.errors import ApiError, validation_field

@@ -13,10 +13,9 @@ import msgspec
 
 from uiserver import __version__
 from uiserver.context_query import openapi_parameters
-from uiserver.engine.personas import PERSONAS
-from uiserver.contrast_pairs import Readout
-from uiserver.contrast_pairs import ContrastRequest
+from uiserver.contrast_pairs import ContrastRequest, Readout
 from uiserver.drafts import DraftBody, DraftSummary
+from uiserver.engine.personas import PERSONAS
 from uiserver.persona_spec import SETTINGS_FIELDS, PersonaSpec
 from uiserver.schema import (
     ComponentType,

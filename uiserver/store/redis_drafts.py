@@ -35,7 +35,7 @@ class RedisDrafts:
     async def get_draft(self, author: str, page: str) -> DraftRecord | None:
         with guard():
             raw = await self._redis.hget(self._key(author), page)
-        return None if raw is None else _decode(raw)
+        return None if raw is None else _record(raw)
 
     async def delete_draft(self, author: str, page: str) -> bool:
         with guard():
@@ -45,4 +45,9 @@ class RedisDrafts:
     async def drafts(self, author: str) -> list[DraftRecord]:
         with guard():
             raw = await self._redis.hvals(self._key(author))
-        return sorted((_decode(value) for value in raw), key=lambda d: d.page)
+        return sorted((_record(value) for value in raw), key=lambda d: d.page)
+
+
+def _record(raw: bytes | str) -> DraftRecord:
+    """The client answers bytes (decode_responses=False); redis-py's types also allow str."""
+    return _decode(raw if isinstance(raw, bytes) else raw.encode())
