@@ -132,7 +132,8 @@ def test_reorder_by_keyboard_and_drag_then_publish(context: BrowserContext,
 
     page.get_by_label("Publish message").fill("coupons up, banner below categories")
     page.get_by_role("button", name="Publish", exact=True).click()
-    expect(page.get_by_role("status").first).to_contain_text("Published")
+    page.get_by_role("button", name="Confirm publish").click()
+    expect(page.get_by_role("status").filter(has_text="Published")).to_contain_text("is live")
     live = api(server, "GET", "/v1/admin/templates/home").json()["template"]
     assert [c["id"] for c in live["components"]] == dragged
     # Publishing ended the draft.

@@ -34,6 +34,7 @@ from uiserver.http.console_auth import (
     session,
     sign,
 )
+from uiserver.http.console_releases import archive_action, create_page, rollout_action
 from uiserver.http.console_render import console_page, html, redirect
 from uiserver.http.console_segments import import_segments, segments_page
 from uiserver.http.console_templates import (
@@ -100,10 +101,14 @@ async def logout(request: Request) -> Response:
 @console_page
 async def index(request: Request) -> Response:
     current = session(request)
-    rows = await designer.summaries(service_of(request))
-    mine = await drafts.mine(service_of(request), current.who.user_id)
+    service = service_of(request)
+    rows = await designer.summaries(service)
+    archived = request.query_params.get("archived", "")
+    notice = f"Archived {archived}: clients get 404; its history is kept, and rolling back to " \
+             "a version from it restores the page." if archived else ""
+    mine = await drafts.mine(service, current.who.user_id)
     return html(request, "list.html", current=current, section="templates", rows=rows,
-                drafts=mine)
+                archived=sorted(service.live.archived), notice=notice, drafts=mine)
 
 
 async def to_index(request: Request) -> Response:
@@ -123,6 +128,9 @@ def console_routes() -> list[BaseRoute]:
         Route(pages, editor_action, methods=["POST"]),
         Route(f"{pages}/history", history_page, methods=["GET"]),
         Route(f"{pages}/rollback", rollback, methods=["POST"]),
+        Route(f"{pages}/rollout", rollout_action, methods=["POST"]),
+        Route(f"{pages}/archive", archive_action, methods=["POST"]),
+        Route(f"{PREFIX}/new", create_page, methods=["POST"]),
         Route(f"{pages}/diff", diff_page, methods=["GET"]),
         Route(f"{pages}/preview", preview_page, methods=["GET"]),
         Route(f"{pages}/preview", preview_draft, methods=["POST"]),

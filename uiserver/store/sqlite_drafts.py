@@ -7,6 +7,7 @@ outside `USER_TABLES` and the change log (no cache depends on them).
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager
 from typing import Any
 
 from uiserver.store.base import DraftRecord
@@ -52,3 +53,26 @@ def of_author(conn: sqlite3.Connection, author: str) -> list[DraftRecord]:
 def _record(row: tuple[Any, ...]) -> DraftRecord:
     author, page, text, base_version, updated = row
     return DraftRecord(author, page, text, base_version, updated)
+
+
+class SQLiteDrafts:
+    """The DraftStore half of SQLiteStore (which provides `_tx`)."""
+
+    def _tx(self, write: bool) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError  # SQLiteStore's own
+
+    async def put_draft(self, draft: DraftRecord) -> None:
+        with self._tx(write=True) as conn:
+            put(conn, draft)
+
+    async def get_draft(self, author: str, page: str) -> DraftRecord | None:
+        with self._tx(write=False) as conn:
+            return get(conn, author, page)
+
+    async def delete_draft(self, author: str, page: str) -> bool:
+        with self._tx(write=True) as conn:
+            return delete(conn, author, page)
+
+    async def drafts(self, author: str) -> list[DraftRecord]:
+        with self._tx(write=False) as conn:
+            return of_author(conn, author)

@@ -195,15 +195,22 @@
     // ------------------------------------------------------------------ drafts (autosave)
 
     let saveTimer = null;
+    // The version this edit started from: the form's (a reopened draft keeps its own, so
+    // publishing it over a newer live version gets the conflict page).
+    const base = () => {
+      const field = document.querySelector('#editor-form input[name="base_version"]');
+      return (field && field.value) || data.live_version;
+    };
     const discard = document.getElementById("discard-draft");
     function scheduleSave() {
       window.clearTimeout(saveTimer);
       saveTimer = window.setTimeout(save, SAVE_MS);
     }
     async function save() {
-      if (state.submitting) return;
+      // A page not published yet has no drafts: its text lives in the form until created.
+      if (state.submitting || !data.live_version) return;
       state.saving = state.api(`/drafts/${page}`, {
-        method: "PUT", body: { text: textarea.value, base_version: data.live_version } });
+        method: "PUT", body: { text: textarea.value, base_version: base() } });
       const response = await state.saving;
       state.saving = null;
       if (response.ok) {
