@@ -8,6 +8,7 @@ different users never collide):
   order:{id}      hash  page -> JSON list of component ids last served
   erased:{bucket} int   erasure epoch of a bucket of users (`_common.erasure_bucket`)
   tpl:{page}, tplver:{page}, live, rollouts, archived   templates (`redis_templates`)
+  drafts:{author}                   designers' drafts (see `redis_drafts`)
 
 Every per-user key is `{prefix}{kind}:{user id}` with its kind in `USER_KEY_KINDS`: erasure
 deletes every kind listed there, so a new per-user key (counters...) is added to that tuple and
@@ -59,6 +60,7 @@ from uiserver.store._common import (
 )
 from uiserver.store.base import (
     Archived,
+    DraftRecord,
     ErasedMeanwhile,
     Invalidation,
     Listener,
@@ -68,6 +70,7 @@ from uiserver.store.base import (
     StoreUnavailable,
     TemplateRecord,
 )
+from uiserver.store.redis_drafts import RedisDrafts
 from uiserver.store.redis_errors import UNAVAILABLE, guard
 from uiserver.store.redis_pubsub import InvalidationChannel
 from uiserver.store.redis_templates import RedisTemplates
@@ -111,6 +114,7 @@ class RedisStore:
             timeout=timeout, max_backoff=max_backoff, silence=silence,
         )
         self._templates = RedisTemplates(self._redis, prefix, self._channel, self._listeners)
+        self._drafts = RedisDrafts(self._redis, prefix)
 
     # ------------------------------------------------------------------ keys
 
@@ -399,6 +403,20 @@ class RedisStore:
 
     async def history(self, page: str) -> list[TemplateRecord]:
         return await self._templates.history(page)
+
+    # ------------------------------------------------------------------ designers' drafts
+
+    async def put_draft(self, draft: DraftRecord) -> None:
+        await self._drafts.put_draft(draft)
+
+    async def get_draft(self, author: str, page: str) -> DraftRecord | None:
+        return await self._drafts.get_draft(author, page)
+
+    async def delete_draft(self, author: str, page: str) -> bool:
+        return await self._drafts.delete_draft(author, page)
+
+    async def drafts(self, author: str) -> list[DraftRecord]:
+        return await self._drafts.drafts(author)
 
 
 def _float(raw: bytes | str | None) -> float | None:

@@ -26,7 +26,13 @@ from typing import Any, Literal
 
 from uiserver.affinity import fold
 from uiserver.schema import Event, Profile, Settings
-from uiserver.store import sqlite_changes, sqlite_erasure, sqlite_templates, sqlite_users
+from uiserver.store import (
+    sqlite_changes,
+    sqlite_drafts,
+    sqlite_erasure,
+    sqlite_templates,
+    sqlite_users,
+)
 from uiserver.store._common import (
     Listeners,
     build_profile,
@@ -57,15 +63,17 @@ from uiserver.store.template_writes import (
 )
 
 SCHEMA = (
-    *sqlite_users.SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA, *sqlite_erasure.SCHEMA
+    *sqlite_users.SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA, *sqlite_erasure.SCHEMA,
+    *sqlite_drafts.SCHEMA,
 )
 
 # Every table with a `user_id` column holds rows about a user: erase_user empties each of them,
 # found from the schema itself (`sqlite_erasure`), so a per-user table added later is erased by
-# construction. Name the column `user_id` in any new per-user table.
+# construction. Name the column `user_id` in any new per-user table (designers' drafts are
+# keyed by `author`: they are console work, not data about an app user).
 
 
-class SQLiteStore:
+class SQLiteStore(sqlite_drafts.SQLiteDrafts):
     """The default store: a single file, no services needed.
 
     Usage:
