@@ -29,6 +29,7 @@ from uiserver.engine import (
 )
 from uiserver.engine.components import NAVIGATION_ROLES, affinity_key
 from uiserver.engine.contrast import contrast_ratio
+from uiserver.engine.plan import RATIO_DIGITS
 from uiserver.engine.variant import BUCKETS, assign, bucket
 from uiserver.policy import Policy
 from uiserver.schema import ComponentSpec, ComponentType, Context, Layout, Profile, Settings
@@ -223,10 +224,14 @@ def test_change_ratio_never_exceeds_cap(name: str, data: st.DataObject) -> None:
     n = len(base.components)
     changed = changed_elements(base, result)
     strength = case.profile.settings.personalization
-    assert info.strength == strength
-    assert info.cap == pytest.approx(case.page.engine.policy.max_change * strength)
-    assert changed <= info.cap * n + EPS
-    assert info.changed_ratio == pytest.approx(changed / n if n else 0.0)
+    # Ratios on the wire: rounded to RATIO_DIGITS decimals, the cap from the exact strength.
+    assert info.strength == round(strength, RATIO_DIGITS)
+    assert info.cap == round(case.page.engine.policy.max_change * strength, RATIO_DIGITS)
+    assert changed <= case.page.engine.policy.max_change * strength * n + EPS
+    assert info.changed_ratio == (round(changed / n, RATIO_DIGITS) if n else 0.0)
+    assert info.changed_ratio <= info.cap
+    for ratio in (info.strength, info.cap, info.changed_ratio):
+        assert len(repr(ratio).partition(".")[2]) <= RATIO_DIGITS
     # A proposal the cap dropped says so on its component; then the layout must say it capped.
     dropped = [c.id for c in result.components if Reason.CAP_DROPPED in c.reasons]
     assert info.capped or not dropped, f"{dropped} carry {Reason.CAP_DROPPED} but not capped"

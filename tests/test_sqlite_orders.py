@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from uiserver.store.base import StoreUnavailable
+from uiserver.store.base import ErasedMeanwhile, StoreUnavailable
 from uiserver.store.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio
@@ -77,3 +77,21 @@ async def test_a_failed_batch_reaches_every_caller(tmp_path: Path) -> None:
     assert all(isinstance(r, StoreUnavailable) for r in results)
     await store.close()
 
+
+
+async def test_an_order_read_before_an_erase_is_refused_alone(tmp_path: Path) -> None:
+    """Each queued order is checked against its own erasure epoch inside the shared
+    transaction: the erased user's caller gets ErasedMeanwhile, the others are written."""
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    await store.open()
+    epoch = await store.erasure_epoch("gone")
+    await store.erase_user("gone")  # after the launch read its epoch, before its write
+    results = await asyncio.gather(
+        store.set_last_order("gone", "home", ["a"], epoch),
+        store.set_last_order("stays", "home", ["b"], await store.erasure_epoch("stays")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], ErasedMeanwhile) and results[1] is None
+    assert (await store.get_profile("gone")).last_order == {}
+    assert (await store.get_profile("stays")).last_order == {"home": ["b"]}
+    await store.close()

@@ -16,6 +16,7 @@ from uiserver.types import (
     AgeBand,
     ChangeKind,
     Device,
+    Direction,
     ElderlyMode,
     EventKind,
     Handedness,
@@ -25,8 +26,12 @@ from uiserver.types import (
     Role,
 )
 
-HexColour = Annotated[str, Meta(pattern=r"^#[0-9A-Fa-f]{6}$", description="#RRGGBB")]
-Ident = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")]
+# msgspec checks a pattern with Python's `re.search`, where `$` also matches before a final
+# "\n": `(?!\n)` makes "#000000\n" or a page "home\n" fail here, as in JSON Schema's own
+# (ECMAScript) reading of the same pattern, where `$` is the end and the look-ahead is a no-op.
+_END = r"$(?!\n)"
+HexColour = Annotated[str, Meta(pattern=r"^#[0-9A-Fa-f]{6}" + _END, description="#RRGGBB")]
+Ident = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}" + _END)]
 Px = Annotated[float, Meta(gt=0, le=400)]
 Label = Annotated[str, Meta(max_length=200)]
 
@@ -188,6 +193,10 @@ class Profile(Struct, frozen=True):
     evidence_updated: float | None = None  # Unix seconds `evidence` is as of; None: as of now
     segments: frozenset[str] = frozenset()
     last_order: dict[str, list[str]] = {}  # page -> order last served (stability)
+    # The store's erasure epoch of this user when the profile was read (`uiserver.store.base`):
+    # a write based on this profile carries it, so it cannot land after an erase. Not an engine
+    # input.
+    epoch: int = 0
 
 
 class Context(Struct, frozen=True, forbid_unknown_fields=True):
@@ -233,6 +242,7 @@ class LayoutTheme(Struct, frozen=True):
     high_contrast: bool
     palette: LayoutPalette
     dark: bool = False
+    direction: Direction = "ltr"  # from the context's locale (schema 1, additive)
 
 
 class LayoutComponent(Struct):
@@ -255,6 +265,9 @@ class Change(Struct, frozen=True):
 
 
 class PersonalizationInfo(Struct):
+    """Ratios are rounded to `engine.plan.RATIO_DIGITS` decimals; anonymous callers get no
+    personalization (strength 0, cap 0)."""
+
     strength: float
     cap: float
     changed_ratio: float

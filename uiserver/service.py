@@ -19,7 +19,7 @@ write invalidates exactly once. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,6 +39,7 @@ from uiserver.schema import Context, Event, Layout, Problem, Profile, Settings, 
 from uiserver.serving import LayoutServer, Served, today
 from uiserver.store.base import (
     Archived,
+    ErasedMeanwhile,
     Invalidation,
     PageState,
     PublishOptions,
@@ -87,8 +88,10 @@ class Service:
                 UnknownPage), `sync()`, `page(name) -> LivePage`, `pages`.
     Templates:  `lint`, `decode_template`, `publish`, `rollback`, `history`, `version`,
                 `preview`.
-    Users:      `get_settings`, `put_settings`, `record_events`, `export_user`, `erase`,
-                `put_segments`.
+    Users:      `write_epoch`, `get_settings`, `put_settings`, `update_settings`,
+                `record_events`, `export_user`, `erase`, `put_segments`. A user write takes
+                the epoch read when its request began (`write_epoch`) and raises
+                ErasedMeanwhile if the user was erased since (`uiserver.store.base`).
     Store I/O raises StoreUnavailable everywhere except `layout` (which degrades instead).
     """
 
@@ -228,15 +231,31 @@ class Service:
     async def get_settings(self, user_id: str) -> Settings:
         return await self.store.get_settings(user_id)
 
-    async def put_settings(self, user_id: str, settings: Settings) -> None:
-        await self.store.put_settings(user_id, settings)
+    async def write_epoch(self, user_id: str) -> int:
+        """The user's erasure epoch now: read when a write request begins, passed to the write,
+        so a request in flight during an erase stores nothing."""
+        return await self.store.erasure_epoch(user_id)
 
-    async def record_events(self, user_id: str, events: Sequence[Event]) -> EventsOutcome:
+    async def put_settings(
+        self, user_id: str, settings: Settings, epoch: int | None = None
+    ) -> None:
+        await self.store.put_settings(user_id, settings, epoch)
+
+    async def update_settings(
+        self, user_id: str, update: Callable[[Settings], Settings], epoch: int | None = None
+    ) -> Settings:
+        """Read-modify-write of the settings in one store transaction; what was stored."""
+        return await self.store.update_settings(user_id, update, epoch)
+
+    async def record_events(
+        self, user_id: str, events: Sequence[Event], epoch: int | None = None
+    ) -> EventsOutcome:
         """Fold events into affinities under the key the engine reads (category, else page/id).
 
         Only events on interactive components of live pages are stored; the rest are counted by
         reason (`unknown_page`, `unknown_component`, `not_interactive`; `personalization_off`
-        for the whole batch when the user switched personalization off).
+        for the whole batch when the user switched personalization off; `erased` when the user
+        was erased after the request began (`epoch`): events from before an erase are not kept).
         """
         ignored: dict[str, int] = {}
         settings = await self.store.get_settings(user_id)
@@ -251,7 +270,12 @@ class Service:
                 ignored[why] = ignored.get(why, 0) + 1
             else:
                 keyed.append(msgspec.structs.replace(event, component=key))
-        stored = await self.store.record_events(user_id, keyed, time.time()) if keyed else 0
+        try:
+            stored = (await self.store.record_events(user_id, keyed, time.time(), epoch)
+                      if keyed else 0)
+        except ErasedMeanwhile:
+            ignored["erased"] = len(keyed)
+            return EventsOutcome(0, len(events), dict(sorted(ignored.items())))
         if stored < len(keyed):  # the store saw personalization off (a concurrent PUT)
             ignored["personalization_off"] = len(keyed) - stored
         return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))

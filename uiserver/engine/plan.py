@@ -14,6 +14,7 @@ import msgspec
 from uiserver.affinity import decay_factor
 from uiserver.engine.cap import Proposal, budget, count_changes, select
 from uiserver.engine.compiled import CompiledTemplate
+from uiserver.engine.direction import direction_for
 from uiserver.engine.explain import Reason
 from uiserver.engine.proposals import (
     affinity_moves,
@@ -31,10 +32,14 @@ from uiserver.engine.variant import choose_variant
 from uiserver.engine.variant_base import VariantBase
 from uiserver.policy import Policy
 from uiserver.schema import Change, Context, Profile
-from uiserver.types import Device, Mode, Motion
+from uiserver.types import Device, Direction, Mode, Motion
 
 # How many dropped proposals are retried when the exact count left room under the budget.
 RETRIES = 2
+# Ratios (strength, cap, changed ratio) as sent: 4 decimals, so strength 0.1 sends cap 0.04,
+# not 0.04000000000000001. Rounding is monotonic, so changed_ratio <= cap still holds on the
+# wire; the budget itself is computed from the exact cap.
+RATIO_DIGITS = 4
 
 
 class Plan(msgspec.Struct, frozen=True, array_like=True):
@@ -60,6 +65,7 @@ class Plan(msgspec.Struct, frozen=True, array_like=True):
     low_power: bool
     device: Device  # "phone" unless the page has grids that widen
     columns_factor: float
+    direction: Direction = "ltr"
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -241,9 +247,9 @@ def make_plan(
         placements=placements,
         reasons=reasons,
         changes=changes,
-        strength=strength,
-        cap=cap,
-        changed_ratio=changed / n if n else 0.0,
+        strength=round(strength, RATIO_DIGITS),
+        cap=round(cap, RATIO_DIGITS),
+        changed_ratio=round(changed / n, RATIO_DIGITS) if n else 0.0,
         capped=capped,
         font_scale=scale,
         font_reasons=font_reasons if scale != 1.0 else (),
@@ -255,6 +261,7 @@ def make_plan(
         low_power=context.low_power,
         device=device,
         columns_factor=factor,
+        direction=direction_for(context.locale),
     )
 
 
@@ -272,4 +279,4 @@ def base_plan(plan: Plan, ct: CompiledTemplate) -> Plan:
     )
 
 
-__all__ = ["Plan", "base_plan", "make_plan"]
+__all__ = ["RATIO_DIGITS", "Plan", "base_plan", "make_plan"]

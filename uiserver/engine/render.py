@@ -116,6 +116,7 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
             high_contrast=plan.enhanced,
             palette=palette,
             dark=plan.dark,
+            direction=plan.direction,
         ),
         components=components,
         personalization=PersonalizationInfo(

@@ -4,6 +4,20 @@ The engine never sees a store; the HTTP layer maps store records into engine Str
 that changes what a layout depends on emits an Invalidation to the listeners of every process
 sharing the store (SQLite: a change log read when `PRAGMA data_version` moves; Redis: pub/sub),
 so that caches drop exactly the affected entries.
+
+Erasure is final: no write that started before an erase may land after it, in this process or
+on another replica. Every user write that is based on something read earlier (a profile read
+for a launch, a request that began before its body arrived) carries the user's *erasure epoch*
+as read then (`erasure_epoch`, `Profile.epoch`), and the store compares it with the current
+epoch inside the write's own transaction (SQLite: the write transaction; Redis: WATCH/MULTI on
+the epoch key). `erase_user` increments the epoch in its transaction, so a stale write raises
+`ErasedMeanwhile` and stores nothing. Epochs are per bucket of users (`_common.erasure_bucket`),
+so no trace of an erased user id is kept. `epoch=None` writes unconditionally (imports, tools).
+
+What "everything about the user" is, by construction: SQLite erases every row of every table
+that has a `user_id` column (a new per-user table needs nothing more); Redis erases every key
+kind listed in `redis.USER_KEY_KINDS` (`{prefix}{kind}:{user id}`; a new per-user key kind is
+added there, and the test suite scans the whole keyspace for the id after an erase).
 """
 
 from __future__ import annotations
@@ -18,6 +32,10 @@ from uiserver.schema import Event, Profile, Settings
 
 class StoreUnavailable(RuntimeError):
     """The backing service cannot be reached: reads may fall back, writes answer 503."""
+
+
+class ErasedMeanwhile(RuntimeError):
+    """The user was erased after this write started (its epoch is stale): nothing was written."""
 
 
 class TemplateRecord(msgspec.Struct, frozen=True):
@@ -137,6 +155,16 @@ class PageArchived(TemplateConflict):
     field = "page"
 
 
+class DraftRecord(msgspec.Struct, frozen=True):
+    """A designer's unpublished edit of a page: the editor's text as typed (maybe invalid)."""
+
+    author: str  # the designer's user id
+    page: str
+    text: str
+    base_version: str  # the live version the draft started from
+    updated: float  # Unix seconds
+
+
 class Invalidation(msgspec.Struct, frozen=True, array_like=True):
     """What changed: `template` (key = page), `user` (key = user id) or `all`."""
 
@@ -172,21 +200,39 @@ class UserStore(Protocol):
     """Everything stored about users: settings, affinities, segments, last orders."""
 
     async def get_profile(self, user_id: str) -> Profile:
-        """The engine's view of the user; defaults for a user never seen."""
+        """The engine's view of the user (with its erasure `epoch`); defaults for a user never
+        seen."""
+
+    async def erasure_epoch(self, user_id: str) -> int:
+        """The user's erasure epoch now: a write that starts now carries it."""
 
     async def get_settings(self, user_id: str) -> Settings:
         """Exactly what was stored, or defaults for a new user."""
 
-    async def put_settings(self, user_id: str, settings: Settings) -> None:
-        """Replace the user's settings. Invalidates the user."""
+    async def put_settings(
+        self, user_id: str, settings: Settings, epoch: int | None = None
+    ) -> None:
+        """Replace the user's settings. Invalidates the user. Raises ErasedMeanwhile."""
 
-    async def record_events(self, user_id: str, events: Sequence[Event], now: float) -> int:
+    async def update_settings(
+        self, user_id: str, update: Callable[[Settings], Settings], epoch: int | None = None
+    ) -> Settings:
+        """Read, `update` and write the settings in one transaction (a merge patch); returns
+        what was stored. Invalidates the user. Raises ErasedMeanwhile."""
+
+    async def record_events(
+        self, user_id: str, events: Sequence[Event], now: float, epoch: int | None = None
+    ) -> int:
         """Fold events into affinities (with decay); returns how many were stored: 0 when the
-        stored settings turn personalization off. Invalidates the user when it stored any."""
+        stored settings turn personalization off. Invalidates the user when it stored any.
+        Raises ErasedMeanwhile."""
 
-    async def set_last_order(self, user_id: str, page: str, order: Sequence[str]) -> None:
+    async def set_last_order(
+        self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None
+    ) -> None:
         """Remember the order last served (stability across launches). No invalidation: it is a
-        consequence of the cached layout, not an input that changes it."""
+        consequence of the cached layout, not an input that changes it. Raises
+        ErasedMeanwhile."""
 
     async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
         """Replace the segments of each user named; returns how many users were written.
@@ -196,7 +242,9 @@ class UserStore(Protocol):
         """Everything stored about the user, as a JSON-able document."""
 
     async def erase_user(self, user_id: str) -> None:
-        """Delete every row about the user. Invalidates the user."""
+        """Delete everything about the user and move their erasure epoch on, in one
+        transaction; nothing naming the user stays on disk (SQLite) or in the dataset (Redis;
+        see docs/DEPLOY.md for AOF/RDB files). Invalidates the user."""
 
 
 class TemplateStore(Protocol):
@@ -243,7 +291,22 @@ class TemplateStore(Protocol):
         """Every version of the page, newest first."""
 
 
-class Store(InvalidationSource, UserStore, TemplateStore, Protocol):
+class DraftStore(Protocol):
+    """Designers' drafts, one per (designer, page); kept apart from users' data."""
+
+    async def put_draft(self, draft: DraftRecord) -> None:
+        """Create or replace the draft of (draft.author, draft.page)."""
+
+    async def get_draft(self, author: str, page: str) -> DraftRecord | None: ...
+
+    async def delete_draft(self, author: str, page: str) -> bool:
+        """Discard the draft; whether there was one."""
+
+    async def drafts(self, author: str) -> list[DraftRecord]:
+        """Every draft of the designer, by page."""
+
+
+class Store(InvalidationSource, UserStore, TemplateStore, DraftStore, Protocol):
     """A backend: lifecycle, invalidation, users and templates. Every async method raises
     StoreUnavailable when the backing service cannot be reached."""
 

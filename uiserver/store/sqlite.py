@@ -9,6 +9,9 @@ and `busy_timeout` bounds that wait (past it: `StoreUnavailable`).
 Cross-process invalidation: every write that changes a layout input appends rows to the `changes`
 log in its own transaction and calls this process's listeners after commit; `poll()` delivers
 other processes' rows (see `sqlite_changes`). Template history statements: `sqlite_templates`.
+
+Erasure (`sqlite_erasure`): every table with a `user_id` column, the change log's rows naming
+the user, an epoch that refuses stale writes, `secure_delete`, a WAL checkpoint.
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from uiserver.affinity import Affinity, fold
+from uiserver.affinity import fold
 from uiserver.schema import Event, Profile, Settings
-from uiserver.store import sqlite_changes, sqlite_templates
+from uiserver.store import (
+    sqlite_changes,
+    sqlite_drafts,
+    sqlite_erasure,
+    sqlite_templates,
+    sqlite_users,
+)
 from uiserver.store._common import (
     Listeners,
-    decode_order,
     decode_settings,
     export_document,
     json_encode,
@@ -46,7 +54,7 @@ from uiserver.store.base import (
 )
 from uiserver.store.sqlite_changes import ChangeLog
 from uiserver.store.sqlite_orders import GroupCommit
-from uiserver.store.sqlite_profile import PROFILE_QUERY, profile_from_rows
+from uiserver.store.sqlite_profile import PROFILE_QUERY, profile_args, profile_from_rows
 from uiserver.store.template_writes import (
     Writes,
     plan_archive,
@@ -55,32 +63,18 @@ from uiserver.store.template_writes import (
     plan_publish,
 )
 
-USER_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS users (
-        user_id TEXT PRIMARY KEY, settings TEXT, evidence INTEGER NOT NULL DEFAULT 0,
-        affinity_ts REAL, last_event REAL, created REAL NOT NULL, updated REAL NOT NULL
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS affinities (
-        user_id TEXT NOT NULL, key TEXT NOT NULL, score REAL NOT NULL,
-        PRIMARY KEY (user_id, key)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS segments (
-        user_id TEXT NOT NULL, segment TEXT NOT NULL, PRIMARY KEY (user_id, segment)
-    ) WITHOUT ROWID""",
-    # One row per (user, page), so remembering a page's order is one upsert, not a JSON rewrite.
-    """CREATE TABLE IF NOT EXISTS last_orders (
-        user_id TEXT NOT NULL, page TEXT NOT NULL, components TEXT NOT NULL,
-        PRIMARY KEY (user_id, page)
-    ) WITHOUT ROWID""",
+SCHEMA = (
+    *sqlite_users.SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA, *sqlite_erasure.SCHEMA,
+    *sqlite_drafts.SCHEMA,
 )
 
-SCHEMA = (*USER_SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA)
+# Every table with a `user_id` column holds rows about a user: erase_user empties each of them,
+# found from the schema itself (`sqlite_erasure`), so a per-user table added later is erased by
+# construction. Name the column `user_id` in any new per-user table (designers' drafts are
+# keyed by `author`: they are console work, not data about an app user).
 
-# Tables holding rows about a user; erase_user empties each of them.
-USER_TABLES = ("users", "affinities", "segments", "last_orders")
 
-
-class SQLiteStore:
+class SQLiteStore(sqlite_drafts.SQLiteDrafts):
     """The default store: a single file, no services needed.
 
     Usage:
@@ -153,8 +147,8 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
-            # Erased rows are overwritten where that costs no extra I/O.
-            conn.execute("PRAGMA secure_delete=FAST")
+            # Deleted content is overwritten with zeros, on every page (erasure leaves nothing).
+            conn.execute("PRAGMA secure_delete=ON")
             conn.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA:
                 conn.execute(statement)
@@ -218,14 +212,18 @@ class SQLiteStore:
 
     async def get_profile(self, user_id: str) -> Profile:
         """One statement (`PROFILE_QUERY`), so one implicit read transaction: a consistent
-        snapshot without BEGIN/COMMIT (a first launch's read was 6 statements)."""
+        snapshot without BEGIN/COMMIT (a first launch's read was 7 statements)."""
         with self._lock:
             conn = self._connection()
             try:
-                rows = conn.execute(PROFILE_QUERY, (user_id,)).fetchall()
+                rows = conn.execute(PROFILE_QUERY, profile_args(user_id)).fetchall()
             except sqlite3.OperationalError as exc:
                 raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
         return profile_from_rows(user_id, rows)
+
+    async def erasure_epoch(self, user_id: str) -> int:
+        with self._tx(write=False) as conn:
+            return sqlite_erasure.epoch(conn, user_id)
 
     async def get_settings(self, user_id: str) -> Settings:
         with self._tx(write=False) as conn:
@@ -236,10 +234,23 @@ class SQLiteStore:
             return Settings()
         return decode_settings(row[0])
 
-    async def put_settings(self, user_id: str, settings: Settings) -> None:
+    async def put_settings(
+        self, user_id: str, settings: Settings, epoch: int | None = None
+    ) -> None:
+        await self.update_settings(user_id, lambda _: settings, epoch)
+
+    async def update_settings(
+        self, user_id: str, update: Callable[[Settings], Settings], epoch: int | None = None
+    ) -> Settings:
         now = time.time()
         changes = [Invalidation("user", user_id)]
         with self._tx(write=True) as conn:
+            sqlite_erasure.check(conn, user_id, epoch)
+            row = conn.execute(
+                "SELECT settings FROM users WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            current = Settings() if row is None or row[0] is None else decode_settings(row[0])
+            settings = update(current)
             conn.execute(
                 "INSERT INTO users (user_id, settings, created, updated) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings, "
@@ -248,15 +259,19 @@ class SQLiteStore:
             )
             self._changes.append(conn, changes, now)
         self._listeners.emit(changes)
+        return settings
 
-    async def record_events(self, user_id: str, events: Sequence[Event], now: float) -> int:
+    async def record_events(
+        self, user_id: str, events: Sequence[Event], now: float, epoch: int | None = None
+    ) -> int:
         """Fold the batch into the user's affinities; 0 (nothing stored) when personalization
         is off in the stored settings, whatever the caller checked (defence in depth)."""
         if not events:
             return 0
         changes = [Invalidation("user", user_id)]
         with self._tx(write=True) as conn:
-            settings, state, _, _ = self._user_row(conn, user_id)
+            sqlite_erasure.check(conn, user_id, epoch)
+            settings, state, _, _ = sqlite_users.user_row(conn, user_id)
             if settings is not None and settings.personalization == 0:
                 return 0
             new = fold(state, events, now)
@@ -276,12 +291,15 @@ class SQLiteStore:
         self._listeners.emit(changes)
         return len(events)
 
-    async def set_last_order(self, user_id: str, page: str, order: Sequence[str]) -> None:
+    async def set_last_order(
+        self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None
+    ) -> None:
         """No invalidation: the order served is a consequence of the cached layout, not an input
         that changes it, and invalidating here would make every cold serve drop its own entry.
         Unchanged orders are not rewritten. Launches' writes share transactions
-        (`sqlite_orders.GroupCommit`); this returns once the order is committed."""
-        await self._order_writes.put(user_id, page, json_encode(list(order)).decode())
+        (`sqlite_orders.GroupCommit`); this returns once the order is committed, and raises
+        ErasedMeanwhile when the user was erased after `epoch` was read."""
+        await self._order_writes.put(user_id, page, json_encode(list(order)).decode(), epoch)
 
     async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
         mapping = last_assignments(assignments)
@@ -303,52 +321,23 @@ class SQLiteStore:
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
         with self._tx(write=False) as conn:
-            settings, affinity, created, updated = self._user_row(conn, user_id)
-            segments = self._segments(conn, user_id)
-            orders = self._orders(conn, user_id)
+            settings, affinity, created, updated = sqlite_users.user_row(conn, user_id)
+            segments = sqlite_users.segments(conn, user_id)
+            orders = sqlite_users.orders(conn, user_id)
         return export_document(user_id, settings, affinity, segments, orders, created, updated)
 
     async def erase_user(self, user_id: str) -> None:
-        """Delete every row about the user. The change log keeps one notice naming the user
-        (other processes need it to drop their cache entries) until it is pruned."""
+        """Delete every row about the user and move their erasure epoch on (see
+        `sqlite_erasure`). Other processes get a notice that names nobody (they drop every
+        cached profile: erasures are rare). Then the WAL is checkpointed and truncated."""
         now = time.time()
-        changes = [Invalidation("user", user_id)]
         self._order_writes.forget(user_id)  # a queued order must not outlive the erasure
         with self._tx(write=True) as conn:
-            for table in USER_TABLES:
-                conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
-            conn.execute("DELETE FROM changes WHERE kind = 'user' AND key = ?", (user_id,))
-            self._changes.append(conn, changes, now)
-        self._listeners.emit(changes)
-
-    def _user_row(
-        self, conn: sqlite3.Connection, user_id: str
-    ) -> tuple[Settings | None, Affinity, float | None, float | None]:
-        """(stored settings, affinity state, created, updated) of a user."""
-        row = conn.execute(
-            "SELECT settings, evidence, affinity_ts, last_event, created, updated "
-            "FROM users WHERE user_id = ?",
-            (user_id,),
-        ).fetchone()
-        scores = dict(
-            conn.execute("SELECT key, score FROM affinities WHERE user_id = ?", (user_id,))
-        )
-        if row is None:
-            return None, Affinity(scores), None, None
-        settings = decode_settings(row[0]) if row[0] is not None else None
-        return settings, Affinity(scores, row[1], row[2], row[3]), row[4], row[5]
-
-    @staticmethod
-    def _segments(conn: sqlite3.Connection, user_id: str) -> list[str]:
-        rows = conn.execute("SELECT segment FROM segments WHERE user_id = ?", (user_id,))
-        return [segment for (segment,) in rows]
-
-    @staticmethod
-    def _orders(conn: sqlite3.Connection, user_id: str) -> dict[str, list[str]]:
-        rows = conn.execute(
-            "SELECT page, components FROM last_orders WHERE user_id = ?", (user_id,)
-        )
-        return {page: decode_order(components) for page, components in rows}
+            sqlite_erasure.erase_rows(conn, user_id)
+            self._changes.append_erased(conn, now)
+        with self._lock:
+            sqlite_erasure.checkpoint(self._connection())
+        self._listeners.emit([Invalidation("user", user_id)])
 
     # ------------------------------------------------------------------ templates
 

@@ -1,8 +1,8 @@
 """A user's profile from SQLite in one statement (`SQLiteStore.get_profile`).
 
 One statement is one implicit read transaction, so the four tables are read from one consistent
-snapshot without BEGIN/COMMIT: a first launch's store read was six statements (BEGIN, four
-SELECTs, COMMIT). REAL scores come back as stored (no JSON text in between).
+snapshot without BEGIN/COMMIT: a first launch's store read was seven statements (BEGIN, four
+SELECTs and the erasure epoch's, COMMIT). REAL scores come back as stored (no JSON text in between).
 """
 
 from __future__ import annotations
@@ -12,16 +12,29 @@ from typing import Any
 
 from uiserver.affinity import Affinity
 from uiserver.schema import Profile, Settings
-from uiserver.store._common import build_profile, decode_order, decode_settings
+from uiserver.store._common import (
+    build_profile,
+    decode_order,
+    decode_settings,
+    erasure_bucket,
+)
 
 # (part, a, b, c, d) rows: part 0 the users row (settings, evidence, affinity_ts, last_event),
-# 1 an affinity (key, score), 2 a segment, 3 a page's last order (page, components).
+# 1 an affinity (key, score), 2 a segment, 3 a page's last order (page, components), 4 the
+# erasure epoch of the user's bucket (`sqlite_erasure.epoch`; no row: 0). Arguments:
+# `profile_args`.
 PROFILE_QUERY = (
     "SELECT 0, settings, evidence, affinity_ts, last_event FROM users WHERE user_id = ?1 "
     "UNION ALL SELECT 1, key, score, NULL, NULL FROM affinities WHERE user_id = ?1 "
     "UNION ALL SELECT 2, segment, NULL, NULL, NULL FROM segments WHERE user_id = ?1 "
-    "UNION ALL SELECT 3, page, components, NULL, NULL FROM last_orders WHERE user_id = ?1"
+    "UNION ALL SELECT 3, page, components, NULL, NULL FROM last_orders WHERE user_id = ?1 "
+    "UNION ALL SELECT 4, epoch, NULL, NULL, NULL FROM erasures WHERE bucket = ?2"
 )
+
+
+def profile_args(user_id: str) -> tuple[str, int]:
+    """`PROFILE_QUERY`'s parameters for a user."""
+    return user_id, erasure_bucket(user_id)
 
 
 def profile_from_rows(user_id: str, rows: Iterable[tuple[Any, ...]]) -> Profile:
@@ -31,6 +44,7 @@ def profile_from_rows(user_id: str, rows: Iterable[tuple[Any, ...]]) -> Profile:
     scores: dict[str, float] = {}
     segments: list[str] = []
     orders: dict[str, list[str]] = {}
+    epoch = 0
     for part, a, b, c, d in rows:
         if part == 1:
             scores[a] = b
@@ -39,6 +53,8 @@ def profile_from_rows(user_id: str, rows: Iterable[tuple[Any, ...]]) -> Profile:
             stamps = (b, c, d)
         elif part == 2:
             segments.append(a)
-        else:
+        elif part == 3:
             orders[a] = decode_order(b)
-    return build_profile(user_id, settings, Affinity(scores, *stamps), segments, orders)
+        else:
+            epoch = int(a)
+    return build_profile(user_id, settings, Affinity(scores, *stamps), segments, orders, epoch)
