@@ -31,7 +31,7 @@ request; the same store object works again once Redis is back.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
@@ -73,19 +73,11 @@ from uiserver.store.base import (
 from uiserver.store.redis_drafts import RedisDrafts
 from uiserver.store.redis_errors import UNAVAILABLE, guard
 from uiserver.store.redis_pubsub import InvalidationChannel
+from uiserver.store.redis_read import READ_USER, read_user_reply
 from uiserver.store.redis_templates import RedisTemplates
 
 # The kinds of per-user keys, `{prefix}{kind}:{user id}`: erase_user deletes every one of them.
 USER_KEY_KINDS = ("user", "aff", "seg", "order")
-
-# Everything `get_profile`/`export_user` read about a user (KEYS: `_user_keys`, then the erasure
-# epoch's key), atomically, in one command. Scores come back as Redis's exact decimal strings
-# (what WITHSCORES sends anyway).
-READ_USER = """
-return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES'),
-        redis.call('SMEMBERS', KEYS[3]), redis.call('HGETALL', KEYS[4]),
-        redis.call('GET', KEYS[5])}
-"""
 
 
 class RedisStore:
@@ -354,16 +346,12 @@ class RedisStore:
         tuple[float | None, float | None],
         int,
     ]:
-        """One consistent snapshot of everything about the user: one EVALSHA of `READ_USER`
-        (a script runs atomically), where MULTI/EXEC took 7 commands and 7 replies."""
+        """One consistent snapshot of everything about the user: one EVALSHA of `READ_USER`."""
         with guard():
             raw = await self._read_script(
                 keys=[*self._user_keys(user_id), self._epoch_key(user_id)]
             )
-        user, scores, segments, orders, epoch = (
-            _pairs(raw[0]), _scores(zip(raw[1][::2], raw[1][1::2], strict=True)), raw[2],
-            _pairs(raw[3]), raw[4],
-        )
+        user, scores, segments, orders, epoch = read_user_reply(raw)
         raw_settings = user.get(b"settings")
         settings = None if raw_settings is None else decode_settings(raw_settings)
         fields = [user.get(name) for name in (b"evidence", b"affinity_ts", b"last_event")]
@@ -430,11 +418,6 @@ class RedisStore:
         return await self._drafts.drafts(author)
 
 
-def _pairs(flat: Sequence[bytes]) -> dict[bytes, bytes]:
-    """A script's HGETALL reply (a flat list of field, value) as a dict."""
-    return dict(zip(flat[::2], flat[1::2], strict=True))
-
-
 def _float(raw: bytes | str | None) -> float | None:
     return None if raw is None else float(raw)
 
@@ -443,7 +426,7 @@ def _int(raw: bytes | str | None) -> int:
     return 0 if raw is None else int(raw)
 
 
-def _scores(pairs: Iterable[Any]) -> dict[str, float]:
+def _scores(pairs: Sequence[Any]) -> dict[str, float]:
     """ZRANGE WITHSCORES as a dict (pairs of member and score)."""
     return {member.decode(): float(score) for member, score in pairs}
 
