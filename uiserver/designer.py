@@ -24,6 +24,7 @@ from uiserver.catalog import template_version
 from uiserver.documents import DEFAULT_LIMITS, DocumentError, decode, format_of_text
 from uiserver.engine import CompileError, LayoutRuleError
 from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
+from uiserver.experiments import ExperimentReadout
 from uiserver.pages import LivePage, UnknownPage
 from uiserver.publishing import UnknownVersion
 from uiserver.schema import Context, Layout, Problem, Template
@@ -109,6 +110,7 @@ class Experiment(msgspec.Struct):
     page: str
     experiment: str | None
     variants: list[VariantShare]
+    readout: ExperimentReadout | None = None  # counts so far (pages running an experiment)
 
 
 def persona_names() -> list[str]:
@@ -304,9 +306,22 @@ def variant_shares(template: Template) -> list[VariantShare]:
 
 
 async def experiments(service: Service) -> list[Experiment]:
-    """Every live page's experiment and variant shares, by page name."""
+    """Every live page's experiment, variant shares and readout, by page name."""
     await service.sync()
-    return [
-        Experiment(page, live.template.experiment, variant_shares(live.template))
-        for page, live in sorted(service.pages.items())
-    ]
+    out = []
+    for page, live in sorted(service.pages.items()):
+        template = live.template
+        result = Experiment(page, template.experiment, variant_shares(template))
+        if template.experiment is not None and template.variants:
+            result.readout = await service.experiment(page)
+        out.append(result)
+    return out
+
+
+async def experiment_readout(service: Service, page: str) -> ExperimentReadout:
+    """`GET /v1/admin/experiments/{page}`: NotFound for an unknown page; an empty readout
+    (no variants, a note) for a page without an experiment."""
+    try:
+        return await service.experiment(page)
+    except UnknownPage:
+        raise NotFound(f"no page {page!r}", "page") from None

@@ -19,6 +19,7 @@ from uiserver.engine import Engine, Plan, encode_layout, plan_fingerprint
 from uiserver.pages import LivePage, LivePages, UnknownPage
 from uiserver.policy import Policy
 from uiserver.profiles import ProfileLoader
+from uiserver.recorder import ActivityRecorder
 from uiserver.schema import Context, Profile
 from uiserver.store.base import Store, StoreUnavailable
 
@@ -55,6 +56,7 @@ class LayoutServer:
         profiles: ProfileLoader,
         cache: LayoutCache,
         breaker: StoreBreaker,
+        recorder: ActivityRecorder,
     ) -> None:
         self.store = store
         self.engine = engine
@@ -63,6 +65,7 @@ class LayoutServer:
         self.profiles = profiles
         self.cache = cache
         self.breaker = breaker
+        self.recorder = recorder
         self.stats = {"hits": 0, "misses": 0, "renders": 0, "degraded": 0}
         self.background: set[asyncio.Task[None]] = set()  # last-order writes in flight
         # Bound once: the warm path pays no attribute chain for these.
@@ -117,6 +120,8 @@ class LayoutServer:
             self.stats["degraded"] += 1
             return Served(entry, True)
         self._memo[key] = RequestEntry(live.compiled, profile, day, entry)
+        if user_id:  # counters and exposures: queued here, written in the background
+            self.recorder.note(profile, day, live.compiled.experiment, plan.variant)
         if profile.evidence >= self.policy.min_evidence and self.breaker.healthy:
             self._remember_order(user_id, live, profile, plan)
         return Served(entry)

@@ -14,6 +14,7 @@ import msgspec
 from uiserver import __version__
 from uiserver.context_query import openapi_parameters
 from uiserver.engine.personas import PERSONAS
+from uiserver.experiments import ExperimentReadout
 from uiserver.schema import (
     ErrorBody,
     EventBatch,
@@ -23,7 +24,7 @@ from uiserver.schema import (
     Template,
 )
 
-STRUCTS = (Layout, Settings, EventBatch, ErrorBody, Template, Problem)
+STRUCTS = (Layout, Settings, EventBatch, ErrorBody, Template, Problem, ExperimentReadout)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -102,6 +103,11 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
      {"type": "array", "items": _obj(user=_STR, segments={"type": "array", "items": _STR})},
      {200: _obj(users={"type": "integer"}), 400: _ref("ErrorBody"), 413: _ref("ErrorBody"),
       422: _ref("ErrorBody")}, []),
+    ("get", "/v1/admin/experiments/{page}",
+     "The page's experiment readout: per variant exposed users, conversions, rate with a 95% "
+     "interval, difference to control with p-value and chance to beat control; SRM check",
+     None, {200: _ref("ExperimentReadout"), 401: _ref("ErrorBody"), 403: _ref("ErrorBody"),
+            404: _ref("ErrorBody")}, [_PAGE]),
     ("get", "/healthz", "Liveness", None, {200: _obj(status=_STR)}, []),
     ("get", "/readyz", "Readiness: store reachable, templates loaded", None,
      {200: _ANY, 503: _ANY}, []),

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from uiserver.affinity import Affinity
-from uiserver.schema import Profile, Settings
+from uiserver.schema import Activity, Profile, Settings
 from uiserver.store.base import Invalidation, Listener, TemplateRecord
 
 log = logging.getLogger("uiserver.store")
@@ -67,6 +67,7 @@ def build_profile(
     affinity: Affinity,
     segments: Iterable[str],
     last_order: Mapping[str, list[str]],
+    activity: Activity | None = None,
 ) -> Profile:
     return Profile(
         user_id=user_id,
@@ -75,6 +76,7 @@ def build_profile(
         evidence=affinity.evidence,
         segments=frozenset(segments),
         last_order=dict(last_order),
+        activity=activity,
     )
 
 
@@ -86,6 +88,7 @@ def export_document(
     last_order: Mapping[str, list[str]],
     created: float | None,
     updated: float | None,
+    activity: Activity | None = None,
 ) -> dict[str, Any]:
     """The same JSON-able shape from both backends. `settings` is null when none were stored
     (defaults apply); affinity scores are as of `affinities_updated`."""
@@ -97,6 +100,9 @@ def export_document(
         "evidence": affinity.evidence,
         "last_event": affinity.last_event,
         "segments": sorted(segments),
+        # Activity counters (days are UTC day numbers); the segments computed from them are
+        # added by the service, which knows the policy and today.
+        "activity": msgspec.to_builtins(activity) if activity is not None else None,
         "last_order": {page: list(order) for page, order in sorted(last_order.items())},
         "created": created,
         "updated": updated,

@@ -8,7 +8,7 @@ so that caches drop exactly the affected entries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 import msgspec
@@ -94,6 +94,60 @@ class UserStore(Protocol):
         """Delete every row about the user. Invalidates the user."""
 
 
+class Exposure(msgspec.Struct, frozen=True, array_like=True):
+    """A user served a variant on a day; `mark`: remember it in the user's counters (users whose
+    events are stored), so their conversions count for that variant."""
+
+    experiment: str
+    variant: str
+    day: int
+    user_id: str
+    mark: bool
+
+
+class Conversion(msgspec.Struct, frozen=True, array_like=True):
+    """A convert event on an experiment's page, attributed to the user's (sticky) variant."""
+
+    experiment: str
+    variant: str
+    day: int
+    value: float
+
+
+class VariantCounts(msgspec.Struct, frozen=True):
+    """What the store counted for one variant: distinct exposed users (a sketch's estimate),
+    users who converted (exact), convert events and their summed value, the days seen."""
+
+    variant: str
+    exposed: int = 0
+    converters: int = 0
+    converts: int = 0
+    value: float = 0.0
+    first_day: int | None = None
+    last_day: int | None = None
+
+
+class ActivityStore(Protocol):
+    """Per-user activity counters (in the user's own row/hash: erased with the user) and the
+    experiment counts (no user id: sketches and integers)."""
+
+    async def record_activity(
+        self, launches: Mapping[str, tuple[int, int]], exposures: Sequence[Exposure]
+    ) -> None:
+        """Fold launches (user -> (day, count)) into counters, add exposures to the variant's
+        day sketch and mark them in the counters. Invalidates each user whose counters
+        changed (one message per user, never `all`)."""
+
+    async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
+        """Count conversions of a user whose counters say they were exposed to that variant
+        (each user counts once as a converter per experiment); returns how many counted."""
+
+    async def experiment_counts(
+        self, experiment: str, variants: Sequence[str]
+    ) -> list[VariantCounts]:
+        """The counts of each variant over every day recorded, in the order given."""
+
+
 class TemplateStore(Protocol):
     """Append-only template history per page; the newest entry is live."""
 
@@ -117,7 +171,7 @@ class TemplateStore(Protocol):
         """Every version of the page, newest first."""
 
 
-class Store(InvalidationSource, UserStore, TemplateStore, Protocol):
+class Store(InvalidationSource, UserStore, ActivityStore, TemplateStore, Protocol):
     """A backend: lifecycle, invalidation, users and templates. Every async method raises
     StoreUnavailable when the backing service cannot be reached."""
 

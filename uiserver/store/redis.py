@@ -2,7 +2,8 @@
 
 Keys (prefix `uiserver:` by default; the user id or page is always the last part, so keys of
 different users never collide):
-  user:{id}       hash  settings (JSON), evidence, affinity_ts, last_event, created, updated
+  user:{id}       hash  settings (JSON), evidence, affinity_ts, last_event, created, updated,
+                        activity (JSON counters, see `redis_activity`)
   aff:{id}        zset  affinity key -> score (as of affinity_ts)
   seg:{id}        set   segments
   order:{id}      hash  page -> JSON list of component ids last served
@@ -37,8 +38,10 @@ from redis.exceptions import (
 )
 from redis.typing import EncodableT
 
+from uiserver.activity import NEVER_SEEN, decode_activity, encode_activity
+from uiserver.activity import record_events as record_activity_events
 from uiserver.affinity import Affinity, fold
-from uiserver.schema import Event, Profile, Settings
+from uiserver.schema import Activity, Event, Profile, Settings
 from uiserver.store._common import (
     MAX_TX_ATTEMPTS,
     Listeners,
@@ -51,6 +54,7 @@ from uiserver.store._common import (
     user_invalidations,
 )
 from uiserver.store.base import Invalidation, Listener, StoreUnavailable, TemplateRecord
+from uiserver.store.redis_activity import RedisActivity
 from uiserver.store.redis_errors import UNAVAILABLE, guard
 from uiserver.store.redis_pubsub import InvalidationChannel
 from uiserver.store.redis_templates import RedisTemplates
@@ -91,6 +95,12 @@ class RedisStore:
             timeout=timeout, max_backoff=max_backoff, silence=silence,
         )
         self._templates = RedisTemplates(self._redis, prefix, self._channel, self._listeners)
+        self._activity = RedisActivity(
+            self._redis, prefix, self._channel, self._listeners, self._user
+        )
+        self.record_activity = self._activity.record_activity
+        self.record_conversions = self._activity.record_conversions
+        self.experiment_counts = self._activity.experiment_counts
 
     # ------------------------------------------------------------------ keys
 
@@ -143,8 +153,8 @@ class RedisStore:
     # ------------------------------------------------------------------ users
 
     async def get_profile(self, user_id: str) -> Profile:
-        settings, affinity, segments, orders, _ = await self._read_user(user_id)
-        return build_profile(user_id, settings, affinity, segments, orders)
+        settings, affinity, segments, orders, _, activity = await self._read_user(user_id)
+        return build_profile(user_id, settings, affinity, segments, orders, activity)
 
     async def get_settings(self, user_id: str) -> Settings:
         with guard():
@@ -176,17 +186,21 @@ class RedisStore:
                     try:
                         await pipe.watch(user_key, aff_key)
                         fields = await pipe.hmget(
-                            user_key, ["settings", "evidence", "affinity_ts", "last_event"]
+                            user_key,
+                            ["settings", "evidence", "affinity_ts", "last_event", "activity"],
                         )
                         settings = None if fields[0] is None else decode_settings(fields[0])
                         if settings is not None and settings.personalization == 0:
                             await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
                             return 0
                         scores = await pipe.zrange(aff_key, 0, -1, withscores=True)
-                        state = Affinity(_scores(scores), *_affinity_fields(fields[1:]))
+                        state = Affinity(_scores(scores), *_affinity_fields(fields[1:4]))
                         new = fold(state, events, now)
+                        counters = None if fields[4] is None else decode_activity(fields[4])
+                        counters = record_activity_events(counters, events, now)
                         pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
                         self._queue_affinity(pipe, user_id, new, now)
+                        pipe.hset(user_key, "activity", encode_activity(counters))
                         self._channel.publish(pipe, changes)
                         await pipe.execute()
                         break
@@ -233,8 +247,8 @@ class RedisStore:
         return len(mapping)
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
-        settings, affinity, segments, orders, stamps = await self._read_user(user_id)
-        return export_document(user_id, settings, affinity, segments, orders, *stamps)
+        settings, affinity, segments, orders, stamps, activity = await self._read_user(user_id)
+        return export_document(user_id, settings, affinity, segments, orders, *stamps, activity)
 
     async def erase_user(self, user_id: str) -> None:
         changes = [Invalidation("user", user_id)]
@@ -253,6 +267,7 @@ class RedisStore:
         list[str],
         dict[str, list[str]],
         tuple[float | None, float | None],
+        Activity | None,
     ]:
         """One consistent snapshot (MULTI/EXEC) of everything about the user."""
         with guard():
@@ -267,12 +282,14 @@ class RedisStore:
         fields = [user.get(name) for name in (b"evidence", b"affinity_ts", b"last_event")]
         affinity = Affinity(_scores(scores), *_affinity_fields(fields))
         stamps = (_float(user.get(b"created")), _float(user.get(b"updated")))
+        raw_activity = user.get(b"activity")
         return (
             settings,
             affinity,
             [segment.decode() for segment in segments],
             {page.decode(): decode_order(order) for page, order in orders.items()},
             stamps,
+            _activity(user, raw_activity),
         )
 
     # ------------------------------------------------------------------ templates
@@ -301,6 +318,14 @@ class RedisStore:
 
     async def history(self, page: str) -> list[TemplateRecord]:
         return await self._templates.history(page)
+
+
+def _activity(user: dict[bytes, bytes], raw: bytes | None) -> Activity | None:
+    """Empty counters for a user never stored (a first launch), None for one stored before
+    counters existed (nothing known yet)."""
+    if raw is not None:
+        return decode_activity(raw)
+    return NEVER_SEEN if not user else None
 
 
 def _float(raw: bytes | str | None) -> float | None:

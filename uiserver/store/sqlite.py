@@ -16,14 +16,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from uiserver.affinity import Affinity, fold
 from uiserver.schema import Event, Profile, Settings
-from uiserver.store import sqlite_changes, sqlite_templates
+from uiserver.store import sqlite_activity, sqlite_changes, sqlite_templates
 from uiserver.store._common import (
     Listeners,
     build_profile,
@@ -35,13 +35,22 @@ from uiserver.store._common import (
     log,
     user_invalidations,
 )
-from uiserver.store.base import Invalidation, Listener, StoreUnavailable, TemplateRecord
+from uiserver.store.base import (
+    Conversion,
+    Exposure,
+    Invalidation,
+    Listener,
+    StoreUnavailable,
+    TemplateRecord,
+    VariantCounts,
+)
 from uiserver.store.sqlite_changes import ChangeLog
 
 USER_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users (
         user_id TEXT PRIMARY KEY, settings TEXT, evidence INTEGER NOT NULL DEFAULT 0,
-        affinity_ts REAL, last_event REAL, created REAL NOT NULL, updated REAL NOT NULL
+        affinity_ts REAL, last_event REAL, created REAL NOT NULL, updated REAL NOT NULL,
+        activity TEXT
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS affinities (
         user_id TEXT NOT NULL, key TEXT NOT NULL, score REAL NOT NULL,
@@ -57,7 +66,9 @@ USER_SCHEMA = (
     ) WITHOUT ROWID""",
 )
 
-SCHEMA = (*USER_SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA)
+SCHEMA = (
+    *USER_SCHEMA, *sqlite_activity.SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA
+)
 
 # Tables holding rows about a user; erase_user empties each of them.
 USER_TABLES = ("users", "affinities", "segments", "last_orders")
@@ -140,6 +151,7 @@ class SQLiteStore:
             conn.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA:
                 conn.execute(statement)
+            sqlite_activity.migrate(conn)
             self._changes.start(conn, time.time())
             conn.execute("COMMIT")
             self._changes.mark_read(conn)
@@ -202,7 +214,8 @@ class SQLiteStore:
             settings, affinity, _, _ = self._user_row(conn, user_id)
             segments = self._segments(conn, user_id)
             orders = self._orders(conn, user_id)
-        return build_profile(user_id, settings, affinity, segments, orders)
+            activity = sqlite_activity.read(conn, user_id)
+        return build_profile(user_id, settings, affinity, segments, orders, activity)
 
     async def get_settings(self, user_id: str) -> Settings:
         with self._tx(write=False) as conn:
@@ -249,6 +262,7 @@ class SQLiteStore:
                 "last_event = excluded.last_event, updated = excluded.updated",
                 (user_id, new.evidence, new.updated, new.last_event, now, now),
             )
+            sqlite_activity.fold_events(conn, user_id, events, now)
             self._changes.append(conn, changes, now)
         self._listeners.emit(changes)
         return len(events)
@@ -264,6 +278,31 @@ class SQLiteStore:
                 "WHERE components IS NOT excluded.components",
                 (user_id, page, json_encode(list(order)).decode()),
             )
+
+    async def record_activity(
+        self, launches: Mapping[str, tuple[int, int]], exposures: Sequence[Exposure]
+    ) -> None:
+        if not launches and not exposures:
+            return
+        now = time.time()
+        with self._tx(write=True) as conn:
+            users = sqlite_activity.record(conn, launches, exposures, now)
+            changes = [Invalidation("user", user_id) for user_id in users]
+            self._changes.append(conn, changes, now)
+        self._listeners.emit(changes)
+
+    async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
+        """No invalidation: which experiments a user converted in is no layout input."""
+        if not conversions:
+            return 0
+        with self._tx(write=True) as conn:
+            return sqlite_activity.convert(conn, user_id, conversions, time.time())
+
+    async def experiment_counts(
+        self, experiment: str, variants: Sequence[str]
+    ) -> list[VariantCounts]:
+        with self._tx(write=False) as conn:
+            return sqlite_activity.counts(conn, experiment, variants)
 
     async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
         mapping = last_assignments(assignments)
@@ -288,7 +327,10 @@ class SQLiteStore:
             settings, affinity, created, updated = self._user_row(conn, user_id)
             segments = self._segments(conn, user_id)
             orders = self._orders(conn, user_id)
-        return export_document(user_id, settings, affinity, segments, orders, created, updated)
+            activity = sqlite_activity.read(conn, user_id)
+        return export_document(
+            user_id, settings, affinity, segments, orders, created, updated, activity
+        )
 
     async def erase_user(self, user_id: str) -> None:
         """Delete every row about the user. The change log keeps one notice naming the user
