@@ -58,8 +58,8 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rfm_recency_days: tuple[int, int] = (7, 30)
     rfm_frequency: tuple[int, int] = (5, 2)
     rfm_monetary: tuple[float, float] = (500.0, 100.0)
-    rfm_high_score: Annotated[int, Meta(ge=3, le=9)] = 7
-    rfm_mid_score: Annotated[int, Meta(ge=3, le=9)] = 5
+    rfm_high_score: Annotated[int, Meta(ge=3, le=9)] = 8
+    rfm_mid_score: Annotated[int, Meta(ge=3, le=9)] = 6
 
 
 # field -> (floor, direction): "min" means the value may only go up, "max" only down.

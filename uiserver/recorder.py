@@ -60,7 +60,8 @@ class ActivityRecorder:
             key = (user_id, experiment)
             if self._seen.get(key) != day:
                 self._seen[key] = day
-                mark = personal and (activity is None or activity.exposed.get(experiment) != variant)
+                known = activity is not None and activity.exposed.get(experiment) == variant
+                mark = personal and not known
                 self._exposures[key] = Exposure(experiment, variant, day, user_id, mark)
                 queued = True
         if queued and self._task is None:

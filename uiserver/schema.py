@@ -15,13 +15,13 @@ from msgspec import Meta, Struct
 from uiserver.types import (
     AgeBand,
     ChangeKind,
+    Daypart,
     Device,
     ElderlyMode,
     EventKind,
     Handedness,
     Mode,
     Motion,
-    Daypart,
     Placement,
     Role,
     Scene,
@@ -149,7 +149,7 @@ class Settings(Strict):
     age_band: AgeBand = "unknown"
 
 
-class Activity(Struct, frozen=True, omit_defaults=True):
+class Activity(Struct, frozen=True):
     """Compact per-user activity counters (no raw event log); segments are computed from them
     at read time (`uiserver.engine.lifecycle`). Days are UTC day numbers (Unix seconds //
     86,400); folding is in `uiserver.activity`.

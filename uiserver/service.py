@@ -230,13 +230,14 @@ class Service:
             if event.kind != "convert":
                 continue
             live = self.live.pages.get(event.page)
-            if live is None or live.compiled.experiment is None:
+            experiment = None if live is None else live.compiled.experiment
+            if live is None or experiment is None:
                 continue
             ct = live.compiled
-            variant = choose_variant(user_id, ct.experiment, ct.variant_names, ct.cumulative)
+            variant = choose_variant(user_id, experiment, ct.variant_names, ct.cumulative)
             if variant is not None:
                 day = day_of(event_time(event.ts, now))
-                out.append(Conversion(ct.experiment, variant, day, event.value or 0.0))
+                out.append(Conversion(experiment, variant, day, event.value or 0.0))
         return out
 
     async def flush_activity(self) -> None:

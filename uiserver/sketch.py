@@ -55,7 +55,7 @@ def merge(sketches: Iterable[bytes]) -> bytearray:
     return out
 
 
-def count(registers: bytes) -> int:
+def count(registers: bytes | bytearray) -> int:
     """The estimated number of distinct items added."""
     zeros = registers.count(0)
     if zeros == REGISTERS:

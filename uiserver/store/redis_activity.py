@@ -26,8 +26,8 @@ from redis.exceptions import WatchError
 from uiserver.activity import (
     day_of,
     decode_activity,
-    first_seen,
     encode_activity,
+    first_seen,
     mark_converted,
     mark_exposed,
     record_launches,
