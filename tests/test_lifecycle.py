@@ -39,7 +39,7 @@ def launches(*days_ago: int) -> Activity:
         pytest.param(launches(9, 6), {"lapsing"}, id="6-days-is-lapsing"),
         pytest.param(launches(30, 4, 3), {"lapsing"}, id="lapsing-hides-returning"),
         pytest.param(launches(20, 8, 0), {"churn_risk", "returning"}, id="lapse-ends-today"),
-        pytest.param(launches(20, 6, 5, 1), {"returning"}, id="came-back-6-days-ago"),
+        pytest.param(launches(20, 6, 1), {"returning"}, id="came-back-6-days-ago"),
         pytest.param(launches(30, 5, 2, 1), {"active", "returning"}, id="active-after-return"),
         pytest.param(launches(10, 4, 3, 1), {"active"}, id="active"),
         pytest.param(launches(12, 9, 5, 1), set(), id="not-active-enough"),
@@ -75,7 +75,9 @@ def test_rfm(converts: int, value: float, ago: int, tier: str | None) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(D - 100, D), min_size=1, max_size=30), st.randoms())
-def test_folding_days_is_order_independent_and_windowed(days: list[int], rnd: random.Random) -> None:
+def test_folding_days_is_order_independent_and_windowed(
+    days: list[int], rnd: random.Random
+) -> None:
     forward: Activity | None = None
     for day in days:
         forward = touch(forward or Activity(), day, 1)

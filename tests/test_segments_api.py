@@ -190,10 +190,9 @@ def test_bad_value_is_4xx_json_and_stores_nothing(
     client: TestClient, value: object, kind: str
 ) -> None:
     before = client.get("/v1/me/data", headers=bearer("v")).json()["data"]
-    body = ('{"events": [{"page": "home", "component": "coupons", "kind": "%s", "value": %s}]}'
-            % (kind, value if not isinstance(value, str) else f'"{value}"'))
-    if value == 1e999:
-        body = body.replace("inf", "1e999")
+    raw = "1e999" if value == 1e999 else f'"{value}"' if isinstance(value, str) else value
+    body = ('{"events": [{"page": "home", "component": "coupons", "kind": "' + kind
+            + f'", "value": {raw}' + "}]}")
     response = client.post("/v1/me/events", content=body, headers={
         **bearer("v"), "content-type": "application/json"})
     assert 400 <= response.status_code < 500, response.text
