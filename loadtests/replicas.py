@@ -53,6 +53,7 @@ from loadtests.servers import (  # noqa: E402
     nginx_binary,
     rss_bytes,
     server_env,
+    start_redis,
     start_uiserver,
     started,
 )
@@ -125,33 +126,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def start_redis(directory: Path) -> tuple[Proc, str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-    import redis
-
-    port = free_port()
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(directory), "--protected-mode", "no"]
-    proc = Proc("redis", argv, directory / "redis.log")
-    client = redis.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
-    deadline = time.monotonic() + 10
-    try:
-        while True:
-            try:
-                if client.ping():
-                    break
-            except redis.RedisError:
-                if time.monotonic() > deadline or not proc.alive():
-                    proc.stop()
-                    raise RuntimeError(f"redis-server did not start:\n{proc.tail()}") from None
-                time.sleep(0.05)
-    finally:
-        client.close()
-    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 def start_nginx_upstream(backends: list[str], workers: int, log: Path) -> tuple[Proc, str]:

@@ -14,6 +14,8 @@ from typing import Any
 
 import matplotlib
 
+from loadtests.perfreport import perf_section
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
@@ -242,6 +244,7 @@ def write_report(out: Path, stats: dict[str, Any], plots: list[Path]) -> Path:
     lines += _baseline_section(stats)
     lines += _engine_section(stats)
     lines += _memory_section(stats)
+    lines += perf_section(stats)
     lines += ["## Plots", ""]
     lines += [f"![{p.stem}]({p.name})" for p in plots]
     lines += ["", *_settings_section(stats)]

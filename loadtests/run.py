@@ -51,6 +51,7 @@ from loadtests.facts import (  # noqa: E402
     scrape,
     versions,
 )
+from loadtests.perfreport import perf_headline  # noqa: E402
 from loadtests.population import (  # noqa: E402
     PERSONA_MIX,
     Member,
@@ -157,6 +158,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only the memory check (no population, locust or baselines)")
     p.add_argument("--memory-users", default="10000,1000000",
                    help="low,high distinct users for the memory check")
+    p.add_argument("--ladder", action="store_true",
+                   help="also run the ladder (nginx, raw apps on granian/uvicorn, bare route, "
+                        "uiserver warm/304/first launch on uvicorn and granian, SQLite and "
+                        "Redis), the first-launch profile, the publish pass and the "
+                        "hostile-traffic check (loadtests/perfphase.py)")
+    p.add_argument("--ladder-only", action="store_true",
+                   help="only the ladder phase (no locust run)")
+    p.add_argument("--ladder-users", type=int, default=None,
+                   help="users bulk-seeded into each ladder store (default 1000000)")
+    p.add_argument("--ladder-stores", default="sqlite,redis")
+    p.add_argument("--ladder-servers", default="uvicorn,granian")
+    p.add_argument("--ladder-warm-clients", type=int, default=500,
+                   help="distinct warm users the ladder replays")
+    p.add_argument("--profile-seconds", type=float, default=None,
+                   help="py-spy over first launches, per uiserver (default 8; 0 = off)")
+    p.add_argument("--publish-pass-users", type=int, default=None,
+                   help="users in the publish pass (default 100000; 0 = off)")
+    p.add_argument("--events-batches", type=int, default=None,
+                   help="event batches posted to measure their cost (default 2000)")
+    p.add_argument("--hostile-duration", type=float, default=None,
+                   help="seconds of hostile junk-query traffic (default 30; 0 = off)")
     p.add_argument("--memory-cap", type=int, default=None,
                    help="drive at most this many users (default: 2.5x the largest cache "
                         "bound; 0 = no cap)")
@@ -176,6 +198,11 @@ def apply_mode_defaults(args: argparse.Namespace) -> None:
         args.publish_every = 1.0 if smoke else 10.0
     if args.out is None:
         args.out = Path("bench-out") / time.strftime("%Y%m%d-%H%M%S")
+    for name, full, quick in (("ladder_users", 1_000_000, 60_000), ("profile_seconds", 8.0, 1.0),
+                              ("publish_pass_users", 100_000, 500), ("events_batches", 2_000, 20),
+                              ("hostile_duration", 30.0, 2.0)):
+        if getattr(args, name) is None:
+            setattr(args, name, quick if smoke else full)
 
 
 # --------------------------------------------------------------------------- population
@@ -385,6 +412,7 @@ def headline(stats: dict[str, Any]) -> list[dict[str, Any]]:
                               f"{engine.get('components')} components, in-process)",
                       "value": cold, "shown": f"{cold:,.0f} us",
                       "target": f"< {target_us:,.0f} us", "ok": cold < target_us})
+    lines += perf_headline(stats.get("perf"))
     memory = stats.get("memory")
     if memory:
         lines.append({"name": f"server RSS, {memory['low']:,} -> {memory['top']:,} users",
@@ -447,7 +475,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pin_self(pin)
     progress(f"output in {out}; {pin.describe()}; machine {100 * stats['busy_before']:.0f}% "
              "busy before starting (other work)")
-    if not args.memory_only:
+    if args.ladder or args.ladder_only:
+        from loadtests.perfphase import perf_phase
+
+        stats["perf"] = perf_phase(args, pin, progress)
+        if args.ladder_only:
+            stats["engine"] = run_engine_bench(pin, progress, args.smoke)
+    if args.ladder_only:
+        pass
+    elif not args.memory_only:
         secret = secrets.token_urlsafe(32)
         members = prepare(args, progress, secret)
         stats["population"] = {"size": len(members), "personas": persona_counts(members),

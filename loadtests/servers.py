@@ -173,6 +173,80 @@ def start_bare(body_file: Path, etag: str, port: int, workers: int, pin: Pinning
     return started(proc, f"http://127.0.0.1:{port}/v1/layouts/home")
 
 
+def start_raw_uvicorn(body_file: Path, etag: str, port: int, workers: int, pin: Pinning,
+                      log: Path) -> Proc:
+    """A raw ASGI app (no framework) returning the same bytes, same uvicorn settings."""
+    argv = [sys.executable, "-m", "uvicorn", "raw_app:app", "--app-dir", str(HERE),
+            *uvicorn_options(port, workers)]
+    env = {**os.environ, "BARE_BODY_FILE": str(body_file), "BARE_ETAG": etag}
+    proc = Proc("raw-uvicorn", pin.host(argv), log, env=env)
+    return started(proc, f"http://127.0.0.1:{port}/v1/layouts/home")
+
+
+# How granian runs in every rung: HTTP/1 only (like uvicorn), uvloop, no access log.
+def granian_options(port: int, workers: int) -> list[str]:
+    return ["--host", "127.0.0.1", "--port", str(port), "--workers", str(max(1, workers)),
+            "--http", "1", "--no-ws", "--loop", "uvloop", "--log-level", "warning",
+            "--no-access-log"]
+
+
+def start_granian(name: str, target: str, interface: str, port: int, workers: int,
+                  pin: Pinning, log: Path, env: dict[str, str], ready_path: str,
+                  factory: bool = False) -> Proc:
+    """`granian --interface asgi|rsgi [--factory] TARGET` as a real process (its workers are
+    children in its process group), ready once `ready_path` answers 200."""
+    argv = [sys.executable, "-m", "granian", "--interface", interface,
+            *granian_options(port, workers), "--working-dir", str(HERE),
+            *(["--factory"] if factory else []), target]
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT),
+                                                 *filter(None, [env.get("PYTHONPATH")])])}
+    proc = Proc(name, pin.host(argv), log, env=env)
+    return started(proc, f"http://127.0.0.1:{port}{ready_path}")
+
+
+# The ASGI app factory `uiserver serve` hands uvicorn (it reads the UISERVER_* variables).
+UISERVER_FACTORY = "uiserver.http.app:app_from_env"
+
+
+def start_uiserver_granian(data_dir: Path, port: int, workers: int, pin: Pinning, log: Path,
+                           env: dict[str, str], store: str = "") -> Proc:
+    """uiserver's own app factory on granian (ASGI), configured as `uiserver serve` does."""
+    env = {**env, "UISERVER_DATA_DIR": str(data_dir.resolve()),
+           "UISERVER_LAYOUTS": str(ROOT / "layouts"),
+           "UISERVER_COMPONENTS": str(ROOT / "components"), "UISERVER_STORE": store}
+    return start_granian("uiserver-granian", UISERVER_FACTORY, "asgi", port, workers, pin, log,
+                         env, "/readyz", factory=True)
+
+
+def start_redis(directory: Path, pin: Pinning | None = None) -> tuple[Proc, str]:
+    """A private redis-server (no persistence) on a free port; (process, redis:// url)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    import redis
+
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(directory), "--protected-mode", "no"]
+    proc = Proc("redis", pin.host(argv) if pin else argv, directory / "redis.log")
+    client = redis.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.RedisError:
+                if time.monotonic() > deadline or not proc.alive():
+                    proc.stop()
+                    raise RuntimeError(f"redis-server did not start:\n{proc.tail()}") from None
+                time.sleep(0.05)
+    finally:
+        client.close()
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
 NGINX_CONF = """\
 worker_processes {workers};
 daemon off;

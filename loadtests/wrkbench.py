@@ -87,6 +87,7 @@ class WrkResult:
     mean_ms: float
     errors: dict[str, int] = field(default_factory=dict)
     non_2xx_3xx: int = 0
+    bytes_read: int = 0  # response bytes wrk read, headers included
     settings: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -155,4 +156,5 @@ def parse_wrk(name: str, stdout: str) -> WrkResult:
         p999_ms=data["p999"] / 1000, max_ms=data["max"] / 1000, mean_ms=data["mean"] / 1000,
         errors={k: data[k] for k in ("connect", "read", "write", "status", "timeout") if data[k]},
         non_2xx_3xx=int(non_ok.group(1)) if non_ok else 0,
+        bytes_read=data["bytes"],
     )

@@ -29,6 +29,10 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/v1/admin/templates/home/history", None),
     ("GET", "/v1/admin/templates/home/diff?from=a&to=b", None),
     ("POST", "/v1/admin/templates/home/rollback", {"version": "a"}),
+    ("POST", "/v1/admin/templates/home/rollout", {"percent": 20}),
+    ("POST", "/v1/admin/templates/home/promote", None),
+    ("POST", "/v1/admin/templates/home/abort", None),
+    ("DELETE", "/v1/admin/templates/home", None),
     ("GET", "/v1/admin/preview/home?persona=default", None),
     ("POST", "/v1/admin/preview/home?persona=default", {"template": {}}),
     ("PUT", "/v1/admin/segments", [{"user": "u", "segments": ["churn_risk"]}]),
@@ -215,9 +219,10 @@ def test_publish_serves_new_version_and_records_author(client: TestClient) -> No
     assert [v["version"] for v in versions] == [version, old_version]
     assert versions[0] | {"created": 0} == {
         "version": version, "seq": 2, "author": "dora", "message": "rename search",
-        "created": 0, "live": True,
+        "created": 0, "live": True, "share": 100,
     }
     assert versions[1]["live"] is False and versions[1]["author"] == "layouts/"
+    assert versions[1]["share"] == 0
 
 
 def test_rollback_publishes_the_old_version_anew(client: TestClient) -> None:

@@ -70,6 +70,9 @@ def test_login_refused_publish_fix_and_rollback(context: BrowserContext, server:
         page.get_by_label("Template of").input_value().replace("#AAAAAA", "#111111", 1))
     page.get_by_label("Publish message").fill("darker text")
     page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("status")).to_contain_text("Publish this draft of cart")
+    assert client_layout(server, "cart").json()["template_version"] == original_version
+    page.get_by_role("button", name="Confirm publish").click()
     expect(page.get_by_role("status")).to_contain_text("is live")
     published = client_layout(server, "cart")
     new_version = published.json()["template_version"]
@@ -84,6 +87,7 @@ def test_login_refused_publish_fix_and_rollback(context: BrowserContext, server:
     page.get_by_role("link", name="History").click()
     expect(page.get_by_role("row", name="darker text")).to_contain_text("dora")
     page.get_by_role("button", name=f"Roll back to #1, version {original_version}").click()
+    page.get_by_role("button", name="Confirm rollback").click()
     expect(page.get_by_role("status")).to_contain_text("is live again")
     rolled = client_layout(server, "cart")
     assert rolled.json()["template_version"] == original_version
@@ -118,6 +122,7 @@ def test_script_label_is_text_and_never_runs(context: BrowserContext, server: Se
     page.get_by_label("Template of").fill(text[:start] + SCRIPT + text[end:])
     page.get_by_label("Publish message").fill(SCRIPT)
     page.get_by_role("button", name="Publish").click()
+    page.get_by_role("button", name="Confirm publish").click()
     expect(page.get_by_role("status")).to_contain_text("is live")
     expect(page.get_by_label("Template of")).to_have_value(containing(SCRIPT))
 

@@ -269,15 +269,18 @@ def test_publish_refused_then_published_then_rolled_back(console: TestClient) ->
 
     changed = text.replace('"搜索商品 Search products"', '"搜索 Search"').replace(
         '"title": "鲜到家 FreshMart 首页 Home"', '"title": "FreshMart Home"', 1)
-    published = console.post("/designer/pages/home", data={
-        "csrf_token": csrf, "action": "publish", "template": changed, "message": "shorter"})
+    form = {"csrf_token": csrf, "action": "publish", "template": changed, "message": "shorter"}
+    asked = console.post("/designer/pages/home", data=form)
+    assert asked.status_code == 200 and "Confirm publish" in asked.text  # nothing yet
+    assert live(console)[0] == version and "搜索 Search" in asked.text
+    published = console.post("/designer/pages/home", data={**form, "confirm": "yes"})
     assert published.status_code == 303
     new_version = live(console)[0]
     assert new_version != version
     assert f"version {new_version} is live" in console.get(published.headers["location"]).text
     assert history(console)[0] | {"created": 0} == {
         "version": new_version, "seq": 2, "author": "dora", "message": "shorter", "created": 0,
-        "live": True}
+        "live": True, "share": 100}
 
     page = console.get("/designer/pages/home/history").text
     assert "shorter" in page and "dora" in page and "Roll back" in page
@@ -286,8 +289,12 @@ def test_publish_refused_then_published_then_rolled_back(console: TestClient) ->
     assert "<code>title</code>" in diff and "FreshMart Home" in diff
     assert '<label for="from">' in diff and '<label for="to">' in diff
 
+    asked = console.post("/designer/pages/home/rollback",
+                         data={"csrf_token": csrf, "version": version})
+    assert asked.status_code == 200 and "Confirm rollback" in asked.text
+    assert live(console)[0] == new_version
     rolled = console.post("/designer/pages/home/rollback",
-                          data={"csrf_token": csrf, "version": version})
+                          data={"csrf_token": csrf, "version": version, "confirm": "yes"})
     assert rolled.status_code == 303
     assert live(console)[0] == version and len(history(console)) == 3
     assert "is live again" in console.get(rolled.headers["location"]).text
@@ -302,7 +309,7 @@ def test_unchanged_editor_text_is_the_live_version(console: TestClient) -> None:
     csrf = csrf_of(console.get("/designer/pages/home").text)
     response = console.post("/designer/pages/home", data={
         "csrf_token": csrf, "action": "publish", "template": editor_text(console),
-        "message": "no-op"})
+        "message": "no-op", "confirm": "yes"})
     assert response.status_code == 303
     assert live(console)[0] == version and len(history(console)) == 1
 

@@ -1,4 +1,5 @@
-"""`uiserver serve | token | validate | publish | bench`: the parser and the dispatch, nothing else.
+"""`uiserver serve | token | validate | publish | export | bench`: the parser and the dispatch,
+nothing else.
 
 Each command lives in `uiserver/commands/` and is imported only when run, so `uiserver validate`
 does not pay for starting a server.
@@ -51,13 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--data-dir", type=Path, default=None)
     publish.add_argument("--components", type=Path, default=None)
     publish.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""))
+    publish.add_argument(
+        "--force", action="store_true",
+        help="publish even over a version published from the console since the file's base "
+             "(and abort a running rollout)",
+    )
+
+    export = sub.add_parser("export", help="write live versions back as template files")
+    export.add_argument("pages", nargs="*", metavar="PAGE", help="default: every live page")
+    export.add_argument("--to", type=Path, default=None, help="directory (default: layouts/)")
+    export.add_argument("--data-dir", type=Path, default=None)
+    export.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""))
 
     bench = sub.add_parser("bench", help="run the load test and write a report")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     return parser
 
 
-COMMANDS = ("serve", "token", "validate", "publish", "bench")
+COMMANDS = ("serve", "token", "validate", "publish", "export", "bench")
 
 
 def _run(command: str, args: argparse.Namespace) -> int:
@@ -73,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "layouts", "unset") is None:
         args.layouts = default_layouts()
+    if getattr(args, "to", "unset") is None:
+        args.to = default_layouts()
     if getattr(args, "components", "unset") is None:
         args.components = default_components()
     if hasattr(args, "data_dir"):

@@ -16,7 +16,7 @@ Usage:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -30,7 +30,15 @@ from uiserver.publishing import UnknownVersion
 from uiserver.schema import Context, Layout, Problem, Template
 from uiserver.segments_import import parse_segments
 from uiserver.service import Service
-from uiserver.store.base import TemplateRecord
+from uiserver.store.base import (
+    NoRollout,
+    PublishOptions,
+    Rollout,
+    RolloutRunning,
+    StaleBase,
+    TemplateConflict,
+    TemplateRecord,
+)
 from uiserver.templatediff import Change, diff_documents
 
 
@@ -55,6 +63,19 @@ class BadRequest(DesignerError):
 
 class Invalid(DesignerError):
     code = "invalid"
+
+
+class Conflict(DesignerError):
+    """The page changed under the caller, or its rollout state forbids the request (409);
+    `extra` goes into the answer beside the error (e.g. `live_version`, `changes`)."""
+
+    code = "conflict"
+
+    def __init__(self, code: str, message: str, field: str | None,
+                 extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message, field)
+        self.code = code
+        self.extra = extra or {}
 
 
 class LayoutRuleFailed(DesignerError):
@@ -84,6 +105,27 @@ class HistoryEntry(msgspec.Struct):
     message: str
     created: float
     live: bool  # only the newest entry is live (a rollback repeats a version)
+    # Percent of users this version is served to now (on the newest entry of each version;
+    # during a staged rollout the new and the previous version share 100).
+    share: int = 0
+
+
+class RolloutState(msgspec.Struct):
+    """A running staged rollout as the API shows it."""
+
+    version: str
+    previous: str
+    percent: int
+    author: str
+    started: float
+    updated: float
+
+
+def rollout_state(rollout: Rollout | None) -> RolloutState | None:
+    if rollout is None:
+        return None
+    return RolloutState(rollout.version, rollout.previous, rollout.percent, rollout.author,
+                        rollout.started, rollout.updated)
 
 
 class Diff(msgspec.Struct):
@@ -203,33 +245,97 @@ def problem_of(exc: DocumentError, text: str) -> Problem:
 
 
 async def publish(
-    service: Service, page: str, template: Template, author: str, message: str
+    service: Service, page: str, template: Template, author: str, message: str,
+    options: PublishOptions | None = None,
 ) -> TemplateRecord:
-    """Store a new live version (PublishRefused: nothing stored, the live one keeps serving)."""
-    return await service.publish(page, template, author, message)
-
-
-async def rollback(service: Service, page: str, version: str, author: str) -> TemplateRecord:
-    """Publish an earlier version anew; NotFound for an unknown version, PublishRefused when
-    it fails today's lint."""
+    """Store a new live (or staged) version. PublishRefused: nothing stored, the live one
+    keeps serving; Conflict (409): stale base or a rollout running, nothing stored."""
     try:
-        return await service.rollback(page, version, author)
+        return await service.publish(page, template, author, message, options)
+    except TemplateConflict as exc:
+        raise await conflict(service, page, exc) from None
+
+
+async def rollback(
+    service: Service, page: str, version: str, author: str,
+    options: PublishOptions | None = None,
+) -> TemplateRecord:
+    """Publish an earlier version anew; NotFound for an unknown version, PublishRefused when
+    it fails today's lint, Conflict as for `publish`."""
+    try:
+        return await service.rollback(page, version, author, options)
     except UnknownVersion:
         raise NotFound(f"page {page!r} has no version {version!r}", "version") from None
+    except TemplateConflict as exc:
+        raise await conflict(service, page, exc) from None
+
+
+async def conflict(service: Service, page: str, exc: TemplateConflict) -> Conflict:
+    """A store's refusal as the API answers it: a stale base names the live version and what
+    changed since the base (the structured form of `/diff`; empty when the base is not a
+    version of the page)."""
+    extra: dict[str, Any] = {}
+    if isinstance(exc, StaleBase):
+        extra["live_version"] = exc.live.version if exc.live is not None else None
+        changes: list[Change] = []
+        base = await service.version(page, exc.base[0]) if exc.base else None
+        if base is not None and exc.live is not None:
+            changes = diff_documents(base.document, exc.live.document)["changes"]
+        extra["changes"] = changes
+    elif isinstance(exc, RolloutRunning):
+        extra["live_version"] = exc.rollout.version
+        extra["rollout"] = rollout_state(exc.rollout)
+    return Conflict(exc.code, exc.message, exc.field, extra)
+
+
+async def set_rollout(service: Service, page: str, percent: int, author: str) -> Rollout:
+    """Widen or narrow the page's rollout; Conflict `no_rollout` when none runs."""
+    try:
+        return await service.set_rollout(page, percent, author)
+    except NoRollout as exc:
+        raise await conflict(service, page, exc) from None
+
+
+async def end_rollout(
+    service: Service, page: str, outcome: Literal["promote", "abort"], author: str
+) -> TemplateRecord:
+    """Promote or abort the page's rollout; Conflict `no_rollout` when none runs."""
+    try:
+        return await service.end_rollout(page, outcome, author)
+    except NoRollout as exc:
+        raise await conflict(service, page, exc) from None
+
+
+async def archive(service: Service, page: str, author: str) -> None:
+    """Take the page down (clients get 404; history kept); NotFound: never published."""
+    try:
+        await service.archive(page, author)
+    except KeyError:
+        raise NotFound(f"no page {page!r}", "page") from None
 
 
 # --------------------------------------------------------------------------- history and diff
 
 
 async def history(service: Service, page: str) -> list[HistoryEntry]:
-    """Versions newest first; NotFound when the page has none."""
+    """Versions newest first, each with its share of users now; NotFound when the page has
+    none."""
     records = await service.history(page)
     if not records:
         raise NotFound(f"no page {page!r}", "page")
-    return [
-        HistoryEntry(r.version, r.seq, r.author, r.message, r.created, i == 0)
-        for i, r in enumerate(records)
-    ]
+    state = await service.state(page)
+    shares: dict[str, int] = {}
+    if state is not None and state.archived is None:
+        rollout = state.rollout
+        if rollout is not None and rollout.version == state.head.version:
+            shares = {rollout.previous: 100 - rollout.percent, rollout.version: rollout.percent}
+        else:
+            shares = {state.head.version: 100}
+    entries = []
+    for i, r in enumerate(records):
+        entries.append(HistoryEntry(r.version, r.seq, r.author, r.message, r.created, i == 0,
+                                    shares.pop(r.version, 0)))
+    return entries
 
 
 async def version_record(service: Service, page: str, version: str, field: str) -> TemplateRecord:

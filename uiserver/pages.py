@@ -9,8 +9,9 @@ moved. Publishing lives in `uiserver.publishing`; serving in `uiserver.serving`.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 
@@ -18,7 +19,7 @@ from uiserver.breaker import StoreBreaker
 from uiserver.cache import Coalescer
 from uiserver.engine import CompiledTemplate, Engine
 from uiserver.schema import Template
-from uiserver.store.base import Store, StoreUnavailable, TemplateRecord
+from uiserver.store.base import PageState, Rollout, Store, StoreUnavailable, TemplateRecord
 
 log = logging.getLogger("uiserver")
 
@@ -27,14 +28,44 @@ class UnknownPage(KeyError):
     """No live template for the page (404 at the edge)."""
 
 
+# Rollout buckets: 0..9999, so a share is exact to 0.01%. The hash is blake2b of the page and
+# the user id (never Python's hash(): it differs per process), so a user keeps the same version
+# on every replica, after every restart, and while a rollout widens (a bucket under 10% is under
+# 50% too).
+BUCKETS = 10_000
+
+
+def rollout_bucket(page: str, user_id: str) -> int:
+    """The user's sticky bucket for the page's rollouts, 0..9999."""
+    digest = hashlib.blake2b(f"{page}\x1f{user_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % BUCKETS
+
+
 @dataclass(slots=True)
 class LivePage:
-    """A live template version, decoded and compiled once."""
+    """A live template version, decoded and compiled once.
+
+    During a staged rollout the page's LivePage is the new version, with `rollout` and
+    `previous` (the LivePage of the version the other users keep); `pick` chooses per user.
+    """
 
     record: TemplateRecord
     template: Template
     compiled: CompiledTemplate
     keys: dict[str, str]  # component id -> affinity key (its category, else the id)
+    rollout: Rollout | None = None
+    previous: LivePage | None = None
+    served_key: tuple[str, str] = field(default=("", ""))  # (page, version) for the metric
+
+    def pick(self, user_id: str) -> LivePage:
+        """The version this user gets: the new one for `percent`% of users (by bucket), the
+        previous one for the rest and for anonymous callers until 100%."""
+        rollout, previous = self.rollout, self.previous
+        if rollout is None or previous is None or rollout.percent >= 100:
+            return self
+        if user_id and rollout_bucket(self.record.page, user_id) < rollout.percent * 100:
+            return self
+        return previous
 
 
 class LivePages:
@@ -49,6 +80,7 @@ class LivePages:
         self.engine = engine
         self.breaker = breaker
         self.pages: dict[str, LivePage] = {}
+        self.archived: set[str] = set()  # pages taken down (their history is kept)
         self.dirty: set[str] = set()  # pages a template invalidation named, not reloaded yet
         self.reload_all = False  # a resubscription or bulk change: revalidate every page
         self.loads: Coalescer[str, None] = Coalescer()
@@ -109,13 +141,16 @@ class LivePages:
         self.reload_all = False
         dirty, self.dirty = self.dirty, set()
         try:
-            records = await self.store.live()
+            states = await self.store.states()
         except BaseException:
             self.reload_all = True
             self.dirty |= dirty
             raise
-        pages = {page: self._refresh(page, record) for page, record in records.items()}
-        self.pages = {**self._vanished(set(self.pages) - set(pages)), **pages}
+        self.archived = {page for page, state in states.items() if state.archived is not None}
+        pages = {page: self._refresh(page, state) for page, state in states.items()
+                 if state.archived is None}
+        lost = set(self.pages) - set(states)
+        self.pages = {**self._vanished(lost), **pages}
 
     async def reload_page(self, page: str) -> None:
         """Reload one page (after a publish here or a template invalidation).
@@ -124,34 +159,62 @@ class LivePages:
         """
         self.dirty.discard(page)
         try:
-            record = await self.store.live_template(page)
+            state = (await self.store.states(page)).get(page)
         except BaseException:
             self.dirty.add(page)  # still to do
             raise
-        if record is None:
+        if state is None:
             self._vanished({page} & set(self.pages))  # logged; the page keeps serving
+        elif state.archived is not None:
+            self.archived.add(page)
+            self.pages = {name: live for name, live in self.pages.items() if name != page}
         else:
-            self.pages[page] = self._refresh(page, record)
+            self.archived.discard(page)
+            self.pages[page] = self._refresh(page, state)
 
     def _vanished(self, missing: set[str]) -> dict[str, LivePage]:
-        """Pages the store no longer has. Templates are never deleted, so this is a store that
-        lost its data (a Redis restarted without persistence): keep serving what we hold."""
+        """Pages the store no longer has (not archived: gone). Templates are never deleted, so
+        this is a store that lost its data (a Redis restarted without persistence): keep
+        serving what we hold."""
         if missing:
             log.error("the store has lost the live templates of %s; still serving the versions "
                       "loaded before (republish them: restart with layouts/ or uiserver publish)",
                       ", ".join(sorted(missing)))
         return {page: self.pages[page] for page in missing}
 
-    def _refresh(self, page: str, record: TemplateRecord) -> LivePage:
-        """The LivePage for `record`, compiling only a version this process does not hold."""
-        live = self.pages.get(page)
-        if live is None or live.record.version != record.version:
+    def _refresh(self, page: str, state: PageState) -> LivePage:
+        """The LivePage for a page's state, compiling only versions this process does not hold
+        (so memo entries made from an unchanged version stay valid)."""
+        held = self.pages.get(page)
+        known = {} if held is None else {
+            live.record.version: live for live in (held, held.previous) if live is not None
+        }
+        live = self._one(state.head, known)
+        rollout = state.rollout
+        if rollout is None or state.previous is None or rollout.version != state.head.version:
+            return live if live.rollout is None else self._plain(live)
+        previous = self._one(state.previous, known)
+        if previous.rollout is not None or previous.previous is not None:
+            previous = self._plain(previous)
+        return LivePage(live.record, live.template, live.compiled, live.keys, rollout, previous,
+                        live.served_key)
+
+    def _one(self, record: TemplateRecord, known: dict[str, LivePage]) -> LivePage:
+        live = known.get(record.version)
+        if live is None:
             return self._compile(record)
         if live.record != record:  # same content republished (rollback): new seq, author...
-            return LivePage(record, live.template, live.compiled, live.keys)
+            return LivePage(record, live.template, live.compiled, live.keys,
+                            served_key=live.served_key)
         return live
+
+    @staticmethod
+    def _plain(live: LivePage) -> LivePage:
+        return LivePage(live.record, live.template, live.compiled, live.keys,
+                        served_key=live.served_key)
 
     def _compile(self, record: TemplateRecord) -> LivePage:
         template = msgspec.json.decode(record.document, type=Template)
         keys = {c.id: c.category or c.id for c in template.components}
-        return LivePage(record, template, self.engine.compile(template, record.version), keys)
+        return LivePage(record, template, self.engine.compile(template, record.version), keys,
+                        served_key=(record.page, record.version))

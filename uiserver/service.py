@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -36,6 +36,7 @@ from uiserver.engine import Engine
 from uiserver.engine.plan import user_segments
 from uiserver.engine.variant import choose_variant
 from uiserver.experiments import ExperimentReadout, readout
+from uiserver.filesync import FileConflict
 from uiserver.pages import LivePage, LivePages, UnknownPage
 from uiserver.policy import Policy
 from uiserver.profiles import ProfileLoader
@@ -43,7 +44,16 @@ from uiserver.publishing import FILE_AUTHOR, Publisher, PublishRefused, UnknownV
 from uiserver.recorder import ActivityRecorder
 from uiserver.schema import Activity, Context, Event, Layout, Problem, Profile, Settings, Template
 from uiserver.serving import LayoutServer, Served, today
-from uiserver.store.base import Conversion, Invalidation, Store, TemplateRecord
+from uiserver.store.base import (
+    Archived,
+    Conversion,
+    Invalidation,
+    PageState,
+    PublishOptions,
+    Rollout,
+    Store,
+    TemplateRecord,
+)
 
 log = logging.getLogger("uiserver")
 
@@ -68,6 +78,7 @@ class Readiness:
     invalidations: bool
     templates: list[str]
     ready: bool
+    file_conflicts: list[FileConflict]  # files not published at start (the live one kept)
 
 
 class Service:
@@ -122,10 +133,14 @@ class Service:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, file_templates: Mapping[str, Template] | None = None) -> None:
-        """Open the store, publish changed files from `layouts/`, load every live page."""
+    async def start(
+        self, file_templates: Mapping[str, Template] | None = None,
+        file_bases: Mapping[str, str] | None = None,
+    ) -> None:
+        """Open the store, publish changed files from `layouts/` (`uiserver.filesync`: never
+        over a console publish), load every live page."""
         await self.store.open()
-        await self.publisher.publish_files(file_templates or {})
+        await self.publisher.publish_files(file_templates or {}, file_bases)
         await self.live.reload()
         self.ready = True
 
@@ -141,7 +156,8 @@ class Service:
         store_ok = await self.store.ping()
         listening = self.store.subscribed
         ready = store_ok and listening and self.ready and bool(self.live.pages)
-        return Readiness(store_ok, listening, sorted(self.live.pages), ready)
+        conflicts = list(self.publisher.file_conflicts.values())
+        return Readiness(store_ok, listening, sorted(self.live.pages), ready, conflicts)
 
     def invalidate(self, message: Invalidation) -> None:
         """The store listener: drop exactly what the change affects."""
@@ -168,14 +184,37 @@ class Service:
         return self.publisher.decode_template(data)
 
     async def publish(
-        self, page: str, template: Template, author: str, message: str
+        self, page: str, template: Template, author: str, message: str,
+        options: PublishOptions | None = None,
     ) -> TemplateRecord:
-        """Lint, then store a new live version; raises PublishRefused, StoreUnavailable."""
-        return await self.publisher.publish(page, template, author, message)
+        """Lint, then store a new live (or staged) version; raises PublishRefused,
+        TemplateConflict, StoreUnavailable."""
+        return await self.publisher.publish(page, template, author, message, options)
 
-    async def rollback(self, page: str, version: str, author: str) -> TemplateRecord:
-        """Republish an earlier version; raises UnknownVersion, PublishRefused."""
-        return await self.publisher.rollback(page, version, author)
+    async def rollback(
+        self, page: str, version: str, author: str, options: PublishOptions | None = None
+    ) -> TemplateRecord:
+        """Republish an earlier version; raises UnknownVersion, PublishRefused,
+        TemplateConflict."""
+        return await self.publisher.rollback(page, version, author, options)
+
+    async def set_rollout(self, page: str, percent: int, author: str) -> Rollout:
+        """Widen or narrow the running rollout (1..100); raises NoRollout."""
+        return await self.publisher.set_rollout(page, percent, author)
+
+    async def end_rollout(
+        self, page: str, outcome: Literal["promote", "abort"], author: str
+    ) -> TemplateRecord:
+        """Promote or abort the running rollout; raises NoRollout."""
+        return await self.publisher.end_rollout(page, outcome, author)
+
+    async def archive(self, page: str, author: str) -> Archived:
+        """Archive the page (clients get 404, history kept); KeyError: never published."""
+        return await self.publisher.archive(page, author)
+
+    async def state(self, page: str) -> PageState | None:
+        """The page as stored, archived or not; None when never published."""
+        return await self.publisher.state(page)
 
     async def history(self, page: str) -> list[TemplateRecord]:
         """Every version of the page, newest first (empty: no such page)."""

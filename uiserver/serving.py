@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 
 from uiserver.breaker import StoreBreaker
@@ -67,6 +68,9 @@ class LayoutServer:
         self.breaker = breaker
         self.recorder = recorder
         self.stats = {"hits": 0, "misses": 0, "renders": 0, "degraded": 0}
+        # Layouts served per (page, template version): one dict increment per request, read
+        # by /metrics at scrape time.
+        self.served: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.background: set[asyncio.Task[None]] = set()  # last-order writes in flight
         # Bound once: the warm path pays no attribute chain for these.
         self._sync = pages.sync
@@ -85,6 +89,9 @@ class LayoutServer:
         live = self.pages.pages.get(page)
         if live is None:
             raise UnknownPage(page)
+        if live.rollout is not None:
+            live = live.pick(user_id)  # the memo below is keyed by the version picked
+        self.served[live.served_key] += 1
         day = today()
         key = (user_id, page, query)
         profile = self._profile_cache.get(user_id) if user_id else ANONYMOUS_PROFILE

@@ -1,8 +1,12 @@
-"""`uiserver publish FILE --message ...`: what the console's Publish button does, from a shell.
+"""`uiserver publish FILE --message ... [--force]`: what the console's Publish button does,
+from a shell.
 
 The same lint runs; a refused template prints `file: field: message` per problem and exits 1,
-and nothing is stored. A running server picks the new version up through the store's
-invalidations (the change log for SQLite, pub/sub for Redis).
+and nothing is stored. Like the files at start-up (`uiserver.filesync`), a file is not
+published over a version the console published since the file's base, nor during a staged
+rollout: it exits 1 saying so. `--force` publishes it anyway (aborting a running rollout). A
+running server picks the new version up through the store's invalidations (the change log for
+SQLite, pub/sub for Redis).
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ import asyncio
 import sys
 from pathlib import Path
 
-from uiserver.catalog import LoadError, load_catalog
+from uiserver.catalog import LoadError, load_catalog, template_version
 from uiserver.config import Config
+from uiserver.filesync import FILE_SOURCE, FileConflict, base_version, decide
 from uiserver.lint_files import lint_template_file
 from uiserver.policy import PolicyError, load_policy
 from uiserver.schema import Problem
 from uiserver.service import PublishRefused, Service
-from uiserver.store.base import StoreUnavailable
+from uiserver.store.base import PublishOptions, StoreUnavailable, TemplateConflict
 from uiserver.store.factory import open_store
 
 
@@ -44,10 +49,21 @@ async def _publish(args: argparse.Namespace) -> int:
     await store.open()
     try:
         before = await store.live_template(template.page)
-        record = await service.publish(template.page, template, args.author, args.message)
+        base = base_version(path.read_text(encoding="utf-8", errors="replace"))
+        decision = await decide(store, template.page, template_version(template), base)
+        if isinstance(decision, FileConflict) and not args.force:
+            print(f"uiserver publish: {decision.message}", file=sys.stderr)
+            return 1
+        options = PublishOptions(running="abort", source=FILE_SOURCE) if args.force \
+            else PublishOptions(source=FILE_SOURCE)
+        record = await service.publish(template.page, template, args.author, args.message,
+                                       options)
     except PublishRefused as exc:
         _print_problems(path, exc.problems)
         print(f"uiserver publish: refused, {len(exc.problems)} problem(s)", file=sys.stderr)
+        return 1
+    except TemplateConflict as exc:
+        print(f"uiserver publish: {exc.message}", file=sys.stderr)
         return 1
     finally:
         await store.close()

@@ -1,14 +1,19 @@
 """The admin JSON API of DESIGN section 5: templates, lint, publish, history, diff, rollback,
-persona previews and segment import. Every route needs the designer or admin role.
+staged rollouts, archiving, persona previews and segment import. Every route needs the designer
+or admin role.
 
 Publication is refused (422, nothing stored, the live version keeps serving) whenever schema or
 accessibility lint finds a problem; the problems come back in the body so a tool can show them.
+`publish` and `rollback` take a precondition (`If-Match: "<version>"` or `"base_version"`): a
+stale one is 409 `stale_base` with the live version and what changed since the base;
+`If-Match: *` (or no precondition) publishes over whatever is live.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -24,10 +29,14 @@ from uiserver.http.responses import json_response
 from uiserver.publishing import PublishRefused
 from uiserver.schema import Problem, Template
 from uiserver.segments_import import IMPORT_LIMITS
+from uiserver.store.base import PublishOptions, RunningRollout
 
 TEMPLATE_LIMIT = DEFAULT_LIMITS.max_bytes
 SEGMENTS_LIMIT = IMPORT_LIMITS.max_bytes
 MESSAGE_MAX = 500
+VERSION_MAX = 64
+_ETAG = re.compile(r'\s*"([\x21\x23-\x7e]{1,64})"\s*')  # RFC 9110 strong entity-tag
+RUNNING_CHOICES: tuple[RunningRollout, ...] = ("refuse", "abort", "promote")
 # The H5 preview is a picture of a page: no script, nothing loaded from elsewhere.
 PREVIEW_HEADERS = {
     "Content-Security-Policy": (
@@ -73,6 +82,58 @@ def _string(body: Any, name: str, *, required: bool, max_length: int = MESSAGE_M
     return value
 
 
+def _percent(body: Any, name: str, *, required: bool) -> int | None:
+    value = body.get(name) if isinstance(body, Mapping) else None
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise ApiError(422, "invalid", f"{name} must be a whole percent from 1 to 100", name)
+    return value
+
+
+def if_match(request: Request, body: Any) -> tuple[str, ...] | None:
+    """The versions the caller's edit is based on, from `If-Match` or `base_version`.
+
+    None: no check (`If-Match: *`, or neither given: today's behaviour). A header that is not
+    `*` or a list of strong entity tags is 400; a header and a body that disagree are 400.
+    """
+    field = _string(body, "base_version", required=False, max_length=VERSION_MAX) or None
+    header = request.headers.get("if-match")
+    if header is None:
+        return (field,) if field else None
+    if header.strip() == "*":
+        return None
+    tags = []
+    for item in header.split(","):
+        match = _ETAG.fullmatch(item)
+        if match is None:
+            raise ApiError(400, "bad_request", 'If-Match must be * or "<version>" (strong '
+                           "entity tags, comma-separated)", "If-Match")
+        tags.append(match.group(1))
+    if field and field not in tags:
+        raise ApiError(400, "bad_request", "If-Match and base_version name different versions",
+                       "base_version")
+    return tuple(tags)
+
+
+def publish_options(request: Request, body: Any) -> PublishOptions:
+    """Precondition, `rollout` percent and `rollout_conflict` of a publish or rollback."""
+    running = _string(body, "rollout_conflict", required=False, max_length=16) or "refuse"
+    if running not in RUNNING_CHOICES:
+        raise ApiError(422, "invalid", "rollout_conflict must be one of "
+                       + ", ".join(RUNNING_CHOICES), "rollout_conflict")
+    return PublishOptions(base=if_match(request, body),
+                          rollout=_percent(body, "rollout", required=False),
+                          running=running)
+
+
+def _published(page: str, record: Any, service: Any) -> Response:
+    live = service.pages.get(page)
+    rollout = ops.rollout_state(live.rollout if live is not None else None)
+    return json_response({"page": page, "version": record.version, "seq": record.seq,
+                          "rollout": rollout}, 201, headers={"ETag": f'"{record.version}"'})
+
+
 # --------------------------------------------------------------------------- templates
 
 
@@ -89,7 +150,9 @@ async def get_template(request: Request) -> Response:
     with store_writes():
         live = await ops.live_page(service_of(request), page)
     return json_response(
-        {"page": page, "live_version": live.record.version, "template": ops.document(live.record)}
+        {"page": page, "live_version": live.record.version, "template": ops.document(live.record),
+         "rollout": ops.rollout_state(live.rollout)},
+        headers={"ETag": f'"{live.record.version}"'},
     )
 
 
@@ -107,24 +170,30 @@ async def publish(request: Request) -> Response:
     body = await _body(request)
     data = ops.template_field(body)
     message = _string(body, "message", required=True)
+    options = publish_options(request, body)
     service = service_of(request)
     template, problems = ops.check_draft(service, page, data)
     if template is None or problems:
         return refused(problems)
     try:
         with store_writes():
-            record = await ops.publish(service, page, template, who.user_id, message)
+            record = await ops.publish(service, page, template, who.user_id, message, options)
     except PublishRefused as exc:
         return refused(exc.problems)
-    return json_response({"page": page, "version": record.version, "seq": record.seq}, 201)
+    return _published(page, record, service)
 
 
 async def history(request: Request) -> Response:
     designer(request)
     page = request.path_params["page"]
+    service = service_of(request)
     with store_writes():
-        versions = await ops.history(service_of(request), page)
-    return json_response({"page": page, "versions": versions})
+        versions = await ops.history(service, page)
+        state = await service.state(page)
+    rollout = state.rollout if state is not None and state.archived is None else None
+    archived = state.archived if state is not None else None
+    return json_response({"page": page, "versions": versions,
+                          "rollout": ops.rollout_state(rollout), "archived": archived})
 
 
 async def diff(request: Request) -> Response:
@@ -142,13 +211,64 @@ async def rollback(request: Request) -> Response:
     """Publish an earlier version anew (a new history entry; lint runs again)."""
     who = designer(request)
     page = request.path_params["page"]
-    version = _string(await _body(request), "version", required=True, max_length=64)
+    body = await _body(request)
+    version = _string(body, "version", required=True, max_length=VERSION_MAX)
+    options = publish_options(request, body)
+    service = service_of(request)
     try:
         with store_writes():
-            record = await ops.rollback(service_of(request), page, version, who.user_id)
+            record = await ops.rollback(service, page, version, who.user_id, options)
     except PublishRefused as exc:
         return refused(exc.problems)
-    return json_response({"page": page, "version": record.version, "seq": record.seq}, 201)
+    return _published(page, record, service)
+
+
+async def _rollout_answer(request: Request, page: str) -> Response:
+    service = service_of(request)
+    live = await ops.live_page(service, page)
+    return json_response({"page": page, "live_version": live.record.version,
+                          "rollout": ops.rollout_state(live.rollout)})
+
+
+async def set_rollout(request: Request) -> Response:
+    """Widen or narrow the running rollout: `{"percent": 1..100}`."""
+    who = designer(request)
+    page = request.path_params["page"]
+    percent = _percent(await _body(request), "percent", required=True)
+    assert percent is not None
+    with store_writes():
+        await ops.set_rollout(service_of(request), page, percent, who.user_id)
+        return await _rollout_answer(request, page)
+
+
+async def _end_rollout(request: Request, outcome: Literal["promote", "abort"]) -> Response:
+    who = designer(request)
+    page = request.path_params["page"]
+    await read_body(request, TEMPLATE_LIMIT)  # any body is ignored
+    with store_writes():
+        await ops.end_rollout(service_of(request), page, outcome, who.user_id)
+        return await _rollout_answer(request, page)
+
+
+async def promote(request: Request) -> Response:
+    """End the running rollout at 100%: the new version for everyone."""
+    return await _end_rollout(request, "promote")
+
+
+async def abort(request: Request) -> Response:
+    """End the running rollout: everyone back to the previous version (a new history entry)."""
+    return await _end_rollout(request, "abort")
+
+
+async def archive(request: Request) -> Response:
+    """Take a page down: clients get 404, history stays, a later publish restores it."""
+    who = designer(request)
+    page = request.path_params["page"]
+    service = service_of(request)
+    with store_writes():
+        await ops.archive(service, page, who.user_id)
+        state = await service.state(page)
+    return json_response({"page": page, "archived": state.archived if state else None})
 
 
 # --------------------------------------------------------------------------- preview
@@ -231,11 +351,15 @@ def admin_routes() -> list[BaseRoute]:
     return [
         Route("/v1/admin/templates", list_templates, methods=["GET"]),
         Route(base, get_template, methods=["GET"]),
+        Route(base, archive, methods=["DELETE"]),
         Route(f"{base}/validate", validate, methods=["POST"]),
         Route(f"{base}/publish", publish, methods=["POST"]),
         Route(f"{base}/history", history, methods=["GET"]),
         Route(f"{base}/diff", diff, methods=["GET"]),
         Route(f"{base}/rollback", rollback, methods=["POST"]),
+        Route(f"{base}/rollout", set_rollout, methods=["POST"]),
+        Route(f"{base}/promote", promote, methods=["POST"]),
+        Route(f"{base}/abort", abort, methods=["POST"]),
         Route("/v1/admin/preview/{page}", preview_live, methods=["GET"]),
         Route("/v1/admin/preview/{page}", preview_draft, methods=["POST"]),
         Route("/v1/admin/segments", put_segments, methods=["PUT"]),

@@ -23,6 +23,7 @@ from uiserver.catalog import load_catalog, load_templates
 from uiserver.config import Config, resolve_data_dir
 from uiserver.designer import DesignerError
 from uiserver.documents import DocumentError
+from uiserver.filesync import file_bases
 from uiserver.http.admin import admin_routes
 from uiserver.http.client import client_routes
 from uiserver.http.console import console_routes
@@ -42,6 +43,7 @@ def create_app(config: Config) -> ASGIApp:
     policy = load_policy(config.policy_path)
     catalog = load_catalog(config.components_dir)
     file_templates = load_templates(config.layouts_dir) if config.publish_layouts_on_start else {}
+    bases = file_bases(config.layouts_dir) if config.publish_layouts_on_start else {}
     store = open_store(config.store_url, config.data_dir, poll_interval=config.poll_interval)
     service = Service(config, store, catalog, policy)
     verifier = TokenVerifier(config.jwt_secret, config.token_cache_size) if config.jwt_secret \
@@ -55,11 +57,11 @@ def create_app(config: Config) -> ASGIApp:
             "tokens": verifier.cached if verifier else 0,
         }
 
-    metrics = Metrics(lambda: service.stats, cache_sizes)
+    metrics = Metrics(lambda: service.stats, cache_sizes, lambda: service.server.served)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await service.start(file_templates)
+        await service.start(file_templates, bases)
         try:
             yield
         finally:

@@ -33,6 +33,7 @@ from uiserver.http.console_auth import (
     session,
     sign,
 )
+from uiserver.http.console_releases import archive_action, create_page, rollout_action
 from uiserver.http.console_render import console_page, html, redirect
 from uiserver.http.console_segments import import_segments, segments_page
 from uiserver.http.console_templates import (
@@ -99,8 +100,13 @@ async def logout(request: Request) -> Response:
 @console_page
 async def index(request: Request) -> Response:
     current = session(request)
-    rows = await designer.summaries(service_of(request))
-    return html(request, "list.html", current=current, section="templates", rows=rows)
+    service = service_of(request)
+    rows = await designer.summaries(service)
+    archived = request.query_params.get("archived", "")
+    notice = f"Archived {archived}: clients get 404; its history is kept, and rolling back to " \
+             "a version from it restores the page." if archived else ""
+    return html(request, "list.html", current=current, section="templates", rows=rows,
+                archived=sorted(service.live.archived), notice=notice)
 
 
 async def to_index(request: Request) -> Response:
@@ -120,6 +126,9 @@ def console_routes() -> list[BaseRoute]:
         Route(pages, editor_action, methods=["POST"]),
         Route(f"{pages}/history", history_page, methods=["GET"]),
         Route(f"{pages}/rollback", rollback, methods=["POST"]),
+        Route(f"{pages}/rollout", rollout_action, methods=["POST"]),
+        Route(f"{pages}/archive", archive_action, methods=["POST"]),
+        Route(f"{PREFIX}/new", create_page, methods=["POST"]),
         Route(f"{pages}/diff", diff_page, methods=["GET"]),
         Route(f"{pages}/preview", preview_page, methods=["GET"]),
         Route(f"{pages}/preview", preview_draft, methods=["POST"]),

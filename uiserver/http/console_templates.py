@@ -1,61 +1,37 @@
-"""The designer console's template pages: editor (validate, publish), history with rollback,
-diff, and the persona previews, all through `uiserver.designer` like the admin API.
+"""The designer console's template pages: editor (validate, publish), history with rollback
+and rollout controls, diff, and the persona previews, all through `uiserver.designer` like the
+admin API. The confirmation and conflict steps live in `console_releases`.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from uiserver import designer
 from uiserver.catalog import template_version
 from uiserver.documents import DocumentError
+from uiserver.http import console_releases as releases
 from uiserver.http.console_auth import PREFIX, ConsoleError, Session, checked_form, session
 from uiserver.http.console_render import console_page, html, redirect
 from uiserver.http.deps import service_of
 from uiserver.http.h5 import render_h5
+from uiserver.pages import LivePage
 from uiserver.publishing import PublishRefused
 from uiserver.schema import Problem, Template
+from uiserver.store.base import PublishOptions
+from uiserver.template_files import template_text
+
+DONE = {
+    "rollout": "The rollout's share of users changed.",
+    "promote": "Promoted: the new version is live for everyone.",
+    "abort": "Aborted: everyone gets the previous version again.",
+}
 
 # --------------------------------------------------------------------------- editor text
-
-
-def compact(value: Any) -> Any:
-    """A Struct as plain JSON without the fields left at their defaults, in field order.
-
-    Stored documents spell out every default (they are canonical, for hashing); a designer
-    editing one wants to see what the template says, as in `layouts/`.
-    """
-    if isinstance(value, msgspec.Struct):
-        out: dict[str, Any] = {}
-        for info in msgspec.structs.fields(value):
-            item = getattr(value, info.name)
-            if info.default is not msgspec.NODEFAULT:
-                default = info.default
-            elif info.default_factory is not msgspec.NODEFAULT:
-                default = info.default_factory()
-            else:
-                out[info.encode_name] = compact(item)
-                continue
-            # Same type too: a float 16.0 is not the int default 16 in the canonical hash.
-            if item != default or type(item) is not type(default):
-                out[info.encode_name] = compact(item)
-        return out
-    if isinstance(value, list | tuple):
-        return [compact(item) for item in value]
-    if isinstance(value, dict):
-        return {key: compact(item) for key, item in value.items()}
-    return value
-
-
-def template_text(template: Template) -> str:
-    """The editor's text for a template: compact, pretty JSON."""
-    return json.dumps(compact(template), indent=2, ensure_ascii=False) + "\n"
 
 
 def _draft(request: Request, text: str) -> tuple[Template | None, list[Problem], int]:
@@ -76,14 +52,26 @@ def _draft(request: Request, text: str) -> tuple[Template | None, list[Problem],
 async def _editor(
     request: Request, current: Session, *, text: str | None = None, status: int = 200,
     problems: list[Problem] | None = None, notice: str = "", message: str = "",
+    base_version: str | None = None,
 ) -> Response:
+    """The editor; on a draft (`text`) of a page not published yet, without a live version."""
     page = request.path_params["page"]
-    live = await designer.live_page(service_of(request), page)
+    service = service_of(request)
+    live: LivePage | None
+    if text is None:
+        live = await designer.live_page(service, page)
+    else:
+        await service.sync()
+        live = service.pages.get(page)
     return html(
         request, "editor.html", status, current=current, section="templates", page=page,
-        tab="editor", live=live.record, title=live.template.title,
-        text=template_text(live.template) if text is None else text,
+        tab="editor", live=live.record if live else None,
+        title=live.template.title if live else page,
+        text=template_text(live.template) if text is None and live else text or "",
         problems=problems, notice=notice, message=message,
+        base_version=(live.record.version if live else "") if base_version is None
+        else base_version,
+        rollout=live.rollout if live else None,
     )
 
 
@@ -92,7 +80,12 @@ async def editor(request: Request) -> Response:
     current = session(request)
     notice = ""
     published = request.query_params.get("published")
-    if published:
+    live = service_of(request).pages.get(request.path_params["page"])
+    if published and live is not None and live.rollout is not None \
+            and live.rollout.version == published:
+        notice = f"Published: version {published} is rolling out to {live.rollout.percent}% " \
+                 "of users."
+    elif published:
         notice = f"Published: version {published} is live."
     return await _editor(request, current, notice=notice)
 
@@ -104,6 +97,14 @@ async def editor_action(request: Request) -> Response:
     form = await checked_form(request, current)
     text, message = form.get("template", ""), form.get("message", "").strip()
     action = form.get("action", "validate")
+    base = form.get("base_version")
+
+    async def editor(**kw: Any) -> Response:
+        kw.setdefault("base_version", base)
+        return await _editor(request, current, **kw)
+
+    if action == "edit":  # back from a confirmation: the draft as it was
+        return await editor(text=text, message=message)
     template, problems, refused = _draft(request, text)
     if action == "validate" or template is None or problems:
         if problems:
@@ -111,22 +112,15 @@ async def editor_action(request: Request) -> Response:
             notice = f"{verb}: {len(problems)} problem(s). The live version keeps serving."
         else:
             notice = "Valid: no schema or accessibility problems."
-        return await _editor(request, current, text=text, problems=problems, notice=notice,
-                             message=message, status=refused if problems else 200)
+        return await editor(text=text, problems=problems, notice=notice,
+                            message=message, status=refused if problems else 200)
+    if action == "reapply":
+        return await releases.reapply(request, current, form, template, editor)
     if not message:
-        return await _editor(request, current, text=text, message=message, status=422,
-                             problems=[Problem("message", "say what changed and why")],
-                             notice="Publish refused: a message is required.")
-    page = request.path_params["page"]
-    try:
-        record = await designer.publish(service_of(request), page, template,
-                                        current.who.user_id, message)
-    except PublishRefused as exc:
-        return await _editor(request, current, text=text, problems=exc.problems, status=422,
-                             message=message, notice="Publish refused. The live version keeps "
-                             "serving.")
-    query = urlencode({"published": record.version})
-    return redirect(f"{PREFIX}/pages/{page}?{query}")
+        return await editor(text=text, message=message, status=422,
+                            problems=[Problem("message", "say what changed and why")],
+                            notice="Publish refused: a message is required.")
+    return await releases.publish_step(request, current, form, template, editor)
 
 
 # --------------------------------------------------------------------------- history, diff
@@ -136,12 +130,20 @@ async def editor_action(request: Request) -> Response:
 async def history_page(request: Request) -> Response:
     current = session(request)
     page = request.path_params["page"]
-    versions = await designer.history(service_of(request), page)
+    service = service_of(request)
+    versions = await designer.history(service, page)
+    state = await service.state(page)
     notice = ""
     if request.query_params.get("rolled_back"):
         notice = f"Rolled back: version {request.query_params['rolled_back']} is live again."
+    done = request.query_params.get("done")
+    if done in DONE:
+        notice = DONE[done]
+    archived = state.archived if state is not None else None
+    rollout = state.rollout if state is not None and archived is None else None
     return html(request, "history.html", current=current, section="templates", page=page,
-                tab="history", versions=versions, notice=notice)
+                tab="history", versions=versions, notice=notice, rollout=rollout,
+                archived=archived, head=state.head.version if state is not None else "")
 
 
 @console_page
@@ -150,9 +152,21 @@ async def rollback(request: Request) -> Response:
     form = await checked_form(request, current)
     page = request.path_params["page"]
     version = form.get("version", "")
+    base = form.get("base_version", "")
+    if form.get("confirm") != "yes":
+        await designer.version_record(service_of(request), page, version, "version")
+        return releases.confirm(
+            request, current, page=page, title=f"Roll back {page}?",
+            question=f"Publish version {version} of {page} again, for everyone?",
+            action=f"{PREFIX}/pages/{page}/rollback",
+            fields={"version": version, "base_version": base}, button="Confirm rollback")
+    options = PublishOptions(base=(base,) if base else None)
     try:
         record = await designer.rollback(service_of(request), page, version,
-                                         current.who.user_id)
+                                         current.who.user_id, options)
+    except designer.Conflict as exc:
+        raise ConsoleError(409, "Not rolled back", f"{exc.message}. Open the history again "
+                           "to see what changed.") from None
     except PublishRefused as exc:
         reasons = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
         raise ConsoleError(422, "Rollback refused",

@@ -8,7 +8,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from uiserver.designer import DesignerError
+from uiserver.designer import Conflict, DesignerError
 from uiserver.documents import DocumentError, error_path
 from uiserver.schema import ErrorBody, ErrorDetail
 
@@ -49,6 +49,7 @@ def validation_field(exc: msgspec.ValidationError) -> tuple[str, str | None]:
 # The contract's status for each code a domain error carries.
 STATUS_OF_CODE: Mapping[str, int] = {
     "bad_request": 400, "bad_json": 400, "not_found": 404, "invalid": 422, "layout_rule": 422,
+    "conflict": 409, "stale_base": 409, "rollout_running": 409, "no_rollout": 409,
 }
 
 
@@ -63,6 +64,12 @@ def api_error(exc: DesignerError | DocumentError) -> ApiError:
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, Conflict):
+        # 409 with what the caller needs to resolve it beside the error (`live_version`,
+        # `changes`, `rollout`).
+        body = {"error": {"code": exc.code, "message": exc.message, "field": exc.field},
+                **exc.extra}
+        return Response(_encoder.encode(body), 409, media_type="application/json")
     if isinstance(exc, DesignerError | DocumentError):
         exc = api_error(exc)
     assert isinstance(exc, ApiError)

@@ -29,6 +29,12 @@ async def readyz(request: Request) -> Response:
         "store": state.store,
         "invalidations": state.invalidations,
         "templates": state.templates,
+        # Files in layouts/ left unpublished at start because the console published since.
+        "file_conflicts": [
+            {"page": c.page, "live_version": c.live_version, "file_version": c.file_version,
+             "reason": c.reason, "message": c.message}
+            for c in state.file_conflicts
+        ],
     }
     return json_response(body, status=200 if state.ready else 503)
 

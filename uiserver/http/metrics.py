@@ -68,10 +68,12 @@ class _StatsCollector(Collector):
     """Reads the service's plain counters at scrape time: zero cost on the hot path."""
 
     def __init__(
-        self, stats: Callable[[], Mapping[str, int]], sizes: Callable[[], Mapping[str, int]]
+        self, stats: Callable[[], Mapping[str, int]], sizes: Callable[[], Mapping[str, int]],
+        served: Callable[[], Mapping[tuple[str, str], int]],
     ) -> None:
         self._stats = stats
         self._sizes = sizes
+        self._served = served
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         stats = self._stats()
@@ -91,6 +93,14 @@ class _StatsCollector(Collector):
         for name, size in sorted(self._sizes().items()):
             sizes.add_metric([name], size)
         yield sizes
+        served = CounterMetricFamily(
+            "uiserver_layouts_served",
+            "Layouts served by page and template version (a staged rollout shows both)",
+            labels=["page", "version"],
+        )
+        for (page, version), count in sorted(self._served().items()):
+            served.add_metric([page, version], count)
+        yield served
 
 
 class Metrics:
@@ -100,9 +110,10 @@ class Metrics:
         self,
         stats: Callable[[], Mapping[str, int]],
         sizes: Callable[[], Mapping[str, int]] = dict,
+        served: Callable[[], Mapping[tuple[str, str], int]] = dict,
     ) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_StatsCollector(stats, sizes))
+        self.registry.register(_StatsCollector(stats, sizes, served))
         self.latency = RouteLatency()
         self.registry.register(self.latency)
         self.not_modified = Counter(

@@ -38,10 +38,25 @@ def _obj(**props: Any) -> dict[str, Any]:
 _STR = {"type": "string"}
 _TEMPLATE_BODY = _obj(template=_ref("Template"), message=_STR)
 _PROBLEMS = _obj(ok={"type": "boolean"}, problems={"type": "array", "items": _ref("Problem")})
-_HISTORY = _obj(page=_STR, versions={"type": "array", "items": _obj(
-    version=_STR, author=_STR, message=_STR, created={"type": "number"}, live={"type": "boolean"},
-)})
 _ANY = {"type": "object", "additionalProperties": True}
+_INT = {"type": "integer"}
+_ROLLOUT = {"oneOf": [_obj(version=_STR, previous=_STR, percent=_INT, author=_STR,
+                           started={"type": "number"}, updated={"type": "number"}),
+                      {"type": "null"}]}
+_HISTORY = _obj(page=_STR, rollout=_ROLLOUT, archived=_ANY, versions={"type": "array",
+                "items": _obj(version=_STR, seq=_INT, author=_STR, message=_STR,
+                              created={"type": "number"}, live={"type": "boolean"},
+                              share=_INT)})
+# A 409: the error, and what the caller needs to resolve it.
+_CONFLICT = _obj(error=_ANY, live_version=_STR, changes={"type": "array", "items": _ANY},
+                 rollout=_ROLLOUT)
+_PUBLISHED = _obj(version=_STR, page=_STR, seq=_INT, rollout=_ROLLOUT)
+_ROLLOUT_STATE = _obj(page=_STR, live_version=_STR, rollout=_ROLLOUT)
+_PRECONDITION = {"base_version": _STR, "rollout": {"type": "integer", "minimum": 1,
+                                                   "maximum": 100},
+                 "rollout_conflict": {"enum": ["refuse", "abort", "promote"]}}
+_IF_MATCH = {"name": "If-Match", "in": "header", "schema": _STR,
+             "description": 'the live version the edit is based on ("<version>"), or * to force'}
 
 _CONTEXT_PARAMS = [
     *openapi_parameters(),  # from schema.Context, as the query is parsed
@@ -76,14 +91,18 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
     ("get", "/v1/admin/templates", "Every page with its live version and lint status", None,
      {200: {"type": "array", "items": _obj(page=_STR, live_version=_STR, lint=_STR)},
       401: _ref("ErrorBody"), 403: _ref("ErrorBody")}, []),
-    ("get", "/v1/admin/templates/{page}", "A page's live template", None,
-     {200: _obj(page=_STR, live_version=_STR, template=_ref("Template")),
-      404: _ref("ErrorBody")}, [_PAGE]),
+    ("get", "/v1/admin/templates/{page}", "A page's live template (ETag: its version) and rollout",
+     None, {200: _obj(page=_STR, live_version=_STR, template=_ref("Template"), rollout=_ROLLOUT),
+            404: _ref("ErrorBody")}, [_PAGE]),
+    ("delete", "/v1/admin/templates/{page}", "Archive a page (404 to clients; history kept)",
+     None, {200: _obj(page=_STR, archived=_ANY), 404: _ref("ErrorBody")}, [_PAGE]),
     ("post", "/v1/admin/templates/{page}/validate", "Schema and accessibility lint of a draft",
      _obj(template=_ANY), {200: _PROBLEMS, 400: _ref("ErrorBody")}, [_PAGE]),
-    ("post", "/v1/admin/templates/{page}/publish", "Publish a new version (refused if lint fails)",
-     _TEMPLATE_BODY, {201: _obj(version=_STR, page=_STR, seq={"type": "integer"}),
-                      422: _PROBLEMS, 400: _ref("ErrorBody")}, [_PAGE]),
+    ("post", "/v1/admin/templates/{page}/publish",
+     "Publish a new version (refused if lint fails; staged with rollout)",
+     _obj(template=_ref("Template"), message=_STR, **_PRECONDITION),
+     {201: _PUBLISHED, 409: _CONFLICT, 422: _PROBLEMS, 400: _ref("ErrorBody")},
+     [_PAGE, _IF_MATCH]),
     ("get", "/v1/admin/templates/{page}/history", "Every version with author, time, message",
      None, {200: _HISTORY, 404: _ref("ErrorBody")}, [_PAGE]),
     ("get", "/v1/admin/templates/{page}/diff", "Diff between two versions", None,
@@ -91,8 +110,17 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
       {"name": "from", "in": "query", "required": True, "schema": _STR},
       {"name": "to", "in": "query", "required": True, "schema": _STR}]),
     ("post", "/v1/admin/templates/{page}/rollback", "Publish an earlier version anew",
-     _obj(version=_STR), {201: _obj(version=_STR, page=_STR, seq={"type": "integer"}),
-                          404: _ref("ErrorBody"), 422: _PROBLEMS}, [_PAGE]),
+     _obj(version=_STR, **_PRECONDITION),
+     {201: _PUBLISHED, 400: _ref("ErrorBody"), 404: _ref("ErrorBody"), 409: _CONFLICT,
+      422: _PROBLEMS}, [_PAGE, _IF_MATCH]),
+    ("post", "/v1/admin/templates/{page}/rollout", "Widen or narrow the running rollout",
+     _obj(percent={"type": "integer", "minimum": 1, "maximum": 100}),
+     {200: _ROLLOUT_STATE, 409: _CONFLICT, 422: _ref("ErrorBody")}, [_PAGE]),
+    ("post", "/v1/admin/templates/{page}/promote", "End the running rollout at 100%", None,
+     {200: _ROLLOUT_STATE, 409: _CONFLICT}, [_PAGE]),
+    ("post", "/v1/admin/templates/{page}/abort",
+     "End the running rollout: everyone back to the previous version", None,
+     {200: _ROLLOUT_STATE, 409: _CONFLICT}, [_PAGE]),
     ("get", "/v1/admin/preview/{page}", "The page as a persona gets it", None,
      {200: _ref("Layout"), 400: _ref("ErrorBody"), 404: _ref("ErrorBody"),
       422: _ref("ErrorBody")}, [_PAGE, _PERSONA, _FORMAT, _MARKS]),

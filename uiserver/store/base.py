@@ -30,6 +30,111 @@ class TemplateRecord(msgspec.Struct, frozen=True):
     message: str
     created: float  # Unix seconds
     seq: int  # publication order within the page, 1-based
+    source: str = ""  # "files": published from a template file (layouts/ or `publish FILE`)
+
+
+class Rollout(msgspec.Struct, frozen=True):
+    """A staged rollout: `version` (the newest history entry) is live for `percent`% of users,
+    sticky by a hash of (page, user); everyone else, anonymous callers included until 100%,
+    gets `previous`."""
+
+    page: str
+    version: str
+    previous: str
+    percent: int  # 1..100
+    author: str
+    started: float  # Unix seconds
+    updated: float
+
+
+class Archived(msgspec.Struct, frozen=True):
+    """A page taken down: clients get 404, its history stays; a publish restores it."""
+
+    page: str
+    author: str
+    created: float
+
+
+class PageState(msgspec.Struct, frozen=True):
+    """One page as stored: its newest history entry, whether it is archived, and its rollout
+    (with the record of the version the others keep)."""
+
+    head: TemplateRecord
+    archived: Archived | None = None
+    rollout: Rollout | None = None
+    previous: TemplateRecord | None = None
+
+
+RunningRollout = Literal["refuse", "abort", "promote"]
+
+
+class PublishOptions(msgspec.Struct, frozen=True):
+    """Preconditions and staging of one publish (or rollback), checked atomically in the store.
+
+    `base`: the versions the caller edited (If-Match); the newest entry must be one of them,
+    else StaleBase. None: no check (`If-Match: *`, or no precondition given).
+    `rollout`: percent 1..99 stages the new version for that share of users; None or 100 makes
+    it live for everyone. `running`: what to do with a rollout already running: `refuse`
+    (RolloutRunning), `abort` it first, or `promote` it first.
+    """
+
+    base: tuple[str, ...] | None = None
+    rollout: int | None = None
+    running: RunningRollout = "refuse"
+    source: str = ""
+
+
+class TemplateConflict(Exception):
+    """A template write refused because of the page's state; nothing changed (409)."""
+
+    code = "conflict"
+    field: str | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class StaleBase(TemplateConflict):
+    """The caller's base version is not the newest entry any more."""
+
+    code = "stale_base"
+    field = "base_version"
+
+    def __init__(self, page: str, base: tuple[str, ...], live: TemplateRecord | None) -> None:
+        now = live.version if live is not None else "none"
+        super().__init__(f"page {page!r} changed since version {', '.join(base)}: the live "
+                         f"version is {now}")
+        self.base = base
+        self.live = live
+
+
+class RolloutRunning(TemplateConflict):
+    """A publish while a rollout runs, without saying what to do with it."""
+
+    code = "rollout_running"
+    field = "rollout_conflict"
+
+    def __init__(self, rollout: Rollout) -> None:
+        super().__init__(
+            f"version {rollout.version} of {rollout.page!r} is rolling out to "
+            f"{rollout.percent}% of users; promote or abort it first, or publish with "
+            '"rollout_conflict": "promote" or "abort"'
+        )
+        self.rollout = rollout
+
+
+class NoRollout(TemplateConflict):
+    """Rollout, promote or abort on a page with no rollout running, or a staged publish with
+    no version for the others to keep."""
+
+    code = "no_rollout"
+    field = "rollout"
+
+
+class PageArchived(TemplateConflict):
+    code = "archived"
+    field = "page"
 
 
 class Invalidation(msgspec.Struct, frozen=True, array_like=True):
@@ -152,17 +257,38 @@ class TemplateStore(Protocol):
     """Append-only template history per page; the newest entry is live."""
 
     async def publish(
-        self, page: str, version: str, document: bytes, author: str, message: str, now: float
+        self, page: str, version: str, document: bytes, author: str, message: str, now: float,
+        options: PublishOptions | None = None,
     ) -> TemplateRecord:
-        """Append a new version and make it live, atomically. Republishing the live version is
-        a no-op returning it; a known version with other content raises ValueError. Invalidates
-        the page when it appended."""
+        """Append a new version and make it live (or stage it, `options.rollout`), atomically
+        with the checks of `options`. Republishing the live version (no rollout running, not
+        archived) is a no-op returning it; a known version with other content raises
+        ValueError; StaleBase, RolloutRunning, NoRollout change nothing. Publishing an archived
+        page restores it. Invalidates the page when it wrote."""
 
     async def live(self) -> dict[str, TemplateRecord]:
-        """The live version of every page."""
+        """The newest entry of every page that is not archived."""
 
     async def live_template(self, page: str) -> TemplateRecord | None:
-        """The live version of the page, or None."""
+        """The newest entry of the page, or None (never published, or archived)."""
+
+    async def states(self, page: str | None = None) -> dict[str, PageState]:
+        """Every page with a history (archived ones too), or only `page`: one snapshot."""
+
+    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> Rollout:
+        """Widen or narrow the running rollout (percent 1..100); NoRollout when none runs.
+        Invalidates the page."""
+
+    async def end_rollout(
+        self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
+    ) -> TemplateRecord:
+        """End the running rollout: `promote` keeps the new version for everyone, `abort`
+        republishes the previous one (a new history entry). The live record after it;
+        NoRollout when none runs. Invalidates the page."""
+
+    async def archive(self, page: str, author: str, now: float) -> Archived:
+        """Archive the page (ends a running rollout); idempotent. KeyError when the page has no
+        history. Invalidates the page."""
 
     async def get_version(self, page: str, version: str) -> TemplateRecord | None:
         """The newest history entry of that version (a rollback repeats a version), or None."""

@@ -7,7 +7,7 @@ different users never collide):
   aff:{id}        zset  affinity key -> score (as of affinity_ts)
   seg:{id}        set   segments
   order:{id}      hash  page -> JSON list of component ids last served
-  tpl:{page}, tplver:{page}, live   template history (see `redis_templates`)
+  tpl:{page}, tplver:{page}, live, rollouts, archived   templates (`redis_templates`)
 
 Every write is one MULTI/EXEC that also PUBLISHes its invalidations on `{prefix}invalidate`, so
 the message goes out if and only if the write committed. Read-modify-write operations (events,
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
@@ -53,7 +53,16 @@ from uiserver.store._common import (
     last_assignments,
     user_invalidations,
 )
-from uiserver.store.base import Invalidation, Listener, StoreUnavailable, TemplateRecord
+from uiserver.store.base import (
+    Archived,
+    Invalidation,
+    Listener,
+    PageState,
+    PublishOptions,
+    Rollout,
+    StoreUnavailable,
+    TemplateRecord,
+)
 from uiserver.store.redis_activity import RedisActivity
 from uiserver.store.redis_errors import UNAVAILABLE, guard
 from uiserver.store.redis_pubsub import InvalidationChannel
@@ -295,16 +304,26 @@ class RedisStore:
     # ------------------------------------------------------------------ templates
 
     async def publish(
-        self, page: str, version: str, document: bytes, author: str, message: str, now: float
+        self, page: str, version: str, document: bytes, author: str, message: str, now: float,
+        options: PublishOptions | None = None,
     ) -> TemplateRecord:
-        """Append `version` to the page's history and make it live.
+        """Append `version` to the page's history and make it live (see `TemplateStore`)."""
+        return await self._templates.publish(page, version, document, author, message, now,
+                                             options)
 
-        Publishing the version that is already live returns the live record unchanged (no new
-        history entry, no invalidation), so retries are idempotent. Publishing an older version
-        again (rollback) appends a new entry with a new seq. Versions are immutable: a known
-        version with a different document raises ValueError and changes nothing.
-        """
-        return await self._templates.publish(page, version, document, author, message, now)
+    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> Rollout:
+        return await self._templates.set_rollout(page, percent, author, now)
+
+    async def end_rollout(
+        self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
+    ) -> TemplateRecord:
+        return await self._templates.end_rollout(page, outcome, author, now)
+
+    async def archive(self, page: str, author: str, now: float) -> Archived:
+        return await self._templates.archive(page, author, now)
+
+    async def states(self, page: str | None = None) -> dict[str, PageState]:
+        return await self._templates.states(page)
 
     async def live(self) -> dict[str, TemplateRecord]:
         return await self._templates.live()

@@ -2,26 +2,54 @@
 
   tpl:{page}      hash  seq -> msgpack TemplateRecord (the history)
   tplver:{page}   hash  version -> newest record of that version
-  live            hash  page -> live record
+  live            hash  page -> newest record (archived pages too: `live()` leaves them out)
+  rollouts        hash  page -> msgpack Rollout (the running staged rollout)
+  archived        hash  page -> msgpack Archived
 
-A publish WATCHes the page's history and retries on conflict; it writes all three hashes and
-PUBLISHes the invalidation in one MULTI/EXEC.
+Every template write WATCHes the page's history, `rollouts` and `archived`, reads the page's
+state, asks `template_writes` what to write, and writes it with the invalidation's PUBLISH in one
+MULTI/EXEC; a concurrent write makes EXEC fail and the attempt is repeated on the new state. So
+two replicas publishing on the same base: one commits, the other sees the new version and gets
+StaleBase.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import msgspec
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from uiserver.store._common import MAX_TX_ATTEMPTS, Listeners, check_same_document
-from uiserver.store.base import Invalidation, StoreUnavailable, TemplateRecord
+from uiserver.store._common import MAX_TX_ATTEMPTS, Listeners
+from uiserver.store.base import (
+    Archived,
+    Invalidation,
+    PageState,
+    PublishOptions,
+    Rollout,
+    StoreUnavailable,
+    TemplateRecord,
+)
 from uiserver.store.redis_errors import guard
 from uiserver.store.redis_pubsub import InvalidationChannel
+from uiserver.store.template_writes import (
+    UNCHANGED,
+    Writes,
+    plan_archive,
+    plan_end,
+    plan_percent,
+    plan_publish,
+)
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode_record = msgspec.msgpack.Decoder(TemplateRecord).decode
+_decode_rollout = msgspec.msgpack.Decoder(Rollout).decode
+_decode_archived = msgspec.msgpack.Decoder(Archived).decode
+
+Plan = Callable[[Pipeline, PageState | None], Awaitable[Writes]]
 
 
 class RedisTemplates:
@@ -39,6 +67,8 @@ class RedisTemplates:
         self._channel = channel
         self._listeners = listeners
         self._live_key = f"{prefix}live"
+        self._rollouts_key = f"{prefix}rollouts"
+        self._archived_key = f"{prefix}archived"
 
     def _tpl(self, page: str) -> str:
         return f"{self._prefix}tpl:{page}"
@@ -46,69 +76,158 @@ class RedisTemplates:
     def _tplver(self, page: str) -> str:
         return f"{self._prefix}tplver:{page}"
 
+    # ------------------------------------------------------------------ writes
+
     async def publish(
-        self, page: str, version: str, document: bytes, author: str, message: str, now: float
+        self, page: str, version: str, document: bytes, author: str, message: str, now: float,
+        options: PublishOptions | None = None,
     ) -> TemplateRecord:
         """Append `version` to the page's history and make it live (see `TemplateStore`)."""
-        changes = [Invalidation("template", page)]
+
+        async def plan(pipe: Pipeline, state: PageState | None) -> Writes:
+            raw = await pipe.hget(self._tplver(page), version)
+            earlier = None if raw is None else _record(raw)
+            return plan_publish(page, version, bytes(document), author, message, now, options,
+                                state, earlier)
+
+        return (await self._write(page, plan)).result
+
+    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> Rollout:
+        async def plan(pipe: Pipeline, state: PageState | None) -> Writes:
+            rollout = plan_percent(page, percent, now, state)
+            assert state is not None
+            return Writes(state.head, rollout=rollout)
+
+        writes = await self._write(page, plan)
+        assert isinstance(writes.rollout, Rollout)
+        return writes.rollout
+
+    async def end_rollout(
+        self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
+    ) -> TemplateRecord:
+        async def plan(pipe: Pipeline, state: PageState | None) -> Writes:
+            return plan_end(page, outcome, author, now, state)
+
+        return (await self._write(page, plan)).result
+
+    async def archive(self, page: str, author: str, now: float) -> Archived:
+        async def plan(pipe: Pipeline, state: PageState | None) -> Writes:
+            return plan_archive(page, author, now, state)
+
+        await self._write(page, plan)
+        state = (await self.states(page))[page]
+        assert state.archived is not None
+        return state.archived
+
+    async def _write(self, page: str, plan: Plan) -> Writes:
+        """One optimistic transaction, repeated on conflict (see the module docstring)."""
         with guard():
             async with self._redis.pipeline(transaction=True) as pipe:
                 for _ in range(MAX_TX_ATTEMPTS):
                     try:
-                        record, appended = await self._publish_once(
-                            pipe, page, version, bytes(document), author, message, now
-                        )
+                        await pipe.watch(self._tpl(page), self._rollouts_key, self._archived_key)
+                        writes = await plan(pipe, await self._state(pipe, page))
+                        if not writes.changed:
+                            await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped
+                            return writes
+                        pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                        self._apply(pipe, page, writes)
+                        await pipe.execute()
                         break
                     except WatchError:
                         continue
                 else:
-                    raise StoreUnavailable(f"redis: publish of {page!r} kept conflicting")
-        if appended:
-            self._listeners.emit(changes)
-        return record
+                    raise StoreUnavailable(f"redis: write of template {page!r} kept conflicting")
+        self._listeners.emit([Invalidation("template", page)])
+        return writes
 
-    async def _publish_once(
-        self,
-        pipe: Pipeline,
-        page: str,
-        version: str,
-        document: bytes,
-        author: str,
-        message: str,
-        now: float,
-    ) -> tuple[TemplateRecord, bool]:
-        """One optimistic attempt: (the live record, whether it was appended now)."""
-        history = self._tpl(page)
-        await pipe.watch(history)
-        live_raw = await pipe.hget(self._live_key, page)
-        live = None if live_raw is None else _record(live_raw)
-        if live is not None and live.version == version:
-            await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
-            check_same_document(live, document)
-            return live, False
-        earlier = await pipe.hget(self._tplver(page), version)
-        if earlier is not None:
-            check_same_document(_record(earlier), document)
-        seq = int(await pipe.hlen(history)) + 1
-        record = TemplateRecord(page, version, document, author, message, now, seq)
-        encoded = _encode(record)
-        pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-        pipe.hset(history, str(seq), encoded)
-        pipe.hset(self._tplver(page), version, encoded)
-        pipe.hset(self._live_key, page, encoded)
+    def _apply(self, pipe: Pipeline, page: str, writes: Writes) -> None:
+        for record in writes.appends:
+            encoded = _encode(record)
+            pipe.hset(self._tpl(page), str(record.seq), encoded)
+            pipe.hset(self._tplver(page), record.version, encoded)
+            pipe.hset(self._live_key, page, encoded)
+        if writes.rollout != UNCHANGED:
+            if writes.rollout is None:
+                pipe.hdel(self._rollouts_key, page)
+            else:
+                pipe.hset(self._rollouts_key, page, _encode(writes.rollout))
+        if writes.archive is not None:
+            pipe.hset(self._archived_key, page, _encode(writes.archive))
+        if writes.unarchive:
+            pipe.hdel(self._archived_key, page)
         self._channel.publish(pipe, [Invalidation("template", page)])
-        await pipe.execute()
-        return record, True
+
+    async def _state(self, conn: Pipeline | aioredis.Redis, page: str) -> PageState | None:
+        """The page's state, read (inside WATCH when `conn` is a watching pipeline)."""
+        head = await conn.hget(self._live_key, page)
+        if head is None:
+            return None
+        rollout_raw = await conn.hget(self._rollouts_key, page)
+        archived_raw = await conn.hget(self._archived_key, page)
+        return await self._page_state(conn, page, head, rollout_raw, archived_raw)
+
+    async def _page_state(
+        self, conn: Pipeline | aioredis.Redis, page: str, head: bytes | str,
+        rollout_raw: bytes | str | None, archived_raw: bytes | str | None,
+    ) -> PageState:
+        rollout = None if rollout_raw is None else _decode_rollout(_bytes(rollout_raw))
+        previous = None
+        if rollout is not None:
+            # Versions are immutable: reading this one outside the snapshot is safe.
+            raw = await conn.hget(self._tplver(page), rollout.previous)
+            previous = None if raw is None else _record(raw)
+        archived = None if archived_raw is None else _decode_archived(_bytes(archived_raw))
+        return PageState(_record(head), archived, rollout, previous)
+
+    # ------------------------------------------------------------------ reads
+
+    async def states(self, page: str | None = None) -> dict[str, PageState]:
+        """One snapshot (MULTI/EXEC) of the pages' heads, rollouts and archive markers."""
+        with guard():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if page is None:
+                    pipe.hgetall(self._live_key)
+                    pipe.hgetall(self._rollouts_key)
+                    pipe.hgetall(self._archived_key)
+                    heads, rollouts, archived = await pipe.execute()
+                    heads = {_text(k): v for k, v in heads.items()}
+                    rollouts = {_text(k): v for k, v in rollouts.items()}
+                    archived = {_text(k): v for k, v in archived.items()}
+                else:
+                    pipe.hget(self._live_key, page)
+                    pipe.hget(self._rollouts_key, page)
+                    pipe.hget(self._archived_key, page)
+                    head, rollout, mark = await pipe.execute()
+                    heads = {} if head is None else {page: head}
+                    rollouts = {} if rollout is None else {page: rollout}
+                    archived = {} if mark is None else {page: mark}
+            return {
+                name: await self._page_state(self._redis, name, heads[name],
+                                             rollouts.get(name), archived.get(name))
+                for name in sorted(heads)
+            }
 
     async def live(self) -> dict[str, TemplateRecord]:
         with guard():
-            raw = await self._redis.hgetall(self._live_key)
-        return {_text(page): _record(value) for page, value in sorted(raw.items())}
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hgetall(self._live_key)
+                pipe.hkeys(self._archived_key)
+                raw, archived = await pipe.execute()
+        gone = {_text(page) for page in archived}
+        return {
+            name: _record(value)
+            for name, value in sorted((_text(p), v) for p, v in raw.items())
+            if name not in gone
+        }
 
     async def live_template(self, page: str) -> TemplateRecord | None:
         with guard():
-            raw = await self._redis.hget(self._live_key, page)
-        return None if raw is None else _record(raw)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hget(self._live_key, page)
+                pipe.hexists(self._archived_key, page)
+                raw, archived = await pipe.execute()
+        return None if raw is None or archived else _record(raw)
 
     async def get_version(self, page: str, version: str) -> TemplateRecord | None:
         """The newest history entry of that version (a rollback repeats a version)."""
@@ -127,5 +246,9 @@ def _text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
 
 
+def _bytes(raw: bytes | str) -> bytes:
+    return raw if isinstance(raw, bytes) else raw.encode()
+
+
 def _record(raw: bytes | str) -> TemplateRecord:
-    return _decode_record(raw if isinstance(raw, bytes) else raw.encode())
+    return _decode_record(_bytes(raw))

@@ -16,10 +16,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from uiserver.affinity import Affinity, fold
 from uiserver.schema import Event, Profile, Settings
@@ -36,15 +36,23 @@ from uiserver.store._common import (
     user_invalidations,
 )
 from uiserver.store.base import (
-    Conversion,
-    Exposure,
+    Archived,
     Invalidation,
     Listener,
+    PageState,
+    PublishOptions,
+    Rollout,
     StoreUnavailable,
     TemplateRecord,
-    VariantCounts,
 )
 from uiserver.store.sqlite_changes import ChangeLog
+from uiserver.store.template_writes import (
+    Writes,
+    plan_archive,
+    plan_end,
+    plan_percent,
+    plan_publish,
+)
 
 USER_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users (
@@ -74,7 +82,7 @@ SCHEMA = (
 USER_TABLES = ("users", "affinities", "segments", "last_orders")
 
 
-class SQLiteStore:
+class SQLiteStore(sqlite_activity.ActivityMixin):
     """The default store: a single file, no services needed.
 
     Usage:
@@ -152,6 +160,7 @@ class SQLiteStore:
             for statement in SCHEMA:
                 conn.execute(statement)
             sqlite_activity.migrate(conn)
+            sqlite_templates.migrate(conn)
             self._changes.start(conn, time.time())
             conn.execute("COMMIT")
             self._changes.mark_read(conn)
@@ -279,31 +288,6 @@ class SQLiteStore:
                 (user_id, page, json_encode(list(order)).decode()),
             )
 
-    async def record_activity(
-        self, launches: Mapping[str, tuple[int, int]], exposures: Sequence[Exposure]
-    ) -> None:
-        if not launches and not exposures:
-            return
-        now = time.time()
-        with self._tx(write=True) as conn:
-            users = sqlite_activity.record(conn, launches, exposures, now)
-            changes = [Invalidation("user", user_id) for user_id in users]
-            self._changes.append(conn, changes, now)
-        self._listeners.emit(changes)
-
-    async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
-        """No invalidation: which experiments a user converted in is no layout input."""
-        if not conversions:
-            return 0
-        with self._tx(write=True) as conn:
-            return sqlite_activity.convert(conn, user_id, conversions, time.time())
-
-    async def experiment_counts(
-        self, experiment: str, variants: Sequence[str]
-    ) -> list[VariantCounts]:
-        with self._tx(write=False) as conn:
-            return sqlite_activity.counts(conn, experiment, variants)
-
     async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
         mapping = last_assignments(assignments)
         if not mapping:
@@ -376,25 +360,71 @@ class SQLiteStore:
     # ------------------------------------------------------------------ templates
 
     async def publish(
-        self, page: str, version: str, document: bytes, author: str, message: str, now: float
+        self, page: str, version: str, document: bytes, author: str, message: str, now: float,
+        options: PublishOptions | None = None,
     ) -> TemplateRecord:
-        """Append `version` to the page's history and make it live.
+        """Append `version` to the page's history and make it live (see `TemplateStore`).
 
         Publishing the version that is already live returns the live record unchanged (no new
         history entry, no invalidation), so retries are idempotent. Publishing an older version
         again (rollback) appends a new entry with a new seq. Versions are immutable: a known
-        version with a different document raises ValueError and changes nothing.
+        version with a different document raises ValueError and changes nothing. The checks of
+        `options` run inside the same `BEGIN IMMEDIATE` transaction as the write: two
+        processes publishing on the same base cannot both pass.
         """
+
+        def plan(conn: sqlite3.Connection, state: PageState | None) -> Writes:
+            earlier = sqlite_templates.newest_of_version(conn, page, version)
+            return plan_publish(page, version, document, author, message, now, options, state,
+                                earlier)
+
+        return (await self._template_write(page, now, plan)).result
+
+    async def _template_write(
+        self, page: str, now: float,
+        plan: Callable[[sqlite3.Connection, PageState | None], Writes],
+    ) -> Writes:
+        """Read the page's state, plan, write and invalidate, in one write transaction."""
         changes = [Invalidation("template", page)]
         with self._tx(write=True) as conn:
-            record, appended = sqlite_templates.append(
-                conn, page, version, document, author, message, now
-            )
-            if appended:
+            writes = plan(conn, sqlite_templates.states(conn, page).get(page))
+            if writes.changed:
+                sqlite_templates.apply(conn, page, writes)
                 self._changes.append(conn, changes, now)
-        if appended:
+        if writes.changed:
             self._listeners.emit(changes)
-        return record
+        return writes
+
+    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> Rollout:
+        def plan(conn: sqlite3.Connection, state: PageState | None) -> Writes:
+            rollout = plan_percent(page, percent, now, state)
+            assert state is not None
+            return Writes(state.head, rollout=rollout)
+
+        writes = await self._template_write(page, now, plan)
+        assert isinstance(writes.rollout, Rollout)
+        return writes.rollout
+
+    async def end_rollout(
+        self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
+    ) -> TemplateRecord:
+        writes = await self._template_write(
+            page, now, lambda conn, state: plan_end(page, outcome, author, now, state)
+        )
+        return writes.result
+
+    async def archive(self, page: str, author: str, now: float) -> Archived:
+        await self._template_write(
+            page, now, lambda conn, state: plan_archive(page, author, now, state)
+        )
+        with self._tx(write=False) as conn:
+            archived = sqlite_templates.states(conn, page)[page].archived
+        assert archived is not None
+        return archived
+
+    async def states(self, page: str | None = None) -> dict[str, PageState]:
+        with self._tx(write=False) as conn:
+            return sqlite_templates.states(conn, page)
 
     async def live(self) -> dict[str, TemplateRecord]:
         with self._tx(write=False) as conn:

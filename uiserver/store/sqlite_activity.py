@@ -11,7 +11,9 @@ variants x days, never by users.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 
 from uiserver import sketch
 from uiserver.activity import (
@@ -27,7 +29,9 @@ from uiserver.activity import (
 )
 from uiserver.affinity import EventLike
 from uiserver.schema import Activity
-from uiserver.store.base import Conversion, Exposure, VariantCounts
+from uiserver.store._common import Listeners
+from uiserver.store.base import Conversion, Exposure, Invalidation, VariantCounts
+from uiserver.store.sqlite_changes import ChangeLog
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS experiment_days (
@@ -180,3 +184,36 @@ def counts(
             last_day=rows[-1][0],
         ))
     return out
+
+
+class ActivityMixin:
+    """The ActivityStore methods of `SQLiteStore` (its transaction, change log and listeners)."""
+
+    _tx: Callable[..., AbstractContextManager[sqlite3.Connection]]
+    _changes: ChangeLog
+    _listeners: Listeners
+
+    async def record_activity(
+        self, launches: Mapping[str, tuple[int, int]], exposures: Sequence[Exposure]
+    ) -> None:
+        if not launches and not exposures:
+            return
+        now = time.time()
+        with self._tx(write=True) as conn:
+            users = record(conn, launches, exposures, now)
+            changes = [Invalidation("user", user_id) for user_id in users]
+            self._changes.append(conn, changes, now)
+        self._listeners.emit(changes)
+
+    async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
+        """No invalidation: which experiments a user converted in is no layout input."""
+        if not conversions:
+            return 0
+        with self._tx(write=True) as conn:
+            return convert(conn, user_id, conversions, time.time())
+
+    async def experiment_counts(
+        self, experiment: str, variants: Sequence[str]
+    ) -> list[VariantCounts]:
+        with self._tx(write=False) as conn:
+            return counts(conn, experiment, variants)

@@ -1,0 +1,148 @@
+"""What every template write does, decided once for both backends.
+
+Each backend reads the page's state inside its transaction (SQLite: `BEGIN IMMEDIATE`; Redis:
+WATCH ... MULTI/EXEC), asks a `plan_*` function here what to write, and writes it. So the
+compare-and-set of `If-Match`, the rules of staged rollouts and archiving are the same whatever
+the store, and a refusal (an exception) leaves nothing written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+
+from uiserver.store._common import check_same_document
+from uiserver.store.base import (
+    Archived,
+    NoRollout,
+    PageState,
+    PublishOptions,
+    Rollout,
+    RolloutRunning,
+    StaleBase,
+    TemplateRecord,
+)
+
+NO_OPTIONS = PublishOptions()
+UNCHANGED: Literal["unchanged"] = "unchanged"
+
+
+@dataclass(slots=True)
+class Writes:
+    """What to write: history entries to append (in order), the page's rollout afterwards
+    (`UNCHANGED`, None: none, or a Rollout), the archive marker to set or clear."""
+
+    result: TemplateRecord
+    appends: list[TemplateRecord] = field(default_factory=list)
+    rollout: Rollout | Literal["unchanged"] | None = UNCHANGED
+    archive: Archived | None = None
+    unarchive: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.appends) or self.rollout != UNCHANGED or self.archive is not None \
+            or self.unarchive
+
+
+def _entry(record: TemplateRecord, seq: int, author: str, message: str, now: float,
+           source: str = "") -> TemplateRecord:
+    return msgspec.structs.replace(record, seq=seq, author=author, message=message, created=now,
+                                   source=source)
+
+
+def plan_publish(
+    page: str,
+    version: str,
+    document: bytes,
+    author: str,
+    message: str,
+    now: float,
+    options: PublishOptions | None,
+    state: PageState | None,
+    earlier: TemplateRecord | None,
+) -> Writes:
+    """A publish (or rollback): see `TemplateStore.publish`. `earlier` is the newest entry of
+    `version`, if any (versions are immutable)."""
+    options = options or NO_OPTIONS
+    head = state.head if state is not None else None
+    archived = state is not None and state.archived is not None
+    running = state.rollout if state is not None and not archived else None
+    if head is not None and head.version == version and not archived and running is None:
+        check_same_document(head, document)
+        return Writes(head)  # idempotent: nothing to do
+    if earlier is not None:
+        check_same_document(earlier, document)
+    if options.base is not None and (head is None or head.version not in options.base):
+        raise StaleBase(page, options.base, head)
+    writes = Writes(head) if head is not None else Writes(_placeholder(page))
+    seq = head.seq if head is not None else 0
+    keep = head  # the version the others keep if this publish is staged
+    if running is not None:
+        if options.running == "refuse":
+            raise RolloutRunning(running)
+        writes.rollout = None
+        if options.running == "abort":
+            assert state is not None and state.previous is not None
+            seq += 1
+            keep = _entry(state.previous, seq, author,
+                          f"rollout of {running.version} aborted", now)
+            writes.appends.append(keep)
+    staged = options.rollout is not None and options.rollout < 100
+    if staged and (keep is None or archived):
+        raise NoRollout(f"page {page!r} has no live version for the other users to keep; "
+                        "publish it without a rollout")
+    if keep is not None and keep.version == version and not archived:
+        writes.result = keep  # e.g. promoting the rollout of this very version
+        return writes
+    record = TemplateRecord(page, version, bytes(document), author, message, now, seq + 1,
+                            options.source)
+    writes.appends.append(record)
+    writes.result = record
+    writes.unarchive = archived
+    if staged:
+        assert keep is not None and options.rollout is not None
+        writes.rollout = Rollout(page, version, keep.version, options.rollout, author, now, now)
+    return writes
+
+
+def _placeholder(page: str) -> TemplateRecord:
+    return TemplateRecord(page, "", b"", "", "", 0.0, 0)
+
+
+def _running(page: str, state: PageState | None) -> tuple[PageState, Rollout]:
+    if state is None or state.rollout is None or state.archived is not None:
+        raise NoRollout(f"page {page!r} has no rollout running")
+    return state, state.rollout
+
+
+def plan_percent(page: str, percent: int, now: float, state: PageState | None) -> Rollout:
+    """The running rollout at a new share (1..100); NoRollout when none runs."""
+    _, rollout = _running(page, state)
+    return msgspec.structs.replace(rollout, percent=percent, updated=now)
+
+
+def plan_end(
+    page: str, outcome: Literal["promote", "abort"], author: str, now: float,
+    state: PageState | None,
+) -> Writes:
+    """Promote (the new version stays, for everyone) or abort (the previous one is
+    republished as a new entry); NoRollout when none runs."""
+    state, rollout = _running(page, state)
+    if outcome == "promote":
+        return Writes(state.head, rollout=None)
+    assert state.previous is not None
+    back = _entry(state.previous, state.head.seq + 1, author,
+                  f"rollout of {rollout.version} aborted", now)
+    return Writes(back, appends=[back], rollout=None)
+
+
+def plan_archive(page: str, author: str, now: float, state: PageState | None) -> Writes:
+    """Archive the page and end its rollout; KeyError when it was never published."""
+    if state is None:
+        raise KeyError(page)
+    if state.archived is not None:
+        return Writes(state.head)
+    return Writes(state.head, archive=Archived(page, author, now),
+                  rollout=None if state.rollout is not None else UNCHANGED)
