@@ -86,7 +86,7 @@ def test_every_route_needs_the_designer_role(
     cases = {
         "no token": ({}, 401),
         "user token": (bearer("u1"), 403),
-        "expired": ({"Authorization": f"Bearer {token('dora', 'designer', ttl=-30)}"}, 401),
+        "expired": ({"Authorization": f"Bearer {token('dora', 'designer', ttl=-3600)}"}, 401),
         "forged": ({"Authorization": "Bearer " + token(
             "dora", "admin", secret="not-the-server-secret-0123456789abcdef")}, 401),
         "garbage": ({"Authorization": "Bearer not.a.jwt"}, 401),

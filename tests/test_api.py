@@ -128,7 +128,7 @@ def _bad_tokens() -> list[object]:
     return [
         pytest.param("Bearer not-a-jwt", "bad_token", id="garbage"),
         pytest.param("Basic abc", "bad_token", id="wrong-scheme"),
-        pytest.param(f"Bearer {token('u', ttl=-10)}", "token_expired", id="expired"),
+        pytest.param(f"Bearer {token('u', ttl=-3600)}", "token_expired", id="expired"),
         pytest.param(f"Bearer {token('u', secret='another-secret-of-enough-length!!')}",
                      "bad_token", id="foreign-secret"),
         pytest.param("Bearer " + jwt.encode({"sub": "u"}, SECRET, algorithm="HS256"),

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from jwt.exceptions import InvalidSubjectError  # PyJWT >= 2.10
 
 from uiserver.cache import BoundedDict
+from uiserver.identifiers import user_id_problem
 
 ALGORITHM = "HS256"
 ROLES = ("user", "designer", "admin")
@@ -51,13 +53,55 @@ class AuthError(Exception):
         self.message = message
 
 
-class TokenVerifier:
-    """Verifies bearer tokens; remembers verified claims in a bounded cache until they expire."""
+# Plain words for each way a token can fail; PyJWT's own messages name decoder internals
+# ("Invalid header string: 'utf-8' codec can't decode byte 0xb7"). Most specific class first.
+_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.InvalidAlgorithmError, "the token must be signed with HS256 (its header names another "
+                                "algorithm, or none)"),
+    (jwt.InvalidSignatureError, "the token's signature does not match: it was not signed with "
+                                "this server's secret"),
+    (jwt.ImmatureSignatureError, "the token is not valid yet: its 'nbf' or 'iat' is in the "
+                                 "future by more than the allowed clock skew"),
+    (jwt.InvalidIssuedAtError, "claim 'iat' must be a number of Unix seconds"),
+    (InvalidSubjectError, "claim 'sub' must be a string (the user id)"),
+)
+MALFORMED = ("the token is not a well-formed JWT: expected three base64url parts "
+             "(header.claims.signature) holding JSON objects")
+# A PyJWT DecodeError from its claim checks is already in plain words; any other DecodeError
+# is about base64, UTF-8 or JSON and gets MALFORMED.
+_PLAIN_DECODE_ERRORS = ("Expiration Time claim (exp)", "Not Before claim (nbf)")
+# An `exp` past the year 9999 is a mistake (or `10**400`, which no float holds).
+EXP_MAX = 253_402_300_799
+TOKEN_CACHE_MAX_CHARS = 4096  # longer (valid) tokens are verified every time, never cached
 
-    def __init__(self, secret: str, cache_size: int = 100_000) -> None:
+
+def _reason(exc: jwt.PyJWTError) -> str:
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"the token lacks the '{exc.claim}' claim"
+    for kind, reason in _REASONS:
+        if isinstance(exc, kind):
+            return reason
+    text = str(exc)
+    if isinstance(exc, jwt.DecodeError) and text.startswith(_PLAIN_DECODE_ERRORS):
+        return f"the token's {text[0].lower()}{text[1:].rstrip('.')}"
+    return MALFORMED
+
+
+class TokenVerifier:
+    """Verifies bearer tokens; remembers verified claims in a bounded cache until they expire.
+
+    `leeway` (seconds, `UISERVER_JWT_LEEWAY`, default 60) is the clock skew allowed on `exp`,
+    `nbf` and `iat` between the operator's backend that mints tokens and this server (RFC 7519
+    section 4.1.4 allows "a small leeway, usually no more than a few minutes").
+    """
+
+    def __init__(self, secret: str, cache_size: int = 100_000, leeway: float = 60.0) -> None:
         if not secret:
             raise ValueError("a JWT secret is required")
+        if not 0 <= leeway < 86_400:
+            raise ValueError("the JWT leeway must be 0 to 86,399 seconds")
         self._secret = secret
+        self._leeway = leeway
         self._cache: BoundedDict[str, Identity] = BoundedDict(cache_size)
 
     @property
@@ -70,14 +114,18 @@ class TokenVerifier:
         if not authorization:
             return ANONYMOUS
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("bad_token", "Authorization must be 'Bearer <token>'")
         return self.verify(token.strip())
 
     def verify(self, token: str) -> Identity:
+        """The identity a token names; AuthError (`bad_token`, `token_expired`) otherwise.
+
+        The user id passes `identifiers.user_id_problem`, the one rule for user ids.
+        """
         cached = self._cache.get(token)
         if cached is not None:
-            if cached.exp > time.time():
+            if cached.exp + self._leeway > time.time():
                 return cached
             del self._cache[token]
             raise AuthError("token_expired", "the token has expired")
@@ -87,19 +135,33 @@ class TokenVerifier:
                 self._secret,
                 algorithms=[ALGORITHM],
                 options={"require": ["exp", "sub"]},
+                leeway=self._leeway,
             )
         except jwt.ExpiredSignatureError as exc:
             raise AuthError("token_expired", "the token has expired") from exc
         except jwt.PyJWTError as exc:
-            raise AuthError("bad_token", f"invalid token: {exc}") from exc
-        sub, role = claims.get("sub"), claims.get("role", "user")
-        if not isinstance(sub, str) or not sub or len(sub) > 128:
-            raise AuthError("bad_token", "claim 'sub' must be a non-empty string")
-        if role not in ROLES:
-            raise AuthError("bad_token", f"unknown role {role!r}")
-        identity = Identity(sub, role, float(claims["exp"]))
-        self._cache[token] = identity
+            raise AuthError("bad_token", _reason(exc)) from None
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            # Whatever else a hostile header or payload makes the decoder raise is a bad token.
+            raise AuthError("bad_token", MALFORMED) from None
+        identity = _identity(claims)
+        if len(token) <= TOKEN_CACHE_MAX_CHARS:
+            self._cache[token] = identity
         return identity
+
+
+def _identity(claims: dict[str, object]) -> Identity:
+    """The Identity of verified claims; AuthError when a claim is not what it must be."""
+    sub, role, exp = claims.get("sub"), claims.get("role", "user"), claims.get("exp")
+    problem = user_id_problem(sub)
+    if problem is not None:
+        raise AuthError("bad_token", f"claim 'sub': {problem}")
+    assert isinstance(sub, str)
+    if not isinstance(role, str) or role not in ROLES:
+        raise AuthError("bad_token", f"claim 'role' must be one of {', '.join(ROLES)}")
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not exp <= EXP_MAX:
+        raise AuthError("bad_token", "claim 'exp' must be Unix seconds before the year 10000")
+    return Identity(sub, role, float(exp))
 
 
 def mint_token(secret: str, user: str, role: str = "user", ttl: int = 86_400) -> str:

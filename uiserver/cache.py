@@ -5,7 +5,7 @@ Two bounded levels (sizes are settings, so memory stays bounded whatever the num
 - `bodies` (cachetools LRU, read only on a memo miss): fingerprint of everything a layout
   depends on -> encoded body + ETag (+ gzip). Shared by every user whose inputs give the same
   plan; never keyed by user id.
-- `requests` (a BoundedDict, read on every warm GET): (user, page, raw query) -> the body
+- `requests` (a BoundedDict, read on every warm GET): (user, page, context key) -> the body
   served last time, with the exact template and profile objects it was computed from. A hit is
   valid only while both are still the current objects (identity check), so a publish or a
   profile write is visible on the very next request without scanning the cache.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -36,16 +37,18 @@ GZIP_MIN_BYTES = 1024
 
 @dataclass(slots=True)
 class BodyEntry:
-    """An encoded layout ready to send: body, quoted strong ETag, gzip made on first demand."""
+    """An encoded layout ready to send: body, quoted strong ETags of its identity and gzip
+    representations (each its own, RFC 9110 8.8.3), gzip made on first demand."""
 
     body: bytes
     etag: bytes
+    etag_gz: bytes = b""
     _gzipped: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, body: bytes) -> BodyEntry:
         digest = hashlib.blake2b(body, digest_size=12).hexdigest()
-        return cls(body, f'"{digest}"'.encode())
+        return cls(body, f'"{digest}"'.encode(), f'"{digest}-gz"'.encode())
 
     def gzipped(self) -> bytes:
         if self._gzipped is None:
@@ -94,7 +97,9 @@ class Coalescer(Generic[K, V]):
             del self._inflight[key]
 
 
-RequestKey = tuple[str, str, bytes]  # (user id, page, raw query string)
+# (user id, page, `context_query.context_key`): unknown query parameters are in no key, and
+# each part is bounded (128-character user ids, known pages, a ~200-byte context key).
+RequestKey = tuple[str, str, bytes]
 
 
 class BoundedDict(dict[K, V]):
@@ -102,9 +107,17 @@ class BoundedDict(dict[K, V]):
 
     For the caches a warm GET reads (token claims, parsed queries, profiles, the request memo):
     reads are plain `dict.get`, in C, where a cachetools lookup costs about a microsecond of
-    Python per call and a warm GET has a dozen microseconds in all (DESIGN section 7). Eviction
-    is first-in-first-out, which bounds memory as well as LRU does; a hot entry evicted early is
-    recomputed from the levels below. Writes go through `__setitem__`; `evict` is the hook.
+    Python per call and a warm GET has a dozen microseconds in all (DESIGN section 7), and an
+    OrderedDict's `get` about twice a dict's. Eviction is first-in-first-out, which bounds
+    memory as well as LRU does; a hot entry evicted early is recomputed from the levels below.
+    Writes go through `__setitem__`; `evict` is the hook.
+
+    The insertion order lives in a deque beside the dict, so finding the oldest key is O(1):
+    `next(iter(dict))` walks the deleted slots a FIFO leaves at the front of a dict's table
+    (~20-80 us an insert at 100,000 entries). Keys deleted other than by eviction stay in the
+    deque until they reach its front (a key deleted and inserted again may then go a little
+    early, harmless in a cache); the deque is rebuilt from the dict when such stale keys
+    outnumber `maxsize`, so it stays within twice the dict's bound at O(1) amortized cost.
     """
 
     def __init__(self, maxsize: int) -> None:
@@ -112,15 +125,34 @@ class BoundedDict(dict[K, V]):
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.maxsize = maxsize
+        self._order: deque[K] = deque()
 
     def __setitem__(self, key: K, value: V) -> None:
-        if len(self) >= self.maxsize and key not in self:
-            self.evict(next(iter(self)))
+        if key not in self:
+            if len(self) >= self.maxsize:
+                self._evict_oldest()
+            order = self._order
+            order.append(key)
+            if len(order) > 2 * self.maxsize + 16:
+                self._order = deque(dict.keys(self))
+                self._order.append(key)
         super().__setitem__(key, value)
+
+    def _evict_oldest(self) -> None:
+        order = self._order
+        while order:
+            key = order.popleft()
+            if key in self:
+                self.evict(key)
+                return
 
     def evict(self, key: K) -> None:
         """Remove `key` to make room; subclasses add what must go with it."""
         super().pop(key, None)
+
+    def clear(self) -> None:
+        super().clear()
+        self._order.clear()
 
 
 class RequestMemo(BoundedDict[RequestKey, RequestEntry]):

@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="redis://host:port/db for the shared Redis store (default: SQLite in --data-dir)",
     )
     serve.add_argument("--log-level", default=os.environ.get("UISERVER_LOG_LEVEL", "info"))
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("UISERVER_FORWARDED_ALLOW_IPS"),
+        help="comma-separated proxy addresses (or networks, or '*') whose X-Forwarded-Proto and "
+             "X-Forwarded-For are trusted (default: 127.0.0.1 only, as uvicorn)",
+    )
 
     token = sub.add_parser("token", help="mint a JWT for a user")
     token.add_argument("user")

@@ -61,6 +61,11 @@ class Config:
         default_factory=lambda: _env_int("UISERVER_PROFILE_CACHE", 50_000)
     )
     token_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_TOKEN_CACHE", 100_000))
+    # Clock skew (seconds) allowed on a token's `exp`, `nbf` and `iat`: the operator's backend
+    # mints tokens on another machine's clock (RFC 7519 4.1.4: "a small leeway").
+    jwt_leeway: float = field(
+        default_factory=lambda: float(os.environ.get("UISERVER_JWT_LEEWAY", "60"))
+    )
     publish_layouts_on_start: bool = True
     # Launch counters and experiment exposures are written in the background, batched: how long
     # (seconds) a batch collects before its one write (0: at once, after the response).

@@ -4,6 +4,10 @@ the OpenAPI parameters come from its JSON schema. Adding a field to Context adds
 
 Booleans are written `0`/`1` (also `false`/`true`), numbers as decimal text; unknown parameters
 are ignored (clients add their own, such as cache busters).
+
+A parsed context has one canonical key (`context_key`: its fields encoded, unknown parameters
+and their order gone), so every cache keyed by context is bounded by what the context can be,
+not by what URLs clients send (`ContextMemo`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from urllib.parse import parse_qsl
 import msgspec
 import msgspec.inspect
 
+from uiserver.cache import BoundedDict
 from uiserver.documents import error_path
 from uiserver.schema import Context
 
@@ -91,6 +96,42 @@ def parse_context(query: bytes) -> Context:
     except msgspec.ValidationError as exc:
         field, message = error_path(exc)
         raise QueryError("query" if field == "$" else field, message) from None
+
+
+_KEY_ENCODER = msgspec.json.Encoder()
+
+
+def context_key(context: Context) -> bytes:
+    """The canonical bytes of a context: equal for equal contexts, whatever the query's order,
+    spelling (`dark=1`, `dark=true`) or unknown parameters. At most ~200 bytes (every field is
+    bounded by Context's own limits)."""
+    return _KEY_ENCODER.encode(context)
+
+
+Parsed = tuple[Context, bytes]  # (context, context_key(context))
+
+
+class ContextMemo(BoundedDict[bytes, "Parsed | QueryError"]):
+    """Raw query string -> parsed context and key (or the QueryError), bounded in count and in
+    the size of what it keeps: a query longer than `max_query_bytes` (junk parameters, padding)
+    is parsed on every request and never stored, so hostile URLs cannot grow memory.
+
+    The warm path reads it with `dict.get` (C); a miss calls `parse`.
+    """
+
+    def __init__(self, maxsize: int = 4096, max_query_bytes: int = 512) -> None:
+        super().__init__(maxsize)
+        self.max_query_bytes = max_query_bytes
+
+    def parse(self, query: bytes) -> Parsed | QueryError:
+        try:
+            context = parse_context(query)
+            parsed: Parsed | QueryError = (context, context_key(context))
+        except QueryError as exc:
+            parsed = exc.with_traceback(None)  # a kept traceback would keep the query alive
+        if len(query) <= self.max_query_bytes:
+            self[query] = parsed
+        return parsed
 
 
 def openapi_parameters() -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from uiserver.documents import DEFAULT_LIMITS, DocumentError, decode, format_of_
 from uiserver.engine import CompileError, LayoutRuleError
 from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
 from uiserver.experiments import ExperimentReadout
+from uiserver.identifiers import shown
 from uiserver.pages import LivePage, UnknownPage
 from uiserver.publishing import UnknownVersion
 from uiserver.schema import Context, Layout, Problem, Template
@@ -193,7 +194,7 @@ async def live_page(service: Service, page: str) -> LivePage:
     try:
         return service.page(page)
     except UnknownPage:
-        raise NotFound(f"no page {page!r}", "page") from None
+        raise NotFound(f"no page {shown(page)}", "page") from None
 
 
 def document(record: TemplateRecord) -> dict[str, Any]:
@@ -265,7 +266,7 @@ async def rollback(
     try:
         return await service.rollback(page, version, author, options)
     except UnknownVersion:
-        raise NotFound(f"page {page!r} has no version {version!r}", "version") from None
+        raise NotFound(f"page {shown(page)} has no version {shown(version)}", "version") from None
     except TemplateConflict as exc:
         raise await conflict(service, page, exc) from None
 
@@ -311,7 +312,7 @@ async def archive(service: Service, page: str, author: str) -> None:
     try:
         await service.archive(page, author)
     except KeyError:
-        raise NotFound(f"no page {page!r}", "page") from None
+        raise NotFound(f"no page {shown(page)}", "page") from None
 
 
 # --------------------------------------------------------------------------- history and diff
@@ -322,7 +323,7 @@ async def history(service: Service, page: str) -> list[HistoryEntry]:
     none."""
     records = await service.history(page)
     if not records:
-        raise NotFound(f"no page {page!r}", "page")
+        raise NotFound(f"no page {shown(page)}", "page")
     state = await service.state(page)
     shares: dict[str, int] = {}
     if state is not None and state.archived is None:
@@ -343,7 +344,7 @@ async def version_record(service: Service, page: str, version: str, field: str) 
         raise BadRequest(f"{field} is required", field)
     record = await service.version(page, version)
     if record is None:
-        raise NotFound(f"page {page!r} has no version {version!r}", field)
+        raise NotFound(f"page {shown(page)} has no version {shown(version)}", field)
     return record
 
 

@@ -11,6 +11,7 @@ NaN that would poison a hash:
   levels as it goes;
 - numbers: finite only (JSON has no NaN/Infinity and msgspec refuses 1e999; YAML's `.nan` and
   `.inf` are refused here);
+- text: valid Unicode only (a YAML `"\\ud800"` escape is refused as msgspec refuses it in JSON);
 - YAML aliases are refused (`*ref` repeats a subtree: a few lines could expand to gigabytes).
 
 The HTTP layer maps `DocumentError` to 400 `bad_json`, or to 422 `invalid` when `schema` is true
@@ -211,6 +212,9 @@ def decode_json(
 # --------------------------------------------------------------------------- YAML
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class _LimitedLoader(yaml.SafeLoader):
     """PyYAML's safe loader that counts nesting as it composes, refuses aliases and non-finite
     floats. (The C loader cannot be taught this; documents are small and parsed rarely.)"""
@@ -237,6 +241,16 @@ class _LimitedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def construct_scalar(self, node: Any) -> Any:
+        value = super().construct_scalar(node)
+        # YAML's "\ud800" escape makes a lone surrogate, which no UTF-8 encoder (hash, store,
+        # JSON) accepts later; msgspec refuses the same escape in JSON.
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise DocumentError("a string holds a lone surrogate (not valid Unicode)",
+                                detail="a lone surrogate is not valid Unicode",
+                                where=_mark(node.start_mark))
+        return value
 
     def construct_yaml_float(self, node: Any) -> float:
         value: float = super().construct_yaml_float(node)

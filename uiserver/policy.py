@@ -13,6 +13,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from uiserver.documents import DocumentError, decode_json
+
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.json")
 
 Ratio = Annotated[float, Meta(ge=0.0, le=1.0)]
@@ -103,8 +105,9 @@ def load_policy(path: Path | None = None) -> Policy:
     """Load and check a policy file (the shipped one by default)."""
     source = path or DEFAULT_POLICY_PATH
     try:
-        policy = msgspec.json.decode(source.read_bytes(), type=Policy)
-    except (OSError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+        # The one decoding path of every document (size, depth, finite numbers).
+        policy = decode_json(source.read_bytes(), Policy)
+    except (OSError, DocumentError) as exc:
         raise PolicyError(f"{source}: {exc}") from exc
     problems = check_floors(policy)
     if problems:

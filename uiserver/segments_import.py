@@ -10,10 +10,12 @@ from __future__ import annotations
 import msgspec
 
 from uiserver.documents import DocumentError, Limits, decode_json, named_field
+from uiserver.identifiers import USER_ID_MAX, user_id_problem
+
+__all__ = ["IMPORT_LIMITS", "USER_ID_MAX", "Assignment", "parse_segments"]
 
 SEGMENT_NAME_MAX = 64
 SEGMENTS_PER_USER_MAX = 100
-USER_ID_MAX = 128
 IMPORT_LIMITS = Limits(max_bytes=20 * 1024 * 1024)  # the admin API's body limit
 JSON_LINES_TYPES = frozenset({
     "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines",
@@ -44,9 +46,9 @@ def _located(exc: DocumentError, where: str) -> DocumentError:
 
 
 def _check(item: Assignment, where: str) -> None:
-    if not item.user.strip() or len(item.user) > USER_ID_MAX:
-        raise DocumentError(f"{where}: user must be 1-{USER_ID_MAX} characters",
-                            f"{where}.user", schema=True)
+    problem = user_id_problem(item.user)  # the same rule as a token's `sub`
+    if problem is not None:
+        raise DocumentError(f"{where}: {problem}", f"{where}.user", schema=True)
     if len(item.segments) > SEGMENTS_PER_USER_MAX:
         raise DocumentError(f"{where}: at most {SEGMENTS_PER_USER_MAX} segments per user",
                             f"{where}.segments", schema=True)

@@ -1,7 +1,8 @@
-"""Layout serving: the encoded layout for (user, page, query) from the cheapest valid cache level.
+"""Layout serving: the encoded layout for (user, page, context) from the cheapest valid cache level.
 
-Levels, cheapest first (see `uiserver.cache`): the per-request memo (valid while its compiled
-template and profile are still the current objects and the day has not changed), then the body
+Levels, cheapest first (see `uiserver.cache`): the per-request memo (keyed by user, page and
+the parsed context's canonical key; valid while its compiled template and profile are still
+the current objects and the day has not changed), then the body
 cache keyed by plan fingerprint, then a render. `LayoutServer.layout` is the hot path of every
 launch: a warm hit is a few dict lookups and identity checks, with no allocation besides the key.
 """
@@ -77,8 +78,12 @@ class LayoutServer:
         self._profile_cache = profiles.cache
         self._memo = cache.requests
 
-    async def layout(self, user_id: str, page: str, query: bytes, context: Context) -> Served:
+    async def layout(self, user_id: str, page: str, key: bytes, context: Context) -> Served:
         """The encoded layout for a user (`""`: anonymous). Raises UnknownPage.
+
+        `key` is `context_query.context_key(context)`, the memo's key for the context: the
+        caller usually has it memoized with the parsed context (never the raw query string,
+        which a client can make unique on every request).
 
         Degraded (store unreachable): a user whose profile is cached is served as usual; anyone
         else gets the base layout for the context. Degraded answers are not memoized, so the
@@ -93,9 +98,9 @@ class LayoutServer:
             live = live.pick(user_id)  # the memo below is keyed by the version picked
         self.served[live.served_key] += 1
         day = today()
-        key = (user_id, page, query)
+        memo_key = (user_id, page, key)
         profile = self._profile_cache.get(user_id) if user_id else ANONYMOUS_PROFILE
-        memo = self._memo.get(key)
+        memo = self._memo.get(memo_key)
         if (
             memo is not None
             and profile is not None
@@ -126,7 +131,7 @@ class LayoutServer:
         if degraded:
             self.stats["degraded"] += 1
             return Served(entry, True)
-        self._memo[key] = RequestEntry(live.compiled, profile, day, entry)
+        self._memo[memo_key] = RequestEntry(live.compiled, profile, day, entry)
         if user_id:  # counters and exposures: queued here, written in the background
             self.recorder.note(profile, day, live.compiled.experiment, plan.variant)
         if profile.evidence >= self.policy.min_evidence and self.breaker.healthy:

@@ -2,6 +2,12 @@
 
 Options travel to each worker through `UISERVER_*` variables, so `--workers N` processes all
 build the same app. No JWT secret configured: one is made in the data dir on first run.
+
+Behind a TLS proxy on another host, `--forwarded-allow-ips` (`UISERVER_FORWARDED_ALLOW_IPS`)
+names the proxies whose `X-Forwarded-Proto`/`-For` uvicorn believes; only then does a request
+that reached the proxy over https count as https (the console cookie's `Secure` flag depends on
+it). uvicorn's default trusts 127.0.0.1 only. (uvicorn is the only server `serve` runs; a
+granian option would need the same setting passed on.)
 """
 
 from __future__ import annotations
@@ -43,5 +49,7 @@ def run(args: argparse.Namespace) -> int:
         lifespan="on",
         server_header=False,
         date_header=True,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,  # None: uvicorn's default, 127.0.0.1
     )
     return 0

@@ -46,8 +46,10 @@ def create_app(config: Config) -> ASGIApp:
     bases = file_bases(config.layouts_dir) if config.publish_layouts_on_start else {}
     store = open_store(config.store_url, config.data_dir, poll_interval=config.poll_interval)
     service = Service(config, store, catalog, policy)
-    verifier = TokenVerifier(config.jwt_secret, config.token_cache_size) if config.jwt_secret \
-        else None
+    verifier = (
+        TokenVerifier(config.jwt_secret, config.token_cache_size, config.jwt_leeway)
+        if config.jwt_secret else None
+    )
 
     def cache_sizes() -> dict[str, int]:
         return {
@@ -85,6 +87,10 @@ def create_app(config: Config) -> ASGIApp:
             HTTPException: http_exception_handler,
         },
     )
+    # A slash redirect would build its Location from the Host header (`GET /v1/me/settings/`
+    # with `Host: evil.example` -> `Location: http://evil.example/...`): a trailing slash is a
+    # 404 instead, and every redirect the app makes itself is a relative path.
+    starlette.router.redirect_slashes = False
     starlette.state.service = service
     starlette.state.metrics = metrics
     starlette.state.verifier = verifier
@@ -94,7 +100,7 @@ def create_app(config: Config) -> ASGIApp:
 
 
 async def _layout_fallback(request: Any) -> Any:  # pragma: no cover - never routed for GET
-    raise ApiError(405, "method_not_allowed", "use GET")
+    raise ApiError(405, "method_not_allowed", "use GET")  # Starlette answers 405 (with Allow)
 
 
 def config_from_env() -> Config:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import msgspec
 from starlette.requests import Request
 
+from uiserver import documents
 from uiserver.auth import AuthError, Identity, TokenVerifier
-from uiserver.http.errors import ApiError, validation_field
+from uiserver.documents import DocumentError
+from uiserver.http.errors import ApiError, api_error
 from uiserver.service import Service
 from uiserver.store.base import StoreUnavailable
 
@@ -80,25 +81,13 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def decode_json(body: bytes, kind: type[T]) -> T:
-    """Strict decode: malformed JSON is 400, a wrong or out-of-range field 422 naming it."""
-    if not body:
-        raise ApiError(400, "bad_json", "a JSON body is required")
+    """A body decoded by `documents.decode_json`, the one decoding path of every JSON input
+    (same size, depth and number limits): malformed or over a limit is 400 `bad_json`, a wrong
+    or out-of-range field 422 `invalid` naming it."""
     try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError as exc:
-        message, field = validation_field(exc)
-        raise ApiError(422, "invalid", message, field) from None
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "bad_json", f"malformed JSON: {exc}") from None
-
-
-def parse_json(body: bytes) -> Any:
-    if not body:
-        raise ApiError(400, "bad_json", "a JSON body is required")
-    try:
-        return msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "bad_json", f"malformed JSON: {exc}") from None
+        return documents.decode_json(body, kind)
+    except DocumentError as exc:
+        raise api_error(exc) from None
 
 
 class store_writes:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount, Route
 
 from uiserver.designer import Conflict, DesignerError
 from uiserver.documents import DocumentError, error_path
@@ -79,8 +80,25 @@ async def api_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, exc.message, exc.field, headers)
 
 
+def allowed_methods(request: Request) -> str:
+    """The `Allow` value of a 405 (RFC 9110 15.5.6): every method some route takes at this
+    path. Starlette's own lists only the first matching route's methods, and the routes of a
+    path are split by method here (GET and PUT `/v1/me/settings` are two routes)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.path_regex.match(path):
+            methods.update(route.methods or ())
+        elif isinstance(route, Mount) and route.path_regex.match(path):
+            methods.update(("GET", "HEAD"))  # static files
+    return ", ".join(sorted(methods or {"GET", "HEAD"}))
+
+
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
     detail = getattr(exc, "detail", "error")
+    headers = dict(getattr(exc, "headers", None) or {})
+    if status == 405:
+        headers["Allow"] = allowed_methods(request)
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 400: "bad_request"}
-    return error_response(status, codes.get(status, "http_error"), str(detail))
+    return error_response(status, codes.get(status, "http_error"), str(detail), headers=headers)

@@ -4,6 +4,11 @@ Starlette's routing, Request object and middleware stack cost more than the whol
 warm GET (DESIGN section 7), so this handler reads the raw scope: a cached token check, a memo of
 parsed query strings, one dict lookup for the body, and preencoded headers. Everything it does
 not handle (other methods, other paths) goes to the Starlette app.
+
+Every cache here is keyed by what the request means, never by its raw bytes: the query by its
+parsed context (`ContextMemo`, `context_key`), `Accept-Encoding` by its parsed choice
+(`EncodingMemo`), and each keeps only short values, so junk parameters or headers cannot grow
+memory (issue 10, section 5).
 """
 
 from __future__ import annotations
@@ -15,11 +20,11 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from uiserver.auth import AuthError, TokenVerifier
-from uiserver.cache import BoundedDict
-from uiserver.context_query import QueryError, parse_context
+from uiserver.context_query import ContextMemo, QueryError
 from uiserver.http.errors import error_body
 from uiserver.http.metrics import Metrics
-from uiserver.schema import Context
+from uiserver.http.negotiation import EncodingMemo, matching_tag
+from uiserver.identifiers import shown
 from uiserver.service import Service, UnknownPage
 
 PREFIX = "/v1/layouts/"
@@ -41,7 +46,8 @@ class LayoutApp:
         self.metrics = metrics
         self.fallback = fallback
         self.route_paths = route_paths or {}  # endpoint -> path template (latency labels)
-        self._contexts: BoundedDict[bytes, Context | QueryError] = BoundedDict(4096)
+        self._contexts = ContextMemo()
+        self._encodings = EncodingMemo()
         cache_control = service.config.cache_control.encode()
         self._common = [
             (b"content-type", b"application/json"),
@@ -110,45 +116,44 @@ class LayoutApp:
                 await self._error(send, 401, exc.code, exc.message)
                 return
         query = scope["query_string"]
-        context = self._contexts.get(query)
-        if context is None:
-            try:
-                context = parse_context(query)
-            except QueryError as exc:
-                context = exc
-            self._contexts[query] = context
-        if isinstance(context, QueryError):
-            await self._error(send, 400, "bad_query", context.message, context.field)
+        parsed = self._contexts.get(query)
+        if parsed is None:
+            parsed = self._contexts.parse(query)
+        if isinstance(parsed, QueryError):
+            await self._error(send, 400, "bad_query", parsed.message, parsed.field)
             return
+        context, key = parsed
         try:
-            served = await self.service.layout(user_id, page, query, context)
+            served = await self.service.layout(user_id, page, key, context)
         except UnknownPage:
-            await self._error(send, 404, "unknown_page", f"no page {page!r}", "page")
+            await self._error(send, 404, "unknown_page", f"no page {shown(page)}", "page")
             return
         entry = served.entry
-        headers = [*(self._degraded if served.degraded else self._common), (b"etag", entry.etag)]
-        if if_none_match is not None and _etag_matches(if_none_match, entry.etag):
-            self.metrics.not_modified.inc()
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
+        use_gzip = self._encodings.get(accept_encoding)[0 if entry.compressible else 1]
+        if use_gzip is None:
+            await self._error(send, 406, "not_acceptable",
+                              "Accept-Encoding refuses both gzip and identity, the only "
+                              "encodings of a layout", "Accept-Encoding")
             return
-        body = entry.body
-        if accept_encoding is not None and b"gzip" in accept_encoding and entry.compressible:
+        etag, other = (entry.etag_gz, entry.etag) if use_gzip else (entry.etag, entry.etag_gz)
+        common = self._degraded if served.degraded else self._common
+        if if_none_match is not None:
+            held = matching_tag(if_none_match, etag, other)
+            if held is not None:
+                self.metrics.not_modified.inc()
+                await send({"type": "http.response.start", "status": 304,
+                            "headers": [*common, (b"etag", held)]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        if use_gzip:
             body = entry.gzipped()
-            headers.append((b"content-encoding", b"gzip"))
-        headers.append((b"content-length", str(len(body)).encode()))
+            headers = [*common, (b"etag", etag), (b"content-encoding", b"gzip"),
+                       (b"content-length", str(len(body)).encode())]
+        else:
+            body = entry.body
+            headers = [*common, (b"etag", etag), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({
             "type": "http.response.body",
             "body": b"" if scope["method"] == "HEAD" else body,
         })
-
-
-def _etag_matches(header: bytes, etag: bytes) -> bool:
-    """RFC 9110 If-None-Match: `*`, or any listed tag equal under weak comparison."""
-    if header.strip() == b"*":
-        return True
-    if header == etag:
-        return True
-    opaque = etag.removeprefix(b"W/")
-    return any(tag.strip().removeprefix(b"W/") == opaque for tag in header.split(b","))

@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 document of every route, generated from the same Structs the code decodes.
 
 Operations are a table (method, path, summary, request body, responses), so adding a route means
-adding a row; schemas come from `msgspec.json.schema_components`, never written twice.
+adding a row; schemas come from `msgspec.json.schema_components`, never written twice. The
+errors every operation of a kind can answer are added by rule, not by row (`_edge_errors`): a
+bearer-token route documents 401, an admin route 403, a route with a body 400 and 413.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ _PRECONDITION = {"base_version": _STR, "rollout": {"type": "integer", "minimum":
 _IF_MATCH = {"name": "If-Match", "in": "header", "schema": _STR,
              "description": 'the live version the edit is based on ("<version>"), or * to force'}
 
+
+class Content(dict[str, Any]):
+    """A response with several media types: media type -> schema."""
+
+
+_PREVIEW = Content({"application/json": _ref("Layout"), "text/html": _STR})
+
 _CONTEXT_PARAMS = [
     *openapi_parameters(),  # from schema.Context, as the query is parsed
     {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
@@ -73,7 +82,9 @@ _MARKS = {"name": "marks", "in": "query", "description": (
 OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
     ("get", "/v1/layouts/{page}", "The page's layout for the caller and launch context", None,
      {200: _ref("Layout"), 304: None, 400: _ref("ErrorBody"), 401: _ref("ErrorBody"),
-      404: _ref("ErrorBody")}, [_PAGE, *_CONTEXT_PARAMS]),
+      404: _ref("ErrorBody"), 406: _ref("ErrorBody")},
+     [_PAGE, *_CONTEXT_PARAMS, {"name": "Accept-Encoding", "in": "header",
+                                "schema": {"type": "string"}}]),
     ("get", "/v1/me/settings", "The caller's settings (defaults for a new user)", None,
      {200: _ref("Settings"), 401: _ref("ErrorBody")}, []),
     ("put", "/v1/me/settings", "Replace the caller's settings", _ref("Settings"),
@@ -122,10 +133,10 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
      "End the running rollout: everyone back to the previous version", None,
      {200: _ROLLOUT_STATE, 409: _CONFLICT}, [_PAGE]),
     ("get", "/v1/admin/preview/{page}", "The page as a persona gets it", None,
-     {200: _ref("Layout"), 400: _ref("ErrorBody"), 404: _ref("ErrorBody"),
+     {200: _PREVIEW, 400: _ref("ErrorBody"), 404: _ref("ErrorBody"),
       422: _ref("ErrorBody")}, [_PAGE, _PERSONA, _FORMAT, _MARKS]),
     ("post", "/v1/admin/preview/{page}", "Preview a draft as a persona gets it", _TEMPLATE_BODY,
-     {200: _ref("Layout"), 400: _ref("ErrorBody"), 422: _PROBLEMS},
+     {200: _PREVIEW, 400: _ref("ErrorBody"), 422: _PROBLEMS},
      [_PAGE, _PERSONA, _FORMAT, _MARKS]),
     ("put", "/v1/admin/segments", "Bulk import of user segments (JSON array or JSON lines)",
      {"type": "array", "items": _obj(user=_STR, segments={"type": "array", "items": _STR})},
@@ -144,11 +155,28 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
 ]
 
 
+def _edge_errors(path: str, request: Any) -> dict[int, Any]:
+    """The errors the HTTP edge answers before a handler's own: a bad token (401) on every
+    route that reads one, a token without the role (403) on admin routes, a malformed or
+    over-limit body (400, 413) wherever there is a body."""
+    error = _ref("ErrorBody")
+    out: dict[int, Any] = {}
+    if path.startswith(("/v1/me", "/v1/admin", "/v1/layouts")):
+        out[401] = error
+    if path.startswith("/v1/admin"):
+        out[403] = error
+    if request is not None:
+        out.update({400: error, 413: error})
+    return out
+
+
 def _responses(responses: dict[int, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for status, schema in responses.items():
+    for status, schema in sorted(responses.items()):
         entry: dict[str, Any] = {"description": str(status)}
-        if schema is not None:
+        if isinstance(schema, Content):
+            entry["content"] = {media: {"schema": item} for media, item in schema.items()}
+        elif schema is not None:
             media = "text/plain" if schema == {"type": "string"} else "application/json"
             entry["content"] = {media: {"schema": schema}}
         out[str(status)] = entry
@@ -162,7 +190,8 @@ def openapi_document() -> dict[str, Any]:
     )
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, request, responses, params in OPERATIONS:
-        operation: dict[str, Any] = {"summary": summary, "responses": _responses(responses)}
+        documented = {**_edge_errors(path, request), **responses}
+        operation: dict[str, Any] = {"summary": summary, "responses": _responses(documented)}
         if params:
             operation["parameters"] = params
         if request is not None:
