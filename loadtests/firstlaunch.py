@@ -45,7 +45,7 @@ CATEGORIES: list[tuple[str, str]] = [
     # redis-py resumed after an await shows no caller: its frames count here (they are mostly
     # get_profile's; the background order write's one HSET is in them too).
     ("store read (get_profile: transaction, queries or round trip, decode, Profile)",
-     r"get_profile|_read_user|_user_row|_segments \(|_orders \(|build_profile|"
+     r"get_profile|_read_user|user_row|sqlite_users|_segments \(|_orders \(|build_profile|"
      r"Coalescer|Service\.profile|\(redis/"),
     ("store poll / sync (data_version, template check)", r"\.poll \(|Service\.sync"),
     ("engine plan", r"engine/(plan|rules|stability|proposals|variant|cap|context|personas)"),

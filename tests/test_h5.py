@@ -31,8 +31,8 @@ def component(cid: str, ctype: str, role: str, label: str, *, placement: str = "
     return LayoutComponent(cid, ctype, role, label, 24, 60, placement, False, props or {}, [])
 
 
-def layout(*components: LayoutComponent) -> Layout:
-    theme = LayoutTheme(24, 1.5, "reduced", True, PALETTE)
+def layout(*components: LayoutComponent, direction: str = "ltr") -> Layout:
+    theme = LayoutTheme(24, 1.5, "reduced", True, PALETTE, direction=direction)  # type: ignore[arg-type]
     return Layout(1, "home", "v1", None, "elderly", theme, list(components),
                   PersonalizationInfo(1.0, 0.4, 0.0, False, []))
 
@@ -162,8 +162,9 @@ def test_frame_follows_device_and_width(device: str, width: int | None,
 )
 def test_direction_from_locale(locale: str, direction: str) -> None:
     assert direction_for(locale) == direction
-    html = render_h5(layout(component("t", "section_title", "heading", "T")), CATALOG,
-                     title="Home", lang=locale)
+    # The engine sets the theme's direction from the locale; the preview follows the theme.
+    html = render_h5(layout(component("t", "section_title", "heading", "T"), direction=direction),
+                     CATALOG, title="Home", lang=locale)
     tag = f'<html lang="{locale}" dir="rtl">' if direction == "rtl" else f'<html lang="{locale}">'
     assert tag in html and f'data-direction="{direction}"' in html
 

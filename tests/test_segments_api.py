@@ -214,9 +214,14 @@ def _ids(layout: dict[str, Any]) -> list[str]:
 
 
 def test_scene_rules_show_modules_with_reasons(client: TestClient) -> None:
-    plain = client.get("/v1/layouts/home").json()
-    tea = client.get("/v1/layouts/home?daypart=afternoon").json()
-    rain = client.get("/v1/layouts/home?weather=rain&daypart=morning").json()
+    """Scene rules are personalization (counted against the cap): a signed-in user gets them;
+    anonymous callers (strength 0) get the base layout whatever the scene."""
+    me = bearer("scene-user")
+    plain = client.get("/v1/layouts/home", headers=me).json()
+    tea = client.get("/v1/layouts/home?daypart=afternoon", headers=me).json()
+    rain = client.get("/v1/layouts/home?weather=rain&daypart=morning", headers=me).json()
+    anonymous = client.get("/v1/layouts/home?daypart=afternoon&weather=rain").json()
+    assert "afternoon_tea" not in _ids(anonymous) and "rainy_day" not in _ids(anonymous)
     assert "afternoon_tea" not in _ids(plain) and "rainy_day" not in _ids(plain)
     assert "afternoon_tea" in _ids(tea) and "rainy_day" not in _ids(tea)
     assert component_reasons(tea, "afternoon_tea") == ["scene:afternoon"] or \
@@ -240,13 +245,14 @@ def test_scene_rules_respect_the_cap(client: TestClient) -> None:
 def test_scene_only_keys_pages_whose_rules_read_it(client: TestClient) -> None:
     """`cart` has no scene rule: every daypart shares one body (same ETag); `home` differs."""
     service = client.app.service  # type: ignore[attr-defined]
-    cart = {client.get(f"/v1/layouts/cart?daypart={d}").headers["etag"]
+    me = bearer("scene-cache")
+    cart = {client.get(f"/v1/layouts/cart?daypart={d}", headers=me).headers["etag"]
             for d in ("morning", "noon", "afternoon", "evening", "night")}
     assert len(cart) == 1
     renders = service.stats["renders"]
-    client.get("/v1/layouts/cart?weather=snow")
+    client.get("/v1/layouts/cart?weather=snow", headers=me)
     assert service.stats["renders"] == renders
-    home = {client.get(f"/v1/layouts/home?daypart={d}").headers["etag"]
+    home = {client.get(f"/v1/layouts/home?daypart={d}", headers=me).headers["etag"]
             for d in ("morning", "afternoon")}
     assert len(home) == 2
 

@@ -8,6 +8,12 @@ same profile.
 
 Readers may use the stored scores as they are: decay multiplies every score by the same factor,
 so it never changes their order or ratios; `decayed` is there for code that needs absolute values.
+
+Evidence decays the same way: each meaningful event (click, convert) adds 1 decayed from its own
+time, so evidence is what still carries weight, not a count of events ever received. Eight clicks
+dated 1970 add nothing; eight clicks a half-life ago add 4. The engine decays the stored value to
+the launch's day (`engine.plan.evidence_on`) and rounds to whole events
+(`engine.stability.enough_evidence`: clicks seconds apart still count as whole ones).
 """
 
 from __future__ import annotations
@@ -42,10 +48,10 @@ class EventLike(Protocol):
 
 
 class Affinity(msgspec.Struct, frozen=True):
-    """A user's affinity state: scores as of `updated`, and meaningful events seen."""
+    """A user's affinity state: scores and evidence as of `updated`."""
 
     scores: dict[str, float] = {}
-    evidence: int = 0
+    evidence: float = 0.0  # meaningful events, each decayed from its own time to `updated`
     updated: float | None = None  # Unix seconds of the last fold; None = never
     last_event: float | None = None  # the newest event time folded in
 
@@ -96,7 +102,8 @@ def fold(
     """`state` with `events` folded in, as of `max(now, state.updated)`."""
     ref = now if state.updated is None else max(now, state.updated)
     scores = decayed(state.scores, state.updated, ref, half_life)
-    evidence = state.evidence
+    age = 0.0 if state.updated is None else ref - state.updated
+    evidence = state.evidence * decay_factor(age, half_life)
     last_event = state.last_event
     for event in events:
         at = event_time(event.ts, ref)
@@ -105,6 +112,6 @@ def fold(
             gain = weight * decay_factor(ref - at, half_life)
             scores[event.component] = scores.get(event.component, 0.0) + gain
         if event.kind in MEANINGFUL:
-            evidence += 1
+            evidence += decay_factor(ref - at, half_life)
         last_event = at if last_event is None else max(last_event, at)
     return Affinity(top_keys(scores, max_keys), evidence, ref, last_event)

@@ -4,7 +4,8 @@ One set of rules serves `uiserver validate` (files reviewed in git), publication
 API's validate endpoint, so a designer reads the same message wherever they edit. A problem is a
 value, `Problem(field, message)`, with `field` a path into the document (`components[3].label`,
 `theme.palette.muted`); nothing here prints, exits or reads files. Catalogue rules live in
-`uiserver.lint_catalog`, contrast in `uiserver.lint_contrast`, files in `uiserver.lint_files`.
+`uiserver.lint_catalog`, contrast in `uiserver.lint_contrast`, props in `uiserver.lint_props`,
+navigation and zones in `uiserver.lint_zones`, files in `uiserver.lint_files`.
 
 Usage:
 
@@ -23,8 +24,11 @@ import msgspec.structs
 
 from uiserver.catalog import Catalog, LoadError, decode_document
 from uiserver.documents import DocumentError, Format, convert, named_field, unknown_field_name
+from uiserver.engine.labels import has_visible_text
 from uiserver.lint_catalog import target_floor
 from uiserver.lint_contrast import check_palettes
+from uiserver.lint_props import check_props
+from uiserver.lint_zones import check_navigation_pinned, check_zones
 from uiserver.policy import Policy
 from uiserver.schema import (
     ComponentSpec,
@@ -34,6 +38,7 @@ from uiserver.schema import (
     Template,
     ThemeSpec,
     VariantSpec,
+    ZoneSpec,
 )
 
 # The type elderly mode shows on every page (MIIT 5.1); a page without one cannot offer it.
@@ -49,7 +54,9 @@ LABEL_FLAGS = ("label_required", "interactive", "image")
 _FIELD_NAMES = sorted(
     {
         f.name
-        for struct in (Template, ThemeSpec, Palette, ComponentSpec, VariantSpec, ComponentType)
+        for struct in (
+            Template, ThemeSpec, Palette, ComponentSpec, VariantSpec, ComponentType, ZoneSpec
+        )
         for f in msgspec.structs.fields(struct)
     }
 )
@@ -162,8 +169,12 @@ def _check_ids_and_types(template: Template, catalog: Catalog, policy: Policy) -
 
 def _check_labels(template: Template, catalog: Catalog, policy: Policy) -> Iterator[Problem]:
     for i, spec in enumerate(template.components):
-        if spec.label is not None and not spec.label.strip():
-            yield Problem(_where(i, "label"), "the label is empty or only whitespace")
+        if spec.label is not None and not has_visible_text(spec.label):
+            yield Problem(
+                _where(i, "label"),
+                "the label has no visible text (empty, spaces, or only invisible characters such "
+                "as a zero-width space): screen readers would announce nothing (WCAG 4.1.2)",
+            )
     for i, spec, ctype in _known(template, catalog):
         needs = [flag for flag in LABEL_FLAGS if getattr(ctype, flag)]
         if spec.label is None and needs:
@@ -171,6 +182,18 @@ def _check_labels(template: Template, catalog: Catalog, policy: Policy) -> Itera
                 _where(i, "label"),
                 f"missing label: a {ctype.name} ({', '.join(needs)}) needs an accessible name "
                 "(WCAG 4.1.2, 1.1.1)",
+            )
+
+
+def _check_theme_fonts(template: Template, catalog: Catalog, policy: Policy) -> Iterator[Problem]:
+    themes: list[tuple[str, ThemeSpec | None]] = [("theme", template.theme)]
+    themes += [(f"variants[{i}].theme", v.theme) for i, v in enumerate(template.variants)]
+    for where, theme in themes:
+        if theme is not None and theme.font_px < policy.min_font_px:
+            yield Problem(
+                f"{where}.font_px",
+                f"base font {theme.font_px:g} px is below the policy floor "
+                f"{policy.min_font_px:g} px (policy.min_font_px)",
             )
 
 
@@ -318,10 +341,14 @@ TEMPLATE_CHECKS: tuple[Callable[[Template, Catalog, Policy], Iterable[Problem]],
     _check_page,
     _check_ids_and_types,
     _check_labels,
+    _check_theme_fonts,
     _check_sizes,
     _check_placements,
     _check_segments,
+    check_navigation_pinned,
+    check_zones,
     check_palettes,
+    check_props,
     _check_variants,
 )
 

@@ -73,10 +73,33 @@ def _check_columns(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
         yield Problem("columns", "only grids have columns (set grid: true or columns: 0)")
 
 
+# Props that fix a box's height clip text at font scale 2.0 (WCAG 1.4.4, 1.4.12); the same set the
+# template lint refuses (uiserver.lint_props).
+_FIXED_HEIGHT_PROPS = frozenset({"height", "fixed_height", "max_height", "min_height_px"})
+
+
+def _check_prop_schema(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
+    for name, spec in ctype.props.items():
+        where = f"props.{name}"
+        if (spec.type == "colour") != (spec.colour_role is not None):
+            yield Problem(where, "a colour prop needs a colour_role; only a colour prop has one")
+        if spec.enum is not None and spec.type != "string":
+            yield Problem(f"{where}.enum", "only string props have an enum")
+        if (spec.minimum is not None or spec.maximum is not None) and spec.type not in (
+            "integer", "number"
+        ):
+            yield Problem(where, "only integer and number props have a minimum or maximum")
+        if name in _FIXED_HEIGHT_PROPS and ctype.role != "image":
+            yield Problem(
+                where, f"a fixed {name} clips text when fonts scale up to 2.0 (WCAG 1.4.4, 1.4.12)"
+            )
+
+
 COMPONENT_CHECKS: tuple[Callable[[ComponentType, Policy], Iterable[Problem]], ...] = (
     _check_flag_rules,
     _check_type_sizes,
     _check_columns,
+    _check_prop_schema,
 )
 
 

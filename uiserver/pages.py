@@ -52,10 +52,11 @@ class LivePage:
     record: TemplateRecord
     template: Template
     compiled: CompiledTemplate
-    keys: dict[str, str]  # component id -> affinity key (its category, else the id)
+    keys: dict[str, str]  # interactive component id -> affinity key (category, else page/id)
     rollout: Rollout | None = None
     previous: LivePage | None = None
     served_key: tuple[str, str] = field(default=("", ""))  # (page, version) for the metric
+    others: frozenset[str] = frozenset()  # ids of the page's components that are not interactive
 
     def pick(self, user_id: str) -> LivePage:
         """The version this user gets: the new one for `percent`% of users (by bucket), the
@@ -92,10 +93,22 @@ class LivePages:
             raise UnknownPage(page)
         return live
 
-    def affinity_key(self, page: str, component: str) -> str:
-        """The key affinities are kept under for a component: its category, else its id."""
+    def event_key(self, page: str, component: str) -> tuple[str | None, str]:
+        """(the affinity key an event on `component` counts under, or None; why not).
+
+        Only events on interactive components of a live page count: a tap on a footer note
+        says nothing about what the user wants, and unknown names would only grow the profile.
+        """
         live = self.pages.get(page)
-        return live.keys.get(component, component) if live is not None else component
+        if live is None:
+            return None, "unknown_page"
+        key = live.keys.get(component)
+        if key is None and live.previous is not None:  # a staged rollout serves both versions
+            key = live.previous.keys.get(component)
+        if key is not None:
+            return key, "stored"
+        others = live.others | (live.previous.others if live.previous is not None else frozenset())
+        return None, "not_interactive" if component in others else "unknown_component"
 
     # ------------------------------------------------------------------ invalidation
 
@@ -197,7 +210,7 @@ class LivePages:
         if previous.rollout is not None or previous.previous is not None:
             previous = self._plain(previous)
         return LivePage(live.record, live.template, live.compiled, live.keys, rollout, previous,
-                        live.served_key)
+                        live.served_key, live.others)
 
     def _one(self, record: TemplateRecord, known: dict[str, LivePage]) -> LivePage:
         live = known.get(record.version)
@@ -205,16 +218,19 @@ class LivePages:
             return self._compile(record)
         if live.record != record:  # same content republished (rollback): new seq, author...
             return LivePage(record, live.template, live.compiled, live.keys,
-                            served_key=live.served_key)
+                            served_key=live.served_key, others=live.others)
         return live
 
     @staticmethod
     def _plain(live: LivePage) -> LivePage:
         return LivePage(live.record, live.template, live.compiled, live.keys,
-                        served_key=live.served_key)
+                        served_key=live.served_key, others=live.others)
 
     def _compile(self, record: TemplateRecord) -> LivePage:
         template = msgspec.json.decode(record.document, type=Template)
-        keys = {c.id: c.category or c.id for c in template.components}
-        return LivePage(record, template, self.engine.compile(template, record.version), keys,
-                        served_key=(record.page, record.version))
+        compiled = self.engine.compile(template, record.version)
+        comps = compiled.views[None, "standard"].comps
+        keys = {c.id: c.key for c in comps if c.interactive}
+        others = frozenset(c.id for c in comps if not c.interactive)
+        return LivePage(record, template, compiled, keys,
+                        served_key=(record.page, record.version), others=others)

@@ -3,6 +3,13 @@
 An operator may tighten any number (a stricter contrast, a smaller personalization cap) but never
 loosen it below the WCAG AA floor or the elderly-mode minimums of DESIGN section 4: `load_policy`
 refuses such a file with the field and the floor.
+
+Who reads what: the contrast floors are read by the palette rules (`engine.theme`, the same table
+for lint and serving) and by the colour-prop lint (`lint_props`), which picks the large-text
+floors (`large_text_contrast`, `enhanced_large_text_contrast`) for text of at least
+`large_text_px`, or `large_bold_text_px` when the type draws bold (WCAG 1.4.3 / 1.4.6 "large
+scale": 18 pt, 14 pt bold = 24 px, 18.66 px). `min_font_px` is the smallest theme base font a
+template may set (12 px: the smallest catalogue minimum and Material's smallest type step, 12 sp).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     enhanced_large_text_contrast: float = 4.5
     large_text_px: float = 24.0
     large_bold_text_px: float = 18.66
+    min_font_px: float = 12.0
     min_target_px: float = 44.0
     absolute_min_target_px: float = 24.0
     elderly_font_px: float = 24.0
@@ -74,6 +82,7 @@ FLOORS: dict[str, tuple[float, str]] = {
     "enhanced_large_text_contrast": (4.5, "min"),
     "large_text_px": (24.0, "min"),
     "large_bold_text_px": (18.66, "min"),
+    "min_font_px": (12.0, "min"),
     "min_target_px": (44.0, "min"),
     "absolute_min_target_px": (24.0, "min"),
     "elderly_font_px": (24.0, "min"),

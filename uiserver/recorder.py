@@ -30,7 +30,7 @@ class ActivityRecorder:
     def __init__(self, store: Store, interval: float = 1.0, seen_size: int = 100_000) -> None:
         self.store = store
         self.interval = interval
-        self._launches: dict[str, tuple[int, int]] = {}  # user -> (day, launches)
+        self._launches: dict[str, tuple[int, int, int]] = {}  # user -> (day, launches, epoch)
         self._exposures: dict[tuple[str, str], Exposure] = {}  # (user, experiment) -> exposure
         self._seen: BoundedDict[tuple[str, str], int] = BoundedDict(seen_size)
         self._task: asyncio.Task[None] | None = None
@@ -51,9 +51,9 @@ class ActivityRecorder:
         if personal and (activity is None or activity.days.get(day, 0) == 0):
             pending = self._launches.get(user_id)
             if pending is not None and pending[0] == day:
-                self._launches[user_id] = (day, pending[1] + 1)
+                self._launches[user_id] = (day, pending[1] + 1, pending[2])
             elif self._seen.get((user_id, "")) != day:
-                self._launches[user_id] = (day, 1)
+                self._launches[user_id] = (day, 1, profile.epoch)
                 self._seen[user_id, ""] = day
                 queued = True
         if experiment is not None and variant is not None:
@@ -62,7 +62,9 @@ class ActivityRecorder:
                 self._seen[key] = day
                 known = activity is not None and activity.exposed.get(experiment) == variant
                 mark = personal and not known
-                self._exposures[key] = Exposure(experiment, variant, day, user_id, mark)
+                self._exposures[key] = Exposure(
+                    experiment, variant, day, user_id, mark, profile.epoch
+                )
                 queued = True
         if queued and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._later())

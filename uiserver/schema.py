@@ -7,7 +7,7 @@ the wire shape of DESIGN section 5: fields may be added, never renamed.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -17,6 +17,7 @@ from uiserver.types import (
     ChangeKind,
     Daypart,
     Device,
+    Direction,
     ElderlyMode,
     EventKind,
     Handedness,
@@ -44,6 +45,27 @@ class StrictFrozen(Struct, forbid_unknown_fields=True, omit_defaults=False, froz
 
 # --------------------------------------------------------------------------- catalogue
 
+PropType = Literal["string", "integer", "number", "boolean", "colour", "list", "object"]
+# What a colour prop paints, so lint knows what it must contrast with: `text` on the page's
+# background and surface, a `background` under the page's text, a `ui` part (icon, border) on
+# the background (WCAG 1.4.3 / 1.4.11).
+ColourRole = Literal["text", "background", "ui"]
+
+
+class PropSpec(StrictFrozen, frozen=True):
+    """One prop a component type accepts (its catalogue `props` schema).
+
+    The designer console builds its properties panel from these; lint refuses props a type does
+    not declare, values of the wrong type, out of `enum` or range, and colours that break contrast.
+    """
+
+    type: PropType
+    description: str = ""
+    enum: list[str] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    colour_role: ColourRole | None = None  # required for (and only for) type `colour`
+
 
 class ComponentType(StrictFrozen, frozen=True):
     """One kind of block the client knows how to draw (a file in `components/`)."""
@@ -66,6 +88,8 @@ class ComponentType(StrictFrozen, frozen=True):
     default_target_px: Px = 44
     min_target_px: Px = 44
     columns: int = 0  # phone column count for grids
+    bold_text: bool = False  # draws its text bold: large text from policy.large_bold_text_px
+    props: dict[str, PropSpec] = {}  # the props an instance may set; none when empty
 
 
 # --------------------------------------------------------------------------- templates
@@ -90,11 +114,21 @@ class ThemeSpec(StrictFrozen, frozen=True):
     high_contrast_palette: Palette | None = None
 
 
+class ZoneSpec(StrictFrozen, frozen=True):
+    """A named part of a page. Affinity reorders components only inside a `movable` zone, never
+    across its edge: a page's core content (gallery, price, cart items) stays where designed."""
+
+    name: Ident
+    movable: bool = False
+    description: str = ""
+
+
 class ComponentSpec(StrictFrozen, frozen=True):
     """One component instance on a page template."""
 
     id: Ident
     type: Ident
+    zone: Ident | None = None  # one of the template's `zones`; none: a fixed part of the page
     label: Label | None = None
     pinned: bool = False
     visible: bool = True  # base visibility; segment rules may show a hidden module
@@ -131,6 +165,8 @@ class Template(StrictFrozen, frozen=True):
     description: str = ""
     experiment: str | None = None
     variants: list[VariantSpec] = []
+    # When empty, the whole flow is one movable zone (templates written before zones existed).
+    zones: list[ZoneSpec] = []
 
 
 # --------------------------------------------------------------------------- users
@@ -173,10 +209,15 @@ class Profile(Struct, frozen=True):
     user_id: str = ""
     settings: Settings = msgspec.field(default_factory=Settings)
     affinities: dict[str, float] = {}  # category -> decayed score
-    evidence: int = 0  # meaningful (click/convert) events seen
+    evidence: float = 0.0  # meaningful (click/convert) events, each decayed to evidence_updated
+    evidence_updated: float | None = None  # Unix seconds `evidence` is as of; None: as of now
     segments: frozenset[str] = frozenset()
     last_order: dict[str, list[str]] = {}  # page -> order last served (stability)
     activity: Activity | None = None  # launch/event counters: computed segments
+    # The store's erasure epoch of this user when the profile was read (`uiserver.store.base`):
+    # a write based on this profile carries it, so it cannot land after an erase. Not an engine
+    # input.
+    epoch: int = 0
 
 
 class Context(Struct, frozen=True, forbid_unknown_fields=True):
@@ -231,6 +272,7 @@ class LayoutTheme(Struct, frozen=True):
     high_contrast: bool
     palette: LayoutPalette
     dark: bool = False
+    direction: Direction = "ltr"  # from the context's locale (schema 1, additive)
 
 
 class LayoutComponent(Struct):
@@ -253,6 +295,9 @@ class Change(Struct, frozen=True):
 
 
 class PersonalizationInfo(Struct):
+    """Ratios are rounded to `engine.plan.RATIO_DIGITS` decimals; anonymous callers get no
+    personalization (strength 0, cap 0)."""
+
     strength: float
     cap: float
     changed_ratio: float

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -47,6 +47,7 @@ from uiserver.serving import LayoutServer, Served, today
 from uiserver.store.base import (
     Archived,
     Conversion,
+    ErasedMeanwhile,
     Invalidation,
     PageState,
     PublishOptions,
@@ -59,6 +60,7 @@ log = logging.getLogger("uiserver")
 
 __all__ = [
     "FILE_AUTHOR",
+    "EventsOutcome",
     "LivePage",
     "PublishRefused",
     "Readiness",
@@ -67,6 +69,14 @@ __all__ = [
     "UnknownPage",
     "UnknownVersion",
 ]
+
+
+class EventsOutcome(msgspec.Struct, frozen=True):
+    """What `POST /v1/me/events` did with a batch: stored, ignored, and ignored by reason."""
+
+    stored: int
+    ignored: int
+    reasons: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +98,10 @@ class Service:
                 UnknownPage), `sync()`, `page(name) -> LivePage`, `pages`.
     Templates:  `lint`, `decode_template`, `publish`, `rollback`, `history`, `version`,
                 `preview`.
-    Users:      `get_settings`, `put_settings`, `record_events`, `export_user`, `erase`,
-                `put_segments`.
+    Users:      `write_epoch`, `get_settings`, `put_settings`, `update_settings`,
+                `record_events`, `export_user`, `erase`, `put_segments`. A user write takes
+                the epoch read when its request began (`write_epoch`) and raises
+                ErasedMeanwhile if the user was erased since (`uiserver.store.base`).
     Store I/O raises StoreUnavailable everywhere except `layout` (which degrades instead).
     """
 
@@ -235,29 +247,58 @@ class Service:
     async def get_settings(self, user_id: str) -> Settings:
         return await self.store.get_settings(user_id)
 
-    async def put_settings(self, user_id: str, settings: Settings) -> None:
-        await self.store.put_settings(user_id, settings)
+    async def write_epoch(self, user_id: str) -> int:
+        """The user's erasure epoch now: read when a write request begins, passed to the write,
+        so a request in flight during an erase stores nothing."""
+        return await self.store.erasure_epoch(user_id)
 
-    async def record_events(self, user_id: str, events: Sequence[Event]) -> int:
-        """Fold events into affinities under the key the engine reads (the category).
+    async def put_settings(
+        self, user_id: str, settings: Settings, epoch: int | None = None
+    ) -> None:
+        await self.store.put_settings(user_id, settings, epoch)
 
-        Returns how many were stored: 0 when personalization is off.
+    async def update_settings(
+        self, user_id: str, update: Callable[[Settings], Settings], epoch: int | None = None
+    ) -> Settings:
+        """Read-modify-write of the settings in one store transaction; what was stored."""
+        return await self.store.update_settings(user_id, update, epoch)
+
+    async def record_events(
+        self, user_id: str, events: Sequence[Event], epoch: int | None = None
+    ) -> EventsOutcome:
+        """Fold events into affinities under the key the engine reads (category, else page/id).
+
+        Only events on interactive components of live pages are stored; the rest are counted by
+        reason (`unknown_page`, `unknown_component`, `not_interactive`; `personalization_off`
+        for the whole batch when the user switched personalization off; `erased` when the user
+        was erased after the request began (`epoch`): events from before an erase are not kept).
         """
+        ignored: dict[str, int] = {}
         settings = await self.store.get_settings(user_id)
         if settings.personalization == 0:
-            return 0
+            if events:
+                ignored["personalization_off"] = len(events)
+            return EventsOutcome(0, len(events), ignored)
         keyed = []
         for event in events:
-            key = self.live.affinity_key(event.page, event.component)
-            keyed.append(event if key == event.component
-                         else msgspec.structs.replace(event, component=key))
-        now = time.time()
-        stored = await self.store.record_events(user_id, keyed, now)
+            key, why = self.live.event_key(event.page, event.component)
+            if key is None:
+                ignored[why] = ignored.get(why, 0) + 1
+            else:
+                keyed.append(msgspec.structs.replace(event, component=key))
+        try:
+            stored = (await self.store.record_events(user_id, keyed, time.time(), epoch)
+                      if keyed else 0)
+        except ErasedMeanwhile:
+            ignored["erased"] = len(keyed)
+            return EventsOutcome(0, len(events), dict(sorted(ignored.items())))
         if stored:
-            conversions = self._conversions(user_id, events, now)
+            conversions = self._conversions(user_id, keyed, time.time())
             if conversions:
                 await self.store.record_conversions(user_id, conversions)
-        return stored
+        if stored < len(keyed):  # the store saw personalization off (a concurrent PUT)
+            ignored["personalization_off"] = len(keyed) - stored
+        return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))
 
     def _conversions(
         self, user_id: str, events: Sequence[Event], now: float
@@ -273,7 +314,7 @@ class Service:
             if live is None or experiment is None:
                 continue
             ct = live.compiled
-            variant = choose_variant(user_id, experiment, ct.variant_names, ct.cumulative)
+            variant = choose_variant(user_id, experiment, ct.variant_weights)
             if variant is not None:
                 day = day_of(event_time(event.ts, now))
                 out.append(Conversion(experiment, variant, day, event.value or 0.0))

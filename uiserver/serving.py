@@ -18,16 +18,21 @@ from dataclasses import dataclass
 from uiserver.breaker import StoreBreaker
 from uiserver.cache import BodyEntry, LayoutCache, RequestEntry
 from uiserver.engine import Engine, Plan, encode_layout, plan_fingerprint
+from uiserver.engine.plan import evidence_on
+from uiserver.engine.stability import enough_evidence
 from uiserver.pages import LivePage, LivePages, UnknownPage
 from uiserver.policy import Policy
 from uiserver.profiles import ProfileLoader
 from uiserver.recorder import ActivityRecorder
-from uiserver.schema import Context, Profile
-from uiserver.store.base import Store, StoreUnavailable
+from uiserver.schema import Context, Profile, Settings
+from uiserver.store.base import ErasedMeanwhile, Store, StoreUnavailable
 
 log = logging.getLogger("uiserver")
 
-ANONYMOUS_PROFILE = Profile()
+# No token: the base layout adapted only to the context. Strength 0 says so in the layout's
+# `personalization` block (strength 0, cap 0) and switches off every proposal, exploration
+# included. Also what a user gets when the store cannot be read (degraded).
+ANONYMOUS_PROFILE = Profile(settings=Settings(personalization=0.0))
 
 
 @dataclass(slots=True)
@@ -134,7 +139,8 @@ class LayoutServer:
         self._memo[memo_key] = RequestEntry(live.compiled, profile, day, entry)
         if user_id:  # counters and exposures: queued here, written in the background
             self.recorder.note(profile, day, live.compiled.experiment, plan.variant)
-        if profile.evidence >= self.policy.min_evidence and self.breaker.healthy:
+        evidence = evidence_on(profile, day)
+        if enough_evidence(evidence, self.policy.min_evidence) and self.breaker.healthy:
             self._remember_order(user_id, live, profile, plan)
         return Served(entry)
 
@@ -155,19 +161,24 @@ class LayoutServer:
         """Store the order served, so the next launch keeps it unless affinity clearly moved.
 
         Written in the background and only when it changed: a launch never waits on it, and a
-        failed write (store unreachable) is only logged; the next launch tries again.
+        failed write (store unreachable) is only logged; the next launch tries again. It carries
+        the profile's erasure epoch: if the user was erased since the profile was read, the
+        store refuses it (ErasedMeanwhile) and nothing comes back.
         """
         ids = live.compiled.ids
         order = [ids[i] for i in plan.order]
         if profile.last_order.get(live.record.page) == order:
             return
         task = asyncio.get_running_loop().create_task(
-            self.store.set_last_order(user_id, live.record.page, order)
+            self.store.set_last_order(user_id, live.record.page, order, profile.epoch)
         )
         self.background.add(task)
         task.add_done_callback(self._background_done)
 
     def _background_done(self, task: asyncio.Task[None]) -> None:
         self.background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.debug("background store write failed: %s", task.exception())
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None and not isinstance(error, ErasedMeanwhile):
+            log.debug("background store write failed: %s", error)

@@ -26,3 +26,4 @@ Weather = Literal["clear", "rain", "snow", "hot", "cold"]
 Scene = Literal[
     "morning", "noon", "afternoon", "evening", "night", "clear", "rain", "snow", "hot", "cold",
 ]
+Direction = Literal["ltr", "rtl"]

@@ -10,12 +10,17 @@ from functools import lru_cache
 
 from uiserver.engine.cap import change_count
 from uiserver.engine.compiled import CompiledTemplate
+from uiserver.engine.labels import has_visible_text
+from uiserver.engine.plan import RATIO_DIGITS
 from uiserver.engine.rules import ELDERLY_SHOW_TYPES
 from uiserver.engine.theme import palette_problems
 from uiserver.policy import Policy
 from uiserver.schema import Layout, LayoutPalette
 
 EPSILON = 1e-9
+# Ratios on the wire are rounded (RATIO_DIGITS decimals): cap vs max_change x strength may
+# differ by the two roundings.
+WIRE_TOLERANCE = 10.0 ** -RATIO_DIGITS
 
 
 class LayoutRuleError(RuntimeError):
@@ -79,7 +84,7 @@ def check_layout(layout: Layout, compiled: CompiledTemplate, policy: Policy) -> 
             largest = font
         if lc.label != c.label or lc.role != c.role or lc.type != c.type:
             problems.append(f"{cid}: renamed (label, role and type never change)")
-        if (c.interactive or c.image) and (not lc.label or lc.label.isspace() or not lc.role):
+        if (c.interactive or c.image) and (not lc.role or not has_visible_text(lc.label)):
             problems.append(f"{cid}: interactive or image component without label or role")
         if font < c.min_font_px:
             problems.append(f"{cid}: font {font} < catalogue minimum {c.min_font_px}")
@@ -110,8 +115,8 @@ def check_layout(layout: Layout, compiled: CompiledTemplate, policy: Policy) -> 
     n = len(base_ids)
     info = layout.personalization
     changed = change_count(base_ids, view.base_placements, ids, placements, view.base_index)
-    ratio = changed / n if n else 0.0
-    if abs(info.cap - policy.max_change * info.strength) > EPSILON:
+    ratio = round(changed / n, RATIO_DIGITS) if n else 0.0
+    if abs(info.cap - policy.max_change * info.strength) > WIRE_TOLERANCE:
         problems.append(f"cap {info.cap} is not max_change x strength")
     if ratio > info.cap + EPSILON:
         problems.append(f"changed ratio {ratio:.3f} exceeds the cap {info.cap:.3f}")

@@ -9,11 +9,11 @@ A request then only reads tuples.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import accumulate
 from typing import Any
 
 from uiserver.catalog import Catalog
 from uiserver.engine.components import resolve_component
+from uiserver.engine.prop_colours import enhanced_drops
 from uiserver.engine.theme import resolve_palette
 from uiserver.engine.variant_base import VariantBase, build_variant_base
 from uiserver.policy import Policy
@@ -31,7 +31,7 @@ class CompiledTemplate:
     """A template version prepared for serving; immutable, shared by every request."""
 
     __slots__ = (
-        "cumulative",
+        "colour_drops",
         "experiment",
         "has_grid",
         "ids",
@@ -40,6 +40,7 @@ class CompiledTemplate:
         "palettes",
         "template",
         "variant_names",
+        "variant_weights",
         "version",
         "views",
     )
@@ -50,15 +51,18 @@ class CompiledTemplate:
         version: str,
         views: Mapping[tuple[str | None, Mode], VariantBase],
         palettes: Mapping[tuple[str | None, bool, bool], tuple[LayoutPalette, tuple[str, ...]]],
+        colour_drops: Mapping[tuple[str | None, bool], Mapping[int, tuple[str, ...]]],
     ) -> None:
         self.template = template
         self.version = version
         self.page = template.page
         self.experiment = template.experiment
         self.variant_names = tuple(v.name for v in template.variants)
-        self.cumulative = tuple(accumulate(v.weight for v in template.variants))
+        self.variant_weights = tuple((v.name, v.weight) for v in template.variants)
         self.views = views
         self.palettes = palettes
+        # (variant, dark) -> component index -> colour props not served on the enhanced palette
+        self.colour_drops = colour_drops
         self.ids = tuple(c.id for c in template.components)
         self.index = {cid: i for i, cid in enumerate(self.ids)}
         base = views[None, "standard"].comps
@@ -77,6 +81,15 @@ def _variant_seq(template: Template, order: list[str] | None) -> list[int]:
             seen.add(i)
     seq.extend(i for i in range(len(template.components)) if i not in seen)
     return seq
+
+
+def movable_components(template: Template) -> list[bool]:
+    """By component index: does it sit in a movable zone? A template that declares no zones is
+    one movable zone (as before zones existed)."""
+    if not template.zones:
+        return [True] * len(template.components)
+    movable = {z.name for z in template.zones if z.movable}
+    return [c.zone in movable for c in template.components]
 
 
 def compile_template(
@@ -102,11 +115,16 @@ def compile_template(
             (v.name, v.theme or template.theme, _variant_seq(template, v.order), v.props)
         )
 
+    movable = movable_components(template)
     views: dict[tuple[str | None, Mode], VariantBase] = {}
     palettes: dict[tuple[str | None, bool, bool], tuple[LayoutPalette, tuple[str, ...]]] = {}
+    drops: dict[tuple[str | None, bool], dict[int, tuple[str, ...]]] = {}
     for name, theme, order, patches in variants:
         comps = tuple(
-            resolve_component(i, spec, ctype, theme, patches.get(spec.id, {}))
+            resolve_component(
+                i, spec, ctype, theme, patches.get(spec.id, {}),
+                page=template.page, movable=movable[i],
+            )
             for i, (spec, ctype) in enumerate(zip(template.components, types, strict=True))
         )
         for mode in MODES:
@@ -116,4 +134,11 @@ def compile_template(
                 palettes[name, dark, enhanced] = resolve_palette(
                     theme, policy, dark=dark, enhanced=enhanced
                 )
-    return CompiledTemplate(template, version, views, palettes)
+            if any(t.props for t in types):
+                found = enhanced_drops(
+                    [c.props for c in comps], types, [c.font_px for c in comps],
+                    palettes[name, dark, True][0], policy,
+                )
+                if found:
+                    drops[name, dark] = found
+    return CompiledTemplate(template, version, views, palettes, drops)

@@ -8,7 +8,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from uiserver.engine.labels import has_visible_text
 from uiserver.schema import ComponentSpec, ComponentType, ThemeSpec
+
+# Roles that navigate between or within pages: always pinned (WCAG 3.2.3 consistent navigation).
+# Lint refuses an unpinned one; serving pins it anyway, so a stored template cannot move it.
+NAVIGATION_ROLES = frozenset({"navigation", "tablist"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +28,9 @@ class ResolvedComponent:
     label_fallback: bool
     pinned: bool
     visible: bool
-    key: str  # affinity key: the category, else the id
+    key: str  # affinity key: the category, else "<page>/<id>" (never shared across pages)
+    zone: str | None
+    movable: bool  # in a movable zone: affinity and exploration may reorder it
     placement: str
     props: Mapping[str, Any]
     font_px: float
@@ -55,12 +62,27 @@ def _humanize(name: str) -> str:
     return name.replace("_", " ").strip().capitalize()
 
 
+def affinity_key(page: str, spec: ComponentSpec) -> str:
+    """The key a component's affinity is kept under: its category, shared by every page that
+    uses it, else `page/id`, so a component learns on another page only through a category."""
+    return spec.category or f"{page}/{spec.id}"
+
+
 def resolve_component(
-    i: int, spec: ComponentSpec, ctype: ComponentType, theme: ThemeSpec, patch: Mapping[str, Any]
+    i: int,
+    spec: ComponentSpec,
+    ctype: ComponentType,
+    theme: ThemeSpec,
+    patch: Mapping[str, Any],
+    *,
+    page: str = "",
+    movable: bool = True,
 ) -> ResolvedComponent:
     interactive = ctype.interactive or ctype.action
     needs_label = ctype.label_required or interactive or ctype.image
     label = (spec.label or "").strip()
+    if not has_visible_text(label):
+        label = ""
     fallback = needs_label and not label
     if fallback:
         label = ctype.description.strip() or _humanize(ctype.name)
@@ -74,9 +96,11 @@ def resolve_component(
         role=ctype.role,
         label=label,
         label_fallback=fallback,
-        pinned=spec.pinned,
+        pinned=spec.pinned or ctype.role in NAVIGATION_ROLES,
         visible=spec.visible,
-        key=spec.category or spec.id,
+        key=affinity_key(page, spec),
+        zone=spec.zone,
+        movable=movable,
         placement=spec.placement,
         props=props,
         font_px=font,

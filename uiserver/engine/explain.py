@@ -38,6 +38,7 @@ class Reason(StrEnum):
     A11Y_REDUCE_MOTION = "a11y:reduce_motion"
     A11Y_SCREEN_READER = "a11y:screen_reader"
     A11Y_NO_AUTOPLAY = "a11y:no_autoplay"
+    A11Y_COLOUR_DROPPED = "a11y:colour_dropped"
     # what the client said about this launch
     CONTEXT_DARK = "context:dark"
     CONTEXT_LOW_POWER = "context:low_power"

@@ -11,9 +11,11 @@ from collections.abc import Mapping
 
 import msgspec
 
+from uiserver.affinity import decay_factor
 from uiserver.engine.cap import Proposal, budget, count_changes, select
 from uiserver.engine.compiled import CompiledTemplate
 from uiserver.engine.components import SCENE_PREFIX
+from uiserver.engine.direction import direction_for
 from uiserver.engine.explain import Reason
 from uiserver.engine.lifecycle import computed_segments
 from uiserver.engine.proposals import (
@@ -26,17 +28,22 @@ from uiserver.engine.proposals import (
     unit_ranks,
 )
 from uiserver.engine.rules import THUMB_SIDE, font_multiplier, select_mode
+from uiserver.engine.stability import enough_evidence
 from uiserver.engine.theme import motion_for
 from uiserver.engine.variant import choose_variant
 from uiserver.engine.variant_base import VariantBase
 from uiserver.policy import Policy
 from uiserver.schema import Change, Context, Profile
-from uiserver.types import Device, Mode, Motion
+from uiserver.types import Device, Direction, Mode, Motion
 
 _DEFAULT_CONTEXT = Context()
 
 # How many dropped proposals are retried when the exact count left room under the budget.
 RETRIES = 2
+# Ratios (strength, cap, changed ratio) as sent: 4 decimals, so strength 0.1 sends cap 0.04,
+# not 0.04000000000000001. Rounding is monotonic, so changed_ratio <= cap still holds on the
+# wire; the budget itself is computed from the exact cap.
+RATIO_DIGITS = 4
 
 
 class Plan(msgspec.Struct, frozen=True, array_like=True):
@@ -62,6 +69,7 @@ class Plan(msgspec.Struct, frozen=True, array_like=True):
     low_power: bool
     device: Device  # "phone" unless the page has grids that widen
     columns_factor: float
+    direction: Direction = "ltr"
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -130,6 +138,14 @@ def rule_tags(profile: Profile, context: Context, day: int, policy: Policy) -> f
     return tags | frozenset(scenes) if scenes else tags
 
 
+def evidence_on(profile: Profile, day: int) -> float:
+    """The profile's evidence decayed to the start of `day` (days since the epoch); a profile
+    or a day without a time (tests, previews) is taken as of now."""
+    if profile.evidence_updated is None or day <= 0:
+        return profile.evidence
+    return profile.evidence * decay_factor(day * 86_400.0 - profile.evidence_updated)
+
+
 def personalize(
     ct: CompiledTemplate, view: VariantBase, profile: Profile, day: int, policy: Policy,
     allowed: int, context: Context = _DEFAULT_CONTEXT,
@@ -148,7 +164,7 @@ def personalize(
     affinity: list[float] | None = None
     rank: list[int | None] | None = None
     margin = policy.hysteresis_margin
-    if profile.evidence >= policy.min_evidence and view.units:
+    if enough_evidence(evidence_on(profile, day), policy.min_evidence) and view.units:
         last = profile.last_order.get(ct.page)
         if profile.affinities or last:
             affinity = unit_affinities(view, profile.affinities)
@@ -226,7 +242,7 @@ def make_plan(
     ct: CompiledTemplate, profile: Profile, context: Context, day: int, policy: Policy
 ) -> Plan:
     settings = profile.settings
-    variant = choose_variant(profile.user_id, ct.experiment, ct.variant_names, ct.cumulative)
+    variant = choose_variant(profile.user_id, ct.experiment, ct.variant_weights)
     mode = select_mode(settings, context, policy)
     view = ct.views[variant, mode]
     strength = settings.personalization
@@ -256,9 +272,9 @@ def make_plan(
         placements=placements,
         reasons=reasons,
         changes=changes,
-        strength=strength,
-        cap=cap,
-        changed_ratio=changed / n if n else 0.0,
+        strength=round(strength, RATIO_DIGITS),
+        cap=round(cap, RATIO_DIGITS),
+        changed_ratio=round(changed / n, RATIO_DIGITS) if n else 0.0,
         capped=capped,
         font_scale=scale,
         font_reasons=font_reasons if scale != 1.0 else (),
@@ -270,6 +286,7 @@ def make_plan(
         low_power=context.low_power,
         device=device,
         columns_factor=factor,
+        direction=direction_for(context.locale),
     )
 
 
@@ -287,4 +304,4 @@ def base_plan(plan: Plan, ct: CompiledTemplate) -> Plan:
     )
 
 
-__all__ = ["Plan", "base_plan", "make_plan", "rule_tags", "user_segments"]
+__all__ = ["RATIO_DIGITS", "Plan", "base_plan", "make_plan", "rule_tags", "user_segments"]

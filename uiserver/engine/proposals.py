@@ -15,7 +15,7 @@ from uiserver.engine.components import SCENE_PREFIX
 from uiserver.engine.explain import Reason, segment_reason
 from uiserver.engine.rules import MIRROR, PLACEMENT_SIDE
 from uiserver.engine.stability import settle
-from uiserver.engine.variant import bucket, unit_interval
+from uiserver.engine.variant import hash_mod, unit_interval
 from uiserver.engine.variant_base import VariantBase
 
 TIER_HANDEDNESS: Final = 3
@@ -193,7 +193,7 @@ def explore(
     candidates.extend((-1, i) for i in view.explore_hidden if not visible[i])
     if not candidates:
         return None
-    unit, shown = candidates[bucket(key + "\x1fpick", len(candidates))]
+    unit, shown = candidates[hash_mod(key + "\x1fpick", len(candidates))]
     if shown >= 0:
         return Proposal(TIER_EXPLORE, 0.0, shown, "shown", Reason.EXPLORE, (shown,), 1)
     members = view.units[unit]

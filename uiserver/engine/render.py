@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from uiserver.engine.compiled import CompiledTemplate
+from uiserver.engine.explain import Reason
 from uiserver.engine.plan import Plan
 from uiserver.engine.prop_rules import active_patches
 from uiserver.policy import Policy
@@ -32,6 +33,7 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     floor_reasons = view.font_floor_reason
     static = view.static_reasons
     targets = view.target_px
+    drops = ct.colour_drops.get((plan.variant, plan.dark)) if plan.enhanced else None
 
     components: list[LayoutComponent] = []
     append = components.append
@@ -52,6 +54,10 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
                 if v is not None:
                     props[key] = v
                     reasons.append(reason)
+        if drops and i in drops:
+            for key in drops[i]:
+                del props[key]
+            reasons.append(Reason.A11Y_COLOUR_DROPPED)
         # Positional: the field order of LayoutComponent (schema.py).
         append(
             LayoutComponent(
@@ -90,6 +96,7 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
             high_contrast=plan.enhanced,
             palette=palette,
             dark=plan.dark,
+            direction=plan.direction,
         ),
         components=components,
         personalization=PersonalizationInfo(

@@ -18,6 +18,13 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 
 
+def enough_evidence(evidence: float, minimum: float) -> bool:
+    """`evidence` (meaningful events, each decayed from its own time: `uiserver.affinity`) reaches
+    the policy's `min_evidence`, rounded to the nearest whole event (Findlater & Gajos: adapt only
+    on enough evidence; a wrong adaptation costs more than a right one gains)."""
+    return evidence + 0.5 >= minimum
+
+
 def beats(a: float, b: float, margin: float) -> bool:
     """`a` is ahead of `b` by more than the hysteresis margin."""
     return a > b + margin * (b if b > 1.0 else 1.0)

@@ -123,21 +123,25 @@ def _regions(
     comps: Comps, seq: Sequence[int]
 ) -> tuple[list[Segment], list[tuple[int, ...]], list[int], list[int]]:
     """Segments, units, each unit's region, each component's unit. Fixed components (pinned,
-    or placed off the flow) are barriers between regions."""
+    placed off the flow, or outside a movable zone) and zone edges are barriers between regions."""
     segments: list[Segment] = []
     units: list[tuple[int, ...]] = []
     unit_region: list[int] = []
     region: list[int] = []
     regions = 0
+    zone: str | None = None
     for i in seq:
         c = comps[i]
-        if c.pinned or c.placement != "flow":
-            if region:
-                segments.append(tuple(region))
-                regions += 1
-                region = []
+        fixed = c.pinned or c.placement != "flow" or not c.movable
+        # A fixed component, or the edge of a zone, closes the region: nothing crosses either.
+        if region and (fixed or c.zone != zone):
+            segments.append(tuple(region))
+            regions += 1
+            region = []
+        if fixed:
             segments.append(i)
             continue
+        zone = c.zone
         if region and comps[units[region[-1]][-1]].key == c.key:
             units[region[-1]] = (*units[region[-1]], i)
         else:

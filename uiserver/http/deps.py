@@ -14,7 +14,7 @@ from uiserver.auth import AuthError, Identity, TokenVerifier
 from uiserver.documents import DocumentError
 from uiserver.http.errors import ApiError, api_error
 from uiserver.service import Service
-from uiserver.store.base import StoreUnavailable
+from uiserver.store.base import ErasedMeanwhile, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -96,6 +96,7 @@ class store_writes:
     too: unlike layouts, they have no cached answer that would be right.
 
     The body does not name the store's host or port (clients have no use for them); the log does.
+    A user write refused because the user was erased while it was in flight is 409 `erased`.
     """
 
     def __enter__(self) -> None:
@@ -104,6 +105,12 @@ class store_writes:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if isinstance(exc, ErasedMeanwhile):
+            raise ApiError(
+                409, "erased",
+                "the user's data was erased while this request was in flight; nothing was "
+                "stored",
+            ) from None
         if isinstance(exc, StoreUnavailable):
             global _last_logged
             now = time.monotonic()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from uiserver.catalog import Catalog
+from uiserver.engine.direction import direction_for as direction_for  # re-exported
 from uiserver.http.h5marks import Ghost, compare
 from uiserver.http.views import render
 from uiserver.schema import Layout, LayoutComponent
@@ -158,15 +159,6 @@ FRAMES: Mapping[str, tuple[int, int]] = {
 }
 MIN_WIDTH, MAX_WIDTH = 240, 2560
 
-# Languages written right to left (CLDR likely scripts Arab, Hebr, Thaa, Syrc, Nkoo, Adlm...),
-# and scripts that decide it when a locale names its script (`az-Arab`, `ku-Arab`, `ur-Latn`).
-RTL_LANGUAGES = frozenset({
-    "ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "mzn", "pnb", "ps", "sd", "syr", "ug",
-    "ur", "yi",
-})
-RTL_SCRIPTS = frozenset({"arab", "hebr", "thaa", "syrc", "nkoo", "adlm", "rohg", "mand"})
-LTR_SCRIPTS = frozenset({"latn", "cyrl", "hans", "hant", "jpan", "kore", "deva"})
-
 # The CJK face Debian's fonts-noto-cjk installs for each Chinese/Japanese/Korean locale; named
 # explicitly so CJK labels render in Chromium on Linux (tests, screenshots), after the faces the
 # phones themselves use (PingFang on iOS, the system UI font on Android).
@@ -184,23 +176,9 @@ def frame_for(device: str = "phone", width: int | None = None) -> Frame:
     return Frame(device if device in FRAMES else "phone", chosen, height)
 
 
-def direction_for(locale: str) -> str:
-    """`rtl` or `ltr` for a BCP 47 locale (`ar-SA` -> rtl, `az-Arab` -> rtl, `zh-CN` -> ltr)."""
-    parts = locale.replace("_", "-").lower().split("-")
-    for part in parts[1:]:
-        if part in RTL_SCRIPTS:
-            return "rtl"
-        if part in LTR_SCRIPTS:
-            return "ltr"
-    return "rtl" if parts[0] in RTL_LANGUAGES else "ltr"
-
-
 def layout_direction(layout: Layout, locale: str) -> str:
-    """The layout theme's `direction` when it carries one, else the locale's.
-
-    Issue 11 section 6 adds `direction` to the layout theme (from `locale`); until the schema
-    has it, the preview derives it here the same way, so both agree once it lands.
-    """
+    """The layout theme's `direction` (the engine sets it from the context's locale), else
+    the locale's (a layout document without one)."""
     declared = getattr(layout.theme, "direction", None)
     return declared if declared in ("ltr", "rtl") else direction_for(locale)
 

@@ -25,8 +25,13 @@ from uiserver.schema import (
     Settings,
     Template,
 )
+from uiserver.user_settings import SETTINGS_FIELDS, SettingsDocument
 
-STRUCTS = (Layout, Settings, EventBatch, ErrorBody, Template, Problem, ExperimentReadout)
+STRUCTS = (
+    Layout, Settings, SettingsDocument, EventBatch, ErrorBody, Template, Problem,
+    ExperimentReadout,
+)
+MERGE_PATCH = "application/merge-patch+json"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -87,12 +92,26 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
                                 "schema": {"type": "string"}}]),
     ("get", "/v1/me/settings", "The caller's settings (defaults for a new user)", None,
      {200: _ref("Settings"), 401: _ref("ErrorBody")}, []),
-    ("put", "/v1/me/settings", "Replace the caller's settings", _ref("Settings"),
+    ("put", "/v1/me/settings",
+     "Replace the caller's settings: the whole object (a missing field is a 422 naming it)",
+     _ref("SettingsDocument"),
      {200: _ref("Settings"), 400: _ref("ErrorBody"), 401: _ref("ErrorBody"),
-      413: _ref("ErrorBody"), 422: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
+      409: _ref("ErrorBody"), 413: _ref("ErrorBody"), 422: _ref("ErrorBody"),
+      503: _ref("ErrorBody")}, []),
+    ("patch", "/v1/me/settings",
+     "Merge a JSON Merge Patch (RFC 7396) into the caller's settings (null resets a field to "
+     "its default); returns the whole stored object",
+     _obj(**{name: {} for name in SETTINGS_FIELDS}),  # filled in by _settings_patch()
+     {200: _ref("Settings"), 400: _ref("ErrorBody"), 401: _ref("ErrorBody"),
+      409: _ref("ErrorBody"), 413: _ref("ErrorBody"), 415: _ref("ErrorBody"),
+      422: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
     ("post", "/v1/me/events", "Report a batch of behaviour events (at most 500)",
      _ref("EventBatch"),
-     {202: _obj(accepted={"type": "integer"}, stored={"type": "integer"}),
+     {202: _obj(accepted={"type": "integer"}, stored={"type": "integer"},
+                ignored={"type": "integer"},
+                ignored_reasons={"type": "object", "additionalProperties": {"type": "integer"},
+                                 "description": "unknown_page, unknown_component, "
+                                                "not_interactive, personalization_off"}),
       400: _ref("ErrorBody"), 401: _ref("ErrorBody"), 413: _ref("ErrorBody"),
       422: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
     ("get", "/v1/me/data", "Export everything stored about the caller", None,
@@ -183,6 +202,18 @@ def _responses(responses: dict[int, Any]) -> dict[str, Any]:
     return out
 
 
+def _settings_patch(components: dict[str, Any]) -> dict[str, Any]:
+    """The merge patch of the settings: any subset of their fields, each a value or null."""
+    properties = components["Settings"]["properties"]
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            name: {"anyOf": [properties[name], {"type": "null"}]} for name in SETTINGS_FIELDS
+        },
+    }
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
@@ -195,8 +226,13 @@ def openapi_document() -> dict[str, Any]:
         if params:
             operation["parameters"] = params
         if request is not None:
+            media_types = [MERGE_PATCH, "application/json"] if method == "patch" else [
+                "application/json"]
+            if method == "patch":
+                request = _settings_patch(components)
             operation["requestBody"] = {
-                "required": True, "content": {"application/json": {"schema": request}},
+                "required": True,
+                "content": {media: {"schema": request} for media in media_types},
             }
         if path.startswith(("/v1/me", "/v1/admin")):
             operation["security"] = [{"bearer": []}]

@@ -6,6 +6,7 @@ Backends: `sqlite` (+ `sqlite_changes`, `sqlite_templates`), `redis` (+ `redis_p
 """
 
 from uiserver.store.base import (
+    ErasedMeanwhile,
     Invalidation,
     InvalidationSource,
     Store,
@@ -16,6 +17,7 @@ from uiserver.store.base import (
 )
 
 __all__ = [
+    "ErasedMeanwhile",
     "Invalidation",
     "InvalidationSource",
     "Store",

@@ -1,8 +1,9 @@
 """What both backends share: codecs, listener fan-out, the export document, bulk thresholds,
-version immutability."""
+version immutability, erasure buckets."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -21,6 +22,21 @@ BULK_INVALIDATION_USERS = 1_000
 
 # Optimistic (WATCH / retry) transactions give up after this many conflicts.
 MAX_TX_ATTEMPTS = 20
+
+# Erasure epochs (see `uiserver.store.base`, "Erasure is final"): users are spread over this many
+# buckets by a stable hash of their id, and erasing a user increments their bucket's epoch. A
+# bucket counts erasures of ~1/4096 of all users and names nobody; a write that started before
+# an erase of another user of the same bucket is refused too (a rare false conflict: a dropped
+# last-order write, or a 409 the client retries).
+ERASURE_BUCKETS = 4096
+
+
+def erasure_bucket(user_id: str) -> int:
+    """The user's erasure bucket, 0..ERASURE_BUCKETS-1: the same in every process and replica
+    (blake2b, never Python's per-process `hash()`)."""
+    digest = hashlib.blake2b(user_id.encode(), digest_size=8, person=b"uiserver-erase").digest()
+    return int.from_bytes(digest, "big") % ERASURE_BUCKETS
+
 
 json_encode = msgspec.json.Encoder().encode
 decode_settings = msgspec.json.Decoder(Settings).decode
@@ -67,15 +83,20 @@ def build_profile(
     affinity: Affinity,
     segments: Iterable[str],
     last_order: Mapping[str, list[str]],
+    epoch: int = 0,
     activity: Activity | None = None,
 ) -> Profile:
+    """The engine's view of a user: evidence as of `evidence_updated` (the engine decays it to
+    the launch's day)."""
     return Profile(
         user_id=user_id,
         settings=settings if settings is not None else Settings(),
         affinities=dict(affinity.scores),
         evidence=affinity.evidence,
+        evidence_updated=affinity.updated,
         segments=frozenset(segments),
         last_order=dict(last_order),
+        epoch=epoch,
         activity=activity,
     )
 

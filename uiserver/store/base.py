@@ -4,6 +4,20 @@ The engine never sees a store; the HTTP layer maps store records into engine Str
 that changes what a layout depends on emits an Invalidation to the listeners of every process
 sharing the store (SQLite: a change log read when `PRAGMA data_version` moves; Redis: pub/sub),
 so that caches drop exactly the affected entries.
+
+Erasure is final: no write that started before an erase may land after it, in this process or
+on another replica. Every user write that is based on something read earlier (a profile read
+for a launch, a request that began before its body arrived) carries the user's *erasure epoch*
+as read then (`erasure_epoch`, `Profile.epoch`), and the store compares it with the current
+epoch inside the write's own transaction (SQLite: the write transaction; Redis: WATCH/MULTI on
+the epoch key). `erase_user` increments the epoch in its transaction, so a stale write raises
+`ErasedMeanwhile` and stores nothing. Epochs are per bucket of users (`_common.erasure_bucket`),
+so no trace of an erased user id is kept. `epoch=None` writes unconditionally (imports, tools).
+
+What "everything about the user" is, by construction: SQLite erases every row of every table
+that has a `user_id` column (a new per-user table needs nothing more); Redis erases every key
+kind listed in `redis.USER_KEY_KINDS` (`{prefix}{kind}:{user id}`; a new per-user key kind is
+added there, and the test suite scans the whole keyspace for the id after an erase).
 """
 
 from __future__ import annotations
@@ -18,6 +32,10 @@ from uiserver.schema import Event, Profile, Settings
 
 class StoreUnavailable(RuntimeError):
     """The backing service cannot be reached: reads may fall back, writes answer 503."""
+
+
+class ErasedMeanwhile(RuntimeError):
+    """The user was erased after this write started (its epoch is stale): nothing was written."""
 
 
 class TemplateRecord(msgspec.Struct, frozen=True):
@@ -172,21 +190,39 @@ class UserStore(Protocol):
     """Everything stored about users: settings, affinities, segments, last orders."""
 
     async def get_profile(self, user_id: str) -> Profile:
-        """The engine's view of the user; defaults for a user never seen."""
+        """The engine's view of the user (with its erasure `epoch`); defaults for a user never
+        seen."""
+
+    async def erasure_epoch(self, user_id: str) -> int:
+        """The user's erasure epoch now: a write that starts now carries it."""
 
     async def get_settings(self, user_id: str) -> Settings:
         """Exactly what was stored, or defaults for a new user."""
 
-    async def put_settings(self, user_id: str, settings: Settings) -> None:
-        """Replace the user's settings. Invalidates the user."""
+    async def put_settings(
+        self, user_id: str, settings: Settings, epoch: int | None = None
+    ) -> None:
+        """Replace the user's settings. Invalidates the user. Raises ErasedMeanwhile."""
 
-    async def record_events(self, user_id: str, events: Sequence[Event], now: float) -> int:
+    async def update_settings(
+        self, user_id: str, update: Callable[[Settings], Settings], epoch: int | None = None
+    ) -> Settings:
+        """Read, `update` and write the settings in one transaction (a merge patch); returns
+        what was stored. Invalidates the user. Raises ErasedMeanwhile."""
+
+    async def record_events(
+        self, user_id: str, events: Sequence[Event], now: float, epoch: int | None = None
+    ) -> int:
         """Fold events into affinities (with decay); returns how many were stored: 0 when the
-        stored settings turn personalization off. Invalidates the user when it stored any."""
+        stored settings turn personalization off. Invalidates the user when it stored any.
+        Raises ErasedMeanwhile."""
 
-    async def set_last_order(self, user_id: str, page: str, order: Sequence[str]) -> None:
+    async def set_last_order(
+        self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None
+    ) -> None:
         """Remember the order last served (stability across launches). No invalidation: it is a
-        consequence of the cached layout, not an input that changes it."""
+        consequence of the cached layout, not an input that changes it. Raises
+        ErasedMeanwhile."""
 
     async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
         """Replace the segments of each user named; returns how many users were written.
@@ -196,7 +232,9 @@ class UserStore(Protocol):
         """Everything stored about the user, as a JSON-able document."""
 
     async def erase_user(self, user_id: str) -> None:
-        """Delete every row about the user. Invalidates the user."""
+        """Delete everything about the user and move their erasure epoch on, in one
+        transaction; nothing naming the user stays on disk (SQLite) or in the dataset (Redis;
+        see docs/DEPLOY.md for AOF/RDB files). Invalidates the user."""
 
 
 class Exposure(msgspec.Struct, frozen=True, array_like=True):
@@ -208,6 +246,7 @@ class Exposure(msgspec.Struct, frozen=True, array_like=True):
     day: int
     user_id: str
     mark: bool
+    epoch: int = 0  # the user's erasure epoch when served: a stale one writes no marker
 
 
 class Conversion(msgspec.Struct, frozen=True, array_like=True):
@@ -237,11 +276,12 @@ class ActivityStore(Protocol):
     experiment counts (no user id: sketches and integers)."""
 
     async def record_activity(
-        self, launches: Mapping[str, tuple[int, int]], exposures: Sequence[Exposure]
+        self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
     ) -> None:
-        """Fold launches (user -> (day, count)) into counters, add exposures to the variant's
-        day sketch and mark them in the counters. Invalidates each user whose counters
-        changed (one message per user, never `all`)."""
+        """Fold launches (user -> (day, count, erasure epoch when served)) into counters, add
+        exposures to the variant's day sketch and mark them in the counters. A user erased
+        since (stale epoch) gets no counters and no marker. Invalidates each user whose
+        counters changed (one message per user, never `all`)."""
 
     async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
         """Count conversions of a user whose counters say they were exposed to that variant

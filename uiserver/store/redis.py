@@ -7,7 +7,13 @@ different users never collide):
   aff:{id}        zset  affinity key -> score (as of affinity_ts)
   seg:{id}        set   segments
   order:{id}      hash  page -> JSON list of component ids last served
+  erased:{bucket} int   erasure epoch of a bucket of users (`_common.erasure_bucket`)
   tpl:{page}, tplver:{page}, live, rollouts, archived   templates (`redis_templates`)
+
+Every per-user key is `{prefix}{kind}:{user id}` with its kind in `USER_KEY_KINDS`: erasure
+deletes every kind listed there, so a new per-user key (counters...) is added to that tuple and
+nowhere else. Erasure also INCRs the user's bucket epoch in the same MULTI; writes based on an
+earlier read WATCH that key and compare (see `base`, "Erasure is final").
 
 Every write is one MULTI/EXEC that also PUBLISHes its invalidations on `{prefix}invalidate`, so
 the message goes out if and only if the write committed. Read-modify-write operations (events,
@@ -25,7 +31,7 @@ request; the same store object works again once Redis is back.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
@@ -48,6 +54,7 @@ from uiserver.store._common import (
     build_profile,
     decode_order,
     decode_settings,
+    erasure_bucket,
     export_document,
     json_encode,
     last_assignments,
@@ -55,6 +62,7 @@ from uiserver.store._common import (
 )
 from uiserver.store.base import (
     Archived,
+    ErasedMeanwhile,
     Invalidation,
     Listener,
     PageState,
@@ -67,6 +75,9 @@ from uiserver.store.redis_activity import RedisActivity
 from uiserver.store.redis_errors import UNAVAILABLE, guard
 from uiserver.store.redis_pubsub import InvalidationChannel
 from uiserver.store.redis_templates import RedisTemplates
+
+# The kinds of per-user keys, `{prefix}{kind}:{user id}`: erase_user deletes every one of them.
+USER_KEY_KINDS = ("user", "aff", "seg", "order")
 
 
 class RedisStore:
@@ -105,7 +116,7 @@ class RedisStore:
         )
         self._templates = RedisTemplates(self._redis, prefix, self._channel, self._listeners)
         self._activity = RedisActivity(
-            self._redis, prefix, self._channel, self._listeners, self._user
+            self._redis, prefix, self._channel, self._listeners, self._user, self._epoch_key
         )
         self.record_activity = self._activity.record_activity
         self.record_conversions = self._activity.record_conversions
@@ -113,20 +124,27 @@ class RedisStore:
 
     # ------------------------------------------------------------------ keys
 
+    def _key(self, kind: str, user_id: str) -> str:
+        """A per-user key: `kind` must be in USER_KEY_KINDS, or erasure would miss it."""
+        return f"{self._prefix}{kind}:{user_id}"
+
     def _user(self, user_id: str) -> str:
-        return f"{self._prefix}user:{user_id}"
+        return self._key("user", user_id)
 
     def _aff(self, user_id: str) -> str:
-        return f"{self._prefix}aff:{user_id}"
+        return self._key("aff", user_id)
 
     def _seg(self, user_id: str) -> str:
-        return f"{self._prefix}seg:{user_id}"
+        return self._key("seg", user_id)
 
     def _order(self, user_id: str) -> str:
-        return f"{self._prefix}order:{user_id}"
+        return self._key("order", user_id)
 
     def _user_keys(self, user_id: str) -> list[str]:
-        return [self._user(user_id), self._aff(user_id), self._seg(user_id), self._order(user_id)]
+        return [self._key(kind, user_id) for kind in USER_KEY_KINDS]
+
+    def _epoch_key(self, user_id: str) -> str:
+        return f"{self._prefix}erased:{erasure_bucket(user_id)}"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -162,38 +180,76 @@ class RedisStore:
     # ------------------------------------------------------------------ users
 
     async def get_profile(self, user_id: str) -> Profile:
-        settings, affinity, segments, orders, _, activity = await self._read_user(user_id)
-        return build_profile(user_id, settings, affinity, segments, orders, activity)
+        settings, affinity, segments, orders, _, epoch, activity = await self._read_user(user_id)
+        return build_profile(user_id, settings, affinity, segments, orders, epoch, activity)
+
+    async def erasure_epoch(self, user_id: str) -> int:
+        with guard():
+            return _int(await self._redis.get(self._epoch_key(user_id)))
 
     async def get_settings(self, user_id: str) -> Settings:
         with guard():
             raw = await self._redis.hget(self._user(user_id), "settings")
         return Settings() if raw is None else decode_settings(raw)
 
-    async def put_settings(self, user_id: str, settings: Settings) -> None:
-        now = time.time()
+    async def put_settings(
+        self, user_id: str, settings: Settings, epoch: int | None = None
+    ) -> None:
+        await self.update_settings(user_id, lambda _: settings, epoch)
+
+    async def update_settings(
+        self, user_id: str, update: Callable[[Settings], Settings], epoch: int | None = None
+    ) -> Settings:
+        """Read, update and write under WATCH of the user's hash and epoch key (retried on a
+        conflict), so a concurrent change is never lost and an erase is never undone."""
         changes = [Invalidation("user", user_id)]
-        key = self._user(user_id)
+        key, epoch_key = self._user(user_id), self._epoch_key(user_id)
         with guard():
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping={"settings": json_encode(settings), "updated": now})
-                pipe.hsetnx(key, "created", now)
-                self._channel.publish(pipe, changes)
-                await pipe.execute()
+                for _ in range(MAX_TX_ATTEMPTS):
+                    try:
+                        await pipe.watch(key, epoch_key)
+                        await self._check_epoch(pipe, epoch_key, epoch)
+                        raw = await pipe.hget(key, "settings")
+                        settings = update(Settings() if raw is None else decode_settings(raw))
+                        now = time.time()
+                        pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                        pipe.hset(key, mapping={"settings": json_encode(settings), "updated": now})
+                        pipe.hsetnx(key, "created", now)
+                        self._channel.publish(pipe, changes)
+                        await pipe.execute()
+                        break
+                    except WatchError:
+                        continue
+                else:
+                    raise StoreUnavailable("redis: a settings write kept conflicting")
         self._listeners.emit(changes)
+        return settings
 
-    async def record_events(self, user_id: str, events: Sequence[Event], now: float) -> int:
+    @staticmethod
+    async def _check_epoch(pipe: Pipeline, epoch_key: str, epoch: int | None) -> None:
+        """Under WATCH of `epoch_key`: raise ErasedMeanwhile when the user was erased after the
+        write read `epoch` (the WATCH makes an erase between here and EXEC retry the write)."""
+        if epoch is not None and _int(await pipe.get(epoch_key)) != epoch:
+            await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            raise ErasedMeanwhile("the user was erased after this write started")
+
+    async def record_events(
+        self, user_id: str, events: Sequence[Event], now: float, epoch: int | None = None
+    ) -> int:
         """Fold the batch into the user's affinities; 0 (nothing stored) when personalization
         is off in the stored settings, whatever the caller checked (defence in depth)."""
         if not events:
             return 0
         user_key, aff_key = self._user(user_id), self._aff(user_id)
+        epoch_key = self._epoch_key(user_id)
         changes = [Invalidation("user", user_id)]
         with guard():
             async with self._redis.pipeline(transaction=True) as pipe:
                 for _ in range(MAX_TX_ATTEMPTS):
                     try:
-                        await pipe.watch(user_key, aff_key)
+                        await pipe.watch(user_key, aff_key, epoch_key)
+                        await self._check_epoch(pipe, epoch_key, epoch)
                         fields = await pipe.hmget(
                             user_key,
                             ["settings", "evidence", "affinity_ts", "last_event", "activity"],
@@ -216,7 +272,7 @@ class RedisStore:
                     except WatchError:
                         continue
                 else:
-                    raise StoreUnavailable(f"redis: record_events for {user_id!r} kept conflicting")
+                    raise StoreUnavailable("redis: an events write kept conflicting")
         self._listeners.emit(changes)
         return len(events)
 
@@ -233,11 +289,29 @@ class RedisStore:
         pipe.hset(user_key, mapping=fields)
         pipe.hsetnx(user_key, "created", now)
 
-    async def set_last_order(self, user_id: str, page: str, order: Sequence[str]) -> None:
+    async def set_last_order(
+        self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None
+    ) -> None:
         """No invalidation: the order served is a consequence of the cached layout, not an input
         that changes it, and invalidating here would make every cold serve drop its own entry."""
+        key, epoch_key = self._order(user_id), self._epoch_key(user_id)
+        value = json_encode(list(order))
         with guard():
-            await self._redis.hset(self._order(user_id), page, json_encode(list(order)))
+            if epoch is None:
+                await self._redis.hset(key, page, value)
+                return
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for _ in range(MAX_TX_ATTEMPTS):
+                    try:
+                        await pipe.watch(epoch_key)
+                        await self._check_epoch(pipe, epoch_key, epoch)
+                        pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                        pipe.hset(key, page, value)
+                        await pipe.execute()
+                        return
+                    except WatchError:
+                        continue
+                raise StoreUnavailable("redis: a last-order write kept conflicting")
 
     async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
         mapping = last_assignments(assignments)
@@ -256,7 +330,7 @@ class RedisStore:
         return len(mapping)
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
-        settings, affinity, segments, orders, stamps, activity = await self._read_user(user_id)
+        settings, affinity, segments, orders, stamps, _, activity = await self._read_user(user_id)
         return export_document(user_id, settings, affinity, segments, orders, *stamps, activity)
 
     async def erase_user(self, user_id: str) -> None:
@@ -264,6 +338,8 @@ class RedisStore:
         with guard():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(*self._user_keys(user_id))
+                # INCR, not SET: resent after a lost reply it moves the epoch on again, harmless.
+                pipe.incr(self._epoch_key(user_id))
                 self._channel.publish(pipe, changes)
                 await pipe.execute()
         self._listeners.emit(changes)
@@ -276,6 +352,7 @@ class RedisStore:
         list[str],
         dict[str, list[str]],
         tuple[float | None, float | None],
+        int,
         Activity | None,
     ]:
         """One consistent snapshot (MULTI/EXEC) of everything about the user."""
@@ -285,7 +362,8 @@ class RedisStore:
                 pipe.zrange(self._aff(user_id), 0, -1, withscores=True)
                 pipe.smembers(self._seg(user_id))
                 pipe.hgetall(self._order(user_id))
-                user, scores, segments, orders = await pipe.execute()
+                pipe.get(self._epoch_key(user_id))
+                user, scores, segments, orders, epoch = await pipe.execute()
         raw_settings = user.get(b"settings")
         settings = None if raw_settings is None else decode_settings(raw_settings)
         fields = [user.get(name) for name in (b"evidence", b"affinity_ts", b"last_event")]
@@ -298,6 +376,7 @@ class RedisStore:
             [segment.decode() for segment in segments],
             {page.decode(): decode_order(order) for page, order in orders.items()},
             stamps,
+            _int(epoch),
             _activity(user, raw_activity),
         )
 
@@ -351,6 +430,10 @@ def _float(raw: bytes | str | None) -> float | None:
     return None if raw is None else float(raw)
 
 
+def _int(raw: bytes | str | None) -> int:
+    return 0 if raw is None else int(raw)
+
+
 def _scores(pairs: Sequence[Any]) -> dict[str, float]:
     """ZRANGE WITHSCORES as a dict (pairs of member and score)."""
     return {member.decode(): float(score) for member, score in pairs}
@@ -358,7 +441,7 @@ def _scores(pairs: Sequence[Any]) -> dict[str, float]:
 
 def _affinity_fields(
     fields: Sequence[bytes | str | None],
-) -> tuple[int, float | None, float | None]:
+) -> tuple[float, float | None, float | None]:
     """(evidence, affinity_ts, last_event) from their raw hash values."""
     evidence, updated, last_event = fields
-    return (0 if evidence is None else int(evidence)), _float(updated), _float(last_event)
+    return (0.0 if evidence is None else float(evidence)), _float(updated), _float(last_event)

@@ -60,12 +60,14 @@ class RedisActivity:
         channel: InvalidationChannel,
         listeners: Listeners,
         user_key: Callable[[str], str],
+        epoch_key: Callable[[str], str],
     ) -> None:
         self._redis = redis
         self._prefix = prefix
         self._channel = channel
         self._listeners = listeners
         self._user_key = user_key
+        self._epoch_key = epoch_key
 
     def _exp(self, experiment: str, variant: str, day: int) -> str:
         return f"{self._prefix}exp:{experiment}:{variant}:{day}"
@@ -74,19 +76,23 @@ class RedisActivity:
         return f"{self._prefix}expdays:{experiment}"
 
     async def record_activity(
-        self, launches: Mapping[str, tuple[int, int]], exposures: Sequence[Exposure]
+        self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
     ) -> None:
         users = sorted({*launches, *(e.user_id for e in exposures if e.mark)})
         keys = [self._user_key(u) for u in users]
+        epoch_keys = [self._epoch_key(u) for u in users]
         changes: list[Invalidation] = []
         with guard():
             async with self._redis.pipeline(transaction=True) as pipe:
                 for _ in range(MAX_TX_ATTEMPTS):
                     try:
                         if keys:
-                            await pipe.watch(*keys)
+                            await pipe.watch(*keys, *epoch_keys)
                         states: dict[str, Activity | None] = {}
-                        for user_id, key in zip(users, keys, strict=True):
+                        epochs: dict[str, int] = {}
+                        for user_id, key, epoch_key in zip(users, keys, epoch_keys, strict=True):
+                            raw_epoch = await pipe.get(epoch_key)
+                            epochs[user_id] = 0 if raw_epoch is None else int(raw_epoch)
                             raw, created = await pipe.hmget(key, ["activity", "created"])
                             states[user_id] = (
                                 decode_activity(raw) if raw is not None
@@ -94,7 +100,7 @@ class RedisActivity:
                                 else first_seen(day_of(float(created))) if created is not None
                                 else None
                             )
-                        changed = self._fold(states, launches, exposures)
+                        changed = self._fold(states, epochs, launches, exposures)
                         pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
                         for user_id in changed:
                             state = states[user_id]
@@ -119,15 +125,19 @@ class RedisActivity:
     @staticmethod
     def _fold(
         states: dict[str, Activity | None],
-        launches: Mapping[str, tuple[int, int]],
+        epochs: Mapping[str, int],
+        launches: Mapping[str, tuple[int, int, int]],
         exposures: Sequence[Exposure],
     ) -> list[str]:
+        """Fold into `states`; users erased since they were served (stale epoch) are skipped."""
         changed: set[str] = set()
-        for user_id, (day, count) in launches.items():
+        for user_id, (day, count, served) in launches.items():
+            if epochs[user_id] != served:
+                continue
             states[user_id] = record_launches(states[user_id], day, count)
             changed.add(user_id)
         for e in exposures:
-            if e.mark:
+            if e.mark and epochs[e.user_id] == e.epoch:
                 marked = mark_exposed(states[e.user_id], e.experiment, e.variant)
                 if marked is not None:
                     states[e.user_id] = marked

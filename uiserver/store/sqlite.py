@@ -9,6 +9,9 @@ and `busy_timeout` bounds that wait (past it: `StoreUnavailable`).
 Cross-process invalidation: every write that changes a layout input appends rows to the `changes`
 log in its own transaction and calls this process's listeners after commit; `poll()` delivers
 other processes' rows (see `sqlite_changes`). Template history statements: `sqlite_templates`.
+
+Erasure (`sqlite_erasure`): every table with a `user_id` column, the change log's rows naming
+the user, an epoch that refuses stale writes, `secure_delete`, a WAL checkpoint.
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from uiserver.affinity import Affinity, fold
+from uiserver.affinity import fold
 from uiserver.schema import Event, Profile, Settings
-from uiserver.store import sqlite_activity, sqlite_changes, sqlite_templates
+from uiserver.store import (
+    sqlite_activity,
+    sqlite_changes,
+    sqlite_erasure,
+    sqlite_templates,
+    sqlite_users,
+)
 from uiserver.store._common import (
     Listeners,
     build_profile,
-    decode_order,
     decode_settings,
     export_document,
     json_encode,
@@ -54,32 +62,14 @@ from uiserver.store.template_writes import (
     plan_publish,
 )
 
-USER_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS users (
-        user_id TEXT PRIMARY KEY, settings TEXT, evidence INTEGER NOT NULL DEFAULT 0,
-        affinity_ts REAL, last_event REAL, created REAL NOT NULL, updated REAL NOT NULL,
-        activity TEXT
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS affinities (
-        user_id TEXT NOT NULL, key TEXT NOT NULL, score REAL NOT NULL,
-        PRIMARY KEY (user_id, key)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS segments (
-        user_id TEXT NOT NULL, segment TEXT NOT NULL, PRIMARY KEY (user_id, segment)
-    ) WITHOUT ROWID""",
-    # One row per (user, page), so remembering a page's order is one upsert, not a JSON rewrite.
-    """CREATE TABLE IF NOT EXISTS last_orders (
-        user_id TEXT NOT NULL, page TEXT NOT NULL, components TEXT NOT NULL,
-        PRIMARY KEY (user_id, page)
-    ) WITHOUT ROWID""",
-)
-
 SCHEMA = (
-    *USER_SCHEMA, *sqlite_activity.SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA
+    *sqlite_users.SCHEMA, *sqlite_activity.SCHEMA, *sqlite_templates.SCHEMA,
+    *sqlite_changes.SCHEMA, *sqlite_erasure.SCHEMA,
 )
 
-# Tables holding rows about a user; erase_user empties each of them.
-USER_TABLES = ("users", "affinities", "segments", "last_orders")
+# Every table with a `user_id` column holds rows about a user: erase_user empties each of them,
+# found from the schema itself (`sqlite_erasure`), so a per-user table added later is erased by
+# construction. Name the column `user_id` in any new per-user table.
 
 
 class SQLiteStore(sqlite_activity.ActivityMixin):
@@ -154,8 +144,8 @@ class SQLiteStore(sqlite_activity.ActivityMixin):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
-            # Erased rows are overwritten where that costs no extra I/O.
-            conn.execute("PRAGMA secure_delete=FAST")
+            # Deleted content is overwritten with zeros, on every page (erasure leaves nothing).
+            conn.execute("PRAGMA secure_delete=ON")
             conn.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA:
                 conn.execute(statement)
@@ -220,11 +210,16 @@ class SQLiteStore(sqlite_activity.ActivityMixin):
 
     async def get_profile(self, user_id: str) -> Profile:
         with self._tx(write=False) as conn:
-            settings, affinity, _, _ = self._user_row(conn, user_id)
-            segments = self._segments(conn, user_id)
-            orders = self._orders(conn, user_id)
+            settings, affinity, _, _ = sqlite_users.user_row(conn, user_id)
+            segments = sqlite_users.segments(conn, user_id)
+            orders = sqlite_users.orders(conn, user_id)
+            epoch = sqlite_erasure.epoch(conn, user_id)
             activity = sqlite_activity.read(conn, user_id)
-        return build_profile(user_id, settings, affinity, segments, orders, activity)
+        return build_profile(user_id, settings, affinity, segments, orders, epoch, activity)
+
+    async def erasure_epoch(self, user_id: str) -> int:
+        with self._tx(write=False) as conn:
+            return sqlite_erasure.epoch(conn, user_id)
 
     async def get_settings(self, user_id: str) -> Settings:
         with self._tx(write=False) as conn:
@@ -235,10 +230,23 @@ class SQLiteStore(sqlite_activity.ActivityMixin):
             return Settings()
         return decode_settings(row[0])
 
-    async def put_settings(self, user_id: str, settings: Settings) -> None:
+    async def put_settings(
+        self, user_id: str, settings: Settings, epoch: int | None = None
+    ) -> None:
+        await self.update_settings(user_id, lambda _: settings, epoch)
+
+    async def update_settings(
+        self, user_id: str, update: Callable[[Settings], Settings], epoch: int | None = None
+    ) -> Settings:
         now = time.time()
         changes = [Invalidation("user", user_id)]
         with self._tx(write=True) as conn:
+            sqlite_erasure.check(conn, user_id, epoch)
+            row = conn.execute(
+                "SELECT settings FROM users WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            current = Settings() if row is None or row[0] is None else decode_settings(row[0])
+            settings = update(current)
             conn.execute(
                 "INSERT INTO users (user_id, settings, created, updated) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings, "
@@ -247,15 +255,19 @@ class SQLiteStore(sqlite_activity.ActivityMixin):
             )
             self._changes.append(conn, changes, now)
         self._listeners.emit(changes)
+        return settings
 
-    async def record_events(self, user_id: str, events: Sequence[Event], now: float) -> int:
+    async def record_events(
+        self, user_id: str, events: Sequence[Event], now: float, epoch: int | None = None
+    ) -> int:
         """Fold the batch into the user's affinities; 0 (nothing stored) when personalization
         is off in the stored settings, whatever the caller checked (defence in depth)."""
         if not events:
             return 0
         changes = [Invalidation("user", user_id)]
         with self._tx(write=True) as conn:
-            settings, state, _, _ = self._user_row(conn, user_id)
+            sqlite_erasure.check(conn, user_id, epoch)
+            settings, state, _, _ = sqlite_users.user_row(conn, user_id)
             if settings is not None and settings.personalization == 0:
                 return 0
             new = fold(state, events, now)
@@ -276,11 +288,14 @@ class SQLiteStore(sqlite_activity.ActivityMixin):
         self._listeners.emit(changes)
         return len(events)
 
-    async def set_last_order(self, user_id: str, page: str, order: Sequence[str]) -> None:
+    async def set_last_order(
+        self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None
+    ) -> None:
         """No invalidation: the order served is a consequence of the cached layout, not an input
         that changes it, and invalidating here would make every cold serve drop its own entry.
         Unchanged orders are not rewritten."""
         with self._tx(write=True) as conn:
+            sqlite_erasure.check(conn, user_id, epoch)
             conn.execute(
                 "INSERT INTO last_orders (user_id, page, components) VALUES (?, ?, ?) "
                 "ON CONFLICT (user_id, page) DO UPDATE SET components = excluded.components "
@@ -308,54 +323,25 @@ class SQLiteStore(sqlite_activity.ActivityMixin):
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
         with self._tx(write=False) as conn:
-            settings, affinity, created, updated = self._user_row(conn, user_id)
-            segments = self._segments(conn, user_id)
-            orders = self._orders(conn, user_id)
+            settings, affinity, created, updated = sqlite_users.user_row(conn, user_id)
+            segments = sqlite_users.segments(conn, user_id)
+            orders = sqlite_users.orders(conn, user_id)
             activity = sqlite_activity.read(conn, user_id)
         return export_document(
             user_id, settings, affinity, segments, orders, created, updated, activity
         )
 
     async def erase_user(self, user_id: str) -> None:
-        """Delete every row about the user. The change log keeps one notice naming the user
-        (other processes need it to drop their cache entries) until it is pruned."""
+        """Delete every row about the user and move their erasure epoch on (see
+        `sqlite_erasure`). Other processes get a notice that names nobody (they drop every
+        cached profile: erasures are rare). Then the WAL is checkpointed and truncated."""
         now = time.time()
-        changes = [Invalidation("user", user_id)]
         with self._tx(write=True) as conn:
-            for table in USER_TABLES:
-                conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
-            conn.execute("DELETE FROM changes WHERE kind = 'user' AND key = ?", (user_id,))
-            self._changes.append(conn, changes, now)
-        self._listeners.emit(changes)
-
-    def _user_row(
-        self, conn: sqlite3.Connection, user_id: str
-    ) -> tuple[Settings | None, Affinity, float | None, float | None]:
-        """(stored settings, affinity state, created, updated) of a user."""
-        row = conn.execute(
-            "SELECT settings, evidence, affinity_ts, last_event, created, updated "
-            "FROM users WHERE user_id = ?",
-            (user_id,),
-        ).fetchone()
-        scores = dict(
-            conn.execute("SELECT key, score FROM affinities WHERE user_id = ?", (user_id,))
-        )
-        if row is None:
-            return None, Affinity(scores), None, None
-        settings = decode_settings(row[0]) if row[0] is not None else None
-        return settings, Affinity(scores, row[1], row[2], row[3]), row[4], row[5]
-
-    @staticmethod
-    def _segments(conn: sqlite3.Connection, user_id: str) -> list[str]:
-        rows = conn.execute("SELECT segment FROM segments WHERE user_id = ?", (user_id,))
-        return [segment for (segment,) in rows]
-
-    @staticmethod
-    def _orders(conn: sqlite3.Connection, user_id: str) -> dict[str, list[str]]:
-        rows = conn.execute(
-            "SELECT page, components FROM last_orders WHERE user_id = ?", (user_id,)
-        )
-        return {page: decode_order(components) for page, components in rows}
+            sqlite_erasure.erase_rows(conn, user_id)
+            self._changes.append_erased(conn, now)
+        with self._lock:
+            sqlite_erasure.checkpoint(self._connection())
+        self._listeners.emit([Invalidation("user", user_id)])
 
     # ------------------------------------------------------------------ templates
 

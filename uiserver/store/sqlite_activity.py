@@ -29,6 +29,7 @@ from uiserver.activity import (
 )
 from uiserver.affinity import EventLike
 from uiserver.schema import Activity
+from uiserver.store import sqlite_erasure
 from uiserver.store._common import Listeners
 from uiserver.store.base import Conversion, Exposure, Invalidation, VariantCounts
 from uiserver.store.sqlite_changes import ChangeLog
@@ -83,13 +84,20 @@ def fold_events(
 
 def record(
     conn: sqlite3.Connection,
-    launches: Mapping[str, tuple[int, int]],
+    launches: Mapping[str, tuple[int, int, int]],
     exposures: Sequence[Exposure],
     now: float,
 ) -> list[str]:
-    """Launches and exposures; returns the users whose counters changed."""
+    """Launches and exposures; returns the users whose counters changed. Users erased since
+    they were served (stale epoch) are skipped: nothing about them is written again."""
     states: dict[str, Activity | None] = {}
     changed: set[str] = set()
+    epochs: dict[str, int] = {}
+
+    def current(user_id: str, served: int) -> bool:
+        if user_id not in epochs:
+            epochs[user_id] = sqlite_erasure.epoch(conn, user_id)
+        return epochs[user_id] == served
 
     def state(user_id: str) -> Activity | None:
         if user_id not in states:
@@ -99,7 +107,9 @@ def record(
             states[user_id] = current
         return states[user_id]
 
-    for user_id, (day, count) in launches.items():
+    for user_id, (day, count, served) in launches.items():
+        if not current(user_id, served):
+            continue
         states[user_id] = record_launches(state(user_id), day, count)
         changed.add(user_id)
     sketches: dict[tuple[str, str, int], list[str]] = {}
@@ -107,7 +117,7 @@ def record(
         sketches.setdefault((e.experiment, e.variant, e.day), []).append(
             f"{e.experiment}\x1f{e.user_id}"
         )
-        if e.mark:
+        if e.mark and current(e.user_id, e.epoch):
             marked = mark_exposed(state(e.user_id), e.experiment, e.variant)
             if marked is not None:
                 states[e.user_id] = marked
@@ -194,7 +204,7 @@ class ActivityMixin:
     _listeners: Listeners
 
     async def record_activity(
-        self, launches: Mapping[str, tuple[int, int]], exposures: Sequence[Exposure]
+        self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
     ) -> None:
         if not launches and not exposures:
             return

@@ -5,6 +5,10 @@ store calls this process's listeners after commit). `poll` reads `PRAGMA data_ve
 only when *another* connection committed; ~3.5 us measured) and only then reads the log past the
 last row it saw. The log is pruned to the newest `keep` rows and `max_age` seconds; a process
 that fell behind the pruning receives `Invalidation("all")` instead of what it missed.
+
+An erase must leave nothing naming the user on disk, so its notice is an `erased` row with no
+key: other processes read it as `Invalidation("all")` (erasures are rare; the erasing process
+itself drops just the user).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Sequence
 from uiserver.store.base import Invalidation
 
 PRUNE_EVERY = 256  # change rows appended between two prunes of the log
+ERASED = "erased"  # the kind of an erase notice (read as `all`)
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS changes (
@@ -60,6 +65,13 @@ class ChangeLog:
         if self._appended >= PRUNE_EVERY:
             self.prune(conn, now)
 
+    def append_erased(self, conn: sqlite3.Connection, now: float) -> None:
+        """Inside an erase's transaction: a notice for the other processes that names nobody."""
+        conn.execute(
+            "INSERT INTO changes (kind, key, origin, ts) VALUES (?, '', ?, ?)",
+            (ERASED, self.origin, now),
+        )
+
     def prune(self, conn: sqlite3.Connection, now: float) -> None:
         """Drop change rows past the newest `keep` or older than `max_age`."""
         self._appended = 0
@@ -97,4 +109,7 @@ class ChangeLog:
             self._last_seq = rows[-1][0]
         if missed:
             return [Invalidation("all")]
-        return [Invalidation(kind, key) for _, kind, key, origin in rows if origin != self.origin]
+        return [
+            Invalidation("all") if kind == ERASED else Invalidation(kind, key)
+            for _, kind, key, origin in rows if origin != self.origin
+        ]

@@ -1,0 +1,25 @@
+"""Whether a label has visible text: the one rule lint, the engine's check and the console share.
+
+`str.strip()` only removes whitespace; a zero-width space (U+200B, category Cf), a no-break space
+(Zs) or a lone combining mark (Mn) survive it and are read out as nothing. A label needs at least
+one character outside the invisible Unicode categories: other (Cc, Cf, Cs, Co, Cn), separators
+(Zs, Zl, Zp) and marks (Mn, Mc, Me), which only decorate a base character (WCAG 4.1.2, 1.1.1).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# First letters of the Unicode general categories that never carry visible text on their own.
+INVISIBLE_CLASSES = frozenset("CZM")
+
+
+def has_visible_text(label: str | None) -> bool:
+    """True when `label` has a character a reader would see (a letter, digit, symbol...).
+
+    Returns on the first visible character, so an ordinary label costs one lookup.
+    """
+    if not label:
+        return False
+    category = unicodedata.category
+    return any(category(ch)[0] not in INVISIBLE_CLASSES for ch in label)

@@ -1,0 +1,94 @@
+"""The settings object as clients send it: `PUT` replaces it whole, `PATCH` merges into it.
+
+PUT (`replacement`): every field of `schema.Settings` is required, so a client that sends
+`{"font_scale": 1.2}` learns that it would have reset the rest: 422 naming the first missing
+field (in the order of the contract's table), instead of a silent reset to defaults.
+
+PATCH (`merge_patch`): a JSON Merge Patch (RFC 7396) of the stored object. The patch must be an
+object (a non-object patch would replace the whole settings object with a non-object: 422); each
+member names a settings field (unknown: 422) and gives its new value, or `null` to reset it to
+its default (RFC 7396 "null removes the member", and a removed setting reads as its default).
+Settings are flat, so a member's value is never merged recursively: an object where a setting
+is expected is a wrong type (422). `{}` changes (and writes) nothing. The values are validated
+before the store is touched; the returned function applies them to whatever is stored when the
+write runs, inside the store's transaction.
+
+Errors are `documents.DocumentError`: malformed JSON is 400 `bad_json`, the rest 422 `invalid`
+with `field` naming the setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from uiserver.documents import DocumentError, convert, decode_json, named_field
+from uiserver.schema import Settings
+
+SETTINGS_FIELDS = tuple(field.name for field in msgspec.structs.fields(Settings))
+
+# `Settings` with every field required: what a whole replacement must name.
+SettingsDocument = msgspec.defstruct(
+    "SettingsDocument",
+    [(field.name, field.type) for field in msgspec.structs.fields(Settings)],
+    forbid_unknown_fields=True,
+)
+
+_DEFAULTS: dict[str, Any] = msgspec.to_builtins(Settings())
+
+
+def _named(exc: DocumentError) -> DocumentError:
+    """The error with `field` set to the setting a missing/unknown-field message names."""
+    field = named_field(exc.field, exc.message)
+    if field == exc.field:
+        return exc
+    return DocumentError(exc.message, field, schema=exc.schema)
+
+
+def replacement(body: bytes) -> Settings:
+    """A whole settings object (PUT). Raises DocumentError; a missing field is named."""
+    try:
+        document = decode_json(body, SettingsDocument)
+    except DocumentError as exc:
+        raise _named(exc) from None
+    return Settings(**msgspec.structs.asdict(document))
+
+
+def merge_patch(body: bytes) -> Callable[[Settings], Settings] | None:
+    """A JSON Merge Patch (PATCH) as a function from the stored settings to the new ones; None
+    for `{}` (nothing to write: the stored object is the answer).
+
+    Raises DocumentError before anything is stored: not an object, an unknown field, a value
+    of the wrong type or out of range.
+    """
+    patch = decode_json(body)
+    if not isinstance(patch, dict):
+        raise DocumentError(
+            f"a merge patch of the settings must be a JSON object, not {_kind(patch)}",
+            schema=True,
+        )
+    for name in patch:
+        if name not in _DEFAULTS:
+            raise DocumentError(f"Object contains unknown field `{name}`", name, schema=True)
+    # Validate the new values in place of the defaults: every field is independent, so a value
+    # valid here is valid over whatever is stored.
+    candidate = {**_DEFAULTS, **{k: v for k, v in patch.items() if v is not None}}
+    validated = convert(candidate, Settings)
+    values = {name: getattr(validated, name) for name in patch}
+    if not values:
+        return None
+    return lambda current: msgspec.structs.replace(current, **values)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"
