@@ -12,7 +12,7 @@ import httpx
 import msgspec
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.apphelpers import ROOT
 from tests.browserhelpers import Server, log_in
@@ -121,18 +121,30 @@ def test_console_login_page(browser: Browser, server: Server) -> None:
 )
 def test_console_page_has_no_violations(console: Page, server: Server, path: str) -> None:
     console.goto(server.url + path)
+    if path == "/designer/pages/cart":
+        # The scripted editor: checked once its live phones are drawn (not mid-load).
+        console.wait_for_selector("#designer[data-previewed]")
     assert_clean(console)
 
 
 def test_console_error_states(console: Page, server: Server) -> None:
     """The editor showing refused-publish problems, and the import form showing an error."""
     console.goto(server.url + "/designer/pages/cart")
-    editor = console.get_by_label("Template of")
-    editor.fill(editor.input_value().replace('"text": "#1F1F1F"', '"text": "#AAAAAA"', 1))
+    console.wait_for_selector("#designer[data-previewed]")
+    drawn = console.get_attribute("#designer", "data-previewed")
+    console.get_by_label("Text (text)", exact=True).fill("#aaaaaa")
+    expect(console.locator("#live-problems")).to_contain_text("publishing would be refused")
+    # The phones are redrawn (as refusals) after validation: check once they are.
+    expect(console.locator("#designer")).not_to_have_attribute("data-previewed", str(drawn))
+    console.wait_for_timeout(300)
+    assert_clean(console)  # the live editor flagging it
     console.get_by_label("Publish message").fill("lighter")
     console.get_by_role("button", name="Publish").click()
     assert console.get_by_role("region", name="Problems").is_visible()
+    console.wait_for_selector("#designer[data-previewed]")
     assert_clean(console)
+    httpx.delete(f"{server.url}/v1/admin/drafts/cart",
+                 headers={"Authorization": f"Bearer {server.designer_token}"})
     console.goto(server.url + "/designer/segments")
     console.get_by_label("Segments, as JSON lines").fill('{"user": 1}')
     console.get_by_role("button", name="Import").click()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
-from jwt.exceptions import InvalidSubjectError  # PyJWT >= 2.10
+from jwt.exceptions import InvalidJTIError, InvalidSubjectError  # PyJWT >= 2.10
 
 from uiserver.cache import BoundedDict
 from uiserver.identifiers import user_id_problem
@@ -64,6 +64,10 @@ _REASONS: tuple[tuple[type[Exception], str], ...] = (
                                  "future by more than the allowed clock skew"),
     (jwt.InvalidIssuedAtError, "claim 'iat' must be a number of Unix seconds"),
     (InvalidSubjectError, "claim 'sub' must be a string (the user id)"),
+    (jwt.InvalidAudienceError, "the token names an audience ('aud'); this server accepts "
+                               "tokens without one"),
+    (jwt.InvalidIssuerError, "claim 'iss' must be a string"),
+    (InvalidJTIError, "claim 'jti' must be a string"),
 )
 MALFORMED = ("the token is not a well-formed JWT: expected three base64url parts "
              "(header.claims.signature) holding JSON objects")

@@ -27,6 +27,7 @@ from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
 from uiserver.experiments import ExperimentReadout
 from uiserver.identifiers import shown
 from uiserver.pages import LivePage, UnknownPage
+from uiserver.persona_spec import PersonaSpec, SpecError, preview_spec
 from uiserver.publishing import UnknownVersion
 from uiserver.schema import Context, Layout, Problem, Template
 from uiserver.segments_import import parse_segments
@@ -250,11 +251,14 @@ async def publish(
     options: PublishOptions | None = None,
 ) -> TemplateRecord:
     """Store a new live (or staged) version. PublishRefused: nothing stored, the live one
-    keeps serving; Conflict (409): stale base or a rollout running, nothing stored."""
+    keeps serving; Conflict (409): stale base or a rollout running, nothing stored. The
+    author's draft of the page is done with once it is published (`uiserver.drafts`)."""
     try:
-        return await service.publish(page, template, author, message, options)
+        record = await service.publish(page, template, author, message, options)
     except TemplateConflict as exc:
         raise await conflict(service, page, exc) from None
+    await service.store.delete_draft(author, page)
+    return record
 
 
 async def rollback(
@@ -380,6 +384,21 @@ def preview(
     except (LayoutRuleError, CompileError) as exc:
         # The designer needs to see why, not a 500.
         raise LayoutRuleFailed(f"{persona}: {exc}", "template") from None
+
+
+def preview_persona(
+    service: Service, template: Template, spec: PersonaSpec, context: Context | None = None,
+    version: str | None = None, *, personalization: float | None = None,
+) -> Layout:
+    """`preview` for a custom persona (`persona_spec`: settings, synthetic events, segments,
+    a forced variant). Invalid for a bad spec; LayoutRuleFailed as `preview`."""
+    try:
+        return preview_spec(service, template, spec, context, version,
+                            personalization=personalization)
+    except SpecError as exc:
+        raise Invalid(exc.message, exc.field) from None
+    except (LayoutRuleError, CompileError) as exc:
+        raise LayoutRuleFailed(f"{spec.base}: {exc}", "template") from None
 
 
 def persona_title(persona: str) -> str:

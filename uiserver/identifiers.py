@@ -4,7 +4,9 @@
 A user id is a key in every store (SQLite text, Redis key names), in every cache and in the
 export a user downloads, so it must be text every one of them can hold and a person can read:
 
-- non-blank (not "" nor only whitespace);
+- non-blank: at least one visible character, by the labels' rule
+  (`engine.labels.has_visible_text`: "", whitespace, a zero-width space or a Hangul filler
+  alone would be a user nobody can read or tell apart from another);
 - at most `USER_ID_MAX` characters (128: room for a UUID, an email address or an OpenID
   `sub`, which OIDC Core 1.0 section 2 limits to 255 ASCII characters; a longer id is a
   mistake, not a user);
@@ -12,11 +14,18 @@ export a user downloads, so it must be text every one of them can hold and a per
   cannot be encoded as UTF-8, so a store write would fail with a 500);
 - no control characters (Unicode category Cc, C0 and C1, and the line/paragraph separators
   U+2028/U+2029): they break log lines, Redis key listings and CSV exports.
+
+A user id is otherwise opaque and compared exactly, code point by code point, in every store:
+"Ana" and "ana", or "é" composed (NFC) and decomposed (NFD), are different users. The operator's
+identity provider mints them (OpenID Connect Core 1.0 section 5.7: `sub` is case sensitive and
+compared as given); folding them here could hand one user another's data.
 """
 
 from __future__ import annotations
 
 import re
+
+from uiserver.engine.labels import has_visible_text
 
 USER_ID_MAX = 128
 ECHO_MAX = 64  # characters of a caller's name an error message repeats
@@ -29,8 +38,6 @@ def user_id_problem(value: object) -> str | None:
     """Why `value` cannot be a user id, in words for a client developer; None when it can."""
     if not isinstance(value, str):
         return "a user id must be a string"
-    if not value.strip():
-        return "a user id must not be blank"
     if len(value) > USER_ID_MAX:
         return f"a user id is at most {USER_ID_MAX} characters"
     bad = _FORBIDDEN.search(value)
@@ -39,6 +46,8 @@ def user_id_problem(value: object) -> str | None:
         if "\ud800" <= char <= "\udfff":
             return "a user id must be valid Unicode (it contains a lone surrogate)"
         return f"a user id must not contain control characters (U+{ord(char):04X})"
+    if not has_visible_text(value):
+        return "a user id must not be blank (it needs a visible character)"
     return None
 
 

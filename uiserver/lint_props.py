@@ -31,7 +31,7 @@ from uiserver.schema import (
     ThemeSpec,
 )
 
-HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+HEX = re.compile(r"#[0-9A-Fa-f]{6}")  # whole string: `fullmatch` (a `$` passes "...\n")
 
 # Props that fix a box's height: text in it clips when the user scales fonts (WCAG 1.4.4, 1.4.12).
 FIXED_HEIGHT_PROPS = frozenset({"height", "fixed_height", "max_height", "min_height_px"})
@@ -43,7 +43,7 @@ TYPE_CHECKS: Mapping[str, Callable[[Any], bool]] = {
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
-    "colour": lambda v: isinstance(v, str) and HEX.match(v) is not None,
+    "colour": lambda v: isinstance(v, str) and HEX.fullmatch(v) is not None,
     "list": lambda v: isinstance(v, list),
     "object": lambda v: isinstance(v, dict),
 }

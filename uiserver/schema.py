@@ -29,8 +29,12 @@ from uiserver.types import (
     Weather,
 )
 
-HexColour = Annotated[str, Meta(pattern=r"^#[0-9A-Fa-f]{6}$", description="#RRGGBB")]
-Ident = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")]
+# msgspec checks a pattern with Python's `re.search`, where `$` also matches before a final
+# "\n": `(?!\n)` makes "#000000\n" or a page "home\n" fail here, as in JSON Schema's own
+# (ECMAScript) reading of the same pattern, where `$` is the end and the look-ahead is a no-op.
+_END = r"$(?!\n)"
+HexColour = Annotated[str, Meta(pattern=r"^#[0-9A-Fa-f]{6}" + _END, description="#RRGGBB")]
+Ident = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}" + _END)]
 Px = Annotated[float, Meta(gt=0, le=400)]
 Label = Annotated[str, Meta(max_length=200)]
 

@@ -26,6 +26,7 @@ from uiserver.http.deps import designer, read_body, service_of, store_writes
 from uiserver.http.errors import ApiError
 from uiserver.http.h5 import render_h5
 from uiserver.http.responses import json_response
+from uiserver.persona_spec import PersonaSpec, SpecError, spec_from_json, spec_from_query
 from uiserver.publishing import PublishRefused
 from uiserver.schema import Problem, Template
 from uiserver.segments_import import IMPORT_LIMITS
@@ -274,9 +275,21 @@ async def archive(request: Request) -> Response:
 # --------------------------------------------------------------------------- preview
 
 
-def _preview_response(request: Request, template: Template, version: str | None) -> Response:
+def _persona(request: Request, posted: Any = None) -> PersonaSpec:
+    """The persona to preview: `?persona=` with the custom persona's query parameters
+    (`persona_spec`), or a POSTed `persona` object (SpecError: 422 naming the field)."""
+    try:
+        if posted is not None:
+            return spec_from_json(posted)
+        return spec_from_query(request.scope.get("query_string", b""))
+    except SpecError as exc:
+        raise ApiError(422, "invalid", exc.message, exc.field) from None
+
+
+def _preview_response(
+    request: Request, template: Template, version: str | None, spec: PersonaSpec
+) -> Response:
     query = request.query_params
-    persona = query.get("persona", "default")
     fmt = query.get("format", "json")
     if fmt not in ("json", "html"):
         raise ApiError(422, "invalid", "format must be json or html", "format")
@@ -288,14 +301,14 @@ def _preview_response(request: Request, template: Template, version: str | None)
     if marked not in ("0", "1"):
         raise ApiError(422, "invalid", "marks must be 0 or 1", "marks")
     service = service_of(request)
-    layout = ops.preview(service, template, persona, context, version)
+    layout = ops.preview_persona(service, template, spec, context, version)
     if fmt == "json":
         return json_response(layout)
     # marks=1: badge what personalization changed against this persona's base (same settings
     # and context, personalization off: DESIGN section 5's "base layout").
-    base = ops.preview(service, template, persona, context, version, personalization=0.0) \
+    base = ops.preview_persona(service, template, spec, context, version, personalization=0.0) \
         if marked == "1" else None
-    title = ops.persona_title(persona)
+    title = ops.persona_title(spec.base) + (" (custom)" if spec.custom else "")
     html = render_h5(
         layout, service.catalog, title=template.title,
         caption=f"Preview as {title} · version {layout.template_version}",
@@ -308,17 +321,22 @@ async def preview_live(request: Request) -> Response:
     designer(request)
     with store_writes():
         live = await ops.live_page(service_of(request), request.path_params["page"])
-    return _preview_response(request, live.template, live.record.version)
+    return _preview_response(request, live.template, live.record.version, _persona(request))
 
 
 async def preview_draft(request: Request) -> Response:
     """A draft as a persona would get it, before anyone publishes it (lint must pass)."""
     designer(request)
-    data = ops.template_field(await _body(request))
+    body = await _body(request)
+    data = ops.template_field(body)
+    # The persona: a POSTed `persona` object, else the query's (checked before lint: a bad
+    # persona is the caller's error whatever the draft says).
+    posted = body.get("persona") if isinstance(body, Mapping) else None
+    spec = _persona(request, posted)
     template, problems = ops.check_draft(service_of(request), request.path_params["page"], data)
     if template is None or problems:
         return refused(problems)
-    return _preview_response(request, template, None)
+    return _preview_response(request, template, None, spec)
 
 
 # --------------------------------------------------------------------------- segments

@@ -27,6 +27,7 @@ from uiserver.filesync import file_bases
 from uiserver.http.admin import admin_routes
 from uiserver.http.client import client_routes
 from uiserver.http.console import console_routes
+from uiserver.http.designer_api import designer_api_routes
 from uiserver.http.errors import ApiError, api_error_handler, http_exception_handler
 from uiserver.http.health import health_routes
 from uiserver.http.layouts import LayoutApp
@@ -73,6 +74,7 @@ def create_app(config: Config) -> ASGIApp:
         *client_routes(),
         *health_routes(),
         *admin_routes(),
+        *designer_api_routes(),
         *console_routes(),
         # Reached only for methods the fast path does not take: answers 405 in JSON.
         Route("/v1/layouts/{page}", _layout_fallback, methods=["GET"]),

@@ -18,8 +18,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from uiserver import designer
+from uiserver import designer, drafts
 from uiserver.auth import AuthError
+from uiserver.http.console_api import console_api_routes
 from uiserver.http.console_auth import (
     LOGIN_COOKIE,
     PREFIX,
@@ -105,8 +106,9 @@ async def index(request: Request) -> Response:
     archived = request.query_params.get("archived", "")
     notice = f"Archived {archived}: clients get 404; its history is kept, and rolling back to " \
              "a version from it restores the page." if archived else ""
+    mine = await drafts.mine(service, current.who.user_id)
     return html(request, "list.html", current=current, section="templates", rows=rows,
-                archived=sorted(service.live.archived), notice=notice)
+                archived=sorted(service.live.archived), notice=notice, drafts=mine)
 
 
 async def to_index(request: Request) -> Response:
@@ -134,5 +136,6 @@ def console_routes() -> list[BaseRoute]:
         Route(f"{pages}/preview", preview_draft, methods=["POST"]),
         Route(f"{PREFIX}/segments", segments_page, methods=["GET"]),
         Route(f"{PREFIX}/segments", import_segments, methods=["POST"]),
+        *console_api_routes(),
         Mount(f"{PREFIX}/static", StaticFiles(directory=static), name="console-static"),
     ]

@@ -20,11 +20,15 @@ from uiserver.http.views import render
 from uiserver.store.base import StoreUnavailable
 
 HEADERS = {
-    # No script at all: the console works without it, and a label that smuggles markup cannot
-    # run even if an escape were ever missed. Previews are srcdoc frames and inherit this policy.
+    # Scripts only from this server's own files (`static/`): never inline, never another
+    # origin, so a label that smuggles markup cannot run even if an escape were ever missed.
+    # The console works without them too. Styles allow inline for CodeMirror's injected sheets
+    # and the previews' own; previews are srcdoc frames and inherit this policy. `connect-src`
+    # lets the editor's scripts call the admin API bridge (`console_api`).
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

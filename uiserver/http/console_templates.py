@@ -16,9 +16,14 @@ from uiserver.catalog import template_version
 from uiserver.documents import DocumentError
 from uiserver.http import console_releases as releases
 from uiserver.http.console_auth import PREFIX, ConsoleError, Session, checked_form, session
+from uiserver.http.console_designer import (
+    draft_of,
+    editor_data,
+    persona_panels,
+    version_phones,
+)
 from uiserver.http.console_render import console_page, html, redirect
 from uiserver.http.deps import service_of
-from uiserver.http.h5 import render_h5
 from uiserver.pages import LivePage
 from uiserver.publishing import PublishRefused
 from uiserver.schema import Problem, Template
@@ -58,8 +63,16 @@ async def _editor(
     page = request.path_params["page"]
     service = service_of(request)
     live: LivePage | None
+    # The designer's autosaved draft of a live page, when there is one, is what the editor
+    # opens with (`uiserver.drafts`); a page not published yet has none.
+    draft = None
     if text is None:
         live = await designer.live_page(service, page)
+        draft = await draft_of(request, current, page)
+        if draft is not None:
+            text = draft.text
+            # Published over the base it started from: a stale draft gets the conflict page.
+            base_version = draft.base_version if base_version is None else base_version
     else:
         await service.sync()
         live = service.pages.get(page)
@@ -72,6 +85,7 @@ async def _editor(
         base_version=(live.record.version if live else "") if base_version is None
         else base_version,
         rollout=live.rollout if live else None,
+        draft=draft, data=editor_data(request, page, live.record.version if live else ""),
     )
 
 
@@ -185,36 +199,19 @@ async def diff_page(request: Request) -> Response:
     old = query.get("from") or (versions[1].version if len(versions) > 1 else "")
     new = query.get("to") or versions[0].version
     result = await designer.diff(service, page, old, new) if old and new else None
+    persona = query.get("persona", "default")
+    if persona not in designer.persona_names():
+        persona = "default"
+    phones = await version_phones(request, page, old, new, persona) if result else []
     # One option per version (a rollback repeats one), at its newest entry.
     choices = list({v.version: v for v in reversed(versions)}.values())[::-1]
     return html(request, "diff.html", current=current, section="templates", page=page,
                 tab="diff", versions=versions, choices=choices, old=old, new=new,
-                result=result)
+                result=result, phones=phones, persona=persona,
+                personas=[(n, designer.persona_title(n)) for n in designer.persona_names()])
 
 
 # --------------------------------------------------------------------------- preview
-
-
-def _panels(request: Request, template: Template, version: str | None) -> list[dict[str, Any]]:
-    service = service_of(request)
-    panels: list[dict[str, Any]] = []
-    for name in designer.persona_names():
-        title = designer.persona_title(name)
-        try:
-            layout = designer.preview(service, template, name, None, version)
-        except designer.DesignerError as exc:
-            # One persona the engine cannot serve must not hide the other five.
-            panels.append({"name": name, "title": title, "error": exc.message})
-            continue
-        panels.append({
-            "name": name,
-            "title": title,
-            "error": None,
-            "layout": layout,
-            "html": render_h5(layout, service.catalog, title=template.title),
-            "adapted": [c for c in layout.components if c.reasons],
-        })
-    return panels
 
 
 @console_page
@@ -224,7 +221,7 @@ async def preview_page(request: Request) -> Response:
     live = await designer.live_page(service_of(request), page)
     return html(request, "preview.html", current=current, section="templates", page=page,
                 tab="preview", draft=False, version=live.record.version,
-                panels=_panels(request, live.template, live.record.version))
+                **persona_panels(request, live.template, live.record.version))
 
 
 @console_page
@@ -240,4 +237,4 @@ async def preview_draft(request: Request) -> Response:
                              notice="Cannot preview: fix these problems first.")
     return html(request, "preview.html", current=current, section="templates", page=page,
                 tab="preview", draft=True, version=template_version(template),
-                panels=_panels(request, template, None))
+                **persona_panels(request, template, None))

@@ -15,9 +15,13 @@ import msgspec
 
 from uiserver import __version__
 from uiserver.context_query import openapi_parameters
+from uiserver.contrast_pairs import ContrastRequest, Readout
+from uiserver.drafts import DraftBody, DraftSummary
 from uiserver.engine.personas import PERSONAS
 from uiserver.experiments import ExperimentReadout
+from uiserver.persona_spec import PersonaSpec
 from uiserver.schema import (
+    ComponentType,
     ErrorBody,
     EventBatch,
     Layout,
@@ -27,10 +31,9 @@ from uiserver.schema import (
 )
 from uiserver.user_settings import SETTINGS_FIELDS, SettingsDocument
 
-STRUCTS = (
-    Layout, Settings, SettingsDocument, EventBatch, ErrorBody, Template, Problem,
-    ExperimentReadout,
-)
+STRUCTS = (Layout, Settings, SettingsDocument, EventBatch, ErrorBody, Template, Problem,
+           PersonaSpec, DraftSummary, DraftBody, ContrastRequest, Readout, ComponentType,
+           ExperimentReadout)
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -82,6 +85,19 @@ _FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}
 _MARKS = {"name": "marks", "in": "query", "description": (
     "format=html only: 1 badges what personalization moved, hid or showed against the "
     "persona's base layout"), "schema": {"enum": ["0", "1"]}}
+# The custom persona of a preview (`persona_spec`): each setting by name, synthetic events,
+# segments and a forced variant, on top of `persona`; and the launch context.
+_CUSTOM = [
+    *({"name": name, "in": "query", "schema": _STR} for name in SETTINGS_FIELDS),
+    {"name": "events", "in": "query", "description": "comma-separated target[:kind[:count]], "
+     "e.g. coupons:click:12", "schema": _STR},
+    {"name": "segments", "in": "query", "description": "comma-separated", "schema": _STR},
+    {"name": "variant", "in": "query", "description": "an A/B variant's name, or base",
+     "schema": _STR},
+    *openapi_parameters(),
+]
+_PREVIEW_BODY = _obj(template=_ref("Template"), persona=_ref("PersonaSpec"))
+_DRAFT_BODY = _obj(text=_STR, base_version=_STR)
 
 # (method, path, summary, request schema, {status: response schema or None}, parameters)
 OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
@@ -153,10 +169,25 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
      {200: _ROLLOUT_STATE, 409: _CONFLICT}, [_PAGE]),
     ("get", "/v1/admin/preview/{page}", "The page as a persona gets it", None,
      {200: _PREVIEW, 400: _ref("ErrorBody"), 404: _ref("ErrorBody"),
-      422: _ref("ErrorBody")}, [_PAGE, _PERSONA, _FORMAT, _MARKS]),
-    ("post", "/v1/admin/preview/{page}", "Preview a draft as a persona gets it", _TEMPLATE_BODY,
+      422: _ref("ErrorBody")}, [_PAGE, _PERSONA, _FORMAT, _MARKS, *_CUSTOM]),
+    ("post", "/v1/admin/preview/{page}", "Preview a draft as a persona gets it", _PREVIEW_BODY,
      {200: _PREVIEW, 400: _ref("ErrorBody"), 422: _PROBLEMS},
-     [_PAGE, _PERSONA, _FORMAT, _MARKS]),
+     [_PAGE, _PERSONA, _FORMAT, _MARKS, *_CUSTOM]),
+    ("get", "/v1/admin/drafts", "The caller's drafts (autosaved, unpublished), by page", None,
+     {200: _obj(drafts={"type": "array", "items": _ref("DraftSummary")})}, []),
+    ("get", "/v1/admin/drafts/{page}", "The caller's draft of a page", None,
+     {200: _ref("DraftBody"), 404: _ref("ErrorBody")}, [_PAGE]),
+    ("put", "/v1/admin/drafts/{page}", "Save (autosave) the caller's draft of a page",
+     _DRAFT_BODY, {200: _obj(page=_STR, base_version=_STR, updated={"type": "number"}),
+                   404: _ref("ErrorBody"), 413: _ref("ErrorBody"), 422: _ref("ErrorBody")},
+     [_PAGE]),
+    ("delete", "/v1/admin/drafts/{page}", "Discard the caller's draft of a page", None,
+     {200: _obj(discarded={"type": "boolean"})}, [_PAGE]),
+    ("post", "/v1/admin/contrast", "Contrast ratios against their WCAG floors",
+     _ref("ContrastRequest"), {200: _obj(pairs={"type": "array", "items": _ref("Readout")}),
+                       422: _ref("ErrorBody")}, []),
+    ("get", "/v1/admin/catalog", "Every component type the templates may use", None,
+     {200: _obj(types={"type": "array", "items": _ref("ComponentType")})}, []),
     ("put", "/v1/admin/segments", "Bulk import of user segments (JSON array or JSON lines)",
      {"type": "array", "items": _obj(user=_STR, segments={"type": "array", "items": _STR})},
      {200: _obj(users={"type": "integer"}), 400: _ref("ErrorBody"), 413: _ref("ErrorBody"),

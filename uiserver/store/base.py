@@ -155,6 +155,16 @@ class PageArchived(TemplateConflict):
     field = "page"
 
 
+class DraftRecord(msgspec.Struct, frozen=True):
+    """A designer's unpublished edit of a page: the editor's text as typed (maybe invalid)."""
+
+    author: str  # the designer's user id
+    page: str
+    text: str
+    base_version: str  # the live version the draft started from
+    updated: float  # Unix seconds
+
+
 class Invalidation(msgspec.Struct, frozen=True, array_like=True):
     """What changed: `template` (key = page), `user` (key = user id) or `all`."""
 
@@ -337,7 +347,24 @@ class TemplateStore(Protocol):
         """Every version of the page, newest first."""
 
 
-class Store(InvalidationSource, UserStore, ActivityStore, TemplateStore, Protocol):
+class DraftStore(Protocol):
+    """Designers' drafts, one per (designer, page); kept apart from users' data."""
+
+    async def put_draft(self, draft: DraftRecord) -> None:
+        """Create or replace the draft of (draft.author, draft.page)."""
+
+    async def get_draft(self, author: str, page: str) -> DraftRecord | None: ...
+
+    async def delete_draft(self, author: str, page: str) -> bool:
+        """Discard the draft; whether there was one."""
+
+    async def drafts(self, author: str) -> list[DraftRecord]:
+        """Every draft of the designer, by page."""
+
+
+class Store(
+    InvalidationSource, UserStore, ActivityStore, TemplateStore, DraftStore, Protocol
+):
     """A backend: lifecycle, invalidation, users and templates. Every async method raises
     StoreUnavailable when the backing service cannot be reached."""
 

@@ -9,6 +9,7 @@ different users never collide):
   order:{id}      hash  page -> JSON list of component ids last served
   erased:{bucket} int   erasure epoch of a bucket of users (`_common.erasure_bucket`)
   tpl:{page}, tplver:{page}, live, rollouts, archived   templates (`redis_templates`)
+  drafts:{author}                   designers' drafts (see `redis_drafts`)
 
 Every per-user key is `{prefix}{kind}:{user id}` with its kind in `USER_KEY_KINDS`: erasure
 deletes every kind listed there, so a new per-user key (counters...) is added to that tuple and
@@ -44,8 +45,6 @@ from redis.exceptions import (
 )
 from redis.typing import EncodableT
 
-from uiserver.activity import NEVER_SEEN, decode_activity, encode_activity
-from uiserver.activity import record_events as record_activity_events
 from uiserver.affinity import Affinity, fold
 from uiserver.schema import Activity, Event, Profile, Settings
 from uiserver.store._common import (
@@ -62,6 +61,7 @@ from uiserver.store._common import (
 )
 from uiserver.store.base import (
     Archived,
+    DraftRecord,
     ErasedMeanwhile,
     Invalidation,
     Listener,
@@ -71,7 +71,8 @@ from uiserver.store.base import (
     StoreUnavailable,
     TemplateRecord,
 )
-from uiserver.store.redis_activity import RedisActivity
+from uiserver.store.redis_activity import RedisActivity, fold_events, stored_activity
+from uiserver.store.redis_drafts import RedisDrafts
 from uiserver.store.redis_errors import UNAVAILABLE, guard
 from uiserver.store.redis_pubsub import InvalidationChannel
 from uiserver.store.redis_templates import RedisTemplates
@@ -80,7 +81,7 @@ from uiserver.store.redis_templates import RedisTemplates
 USER_KEY_KINDS = ("user", "aff", "seg", "order")
 
 
-class RedisStore:
+class RedisStore(RedisActivity):
     """The shared store for several replicas.
 
     Usage:
@@ -115,12 +116,7 @@ class RedisStore:
             timeout=timeout, max_backoff=max_backoff, silence=silence,
         )
         self._templates = RedisTemplates(self._redis, prefix, self._channel, self._listeners)
-        self._activity = RedisActivity(
-            self._redis, prefix, self._channel, self._listeners, self._user, self._epoch_key
-        )
-        self.record_activity = self._activity.record_activity
-        self.record_conversions = self._activity.record_conversions
-        self.experiment_counts = self._activity.experiment_counts
+        self._drafts = RedisDrafts(self._redis, prefix)
 
     # ------------------------------------------------------------------ keys
 
@@ -261,11 +257,9 @@ class RedisStore:
                         scores = await pipe.zrange(aff_key, 0, -1, withscores=True)
                         state = Affinity(_scores(scores), *_affinity_fields(fields[1:4]))
                         new = fold(state, events, now)
-                        counters = None if fields[4] is None else decode_activity(fields[4])
-                        counters = record_activity_events(counters, events, now)
                         pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
                         self._queue_affinity(pipe, user_id, new, now)
-                        pipe.hset(user_key, "activity", encode_activity(counters))
+                        pipe.hset(user_key, "activity", fold_events(fields[4], events, now))
                         self._channel.publish(pipe, changes)
                         await pipe.execute()
                         break
@@ -377,7 +371,7 @@ class RedisStore:
             {page.decode(): decode_order(order) for page, order in orders.items()},
             stamps,
             _int(epoch),
-            _activity(user, raw_activity),
+            stored_activity(user, raw_activity),
         )
 
     # ------------------------------------------------------------------ templates
@@ -417,13 +411,19 @@ class RedisStore:
     async def history(self, page: str) -> list[TemplateRecord]:
         return await self._templates.history(page)
 
+    # ------------------------------------------------------------------ designers' drafts
 
-def _activity(user: dict[bytes, bytes], raw: bytes | None) -> Activity | None:
-    """Empty counters for a user never stored (a first launch), None for one stored before
-    counters existed (nothing known yet)."""
-    if raw is not None:
-        return decode_activity(raw)
-    return NEVER_SEEN if not user else None
+    async def put_draft(self, draft: DraftRecord) -> None:
+        await self._drafts.put_draft(draft)
+
+    async def get_draft(self, author: str, page: str) -> DraftRecord | None:
+        return await self._drafts.get_draft(author, page)
+
+    async def delete_draft(self, author: str, page: str) -> bool:
+        return await self._drafts.delete_draft(author, page)
+
+    async def drafts(self, author: str) -> list[DraftRecord]:
+        return await self._drafts.drafts(author)
 
 
 def _float(raw: bytes | str | None) -> float | None:

@@ -17,21 +17,24 @@ never depends on it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from hashlib import blake2b
 
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from uiserver.activity import (
+    NEVER_SEEN,
     day_of,
     decode_activity,
     encode_activity,
     first_seen,
     mark_converted,
     mark_exposed,
+    record_events,
     record_launches,
 )
+from uiserver.affinity import EventLike
 from uiserver.schema import Activity
 from uiserver.store._common import MAX_TX_ATTEMPTS, Listeners
 from uiserver.store.base import (
@@ -50,24 +53,29 @@ def _hashed(experiment: str, user_id: str) -> str:
     return blake2b(f"{experiment}\x1f{user_id}".encode(), digest_size=12).hexdigest()
 
 
-class RedisActivity:
-    """The ActivityStore half of RedisStore."""
+def stored_activity(user: Mapping[bytes, bytes], raw: bytes | None) -> Activity | None:
+    """A user's counters from their hash: empty ones for a user never stored (a first launch),
+    None for one stored before counters existed (nothing known yet)."""
+    if raw is not None:
+        return decode_activity(raw)
+    return NEVER_SEEN if not user else None
 
-    def __init__(
-        self,
-        redis: aioredis.Redis,
-        prefix: str,
-        channel: InvalidationChannel,
-        listeners: Listeners,
-        user_key: Callable[[str], str],
-        epoch_key: Callable[[str], str],
-    ) -> None:
-        self._redis = redis
-        self._prefix = prefix
-        self._channel = channel
-        self._listeners = listeners
-        self._user_key = user_key
-        self._epoch_key = epoch_key
+
+def fold_events(raw: bytes | str | None, events: Iterable[EventLike], now: float) -> bytes:
+    """The stored counters (`raw`) with an events batch folded in, encoded to store again."""
+    counters = None if raw is None else decode_activity(raw)
+    return encode_activity(record_events(counters, events, now))
+
+
+class RedisActivity:
+    """The ActivityStore methods of RedisStore (its connection, keys, channel, listeners)."""
+
+    _redis: aioredis.Redis
+    _prefix: str
+    _channel: InvalidationChannel
+    _listeners: Listeners
+    _user: Callable[[str], str]
+    _epoch_key: Callable[[str], str]
 
     def _exp(self, experiment: str, variant: str, day: int) -> str:
         return f"{self._prefix}exp:{experiment}:{variant}:{day}"
@@ -79,7 +87,7 @@ class RedisActivity:
         self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
     ) -> None:
         users = sorted({*launches, *(e.user_id for e in exposures if e.mark)})
-        keys = [self._user_key(u) for u in users]
+        keys = [self._user(u) for u in users]
         epoch_keys = [self._epoch_key(u) for u in users]
         changes: list[Invalidation] = []
         with guard():
@@ -105,7 +113,7 @@ class RedisActivity:
                         for user_id in changed:
                             state = states[user_id]
                             if state is not None:
-                                pipe.hset(self._user_key(user_id), "activity",
+                                pipe.hset(self._user(user_id), "activity",
                                           encode_activity(state))
                         for e in exposures:
                             key = self._exp(e.experiment, e.variant, e.day)
@@ -147,7 +155,7 @@ class RedisActivity:
     async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
         if not conversions:
             return 0
-        key = self._user_key(user_id)
+        key = self._user(user_id)
         with guard():
             async with self._redis.pipeline(transaction=True) as pipe:
                 for _ in range(MAX_TX_ATTEMPTS):

@@ -29,6 +29,7 @@ from uiserver.schema import Event, Profile, Settings
 from uiserver.store import (
     sqlite_activity,
     sqlite_changes,
+    sqlite_drafts,
     sqlite_erasure,
     sqlite_templates,
     sqlite_users,
@@ -64,15 +65,16 @@ from uiserver.store.template_writes import (
 
 SCHEMA = (
     *sqlite_users.SCHEMA, *sqlite_activity.SCHEMA, *sqlite_templates.SCHEMA,
-    *sqlite_changes.SCHEMA, *sqlite_erasure.SCHEMA,
+    *sqlite_changes.SCHEMA, *sqlite_erasure.SCHEMA, *sqlite_drafts.SCHEMA,
 )
 
 # Every table with a `user_id` column holds rows about a user: erase_user empties each of them,
 # found from the schema itself (`sqlite_erasure`), so a per-user table added later is erased by
-# construction. Name the column `user_id` in any new per-user table.
+# construction. Name the column `user_id` in any new per-user table (designers' drafts are
+# keyed by `author`: they are console work, not data about an app user).
 
 
-class SQLiteStore(sqlite_activity.ActivityMixin):
+class SQLiteStore(sqlite_activity.ActivityMixin, sqlite_drafts.SQLiteDrafts):
     """The default store: a single file, no services needed.
 
     Usage:
