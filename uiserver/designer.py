@@ -434,14 +434,11 @@ def variant_shares(template: Template) -> list[VariantShare]:
 async def experiments(service: Service) -> list[Experiment]:
     """Every live page's experiment, variant shares and readout, by page name."""
     await service.sync()
-    out = []
-    for page, live in sorted(service.pages.items()):
-        template = live.template
-        result = Experiment(page, template.experiment, variant_shares(template))
-        if template.experiment is not None and template.variants:
-            result.readout = await service.experiment(page)
-        out.append(result)
-    return out
+    return [
+        Experiment(page, live.template.experiment, variant_shares(live.template),
+                   await service.experiment(page) if live.template.variants else None)
+        for page, live in sorted(service.pages.items())
+    ]
 
 
 async def experiment_readout(service: Service, page: str) -> ExperimentReadout:
