@@ -123,7 +123,8 @@ def test_layout_wrong_method_is_405_json(client: TestClient) -> None:
 
 
 def _bad_tokens() -> list[object]:
-    now = int(time.time())
+    # Made at collection: `exp` must outlast the tests that run before these (not 60 s).
+    now = int(time.time()) + 3600
     return [
         pytest.param("Bearer not-a-jwt", "bad_token", id="garbage"),
         pytest.param("Basic abc", "bad_token", id="wrong-scheme"),

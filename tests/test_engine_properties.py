@@ -29,14 +29,22 @@ from uiserver.engine import (
 )
 from uiserver.engine.components import NAVIGATION_ROLES, affinity_key
 from uiserver.engine.contrast import contrast_ratio
-from uiserver.engine.plan import RATIO_DIGITS
+from uiserver.engine.plan import RATIO_DIGITS, rule_tags
 from uiserver.engine.variant import BUCKETS, assign, bucket
 from uiserver.policy import Policy
-from uiserver.schema import ComponentSpec, ComponentType, Context, Layout, Profile, Settings
+from uiserver.schema import (
+    Activity,
+    ComponentSpec,
+    ComponentType,
+    Context,
+    Layout,
+    Profile,
+    Settings,
+)
 
 PAGES = all_pages()
 EPS = 1e-9
-SEGMENTS = ["churn_risk", "no_coupons", "vip", "new_user"]
+SEGMENTS = ["churn_risk", "no_coupons", "vip", "new_user", "returning", "rfm_high", "scene:rain"]
 
 # DESIGN section 4, written out again: (foreground, background, kind).
 PAIRS = (
@@ -110,6 +118,27 @@ context_st = st.builds(
     low_power=st.booleans(),
     font_px=st.one_of(st.none(), st.floats(8, 64)),
     locale=st.sampled_from(["zh-CN", "en-US"]),
+    daypart=st.sampled_from([None, "morning", "noon", "afternoon", "evening", "night"]),
+    weather=st.sampled_from([None, "clear", "rain", "snow", "hot", "cold"]),
+)
+
+# Activity counters around DAY0: computed segments (new_user, lapsing, churn_risk, returning,
+# active, rfm tiers) join the imported ones in every plan.
+DAY0 = 20_000
+activity_st = st.one_of(
+    st.none(),
+    st.just(Activity()),
+    st.builds(
+        Activity,
+        first=st.integers(DAY0 - 60, DAY0),
+        last=st.integers(DAY0 - 30, DAY0),
+        prev=st.one_of(st.none(), st.integers(DAY0 - 40, DAY0 - 1)),
+        days=st.dictionaries(st.integers(DAY0 - 27, DAY0), st.integers(0, 5), max_size=10),
+        lapses=st.dictionaries(st.integers(DAY0 - 27, DAY0), st.integers(2, 20), max_size=4),
+        last_convert=st.one_of(st.none(), st.integers(DAY0 - 60, DAY0)),
+        converts=st.integers(0, 12),
+        value=st.floats(0.0, 2000.0),
+    ),
 )
 
 user_id_st = st.one_of(st.just(""), st.text(alphabet="abcdef0123456789-", min_size=1, max_size=10))
@@ -134,6 +163,7 @@ def profile_st(draw: st.DrawFn, page: Page) -> Profile:
         evidence=draw(st.integers(0, 40)),
         segments=draw(st.frozensets(st.sampled_from(SEGMENTS))),
         last_order=last,
+        activity=draw(activity_st),
     )
 
 
@@ -148,7 +178,8 @@ class Case:
 @st.composite
 def case_st(draw: st.DrawFn, name: str) -> Case:
     page = draw(st.sampled_from(PAGE_OBJECTS[name]))
-    return Case(page, draw(profile_st(page)), draw(context_st), draw(st.integers(0, 5000)))
+    day = draw(st.one_of(st.integers(0, 5000), st.integers(DAY0 - 2, DAY0 + 30)))
+    return Case(page, draw(profile_st(page)), draw(context_st), day)
 
 
 def _layout(case: Case, profile: Profile | None = None) -> Layout:
@@ -430,6 +461,34 @@ def test_variant_bucketing_is_deterministic_and_proportional(name: str) -> None:
     for v in template.variants:
         expected = v.weight / total
         assert abs(counts[v.name] / len(users) - expected) < 0.02, (v.name, counts)
+
+
+# --------------------------------------------------------------------------- segments, scenes
+
+
+@pytest.mark.parametrize("name", PAGES)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_scenes_change_only_pages_whose_rules_read_them(name: str, data: st.DataObject) -> None:
+    """A page with no scene rule plans the same for every daypart and weather (so the scene
+    never enters its cache key); every scene or segment change names its rule."""
+    case = data.draw(case_st(name))
+    p = case.page
+    plan = p.engine.plan(p.compiled, case.profile, case.context, day=case.day)
+    reads_scenes = any(
+        spec.show_for_scenes or spec.hide_for_scenes for spec in p.compiled.template.components
+    )
+    if not reads_scenes:
+        other = msgspec.structs.replace(case.context, daypart="afternoon", weather="rain")
+        assert p.engine.plan(p.compiled, case.profile, other, day=case.day) == plan
+    tags = rule_tags(case.profile, case.context, case.day, policy())
+    for change in plan.changes:
+        if change.reason.startswith("segment:"):
+            assert change.reason.removeprefix("segment:") in tags
+        if change.reason.startswith("scene:"):
+            assert change.reason in tags
+            assert change.reason.removeprefix("scene:") in (
+                case.context.daypart, case.context.weather)
 
 
 # --------------------------------------------------------------------------- issue 11 rules

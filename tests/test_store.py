@@ -16,6 +16,7 @@ import pytest
 import redis
 from redis.exceptions import RedisError
 
+from uiserver.activity import NEVER_SEEN
 from uiserver.schema import Event, Profile, Settings
 from uiserver.store.base import Invalidation, Store, StoreUnavailable
 from uiserver.store.factory import open_store
@@ -109,7 +110,8 @@ def sqlite_leftovers(path: Path, user_id: str) -> list[str]:
 
 async def test_new_user_gets_defaults(store: Store) -> None:
     assert await store.get_settings("new") == Settings()
-    assert await store.get_profile("new") == Profile(user_id="new")
+    # never stored: empty activity counters (a first launch: `new_user`)
+    assert await store.get_profile("new") == Profile(user_id="new", activity=NEVER_SEEN)
     export = await store.export_user("new")
     assert export["settings"] is None
     assert export["affinities"] == {} and export["segments"] == [] and export["evidence"] == 0
@@ -219,7 +221,7 @@ async def test_erase_leaves_nothing(store: Store) -> None:
     assert got == [Invalidation("user", user)]
     assert await store.export_user(user) == fresh
     erased = await store.get_profile(user)
-    assert erased == Profile(user_id=user, epoch=erased.epoch)
+    assert erased == Profile(user_id=user, epoch=erased.epoch, activity=NEVER_SEEN)
     assert erased.epoch == await store.erasure_epoch(user) == 1
     assert await leftovers(store, user) == []
     assert (await store.live_template("home")) is not None  # not about the user: kept

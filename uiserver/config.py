@@ -69,6 +69,11 @@ class Config:
         default_factory=lambda: float(os.environ.get("UISERVER_JWT_LEEWAY", "60"))
     )
     publish_layouts_on_start: bool = True
+    # Launch counters and experiment exposures are written in the background, batched: how long
+    # (seconds) a batch collects before its one write (0: at once, after the response).
+    activity_flush_s: float = field(
+        default_factory=lambda: float(os.environ.get("UISERVER_ACTIVITY_FLUSH", "1.0"))
+    )
     # SQLite: how often (seconds) a worker checks for writes made by other processes (other
     # `--workers`, `uiserver publish`). `PRAGMA data_version` costs ~3.5 us, a third of a warm
     # GET's budget; once a millisecond bounds cross-process staleness to 1 ms. Writes through

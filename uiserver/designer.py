@@ -24,6 +24,7 @@ from uiserver.catalog import template_version
 from uiserver.documents import DEFAULT_LIMITS, DocumentError, decode, format_of_text
 from uiserver.engine import CompileError, LayoutRuleError
 from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
+from uiserver.experiments import ExperimentReadout
 from uiserver.identifiers import shown
 from uiserver.pages import LivePage, UnknownPage
 from uiserver.persona_spec import PersonaSpec, SpecError, preview_spec
@@ -153,6 +154,7 @@ class Experiment(msgspec.Struct):
     page: str
     experiment: str | None
     variants: list[VariantShare]
+    readout: ExperimentReadout | None = None  # counts so far (pages running an experiment)
 
 
 def persona_names() -> list[str]:
@@ -430,9 +432,19 @@ def variant_shares(template: Template) -> list[VariantShare]:
 
 
 async def experiments(service: Service) -> list[Experiment]:
-    """Every live page's experiment and variant shares, by page name."""
+    """Every live page's experiment, variant shares and readout, by page name."""
     await service.sync()
     return [
-        Experiment(page, live.template.experiment, variant_shares(live.template))
+        Experiment(page, live.template.experiment, variant_shares(live.template),
+                   await service.experiment(page) if live.template.variants else None)
         for page, live in sorted(service.pages.items())
     ]
+
+
+async def experiment_readout(service: Service, page: str) -> ExperimentReadout:
+    """`GET /v1/admin/experiments/{page}`: NotFound for an unknown page; an empty readout
+    (no variants, a note) for a page without an experiment."""
+    try:
+        return await service.experiment(page)
+    except UnknownPage:
+        raise NotFound(f"no page {page!r}", "page") from None

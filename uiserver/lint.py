@@ -250,6 +250,8 @@ def _check_segments(template: Template, catalog: Catalog, policy: Policy) -> Ite
         rules = (
             ("show_for_segments", spec.show_for_segments, "shown"),
             ("hide_for_segments", spec.hide_for_segments, "hidden"),
+            ("show_for_scenes", spec.show_for_scenes, "shown"),
+            ("hide_for_scenes", spec.hide_for_scenes, "hidden"),
         )
         for field, segments, verb in rules:
             if not segments:
@@ -265,14 +267,19 @@ def _check_segments(template: Template, catalog: Catalog, policy: Policy) -> Ite
         both = sorted(set(spec.show_for_segments) & set(spec.hide_for_segments))
         if both:
             yield Problem(_where(i, "hide_for_segments"), f"segments both shown and hidden: {both}")
-        if spec.visible and spec.show_for_segments:
-            yield Problem(
-                _where(i, "show_for_segments"),
-                "has no effect on a visible component (set visible: false to show it only "
-                "for these segments)",
-            )
-        if not spec.visible and spec.hide_for_segments:
-            yield Problem(_where(i, "hide_for_segments"), "has no effect on a hidden component")
+        scenes = sorted(set(spec.show_for_scenes) & set(spec.hide_for_scenes))
+        if scenes:
+            yield Problem(_where(i, "hide_for_scenes"), f"scenes both shown and hidden: {scenes}")
+        for field, what in (("show_for_segments", "segments"), ("show_for_scenes", "scenes")):
+            if spec.visible and getattr(spec, field):
+                yield Problem(
+                    _where(i, field),
+                    "has no effect on a visible component (set visible: false to show it only "
+                    f"for these {what})",
+                )
+        for field in ("hide_for_segments", "hide_for_scenes"):
+            if not spec.visible and getattr(spec, field):
+                yield Problem(_where(i, field), "has no effect on a hidden component")
         if spec.category is not None and not spec.category.strip():
             yield Problem(_where(i, "category"), "the category is empty (omit it to use the id)")
 

@@ -25,6 +25,8 @@ from uiserver.documents import DocumentError, decode_json
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.json")
 
 Ratio = Annotated[float, Meta(ge=0.0, le=1.0)]
+# Counters keep 28 days of history (uiserver.activity.WINDOW_DAYS): no threshold may look further.
+Days = Annotated[int, Meta(ge=1, le=28)]
 
 
 class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -52,6 +54,22 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_font_scale: float = 2.0
     tablet_column_factor: float = 2.0
     desktop_column_factor: float = 3.0
+    # Computed segments (uiserver.engine.lifecycle), in whole UTC days. Field reports: "no launch
+    # for 7 days" marks churn risk; users recalled within 3 days of lapsing come back most.
+    new_user_days: Days = 7  # new_user: first launch or event fewer than this many days ago
+    lapsing_days: Days = 3  # lapsing: no launch or event for >= this many days before today
+    churn_days: Days = 7  # churn_risk: no launch or event for >= this many days before today
+    returning_days: Days = 7  # returning: a churn-length lapse ended fewer than this days ago
+    active_window_days: Days = 7  # active: launched on >= active_min_days of the last N days
+    active_min_days: Annotated[int, Meta(ge=1, le=28)] = 3
+    # RFM tiers of users with at least one convert: each of recency (days since the last
+    # convert, <= first / <= second), frequency (converts, >= first / >= second) and monetary
+    # (summed value, >= first / >= second) scores 3 / 2 / 1; the sum (3..9) picks the tier.
+    rfm_recency_days: tuple[int, int] = (7, 30)
+    rfm_frequency: tuple[int, int] = (5, 2)
+    rfm_monetary: tuple[float, float] = (500.0, 100.0)
+    rfm_high_score: Annotated[int, Meta(ge=3, le=9)] = 8
+    rfm_mid_score: Annotated[int, Meta(ge=3, le=9)] = 6
 
 
 # field -> (floor, direction): "min" means the value may only go up, "max" only down.

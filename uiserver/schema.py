@@ -15,6 +15,7 @@ from msgspec import Meta, Struct
 from uiserver.types import (
     AgeBand,
     ChangeKind,
+    Daypart,
     Device,
     Direction,
     ElderlyMode,
@@ -24,6 +25,8 @@ from uiserver.types import (
     Motion,
     Placement,
     Role,
+    Scene,
+    Weather,
 )
 
 # msgspec checks a pattern with Python's `re.search`, where `$` also matches before a final
@@ -137,6 +140,9 @@ class ComponentSpec(StrictFrozen, frozen=True):
     placement: Placement = "flow"
     show_for_segments: list[str] = []
     hide_for_segments: list[str] = []
+    # Scene rules: show (hide) the module when the launch's daypart or weather is one of these.
+    show_for_scenes: list[Scene] = []
+    hide_for_scenes: list[Scene] = []
     font_px: Px | None = None
     min_target_px: Px | None = None
     main: bool | None = None  # overrides the catalogue's `main`
@@ -183,6 +189,24 @@ class Settings(Strict):
     age_band: AgeBand = "unknown"
 
 
+class Activity(Struct, frozen=True):
+    """Compact per-user activity counters (no raw event log); segments are computed from them
+    at read time (`uiserver.engine.lifecycle`). Days are UTC day numbers (Unix seconds //
+    86,400); folding is in `uiserver.activity`.
+    """
+
+    first: int | None = None  # first day with a launch or an event
+    last: int | None = None  # newest day with a launch or an event
+    prev: int | None = None  # the active day before `last` (activity "before today")
+    days: dict[int, int] = {}  # day -> launches counted, over the rolling window (0: events only)
+    lapses: dict[int, int] = {}  # day a lapse ended -> its length in days (rolling window)
+    last_convert: int | None = None  # day of the newest convert event
+    converts: int = 0
+    value: float = 0.0  # summed `value` of convert events
+    exposed: dict[str, str] = {}  # experiment -> variant the user was served
+    converted: list[str] = []  # experiments whose conversion this user already counted
+
+
 class Profile(Struct, frozen=True):
     """What the engine knows about a user: the minimum, nothing it cannot use."""
 
@@ -193,6 +217,7 @@ class Profile(Struct, frozen=True):
     evidence_updated: float | None = None  # Unix seconds `evidence` is as of; None: as of now
     segments: frozenset[str] = frozenset()
     last_order: dict[str, list[str]] = {}  # page -> order last served (stability)
+    activity: Activity | None = None  # launch/event counters: computed segments
     # The store's erasure epoch of this user when the profile was read (`uiserver.store.base`):
     # a write based on this profile carries it, so it cannot land after an erase. Not an engine
     # input.
@@ -208,6 +233,8 @@ class Context(Struct, frozen=True, forbid_unknown_fields=True):
     low_power: bool = False
     font_px: Annotated[float, Meta(ge=8, le=64)] | None = None
     locale: Annotated[str, Meta(max_length=35)] = "zh-CN"
+    daypart: Daypart | None = None  # the client's local time of day (scene rules)
+    weather: Weather | None = None  # the weather where the user is (scene rules)
 
 
 class Event(Strict):
@@ -217,6 +244,13 @@ class Event(Strict):
     component: Annotated[str, Meta(min_length=1, max_length=64)]
     kind: EventKind
     ts: Annotated[float, Meta(ge=0)] | None = None
+    # The order amount of a `convert` (>= 0, finite); summed into the user's RFM counters and
+    # the experiment readout. Refused on other kinds.
+    value: Annotated[float, Meta(ge=0, le=1e12)] | None = None
+
+    def __post_init__(self) -> None:
+        if self.value is not None and self.kind != "convert":
+            raise ValueError(f"`value` is only allowed on a convert event, not on {self.kind!r}")
 
 
 class EventBatch(Strict):

@@ -18,6 +18,7 @@ write invalidates exactly once. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,20 +26,27 @@ from typing import Any, Literal
 
 import msgspec
 
+from uiserver.activity import day_of
+from uiserver.affinity import event_time
 from uiserver.breaker import StoreBreaker
 from uiserver.cache import LayoutCache, ProfileCache
 from uiserver.catalog import Catalog
 from uiserver.config import Config
 from uiserver.engine import Engine
+from uiserver.engine.plan import user_segments
+from uiserver.engine.variant import choose_variant
+from uiserver.experiments import ExperimentReadout, readout
 from uiserver.filesync import FileConflict
 from uiserver.pages import LivePage, LivePages, UnknownPage
 from uiserver.policy import Policy
 from uiserver.profiles import ProfileLoader
 from uiserver.publishing import FILE_AUTHOR, Publisher, PublishRefused, UnknownVersion
-from uiserver.schema import Context, Event, Layout, Problem, Profile, Settings, Template
+from uiserver.recorder import ActivityRecorder
+from uiserver.schema import Activity, Context, Event, Layout, Problem, Profile, Settings, Template
 from uiserver.serving import LayoutServer, Served, today
 from uiserver.store.base import (
     Archived,
+    Conversion,
     ErasedMeanwhile,
     Invalidation,
     PageState,
@@ -47,6 +55,8 @@ from uiserver.store.base import (
     Store,
     TemplateRecord,
 )
+
+log = logging.getLogger("uiserver")
 
 __all__ = [
     "FILE_AUTHOR",
@@ -106,8 +116,10 @@ class Service:
         self.publisher = Publisher(store, catalog, policy, self.engine, self.live)
         self.cache = LayoutCache(config.layout_cache_size, config.request_cache_size)
         self.loader = ProfileLoader(store, config.profile_cache_size, self.cache.requests)
+        self.recorder = ActivityRecorder(store, config.activity_flush_s)
         self.server = LayoutServer(
-            store, self.engine, policy, self.live, self.loader, self.cache, self.breaker
+            store, self.engine, policy, self.live, self.loader, self.cache, self.breaker,
+            self.recorder,
         )
         # The hot path calls the server directly: no extra frame per request.
         self.layout = self.server.layout
@@ -145,6 +157,10 @@ class Service:
         self.ready = True
 
     async def close(self) -> None:
+        try:
+            await self.recorder.close()
+        except Exception:  # never keep the store open over a lost batch of counters
+            log.exception("writing pending activity on close failed")
         await self.store.close()
 
     async def readiness(self) -> Readiness:
@@ -276,13 +292,67 @@ class Service:
         except ErasedMeanwhile:
             ignored["erased"] = len(keyed)
             return EventsOutcome(0, len(events), dict(sorted(ignored.items())))
+        if stored:
+            conversions = self._conversions(user_id, keyed, time.time())
+            if conversions:
+                await self.store.record_conversions(user_id, conversions)
         if stored < len(keyed):  # the store saw personalization off (a concurrent PUT)
             ignored["personalization_off"] = len(keyed) - stored
         return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))
 
+    def _conversions(
+        self, user_id: str, events: Sequence[Event], now: float
+    ) -> list[Conversion]:
+        """Convert events on pages running an experiment, attributed to the user's sticky
+        variant (the store counts them only if the user was exposed to it)."""
+        out = []
+        for event in events:
+            if event.kind != "convert":
+                continue
+            live = self.live.pages.get(event.page)
+            experiment = None if live is None else live.compiled.experiment
+            if live is None or experiment is None:
+                continue
+            ct = live.compiled
+            variant = choose_variant(user_id, experiment, ct.variant_weights)
+            if variant is not None:
+                day = day_of(event_time(event.ts, now))
+                out.append(Conversion(experiment, variant, day, event.value or 0.0))
+        return out
+
+    async def flush_activity(self) -> None:
+        """Write pending launch counters and exposures now (they are batched in the background)."""
+        await self.recorder.flush()
+
+    def segments_of(self, profile: Profile) -> list[str]:
+        """Every segment the user is in today: imported + computed (sorted)."""
+        return sorted(user_segments(profile, today(), self.policy))
+
+    async def experiment(self, page: str) -> ExperimentReadout:
+        """The readout of the page's experiment (empty without one). Raises UnknownPage."""
+        await self.sync()
+        live = self.live.pages.get(page)
+        if live is None:
+            raise UnknownPage(page)
+        template = live.template
+        weights = [(v.name, v.weight) for v in template.variants]
+        if template.experiment is None or not weights:
+            return readout(page, None, [], [])
+        counts = await self.store.experiment_counts(
+            template.experiment, [name for name, _ in weights]
+        )
+        return readout(page, template.experiment, weights, counts)
+
     async def export_user(self, user_id: str) -> dict[str, Any]:
-        """Everything stored about the user, as a JSON-able document."""
-        return await self.store.export_user(user_id)
+        """Everything stored about the user, as a JSON-able document, with the segments they
+        are in today (`segments`: imported; `computed_segments`: from the counters)."""
+        data = await self.store.export_user(user_id)
+        raw = data.get("activity")
+        activity = None if raw is None else msgspec.convert(raw, Activity, strict=False)
+        imported = frozenset(data.get("segments") or ())
+        profile = Profile(user_id=user_id, segments=imported, activity=activity)
+        data["computed_segments"] = [s for s in self.segments_of(profile) if s not in imported]
+        return data
 
     async def erase(self, user_id: str) -> None:
         """Delete everything stored about the user; their cache entries go with it."""

@@ -23,6 +23,7 @@ from uiserver.engine.stability import enough_evidence
 from uiserver.pages import LivePage, LivePages, UnknownPage
 from uiserver.policy import Policy
 from uiserver.profiles import ProfileLoader
+from uiserver.recorder import ActivityRecorder
 from uiserver.schema import Context, Profile, Settings
 from uiserver.store.base import ErasedMeanwhile, Store, StoreUnavailable
 
@@ -62,6 +63,7 @@ class LayoutServer:
         profiles: ProfileLoader,
         cache: LayoutCache,
         breaker: StoreBreaker,
+        recorder: ActivityRecorder,
     ) -> None:
         self.store = store
         self.engine = engine
@@ -70,6 +72,7 @@ class LayoutServer:
         self.profiles = profiles
         self.cache = cache
         self.breaker = breaker
+        self.recorder = recorder
         self.stats = {"hits": 0, "misses": 0, "renders": 0, "degraded": 0}
         # Layouts served per (page, template version): one dict increment per request, read
         # by /metrics at scrape time.
@@ -134,6 +137,8 @@ class LayoutServer:
             self.stats["degraded"] += 1
             return Served(entry, True)
         self._memo[memo_key] = RequestEntry(live.compiled, profile, day, entry)
+        if user_id:  # counters and exposures: queued here, written in the background
+            self.recorder.note(profile, day, live.compiled.experiment, plan.variant)
         evidence = evidence_on(profile, day)
         if enough_evidence(evidence, self.policy.min_evidence) and self.breaker.healthy:
             self._remember_order(user_id, live, profile, plan)

@@ -20,4 +20,10 @@ Mode = Literal["standard", "elderly"]
 Motion = Literal["full", "reduced", "none"]
 EventKind = Literal["view", "click", "convert"]
 ChangeKind = Literal["moved", "hidden", "shown", "placement"]
+Daypart = Literal["morning", "noon", "afternoon", "evening", "night"]
+Weather = Literal["clear", "rain", "snow", "hot", "cold"]
+# A scene a template rule may name: any daypart or weather value (the two sets are disjoint).
+Scene = Literal[
+    "morning", "noon", "afternoon", "evening", "night", "clear", "rain", "snow", "hot", "cold",
+]
 Direction = Literal["ltr", "rtl"]

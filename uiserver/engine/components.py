@@ -4,7 +4,7 @@ sizes, flags and props in one flat, immutable record the rest of the engine read
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +46,17 @@ class ResolvedComponent:
     essential: bool
     ad: bool
     promo: bool
-    show_for: frozenset[str]
+    show_for: frozenset[str]  # segments, and scenes as `scene:<value>` (see scene_tags)
     hide_for: frozenset[str]
+
+SCENE_PREFIX = "scene:"
+
+
+def scene_tags(scenes: Iterable[str]) -> frozenset[str]:
+    """Scenes as rule tags (`scene:rain`): one rule set serves segments and scenes, and the
+    tag is the reason a scene rule gives (`scene:rain`, beside `segment:churn_risk`)."""
+    return frozenset(SCENE_PREFIX + s for s in scenes)
+
 
 def _humanize(name: str) -> str:
     return name.replace("_", " ").strip().capitalize()
@@ -107,6 +116,6 @@ def resolve_component(
         essential=ctype.essential,
         ad=ctype.ad,
         promo=ctype.promo,
-        show_for=frozenset(spec.show_for_segments),
-        hide_for=frozenset(spec.hide_for_segments),
+        show_for=frozenset(spec.show_for_segments) | scene_tags(spec.show_for_scenes),
+        hide_for=frozenset(spec.hide_for_segments) | scene_tags(spec.hide_for_scenes),
     )

@@ -14,8 +14,10 @@ import msgspec
 from uiserver.affinity import decay_factor
 from uiserver.engine.cap import Proposal, budget, count_changes, select
 from uiserver.engine.compiled import CompiledTemplate
+from uiserver.engine.components import SCENE_PREFIX
 from uiserver.engine.direction import direction_for
 from uiserver.engine.explain import Reason
+from uiserver.engine.lifecycle import computed_segments
 from uiserver.engine.proposals import (
     affinity_moves,
     arrange,
@@ -33,6 +35,8 @@ from uiserver.engine.variant_base import VariantBase
 from uiserver.policy import Policy
 from uiserver.schema import Change, Context, Profile
 from uiserver.types import Device, Direction, Mode, Motion
+
+_DEFAULT_CONTEXT = Context()
 
 # How many dropped proposals are retried when the exact count left room under the budget.
 RETRIES = 2
@@ -115,6 +119,25 @@ def _build(
     return order, placements, really, changed
 
 
+def user_segments(profile: Profile, day: int, policy: Policy) -> frozenset[str]:
+    """Every segment the user is in on `day`: imported + computed from the activity counters
+    (`activity` None: nothing known, nothing computed; see `lifecycle.computed_segments`)."""
+    if profile.activity is None:
+        return profile.segments
+    computed = computed_segments(profile.activity, day, policy)
+    return profile.segments | computed if computed else profile.segments
+
+
+def rule_tags(profile: Profile, context: Context, day: int, policy: Policy) -> frozenset[str]:
+    """What template rules match against: the user's segments and the launch's scenes (as
+    `scene:<value>`; an imported segment spelled like a scene tag is ignored)."""
+    tags = user_segments(profile, day, policy)
+    if any(t.startswith(SCENE_PREFIX) for t in tags):
+        tags = frozenset(t for t in tags if not t.startswith(SCENE_PREFIX))
+    scenes = [SCENE_PREFIX + s for s in (context.daypart, context.weather) if s is not None]
+    return tags | frozenset(scenes) if scenes else tags
+
+
 def evidence_on(profile: Profile, day: int) -> float:
     """The profile's evidence decayed to the start of `day` (days since the epoch); a profile
     or a day without a time (tests, previews) is taken as of now."""
@@ -125,7 +148,7 @@ def evidence_on(profile: Profile, day: int) -> float:
 
 def personalize(
     ct: CompiledTemplate, view: VariantBase, profile: Profile, day: int, policy: Policy,
-    allowed: int,
+    allowed: int, context: Context = _DEFAULT_CONTEXT,
 ) -> Outcome | None:
     """Proposals -> cap -> stability, or None when the profile proposes nothing."""
     settings = profile.settings
@@ -133,8 +156,10 @@ def personalize(
     thumb = THUMB_SIDE[settings.handedness]
     if thumb is not None and view.action_rows:
         proposals.extend(handedness(view, thumb))
-    if profile.segments and view.segment_rules:
-        proposals.extend(segments(view, profile.segments))
+    if view.segment_rules:
+        tags = rule_tags(profile, context, day, policy)
+        if tags:
+            proposals.extend(segments(view, tags))
     visible = _apply_visibility(view, proposals)
     affinity: list[float] | None = None
     rank: list[int | None] | None = None
@@ -225,7 +250,7 @@ def make_plan(
     n = len(view.base_order)
     outcome: Outcome | None = None
     if strength > 0.0 and n:
-        outcome = personalize(ct, view, profile, day, policy, budget(cap, n))
+        outcome = personalize(ct, view, profile, day, policy, budget(cap, n), context)
     scale, font_reasons = font_multiplier(settings, context, policy)
     elderly = mode == "elderly"
     enhanced = settings.high_contrast or elderly
@@ -279,4 +304,4 @@ def base_plan(plan: Plan, ct: CompiledTemplate) -> Plan:
     )
 
 
-__all__ = ["RATIO_DIGITS", "Plan", "base_plan", "make_plan"]
+__all__ = ["RATIO_DIGITS", "Plan", "base_plan", "make_plan", "rule_tags", "user_segments"]

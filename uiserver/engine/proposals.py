@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from uiserver.engine.cap import Proposal
+from uiserver.engine.components import SCENE_PREFIX
 from uiserver.engine.explain import Reason, segment_reason
 from uiserver.engine.rules import MIRROR, PLACEMENT_SIDE
 from uiserver.engine.stability import settle
@@ -56,8 +57,14 @@ def handedness(view: VariantBase, thumb: str) -> list[Proposal]:
     return out
 
 
+def _rule_reason(tag: str) -> str:
+    """`scene:rain` names itself; a segment becomes `segment:<name>`."""
+    return tag if tag.startswith(SCENE_PREFIX) else segment_reason(tag)
+
+
 def segments(view: VariantBase, user_segments: frozenset[str]) -> list[Proposal]:
-    """Show or hide modules whose segment rule names one of the user's segments."""
+    """Show or hide modules whose rule names one of the user's segments or this launch's
+    scenes (`user_segments` holds both: scenes as `scene:<value>` tags)."""
     out: list[Proposal] = []
     for i, rule_segments, show in view.segment_rules:
         matched = rule_segments & user_segments
@@ -69,7 +76,7 @@ def segments(view: VariantBase, user_segments: frozenset[str]) -> list[Proposal]
                 value=0.0,
                 position=i,
                 kind="shown" if show else "hidden",
-                reason=segment_reason(min(matched)),
+                reason=_rule_reason(min(matched)),
                 members=(i,),
                 cost=1,
             )

@@ -352,6 +352,18 @@ async def put_segments(request: Request) -> Response:
     return json_response({"users": users})
 
 
+# --------------------------------------------------------------------------- experiments
+
+
+async def experiment(request: Request) -> Response:
+    """The page's experiment readout (DESIGN section 5 additions); 404 for an unknown page, an
+    empty readout (`experiment` null, no variants) for a page without an experiment."""
+    designer(request)
+    with store_writes():
+        result = await ops.experiment_readout(service_of(request), request.path_params["page"])
+    return json_response(result)
+
+
 def admin_routes() -> list[BaseRoute]:
     base = "/v1/admin/templates/{page}"
     return [
@@ -369,4 +381,5 @@ def admin_routes() -> list[BaseRoute]:
         Route("/v1/admin/preview/{page}", preview_live, methods=["GET"]),
         Route("/v1/admin/preview/{page}", preview_draft, methods=["POST"]),
         Route("/v1/admin/segments", put_segments, methods=["PUT"]),
+        Route("/v1/admin/experiments/{page}", experiment, methods=["GET"]),
     ]

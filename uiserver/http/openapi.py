@@ -18,6 +18,7 @@ from uiserver.context_query import openapi_parameters
 from uiserver.contrast_pairs import ContrastRequest, Readout
 from uiserver.drafts import DraftBody, DraftSummary
 from uiserver.engine.personas import PERSONAS
+from uiserver.experiments import ExperimentReadout
 from uiserver.persona_spec import PersonaSpec
 from uiserver.schema import (
     ComponentType,
@@ -31,7 +32,8 @@ from uiserver.schema import (
 from uiserver.user_settings import SETTINGS_FIELDS, SettingsDocument
 
 STRUCTS = (Layout, Settings, SettingsDocument, EventBatch, ErrorBody, Template, Problem,
-           PersonaSpec, DraftSummary, DraftBody, ContrastRequest, Readout, ComponentType)
+           PersonaSpec, DraftSummary, DraftBody, ContrastRequest, Readout, ComponentType,
+           ExperimentReadout)
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -190,6 +192,11 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
      {"type": "array", "items": _obj(user=_STR, segments={"type": "array", "items": _STR})},
      {200: _obj(users={"type": "integer"}), 400: _ref("ErrorBody"), 413: _ref("ErrorBody"),
       422: _ref("ErrorBody")}, []),
+    ("get", "/v1/admin/experiments/{page}",
+     "The page's experiment readout: per variant exposed users, conversions, rate with a 95% "
+     "interval, difference to control with p-value and chance to beat control; SRM check",
+     None, {200: _ref("ExperimentReadout"), 401: _ref("ErrorBody"), 403: _ref("ErrorBody"),
+            404: _ref("ErrorBody")}, [_PAGE]),
     ("get", "/healthz", "Liveness", None, {200: _obj(status=_STR)}, []),
     ("get", "/readyz", "Readiness: store reachable, templates loaded", None,
      {200: _ANY, 503: _ANY}, []),

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from uiserver.affinity import Affinity
-from uiserver.schema import Profile, Settings
+from uiserver.schema import Activity, Profile, Settings
 from uiserver.store.base import Invalidation, Listener, TemplateRecord
 
 log = logging.getLogger("uiserver.store")
@@ -84,6 +84,7 @@ def build_profile(
     segments: Iterable[str],
     last_order: Mapping[str, list[str]],
     epoch: int = 0,
+    activity: Activity | None = None,
 ) -> Profile:
     """The engine's view of a user: evidence as of `evidence_updated` (the engine decays it to
     the launch's day)."""
@@ -96,6 +97,7 @@ def build_profile(
         segments=frozenset(segments),
         last_order=dict(last_order),
         epoch=epoch,
+        activity=activity,
     )
 
 
@@ -107,6 +109,7 @@ def export_document(
     last_order: Mapping[str, list[str]],
     created: float | None,
     updated: float | None,
+    activity: Activity | None = None,
 ) -> dict[str, Any]:
     """The same JSON-able shape from both backends. `settings` is null when none were stored
     (defaults apply); affinity scores are as of `affinities_updated`."""
@@ -118,6 +121,9 @@ def export_document(
         "evidence": affinity.evidence,
         "last_event": affinity.last_event,
         "segments": sorted(segments),
+        # Activity counters (days are UTC day numbers); the segments computed from them are
+        # added by the service, which knows the policy and today.
+        "activity": msgspec.to_builtins(activity) if activity is not None else None,
         "last_order": {page: list(order) for page, order in sorted(last_order.items())},
         "created": created,
         "updated": updated,

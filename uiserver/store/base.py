@@ -22,7 +22,7 @@ added there, and the test suite scans the whole keyspace for the id after an era
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 import msgspec
@@ -247,6 +247,62 @@ class UserStore(Protocol):
         see docs/DEPLOY.md for AOF/RDB files). Invalidates the user."""
 
 
+class Exposure(msgspec.Struct, frozen=True, array_like=True):
+    """A user served a variant on a day; `mark`: remember it in the user's counters (users whose
+    events are stored), so their conversions count for that variant."""
+
+    experiment: str
+    variant: str
+    day: int
+    user_id: str
+    mark: bool
+    epoch: int = 0  # the user's erasure epoch when served: a stale one writes no marker
+
+
+class Conversion(msgspec.Struct, frozen=True, array_like=True):
+    """A convert event on an experiment's page, attributed to the user's (sticky) variant."""
+
+    experiment: str
+    variant: str
+    day: int
+    value: float
+
+
+class VariantCounts(msgspec.Struct, frozen=True):
+    """What the store counted for one variant: distinct exposed users (a sketch's estimate),
+    users who converted (exact), convert events and their summed value, the days seen."""
+
+    variant: str
+    exposed: int = 0
+    converters: int = 0
+    converts: int = 0
+    value: float = 0.0
+    first_day: int | None = None
+    last_day: int | None = None
+
+
+class ActivityStore(Protocol):
+    """Per-user activity counters (in the user's own row/hash: erased with the user) and the
+    experiment counts (no user id: sketches and integers)."""
+
+    async def record_activity(
+        self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
+    ) -> None:
+        """Fold launches (user -> (day, count, erasure epoch when served)) into counters, add
+        exposures to the variant's day sketch and mark them in the counters. A user erased
+        since (stale epoch) gets no counters and no marker. Invalidates each user whose
+        counters changed (one message per user, never `all`)."""
+
+    async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
+        """Count conversions of a user whose counters say they were exposed to that variant
+        (each user counts once as a converter per experiment); returns how many counted."""
+
+    async def experiment_counts(
+        self, experiment: str, variants: Sequence[str]
+    ) -> list[VariantCounts]:
+        """The counts of each variant over every day recorded, in the order given."""
+
+
 class TemplateStore(Protocol):
     """Append-only template history per page; the newest entry is live."""
 
@@ -306,7 +362,9 @@ class DraftStore(Protocol):
         """Every draft of the designer, by page."""
 
 
-class Store(InvalidationSource, UserStore, TemplateStore, DraftStore, Protocol):
+class Store(
+    InvalidationSource, UserStore, ActivityStore, TemplateStore, DraftStore, Protocol
+):
     """A backend: lifecycle, invalidation, users and templates. Every async method raises
     StoreUnavailable when the backing service cannot be reached."""
 

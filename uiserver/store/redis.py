@@ -2,7 +2,8 @@
 
 Keys (prefix `uiserver:` by default; the user id or page is always the last part, so keys of
 different users never collide):
-  user:{id}       hash  settings (JSON), evidence, affinity_ts, last_event, created, updated
+  user:{id}       hash  settings (JSON), evidence, affinity_ts, last_event, created, updated,
+                        activity (JSON counters, see `redis_activity`)
   aff:{id}        zset  affinity key -> score (as of affinity_ts)
   seg:{id}        set   segments
   order:{id}      hash  page -> JSON list of component ids last served
@@ -45,7 +46,7 @@ from redis.exceptions import (
 from redis.typing import EncodableT
 
 from uiserver.affinity import Affinity, fold
-from uiserver.schema import Event, Profile, Settings
+from uiserver.schema import Activity, Event, Profile, Settings
 from uiserver.store._common import (
     MAX_TX_ATTEMPTS,
     Listeners,
@@ -70,6 +71,7 @@ from uiserver.store.base import (
     StoreUnavailable,
     TemplateRecord,
 )
+from uiserver.store.redis_activity import RedisActivity, fold_events, stored_activity
 from uiserver.store.redis_drafts import RedisDrafts
 from uiserver.store.redis_errors import UNAVAILABLE, guard
 from uiserver.store.redis_pubsub import InvalidationChannel
@@ -80,7 +82,7 @@ from uiserver.store.redis_templates import RedisTemplates
 USER_KEY_KINDS = ("user", "aff", "seg", "order")
 
 
-class RedisStore:
+class RedisStore(RedisActivity):
     """The shared store for several replicas.
 
     Usage:
@@ -176,8 +178,8 @@ class RedisStore:
     # ------------------------------------------------------------------ users
 
     async def get_profile(self, user_id: str) -> Profile:
-        settings, affinity, segments, orders, _, epoch = await self._read_user(user_id)
-        return build_profile(user_id, settings, affinity, segments, orders, epoch)
+        settings, affinity, segments, orders, _, epoch, activity = await self._read_user(user_id)
+        return build_profile(user_id, settings, affinity, segments, orders, epoch, activity)
 
     async def erasure_epoch(self, user_id: str) -> int:
         with guard():
@@ -247,17 +249,19 @@ class RedisStore:
                         await pipe.watch(user_key, aff_key, epoch_key)
                         await self._check_epoch(pipe, epoch_key, epoch)
                         fields = await pipe.hmget(
-                            user_key, ["settings", "evidence", "affinity_ts", "last_event"]
+                            user_key,
+                            ["settings", "evidence", "affinity_ts", "last_event", "activity"],
                         )
                         settings = None if fields[0] is None else decode_settings(fields[0])
                         if settings is not None and settings.personalization == 0:
                             await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
                             return 0
                         scores = await pipe.zrange(aff_key, 0, -1, withscores=True)
-                        state = Affinity(_scores(scores), *_affinity_fields(fields[1:]))
+                        state = Affinity(_scores(scores), *_affinity_fields(fields[1:4]))
                         new = fold(state, events, now)
                         pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
                         self._queue_affinity(pipe, user_id, new, now)
+                        pipe.hset(user_key, "activity", fold_events(fields[4], events, now))
                         self._channel.publish(pipe, changes)
                         await pipe.execute()
                         break
@@ -322,8 +326,8 @@ class RedisStore:
         return len(mapping)
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
-        settings, affinity, segments, orders, stamps, _ = await self._read_user(user_id)
-        return export_document(user_id, settings, affinity, segments, orders, *stamps)
+        settings, affinity, segments, orders, stamps, _, activity = await self._read_user(user_id)
+        return export_document(user_id, settings, affinity, segments, orders, *stamps, activity)
 
     async def erase_user(self, user_id: str) -> None:
         changes = [Invalidation("user", user_id)]
@@ -345,6 +349,7 @@ class RedisStore:
         dict[str, list[str]],
         tuple[float | None, float | None],
         int,
+        Activity | None,
     ]:
         """One consistent snapshot of everything about the user: one EVALSHA of `READ_USER`."""
         with guard():
@@ -357,6 +362,7 @@ class RedisStore:
         fields = [user.get(name) for name in (b"evidence", b"affinity_ts", b"last_event")]
         affinity = Affinity(scores, *_affinity_fields(fields))
         stamps = (_float(user.get(b"created")), _float(user.get(b"updated")))
+        raw_activity = user.get(b"activity")
         return (
             settings,
             affinity,
@@ -364,6 +370,7 @@ class RedisStore:
             {page.decode(): decode_order(order) for page, order in orders.items()},
             stamps,
             _int(epoch),
+            stored_activity(user, raw_activity),
         )
 
     # ------------------------------------------------------------------ templates

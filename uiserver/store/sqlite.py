@@ -27,6 +27,7 @@ from typing import Any, Literal
 from uiserver.affinity import fold
 from uiserver.schema import Event, Profile, Settings
 from uiserver.store import (
+    sqlite_activity,
     sqlite_changes,
     sqlite_drafts,
     sqlite_erasure,
@@ -64,8 +65,8 @@ from uiserver.store.template_writes import (
 )
 
 SCHEMA = (
-    *sqlite_users.SCHEMA, *sqlite_templates.SCHEMA, *sqlite_changes.SCHEMA, *sqlite_erasure.SCHEMA,
-    *sqlite_drafts.SCHEMA,
+    *sqlite_users.SCHEMA, *sqlite_activity.SCHEMA, *sqlite_templates.SCHEMA,
+    *sqlite_changes.SCHEMA, *sqlite_erasure.SCHEMA, *sqlite_drafts.SCHEMA,
 )
 
 # Every table with a `user_id` column holds rows about a user: erase_user empties each of them,
@@ -74,7 +75,7 @@ SCHEMA = (
 # keyed by `author`: they are console work, not data about an app user).
 
 
-class SQLiteStore(sqlite_drafts.SQLiteDrafts):
+class SQLiteStore(sqlite_activity.ActivityMixin, sqlite_drafts.SQLiteDrafts):
     """The default store: a single file, no services needed.
 
     Usage:
@@ -152,6 +153,7 @@ class SQLiteStore(sqlite_drafts.SQLiteDrafts):
             conn.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA:
                 conn.execute(statement)
+            sqlite_activity.migrate(conn)
             sqlite_templates.migrate(conn)
             self._changes.start(conn, time.time())
             conn.execute("COMMIT")
@@ -287,6 +289,7 @@ class SQLiteStore(sqlite_drafts.SQLiteDrafts):
                 "last_event = excluded.last_event, updated = excluded.updated",
                 (user_id, new.evidence, new.updated, new.last_event, now, now),
             )
+            sqlite_activity.fold_events(conn, user_id, events, now)
             self._changes.append(conn, changes, now)
         self._listeners.emit(changes)
         return len(events)
@@ -324,7 +327,10 @@ class SQLiteStore(sqlite_drafts.SQLiteDrafts):
             settings, affinity, created, updated = sqlite_users.user_row(conn, user_id)
             segments = sqlite_users.segments(conn, user_id)
             orders = sqlite_users.orders(conn, user_id)
-        return export_document(user_id, settings, affinity, segments, orders, created, updated)
+            activity = sqlite_activity.read(conn, user_id)
+        return export_document(
+            user_id, settings, affinity, segments, orders, created, updated, activity
+        )
 
     async def erase_user(self, user_id: str) -> None:
         """Delete every row about the user and move their erasure epoch on (see

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from uiserver.activity import NEVER_SEEN, decode_activity
 from uiserver.affinity import Affinity
-from uiserver.schema import Profile, Settings
+from uiserver.schema import Activity, Profile, Settings
 from uiserver.store._common import (
     build_profile,
     decode_order,
@@ -19,16 +20,19 @@ from uiserver.store._common import (
     erasure_bucket,
 )
 
-# (part, a, b, c, d) rows: part 0 the users row (settings, evidence, affinity_ts, last_event),
+# (part, a, b, c, d, e) rows: part 0 the users row (settings, evidence, affinity_ts, last_event,
+# activity),
 # 1 an affinity (key, score), 2 a segment, 3 a page's last order (page, components), 4 the
 # erasure epoch of the user's bucket (`sqlite_erasure.epoch`; no row: 0). Arguments:
 # `profile_args`.
 PROFILE_QUERY = (
-    "SELECT 0, settings, evidence, affinity_ts, last_event FROM users WHERE user_id = ?1 "
-    "UNION ALL SELECT 1, key, score, NULL, NULL FROM affinities WHERE user_id = ?1 "
-    "UNION ALL SELECT 2, segment, NULL, NULL, NULL FROM segments WHERE user_id = ?1 "
-    "UNION ALL SELECT 3, page, components, NULL, NULL FROM last_orders WHERE user_id = ?1 "
-    "UNION ALL SELECT 4, epoch, NULL, NULL, NULL FROM erasures WHERE bucket = ?2"
+    "SELECT 0, settings, evidence, affinity_ts, last_event, activity FROM users "
+    "WHERE user_id = ?1 "
+    "UNION ALL SELECT 1, key, score, NULL, NULL, NULL FROM affinities WHERE user_id = ?1 "
+    "UNION ALL SELECT 2, segment, NULL, NULL, NULL, NULL FROM segments WHERE user_id = ?1 "
+    "UNION ALL SELECT 3, page, components, NULL, NULL, NULL FROM last_orders "
+    "WHERE user_id = ?1 "
+    "UNION ALL SELECT 4, epoch, NULL, NULL, NULL, NULL FROM erasures WHERE bucket = ?2"
 )
 
 
@@ -45,16 +49,21 @@ def profile_from_rows(user_id: str, rows: Iterable[tuple[Any, ...]]) -> Profile:
     segments: list[str] = []
     orders: dict[str, list[str]] = {}
     epoch = 0
-    for part, a, b, c, d in rows:
+    # As `sqlite_activity.read`: empty counters for a user never stored, None for a users row
+    # written before counters existed.
+    activity: Activity | None = NEVER_SEEN
+    for part, a, b, c, d, e in rows:
         if part == 1:
             scores[a] = b
         elif part == 0:
             settings = decode_settings(a) if a is not None else None
             stamps = (b, c, d)
+            activity = None if e is None else decode_activity(e)
         elif part == 2:
             segments.append(a)
         elif part == 3:
             orders[a] = decode_order(b)
         else:
             epoch = int(a)
-    return build_profile(user_id, settings, Affinity(scores, *stamps), segments, orders, epoch)
+    return build_profile(user_id, settings, Affinity(scores, *stamps), segments, orders, epoch,
+                         activity)
