@@ -88,7 +88,7 @@ def _events(text: str) -> list[dict[str, Any]]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         target, _, rest = part.partition(":")
         kind, _, count = rest.partition(":")
-        if not count.isdigit() and count:
+        if count and not (count.isascii() and count.isdigit()):  # int() of '³' or '٣'
             raise SpecError("events", f"{part!r}: the count must be a whole number")
         items.append({"target": target, "kind": kind or "click", "count": int(count or 1)})
     return items

@@ -95,15 +95,16 @@ def _percent(body: Any, name: str, *, required: bool) -> int | None:
 def if_match(request: Request, body: Any) -> tuple[str, ...] | None:
     """The versions the caller's edit is based on, from `If-Match` or `base_version`.
 
-    None: no check (`If-Match: *`, or neither given: today's behaviour). A header that is not
+    None: no check (`If-Match: *` without `base_version`, or neither given: today's
+    behaviour); `*` with a `base_version` checks that version. A header that is not
     `*` or a list of strong entity tags is 400; a header and a body that disagree are 400.
     """
     field = _string(body, "base_version", required=False, max_length=VERSION_MAX) or None
     header = request.headers.get("if-match")
     if header is None:
         return (field,) if field else None
-    if header.strip() == "*":
-        return None
+    if header.strip() == "*":  # forces, unless the body names a narrower base
+        return (field,) if field else None
     tags = []
     for item in header.split(","):
         match = _ETAG.fullmatch(item)
