@@ -39,3 +39,23 @@ def test_refused_claims_are_named(client: TestClient, extra: dict[str, object],
         error = response.json()["error"]
         assert error["code"] == "bad_token"
         assert words in error["message"] and "well-formed" not in error["message"]
+
+
+@pytest.mark.parametrize("exp", [True, False], ids=["exp-true", "exp-false"])
+def test_a_boolean_exp_is_a_bad_token_not_an_expired_one(client: TestClient, exp: bool) -> None:
+    # PyJWT reads `true` as 1 (1970) and calls the token expired; it is malformed instead.
+    claims = {"sub": "ana", "exp": exp}
+    header = {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
+    for path in ("/v1/me/settings", "/v1/layouts/home"):
+        response = client.get(path, headers=header)
+        assert response.status_code == 401, response.text
+        assert response.json()["error"]["code"] == "bad_token"
+        assert "'exp'" in response.json()["error"]["message"]
+
+
+def test_a_really_expired_token_still_says_expired(client: TestClient) -> None:
+    claims = {"sub": "ana", "exp": int(time.time()) - 3_600}
+    header = {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
+    response = client.get("/v1/me/settings", headers=header)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_expired"

@@ -124,6 +124,16 @@ class TokenVerifier:
             raise AuthError("bad_token", "Authorization must be 'Bearer <token>'")
         return self.verify(token.strip())
 
+    def _exp_is_bool(self, token: str) -> bool:
+        """Whether a token PyJWT called expired carries a boolean `exp` (signature checked)."""
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM],
+                                options={"verify_exp": False, "verify_iat": False,
+                                         "verify_nbf": False})
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError):
+            return False
+        return isinstance(claims.get("exp"), bool)
+
     def verify(self, token: str) -> Identity:
         """The identity a token names; AuthError (`bad_token`, `token_expired`) otherwise.
 
@@ -147,6 +157,9 @@ class TokenVerifier:
                     leeway=self._leeway,
                 )
         except jwt.ExpiredSignatureError as exc:
+            # PyJWT reads `"exp": true` as 1 (1970): that is a malformed claim, not an old token.
+            if self._exp_is_bool(token):
+                raise AuthError("bad_token", EXP_NOT_NUMBER) from None
             raise AuthError("token_expired", "the token has expired") from exc
         except jwt.PyJWTError as exc:
             raise AuthError("bad_token", _reason(exc)) from None
@@ -159,6 +172,9 @@ class TokenVerifier:
         return identity
 
 
+EXP_NOT_NUMBER = "claim 'exp' must be Unix seconds before the year 10000"
+
+
 def _identity(claims: dict[str, object]) -> Identity:
     """The Identity of verified claims; AuthError when a claim is not what it must be."""
     sub, role, exp = claims.get("sub"), claims.get("role", "user"), claims.get("exp")
@@ -169,7 +185,7 @@ def _identity(claims: dict[str, object]) -> Identity:
     if not isinstance(role, str) or role not in ROLES:
         raise AuthError("bad_token", f"claim 'role' must be one of {', '.join(ROLES)}")
     if isinstance(exp, bool) or not isinstance(exp, int | float) or not exp <= EXP_MAX:
-        raise AuthError("bad_token", "claim 'exp' must be Unix seconds before the year 10000")
+        raise AuthError("bad_token", EXP_NOT_NUMBER)
     return Identity(sub, role, float(exp))
 
 
