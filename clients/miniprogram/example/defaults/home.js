@@ -3,7 +3,7 @@
 module.exports = {
   "schema": 1,
   "page": "home",
-  "template_version": "5e835522492c1934",
+  "template_version": "6a3f1953bd313f9b",
   "variant": null,
   "mode": "standard",
   "theme": {
@@ -19,7 +19,8 @@ module.exports = {
       "muted": "#5C5C5C",
       "surface": "#F5F5F5"
     },
-    "dark": false
+    "dark": false,
+    "direction": "ltr"
   },
   "components": [
     {
@@ -89,7 +90,7 @@ module.exports = {
       "font_px": 13,
       "min_target_px": 48,
       "placement": "flow",
-      "pinned": false,
+      "pinned": true,
       "props": {
         "rows": 2
       },
@@ -628,8 +629,8 @@ module.exports = {
     }
   ],
   "personalization": {
-    "strength": 1,
-    "cap": 0.4,
+    "strength": 0,
+    "cap": 0,
     "changed_ratio": 0,
     "capped": false,
     "changes": []
