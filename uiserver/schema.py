@@ -7,7 +7,6 @@ the wire shape of DESIGN section 5: fields may be added, never renamed.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -249,8 +248,8 @@ class Event(Strict):
     component: Annotated[str, Meta(min_length=1, max_length=64)]
     kind: EventKind
     # Unix seconds. A clock may run a little ahead, so up to EVENT_TS_LEEWAY past the server's
-    # now is taken (and counted as now); anything later is refused, not clamped: a client that
-    # sends 1e12 has a bug worth seeing.
+    # now is taken (and counted as now); the events route refuses anything later (a 422, not a
+    # clamp: a client that sends 1e12 has a bug worth seeing).
     ts: Annotated[float, Meta(ge=0, le=MAX_UNIX_SECONDS)] | None = None
     # The order amount of a `convert` (>= 0, finite); summed into the user's RFM counters and
     # the experiment readout. Refused on other kinds.
@@ -259,8 +258,6 @@ class Event(Strict):
     def __post_init__(self) -> None:
         if self.value is not None and self.kind != "convert":
             raise ValueError(f"`value` is only allowed on a convert event, not on {self.kind!r}")
-        if self.ts is not None and self.ts > time.time() + EVENT_TS_LEEWAY:
-            raise ValueError(f"`ts` {self.ts:.0f} is more than a day in the future (Unix seconds)")
 
 
 class EventBatch(Strict):

@@ -7,6 +7,8 @@ hands it to the store: a request in flight while the user is erased stores nothi
 
 from __future__ import annotations
 
+import time
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -14,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from uiserver.http.deps import decode_json, read_body, service_of, store_writes, user
 from uiserver.http.errors import ApiError
 from uiserver.http.responses import json_response
-from uiserver.schema import EventBatch
+from uiserver.schema import EVENT_TS_LEEWAY, EventBatch
 from uiserver.user_settings import merge_patch, replacement
 
 SETTINGS_LIMIT = 4 * 1024
@@ -76,6 +78,7 @@ async def post_events(request: Request) -> Response:
     with store_writes():
         epoch = await service.write_epoch(user_id)
     batch = decode_json(await read_body(request, EVENTS_LIMIT), EventBatch)
+    refuse_future_events(batch, time.time())
     with store_writes():
         outcome = await service.record_events(user_id, batch.events, epoch)
     body = {
@@ -85,6 +88,15 @@ async def post_events(request: Request) -> Response:
         "ignored_reasons": outcome.reasons,
     }
     return json_response(body, status=202)
+
+
+def refuse_future_events(batch: EventBatch, now: float) -> None:
+    """ApiError 422 naming the first event whose `ts` lies more than EVENT_TS_LEEWAY (a day)
+    ahead of `now`: a clock a little fast is normal, a timestamp from next year is a bug."""
+    for i, event in enumerate(batch.events):
+        if event.ts is not None and event.ts > now + EVENT_TS_LEEWAY:
+            raise ApiError(422, "invalid", f"`ts` {event.ts:.0f} is more than a day ahead of "
+                           "the server's clock (Unix seconds)", f"events[{i}].ts")
 
 
 async def export_data(request: Request) -> Response:
