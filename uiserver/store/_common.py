@@ -1,18 +1,19 @@
 """What both backends share: codecs, listener fan-out, the export document, bulk thresholds,
-version immutability, erasure buckets."""
+version immutability, erasure buckets, the activity folds."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
 
+from uiserver.activity import mark_converted, mark_exposed, record_launches
 from uiserver.affinity import Affinity
 from uiserver.schema import Activity, Profile, Settings
-from uiserver.store.base import Invalidation, Listener, TemplateRecord
+from uiserver.store.base import Conversion, Exposure, Invalidation, Listener, TemplateRecord
 
 log = logging.getLogger("uiserver.store")
 
@@ -137,3 +138,57 @@ def check_same_document(record: TemplateRecord, document: bytes) -> None:
             f"template {record.page!r} version {record.version!r} already exists with other "
             "content; versions are immutable"
         )
+
+
+def fold_activity(
+    launches: Mapping[str, tuple[int, int, int]],
+    exposures: Sequence[Exposure],
+    epoch: Callable[[str], int],
+    load: Callable[[str], Activity | None],
+) -> dict[str, Activity | None]:
+    """Launches (user -> (UTC day, count, epoch served)) and marking exposures folded into the
+    users' counters; returns the changed users' new counters, by sorted user id. `epoch(user)`
+    is the user's current erasure epoch and `load(user)` their stored counters, each called at
+    most once per user (`load` only for a user whose epoch is current). Users erased since they
+    were served (stale epoch) are skipped: nothing about them is written again."""
+    epochs: dict[str, int] = {}
+    states: dict[str, Activity | None] = {}
+    changed: set[str] = set()
+
+    def current(user_id: str, served: int) -> bool:
+        if user_id not in epochs:
+            epochs[user_id] = epoch(user_id)
+        return epochs[user_id] == served
+
+    def state(user_id: str) -> Activity | None:
+        if user_id not in states:
+            states[user_id] = load(user_id)
+        return states[user_id]
+
+    for user_id, (day, count, served) in launches.items():
+        if current(user_id, served):
+            states[user_id] = record_launches(state(user_id), day, count)
+            changed.add(user_id)
+    for e in exposures:
+        if e.mark and current(e.user_id, e.epoch):
+            marked = mark_exposed(state(e.user_id), e.experiment, e.variant)
+            if marked is not None:
+                states[e.user_id] = marked
+                changed.add(e.user_id)
+    return {user_id: states[user_id] for user_id in sorted(changed)}
+
+
+def count_conversions(
+    activity: Activity, conversions: Iterable[Conversion]
+) -> tuple[Activity, list[tuple[Conversion, bool]]]:
+    """The conversions that count (the user was exposed to that variant), each with whether
+    it is the user's first in its experiment, and the counters with those firsts marked."""
+    counted: list[tuple[Conversion, bool]] = []
+    for c in conversions:
+        if activity.exposed.get(c.experiment) != c.variant:
+            continue
+        first = c.experiment not in activity.converted
+        if first:
+            activity = mark_converted(activity, c.experiment)
+        counted.append((c, first))
+    return activity, counted

@@ -39,16 +39,12 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import (
-    RedisError,
-    WatchError,
-)
+from redis.exceptions import RedisError
 from redis.typing import EncodableT
 
 from uiserver.affinity import Affinity, fold
 from uiserver.schema import Activity, Event, Profile, Settings
 from uiserver.store._common import (
-    MAX_TX_ATTEMPTS,
     Listeners,
     build_profile,
     decode_order,
@@ -68,7 +64,6 @@ from uiserver.store.base import (
     PageState,
     PublishOptions,
     Rollout,
-    StoreUnavailable,
     TemplateRecord,
 )
 from uiserver.store.redis_activity import RedisActivity, fold_events, stored_activity
@@ -77,6 +72,7 @@ from uiserver.store.redis_errors import UNAVAILABLE, guard
 from uiserver.store.redis_pubsub import InvalidationChannel
 from uiserver.store.redis_read import READ_USER, read_user_reply
 from uiserver.store.redis_templates import RedisTemplates
+from uiserver.store.redis_tx import watched
 
 # The kinds of per-user keys, `{prefix}{kind}:{user id}`: erase_user deletes every one of them.
 USER_KEY_KINDS = ("user", "aff", "seg", "order")
@@ -202,25 +198,22 @@ class RedisStore(RedisActivity):
         conflict), so a concurrent change is never lost and an erase is never undone."""
         changes = [Invalidation("user", user_id)]
         key, epoch_key = self._user(user_id), self._epoch_key(user_id)
-        with guard():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for _ in range(MAX_TX_ATTEMPTS):
-                    try:
-                        await pipe.watch(key, epoch_key)
-                        await self._check_epoch(pipe, epoch_key, epoch)
-                        raw = await pipe.hget(key, "settings")
-                        settings = update(Settings() if raw is None else decode_settings(raw))
-                        now = time.time()
-                        pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                        pipe.hset(key, mapping={"settings": json_encode(settings), "updated": now})
-                        pipe.hsetnx(key, "created", now)
-                        self._channel.publish(pipe, changes)
-                        await pipe.execute()
-                        break
-                    except WatchError:
-                        continue
-                else:
-                    raise StoreUnavailable("redis: a settings write kept conflicting")
+
+        async def attempt(pipe: Pipeline) -> Settings:
+            await self._check_epoch(pipe, epoch_key, epoch)
+            raw = await pipe.hget(key, "settings")
+            settings = update(Settings() if raw is None else decode_settings(raw))
+            now = time.time()
+            pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            pipe.hset(key, mapping={"settings": json_encode(settings), "updated": now})
+            pipe.hsetnx(key, "created", now)
+            self._channel.publish(pipe, changes)
+            await pipe.execute()
+            return settings
+
+        settings = await watched(
+            self._redis, (key, epoch_key), attempt, "redis: a settings write kept conflicting"
+        )
         self._listeners.emit(changes)
         return settings
 
@@ -242,33 +235,29 @@ class RedisStore(RedisActivity):
         user_key, aff_key = self._user(user_id), self._aff(user_id)
         epoch_key = self._epoch_key(user_id)
         changes = [Invalidation("user", user_id)]
-        with guard():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for _ in range(MAX_TX_ATTEMPTS):
-                    try:
-                        await pipe.watch(user_key, aff_key, epoch_key)
-                        await self._check_epoch(pipe, epoch_key, epoch)
-                        fields = await pipe.hmget(
-                            user_key,
-                            ["settings", "evidence", "affinity_ts", "last_event", "activity"],
-                        )
-                        settings = None if fields[0] is None else decode_settings(fields[0])
-                        if settings is not None and settings.personalization == 0:
-                            await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                            return 0
-                        scores = await pipe.zrange(aff_key, 0, -1, withscores=True)
-                        state = Affinity(_scores(scores), *_affinity_fields(fields[1:4]))
-                        new = fold(state, events, now)
-                        pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                        self._queue_affinity(pipe, user_id, new, now)
-                        pipe.hset(user_key, "activity", fold_events(fields[4], events, now))
-                        self._channel.publish(pipe, changes)
-                        await pipe.execute()
-                        break
-                    except WatchError:
-                        continue
-                else:
-                    raise StoreUnavailable("redis: an events write kept conflicting")
+
+        async def attempt(pipe: Pipeline) -> bool:
+            await self._check_epoch(pipe, epoch_key, epoch)
+            fields = await pipe.hmget(
+                user_key, ["settings", "evidence", "affinity_ts", "last_event", "activity"]
+            )
+            settings = None if fields[0] is None else decode_settings(fields[0])
+            if settings is not None and settings.personalization == 0:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                return False
+            scores = await pipe.zrange(aff_key, 0, -1, withscores=True)
+            state = Affinity(_scores(scores), *_affinity_fields(fields[1:4]))
+            new = fold(state, events, now)
+            pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            self._queue_affinity(pipe, user_id, new, now)
+            pipe.hset(user_key, "activity", fold_events(fields[4], events, now))
+            self._channel.publish(pipe, changes)
+            await pipe.execute()
+            return True
+
+        keys = (user_key, aff_key, epoch_key)
+        if not await watched(self._redis, keys, attempt, "redis: an events write kept conflicting"):
+            return 0
         self._listeners.emit(changes)
         return len(events)
 
@@ -292,22 +281,20 @@ class RedisStore(RedisActivity):
         that changes it, and invalidating here would make every cold serve drop its own entry."""
         key, epoch_key = self._order(user_id), self._epoch_key(user_id)
         value = json_encode(list(order))
-        with guard():
-            if epoch is None:
+        if epoch is None:
+            with guard():
                 await self._redis.hset(key, page, value)
-                return
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for _ in range(MAX_TX_ATTEMPTS):
-                    try:
-                        await pipe.watch(epoch_key)
-                        await self._check_epoch(pipe, epoch_key, epoch)
-                        pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                        pipe.hset(key, page, value)
-                        await pipe.execute()
-                        return
-                    except WatchError:
-                        continue
-                raise StoreUnavailable("redis: a last-order write kept conflicting")
+            return
+
+        async def attempt(pipe: Pipeline) -> None:
+            await self._check_epoch(pipe, epoch_key, epoch)
+            pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            pipe.hset(key, page, value)
+            await pipe.execute()
+
+        await watched(
+            self._redis, (epoch_key,), attempt, "redis: a last-order write kept conflicting"
+        )
 
     async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
         mapping = last_assignments(assignments)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from hashlib import blake2b
 
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
 from uiserver.activity import (
     NEVER_SEEN,
@@ -29,23 +29,20 @@ from uiserver.activity import (
     decode_activity,
     encode_activity,
     first_seen,
-    mark_converted,
-    mark_exposed,
     record_events,
-    record_launches,
 )
 from uiserver.affinity import EventLike
 from uiserver.schema import Activity
-from uiserver.store._common import MAX_TX_ATTEMPTS, Listeners
+from uiserver.store._common import Listeners, count_conversions, fold_activity
 from uiserver.store.base import (
     Conversion,
     Exposure,
     Invalidation,
-    StoreUnavailable,
     VariantCounts,
 )
 from uiserver.store.redis_errors import guard
 from uiserver.store.redis_pubsub import InvalidationChannel
+from uiserver.store.redis_tx import watched
 
 
 def _hashed(experiment: str, user_id: str) -> str:
@@ -89,108 +86,70 @@ class RedisActivity:
         users = sorted({*launches, *(e.user_id for e in exposures if e.mark)})
         keys = [self._user(u) for u in users]
         epoch_keys = [self._epoch_key(u) for u in users]
-        changes: list[Invalidation] = []
-        with guard():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for _ in range(MAX_TX_ATTEMPTS):
-                    try:
-                        if keys:
-                            await pipe.watch(*keys, *epoch_keys)
-                        states: dict[str, Activity | None] = {}
-                        epochs: dict[str, int] = {}
-                        for user_id, key, epoch_key in zip(users, keys, epoch_keys, strict=True):
-                            raw_epoch = await pipe.get(epoch_key)
-                            epochs[user_id] = 0 if raw_epoch is None else int(raw_epoch)
-                            raw, created = await pipe.hmget(key, ["activity", "created"])
-                            states[user_id] = (
-                                decode_activity(raw) if raw is not None
-                                # stored before counters: known since the hash was created
-                                else first_seen(day_of(float(created))) if created is not None
-                                else None
-                            )
-                        changed = self._fold(states, epochs, launches, exposures)
-                        pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                        for user_id in changed:
-                            state = states[user_id]
-                            if state is not None:
-                                pipe.hset(self._user(user_id), "activity",
-                                          encode_activity(state))
-                        for e in exposures:
-                            key = self._exp(e.experiment, e.variant, e.day)
-                            pipe.pfadd(f"{key}:x", _hashed(e.experiment, e.user_id))
-                            pipe.sadd(self._days(e.experiment), e.day)
-                        changes = [Invalidation("user", u) for u in changed]
-                        if changes:
-                            self._channel.publish(pipe, changes)
-                        await pipe.execute()
-                        break
-                    except WatchError:
-                        continue
-                else:
-                    raise StoreUnavailable("redis: record_activity kept conflicting")
-        self._listeners.emit(changes)
 
-    @staticmethod
-    def _fold(
-        states: dict[str, Activity | None],
-        epochs: Mapping[str, int],
-        launches: Mapping[str, tuple[int, int, int]],
-        exposures: Sequence[Exposure],
-    ) -> list[str]:
-        """Fold into `states`; users erased since they were served (stale epoch) are skipped."""
-        changed: set[str] = set()
-        for user_id, (day, count, served) in launches.items():
-            if epochs[user_id] != served:
-                continue
-            states[user_id] = record_launches(states[user_id], day, count)
-            changed.add(user_id)
-        for e in exposures:
-            if e.mark and epochs[e.user_id] == e.epoch:
-                marked = mark_exposed(states[e.user_id], e.experiment, e.variant)
-                if marked is not None:
-                    states[e.user_id] = marked
-                    changed.add(e.user_id)
-        return sorted(changed)
+        async def attempt(pipe: Pipeline) -> list[Invalidation]:
+            states: dict[str, Activity | None] = {}
+            epochs: dict[str, int] = {}
+            for user_id, key, epoch_key in zip(users, keys, epoch_keys, strict=True):
+                raw_epoch = await pipe.get(epoch_key)
+                epochs[user_id] = 0 if raw_epoch is None else int(raw_epoch)
+                raw, created = await pipe.hmget(key, ["activity", "created"])
+                states[user_id] = (
+                    decode_activity(raw) if raw is not None
+                    # stored before counters: known since the hash was created
+                    else first_seen(day_of(float(created))) if created is not None
+                    else None
+                )
+            changed = fold_activity(launches, exposures, epochs.__getitem__, states.__getitem__)
+            pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            for user_id, state in changed.items():
+                if state is not None:
+                    pipe.hset(self._user(user_id), "activity", encode_activity(state))
+            for e in exposures:
+                key = self._exp(e.experiment, e.variant, e.day)
+                pipe.pfadd(f"{key}:x", _hashed(e.experiment, e.user_id))
+                pipe.sadd(self._days(e.experiment), e.day)
+            changes = [Invalidation("user", u) for u in changed]
+            if changes:
+                self._channel.publish(pipe, changes)
+            await pipe.execute()
+            return changes
+
+        changes = await watched(
+            self._redis, [*keys, *epoch_keys], attempt, "redis: record_activity kept conflicting"
+        )
+        self._listeners.emit(changes)
 
     async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
         if not conversions:
             return 0
         key = self._user(user_id)
-        with guard():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for _ in range(MAX_TX_ATTEMPTS):
-                    try:
-                        await pipe.watch(key)
-                        raw = await pipe.hget(key, "activity")
-                        if raw is None:
-                            await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped
-                            return 0
-                        activity = decode_activity(raw)
-                        counted: list[tuple[Conversion, bool]] = []
-                        for c in conversions:
-                            if activity.exposed.get(c.experiment) != c.variant:
-                                continue
-                            first = c.experiment not in activity.converted
-                            if first:
-                                activity = mark_converted(activity, c.experiment)
-                            counted.append((c, first))
-                        if not counted:
-                            await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped
-                            return 0
-                        pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                        pipe.hset(key, "activity", encode_activity(activity))
-                        for c, first in counted:
-                            day_key = self._exp(c.experiment, c.variant, c.day)
-                            if first:
-                                pipe.hincrby(day_key, "converters", 1)
-                            pipe.hincrby(day_key, "converts", 1)
-                            pipe.hincrbyfloat(day_key, "value", c.value)
-                            pipe.sadd(self._days(c.experiment), c.day)
-                        await pipe.execute()
-                        return len(counted)
-                    except WatchError:
-                        continue
-        raise StoreUnavailable(f"redis: record_conversions for {user_id!r} kept conflicting")
+
+        async def attempt(pipe: Pipeline) -> int:
+            raw = await pipe.hget(key, "activity")
+            if raw is None:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                return 0
+            activity, counted = count_conversions(decode_activity(raw), conversions)
+            if not counted:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                return 0
+            pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            pipe.hset(key, "activity", encode_activity(activity))
+            for c, first in counted:
+                day_key = self._exp(c.experiment, c.variant, c.day)
+                if first:
+                    pipe.hincrby(day_key, "converters", 1)
+                pipe.hincrby(day_key, "converts", 1)
+                pipe.hincrbyfloat(day_key, "value", c.value)
+                pipe.sadd(self._days(c.experiment), c.day)
+            await pipe.execute()
+            return len(counted)
+
+        return await watched(
+            self._redis, (key,), attempt,
+            f"redis: record_conversions for {user_id!r} kept conflicting",
+        )
 
     async def experiment_counts(
         self, experiment: str, variants: Sequence[str]

@@ -21,20 +21,19 @@ from typing import Literal
 import msgspec
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
 
-from uiserver.store._common import MAX_TX_ATTEMPTS, Listeners
+from uiserver.store._common import Listeners
 from uiserver.store.base import (
     Archived,
     Invalidation,
     PageState,
     PublishOptions,
     Rollout,
-    StoreUnavailable,
     TemplateRecord,
 )
 from uiserver.store.redis_errors import guard
 from uiserver.store.redis_pubsub import InvalidationChannel
+from uiserver.store.redis_tx import watched
 from uiserver.store.template_writes import (
     UNCHANGED,
     Writes,
@@ -121,24 +120,23 @@ class RedisTemplates:
 
     async def _write(self, page: str, plan: Plan) -> Writes:
         """One optimistic transaction, repeated on conflict (see the module docstring)."""
-        with guard():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for _ in range(MAX_TX_ATTEMPTS):
-                    try:
-                        await pipe.watch(self._tpl(page), self._rollouts_key, self._archived_key)
-                        writes = await plan(pipe, await self._state(pipe, page))
-                        if not writes.changed:
-                            await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped
-                            return writes
-                        pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                        self._apply(pipe, page, writes)
-                        await pipe.execute()
-                        break
-                    except WatchError:
-                        continue
-                else:
-                    raise StoreUnavailable(f"redis: write of template {page!r} kept conflicting")
-        self._listeners.emit([Invalidation("template", page)])
+
+        async def attempt(pipe: Pipeline) -> Writes:
+            writes = await plan(pipe, await self._state(pipe, page))
+            if not writes.changed:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                return writes
+            pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            self._apply(pipe, page, writes)
+            await pipe.execute()
+            return writes
+
+        keys = (self._tpl(page), self._rollouts_key, self._archived_key)
+        writes = await watched(
+            self._redis, keys, attempt, f"redis: write of template {page!r} kept conflicting"
+        )
+        if writes.changed:
+            self._listeners.emit([Invalidation("template", page)])
         return writes
 
     def _apply(self, pipe: Pipeline, page: str, writes: Writes) -> None:

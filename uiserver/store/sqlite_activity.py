@@ -22,15 +22,12 @@ from uiserver.activity import (
     decode_activity,
     encode_activity,
     first_seen,
-    mark_converted,
-    mark_exposed,
     record_events,
-    record_launches,
 )
 from uiserver.affinity import EventLike
 from uiserver.schema import Activity
 from uiserver.store import sqlite_erasure
-from uiserver.store._common import Listeners
+from uiserver.store._common import Listeners, count_conversions, fold_activity
 from uiserver.store.base import Conversion, Exposure, Invalidation, VariantCounts
 from uiserver.store.sqlite_changes import ChangeLog
 
@@ -90,42 +87,24 @@ def record(
 ) -> list[str]:
     """Launches and exposures; returns the users whose counters changed. Users erased since
     they were served (stale epoch) are skipped: nothing about them is written again."""
-    states: dict[str, Activity | None] = {}
-    changed: set[str] = set()
-    epochs: dict[str, int] = {}
 
-    def current(user_id: str, served: int) -> bool:
-        if user_id not in epochs:
-            epochs[user_id] = sqlite_erasure.epoch(conn, user_id)
-        return epochs[user_id] == served
+    def load(user_id: str) -> Activity | None:
+        current = read(conn, user_id)
+        if current is None:  # stored before counters: known since the row was created
+            current = first_seen(_created_day(conn, user_id))
+        return current
 
-    def state(user_id: str) -> Activity | None:
-        if user_id not in states:
-            current = read(conn, user_id)
-            if current is None:  # stored before counters: known since the row was created
-                current = first_seen(_created_day(conn, user_id))
-            states[user_id] = current
-        return states[user_id]
-
-    for user_id, (day, count, served) in launches.items():
-        if not current(user_id, served):
-            continue
-        states[user_id] = record_launches(state(user_id), day, count)
-        changed.add(user_id)
+    changed = fold_activity(
+        launches, exposures, lambda user_id: sqlite_erasure.epoch(conn, user_id), load
+    )
+    for user_id, new in changed.items():
+        if new is not None:
+            write(conn, user_id, new, now)
     sketches: dict[tuple[str, str, int], list[str]] = {}
     for e in exposures:
         sketches.setdefault((e.experiment, e.variant, e.day), []).append(
             f"{e.experiment}\x1f{e.user_id}"
         )
-        if e.mark and current(e.user_id, e.epoch):
-            marked = mark_exposed(state(e.user_id), e.experiment, e.variant)
-            if marked is not None:
-                states[e.user_id] = marked
-                changed.add(e.user_id)
-    for user_id in changed:
-        new = states[user_id]
-        if new is not None:
-            write(conn, user_id, new, now)
     for (experiment, variant, day), items in sketches.items():
         row = conn.execute(
             "SELECT exposures FROM experiment_days WHERE experiment = ? AND variant = ? "
@@ -140,7 +119,7 @@ def record(
                 "exposures = excluded.exposures",
                 (experiment, variant, day, bytes(registers)),
             )
-    return sorted(changed)
+    return list(changed)
 
 
 def convert(
@@ -150,13 +129,8 @@ def convert(
     activity = read(conn, user_id)
     if activity is None:
         return 0
-    counted = 0
-    for c in conversions:
-        if activity.exposed.get(c.experiment) != c.variant:
-            continue
-        first = c.experiment not in activity.converted
-        if first:
-            activity = mark_converted(activity, c.experiment)
+    activity, counted = count_conversions(activity, conversions)
+    for c, first in counted:
         conn.execute(
             "INSERT INTO experiment_days (experiment, variant, day, exposures, converters, "
             "converts, value) VALUES (?, ?, ?, ?, ?, 1, ?) "
@@ -165,10 +139,9 @@ def convert(
             "value = value + excluded.value",
             (c.experiment, c.variant, c.day, bytes(sketch.empty()), int(first), c.value),
         )
-        counted += 1
     if counted:
         write(conn, user_id, activity, now)
-    return counted
+    return len(counted)
 
 
 def counts(
