@@ -14,7 +14,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -89,3 +92,31 @@ class ServeProcess:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=5.0)
+
+
+@contextmanager
+def two_replicas(redis_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """Two replicas on one Redis, started in parallel: A gets the store from `--store`, B from
+    `UISERVER_STORE`. Yields a client for each; both are stopped on exit."""
+    a = ServeProcess(tmp_path / "a", redis_url)
+    b = ServeProcess(tmp_path / "b", redis_url, store_by_env=True)
+    try:
+        for replica in (a.start(), b.start()):
+            replica.wait_ready()
+        with a.client() as client_a, b.client() as client_b:
+            yield client_a, client_b
+    finally:
+        a.stop()
+        b.stop()
+
+
+def stop_process(process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    """Stop a server started with `subprocess.Popen` (SIGTERM, then kill after 10 s) and close
+    its log file."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()

@@ -20,7 +20,7 @@ import msgspec
 import pytest
 
 from tests.apphelpers import bearer
-from tests.serveprocess import ServeProcess
+from tests.serveprocess import ServeProcess, two_replicas
 
 pytestmark = pytest.mark.slow
 
@@ -47,16 +47,8 @@ def sqlite_server(tmp_path: Path) -> Iterator[tuple[httpx.Client, httpx.Client]]
 
 @pytest.fixture
 def redis_replicas(redis_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, httpx.Client]]:
-    a = ServeProcess(tmp_path / "a", redis_url)
-    b = ServeProcess(tmp_path / "b", redis_url, store_by_env=True)
-    try:
-        for replica in (a.start(), b.start()):
-            replica.wait_ready()
-        with a.client() as client_a, b.client() as client_b:
-            yield client_a, client_b
-    finally:
-        a.stop()
-        b.stop()
+    with two_replicas(redis_url, tmp_path) as clients:
+        yield clients
 
 
 def exported(client: httpx.Client, user: str) -> dict[str, Any]:

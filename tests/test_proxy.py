@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.apphelpers import ROOT, SECRET, free_port, token, wait_http
+from tests.serveprocess import stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -48,12 +49,7 @@ def serve(tmp_path: Path, *args: str, **env_extra: str) -> Iterator[str]:
         wait_http(url + "/healthz")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_process(proc, log)
 
 
 def _client(url: str, source: str) -> httpx.Client:

@@ -18,7 +18,7 @@ import msgspec
 import pytest
 
 from tests.apphelpers import bearer, make_app
-from tests.serveprocess import ServeProcess
+from tests.serveprocess import two_replicas
 from uiserver.catalog import load_template_file
 from uiserver.service import FILE_AUTHOR
 
@@ -38,16 +38,8 @@ ELDERLY = {
 
 @pytest.fixture
 def replicas(redis_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, httpx.Client]]:
-    a = ServeProcess(tmp_path / "a", redis_url)
-    b = ServeProcess(tmp_path / "b", redis_url, store_by_env=True)
-    try:
-        for replica in (a.start(), b.start()):
-            replica.wait_ready()
-        with a.client() as client_a, b.client() as client_b:
-            yield client_a, client_b
-    finally:
-        a.stop()
-        b.stop()
+    with two_replicas(redis_url, tmp_path) as clients:
+        yield clients
 
 
 def wait_until(probe: Callable[[], Any], since: float) -> tuple[Any, float]:

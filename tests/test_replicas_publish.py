@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.apphelpers import bearer
-from tests.serveprocess import ServeProcess
+from tests.serveprocess import two_replicas
 from tests.test_replicas import DESIGNER, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -22,16 +22,8 @@ BASE = "/v1/admin/templates/home"
 
 @pytest.fixture
 def replicas(redis_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, httpx.Client]]:
-    a = ServeProcess(tmp_path / "a", redis_url)
-    b = ServeProcess(tmp_path / "b", redis_url, store_by_env=True)
-    try:
-        for replica in (a.start(), b.start()):
-            replica.wait_ready()
-        with a.client() as client_a, b.client() as client_b:
-            yield client_a, client_b
-    finally:
-        a.stop()
-        b.stop()
+    with two_replicas(redis_url, tmp_path) as clients:
+        yield clients
 
 
 def titled(template: dict[str, Any], title: str) -> dict[str, Any]:

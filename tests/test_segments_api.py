@@ -224,8 +224,7 @@ def test_scene_rules_show_modules_with_reasons(client: TestClient) -> None:
     assert "afternoon_tea" not in _ids(anonymous) and "rainy_day" not in _ids(anonymous)
     assert "afternoon_tea" not in _ids(plain) and "rainy_day" not in _ids(plain)
     assert "afternoon_tea" in _ids(tea) and "rainy_day" not in _ids(tea)
-    assert component_reasons(tea, "afternoon_tea") == ["scene:afternoon"] or \
-        "scene:afternoon" in (component_reasons(tea, "afternoon_tea") or [])
+    assert "scene:afternoon" in (component_reasons(tea, "afternoon_tea") or [])
     assert "rainy_day" in _ids(rain) and "afternoon_tea" not in _ids(rain)
     # a scene change is a change: counted against the cap like any other
     assert tea["personalization"]["changed_ratio"] > 0

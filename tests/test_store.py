@@ -7,7 +7,7 @@ import json
 import signal
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 import redis
 from redis.exceptions import RedisError
 
+from tests.storehelpers import StoreFactory, store_factory
 from uiserver.activity import NEVER_SEEN
 from uiserver.schema import Event, Profile, Settings
 from uiserver.store.base import Invalidation, Store, StoreUnavailable
@@ -26,7 +27,6 @@ from uiserver.store.sqlite import SQLiteStore
 pytestmark = pytest.mark.anyio
 
 NOW = 1_700_000_000.0
-StoreFactory = Callable[[], Awaitable[Store]]
 
 
 @pytest.fixture(
@@ -45,17 +45,8 @@ async def make_store(
 ) -> AsyncIterator[StoreFactory]:
     """Opens stores of the backend under test, all on the same data (file or Redis)."""
     url = request.getfixturevalue("redis_url") if backend == "redis" else ""
-    opened: list[Store] = []
-
-    async def make() -> Store:
-        store = open_store(url, tmp_path)
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        await store.close()
+    async with store_factory(url, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture

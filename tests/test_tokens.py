@@ -25,6 +25,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.apphelpers import ROOT, SECRET, free_port, make_app, token, wait_http
+from tests.serveprocess import stop_process
 from uiserver.auth import TokenVerifier
 from uiserver.config import Config
 from uiserver.identifiers import USER_ID_MAX, user_id_problem
@@ -405,12 +406,7 @@ def test_token_reads_the_secret_serve_uses(tmp_path: Path) -> None:
             assert response.status_code == 200, response.text
         assert not (elsewhere / ".uiserver").exists()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_process(proc, log)
 
 
 def test_token_with_the_secret_in_the_environment(tmp_path: Path) -> None:
