@@ -68,7 +68,7 @@ test('at most 500 events a request', async () => {
 
 test('5xx and network failures are retried with exponential backoff, honouring Retry-After', async () => {
   const { client, request, clock } = setup();
-  let answers = ['fail', { statusCode: 503, header: { 'Retry-After': '30' }, data: {} }, 'fail'];
+  const answers = ['fail', { statusCode: 503, header: { 'Retry-After': '30' }, data: {} }, 'fail'];
   request.handler = () => (answers.length ? answers.shift() : { statusCode: 202, data: {} });
   client.track('home', 'search', 'click');
   await client.flush(); // fail -> retry in base * 2^0 * (0.5 + 0.5 * 0.5) = 750 ms

@@ -48,13 +48,13 @@ test('npm pack ships the SDK, both components, the declarations and the README, 
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--silent'], {
     cwd: path.join(__dirname, '..'), encoding: 'utf8',
   });
-  const files = JSON.parse(out)[0].files.map((f) => f.path).sort();
+  const packed = JSON.parse(out)[0].files.map((f) => f.path).sort();
   for (const f of ['index.d.ts', 'README.md', 'package.json', 'src/index.js', 'src/sdk/client.js',
     'src/components/ui-layout/index.wxml', 'src/components/ui-layout/index.json',
     'src/components/ui-block/index.wxss']) {
-    expect(files).toContain(f);
+    expect(packed).toContain(f);
   }
-  expect(files.filter((f) => /^(test|example|scripts|node_modules)\//.test(f))).toEqual([]);
+  expect(packed.filter((f) => /^(test|example|scripts|node_modules)\//.test(f))).toEqual([]);
   const pkg = require('../package.json');
   expect(fs.existsSync(path.join(__dirname, '..', pkg.main))).toBe(true);
   expect(fs.existsSync(path.join(__dirname, '..', pkg.miniprogram, 'components', 'ui-layout', 'index.js'))).toBe(true);

@@ -33,7 +33,6 @@ function isUsableLayout(layout) {
 }
 
 function runtimeWx() {
-  /* global wx */
   return typeof wx === 'undefined' ? null : wx;
 }
 
@@ -64,6 +63,7 @@ function createLayoutClient(options) {
   };
   const systemInfo = opts.systemInfo || defaultSystemInfo;
   const store = createStore(storage, { prefix: opts.storagePrefix, maxEntries: opts.maxEntries });
+  const currentContext = () => contextFromSystemInfo(systemInfo());
   const listeners = [];
   const inflight = {}; // key -> Promise: concurrent revalidations of one layout share a request
   const current = {}; // key -> etag last handed to the app ("" for the bundled default)
@@ -94,12 +94,6 @@ function createLayoutClient(options) {
     return store.prefix + 'personalization:' + user;
   }
 
-  function rememberPersonalization(user, value) {
-    if (!user || typeof value !== 'number') return;
-    store.write(personalizationKey(user), value);
-    if (value === 0) events.dropUser(user);
-  }
-
   function isOff(user) {
     return store.read(personalizationKey(user)) === 0;
   }
@@ -116,6 +110,12 @@ function createLayoutClient(options) {
     retryAfter: (res) => headerValue(res.header, 'retry-after'),
     send: async (batch) => call('POST', '/v1/me/events', await token(), { events: batch }),
   });
+
+  function rememberPersonalization(user, value) {
+    if (!user || typeof value !== 'number') return;
+    store.write(personalizationKey(user), value);
+    if (value === 0) events.dropUser(user);
+  }
 
   function defaultFor(page) {
     const layout = opts.defaults && opts.defaults[page];
@@ -211,7 +211,7 @@ function createLayoutClient(options) {
   }
 
   function revalidate(page, context) {
-    const ctx = context || client.context();
+    const ctx = context || currentContext();
     const sharedKey = page + '?' + contextQuery(ctx);
     if (inflight[sharedKey]) return inflight[sharedKey];
     const promise = fetchLayout(page, ctx).then(({ key, result }) => {
@@ -232,7 +232,7 @@ function createLayoutClient(options) {
   }
 
   async function launch(page, context) {
-    const ctx = context || client.context();
+    const ctx = context || currentContext();
     const query = contextQuery(ctx);
     let user = '';
     try {
@@ -274,6 +274,7 @@ function createLayoutClient(options) {
     };
   }
 
+  let lastUser = '';
   function track(page, component, kind, value) {
     // events belong to the user signed in when they happened; anonymous events have no
     // profile to go to and are not queued
@@ -291,7 +292,6 @@ function createLayoutClient(options) {
     return true;
   }
 
-  let lastUser = '';
   async function refreshUser() {
     try {
       lastUser = subjectOf(await token());
@@ -323,7 +323,7 @@ function createLayoutClient(options) {
     patchSettings: account.patchSettings,
     erase: account.erase,
     exportData: account.exportData,
-    context: () => contextFromSystemInfo(systemInfo()),
+    context: currentContext,
     pendingEvents: () => events.pending(),
     storedKeys: () => store.keys(),
   };

@@ -9,7 +9,6 @@
 const ORDER = ['device', 'width', 'dark', 'low_power', 'font_px', 'locale', 'daypart', 'weather'];
 
 function defaultSystemInfo() {
-  /* global wx */
   if (typeof wx === 'undefined') return {};
   // base library >= 2.20.1 splits getSystemInfoSync (now deprecated) into these three
   if (typeof wx.getWindowInfo === 'function' && typeof wx.getAppBaseInfo === 'function') {

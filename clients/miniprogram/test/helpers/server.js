@@ -111,7 +111,7 @@ async function waitHealthy(port, child, timeoutMs) {
       // not listening yet
     }
     if (Date.now() > deadline) throw new Error('uiserver did not become ready on port ' + port);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => { setTimeout(r, 100); });
   }
 }
 
