@@ -80,6 +80,22 @@ function send(request, options) {
   });
 }
 
+/**
+ * The uiserver API over `request`: `call(method, path, token, body, headers)` sends JSON with the
+ * user's bearer token to `baseUrl + path` and resolves with {statusCode, header, data}.
+ */
+function createApi(request, baseUrl, timeoutMs) {
+  return function call(method, path, tokenValue, body, extraHeaders) {
+    const header = Object.assign({ Accept: 'application/json' }, extraHeaders || {});
+    if (tokenValue) header.Authorization = 'Bearer ' + tokenValue;
+    if (body !== undefined && !header['Content-Type']) header['Content-Type'] = 'application/json';
+    return send(request, {
+      url: baseUrl + path, method, header, timeout: timeoutMs,
+      data: body === undefined ? undefined : JSON.stringify(body),
+    });
+  };
+}
+
 function encodeQuery(params) {
   const parts = [];
   Object.keys(params).forEach((key) => {
@@ -91,4 +107,4 @@ function encodeQuery(params) {
   return parts.join('&');
 }
 
-module.exports = { send, headerValue, encodeQuery, NetworkError, ApiError };
+module.exports = { send, createApi, headerValue, encodeQuery, NetworkError, ApiError };

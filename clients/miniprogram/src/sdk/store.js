@@ -2,8 +2,9 @@
 /**
  * Stored layouts keyed by (user, page, context), bounded by entry count with least-recently-used
  * eviction, over a `wx`-style synchronous storage ({getStorageSync, setStorageSync,
- * removeStorageSync}). Storage failures (quota, a corrupt value) never break a launch: the SDK
- * behaves as if nothing was stored.
+ * removeStorageSync}), and the per-user flags that go with them (the personalization strength
+ * last seen; the event queue keeps its own key). Storage failures (quota, a corrupt value) never
+ * break a launch: the SDK behaves as if nothing was stored.
  */
 
 function createStore(storage, options) {
@@ -76,6 +77,19 @@ function createStore(storage, options) {
     write(indexKey, index);
   }
 
+  function personalizationKey(user) {
+    return prefix + 'personalization:' + user;
+  }
+
+  /** The user's personalization strength last seen (in settings or a served layout), or null. */
+  function personalization(user) {
+    return read(personalizationKey(user));
+  }
+
+  function setPersonalization(user, value) {
+    write(personalizationKey(user), value);
+  }
+
   /** Mark every stored layout of the user as needing revalidation (settings changed). */
   function invalidateUser(user) {
     readIndex().forEach((item) => {
@@ -92,7 +106,7 @@ function createStore(storage, options) {
     const index = readIndex();
     index.forEach((item) => { if (item.u === user) remove(item.k); });
     write(indexKey, index.filter((item) => item.u !== user));
-    remove(prefix + 'personalization:' + user);
+    remove(personalizationKey(user));
     remove(prefix + 'events:' + user);
   }
 
@@ -101,7 +115,8 @@ function createStore(storage, options) {
   }
 
   return {
-    get, put, touch, invalidateUser, removeUser, keys, read, write, remove, prefix,
+    get, put, touch, invalidateUser, removeUser, keys, personalization, setPersonalization,
+    read, write, remove, prefix,
   };
 }
 

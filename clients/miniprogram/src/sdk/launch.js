@@ -1,0 +1,62 @@
+'use strict';
+/**
+ * Launch: what to draw at once. The stored copy while it is fresh (no request) or within
+ * stale-while-revalidate (revalidated in the background); else the app's bundled default, with
+ * the revalidation in the background; else wait for the network, and with nothing at all a
+ * LayoutUnavailableError. Every interval is the stored response's own (cache-control.js).
+ */
+
+const { freshness } = require('./cache-control');
+const { contextQuery } = require('./context');
+const { subjectOf } = require('./token');
+const { isUsableLayout, bundledLayout } = require('./layout');
+const { keyOf } = require('./updates');
+
+class LayoutUnavailableError extends Error {
+  constructor(page) {
+    super('no layout for page "' + page + '": nothing stored, no bundled default, server unreachable');
+    this.name = 'LayoutUnavailableError';
+    this.page = page;
+  }
+}
+
+function createLaunch(deps) {
+  const { identity, store, now, updates, revalidation } = deps;
+
+  return async function launch(page, context) {
+    const ctx = context || deps.context();
+    const query = contextQuery(ctx);
+    let user = '';
+    try {
+      user = subjectOf(await identity.token());
+    } catch (err) {
+      deps.onError(err);
+    }
+    const key = keyOf(user, page, query);
+    updates.launched(key);
+    const entry = store.get(user, page, query);
+    const state = entry && isUsableLayout(entry.layout) ? freshness(entry, now()) : 'expired';
+    if (entry && (state === 'fresh' || state === 'stale')) {
+      store.touch(user, page, query, now());
+      updates.shown(key, entry.etag);
+      const pending = state === 'stale' ? revalidation.background(page, ctx) : Promise.resolve(null);
+      return { layout: entry.layout, source: 'cache', etag: entry.etag, revalidation: pending };
+    }
+    const bundled = bundledLayout(deps.defaults, page);
+    if (bundled) {
+      updates.shown(key, '');
+      return { layout: bundled, source: 'default', etag: null, revalidation: revalidation.background(page, ctx) };
+    }
+    const result = await revalidation.revalidate(page, ctx);
+    if (!result.layout) throw new LayoutUnavailableError(page);
+    updates.shown(key, result.etag);
+    return {
+      layout: result.layout,
+      source: result.status === 'offline' ? 'cache' : 'network',
+      etag: result.etag,
+      revalidation: Promise.resolve(result),
+    };
+  };
+}
+
+module.exports = { createLaunch, LayoutUnavailableError };

@@ -1,0 +1,122 @@
+'use strict';
+/**
+ * Revalidation: one conditional GET of a layout (`If-None-Match` with the stored copy's ETag)
+ * and what its answer means for the stored copy, read from the answer's own Cache-Control:
+ * - 200: the new layout, stored with the response's intervals ("updated"); a `no-store` answer
+ *   (the server's degraded mode) is shown once, never stored, and a stored copy still within
+ *   stale-if-error wins over it;
+ * - 304: the stored copy's clock restarts ("not_modified");
+ * - no network, no token, a 5xx: the stored copy while within max-age + stale-if-error
+ *   ("offline"), else the bundled default or null ("expired");
+ * - a 4xx: rejects with the ApiError (the caller got something wrong).
+ * Concurrent revalidations of one layout share a request; each result that changes what the app
+ * shows goes to the `onUpdate` listeners.
+ */
+
+const { parseCacheControl, usableOnError } = require('./cache-control');
+const { headerValue, NetworkError, ApiError } = require('./http');
+const { contextQuery } = require('./context');
+const { subjectOf } = require('./token');
+const { SCHEMA, isUsableLayout, bundledLayout } = require('./layout');
+const { keyOf } = require('./updates');
+
+function createRevalidation(deps) {
+  const { call, identity, store, now, updates } = deps;
+  const inflight = {}; // page?query -> Promise: concurrent revalidations of one layout share a request
+
+  function fallback(entry, page, reason) {
+    if (reason) deps.onError(reason);
+    if (entry && usableOnError(entry, now())) {
+      return { layout: entry.layout, status: 'offline', etag: entry.etag };
+    }
+    return { layout: bundledLayout(deps.defaults, page), status: 'expired', etag: null };
+  }
+
+  async function fetchLayout(page, ctx) {
+    const query = contextQuery(ctx);
+    let tokenValue;
+    try {
+      tokenValue = await identity.token();
+    } catch (err) {
+      // no token (a failed login round trip): as unreachable as the server itself
+      return { key: null, result: fallback(null, page, err) };
+    }
+    const user = subjectOf(tokenValue);
+    const key = keyOf(user, page, query);
+    const entry = store.get(user, page, query);
+    const header = {};
+    if (entry && entry.etag) header['If-None-Match'] = entry.etag;
+    let res;
+    try {
+      res = await call('GET', '/v1/layouts/' + encodeURIComponent(page) + (query ? '?' + query : ''),
+        tokenValue, undefined, header);
+    } catch (err) {
+      if (err instanceof NetworkError) return { key, result: fallback(entry, page, err) };
+      throw err;
+    }
+    const status = res.statusCode;
+    const cacheControlHeader = headerValue(res.header, 'cache-control');
+    const cc = parseCacheControl(cacheControlHeader);
+    if (status === 304 && entry) {
+      entry.storedAt = now();
+      if (cacheControlHeader) entry.cacheControl = cc;
+      entry.invalidated = false;
+      store.put(user, page, query, entry, now());
+      return { key, result: { layout: entry.layout, status: 'not_modified', etag: entry.etag } };
+    }
+    if (status === 200) {
+      const layout = res.data;
+      if (!isUsableLayout(layout)) {
+        const err = new ApiError(200, { error: { code: 'unsupported_schema',
+          message: 'layout schema ' + (layout && layout.schema) + ' is not ' + SCHEMA, field: 'schema' } });
+        deps.onError(err);
+        return { key, result: { layout: bundledLayout(deps.defaults, page), status: 'expired', etag: null } };
+      }
+      const etag = headerValue(res.header, 'etag') || null;
+      if (user && layout.personalization && typeof layout.personalization.strength === 'number') {
+        deps.rememberPersonalization(user, layout.personalization.strength);
+      }
+      if (cc.noStore) {
+        // a degraded answer (the server's store is down): shown once, never stored, and the
+        // user's own stored layout wins over it while it may stand in for an error
+        if (entry && usableOnError(entry, now())) {
+          return { key, result: { layout: entry.layout, status: 'offline', etag: entry.etag } };
+        }
+        return { key, result: { layout, status: 'updated', etag } };
+      }
+      store.put(user, page, query, { layout, etag, storedAt: now(), cacheControl: cc }, now());
+      return { key, result: { layout, status: 'updated', etag } };
+    }
+    if (status >= 500 || status === 304) {
+      return { key, result: fallback(entry, page, new ApiError(status, res.data)) };
+    }
+    throw new ApiError(status, res.data);
+  }
+
+  /** Revalidate one layout (the current context unless one is given); see the module's comment. */
+  function revalidate(page, context) {
+    const ctx = context || deps.context();
+    const sharedKey = page + '?' + contextQuery(ctx);
+    if (inflight[sharedKey]) return inflight[sharedKey];
+    const promise = fetchLayout(page, ctx).then(({ key, result }) => {
+      if (key) updates.emit(key, page, result);
+      return result;
+    });
+    inflight[sharedKey] = promise;
+    const clear = () => { delete inflight[sharedKey]; };
+    promise.then(clear, clear);
+    return promise;
+  }
+
+  /** A revalidation nobody waits on: its errors go to onError, it resolves null for them. */
+  function background(page, ctx) {
+    return revalidate(page, ctx).catch((err) => {
+      deps.onError(err);
+      return null;
+    });
+  }
+
+  return { revalidate, background };
+}
+
+module.exports = { createRevalidation };

@@ -1,0 +1,61 @@
+'use strict';
+/**
+ * Layout updates as the app sees them. For each stored layout (user, page, context) it keeps the
+ * version last handed to the app, so one version is announced once; and when it was launched, so
+ * an update arriving within `applyWithinMs` is marked `applyNow` (apply at once) and a later one
+ * waits for the next page show (nothing moves under the user's finger).
+ */
+
+/** The key of one layout copy: user, page and the canonical context query. */
+function keyOf(user, page, query) {
+  return user + '|' + page + '|' + query;
+}
+
+function createUpdates(deps) {
+  const listeners = [];
+  const current = {}; // key -> etag last handed to the app ("" for the bundled default)
+  const launchedAt = {}; // key -> ms
+
+  function onUpdate(fn) {
+    listeners.push(fn);
+    return () => {
+      const i = listeners.indexOf(fn);
+      if (i >= 0) listeners.splice(i, 1);
+    };
+  }
+
+  /** The app launched this layout copy now: the `applyNow` window opens. */
+  function launched(key) {
+    launchedAt[key] = deps.now();
+  }
+
+  /** The app was handed this version (etag; null or '' for the bundled default). */
+  function shown(key, etag) {
+    current[key] = etag || '';
+  }
+
+  /** Tell the listeners about a revalidation's result, unless the app already has that version. */
+  function emit(key, page, result) {
+    if (!result.layout || result.status === 'expired') return;
+    const etag = result.etag || '';
+    if (current[key] === etag) return;
+    current[key] = etag;
+    const meta = {
+      etag: result.etag,
+      status: result.status,
+      applyNow: deps.now() - (launchedAt[key] || 0) <= deps.applyWithinMs,
+    };
+    listeners.slice().forEach((fn) => {
+      try { fn(page, result.layout, meta); } catch (e) { deps.onError(e); }
+    });
+  }
+
+  /** Forget what the user was shown (erased): their next layout is announced anew. */
+  function forget(user) {
+    Object.keys(current).forEach((key) => { if (key.indexOf(user + '|') === 0) delete current[key]; });
+  }
+
+  return { onUpdate, launched, shown, emit, forget };
+}
+
+module.exports = { createUpdates, keyOf };
