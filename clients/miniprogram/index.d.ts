@@ -153,6 +153,10 @@ export interface UpdateMeta {
   applyNow: boolean;
 }
 
+export type EventKind = 'view' | 'click' | 'convert';
+/** An event as queued and sent (`ts`: Unix seconds). */
+export interface TrackedEvent { page: string; component: string; kind: EventKind; ts: number; value?: number; }
+
 export interface FlushResult { sent: number; dropped: number; pending: number; }
 
 export interface LayoutClient {
@@ -160,7 +164,7 @@ export interface LayoutClient {
   revalidate(page: string, context?: LayoutContext): Promise<RevalidateResult>;
   onUpdate(fn: (page: string, layout: Layout, meta: UpdateMeta) => void): () => void;
   /** Queues an event; false when not queued (anonymous, or personalization 0). */
-  track(page: string, component: string, kind: 'view' | 'click' | 'convert', value?: number): boolean;
+  track(page: string, component: string, kind: EventKind, value?: number): boolean;
   flush(): Promise<FlushResult>;
   getSettings(): Promise<Settings>;
   putSettings(settings: Settings): Promise<Settings>;
@@ -170,7 +174,7 @@ export interface LayoutClient {
   erase(): Promise<{ erased: boolean }>;
   exportData(): Promise<{ user: string; data: Record<string, unknown> }>;
   context(): LayoutContext;
-  pendingEvents(): Array<{ page: string; component: string; kind: string; ts: number; value?: number }>;
+  pendingEvents(): TrackedEvent[];
   storedKeys(): string[];
 }
 
@@ -182,6 +186,17 @@ export interface CacheControl {
   maxAge: number; staleWhileRevalidate: number; staleIfError: number; noStore: boolean; noCache: boolean;
 }
 export function parseCacheControl(header: string | string[] | undefined | null): CacheControl;
+/** A stored layout's timing: when it was stored (ms) and the intervals its response gave. */
+export interface StoredTiming {
+  storedAt: number;
+  cacheControl?: Partial<CacheControl> | null;
+  /** Settings changed since: never fresh again. */
+  invalidated?: boolean;
+}
+/** "fresh" (show, ask nothing), "stale" (show, revalidate in the background) or "expired". */
+export function freshness(entry: StoredTiming | null | undefined, now: number): 'fresh' | 'stale' | 'expired';
+/** True while a stored entry may stand in for a failed request (age <= max-age + stale-if-error). */
+export function usableOnError(entry: StoredTiming | null | undefined, now: number): boolean;
 export function contextFromSystemInfo(info: Partial<WechatMiniprogram.SystemInfo>): LayoutContext;
 export function contextQuery(context: LayoutContext): string;
 export function subjectOf(token: string | null | undefined): string;
@@ -193,11 +208,18 @@ export const registry: {
   clear(): void;
 };
 
-export class NetworkError extends Error {}
+/** The server could not be reached (wx.request's `fail`). */
+export class NetworkError extends Error {
+  constructor(message?: string);
+}
+/** A 4xx/5xx, from the contract's error body `{"error": {"code", "message", "field"}}`. */
 export class ApiError extends Error {
+  constructor(status: number, body?: unknown);
   status: number; code: string; field: string | null;
 }
+/** launch(): nothing stored, no bundled default, and the server unreachable. */
 export class LayoutUnavailableError extends Error {
+  constructor(page: string);
   page: string;
 }
 

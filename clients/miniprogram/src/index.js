@@ -11,7 +11,12 @@ const { NetworkError, ApiError } = require('./sdk/http');
 const { subjectOf } = require('./sdk/token');
 const registry = require('./registry');
 
-module.exports = {
+/**
+ * The public API is what index.d.ts declares: `tsc` (checkJs) holds this object to that module's
+ * type, so a declaration without an implementation, or one that disagrees, fails `npm test`.
+ * @type {typeof import('../index')}
+ */
+const api = {
   createLayoutClient,
   isUsableLayout,
   mergePatch,
@@ -26,3 +31,5 @@ module.exports = {
   ApiError,
   LayoutUnavailableError,
 };
+
+module.exports = api;

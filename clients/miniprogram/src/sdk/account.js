@@ -9,30 +9,62 @@
 const { ApiError } = require('./http');
 const { subjectOf } = require('./token');
 
+/** @typedef {import('../../index').Settings} Settings */
+
+/**
+ * RFC 7396: `patch` applied to `target` (null deletes a member; a non-object replaces).
+ * @param {unknown} target
+ * @param {unknown} patch
+ * @returns {any}
+ */
 function mergePatch(target, patch) {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out = target && typeof target === 'object' && !Array.isArray(target) ? Object.assign({}, target) : {};
-  Object.keys(patch).forEach((key) => {
-    if (patch[key] === null) delete out[key];
-    else out[key] = mergePatch(out[key], patch[key]);
+  const changes = /** @type {Record<string, unknown>} */ (patch);
+  /** @type {Record<string, unknown>} */
+  const out = target && typeof target === 'object' && !Array.isArray(target)
+    ? Object.assign({}, /** @type {Record<string, unknown>} */ (target)) : {};
+  Object.keys(changes).forEach((key) => {
+    if (changes[key] === null) delete out[key];
+    else out[key] = mergePatch(out[key], changes[key]);
   });
   return out;
 }
 
+/**
+ * The body of a 2xx; an ApiError for anything else.
+ * @param {import('./http').Response} res
+ * @returns {Promise<any>}
+ */
 async function expectOk(res) {
   if (res.statusCode >= 200 && res.statusCode < 300) return res.data;
   throw new ApiError(res.statusCode, res.data);
 }
 
+/**
+ * @typedef {object} AccountDeps
+ * @property {import('./http').Call} call
+ * @property {() => Promise<string>} token
+ * @property {import('./store').Store} store
+ * @property {{dropUser(user: string): void}} events
+ * @property {(user: string, value: unknown) => void} rememberPersonalization
+ * @property {(user: string) => void} forget what the app was shown for the user
+ */
+
+/** @param {AccountDeps} deps */
 function createAccount(deps) {
   const { call, token, store, events } = deps;
   let patchSupported = true;
 
+  /**
+   * @param {string} user
+   * @param {Settings | null} settings
+   */
   function settingsChanged(user, settings) {
     deps.rememberPersonalization(user, settings && settings.personalization);
     store.invalidateUser(user); // never "fresh" again: the next launch revalidates
   }
 
+  /** @returns {Promise<Settings>} */
   async function getSettings() {
     const t = await token();
     const settings = await expectOk(await call('GET', '/v1/me/settings', t));
@@ -40,6 +72,10 @@ function createAccount(deps) {
     return settings;
   }
 
+  /**
+   * @param {Settings} settings
+   * @returns {Promise<Settings>}
+   */
   async function putSettings(settings) {
     const t = await token();
     const saved = await expectOk(await call('PUT', '/v1/me/settings', t, settings));
@@ -47,6 +83,10 @@ function createAccount(deps) {
     return saved;
   }
 
+  /**
+   * @param {Partial<Record<keyof Settings, unknown>>} patch
+   * @returns {Promise<Settings>}
+   */
   async function patchSettings(patch) {
     const t = await token();
     if (patchSupported) {
@@ -65,6 +105,7 @@ function createAccount(deps) {
     return saved;
   }
 
+  /** @returns {Promise<{erased: boolean}>} */
   async function erase() {
     const t = await token();
     const body = await expectOk(await call('DELETE', '/v1/me', t));
@@ -75,6 +116,7 @@ function createAccount(deps) {
     return body;
   }
 
+  /** @returns {Promise<{user: string, data: Record<string, unknown>}>} */
   async function exportData() {
     return expectOk(await call('GET', '/v1/me/data', await token()));
   }

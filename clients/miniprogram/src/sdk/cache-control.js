@@ -8,6 +8,13 @@
  * milliseconds in the SDK (the injected `now()` clock is in ms).
  */
 
+/** @typedef {import('../../index').CacheControl} CacheControl */
+/** @typedef {import('../../index').StoredTiming} StoredTiming */
+
+/**
+ * @param {string | string[] | null | undefined} header
+ * @returns {CacheControl}
+ */
 function parseCacheControl(header) {
   const out = {
     maxAge: 0, staleWhileRevalidate: 0, staleIfError: 0,
@@ -38,23 +45,38 @@ function parseCacheControl(header) {
  * "stale" (age <= max-age + stale-while-revalidate: show it, revalidate in the background) or
  * "expired" (too old to show without asking). An entry marked `invalidated` (the user changed
  * settings, so the server will answer differently) is never fresh.
+ * @param {StoredTiming | null | undefined} entry
+ * @param {number} now
+ * @returns {'fresh' | 'stale' | 'expired'}
  */
 function freshness(entry, now) {
   if (!entry) return 'expired';
   const age = Math.max(0, now - entry.storedAt);
-  const cc = entry.cacheControl || {};
+  const cc = cacheControlOf(entry);
   const maxAge = (cc.maxAge || 0) * 1000;
   if (age < maxAge && !entry.invalidated && !cc.noCache) return 'fresh';
   if (age <= maxAge + (cc.staleWhileRevalidate || 0) * 1000) return 'stale';
   return 'expired';
 }
 
-/** True when the stored entry may stand in for a failed request: age <= max-age + stale-if-error. */
+/**
+ * True when the stored entry may stand in for a failed request: age <= max-age + stale-if-error.
+ * @param {StoredTiming | null | undefined} entry
+ * @param {number} now
+ */
 function usableOnError(entry, now) {
   if (!entry) return false;
   const age = Math.max(0, now - entry.storedAt);
-  const cc = entry.cacheControl || {};
+  const cc = cacheControlOf(entry);
   return age <= ((cc.maxAge || 0) + (cc.staleIfError || 0)) * 1000;
+}
+
+/**
+ * @param {StoredTiming} entry
+ * @returns {Partial<CacheControl>}
+ */
+function cacheControlOf(entry) {
+  return entry.cacheControl || {};
 }
 
 module.exports = { parseCacheControl, freshness, usableOnError };

@@ -26,20 +26,29 @@ const { createRevalidation } = require('./revalidation');
 const { createLaunch } = require('./launch');
 const registry = require('../registry');
 
+/** @typedef {import('../../index').LayoutClient} LayoutClient */
+/** @typedef {import('../../index').LayoutClientOptions} LayoutClientOptions */
+/** @typedef {import('../../index').EventKind} EventKind */
+/** @typedef {'defaults' | 'now' | 'applyWithinMs' | 'timeoutMs' | 'maxEntries' | 'storagePrefix' | 'events' | 'register'} Defaulted */
+
+/** @returns {WechatMiniprogram.Wx | null} */
 function runtimeWx() {
   return typeof wx === 'undefined' ? null : wx;
 }
 
-function createLayoutClient(options) {
+/**
+ * The declared `createLayoutClient` (index.d.ts) is what this implements: the type ties them.
+ * @type {typeof import('../../index').createLayoutClient}
+ */
+const createLayoutClient = function createLayoutClient(options) {
+  /** @type {LayoutClientOptions & Required<Pick<LayoutClientOptions, Defaulted>>} */
   const opts = Object.assign({
-    getToken: null,
     defaults: {},
     now: () => Date.now(),
     applyWithinMs: 1500,
     timeoutMs: 10000,
     maxEntries: 20,
     storagePrefix: 'uiserver:',
-    onError: null,
     events: {},
     register: true,
   }, options || {});
@@ -53,7 +62,7 @@ function createLayoutClient(options) {
   const now = opts.now;
   const scheduler = opts.scheduler || {
     setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (id) => clearTimeout(id),
+    clearTimeout: (id) => clearTimeout(/** @type {number} */ (id)),
   };
   const systemInfo = opts.systemInfo || defaultSystemInfo;
   const currentContext = () => contextFromSystemInfo(systemInfo());
@@ -62,13 +71,14 @@ function createLayoutClient(options) {
   const identity = createIdentity(opts.getToken);
   const token = identity.token;
 
+  /** @param {unknown} err an error the SDK handled on its own */
   function reportError(err) {
     if (typeof opts.onError === 'function') {
-      try { opts.onError(err); } catch (e) { /* an app's handler must not break the SDK */ }
+      try { opts.onError(/** @type {Error} */ (err)); } catch (e) { /* an app's handler must not break the SDK */ }
     }
   }
 
-  const isOff = (user) => store.personalization(user) === 0;
+  const isOff = (/** @type {string} */ user) => store.personalization(user) === 0;
 
   const events = createEventQueue({
     options: opts.events,
@@ -83,7 +93,11 @@ function createLayoutClient(options) {
     send: async (batch) => call('POST', '/v1/me/events', await token(), { events: batch }),
   });
 
-  /** A personalization strength seen in settings or a served layout; 0 also drops the queue. */
+  /**
+   * A personalization strength seen in settings or a served layout; 0 also drops the queue.
+   * @param {string} user
+   * @param {unknown} value
+   */
   function rememberPersonalization(user, value) {
     if (!user || typeof value !== 'number') return;
     store.setPersonalization(user, value);
@@ -97,7 +111,13 @@ function createLayoutClient(options) {
   const revalidation = createRevalidation(Object.assign({ call, rememberPersonalization }, layouts));
   const launch = createLaunch(Object.assign({ revalidation }, layouts));
 
-  /** Events belong to the user signed in when they happened; anonymous ones are not queued. */
+  /**
+   * Events belong to the user signed in when they happened; anonymous ones are not queued.
+   * @param {string} page
+   * @param {string} component
+   * @param {EventKind} kind
+   * @param {number} [value]
+   */
   function track(page, component, kind, value) {
     const user = identity.userNow();
     if (!user || isOff(user)) return false;
@@ -109,6 +129,7 @@ function createLayoutClient(options) {
     call, token, store, events, rememberPersonalization, forget: updates.forget,
   });
 
+  /** @type {LayoutClient} */
   const client = {
     launch,
     revalidate: revalidation.revalidate,
@@ -139,6 +160,6 @@ function createLayoutClient(options) {
   }
   if (opts.register) registry.setDefault(client);
   return client;
-}
+};
 
 module.exports = { createLayoutClient };

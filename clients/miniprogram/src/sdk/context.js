@@ -6,14 +6,25 @@
  * the locale. Read from the runtime's system info; tests inject `systemInfo`.
  */
 
+/** @typedef {import('../../index').LayoutContext} LayoutContext */
+/**
+ * What the runtime says about itself (`deviceType`, "pad" on iPads and Android tablets, is
+ * reported by getDeviceInfo but not in the typings).
+ * @typedef {Partial<WechatMiniprogram.SystemInfo> & {deviceType?: string}} SystemInfo
+ */
+
 const ORDER = ['device', 'width', 'dark', 'low_power', 'font_px', 'locale', 'daypart', 'weather'];
 
+/** @returns {SystemInfo} */
 function defaultSystemInfo() {
   if (typeof wx === 'undefined') return {};
   // base library >= 2.20.1 splits getSystemInfoSync (now deprecated) into these three
   if (typeof wx.getWindowInfo === 'function' && typeof wx.getAppBaseInfo === 'function') {
+    /** @type {SystemInfo} */
     const info = {};
-    [wx.getWindowInfo, wx.getAppBaseInfo, wx.getDeviceInfo].forEach((fn) => {
+    /** @type {Array<(() => object) | undefined>} */
+    const readers = [wx.getWindowInfo, wx.getAppBaseInfo, wx.getDeviceInfo];
+    readers.forEach((fn) => {
       if (typeof fn !== 'function') return;
       try { Object.assign(info, fn.call(wx)); } catch (e) { /* not in this runtime */ }
     });
@@ -26,6 +37,10 @@ function defaultSystemInfo() {
   }
 }
 
+/**
+ * @param {SystemInfo} info
+ * @returns {NonNullable<LayoutContext['device']>}
+ */
 function deviceClass(info) {
   const platform = String(info.platform || '').toLowerCase();
   if (platform === 'windows' || platform === 'mac' || platform === 'linux') return 'desktop';
@@ -36,14 +51,20 @@ function deviceClass(info) {
   return 'phone';
 }
 
+/** @param {string | null | undefined} language */
 function normalizeLocale(language) {
   if (!language) return undefined;
   // WeChat reports "zh_CN", "en", "zh_HK"; the server expects BCP 47 ("zh-CN")
   return String(language).replace(/_/g, '-').slice(0, 35);
 }
 
-/** The context object from a system-info object (wx.getSystemInfoSync's shape). */
+/**
+ * The context object from a system-info object (wx.getSystemInfoSync's shape).
+ * @param {SystemInfo | null | undefined} info
+ * @returns {LayoutContext}
+ */
 function contextFromSystemInfo(info) {
+  /** @type {LayoutContext} */
   const ctx = { device: deviceClass(info || {}) };
   const width = info && (info.windowWidth || info.screenWidth);
   if (width) ctx.width = Math.round(width);
@@ -56,19 +77,27 @@ function contextFromSystemInfo(info) {
   return ctx;
 }
 
-/** A canonical query string for a context: fixed field order, so one context is one cache key. */
+/**
+ * A canonical query string for a context: fixed field order, so one context is one cache key.
+ * @param {LayoutContext} ctx
+ */
 function contextQuery(ctx) {
+  // fields beyond the contract's pass through too, sorted after them
+  const fields = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (ctx));
+  /** @type {string[]} */
   const parts = [];
+  /** @type {Record<string, boolean>} */
   const seen = {};
+  /** @param {string} key */
   const add = (key) => {
     seen[key] = true;
-    const value = ctx[key];
+    const value = fields[key];
     if (value === undefined || value === null || value === '') return;
     const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
     parts.push(encodeURIComponent(key) + '=' + encodeURIComponent(text));
   };
   ORDER.forEach(add);
-  Object.keys(ctx).sort().forEach((key) => { if (!seen[key]) add(key); });
+  Object.keys(fields).sort().forEach((key) => { if (!seen[key]) add(key); });
   return parts.join('&');
 }
 

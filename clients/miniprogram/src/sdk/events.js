@@ -13,8 +13,29 @@
 
 const { ApiError, NetworkError } = require('./http');
 
+/** @typedef {import('../../index').TrackedEvent} TrackedEvent */
+/** @typedef {import('../../index').FlushResult} FlushResult */
+/** @typedef {import('./http').Response} Response */
+/** @typedef {{user: string, event: TrackedEvent}} Queued an event and the user it belongs to */
+
+/** @type {Record<string, boolean>} */
 const KINDS = { view: true, click: true, convert: true };
 
+/**
+ * @typedef {object} EventQueueDeps
+ * @property {import('../../index').EventOptions} [options]
+ * @property {import('../../index').Scheduler} scheduler
+ * @property {import('./store').Store} store
+ * @property {() => number} now ms
+ * @property {() => number} random in [0, 1), for the backoff's jitter
+ * @property {() => Promise<string>} currentUser the user a flush sends for
+ * @property {(user: string) => boolean} isOff personalization 0: nothing queued or sent
+ * @property {(err: unknown) => void} onError
+ * @property {(res: Response) => string | undefined} retryAfter the Retry-After header
+ * @property {(batch: TrackedEvent[]) => Promise<Response>} send
+ */
+
+/** @param {EventQueueDeps} deps */
 function createEventQueue(deps) {
   const opts = Object.assign({
     batchSize: 50,
@@ -27,16 +48,19 @@ function createEventQueue(deps) {
   const scheduler = deps.scheduler;
   const storageKey = deps.store.prefix + 'events';
   let queue = restore();
+  /** @type {unknown} the scheduler's timer id, null when none is set */
   let timer = null;
   let timerAt = 0;
   let attempt = 0;
+  /** @type {Promise<FlushResult> | null} */
   let inflight = null;
   let again = false;
   let stripValue = false;
 
+  /** @returns {Queued[]} */
   function restore() {
     const saved = deps.store.read(storageKey);
-    return Array.isArray(saved) ? saved.filter((e) => e && e.event) : [];
+    return Array.isArray(saved) ? saved.filter((/** @type {Queued | null} */ e) => e && e.event) : [];
   }
 
   function persist() {
@@ -44,6 +68,7 @@ function createEventQueue(deps) {
     else deps.store.remove(storageKey);
   }
 
+  /** @param {number} delayMs */
   function schedule(delayMs) {
     const at = deps.now() + delayMs;
     if (timer !== null) {
@@ -57,9 +82,17 @@ function createEventQueue(deps) {
     }, delayMs);
   }
 
+  /**
+   * @param {string} user
+   * @param {string} page
+   * @param {string} component
+   * @param {TrackedEvent['kind']} kind
+   * @param {number} [value]
+   */
   function track(user, page, component, kind, value) {
     if (!KINDS[kind]) throw new TypeError('kind must be view, click or convert');
     if (!page || !component) throw new TypeError('page and component are required');
+    /** @type {TrackedEvent} */
     const event = { page: String(page), component: String(component), kind, ts: deps.now() / 1000 };
     if (value !== undefined && value !== null) {
       if (typeof value !== 'number' || !(value >= 0)) throw new TypeError('value must be a number >= 0');
@@ -76,11 +109,16 @@ function createEventQueue(deps) {
     }
   }
 
+  /** @param {string} user */
   function dropUser(user) {
     queue = queue.filter((e) => e.user !== user);
     persist();
   }
 
+  /**
+   * The next retry's delay (ms), and one more attempt counted.
+   * @param {number} retryAfterSeconds
+   */
   function backoff(retryAfterSeconds) {
     const exp = Math.min(opts.backoffMaxMs, opts.backoffBaseMs * Math.pow(2, attempt));
     const jittered = exp / 2 + (exp / 2) * deps.random();
@@ -88,6 +126,7 @@ function createEventQueue(deps) {
     return Math.max(jittered, (retryAfterSeconds || 0) * 1000);
   }
 
+  /** @returns {Promise<FlushResult>} */
   async function run() {
     const result = { sent: 0, dropped: 0, pending: 0 };
     const user = await deps.currentUser();
@@ -126,7 +165,7 @@ function createEventQueue(deps) {
       const error = new ApiError(status, res.data);
       if (status >= 500 || status === 429) {
         persist();
-        schedule(backoff(parseFloat(deps.retryAfter(res)) || 0));
+        schedule(backoff(parseFloat(deps.retryAfter(res) || '') || 0));
         deps.onError(error);
         break;
       }
@@ -134,7 +173,7 @@ function createEventQueue(deps) {
         limit = Math.ceil(entries.length / 2);
         continue;
       }
-      const match = status === 422 && /^events\[(\d+)\]/.exec(error.field || '');
+      const match = status === 422 ? /^events\[(\d+)\]/.exec(error.field || '') : null;
       if (match && /`value`/.test(error.message) && !stripValue && events.some((e) => e.value !== undefined)) {
         stripValue = true; // the server predates the `value` field: send what it knows
         continue;
@@ -156,6 +195,7 @@ function createEventQueue(deps) {
     return result;
   }
 
+  /** @returns {Promise<FlushResult>} */
   function flush() {
     if (timer !== null) {
       scheduler.clearTimeout(timer);

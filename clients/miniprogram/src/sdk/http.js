@@ -6,7 +6,26 @@
  * status resolves (the caller decides what a 4xx or 5xx means).
  */
 
+/** @typedef {import('../../index').RequestFn} RequestFn */
+/**
+ * wx.request's methods, and PATCH: the typings (and WeChat's documentation) leave it out, the SDK
+ * sends it for settings and falls back to GET + PUT on a 404 or 405 (account.js).
+ * @typedef {NonNullable<WechatMiniprogram.RequestOption['method']> | 'PATCH'} Method
+ */
+/** wx.request answers with string header values (Node's client too, but for Set-Cookie). */
+/** @typedef {Record<string, string>} Headers */
+/**
+ * An HTTP answer: the status, the headers and the body (JSON decoded when it is JSON).
+ * @typedef {{statusCode: number, header: Headers, data: any}} Response
+ */
+/**
+ * `call(method, path, token, body?, headers?)`: see createApi.
+ * @typedef {(method: Method, path: string, tokenValue: string, body?: unknown,
+ *   extraHeaders?: Headers) => Promise<Response>} Call
+ */
+
 class NetworkError extends Error {
+  /** @param {string} [message] */
   constructor(message) {
     super(message || 'network failure');
     this.name = 'NetworkError';
@@ -14,17 +33,29 @@ class NetworkError extends Error {
 }
 
 class ApiError extends Error {
-  /** A 4xx/5xx with the contract's body {"error": {"code", "message", "field"}}. */
+  /**
+   * A 4xx/5xx with the contract's body {"error": {"code", "message", "field"}}.
+   * @param {number} status
+   * @param {any} body the decoded body, whatever the server sent
+   */
   constructor(status, body) {
+    /** @type {{code?: string, message?: string, field?: string | null}} */
     const detail = (body && body.error) || {};
     super(detail.message || 'HTTP ' + status);
     this.name = 'ApiError';
     this.status = status;
     this.code = detail.code || 'http_' + status;
+    /** @type {string | null} */
     this.field = detail.field || null;
   }
 }
 
+/**
+ * A header by name, in any case.
+ * @param {Headers | null | undefined} headers
+ * @param {string} name
+ * @returns {string | undefined}
+ */
 function headerValue(headers, name) {
   if (!headers) return undefined;
   const wanted = name.toLowerCase();
@@ -35,6 +66,10 @@ function headerValue(headers, name) {
   return undefined;
 }
 
+/**
+ * @param {unknown} data
+ * @returns {any} the decoded JSON, else the text itself
+ */
 function parseBody(data) {
   if (typeof data !== 'string') return data;
   if (!data) return null;
@@ -45,13 +80,18 @@ function parseBody(data) {
   }
 }
 
+/**
+ * @param {RequestFn} request
+ * @param {{url: string, method?: Method, header?: Headers, data?: string, timeout?: number}} options
+ * @returns {Promise<Response>}
+ */
 function send(request, options) {
   return new Promise((resolve, reject) => {
     let settled = false;
     try {
       request({
         url: options.url,
-        method: options.method || 'GET',
+        method: /** @type {WechatMiniprogram.RequestOption['method']} */ (options.method || 'GET'),
         header: options.header || {},
         data: options.data,
         timeout: options.timeout,
@@ -74,7 +114,8 @@ function send(request, options) {
     } catch (err) {
       if (!settled) {
         settled = true;
-        reject(new NetworkError(err && err.message));
+        const thrown = /** @type {{message?: string} | null | undefined} */ (err);
+        reject(new NetworkError(thrown ? thrown.message : undefined));
       }
     }
   });
@@ -84,8 +125,15 @@ function send(request, options) {
  * The uiserver API over `request`: `call(method, path, token, body, headers)` sends JSON with the
  * user's bearer token to `baseUrl + path` and resolves with {statusCode, header, data}.
  */
+/**
+ * @param {RequestFn} request
+ * @param {string} baseUrl
+ * @param {number} timeoutMs
+ * @returns {Call}
+ */
 function createApi(request, baseUrl, timeoutMs) {
   return function call(method, path, tokenValue, body, extraHeaders) {
+    /** @type {Headers} */
     const header = Object.assign({ Accept: 'application/json' }, extraHeaders || {});
     if (tokenValue) header.Authorization = 'Bearer ' + tokenValue;
     if (body !== undefined && !header['Content-Type']) header['Content-Type'] = 'application/json';
@@ -96,15 +144,4 @@ function createApi(request, baseUrl, timeoutMs) {
   };
 }
 
-function encodeQuery(params) {
-  const parts = [];
-  Object.keys(params).forEach((key) => {
-    const value = params[key];
-    if (value === undefined || value === null || value === '') return;
-    const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
-    parts.push(encodeURIComponent(key) + '=' + encodeURIComponent(text));
-  });
-  return parts.join('&');
-}
-
-module.exports = { send, createApi, headerValue, encodeQuery, NetworkError, ApiError };
+module.exports = { send, createApi, headerValue, NetworkError, ApiError };

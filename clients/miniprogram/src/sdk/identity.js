@@ -8,16 +8,25 @@
 
 const { subjectOf } = require('./token');
 
+/** @typedef {ReturnType<typeof createIdentity>} Identity */
+
+/** @param {import('../../index').LayoutClientOptions['getToken'] | null} getToken */
 function createIdentity(getToken) {
   let lastUser = '';
 
-  /** The token now ('' when anonymous); rejects when the app's token source does. */
+  /**
+   * The token now ('' when anonymous); rejects when the app's token source does.
+   * @returns {Promise<string>}
+   */
   async function token() {
     if (typeof getToken !== 'function') return '';
     return (await getToken()) || '';
   }
 
-  /** The user without waiting. */
+  /**
+   * The user without waiting.
+   * @returns {string}
+   */
   function userNow() {
     let user = lastUser;
     if (typeof getToken === 'function') {

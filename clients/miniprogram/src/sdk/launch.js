@@ -12,7 +12,12 @@ const { subjectOf } = require('./token');
 const { isUsableLayout, bundledLayout } = require('./layout');
 const { keyOf } = require('./updates');
 
+/** @typedef {import('../../index').Layout} Layout */
+/** @typedef {import('../../index').LayoutContext} LayoutContext */
+/** @typedef {import('../../index').LaunchResult} LaunchResult */
+
 class LayoutUnavailableError extends Error {
+  /** @param {string} page */
   constructor(page) {
     super('no layout for page "' + page + '": nothing stored, no bundled default, server unreachable');
     this.name = 'LayoutUnavailableError';
@@ -20,9 +25,27 @@ class LayoutUnavailableError extends Error {
   }
 }
 
+/**
+ * @typedef {object} LaunchDeps
+ * @property {import('./identity').Identity} identity
+ * @property {import('./store').Store} store
+ * @property {() => number} now ms
+ * @property {import('./updates').Updates} updates
+ * @property {import('./revalidation').Revalidation} revalidation
+ * @property {Record<string, Layout> | null | undefined} defaults the app's bundled layouts
+ * @property {() => LayoutContext} context the runtime's context, when the caller gives none
+ * @property {(err: unknown) => void} onError
+ */
+
+/** @param {LaunchDeps} deps */
 function createLaunch(deps) {
   const { identity, store, now, updates, revalidation } = deps;
 
+  /**
+   * @param {string} page
+   * @param {LayoutContext} [context]
+   * @returns {Promise<LaunchResult>}
+   */
   return async function launch(page, context) {
     const ctx = context || deps.context();
     const query = contextQuery(ctx);

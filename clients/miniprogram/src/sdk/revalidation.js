@@ -20,10 +20,38 @@ const { subjectOf } = require('./token');
 const { SCHEMA, isUsableLayout, bundledLayout } = require('./layout');
 const { keyOf } = require('./updates');
 
+/** @typedef {import('../../index').Layout} Layout */
+/** @typedef {import('../../index').LayoutContext} LayoutContext */
+/** @typedef {import('../../index').RevalidateResult} RevalidateResult */
+/** @typedef {import('./store').StoredEntry} StoredEntry */
+/** @typedef {ReturnType<typeof createRevalidation>} Revalidation */
+
+/**
+ * @typedef {object} RevalidationDeps
+ * @property {import('./http').Call} call
+ * @property {import('./identity').Identity} identity
+ * @property {import('./store').Store} store
+ * @property {() => number} now ms
+ * @property {import('./updates').Updates} updates
+ * @property {Record<string, Layout> | null | undefined} defaults the app's bundled layouts
+ * @property {() => LayoutContext} context the runtime's context, when the caller gives none
+ * @property {(user: string, strength: number) => void} rememberPersonalization
+ * @property {(err: unknown) => void} onError
+ */
+
+/** @param {RevalidationDeps} deps */
 function createRevalidation(deps) {
   const { call, identity, store, now, updates } = deps;
-  const inflight = {}; // page?query -> Promise: concurrent revalidations of one layout share a request
+  /** @type {Record<string, Promise<RevalidateResult> | undefined>} page?query -> the request in flight */
+  const inflight = {};
 
+  /**
+   * What stands in when the server cannot be asked or cannot answer.
+   * @param {StoredEntry | null} entry
+   * @param {string} page
+   * @param {unknown} reason the error, reported
+   * @returns {RevalidateResult}
+   */
   function fallback(entry, page, reason) {
     if (reason) deps.onError(reason);
     if (entry && usableOnError(entry, now())) {
@@ -32,6 +60,11 @@ function createRevalidation(deps) {
     return { layout: bundledLayout(deps.defaults, page), status: 'expired', etag: null };
   }
 
+  /**
+   * @param {string} page
+   * @param {LayoutContext} ctx
+   * @returns {Promise<{key: string | null, result: RevalidateResult}>}
+   */
   async function fetchLayout(page, ctx) {
     const query = contextQuery(ctx);
     let tokenValue;
@@ -44,6 +77,7 @@ function createRevalidation(deps) {
     const user = subjectOf(tokenValue);
     const key = keyOf(user, page, query);
     const entry = store.get(user, page, query);
+    /** @type {import('./http').Headers} */
     const header = {};
     if (entry && entry.etag) header['If-None-Match'] = entry.etag;
     let res;
@@ -93,11 +127,17 @@ function createRevalidation(deps) {
     throw new ApiError(status, res.data);
   }
 
-  /** Revalidate one layout (the current context unless one is given); see the module's comment. */
+  /**
+   * Revalidate one layout (the current context unless one is given); see the module's comment.
+   * @param {string} page
+   * @param {LayoutContext} [context]
+   * @returns {Promise<RevalidateResult>}
+   */
   function revalidate(page, context) {
     const ctx = context || deps.context();
     const sharedKey = page + '?' + contextQuery(ctx);
-    if (inflight[sharedKey]) return inflight[sharedKey];
+    const shared = inflight[sharedKey];
+    if (shared) return shared;
     const promise = fetchLayout(page, ctx).then(({ key, result }) => {
       if (key) updates.emit(key, page, result);
       return result;
@@ -108,7 +148,12 @@ function createRevalidation(deps) {
     return promise;
   }
 
-  /** A revalidation nobody waits on: its errors go to onError, it resolves null for them. */
+  /**
+   * A revalidation nobody waits on: its errors go to onError, it resolves null for them.
+   * @param {string} page
+   * @param {LayoutContext} ctx
+   * @returns {Promise<RevalidateResult | null>}
+   */
   function background(page, ctx) {
     return revalidate(page, ctx).catch((err) => {
       deps.onError(err);

@@ -7,11 +7,31 @@
  * break a launch: the SDK behaves as if nothing was stored.
  */
 
+/**
+ * A stored layout and what its response said about caching it.
+ * @typedef {object} StoredEntry
+ * @property {import('../../index').Layout} layout
+ * @property {string | null} etag
+ * @property {number} storedAt ms, the SDK's clock
+ * @property {import('../../index').CacheControl} cacheControl
+ * @property {boolean} [invalidated] settings changed since: never fresh again
+ */
+/** @typedef {{k: string, u: string, t: number}} IndexItem storage key, user, last used (ms) */
+/** @typedef {ReturnType<typeof createStore>} Store */
+
+/**
+ * @param {import('../../index').SyncStorage} storage
+ * @param {{prefix?: string, maxEntries?: number}} [options]
+ */
 function createStore(storage, options) {
   const prefix = (options && options.prefix) || 'uiserver:';
   const maxEntries = (options && options.maxEntries) || 20;
   const indexKey = prefix + 'index';
 
+  /**
+   * @param {string} key
+   * @returns {any} what was stored, or null
+   */
   function read(key) {
     try {
       const value = storage.getStorageSync(key);
@@ -21,6 +41,10 @@ function createStore(storage, options) {
     }
   }
 
+  /**
+   * @param {string} key
+   * @param {unknown} value
+   */
   function write(key, value) {
     try {
       storage.setStorageSync(key, value);
@@ -30,6 +54,7 @@ function createStore(storage, options) {
     }
   }
 
+  /** @param {string} key */
   function remove(key) {
     try {
       storage.removeStorageSync(key);
@@ -38,28 +63,47 @@ function createStore(storage, options) {
     }
   }
 
+  /** @returns {IndexItem[]} */
   function readIndex() {
     const index = read(indexKey);
     return Array.isArray(index) ? index : [];
   }
 
+  /**
+   * @param {string} user
+   * @param {string} page
+   * @param {string} query
+   */
   function layoutKey(user, page, query) {
     return prefix + 'layout:' + user + '|' + page + '|' + query;
   }
 
+  /**
+   * @param {string} user
+   * @param {string} page
+   * @param {string} query
+   * @returns {StoredEntry | null}
+   */
   function get(user, page, query) {
     const entry = read(layoutKey(user, page, query));
     if (!entry || typeof entry !== 'object' || !entry.layout) return null;
     return entry;
   }
 
+  /**
+   * @param {string} user
+   * @param {string} page
+   * @param {string} query
+   * @param {StoredEntry} entry
+   * @param {number} now
+   */
   function put(user, page, query, entry, now) {
     const key = layoutKey(user, page, query);
     let index = readIndex().filter((item) => item.k !== key);
     index.push({ k: key, u: user, t: now });
     index.sort((a, b) => a.t - b.t);
-    while (index.length > maxEntries) {
-      remove(index.shift().k);
+    if (index.length > maxEntries) {
+      index.splice(0, index.length - maxEntries).forEach((item) => remove(item.k));
     }
     if (!write(key, entry)) {
       // likely the storage quota: drop the oldest half and try once more
@@ -70,6 +114,12 @@ function createStore(storage, options) {
     write(indexKey, index);
   }
 
+  /**
+   * @param {string} user
+   * @param {string} page
+   * @param {string} query
+   * @param {number} now
+   */
   function touch(user, page, query, now) {
     const key = layoutKey(user, page, query);
     const index = readIndex();
@@ -77,20 +127,32 @@ function createStore(storage, options) {
     write(indexKey, index);
   }
 
+  /** @param {string} user */
   function personalizationKey(user) {
     return prefix + 'personalization:' + user;
   }
 
-  /** The user's personalization strength last seen (in settings or a served layout), or null. */
+  /**
+   * The user's personalization strength last seen (in settings or a served layout), or null.
+   * @param {string} user
+   * @returns {number | null}
+   */
   function personalization(user) {
     return read(personalizationKey(user));
   }
 
+  /**
+   * @param {string} user
+   * @param {number} value
+   */
   function setPersonalization(user, value) {
     write(personalizationKey(user), value);
   }
 
-  /** Mark every stored layout of the user as needing revalidation (settings changed). */
+  /**
+   * Mark every stored layout of the user as needing revalidation (settings changed).
+   * @param {string} user
+   */
   function invalidateUser(user) {
     readIndex().forEach((item) => {
       if (item.u !== user) return;
@@ -102,6 +164,7 @@ function createStore(storage, options) {
     });
   }
 
+  /** @param {string} user */
   function removeUser(user) {
     const index = readIndex();
     index.forEach((item) => { if (item.u === user) remove(item.k); });

@@ -6,6 +6,10 @@
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
+/**
+ * @param {string} text base64url (or base64) text
+ * @returns {string} the UTF-8 text it encodes
+ */
 function base64UrlDecode(text) {
   let bits = 0;
   let value = 0;
@@ -37,7 +41,11 @@ function base64UrlDecode(text) {
   return out;
 }
 
-/** The `sub` claim of a JWT, or "" for no token or one that cannot be read (anonymous). */
+/**
+ * The `sub` claim of a JWT, or "" for no token or one that cannot be read (anonymous).
+ * @param {string | null | undefined} token
+ * @returns {string}
+ */
 function subjectOf(token) {
   if (!token || typeof token !== 'string') return '';
   const parts = token.split('.');

@@ -6,16 +6,37 @@
  * waits for the next page show (nothing moves under the user's finger).
  */
 
-/** The key of one layout copy: user, page and the canonical context query. */
+/** @typedef {import('../../index').Layout} Layout */
+/** @typedef {import('../../index').UpdateMeta} UpdateMeta */
+/** @typedef {import('../../index').RevalidateResult} RevalidateResult */
+/** @typedef {(page: string, layout: Layout, meta: UpdateMeta) => void} UpdateListener */
+/** @typedef {ReturnType<typeof createUpdates>} Updates */
+
+/**
+ * The key of one layout copy: user, page and the canonical context query.
+ * @param {string} user
+ * @param {string} page
+ * @param {string} query
+ */
 function keyOf(user, page, query) {
   return user + '|' + page + '|' + query;
 }
 
+/**
+ * @param {{now: () => number, applyWithinMs: number, onError: (err: unknown) => void}} deps
+ */
 function createUpdates(deps) {
+  /** @type {UpdateListener[]} */
   const listeners = [];
-  const current = {}; // key -> etag last handed to the app ("" for the bundled default)
-  const launchedAt = {}; // key -> ms
+  /** @type {Record<string, string>} key -> etag last handed to the app ("" for the bundled default) */
+  const current = {};
+  /** @type {Record<string, number>} key -> ms */
+  const launchedAt = {};
 
+  /**
+   * @param {UpdateListener} fn
+   * @returns {() => void} stops the updates
+   */
   function onUpdate(fn) {
     listeners.push(fn);
     return () => {
@@ -24,33 +45,50 @@ function createUpdates(deps) {
     };
   }
 
-  /** The app launched this layout copy now: the `applyNow` window opens. */
+  /**
+   * The app launched this layout copy now: the `applyNow` window opens.
+   * @param {string} key
+   */
   function launched(key) {
     launchedAt[key] = deps.now();
   }
 
-  /** The app was handed this version (etag; null or '' for the bundled default). */
+  /**
+   * The app was handed this version (etag; null or '' for the bundled default).
+   * @param {string} key
+   * @param {string | null} etag
+   */
   function shown(key, etag) {
     current[key] = etag || '';
   }
 
-  /** Tell the listeners about a revalidation's result, unless the app already has that version. */
+  /**
+   * Tell the listeners about a revalidation's result, unless the app already has that version.
+   * @param {string} key
+   * @param {string} page
+   * @param {RevalidateResult} result
+   */
   function emit(key, page, result) {
     if (!result.layout || result.status === 'expired') return;
     const etag = result.etag || '';
     if (current[key] === etag) return;
     current[key] = etag;
+    const layout = result.layout;
+    /** @type {UpdateMeta} */
     const meta = {
       etag: result.etag,
       status: result.status,
       applyNow: deps.now() - (launchedAt[key] || 0) <= deps.applyWithinMs,
     };
     listeners.slice().forEach((fn) => {
-      try { fn(page, result.layout, meta); } catch (e) { deps.onError(e); }
+      try { fn(page, layout, meta); } catch (e) { deps.onError(e); }
     });
   }
 
-  /** Forget what the user was shown (erased): their next layout is announced anew. */
+  /**
+   * Forget what the user was shown (erased): their next layout is announced anew.
+   * @param {string} user
+   */
   function forget(user) {
     Object.keys(current).forEach((key) => { if (key.indexOf(user + '|') === 0) delete current[key]; });
   }

@@ -9,10 +9,16 @@ Component({
     component: { type: Object, value: null },
     theme: { type: Object, value: null },
   },
-  data: { kind: 'card', style: '', tabs: [] },
+  data: /** @type {{kind: string, style: string, tabs: Array<{key: string, text: string}>}} */ (
+    { kind: 'card', style: '', tabs: [] }),
   observers: {
+    /**
+     * @param {import('../ui-layout/view-model').Item | null} component
+     * @param {import('../ui-layout/view-model').ViewModel['theme'] | null} theme
+     */
     'component, theme'(component, theme) {
       if (!component) return;
+      /** @type {Partial<import('../../../index').LayoutPalette>} */
       const palette = (theme && theme.palette) || {};
       const role = component.role;
       let kind = 'card';
@@ -27,6 +33,7 @@ Component({
       } else if (kind === 'card' || kind === 'tabs') {
         style += 'background-color:' + (palette.surface || '#F5F5F5') + ';color:' + (palette.text || '#1F1F1F') + ';';
       }
+      /** @type {Array<{text?: string, page?: string}>} */
       const items = component.props && Array.isArray(component.props.items) ? component.props.items : [];
       const tabs = kind === 'tabs' ? items.map((t, i) => ({ key: String(i), text: String(t.text || t.page || '') })) : [];
       this.setData({ kind, style, tabs });

@@ -10,20 +10,66 @@
  * on the user's thumb side (handedness), which does not flip with the script's direction.
  */
 
+/** @typedef {import('../../../index').Layout} Layout */
+/** @typedef {import('../../../index').LayoutComponent} LayoutComponent */
+/** @typedef {import('../../../index').LayoutTheme} LayoutTheme */
+/** @typedef {import('../../../index').LayoutPalette} LayoutPalette */
+/**
+ * A layout document as an app hands it to <ui-layout>: the server's, a partial one, or null
+ * before the first launch resolves. Every field is read defensively.
+ * @typedef {Partial<Omit<Layout, 'theme' | 'components'>> & {
+ *   theme?: Partial<LayoutTheme> | null,
+ *   components?: Array<Partial<LayoutComponent> | null>,
+ *   title?: string,
+ * }} LayoutInput
+ */
+/**
+ * One component as the WXML draws it (and the per-type components receive it).
+ * @typedef {object} Item
+ * @property {string} id
+ * @property {string} type
+ * @property {string} role
+ * @property {string} label
+ * @property {number} font_px
+ * @property {number} min_target_px
+ * @property {string} placement
+ * @property {boolean} pinned
+ * @property {Record<string, unknown>} props
+ * @property {number} index its position in the layout
+ * @property {string} style inline: font size, line height, target size
+ */
+/** @typedef {{side: string, items: Item[]}} Group */
+/** @typedef {ReturnType<typeof viewModel>} ViewModel */
+
+/** @type {Record<string, 'left' | 'center' | 'right'>} */
 const BAR = { bottom_left: 'left', bottom_center: 'center', bottom_right: 'right' };
+/** @type {Record<string, 'left' | 'right'>} */
 const FLOATING = { floating_left: 'left', floating_right: 'right' };
+/** @type {Record<string, boolean>} */
 const MOTIONS = { full: true, reduced: true, none: true };
 
+/**
+ * A positive size, else the fallback.
+ * @param {unknown} value
+ * @param {number} fallback
+ */
 function px(value, fallback) {
   const n = Number(value);
   return isFinite(n) && n > 0 ? n : fallback;
 }
 
+/** @param {Partial<LayoutComponent>} component */
 function isHidden(component) {
   return component.hidden === true || component.visible === false;
 }
 
+/**
+ * The palette with the renderer's defaults for what the theme leaves out.
+ * @param {Partial<LayoutTheme> | null | undefined} theme
+ * @returns {Required<LayoutPalette>}
+ */
 function paletteOf(theme) {
+  /** @type {Partial<LayoutPalette>} */
   const p = (theme && theme.palette) || {};
   return {
     text: p.text || '#1F1F1F',
@@ -35,22 +81,34 @@ function paletteOf(theme) {
   };
 }
 
+/**
+ * @param {LayoutInput | null | undefined} layout
+ */
 function viewModel(layout) {
+  /** @type {{flow: Item[], topRight: Item[], floating: Group[], bar: Group[], rootStyle: string,
+   *   barStyle: string, floatingStyle: string, theme: Partial<LayoutTheme> & {palette: Required<LayoutPalette>},
+   *   title: string, byId: Record<string, Item>}} */
   const empty = { flow: [], topRight: [], floating: [], bar: [], rootStyle: '', barStyle: '', floatingStyle: '',
     theme: { motion: 'full', palette: paletteOf(null), direction: 'ltr' }, title: '', byId: {} };
   if (!layout || !Array.isArray(layout.components)) return empty;
+  /** @type {Partial<LayoutTheme>} */
   const source = layout.theme || {};
   const palette = paletteOf(source);
   const fontPx = px(source.font_px, 16);
   const lineHeight = px(source.line_height, 1.5);
-  const motion = MOTIONS[source.motion] ? source.motion : 'full';
+  const motion = source.motion && MOTIONS[source.motion] ? source.motion : 'full';
   const direction = source.direction === 'rtl' ? 'rtl' : 'ltr';
   const theme = Object.assign({}, source, { palette, font_px: fontPx, line_height: lineHeight, motion, direction });
 
+  /** @type {Item[]} */
   const flow = [];
+  /** @type {Item[]} */
   const topRight = [];
+  /** @type {Record<string, Item[]>} */
   const floating = { left: [], right: [] };
+  /** @type {Record<string, Item[]>} */
   const bar = { left: [], center: [], right: [] };
+  /** @type {Record<string, Item>} */
   const byId = {};
   let barTarget = 0;
   layout.components.forEach((component, index) => {
@@ -61,6 +119,7 @@ function viewModel(layout) {
     const action = placement !== 'flow';
     const style = 'font-size:' + font + 'px;line-height:' + lineHeight + ';min-height:' + target + 'px;' +
       (action ? 'min-width:' + target + 'px;' : '') + '--ui-target:' + target + 'px;';
+    /** @type {Item} */
     const item = {
       id: String(component.id), type: String(component.type), role: component.role || 'region',
       label: component.label || '', font_px: font, min_target_px: target, placement,
