@@ -17,8 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-BODY = Path(os.environ["BARE_BODY_FILE"]).read_bytes() if "BARE_BODY_FILE" in os.environ \
+BODY = (
+    Path(os.environ["BARE_BODY_FILE"]).read_bytes()
+    if "BARE_BODY_FILE" in os.environ
     else b'{"schema":1}'
+)
 ETAG = os.environ.get("BARE_ETAG", '"bare"')
 HEADERS = {
     "ETag": ETAG,

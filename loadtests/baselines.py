@@ -43,8 +43,9 @@ def path_of(member: Member) -> str:
     return f"/v1/layouts/{PAGE}?{member.query}"
 
 
-async def _fetch_all(base_url: str, members: Sequence[Member],
-                     concurrency: int = 32) -> dict[int, httpx.Response]:
+async def _fetch_all(
+    base_url: str, members: Sequence[Member], concurrency: int = 32
+) -> dict[int, httpx.Response]:
     """GET home for each member (by position), as the client's launch "yesterday"."""
     results: dict[int, httpx.Response] = {}
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -56,7 +57,8 @@ async def _fetch_all(base_url: str, members: Sequence[Member],
             index = queue.get_nowait()
             member = members[index]
             results[index] = await client.get(
-                path_of(member), headers={"Authorization": f"Bearer {member.token}"})
+                path_of(member), headers={"Authorization": f"Bearer {member.token}"}
+            )
 
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
@@ -75,16 +77,21 @@ def warm_up(base_url: str, members: list[Member], hot: int, clients: int) -> War
     they all get the same layout, which is what the bare route and nginx will return.
     """
     reference = CONTEXTS[0][0]
-    candidates = [i for i, m in enumerate(members)
-                  if m.persona == "default" and m.query == reference and not m.clicks][:clients]
+    candidates = [
+        i
+        for i, m in enumerate(members)
+        if m.persona == "default" and m.query == reference and not m.clicks
+    ][:clients]
     chosen = sorted(set(range(min(hot, len(members)))) | set(candidates))
     responses = asyncio.run(_fetch_all(base_url, [members[i] for i in chosen]))
     by_member = {chosen[pos]: r for pos, r in responses.items()}
     notes = []
     bad = Counter(r.status_code for r in by_member.values() if r.status_code != 200)
     if bad:  # a server bug, not a reason to stop: locust will count these as failures too
-        notes.append(f"WARNING: {sum(bad.values())} of {len(by_member)} warm-up launches "
-                     f"failed, statuses {dict(bad)} (see server.log)")
+        notes.append(
+            f"WARNING: {sum(bad.values())} of {len(by_member)} warm-up launches "
+            f"failed, statuses {dict(bad)} (see server.log)"
+        )
     for index, response in by_member.items():
         if response.status_code == 200:
             members[index].etag = response.headers["etag"]
@@ -93,13 +100,18 @@ def warm_up(base_url: str, members: list[Member], hot: int, clients: int) -> War
     if not bodies:
         raise RuntimeError("warm-up: no default-persona client to replay; grow --population")
     body, count = bodies.most_common(1)[0]
-    rows = [(path_of(members[i]), members[i].token, "") for i in candidates
-            if by_member[i].content == body]
+    rows = [
+        (path_of(members[i]), members[i].token, "")
+        for i in candidates
+        if by_member[i].content == body
+    ]
     etag = next(by_member[i].headers["etag"] for i in candidates if by_member[i].content == body)
     if count < len(candidates):
-        notes.append(f"{len(candidates) - count} of {len(candidates)} reference clients got "
-                     "another body (an A/B variant or exploration); they are left out of the "
-                     "wrk replay")
+        notes.append(
+            f"{len(candidates) - count} of {len(candidates)} reference clients got "
+            "another body (an A/B variant or exploration); they are left out of the "
+            "wrk replay"
+        )
     return WarmSet(rows, body, etag, len(chosen), count / len(candidates), notes)
 
 
@@ -146,9 +158,16 @@ class Measurer:
         return write_script(folder / f"{target.name}.lua", requests)
 
     def wrk(self, name: str, base_url: str, script: Path, duration: str) -> WrkResult:
-        return run_wrk(name, base_url, script, threads=self.threads,
-                       connections=self.connections, duration=duration, pin=self.pin,
-                       log=self.out / "wrk" / "wrk.log")
+        return run_wrk(
+            name,
+            base_url,
+            script,
+            threads=self.threads,
+            connections=self.connections,
+            duration=duration,
+            pin=self.pin,
+            log=self.out / "wrk" / "wrk.log",
+        )
 
     def probe(self, target: Target) -> httpx.Response:
         """One request exactly as wrk will send it: must give the target's status and body."""
@@ -162,12 +181,15 @@ class Measurer:
         if response.status_code != target.status or (
             target.body is not None and response.content != target.body
         ):
-            raise RuntimeError(f"{target.name}: probe got {response.status_code} "
-                               f"({len(response.content)} bytes), expected {target.status}")
+            raise RuntimeError(
+                f"{target.name}: probe got {response.status_code} "
+                f"({len(response.content)} bytes), expected {target.status}"
+            )
         return response
 
-    def rounds(self, targets: list[Target], rounds: int, uiserver_url: str,
-               workers: int) -> dict[str, list[WrkResult]]:
+    def rounds(
+        self, targets: list[Target], rounds: int, uiserver_url: str, workers: int
+    ) -> dict[str, list[WrkResult]]:
         for target in targets:
             self.probe(target)
         results: dict[str, list[WrkResult]] = {t.name: [] for t in targets}
@@ -181,38 +203,46 @@ class Measurer:
                 before = scrape(uiserver_url) if target.server == "uiserver" else None
                 result = self.wrk(target.name, target.base_url, script, self.duration)
                 if result.failed:
-                    self.checks.append(f"{target.name}: wrk counted {result.failed} errors "
-                                       "or non-2xx/3xx answers")
+                    self.checks.append(
+                        f"{target.name}: wrk counted {result.failed} errors or non-2xx/3xx answers"
+                    )
                 if before is not None:
-                    self._cross_check(target, result, delta(before, scrape(uiserver_url)),
-                                      workers)
+                    self._cross_check(target, result, delta(before, scrape(uiserver_url)), workers)
                 results[target.name].append(result)
-                self.progress(f"  round {number + 1}/{rounds} {target.name}: "
-                              f"{result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms, "
-                              f"errors {result.failed}")
+                self.progress(
+                    f"  round {number + 1}/{rounds} {target.name}: "
+                    f"{result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms, "
+                    f"errors {result.failed}"
+                )
         return results
 
-    def _cross_check(self, target: Target, result: WrkResult, change: dict[str, float],
-                     workers: int) -> None:
+    def _cross_check(
+        self, target: Target, result: WrkResult, change: dict[str, float], workers: int
+    ) -> None:
         """The server's own counters must agree with what wrk thinks it measured."""
         if target.status == 304:
             counted, what = change["not_modified"], "304s"
         else:
             counted, what = change["hits"], "cache hits"
-        note = (f"{target.name}: server counted {counted:,.0f} {what} and "
-                f"{change['misses']:,.0f} cache misses for {result.requests:,} requests")
+        note = (
+            f"{target.name}: server counted {counted:,.0f} {what} and "
+            f"{change['misses']:,.0f} cache misses for {result.requests:,} requests"
+        )
         if workers == 1 and counted < 0.99 * result.requests:
             note = "WARNING: " + note + " (the run did not measure what it says)"
         self.checks.append(note)
 
 
 def uiserver_targets(base_url: str, warm: WarmSet) -> list[Target]:
-    return [Target("uiserver_get", "uiserver", base_url, warm.rows, 200, warm.body),
-            Target("uiserver_304", "uiserver", base_url, with_etag(warm.rows, warm.etag), 304)]
+    return [
+        Target("uiserver_get", "uiserver", base_url, warm.rows, 200, warm.body),
+        Target("uiserver_304", "uiserver", base_url, with_etag(warm.rows, warm.etag), 304),
+    ]
 
 
-def start_baselines(out: Path, pin: Pinning, warm: WarmSet, workers: int,
-                    checks: list[str]) -> tuple[list[Proc], list[Target]]:
+def start_baselines(
+    out: Path, pin: Pinning, warm: WarmSet, workers: int, checks: list[str]
+) -> tuple[list[Proc], list[Target]]:
     """The bare route and nginx, up beside uiserver on the server core (idle until driven)."""
     body_file = out / "wrk" / "layout.json"
     body_file.parent.mkdir(exist_ok=True)
@@ -221,8 +251,10 @@ def start_baselines(out: Path, pin: Pinning, warm: WarmSet, workers: int,
     port = free_port()
     procs.append(start_bare(body_file, warm.etag, port, workers, pin, out / "bare.log"))
     bare = f"http://127.0.0.1:{port}"
-    targets = [Target("bare_get", "bare", bare, warm.rows, 200, warm.body),
-               Target("bare_304", "bare", bare, with_etag(warm.rows, warm.etag), 304)]
+    targets = [
+        Target("bare_get", "bare", bare, warm.rows, 200, warm.body),
+        Target("bare_304", "bare", bare, with_etag(warm.rows, warm.etag), 304),
+    ]
     port = free_port()
     nginx = start_nginx(warm.body, f"/v1/layouts/{PAGE}", port, workers, pin, out / "nginx.log")
     if nginx is None:
@@ -231,8 +263,10 @@ def start_baselines(out: Path, pin: Pinning, warm: WarmSet, workers: int,
     procs.append(nginx)
     base_url = f"http://127.0.0.1:{port}"
     etag = httpx.get(base_url + warm.rows[0][0], timeout=10).headers["etag"]
-    targets += [Target("nginx_get", "nginx", base_url, warm.rows, 200, warm.body),
-                Target("nginx_304", "nginx", base_url, with_etag(warm.rows, etag), 304)]
+    targets += [
+        Target("nginx_get", "nginx", base_url, warm.rows, 200, warm.body),
+        Target("nginx_304", "nginx", base_url, with_etag(warm.rows, etag), 304),
+    ]
     return procs, targets
 
 
@@ -242,18 +276,23 @@ def summarize(results: dict[str, list[WrkResult]]) -> dict[str, dict[str, Any]]:
     for name, runs in results.items():
         ordered = sorted(runs, key=lambda r: r.rps)
         median = ordered[len(ordered) // 2]
-        summary[name] = {**median.as_dict(), "failed": sum(r.failed for r in runs),
-                         "rounds_rps": [r.rps for r in runs]}
+        summary[name] = {
+            **median.as_dict(),
+            "failed": sum(r.failed for r in runs),
+            "rounds_rps": [r.rps for r in runs],
+        }
     return summary
 
 
-def paired_ratio(results: dict[str, list[WrkResult]], top: str, bottom: str
-                 ) -> dict[str, float] | None:
+def paired_ratio(
+    results: dict[str, list[WrkResult]], top: str, bottom: str
+) -> dict[str, float] | None:
     """Median, min and max over rounds of top/bottom measured in the same round."""
     if top not in results or bottom not in results:
         return None
-    ratios = sorted(a.rps / b.rps for a, b in zip(results[top], results[bottom], strict=True)
-                    if b.rps)
+    ratios = sorted(
+        a.rps / b.rps for a, b in zip(results[top], results[bottom], strict=True) if b.rps
+    )
     if not ratios:
         return None
     return {"median": ratios[len(ratios) // 2], "min": ratios[0], "max": ratios[-1]}

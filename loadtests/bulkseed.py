@@ -95,8 +95,10 @@ def generate(count: int, seed: int, warm: int, keys: list[str]) -> Iterator[Seed
         scores: dict[str, float] = {}
         evidence = 0
         if rng.random() < AFFINITY_SHARE:
-            scores = {k: round(rng.expovariate(0.2), 2)
-                      for k in rng.sample(keys, rng.randint(4, min(12, len(keys))))}
+            scores = {
+                k: round(rng.expovariate(0.2), 2)
+                for k in rng.sample(keys, rng.randint(4, min(12, len(keys))))
+            }
             evidence = rng.randint(8, 60)
         segments = [rng.choice(SEGMENTS)] if rng.random() < SEGMENT_SHARE else []
         query = rng.choices(queries, query_weights)[0]
@@ -132,15 +134,32 @@ def seed_sqlite(data_dir: Path, users: Iterator[SeedUser]) -> dict[str, int]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         for batch in _batches(users, BATCH * 4):
-            rows = [(u.user_id, None if u.settings is None else u.settings.decode(), u.evidence,
-                     now - 3_600 if u.scores else None, now - 3_600 if u.scores else None,
-                     now, now) for u in batch if u.settings is not None or u.scores]
-            conn.executemany("INSERT INTO users (user_id, settings, evidence, affinity_ts, "
-                             "last_event, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            conn.executemany("INSERT INTO affinities (user_id, key, score) VALUES (?, ?, ?)",
-                             [(u.user_id, k, s) for u in batch for k, s in u.scores.items()])
-            conn.executemany("INSERT INTO segments (user_id, segment) VALUES (?, ?)",
-                             [(u.user_id, s) for u in batch for s in u.segments])
+            rows = [
+                (
+                    u.user_id,
+                    None if u.settings is None else u.settings.decode(),
+                    u.evidence,
+                    now - 3_600 if u.scores else None,
+                    now - 3_600 if u.scores else None,
+                    now,
+                    now,
+                )
+                for u in batch
+                if u.settings is not None or u.scores
+            ]
+            conn.executemany(
+                "INSERT INTO users (user_id, settings, evidence, affinity_ts, "
+                "last_event, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.executemany(
+                "INSERT INTO affinities (user_id, key, score) VALUES (?, ?, ?)",
+                [(u.user_id, k, s) for u in batch for k, s in u.scores.items()],
+            )
+            conn.executemany(
+                "INSERT INTO segments (user_id, segment) VALUES (?, ?)",
+                [(u.user_id, s) for u in batch for s in u.segments],
+            )
             _count(counts, batch)
         conn.execute("COMMIT")
     except BaseException:
@@ -155,7 +174,7 @@ def seed_redis(url: str, users: Iterator[SeedUser]) -> dict[str, int]:
     """Hashes, sorted sets and sets under the store's own key names, in pipelines."""
     import redis
 
-    from uiserver.store.redis import RedisStore
+    from uiserver.store.redis.store import RedisStore
 
     names = RedisStore(url)  # only for its key-naming functions (the store's format)
     client = redis.Redis.from_url(url)
@@ -169,12 +188,14 @@ def seed_redis(url: str, users: Iterator[SeedUser]) -> dict[str, int]:
                 if u.settings is not None:
                     fields["settings"] = u.settings
                 if u.scores:
-                    fields.update(evidence=u.evidence, affinity_ts=now - 3_600,
-                                  last_event=now - 3_600)
+                    fields.update(
+                        evidence=u.evidence, affinity_ts=now - 3_600, last_event=now - 3_600
+                    )
                     pipe.zadd(names._aff(u.user_id), u.scores)
                 if fields:
-                    pipe.hset(names._user(u.user_id),
-                              mapping={**fields, "created": now, "updated": now})
+                    pipe.hset(
+                        names._user(u.user_id), mapping={**fields, "created": now, "updated": now}
+                    )
                 if u.segments:
                     pipe.sadd(names._seg(u.user_id), *u.segments)
             pipe.execute()
@@ -191,8 +212,15 @@ def _count(counts: dict[str, int], batch: list[SeedUser]) -> None:
     counts["segments"] += sum(bool(u.segments) for u in batch)
 
 
-def check_sample(store_url: str, data_dir: Path, count: int, seed: int, warm: int,
-                 keys: list[str], sample: int = 300) -> int:
+def check_sample(
+    store_url: str,
+    data_dir: Path,
+    count: int,
+    seed: int,
+    warm: int,
+    keys: list[str],
+    sample: int = 300,
+) -> int:
     """Read `sample` seeded users back through the store's `get_profile`; raise on any
     difference from what was meant to be written. Returns how many were checked."""
     from uiserver.schema import Settings
@@ -212,16 +240,20 @@ def check_sample(store_url: str, data_dir: Path, count: int, seed: int, warm: in
 
     for user, profile in zip(wanted, asyncio.run(read()), strict=True):
         settings = Settings() if user.settings is None else decode_settings(user.settings)
-        if (profile.settings != settings or profile.segments != frozenset(user.segments)
-                or profile.evidence != user.evidence
-                or {k: round(v, 2) for k, v in profile.affinities.items()} != user.scores):
-            raise RuntimeError(f"bulk seed does not read back as written for {user.user_id}: "
-                               f"{profile} (the store's format changed?)")
+        if (
+            profile.settings != settings
+            or profile.segments != frozenset(user.segments)
+            or profile.evidence != user.evidence
+            or {k: round(v, 2) for k, v in profile.affinities.items()} != user.scores
+        ):
+            raise RuntimeError(
+                f"bulk seed does not read back as written for {user.user_id}: "
+                f"{profile} (the store's format changed?)"
+            )
     return len(wanted)
 
 
-def seed(store_url: str, data_dir: Path, count: int, seed_value: int, warm: int
-         ) -> dict[str, Any]:
+def seed(store_url: str, data_dir: Path, count: int, seed_value: int, warm: int) -> dict[str, Any]:
     """Seed `count` users into SQLite (`store_url` "") or Redis and check a sample."""
     keys = affinity_keys()
     started = time.monotonic()
@@ -229,16 +261,22 @@ def seed(store_url: str, data_dir: Path, count: int, seed_value: int, warm: int
     counts = seed_redis(store_url, users) if store_url else seed_sqlite(data_dir, users)
     elapsed = time.monotonic() - started
     checked = check_sample(store_url, data_dir, count, seed_value, warm, keys)
-    return {**counts, "seconds": round(elapsed, 1), "users_per_s": round(count / elapsed),
-            "checked_through_store": checked, "warm_users_without_data": warm}
+    return {
+        **counts,
+        "seconds": round(elapsed, 1),
+        "users_per_s": round(count / elapsed),
+        "checked_through_store": checked,
+        "warm_users_without_data": warm,
+    }
 
 
 class FreshUsers:
     """Seeded users handed out at most once each (tokens never seen by any server), drawn in a
     seeded shuffled order from the non-warm part of the population."""
 
-    def __init__(self, count: int, seed_value: int, warm: int, secret: str,
-                 ttl: int = 6 * 3600) -> None:
+    def __init__(
+        self, count: int, seed_value: int, warm: int, secret: str, ttl: int = 6 * 3600
+    ) -> None:
         self.secret = secret
         self.ttl = ttl
         users = list(generate(count, seed_value, warm, affinity_keys()))[warm:]
@@ -258,13 +296,22 @@ class FreshUsers:
 
         if n > self.left:
             raise RuntimeError(f"only {self.left:,} never-seen users left; seed more")
-        chosen = self._users[self._next:self._next + n]
+        chosen = self._users[self._next : self._next + n]
         self._next += n
         started = time.monotonic()
         now = int(time.time())
-        rows = [(f"/v1/layouts/{page}?{u.query}",
-                 jwt.encode({"sub": u.user_id, "iat": now, "exp": now + self.ttl},
-                            self.secret, algorithm="HS256"), "") for u in chosen]
+        rows = [
+            (
+                f"/v1/layouts/{page}?{u.query}",
+                jwt.encode(
+                    {"sub": u.user_id, "iat": now, "exp": now + self.ttl},
+                    self.secret,
+                    algorithm="HS256",
+                ),
+                "",
+            )
+            for u in chosen
+        ]
         self.minting_s += time.monotonic() - started
         return rows
 

@@ -65,8 +65,16 @@ def busy_share(seconds: float = 2.0) -> float:
 
 def versions() -> dict[str, str]:
     found: dict[str, str] = {"python": sys.version.split()[0]}
-    for package in ("uiserver", "uvicorn", "starlette", "uvloop", "httptools", "msgspec",
-                    "locust", "geventhttpclient"):
+    for package in (
+        "uiserver",
+        "uvicorn",
+        "starlette",
+        "uvloop",
+        "httptools",
+        "msgspec",
+        "locust",
+        "geventhttpclient",
+    ):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -113,15 +121,19 @@ NOT_MODIFIED = "uiserver_not_modified_total"
 # The server's own latency histogram of the layout route (time inside the handler).
 LAYOUT_BUCKET = re.compile(
     r'^uiserver_request_seconds_bucket\{(?=.*route="/v1/layouts/\{page\}")'
-    r'(?=.*method="GET").*le="([^"]+)"')
+    r'(?=.*method="GET").*le="([^"]+)"'
+)
 
 
 def scrape(base_url: str) -> dict[str, float]:
     """The counters the report uses (0 when absent), and the layout latency buckets as
     `le:<seconds>` keys."""
     samples = parse_metrics(httpx.get(f"{base_url}/metrics", timeout=5).text)
-    found = {"hits": samples.get(HIT, 0.0), "misses": samples.get(MISS, 0.0),
-             "not_modified": samples.get(NOT_MODIFIED, 0.0)}
+    found = {
+        "hits": samples.get(HIT, 0.0),
+        "misses": samples.get(MISS, 0.0),
+        "not_modified": samples.get(NOT_MODIFIED, 0.0),
+    }
     for name, value in samples.items():
         match = LAYOUT_BUCKET.match(name)
         if match:

@@ -44,18 +44,25 @@ CATEGORIES: list[tuple[str, str]] = [
     ("remember order (set_last_order write, background)", r"set_last_order|_remember_order"),
     # redis-py resumed after an await shows no caller: its frames count here (they are mostly
     # get_profile's; the background order write's one HSET is in them too).
-    ("store read (get_profile: transaction, queries or round trip, decode, Profile)",
-     r"get_profile|_read_user|user_row|sqlite_users|_segments \(|_orders \(|build_profile|"
-     r"Coalescer|Service\.profile|\(redis/"),
+    (
+        "store read (get_profile: transaction, queries or round trip, decode, Profile)",
+        r"get_profile|_read_user|user_row|sqlite_users|_segments \(|_orders \(|build_profile|"
+        r"Coalescer|Service\.profile|\(redis/",
+    ),
     ("store poll / sync (data_version, template check)", r"\.poll \(|Service\.sync"),
     ("engine plan", r"engine/(plan|rules|stability|proposals|variant|cap|context|personas)"),
-    ("render + check + encode + fingerprint (body cache miss)",
-     r"engine/(render|check|theme|contrast)|encode_layout|BodyEntry|plan_fingerprint|"
-     r"Service\._render"),
+    (
+        "render + check + encode + fingerprint (body cache miss)",
+        r"engine/(render|check|theme|contrast)|encode_layout|BodyEntry|plan_fingerprint|"
+        r"Service\._render",
+    ),
     ("caches (BoundedDict/LRU insert, evict, lookups)", r"uiserver/cache\.py|cachetools"),
     ("query parsing (parse_context)", r"parse_context|parse_qsl"),
-    (OTHER, r"uvicorn/|granian|asyncio/|uvloop|httptools|h11|selectors|starlette/|"
-            r"^process \d+:"),
+    (
+        OTHER,
+        r"uvicorn/|granian|asyncio/|uvloop|httptools|h11|selectors|starlette/|"
+        r"^process \d+:",
+    ),
     (GLUE, r"uiserver/"),
 ]
 _COMPILED = [(name, re.compile(pattern)) for name, pattern in CATEGORIES]
@@ -78,9 +85,17 @@ def pyspy_available() -> bool:
     return shutil.which("py-spy") is not None
 
 
-def profile_first_launch(out: Path, pin: Pinning, base_url: str, server_pid: int,
-                         rows: list[Row], seconds: float, connections: int,
-                         progress: Callable[[str], None], label: str) -> dict[str, Any]:
+def profile_first_launch(
+    out: Path,
+    pin: Pinning,
+    base_url: str,
+    server_pid: int,
+    rows: list[Row],
+    seconds: float,
+    connections: int,
+    progress: Callable[[str], None],
+    label: str,
+) -> dict[str, Any]:
     """py-spy over a wrk run of first launches; the breakdown in us per launch."""
     folder = out / "profile"
     folder.mkdir(parents=True, exist_ok=True)
@@ -90,16 +105,41 @@ def profile_first_launch(out: Path, pin: Pinning, base_url: str, server_pid: int
     script = write_script(folder / f"{slug}.lua", requests)
     stacks = folder / f"{slug}.folded"
     spy = subprocess.Popen(
-        pin.load(["py-spy", "record", "--pid", str(server_pid), "--subprocesses",
-                  "--nonblocking", "--rate", "200", "--duration", str(int(seconds) + 2),
-                  "--format", "raw", "--output", str(stacks)]),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        pin.load(
+            [
+                "py-spy",
+                "record",
+                "--pid",
+                str(server_pid),
+                "--subprocesses",
+                "--nonblocking",
+                "--rate",
+                "200",
+                "--duration",
+                str(int(seconds) + 2),
+                "--format",
+                "raw",
+                "--output",
+                str(stacks),
+            ]
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         time.sleep(1.0)  # py-spy attached
         cpu_before = cpu_seconds(server_pid)
-        result = run_wrk(f"profile {label}", base_url, script, threads=1,
-                         connections=connections, duration=f"{seconds:g}s", pin=pin,
-                         log=folder / "wrk.log")
+        result = run_wrk(
+            f"profile {label}",
+            base_url,
+            script,
+            threads=1,
+            connections=connections,
+            duration=f"{seconds:g}s",
+            pin=pin,
+            log=folder / "wrk.log",
+        )
         cpu = cpu_seconds(server_pid) - cpu_before
     finally:
         output, _ = spy.communicate(timeout=60)
@@ -114,17 +154,32 @@ def profile_first_launch(out: Path, pin: Pinning, base_url: str, server_pid: int
             samples[classify(stack)] += int(count)
     total = sum(samples.values()) or 1
     per_launch_us = 1e6 * cpu / result.requests if result.requests else 0.0
-    breakdown: list[dict[str, Any]] = [{"category": name, "share": round(n / total, 3),
-                  "us_per_launch": round(per_launch_us * n / total, 1)}
-                 for name, n in samples.most_common()]
-    progress(f"  profile {label}: {result.rps:,.0f} launches/s, server CPU "
-             f"{per_launch_us:,.0f} us per launch, {total:,} samples")
+    breakdown: list[dict[str, Any]] = [
+        {
+            "category": name,
+            "share": round(n / total, 3),
+            "us_per_launch": round(per_launch_us * n / total, 1),
+        }
+        for name, n in samples.most_common()
+    ]
+    progress(
+        f"  profile {label}: {result.rps:,.0f} launches/s, server CPU "
+        f"{per_launch_us:,.0f} us per launch, {total:,} samples"
+    )
     for row in breakdown:
-        progress(f"    {row['us_per_launch']:7.1f} us  {100 * row['share']:5.1f}%  "
-                 f"{row['category']}")
-    return {"label": label, "rps": round(result.rps), "requests": result.requests,
-            "server_cpu_s": round(cpu, 2), "us_per_launch": round(per_launch_us, 1),
-            "samples": total, "breakdown": breakdown, "folded": str(stacks)}
+        progress(
+            f"    {row['us_per_launch']:7.1f} us  {100 * row['share']:5.1f}%  {row['category']}"
+        )
+    return {
+        "label": label,
+        "rps": round(result.rps),
+        "requests": result.requests,
+        "server_cpu_s": round(cpu, 2),
+        "us_per_launch": round(per_launch_us, 1),
+        "samples": total,
+        "breakdown": breakdown,
+        "folded": str(stacks),
+    }
 
 
 def _drive_once(base_url: str, rows: list[Row], connections: int) -> dict[str, Any]:
@@ -135,9 +190,12 @@ def _drive_once(base_url: str, rows: list[Row], connections: int) -> dict[str, A
     started = time.monotonic()
     statuses = asyncio.run(launch_all(port, [(p, t) for p, t, _ in rows], connections))
     elapsed = time.monotonic() - started
-    return {"requests": sum(statuses.values()), "seconds": round(elapsed, 2),
-            "rps": round(len(rows) / elapsed) if elapsed else 0,
-            "statuses": {str(k): v for k, v in statuses.items()}}
+    return {
+        "requests": sum(statuses.values()),
+        "seconds": round(elapsed, 2),
+        "rps": round(len(rows) / elapsed) if elapsed else 0,
+        "statuses": {str(k): v for k, v in statuses.items()},
+    }
 
 
 def publish(base_url: str, designer_token: str, page: str = "home") -> str:
@@ -147,17 +205,26 @@ def publish(base_url: str, designer_token: str, page: str = "home") -> str:
     current.raise_for_status()
     template = current.json()["template"]
     template["title"] = f"{template['title'].split(' · pass ')[0]} · pass {time.time():.0f}"
-    response = httpx.post(f"{base_url}/v1/admin/templates/{page}/publish", headers=auth,
-                          json={"template": template, "message": "ladder publish pass"},
-                          timeout=30)
+    response = httpx.post(
+        f"{base_url}/v1/admin/templates/{page}/publish",
+        headers=auth,
+        json={"template": template, "message": "ladder publish pass"},
+        timeout=30,
+    )
     if response.status_code != 201:
         raise RuntimeError(f"publish answered {response.status_code}: {response.text[:300]}")
     return str(response.json()["version"])
 
 
-def publish_pass(out: Path, pin: Pinning, base_url: str, rows: list[Row],
-                 designer_token: str, connections: int,
-                 progress: Callable[[str], None]) -> dict[str, Any]:
+def publish_pass(
+    out: Path,
+    pin: Pinning,
+    base_url: str,
+    rows: list[Row],
+    designer_token: str,
+    connections: int,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
     """Cold pass, the pass before a publish, the first pass after it (same users)."""
     cold = _drive_once(base_url, rows, connections)
     progress(f"  publish pass: {len(rows):,} never-seen users, cold {cold['rps']:,}/s")
@@ -166,8 +233,17 @@ def publish_pass(out: Path, pin: Pinning, base_url: str, rows: list[Row],
     version = publish(base_url, designer_token)
     after = _drive_once(base_url, rows, connections)
     ratio = after["seconds"] / before["seconds"] if before["seconds"] else 0.0
-    progress(f"  publish pass: first pass after publishing {version}: {after['rps']:,}/s, "
-             f"{ratio:.2f}x the time of the pass before (target <= 2x)")
-    return {"users": len(rows), "cold": cold, "before": before, "after": after,
-            "version": version, "after_over_before_time": round(ratio, 2),
-            "target": 2.0, "met": ratio <= 2.0}
+    progress(
+        f"  publish pass: first pass after publishing {version}: {after['rps']:,}/s, "
+        f"{ratio:.2f}x the time of the pass before (target <= 2x)"
+    )
+    return {
+        "users": len(rows),
+        "cold": cold,
+        "before": before,
+        "after": after,
+        "version": version,
+        "after_over_before_time": round(ratio, 2),
+        "target": 2.0,
+        "met": ratio <= 2.0,
+    }

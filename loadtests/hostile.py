@@ -38,30 +38,48 @@ end
 
 
 def write_hostile_script(path: Path, pad: int = PAD_BYTES) -> Path:
-    done = LUA[LUA.index("function done"):]
-    path.write_text(HOSTILE_LUA.replace("PAD", str(pad))
-                    .replace("NONCE", secrets.token_hex(4)) + done)
+    done = LUA[LUA.index("function done") :]
+    path.write_text(
+        HOSTILE_LUA.replace("PAD", str(pad)).replace("NONCE", secrets.token_hex(4)) + done
+    )
     return path
 
 
-def hostile_check(out: Path, pin: Pinning, duration: float,
-                  progress: Callable[[str], None], connections: int = 64) -> dict[str, Any]:
+def hostile_check(
+    out: Path, pin: Pinning, duration: float, progress: Callable[[str], None], connections: int = 64
+) -> dict[str, Any]:
     """Fresh server, `duration` seconds of unique junk URLs; RSS before and after (MB)."""
     out.mkdir(parents=True, exist_ok=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_uiserver(out / "hostile-data", port, 1, pin, out / "hostile-server.log",
-                            server_env(secrets.token_urlsafe(32)))
+    server = start_uiserver(
+        out / "hostile-data",
+        port,
+        1,
+        pin,
+        out / "hostile-server.log",
+        server_env(secrets.token_urlsafe(32)),
+    )
     try:
         for _ in range(50):  # compile and serve once, so "before" is a working server
             httpx.get(f"{base}/v1/layouts/home?device=phone", timeout=10).raise_for_status()
         before = rss_bytes(server.pid) / 2**20
         script = write_hostile_script(out / "hostile.lua")
-        progress(f"hostile traffic: {duration:g}s of unique ~{PAD_BYTES // 1024} KB junk "
-                 f"queries, RSS before {before:,.1f} MB")
-        result = run_wrk("hostile", base, script, threads=1, connections=connections,
-                         duration=f"{duration:g}s", pin=pin, log=out / "hostile-wrk.log",
-                         timeout_s="10s")
+        progress(
+            f"hostile traffic: {duration:g}s of unique ~{PAD_BYTES // 1024} KB junk "
+            f"queries, RSS before {before:,.1f} MB"
+        )
+        result = run_wrk(
+            "hostile",
+            base,
+            script,
+            threads=1,
+            connections=connections,
+            duration=f"{duration:g}s",
+            pin=pin,
+            log=out / "hostile-wrk.log",
+            timeout_s="10s",
+        )
         after = rss_bytes(server.pid) / 2**20
         time.sleep(2)
         settled = rss_bytes(server.pid) / 2**20
@@ -70,13 +88,22 @@ def hostile_check(out: Path, pin: Pinning, duration: float,
         server.stop()
     growth = max(after, settled) - before
     summary = {
-        "duration_s": duration, "requests": result.requests, "rps": round(result.rps),
-        "failed": result.failed, "pad_bytes": PAD_BYTES, "rss_before_mb": round(before, 1),
-        "rss_after_mb": round(after, 1), "rss_after_2s_mb": round(settled, 1),
-        "growth_mb": round(growth, 1), "target_mb": TARGET_MB, "met": growth < TARGET_MB,
+        "duration_s": duration,
+        "requests": result.requests,
+        "rps": round(result.rps),
+        "failed": result.failed,
+        "pad_bytes": PAD_BYTES,
+        "rss_before_mb": round(before, 1),
+        "rss_after_mb": round(after, 1),
+        "rss_after_2s_mb": round(settled, 1),
+        "growth_mb": round(growth, 1),
+        "target_mb": TARGET_MB,
+        "met": growth < TARGET_MB,
         "cache_entries_after": entries,
     }
-    progress(f"hostile traffic: {result.requests:,} requests ({result.rps:,.0f}/s), RSS "
-             f"{before:,.1f} -> {after:,.1f} MB (+{growth:,.1f} MB; target < {TARGET_MB:g}); "
-             f"cache entries {entries}")
+    progress(
+        f"hostile traffic: {result.requests:,} requests ({result.rps:,.0f}/s), RSS "
+        f"{before:,.1f} -> {after:,.1f} MB (+{growth:,.1f} MB; target < {TARGET_MB:g}); "
+        f"cache entries {entries}"
+    )
     return summary

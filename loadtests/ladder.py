@@ -100,8 +100,9 @@ def _seconds(duration: str) -> float:
 class Driver:
     """wrk runs for the ladder: scripts per rung, fresh users per first-launch run."""
 
-    def __init__(self, out: Path, pin: Pinning, s: LadderSettings,
-                 progress: Callable[[str], None]) -> None:
+    def __init__(
+        self, out: Path, pin: Pinning, s: LadderSettings, progress: Callable[[str], None]
+    ) -> None:
         self.out, self.pin, self.s, self.progress = out, pin, s, progress
         self.folder = out / "wrk"
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -123,23 +124,33 @@ class Driver:
     def wrk(self, rung: Rung, duration: str, script: Path | None = None) -> WrkResult:
         rows = None
         if rung.fresh is not None:  # never the same user twice: size the slice by the rate
-            rows = rung.fresh.take(self.first_launch_slice(rung.fresh, _seconds(duration),
-                                                           rung.name))
+            rows = rung.fresh.take(
+                self.first_launch_slice(rung.fresh, _seconds(duration), rung.name)
+            )
             self._runs += 1
             script = self.script(f"{rung.name}-{self._runs}", rows)
         assert script is not None
-        result = run_wrk(rung.name, rung.base_url, script, threads=self.s.threads,
-                         connections=self.s.connections, duration=duration, pin=self.pin,
-                         log=self.folder / "wrk.log")
+        result = run_wrk(
+            rung.name,
+            rung.base_url,
+            script,
+            threads=self.s.threads,
+            connections=self.s.connections,
+            duration=duration,
+            pin=self.pin,
+            log=self.folder / "wrk.log",
+        )
         if rows is not None:
-            self.expected_rps[rung.name] = max(
-                self.expected_rps.get(rung.name, 0.0), result.rps)
+            self.expected_rps[rung.name] = max(self.expected_rps.get(rung.name, 0.0), result.rps)
             if result.requests > len(rows):
-                self.checks.append(f"WARNING: {rung.name}: {result.requests:,} requests for "
-                                   f"{len(rows):,} never-seen users: some were repeats")
+                self.checks.append(
+                    f"WARNING: {rung.name}: {result.requests:,} requests for "
+                    f"{len(rows):,} never-seen users: some were repeats"
+                )
         if result.failed:
-            self.checks.append(f"{rung.name}: wrk counted {result.failed} errors or "
-                               "non-2xx/3xx answers")
+            self.checks.append(
+                f"{rung.name}: wrk counted {result.failed} errors or non-2xx/3xx answers"
+            )
         return result
 
     def probe(self, rung: Rung) -> None:
@@ -152,12 +163,15 @@ class Driver:
             headers["If-None-Match"] = etag
         response = httpx.get(rung.base_url + path, headers=headers, timeout=10)
         ok = response.status_code == rung.status and (
-            rung.body is None or response.content == rung.body)
+            rung.body is None or response.content == rung.body
+        )
         if rung.fresh is not None:
             ok = ok and response.json().get("page") == PAGE
         if not ok:
-            raise RuntimeError(f"{rung.name}: probe got {response.status_code} "
-                               f"({len(response.content)} bytes), expected {rung.status}")
+            raise RuntimeError(
+                f"{rung.name}: probe got {response.status_code} "
+                f"({len(response.content)} bytes), expected {rung.status}"
+            )
 
     def rounds(self, rungs: list[Rung]) -> dict[str, list[WrkResult]]:
         for rung in rungs:
@@ -175,8 +189,10 @@ class Driver:
                 if before is not None:
                     self._cross_check(rung, result, delta(before, scrape(rung.base_url)))
                 results[rung.name].append(result)
-                self.progress(f"  ladder round {number + 1}/{self.s.rounds} {rung.name}: "
-                              f"{result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms")
+                self.progress(
+                    f"  ladder round {number + 1}/{self.s.rounds} {rung.name}: "
+                    f"{result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms"
+                )
         return results
 
     def _cross_check(self, rung: Rung, result: WrkResult, change: dict[str, float]) -> None:
@@ -184,18 +200,25 @@ class Driver:
             return
         counted = change["not_modified"] if rung.status == 304 else change["hits"]
         if self.s.workers == 1 and counted < 0.99 * result.requests:
-            self.checks.append(f"WARNING: {rung.name}: server counted {counted:,.0f} "
-                               f"{'304s' if rung.status == 304 else 'cache hits'} for "
-                               f"{result.requests:,} requests")
+            self.checks.append(
+                f"WARNING: {rung.name}: server counted {counted:,.0f} "
+                f"{'304s' if rung.status == 304 else 'cache hits'} for "
+                f"{result.requests:,} requests"
+            )
 
 
 def warm_rows(secret: str, count: int) -> list[Row]:
     """The warm clients: the first seeded users (nothing stored), the reference context."""
     from uiserver.auth import mint_token
 
-    return [(f"/v1/layouts/{PAGE}?{REFERENCE_QUERY}",
-             mint_token(secret, bulkseed.user_id(i), "user", TOKEN_TTL), "")
-            for i in range(count)]
+    return [
+        (
+            f"/v1/layouts/{PAGE}?{REFERENCE_QUERY}",
+            mint_token(secret, bulkseed.user_id(i), "user", TOKEN_TTL),
+            "",
+        )
+        for i in range(count)
+    ]
 
 
 def warm_up(base_url: str, rows: list[Row]) -> tuple[list[Row], bytes, str]:
@@ -204,8 +227,9 @@ def warm_up(base_url: str, rows: list[Row]) -> tuple[list[Row], bytes, str]:
     got: list[tuple[Row, bytes, str]] = []
     with httpx.Client(base_url=base_url, timeout=30) as client:
         for row in rows:
-            response = client.get(row[0], headers={"Authorization": f"Bearer {row[1]}",
-                                                   "Accept-Encoding": "identity"})
+            response = client.get(
+                row[0], headers={"Authorization": f"Bearer {row[1]}", "Accept-Encoding": "identity"}
+            )
             response.raise_for_status()
             got.append((row, response.content, response.headers["etag"]))
     body, _ = Counter(b for _, b, _ in got).most_common(1)[0]
@@ -213,8 +237,9 @@ def warm_up(base_url: str, rows: list[Row]) -> tuple[list[Row], bytes, str]:
     return [row for row, _ in kept], body, kept[0][1]
 
 
-def run_ladder(out: Path, pin: Pinning, s: LadderSettings,
-               progress: Callable[[str], None]) -> dict[str, Any]:
+def run_ladder(
+    out: Path, pin: Pinning, s: LadderSettings, progress: Callable[[str], None]
+) -> dict[str, Any]:
     """Seed, start every server on the server core, run the interleaved rounds, summarize.
     Leaves the uiserver processes' figures in the result; stops everything it started."""
     out.mkdir(parents=True, exist_ok=True)
@@ -244,13 +269,22 @@ def run_ladder(out: Path, pin: Pinning, s: LadderSettings,
                 if body is not None and (kept, got_body, got_etag) != (rows, body, etag):
                     raise RuntimeError(f"uiserver {server}/{store} served other bytes")
                 rows, body, etag = kept, got_body, got_etag
-                for rung in _ui_rungs(f"ui_{server}_{store}", f"uiserver {server} {store}",
-                                      base, rows, body, etag, fresh):
+                for rung in _ui_rungs(
+                    f"ui_{server}_{store}",
+                    f"uiserver {server} {store}",
+                    base,
+                    rows,
+                    body,
+                    etag,
+                    fresh,
+                ):
                     rung.pid, rung.store_url = proc.pid, url
                     ui_rungs.append(rung)
         assert body is not None and etag is not None
-        progress(f"ladder: {len(rows)} warm clients, body {len(body):,} bytes, "
-                 f"{fresh.left:,} never-seen users available")
+        progress(
+            f"ladder: {len(rows)} warm clients, body {len(body):,} bytes, "
+            f"{fresh.left:,} never-seen users available"
+        )
         base_rungs = _baselines(out, pin, s, procs, rows, body, etag)
         rungs = base_rungs + ui_rungs
         results = driver.rounds(rungs)
@@ -259,8 +293,13 @@ def run_ladder(out: Path, pin: Pinning, s: LadderSettings,
         stats["checks"] = driver.checks
         stats["token_minting_s"] = round(fresh.minting_s, 1)
         stats["servers"] = {p.name: p.pid for p in procs}
-        stats["_live"] = {"procs": procs, "rungs": rungs, "driver": driver, "fresh": fresh,
-                          "secret": secret}
+        stats["_live"] = {
+            "procs": procs,
+            "rungs": rungs,
+            "driver": driver,
+            "fresh": fresh,
+            "secret": secret,
+        }
         return stats
     except BaseException:
         for proc in reversed(procs):
@@ -275,8 +314,14 @@ def stop_ladder(stats: dict[str, Any]) -> None:
             proc.stop()
 
 
-def _seed_stores(out: Path, pin: Pinning, s: LadderSettings, procs: list[Proc],
-                 stats: dict[str, Any], progress: Callable[[str], None]) -> dict[str, str]:
+def _seed_stores(
+    out: Path,
+    pin: Pinning,
+    s: LadderSettings,
+    procs: list[Proc],
+    stats: dict[str, Any],
+    progress: Callable[[str], None],
+) -> dict[str, str]:
     urls: dict[str, str] = {}
     for store in s.stores:
         data_dir = out / f"data-{store}"
@@ -296,25 +341,50 @@ def _seed_stores(out: Path, pin: Pinning, s: LadderSettings, procs: list[Proc],
             client.close()
         else:
             seeded["sqlite_file_mb"] = round(
-                sum(f.stat().st_size for f in data_dir.glob("uiserver.db*")) / 2**20, 1)
+                sum(f.stat().st_size for f in data_dir.glob("uiserver.db*")) / 2**20, 1
+            )
         stats["seeding"][store] = seeded
         urls[store] = url
-        progress(f"ladder: seeded {store} with {s.users:,} users in "
-                 f"{time.monotonic() - started:.1f}s: {seeded}")
+        progress(
+            f"ladder: seeded {store} with {s.users:,} users in "
+            f"{time.monotonic() - started:.1f}s: {seeded}"
+        )
     return urls
 
 
-def _ui_rungs(name: str, label: str, base: str, rows: list[Row], body: bytes, etag: str,
-              fresh: bulkseed.FreshUsers) -> list[Rung]:
-    return [Rung(f"{name}_get", f"{label}, warm GET", base, 200, rows, body, uiserver=True),
-            Rung(f"{name}_304", f"{label}, 304", base, 304, with_etag(rows, etag),
-                 uiserver=True),
-            Rung(f"{name}_first", f"{label}, first launch of an unseen user", base, 200,
-                 fresh=fresh, warm_of=f"{name}_get", uiserver=True)]
+def _ui_rungs(
+    name: str,
+    label: str,
+    base: str,
+    rows: list[Row],
+    body: bytes,
+    etag: str,
+    fresh: bulkseed.FreshUsers,
+) -> list[Rung]:
+    return [
+        Rung(f"{name}_get", f"{label}, warm GET", base, 200, rows, body, uiserver=True),
+        Rung(f"{name}_304", f"{label}, 304", base, 304, with_etag(rows, etag), uiserver=True),
+        Rung(
+            f"{name}_first",
+            f"{label}, first launch of an unseen user",
+            base,
+            200,
+            fresh=fresh,
+            warm_of=f"{name}_get",
+            uiserver=True,
+        ),
+    ]
 
 
-def _baselines(out: Path, pin: Pinning, s: LadderSettings, procs: list[Proc], rows: list[Row],
-               body: bytes, etag: str) -> list[Rung]:
+def _baselines(
+    out: Path,
+    pin: Pinning,
+    s: LadderSettings,
+    procs: list[Proc],
+    rows: list[Row],
+    body: bytes,
+    etag: str,
+) -> list[Rung]:
     body_file = out / "wrk" / "layout.json"
     body_file.parent.mkdir(parents=True, exist_ok=True)
     body_file.write_bytes(body)
@@ -331,32 +401,84 @@ def _baselines(out: Path, pin: Pinning, s: LadderSettings, procs: list[Proc], ro
     import os
 
     port = free_port()
-    add("nginx", "nginx, static file", start_nginx(body, path, port, s.workers, pin,
-                                                   out / "nginx.log"), port)
+    add(
+        "nginx",
+        "nginx, static file",
+        start_nginx(body, path, port, s.workers, pin, out / "nginx.log"),
+        port,
+    )
     port = free_port()
-    add("raw_rsgi_granian", "granian RSGI, raw app",
-        start_granian("raw-rsgi", "raw_app:rsgi_app", "rsgi", port, s.workers, pin,
-                      out / "raw-rsgi.log", {**os.environ, **env}, path), port)
+    add(
+        "raw_rsgi_granian",
+        "granian RSGI, raw app",
+        start_granian(
+            "raw-rsgi",
+            "raw_app:rsgi_app",
+            "rsgi",
+            port,
+            s.workers,
+            pin,
+            out / "raw-rsgi.log",
+            {**os.environ, **env},
+            path,
+        ),
+        port,
+    )
     port = free_port()
-    add("raw_asgi_granian", "granian ASGI, raw app",
-        start_granian("raw-asgi", "raw_app:app", "asgi", port, s.workers, pin,
-                      out / "raw-asgi.log", {**os.environ, **env}, path), port)
+    add(
+        "raw_asgi_granian",
+        "granian ASGI, raw app",
+        start_granian(
+            "raw-asgi",
+            "raw_app:app",
+            "asgi",
+            port,
+            s.workers,
+            pin,
+            out / "raw-asgi.log",
+            {**os.environ, **env},
+            path,
+        ),
+        port,
+    )
     port = free_port()
-    add("raw_asgi_uvicorn", "uvicorn, raw ASGI app",
-        start_raw_uvicorn(body_file, etag, port, s.workers, pin, out / "raw-uvicorn.log"), port)
+    add(
+        "raw_asgi_uvicorn",
+        "uvicorn, raw ASGI app",
+        start_raw_uvicorn(body_file, etag, port, s.workers, pin, out / "raw-uvicorn.log"),
+        port,
+    )
     port = free_port()
-    add("bare_granian", "granian ASGI, bare Starlette route",
-        start_granian("bare-granian", "bare_app:app", "asgi", port, s.workers, pin,
-                      out / "bare-granian.log", {**os.environ, **env}, path), port)
+    add(
+        "bare_granian",
+        "granian ASGI, bare Starlette route",
+        start_granian(
+            "bare-granian",
+            "bare_app:app",
+            "asgi",
+            port,
+            s.workers,
+            pin,
+            out / "bare-granian.log",
+            {**os.environ, **env},
+            path,
+        ),
+        port,
+    )
     port = free_port()
-    add("bare_uvicorn", "uvicorn, bare Starlette route",
-        start_bare(body_file, etag, port, s.workers, pin, out / "bare-uvicorn.log"), port)
+    add(
+        "bare_uvicorn",
+        "uvicorn, bare Starlette route",
+        start_bare(body_file, etag, port, s.workers, pin, out / "bare-uvicorn.log"),
+        port,
+    )
     return rungs
 
 
 def _paired(results: dict[str, list[WrkResult]], top: str, bottom: str) -> dict[str, float]:
-    ratios = sorted(a.rps / b.rps for a, b in zip(results[top], results[bottom], strict=True)
-                    if b.rps)
+    ratios = sorted(
+        a.rps / b.rps for a, b in zip(results[top], results[bottom], strict=True) if b.rps
+    )
     return {"median": ratios[len(ratios) // 2], "min": ratios[0], "max": ratios[-1]}
 
 
@@ -366,11 +488,15 @@ def summarize(rungs: list[Rung], results: dict[str, list[WrkResult]]) -> dict[st
         runs = sorted(results[rung.name], key=lambda r: r.rps)
         median = runs[len(runs) // 2]
         row: dict[str, Any] = {
-            "name": rung.name, "label": rung.label, "rps": round(median.rps),
+            "name": rung.name,
+            "label": rung.label,
+            "rps": round(median.rps),
             "rounds_rps": [round(r.rps) for r in results[rung.name]],
-            "p50_ms": median.p50_ms, "p99_ms": median.p99_ms,
+            "p50_ms": median.p50_ms,
+            "p99_ms": median.p99_ms,
             "bytes_per_response": round(median.bytes_read / median.requests)
-            if median.requests else 0,
+            if median.requests
+            else 0,
         }
         if "nginx" in results:
             row["vs_nginx"] = _paired(results, rung.name, "nginx")
@@ -382,8 +508,10 @@ def summarize(rungs: list[Rung], results: dict[str, list[WrkResult]]) -> dict[st
 
 def ladder_lines(stats: dict[str, Any]) -> list[str]:
     """The ladder as a markdown table (the console prints the same lines)."""
-    lines = ["| what serves it | req/s (median round) | rounds | vs nginx (paired) | "
-             "vs its warm GET |", "|---|---|---|---|---|"]
+    lines = [
+        "| what serves it | req/s (median round) | rounds | vs nginx (paired) | vs its warm GET |",
+        "|---|---|---|---|---|",
+    ]
     for row in stats.get("ladder", []):
         nginx = row.get("vs_nginx")
         warm = row.get("vs_warm_get")
@@ -393,5 +521,6 @@ def ladder_lines(stats: dict[str, Any]) -> list[str]:
             + (f"{nginx['median']:.2f} ({nginx['min']:.2f}-{nginx['max']:.2f})" if nginx else "")
             + " | "
             + (f"{warm['median']:.2f} ({warm['min']:.2f}-{warm['max']:.2f})" if warm else "")
-            + " |")
+            + " |"
+        )
     return lines

@@ -173,8 +173,9 @@ class LaunchUser(FastHttpUser):
         stored = pop.etags.get((index, page))
         if stored:
             headers["If-None-Match"] = stored
-        with self.client.get(f"/v1/layouts/{page}?{member.query}", headers=headers,
-                             name=LAYOUT, catch_response=True) as response:
+        with self.client.get(
+            f"/v1/layouts/{page}?{member.query}", headers=headers, name=LAYOUT, catch_response=True
+        ) as response:
             if response.status_code == 304:
                 COUNTS["not_modified"] += 1
                 response.success()
@@ -190,16 +191,28 @@ class LaunchUser(FastHttpUser):
         batch: list[dict[str, Any]] = []
         for page in visited:
             ids = self.pages.get(page) or ["unknown"]
-            batch += [{"page": page, "component": c, "kind": "view", "ts": now}
-                      for c in ids[:6]]
-            batch += [{"page": page, "component": self.rng.choice(ids), "kind": "click",
-                       "ts": now} for _ in range(self.rng.randint(0, 2))]
+            batch += [{"page": page, "component": c, "kind": "view", "ts": now} for c in ids[:6]]
+            batch += [
+                {"page": page, "component": self.rng.choice(ids), "kind": "click", "ts": now}
+                for _ in range(self.rng.randint(0, 2))
+            ]
         if self.rng.random() < 0.05:  # a purchase, credited to the last page seen
             page = visited[-1]
-            batch.append({"page": page, "component": self.rng.choice(self.pages[page]),
-                          "kind": "convert", "ts": now})
-        with self.client.post("/v1/me/events", json={"events": batch}, headers=auth,
-                              name="/v1/me/events", catch_response=True) as response:
+            batch.append(
+                {
+                    "page": page,
+                    "component": self.rng.choice(self.pages[page]),
+                    "kind": "convert",
+                    "ts": now,
+                }
+            )
+        with self.client.post(
+            "/v1/me/events",
+            json={"events": batch},
+            headers=auth,
+            name="/v1/me/events",
+            catch_response=True,
+        ) as response:
             if response.status_code == 202:
                 COUNTS["events"] += len(batch)
                 response.success()
@@ -209,24 +222,34 @@ class LaunchUser(FastHttpUser):
     def change_setting(self, pop: Population, index: int, auth: dict[str, str]) -> None:
         """Toggle elderly mode from the settings screen; the next layout must show it."""
         member = pop.members[index]
-        with self.client.get("/v1/me/settings", headers=auth, name="/v1/me/settings",
-                             catch_response=True) as response:
+        with self.client.get(
+            "/v1/me/settings", headers=auth, name="/v1/me/settings", catch_response=True
+        ) as response:
             if response.status_code != 200:
                 response.failure(f"status {response.status_code}")
                 return
             settings = response.json()
         turn_on = settings["elderly_mode"] != "on"
         settings["elderly_mode"] = "on" if turn_on else "off"
-        with self.client.put("/v1/me/settings", json=settings, headers=auth,
-                             name="/v1/me/settings", catch_response=True) as response:
+        with self.client.put(
+            "/v1/me/settings",
+            json=settings,
+            headers=auth,
+            name="/v1/me/settings",
+            catch_response=True,
+        ) as response:
             if response.status_code != 200:
                 response.failure(f"status {response.status_code}")
                 return
         COUNTS["settings_changes"] += 1
         # "off" wins over every trigger (age band, care-mode font): the user said no.
         expected = "elderly" if turn_on else "standard"
-        with self.client.get(f"/v1/layouts/home?{member.query}", headers=auth,
-                             name=f"{LAYOUT} after settings", catch_response=True) as response:
+        with self.client.get(
+            f"/v1/layouts/home?{member.query}",
+            headers=auth,
+            name=f"{LAYOUT} after settings",
+            catch_response=True,
+        ) as response:
             if response.status_code != 200:
                 response.failure(f"status {response.status_code}")
                 return
@@ -257,8 +280,12 @@ class DesignerUser(FastHttpUser):
     @task
     def publish(self) -> None:
         page = self.pages[self.published % len(self.pages)]
-        with self.client.get(f"/v1/admin/templates/{page}", headers=self.auth,
-                             name="/v1/admin/templates/[page]", catch_response=True) as response:
+        with self.client.get(
+            f"/v1/admin/templates/{page}",
+            headers=self.auth,
+            name="/v1/admin/templates/[page]",
+            catch_response=True,
+        ) as response:
             if response.status_code != 200:
                 response.failure(f"status {response.status_code}")
                 return
@@ -267,9 +294,13 @@ class DesignerUser(FastHttpUser):
         base = template["title"].split(" · bench ")[0]
         template["title"] = f"{base} · bench {self.published}.{self.rng.randrange(10**6)}"
         body = {"template": template, "message": f"loadtest publish {self.published}"}
-        with self.client.post(f"/v1/admin/templates/{page}/publish", json=body,
-                              headers=self.auth, name="/v1/admin/templates/[page]/publish",
-                              catch_response=True) as response:
+        with self.client.post(
+            f"/v1/admin/templates/{page}/publish",
+            json=body,
+            headers=self.auth,
+            name="/v1/admin/templates/[page]/publish",
+            catch_response=True,
+        ) as response:
             if response.status_code != 201:
                 response.failure(f"status {response.status_code}: {response.text[:200]}")
                 return
@@ -284,9 +315,12 @@ class DesignerUser(FastHttpUser):
         with pop.launch() as index:
             member = pop.members[index]
             headers = {"Authorization": f"Bearer {member.token}"}
-            with self.client.get(f"/v1/layouts/{page}?{member.query}", headers=headers,
-                                 name=f"{LAYOUT} after publish",
-                                 catch_response=True) as response:
+            with self.client.get(
+                f"/v1/layouts/{page}?{member.query}",
+                headers=headers,
+                name=f"{LAYOUT} after publish",
+                catch_response=True,
+            ) as response:
                 if response.status_code != 200:
                     response.failure(f"status {response.status_code}")
                     return

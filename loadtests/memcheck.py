@@ -38,8 +38,12 @@ def cache_bounds() -> dict[str, int]:
     from uiserver.config import Config
 
     config = Config()
-    return {"layout bodies": config.layout_cache_size, "requests": config.request_cache_size,
-            "profiles": config.profile_cache_size, "tokens": config.token_cache_size}
+    return {
+        "layout bodies": config.layout_cache_size,
+        "requests": config.request_cache_size,
+        "profiles": config.profile_cache_size,
+        "tokens": config.token_cache_size,
+    }
 
 
 @dataclass
@@ -69,11 +73,18 @@ def cache_entries(base_url: str) -> dict[str, int]:
     `lookups_misses`, `lookups_renders`): what the bounds cost."""
     samples = parse_metrics(httpx.get(f"{base_url}/metrics", timeout=5).text)
     out: dict[str, int] = {}
-    for prefix, label in (('uiserver_cache_entries{cache="', ""),
-                          ('uiserver_layout_cache_total{result="', "lookups_"),
-                          ('uiserver_layout_cache{result="', "lookups_")):
-        out.update({label + name[len(prefix):-2]: int(float(value))
-                    for name, value in samples.items() if name.startswith(prefix)})
+    for prefix, label in (
+        ('uiserver_cache_entries{cache="', ""),
+        ('uiserver_layout_cache_total{result="', "lookups_"),
+        ('uiserver_layout_cache{result="', "lookups_"),
+    ):
+        out.update(
+            {
+                label + name[len(prefix) : -2]: int(float(value))
+                for name, value in samples.items()
+                if name.startswith(prefix)
+            }
+        )
     return out
 
 
@@ -89,14 +100,24 @@ async def _seed(data_dir: Path, members: list[Any], page: str) -> dict[str, int]
 
 
 def memory_check(
-    *, low: int, requested: int, cap: int | None, seed: int, movable: list[str],
-    workers: int, out: Path, pin: Pinning, progress: Callable[[str], None],
+    *,
+    low: int,
+    requested: int,
+    cap: int | None,
+    seed: int,
+    movable: list[str],
+    workers: int,
+    out: Path,
+    pin: Pinning,
+    progress: Callable[[str], None],
     connections: int = 32,
 ) -> dict[str, Any]:
     """Seed `top` users, serve them in slices, read the server's RSS after each slice."""
     p = plan(low, requested, cap)
-    progress(f"memory check: {p.top:,} distinct users (requested {p.requested:,}), "
-             f"checkpoints {', '.join(f'{c:,}' for c in p.checkpoints)}")
+    progress(
+        f"memory check: {p.top:,} distinct users (requested {p.requested:,}), "
+        f"checkpoints {', '.join(f'{c:,}' for c in p.checkpoints)}"
+    )
     secret = secrets.token_urlsafe(32)
     members = build_population(p.top, seed + 1, movable, prefix="m")
     mint_tokens(members, secret, ttl=6 * 3600)
@@ -104,8 +125,9 @@ def memory_check(
     seeded = asyncio.run(_seed(data_dir, members, "home"))
     progress(f"memory check: seeded {seeded}")
     port = free_port()
-    server = start_uiserver(data_dir, port, workers, pin, out / "memory-server.log",
-                            server_env(secret))
+    server = start_uiserver(
+        data_dir, port, workers, pin, out / "memory-server.log", server_env(secret)
+    )
     points = [{"distinct_users": 0, "rss_mb": rss_bytes(server.pid) / 2**20}]
     notes: list[str] = []
     try:
@@ -121,19 +143,26 @@ def memory_check(
             served = checkpoint
             rss = rss_bytes(server.pid) / 2**20
             entries = cache_entries(f"http://127.0.0.1:{port}")
-            points.append({"distinct_users": checkpoint, "rss_mb": rss, "requests": len(rows),
-                           "rps": len(rows) / elapsed if elapsed else 0.0,
-                           "cache_entries": entries})
+            points.append(
+                {
+                    "distinct_users": checkpoint,
+                    "rss_mb": rss,
+                    "requests": len(rows),
+                    "rps": len(rows) / elapsed if elapsed else 0.0,
+                    "cache_entries": entries,
+                }
+            )
             held = ", ".join(f"{name} {count:,}" for name, count in sorted(entries.items()))
-            progress(f"  {checkpoint:,} distinct users: RSS {rss:,.1f} MB "
-                     f"({points[-1]['rps']:,.0f} cold GET/s; cache entries: {held})")
+            progress(
+                f"  {checkpoint:,} distinct users: RSS {rss:,.1f} MB "
+                f"({points[-1]['rps']:,.0f} cold GET/s; cache entries: {held})"
+            )
     finally:
         server.stop()
     return summarize(p, points, notes)
 
 
-async def launch_all(port: int, rows: list[tuple[str, str]],
-                     connections: int) -> Counter[int]:
+async def launch_all(port: int, rows: list[tuple[str, str]], connections: int) -> Counter[int]:
     """GET every (path, token) once over `connections` keep-alive connections."""
     statuses: Counter[int] = Counter()
     pending = iter(rows)
@@ -142,8 +171,10 @@ async def launch_all(port: int, rows: list[tuple[str, str]],
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             for path, token in pending:
-                writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n"
-                             f"Authorization: Bearer {token}\r\n\r\n".encode())
+                writer.write(
+                    f"GET {path} HTTP/1.1\r\nHost: bench\r\n"
+                    f"Authorization: Bearer {token}\r\n\r\n".encode()
+                )
                 head = await reader.readuntil(b"\r\n\r\n")
                 statuses[int(head.split(b" ", 2)[1])] += 1
                 length = _content_length(head)
@@ -153,8 +184,9 @@ async def launch_all(port: int, rows: list[tuple[str, str]],
             writer.close()
 
     # A server that stops answering must fail the check, not hang it (>= 100 launches/s).
-    await asyncio.wait_for(asyncio.gather(*(connection() for _ in range(connections))),
-                           timeout=60 + len(rows) / 100)
+    await asyncio.wait_for(
+        asyncio.gather(*(connection() for _ in range(connections))), timeout=60 + len(rows) / 100
+    )
     return statuses
 
 
@@ -170,10 +202,12 @@ def summarize(p: MemoryPlan, points: list[dict[str, Any]], notes: list[str]) -> 
     at_low = next(x for x in points if x["distinct_users"] == p.low)
     at_top = points[-1]
     bounds = ", ".join(f"{k} {v:,}" for k, v in p.bounds.items())
-    ran = (f"{p.top:,} distinct users were driven"
-           + ("" if p.top == p.requested else
-              f" (of {p.requested:,} requested: capped at {CAP_FACTOR}x the largest cache "
-              "bound; past it every cache is full and evicting)"))
+    ran = f"{p.top:,} distinct users were driven" + (
+        ""
+        if p.top == p.requested
+        else f" (of {p.requested:,} requested: capped at {CAP_FACTOR}x the largest cache "
+        "bound; past it every cache is full and evicting)"
+    )
     notes = [
         ran,
         f"cache entry bounds: {bounds}",
@@ -184,10 +218,21 @@ def summarize(p: MemoryPlan, points: list[dict[str, Any]], notes: list[str]) -> 
         *notes,
     ]
     ratio = at_top["rss_mb"] / at_low["rss_mb"] if at_low["rss_mb"] else 0.0
-    summary = (f"Server RSS {at_low['rss_mb']:,.1f} MB after {p.low:,} distinct users, "
-               f"{at_top['rss_mb']:,.1f} MB after {p.top:,} ({ratio:.2f}x for "
-               f"{p.top / p.low:,.0f}x the users).")
-    return {"low": p.low, "requested": p.requested, "top": p.top, "bounds": p.bounds,
-            "checkpoints": points[1:], "start_rss_mb": points[0]["rss_mb"],
-            "rss_low_mb": at_low["rss_mb"], "rss_top_mb": at_top["rss_mb"],
-            "ratio": ratio, "summary": summary, "notes": notes}
+    summary = (
+        f"Server RSS {at_low['rss_mb']:,.1f} MB after {p.low:,} distinct users, "
+        f"{at_top['rss_mb']:,.1f} MB after {p.top:,} ({ratio:.2f}x for "
+        f"{p.top / p.low:,.0f}x the users)."
+    )
+    return {
+        "low": p.low,
+        "requested": p.requested,
+        "top": p.top,
+        "bounds": p.bounds,
+        "checkpoints": points[1:],
+        "start_rss_mb": points[0]["rss_mb"],
+        "rss_low_mb": at_low["rss_mb"],
+        "rss_top_mb": at_top["rss_mb"],
+        "ratio": ratio,
+        "summary": summary,
+        "notes": notes,
+    }

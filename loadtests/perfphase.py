@@ -20,41 +20,59 @@ from loadtests.servers import Pinning, Proc, cpu_seconds
 
 def settings_from(args: argparse.Namespace) -> LadderSettings:
     return LadderSettings(
-        users=args.ladder_users, stores=args.ladder_stores.split(","),
-        servers=args.ladder_servers.split(","), rounds=args.rounds,
-        duration=args.wrk_duration, warmup=None if args.smoke else "1s",
-        connections=args.wrk_connections, threads=args.wrk_threads,
-        warm_clients=args.ladder_warm_clients, workers=args.workers, seed=args.seed)
+        users=args.ladder_users,
+        stores=args.ladder_stores.split(","),
+        servers=args.ladder_servers.split(","),
+        rounds=args.rounds,
+        duration=args.wrk_duration,
+        warmup=None if args.smoke else "1s",
+        connections=args.wrk_connections,
+        threads=args.wrk_threads,
+        warm_clients=args.ladder_warm_clients,
+        workers=args.workers,
+        seed=args.seed,
+    )
 
 
-def perf_phase(args: argparse.Namespace, pin: Pinning,
-               progress: Callable[[str], None]) -> dict[str, Any]:
+def perf_phase(
+    args: argparse.Namespace, pin: Pinning, progress: Callable[[str], None]
+) -> dict[str, Any]:
     out = args.out / "ladder"
     s = settings_from(args)
-    progress(f"ladder: {s.users:,} users per store ({', '.join(s.stores)}), uiserver on "
-             f"{', '.join(s.servers)}, {s.rounds} round(s) of {s.duration}")
+    progress(
+        f"ladder: {s.users:,} users per store ({', '.join(s.stores)}), uiserver on "
+        f"{', '.join(s.servers)}, {s.rounds} round(s) of {s.duration}"
+    )
     stats = run_ladder(out, pin, s, progress)
     try:
         live = stats["_live"]
         firsts: list[Rung] = [r for r in live["rungs"] if r.fresh is not None]
         redis = next((p for p in live["procs"] if p.name == "redis"), None)
         if args.profile_seconds > 0 and pyspy_available():
-            stats["profiles"] = [_profile(args, out, pin, rung, live, redis, progress)
-                                 for rung in firsts]
+            stats["profiles"] = [
+                _profile(args, out, pin, rung, live, redis, progress) for rung in firsts
+            ]
         elif args.profile_seconds > 0:
             stats["profiles_note"] = "py-spy is not installed (pip install -e .[bench])"
-        stats["events_cost"] = [_events_cost(rung, live["secret"], redis, args.events_batches,
-                                             s.users)
-                                for rung in firsts if "uvicorn" in rung.name]
+        stats["events_cost"] = [
+            _events_cost(rung, live["secret"], redis, args.events_batches, s.users)
+            for rung in firsts
+            if "uvicorn" in rung.name
+        ]
         if args.publish_pass_users > 0 and firsts:
             from uiserver.auth import mint_token
 
             rung = firsts[0]
             progress(f"publish pass on {rung.label.split(',')[0]}")
             stats["publish_pass"] = publish_pass(
-                out, pin, rung.base_url, live["fresh"].take(args.publish_pass_users),
+                out,
+                pin,
+                rung.base_url,
+                live["fresh"].take(args.publish_pass_users),
                 mint_token(live["secret"], "bench-designer", "designer", 3600),
-                args.wrk_connections, progress)
+                args.wrk_connections,
+                progress,
+            )
     finally:
         stop_ladder(stats)
     if args.hostile_duration > 0:
@@ -70,61 +88,87 @@ def _redis_calls(url: str) -> int:
         stats = client.info("commandstats")
     finally:
         client.close()
-    return sum(int(v["calls"]) for k, v in stats.items()
-               if k not in ("cmdstat_info", "cmdstat_ping"))
+    return sum(
+        int(v["calls"]) for k, v in stats.items() if k not in ("cmdstat_info", "cmdstat_ping")
+    )
 
 
-def _profile(args: argparse.Namespace, out: Any, pin: Pinning, rung: Rung, live: dict[str, Any],
-             redis: Proc | None, progress: Callable[[str], None]) -> dict[str, Any]:
+def _profile(
+    args: argparse.Namespace,
+    out: Any,
+    pin: Pinning,
+    rung: Rung,
+    live: dict[str, Any],
+    redis: Proc | None,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
     seconds = args.profile_seconds
-    rows = live["fresh"].take(live["driver"].first_launch_slice(live["fresh"], seconds,
-                                                                 rung.name))
+    rows = live["fresh"].take(live["driver"].first_launch_slice(live["fresh"], seconds, rung.name))
     calls = _redis_calls(rung.store_url) if rung.store_url else 0
     redis_cpu = cpu_seconds(redis.pid) if redis and rung.store_url else 0.0
-    result = profile_first_launch(out, pin, rung.base_url, rung.pid, rows, seconds,
-                                  args.wrk_connections, progress, rung.label.split(",")[0])
+    result = profile_first_launch(
+        out,
+        pin,
+        rung.base_url,
+        rung.pid,
+        rows,
+        seconds,
+        args.wrk_connections,
+        progress,
+        rung.label.split(",")[0],
+    )
     if rung.store_url and redis is not None and result.get("requests"):
         n = result["requests"]
         result["redis_commands_per_launch"] = round((_redis_calls(rung.store_url) - calls) / n, 2)
-        result["redis_cpu_us_per_launch"] = round(1e6 * (cpu_seconds(redis.pid) - redis_cpu) / n,
-                                                  1)
-        progress(f"    redis: {result['redis_commands_per_launch']} commands and "
-                 f"{result['redis_cpu_us_per_launch']} us of redis-server CPU per first launch")
+        result["redis_cpu_us_per_launch"] = round(1e6 * (cpu_seconds(redis.pid) - redis_cpu) / n, 1)
+        progress(
+            f"    redis: {result['redis_commands_per_launch']} commands and "
+            f"{result['redis_cpu_us_per_launch']} us of redis-server CPU per first launch"
+        )
     return result
 
 
-def _events_cost(rung: Rung, secret: str, redis: Proc | None, batches: int,
-                 users: int) -> dict[str, Any]:
+def _events_cost(
+    rung: Rung, secret: str, redis: Proc | None, batches: int, users: int
+) -> dict[str, Any]:
     """Server CPU (and Redis commands) per `POST /v1/me/events` of one launch's batch: views of
     6 components and one click, from users of the seeded population."""
     from loadtests.bulkseed import user_id
     from uiserver.auth import mint_token
 
     span = max(1, min(5_000, users // 2))
-    tokens = [mint_token(secret, user_id(users - 1 - i % span), "user", 3600)
-              for i in range(batches)]
+    tokens = [
+        mint_token(secret, user_id(users - 1 - i % span), "user", 3600) for i in range(batches)
+    ]
     ids = httpx.get(f"{rung.base_url}/v1/layouts/home", timeout=10).json()
     components = [c["id"] for c in ids.get("components", [])][:6] or ["unknown"]
     now = time.time()
-    body = {"events": [{"page": "home", "component": c, "kind": "view", "ts": now}
-                       for c in components]
-            + [{"page": "home", "component": components[0], "kind": "click", "ts": now}]}
+    body = {
+        "events": [{"page": "home", "component": c, "kind": "view", "ts": now} for c in components]
+        + [{"page": "home", "component": components[0], "kind": "click", "ts": now}]
+    }
     calls = _redis_calls(rung.store_url) if rung.store_url else 0
     cpu = cpu_seconds(rung.pid)
     redis_cpu = cpu_seconds(redis.pid) if redis and rung.store_url else 0.0
     statuses: dict[int, int] = {}
     with httpx.Client(base_url=rung.base_url, timeout=10) as client:
         for token in tokens:
-            status = client.post("/v1/me/events", json=body,
-                                 headers={"Authorization": f"Bearer {token}"}).status_code
+            status = client.post(
+                "/v1/me/events", json=body, headers={"Authorization": f"Bearer {token}"}
+            ).status_code
             statuses[status] = statuses.get(status, 0) + 1
     result: dict[str, Any] = {
-        "label": rung.label.split(",")[0], "batches": batches, "events_per_batch":
-        len(body["events"]), "statuses": statuses,
-        "server_cpu_us_per_batch": round(1e6 * (cpu_seconds(rung.pid) - cpu) / batches, 1)}
+        "label": rung.label.split(",")[0],
+        "batches": batches,
+        "events_per_batch": len(body["events"]),
+        "statuses": statuses,
+        "server_cpu_us_per_batch": round(1e6 * (cpu_seconds(rung.pid) - cpu) / batches, 1),
+    }
     if rung.store_url and redis is not None:
         result["redis_commands_per_batch"] = round(
-            (_redis_calls(rung.store_url) - calls) / batches, 2)
+            (_redis_calls(rung.store_url) - calls) / batches, 2
+        )
         result["redis_cpu_us_per_batch"] = round(
-            1e6 * (cpu_seconds(redis.pid) - redis_cpu) / batches, 1)
+            1e6 * (cpu_seconds(redis.pid) - redis_cpu) / batches, 1
+        )
     return result

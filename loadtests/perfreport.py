@@ -20,8 +20,13 @@ def perf_headline(perf: dict[str, Any] | None) -> list[dict[str, Any]]:
         warm = row.get("vs_warm_get")
         if warm:
             shown += f", {warm['median']:.2f}x its warm GET"
-        line: dict[str, Any] = {"name": f"ladder: {row['label']}", "value": row["rps"],
-                                "shown": shown, "target": "", "ok": None}
+        line: dict[str, Any] = {
+            "name": f"ladder: {row['label']}",
+            "value": row["rps"],
+            "shown": shown,
+            "target": "",
+            "ok": None,
+        }
         for suffix, (key, target) in TARGETS.items():
             if row["name"].startswith("ui_") and row["name"].endswith(suffix) and row.get(key):
                 what = "nginx" if key == "vs_nginx" else "warm GET"
@@ -31,26 +36,45 @@ def perf_headline(perf: dict[str, Any] | None) -> list[dict[str, Any]]:
     for profile in perf.get("profiles", []):
         if "breakdown" not in profile:
             continue
-        top = ", ".join(f"{b['category'].split(' (')[0]} {b['us_per_launch']:.0f} us"
-                        for b in profile["breakdown"][:4])
-        lines.append({"name": f"first launch CPU ({profile['label']})", "value":
-                      profile["us_per_launch"], "shown": f"{profile['us_per_launch']:,.0f} us: "
-                      f"{top}", "target": "", "ok": None})
+        top = ", ".join(
+            f"{b['category'].split(' (')[0]} {b['us_per_launch']:.0f} us"
+            for b in profile["breakdown"][:4]
+        )
+        lines.append(
+            {
+                "name": f"first launch CPU ({profile['label']})",
+                "value": profile["us_per_launch"],
+                "shown": f"{profile['us_per_launch']:,.0f} us: {top}",
+                "target": "",
+                "ok": None,
+            }
+        )
     passes = perf.get("publish_pass")
     if passes:
-        lines.append({"name": f"first pass of {passes['users']:,} users after a publish / "
-                              "the pass before (time)", "value": passes["after_over_before_time"],
-                      "shown": f"{passes['after_over_before_time']:.2f}x", "target": "<= 2x",
-                      "ok": passes["met"]})
+        lines.append(
+            {
+                "name": f"first pass of {passes['users']:,} users after a publish / "
+                "the pass before (time)",
+                "value": passes["after_over_before_time"],
+                "shown": f"{passes['after_over_before_time']:.2f}x",
+                "target": "<= 2x",
+                "ok": passes["met"],
+            }
+        )
     hostile = perf.get("hostile")
     if hostile:
-        lines.append({"name": f"RSS growth, {hostile['duration_s']:g}s of unique junk queries",
-                      "value": hostile["growth_mb"],
-                      "shown": f"{hostile['rss_before_mb']:,.0f} -> "
-                               f"{max(hostile['rss_after_mb'], hostile['rss_after_2s_mb']):,.0f}"
-                               f" MB (+{hostile['growth_mb']:,.0f} MB, "
-                               f"{hostile['requests']:,} requests)",
-                      "target": f"< {hostile['target_mb']:g} MB", "ok": hostile["met"]})
+        lines.append(
+            {
+                "name": f"RSS growth, {hostile['duration_s']:g}s of unique junk queries",
+                "value": hostile["growth_mb"],
+                "shown": f"{hostile['rss_before_mb']:,.0f} -> "
+                f"{max(hostile['rss_after_mb'], hostile['rss_after_2s_mb']):,.0f}"
+                f" MB (+{hostile['growth_mb']:,.0f} MB, "
+                f"{hostile['requests']:,} requests)",
+                "target": f"< {hostile['target_mb']:g} MB",
+                "ok": hostile["met"],
+            }
+        )
     return lines
 
 
@@ -59,12 +83,18 @@ def perf_section(stats: dict[str, Any]) -> list[str]:
     if not perf:
         return []
     s = perf["settings"]
-    lines = ["## Ladder (same bytes, one interleaved run)", "",
-             f"{s['rounds']} round(s) of {s['duration']} per rung, wrk {s['threads']} thread / "
-             f"{s['connections']} connections on the load core, every server on the server "
-             f"core; {s['warm_clients']} warm clients; body {perf.get('body_bytes', 0):,} "
-             f"bytes; {s['users']:,} users bulk-seeded per store. Ratios are paired per "
-             "round (median, range).", "", *ladder_lines(perf), ""]
+    lines = [
+        "## Ladder (same bytes, one interleaved run)",
+        "",
+        f"{s['rounds']} round(s) of {s['duration']} per rung, wrk {s['threads']} thread / "
+        f"{s['connections']} connections on the load core, every server on the server "
+        f"core; {s['warm_clients']} warm clients; body {perf.get('body_bytes', 0):,} "
+        f"bytes; {s['users']:,} users bulk-seeded per store. Ratios are paired per "
+        "round (median, range).",
+        "",
+        *ladder_lines(perf),
+        "",
+    ]
     for store, seeded in perf.get("seeding", {}).items():
         lines.append(f"- seeded {store}: {seeded}")
     for check in perf.get("checks", []):
@@ -74,15 +104,25 @@ def perf_section(stats: dict[str, Any]) -> list[str]:
         if "breakdown" not in profile:
             lines.append(profile.get("error", ""))
             continue
-        lines += [f"py-spy, {profile['samples']:,} samples over {profile['requests']:,} first "
-                  f"launches ({profile['rps']:,}/s); server CPU {profile['us_per_launch']:,.0f} "
-                  "us per launch" + (f"; Redis {profile['redis_commands_per_launch']} commands "
-                                     f"and {profile['redis_cpu_us_per_launch']} us of "
-                                     "redis-server CPU per launch"
-                                     if "redis_commands_per_launch" in profile else ""), "",
-                  "| us per launch | share | where |", "|---|---|---|"]
-        lines += [f"| {b['us_per_launch']:.1f} | {100 * b['share']:.1f}% | {b['category']} |"
-                  for b in profile["breakdown"]]
+        lines += [
+            f"py-spy, {profile['samples']:,} samples over {profile['requests']:,} first "
+            f"launches ({profile['rps']:,}/s); server CPU {profile['us_per_launch']:,.0f} "
+            "us per launch"
+            + (
+                f"; Redis {profile['redis_commands_per_launch']} commands "
+                f"and {profile['redis_cpu_us_per_launch']} us of "
+                "redis-server CPU per launch"
+                if "redis_commands_per_launch" in profile
+                else ""
+            ),
+            "",
+            "| us per launch | share | where |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {b['us_per_launch']:.1f} | {100 * b['share']:.1f}% | {b['category']} |"
+            for b in profile["breakdown"]
+        ]
     if perf.get("events_cost"):
         lines += ["", "### Cost of one launch's event batch", ""]
         lines += [f"- {e}" for e in perf["events_cost"]]

@@ -117,15 +117,17 @@ async def seed_store(store: Any, members: Sequence[Member], page: str) -> dict[s
         if values:
             await store.put_settings(member.user, Settings(**values))
             counts["settings"] += 1
-    assignments = [(m.user, PERSONA_SEGMENTS[m.persona]) for m in members
-                   if m.persona in PERSONA_SEGMENTS]
+    assignments = [
+        (m.user, PERSONA_SEGMENTS[m.persona]) for m in members if m.persona in PERSONA_SEGMENTS
+    ]
     if assignments:
         counts["segments"] = await store.put_segments(assignments)
     now = time.time()
     for member in members:
         if member.clicks:
-            events = [Event(page=page, component=c, kind="click", ts=now - 3_600)
-                      for c in member.clicks]
+            events = [
+                Event(page=page, component=c, kind="click", ts=now - 3_600) for c in member.clicks
+            ]
             await store.record_events(member.user, events, now)
             counts["histories"] += 1
     return counts
@@ -154,8 +156,11 @@ def read_population(path: Path) -> tuple[list[Member], str]:
             if row["persona"] == "designer":
                 designer = row["token"]
                 continue
-            members.append(Member(row["user"], row["persona"], row["query"], row["token"],
-                                  row.get("etag") or ""))
+            members.append(
+                Member(
+                    row["user"], row["persona"], row["query"], row["token"], row.get("etag") or ""
+                )
+            )
     return members, designer
 
 
@@ -168,4 +173,4 @@ def persona_counts(members: Iterable[Member]) -> dict[str, int]:
 
 def chunks(items: Sequence[Member], size: int) -> Iterator[Sequence[Member]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

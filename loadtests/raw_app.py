@@ -15,14 +15,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-BODY = Path(os.environ["BARE_BODY_FILE"]).read_bytes() if "BARE_BODY_FILE" in os.environ \
+BODY = (
+    Path(os.environ["BARE_BODY_FILE"]).read_bytes()
+    if "BARE_BODY_FILE" in os.environ
     else b'{"schema":1}'
+)
 ETAG = os.environ.get("BARE_ETAG", '"bare"')
 CACHE_CONTROL = "private, max-age=60, stale-while-revalidate=86400, stale-if-error=604800"
 VARY = "Authorization, Accept-Encoding"
 
-_ASGI_COMMON = [(b"content-type", b"application/json"), (b"cache-control", CACHE_CONTROL.encode()),
-                (b"vary", VARY.encode()), (b"etag", ETAG.encode())]
+_ASGI_COMMON = [
+    (b"content-type", b"application/json"),
+    (b"cache-control", CACHE_CONTROL.encode()),
+    (b"vary", VARY.encode()),
+    (b"etag", ETAG.encode()),
+]
 _ASGI_200 = [*_ASGI_COMMON, (b"content-length", str(len(BODY)).encode())]
 _ETAG_BYTES = ETAG.encode()
 
@@ -46,8 +53,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": BODY})
 
 
-_RSGI_COMMON = [("content-type", "application/json"), ("cache-control", CACHE_CONTROL),
-                ("vary", VARY), ("etag", ETAG)]
+_RSGI_COMMON = [
+    ("content-type", "application/json"),
+    ("cache-control", CACHE_CONTROL),
+    ("vary", VARY),
+    ("etag", ETAG),
+]
 _RSGI_200 = [*_RSGI_COMMON, ("content-length", str(len(BODY)))]
 
 

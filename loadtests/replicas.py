@@ -139,8 +139,9 @@ def start_nginx_upstream(backends: list[str], workers: int, log: Path) -> tuple[
     port = free_port()
     servers = "\n".join(f"        server {b} max_fails=3 fail_timeout=5s;" for b in backends)
     conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_UPSTREAM_CONF.format(workers=workers, tmp=tmp, port=port,
-                                               servers=servers))
+    conf.write_text(
+        NGINX_UPSTREAM_CONF.format(workers=workers, tmp=tmp, port=port, servers=servers)
+    )
     proc = Proc("nginx", [binary, "-p", str(tmp), "-c", str(conf)], log, cleanup=tmp)
     return started(proc, f"http://127.0.0.1:{port}/healthz"), f"http://127.0.0.1:{port}"
 
@@ -152,8 +153,9 @@ def warm(urls: list[str], tokens: list[str]) -> str:
     for url in urls:
         with httpx.Client(base_url=url, timeout=10) as client:
             for token in tokens:
-                response = client.get(f"/v1/layouts/{PAGE}",
-                                      headers={"Authorization": f"Bearer {token}"})
+                response = client.get(
+                    f"/v1/layouts/{PAGE}", headers={"Authorization": f"Bearer {token}"}
+                )
                 response.raise_for_status()
                 version = response.json()["template_version"]
     return version
@@ -172,8 +174,9 @@ class CpuMeter:
         self.procs = procs
 
     def sample(self) -> dict[str, float]:
-        sample = {name: sum(cpu_seconds(proc.pid) for proc in group)
-                  for name, group in self.procs.items()}
+        sample = {
+            name: sum(cpu_seconds(proc.pid) for proc in group) for name, group in self.procs.items()
+        }
         sample["wrk"] = children_cpu()
         sample["wall"] = time.perf_counter()
         return sample
@@ -181,12 +184,14 @@ class CpuMeter:
     @staticmethod
     def cores(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
         wall = after["wall"] - before["wall"]
-        return {name: round((after[name] - before[name]) / wall, 2)
-                for name in before if name != "wall"}
+        return {
+            name: round((after[name] - before[name]) / wall, 2) for name in before if name != "wall"
+        }
 
 
-def measure_throughput(setups: list[Setup], tokens: list[str], args: argparse.Namespace,
-                       out: Path, meter: CpuMeter) -> dict[str, list[WrkResult]]:
+def measure_throughput(
+    setups: list[Setup], tokens: list[str], args: argparse.Namespace, out: Path, meter: CpuMeter
+) -> dict[str, list[WrkResult]]:
     folder = out / "wrk"
     folder.mkdir(parents=True, exist_ok=True)
     requests = folder / "requests.tsv"
@@ -195,32 +200,52 @@ def measure_throughput(setups: list[Setup], tokens: list[str], args: argparse.Na
     log = folder / "wrk.log"
     results: dict[str, list[WrkResult]] = {s.name: [] for s in setups}
     for round_no in range(args.rounds):
-        order = setups[round_no % len(setups):] + setups[:round_no % len(setups)]
+        order = setups[round_no % len(setups) :] + setups[: round_no % len(setups)]
         for setup in order:
-            run_wrk(f"{setup.name} warm-up", setup.url, script, threads=args.threads,
-                    connections=args.connections, duration="1s", pin=NO_PIN, log=log)
+            run_wrk(
+                f"{setup.name} warm-up",
+                setup.url,
+                script,
+                threads=args.threads,
+                connections=args.connections,
+                duration="1s",
+                pin=NO_PIN,
+                log=log,
+            )
             before = meter.sample()
-            result = run_wrk(setup.name, setup.url, script, threads=args.threads,
-                             connections=args.connections, duration=args.duration,
-                             pin=NO_PIN, log=log)
+            result = run_wrk(
+                setup.name,
+                setup.url,
+                script,
+                threads=args.threads,
+                connections=args.connections,
+                duration=args.duration,
+                pin=NO_PIN,
+                log=log,
+            )
             result.settings["cores_busy"] = cores = CpuMeter.cores(before, meter.sample())
             if result.failed:
                 raise RuntimeError(f"{setup.name}: {result.failed} errors or non-2xx/3xx")
             results[setup.name].append(result)
             busy = ", ".join(f"{name} {value:.2f}" for name, value in cores.items() if value)
-            progress(f"round {round_no + 1}: {setup.name} {result.rps:,.0f} req/s "
-                     f"(p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms; cores: {busy})")
+            progress(
+                f"round {round_no + 1}: {setup.name} {result.rps:,.0f} req/s "
+                f"(p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms; cores: {busy})"
+            )
     return results
 
 
-def measure_publish_delay(a_url: str, b_url: str, user_token: str, designer_token: str,
-                          count: int) -> list[float]:
+def measure_publish_delay(
+    a_url: str, b_url: str, user_token: str, designer_token: str, count: int
+) -> list[float]:
     """Seconds from A answering each publish to B first serving that version."""
     designer = {"Authorization": f"Bearer {designer_token}"}
     user = {"Authorization": f"Bearer {user_token}"}
     delays: list[float] = []
-    with httpx.Client(base_url=a_url, timeout=10) as a, \
-            httpx.Client(base_url=b_url, timeout=10) as b:
+    with (
+        httpx.Client(base_url=a_url, timeout=10) as a,
+        httpx.Client(base_url=b_url, timeout=10) as b,
+    ):
         current = a.get(f"/v1/admin/templates/{PAGE}", headers=designer)
         current.raise_for_status()
         template = current.json()["template"]
@@ -228,8 +253,11 @@ def measure_publish_delay(a_url: str, b_url: str, user_token: str, designer_toke
         run_id = secrets.token_hex(3)
         for i in range(count):
             template["title"] = f"{title} ({run_id} #{i + 1})"
-            published = a.post(f"/v1/admin/templates/{PAGE}/publish", headers=designer,
-                               json={"template": template, "message": f"replicas bench {i}"})
+            published = a.post(
+                f"/v1/admin/templates/{PAGE}/publish",
+                headers=designer,
+                json={"template": template, "message": f"replicas bench {i}"},
+            )
             done = time.perf_counter()
             if published.status_code != 201:
                 raise RuntimeError(f"publish failed: {published.status_code} {published.text}")
@@ -253,36 +281,50 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary_markdown(stats: dict[str, Any]) -> str:
-    rows = ["| setup | requests/s (median of rounds) | rounds | p50 ms | p99 ms | "
-            "cores busy (median) |",
-            "|---|---:|---|---:|---:|---|"]
+    rows = [
+        "| setup | requests/s (median of rounds) | rounds | p50 ms | p99 ms | "
+        "cores busy (median) |",
+        "|---|---:|---|---:|---:|---|",
+    ]
     for name, data in stats["throughput"].items():
         rounds = ", ".join(f"{r:,.0f}" for r in data["rps_rounds"])
-        busy = ", ".join(f"{component} {value:.2f}"
-                         for component, value in data["cores_busy_median"].items() if value)
-        rows.append(f"| {name}: {data['description']} | {data['rps_median']:,.0f} | {rounds} | "
-                    f"{data['p50_ms_median']:.2f} | {data['p99_ms_median']:.2f} | {busy} |")
+        busy = ", ".join(
+            f"{component} {value:.2f}"
+            for component, value in data["cores_busy_median"].items()
+            if value
+        )
+        rows.append(
+            f"| {name}: {data['description']} | {data['rps_median']:,.0f} | {rounds} | "
+            f"{data['p50_ms_median']:.2f} | {data['p99_ms_median']:.2f} | {busy} |"
+        )
     delay = stats["publish_delay_ms"]
-    return "\n".join([
-        f"Run {stats['started']} on {stats['machine']['cores']} cores "
-        f"({stats['machine']['cpu']}); nothing pinned: replicas, nginx, Redis and wrk share "
-        f"the cores. wrk -t{stats['settings']['threads']} -c{stats['settings']['connections']} "
-        f"-d{stats['settings']['duration']} x {stats['settings']['rounds']} interleaved rounds, "
-        f"{stats['settings']['users']} distinct warm users (Authorization header per request).",
-        "",
-        *rows,
-        "",
-        f"two replicas / one replica, both behind nginx: {stats['ratios']['two_vs_one_nginx']:.2f}x"
-        f"; nginx in front of one replica: {stats['ratios']['one_nginx_vs_direct']:.2f}x of "
-        "direct.",
-        "",
-        "Resident memory after the run: "
-        + ", ".join(f"{name} {mb:.0f} MB" for name, mb in stats["rss_mb_after"].items()) + ".",
-        "",
-        f"Publish on A -> served by B, over {delay['count']} publishes: p50 {delay['p50']:.1f} ms,"
-        f" max {delay['max']:.1f} ms (from A's 201 to B's first response with the new version, "
-        "including that GET).",
-    ])
+    return "\n".join(
+        [
+            f"Run {stats['started']} on {stats['machine']['cores']} cores "
+            f"({stats['machine']['cpu']}); nothing pinned: replicas, nginx, Redis and wrk share "
+            f"the cores. wrk -t{stats['settings']['threads']} "
+            f"-c{stats['settings']['connections']} "
+            f"-d{stats['settings']['duration']} x {stats['settings']['rounds']} "
+            "interleaved rounds, "
+            f"{stats['settings']['users']} distinct warm users (Authorization header per request).",
+            "",
+            *rows,
+            "",
+            "two replicas / one replica, both behind nginx: "
+            f"{stats['ratios']['two_vs_one_nginx']:.2f}x"
+            f"; nginx in front of one replica: {stats['ratios']['one_nginx_vs_direct']:.2f}x of "
+            "direct.",
+            "",
+            "Resident memory after the run: "
+            + ", ".join(f"{name} {mb:.0f} MB" for name, mb in stats["rss_mb_after"].items())
+            + ".",
+            "",
+            f"Publish on A -> served by B, over {delay['count']} publishes: "
+            f"p50 {delay['p50']:.1f} ms,"
+            f" max {delay['max']:.1f} ms (from A's 201 to B's first response with the new version, "
+            "including that GET).",
+        ]
+    )
 
 
 def cpu_model() -> str:
@@ -312,16 +354,19 @@ def main(argv: list[str] | None = None) -> int:
         ports = [free_port(), free_port()]
         replicas = []
         for name, port in zip(("a", "b"), ports, strict=True):
-            replicas.append(start_uiserver(work / name, port, 1, NO_PIN,
-                                           out / f"uiserver-{name}.log", env))
+            replicas.append(
+                start_uiserver(work / name, port, 1, NO_PIN, out / f"uiserver-{name}.log", env)
+            )
             procs.append(replicas[-1])
         a_url, b_url = (f"http://127.0.0.1:{p}" for p in ports)
         progress(f"replicas A {a_url}, B {b_url} (uiserver serve --store {redis_url})")
-        nginx_one, one_url = start_nginx_upstream([f"127.0.0.1:{ports[0]}"], args.nginx_workers,
-                                                  out / "nginx-one.log")
+        nginx_one, one_url = start_nginx_upstream(
+            [f"127.0.0.1:{ports[0]}"], args.nginx_workers, out / "nginx-one.log"
+        )
         procs.append(nginx_one)
-        nginx_two, two_url = start_nginx_upstream([f"127.0.0.1:{p}" for p in ports],
-                                                  args.nginx_workers, out / "nginx-two.log")
+        nginx_two, two_url = start_nginx_upstream(
+            [f"127.0.0.1:{p}" for p in ports], args.nginx_workers, out / "nginx-two.log"
+        )
         procs.append(nginx_two)
 
         tokens = [mint_token(secret, f"user-{i:05d}", ttl=6 * 3600) for i in range(args.users)]
@@ -332,24 +377,42 @@ def main(argv: list[str] | None = None) -> int:
             Setup("one_nginx", one_url, "one replica behind nginx"),
             Setup("two_nginx", two_url, "two replicas behind nginx"),
         ]
-        meter = CpuMeter({"replica A": [replicas[0]], "replica B": [replicas[1]],
-                          "nginx": [nginx_one, nginx_two], "redis": [redis_proc]})
+        meter = CpuMeter(
+            {
+                "replica A": [replicas[0]],
+                "replica B": [replicas[1]],
+                "nginx": [nginx_one, nginx_two],
+                "redis": [redis_proc],
+            }
+        )
         results = measure_throughput(setups, tokens, args, out, meter)
 
         progress(f"{args.publishes} publishes through A, polled on B")
-        delays = measure_publish_delay(a_url, b_url, tokens[0],
-                                       mint_token(secret, "bench-designer", "designer"),
-                                       args.publishes)
-        rss_mb = {name: round(rss_bytes(proc.pid) / 2**20, 1)
-                  for name, proc in zip(("replica A", "replica B"), replicas, strict=True)}
+        delays = measure_publish_delay(
+            a_url,
+            b_url,
+            tokens[0],
+            mint_token(secret, "bench-designer", "designer"),
+            args.publishes,
+        )
+        rss_mb = {
+            name: round(rss_bytes(proc.pid) / 2**20, 1)
+            for name, proc in zip(("replica A", "replica B"), replicas, strict=True)
+        }
         medians = {name: statistics.median(r.rps for r in rs) for name, rs in results.items()}
         stats: dict[str, Any] = {
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             "machine": {"cores": os.cpu_count(), "cpu": cpu_model()},
-            "settings": {"duration": args.duration, "rounds": args.rounds,
-                         "threads": args.threads, "connections": args.connections,
-                         "users": args.users, "nginx_workers": args.nginx_workers,
-                         "uvicorn_workers_per_replica": 1, "pinning": NO_PIN.describe()},
+            "settings": {
+                "duration": args.duration,
+                "rounds": args.rounds,
+                "threads": args.threads,
+                "connections": args.connections,
+                "users": args.users,
+                "nginx_workers": args.nginx_workers,
+                "uvicorn_workers_per_replica": 1,
+                "pinning": NO_PIN.describe(),
+            },
             "throughput": {
                 s.name: {
                     "description": s.description,
@@ -358,8 +421,9 @@ def main(argv: list[str] | None = None) -> int:
                     "p50_ms_median": statistics.median(r.p50_ms for r in results[s.name]),
                     "p99_ms_median": statistics.median(r.p99_ms for r in results[s.name]),
                     "cores_busy_median": {
-                        name: statistics.median(r.settings["cores_busy"][name]
-                                                for r in results[s.name])
+                        name: statistics.median(
+                            r.settings["cores_busy"][name] for r in results[s.name]
+                        )
                         for name in results[s.name][0].settings["cores_busy"]
                     },
                     "runs": [r.as_dict() for r in results[s.name]],

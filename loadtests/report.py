@@ -43,15 +43,22 @@ def request_rows(stats_csv: Path) -> list[dict[str, Any]]:
     """One row per request type (and `Aggregated`), in the units locust reports (ms)."""
     rows = []
     for row in read_csv(stats_csv):
-        rows.append({
-            "method": row["Type"], "name": row["Name"],
-            "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
-            "rps": _number(row["Requests/s"]), "avg_ms": _number(row["Average Response Time"]),
-            "p50_ms": _number(row["50%"]), "p95_ms": _number(row["95%"]),
-            "p99_ms": _number(row["99%"]), "p999_ms": _number(row["99.9%"]),
-            "max_ms": _number(row["Max Response Time"]),
-            "avg_bytes": _number(row["Average Content Size"]),
-        })
+        rows.append(
+            {
+                "method": row["Type"],
+                "name": row["Name"],
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": _number(row["Requests/s"]),
+                "avg_ms": _number(row["Average Response Time"]),
+                "p50_ms": _number(row["50%"]),
+                "p95_ms": _number(row["95%"]),
+                "p99_ms": _number(row["99%"]),
+                "p999_ms": _number(row["99.9%"]),
+                "max_ms": _number(row["Max Response Time"]),
+                "avg_bytes": _number(row["Average Content Size"]),
+            }
+        )
     return rows
 
 
@@ -62,8 +69,12 @@ def history(history_csv: Path) -> list[dict[str, float]]:
     for row in read_csv(history_csv):
         if row.get("Name") != "Aggregated":
             continue
-        point = {"t": _number(row["Timestamp"]), "users": _number(row["User Count"]),
-                 "rps": _number(row["Requests/s"]), "fps": _number(row["Failures/s"])}
+        point = {
+            "t": _number(row["Timestamp"]),
+            "users": _number(row["User Count"]),
+            "rps": _number(row["Requests/s"]),
+            "fps": _number(row["Failures/s"]),
+        }
         point.update({p: _number(row[p]) for p in PERCENTILES})
         points.append(point)
     return points
@@ -86,10 +97,14 @@ def plot_latency(points: list[dict[str, float]], path: Path, target_ms: float) -
     fig, ax = plt.subplots(figsize=(8, 4))
     for p in PERCENTILES:
         ax.plot([x["t"] - t0 for x in points], [x[p] for x in points], label=f"p{p[:-1]}")
-    ax.axhline(target_ms, color="red", linestyle="--", linewidth=1,
-               label=f"p99 target {target_ms:g} ms")
-    ax.set(xlabel="seconds", ylabel="response time (ms)",
-           title="locust: response-time percentiles over time (all requests)")
+    ax.axhline(
+        target_ms, color="red", linestyle="--", linewidth=1, label=f"p99 target {target_ms:g} ms"
+    )
+    ax.set(
+        xlabel="seconds",
+        ylabel="response time (ms)",
+        title="locust: response-time percentiles over time (all requests)",
+    )
     ax.set_ylim(bottom=0)
     ax.legend()
     ax.grid(alpha=0.3)
@@ -117,8 +132,9 @@ def plot_throughput(points: list[dict[str, float]], path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def plot_cache(samples: list[dict[str, float]], path: Path,
-               window: tuple[float, float] | None = None) -> Path | None:
+def plot_cache(
+    samples: list[dict[str, float]], path: Path, window: tuple[float, float] | None = None
+) -> Path | None:
     """Hit rate per scrape interval, and 304s per second, from the /metrics samples; on the
     locust plots' time axis when `window` (first, last history timestamp) is given."""
     if window is not None:
@@ -137,8 +153,12 @@ def plot_cache(samples: list[dict[str, float]], path: Path,
         not_modified.append((after["not_modified"] - before["not_modified"]) / seconds)
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(xs, rates, label="layout cache hit rate (%)")
-    ax.set(xlabel="seconds", ylabel="hit rate (%)", ylim=(0, 105),
-           title="server: layout cache hit rate and 304s (from /metrics)")
+    ax.set(
+        xlabel="seconds",
+        ylabel="hit rate (%)",
+        ylim=(0, 105),
+        title="server: layout cache hit rate and 304s (from /metrics)",
+    )
     right = ax.twinx()
     right.plot(xs, not_modified, color="green", linestyle="--", label="304 answers/s")
     right.set_ylabel("304/s")
@@ -152,17 +172,26 @@ def plot_cache(samples: list[dict[str, float]], path: Path,
 
 def plot_baselines(baselines: dict[str, dict[str, Any]], path: Path) -> Path | None:
     """Requests/s of every wrk target, side by side."""
-    order = [k for k in ("nginx_get", "nginx_304", "bare_get", "bare_304", "uiserver_get",
-                         "uiserver_304") if k in baselines]
+    order = [
+        k
+        for k in ("nginx_get", "nginx_304", "bare_get", "bare_304", "uiserver_get", "uiserver_304")
+        if k in baselines
+    ]
     if not order:
         return None
     fig, ax = plt.subplots(figsize=(8, 4))
     colours = {"nginx": "#888888", "bare": "#4C72B0", "uiserver": "#C4320A"}
-    bars = ax.bar(order, [baselines[k]["rps"] for k in order],
-                  color=[colours[k.split("_")[0]] for k in order])
+    bars = ax.bar(
+        order, [baselines[k]["rps"] for k in order], color=[colours[k.split("_")[0]] for k in order]
+    )
     for bar, key in zip(bars, order, strict=True):
-        ax.annotate(f"{baselines[key]['rps']:,.0f}", (bar.get_x() + bar.get_width() / 2,
-                    bar.get_height()), ha="center", va="bottom", fontsize=9)
+        ax.annotate(
+            f"{baselines[key]['rps']:,.0f}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
     ax.set(ylabel="requests/s", title="wrk: same requests, same tool, server pinned to one core")
     ax.tick_params(axis="x", labelrotation=15)
     ax.grid(axis="y", alpha=0.3)
@@ -175,19 +204,30 @@ def plot_memory(memory: dict[str, Any], path: Path) -> Path | None:
         return None
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot([p["distinct_users"] for p in points], [p["rss_mb"] for p in points], marker="o")
-    ax.set(xlabel="distinct users served", ylabel="server RSS (MB)", ylim=(0, None),
-           title="uiserver RSS as distinct users grow (one launch each)")
+    ax.set(
+        xlabel="distinct users served",
+        ylabel="server RSS (MB)",
+        ylim=(0, None),
+        title="uiserver RSS as distinct users grow (one launch each)",
+    )
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def make_plots(out: Path, stats: dict[str, Any], points: list[dict[str, float]],
-               samples: list[dict[str, float]]) -> list[Path]:
+def make_plots(
+    out: Path,
+    stats: dict[str, Any],
+    points: list[dict[str, float]],
+    samples: list[dict[str, float]],
+) -> list[Path]:
     made = [
         plot_latency(points, out / "latency.png", stats["targets"]["p99_ms"]),
         plot_throughput(points, out / "throughput.png"),
-        plot_cache(samples, out / "cache_hit_rate.png",
-                   (points[0]["t"], points[-1]["t"]) if points else None),
+        plot_cache(
+            samples,
+            out / "cache_hit_rate.png",
+            (points[0]["t"], points[-1]["t"]) if points else None,
+        ),
         plot_baselines(stats.get("baselines", {}), out / "baselines.png"),
         plot_memory(stats.get("memory") or {}, out / "memory.png"),
     ]
@@ -226,20 +266,28 @@ def headline_rows(stats: dict[str, Any]) -> list[list[Any]]:
 def write_report(out: Path, stats: dict[str, Any], plots: list[Path]) -> Path:
     s = stats["settings"]
     lines = [
-        "# uiserver benchmark report", "",
+        "# uiserver benchmark report",
+        "",
         f"Run {stats['started']} on {stats['machine']['cpu_model']} "
         f"({stats['machine']['cores']} cores, {_fmt(stats['machine']['ram_gb'])} GB RAM). "
         f"**The load generator and the server share this machine's cores:** "
         f"{stats['pinning']}.{' Smoke run: figures are not meaningful.' if s['smoke'] else ''}",
-        "", _background(stats),
-        "", "## Headline (ratios first: they carry over between machines)", "",
-        *_table(["measure", "value", "target", "verdict"], headline_rows(stats)), "",
+        "",
+        _background(stats),
+        "",
+        "## Headline (ratios first: they carry over between machines)",
+        "",
+        *_table(["measure", "value", "target", "verdict"], headline_rows(stats)),
+        "",
     ]
     warmup = stats.get("warmup") or {}
     if warmup:
-        lines += [f"Warm-up: {_fmt(warmup['launches'])} launches of the daily-active users and "
-                  "of wrk's clients before measuring (their clients keep the ETag they got).",
-                  *[f"- {note}" for note in warmup["notes"]], ""]
+        lines += [
+            f"Warm-up: {_fmt(warmup['launches'])} launches of the daily-active users and "
+            "of wrk's clients before measuring (their clients keep the ETag they got).",
+            *[f"- {note}" for note in warmup["notes"]],
+            "",
+        ]
     lines += _locust_section(stats)
     lines += _baseline_section(stats)
     lines += _engine_section(stats)
@@ -258,11 +306,15 @@ def _background(stats: dict[str, Any]) -> str:
     before, after = stats.get("busy_before"), stats.get("busy_after")
     if before is None:
         return ""
-    text = (f"Before the run, with nothing of the run started, the machine was "
-            f"{100 * before:.0f}% busy (all cores, 2 s sample); after it, {100 * after:.0f}%.")
+    text = (
+        f"Before the run, with nothing of the run started, the machine was "
+        f"{100 * before:.0f}% busy (all cores, 2 s sample); after it, {100 * after:.0f}%."
+    )
     if max(before, after) > 0.05:
-        text += (" **Other work was running on this machine: absolute figures are depressed "
-                 "and noisier (the interleaved, paired ratios less so).**")
+        text += (
+            " **Other work was running on this machine: absolute figures are depressed "
+            "and noisier (the interleaved, paired ratios less so).**"
+        )
     return text
 
 
@@ -272,13 +324,39 @@ def _locust_section(stats: dict[str, Any]) -> list[str]:
         return []
     checks = stats.get("checks", {})
     cache = stats.get("cache", {})
-    rows = [[r["method"], r["name"], r["requests"], r["failures"], r["rps"], r["p50_ms"],
-             r["p95_ms"], r["p99_ms"], r["max_ms"]] for r in locust["requests"]]
+    rows = [
+        [
+            r["method"],
+            r["name"],
+            r["requests"],
+            r["failures"],
+            r["rps"],
+            r["p50_ms"],
+            r["p95_ms"],
+            r["p99_ms"],
+            r["max_ms"],
+        ]
+        for r in locust["requests"]
+    ]
     lines = [
         f"## Launch traffic (locust, {stats['settings']['users']} users, "
-        f"{stats['settings']['duration']})", "",
-        *_table(["method", "request", "count", "failures", "req/s", "p50 ms", "p95 ms",
-                 "p99 ms", "max ms"], rows), "",
+        f"{stats['settings']['duration']})",
+        "",
+        *_table(
+            [
+                "method",
+                "request",
+                "count",
+                "failures",
+                "req/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "max ms",
+            ],
+            rows,
+        ),
+        "",
         f"- Launches: {_fmt(checks.get('launches', 0))}; layout GETs answered 304: "
         f"{_fmt(checks.get('not_modified', 0))} ({_fmt(locust.get('not_modified_share_pct'))}%"
         " of layout GETs); events sent: " + _fmt(checks.get("events", 0)) + ".",
@@ -294,16 +372,27 @@ def _locust_section(stats: dict[str, Any]) -> list[str]:
         f"misses), {_fmt(int(cache.get('not_modified', 0)))} 304s (from /metrics"
         f"{', one worker only' if stats['settings']['workers'] > 1 else ''}).",
         "- Server-side layout GET latency (the handler's own histogram, bucket upper bounds): "
-        + ", ".join(f"{k} <= {_fmt(v, 2)} ms" for k, v in
-                    (stats.get("server_layout_ms") or {}).items())
+        + ", ".join(
+            f"{k} <= {_fmt(v, 2)} ms" for k, v in (stats.get("server_layout_ms") or {}).items()
+        )
         + "; the rest of locust's figure is queueing, the network stack and the client.",
         "- Locust buckets response times (whole ms below 100 ms), so its percentiles are "
-        "coarse and a p99 can read above the max.", "",
+        "coarse and a p99 can read above the max.",
+        "",
     ]
     if locust.get("failures"):
-        lines += ["Failures:", "", *_table(["method", "name", "error", "count"],
-                  [[f["Method"], f["Name"], f["Error"], f["Occurrences"]]
-                   for f in locust["failures"]]), ""]
+        lines += [
+            "Failures:",
+            "",
+            *_table(
+                ["method", "name", "error", "count"],
+                [
+                    [f["Method"], f["Name"], f["Error"], f["Occurrences"]]
+                    for f in locust["failures"]
+                ],
+            ),
+            "",
+        ]
     return lines
 
 
@@ -311,8 +400,10 @@ def _cpu_line(stats: dict[str, Any]) -> str:
     cpu = stats.get("cpu_during_locust") or {}
     if not cpu:
         return "- CPU use during the run: not sampled."
-    return (f"- CPU use while load flowed: server {100 * cpu['server']:.0f}% of a core, locust "
-            f"{100 * cpu['locust']:.0f}% of a core (locust's own warning threshold is 90%).")
+    return (
+        f"- CPU use while load flowed: server {100 * cpu['server']:.0f}% of a core, locust "
+        f"{100 * cpu['locust']:.0f}% of a core (locust's own warning threshold is 90%)."
+    )
 
 
 BASELINE_MEANING = {
@@ -331,21 +422,33 @@ def _baseline_section(stats: dict[str, Any]) -> list[str]:
         return [f"## Baselines\n\nNot measured: {stats.get('baselines_note', 'skipped')}.", ""]
     w = next(iter(baselines.values()))["settings"]
     rounds = stats["settings"].get("wrk_rounds", 1)
-    rows = [[key, BASELINE_MEANING.get(key, ""), b["rps"],
-             " / ".join(f"{x:,.0f}" for x in b.get("rounds_rps", [])),
-             b["p50_ms"], b["p99_ms"], b["failed"]] for key, b in baselines.items()]
+    rows = [
+        [
+            key,
+            BASELINE_MEANING.get(key, ""),
+            b["rps"],
+            " / ".join(f"{x:,.0f}" for x in b.get("rounds_rps", [])),
+            b["p50_ms"],
+            b["p99_ms"],
+            b["failed"],
+        ]
+        for key, b in baselines.items()
+    ]
     warmup = "" if stats["settings"]["smoke"] else ", each after a discarded 1 s warm-up"
     return [
-        "## Baselines (wrk, measured in this run)", "",
+        "## Baselines (wrk, measured in this run)",
+        "",
         f"wrk {w['threads']} thread, {w['connections']} connections, {rounds} interleaved "
         f"round(s) of {w['duration']} per target{warmup}, on the load core; every target "
         f"gets the same {stats['wrk_clients']:,} distinct clients' requests (path, token, "
         f"ETag); body {_fmt(stats.get('body_bytes'))} bytes, identical for all three servers. "
         "Ratios in the headline are the median of per-round ratios; req/s below is the "
-        "median round.", "",
-        *_table(["target", "what", "req/s", "rounds req/s", "p50 ms", "p99 ms", "errors"],
-                rows),
-        "", *[f"- {note}" for note in stats.get("baseline_checks", [])], "",
+        "median round.",
+        "",
+        *_table(["target", "what", "req/s", "rounds req/s", "p50 ms", "p99 ms", "errors"], rows),
+        "",
+        *[f"- {note}" for note in stats.get("baseline_checks", [])],
+        "",
     ]
 
 
@@ -358,8 +461,10 @@ def _engine_section(stats: dict[str, Any]) -> list[str]:
         return [*lines, engine["note"], ""]
     summary = engine.get("summary") or {}
     if summary:
-        lines += _table(["measure", "value"],
-                        [[k, v if isinstance(v, float) else str(v)] for k, v in summary.items()])
+        lines += _table(
+            ["measure", "value"],
+            [[k, v if isinstance(v, float) else str(v)] for k, v in summary.items()],
+        )
     lines += ["", "Full output is in `stats.json` under `engine.result`.", ""]
     return lines
 
@@ -368,13 +473,19 @@ def _memory_section(stats: dict[str, Any]) -> list[str]:
     memory = stats.get("memory")
     if not memory:
         return []
-    rows = [[p["distinct_users"], p["rss_mb"], p.get("requests", ""), p.get("rps", "")]
-            for p in memory["checkpoints"]]
+    rows = [
+        [p["distinct_users"], p["rss_mb"], p.get("requests", ""), p.get("rps", "")]
+        for p in memory["checkpoints"]
+    ]
     return [
-        "## Memory as distinct users grow", "",
-        memory["summary"], "",
+        "## Memory as distinct users grow",
+        "",
+        memory["summary"],
+        "",
         *_table(["distinct users served", "server RSS (MB)", "requests", "cold GET/s"], rows),
-        "", *[f"- {note}" for note in memory.get("notes", [])], "",
+        "",
+        *[f"- {note}" for note in memory.get("notes", [])],
+        "",
     ]
 
 
@@ -385,10 +496,22 @@ def _settings_section(stats: dict[str, Any]) -> list[str]:
     machine_rows = [[k, v] for k, v in stats["machine"].items()]
     population = stats.get("population", {})
     return [
-        "## Settings", "", *_table(["setting", "value"], setting_rows), "",
-        f"Pinning: {stats['pinning']}.", "",
-        "Population personas (seeded): " + ", ".join(
-            f"{k} {_fmt(v)}" for k, v in population.get("personas", {}).items()) + ".", "",
-        "## Machine", "", *_table(["", ""], machine_rows), "",
-        "## Versions", "", *_table(["", ""], version_rows), "",
+        "## Settings",
+        "",
+        *_table(["setting", "value"], setting_rows),
+        "",
+        f"Pinning: {stats['pinning']}.",
+        "",
+        "Population personas (seeded): "
+        + ", ".join(f"{k} {_fmt(v)}" for k, v in population.get("personas", {}).items())
+        + ".",
+        "",
+        "## Machine",
+        "",
+        *_table(["", ""], machine_rows),
+        "",
+        "## Versions",
+        "",
+        *_table(["", ""], version_rows),
+        "",
     ]

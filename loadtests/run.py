@@ -83,8 +83,10 @@ RATIOS = (
     ("bare / nginx", "bare_get", "nginx_get"),
     ("warm GET / nginx", "uiserver_get", "nginx_get"),
 )
-RATIO_TARGETS = {"warm GET / bare": TARGETS["get_vs_bare"],
-                 "304 / bare": TARGETS["not_modified_vs_bare"]}
+RATIO_TARGETS = {
+    "warm GET / bare": TARGETS["get_vs_bare"],
+    "304 / bare": TARGETS["not_modified_vs_bare"],
+}
 LAYOUT = "/v1/layouts/[page]"
 TOKEN_TTL = 6 * 3600
 
@@ -120,68 +122,134 @@ def _pair(value: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="loadtests/run.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="loadtests/run.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--users", type=int, default=200, help="simulated clients (locust -u)")
     p.add_argument("--spawn-rate", type=float, default=50, help="locust -r")
     p.add_argument("--duration", default="30s", help="locust -t (e.g. 30s, 2m)")
     p.add_argument("--population", type=int, default=100_000, help="seeded users")
     p.add_argument("--workers", type=int, default=1, help="uiserver/uvicorn workers")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: "
-                   "bench-out/<time>)")
+    p.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: bench-out/<time>)"
+    )
     p.add_argument("--host-cpu", default="0", help="taskset CPU list for the servers")
     p.add_argument("--load-cpu", default="1", help="taskset CPU list for locust and wrk")
     p.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--smoke", action="store_true",
-                   help="CI mode: seconds-long baselines, frequent settings changes and "
-                        "publishes so the checks run; figures are not meaningful")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI mode: seconds-long baselines, frequent settings changes and "
+        "publishes so the checks run; figures are not meaningful",
+    )
     p.add_argument("--wrk-duration", default=None, help="per wrk run (default 5s)")
-    p.add_argument("--rounds", type=int, default=None,
-                   help="interleaved rounds of every wrk target (default 3)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="interleaved rounds of every wrk target (default 3)",
+    )
     p.add_argument("--wrk-connections", type=int, default=64)
     p.add_argument("--wrk-threads", type=int, default=1)
-    p.add_argument("--wrk-clients", type=int, default=1000,
-                   help="distinct warm clients wrk replays")
+    p.add_argument(
+        "--wrk-clients", type=int, default=1000, help="distinct warm clients wrk replays"
+    )
     p.add_argument("--skip-baselines", action="store_true", help="locust only")
-    p.add_argument("--wait", type=_pair, default="0.2,1.0",
-                   help="seconds between one client's launches: min,max")
-    p.add_argument("--hot", type=_pair, default="0.02,0.7",
-                   help="daily-active share of the population, share of launches they make")
-    p.add_argument("--settings-share", type=float, default=None,
-                   help="share of launches that change a setting (default 0.02)")
-    p.add_argument("--publish-every", type=float, default=None,
-                   help="seconds between the designer's publishes (default 10)")
-    p.add_argument("--memory-check", action="store_true",
-                   help="also measure server RSS as distinct users grow")
-    p.add_argument("--memory-only", action="store_true",
-                   help="only the memory check (no population, locust or baselines)")
-    p.add_argument("--memory-users", default="10000,1000000",
-                   help="low,high distinct users for the memory check")
-    p.add_argument("--ladder", action="store_true",
-                   help="also run the ladder (nginx, raw apps on granian/uvicorn, bare route, "
-                        "uiserver warm/304/first launch on uvicorn and granian, SQLite and "
-                        "Redis), the first-launch profile, the publish pass and the "
-                        "hostile-traffic check (loadtests/perfphase.py)")
-    p.add_argument("--ladder-only", action="store_true",
-                   help="only the ladder phase (no locust run)")
-    p.add_argument("--ladder-users", type=int, default=None,
-                   help="users bulk-seeded into each ladder store (default 1000000)")
+    p.add_argument(
+        "--wait",
+        type=_pair,
+        default="0.2,1.0",
+        help="seconds between one client's launches: min,max",
+    )
+    p.add_argument(
+        "--hot",
+        type=_pair,
+        default="0.02,0.7",
+        help="daily-active share of the population, share of launches they make",
+    )
+    p.add_argument(
+        "--settings-share",
+        type=float,
+        default=None,
+        help="share of launches that change a setting (default 0.02)",
+    )
+    p.add_argument(
+        "--publish-every",
+        type=float,
+        default=None,
+        help="seconds between the designer's publishes (default 10)",
+    )
+    p.add_argument(
+        "--memory-check", action="store_true", help="also measure server RSS as distinct users grow"
+    )
+    p.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="only the memory check (no population, locust or baselines)",
+    )
+    p.add_argument(
+        "--memory-users",
+        default="10000,1000000",
+        help="low,high distinct users for the memory check",
+    )
+    p.add_argument(
+        "--ladder",
+        action="store_true",
+        help="also run the ladder (nginx, raw apps on granian/uvicorn, bare route, "
+        "uiserver warm/304/first launch on uvicorn and granian, SQLite and "
+        "Redis), the first-launch profile, the publish pass and the "
+        "hostile-traffic check (loadtests/perfphase.py)",
+    )
+    p.add_argument(
+        "--ladder-only", action="store_true", help="only the ladder phase (no locust run)"
+    )
+    p.add_argument(
+        "--ladder-users",
+        type=int,
+        default=None,
+        help="users bulk-seeded into each ladder store (default 1000000)",
+    )
     p.add_argument("--ladder-stores", default="sqlite,redis")
     p.add_argument("--ladder-servers", default="uvicorn,granian")
-    p.add_argument("--ladder-warm-clients", type=int, default=500,
-                   help="distinct warm users the ladder replays")
-    p.add_argument("--profile-seconds", type=float, default=None,
-                   help="py-spy over first launches, per uiserver (default 8; 0 = off)")
-    p.add_argument("--publish-pass-users", type=int, default=None,
-                   help="users in the publish pass (default 100000; 0 = off)")
-    p.add_argument("--events-batches", type=int, default=None,
-                   help="event batches posted to measure their cost (default 2000)")
-    p.add_argument("--hostile-duration", type=float, default=None,
-                   help="seconds of hostile junk-query traffic (default 30; 0 = off)")
-    p.add_argument("--memory-cap", type=int, default=None,
-                   help="drive at most this many users (default: 2.5x the largest cache "
-                        "bound; 0 = no cap)")
+    p.add_argument(
+        "--ladder-warm-clients",
+        type=int,
+        default=500,
+        help="distinct warm users the ladder replays",
+    )
+    p.add_argument(
+        "--profile-seconds",
+        type=float,
+        default=None,
+        help="py-spy over first launches, per uiserver (default 8; 0 = off)",
+    )
+    p.add_argument(
+        "--publish-pass-users",
+        type=int,
+        default=None,
+        help="users in the publish pass (default 100000; 0 = off)",
+    )
+    p.add_argument(
+        "--events-batches",
+        type=int,
+        default=None,
+        help="event batches posted to measure their cost (default 2000)",
+    )
+    p.add_argument(
+        "--hostile-duration",
+        type=float,
+        default=None,
+        help="seconds of hostile junk-query traffic (default 30; 0 = off)",
+    )
+    p.add_argument(
+        "--memory-cap",
+        type=int,
+        default=None,
+        help="drive at most this many users (default: 2.5x the largest cache bound; 0 = no cap)",
+    )
     return p
 
 
@@ -198,9 +266,13 @@ def apply_mode_defaults(args: argparse.Namespace) -> None:
         args.publish_every = 1.0 if smoke else 10.0
     if args.out is None:
         args.out = Path("bench-out") / time.strftime("%Y%m%d-%H%M%S")
-    for name, full, quick in (("ladder_users", 1_000_000, 60_000), ("profile_seconds", 8.0, 1.0),
-                              ("publish_pass_users", 100_000, 500), ("events_batches", 2_000, 20),
-                              ("hostile_duration", 30.0, 2.0)):
+    for name, full, quick in (
+        ("ladder_users", 1_000_000, 60_000),
+        ("profile_seconds", 8.0, 1.0),
+        ("publish_pass_users", 100_000, 500),
+        ("events_batches", 2_000, 20),
+        ("hostile_duration", 30.0, 2.0),
+    ):
         if getattr(args, name) is None:
             setattr(args, name, quick if smoke else full)
 
@@ -233,8 +305,9 @@ def prepare(args: argparse.Namespace, progress: Progress, secret: str) -> list[M
     started = time.monotonic()
     members = build_population(args.population, args.seed, movable_components())
     mint_tokens(members, secret, TOKEN_TTL)
-    progress(f"population: {len(members):,} users, tokens minted "
-             f"({time.monotonic() - started:.1f}s)")
+    progress(
+        f"population: {len(members):,} users, tokens minted ({time.monotonic() - started:.1f}s)"
+    )
     started = time.monotonic()
     counts = asyncio.run(_seed(data_dir, members))
     progress(f"seeded the store in {time.monotonic() - started:.1f}s: {counts}")
@@ -244,22 +317,54 @@ def prepare(args: argparse.Namespace, progress: Progress, secret: str) -> list[M
 # --------------------------------------------------------------------------- locust
 
 
-def run_locust(args: argparse.Namespace, base_url: str, population_file: Path, pin: Pinning,
-               progress: Progress, server_pid: int) -> dict[str, Any]:
+def run_locust(
+    args: argparse.Namespace,
+    base_url: str,
+    population_file: Path,
+    pin: Pinning,
+    progress: Progress,
+    server_pid: int,
+) -> dict[str, Any]:
     """Headless locust on the load core; progress lines from its history CSV, and how busy
     the server and locust were (a p99 means little without it)."""
     out: Path = args.out
     prefix = out / "locust"
     counts_file = out / "locust_checks.json"
-    env = {**os.environ, "LOADTEST_POPULATION": str(population_file),
-           "LOADTEST_COUNTS_FILE": str(counts_file), "LOADTEST_SEED": str(args.seed),
-           "LOADTEST_WAIT": args.wait, "LOADTEST_HOT": args.hot,
-           "LOADTEST_SETTINGS_SHARE": str(args.settings_share),
-           "LOADTEST_PUBLISH_EVERY": str(args.publish_every)}
-    argv = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
-            "-u", str(args.users), "-r", str(args.spawn_rate), "-t", args.duration,
-            "--csv", str(prefix), "--html", str(out / "locust.html"), "--host", base_url,
-            "--only-summary", "--stop-timeout", "3", "--exit-code-on-error", "0"]
+    env = {
+        **os.environ,
+        "LOADTEST_POPULATION": str(population_file),
+        "LOADTEST_COUNTS_FILE": str(counts_file),
+        "LOADTEST_SEED": str(args.seed),
+        "LOADTEST_WAIT": args.wait,
+        "LOADTEST_HOT": args.hot,
+        "LOADTEST_SETTINGS_SHARE": str(args.settings_share),
+        "LOADTEST_PUBLISH_EVERY": str(args.publish_every),
+    }
+    argv = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(HERE / "locustfile.py"),
+        "--headless",
+        "-u",
+        str(args.users),
+        "-r",
+        str(args.spawn_rate),
+        "-t",
+        args.duration,
+        "--csv",
+        str(prefix),
+        "--html",
+        str(out / "locust.html"),
+        "--host",
+        base_url,
+        "--only-summary",
+        "--stop-timeout",
+        "3",
+        "--exit-code-on-error",
+        "0",
+    ]
     sampler = MetricsSampler(base_url)
     before = scrape(base_url)
     sampler.start()
@@ -278,8 +383,13 @@ def run_locust(args: argparse.Namespace, base_url: str, population_file: Path, p
     if proc.popen.returncode not in (0, -2) or not Path(f"{prefix}_stats.csv").exists():
         raise RuntimeError(f"locust failed ({proc.popen.returncode}):\n{proc.tail(30)}")
     checks = json.loads(counts_file.read_text()) if counts_file.exists() else {}
-    return {"prefix": prefix, "checks": checks, "cache": delta(before, after),
-            "samples": samples, "cpu": cpu.shares()}
+    return {
+        "prefix": prefix,
+        "checks": checks,
+        "cache": delta(before, after),
+        "samples": samples,
+        "cpu": cpu.shares(),
+    }
 
 
 class CpuWindow:
@@ -312,9 +422,11 @@ def _locust_progress(prefix: Path, progress: Progress) -> bool:
     if not points:
         return False
     last = points[-1]
-    progress(f"  locust: {last['users']:.0f} users, {last['rps']:,.0f} req/s, "
-             f"p50 {last['50%']:.0f} ms, p99 {last['99%']:.0f} ms, "
-             f"failures/s {last['fps']:.1f}")
+    progress(
+        f"  locust: {last['users']:.0f} users, {last['rps']:,.0f} req/s, "
+        f"p50 {last['50%']:.0f} ms, p99 {last['99%']:.0f} ms, "
+        f"failures/s {last['fps']:.1f}"
+    )
     return True
 
 
@@ -324,10 +436,13 @@ def locust_summary(prefix: Path, checks: dict[str, int]) -> dict[str, Any]:
     layout = next((r for r in rows if r["name"] == LAYOUT), {})
     layout_gets = layout.get("requests", 0)
     return {
-        "requests": rows, "aggregated": aggregated, "layout": layout,
+        "requests": rows,
+        "aggregated": aggregated,
+        "layout": layout,
         "failures": read_csv(Path(f"{prefix}_failures.csv")),
         "not_modified_share_pct": 100 * checks.get("not_modified", 0) / layout_gets
-        if layout_gets else 0.0,
+        if layout_gets
+        else 0.0,
     }
 
 
@@ -342,11 +457,14 @@ def run_engine_bench(pin: Pinning, progress: Progress, smoke: bool) -> dict[str,
         return {"note": "Not run: loadtests/bench_engine.py is missing."}
     progress("engine micro-benchmark (loadtests/bench_engine.py)")
     argv = [sys.executable, str(script), "--json", *(["--n", "2000"] if smoke else [])]
-    done = subprocess.run(pin.host(argv), cwd=ROOT,
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        pin.host(argv), cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
     if done.returncode != 0:
-        return {"note": f"bench_engine.py failed ({done.returncode}): "
-                        f"{(done.stderr or done.stdout).strip()[-500:]}"}
+        return {
+            "note": f"bench_engine.py failed ({done.returncode}): "
+            f"{(done.stderr or done.stdout).strip()[-500:]}"
+        }
     try:
         result = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -377,49 +495,88 @@ def headline(stats: dict[str, Any]) -> list[dict[str, Any]]:
         if not ratio:
             continue
         target = RATIO_TARGETS.get(name)
-        spread = f" (rounds {ratio['min']:.2f}-{ratio['max']:.2f})" if ratio["min"] != \
-            ratio["max"] else ""
-        lines.append({"name": name, "value": ratio["median"],
-                      "shown": f"{ratio['median']:.2f}x{spread}",
-                      "target": f">= {target}" if target else "",
-                      "ok": ratio["median"] >= target if target else None})
+        spread = (
+            f" (rounds {ratio['min']:.2f}-{ratio['max']:.2f})"
+            if ratio["min"] != ratio["max"]
+            else ""
+        )
+        lines.append(
+            {
+                "name": name,
+                "value": ratio["median"],
+                "shown": f"{ratio['median']:.2f}x{spread}",
+                "target": f">= {target}" if target else "",
+                "ok": ratio["median"] >= target if target else None,
+            }
+        )
     locust = stats.get("locust")
     if locust and locust.get("aggregated"):
         agg = locust["aggregated"]
         p99 = agg["p99_ms"]
-        lines.append({"name": f"locust p99, {stats['settings']['users']} users (all requests)",
-                      "value": p99, "shown": f"{p99:.0f} ms",
-                      "target": f"< {TARGETS['p99_ms']:g} ms", "ok": p99 < TARGETS["p99_ms"]})
-        lines.append({"name": "locust failures", "value": agg["failures"],
-                      "shown": f"{agg['failures']} of {agg['requests']:,}", "target": "0",
-                      "ok": agg["failures"] == 0})
+        lines.append(
+            {
+                "name": f"locust p99, {stats['settings']['users']} users (all requests)",
+                "value": p99,
+                "shown": f"{p99:.0f} ms",
+                "target": f"< {TARGETS['p99_ms']:g} ms",
+                "ok": p99 < TARGETS["p99_ms"],
+            }
+        )
+        lines.append(
+            {
+                "name": "locust failures",
+                "value": agg["failures"],
+                "shown": f"{agg['failures']} of {agg['requests']:,}",
+                "target": "0",
+                "ok": agg["failures"] == 0,
+            }
+        )
         checks = stats.get("checks", {})
         for label, done, good, bad in (
-            ("settings changes reflected", "settings_changes", "settings_verified",
-             "settings_mismatches"),
-            ("publishes served at once", "publishes", "publishes_verified",
-             "publish_mismatches"),
+            (
+                "settings changes reflected",
+                "settings_changes",
+                "settings_verified",
+                "settings_mismatches",
+            ),
+            ("publishes served at once", "publishes", "publishes_verified", "publish_mismatches"),
         ):
-            lines.append({"name": label, "value": checks.get(good, 0),
-                          "shown": f"{checks.get(good, 0)} of {checks.get(done, 0)}",
-                          "target": "all checked", "ok": checks.get(bad, 0) == 0
-                          and checks.get(good, 0) > 0})
+            lines.append(
+                {
+                    "name": label,
+                    "value": checks.get(good, 0),
+                    "shown": f"{checks.get(good, 0)} of {checks.get(done, 0)}",
+                    "target": "all checked",
+                    "ok": checks.get(bad, 0) == 0 and checks.get(good, 0) > 0,
+                }
+            )
     engine = (stats.get("engine") or {}).get("result") or {}
     cold = (engine.get("layout_plus_encode") or {}).get("p99_us")
     if cold is not None:
         target_us = engine.get("target_p99_us", 1000.0)
-        lines.append({"name": f"engine cold path p99 ({engine.get('page')}, "
-                              f"{engine.get('components')} components, in-process)",
-                      "value": cold, "shown": f"{cold:,.0f} us",
-                      "target": f"< {target_us:,.0f} us", "ok": cold < target_us})
+        lines.append(
+            {
+                "name": f"engine cold path p99 ({engine.get('page')}, "
+                f"{engine.get('components')} components, in-process)",
+                "value": cold,
+                "shown": f"{cold:,.0f} us",
+                "target": f"< {target_us:,.0f} us",
+                "ok": cold < target_us,
+            }
+        )
     lines += perf_headline(stats.get("perf"))
     memory = stats.get("memory")
     if memory:
-        lines.append({"name": f"server RSS, {memory['low']:,} -> {memory['top']:,} users",
-                      "value": memory["ratio"],
-                      "shown": f"{memory['rss_low_mb']:,.0f} -> {memory['rss_top_mb']:,.0f} "
-                               f"MB ({memory['ratio']:.2f}x)",
-                      "target": "bounded", "ok": None})
+        lines.append(
+            {
+                "name": f"server RSS, {memory['low']:,} -> {memory['top']:,} users",
+                "value": memory["ratio"],
+                "shown": f"{memory['rss_low_mb']:,.0f} -> {memory['rss_top_mb']:,.0f} "
+                f"MB ({memory['ratio']:.2f}x)",
+                "target": "bounded",
+                "ok": None,
+            }
+        )
     return lines
 
 
@@ -435,16 +592,29 @@ def print_headline(lines: list[dict[str, Any]]) -> None:
 
 def settings_of(args: argparse.Namespace, pin: Pinning) -> dict[str, Any]:
     return {
-        "users": args.users, "spawn_rate": args.spawn_rate, "duration": args.duration,
-        "population": args.population, "workers": args.workers, "seed": args.seed,
-        "smoke": args.smoke, "wait_between_launches_s": args.wait,
-        "hot_share_users_launches": args.hot, "settings_change_share": args.settings_share,
-        "publish_every_s": args.publish_every, "wrk_threads": args.wrk_threads,
-        "wrk_connections": args.wrk_connections, "wrk_duration": args.wrk_duration,
-        "wrk_clients": args.wrk_clients, "wrk_rounds": args.rounds,
-        "host_cpu": pin.host_cpu, "load_cpu": pin.load_cpu,
-        "cache_settings": {k: v for k, v in os.environ.items()
-                           if k.startswith("UISERVER_") and k.endswith("_CACHE")},
+        "users": args.users,
+        "spawn_rate": args.spawn_rate,
+        "duration": args.duration,
+        "population": args.population,
+        "workers": args.workers,
+        "seed": args.seed,
+        "smoke": args.smoke,
+        "wait_between_launches_s": args.wait,
+        "hot_share_users_launches": args.hot,
+        "settings_change_share": args.settings_share,
+        "publish_every_s": args.publish_every,
+        "wrk_threads": args.wrk_threads,
+        "wrk_connections": args.wrk_connections,
+        "wrk_duration": args.wrk_duration,
+        "wrk_clients": args.wrk_clients,
+        "wrk_rounds": args.rounds,
+        "host_cpu": pin.host_cpu,
+        "load_cpu": pin.load_cpu,
+        "cache_settings": {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith("UISERVER_") and k.endswith("_CACHE")
+        },
     }
 
 
@@ -468,13 +638,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     pin = choose_pinning(args.host_cpu, args.load_cpu, enabled=not args.no_pin)
     stats: dict[str, Any] = {
-        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine_info(),
-        "versions": versions(), "pinning": pin.describe(), "settings": settings_of(args, pin),
-        "targets": TARGETS, "loadavg_start": loadavg(), "busy_before": busy_share(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine_info(),
+        "versions": versions(),
+        "pinning": pin.describe(),
+        "settings": settings_of(args, pin),
+        "targets": TARGETS,
+        "loadavg_start": loadavg(),
+        "busy_before": busy_share(),
     }
     pin_self(pin)
-    progress(f"output in {out}; {pin.describe()}; machine {100 * stats['busy_before']:.0f}% "
-             "busy before starting (other work)")
+    progress(
+        f"output in {out}; {pin.describe()}; machine {100 * stats['busy_before']:.0f}% "
+        "busy before starting (other work)"
+    )
     if args.ladder or args.ladder_only:
         from loadtests.perfphase import perf_phase
 
@@ -486,8 +663,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     elif not args.memory_only:
         secret = secrets.token_urlsafe(32)
         members = prepare(args, progress, secret)
-        stats["population"] = {"size": len(members), "personas": persona_counts(members),
-                               "mix": PERSONA_MIX}
+        stats["population"] = {
+            "size": len(members),
+            "personas": persona_counts(members),
+            "mix": PERSONA_MIX,
+        }
         serve_and_load(args, stats, members, secret, pin, progress)
         stats["engine"] = run_engine_bench(pin, progress, args.smoke)
     else:
@@ -501,8 +681,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return stats
 
 
-def serve_and_load(args: argparse.Namespace, stats: dict[str, Any], members: list[Member],
-                   secret: str, pin: Pinning, progress: Progress) -> None:
+def serve_and_load(
+    args: argparse.Namespace,
+    stats: dict[str, Any],
+    members: list[Member],
+    secret: str,
+    pin: Pinning,
+    progress: Progress,
+) -> None:
     """uiserver up; warm-up; the wrk baselines beside it; then locust."""
     from uiserver.auth import mint_token
 
@@ -510,22 +696,27 @@ def serve_and_load(args: argparse.Namespace, stats: dict[str, Any], members: lis
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     progress(f"starting uiserver ({args.workers} worker(s)) on {base_url}")
-    server = _start_uiserver(out / "data", port, args.workers, pin, out / "server.log",
-                             server_env(secret, _cache_env()))
+    server = _start_uiserver(
+        out / "data", port, args.workers, pin, out / "server.log", server_env(secret, _cache_env())
+    )
     try:
         hot = max(1, int(len(members) * float(args.hot.split(",")[0])))
         warm = warm_up(base_url, members, hot, args.wrk_clients)
-        progress(f"warmed up: {warm.warmed:,} launches; wrk replays {len(warm.rows):,} "
-                 f"clients, body {len(warm.body):,} bytes")
+        progress(
+            f"warmed up: {warm.warmed:,} launches; wrk replays {len(warm.rows):,} "
+            f"clients, body {len(warm.body):,} bytes"
+        )
         stats["warmup"] = {"launches": warm.warmed, "notes": warm.notes}
         for note in warm.notes:
             progress(f"  {note}")
         population_file = out / "population.csv"
-        write_population(population_file, members,
-                         mint_token(secret, "bench-designer", "designer", TOKEN_TTL))
+        write_population(
+            population_file, members, mint_token(secret, "bench-designer", "designer", TOKEN_TTL)
+        )
         if args.skip_baselines or not wrk_available():
-            stats["baselines_note"] = "--skip-baselines" if args.skip_baselines else \
-                "wrk is not installed"
+            stats["baselines_note"] = (
+                "--skip-baselines" if args.skip_baselines else "wrk is not installed"
+            )
         else:
             run_baselines(args, stats, warm, base_url, pin, progress)
         progress(f"locust: {args.users} users for {args.duration}")
@@ -538,14 +729,28 @@ def serve_and_load(args: argparse.Namespace, stats: dict[str, Any], members: lis
     stats["cpu_during_locust"] = locust["cpu"]
     stats["locust"] = locust_summary(locust["prefix"], locust["checks"])
     stats["server_layout_ms"] = {
-        f"p{q * 100:g}": histogram_quantile(locust["cache"], q) for q in (0.5, 0.99, 0.999)}
+        f"p{q * 100:g}": histogram_quantile(locust["cache"], q) for q in (0.5, 0.99, 0.999)
+    }
 
 
-def run_baselines(args: argparse.Namespace, stats: dict[str, Any], warm: WarmSet,
-                  base_url: str, pin: Pinning, progress: Progress) -> None:
+def run_baselines(
+    args: argparse.Namespace,
+    stats: dict[str, Any],
+    warm: WarmSet,
+    base_url: str,
+    pin: Pinning,
+    progress: Progress,
+) -> None:
     """uiserver, the bare route and nginx, same requests, interleaved rounds."""
-    measurer = Measurer(args.out, pin, args.wrk_threads, args.wrk_connections,
-                        args.wrk_duration, None if args.smoke else "1s", progress)
+    measurer = Measurer(
+        args.out,
+        pin,
+        args.wrk_threads,
+        args.wrk_connections,
+        args.wrk_duration,
+        None if args.smoke else "1s",
+        progress,
+    )
     progress("starting the bare Starlette route and nginx beside it (same bytes)")
     procs, others = start_baselines(args.out, pin, warm, args.workers, measurer.checks)
     targets = uiserver_targets(base_url, warm) + others
@@ -558,25 +763,33 @@ def run_baselines(args: argparse.Namespace, stats: dict[str, Any], warm: WarmSet
         for proc in procs:
             proc.stop()
     stats["baselines"] = summarize(results)
-    stats["ratios"] = {name: paired_ratio(results, top, bottom)
-                       for name, top, bottom in RATIOS}
+    stats["ratios"] = {name: paired_ratio(results, top, bottom) for name, top, bottom in RATIOS}
     stats["wrk_clients"] = len(warm.rows)
     stats["body_bytes"] = len(warm.body)
     stats["baseline_checks"] = measurer.checks
 
 
 def _cache_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items()
-            if k.startswith("UISERVER_") and k.endswith("_CACHE")}
+    return {
+        k: v for k, v in os.environ.items() if k.startswith("UISERVER_") and k.endswith("_CACHE")
+    }
 
 
 def run_memory(args: argparse.Namespace, pin: Pinning, progress: Progress) -> dict[str, Any]:
     from loadtests.memcheck import memory_check
 
     low, high = (int(x) for x in args.memory_users.split(","))
-    return memory_check(low=low, requested=high, cap=args.memory_cap, seed=args.seed,
-                        movable=movable_components(), workers=args.workers, out=args.out,
-                        pin=pin, progress=progress)
+    return memory_check(
+        low=low,
+        requested=high,
+        cap=args.memory_cap,
+        seed=args.seed,
+        movable=movable_components(),
+        workers=args.workers,
+        out=args.out,
+        pin=pin,
+        progress=progress,
+    )
 
 
 def finish(out: Path, stats: dict[str, Any], progress: Progress) -> None:

@@ -41,8 +41,9 @@ class Pinning:
     def describe(self) -> str:
         if not self.host_cpu:
             return f"not pinned ({self.why_not}); server and load generator share all cores"
-        return (f"server on CPU {self.host_cpu}, load generator on CPU {self.load_cpu} "
-                "(`taskset -c`)")
+        return (
+            f"server on CPU {self.host_cpu}, load generator on CPU {self.load_cpu} (`taskset -c`)"
+        )
 
 
 def choose_pinning(host_cpu: str, load_cpu: str, enabled: bool = True) -> Pinning:
@@ -65,15 +66,29 @@ def free_port() -> int:
 class Proc:
     """A started process with its log file; `stop()` is idempotent."""
 
-    def __init__(self, name: str, argv: list[str], log: Path, *, env: dict[str, str] | None = None,
-                 cwd: Path = ROOT, cleanup: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        log: Path,
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path = ROOT,
+        cleanup: Path | None = None,
+    ) -> None:
         self.name = name
         self.cleanup = cleanup
         self.argv = argv
         self.log = log
         self._log = log.open("ab")
-        self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self._log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:
@@ -142,13 +157,30 @@ def server_env(secret: str, extra: dict[str, str] | None = None) -> dict[str, st
     return env
 
 
-def start_uiserver(data_dir: Path, port: int, workers: int, pin: Pinning, log: Path,
-                   env: dict[str, str]) -> Proc:
+def start_uiserver(
+    data_dir: Path, port: int, workers: int, pin: Pinning, log: Path, env: dict[str, str]
+) -> Proc:
     """`uiserver serve` exactly as an operator runs it (the CLI, a real process)."""
-    argv = [sys.executable, "-m", "uiserver.cli", "serve", "--host", "127.0.0.1",
-            "--port", str(port), "--data-dir", str(data_dir), "--workers", str(workers),
-            "--layouts", str(ROOT / "layouts"), "--components", str(ROOT / "components"),
-            "--log-level", "warning"]
+    argv = [
+        sys.executable,
+        "-m",
+        "uiserver.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--workers",
+        str(workers),
+        "--layouts",
+        str(ROOT / "layouts"),
+        "--components",
+        str(ROOT / "components"),
+        "--log-level",
+        "warning",
+    ]
     proc = Proc("uiserver", pin.host(argv), log, env=env)
     return started(proc, f"http://127.0.0.1:{port}/readyz")
 
@@ -156,28 +188,52 @@ def start_uiserver(data_dir: Path, port: int, workers: int, pin: Pinning, log: P
 def uvicorn_options(port: int, workers: int) -> list[str]:
     """The uvicorn settings `uiserver serve` uses (uiserver/commands/serve.py): auto loop and http
     (uvloop, httptools), no access log, no server header, date header on."""
-    options = ["--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-               "--no-server-header", "--log-level", "warning"]
+    options = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--no-server-header",
+        "--log-level",
+        "warning",
+    ]
     if workers > 1:
         options += ["--workers", str(workers)]
     return options
 
 
-def start_bare(body_file: Path, etag: str, port: int, workers: int, pin: Pinning,
-               log: Path) -> Proc:
+def start_bare(
+    body_file: Path, etag: str, port: int, workers: int, pin: Pinning, log: Path
+) -> Proc:
     """The ceiling: one Starlette route returning the same bytes, same uvicorn settings."""
-    argv = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(HERE),
-            *uvicorn_options(port, workers)]
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bare_app:app",
+        "--app-dir",
+        str(HERE),
+        *uvicorn_options(port, workers),
+    ]
     env = {**os.environ, "BARE_BODY_FILE": str(body_file), "BARE_ETAG": etag}
     proc = Proc("bare", pin.host(argv), log, env=env)
     return started(proc, f"http://127.0.0.1:{port}/v1/layouts/home")
 
 
-def start_raw_uvicorn(body_file: Path, etag: str, port: int, workers: int, pin: Pinning,
-                      log: Path) -> Proc:
+def start_raw_uvicorn(
+    body_file: Path, etag: str, port: int, workers: int, pin: Pinning, log: Path
+) -> Proc:
     """A raw ASGI app (no framework) returning the same bytes, same uvicorn settings."""
-    argv = [sys.executable, "-m", "uvicorn", "raw_app:app", "--app-dir", str(HERE),
-            *uvicorn_options(port, workers)]
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "raw_app:app",
+        "--app-dir",
+        str(HERE),
+        *uvicorn_options(port, workers),
+    ]
     env = {**os.environ, "BARE_BODY_FILE": str(body_file), "BARE_ETAG": etag}
     proc = Proc("raw-uvicorn", pin.host(argv), log, env=env)
     return started(proc, f"http://127.0.0.1:{port}/v1/layouts/home")
@@ -185,21 +241,56 @@ def start_raw_uvicorn(body_file: Path, etag: str, port: int, workers: int, pin: 
 
 # How granian runs in every rung: HTTP/1 only (like uvicorn), uvloop, no access log.
 def granian_options(port: int, workers: int) -> list[str]:
-    return ["--host", "127.0.0.1", "--port", str(port), "--workers", str(max(1, workers)),
-            "--http", "1", "--no-ws", "--loop", "uvloop", "--log-level", "warning",
-            "--no-access-log"]
+    return [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(max(1, workers)),
+        "--http",
+        "1",
+        "--no-ws",
+        "--loop",
+        "uvloop",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
 
 
-def start_granian(name: str, target: str, interface: str, port: int, workers: int,
-                  pin: Pinning, log: Path, env: dict[str, str], ready_path: str,
-                  factory: bool = False) -> Proc:
+def start_granian(
+    name: str,
+    target: str,
+    interface: str,
+    port: int,
+    workers: int,
+    pin: Pinning,
+    log: Path,
+    env: dict[str, str],
+    ready_path: str,
+    factory: bool = False,
+) -> Proc:
     """`granian --interface asgi|rsgi [--factory] TARGET` as a real process (its workers are
     children in its process group), ready once `ready_path` answers 200."""
-    argv = [sys.executable, "-m", "granian", "--interface", interface,
-            *granian_options(port, workers), "--working-dir", str(HERE),
-            *(["--factory"] if factory else []), target]
-    env = {**env, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT),
-                                                 *filter(None, [env.get("PYTHONPATH")])])}
+    argv = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        interface,
+        *granian_options(port, workers),
+        "--working-dir",
+        str(HERE),
+        *(["--factory"] if factory else []),
+        target,
+    ]
+    env = {
+        **env,
+        "PYTHONPATH": os.pathsep.join(
+            [str(HERE), str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
+        ),
+    }
     proc = Proc(name, pin.host(argv), log, env=env)
     return started(proc, f"http://127.0.0.1:{port}{ready_path}")
 
@@ -208,14 +299,35 @@ def start_granian(name: str, target: str, interface: str, port: int, workers: in
 UISERVER_FACTORY = "uiserver.http.app:app_from_env"
 
 
-def start_uiserver_granian(data_dir: Path, port: int, workers: int, pin: Pinning, log: Path,
-                           env: dict[str, str], store: str = "") -> Proc:
+def start_uiserver_granian(
+    data_dir: Path,
+    port: int,
+    workers: int,
+    pin: Pinning,
+    log: Path,
+    env: dict[str, str],
+    store: str = "",
+) -> Proc:
     """uiserver's own app factory on granian (ASGI), configured as `uiserver serve` does."""
-    env = {**env, "UISERVER_DATA_DIR": str(data_dir.resolve()),
-           "UISERVER_LAYOUTS": str(ROOT / "layouts"),
-           "UISERVER_COMPONENTS": str(ROOT / "components"), "UISERVER_STORE": store}
-    return start_granian("uiserver-granian", UISERVER_FACTORY, "asgi", port, workers, pin, log,
-                         env, "/readyz", factory=True)
+    env = {
+        **env,
+        "UISERVER_DATA_DIR": str(data_dir.resolve()),
+        "UISERVER_LAYOUTS": str(ROOT / "layouts"),
+        "UISERVER_COMPONENTS": str(ROOT / "components"),
+        "UISERVER_STORE": store,
+    }
+    return start_granian(
+        "uiserver-granian",
+        UISERVER_FACTORY,
+        "asgi",
+        port,
+        workers,
+        pin,
+        log,
+        env,
+        "/readyz",
+        factory=True,
+    )
 
 
 def start_redis(directory: Path, pin: Pinning | None = None) -> tuple[Proc, str]:
@@ -227,8 +339,21 @@ def start_redis(directory: Path, pin: Pinning | None = None) -> tuple[Proc, str]
 
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(directory), "--protected-mode", "no"]
+    argv = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(directory),
+        "--protected-mode",
+        "no",
+    ]
     proc = Proc("redis", pin.host(argv) if pin else argv, directory / "redis.log")
     client = redis.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
     deadline = time.monotonic() + 10
@@ -276,11 +401,13 @@ http {{
 
 def nginx_binary() -> str | None:
     return shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None)
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
 
 
-def start_nginx(body: bytes, page_path: str, port: int, workers: int, pin: Pinning,
-                log: Path) -> Proc | None:
+def start_nginx(
+    body: bytes, page_path: str, port: int, workers: int, pin: Pinning, log: Path
+) -> Proc | None:
     """The physical limit: nginx serving the same JSON as a static file. None if absent.
 
     Its files live in a fresh world-readable directory under /tmp, because nginx's workers run
@@ -302,8 +429,7 @@ def start_nginx(body: bytes, page_path: str, port: int, workers: int, pin: Pinni
         directory = directory.parent
     conf = tmp / "nginx.conf"
     conf.write_text(NGINX_CONF.format(workers=max(1, workers), tmp=tmp, port=port))
-    proc = Proc("nginx", pin.host([binary, "-p", str(tmp), "-c", str(conf)]), log,
-                cleanup=tmp)
+    proc = Proc("nginx", pin.host([binary, "-p", str(tmp), "-c", str(conf)]), log, cleanup=tmp)
     return started(proc, f"http://127.0.0.1:{port}{page_path}")
 
 

@@ -109,10 +109,12 @@ def write_requests(path: Path, rows: Iterable[tuple[str, str, str]]) -> int:
 
 
 def write_script(path: Path, requests_file: Path, limit: int = 0, pregenerate: bool = True) -> Path:
-    lua = (LUA.replace("REQUESTS", _lua_string(str(requests_file)))
-              .replace("LIMIT", str(limit))
-              .replace("PREGEN", "true" if pregenerate else "false")
-              .replace("RESPONSE", STOP_AFTER if limit else ""))
+    lua = (
+        LUA.replace("REQUESTS", _lua_string(str(requests_file)))
+        .replace("LIMIT", str(limit))
+        .replace("PREGEN", "true" if pregenerate else "false")
+        .replace("RESPONSE", STOP_AFTER if limit else "")
+    )
     path.write_text(lua)
     return path
 
@@ -125,11 +127,36 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def run_wrk(name: str, base_url: str, script: Path, *, threads: int, connections: int,
-            duration: str, pin: Pinning, log: Path, timeout_s: str = "5s") -> WrkResult:
+def run_wrk(
+    name: str,
+    base_url: str,
+    script: Path,
+    *,
+    threads: int,
+    connections: int,
+    duration: str,
+    pin: Pinning,
+    log: Path,
+    timeout_s: str = "5s",
+) -> WrkResult:
     """Run wrk on the load core and parse its summary line."""
-    argv = pin.load(["wrk", "-t", str(threads), "-c", str(connections), "-d", duration,
-                     "--timeout", timeout_s, "-s", str(script), "--latency", base_url])
+    argv = pin.load(
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            duration,
+            "--timeout",
+            timeout_s,
+            "-s",
+            str(script),
+            "--latency",
+            base_url,
+        ]
+    )
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     with log.open("a") as handle:
         handle.write(f"$ {' '.join(argv)}\n{done.stdout}{done.stderr}\n")
@@ -152,8 +179,12 @@ def parse_wrk(name: str, stdout: str) -> WrkResult:
         rps=data["requests"] / duration_s if duration_s else 0.0,
         requests=data["requests"],
         duration_s=duration_s,
-        p50_ms=data["p50"] / 1000, p90_ms=data["p90"] / 1000, p99_ms=data["p99"] / 1000,
-        p999_ms=data["p999"] / 1000, max_ms=data["max"] / 1000, mean_ms=data["mean"] / 1000,
+        p50_ms=data["p50"] / 1000,
+        p90_ms=data["p90"] / 1000,
+        p99_ms=data["p99"] / 1000,
+        p999_ms=data["p999"] / 1000,
+        max_ms=data["max"] / 1000,
+        mean_ms=data["mean"] / 1000,
         errors={k: data[k] for k in ("connect", "read", "write", "status", "timeout") if data[k]},
         non_2xx_3xx=int(non_ok.group(1)) if non_ok else 0,
         bytes_read=data["bytes"],

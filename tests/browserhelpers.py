@@ -22,8 +22,12 @@ from tests.apphelpers import ROOT, free_port, wait_http
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
 ]
 UISERVER = str(Path(sys.executable).with_name("uiserver"))
 
@@ -43,7 +47,11 @@ def mint(data_dir: Path, user: str, role: str = "user") -> str:
     """A token from the CLI, exactly as an operator mints one."""
     return subprocess.run(
         [UISERVER, "token", user, "--role", role, "--data-dir", str(data_dir)],
-        cwd=ROOT, env=_env(), capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
 
 
@@ -53,9 +61,20 @@ def running_server(data_dir: Path) -> Iterator[Server]:
     port = free_port()
     log = (data_dir.parent / f"server-{port}.log").open("wb")
     proc = subprocess.Popen(
-        [UISERVER, "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--log-level", "warning"],
-        cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT,
+        [
+            UISERVER,
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -73,8 +92,10 @@ def running_server(data_dir: Path) -> Iterator[Server]:
 
 def launch(playwright: Playwright) -> Browser:
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/install); "
-                    "the browser tests are not skipped")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (scripts/install); "
+            "the browser tests are not skipped"
+        )
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
@@ -86,4 +107,3 @@ def log_in(context: BrowserContext, server: Server, token: str | None = None) ->
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(server.url + "/designer/")
     return page
-

@@ -46,8 +46,16 @@ class ServeProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
         env["UISERVER_JWT_SECRET"] = SECRET
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        argv = [*UISERVER, "serve", "--port", str(self.port), "--data-dir",
-                str(self.directory / "data"), "--log-level", "warning"]
+        argv = [
+            *UISERVER,
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.directory / "data"),
+            "--log-level",
+            "warning",
+        ]
         if self.store_by_env:
             env["UISERVER_STORE"] = self.store
         else:

@@ -57,10 +57,18 @@ def live_template(client: TestClient, page: str = "home") -> tuple[str, dict[str
     return body["live_version"], body["template"]
 
 
-def publish(client: TestClient, template: dict[str, Any], message: str = "change",
-            page: str = "home", headers: dict[str, str] = DESIGNER) -> httpx.Response:
-    return client.post(f"/v1/admin/templates/{page}/publish",
-                       json={"template": template, "message": message}, headers=headers)
+def publish(
+    client: TestClient,
+    template: dict[str, Any],
+    message: str = "change",
+    page: str = "home",
+    headers: dict[str, str] = DESIGNER,
+) -> httpx.Response:
+    return client.post(
+        f"/v1/admin/templates/{page}/publish",
+        json={"template": template, "message": message},
+        headers=headers,
+    )
 
 
 def relabelled(template: dict[str, Any], label: str) -> dict[str, Any]:
@@ -78,8 +86,9 @@ def low_contrast(template: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- access
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [pytest.param(*r, id=f"{r[0]} {r[1]}")
-                                                      for r in ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), [pytest.param(*r, id=f"{r[0]} {r[1]}") for r in ROUTES]
+)
 def test_every_route_needs_the_designer_role(
     client: TestClient, method: str, path: str, body: Any
 ) -> None:
@@ -87,8 +96,13 @@ def test_every_route_needs_the_designer_role(
         "no token": ({}, 401),
         "user token": (bearer("u1"), 403),
         "expired": ({"Authorization": f"Bearer {token('dora', 'designer', ttl=-3600)}"}, 401),
-        "forged": ({"Authorization": "Bearer " + token(
-            "dora", "admin", secret="not-the-server-secret-0123456789abcdef")}, 401),
+        "forged": (
+            {
+                "Authorization": "Bearer "
+                + token("dora", "admin", secret="not-the-server-secret-0123456789abcdef")
+            },
+            401,
+        ),
         "garbage": ({"Authorization": "Bearer not.a.jwt"}, 401),
         "wrong scheme": ({"Authorization": "Basic ZG9yYTp4"}, 401),
     }
@@ -97,8 +111,12 @@ def test_every_route_needs_the_designer_role(
         assert response.status_code == status, (name, response.text)
         error_of(response)
     # Nothing a refused caller sent was stored.
-    assert client.get("/v1/admin/templates/home/history", headers=DESIGNER).json()[
-        "versions"][0]["author"] == "layouts/"
+    assert (
+        client.get("/v1/admin/templates/home/history", headers=DESIGNER).json()["versions"][0][
+            "author"
+        ]
+        == "layouts/"
+    )
 
 
 def test_admin_role_works_too(client: TestClient) -> None:
@@ -142,8 +160,10 @@ def test_validate_ok_and_problems_name_fields(client: TestClient) -> None:
 
     typo = copy.deepcopy(template)
     typo["components"][0]["lable"] = typo["components"][0].pop("label")
-    fields = [p["field"] for p in client.post(
-        path, json={"template": typo}, headers=DESIGNER).json()["problems"]]
+    fields = [
+        p["field"]
+        for p in client.post(path, json={"template": typo}, headers=DESIGNER).json()["problems"]
+    ]
     assert fields == ["components[0].lable"]
 
     other_page = client.post(
@@ -162,15 +182,19 @@ def test_validate_ok_and_problems_name_fields(client: TestClient) -> None:
     ],
 )
 def test_validate_bad_bodies(client: TestClient, raw: bytes, status: int) -> None:
-    response = client.post("/v1/admin/templates/home/validate", content=raw,
-                           headers={**DESIGNER, "Content-Type": "application/json"})
+    response = client.post(
+        "/v1/admin/templates/home/validate",
+        content=raw,
+        headers={**DESIGNER, "Content-Type": "application/json"},
+    )
     assert response.status_code == status
     error_of(response)
 
 
 def test_validate_template_not_an_object(client: TestClient) -> None:
-    body = client.post("/v1/admin/templates/home/validate", json={"template": [1]},
-                       headers=DESIGNER).json()
+    body = client.post(
+        "/v1/admin/templates/home/validate", json={"template": [1]}, headers=DESIGNER
+    ).json()
     assert body["ok"] is False and body["problems"][0]["field"] == "template"
 
 
@@ -193,8 +217,9 @@ def test_publish_refused_on_low_contrast_changes_nothing(client: TestClient) -> 
 
 def test_publish_needs_a_message_and_the_right_page(client: TestClient) -> None:
     _, template = live_template(client)
-    no_message = client.post("/v1/admin/templates/home/publish", json={"template": template},
-                             headers=DESIGNER)
+    no_message = client.post(
+        "/v1/admin/templates/home/publish", json={"template": template}, headers=DESIGNER
+    )
     assert no_message.status_code == 422 and error_of(no_message)["field"] == "message"
     wrong_page = publish(client, template, page="cart")
     assert wrong_page.status_code == 422
@@ -212,14 +237,20 @@ def test_publish_serves_new_version_and_records_author(client: TestClient) -> No
     assert layout.json()["template_version"] == version
     assert layout.headers["etag"] != old_etag
     assert "搜索 Search everything" in {c["label"] for c in layout.json()["components"]}
-    row = next(r for r in client.get("/v1/admin/templates", headers=DESIGNER).json()
-               if r["page"] == "home")
+    row = next(
+        r for r in client.get("/v1/admin/templates", headers=DESIGNER).json() if r["page"] == "home"
+    )
     assert row["live_version"] == version and row["published_by"] == "dora"
     versions = client.get("/v1/admin/templates/home/history", headers=DESIGNER).json()["versions"]
     assert [v["version"] for v in versions] == [version, old_version]
     assert versions[0] | {"created": 0} == {
-        "version": version, "seq": 2, "author": "dora", "message": "rename search",
-        "created": 0, "live": True, "share": 100,
+        "version": version,
+        "seq": 2,
+        "author": "dora",
+        "message": "rename search",
+        "created": 0,
+        "live": True,
+        "share": 100,
     }
     assert versions[1]["live"] is False and versions[1]["author"] == "layouts/"
     assert versions[1]["share"] == 0
@@ -228,8 +259,9 @@ def test_publish_serves_new_version_and_records_author(client: TestClient) -> No
 def test_rollback_publishes_the_old_version_anew(client: TestClient) -> None:
     old_version, template = live_template(client)
     new_version = publish(client, relabelled(template, "Find it")).json()["version"]
-    rolled = client.post("/v1/admin/templates/home/rollback", json={"version": old_version},
-                         headers=ADMIN)
+    rolled = client.post(
+        "/v1/admin/templates/home/rollback", json={"version": old_version}, headers=ADMIN
+    )
     assert rolled.status_code == 201
     assert rolled.json()["version"] == old_version and rolled.json()["seq"] == 3
     versions = client.get("/v1/admin/templates/home/history", headers=DESIGNER).json()["versions"]
@@ -238,8 +270,9 @@ def test_rollback_publishes_the_old_version_anew(client: TestClient) -> None:
     assert [v["live"] for v in versions] == [True, False, False]
     assert client.get("/v1/layouts/home").json()["template_version"] == old_version
 
-    unknown = client.post("/v1/admin/templates/home/rollback", json={"version": "f" * 16},
-                          headers=DESIGNER)
+    unknown = client.post(
+        "/v1/admin/templates/home/rollback", json={"version": "f" * 16}, headers=DESIGNER
+    )
     assert unknown.status_code == 404 and error_of(unknown)["field"] == "version"
     missing = client.post("/v1/admin/templates/home/rollback", json={}, headers=DESIGNER)
     assert missing.status_code == 422 and error_of(missing)["field"] == "version"
@@ -279,8 +312,9 @@ def test_diff_structured_and_unified(client: TestClient) -> None:
     assert '-  "font_px": 16' not in unified  # the theme's font is nested, indented deeper
     assert any(line.startswith("-") and '"font_px": 16' in line for line in unified.splitlines())
 
-    same = client.get(f"/v1/admin/templates/cart/diff?from={old_version}&to={old_version}",
-                      headers=DESIGNER).json()
+    same = client.get(
+        f"/v1/admin/templates/cart/diff?from={old_version}&to={old_version}", headers=DESIGNER
+    ).json()
     assert same["changes"] == [] and same["unified"] == ""
 
 
@@ -294,8 +328,9 @@ def test_diff_structured_and_unified(client: TestClient) -> None:
 )
 def test_diff_bad_queries(client: TestClient, query: str, status: int, field: str) -> None:
     version, _ = live_template(client)
-    response = client.get(f"/v1/admin/templates/home/diff?{query.replace('LIVE', version)}",
-                          headers=DESIGNER)
+    response = client.get(
+        f"/v1/admin/templates/home/diff?{query.replace('LIVE', version)}", headers=DESIGNER
+    )
     assert response.status_code == status and error_of(response)["field"] == field
 
 
@@ -336,13 +371,16 @@ def test_preview_html_is_a_page_with_escaped_labels(client: TestClient) -> None:
     assert "default-src 'none'" in response.headers["content-security-policy"]
     html = response.text
     assert html.startswith("<!doctype html>") and '<html lang="zh-CN">' in html
-    assert 'font-size:24px' in html and "min-height:60px" in html
+    assert "font-size:24px" in html and "min-height:60px" in html
     assert '<form role="search"' in html and "<nav" in html and "<button" in html
 
     _, template = live_template(client)
     draft = relabelled(template, "<script>alert(1)</script>")
-    posted = client.post("/v1/admin/preview/home?persona=default&format=html",
-                         json={"template": draft}, headers=DESIGNER)
+    posted = client.post(
+        "/v1/admin/preview/home?persona=default&format=html",
+        json={"template": draft},
+        headers=DESIGNER,
+    )
     assert posted.status_code == 200
     assert "<script>" not in posted.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in posted.text
@@ -351,14 +389,16 @@ def test_preview_html_is_a_page_with_escaped_labels(client: TestClient) -> None:
 def test_preview_draft_json_and_refusals(client: TestClient) -> None:
     version, template = live_template(client)
     draft = relabelled(template, "Draft label")
-    layout = client.post("/v1/admin/preview/home?persona=elderly", json={"template": draft},
-                         headers=DESIGNER).json()
+    layout = client.post(
+        "/v1/admin/preview/home?persona=elderly", json={"template": draft}, headers=DESIGNER
+    ).json()
     assert layout["template_version"] != version
     assert "Draft label" in {c["label"] for c in layout["components"]}
     assert live_template(client)[0] == version  # a preview publishes nothing
 
-    refused = client.post("/v1/admin/preview/home", json={"template": low_contrast(template)},
-                          headers=DESIGNER)
+    refused = client.post(
+        "/v1/admin/preview/home", json={"template": low_contrast(template)}, headers=DESIGNER
+    )
     assert refused.status_code == 422
     assert refused.json()["problems"][0]["field"] == "theme.palette.text"
 
@@ -387,8 +427,9 @@ def test_preview_takes_the_launch_context(client: TestClient) -> None:
 
 
 def _users(prefix: str, count: int) -> list[dict[str, Any]]:
-    return [{"user": f"{prefix}{i}", "segments": ["churn_risk", f"tier_{i % 3}"]}
-            for i in range(count)]
+    return [
+        {"user": f"{prefix}{i}", "segments": ["churn_risk", f"tier_{i % 3}"]} for i in range(count)
+    ]
 
 
 def _churn_check(client: TestClient, user: str) -> None:
@@ -404,8 +445,8 @@ def _churn_check(client: TestClient, user: str) -> None:
 def test_segments_bulk_json_array(client: TestClient) -> None:
     # A layout served before the import must not be served stale after it.
     assert "welcome_back" not in [
-        c["id"] for c in client.get("/v1/layouts/home", headers=bearer("a4999")).json()[
-            "components"]
+        c["id"]
+        for c in client.get("/v1/layouts/home", headers=bearer("a4999")).json()["components"]
     ]
     response = client.put("/v1/admin/segments", json=_users("a", 5000), headers=DESIGNER)
     assert response.status_code == 200 and response.json() == {"users": 5000}
@@ -415,8 +456,11 @@ def test_segments_bulk_json_array(client: TestClient) -> None:
 @pytest.mark.parametrize("content_type", ["application/x-ndjson", "text/plain"])
 def test_segments_bulk_json_lines(client: TestClient, content_type: str) -> None:
     body = "\n".join(json.dumps(u) for u in _users("l", 5000)) + "\n"
-    response = client.put("/v1/admin/segments", content=body.encode(),
-                          headers={**DESIGNER, "Content-Type": content_type})
+    response = client.put(
+        "/v1/admin/segments",
+        content=body.encode(),
+        headers={**DESIGNER, "Content-Type": content_type},
+    )
     assert response.status_code == 200 and response.json() == {"users": 5000}
     _churn_check(client, "l1234")
 
@@ -424,26 +468,57 @@ def test_segments_bulk_json_lines(client: TestClient, content_type: str) -> None
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "field"),
     [
-        pytest.param(b'{"user": "x", "segments": ["a"]}\n{"user": "y", "segments": [1]}\n',
-                     "application/x-ndjson", 422, "line 2.segments[0]", id="line 2 wrong type"),
-        pytest.param(b'{"user": "x", "segments": ["a"]}\n{"user": "y"\n',
-                     "application/x-ndjson", 400, "line 2", id="line 2 malformed"),
-        pytest.param(b'{"user": "x", "segments": ["a"], "extra": 1}\n',
-                     "application/x-ndjson", 422, "line 1.extra", id="unknown field"),
-        pytest.param(b'[{"user": "x", "segments": ["a"]}, {"user": "", "segments": []}]',
-                     "application/json", 422, "[1].user", id="empty user"),
-        pytest.param(b'[{"user": "x", "segments": ["a"]}, {"segments": []}]',
-                     "application/json", 422, "[1].user", id="missing user"),
-        pytest.param(b'[{"user": "x", "segments": ["  "]}]',
-                     "application/json", 422, "[0].segments[0]", id="blank segment"),
+        pytest.param(
+            b'{"user": "x", "segments": ["a"]}\n{"user": "y", "segments": [1]}\n',
+            "application/x-ndjson",
+            422,
+            "line 2.segments[0]",
+            id="line 2 wrong type",
+        ),
+        pytest.param(
+            b'{"user": "x", "segments": ["a"]}\n{"user": "y"\n',
+            "application/x-ndjson",
+            400,
+            "line 2",
+            id="line 2 malformed",
+        ),
+        pytest.param(
+            b'{"user": "x", "segments": ["a"], "extra": 1}\n',
+            "application/x-ndjson",
+            422,
+            "line 1.extra",
+            id="unknown field",
+        ),
+        pytest.param(
+            b'[{"user": "x", "segments": ["a"]}, {"user": "", "segments": []}]',
+            "application/json",
+            422,
+            "[1].user",
+            id="empty user",
+        ),
+        pytest.param(
+            b'[{"user": "x", "segments": ["a"]}, {"segments": []}]',
+            "application/json",
+            422,
+            "[1].user",
+            id="missing user",
+        ),
+        pytest.param(
+            b'[{"user": "x", "segments": ["  "]}]',
+            "application/json",
+            422,
+            "[0].segments[0]",
+            id="blank segment",
+        ),
         pytest.param(b"[", "application/json", 400, None, id="malformed array"),
     ],
 )
 def test_segments_bad_item_stores_nothing(
     client: TestClient, body: bytes, content_type: str, status: int, field: str | None
 ) -> None:
-    response = client.put("/v1/admin/segments", content=body,
-                          headers={**DESIGNER, "Content-Type": content_type})
+    response = client.put(
+        "/v1/admin/segments", content=body, headers={**DESIGNER, "Content-Type": content_type}
+    )
     assert response.status_code == status, response.text
     assert error_of(response).get("field") == field
     data = client.get("/v1/me/data", headers=bearer("x")).json()["data"]
@@ -454,7 +529,8 @@ def test_segments_empty_and_too_large(client: TestClient) -> None:
     empty = client.put("/v1/admin/segments", content=b"", headers=DESIGNER)
     assert empty.status_code == 400
     huge = client.put(
-        "/v1/admin/segments", content=b" " * (20 * 1024 * 1024 + 1),
+        "/v1/admin/segments",
+        content=b" " * (20 * 1024 * 1024 + 1),
         headers={**DESIGNER, "Content-Type": "application/x-ndjson"},
     )
     assert huge.status_code == 413 and error_of(huge)["code"] == "too_large"
@@ -502,18 +578,23 @@ def deep_body(document: dict[str, Any]) -> bytes:
     return json.dumps(document).replace(f'"{marker}"', nested).encode()
 
 
-@pytest.mark.parametrize(("method", "path", "extra"), [
-    pytest.param("POST", "/v1/admin/templates/home/validate", {}, id="validate"),
-    pytest.param("POST", "/v1/admin/templates/home/publish", {"message": "deep"}, id="publish"),
-    pytest.param("POST", "/v1/admin/templates/home/rollback", {"version": "x"}, id="rollback"),
-    pytest.param("POST", "/v1/admin/preview/home?persona=default", {}, id="preview"),
-])
-def test_deeply_nested_templates_are_bad_json(client: TestClient, method: str, path: str,
-                                               extra: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "extra"),
+    [
+        pytest.param("POST", "/v1/admin/templates/home/validate", {}, id="validate"),
+        pytest.param("POST", "/v1/admin/templates/home/publish", {"message": "deep"}, id="publish"),
+        pytest.param("POST", "/v1/admin/templates/home/rollback", {"version": "x"}, id="rollback"),
+        pytest.param("POST", "/v1/admin/preview/home?persona=default", {}, id="preview"),
+    ],
+)
+def test_deeply_nested_templates_are_bad_json(
+    client: TestClient, method: str, path: str, extra: dict[str, Any]
+) -> None:
     version, template = live_template(client)
     body = deep_body({"template": template, **extra})
-    response = client.request(method, path, content=body, headers={
-        **DESIGNER, "content-type": "application/json"})
+    response = client.request(
+        method, path, content=body, headers={**DESIGNER, "content-type": "application/json"}
+    )
     assert response.status_code == 400, response.text
     error = error_of(response)
     assert error["code"] == "bad_json" and "nested deeper than" in error["message"]
@@ -523,17 +604,27 @@ def test_deeply_nested_templates_are_bad_json(client: TestClient, method: str, p
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
 def test_non_finite_numbers_are_bad_json(client: TestClient, number: str) -> None:
     _, template = live_template(client)
-    body, replaced = re.subn(r'"font_px": 16(\.0)?,', f'"font_px": {number},',
-                             json.dumps({"template": template}), count=1)
+    body, replaced = re.subn(
+        r'"font_px": 16(\.0)?,',
+        f'"font_px": {number},',
+        json.dumps({"template": template}),
+        count=1,
+    )
     assert replaced == 1
-    response = client.post("/v1/admin/templates/home/validate", content=body.encode(),
-                           headers={**DESIGNER, "content-type": "application/json"})
+    response = client.post(
+        "/v1/admin/templates/home/validate",
+        content=body.encode(),
+        headers={**DESIGNER, "content-type": "application/json"},
+    )
     assert response.status_code == 400 and error_of(response)["code"] == "bad_json"
 
 
 def test_deep_segment_import_is_bad_json(client: TestClient) -> None:
     line = '{"user": "u1", "segments": ' + "[" * 1_000 + "]" * 1_000 + "}"
-    response = client.put("/v1/admin/segments", content=line.encode(), headers={
-        **DESIGNER, "content-type": "application/x-ndjson"})
+    response = client.put(
+        "/v1/admin/segments",
+        content=line.encode(),
+        headers={**DESIGNER, "content-type": "application/x-ndjson"},
+    )
     assert response.status_code == 400 and error_of(response)["code"] == "bad_json"
     assert error_of(response)["field"] == "line 1"

@@ -40,26 +40,40 @@ def test_if_match_star_does_not_override_a_stale_body_base_version(client: TestC
     """`*` forces only when nothing narrower is asked: a body `base_version` that is not live is
     still a 409 `stale_base`, and the other designer's change stays live."""
     base, template = live(client)
-    theirs = client.post(f"{BASE}/publish", headers=DESIGNER,
-                         json={"template": titled(template, "theirs"), "message": "b"})
+    theirs = client.post(
+        f"{BASE}/publish",
+        headers=DESIGNER,
+        json={"template": titled(template, "theirs"), "message": "b"},
+    )
     assert theirs.status_code == 201
-    mine = client.post(f"{BASE}/publish", headers={**DESIGNER, "If-Match": "*"},
-                       json={"template": titled(template, "mine"), "message": "a",
-                             "base_version": base})
+    mine = client.post(
+        f"{BASE}/publish",
+        headers={**DESIGNER, "If-Match": "*"},
+        json={"template": titled(template, "mine"), "message": "a", "base_version": base},
+    )
     assert mine.status_code == 409, mine.text
     assert mine.json()["error"]["code"] == "stale_base"
     assert live(client)[0] == theirs.json()["version"]
     # `*` with the live version as base_version publishes.
-    ok = client.post(f"{BASE}/publish", headers={**DESIGNER, "If-Match": "*"},
-                     json={"template": titled(template, "mine"), "message": "a",
-                           "base_version": theirs.json()["version"]})
+    ok = client.post(
+        f"{BASE}/publish",
+        headers={**DESIGNER, "If-Match": "*"},
+        json={
+            "template": titled(template, "mine"),
+            "message": "a",
+            "base_version": theirs.json()["version"],
+        },
+    )
     assert ok.status_code == 201, ok.text
 
 
 @pytest.mark.parametrize("count", ["\u0663", "\uff13", "\u00b3"])
 def test_persona_event_counts_are_ascii_digits(client: TestClient, count: str) -> None:
     """`events=coupons:click:<count>`: Arabic-Indic or full-width digits are not a count."""
-    response = client.get("/v1/admin/preview/home", headers=DESIGNER,
-                          params={"persona": "default", "events": f"coupons:click:{count}"})
+    response = client.get(
+        "/v1/admin/preview/home",
+        headers=DESIGNER,
+        params={"persona": "default", "events": f"coupons:click:{count}"},
+    )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == "events"

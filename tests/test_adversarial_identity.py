@@ -29,8 +29,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         ({"jti": 5}, "'jti'"),
     ],
 )
-def test_refused_claims_are_named(client: TestClient, extra: dict[str, object],
-                                  words: str) -> None:
+def test_refused_claims_are_named(client: TestClient, extra: dict[str, object], words: str) -> None:
     claims = {"sub": "ana", "exp": int(time.time()) + 600, **extra}
     header = {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
     for path in ("/v1/me/settings", "/v1/layouts/home"):

@@ -23,9 +23,9 @@ from tests.apphelpers import SECRET, bearer, make_app
 from uiserver.catalog import load_catalog, load_template_file, template_version
 from uiserver.engine import Engine, check_layout
 from uiserver.engine.labels import has_visible_text
-from uiserver.identifiers import user_id_problem
 from uiserver.policy import load_policy
 from uiserver.schema import Context, Profile, Template
+from uiserver.users.ids import user_id_problem
 
 REPO = Path(__file__).resolve().parents[1]
 DESIGNER = bearer("dora", "designer")
@@ -62,11 +62,15 @@ def test_publish_refuses_blank_glyph_labels(client: TestClient, label: str) -> N
     doc: dict[str, Any] = copy.deepcopy(before["template"])
     for component in doc["components"]:
         component["label"] = label
-    checked = client.post("/v1/admin/templates/home/validate", headers=DESIGNER,
-                          json={"template": doc})
+    checked = client.post(
+        "/v1/admin/templates/home/validate", headers=DESIGNER, json={"template": doc}
+    )
     assert checked.status_code == 200 and checked.json()["ok"] is False
-    published = client.post("/v1/admin/templates/home/publish", headers=DESIGNER,
-                            json={"template": doc, "message": "blank"})
+    published = client.post(
+        "/v1/admin/templates/home/publish",
+        headers=DESIGNER,
+        json={"template": doc, "message": "blank"},
+    )
     assert published.status_code == 422
     assert "components[0].label" in published.text
     after = client.get("/v1/admin/templates/home", headers=DESIGNER).json()
@@ -98,8 +102,9 @@ def test_blank_user_ids_are_refused(client: TestClient, sub: str) -> None:
         assert response.status_code == 401, (path, response.text)
         assert response.json()["error"]["code"] == "bad_token"
         assert "blank" in response.json()["error"]["message"]
-    imported = client.put("/v1/admin/segments", headers=DESIGNER,
-                          json=[{"user": sub, "segments": ["vip"]}])
+    imported = client.put(
+        "/v1/admin/segments", headers=DESIGNER, json=[{"user": sub, "segments": ["vip"]}]
+    )
     assert imported.status_code == 422
     assert imported.json()["error"]["field"] == "[0].user"
 
@@ -109,13 +114,15 @@ def test_user_ids_are_opaque_and_compared_exactly(client: TestClient) -> None:
     (OIDC Core 5.7: `sub` is case sensitive); none sees another's settings."""
     ids = ["\u00e9", "e\u0301", "Ana", "ana"]
     for n, uid in enumerate(ids):
-        response = client.patch("/v1/me/settings", headers=bearer(uid),
-                                json={"font_scale": 1.0 + 0.1 * (n + 1)})
+        response = client.patch(
+            "/v1/me/settings", headers=bearer(uid), json={"font_scale": 1.0 + 0.1 * (n + 1)}
+        )
         assert response.status_code == 200, response.text
     for n, uid in enumerate(ids):
         settings = client.get("/v1/me/settings", headers=bearer(uid)).json()
         assert settings["font_scale"] == pytest.approx(1.0 + 0.1 * (n + 1))
     erased = client.delete("/v1/me", headers=bearer("e\u0301"))
     assert erased.status_code == 200
-    assert client.get("/v1/me/settings", headers=bearer("\u00e9")).json()["font_scale"] \
-        == pytest.approx(1.1)
+    assert client.get("/v1/me/settings", headers=bearer("\u00e9")).json()[
+        "font_scale"
+    ] == pytest.approx(1.1)

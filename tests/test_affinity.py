@@ -7,7 +7,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from uiserver.affinity import (
+from uiserver.engine.affinity import (
     HALF_LIFE_S,
     MAX_KEYS,
     MIN_SCORE,

@@ -19,8 +19,13 @@ from tests.apphelpers import SECRET, bearer, make_app, token
 from uiserver.catalog import load_template_file
 
 ELDERLY = {
-    "elderly_mode": "on", "font_scale": 1.0, "high_contrast": False, "reduce_motion": False,
-    "screen_reader": False, "handedness": "unknown", "personalization": 1.0,
+    "elderly_mode": "on",
+    "font_scale": 1.0,
+    "high_contrast": False,
+    "reduce_motion": False,
+    "screen_reader": False,
+    "handedness": "unknown",
+    "personalization": 1.0,
     "age_band": "unknown",
 }
 
@@ -129,15 +134,29 @@ def _bad_tokens() -> list[object]:
         pytest.param("Bearer not-a-jwt", "bad_token", id="garbage"),
         pytest.param("Basic abc", "bad_token", id="wrong-scheme"),
         pytest.param(f"Bearer {token('u', ttl=-3600)}", "token_expired", id="expired"),
-        pytest.param(f"Bearer {token('u', secret='another-secret-of-enough-length!!')}",
-                     "bad_token", id="foreign-secret"),
-        pytest.param("Bearer " + jwt.encode({"sub": "u"}, SECRET, algorithm="HS256"),
-                     "bad_token", id="no-exp"),
-        pytest.param("Bearer " + jwt.encode({"sub": "u", "exp": now + 3600}, None,
-                                            algorithm="none"),
-                     "bad_token", id="alg-none"),
-        pytest.param("Bearer " + jwt.encode({"sub": "u", "exp": now + 3600, "role": "root"}, SECRET,
-                                            algorithm="HS256"), "bad_token", id="unknown-role"),
+        pytest.param(
+            f"Bearer {token('u', secret='another-secret-of-enough-length!!')}",
+            "bad_token",
+            id="foreign-secret",
+        ),
+        pytest.param(
+            "Bearer " + jwt.encode({"sub": "u"}, SECRET, algorithm="HS256"),
+            "bad_token",
+            id="no-exp",
+        ),
+        pytest.param(
+            "Bearer " + jwt.encode({"sub": "u", "exp": now + 3600}, None, algorithm="none"),
+            "bad_token",
+            id="alg-none",
+        ),
+        pytest.param(
+            "Bearer "
+            + jwt.encode(
+                {"sub": "u", "exp": now + 3600, "role": "root"}, SECRET, algorithm="HS256"
+            ),
+            "bad_token",
+            id="unknown-role",
+        ),
     ]
 
 
@@ -150,8 +169,13 @@ def test_bad_tokens_are_401(client: TestClient, header: str, code: str, path: st
 
 
 def test_me_routes_need_a_token(client: TestClient) -> None:
-    for method, path in [("GET", "/v1/me/settings"), ("PUT", "/v1/me/settings"),
-                         ("POST", "/v1/me/events"), ("GET", "/v1/me/data"), ("DELETE", "/v1/me")]:
+    for method, path in [
+        ("GET", "/v1/me/settings"),
+        ("PUT", "/v1/me/settings"),
+        ("POST", "/v1/me/events"),
+        ("GET", "/v1/me/data"),
+        ("DELETE", "/v1/me"),
+    ]:
         response = client.request(method, path, json={})
         assert response.status_code == 401, (method, path)
         error_of(response)
@@ -222,8 +246,12 @@ def test_elderly_setting_changes_next_layout_and_etag(client: TestClient) -> Non
 
 
 def _events(n: int, kind: str = "click", component: str = "coupons") -> dict[str, object]:
-    return {"events": [{"page": "home", "component": component, "kind": kind, "ts": time.time()}
-                       for _ in range(n)]}
+    return {
+        "events": [
+            {"page": "home", "component": component, "kind": kind, "ts": time.time()}
+            for _ in range(n)
+        ]
+    }
 
 
 def test_events_are_stored_and_exported(client: TestClient) -> None:
@@ -238,11 +266,15 @@ def test_events_are_stored_and_exported(client: TestClient) -> None:
     ("body", "status"),
     [
         pytest.param(_events(501), 422, id="too-many"),
-        pytest.param({"events": [{"page": "home", "component": "x", "kind": "hover"}]}, 422,
-                     id="bad-kind"),
+        pytest.param(
+            {"events": [{"page": "home", "component": "x", "kind": "hover"}]}, 422, id="bad-kind"
+        ),
         pytest.param({"events": [{"page": "home", "kind": "click"}]}, 422, id="missing-field"),
-        pytest.param({"events": [{"page": "home", "component": "x", "kind": "click",
-                                  "ts": "yesterday"}]}, 422, id="ts-not-number"),
+        pytest.param(
+            {"events": [{"page": "home", "component": "x", "kind": "click", "ts": "yesterday"}]},
+            422,
+            id="ts-not-number",
+        ),
         pytest.param({"evts": []}, 422, id="wrong-key"),
     ],
 )
@@ -255,7 +287,8 @@ def test_bad_event_batches(client: TestClient, body: object, status: int) -> Non
 
 def test_oversized_event_body_is_413(client: TestClient) -> None:
     response = client.post(
-        "/v1/me/events", content=b"[" + b" " * 400_000 + b"]",
+        "/v1/me/events",
+        content=b"[" + b" " * 400_000 + b"]",
         headers={**bearer("gus"), "Content-Type": "application/json"},
     )
     assert response.status_code == 413
@@ -329,12 +362,14 @@ def test_concurrent_misses_are_computed_once(tmp_path: Path) -> None:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
                 loads_before = service.loader.loads.computations
                 renders_before = service.stats["renders"]
-                responses = await asyncio.gather(*[
-                    http.get("/v1/layouts/product", headers=bearer("zed")) for _ in range(30)
-                ])
-                return ([r.status_code for r in responses],
-                        service.loader.loads.computations - loads_before,
-                        service.stats["renders"] - renders_before)
+                responses = await asyncio.gather(
+                    *[http.get("/v1/layouts/product", headers=bearer("zed")) for _ in range(30)]
+                )
+                return (
+                    [r.status_code for r in responses],
+                    service.loader.loads.computations - loads_before,
+                    service.stats["renders"] - renders_before,
+                )
 
     statuses, loads, renders = asyncio.run(scenario())
     assert statuses == [200] * 30
@@ -382,7 +417,15 @@ def test_health_ready_metrics_openapi(client: TestClient) -> None:
     assert 'route="/healthz"' in metrics  # Starlette routes are timed by their path template
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/v1/layouts/{page}", "/v1/me/settings", "/v1/me/events", "/v1/me/data",
-                 "/v1/me", "/healthz", "/readyz", "/metrics"):
+    for path in (
+        "/v1/layouts/{page}",
+        "/v1/me/settings",
+        "/v1/me/events",
+        "/v1/me/data",
+        "/v1/me",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
         assert path in spec["paths"], path
     assert "Layout" in spec["components"]["schemas"]

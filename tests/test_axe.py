@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.apphelpers import ROOT
 from tests.browserhelpers import Server, log_in
 from uiserver.catalog import load_catalog
-from uiserver.http.h5 import render_h5
+from uiserver.http.preview.h5 import render_h5
 from uiserver.schema import Layout
 
 pytestmark = pytest.mark.browser
@@ -44,10 +44,14 @@ def console(browser: Browser, server: Server) -> Iterator[Page]:
     """A signed-in console tab, after one extra publication so history and diff have two rows."""
     headers = {"Authorization": f"Bearer {server.designer_token}"}
     template = httpx.get(f"{server.url}/v1/admin/templates/cart", headers=headers).json()[
-        "template"]
+        "template"
+    ]
     template["components"][1]["label"] = "运费说明 Delivery fees"
-    published = httpx.post(f"{server.url}/v1/admin/templates/cart/publish", headers=headers,
-                           json={"template": template, "message": "clearer notice"})
+    published = httpx.post(
+        f"{server.url}/v1/admin/templates/cart/publish",
+        headers=headers,
+        json={"template": template, "message": "clearer notice"},
+    )
     assert published.status_code == 201
     context: BrowserContext = browser.new_context(viewport={"width": 1280, "height": 900})
     yield log_in(context, server)
@@ -143,8 +147,10 @@ def test_console_error_states(console: Page, server: Server) -> None:
     assert console.get_by_role("region", name="Problems").is_visible()
     console.wait_for_selector("#designer[data-previewed]")
     assert_clean(console)
-    httpx.delete(f"{server.url}/v1/admin/drafts/cart",
-                 headers={"Authorization": f"Bearer {server.designer_token}"})
+    httpx.delete(
+        f"{server.url}/v1/admin/drafts/cart",
+        headers={"Authorization": f"Bearer {server.designer_token}"},
+    )
     console.goto(server.url + "/designer/segments")
     console.get_by_label("Segments, as JSON lines").fill('{"user": 1}')
     console.get_by_role("button", name="Import").click()
@@ -166,8 +172,9 @@ def _layout(api_page: Page, server: Server, persona: str = "default") -> dict[st
 
 def _render(layout: dict[str, Any]) -> str:
     """Straight through the renderer: what lint would have refused to publish."""
-    return render_h5(msgspec.convert(layout, Layout), load_catalog(ROOT / "components"),
-                     title="bad")
+    return render_h5(
+        msgspec.convert(layout, Layout), load_catalog(ROOT / "components"), title="bad"
+    )
 
 
 def test_low_contrast_rendering_fails(api_page: Page, server: Server) -> None:

@@ -19,15 +19,18 @@ from uiserver.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
 
 USER = bearer("u")
 DESIGNER = bearer("dora", "designer")
-SETTINGS = ('{"elderly_mode": "auto", "font_scale": %s, "high_contrast": false, '
-            '"reduce_motion": false, "screen_reader": false, "handedness": "unknown", '
-            '"personalization": 1.0, "age_band": "unknown"}')
+SETTINGS = (
+    '{"elderly_mode": "auto", "font_scale": %s, "high_contrast": false, '
+    '"reduce_motion": false, "screen_reader": false, "handedness": "unknown", '
+    '"personalization": 1.0, "age_band": "unknown"}'
+)
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with TestClient(make_app(tmp_path_factory.mktemp("bodies")),
-                    raise_server_exceptions=False) as test_client:
+    with TestClient(
+        make_app(tmp_path_factory.mktemp("bodies")), raise_server_exceptions=False
+    ) as test_client:
         yield test_client
 
 
@@ -38,39 +41,74 @@ def _error(response: object) -> dict[str, str]:
     return response.json()["error"]  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize(("path", "method", "body", "code"), [
-    pytest.param("/v1/me/events", "POST",
-                 b'{"events": [{"page": "home", "component": "x", "kind": "view", "extra": '
-                 + b"[" * 5000 + b"]" * 5000 + b"}]}", "bad_json", id="events-5000-deep"),
-    pytest.param("/v1/me/events", "POST", b"[" * 100_000, "bad_json", id="events-100k-brackets"),
-    pytest.param("/v1/me/events", "POST",
-                 b'{"events": [{"page": "home", "component": "x", "kind": "view", "ts": NaN}]}',
-                 "bad_json", id="events-nan"),
-    pytest.param("/v1/me/events", "POST",
-                 b'{"events": [{"page": "home", "component": "x", "kind": "view", "ts": 1e999}]}',
-                 "invalid", id="events-1e999"),
-    pytest.param("/v1/me/events", "POST",
-                 b'{"events": [{"page": "\\ud800", "component": "x", "kind": "view"}]}',
-                 "bad_json", id="events-lone-surrogate"),
-    pytest.param("/v1/me/settings", "PUT", (SETTINGS % "NaN").encode(), "bad_json",
-                 id="settings-nan"),
-    pytest.param("/v1/me/settings", "PUT", (SETTINGS % "Infinity").encode(), "bad_json",
-                 id="settings-infinity"),
-    pytest.param("/v1/me/settings", "PUT", b"[" * 3000, "bad_json", id="settings-deep"),
-    pytest.param("/v1/me/settings", "PUT", b"", "bad_json", id="settings-empty"),
-    pytest.param("/v1/me/settings", "PUT", b"\xff\xfe{}", "bad_json", id="settings-not-utf8"),
-])
-def test_client_bodies_are_4xx(client: TestClient, path: str, method: str, body: bytes,
-                               code: str) -> None:
-    response = client.request(method, path, content=body,
-                              headers={**USER, "content-type": "application/json"})
+@pytest.mark.parametrize(
+    ("path", "method", "body", "code"),
+    [
+        pytest.param(
+            "/v1/me/events",
+            "POST",
+            b'{"events": [{"page": "home", "component": "x", "kind": "view", "extra": '
+            + b"[" * 5000
+            + b"]" * 5000
+            + b"}]}",
+            "bad_json",
+            id="events-5000-deep",
+        ),
+        pytest.param(
+            "/v1/me/events", "POST", b"[" * 100_000, "bad_json", id="events-100k-brackets"
+        ),
+        pytest.param(
+            "/v1/me/events",
+            "POST",
+            b'{"events": [{"page": "home", "component": "x", "kind": "view", "ts": NaN}]}',
+            "bad_json",
+            id="events-nan",
+        ),
+        pytest.param(
+            "/v1/me/events",
+            "POST",
+            b'{"events": [{"page": "home", "component": "x", "kind": "view", "ts": 1e999}]}',
+            "invalid",
+            id="events-1e999",
+        ),
+        pytest.param(
+            "/v1/me/events",
+            "POST",
+            b'{"events": [{"page": "\\ud800", "component": "x", "kind": "view"}]}',
+            "bad_json",
+            id="events-lone-surrogate",
+        ),
+        pytest.param(
+            "/v1/me/settings", "PUT", (SETTINGS % "NaN").encode(), "bad_json", id="settings-nan"
+        ),
+        pytest.param(
+            "/v1/me/settings",
+            "PUT",
+            (SETTINGS % "Infinity").encode(),
+            "bad_json",
+            id="settings-infinity",
+        ),
+        pytest.param("/v1/me/settings", "PUT", b"[" * 3000, "bad_json", id="settings-deep"),
+        pytest.param("/v1/me/settings", "PUT", b"", "bad_json", id="settings-empty"),
+        pytest.param("/v1/me/settings", "PUT", b"\xff\xfe{}", "bad_json", id="settings-not-utf8"),
+    ],
+)
+def test_client_bodies_are_4xx(
+    client: TestClient, path: str, method: str, body: bytes, code: str
+) -> None:
+    response = client.request(
+        method, path, content=body, headers={**USER, "content-type": "application/json"}
+    )
     assert response.status_code == (400 if code == "bad_json" else 422), response.text
     assert _error(response)["code"] == code
 
 
 def test_segment_import_with_a_deep_array_is_bad_json(client: TestClient) -> None:
-    response = client.put("/v1/admin/segments", content=b"[" * 100_000,
-                          headers={**DESIGNER, "content-type": "application/json"})
+    response = client.put(
+        "/v1/admin/segments",
+        content=b"[" * 100_000,
+        headers={**DESIGNER, "content-type": "application/json"},
+    )
     assert response.status_code == 400 and _error(response)["code"] == "bad_json"
 
 
@@ -91,17 +129,27 @@ def test_a_yaml_draft_with_a_lone_surrogate_is_refused(tmp_path: Path, where: st
         form = console.get("/designer/login")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
         assert csrf
-        console.post("/designer/login", data={"csrf_token": csrf.group(1),
-                                              "token": token("dora", "designer")})
+        console.post(
+            "/designer/login",
+            data={"csrf_token": csrf.group(1), "token": token("dora", "designer")},
+        )
         page = console.get("/designer/pages/home")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert csrf
-        for path, action in (("/designer/pages/home", "validate"),
-                             ("/designer/pages/home", "publish"),
-                             ("/designer/pages/home/preview", "preview")):
-            response = console.post(path, data={
-                "csrf_token": csrf.group(1), "action": action, "template": draft,
-                "message": "m"})
+        for path, action in (
+            ("/designer/pages/home", "validate"),
+            ("/designer/pages/home", "publish"),
+            ("/designer/pages/home/preview", "preview"),
+        ):
+            response = console.post(
+                path,
+                data={
+                    "csrf_token": csrf.group(1),
+                    "action": action,
+                    "template": draft,
+                    "message": "m",
+                },
+            )
             assert response.status_code in (400, 422), (action, response.status_code)
             assert "lone surrogate" in response.text
 
@@ -113,8 +161,9 @@ def test_a_template_file_with_a_lone_surrogate_is_a_load_error(tmp_path: Path) -
         load_template_file(path)
 
 
-@pytest.mark.parametrize("text", ["[" * 5000, '{"max_change": NaN}', "{"],
-                         ids=["deep", "nan", "truncated"])
+@pytest.mark.parametrize(
+    "text", ["[" * 5000, '{"max_change": NaN}', "{"], ids=["deep", "nan", "truncated"]
+)
 def test_a_broken_policy_file_is_a_policy_error(tmp_path: Path, text: str) -> None:
     path = tmp_path / "policy.json"
     path.write_text(text)

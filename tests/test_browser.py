@@ -69,7 +69,8 @@ def test_login_refused_publish_fix_and_rollback(context: BrowserContext, server:
 
     # Fixed: a darker colour publishes, and the client API serves it with a new ETag.
     page.get_by_label("Template of").fill(
-        page.get_by_label("Template of").input_value().replace("#AAAAAA", "#111111", 1))
+        page.get_by_label("Template of").input_value().replace("#AAAAAA", "#111111", 1)
+    )
     page.get_by_label("Publish message").fill("darker text")
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_role("status")).to_contain_text("Publish this draft of cart")
@@ -81,8 +82,9 @@ def test_login_refused_publish_fix_and_rollback(context: BrowserContext, server:
     assert new_version != original_version
     assert published.headers["etag"] != original.headers["etag"]
     assert published.json()["theme"]["palette"]["text"] == "#111111"
-    revalidated = httpx.get(f"{server.url}/v1/layouts/cart",
-                            headers={"If-None-Match": original.headers["etag"]})
+    revalidated = httpx.get(
+        f"{server.url}/v1/layouts/cart", headers={"If-None-Match": original.headers["etag"]}
+    )
     assert revalidated.status_code == 200  # the old ETag no longer matches
 
     # History shows who, when and why; roll back to the first version.
@@ -188,8 +190,10 @@ def test_user_token_is_refused_and_logout_ends_the_session(
 def test_preview_draws_the_layout_numbers(context: BrowserContext, server: Server) -> None:
     page = log_in(context, server)
     page.goto(server.url + "/designer/pages/home/preview")
-    layout = httpx.get(f"{server.url}/v1/admin/preview/home?persona=elderly",
-                       headers={"Authorization": f"Bearer {server.designer_token}"}).json()
+    layout = httpx.get(
+        f"{server.url}/v1/admin/preview/home?persona=elderly",
+        headers={"Authorization": f"Bearer {server.designer_token}"},
+    ).json()
     search = next(c for c in layout["components"] if c["role"] == "search")
     frame = page.frame_locator('iframe[title="home as Elderly (60+)"]')
     box = frame.get_by_role("searchbox", name=search["label"])

@@ -27,8 +27,11 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 
 
 def admin(server: Server) -> httpx.Client:
-    return httpx.Client(base_url=server.url, timeout=5.0,
-                        headers={"Authorization": f"Bearer {server.designer_token}"})
+    return httpx.Client(
+        base_url=server.url,
+        timeout=5.0,
+        headers={"Authorization": f"Bearer {server.designer_token}"},
+    )
 
 
 TOKENS: dict[str, str] = {}
@@ -42,7 +45,8 @@ def served(server: Server, users: list[str]) -> dict[str, str]:
             TOKENS[user] = mint(server.data_dir, user)
         headers = {"Authorization": f"Bearer {TOKENS[user]}"}
         out[user] = httpx.get(f"{server.url}/v1/layouts/cart", headers=headers).json()[
-            "template_version"]
+            "template_version"
+        ]
     return out
 
 
@@ -59,9 +63,11 @@ def test_a_stale_edit_is_stopped_and_reapplied_on_top_of_the_live_version(
     with admin(server) as api:
         current = api.get("/v1/admin/templates/me").json()
         theirs: dict[str, Any] = {**current["template"], "title": "Me (theirs)"}
-        published = api.post("/v1/admin/templates/me/publish",
-                             headers={"If-Match": f'"{current["live_version"]}"'},
-                             json={"template": theirs, "message": "their title"})
+        published = api.post(
+            "/v1/admin/templates/me/publish",
+            headers={"If-Match": f'"{current["live_version"]}"'},
+            json={"template": theirs, "message": "their title"},
+        )
         assert published.status_code == 201, published.text
         their_version = published.json()["version"]
 
@@ -78,13 +84,15 @@ def test_a_stale_edit_is_stopped_and_reapplied_on_top_of_the_live_version(
     expect(theirs_region).to_contain_text("Me (theirs)")
     expect(page.get_by_label("Your draft")).to_have_value(re.compile("Mine, relabelled"))
     expect(page.get_by_label(f"Live version {their_version}")).to_have_value(
-        re.compile(re.escape("Me (theirs)")))
+        re.compile(re.escape("Me (theirs)"))
+    )
     with admin(server) as api:
         assert api.get("/v1/admin/templates/me").json()["live_version"] == their_version
 
     page.get_by_role("button", name="Re-apply my edit on top of the live version").click()
-    expect(page.get_by_role("status")).to_contain_text(f"re-applied on top of version "
-                                                       f"{their_version}")
+    expect(page.get_by_role("status")).to_contain_text(
+        f"re-applied on top of version {their_version}"
+    )
     merged = page.get_by_label("Template of").input_value()
     assert "Mine, relabelled" in merged and "Me (theirs)" in merged
     page.get_by_role("button", name="Publish").click()
@@ -102,17 +110,20 @@ def test_a_rollout_from_10_percent_to_promote(context: BrowserContext, server: S
     page = log_in(context, server)
     page.goto(server.url + "/designer/pages/cart")
     editor = page.get_by_label("Template of")
-    editor.fill(editor.input_value().replace('"title": "购物车 Cart"',
-                                             '"title": "购物车 Cart (staged)"', 1))
+    editor.fill(
+        editor.input_value().replace('"title": "购物车 Cart"', '"title": "购物车 Cart (staged)"', 1)
+    )
     page.get_by_label("Publish message").fill("staged title")
     page.get_by_label("Share of users who get it").fill("10")
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_role("status")).to_contain_text("10% of users")
     page.get_by_role("button", name="Confirm publish").click()
     expect(page.get_by_role("status").filter(has_text="Published")).to_contain_text(
-        "rolling out to 10% of users")
+        "rolling out to 10% of users"
+    )
     expect(page.get_by_role("status").filter(has_text="Staged rollout")).to_contain_text(
-        "served to 10% of users")
+        "served to 10% of users"
+    )
 
     with admin(server) as api:
         state = api.get("/v1/admin/templates/cart").json()

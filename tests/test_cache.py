@@ -6,8 +6,9 @@ import asyncio
 import gzip
 from typing import Any, cast
 
-from uiserver.cache import BodyEntry, Coalescer, ProfileCache, RequestEntry, RequestMemo
+from uiserver.datastructures import Coalescer
 from uiserver.schema import Profile
+from uiserver.serving.cache import BodyEntry, ProfileCache, RequestEntry, RequestMemo
 
 
 def _entry(profile: Profile) -> RequestEntry:
@@ -61,8 +62,9 @@ def test_coalescer_computes_once_and_shares_errors() -> None:
 
     async def scenario() -> list[object]:
         results = await asyncio.gather(*[coalescer.run("k", compute) for _ in range(20)])
-        errors = await asyncio.gather(*[coalescer.run("e", failing) for _ in range(5)],
-                                      return_exceptions=True)
+        errors = await asyncio.gather(
+            *[coalescer.run("e", failing) for _ in range(5)], return_exceptions=True
+        )
         return [*results, *errors]
 
     out = asyncio.run(scenario())

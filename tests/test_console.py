@@ -20,7 +20,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from tests.apphelpers import bearer, make_app, token
-from uiserver.http.console_auth import LOGIN_COOKIE, SESSION_COOKIE
+from uiserver.http.console.auth import LOGIN_COOKIE, SESSION_COOKIE
 
 DESIGNER = bearer("dora", "designer")
 SCRIPT = "<script>alert(1)</script>"
@@ -45,8 +45,9 @@ def csrf_of(html: str) -> str:
 
 def log_in(client: TestClient, user: str = "dora", role: str = "designer") -> httpx.Response:
     form = client.get("/designer/login")
-    return client.post("/designer/login",
-                       data={"csrf_token": csrf_of(form.text), "token": token(user, role)})
+    return client.post(
+        "/designer/login", data={"csrf_token": csrf_of(form.text), "token": token(user, role)}
+    )
 
 
 @pytest.fixture
@@ -66,7 +67,8 @@ def cookie_attributes(response: httpx.Response, name: str) -> dict[str, Any]:
 
 def history(client: TestClient, page: str = "home") -> list[dict[str, Any]]:
     versions: list[dict[str, Any]] = client.get(
-        f"/v1/admin/templates/{page}/history", headers=DESIGNER).json()["versions"]
+        f"/v1/admin/templates/{page}/history", headers=DESIGNER
+    ).json()["versions"]
     return versions
 
 
@@ -109,8 +111,13 @@ def test_cookie_is_secure_over_https(app: Any) -> None:
 
 
 def test_no_session_redirects_get_and_refuses_post(anonymous: TestClient) -> None:
-    for path in ("/designer/", "/designer/pages/home", "/designer/pages/home/preview",
-                 "/designer/segments", "/designer/pages/home/history"):
+    for path in (
+        "/designer/",
+        "/designer/pages/home",
+        "/designer/pages/home/preview",
+        "/designer/segments",
+        "/designer/pages/home/history",
+    ):
         response = anonymous.get(path)
         assert response.status_code == 303 and response.headers["location"] == "/designer/login"
     post = anonymous.post("/designer/pages/home", data={"action": "validate", "template": "{}"})
@@ -136,8 +143,9 @@ def test_user_token_gets_403_never_the_page(anonymous: TestClient) -> None:
     "bad",
     [
         pytest.param(token("dora", "designer", ttl=-3600), id="expired"),
-        pytest.param(token("dora", "admin", secret="another-secret-0123456789-abcdefghij"),
-                     id="forged"),
+        pytest.param(
+            token("dora", "admin", secret="another-secret-0123456789-abcdefghij"), id="forged"
+        ),
         pytest.param("not-a-token", id="garbage"),
     ],
 )
@@ -147,8 +155,7 @@ def test_bad_session_cookie_is_401_and_cleared(anonymous: TestClient, bad: str) 
     assert response.status_code == 401 and "<textarea" not in response.text
     assert cookie_attributes(response, SESSION_COOKIE)["max-age"] == "0"
     form = anonymous.get("/designer/login")
-    login = anonymous.post("/designer/login", data={"csrf_token": csrf_of(form.text),
-                                                    "token": bad})
+    login = anonymous.post("/designer/login", data={"csrf_token": csrf_of(form.text), "token": bad})
     assert login.status_code == 401 and "not accepted" in login.text
 
 
@@ -165,8 +172,7 @@ def test_logout_clears_the_cookie(console: TestClient) -> None:
 # --------------------------------------------------------------------------- CSRF
 
 
-def test_missing_or_wrong_csrf_is_403_and_publishes_nothing(console: TestClient,
-                                                            app: Any) -> None:
+def test_missing_or_wrong_csrf_is_403_and_publishes_nothing(console: TestClient, app: Any) -> None:
     version, _ = live(console)
     text = editor_text(console).replace('"搜索商品 Search products"', '"Find"')
     form = {"action": "publish", "template": text, "message": "sneaky"}
@@ -208,17 +214,26 @@ def test_script_label_is_escaped_in_editor_and_preview(console: TestClient) -> N
     _, template = live(console, "cart")
     hostile = copy.deepcopy(template)
     hostile["components"][0]["label"] = SCRIPT
-    created = console.post("/v1/admin/templates/cart/publish",
-                           json={"template": hostile, "message": SCRIPT}, headers=DESIGNER)
+    created = console.post(
+        "/v1/admin/templates/cart/publish",
+        json={"template": hostile, "message": SCRIPT},
+        headers=DESIGNER,
+    )
     assert created.status_code == 201
-    for path in ("/designer/pages/cart", "/designer/pages/cart/preview",
-                 "/designer/pages/cart/history", "/designer/pages/cart/diff", "/designer/"):
+    for path in (
+        "/designer/pages/cart",
+        "/designer/pages/cart/preview",
+        "/designer/pages/cart/history",
+        "/designer/pages/cart/diff",
+        "/designer/",
+    ):
         html = console.get(path).text
         # Only this server's script files, and the editor's JSON data block (not executed;
         # `<` inside it escaped as \u003c, so a label cannot close it).
         html = re.sub(r'<script src="/designer/static/[\w/.-]+\.js" defer></script>', "", html)
-        html = re.sub(r'<script type="application/json" id="designer-data">[^<]*</script>', "",
-                      html)
+        html = re.sub(
+            r'<script type="application/json" id="designer-data">[^<]*</script>', "", html
+        )
         assert "<script" not in html.lower(), path
     editor = console.get("/designer/pages/cart").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in editor
@@ -228,8 +243,10 @@ def test_script_label_is_escaped_in_editor_and_preview(console: TestClient) -> N
     csp = console.get("/designer/pages/cart/preview").headers["content-security-policy"]
     assert "default-src 'none'" in csp and "script-src 'self';" in csp
     assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
-    draft = console.post("/designer/pages/cart/preview", data={
-        "csrf_token": csrf_of(editor), "template": editor_text(console, "cart")})
+    draft = console.post(
+        "/designer/pages/cart/preview",
+        data={"csrf_token": csrf_of(editor), "template": editor_text(console, "cart")},
+    )
     assert draft.status_code == 200 and "<script" not in draft.text.lower()
 
 
@@ -239,21 +256,31 @@ def test_script_label_is_escaped_in_editor_and_preview(console: TestClient) -> N
 def test_validate_names_fields_and_lines(console: TestClient) -> None:
     csrf = csrf_of(console.get("/designer/pages/home").text)
     text = editor_text(console)
-    ok = console.post("/designer/pages/home",
-                      data={"csrf_token": csrf, "action": "validate", "template": text})
+    ok = console.post(
+        "/designer/pages/home", data={"csrf_token": csrf, "action": "validate", "template": text}
+    )
     assert ok.status_code == 200 and "Valid: no schema or accessibility problems" in ok.text
     low = text.replace('"text": "#1F1F1F"', '"text": "#BBBBBB"', 1)
-    bad = console.post("/designer/pages/home",
-                       data={"csrf_token": csrf, "action": "validate", "template": low})
+    bad = console.post(
+        "/designer/pages/home", data={"csrf_token": csrf, "action": "validate", "template": low}
+    )
     assert bad.status_code == 422
     assert "<code>theme.palette.text</code>" in bad.text and "contrast" in bad.text
     assert 'aria-invalid="true"' in bad.text and "#BBBBBB" in bad.text  # the draft is kept
-    broken = console.post("/designer/pages/home", data={
-        "csrf_token": csrf, "action": "validate", "template": '{\n  "page": "home",\n  oops\n}'})
+    broken = console.post(
+        "/designer/pages/home",
+        data={
+            "csrf_token": csrf,
+            "action": "validate",
+            "template": '{\n  "page": "home",\n  oops\n}',
+        },
+    )
     assert broken.status_code == 422 and "line 3, column 3" in broken.text
     yaml_text = "page: home\ntitle: Home\ntheme: {}\ncomponents: []\n"
-    as_yaml = console.post("/designer/pages/home",
-                           data={"csrf_token": csrf, "action": "validate", "template": yaml_text})
+    as_yaml = console.post(
+        "/designer/pages/home",
+        data={"csrf_token": csrf, "action": "validate", "template": yaml_text},
+    )
     assert as_yaml.status_code == 422
     assert "a page needs at least one component" in as_yaml.text
 
@@ -263,18 +290,23 @@ def test_publish_refused_then_published_then_rolled_back(console: TestClient) ->
     csrf = csrf_of(console.get("/designer/pages/home").text)
     text = editor_text(console)
     low = text.replace('"text": "#1F1F1F"', '"text": "#BBBBBB"', 1)
-    refused = console.post("/designer/pages/home", data={
-        "csrf_token": csrf, "action": "publish", "template": low, "message": "grey text"})
+    refused = console.post(
+        "/designer/pages/home",
+        data={"csrf_token": csrf, "action": "publish", "template": low, "message": "grey text"},
+    )
     assert refused.status_code == 422
     assert "Publish refused" in refused.text and "theme.palette.text" in refused.text
     assert live(console)[0] == version
 
-    no_message = console.post("/designer/pages/home", data={
-        "csrf_token": csrf, "action": "publish", "template": text, "message": " "})
+    no_message = console.post(
+        "/designer/pages/home",
+        data={"csrf_token": csrf, "action": "publish", "template": text, "message": " "},
+    )
     assert no_message.status_code == 422 and "<code>message</code>" in no_message.text
 
     changed = text.replace('"搜索商品 Search products"', '"搜索 Search"').replace(
-        '"title": "鲜到家 FreshMart 首页 Home"', '"title": "FreshMart Home"', 1)
+        '"title": "鲜到家 FreshMart 首页 Home"', '"title": "FreshMart Home"', 1
+    )
     form = {"csrf_token": csrf, "action": "publish", "template": changed, "message": "shorter"}
     asked = console.post("/designer/pages/home", data=form)
     assert asked.status_code == 200 and "Confirm publish" in asked.text  # nothing yet
@@ -285,8 +317,14 @@ def test_publish_refused_then_published_then_rolled_back(console: TestClient) ->
     assert new_version != version
     assert f"version {new_version} is live" in console.get(published.headers["location"]).text
     assert history(console)[0] | {"created": 0} == {
-        "version": new_version, "seq": 2, "author": "dora", "message": "shorter", "created": 0,
-        "live": True, "share": 100}
+        "version": new_version,
+        "seq": 2,
+        "author": "dora",
+        "message": "shorter",
+        "created": 0,
+        "live": True,
+        "share": 100,
+    }
 
     page = console.get("/designer/pages/home/history").text
     assert "shorter" in page and "dora" in page and "Roll back" in page
@@ -295,17 +333,21 @@ def test_publish_refused_then_published_then_rolled_back(console: TestClient) ->
     assert "<code>title</code>" in diff and "FreshMart Home" in diff
     assert '<label for="from">' in diff and '<label for="to">' in diff
 
-    asked = console.post("/designer/pages/home/rollback",
-                         data={"csrf_token": csrf, "version": version})
+    asked = console.post(
+        "/designer/pages/home/rollback", data={"csrf_token": csrf, "version": version}
+    )
     assert asked.status_code == 200 and "Confirm rollback" in asked.text
     assert live(console)[0] == new_version
-    rolled = console.post("/designer/pages/home/rollback",
-                          data={"csrf_token": csrf, "version": version, "confirm": "yes"})
+    rolled = console.post(
+        "/designer/pages/home/rollback",
+        data={"csrf_token": csrf, "version": version, "confirm": "yes"},
+    )
     assert rolled.status_code == 303
     assert live(console)[0] == version and len(history(console)) == 3
     assert "is live again" in console.get(rolled.headers["location"]).text
-    unknown = console.post("/designer/pages/home/rollback",
-                           data={"csrf_token": csrf, "version": "f" * 16})
+    unknown = console.post(
+        "/designer/pages/home/rollback", data={"csrf_token": csrf, "version": "f" * 16}
+    )
     assert unknown.status_code == 404
 
 
@@ -313,9 +355,16 @@ def test_unchanged_editor_text_is_the_live_version(console: TestClient) -> None:
     """The editor shows the template compactly; publishing it untouched changes nothing."""
     version, _ = live(console)
     csrf = csrf_of(console.get("/designer/pages/home").text)
-    response = console.post("/designer/pages/home", data={
-        "csrf_token": csrf, "action": "publish", "template": editor_text(console),
-        "message": "no-op", "confirm": "yes"})
+    response = console.post(
+        "/designer/pages/home",
+        data={
+            "csrf_token": csrf,
+            "action": "publish",
+            "template": editor_text(console),
+            "message": "no-op",
+            "confirm": "yes",
+        },
+    )
     assert response.status_code == 303
     assert live(console)[0] == version and len(history(console)) == 1
 
@@ -330,8 +379,14 @@ def test_unknown_page_is_404(console: TestClient) -> None:
 
 def test_preview_shows_every_persona_with_its_explanation(console: TestClient) -> None:
     html = console.get("/designer/pages/home/preview").text
-    for title in ("Default", "Elderly (60+)", "Low vision", "Screen reader",
-                  "Personalization off", "Churn risk"):
+    for title in (
+        "Default",
+        "Elderly (60+)",
+        "Low vision",
+        "Screen reader",
+        "Personalization off",
+        "Churn risk",
+    ):
         assert f"home as {title}" in html, title
     assert html.count("<iframe") == 6
     assert html.count("Change ratio vs base") == 6 and html.count("Cap bound") == 6
@@ -343,14 +398,16 @@ def test_draft_preview_before_publishing(console: TestClient) -> None:
     version, _ = live(console)
     csrf = csrf_of(console.get("/designer/pages/home").text)
     text = editor_text(console).replace('"搜索商品 Search products"', '"Draft search"')
-    response = console.post("/designer/pages/home/preview",
-                            data={"csrf_token": csrf, "template": text})
+    response = console.post(
+        "/designer/pages/home/preview", data={"csrf_token": csrf, "template": text}
+    )
     assert response.status_code == 200
     assert "draft, not published" in response.text and "Draft search" in response.text
     assert live(console)[0] == version
     low = text.replace('"text": "#1F1F1F"', '"text": "#BBBBBB"', 1)
-    refused = console.post("/designer/pages/home/preview",
-                           data={"csrf_token": csrf, "template": low})
+    refused = console.post(
+        "/designer/pages/home/preview", data={"csrf_token": csrf, "template": low}
+    )
     assert refused.status_code == 422 and "theme.palette.text" in refused.text
 
 
@@ -367,8 +424,10 @@ def test_variants_and_segment_import(console: TestClient) -> None:
     assert done.status_code == 200 and "Imported segments for 50 user(s)" in done.text
     layout = console.get("/v1/layouts/home", headers=bearer("s7")).json()
     assert "welcome_back" in [c["id"] for c in layout["components"]]
-    bad = console.post("/designer/segments", data={
-        "csrf_token": csrf, "segments": '{"user": "z", "segments": ["a"]}\n{"user": 3}'})
+    bad = console.post(
+        "/designer/segments",
+        data={"csrf_token": csrf, "segments": '{"user": "z", "segments": ["a"]}\n{"user": 3}'},
+    )
     assert bad.status_code == 422 and "line 2" in bad.text
     assert "churn_risk" not in str(console.get("/v1/me/data", headers=bearer("z")).json())
 
@@ -382,15 +441,17 @@ def test_security_headers(console: TestClient) -> None:
     assert css.status_code == 200 and "focus-visible" in css.text
 
 
-def test_preview_panel_shows_an_engine_refusal(console: TestClient,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preview_panel_shows_an_engine_refusal(
+    console: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from uiserver.engine.check import LayoutRuleError
     from uiserver.service import Service
 
     real = Service.preview
 
-    def refuse_elderly(self: Service, template: Any, version: str, profile: Any,
-                       context: Any) -> Any:
+    def refuse_elderly(
+        self: Service, template: Any, version: str, profile: Any, context: Any
+    ) -> Any:
         if profile.settings.age_band == "60_plus":
             raise LayoutRuleError("ads are not shown in elderly mode")
         return real(self, template, version, profile, context)
@@ -407,15 +468,17 @@ DEEP_JSON = '{"page": "home", "props": ' + '{"a":' * 1_000 + "1" + "}" * 1_000 +
 DEEP_YAML = "page: home\nprops: " + "[" * 1_000 + "]" * 1_000 + "\n"
 
 
-@pytest.mark.parametrize("text", [pytest.param(DEEP_JSON, id="json"),
-                                  pytest.param(DEEP_YAML, id="yaml")])
+@pytest.mark.parametrize(
+    "text", [pytest.param(DEEP_JSON, id="json"), pytest.param(DEEP_YAML, id="yaml")]
+)
 @pytest.mark.parametrize("action", ["validate", "publish", "preview"])
 def test_deeply_nested_drafts_are_refused(console: TestClient, text: str, action: str) -> None:
     version, _ = live(console)
     csrf = csrf_of(console.get("/designer/pages/home").text)
     path = "/designer/pages/home/preview" if action == "preview" else "/designer/pages/home"
-    response = console.post(path, data={"csrf_token": csrf, "action": action,
-                                        "template": text, "message": "deep"})
+    response = console.post(
+        path, data={"csrf_token": csrf, "action": action, "template": text, "message": "deep"}
+    )
     assert response.status_code == 400
     assert "nested deeper than 64 levels" in response.text
     assert live(console)[0] == version
@@ -425,11 +488,14 @@ def test_deeply_nested_drafts_are_refused(console: TestClient, text: str, action
 def test_non_finite_numbers_in_json_drafts_are_refused(console: TestClient, number: str) -> None:
     version, _ = live(console)
     csrf = csrf_of(console.get("/designer/pages/home").text)
-    text, replaced = re.subn(r'"font_px": 16(\.0)?,', f'"font_px": {number},',
-                             editor_text(console), count=1)
+    text, replaced = re.subn(
+        r'"font_px": 16(\.0)?,', f'"font_px": {number},', editor_text(console), count=1
+    )
     assert replaced == 1
-    response = console.post("/designer/pages/home", data={
-        "csrf_token": csrf, "action": "publish", "template": text, "message": "nan"})
+    response = console.post(
+        "/designer/pages/home",
+        data={"csrf_token": csrf, "action": "publish", "template": text, "message": "nan"},
+    )
     assert response.status_code == 422 and "not valid JSON" in response.text
     assert live(console)[0] == version
 
@@ -438,10 +504,11 @@ def test_non_finite_numbers_in_json_drafts_are_refused(console: TestClient, numb
 def test_non_finite_numbers_in_yaml_drafts_are_refused(console: TestClient, number: str) -> None:
     version, template = live(console)
     csrf = csrf_of(console.get("/designer/pages/home").text)
-    text = re.sub(r"font_px: 16(\.0)?\n", f"font_px: {number}\n", yaml.safe_dump(template),
-                  count=1)
+    text = re.sub(r"font_px: 16(\.0)?\n", f"font_px: {number}\n", yaml.safe_dump(template), count=1)
     assert f"font_px: {number}\n" in text
-    response = console.post("/designer/pages/home", data={
-        "csrf_token": csrf, "action": "publish", "template": text, "message": "nan"})
+    response = console.post(
+        "/designer/pages/home",
+        data={"csrf_token": csrf, "action": "publish", "template": text, "message": "nan"},
+    )
     assert response.status_code == 400 and "not a finite number" in response.text
     assert live(console)[0] == version

@@ -26,8 +26,13 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 RECOVERY_DEADLINE_S = 20.0  # generous: the subscriber's reconnect backoff tops out at 2 s
 ELDERLY = {
-    "elderly_mode": "on", "font_scale": 1.0, "high_contrast": False, "reduce_motion": False,
-    "screen_reader": False, "handedness": "unknown", "personalization": 1.0,
+    "elderly_mode": "on",
+    "font_scale": 1.0,
+    "high_contrast": False,
+    "reduce_motion": False,
+    "screen_reader": False,
+    "handedness": "unknown",
+    "personalization": 1.0,
     "age_band": "unknown",
 }
 LARGE_TEXT = {**ELDERLY, "elderly_mode": "off", "font_scale": 1.5}
@@ -107,8 +112,9 @@ def test_redis_outage_and_recovery_without_restarting_uiserver(
         assert fallback.headers["cache-control"] == "no-store"
         assert fallback.headers["etag"] == base.headers["etag"]
         assert fallback.content == base.content
-    revalidated = http.get("/v1/layouts/home", headers={
-        **stranger, "If-None-Match": base.headers["etag"]})
+    revalidated = http.get(
+        "/v1/layouts/home", headers={**stranger, "If-None-Match": base.headers["etag"]}
+    )
     assert revalidated.status_code == 304
     assert revalidated.headers["x-uiserver-degraded"] == "1"
     assert degraded_count(http) >= degraded_before + 3
@@ -122,10 +128,16 @@ def test_redis_outage_and_recovery_without_restarting_uiserver(
     designer = bearer("ann", "designer")
     live = http.get("/v1/admin/templates/home", headers=designer)
     assert live.status_code == 200  # served from the replica's loaded templates
-    assert_unavailable(http.post("/v1/admin/templates/home/publish", headers=designer, json={
-        "template": {**live.json()["template"], "title": "during the outage"},
-        "message": "should not be stored",
-    }))
+    assert_unavailable(
+        http.post(
+            "/v1/admin/templates/home/publish",
+            headers=designer,
+            json={
+                "template": {**live.json()["template"], "title": "during the outage"},
+                "message": "should not be stored",
+            },
+        )
+    )
     ready = http.get("/readyz")
     assert ready.status_code == 503 and ready.json()["store"] is False
     assert http.get("/healthz").status_code == 200  # alive: not a reason to restart it
@@ -145,8 +157,10 @@ def test_redis_outage_and_recovery_without_restarting_uiserver(
     assert http.put("/v1/me/settings", headers=writer, json=ELDERLY).status_code == 200
     assert http.get("/v1/layouts/home", headers=writer).json()["mode"] == "elderly"
     assert http.post("/v1/me/events", headers=writer, json=EVENTS).status_code == 202
-    assert http.get("/v1/admin/templates/home", headers=designer).json()["template"][
-        "title"] != "during the outage"
+    assert (
+        http.get("/v1/admin/templates/home", headers=designer).json()["template"]["title"]
+        != "during the outage"
+    )
 
 
 @pytest.fixture
@@ -176,8 +190,10 @@ def test_a_template_reload_due_while_redis_is_down_keeps_serving_the_current_ver
     assert client.get("/v1/layouts/home").status_code == 200
 
     redis.start()
-    eventually(lambda: "x-uiserver-degraded" not in client.get(
-        "/v1/layouts/home", headers=user).headers, "template reloaded after the outage")
+    eventually(
+        lambda: "x-uiserver-degraded" not in client.get("/v1/layouts/home", headers=user).headers,
+        "template reloaded after the outage",
+    )
     assert client.get("/v1/layouts/home", headers=user).content == before.content
 
 
@@ -256,9 +272,11 @@ def test_while_redis_is_down_one_probe_a_second_not_one_per_launch(
     """After a failed read, launches of uncached users are served degraded without asking
     Redis (a black-holed Redis would cost each of them a timeout); the resubscription when
     Redis is back ends that at once, without waiting for the next probe."""
-    import uiserver.breaker
+    import uiserver.serving.breaker
 
-    monkeypatch.setattr(uiserver.breaker, "STORE_RETRY_SECONDS", 3600.0)  # no probe in this test
+    monkeypatch.setattr(
+        uiserver.serving.breaker, "STORE_RETRY_SECONDS", 3600.0
+    )  # no probe in this test
     redis, client = app_on_redis
     service: Any = client.app.service  # type: ignore[attr-defined]
     redis.stop()
@@ -272,5 +290,10 @@ def test_while_redis_is_down_one_probe_a_second_not_one_per_launch(
     assert service.loader.loads.computations == loads + 1  # nobody else asked Redis
 
     redis.start()
-    eventually(lambda: "x-uiserver-degraded" not in client.get(
-        "/v1/layouts/home", headers=bearer("later-0")).headers, "degraded mode over")
+    eventually(
+        lambda: (
+            "x-uiserver-degraded"
+            not in client.get("/v1/layouts/home", headers=bearer("later-0")).headers
+        ),
+        "degraded mode over",
+    )

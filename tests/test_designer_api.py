@@ -33,13 +33,14 @@ def ids(layout: dict[str, Any]) -> list[str]:
 
 def test_draft_round_trip_per_designer_until_discarded(client: TestClient) -> None:
     assert client.get("/v1/admin/drafts/home", headers=DORA).status_code == 404
-    saved = client.put("/v1/admin/drafts/home", headers=DORA,
-                       json={"text": "{\"page\": \"home\", half typed"})
+    saved = client.put(
+        "/v1/admin/drafts/home", headers=DORA, json={"text": '{"page": "home", half typed'}
+    )
     assert saved.status_code == 200, saved.text
     live = client.get("/v1/admin/templates/home", headers=DORA).json()["live_version"]
     assert saved.json()["base_version"] == live
     body = client.get("/v1/admin/drafts/home", headers=DORA).json()
-    assert body["text"] == "{\"page\": \"home\", half typed" and body["live_version"] == live
+    assert body["text"] == '{"page": "home", half typed' and body["live_version"] == live
     # Another designer has no draft; the list is per designer.
     assert client.get("/v1/admin/drafts/home", headers=ERIK).status_code == 404
     listed = client.get("/v1/admin/drafts", headers=DORA).json()["drafts"]
@@ -53,11 +54,15 @@ def test_draft_round_trip_per_designer_until_discarded(client: TestClient) -> No
 def test_publishing_ends_the_authors_draft_only(client: TestClient) -> None:
     template = client.get("/v1/admin/templates/cart", headers=DORA).json()["template"]
     for who in (DORA, ERIK):
-        assert client.put("/v1/admin/drafts/cart", headers=who, json={"text": "x"}).status_code \
-            == 200
+        assert (
+            client.put("/v1/admin/drafts/cart", headers=who, json={"text": "x"}).status_code == 200
+        )
     template["title"] = "Cart, renamed"
-    published = client.post("/v1/admin/templates/cart/publish", headers=DORA,
-                            json={"template": template, "message": "rename"})
+    published = client.post(
+        "/v1/admin/templates/cart/publish",
+        headers=DORA,
+        json={"template": template, "message": "rename"},
+    )
     assert published.status_code == 201
     assert client.get("/v1/admin/drafts/cart", headers=DORA).status_code == 404
     erik = client.get("/v1/admin/drafts", headers=ERIK).json()["drafts"]
@@ -79,8 +84,9 @@ def test_drafts_need_a_designer_and_a_live_page(client: TestClient) -> None:
 
 
 def test_draft_size_is_limited(client: TestClient) -> None:
-    response = client.put("/v1/admin/drafts/home", headers=DORA,
-                          json={"text": "x" * (1024 * 1024 + 1)})
+    response = client.put(
+        "/v1/admin/drafts/home", headers=DORA, json={"text": "x" * (1024 * 1024 + 1)}
+    )
     assert response.status_code == 422 and response.json()["error"]["field"] == "text"
 
 
@@ -107,13 +113,20 @@ def test_twelve_coupon_clicks_move_the_coupon_strip(client: TestClient) -> None:
     base = ids(preview(client, "persona=default"))
     moved = preview(client, "persona=default&events=coupons:click:12")
     assert ids(moved).index("coupons") < base.index("coupons")
-    assert any(c["component"] == "coupons" and c["change"] == "moved"
-               for c in moved["personalization"]["changes"])
+    assert any(
+        c["component"] == "coupons" and c["change"] == "moved"
+        for c in moved["personalization"]["changes"]
+    )
     # A category works as a target too, and so does a POSTed spec.
     template = client.get("/v1/admin/templates/home", headers=DORA).json()["template"]
-    posted = client.post("/v1/admin/preview/home", headers=DORA, json={
-        "template": template,
-        "persona": {"events": [{"target": "coupons", "kind": "click", "count": 12}]}})
+    posted = client.post(
+        "/v1/admin/preview/home",
+        headers=DORA,
+        json={
+            "template": template,
+            "persona": {"events": [{"target": "coupons", "kind": "click", "count": 12}]},
+        },
+    )
     assert posted.status_code == 200 and ids(posted.json()) == ids(moved)
 
 
@@ -121,7 +134,7 @@ def test_marked_html_badges_the_moved_strip(client: TestClient) -> None:
     html = preview(client, "persona=default&events=coupons:click:12&format=html&marks=1")
     assert re.search(r"moved", html) and "coupon" in html.lower()
     plain = preview(client, "persona=default&format=html&marks=1")
-    assert html.count("class=\"badge") > plain.count("class=\"badge")
+    assert html.count('class="badge') > plain.count('class="badge')
 
 
 def test_settings_segments_and_context_from_the_query(client: TestClient) -> None:
@@ -142,18 +155,22 @@ def test_variant_is_honoured(client: TestClient) -> None:
     assert preview(client, "variant=base")["variant"] is None
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("variant=zzz", "variant"),
-    ("events=nothing:click:3", "events[0].target"),
-    ("events=coupons:stare:3", "persona.events[0].kind"),
-    ("events=coupons:click:x", "events"),
-    ("events=coupons:click:100000", "persona.events[0].count"),
-    ("font_scale=9", "settings.font_scale"),
-    ("handedness=both", "settings.handedness"),
-    ("persona=alien", "persona"),
-])
-def test_bad_persona_specs_are_422_naming_the_field(client: TestClient, query: str,
-                                                    field: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("variant=zzz", "variant"),
+        ("events=nothing:click:3", "events[0].target"),
+        ("events=coupons:stare:3", "persona.events[0].kind"),
+        ("events=coupons:click:x", "events"),
+        ("events=coupons:click:100000", "persona.events[0].count"),
+        ("font_scale=9", "settings.font_scale"),
+        ("handedness=both", "settings.handedness"),
+        ("persona=alien", "persona"),
+    ],
+)
+def test_bad_persona_specs_are_422_naming_the_field(
+    client: TestClient, query: str, field: str
+) -> None:
     response = client.get(f"/v1/admin/preview/home?{query}", headers=DORA)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
@@ -163,10 +180,19 @@ def test_bad_persona_specs_are_422_naming_the_field(client: TestClient, query: s
 
 
 def test_contrast_readouts_use_the_policy_floors(client: TestClient) -> None:
-    response = client.post("/v1/admin/contrast", headers=DORA, json={
-        "palette": {"text": "#777777", "background": "#FFFFFF", "primary": "#C4320A",
-                    "on_primary": "#FFFFFF"},
-        "pairs": [{"fg": "#000000", "bg": "#FFFFFF", "name": "components[3].props.color"}]})
+    response = client.post(
+        "/v1/admin/contrast",
+        headers=DORA,
+        json={
+            "palette": {
+                "text": "#777777",
+                "background": "#FFFFFF",
+                "primary": "#C4320A",
+                "on_primary": "#FFFFFF",
+            },
+            "pairs": [{"fg": "#000000", "bg": "#FFFFFF", "name": "components[3].props.color"}],
+        },
+    )
     assert response.status_code == 200
     pairs = {(p["fg"], p["bg"]): p for p in response.json()["pairs"]}
     grey = pairs["text", "background"]
@@ -174,8 +200,11 @@ def test_contrast_readouts_use_the_policy_floors(client: TestClient) -> None:
     assert grey["source"] == "WCAG 1.4.3"
     assert pairs["primary", "background"]["floor"] == 3.0
     assert pairs["components[3].props.color", "bg"]["ratio"] == 21.0
-    enhanced = client.post("/v1/admin/contrast", headers=DORA, json={
-        "palette": {"text": "#666666", "background": "#FFFFFF"}, "enhanced": True}).json()
+    enhanced = client.post(
+        "/v1/admin/contrast",
+        headers=DORA,
+        json={"palette": {"text": "#666666", "background": "#FFFFFF"}, "enhanced": True},
+    ).json()
     assert enhanced["pairs"][0]["floor"] == 7.0 and not enhanced["pairs"][0]["ok"]
     bad = client.post("/v1/admin/contrast", headers=DORA, json={"pairs": [{"fg": "red"}]})
     assert bad.status_code == 422
@@ -210,12 +239,16 @@ def test_console_bridge_needs_session_and_csrf_header(client: TestClient) -> Non
     assert log_in(client).status_code == 303
     csrf = csrf_meta(client.get("/designer/pages/home").text)
     assert client.put(url, json={"text": "t"}).status_code == 403
-    assert client.put(url, json={"text": "t"}, headers={"X-CSRF-Token": "0" * 64}).status_code \
-        == 403
+    assert (
+        client.put(url, json={"text": "t"}, headers={"X-CSRF-Token": "0" * 64}).status_code == 403
+    )
     saved = client.put(url, json={"text": "t"}, headers={"X-CSRF-Token": csrf})
     assert saved.status_code == 200, saved.text
     # The same draft through the API: the bridge acts as the signed-in designer.
     assert client.get("/v1/admin/drafts/home", headers=DORA).json()["text"] == "t"
-    validate = client.post("/designer/api/v1/admin/templates/home/validate",
-                           headers={"X-CSRF-Token": csrf}, json={"template": {}})
+    validate = client.post(
+        "/designer/api/v1/admin/templates/home/validate",
+        headers={"X-CSRF-Token": csrf},
+        json={"template": {}},
+    )
     assert validate.status_code == 200 and validate.json()["ok"] is False

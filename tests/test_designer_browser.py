@@ -72,8 +72,9 @@ def phone(page: Page, frame_id: str = "phone-a") -> Frame:
 
 
 def frame_order(frame: Frame) -> list[str]:
-    ids: list[str] = frame.eval_on_selector_all(".scroll [data-id]",
-                                                "els => els.map(e => e.dataset.id)")
+    ids: list[str] = frame.eval_on_selector_all(
+        ".scroll [data-id]", "els => els.map(e => e.dataset.id)"
+    )
     return ids
 
 
@@ -85,8 +86,7 @@ def source_ids(page: Page) -> list[str]:
 # --------------------------------------------------------------------------- reorder -> publish
 
 
-def test_reorder_by_keyboard_and_drag_then_publish(context: BrowserContext,
-                                                   server: Server) -> None:
+def test_reorder_by_keyboard_and_drag_then_publish(context: BrowserContext, server: Server) -> None:
     page = open_editor(context, server, "home")
     before = source_ids(page)
     i = before.index("coupons")
@@ -95,8 +95,9 @@ def test_reorder_by_keyboard_and_drag_then_publish(context: BrowserContext,
     # Keyboard: focus the button and press Enter, as a keyboard or screen-reader user does.
     page.get_by_role("button", name="Move coupons up").focus()
     page.keyboard.press("Enter")
-    expect(page.locator("#announce")).to_have_text(f"Moved coupons to position {i} of "
-                                                   f"{len(before)}.")
+    expect(page.locator("#announce")).to_have_text(
+        f"Moved coupons to position {i} of {len(before)}."
+    )
     assert page.evaluate("document.activeElement.dataset.focus") == "up:coupons"
     wait_preview_after(page, ticket)
     order = source_ids(page)
@@ -144,8 +145,9 @@ def test_reorder_by_keyboard_and_drag_then_publish(context: BrowserContext,
 # --------------------------------------------------------------------------- contrast
 
 
-def test_colour_breaking_contrast_is_flagged_at_the_component(context: BrowserContext,
-                                                              server: Server) -> None:
+def test_colour_breaking_contrast_is_flagged_at_the_component(
+    context: BrowserContext, server: Server
+) -> None:
     page = open_editor(context, server, "product")
     button = page.locator("#outline li[data-id=buy_now]")
     button.locator(".pick").click()
@@ -176,8 +178,9 @@ def test_colour_breaking_contrast_is_flagged_at_the_component(context: BrowserCo
 # --------------------------------------------------------------------------- autosave
 
 
-def test_autosave_survives_a_reload_until_discarded(context: BrowserContext,
-                                                    server: Server) -> None:
+def test_autosave_survives_a_reload_until_discarded(
+    context: BrowserContext, server: Server
+) -> None:
     page = open_editor(context, server, "me")
     first = frame_order(phone(page))[1]  # drawn on the phone (not a hidden module)
     index = source_ids(page).index(first)
@@ -206,8 +209,9 @@ def test_autosave_survives_a_reload_until_discarded(context: BrowserContext,
 # --------------------------------------------------------------------------- personas
 
 
-def test_custom_persona_with_coupon_clicks_marks_the_moved_strip(context: BrowserContext,
-                                                                 server: Server) -> None:
+def test_custom_persona_with_coupon_clicks_marks_the_moved_strip(
+    context: BrowserContext, server: Server
+) -> None:
     page = log_in(context, server)
     page.goto(server.url + "/designer/pages/home/preview")
     page.get_by_label("Synthetic events").fill("coupons:click:12")
@@ -226,8 +230,9 @@ def test_custom_persona_with_coupon_clicks_marks_the_moved_strip(context: Browse
     assert link and "events=coupons" in link
     fresh = context.new_page()
     fresh.goto(server.url + link)
-    expect(fresh.frame_locator("section[data-persona=custom] iframe")
-           .locator("[data-id=coupons]")).to_have_attribute("data-mark", "moved")
+    expect(
+        fresh.frame_locator("section[data-persona=custom] iframe").locator("[data-id=coupons]")
+    ).to_have_attribute("data-mark", "moved")
     fresh.close()
 
 
@@ -242,12 +247,15 @@ def _boxes(frame: Frame, component: str) -> dict[str, Any]:
           return {viewport: box(document.querySelector('.viewport')),
                   bar: box(document.querySelector('.actionbar')),
                   button: box(document.querySelector(`[data-id="${id}"]`))};
-        }""", component)
+        }""",
+        component,
+    )
     return boxes
 
 
-def test_bottom_bar_sits_at_the_bottom_of_the_phone_viewport(context: BrowserContext,
-                                                            server: Server) -> None:
+def test_bottom_bar_sits_at_the_bottom_of_the_phone_viewport(
+    context: BrowserContext, server: Server
+) -> None:
     page = open_editor(context, server, "product")
     for frame_id in ("phone-a", "phone-b"):
         boxes = _boxes(phone(page, frame_id), "buy_now")
@@ -268,13 +276,22 @@ def test_scripted_pages_have_no_axe_violations(context: BrowserContext, server: 
     page.locator("#outline li[data-id=buy_now] .pick").click()
     page.wait_for_timeout(400)
     assert_clean(page)
-    page.goto(server.url + "/designer/pages/home/preview?events=coupons:click:12&dark=1"
-              "&device=tablet&compare=elderly")
+    page.goto(
+        server.url + "/designer/pages/home/preview?events=coupons:click:12&dark=1"
+        "&device=tablet&compare=elderly"
+    )
     assert_clean(page)
     template = api(server, "GET", "/v1/admin/templates/cart").json()["template"]
     template["title"] = "购物车 Cart (renamed)"
-    assert api(server, "POST", "/v1/admin/templates/cart/publish",
-               json={"template": template, "message": "rename"}).status_code == 201
+    assert (
+        api(
+            server,
+            "POST",
+            "/v1/admin/templates/cart/publish",
+            json={"template": template, "message": "rename"},
+        ).status_code
+        == 201
+    )
     page.goto(server.url + "/designer/pages/cart/diff")
     expect(page.locator("section[data-version=to] iframe")).to_be_visible()
     assert_clean(page)

@@ -71,8 +71,9 @@ def test_yaml_non_finite_numbers_are_refused(text: str) -> None:
     assert caught.value.limit and "not a finite number" in caught.value.message
 
 
-@pytest.mark.parametrize("text", [b'{"x": NaN}', b'{"x": Infinity}', b'{"x": -Infinity}',
-                                  b'{"x": 1e999}'])
+@pytest.mark.parametrize(
+    "text", [b'{"x": NaN}', b'{"x": Infinity}', b'{"x": -Infinity}', b'{"x": 1e999}']
+)
 def test_json_non_finite_numbers_are_refused(text: bytes) -> None:
     with pytest.raises(DocumentError) as caught:
         decode_json(text, None, LIMITS)
@@ -115,11 +116,15 @@ def test_schema_errors_carry_the_field_path() -> None:
 
 def test_error_path_is_the_one_parser_of_msgspec_paths() -> None:
     with pytest.raises(msgspec.ValidationError) as caught:
-        msgspec.convert({"page": "home", "title": "t", "theme": {},
-                         "components": [{"id": 1, "type": "x"}]}, Template)
+        msgspec.convert(
+            {"page": "home", "title": "t", "theme": {}, "components": [{"id": 1, "type": "x"}]},
+            Template,
+        )
     assert error_path(caught.value) == ("components[0].id", "Expected `str`, got `int`")
-    assert named_field("components[3]", "Object contains unknown field `lable`") == \
-        "components[3].lable"
+    assert (
+        named_field("components[3]", "Object contains unknown field `lable`")
+        == "components[3].lable"
+    )
     assert named_field("$", "Object missing required field `page`") == "page"
 
 

@@ -17,7 +17,6 @@ from engine_fixtures import all_pages, compiled_page, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from uiserver.affinity import HALF_LIFE_S
 from uiserver.catalog import Catalog
 from uiserver.engine import (
     CompiledTemplate,
@@ -27,10 +26,12 @@ from uiserver.engine import (
     encode_layout,
     plan_fingerprint,
 )
+from uiserver.engine.affinity import HALF_LIFE_S
 from uiserver.engine.components import NAVIGATION_ROLES, affinity_key
 from uiserver.engine.contrast import contrast_ratio
+from uiserver.engine.hashing import BUCKETS, bucket
 from uiserver.engine.plan import RATIO_DIGITS, rule_tags
-from uiserver.engine.variant import BUCKETS, assign, bucket
+from uiserver.engine.variant import assign
 from uiserver.policy import Policy
 from uiserver.schema import (
     Activity,
@@ -488,7 +489,9 @@ def test_scenes_change_only_pages_whose_rules_read_them(name: str, data: st.Data
         if change.reason.startswith("scene:"):
             assert change.reason in tags
             assert change.reason.removeprefix("scene:") in (
-                case.context.daypart, case.context.weather)
+                case.context.daypart,
+                case.context.weather,
+            )
 
 
 # --------------------------------------------------------------------------- issue 11 rules

@@ -16,11 +16,11 @@ from starlette.testclient import TestClient
 from tests.apphelpers import bearer, make_app
 from tests.conftest import RedisServer
 from tests.storehelpers import StoreFactory, store_factory
+from uiserver.engine.hashing import ERASURE_BUCKETS, erasure_bucket
 from uiserver.schema import Event, Settings
-from uiserver.store._common import ERASURE_BUCKETS, erasure_bucket
 from uiserver.store.base import ErasedMeanwhile, Invalidation, Store
-from uiserver.store.redis import USER_KEY_KINDS, RedisStore
-from uiserver.store.sqlite import SQLiteStore
+from uiserver.store.redis.store import USER_KEY_KINDS, RedisStore
+from uiserver.store.sqlite.store import SQLiteStore
 
 NOW = 1_700_000_000.0
 CLICKS = [Event(page="home", component="coupons", kind="click")] * 12
@@ -32,9 +32,7 @@ CLICKS = [Event(page="home", component="coupons", kind="click")] * 12
         pytest.param("redis", id="redis", marks=pytest.mark.redis),
     ]
 )
-async def make_store(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[StoreFactory]:
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
     """Stores of the backend under test on the same data: two of them are two replicas."""
     url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
     async with store_factory(url, tmp_path) as make:
@@ -55,7 +53,8 @@ WRITES: dict[str, Callable[[Store, str, int], Awaitable[object]]] = {
     "events": lambda s, u, e: s.record_events(u, CLICKS, NOW + 5, e),
     "put_settings": lambda s, u, e: s.put_settings(u, Settings(elderly_mode="on"), e),
     "update_settings": lambda s, u, e: s.update_settings(
-        u, lambda cur: msgspec.structs.replace(cur, font_scale=1.5), e),
+        u, lambda cur: msgspec.structs.replace(cur, font_scale=1.5), e
+    ),
 }
 
 
@@ -192,17 +191,33 @@ def test_sqlite_erase_leaves_nothing_on_disk(tmp_path: Path) -> None:
     user = bearer(SECRET_USER)
     designer = bearer("ann", "designer")
     with TestClient(make_app(tmp_path)) as client:
-        put = client.put("/v1/me/settings", headers=user, json={
-            "elderly_mode": "on", "font_scale": 1.4, "high_contrast": True,
-            "reduce_motion": False, "screen_reader": False, "handedness": "left",
-            "personalization": 1.0, "age_band": "60_plus"})
+        put = client.put(
+            "/v1/me/settings",
+            headers=user,
+            json={
+                "elderly_mode": "on",
+                "font_scale": 1.4,
+                "high_contrast": True,
+                "reduce_motion": False,
+                "screen_reader": False,
+                "handedness": "left",
+                "personalization": 1.0,
+                "age_band": "60_plus",
+            },
+        )
         assert put.status_code == 200, put.text
         events = [{"page": "home", "component": "coupons", "kind": "click"}] * 12
-        assert client.post("/v1/me/events", headers=user,
-                           json={"events": events}).status_code == 202
-        assert client.put("/v1/admin/segments", headers=designer,
-                          json=[{"user": SECRET_USER, "segments": [SECRET_SEGMENT]}]
-                          ).status_code == 200
+        assert (
+            client.post("/v1/me/events", headers=user, json={"events": events}).status_code == 202
+        )
+        assert (
+            client.put(
+                "/v1/admin/segments",
+                headers=designer,
+                json=[{"user": SECRET_USER, "segments": [SECRET_SEGMENT]}],
+            ).status_code
+            == 200
+        )
         for width in range(360, 370):
             assert client.get(f"/v1/layouts/home?width={width}", headers=user).status_code == 200
         before = b"".join(disk_bytes(tmp_path).values())
@@ -210,10 +225,23 @@ def test_sqlite_erase_leaves_nothing_on_disk(tmp_path: Path) -> None:
 
         assert client.delete("/v1/me", headers=user).json() == {"erased": True}
         # Other users keep writing: nothing of the erased user comes back.
-        assert client.put("/v1/me/settings", headers=bearer("someone-else"), json={
-            "elderly_mode": "off", "font_scale": 1.0, "high_contrast": False,
-            "reduce_motion": False, "screen_reader": False, "handedness": "unknown",
-            "personalization": 1.0, "age_band": "unknown"}).status_code == 200
+        assert (
+            client.put(
+                "/v1/me/settings",
+                headers=bearer("someone-else"),
+                json={
+                    "elderly_mode": "off",
+                    "font_scale": 1.0,
+                    "high_contrast": False,
+                    "reduce_motion": False,
+                    "screen_reader": False,
+                    "handedness": "unknown",
+                    "personalization": 1.0,
+                    "age_band": "unknown",
+                },
+            ).status_code
+            == 200
+        )
         files = disk_bytes(tmp_path)
         assert {"uiserver.db", "uiserver.db-wal", "uiserver.db-shm"} <= set(files)
         for name, data in files.items():
@@ -257,19 +285,22 @@ async def test_redis_aof_keeps_the_user_until_bgrewriteaof(
         await store.put_segments([(SECRET_USER, [SECRET_SEGMENT])])
         await store.erase_user(SECRET_USER)
         assert await store.export_user(SECRET_USER) == await store.export_user("never-seen") | {
-            "user_id": SECRET_USER}
+            "user_id": SECRET_USER
+        }
 
         def persisted() -> bytes:
-            return b"".join(p.read_bytes() for p in server.directory.rglob("*")
-                            if p.is_file() and p.name != "redis.log")
+            return b"".join(
+                p.read_bytes()
+                for p in server.directory.rglob("*")
+                if p.is_file() and p.name != "redis.log"
+            )
 
         assert SECRET_USER.encode() in persisted()  # the AOF logged the writes and the DEL
         with redis.Redis.from_url(server.url) as client:
             client.bgrewriteaof()
             for _ in range(200):
                 info = client.info("persistence")
-                if not info["aof_rewrite_in_progress"] and not info[
-                        "aof_rewrite_scheduled"]:
+                if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
                     break
                 await asyncio.sleep(0.05)
         for _ in range(100):  # the old files go once the rewrite is installed

@@ -91,8 +91,7 @@ def erase_while_launching(launcher: httpx.Client, eraser: httpx.Client, user: st
 
 def plain_get_then_delete(client: httpx.Client, user: str) -> bool:
     headers = bearer(user)
-    assert client.post("/v1/me/events", headers=headers,
-                       json={"events": CLICKS}).status_code == 202
+    assert client.post("/v1/me/events", headers=headers, json={"events": CLICKS}).status_code == 202
     assert client.get("/v1/layouts/home?width=390", headers=headers).status_code == 200
     assert client.delete("/v1/me", headers=headers).status_code == 200
     time.sleep(SETTLE_S)
@@ -103,12 +102,16 @@ def test_sqlite_erase_during_launches_leaves_nothing(
     sqlite_server: tuple[httpx.Client, httpx.Client],
 ) -> None:
     launcher, eraser = sqlite_server
-    leaked = [u for u in (f"race-{i}" for i in range(USERS))
-              if erase_while_launching(launcher, eraser, u)]
-    plain = [u for u in (f"plain-{i}" for i in range(PLAIN_USERS))
-             if plain_get_then_delete(launcher, u)]
-    print(f"sqlite: {len(leaked)} of {USERS} raced users and {len(plain)} of {PLAIN_USERS} "
-          "plain GET-then-DELETE users kept data after the erase")  # shown with -rP
+    leaked = [
+        u for u in (f"race-{i}" for i in range(USERS)) if erase_while_launching(launcher, eraser, u)
+    ]
+    plain = [
+        u for u in (f"plain-{i}" for i in range(PLAIN_USERS)) if plain_get_then_delete(launcher, u)
+    ]
+    print(
+        f"sqlite: {len(leaked)} of {USERS} raced users and {len(plain)} of {PLAIN_USERS} "
+        "plain GET-then-DELETE users kept data after the erase"
+    )  # shown with -rP
     assert leaked == [] and plain == []
 
 
@@ -117,26 +120,37 @@ def test_redis_replicas_erase_during_launches_leaves_nothing(
     redis_replicas: tuple[httpx.Client, httpx.Client],
 ) -> None:
     a, b = redis_replicas
-    leaked = [u for u in (f"race-{i}" for i in range(USERS))
-              if erase_while_launching(a, b, u)]
-    plain = [u for u in (f"plain-{i}" for i in range(PLAIN_USERS))
-             if plain_get_then_delete(a, u)]
-    print(f"redis: {len(leaked)} of {USERS} raced users and {len(plain)} of {PLAIN_USERS} "
-          "plain GET-then-DELETE users kept data after the erase")
+    leaked = [u for u in (f"race-{i}" for i in range(USERS)) if erase_while_launching(a, b, u)]
+    plain = [u for u in (f"plain-{i}" for i in range(PLAIN_USERS)) if plain_get_then_delete(a, u)]
+    print(
+        f"redis: {len(leaked)} of {USERS} raced users and {len(plain)} of {PLAIN_USERS} "
+        "plain GET-then-DELETE users kept data after the erase"
+    )
     assert leaked == [] and plain == []
 
 
 # --------------------------------------------------------------------------- requests in flight
 
 ELDERLY = {
-    "elderly_mode": "on", "font_scale": 1.0, "high_contrast": False, "reduce_motion": False,
-    "screen_reader": False, "handedness": "left", "personalization": 1.0,
+    "elderly_mode": "on",
+    "font_scale": 1.0,
+    "high_contrast": False,
+    "reduce_motion": False,
+    "screen_reader": False,
+    "handedness": "left",
+    "personalization": 1.0,
     "age_band": "60_plus",
 }
 
 
-def slow_request(client: httpx.Client, method: str, path: str, user: str, body: bytes,
-                 content_type: str = "application/json") -> tuple[threading.Event, list[Any]]:
+def slow_request(
+    client: httpx.Client,
+    method: str,
+    path: str,
+    user: str,
+    body: bytes,
+    content_type: str = "application/json",
+) -> tuple[threading.Event, list[Any]]:
     """Send the headers and the first half of `body` now, the rest once the returned event is
     set (a client on a slow link); the response lands in the returned list."""
     release = threading.Event()
@@ -149,8 +163,14 @@ def slow_request(client: httpx.Client, method: str, path: str, user: str, body: 
         yield body[half:]
 
     def run() -> None:
-        result.append(client.request(method, path, content=chunks(), headers={
-            **bearer(user), "Content-Type": content_type}))
+        result.append(
+            client.request(
+                method,
+                path,
+                content=chunks(),
+                headers={**bearer(user), "Content-Type": content_type},
+            )
+        )
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -165,14 +185,25 @@ def finish(release: threading.Event, result: list[Any]) -> httpx.Response:
     return response
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status"), [
-    pytest.param("PUT", "/v1/me/settings", msgspec_json(ELDERLY), 409, id="put-settings"),
-    pytest.param("PATCH", "/v1/me/settings", b'{"handedness": "left", "font_scale": 1.6}', 409,
-                 id="patch-settings"),
-    pytest.param("POST", "/v1/me/events", msgspec_json({"events": CLICKS}), 202, id="events"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        pytest.param("PUT", "/v1/me/settings", msgspec_json(ELDERLY), 409, id="put-settings"),
+        pytest.param(
+            "PATCH",
+            "/v1/me/settings",
+            b'{"handedness": "left", "font_scale": 1.6}',
+            409,
+            id="patch-settings",
+        ),
+        pytest.param("POST", "/v1/me/events", msgspec_json({"events": CLICKS}), 202, id="events"),
+    ],
+)
 def test_a_request_in_flight_during_the_erase_stores_nothing(
-    sqlite_server: tuple[httpx.Client, httpx.Client], method: str, path: str, body: bytes,
+    sqlite_server: tuple[httpx.Client, httpx.Client],
+    method: str,
+    path: str,
+    body: bytes,
     status: int,
 ) -> None:
     """The request began (headers in, body still arriving) before `DELETE /v1/me`; it ends
@@ -180,8 +211,7 @@ def test_a_request_in_flight_during_the_erase_stores_nothing(
     slow, eraser = sqlite_server
     user = f"stale-{method.lower()}"
     headers = bearer(user)
-    assert eraser.post("/v1/me/events", headers=headers,
-                       json={"events": CLICKS}).status_code == 202
+    assert eraser.post("/v1/me/events", headers=headers, json={"events": CLICKS}).status_code == 202
     release, result = slow_request(slow, method, path, user, body)
     time.sleep(0.3)  # the server has the headers and waits for the body
     assert eraser.delete("/v1/me", headers=headers).json() == {"erased": True}
@@ -195,8 +225,9 @@ def test_a_request_in_flight_during_the_erase_stores_nothing(
     assert exported(eraser, user) == exported(eraser, "never-seen")
 
     # A request that begins after the erase is a new start: it is stored.
-    again = eraser.request(method, path, content=body, headers={
-        **headers, "Content-Type": "application/json"})
+    again = eraser.request(
+        method, path, content=body, headers={**headers, "Content-Type": "application/json"}
+    )
     assert again.status_code in (200, 202) and exported(eraser, user)["updated"] is not None
 
 
@@ -208,8 +239,9 @@ def test_erase_then_stale_settings_put_from_another_replica_is_refused(
     a, b = redis_replicas
     user = "stale-replica"
     assert a.put("/v1/me/settings", headers=bearer(user), json=ELDERLY).status_code == 200
-    release, result = slow_request(a, "PUT", "/v1/me/settings", user,
-                                   msgspec_json({**ELDERLY, "font_scale": 1.8}))
+    release, result = slow_request(
+        a, "PUT", "/v1/me/settings", user, msgspec_json({**ELDERLY, "font_scale": 1.8})
+    )
     time.sleep(0.3)
     assert b.delete("/v1/me", headers=bearer(user)).json() == {"erased": True}
     response = finish(release, result)

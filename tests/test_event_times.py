@@ -64,7 +64,10 @@ def test_a_timestamp_from_the_future_is_refused_and_nothing_stored(
 
 @pytest.mark.parametrize("ahead", [0, 60, 3_600, DAY - 120])
 def test_clock_skew_within_a_day_is_accepted(client: TestClient, ahead: int) -> None:
-    response = client.post("/v1/me/events", json={"events": [_click(time.time() + ahead)]},
-                           headers=bearer(f"skew-{ahead}"))
+    response = client.post(
+        "/v1/me/events",
+        json={"events": [_click(time.time() + ahead)]},
+        headers=bearer(f"skew-{ahead}"),
+    )
     assert response.status_code == 202, response.text
     assert response.json()["stored"] == 1

@@ -65,7 +65,8 @@ def test_a_new_user_with_one_convert_sees_no_change(client: TestClient) -> None:
     # The only change is the first-steps guide every new user gets (computed segment
     # `new_user`, issue 15): nothing moves for one event.
     assert body["personalization"]["changes"] == [
-        {"component": "first_steps", "change": "shown", "reason": "segment:new_user"}]
+        {"component": "first_steps", "change": "shown", "reason": "segment:new_user"}
+    ]
 
 
 def test_fresh_evidence_still_moves_things(client: TestClient) -> None:
@@ -81,7 +82,10 @@ def test_fresh_evidence_still_moves_things(client: TestClient) -> None:
 def test_clicks_on_a_footer_note_are_ignored_and_move_nothing(client: TestClient) -> None:
     body = _post(client, "footer-fan", [_event("footer")] * 8)
     assert body == {
-        "accepted": 8, "stored": 0, "ignored": 8, "ignored_reasons": {"not_interactive": 8}
+        "accepted": 8,
+        "stored": 0,
+        "ignored": 8,
+        "ignored_reasons": {"not_interactive": 8},
     }
     # compared with another signed-in user who sent nothing (both are new users, issue 15)
     assert _order(client, "home", "footer-fan") == _order(client, "home", "nobody")
@@ -116,7 +120,10 @@ def test_personalization_off_ignores_the_whole_batch_with_its_reason(client: Tes
     client.put("/v1/me/settings", json={**settings, "personalization": 0}, headers=bearer("off"))
     body = _post(client, "off", [_event("coupons"), _event("zzz")])
     assert body == {
-        "accepted": 2, "stored": 0, "ignored": 2, "ignored_reasons": {"personalization_off": 2}
+        "accepted": 2,
+        "stored": 0,
+        "ignored": 2,
+        "ignored_reasons": {"personalization_off": 2},
     }
 
 

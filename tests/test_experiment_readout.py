@@ -63,8 +63,15 @@ def simulate(client: TestClient, prefix: str, *, skip_share: float = 0.0) -> dic
         launched[variant] += 1
         rate = VARIANT_RATE if variant == "deals_first" else CONTROL_RATE
         if converts < rate:
-            response = client.post("/v1/me/events", headers=bearer(user), json={"events": [
-                {"page": "home", "component": "coupons", "kind": "convert", "value": amount}]})
+            response = client.post(
+                "/v1/me/events",
+                headers=bearer(user),
+                json={
+                    "events": [
+                        {"page": "home", "component": "coupons", "kind": "convert", "value": amount}
+                    ]
+                },
+            )
             assert response.status_code == 202
         if n % 200 == 0:
             flush(client)
@@ -107,7 +114,16 @@ def test_simulated_experiment_reads_out_the_true_lift(client: TestClient) -> Non
     assert body["srm"]["flagged"] is False and body["srm"]["p_value"] > 0.001
     assert body["date_range"]["from"] <= body["date_range"]["to"]
     assert any("personalization off" in note for note in body["notes"])
-    print(f"\nreadout: {[(r['name'], r['exposed_users'], r['conversions'], r['conversion_rate'], r['difference_interval'], r['p_value'], r['chance_to_beat_control']) for r in body['variants']]} srm={body['srm']}")  # noqa: E501
+    fields = (
+        "name",
+        "exposed_users",
+        "conversions",
+        "conversion_rate",
+        "difference_interval",
+        "p_value",
+        "chance_to_beat_control",
+    )
+    print(f"\nreadout: {[tuple(r[f] for f in fields) for r in body['variants']]} srm={body['srm']}")
 
 
 def test_skewed_exposure_trips_srm(client: TestClient) -> None:
@@ -124,11 +140,17 @@ def test_users_with_personalization_off_add_exposures_not_conversions(
 ) -> None:
     for user in ("p0", "p1", "p2", "p3"):
         settings = client.get("/v1/me/settings", headers=bearer(user)).json()
-        client.put("/v1/me/settings", json={**settings, "personalization": 0.0},
-                   headers=bearer(user))
+        client.put(
+            "/v1/me/settings", json={**settings, "personalization": 0.0}, headers=bearer(user)
+        )
         assert client.get("/v1/layouts/home", headers=bearer(user)).json()["variant"]
-        client.post("/v1/me/events", headers=bearer(user), json={"events": [
-            {"page": "home", "component": "coupons", "kind": "convert", "value": 10}]})
+        client.post(
+            "/v1/me/events",
+            headers=bearer(user),
+            json={
+                "events": [{"page": "home", "component": "coupons", "kind": "convert", "value": 10}]
+            },
+        )
     flush(client)
     body = readout(client)
     assert sum(v["exposed_users"] for v in body["variants"]) == 4

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from tests.apphelpers import ROOT, bearer, make_app
 from uiserver.catalog import load_template_file, template_version
 from uiserver.cli import main
-from uiserver.filesync import FILE_AUTHOR
+from uiserver.publishing.filesync import FILE_AUTHOR
 
 DESIGNER = bearer("dora", "designer")
 CART = "/v1/admin/templates/cart"
@@ -40,8 +40,11 @@ def retitle(path: Path, old: str, new: str) -> None:
 def console_publish(client: TestClient, title: str) -> str:
     body = client.get(CART, headers=DESIGNER).json()
     template = {**body["template"], "title": title}
-    response = client.post(f"{CART}/publish", headers=DESIGNER,
-                           json={"template": template, "message": "from the console"})
+    response = client.post(
+        f"{CART}/publish",
+        headers=DESIGNER,
+        json={"template": template, "message": "from the console"},
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["version"])
 
@@ -64,8 +67,10 @@ def test_a_changed_file_never_overwrites_a_console_publish(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("cart" in m and console in m and file_version in m for m in warnings), warnings
     assert ready["ready"] is True
-    assert [(c["page"], c["live_version"], c["file_version"], c["reason"])
-            for c in ready["file_conflicts"]] == [("cart", console, file_version, "console")]
+    assert [
+        (c["page"], c["live_version"], c["file_version"], c["reason"])
+        for c in ready["file_conflicts"]
+    ] == [("cart", console, file_version, "console")]
 
     # The explicit override, from a shell.
     data = str(tmp_path / "data")
@@ -84,14 +89,14 @@ def test_export_brings_the_console_version_into_the_file_and_later_edits_publish
     with start(tmp_path, layouts) as client:
         console = console_publish(client, "购物车 Cart (console)")
 
-    assert main(["export", "cart", "--to", str(layouts), "--data-dir",
-                 str(tmp_path / "data")]) == 0
+    assert main(["export", "cart", "--to", str(layouts), "--data-dir", str(tmp_path / "data")]) == 0
     after = cart.read_text(encoding="utf-8")
     assert after.splitlines()[0].startswith(f"# uiserver-base-version: {console}")
     assert template_version(load_template_file(cart)) == console
     # Only the marker and the title changed: comments, order, quoting and flow style stay.
-    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()[1:], strict=False)
-               if a != b]
+    changed = [
+        (a, b) for a, b in zip(before.splitlines(), after.splitlines()[1:], strict=False) if a != b
+    ]
     assert changed == [('title: "购物车 Cart"', 'title: "购物车 Cart (console)"')]
     assert len(after.splitlines()) == len(before.splitlines()) + 1
 
@@ -108,9 +113,7 @@ def test_export_brings_the_console_version_into_the_file_and_later_edits_publish
         assert live_version(client) == template_version(load_template_file(cart))
 
 
-def test_an_unchanged_file_keeps_the_console_version_quietly(
-    tmp_path: Path, layouts: Path
-) -> None:
+def test_an_unchanged_file_keeps_the_console_version_quietly(tmp_path: Path, layouts: Path) -> None:
     with start(tmp_path, layouts) as client:
         console = console_publish(client, "Cart (console)")
     with start(tmp_path, layouts) as client:
@@ -125,5 +128,6 @@ def test_export_writes_a_new_file_for_a_page_without_one(tmp_path: Path, layouts
     assert main(["export", "--to", str(target), "--data-dir", str(tmp_path / "data")]) == 0
     assert sorted(p.name for p in target.iterdir()) == sorted(p.name for p in layouts.iterdir())
     assert template_version(load_template_file(target / "cart.yaml")) == version
-    assert main(["export", "nowhere", "--to", str(target), "--data-dir",
-                 str(tmp_path / "data")]) == 1
+    assert (
+        main(["export", "nowhere", "--to", str(target), "--data-dir", str(tmp_path / "data")]) == 1
+    )

@@ -33,7 +33,10 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env["UISERVER_JWT_SECRET"] = SECRET
     proc = subprocess.Popen(
         [UISERVER, "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -56,8 +59,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case: schemathesis.Case, server_url: str) -> None:
     role = "designer" if case.path.startswith("/v1/admin") else "user"
     headers = {"Authorization": f"Bearer {token('fuzz-user', role)}"}

@@ -12,7 +12,13 @@ import pytest
 
 from tests.apphelpers import ROOT
 from uiserver.catalog import load_catalog
-from uiserver.http.h5 import direction_for, font_stack, frame_for, layout_direction, render_h5
+from uiserver.http.preview.h5 import (
+    direction_for,
+    font_stack,
+    frame_for,
+    layout_direction,
+    render_h5,
+)
 from uiserver.schema import (
     Change,
     Layout,
@@ -26,15 +32,30 @@ CATALOG = load_catalog(ROOT / "components")
 PALETTE = LayoutPalette("#111111", "#FFFFFF", "#0B57D0", "#FFFFFF", "#444444", "#F2F2F2")
 
 
-def component(cid: str, ctype: str, role: str, label: str, *, placement: str = "flow",
-              props: dict[str, Any] | None = None) -> LayoutComponent:
+def component(
+    cid: str,
+    ctype: str,
+    role: str,
+    label: str,
+    *,
+    placement: str = "flow",
+    props: dict[str, Any] | None = None,
+) -> LayoutComponent:
     return LayoutComponent(cid, ctype, role, label, 24, 60, placement, False, props or {}, [])
 
 
 def layout(*components: LayoutComponent, direction: str = "ltr") -> Layout:
     theme = LayoutTheme(24, 1.5, "reduced", True, PALETTE, direction=direction)  # type: ignore[arg-type]
-    return Layout(1, "home", "v1", None, "elderly", theme, list(components),
-                  PersonalizationInfo(1.0, 0.4, 0.0, False, []))
+    return Layout(
+        1,
+        "home",
+        "v1",
+        None,
+        "elderly",
+        theme,
+        list(components),
+        PersonalizationInfo(1.0, 0.4, 0.0, False, []),
+    )
 
 
 class Elements(HTMLParser):
@@ -57,21 +78,44 @@ def elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
 @pytest.mark.parametrize(
     ("item", "tag", "attribute"),
     [
-        pytest.param(component("buy", "primary_button", "button", "Buy now",
-                               placement="bottom_right"), "button", None, id="button"),
-        pytest.param(component("tabs", "tab_bar", "tablist", "Main navigation", props={
-            "items": [{"page": "home", "text": "Home"}, {"page": "me", "text": "Me"}]}),
-            "nav", ("aria-label", "Main navigation"), id="navigation"),
-        pytest.param(component("search", "search_bar", "search", "Search products"),
-                     "form", ("role", "search"), id="search"),
-        pytest.param(component("pics", "detail_images", "image", "Photos of the pears"),
-                     "img", ("alt", "Photos of the pears"), id="image"),
-        pytest.param(component("grid", "product_grid", "list", "Fresh fruit"), "ul", None,
-                     id="list"),
+        pytest.param(
+            component("buy", "primary_button", "button", "Buy now", placement="bottom_right"),
+            "button",
+            None,
+            id="button",
+        ),
+        pytest.param(
+            component(
+                "tabs",
+                "tab_bar",
+                "tablist",
+                "Main navigation",
+                props={"items": [{"page": "home", "text": "Home"}, {"page": "me", "text": "Me"}]},
+            ),
+            "nav",
+            ("aria-label", "Main navigation"),
+            id="navigation",
+        ),
+        pytest.param(
+            component("search", "search_bar", "search", "Search products"),
+            "form",
+            ("role", "search"),
+            id="search",
+        ),
+        pytest.param(
+            component("pics", "detail_images", "image", "Photos of the pears"),
+            "img",
+            ("alt", "Photos of the pears"),
+            id="image",
+        ),
+        pytest.param(
+            component("grid", "product_grid", "list", "Fresh fruit"), "ul", None, id="list"
+        ),
     ],
 )
-def test_roles_map_to_elements(item: LayoutComponent, tag: str,
-                               attribute: tuple[str, str] | None) -> None:
+def test_roles_map_to_elements(
+    item: LayoutComponent, tag: str, attribute: tuple[str, str] | None
+) -> None:
     html = render_h5(layout(item), CATALOG, title="Home")
     matches = [attrs for t, attrs in elements(html) if t == tag]
     assert matches, html
@@ -81,8 +125,11 @@ def test_roles_map_to_elements(item: LayoutComponent, tag: str,
 
 
 def test_search_input_is_labelled_and_sized() -> None:
-    html = render_h5(layout(component("search", "search_bar", "search", "Search products")),
-                     CATALOG, title="Home")
+    html = render_h5(
+        layout(component("search", "search_bar", "search", "Search products")),
+        CATALOG,
+        title="Home",
+    )
     found = elements(html)
     label = next(attrs for tag, attrs in found if tag == "label")
     field = next(attrs for tag, attrs in found if tag == "input")
@@ -92,9 +139,21 @@ def test_search_input_is_labelled_and_sized() -> None:
 
 
 def test_tab_bar_marks_the_current_page() -> None:
-    html = render_h5(layout(component("tabs", "tab_bar", "tablist", "Main", props={
-        "items": [{"page": "home", "text": "Home"}, {"text": "no page"}, {"page": "me"}]})),
-        CATALOG, title="Home")
+    html = render_h5(
+        layout(
+            component(
+                "tabs",
+                "tab_bar",
+                "tablist",
+                "Main",
+                props={
+                    "items": [{"page": "home", "text": "Home"}, {"text": "no page"}, {"page": "me"}]
+                },
+            )
+        ),
+        CATALOG,
+        title="Home",
+    )
     links = [attrs for tag, attrs in elements(html) if tag == "a"]
     assert len(links) == 2 and links[0].get("aria-current") == "page"
     assert "aria-current" not in links[1]
@@ -103,27 +162,31 @@ def test_tab_bar_marks_the_current_page() -> None:
 def _slice(html: str, marker: str) -> str:
     """The markup of the element whose opening tag contains `marker` (up to the next sibling
     of the same kind is good enough for these flat areas)."""
-    return html[html.index(marker):]
+    return html[html.index(marker) :]
 
 
 def test_palette_and_placements() -> None:
-    html = render_h5(layout(
-        component("back", "secondary_button", "button", "Back", placement="bottom_left"),
-        component("buy", "primary_button", "button", "Buy", placement="bottom_right"),
-        component("top", "back_to_top", "button", "Top", placement="floating_right"),
-        component("share", "secondary_button", "button", "Share", placement="top_right"),
-        component("title", "section_title", "heading", "Deals"),
-    ), CATALOG, title="Home")
+    html = render_h5(
+        layout(
+            component("back", "secondary_button", "button", "Back", placement="bottom_left"),
+            component("buy", "primary_button", "button", "Buy", placement="bottom_right"),
+            component("top", "back_to_top", "button", "Top", placement="floating_right"),
+            component("share", "secondary_button", "button", "Share", placement="top_right"),
+            component("title", "section_title", "heading", "Deals"),
+        ),
+        CATALOG,
+        title="Home",
+    )
     assert "background: #0B57D0; color: #FFFFFF" in html
     bar = _slice(html, 'id="actionbar"')
     # one bar, three physical cells in order, each button in its own cell
     cells = [bar.index(f'class="cell cell-{side}"') for side in ("left", "center", "right")]
     assert cells == sorted(cells)
     assert cells[0] < bar.index("Back") < cells[1] < cells[2] < bar.index("Buy")
-    content = html[html.index('class="scroll"'):html.index('class="float float-right"')]
+    content = html[html.index('class="scroll"') : html.index('class="float float-right"')]
     assert "<h2" in content and "Buy" not in content and "Top" not in content
     assert "Top" in _slice(html, 'class="float float-right"')
-    navbar = html[html.index('<header class="navbar">'):html.index("</header>")]
+    navbar = html[html.index('<header class="navbar">') : html.index("</header>")]
     assert navbar.index("<h1>Home</h1>") < navbar.index("Share")
 
 
@@ -137,11 +200,17 @@ def test_palette_and_placements() -> None:
         pytest.param("phone", 10, (240, 667), id="width-clamped"),
     ],
 )
-def test_frame_follows_device_and_width(device: str, width: int | None,
-                                        frame: tuple[int, int]) -> None:
+def test_frame_follows_device_and_width(
+    device: str, width: int | None, frame: tuple[int, int]
+) -> None:
     assert (frame_for(device, width).width, frame_for(device, width).height) == frame
-    html = render_h5(layout(component("t", "section_title", "heading", "T")), CATALOG,
-                     title="Home", device=device, width=width)
+    html = render_h5(
+        layout(component("t", "section_title", "heading", "T")),
+        CATALOG,
+        title="Home",
+        device=device,
+        width=width,
+    )
     assert f'style="width:{frame[0]}px"' in html and f'style="height:{frame[1]}px"' in html
     assert f"viewport {frame[0]} × {frame[1]} px" in html
 
@@ -163,8 +232,12 @@ def test_frame_follows_device_and_width(device: str, width: int | None,
 def test_direction_from_locale(locale: str, direction: str) -> None:
     assert direction_for(locale) == direction
     # The engine sets the theme's direction from the locale; the preview follows the theme.
-    html = render_h5(layout(component("t", "section_title", "heading", "T"), direction=direction),
-                     CATALOG, title="Home", lang=locale)
+    html = render_h5(
+        layout(component("t", "section_title", "heading", "T"), direction=direction),
+        CATALOG,
+        title="Home",
+        lang=locale,
+    )
     tag = f'<html lang="{locale}" dir="rtl">' if direction == "rtl" else f'<html lang="{locale}">'
     assert tag in html and f'data-direction="{direction}"' in html
 
@@ -183,14 +256,16 @@ def test_font_stack_names_the_installed_cjk_face() -> None:
     assert '"Noto Sans CJK SC"' in font_stack("zh-CN")
     assert '"Noto Sans CJK TC"' in font_stack("zh-TW")
     assert font_stack("ja-JP").index("Noto Sans CJK JP") < font_stack("ja-JP").index(
-        "Noto Sans CJK SC")
+        "Noto Sans CJK SC"
+    )
     html = render_h5(layout(), CATALOG, title="Home")
     assert 'font-family: system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC"' in html
 
 
 def test_dark_follows_the_layout_theme() -> None:
-    dark = msgspec.structs.replace(layout(), theme=msgspec.structs.replace(
-        layout().theme, dark=True))
+    dark = msgspec.structs.replace(
+        layout(), theme=msgspec.structs.replace(layout().theme, dark=True)
+    )
     assert 'data-dark="1"' in render_h5(dark, CATALOG, title="Home")
     assert "color-scheme: dark" in render_h5(dark, CATALOG, title="Home")
     assert 'data-dark="1"' not in render_h5(layout(), CATALOG, title="Home")
@@ -202,8 +277,12 @@ def test_dark_follows_the_layout_theme() -> None:
 
 def _ids(*ids: str, placements: dict[str, str] | None = None) -> list[LayoutComponent]:
     placements = placements or {}
-    return [component(cid, "section_title", "heading", f"Label {cid}",
-                      placement=placements.get(cid, "flow")) for cid in ids]
+    return [
+        component(
+            cid, "section_title", "heading", f"Label {cid}", placement=placements.get(cid, "flow")
+        )
+        for cid in ids
+    ]
 
 
 def _with_changes(lay: Layout, *changes: tuple[str, str, str]) -> Layout:
@@ -212,16 +291,21 @@ def _with_changes(lay: Layout, *changes: tuple[str, str, str]) -> Layout:
 
 
 def _marks(html: str) -> dict[str, tuple[str, str]]:
-    return {attrs["data-id"] or "": (attrs["data-mark"] or "", attrs.get("data-reason") or "")
-            for _, attrs in elements(html) if attrs.get("data-mark")}
+    return {
+        attrs["data-id"] or "": (attrs["data-mark"] or "", attrs.get("data-reason") or "")
+        for _, attrs in elements(html)
+        if attrs.get("data-mark")
+    }
 
 
 def test_marks_moved_shown_replaced_and_hidden() -> None:
     base = layout(*_ids("a", "b", "c", "d", "gone", "e", "buy", placements={"buy": "bottom_right"}))
     result = _with_changes(
         layout(*_ids("a", "d", "b", "c", "e", "new", "buy", placements={"buy": "bottom_left"})),
-        ("d", "moved", "affinity"), ("new", "shown", "segment:churn_risk"),
-        ("gone", "hidden", "segment:vip"), ("buy", "placement", "handedness"),
+        ("d", "moved", "affinity"),
+        ("new", "shown", "segment:churn_risk"),
+        ("gone", "hidden", "segment:vip"),
+        ("buy", "placement", "handedness"),
     )
     html = render_h5(result, CATALOG, title="Home", base=base)
     assert _marks(html) == {
@@ -248,16 +332,18 @@ def test_moved_prefers_the_component_the_engine_moved() -> None:
 
 def test_against_another_base_without_records() -> None:
     """Comparing two versions: changes the engine did not record still show, reason neutral."""
-    html = render_h5(layout(*_ids("b", "a", "c")), CATALOG, title="H",
-                     base=layout(*_ids("a", "b", "c", "x")))
+    html = render_h5(
+        layout(*_ids("b", "a", "c")), CATALOG, title="H", base=layout(*_ids("a", "b", "c", "x"))
+    )
     marks = _marks(html)
     assert marks["x"] == ("hidden", "differs from the base")
     assert len([m for m in marks.values() if m[0] == "moved"]) == 1
 
 
 def test_no_marks_or_ghosts_without_a_base() -> None:
-    result = _with_changes(layout(*_ids("b", "a")), ("a", "moved", "affinity"),
-                           ("gone", "hidden", "segment:vip"))
+    result = _with_changes(
+        layout(*_ids("b", "a")), ("a", "moved", "affinity"), ("gone", "hidden", "segment:vip")
+    )
     html = render_h5(result, CATALOG, title="Home")
     assert _marks(html) == {} and "hidden:" not in html and "data-marked" not in html
     same = render_h5(result, CATALOG, title="Home", base=result)
@@ -266,9 +352,14 @@ def test_no_marks_or_ghosts_without_a_base() -> None:
 
 def test_labels_are_escaped() -> None:
     hostile = '<script>alert(1)</script>" onmouseover="x'
-    html = render_h5(layout(component("buy", "primary_button", "button", hostile),
-                            component("tabs", "tab_bar", "tablist", hostile)),
-                     CATALOG, title=hostile)
+    html = render_h5(
+        layout(
+            component("buy", "primary_button", "button", hostile),
+            component("tabs", "tab_bar", "tablist", hostile),
+        ),
+        CATALOG,
+        title=hostile,
+    )
     assert "<script" not in html
     assert 'onmouseover="x' not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34; onmouseover=&#34;x" in html

@@ -32,8 +32,9 @@ def tab(browser: Browser, server: Server) -> Iterator[Page]:
 
 
 def preview(tab: Page, server: Server, page: str, persona: str = "default", **query: str) -> Page:
-    params = "&".join(f"{k}={v}" for k, v in {"persona": persona, "format": "html",
-                                               **query}.items())
+    params = "&".join(
+        f"{k}={v}" for k, v in {"persona": persona, "format": "html", **query}.items()
+    )
     response = tab.goto(f"{server.url}/v1/admin/preview/{page}?{params}")
     assert response is not None and response.status == 200, response and response.text()
     return tab
@@ -44,9 +45,14 @@ def box(tab: Page, selector: str) -> dict[str, float]:
     assert found.count() == 1, f"{selector}: {found.count()} elements"
     rect = found.bounding_box()
     assert rect is not None, f"{selector} is not rendered"
-    return {"left": rect["x"], "top": rect["y"], "right": rect["x"] + rect["width"],
-            "bottom": rect["y"] + rect["height"], "width": rect["width"],
-            "height": rect["height"]}
+    return {
+        "left": rect["x"],
+        "top": rect["y"],
+        "right": rect["x"] + rect["width"],
+        "bottom": rect["y"] + rect["height"],
+        "width": rect["width"],
+        "height": rect["height"],
+    }
 
 
 def tappable(cid: str) -> str:
@@ -57,8 +63,9 @@ def tappable(cid: str) -> str:
 # --------------------------------------------------------------------------- placements
 
 
-def test_bottom_bar_is_pinned_to_the_bottom_of_the_phone_viewport(tab: Page,
-                                                                  server: Server) -> None:
+def test_bottom_bar_is_pinned_to_the_bottom_of_the_phone_viewport(
+    tab: Page, server: Server
+) -> None:
     preview(tab, server, "product", "elderly")
     screen = tab.viewport_size
     assert screen is not None
@@ -81,7 +88,8 @@ def test_bottom_bar_is_pinned_to_the_bottom_of_the_phone_viewport(tab: Page,
     # The page is longer than the viewport: the content scrolls inside it, the bar stays.
     scroll = tab.evaluate(
         "() => { const s = document.getElementById('scroll'); const room = s.scrollHeight -"
-        " s.clientHeight; s.scrollTop = room; return {room, top: s.scrollTop}; }")
+        " s.clientHeight; s.scrollTop = room; return {room, top: s.scrollTop}; }"
+    )
     assert scroll["room"] > 500 and scroll["top"] > 0, scroll
     assert tab.evaluate("() => document.documentElement.scrollHeight") <= screen["height"]
     assert box(tab, tappable("buy_now")) == right
@@ -96,8 +104,11 @@ def test_floating_buttons_overlay_the_content(tab: Page, server: Server) -> None
         button = box(tab, tappable(cid))
         assert content["top"] <= button["top"] and button["bottom"] <= bar["top"], cid
         assert button["bottom"] >= bar["top"] - 40, (cid, "floats just above the bar")
-        edge = (button["left"] - viewport["left"] if side == "left"
-                else viewport["right"] - button["right"])
+        edge = (
+            button["left"] - viewport["left"]
+            if side == "left"
+            else viewport["right"] - button["right"]
+        )
         assert edge <= 16, (cid, side, edge)
         # On top of the scrolling page: the button is hit first, page content lies beneath.
         stack = tab.evaluate(
@@ -107,8 +118,7 @@ def test_floating_buttons_overlay_the_content(tab: Page, server: Server) -> None
                  const under = all.some((el) => el.closest('#scroll main') !== null);
                  return {hit: hit && hit.dataset.id, under};
                }""",
-            [(button["left"] + button["right"]) / 2, (button["top"] + button["bottom"]) / 2,
-             cid],
+            [(button["left"] + button["right"]) / 2, (button["top"] + button["bottom"]) / 2, cid],
         )
         assert stack == {"hit": cid, "under": True}, (cid, stack)
 
@@ -116,13 +126,11 @@ def test_floating_buttons_overlay_the_content(tab: Page, server: Server) -> None
 def test_rtl_locale_sets_dir_and_keeps_thumb_sides(tab: Page, server: Server) -> None:
     preview(tab, server, "product", "default", locale="ar-SA")
     assert tab.evaluate("() => document.documentElement.dir") == "rtl"
-    assert tab.evaluate("() => getComputedStyle(document.querySelector('main')).direction") \
-        == "rtl"
+    assert tab.evaluate("() => getComputedStyle(document.querySelector('main')).direction") == "rtl"
     # bottom_left / bottom_right are where the thumb is, not reading order
     assert box(tab, tappable("go_cart"))["right"] < box(tab, tappable("buy_now"))["left"]
     preview(tab, server, "product", "default", locale="zh-CN")
-    assert tab.evaluate("() => getComputedStyle(document.querySelector('main')).direction") \
-        == "ltr"
+    assert tab.evaluate("() => getComputedStyle(document.querySelector('main')).direction") == "ltr"
 
 
 @pytest.mark.parametrize(
@@ -133,8 +141,9 @@ def test_rtl_locale_sets_dir_and_keeps_thumb_sides(tab: Page, server: Server) ->
         pytest.param({"device": "phone", "width": "414"}, 414, 667, id="phone-414"),
     ],
 )
-def test_frame_follows_the_device(tab: Page, server: Server, query: dict[str, str],
-                                  width: int, height: int) -> None:
+def test_frame_follows_the_device(
+    tab: Page, server: Server, query: dict[str, str], width: int, height: int
+) -> None:
     preview(tab, server, "home", "default", **query)
     viewport = box(tab, "#viewport")
     assert (round(viewport["width"]), round(viewport["height"])) == (width, height)
@@ -144,7 +153,8 @@ def test_dark_mode_uses_the_dark_palette(tab: Page, server: Server) -> None:
     preview(tab, server, "product", "default", dark="1")
     colours = tab.evaluate(
         "() => [getComputedStyle(document.getElementById('viewport')).backgroundColor,"
-        " getComputedStyle(document.querySelector('main')).color]")
+        " getComputedStyle(document.querySelector('main')).color]"
+    )
     assert colours == ["rgb(20, 20, 20)", "rgb(240, 240, 240)"]  # product.yaml dark_palette
 
 
@@ -177,8 +187,9 @@ def platform_fonts(tab: Page, selector: str) -> dict[str, int]:
         cdp.send("CSS.enable")
         root = cdp.send("DOM.getDocument")["root"]["nodeId"]
         node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
-        fonts: list[dict[str, Any]] = cdp.send("CSS.getPlatformFontsForNode",
-                                               {"nodeId": node})["fonts"]
+        fonts: list[dict[str, Any]] = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})[
+            "fonts"
+        ]
     finally:
         cdp.detach()
     return {f["familyName"]: int(f["glyphCount"]) for f in fonts}
@@ -186,12 +197,13 @@ def platform_fonts(tab: Page, selector: str) -> dict[str, int]:
 
 def test_chinese_labels_render_with_the_cjk_font(tab: Page, server: Server) -> None:
     preview(tab, server, "product", "elderly")
-    assert "Noto Sans CJK SC" in tab.evaluate(
-        "() => getComputedStyle(document.body).fontFamily")
+    assert "Noto Sans CJK SC" in tab.evaluate("() => getComputedStyle(document.body).fontFamily")
     used = platform_fonts(tab, "h1")  # "商品详情 Product details"
     assert any("CJK" in family and count >= 4 for family, count in used.items()), used
-    font = tab.evaluate("() => { const s = getComputedStyle(document.querySelector('h1'));"
-                        " return s.fontSize + ' ' + s.fontFamily; }")
+    font = tab.evaluate(
+        "() => { const s = getComputedStyle(document.querySelector('h1'));"
+        " return s.fontSize + ' ' + s.fontFamily; }"
+    )
     drawn = tab.evaluate(GLYPHS, [font, "商", "品"])
     assert drawn["distinct"] and drawn["inkA"] > 20 and drawn["inkB"] > 20, drawn
     assert drawn["width"] > 10, drawn
@@ -212,7 +224,8 @@ def test_marks_show_what_personalization_changed(tab: Page, server: Server) -> N
     preview(tab, server, "product", "low_vision", marks="1")
     marked = tab.evaluate(
         "() => Object.fromEntries([...document.querySelectorAll('[data-mark]')]"
-        ".map((el) => [el.dataset.id, [el.dataset.mark, el.dataset.reason]]))")
+        ".map((el) => [el.dataset.id, [el.dataset.mark, el.dataset.reason]]))"
+    )
     assert marked["buy_now"] == ["placement", "handedness"], marked
     badge = tab.locator('[data-id="buy_now"] .badge')
     assert "bottom_right → bottom_left" in badge.inner_text()
@@ -251,8 +264,9 @@ def test_marked_preview_has_no_violations(tab: Page, server: Server, persona: st
     ],
 )
 @pytest.mark.parametrize("persona", ["default", "elderly"])
-def test_context_variants_have_no_violations(tab: Page, server: Server, persona: str,
-                                             query: dict[str, str]) -> None:
+def test_context_variants_have_no_violations(
+    tab: Page, server: Server, persona: str, query: dict[str, str]
+) -> None:
     preview(tab, server, "product", persona, **query)
     found = violations(tab)
     assert found == [], report(found)

@@ -16,9 +16,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.apphelpers import make_app, token
-from uiserver.cache import BoundedDict, RequestMemo
-from uiserver.context_query import ContextMemo, context_key, parse_context
+from uiserver.datastructures import BoundedDict
 from uiserver.http.layouts import LayoutApp
+from uiserver.serving.cache import RequestMemo
+from uiserver.serving.context import ContextMemo, context_key, parse_context
 
 REQUESTS = 10_000
 PAD = "p" * 8192
@@ -36,9 +37,17 @@ async def _get(app: LayoutApp, query: bytes, headers: list[tuple[bytes, bytes]])
     """One GET through the ASGI app itself (TestClient's per-request cost would make 10,000
     requests take a minute); returns the status."""
     scope: dict[str, Any] = {
-        "type": "http", "method": "GET", "path": "/v1/layouts/home", "raw_path": b"",
-        "query_string": query, "headers": headers, "http_version": "1.1", "scheme": "http",
-        "server": ("test", 80), "client": ("127.0.0.1", 1), "root_path": "",
+        "type": "http",
+        "method": "GET",
+        "path": "/v1/layouts/home",
+        "raw_path": b"",
+        "query_string": query,
+        "headers": headers,
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("test", 80),
+        "client": ("127.0.0.1", 1),
+        "root_path": "",
     }
     status = 0
 
@@ -67,8 +76,13 @@ def test_unique_junk_parameters_leave_every_memo_bounded(
         statuses = []
         for i in range(REQUESTS):
             statuses.append(await _get(app, f"utm={i}&pad={PAD}".encode(), []))
-            statuses.append(await _get(app, f"utm={i}&device=tablet".encode(), [
-                (b"authorization", user), (b"accept-encoding", f"gzip;junk={i}".encode())]))
+            statuses.append(
+                await _get(
+                    app,
+                    f"utm={i}&device=tablet".encode(),
+                    [(b"authorization", user), (b"accept-encoding", f"gzip;junk={i}".encode())],
+                )
+            )
         return statuses
 
     statuses = client.portal.call(flood)  # type: ignore[union-attr]
@@ -77,7 +91,9 @@ def test_unique_junk_parameters_leave_every_memo_bounded(
     # Two contexts (default, tablet) for two callers: two memo entries, whatever the URLs.
     assert len(memo) == 2, len(memo)
     assert {key[2] for key in memo} == {
-        context_key(parse_context(b"")), context_key(parse_context(b"device=tablet"))}
+        context_key(parse_context(b"")),
+        context_key(parse_context(b"device=tablet")),
+    }
     assert max(len(key[2]) for key in memo) < 256
     contexts = app._contexts
     assert len(contexts) <= contexts.maxsize
@@ -90,8 +106,13 @@ def test_the_memo_key_ignores_unknown_parameters_order_and_spelling(
     served: tuple[TestClient, LayoutApp],
 ) -> None:
     client, app = served
-    queries = ["device=tablet&dark=1", "dark=true&device=tablet", "utm=x&device=tablet&dark=1",
-               "device=tablet&fbclid=abc&dark=1&_=12345", f"dark=1&device=tablet&pad={PAD}"]
+    queries = [
+        "device=tablet&dark=1",
+        "dark=true&device=tablet",
+        "utm=x&device=tablet&dark=1",
+        "device=tablet&fbclid=abc&dark=1&_=12345",
+        f"dark=1&device=tablet&pad={PAD}",
+    ]
     etags = {client.get(f"/v1/layouts/home?{q}").headers["etag"] for q in queries}
     assert len(etags) == 1
     assert len(app.service.cache.requests) == 1

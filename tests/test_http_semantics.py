@@ -22,8 +22,9 @@ LAYOUT = "/v1/layouts/home"
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with TestClient(make_app(tmp_path_factory.mktemp("http")),
-                    raise_server_exceptions=False) as test_client:
+    with TestClient(
+        make_app(tmp_path_factory.mktemp("http")), raise_server_exceptions=False
+    ) as test_client:
         yield test_client
 
 
@@ -88,23 +89,31 @@ def test_accept_encoding(client: TestClient, header: str, expected: str | int) -
     assert tag.endswith('-gz"') == (expected == GZIP)
 
 
-@pytest.mark.parametrize(("header", "large", "small"), [
-    ("gzip", True, False),  # a small body is not worth compressing...
-    ("identity;q=0, gzip", True, True),  # ...unless identity is refused
-    ("gzip;q=1, identity;q=0.5", True, False),
-    ("gzip;q=0.5, identity;q=0.5", True, False),
-    ("gzip;q=0.5, identity", False, False),
-    ("identity", False, False),
-    ("*;q=0", None, None),
-])
-def test_choices_for_large_and_small_bodies(header: str, large: bool | None,
-                                            small: bool | None) -> None:
+@pytest.mark.parametrize(
+    ("header", "large", "small"),
+    [
+        ("gzip", True, False),  # a small body is not worth compressing...
+        ("identity;q=0, gzip", True, True),  # ...unless identity is refused
+        ("gzip;q=1, identity;q=0.5", True, False),
+        ("gzip;q=0.5, identity;q=0.5", True, False),
+        ("gzip;q=0.5, identity", False, False),
+        ("identity", False, False),
+        ("*;q=0", None, None),
+    ],
+)
+def test_choices_for_large_and_small_bodies(
+    header: str, large: bool | None, small: bool | None
+) -> None:
     assert choose(header.encode()) == (large, small)
 
 
 def test_parse_keeps_codings_case_insensitive_with_q() -> None:
     assert parse_accept_encoding("GZIP;Q=0.5, Br, identity;q=0, *;q=0.1") == {
-        "gzip": 0.5, "br": 1.0, "identity": 0.0, "*": 0.1}
+        "gzip": 0.5,
+        "br": 1.0,
+        "identity": 0.0,
+        "*": 0.1,
+    }
 
 
 # --------------------------------------------------------------------------- ETags, 304
@@ -128,17 +137,20 @@ def test_each_representation_has_its_own_strong_etag(client: TestClient) -> None
     assert gzip.decompress(zipped_body) == plain_body != zipped_body
 
 
-@pytest.mark.parametrize(("accept", "held", "answer"), [
-    pytest.param("gzip", "zipped", "zipped", id="gzip-client-holds-gzip"),
-    pytest.param("identity", "plain", "plain", id="identity-client-holds-identity"),
-    pytest.param("gzip", "plain", "plain", id="gzip-client-holds-identity"),
-    pytest.param("identity", "zipped", "zipped", id="identity-client-holds-gzip"),
-    pytest.param("gzip", "W/zipped", "zipped", id="weak-prefix"),
-    pytest.param("gzip", '"nope", W/plain', "plain", id="list-with-weak"),
-    pytest.param("gzip", "plain, zipped", "zipped", id="both-listed-selected-wins"),
-    pytest.param("gzip", "*", "zipped", id="star"),
-    pytest.param("identity", " * ", "plain", id="star-spaces"),
-])
+@pytest.mark.parametrize(
+    ("accept", "held", "answer"),
+    [
+        pytest.param("gzip", "zipped", "zipped", id="gzip-client-holds-gzip"),
+        pytest.param("identity", "plain", "plain", id="identity-client-holds-identity"),
+        pytest.param("gzip", "plain", "plain", id="gzip-client-holds-identity"),
+        pytest.param("identity", "zipped", "zipped", id="identity-client-holds-gzip"),
+        pytest.param("gzip", "W/zipped", "zipped", id="weak-prefix"),
+        pytest.param("gzip", '"nope", W/plain', "plain", id="list-with-weak"),
+        pytest.param("gzip", "plain, zipped", "zipped", id="both-listed-selected-wins"),
+        pytest.param("gzip", "*", "zipped", id="star"),
+        pytest.param("identity", " * ", "plain", id="star-spaces"),
+    ],
+)
 def test_if_none_match_answers_304_with_the_tag_held(
     client: TestClient, accept: str, held: str, answer: str
 ) -> None:
@@ -176,17 +188,32 @@ def test_matching_tag_unit() -> None:
 # --------------------------------------------------------------------------- redirects
 
 
-@pytest.mark.parametrize("path", [
-    "/v1/me/settings/",  # the issue's input
-    "/v1/me/events/", "/v1/me/data/", "/v1/me/", "/v1/admin/templates/",
-    "/v1/admin/templates/home/", "/v1/admin/templates/home/history/", "/healthz/",
-    "/readyz/", "/metrics/", "/openapi.json/", "/v1/layouts/home/", "/designer",
-    "/designer/login/", "//evil.example/v1/me/settings", "/designer/static/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/me/settings/",  # the issue's input
+        "/v1/me/events/",
+        "/v1/me/data/",
+        "/v1/me/",
+        "/v1/admin/templates/",
+        "/v1/admin/templates/home/",
+        "/v1/admin/templates/home/history/",
+        "/healthz/",
+        "/readyz/",
+        "/metrics/",
+        "/openapi.json/",
+        "/v1/layouts/home/",
+        "/designer",
+        "/designer/login/",
+        "//evil.example/v1/me/settings",
+        "/designer/static/",
+    ],
+)
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT"])
 def test_no_redirect_follows_the_host_header(client: TestClient, path: str, method: str) -> None:
-    response = client.request(method, path, headers={**DESIGNER, "Host": "evil.example"},
-                              follow_redirects=False)
+    response = client.request(
+        method, path, headers={**DESIGNER, "Host": "evil.example"}, follow_redirects=False
+    )
     location = response.headers.get("location", "")
     assert "evil.example" not in location, (response.status_code, location)
     if 300 <= response.status_code < 400:
@@ -194,8 +221,9 @@ def test_no_redirect_follows_the_host_header(client: TestClient, path: str, meth
 
 
 def test_a_trailing_slash_is_a_json_404(client: TestClient) -> None:
-    response = client.get("/v1/me/settings/", headers={**bearer("u"), "Host": "evil.example"},
-                          follow_redirects=False)
+    response = client.get(
+        "/v1/me/settings/", headers={**bearer("u"), "Host": "evil.example"}, follow_redirects=False
+    )
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
 
@@ -230,16 +258,19 @@ def test_every_405_carries_allow(client: TestClient, path: str) -> None:
         assert error_of(response)["code"] == "method_not_allowed"
 
 
-@pytest.mark.parametrize(("method", "path", "allow"), [
-    ("DELETE", LAYOUT, {"GET", "HEAD"}),  # the pure-ASGI path's fallback
-    ("POST", LAYOUT, {"GET", "HEAD"}),
-    ("POST", "/v1/me/settings", {"GET", "HEAD", "PUT"}),  # two routes, one path
-    ("GET", "/v1/me/events", {"POST"}),
-    ("GET", "/v1/me", {"DELETE"}),
-    ("POST", "/healthz", {"GET", "HEAD"}),
-    ("PUT", "/designer/static/console.css", {"GET", "HEAD"}),
-    ("DELETE", "/designer/login", {"GET", "HEAD", "POST"}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", LAYOUT, {"GET", "HEAD"}),  # the pure-ASGI path's fallback
+        ("POST", LAYOUT, {"GET", "HEAD"}),
+        ("POST", "/v1/me/settings", {"GET", "HEAD", "PUT"}),  # two routes, one path
+        ("GET", "/v1/me/events", {"POST"}),
+        ("GET", "/v1/me", {"DELETE"}),
+        ("POST", "/healthz", {"GET", "HEAD"}),
+        ("PUT", "/designer/static/console.css", {"GET", "HEAD"}),
+        ("DELETE", "/designer/login", {"GET", "HEAD", "POST"}),
+    ],
+)
 def test_405_allow_values(client: TestClient, method: str, path: str, allow: set[str]) -> None:
     response = client.request(method, path, headers=DESIGNER)
     assert response.status_code == 405
@@ -250,8 +281,15 @@ def test_405_allow_values(client: TestClient, method: str, path: str, allow: set
 # --------------------------------------------------------------------------- echoes
 
 
-@pytest.mark.parametrize("path", ["/v1/layouts/{}", "/v1/admin/templates/{}",
-                                  "/v1/admin/preview/{}", "/v1/admin/templates/{}/history"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/layouts/{}",
+        "/v1/admin/templates/{}",
+        "/v1/admin/preview/{}",
+        "/v1/admin/templates/{}/history",
+    ],
+)
 def test_an_unknown_page_404_does_not_echo_an_8000_character_name(
     client: TestClient, path: str
 ) -> None:
@@ -281,8 +319,7 @@ def _param(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return next(p["schema"] for p in params if p["name"] == name)  # type: ignore[no-any-return]
 
 
-def test_openapi_width_bounds_are_the_servers(client: TestClient,
-                                              openapi: dict[str, Any]) -> None:
+def test_openapi_width_bounds_are_the_servers(client: TestClient, openapi: dict[str, Any]) -> None:
     width = _param(openapi, "width")
     assert width["maximum"] == 10_000 and width["minimum"] == 0
     assert client.get(f"{LAYOUT}?width={width['maximum']}").status_code == 200
@@ -301,17 +338,20 @@ def _operations(openapi: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
             yield method.upper(), path.replace("{page}", "home"), op
 
 
-def test_openapi_documents_401_where_a_bad_token_gets_it(client: TestClient,
-                                                         openapi: dict[str, Any]) -> None:
+def test_openapi_documents_401_where_a_bad_token_gets_it(
+    client: TestClient, openapi: dict[str, Any]
+) -> None:
     for method, path, op in _operations(openapi):
-        response = client.request(method, path, headers={"Authorization": "Bearer x.y.z"},
-                                  content=b"{}")
+        response = client.request(
+            method, path, headers={"Authorization": "Bearer x.y.z"}, content=b"{}"
+        )
         if response.status_code == 401:
             assert "401" in op["responses"], (method, path)
 
 
-def test_openapi_documents_403_for_a_user_token(client: TestClient,
-                                                openapi: dict[str, Any]) -> None:
+def test_openapi_documents_403_for_a_user_token(
+    client: TestClient, openapi: dict[str, Any]
+) -> None:
     for method, path, op in _operations(openapi):
         response = client.request(method, path, headers=bearer("u"), content=b"{}")
         if response.status_code == 403:
@@ -325,16 +365,16 @@ def test_openapi_documents_400_where_a_bad_body_gets_it(
     for method, path, op in _operations(openapi):
         if "requestBody" not in op:
             continue
-        headers = {**(DESIGNER if "/admin/" in path else bearer("u")),
-                   "content-type": "application/json"}
+        headers = {
+            **(DESIGNER if "/admin/" in path else bearer("u")),
+            "content-type": "application/json",
+        }
         response = client.request(method, path, headers=headers, content=body)
         assert response.status_code < 500, (method, path, response.text)
-        assert str(response.status_code) in op["responses"], (method, path,
-                                                               response.status_code)
+        assert str(response.status_code) in op["responses"], (method, path, response.status_code)
 
 
-def test_openapi_documents_the_html_preview(client: TestClient,
-                                            openapi: dict[str, Any]) -> None:
+def test_openapi_documents_the_html_preview(client: TestClient, openapi: dict[str, Any]) -> None:
     documented = openapi["paths"]["/v1/admin/preview/{page}"]["get"]["responses"]["200"]
     response = client.get("/v1/admin/preview/home?format=html", headers=DESIGNER)
     assert response.status_code == 200

@@ -23,9 +23,16 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def settings(personalization: float) -> dict[str, object]:
-    return {"elderly_mode": "auto", "font_scale": 1.0, "high_contrast": False,
-            "reduce_motion": False, "screen_reader": False, "handedness": "left",
-            "personalization": personalization, "age_band": "unknown"}
+    return {
+        "elderly_mode": "auto",
+        "font_scale": 1.0,
+        "high_contrast": False,
+        "reduce_motion": False,
+        "screen_reader": False,
+        "handedness": "left",
+        "personalization": personalization,
+        "age_band": "unknown",
+    }
 
 
 def ratios(body: bytes) -> dict[str, bytes]:
@@ -48,22 +55,28 @@ def test_anonymous_layout_is_the_base_of_a_signed_in_user_with_personalization_o
     client.put("/v1/me/settings", headers=headers, json={**settings(0.0), "handedness": "unknown"})
     events = [{"page": "cart", "component": "coupons", "kind": "click"}] * 12
     client.post("/v1/me/events", headers=headers, json={"events": events})
-    assert client.get("/v1/layouts/cart", headers=headers).content == \
-        client.get("/v1/layouts/cart").content
+    assert (
+        client.get("/v1/layouts/cart", headers=headers).content
+        == client.get("/v1/layouts/cart").content
+    )
 
 
-@pytest.mark.parametrize(("strength", "cap"), [
-    pytest.param(0.1, b"0.04", id="0.1"),  # 0.4 x 0.1 = 0.04000000000000001 in floats
-    pytest.param(0.3, b"0.12", id="0.3"),  # 0.12000000000000001
-    pytest.param(0.7, b"0.28", id="0.7"),  # 0.27999999999999997
-    pytest.param(0.123456, b"0.0494", id="0.123456"),
-    pytest.param(1.0, b"0.4", id="1.0"),
-])
+@pytest.mark.parametrize(
+    ("strength", "cap"),
+    [
+        pytest.param(0.1, b"0.04", id="0.1"),  # 0.4 x 0.1 = 0.04000000000000001 in floats
+        pytest.param(0.3, b"0.12", id="0.3"),  # 0.12000000000000001
+        pytest.param(0.7, b"0.28", id="0.7"),  # 0.27999999999999997
+        pytest.param(0.123456, b"0.0494", id="0.123456"),
+        pytest.param(1.0, b"0.4", id="1.0"),
+    ],
+)
 def test_ratios_on_the_wire_are_rounded(client: TestClient, strength: float, cap: bytes) -> None:
     user = f"s{strength}"
     headers = bearer(user)
-    assert client.put("/v1/me/settings", headers=headers,
-                      json=settings(strength)).status_code == 200
+    assert (
+        client.put("/v1/me/settings", headers=headers, json=settings(strength)).status_code == 200
+    )
     events = [{"page": "home", "component": "coupons", "kind": "click"}] * 12
     client.post("/v1/me/events", headers=headers, json={"events": events})
     body = client.get("/v1/layouts/home", headers=headers).content
@@ -75,16 +88,19 @@ def test_ratios_on_the_wire_are_rounded(client: TestClient, strength: float, cap
     assert info["changed_ratio"] <= info["cap"]
 
 
-@pytest.mark.parametrize(("locale", "direction"), [
-    pytest.param("ar-SA", "rtl", id="arabic"),
-    pytest.param("he-IL", "rtl", id="hebrew"),
-    pytest.param("fa", "rtl", id="persian"),
-    pytest.param("az-Arab", "rtl", id="azerbaijani-arabic-script"),
-    pytest.param("ur-Latn", "ltr", id="urdu-latin-script"),
-    pytest.param("en-US", "ltr", id="english"),
-    pytest.param("zh-CN", "ltr", id="chinese"),
-    pytest.param(None, "ltr", id="no-locale"),
-])
+@pytest.mark.parametrize(
+    ("locale", "direction"),
+    [
+        pytest.param("ar-SA", "rtl", id="arabic"),
+        pytest.param("he-IL", "rtl", id="hebrew"),
+        pytest.param("fa", "rtl", id="persian"),
+        pytest.param("az-Arab", "rtl", id="azerbaijani-arabic-script"),
+        pytest.param("ur-Latn", "ltr", id="urdu-latin-script"),
+        pytest.param("en-US", "ltr", id="english"),
+        pytest.param("zh-CN", "ltr", id="chinese"),
+        pytest.param(None, "ltr", id="no-locale"),
+    ],
+)
 def test_theme_direction_follows_the_locale(
     client: TestClient, locale: str | None, direction: str
 ) -> None:
@@ -102,11 +118,13 @@ def test_rtl_and_ltr_layouts_are_different_bodies(client: TestClient) -> None:
 
 def test_preview_sets_dir_from_the_layout(client: TestClient) -> None:
     designer = bearer("ann", "designer")
-    layout = client.get("/v1/admin/preview/home?persona=default&format=json&locale=ar-SA",
-                        headers=designer).json()
+    layout = client.get(
+        "/v1/admin/preview/home?persona=default&format=json&locale=ar-SA", headers=designer
+    ).json()
     assert layout["theme"]["direction"] == "rtl"
-    html = client.get("/v1/admin/preview/home?persona=default&format=html&locale=ar-SA",
-                      headers=designer).text
+    html = client.get(
+        "/v1/admin/preview/home?persona=default&format=html&locale=ar-SA", headers=designer
+    ).text
     assert '<html lang="ar-SA" dir="rtl">' in html
 
 

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uiserver import sketch
-from uiserver.activity import WINDOW_DAYS, record_events, record_launches, touch
+from uiserver.engine.activity import WINDOW_DAYS, record_events, record_launches, touch
 from uiserver.engine.lifecycle import computed_segments, rfm_tier
-from uiserver.experiments import chance_to_beat, srm, wilson, z_test
+from uiserver.engine.readout import chance_to_beat, srm, wilson, z_test
 from uiserver.policy import Policy
 from uiserver.schema import Activity, Event
+from uiserver.store.sqlite import sketch
 
 D = 20_000
 POLICY = Policy()
@@ -50,11 +50,17 @@ def test_lifecycle(activity: Activity | None, expected: set[str]) -> None:
 
 
 def test_event_ts_counts_as_activity_and_is_clamped() -> None:
-    old = record_events(None, [Event(page="home", component="x", kind="view",
-                                     ts=(D - 8) * 86_400.0)], now=D * 86_400.0)
+    old = record_events(
+        None,
+        [Event(page="home", component="x", kind="view", ts=(D - 8) * 86_400.0)],
+        now=D * 86_400.0,
+    )
     assert computed_segments(old, D, POLICY) >= {"churn_risk", "returning"}
-    future = record_events(None, [Event(page="home", component="x", kind="view",
-                                        ts=(D + 40) * 86_400.0)], now=D * 86_400.0)
+    future = record_events(
+        None,
+        [Event(page="home", component="x", kind="view", ts=(D + 40) * 86_400.0)],
+        now=D * 86_400.0,
+    )
     assert future.last == D  # a clock running ahead never dates activity in the future
 
 
@@ -68,8 +74,13 @@ def test_event_ts_counts_as_activity_and_is_clamped() -> None:
     ],
 )
 def test_rfm(converts: int, value: float, ago: int, tier: str | None) -> None:
-    activity = Activity(first=D - 50, last=D, converts=converts, value=value,
-                        last_convert=D - ago if converts else None)
+    activity = Activity(
+        first=D - 50,
+        last=D,
+        converts=converts,
+        value=value,
+        last_convert=D - ago if converts else None,
+    )
     assert rfm_tier(activity, D, POLICY) == tier
 
 
@@ -93,7 +104,10 @@ def test_folding_days_is_order_independent_and_windowed(
         backward = touch(backward or Activity(), day, 1)
     assert backward is not None
     assert (backward.first, backward.last, backward.prev) == (
-        forward.first, forward.last, forward.prev)
+        forward.first,
+        forward.last,
+        forward.prev,
+    )
     assert backward.days == forward.days
 
 

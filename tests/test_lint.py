@@ -13,10 +13,10 @@ import pytest
 
 from uiserver.catalog import Catalog, load_catalog, load_templates
 from uiserver.engine.contrast import contrast_ratio
-from uiserver.lint import lint_pages, lint_template, validate_document
-from uiserver.lint_catalog import lint_component
-from uiserver.lint_contrast import lint_palette
-from uiserver.lint_files import lint_file
+from uiserver.lint.catalog import lint_component
+from uiserver.lint.contrast import lint_palette
+from uiserver.lint.files import lint_component_file
+from uiserver.lint.templates import lint_pages, lint_template, validate_document
 from uiserver.policy import DEFAULT_POLICY_PATH, Policy, PolicyError, load_policy
 from uiserver.schema import ComponentType, Palette, Template
 
@@ -439,7 +439,7 @@ def test_catalogue_rules(changes: Doc, field: str, policy: Policy) -> None:
 
 def test_shipped_catalogue_is_clean_and_named_by_file(policy: Policy) -> None:
     for path in sorted(COMPONENTS.glob("*.yaml")):
-        assert lint_file(path, Catalog(), policy) == [], path.name
+        assert lint_component_file(path, policy)[1] == [], path.name
 
 
 def test_cross_page_navigation_labels_must_agree(catalog: Catalog, policy: Policy) -> None:

@@ -21,8 +21,8 @@ from uiserver.catalog import Catalog, load_catalog, load_template_file, template
 from uiserver.engine import Engine, check_layout
 from uiserver.engine.contrast import contrast_ratio
 from uiserver.engine.labels import has_visible_text
-from uiserver.lint import validate_document
-from uiserver.lint_catalog import lint_component
+from uiserver.lint.catalog import lint_component
+from uiserver.lint.templates import validate_document
 from uiserver.policy import DEFAULT_POLICY_PATH, Policy, load_policy
 from uiserver.schema import ComponentType, Context, Profile, Settings, Template
 
@@ -70,9 +70,7 @@ def _index(doc: dict[str, Any], cid: str) -> int:
         pytest.param("\u202e\u200f", id="direction-marks"),
     ],
 )
-def test_invisible_labels_are_refused_by_lint(
-    label: str, catalog: Catalog, policy: Policy
-) -> None:
+def test_invisible_labels_are_refused_by_lint(label: str, catalog: Catalog, policy: Policy) -> None:
     assert not has_visible_text(label)
     doc = _home()
     for component in doc["components"]:
@@ -113,8 +111,11 @@ def test_publish_refuses_zero_width_labels_and_keeps_the_live_version(client: Te
     doc = copy.deepcopy(before["template"])
     for component in doc["components"]:
         component["label"] = "\u200b"
-    response = client.post("/v1/admin/templates/home/publish", headers=DESIGNER,
-                           json={"template": doc, "message": "invisible"})
+    response = client.post(
+        "/v1/admin/templates/home/publish",
+        headers=DESIGNER,
+        json={"template": doc, "message": "invisible"},
+    )
     assert response.status_code == 422
     assert "components[0].label" in response.text
     after = client.get("/v1/admin/templates/home", headers=DESIGNER).json()
@@ -129,16 +130,23 @@ def test_console_refuses_zero_width_labels(client: TestClient) -> None:
     form = client.get("/designer/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert csrf
-    client.post("/designer/login", data={"csrf_token": csrf.group(1),
-                                         "token": token("dora", "designer")})
+    client.post(
+        "/designer/login", data={"csrf_token": csrf.group(1), "token": token("dora", "designer")}
+    )
     page = client.get("/designer/pages/home").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert csrf
     doc = client.get("/v1/admin/templates/home", headers=DESIGNER).json()["template"]
     doc["components"][_index(doc, "search")]["label"] = "\u200b"
-    response = client.post("/designer/pages/home", data={
-        "csrf_token": csrf.group(1), "action": "publish", "template": json.dumps(doc),
-        "message": "invisible search"})
+    response = client.post(
+        "/designer/pages/home",
+        data={
+            "csrf_token": csrf.group(1),
+            "action": "publish",
+            "template": json.dumps(doc),
+            "message": "invisible search",
+        },
+    )
     assert response.status_code == 422
     assert "visible text" in response.text
 
@@ -311,8 +319,13 @@ def test_enhanced_large_text_contrast_decides_what_high_contrast_serves(
     # The number is read, not a constant: below 4.17 the colour would be served.
     loose = msgspec.structs.replace(policy, enhanced_large_text_contrast=4.0)
     assert title_props(loose)["color"] == "#767676"
-    assert "color" in next(
-        c for c in Engine(catalog, policy).layout(
-            Engine(catalog, policy).compile(template, "v"), Profile(), Context()
-        ).components if c.id == "fresh_title"
-    ).props  # standard palette: served as written
+    assert (
+        "color"
+        in next(
+            c
+            for c in Engine(catalog, policy)
+            .layout(Engine(catalog, policy).compile(template, "v"), Profile(), Context())
+            .components
+            if c.id == "fresh_title"
+        ).props
+    )  # standard palette: served as written

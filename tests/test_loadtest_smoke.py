@@ -26,10 +26,14 @@ pytestmark = pytest.mark.slow
 def test_bench_extras_are_installed() -> None:
     """Looked up, not imported (importing locust monkey-patches this process with gevent); a
     missing extra fails here instead of silently skipping the smoke run."""
-    missing = [m for m in ("locust", "matplotlib", "granian")
-               if importlib.util.find_spec(m) is None]
-    missing += [tool for tool in ("py-spy", "wrk", "nginx", "redis-server")
-                if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()]
+    missing = [
+        m for m in ("locust", "matplotlib", "granian") if importlib.util.find_spec(m) is None
+    ]
+    missing += [
+        tool
+        for tool in ("py-spy", "wrk", "nginx", "redis-server")
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()
+    ]
     assert not missing, f"install the bench extras (pip install -e .[bench]): {missing}"
 
 
@@ -38,9 +42,29 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str
     out = tmp_path_factory.mktemp("bench") / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UISERVER_", "LOADTEST_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "uiserver.cli", "bench", "--users", "20", "--spawn-rate", "20",
-         "--duration", "5s", "--population", "200", "--smoke", "--out", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+        [
+            sys.executable,
+            "-m",
+            "uiserver.cli",
+            "bench",
+            "--users",
+            "20",
+            "--spawn-rate",
+            "20",
+            "--duration",
+            "5s",
+            "--population",
+            "200",
+            "--smoke",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     log = done.stdout[-4000:] + done.stderr[-4000:]
     assert done.returncode == 0, log
@@ -87,19 +111,45 @@ def ladder_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, st
     out = tmp_path_factory.mktemp("ladder") / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UISERVER_", "LOADTEST_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "uiserver.cli", "bench", "--ladder-only", "--smoke",
-         "--ladder-users", "80000", "--publish-pass-users", "300", "--out", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=400, check=False,
+        [
+            sys.executable,
+            "-m",
+            "uiserver.cli",
+            "bench",
+            "--ladder-only",
+            "--smoke",
+            "--ladder-users",
+            "80000",
+            "--publish-pass-users",
+            "300",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
     )
     log = done.stdout[-6000:] + done.stderr[-4000:]
     assert done.returncode == 0, log
     return out, json.loads((out / "stats.json").read_text()), log
 
 
-RUNGS = ["nginx", "raw_rsgi_granian", "raw_asgi_granian", "raw_asgi_uvicorn", "bare_granian",
-         "bare_uvicorn"] + [f"ui_{server}_{store}_{kind}" for store in ("sqlite", "redis")
-                            for server in ("uvicorn", "granian")
-                            for kind in ("get", "304", "first")]
+RUNGS = [
+    "nginx",
+    "raw_rsgi_granian",
+    "raw_asgi_granian",
+    "raw_asgi_uvicorn",
+    "bare_granian",
+    "bare_uvicorn",
+] + [
+    f"ui_{server}_{store}_{kind}"
+    for store in ("sqlite", "redis")
+    for server in ("uvicorn", "granian")
+    for kind in ("get", "304", "first")
+]
 
 
 def test_ladder_measures_every_rung(ladder_run: tuple[Path, dict, str]) -> None:

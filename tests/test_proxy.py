@@ -32,17 +32,32 @@ HTTPS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
 @contextmanager
 def serve(tmp_path: Path, *args: str, **env_extra: str) -> Iterator[str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("UISERVER_") and k != "FORWARDED_ALLOW_IPS"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("UISERVER_") and k != "FORWARDED_ALLOW_IPS"
+    }
     env["UISERVER_JWT_SECRET"] = SECRET
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(env_extra)
     data = tmp_path / f"data-{port}"
     log = (tmp_path / f"serve-{port}.log").open("wb")
     proc = subprocess.Popen(
-        [*UISERVER, "serve", "--port", str(port), "--data-dir", str(data),
-         "--log-level", "warning", *args],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            *UISERVER,
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+            "--log-level",
+            "warning",
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -71,10 +86,12 @@ def login_cookies(url: str, source: str) -> list[str]:
         # httpx keeps a Secure cookie from plain http: hand the pre-login cookie over by hand.
         nonce = form.headers["set-cookie"].split(";")[0]
         client.cookies.clear()
-        signed_in = client.post("/designer/login", headers={**HTTPS, "Cookie": nonce},
-                                follow_redirects=False,
-                                data={"csrf_token": match.group(1),
-                                      "token": token("dora", "designer")})
+        signed_in = client.post(
+            "/designer/login",
+            headers={**HTTPS, "Cookie": nonce},
+            follow_redirects=False,
+            data={"csrf_token": match.group(1), "token": token("dora", "designer")},
+        )
         assert signed_in.status_code == 303, signed_in.text
         return _set_cookies(form) + _set_cookies(signed_in)
 

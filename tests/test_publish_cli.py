@@ -14,10 +14,20 @@ DESIGNER = bearer("dora", "designer")
 
 
 def publish(tmp_path: Path, file: Path, message: str = "from the shell") -> int:
-    return main([
-        "publish", str(file), "--message", message, "--author", "carol",
-        "--data-dir", str(tmp_path / "data"), "--components", str(ROOT / "components"),
-    ])
+    return main(
+        [
+            "publish",
+            str(file),
+            "--message",
+            message,
+            "--author",
+            "carol",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--components",
+            str(ROOT / "components"),
+        ]
+    )
 
 
 def history(tmp_path: Path) -> list[dict[str, object]]:
@@ -37,8 +47,12 @@ def test_publish_prints_the_version_and_records_it(
     first = capsys.readouterr().out
     assert first.startswith("cart: published ")
     changed = tmp_path / "cart.yaml"
-    changed.write_text((ROOT / "layouts" / "cart.yaml").read_text(encoding="utf-8").replace(
-        'label: "购物车 Cart"', 'label: "购物车 My cart"', 1), encoding="utf-8")
+    changed.write_text(
+        (ROOT / "layouts" / "cart.yaml")
+        .read_text(encoding="utf-8")
+        .replace('label: "购物车 Cart"', 'label: "购物车 My cart"', 1),
+        encoding="utf-8",
+    )
     assert publish(tmp_path, changed, "rename the header") == 0
     out = capsys.readouterr().out
     versions = history(tmp_path)
@@ -55,8 +69,12 @@ def test_refused_file_prints_problems_and_stores_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "cart.yaml"
-    bad.write_text((ROOT / "layouts" / "cart.yaml").read_text(encoding="utf-8").replace(
-        'text: "#1F1F1F"', 'text: "#BBBBBB"', 1), encoding="utf-8")
+    bad.write_text(
+        (ROOT / "layouts" / "cart.yaml")
+        .read_text(encoding="utf-8")
+        .replace('text: "#1F1F1F"', 'text: "#BBBBBB"', 1),
+        encoding="utf-8",
+    )
     assert publish(tmp_path, bad) == 1
     captured = capsys.readouterr()
     assert f"{bad}: theme.palette.text: " in captured.out and "contrast" in captured.out
@@ -64,9 +82,7 @@ def test_refused_file_prints_problems_and_stores_nothing(
     assert history(tmp_path) == []
 
 
-def test_missing_file_and_empty_message(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_file_and_empty_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert publish(tmp_path, tmp_path / "nope.yaml") == 1
     assert "nope.yaml" in capsys.readouterr().out
     assert publish(tmp_path, ROOT / "layouts" / "cart.yaml", "  ") == 2

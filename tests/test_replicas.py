@@ -30,8 +30,13 @@ VISIBLE_WITHIN_S = 1.0
 POLL_DEADLINE_S = 10.0  # how long we look before calling it lost (to report the real delay)
 DESIGNER = bearer("ann", "designer")
 ELDERLY = {
-    "elderly_mode": "on", "font_scale": 1.0, "high_contrast": False, "reduce_motion": False,
-    "screen_reader": False, "handedness": "unknown", "personalization": 1.0,
+    "elderly_mode": "on",
+    "font_scale": 1.0,
+    "high_contrast": False,
+    "reduce_motion": False,
+    "screen_reader": False,
+    "handedness": "unknown",
+    "personalization": 1.0,
     "age_band": "unknown",
 }
 
@@ -53,8 +58,11 @@ def wait_until(probe: Callable[[], Any], since: float) -> tuple[Any, float]:
 
 
 def publish(client: httpx.Client, page: str, template: dict[str, Any], message: str) -> str:
-    response = client.post(f"/v1/admin/templates/{page}/publish", headers=DESIGNER,
-                           json={"template": template, "message": message})
+    response = client.post(
+        f"/v1/admin/templates/{page}/publish",
+        headers=DESIGNER,
+        json={"template": template, "message": message},
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["version"])
 
@@ -77,8 +85,7 @@ def test_publish_and_rollback_on_a_are_served_by_b_within_a_second(
     assert new != original
 
     def b_serves(version: str) -> Callable[[], bool]:
-        return lambda: b.get("/v1/layouts/home", headers=user).json()[
-            "template_version"] == version
+        return lambda: b.get("/v1/layouts/home", headers=user).json()["template_version"] == version
 
     seen, delay = wait_until(b_serves(new), published)
     print(f"publish on A visible on B after {delay * 1000:.1f} ms")  # shown with -rP
@@ -87,8 +94,9 @@ def test_publish_and_rollback_on_a_are_served_by_b_within_a_second(
     assert b.get("/v1/layouts/home").json()["template_version"] == new
     assert b.get("/v1/admin/templates/home", headers=DESIGNER).json()["live_version"] == new
 
-    rollback = a.post("/v1/admin/templates/home/rollback", headers=DESIGNER,
-                      json={"version": original})
+    rollback = a.post(
+        "/v1/admin/templates/home/rollback", headers=DESIGNER, json={"version": original}
+    )
     assert rollback.status_code == 201, rollback.text
     rolled_back = time.perf_counter()
     seen, delay = wait_until(b_serves(original), rolled_back)
@@ -123,8 +131,11 @@ def test_segments_imported_on_a_reach_bs_layouts(
         return [c["id"] for c in b.get("/v1/layouts/home", headers=user).json()["components"]]
 
     assert "welcome_back" not in ids()
-    imported = a.put("/v1/admin/segments", headers=DESIGNER,
-                     json=[{"user": "lapsed", "segments": ["churn_risk"]}])
+    imported = a.put(
+        "/v1/admin/segments",
+        headers=DESIGNER,
+        json=[{"user": "lapsed", "segments": ["churn_risk"]}],
+    )
     assert imported.status_code == 200, imported.text
     assert "welcome_back" in ids()
 
@@ -153,14 +164,15 @@ def test_erasure_through_a_leaves_nothing_in_b(
     assert stored("ivy") == stored("never-seen")
     after = b.get("/v1/layouts/home", headers=user)
     assert after.status_code == 200 and after.json()["mode"] == "standard"
-    assert after.json()["personalization"]["changes"] == \
-        b.get("/v1/layouts/home", headers=bearer("never-seen")).json()["personalization"][
-            "changes"]
+    assert (
+        after.json()["personalization"]["changes"]
+        == b.get("/v1/layouts/home", headers=bearer("never-seen")).json()["personalization"][
+            "changes"
+        ]
+    )
 
 
-def test_a_replica_starting_later_does_not_undo_a_publish(
-    redis_url: str, tmp_path: Path
-) -> None:
+def test_a_replica_starting_later_does_not_undo_a_publish(redis_url: str, tmp_path: Path) -> None:
     """A new replica publishes `layouts/` files only when they changed since they were last
     published from files: it must not put the file version back over a console publish."""
     from starlette.testclient import TestClient

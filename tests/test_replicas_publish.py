@@ -30,11 +30,18 @@ def titled(template: dict[str, Any], title: str) -> dict[str, Any]:
     return {**template, "title": title}
 
 
-def race(start: threading.Barrier, answers: dict[str, httpx.Response], name: str,
-         client: httpx.Client, body: dict[str, Any], base: str) -> None:
+def race(
+    start: threading.Barrier,
+    answers: dict[str, httpx.Response],
+    name: str,
+    client: httpx.Client,
+    body: dict[str, Any],
+    base: str,
+) -> None:
     start.wait()
-    answers[name] = client.post(f"{BASE}/publish", json=body,
-                                headers={**DESIGNER, "If-Match": f'"{base}"'})
+    answers[name] = client.post(
+        f"{BASE}/publish", json=body, headers={**DESIGNER, "If-Match": f'"{base}"'}
+    )
 
 
 def test_racing_publishes_on_the_same_base_one_wins_one_gets_409(
@@ -48,8 +55,17 @@ def test_racing_publishes_on_the_same_base_one_wins_one_gets_409(
         start = threading.Barrier(2)
 
         threads = [
-            threading.Thread(target=race, args=(start, answers, name, client, {
-                "template": titled(template, f"{name} {round_}"), "message": name}, base))
+            threading.Thread(
+                target=race,
+                args=(
+                    start,
+                    answers,
+                    name,
+                    client,
+                    {"template": titled(template, f"{name} {round_}"), "message": name},
+                    base,
+                ),
+            )
             for name, client in (("a", a), ("b", b))
         ]
         for thread in threads:
@@ -73,14 +89,19 @@ def test_a_rollout_started_on_a_is_served_and_ended_through_b(
     users = [f"ro-{i}" for i in range(100)]
 
     def versions(client: httpx.Client) -> dict[str, str]:
-        return {u: client.get("/v1/layouts/home", headers=bearer(u)).json()["template_version"]
-                for u in users}
+        return {
+            u: client.get("/v1/layouts/home", headers=bearer(u)).json()["template_version"]
+            for u in users
+        }
 
     current = a.get(BASE, headers=DESIGNER).json()
     old = current["live_version"]
     assert set(versions(b).values()) == {old}  # B caches the old version first
-    staged = a.post(f"{BASE}/publish", headers=DESIGNER, json={
-        "template": titled(current["template"], "staged"), "message": "stage", "rollout": 30})
+    staged = a.post(
+        f"{BASE}/publish",
+        headers=DESIGNER,
+        json={"template": titled(current["template"], "staged"), "message": "stage", "rollout": 30},
+    )
     assert staged.status_code == 201, staged.text
     new = staged.json()["version"]
 
@@ -98,6 +119,5 @@ def test_a_rollout_started_on_a_is_served_and_ended_through_b(
     assert a.get("/v1/layouts/home").json()["template_version"] == new
 
     assert a.delete(BASE, headers=DESIGNER).status_code == 200
-    gone, _ = wait_until(lambda: b.get("/v1/layouts/home").status_code == 404,
-                         time.perf_counter())
+    gone, _ = wait_until(lambda: b.get("/v1/layouts/home").status_code == 404, time.perf_counter())
     assert gone, "B still serves an archived page"

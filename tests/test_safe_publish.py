@@ -49,15 +49,24 @@ def titled(template: dict[str, Any], title: str) -> dict[str, Any]:
     return changed
 
 
-def publish(client: TestClient, template: dict[str, Any], *, headers: dict[str, str] | None = None,
-            **extra: Any) -> httpx.Response:
-    return client.post(f"{BASE}/publish", headers={**DESIGNER, **(headers or {})},
-                       json={"template": template, "message": "change", **extra})
+def publish(
+    client: TestClient,
+    template: dict[str, Any],
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> httpx.Response:
+    return client.post(
+        f"{BASE}/publish",
+        headers={**DESIGNER, **(headers or {})},
+        json={"template": template, "message": "change", **extra},
+    )
 
 
 def history(client: TestClient) -> list[dict[str, Any]]:
     versions: list[dict[str, Any]] = client.get(f"{BASE}/history", headers=DESIGNER).json()[
-        "versions"]
+        "versions"
+    ]
     return versions
 
 
@@ -82,8 +91,9 @@ def test_a_stale_base_is_409_with_what_changed_and_nothing_changes(
     client: TestClient, how: str
 ) -> None:
     base, body = live(client)
-    theirs = publish(client, titled(body["template"], "B's title"),
-                     headers={"If-Match": f'"{base}"'})
+    theirs = publish(
+        client, titled(body["template"], "B's title"), headers={"If-Match": f'"{base}"'}
+    )
     assert theirs.status_code == 201, theirs.text
     b_version = theirs.json()["version"]
     entries = len(history(client))
@@ -97,13 +107,20 @@ def test_a_stale_base_is_409_with_what_changed_and_nothing_changes(
     assert stale.status_code == 409, stale.text
     answer = stale.json()
     assert answer["error"] == {
-        "code": "stale_base", "field": "base_version", "message": answer["error"]["message"]}
+        "code": "stale_base",
+        "field": "base_version",
+        "message": answer["error"]["message"],
+    }
     assert b_version in answer["error"]["message"]
     assert answer["live_version"] == b_version
     diff = client.get(f"{BASE}/diff", params={"from": base, "to": b_version}, headers=DESIGNER)
     assert answer["changes"] == diff.json()["changes"]
-    assert {"kind": "changed", "field": "title", "from": body["template"]["title"],
-            "to": "B's title"} in answer["changes"]
+    assert {
+        "kind": "changed",
+        "field": "title",
+        "from": body["template"]["title"],
+        "to": "B's title",
+    } in answer["changes"]
     assert live(client)[0] == b_version and len(history(client)) == entries
     assert served(client, "u1") == b_version
 
@@ -115,21 +132,27 @@ def test_current_base_publishes_and_star_forces(client: TestClient) -> None:
     assert first.headers["etag"] == f'"{first.json()["version"]}"'
     forced = publish(client, titled(body["template"], "two"), headers={"If-Match": "*"})
     assert forced.status_code == 201, forced.text
-    listed = publish(client, titled(body["template"], "three"),
-                     headers={"If-Match": f'"nope", "{forced.json()["version"]}"'})
+    listed = publish(
+        client,
+        titled(body["template"], "three"),
+        headers={"If-Match": f'"nope", "{forced.json()["version"]}"'},
+    )
     assert listed.status_code == 201, listed.text
     plain = publish(client, titled(body["template"], "four"))  # no precondition: as before
     assert plain.status_code == 201, plain.text
     assert live(client)[0] == plain.json()["version"]
 
 
-@pytest.mark.parametrize("header", [
-    pytest.param("abc", id="unquoted"),
-    pytest.param('W/"abc"', id="weak"),
-    pytest.param('"a" "b"', id="no-comma"),
-    pytest.param('"', id="half-quoted"),
-    pytest.param("", id="empty"),
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param("abc", id="unquoted"),
+        pytest.param('W/"abc"', id="weak"),
+        pytest.param('"a" "b"', id="no-comma"),
+        pytest.param('"', id="half-quoted"),
+        pytest.param("", id="empty"),
+    ],
+)
 def test_a_malformed_if_match_is_400_and_nothing_changes(client: TestClient, header: str) -> None:
     base, body = live(client)
     response = publish(client, titled(body["template"], "x"), headers={"If-Match": header})
@@ -140,8 +163,12 @@ def test_a_malformed_if_match_is_400_and_nothing_changes(client: TestClient, hea
 
 def test_if_match_and_base_version_must_agree(client: TestClient) -> None:
     base, body = live(client)
-    response = publish(client, titled(body["template"], "x"), headers={"If-Match": f'"{base}"'},
-                       base_version="0123456789abcdef")
+    response = publish(
+        client,
+        titled(body["template"], "x"),
+        headers={"If-Match": f'"{base}"'},
+        base_version="0123456789abcdef",
+    )
     assert response.status_code == 400 and response.json()["error"]["field"] == "base_version"
     assert live(client)[0] == base
 
@@ -149,16 +176,19 @@ def test_if_match_and_base_version_must_agree(client: TestClient) -> None:
 def test_rollback_honours_the_precondition(client: TestClient) -> None:
     base, body = live(client)
     newer = publish(client, titled(body["template"], "newer")).json()["version"]
-    stale = client.post(f"{BASE}/rollback", headers={**DESIGNER, "If-Match": f'"{base}"'},
-                        json={"version": base})
+    stale = client.post(
+        f"{BASE}/rollback", headers={**DESIGNER, "If-Match": f'"{base}"'}, json={"version": base}
+    )
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "stale_base"
     assert stale.json()["live_version"] == newer and live(client)[0] == newer
-    ok = client.post(f"{BASE}/rollback", json={"version": base, "base_version": newer},
-                     headers=DESIGNER)
+    ok = client.post(
+        f"{BASE}/rollback", json={"version": base, "base_version": newer}, headers=DESIGNER
+    )
     assert ok.status_code == 201, ok.text
     assert live(client)[0] == base
-    unknown = client.post(f"{BASE}/rollback", json={"version": "ffffffffffffffff"},
-                          headers=DESIGNER)
+    unknown = client.post(
+        f"{BASE}/rollback", json={"version": "ffffffffffffffff"}, headers=DESIGNER
+    )
     assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "version"
 
 
@@ -174,8 +204,13 @@ def test_rollout_widen_and_promote(client: TestClient) -> None:
     state = live(client)[1]
     assert state["live_version"] == new
     assert state["rollout"] | {"started": 0, "updated": 0} == {
-        "version": new, "previous": old, "percent": 10, "author": "dora", "started": 0,
-        "updated": 0}
+        "version": new,
+        "previous": old,
+        "percent": 10,
+        "author": "dora",
+        "started": 0,
+        "updated": 0,
+    }
     users = [f"user-{i}" for i in range(200)]
     at_10 = {u for u in users if served(client, u) == new}
     assert 0 < len(at_10) < 60  # 10% of 200, give or take
@@ -185,8 +220,11 @@ def test_rollout_widen_and_promote(client: TestClient) -> None:
     metrics = client.get("/metrics").text
     # Each of the 200 users was served twice, those at 10% a third time, anonymous once.
     for version, count in ((new, 3 * len(at_10)), (old, 2 * (200 - len(at_10)) + 1)):
-        assert re.search(rf'uiserver_layouts_served_total{{page="home",version="{version}"}} '
-                         rf"{float(count)}\n", metrics), metrics
+        assert re.search(
+            rf'uiserver_layouts_served_total{{page="home",version="{version}"}} '
+            rf"{float(count)}\n",
+            metrics,
+        ), metrics
 
     widened = client.post(f"{BASE}/rollout", json={"percent": 50}, headers=DESIGNER)
     assert widened.status_code == 200, widened.text
@@ -230,16 +268,19 @@ def test_a_publish_during_a_rollout_must_say_what_to_do(client: TestClient) -> N
     bad = publish(client, titled(body["template"], "second"), rollout_conflict="maybe")
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "rollout_conflict"
 
-    second = publish(client, titled(body["template"], "second"), rollout=30,
-                     rollout_conflict="abort")
+    second = publish(
+        client, titled(body["template"], "second"), rollout=30, rollout_conflict="abort"
+    )
     assert second.status_code == 201, second.text
     state = live(client)[1]
     assert state["rollout"]["previous"] == old  # the aborted version is nobody's fallback
     third = publish(client, titled(body["template"], "third"), rollout_conflict="promote")
     assert third.status_code == 201, third.text
     assert live(client)[1]["rollout"] is None
-    assert [e["version"] for e in history(client)[:2]] == [third.json()["version"],
-                                                            second.json()["version"]]
+    assert [e["version"] for e in history(client)[:2]] == [
+        third.json()["version"],
+        second.json()["version"],
+    ]
 
 
 @pytest.mark.parametrize("value", [0, 101, -5, 10.5, "10", True, None])
@@ -267,8 +308,9 @@ def test_no_rollout_running_is_409_and_nothing_changes(client: TestClient, route
     assert response.status_code == 409, response.text
     assert response.json()["error"]["code"] == "no_rollout"
     assert live(client)[0] == base and len(history(client)) == entries
-    missing = client.post(f"/v1/admin/templates/nowhere/{route}", json={"percent": 20},
-                          headers=DESIGNER)
+    missing = client.post(
+        f"/v1/admin/templates/nowhere/{route}", json={"percent": 20}, headers=DESIGNER
+    )
     assert missing.status_code == 409
 
 
@@ -295,8 +337,10 @@ def test_two_thousand_users_at_10_and_50_percent_and_after_abort(tmp_path: Path)
         at_50 = {u for u in users if served(client, u) == new}
         client.post(f"{BASE}/abort", headers=DESIGNER)
         after = {u for u in users if served(client, u) == new}
-    print(f"\n2,000 users on the new version: 10% -> {len(at_10)}, 50% -> {len(at_50)}, "
-          f"after abort -> {len(after)}")
+    print(
+        f"\n2,000 users on the new version: 10% -> {len(at_10)}, 50% -> {len(at_50)}, "
+        f"after abort -> {len(after)}"
+    )
     # Binomial(2000, p): 3 standard deviations are 40 at 10% and 67 at 50%.
     assert abs(len(at_10) - 200) <= 40
     assert abs(len(at_50) - 1000) <= 67
@@ -318,8 +362,9 @@ def test_archive_hides_the_page_keeps_history_and_a_publish_restores_it(
     assert client.get("/v1/layouts/home").status_code == 404
     assert client.get("/v1/layouts/home", headers=bearer("u1")).status_code == 404
     assert client.get(BASE, headers=DESIGNER).status_code == 404
-    assert "home" not in {r["page"] for r in client.get("/v1/admin/templates",
-                                                          headers=DESIGNER).json()}
+    assert "home" not in {
+        r["page"] for r in client.get("/v1/admin/templates", headers=DESIGNER).json()
+    }
     kept = client.get(f"{BASE}/history", headers=DESIGNER).json()
     assert kept["versions"] == [e | {"share": 0} for e in entries]
     assert kept["archived"]["author"] == "dora"

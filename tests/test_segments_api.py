@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import uiserver.service
-import uiserver.serving
+import uiserver.serving.layouts
 from tests.apphelpers import bearer, make_app
 
 DAY = 86_400.0
@@ -45,7 +45,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock(TODAY)
     fake = types.SimpleNamespace(time=clock.time)
-    monkeypatch.setattr(uiserver.serving, "time", fake)
+    monkeypatch.setattr(uiserver.serving.layouts, "time", fake)
     monkeypatch.setattr(uiserver.service, "time", fake)
     return clock
 
@@ -62,8 +62,14 @@ def flush(client: TestClient) -> None:
     client.portal.call(service.flush_activity)  # type: ignore[union-attr]
 
 
-def launch(client: TestClient, clock: Clock, user: str, days_ago: float, page: str = "home",
-           query: str = "") -> dict[str, Any]:
+def launch(
+    client: TestClient,
+    clock: Clock,
+    user: str,
+    days_ago: float,
+    page: str = "home",
+    query: str = "",
+) -> dict[str, Any]:
     """A layout GET `days_ago` days before TODAY; its counters written before returning."""
     saved = clock.now
     clock.now = TODAY - days_ago * DAY
@@ -84,10 +90,19 @@ def post_events(client: TestClient, user: str, events: list[dict[str, Any]]) -> 
     return body
 
 
-def event(days_ago: float, kind: str = "click", value: float | None = None,
-          page: str = "home", component: str = "coupons") -> dict[str, Any]:
-    out: dict[str, Any] = {"page": page, "component": component, "kind": kind,
-                           "ts": TODAY - days_ago * DAY}
+def event(
+    days_ago: float,
+    kind: str = "click",
+    value: float | None = None,
+    page: str = "home",
+    component: str = "coupons",
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "page": page,
+        "component": component,
+        "kind": kind,
+        "ts": TODAY - days_ago * DAY,
+    }
     if value is not None:
         out["value"] = value
     return out
@@ -111,20 +126,48 @@ POPULATION: list[tuple[str, list[Step], set[str], set[str]]] = [
     # (user, what happened before today, segments expected today, segments not expected)
     ("brand_new", [], {"new_user"}, {"churn_risk", "active", "lapsing"}),
     # only activity 8 days old (an event's ts): churn risk on the next launch
-    ("event_8_days_ago", [("events", [event(8)])],
-     {"churn_risk", "returning"}, {"new_user", "active"}),
-    ("launched_4_days_ago", [("launch", 4)],
-     {"lapsing", "new_user"}, {"churn_risk", "returning", "active"}),
-    ("daily_user", [("launch", d) for d in (9, 5, 3, 2, 1)],
-     {"active"}, {"lapsing", "churn_risk", "new_user"}),
-    ("came_back_2_days_ago", [("launch", 12), ("launch", 2)],
-     {"returning"}, {"churn_risk", "lapsing", "new_user"}),
-    ("big_spender", [("events", [event(d, "convert", 150.0) for d in (6, 5, 4, 3, 2)])],
-     {"rfm_high"}, {"rfm_mid", "rfm_low"}),
-    ("one_small_old_order", [("events", [event(40, "convert", 12.5)])],
-     {"rfm_low", "churn_risk"}, {"rfm_high", "rfm_mid"}),
-    ("two_recent_orders", [("events", [event(1, "convert", 60.0), event(2, "convert", 70.0)])],
-     {"rfm_mid"}, {"rfm_high", "rfm_low"}),
+    (
+        "event_8_days_ago",
+        [("events", [event(8)])],
+        {"churn_risk", "returning"},
+        {"new_user", "active"},
+    ),
+    (
+        "launched_4_days_ago",
+        [("launch", 4)],
+        {"lapsing", "new_user"},
+        {"churn_risk", "returning", "active"},
+    ),
+    (
+        "daily_user",
+        [("launch", d) for d in (9, 5, 3, 2, 1)],
+        {"active"},
+        {"lapsing", "churn_risk", "new_user"},
+    ),
+    (
+        "came_back_2_days_ago",
+        [("launch", 12), ("launch", 2)],
+        {"returning"},
+        {"churn_risk", "lapsing", "new_user"},
+    ),
+    (
+        "big_spender",
+        [("events", [event(d, "convert", 150.0) for d in (6, 5, 4, 3, 2)])],
+        {"rfm_high"},
+        {"rfm_mid", "rfm_low"},
+    ),
+    (
+        "one_small_old_order",
+        [("events", [event(40, "convert", 12.5)])],
+        {"rfm_low", "churn_risk"},
+        {"rfm_high", "rfm_mid"},
+    ),
+    (
+        "two_recent_orders",
+        [("events", [event(1, "convert", 60.0), event(2, "convert", 70.0)])],
+        {"rfm_mid"},
+        {"rfm_high", "rfm_low"},
+    ),
 ]
 
 
@@ -133,7 +176,11 @@ POPULATION: list[tuple[str, list[Step], set[str], set[str]]] = [
     [pytest.param(*row, id=row[0]) for row in POPULATION],
 )
 def test_population_lands_in_its_segments(
-    client: TestClient, clock: Clock, user: str, steps: list[Step], expected: set[str],
+    client: TestClient,
+    clock: Clock,
+    user: str,
+    steps: list[Step],
+    expected: set[str],
     absent: set[str],
 ) -> None:
     for kind, arg in steps:
@@ -169,8 +216,9 @@ def test_counters_are_exported_and_erased(client: TestClient, clock: Clock) -> N
 
 def test_personalization_off_keeps_no_counters(client: TestClient, clock: Clock) -> None:
     settings = client.get("/v1/me/settings", headers=bearer("private")).json()
-    client.put("/v1/me/settings", json={**settings, "personalization": 0.0},
-               headers=bearer("private"))
+    client.put(
+        "/v1/me/settings", json={**settings, "personalization": 0.0}, headers=bearer("private")
+    )
     launch(client, clock, "private", 2)
     post_events(client, "private", [event(1, "convert", 5.0)])
     data = client.get("/v1/me/data", headers=bearer("private")).json()["data"]
@@ -191,10 +239,15 @@ def test_bad_value_is_4xx_json_and_stores_nothing(
 ) -> None:
     before = client.get("/v1/me/data", headers=bearer("v")).json()["data"]
     raw = "1e999" if value == 1e999 else f'"{value}"' if isinstance(value, str) else value
-    body = ('{"events": [{"page": "home", "component": "coupons", "kind": "' + kind
-            + f'", "value": {raw}' + "}]}")
-    response = client.post("/v1/me/events", content=body, headers={
-        **bearer("v"), "content-type": "application/json"})
+    body = (
+        '{"events": [{"page": "home", "component": "coupons", "kind": "'
+        + kind
+        + f'", "value": {raw}'
+        + "}]}"
+    )
+    response = client.post(
+        "/v1/me/events", content=body, headers={**bearer("v"), "content-type": "application/json"}
+    )
     assert 400 <= response.status_code < 500, response.text
     error = response.json()["error"]
     assert error["code"] and error["message"]
@@ -228,14 +281,14 @@ def test_scene_rules_show_modules_with_reasons(client: TestClient) -> None:
     assert "rainy_day" in _ids(rain) and "afternoon_tea" not in _ids(rain)
     # a scene change is a change: counted against the cap like any other
     assert tea["personalization"]["changed_ratio"] > 0
-    assert {"component": "afternoon_tea", "change": "shown", "reason": "scene:afternoon"} in \
-        tea["personalization"]["changes"]
+    assert {"component": "afternoon_tea", "change": "shown", "reason": "scene:afternoon"} in tea[
+        "personalization"
+    ]["changes"]
 
 
 def test_scene_rules_respect_the_cap(client: TestClient) -> None:
     settings = client.get("/v1/me/settings", headers=bearer("off")).json()
-    client.put("/v1/me/settings", json={**settings, "personalization": 0.0},
-               headers=bearer("off"))
+    client.put("/v1/me/settings", json={**settings, "personalization": 0.0}, headers=bearer("off"))
     off = client.get("/v1/layouts/home?daypart=afternoon&weather=rain", headers=bearer("off"))
     assert "afternoon_tea" not in _ids(off.json())
     assert off.json()["personalization"]["changed_ratio"] == 0
@@ -245,14 +298,18 @@ def test_scene_only_keys_pages_whose_rules_read_it(client: TestClient) -> None:
     """`cart` has no scene rule: every daypart shares one body (same ETag); `home` differs."""
     service = client.app.service  # type: ignore[attr-defined]
     me = bearer("scene-cache")
-    cart = {client.get(f"/v1/layouts/cart?daypart={d}", headers=me).headers["etag"]
-            for d in ("morning", "noon", "afternoon", "evening", "night")}
+    cart = {
+        client.get(f"/v1/layouts/cart?daypart={d}", headers=me).headers["etag"]
+        for d in ("morning", "noon", "afternoon", "evening", "night")
+    }
     assert len(cart) == 1
     renders = service.stats["renders"]
     client.get("/v1/layouts/cart?weather=snow", headers=me)
     assert service.stats["renders"] == renders
-    home = {client.get(f"/v1/layouts/home?daypart={d}", headers=me).headers["etag"]
-            for d in ("morning", "afternoon")}
+    home = {
+        client.get(f"/v1/layouts/home?daypart={d}", headers=me).headers["etag"]
+        for d in ("morning", "afternoon")
+    }
     assert len(home) == 2
 
 
@@ -268,7 +325,12 @@ def test_openapi_documents_scenes_and_readout(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
     params = {p["name"]: p for p in doc["paths"]["/v1/layouts/{page}"]["get"]["parameters"]}
     assert set(params["daypart"]["schema"]["enum"]) == {
-        "morning", "noon", "afternoon", "evening", "night"}
+        "morning",
+        "noon",
+        "afternoon",
+        "evening",
+        "night",
+    }
     assert set(params["weather"]["schema"]["enum"]) == {"clear", "rain", "snow", "hot", "cold"}
     assert "get" in doc["paths"]["/v1/admin/experiments/{page}"]
     event_schema = doc["components"]["schemas"]["Event"]["properties"]

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 def _children(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout
     return [int(p) for p in out.split()]
 
 
@@ -40,10 +41,24 @@ def test_granian_serves_layouts_and_stops_gracefully(tmp_path: Path, stop: int) 
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uiserver.cli", "serve", "--server", "granian",
-             "--port", str(port), "--data-dir", str(tmp_path / "data"), "--log-level",
-             "warning"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uiserver.cli",
+                "serve",
+                "--server",
+                "granian",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -58,8 +73,10 @@ def test_granian_serves_layouts_and_stops_gracefully(tmp_path: Path, stop: int) 
             etag = first.headers["etag"]
             again = http.get("/v1/layouts/home", headers={"If-None-Match": etag})
             assert again.status_code == 304 and again.content == b""
-            assert http.get("/v1/layouts/home", headers={"Authorization": "Bearer x"}
-                            ).status_code == 401
+            assert (
+                http.get("/v1/layouts/home", headers={"Authorization": "Bearer x"}).status_code
+                == 401
+            )
         proc.send_signal(stop)
         assert proc.wait(timeout=15) == 0, log.read_text(errors="replace")
         assert not [pid for pid in workers if _alive(pid)]

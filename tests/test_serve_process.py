@@ -20,8 +20,13 @@ pytestmark = pytest.mark.slow
 UISERVER = str(Path(sys.executable).with_name("uiserver"))
 
 ELDERLY = {
-    "elderly_mode": "on", "font_scale": 1.0, "high_contrast": False, "reduce_motion": False,
-    "screen_reader": False, "handedness": "unknown", "personalization": 1.0,
+    "elderly_mode": "on",
+    "font_scale": 1.0,
+    "high_contrast": False,
+    "reduce_motion": False,
+    "screen_reader": False,
+    "handedness": "unknown",
+    "personalization": 1.0,
     "age_band": "unknown",
 }
 
@@ -31,9 +36,11 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
     proc = subprocess.Popen(
-        [UISERVER, "serve", "--port", str(port),
-         "--data-dir", str(tmp_path / "data")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [UISERVER, "serve", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -52,7 +59,11 @@ def test_serve_token_elderly_etag_304(server: tuple[str, Path]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
     minted = subprocess.run(
         [UISERVER, "token", "grandma", "--data-dir", str(data_dir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     auth = {"Authorization": f"Bearer {minted}"}
     with httpx.Client(base_url=url, headers=auth) as http:

@@ -14,13 +14,23 @@ from starlette.testclient import TestClient
 from tests.apphelpers import bearer, make_app
 
 LEFT = {
-    "elderly_mode": "auto", "font_scale": 1.0, "high_contrast": False, "reduce_motion": False,
-    "screen_reader": False, "handedness": "left", "personalization": 0.6,
+    "elderly_mode": "auto",
+    "font_scale": 1.0,
+    "high_contrast": False,
+    "reduce_motion": False,
+    "screen_reader": False,
+    "handedness": "left",
+    "personalization": 0.6,
     "age_band": "40_59",
 }
 DEFAULTS = {
-    "elderly_mode": "auto", "font_scale": 1.0, "high_contrast": False, "reduce_motion": False,
-    "screen_reader": False, "handedness": "unknown", "personalization": 1.0,
+    "elderly_mode": "auto",
+    "font_scale": 1.0,
+    "high_contrast": False,
+    "reduce_motion": False,
+    "screen_reader": False,
+    "handedness": "unknown",
+    "personalization": 1.0,
     "age_band": "unknown",
 }
 MERGE = {"Content-Type": "application/merge-patch+json"}
@@ -39,10 +49,14 @@ def settings_of(client: TestClient, user: str) -> dict[str, Any]:
     return body
 
 
-def patch(client: TestClient, user: str, body: bytes | str,
-          headers: dict[str, str] | None = None) -> httpx.Response:
-    return client.patch("/v1/me/settings", content=body,
-                        headers={**bearer(user), **(MERGE if headers is None else headers)})
+def patch(
+    client: TestClient, user: str, body: bytes | str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return client.patch(
+        "/v1/me/settings",
+        content=body,
+        headers={**bearer(user), **(MERGE if headers is None else headers)},
+    )
 
 
 def error(response: httpx.Response) -> dict[str, Any]:
@@ -123,17 +137,24 @@ def test_patch_with_an_empty_object_changes_and_stores_nothing(client: TestClien
 
 
 def test_patch_takes_application_json_too(client: TestClient) -> None:
-    response = patch(client, "ida", b'{"reduce_motion": true}',
-                     {"Content-Type": "application/json; charset=utf-8"})
+    response = patch(
+        client,
+        "ida",
+        b'{"reduce_motion": true}',
+        {"Content-Type": "application/json; charset=utf-8"},
+    )
     assert response.status_code == 200 and response.json()["reduce_motion"] is True
 
 
-@pytest.mark.parametrize("content_type", [
-    pytest.param("text/plain", id="text"),
-    pytest.param("application/x-www-form-urlencoded", id="form"),
-    pytest.param("application/json-patch+json", id="json-patch-rfc6902"),
-    pytest.param("", id="none"),
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        pytest.param("text/plain", id="text"),
+        pytest.param("application/x-www-form-urlencoded", id="form"),
+        pytest.param("application/json-patch+json", id="json-patch-rfc6902"),
+        pytest.param("", id="none"),
+    ],
+)
 def test_patch_with_another_media_type_is_415(client: TestClient, content_type: str) -> None:
     client.put("/v1/me/settings", json=LEFT, headers=bearer("jo"))
     headers = {"Content-Type": content_type} if content_type else {}
@@ -142,20 +163,24 @@ def test_patch_with_another_media_type_is_415(client: TestClient, content_type: 
     assert settings_of(client, "jo") == LEFT
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    pytest.param(b'{"colour": "red"}', "colour", id="unknown-field"),
-    pytest.param(b'{"font_scale": "big"}', "font_scale", id="wrong-type"),
-    pytest.param(b'{"font_scale": 2.5}', "font_scale", id="out-of-range"),
-    pytest.param(b'{"high_contrast": 1}', "high_contrast", id="int-for-bool"),
-    pytest.param(b'{"handedness": "both"}', "handedness", id="bad-enum"),
-    pytest.param(b'{"font_scale": {"value": null}}', "font_scale", id="nested-null"),
-    pytest.param(b'{"handedness": {}}', "handedness", id="nested-object"),
-    pytest.param(b'[{"op": "replace", "path": "/font_scale", "value": 1.5}]', None,
-                 id="array-body"),
-    pytest.param(b'null', None, id="null-body"),
-    pytest.param(b'"font_scale"', None, id="string-body"),
-    pytest.param(b'{"font_scale": 1.5, "oops": true}', "oops", id="valid-and-unknown"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param(b'{"colour": "red"}', "colour", id="unknown-field"),
+        pytest.param(b'{"font_scale": "big"}', "font_scale", id="wrong-type"),
+        pytest.param(b'{"font_scale": 2.5}', "font_scale", id="out-of-range"),
+        pytest.param(b'{"high_contrast": 1}', "high_contrast", id="int-for-bool"),
+        pytest.param(b'{"handedness": "both"}', "handedness", id="bad-enum"),
+        pytest.param(b'{"font_scale": {"value": null}}', "font_scale", id="nested-null"),
+        pytest.param(b'{"handedness": {}}', "handedness", id="nested-object"),
+        pytest.param(
+            b'[{"op": "replace", "path": "/font_scale", "value": 1.5}]', None, id="array-body"
+        ),
+        pytest.param(b"null", None, id="null-body"),
+        pytest.param(b'"font_scale"', None, id="string-body"),
+        pytest.param(b'{"font_scale": 1.5, "oops": true}', "oops", id="valid-and-unknown"),
+    ],
+)
 def test_bad_patches_are_422_and_change_nothing(
     client: TestClient, body: bytes, field: str | None
 ) -> None:
@@ -193,7 +218,8 @@ def test_openapi_documents_put_and_patch(client: TestClient) -> None:
     put_schema = settings["put"]["requestBody"]["content"]["application/json"]["schema"]
     assert put_schema == {"$ref": "#/components/schemas/SettingsDocument"}
     assert sorted(document["components"]["schemas"]["SettingsDocument"]["required"]) == sorted(
-        DEFAULTS)
+        DEFAULTS
+    )
     body = settings["patch"]["requestBody"]["content"]
     assert set(body) == {"application/merge-patch+json", "application/json"}
     patch_schema = body["application/merge-patch+json"]["schema"]
@@ -202,4 +228,5 @@ def test_openapi_documents_put_and_patch(client: TestClient) -> None:
     assert {"type": "null"} in patch_schema["properties"]["font_scale"]["anyOf"]
     assert {"200", "409", "415", "422"} <= set(settings["patch"]["responses"])
     assert settings["patch"]["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/Settings"}
+        "$ref": "#/components/schemas/Settings"
+    }

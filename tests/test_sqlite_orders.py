@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from uiserver.store.base import ErasedMeanwhile, StoreUnavailable
-from uiserver.store.sqlite import SQLiteStore
+from uiserver.store.sqlite.store import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 
@@ -37,8 +37,9 @@ async def test_concurrent_orders_share_one_transaction(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "db.sqlite")
     await store.open()
     transactions = _count_transactions(store)
-    await asyncio.gather(*(store.set_last_order(f"u{i}", "home", [f"c{i}", "x"])
-                           for i in range(20)))
+    await asyncio.gather(
+        *(store.set_last_order(f"u{i}", "home", [f"c{i}", "x"]) for i in range(20))
+    )
     assert len(transactions) == 1
     for i in range(20):
         assert (await store.get_profile(f"u{i}")).last_order == {"home": [f"c{i}", "x"]}
@@ -76,7 +77,6 @@ async def test_a_failed_batch_reaches_every_caller(tmp_path: Path) -> None:
     )
     assert all(isinstance(r, StoreUnavailable) for r in results)
     await store.close()
-
 
 
 async def test_an_order_read_before_an_erase_is_refused_alone(tmp_path: Path) -> None:

@@ -17,12 +17,12 @@ import redis
 from redis.exceptions import RedisError
 
 from tests.storehelpers import StoreFactory, store_factory
-from uiserver.activity import NEVER_SEEN
+from uiserver.engine.activity import NEVER_SEEN
 from uiserver.schema import Event, Profile, Settings
 from uiserver.store.base import Invalidation, Store, StoreUnavailable
 from uiserver.store.factory import open_store
-from uiserver.store.redis import RedisStore
-from uiserver.store.sqlite import SQLiteStore
+from uiserver.store.redis.store import RedisStore
+from uiserver.store.sqlite.store import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import msgspec
 
-from uiserver.templatediff import diff_documents, lcs_ids, structured_changes
+from uiserver.publishing.diff import diff_documents, lcs_ids, structured_changes
 
 
 def doc(*ids: str, **extra: object) -> dict[str, object]:
-    return {"page": "p", "title": "T", "components": [{"id": i, "label": i} for i in ids],
-            **extra}
+    return {"page": "p", "title": "T", "components": [{"id": i, "label": i} for i in ids], **extra}
 
 
 def test_lcs_keeps_the_longest_common_order() -> None:
@@ -30,8 +29,13 @@ def test_move_remove_and_fields() -> None:
     assert {"kind": "removed", "component": "d", "from": 3} in changes
     assert {"kind": "moved", "component": "a", "from": 0, "to": 2} in changes
     assert {"kind": "changed", "field": "theme.font_px", "from": 16, "to": 18} in changes
-    assert {"kind": "changed", "field": "components[b].label", "from": "b", "to": "B!",
-            "component": "b"} in changes
+    assert {
+        "kind": "changed",
+        "field": "components[b].label",
+        "from": "b",
+        "to": "B!",
+        "component": "b",
+    } in changes
     assert not any(c.get("component") == "c" for c in changes)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from uiserver.templatemerge import merge3
+from uiserver.publishing.merge import merge3
 
 
 def page(*components: dict[str, Any], title: str = "Home") -> dict[str, Any]:

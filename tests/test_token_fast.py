@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uiserver.auth import AuthError, TokenVerifier, mint_token
-from uiserver.token_fast import FastVerifier
+from uiserver.auth import AuthError, FastVerifier, TokenVerifier, mint_token
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 LEEWAY = 60.0
@@ -28,15 +27,20 @@ def _b64(raw: bytes) -> str:
 
 def _pyjwt(token: str) -> dict[str, Any] | None:
     try:
-        return jwt.decode(token, SECRET, algorithms=["HS256"],
-                          options={"require": ["exp", "sub"]}, leeway=LEEWAY)
+        return jwt.decode(
+            token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]}, leeway=LEEWAY
+        )
     except Exception:
         return None
 
 
 claim_values = st.one_of(
-    st.integers(min_value=-(2**40), max_value=2**40), st.text(max_size=8), st.none(),
-    st.booleans(), st.floats(allow_nan=False, allow_infinity=False), st.just(10**30),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.text(max_size=8),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.just(10**30),
 )
 
 
@@ -48,21 +52,32 @@ def tokens(draw: st.DrawFn) -> str:
     if draw(st.integers(0, 9)):
         claims["sub"] = draw(st.one_of(st.text(min_size=0, max_size=12), claim_values))
     if draw(st.integers(0, 9)):
-        claims["exp"] = draw(st.one_of(
-            st.integers(now - 200, now + 200), claim_values))
+        claims["exp"] = draw(st.one_of(st.integers(now - 200, now + 200), claim_values))
     if draw(st.booleans()):
         claims["iat"] = draw(st.one_of(st.integers(now - 200, now + 200), claim_values))
     if draw(st.booleans()):
-        claims["role"] = draw(st.one_of(st.sampled_from(["user", "designer", "x"]),
-                                        claim_values))
-    extras = [] if plain else draw(st.lists(st.sampled_from(["nbf", "aud", "iss", "jti"]),
-                                            max_size=2))
+        claims["role"] = draw(st.one_of(st.sampled_from(["user", "designer", "x"]), claim_values))
+    extras = (
+        [] if plain else draw(st.lists(st.sampled_from(["nbf", "aud", "iss", "jti"]), max_size=2))
+    )
     for extra in extras:
         claims[extra] = draw(st.one_of(st.integers(now - 200, now + 200), st.text(max_size=4)))
-    header = {"alg": "HS256", "typ": "JWT"} if plain else draw(st.sampled_from([
-        {"alg": "HS256", "typ": "JWT"}, {"typ": "JWT", "alg": "HS256"}, {"alg": "HS256"},
-        {"alg": "none"}, {"alg": "HS512", "typ": "JWT"}, {"alg": "HS256", "kid": "k"},
-    ]))
+    header = (
+        {"alg": "HS256", "typ": "JWT"}
+        if plain
+        else draw(
+            st.sampled_from(
+                [
+                    {"alg": "HS256", "typ": "JWT"},
+                    {"typ": "JWT", "alg": "HS256"},
+                    {"alg": "HS256"},
+                    {"alg": "none"},
+                    {"alg": "HS512", "typ": "JWT"},
+                    {"alg": "HS256", "kid": "k"},
+                ]
+            )
+        )
+    )
     secret = SECRET if plain else draw(st.sampled_from([SECRET, "other-0123456789-abcdefghijkl"]))
     head = _b64(json.dumps(header, separators=(",", ":")).encode())
     body = _b64(json.dumps(claims, separators=(",", ":")).encode())
@@ -73,7 +88,7 @@ def tokens(draw: st.DrawFn) -> str:
     if mangle == 1:  # flip one character anywhere
         i = draw(st.integers(0, len(token) - 1))
         c = "A" if token[i] != "A" else "B"
-        token = token[:i] + c + token[i + 1:]
+        token = token[:i] + c + token[i + 1 :]
     elif mangle == 2:  # padding
         token = f"{head}.{body}==.{sig}"
     elif mangle == 3:

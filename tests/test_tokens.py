@@ -28,16 +28,34 @@ from tests.apphelpers import ROOT, SECRET, free_port, make_app, token, wait_http
 from tests.serveprocess import stop_process
 from uiserver.auth import TokenVerifier
 from uiserver.config import Config
-from uiserver.identifiers import USER_ID_MAX, user_id_problem
+from uiserver.users.ids import USER_ID_MAX, user_id_problem
 
 UISERVER = [sys.executable, "-m", "uiserver.cli"]
 HS256 = '{"alg":"HS256","typ":"JWT"}'
-SETTINGS = {"elderly_mode": "auto", "font_scale": 1.0, "high_contrast": False,
-            "reduce_motion": False, "screen_reader": False, "handedness": "unknown",
-            "personalization": 1.0, "age_band": "unknown"}
+SETTINGS = {
+    "elderly_mode": "auto",
+    "font_scale": 1.0,
+    "high_contrast": False,
+    "reduce_motion": False,
+    "screen_reader": False,
+    "handedness": "unknown",
+    "personalization": 1.0,
+    "age_band": "unknown",
+}
 # Words of decoder internals a client developer should never have to read.
-INTERNALS = ("codec", "utf-8", "byte 0x", "padding", "Invalid header string", "Traceback",
-             "Expecting", "JSONDecodeError", "binascii", "Incorrect", "segments")
+INTERNALS = (
+    "codec",
+    "utf-8",
+    "byte 0x",
+    "padding",
+    "Invalid header string",
+    "Traceback",
+    "Expecting",
+    "JSONDecodeError",
+    "binascii",
+    "Incorrect",
+    "segments",
+)
 
 
 def _b64(text: str | bytes) -> bytes:
@@ -65,8 +83,11 @@ USER_ROUTES = [
     ("GET", "/v1/layouts/home", None),
     ("GET", "/v1/me/settings", None),
     ("PUT", "/v1/me/settings", SETTINGS),
-    ("POST", "/v1/me/events", {"events": [{"page": "home", "component": "search",
-                                           "kind": "click"}]}),
+    (
+        "POST",
+        "/v1/me/events",
+        {"events": [{"page": "home", "component": "search", "kind": "click"}]},
+    ),
     ("GET", "/v1/me/data", None),
     ("DELETE", "/v1/me", None),
 ]
@@ -102,8 +123,9 @@ def sqlite_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClie
 
 
 @pytest.fixture(scope="module")
-def redis_client(tmp_path_factory: pytest.TempPathFactory,
-                 redis_server: str) -> Iterator[TestClient]:
+def redis_client(
+    tmp_path_factory: pytest.TempPathFactory, redis_server: str
+) -> Iterator[TestClient]:
     app = make_app(tmp_path_factory.mktemp("tokens-redis"), store_url=redis_server)
     with TestClient(app) as client:
         yield client
@@ -151,8 +173,16 @@ def test_a_bad_sub_is_401_bad_token_on_every_route(client: TestClient, sub: str)
             assert_bad_token(response)
 
 
-@pytest.mark.parametrize("sub", ["用户-42", "👩‍💻 dev", "a" * USER_ID_MAX, "x@example.com",
-                                 "550e8400-e29b-41d4-a716-446655440000"])
+@pytest.mark.parametrize(
+    "sub",
+    [
+        "用户-42",
+        "👩‍💻 dev",
+        "a" * USER_ID_MAX,
+        "x@example.com",
+        "550e8400-e29b-41d4-a716-446655440000",
+    ],
+)
 def test_unusual_but_valid_subs_are_served(client: TestClient, sub: str) -> None:
     raw = signed(json.dumps({"sub": sub, "exp": later()}))
     for method, path, body in USER_ROUTES:
@@ -206,11 +236,14 @@ TIME_CLAIMS = [
 
 
 @pytest.mark.parametrize(("claims", "status", "code"), TIME_CLAIMS)
-def test_time_claims(client: TestClient, claims: dict[str, str], status: int,
-                     code: str | None) -> None:
+def test_time_claims(
+    client: TestClient, claims: dict[str, str], status: int, code: str | None
+) -> None:
     now = int(time.time())
-    timed = {name: re.sub(r"NOW([+-]\d+)", lambda m: str(now + int(m.group(1))), value)
-             for name, value in claims.items()}
+    timed = {
+        name: re.sub(r"NOW([+-]\d+)", lambda m: str(now + int(m.group(1))), value)
+        for name, value in claims.items()
+    }
     raw = signed(_claims(**timed))
     for method, path, body in USER_ROUTES[:2]:
         response = client.request(method, path, json=body, headers=auth(raw))
@@ -274,18 +307,22 @@ MALFORMED = [
     pytest.param(_b64(_deep_header(20_000)).decode() + ".eyJ9.c2ln", id="header-20k-deep"),
     pytest.param(signed("[1]"), id="claims-a-list"),
     pytest.param(signed("not json"), id="claims-not-json"),
-    pytest.param(signed('{"sub":"u","exp":' + str(later()) + ',"x":' + _deep_header(3000) + "}"),
-                 id="claims-3000-deep"),
+    pytest.param(
+        signed('{"sub":"u","exp":' + str(later()) + ',"x":' + _deep_header(3000) + "}"),
+        id="claims-3000-deep",
+    ),
     pytest.param(signed('{"sub":"u"}'), id="no-exp"),
     pytest.param(signed(f'{{"exp":{later()}}}'), id="no-sub"),
     pytest.param(signed(_claims(role='"root"')), id="unknown-role"),
     pytest.param(signed(_claims(role='["admin"]')), id="role-a-list"),
-    pytest.param(signed(_claims(), secret="another-secret-0123456789-abcdefghij"),
-                 id="foreign-secret"),
-    pytest.param(signed(_claims(), header='{"alg":"none","typ":"JWT"}').rsplit(".", 1)[0] + ".",
-                 id="alg-none"),
-    pytest.param(signed(_claims(), header='{"alg":"HS512","typ":"JWT"}'),
-                 id="alg-hs512"),
+    pytest.param(
+        signed(_claims(), secret="another-secret-0123456789-abcdefghij"), id="foreign-secret"
+    ),
+    pytest.param(
+        signed(_claims(), header='{"alg":"none","typ":"JWT"}').rsplit(".", 1)[0] + ".",
+        id="alg-none",
+    ),
+    pytest.param(signed(_claims(), header='{"alg":"HS512","typ":"JWT"}'), id="alg-hs512"),
     pytest.param(signed(_claims(), header='{"alg":"HS256","crit":["x"]}'), id="crit-header"),
 ]
 
@@ -296,35 +333,57 @@ def test_malformed_tokens_are_401_in_plain_words(client: TestClient, raw: str) -
         assert_bad_token(client.request(method, path, json=body, headers=auth(raw)))
 
 
-@pytest.mark.parametrize(("raw", "says"), [
-    pytest.param(_b64(b"\xb7\xfa").decode() + ".eyJ9.c2ln", "not a well-formed JWT", id="utf8"),
-    pytest.param(signed(_claims(), secret="another-secret-0123456789-abcdefghij"),
-                 "not signed with this server's secret", id="secret"),
-    pytest.param(signed(_claims(), header='{"alg":"HS512","typ":"JWT"}'),
-                 "HS256", id="algorithm"),
-    pytest.param(signed('{"sub":"u"}'), "lacks the 'exp' claim", id="no-exp"),
-    pytest.param(signed('{"sub":"\\ud800","exp":' + str(later()) + "}"),
-                 "lone surrogate", id="surrogate"),
-    pytest.param(signed(_claims(exp='"x"')), "exp", id="exp-type"),
-])
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        pytest.param(_b64(b"\xb7\xfa").decode() + ".eyJ9.c2ln", "not a well-formed JWT", id="utf8"),
+        pytest.param(
+            signed(_claims(), secret="another-secret-0123456789-abcdefghij"),
+            "not signed with this server's secret",
+            id="secret",
+        ),
+        pytest.param(
+            signed(_claims(), header='{"alg":"HS512","typ":"JWT"}'), "HS256", id="algorithm"
+        ),
+        pytest.param(signed('{"sub":"u"}'), "lacks the 'exp' claim", id="no-exp"),
+        pytest.param(
+            signed('{"sub":"\\ud800","exp":' + str(later()) + "}"), "lone surrogate", id="surrogate"
+        ),
+        pytest.param(signed(_claims(exp='"x"')), "exp", id="exp-type"),
+    ],
+)
 def test_bad_token_messages_say_why(sqlite_client: TestClient, raw: str, says: str) -> None:
     assert_bad_token(sqlite_client.get("/v1/me/settings", headers=auth(raw)), says=says)
 
 
-@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer    ", "Basic dTpw",
-                                    "Token abc", "bearer"])
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Bearer ", "Bearer    ", "Basic dTpw", "Token abc", "bearer"]
+)
 def test_authorization_headers_without_a_token(sqlite_client: TestClient, header: str) -> None:
     for method, path, body in USER_ROUTES[:2]:
-        response = sqlite_client.request(method, path, json=body,
-                                         headers={"Authorization": header})
+        response = sqlite_client.request(method, path, json=body, headers={"Authorization": header})
         assert_bad_token(response)
 
 
 # --------------------------------------------------------------------------- one user-id rule
 
 
-ID_CASES = ["u", "用户", "a" * USER_ID_MAX, "a" * (USER_ID_MAX + 1), "", " ", "\t", "a\x00",
-            "a\nb", "\x7f", "\x85", "a\u2028", "\ud800", "x\udfff"]
+ID_CASES = [
+    "u",
+    "用户",
+    "a" * USER_ID_MAX,
+    "a" * (USER_ID_MAX + 1),
+    "",
+    " ",
+    "\t",
+    "a\x00",
+    "a\nb",
+    "\x7f",
+    "\x85",
+    "a\u2028",
+    "\ud800",
+    "x\udfff",
+]
 
 
 @pytest.mark.parametrize("user", ID_CASES, ids=[repr(u)[:20] for u in ID_CASES])
@@ -336,8 +395,11 @@ def test_segment_import_and_tokens_share_the_user_id_rule(
     by_token = sqlite_client.get("/v1/me/settings", headers=auth(raw)).status_code
     line = json.dumps({"user": user, "segments": ["vip"]}).encode()
     designer = auth(token("dora", "designer"))
-    imported = sqlite_client.put("/v1/admin/segments", content=line, headers={
-        **designer, "content-type": "application/x-ndjson"})
+    imported = sqlite_client.put(
+        "/v1/admin/segments",
+        content=line,
+        headers={**designer, "content-type": "application/x-ndjson"},
+    )
     assert (by_token == 200) == ok, by_token
     if ok:
         assert imported.status_code == 200, imported.text
@@ -359,8 +421,14 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _token_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*UISERVER, "token", *args], cwd=cwd, env=_env(**env),
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [*UISERVER, "token", *args],
+        cwd=cwd,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_token_from_another_directory_fails_loudly_and_makes_no_secret(tmp_path: Path) -> None:
@@ -388,8 +456,13 @@ def test_token_reads_the_secret_serve_uses(tmp_path: Path) -> None:
     elsewhere.mkdir()
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([*UISERVER, "serve", "--port", str(port), "--log-level", "warning"],
-                            cwd=site, env=_env(), stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*UISERVER, "serve", "--port", str(port), "--log-level", "warning"],
+        cwd=site,
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/healthz")

@@ -12,13 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from uiserver.catalog import template_version
-from uiserver.engine.variant import (
-    BUCKETS,
-    SCHEME_VERSION,
-    assign,
-    bucket,
-    choose_variant,
-)
+from uiserver.engine.hashing import BUCKETS, SCHEME_VERSION, bucket
+from uiserver.engine.variant import assign, choose_variant
 from uiserver.schema import Context, Profile, Template, VariantSpec
 
 USERS = [f"user-{i}" for i in range(400)]

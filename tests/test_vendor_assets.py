@@ -27,8 +27,11 @@ STATIC = "/designer/static/vendor"
 
 def lock_versions() -> dict[str, str]:
     lock = json.loads((ASSETS / "package-lock.json").read_text())
-    return {path.removeprefix("node_modules/"): meta["version"]
-            for path, meta in lock["packages"].items() if path.startswith("node_modules/")}
+    return {
+        path.removeprefix("node_modules/"): meta["version"]
+        for path, meta in lock["packages"].items()
+        if path.startswith("node_modules/")
+    }
 
 
 @pytest.mark.parametrize(("bundle", "license_file"), list(BUNDLES.items()))
@@ -45,8 +48,14 @@ def test_bundles_match_the_lockfile() -> None:
     bump without a rebuild (or a hand-edited bundle) shows up here."""
     manifest: dict[str, dict[str, str]] = json.loads((VENDOR / "manifest.json").read_text())
     locked = lock_versions()
-    assert {"sortablejs", "codemirror", "@codemirror/lang-json", "@codemirror/lang-yaml",
-            "@codemirror/lint", "@codemirror/view"} <= set(manifest)
+    assert {
+        "sortablejs",
+        "codemirror",
+        "@codemirror/lang-json",
+        "@codemirror/lang-yaml",
+        "@codemirror/lint",
+        "@codemirror/view",
+    } <= set(manifest)
     for name, meta in manifest.items():
         assert locked.get(name) == meta["version"], (name, meta, locked.get(name))
         license_file = "sortable.LICENSE.txt" if name == "sortablejs" else "codemirror.LICENSE.txt"
@@ -69,13 +78,17 @@ def test_static_route_serves_the_bundle_as_javascript(server: Server, bundle: st
     response = httpx.get(f"{server.url}{STATIC}/{bundle}")
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] in (
-        "text/javascript", "application/javascript")
+        "text/javascript",
+        "application/javascript",
+    )
     assert response.content == (VENDOR / bundle).read_bytes()
 
 
 # The console's policy with scripts allowed from its own origin only.
-PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; base-uri 'none'")
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; base-uri 'none'"
+)
 PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>editor</title>
 <script src="{STATIC}/sortable.min.js"></script>
 <script src="{STATIC}/codemirror.bundle.js"></script></head>
@@ -90,8 +103,14 @@ def editor_page(browser: Browser, server: Server) -> Iterator[Page]:
     page = context.new_page()
 
     def fulfil(route: Route) -> None:
-        route.fulfill(status=200, body=PAGE, headers={
-            "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PAGE_CSP})
+        route.fulfill(
+            status=200,
+            body=PAGE,
+            headers={
+                "Content-Type": "text/html; charset=utf-8",
+                "Content-Security-Policy": PAGE_CSP,
+            },
+        )
 
     page.route(f"{server.url}/designer/editor-test", fulfil)
     errors: list[str] = []
@@ -108,7 +127,12 @@ def test_editor_api_works_under_script_src_self(editor_page: Page) -> None:
     page = editor_page
     assert page.evaluate("() => typeof window.Sortable.create") == "function"
     assert page.evaluate("() => Object.keys(window.UIEditor).sort()") == [
-        "createEditor", "getText", "setDiagnostics", "setText", "version"]
+        "createEditor",
+        "getText",
+        "setDiagnostics",
+        "setText",
+        "version",
+    ]
     page.evaluate("""() => {
         window.changes = [];
         window.view = UIEditor.createEditor(document.getElementById('editor'),
@@ -128,7 +152,7 @@ def test_editor_api_works_under_script_src_self(editor_page: Page) -> None:
     assert count == 2
     assert page.locator(".cm-gutter-lint .cm-lint-marker-error").count() == 1
     assert page.locator(".cm-gutter-lint .cm-lint-marker-warning").count() == 1
-    page.evaluate("() => UIEditor.setText(window.view, '{\"page\": \"home\"}')")
+    page.evaluate('() => UIEditor.setText(window.view, \'{"page": "home"}\')')
     assert page.evaluate("() => UIEditor.getText(window.view)") == '{"page": "home"}'
     assert page.evaluate("() => UIEditor.setDiagnostics(window.view, [])") == 0
 

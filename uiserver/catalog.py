@@ -37,7 +37,11 @@ class LoadError(ValueError):
 
 
 def decode_document(
-    data: bytes | str, kind: type[T], *, name: str, fmt: Format = "yaml",
+    data: bytes | str,
+    kind: type[T],
+    *,
+    name: str,
+    fmt: Format = "yaml",
     limits: Limits = DEFAULT_LIMITS,
 ) -> T:
     """Decode YAML or JSON into `kind` (`uiserver.documents`, with its limits), raising

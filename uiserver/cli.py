@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--forwarded-allow-ips",
         default=os.environ.get("UISERVER_FORWARDED_ALLOW_IPS"),
         help="comma-separated proxy addresses (or networks, or '*') whose X-Forwarded-Proto and "
-             "X-Forwarded-For are trusted (default: 127.0.0.1 only, as uvicorn)",
+        "X-Forwarded-For are trusted (default: 127.0.0.1 only, as uvicorn)",
     )
     serve.add_argument(
         "--server",
@@ -65,9 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--components", type=Path, default=None)
     publish.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""))
     publish.add_argument(
-        "--force", action="store_true",
+        "--force",
+        action="store_true",
         help="publish even over a version published from the console since the file's base "
-             "(and abort a running rollout)",
+        "(and abort a running rollout)",
     )
 
     export = sub.add_parser("export", help="write live versions back as template files")
@@ -103,8 +104,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.components = default_components()
     if hasattr(args, "data_dir"):
         args.data_dir = resolve_data_dir(args.data_dir)
-    if args.command not in COMMANDS:
-        return 2
     return _run(args.command, args)
 
 

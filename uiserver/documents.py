@@ -66,8 +66,14 @@ class DocumentError(ValueError):
     """
 
     def __init__(
-        self, message: str, field: str = "$", *, detail: str | None = None,
-        where: str | None = None, schema: bool = False, limit: bool = False,
+        self,
+        message: str,
+        field: str = "$",
+        *,
+        detail: str | None = None,
+        where: str | None = None,
+        schema: bool = False,
+        limit: bool = False,
     ) -> None:
         super().__init__(message if field == "$" else f"{field}: {message}")
         self.message = message
@@ -229,14 +235,18 @@ class _LimitedLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
             raise DocumentError(
-                "YAML aliases (*name) are not accepted", detail="aliases are not accepted",
-                where=_mark(event.start_mark), limit=True,
+                "YAML aliases (*name) are not accepted",
+                detail="aliases are not accepted",
+                where=_mark(event.start_mark),
+                limit=True,
             )
         self._depth += 1
         if self._depth > self.max_depth:
-            raise DocumentError(f"nested deeper than {self.max_depth} levels",
-                                where=_mark(self.peek_event().start_mark),  # type: ignore[no-untyped-call]
-                                limit=True)
+            raise DocumentError(
+                f"nested deeper than {self.max_depth} levels",
+                where=_mark(self.peek_event().start_mark),  # type: ignore[no-untyped-call]
+                limit=True,
+            )
         try:
             return super().compose_node(parent, index)
         finally:
@@ -247,16 +257,19 @@ class _LimitedLoader(yaml.SafeLoader):
         # YAML's "\ud800" escape makes a lone surrogate, which no UTF-8 encoder (hash, store,
         # JSON) accepts later; msgspec refuses the same escape in JSON.
         if isinstance(value, str) and _SURROGATE.search(value):
-            raise DocumentError("a string holds a lone surrogate (not valid Unicode)",
-                                detail="a lone surrogate is not valid Unicode",
-                                where=_mark(node.start_mark))
+            raise DocumentError(
+                "a string holds a lone surrogate (not valid Unicode)",
+                detail="a lone surrogate is not valid Unicode",
+                where=_mark(node.start_mark),
+            )
         return value
 
     def construct_yaml_float(self, node: Any) -> float:
         value: float = super().construct_yaml_float(node)
         if not math.isfinite(value):
-            raise DocumentError(f"{node.value!r} is not a finite number",
-                                where=_mark(node.start_mark), limit=True)
+            raise DocumentError(
+                f"{node.value!r} is not a finite number", where=_mark(node.start_mark), limit=True
+            )
         return value
 
 

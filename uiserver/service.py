@@ -26,24 +26,24 @@ from typing import Any, Literal
 
 import msgspec
 
-from uiserver.activity import day_of
-from uiserver.affinity import event_time
-from uiserver.breaker import StoreBreaker
-from uiserver.cache import LayoutCache, ProfileCache
 from uiserver.catalog import Catalog
 from uiserver.config import Config
 from uiserver.engine import Engine
+from uiserver.engine.activity import day_of
+from uiserver.engine.affinity import event_time
 from uiserver.engine.plan import user_segments
+from uiserver.engine.readout import ExperimentReadout, readout
 from uiserver.engine.variant import choose_variant
-from uiserver.experiments import ExperimentReadout, readout
-from uiserver.filesync import FileConflict
-from uiserver.pages import LivePage, LivePages, UnknownPage
 from uiserver.policy import Policy
-from uiserver.profiles import ProfileLoader
-from uiserver.publishing import FILE_AUTHOR, Publisher, PublishRefused, UnknownVersion
-from uiserver.recorder import ActivityRecorder
+from uiserver.publishing.filesync import FileConflict
+from uiserver.publishing.publisher import FILE_AUTHOR, Publisher, PublishRefused, UnknownVersion
 from uiserver.schema import Activity, Context, Event, Layout, Problem, Profile, Settings, Template
-from uiserver.serving import LayoutServer, Served, today
+from uiserver.serving.breaker import StoreBreaker
+from uiserver.serving.cache import LayoutCache, ProfileCache
+from uiserver.serving.layouts import LayoutServer, Served, today
+from uiserver.serving.pages import LivePage, LivePages, UnknownPage
+from uiserver.serving.profiles import ProfileLoader
+from uiserver.serving.recorder import ActivityRecorder
 from uiserver.store.base import (
     Archived,
     Conversion,
@@ -118,7 +118,13 @@ class Service:
         self.loader = ProfileLoader(store, config.profile_cache_size, self.cache.requests)
         self.recorder = ActivityRecorder(store, config.activity_flush_s)
         self.server = LayoutServer(
-            store, self.engine, policy, self.live, self.loader, self.cache, self.breaker,
+            store,
+            self.engine,
+            policy,
+            self.live,
+            self.loader,
+            self.cache,
+            self.breaker,
             self.recorder,
         )
         # The hot path calls the server directly: no extra frame per request.
@@ -146,7 +152,8 @@ class Service:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(
-        self, file_templates: Mapping[str, Template] | None = None,
+        self,
+        file_templates: Mapping[str, Template] | None = None,
         file_bases: Mapping[str, str] | None = None,
     ) -> None:
         """Open the store, publish changed files from `layouts/` (`uiserver.filesync`: never
@@ -196,7 +203,11 @@ class Service:
         return self.publisher.decode_template(data)
 
     async def publish(
-        self, page: str, template: Template, author: str, message: str,
+        self,
+        page: str,
+        template: Template,
+        author: str,
+        message: str,
         options: PublishOptions | None = None,
     ) -> TemplateRecord:
         """Lint, then store a new live (or staged) version; raises PublishRefused,
@@ -287,8 +298,9 @@ class Service:
             else:
                 keyed.append(msgspec.structs.replace(event, component=key))
         try:
-            stored = (await self.store.record_events(user_id, keyed, time.time(), epoch)
-                      if keyed else 0)
+            stored = (
+                await self.store.record_events(user_id, keyed, time.time(), epoch) if keyed else 0
+            )
         except ErasedMeanwhile:
             ignored["erased"] = len(keyed)
             return EventsOutcome(0, len(events), dict(sorted(ignored.items())))
@@ -300,9 +312,7 @@ class Service:
             ignored["personalization_off"] = len(keyed) - stored
         return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))
 
-    def _conversions(
-        self, user_id: str, events: Sequence[Event], now: float
-    ) -> list[Conversion]:
+    def _conversions(self, user_id: str, events: Sequence[Event], now: float) -> list[Conversion]:
         """Convert events on pages running an experiment, attributed to the user's sticky
         variant (the store counts them only if the user was exposed to it)."""
         out = []

@@ -5,12 +5,28 @@ from __future__ import annotations
 from typing import Literal
 
 Role = Literal[
-    "navigation", "button", "list", "image", "region", "search", "banner", "link",
-    "status", "tablist", "heading", "text",
+    "navigation",
+    "button",
+    "list",
+    "image",
+    "region",
+    "search",
+    "banner",
+    "link",
+    "status",
+    "tablist",
+    "heading",
+    "text",
 ]
 Placement = Literal[
-    "flow", "bottom_left", "bottom_right", "bottom_center",
-    "floating_left", "floating_right", "top_right", "top_left",
+    "flow",
+    "bottom_left",
+    "bottom_right",
+    "bottom_center",
+    "floating_left",
+    "floating_right",
+    "top_right",
+    "top_left",
 ]
 ElderlyMode = Literal["auto", "on", "off"]
 Handedness = Literal["left", "right", "unknown"]
@@ -24,6 +40,15 @@ Daypart = Literal["morning", "noon", "afternoon", "evening", "night"]
 Weather = Literal["clear", "rain", "snow", "hot", "cold"]
 # A scene a template rule may name: any daypart or weather value (the two sets are disjoint).
 Scene = Literal[
-    "morning", "noon", "afternoon", "evening", "night", "clear", "rain", "snow", "hot", "cold",
+    "morning",
+    "noon",
+    "afternoon",
+    "evening",
+    "night",
+    "clear",
+    "rain",
+    "snow",
+    "hot",
+    "cold",
 ]
 Direction = Literal["ltr", "rtl"]

@@ -24,8 +24,11 @@ def run(args: argparse.Namespace) -> int:
     """The runner's exit code; 2 when `loadtests/` is not there (an installed wheel)."""
     root = checkout_dir()
     if not (root / "loadtests" / "run.py").exists():
-        print(f"uiserver bench: {root / 'loadtests' / 'run.py'} not found; the benchmark ships "
-              "with the source checkout (pip install -e .[bench])", file=sys.stderr)
+        print(
+            f"uiserver bench: {root / 'loadtests' / 'run.py'} not found; the benchmark ships "
+            "with the source checkout (pip install -e .[bench])",
+            file=sys.stderr,
+        )
         return 2
     if str(root) not in sys.path[:1]:
         sys.path.insert(0, str(root))  # this checkout's loadtests (and uiserver) first

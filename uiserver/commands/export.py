@@ -25,10 +25,10 @@ from uiserver.catalog import (
     template_version,
 )
 from uiserver.documents import DocumentError
+from uiserver.publishing.export import compact, export_yaml
 from uiserver.schema import Template
 from uiserver.store.base import StoreUnavailable, TemplateRecord
 from uiserver.store.factory import open_store
-from uiserver.template_files import compact, export_yaml
 
 
 def _files_by_page(directory: Path) -> dict[str, Path]:
@@ -82,8 +82,11 @@ async def _export(args: argparse.Namespace) -> int:
         if state.rollout is not None:
             note = f" (rolling out to {state.rollout.percent}% of users)"
         if written != state.head.version:
-            print(f"uiserver export: {path} reads back as version {written}, not "
-                  f"{state.head.version}", file=sys.stderr)
+            print(
+                f"uiserver export: {path} reads back as version {written}, not "
+                f"{state.head.version}",
+                file=sys.stderr,
+            )
             return 1
         print(f"{page}: wrote {path} (version {state.head.version}{note})")
     return 0

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from uiserver.catalog import LoadError, load_catalog, template_version
 from uiserver.config import Config
-from uiserver.filesync import FILE_SOURCE, FileConflict, base_version, decide
-from uiserver.lint_files import lint_template_file
+from uiserver.lint.files import lint_template_file
 from uiserver.policy import PolicyError, load_policy
+from uiserver.publishing.filesync import FILE_SOURCE, FileConflict, base_version, decide
 from uiserver.schema import Problem
 from uiserver.service import PublishRefused, Service
 from uiserver.store.base import PublishOptions, StoreUnavailable, TemplateConflict
@@ -44,8 +44,9 @@ async def _publish(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(args.store, data_dir)
-    service = Service(Config(data_dir=data_dir, components_dir=args.components), store, catalog,
-                      policy)
+    service = Service(
+        Config(data_dir=data_dir, components_dir=args.components), store, catalog, policy
+    )
     await store.open()
     try:
         before = await store.live_template(template.page)
@@ -54,10 +55,12 @@ async def _publish(args: argparse.Namespace) -> int:
         if isinstance(decision, FileConflict) and not args.force:
             print(f"uiserver publish: {decision.message}", file=sys.stderr)
             return 1
-        options = PublishOptions(running="abort", source=FILE_SOURCE) if args.force \
+        options = (
+            PublishOptions(running="abort", source=FILE_SOURCE)
+            if args.force
             else PublishOptions(source=FILE_SOURCE)
-        record = await service.publish(template.page, template, args.author, args.message,
-                                       options)
+        )
+        record = await service.publish(template.page, template, args.author, args.message, options)
     except PublishRefused as exc:
         _print_problems(path, exc.problems)
         print(f"uiserver publish: refused, {len(exc.problems)} problem(s)", file=sys.stderr)

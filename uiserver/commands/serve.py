@@ -39,12 +39,14 @@ def run(args: argparse.Namespace) -> int:
     missing. Raises SystemExit for an unknown `--server`."""
     args.data_dir.mkdir(parents=True, exist_ok=True)
     secret, created = resolve_secret(args.data_dir, create=True)
-    os.environ.update({
-        "UISERVER_DATA_DIR": str(args.data_dir.resolve()),
-        "UISERVER_LAYOUTS": str(args.layouts.resolve()),
-        "UISERVER_COMPONENTS": str(args.components.resolve()),
-        "UISERVER_STORE": args.store,
-    })
+    os.environ.update(
+        {
+            "UISERVER_DATA_DIR": str(args.data_dir.resolve()),
+            "UISERVER_LAYOUTS": str(args.layouts.resolve()),
+            "UISERVER_COMPONENTS": str(args.components.resolve()),
+            "UISERVER_STORE": args.store,
+        }
+    )
     forwarded = getattr(args, "forwarded_allow_ips", None)
     if forwarded:
         os.environ["UISERVER_FORWARDED_ALLOW_IPS"] = forwarded

@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from uiserver.auth import SECRET_FILE, mint_token, resolve_secret
-from uiserver.identifiers import user_id_problem
+from uiserver.users.ids import user_id_problem
 
 
 def _fail(message: str) -> int:

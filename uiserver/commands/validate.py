@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from uiserver.config import default_components, default_layouts
-from uiserver.lint_files import validate_paths
+from uiserver.lint.files import validate_paths
 from uiserver.policy import PolicyError, load_policy
 
 

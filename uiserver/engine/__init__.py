@@ -34,10 +34,10 @@ _PLAN_ENCODER = msgspec.msgpack.Encoder()
 class Engine:
     """The facade the HTTP layer calls; holds the catalogue and policy, nothing per user.
 
-        engine = Engine(load_catalog(Path("components")), load_policy())
-        compiled = engine.compile(template, template_version(template))
-        layout = engine.layout(compiled, Profile(user_id="u1"), Context(device="tablet"))
-        body = encode_layout(layout)
+    engine = Engine(load_catalog(Path("components")), load_policy())
+    compiled = engine.compile(template, template_version(template))
+    layout = engine.layout(compiled, Profile(user_id="u1"), Context(device="tablet"))
+    body = encode_layout(layout)
     """
 
     __slots__ = ("catalog", "policy")

@@ -52,7 +52,6 @@ class CompiledTemplate:
         "palettes",
         "statics",
         "template",
-        "variant_names",
         "variant_weights",
         "version",
         "views",
@@ -70,7 +69,6 @@ class CompiledTemplate:
         self.version = version
         self.page = template.page
         self.experiment = template.experiment
-        self.variant_names = tuple(v.name for v in template.variants)
         self.variant_weights = tuple((v.name, v.weight) for v in template.variants)
         self.views = views
         self.palettes = palettes
@@ -119,8 +117,16 @@ def static_components(
             reasons.append(view.font_floor_reason[i])
         out.append(
             LayoutComponent(
-                c.id, c.type, c.role, c.label, font, view.target_px[i], c.placement, c.pinned,
-                dict(c.props), reasons,
+                c.id,
+                c.type,
+                c.role,
+                c.label,
+                font,
+                view.target_px[i],
+                c.placement,
+                c.pinned,
+                dict(c.props),
+                reasons,
             )
         )
     return tuple(out)
@@ -179,8 +185,13 @@ def compile_template(
     for name, theme, order, patches in variants:
         comps = tuple(
             resolve_component(
-                i, spec, ctype, theme, patches.get(spec.id, {}),
-                page=template.page, movable=movable[i],
+                i,
+                spec,
+                ctype,
+                theme,
+                patches.get(spec.id, {}),
+                page=template.page,
+                movable=movable[i],
             )
             for i, (spec, ctype) in enumerate(zip(template.components, types, strict=True))
         )
@@ -193,8 +204,11 @@ def compile_template(
                 )
             if any(t.props for t in types):
                 found = enhanced_drops(
-                    [c.props for c in comps], types, [c.font_px for c in comps],
-                    palettes[name, dark, True][0], policy,
+                    [c.props for c in comps],
+                    types,
+                    [c.font_px for c in comps],
+                    palettes[name, dark, True][0],
+                    policy,
                 )
                 if found:
                     drops[name, dark] = found

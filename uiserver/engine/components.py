@@ -49,6 +49,7 @@ class ResolvedComponent:
     show_for: frozenset[str]  # segments, and scenes as `scene:<value>` (see scene_tags)
     hide_for: frozenset[str]
 
+
 SCENE_PREFIX = "scene:"
 
 

@@ -10,10 +10,26 @@ from uiserver.types import Direction
 
 # Languages written right to left (CLDR likely scripts Arab, Hebr, Thaa, Syrc, Nkoo, Adlm...),
 # and scripts that decide it when a locale names its script (`az-Arab`, `ku-Arab`, `ur-Latn`).
-RTL_LANGUAGES = frozenset({
-    "ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "mzn", "pnb", "ps", "sd", "syr", "ug",
-    "ur", "yi",
-})
+RTL_LANGUAGES = frozenset(
+    {
+        "ar",
+        "arc",
+        "ckb",
+        "dv",
+        "fa",
+        "he",
+        "iw",
+        "ks",
+        "mzn",
+        "pnb",
+        "ps",
+        "sd",
+        "syr",
+        "ug",
+        "ur",
+        "yi",
+    }
+)
 RTL_SCRIPTS = frozenset({"arab", "hebr", "thaa", "syrc", "nkoo", "adlm", "rohg", "mand"})
 LTR_SCRIPTS = frozenset({"latn", "cyrl", "hans", "hant", "jpan", "kore", "deva"})
 

@@ -28,6 +28,4 @@ def has_visible_text(label: str | None) -> bool:
     if not label:
         return False
     category = unicodedata.category
-    return any(
-        category(ch)[0] not in INVISIBLE_CLASSES and ch not in BLANK_GLYPHS for ch in label
-    )
+    return any(category(ch)[0] not in INVISIBLE_CLASSES and ch not in BLANK_GLYPHS for ch in label)

@@ -18,14 +18,8 @@ churn risk, users recalled within 3 days of lapsing come back most.
 
 from __future__ import annotations
 
-from typing import Final
-
 from uiserver.policy import Policy
 from uiserver.schema import Activity
-
-COMPUTED: Final = frozenset({
-    "new_user", "active", "lapsing", "churn_risk", "returning", "rfm_high", "rfm_mid", "rfm_low",
-})
 
 
 def _score(value: float, thresholds: tuple[float, float], higher_is_better: bool) -> int:

@@ -14,10 +14,16 @@ from uiserver.schema import Profile, Settings
 # name -> (what it stands for, the profile), in the order the console shows them side by side.
 _PERSONAS: tuple[tuple[str, str, Profile], ...] = (
     ("default", "Default", Profile()),
-    ("elderly", "Elderly (60+)",
-     Profile(settings=Settings(age_band="60_plus", elderly_mode="auto"))),
-    ("low_vision", "Low vision: left-handed, font scale 2.0, high contrast",
-     Profile(settings=Settings(handedness="left", font_scale=2.0, high_contrast=True))),
+    (
+        "elderly",
+        "Elderly (60+)",
+        Profile(settings=Settings(age_band="60_plus", elderly_mode="auto")),
+    ),
+    (
+        "low_vision",
+        "Low vision: left-handed, font scale 2.0, high contrast",
+        Profile(settings=Settings(handedness="left", font_scale=2.0, high_contrast=True)),
+    ),
     ("screen_reader", "Screen reader", Profile(settings=Settings(screen_reader=True))),
     ("off", "Personalization off", Profile(settings=Settings(personalization=0.0))),
     ("churn_risk", "Churn risk", Profile(segments=frozenset({"churn_risk"}))),

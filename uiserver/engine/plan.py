@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from uiserver.affinity import decay_factor
+from uiserver.engine.affinity import decay_factor
 from uiserver.engine.cap import Proposal, budget, count_changes, select
 from uiserver.engine.compiled import CompiledTemplate
 from uiserver.engine.components import SCENE_PREFIX
@@ -147,8 +147,13 @@ def evidence_on(profile: Profile, day: int) -> float:
 
 
 def personalize(
-    ct: CompiledTemplate, view: VariantBase, profile: Profile, day: int, policy: Policy,
-    allowed: int, context: Context = _DEFAULT_CONTEXT,
+    ct: CompiledTemplate,
+    view: VariantBase,
+    profile: Profile,
+    day: int,
+    policy: Policy,
+    allowed: int,
+    context: Context = _DEFAULT_CONTEXT,
 ) -> Outcome | None:
     """Proposals -> cap -> stability, or None when the profile proposes nothing."""
     settings = profile.settings

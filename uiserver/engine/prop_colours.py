@@ -42,8 +42,15 @@ def text_floor(font_px: float, bold: bool, enhanced: bool, policy: Policy) -> tu
 
 
 def colour_problem(
-    name: str, colour: str, role: str, font_px: float, bold: bool,
-    palette: LayoutPalette, palette_name: str, enhanced: bool, policy: Policy,
+    name: str,
+    colour: str,
+    role: str,
+    font_px: float,
+    bold: bool,
+    palette: LayoutPalette,
+    palette_name: str,
+    enhanced: bool,
+    policy: Policy,
 ) -> str | None:
     """Why colour prop `name` fails on `palette`, or None when it reads well there."""
     if role == "ui":
@@ -89,8 +96,15 @@ def enhanced_drops(
             and spec.colour_role is not None
             and isinstance(value, str)
             and colour_problem(
-                key, value, spec.colour_role, fonts[i], ctype.bold_text,
-                palette, "enhanced", True, policy,
+                key,
+                value,
+                spec.colour_role,
+                fonts[i],
+                ctype.bold_text,
+                palette,
+                "enhanced",
+                True,
+                policy,
             )
             is not None
         )

@@ -13,9 +13,9 @@ from typing import Final
 from uiserver.engine.cap import Proposal
 from uiserver.engine.components import SCENE_PREFIX
 from uiserver.engine.explain import Reason, segment_reason
+from uiserver.engine.hashing import hash_mod, unit_interval
 from uiserver.engine.rules import MIRROR, PLACEMENT_SIDE
 from uiserver.engine.stability import settle
-from uiserver.engine.variant import hash_mod, unit_interval
 from uiserver.engine.variant_base import VariantBase
 
 TIER_HANDEDNESS: Final = 3

@@ -94,8 +94,9 @@ def _essential_first(seq: list[int], comps: Comps) -> tuple[list[int], set[int]]
 
 def _mode_rules(comps: Comps, order: Sequence[int], elderly: bool) -> _ModeRules:
     n = len(comps)
-    rules = _ModeRules([c.visible for c in comps], [False] * n, list(order),
-                       [[] for _ in range(n)], [])
+    rules = _ModeRules(
+        [c.visible for c in comps], [False] * n, list(order), [[] for _ in range(n)], []
+    )
     if elderly:
         for c in comps:
             for flag, why in ELDERLY_HIDE:
@@ -182,7 +183,10 @@ def _action_rows(comps: Comps, mode: _ModeRules) -> tuple[tuple[int, ...], ...]:
 
 
 def _sizes(
-    comps: Comps, base_order: Sequence[int], elderly: bool, policy: Policy,
+    comps: Comps,
+    base_order: Sequence[int],
+    elderly: bool,
+    policy: Policy,
     reasons: list[list[str]],
 ) -> tuple[list[float], list[float], list[str]]:
     """Targets (never user-dependent) and font floors (the user only scales them), with the
@@ -279,7 +283,5 @@ def build_variant_base(
         page_reasons=tuple(page_reasons),
         font_px=theme.font_px,
         line_height=line_height,
-        has_voice_nav=any(
-            c.type in ELDERLY_SHOW_TYPES and not rules.hidden[c.idx] for c in comps
-        ),
+        has_voice_nav=any(c.type in ELDERLY_SHOW_TYPES and not rules.hidden[c.idx] for c in comps),
     )

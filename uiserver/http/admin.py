@@ -19,18 +19,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from uiserver import designer as ops
-from uiserver.context_query import QueryError, parse_context
+from uiserver import admin as ops
+from uiserver.admin.preview import PersonaSpec, SpecError, spec_from_json, spec_from_query
 from uiserver.documents import DEFAULT_LIMITS, decode_json
 from uiserver.http.deps import designer, read_body, service_of, store_writes
 from uiserver.http.errors import ApiError
-from uiserver.http.h5 import render_h5
+from uiserver.http.preview.h5 import render_h5
 from uiserver.http.responses import json_response
-from uiserver.persona_spec import PersonaSpec, SpecError, spec_from_json, spec_from_query
-from uiserver.publishing import PublishRefused
+from uiserver.publishing.publisher import PublishRefused
 from uiserver.schema import Problem, Template
-from uiserver.segments_import import IMPORT_LIMITS
+from uiserver.serving.context import QueryError, parse_context
 from uiserver.store.base import PublishOptions, RunningRollout
+from uiserver.users.segments import IMPORT_LIMITS
 
 TEMPLATE_LIMIT = DEFAULT_LIMITS.max_bytes
 SEGMENTS_LIMIT = IMPORT_LIMITS.max_bytes
@@ -59,7 +59,7 @@ def refused(problems: list[Problem]) -> Response:
             "error": {
                 "code": "lint_failed",
                 "message": f"refused: {len(problems)} problem(s); first: "
-                           f"{first.field}: {first.message}",
+                f"{first.field}: {first.message}",
                 "field": first.field,
             },
         },
@@ -109,12 +109,17 @@ def if_match(request: Request, body: Any) -> tuple[str, ...] | None:
     for item in header.split(","):
         match = _ETAG.fullmatch(item)
         if match is None:
-            raise ApiError(400, "bad_request", 'If-Match must be * or "<version>" (strong '
-                           "entity tags, comma-separated)", "If-Match")
+            raise ApiError(
+                400,
+                "bad_request",
+                'If-Match must be * or "<version>" (strong entity tags, comma-separated)',
+                "If-Match",
+            )
         tags.append(match.group(1))
     if field and field not in tags:
-        raise ApiError(400, "bad_request", "If-Match and base_version name different versions",
-                       "base_version")
+        raise ApiError(
+            400, "bad_request", "If-Match and base_version name different versions", "base_version"
+        )
     return tuple(tags)
 
 
@@ -122,18 +127,27 @@ def publish_options(request: Request, body: Any) -> PublishOptions:
     """Precondition, `rollout` percent and `rollout_conflict` of a publish or rollback."""
     running = _string(body, "rollout_conflict", required=False, max_length=16) or "refuse"
     if running not in RUNNING_CHOICES:
-        raise ApiError(422, "invalid", "rollout_conflict must be one of "
-                       + ", ".join(RUNNING_CHOICES), "rollout_conflict")
-    return PublishOptions(base=if_match(request, body),
-                          rollout=_percent(body, "rollout", required=False),
-                          running=running)
+        raise ApiError(
+            422,
+            "invalid",
+            "rollout_conflict must be one of " + ", ".join(RUNNING_CHOICES),
+            "rollout_conflict",
+        )
+    return PublishOptions(
+        base=if_match(request, body),
+        rollout=_percent(body, "rollout", required=False),
+        running=running,
+    )
 
 
 def _published(page: str, record: Any, service: Any) -> Response:
     live = service.pages.get(page)
     rollout = ops.rollout_state(live.rollout if live is not None else None)
-    return json_response({"page": page, "version": record.version, "seq": record.seq,
-                          "rollout": rollout}, 201, headers={"ETag": f'"{record.version}"'})
+    return json_response(
+        {"page": page, "version": record.version, "seq": record.seq, "rollout": rollout},
+        201,
+        headers={"ETag": f'"{record.version}"'},
+    )
 
 
 # --------------------------------------------------------------------------- templates
@@ -152,8 +166,12 @@ async def get_template(request: Request) -> Response:
     with store_writes():
         live = await ops.live_page(service_of(request), page)
     return json_response(
-        {"page": page, "live_version": live.record.version, "template": ops.document(live.record),
-         "rollout": ops.rollout_state(live.rollout)},
+        {
+            "page": page,
+            "live_version": live.record.version,
+            "template": ops.document(live.record),
+            "rollout": ops.rollout_state(live.rollout),
+        },
         headers={"ETag": f'"{live.record.version}"'},
     )
 
@@ -194,8 +212,14 @@ async def history(request: Request) -> Response:
         state = await service.state(page)
     rollout = state.rollout if state is not None and state.archived is None else None
     archived = state.archived if state is not None else None
-    return json_response({"page": page, "versions": versions,
-                          "rollout": ops.rollout_state(rollout), "archived": archived})
+    return json_response(
+        {
+            "page": page,
+            "versions": versions,
+            "rollout": ops.rollout_state(rollout),
+            "archived": archived,
+        }
+    )
 
 
 async def diff(request: Request) -> Response:
@@ -203,8 +227,10 @@ async def diff(request: Request) -> Response:
     query = request.query_params
     with store_writes():
         result = await ops.diff(
-            service_of(request), request.path_params["page"],
-            query.get("from", ""), query.get("to", ""),
+            service_of(request),
+            request.path_params["page"],
+            query.get("from", ""),
+            query.get("to", ""),
         )
     return json_response(result)
 
@@ -228,8 +254,13 @@ async def rollback(request: Request) -> Response:
 async def _rollout_answer(request: Request, page: str) -> Response:
     service = service_of(request)
     live = await ops.live_page(service, page)
-    return json_response({"page": page, "live_version": live.record.version,
-                          "rollout": ops.rollout_state(live.rollout)})
+    return json_response(
+        {
+            "page": page,
+            "live_version": live.record.version,
+            "rollout": ops.rollout_state(live.rollout),
+        }
+    )
 
 
 async def set_rollout(request: Request) -> Response:
@@ -307,13 +338,21 @@ def _preview_response(
         return json_response(layout)
     # marks=1: badge what personalization changed against this persona's base (same settings
     # and context, personalization off: DESIGN section 5's "base layout").
-    base = ops.preview_persona(service, template, spec, context, version, personalization=0.0) \
-        if marked == "1" else None
+    base = (
+        ops.preview_persona(service, template, spec, context, version, personalization=0.0)
+        if marked == "1"
+        else None
+    )
     title = ops.persona_title(spec.base) + (" (custom)" if spec.custom else "")
     html = render_h5(
-        layout, service.catalog, title=template.title,
+        layout,
+        service.catalog,
+        title=template.title,
         caption=f"Preview as {title} · version {layout.template_version}",
-        lang=context.locale, base=base, device=context.device, width=context.width,
+        lang=context.locale,
+        base=base,
+        device=context.device,
+        width=context.width,
     )
     return HTMLResponse(html, headers=PREVIEW_HEADERS)
 

@@ -18,21 +18,21 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
+from uiserver.admin.errors import AdminError
 from uiserver.auth import TokenVerifier, resolve_secret
 from uiserver.catalog import load_catalog, load_templates
 from uiserver.config import Config, resolve_data_dir
-from uiserver.designer import DesignerError
 from uiserver.documents import DocumentError
-from uiserver.filesync import file_bases
 from uiserver.http.admin import admin_routes
-from uiserver.http.client import client_routes
-from uiserver.http.console import console_routes
-from uiserver.http.designer_api import designer_api_routes
+from uiserver.http.console.routes import console_routes
+from uiserver.http.editor_api import designer_api_routes
 from uiserver.http.errors import ApiError, api_error_handler, http_exception_handler
 from uiserver.http.health import health_routes
 from uiserver.http.layouts import LayoutApp
+from uiserver.http.me import client_routes
 from uiserver.http.metrics import Metrics
 from uiserver.policy import load_policy
+from uiserver.publishing.filesync import file_bases
 from uiserver.service import Service
 from uiserver.store.factory import open_store
 
@@ -49,7 +49,8 @@ def create_app(config: Config) -> ASGIApp:
     service = Service(config, store, catalog, policy)
     verifier = (
         TokenVerifier(config.jwt_secret, config.token_cache_size, config.jwt_leeway)
-        if config.jwt_secret else None
+        if config.jwt_secret
+        else None
     )
 
     def cache_sizes() -> dict[str, int]:
@@ -84,7 +85,7 @@ def create_app(config: Config) -> ASGIApp:
         lifespan=lifespan,
         exception_handlers={
             ApiError: api_error_handler,
-            DesignerError: api_error_handler,
+            AdminError: api_error_handler,
             DocumentError: api_error_handler,
             HTTPException: http_exception_handler,
         },

@@ -107,9 +107,9 @@ class store_writes:
     ) -> None:
         if isinstance(exc, ErasedMeanwhile):
             raise ApiError(
-                409, "erased",
-                "the user's data was erased while this request was in flight; nothing was "
-                "stored",
+                409,
+                "erased",
+                "the user's data was erased while this request was in flight; nothing was stored",
             ) from None
         if isinstance(exc, StoreUnavailable):
             global _last_logged
@@ -118,6 +118,7 @@ class store_writes:
                 _last_logged = now
                 log.warning("store unavailable, answering 503: %s", exc)
             raise ApiError(
-                503, "store_unavailable",
+                503,
+                "store_unavailable",
                 "the data store is unreachable; try again shortly",
             ) from None

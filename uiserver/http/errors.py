@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from uiserver.designer import Conflict, DesignerError
+from uiserver.admin.errors import AdminError, Conflict
 from uiserver.documents import DocumentError, error_path
 from uiserver.schema import ErrorBody, ErrorDetail
 
@@ -32,7 +32,10 @@ def error_body(code: str, message: str, field: str | None = None) -> bytes:
 
 
 def error_response(
-    status: int, code: str, message: str, field: str | None = None,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
     return Response(
@@ -49,12 +52,19 @@ def validation_field(exc: msgspec.ValidationError) -> tuple[str, str | None]:
 
 # The contract's status for each code a domain error carries.
 STATUS_OF_CODE: Mapping[str, int] = {
-    "bad_request": 400, "bad_json": 400, "not_found": 404, "invalid": 422, "layout_rule": 422,
-    "conflict": 409, "stale_base": 409, "rollout_running": 409, "no_rollout": 409,
+    "bad_request": 400,
+    "bad_json": 400,
+    "not_found": 404,
+    "invalid": 422,
+    "layout_rule": 422,
+    "conflict": 409,
+    "stale_base": 409,
+    "rollout_running": 409,
+    "no_rollout": 409,
 }
 
 
-def api_error(exc: DesignerError | DocumentError) -> ApiError:
+def api_error(exc: AdminError | DocumentError) -> ApiError:
     """A designer or decoding error as the API answers it: a malformed or over-limit document is
     400 `bad_json`, a well-formed one of the wrong shape 422 `invalid`."""
     if isinstance(exc, DocumentError):
@@ -68,10 +78,12 @@ async def api_error_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Conflict):
         # 409 with what the caller needs to resolve it beside the error (`live_version`,
         # `changes`, `rollout`).
-        body = {"error": {"code": exc.code, "message": exc.message, "field": exc.field},
-                **exc.extra}
+        body = {
+            "error": {"code": exc.code, "message": exc.message, "field": exc.field},
+            **exc.extra,
+        }
         return Response(_encoder.encode(body), 409, media_type="application/json")
-    if isinstance(exc, DesignerError | DocumentError):
+    if isinstance(exc, AdminError | DocumentError):
         exc = api_error(exc)
     assert isinstance(exc, ApiError)
     headers = {"Retry-After": "1"} if exc.status == 503 else None

@@ -31,8 +31,13 @@ async def readyz(request: Request) -> Response:
         "templates": state.templates,
         # Files in layouts/ left unpublished at start because the console published since.
         "file_conflicts": [
-            {"page": c.page, "live_version": c.live_version, "file_version": c.file_version,
-             "reason": c.reason, "message": c.message}
+            {
+                "page": c.page,
+                "live_version": c.live_version,
+                "file_version": c.file_version,
+                "reason": c.reason,
+                "message": c.message,
+            }
             for c in state.file_conflicts
         ],
     }
@@ -40,8 +45,9 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics.registry),
-                    media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )
 
 
 async def openapi(request: Request) -> Response:

@@ -20,12 +20,12 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from uiserver.auth import AuthError, TokenVerifier
-from uiserver.context_query import ContextMemo, QueryError
 from uiserver.http.errors import error_body
 from uiserver.http.metrics import Metrics
 from uiserver.http.negotiation import EncodingMemo, matching_tag
-from uiserver.identifiers import shown
 from uiserver.service import Service, UnknownPage
+from uiserver.serving.context import ContextMemo, QueryError
+from uiserver.users.ids import shown
 
 PREFIX = "/v1/layouts/"
 
@@ -84,18 +84,21 @@ class LayoutApp:
         finally:
             self.metrics.layout_latency.observe(time.perf_counter() - started)
 
-    async def _error(self, send: Send, status: int, code: str, message: str,
-                     field: str | None = None) -> None:
+    async def _error(
+        self, send: Send, status: int, code: str, message: str, field: str | None = None
+    ) -> None:
         body = error_body(code, message, field)
-        headers = [(b"content-type", b"application/json"),
-                   (b"content-length", str(len(body)).encode())]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         if status == 401:
             headers.append((b"www-authenticate", b'Bearer realm="uiserver"'))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def _layout(self, scope: Scope, send: Send) -> None:
-        page = scope["path"][len(PREFIX):]
+        page = scope["path"][len(PREFIX) :]
         authorization = if_none_match = accept_encoding = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -131,9 +134,13 @@ class LayoutApp:
         entry = served.entry
         use_gzip = self._encodings.get(accept_encoding)[0 if entry.compressible else 1]
         if use_gzip is None:
-            await self._error(send, 406, "not_acceptable",
-                              "Accept-Encoding refuses both gzip and identity, the only "
-                              "encodings of a layout", "Accept-Encoding")
+            await self._error(
+                send,
+                406,
+                "not_acceptable",
+                "Accept-Encoding refuses both gzip and identity, the only encodings of a layout",
+                "Accept-Encoding",
+            )
             return
         etag, other = (entry.etag_gz, entry.etag) if use_gzip else (entry.etag, entry.etag_gz)
         common = self._degraded if served.degraded else self._common
@@ -141,19 +148,30 @@ class LayoutApp:
             held = matching_tag(if_none_match, etag, other)
             if held is not None:
                 self.metrics.not_modified.inc()
-                await send({"type": "http.response.start", "status": 304,
-                            "headers": [*common, (b"etag", held)]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 304,
+                        "headers": [*common, (b"etag", held)],
+                    }
+                )
                 await send({"type": "http.response.body", "body": b""})
                 return
         if use_gzip:
             body = entry.gzipped()
-            headers = [*common, (b"etag", etag), (b"content-encoding", b"gzip"),
-                       (b"content-length", str(len(body)).encode())]
+            headers = [
+                *common,
+                (b"etag", etag),
+                (b"content-encoding", b"gzip"),
+                (b"content-length", str(len(body)).encode()),
+            ]
         else:
             body = entry.body
             headers = [*common, (b"etag", etag), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({
-            "type": "http.response.body",
-            "body": b"" if scope["method"] == "HEAD" else body,
-        })
+        await send(
+            {
+                "type": "http.response.body",
+                "body": b"" if scope["method"] == "HEAD" else body,
+            }
+        )

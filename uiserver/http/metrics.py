@@ -68,7 +68,9 @@ class _StatsCollector(Collector):
     """Reads the service's plain counters at scrape time: zero cost on the hot path."""
 
     def __init__(
-        self, stats: Callable[[], Mapping[str, int]], sizes: Callable[[], Mapping[str, int]],
+        self,
+        stats: Callable[[], Mapping[str, int]],
+        sizes: Callable[[], Mapping[str, int]],
         served: Callable[[], Mapping[tuple[str, str], int]],
     ) -> None:
         self._stats = stats
@@ -84,7 +86,8 @@ class _StatsCollector(Collector):
         family.add_metric(["miss"], stats.get("misses", 0))
         yield family
         yield CounterMetricFamily(
-            "uiserver_degraded", "Layouts served without the store (base layout)",
+            "uiserver_degraded",
+            "Layouts served without the store (base layout)",
             value=stats.get("degraded", 0),
         )
         sizes = GaugeMetricFamily(
@@ -120,7 +123,8 @@ class Metrics:
             "uiserver_not_modified", "304 answers to If-None-Match", registry=self.registry
         )
         self.store_up = Gauge(
-            "uiserver_store_up", "1 when the store answered the last readiness check",
+            "uiserver_store_up",
+            "1 when the store answered the last readiness check",
             registry=self.registry,
         )
         self.layout_latency = self.latency.series("/v1/layouts/{page}", "GET")

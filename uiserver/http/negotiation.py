@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from uiserver.cache import BoundedDict
+from uiserver.datastructures import BoundedDict
 
 # A choice is True (gzip), False (identity) or None (both refused: 406).
 Choice = bool | None

@@ -14,12 +14,11 @@ from typing import Any
 import msgspec
 
 from uiserver import __version__
-from uiserver.context_query import openapi_parameters
-from uiserver.contrast_pairs import ContrastRequest, Readout
-from uiserver.drafts import DraftBody, DraftSummary
+from uiserver.admin.contrast import ContrastRequest, Readout
+from uiserver.admin.drafts import DraftBody, DraftSummary
+from uiserver.admin.preview import PersonaSpec
 from uiserver.engine.personas import PERSONAS
-from uiserver.experiments import ExperimentReadout
-from uiserver.persona_spec import PersonaSpec
+from uiserver.engine.readout import ExperimentReadout
 from uiserver.schema import (
     ComponentType,
     ErrorBody,
@@ -29,11 +28,25 @@ from uiserver.schema import (
     Settings,
     Template,
 )
-from uiserver.user_settings import SETTINGS_FIELDS, SettingsDocument
+from uiserver.serving.context import openapi_parameters
+from uiserver.users.settings import SETTINGS_FIELDS, SettingsDocument
 
-STRUCTS = (Layout, Settings, SettingsDocument, EventBatch, ErrorBody, Template, Problem,
-           PersonaSpec, DraftSummary, DraftBody, ContrastRequest, Readout, ComponentType,
-           ExperimentReadout)
+STRUCTS = (
+    Layout,
+    Settings,
+    SettingsDocument,
+    EventBatch,
+    ErrorBody,
+    Template,
+    Problem,
+    PersonaSpec,
+    DraftSummary,
+    DraftBody,
+    ContrastRequest,
+    Readout,
+    ComponentType,
+    ExperimentReadout,
+)
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -50,23 +63,53 @@ _TEMPLATE_BODY = _obj(template=_ref("Template"), message=_STR)
 _PROBLEMS = _obj(ok={"type": "boolean"}, problems={"type": "array", "items": _ref("Problem")})
 _ANY = {"type": "object", "additionalProperties": True}
 _INT = {"type": "integer"}
-_ROLLOUT = {"oneOf": [_obj(version=_STR, previous=_STR, percent=_INT, author=_STR,
-                           started={"type": "number"}, updated={"type": "number"}),
-                      {"type": "null"}]}
-_HISTORY = _obj(page=_STR, rollout=_ROLLOUT, archived=_ANY, versions={"type": "array",
-                "items": _obj(version=_STR, seq=_INT, author=_STR, message=_STR,
-                              created={"type": "number"}, live={"type": "boolean"},
-                              share=_INT)})
+_ROLLOUT = {
+    "oneOf": [
+        _obj(
+            version=_STR,
+            previous=_STR,
+            percent=_INT,
+            author=_STR,
+            started={"type": "number"},
+            updated={"type": "number"},
+        ),
+        {"type": "null"},
+    ]
+}
+_HISTORY = _obj(
+    page=_STR,
+    rollout=_ROLLOUT,
+    archived=_ANY,
+    versions={
+        "type": "array",
+        "items": _obj(
+            version=_STR,
+            seq=_INT,
+            author=_STR,
+            message=_STR,
+            created={"type": "number"},
+            live={"type": "boolean"},
+            share=_INT,
+        ),
+    },
+)
 # A 409: the error, and what the caller needs to resolve it.
-_CONFLICT = _obj(error=_ANY, live_version=_STR, changes={"type": "array", "items": _ANY},
-                 rollout=_ROLLOUT)
+_CONFLICT = _obj(
+    error=_ANY, live_version=_STR, changes={"type": "array", "items": _ANY}, rollout=_ROLLOUT
+)
 _PUBLISHED = _obj(version=_STR, page=_STR, seq=_INT, rollout=_ROLLOUT)
 _ROLLOUT_STATE = _obj(page=_STR, live_version=_STR, rollout=_ROLLOUT)
-_PRECONDITION = {"base_version": _STR, "rollout": {"type": "integer", "minimum": 1,
-                                                   "maximum": 100},
-                 "rollout_conflict": {"enum": ["refuse", "abort", "promote"]}}
-_IF_MATCH = {"name": "If-Match", "in": "header", "schema": _STR,
-             "description": 'the live version the edit is based on ("<version>"), or * to force'}
+_PRECONDITION = {
+    "base_version": _STR,
+    "rollout": {"type": "integer", "minimum": 1, "maximum": 100},
+    "rollout_conflict": {"enum": ["refuse", "abort", "promote"]},
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "schema": _STR,
+    "description": 'the live version the edit is based on ("<version>"), or * to force',
+}
 
 
 class Content(dict[str, Any]):
@@ -82,18 +125,32 @@ _CONTEXT_PARAMS = [
 _PAGE = {"name": "page", "in": "path", "required": True, "schema": {"type": "string"}}
 _PERSONA = {"name": "persona", "in": "query", "schema": {"enum": list(PERSONAS)}}
 _FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}
-_MARKS = {"name": "marks", "in": "query", "description": (
-    "format=html only: 1 badges what personalization moved, hid or showed against the "
-    "persona's base layout"), "schema": {"enum": ["0", "1"]}}
+_MARKS = {
+    "name": "marks",
+    "in": "query",
+    "description": (
+        "format=html only: 1 badges what personalization moved, hid or showed against the "
+        "persona's base layout"
+    ),
+    "schema": {"enum": ["0", "1"]},
+}
 # The custom persona of a preview (`persona_spec`): each setting by name, synthetic events,
 # segments and a forced variant, on top of `persona`; and the launch context.
 _CUSTOM = [
     *({"name": name, "in": "query", "schema": _STR} for name in SETTINGS_FIELDS),
-    {"name": "events", "in": "query", "description": "comma-separated target[:kind[:count]], "
-     "e.g. coupons:click:12", "schema": _STR},
+    {
+        "name": "events",
+        "in": "query",
+        "description": "comma-separated target[:kind[:count]], e.g. coupons:click:12",
+        "schema": _STR,
+    },
     {"name": "segments", "in": "query", "description": "comma-separated", "schema": _STR},
-    {"name": "variant", "in": "query", "description": "an A/B variant's name, or base",
-     "schema": _STR},
+    {
+        "name": "variant",
+        "in": "query",
+        "description": "an A/B variant's name, or base",
+        "schema": _STR,
+    },
     *openapi_parameters(),
 ]
 _PREVIEW_BODY = _obj(template=_ref("Template"), persona=_ref("PersonaSpec"))
@@ -101,105 +158,318 @@ _DRAFT_BODY = _obj(text=_STR, base_version=_STR)
 
 # (method, path, summary, request schema, {status: response schema or None}, parameters)
 OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
-    ("get", "/v1/layouts/{page}", "The page's layout for the caller and launch context", None,
-     {200: _ref("Layout"), 304: None, 400: _ref("ErrorBody"), 401: _ref("ErrorBody"),
-      404: _ref("ErrorBody"), 406: _ref("ErrorBody")},
-     [_PAGE, *_CONTEXT_PARAMS, {"name": "Accept-Encoding", "in": "header",
-                                "schema": {"type": "string"}}]),
-    ("get", "/v1/me/settings", "The caller's settings (defaults for a new user)", None,
-     {200: _ref("Settings"), 401: _ref("ErrorBody")}, []),
-    ("put", "/v1/me/settings",
-     "Replace the caller's settings: the whole object (a missing field is a 422 naming it)",
-     _ref("SettingsDocument"),
-     {200: _ref("Settings"), 400: _ref("ErrorBody"), 401: _ref("ErrorBody"),
-      409: _ref("ErrorBody"), 413: _ref("ErrorBody"), 422: _ref("ErrorBody"),
-      503: _ref("ErrorBody")}, []),
-    ("patch", "/v1/me/settings",
-     "Merge a JSON Merge Patch (RFC 7396) into the caller's settings (null resets a field to "
-     "its default); returns the whole stored object",
-     _obj(**{name: {} for name in SETTINGS_FIELDS}),  # filled in by _settings_patch()
-     {200: _ref("Settings"), 400: _ref("ErrorBody"), 401: _ref("ErrorBody"),
-      409: _ref("ErrorBody"), 413: _ref("ErrorBody"), 415: _ref("ErrorBody"),
-      422: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
-    ("post", "/v1/me/events", "Report a batch of behaviour events (at most 500)",
-     _ref("EventBatch"),
-     {202: _obj(accepted={"type": "integer"}, stored={"type": "integer"},
+    (
+        "get",
+        "/v1/layouts/{page}",
+        "The page's layout for the caller and launch context",
+        None,
+        {
+            200: _ref("Layout"),
+            304: None,
+            400: _ref("ErrorBody"),
+            401: _ref("ErrorBody"),
+            404: _ref("ErrorBody"),
+            406: _ref("ErrorBody"),
+        },
+        [
+            _PAGE,
+            *_CONTEXT_PARAMS,
+            {"name": "Accept-Encoding", "in": "header", "schema": {"type": "string"}},
+        ],
+    ),
+    (
+        "get",
+        "/v1/me/settings",
+        "The caller's settings (defaults for a new user)",
+        None,
+        {200: _ref("Settings"), 401: _ref("ErrorBody")},
+        [],
+    ),
+    (
+        "put",
+        "/v1/me/settings",
+        "Replace the caller's settings: the whole object (a missing field is a 422 naming it)",
+        _ref("SettingsDocument"),
+        {
+            200: _ref("Settings"),
+            400: _ref("ErrorBody"),
+            401: _ref("ErrorBody"),
+            409: _ref("ErrorBody"),
+            413: _ref("ErrorBody"),
+            422: _ref("ErrorBody"),
+            503: _ref("ErrorBody"),
+        },
+        [],
+    ),
+    (
+        "patch",
+        "/v1/me/settings",
+        "Merge a JSON Merge Patch (RFC 7396) into the caller's settings (null resets a field to "
+        "its default); returns the whole stored object",
+        _obj(**{name: {} for name in SETTINGS_FIELDS}),  # filled in by _settings_patch()
+        {
+            200: _ref("Settings"),
+            400: _ref("ErrorBody"),
+            401: _ref("ErrorBody"),
+            409: _ref("ErrorBody"),
+            413: _ref("ErrorBody"),
+            415: _ref("ErrorBody"),
+            422: _ref("ErrorBody"),
+            503: _ref("ErrorBody"),
+        },
+        [],
+    ),
+    (
+        "post",
+        "/v1/me/events",
+        "Report a batch of behaviour events (at most 500)",
+        _ref("EventBatch"),
+        {
+            202: _obj(
+                accepted={"type": "integer"},
+                stored={"type": "integer"},
                 ignored={"type": "integer"},
-                ignored_reasons={"type": "object", "additionalProperties": {"type": "integer"},
-                                 "description": "unknown_page, unknown_component, "
-                                                "not_interactive, personalization_off"}),
-      400: _ref("ErrorBody"), 401: _ref("ErrorBody"), 413: _ref("ErrorBody"),
-      422: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
-    ("get", "/v1/me/data", "Export everything stored about the caller", None,
-     {200: _obj(user=_STR, data=_ANY), 401: _ref("ErrorBody")}, []),
-    ("delete", "/v1/me", "Erase everything stored about the caller", None,
-     {200: _obj(erased={"type": "boolean"}), 401: _ref("ErrorBody"), 503: _ref("ErrorBody")}, []),
-    ("get", "/v1/admin/templates", "Every page with its live version and lint status", None,
-     {200: {"type": "array", "items": _obj(page=_STR, live_version=_STR, lint=_STR)},
-      401: _ref("ErrorBody"), 403: _ref("ErrorBody")}, []),
-    ("get", "/v1/admin/templates/{page}", "A page's live template (ETag: its version) and rollout",
-     None, {200: _obj(page=_STR, live_version=_STR, template=_ref("Template"), rollout=_ROLLOUT),
-            404: _ref("ErrorBody")}, [_PAGE]),
-    ("delete", "/v1/admin/templates/{page}", "Archive a page (404 to clients; history kept)",
-     None, {200: _obj(page=_STR, archived=_ANY), 404: _ref("ErrorBody")}, [_PAGE]),
-    ("post", "/v1/admin/templates/{page}/validate", "Schema and accessibility lint of a draft",
-     _obj(template=_ANY), {200: _PROBLEMS, 400: _ref("ErrorBody")}, [_PAGE]),
-    ("post", "/v1/admin/templates/{page}/publish",
-     "Publish a new version (refused if lint fails; staged with rollout)",
-     _obj(template=_ref("Template"), message=_STR, **_PRECONDITION),
-     {201: _PUBLISHED, 409: _CONFLICT, 422: _PROBLEMS, 400: _ref("ErrorBody")},
-     [_PAGE, _IF_MATCH]),
-    ("get", "/v1/admin/templates/{page}/history", "Every version with author, time, message",
-     None, {200: _HISTORY, 404: _ref("ErrorBody")}, [_PAGE]),
-    ("get", "/v1/admin/templates/{page}/diff", "Diff between two versions", None,
-     {200: _ANY, 404: _ref("ErrorBody")}, [_PAGE,
-      {"name": "from", "in": "query", "required": True, "schema": _STR},
-      {"name": "to", "in": "query", "required": True, "schema": _STR}]),
-    ("post", "/v1/admin/templates/{page}/rollback", "Publish an earlier version anew",
-     _obj(version=_STR, **_PRECONDITION),
-     {201: _PUBLISHED, 400: _ref("ErrorBody"), 404: _ref("ErrorBody"), 409: _CONFLICT,
-      422: _PROBLEMS}, [_PAGE, _IF_MATCH]),
-    ("post", "/v1/admin/templates/{page}/rollout", "Widen or narrow the running rollout",
-     _obj(percent={"type": "integer", "minimum": 1, "maximum": 100}),
-     {200: _ROLLOUT_STATE, 409: _CONFLICT, 422: _ref("ErrorBody")}, [_PAGE]),
-    ("post", "/v1/admin/templates/{page}/promote", "End the running rollout at 100%", None,
-     {200: _ROLLOUT_STATE, 409: _CONFLICT}, [_PAGE]),
-    ("post", "/v1/admin/templates/{page}/abort",
-     "End the running rollout: everyone back to the previous version", None,
-     {200: _ROLLOUT_STATE, 409: _CONFLICT}, [_PAGE]),
-    ("get", "/v1/admin/preview/{page}", "The page as a persona gets it", None,
-     {200: _PREVIEW, 400: _ref("ErrorBody"), 404: _ref("ErrorBody"),
-      422: _ref("ErrorBody")}, [_PAGE, _PERSONA, _FORMAT, _MARKS, *_CUSTOM]),
-    ("post", "/v1/admin/preview/{page}", "Preview a draft as a persona gets it", _PREVIEW_BODY,
-     {200: _PREVIEW, 400: _ref("ErrorBody"), 422: _PROBLEMS},
-     [_PAGE, _PERSONA, _FORMAT, _MARKS, *_CUSTOM]),
-    ("get", "/v1/admin/drafts", "The caller's drafts (autosaved, unpublished), by page", None,
-     {200: _obj(drafts={"type": "array", "items": _ref("DraftSummary")})}, []),
-    ("get", "/v1/admin/drafts/{page}", "The caller's draft of a page", None,
-     {200: _ref("DraftBody"), 404: _ref("ErrorBody")}, [_PAGE]),
-    ("put", "/v1/admin/drafts/{page}", "Save (autosave) the caller's draft of a page",
-     _DRAFT_BODY, {200: _obj(page=_STR, base_version=_STR, updated={"type": "number"}),
-                   404: _ref("ErrorBody"), 413: _ref("ErrorBody"), 422: _ref("ErrorBody")},
-     [_PAGE]),
-    ("delete", "/v1/admin/drafts/{page}", "Discard the caller's draft of a page", None,
-     {200: _obj(discarded={"type": "boolean"})}, [_PAGE]),
-    ("post", "/v1/admin/contrast", "Contrast ratios against their WCAG floors",
-     _ref("ContrastRequest"), {200: _obj(pairs={"type": "array", "items": _ref("Readout")}),
-                       422: _ref("ErrorBody")}, []),
-    ("get", "/v1/admin/catalog", "Every component type the templates may use", None,
-     {200: _obj(types={"type": "array", "items": _ref("ComponentType")})}, []),
-    ("put", "/v1/admin/segments", "Bulk import of user segments (JSON array or JSON lines)",
-     {"type": "array", "items": _obj(user=_STR, segments={"type": "array", "items": _STR})},
-     {200: _obj(users={"type": "integer"}), 400: _ref("ErrorBody"), 413: _ref("ErrorBody"),
-      422: _ref("ErrorBody")}, []),
-    ("get", "/v1/admin/experiments/{page}",
-     "The page's experiment readout: per variant exposed users, conversions, rate with a 95% "
-     "interval, difference to control with p-value and chance to beat control; SRM check",
-     None, {200: _ref("ExperimentReadout"), 401: _ref("ErrorBody"), 403: _ref("ErrorBody"),
-            404: _ref("ErrorBody")}, [_PAGE]),
+                ignored_reasons={
+                    "type": "object",
+                    "additionalProperties": {"type": "integer"},
+                    "description": "unknown_page, unknown_component, "
+                    "not_interactive, personalization_off",
+                },
+            ),
+            400: _ref("ErrorBody"),
+            401: _ref("ErrorBody"),
+            413: _ref("ErrorBody"),
+            422: _ref("ErrorBody"),
+            503: _ref("ErrorBody"),
+        },
+        [],
+    ),
+    (
+        "get",
+        "/v1/me/data",
+        "Export everything stored about the caller",
+        None,
+        {200: _obj(user=_STR, data=_ANY), 401: _ref("ErrorBody")},
+        [],
+    ),
+    (
+        "delete",
+        "/v1/me",
+        "Erase everything stored about the caller",
+        None,
+        {200: _obj(erased={"type": "boolean"}), 401: _ref("ErrorBody"), 503: _ref("ErrorBody")},
+        [],
+    ),
+    (
+        "get",
+        "/v1/admin/templates",
+        "Every page with its live version and lint status",
+        None,
+        {
+            200: {"type": "array", "items": _obj(page=_STR, live_version=_STR, lint=_STR)},
+            401: _ref("ErrorBody"),
+            403: _ref("ErrorBody"),
+        },
+        [],
+    ),
+    (
+        "get",
+        "/v1/admin/templates/{page}",
+        "A page's live template (ETag: its version) and rollout",
+        None,
+        {
+            200: _obj(page=_STR, live_version=_STR, template=_ref("Template"), rollout=_ROLLOUT),
+            404: _ref("ErrorBody"),
+        },
+        [_PAGE],
+    ),
+    (
+        "delete",
+        "/v1/admin/templates/{page}",
+        "Archive a page (404 to clients; history kept)",
+        None,
+        {200: _obj(page=_STR, archived=_ANY), 404: _ref("ErrorBody")},
+        [_PAGE],
+    ),
+    (
+        "post",
+        "/v1/admin/templates/{page}/validate",
+        "Schema and accessibility lint of a draft",
+        _obj(template=_ANY),
+        {200: _PROBLEMS, 400: _ref("ErrorBody")},
+        [_PAGE],
+    ),
+    (
+        "post",
+        "/v1/admin/templates/{page}/publish",
+        "Publish a new version (refused if lint fails; staged with rollout)",
+        _obj(template=_ref("Template"), message=_STR, **_PRECONDITION),
+        {201: _PUBLISHED, 409: _CONFLICT, 422: _PROBLEMS, 400: _ref("ErrorBody")},
+        [_PAGE, _IF_MATCH],
+    ),
+    (
+        "get",
+        "/v1/admin/templates/{page}/history",
+        "Every version with author, time, message",
+        None,
+        {200: _HISTORY, 404: _ref("ErrorBody")},
+        [_PAGE],
+    ),
+    (
+        "get",
+        "/v1/admin/templates/{page}/diff",
+        "Diff between two versions",
+        None,
+        {200: _ANY, 404: _ref("ErrorBody")},
+        [
+            _PAGE,
+            {"name": "from", "in": "query", "required": True, "schema": _STR},
+            {"name": "to", "in": "query", "required": True, "schema": _STR},
+        ],
+    ),
+    (
+        "post",
+        "/v1/admin/templates/{page}/rollback",
+        "Publish an earlier version anew",
+        _obj(version=_STR, **_PRECONDITION),
+        {
+            201: _PUBLISHED,
+            400: _ref("ErrorBody"),
+            404: _ref("ErrorBody"),
+            409: _CONFLICT,
+            422: _PROBLEMS,
+        },
+        [_PAGE, _IF_MATCH],
+    ),
+    (
+        "post",
+        "/v1/admin/templates/{page}/rollout",
+        "Widen or narrow the running rollout",
+        _obj(percent={"type": "integer", "minimum": 1, "maximum": 100}),
+        {200: _ROLLOUT_STATE, 409: _CONFLICT, 422: _ref("ErrorBody")},
+        [_PAGE],
+    ),
+    (
+        "post",
+        "/v1/admin/templates/{page}/promote",
+        "End the running rollout at 100%",
+        None,
+        {200: _ROLLOUT_STATE, 409: _CONFLICT},
+        [_PAGE],
+    ),
+    (
+        "post",
+        "/v1/admin/templates/{page}/abort",
+        "End the running rollout: everyone back to the previous version",
+        None,
+        {200: _ROLLOUT_STATE, 409: _CONFLICT},
+        [_PAGE],
+    ),
+    (
+        "get",
+        "/v1/admin/preview/{page}",
+        "The page as a persona gets it",
+        None,
+        {200: _PREVIEW, 400: _ref("ErrorBody"), 404: _ref("ErrorBody"), 422: _ref("ErrorBody")},
+        [_PAGE, _PERSONA, _FORMAT, _MARKS, *_CUSTOM],
+    ),
+    (
+        "post",
+        "/v1/admin/preview/{page}",
+        "Preview a draft as a persona gets it",
+        _PREVIEW_BODY,
+        {200: _PREVIEW, 400: _ref("ErrorBody"), 422: _PROBLEMS},
+        [_PAGE, _PERSONA, _FORMAT, _MARKS, *_CUSTOM],
+    ),
+    (
+        "get",
+        "/v1/admin/drafts",
+        "The caller's drafts (autosaved, unpublished), by page",
+        None,
+        {200: _obj(drafts={"type": "array", "items": _ref("DraftSummary")})},
+        [],
+    ),
+    (
+        "get",
+        "/v1/admin/drafts/{page}",
+        "The caller's draft of a page",
+        None,
+        {200: _ref("DraftBody"), 404: _ref("ErrorBody")},
+        [_PAGE],
+    ),
+    (
+        "put",
+        "/v1/admin/drafts/{page}",
+        "Save (autosave) the caller's draft of a page",
+        _DRAFT_BODY,
+        {
+            200: _obj(page=_STR, base_version=_STR, updated={"type": "number"}),
+            404: _ref("ErrorBody"),
+            413: _ref("ErrorBody"),
+            422: _ref("ErrorBody"),
+        },
+        [_PAGE],
+    ),
+    (
+        "delete",
+        "/v1/admin/drafts/{page}",
+        "Discard the caller's draft of a page",
+        None,
+        {200: _obj(discarded={"type": "boolean"})},
+        [_PAGE],
+    ),
+    (
+        "post",
+        "/v1/admin/contrast",
+        "Contrast ratios against their WCAG floors",
+        _ref("ContrastRequest"),
+        {200: _obj(pairs={"type": "array", "items": _ref("Readout")}), 422: _ref("ErrorBody")},
+        [],
+    ),
+    (
+        "get",
+        "/v1/admin/catalog",
+        "Every component type the templates may use",
+        None,
+        {200: _obj(types={"type": "array", "items": _ref("ComponentType")})},
+        [],
+    ),
+    (
+        "put",
+        "/v1/admin/segments",
+        "Bulk import of user segments (JSON array or JSON lines)",
+        {"type": "array", "items": _obj(user=_STR, segments={"type": "array", "items": _STR})},
+        {
+            200: _obj(users={"type": "integer"}),
+            400: _ref("ErrorBody"),
+            413: _ref("ErrorBody"),
+            422: _ref("ErrorBody"),
+        },
+        [],
+    ),
+    (
+        "get",
+        "/v1/admin/experiments/{page}",
+        "The page's experiment readout: per variant exposed users, conversions, rate with a 95% "
+        "interval, difference to control with p-value and chance to beat control; SRM check",
+        None,
+        {
+            200: _ref("ExperimentReadout"),
+            401: _ref("ErrorBody"),
+            403: _ref("ErrorBody"),
+            404: _ref("ErrorBody"),
+        },
+        [_PAGE],
+    ),
     ("get", "/healthz", "Liveness", None, {200: _obj(status=_STR)}, []),
-    ("get", "/readyz", "Readiness: store reachable, templates loaded", None,
-     {200: _ANY, 503: _ANY}, []),
+    (
+        "get",
+        "/readyz",
+        "Readiness: store reachable, templates loaded",
+        None,
+        {200: _ANY, 503: _ANY},
+        [],
+    ),
     ("get", "/metrics", "Prometheus metrics", None, {200: {"type": "string"}}, []),
     ("get", "/openapi.json", "This document", None, {200: _ANY}, []),
 ]
@@ -257,8 +527,9 @@ def openapi_document() -> dict[str, Any]:
         if params:
             operation["parameters"] = params
         if request is not None:
-            media_types = [MERGE_PATCH, "application/json"] if method == "patch" else [
-                "application/json"]
+            media_types = (
+                [MERGE_PATCH, "application/json"] if method == "patch" else ["application/json"]
+            )
             if method == "patch":
                 request = _settings_patch(components)
             operation["requestBody"] = {
@@ -274,7 +545,8 @@ def openapi_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
         },
     }

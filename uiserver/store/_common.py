@@ -3,15 +3,14 @@ version immutability, erasure buckets, the activity folds."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
 
-from uiserver.activity import mark_converted, mark_exposed, record_launches
-from uiserver.affinity import Affinity
+from uiserver.engine.activity import mark_converted, mark_exposed, record_launches
+from uiserver.engine.affinity import Affinity
 from uiserver.schema import Activity, Profile, Settings
 from uiserver.store.base import Conversion, Exposure, Invalidation, Listener, TemplateRecord
 
@@ -29,14 +28,6 @@ MAX_TX_ATTEMPTS = 20
 # bucket counts erasures of ~1/4096 of all users and names nobody; a write that started before
 # an erase of another user of the same bucket is refused too (a rare false conflict: a dropped
 # last-order write, or a 409 the client retries).
-ERASURE_BUCKETS = 4096
-
-
-def erasure_bucket(user_id: str) -> int:
-    """The user's erasure bucket, 0..ERASURE_BUCKETS-1: the same in every process and replica
-    (blake2b, never Python's per-process `hash()`)."""
-    digest = hashlib.blake2b(user_id.encode(), digest_size=8, person=b"uiserver-erase").digest()
-    return int.from_bytes(digest, "big") % ERASURE_BUCKETS
 
 
 json_encode = msgspec.json.Encoder().encode

@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
+from uiserver.engine.readout import VariantCounts
 from uiserver.schema import Event, Profile, Settings
 
 
@@ -121,8 +122,9 @@ class StaleBase(TemplateConflict):
 
     def __init__(self, page: str, base: tuple[str, ...], live: TemplateRecord | None) -> None:
         now = live.version if live is not None else "none"
-        super().__init__(f"page {page!r} changed since version {', '.join(base)}: the live "
-                         f"version is {now}")
+        super().__init__(
+            f"page {page!r} changed since version {', '.join(base)}: the live version is {now}"
+        )
         self.base = base
         self.live = live
 
@@ -148,11 +150,6 @@ class NoRollout(TemplateConflict):
 
     code = "no_rollout"
     field = "rollout"
-
-
-class PageArchived(TemplateConflict):
-    code = "archived"
-    field = "page"
 
 
 class DraftRecord(msgspec.Struct, frozen=True):
@@ -268,19 +265,6 @@ class Conversion(msgspec.Struct, frozen=True, array_like=True):
     value: float
 
 
-class VariantCounts(msgspec.Struct, frozen=True):
-    """What the store counted for one variant: distinct exposed users (a sketch's estimate),
-    users who converted (exact), convert events and their summed value, the days seen."""
-
-    variant: str
-    exposed: int = 0
-    converters: int = 0
-    converts: int = 0
-    value: float = 0.0
-    first_day: int | None = None
-    last_day: int | None = None
-
-
 class ActivityStore(Protocol):
     """Per-user activity counters (in the user's own row/hash: erased with the user) and the
     experiment counts (no user id: sketches and integers)."""
@@ -307,7 +291,13 @@ class TemplateStore(Protocol):
     """Append-only template history per page; the newest entry is live."""
 
     async def publish(
-        self, page: str, version: str, document: bytes, author: str, message: str, now: float,
+        self,
+        page: str,
+        version: str,
+        document: bytes,
+        author: str,
+        message: str,
+        now: float,
         options: PublishOptions | None = None,
     ) -> TemplateRecord:
         """Append a new version and make it live (or stage it, `options.rollout`), atomically
@@ -362,9 +352,7 @@ class DraftStore(Protocol):
         """Every draft of the designer, by page."""
 
 
-class Store(
-    InvalidationSource, UserStore, ActivityStore, TemplateStore, DraftStore, Protocol
-):
+class Store(InvalidationSource, UserStore, ActivityStore, TemplateStore, DraftStore, Protocol):
     """A backend: lifecycle, invalidation, users and templates. Every async method raises
     StoreUnavailable when the backing service cannot be reached."""
 

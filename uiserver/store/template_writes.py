@@ -42,14 +42,20 @@ class Writes:
 
     @property
     def changed(self) -> bool:
-        return bool(self.appends) or self.rollout != UNCHANGED or self.archive is not None \
+        return (
+            bool(self.appends)
+            or self.rollout != UNCHANGED
+            or self.archive is not None
             or self.unarchive
+        )
 
 
-def _entry(record: TemplateRecord, seq: int, author: str, message: str, now: float,
-           source: str = "") -> TemplateRecord:
-    return msgspec.structs.replace(record, seq=seq, author=author, message=message, created=now,
-                                   source=source)
+def _entry(
+    record: TemplateRecord, seq: int, author: str, message: str, now: float, source: str = ""
+) -> TemplateRecord:
+    return msgspec.structs.replace(
+        record, seq=seq, author=author, message=message, created=now, source=source
+    )
 
 
 def plan_publish(
@@ -86,18 +92,20 @@ def plan_publish(
         if options.running == "abort":
             assert state is not None and state.previous is not None
             seq += 1
-            keep = _entry(state.previous, seq, author,
-                          f"rollout of {running.version} aborted", now)
+            keep = _entry(state.previous, seq, author, f"rollout of {running.version} aborted", now)
             writes.appends.append(keep)
     staged = options.rollout is not None and options.rollout < 100
     if staged and (keep is None or archived):
-        raise NoRollout(f"page {page!r} has no live version for the other users to keep; "
-                        "publish it without a rollout")
+        raise NoRollout(
+            f"page {page!r} has no live version for the other users to keep; "
+            "publish it without a rollout"
+        )
     if keep is not None and keep.version == version and not archived:
         writes.result = keep  # e.g. promoting the rollout of this very version
         return writes
-    record = TemplateRecord(page, version, bytes(document), author, message, now, seq + 1,
-                            options.source)
+    record = TemplateRecord(
+        page, version, bytes(document), author, message, now, seq + 1, options.source
+    )
     writes.appends.append(record)
     writes.result = record
     writes.unarchive = archived
@@ -124,7 +132,10 @@ def plan_percent(page: str, percent: int, now: float, state: PageState | None) -
 
 
 def plan_end(
-    page: str, outcome: Literal["promote", "abort"], author: str, now: float,
+    page: str,
+    outcome: Literal["promote", "abort"],
+    author: str,
+    now: float,
     state: PageState | None,
 ) -> Writes:
     """Promote (the new version stays, for everyone) or abort (the previous one is
@@ -133,8 +144,9 @@ def plan_end(
     if outcome == "promote":
         return Writes(state.head, rollout=None)
     assert state.previous is not None
-    back = _entry(state.previous, state.head.seq + 1, author,
-                  f"rollout of {rollout.version} aborted", now)
+    back = _entry(
+        state.previous, state.head.seq + 1, author, f"rollout of {rollout.version} aborted", now
+    )
     return Writes(back, appends=[back], rollout=None)
 
 
@@ -144,5 +156,8 @@ def plan_archive(page: str, author: str, now: float, state: PageState | None) ->
         raise KeyError(page)
     if state.archived is not None:
         return Writes(state.head)
-    return Writes(state.head, archive=Archived(page, author, now),
-                  rollout=None if state.rollout is not None else UNCHANGED)
+    return Writes(
+        state.head,
+        archive=Archived(page, author, now),
+        rollout=None if state.rollout is not None else UNCHANGED,
+    )

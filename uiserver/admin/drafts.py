@@ -1,0 +1,91 @@
+"""Designers' drafts: what a designer is editing on a page, saved on the server as they type
+(autosave), so it survives a reload and another browser, until they publish it or discard it.
+
+One draft per (designer, page), holding the editor's text as typed: it may be invalid (that is
+what a draft is for), so it is stored as text and never decoded here. Drafts belong to
+designers, not to users of the mini-program, and live apart from users' data (`DraftStore`).
+
+Usage:
+
+    draft = await save(service, "dora", "home", text, base_version="3f2a…", now=time.time())
+    await discard(service, "dora", "home")
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from uiserver.admin.errors import Invalid, NotFound
+from uiserver.admin.templates import live_page
+from uiserver.documents import DEFAULT_LIMITS
+from uiserver.service import Service
+from uiserver.store.base import DraftRecord
+
+# A draft is at most as large as a template the admin API accepts (`documents.DEFAULT_LIMITS`).
+MAX_BYTES = DEFAULT_LIMITS.max_bytes
+VERSION_MAX = 64
+
+
+class DraftSummary(msgspec.Struct):
+    """A draft in a list: which page, from which live version, when, how large."""
+
+    page: str
+    base_version: str
+    updated: float  # Unix seconds
+    bytes: int
+    stale: bool  # the page's live version is no longer the one the draft started from
+
+
+class DraftBody(msgspec.Struct):
+    page: str
+    text: str
+    base_version: str
+    updated: float
+    live_version: str
+
+
+async def save(
+    service: Service, author: str, page: str, text: str, base_version: str, now: float
+) -> DraftRecord:
+    """Create or replace the designer's draft of a live page (NotFound for an unknown page,
+    Invalid for a text over `MAX_BYTES` or a base version that is not a version string)."""
+    live = await live_page(service, page)
+    if len(text.encode()) > MAX_BYTES:
+        raise Invalid(f"a draft is at most {MAX_BYTES} bytes", "text")
+    if len(base_version) > VERSION_MAX:
+        raise Invalid(f"base_version is longer than {VERSION_MAX} characters", "base_version")
+    draft = DraftRecord(author, page, text, base_version or live.record.version, now)
+    await service.store.put_draft(draft)
+    return draft
+
+
+async def load(service: Service, author: str, page: str) -> DraftBody:
+    """The designer's draft of `page` (NotFound when there is none)."""
+    draft = await service.store.get_draft(author, page)
+    if draft is None:
+        raise NotFound(f"no draft of {page!r}", "page")
+    live = await live_page(service, page)
+    return DraftBody(page, draft.text, draft.base_version, draft.updated, live.record.version)
+
+
+async def discard(service: Service, author: str, page: str) -> bool:
+    """Delete the designer's draft of `page`; whether there was one."""
+    return await service.store.delete_draft(author, page)
+
+
+async def mine(service: Service, author: str) -> list[DraftSummary]:
+    """The designer's drafts by page, each saying whether its page moved on since."""
+    await service.sync()
+    rows = []
+    for draft in await service.store.drafts(author):
+        live = service.pages.get(draft.page)
+        rows.append(
+            DraftSummary(
+                draft.page,
+                draft.base_version,
+                draft.updated,
+                len(draft.text.encode()),
+                live is not None and live.record.version != draft.base_version,
+            )
+        )
+    return rows

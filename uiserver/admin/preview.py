@@ -1,0 +1,262 @@
+"""Custom personas for the designer preview: a fixed persona's profile with every setting,
+synthetic events ("12 clicks on coupons"), segments and a forced A/B variant, from a query
+string (a shareable URL) or a JSON object. No HTTP and no I/O: the admin API and the console
+both call `preview_spec`.
+
+Query form (every part optional; unknown parameters are left to the context parser):
+
+    ?persona=elderly&font_scale=1.5&handedness=left&events=coupons:click:12,guess:convert
+    &segments=churn_risk&variant=b&device=tablet&dark=1&locale=ar-SA
+
+`events` items are `target[:kind[:count]]`: a component id or category of the page, a kind of
+`schema.Event` (click by default) and a count (1 by default, at most `MAX_COUNT`). JSON form:
+
+    {"base": "elderly", "settings": {"font_scale": 1.5}, "segments": ["churn_risk"],
+     "events": [{"target": "coupons", "kind": "click", "count": 12}], "variant": "b"}
+
+Synthetic events are folded exactly as stored events are (`affinity.fold`, all at one instant,
+so no decay) under the key the engine reads: the component's category, or its id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from msgspec import Meta
+
+from uiserver.admin.errors import Invalid, LayoutRuleFailed
+from uiserver.catalog import template_version
+from uiserver.documents import error_path
+from uiserver.engine import CompileError, LayoutRuleError
+from uiserver.engine.affinity import Affinity, fold
+from uiserver.engine.compiled import CompiledTemplate
+from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
+from uiserver.schema import Context, Layout, Profile, Settings, Template
+from uiserver.service import Service
+from uiserver.serving.layouts import today
+from uiserver.types import EventKind
+from uiserver.users.settings import SETTINGS_FIELDS
+
+MAX_COUNT = 1_000  # events per item: enough to pass any evidence floor, small enough to fold
+MAX_ITEMS = 32
+BASE_VARIANT = "base"  # `variant=base`: the template without any variant
+Segment = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class SpecError(ValueError):
+    """A persona spec that cannot be used: 422 `invalid` naming `field`."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class SyntheticEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    target: Annotated[str, Meta(min_length=1, max_length=64)]
+    kind: EventKind = "click"
+    count: Annotated[int, Meta(ge=1, le=MAX_COUNT)] = 1
+
+
+class PersonaSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A persona to preview: `base` (a fixed persona) with these changes on top."""
+
+    base: str = "default"
+    settings: dict[str, Any] = {}
+    events: Annotated[list[SyntheticEvent], Meta(max_length=MAX_ITEMS)] = []
+    segments: Annotated[list[Segment], Meta(max_length=MAX_ITEMS)] = []
+    variant: str | None = None
+
+    @property
+    def custom(self) -> bool:
+        return bool(self.settings or self.events or self.segments or self.variant)
+
+
+def spec_from_json(value: Any) -> PersonaSpec:
+    """A spec from a decoded JSON object (SpecError with the field's path)."""
+    try:
+        return msgspec.convert(value, PersonaSpec)
+    except msgspec.ValidationError as exc:
+        field, message = error_path(exc)
+        raise SpecError(f"persona.{field}" if field != "$" else "persona", message) from None
+
+
+def _events(text: str) -> list[dict[str, Any]]:
+    items = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        target, _, rest = part.partition(":")
+        kind, _, count = rest.partition(":")
+        if count and not (count.isascii() and count.isdigit()):  # int() of '³' or '٣'
+            raise SpecError("events", f"{part!r}: the count must be a whole number")
+        items.append({"target": target, "kind": kind or "click", "count": int(count or 1)})
+    return items
+
+
+def spec_from_query(query: bytes | str) -> PersonaSpec:
+    """A spec from a query string (`persona` names the base; see the module docstring)."""
+    text = query.decode("latin-1") if isinstance(query, bytes) else query
+    params = dict(parse_qsl(text, keep_blank_values=False))
+    raw: dict[str, Any] = {"base": params.get("persona", "default")}
+    settings: dict[str, Any] = {}
+    for name in SETTINGS_FIELDS:
+        if name in params:
+            settings[name] = params[name]
+    if settings:
+        raw["settings"] = settings
+    if params.get("events"):
+        raw["events"] = _events(params["events"])
+    if params.get("segments"):
+        raw["segments"] = [s.strip() for s in params["segments"].split(",") if s.strip()]
+    if params.get("variant"):
+        raw["variant"] = params["variant"]
+    return spec_from_json(raw)
+
+
+def _settings(base: Settings, changes: Mapping[str, Any], *, strings: bool) -> Settings:
+    merged = {**msgspec.structs.asdict(base), **changes}
+    try:
+        # Query values are text ("1.5", "1"): msgspec's str_values mode parses them.
+        return msgspec.convert(merged, Settings, strict=not strings)
+    except msgspec.ValidationError as exc:
+        field, message = error_path(exc)
+        raise SpecError(f"settings.{field}", message) from None
+
+
+def profile_of(spec: PersonaSpec, template: Template) -> Profile:
+    """The profile the spec stands for on `template` (SpecError for an unknown persona, setting
+    or event target)."""
+    base = PERSONAS.get(spec.base)
+    if base is None:
+        raise SpecError("persona", f"unknown persona {spec.base!r}; one of {', '.join(PERSONAS)}")
+    strings = any(isinstance(v, str) for v in spec.settings.values())
+    settings = (
+        _settings(base.settings, spec.settings, strings=strings) if spec.settings else base.settings
+    )
+    keys = {c.id: c.category or c.id for c in template.components}
+    known = set(keys.values())
+    events = []
+    for i, item in enumerate(spec.events):
+        key = keys.get(item.target, item.target if item.target in known else None)
+        if key is None:
+            raise SpecError(
+                f"events[{i}].target",
+                f"{item.target!r} is no component id or category of this page",
+            )
+        events += [_Event(key, item.kind)] * item.count
+    state = fold(Affinity(dict(base.affinities), base.evidence), events, 0.0)
+    return msgspec.structs.replace(
+        base,
+        settings=settings,
+        affinities=state.scores,
+        evidence=state.evidence,
+        segments=base.segments | frozenset(spec.segments),
+    )
+
+
+class _Event(msgspec.Struct, frozen=True):
+    component: str
+    kind: EventKind
+    ts: float | None = None
+
+
+def _forced(compiled: CompiledTemplate, variant: str) -> CompiledTemplate:
+    """`compiled` with `variant`'s views and palettes standing in for the base's, so an
+    anonymous persona (no bucketing, no exploration) gets that variant."""
+    views = dict(compiled.views)
+    views.update(
+        {(None, mode): view for (name, mode), view in compiled.views.items() if name == variant}
+    )
+    palettes = dict(compiled.palettes)
+    palettes.update(
+        {
+            (None, dark, enhanced): palette
+            for (name, dark, enhanced), palette in compiled.palettes.items()
+            if name == variant
+        }
+    )
+    drops = dict(compiled.colour_drops)
+    drops.update(
+        {
+            (None, dark): dropped
+            for (name, dark), dropped in compiled.colour_drops.items()
+            if name == variant
+        }
+    )
+    return CompiledTemplate(compiled.template, compiled.version, views, palettes, drops)
+
+
+def preview_spec(
+    service: Service,
+    template: Template,
+    spec: PersonaSpec,
+    context: Context | None = None,
+    version: str | None = None,
+    *,
+    personalization: float | None = None,
+) -> Layout:
+    """The page as the spec's persona gets it; `personalization` overrides the strength (0.0:
+    that persona's base layout). SpecError for a bad spec or unknown variant; CompileError or
+    LayoutRuleError when the engine cannot build the layout."""
+    profile = profile_of(spec, template)
+    if personalization is not None:
+        settings = msgspec.structs.replace(profile.settings, personalization=personalization)
+        profile = msgspec.structs.replace(profile, settings=settings)
+    variant = None if spec.variant in (None, BASE_VARIANT) else spec.variant
+    names = [v.name for v in template.variants]
+    if variant is not None and variant not in names:
+        raise SpecError(
+            "variant", f"unknown variant {variant!r}; one of {', '.join([BASE_VARIANT, *names])}"
+        )
+    version = version or template_version(template)
+    if variant is None:
+        return service.preview(template, version, profile, context or Context())
+    engine = service.engine
+    compiled = _forced(engine.compile(template, version), variant)
+    layout = engine.layout(compiled, profile, context or Context(), day=today())
+    layout.variant = variant
+    return layout
+
+
+__all__ = [
+    "CompileError",
+    "LayoutRuleError",
+    "PersonaSpec",
+    "SpecError",
+    "preview_spec",
+    "profile_of",
+    "spec_from_json",
+    "spec_from_query",
+]
+
+
+def persona_names() -> list[str]:
+    """Every persona, in the console's order."""
+    return list(PERSONAS)
+
+
+def preview_persona(
+    service: Service,
+    template: Template,
+    spec: PersonaSpec,
+    context: Context | None = None,
+    version: str | None = None,
+    *,
+    personalization: float | None = None,
+) -> Layout:
+    """`preview` for a custom persona (`persona_spec`: settings, synthetic events, segments,
+    a forced variant). Invalid for a bad spec; LayoutRuleFailed as `preview`."""
+    try:
+        return preview_spec(
+            service, template, spec, context, version, personalization=personalization
+        )
+    except SpecError as exc:
+        raise Invalid(exc.message, exc.field) from None
+    except (LayoutRuleError, CompileError) as exc:
+        raise LayoutRuleFailed(f"{spec.base}: {exc}", "template") from None
+
+
+def persona_title(persona: str) -> str:
+    return PERSONA_TITLES.get(persona, persona)

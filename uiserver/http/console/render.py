@@ -1,0 +1,88 @@
+"""How every designer console page is answered: the HTML shell with its security headers, and
+error pages for whatever a handler raises (session problems, designer and decoding errors, an
+unreachable store), so no console page ever shows a 500 or a JSON body.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from uiserver.admin.errors import AdminError
+from uiserver.documents import DocumentError
+from uiserver.http.console.auth import CSRF_FIELD, PREFIX, SESSION_COOKIE, ConsoleError, cookie_args
+from uiserver.http.errors import ApiError, api_error
+from uiserver.http.views import render
+from uiserver.store.base import StoreUnavailable
+
+HEADERS = {
+    # Scripts only from this server's own files (`static/`): never inline, never another
+    # origin, so a label that smuggles markup cannot run even if an escape were ever missed.
+    # The console works without them too. Styles allow inline for CodeMirror's injected sheets
+    # and the previews' own; previews are srcdoc frames and inherit this policy. `connect-src`
+    # lets the editor's scripts call the admin API bridge (`console_api`).
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+TITLES = {404: "Not found", 413: "Too large", 400: "Bad request"}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def html(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    """A console template rendered with the shell's defaults and the security headers."""
+    context.setdefault("current", None)
+    context.setdefault("section", "")
+    context.setdefault("page", None)
+    context.setdefault("tab", "")
+    body = render(name, prefix=PREFIX, csrf_field=CSRF_FIELD, **context)
+    return HTMLResponse(body, status, headers=HEADERS)
+
+
+def redirect(url: str) -> Response:
+    """303 See Other (after a POST) with the console's headers."""
+    return RedirectResponse(url, 303, headers=HEADERS)
+
+
+def _error_page(request: Request, exc: ConsoleError) -> Response:
+    if exc.status == 401 and request.method == "GET" and not exc.clear:
+        # No session at all: the login page is where to go. Anything else gets the error.
+        return redirect(f"{PREFIX}/login")
+    response = html(request, "error.html", exc.status, title=exc.title, message=exc.message)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="uiserver"'
+    if exc.clear:
+        response.delete_cookie(SESSION_COOKIE, path=PREFIX, **cookie_args(request))
+    return response
+
+
+def console_page(handler: Handler) -> Handler:
+    """Turn ConsoleError, ApiError, designer and decoding errors and an unreachable store into
+    HTML error pages, with the status the API would answer."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ConsoleError as exc:
+            return _error_page(request, exc)
+        except (ApiError, AdminError, DocumentError) as exc:
+            api = exc if isinstance(exc, ApiError) else api_error(exc)
+            return _error_page(
+                request,
+                ConsoleError(api.status, TITLES.get(api.status, "Cannot do that"), api.message),
+            )
+        except StoreUnavailable as exc:
+            return _error_page(request, ConsoleError(503, "Store unreachable", str(exc)))
+
+    return wrapped

@@ -1,0 +1,154 @@
+"""The designer console at `/designer/`: server-rendered HTML over the same operations as the
+admin API (`uiserver.designer`), usable with a keyboard and a screen reader, and without
+JavaScript. This module signs designers in and out and lists the routes; the pages live in
+`console_templates` (editor, history, diff, preview) and `console_segments`.
+
+Only designer and admin tokens get a page (sessions and CSRF: `console_auth`); every POST checks
+its form's CSRF token before it does anything.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from uiserver import admin
+from uiserver.admin import drafts
+from uiserver.auth import AuthError
+from uiserver.http.console.api import console_api_routes
+from uiserver.http.console.auth import (
+    LOGIN_COOKIE,
+    PREFIX,
+    SESSION_COOKIE,
+    ConsoleError,
+    check_csrf,
+    checked_form,
+    cookie_args,
+    read_form,
+    server_secret,
+    session,
+    sign,
+)
+from uiserver.http.console.releases import archive_action, create_page, rollout_action
+from uiserver.http.console.render import console_page, html, redirect
+from uiserver.http.console.segments import import_segments, segments_page
+from uiserver.http.console.templates import (
+    diff_page,
+    editor,
+    editor_action,
+    history_page,
+    preview_draft,
+    preview_page,
+    rollback,
+)
+from uiserver.http.deps import service_of
+
+# --------------------------------------------------------------------------- login / logout
+
+
+@console_page
+async def login_form(request: Request) -> Response:
+    secret = server_secret(request)
+    nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    response = html(request, "login.html", csrf=sign(secret, "login", nonce), error="")
+    response.set_cookie(
+        LOGIN_COOKIE, nonce, max_age=3600, path=f"{PREFIX}/login", **cookie_args(request)
+    )
+    return response
+
+
+@console_page
+async def login(request: Request) -> Response:
+    secret = server_secret(request)
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    form = await read_form(request)
+    if not nonce:
+        raise ConsoleError(403, "Form expired", "open the sign-in page again and retry")
+    check_csrf(form, sign(secret, "login", nonce))
+    token = form.get("token", "").strip()
+
+    def again(status: int, error: str) -> Response:
+        return html(request, "login.html", status, csrf=sign(secret, "login", nonce), error=error)
+
+    if not token:
+        return again(422, "Enter a token.")
+    try:
+        who = request.app.state.verifier.verify(token)
+    except AuthError as exc:
+        return again(401, f"This token is not accepted: {exc.message}.")
+    if not who.is_designer:
+        return again(403, f"This token has role {who.role!r}; the console needs designer or admin.")
+    response = redirect(f"{PREFIX}/")
+    max_age = max(1, int(who.exp - time.time()))
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, path=PREFIX, **cookie_args(request))
+    response.delete_cookie(LOGIN_COOKIE, path=f"{PREFIX}/login", **cookie_args(request))
+    return response
+
+
+@console_page
+async def logout(request: Request) -> Response:
+    await checked_form(request, session(request))
+    response = redirect(f"{PREFIX}/login")
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX, **cookie_args(request))
+    return response
+
+
+@console_page
+async def index(request: Request) -> Response:
+    current = session(request)
+    service = service_of(request)
+    rows = await admin.summaries(service)
+    archived = request.query_params.get("archived", "")
+    notice = (
+        f"Archived {archived}: clients get 404; its history is kept, and rolling back to "
+        "a version from it restores the page."
+        if archived
+        else ""
+    )
+    mine = await drafts.mine(service, current.who.user_id)
+    return html(
+        request,
+        "list.html",
+        current=current,
+        section="templates",
+        rows=rows,
+        archived=sorted(service.live.archived),
+        notice=notice,
+        drafts=mine,
+    )
+
+
+async def to_index(request: Request) -> Response:
+    return RedirectResponse(f"{PREFIX}/", 308)
+
+
+def console_routes() -> list[BaseRoute]:
+    static = Path(__file__).resolve().parent.parent / "static"
+    pages = f"{PREFIX}/pages/{{page}}"
+    return [
+        Route(PREFIX, to_index, methods=["GET"]),
+        Route(f"{PREFIX}/", index, methods=["GET"]),
+        Route(f"{PREFIX}/login", login_form, methods=["GET"]),
+        Route(f"{PREFIX}/login", login, methods=["POST"]),
+        Route(f"{PREFIX}/logout", logout, methods=["POST"]),
+        Route(pages, editor, methods=["GET"]),
+        Route(pages, editor_action, methods=["POST"]),
+        Route(f"{pages}/history", history_page, methods=["GET"]),
+        Route(f"{pages}/rollback", rollback, methods=["POST"]),
+        Route(f"{pages}/rollout", rollout_action, methods=["POST"]),
+        Route(f"{pages}/archive", archive_action, methods=["POST"]),
+        Route(f"{PREFIX}/new", create_page, methods=["POST"]),
+        Route(f"{pages}/diff", diff_page, methods=["GET"]),
+        Route(f"{pages}/preview", preview_page, methods=["GET"]),
+        Route(f"{pages}/preview", preview_draft, methods=["POST"]),
+        Route(f"{PREFIX}/segments", segments_page, methods=["GET"]),
+        Route(f"{PREFIX}/segments", import_segments, methods=["POST"]),
+        *console_api_routes(),
+        Mount(f"{PREFIX}/static", StaticFiles(directory=static), name="console-static"),
+    ]

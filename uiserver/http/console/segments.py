@@ -1,0 +1,86 @@
+"""The designer console's segments page: bulk import (as `PUT /v1/admin/segments`) and every
+page's A/B variants with the share of users each gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from uiserver import admin
+from uiserver.documents import DocumentError
+from uiserver.engine.readout import ExperimentReadout
+from uiserver.http.console.auth import Session, checked_form, session
+from uiserver.http.console.render import console_page, html
+from uiserver.http.deps import service_of
+from uiserver.http.errors import api_error
+
+SEGMENTS_FORM_LIMIT = 24 * 1024 * 1024  # a 20 MB import, percent-encoded
+
+
+CHART_WIDTH = 480  # px of the rate axis in the readout chart
+CHART_ROW = 36  # px per variant
+
+
+def chart(readout: ExperimentReadout) -> dict[str, Any]:
+    """Geometry of the server-rendered SVG: one bar per variant (its conversion rate) with its
+    95% interval as a whisker, on an axis scaled to the largest interval end."""
+    top = max((v.interval[1] for v in readout.variants if v.interval), default=0.0) or 1.0
+    rows = []
+    for i, v in enumerate(readout.variants):
+        rate = v.conversion_rate or 0.0
+        low, high = v.interval or (0.0, 0.0)
+        rows.append(
+            {
+                "name": v.name,
+                "y": i * CHART_ROW,
+                "width": round(rate / top * CHART_WIDTH, 1),
+                "low": round(low / top * CHART_WIDTH, 1),
+                "high": round(high / top * CHART_WIDTH, 1),
+                "label": f"{rate:.1%} ({low:.1%} to {high:.1%})",
+            }
+        )
+    return {
+        "rows": rows,
+        "height": len(rows) * CHART_ROW,
+        "width": CHART_WIDTH,
+        "top": f"{top:.1%}",
+    }
+
+
+async def _segments(
+    request: Request, current: Session, status: int = 200, **context: Any
+) -> Response:
+    experiments = await admin.experiments(service_of(request))
+    context["charts"] = {e.page: chart(e.readout) for e in experiments if e.readout}
+    context.setdefault("notice", "")
+    context.setdefault("error", None)
+    context.setdefault("text", "")
+    return html(
+        request,
+        "segments.html",
+        status,
+        current=current,
+        section="segments",
+        experiments=experiments,
+        **context,
+    )
+
+
+@console_page
+async def segments_page(request: Request) -> Response:
+    return await _segments(request, session(request))
+
+
+@console_page
+async def import_segments(request: Request) -> Response:
+    current = session(request)
+    form = await checked_form(request, current, SEGMENTS_FORM_LIMIT)
+    text = form.get("segments", "")
+    try:
+        users = await admin.import_segments(service_of(request), text.encode())
+    except DocumentError as exc:
+        refused = api_error(exc)
+        return await _segments(request, current, refused.status, text=text, error=refused.message)
+    return await _segments(request, current, notice=f"Imported segments for {users} user(s).")

@@ -1,0 +1,316 @@
+"""The designer console's template pages: editor (validate, publish), history with rollback
+and rollout controls, diff, and the persona previews, all through `uiserver.designer` like the
+admin API. The confirmation and conflict steps live in `console_releases`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from uiserver import admin
+from uiserver.catalog import template_version
+from uiserver.documents import DocumentError
+from uiserver.http.console import releases
+from uiserver.http.console.auth import PREFIX, ConsoleError, Session, checked_form, session
+from uiserver.http.console.editor import draft_of, editor_data, persona_panels, version_phones
+from uiserver.http.console.render import console_page, html, redirect
+from uiserver.http.deps import service_of
+from uiserver.publishing.export import template_text
+from uiserver.publishing.publisher import PublishRefused
+from uiserver.schema import Problem, Template
+from uiserver.serving.pages import LivePage
+from uiserver.store.base import PublishOptions
+
+DONE = {
+    "rollout": "The rollout's share of users changed.",
+    "promote": "Promoted: the new version is live for everyone.",
+    "abort": "Aborted: everyone gets the previous version again.",
+}
+
+# --------------------------------------------------------------------------- editor text
+
+
+def _draft(request: Request, text: str) -> tuple[Template | None, list[Problem], int]:
+    """The draft checked, and the status a refusal gets: 400 when the text breaks a decoding
+    limit (too deep, too large, NaN), else 422 as for any other problem."""
+    try:
+        data = admin.decode_text(text)
+    except DocumentError as exc:
+        return None, [admin.problem_of(exc, text)], 400 if exc.limit else 422
+    template, problems = admin.check_draft(service_of(request), request.path_params["page"], data)
+    return template, problems, 422
+
+
+# --------------------------------------------------------------------------- editor
+
+
+async def _editor(
+    request: Request,
+    current: Session,
+    *,
+    text: str | None = None,
+    status: int = 200,
+    problems: list[Problem] | None = None,
+    notice: str = "",
+    message: str = "",
+    base_version: str | None = None,
+) -> Response:
+    """The editor; on a draft (`text`) of a page not published yet, without a live version."""
+    page = request.path_params["page"]
+    service = service_of(request)
+    live: LivePage | None
+    # The designer's autosaved draft of a live page, when there is one, is what the editor
+    # opens with (`uiserver.drafts`); a page not published yet has none.
+    draft = None
+    if text is None:
+        live = await admin.live_page(service, page)
+        draft = await draft_of(request, current, page)
+        if draft is not None:
+            text = draft.text
+            # Published over the base it started from: a stale draft gets the conflict page.
+            base_version = draft.base_version if base_version is None else base_version
+    else:
+        await service.sync()
+        live = service.pages.get(page)
+    return html(
+        request,
+        "editor.html",
+        status,
+        current=current,
+        section="templates",
+        page=page,
+        tab="editor",
+        live=live.record if live else None,
+        title=live.template.title if live else page,
+        text=template_text(live.template) if text is None and live else text or "",
+        problems=problems,
+        notice=notice,
+        message=message,
+        base_version=(live.record.version if live else "")
+        if base_version is None
+        else base_version,
+        rollout=live.rollout if live else None,
+        draft=draft,
+        data=editor_data(request, page, live.record.version if live else ""),
+    )
+
+
+@console_page
+async def editor(request: Request) -> Response:
+    current = session(request)
+    notice = ""
+    published = request.query_params.get("published")
+    live = service_of(request).pages.get(request.path_params["page"])
+    if (
+        published
+        and live is not None
+        and live.rollout is not None
+        and live.rollout.version == published
+    ):
+        notice = (
+            f"Published: version {published} is rolling out to {live.rollout.percent}% of users."
+        )
+    elif published:
+        notice = f"Published: version {published} is live."
+    return await _editor(request, current, notice=notice)
+
+
+@console_page
+async def editor_action(request: Request) -> Response:
+    """The editor's form: validate, or publish with a message. Refusals keep the draft."""
+    current = session(request)
+    form = await checked_form(request, current)
+    text, message = form.get("template", ""), form.get("message", "").strip()
+    action = form.get("action", "validate")
+    base = form.get("base_version")
+
+    async def editor(**kw: Any) -> Response:
+        kw.setdefault("base_version", base)
+        return await _editor(request, current, **kw)
+
+    if action == "edit":  # back from a confirmation: the draft as it was
+        return await editor(text=text, message=message)
+    template, problems, refused = _draft(request, text)
+    if action == "validate" or template is None or problems:
+        if problems:
+            verb = "Publish refused" if action == "publish" else "Validation failed"
+            notice = f"{verb}: {len(problems)} problem(s). The live version keeps serving."
+        else:
+            notice = "Valid: no schema or accessibility problems."
+        return await editor(
+            text=text,
+            problems=problems,
+            notice=notice,
+            message=message,
+            status=refused if problems else 200,
+        )
+    if action == "reapply":
+        return await releases.reapply(request, current, form, template, editor)
+    if not message:
+        return await editor(
+            text=text,
+            message=message,
+            status=422,
+            problems=[Problem("message", "say what changed and why")],
+            notice="Publish refused: a message is required.",
+        )
+    return await releases.publish_step(request, current, form, template, editor)
+
+
+# --------------------------------------------------------------------------- history, diff
+
+
+@console_page
+async def history_page(request: Request) -> Response:
+    current = session(request)
+    page = request.path_params["page"]
+    service = service_of(request)
+    versions = await admin.history(service, page)
+    state = await service.state(page)
+    notice = ""
+    if request.query_params.get("rolled_back"):
+        notice = f"Rolled back: version {request.query_params['rolled_back']} is live again."
+    done = request.query_params.get("done")
+    if done in DONE:
+        notice = DONE[done]
+    archived = state.archived if state is not None else None
+    rollout = state.rollout if state is not None and archived is None else None
+    return html(
+        request,
+        "history.html",
+        current=current,
+        section="templates",
+        page=page,
+        tab="history",
+        versions=versions,
+        notice=notice,
+        rollout=rollout,
+        archived=archived,
+        head=state.head.version if state is not None else "",
+    )
+
+
+@console_page
+async def rollback(request: Request) -> Response:
+    current = session(request)
+    form = await checked_form(request, current)
+    page = request.path_params["page"]
+    version = form.get("version", "")
+    base = form.get("base_version", "")
+    if form.get("confirm") != "yes":
+        await admin.version_record(service_of(request), page, version, "version")
+        return releases.confirm(
+            request,
+            current,
+            page=page,
+            title=f"Roll back {page}?",
+            question=f"Publish version {version} of {page} again, for everyone?",
+            action=f"{PREFIX}/pages/{page}/rollback",
+            fields={"version": version, "base_version": base},
+            button="Confirm rollback",
+        )
+    options = PublishOptions(base=(base,) if base else None)
+    try:
+        record = await admin.rollback(
+            service_of(request), page, version, current.who.user_id, options
+        )
+    except admin.Conflict as exc:
+        raise ConsoleError(
+            409, "Not rolled back", f"{exc.message}. Open the history again to see what changed."
+        ) from None
+    except PublishRefused as exc:
+        reasons = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
+        raise ConsoleError(
+            422, "Rollback refused", f"version {version} fails today's lint: {reasons}"
+        ) from None
+    query = urlencode({"rolled_back": record.version})
+    return redirect(f"{PREFIX}/pages/{page}/history?{query}")
+
+
+@console_page
+async def diff_page(request: Request) -> Response:
+    current = session(request)
+    page = request.path_params["page"]
+    service = service_of(request)
+    versions = await admin.history(service, page)
+    query = request.query_params
+    old = query.get("from") or (versions[1].version if len(versions) > 1 else "")
+    new = query.get("to") or versions[0].version
+    result = await admin.diff(service, page, old, new) if old and new else None
+    persona = query.get("persona", "default")
+    if persona not in admin.persona_names():
+        persona = "default"
+    phones = await version_phones(request, page, old, new, persona) if result else []
+    # One option per version (a rollback repeats one), at its newest entry.
+    choices = list({v.version: v for v in reversed(versions)}.values())[::-1]
+    return html(
+        request,
+        "diff.html",
+        current=current,
+        section="templates",
+        page=page,
+        tab="diff",
+        versions=versions,
+        choices=choices,
+        old=old,
+        new=new,
+        result=result,
+        phones=phones,
+        persona=persona,
+        personas=[(n, admin.persona_title(n)) for n in admin.persona_names()],
+    )
+
+
+# --------------------------------------------------------------------------- preview
+
+
+@console_page
+async def preview_page(request: Request) -> Response:
+    current = session(request)
+    page = request.path_params["page"]
+    live = await admin.live_page(service_of(request), page)
+    return html(
+        request,
+        "preview.html",
+        current=current,
+        section="templates",
+        page=page,
+        tab="preview",
+        draft=False,
+        version=live.record.version,
+        **persona_panels(request, live.template, live.record.version),
+    )
+
+
+@console_page
+async def preview_draft(request: Request) -> Response:
+    current = session(request)
+    form = await checked_form(request, current)
+    page = request.path_params["page"]
+    text = form.get("template", "")
+    template, problems, refused = _draft(request, text)
+    if template is None or problems:
+        return await _editor(
+            request,
+            current,
+            text=text,
+            problems=problems,
+            status=refused,
+            message=form.get("message", ""),
+            notice="Cannot preview: fix these problems first.",
+        )
+    return html(
+        request,
+        "preview.html",
+        current=current,
+        section="templates",
+        page=page,
+        tab="preview",
+        draft=True,
+        version=template_version(template),
+        **persona_panels(request, template, None),
+    )

@@ -1,0 +1,130 @@
+"""The client's own-data routes: settings, events, export and erasure (`/v1/me...`).
+
+Every write reads the user's erasure epoch when its request begins, before the body arrives, and
+hands it to the store: a request in flight while the user is erased stores nothing (settings:
+409 `erased`; events: 202 with nothing stored). See `uiserver.store.base`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from uiserver.http.deps import decode_json, read_body, service_of, store_writes, user
+from uiserver.http.errors import ApiError
+from uiserver.http.responses import json_response
+from uiserver.schema import EVENT_TS_LEEWAY, EventBatch
+from uiserver.users.settings import merge_patch, replacement
+
+SETTINGS_LIMIT = 4 * 1024
+MERGE_PATCH = "application/merge-patch+json"
+PATCH_MEDIA_TYPES = (MERGE_PATCH, "application/json")
+EVENTS_LIMIT = 256 * 1024
+
+
+async def get_settings(request: Request) -> Response:
+    user_id = user(request)
+    with store_writes():
+        settings = await service_of(request).get_settings(user_id)
+    return json_response(settings)
+
+
+async def put_settings(request: Request) -> Response:
+    """Replace the whole settings object (every field required: 422 naming the first one
+    missing); the next layout reflects it."""
+    user_id = user(request)
+    service = service_of(request)
+    with store_writes():
+        epoch = await service.write_epoch(user_id)
+    settings = replacement(await read_body(request, SETTINGS_LIMIT))
+    with store_writes():
+        await service.put_settings(user_id, settings, epoch)
+    return json_response(settings)
+
+
+async def patch_settings(request: Request) -> Response:
+    """Merge a JSON Merge Patch (RFC 7396) into the stored settings; the whole stored object
+    comes back. `application/merge-patch+json` or `application/json`, else 415."""
+    user_id = user(request)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in PATCH_MEDIA_TYPES:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the patch as {MERGE_PATCH} (RFC 7396) or application/json",
+            "content-type",
+        )
+    service = service_of(request)
+    with store_writes():
+        epoch = await service.write_epoch(user_id)
+    update = merge_patch(await read_body(request, SETTINGS_LIMIT))
+    with store_writes():
+        if update is None:
+            return json_response(await service.get_settings(user_id))
+        stored = await service.update_settings(user_id, update, epoch)
+    return json_response(stored)
+
+
+async def post_events(request: Request) -> Response:
+    """A batch of behaviour events: 202 `{"accepted", "stored", "ignored", "ignored_reasons"}`.
+
+    Events on unknown pages or components, or on components that are not interactive, are
+    ignored and counted by reason; all are ignored when personalization is off.
+    """
+    user_id = user(request)
+    service = service_of(request)
+    with store_writes():
+        epoch = await service.write_epoch(user_id)
+    batch = decode_json(await read_body(request, EVENTS_LIMIT), EventBatch)
+    refuse_future_events(batch, time.time())
+    with store_writes():
+        outcome = await service.record_events(user_id, batch.events, epoch)
+    body = {
+        "accepted": len(batch.events),
+        "stored": outcome.stored,
+        "ignored": outcome.ignored,
+        "ignored_reasons": outcome.reasons,
+    }
+    return json_response(body, status=202)
+
+
+def refuse_future_events(batch: EventBatch, now: float) -> None:
+    """ApiError 422 naming the first event whose `ts` lies more than EVENT_TS_LEEWAY (a day)
+    ahead of `now`: a clock a little fast is normal, a timestamp from next year is a bug."""
+    for i, event in enumerate(batch.events):
+        if event.ts is not None and event.ts > now + EVENT_TS_LEEWAY:
+            raise ApiError(
+                422,
+                "invalid",
+                f"`ts` {event.ts:.0f} is more than a day ahead of "
+                "the server's clock (Unix seconds)",
+                f"events[{i}].ts",
+            )
+
+
+async def export_data(request: Request) -> Response:
+    user_id = user(request)
+    with store_writes():
+        data = await service_of(request).export_user(user_id)
+    return json_response({"user": user_id, "data": data})
+
+
+async def erase(request: Request) -> Response:
+    user_id = user(request)
+    with store_writes():
+        await service_of(request).erase(user_id)
+    return json_response({"erased": True})
+
+
+def client_routes() -> list[BaseRoute]:
+    return [
+        Route("/v1/me/settings", get_settings, methods=["GET"]),
+        Route("/v1/me/settings", put_settings, methods=["PUT"]),
+        Route("/v1/me/settings", patch_settings, methods=["PATCH"]),
+        Route("/v1/me/events", post_events, methods=["POST"]),
+        Route("/v1/me/data", export_data, methods=["GET"]),
+        Route("/v1/me", erase, methods=["DELETE"]),
+    ]

@@ -1,0 +1,109 @@
+"""Lint rules of the component catalogue (`components/`): flag rules and size floors.
+
+A problem is a value, `Problem(field, message)`, with `field` relative to the component file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from uiserver.policy import Policy
+from uiserver.schema import ComponentType, Problem
+
+# Action buttons are buttons or links; any other role would tell a screen reader the wrong thing.
+ACTION_ROLES = frozenset({"button", "link"})
+
+# Catalogue flag rules as data: (flag, implied flag, why).
+IMPLIES: tuple[tuple[str, str, str], ...] = (
+    (
+        "interactive",
+        "label_required",
+        "interactive components need an accessible name (WCAG 4.1.2)",
+    ),
+    ("image", "label_required", "images need a text alternative (WCAG 1.1.1)"),
+    ("action", "interactive", "an action button is interactive"),
+)
+# (flag, flag that may not go with it, why).
+EXCLUDES: tuple[tuple[str, str, str], ...] = (
+    ("essential", "ad", "elderly mode removes ads, so an ad cannot be essential"),
+    ("essential", "promo", "elderly mode removes promotions, so a promotion cannot be essential"),
+)
+
+
+def target_floor(ctype: ComponentType, policy: Policy) -> tuple[float, str]:
+    """The smallest touch target a component of this type may have, and why."""
+    if ctype.interactive:
+        return policy.min_target_px, "the minimum for interactive components (WCAG 2.5.5)"
+    return policy.absolute_min_target_px, "the absolute minimum (WCAG 2.5.8)"
+
+
+def _check_flag_rules(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
+    for flag, implied, why in IMPLIES:
+        if getattr(ctype, flag) and not getattr(ctype, implied):
+            yield Problem(implied, f"must be true when {flag} is true: {why}")
+    for flag, other, why in EXCLUDES:
+        if getattr(ctype, flag) and getattr(ctype, other):
+            yield Problem(flag, f"{flag} and {other} are both true: {why}")
+    if ctype.action and ctype.role not in ACTION_ROLES:
+        yield Problem("role", f"an action button has role button or link, not {ctype.role!r}")
+
+
+def _check_type_sizes(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
+    if ctype.min_font_px > ctype.default_font_px:
+        yield Problem(
+            "min_font_px",
+            f"{ctype.min_font_px:g} px is above default_font_px {ctype.default_font_px:g} px",
+        )
+    if ctype.min_target_px > ctype.default_target_px:
+        yield Problem(
+            "min_target_px",
+            f"{ctype.min_target_px:g} px is above default_target_px {ctype.default_target_px:g} px",
+        )
+    floor, why = target_floor(ctype, policy)
+    for field in ("min_target_px", "default_target_px"):
+        value = getattr(ctype, field)
+        if value < floor:
+            yield Problem(field, f"{value:g} px is below {floor:g} px, {why}")
+
+
+def _check_columns(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
+    if ctype.grid and ctype.columns < 1:
+        yield Problem("columns", "a grid needs at least 1 column on a phone")
+    if not ctype.grid and ctype.columns != 0:
+        yield Problem("columns", "only grids have columns (set grid: true or columns: 0)")
+
+
+# Props that fix a box's height clip text at font scale 2.0 (WCAG 1.4.4, 1.4.12); the same set the
+# template lint refuses (uiserver.lint_props).
+_FIXED_HEIGHT_PROPS = frozenset({"height", "fixed_height", "max_height", "min_height_px"})
+
+
+def _check_prop_schema(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
+    for name, spec in ctype.props.items():
+        where = f"props.{name}"
+        if (spec.type == "colour") != (spec.colour_role is not None):
+            yield Problem(where, "a colour prop needs a colour_role; only a colour prop has one")
+        if spec.enum is not None and spec.type != "string":
+            yield Problem(f"{where}.enum", "only string props have an enum")
+        if (spec.minimum is not None or spec.maximum is not None) and spec.type not in (
+            "integer",
+            "number",
+        ):
+            yield Problem(where, "only integer and number props have a minimum or maximum")
+        if name in _FIXED_HEIGHT_PROPS and ctype.role != "image":
+            yield Problem(
+                where, f"a fixed {name} clips text when fonts scale up to 2.0 (WCAG 1.4.4, 1.4.12)"
+            )
+
+
+COMPONENT_CHECKS: tuple[Callable[[ComponentType, Policy], Iterable[Problem]], ...] = (
+    _check_flag_rules,
+    _check_type_sizes,
+    _check_columns,
+    _check_prop_schema,
+)
+
+
+def lint_component(ctype: ComponentType, policy: Policy) -> list[Problem]:
+    """Problems of one catalogue entry (field paths relative to the component file)."""
+    return [p for check in COMPONENT_CHECKS for p in check(ctype, policy)]

@@ -1,0 +1,122 @@
+"""Lint of files on disk: one catalogue or template file, a directory, `uiserver validate`'s set.
+
+Each file is decoded through `uiserver.documents` (the same limits as the admin API) and linted
+by the rules of `uiserver.lint` and `uiserver.lint_catalog`; every file gets an answer, so one
+broken file hides nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from uiserver.catalog import (
+    TEMPLATE_SUFFIXES,
+    Catalog,
+    LoadError,
+    format_of,
+    load_component_file,
+)
+from uiserver.lint.catalog import lint_component
+from uiserver.lint.templates import lint_pages, problem_from_load_error, validate_document
+from uiserver.policy import Policy
+from uiserver.schema import ComponentType, Problem, Template
+
+
+def is_component_path(path: Path, components: Path | None = None) -> bool:
+    """A catalogue entry lives under a directory named `components`, or under `components`."""
+    parents = path.resolve().parents
+    if components is not None and components.resolve() in parents:
+        return True
+    return any(parent.name == "components" for parent in parents)
+
+
+def lint_component_file(path: Path, policy: Policy) -> tuple[ComponentType | None, list[Problem]]:
+    """Decode and lint one catalogue file; the file name must be the type's name."""
+    try:
+        ctype = load_component_file(path)
+    except LoadError as exc:
+        return None, [problem_from_load_error(exc)]
+    problems = lint_component(ctype, policy)
+    if path.stem != ctype.name:
+        problems.insert(
+            0, Problem("name", f"{ctype.name!r} must match the file name {path.stem!r}")
+        )
+    return ctype, problems
+
+
+def lint_template_file(
+    path: Path, catalog: Catalog, policy: Policy
+) -> tuple[Template | None, list[Problem]]:
+    """Decode and lint one template file; the file name must be the page's name."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem("$", f"cannot read: {exc.strerror or exc}")]
+    template, problems = validate_document(data, format_of(path), catalog, policy, name=str(path))
+    if template is not None and path.stem != template.page:
+        problems.insert(
+            0, Problem("page", f"{template.page!r} must match the file name {path.stem!r}")
+        )
+    return template, problems
+
+
+def _document_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in TEMPLATE_SUFFIXES)
+
+
+def load_catalog_leniently(
+    directory: Path, policy: Policy
+) -> tuple[Catalog, dict[Path, list[Problem]]]:
+    """The types that load, plus the problems of every file, so one bad file hides nothing."""
+    types: dict[str, ComponentType] = {}
+    problems: dict[Path, list[Problem]] = {}
+    files = _document_files(directory) if directory.is_dir() else []
+    for path in files:
+        ctype, found = lint_component_file(path, policy)
+        if ctype is not None and ctype.name in types:
+            found.append(Problem("name", f"duplicate component type {ctype.name!r}"))
+        elif ctype is not None:
+            types[ctype.name] = ctype
+        problems[path] = found
+    return Catalog(types), problems
+
+
+def _expand(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, and the documents of each directory named."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(_document_files(path) if path.is_dir() else [path])
+    return files
+
+
+def validate_paths(
+    paths: Iterable[Path], components: Path, policy: Policy
+) -> dict[Path, list[Problem]]:
+    """Problems per file for `uiserver validate` (every file appears, clean ones with [])."""
+    catalog, catalog_problems = load_catalog_leniently(components, policy)
+    of_catalog = {p.resolve(): found for p, found in catalog_problems.items()}
+    results: dict[Path, list[Problem]] = {}
+    templates: dict[Path, Template] = {}
+    for path in _expand(paths):
+        if not path.exists():
+            results[path] = [Problem("$", "no such file or directory")]
+        elif path.resolve() in of_catalog:
+            results[path] = list(of_catalog[path.resolve()])
+        elif is_component_path(path, components):
+            results[path] = lint_component_file(path, policy)[1]
+        else:
+            template, results[path] = lint_template_file(path, catalog, policy)
+            if template is not None:
+                templates[path] = template
+    if templates:
+        # The templates were linted against this catalogue: its broken files explain
+        # "unknown component type" messages, so they are part of the answer.
+        named = {p.resolve() for p in results}
+        for path, found in catalog_problems.items():
+            if found and path.resolve() not in named:
+                results[path] = found
+    cross = lint_pages({str(p): t for p, t in templates.items()}, catalog)
+    for path in templates:
+        results[path].extend(cross.get(str(path), []))
+    return results

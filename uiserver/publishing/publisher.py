@@ -1,0 +1,225 @@
+"""Publishing: lint before anything is stored, then make a version live; rollback; staged
+rollouts; archiving; history.
+
+Every path that makes a version live goes through `Publisher`: the admin API, the console, the
+`publish` command and the files in `layouts/` at start. A template that fails schema or
+accessibility lint raises PublishRefused and changes nothing; the live version keeps serving.
+Preconditions (`PublishOptions`: If-Match, rollout) are checked by the store in the same
+transaction as the write, and raise a TemplateConflict that changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from uiserver.catalog import Catalog, decode_document, template_to_json, template_version
+from uiserver.engine import Engine
+from uiserver.lint.templates import lint_template, validate_document
+from uiserver.policy import Policy
+from uiserver.publishing.filesync import FILE_AUTHOR, FILE_SOURCE, FileConflict, decide
+from uiserver.schema import Context, Layout, Problem, Profile, Template
+from uiserver.serving.pages import LivePages
+from uiserver.store.base import (
+    Archived,
+    PageState,
+    PublishOptions,
+    Rollout,
+    StaleBase,
+    Store,
+    TemplateRecord,
+)
+
+log = logging.getLogger("uiserver")
+
+__all__ = ["FILE_AUTHOR", "PublishRefused", "Publisher", "UnknownVersion"]
+
+
+class PublishRefused(Exception):
+    """The template fails schema or accessibility lint; nothing was stored."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+class UnknownVersion(KeyError):
+    """The page has no such version (rollback target)."""
+
+
+class Publisher:
+    """Lint-gated writes of template versions, and reads of their history."""
+
+    def __init__(
+        self, store: Store, catalog: Catalog, policy: Policy, engine: Engine, pages: LivePages
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.policy = policy
+        self.engine = engine
+        self.pages = pages
+        self.file_conflicts: dict[str, FileConflict] = {}  # from the last start, by page
+
+    def lint(self, template: Template) -> list[Problem]:
+        """Schema and accessibility problems of a template (empty: publishable)."""
+        return lint_template(template, self.catalog, self.policy)
+
+    def decode_template(self, data: Any) -> tuple[Template | None, list[Problem]]:
+        """A template from a parsed JSON document, or the problems that prevent it."""
+        return validate_document(data, "json", self.catalog, self.policy)
+
+    async def publish(
+        self,
+        page: str,
+        template: Template,
+        author: str,
+        message: str,
+        options: PublishOptions | None = None,
+    ) -> TemplateRecord:
+        """Lint, then store a new live (or staged) version atomically; refused templates
+        change nothing.
+
+        Raises PublishRefused (lint problems, or a template for another page), a
+        TemplateConflict (stale base, rollout running) and StoreUnavailable.
+        """
+        problems = self.lint(template)
+        if template.page != page:
+            problems.append(
+                Problem("page", f"template is for page {template.page!r}, not {page!r}")
+            )
+        if problems:
+            raise PublishRefused(problems)
+        return await self._store_version(
+            page,
+            template_version(template),
+            template_to_json(template),
+            author,
+            message,
+            options,
+        )
+
+    async def rollback(
+        self, page: str, version: str, author: str, options: PublishOptions | None = None
+    ) -> TemplateRecord:
+        """Publish an earlier version anew (a new history entry with a new seq).
+
+        The stored bytes are republished as they are (versions are immutable), after the
+        current lint: a version that no longer passes today's policy is not brought back.
+        Raises UnknownVersion, PublishRefused, StoreUnavailable.
+        """
+        old = await self.store.get_version(page, version)
+        if old is None:
+            raise UnknownVersion(version)
+        template = decode_document(old.document, Template, name=page, fmt="json")
+        problems = self.lint(template)
+        if problems:
+            raise PublishRefused(problems)
+        return await self._store_version(
+            page, old.version, old.document, author, f"rollback to {version}", options
+        )
+
+    async def _store_version(
+        self,
+        page: str,
+        version: str,
+        document: bytes,
+        author: str,
+        message: str,
+        options: PublishOptions | None = None,
+    ) -> TemplateRecord:
+        record = await self.store.publish(
+            page, version, document, author, message, time.time(), options
+        )
+        await self.pages.reload_page(page)
+        return record
+
+    async def set_rollout(self, page: str, percent: int, author: str) -> Rollout:
+        """Widen or narrow the running rollout; NoRollout when none runs."""
+        rollout = await self.store.set_rollout(page, percent, author, time.time())
+        await self.pages.reload_page(page)
+        return rollout
+
+    async def end_rollout(
+        self, page: str, outcome: Literal["promote", "abort"], author: str
+    ) -> TemplateRecord:
+        """Promote or abort the running rollout; NoRollout when none runs."""
+        record = await self.store.end_rollout(page, outcome, author, time.time())
+        await self.pages.reload_page(page)
+        return record
+
+    async def archive(self, page: str, author: str) -> Archived:
+        """Take the page down (clients get 404); KeyError when it was never published."""
+        archived = await self.store.archive(page, author, time.time())
+        await self.pages.reload_page(page)
+        return archived
+
+    async def state(self, page: str) -> PageState | None:
+        """The page as stored (archived pages too), or None when it was never published."""
+        return (await self.store.states(page)).get(page)
+
+    async def publish_files(
+        self, templates: Mapping[str, Template], bases: Mapping[str, str] | None = None
+    ) -> None:
+        """Publish the files of `layouts/` that changed, where `filesync.decide` allows it.
+
+        A restart (of this process, or of any replica on a shared store) never undoes a later
+        publish from the console: a file that changed while the console published too is left
+        unpublished, logged as a WARNING naming both versions and kept in `file_conflicts`
+        (shown by /readyz). `bases`: page -> the version a file was exported from. A file
+        failing lint is logged and skipped (the live version keeps serving).
+        """
+        self.file_conflicts = {}
+        for page, template in sorted(templates.items()):
+            version = template_version(template)
+            decision = await decide(self.store, page, version, (bases or {}).get(page))
+            if isinstance(decision, FileConflict):
+                self.file_conflicts[page] = decision
+                log.warning("layouts/%s", decision.message)
+                continue
+            if decision == "unchanged":
+                log.info("layouts/%s unchanged since published; the live version stays", page)
+                continue
+            if decision == "same":
+                continue
+            problems = self.lint(template)
+            if problems:
+                log.error("layouts/%s not published: %s", page, problems)
+                continue
+            state = await self.state(page)
+            # The base is what `decide` saw: another replica starting at the same time
+            # publishes the same file once, and a console publish in between is kept.
+            base = (state.head.version,) if state is not None else None
+            try:
+                await self.store.publish(
+                    page,
+                    version,
+                    template_to_json(template),
+                    FILE_AUTHOR,
+                    "from layouts/",
+                    time.time(),
+                    PublishOptions(base=base, source=FILE_SOURCE),
+                )
+            except StaleBase as exc:
+                log.warning("layouts/%s not published: %s", page, exc.message)
+                continue
+            log.info("published layouts/%s as %s", page, version)
+
+    async def history(self, page: str) -> list[TemplateRecord]:
+        """Every version of the page, newest first (empty: no such page)."""
+        return await self.store.history(page)
+
+    async def version(self, page: str, version: str) -> TemplateRecord | None:
+        """The newest history entry of that version of the page, or None."""
+        return await self.store.get_version(page, version)
+
+    def preview(
+        self, template: Template, version: str, profile: Profile, context: Context, day: int
+    ) -> Layout:
+        """A layout (not encoded) for a persona, from a live or draft template.
+
+        Raises CompileError or LayoutRuleError when the engine cannot build a layout.
+        """
+        compiled = self.engine.compile(template, version)
+        return self.engine.layout(compiled, profile, context, day=day)

@@ -1,0 +1,134 @@
+"""Layout caching: encoded bodies by fingerprint, and a per-request memo in front of them.
+
+Two bounded levels (sizes are settings, so memory stays bounded whatever the number of users):
+
+- `bodies` (cachetools LRU, read only on a memo miss): fingerprint of everything a layout
+  depends on -> encoded body + ETag (+ gzip). Shared by every user whose inputs give the same
+  plan; never keyed by user id.
+- `requests` (a BoundedDict, read on every warm GET): (user, page, context key) -> the body
+  served last time, with the exact template and profile objects it was computed from. A hit is
+  valid only while both are still the current objects (identity check), so a publish or a
+  profile write is visible on the very next request without scanning the cache.
+
+cachetools is not thread-safe; everything here runs on one event loop thread.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cachetools import LRUCache
+
+if TYPE_CHECKING:  # annotations only: this module stays free of the engine at runtime
+    from uiserver.engine import CompiledTemplate
+    from uiserver.schema import Profile
+
+from uiserver.datastructures import BoundedDict
+
+GZIP_MIN_BYTES = 1024
+
+
+@dataclass(slots=True)
+class BodyEntry:
+    """An encoded layout ready to send: body, quoted strong ETags of its identity and gzip
+    representations (each its own, RFC 9110 8.8.3), gzip made on first demand."""
+
+    body: bytes
+    etag: bytes
+    etag_gz: bytes = b""
+    _gzipped: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, body: bytes) -> BodyEntry:
+        digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+        return cls(body, f'"{digest}"'.encode(), f'"{digest}-gz"'.encode())
+
+    def gzipped(self) -> bytes:
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self._gzipped
+
+    @property
+    def compressible(self) -> bool:
+        return len(self.body) >= GZIP_MIN_BYTES
+
+
+@dataclass(slots=True)
+class RequestEntry:
+    """What a (user, page, query) got last time, and the inputs it is only valid with."""
+
+    compiled: CompiledTemplate  # the object it was made from (identity is checked)
+    profile: Profile  # the object it was made from (identity is checked)
+    day: int
+    entry: BodyEntry
+
+
+# (user id, page, `context_query.context_key`): unknown query parameters are in no key, and
+# each part is bounded (128-character user ids, known pages, a ~200-byte context key).
+RequestKey = tuple[str, str, bytes]
+
+
+class RequestMemo(BoundedDict[RequestKey, RequestEntry]):
+    """The per-request memo, with an index of each user's keys.
+
+    Every profile change on any replica reaches every replica as a user invalidation, so
+    dropping a user's entries must not scan the whole memo (3-4 ms at 100,000 entries, per
+    message, on every replica). Lookups (the warm path) are plain dict lookups; only inserts
+    and removals, evictions included, maintain the index.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._by_user: dict[str, set[RequestKey]] = {}
+
+    def __setitem__(self, key: RequestKey, value: RequestEntry) -> None:
+        super().__setitem__(key, value)
+        self._by_user.setdefault(key[0], set()).add(key)
+
+    def evict(self, key: RequestKey) -> None:
+        dict.pop(self, key, None)
+        keys = self._by_user.get(key[0])
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._by_user[key[0]]
+
+    def clear(self) -> None:
+        super().clear()
+        self._by_user.clear()
+
+    def drop_user(self, user_id: str) -> None:
+        for key in self._by_user.pop(user_id, ()):
+            dict.pop(self, key, None)
+
+
+class ProfileCache(BoundedDict[str, "Profile"]):
+    """Profiles by user id; evicting or dropping one also drops that user's memo entries.
+
+    A memo entry is only valid while its profile object is the cached one, so once the profile
+    is gone its entries can never hit again: dropping them keeps memory bounded by this cache's
+    size instead of keeping evicted profiles alive through the memo.
+    """
+
+    def __init__(self, maxsize: int, memo: RequestMemo) -> None:
+        super().__init__(maxsize)
+        self._memo = memo
+
+    def evict(self, key: str) -> None:
+        dict.pop(self, key, None)
+        self._memo.drop_user(key)
+
+
+class LayoutCache:
+    """The two bounded levels described in the module docstring, plus hit/miss counters."""
+
+    def __init__(self, body_size: int, request_size: int) -> None:
+        self.bodies: LRUCache[bytes, BodyEntry] = LRUCache(maxsize=body_size)
+        self.requests = RequestMemo(request_size)
+
+    def drop_user(self, user_id: str) -> None:
+        """Forget what a user was served (profile change, erasure): their entries go at once."""
+        self.requests.drop_user(user_id)

@@ -1,0 +1,184 @@
+"""Layout serving: the encoded layout for (user, page, context) from the cheapest valid cache level.
+
+Levels, cheapest first (see `uiserver.cache`): the per-request memo (keyed by user, page and
+the parsed context's canonical key; valid while its compiled template and profile are still
+the current objects and the day has not changed), then the body
+cache keyed by plan fingerprint, then a render. `LayoutServer.layout` is the hot path of every
+launch: a warm hit is a few dict lookups and identity checks, with no allocation besides the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from uiserver.engine import Engine, Plan, encode_layout, plan_fingerprint
+from uiserver.engine.plan import evidence_on
+from uiserver.engine.stability import enough_evidence
+from uiserver.policy import Policy
+from uiserver.schema import Context, Profile, Settings
+from uiserver.serving.breaker import StoreBreaker
+from uiserver.serving.cache import BodyEntry, LayoutCache, RequestEntry
+from uiserver.serving.pages import LivePage, LivePages, UnknownPage
+from uiserver.serving.profiles import ProfileLoader
+from uiserver.serving.recorder import ActivityRecorder
+from uiserver.store.base import ErasedMeanwhile, Store, StoreUnavailable
+
+log = logging.getLogger("uiserver")
+
+# No token: the base layout adapted only to the context. Strength 0 says so in the layout's
+# `personalization` block (strength 0, cap 0) and switches off every proposal, exploration
+# included. Also what a user gets when the store cannot be read (degraded).
+ANONYMOUS_PROFILE = Profile(settings=Settings(personalization=0.0))
+
+
+@dataclass(slots=True)
+class Served:
+    """An encoded layout; `degraded` when it was made without the store (never cache it)."""
+
+    entry: BodyEntry
+    degraded: bool = False
+
+
+def today() -> int:
+    """The day number that scopes deterministic exploration (so it varies by day, not launch)."""
+    return int(time.time() // 86_400)
+
+
+class LayoutServer:
+    """Serves layouts from the live pages, the profile cache and the layout caches.
+
+    `stats` counts hits, misses, renders and degraded answers (exported as metrics).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        policy: Policy,
+        pages: LivePages,
+        profiles: ProfileLoader,
+        cache: LayoutCache,
+        breaker: StoreBreaker,
+        recorder: ActivityRecorder,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.policy = policy
+        self.pages = pages
+        self.profiles = profiles
+        self.cache = cache
+        self.breaker = breaker
+        self.recorder = recorder
+        self.stats = {"hits": 0, "misses": 0, "renders": 0, "degraded": 0}
+        # Layouts served per (page, template version): one dict increment per request, read
+        # by /metrics at scrape time.
+        self.served: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.background: set[asyncio.Task[None]] = set()  # last-order writes in flight
+        # Bound once: the warm path pays no attribute chain for these.
+        self._sync = pages.sync
+        self._profile_cache = profiles.cache
+        self._memo = cache.requests
+
+    async def layout(self, user_id: str, page: str, key: bytes, context: Context) -> Served:
+        """The encoded layout for a user (`""`: anonymous). Raises UnknownPage.
+
+        `key` is `context_query.context_key(context)`, the memo's key for the context: the
+        caller usually has it memoized with the parsed context (never the raw query string,
+        which a client can make unique on every request).
+
+        Degraded (store unreachable): a user whose profile is cached is served as usual; anyone
+        else gets the base layout for the context. Degraded answers are not memoized, so the
+        user's own layout comes back with the store. A template reload that failed also marks
+        the answer degraded: it may be one version behind.
+        """
+        current = await self._sync()
+        live = self.pages.pages.get(page)
+        if live is None:
+            raise UnknownPage(page)
+        if live.rollout is not None:
+            live = live.pick(user_id)  # the memo below is keyed by the version picked
+        self.served[live.served_key] += 1
+        day = today()
+        memo_key = (user_id, page, key)
+        profile = self._profile_cache.get(user_id) if user_id else ANONYMOUS_PROFILE
+        memo = self._memo.get(memo_key)
+        if (
+            memo is not None
+            and profile is not None
+            and memo.profile is profile
+            and memo.compiled is live.compiled
+            and memo.day == day
+        ):
+            self.stats["hits"] += 1
+            if current:
+                return Served(memo.entry)
+            self.stats["degraded"] += 1
+            return Served(memo.entry, True)
+        degraded = not current
+        if profile is None:
+            if not self.breaker.may_ask():
+                profile, degraded = ANONYMOUS_PROFILE, True
+            else:
+                try:
+                    profile = await self.profiles.get(user_id)
+                except StoreUnavailable as exc:
+                    # The base layout for this context is always a valid answer.
+                    self.breaker.failed(exc)
+                    profile, degraded = ANONYMOUS_PROFILE, True
+                else:
+                    self.breaker.answered()
+        plan = self.engine.plan(live.compiled, profile, context, day=day)
+        entry = self._render(live, plan)
+        if degraded:
+            self.stats["degraded"] += 1
+            return Served(entry, True)
+        self._memo[memo_key] = RequestEntry(live.compiled, profile, day, entry)
+        if user_id:  # counters and exposures: queued here, written in the background
+            self.recorder.note(profile, day, live.compiled.experiment, plan.variant)
+        evidence = evidence_on(profile, day)
+        if enough_evidence(evidence, self.policy.min_evidence) and self.breaker.healthy:
+            self._remember_order(user_id, live, profile, plan)
+        return Served(entry)
+
+    def _render(self, live: LivePage, plan: Plan) -> BodyEntry:
+        fingerprint = plan_fingerprint(live.record.version, plan)
+        entry = self.cache.bodies.get(fingerprint)
+        if entry is not None:
+            self.stats["hits"] += 1
+            return entry
+        self.stats["misses"] += 1
+        self.stats["renders"] += 1
+        layout = self.engine.render(live.compiled, plan)
+        entry = BodyEntry.of(encode_layout(layout))
+        self.cache.bodies[fingerprint] = entry
+        return entry
+
+    def _remember_order(self, user_id: str, live: LivePage, profile: Profile, plan: Plan) -> None:
+        """Store the order served, so the next launch keeps it unless affinity clearly moved.
+
+        Written in the background and only when it changed: a launch never waits on it, and a
+        failed write (store unreachable) is only logged; the next launch tries again. It carries
+        the profile's erasure epoch: if the user was erased since the profile was read, the
+        store refuses it (ErasedMeanwhile) and nothing comes back.
+        """
+        ids = live.compiled.ids
+        order = [ids[i] for i in plan.order]
+        if profile.last_order.get(live.record.page) == order:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.store.set_last_order(user_id, live.record.page, order, profile.epoch)
+        )
+        self.background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None and not isinstance(error, ErasedMeanwhile):
+            log.debug("background store write failed: %s", error)

@@ -1,0 +1,256 @@
+"""The live-pages registry: each page's live template version, decoded and compiled once.
+
+The store is the source of truth; this process holds a compiled copy of every live version and
+learns of changes through template invalidations (`mark_dirty`, or `mark_all` after a
+resubscription). `sync()` brings the copies up to date before serving, cheaply when nothing
+moved. Publishing lives in `uiserver.publishing`; serving in `uiserver.serving`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+
+import msgspec
+
+from uiserver.datastructures import Coalescer
+from uiserver.engine import CompiledTemplate, Engine
+from uiserver.engine.hashing import rollout_bucket
+from uiserver.schema import Template
+from uiserver.serving.breaker import StoreBreaker
+from uiserver.store.base import PageState, Rollout, Store, StoreUnavailable, TemplateRecord
+
+log = logging.getLogger("uiserver")
+
+
+class UnknownPage(KeyError):
+    """No live template for the page (404 at the edge)."""
+
+
+@dataclass(slots=True)
+class LivePage:
+    """A live template version, decoded and compiled once.
+
+    During a staged rollout the page's LivePage is the new version, with `rollout` and
+    `previous` (the LivePage of the version the other users keep); `pick` chooses per user.
+    """
+
+    record: TemplateRecord
+    template: Template
+    compiled: CompiledTemplate
+    keys: dict[str, str]  # interactive component id -> affinity key (category, else page/id)
+    rollout: Rollout | None = None
+    previous: LivePage | None = None
+    served_key: tuple[str, str] = field(default=("", ""))  # (page, version) for the metric
+    others: frozenset[str] = frozenset()  # ids of the page's components that are not interactive
+
+    def pick(self, user_id: str) -> LivePage:
+        """The version this user gets: the new one for `percent`% of users (by bucket), the
+        previous one for the rest and for anonymous callers until 100%."""
+        rollout, previous = self.rollout, self.previous
+        if rollout is None or previous is None or rollout.percent >= 100:
+            return self
+        if user_id and rollout_bucket(self.record.page, user_id) < rollout.percent * 100:
+            return self
+        return previous
+
+
+class LivePages:
+    """page -> LivePage for one process, kept in step with the store.
+
+    `pages` is replaced (never mutated in place) by a full reload, so readers may hold the dict
+    they got for the duration of one request.
+    """
+
+    def __init__(self, store: Store, engine: Engine, breaker: StoreBreaker) -> None:
+        self.store = store
+        self.engine = engine
+        self.breaker = breaker
+        self.pages: dict[str, LivePage] = {}
+        self.archived: set[str] = set()  # pages taken down (their history is kept)
+        self.dirty: set[str] = set()  # pages a template invalidation named, not reloaded yet
+        self.reload_all = False  # a resubscription or bulk change: revalidate every page
+        self.loads: Coalescer[str, None] = Coalescer()
+
+    def page(self, page: str) -> LivePage:
+        """The live page; raises UnknownPage."""
+        live = self.pages.get(page)
+        if live is None:
+            raise UnknownPage(page)
+        return live
+
+    def event_key(self, page: str, component: str) -> tuple[str | None, str]:
+        """(the affinity key an event on `component` counts under, or None; why not).
+
+        Only events on interactive components of a live page count: a tap on a footer note
+        says nothing about what the user wants, and unknown names would only grow the profile.
+        """
+        live = self.pages.get(page)
+        if live is None:
+            return None, "unknown_page"
+        key = live.keys.get(component)
+        if key is None and live.previous is not None:  # a staged rollout serves both versions
+            key = live.previous.keys.get(component)
+        if key is not None:
+            return key, "stored"
+        others = live.others | (live.previous.others if live.previous is not None else frozenset())
+        return None, "not_interactive" if component in others else "unknown_component"
+
+    # ------------------------------------------------------------------ invalidation
+
+    def mark_dirty(self, page: str) -> None:
+        """A template invalidation: reload `page` on the next `sync()`."""
+        self.dirty.add(page)
+
+    def mark_all(self) -> None:
+        """Revalidate every page on the next `sync()` (messages may have been missed)."""
+        self.reload_all = True
+
+    async def sync(self) -> bool:
+        """Bring templates up to date with the store before serving (cheap when nothing moved).
+
+        Returns False when a reload is due but the store is unreachable: the current compiled
+        templates keep serving (possibly one version behind) and the reload is retried later.
+        """
+        self.store.poll()
+        if not (self.reload_all or self.dirty):
+            return True
+        if not self.breaker.may_ask():
+            return False
+        try:
+            if self.reload_all:
+                await self.loads.run("*", self.reload)
+            for page in list(self.dirty):
+                await self.loads.run(page, functools.partial(self.reload_page, page))
+        except StoreUnavailable as exc:
+            self.breaker.failed(exc)
+            return False
+        self.breaker.answered()
+        return True
+
+    # ------------------------------------------------------------------ loading
+
+    async def reload(self) -> None:
+        """Revalidate every live page (at start, and after a reconnect).
+
+        The flags are cleared before the store read, so an invalidation arriving while it is in
+        flight is not lost; they are set again if the read fails. Unchanged versions keep their
+        compiled template (and with it the memo entries made from it). Raises StoreUnavailable.
+        """
+        self.reload_all = False
+        dirty, self.dirty = self.dirty, set()
+        try:
+            states = await self.store.states()
+        except BaseException:
+            self.reload_all = True
+            self.dirty |= dirty
+            raise
+        self.archived = {page for page, state in states.items() if state.archived is not None}
+        pages = {
+            page: self._refresh(page, state)
+            for page, state in states.items()
+            if state.archived is None
+        }
+        lost = set(self.pages) - set(states)
+        self.pages = {**self._vanished(lost), **pages}
+
+    async def reload_page(self, page: str) -> None:
+        """Reload one page (after a publish here or a template invalidation).
+
+        Raises StoreUnavailable; the current version keeps serving meanwhile.
+        """
+        self.dirty.discard(page)
+        try:
+            state = (await self.store.states(page)).get(page)
+        except BaseException:
+            self.dirty.add(page)  # still to do
+            raise
+        if state is None:
+            self._vanished({page} & set(self.pages))  # logged; the page keeps serving
+        elif state.archived is not None:
+            self.archived.add(page)
+            self.pages = {name: live for name, live in self.pages.items() if name != page}
+        else:
+            self.archived.discard(page)
+            self.pages[page] = self._refresh(page, state)
+
+    def _vanished(self, missing: set[str]) -> dict[str, LivePage]:
+        """Pages the store no longer has (not archived: gone). Templates are never deleted, so
+        this is a store that lost its data (a Redis restarted without persistence): keep
+        serving what we hold."""
+        if missing:
+            log.error(
+                "the store has lost the live templates of %s; still serving the versions "
+                "loaded before (republish them: restart with layouts/ or uiserver publish)",
+                ", ".join(sorted(missing)),
+            )
+        return {page: self.pages[page] for page in missing}
+
+    def _refresh(self, page: str, state: PageState) -> LivePage:
+        """The LivePage for a page's state, compiling only versions this process does not hold
+        (so memo entries made from an unchanged version stay valid)."""
+        held = self.pages.get(page)
+        known = (
+            {}
+            if held is None
+            else {live.record.version: live for live in (held, held.previous) if live is not None}
+        )
+        live = self._one(state.head, known)
+        rollout = state.rollout
+        if rollout is None or state.previous is None or rollout.version != state.head.version:
+            return live if live.rollout is None else self._plain(live)
+        previous = self._one(state.previous, known)
+        if previous.rollout is not None or previous.previous is not None:
+            previous = self._plain(previous)
+        return LivePage(
+            live.record,
+            live.template,
+            live.compiled,
+            live.keys,
+            rollout,
+            previous,
+            live.served_key,
+            live.others,
+        )
+
+    def _one(self, record: TemplateRecord, known: dict[str, LivePage]) -> LivePage:
+        live = known.get(record.version)
+        if live is None:
+            return self._compile(record)
+        if live.record != record:  # same content republished (rollback): new seq, author...
+            return LivePage(
+                record,
+                live.template,
+                live.compiled,
+                live.keys,
+                served_key=live.served_key,
+                others=live.others,
+            )
+        return live
+
+    @staticmethod
+    def _plain(live: LivePage) -> LivePage:
+        return LivePage(
+            live.record,
+            live.template,
+            live.compiled,
+            live.keys,
+            served_key=live.served_key,
+            others=live.others,
+        )
+
+    def _compile(self, record: TemplateRecord) -> LivePage:
+        template = msgspec.json.decode(record.document, type=Template)
+        compiled = self.engine.compile(template, record.version)
+        comps = compiled.views[None, "standard"].comps
+        keys = {c.id: c.key for c in comps if c.interactive}
+        others = frozenset(c.id for c in comps if not c.interactive)
+        return LivePage(
+            record,
+            template,
+            compiled,
+            keys,
+            served_key=(record.page, record.version),
+            others=others,
+        )

@@ -1,0 +1,101 @@
+"""Launch counters and experiment exposures, coalesced in memory and written in the background.
+
+A layout GET never waits on these writes (DESIGN section 7: the warm path has ~12 us). Only a
+cold serve (a memo miss: the first launch of a user in a day, a profile change, a new query)
+calls `note`, a few dict operations; a task started on the first pending note writes everything
+pending after `interval` seconds in one store call. At most one launch write per user per UTC day:
+a user whose loaded counters already show a launch today is skipped, and so is one this process
+already queued or wrote today (`seen`, bounded). An exposure is noted once per (user,
+experiment, day): the sketches of each day count distinct users, their union the readout's.
+
+A failed write (store unreachable) is logged and dropped, and its users forgotten from `seen`, so
+a later launch notes them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from uiserver.datastructures import BoundedDict
+from uiserver.schema import Profile
+from uiserver.store.base import Exposure, Store, StoreUnavailable
+
+log = logging.getLogger("uiserver")
+
+
+class ActivityRecorder:
+    """`note(profile, day, experiment, variant)` on a cold serve; `flush()` writes now."""
+
+    def __init__(self, store: Store, interval: float = 1.0, seen_size: int = 100_000) -> None:
+        self.store = store
+        self.interval = interval
+        self._launches: dict[str, tuple[int, int, int]] = {}  # user -> (day, launches, epoch)
+        self._exposures: dict[tuple[str, str], Exposure] = {}  # (user, experiment) -> exposure
+        self._seen: BoundedDict[tuple[str, str], int] = BoundedDict(seen_size)
+        self._task: asyncio.Task[None] | None = None
+        self.writes = 0
+
+    def note(self, profile: Profile, day: int, experiment: str | None, variant: str | None) -> None:
+        """A signed-in user was served a layout on `day` (and `variant` of `experiment`).
+
+        Users with personalization off are bucketed and counted as exposed (an experiment is
+        not personalization), but nothing about them is kept: no launch counters, no marker.
+        """
+        user_id = profile.user_id
+        if not user_id:
+            return
+        activity = profile.activity
+        personal = profile.settings.personalization > 0
+        queued = False
+        if personal and (activity is None or activity.days.get(day, 0) == 0):
+            pending = self._launches.get(user_id)
+            if pending is not None and pending[0] == day:
+                self._launches[user_id] = (day, pending[1] + 1, pending[2])
+            elif self._seen.get((user_id, "")) != day:
+                self._launches[user_id] = (day, 1, profile.epoch)
+                self._seen[user_id, ""] = day
+                queued = True
+        if experiment is not None and variant is not None:
+            key = (user_id, experiment)
+            if self._seen.get(key) != day:
+                self._seen[key] = day
+                known = activity is not None and activity.exposed.get(experiment) == variant
+                mark = personal and not known
+                self._exposures[key] = Exposure(
+                    experiment, variant, day, user_id, mark, profile.epoch
+                )
+                queued = True
+        if queued and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._later())
+
+    async def _later(self) -> None:
+        try:
+            if self.interval > 0:
+                await asyncio.sleep(self.interval)
+        finally:
+            self._task = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything pending now (one store call)."""
+        launches, self._launches = self._launches, {}
+        exposures, self._exposures = self._exposures, {}
+        if not launches and not exposures:
+            return
+        try:
+            await self.store.record_activity(launches, list(exposures.values()))
+            self.writes += 1
+        except StoreUnavailable as exc:
+            log.warning("activity write failed, %d launches dropped: %s", len(launches), exc)
+            for user_id in launches:
+                self._seen.pop((user_id, ""), None)
+            for key in exposures:
+                self._seen.pop(key, None)
+
+    async def close(self) -> None:
+        """Write what is pending (shutdown)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+        await self.flush()

@@ -1,0 +1,140 @@
+"""The SQLite store's template history: statements over a connection, inside its transactions.
+
+`templates` is append-only; the live version of a page is its highest seq. `rollouts` holds
+the running staged rollout of a page (at most one), `archived` the pages taken down. Writes are
+decided by `template_writes` and applied here by `apply`, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from uiserver.store.base import Archived, PageState, Rollout, TemplateRecord
+from uiserver.store.template_writes import UNCHANGED, Writes
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS templates (
+        page TEXT NOT NULL, seq INTEGER NOT NULL, version TEXT NOT NULL, document BLOB NOT NULL,
+        author TEXT NOT NULL, message TEXT NOT NULL, created REAL NOT NULL,
+        PRIMARY KEY (page, seq)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS templates_by_version ON templates (page, version, seq)",
+    """CREATE TABLE IF NOT EXISTS rollouts (
+        page TEXT PRIMARY KEY, version TEXT NOT NULL, previous TEXT NOT NULL,
+        percent INTEGER NOT NULL, author TEXT NOT NULL, started REAL NOT NULL,
+        updated REAL NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS archived (
+        page TEXT PRIMARY KEY, author TEXT NOT NULL, created REAL NOT NULL
+    ) WITHOUT ROWID""",
+)
+COLUMNS = "page, version, document, author, message, created, seq, source"
+ROLLOUT_COLUMNS = "page, version, previous, percent, author, started, updated"
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Add what later versions store to a database made by an earlier one."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(templates)")}
+    if "source" not in columns:
+        conn.execute("ALTER TABLE templates ADD COLUMN source TEXT NOT NULL DEFAULT ''")
+
+
+def apply(conn: sqlite3.Connection, page: str, writes: Writes) -> None:
+    """Inside a write transaction: append the entries, set the rollout and archive marker."""
+    for record in writes.appends:
+        conn.execute(
+            f"INSERT INTO templates ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                page,
+                record.version,
+                record.document,
+                record.author,
+                record.message,
+                record.created,
+                record.seq,
+                record.source,
+            ),
+        )
+    if writes.rollout != UNCHANGED:
+        conn.execute("DELETE FROM rollouts WHERE page = ?", (page,))
+        if writes.rollout is not None:
+            r = writes.rollout
+            conn.execute(
+                f"INSERT INTO rollouts ({ROLLOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (page, r.version, r.previous, r.percent, r.author, r.started, r.updated),
+            )
+    if writes.archive is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO archived (page, author, created) VALUES (?, ?, ?)",
+            (page, writes.archive.author, writes.archive.created),
+        )
+    if writes.unarchive:
+        conn.execute("DELETE FROM archived WHERE page = ?", (page,))
+
+
+def states(conn: sqlite3.Connection, page: str | None = None) -> dict[str, PageState]:
+    """Every page with a history (or only `page`), with its rollout and archive marker."""
+    where, args = ("WHERE page = ?", (page,)) if page is not None else ("", ())
+    heads = {
+        row[0]: _record(row)
+        for row in conn.execute(
+            f"SELECT {COLUMNS} FROM templates t {where} {'AND' if where else 'WHERE'} seq = "
+            "(SELECT max(seq) FROM templates WHERE page = t.page) ORDER BY page",
+            args,
+        )
+    }
+    rollouts = {
+        row[0]: Rollout(*row)
+        for row in conn.execute(f"SELECT {ROLLOUT_COLUMNS} FROM rollouts {where}", args)
+    }
+    archived = {
+        row[0]: Archived(*row)
+        for row in conn.execute(f"SELECT page, author, created FROM archived {where}", args)
+    }
+    out: dict[str, PageState] = {}
+    for name, head in heads.items():
+        rollout = rollouts.get(name)
+        previous = newest_of_version(conn, name, rollout.previous) if rollout else None
+        out[name] = PageState(head, archived.get(name), rollout, previous)
+    return out
+
+
+def all_live(conn: sqlite3.Connection) -> dict[str, TemplateRecord]:
+    """The newest entry of every page that is not archived."""
+    rows = conn.execute(
+        f"SELECT {COLUMNS} FROM templates t WHERE seq = "
+        "(SELECT max(seq) FROM templates WHERE page = t.page) "
+        "AND page NOT IN (SELECT page FROM archived) ORDER BY page"
+    ).fetchall()
+    return {row[0]: _record(row) for row in rows}
+
+
+def live(conn: sqlite3.Connection, page: str) -> TemplateRecord | None:
+    """The newest entry of the page, unless it is archived."""
+    row = conn.execute(
+        f"SELECT {COLUMNS} FROM templates WHERE page = ? "
+        "AND page NOT IN (SELECT page FROM archived) ORDER BY seq DESC LIMIT 1",
+        (page,),
+    ).fetchone()
+    return None if row is None else _record(row)
+
+
+def newest_of_version(conn: sqlite3.Connection, page: str, version: str) -> TemplateRecord | None:
+    row = conn.execute(
+        f"SELECT {COLUMNS} FROM templates WHERE page = ? AND version = ? ORDER BY seq DESC LIMIT 1",
+        (page, version),
+    ).fetchone()
+    return None if row is None else _record(row)
+
+
+def history(conn: sqlite3.Connection, page: str) -> list[TemplateRecord]:
+    rows = conn.execute(
+        f"SELECT {COLUMNS} FROM templates WHERE page = ? ORDER BY seq DESC", (page,)
+    ).fetchall()
+    return [_record(row) for row in rows]
+
+
+def _record(row: tuple[Any, ...]) -> TemplateRecord:
+    page, version, document, author, message, created, seq, source = row
+    return TemplateRecord(page, version, bytes(document), author, message, created, seq, source)
