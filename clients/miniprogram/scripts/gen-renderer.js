@@ -43,7 +43,7 @@ ${chain}
   <ui-block wx:else component="{{c}}" theme="{{theme}}" />
 </template>
 
-<view class="ui-root ui-motion-{{theme.motion}}" style="{{rootStyle}}">
+<view class="ui-root ui-mode-{{mode}} ui-motion-{{theme.motion}}" style="{{rootStyle}}">
   <view wx:if="{{topRight.length}}" class="ui-top-right">
     ${item('topRight', 'ui-action')}
   </view>

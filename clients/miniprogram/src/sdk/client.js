@@ -29,7 +29,11 @@ const registry = require('../registry');
 /** @typedef {import('../../index').LayoutClient} LayoutClient */
 /** @typedef {import('../../index').LayoutClientOptions} LayoutClientOptions */
 /** @typedef {import('../../index').EventKind} EventKind */
-/** @typedef {'defaults' | 'now' | 'applyWithinMs' | 'timeoutMs' | 'maxEntries' | 'storagePrefix' | 'events' | 'register'} Defaulted */
+/**
+ * The options that have a default here.
+ * @typedef {'defaults' | 'now' | 'applyWithinMs' | 'timeoutMs' | 'maxEntries' | 'storagePrefix'
+ *   | 'events' | 'register'} Defaulted
+ */
 
 /** @returns {WechatMiniprogram.Wx | null} */
 function runtimeWx() {

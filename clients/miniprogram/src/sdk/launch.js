@@ -68,7 +68,8 @@ function createLaunch(deps) {
     const bundled = bundledLayout(deps.defaults, page);
     if (bundled) {
       updates.shown(key, '');
-      return { layout: bundled, source: 'default', etag: null, revalidation: revalidation.background(page, ctx) };
+      const pending = revalidation.background(page, ctx);
+      return { layout: bundled, source: 'default', etag: null, revalidation: pending };
     }
     const result = await revalidation.revalidate(page, ctx);
     if (!result.layout) throw new LayoutUnavailableError(page);

@@ -4,7 +4,8 @@
  * own: hidden components dropped; each component's `font_px`, `min_target_px` and the theme's
  * line height as inline style; components split by `placement` into the page flow, `top_right`,
  * floating buttons (left/right) and a fixed bottom action bar (left/center/right cells, with the
- * page padded so the bar never covers content); palette, motion and `direction` on the root.
+ * page padded so the bar never covers content); palette, motion, `direction` and the mode
+ * (`ui-mode-elderly`, for an app's own styles) on the root.
  *
  * Placements are physical, not mirrored in right-to-left pages: the server puts a primary button
  * on the user's thumb side (handedness), which does not flip with the script's direction.
@@ -85,10 +86,11 @@ function paletteOf(theme) {
  * @param {LayoutInput | null | undefined} layout
  */
 function viewModel(layout) {
-  /** @type {{flow: Item[], topRight: Item[], floating: Group[], bar: Group[], rootStyle: string,
-   *   barStyle: string, floatingStyle: string, theme: Partial<LayoutTheme> & {palette: Required<LayoutPalette>},
-   *   title: string, byId: Record<string, Item>}} */
-  const empty = { flow: [], topRight: [], floating: [], bar: [], rootStyle: '', barStyle: '', floatingStyle: '',
+  /** @type {{mode: 'standard' | 'elderly', flow: Item[], topRight: Item[], floating: Group[],
+   *   bar: Group[], rootStyle: string, barStyle: string, floatingStyle: string,
+   *   theme: Partial<LayoutTheme> & {palette: Required<LayoutPalette>}, title: string,
+   *   byId: Record<string, Item>}} */
+  const empty = { mode: 'standard', flow: [], topRight: [], floating: [], bar: [], rootStyle: '', barStyle: '', floatingStyle: '',
     theme: { motion: 'full', palette: paletteOf(null), direction: 'ltr' }, title: '', byId: {} };
   if (!layout || !Array.isArray(layout.components)) return empty;
   /** @type {Partial<LayoutTheme>} */
@@ -150,6 +152,7 @@ function viewModel(layout) {
     barHeight ? 'padding-bottom:calc(' + barHeight + 'px + env(safe-area-inset-bottom))' : '',
   ].filter(Boolean).join(';') + ';';
   return {
+    mode: layout.mode === 'elderly' ? 'elderly' : 'standard',
     flow,
     topRight,
     floating: floatingGroups,
