@@ -18,7 +18,7 @@ export interface LayoutTheme {
 }
 export type Placement =
   | 'flow' | 'bottom_left' | 'bottom_center' | 'bottom_right'
-  | 'floating_left' | 'floating_right' | 'top_right' | (string & {});
+  | 'floating_left' | 'floating_right' | 'top_left' | 'top_right' | (string & {});
 export interface LayoutComponent {
   id: string; type: string; role: string; label: string;
   font_px: number; min_target_px: number; placement: Placement; pinned: boolean;

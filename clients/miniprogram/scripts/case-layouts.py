@@ -1,5 +1,5 @@
 """The layout the engine makes for each persona case in tests/cases/ (the same construction as
-the server's own case test, tests/test_cases.py): {case name: layout document} as JSON on
+the server's own case test, tests/cases/test_cases.py): {case name: layout document} as JSON on
 stdout. Run by scripts/gen-cases.js with the Python that has uiserver installed; argv[1] is the
 repository root.
 """

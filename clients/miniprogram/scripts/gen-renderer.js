@@ -44,6 +44,9 @@ ${chain}
 </template>
 
 <view class="ui-root ui-mode-{{mode}} ui-motion-{{theme.motion}}" style="{{rootStyle}}">
+  <view wx:if="{{topLeft.length}}" class="ui-top-left">
+    ${item('topLeft', 'ui-action')}
+  </view>
   <view wx:if="{{topRight.length}}" class="ui-top-right">
     ${item('topRight', 'ui-action')}
   </view>

@@ -1,7 +1,7 @@
 /** @jest-environment jsdom */
 'use strict';
-// The persona cases the server is held to (tests/cases/*.json; tests/test_cases.py checks the
-// engine's layout for each), held against the renderer too: <ui-layout> draws the layout the
+// The persona cases the server is held to (tests/cases/*.json; tests/cases/test_cases.py checks
+// the engine's layout for each), held against the renderer too: <ui-layout> draws the layout the
 // engine made for the case (test/fixtures/cases/<case>.json, `npm run gen:cases`), and every
 // expectation a client can see is checked on what it drew: mode, the components present and
 // absent, their order, placements, font sizes, target sizes and line height, the theme, and the
@@ -29,6 +29,7 @@ const REGIONS = [
   ['.ui-layout--ui-bar-right', 'bottom_right'],
   ['.ui-layout--ui-floating-left', 'floating_left'],
   ['.ui-layout--ui-floating-right', 'floating_right'],
+  ['.ui-layout--ui-top-left', 'top_left'],
   ['.ui-layout--ui-top-right', 'top_right'],
   ['.ui-layout--ui-flow', 'flow'],
 ];

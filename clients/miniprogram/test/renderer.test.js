@@ -121,6 +121,19 @@ test('placements: top_right, bottom center and right cells, both floating sides'
   expect(flowIds(comp)).not.toContain('service');
 });
 
+test('top_left (a left-handed user\'s mirror of top_right) is drawn top left, not in the flow', () => {
+  const layout = clone(standard);
+  layout.components.find((c) => c.id === 'service').placement = 'top_left';
+  const comp = renderLayout(layout);
+  const topLeft = comp.dom.querySelector('.ui-layout--ui-top-left');
+  expect(Array.from(topLeft.querySelectorAll('[data-id]')).map((e) => e.dataset.id)).toEqual(['service']);
+  expect(window.getComputedStyle(topLeft).position).toBe('absolute');
+  expect(window.getComputedStyle(topLeft).left).toBe('8px');
+  expect(comp.dom.querySelector('.ui-layout--ui-top-right')).toBeNull();
+  expect(flowIds(comp)).not.toContain('service');
+  expect(px(byId(comp, 'service'), 'min-width')).toBe(px(byId(comp, 'service'), 'min-height'));
+});
+
 test('right-to-left pages set direction; the action bar keeps the thumb side', () => {
   const layout = clone(elderly);
   layout.theme.direction = 'rtl';

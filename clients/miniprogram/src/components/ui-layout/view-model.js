@@ -2,9 +2,9 @@
 /**
  * A layout document -> what <ui-layout>'s WXML draws. Pure, so the rules are testable on their
  * own: hidden components dropped; each component's `font_px`, `min_target_px` and the theme's
- * line height as inline style; components split by `placement` into the page flow, `top_right`,
- * floating buttons (left/right) and a fixed bottom action bar (left/center/right cells, with the
- * page padded so the bar never covers content); palette, motion, `direction` and the mode
+ * line height as inline style; components split by `placement` into the page flow, `top_left`,
+ * `top_right`, floating buttons (left/right) and a fixed bottom action bar (left/center/right
+ * cells, with the page padded so the bar never covers content); palette, motion, `direction` and the mode
  * (`ui-mode-elderly`, for an app's own styles) on the root.
  *
  * Placements are physical, not mirrored in right-to-left pages: the server puts a primary button
@@ -86,11 +86,11 @@ function paletteOf(theme) {
  * @param {LayoutInput | null | undefined} layout
  */
 function viewModel(layout) {
-  /** @type {{mode: 'standard' | 'elderly', flow: Item[], topRight: Item[], floating: Group[],
-   *   bar: Group[], rootStyle: string, barStyle: string, floatingStyle: string,
+  /** @type {{mode: 'standard' | 'elderly', flow: Item[], topLeft: Item[], topRight: Item[],
+   *   floating: Group[], bar: Group[], rootStyle: string, barStyle: string, floatingStyle: string,
    *   theme: Partial<LayoutTheme> & {palette: Required<LayoutPalette>}, title: string,
    *   byId: Record<string, Item>}} */
-  const empty = { mode: 'standard', flow: [], topRight: [], floating: [], bar: [], rootStyle: '', barStyle: '', floatingStyle: '',
+  const empty = { mode: 'standard', flow: [], topLeft: [], topRight: [], floating: [], bar: [], rootStyle: '', barStyle: '', floatingStyle: '',
     theme: { motion: 'full', palette: paletteOf(null), direction: 'ltr' }, title: '', byId: {} };
   if (!layout || !Array.isArray(layout.components)) return empty;
   /** @type {Partial<LayoutTheme>} */
@@ -104,6 +104,8 @@ function viewModel(layout) {
 
   /** @type {Item[]} */
   const flow = [];
+  /** @type {Item[]} */
+  const topLeft = [];
   /** @type {Item[]} */
   const topRight = [];
   /** @type {Record<string, Item[]>} */
@@ -132,6 +134,7 @@ function viewModel(layout) {
       bar[BAR[placement]].push(item);
       barTarget = Math.max(barTarget, target);
     } else if (FLOATING[placement]) floating[FLOATING[placement]].push(item);
+    else if (placement === 'top_left') topLeft.push(item);
     else if (placement === 'top_right') topRight.push(item);
     else flow.push(item);
   });
@@ -154,6 +157,7 @@ function viewModel(layout) {
   return {
     mode: layout.mode === 'elderly' ? 'elderly' : 'standard',
     flow,
+    topLeft,
     topRight,
     floating: floatingGroups,
     bar: barCells,
