@@ -2,25 +2,46 @@
 
 `render` never returns a layout with a problem here: it falls back to the base layout with
 every rule applied, and raises if even that fails (a template lint should have refused).
+
+The rules are tables of (name, rule), checked in this order, which is the order of the problems:
+the theme (`THEME_RULES`, then `ELDERLY_THEME_RULES` in elderly mode), the components
+(`COMPONENT_RULES`, then `ELDERLY_COMPONENT_RULES`), the page (`ELDERLY_PAGE_RULES`), the cap
+(`CAP_RULES`), and each pinned component of the base (`PINNED_RULES`: the first that fires).
+Each rule is a small function whose docstring names the source of its number; it yields its
+refusals (a pinned rule returns its refusal or None). A component rule runs over every
+component in one loop and yields (layout position, refusal); the refusals are put back in
+layout order, each component's in table order. One loop per rule, not one call per component
+and rule: the check runs on every cold render (DESIGN section 7 budget).
+
+Independent of what it checks, as before the tables: nothing here is shared with the code of
+`render` / `rules` that applies a rule. The check re-derives each rule from the catalogue view of
+the template (`compiled.views`) and the policy; it reads the palette pairs of `theme` (the lint
+reads the same), the change count of DESIGN section 5 (`cap.change_count`, written for this
+check) and, from `rules`, only the data naming the voice-navigation type.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 
 from uiserver.engine.cap import change_count
 from uiserver.engine.compiled import CompiledTemplate
+from uiserver.engine.components import ResolvedComponent
 from uiserver.engine.labels import has_visible_text
 from uiserver.engine.plan import RATIO_DIGITS
 from uiserver.engine.rules import ELDERLY_SHOW_TYPES
 from uiserver.engine.theme import palette_problems
+from uiserver.engine.variant_base import VariantBase
 from uiserver.policy import Policy
-from uiserver.schema import Layout, LayoutPalette
+from uiserver.schema import Layout, LayoutComponent, LayoutPalette
 
 EPSILON = 1e-9
 # Ratios on the wire are rounded (RATIO_DIGITS decimals): cap vs max_change x strength may
 # differ by the two roundings.
-WIRE_TOLERANCE = 10.0 ** -RATIO_DIGITS
+WIRE_TOLERANCE = 10.0**-RATIO_DIGITS
 
 
 class LayoutRuleError(RuntimeError):
@@ -33,106 +54,351 @@ def _palette_problems(palette: LayoutPalette, policy: Policy, enhanced: bool) ->
     return tuple(palette_problems(palette, policy, enhanced))
 
 
+# A component of the layout the template has: (its position in the layout, the component as
+# served, the component as the template and catalogue define it for this variant and mode).
+Placed = tuple[int, LayoutComponent, ResolvedComponent]
+
+
+@dataclass(slots=True)
+class LayoutFacts:
+    """One layout under check: what the rules read. The walk over the components
+    (`_check_components`) fills in the fields after `elderly`; the cap and pinned steps the
+    last three."""
+
+    layout: Layout
+    view: VariantBase  # the template's (variant, mode): catalogue flags and the base
+    policy: Policy
+    elderly: bool
+    placed: list[Placed] = field(default_factory=list)  # in layout order
+    ids: list[str] = field(default_factory=list)  # of `placed`, in layout order
+    placements: dict[str, str] = field(default_factory=dict)
+    largest: float = 0.0  # the largest component font
+    voice_nav: bool = False  # a voice-navigation entry is among the components
+    ratio: float = 0.0  # the measured change ratio (DESIGN section 5)
+    common: list[str] = field(default_factory=list)  # ids also in the base, layout order
+    base_common: list[str] = field(default_factory=list)  # base ids still shown, base order
+
+
+LayoutRule = Callable[[LayoutFacts], Iterator[str]]
+ComponentRule = Callable[[LayoutFacts], Iterator[tuple[int, str]]]  # (layout position, refusal)
+PinnedRule = Callable[[str, LayoutFacts], str | None]
+
+
+# --------------------------------------------------------------------------- theme
+
+
+def contrast(f: LayoutFacts) -> Iterator[str]:
+    """Every palette pair meets its floor: text 4.5:1 (WCAG 1.4.3), 7:1 on the enhanced palette
+    of elderly and high-contrast themes (WCAG 1.4.6, MIIT 1.3), UI parts 3:1 (WCAG 1.4.11)."""
+    theme = f.layout.theme
+    yield from _palette_problems(theme.palette, f.policy, theme.high_contrast or f.elderly)
+
+
+def elderly_enhanced_palette(f: LayoutFacts) -> Iterator[str]:
+    """Elderly mode uses the enhanced-contrast palette (7:1; MIIT 1.3, WCAG 1.4.6)."""
+    if not f.layout.theme.high_contrast:
+        yield "elderly: theme must use the enhanced-contrast palette"
+
+
+def elderly_body_font(f: LayoutFacts) -> Iterator[str]:
+    """Elderly body font >= policy.elderly_font_px (24 px: WeChat care mode; the floor of the
+    MIIT ageing-friendly spec 1.1 is 18 dp)."""
+    font, floor = f.layout.theme.font_px, f.policy.elderly_font_px
+    if font < floor:
+        yield f"elderly: theme font {font} < {floor}"
+
+
+def elderly_line_height(f: LayoutFacts) -> Iterator[str]:
+    """Elderly line spacing >= policy.elderly_line_height (1.3x the font size; MIIT 1.2)."""
+    height, floor = f.layout.theme.line_height, f.policy.elderly_line_height
+    if height < floor:
+        yield f"elderly: line height {height} < {floor}"
+
+
+def elderly_motion(f: LayoutFacts) -> Iterator[str]:
+    """Motion is reduced in elderly mode (WCAG 2.3.3; MIIT 5.1: no auto-play)."""
+    if f.layout.theme.motion == "full":
+        yield "elderly: motion must be reduced"
+
+
+THEME_RULES: tuple[tuple[str, LayoutRule], ...] = (("contrast", contrast),)
+ELDERLY_THEME_RULES: tuple[tuple[str, LayoutRule], ...] = (
+    ("elderly_enhanced_palette", elderly_enhanced_palette),
+    ("elderly_body_font", elderly_body_font),
+    ("elderly_line_height", elderly_line_height),
+    ("elderly_motion", elderly_motion),
+)
+
+
+# --------------------------------------------------------------------------- components
+
+
+def served_once(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Each component at most once: the change ratio of DESIGN section 5 counts distinct ids
+    (no WCAG number; a repeated component would be read out twice)."""
+    seen: set[str] = set()
+    for k, lc, _ in f.placed:
+        if lc.id in seen:
+            yield k, f"{lc.id}: appears twice"
+        seen.add(lc.id)
+
+
+def same_name(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Personalization may move a component, never rename it: label, role and type as in the
+    template (WCAG 3.2.4 consistent identification, 4.1.2)."""
+    for k, lc, c in f.placed:
+        if lc.label != c.label or lc.role != c.role or lc.type != c.type:
+            yield k, f"{lc.id}: renamed (label, role and type never change)"
+
+
+def named(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Every interactive or image component has a role and a visible label (WCAG 4.1.2,
+    1.1.1)."""
+    for k, lc, c in f.placed:
+        if (c.interactive or c.image) and (not lc.role or not has_visible_text(lc.label)):
+            yield k, f"{lc.id}: interactive or image component without label or role"
+
+
+def catalogue_font(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Font >= the catalogue type's min_font_px (12 px unless the type says more: the smallest
+    size the type stays readable at; font scaling, WCAG 1.4.4, only ever goes up from it)."""
+    for k, lc, c in f.placed:
+        if lc.font_px < c.min_font_px:
+            yield k, f"{lc.id}: font {lc.font_px} < catalogue minimum {c.min_font_px}"
+
+
+def touch_target(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Targets >= policy.min_target_px for interactive components (44 px: WCAG 2.5.5, Apple HIG
+    44 pt) and never below policy.absolute_min_target_px (24 px: WCAG 2.2 2.5.8)."""
+    absolute, floor = f.policy.absolute_min_target_px, f.policy.min_target_px
+    for k, lc, c in f.placed:
+        target = lc.min_target_px
+        if target < absolute or (c.interactive and target < floor):
+            yield k, f"{lc.id}: touch target {target} below the minimum"
+
+
+def no_autoplay(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """With motion reduced or none, an animated component says `autoplay: false` (WCAG 2.3.3,
+    2.2.2)."""
+    motion = f.layout.theme.motion
+    if motion == "full":
+        return
+    for k, lc, c in f.placed:
+        if c.animated and lc.props.get("autoplay") is not False:
+            yield k, f"{lc.id}: animated component auto-plays with motion {motion}"
+
+
+def pinned_flag(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """The pinned flag is the template's (WCAG 3.2.3 consistent navigation)."""
+    for k, lc, c in f.placed:
+        if lc.pinned != c.pinned:
+            yield k, f"{lc.id}: pinned flag changed"
+
+
+def action_placement(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Only action buttons leave their template placement (for the thumb side: DESIGN section
+    3); everything else stays where the template put it (WCAG 3.2.3)."""
+    for k, lc, c in f.placed:
+        if lc.placement != c.placement and not c.action:
+            yield k, f"{lc.id}: only action buttons change placement"
+
+
+def elderly_font(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Elderly mode: every component font >= policy.elderly_font_px (24 px; MIIT 1.1)."""
+    floor = f.policy.elderly_font_px
+    for k, lc, _ in f.placed:
+        if lc.font_px < floor:
+            yield k, f"{lc.id}: elderly font {lc.font_px} < {floor}"
+
+
+def elderly_target(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Elderly mode: interactive main components >= policy.elderly_main_target_px (60 px; MIIT
+    2.1), other interactive ones >= policy.elderly_target_px (44 px; field report)."""
+    main, other = f.policy.elderly_main_target_px, f.policy.elderly_target_px
+    for k, lc, c in f.placed:
+        if c.interactive and lc.min_target_px < (main if c.main else other):
+            yield k, f"{lc.id}: elderly target {lc.min_target_px} too small"
+
+
+def elderly_no_ads(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Elderly mode shows no ads, promotions or pay/download-inducing buttons (MIIT 5.1)."""
+    for k, lc, c in f.placed:
+        if c.ad or c.promo:
+            yield k, f"{lc.id}: ads and promotions are not shown in elderly mode"
+
+
+COMPONENT_RULES: tuple[tuple[str, ComponentRule], ...] = (
+    ("served_once", served_once),
+    ("same_name", same_name),
+    ("named", named),
+    ("catalogue_font", catalogue_font),
+    ("touch_target", touch_target),
+    ("no_autoplay", no_autoplay),
+    ("pinned_flag", pinned_flag),
+    ("action_placement", action_placement),
+)
+ELDERLY_COMPONENT_RULES: tuple[tuple[str, ComponentRule], ...] = (
+    ("elderly_font", elderly_font),
+    ("elderly_target", elderly_target),
+    ("elderly_no_ads", elderly_no_ads),
+)
+
+
+# --------------------------------------------------------------------------- page and cap
+
+
+def elderly_largest_step(f: LayoutFacts) -> Iterator[str]:
+    """Elderly mode: the largest font step >= policy.elderly_max_font_px (30 px; field report
+    on MIIT 1.1)."""
+    floor = f.policy.elderly_max_font_px
+    if f.layout.components and f.largest < floor:
+        yield f"elderly: largest font {f.largest} < {floor}"
+
+
+def elderly_voice_nav(f: LayoutFacts) -> Iterator[str]:
+    """Elderly mode shows the template's voice-navigation entry (MIIT 5.1; field reports)."""
+    if f.view.has_voice_nav and not f.voice_nav:
+        yield "elderly: voice navigation entry missing"
+
+
+def cap_formula(f: LayoutFacts) -> Iterator[str]:
+    """cap = policy.max_change x strength (0.40: a field report, a product heuristic that no
+    standard sets; DESIGN sections 3-4), within the wire's rounding."""
+    info = f.layout.personalization
+    if abs(info.cap - f.policy.max_change * info.strength) > WIRE_TOLERANCE:
+        yield f"cap {info.cap} is not max_change x strength"
+
+
+def within_cap(f: LayoutFacts) -> Iterator[str]:
+    """The change ratio of DESIGN section 5, measured against the base, is <= the cap."""
+    cap = f.layout.personalization.cap
+    if f.ratio > cap + EPSILON:
+        yield f"changed ratio {f.ratio:.3f} exceeds the cap {cap:.3f}"
+
+
+def reported_ratio(f: LayoutFacts) -> Iterator[str]:
+    """The layout reports the change ratio it has (DESIGN section 5)."""
+    reported = f.layout.personalization.changed_ratio
+    if abs(f.ratio - reported) > EPSILON:
+        yield f"reported changed ratio {reported} != measured {f.ratio}"
+
+
+ELDERLY_PAGE_RULES: tuple[tuple[str, LayoutRule], ...] = (
+    ("elderly_largest_step", elderly_largest_step),
+    ("elderly_voice_nav", elderly_voice_nav),
+)
+CAP_RULES: tuple[tuple[str, LayoutRule], ...] = (
+    ("cap_formula", cap_formula),
+    ("within_cap", within_cap),
+    ("reported_ratio", reported_ratio),
+)
+
+
+# --------------------------------------------------------------------------- pinned
+
+
+def pinned_shown(cid: str, f: LayoutFacts) -> str | None:
+    """A pinned component of the base is never hidden (WCAG 3.2.3 consistent navigation)."""
+    return f"{cid}: pinned component hidden" if cid not in f.placements else None
+
+
+def pinned_in_place(cid: str, f: LayoutFacts) -> str | None:
+    """A pinned component keeps its place among the components both the base and the layout
+    show (WCAG 3.2.3). Only asked about a shown one: `pinned_shown` comes first."""
+    if f.common.index(cid) != f.base_common.index(cid):
+        return f"{cid}: pinned component moved"
+    return None
+
+
+def pinned_placement(cid: str, f: LayoutFacts) -> str | None:
+    """A pinned component keeps its base placement (WCAG 3.2.3)."""
+    if f.placements[cid] != f.view.base_placements[cid]:
+        return f"{cid}: pinned component changed placement"
+    return None
+
+
+# The first rule that fires names what happened to the component (one problem each).
+PINNED_RULES: tuple[tuple[str, PinnedRule], ...] = (
+    ("pinned_shown", pinned_shown),
+    ("pinned_in_place", pinned_in_place),
+    ("pinned_placement", pinned_placement),
+)
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def _run(rules: tuple[tuple[str, LayoutRule], ...], f: LayoutFacts, problems: list[str]) -> None:
+    for _name, rule in rules:
+        problems.extend(rule(f))
+
+
+def _check_components(f: LayoutFacts, index: Mapping[str, int], problems: list[str]) -> None:
+    """Walk the components once (an id the template lacks has nothing to be checked against),
+    record what the later rules read, then run the component rules."""
+    comps, placed, ids, placements = f.view.comps, f.placed, f.ids, f.placements
+    found: list[tuple[int, str]] = []
+    largest = 0.0
+    for k, lc in enumerate(f.layout.components):
+        cid = lc.id
+        i = index.get(cid)
+        if i is None:
+            found.append((k, f"{cid}: not a component of the template"))
+            continue
+        c = comps[i]
+        placed.append((k, lc, c))
+        ids.append(cid)
+        placements[cid] = lc.placement
+        if lc.font_px > largest:
+            largest = lc.font_px
+        if c.type in ELDERLY_SHOW_TYPES:
+            f.voice_nav = True
+    f.largest = largest
+    for _name, rule in COMPONENT_RULES + ELDERLY_COMPONENT_RULES if f.elderly else COMPONENT_RULES:
+        found.extend(rule(f))
+    if found:
+        found.sort(key=itemgetter(0))  # stable: layout order, then table order
+        problems.extend(problem for _, problem in found)
+
+
+def _measure_ratio(f: LayoutFacts) -> float:
+    """changed / base components, exactly as DESIGN section 5 defines it, against this view."""
+    view = f.view
+    n = len(view.base_ids)
+    changed = change_count(
+        view.base_ids, view.base_placements, f.ids, f.placements, view.base_index
+    )
+    return round(changed / n, RATIO_DIGITS) if n else 0.0
+
+
+def _check_pinned(f: LayoutFacts, problems: list[str]) -> None:
+    """Pinned components: shown, same place among the common components, same placement."""
+    view = f.view
+    if not view.pinned_ids:
+        return
+    f.common = [cid for cid in f.ids if cid in view.base_placements]
+    f.base_common = [cid for cid in view.base_ids if cid in f.placements]
+    for cid in view.pinned_ids:
+        for _name, rule in PINNED_RULES:
+            problem = rule(cid, f)
+            if problem is not None:
+                problems.append(problem)
+                break
+
+
 def check_layout(layout: Layout, compiled: CompiledTemplate, policy: Policy) -> list[str]:
     """Every rule of DESIGN section 4 the layout breaks, as readable problems."""
     view = compiled.views.get((layout.variant, layout.mode))
     if view is None:
         return [f"unknown variant {layout.variant!r} / mode {layout.mode!r}"]
-    problems: list[str] = []
     elderly = layout.mode == "elderly"
-    theme = layout.theme
-    enhanced = theme.high_contrast or elderly
-    problems.extend(_palette_problems(theme.palette, policy, enhanced))
+    f = LayoutFacts(layout, view, policy, elderly)
+    problems: list[str] = []
+    _run(THEME_RULES + ELDERLY_THEME_RULES if elderly else THEME_RULES, f, problems)
+    _check_components(f, compiled.index, problems)
     if elderly:
-        if not theme.high_contrast:
-            problems.append("elderly: theme must use the enhanced-contrast palette")
-        if theme.font_px < policy.elderly_font_px:
-            problems.append(f"elderly: theme font {theme.font_px} < {policy.elderly_font_px}")
-        if theme.line_height < policy.elderly_line_height:
-            problems.append(
-                f"elderly: line height {theme.line_height} < {policy.elderly_line_height}"
-            )
-        if theme.motion == "full":
-            problems.append("elderly: motion must be reduced")
-
-    index = compiled.index
-    comps = view.comps
-    min_target = policy.min_target_px
-    absolute_min = policy.absolute_min_target_px
-    elderly_font = policy.elderly_font_px
-    elderly_main = policy.elderly_main_target_px
-    elderly_other = policy.elderly_target_px
-    still = theme.motion != "full"
-    ids: list[str] = []
-    placements: dict[str, str] = {}
-    largest = 0.0
-    voice_nav = False
-    for lc in layout.components:
-        cid = lc.id
-        i = index.get(cid)
-        if i is None:
-            problems.append(f"{cid}: not a component of the template")
-            continue
-        if cid in placements:
-            problems.append(f"{cid}: appears twice")
-        ids.append(cid)
-        placements[cid] = lc.placement
-        c = comps[i]
-        font = lc.font_px
-        target = lc.min_target_px
-        if font > largest:
-            largest = font
-        if lc.label != c.label or lc.role != c.role or lc.type != c.type:
-            problems.append(f"{cid}: renamed (label, role and type never change)")
-        if (c.interactive or c.image) and (not lc.role or not has_visible_text(lc.label)):
-            problems.append(f"{cid}: interactive or image component without label or role")
-        if font < c.min_font_px:
-            problems.append(f"{cid}: font {font} < catalogue minimum {c.min_font_px}")
-        if target < absolute_min or (c.interactive and target < min_target):
-            problems.append(f"{cid}: touch target {target} below the minimum")
-        if still and c.animated and lc.props.get("autoplay") is not False:
-            problems.append(f"{cid}: animated component auto-plays with motion {theme.motion}")
-        if lc.pinned != c.pinned:
-            problems.append(f"{cid}: pinned flag changed")
-        if lc.placement != c.placement and not c.action:
-            problems.append(f"{cid}: only action buttons change placement")
-        if elderly:
-            if c.type in ELDERLY_SHOW_TYPES:
-                voice_nav = True
-            if font < elderly_font:
-                problems.append(f"{cid}: elderly font {font} < {elderly_font}")
-            if c.interactive and target < (elderly_main if c.main else elderly_other):
-                problems.append(f"{cid}: elderly target {target} too small")
-            if c.ad or c.promo:
-                problems.append(f"{cid}: ads and promotions are not shown in elderly mode")
-    if elderly and layout.components and largest < policy.elderly_max_font_px:
-        problems.append(f"elderly: largest font {largest} < {policy.elderly_max_font_px}")
-    if elderly and view.has_voice_nav and not voice_nav:
-        problems.append("elderly: voice navigation entry missing")
-
-    # The cap, measured exactly as DESIGN section 5 defines it, against this view's base.
-    base_ids = view.base_ids
-    n = len(base_ids)
-    info = layout.personalization
-    changed = change_count(base_ids, view.base_placements, ids, placements, view.base_index)
-    ratio = round(changed / n, RATIO_DIGITS) if n else 0.0
-    if abs(info.cap - policy.max_change * info.strength) > WIRE_TOLERANCE:
-        problems.append(f"cap {info.cap} is not max_change x strength")
-    if ratio > info.cap + EPSILON:
-        problems.append(f"changed ratio {ratio:.3f} exceeds the cap {info.cap:.3f}")
-    if abs(ratio - info.changed_ratio) > EPSILON:
-        problems.append(f"reported changed ratio {info.changed_ratio} != measured {ratio}")
-
-    # Pinned components: present, same placement, same place among the common components.
-    if view.pinned_ids:
-        base_placements = view.base_placements
-        common = [cid for cid in ids if cid in base_placements]
-        base_common = [cid for cid in base_ids if cid in placements]
-        for cid in view.pinned_ids:
-            if cid not in placements:
-                problems.append(f"{cid}: pinned component hidden")
-            elif common.index(cid) != base_common.index(cid):
-                problems.append(f"{cid}: pinned component moved")
-            elif placements[cid] != base_placements[cid]:
-                problems.append(f"{cid}: pinned component changed placement")
+        _run(ELDERLY_PAGE_RULES, f, problems)
+    f.ratio = _measure_ratio(f)
+    _run(CAP_RULES, f, problems)
+    _check_pinned(f, problems)
     return problems
