@@ -117,7 +117,8 @@ def population() -> Population:
             members, designer = read_population(Path(path))
             _state["population"] = Population(members, SEED)
             _state["designer"] = designer
-        return _state["population"]
+        found: Population = _state["population"]
+        return found
 
 
 def _get_json(url: str) -> Any:
@@ -135,7 +136,8 @@ def component_ids(host: str) -> dict[str, list[str]]:
                 page: [c["id"] for c in _get_json(f"{host}/v1/layouts/{page}")["components"]]
                 for page in pages
             }
-        return _state["components"]
+        components: dict[str, list[str]] = _state["components"]
+        return components
 
 
 class LaunchUser(FastHttpUser):
@@ -146,7 +148,7 @@ class LaunchUser(FastHttpUser):
 
     def on_start(self) -> None:
         self.rng = random.Random(SEED * 1_000_003 + next(_user_ids))
-        self.pages = component_ids(self.host)
+        self.pages = component_ids(self.host or "")
         self.others = [page for page in self.pages if page != "home"]
 
     @task
@@ -272,7 +274,7 @@ class DesignerUser(FastHttpUser):
     def on_start(self) -> None:
         population()
         self.auth = {"Authorization": f"Bearer {_state['designer']}"}
-        self.pages = list(component_ids(self.host))
+        self.pages = list(component_ids(self.host or ""))
         self.rng = random.Random(SEED + 7)
         self.published = 0
         gevent.sleep(min(1.0, PUBLISH_EVERY))  # publish once the clients are launching
@@ -333,7 +335,7 @@ class DesignerUser(FastHttpUser):
                 response.success()
 
 
-@events.test_stop.add_listener
+@events.test_stop.add_listener  # type: ignore[untyped-decorator]
 def write_counts(environment: Environment, **_: Any) -> None:
     """Hand the checks' counts to run.py (it folds them into stats.json)."""
     path = os.environ.get("LOADTEST_COUNTS_FILE")

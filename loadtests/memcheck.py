@@ -128,7 +128,7 @@ def memory_check(
     server = start_uiserver(
         data_dir, port, workers, pin, out / "memory-server.log", server_env(secret)
     )
-    points = [{"distinct_users": 0, "rss_mb": rss_bytes(server.pid) / 2**20}]
+    points: list[dict[str, Any]] = [{"distinct_users": 0, "rss_mb": rss_bytes(server.pid) / 2**20}]
     notes: list[str] = []
     try:
         served = 0

@@ -304,7 +304,7 @@ def write_report(out: Path, stats: dict[str, Any], plots: list[Path]) -> Path:
 def _background(stats: dict[str, Any]) -> str:
     """Other work on the machine skews every figure; say how busy it was."""
     before, after = stats.get("busy_before"), stats.get("busy_after")
-    if before is None:
+    if before is None or after is None:
         return ""
     text = (
         f"Before the run, with nothing of the run started, the machine was "

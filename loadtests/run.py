@@ -625,7 +625,7 @@ def loadavg() -> float:
 def pin_self(pin: Pinning) -> None:
     """Keep this orchestrator (seeding, warm-up, scrapes) off the server's core."""
     if pin.load_cpu and hasattr(os, "sched_setaffinity"):
-        cpus = set()
+        cpus: set[int] = set()
         for part in pin.load_cpu.split(","):
             low, _, high = part.partition("-")
             cpus.update(range(int(low), int(high or low) + 1))

@@ -5,10 +5,6 @@ Async tests use anyio's pytest plugin (`@pytest.mark.anyio`) on asyncio.
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,100 +12,13 @@ import pytest
 import redis
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.browserhelpers import Server, launch, running_server
-
-REDIS_START_TIMEOUT = 10.0
+from tests.helpers.browser import Server, launch, running_server
+from tests.helpers.redis import RedisServer
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A redis-server process owned by the tests; it can be stopped and started again on the
-    same port (`persistent=True` keeps data across restarts with an fsync-always AOF)."""
-
-    def __init__(self, directory: Path, *, persistent: bool = False) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail(
-                "redis-server is not installed (apt-get install redis-server): the Redis store "
-                "tests need a real server and are not skipped"
-            )
-        self.binary = binary
-        self.directory = directory
-        self.persistent = persistent
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        directory.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def command(self) -> list[str]:
-        persistence = (
-            ["--appendonly", "yes", "--appendfsync", "always"]
-            if self.persistent
-            else ["--appendonly", "no"]
-        )
-        return [
-            self.binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            *persistence,
-            "--dir",
-            str(self.directory),
-            "--protected-mode",
-            "no",
-        ]
-
-    def start(self) -> None:
-        log = (self.directory / "redis.log").open("ab")
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + REDIS_START_TIMEOUT
-        client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
-        try:
-            while time.monotonic() < deadline:
-                if self.process is not None and self.process.poll() is not None:
-                    break
-                try:
-                    if client.ping():
-                        return
-                except redis.RedisError:
-                    time.sleep(0.05)
-        finally:
-            client.close()
-        log = (self.directory / "redis.log").read_text(errors="replace")
-        self.stop()
-        pytest.fail(f"redis-server did not start on port {self.port}:\n{log[-2000:]}")
-
-    def stop(self) -> None:
-        """SIGTERM and wait: Redis flushes its AOF on a clean shutdown."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
 
 
 @pytest.fixture(scope="session")
@@ -163,3 +72,25 @@ def browser() -> Iterator[Browser]:
         chromium = launch(playwright)
         yield chromium
         chromium.close()
+
+
+# ---------------------------------------------------------------------------------- markers
+# Markers are honest: a test that gets a real redis-server or Chromium says so, so that
+# `-m "not redis"` or `-m "not browser"` never runs one.
+NEEDS = {
+    "redis": {"redis_server", "redis_url", "redis_factory"},
+    "browser": {"browser"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    dishonest = [
+        f"{item.nodeid} uses {sorted(fixtures & set(item.fixturenames))} without @{marker}"
+        for item in items
+        for marker, fixtures in NEEDS.items()
+        if isinstance(item, pytest.Function)
+        and fixtures & set(item.fixturenames)
+        and item.get_closest_marker(marker) is None
+    ]
+    if dishonest:
+        raise pytest.UsageError("unmarked tests:\n" + "\n".join(dishonest))

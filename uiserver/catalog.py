@@ -57,6 +57,11 @@ def format_of(path: Path) -> Format:
     return "json" if path.suffix == ".json" else "yaml"
 
 
+# The longest version string accepted from outside (If-Match, base_version, a rollback target);
+# versions this server makes are 16 hex digits (`template_version`).
+VERSION_MAX = 64
+
+
 def template_version(template: Template) -> str:
     """The content hash that names a template version (16 hex digits)."""
     return hashlib.sha256(_canonical.encode(template)).hexdigest()[:16]

@@ -52,3 +52,18 @@ Scene = Literal[
     "cold",
 ]
 Direction = Literal["ltr", "rtl"]
+
+# Roles by what the rules read from them (one set per rule, beside `Role`).
+# Navigate between or within pages: always pinned (WCAG 3.2.3 consistent navigation).
+NAVIGATION_ROLES: frozenset[Role] = frozenset({"navigation", "tablist"})
+# Global navigation: named the same on every page (WCAG 3.2.4 consistent identification).
+GLOBAL_NAV_ROLES: frozenset[Role] = frozenset({"tablist"})
+# What an action button may be; any other role tells a screen reader the wrong thing (WCAG 4.1.2).
+ACTION_ROLES: frozenset[Role] = frozenset({"button", "link"})
+# Draw no text of their own: a fixed height is an image's aspect, not clipped text.
+TEXTLESS_ROLES: frozenset[Role] = frozenset({"image"})
+# Take the policy's largest font step in elderly mode (MIIT 1.1: the largest step >= 30 px).
+LARGEST_STEP_ROLES: frozenset[Role] = frozenset({"heading"})
+
+# The catalogue type elderly mode shows on every page that has one (MIIT 5.1 voice navigation).
+VOICE_NAV_TYPE = "voice_nav_entry"

@@ -7,8 +7,9 @@ designers, not to users of the mini-program, and live apart from users' data (`D
 
 Usage:
 
-    draft = await save(service, "dora", "home", text, base_version="3f2a…", now=time.time())
-    await discard(service, "dora", "home")
+    draft = await save(service.live, service.drafts, "dora", "home", text,
+                       base_version="3f2a…", now=time.time())
+    await discard(service.drafts, "dora", "home")
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import msgspec
 
 from uiserver.admin.errors import Invalid, NotFound
 from uiserver.admin.templates import live_page
+from uiserver.catalog import VERSION_MAX
 from uiserver.documents import DEFAULT_LIMITS
-from uiserver.service import Service
-from uiserver.store.base import DraftRecord
+from uiserver.serving.pages import LivePages
+from uiserver.store.base import DraftRecord, DraftStore
 
 # A draft is at most as large as a template the admin API accepts (`documents.DEFAULT_LIMITS`).
 MAX_BYTES = DEFAULT_LIMITS.max_bytes
-VERSION_MAX = 64
 
 
 class DraftSummary(msgspec.Struct):
@@ -45,40 +46,46 @@ class DraftBody(msgspec.Struct):
 
 
 async def save(
-    service: Service, author: str, page: str, text: str, base_version: str, now: float
+    pages: LivePages,
+    drafts: DraftStore,
+    author: str,
+    page: str,
+    text: str,
+    base_version: str,
+    now: float,
 ) -> DraftRecord:
     """Create or replace the designer's draft of a live page (NotFound for an unknown page,
     Invalid for a text over `MAX_BYTES` or a base version that is not a version string)."""
-    live = await live_page(service, page)
+    live = await live_page(pages, page)
     if len(text.encode()) > MAX_BYTES:
         raise Invalid(f"a draft is at most {MAX_BYTES} bytes", "text")
     if len(base_version) > VERSION_MAX:
         raise Invalid(f"base_version is longer than {VERSION_MAX} characters", "base_version")
     draft = DraftRecord(author, page, text, base_version or live.record.version, now)
-    await service.store.put_draft(draft)
+    await drafts.put_draft(draft)
     return draft
 
 
-async def load(service: Service, author: str, page: str) -> DraftBody:
+async def load(pages: LivePages, drafts: DraftStore, author: str, page: str) -> DraftBody:
     """The designer's draft of `page` (NotFound when there is none)."""
-    draft = await service.store.get_draft(author, page)
+    draft = await drafts.get_draft(author, page)
     if draft is None:
         raise NotFound(f"no draft of {page!r}", "page")
-    live = await live_page(service, page)
+    live = await live_page(pages, page)
     return DraftBody(page, draft.text, draft.base_version, draft.updated, live.record.version)
 
 
-async def discard(service: Service, author: str, page: str) -> bool:
+async def discard(drafts: DraftStore, author: str, page: str) -> bool:
     """Delete the designer's draft of `page`; whether there was one."""
-    return await service.store.delete_draft(author, page)
+    return await drafts.delete_draft(author, page)
 
 
-async def mine(service: Service, author: str) -> list[DraftSummary]:
+async def mine(pages: LivePages, drafts: DraftStore, author: str) -> list[DraftSummary]:
     """The designer's drafts by page, each saying whether its page moved on since."""
-    await service.sync()
+    await pages.sync()
     rows = []
-    for draft in await service.store.drafts(author):
-        live = service.pages.get(draft.page)
+    for draft in await drafts.drafts(author):
+        live = pages.pages.get(draft.page)
         rows.append(
             DraftSummary(
                 draft.page,

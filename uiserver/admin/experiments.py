@@ -6,10 +6,10 @@ from __future__ import annotations
 import msgspec
 
 from uiserver.admin.errors import NotFound
-from uiserver.engine.readout import ExperimentReadout
+from uiserver.engine.readout import ExperimentReadout, readout
 from uiserver.schema import Template
-from uiserver.service import Service
-from uiserver.serving.pages import UnknownPage
+from uiserver.serving.pages import LivePage, LivePages
+from uiserver.store.base import ActivityStore
 
 
 class VariantShare(msgspec.Struct):
@@ -49,24 +49,37 @@ def variant_shares(template: Template) -> list[VariantShare]:
     ]
 
 
-async def experiments(service: Service) -> list[Experiment]:
+async def experiments(pages: LivePages, counts: ActivityStore) -> list[Experiment]:
     """Every live page's experiment, variant shares and readout, by page name."""
-    await service.sync()
+    await pages.sync()
     return [
         Experiment(
             page,
             live.template.experiment,
             variant_shares(live.template),
-            await service.experiment(page) if live.template.variants else None,
+            await _readout(live, counts) if live.template.variants else None,
         )
-        for page, live in sorted(service.pages.items())
+        for page, live in sorted(pages.pages.items())
     ]
 
 
-async def experiment_readout(service: Service, page: str) -> ExperimentReadout:
+async def experiment_readout(
+    pages: LivePages, counts: ActivityStore, page: str
+) -> ExperimentReadout:
     """`GET /v1/admin/experiments/{page}`: NotFound for an unknown page; an empty readout
     (no variants, a note) for a page without an experiment."""
-    try:
-        return await service.experiment(page)
-    except UnknownPage:
-        raise NotFound(f"no page {page!r}", "page") from None
+    await pages.sync()
+    live = pages.pages.get(page)
+    if live is None:
+        raise NotFound(f"no page {page!r}", "page")
+    return await _readout(live, counts)
+
+
+async def _readout(live: LivePage, counts: ActivityStore) -> ExperimentReadout:
+    """The readout of the page's experiment from the store's counts (empty without one)."""
+    template = live.template
+    weights = [(v.name, v.weight) for v in template.variants]
+    if template.experiment is None or not weights:
+        return readout(template.page, None, [], [])
+    found = await counts.experiment_counts(template.experiment, [name for name, _ in weights])
+    return readout(template.page, template.experiment, weights, found)

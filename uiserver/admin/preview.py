@@ -32,10 +32,9 @@ from uiserver.catalog import template_version
 from uiserver.documents import error_path
 from uiserver.engine import CompileError, LayoutRuleError
 from uiserver.engine.affinity import Affinity, fold
-from uiserver.engine.compiled import CompiledTemplate
 from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
+from uiserver.publishing.publisher import Publisher
 from uiserver.schema import Context, Layout, Profile, Settings, Template
-from uiserver.service import Service
 from uiserver.serving.layouts import today
 from uiserver.types import EventKind
 from uiserver.users.settings import SETTINGS_FIELDS
@@ -162,34 +161,8 @@ class _Event(msgspec.Struct, frozen=True):
     ts: float | None = None
 
 
-def _forced(compiled: CompiledTemplate, variant: str) -> CompiledTemplate:
-    """`compiled` with `variant`'s views and palettes standing in for the base's, so an
-    anonymous persona (no bucketing, no exploration) gets that variant."""
-    views = dict(compiled.views)
-    views.update(
-        {(None, mode): view for (name, mode), view in compiled.views.items() if name == variant}
-    )
-    palettes = dict(compiled.palettes)
-    palettes.update(
-        {
-            (None, dark, enhanced): palette
-            for (name, dark, enhanced), palette in compiled.palettes.items()
-            if name == variant
-        }
-    )
-    drops = dict(compiled.colour_drops)
-    drops.update(
-        {
-            (None, dark): dropped
-            for (name, dark), dropped in compiled.colour_drops.items()
-            if name == variant
-        }
-    )
-    return CompiledTemplate(compiled.template, compiled.version, views, palettes, drops)
-
-
 def preview_spec(
-    service: Service,
+    publisher: Publisher,
     template: Template,
     spec: PersonaSpec,
     context: Context | None = None,
@@ -212,9 +185,9 @@ def preview_spec(
         )
     version = version or template_version(template)
     if variant is None:
-        return service.preview(template, version, profile, context or Context())
-    engine = service.engine
-    compiled = _forced(engine.compile(template, version), variant)
+        return publisher.preview(template, version, profile, context or Context(), today())
+    engine = publisher.engine
+    compiled = engine.compile(template, version).forced(variant)
     layout = engine.layout(compiled, profile, context or Context(), day=today())
     layout.variant = variant
     return layout
@@ -238,7 +211,7 @@ def persona_names() -> list[str]:
 
 
 def preview_persona(
-    service: Service,
+    publisher: Publisher,
     template: Template,
     spec: PersonaSpec,
     context: Context | None = None,
@@ -250,7 +223,7 @@ def preview_persona(
     a forced variant). Invalid for a bad spec; LayoutRuleFailed as `preview`."""
     try:
         return preview_spec(
-            service, template, spec, context, version, personalization=personalization
+            publisher, template, spec, context, version, personalization=personalization
         )
     except SpecError as exc:
         raise Invalid(exc.message, exc.field) from None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from uiserver.service import Service
+from uiserver.users.data import UserData
 from uiserver.users.segments import parse_segments
 
 
-async def import_segments(service: Service, body: bytes, content_type: str = "") -> int:
+async def import_segments(users: UserData, body: bytes, content_type: str = "") -> int:
     """Replace the segments of every user in the import (all checked first): users written."""
-    return await service.put_segments(parse_segments(body, content_type))
+    return await users.put_segments(parse_segments(body, content_type))

@@ -1,16 +1,12 @@
-"""What the admin API and the designer console both do, in one place, without HTTP.
+"""Templates as designers manage them: live pages with their lint status, drafts checked,
+publish, rollback, staged rollouts, archive, history and diff (no HTTP).
 
-Each function takes the Service and plain values and returns typed values (msgspec Structs the
-API encodes and the console's templates read), or raises a `AdminError` (or the decoding
-layer's `DocumentError`) that each edge turns into its own answer: a JSON error with the
-contract's code and status (`http.errors`), or an HTML page. So the JSON routes and the HTML
-pages cannot drift apart: the console shows exactly what the API answers.
+Each function takes the `Publisher` (and, to publish, the draft store) and plain values, and
+returns msgspec Structs or raises an `admin.errors.AdminError` (see `uiserver.admin`).
 
-Usage:
-
-    template, problems = check_draft(service, "home", decode_text(editor_text))
+    template, problems = check_draft(publisher, "home", decode_text(editor_text))
     if not problems:
-        record = await publish(service, "home", template, "alice", "bigger buttons")
+        record = await publish(publisher, drafts, "home", template, "alice", "bigger buttons")
 """
 
 from __future__ import annotations
@@ -23,11 +19,12 @@ import msgspec
 from uiserver.admin.errors import BadRequest, Conflict, NotFound
 from uiserver.documents import DEFAULT_LIMITS, DocumentError, decode, format_of_text
 from uiserver.publishing.diff import Change, diff_documents
-from uiserver.publishing.publisher import UnknownVersion
+from uiserver.publishing.publisher import Publisher, UnknownVersion
 from uiserver.schema import Problem, Template
-from uiserver.service import Service
-from uiserver.serving.pages import LivePage, UnknownPage
+from uiserver.serving.pages import LivePage, LivePages, UnknownPage
 from uiserver.store.base import (
+    DraftStore,
+    NeverPublished,
     NoRollout,
     PublishOptions,
     Rollout,
@@ -104,12 +101,12 @@ def problems_json(problems: list[Problem]) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------- templates
 
 
-async def summaries(service: Service) -> list[PageSummary]:
+async def summaries(publisher: Publisher) -> list[PageSummary]:
     """Every live page with its lint status, by page name."""
-    await service.sync()
+    await publisher.pages.sync()
     rows = []
-    for page, live in sorted(service.pages.items()):
-        problems = service.lint(live.template)
+    for page, live in sorted(publisher.pages.pages.items()):
+        problems = publisher.lint(live.template)
         rows.append(
             PageSummary(
                 page=page,
@@ -126,11 +123,11 @@ async def summaries(service: Service) -> list[PageSummary]:
     return rows
 
 
-async def live_page(service: Service, page: str) -> LivePage:
+async def live_page(pages: LivePages, page: str) -> LivePage:
     """The page's live version; NotFound when there is none."""
-    await service.sync()
+    await pages.sync()
     try:
-        return service.page(page)
+        return pages.page(page)
     except UnknownPage:
         raise NotFound(f"no page {shown(page)}", "page") from None
 
@@ -148,11 +145,13 @@ def template_field(body: Any) -> Any:
     return body["template"]
 
 
-def check_draft(service: Service, page: str, data: Any) -> tuple[Template | None, list[Problem]]:
+def check_draft(
+    publisher: Publisher, page: str, data: Any
+) -> tuple[Template | None, list[Problem]]:
     """Schema and accessibility lint of a decoded draft, plus: it must be a template of `page`."""
     if not isinstance(data, Mapping):
         return None, [Problem("template", "must be a JSON object (the template document)")]
-    template, problems = service.decode_template(data)
+    template, problems = publisher.decode_template(data)
     if template is not None and template.page != page:
         problems.insert(0, Problem("page", f"template is for page {template.page!r}, not {page!r}"))
     return template, problems
@@ -174,7 +173,8 @@ def problem_of(exc: DocumentError, text: str) -> Problem:
 
 
 async def publish(
-    service: Service,
+    publisher: Publisher,
+    drafts: DraftStore,
     page: str,
     template: Template,
     author: str,
@@ -185,15 +185,15 @@ async def publish(
     keeps serving; Conflict (409): stale base or a rollout running, nothing stored. The
     author's draft of the page is done with once it is published (`uiserver.drafts`)."""
     try:
-        record = await service.publish(page, template, author, message, options)
+        record = await publisher.publish(page, template, author, message, options)
     except TemplateConflict as exc:
-        raise await conflict(service, page, exc) from None
-    await service.store.delete_draft(author, page)
+        raise await conflict(publisher, page, exc) from None
+    await drafts.delete_draft(author, page)
     return record
 
 
 async def rollback(
-    service: Service,
+    publisher: Publisher,
     page: str,
     version: str,
     author: str,
@@ -202,14 +202,14 @@ async def rollback(
     """Publish an earlier version anew; NotFound for an unknown version, PublishRefused when
     it fails today's lint, Conflict as for `publish`."""
     try:
-        return await service.rollback(page, version, author, options)
+        return await publisher.rollback(page, version, author, options)
     except UnknownVersion:
         raise NotFound(f"page {shown(page)} has no version {shown(version)}", "version") from None
     except TemplateConflict as exc:
-        raise await conflict(service, page, exc) from None
+        raise await conflict(publisher, page, exc) from None
 
 
-async def conflict(service: Service, page: str, exc: TemplateConflict) -> Conflict:
+async def conflict(publisher: Publisher, page: str, exc: TemplateConflict) -> Conflict:
     """A store's refusal as the API answers it: a stale base names the live version and what
     changed since the base (the structured form of `/diff`; empty when the base is not a
     version of the page)."""
@@ -217,7 +217,7 @@ async def conflict(service: Service, page: str, exc: TemplateConflict) -> Confli
     if isinstance(exc, StaleBase):
         extra["live_version"] = exc.live.version if exc.live is not None else None
         changes: list[Change] = []
-        base = await service.version(page, exc.base[0]) if exc.base else None
+        base = await publisher.version(page, exc.base[0]) if exc.base else None
         if base is not None and exc.live is not None:
             changes = diff_documents(base.document, exc.live.document)["changes"]
         extra["changes"] = changes
@@ -227,42 +227,42 @@ async def conflict(service: Service, page: str, exc: TemplateConflict) -> Confli
     return Conflict(exc.code, exc.message, exc.field, extra)
 
 
-async def set_rollout(service: Service, page: str, percent: int, author: str) -> Rollout:
+async def set_rollout(publisher: Publisher, page: str, percent: int, author: str) -> Rollout:
     """Widen or narrow the page's rollout; Conflict `no_rollout` when none runs."""
     try:
-        return await service.set_rollout(page, percent, author)
+        return await publisher.set_rollout(page, percent, author)
     except NoRollout as exc:
-        raise await conflict(service, page, exc) from None
+        raise await conflict(publisher, page, exc) from None
 
 
 async def end_rollout(
-    service: Service, page: str, outcome: Literal["promote", "abort"], author: str
+    publisher: Publisher, page: str, outcome: Literal["promote", "abort"], author: str
 ) -> TemplateRecord:
     """Promote or abort the page's rollout; Conflict `no_rollout` when none runs."""
     try:
-        return await service.end_rollout(page, outcome, author)
+        return await publisher.end_rollout(page, outcome, author)
     except NoRollout as exc:
-        raise await conflict(service, page, exc) from None
+        raise await conflict(publisher, page, exc) from None
 
 
-async def archive(service: Service, page: str, author: str) -> None:
+async def archive(publisher: Publisher, page: str, author: str) -> None:
     """Take the page down (clients get 404; history kept); NotFound: never published."""
     try:
-        await service.archive(page, author)
-    except KeyError:
+        await publisher.archive(page, author)
+    except NeverPublished:
         raise NotFound(f"no page {shown(page)}", "page") from None
 
 
 # --------------------------------------------------------------------------- history and diff
 
 
-async def history(service: Service, page: str) -> list[HistoryEntry]:
+async def history(publisher: Publisher, page: str) -> list[HistoryEntry]:
     """Versions newest first, each with its share of users now; NotFound when the page has
     none."""
-    records = await service.history(page)
+    records = await publisher.history(page)
     if not records:
         raise NotFound(f"no page {shown(page)}", "page")
-    state = await service.state(page)
+    state = await publisher.state(page)
     shares: dict[str, int] = {}
     if state is not None and state.archived is None:
         rollout = state.rollout
@@ -280,17 +280,19 @@ async def history(service: Service, page: str) -> list[HistoryEntry]:
     return entries
 
 
-async def version_record(service: Service, page: str, version: str, field: str) -> TemplateRecord:
+async def version_record(
+    publisher: Publisher, page: str, version: str, field: str
+) -> TemplateRecord:
     if not version:
         raise BadRequest(f"{field} is required", field)
-    record = await service.version(page, version)
+    record = await publisher.version(page, version)
     if record is None:
         raise NotFound(f"page {shown(page)} has no version {shown(version)}", field)
     return record
 
 
-async def diff(service: Service, page: str, old: str, new: str) -> Diff:
-    before = await version_record(service, page, old, "from")
-    after = await version_record(service, page, new, "to")
+async def diff(publisher: Publisher, page: str, old: str, new: str) -> Diff:
+    before = await version_record(publisher, page, old, "from")
+    after = await version_record(publisher, page, new, "to")
     result = diff_documents(before.document, after.document, f"{page}@{old}", f"{page}@{new}")
     return Diff(page, old, new, result["unified"], result["changes"])

@@ -21,8 +21,9 @@ from uiserver.config import Config
 from uiserver.lint.files import lint_template_file
 from uiserver.policy import PolicyError, load_policy
 from uiserver.publishing.filesync import FILE_SOURCE, FileConflict, base_version, decide
+from uiserver.publishing.publisher import PublishRefused
 from uiserver.schema import Problem
-from uiserver.service import PublishRefused, Service
+from uiserver.service import Service
 from uiserver.store.base import PublishOptions, StoreUnavailable, TemplateConflict
 from uiserver.store.factory import open_store
 
@@ -60,7 +61,9 @@ async def _publish(args: argparse.Namespace) -> int:
             if args.force
             else PublishOptions(source=FILE_SOURCE)
         )
-        record = await service.publish(template.page, template, args.author, args.message, options)
+        record = await service.publisher.publish(
+            template.page, template, args.author, args.message, options
+        )
     except PublishRefused as exc:
         _print_problems(path, exc.problems)
         print(f"uiserver publish: refused, {len(exc.problems)} problem(s)", file=sys.stderr)

@@ -88,6 +88,26 @@ class CompiledTemplate:
         # on first use by `render`, which knows the rules).
         self.flagged: dict[str | None, dict[str, frozenset[int]]] = {}
 
+    def forced(self, variant: str) -> CompiledTemplate:
+        """This template with `variant`'s views, palettes and colour drops standing in for the
+        base's, so a caller without a bucket (an anonymous persona preview) gets that variant;
+        an unknown variant leaves the base as it is."""
+        views = dict(self.views)
+        views.update({(None, mode): v for (name, mode), v in self.views.items() if name == variant})
+        palettes = dict(self.palettes)
+        palettes.update(
+            {
+                (None, dark, enhanced): palette
+                for (name, dark, enhanced), palette in self.palettes.items()
+                if name == variant
+            }
+        )
+        drops = dict(self.colour_drops)
+        drops.update(
+            {(None, dark): d for (name, dark), d in self.colour_drops.items() if name == variant}
+        )
+        return CompiledTemplate(self.template, self.version, views, palettes, drops)
+
 
 def static_row(ct: CompiledTemplate, key: StaticKey) -> tuple[LayoutComponent, ...] | None:
     """The shared static renderings for `key` (made and registered on first use), or None once

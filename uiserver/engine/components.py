@@ -10,10 +10,10 @@ from typing import Any
 
 from uiserver.engine.labels import has_visible_text
 from uiserver.schema import ComponentSpec, ComponentType, ThemeSpec
+from uiserver.types import NAVIGATION_ROLES
 
-# Roles that navigate between or within pages: always pinned (WCAG 3.2.3 consistent navigation).
-# Lint refuses an unpinned one; serving pins it anyway, so a stored template cannot move it.
-NAVIGATION_ROLES = frozenset({"navigation", "tablist"})
+# NAVIGATION_ROLES are always pinned: lint refuses an unpinned one; serving pins it anyway, so a
+# stored template cannot move it.
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,9 +156,27 @@ def personalize(
     context: Context = _DEFAULT_CONTEXT,
 ) -> Outcome | None:
     """Proposals -> cap -> stability, or None when the profile proposes nothing."""
-    settings = profile.settings
+    proposals, affinity, rank = _propose(ct, view, profile, day, policy, context)
+    if not proposals:
+        return None
+    fitted = _fit(view, proposals, allowed, affinity, rank, policy.hysteresis_margin)
+    if fitted is None:
+        return None
+    return _explain(view, *fitted)
+
+
+def _propose(
+    ct: CompiledTemplate,
+    view: VariantBase,
+    profile: Profile,
+    day: int,
+    policy: Policy,
+    context: Context,
+) -> tuple[list[Proposal], list[float] | None, list[int | None] | None]:
+    """Every change the profile proposes (handedness, segment rules, affinity moves once there
+    is enough evidence, one exploration), with the affinities and ranks the moves used."""
     proposals: list[Proposal] = []
-    thumb = THUMB_SIDE[settings.handedness]
+    thumb = THUMB_SIDE[profile.settings.handedness]
     if thumb is not None and view.action_rows:
         proposals.extend(handedness(view, thumb))
     if view.segment_rules:
@@ -168,19 +186,35 @@ def personalize(
     visible = _apply_visibility(view, proposals)
     affinity: list[float] | None = None
     rank: list[int | None] | None = None
-    margin = policy.hysteresis_margin
     if enough_evidence(evidence_on(profile, day), policy.min_evidence) and view.units:
         last = profile.last_order.get(ct.page)
         if profile.affinities or last:
             affinity = unit_affinities(view, profile.affinities)
             rank = unit_ranks(view, ct.index, last) if last else None
-            proposals.extend(affinity_moves(view, visible, affinity, rank, margin))
+            proposals.extend(
+                affinity_moves(view, visible, affinity, rank, policy.hysteresis_margin)
+            )
     explored = explore(view, profile.user_id, ct.page, day, policy.explore_share, visible, affinity)
     if explored is not None:
         proposals.append(explored)
-    if not proposals:
-        return None
+    return proposals, affinity, rank
 
+
+_Fitted = tuple[
+    list[Proposal], list[Proposal], list[int], dict[int, str], set[int], int
+]  # kept, dropped, order, placements, units really moved, changed count
+
+
+def _fit(
+    view: VariantBase,
+    proposals: list[Proposal],
+    allowed: int,
+    affinity: list[float] | None,
+    rank: list[int | None] | None,
+    margin: float,
+) -> _Fitted | None:
+    """The most valuable proposals whose changes fit the cap (`allowed` elements), then up to
+    RETRIES of the dropped ones tried again against what stability left of the kept ones."""
     kept, dropped = select(proposals, allowed)
     order, placements, really, changed = _build(view, kept, affinity, rank, margin)
     for p in dropped[:RETRIES]:
@@ -199,7 +233,20 @@ def personalize(
             dropped = [d for d in dropped if d is not p]
     if changed > allowed:  # defensive: the cost bounds make this unreachable
         return None
+    return kept, dropped, order, placements, really, changed
 
+
+def _explain(
+    view: VariantBase,
+    kept: list[Proposal],
+    dropped: list[Proposal],
+    order: list[int],
+    placements: dict[int, str],
+    really: set[int],
+    changed: int,
+) -> Outcome:
+    """The outcome with a change and a reason for every element kept, `cap:dropped` on what
+    the cap left out."""
     where = {i: n for n, i in enumerate(order)}
     end = len(order)
     changes: list[tuple[int, str, str, str]] = []
@@ -207,13 +254,7 @@ def personalize(
     for p in kept:
         if p.kind == "moved" and p.unit not in really:
             continue
-        if p.kind == "placement":
-            members = tuple(i for i, _ in p.placements)
-        elif p.kind == "moved":
-            members = tuple(i for i in p.members if i in where)
-        else:
-            members = p.members
-        for i in members:
+        for i in _members(p, where):
             changes.append((where.get(i, end), view.comps[i].id, p.kind, p.reason))
             reasons.add((i, p.reason))
     for p in dropped:
@@ -229,6 +270,15 @@ def personalize(
         changed=changed,
         capped=bool(dropped),
     )
+
+
+def _members(p: Proposal, where: Mapping[int, int]) -> tuple[int, ...]:
+    """The components a kept proposal changed (moved ones only where they are shown)."""
+    if p.kind == "placement":
+        return tuple(i for i, _ in p.placements)
+    if p.kind == "moved":
+        return tuple(i for i in p.members if i in where)
+    return tuple(p.members)
 
 
 def _columns(ct: CompiledTemplate, context: Context, policy: Policy) -> tuple[Device, float]:

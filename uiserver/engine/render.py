@@ -7,6 +7,7 @@ reasons are per call.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from uiserver.engine.compiled import CompiledTemplate, static_row
@@ -38,19 +39,7 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     # Components this plan changes nothing about but the font scale get the shared rendering.
     row_key = (plan.variant, plan.mode, scale, font_reasons if scale != 1.0 else ())
     statics = static_row(ct, row_key)
-    touched: set[int] = set(extra)
-    touched.update(placed)
-    if drops:
-        touched.update(drops)
-    if patches:
-        flagged = ct.flagged.get(plan.variant)
-        if flagged is None:
-            flagged = ct.flagged[plan.variant] = {
-                flag: frozenset(i for i, c in enumerate(comps) if getattr(c, flag))
-                for flag, *_ in PROP_RULES
-            }
-        for flag, _, _, _ in patches:
-            touched.update(flagged[flag])
+    touched = _touched(ct, plan, extra, placed, drops, patches)
 
     components: list[LayoutComponent] = []
     append = components.append
@@ -94,30 +83,14 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
             )
         )
 
-    font_px = round(view.font_px * scale, 1)
-    if plan.mode == "elderly" and font_px < policy.elderly_font_px:
-        font_px = policy.elderly_font_px
-    palette, palette_reasons = ct.palettes[plan.variant, plan.dark, plan.enhanced]
-    page_reasons = [*view.page_reasons, *palette_reasons]
-    if plan.enhanced_reason is not None:
-        page_reasons.append(plan.enhanced_reason)
-    page_reasons.extend(plan.motion_reasons)
-    page_reasons.extend(font_reasons if scale != 1.0 else ())
+    theme, page_reasons = _theme(ct, plan, policy)
     return Layout(
         schema=SCHEMA_VERSION,
         page=ct.page,
         template_version=ct.version,
         variant=plan.variant,
         mode=plan.mode,
-        theme=LayoutTheme(
-            font_px=font_px,
-            line_height=view.line_height,
-            motion=plan.motion,
-            high_contrast=plan.enhanced,
-            palette=palette,
-            dark=plan.dark,
-            direction=plan.direction,
-        ),
+        theme=theme,
         components=components,
         personalization=PersonalizationInfo(
             strength=plan.strength,
@@ -128,3 +101,55 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
         ),
         reasons=page_reasons,
     )
+
+
+def _touched(
+    ct: CompiledTemplate,
+    plan: Plan,
+    extra: Mapping[int, list[str]],
+    placed: Mapping[int, str],
+    drops: Mapping[int, tuple[str, ...]] | None,
+    patches: Sequence[tuple[str, str, Any, str]],
+) -> set[int]:
+    """The components this plan changes beyond the font scale (they cannot share a row)."""
+    touched: set[int] = set(extra)
+    touched.update(placed)
+    if drops:
+        touched.update(drops)
+    if patches:
+        flagged = ct.flagged.get(plan.variant)
+        if flagged is None:
+            comps = ct.views[plan.variant, plan.mode].comps
+            flagged = ct.flagged[plan.variant] = {
+                flag: frozenset(i for i, c in enumerate(comps) if getattr(c, flag))
+                for flag, *_ in PROP_RULES
+            }
+        for flag, _, _, _ in patches:
+            touched.update(flagged[flag])
+    return touched
+
+
+def _theme(ct: CompiledTemplate, plan: Plan, policy: Policy) -> tuple[LayoutTheme, list[str]]:
+    """The page's theme (font scaled, never under the elderly body size: MIIT 1.1) and the
+    page-level reasons."""
+    view = ct.views[plan.variant, plan.mode]
+    scale = plan.font_scale
+    font_px = round(view.font_px * scale, 1)
+    if plan.mode == "elderly" and font_px < policy.elderly_font_px:
+        font_px = policy.elderly_font_px
+    palette, palette_reasons = ct.palettes[plan.variant, plan.dark, plan.enhanced]
+    page_reasons = [*view.page_reasons, *palette_reasons]
+    if plan.enhanced_reason is not None:
+        page_reasons.append(plan.enhanced_reason)
+    page_reasons.extend(plan.motion_reasons)
+    page_reasons.extend(plan.font_reasons if scale != 1.0 else ())
+    theme = LayoutTheme(
+        font_px=font_px,
+        line_height=view.line_height,
+        motion=plan.motion,
+        high_contrast=plan.enhanced,
+        palette=palette,
+        dark=plan.dark,
+        direction=plan.direction,
+    )
+    return theme, page_reasons

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from uiserver.engine.explain import Reason
 from uiserver.policy import Policy
 from uiserver.schema import Context, Settings
-from uiserver.types import Mode
+from uiserver.types import VOICE_NAV_TYPE, Mode
 
 # elderly_mode setting -> forced answer (None: decide from the triggers below).
 ELDERLY_SETTING: Mapping[str, bool | None] = {"on": True, "off": False, "auto": None}
@@ -31,10 +31,7 @@ ELDERLY_HIDE: tuple[tuple[str, str], ...] = (
 )
 
 # Component type -> reason: components elderly mode always shows (when the template has one).
-ELDERLY_SHOW_TYPES: Mapping[str, str] = {"voice_nav_entry": Reason.ELDERLY_VOICE_NAV}
-
-# Font the heading step gets in elderly mode: a role here takes the policy's largest step.
-LARGEST_STEP_ROLES = frozenset({"heading"})
+ELDERLY_SHOW_TYPES: Mapping[str, str] = {VOICE_NAV_TYPE: Reason.ELDERLY_VOICE_NAV}
 
 # Where action buttons sit: row and side of every placement, and its mirror image.
 PLACEMENT_ROW: Mapping[str, str] = {

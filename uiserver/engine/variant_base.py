@@ -12,15 +12,10 @@ from dataclasses import dataclass
 
 from uiserver.engine.components import ResolvedComponent
 from uiserver.engine.explain import Reason
-from uiserver.engine.rules import (
-    ELDERLY_HIDE,
-    ELDERLY_SHOW_TYPES,
-    LARGEST_STEP_ROLES,
-    PLACEMENT_ROW,
-)
+from uiserver.engine.rules import ELDERLY_HIDE, ELDERLY_SHOW_TYPES, PLACEMENT_ROW
 from uiserver.policy import Policy
 from uiserver.schema import ThemeSpec
-from uiserver.types import Mode
+from uiserver.types import LARGEST_STEP_ROLES, Mode
 
 Comps = tuple[ResolvedComponent, ...]
 SegmentRule = tuple[int, frozenset[str], bool]  # (component index, segments, show?)

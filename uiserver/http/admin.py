@@ -21,21 +21,22 @@ from starlette.routing import BaseRoute, Route
 
 from uiserver import admin as ops
 from uiserver.admin.preview import PersonaSpec, SpecError, spec_from_json, spec_from_query
-from uiserver.documents import DEFAULT_LIMITS, decode_json
-from uiserver.http.deps import designer, read_body, service_of, store_writes
+from uiserver.catalog import VERSION_MAX
+from uiserver.documents import DEFAULT_LIMITS
+from uiserver.http.deps import designer, json_document, read_body, service_of, store_writes
 from uiserver.http.errors import ApiError
 from uiserver.http.preview.h5 import render_h5
 from uiserver.http.responses import json_response
 from uiserver.publishing.publisher import PublishRefused
 from uiserver.schema import Problem, Template
 from uiserver.serving.context import QueryError, parse_context
-from uiserver.store.base import PublishOptions, RunningRollout
+from uiserver.serving.pages import LivePages
+from uiserver.store.base import PublishOptions, RunningRollout, TemplateRecord
 from uiserver.users.segments import IMPORT_LIMITS
 
 TEMPLATE_LIMIT = DEFAULT_LIMITS.max_bytes
 SEGMENTS_LIMIT = IMPORT_LIMITS.max_bytes
 MESSAGE_MAX = 500
-VERSION_MAX = 64
 _ETAG = re.compile(r'\s*"([\x21\x23-\x7e]{1,64})"\s*')  # RFC 9110 strong entity-tag
 RUNNING_CHOICES: tuple[RunningRollout, ...] = ("refuse", "abort", "promote")
 # The H5 preview is a picture of a page: no script, nothing loaded from elsewhere.
@@ -65,11 +66,6 @@ def refused(problems: list[Problem]) -> Response:
         },
         status=422,
     )
-
-
-async def _body(request: Request) -> Any:
-    """The JSON body, decoded with the documents' limits (DocumentError: 400 `bad_json`)."""
-    return decode_json(await read_body(request, TEMPLATE_LIMIT), None, DEFAULT_LIMITS)
 
 
 def _string(body: Any, name: str, *, required: bool, max_length: int = MESSAGE_MAX) -> str:
@@ -140,8 +136,9 @@ def publish_options(request: Request, body: Any) -> PublishOptions:
     )
 
 
-def _published(page: str, record: Any, service: Any) -> Response:
-    live = service.pages.get(page)
+def _published(page: str, record: TemplateRecord, pages: LivePages) -> Response:
+    """201 for a new live (or staged) version: its version, seq and the rollout now running."""
+    live = pages.pages.get(page)
     rollout = ops.rollout_state(live.rollout if live is not None else None)
     return json_response(
         {"page": page, "version": record.version, "seq": record.seq, "rollout": rollout},
@@ -156,7 +153,7 @@ def _published(page: str, record: Any, service: Any) -> Response:
 async def list_templates(request: Request) -> Response:
     designer(request)
     with store_writes():
-        rows = await ops.summaries(service_of(request))
+        rows = await ops.summaries(service_of(request).publisher)
     return json_response(rows)
 
 
@@ -164,7 +161,7 @@ async def get_template(request: Request) -> Response:
     designer(request)
     page = request.path_params["page"]
     with store_writes():
-        live = await ops.live_page(service_of(request), page)
+        live = await ops.live_page(service_of(request).live, page)
     return json_response(
         {
             "page": page,
@@ -179,28 +176,30 @@ async def get_template(request: Request) -> Response:
 async def validate(request: Request) -> Response:
     """Lint a draft: 200 with `ok` false and the problems when it would be refused."""
     designer(request)
-    data = ops.template_field(await _body(request))
-    _, problems = ops.check_draft(service_of(request), request.path_params["page"], data)
+    data = ops.template_field(await json_document(request, TEMPLATE_LIMIT))
+    _, problems = ops.check_draft(service_of(request).publisher, request.path_params["page"], data)
     return json_response({"ok": not problems, "problems": ops.problems_json(problems)})
 
 
 async def publish(request: Request) -> Response:
     who = designer(request)
     page = request.path_params["page"]
-    body = await _body(request)
+    body = await json_document(request, TEMPLATE_LIMIT)
     data = ops.template_field(body)
     message = _string(body, "message", required=True)
     options = publish_options(request, body)
     service = service_of(request)
-    template, problems = ops.check_draft(service, page, data)
+    template, problems = ops.check_draft(service.publisher, page, data)
     if template is None or problems:
         return refused(problems)
     try:
         with store_writes():
-            record = await ops.publish(service, page, template, who.user_id, message, options)
+            record = await ops.publish(
+                service.publisher, service.drafts, page, template, who.user_id, message, options
+            )
     except PublishRefused as exc:
         return refused(exc.problems)
-    return _published(page, record, service)
+    return _published(page, record, service.live)
 
 
 async def history(request: Request) -> Response:
@@ -208,8 +207,8 @@ async def history(request: Request) -> Response:
     page = request.path_params["page"]
     service = service_of(request)
     with store_writes():
-        versions = await ops.history(service, page)
-        state = await service.state(page)
+        versions = await ops.history(service.publisher, page)
+        state = await service.publisher.state(page)
     rollout = state.rollout if state is not None and state.archived is None else None
     archived = state.archived if state is not None else None
     return json_response(
@@ -227,7 +226,7 @@ async def diff(request: Request) -> Response:
     query = request.query_params
     with store_writes():
         result = await ops.diff(
-            service_of(request),
+            service_of(request).publisher,
             request.path_params["page"],
             query.get("from", ""),
             query.get("to", ""),
@@ -239,21 +238,21 @@ async def rollback(request: Request) -> Response:
     """Publish an earlier version anew (a new history entry; lint runs again)."""
     who = designer(request)
     page = request.path_params["page"]
-    body = await _body(request)
+    body = await json_document(request, TEMPLATE_LIMIT)
     version = _string(body, "version", required=True, max_length=VERSION_MAX)
     options = publish_options(request, body)
     service = service_of(request)
     try:
         with store_writes():
-            record = await ops.rollback(service, page, version, who.user_id, options)
+            record = await ops.rollback(service.publisher, page, version, who.user_id, options)
     except PublishRefused as exc:
         return refused(exc.problems)
-    return _published(page, record, service)
+    return _published(page, record, service.live)
 
 
 async def _rollout_answer(request: Request, page: str) -> Response:
     service = service_of(request)
-    live = await ops.live_page(service, page)
+    live = await ops.live_page(service.live, page)
     return json_response(
         {
             "page": page,
@@ -267,10 +266,10 @@ async def set_rollout(request: Request) -> Response:
     """Widen or narrow the running rollout: `{"percent": 1..100}`."""
     who = designer(request)
     page = request.path_params["page"]
-    percent = _percent(await _body(request), "percent", required=True)
+    percent = _percent(await json_document(request, TEMPLATE_LIMIT), "percent", required=True)
     assert percent is not None
     with store_writes():
-        await ops.set_rollout(service_of(request), page, percent, who.user_id)
+        await ops.set_rollout(service_of(request).publisher, page, percent, who.user_id)
         return await _rollout_answer(request, page)
 
 
@@ -279,7 +278,7 @@ async def _end_rollout(request: Request, outcome: Literal["promote", "abort"]) -
     page = request.path_params["page"]
     await read_body(request, TEMPLATE_LIMIT)  # any body is ignored
     with store_writes():
-        await ops.end_rollout(service_of(request), page, outcome, who.user_id)
+        await ops.end_rollout(service_of(request).publisher, page, outcome, who.user_id)
         return await _rollout_answer(request, page)
 
 
@@ -299,8 +298,8 @@ async def archive(request: Request) -> Response:
     page = request.path_params["page"]
     service = service_of(request)
     with store_writes():
-        await ops.archive(service, page, who.user_id)
-        state = await service.state(page)
+        await ops.archive(service.publisher, page, who.user_id)
+        state = await service.publisher.state(page)
     return json_response({"page": page, "archived": state.archived if state else None})
 
 
@@ -333,13 +332,15 @@ def _preview_response(
     if marked not in ("0", "1"):
         raise ApiError(422, "invalid", "marks must be 0 or 1", "marks")
     service = service_of(request)
-    layout = ops.preview_persona(service, template, spec, context, version)
+    layout = ops.preview_persona(service.publisher, template, spec, context, version)
     if fmt == "json":
         return json_response(layout)
     # marks=1: badge what personalization changed against this persona's base (same settings
     # and context, personalization off: DESIGN section 5's "base layout").
     base = (
-        ops.preview_persona(service, template, spec, context, version, personalization=0.0)
+        ops.preview_persona(
+            service.publisher, template, spec, context, version, personalization=0.0
+        )
         if marked == "1"
         else None
     )
@@ -360,20 +361,22 @@ def _preview_response(
 async def preview_live(request: Request) -> Response:
     designer(request)
     with store_writes():
-        live = await ops.live_page(service_of(request), request.path_params["page"])
+        live = await ops.live_page(service_of(request).live, request.path_params["page"])
     return _preview_response(request, live.template, live.record.version, _persona(request))
 
 
 async def preview_draft(request: Request) -> Response:
     """A draft as a persona would get it, before anyone publishes it (lint must pass)."""
     designer(request)
-    body = await _body(request)
+    body = await json_document(request, TEMPLATE_LIMIT)
     data = ops.template_field(body)
     # The persona: a POSTed `persona` object, else the query's (checked before lint: a bad
     # persona is the caller's error whatever the draft says).
     posted = body.get("persona") if isinstance(body, Mapping) else None
     spec = _persona(request, posted)
-    template, problems = ops.check_draft(service_of(request), request.path_params["page"], data)
+    template, problems = ops.check_draft(
+        service_of(request).publisher, request.path_params["page"], data
+    )
     if template is None or problems:
         return refused(problems)
     return _preview_response(request, template, None, spec)
@@ -388,7 +391,7 @@ async def put_segments(request: Request) -> Response:
     body = await read_body(request, SEGMENTS_LIMIT)
     content_type = request.headers.get("content-type", "")
     with store_writes():
-        users = await ops.import_segments(service_of(request), body, content_type)
+        users = await ops.import_segments(service_of(request).users, body, content_type)
     return json_response({"users": users})
 
 
@@ -400,7 +403,9 @@ async def experiment(request: Request) -> Response:
     empty readout (`experiment` null, no variants) for a page without an experiment."""
     designer(request)
     with store_writes():
-        result = await ops.experiment_readout(service_of(request), request.path_params["page"])
+        result = await ops.experiment_readout(
+            service_of(request).live, service_of(request).counts, request.path_params["page"]
+        )
     return json_response(result)
 
 

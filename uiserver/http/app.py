@@ -57,11 +57,11 @@ def create_app(config: Config) -> ASGIApp:
         return {
             "bodies": len(service.cache.bodies),
             "requests": len(service.cache.requests),
-            "profiles": len(service.profiles),
+            "profiles": len(service.loader.cache),
             "tokens": verifier.cached if verifier else 0,
         }
 
-    metrics = Metrics(lambda: service.stats, cache_sizes, lambda: service.server.served)
+    metrics = Metrics(lambda: service.server.stats, cache_sizes, lambda: service.server.served)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

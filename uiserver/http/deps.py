@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
@@ -86,6 +87,19 @@ def decode_json(body: bytes, kind: type[T]) -> T:
     or out-of-range field 422 `invalid` naming it."""
     try:
         return documents.decode_json(body, kind)
+    except DocumentError as exc:
+        raise api_error(exc) from None
+
+
+async def json_document(request: Request, limit: int = documents.DEFAULT_LIMITS.max_bytes) -> Any:
+    """A JSON body of any shape, at most `limit` bytes (413 past it), decoded with the
+    documents' depth and number limits (400 `bad_json`); the admin API's and the console
+    scripts' bodies, checked field by field by their handlers."""
+    raw = await read_body(request, limit)
+    try:
+        return documents.decode_json(
+            raw, None, dataclasses.replace(documents.DEFAULT_LIMITS, max_bytes=limit)
+        )
     except DocumentError as exc:
         raise api_error(exc) from None
 

@@ -12,10 +12,8 @@ admin role; a draft belongs to the designer whose token saves it.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping
-from typing import Any
 
 import msgspec
 from starlette.requests import Request
@@ -24,8 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from uiserver.admin import drafts
 from uiserver.admin.contrast import ContrastRequest, readouts
-from uiserver.documents import DEFAULT_LIMITS, decode_json
-from uiserver.http.deps import designer, read_body, service_of, store_writes
+from uiserver.http.deps import designer, json_document, service_of, store_writes
 from uiserver.http.errors import ApiError, validation_field
 from uiserver.http.responses import json_response
 
@@ -33,31 +30,28 @@ from uiserver.http.responses import json_response
 BODY_LIMIT = 2 * drafts.MAX_BYTES + 4096
 
 
-async def _body(request: Request) -> Any:
-    return decode_json(
-        await read_body(request, BODY_LIMIT),
-        None,
-        dataclasses.replace(DEFAULT_LIMITS, max_bytes=BODY_LIMIT),
-    )
-
-
 async def list_drafts(request: Request) -> Response:
     who = designer(request)
     with store_writes():
-        rows = await drafts.mine(service_of(request), who.user_id)
+        rows = await drafts.mine(service_of(request).live, service_of(request).drafts, who.user_id)
     return json_response({"drafts": rows})
 
 
 async def get_draft(request: Request) -> Response:
     who = designer(request)
     with store_writes():
-        body = await drafts.load(service_of(request), who.user_id, request.path_params["page"])
+        body = await drafts.load(
+            service_of(request).live,
+            service_of(request).drafts,
+            who.user_id,
+            request.path_params["page"],
+        )
     return json_response(body)
 
 
 async def put_draft(request: Request) -> Response:
     who = designer(request)
-    body = await _body(request)
+    body = await json_document(request, BODY_LIMIT)
     if not isinstance(body, Mapping) or not isinstance(body.get("text"), str):
         raise ApiError(422, "invalid", 'the body must be {"text": "..."}', "text")
     base = body.get("base_version") or ""
@@ -66,7 +60,13 @@ async def put_draft(request: Request) -> Response:
     page = request.path_params["page"]
     with store_writes():
         draft = await drafts.save(
-            service_of(request), who.user_id, page, body["text"], base, time.time()
+            service_of(request).live,
+            service_of(request).drafts,
+            who.user_id,
+            page,
+            body["text"],
+            base,
+            time.time(),
         )
     return json_response(
         {"page": page, "base_version": draft.base_version, "updated": draft.updated}
@@ -76,7 +76,9 @@ async def put_draft(request: Request) -> Response:
 async def delete_draft(request: Request) -> Response:
     who = designer(request)
     with store_writes():
-        gone = await drafts.discard(service_of(request), who.user_id, request.path_params["page"])
+        gone = await drafts.discard(
+            service_of(request).drafts, who.user_id, request.path_params["page"]
+        )
     return json_response({"discarded": gone})
 
 
@@ -84,7 +86,7 @@ async def contrast(request: Request) -> Response:
     """Each pair's ratio, floor and WCAG source (`contrast_pairs`)."""
     designer(request)
     try:
-        spec = msgspec.convert(await _body(request), ContrastRequest)
+        spec = msgspec.convert(await json_document(request, BODY_LIMIT), ContrastRequest)
     except msgspec.ValidationError as exc:
         message, field = validation_field(exc)
         raise ApiError(422, "invalid", message, field) from None

@@ -14,7 +14,7 @@ memory (issue 10, section 5).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,8 +23,9 @@ from uiserver.auth import AuthError, TokenVerifier
 from uiserver.http.errors import error_body
 from uiserver.http.metrics import Metrics
 from uiserver.http.negotiation import EncodingMemo, matching_tag
-from uiserver.service import Service, UnknownPage
+from uiserver.service import Service
 from uiserver.serving.context import ContextMemo, QueryError
+from uiserver.serving.pages import UnknownPage
 from uiserver.users.ids import shown
 
 PREFIX = "/v1/layouts/"
@@ -99,14 +100,7 @@ class LayoutApp:
 
     async def _layout(self, scope: Scope, send: Send) -> None:
         page = scope["path"][len(PREFIX) :]
-        authorization = if_none_match = accept_encoding = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
-            elif name == b"if-none-match":
-                if_none_match = value
-            elif name == b"accept-encoding":
-                accept_encoding = value
+        authorization, if_none_match, accept_encoding = _request_headers(scope["headers"])
         user_id = ""
         if authorization:
             verifier = self.verifier()
@@ -127,7 +121,7 @@ class LayoutApp:
             return
         context, key = parsed
         try:
-            served = await self.service.layout(user_id, page, key, context)
+            served = await self.service.server.layout(user_id, page, key, context)
         except UnknownPage:
             await self._error(send, 404, "unknown_page", f"no page {shown(page)}", "page")
             return
@@ -175,3 +169,19 @@ class LayoutApp:
                 "body": b"" if scope["method"] == "HEAD" else body,
             }
         )
+
+
+def _request_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+) -> tuple[str | None, bytes | None, bytes | None]:
+    """Authorization (text), If-None-Match and Accept-Encoding (bytes) of a launch request, the
+    only headers the fast path reads; None for each one absent."""
+    authorization = if_none_match = accept_encoding = None
+    for name, value in headers:
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"if-none-match":
+            if_none_match = value
+        elif name == b"accept-encoding":
+            accept_encoding = value
+    return authorization, if_none_match, accept_encoding

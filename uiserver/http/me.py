@@ -17,10 +17,9 @@ from uiserver.http.deps import decode_json, read_body, service_of, store_writes,
 from uiserver.http.errors import ApiError
 from uiserver.http.responses import json_response
 from uiserver.schema import EVENT_TS_LEEWAY, EventBatch
-from uiserver.users.settings import merge_patch, replacement
+from uiserver.users.settings import MERGE_PATCH, merge_patch, replacement
 
 SETTINGS_LIMIT = 4 * 1024
-MERGE_PATCH = "application/merge-patch+json"
 PATCH_MEDIA_TYPES = (MERGE_PATCH, "application/json")
 EVENTS_LIMIT = 256 * 1024
 
@@ -28,7 +27,7 @@ EVENTS_LIMIT = 256 * 1024
 async def get_settings(request: Request) -> Response:
     user_id = user(request)
     with store_writes():
-        settings = await service_of(request).get_settings(user_id)
+        settings = await service_of(request).users.get_settings(user_id)
     return json_response(settings)
 
 
@@ -38,10 +37,10 @@ async def put_settings(request: Request) -> Response:
     user_id = user(request)
     service = service_of(request)
     with store_writes():
-        epoch = await service.write_epoch(user_id)
+        epoch = await service.users.write_epoch(user_id)
     settings = replacement(await read_body(request, SETTINGS_LIMIT))
     with store_writes():
-        await service.put_settings(user_id, settings, epoch)
+        await service.users.put_settings(user_id, settings, epoch)
     return json_response(settings)
 
 
@@ -59,12 +58,12 @@ async def patch_settings(request: Request) -> Response:
         )
     service = service_of(request)
     with store_writes():
-        epoch = await service.write_epoch(user_id)
+        epoch = await service.users.write_epoch(user_id)
     update = merge_patch(await read_body(request, SETTINGS_LIMIT))
     with store_writes():
         if update is None:
-            return json_response(await service.get_settings(user_id))
-        stored = await service.update_settings(user_id, update, epoch)
+            return json_response(await service.users.get_settings(user_id))
+        stored = await service.users.update_settings(user_id, update, epoch)
     return json_response(stored)
 
 
@@ -77,11 +76,11 @@ async def post_events(request: Request) -> Response:
     user_id = user(request)
     service = service_of(request)
     with store_writes():
-        epoch = await service.write_epoch(user_id)
+        epoch = await service.users.write_epoch(user_id)
     batch = decode_json(await read_body(request, EVENTS_LIMIT), EventBatch)
     refuse_future_events(batch, time.time())
     with store_writes():
-        outcome = await service.record_events(user_id, batch.events, epoch)
+        outcome = await service.events.record(user_id, batch.events, epoch)
     body = {
         "accepted": len(batch.events),
         "stored": outcome.stored,
@@ -108,14 +107,14 @@ def refuse_future_events(batch: EventBatch, now: float) -> None:
 async def export_data(request: Request) -> Response:
     user_id = user(request)
     with store_writes():
-        data = await service_of(request).export_user(user_id)
+        data = await service_of(request).users.export(user_id)
     return json_response({"user": user_id, "data": data})
 
 
 async def erase(request: Request) -> Response:
     user_id = user(request)
     with store_writes():
-        await service_of(request).erase(user_id)
+        await service_of(request).users.erase(user_id)
     return json_response({"erased": True})
 
 

@@ -29,7 +29,7 @@ from uiserver.schema import (
     Template,
 )
 from uiserver.serving.context import openapi_parameters
-from uiserver.users.settings import SETTINGS_FIELDS, SettingsDocument
+from uiserver.users.settings import MERGE_PATCH, SETTINGS_FIELDS, SettingsDocument
 
 STRUCTS = (
     Layout,
@@ -47,7 +47,6 @@ STRUCTS = (
     ComponentType,
     ExperimentReadout,
 )
-MERGE_PATCH = "application/merge-patch+json"
 
 
 def _ref(name: str) -> dict[str, str]:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from uiserver.lint.props import FIXED_HEIGHT_PROPS
 from uiserver.policy import Policy
 from uiserver.schema import ComponentType, Problem
-
-# Action buttons are buttons or links; any other role would tell a screen reader the wrong thing.
-ACTION_ROLES = frozenset({"button", "link"})
+from uiserver.types import ACTION_ROLES, TEXTLESS_ROLES
 
 # Catalogue flag rules as data: (flag, implied flag, why).
 IMPLIES: tuple[tuple[str, str, str], ...] = (
@@ -73,11 +72,6 @@ def _check_columns(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
         yield Problem("columns", "only grids have columns (set grid: true or columns: 0)")
 
 
-# Props that fix a box's height clip text at font scale 2.0 (WCAG 1.4.4, 1.4.12); the same set the
-# template lint refuses (uiserver.lint_props).
-_FIXED_HEIGHT_PROPS = frozenset({"height", "fixed_height", "max_height", "min_height_px"})
-
-
 def _check_prop_schema(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
     for name, spec in ctype.props.items():
         where = f"props.{name}"
@@ -90,7 +84,7 @@ def _check_prop_schema(ctype: ComponentType, policy: Policy) -> Iterator[Problem
             "number",
         ):
             yield Problem(where, "only integer and number props have a minimum or maximum")
-        if name in _FIXED_HEIGHT_PROPS and ctype.role != "image":
+        if name in FIXED_HEIGHT_PROPS and ctype.role not in TEXTLESS_ROLES:
             yield Problem(
                 where, f"a fixed {name} clips text when fonts scale up to 2.0 (WCAG 1.4.4, 1.4.12)"
             )

@@ -30,13 +30,12 @@ from uiserver.schema import (
     Template,
     ThemeSpec,
 )
+from uiserver.types import TEXTLESS_ROLES
 
 HEX = re.compile(r"#[0-9A-Fa-f]{6}")  # whole string: `fullmatch` (a `$` passes "...\n")
 
 # Props that fix a box's height: text in it clips when the user scales fonts (WCAG 1.4.4, 1.4.12).
 FIXED_HEIGHT_PROPS = frozenset({"height", "fixed_height", "max_height", "min_height_px"})
-# Roles that draw no text of their own (a fixed height is an image's aspect, not clipped text).
-TEXTLESS_ROLES = frozenset({"image"})
 
 TYPE_CHECKS: Mapping[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),

@@ -40,12 +40,7 @@ from uiserver.schema import (
     VariantSpec,
     ZoneSpec,
 )
-
-# The type elderly mode shows on every page (MIIT 5.1); a page without one cannot offer it.
-VOICE_NAV_TYPE = "voice_nav_entry"
-
-# Global navigation must be named the same on every page (WCAG 3.2.4 consistent identification).
-GLOBAL_NAV_ROLES = frozenset({"tablist"})
+from uiserver.types import GLOBAL_NAV_ROLES, VOICE_NAV_TYPE
 
 # A component instance needs a label when its type has any of these flags.
 LABEL_FLAGS = ("label_required", "interactive", "image")
@@ -253,41 +248,52 @@ def _check_placements(template: Template, catalog: Catalog, policy: Policy) -> I
 
 def _check_segments(template: Template, catalog: Catalog, policy: Policy) -> Iterator[Problem]:
     for i, spec in enumerate(template.components):
-        rules = (
-            ("show_for_segments", spec.show_for_segments, "shown"),
-            ("hide_for_segments", spec.hide_for_segments, "hidden"),
-            ("show_for_scenes", spec.show_for_scenes, "shown"),
-            ("hide_for_scenes", spec.hide_for_scenes, "hidden"),
-        )
-        for field, segments, verb in rules:
-            if not segments:
-                continue
-            if spec.pinned:
-                yield Problem(
-                    _where(i, field),
-                    f"a pinned component is never {verb} by personalization (WCAG 3.2.3); "
-                    "unpin it or drop the segment rule",
-                )
-            if any(not s.strip() for s in segments):
-                yield Problem(_where(i, field), "a segment name is empty")
+        yield from _segment_rule_problems(i, spec)
         both = sorted(set(spec.show_for_segments) & set(spec.hide_for_segments))
         if both:
             yield Problem(_where(i, "hide_for_segments"), f"segments both shown and hidden: {both}")
         scenes = sorted(set(spec.show_for_scenes) & set(spec.hide_for_scenes))
         if scenes:
             yield Problem(_where(i, "hide_for_scenes"), f"scenes both shown and hidden: {scenes}")
-        for field, what in (("show_for_segments", "segments"), ("show_for_scenes", "scenes")):
-            if spec.visible and getattr(spec, field):
-                yield Problem(
-                    _where(i, field),
-                    "has no effect on a visible component (set visible: false to show it only "
-                    f"for these {what})",
-                )
-        for field in ("hide_for_segments", "hide_for_scenes"):
-            if not spec.visible and getattr(spec, field):
-                yield Problem(_where(i, field), "has no effect on a hidden component")
+        yield from _visibility_rule_problems(i, spec)
         if spec.category is not None and not spec.category.strip():
             yield Problem(_where(i, "category"), "the category is empty (omit it to use the id)")
+
+
+def _segment_rule_problems(i: int, spec: ComponentSpec) -> Iterator[Problem]:
+    """A show/hide rule on a pinned component (WCAG 3.2.3: it never changes), or with an empty
+    segment name."""
+    rules = (
+        ("show_for_segments", spec.show_for_segments, "shown"),
+        ("hide_for_segments", spec.hide_for_segments, "hidden"),
+        ("show_for_scenes", spec.show_for_scenes, "shown"),
+        ("hide_for_scenes", spec.hide_for_scenes, "hidden"),
+    )
+    for field, segments, verb in rules:
+        if not segments:
+            continue
+        if spec.pinned:
+            yield Problem(
+                _where(i, field),
+                f"a pinned component is never {verb} by personalization (WCAG 3.2.3); "
+                "unpin it or drop the segment rule",
+            )
+        if any(not s.strip() for s in segments):
+            yield Problem(_where(i, field), "a segment name is empty")
+
+
+def _visibility_rule_problems(i: int, spec: ComponentSpec) -> Iterator[Problem]:
+    """Rules that cannot act: `show_for_*` on a visible component, `hide_for_*` on a hidden one."""
+    for field, what in (("show_for_segments", "segments"), ("show_for_scenes", "scenes")):
+        if spec.visible and getattr(spec, field):
+            yield Problem(
+                _where(i, field),
+                "has no effect on a visible component (set visible: false to show it only "
+                f"for these {what})",
+            )
+    for field in ("hide_for_segments", "hide_for_scenes"):
+        if not spec.visible and getattr(spec, field):
+            yield Problem(_where(i, field), "has no effect on a hidden component")
 
 
 def _check_variants(template: Template, catalog: Catalog, policy: Policy) -> Iterator[Problem]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from uiserver.catalog import Catalog
-from uiserver.engine.components import NAVIGATION_ROLES
 from uiserver.policy import Policy
 from uiserver.schema import Problem, Template
+from uiserver.types import NAVIGATION_ROLES
 
 
 def check_navigation_pinned(

@@ -45,8 +45,13 @@ class PublishRefused(Exception):
         self.problems = problems
 
 
-class UnknownVersion(KeyError):
+class UnknownVersion(LookupError):
     """The page has no such version (rollback target)."""
+
+    def __init__(self, page: str, version: str) -> None:
+        super().__init__(f"page {page!r} has no version {version!r}")
+        self.page = page
+        self.version = version
 
 
 class Publisher:
@@ -66,8 +71,8 @@ class Publisher:
         """Schema and accessibility problems of a template (empty: publishable)."""
         return lint_template(template, self.catalog, self.policy)
 
-    def decode_template(self, data: Any) -> tuple[Template | None, list[Problem]]:
-        """A template from a parsed JSON document, or the problems that prevent it."""
+    def decode_template(self, data: Mapping[str, Any]) -> tuple[Template | None, list[Problem]]:
+        """A template from a parsed JSON object, or the problems that prevent it."""
         return validate_document(data, "json", self.catalog, self.policy)
 
     async def publish(
@@ -111,7 +116,7 @@ class Publisher:
         """
         old = await self.store.get_version(page, version)
         if old is None:
-            raise UnknownVersion(version)
+            raise UnknownVersion(page, version)
         template = decode_document(old.document, Template, name=page, fmt="json")
         problems = self.lint(template)
         if problems:
@@ -150,7 +155,7 @@ class Publisher:
         return record
 
     async def archive(self, page: str, author: str) -> Archived:
-        """Take the page down (clients get 404); KeyError when it was never published."""
+        """Take the page down (clients get 404); NeverPublished when it was never published."""
         archived = await self.store.archive(page, author, time.time())
         await self.pages.reload_page(page)
         return archived

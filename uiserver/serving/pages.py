@@ -24,8 +24,12 @@ from uiserver.store.base import PageState, Rollout, Store, StoreUnavailable, Tem
 log = logging.getLogger("uiserver")
 
 
-class UnknownPage(KeyError):
+class UnknownPage(LookupError):
     """No live template for the page (404 at the edge)."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(f"no live page {page!r}")
+        self.page = page
 
 
 @dataclass(slots=True)

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 
 import msgspec
 
 from uiserver.engine.activity import mark_converted, mark_exposed, record_launches
 from uiserver.engine.affinity import Affinity
 from uiserver.schema import Activity, Profile, Settings
-from uiserver.store.base import Conversion, Exposure, Invalidation, Listener, TemplateRecord
+from uiserver.store.base import (
+    Conversion,
+    Exposure,
+    Invalidation,
+    Listener,
+    TemplateRecord,
+    UserExport,
+)
 
 log = logging.getLogger("uiserver.store")
 
@@ -102,24 +108,21 @@ def export_document(
     created: float | None,
     updated: float | None,
     activity: Activity | None = None,
-) -> dict[str, Any]:
-    """The same JSON-able shape from both backends. `settings` is null when none were stored
-    (defaults apply); affinity scores are as of `affinities_updated`."""
-    return {
-        "user_id": user_id,
-        "settings": msgspec.to_builtins(settings) if settings is not None else None,
-        "affinities": dict(sorted(affinity.scores.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "affinities_updated": affinity.updated,
-        "evidence": affinity.evidence,
-        "last_event": affinity.last_event,
-        "segments": sorted(segments),
-        # Activity counters (days are UTC day numbers); the segments computed from them are
-        # added by the service, which knows the policy and today.
-        "activity": msgspec.to_builtins(activity) if activity is not None else None,
-        "last_order": {page: list(order) for page, order in sorted(last_order.items())},
-        "created": created,
-        "updated": updated,
-    }
+) -> UserExport:
+    """The same export from both backends (affinities by descending score, then key)."""
+    return UserExport(
+        user_id=user_id,
+        settings=settings,
+        affinities=dict(sorted(affinity.scores.items(), key=lambda kv: (-kv[1], kv[0]))),
+        affinities_updated=affinity.updated,
+        evidence=affinity.evidence,
+        last_event=affinity.last_event,
+        segments=sorted(segments),
+        activity=activity,
+        last_order={page: list(order) for page, order in sorted(last_order.items())},
+        created=created,
+        updated=updated,
+    )
 
 
 def check_same_document(record: TemplateRecord, document: bytes) -> None:

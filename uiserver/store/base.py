@@ -23,12 +23,12 @@ added there, and the test suite scans the whole keyspace for the id after an era
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import msgspec
 
 from uiserver.engine.readout import VariantCounts
-from uiserver.schema import Event, Profile, Settings
+from uiserver.schema import Activity, Event, Profile, Settings
 
 
 class StoreUnavailable(RuntimeError):
@@ -37,6 +37,15 @@ class StoreUnavailable(RuntimeError):
 
 class ErasedMeanwhile(RuntimeError):
     """The user was erased after this write started (its epoch is stale): nothing was written."""
+
+
+class NeverPublished(LookupError):
+    """The page has no history at all (archive of a page never published): nothing changed.
+    A LookupError, not a KeyError: callers catch it by name, never a stray KeyError."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(f"page {page!r} was never published")
+        self.page = page
 
 
 class TemplateRecord(msgspec.Struct, frozen=True):
@@ -193,6 +202,29 @@ class InvalidationSource(Protocol):
         """True while other processes' invalidations reach this one (readiness)."""
 
 
+class UserExport(msgspec.Struct, frozen=True):
+    """Everything stored about a user (`GET /v1/me/data`), the same shape from both backends.
+
+    `settings` is null when none were stored (defaults apply); affinity scores are as of
+    `affinities_updated` (Unix seconds); activity days are UTC day numbers; `last_order`:
+    page -> the component ids last served; `computed_segments`: the segments the activity
+    counters give today (filled by `users.data`, which knows the policy and the day).
+    """
+
+    user_id: str
+    settings: Settings | None
+    affinities: dict[str, float]
+    affinities_updated: float | None
+    evidence: float
+    last_event: float | None
+    segments: list[str]
+    activity: Activity | None
+    last_order: dict[str, list[str]]
+    created: float | None
+    updated: float | None
+    computed_segments: list[str] = msgspec.field(default_factory=list)
+
+
 class UserStore(Protocol):
     """Everything stored about users: settings, affinities, segments, last orders."""
 
@@ -235,7 +267,7 @@ class UserStore(Protocol):
         """Replace the segments of each user named; returns how many users were written.
         Invalidates each user (past BULK_INVALIDATION_USERS: one `all`)."""
 
-    async def export_user(self, user_id: str) -> dict[str, Any]:
+    async def export_user(self, user_id: str) -> UserExport:
         """Everything stored about the user, as a JSON-able document."""
 
     async def erase_user(self, user_id: str) -> None:
@@ -327,8 +359,8 @@ class TemplateStore(Protocol):
         NoRollout when none runs. Invalidates the page."""
 
     async def archive(self, page: str, author: str, now: float) -> Archived:
-        """Archive the page (ends a running rollout); idempotent. KeyError when the page has no
-        history. Invalidates the page."""
+        """Archive the page (ends a running rollout); idempotent. NeverPublished when the page
+        has no history. Invalidates the page."""
 
     async def get_version(self, page: str, version: str) -> TemplateRecord | None:
         """The newest history entry of that version (a rollback repeats a version), or None."""

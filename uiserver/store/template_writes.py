@@ -16,6 +16,7 @@ import msgspec
 from uiserver.store._common import check_same_document
 from uiserver.store.base import (
     Archived,
+    NeverPublished,
     NoRollout,
     PageState,
     PublishOptions,
@@ -151,9 +152,9 @@ def plan_end(
 
 
 def plan_archive(page: str, author: str, now: float, state: PageState | None) -> Writes:
-    """Archive the page and end its rollout; KeyError when it was never published."""
+    """Archive the page and end its rollout; NeverPublished when it was never published."""
     if state is None:
-        raise KeyError(page)
+        raise NeverPublished(page)
     if state.archived is not None:
         return Writes(state.head)
     return Writes(

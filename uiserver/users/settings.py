@@ -27,6 +27,9 @@ import msgspec
 from uiserver.documents import DocumentError, convert, decode_json, named_field
 from uiserver.schema import Settings
 
+# The media type of a JSON Merge Patch (RFC 7396 section 4); `PATCH /v1/me/settings` takes it.
+MERGE_PATCH = "application/merge-patch+json"
+
 SETTINGS_FIELDS = tuple(field.name for field in msgspec.structs.fields(Settings))
 
 # `Settings` with every field required: what a whole replacement must name.

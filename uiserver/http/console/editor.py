@@ -61,7 +61,9 @@ def settings_choices() -> dict[str, Any]:
 
 async def draft_of(request: Request, current: Session, page: str) -> drafts.DraftBody | None:
     try:
-        return await drafts.load(service_of(request), current.who.user_id, page)
+        return await drafts.load(
+            service_of(request).live, service_of(request).drafts, current.who.user_id, page
+        )
     except admin.NotFound:
         return None
 
@@ -92,8 +94,10 @@ def _panel(
 ) -> dict[str, Any]:
     service = service_of(request)
     try:
-        layout = admin.preview_persona(service, template, spec, context, version)
-        base = admin.preview_persona(service, template, spec, context, version, personalization=0.0)
+        layout = admin.preview_persona(service.publisher, template, spec, context, version)
+        base = admin.preview_persona(
+            service.publisher, template, spec, context, version, personalization=0.0
+        )
     except admin.AdminError as exc:
         # One persona the engine cannot serve must not hide the others.
         return {"name": key, "title": title, "error": exc.message}
@@ -208,7 +212,7 @@ async def version_phones(
     phones: list[dict[str, Any]] = []
     before = None
     for label, version in (("From", old), ("To", new)):
-        record = await admin.version_record(service, page, version, label.lower())
+        record = await admin.version_record(service.publisher, page, version, label.lower())
         template = msgspec.json.decode(record.document, type=Template)
         title = f"{label}: #{record.seq} {version}"
         panel = _panel(request, template, version, spec, context, title, label.lower())

@@ -96,7 +96,7 @@ async def publish_step(
     share = _percent(form.get("rollout", ""))
     base = form.get("base_version", "")
     running = RUNNING.get(form.get("rollout_conflict", ""), "refuse")
-    live = service.pages.get(page)
+    live = service.live.pages.get(page)
     if form.get("confirm") != "yes":
         before = _full(live.template) if live is not None else {}
         who = (
@@ -123,7 +123,13 @@ async def publish_step(
     options = PublishOptions(base=(base,) if base else None, rollout=share, running=running)
     try:
         record = await admin.publish(
-            service, page, template, current.who.user_id, form.get("message", ""), options
+            service.publisher,
+            service.drafts,
+            page,
+            template,
+            current.who.user_id,
+            form.get("message", ""),
+            options,
         )
     except PublishRefused as exc:
         return await editor(
@@ -159,8 +165,8 @@ async def conflict_page(
     """409: both versions side by side, what the other person changed, and the way on."""
     page = request.path_params["page"]
     service = service_of(request)
-    await service.sync()
-    live = service.pages.get(page)
+    await service.live.sync()
+    live = service.live.pages.get(page)
     return html(
         request,
         "conflict.html",
@@ -185,14 +191,16 @@ async def reapply(
     result, on the live version as its new base, with what both sides changed."""
     page = request.path_params["page"]
     service = service_of(request)
-    live = await admin.live_page(service, page)
-    base = await admin.version_record(service, page, form.get("base_version", ""), "base_version")
+    live = await admin.live_page(service.live, page)
+    base = await admin.version_record(
+        service.publisher, page, form.get("base_version", ""), "base_version"
+    )
     merged, conflicts = merge3(
         msgspec.json.decode(base.document),
         _full(template),
         msgspec.json.decode(live.record.document),
     )
-    result, problems = admin.check_draft(service, page, merged)
+    result, problems = admin.check_draft(service.publisher, page, merged)
     if result is None or problems:
         return await editor(
             text=form.get("template", ""),
@@ -229,7 +237,7 @@ async def rollout_action(request: Request) -> Response:
     if step not in ("rollout", "promote", "abort"):
         raise ConsoleError(400, "Bad request", "unknown rollout step")
     service = service_of(request)
-    live = await admin.live_page(service, page)
+    live = await admin.live_page(service.live, page)
     if live.rollout is None:
         raise ConsoleError(409, "No rollout running", f"{page} has no staged rollout running")
     percent = _percent(form.get("percent", "")) if step == "rollout" else None
@@ -255,10 +263,10 @@ async def rollout_action(request: Request) -> Response:
     who = current.who.user_id
     if step == "rollout":
         assert percent is not None
-        await admin.set_rollout(service, page, percent, who)
+        await admin.set_rollout(service.publisher, page, percent, who)
     else:
         outcome: Literal["promote", "abort"] = "promote" if step == "promote" else "abort"
-        await admin.end_rollout(service, page, outcome, who)
+        await admin.end_rollout(service.publisher, page, outcome, who)
     return redirect(f"{PREFIX}/pages/{page}/history?{urlencode({'done': step})}")
 
 
@@ -268,7 +276,7 @@ async def archive_action(request: Request) -> Response:
     form = await checked_form(request, current)
     page = request.path_params["page"]
     service = service_of(request)
-    await admin.live_page(service, page)
+    await admin.live_page(service.live, page)
     if form.get("confirm") != "yes":
         return confirm(
             request,
@@ -281,7 +289,7 @@ async def archive_action(request: Request) -> Response:
             fields={},
             button="Confirm archive",
         )
-    await admin.archive(service, page, current.who.user_id)
+    await admin.archive(service.publisher, page, current.who.user_id)
     return redirect(f"{PREFIX}/?{urlencode({'archived': page})}")
 
 
@@ -292,18 +300,18 @@ async def create_page(request: Request) -> Response:
     form = await checked_form(request, current)
     name = form.get("page", "").strip()
     service = service_of(request)
-    await service.sync()
+    await service.live.sync()
     if not PAGE_NAME.fullmatch(name):
         raise ConsoleError(
             422,
             "Bad page name",
             "use 1-64 lowercase letters, digits, - or _, starting with a letter or digit",
         )
-    if name in service.pages or name in service.live.archived:
+    if name in service.live.pages or name in service.live.archived:
         raise ConsoleError(
             409, "Page exists", f"{name} exists (archived pages are restored from their history)"
         )
-    starter = service.pages.get(form.get("starter", ""))
+    starter = service.live.pages.get(form.get("starter", ""))
     if starter is None:
         raise ConsoleError(422, "Unknown starter", "choose a starter page")
     draft = msgspec.structs.replace(

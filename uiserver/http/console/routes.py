@@ -103,7 +103,7 @@ async def logout(request: Request) -> Response:
 async def index(request: Request) -> Response:
     current = session(request)
     service = service_of(request)
-    rows = await admin.summaries(service)
+    rows = await admin.summaries(service.publisher)
     archived = request.query_params.get("archived", "")
     notice = (
         f"Archived {archived}: clients get 404; its history is kept, and rolling back to "
@@ -111,7 +111,7 @@ async def index(request: Request) -> Response:
         if archived
         else ""
     )
-    mine = await drafts.mine(service, current.who.user_id)
+    mine = await drafts.mine(service.live, service.drafts, current.who.user_id)
     return html(
         request,
         "list.html",

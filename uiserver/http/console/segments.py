@@ -52,7 +52,7 @@ def chart(readout: ExperimentReadout) -> dict[str, Any]:
 async def _segments(
     request: Request, current: Session, status: int = 200, **context: Any
 ) -> Response:
-    experiments = await admin.experiments(service_of(request))
+    experiments = await admin.experiments(service_of(request).live, service_of(request).counts)
     context["charts"] = {e.page: chart(e.readout) for e in experiments if e.readout}
     context.setdefault("notice", "")
     context.setdefault("error", None)
@@ -79,7 +79,7 @@ async def import_segments(request: Request) -> Response:
     form = await checked_form(request, current, SEGMENTS_FORM_LIMIT)
     text = form.get("segments", "")
     try:
-        users = await admin.import_segments(service_of(request), text.encode())
+        users = await admin.import_segments(service_of(request).users, text.encode())
     except DocumentError as exc:
         refused = api_error(exc)
         return await _segments(request, current, refused.status, text=text, error=refused.message)

@@ -41,7 +41,9 @@ def _draft(request: Request, text: str) -> tuple[Template | None, list[Problem],
         data = admin.decode_text(text)
     except DocumentError as exc:
         return None, [admin.problem_of(exc, text)], 400 if exc.limit else 422
-    template, problems = admin.check_draft(service_of(request), request.path_params["page"], data)
+    template, problems = admin.check_draft(
+        service_of(request).publisher, request.path_params["page"], data
+    )
     return template, problems, 422
 
 
@@ -67,15 +69,15 @@ async def _editor(
     # opens with (`uiserver.drafts`); a page not published yet has none.
     draft = None
     if text is None:
-        live = await admin.live_page(service, page)
+        live = await admin.live_page(service.live, page)
         draft = await draft_of(request, current, page)
         if draft is not None:
             text = draft.text
             # Published over the base it started from: a stale draft gets the conflict page.
             base_version = draft.base_version if base_version is None else base_version
     else:
-        await service.sync()
-        live = service.pages.get(page)
+        await service.live.sync()
+        live = service.live.pages.get(page)
     return html(
         request,
         "editor.html",
@@ -104,7 +106,7 @@ async def editor(request: Request) -> Response:
     current = session(request)
     notice = ""
     published = request.query_params.get("published")
-    live = service_of(request).pages.get(request.path_params["page"])
+    live = service_of(request).live.pages.get(request.path_params["page"])
     if (
         published
         and live is not None
@@ -169,8 +171,8 @@ async def history_page(request: Request) -> Response:
     current = session(request)
     page = request.path_params["page"]
     service = service_of(request)
-    versions = await admin.history(service, page)
-    state = await service.state(page)
+    versions = await admin.history(service.publisher, page)
+    state = await service.publisher.state(page)
     notice = ""
     if request.query_params.get("rolled_back"):
         notice = f"Rolled back: version {request.query_params['rolled_back']} is live again."
@@ -202,7 +204,7 @@ async def rollback(request: Request) -> Response:
     version = form.get("version", "")
     base = form.get("base_version", "")
     if form.get("confirm") != "yes":
-        await admin.version_record(service_of(request), page, version, "version")
+        await admin.version_record(service_of(request).publisher, page, version, "version")
         return releases.confirm(
             request,
             current,
@@ -216,7 +218,7 @@ async def rollback(request: Request) -> Response:
     options = PublishOptions(base=(base,) if base else None)
     try:
         record = await admin.rollback(
-            service_of(request), page, version, current.who.user_id, options
+            service_of(request).publisher, page, version, current.who.user_id, options
         )
     except admin.Conflict as exc:
         raise ConsoleError(
@@ -236,11 +238,11 @@ async def diff_page(request: Request) -> Response:
     current = session(request)
     page = request.path_params["page"]
     service = service_of(request)
-    versions = await admin.history(service, page)
+    versions = await admin.history(service.publisher, page)
     query = request.query_params
     old = query.get("from") or (versions[1].version if len(versions) > 1 else "")
     new = query.get("to") or versions[0].version
-    result = await admin.diff(service, page, old, new) if old and new else None
+    result = await admin.diff(service.publisher, page, old, new) if old and new else None
     persona = query.get("persona", "default")
     if persona not in admin.persona_names():
         persona = "default"
@@ -272,7 +274,7 @@ async def diff_page(request: Request) -> Response:
 async def preview_page(request: Request) -> Response:
     current = session(request)
     page = request.path_params["page"]
-    live = await admin.live_page(service_of(request), page)
+    live = await admin.live_page(service_of(request).live, page)
     return html(
         request,
         "preview.html",

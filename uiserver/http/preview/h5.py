@@ -31,6 +31,7 @@ from uiserver.engine.direction import direction_for as direction_for  # re-expor
 from uiserver.http.preview.marks import Ghost, compare
 from uiserver.http.views import render
 from uiserver.schema import Layout, LayoutComponent
+from uiserver.types import ACTION_ROLES
 
 # Where each action placement goes: (area, CSS justify).
 PLACEMENT_AREAS: Mapping[str, tuple[str, str]] = {
@@ -117,7 +118,7 @@ KIND_BY_ROLE: Mapping[str, str] = {
 
 def component_view(component: LayoutComponent, catalog: Catalog, page: str) -> H5Block:
     ctype = catalog.get(component.type)
-    interactive = bool(ctype.interactive) if ctype else component.role in ("button", "link")
+    interactive = bool(ctype.interactive) if ctype else component.role in ACTION_ROLES
     view = H5Block(
         kind=KIND_BY_ROLE.get(component.role, "text"),
         id=component.id,

@@ -65,6 +65,7 @@ from uiserver.store.base import (
     PublishOptions,
     Rollout,
     TemplateRecord,
+    UserExport,
 )
 from uiserver.store.redis.activity import RedisActivity, fold_events, stored_activity
 from uiserver.store.redis.drafts import RedisDrafts
@@ -316,7 +317,7 @@ class RedisStore(RedisActivity):
         self._listeners.emit(changes)
         return len(mapping)
 
-    async def export_user(self, user_id: str) -> dict[str, Any]:
+    async def export_user(self, user_id: str) -> UserExport:
         settings, affinity, segments, orders, stamps, _, activity = await self._read_user(user_id)
         return export_document(user_id, settings, affinity, segments, orders, *stamps, activity)
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from uiserver.engine.affinity import fold
 from uiserver.schema import Event, Profile, Settings
@@ -44,6 +44,7 @@ from uiserver.store.base import (
     Rollout,
     StoreUnavailable,
     TemplateRecord,
+    UserExport,
 )
 from uiserver.store.sqlite import activity as sqlite_activity
 from uiserver.store.sqlite import changes as sqlite_changes
@@ -324,7 +325,7 @@ class SQLiteStore(sqlite_activity.ActivityMixin, sqlite_drafts.SQLiteDrafts):
         self._listeners.emit(changes)
         return len(mapping)
 
-    async def export_user(self, user_id: str) -> dict[str, Any]:
+    async def export_user(self, user_id: str) -> UserExport:
         with self._tx(write=False) as conn:
             settings, affinity, created, updated = sqlite_users.user_row(conn, user_id)
             segments = sqlite_users.segments(conn, user_id)

@@ -1,0 +1,501 @@
+"""The designer console through the real app: sessions, CSRF, escaping, and every page's forms.
+
+The browser tests (`test_browser.py`, `test_axe.py`) drive the same pages in Chromium; these
+check what a browser cannot easily show: cookie attributes, status codes, that a refused request
+changed nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from tests.helpers.app import bearer, csrf_of, log_in, make_app, token
+from uiserver.http.console.auth import LOGIN_COOKIE, SESSION_COOKIE
+
+DESIGNER = bearer("dora", "designer")
+SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Any:
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def anonymous(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def console(anonymous: TestClient) -> TestClient:
+    assert log_in(anonymous).status_code == 303
+    return anonymous
+
+
+def cookie_attributes(response: httpx.Response, name: str) -> dict[str, Any]:
+    for header in response.headers.get_list("set-cookie"):
+        cookie = SimpleCookie(header)
+        if name in cookie:
+            morsel = cookie[name]
+            return {"value": morsel.value, **{k: morsel[k] for k in morsel if morsel[k]}}
+    raise AssertionError(f"no Set-Cookie for {name}")
+
+
+def history(client: TestClient, page: str = "home") -> list[dict[str, Any]]:
+    versions: list[dict[str, Any]] = client.get(
+        f"/v1/admin/templates/{page}/history", headers=DESIGNER
+    ).json()["versions"]
+    return versions
+
+
+def live(client: TestClient, page: str = "home") -> tuple[str, dict[str, Any]]:
+    body = client.get(f"/v1/admin/templates/{page}", headers=DESIGNER).json()
+    return body["live_version"], body["template"]
+
+
+def editor_text(client: TestClient, page: str = "home") -> str:
+    html = client.get(f"/designer/pages/{page}").text
+    match = re.search(r'<textarea id="template"[^>]*>(.*?)</textarea>', html, re.S)
+    assert match
+    import html as html_module
+
+    return html_module.unescape(match.group(1))
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_login_sets_httponly_samesite_cookie(anonymous: TestClient) -> None:
+    form = anonymous.get("/designer/login")
+    assert form.status_code == 200
+    assert '<label for="token">' in form.text and 'id="token"' in form.text
+    assert cookie_attributes(form, LOGIN_COOKIE)["httponly"]
+    response = log_in(anonymous)
+    assert response.status_code == 303 and response.headers["location"] == "/designer/"
+    cookie = cookie_attributes(response, SESSION_COOKIE)
+    assert cookie["httponly"] is True
+    assert cookie["samesite"].lower() == "strict"
+    assert cookie["path"] == "/designer"
+    assert "secure" not in cookie  # plain http here; see the https test
+    page = anonymous.get("/designer/")
+    assert page.status_code == 200 and "Templates" in page.text and "dora" in page.text
+
+
+def test_cookie_is_secure_over_https(app: Any) -> None:
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        assert cookie_attributes(log_in(client), SESSION_COOKIE)["secure"] is True
+
+
+def test_no_session_redirects_get_and_refuses_post(anonymous: TestClient) -> None:
+    for path in (
+        "/designer/",
+        "/designer/pages/home",
+        "/designer/pages/home/preview",
+        "/designer/segments",
+        "/designer/pages/home/history",
+    ):
+        response = anonymous.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/designer/login"
+    post = anonymous.post("/designer/pages/home", data={"action": "validate", "template": "{}"})
+    assert post.status_code == 401 and "Templates of" not in post.text
+    assert anonymous.get("/designer").status_code == 308
+
+
+def test_user_token_gets_403_never_the_page(anonymous: TestClient) -> None:
+    refused = log_in(anonymous, "u1", "user")
+    assert refused.status_code == 403
+    assert not any(SESSION_COOKIE in h for h in refused.headers.get_list("set-cookie"))
+    # A user token smuggled into the cookie or sent as a bearer header: 403 as well.
+    anonymous.cookies.set(SESSION_COOKIE, token("u1"), path="/designer")
+    for response in (anonymous.get("/designer/"), anonymous.get("/designer/pages/home")):
+        assert response.status_code == 403
+        assert "live_version" not in response.text and "Edit home" not in response.text
+    anonymous.cookies.clear()
+    header = anonymous.get("/designer/pages/home", headers=bearer("u1"))
+    assert header.status_code == 403 and "<textarea" not in header.text
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param(token("dora", "designer", ttl=-3600), id="expired"),
+        pytest.param(
+            token("dora", "admin", secret="another-secret-0123456789-abcdefghij"), id="forged"
+        ),
+        pytest.param("not-a-token", id="garbage"),
+    ],
+)
+def test_bad_session_cookie_is_401_and_cleared(anonymous: TestClient, bad: str) -> None:
+    anonymous.cookies.set(SESSION_COOKIE, bad, path="/designer")
+    response = anonymous.get("/designer/pages/home")
+    assert response.status_code == 401 and "<textarea" not in response.text
+    assert cookie_attributes(response, SESSION_COOKIE)["max-age"] == "0"
+    form = anonymous.get("/designer/login")
+    login = anonymous.post("/designer/login", data={"csrf_token": csrf_of(form.text), "token": bad})
+    assert login.status_code == 401 and "not accepted" in login.text
+
+
+def test_logout_clears_the_cookie(console: TestClient) -> None:
+    csrf = csrf_of(console.get("/designer/").text)
+    assert console.post("/designer/logout", data={}).status_code == 403
+    response = console.post("/designer/logout", data={"csrf_token": csrf})
+    assert response.status_code == 303 and response.headers["location"] == "/designer/login"
+    assert cookie_attributes(response, SESSION_COOKIE)["max-age"] == "0"
+    console.cookies.clear()
+    assert console.get("/designer/").status_code == 303
+
+
+# --------------------------------------------------------------------------- CSRF
+
+
+def test_missing_or_wrong_csrf_is_403_and_publishes_nothing(console: TestClient, app: Any) -> None:
+    version, _ = live(console)
+    text = editor_text(console).replace('"搜索商品 Search products"', '"Find"')
+    form = {"action": "publish", "template": text, "message": "sneaky"}
+    missing = console.post("/designer/pages/home", data=form)
+    assert missing.status_code == 403 and "CSRF" in missing.text
+    # A token from another session (another designer's) does not fit this cookie.
+    with TestClient(app, follow_redirects=False) as other:
+        log_in(other, "eve", "designer")
+        foreign = csrf_of(other.get("/designer/").text)
+    wrong = console.post("/designer/pages/home", data={**form, "csrf_token": foreign})
+    assert wrong.status_code == 403
+    assert live(console)[0] == version and len(history(console)) == 1
+    # Every other form checks it too.
+    old = {"csrf_token": "0" * 64}
+    for path, data in (
+        ("/designer/pages/home/rollback", {"version": version}),
+        ("/designer/pages/home/preview", {"template": text}),
+        ("/designer/segments", {"segments": '{"user": "x", "segments": ["churn_risk"]}'}),
+        ("/designer/logout", {}),
+    ):
+        assert console.post(path, data=data).status_code == 403, path
+        assert console.post(path, data={**data, **old}).status_code == 403, path
+    assert len(history(console)) == 1
+    export = console.get("/v1/me/data", headers=bearer("x")).json()["data"]
+    assert "churn_risk" not in str(export)
+
+
+def test_login_form_has_csrf_too(anonymous: TestClient) -> None:
+    anonymous.get("/designer/login")
+    response = anonymous.post("/designer/login", data={"token": token("dora", "designer")})
+    assert response.status_code == 403
+    assert not any(SESSION_COOKIE in h for h in response.headers.get_list("set-cookie"))
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+def test_script_label_is_escaped_in_editor_and_preview(console: TestClient) -> None:
+    _, template = live(console, "cart")
+    hostile = copy.deepcopy(template)
+    hostile["components"][0]["label"] = SCRIPT
+    created = console.post(
+        "/v1/admin/templates/cart/publish",
+        json={"template": hostile, "message": SCRIPT},
+        headers=DESIGNER,
+    )
+    assert created.status_code == 201
+    for path in (
+        "/designer/pages/cart",
+        "/designer/pages/cart/preview",
+        "/designer/pages/cart/history",
+        "/designer/pages/cart/diff",
+        "/designer/",
+    ):
+        html = console.get(path).text
+        # Only this server's script files, and the editor's JSON data block (not executed;
+        # `<` inside it escaped as \u003c, so a label cannot close it).
+        html = re.sub(r'<script src="/designer/static/[\w/.-]+\.js" defer></script>', "", html)
+        html = re.sub(
+            r'<script type="application/json" id="designer-data">[^<]*</script>', "", html
+        )
+        assert "<script" not in html.lower(), path
+    editor = console.get("/designer/pages/cart").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in editor
+    preview = console.get("/designer/pages/cart/preview").text
+    # Escaped once for the frame's document, once more for the srcdoc attribute.
+    assert "&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;" in preview
+    csp = console.get("/designer/pages/cart/preview").headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self';" in csp
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    draft = console.post(
+        "/designer/pages/cart/preview",
+        data={"csrf_token": csrf_of(editor), "template": editor_text(console, "cart")},
+    )
+    assert draft.status_code == 200 and "<script" not in draft.text.lower()
+
+
+# --------------------------------------------------------------------------- editor
+
+
+def test_validate_names_fields_and_lines(console: TestClient) -> None:
+    csrf = csrf_of(console.get("/designer/pages/home").text)
+    text = editor_text(console)
+    ok = console.post(
+        "/designer/pages/home", data={"csrf_token": csrf, "action": "validate", "template": text}
+    )
+    assert ok.status_code == 200 and "Valid: no schema or accessibility problems" in ok.text
+    low = text.replace('"text": "#1F1F1F"', '"text": "#BBBBBB"', 1)
+    bad = console.post(
+        "/designer/pages/home", data={"csrf_token": csrf, "action": "validate", "template": low}
+    )
+    assert bad.status_code == 422
+    assert "<code>theme.palette.text</code>" in bad.text and "contrast" in bad.text
+    assert 'aria-invalid="true"' in bad.text and "#BBBBBB" in bad.text  # the draft is kept
+    broken = console.post(
+        "/designer/pages/home",
+        data={
+            "csrf_token": csrf,
+            "action": "validate",
+            "template": '{\n  "page": "home",\n  oops\n}',
+        },
+    )
+    assert broken.status_code == 422 and "line 3, column 3" in broken.text
+    yaml_text = "page: home\ntitle: Home\ntheme: {}\ncomponents: []\n"
+    as_yaml = console.post(
+        "/designer/pages/home",
+        data={"csrf_token": csrf, "action": "validate", "template": yaml_text},
+    )
+    assert as_yaml.status_code == 422
+    assert "a page needs at least one component" in as_yaml.text
+
+
+def test_publish_refused_then_published_then_rolled_back(console: TestClient) -> None:
+    version, _ = live(console)
+    csrf = csrf_of(console.get("/designer/pages/home").text)
+    text = editor_text(console)
+    low = text.replace('"text": "#1F1F1F"', '"text": "#BBBBBB"', 1)
+    refused = console.post(
+        "/designer/pages/home",
+        data={"csrf_token": csrf, "action": "publish", "template": low, "message": "grey text"},
+    )
+    assert refused.status_code == 422
+    assert "Publish refused" in refused.text and "theme.palette.text" in refused.text
+    assert live(console)[0] == version
+
+    no_message = console.post(
+        "/designer/pages/home",
+        data={"csrf_token": csrf, "action": "publish", "template": text, "message": " "},
+    )
+    assert no_message.status_code == 422 and "<code>message</code>" in no_message.text
+
+    changed = text.replace('"搜索商品 Search products"', '"搜索 Search"').replace(
+        '"title": "鲜到家 FreshMart 首页 Home"', '"title": "FreshMart Home"', 1
+    )
+    form = {"csrf_token": csrf, "action": "publish", "template": changed, "message": "shorter"}
+    asked = console.post("/designer/pages/home", data=form)
+    assert asked.status_code == 200 and "Confirm publish" in asked.text  # nothing yet
+    assert live(console)[0] == version and "搜索 Search" in asked.text
+    published = console.post("/designer/pages/home", data={**form, "confirm": "yes"})
+    assert published.status_code == 303
+    new_version = live(console)[0]
+    assert new_version != version
+    assert f"version {new_version} is live" in console.get(published.headers["location"]).text
+    assert history(console)[0] | {"created": 0} == {
+        "version": new_version,
+        "seq": 2,
+        "author": "dora",
+        "message": "shorter",
+        "created": 0,
+        "live": True,
+        "share": 100,
+    }
+
+    page = console.get("/designer/pages/home/history").text
+    assert "shorter" in page and "dora" in page and "Roll back" in page
+    diff = console.get(f"/designer/pages/home/diff?from={version}&to={new_version}").text
+    assert "搜索 Search" in diff and "<code>components[search].label</code>" in diff
+    assert "<code>title</code>" in diff and "FreshMart Home" in diff
+    assert '<label for="from">' in diff and '<label for="to">' in diff
+
+    asked = console.post(
+        "/designer/pages/home/rollback", data={"csrf_token": csrf, "version": version}
+    )
+    assert asked.status_code == 200 and "Confirm rollback" in asked.text
+    assert live(console)[0] == new_version
+    rolled = console.post(
+        "/designer/pages/home/rollback",
+        data={"csrf_token": csrf, "version": version, "confirm": "yes"},
+    )
+    assert rolled.status_code == 303
+    assert live(console)[0] == version and len(history(console)) == 3
+    assert "is live again" in console.get(rolled.headers["location"]).text
+    unknown = console.post(
+        "/designer/pages/home/rollback", data={"csrf_token": csrf, "version": "f" * 16}
+    )
+    assert unknown.status_code == 404
+
+
+def test_unchanged_editor_text_is_the_live_version(console: TestClient) -> None:
+    """The editor shows the template compactly; publishing it untouched changes nothing."""
+    version, _ = live(console)
+    csrf = csrf_of(console.get("/designer/pages/home").text)
+    response = console.post(
+        "/designer/pages/home",
+        data={
+            "csrf_token": csrf,
+            "action": "publish",
+            "template": editor_text(console),
+            "message": "no-op",
+            "confirm": "yes",
+        },
+    )
+    assert response.status_code == 303
+    assert live(console)[0] == version and len(history(console)) == 1
+
+
+def test_unknown_page_is_404(console: TestClient) -> None:
+    assert console.get("/designer/pages/nope").status_code == 404
+    assert console.get("/designer/pages/nope/history").status_code == 404
+
+
+# --------------------------------------------------------------------------- preview
+
+
+def test_preview_shows_every_persona_with_its_explanation(console: TestClient) -> None:
+    html = console.get("/designer/pages/home/preview").text
+    for title in (
+        "Default",
+        "Elderly (60+)",
+        "Low vision",
+        "Screen reader",
+        "Personalization off",
+        "Churn risk",
+    ):
+        assert f"home as {title}" in html, title
+    assert html.count("<iframe") == 6
+    assert html.count("Change ratio vs base") == 6 and html.count("Cap bound") == 6
+    assert "segment:churn_risk" in html  # the churn-risk persona's change and its reason
+    assert "elderly:min_font" in html
+
+
+def test_draft_preview_before_publishing(console: TestClient) -> None:
+    version, _ = live(console)
+    csrf = csrf_of(console.get("/designer/pages/home").text)
+    text = editor_text(console).replace('"搜索商品 Search products"', '"Draft search"')
+    response = console.post(
+        "/designer/pages/home/preview", data={"csrf_token": csrf, "template": text}
+    )
+    assert response.status_code == 200
+    assert "draft, not published" in response.text and "Draft search" in response.text
+    assert live(console)[0] == version
+    low = text.replace('"text": "#1F1F1F"', '"text": "#BBBBBB"', 1)
+    refused = console.post(
+        "/designer/pages/home/preview", data={"csrf_token": csrf, "template": low}
+    )
+    assert refused.status_code == 422 and "theme.palette.text" in refused.text
+
+
+# --------------------------------------------------------------------------- segments
+
+
+def test_variants_and_segment_import(console: TestClient) -> None:
+    page = console.get("/designer/segments")
+    assert page.status_code == 200
+    assert "home_deals_position_v1" in page.text and page.text.count("50%") == 2
+    csrf = csrf_of(page.text)
+    lines = "\n".join(f'{{"user": "s{i}", "segments": ["churn_risk"]}}' for i in range(50))
+    done = console.post("/designer/segments", data={"csrf_token": csrf, "segments": lines})
+    assert done.status_code == 200 and "Imported segments for 50 user(s)" in done.text
+    layout = console.get("/v1/layouts/home", headers=bearer("s7")).json()
+    assert "welcome_back" in [c["id"] for c in layout["components"]]
+    bad = console.post(
+        "/designer/segments",
+        data={"csrf_token": csrf, "segments": '{"user": "z", "segments": ["a"]}\n{"user": 3}'},
+    )
+    assert bad.status_code == 422 and "line 2" in bad.text
+    assert "churn_risk" not in str(console.get("/v1/me/data", headers=bearer("z")).json())
+
+
+def test_security_headers(console: TestClient) -> None:
+    response = console.get("/designer/")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    css = console.get("/designer/static/console.css")
+    assert css.status_code == 200 and "focus-visible" in css.text
+
+
+def test_preview_panel_shows_an_engine_refusal(
+    console: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from uiserver.engine.check import LayoutRuleError
+    from uiserver.publishing.publisher import Publisher
+
+    real = Publisher.preview
+
+    def refuse_elderly(
+        self: Publisher, template: Any, version: str, profile: Any, context: Any, day: int
+    ) -> Any:
+        if profile.settings.age_band == "60_plus":
+            raise LayoutRuleError("ads are not shown in elderly mode")
+        return real(self, template, version, profile, context, day)
+
+    monkeypatch.setattr(Publisher, "preview", refuse_elderly)
+    html = console.get("/designer/pages/home/preview").text
+    assert "No layout for this persona" in html and "ads are not shown" in html
+    assert html.count("<iframe") == 5
+
+
+# --------------------------------------------------------------------------- input limits
+
+DEEP_JSON = '{"page": "home", "props": ' + '{"a":' * 1_000 + "1" + "}" * 1_000 + "}"
+DEEP_YAML = "page: home\nprops: " + "[" * 1_000 + "]" * 1_000 + "\n"
+
+
+@pytest.mark.parametrize(
+    "text", [pytest.param(DEEP_JSON, id="json"), pytest.param(DEEP_YAML, id="yaml")]
+)
+@pytest.mark.parametrize("action", ["validate", "publish", "preview"])
+def test_deeply_nested_drafts_are_refused(console: TestClient, text: str, action: str) -> None:
+    version, _ = live(console)
+    csrf = csrf_of(console.get("/designer/pages/home").text)
+    path = "/designer/pages/home/preview" if action == "preview" else "/designer/pages/home"
+    response = console.post(
+        path, data={"csrf_token": csrf, "action": action, "template": text, "message": "deep"}
+    )
+    assert response.status_code == 400
+    assert "nested deeper than 64 levels" in response.text
+    assert live(console)[0] == version
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_in_json_drafts_are_refused(console: TestClient, number: str) -> None:
+    version, _ = live(console)
+    csrf = csrf_of(console.get("/designer/pages/home").text)
+    text, replaced = re.subn(
+        r'"font_px": 16(\.0)?,', f'"font_px": {number},', editor_text(console), count=1
+    )
+    assert replaced == 1
+    response = console.post(
+        "/designer/pages/home",
+        data={"csrf_token": csrf, "action": "publish", "template": text, "message": "nan"},
+    )
+    assert response.status_code == 422 and "not valid JSON" in response.text
+    assert live(console)[0] == version
+
+
+@pytest.mark.parametrize("number", [".nan", ".inf", "-.inf"])
+def test_non_finite_numbers_in_yaml_drafts_are_refused(console: TestClient, number: str) -> None:
+    version, template = live(console)
+    csrf = csrf_of(console.get("/designer/pages/home").text)
+    text = re.sub(r"font_px: 16(\.0)?\n", f"font_px: {number}\n", yaml.safe_dump(template), count=1)
+    assert f"font_px: {number}\n" in text
+    response = console.post(
+        "/designer/pages/home",
+        data={"csrf_token": csrf, "action": "publish", "template": text, "message": "nan"},
+    )
+    assert response.status_code == 400 and "not a finite number" in response.text
+    assert live(console)[0] == version

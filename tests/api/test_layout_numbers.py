@@ -1,0 +1,133 @@
+"""The layout's own numbers (issue 11 §6): anonymous callers get no personalization and say so,
+ratios on the wire are rounded, and the theme carries the locale's writing direction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.helpers.app import bearer, make_app
+
+PAGES = ["home", "product", "cart"]
+RATIO = re.compile(rb'"(strength|cap|changed_ratio)":(-?[0-9.eE+-]+)')
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(make_app(tmp_path)) as test_client:
+        yield test_client
+
+
+def settings(personalization: float) -> dict[str, object]:
+    return {
+        "elderly_mode": "auto",
+        "font_scale": 1.0,
+        "high_contrast": False,
+        "reduce_motion": False,
+        "screen_reader": False,
+        "handedness": "left",
+        "personalization": personalization,
+        "age_band": "unknown",
+    }
+
+
+def ratios(body: bytes) -> dict[str, bytes]:
+    return {name.decode(): raw for name, raw in RATIO.findall(body)}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_anonymous_layouts_report_no_personalization(client: TestClient, page: str) -> None:
+    """The issue's input: anonymous layouts said `strength 1.0, cap 0.4`."""
+    info = client.get(f"/v1/layouts/{page}").json()["personalization"]
+    assert (info["strength"], info["cap"], info["changed_ratio"]) == (0.0, 0.0, 0.0)
+    assert info["capped"] is False and info["changes"] == []
+
+
+def test_anonymous_layout_is_the_base_of_a_signed_in_user_with_personalization_off(
+    client: TestClient,
+) -> None:
+    """Same bytes (a page without A/B variants: a user is bucketed, anonymous is not)."""
+    headers = bearer("off")
+    client.put("/v1/me/settings", headers=headers, json={**settings(0.0), "handedness": "unknown"})
+    events = [{"page": "cart", "component": "coupons", "kind": "click"}] * 12
+    client.post("/v1/me/events", headers=headers, json={"events": events})
+    assert (
+        client.get("/v1/layouts/cart", headers=headers).content
+        == client.get("/v1/layouts/cart").content
+    )
+
+
+@pytest.mark.parametrize(
+    ("strength", "cap"),
+    [
+        pytest.param(0.1, b"0.04", id="0.1"),  # 0.4 x 0.1 = 0.04000000000000001 in floats
+        pytest.param(0.3, b"0.12", id="0.3"),  # 0.12000000000000001
+        pytest.param(0.7, b"0.28", id="0.7"),  # 0.27999999999999997
+        pytest.param(0.123456, b"0.0494", id="0.123456"),
+        pytest.param(1.0, b"0.4", id="1.0"),
+    ],
+)
+def test_ratios_on_the_wire_are_rounded(client: TestClient, strength: float, cap: bytes) -> None:
+    user = f"s{strength}"
+    headers = bearer(user)
+    assert (
+        client.put("/v1/me/settings", headers=headers, json=settings(strength)).status_code == 200
+    )
+    events = [{"page": "home", "component": "coupons", "kind": "click"}] * 12
+    client.post("/v1/me/events", headers=headers, json={"events": events})
+    body = client.get("/v1/layouts/home", headers=headers).content
+    found = ratios(body)
+    assert found["cap"] == cap, body
+    for name, raw in found.items():
+        assert len(raw.partition(b".")[2]) <= 4 and b"e" not in raw.lower(), (name, raw)
+    info = client.get("/v1/layouts/home", headers=headers).json()["personalization"]
+    assert info["changed_ratio"] <= info["cap"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "direction"),
+    [
+        pytest.param("ar-SA", "rtl", id="arabic"),
+        pytest.param("he-IL", "rtl", id="hebrew"),
+        pytest.param("fa", "rtl", id="persian"),
+        pytest.param("az-Arab", "rtl", id="azerbaijani-arabic-script"),
+        pytest.param("ur-Latn", "ltr", id="urdu-latin-script"),
+        pytest.param("en-US", "ltr", id="english"),
+        pytest.param("zh-CN", "ltr", id="chinese"),
+        pytest.param(None, "ltr", id="no-locale"),
+    ],
+)
+def test_theme_direction_follows_the_locale(
+    client: TestClient, locale: str | None, direction: str
+) -> None:
+    query = "" if locale is None else f"?locale={locale}"
+    for headers in ({}, bearer("dir-user")):
+        theme = client.get(f"/v1/layouts/home{query}", headers=headers).json()["theme"]
+        assert theme["direction"] == direction
+
+
+def test_rtl_and_ltr_layouts_are_different_bodies(client: TestClient) -> None:
+    rtl = client.get("/v1/layouts/home?locale=ar-SA")
+    ltr = client.get("/v1/layouts/home?locale=en-US")
+    assert rtl.headers["etag"] != ltr.headers["etag"]
+
+
+def test_preview_sets_dir_from_the_layout(client: TestClient) -> None:
+    designer = bearer("ann", "designer")
+    layout = client.get(
+        "/v1/admin/preview/home?persona=default&format=json&locale=ar-SA", headers=designer
+    ).json()
+    assert layout["theme"]["direction"] == "rtl"
+    html = client.get(
+        "/v1/admin/preview/home?persona=default&format=html&locale=ar-SA", headers=designer
+    ).text
+    assert '<html lang="ar-SA" dir="rtl">' in html
+
+
+def test_openapi_layout_theme_has_direction(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["LayoutTheme"]["properties"]["direction"]["enum"] == ["ltr", "rtl"]

@@ -1,0 +1,172 @@
+"""Untrusted bodies and files decode to a 4xx, never a 500 (issue 10, section 2), for the inputs
+the admin and console tests do not already cover: the client's own bodies (settings, events),
+lone surrogates in YAML (drafts and files), and the operator's policy file. All of them go
+through `uiserver.documents`, the one decoding path."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from tests.helpers.app import bearer, make_app, token
+from uiserver.catalog import LoadError, load_template_file
+from uiserver.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
+
+USER = bearer("u")
+DESIGNER = bearer("dora", "designer")
+SETTINGS = (
+    '{"elderly_mode": "auto", "font_scale": %s, "high_contrast": false, '
+    '"reduce_motion": false, "screen_reader": false, "handedness": "unknown", '
+    '"personalization": 1.0, "age_band": "unknown"}'
+)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with TestClient(
+        make_app(tmp_path_factory.mktemp("bodies")), raise_server_exceptions=False
+    ) as test_client:
+        yield test_client
+
+
+def _error(response: object) -> dict[str, str]:
+    from httpx import Response
+
+    assert isinstance(response, Response)
+    return response.json()["error"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body", "code"),
+    [
+        pytest.param(
+            "/v1/me/events",
+            "POST",
+            b'{"events": [{"page": "home", "component": "x", "kind": "view", "extra": '
+            + b"[" * 5000
+            + b"]" * 5000
+            + b"}]}",
+            "bad_json",
+            id="events-5000-deep",
+        ),
+        pytest.param(
+            "/v1/me/events", "POST", b"[" * 100_000, "bad_json", id="events-100k-brackets"
+        ),
+        pytest.param(
+            "/v1/me/events",
+            "POST",
+            b'{"events": [{"page": "home", "component": "x", "kind": "view", "ts": NaN}]}',
+            "bad_json",
+            id="events-nan",
+        ),
+        pytest.param(
+            "/v1/me/events",
+            "POST",
+            b'{"events": [{"page": "home", "component": "x", "kind": "view", "ts": 1e999}]}',
+            "invalid",
+            id="events-1e999",
+        ),
+        pytest.param(
+            "/v1/me/events",
+            "POST",
+            b'{"events": [{"page": "\\ud800", "component": "x", "kind": "view"}]}',
+            "bad_json",
+            id="events-lone-surrogate",
+        ),
+        pytest.param(
+            "/v1/me/settings", "PUT", (SETTINGS % "NaN").encode(), "bad_json", id="settings-nan"
+        ),
+        pytest.param(
+            "/v1/me/settings",
+            "PUT",
+            (SETTINGS % "Infinity").encode(),
+            "bad_json",
+            id="settings-infinity",
+        ),
+        pytest.param("/v1/me/settings", "PUT", b"[" * 3000, "bad_json", id="settings-deep"),
+        pytest.param("/v1/me/settings", "PUT", b"", "bad_json", id="settings-empty"),
+        pytest.param("/v1/me/settings", "PUT", b"\xff\xfe{}", "bad_json", id="settings-not-utf8"),
+    ],
+)
+def test_client_bodies_are_4xx(
+    client: TestClient, path: str, method: str, body: bytes, code: str
+) -> None:
+    response = client.request(
+        method, path, content=body, headers={**USER, "content-type": "application/json"}
+    )
+    assert response.status_code == (400 if code == "bad_json" else 422), response.text
+    assert _error(response)["code"] == code
+
+
+def test_segment_import_with_a_deep_array_is_bad_json(client: TestClient) -> None:
+    response = client.put(
+        "/v1/admin/segments",
+        content=b"[" * 100_000,
+        headers={**DESIGNER, "content-type": "application/json"},
+    )
+    assert response.status_code == 400 and _error(response)["code"] == "bad_json"
+
+
+@pytest.mark.parametrize("where", ["title", "key", "label"])
+def test_a_yaml_draft_with_a_lone_surrogate_is_refused(tmp_path: Path, where: str) -> None:
+    """A whole, valid template in YAML with one `"\\ud800"` escape: before, validate called it valid
+    and publish answered 500 (UnicodeEncodeError when the draft was stored)."""
+    with TestClient(make_app(tmp_path), raise_server_exceptions=False) as console:
+        template = console.get("/v1/admin/templates/home", headers=DESIGNER).json()["template"]
+        marker = "SURROGATE-MARKER"
+        if where == "title":
+            template["title"] = marker
+        elif where == "key":
+            template["components"][0]["props"][marker] = 1
+        else:
+            template["components"][0]["label"] = marker
+        draft = yaml.safe_dump(template, allow_unicode=True).replace(marker, '"\\ud800"', 1)
+        form = console.get("/designer/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert csrf
+        console.post(
+            "/designer/login",
+            data={"csrf_token": csrf.group(1), "token": token("dora", "designer")},
+        )
+        page = console.get("/designer/pages/home")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf
+        for path, action in (
+            ("/designer/pages/home", "validate"),
+            ("/designer/pages/home", "publish"),
+            ("/designer/pages/home/preview", "preview"),
+        ):
+            response = console.post(
+                path,
+                data={
+                    "csrf_token": csrf.group(1),
+                    "action": action,
+                    "template": draft,
+                    "message": "m",
+                },
+            )
+            assert response.status_code in (400, 422), (action, response.status_code)
+            assert "lone surrogate" in response.text
+
+
+def test_a_template_file_with_a_lone_surrogate_is_a_load_error(tmp_path: Path) -> None:
+    path = tmp_path / "home.yaml"
+    path.write_text('page: home\ntitle: "\\ud800"\ncomponents: []\n')
+    with pytest.raises(LoadError, match="lone surrogate"):
+        load_template_file(path)
+
+
+@pytest.mark.parametrize(
+    "text", ["[" * 5000, '{"max_change": NaN}', "{"], ids=["deep", "nan", "truncated"]
+)
+def test_a_broken_policy_file_is_a_policy_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text(text)
+    with pytest.raises(PolicyError):
+        load_policy(path)
+    assert load_policy(DEFAULT_POLICY_PATH).max_change == 0.4

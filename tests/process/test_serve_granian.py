@@ -1,0 +1,115 @@
+"""`uiserver serve --server granian` as a real process: readyz, a layout GET, its 304, the
+forwarded-header rule, and a graceful stop on SIGINT and on SIGTERM (exit 0, no worker left)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers.app import ROOT, SECRET, free_port, token, wait_http
+
+pytestmark = pytest.mark.slow
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout
+    return [int(p) for p in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_granian_serves_layouts_and_stops_gracefully(tmp_path: Path, stop: int) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
+    env["UISERVER_JWT_SECRET"] = SECRET
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uiserver.cli",
+                "serve",
+                "--server",
+                "granian",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/readyz", timeout=30)
+        workers = _children(proc.pid)
+        auth = {"Authorization": f"Bearer {token('granian-user')}"}
+        with httpx.Client(base_url=url, headers=auth) as http:
+            assert http.get("/readyz").status_code == 200
+            first = http.get("/v1/layouts/home")
+            assert first.status_code == 200, first.text
+            assert first.json()["page"] == "home"
+            etag = first.headers["etag"]
+            again = http.get("/v1/layouts/home", headers={"If-None-Match": etag})
+            assert again.status_code == 304 and again.content == b""
+            assert (
+                http.get("/v1/layouts/home", headers={"Authorization": "Bearer x"}).status_code
+                == 401
+            )
+        proc.send_signal(stop)
+        assert proc.wait(timeout=15) == 0, log.read_text(errors="replace")
+        assert not [pid for pid in workers if _alive(pid)]
+        assert "Traceback" not in log.read_text(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_granian_factory_trusts_forwarded_headers_only_from_allowed_ips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """granian has no forwarded-allow-ips of its own: its factory applies uvicorn's rule."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    from uiserver.commands.serve import granian_app
+
+    monkeypatch.setenv("UISERVER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("UISERVER_JWT_SECRET", SECRET)
+    monkeypatch.setenv("UISERVER_FORWARDED_ALLOW_IPS", "10.0.0.0/8")
+    app = granian_app()
+    assert isinstance(app, ProxyHeadersMiddleware)
+    assert "10.1.2.3" in app.trusted_hosts and "127.0.0.1" not in app.trusted_hosts
+
+
+def test_granian_believes_forwarded_proto_only_from_allowed_proxies(tmp_path: Path) -> None:
+    """The same rule as uvicorn's (tests/test_proxy.py), on a real granian process."""
+    from tests.helpers.proxy import PROXY, STRANGER, login_cookies, secure_cookies, serve
+
+    with serve(tmp_path, "--server", "granian", "--forwarded-allow-ips", PROXY) as url:
+        assert secure_cookies(login_cookies(url, PROXY))
+        assert not secure_cookies(login_cookies(url, STRANGER))
+    with serve(tmp_path, "--server", "granian") as url:  # default: 127.0.0.1 only
+        assert not secure_cookies(login_cookies(url, PROXY))
+        assert secure_cookies(login_cookies(url, "127.0.0.1"))

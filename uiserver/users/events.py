@@ -1,0 +1,98 @@
+"""Behaviour events as clients send them: which are stored, which are ignored and why, and the
+conversions they count for experiments.
+
+Only events on interactive components of live pages are stored, under the key the engine reads
+(the component's category, else `page/id`); the rest are counted by reason (`unknown_page`,
+`unknown_component`, `not_interactive`), all of them when the user switched personalization off
+(`personalization_off`), and none when the user was erased after the request began (`erased`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from uiserver.engine.activity import day_of
+from uiserver.engine.affinity import event_time
+from uiserver.engine.variant import choose_variant
+from uiserver.schema import Event
+from uiserver.serving.pages import LivePages
+from uiserver.store.base import ActivityStore, Conversion, ErasedMeanwhile, UserStore
+
+
+class EventsOutcome(msgspec.Struct, frozen=True):
+    """What `POST /v1/me/events` did with a batch: stored, ignored, and ignored by reason."""
+
+    stored: int
+    ignored: int
+    reasons: dict[str, int]
+
+
+class EventStore(UserStore, ActivityStore, Protocol):
+    """The store roles events need: settings and events (users), conversions (activity)."""
+
+
+class EventIntake:
+    """Events filtered by the live pages, folded by the store, conversions counted.
+
+    intake = EventIntake(store, live_pages)
+    outcome = await intake.record(user_id, batch.events, epoch)
+    """
+
+    def __init__(self, store: EventStore, pages: LivePages) -> None:
+        self.store = store
+        self.pages = pages
+
+    async def record(
+        self, user_id: str, events: Sequence[Event], epoch: int | None = None
+    ) -> EventsOutcome:
+        """Store what may be stored (the store folds it into affinities and counters) and say
+        what was ignored. `epoch`: the user's erasure epoch when the request began; events
+        from before an erase are not kept. Raises StoreUnavailable."""
+        ignored: dict[str, int] = {}
+        settings = await self.store.get_settings(user_id)
+        if settings.personalization == 0:
+            if events:
+                ignored["personalization_off"] = len(events)
+            return EventsOutcome(0, len(events), ignored)
+        keyed = []
+        for event in events:
+            key, why = self.pages.event_key(event.page, event.component)
+            if key is None:
+                ignored[why] = ignored.get(why, 0) + 1
+            else:
+                keyed.append(msgspec.structs.replace(event, component=key))
+        try:
+            stored = (
+                await self.store.record_events(user_id, keyed, time.time(), epoch) if keyed else 0
+            )
+        except ErasedMeanwhile:
+            ignored["erased"] = len(keyed)
+            return EventsOutcome(0, len(events), dict(sorted(ignored.items())))
+        if stored:
+            conversions = self.conversions(user_id, keyed, time.time())
+            if conversions:
+                await self.store.record_conversions(user_id, conversions)
+        if stored < len(keyed):  # the store saw personalization off (a concurrent PUT)
+            ignored["personalization_off"] = len(keyed) - stored
+        return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))
+
+    def conversions(self, user_id: str, events: Sequence[Event], now: float) -> list[Conversion]:
+        """Convert events on pages running an experiment, attributed to the user's sticky
+        variant (the store counts them only if the user was exposed to it)."""
+        out = []
+        for event in events:
+            if event.kind != "convert":
+                continue
+            live = self.pages.pages.get(event.page)
+            experiment = None if live is None else live.compiled.experiment
+            if live is None or experiment is None:
+                continue
+            variant = choose_variant(user_id, experiment, live.compiled.variant_weights)
+            if variant is not None:
+                day = day_of(event_time(event.ts, now))
+                out.append(Conversion(experiment, variant, day, event.value or 0.0))
+        return out
