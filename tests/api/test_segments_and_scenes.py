@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-import uiserver.service
 import uiserver.serving.layouts
+import uiserver.users.events
 from tests.helpers.app import bearer, make_app
 
 DAY = 86_400.0
@@ -24,7 +24,7 @@ TODAY = 20_000 * DAY + 12 * 3600  # a fixed noon, UTC
 
 
 class Clock:
-    """The server's clock for launches and events (the `time` module of serving and service)."""
+    """The server's clock for launches and events (`time` in serving and in the event intake)."""
 
     def __init__(self, now: float) -> None:
         self.now = now
@@ -46,7 +46,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock(TODAY)
     fake = types.SimpleNamespace(time=clock.time)
     monkeypatch.setattr(uiserver.serving.layouts, "time", fake)
-    monkeypatch.setattr(uiserver.service, "time", fake)
+    monkeypatch.setattr(uiserver.users.events, "time", fake)
     return clock
 
 

@@ -194,7 +194,8 @@ def test_unusual_but_valid_subs_are_served(client: TestClient, sub: str) -> None
 
 def test_the_console_login_refuses_a_surrogate_sub(sqlite_client: TestClient) -> None:
     raw = signed(f'{{"sub":"\\ud800","exp":{later()},"role":"designer"}}')
-    response = sqlite_client.get("/designer/", cookies={"uiserver_console": raw})
+    sqlite_client.cookies.set("uiserver_console", raw)
+    response = sqlite_client.get("/designer/")
     assert response.status_code == 401
     assert "lone surrogate" in response.text
 

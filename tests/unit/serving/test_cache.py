@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from uiserver.datastructures import Coalescer
@@ -49,25 +50,43 @@ def test_body_entry_etag_is_content_hash_and_gzip_round_trips() -> None:
 def test_coalescer_computes_once_and_shares_errors() -> None:
     coalescer: Coalescer[str, int] = Coalescer()
     calls = 0
+    gate = asyncio.Event()  # holds every computation open until all its callers have joined
 
     async def compute() -> int:
         nonlocal calls
         calls += 1
-        await asyncio.sleep(0.01)
+        await gate.wait()
         return 42
 
     async def failing() -> int:
-        await asyncio.sleep(0.01)
+        await gate.wait()
         raise RuntimeError("store down")
 
-    async def scenario() -> list[object]:
-        results = await asyncio.gather(*[coalescer.run("k", compute) for _ in range(20)])
-        errors = await asyncio.gather(
-            *[coalescer.run("e", failing) for _ in range(5)], return_exceptions=True
-        )
-        return [*results, *errors]
+    async def together(key: str, work: Callable[[], Awaitable[int]], n: int) -> list[object]:
+        """`n` concurrent callers of `run(key, work)`; the gate opens once the last has joined
+        (a caller joins in the step it starts in, so no timing is guessed)."""
+        gate.clear()
+        all_in = asyncio.Event()
+        started = 0
 
-    out = asyncio.run(scenario())
-    assert out[:20] == [42] * 20 and calls == 1
-    assert all(isinstance(e, RuntimeError) for e in out[20:])
-    assert asyncio.run(coalescer.run("k", compute)) == 42 and calls == 2  # nothing kept after
+        async def caller() -> int:
+            nonlocal started
+            started += 1
+            if started == n:
+                all_in.set()
+            return await coalescer.run(key, work)
+
+        tasks = [asyncio.ensure_future(caller()) for _ in range(n)]
+        await all_in.wait()
+        gate.set()
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    async def scenario() -> list[object]:
+        results = await together("k", compute, 20)
+        assert results == [42] * 20 and calls == 1
+        errors = await together("e", failing, 5)
+        assert all(isinstance(e, RuntimeError) for e in errors)
+        assert coalescer.computations == 2  # the 5 failing callers shared one attempt too
+        return await together("k", compute, 1)  # nothing kept after
+
+    assert asyncio.run(scenario()) == [42] and calls == 2

@@ -6,13 +6,14 @@ import asyncio
 import signal
 import socket
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 import redis
+import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from tests.helpers.stores import NOW, StoreFactory
@@ -451,21 +452,61 @@ async def test_redis_open_does_not_fail_while_redis_is_down() -> None:
     await store.close()
 
 
+async def subscriber_link(probe: aioredis.Redis) -> str | None:
+    """The id of the one pub/sub connection Redis has (the store's subscriber), if any."""
+    links = [c["id"] for c in await probe.client_list() if "P" in c["flags"]]
+    assert len(links) <= 1, links
+    return links[0] if links else None
+
+
+async def pings_served(probe: aioredis.Redis) -> int:
+    stats = await probe.info("commandstats")
+    return int(stats.get("cmdstat_ping", {}).get("calls", 0))
+
+
+async def eventually(probe: Callable[[], Awaitable[bool]], within: float = 10.0) -> bool:
+    """Poll `probe` until it holds or `within` seconds have passed."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await probe():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
 @pytest.mark.redis
 async def test_redis_subscriber_gives_up_on_a_silent_link(
     redis_factory: Callable[..., Any],
 ) -> None:
     server = redis_factory()
-    store = RedisStore(server.url, silence=0.4)
+    silence = 0.4
+    store = RedisStore(server.url, silence=silence)
     await store.open()
     got: list[Invalidation] = []
     store.add_listener(got.append)
-    await asyncio.sleep(1.0)
-    assert got == []  # a healthy, idle link is not mistaken for a dead one
+    async with aioredis.Redis.from_url(server.url) as probe:
+        link = await subscriber_link(probe)
+        assert link is not None and store.subscribed
+
+        # A healthy, idle link is not mistaken for a dead one. The subscriber pings four times
+        # per `silence` (pubsub.py) and nobody else pings this server: once Redis has served
+        # 2 * 4 + 1 pings, the link has been idle for over two `silence` periods with the
+        # subscriber still pinging it. Had it given up, its connection would be gone.
+        async def two_silences_pinged() -> bool:
+            return await pings_served(probe) >= 2 * 4 + 1
+
+        assert await eventually(two_silences_pinged)
+        assert await subscriber_link(probe) == link  # the same connection: never given up
+        assert got == [] and store.subscribed
 
     server.process.send_signal(signal.SIGSTOP)  # no reset, no replies: a silent link
     try:
-        await asyncio.sleep(1.0)
+        # Nothing comes back, not even a pong: after `silence` the subscriber gives up the link
+        # (and keeps failing to resubscribe while Redis stays stopped).
+        async def unsubscribed() -> bool:
+            return not store.subscribed
+
+        assert await eventually(unsubscribed)
     finally:
         server.process.send_signal(signal.SIGCONT)
     assert await wait_for(store, got, Invalidation("all"), within=10.0)
