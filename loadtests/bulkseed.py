@@ -174,9 +174,9 @@ def seed_redis(url: str, users: Iterator[SeedUser]) -> dict[str, int]:
     """Hashes, sorted sets and sets under the store's own key names, in pipelines."""
     import redis
 
-    from uiserver.store.redis.store import RedisStore
+    from uiserver.store.redis.keys import DEFAULT_PREFIX, Keys
 
-    names = RedisStore(url)  # only for its key-naming functions (the store's format)
+    names = Keys(DEFAULT_PREFIX)  # the store's own key names
     client = redis.Redis.from_url(url)
     counts = {"users": 0, "settings": 0, "affinities": 0, "segments": 0}
     now = time.time()
@@ -191,13 +191,13 @@ def seed_redis(url: str, users: Iterator[SeedUser]) -> dict[str, int]:
                     fields.update(
                         evidence=u.evidence, affinity_ts=now - 3_600, last_event=now - 3_600
                     )
-                    pipe.zadd(names._aff(u.user_id), u.scores)
+                    pipe.zadd(names.aff(u.user_id), u.scores)
                 if fields:
                     pipe.hset(
-                        names._user(u.user_id), mapping={**fields, "created": now, "updated": now}
+                        names.user(u.user_id), mapping={**fields, "created": now, "updated": now}
                     )
                 if u.segments:
-                    pipe.sadd(names._seg(u.user_id), *u.segments)
+                    pipe.sadd(names.seg(u.user_id), *u.segments)
             pipe.execute()
             _count(counts, batch)
     finally:
@@ -234,7 +234,7 @@ def check_sample(
         store = open_store(store_url, data_dir)
         await store.open()
         try:
-            return [await store.get_profile(u.user_id) for u in wanted]
+            return [await store.users.get_profile(u.user_id) for u in wanted]
         finally:
             await store.close()
 

@@ -75,13 +75,13 @@ class Service:
         self.policy = policy
         self.engine = Engine(catalog, policy)
         self.breaker = StoreBreaker()
-        self.live = LivePages(store, self.engine, self.breaker)
-        self.publisher = Publisher(store, catalog, policy, self.engine, self.live)
+        self.live = LivePages(store.templates, store, self.engine, self.breaker)
+        self.publisher = Publisher(store.templates, catalog, policy, self.engine, self.live)
         self.cache = LayoutCache(config.layout_cache_size, config.request_cache_size)
-        self.loader = ProfileLoader(store, config.profile_cache_size, self.cache.requests)
-        self.recorder = ActivityRecorder(store, config.activity_flush_s)
+        self.loader = ProfileLoader(store.users, config.profile_cache_size, self.cache.requests)
+        self.recorder = ActivityRecorder(store.activity, config.activity_flush_s)
         self.server = LayoutServer(
-            store,
+            store.users,
             self.engine,
             policy,
             self.live,
@@ -90,10 +90,10 @@ class Service:
             self.breaker,
             self.recorder,
         )
-        self.users = UserData(store, policy)
-        self.events = EventIntake(store, self.live)
-        self.drafts: DraftStore = store
-        self.counts: ActivityStore = store
+        self.users = UserData(store.users, policy)
+        self.events = EventIntake(store.users, store.activity, self.live)
+        self.drafts: DraftStore = store.drafts
+        self.counts: ActivityStore = store.activity
         self.ready = False
         store.add_listener(self.invalidate)
 

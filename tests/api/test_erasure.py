@@ -19,7 +19,8 @@ from tests.helpers.stores import StoreFactory, store_factory
 from uiserver.engine.hashing import ERASURE_BUCKETS, erasure_bucket
 from uiserver.schema import Event, Settings
 from uiserver.store.base import ErasedMeanwhile, Invalidation, Store
-from uiserver.store.redis.store import USER_KEY_KINDS, RedisStore
+from uiserver.store.redis.keys import USER_KEY_KINDS
+from uiserver.store.redis.store import RedisStore
 from uiserver.store.sqlite.store import SQLiteStore
 
 NOW = 1_700_000_000.0
@@ -40,19 +41,19 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 
 
 async def fill(store: Store, user: str) -> None:
-    await store.put_settings(user, Settings(handedness="left"))
-    await store.record_events(user, CLICKS, NOW)
-    await store.put_segments([(user, ["churn_risk"])])
-    await store.set_last_order(user, "home", ["a", "b"])
+    await store.users.put_settings(user, Settings(handedness="left"))
+    await store.users.record_events(user, CLICKS, NOW)
+    await store.users.put_segments([(user, ["churn_risk"])])
+    await store.users.set_last_order(user, "home", ["a", "b"])
 
 
 # --------------------------------------------------------------------------- stale writes
 
 WRITES: dict[str, Callable[[Store, str, int], Awaitable[object]]] = {
-    "last_order": lambda s, u, e: s.set_last_order(u, "home", ["b", "a"], e),
-    "events": lambda s, u, e: s.record_events(u, CLICKS, NOW + 5, e),
-    "put_settings": lambda s, u, e: s.put_settings(u, Settings(elderly_mode="on"), e),
-    "update_settings": lambda s, u, e: s.update_settings(
+    "last_order": lambda s, u, e: s.users.set_last_order(u, "home", ["b", "a"], e),
+    "events": lambda s, u, e: s.users.record_events(u, CLICKS, NOW + 5, e),
+    "put_settings": lambda s, u, e: s.users.put_settings(u, Settings(elderly_mode="on"), e),
+    "update_settings": lambda s, u, e: s.users.update_settings(
         u, lambda cur: msgspec.structs.replace(cur, font_scale=1.5), e
     ),
 }
@@ -66,15 +67,15 @@ async def test_a_write_that_read_before_an_erase_stores_nothing(
     """The write read the profile on one replica; the erase ran on another."""
     reader, eraser = await make_store(), await make_store()
     await fill(reader, "ada")
-    fresh = await eraser.export_user("never-seen")
-    profile = await reader.get_profile("ada")
+    fresh = await eraser.users.export_user("never-seen")
+    profile = await reader.users.get_profile("ada")
     assert profile.last_order == {"home": ["a", "b"]} and profile.evidence == 12
 
-    await eraser.erase_user("ada")
+    await eraser.users.erase_user("ada")
     with pytest.raises(ErasedMeanwhile):
         await WRITES[write](reader, "ada", profile.epoch)
 
-    after = await reader.export_user("ada")
+    after = await reader.users.export_user("ada")
     assert msgspec.structs.replace(after, user_id="") == msgspec.structs.replace(fresh, user_id="")
 
 
@@ -85,11 +86,11 @@ async def test_a_write_that_read_after_the_erase_lands(
 ) -> None:
     store = await make_store()
     await fill(store, "bo")
-    await store.erase_user("bo")
-    epoch = await store.erasure_epoch("bo")
-    assert epoch == (await store.get_profile("bo")).epoch == 1
+    await store.users.erase_user("bo")
+    epoch = await store.users.erasure_epoch("bo")
+    assert epoch == (await store.users.get_profile("bo")).epoch == 1
     await WRITES[write](store, "bo", epoch)
-    after = await store.export_user("bo")
+    after = await store.users.export_user("bo")
     if write == "last_order":  # the served order is stored, not `updated`
         assert after.last_order == {"home": ["b", "a"]}
     else:
@@ -100,10 +101,10 @@ async def test_a_write_that_read_after_the_erase_lands(
 async def test_other_users_writes_are_not_refused(make_store: StoreFactory) -> None:
     store = await make_store()
     other = next(f"u{i}" for i in range(10_000) if erasure_bucket(f"u{i}") != erasure_bucket("cy"))
-    epoch = await store.erasure_epoch(other)
-    await store.erase_user("cy")
-    await store.set_last_order(other, "home", ["x"], epoch)
-    assert (await store.get_profile(other)).last_order == {"home": ["x"]}
+    epoch = await store.users.erasure_epoch(other)
+    await store.users.erase_user("cy")
+    await store.users.set_last_order(other, "home", ["x"], epoch)
+    assert (await store.users.get_profile(other)).last_order == {"home": ["x"]}
 
 
 @pytest.mark.anyio
@@ -115,8 +116,8 @@ async def test_redis_erase_between_read_and_exec_refuses_the_write(redis_url: st
     await store.open()
     try:
         await fill(store, "dee")
-        epoch = await store.erasure_epoch("dee")
-        fresh = await store.export_user("never-seen")
+        epoch = await store.users.erasure_epoch("dee")
+        fresh = await store.users.export_user("never-seen")
         erased: list[bool] = []
 
         def erase_now(current: Settings) -> Settings:
@@ -128,8 +129,8 @@ async def test_redis_erase_between_read_and_exec_refuses_the_write(redis_url: st
             return msgspec.structs.replace(current, font_scale=2.0)
 
         with pytest.raises(ErasedMeanwhile):
-            await store.update_settings("dee", erase_now, epoch)
-        after = msgspec.structs.replace(await store.export_user("dee"), user_id="")
+            await store.users.update_settings("dee", erase_now, epoch)
+        after = msgspec.structs.replace(await store.users.export_user("dee"), user_id="")
         assert after == msgspec.structs.replace(fresh, user_id="")
     finally:
         await store.close()
@@ -154,7 +155,7 @@ async def test_sqlite_erases_a_per_user_table_added_later(tmp_path: Path) -> Non
         conn.execute("CREATE TABLE counters (user_id TEXT, name TEXT, n INTEGER)")
         conn.execute("INSERT INTO counters VALUES ('eve', 'launches', 3), ('flo', 'launches', 1)")
     conn.close()
-    await store.erase_user("eve")
+    await store.users.erase_user("eve")
     with sqlite3.connect(tmp_path / "u.db") as conn:
         rows = conn.execute("SELECT user_id FROM counters").fetchall()
     conn.close()
@@ -169,7 +170,7 @@ async def test_sqlite_other_process_hears_the_erase_without_the_id(tmp_path: Pat
     await reader.open()
     got: list[Invalidation] = []
     reader.add_listener(got.append)
-    await writer.erase_user("gus")
+    await writer.users.erase_user("gus")
     reader.poll()
     await writer.close()
     await reader.close()
@@ -251,7 +252,7 @@ def test_sqlite_erase_leaves_nothing_on_disk(tmp_path: Path) -> None:
         service = client.app.service  # type: ignore[attr-defined]
         store = service.store
         assert isinstance(store, SQLiteStore)
-        assert store._connection().execute("PRAGMA secure_delete").fetchone() == (1,)
+        assert store.db.connection().execute("PRAGMA secure_delete").fetchone() == (1,)
 
 
 @pytest.mark.anyio
@@ -260,12 +261,12 @@ async def test_erase_then_background_writes_in_flight_store_nothing(tmp_path: Pa
     store = SQLiteStore(tmp_path / "u.db")
     await store.open()
     await fill(store, "hal")
-    profile = await store.get_profile("hal")
+    profile = await store.users.get_profile("hal")
     pending = [
-        asyncio.ensure_future(store.set_last_order("hal", f"p{i}", ["x"], profile.epoch))
+        asyncio.ensure_future(store.users.set_last_order("hal", f"p{i}", ["x"], profile.epoch))
         for i in range(5)
     ]
-    await store.erase_user("hal")
+    await store.users.erase_user("hal")
     results = await asyncio.gather(*pending, return_exceptions=True)
     await store.close()
     assert all(isinstance(r, ErasedMeanwhile) for r in results)
@@ -283,10 +284,10 @@ async def test_redis_aof_keeps_the_user_until_bgrewriteaof(
     await store.open()
     try:
         await fill(store, SECRET_USER)
-        await store.put_segments([(SECRET_USER, [SECRET_SEGMENT])])
-        await store.erase_user(SECRET_USER)
-        never_seen = await store.export_user("never-seen")
-        assert await store.export_user(SECRET_USER) == msgspec.structs.replace(
+        await store.users.put_segments([(SECRET_USER, [SECRET_SEGMENT])])
+        await store.users.erase_user(SECRET_USER)
+        never_seen = await store.users.export_user("never-seen")
+        assert await store.users.export_user(SECRET_USER) == msgspec.structs.replace(
             never_seen, user_id=SECRET_USER
         )
 

@@ -64,7 +64,7 @@ async def _export(args: argparse.Namespace) -> int:
     store = open_store(args.store, args.data_dir)
     await store.open()
     try:
-        states = await store.states()
+        states = await store.templates.states()
     finally:
         await store.close()
     live = {page: s for page, s in states.items() if s.archived is None}

@@ -50,9 +50,9 @@ async def _publish(args: argparse.Namespace) -> int:
     )
     await store.open()
     try:
-        before = await store.live_template(template.page)
+        before = await store.templates.live_template(template.page)
         base = base_version(path.read_text(encoding="utf-8", errors="replace"))
-        decision = await decide(store, template.page, template_version(template), base)
+        decision = await decide(store.templates, template.page, template_version(template), base)
         if isinstance(decision, FileConflict) and not args.force:
             print(f"uiserver publish: {decision.message}", file=sys.stderr)
             return 1

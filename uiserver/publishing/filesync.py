@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from uiserver.catalog import TEMPLATE_SUFFIXES, load_template_file
-from uiserver.store.base import Store
+from uiserver.store.base import TemplateStore
 
 FILE_AUTHOR = "layouts/"  # the author of versions published from the files at start
 FILE_SOURCE = "files"  # TemplateRecord.source of versions published from a template file
@@ -76,7 +76,7 @@ def from_files(source: str, author: str) -> bool:
     return source == FILE_SOURCE or author == FILE_AUTHOR
 
 
-async def decide(store: Store, page: str, version: str, base: str | None) -> Decision:
+async def decide(templates: TemplateStore, page: str, version: str, base: str | None) -> Decision:
     """Whether a file of `page` with `version` (exported from `base`) may be published.
 
     `same`: it is live already. `unchanged`: it is the version last published from the files
@@ -84,7 +84,7 @@ async def decide(store: Store, page: str, version: str, base: str | None) -> Dec
     page is new, or the live version came from the files, or the file was exported from it.
     Otherwise a FileConflict.
     """
-    state = (await store.states(page)).get(page)
+    state = (await templates.states(page)).get(page)
     if state is None:
         return "publish"
     head = state.head
@@ -92,7 +92,7 @@ async def decide(store: Store, page: str, version: str, base: str | None) -> Dec
         return FileConflict(page, head.version, version, "archived")
     if head.version == version and state.rollout is None:
         return "same"
-    history = await store.history(page)
+    history = await templates.history(page)
     files = [r.version for r in history if from_files(r.source, r.author)]
     if files and files[0] == version:
         return "unchanged"

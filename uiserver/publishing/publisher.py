@@ -28,8 +28,8 @@ from uiserver.store.base import (
     PublishOptions,
     Rollout,
     StaleBase,
-    Store,
     TemplateRecord,
+    TemplateStore,
 )
 
 log = logging.getLogger("uiserver")
@@ -58,9 +58,14 @@ class Publisher:
     """Lint-gated writes of template versions, and reads of their history."""
 
     def __init__(
-        self, store: Store, catalog: Catalog, policy: Policy, engine: Engine, pages: LivePages
+        self,
+        templates: TemplateStore,
+        catalog: Catalog,
+        policy: Policy,
+        engine: Engine,
+        pages: LivePages,
     ) -> None:
-        self.store = store
+        self.templates = templates
         self.catalog = catalog
         self.policy = policy
         self.engine = engine
@@ -114,7 +119,7 @@ class Publisher:
         current lint: a version that no longer passes today's policy is not brought back.
         Raises UnknownVersion, PublishRefused, StoreUnavailable.
         """
-        old = await self.store.get_version(page, version)
+        old = await self.templates.get_version(page, version)
         if old is None:
             raise UnknownVersion(page, version)
         template = decode_document(old.document, Template, name=page, fmt="json")
@@ -134,7 +139,7 @@ class Publisher:
         message: str,
         options: PublishOptions | None = None,
     ) -> TemplateRecord:
-        record = await self.store.publish(
+        record = await self.templates.publish(
             page, version, document, author, message, time.time(), options
         )
         await self.pages.reload_page(page)
@@ -142,7 +147,7 @@ class Publisher:
 
     async def set_rollout(self, page: str, percent: int, author: str) -> Rollout:
         """Widen or narrow the running rollout; NoRollout when none runs."""
-        rollout = await self.store.set_rollout(page, percent, author, time.time())
+        rollout = await self.templates.set_rollout(page, percent, author, time.time())
         await self.pages.reload_page(page)
         return rollout
 
@@ -150,19 +155,19 @@ class Publisher:
         self, page: str, outcome: Literal["promote", "abort"], author: str
     ) -> TemplateRecord:
         """Promote or abort the running rollout; NoRollout when none runs."""
-        record = await self.store.end_rollout(page, outcome, author, time.time())
+        record = await self.templates.end_rollout(page, outcome, author, time.time())
         await self.pages.reload_page(page)
         return record
 
     async def archive(self, page: str, author: str) -> Archived:
         """Take the page down (clients get 404); NeverPublished when it was never published."""
-        archived = await self.store.archive(page, author, time.time())
+        archived = await self.templates.archive(page, author, time.time())
         await self.pages.reload_page(page)
         return archived
 
     async def state(self, page: str) -> PageState | None:
         """The page as stored (archived pages too), or None when it was never published."""
-        return (await self.store.states(page)).get(page)
+        return (await self.templates.states(page)).get(page)
 
     async def publish_files(
         self, templates: Mapping[str, Template], bases: Mapping[str, str] | None = None
@@ -178,7 +183,7 @@ class Publisher:
         self.file_conflicts = {}
         for page, template in sorted(templates.items()):
             version = template_version(template)
-            decision = await decide(self.store, page, version, (bases or {}).get(page))
+            decision = await decide(self.templates, page, version, (bases or {}).get(page))
             if isinstance(decision, FileConflict):
                 self.file_conflicts[page] = decision
                 log.warning("layouts/%s", decision.message)
@@ -197,7 +202,7 @@ class Publisher:
             # publishes the same file once, and a console publish in between is kept.
             base = (state.head.version,) if state is not None else None
             try:
-                await self.store.publish(
+                await self.templates.publish(
                     page,
                     version,
                     template_to_json(template),
@@ -213,11 +218,11 @@ class Publisher:
 
     async def history(self, page: str) -> list[TemplateRecord]:
         """Every version of the page, newest first (empty: no such page)."""
-        return await self.store.history(page)
+        return await self.templates.history(page)
 
     async def version(self, page: str, version: str) -> TemplateRecord | None:
         """The newest history entry of that version of the page, or None."""
-        return await self.store.get_version(page, version)
+        return await self.templates.get_version(page, version)
 
     def preview(
         self, template: Template, version: str, profile: Profile, context: Context, day: int

@@ -25,7 +25,7 @@ from uiserver.serving.cache import BodyEntry, LayoutCache, RequestEntry
 from uiserver.serving.pages import LivePage, LivePages, UnknownPage
 from uiserver.serving.profiles import ProfileLoader
 from uiserver.serving.recorder import ActivityRecorder
-from uiserver.store.base import ErasedMeanwhile, Store, StoreUnavailable
+from uiserver.store.base import ErasedMeanwhile, StoreUnavailable, UserStore
 
 log = logging.getLogger("uiserver")
 
@@ -56,7 +56,7 @@ class LayoutServer:
 
     def __init__(
         self,
-        store: Store,
+        users: UserStore,
         engine: Engine,
         policy: Policy,
         pages: LivePages,
@@ -65,7 +65,7 @@ class LayoutServer:
         breaker: StoreBreaker,
         recorder: ActivityRecorder,
     ) -> None:
-        self.store = store
+        self.users = users
         self.engine = engine
         self.policy = policy
         self.pages = pages
@@ -170,7 +170,7 @@ class LayoutServer:
         if profile.last_order.get(live.record.page) == order:
             return
         task = asyncio.get_running_loop().create_task(
-            self.store.set_last_order(user_id, live.record.page, order, profile.epoch)
+            self.users.set_last_order(user_id, live.record.page, order, profile.epoch)
         )
         self.background.add(task)
         task.add_done_callback(self._background_done)

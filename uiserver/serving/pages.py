@@ -19,7 +19,14 @@ from uiserver.engine import CompiledTemplate, Engine
 from uiserver.engine.hashing import rollout_bucket
 from uiserver.schema import Template
 from uiserver.serving.breaker import StoreBreaker
-from uiserver.store.base import PageState, Rollout, Store, StoreUnavailable, TemplateRecord
+from uiserver.store.base import (
+    InvalidationSource,
+    PageState,
+    Rollout,
+    StoreUnavailable,
+    TemplateRecord,
+    TemplateStore,
+)
 
 log = logging.getLogger("uiserver")
 
@@ -67,8 +74,15 @@ class LivePages:
     they got for the duration of one request.
     """
 
-    def __init__(self, store: Store, engine: Engine, breaker: StoreBreaker) -> None:
-        self.store = store
+    def __init__(
+        self,
+        templates: TemplateStore,
+        invalidations: InvalidationSource,
+        engine: Engine,
+        breaker: StoreBreaker,
+    ) -> None:
+        self.templates = templates
+        self.invalidations = invalidations
         self.engine = engine
         self.breaker = breaker
         self.pages: dict[str, LivePage] = {}
@@ -117,7 +131,7 @@ class LivePages:
         Returns False when a reload is due but the store is unreachable: the current compiled
         templates keep serving (possibly one version behind) and the reload is retried later.
         """
-        self.store.poll()
+        self.invalidations.poll()
         if not (self.reload_all or self.dirty):
             return True
         if not self.breaker.may_ask():
@@ -145,7 +159,7 @@ class LivePages:
         self.reload_all = False
         dirty, self.dirty = self.dirty, set()
         try:
-            states = await self.store.states()
+            states = await self.templates.states()
         except BaseException:
             self.reload_all = True
             self.dirty |= dirty
@@ -166,7 +180,7 @@ class LivePages:
         """
         self.dirty.discard(page)
         try:
-            state = (await self.store.states(page)).get(page)
+            state = (await self.templates.states(page)).get(page)
         except BaseException:
             self.dirty.add(page)  # still to do
             raise

@@ -12,13 +12,13 @@ from __future__ import annotations
 from uiserver.datastructures import Coalescer
 from uiserver.schema import Profile
 from uiserver.serving.cache import ProfileCache, RequestMemo
-from uiserver.store.base import Store
+from uiserver.store.base import UserStore
 
 
 class ProfileLoader:
     """The profile cache (`cache`, read directly on the hot path) and its loads."""
 
-    def __init__(self, store: Store, size: int, memo: RequestMemo) -> None:
+    def __init__(self, store: UserStore, size: int, memo: RequestMemo) -> None:
         self.store = store
         self.cache = ProfileCache(size, memo)
         self.loads: Coalescer[str, Profile] = Coalescer()

@@ -19,7 +19,7 @@ import logging
 
 from uiserver.datastructures import BoundedDict
 from uiserver.schema import Profile
-from uiserver.store.base import Exposure, Store, StoreUnavailable
+from uiserver.store.base import ActivityStore, Exposure, StoreUnavailable
 
 log = logging.getLogger("uiserver")
 
@@ -27,7 +27,9 @@ log = logging.getLogger("uiserver")
 class ActivityRecorder:
     """`note(profile, day, experiment, variant)` on a cold serve; `flush()` writes now."""
 
-    def __init__(self, store: Store, interval: float = 1.0, seen_size: int = 100_000) -> None:
+    def __init__(
+        self, store: ActivityStore, interval: float = 1.0, seen_size: int = 100_000
+    ) -> None:
         self.store = store
         self.interval = interval
         self._launches: dict[str, tuple[int, int, int]] = {}  # user -> (day, launches, epoch)

@@ -11,12 +11,12 @@ for a launch, a request that began before its body arrived) carries the user's *
 as read then (`erasure_epoch`, `Profile.epoch`), and the store compares it with the current
 epoch inside the write's own transaction (SQLite: the write transaction; Redis: WATCH/MULTI on
 the epoch key). `erase_user` increments the epoch in its transaction, so a stale write raises
-`ErasedMeanwhile` and stores nothing. Epochs are per bucket of users (`_common.erasure_bucket`),
+`ErasedMeanwhile` and stores nothing. Epochs are per bucket of users (`engine.hashing`),
 so no trace of an erased user id is kept. `epoch=None` writes unconditionally (imports, tools).
 
 What "everything about the user" is, by construction: SQLite erases every row of every table
 that has a `user_id` column (a new per-user table needs nothing more); Redis erases every key
-kind listed in `redis.USER_KEY_KINDS` (`{prefix}{kind}:{user id}`; a new per-user key kind is
+kind listed in `redis.users.USER_KEY_KINDS` (`{prefix}{kind}:{user id}`; a new per-user key kind is
 added there, and the test suite scans the whole keyspace for the id after an erase).
 """
 
@@ -384,9 +384,23 @@ class DraftStore(Protocol):
         """Every draft of the designer, by page."""
 
 
-class Store(InvalidationSource, UserStore, ActivityStore, TemplateStore, DraftStore, Protocol):
-    """A backend: lifecycle, invalidation, users and templates. Every async method raises
-    StoreUnavailable when the backing service cannot be reached."""
+class Store(InvalidationSource, Protocol):
+    """A backend: lifecycle and invalidation, and one object per role. Each backend builds its
+    roles the same way (`store/sqlite/`, `store/redis/`: one module per role), and the
+    composition root hands each part of the server only the role it needs. Every async method
+    raises StoreUnavailable when the backing service cannot be reached."""
+
+    @property
+    def users(self) -> UserStore: ...
+
+    @property
+    def activity(self) -> ActivityStore: ...
+
+    @property
+    def templates(self) -> TemplateStore: ...
+
+    @property
+    def drafts(self) -> DraftStore: ...
 
     async def open(self) -> None:
         """Connect / create tables; idempotent."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Protocol
 
 import msgspec
 
@@ -31,10 +30,6 @@ class EventsOutcome(msgspec.Struct, frozen=True):
     reasons: dict[str, int]
 
 
-class EventStore(UserStore, ActivityStore, Protocol):
-    """The store roles events need: settings and events (users), conversions (activity)."""
-
-
 class EventIntake:
     """Events filtered by the live pages, folded by the store, conversions counted.
 
@@ -42,8 +37,9 @@ class EventIntake:
     outcome = await intake.record(user_id, batch.events, epoch)
     """
 
-    def __init__(self, store: EventStore, pages: LivePages) -> None:
-        self.store = store
+    def __init__(self, users: UserStore, activity: ActivityStore, pages: LivePages) -> None:
+        self.users = users
+        self.activity = activity
         self.pages = pages
 
     async def record(
@@ -53,7 +49,7 @@ class EventIntake:
         what was ignored. `epoch`: the user's erasure epoch when the request began; events
         from before an erase are not kept. Raises StoreUnavailable."""
         ignored: dict[str, int] = {}
-        settings = await self.store.get_settings(user_id)
+        settings = await self.users.get_settings(user_id)
         if settings.personalization == 0:
             if events:
                 ignored["personalization_off"] = len(events)
@@ -67,7 +63,7 @@ class EventIntake:
                 keyed.append(msgspec.structs.replace(event, component=key))
         try:
             stored = (
-                await self.store.record_events(user_id, keyed, time.time(), epoch) if keyed else 0
+                await self.users.record_events(user_id, keyed, time.time(), epoch) if keyed else 0
             )
         except ErasedMeanwhile:
             ignored["erased"] = len(keyed)
@@ -75,7 +71,7 @@ class EventIntake:
         if stored:
             conversions = self.conversions(user_id, keyed, time.time())
             if conversions:
-                await self.store.record_conversions(user_id, conversions)
+                await self.activity.record_conversions(user_id, conversions)
         if stored < len(keyed):  # the store saw personalization off (a concurrent PUT)
             ignored["personalization_off"] = len(keyed) - stored
         return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))

@@ -73,10 +73,10 @@ def sqlite_leftovers(path: Path, user_id: str) -> list[str]:
 
 
 async def test_new_user_gets_defaults(store: Store) -> None:
-    assert await store.get_settings("new") == Settings()
+    assert await store.users.get_settings("new") == Settings()
     # never stored: empty activity counters (a first launch: `new_user`)
-    assert await store.get_profile("new") == Profile(user_id="new", activity=NEVER_SEEN)
-    export = await store.export_user("new")
+    assert await store.users.get_profile("new") == Profile(user_id="new", activity=NEVER_SEEN)
+    export = await store.users.export_user("new")
     assert export.settings is None
     assert export.affinities == {} and export.segments == [] and export.evidence == 0
 
@@ -92,43 +92,45 @@ async def test_settings_round_trip_exactly(store: Store) -> None:
         personalization=0.33,
         age_band="60_plus",
     )
-    await store.put_settings("u1", settings)
-    got = await store.get_settings("u1")
+    await store.users.put_settings("u1", settings)
+    got = await store.users.get_settings("u1")
     assert got == settings
     assert msgspec.json.encode(got) == msgspec.json.encode(settings)
-    assert (await store.get_profile("u1")).settings == settings
+    assert (await store.users.get_profile("u1")).settings == settings
 
-    await store.put_settings("u1", Settings(font_scale=2.0))
-    assert await store.get_settings("u1") == Settings(font_scale=2.0)
+    await store.users.put_settings("u1", Settings(font_scale=2.0))
+    assert await store.users.get_settings("u1") == Settings(font_scale=2.0)
 
 
 async def test_events_fold_into_affinities(store: Store) -> None:
     batch = events("coupons", "click", 3) + events("banner", "view", 20)
     batch += events("orders", "convert", 1)
-    assert await store.record_events("u1", batch, NOW) == len(batch)
+    assert await store.users.record_events("u1", batch, NOW) == len(batch)
 
-    profile = await store.get_profile("u1")
+    profile = await store.users.get_profile("u1")
     assert profile.evidence == 4  # clicks and conversions only
     scores = profile.affinities
     assert scores["orders"] > scores["coupons"] > scores["banner"] >= 0
     assert scores["coupons"] / 3 > 2 * scores["banner"]  # one click outweighs 20 views
 
     # A week later the old scores have decayed and a new click counts in full.
-    assert await store.record_events("u1", events("banner", "click", 1), NOW + 7 * 86_400) == 1
-    later = await store.get_profile("u1")
+    assert (
+        await store.users.record_events("u1", events("banner", "click", 1), NOW + 7 * 86_400) == 1
+    )
+    later = await store.users.get_profile("u1")
     assert later.evidence == pytest.approx(4 * 0.5**0.5 + 1)  # the old four weigh 2**-0.5 each
     assert later.affinities["coupons"] < scores["coupons"]
     assert later.affinities["banner"] > 1.0
 
 
 async def test_personalization_off_stores_nothing(store: Store) -> None:
-    await store.put_settings("off", Settings(personalization=0.0))
+    await store.users.put_settings("off", Settings(personalization=0.0))
     got: list[Invalidation] = []
     store.add_listener(got.append)
-    assert await store.record_events("off", events("coupons", "click", 5), NOW) == 0
-    profile = await store.get_profile("off")
+    assert await store.users.record_events("off", events("coupons", "click", 5), NOW) == 0
+    profile = await store.users.get_profile("off")
     assert profile.affinities == {} and profile.evidence == 0
-    export = await store.export_user("off")
+    export = await store.users.export_user("off")
     assert export.affinities == {} and export.last_event is None
     assert got == []
 
@@ -137,27 +139,27 @@ async def test_segments_bulk_put_and_replace(store: Store) -> None:
     got: list[Invalidation] = []
     store.add_listener(got.append)
     bulk = [(f"user-{i}", ["rfm_high", f"cohort_{i % 7}"]) for i in range(3_000)]
-    assert await store.put_segments(bulk) == 3_000
+    assert await store.users.put_segments(bulk) == 3_000
     assert got == [Invalidation("all")]  # one message, not 3,000
-    assert (await store.get_profile("user-10")).segments == {"rfm_high", "cohort_3"}
-    assert (await store.get_profile("user-2999")).segments == {"rfm_high", "cohort_3"}
+    assert (await store.users.get_profile("user-10")).segments == {"rfm_high", "cohort_3"}
+    assert (await store.users.get_profile("user-2999")).segments == {"rfm_high", "cohort_3"}
 
     got.clear()
-    assert await store.put_segments([("user-10", ["churn_risk"]), ("user-11", [])]) == 2
+    assert await store.users.put_segments([("user-10", ["churn_risk"]), ("user-11", [])]) == 2
     assert got == [Invalidation("user", "user-10"), Invalidation("user", "user-11")]
-    assert (await store.get_profile("user-10")).segments == {"churn_risk"}
-    assert (await store.get_profile("user-11")).segments == frozenset()
-    assert (await store.get_profile("user-12")).segments == {"rfm_high", "cohort_5"}
+    assert (await store.users.get_profile("user-10")).segments == {"churn_risk"}
+    assert (await store.users.get_profile("user-11")).segments == frozenset()
+    assert (await store.users.get_profile("user-12")).segments == {"rfm_high", "cohort_5"}
 
 
 async def test_export_contains_everything(store: Store) -> None:
     settings = Settings(handedness="left", font_scale=1.5)
-    await store.put_settings("u1", settings)
-    await store.record_events("u1", events("coupons", "click", 2, ts=NOW - 60), NOW)
-    await store.put_segments([("u1", ["churn_risk", "rfm_high"])])
-    await store.set_last_order("u1", "home", ["search", "coupons", "grid"])
+    await store.users.put_settings("u1", settings)
+    await store.users.record_events("u1", events("coupons", "click", 2, ts=NOW - 60), NOW)
+    await store.users.put_segments([("u1", ["churn_risk", "rfm_high"])])
+    await store.users.set_last_order("u1", "home", ["search", "coupons", "grid"])
 
-    export = await store.export_user("u1")
+    export = await store.users.export_user("u1")
     msgspec.json.encode(export)  # JSON-able as it is
     assert export.user_id == "u1"
     assert export.settings == settings
@@ -172,48 +174,48 @@ async def test_export_contains_everything(store: Store) -> None:
 
 async def test_erase_leaves_nothing(store: Store) -> None:
     user = "erase-me-7f3a"
-    fresh = await store.export_user(user)
-    await store.put_settings(user, Settings(elderly_mode="on"))
-    await store.record_events(user, events("coupons", "convert", 3), NOW)
-    await store.put_segments([(user, ["churn_risk"])])
-    await store.set_last_order(user, "home", ["a", "b"])
-    await store.publish("home", "v1", b'{"page": "home"}', "designer", "first", NOW)
+    fresh = await store.users.export_user(user)
+    await store.users.put_settings(user, Settings(elderly_mode="on"))
+    await store.users.record_events(user, events("coupons", "convert", 3), NOW)
+    await store.users.put_segments([(user, ["churn_risk"])])
+    await store.users.set_last_order(user, "home", ["a", "b"])
+    await store.templates.publish("home", "v1", b'{"page": "home"}', "designer", "first", NOW)
 
     got: list[Invalidation] = []
     store.add_listener(got.append)
-    await store.erase_user(user)
+    await store.users.erase_user(user)
     assert got == [Invalidation("user", user)]
-    assert await store.export_user(user) == fresh
-    erased = await store.get_profile(user)
+    assert await store.users.export_user(user) == fresh
+    erased = await store.users.get_profile(user)
     assert erased == Profile(user_id=user, epoch=erased.epoch, activity=NEVER_SEEN)
-    assert erased.epoch == await store.erasure_epoch(user) == 1
+    assert erased.epoch == await store.users.erasure_epoch(user) == 1
     assert await leftovers(store, user) == []
-    assert (await store.live_template("home")) is not None  # not about the user: kept
+    assert (await store.templates.live_template("home")) is not None  # not about the user: kept
 
 
 async def test_users_never_touch_each_other(store: Store) -> None:
-    await store.put_settings("b", Settings(handedness="right"))
-    await store.record_events("b", events("grid", "click", 2), NOW)
-    await store.put_segments([("b", ["rfm_low"])])
-    await store.set_last_order("b", "home", ["x"])
-    before = await store.export_user("b")
+    await store.users.put_settings("b", Settings(handedness="right"))
+    await store.users.record_events("b", events("grid", "click", 2), NOW)
+    await store.users.put_segments([("b", ["rfm_low"])])
+    await store.users.set_last_order("b", "home", ["x"])
+    before = await store.users.export_user("b")
 
-    await store.put_settings("a", Settings(handedness="left", personalization=0.0))
-    await store.record_events("a", events("grid", "click", 9), NOW)
-    await store.put_segments([("a", ["rfm_high"])])
-    await store.set_last_order("a", "home", ["y"])
-    await store.erase_user("a")
-    await store.erase_user("b-")  # a prefix of b's id
-    assert await store.export_user("b") == before
+    await store.users.put_settings("a", Settings(handedness="left", personalization=0.0))
+    await store.users.record_events("a", events("grid", "click", 9), NOW)
+    await store.users.put_segments([("a", ["rfm_high"])])
+    await store.users.set_last_order("a", "home", ["y"])
+    await store.users.erase_user("a")
+    await store.users.erase_user("b-")  # a prefix of b's id
+    assert await store.users.export_user("b") == before
 
 
 async def test_set_last_order_round_trips_without_invalidation(store: Store) -> None:
     got: list[Invalidation] = []
     store.add_listener(got.append)
-    await store.set_last_order("u1", "home", ["a", "b"])
-    await store.set_last_order("u1", "cart", ["c"])
-    await store.set_last_order("u1", "home", ["b", "a"])
-    assert (await store.get_profile("u1")).last_order == {"home": ["b", "a"], "cart": ["c"]}
+    await store.users.set_last_order("u1", "home", ["a", "b"])
+    await store.users.set_last_order("u1", "cart", ["c"])
+    await store.users.set_last_order("u1", "home", ["b", "a"])
+    assert (await store.users.get_profile("u1")).last_order == {"home": ["b", "a"], "cart": ["c"]}
     assert got == []
 
 
@@ -221,10 +223,15 @@ async def test_set_last_order_round_trips_without_invalidation(store: Store) -> 
 
 
 async def test_templates_publish_history_rollback(store: Store) -> None:
-    assert await store.live() == {} and await store.live_template("home") is None
-    assert await store.history("home") == [] and await store.get_version("home", "v1") is None
+    assert (
+        await store.templates.live() == {} and await store.templates.live_template("home") is None
+    )
+    assert (
+        await store.templates.history("home") == []
+        and await store.templates.get_version("home", "v1") is None
+    )
 
-    v1 = await store.publish("home", "v1", b'{"v": 1}', "ann", "first", NOW)
+    v1 = await store.templates.publish("home", "v1", b'{"v": 1}', "ann", "first", NOW)
     assert (v1.seq, v1.version, v1.document, v1.author, v1.message) == (
         1,
         "v1",
@@ -232,35 +239,35 @@ async def test_templates_publish_history_rollback(store: Store) -> None:
         "ann",
         "first",
     )
-    assert await store.publish("home", "v1", b'{"v": 1}', "bob", "again", NOW + 1) == v1
+    assert await store.templates.publish("home", "v1", b'{"v": 1}', "bob", "again", NOW + 1) == v1
 
-    v2 = await store.publish("home", "v2", b'{"v": 2}', "bob", "second", NOW + 2)
-    await store.publish("cart", "c1", b'{"c": 1}', "ann", "cart", NOW + 3)
-    assert v2.seq == 2 and await store.live_template("home") == v2
-    assert await store.get_version("home", "v1") == v1
+    v2 = await store.templates.publish("home", "v2", b'{"v": 2}', "bob", "second", NOW + 2)
+    await store.templates.publish("cart", "c1", b'{"c": 1}', "ann", "cart", NOW + 3)
+    assert v2.seq == 2 and await store.templates.live_template("home") == v2
+    assert await store.templates.get_version("home", "v1") == v1
 
-    rollback = await store.publish("home", "v1", b'{"v": 1}', "cy", "rollback", NOW + 4)
+    rollback = await store.templates.publish("home", "v1", b'{"v": 1}', "cy", "rollback", NOW + 4)
     assert (rollback.seq, rollback.version, rollback.message) == (3, "v1", "rollback")
-    assert await store.live_template("home") == rollback
-    assert [r.seq for r in await store.history("home")] == [3, 2, 1]
-    assert [r.version for r in await store.history("home")] == ["v1", "v2", "v1"]
-    assert await store.get_version("home", "v2") == v2
-    assert (await store.get_version("home", "v1")) == rollback
-    live = await store.live()
+    assert await store.templates.live_template("home") == rollback
+    assert [r.seq for r in await store.templates.history("home")] == [3, 2, 1]
+    assert [r.version for r in await store.templates.history("home")] == ["v1", "v2", "v1"]
+    assert await store.templates.get_version("home", "v2") == v2
+    assert (await store.templates.get_version("home", "v1")) == rollback
+    live = await store.templates.live()
     assert sorted(live) == ["cart", "home"] and live["home"] == rollback
 
 
 async def test_versions_are_immutable(store: Store) -> None:
-    v1 = await store.publish("home", "v1", b'{"v": 1}', "ann", "first", NOW)
-    await store.publish("home", "v2", b'{"v": 2}', "ann", "second", NOW + 1)
+    v1 = await store.templates.publish("home", "v1", b'{"v": 1}', "ann", "first", NOW)
+    await store.templates.publish("home", "v2", b'{"v": 2}', "ann", "second", NOW + 1)
     got: list[Invalidation] = []
     store.add_listener(got.append)
     with pytest.raises(ValueError, match="immutable"):
-        await store.publish("home", "v1", b'{"v": "other"}', "eve", "bad", NOW + 2)
+        await store.templates.publish("home", "v1", b'{"v": "other"}', "eve", "bad", NOW + 2)
     with pytest.raises(ValueError, match="immutable"):
-        await store.publish("home", "v2", b'{"v": "other"}', "eve", "bad", NOW + 2)
-    assert [r.version for r in await store.history("home")] == ["v2", "v1"]
-    assert await store.get_version("home", "v1") == v1
+        await store.templates.publish("home", "v2", b'{"v": "other"}', "eve", "bad", NOW + 2)
+    assert [r.version for r in await store.templates.history("home")] == ["v2", "v1"]
+    assert await store.templates.get_version("home", "v1") == v1
     assert got == []
 
 
@@ -270,12 +277,12 @@ async def test_versions_are_immutable(store: Store) -> None:
 async def test_local_listeners_hear_every_layout_input(store: Store) -> None:
     got: list[Invalidation] = []
     store.add_listener(got.append)
-    await store.put_settings("u1", Settings())
-    await store.record_events("u1", events("a", "click", 1), NOW)
-    await store.put_segments([("u2", ["x"])])
-    await store.publish("home", "v1", b"{}", "ann", "m", NOW)
-    await store.publish("home", "v1", b"{}", "ann", "m", NOW)  # already live: no change
-    await store.erase_user("u3")
+    await store.users.put_settings("u1", Settings())
+    await store.users.record_events("u1", events("a", "click", 1), NOW)
+    await store.users.put_segments([("u2", ["x"])])
+    await store.templates.publish("home", "v1", b"{}", "ann", "m", NOW)
+    await store.templates.publish("home", "v1", b"{}", "ann", "m", NOW)  # already live: no change
+    await store.users.erase_user("u3")
     assert got == [
         Invalidation("user", "u1"),
         Invalidation("user", "u1"),
@@ -292,9 +299,9 @@ async def test_a_failing_listener_does_not_break_the_write(store: Store) -> None
     got: list[Invalidation] = []
     store.add_listener(broken)
     store.add_listener(got.append)
-    await store.put_settings("u1", Settings(font_scale=1.2))
+    await store.users.put_settings("u1", Settings(font_scale=1.2))
     assert got == [Invalidation("user", "u1")]
-    assert (await store.get_settings("u1")).font_scale == 1.2
+    assert (await store.users.get_settings("u1")).font_scale == 1.2
 
 
 async def test_invalidations_reach_other_instances(make_store: StoreFactory) -> None:
@@ -304,34 +311,34 @@ async def test_invalidations_reach_other_instances(make_store: StoreFactory) -> 
     writer.add_listener(mine.append)
     reader.add_listener(theirs.append)
 
-    await writer.put_settings("u1", Settings(font_scale=1.5))
+    await writer.users.put_settings("u1", Settings(font_scale=1.5))
     assert await wait_for(reader, theirs, Invalidation("user", "u1"))
-    assert (await reader.get_settings("u1")).font_scale == 1.5
+    assert (await reader.users.get_settings("u1")).font_scale == 1.5
 
-    await writer.publish("home", "v9", b"{}", "ann", "m", NOW)
+    await writer.templates.publish("home", "v9", b"{}", "ann", "m", NOW)
     assert await wait_for(reader, theirs, Invalidation("template", "home"))
-    assert (await reader.live_template("home")) is not None
+    assert (await reader.templates.live_template("home")) is not None
 
-    await writer.erase_user("u1")
+    await writer.users.erase_user("u1")
     assert await wait_for(reader, theirs, Invalidation("user", "u1"))
 
     # The writer heard each of its own writes once, not again through the shared channel.
-    await reader.put_settings("u2", Settings())
+    await reader.users.put_settings("u2", Settings())
     assert await wait_for(writer, mine, Invalidation("user", "u2"))
     assert mine.count(Invalidation("user", "u1")) == 2
     assert mine.count(Invalidation("template", "home")) == 1
 
 
 async def test_failed_writes_change_nothing(store: Store) -> None:
-    await store.put_segments([("a", ["old"]), ("c", ["kept"])])
+    await store.users.put_segments([("a", ["old"]), ("c", ["kept"])])
     got: list[Invalidation] = []
     store.add_listener(got.append)
     bad: list[tuple[str, list[Any]]] = [("a", ["new"]), ("b", [object()]), ("c", ["new"])]
     with pytest.raises((TypeError, ValueError, sqlite3.Error, RedisError)):
-        await store.put_segments(bad)
-    assert (await store.get_profile("a")).segments == {"old"}
-    assert (await store.get_profile("b")).segments == frozenset()
-    assert (await store.get_profile("c")).segments == {"kept"}
+        await store.users.put_segments(bad)
+    assert (await store.users.get_profile("a")).segments == {"old"}
+    assert (await store.users.get_profile("b")).segments == frozenset()
+    assert (await store.users.get_profile("c")).segments == {"kept"}
     assert got == []
 
 
@@ -343,19 +350,19 @@ async def test_sqlite_rolls_back_a_transaction_that_fails_late(
 ) -> None:
     store = SQLiteStore(tmp_path / "u.db")
     await store.open()
-    await store.record_events("u1", events("a", "click", 1), NOW)
-    before = await store.export_user("u1")
+    await store.users.record_events("u1", events("a", "click", 1), NOW)
+    before = await store.users.export_user("u1")
 
     def fail(*_: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(store._changes, "append", fail)  # runs after the rows were written
-    monkeypatch.setattr(store._changes, "append_erased", fail)
+    monkeypatch.setattr(store.db.changes, "append", fail)  # runs after the rows were written
+    monkeypatch.setattr(store.db.changes, "append_erased", fail)
     with pytest.raises(RuntimeError):
-        await store.record_events("u1", events("b", "convert", 5), NOW + 10)
+        await store.users.record_events("u1", events("b", "convert", 5), NOW + 10)
     with pytest.raises(RuntimeError):
-        await store.erase_user("u1")
-    assert await store.export_user("u1") == before
+        await store.users.erase_user("u1")
+    assert await store.users.export_user("u1") == before
     await store.close()
 
 
@@ -366,11 +373,11 @@ async def test_sqlite_reader_that_fell_behind_the_log_drops_everything(tmp_path:
     await reader.open()
     got: list[Invalidation] = []
     reader.add_listener(got.append)
-    await writer.put_segments([(f"u{i}", ["s"]) for i in range(300)])  # prunes the log
+    await writer.users.put_segments([(f"u{i}", ["s"]) for i in range(300)])  # prunes the log
     reader.poll()
     assert got == [Invalidation("all")]
     got.clear()
-    await writer.put_settings("late", Settings())
+    await writer.users.put_settings("late", Settings())
     reader.poll()
     assert got == [Invalidation("user", "late")]
     reader.poll()
@@ -387,7 +394,7 @@ async def test_sqlite_poll_interval_limits_checks(tmp_path: Path) -> None:
     got: list[Invalidation] = []
     reader.add_listener(got.append)
     reader.poll()  # the first call checks and starts the interval
-    await writer.put_settings("u1", Settings())
+    await writer.users.put_settings("u1", Settings())
     reader.poll()
     assert got == []
     await writer.close()
@@ -415,25 +422,25 @@ async def test_redis_outage_raises_then_recovers(
     await store.open()
     got: list[Invalidation] = []
     store.add_listener(got.append)
-    await store.put_settings("u1", Settings(font_scale=1.8))
-    await store.publish("home", "v1", b"{}", "ann", "m", NOW)
+    await store.users.put_settings("u1", Settings(font_scale=1.8))
+    await store.templates.publish("home", "v1", b"{}", "ann", "m", NOW)
 
     server.stop()
     assert await store.ping() is False
     with pytest.raises(StoreUnavailable):
-        await store.get_profile("u1")
+        await store.users.get_profile("u1")
     with pytest.raises(StoreUnavailable):
-        await store.put_settings("u1", Settings())
+        await store.users.put_settings("u1", Settings())
     with pytest.raises(StoreUnavailable):
-        await store.publish("home", "v2", b"{}", "ann", "m", NOW)
+        await store.templates.publish("home", "v2", b"{}", "ann", "m", NOW)
 
     got.clear()
     server.start()
     assert await store.ping() is True
-    assert (await store.get_settings("u1")).font_scale == 1.8  # written before the outage
-    assert (await store.live_template("home")) is not None
-    await store.put_settings("u1", Settings(font_scale=1.1))
-    assert (await store.get_settings("u1")).font_scale == 1.1
+    assert (await store.users.get_settings("u1")).font_scale == 1.8  # written before the outage
+    assert (await store.templates.live_template("home")) is not None
+    await store.users.put_settings("u1", Settings(font_scale=1.1))
+    assert (await store.users.get_settings("u1")).font_scale == 1.1
     # The subscriber reconnects on its own and assumes it missed messages.
     assert await wait_for(store, got, Invalidation("all"), within=10.0)
     await store.close()
@@ -448,7 +455,7 @@ async def test_redis_open_does_not_fail_while_redis_is_down() -> None:
     await store.open(wait=0.2)
     assert await store.ping() is False
     with pytest.raises(StoreUnavailable):
-        await store.get_settings("u1")
+        await store.users.get_settings("u1")
     await store.close()
 
 
@@ -520,10 +527,10 @@ async def test_redis_out_of_memory_is_unavailable_not_a_bug(
     server = redis_factory()
     store = RedisStore(server.url)
     await store.open()
-    await store.put_settings("u1", Settings(font_scale=1.4))
+    await store.users.put_settings("u1", Settings(font_scale=1.4))
     with redis.Redis.from_url(server.url) as client:
         client.config_set("maxmemory", 1)
     with pytest.raises(StoreUnavailable, match="memory"):
-        await store.put_settings("u1", Settings())
-    assert (await store.get_settings("u1")).font_scale == 1.4  # reads still answer
+        await store.users.put_settings("u1", Settings())
+    assert (await store.users.get_settings("u1")).font_scale == 1.4  # reads still answer
     await store.close()

@@ -1,4 +1,4 @@
-"""The Redis store's activity counters and experiment counts (keys under the store's prefix):
+"""The Redis store's `ActivityStore`: activity counters and experiment counts (`keys.Keys`):
 
   user:{id}                       hash field `activity`: the counters (JSON), erased with the user
   exp:{experiment}:{variant}:{day}:x   HyperLogLog of exposed users (PFADD of a hash of the id)
@@ -17,7 +17,7 @@ never depends on it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
@@ -37,6 +37,7 @@ from uiserver.schema import Activity
 from uiserver.store._common import Listeners, count_conversions, fold_activity
 from uiserver.store.base import Conversion, Exposure, Invalidation
 from uiserver.store.redis.errors import guard
+from uiserver.store.redis.keys import Keys
 from uiserver.store.redis.pubsub import InvalidationChannel
 from uiserver.store.redis.tx import watched
 
@@ -56,27 +57,26 @@ def fold_events(raw: bytes | str | None, events: Iterable[EventLike], now: float
 
 
 class RedisActivity:
-    """The ActivityStore methods of RedisStore (its connection, keys, channel, listeners)."""
+    """The `ActivityStore` of the Redis store."""
 
-    _redis: aioredis.Redis
-    _prefix: str
-    _channel: InvalidationChannel
-    _listeners: Listeners
-    _user: Callable[[str], str]
-    _epoch_key: Callable[[str], str]
-
-    def _exp(self, experiment: str, variant: str, day: int) -> str:
-        return f"{self._prefix}exp:{experiment}:{variant}:{day}"
-
-    def _days(self, experiment: str) -> str:
-        return f"{self._prefix}expdays:{experiment}"
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        keys: Keys,
+        channel: InvalidationChannel,
+        listeners: Listeners,
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._channel = channel
+        self._listeners = listeners
 
     async def record_activity(
         self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
     ) -> None:
         users = sorted({*launches, *(e.user_id for e in exposures if e.mark)})
-        keys = [self._user(u) for u in users]
-        epoch_keys = [self._epoch_key(u) for u in users]
+        keys = [self._keys.user(u) for u in users]
+        epoch_keys = [self._keys.epoch(u) for u in users]
 
         async def attempt(pipe: Pipeline) -> list[Invalidation]:
             states: dict[str, Activity | None] = {}
@@ -97,11 +97,11 @@ class RedisActivity:
             pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             for user_id, state in changed.items():
                 if state is not None:
-                    pipe.hset(self._user(user_id), "activity", encode_activity(state))
+                    pipe.hset(self._keys.user(user_id), "activity", encode_activity(state))
             for e in exposures:
-                key = self._exp(e.experiment, e.variant, e.day)
+                key = self._keys.exposures(e.experiment, e.variant, e.day)
                 pipe.pfadd(f"{key}:x", exposure_id(e.experiment, e.user_id))
-                pipe.sadd(self._days(e.experiment), e.day)
+                pipe.sadd(self._keys.days(e.experiment), e.day)
             changes = [Invalidation("user", u) for u in changed]
             if changes:
                 self._channel.publish(pipe, changes)
@@ -116,7 +116,7 @@ class RedisActivity:
     async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
         if not conversions:
             return 0
-        key = self._user(user_id)
+        key = self._keys.user(user_id)
 
         async def attempt(pipe: Pipeline) -> int:
             raw = await pipe.hget(key, "activity")
@@ -130,12 +130,12 @@ class RedisActivity:
             pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             pipe.hset(key, "activity", encode_activity(activity))
             for c, first in counted:
-                day_key = self._exp(c.experiment, c.variant, c.day)
+                day_key = self._keys.exposures(c.experiment, c.variant, c.day)
                 if first:
                     pipe.hincrby(day_key, "converters", 1)
                 pipe.hincrby(day_key, "converts", 1)
                 pipe.hincrbyfloat(day_key, "value", c.value)
-                pipe.sadd(self._days(c.experiment), c.day)
+                pipe.sadd(self._keys.days(c.experiment), c.day)
             await pipe.execute()
             return len(counted)
 
@@ -150,10 +150,10 @@ class RedisActivity:
         self, experiment: str, variants: Sequence[str]
     ) -> list[VariantCounts]:
         with guard():
-            days = sorted(int(d) for d in await self._redis.smembers(self._days(experiment)))
+            days = sorted(int(d) for d in await self._redis.smembers(self._keys.days(experiment)))
             out = []
             for variant in variants:
-                keys = [self._exp(experiment, variant, d) for d in days]
+                keys = [self._keys.exposures(experiment, variant, d) for d in days]
                 if not keys:
                     out.append(VariantCounts(variant))
                     continue

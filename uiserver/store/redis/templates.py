@@ -52,7 +52,7 @@ Plan = Callable[[Pipeline, PageState | None], Awaitable[Writes]]
 
 
 class RedisTemplates:
-    """The TemplateStore half of RedisStore."""
+    """The `TemplateStore` of the Redis store: versions per page; the newest entry is live."""
 
     def __init__(
         self,

@@ -1,9 +1,9 @@
-"""SQLite statements for activity counters and experiment counts (called inside `SQLiteStore`'s
-transactions).
+"""The SQLite store's `ActivityStore`: activity counters and experiment counts, and their
+statements (also called inside the users' own transactions).
 
 Counters are one JSON column (`users.activity`) of the user's own row, so erasing the row erases
 them. Experiment counts live in `experiment_days`, one row per (experiment, variant, day): a
-HyperLogLog sketch of the exposed users (`uiserver.sketch`, 16 KB, no user id inside), and
+HyperLogLog sketch of the exposed users (`sketch`, 16 KB, no user id inside), and
 integers for converters, convert events and summed value. Its size is bounded by experiments x
 variants x days, never by users.
 """
@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Mapping, Sequence
 
 from uiserver.engine.activity import (
     NEVER_SEEN,
@@ -26,10 +25,10 @@ from uiserver.engine.activity import (
 from uiserver.engine.affinity import EventLike
 from uiserver.engine.readout import VariantCounts
 from uiserver.schema import Activity
-from uiserver.store._common import Listeners, count_conversions, fold_activity
+from uiserver.store._common import count_conversions, fold_activity
 from uiserver.store.base import Conversion, Exposure, Invalidation
 from uiserver.store.sqlite import erasure, sketch
-from uiserver.store.sqlite.changes import ChangeLog
+from uiserver.store.sqlite.database import Database
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS experiment_days (
@@ -169,12 +168,12 @@ def counts(
     return out
 
 
-class ActivityMixin:
-    """The ActivityStore methods of `SQLiteStore` (its transaction, change log and listeners)."""
+class SQLiteActivity:
+    """The `ActivityStore` of the SQLite store: counters in the users' rows, experiment counts
+    in `experiment_days`."""
 
-    _tx: Callable[..., AbstractContextManager[sqlite3.Connection]]
-    _changes: ChangeLog
-    _listeners: Listeners
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def record_activity(
         self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
@@ -182,21 +181,21 @@ class ActivityMixin:
         if not launches and not exposures:
             return
         now = time.time()
-        with self._tx(write=True) as conn:
+        with self._db.tx(write=True) as conn:
             users = record(conn, launches, exposures, now)
             changes = [Invalidation("user", user_id) for user_id in users]
-            self._changes.append(conn, changes, now)
-        self._listeners.emit(changes)
+            self._db.changes.append(conn, changes, now)
+        self._db.listeners.emit(changes)
 
     async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
         """No invalidation: which experiments a user converted in is no layout input."""
         if not conversions:
             return 0
-        with self._tx(write=True) as conn:
+        with self._db.tx(write=True) as conn:
             return convert(conn, user_id, conversions, time.time())
 
     async def experiment_counts(
         self, experiment: str, variants: Sequence[str]
     ) -> list[VariantCounts]:
-        with self._tx(write=False) as conn:
+        with self._db.tx(write=False) as conn:
             return counts(conn, experiment, variants)

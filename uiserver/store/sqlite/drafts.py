@@ -1,4 +1,4 @@
-"""The SQLite store's designer drafts: one row per (designer, page), the editor's text as typed.
+"""The SQLite store's `DraftStore`: one row per (designer, page), the editor's text as typed.
 
 Drafts belong to designers, not to users of the mini-program: they live in their own table,
 outside `USER_TABLES` and the change log (no cache depends on them).
@@ -7,10 +7,10 @@ outside `USER_TABLES` and the change log (no cache depends on them).
 from __future__ import annotations
 
 import sqlite3
-from contextlib import AbstractContextManager
 from typing import Any
 
 from uiserver.store.base import DraftRecord
+from uiserver.store.sqlite.database import Database
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS drafts (
@@ -56,23 +56,23 @@ def _record(row: tuple[Any, ...]) -> DraftRecord:
 
 
 class SQLiteDrafts:
-    """The DraftStore half of SQLiteStore (which provides `_tx`)."""
+    """The `DraftStore` of the SQLite store."""
 
-    def _tx(self, write: bool) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # SQLiteStore's own
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def put_draft(self, draft: DraftRecord) -> None:
-        with self._tx(write=True) as conn:
+        with self._db.tx(write=True) as conn:
             put(conn, draft)
 
     async def get_draft(self, author: str, page: str) -> DraftRecord | None:
-        with self._tx(write=False) as conn:
+        with self._db.tx(write=False) as conn:
             return get(conn, author, page)
 
     async def delete_draft(self, author: str, page: str) -> bool:
-        with self._tx(write=True) as conn:
+        with self._db.tx(write=True) as conn:
             return delete(conn, author, page)
 
     async def drafts(self, author: str) -> list[DraftRecord]:
-        with self._tx(write=False) as conn:
+        with self._db.tx(write=False) as conn:
             return of_author(conn, author)

@@ -1,4 +1,4 @@
-"""The SQLite store's template history: statements over a connection, inside its transactions.
+"""The SQLite store's `TemplateStore`: the template history, its statements and its writes.
 
 `templates` is append-only; the live version of a page is its highest seq. `rollouts` holds
 the running staged rollout of a page (at most one), `archived` the pages taken down. Writes are
@@ -8,10 +8,26 @@ decided by `template_writes` and applied here by `apply`, inside the caller's tr
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
-from uiserver.store.base import Archived, PageState, Rollout, TemplateRecord
-from uiserver.store.template_writes import UNCHANGED, Writes
+from uiserver.store.base import (
+    Archived,
+    Invalidation,
+    PageState,
+    PublishOptions,
+    Rollout,
+    TemplateRecord,
+)
+from uiserver.store.sqlite.database import Database
+from uiserver.store.template_writes import (
+    UNCHANGED,
+    Writes,
+    plan_archive,
+    plan_end,
+    plan_percent,
+    plan_publish,
+)
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS templates (
@@ -138,3 +154,101 @@ def history(conn: sqlite3.Connection, page: str) -> list[TemplateRecord]:
 def _record(row: tuple[Any, ...]) -> TemplateRecord:
     page, version, document, author, message, created, seq, source = row
     return TemplateRecord(page, version, bytes(document), author, message, created, seq, source)
+
+
+class SQLiteTemplates:
+    """Template versions per page in the shared database; the newest entry is live."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def publish(
+        self,
+        page: str,
+        version: str,
+        document: bytes,
+        author: str,
+        message: str,
+        now: float,
+        options: PublishOptions | None = None,
+    ) -> TemplateRecord:
+        """Append `version` to the page's history and make it live (see `TemplateStore`).
+
+        Publishing the version that is already live returns the live record unchanged (no new
+        history entry, no invalidation), so retries are idempotent. Publishing an older version
+        again (rollback) appends a new entry with a new seq. Versions are immutable: a known
+        version with a different document raises ValueError and changes nothing. The checks of
+        `options` run inside the same `BEGIN IMMEDIATE` transaction as the write: two
+        processes publishing on the same base cannot both pass.
+        """
+
+        def plan(conn: sqlite3.Connection, state: PageState | None) -> Writes:
+            earlier = newest_of_version(conn, page, version)
+            return plan_publish(
+                page, version, document, author, message, now, options, state, earlier
+            )
+
+        return (await self._write(page, now, plan)).result
+
+    async def _write(
+        self,
+        page: str,
+        now: float,
+        plan: Callable[[sqlite3.Connection, PageState | None], Writes],
+    ) -> Writes:
+        """Read the page's state, plan, write and invalidate, in one write transaction."""
+        changes = [Invalidation("template", page)]
+        with self._db.tx(write=True) as conn:
+            writes = plan(conn, states(conn, page).get(page))
+            if writes.changed:
+                apply(conn, page, writes)
+                self._db.changes.append(conn, changes, now)
+        if writes.changed:
+            self._db.listeners.emit(changes)
+        return writes
+
+    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> Rollout:
+        def plan(conn: sqlite3.Connection, state: PageState | None) -> Writes:
+            rollout = plan_percent(page, percent, now, state)
+            assert state is not None
+            return Writes(state.head, rollout=rollout)
+
+        writes = await self._write(page, now, plan)
+        assert isinstance(writes.rollout, Rollout)
+        return writes.rollout
+
+    async def end_rollout(
+        self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
+    ) -> TemplateRecord:
+        writes = await self._write(
+            page, now, lambda conn, state: plan_end(page, outcome, author, now, state)
+        )
+        return writes.result
+
+    async def archive(self, page: str, author: str, now: float) -> Archived:
+        await self._write(page, now, lambda conn, state: plan_archive(page, author, now, state))
+        with self._db.tx(write=False) as conn:
+            archived = states(conn, page)[page].archived
+        assert archived is not None
+        return archived
+
+    async def states(self, page: str | None = None) -> dict[str, PageState]:
+        with self._db.tx(write=False) as conn:
+            return states(conn, page)
+
+    async def live(self) -> dict[str, TemplateRecord]:
+        with self._db.tx(write=False) as conn:
+            return all_live(conn)
+
+    async def live_template(self, page: str) -> TemplateRecord | None:
+        with self._db.tx(write=False) as conn:
+            return live(conn, page)
+
+    async def get_version(self, page: str, version: str) -> TemplateRecord | None:
+        """The newest history entry of that version (a rollback repeats a version)."""
+        with self._db.tx(write=False) as conn:
+            return newest_of_version(conn, page, version)
+
+    async def history(self, page: str) -> list[TemplateRecord]:
+        with self._db.tx(write=False) as conn:
+            return history(conn, page)

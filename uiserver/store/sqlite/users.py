@@ -1,15 +1,32 @@
-"""The SQLite store's user tables: their schema and the reads of one user's rows.
+"""The SQLite store's `UserStore`: the user tables, the reads of one user's rows, and the writes.
 
-Every per-user table has a `user_id` column: that is how erasure finds it (`sqlite_erasure`).
+Every per-user table has a `user_id` column: that is how erasure finds it (`erasure`), so a
+per-user table added later is erased by construction. Name the column `user_id` in any new
+per-user table (designers' drafts are keyed by `author`: they are console work, not data about
+an app user).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable, Sequence
 
-from uiserver.engine.affinity import Affinity
-from uiserver.schema import Settings
-from uiserver.store._common import decode_order, decode_settings
+from uiserver.engine.affinity import Affinity, fold
+from uiserver.schema import Event, Profile, Settings
+from uiserver.store._common import (
+    decode_order,
+    decode_settings,
+    export_document,
+    json_encode,
+    last_assignments,
+    user_invalidations,
+)
+from uiserver.store.base import Invalidation, UserExport
+from uiserver.store.sqlite import activity, erasure
+from uiserver.store.sqlite.database import Database
+from uiserver.store.sqlite.orders import GroupCommit
+from uiserver.store.sqlite.profile import PROFILE_QUERY, profile_args, profile_from_rows
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users (
@@ -55,3 +72,141 @@ def segments(conn: sqlite3.Connection, user_id: str) -> list[str]:
 def orders(conn: sqlite3.Connection, user_id: str) -> dict[str, list[str]]:
     rows = conn.execute("SELECT page, components FROM last_orders WHERE user_id = ?", (user_id,))
     return {page: decode_order(components) for page, components in rows}
+
+
+class SQLiteUsers:
+    """Settings, affinities, segments and last orders of users, in the shared database.
+
+    A write takes the user's erasure epoch read when its request began and raises
+    ErasedMeanwhile when the user was erased since (`erasure.check`, in the same transaction).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._order_writes = GroupCommit(db.tx)
+
+    async def get_profile(self, user_id: str) -> Profile:
+        """One statement (`PROFILE_QUERY`), so one implicit read transaction: a consistent
+        snapshot without BEGIN/COMMIT (a first launch's read was 7 statements)."""
+        return profile_from_rows(user_id, self._db.query(PROFILE_QUERY, profile_args(user_id)))
+
+    async def erasure_epoch(self, user_id: str) -> int:
+        with self._db.tx(write=False) as conn:
+            return erasure.epoch(conn, user_id)
+
+    async def get_settings(self, user_id: str) -> Settings:
+        with self._db.tx(write=False) as conn:
+            row = conn.execute(
+                "SELECT settings FROM users WHERE user_id = ?", (user_id,)
+            ).fetchone()
+        if row is None or row[0] is None:
+            return Settings()
+        return decode_settings(row[0])
+
+    async def put_settings(
+        self, user_id: str, settings: Settings, epoch: int | None = None
+    ) -> None:
+        await self.update_settings(user_id, lambda _: settings, epoch)
+
+    async def update_settings(
+        self, user_id: str, update: Callable[[Settings], Settings], epoch: int | None = None
+    ) -> Settings:
+        now = time.time()
+        changes = [Invalidation("user", user_id)]
+        with self._db.tx(write=True) as conn:
+            erasure.check(conn, user_id, epoch)
+            row = conn.execute(
+                "SELECT settings FROM users WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            current = Settings() if row is None or row[0] is None else decode_settings(row[0])
+            settings = update(current)
+            conn.execute(
+                "INSERT INTO users (user_id, settings, created, updated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings, "
+                "updated = excluded.updated",
+                (user_id, json_encode(settings).decode(), now, now),
+            )
+            self._db.changes.append(conn, changes, now)
+        self._db.listeners.emit(changes)
+        return settings
+
+    async def record_events(
+        self, user_id: str, events: Sequence[Event], now: float, epoch: int | None = None
+    ) -> int:
+        """Fold the batch into the user's affinities and counters; 0 (nothing stored) when
+        personalization is off in the stored settings, whatever the caller checked (defence in
+        depth)."""
+        if not events:
+            return 0
+        changes = [Invalidation("user", user_id)]
+        with self._db.tx(write=True) as conn:
+            erasure.check(conn, user_id, epoch)
+            settings, state, _, _ = user_row(conn, user_id)
+            if settings is not None and settings.personalization == 0:
+                return 0
+            new = fold(state, events, now)
+            conn.execute("DELETE FROM affinities WHERE user_id = ?", (user_id,))
+            conn.executemany(
+                "INSERT INTO affinities (user_id, key, score) VALUES (?, ?, ?)",
+                [(user_id, key, score) for key, score in new.scores.items()],
+            )
+            conn.execute(
+                "INSERT INTO users (user_id, evidence, affinity_ts, last_event, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                "evidence = excluded.evidence, affinity_ts = excluded.affinity_ts, "
+                "last_event = excluded.last_event, updated = excluded.updated",
+                (user_id, new.evidence, new.updated, new.last_event, now, now),
+            )
+            activity.fold_events(conn, user_id, events, now)
+            self._db.changes.append(conn, changes, now)
+        self._db.listeners.emit(changes)
+        return len(events)
+
+    async def set_last_order(
+        self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None
+    ) -> None:
+        """No invalidation: the order served is a consequence of the cached layout, not an input
+        that changes it, and invalidating here would make every cold serve drop its own entry.
+        Unchanged orders are not rewritten. Launches' writes share transactions
+        (`orders.GroupCommit`); this returns once the order is committed, and raises
+        ErasedMeanwhile when the user was erased after `epoch` was read."""
+        await self._order_writes.put(user_id, page, json_encode(list(order)).decode(), epoch)
+
+    async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
+        mapping = last_assignments(assignments)
+        if not mapping:
+            return 0
+        now = time.time()
+        changes = user_invalidations(list(mapping))
+        with self._db.tx(write=True) as conn:
+            conn.executemany(
+                "DELETE FROM segments WHERE user_id = ?", [(user_id,) for user_id in mapping]
+            )
+            conn.executemany(
+                "INSERT INTO segments (user_id, segment) VALUES (?, ?)",
+                [(user_id, s) for user_id, segments in mapping.items() for s in segments],
+            )
+            self._db.changes.append(conn, changes, now)
+        self._db.listeners.emit(changes)
+        return len(mapping)
+
+    async def export_user(self, user_id: str) -> UserExport:
+        with self._db.tx(write=False) as conn:
+            settings, affinity, created, updated = user_row(conn, user_id)
+            found = segments(conn, user_id)
+            last = orders(conn, user_id)
+            counters = activity.read(conn, user_id)
+        return export_document(user_id, settings, affinity, found, last, created, updated, counters)
+
+    async def erase_user(self, user_id: str) -> None:
+        """Delete every row about the user and move their erasure epoch on (`erasure`). Other
+        processes get a notice that names nobody (they drop every cached profile: erasures are
+        rare). Then the WAL is checkpointed and truncated."""
+        now = time.time()
+        self._order_writes.forget(user_id)  # a queued order must not outlive the erasure
+        with self._db.tx(write=True) as conn:
+            erasure.erase_rows(conn, user_id)
+            self._db.changes.append_erased(conn, now)
+        with self._db.lock:
+            erasure.checkpoint(self._db.connection())
+        self._db.listeners.emit([Invalidation("user", user_id)])

@@ -1,0 +1,268 @@
+"""The Redis store's `UserStore` (keys in `keys.Keys`):
+
+  user:{id}       hash  settings (JSON), evidence, affinity_ts, last_event, created, updated,
+                        activity (JSON counters, see `activity`)
+  aff:{id}        zset  affinity key -> score (as of affinity_ts)
+  seg:{id}        set   segments
+  order:{id}      hash  page -> JSON list of component ids last served
+  erased:{bucket} int   erasure epoch of a bucket of users (`engine.hashing.erasure_bucket`)
+
+Erasure deletes every kind in `keys.USER_KEY_KINDS` and INCRs the user's bucket epoch in the same
+MULTI; writes based on an earlier read WATCH that key and compare (see `store.base`, "Erasure is
+final"). Read-modify-write operations (settings, events) WATCH their keys and retry on conflict.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+from redis.typing import EncodableT
+
+from uiserver.engine.affinity import Affinity, fold
+from uiserver.schema import Activity, Event, Profile, Settings
+from uiserver.store._common import (
+    Listeners,
+    build_profile,
+    decode_order,
+    decode_settings,
+    export_document,
+    json_encode,
+    last_assignments,
+    user_invalidations,
+)
+from uiserver.store.base import ErasedMeanwhile, Invalidation, UserExport
+from uiserver.store.redis.activity import fold_events, stored_activity
+from uiserver.store.redis.errors import guard
+from uiserver.store.redis.keys import Keys
+from uiserver.store.redis.pubsub import InvalidationChannel
+from uiserver.store.redis.read import READ_USER, read_user_reply
+from uiserver.store.redis.tx import watched
+
+
+class RedisUsers:
+    """Settings, affinities, segments and last orders of users in the shared Redis."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        keys: Keys,
+        channel: InvalidationChannel,
+        listeners: Listeners,
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._channel = channel
+        self._listeners = listeners
+        self._read_script = redis.register_script(READ_USER)
+
+    async def get_profile(self, user_id: str) -> Profile:
+        settings, affinity, segments, orders, _, epoch, activity = await self._read_user(user_id)
+        return build_profile(user_id, settings, affinity, segments, orders, epoch, activity)
+
+    async def erasure_epoch(self, user_id: str) -> int:
+        with guard():
+            return _int(await self._redis.get(self._keys.epoch(user_id)))
+
+    async def get_settings(self, user_id: str) -> Settings:
+        with guard():
+            raw = await self._redis.hget(self._keys.user(user_id), "settings")
+        return Settings() if raw is None else decode_settings(raw)
+
+    async def put_settings(
+        self, user_id: str, settings: Settings, epoch: int | None = None
+    ) -> None:
+        await self.update_settings(user_id, lambda _: settings, epoch)
+
+    async def update_settings(
+        self, user_id: str, update: Callable[[Settings], Settings], epoch: int | None = None
+    ) -> Settings:
+        """Read, update and write under WATCH of the user's hash and epoch key (retried on a
+        conflict), so a concurrent change is never lost and an erase is never undone."""
+        changes = [Invalidation("user", user_id)]
+        key, epoch_key = self._keys.user(user_id), self._keys.epoch(user_id)
+
+        async def attempt(pipe: Pipeline) -> Settings:
+            await check_epoch(pipe, epoch_key, epoch)
+            raw = await pipe.hget(key, "settings")
+            settings = update(Settings() if raw is None else decode_settings(raw))
+            now = time.time()
+            pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            pipe.hset(key, mapping={"settings": json_encode(settings), "updated": now})
+            pipe.hsetnx(key, "created", now)
+            self._channel.publish(pipe, changes)
+            await pipe.execute()
+            return settings
+
+        settings = await watched(
+            self._redis, (key, epoch_key), attempt, "redis: a settings write kept conflicting"
+        )
+        self._listeners.emit(changes)
+        return settings
+
+    async def record_events(
+        self, user_id: str, events: Sequence[Event], now: float, epoch: int | None = None
+    ) -> int:
+        """Fold the batch into the user's affinities; 0 (nothing stored) when personalization
+        is off in the stored settings, whatever the caller checked (defence in depth)."""
+        if not events:
+            return 0
+        user_key, aff_key = self._keys.user(user_id), self._keys.aff(user_id)
+        epoch_key = self._keys.epoch(user_id)
+        changes = [Invalidation("user", user_id)]
+
+        async def attempt(pipe: Pipeline) -> bool:
+            await check_epoch(pipe, epoch_key, epoch)
+            fields = await pipe.hmget(
+                user_key, ["settings", "evidence", "affinity_ts", "last_event", "activity"]
+            )
+            settings = None if fields[0] is None else decode_settings(fields[0])
+            if settings is not None and settings.personalization == 0:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                return False
+            scores = await pipe.zrange(aff_key, 0, -1, withscores=True)
+            state = Affinity(_scores(scores), *_affinity_fields(fields[1:4]))
+            new = fold(state, events, now)
+            pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            self._queue_affinity(pipe, user_id, new, now)
+            pipe.hset(user_key, "activity", fold_events(fields[4], events, now))
+            self._channel.publish(pipe, changes)
+            await pipe.execute()
+            return True
+
+        keys = (user_key, aff_key, epoch_key)
+        if not await watched(self._redis, keys, attempt, "redis: an events write kept conflicting"):
+            return 0
+        self._listeners.emit(changes)
+        return len(events)
+
+    def _queue_affinity(self, pipe: Pipeline, user_id: str, new: Affinity, now: float) -> None:
+        aff_key, user_key = self._keys.aff(user_id), self._keys.user(user_id)
+        pipe.delete(aff_key)
+        if new.scores:
+            pipe.zadd(aff_key, new.scores)
+        fields: dict[EncodableT, EncodableT] = {"evidence": new.evidence, "updated": now}
+        if new.updated is not None:
+            fields["affinity_ts"] = new.updated
+        if new.last_event is not None:
+            fields["last_event"] = new.last_event
+        pipe.hset(user_key, mapping=fields)
+        pipe.hsetnx(user_key, "created", now)
+
+    async def set_last_order(
+        self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None
+    ) -> None:
+        """No invalidation: the order served is a consequence of the cached layout, not an input
+        that changes it, and invalidating here would make every cold serve drop its own entry."""
+        key, epoch_key = self._keys.order(user_id), self._keys.epoch(user_id)
+        value = json_encode(list(order))
+        if epoch is None:
+            with guard():
+                await self._redis.hset(key, page, value)
+            return
+
+        async def attempt(pipe: Pipeline) -> None:
+            await check_epoch(pipe, epoch_key, epoch)
+            pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            pipe.hset(key, page, value)
+            await pipe.execute()
+
+        await watched(
+            self._redis, (epoch_key,), attempt, "redis: a last-order write kept conflicting"
+        )
+
+    async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
+        mapping = last_assignments(assignments)
+        if not mapping:
+            return 0
+        changes = user_invalidations(list(mapping))
+        with guard():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for user_id, segments in mapping.items():
+                    pipe.delete(self._keys.seg(user_id))
+                    if segments:
+                        pipe.sadd(self._keys.seg(user_id), *segments)
+                self._channel.publish(pipe, changes)
+                await pipe.execute()
+        self._listeners.emit(changes)
+        return len(mapping)
+
+    async def export_user(self, user_id: str) -> UserExport:
+        settings, affinity, segments, orders, stamps, _, activity = await self._read_user(user_id)
+        return export_document(user_id, settings, affinity, segments, orders, *stamps, activity)
+
+    async def erase_user(self, user_id: str) -> None:
+        changes = [Invalidation("user", user_id)]
+        with guard():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(*self._keys.of_user(user_id))
+                # INCR, not SET: resent after a lost reply it moves the epoch on again, harmless.
+                pipe.incr(self._keys.epoch(user_id))
+                self._channel.publish(pipe, changes)
+                await pipe.execute()
+        self._listeners.emit(changes)
+
+    async def _read_user(
+        self, user_id: str
+    ) -> tuple[
+        Settings | None,
+        Affinity,
+        list[str],
+        dict[str, list[str]],
+        tuple[float | None, float | None],
+        int,
+        Activity | None,
+    ]:
+        """One consistent snapshot of everything about the user: one EVALSHA of `READ_USER`."""
+        with guard():
+            raw = await self._read_script(
+                keys=[*self._keys.of_user(user_id), self._keys.epoch(user_id)]
+            )
+        user, scores, segments, orders, epoch = read_user_reply(raw)
+        raw_settings = user.get(b"settings")
+        settings = None if raw_settings is None else decode_settings(raw_settings)
+        fields = [user.get(name) for name in (b"evidence", b"affinity_ts", b"last_event")]
+        affinity = Affinity(scores, *_affinity_fields(fields))
+        stamps = (_float(user.get(b"created")), _float(user.get(b"updated")))
+        raw_activity = user.get(b"activity")
+        return (
+            settings,
+            affinity,
+            [segment.decode() for segment in segments],
+            {page.decode(): decode_order(order) for page, order in orders.items()},
+            stamps,
+            _int(epoch),
+            stored_activity(user, raw_activity),
+        )
+
+
+async def check_epoch(pipe: Pipeline, epoch_key: str, epoch: int | None) -> None:
+    """Under WATCH of `epoch_key`: raise ErasedMeanwhile when the user was erased after the
+    write read `epoch` (the WATCH makes an erase between here and EXEC retry the write)."""
+    if epoch is not None and _int(await pipe.get(epoch_key)) != epoch:
+        await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
+        raise ErasedMeanwhile("the user was erased after this write started")
+
+
+def _float(raw: bytes | str | None) -> float | None:
+    return None if raw is None else float(raw)
+
+
+def _int(raw: bytes | str | None) -> int:
+    return 0 if raw is None else int(raw)
+
+
+def _scores(pairs: Sequence[Any]) -> dict[str, float]:
+    """ZRANGE WITHSCORES as a dict (pairs of member and score)."""
+    return {member.decode(): float(score) for member, score in pairs}
+
+
+def _affinity_fields(
+    fields: Sequence[bytes | str | None],
+) -> tuple[float, float | None, float | None]:
+    """(evidence, affinity_ts, last_event) from their raw hash values."""
+    evidence, updated, last_event = fields
+    return (0.0 if evidence is None else float(evidence)), _float(updated), _float(last_event)
