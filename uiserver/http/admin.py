@@ -401,10 +401,11 @@ async def put_segments(request: Request) -> Response:
 async def experiment(request: Request) -> Response:
     """The page's experiment readout (DESIGN section 5 additions); 404 for an unknown page, an
     empty readout (`experiment` null, no variants) for a page without an experiment."""
+    service = service_of(request)
     designer(request)
     with store_writes():
         result = await ops.experiment_readout(
-            service_of(request).live, service_of(request).counts, request.path_params["page"]
+            service.live, service.counts, request.path_params["page"]
         )
     return json_response(result)
 

@@ -31,18 +31,20 @@ BODY_LIMIT = 2 * drafts.MAX_BYTES + 4096
 
 
 async def list_drafts(request: Request) -> Response:
+    service = service_of(request)
     who = designer(request)
     with store_writes():
-        rows = await drafts.mine(service_of(request).live, service_of(request).drafts, who.user_id)
+        rows = await drafts.mine(service.live, service.drafts, who.user_id)
     return json_response({"drafts": rows})
 
 
 async def get_draft(request: Request) -> Response:
+    service = service_of(request)
     who = designer(request)
     with store_writes():
         body = await drafts.load(
-            service_of(request).live,
-            service_of(request).drafts,
+            service.live,
+            service.drafts,
             who.user_id,
             request.path_params["page"],
         )
@@ -50,6 +52,7 @@ async def get_draft(request: Request) -> Response:
 
 
 async def put_draft(request: Request) -> Response:
+    service = service_of(request)
     who = designer(request)
     body = await json_document(request, BODY_LIMIT)
     if not isinstance(body, Mapping) or not isinstance(body.get("text"), str):
@@ -60,8 +63,8 @@ async def put_draft(request: Request) -> Response:
     page = request.path_params["page"]
     with store_writes():
         draft = await drafts.save(
-            service_of(request).live,
-            service_of(request).drafts,
+            service.live,
+            service.drafts,
             who.user_id,
             page,
             body["text"],

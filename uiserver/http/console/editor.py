@@ -60,10 +60,9 @@ def settings_choices() -> dict[str, Any]:
 
 
 async def draft_of(request: Request, current: Session, page: str) -> drafts.DraftBody | None:
+    service = service_of(request)
     try:
-        return await drafts.load(
-            service_of(request).live, service_of(request).drafts, current.who.user_id, page
-        )
+        return await drafts.load(service.live, service.drafts, current.who.user_id, page)
     except admin.NotFound:
         return None
 

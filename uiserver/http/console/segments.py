@@ -52,7 +52,8 @@ def chart(readout: ExperimentReadout) -> dict[str, Any]:
 async def _segments(
     request: Request, current: Session, status: int = 200, **context: Any
 ) -> Response:
-    experiments = await admin.experiments(service_of(request).live, service_of(request).counts)
+    service = service_of(request)
+    experiments = await admin.experiments(service.live, service.counts)
     context["charts"] = {e.page: chart(e.readout) for e in experiments if e.readout}
     context.setdefault("notice", "")
     context.setdefault("error", None)

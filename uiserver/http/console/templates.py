@@ -198,13 +198,14 @@ async def history_page(request: Request) -> Response:
 
 @console_page
 async def rollback(request: Request) -> Response:
+    service = service_of(request)
     current = session(request)
     form = await checked_form(request, current)
     page = request.path_params["page"]
     version = form.get("version", "")
     base = form.get("base_version", "")
     if form.get("confirm") != "yes":
-        await admin.version_record(service_of(request).publisher, page, version, "version")
+        await admin.version_record(service.publisher, page, version, "version")
         return releases.confirm(
             request,
             current,
@@ -218,7 +219,7 @@ async def rollback(request: Request) -> Response:
     options = PublishOptions(base=(base,) if base else None)
     try:
         record = await admin.rollback(
-            service_of(request).publisher, page, version, current.who.user_id, options
+            service.publisher, page, version, current.who.user_id, options
         )
     except admin.Conflict as exc:
         raise ConsoleError(
