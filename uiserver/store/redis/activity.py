@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
 from uiserver.engine.activity import (
@@ -34,11 +33,10 @@ from uiserver.engine.affinity import EventLike
 from uiserver.engine.hashing import exposure_id
 from uiserver.engine.readout import VariantCounts
 from uiserver.schema import Activity
-from uiserver.store._common import Listeners, count_conversions, fold_activity
+from uiserver.store._common import count_conversions, fold_activity
 from uiserver.store.base import Conversion, Exposure, Invalidation
+from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.errors import guard
-from uiserver.store.redis.keys import Keys
-from uiserver.store.redis.pubsub import InvalidationChannel
 from uiserver.store.redis.tx import watched
 
 
@@ -59,17 +57,11 @@ def fold_events(raw: bytes | str | None, events: Iterable[EventLike], now: float
 class RedisActivity:
     """The `ActivityStore` of the Redis store."""
 
-    def __init__(
-        self,
-        redis: aioredis.Redis,
-        keys: Keys,
-        channel: InvalidationChannel,
-        listeners: Listeners,
-    ) -> None:
-        self._redis = redis
-        self._keys = keys
-        self._channel = channel
-        self._listeners = listeners
+    def __init__(self, conn: Connection) -> None:
+        self._redis = conn.redis
+        self._keys = conn.keys
+        self._channel = conn.channel
+        self._listeners = conn.listeners
 
     async def record_activity(
         self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]

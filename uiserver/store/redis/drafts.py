@@ -9,9 +9,9 @@ them (no cache depends on them) and user erasure never looks at these keys.
 from __future__ import annotations
 
 import msgspec
-import redis.asyncio as aioredis
 
 from uiserver.store.base import DraftRecord
+from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.errors import guard
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -21,9 +21,9 @@ _decode = msgspec.msgpack.Decoder(DraftRecord).decode
 class RedisDrafts:
     """The DraftStore half of RedisStore."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
-        self._redis = redis
-        self._prefix = prefix
+    def __init__(self, conn: Connection) -> None:
+        self._redis = conn.redis
+        self._prefix = conn.keys.prefix
 
     def _key(self, author: str) -> str:
         return f"{self._prefix}drafts:{author}"

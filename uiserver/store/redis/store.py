@@ -1,7 +1,7 @@
 """The scale-out store: profiles and templates in a shared Redis, invalidation over pub/sub.
 
-`RedisStore` composes one object per role of `store.base.Store`, all on one connection pool,
-one invalidation channel and one set of listeners:
+`RedisStore` composes one object per role of `store.base.Store`, all on one `Connection` (the
+client's pool, the invalidation channel, the listeners, the key names):
 
     users      RedisUsers      users.py      settings, affinities, segments, orders, erasure
     activity   RedisActivity   activity.py   counters and experiment counts
@@ -17,25 +17,16 @@ increment (but conversion counts: `activity`), so a transaction the client resen
 reply leaves the same state. Pub/sub delivers at most once (DESIGN section 7); the subscriber
 and its reconnects live in `pubsub`.
 
-Failures: connection errors and timeouts become `StoreUnavailable` quickly (0.5 s connect and
-operation timeouts, one immediate retry on a fresh connection), so a dead Redis never hangs a
-request; the same store object works again once Redis is back.
+Failures and timeouts: `connection`.
 """
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-
-from uiserver.store._common import Listeners
 from uiserver.store.base import Listener
 from uiserver.store.redis.activity import RedisActivity
+from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.drafts import RedisDrafts
-from uiserver.store.redis.errors import UNAVAILABLE
-from uiserver.store.redis.keys import DEFAULT_PREFIX, Keys
-from uiserver.store.redis.pubsub import InvalidationChannel
+from uiserver.store.redis.keys import DEFAULT_PREFIX
 from uiserver.store.redis.templates import RedisTemplates
 from uiserver.store.redis.users import RedisUsers
 
@@ -60,52 +51,37 @@ class RedisStore:
         max_backoff: float = 2.0,
         silence: float = 5.0,
     ) -> None:
-        self.url = url
-        self._listeners = Listeners()
-        self._redis = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),  # one retry: replaces a pooled connection Redis closed
+        self.conn = Connection(
+            url, prefix=prefix, timeout=timeout, max_backoff=max_backoff, silence=silence
         )
-        # `silence`: no reply to the subscriber's pings for this long means the link is dead.
-        self._channel = InvalidationChannel(
-            url,
-            f"{prefix}invalidate",
-            self._listeners,
-            timeout=timeout,
-            max_backoff=max_backoff,
-            silence=silence,
-        )
-        keys = Keys(prefix)
-        self.users = RedisUsers(self._redis, keys, self._channel, self._listeners)
-        self.activity = RedisActivity(self._redis, keys, self._channel, self._listeners)
-        self.templates = RedisTemplates(self._redis, prefix, self._channel, self._listeners)
-        self.drafts = RedisDrafts(self._redis, prefix)
+        self.users = RedisUsers(self.conn)
+        self.activity = RedisActivity(self.conn)
+        self.templates = RedisTemplates(self.conn)
+        self.drafts = RedisDrafts(self.conn)
+
+    @property
+    def url(self) -> str:
+        return self.conn.url
 
     async def open(self, wait: float = 1.0) -> None:
         """Start the subscriber and wait up to `wait` s for it to subscribe. Does not raise when
         Redis is down: the subscriber keeps trying, `ping()` says False meanwhile."""
-        await self._channel.start(wait)
+        await self.conn.open(wait)
 
     async def close(self) -> None:
-        await self._channel.stop()
-        await self._redis.aclose()
+        await self.conn.close()
+
+    async def ping(self) -> bool:
+        return await self.conn.ping()
+
+    def add_listener(self, listener: Listener) -> None:
+        self.conn.listeners.add(listener)
 
     @property
     def subscribed(self) -> bool:
         """True while the invalidation channel is subscribed; until then this process may miss
         other replicas' changes (readiness says not ready)."""
-        return self._channel.subscribed
-
-    async def ping(self) -> bool:
-        try:
-            return bool(await self._redis.ping())
-        except (RedisError, *UNAVAILABLE):
-            return False
-
-    def add_listener(self, listener: Listener) -> None:
-        self._listeners.add(listener)
+        return self.conn.channel.subscribed
 
     def poll(self) -> None:
         """Nothing to do: the subscriber task delivers other processes' invalidations."""

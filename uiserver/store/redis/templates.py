@@ -22,7 +22,6 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from uiserver.store._common import Listeners
 from uiserver.store.base import (
     Archived,
     Invalidation,
@@ -31,8 +30,8 @@ from uiserver.store.base import (
     Rollout,
     TemplateRecord,
 )
+from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.errors import guard
-from uiserver.store.redis.pubsub import InvalidationChannel
 from uiserver.store.redis.tx import watched
 from uiserver.store.template_writes import (
     UNCHANGED,
@@ -54,17 +53,11 @@ Plan = Callable[[Pipeline, PageState | None], Awaitable[Writes]]
 class RedisTemplates:
     """The `TemplateStore` of the Redis store: versions per page; the newest entry is live."""
 
-    def __init__(
-        self,
-        redis: aioredis.Redis,
-        prefix: str,
-        channel: InvalidationChannel,
-        listeners: Listeners,
-    ) -> None:
-        self._redis = redis
-        self._prefix = prefix
-        self._channel = channel
-        self._listeners = listeners
+    def __init__(self, conn: Connection) -> None:
+        prefix = self._prefix = conn.keys.prefix
+        self._redis = conn.redis
+        self._channel = conn.channel
+        self._listeners = conn.listeners
         self._live_key = f"{prefix}live"
         self._rollouts_key = f"{prefix}rollouts"
         self._archived_key = f"{prefix}archived"

@@ -18,14 +18,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT
 
 from uiserver.engine.affinity import Affinity, fold
 from uiserver.schema import Activity, Event, Profile, Settings
 from uiserver.store._common import (
-    Listeners,
     build_profile,
     decode_order,
     decode_settings,
@@ -36,9 +34,8 @@ from uiserver.store._common import (
 )
 from uiserver.store.base import ErasedMeanwhile, Invalidation, UserExport
 from uiserver.store.redis.activity import fold_events, stored_activity
+from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.errors import guard
-from uiserver.store.redis.keys import Keys
-from uiserver.store.redis.pubsub import InvalidationChannel
 from uiserver.store.redis.read import READ_USER, read_user_reply
 from uiserver.store.redis.tx import watched
 
@@ -46,18 +43,12 @@ from uiserver.store.redis.tx import watched
 class RedisUsers:
     """Settings, affinities, segments and last orders of users in the shared Redis."""
 
-    def __init__(
-        self,
-        redis: aioredis.Redis,
-        keys: Keys,
-        channel: InvalidationChannel,
-        listeners: Listeners,
-    ) -> None:
-        self._redis = redis
-        self._keys = keys
-        self._channel = channel
-        self._listeners = listeners
-        self._read_script = redis.register_script(READ_USER)
+    def __init__(self, conn: Connection) -> None:
+        self._redis = conn.redis
+        self._keys = conn.keys
+        self._channel = conn.channel
+        self._listeners = conn.listeners
+        self._read_script = conn.redis.register_script(READ_USER)
 
     async def get_profile(self, user_id: str) -> Profile:
         settings, affinity, segments, orders, _, epoch, activity = await self._read_user(user_id)
