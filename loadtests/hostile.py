@@ -1,6 +1,6 @@
 """Hostile traffic: anonymous launches with a unique junk query each, and the server's RSS.
 
-Issue 10 section 5: `GET /v1/layouts/home?utm=<unique>&pad=<8 KB>` for 30 s grew one worker by
+`GET /v1/layouts/home?utm=<unique>&pad=<8 KB>` for 30 s grew one worker by
 ~800 MB, because a memo was keyed by the raw query string. This check starts a fresh
 `uiserver serve` (one worker, SQLite, the shipped layouts), sends such requests with wrk for
 `duration` (every URL different: a counter and a run nonce in `utm`, 8 KB of `pad`), and reads

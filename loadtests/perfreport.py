@@ -1,4 +1,4 @@
-"""The ladder phase in the console headline and in report.md (targets from issue 16 and 10)."""
+"""The ladder phase in the console headline and in report.md (targets from DESIGN section 7)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from loadtests.ladder import ladder_lines
 
-# Issue 16: warm GET >= 0.5x nginx, 304 >= 0.6x nginx, first launch >= 0.5x its warm GET.
+# Targets: warm GET >= 0.5x nginx, 304 >= 0.6x nginx, first launch >= 0.5x its warm GET.
 TARGETS = {"_get": ("vs_nginx", 0.5), "_304": ("vs_nginx", 0.6), "_first": ("vs_warm_get", 0.5)}
 
 
@@ -129,5 +129,5 @@ def perf_section(stats: dict[str, Any]) -> list[str]:
     if perf.get("publish_pass"):
         lines += ["", "### First pass after a publish", "", f"{perf['publish_pass']}"]
     if perf.get("hostile"):
-        lines += ["", "### Hostile traffic (issue 10 section 5)", "", f"{perf['hostile']}"]
+        lines += ["", "### Hostile traffic", "", f"{perf['hostile']}"]
     return [*lines, ""]

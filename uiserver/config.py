@@ -52,7 +52,7 @@ class Config:
     stale_while_revalidate: int = field(default_factory=lambda: _env_int("UISERVER_SWR", 86_400))
     stale_if_error: int = field(default_factory=lambda: _env_int("UISERVER_SIE", 604_800))
     # Encoded bodies (~13.6 KB each for `home` with its gzip): 5,000 keeps one process under
-    # 300 MB after 1,000,000 distinct users (docs/BENCHMARKS.md, issue 16; 20,000 reached 417).
+    # 300 MB after 1,000,000 distinct users (docs/BENCHMARKS.md; 20,000 reached 417).
     layout_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_LAYOUT_CACHE", 5_000))
     request_cache_size: int = field(
         default_factory=lambda: _env_int("UISERVER_REQUEST_CACHE", 100_000)

@@ -1,4 +1,4 @@
-"""Erasure is final (issue 11 §1): stale writes are refused on both stores, and after an erase
+"""Erasure is final: stale writes are refused on both stores, and after an erase
 nothing about the user is left on disk (SQLite's database, `-wal` and `-shm` files)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Evidence, events and zones through the API (issue 11 section 2).
+"""Evidence, events and zones through the API.
 
 Evidence is what still weighs after decay; only events on interactive components of live pages
 count, and the 202 body says what was ignored and why; affinity learned on one page moves things
@@ -63,7 +63,7 @@ def test_a_new_user_with_one_convert_sees_no_change(client: TestClient) -> None:
     _post(client, "newcomer", [_event("guess", "convert")])
     body = client.get("/v1/layouts/home", headers=bearer("newcomer")).json()
     # The only change is the first-steps guide every new user gets (computed segment
-    # `new_user`, issue 15): nothing moves for one event.
+    # `new_user`): nothing moves for one event.
     assert body["personalization"]["changes"] == [
         {"component": "first_steps", "change": "shown", "reason": "segment:new_user"}
     ]
@@ -87,7 +87,7 @@ def test_clicks_on_a_footer_note_are_ignored_and_move_nothing(client: TestClient
         "ignored": 8,
         "ignored_reasons": {"not_interactive": 8},
     }
-    # compared with another signed-in user who sent nothing (both are new users, issue 15)
+    # compared with another signed-in user who sent nothing (both are new users)
     assert _order(client, "home", "footer-fan") == _order(client, "home", "nobody")
     data = client.get("/v1/me/data", headers=bearer("footer-fan")).json()["data"]
     assert data["affinities"] == {} and data["evidence"] == 0

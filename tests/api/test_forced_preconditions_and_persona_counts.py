@@ -1,4 +1,4 @@
-"""Adversarial inputs to safe publishing and the designer's persona builder (issues 13, 14):
+"""Inputs to safe publishing and the designer's persona builder that must be refused cleanly:
 a forced `If-Match: *` that contradicts the body's `base_version`, and synthetic event counts
 in non-ASCII digits (`int('³')` raised: a 500).
 """

@@ -1,4 +1,4 @@
-"""Memory under hostile traffic (issue 10, section 5): what a URL or a header can make the
+"""Memory under hostile traffic: what a URL or a header can make the
 server keep. Every cache on the layout path is keyed by what the request means (the parsed
 context, the parsed Accept-Encoding), never by its raw bytes, and keeps only short values.
 

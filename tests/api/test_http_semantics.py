@@ -1,4 +1,4 @@
-"""HTTP semantics (issue 10, section 4): Accept-Encoding per RFC 9110 12.5.3, one strong ETag
+"""HTTP semantics: Accept-Encoding per RFC 9110 12.5.3, one strong ETag
 per representation and If-None-Match, no redirect built from Host, `Allow` on every 405, no
 echo of huge names, and an OpenAPI document that says what the server does."""
 

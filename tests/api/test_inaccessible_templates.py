@@ -1,4 +1,4 @@
-"""Issue 11 section 4: an inaccessible template is never published.
+"""An inaccessible template is never published.
 
 Visible-text labels (lint, engine check, console, publish API), the theme font floor, pinned
 navigation, props against the catalogue's schemas, and the large-text policy numbers.

@@ -1,4 +1,4 @@
-"""Held-back inputs of issue 11's "label needs visible text" kind and issue 10's "one rule for a
+"""Inputs of the "label needs visible text" kind and the "one rule for a
 user id": characters of *visible* Unicode categories that draw nothing (Hangul fillers are Lo,
 the braille blank is So), and ids a person cannot read or tell apart.
 

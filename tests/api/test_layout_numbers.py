@@ -1,4 +1,4 @@
-"""The layout's own numbers (issue 11 §6): anonymous callers get no personalization and say so,
+"""The layout's own numbers: anonymous callers get no personalization and say so,
 ratios on the wire are rounded, and the theme carries the locale's writing direction."""
 
 from __future__ import annotations

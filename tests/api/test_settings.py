@@ -1,4 +1,4 @@
-"""Settings semantics (issue 11 §5): PUT replaces the whole object, PATCH is a JSON Merge Patch
+"""Settings semantics: PUT replaces the whole object, PATCH is a JSON Merge Patch
 (RFC 7396) returning the whole stored object; both in `/openapi.json`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Held-back inputs of issue 10's identity kind: a bad token says why in a client developer's
+"""Inputs of the identity kind: a bad token says why in a client developer's
 words, never "not a well-formed JWT" for a well-formed token with a claim the server refuses."""
 
 from __future__ import annotations

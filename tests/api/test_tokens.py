@@ -1,4 +1,4 @@
-"""Identity at the edge (issue 10, section 3): what a token's claims may be, on every route and
+"""Identity at the edge: what a token's claims may be, on every route and
 both stores; the clock-skew leeway; plain-words reasons; one user-id rule shared with segment
 import; `uiserver token` signing with the secret `serve` uses.
 

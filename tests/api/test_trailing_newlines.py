@@ -1,4 +1,4 @@
-"""Held-back inputs of issue 10's "untrusted input is a 4xx, never a 500" kind: a value that a
+"""Inputs of the "untrusted input is a 4xx, never a 500" kind: a value that a
 `$`-anchored pattern lets through with a trailing newline (Python's `$` also matches before a
 final "\\n"; msgspec checks `Meta(pattern=...)` with `re.search`).
 

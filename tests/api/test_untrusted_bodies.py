@@ -1,4 +1,4 @@
-"""Untrusted bodies and files decode to a 4xx, never a 500 (issue 10, section 2), for the inputs
+"""Untrusted bodies and files decode to a 4xx, never a 500, for the inputs
 the admin and console tests do not already cover: the client's own bodies (settings, events),
 lone surrogates in YAML (drafts and files), and the operator's policy file. All of them go
 through `uiserver.documents`, the one decoding path."""

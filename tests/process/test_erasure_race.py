@@ -1,4 +1,4 @@
-"""Erasure is final under concurrency: real `uiserver serve` processes, real HTTP (issue 11 §1).
+"""Erasure is final under concurrency: real `uiserver serve` processes, real HTTP.
 
 A user with 12 click events launches `home` again and again (a new `width` each time, so every
 launch is a cold serve that remembers the order it served, in the background) while `DELETE

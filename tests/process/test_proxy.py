@@ -1,4 +1,4 @@
-"""Behind a TLS proxy on another host (issue 10, section 6): `uiserver serve
+"""Behind a TLS proxy on another host: `uiserver serve
 --forwarded-allow-ips` (or `UISERVER_FORWARDED_ALLOW_IPS`) decides whose X-Forwarded-Proto is
 believed, and so whether the console's cookies carry `Secure`.
 

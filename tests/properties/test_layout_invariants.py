@@ -495,7 +495,7 @@ def test_scenes_change_only_pages_whose_rules_read_them(name: str, data: st.Data
             )
 
 
-# --------------------------------------------------------------------------- issue 11 rules
+# ---------------------------------------------------------- evidence, zones and the layout numbers
 
 
 def _blocks(page: Page, base: Layout) -> dict[str, int]:

@@ -8,7 +8,7 @@ not handle (other methods, other paths) goes to the Starlette app.
 Every cache here is keyed by what the request means, never by its raw bytes: the query by its
 parsed context (`ContextMemo`, `context_key`), `Accept-Encoding` by its parsed choice
 (`EncodingMemo`), and each keeps only short values, so junk parameters or headers cannot grow
-memory (issue 10, section 5).
+memory.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sticky bucketing that survives weight edits (issue 11 section 3): an edit moves only the users
+"""Sticky bucketing that survives weight edits: an edit moves only the users
 it must. The home page's experiment is republished with other weights and 400 users compared."""
 
 from __future__ import annotations

@@ -243,7 +243,7 @@ def test_direction_from_locale(locale: str, direction: str) -> None:
 
 
 def test_layout_direction_wins_over_locale() -> None:
-    """Once the layout theme carries `direction` (issue 11), the preview follows it."""
+    """Once the layout theme carries `direction`, the preview follows it."""
 
     class Themed:
         direction = "rtl"
