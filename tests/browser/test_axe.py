@@ -112,9 +112,12 @@ def test_console_error_states(console: Page, server: Server) -> None:
     drawn = console.get_attribute("#designer", "data-previewed")
     console.get_by_label("Text (text)", exact=True).fill("#aaaaaa")
     expect(console.locator("#live-problems")).to_contain_text("publishing would be refused")
-    # The phones are redrawn (as refusals) after validation: check once they are.
+    # The phones are redrawn (as refusals) after validation: check once they are, that is once
+    # the refusals are in the phones' documents (data-previewed moves when the editor hands
+    # them their new srcdoc, before they have loaded it).
     expect(console.locator("#designer")).not_to_have_attribute("data-previewed", str(drawn))
-    console.wait_for_timeout(300)
+    for phone in ("#phone-a", "#phone-b"):
+        expect(console.frame_locator(phone).locator("main")).to_contain_text("Cannot preview as")
     assert_clean(console)  # the live editor flagging it
     console.get_by_label("Publish message").fill("lighter")
     console.get_by_role("button", name="Publish").click()
@@ -175,11 +178,16 @@ def test_a_failing_frame_fails_the_console_check(api_page: Page, server: Server)
     layout = _layout(api_page, server)
     layout["theme"]["palette"].update(text="#B0B0B0", muted="#C8C8C8")
     frame_html = _render(layout)
+    # The console's origin, as its preview frames have: axe only talks to frames of the
+    # page's own origin, and a fresh tab's about:blank has none (the check would see no frame).
+    api_page.goto(server.url + "/healthz")
     api_page.set_content(
         '<!doctype html><html lang="en"><head><title>t</title></head><body><main>'
         f'<iframe title="bad" srcdoc="{html.escape(frame_html, quote=True)}">'
         "</iframe></main></body></html>"
     )
-    api_page.wait_for_timeout(200)
+    # set_content waits for the page's load event, which waits for the frame's; and the
+    # frame's own layout is drawn in it.
+    expect(api_page.frame_locator('iframe[title="bad"]').locator("[data-id]").first).to_be_visible()
     found = {v["id"] for v in violations(api_page)}
     assert "color-contrast" in found, found

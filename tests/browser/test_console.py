@@ -138,7 +138,10 @@ def test_script_label_is_text_and_never_runs(context: BrowserContext, server: Se
     assert page.locator("script").count() == 0
     for child in page.frames:
         assert child.locator("script").count() == 0
-    page.wait_for_timeout(300)
+        # A script in the document would run while it is parsed, and an alert holds back its
+        # frame's load event until on_dialog dismissed it: once every frame has loaded, any
+        # dialog has been seen.
+        child.wait_for_load_state("load")
     assert dialogs == []
 
 

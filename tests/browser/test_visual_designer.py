@@ -122,6 +122,9 @@ def test_reorder_by_keyboard_and_drag_then_publish(context: BrowserContext, serv
     page.mouse.down()
     for step in range(1, 21):
         page.mouse.move(x, y + (box_to["y"] + box_to["height"] * 0.8 - box_from["y"]) * step / 20)
+        # Kept: the pace of the gesture is the scenario. A hand drags over time, and SortableJS
+        # takes the drag from pointer moves spread over time (it animates each swap); what
+        # the drag did is then checked by polling (expect) below.
         page.wait_for_timeout(30)
     page.mouse.up()
     expect(page.locator("#announce")).to_contain_text("Moved order_status to position")
@@ -274,7 +277,9 @@ def test_bottom_bar_sits_at_the_bottom_of_the_phone_viewport(
 def test_scripted_pages_have_no_axe_violations(context: BrowserContext, server: Server) -> None:
     page = open_editor(context, server, "product")
     page.locator("#outline li[data-id=buy_now] .pick").click()
-    page.wait_for_timeout(400)
+    # The properties panel is checked once it is complete: its contrast readouts are filled
+    # (all at once, from one /contrast answer, after a debounce).
+    expect(page.locator("#comp-colour-buy_now-on_primary-ratio")).to_contain_text("passes")
     assert_clean(page)
     page.goto(
         server.url + "/designer/pages/home/preview?events=coupons:click:12&dark=1"
@@ -318,10 +323,15 @@ def test_screenshot_of_every_console_page(context: BrowserContext, server: Serve
     page = log_in(context, server)
     for name, path in PAGES:
         page.goto(server.url + path)
+        # Only the editor draws after its load event (every other console page is static HTML
+        # whose preview frames are in the markup, loaded before `goto` returns): wait for
+        # what it draws, the panel's readouts and both phones.
         if name == "editor":
             page.wait_for_selector("#designer[data-previewed]")
             page.locator("#outline li[data-id=coupons] .pick").click()
-        page.wait_for_timeout(300)
+            expect(page.locator("#properties output.ratio").first).not_to_be_empty()
+            for phone in ("#phone-a", "#phone-b"):
+                expect(page.frame_locator(phone).locator("[data-id]").first).to_be_visible()
         target = ARTIFACTS / f"{name}.png"
         page.screenshot(path=str(target), full_page=True)
         assert target.stat().st_size > 10_000, target

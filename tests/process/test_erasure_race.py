@@ -9,12 +9,14 @@ replicas sharing a real Redis (GETs on one, DELETE and the export on the other).
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import h11
 import httpx
 import msgspec
 import pytest
@@ -27,7 +29,10 @@ pytestmark = pytest.mark.slow
 USERS = 40
 PLAIN_USERS = 20
 CLICKS = [{"page": "home", "component": "coupons", "kind": "click"}] * 12
-SETTLE_S = 0.1  # the issue's "100 ms later"
+# The issue's "100 ms later": the contract is stated as a time after the erase answered, and a
+# served process shows no signal that its background writes (order writes, the launch-counter
+# flush) are done, so this one stays a bounded wait.
+SETTLE_S = 0.1
 
 
 def msgspec_json(value: Any) -> bytes:
@@ -65,6 +70,7 @@ def erase_while_launching(launcher: httpx.Client, eraser: httpx.Client, user: st
     posted = launcher.post("/v1/me/events", headers=headers, json={"events": CLICKS})
     assert posted.status_code == 202, posted.text
     stop = threading.Event()
+    answered = threading.Event()
     failures: list[str] = []
 
     def launch_forever() -> None:
@@ -74,18 +80,21 @@ def erase_while_launching(launcher: httpx.Client, eraser: httpx.Client, user: st
             response = launcher.get(f"/v1/layouts/home?width={width}", headers=headers)
             if response.status_code != 200:
                 failures.append(response.text)
+            answered.set()
 
     thread = threading.Thread(target=launch_forever)
     thread.start()
     try:
-        time.sleep(0.03)  # launches in flight
+        # Launches in flight: one has been served (its order write may still be running in
+        # the background) and the next one is on its way.
+        assert answered.wait(10), "no launch answered"
         erased = eraser.delete("/v1/me", headers=headers)
     finally:
         stop.set()
         thread.join()
     assert erased.status_code == 200 and erased.json() == {"erased": True}, erased.text
     assert not failures, failures[:1]
-    time.sleep(SETTLE_S)
+    time.sleep(SETTLE_S)  # the contract's "100 ms later" (see SETTLE_S)
     return exported(eraser, user) != exported(eraser, "never-seen")
 
 
@@ -94,7 +103,7 @@ def plain_get_then_delete(client: httpx.Client, user: str) -> bool:
     assert client.post("/v1/me/events", headers=headers, json={"events": CLICKS}).status_code == 202
     assert client.get("/v1/layouts/home?width=390", headers=headers).status_code == 200
     assert client.delete("/v1/me", headers=headers).status_code == 200
-    time.sleep(SETTLE_S)
+    time.sleep(SETTLE_S)  # the contract's "100 ms later" (see SETTLE_S)
     return exported(client, user) != exported(client, "never-seen")
 
 
@@ -143,46 +152,59 @@ ELDERLY = {
 }
 
 
-def slow_request(
-    client: httpx.Client,
-    method: str,
-    path: str,
-    user: str,
-    body: bytes,
-    content_type: str = "application/json",
-) -> tuple[threading.Event, list[Any]]:
-    """Send the headers and the first half of `body` now, the rest once the returned event is
-    set (a client on a slow link); the response lands in the returned list."""
-    release = threading.Event()
-    result: list[Any] = []
-    half = len(body) // 2
+class SlowRequest:
+    """A request from a client on a slow link, over its own socket: the headers go first, with
+    `Expect: 100-continue`, and the body only after `begun()`.
 
-    def chunks() -> Iterator[bytes]:
-        yield body[:half]
-        release.wait(10)
-        yield body[half:]
+    The server answers `100 Continue` when the handler first asks for the body, which each
+    `/v1/me` write does right after reading the user's erasure epoch (`uiserver.http.me`):
+    that answer is the proof that the request has begun, where a sleep could only guess.
+    """
 
-    def run() -> None:
-        result.append(
-            client.request(
-                method,
-                path,
-                content=chunks(),
-                headers={**bearer(user), "Content-Type": content_type},
-            )
-        )
+    def __init__(
+        self, client: httpx.Client, method: str, path: str, user: str, body: bytes
+    ) -> None:
+        self.body = body
+        self.conn = h11.Connection(our_role=h11.CLIENT)
+        url = client.base_url
+        assert url.host and url.port
+        self.sock = socket.create_connection((url.host, url.port), timeout=10)
+        headers = {
+            **bearer(user),
+            "Host": f"{url.host}:{url.port}",
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+            "Expect": "100-continue",
+            "Connection": "close",
+        }
+        request = h11.Request(method=method, target=path, headers=list(headers.items()))
+        self.sock.sendall(self.conn.send(request))
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    result.append(thread)
-    return release, result
+    def _next(self) -> object:
+        """The next thing the server sent (an h11 event), reading the socket as needed."""
+        while (event := self.conn.next_event()) is h11.NEED_DATA:
+            self.conn.receive_data(self.sock.recv(65536))
+        return event
 
+    def begun(self) -> None:
+        """Wait for `100 Continue` (the handler has read the epoch and waits for the body), then
+        send the first half of the body."""
+        event = self._next()
+        assert isinstance(event, h11.InformationalResponse) and event.status_code == 100, event
+        self.sock.sendall(self.conn.send(h11.Data(data=self.body[: len(self.body) // 2])))
 
-def finish(release: threading.Event, result: list[Any]) -> httpx.Response:
-    release.set()
-    result[0].join(10)
-    response: httpx.Response = result[1]
-    return response
+    def finish(self) -> httpx.Response:
+        """Send the rest of the body; the response."""
+        self.sock.sendall(self.conn.send(h11.Data(data=self.body[len(self.body) // 2 :])))
+        self.sock.sendall(self.conn.send(h11.EndOfMessage()))
+        head = self._next()
+        assert isinstance(head, h11.Response), head
+        content = b""
+        while not isinstance(event := self._next(), h11.EndOfMessage):
+            assert isinstance(event, h11.Data), event
+            content += event.data
+        self.sock.close()
+        return httpx.Response(head.status_code, headers=head.headers.raw_items(), content=content)
 
 
 @pytest.mark.parametrize(
@@ -212,16 +234,17 @@ def test_a_request_in_flight_during_the_erase_stores_nothing(
     user = f"stale-{method.lower()}"
     headers = bearer(user)
     assert eraser.post("/v1/me/events", headers=headers, json={"events": CLICKS}).status_code == 202
-    release, result = slow_request(slow, method, path, user, body)
-    time.sleep(0.3)  # the server has the headers and waits for the body
+    request = SlowRequest(slow, method, path, user, body)
+    request.begun()  # the server has the headers, read the epoch and waits for the body
     assert eraser.delete("/v1/me", headers=headers).json() == {"erased": True}
-    response = finish(release, result)
+    response = request.finish()
     assert response.status_code == status, response.text
     if status == 409:
         assert response.json()["error"]["code"] == "erased"
     else:
         assert response.json()["stored"] == 0
-    time.sleep(SETTLE_S)
+    # No wait: these writes are not in the background, so the response is the proof that the
+    # slow request's write (or its refusal) is done.
     assert exported(eraser, user) == exported(eraser, "never-seen")
 
     # A request that begins after the erase is a new start: it is stored.
@@ -239,11 +262,11 @@ def test_erase_then_stale_settings_put_from_another_replica_is_refused(
     a, b = redis_replicas
     user = "stale-replica"
     assert a.put("/v1/me/settings", headers=bearer(user), json=ELDERLY).status_code == 200
-    release, result = slow_request(
+    request = SlowRequest(
         a, "PUT", "/v1/me/settings", user, msgspec_json({**ELDERLY, "font_scale": 1.8})
     )
-    time.sleep(0.3)
+    request.begun()  # A has read the epoch and waits for the body
     assert b.delete("/v1/me", headers=bearer(user)).json() == {"erased": True}
-    response = finish(release, result)
+    response = request.finish()
     assert response.status_code == 409 and response.json()["error"]["code"] == "erased"
     assert exported(b, user) == exported(b, "never-seen")
