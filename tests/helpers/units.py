@@ -29,7 +29,11 @@ from uiserver.service import Service
 from uiserver.serving.breaker import StoreBreaker
 from uiserver.serving.pages import LivePages
 from uiserver.store.base import Exposure, PageState, StoreUnavailable
+from uiserver.store.sqlite.activity import SQLiteActivity
+from uiserver.store.sqlite.database import Database
 from uiserver.store.sqlite.store import SQLiteStore
+from uiserver.store.sqlite.templates import SQLiteTemplates
+from uiserver.store.sqlite.users import SQLiteUsers
 
 AUTHOR = "dora"  # a designer publishing from the console or the API
 
@@ -50,43 +54,84 @@ def shipped_pages() -> dict[str, Template]:
     return dict(shipped_templates())
 
 
-class FlakyStore(SQLiteStore):
-    """A real SQLite store that can be taken down.
+class Gate:
+    """Whether the store is down, and how often each call was made (down or not)."""
 
-    While `down`, the calls serving and the recorder make raise StoreUnavailable, as a dead
-    Redis does, and store nothing. `calls` counts every call of those methods (down or not), so
-    a test can tell whether the store was asked at all.
-    """
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self) -> None:
         self.down = False
         self.calls: Counter[str] = Counter()
 
-    def _ask(self, what: str) -> None:
+    def ask(self, what: str) -> None:
         self.calls[what] += 1
         if self.down:
             raise StoreUnavailable(f"{what}: the store is down (test)")
 
+
+class FlakyUsers(SQLiteUsers):
+    def __init__(self, db: Database, gate: Gate) -> None:
+        super().__init__(db)
+        self.gate = gate
+
     async def get_profile(self, user_id: str) -> Profile:
-        self._ask("get_profile")
+        self.gate.ask("get_profile")
         return await super().get_profile(user_id)
-
-    async def states(self, page: str | None = None) -> dict[str, PageState]:
-        self._ask("states")
-        return await super().states(page)
-
-    async def record_activity(
-        self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
-    ) -> None:
-        self._ask("record_activity")
-        await super().record_activity(launches, exposures)
 
     async def set_last_order(
         self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None
     ) -> None:
-        self._ask("set_last_order")
+        self.gate.ask("set_last_order")
         await super().set_last_order(user_id, page, order, epoch)
+
+
+class FlakyTemplates(SQLiteTemplates):
+    def __init__(self, db: Database, gate: Gate) -> None:
+        super().__init__(db)
+        self.gate = gate
+
+    async def states(self, page: str | None = None) -> dict[str, PageState]:
+        self.gate.ask("states")
+        return await super().states(page)
+
+
+class FlakyActivity(SQLiteActivity):
+    def __init__(self, db: Database, gate: Gate) -> None:
+        super().__init__(db)
+        self.gate = gate
+
+    async def record_activity(
+        self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
+    ) -> None:
+        self.gate.ask("record_activity")
+        await super().record_activity(launches, exposures)
+
+
+class FlakyStore(SQLiteStore):
+    """A real SQLite store that can be taken down.
+
+    While `down`, the calls serving and the recorder make (profiles, template states, launch
+    counters, served orders) raise StoreUnavailable, as a dead Redis does, and store nothing.
+    `calls` counts every call of those methods (down or not), so a test can tell whether the
+    store was asked at all.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.gate = Gate()
+        self.users: FlakyUsers = FlakyUsers(self.db, self.gate)
+        self.templates: FlakyTemplates = FlakyTemplates(self.db, self.gate)
+        self.activity: FlakyActivity = FlakyActivity(self.db, self.gate)
+
+    @property
+    def down(self) -> bool:
+        return self.gate.down
+
+    @down.setter
+    def down(self, value: bool) -> None:
+        self.gate.down = value
+
+    @property
+    def calls(self) -> Counter[str]:
+        return self.gate.calls
 
 
 @dataclass(slots=True)
@@ -105,9 +150,9 @@ def publishing_parts(store: FlakyStore, rules: Policy | None = None) -> Publishi
     rules = rules or policy()
     engine = Engine(catalog(), rules)
     breaker = StoreBreaker()
-    live = LivePages(store, engine, breaker)
+    live = LivePages(store.templates, store, engine, breaker)
     return Publishing(
-        store, engine, breaker, live, Publisher(store, catalog(), rules, engine, live)
+        store, engine, breaker, live, Publisher(store.templates, catalog(), rules, engine, live)
     )
 
 
@@ -182,6 +227,7 @@ __all__ = [
     "AUTHOR",
     "FakeClock",
     "FlakyStore",
+    "Gate",
     "Publishing",
     "catalog",
     "eventually",

@@ -15,7 +15,7 @@ Query form (every part optional; unknown parameters are left to the context pars
      "events": [{"target": "coupons", "kind": "click", "count": 12}], "variant": "b"}
 
 Synthetic events are folded exactly as stored events are (`affinity.fold`, all at one instant,
-so no decay) under the key the engine reads: the component's category, or its id.
+so no decay) under the key the engine reads: the component's category, or `page/id`.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from msgspec import Meta
 
 from uiserver.admin.errors import Invalid, LayoutRuleFailed
 from uiserver.catalog import template_version
-from uiserver.documents import error_path
+from uiserver.documents import error_path, named_field
 from uiserver.engine import CompileError, LayoutRuleError
 from uiserver.engine.affinity import Affinity, fold
+from uiserver.engine.components import affinity_key
 from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
 from uiserver.publishing.publisher import Publisher
 from uiserver.schema import Context, Layout, Profile, Settings, Template
@@ -121,7 +122,7 @@ def _settings(base: Settings, changes: Mapping[str, Any], *, strings: bool) -> S
         return msgspec.convert(merged, Settings, strict=not strings)
     except msgspec.ValidationError as exc:
         field, message = error_path(exc)
-        raise SpecError(f"settings.{field}", message) from None
+        raise SpecError(f"settings.{named_field(field, message)}", message) from None
 
 
 def profile_of(spec: PersonaSpec, template: Template) -> Profile:
@@ -134,7 +135,8 @@ def profile_of(spec: PersonaSpec, template: Template) -> Profile:
     settings = (
         _settings(base.settings, spec.settings, strings=strings) if spec.settings else base.settings
     )
-    keys = {c.id: c.category or c.id for c in template.components}
+    # The key the engine reads and stored events count under: the category, else `page/id`.
+    keys = {c.id: affinity_key(template.page, c) for c in template.components}
     known = set(keys.values())
     events = []
     for i, item in enumerate(spec.events):

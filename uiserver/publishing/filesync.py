@@ -49,7 +49,16 @@ class FileConflict:
         )
 
 
-Decision = Literal["publish", "same", "unchanged"] | FileConflict
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """The file may be published over `base`, the live version `decide` saw (None: a new
+    page). Publishing with `base` as the precondition keeps a console publish that lands
+    after the decision (the store refuses the stale base)."""
+
+    base: str | None
+
+
+Decision = Publish | Literal["same", "unchanged"] | FileConflict
 
 
 def base_version(text: str) -> str | None:
@@ -80,13 +89,13 @@ async def decide(templates: TemplateStore, page: str, version: str, base: str | 
     """Whether a file of `page` with `version` (exported from `base`) may be published.
 
     `same`: it is live already. `unchanged`: it is the version last published from the files
-    (the console changed the page since; the file did not: keep the console's). `publish`: the
+    (the console changed the page since; the file did not: keep the console's). `Publish`: the
     page is new, or the live version came from the files, or the file was exported from it.
     Otherwise a FileConflict.
     """
     state = (await templates.states(page)).get(page)
     if state is None:
-        return "publish"
+        return Publish(None)
     head = state.head
     if state.archived is not None:
         return FileConflict(page, head.version, version, "archived")
@@ -99,5 +108,5 @@ async def decide(templates: TemplateStore, page: str, version: str, base: str | 
     if state.rollout is not None:
         return FileConflict(page, head.version, version, "rollout")
     if head.version in files or base == head.version:
-        return "publish"
+        return Publish(head.version)
     return FileConflict(page, head.version, version, "console")

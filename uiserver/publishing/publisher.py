@@ -197,10 +197,9 @@ class Publisher:
             if problems:
                 log.error("layouts/%s not published: %s", page, problems)
                 continue
-            state = await self.state(page)
             # The base is what `decide` saw: another replica starting at the same time
             # publishes the same file once, and a console publish in between is kept.
-            base = (state.head.version,) if state is not None else None
+            base = (decision.base,) if decision.base is not None else None
             try:
                 await self.templates.publish(
                     page,

@@ -36,6 +36,9 @@ class ActivityRecorder:
         self._exposures: dict[tuple[str, str], Exposure] = {}  # (user, experiment) -> exposure
         self._seen: BoundedDict[tuple[str, str], int] = BoundedDict(seen_size)
         self._task: asyncio.Task[None] | None = None
+        # Held by each write: `close` waits for a background write already in flight before
+        # the store may be closed under it.
+        self._writing = asyncio.Lock()
         self.writes = 0
 
     def note(self, profile: Profile, day: int, experiment: str | None, variant: str | None) -> None:
@@ -76,11 +79,18 @@ class ActivityRecorder:
             if self.interval > 0:
                 await asyncio.sleep(self.interval)
         finally:
-            self._task = None
-        await self.flush()
+            self._task = None  # notes from now on start the next task
+        try:
+            await self.flush()
+        except Exception:  # nobody awaits this task: say what went wrong, keep the next batch
+            log.exception("background activity write failed")
 
     async def flush(self) -> None:
-        """Write everything pending now (one store call)."""
+        """Write everything pending now (one store call), after any write in flight."""
+        async with self._writing:
+            await self._write_pending()
+
+    async def _write_pending(self) -> None:
         launches, self._launches = self._launches, {}
         exposures, self._exposures = self._exposures, {}
         if not launches and not exposures:
@@ -96,7 +106,7 @@ class ActivityRecorder:
                 self._seen.pop(key, None)
 
     async def close(self) -> None:
-        """Write what is pending (shutdown)."""
+        """Write what is pending, after a background write in flight (shutdown)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

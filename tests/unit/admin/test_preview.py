@@ -168,11 +168,6 @@ def test_profile_of_refusals_name_the_field(spec: PersonaSpec, field: str) -> No
     assert refused.value.field == field
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="profile_of reports an unknown setting as field 'settings.$' (error_path's root "
-    "marker leaks; documents.named_field is not applied as users.settings does)",
-)
 def test_an_unknown_setting_is_named() -> None:
     with pytest.raises(SpecError) as refused:
         profile_of(spec_from_json({"settings": {"shoe": 1}}), HOME)
@@ -196,13 +191,13 @@ def test_segments_add_to_the_base_personas() -> None:
 async def intake(tmp_path: Path) -> AsyncIterator[EventIntake]:
     async with publishing(tmp_path) as parts:
         await parts.publisher.publish("home", HOME, AUTHOR, "first")
-        yield EventIntake(parts.store, parts.live)
+        yield EventIntake(parts.store.users, parts.store.activity, parts.live)
 
 
 async def _stored_profile(intake: EventIntake, events: list[Event]) -> Profile:
     outcome = await intake.record("stored-user", events)
     assert outcome.ignored == 0
-    return await intake.store.get_profile("stored-user")
+    return await intake.users.get_profile("stored-user")
 
 
 @pytest.mark.anyio
@@ -232,12 +227,6 @@ async def test_synthetic_events_fold_as_stored_events_do(
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason="profile_of keys a component without a category by its id ('back_to_top'); the "
-    "engine and stored events use engine.components.affinity_key, '<page>/<id>', so the "
-    "preview's synthetic events on such a component change nothing",
-)
 async def test_synthetic_events_on_an_uncategorised_component_fold_as_stored_events_do(
     intake: EventIntake,
 ) -> None:

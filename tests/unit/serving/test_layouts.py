@@ -88,7 +88,7 @@ async def test_a_profile_change_is_seen_on_the_next_launch(running: Service) -> 
     before = await serve(running, "ann")
     assert layout_of(before).mode == "standard"
 
-    await running.store.put_settings("ann", ELDERLY)
+    await running.store.users.put_settings("ann", ELDERLY)
     after = await serve(running, "ann")
 
     assert after.entry is not before.entry
@@ -113,7 +113,7 @@ async def test_users_with_the_same_plan_share_one_body(running: Service) -> None
     live = running.live.page("home")
     by_plan: defaultdict[bytes, list[str]] = defaultdict(list)
     for user in users:
-        profile = await running.store.get_profile(user)
+        profile = await running.store.users.get_profile(user)
         plan = running.engine.plan(live.compiled, profile, PHONE, day=today())
         by_plan[plan_fingerprint(live.record.version, plan)].append(user)
 
@@ -158,19 +158,19 @@ async def test_a_signed_in_cold_serve_notes_a_launch(running: Service) -> None:
     await serve(running, "ann")
     await serve(running, "")
     await running.recorder.flush()
-    activity = (await running.store.get_profile("ann")).activity
+    activity = (await running.store.users.get_profile("ann")).activity
     assert activity is not None and activity.days.get(today()) == 1
 
 
 async def test_with_enough_evidence_the_order_served_is_remembered(running: Service) -> None:
     clicks = [Event(page="home", component="seafood", kind="click")] * 12
-    await running.store.record_events("ann", clicks, time.time())
+    await running.store.users.record_events("ann", clicks, time.time())
 
     served = await serve(running, "ann")
     await asyncio.gather(*running.server.background)
 
     order = [c.id for c in layout_of(served).components]
-    assert (await running.store.get_profile("ann")).last_order == {"home": order}
+    assert (await running.store.users.get_profile("ann")).last_order == {"home": order}
 
 
 async def test_without_enough_evidence_no_order_is_written(running: Service) -> None:
@@ -185,7 +185,7 @@ async def test_without_enough_evidence_no_order_is_written(running: Service) -> 
 async def test_a_cached_profile_is_served_as_usual_while_the_store_is_down(
     running: Service,
 ) -> None:
-    await running.store.put_settings("ann", ELDERLY)
+    await running.store.users.put_settings("ann", ELDERLY)
     await serve(running, "ann")
     store_of(running).down = True
 
@@ -207,7 +207,7 @@ async def test_an_uncached_user_gets_the_base_layout_while_the_store_is_down(
 ) -> None:
     clock = FakeClock()
     monkeypatch.setattr(breaker_module, "time", clock)
-    await running.store.put_settings("ann", ELDERLY)
+    await running.store.users.put_settings("ann", ELDERLY)
     anonymous = await serve(running, "")
     store = store_of(running)
     store.down = True

@@ -36,7 +36,7 @@ async def store_publish(store: FlakyStore, page: Template, message: str = "") ->
     """Publish through the store alone, as another process does: these live pages are told
     nothing (the tests call `mark_dirty` / `mark_all` as the invalidation listener would)."""
     version = template_version(page)
-    await store.publish(page.page, version, template_to_json(page), AUTHOR, message, 1.0)
+    await store.templates.publish(page.page, version, template_to_json(page), AUTHOR, message, 1.0)
     return version
 
 
@@ -79,7 +79,7 @@ async def test_reload_compiles_every_live_page(parts: Publishing) -> None:
 async def test_page_raises_unknown_page_for_an_unknown_or_archived_page(
     parts: Publishing, page: str
 ) -> None:
-    await parts.store.archive("me", AUTHOR, 2.0)
+    await parts.store.templates.archive("me", AUTHOR, 2.0)
     parts.live.mark_dirty("me")
     assert await parts.live.sync()
     with pytest.raises(UnknownPage) as unknown:
@@ -89,7 +89,7 @@ async def test_page_raises_unknown_page_for_an_unknown_or_archived_page(
 
 
 async def test_a_full_reload_leaves_archived_pages_out(parts: Publishing) -> None:
-    await parts.store.archive("cart", AUTHOR, 2.0)
+    await parts.store.templates.archive("cart", AUTHOR, 2.0)
     await parts.live.reload()
     assert sorted(parts.live.pages) == ["home", "me"]
     assert parts.live.archived == {"cart"}
@@ -208,7 +208,7 @@ async def test_a_store_that_lost_its_pages_does_not_take_them_down(
     held = dict(parts.live.pages)
     empty = FlakyStore(tmp_path / "empty" / "uiserver.db")
     await empty.open()
-    parts.live.store = empty
+    parts.live.templates = empty.templates
     try:
         with caplog.at_level(logging.ERROR, logger="uiserver"):
             await parts.live.reload()

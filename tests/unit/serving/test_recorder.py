@@ -17,6 +17,9 @@ from uiserver.engine.activity import day_of
 from uiserver.schema import Activity, Profile, Settings
 from uiserver.serving.recorder import ActivityRecorder
 from uiserver.store.base import Exposure
+from uiserver.store.sqlite.activity import SQLiteActivity
+from uiserver.store.sqlite.database import Database
+from uiserver.store.sqlite.store import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 
@@ -40,12 +43,12 @@ def user(user_id: str, **fields: object) -> Profile:
 
 async def launches(store: FlakyStore, user_id: str, day: int = DAY) -> int:
     """The launches the store counted for the user on `day` (0: none)."""
-    activity = (await store.get_profile(user_id)).activity
+    activity = (await store.users.get_profile(user_id)).activity
     return 0 if activity is None else activity.days.get(day, 0)
 
 
 async def exposed(store: FlakyStore, variant: str = "control") -> int:
-    (counts,) = await store.experiment_counts(EXPERIMENT, [variant])
+    (counts,) = await store.activity.experiment_counts(EXPERIMENT, [variant])
     return counts.exposed
 
 
@@ -53,7 +56,7 @@ async def exposed(store: FlakyStore, variant: str = "control") -> int:
 
 
 async def test_notes_are_coalesced_into_one_store_write(store: FlakyStore) -> None:
-    recorder = ActivityRecorder(store, NEVER)
+    recorder = ActivityRecorder(store.activity, NEVER)
     ann, bob = user("ann"), user("bob")
     recorder.note(ann, DAY, EXPERIMENT, "control")
     recorder.note(ann, DAY, EXPERIMENT, "control")  # a second cold serve before the write
@@ -68,7 +71,7 @@ async def test_notes_are_coalesced_into_one_store_write(store: FlakyStore) -> No
 
 
 async def test_nothing_is_written_before_the_interval_or_a_flush(store: FlakyStore) -> None:
-    recorder = ActivityRecorder(store, NEVER)
+    recorder = ActivityRecorder(store.activity, NEVER)
     recorder.note(user("ann"), DAY, None, None)
     assert recorder.writes == 0 and await launches(store, "ann") == 0
 
@@ -81,7 +84,7 @@ async def test_nothing_is_written_before_the_interval_or_a_flush(store: FlakySto
 
 
 async def test_one_background_write_per_interval(store: FlakyStore) -> None:
-    recorder = ActivityRecorder(store, 0.05)
+    recorder = ActivityRecorder(store.activity, 0.05)
     for name in ("ann", "bob", "cy"):
         recorder.note(user(name), DAY, EXPERIMENT, "control")
 
@@ -98,7 +101,7 @@ async def test_one_background_write_per_interval(store: FlakyStore) -> None:
 
 
 async def test_many_notes_start_one_background_task(store: FlakyStore) -> None:
-    recorder = ActivityRecorder(store, NEVER)
+    recorder = ActivityRecorder(store.activity, NEVER)
     before = asyncio.all_tasks()
     for i in range(50):
         recorder.note(user(f"user-{i}"), DAY, EXPERIMENT, "control")
@@ -108,7 +111,7 @@ async def test_many_notes_start_one_background_task(store: FlakyStore) -> None:
 
 
 async def test_close_writes_what_is_pending(store: FlakyStore) -> None:
-    recorder = ActivityRecorder(store, NEVER)
+    recorder = ActivityRecorder(store.activity, NEVER)
     recorder.note(user("ann"), DAY, EXPERIMENT, "control")
 
     await recorder.close()
@@ -121,7 +124,7 @@ async def test_close_writes_what_is_pending(store: FlakyStore) -> None:
 
 
 async def test_anonymous_callers_are_not_noted(store: FlakyStore) -> None:
-    recorder = ActivityRecorder(store, NEVER)
+    recorder = ActivityRecorder(store.activity, NEVER)
     recorder.note(Profile(), DAY, EXPERIMENT, "control")
     await recorder.flush()
     assert recorder.writes == 0 and await exposed(store) == 0
@@ -130,12 +133,12 @@ async def test_anonymous_callers_are_not_noted(store: FlakyStore) -> None:
 async def test_a_launch_the_profile_already_shows_is_not_written_again(
     store: FlakyStore,
 ) -> None:
-    first = ActivityRecorder(store, NEVER)
+    first = ActivityRecorder(store.activity, NEVER)
     first.note(user("ann"), DAY, None, None)
     await first.flush()
-    loaded = await store.get_profile("ann")  # after a restart: counters show today's launch
+    loaded = await store.users.get_profile("ann")  # after a restart: counters show today's launch
 
-    restarted = ActivityRecorder(store, NEVER)
+    restarted = ActivityRecorder(store.activity, NEVER)
     restarted.note(loaded, DAY, None, None)
     await restarted.flush()
 
@@ -143,7 +146,7 @@ async def test_a_launch_the_profile_already_shows_is_not_written_again(
 
 
 async def test_one_launch_write_per_user_and_day(store: FlakyStore) -> None:
-    recorder = ActivityRecorder(store, NEVER)
+    recorder = ActivityRecorder(store.activity, NEVER)
     stale = user("ann")  # a profile read before the first write landed
     recorder.note(stale, DAY, None, None)
     await recorder.flush()
@@ -157,7 +160,7 @@ async def test_one_launch_write_per_user_and_day(store: FlakyStore) -> None:
 
 
 async def test_exposures_are_noted_once_per_user_experiment_and_day(store: FlakyStore) -> None:
-    recorder = ActivityRecorder(store, NEVER)
+    recorder = ActivityRecorder(store.activity, NEVER)
     ann = user("ann")
     recorder.note(ann, DAY, EXPERIMENT, "control")
     await recorder.flush()
@@ -185,13 +188,13 @@ async def test_exposures_are_noted_once_per_user_experiment_and_day(store: Flaky
 async def test_personalization_off_is_exposed_but_keeps_no_counters(
     store: FlakyStore, profile: Profile, counted: int, marked: str | None
 ) -> None:
-    recorder = ActivityRecorder(store, NEVER)
+    recorder = ActivityRecorder(store.activity, NEVER)
     recorder.note(profile, DAY, EXPERIMENT, "control")
     await recorder.flush()
 
     assert await exposed(store) == 1
     assert await launches(store, "ann") == counted
-    activity = (await store.export_user("ann")).activity
+    activity = (await store.users.export_user("ann")).activity
     assert (activity.exposed.get(EXPERIMENT) if activity else None) == marked
 
 
@@ -201,11 +204,11 @@ async def test_an_exposure_the_counters_already_show_is_not_marked_again(
     """The marker is only written when the loaded counters lack it (this profile says it is
     there; the store does not have it, so a marker written anyway would show)."""
     known = user("ann", activity=Activity(exposed={EXPERIMENT: "control"}, days={DAY: 1}))
-    recorder = ActivityRecorder(store, NEVER)
+    recorder = ActivityRecorder(store.activity, NEVER)
     recorder.note(known, DAY, EXPERIMENT, "control")
     await recorder.flush()
     assert recorder.writes == 1 and await exposed(store) == 1  # counted in today's sketch
-    activity = (await store.export_user("ann")).activity
+    activity = (await store.users.export_user("ann")).activity
     assert activity is not None and activity.exposed == {}
 
 
@@ -215,7 +218,7 @@ async def test_an_exposure_the_counters_already_show_is_not_marked_again(
 async def test_a_failed_write_is_dropped_and_the_next_launch_notes_it_again(
     store: FlakyStore,
 ) -> None:
-    recorder = ActivityRecorder(store, NEVER)
+    recorder = ActivityRecorder(store.activity, NEVER)
     ann = user("ann")
     store.down = True
     recorder.note(ann, DAY, EXPERIMENT, "control")
@@ -233,7 +236,7 @@ async def test_a_failed_write_is_dropped_and_the_next_launch_notes_it_again(
 
 
 async def test_a_failed_background_write_does_not_stop_the_next_one(store: FlakyStore) -> None:
-    recorder = ActivityRecorder(store, 0.01)
+    recorder = ActivityRecorder(store.activity, 0.01)
     store.down = True
     recorder.note(user("ann"), DAY, None, None)
     await eventually(lambda: store.calls["record_activity"] == 1, "the failing write tried")
@@ -250,11 +253,11 @@ async def test_a_failed_background_write_does_not_stop_the_next_one(store: Flaky
     await recorder.close()
 
 
-class SlowStore(FlakyStore):
+class SlowActivity(SQLiteActivity):
     """`record_activity` waits for `release`, as a write over the network (Redis) does."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
         self.release = asyncio.Event()
         self.writing = False
 
@@ -266,24 +269,24 @@ class SlowStore(FlakyStore):
         await super().record_activity(launches, exposures)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="close() does not wait for a background write already in flight: `_later` clears "
-    "`_task` before it flushes, so close() cancels nothing and its own flush finds nothing "
-    "pending; Service.close then closes the store under the write",
-)
+class SlowStore(SQLiteStore):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.activity: SlowActivity = SlowActivity(self.db)
+
+
 async def test_close_waits_for_a_background_write_in_flight(tmp_path: Path) -> None:
     store = SlowStore(tmp_path / "uiserver.db")
     await store.open()
     try:
-        recorder = ActivityRecorder(store, 0.0)
+        recorder = ActivityRecorder(store.activity, 0.0)
         recorder.note(user("ann"), DAY, None, None)
-        await eventually(lambda: store.writing, "the background write started")
-        store.release.set()
+        await eventually(lambda: store.activity.writing, "the background write started")
+        store.activity.release.set()
 
         await recorder.close()
 
         assert recorder.writes == 1
     finally:
-        store.release.set()
+        store.activity.release.set()
         await store.close()
