@@ -15,7 +15,10 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # locust imports this module: uiserver is loaded only where it is used
+    from uiserver.store.base import Store
 
 # persona -> share of the population. "default" users have no stored settings row at all.
 PERSONA_MIX: dict[str, float] = {
@@ -103,7 +106,7 @@ def mint_tokens(members: Iterable[Member], secret: str, ttl: int) -> None:
         member.token = mint_token(secret, member.user, "user", ttl)
 
 
-async def seed_store(store: Any, members: Sequence[Member], page: str) -> dict[str, int]:
+async def seed_store(store: Store, members: Sequence[Member], page: str) -> dict[str, int]:
     """Write settings, segments and seeded behaviour through the store's own API.
 
     Only members whose settings differ from the defaults get a row (as in production, where a
@@ -115,20 +118,20 @@ async def seed_store(store: Any, members: Sequence[Member], page: str) -> dict[s
     for member in members:
         values = PERSONA_SETTINGS.get(member.persona)
         if values:
-            await store.put_settings(member.user, Settings(**values))
+            await store.users.put_settings(member.user, Settings(**values))
             counts["settings"] += 1
     assignments = [
         (m.user, PERSONA_SEGMENTS[m.persona]) for m in members if m.persona in PERSONA_SEGMENTS
     ]
     if assignments:
-        counts["segments"] = await store.put_segments(assignments)
+        counts["segments"] = await store.users.put_segments(assignments)
     now = time.time()
     for member in members:
         if member.clicks:
             events = [
                 Event(page=page, component=c, kind="click", ts=now - 3_600) for c in member.clicks
             ]
-            await store.record_events(member.user, events, now)
+            await store.users.record_events(member.user, events, now)
             counts["histories"] += 1
     return counts
 

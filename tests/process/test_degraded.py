@@ -219,13 +219,13 @@ def test_background_order_writes_fail_quietly_while_redis_is_down(
     assert service.loader.cache["clicker"].evidence >= service.policy.min_evidence
 
     attempts: list[str] = []
-    write = service.store.set_last_order
+    write = service.store.users.set_last_order
 
     async def observed(user_id: str, page: str, order: Any, epoch: int | None = None) -> None:
         attempts.append(page)
         await write(user_id, page, order, epoch)
 
-    service.store.set_last_order = observed  # an observer: the real write still runs
+    service.store.users.set_last_order = observed  # an observer: the real write still runs
     redis.stop()
     for width in (320, 360, 400, 768):  # memo misses with the profile cached: new plans
         response = client.get(f"/v1/layouts/home?width={width}", headers=user)
