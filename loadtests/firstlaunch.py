@@ -46,10 +46,10 @@ CATEGORIES: list[tuple[str, str]] = [
     # get_profile's; the background order write's one HSET is in them too).
     (
         "store read (get_profile: transaction, queries or round trip, decode, Profile)",
-        r"get_profile|_read_user|user_row|sqlite_users|_segments \(|_orders \(|build_profile|"
-        r"Coalescer|Service\.profile|\(redis/",
+        r"get_profile|_read_user|user_row|sqlite/users|_segments \(|_orders \(|build_profile|"
+        r"Coalescer|serving/profiles|\(redis/",
     ),
-    ("store poll / sync (data_version, template check)", r"\.poll \(|Service\.sync"),
+    ("store poll / sync (data_version, template check)", r"\.poll \(|sync \(.*serving/pages"),
     ("engine plan", r"engine/(plan|rules|stability|proposals|variant|cap|context|personas)"),
     (
         "render + check + encode + fingerprint (body cache miss)",

@@ -154,7 +154,7 @@ class TokenVerifier:
     def verify(self, token: str) -> Identity:
         """The identity a token names; AuthError (`bad_token`, `token_expired`) otherwise.
 
-        The user id passes `identifiers.user_id_problem`, the one rule for user ids.
+        The user id passes `users.ids.user_id_problem`, the one rule for user ids.
         """
         cached = self._cache.get(token)
         if cached is not None:
@@ -162,7 +162,7 @@ class TokenVerifier:
                 return cached
             del self._cache[token]
             raise AuthError("token_expired", "the token has expired")
-        # The common token in ~4 us; anything it cannot vouch for goes to PyJWT (`token_fast`).
+        # The common token in ~4 us (the fast path below); anything else goes to PyJWT.
         claims = self._fast.claims(token, time.time(), self._leeway)
         try:
             if claims is None:

@@ -5,7 +5,7 @@ loosen it below the WCAG AA floor or the elderly-mode minimums of DESIGN section
 refuses such a file with the field and the floor.
 
 Who reads what: the contrast floors are read by the palette rules (`engine.theme`, the same table
-for lint and serving) and by the colour-prop lint (`lint_props`), which picks the large-text
+for lint and serving) and by the colour-prop lint (`lint.props`), which picks the large-text
 floors (`large_text_contrast`, `enhanced_large_text_contrast`) for text of at least
 `large_text_px`, or `large_bold_text_px` when the type draws bold (WCAG 1.4.3 / 1.4.6 "large
 scale": 18 pt, 14 pt bold = 24 px, 18.66 px). `min_font_px` is the smallest theme base font a

@@ -3,7 +3,7 @@ user id": characters of *visible* Unicode categories that draw nothing (Hangul f
 the braille blank is So), and ids a person cannot read or tell apart.
 
 The rule is `engine.labels.has_visible_text`, shared by lint, the engine's check, the console
-and `identifiers.user_id_problem` (token `sub`, segment import).
+and `users.ids.user_id_problem` (token `sub`, segment import).
 """
 
 from __future__ import annotations

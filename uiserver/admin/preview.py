@@ -221,7 +221,7 @@ def preview_persona(
     *,
     personalization: float | None = None,
 ) -> Layout:
-    """`preview` for a custom persona (`persona_spec`: settings, synthetic events, segments,
+    """`preview` for a custom persona (`admin.preview`: settings, synthetic events, segments,
     a forced variant). Invalid for a bad spec; LayoutRuleFailed as `preview`."""
     try:
         return preview_spec(

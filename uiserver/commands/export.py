@@ -1,7 +1,7 @@
 """`uiserver export [PAGE...] [--to DIR]`: write live versions back as template files.
 
 What the console published reaches `layouts/` this way, so it can be reviewed and committed.
-An existing file is updated in place (comments and key order kept, `uiserver.template_files`);
+An existing file is updated in place (comments and key order kept, `publishing.export`);
 its first line records the version it was exported from, so the next start-up knows the file
 descends from it and publishes the file's later edits. A page in a staged rollout is exported
 as its new version (the one rolling out), with a note.

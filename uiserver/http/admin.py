@@ -308,7 +308,7 @@ async def archive(request: Request) -> Response:
 
 def _persona(request: Request, posted: Any = None) -> PersonaSpec:
     """The persona to preview: `?persona=` with the custom persona's query parameters
-    (`persona_spec`), or a POSTed `persona` object (SpecError: 422 naming the field)."""
+    (`admin.preview`), or a POSTed `persona` object (SpecError: 422 naming the field)."""
     try:
         if posted is not None:
             return spec_from_json(posted)

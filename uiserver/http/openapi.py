@@ -133,7 +133,7 @@ _MARKS = {
     ),
     "schema": {"enum": ["0", "1"]},
 }
-# The custom persona of a preview (`persona_spec`): each setting by name, synthetic events,
+# The custom persona of a preview (`admin.preview`): each setting by name, synthetic events,
 # segments and a forced variant, on top of `persona`; and the launch context.
 _CUSTOM = [
     *({"name": name, "in": "query", "schema": _STR} for name in SETTINGS_FIELDS),

@@ -1,7 +1,7 @@
 """Lint of files on disk: one catalogue or template file, a directory, `uiserver validate`'s set.
 
 Each file is decoded through `uiserver.documents` (the same limits as the admin API) and linted
-by the rules of `uiserver.lint` and `uiserver.lint_catalog`; every file gets an answer, so one
+by the rules of `lint.templates` and `lint.catalog`; every file gets an answer, so one
 broken file hides nothing.
 """
 

@@ -4,8 +4,8 @@ One set of rules serves `uiserver validate` (files reviewed in git), publication
 API's validate endpoint, so a designer reads the same message wherever they edit. A problem is a
 value, `Problem(field, message)`, with `field` a path into the document (`components[3].label`,
 `theme.palette.muted`); nothing here prints, exits or reads files. Catalogue rules live in
-`uiserver.lint_catalog`, contrast in `uiserver.lint_contrast`, props in `uiserver.lint_props`,
-navigation and zones in `uiserver.lint_zones`, files in `uiserver.lint_files`.
+`lint.catalog`, contrast in `lint.contrast`, props in `lint.props`,
+navigation and zones in `lint.zones`, files in `lint.files`.
 
 Usage:
 

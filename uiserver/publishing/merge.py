@@ -4,7 +4,7 @@ A three-way merge of template documents (canonical JSON, every default spelled o
 the version the designer opened, `mine` their draft, `theirs` the live version. What only one
 side changed is taken from that side; what both changed to different values is a conflict,
 resolved to the designer's value and listed, so the console can say what to check before
-publishing. Components are matched by id (as in `templatediff`), so a component added by one
+publishing. Components are matched by id (as in `publishing.diff`), so a component added by one
 side and a label changed by the other both survive.
 """
 

@@ -66,7 +66,7 @@ class RequestEntry:
     entry: BodyEntry
 
 
-# (user id, page, `context_query.context_key`): unknown query parameters are in no key, and
+# (user id, page, `serving.context.context_key`): unknown query parameters are in no key, and
 # each part is bounded (128-character user ids, known pages, a ~200-byte context key).
 RequestKey = tuple[str, str, bytes]
 

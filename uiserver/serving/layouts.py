@@ -86,7 +86,7 @@ class LayoutServer:
     async def layout(self, user_id: str, page: str, key: bytes, context: Context) -> Served:
         """The encoded layout for a user (`""`: anonymous). Raises UnknownPage.
 
-        `key` is `context_query.context_key(context)`, the memo's key for the context: the
+        `key` is `serving.context.context_key(context)`, the memo's key for the context: the
         caller usually has it memoized with the parsed context (never the raw query string,
         which a client can make unique on every request).
 

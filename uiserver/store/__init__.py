@@ -1,8 +1,10 @@
-"""Persistence behind one Protocol: SQLite (default, embedded) and Redis (scale-out).
+"""Persistence behind role Protocols: SQLite (default, embedded) and Redis (scale-out).
 
-`Store` = lifecycle + `InvalidationSource` + `UserStore` + `TemplateStore` (see `base`).
-Backends: `sqlite` (+ `sqlite_changes`, `sqlite_templates`), `redis` (+ `redis_pubsub`,
-`redis_templates`, `redis_errors`); `open_store` in `factory` picks one from a URL.
+`Store` = lifecycle + `InvalidationSource` + one object per role: `users` (`UserStore`),
+`activity` (`ActivityStore`), `templates` (`TemplateStore`), `drafts` (`DraftStore`); see
+`base`. The backends `sqlite/` and `redis/` are built alike, one module per role over what
+the roles share (`sqlite.database`, `redis.connection`); `open_store` in `factory` picks one
+from a URL.
 """
 
 from uiserver.store.base import (

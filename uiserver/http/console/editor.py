@@ -1,6 +1,6 @@
 """The visual designer's parts of the console pages: the editor's data for its scripts (the
 catalogue palette, placements, personas, the designer's draft), marked persona panels with a
-custom persona built from the query (a shareable URL, `persona_spec`), and side-by-side phones
+custom persona built from the query (a shareable URL, `admin.preview`), and side-by-side phones
 for two versions of a template.
 
 Every panel is the same H5 rendering as `GET /v1/admin/preview/{page}?format=html&marks=1`, in a

@@ -24,7 +24,7 @@ HEADERS = {
     # origin, so a label that smuggles markup cannot run even if an escape were ever missed.
     # The console works without them too. Styles allow inline for CodeMirror's injected sheets
     # and the previews' own; previews are srcdoc frames and inherit this policy. `connect-src`
-    # lets the editor's scripts call the admin API bridge (`console_api`).
+    # lets the editor's scripts call the admin API bridge (`console.api`).
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-src 'self'; "

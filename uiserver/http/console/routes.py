@@ -1,9 +1,9 @@
 """The designer console at `/designer/`: server-rendered HTML over the same operations as the
 admin API (`uiserver.designer`), usable with a keyboard and a screen reader, and without
 JavaScript. This module signs designers in and out and lists the routes; the pages live in
-`console_templates` (editor, history, diff, preview) and `console_segments`.
+`console.templates` (editor, history, diff, preview) and `console.segments`.
 
-Only designer and admin tokens get a page (sessions and CSRF: `console_auth`); every POST checks
+Only designer and admin tokens get a page (sessions and CSRF: `console.auth`); every POST checks
 its form's CSRF token before it does anything.
 """
 

@@ -1,6 +1,6 @@
 """The designer console's template pages: editor (validate, publish), history with rollback
 and rollout controls, diff, and the persona previews, all through `uiserver.designer` like the
-admin API. The confirmation and conflict steps live in `console_releases`.
+admin API. The confirmation and conflict steps live in `console.releases`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ action bar.
 
 A *marked* rendering (`base=` given) badges every component personalization moved, showed or
 re-placed against that base, with the reason, and draws each hidden one as a "hidden: reason"
-ghost row where the base had it (`h5marks.compare`).
+ghost row where the base had it (`preview.marks.compare`).
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def render_h5(
     `lang` is the context's locale (sets `lang`, the direction when the layout does not carry
     one, and the CJK face); `device`/`width` size the frame (`frame_for`); `dark` defaults to
     the layout theme's own `dark` (the palette is already the dark one then). With `base`, the
-    rendering is marked: badges and ghost rows against that layout (`h5marks.compare`).
+    rendering is marked: badges and ghost rows against that layout (`preview.marks.compare`).
     The document holds no script and loads nothing: the preview CSP forbids both.
     """
     marks = compare(layout, base) if base is not None else None

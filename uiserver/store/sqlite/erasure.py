@@ -2,8 +2,8 @@
 
 "Everything about the user" is found from the schema: every table with a `user_id` column (a
 per-user table added later is erased by construction). The erase moves the user's bucket epoch
-on (`_common.erasure_bucket`) in the same transaction, and every write carrying an older epoch
-is refused inside its own write transaction (`check`): writes are serialised by SQLite's write
+on (`engine.hashing.erasure_bucket`) in the same transaction, and every write carrying an older
+epoch is refused inside its own write transaction (`check`): writes are serialised by SQLite's write
 lock, across processes too, so no write that started before the erase can land after it.
 
 On disk: `PRAGMA secure_delete=ON` (set on every connection) overwrites deleted content; the

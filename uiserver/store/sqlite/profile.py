@@ -19,7 +19,7 @@ from uiserver.store._common import build_profile, decode_order, decode_settings
 # (part, a, b, c, d, e) rows: part 0 the users row (settings, evidence, affinity_ts, last_event,
 # activity),
 # 1 an affinity (key, score), 2 a segment, 3 a page's last order (page, components), 4 the
-# erasure epoch of the user's bucket (`sqlite_erasure.epoch`; no row: 0). Arguments:
+# erasure epoch of the user's bucket (`erasure.epoch`; no row: 0). Arguments:
 # `profile_args`.
 PROFILE_QUERY = (
     "SELECT 0, settings, evidence, affinity_ts, last_event, activity FROM users "
@@ -45,7 +45,7 @@ def profile_from_rows(user_id: str, rows: Iterable[tuple[Any, ...]]) -> Profile:
     segments: list[str] = []
     orders: dict[str, list[str]] = {}
     epoch = 0
-    # As `sqlite_activity.read`: empty counters for a user never stored, None for a users row
+    # As `activity.read`: empty counters for a user never stored, None for a users row
     # written before counters existed.
     activity: Activity | None = NEVER_SEEN
     for part, a, b, c, d, e in rows:
