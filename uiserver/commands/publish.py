@@ -20,7 +20,13 @@ from uiserver.catalog import LoadError, load_catalog, template_version
 from uiserver.config import Config
 from uiserver.lint.files import lint_template_file
 from uiserver.policy import PolicyError, load_policy
-from uiserver.publishing.filesync import FILE_SOURCE, FileConflict, base_version, decide
+from uiserver.publishing.filesync import (
+    FILE_SOURCE,
+    FileConflict,
+    Publish,
+    base_version,
+    decide,
+)
 from uiserver.publishing.publisher import PublishRefused
 from uiserver.schema import Problem
 from uiserver.service import Service
@@ -56,11 +62,13 @@ async def _publish(args: argparse.Namespace) -> int:
         if isinstance(decision, FileConflict) and not args.force:
             print(f"uiserver publish: {decision.message}", file=sys.stderr)
             return 1
-        options = (
-            PublishOptions(running="abort", source=FILE_SOURCE)
-            if args.force
-            else PublishOptions(source=FILE_SOURCE)
-        )
+        if args.force:
+            options = PublishOptions(running="abort", source=FILE_SOURCE)
+        elif isinstance(decision, Publish) and decision.base is not None:
+            # Over the version `decide` saw: a console publish landing meanwhile is kept (409).
+            options = PublishOptions(base=(decision.base,), source=FILE_SOURCE)
+        else:
+            options = PublishOptions(source=FILE_SOURCE)
         record = await service.publisher.publish(
             template.page, template, args.author, args.message, options
         )
