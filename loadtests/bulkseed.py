@@ -3,10 +3,11 @@
     python loadtests/bulkseed.py --users 1000000 --sqlite DIR          # time it, check it
     python loadtests/bulkseed.py --users 1000000 --redis redis://127.0.0.1:6379/0
 
-The rows and keys are the stores' own formats (`uiserver/store/sqlite.py` tables, the
-`uiserver/store/redis.py` hashes, sorted sets and sets), written with one SQLite transaction of
-`executemany` or non-transactional Redis pipelines of `BATCH` users: ~10x faster than the
-store's per-user write functions, which each commit (and, on Redis, publish an invalidation).
+The rows and keys are the stores' own formats (the tables of `uiserver/store/sqlite/users.py`,
+the hashes, sorted sets and sets named by `uiserver/store/redis/keys.py`), written with one
+SQLite transaction of `executemany` or non-transactional Redis pipelines of `BATCH` users: ~10x
+faster than the store's per-user write functions, which each commit (and, on Redis, publish an
+invalidation).
 After writing, `check_sample` reads a sample back through the store's own `get_profile` and
 fails the run if anything differs, so a format change in the store cannot go unnoticed.
 

@@ -50,14 +50,17 @@ CATEGORIES: list[tuple[str, str]] = [
         r"Coalescer|serving/profiles|\(redis/",
     ),
     ("store poll / sync (data_version, template check)", r"\.poll \(|sync \(.*serving/pages"),
-    ("engine plan", r"engine/(plan|rules|stability|proposals|variant|cap|context|personas)"),
+    ("engine plan", r"engine/(plan|rules|stability|proposals|variant|cap|personas|hashing)"),
     (
         "render + check + encode + fingerprint (body cache miss)",
         r"engine/(render|check|theme|contrast)|encode_layout|BodyEntry|plan_fingerprint|"
-        r"Service\._render",
+        r"_render \(.*serving/layouts",
     ),
-    ("caches (BoundedDict/LRU insert, evict, lookups)", r"uiserver/cache\.py|cachetools"),
-    ("query parsing (parse_context)", r"parse_context|parse_qsl"),
+    (
+        "caches (BoundedDict/LRU insert, evict, lookups)",
+        r"serving/cache\.py|datastructures\.py|cachetools",
+    ),
+    ("query parsing (parse_context)", r"parse_context|parse_qsl|serving/context"),
     (
         OTHER,
         r"uvicorn/|granian|asyncio/|uvloop|httptools|h11|selectors|starlette/|"

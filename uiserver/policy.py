@@ -25,7 +25,7 @@ from uiserver.documents import DocumentError, decode_json
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.json")
 
 Ratio = Annotated[float, Meta(ge=0.0, le=1.0)]
-# Counters keep 28 days of history (uiserver.activity.WINDOW_DAYS): no threshold may look further.
+# Counters keep 28 days of history (engine.activity.WINDOW_DAYS): no threshold may look further.
 Days = Annotated[int, Meta(ge=1, le=28)]
 
 

@@ -192,7 +192,7 @@ class Settings(Strict):
 class Activity(Struct, frozen=True):
     """Compact per-user activity counters (no raw event log); segments are computed from them
     at read time (`uiserver.engine.lifecycle`). Days are UTC day numbers (Unix seconds //
-    86,400); folding is in `uiserver.activity`.
+    86,400); folding is in `uiserver.engine.activity`.
     """
 
     first: int | None = None  # first day with a launch or an event

@@ -1,8 +1,8 @@
 """The designer console through the real app: sessions, CSRF, escaping, and every page's forms.
 
-The browser tests (`test_browser.py`, `test_axe.py`) drive the same pages in Chromium; these
-check what a browser cannot easily show: cookie attributes, status codes, that a refused request
-changed nothing.
+The browser tests (`tests/browser/test_console.py`, `test_axe.py`) drive the same pages in
+Chromium; these check what a browser cannot easily show: cookie attributes, status codes, that a
+refused request changed nothing.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ TEXT_COLOUR = '"text": "#1F1F1F"'
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     # Without script: the console's plain forms (the scripted editor is in
-    # test_designer_browser.py), which must keep working on their own.
+    # tests/browser/test_visual_designer.py), which must keep working on their own.
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
     yield ctx
     ctx.close()

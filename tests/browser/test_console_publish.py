@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     # The console's plain forms, without script (the scripted editor keeps the same form
-    # fields; it is tested in test_designer_browser.py).
+    # fields; it is tested in tests/browser/test_visual_designer.py).
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
     yield ctx
     ctx.close()

@@ -104,7 +104,7 @@ def test_granian_factory_trusts_forwarded_headers_only_from_allowed_ips(
 
 
 def test_granian_believes_forwarded_proto_only_from_allowed_proxies(tmp_path: Path) -> None:
-    """The same rule as uvicorn's (tests/test_proxy.py), on a real granian process."""
+    """The same rule as uvicorn's (tests/process/test_proxy.py), on a real granian process."""
     from tests.helpers.proxy import PROXY, STRANGER, login_cookies, secure_cookies, serve
 
     with serve(tmp_path, "--server", "granian", "--forwarded-allow-ips", PROXY) as url:

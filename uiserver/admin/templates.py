@@ -183,7 +183,7 @@ async def publish(
 ) -> TemplateRecord:
     """Store a new live (or staged) version. PublishRefused: nothing stored, the live one
     keeps serving; Conflict (409): stale base or a rollout running, nothing stored. The
-    author's draft of the page is done with once it is published (`uiserver.drafts`)."""
+    author's draft of the page is done with once it is published (`uiserver.admin.drafts`)."""
     try:
         record = await publisher.publish(page, template, author, message, options)
     except TemplateConflict as exc:

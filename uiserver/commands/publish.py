@@ -2,7 +2,7 @@
 from a shell.
 
 The same lint runs; a refused template prints `file: field: message` per problem and exits 1,
-and nothing is stored. Like the files at start-up (`uiserver.filesync`), a file is not
+and nothing is stored. Like the files at start-up (`uiserver.publishing.filesync`), a file is not
 published over a version the console published since the file's base, nor during a staged
 rollout: it exits 1 saying so. `--force` publishes it anyway (aborting a running rollout). A
 running server picks the new version up through the store's invalidations (the change log for

@@ -19,7 +19,7 @@ from collections.abc import Container, Sequence
 
 
 def enough_evidence(evidence: float, minimum: float) -> bool:
-    """`evidence` (meaningful events, each decayed from its own time: `uiserver.affinity`) reaches
+    """`evidence` (meaningful events, each decayed from its own time: `engine.affinity`) reaches
     the policy's `min_evidence`, rounded to the nearest whole event (Findlater & Gajos: adapt only
     on enough evidence; a wrong adaptation costs more than a right one gains)."""
     return evidence + 0.5 >= minimum

@@ -20,7 +20,7 @@ from uiserver.types import Motion
 PairKind = Literal["text", "ui"]
 
 # Every pair of a served palette: (foreground, background, kind). The same pairs as the lint
-# (uiserver/lint.py): "text" pairs carry words, "ui" pairs shapes (WCAG 1.4.11).
+# (uiserver/lint/contrast.py): "text" pairs carry words, "ui" pairs shapes (WCAG 1.4.11).
 PAIRS: tuple[tuple[str, str, PairKind], ...] = (
     ("text", "background", "text"),
     ("muted", "background", "text"),
@@ -43,7 +43,8 @@ CONTRAST_FLOORS: Mapping[tuple[PairKind, bool], tuple[str, str]] = {
 
 FIELDS = ("text", "background", "primary", "on_primary", "muted", "surface")
 
-# Built-in palettes, proved against the enhanced floors by tests/test_engine_units.py.
+# Built-in palettes, proved against the enhanced floors by
+# tests/unit/engine/test_pipeline_stages.py.
 LIGHT = LayoutPalette("#1F1F1F", "#FFFFFF", "#0842A0", "#FFFFFF", "#4A4A4A", "#F7F7F7")
 DARK = LayoutPalette("#F2F2F2", "#121212", "#8AB4F8", "#0B1D3A", "#C8C8C8", "#1E1E1E")
 HIGH_CONTRAST_LIGHT = LayoutPalette(

@@ -1,6 +1,6 @@
 """Layout serving: the encoded layout for (user, page, context) from the cheapest valid cache level.
 
-Levels, cheapest first (see `uiserver.cache`): the per-request memo (keyed by user, page and
+Levels, cheapest first (see `uiserver.serving.cache`): the per-request memo (keyed by user, page and
 the parsed context's canonical key; valid while its compiled template and profile are still
 the current objects and the day has not changed), then the body
 cache keyed by plan fingerprint, then a render. `LayoutServer.layout` is the hot path of every

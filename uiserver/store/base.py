@@ -16,7 +16,7 @@ so no trace of an erased user id is kept. `epoch=None` writes unconditionally (i
 
 What "everything about the user" is, by construction: SQLite erases every row of every table
 that has a `user_id` column (a new per-user table needs nothing more); Redis erases every key
-kind listed in `redis.users.USER_KEY_KINDS` (`{prefix}{kind}:{user id}`; a new per-user key kind is
+kind listed in `redis.keys.USER_KEY_KINDS` (`{prefix}{kind}:{user id}`; a new per-user key kind is
 added there, and the test suite scans the whole keyspace for the id after an erase).
 """
 

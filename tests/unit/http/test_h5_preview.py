@@ -1,6 +1,7 @@
 """The H5 preview renderer: each role drawn as the element a screen reader expects, with the
 layout's own font sizes, targets and colours, and labels escaped; the device frame, direction,
-fonts and the marks against a base. What the browser does with it: test_h5_browser.py."""
+fonts and the marks against a base. What the browser does with it:
+tests/browser/test_h5_preview.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The designer console at `/designer/`: server-rendered HTML over the same operations as the
-admin API (`uiserver.designer`), usable with a keyboard and a screen reader, and without
+admin API (`uiserver.admin`), usable with a keyboard and a screen reader, and without
 JavaScript. This module signs designers in and out and lists the routes; the pages live in
 `console.templates` (editor, history, diff, preview) and `console.segments`.
 

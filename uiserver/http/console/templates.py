@@ -1,5 +1,5 @@
 """The designer console's template pages: editor (validate, publish), history with rollback
-and rollout controls, diff, and the persona previews, all through `uiserver.designer` like the
+and rollout controls, diff, and the persona previews, all through `uiserver.admin` like the
 admin API. The confirmation and conflict steps live in `console.releases`.
 """
 
@@ -66,7 +66,7 @@ async def _editor(
     service = service_of(request)
     live: LivePage | None
     # The designer's autosaved draft of a live page, when there is one, is what the editor
-    # opens with (`uiserver.drafts`); a page not published yet has none.
+    # opens with (`uiserver.admin.drafts`); a page not published yet has none.
     draft = None
     if text is None:
         live = await admin.live_page(service.live, page)

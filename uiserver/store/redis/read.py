@@ -1,4 +1,4 @@
-"""Everything about a user in one command: the Lua script `RedisStore.get_profile` runs.
+"""Everything about a user in one command: the Lua script `RedisUsers.get_profile` runs.
 
 A script runs atomically, so its five reads are one consistent snapshot, as MULTI/EXEC gave,
 in one round trip and one reply (MULTI/EXEC took 7 commands and 7 replies). KEYS: the user's

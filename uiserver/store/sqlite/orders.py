@@ -1,4 +1,4 @@
-"""Group commit of the orders served (`SQLiteStore.set_last_order`), one transaction per batch.
+"""Group commit of the orders served (`SQLiteUsers.set_last_order`), one transaction per batch.
 
 A first launch of a user with enough evidence remembers the order it served. Alone, each such
 write is a write transaction (~40 us of CPU: BEGIN IMMEDIATE, the upsert, COMMIT to the WAL);

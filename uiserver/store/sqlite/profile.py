@@ -1,4 +1,4 @@
-"""A user's profile from SQLite in one statement (`SQLiteStore.get_profile`).
+"""A user's profile from SQLite in one statement (`SQLiteUsers.get_profile`).
 
 One statement is one implicit read transaction, so the four tables are read from one consistent
 snapshot without BEGIN/COMMIT: a first launch's store read was seven statements (BEGIN, four
