@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 from starlette.testclient import TestClient
 
 from tests.helpers.app import ROOT, bearer, make_app
 from uiserver.cli import main
+from uiserver.store.base import TemplateStore
 
 DESIGNER = bearer("dora", "designer")
 
@@ -86,3 +89,36 @@ def test_missing_file_and_empty_message(tmp_path: Path, capsys: pytest.CaptureFi
     assert publish(tmp_path, tmp_path / "nope.yaml") == 1
     assert "nope.yaml" in capsys.readouterr().out
     assert publish(tmp_path, ROOT / "layouts" / "cart.yaml", "  ") == 2
+
+
+def test_a_console_publish_landing_after_the_decision_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command publishes over the live version `decide` saw: a console publish from another
+    replica that lands between the decision and the write is refused as a stale base (exit 1),
+    never overwritten."""
+    import uiserver.commands.publish as command
+    from uiserver.catalog import load_template_file, template_to_json, template_version
+    from uiserver.publishing.filesync import decide
+
+    assert publish(tmp_path, ROOT / "layouts" / "cart.yaml") == 0
+    shipped = load_template_file(ROOT / "layouts" / "cart.yaml")
+    console = msgspec.structs.replace(shipped, title=shipped.title + " (console)")
+
+    async def decide_then_console_publishes(templates: TemplateStore, *args: Any) -> Any:
+        decision = await decide(templates, *args)
+        document = template_to_json(console)
+        await templates.publish("cart", template_version(console), document, "ann", "console", 2.0)
+        return decision
+
+    monkeypatch.setattr(command, "decide", decide_then_console_publishes)
+    changed = tmp_path / "cart.yaml"
+    changed.write_text(
+        (ROOT / "layouts" / "cart.yaml")
+        .read_text(encoding="utf-8")
+        .replace('label: "购物车 Cart"', 'label: "购物车 My cart"', 1),
+        encoding="utf-8",
+    )
+    assert publish(tmp_path, changed, "from git") == 1
+    assert "uiserver publish:" in capsys.readouterr().err
+    assert [v["message"] for v in history(tmp_path)] == ["console", "from the shell"]
