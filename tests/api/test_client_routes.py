@@ -15,19 +15,8 @@ import msgspec
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers.app import SECRET, bearer, make_app, token
+from tests.helpers.app import ELDERLY, SECRET, bearer, make_app, token
 from uiserver.catalog import load_template_file
-
-ELDERLY = {
-    "elderly_mode": "on",
-    "font_scale": 1.0,
-    "high_contrast": False,
-    "reduce_motion": False,
-    "screen_reader": False,
-    "handedness": "unknown",
-    "personalization": 1.0,
-    "age_band": "unknown",
-}
 
 
 @pytest.fixture

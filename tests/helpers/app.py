@@ -17,6 +17,17 @@ from uiserver.http.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
+# The whole settings object (PUT) of a user who switched elderly mode on, all else default.
+ELDERLY = {
+    "elderly_mode": "on",
+    "font_scale": 1.0,
+    "high_contrast": False,
+    "reduce_motion": False,
+    "screen_reader": False,
+    "handedness": "unknown",
+    "personalization": 1.0,
+    "age_band": "unknown",
+}
 
 
 def make_config(data_dir: Path, **overrides: object) -> Config:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers.app import bearer, make_app
+from tests.helpers.app import ELDERLY, bearer, make_app
 from tests.helpers.processes import ServeProcess
 from tests.helpers.redis import RedisServer
 from uiserver.store.base import Invalidation
@@ -26,16 +26,6 @@ from uiserver.store.base import Invalidation
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 RECOVERY_DEADLINE_S = 20.0  # generous: the subscriber's reconnect backoff tops out at 2 s
-ELDERLY = {
-    "elderly_mode": "on",
-    "font_scale": 1.0,
-    "high_contrast": False,
-    "reduce_motion": False,
-    "screen_reader": False,
-    "handedness": "unknown",
-    "personalization": 1.0,
-    "age_band": "unknown",
-}
 LARGE_TEXT = {**ELDERLY, "elderly_mode": "off", "font_scale": 1.5}
 EVENTS = {"events": [{"page": "home", "component": "coupons", "kind": "click"}] * 12}
 

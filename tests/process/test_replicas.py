@@ -17,7 +17,7 @@ import httpx
 import msgspec
 import pytest
 
-from tests.helpers.app import bearer, make_app
+from tests.helpers.app import ELDERLY, bearer, make_app
 from tests.helpers.processes import POLL_DEADLINE_S, two_replicas, wait_until
 from uiserver.catalog import load_template_file
 from uiserver.publishing.filesync import FILE_AUTHOR
@@ -28,16 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # The freshness requirement: B serves a version published on A within one second.
 VISIBLE_WITHIN_S = 1.0
 DESIGNER = bearer("ann", "designer")
-ELDERLY = {
-    "elderly_mode": "on",
-    "font_scale": 1.0,
-    "high_contrast": False,
-    "reduce_motion": False,
-    "screen_reader": False,
-    "handedness": "unknown",
-    "personalization": 1.0,
-    "age_band": "unknown",
-}
 
 
 @pytest.fixture

@@ -12,23 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.app import ROOT, free_port, wait_http
+from tests.helpers.app import ELDERLY, ROOT, free_port, wait_http
 
 pytestmark = pytest.mark.slow
 
 # The console script `pip install -e .` puts beside this Python, exactly what a person runs.
 UISERVER = str(Path(sys.executable).with_name("uiserver"))
-
-ELDERLY = {
-    "elderly_mode": "on",
-    "font_scale": 1.0,
-    "high_contrast": False,
-    "reduce_motion": False,
-    "screen_reader": False,
-    "handedness": "unknown",
-    "personalization": 1.0,
-    "age_band": "unknown",
-}
 
 
 @pytest.fixture
