@@ -110,6 +110,8 @@ class Service:
         self.ready = True
 
     async def close(self) -> None:
+        """Finish the background writes (served orders, launch counters), then close the store."""
+        await self.server.drain()
         try:
             await self.recorder.close()
         except Exception:  # never keep the store open over a lost batch of counters

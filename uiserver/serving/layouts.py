@@ -175,6 +175,12 @@ class LayoutServer:
         self.background.add(task)
         task.add_done_callback(self._background_done)
 
+    async def drain(self) -> None:
+        """Wait for the background order writes still in flight (shutdown: before the store
+        closes under them). Their failures were already logged by `_background_done`."""
+        while self.background:
+            await asyncio.gather(*self.background, return_exceptions=True)
+
     def _background_done(self, task: asyncio.Task[None]) -> None:
         self.background.discard(task)
         if task.cancelled():

@@ -28,6 +28,7 @@ from uiserver.serving.context import context_key
 from uiserver.serving.layouts import Served, today
 from uiserver.serving.pages import UnknownPage
 from uiserver.store.base import Invalidation, PublishOptions
+from uiserver.store.sqlite.store import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 
@@ -171,6 +172,22 @@ async def test_with_enough_evidence_the_order_served_is_remembered(running: Serv
 
     order = [c.id for c in layout_of(served).components]
     assert (await running.store.users.get_profile("ann")).last_order == {"home": order}
+
+
+async def test_close_finishes_the_order_writes_in_flight(tmp_path: Path) -> None:
+    """Shutdown waits for a served order still being written, so the store is not closed under
+    it (the write would reopen the database, or be lost on Redis)."""
+    async with service(tmp_path) as running:
+        clicks = [Event(page="home", component="seafood", kind="click")] * 12
+        await running.store.users.record_events("ann", clicks, time.time())
+        served = await serve(running, "ann")
+        assert running.server.background  # the order write is in flight
+        await running.close()
+        assert running.server.background == set()
+        assert isinstance(running.store, SQLiteStore)
+        assert running.store.db._conn is None  # closed, and not reopened by a late write
+        order = [c.id for c in layout_of(served).components]
+        assert (await running.store.users.get_profile("ann")).last_order == {"home": order}
 
 
 async def test_without_enough_evidence_no_order_is_written(running: Service) -> None:
