@@ -107,7 +107,10 @@ def named_field(field: str, message: str) -> str:
     match = _NAMED_FIELD.match(message)
     if not match:
         return field
-    return match.group(1) if field in ("", "$") else f"{field}.{match.group(1)}"
+    name = match.group(1)
+    if field == name or field.endswith(f".{name}"):
+        return field  # named already (idempotent: callers on several layers may apply it)
+    return name if field in ("", "$") else f"{field}.{name}"
 
 
 def unknown_field_name(message: str) -> str | None:

@@ -170,3 +170,40 @@ def test_a_broken_policy_file_is_a_policy_error(tmp_path: Path, text: str) -> No
     with pytest.raises(PolicyError):
         load_policy(path)
     assert load_policy(DEFAULT_POLICY_PATH).max_change == 0.4
+
+
+EVENT = {"page": "home", "component": "coupons", "kind": "click"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        pytest.param(
+            "POST",
+            "/v1/me/events",
+            {"events": [{**EVENT, "bogus": 1}]},
+            "events[0].bogus",
+            id="event-unknown-member",
+        ),
+        pytest.param(
+            "POST",
+            "/v1/me/events",
+            {"events": [{"page": "home", "kind": "click"}]},
+            "events[0].component",
+            id="event-missing-member",
+        ),
+        pytest.param("POST", "/v1/me/events", {"evnts": []}, "evnts", id="batch-unknown-member"),
+        pytest.param(
+            "PATCH", "/v1/me/settings", {"font_scal": 1.2}, "font_scal", id="patch-unknown-setting"
+        ),
+    ],
+)
+def test_an_unknown_or_missing_member_is_named_itself(
+    client: TestClient, method: str, path: str, body: object, field: str
+) -> None:
+    """msgspec names the object around an unknown or missing member; the error names the
+    member, on every route that decodes a body."""
+    response = client.request(method, path, json=body, headers=bearer("namer"))
+    assert response.status_code == 422, response.text
+    assert _error(response)["field"] == field
+    assert client.get("/v1/me/data", headers=bearer("namer")).json()["data"]["affinities"] == {}

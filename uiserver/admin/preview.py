@@ -81,6 +81,7 @@ def spec_from_json(value: Any) -> PersonaSpec:
         return msgspec.convert(value, PersonaSpec)
     except msgspec.ValidationError as exc:
         field, message = error_path(exc)
+        field = named_field(field, message)  # an unknown member is named itself, not its parent
         raise SpecError(f"persona.{field}" if field != "$" else "persona", message) from None
 
 

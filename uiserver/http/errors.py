@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from uiserver.admin.errors import AdminError, Conflict
-from uiserver.documents import DocumentError, error_path
+from uiserver.documents import DocumentError, error_path, named_field
 from uiserver.schema import ErrorBody, ErrorDetail
 
 _encoder = msgspec.json.Encoder()
@@ -69,7 +69,9 @@ def api_error(exc: AdminError | DocumentError) -> ApiError:
     400 `bad_json`, a well-formed one of the wrong shape 422 `invalid`."""
     if isinstance(exc, DocumentError):
         code = "invalid" if exc.schema else "bad_json"
-        field = None if exc.field == "$" else exc.field
+        # An unknown or missing member is named itself, not the object around it.
+        named = named_field(exc.field, exc.message) if exc.schema else exc.field
+        field = None if named == "$" else named
         return ApiError(STATUS_OF_CODE[code], code, exc.message, field)
     return ApiError(STATUS_OF_CODE[exc.code], exc.code, exc.message, exc.field)
 

@@ -110,7 +110,7 @@ def test_spec_from_query_refusals_name_the_field(query: str, field: str) -> None
     ("document", "field"),
     [
         pytest.param([], "persona", id="not-an-object"),
-        pytest.param({"nope": 1}, "persona", id="unknown-field"),
+        pytest.param({"nope": 1}, "persona.nope", id="unknown-field"),
         pytest.param({"base": 3}, "persona.base", id="base-not-text"),
         pytest.param({"settings": 5}, "persona.settings", id="settings-not-an-object"),
         pytest.param({"events": [{"target": ""}]}, "persona.events[0].target", id="empty-target"),
@@ -121,7 +121,7 @@ def test_spec_from_query_refusals_name_the_field(query: str, field: str) -> None
         ),
         pytest.param(
             {"events": [{"target": "coupons", "extra": 1}]},
-            "persona.events[0]",
+            "persona.events[0].extra",
             id="unknown-event-field",
         ),
         pytest.param({"segments": [""]}, "persona.segments[0]", id="empty-segment"),
