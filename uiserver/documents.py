@@ -62,7 +62,7 @@ class DocumentError(ValueError):
     "line L, column C" when the parser knows it, `schema` True when the syntax is fine but
     the value does not fit the type asked for (a 422 rather than a 400), and `limit` True when
     the document broke a limit (size, depth, a non-finite number, an alias) rather than the
-    syntax.
+    syntax. `named` is True once `field` names the member itself (`named_field` applied).
     """
 
     def __init__(
@@ -74,6 +74,7 @@ class DocumentError(ValueError):
         where: str | None = None,
         schema: bool = False,
         limit: bool = False,
+        named: bool = False,
     ) -> None:
         super().__init__(message if field == "$" else f"{field}: {message}")
         self.message = message
@@ -82,6 +83,7 @@ class DocumentError(ValueError):
         self.where = where
         self.schema = schema
         self.limit = limit
+        self.named = named
 
 
 # --------------------------------------------------------------------------- error paths
@@ -108,8 +110,6 @@ def named_field(field: str, message: str) -> str:
     if not match:
         return field
     name = match.group(1)
-    if field == name or field.endswith(f".{name}"):
-        return field  # named already (idempotent: callers on several layers may apply it)
     return name if field in ("", "$") else f"{field}.{name}"
 
 
@@ -295,9 +295,11 @@ def decode_yaml(
     """YAML (a superset of JSON) as `kind`, with msgspec.yaml's conversion rules."""
     raw = _as_bytes(data)
     _check_size(raw, limits)
-    loader = _LimitedLoader(raw)
-    loader.max_depth = limits.max_depth
+    loader: _LimitedLoader | None = None
     try:
+        # Building the loader already decodes the bytes (not UTF-8: a ReaderError).
+        loader = _LimitedLoader(raw)
+        loader.max_depth = limits.max_depth
         value = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -308,7 +310,8 @@ def decode_yaml(
             raise
         raise DocumentError(f"not valid YAML: {exc}", detail=str(exc)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if kind is None:
         return value
     try:

@@ -122,3 +122,14 @@ def test_a_console_publish_landing_after_the_decision_is_kept(
     assert publish(tmp_path, changed, "from git") == 1
     assert "uiserver publish:" in capsys.readouterr().err
     assert [v["message"] for v in history(tmp_path)] == ["console", "from the shell"]
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "home.yaml"
+    broken.write_bytes(b"page: home\ntitle: \xff\xfe\n")
+    assert publish(tmp_path, broken) == 1
+    printed = capsys.readouterr()
+    assert "not valid YAML" in printed.out and "refused" in printed.err
+    assert history(tmp_path) == []

@@ -133,3 +133,43 @@ def test_yaml_decodes_like_msgspec_yaml() -> None:
     assert decode_yaml(text, Settings, LIMITS) == msgspec.yaml.decode(text, type=Settings)
     value: Any = decode_yaml("x: 1.5\ny: [1, two]\n", None, LIMITS)
     assert value == {"x": 1.5, "y": [1, "two"]} and math.isfinite(value["x"])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"page: home\ntitle: \xff\xfe\n", id="latin-1-bytes"),
+        pytest.param(bytes(range(256)), id="every-byte"),
+        pytest.param(b"x: \x80", id="lone-continuation-byte"),
+    ],
+)
+def test_yaml_that_is_not_utf8_is_a_document_error(data: bytes) -> None:
+    with pytest.raises(DocumentError) as refused:
+        decode_yaml(data)
+    assert refused.value.message.startswith("not valid YAML")
+
+
+UNKNOWN, MISSING = "Object contains unknown field", "Object missing required field"
+
+
+@pytest.mark.parametrize(
+    ("field", "message", "named"),
+    [
+        pytest.param("$", "Object contains unknown field `bogus`", "bogus", id="root"),
+        pytest.param(
+            "events[0]", "Object missing required field `page`", "events[0].page", id="missing"
+        ),
+        pytest.param(
+            "theme", "Object contains unknown field `theme`", "theme.theme", id="same-name"
+        ),
+        pytest.param(
+            "theme.palette",
+            "Object contains unknown field `palette`",
+            "theme.palette.palette",
+            id="same-name-nested",
+        ),
+        pytest.param("font_scale", "Expected `float`, got `str`", "font_scale", id="other-message"),
+    ],
+)
+def test_named_field_names_the_member_itself(field: str, message: str, named: str) -> None:
+    assert named_field(field, message) == named

@@ -70,7 +70,7 @@ def api_error(exc: AdminError | DocumentError) -> ApiError:
     if isinstance(exc, DocumentError):
         code = "invalid" if exc.schema else "bad_json"
         # An unknown or missing member is named itself, not the object around it.
-        named = named_field(exc.field, exc.message) if exc.schema else exc.field
+        named = named_field(exc.field, exc.message) if exc.schema and not exc.named else exc.field
         field = None if named == "$" else named
         return ApiError(STATUS_OF_CODE[code], code, exc.message, field)
     return ApiError(STATUS_OF_CODE[exc.code], exc.code, exc.message, exc.field)

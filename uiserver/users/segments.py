@@ -35,7 +35,7 @@ class Assignment(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _invalid(field: str, message: str) -> DocumentError:
-    return DocumentError(f"{field}: {message}", field, schema=True)
+    return DocumentError(f"{field}: {message}", field, schema=True, named=True)
 
 
 def _located(exc: DocumentError, where: str) -> DocumentError:

@@ -47,7 +47,7 @@ def _named(exc: DocumentError) -> DocumentError:
     field = named_field(exc.field, exc.message)
     if field == exc.field:
         return exc
-    return DocumentError(exc.message, field, schema=exc.schema)
+    return DocumentError(exc.message, field, schema=exc.schema, named=True)
 
 
 def replacement(body: bytes) -> Settings:
@@ -74,7 +74,9 @@ def merge_patch(body: bytes) -> Callable[[Settings], Settings] | None:
         )
     for name in patch:
         if name not in _DEFAULTS:
-            raise DocumentError(f"Object contains unknown field `{name}`", name, schema=True)
+            raise DocumentError(
+                f"Object contains unknown field `{name}`", name, schema=True, named=True
+            )
     # Validate the new values in place of the defaults: every field is independent, so a value
     # valid here is valid over whatever is stored.
     candidate = {**_DEFAULTS, **{k: v for k, v in patch.items() if v is not None}}
