@@ -45,13 +45,14 @@ class VariantCounts(msgspec.Struct, frozen=True):
     value: float = 0.0
     first_day: int | None = None
     last_day: int | None = None
+    exact: bool = False  # `exposed` counted exactly (first-exposure markers), not a sketch estimate
 
 
 class VariantReadout(msgspec.Struct):
     name: str
     control: bool
     weight: int
-    share: float  # expected share of users: weight / sum of weights
+    share: float  # expected share of users: the variant's share of the allocation (else weights)
     exposed_users: int
     conversions: int  # exposed users who converted at least once
     conversion_rate: float | None
@@ -179,9 +180,10 @@ def _upper_gamma(s: float, x: float) -> float:
     return min(1.0, math.exp(log_prefix) * h)
 
 
-def srm(exposed: Sequence[int], weights: Sequence[int]) -> SrmCheck | None:
-    """Chi-squared of exposures against weights; None with fewer than two weighted variants or
-    no exposures. A variant of weight 0 that has exposures is a mismatch (p = 0)."""
+def srm(exposed: Sequence[int], weights: Sequence[float]) -> SrmCheck | None:
+    """Chi-squared of exposures against expected shares (or weights: only ratios matter); None
+    with fewer than two weighted variants or no exposures. A variant of share 0 that has
+    exposures is a mismatch (p = 0)."""
     total_weight = sum(weights)
     total = sum(exposed)
     if total <= 0 or total_weight <= 0 or sum(1 for w in weights if w > 0) < 2:
@@ -210,12 +212,17 @@ def readout(
     experiment: str | None,
     weights: Sequence[tuple[str, int]],
     counts: Sequence[VariantCounts],
+    *,
+    shares: Sequence[float] | None = None,
 ) -> ExperimentReadout:
     """The readout of `experiment` on `page`: variants in template order, the first is control.
-    An empty readout (no variants) for a page without an experiment."""
+    `shares`: each variant's real share of users (its share of the bucket allocation), which
+    the SRM check and `share` use; by default the weights' shares. An empty readout (no
+    variants) for a page without an experiment."""
     if experiment is None or not weights:
         return ExperimentReadout(page, None, [], None, None, 0, ["This page runs no experiment."])
     total_weight = sum(w for _, w in weights) or 1
+    expected = list(shares) if shares is not None else [w / total_weight for _, w in weights]
     exposed = [c.exposed for c in counts]
     # An estimate may put converters above exposed users; a rate never exceeds 1.
     conversions = [min(c.converters, max(c.exposed, 0)) for c in counts]
@@ -229,7 +236,7 @@ def readout(
                 name=name,
                 control=control,
                 weight=weight,
-                share=weight / total_weight,
+                share=expected[i],
                 exposed_users=n,
                 conversions=x,
                 conversion_rate=x / n if n else None,
@@ -249,7 +256,7 @@ def readout(
         page=page,
         experiment=experiment,
         variants=variants,
-        srm=srm(exposed, [w for _, w in weights]),
+        srm=srm(exposed, expected),
         date_range=dates,
         exposed_users=sum(exposed),
         notes=list(NOTES),
