@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers.app import bearer, make_app
+from tests.helpers.app import bearer, log_in, make_app
 
 PAGES = ["home", "product", "cart"]
 RATIO = re.compile(rb'"(strength|cap|changed_ratio)":(-?[0-9.eE+-]+)')
@@ -99,6 +99,13 @@ def test_ratios_on_the_wire_are_rounded(client: TestClient, strength: float, cap
         pytest.param("en-US", "ltr", id="english"),
         pytest.param("zh-CN", "ltr", id="chinese"),
         pytest.param(None, "ltr", id="no-locale"),
+        # Extensions and private use say nothing about the direction (RFC 5646, RFC 6067).
+        pytest.param("ar-SA-u-nu-latn", "rtl", id="arabic-latin-digits"),
+        pytest.param("en-US-u-nu-arab", "ltr", id="english-arabic-digits"),
+        pytest.param("he-IL-u-nu-latn", "rtl", id="hebrew-latin-digits"),
+        pytest.param("zh-CN-x-arab", "ltr", id="chinese-private-use-arab"),
+        pytest.param("pa-PK", "rtl", id="punjabi-in-pakistan"),
+        pytest.param("ar-SA-%21", "ltr", id="malformed"),
     ],
 )
 def test_theme_direction_follows_the_locale(
@@ -126,6 +133,39 @@ def test_preview_sets_dir_from_the_layout(client: TestClient) -> None:
         "/v1/admin/preview/home?persona=default&format=html&locale=ar-SA", headers=designer
     ).text
     assert '<html lang="ar-SA" dir="rtl">' in html
+
+
+LOCALES = [
+    pytest.param("ar-SA-u-nu-latn", "rtl", id="arabic-latin-digits"),
+    pytest.param("en-US-u-nu-arab", "ltr", id="english-arabic-digits"),
+    pytest.param("fa-IR-u-nu-latn-x-ltr", "rtl", id="persian-private-use"),
+    pytest.param("de-DE-x-hebr", "ltr", id="german-private-use-hebr"),
+]
+
+
+@pytest.mark.parametrize(("locale", "direction"), LOCALES)
+def test_h5_preview_follows_the_tags_language(
+    client: TestClient, locale: str, direction: str
+) -> None:
+    designer = bearer("ann", "designer")
+    query = f"persona=default&locale={locale}"
+    layout = client.get(f"/v1/admin/preview/home?{query}&format=json", headers=designer).json()
+    assert layout["theme"]["direction"] == direction
+    html = client.get(f"/v1/admin/preview/home?{query}&format=html", headers=designer).text
+    assert f'data-direction="{direction}"' in html
+    assert (f'<html lang="{locale}" dir="rtl">' in html) == (direction == "rtl")
+
+
+@pytest.mark.parametrize(("locale", "direction"), LOCALES)
+def test_console_preview_follows_the_tags_language(
+    tmp_path: Path, locale: str, direction: str
+) -> None:
+    with TestClient(make_app(tmp_path), follow_redirects=False) as console:
+        assert log_in(console).status_code == 303
+        html = console.get(f"/designer/pages/home/preview?persona=default&locale={locale}").text
+    # Each persona's phone is an iframe whose srcdoc is the H5 document (escaped).
+    shown = set(re.findall(r"data-direction=&#34;(\w+)&#34;", html))
+    assert shown == {direction}
 
 
 def test_openapi_layout_theme_has_direction(client: TestClient) -> None:

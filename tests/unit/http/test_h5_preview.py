@@ -14,6 +14,7 @@ import pytest
 from tests.helpers.app import ROOT
 from uiserver.catalog import load_catalog
 from uiserver.http.preview.h5 import (
+    cjk_font,
     direction_for,
     font_stack,
     frame_for,
@@ -261,6 +262,21 @@ def test_font_stack_names_the_installed_cjk_face() -> None:
     )
     html = render_h5(layout(), CATALOG, title="Home")
     assert 'font-family: system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC"' in html
+
+
+@pytest.mark.parametrize(
+    ("locale", "face"),
+    [
+        pytest.param("zh-Hant-HK", "HK", id="traditional-hong-kong"),
+        pytest.param("zh_TW", "TC", id="wechat-underscore"),
+        pytest.param("zh-Hant", "TC", id="traditional-script"),
+        pytest.param("zh-CN-x-hant", "SC", id="private-use-is-not-a-script"),
+        pytest.param("ja-JP-u-ca-japanese", "JP", id="japanese-calendar"),
+        pytest.param("en-u-nu-hant", "SC", id="not-chinese"),
+    ],
+)
+def test_cjk_face_comes_from_language_script_and_region(locale: str, face: str) -> None:
+    assert cjk_font(locale) == f"Noto Sans CJK {face}"
 
 
 def test_dark_follows_the_layout_theme() -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from uiserver.catalog import Catalog
 from uiserver.engine.direction import direction_for as direction_for  # re-exported
+from uiserver.engine.langtag import parse_tag
 from uiserver.http.preview.marks import Ghost, compare
 from uiserver.http.views import render
 from uiserver.schema import Layout, LayoutComponent
@@ -187,12 +188,26 @@ def layout_direction(layout: Layout, locale: str) -> str:
     return declared if declared in ("ltr", "rtl") else direction_for(locale)
 
 
+def cjk_font(locale: str) -> str:
+    """The Noto CJK face for a locale's language, script and region (RFC 5646 subtags, never
+    its extensions: `zh-CN-x-hant` is Simplified Chinese)."""
+    tag = parse_tag(locale)
+    if tag is None:
+        return DEFAULT_CJK_FONT
+    if tag.language in ("ja", "ko"):
+        return CJK_FONTS[tag.language]
+    if tag.language != "zh":
+        return DEFAULT_CJK_FONT
+    if tag.region in ("HK", "MO"):
+        return CJK_FONTS["zh-hk"]
+    if tag.script == "Hant" or tag.region == "TW":
+        return CJK_FONTS["zh-hant"]
+    return DEFAULT_CJK_FONT
+
+
 def font_stack(locale: str) -> str:
     """CSS font-family: the phone's UI faces, then the installed Noto CJK face for `locale`."""
-    key = locale.replace("_", "-").lower()
-    cjk = CJK_FONTS.get(key) or CJK_FONTS.get(key.split("-")[0]) or DEFAULT_CJK_FONT
-    if key.startswith("zh-") and "hant" in key:
-        cjk = CJK_FONTS["zh-hant"]
+    cjk = cjk_font(locale)
     return (
         f'system-ui, -apple-system, "PingFang SC", "{cjk}", "{DEFAULT_CJK_FONT}", '
         '"Noto Sans Arabic", "Noto Sans Hebrew", sans-serif'
