@@ -66,13 +66,19 @@ async def experiments(pages: LivePages, counts: ActivityStore) -> list[Experimen
 async def experiment_readout(
     pages: LivePages, counts: ActivityStore, page: str
 ) -> ExperimentReadout:
-    """`GET /v1/admin/experiments/{page}`: NotFound for an unknown page; an empty readout
-    (no variants, a note) for a page without an experiment."""
+    """`GET /v1/admin/experiments/{page}`: NotFound for a page never published; an empty
+    readout (no variants, a note) for a page without an experiment. An archived page keeps
+    its counts: its experiment reads out as its last published version, marked `archived`."""
     await pages.sync()
     live = pages.pages.get(page)
-    if live is None:
+    if live is not None:
+        return await _readout(live, counts)
+    state = (await pages.templates.states(page)).get(page)
+    if state is None:
         raise NotFound(f"no page {page!r}", "page")
-    return await _readout(live, counts)
+    # Not served, so not loaded: compiled here (as loading would) for this readout only.
+    result = await _readout(pages._compile(state.head), counts)
+    return msgspec.structs.replace(result, archived=state.archived is not None)
 
 
 async def _readout(live: LivePage, counts: ActivityStore) -> ExperimentReadout:

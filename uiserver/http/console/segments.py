@@ -25,12 +25,18 @@ CHART_ROW = 36  # px per variant
 
 def chart(readout: ExperimentReadout) -> dict[str, Any]:
     """Geometry of the server-rendered SVG: one bar per variant (its conversion rate) with its
-    95% interval as a whisker, on an axis scaled to the largest interval end."""
+    95% interval as a whisker, on an axis scaled to the largest interval end. Without enough
+    data (no interval) a bar has no whisker and its label says so."""
     top = max((v.interval[1] for v in readout.variants if v.interval), default=0.0) or 1.0
     rows = []
     for i, v in enumerate(readout.variants):
         rate = v.conversion_rate or 0.0
-        low, high = v.interval or (0.0, 0.0)
+        low, high = v.interval or (rate, rate)
+        label = (
+            f"{rate:.1%} ({low:.1%} to {high:.1%})"
+            if v.interval
+            else ("no exposures" if v.conversion_rate is None else f"{rate:.1%} (not enough data)")
+        )
         rows.append(
             {
                 "name": v.name,
@@ -38,7 +44,8 @@ def chart(readout: ExperimentReadout) -> dict[str, Any]:
                 "width": round(rate / top * CHART_WIDTH, 1),
                 "low": round(low / top * CHART_WIDTH, 1),
                 "high": round(high / top * CHART_WIDTH, 1),
-                "label": f"{rate:.1%} ({low:.1%} to {high:.1%})",
+                "label": label,
+                "whisker": v.interval is not None,
             }
         )
     return {

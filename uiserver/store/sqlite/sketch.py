@@ -4,11 +4,17 @@ Redis has HyperLogLog built in (PFADD/PFCOUNT); this is the same algorithm for t
 so a readout costs the same bounded memory on both: `REGISTERS` bytes per sketch, whatever the
 number of users, and no user id inside (only the rank of a hash's leading zeros per register).
 
-Precision 14 (16,384 one-byte registers, 16 KB per sketch): a standard error of 1.04/sqrt(m) =
-0.81% (Flajolet et al., 2007), the figure Redis quotes for its own HLL. Below 2.5 m distinct
-items (about 41,000) the linear-counting estimate is used, which is nearly exact for the few
-thousand users of a small experiment. Sketches of several days merge by register-wise max, so
-a user seen on many days is counted once.
+Precision 14 (16,384 one-byte registers, 16 KB per sketch): a relative standard error of
+1.04/sqrt(m) = 0.81% (Flajolet et al., 2007), the figure Redis quotes for its own HLL.
+`count` is Ertl's improved raw estimator ("New cardinality estimation algorithms for
+HyperLogLog sketches", 2017, algorithm 6; what Redis' PFCOUNT uses since 5.0): it reads the
+register histogram, needs no empirical tables and has no bias where the classic estimator
+switches from linear counting to the raw estimate (that switch read +1.5% to +2.4% high at
+41,000-50,000 users). The error is the sketch's variance only: measured against exact counts
+(tests/unit/store/test_sketch_accuracy.py) it stays within about 2% at 1,000-200,000 users, with
+a mean absolute error near 0.5%; never exact, even for a few thousand users. Sketches of several
+days merge by register-wise max, so a user seen on many days is counted once. The register
+format is the one written before the estimator changed: old sketches count with it unchanged.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from uiserver.engine.hashing import sketch_hash
 
 P = 14
 REGISTERS = 1 << P
-_ALPHA = 0.7213 / (1 + 1.079 / REGISTERS)
+Q = 64 - P  # hash bits left for the rank: a register holds 0 (empty) .. Q + 1
+RELATIVE_ERROR = 1.04 / math.sqrt(REGISTERS)  # 0.0081: the sketch's relative standard error
+_ALPHA_INF = 1 / (2 * math.log(2))  # Ertl (2017) eq. 18: the estimator's constant as m -> inf
 
 
 def empty() -> bytearray:
@@ -51,13 +59,49 @@ def merge(sketches: Iterable[bytes]) -> bytearray:
     return out
 
 
+def _sigma(x: float) -> float:
+    """Ertl (2017) algorithm 6's sigma(x) = x + sum_k x^(2^k) 2^(k-1), for the empty registers'
+    share x in [0, 1) (the linear-counting term)."""
+    if x >= 1.0:
+        return math.inf
+    y, z = 1.0, x
+    while True:
+        x *= x
+        previous = z
+        z += x * y
+        y += y
+        if z == previous:
+            return z
+
+
+def _tau(x: float) -> float:
+    """Ertl (2017) algorithm 6's tau(x) = (1 - x - sum_k (1 - x^(2^-k))^2 2^-k) / 3, for the
+    share x of registers below the maximum rank Q + 1."""
+    if x <= 0.0 or x >= 1.0:
+        return 0.0
+    y, z = 1.0, 1.0 - x
+    while True:
+        x = math.sqrt(x)
+        previous = z
+        y *= 0.5
+        z -= (1 - x) ** 2 * y
+        if z == previous:
+            return z / 3
+
+
 def count(registers: bytes | bytearray) -> int:
-    """The estimated number of distinct items added."""
-    zeros = registers.count(0)
-    if zeros == REGISTERS:
+    """The estimated number of distinct items added: Ertl's improved raw estimator over the
+    histogram of register values (0 for an empty sketch). Relative standard error about
+    `RELATIVE_ERROR`; unbiased across the range (no switch between estimators)."""
+    m = len(registers)
+    histogram = [registers.count(k) for k in range(Q + 2)]
+    histogram[Q + 1] += m - sum(histogram)  # a value past Q + 1 (never written) as the maximum
+    if histogram[0] == m:
         return 0
-    m = REGISTERS
-    raw = _ALPHA * m * m / sum(2.0**-r for r in registers)
-    if raw <= 2.5 * m and zeros:
-        return round(m * math.log(m / zeros))
-    return round(raw)
+    z = m * _tau(1 - histogram[Q + 1] / m)
+    for k in range(Q, 0, -1):
+        z = 0.5 * (z + histogram[k])
+    z += m * _sigma(histogram[0] / m)
+    if z <= 0:  # every register at its maximum: past what 64-bit hashes can tell apart
+        return 1 << 64
+    return min(round(_ALPHA_INF * m * m / z), 1 << 64)
