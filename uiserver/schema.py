@@ -189,6 +189,33 @@ class Settings(Strict):
     age_band: AgeBand = "unknown"
 
 
+class Marker(Struct, frozen=True, array_like=True):
+    """A user's first exposure to one variant of an experiment (`Activity.markers`): when it
+    was served (Unix seconds, the server's clock), the cohort the user was in then
+    (`engine.activity.COHORTS`, "" for markers from before cohorts), and whether this user's
+    conversion already counted for the variant."""
+
+    at: float = 0.0  # 0: a marker from before times were kept (exposed since ever)
+    cohort: str = ""
+    converted: bool = False
+
+
+class HeldConversion(Struct, frozen=True, array_like=True):
+    """A recent convert event on an experiment's page, kept in the user's counters for
+    `engine.activity.HOLD_S`: one that arrived before the user's exposure marker was written
+    (another replica's recorder had not flushed yet) is counted or ignored by its time when
+    the marker lands; one already counted still counts for a variant whose marker lands later
+    but was served before it."""
+
+    experiment: str
+    ts: float  # when the conversion happened (the event's time, Unix seconds)
+    value: float = 0.0
+    received: float = 0.0  # server time it arrived: dropped `HOLD_S` later
+    # Counted already (for the variants exposed before it): kept `HOLD_S` only so that a
+    # variant whose marker lands later, served before the conversion, counts it too.
+    counted: bool = False
+
+
 class Activity(Struct, frozen=True):
     """Compact per-user activity counters (no raw event log); segments are computed from them
     at read time (`uiserver.engine.lifecycle`). Days are UTC day numbers (Unix seconds //
@@ -203,8 +230,12 @@ class Activity(Struct, frozen=True):
     last_convert: int | None = None  # day of the newest convert event
     converts: int = 0
     value: float = 0.0  # summed `value` of convert events
-    exposed: dict[str, str] = {}  # experiment -> variant the user was served
-    converted: list[str] = []  # experiments whose conversion this user already counted
+    exposed: dict[str, str] = {}  # before markers: experiment -> variant first served
+    converted: list[str] = []  # before markers: experiments whose conversion counted
+    # experiment -> variant -> its first exposure; every variant the user was served, in the
+    # order first served (`engine.activity.expose`)
+    markers: dict[str, dict[str, Marker]] = {}
+    held: list[HeldConversion] = []  # conversions waiting for their exposure marker
 
 
 class Profile(Struct, frozen=True):

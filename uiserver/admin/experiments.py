@@ -1,12 +1,20 @@
 """Experiments as designers and operators see them: each live page's variants, their shares of
-users and the readout of what they did (`engine.readout`)."""
+users and the readout of what they did (`engine.readout`): for everyone and per cohort, with
+the exposure figures (users exposed to more than one variant, ignored conversions, the
+attribution rule), cached until the experiment's counts change."""
 
 from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Hashable
 
 import msgspec
 
 from uiserver.admin.errors import NotFound
-from uiserver.engine.readout import ExperimentReadout, readout
+from uiserver.datastructures import BoundedDict, Coalescer
+from uiserver.engine.activity import MODES, STAGES
+from uiserver.engine.readout import CohortReadout, ExperimentReadout, VariantCounts, readout
 from uiserver.schema import Template
 from uiserver.serving.pages import LivePage, LivePages
 from uiserver.store.base import ActivityStore
@@ -81,11 +89,94 @@ async def experiment_readout(
     return msgspec.structs.replace(result, archived=state.archived is not None)
 
 
+ATTRIBUTION = (
+    "A user served a variant is exposed to it (every variant served, from its first serve). "
+    "A conversion counts for each variant the user was exposed to before it (60 s of client "
+    "clock skew allowed), each user once per variant as a converter; conversions dated before "
+    "the user's first exposure to the experiment are ignored. Users exposed to more than one "
+    "variant (moved by a weight edit) count in each: see multiple_exposures."
+)
+COHORT_NOTE = (
+    "Cohort rows count users by their cohort when first exposed to the variant (layout mode; "
+    "new: the new_user rule); users with personalization off are in no cohort."
+)
+# dimension -> its cohorts (`engine.activity.MODES`, `STAGES`)
+DIMENSIONS = (("mode", MODES), ("stage", STAGES))
+READOUT_CACHE = 256  # readouts kept per store (pages x template versions)
+
+# Readouts cached per store until the experiment's data version moves (`experiment_version`
+# changes on every count written, on every replica); weakly keyed so a closed store's go too.
+_cache: weakref.WeakKeyDictionary[ActivityStore, BoundedDict[Hashable, ExperimentReadout]] = (
+    weakref.WeakKeyDictionary()
+)
+_coalesce: Coalescer[Hashable, ExperimentReadout] = Coalescer()
+
+
 async def _readout(live: LivePage, counts: ActivityStore) -> ExperimentReadout:
-    """The readout of the page's experiment from the store's counts (empty without one)."""
+    """The readout of the page's experiment from the store's counts (empty without one), with
+    a row per cohort; cached until the experiment's counts change."""
     template = live.template
     weights = [(v.name, v.weight) for v in template.variants]
     if template.experiment is None or not weights:
         return readout(template.page, None, [], [])
-    found = await counts.experiment_counts(template.experiment, [name for name, _ in weights])
-    return readout(template.page, template.experiment, weights, found)
+    experiment = template.experiment
+    version = await counts.experiment_version(experiment)
+    key = (template.page, live.record.version, experiment, version)
+    cache = _cache.get(counts)
+    if cache is None:
+        cache = _cache[counts] = BoundedDict(READOUT_CACHE)
+    found = cache.get(key)
+    if found is not None:
+        return found
+
+    async def compute() -> ExperimentReadout:
+        result = await _compute(template.page, experiment, weights, counts)
+        cache[key] = result
+        return result
+
+    return await _coalesce.run((id(counts), key), compute)
+
+
+async def _compute(
+    page: str, experiment: str, weights: list[tuple[str, int]], counts: ActivityStore
+) -> ExperimentReadout:
+    names = [name for name, _ in weights]
+    cohorts = [(dimension, c) for dimension, values in DIMENSIONS for c in values]
+    everyone, *by_cohort = await asyncio.gather(
+        counts.experiment_counts(experiment, names),
+        *(counts.experiment_counts(experiment, names, cohort=c) for _, c in cohorts),
+    )
+    result = _with_exposure(readout(page, experiment, weights, everyone), everyone)
+    rows = []
+    for (dimension, cohort), found in zip(cohorts, by_cohort, strict=True):
+        part = _with_exposure(readout(page, experiment, weights, found), found)
+        rows.append(CohortReadout(cohort, dimension, part.variants, part.srm, part.exposed_users))
+    return msgspec.structs.replace(result, cohorts=rows, notes=[*result.notes, COHORT_NOTE])
+
+
+def _with_exposure(result: ExperimentReadout, found: list[VariantCounts]) -> ExperimentReadout:
+    """The readout with the exposure figures: users exposed to more than one variant, ignored
+    conversions by reason, the attribution rule."""
+    multiple = sum(c.switched for c in found)
+    early = sum(c.early for c in found)
+    notes = list(result.notes)
+    if multiple:
+        notes.append(
+            f"{multiple} users were exposed to more than one variant (moved by a weight edit): "
+            "each counts as exposed in every variant served, and their conversions count for "
+            "each variant served before the conversion."
+        )
+    if early:
+        notes.append(f"{early} conversions dated before the user's first exposure were ignored.")
+    variants = [
+        msgspec.structs.replace(v, multiple_exposures=c.multi)
+        for v, c in zip(result.variants, found, strict=True)
+    ]
+    return msgspec.structs.replace(
+        result,
+        variants=variants,
+        multiple_exposures=multiple,
+        ignored_conversions={"before_exposure": early},
+        attribution=ATTRIBUTION,
+        notes=notes,
+    )

@@ -87,6 +87,9 @@ class VariantCounts(msgspec.Struct, frozen=True):
     first_day: int | None = None
     last_day: int | None = None
     exact: bool = False  # `exposed` counted exactly (first-exposure markers), not a sketch estimate
+    multi: int = 0  # exposed users of this variant also exposed to another variant
+    switched: int = 0  # users who became exposed to a second variant by exposure to this one
+    early: int = 0  # conversions ignored: dated before the user's first exposure
 
 
 class VariantReadout(msgspec.Struct):
@@ -112,6 +115,7 @@ class VariantReadout(msgspec.Struct):
     exposure_error: float = SKETCH_ERROR  # its relative standard error (0 when exact)
     enough_data: bool = True  # False: no comparison (or no rate interval) yet, see `reason`
     reason: str | None = None  # why there are no numbers yet
+    multiple_exposures: int = 0  # of exposed_users, how many were also exposed to another variant
 
 
 class SrmCheck(msgspec.Struct):
@@ -144,6 +148,18 @@ class SequentialMethod(msgspec.Struct):
     rho_squared: float = RHO2  # tau^2 = rho^2 * 2 pi (1 - pi)
 
 
+class CohortReadout(msgspec.Struct):
+    """The readout restricted to one cohort (`engine.activity.COHORTS`): `dimension` is `mode`
+    (`elderly`/`standard`) or `stage` (`new`/`returning`), users counted by their cohort when
+    first exposed to the variant."""
+
+    cohort: str
+    dimension: str
+    variants: list[VariantReadout]
+    srm: SrmCheck | None
+    exposed_users: int
+
+
 class ExperimentReadout(msgspec.Struct):
     page: str
     experiment: str | None
@@ -160,6 +176,10 @@ class ExperimentReadout(msgspec.Struct):
     sequential: SequentialMethod = msgspec.field(default_factory=SequentialMethod)
     exposure_counting: Literal["exact", "sketch", "mixed"] | None = None
     archived: bool = False  # the page is archived: the readout of its last published version
+    multiple_exposures: int = 0  # users exposed to more than one variant (each counted in each)
+    ignored_conversions: dict[str, int] = {}  # reason -> conversions not counted
+    attribution: str = ""  # the rule conversions are attributed by
+    cohorts: list[CohortReadout] = []  # the same readout per cohort
 
 
 def _effective(x: float, n: float, error: float, p: float | None = None) -> tuple[float, float]:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from uiserver.engine import Engine, Plan, encode_layout, plan_fingerprint
+from uiserver.engine.activity import serve_cohort
 from uiserver.engine.plan import evidence_on
 from uiserver.engine.stability import enough_evidence
 from uiserver.policy import Policy
@@ -138,7 +139,11 @@ class LayoutServer:
             return Served(entry, True)
         self._memo[memo_key] = RequestEntry(live.compiled, profile, day, entry)
         if user_id:  # counters and exposures: queued here, written in the background
-            self.recorder.note(profile, day, live.compiled.experiment, plan.variant)
+            new_days = self.policy.new_user_days
+            cohort = serve_cohort(plan.mode, profile.activity, day, new_days)
+            self.recorder.note(
+                profile, day, live.compiled.experiment, plan.variant, cohort, new_days
+            )
         evidence = evidence_on(profile, day)
         if enough_evidence(evidence, self.policy.min_evidence) and self.breaker.healthy:
             self._remember_order(user_id, live, profile, plan)

@@ -6,7 +6,9 @@ calls `note`, a few dict operations; a task started on the first pending note wr
 pending after `interval` seconds in one store call. At most one launch write per user per UTC day:
 a user whose loaded counters already show a launch today is skipped, and so is one this process
 already queued or wrote today (`seen`, bounded). An exposure is noted once per (user,
-experiment, day): the sketches of each day count distinct users, their union the readout's.
+experiment, variant, day), with the time served and the user's cohort: the store counts a
+user's first exposure to each variant exactly (its marker), the day sketches count distinct
+users per day.
 
 A failed write (store unreachable) is logged and dropped, and its users forgotten from `seen`, so
 a later launch notes them again.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from uiserver.datastructures import BoundedDict
 from uiserver.schema import Profile
@@ -33,7 +36,8 @@ class ActivityRecorder:
         self.store = store
         self.interval = interval
         self._launches: dict[str, tuple[int, int, int]] = {}  # user -> (day, launches, epoch)
-        self._exposures: dict[tuple[str, str], Exposure] = {}  # (user, experiment) -> exposure
+        # (user, experiment + variant) -> exposure
+        self._exposures: dict[tuple[str, str], Exposure] = {}
         self._seen: BoundedDict[tuple[str, str], int] = BoundedDict(seen_size)
         self._task: asyncio.Task[None] | None = None
         # Held by each write: `close` waits for a background write already in flight before
@@ -41,11 +45,24 @@ class ActivityRecorder:
         self._writing = asyncio.Lock()
         self.writes = 0
 
-    def note(self, profile: Profile, day: int, experiment: str | None, variant: str | None) -> None:
-        """A signed-in user was served a layout on `day` (and `variant` of `experiment`).
+    def note(
+        self,
+        profile: Profile,
+        day: int,
+        experiment: str | None,
+        variant: str | None,
+        cohort: str = "",
+        new_user_days: int = 7,
+    ) -> None:
+        """A signed-in user was served a layout on `day` (and `variant` of `experiment`, the
+        user in `cohort`, `engine.activity.cohort_of`).
 
-        Users with personalization off are bucketed and counted as exposed (an experiment is
-        not personalization), but nothing about them is kept: no launch counters, no marker.
+        Every variant a user is served is noted (once per user, experiment, variant and day):
+        a user moved by a weight edit is exposed to the new variant too. The store decides
+        whether it is the user's first exposure to it (the marker in their counters) and
+        counts it exactly then. Users with personalization off are bucketed and counted as
+        exposed (an experiment is not personalization), but nothing about them is kept: no
+        launch counters, no marker (only the variant's sketches count them).
         """
         user_id = profile.user_id
         if not user_id:
@@ -62,13 +79,23 @@ class ActivityRecorder:
                 self._seen[user_id, ""] = day
                 queued = True
         if experiment is not None and variant is not None:
-            key = (user_id, experiment)
+            key = (user_id, f"{experiment}\x1f{variant}")
             if self._seen.get(key) != day:
                 self._seen[key] = day
-                known = activity is not None and activity.exposed.get(experiment) == variant
-                mark = personal and not known
-                self._exposures[key] = Exposure(
-                    experiment, variant, day, user_id, mark, profile.epoch
+                # The first note of a (user, experiment, variant) in this batch keeps its time.
+                self._exposures.setdefault(
+                    (user_id, key[1]),
+                    Exposure(
+                        experiment,
+                        variant,
+                        day,
+                        user_id,
+                        personal,
+                        profile.epoch,
+                        time.time(),
+                        cohort,
+                        new_user_days,
+                    ),
                 )
                 queued = True
         if queued and self._task is None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import msgspec
 
-from uiserver.engine.activity import mark_converted, mark_exposed, record_launches
+from uiserver.engine.activity import Tally, attribute, expose, record_launches
 from uiserver.engine.affinity import Affinity
 from uiserver.schema import Activity, Profile, Settings
 from uiserver.store.base import (
@@ -139,15 +139,19 @@ def fold_activity(
     exposures: Sequence[Exposure],
     epoch: Callable[[str], int],
     load: Callable[[str], Activity | None],
-) -> dict[str, Activity | None]:
+    now: float,
+) -> tuple[dict[str, Activity | None], list[Tally]]:
     """Launches (user -> (UTC day, count, epoch served)) and marking exposures folded into the
-    users' counters; returns the changed users' new counters, by sorted user id. `epoch(user)`
-    is the user's current erasure epoch and `load(user)` their stored counters, each called at
-    most once per user (`load` only for a user whose epoch is current). Users erased since they
-    were served (stale epoch) are skipped: nothing about them is written again."""
+    users' counters; returns the changed users' new counters, by sorted user id, and the exact
+    counts to add (`engine.activity.expose`: a user's first exposure to each variant, and the
+    held conversions it settles). `epoch(user)` is the user's current erasure epoch and
+    `load(user)` their stored counters, each called at most once per user (`load` only for a
+    user whose epoch is current). Users erased since they were served (stale epoch) are
+    skipped: nothing about them is written again."""
     epochs: dict[str, int] = {}
     states: dict[str, Activity | None] = {}
     changed: set[str] = set()
+    tallies: list[Tally] = []
 
     def current(user_id: str, served: int) -> bool:
         if user_id not in epochs:
@@ -163,26 +167,59 @@ def fold_activity(
         if current(user_id, served):
             states[user_id] = record_launches(state(user_id), day, count)
             changed.add(user_id)
-    for e in exposures:
+    for e in sorted(exposures, key=Exposure.served_at):  # first exposures first
         if e.mark and current(e.user_id, e.epoch):
-            marked = mark_exposed(state(e.user_id), e.experiment, e.variant)
-            if marked is not None:
-                states[e.user_id] = marked
+            found = expose(
+                state(e.user_id),
+                e.experiment,
+                e.variant,
+                e.served_at(),
+                e.cohort,
+                now,
+                e.new_user_days,
+            )
+            if found is not None:
+                states[e.user_id], more = found
+                tallies.extend(more)
                 changed.add(e.user_id)
-    return {user_id: states[user_id] for user_id in sorted(changed)}
+    return {user_id: states[user_id] for user_id in sorted(changed)}, tallies
 
 
 def count_conversions(
-    activity: Activity, conversions: Iterable[Conversion]
-) -> tuple[Activity, list[tuple[Conversion, bool]]]:
-    """The conversions that count (the user was exposed to that variant), each with whether
-    it is the user's first in its experiment, and the counters with those firsts marked."""
-    counted: list[tuple[Conversion, bool]] = []
+    activity: Activity, conversions: Iterable[Conversion], now: float
+) -> tuple[Activity, list[Tally], int]:
+    """Conversions attributed by the user's markers (`engine.activity.attribute`): the new
+    counters, the exact counts to add and how many conversions counted now."""
+    tallies: list[Tally] = []
+    counted = 0
     for c in conversions:
-        if activity.exposed.get(c.experiment) != c.variant:
-            continue
-        first = c.experiment not in activity.converted
-        if first:
-            activity = mark_converted(activity, c.experiment)
-        counted.append((c, first))
-    return activity, counted
+        activity, more, outcome = attribute(activity, c.experiment, c.ts, c.value, now)
+        tallies.extend(more)
+        counted += outcome == "counted"
+    return activity, tallies, counted
+
+
+def merge_tallies(tallies: Iterable[Tally]) -> list[Tally]:
+    """Tallies of the same (experiment, variant, day, cohort) summed into one (fewer writes)."""
+    rows: dict[tuple[str, str, int, str], Tally] = {}
+    for t in tallies:
+        key = (t.experiment, t.variant, t.day, t.cohort)
+        old = rows.get(key)
+        rows[key] = (
+            t
+            if old is None
+            else Tally(
+                t.experiment,
+                t.variant,
+                t.day,
+                t.cohort,
+                old.exposed + t.exposed,
+                old.converters + t.converters,
+                old.converts + t.converts,
+                old.value + t.value,
+                old.multi + t.multi,
+                old.switched + t.switched,
+                old.early + t.early,
+            )
+        )
+    return list(rows.values())

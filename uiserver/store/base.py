@@ -278,7 +278,9 @@ class UserStore(Protocol):
 
 class Exposure(msgspec.Struct, frozen=True, array_like=True):
     """A user served a variant on a day; `mark`: remember it in the user's counters (users whose
-    events are stored), so their conversions count for that variant."""
+    events are stored), so it is counted exactly once and their conversions count for that
+    variant. `at`: when it was served (Unix seconds; 0: the start of `day`), `cohort`: the
+    user's cohort then (`engine.activity.COHORTS`)."""
 
     experiment: str
     variant: str
@@ -286,37 +288,56 @@ class Exposure(msgspec.Struct, frozen=True, array_like=True):
     user_id: str
     mark: bool
     epoch: int = 0  # the user's erasure epoch when served: a stale one writes no marker
+    at: float = 0.0
+    cohort: str = ""
+    new_user_days: int = 7  # the policy's, for a cohort whose stage the store decides
+
+    def served_at(self) -> float:
+        return self.at if self.at > 0 else self.day * 86_400.0
 
 
 class Conversion(msgspec.Struct, frozen=True, array_like=True):
-    """A convert event on an experiment's page, attributed to the user's (sticky) variant."""
+    """A convert event on a page running `experiment`, at `ts` (the event's time, Unix seconds),
+    worth `value`; the store attributes it by the user's exposure markers
+    (`engine.activity.attribute`)."""
 
     experiment: str
-    variant: str
-    day: int
-    value: float
+    ts: float
+    value: float = 0.0
 
 
 class ActivityStore(Protocol):
     """Per-user activity counters (in the user's own row/hash: erased with the user) and the
-    experiment counts (no user id: sketches and integers)."""
+    experiment counts (no user id: exact integers per (experiment, variant, day, cohort),
+    HyperLogLog sketches)."""
 
     async def record_activity(
         self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
     ) -> None:
         """Fold launches (user -> (day, count, erasure epoch when served)) into counters, add
-        exposures to the variant's day sketch and mark them in the counters. A user erased
+        exposures to the variant's day sketch, and for marking ones write the marker and count
+        the user's first exposure to the variant exactly (in the same transaction, so a resent
+        transaction counts nothing twice), settling conversions held for it. A user erased
         since (stale epoch) gets no counters and no marker. Invalidates each user whose
         counters changed (one message per user, never `all`)."""
 
     async def record_conversions(self, user_id: str, conversions: Sequence[Conversion]) -> int:
-        """Count conversions of a user whose counters say they were exposed to that variant
-        (each user counts once as a converter per experiment); returns how many counted."""
+        """Attribute conversions by the user's markers (`engine.activity.attribute`): counted
+        for each variant exposed before them, ignored when dated before the first exposure,
+        held when no marker is written yet; returns how many counted now."""
 
     async def experiment_counts(
-        self, experiment: str, variants: Sequence[str]
+        self, experiment: str, variants: Sequence[str], cohort: str | None = None
     ) -> list[VariantCounts]:
-        """The counts of each variant over every day recorded, in the order given."""
+        """The counts of each variant over every day recorded, in the order given; `cohort`
+        (a cell of `engine.activity.COHORTS` or one dimension's value: `elderly`, `standard`,
+        `new`, `returning`) counts only users first exposed to the variant in it (exact
+        counts only; users with personalization off are in no cohort). Read off the event
+        loop where the backend blocks."""
+
+    async def experiment_version(self, experiment: str) -> int:
+        """A number that changes whenever the experiment's counts change (on every replica):
+        a readout cached under it is current while it is unchanged."""
 
 
 class TemplateStore(Protocol):

@@ -14,9 +14,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from uiserver.engine.activity import day_of
 from uiserver.engine.affinity import event_time
-from uiserver.engine.variant import choose_variant
 from uiserver.schema import Event
 from uiserver.serving.pages import LivePages
 from uiserver.store.base import ActivityStore, Conversion, ErasedMeanwhile, UserStore
@@ -77,18 +75,18 @@ class EventIntake:
         return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))
 
     def conversions(self, user_id: str, events: Sequence[Event], now: float) -> list[Conversion]:
-        """Convert events on pages running an experiment, attributed to the user's sticky
-        variant (the store counts them only if the user was exposed to it)."""
+        """Convert events on pages running an experiment, at their time (`ts`, clamped to
+        `now`). The store attributes each by the user's exposure markers: to every variant
+        the user was served before it, none when dated before the first exposure, held while
+        the marker is still being written (`engine.activity.attribute`). `user_id` names
+        whose events they are (kept for callers; attribution needs no bucketing)."""
         out = []
         for event in events:
             if event.kind != "convert":
                 continue
             live = self.pages.pages.get(event.page)
             experiment = None if live is None else live.compiled.experiment
-            if live is None or experiment is None:
+            if experiment is None:
                 continue
-            variant = choose_variant(user_id, experiment, live.compiled.variant_weights)
-            if variant is not None:
-                day = day_of(event_time(event.ts, now))
-                out.append(Conversion(experiment, variant, day, event.value or 0.0))
+            out.append(Conversion(experiment, event_time(event.ts, now), event.value or 0.0))
         return out

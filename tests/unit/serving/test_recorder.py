@@ -13,8 +13,8 @@ import msgspec
 import pytest
 
 from tests.helpers.units import FlakyStore, eventually
-from uiserver.engine.activity import day_of
-from uiserver.schema import Activity, Profile, Settings
+from uiserver.engine.activity import day_of, markers_of
+from uiserver.schema import Activity, Marker, Profile, Settings
 from uiserver.serving.recorder import ActivityRecorder
 from uiserver.store.base import Exposure
 from uiserver.store.sqlite.activity import SQLiteActivity
@@ -195,21 +195,30 @@ async def test_personalization_off_is_exposed_but_keeps_no_counters(
     assert await exposed(store) == 1
     assert await launches(store, "ann") == counted
     activity = (await store.users.export_user("ann")).activity
-    assert (activity.exposed.get(EXPERIMENT) if activity else None) == marked
+    markers = markers_of(activity, EXPERIMENT) if activity else {}
+    assert (next(iter(markers)) if markers else None) == marked
 
 
-async def test_an_exposure_the_counters_already_show_is_not_marked_again(
+async def test_the_store_decides_the_first_exposure_not_the_cached_profile(
     store: FlakyStore,
 ) -> None:
-    """The marker is only written when the loaded counters lack it (this profile says it is
-    there; the store does not have it, so a marker written anyway would show)."""
-    known = user("ann", activity=Activity(exposed={EXPERIMENT: "control"}, days={DAY: 1}))
+    """A cached profile may say the user is marked when the store lost nothing but never had
+    it (the profile was read before an erase, or by another replica's stale cache): the store
+    reads the marker in the write's own transaction, so the exposure is counted exactly once
+    whatever the profile says."""
+    known = user(
+        "ann",
+        activity=Activity(markers={EXPERIMENT: {"control": Marker(1.0, "standard/new")}}),
+    )
     recorder = ActivityRecorder(store.activity, NEVER)
     recorder.note(known, DAY, EXPERIMENT, "control")
     await recorder.flush()
-    assert recorder.writes == 1 and await exposed(store) == 1  # counted in today's sketch
-    activity = (await store.users.export_user("ann")).activity
-    assert activity is not None and activity.exposed == {}
+    (counts,) = await store.activity.experiment_counts(EXPERIMENT, ["control"])
+    assert counts.exposed == 1 and counts.exact
+    recorder.note(known, DAY + 1, EXPERIMENT, "control")  # the next day: already marked
+    await recorder.flush()
+    (counts,) = await store.activity.experiment_counts(EXPERIMENT, ["control"])
+    assert counts.exposed == 1 and counts.exact
 
 
 # ------------------------------------------------------------------ failures

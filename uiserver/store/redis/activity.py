@@ -1,39 +1,47 @@
 """The Redis store's `ActivityStore`: activity counters and experiment counts (`keys.Keys`):
 
-  user:{id}                       hash field `activity`: the counters (JSON), erased with the user
-  exp:{experiment}:{variant}:{day}:x   HyperLogLog of exposed users (PFADD of a hash of the id)
-  exp:{experiment}:{variant}:{day}     hash converters, converts, value
-  expdays:{experiment}            set of the days with any count
+  user:{id}                            hash field `activity`: the counters and exposure markers
+                                       (JSON), erased with the user
+  expc:{experiment}:{variant}          hash of exact counts, one field per (count, cohort):
+                                       `exposed:standard/new`, `converters:...`, `value:...`
+  expoff:{experiment}:{variant}        HyperLogLog of the users with personalization off
+  expmeta:{experiment}                 hash `version` (moves with every count), `legacy`
+  exp:{experiment}:{variant}:{day}:x   HyperLogLog of exposed users that day (PFADD of a hash)
+  exp:{experiment}:{variant}:{day}     hash converters, converts, value of everyone that day
+  expdays:{experiment}                 set of the days with any count
 
-Memory is bounded by experiments x variants x days: a HyperLogLog is at most 12 KB (standard
-error 0.81%, exact-ish in its sparse form for small counts), PFCOUNT of several keys counts their
-union, so a user exposed on many days counts once.
+Memory is bounded by experiments x variants x (days + cohorts): a HyperLogLog is at most 12 KB.
 
-Counter updates are read-modify-write under WATCH (retried on conflict), written with the
-invalidation PUBLISH in the same MULTI/EXEC. Conversion counts are increments: a transaction
-resent after a lost reply may count one conversion twice (a readout tolerates that; a layout
-never depends on it).
+Every write is read-modify-write under WATCH of the users' hashes (retried on conflict), and the
+marker, the exact increments it causes and the invalidation PUBLISH go in one MULTI/EXEC. A
+transaction resent after a lost reply counts nothing twice: redis-py turns a connection error
+while watching into a WatchError, so the attempt starts again from the WATCH, reads the marker
+the first EXEC wrote, and has nothing left to count.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 
+import msgspec
 from redis.asyncio.client import Pipeline
 
 from uiserver.engine.activity import (
     NEVER_SEEN,
+    Tally,
     day_of,
     decode_activity,
     encode_activity,
     first_seen,
+    in_cohort,
     record_events,
 )
 from uiserver.engine.affinity import EventLike
 from uiserver.engine.hashing import exposure_id
 from uiserver.engine.readout import VariantCounts
 from uiserver.schema import Activity
-from uiserver.store._common import count_conversions, fold_activity
+from uiserver.store._common import count_conversions, fold_activity, merge_tallies
 from uiserver.store.base import Conversion, Exposure, Invalidation
 from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.errors import guard
@@ -54,6 +62,19 @@ def fold_events(raw: bytes | str | None, events: Iterable[EventLike], now: float
     return encode_activity(record_events(counters, events, now))
 
 
+FIELDS = ("exposed", "converters", "converts", "value", "multi", "switched", "early")
+
+
+def _sums(totals: Mapping[bytes, bytes], cohort: str | None) -> dict[str, float]:
+    """The exact counts of a variant's hash summed over the cells of `cohort`."""
+    out = dict.fromkeys(FIELDS, 0.0)
+    for raw, amount in totals.items():
+        field, _, cell = raw.decode().partition(":")
+        if field in out and (cohort is None or (cell and in_cohort(cell, cohort))):
+            out[field] += float(amount)
+    return out
+
+
 class RedisActivity:
     """The `ActivityStore` of the Redis store."""
 
@@ -62,6 +83,44 @@ class RedisActivity:
         self._keys = conn.keys
         self._channel = conn.channel
         self._listeners = conn.listeners
+
+    async def _legacy(self, pipe: Pipeline, experiments: Iterable[str]) -> dict[str, int]:
+        """For experiments without a `legacy` flag yet: 1 when they have counts from before
+        exact counting (their days set exists), else 0 (read in the watched phase)."""
+        out = {}
+        for experiment in sorted(set(experiments)):
+            if await pipe.hexists(self._keys.meta(experiment), "legacy"):
+                continue
+            out[experiment] = int(bool(await pipe.exists(self._keys.days(experiment))))
+        return out
+
+    def _queue_counts(
+        self,
+        pipe: Pipeline,
+        tallies: Iterable[Tally],
+        legacy: Mapping[str, int],
+        experiments: Iterable[str],
+    ) -> None:
+        """Queue (after MULTI) the exact increments, everyone's conversion counts per day, the
+        experiments' flags and versions."""
+        for t in merge_tallies(tallies):
+            key = self._keys.exact(t.experiment, t.variant)
+            for field in FIELDS:
+                amount = getattr(t, field)
+                if field == "value" and amount:
+                    pipe.hincrbyfloat(key, f"value:{t.cohort}", amount)
+                elif amount:
+                    pipe.hincrby(key, f"{field}:{t.cohort}", amount)
+            if t.converts:
+                day_key = self._keys.exposures(t.experiment, t.variant, t.day)
+                pipe.hincrby(day_key, "converters", t.converters)
+                pipe.hincrby(day_key, "converts", t.converts)
+                pipe.hincrbyfloat(day_key, "value", t.value)
+                pipe.sadd(self._keys.days(t.experiment), t.day)
+        for experiment in sorted(experiments):
+            if experiment in legacy:
+                pipe.hsetnx(self._keys.meta(experiment), "legacy", legacy[experiment])
+            pipe.hincrby(self._keys.meta(experiment), "version", 1)
 
     async def record_activity(
         self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
@@ -85,7 +144,11 @@ class RedisActivity:
                     if created is not None
                     else None
                 )
-            changed = fold_activity(launches, exposures, epochs.__getitem__, states.__getitem__)
+            experiments = {e.experiment for e in exposures}
+            legacy = await self._legacy(pipe, experiments)
+            changed, tallies = fold_activity(
+                launches, exposures, epochs.__getitem__, states.__getitem__, time.time()
+            )
             pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             for user_id, state in changed.items():
                 if state is not None:
@@ -94,14 +157,26 @@ class RedisActivity:
                 key = self._keys.exposures(e.experiment, e.variant, e.day)
                 pipe.pfadd(f"{key}:x", exposure_id(e.experiment, e.user_id))
                 pipe.sadd(self._keys.days(e.experiment), e.day)
+                if not e.mark:
+                    pipe.pfadd(
+                        self._keys.off(e.experiment, e.variant),
+                        exposure_id(e.experiment, e.user_id),
+                    )
+            self._queue_counts(pipe, tallies, legacy, experiments)
             changes = [Invalidation("user", u) for u in changed]
             if changes:
                 self._channel.publish(pipe, changes)
             await pipe.execute()
             return changes
 
+        # The experiments' hashes are watched too: the reads of `_legacy` need a WATCH (a
+        # pipeline without one buffers them), and two replicas' first writes then agree.
+        meta_keys = [self._keys.meta(x) for x in sorted({e.experiment for e in exposures})]
         changes = await watched(
-            self._redis, [*keys, *epoch_keys], attempt, "redis: record_activity kept conflicting"
+            self._redis,
+            [*keys, *epoch_keys, *meta_keys],
+            attempt,
+            "redis: record_activity kept conflicting",
         )
         self._listeners.emit(changes)
 
@@ -111,25 +186,25 @@ class RedisActivity:
         key = self._keys.user(user_id)
 
         async def attempt(pipe: Pipeline) -> int:
-            raw = await pipe.hget(key, "activity")
-            if raw is None:
+            raw, created = await pipe.hmget(key, ["activity", "created"])
+            stored = (
+                decode_activity(raw)
+                if raw is not None
+                else first_seen(day_of(float(created)))
+                if created is not None
+                else NEVER_SEEN
+            )
+            activity, tallies, counted = count_conversions(stored, conversions, time.time())
+            if activity == stored and not tallies:
                 await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
                 return 0
-            activity, counted = count_conversions(decode_activity(raw), conversions)
-            if not counted:
-                await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                return 0
+            experiments = {t.experiment for t in tallies}
+            legacy = await self._legacy(pipe, experiments)
             pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             pipe.hset(key, "activity", encode_activity(activity))
-            for c, first in counted:
-                day_key = self._keys.exposures(c.experiment, c.variant, c.day)
-                if first:
-                    pipe.hincrby(day_key, "converters", 1)
-                pipe.hincrby(day_key, "converts", 1)
-                pipe.hincrbyfloat(day_key, "value", c.value)
-                pipe.sadd(self._keys.days(c.experiment), c.day)
+            self._queue_counts(pipe, tallies, legacy, experiments)
             await pipe.execute()
-            return len(counted)
+            return counted
 
         return await watched(
             self._redis,
@@ -138,31 +213,60 @@ class RedisActivity:
             f"redis: record_conversions for {user_id!r} kept conflicting",
         )
 
+    async def experiment_version(self, experiment: str) -> int:
+        with guard():
+            raw = await self._redis.hget(self._keys.meta(experiment), "version")
+        return 0 if raw is None else int(raw)
+
     async def experiment_counts(
-        self, experiment: str, variants: Sequence[str]
+        self, experiment: str, variants: Sequence[str], cohort: str | None = None
     ) -> list[VariantCounts]:
         with guard():
+            legacy = await self._redis.hget(self._keys.meta(experiment), "legacy") == b"1"
             days = sorted(int(d) for d in await self._redis.smembers(self._keys.days(experiment)))
             out = []
             for variant in variants:
-                keys = [self._keys.exposures(experiment, variant, d) for d in days]
-                if not keys:
-                    out.append(VariantCounts(variant))
-                    continue
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.pfcount(*(f"{k}:x" for k in keys))
-                    for k in keys:
-                        pipe.hgetall(k)
-                    exposed, *hashes = await pipe.execute()
-                out.append(
-                    VariantCounts(
-                        variant=variant,
-                        exposed=int(exposed),
-                        converters=sum(int(h.get(b"converters", 0)) for h in hashes),
-                        converts=sum(int(h.get(b"converts", 0)) for h in hashes),
-                        value=sum(float(h.get(b"value", 0)) for h in hashes),
-                        first_day=days[0],
-                        last_day=days[-1],
-                    )
+                    pipe.hgetall(self._keys.exact(experiment, variant))
+                    pipe.pfcount(self._keys.off(experiment, variant))
+                    totals, off = await pipe.execute()
+                sums = _sums(totals, cohort)
+                found = VariantCounts(
+                    variant=variant,
+                    exposed=int(sums["exposed"]),
+                    converters=int(sums["converters"]),
+                    converts=int(sums["converts"]),
+                    value=sums["value"],
+                    first_day=days[0] if days else None,
+                    last_day=days[-1] if days else None,
+                    exact=not legacy,
+                    multi=int(sums["multi"]),
+                    switched=int(sums["switched"]),
+                    early=int(sums["early"]),
                 )
+                if cohort is None and legacy and days:
+                    found = await self._legacy_counts(found, experiment, variant, days)
+                elif cohort is None and off:
+                    found = msgspec.structs.replace(
+                        found, exposed=found.exposed + int(off), exact=False
+                    )
+                out.append(found)
         return out
+
+    async def _legacy_counts(
+        self, found: VariantCounts, experiment: str, variant: str, days: Sequence[int]
+    ) -> VariantCounts:
+        """Everyone's counts from the day sketches and day hashes (counted before exact)."""
+        keys = [self._keys.exposures(experiment, variant, d) for d in days]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.pfcount(*(f"{k}:x" for k in keys))
+            for k in keys:
+                pipe.hgetall(k)
+            exposed, *hashes = await pipe.execute()
+        return msgspec.structs.replace(
+            found,
+            exposed=int(exposed),
+            converters=sum(int(h.get(b"converters", 0)) for h in hashes),
+            converts=sum(int(h.get(b"converts", 0)) for h in hashes),
+            value=sum(float(h.get(b"value", 0)) for h in hashes),
+        )

@@ -56,3 +56,17 @@ class Keys:
     def days(self, experiment: str) -> str:
         """The set of the days with any count of the experiment."""
         return f"{self.prefix}expdays:{experiment}"
+
+    def exact(self, experiment: str, variant: str) -> str:
+        """The hash of a variant's exact counts over the experiment's life, one field per
+        (count, cohort): `exposed:elderly/new`... (`engine.activity.Tally`)."""
+        return f"{self.prefix}expc:{experiment}:{variant}"
+
+    def off(self, experiment: str, variant: str) -> str:
+        """The HyperLogLog of a variant's users with personalization off (no marker)."""
+        return f"{self.prefix}expoff:{experiment}:{variant}"
+
+    def meta(self, experiment: str) -> str:
+        """The experiment's hash: `version` (moves with every count), `legacy` (1: counts from
+        before exact counting exist)."""
+        return f"{self.prefix}expmeta:{experiment}"
