@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,17 +127,14 @@ async def main(as_json: bool) -> dict[str, Any]:
         async def composed() -> None:
             await _compute("home", "exact", [(v, 1) for v in VARIANTS], store.activity)
 
-        class Live:  # the slice of LivePage `_readout` reads
-            class template:  # noqa: N801
-                page = "home"
-                experiment = "exact"
-                variants = [type("V", (), {"name": v, "weight": 1})() for v in VARIANTS]
-
-            class record:  # noqa: N801
-                version = "v1"
+        variants = [SimpleNamespace(name=v, weight=1) for v in VARIANTS]
+        live = SimpleNamespace(  # the slice of LivePage `_readout` reads
+            template=SimpleNamespace(page="home", experiment="exact", variants=variants),
+            record=SimpleNamespace(version="v1"),
+        )
 
         async def cached() -> None:
-            await _readout(Live(), store.activity)  # type: ignore[arg-type]
+            await _readout(live, store.activity)  # type: ignore[arg-type]
 
         results: dict[str, Any] = {}
         for name, call in (

@@ -81,13 +81,13 @@ async def test_past_day_sketches_are_merged_once(tmp_path: Path) -> None:
         merges += len(items)
         return real(items)
 
-    sketch.merge = counting  # type: ignore[assignment]
+    sketch.merge = counting
     try:
         first = await store.activity.experiment_counts("old", VARIANTS)
         cold = merges
         second = await store.activity.experiment_counts("old", VARIANTS)
     finally:
-        sketch.merge = real  # type: ignore[assignment]
+        sketch.merge = real
         await store.close()
     assert first == second
     assert cold >= 3 * 30  # every day merged once
