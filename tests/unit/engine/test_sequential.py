@@ -9,8 +9,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from uiserver.engine.readout import SKETCH_ERROR, VariantCounts, readout, z_test
+from uiserver.engine.readout import SKETCH_ERROR, VariantCounts, diff_interval, readout, z_test
 from uiserver.engine.sequential import ALPHA, RHO2, TUNED_USERS, msprt
 
 EXPERIMENTS = 1_000
@@ -131,3 +133,28 @@ def test_the_readout_reports_the_sequential_numbers() -> None:
     assert variant.sequential_p_value == look.p_value
     assert variant.sequential_interval == look.interval
     assert body.variants[0].sequential_p_value is None  # control
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    nc=st.integers(1, 10**6),
+    nv=st.integers(1, 10**6),
+    fc=st.floats(0, 1),
+    fv=st.floats(0, 1),
+    sketched=st.booleans(),
+)
+def test_sequence_properties(nc: int, nv: int, fc: float, fv: float, sketched: bool) -> None:
+    xc, xv = round(fc * nc), round(fv * nv)
+    errors = (SKETCH_ERROR, SKETCH_ERROR) if sketched else (0.0, 0.0)
+    look = msprt(xc, nc, xv, nv, errors=errors)
+    swapped = msprt(xv, nv, xc, nc, errors=errors)
+    assert look is not None and swapped is not None
+    low, high = look.interval
+    d = xv / nv - xc / nc
+    assert -1.0 <= low <= d <= high <= 1.0 and high > low
+    assert 0.0 <= look.p_value <= 1.0  # 0.0: below the smallest float
+    assert swapped.p_value == pytest.approx(look.p_value, rel=1e-9)
+    assert swapped.interval == pytest.approx((-high, -low), abs=1e-12)  # symmetric
+    fixed = diff_interval(xc, nc, xv, nv, errors=errors)
+    assert fixed is not None  # the sequence is the wider, never inside the fixed interval
+    assert low <= max(fixed[0], d) and high >= min(fixed[1], d)

@@ -5,9 +5,12 @@ quotes come from here (run with -s)."""
 
 from __future__ import annotations
 
+import random
 import statistics
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from uiserver.store.sqlite import sketch
 
@@ -93,3 +96,24 @@ def test_stored_sketches_keep_counting_and_merging() -> None:
     assert sketch.count(one) == 1
     full = bytearray([sketch.Q + 1]) * sketch.REGISTERS  # every register at its maximum
     assert sketch.count(full) > 10**15
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32), sketches=st.integers(0, 6), top=st.integers(0, sketch.Q + 1))
+def test_merge_is_the_register_wise_max(seed: int, sketches: int, top: int) -> None:
+    rng = random.Random(seed)
+    blobs = [bytes(rng.randint(0, top) for _ in range(sketch.REGISTERS)) for _ in range(sketches)]
+    expected = bytearray(sketch.REGISTERS)
+    for one in blobs:
+        expected = bytearray(map(max, expected, one))
+    assert sketch.merge(blobs) == expected
+
+
+def test_merge_of_every_register_value_pair() -> None:
+    values = range(sketch.Q + 2)
+    pairs = [(a, b) for a in values for b in values]
+    pairs += [(0, 0)] * (sketch.REGISTERS - len(pairs))
+    first = bytes(a for a, _ in pairs)
+    second = bytes(b for _, b in pairs)
+    assert list(sketch.merge([first, second])) == [max(a, b) for a, b in pairs]
+    assert list(sketch.merge([second, first])) == [max(a, b) for a, b in pairs]

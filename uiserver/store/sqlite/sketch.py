@@ -9,10 +9,11 @@ Precision 14 (16,384 one-byte registers, 16 KB per sketch): a relative standard 
 `count` is Ertl's improved raw estimator ("New cardinality estimation algorithms for
 HyperLogLog sketches", 2017, algorithm 6; what Redis' PFCOUNT uses since 5.0): it reads the
 register histogram, needs no empirical tables and has no bias where the classic estimator
-switches from linear counting to the raw estimate (that switch read +1.5% to +2.4% high at
-41,000-50,000 users). The error is the sketch's variance only: measured against exact counts
-(tests/unit/store/test_sketch_accuracy.py) it stays within about 2% at 1,000-200,000 users, with
-a mean absolute error near 0.5%; never exact, even for a few thousand users. Sketches of several
+switches from linear counting to the raw estimate (that switch read 1.5% to 2.4% high around
+41,000-50,000 users). What is left is the sketch's variance: against exact counts at 17
+cardinalities from 1,000 to 200,000 users, 5 seeds each (tests/unit/store/test_sketch_accuracy.py),
+the largest error is 1.58% and the mean absolute error 0.46% (about 0.5% even at 1,000 users:
+a sketch is never exact; the readout treats its counts as estimates). Sketches of several
 days merge by register-wise max, so a user seen on many days is counted once. The register
 format is the one written before the estimator changed: old sketches count with it unchanged.
 """
@@ -49,14 +50,24 @@ def add(registers: bytearray, items: Iterable[str]) -> bool:
     return changed
 
 
+_HIGH = int.from_bytes(b"\x80" * REGISTERS, "big")  # the top bit of every byte lane
+_LOW = int.from_bytes(b"\x7f" * REGISTERS, "big")
+
+
 def merge(sketches: Iterable[bytes]) -> bytearray:
-    """The union of several sketches (register-wise max)."""
-    out = empty()
+    """The union of several sketches (register-wise max). Byte-wise max of whole sketches as
+    16 KB integers (SWAR: registers are below 128, so (a | 0x80) - b keeps each lane's top bit
+    exactly when a >= b, without borrowing from the next lane): a year of daily sketches merges
+    in milliseconds, not one Python `max` per register."""
+    out = 0
     for sketch in sketches:
         if len(sketch) != REGISTERS:
             continue  # a sketch of another precision: ignored rather than misread
-        out = bytearray(map(max, out, sketch))
-    return out
+        other = int.from_bytes(sketch, "big") & _LOW  # registers never exceed Q + 1 < 128
+        keep = ((out | _HIGH) - other) & _HIGH  # lane top bit: out >= other
+        keep = (keep >> 7) * 0xFF  # a whole lane of ones where out wins
+        out = (out & keep) | (other & ~keep & _LOW)
+    return bytearray(out.to_bytes(REGISTERS, "big"))
 
 
 def _sigma(x: float) -> float:
