@@ -87,6 +87,9 @@ class VariantCounts(msgspec.Struct, frozen=True):
     first_day: int | None = None
     last_day: int | None = None
     exact: bool = False  # `exposed` counted exactly (first-exposure markers), not a sketch estimate
+    # Of `exposed`, how many a sketch estimated when not exact (exact counts plus a sketch of
+    # users without markers); None: all of it. Its error is SKETCH_ERROR of this part only.
+    estimated: int | None = None
     multi: int = 0  # exposed users of this variant also exposed to another variant
     switched: int = 0  # users who became exposed to a second variant by exposure to this one
     early: int = 0  # conversions ignored: dated before the user's first exposure
@@ -388,6 +391,15 @@ def _iso(day: int) -> str:
     return datetime.fromtimestamp(day * 86_400, tz=UTC).date().isoformat()
 
 
+def _error(counts: VariantCounts, sketch_error: float) -> float:
+    """The relative standard error of `counts.exposed`: 0 when exact, else the sketch's
+    error scaled to the estimated part (all of it unless `estimated` says less)."""
+    if counts.exact or counts.exposed <= 0:
+        return 0.0 if counts.exact else sketch_error
+    estimated = counts.exposed if counts.estimated is None else counts.estimated
+    return sketch_error * min(max(estimated, 0), counts.exposed) / counts.exposed
+
+
 class _Arm(NamedTuple):
     x: int  # converters
     n: int  # exposed users
@@ -485,9 +497,10 @@ def _notes(rows: Sequence[_Row], enough: bool, reason: str | None) -> list[str]:
     sketched = [r.name for r in rows if not r.counts.exact]
     if sketched:
         counting = (
-            f"exposed_users of {', '.join(sketched)} are HyperLogLog estimates of distinct users "
-            f"(relative standard error {SKETCH_ERROR:.2%}): the SRM check, the intervals, "
-            "the p-values and the chance to beat control are widened by that error."
+            f"exposed_users of {', '.join(sketched)} are, in whole or in part, HyperLogLog "
+            f"estimates of distinct users (relative standard error {SKETCH_ERROR:.2%} of the "
+            "estimated part): the SRM check, the intervals, the p-values and the chance to beat "
+            "control are widened by that error."
         )
     else:
         counting = "exposed_users are exact counts of distinct exposed users."
@@ -531,7 +544,7 @@ def readout(
             weight,
             expected[i],
             c,
-            _Arm(min(c.converters, max(c.exposed, 0)), c.exposed, 0.0 if c.exact else sketch_error),
+            _Arm(min(c.converters, max(c.exposed, 0)), c.exposed, _error(c, sketch_error)),
         )
         for i, ((name, weight), c) in enumerate(zip(weights, counts, strict=True))
     ]

@@ -328,3 +328,28 @@ def test_the_readout_names_its_methods() -> None:
         body.sequential.rho_squared * 2 * (461 / 4002) * (1 - 461 / 4002)
     )
     assert math.isfinite(variant.sequential_p_value)
+
+
+def test_only_the_estimated_part_of_a_count_carries_the_sketch_error() -> None:
+    """Exact first-exposure counts plus a sketch of users without markers: the error is the
+    sketch's on its part only, so 500,000 exact users and 1,000 estimated ones read out almost
+    as exact counts do (a 1% real mismatch still flags), and the whole count estimated does not."""
+
+    def counts(estimated: int | None) -> list[VariantCounts]:
+        return [
+            VariantCounts("control", 505_000, 50_000, estimated=estimated),
+            VariantCounts("variant", 500_000, 50_000, estimated=estimated),
+        ]
+
+    partly = readout("home", "exp", WEIGHTS, counts(1_000))
+    wholly = readout("home", "exp", WEIGHTS, counts(None))
+    assert partly.srm is not None and partly.srm.flagged and partly.srm.widened
+    assert wholly.srm is not None and not wholly.srm.flagged
+    error = partly.variants[0].exposure_error
+    assert error == pytest.approx(SKETCH_ERROR * 1_000 / 505_000)
+    assert partly.variants[0].exposure_counting == "sketch"
+    assert wholly.variants[0].exposure_error == SKETCH_ERROR
+    exact = readout(
+        "home", "exp", WEIGHTS, [msgspec.structs.replace(c, exact=True) for c in counts(0)]
+    )
+    assert all(v.exposure_error == 0 for v in exact.variants)
