@@ -214,6 +214,9 @@ class HeldConversion(Struct, frozen=True, array_like=True):
     # Counted already (for the variants exposed before it): kept `HOLD_S` only so that a
     # variant whose marker lands later, served before the conversion, counts it too.
     counted: bool = False
+    # The conversion's identity (its event id, else one made when it arrived): the same
+    # conversion applied again (a resent transaction, a retried batch) is recognised.
+    key: str = ""
 
 
 class Activity(Struct, frozen=True):

@@ -95,6 +95,8 @@ def test_a_convert_just_after_a_first_launch_counts(replicas: Replicas, cross: b
         assert row["conversions"] == served.get(name, 0), row
         assert row["convert_events"] == served.get(name, 0)
     assert sum(row["value"] for row in rows.values()) == 200
+    assert body["exposure_counting"] == "exact"
+    assert all(row["exposure_counting"] == "exact" for row in rows.values())
 
 
 def test_a_convert_without_ts_before_the_marker_counts(replicas: Replicas) -> None:

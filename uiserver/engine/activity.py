@@ -234,27 +234,27 @@ def expose(
 
 
 def attribute(
-    state: Activity, experiment: str, ts: float, value: float, now: float
+    state: Activity, experiment: str, ts: float, value: float, now: float, key: str = ""
 ) -> tuple[Activity, list[Tally], str]:
     """A conversion at `ts` in `experiment`: counted for every variant the user was exposed to
     at or before `ts` (less CLOCK_SKEW_S), once per variant as a converter (`"counted"`);
     ignored when dated before the user's first exposure (`"before_exposure"`, tallied as
     `early`); held until the marker lands when the user has none yet (`"held"`). Counted and
-    held ones are kept `HOLD_S` (`settle`)."""
+    held ones are kept `HOLD_S` (`settle`) with their `key`: one applied again (a resent
+    transaction re-reads the counters the first one wrote) is a `"duplicate"`, counted once."""
+    if key and any(h.key == key for h in state.held):
+        return state, [], "duplicate"
     current = markers_of(state, experiment)
     if not current:
-        return _keep(state, HeldConversion(experiment, ts, value, now)), [], "held"
+        return _keep(state, HeldConversion(experiment, ts, value, now, key=key)), [], "held"
     eligible = [v for v, m in current.items() if m.at - CLOCK_SKEW_S <= ts]
     if not eligible:
         first, marker = min(current.items(), key=lambda item: item[1].at)
         early = Tally(experiment, first, _marker_day(marker, day_of(ts)), marker.cohort, early=1)
         return state, [early], "before_exposure"
     state, tallies = _count(state, experiment, eligible, ts, value)
-    return (
-        _keep(state, HeldConversion(experiment, ts, value, now, counted=True)),
-        tallies,
-        "counted",
-    )
+    kept = HeldConversion(experiment, ts, value, now, counted=True, key=key)
+    return _keep(state, kept), tallies, "counted"
 
 
 def _keep(state: Activity, held: HeldConversion) -> Activity:
@@ -300,7 +300,7 @@ def settle(
     tallies: list[Tally] = []
     for h in mine:
         if not h.counted:
-            new, more, _ = attribute(new, experiment, h.ts, h.value, h.received)
+            new, more, _ = attribute(new, experiment, h.ts, h.value, h.received, h.key)
             tallies.extend(more)
             continue
         marker = markers_of(new, experiment).get(variant or "")

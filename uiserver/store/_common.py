@@ -193,7 +193,7 @@ def count_conversions(
     tallies: list[Tally] = []
     counted = 0
     for c in conversions:
-        activity, more, outcome = attribute(activity, c.experiment, c.ts, c.value, now)
+        activity, more, outcome = attribute(activity, c.experiment, c.ts, c.value, now, c.key)
         tallies.extend(more)
         counted += outcome == "counted"
     return activity, tallies, counted

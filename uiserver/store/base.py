@@ -304,6 +304,9 @@ class Conversion(msgspec.Struct, frozen=True, array_like=True):
     experiment: str
     ts: float
     value: float = 0.0
+    # Its identity: the event's id, else one made when it arrived (`users.events`); the same
+    # key applied twice within `engine.activity.HOLD_S` counts once.
+    key: str = ""
 
 
 class ActivityStore(Protocol):

@@ -9,6 +9,7 @@ Only events on interactive components of live pages are stored, under the key th
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Sequence
 
@@ -79,8 +80,10 @@ class EventIntake:
         `now`). The store attributes each by the user's exposure markers: to every variant
         the user was served before it, none when dated before the first exposure, held while
         the marker is still being written (`engine.activity.attribute`). `user_id` names
-        whose events they are (kept for callers; attribution needs no bucketing)."""
-        out = []
+        whose events they are (kept for callers; attribution needs no bucketing). Each
+        conversion's key is its event's id, else one made here: the store counts a key once."""
+        out: list[Conversion] = []
+        batch = secrets.token_hex(6)  # identifies this batch's conversions (no event id)
         for event in events:
             if event.kind != "convert":
                 continue
@@ -88,5 +91,6 @@ class EventIntake:
             experiment = None if live is None else live.compiled.experiment
             if experiment is None:
                 continue
-            out.append(Conversion(experiment, event_time(event.ts, now), event.value or 0.0))
+            key = getattr(event, "id", None) or f"{batch}:{len(out)}"
+            out.append(Conversion(experiment, event_time(event.ts, now), event.value or 0.0, key))
         return out

@@ -7,7 +7,10 @@ reads and settles.
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -35,8 +38,9 @@ def exposure(
     return Exposure(EXPERIMENT, variant, day_of(at), user, mark, 0, at, cohort)
 
 
-def convert(ts: float, value: float = 10.0) -> Conversion:
-    return Conversion(EXPERIMENT, ts, value)
+def convert(ts: float, value: float = 10.0, key: str | None = None) -> Conversion:
+    """A conversion with its own key (as `EventIntake` makes one per convert event)."""
+    return Conversion(EXPERIMENT, ts, value, key or uuid.uuid4().hex)
 
 
 async def counts(store: Store, cohort: str | None = None) -> dict[str, VariantCounts]:
@@ -82,6 +86,18 @@ async def test_a_convert_after_the_marker_counts_at_once(store: Store) -> None:
     await store.activity.record_activity({}, [exposure("ann", at=NOW)])
     assert await store.activity.record_conversions("ann", [convert(NOW + 0.2)]) == 1
     assert (await counts(store))["control"].converters == 1
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["marker-first", "convert-first"])
+async def test_the_same_conversion_applied_twice_counts_once(store: Store, held: bool) -> None:
+    """A retried batch (its event ids) or a resent transaction brings the same key again."""
+    if not held:
+        await store.activity.record_activity({}, [exposure("ann")])
+    for _ in range(2):
+        await store.activity.record_conversions("ann", [convert(NOW + 1, key="ev-1")])
+    await store.activity.record_activity({}, [exposure("ann")])
+    found = (await counts(store))["control"]
+    assert (found.converters, found.converts, found.value) == (1, 1, 10.0)
 
 
 async def test_a_user_never_exposed_counts_nowhere(store: Store) -> None:
@@ -244,3 +260,81 @@ async def test_a_conversion_counts_in_the_cohort_of_its_exposure(store: Store) -
     await store.activity.record_conversions("ann", [convert(NOW + 9 * DAY_S)])
     assert (await counts(store, "new"))["control"].converters == 1
     assert (await counts(store, "returning"))["control"].converters == 0
+
+
+# ------------------------------------------------------------ a resent transaction (Redis)
+
+
+class ReplyDropper:
+    """A TCP proxy in front of Redis that, once armed, forwards the next EXEC and then cuts
+    the client's connection instead of returning the reply: the transaction ran, its answer
+    was lost (the client's one retry then resends)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.armed = False
+        self.dropped = 0
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_r, upstream_w = await asyncio.open_connection("127.0.0.1", self.port)
+        cut = asyncio.Event()
+
+        async def up() -> None:
+            while data := await reader.read(65536):
+                if self.armed and b"EXEC\r\n" in data:
+                    self.armed = False
+                    cut.set()
+                upstream_w.write(data)
+                await upstream_w.drain()
+
+        async def down() -> None:
+            while data := await upstream_r.read(65536):
+                if cut.is_set():
+                    await asyncio.sleep(0.05)  # the whole reply read and thrown away
+                    self.dropped += 1
+                    writer.close()
+                    return
+                writer.write(data)
+                await writer.drain()
+
+        tasks = [asyncio.create_task(up()), asyncio.create_task(down())]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        writer.close()
+        upstream_w.close()
+
+
+@pytest.mark.redis
+async def test_redis_counts_do_not_double_when_exec_is_resent(redis_url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from uiserver.store.factory import open_store
+
+    target = urlsplit(redis_url)
+    proxy = ReplyDropper(target.port or 6379)
+    port = await proxy.start()
+    store = open_store(f"redis://127.0.0.1:{port}{target.path}", Path("."))
+    await store.open()
+    try:
+        proxy.armed = True
+        await store.activity.record_activity({}, [exposure("ann")])
+        assert proxy.dropped == 1
+        proxy.armed = True
+        await store.activity.record_conversions("ann", [convert(NOW + 1)])
+        assert proxy.dropped == 2
+        found = (await counts(store))["control"]
+        assert (found.exposed, found.converters, found.converts) == (1, 1, 1)
+        assert found.value == 10.0
+    finally:
+        await store.close()
+        await proxy.stop()

@@ -184,6 +184,7 @@ class RedisActivity:
         if not conversions:
             return 0
         key = self._keys.user(user_id)
+        now = time.time()  # one arrival time for every attempt: a resent one is recognised
 
         async def attempt(pipe: Pipeline) -> int:
             raw, created = await pipe.hmget(key, ["activity", "created"])
@@ -194,7 +195,7 @@ class RedisActivity:
                 if created is not None
                 else NEVER_SEEN
             )
-            activity, tallies, counted = count_conversions(stored, conversions, time.time())
+            activity, tallies, counted = count_conversions(stored, conversions, now)
             if activity == stored and not tallies:
                 await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
                 return 0
