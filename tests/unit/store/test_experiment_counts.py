@@ -208,6 +208,7 @@ async def test_personalization_off_users_are_estimated_not_exact(store: Store) -
     await store.activity.record_activity({}, [exposure("off", at=NOW + DAY_S, mark=False)])
     found = (await counts(store))["control"]
     assert found.exposed == 2 and not found.exact
+    assert found.estimated == 1  # only the personalization-off part is an estimate
     assert (await counts(store, "new"))["control"].exposed == 1  # in no cohort
 
 

@@ -249,7 +249,7 @@ class RedisActivity:
                     found = await self._legacy_counts(found, experiment, variant, days)
                 elif cohort is None and off:
                     found = msgspec.structs.replace(
-                        found, exposed=found.exposed + int(off), exact=False
+                        found, exposed=found.exposed + int(off), exact=False, estimated=int(off)
                     )
                 out.append(found)
         return out

@@ -348,6 +348,7 @@ def _variant_counts(
         first_day=first_day,
         last_day=last_day,
         exact=estimate == 0,
+        estimated=estimate or None,
     )
 
 
