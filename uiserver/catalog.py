@@ -17,6 +17,7 @@ from typing import TypeVar
 import msgspec.json
 
 from uiserver.documents import DEFAULT_LIMITS, DocumentError, Format, Limits, decode
+from uiserver.files import FileRefused, read_limited
 from uiserver.schema import ComponentType, Template
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -71,16 +72,34 @@ def template_to_json(template: Template) -> bytes:
     return _canonical.encode(template)
 
 
+def read_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """A document file's bytes (`files.read_limited`: a regular file within the size limit,
+    checked before reading); LoadError naming the file otherwise."""
+    try:
+        return read_limited(path, limits.max_bytes)
+    except FileRefused as exc:
+        raise LoadError(str(path), "$", exc.reason) from None
+    except OSError as exc:
+        raise LoadError(str(path), "$", f"cannot read: {exc.strerror or exc}") from None
+
+
 def load_component_file(path: Path) -> ComponentType:
-    return decode_document(path.read_bytes(), ComponentType, name=str(path), fmt=format_of(path))
+    return decode_document(read_file(path), ComponentType, name=str(path), fmt=format_of(path))
 
 
 def load_template_file(path: Path) -> Template:
-    return decode_document(path.read_bytes(), Template, name=str(path), fmt=format_of(path))
+    return decode_document(read_file(path), Template, name=str(path), fmt=format_of(path))
 
 
-def _files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.suffix in TEMPLATE_SUFFIXES and p.is_file())
+def document_files(directory: Path) -> list[Path]:
+    """The documents of a directory by name (`*.yaml`, `*.yml`, `*.json`, not hidden), whatever
+    they are: a FIFO or a directory so named is listed, to be refused and reported by name
+    rather than skipped in silence."""
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.suffix in TEMPLATE_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 @dataclass(frozen=True)
@@ -100,23 +119,54 @@ class Catalog:
         return cls({t.name: t for t in types})
 
 
-def load_catalog(directory: Path) -> Catalog:
-    """Load every component file in `directory`; a duplicate name is an error."""
+def read_catalog(directory: Path) -> tuple[Catalog, list[LoadError]]:
+    """Every component file in `directory` that loads, and an error for each one that does not
+    (unreadable, too large, not a regular file, malformed, a duplicate name): one bad file
+    costs only its own type."""
     types: dict[str, ComponentType] = {}
-    for path in _files(directory):
-        ctype = load_component_file(path)
+    errors: list[LoadError] = []
+    for path in document_files(directory):
+        try:
+            ctype = load_component_file(path)
+        except LoadError as exc:
+            errors.append(exc)
+            continue
         if ctype.name in types:
-            raise LoadError(str(path), "name", f"duplicate component type {ctype.name!r}")
+            errors.append(LoadError(str(path), "name", f"duplicate component type {ctype.name!r}"))
+            continue
         types[ctype.name] = ctype
-    return Catalog(types)
+    return Catalog(types), errors
+
+
+def read_templates(directory: Path) -> tuple[dict[str, Template], list[LoadError]]:
+    """Every template in `directory` that loads, keyed by page, and an error for each file
+    that does not (as `read_catalog`; a duplicate page keeps the first file by name)."""
+    pages: dict[str, Template] = {}
+    errors: list[LoadError] = []
+    for path in document_files(directory):
+        try:
+            template = load_template_file(path)
+        except LoadError as exc:
+            errors.append(exc)
+            continue
+        if template.page in pages:
+            errors.append(LoadError(str(path), "page", f"duplicate page {template.page!r}"))
+            continue
+        pages[template.page] = template
+    return pages, errors
+
+
+def load_catalog(directory: Path) -> Catalog:
+    """Every component file in `directory`; the first bad file is a LoadError."""
+    catalog, errors = read_catalog(directory)
+    if errors:
+        raise errors[0]
+    return catalog
 
 
 def load_templates(directory: Path) -> dict[str, Template]:
-    """Load every template in `directory`, keyed by page; a duplicate page is an error."""
-    pages: dict[str, Template] = {}
-    for path in _files(directory):
-        template = load_template_file(path)
-        if template.page in pages:
-            raise LoadError(str(path), "page", f"duplicate page {template.page!r}")
-        pages[template.page] = template
+    """Every template in `directory`, keyed by page; the first bad file is a LoadError."""
+    pages, errors = read_templates(directory)
+    if errors:
+        raise errors[0]
     return pages

@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="*", type=Path)
     validate.add_argument("--components", type=Path, default=None)
 
-    publish = sub.add_parser("publish", help="publish a template file as a new version")
+    publish = sub.add_parser(
+        "publish", help="publish a template file (or each file of a directory) as a new version"
+    )
     publish.add_argument("file", type=Path)
     publish.add_argument("--message", "-m", required=True)
     publish.add_argument("--author", default=os.environ.get("USER", "cli"))

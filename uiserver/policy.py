@@ -20,7 +20,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from uiserver.documents import DocumentError, decode_json
+from uiserver.documents import DEFAULT_LIMITS, DocumentError, decode_json
+from uiserver.files import read_limited
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.json")
 
@@ -115,7 +116,7 @@ def load_policy(path: Path | None = None) -> Policy:
     source = path or DEFAULT_POLICY_PATH
     try:
         # The one decoding path of every document (size, depth, finite numbers).
-        policy = decode_json(source.read_bytes(), Policy)
+        policy = decode_json(read_limited(source, DEFAULT_LIMITS.max_bytes), Policy)
     except (OSError, DocumentError) as exc:
         raise PolicyError(f"{source}: {exc}") from exc
     problems = check_floors(policy)

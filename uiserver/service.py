@@ -27,7 +27,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from uiserver.catalog import Catalog
+from uiserver.catalog import Catalog, LoadError
 from uiserver.config import Config
 from uiserver.engine import Engine
 from uiserver.policy import Policy
@@ -57,6 +57,7 @@ class Readiness:
     templates: list[str]
     ready: bool
     file_conflicts: list[FileConflict]  # files not published at start (the live one kept)
+    file_errors: tuple[LoadError, ...] = ()  # files of components/ and layouts/ not loaded
 
 
 class Service:
@@ -95,6 +96,8 @@ class Service:
         self.drafts: DraftStore = store.drafts
         self.counts: ActivityStore = store.activity
         self.ready = False
+        # Files skipped at start (too large, not a regular file, malformed): shown by /readyz.
+        self.file_errors: tuple[LoadError, ...] = ()
         store.add_listener(self.invalidate)
 
     async def start(
@@ -124,7 +127,8 @@ class Service:
         listening = self.store.subscribed
         ready = store_ok and listening and self.ready and bool(self.live.pages)
         conflicts = list(self.publisher.file_conflicts.values())
-        return Readiness(store_ok, listening, sorted(self.live.pages), ready, conflicts)
+        pages = sorted(self.live.pages)
+        return Readiness(store_ok, listening, pages, ready, conflicts, self.file_errors)
 
     def invalidate(self, message: Invalidation) -> None:
         """The store listener: drop exactly what the change affects."""

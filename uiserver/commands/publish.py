@@ -1,5 +1,11 @@
-"""`uiserver publish FILE --message ... [--force]`: what the console's Publish button does,
+"""`uiserver publish FILE|DIR --message ... [--force]`: what the console's Publish button does,
 from a shell.
+
+A directory publishes each of its template files (`*.yaml`, `*.yml`, `*.json`); a file that
+cannot be read (over 1 MiB, a FIFO or device, a directory so named), fails lint or conflicts
+is reported and skipped, and the others are still published; the exit code is then 1. Sizes
+are checked before reading (`uiserver.files`), so `uiserver publish /dev/zero` is a refusal,
+not a MemoryError.
 
 The same lint runs; a refused template prints `file: field: message` per problem and exits 1,
 and nothing is stored. Like the files at start-up (`uiserver.publishing.filesync`), a file is not
@@ -16,10 +22,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from uiserver.catalog import LoadError, load_catalog, template_version
+from uiserver.catalog import Catalog, LoadError, document_files, read_file, template_version
 from uiserver.config import Config
-from uiserver.lint.files import lint_template_file
-from uiserver.policy import PolicyError, load_policy
+from uiserver.lint.files import lint_template_file, load_catalog_leniently
+from uiserver.policy import Policy, PolicyError, load_policy
 from uiserver.publishing.filesync import (
     FILE_SOURCE,
     FileConflict,
@@ -30,7 +36,7 @@ from uiserver.publishing.filesync import (
 from uiserver.publishing.publisher import PublishRefused
 from uiserver.schema import Problem
 from uiserver.service import Service
-from uiserver.store.base import PublishOptions, StoreUnavailable, TemplateConflict
+from uiserver.store.base import PublishOptions, Store, StoreUnavailable, TemplateConflict
 from uiserver.store.factory import open_store
 
 
@@ -39,15 +45,67 @@ def _print_problems(path: Path, problems: list[Problem]) -> None:
         print(f"{path}: {problem.field}: {problem.message}")
 
 
+def _refused(path: Path, problems: list[Problem]) -> bool:
+    _print_problems(path, problems)
+    print(f"uiserver publish: {path}: refused, {len(problems)} problem(s)", file=sys.stderr)
+    return False
+
+
+async def _publish_file(
+    args: argparse.Namespace, path: Path, store: Store, service: Service
+) -> bool:
+    """Lint and publish one file; True when published or already live."""
+    template, problems = lint_template_file(path, service.catalog, service.policy)
+    if template is None or problems:
+        return _refused(path, problems)
+    try:
+        text = read_file(path).decode("utf-8", errors="replace")
+    except LoadError as exc:  # changed since the lint read it
+        return _refused(path, [Problem("$", exc.message)])
+    before = await store.templates.live_template(template.page)
+    base = base_version(text)
+    decision = await decide(store.templates, template.page, template_version(template), base)
+    if isinstance(decision, FileConflict) and not args.force:
+        print(f"uiserver publish: {decision.message}", file=sys.stderr)
+        return False
+    if args.force:
+        options = PublishOptions(running="abort", source=FILE_SOURCE)
+    elif isinstance(decision, Publish) and decision.base is not None:
+        # Over the version `decide` saw: a console publish landing meanwhile is kept (409).
+        options = PublishOptions(base=(decision.base,), source=FILE_SOURCE)
+    else:
+        options = PublishOptions(source=FILE_SOURCE)
+    try:
+        record = await service.publisher.publish(
+            template.page, template, args.author, args.message, options
+        )
+    except PublishRefused as exc:
+        return _refused(path, exc.problems)
+    except TemplateConflict as exc:
+        print(f"uiserver publish: {exc.message}", file=sys.stderr)
+        return False
+    if before is not None and before.version == record.version:
+        print(f"{template.page}: {record.version} is already live (nothing published)")
+    else:
+        print(f"{template.page}: published {record.version} (#{record.seq})")
+    return True
+
+
+def _catalog(directory: Path, policy: Policy) -> Catalog:
+    """The component types that load; each bad catalogue file is reported (a template that
+    uses its type is then refused by the lint, the others publish)."""
+    catalog, problems = load_catalog_leniently(directory, policy)
+    for path, found in problems.items():
+        for problem in found:
+            print(f"uiserver publish: {path}: {problem.field}: {problem.message}", file=sys.stderr)
+    return catalog
+
+
 async def _publish(args: argparse.Namespace) -> int:
     path: Path = args.file
     policy = load_policy(getattr(args, "policy", None))
-    catalog = load_catalog(args.components)
-    template, problems = lint_template_file(path, catalog, policy)
-    if template is None or problems:
-        _print_problems(path, problems)
-        print(f"uiserver publish: refused, {len(problems)} problem(s)", file=sys.stderr)
-        return 1
+    catalog = _catalog(args.components, policy)
+    files = document_files(path) if path.is_dir() else [path]
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(args.store, data_dir)
@@ -56,40 +114,19 @@ async def _publish(args: argparse.Namespace) -> int:
     )
     await store.open()
     try:
-        before = await store.templates.live_template(template.page)
-        base = base_version(path.read_text(encoding="utf-8", errors="replace"))
-        decision = await decide(store.templates, template.page, template_version(template), base)
-        if isinstance(decision, FileConflict) and not args.force:
-            print(f"uiserver publish: {decision.message}", file=sys.stderr)
-            return 1
-        if args.force:
-            options = PublishOptions(running="abort", source=FILE_SOURCE)
-        elif isinstance(decision, Publish) and decision.base is not None:
-            # Over the version `decide` saw: a console publish landing meanwhile is kept (409).
-            options = PublishOptions(base=(decision.base,), source=FILE_SOURCE)
-        else:
-            options = PublishOptions(source=FILE_SOURCE)
-        record = await service.publisher.publish(
-            template.page, template, args.author, args.message, options
-        )
-    except PublishRefused as exc:
-        _print_problems(path, exc.problems)
-        print(f"uiserver publish: refused, {len(exc.problems)} problem(s)", file=sys.stderr)
-        return 1
-    except TemplateConflict as exc:
-        print(f"uiserver publish: {exc.message}", file=sys.stderr)
-        return 1
+        # One bad file is reported and skipped: the others are still published.
+        results = [await _publish_file(args, file, store, service) for file in files]
     finally:
         await store.close()
-    if before is not None and before.version == record.version:
-        print(f"{template.page}: {record.version} is already live (nothing published)")
-    else:
-        print(f"{template.page}: published {record.version} (#{record.seq})")
-    return 0
+    if path.is_dir():
+        failed = results.count(False)
+        print(f"{len(files)} file(s), {failed} not published", file=sys.stderr)
+    return 0 if all(results) else 1
 
 
 def run(args: argparse.Namespace) -> int:
-    """0 published (or already live), 1 refused or failed, 2 empty message."""
+    """0 every file published (or already live), 1 any refused or failed (the others of a
+    directory are still published), 2 empty message."""
     if not args.message.strip():
         print("uiserver publish: --message must say what changed", file=sys.stderr)
         return 2

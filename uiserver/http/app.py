@@ -20,7 +20,7 @@ from starlette.types import ASGIApp
 
 from uiserver.admin.errors import AdminError
 from uiserver.auth import TokenVerifier, resolve_secret
-from uiserver.catalog import load_catalog, load_templates
+from uiserver.catalog import read_catalog, read_templates
 from uiserver.config import Config, resolve_data_dir
 from uiserver.documents import DocumentError
 from uiserver.http.admin import admin_routes
@@ -33,6 +33,7 @@ from uiserver.http.me import client_routes
 from uiserver.http.metrics import Metrics
 from uiserver.policy import load_policy
 from uiserver.publishing.filesync import file_bases
+from uiserver.schema import Template
 from uiserver.service import Service
 from uiserver.store.factory import open_store
 
@@ -42,11 +43,19 @@ log = logging.getLogger("uiserver")
 def create_app(config: Config) -> ASGIApp:
     """Build the service and its HTTP edge; the store opens in the lifespan."""
     policy = load_policy(config.policy_path)
-    catalog = load_catalog(config.components_dir)
-    file_templates = load_templates(config.layouts_dir) if config.publish_layouts_on_start else {}
-    bases = file_bases(config.layouts_dir) if config.publish_layouts_on_start else {}
+    catalog, file_errors = read_catalog(config.components_dir)
+    file_templates: dict[str, Template] = {}
+    bases: dict[str, str] = {}
+    if config.publish_layouts_on_start:
+        file_templates, template_errors = read_templates(config.layouts_dir)
+        file_errors += template_errors
+        bases = file_bases(config.layouts_dir)
+    for error in file_errors:
+        # One bad file (too large, a FIFO, malformed) is skipped, not fatal: the rest serve.
+        log.error("not loaded: %s", error)
     store = open_store(config.store_url, config.data_dir, poll_interval=config.poll_interval)
     service = Service(config, store, catalog, policy)
+    service.file_errors = tuple(file_errors)
     verifier = (
         TokenVerifier(config.jwt_secret, config.token_cache_size, config.jwt_leeway)
         if config.jwt_secret

@@ -40,6 +40,11 @@ async def readyz(request: Request) -> Response:
             }
             for c in state.file_conflicts
         ],
+        # Files of components/ and layouts/ skipped at start: too large, not a regular file,
+        # malformed (the rest serve; a page whose file was skipped keeps its live version).
+        "file_errors": [
+            {"file": e.file, "field": e.field, "message": e.message} for e in state.file_errors
+        ],
     }
     return json_response(body, status=200 if state.ready else 503)
 

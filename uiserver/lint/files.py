@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from uiserver.catalog import (
-    TEMPLATE_SUFFIXES,
     Catalog,
     LoadError,
+    document_files,
     format_of,
     load_component_file,
+    read_file,
 )
 from uiserver.lint.catalog import lint_component
 from uiserver.lint.templates import lint_pages, problem_from_load_error, validate_document
@@ -50,9 +51,9 @@ def lint_template_file(
 ) -> tuple[Template | None, list[Problem]]:
     """Decode and lint one template file; the file name must be the page's name."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem("$", f"cannot read: {exc.strerror or exc}")]
+        data = read_file(path)
+    except LoadError as exc:
+        return None, [problem_from_load_error(exc)]
     template, problems = validate_document(data, format_of(path), catalog, policy, name=str(path))
     if template is not None and path.stem != template.page:
         problems.insert(
@@ -61,17 +62,13 @@ def lint_template_file(
     return template, problems
 
 
-def _document_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in TEMPLATE_SUFFIXES)
-
-
 def load_catalog_leniently(
     directory: Path, policy: Policy
 ) -> tuple[Catalog, dict[Path, list[Problem]]]:
     """The types that load, plus the problems of every file, so one bad file hides nothing."""
     types: dict[str, ComponentType] = {}
     problems: dict[Path, list[Problem]] = {}
-    files = _document_files(directory) if directory.is_dir() else []
+    files = document_files(directory) if directory.is_dir() else []
     for path in files:
         ctype, found = lint_component_file(path, policy)
         if ctype is not None and ctype.name in types:
@@ -86,7 +83,7 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
     """Files named directly, and the documents of each directory named."""
     files: list[Path] = []
     for path in paths:
-        files.extend(_document_files(path) if path.is_dir() else [path])
+        files.extend(document_files(path) if path.is_dir() else [path])
     return files
 
 

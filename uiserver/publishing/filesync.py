@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from uiserver.catalog import TEMPLATE_SUFFIXES, load_template_file
+from uiserver.catalog import LoadError, document_files, load_template_file, read_file
 from uiserver.store.base import TemplateStore
 
 FILE_AUTHOR = "layouts/"  # the author of versions published from the files at start
@@ -68,16 +68,18 @@ def base_version(text: str) -> str | None:
 
 
 def file_bases(directory: Path) -> dict[str, str]:
-    """page -> the version each marked file in `directory` was exported from."""
+    """page -> the version each marked file in `directory` was exported from (files that
+    cannot be loaded are skipped: `catalog.read_templates` reports them)."""
     bases: dict[str, str] = {}
     if not directory.is_dir():
         return bases
-    for path in sorted(directory.iterdir()):
-        if path.suffix not in TEMPLATE_SUFFIXES or not path.is_file():
+    for path in document_files(directory):
+        try:
+            base = base_version(read_file(path).decode("utf-8", errors="replace"))
+            if base is not None:
+                bases[load_template_file(path).page] = base
+        except LoadError:
             continue
-        base = base_version(path.read_text(encoding="utf-8", errors="replace"))
-        if base is not None:
-            bases[load_template_file(path).page] = base
     return bases
 
 
