@@ -10,11 +10,12 @@ goes to a log file whose tail is shown when it fails to start.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -32,12 +33,26 @@ POLL_DEADLINE_S = (
 
 class ServeProcess:
     """One replica. `store_by_env` passes the store URL as `UISERVER_STORE` instead of
-    `--store`, so both ways of configuring it are exercised."""
+    `--store`, so both ways of configuring it are exercised. `args` are more `serve` options
+    (`--server granian`, limits), `env` more variables, and `nofile` the process's open-files
+    limit (soft and hard), set before it starts, so connection floods stay cheap."""
 
-    def __init__(self, directory: Path, store: str, *, store_by_env: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        store: str,
+        *,
+        store_by_env: bool = False,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        nofile: int | None = None,
+    ) -> None:
         self.directory = directory
         self.store = store
         self.store_by_env = store_by_env
+        self.args = list(args)
+        self.env = dict(env or {})
+        self.nofile = nofile
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = directory / "serve.log"
@@ -63,9 +78,22 @@ class ServeProcess:
             env["UISERVER_STORE"] = self.store
         else:
             argv += ["--store", self.store]
+        argv += self.args
+        env.update(self.env)
+        nofile = self.nofile
+
+        def limit_files() -> None:
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=limit_files if nofile is not None else None,
             )
         return self
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
@@ -23,10 +24,12 @@ from uiserver.auth import TokenVerifier, resolve_secret
 from uiserver.catalog import read_catalog, read_templates
 from uiserver.config import Config, resolve_data_dir
 from uiserver.documents import DocumentError
+from uiserver.http import faults
 from uiserver.http.admin import admin_routes
 from uiserver.http.console.routes import console_routes
 from uiserver.http.editor_api import designer_api_routes
 from uiserver.http.errors import ApiError, api_error_handler, http_exception_handler
+from uiserver.http.failures import Failures
 from uiserver.http.health import health_routes
 from uiserver.http.layouts import LayoutApp
 from uiserver.http.me import client_routes
@@ -89,14 +92,20 @@ def create_app(config: Config) -> ASGIApp:
         # Reached only for methods the fast path does not take: answers 405 in JSON.
         Route("/v1/layouts/{page}", _layout_fallback, methods=["GET"]),
     ]
+    route_paths = {r.endpoint: r.path for r in routes if isinstance(r, Route)}
+    failures = Failures(metrics.unexpected_errors, route_paths)
+    inject = faults.enabled()  # UISERVER_FAULTS=1: tests of real processes only
     starlette = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(faults.FaultMiddleware)] if inject else None,
         exception_handlers={
             ApiError: api_error_handler,
             AdminError: api_error_handler,
             DocumentError: api_error_handler,
             HTTPException: http_exception_handler,
+            # A bug: the JSON 500 that closes the connection (`failures.py`).
+            Exception: failures.starlette_handler,
         },
     )
     # A slash redirect would build its Location from the Host header (`GET /v1/me/settings/`
@@ -107,8 +116,8 @@ def create_app(config: Config) -> ASGIApp:
     starlette.state.metrics = metrics
     starlette.state.verifier = verifier
     starlette.state.config = config
-    route_paths = {r.endpoint: r.path for r in routes if isinstance(r, Route)}
-    return LayoutApp(service, lambda: verifier, metrics, starlette, route_paths)
+    edge = faults.FaultyLayoutApp if inject else LayoutApp
+    return edge(service, lambda: verifier, metrics, starlette, route_paths, failures)
 
 
 async def _layout_fallback(request: Any) -> Any:  # pragma: no cover - never routed for GET

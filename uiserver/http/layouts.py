@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from uiserver.auth import AuthError, TokenVerifier
 from uiserver.http.errors import error_body
+from uiserver.http.failures import Failures
 from uiserver.http.metrics import Metrics
 from uiserver.http.negotiation import EncodingMemo, matching_tag
 from uiserver.service import Service
@@ -29,6 +30,8 @@ from uiserver.serving.pages import UnknownPage
 from uiserver.users.ids import shown
 
 PREFIX = "/v1/layouts/"
+# (status, headers, body): what `_layout` answers; `__call__` sends it.
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 class LayoutApp:
@@ -41,12 +44,14 @@ class LayoutApp:
         metrics: Metrics,
         fallback: ASGIApp,
         route_paths: Mapping[Any, str] | None = None,
+        failures: Failures | None = None,
     ) -> None:
         self.service = service
         self.verifier = verifier
         self.metrics = metrics
         self.fallback = fallback
         self.route_paths = route_paths or {}  # endpoint -> path template (latency labels)
+        self.failures = failures or Failures(metrics.unexpected_errors, self.route_paths)
         self._contexts = ContextMemo()
         self._encodings = EncodingMemo()
         cache_control = service.config.cache_control.encode()
@@ -73,7 +78,7 @@ class LayoutApp:
         started = time.perf_counter()
         if not scope["path"].startswith(PREFIX) or scope["method"] not in ("GET", "HEAD"):
             try:
-                await self.fallback(scope, receive, send)
+                await self.failures.guard(self.fallback, scope, receive, send)
             finally:
                 route = self.route_paths.get(scope.get("endpoint"), "other")
                 self.metrics.latency.series(route, scope["method"]).observe(
@@ -81,13 +86,19 @@ class LayoutApp:
                 )
             return
         try:
-            await self._layout(scope, send)
+            try:
+                status, headers, body = await self._layout(scope)
+            except Exception as exc:  # a bug: one JSON 500 that closes, logged and counted
+                await self.failures.answer(scope, send, exc)
+                return
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send(
+                {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+            )
         finally:
             self.metrics.layout_latency.observe(time.perf_counter() - started)
 
-    async def _error(
-        self, send: Send, status: int, code: str, message: str, field: str | None = None
-    ) -> None:
+    def _error(self, status: int, code: str, message: str, field: str | None = None) -> Answer:
         body = error_body(code, message, field)
         headers = [
             (b"content-type", b"application/json"),
@@ -95,62 +106,49 @@ class LayoutApp:
         ]
         if status == 401:
             headers.append((b"www-authenticate", b'Bearer realm="uiserver"'))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        return status, headers, body
 
-    async def _layout(self, scope: Scope, send: Send) -> None:
+    async def _layout(self, scope: Scope) -> Answer:
+        """The answer to a layout GET or HEAD: (status, headers, body); sent by `__call__`, so
+        an error raised here is always answered before anything went out."""
         page = scope["path"][len(PREFIX) :]
         authorization, if_none_match, accept_encoding = _request_headers(scope["headers"])
         user_id = ""
         if authorization:
             verifier = self.verifier()
             if verifier is None:
-                await self._error(send, 401, "bad_token", "this server does not accept tokens")
-                return
+                return self._error(401, "bad_token", "this server does not accept tokens")
             try:
                 user_id = verifier.identify(authorization).user_id
             except AuthError as exc:
-                await self._error(send, 401, exc.code, exc.message)
-                return
+                return self._error(401, exc.code, exc.message)
         query = scope["query_string"]
         parsed = self._contexts.get(query)
         if parsed is None:
             parsed = self._contexts.parse(query)
         if isinstance(parsed, QueryError):
-            await self._error(send, 400, "bad_query", parsed.message, parsed.field)
-            return
+            return self._error(400, "bad_query", parsed.message, parsed.field)
         context, key = parsed
         try:
             served = await self.service.server.layout(user_id, page, key, context)
         except UnknownPage:
-            await self._error(send, 404, "unknown_page", f"no page {shown(page)}", "page")
-            return
+            return self._error(404, "unknown_page", f"no page {shown(page)}", "page")
         entry = served.entry
         use_gzip = self._encodings.get(accept_encoding)[0 if entry.compressible else 1]
         if use_gzip is None:
-            await self._error(
-                send,
+            return self._error(
                 406,
                 "not_acceptable",
                 "Accept-Encoding refuses both gzip and identity, the only encodings of a layout",
                 "Accept-Encoding",
             )
-            return
         etag, other = (entry.etag_gz, entry.etag) if use_gzip else (entry.etag, entry.etag_gz)
         common = self._degraded if served.degraded else self._common
         if if_none_match is not None:
             held = matching_tag(if_none_match, etag, other)
             if held is not None:
                 self.metrics.not_modified.inc()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 304,
-                        "headers": [*common, (b"etag", held)],
-                    }
-                )
-                await send({"type": "http.response.body", "body": b""})
-                return
+                return 304, [*common, (b"etag", held)], b""
         if use_gzip:
             body = entry.gzipped()
             headers = [
@@ -162,13 +160,7 @@ class LayoutApp:
         else:
             body = entry.body
             headers = [*common, (b"etag", etag), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send(
-            {
-                "type": "http.response.body",
-                "body": b"" if scope["method"] == "HEAD" else body,
-            }
-        )
+        return 200, headers, body
 
 
 def _request_headers(

@@ -1,4 +1,5 @@
-"""Prometheus metrics: request latency by route, layout cache hits/misses, 304s, degraded answers.
+"""Prometheus metrics: request latency by route, layout cache hits/misses, 304s, degraded answers,
+unexpected errors (`uiserver_unexpected_errors_total{stage}`, counted by `http/failures.py`).
 
 Each process keeps its own registry (with `--workers N` every worker reports for itself).
 """
@@ -128,3 +129,10 @@ class Metrics:
             registry=self.registry,
         )
         self.layout_latency = self.latency.series("/v1/layouts/{page}", "GET")
+        self.unexpected_errors = Counter(
+            "uiserver_unexpected_errors",
+            "Unexpected errors (bugs) by when they struck: before_response (answered 500), "
+            "during_response (the connection was aborted), after_response (a background task)",
+            labelnames=["stage"],
+            registry=self.registry,
+        )

@@ -1,0 +1,116 @@
+"""HTTP/1.1 over a plain socket, for tests about the connection itself (keep-alive after an
+error, slow or idle clients): what an HTTP client library would hide, such as whether the server
+closed the socket or left it usable, stays visible here."""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)  # names lowercased, last one wins
+    body: bytes = b""
+    complete: bool = True  # False: the connection ended before the body did
+
+
+def connect(port: int, timeout: float = 10.0) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.settimeout(timeout)
+    return sock
+
+
+def send_request(
+    sock: socket.socket, method: str, path: str, headers: dict[str, str] | None = None
+) -> None:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+
+class _Reader:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+        self.eof = False
+
+    def fill(self) -> bool:
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            self.eof = True
+        self.buffer += chunk
+        return bool(chunk)
+
+    def until(self, marker: bytes) -> bytes | None:
+        while marker not in self.buffer:
+            if not self.fill():
+                return None
+        head, self.buffer = self.buffer.split(marker, 1)
+        return head
+
+    def exactly(self, size: int) -> bytes | None:
+        while len(self.buffer) < size:
+            if not self.fill():
+                return None
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+
+def read_response(sock: socket.socket) -> RawResponse | None:
+    """One response (Content-Length or chunked body); None if the connection ended before its
+    status line. A body cut short comes back with `complete=False`."""
+    reader = _Reader(sock)
+    head = reader.until(b"\r\n\r\n")
+    if head is None:
+        return None
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    response = RawResponse(int(status_line.split()[1]))
+    for line in lines:
+        name, _, value = line.partition(":")
+        response.headers[name.strip().lower()] = value.strip()
+    if "content-length" in response.headers:
+        body = reader.exactly(int(response.headers["content-length"]))
+        response.body, response.complete = (body, True) if body is not None else (b"", False)
+    elif response.headers.get("transfer-encoding", "").lower() == "chunked":
+        _read_chunks(reader, response)
+    return response
+
+
+def _read_chunks(reader: _Reader, response: RawResponse) -> None:
+    while True:
+        size_line = reader.until(b"\r\n")
+        if size_line is None:
+            response.complete = False
+            return
+        size = int(size_line.split(b";")[0], 16)
+        chunk = reader.exactly(size + 2)
+        if chunk is None:
+            response.complete = False
+            return
+        if size == 0:
+            return
+        response.body += chunk[:-2]
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    """True when the peer closes (EOF or reset) within `seconds`; bytes it sends meanwhile
+    (a 408 or 431 before closing) are read and dropped."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        sock.settimeout(left)
+        try:
+            if not sock.recv(65536):
+                return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except TimeoutError:
+            return False
