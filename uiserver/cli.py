@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("UISERVER_SERVER", "uvicorn"),
         help="the HTTP server (default: uvicorn, or UISERVER_SERVER)",
     )
+    _connection_options(serve)
 
     token = sub.add_parser("token", help="mint a JWT for a user")
     token.add_argument("user")
@@ -82,6 +83,51 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run the load test and write a report")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     return parser
+
+
+def _connection_options(serve: argparse.ArgumentParser) -> None:
+    """Connection limits per worker (docs/DEPLOY.md "Connections an attacker holds open");
+    None: the `UISERVER_*` variable, else the default in `uiserver/http/limits.py`."""
+    limits = serve.add_argument_group("connection limits (per worker)")
+    limits.add_argument(
+        "--max-header-bytes",
+        type=int,
+        default=None,
+        help="request line and headers, in bytes; more: 431 and closed (default 16384)",
+    )
+    limits.add_argument(
+        "--max-headers",
+        type=int,
+        default=None,
+        help="header fields per request; more: 431 (default 100, granian's most)",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=float,
+        default=None,
+        help="seconds from connecting, or from the previous response, to a request's last "
+        "header byte; later: closed (default 10)",
+    )
+    limits.add_argument(
+        "--keepalive-timeout",
+        type=int,
+        default=None,
+        help="seconds an idle keep-alive connection is kept (uvicorn; default 5; granian: "
+        "--header-timeout bounds it)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        help="connections per worker (default 0: the open-files limit less 64, after raising "
+        "the soft limit to the hard one)",
+    )
+    limits.add_argument(
+        "--backlog",
+        type=int,
+        default=None,
+        help="connections the kernel queues before accept (default 2048; capped by somaxconn)",
+    )
 
 
 COMMANDS = ("serve", "token", "validate", "publish", "export", "bench")

@@ -11,6 +11,12 @@ Forwarded headers: both trust `X-Forwarded-Proto`/`-For` only from `UISERVER_FOR
 (`granian_app`) wraps the app in uvicorn's own `ProxyHeadersMiddleware`: the same rule and code
 on both servers.
 
+Connection limits (issue 27, section 1; `http/limits.py`): `--max-header-bytes`,
+`--max-headers`, `--header-timeout`, `--keepalive-timeout`, `--max-connections` and `--backlog`
+(and their `UISERVER_*` variables) reach uvicorn through `LimitedHttpToolsProtocol` and granian
+through its HTTP/1 settings and `backpressure`. Before starting, the soft open-files limit is
+raised to the hard one, and the connection cap of each worker kept below it.
+
 Behind a TLS proxy on another host, `--forwarded-allow-ips` (`UISERVER_FORWARDED_ALLOW_IPS`)
 names the proxies whose `X-Forwarded-Proto`/`-For` are believed; only then does a request that
 reached the proxy over https count as https (the console cookie's `Secure` flag depends on it).
@@ -26,8 +32,12 @@ from typing import Any, cast
 from starlette.types import ASGIApp
 
 from uiserver.auth import resolve_secret
+from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
 
 SERVERS = ("uvicorn", "granian")
+UVICORN_PROTOCOL = "uiserver.http.uvicorn_protocol:LimitedHttpToolsProtocol"
+GRANIAN_MIN_BUFFER = 8192
+GRANIAN_MAX_HEADERS = 100  # hyper's fixed header-field count
 FACTORY = "uiserver.http.app:app_from_env"
 GRANIAN_FACTORY = "uiserver.commands.serve:granian_app"
 # uvicorn's log levels that granian lacks, and what granian calls them.
@@ -50,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     forwarded = getattr(args, "forwarded_allow_ips", None)
     if forwarded:
         os.environ["UISERVER_FORWARDED_ALLOW_IPS"] = forwarded
+    limits = _limits(args)
     if created:
         print(
             f"uiserver: created a JWT secret in {args.data_dir / 'jwt-secret'}; mint a token with\n"
@@ -59,15 +70,48 @@ def run(args: argparse.Namespace) -> int:
     del secret
     server = getattr(args, "server", "uvicorn")
     if server == "granian":
-        _run_granian(args)
+        _run_granian(args, limits)
     elif server == "uvicorn":
-        _run_uvicorn(args, forwarded)
+        _run_uvicorn(args, forwarded, limits)
     else:
         raise SystemExit(f"uiserver: --server must be one of {', '.join(SERVERS)}, not {server!r}")
     return 0
 
 
-def _run_uvicorn(args: argparse.Namespace, forwarded: str | None) -> None:
+def _limits(args: argparse.Namespace) -> ConnectionLimits:
+    """The options (else `UISERVER_*`, else defaults) as `ConnectionLimits`, exported for the
+    workers; the soft open-files limit raised first, so the cap follows the new one. Raises
+    SystemExit for a value out of range."""
+    names = {
+        "max_header_bytes": "UISERVER_MAX_HEADER_BYTES",
+        "max_headers": "UISERVER_MAX_HEADERS",
+        "header_timeout": "UISERVER_HEADER_TIMEOUT",
+        "keepalive_timeout": "UISERVER_KEEPALIVE_TIMEOUT",
+        "max_connections": "UISERVER_MAX_CONNECTIONS",
+        "backlog": "UISERVER_BACKLOG",
+    }
+    for attribute, variable in names.items():
+        value = getattr(args, attribute, None)
+        if value is not None:
+            os.environ[variable] = str(value)
+    before, after = raise_open_files_limit()
+    try:
+        limits = ConnectionLimits.from_env()
+    except ValueError as exc:
+        raise SystemExit(f"uiserver: {exc}") from None
+    cap = limits.connections()
+    if limits.max_connections > cap:
+        print(
+            f"uiserver: --max-connections {limits.max_connections} is above what the open-files "
+            f"limit ({after}) allows; using {cap}",
+            file=sys.stderr,
+        )
+    if after > before:
+        print(f"uiserver: open-files limit raised from {before} to {after}", file=sys.stderr)
+    return limits
+
+
+def _run_uvicorn(args: argparse.Namespace, forwarded: str | None, limits: ConnectionLimits) -> None:
     import uvicorn
 
     uvicorn.run(
@@ -83,11 +127,18 @@ def _run_uvicorn(args: argparse.Namespace, forwarded: str | None) -> None:
         date_header=True,
         proxy_headers=True,
         forwarded_allow_ips=forwarded,  # None: uvicorn's default, 127.0.0.1
+        # Header limits, the header deadline and the connection cap (it reads them from the
+        # UISERVER_* variables `_limits` set). No `limit_concurrency`: it answers 503 counting
+        # idle connections too, which is how idle connections would lock clients out.
+        http=UVICORN_PROTOCOL,
+        timeout_keep_alive=limits.keepalive_timeout,
+        backlog=limits.backlog,
     )
 
 
-def _run_granian(args: argparse.Namespace) -> None:
+def _run_granian(args: argparse.Namespace, limits: ConnectionLimits) -> None:
     from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
     from granian.server import Server
 
@@ -104,6 +155,19 @@ def _run_granian(args: argparse.Namespace) -> None:
         log_level=LogLevels(level),
         log_access=False,
         factory=True,
+        backlog=limits.backlog,
+        # Connections a worker serves at once; past it granian stops accepting (they wait in
+        # the backlog). Kept below the open-files limit, never granian's backlog/workers.
+        backpressure=limits.connections(),
+        http1_settings=HTTP1Settings(
+            # hyper: from connecting, or from the previous response, to the last header byte;
+            # it also bounds an idle keep-alive connection (no separate idle timer).
+            header_read_timeout=max(1, round(limits.header_timeout * 1000)),
+            keep_alive=True,
+            # hyper answers 431 when a request head does not fit its read buffer; 8 KiB is
+            # hyper's minimum. Header count: hyper's fixed 100 (`granian_app` enforces less).
+            max_buffer_size=max(GRANIAN_MIN_BUFFER, limits.max_header_bytes),
+        ),
     ).serve()
 
 
@@ -113,7 +177,11 @@ def granian_app() -> ASGIApp:
     from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
     from uiserver.http.app import app_from_env
+    from uiserver.http.limits import HeaderCountLimit
 
     trusted = os.environ.get("UISERVER_FORWARDED_ALLOW_IPS", "127.0.0.1")
     wrapped: Any = ProxyHeadersMiddleware(app_from_env(), trusted_hosts=trusted)  # type: ignore[arg-type]
+    most = ConnectionLimits.from_env().max_headers
+    if most < GRANIAN_MAX_HEADERS:
+        wrapped = HeaderCountLimit(wrapped, most)
     return cast(ASGIApp, wrapped)

@@ -1,0 +1,298 @@
+"""Connections an attacker holds open (issue 27, section 1), against real `uiserver serve`
+processes of both servers. Counts are scaled down from the issue's (the mechanism is the same;
+`loadtests/connflood.py` runs the full 5,000 idle + 3,000 slow), and timeouts are short options
+so each test takes seconds.
+
+Before: uvicorn had no header size limit (three never-finished 100 MB headers held +300 MB),
+never closed a connection that sent nothing or a header line every 3 s, and with 1,024 open
+files 1,100 idle connections locked every client out (EMFILE); granian served about 1,024
+connections per worker, so 2,049 idle ones made a normal client's connect time out.
+"""
+
+from __future__ import annotations
+
+import resource
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import psutil
+import pytest
+
+from tests.helpers.app import token
+from tests.helpers.processes import ServeProcess
+from tests.helpers.rawhttp import closed_within, connect, read_response, send_request
+
+pytestmark = pytest.mark.slow
+
+SERVERS = ("uvicorn", "granian")
+CLOSED_WITHIN = 15.0  # seconds: generous on 2 busy cores; the timeouts under test are 1-2 s
+HEAD = b"GET /v1/layouts/home HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _open_files() -> None:
+    """This test process opens over a thousand sockets: its soft limit goes to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _start(
+    tmp: pytest.TempPathFactory, server: str, *args: str, nofile: int | None = None
+) -> ServeProcess:
+    process = ServeProcess(
+        tmp.mktemp(f"conns-{server}"), "", args=["--server", server, *args], nofile=nofile
+    ).start()
+    process.wait_ready()
+    return process
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def quick(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServeProcess]:
+    """Short timeouts: headers within 2 s, idle keep-alive 1 s."""
+    process = _start(
+        tmp_path_factory,
+        str(request.param),
+        "--header-timeout",
+        "2",
+        "--keepalive-timeout",
+        "1",
+    )
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def _auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {token('conn-user')}"}
+
+
+def _served(server: ServeProcess) -> int:
+    """A normal client's launch: its status (a fresh connection, generous timeout)."""
+    with httpx.Client(base_url=server.url, timeout=20.0) as http:
+        return http.get("/v1/layouts/home", headers=_auth()).status_code
+
+
+def _rss(server: ServeProcess) -> int:
+    assert server.process is not None
+    root = psutil.Process(server.process.pid)
+    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+
+
+def _send_unfinished_header(port: int, size: int) -> None:
+    """One header line that never ends, `size` bytes of it, sent until the server stops it."""
+    sock = connect(port)
+    try:
+        sock.sendall(HEAD + b"X-Pad: ")
+        chunk = b"a" * 65536
+        for _ in range(size // len(chunk)):
+            sock.sendall(chunk)
+    except OSError:
+        pass  # the server answered 431 and closed: what we want
+    finally:
+        sock.close()
+
+
+def test_never_finished_huge_headers_are_cut_and_hold_no_memory(quick: ServeProcess) -> None:
+    before = _rss(quick)
+    for _ in range(3):
+        _send_unfinished_header(quick.port, 32 * 1024 * 1024)
+    grown = _rss(quick) - before
+    assert grown < 24 * 1024 * 1024, f"RSS grew {grown / 1e6:.0f} MB"
+    assert _served(quick) == 200
+
+
+def test_a_header_over_the_byte_limit_is_431_and_closed(quick: ServeProcess) -> None:
+    sock = connect(quick.port)
+    try:
+        send_request(sock, "GET", "/v1/layouts/home", {"X-Pad": "a" * 20_000})
+        response = read_response(sock)
+        assert response is not None and response.status == 431
+        assert closed_within(sock, CLOSED_WITHIN)
+    finally:
+        sock.close()
+
+
+def test_a_long_request_line_counts_too(quick: ServeProcess) -> None:
+    sock = connect(quick.port)
+    try:
+        send_request(sock, "GET", "/v1/layouts/home?pad=" + "a" * 20_000)
+        response = read_response(sock)
+        assert response is not None and response.status in (414, 431)
+        assert closed_within(sock, CLOSED_WITHIN)
+    finally:
+        sock.close()
+
+
+def test_too_many_header_fields_are_431(quick: ServeProcess) -> None:
+    sock = connect(quick.port)
+    try:
+        send_request(sock, "GET", "/healthz", {f"X-F{i}": "v" for i in range(120)})
+        response = read_response(sock)
+        assert response is not None and response.status == 431
+    finally:
+        sock.close()
+
+
+def test_headers_within_the_limits_are_served(quick: ServeProcess) -> None:
+    """Big but legal: a 12 KB cookie and 90 fields (a console with many cookies)."""
+    headers = {**_auth(), "Cookie": "c=" + "a" * 12_000}
+    headers.update({f"X-F{i}": "v" for i in range(90)})
+    sock = connect(quick.port)
+    try:
+        send_request(sock, "GET", "/v1/layouts/home", headers)
+        response = read_response(sock)
+        assert response is not None and response.status == 200
+    finally:
+        sock.close()
+
+
+def test_a_body_sent_with_its_headers_is_not_counted_as_header(quick: ServeProcess) -> None:
+    """Headers and a 100 KB body in one write: the body is not header bytes (no false 431)."""
+    body = b'{"events": []' + b" " * 100_000 + b"}"
+    head = (
+        "POST /v1/me/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: {_auth()['Authorization']}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    sock = connect(quick.port)
+    try:
+        sock.sendall(head.encode() + body)
+        response = read_response(sock)
+        assert response is not None and response.status < 500 and response.status != 431
+    finally:
+        sock.close()
+
+
+def test_a_connection_that_sends_nothing_is_closed(quick: ServeProcess) -> None:
+    sock = connect(quick.port)
+    try:
+        assert closed_within(sock, CLOSED_WITHIN)
+    finally:
+        sock.close()
+
+
+def test_one_header_line_at_a_time_is_cut_at_the_header_timeout(quick: ServeProcess) -> None:
+    """Slowloris: a line every 0.5 s keeps the connection busy but never finishes (the issue's
+    client sent one every 3 s against no timeout at all)."""
+    sock = connect(quick.port)
+    cut = False
+    try:
+        sock.sendall(HEAD)
+        deadline = time.monotonic() + CLOSED_WITHIN
+        line = 0
+        while time.monotonic() < deadline and not cut:
+            try:
+                sock.sendall(b"X-Slow-%d: v\r\n" % line)
+            except OSError:
+                cut = True
+                break
+            line += 1
+            cut = closed_within(sock, 0.5)
+        assert cut, f"still open after {line} header lines"
+    finally:
+        sock.close()
+
+
+def test_an_idle_keep_alive_connection_is_closed(quick: ServeProcess) -> None:
+    sock = connect(quick.port)
+    try:
+        send_request(sock, "GET", "/healthz")
+        response = read_response(sock)
+        assert response is not None and response.status == 200
+        assert closed_within(sock, CLOSED_WITHIN)
+    finally:
+        sock.close()
+
+
+def test_keep_alive_still_serves_a_second_request(quick: ServeProcess) -> None:
+    """The timers restart per request: the connection stays usable between quick requests."""
+    sock = connect(quick.port)
+    try:
+        for _ in range(3):
+            send_request(sock, "GET", "/v1/layouts/home", _auth())
+            response = read_response(sock)
+            assert response is not None and response.status == 200
+            time.sleep(0.2)
+    finally:
+        sock.close()
+
+
+def _hold(port: int, count: int, partial: bytes = b"") -> list[socket.socket]:
+    held = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        if partial:
+            sock.sendall(partial)
+        held.append(sock)
+    return held
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_more_idle_connections_than_granians_old_default_still_serve_a_client(
+    server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """1,100 idle and 200 slow connections, held open (header timeout 60 s): a normal client is
+    served at once. granian's default served ~1,024 connections per worker: the rest, the
+    normal client included, waited in the backlog until an idle one timed out (30 s)."""
+    process = _start(tmp_path_factory, server, "--header-timeout", "60")
+    held: list[socket.socket] = []
+    try:
+        held = _hold(process.port, 1_100) + _hold(process.port, 200, HEAD)
+        assert _served(process) == 200
+    finally:
+        for sock in held:
+            sock.close()
+        process.stop()
+
+
+def test_idle_connections_past_the_open_files_limit_do_not_lock_clients_out(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """uvicorn with 256 open files (the issue: 1,024 files, 1,100 idle connections): the cap
+    (256 - 64) evicts the connection waiting longest for its headers, so a normal client is
+    served while 400 idle ones keep coming. granian cannot evict: in front of it nginx holds
+    such connections (`test_nginx_front.py`)."""
+    process = _start(tmp_path_factory, "uvicorn", "--header-timeout", "60", nofile=256)
+    held: list[socket.socket] = []
+    try:
+        held = _hold(process.port, 400)
+        assert _served(process) == 200
+        assert _served(process) == 200
+        assert "Too many open files" not in process.tail(200)
+    finally:
+        for sock in held:
+            sock.close()
+        process.stop()
+
+
+def test_a_client_with_a_request_in_progress_is_never_evicted(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """At the cap, a keep-alive client between requests may be evicted (it reconnects), but one
+    whose request is being served is not: a slow events POST holds its connection while
+    400 idle connections arrive."""
+    process = _start(tmp_path_factory, "uvicorn", "--header-timeout", "60", nofile=256)
+    held: list[socket.socket] = []
+    sock = connect(process.port)
+    try:
+        body = b'{"events": []}'
+        head = (
+            "POST /v1/me/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Authorization: {_auth()['Authorization']}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + body[:5])  # headers done, body in progress
+        time.sleep(0.5)
+        held = _hold(process.port, 400)
+        sock.sendall(body[5:])
+        response = read_response(sock)
+        assert response is not None and response.status == 202
+    finally:
+        sock.close()
+        for other in held:
+            other.close()
+        process.stop()

@@ -1,0 +1,229 @@
+"""uvicorn's httptools protocol with the limits it lacks (issue 27, section 1).
+
+uvicorn (httptools) bounds neither header size nor header count, and arms no timer before a
+request's headers are complete: three connections each sending a never-finished 100 MB header
+held +300 MB, and connections sending nothing, or one header line every 3 s, stayed open
+forever. With the open-files limit reached, accept() fails (EMFILE) and asyncio stops accepting
+*everyone* for a second at a time. `LimitedHttpToolsProtocol` adds, per connection:
+
+- a header deadline: the request's headers must be complete `header_timeout` seconds after the
+  connection opened or the previous response (and body) completed; past it the connection is
+  closed (with a 408 if part of a request had arrived, RFC 9110 15.5.9);
+- a header byte budget, `max_header_bytes` (request line included), and a field count,
+  `max_headers`: past either, a 431 (RFC 6585 section 5) and the connection is closed, having
+  buffered at most the budget;
+- a connection cap per worker, below the open-files limit (`ConnectionLimits.connections()`):
+  a new connection past it evicts the connection that has waited longest for its request's
+  headers (an idle or slow one: a client whose request is in progress is never cut), and only
+  when every connection has a request in progress is the new one refused with a 503.
+
+uvicorn's own keep-alive timer (`timeout_keep_alive`) still closes idle keep-alive connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from uiserver.http.errors import error_body
+from uiserver.http.limits import ConnectionLimits
+
+log = logging.getLogger("uiserver.connections")
+
+REASONS = {
+    408: b"Request Timeout",
+    431: b"Request Header Fields Too Large",
+    503: b"Service Unavailable",
+}
+MESSAGES = {
+    408: ("request_timeout", "the request's headers took too long"),
+    431: ("headers_too_large", "the request's headers are too large or too many"),
+    503: ("too_many_connections", "the server holds all the connections it can; retry"),
+}
+
+
+def _answer(status: int) -> bytes:
+    code, message = MESSAGES[status]
+    body = error_body(code, message)
+    return b"".join(
+        [
+            b"HTTP/1.1 %d %s\r\n" % (status, REASONS[status]),
+            b"content-type: application/json\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        ]
+    )
+
+
+class _Waiting:
+    """The connections of one server waiting for a request's headers, oldest first."""
+
+    def __init__(self) -> None:
+        self.order: dict[LimitedHttpToolsProtocol, None] = {}
+
+    def oldest(self) -> LimitedHttpToolsProtocol | None:
+        return next(iter(self.order), None)
+
+
+class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    """`HttpToolsProtocol` with header limits, a header deadline and a connection cap; the
+    limits come from `ConnectionLimits.from_env()` (read once per worker)."""
+
+    limits: ConnectionLimits | None = None
+    cap = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cls = type(self)
+        if cls.limits is None:
+            cls.limits = ConnectionLimits.from_env()
+            cls.cap = cls.limits.connections()
+        self.policy: ConnectionLimits = cls.limits
+        waiting = getattr(self.server_state, "uiserver_waiting", None)
+        if waiting is None:
+            waiting = _Waiting()
+            self.server_state.uiserver_waiting = waiting  # type: ignore[attr-defined]
+        self.waiting: _Waiting = waiting
+        self.deadline: asyncio.TimerHandle | None = None
+        self.header_bytes = 0
+        self.header_count = 0
+        self.reading_body = False
+        self.refused = False
+
+    # Connection lifetime -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        full = len(self.connections) >= self.cap
+        oldest = self.waiting.oldest() if full else None
+        if oldest is not None:
+            oldest.close_waiting()
+        super().connection_made(transport)
+        if full and oldest is None:
+            log.warning("connection cap %d reached, every connection busy: refused", self.cap)
+            self.refuse(503)
+            return
+        self.start_waiting()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.stop_waiting()
+        super().connection_lost(exc)
+
+    def close_waiting(self) -> None:
+        """Evicted to make room: closed without an answer (it had no request in progress)."""
+        self.stop_waiting()
+        self.refused = True
+        self.transport.close()
+
+    # The header phase ------------------------------------------------------------------------
+    def start_waiting(self) -> None:
+        self.header_bytes = 0
+        self.header_count = 0
+        self.waiting.order.pop(self, None)
+        self.waiting.order[self] = None
+        if self.deadline is not None:
+            self.deadline.cancel()
+        self.deadline = self.loop.call_later(self.policy.header_timeout, self.header_timeout)
+
+    def stop_waiting(self) -> None:
+        self.waiting.order.pop(self, None)
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def is_waiting(self) -> bool:
+        return self.deadline is not None
+
+    def header_timeout(self) -> None:
+        self.deadline = None
+        self.waiting.order.pop(self, None)
+        if self.header_bytes:
+            self.refuse(408)
+        else:
+            self.refused = True
+            self.transport.close()
+
+    def refuse(self, status: int) -> None:
+        """Answer `status` (JSON, `Connection: close`) and close; nothing more is parsed."""
+        self.stop_waiting()
+        self.refused = True
+        if not self.transport.is_closing():
+            self.transport.write(_answer(status))
+            self.transport.close()
+
+    def maybe_wait(self) -> None:
+        """Back to waiting for headers once the request is read and answered, and nothing is
+        queued behind it (pipelining)."""
+        cycle = self.cycle
+        if (
+            self.is_waiting()
+            or self.refused
+            or self.reading_body
+            or self.pipeline
+            or (cycle is not None and not cycle.response_complete)
+            or self.transport.is_closing()
+        ):
+            return
+        self.start_waiting()
+
+    # Bytes and parser callbacks --------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return
+        if self.is_waiting():
+            room = self.policy.max_header_bytes - self.header_bytes
+            if len(data) > room:
+                # Feed only what fits; if the headers end within it, the rest is body.
+                head, data = data[: max(room, 0)], data[max(room, 0) :]
+                self.header_bytes += len(head)
+                if head:
+                    super().data_received(head)
+                if self.refused or self.transport.is_closing():
+                    return
+                if self.is_waiting():
+                    self.refuse(431)
+                    return
+            else:
+                self.header_bytes += len(data)
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        if not self.refused:
+            super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if not self.refused:
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.refused:
+            return
+        self.header_count += 1
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self.refused:
+            return
+        if self.header_count > self.policy.max_headers:
+            self.refuse(431)
+            return
+        self.stop_waiting()
+        self.reading_body = True
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self.refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self.refused:
+            return
+        self.reading_body = False
+        super().on_message_complete()
+        self.maybe_wait()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self.maybe_wait()
