@@ -15,9 +15,9 @@ import resource
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from tests.helpers.app import token
@@ -79,9 +79,21 @@ def _served(server: ServeProcess) -> int:
 
 
 def _rss(server: ServeProcess) -> int:
+    """Resident bytes of the server and its workers (/proc)."""
     assert server.process is not None
-    root = psutil.Process(server.process.pid)
-    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+    pids, total = [server.process.pid], 0
+    while pids:
+        pid = pids.pop()
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        total += next(
+            int(row.split()[1]) * 1024 for row in status.splitlines() if row.startswith("VmRSS:")
+        )
+        pids += [int(c) for c in children]
+    return total
 
 
 def _send_unfinished_header(port: int, size: int) -> None:
