@@ -32,6 +32,7 @@ from uiserver.http.errors import error_body
 from uiserver.http.limits import ConnectionLimits
 
 log = logging.getLogger("uiserver.connections")
+SWEEP_S = 0.25  # how often expired header deadlines are looked for
 
 REASONS = {
     408: b"Request Timeout",
@@ -60,13 +61,41 @@ def _answer(status: int) -> bytes:
 
 
 class _Waiting:
-    """The connections of one server waiting for a request's headers, oldest first."""
+    """The connections of one server waiting for a request's headers, oldest first, with the
+    loop time each began waiting. One sweep every `SWEEP_S` closes those past the deadline:
+    cheaper per request than a timer per connection (a dict insert and delete, no
+    `call_later`/`cancel`), at the cost of up to `SWEEP_S` of slack on the deadline."""
 
-    def __init__(self) -> None:
-        self.order: dict[LimitedHttpToolsProtocol, None] = {}
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        self.order: dict[LimitedHttpToolsProtocol, float] = {}
+        self.loop = loop
+        self.timeout = timeout
+        self.handle: asyncio.TimerHandle | None = None
+
+    def add(self, connection: LimitedHttpToolsProtocol) -> None:
+        self.order.pop(connection, None)
+        self.order[connection] = self.loop.time()
+        if self.handle is None:
+            self.handle = self.loop.call_later(SWEEP_S, self.sweep)
+
+    def discard(self, connection: LimitedHttpToolsProtocol) -> None:
+        self.order.pop(connection, None)
 
     def oldest(self) -> LimitedHttpToolsProtocol | None:
         return next(iter(self.order), None)
+
+    def sweep(self) -> None:
+        self.handle = None
+        cutoff = self.loop.time() - self.timeout
+        expired = []
+        for connection, since in self.order.items():
+            if since > cutoff:
+                break
+            expired.append(connection)
+        for connection in expired:
+            connection.header_timeout()
+        if self.order:
+            self.handle = self.loop.call_later(SWEEP_S, self.sweep)
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
@@ -85,10 +114,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.policy: ConnectionLimits = cls.limits
         waiting = getattr(self.server_state, "uiserver_waiting", None)
         if waiting is None:
-            waiting = _Waiting()
+            waiting = _Waiting(self.loop, self.policy.header_timeout)
             self.server_state.uiserver_waiting = waiting  # type: ignore[attr-defined]
         self.waiting: _Waiting = waiting
-        self.deadline: asyncio.TimerHandle | None = None
+        self.in_head = False  # waiting for a request's headers
         self.header_bytes = 0
         self.header_count = 0
         self.reading_body = False
@@ -121,24 +150,20 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def start_waiting(self) -> None:
         self.header_bytes = 0
         self.header_count = 0
-        self.waiting.order.pop(self, None)
-        self.waiting.order[self] = None
-        if self.deadline is not None:
-            self.deadline.cancel()
-        self.deadline = self.loop.call_later(self.policy.header_timeout, self.header_timeout)
+        self.in_head = True
+        self.waiting.add(self)
 
     def stop_waiting(self) -> None:
-        self.waiting.order.pop(self, None)
-        if self.deadline is not None:
-            self.deadline.cancel()
-            self.deadline = None
+        if self.in_head:
+            self.in_head = False
+            self.waiting.discard(self)
 
     def is_waiting(self) -> bool:
-        return self.deadline is not None
+        return self.in_head
 
     def header_timeout(self) -> None:
-        self.deadline = None
-        self.waiting.order.pop(self, None)
+        """The header deadline passed (called by the sweep)."""
+        self.stop_waiting()
         if self.header_bytes:
             self.refuse(408)
         else:
