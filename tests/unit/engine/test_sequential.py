@@ -52,7 +52,15 @@ def _flag_rates(
 
 
 @pytest.mark.parametrize(
-    ("seed", "rate", "per_look"), [(1, 0.10, 500), (2, 0.03, 1_000), (3, 0.25, 200)]
+    ("seed", "rate", "per_look"),
+    [
+        (1, 0.10, 500),
+        (2, 0.03, 1_000),
+        (3, 0.25, 200),
+        (7, 0.05, 50),  # small: 50..1,000 users, where the normal approximation is weakest
+        (8, 0.01, 100),  # rare conversions
+        (10, 0.02, 5_000),  # large: up to 100,000 users per variant
+    ],
 )
 def test_aa_experiments_looked_at_20_times_flag_at_most_5_percent(
     seed: int, rate: float, per_look: int
