@@ -272,6 +272,20 @@ class Context(Struct, frozen=True, forbid_unknown_fields=True):
 
 
 MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+# An event id: 8-64 characters of the URL-safe base64 alphabet (a UUID, 22 base64url
+# characters of 16 random bytes, a hex string...); unique per user (random 16 bytes suggested).
+EventId = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9_-]{8,64}" + _END,
+        min_length=8,
+        max_length=64,
+        description="made when the event is tracked and kept across retries: the server "
+        "remembers a user's event ids for 7 days (at most the last 1,000) and ignores an event "
+        "whose id it has seen (`ignored_reasons.duplicate`); without an id an event cannot be "
+        "deduplicated",
+    ),
+]
 EVENT_TS_LEEWAY = 86_400  # seconds an event's `ts` may lie ahead of the server's clock
 
 
@@ -288,6 +302,10 @@ class Event(Strict):
     # The order amount of a `convert` (>= 0, finite); summed into the user's RFM counters and
     # the experiment readout. Refused on other kinds.
     value: Annotated[float, Meta(ge=0, le=1e12)] | None = None
+    # The event's id, made by the client when the event was tracked and kept across retries:
+    # the server stores each id once per user within a window (`store.event_ids`), so a
+    # resent batch never counts twice. Without one the event cannot be told from a resend.
+    id: EventId | None = None
 
     def __post_init__(self) -> None:
         if self.value is not None and self.kind != "convert":

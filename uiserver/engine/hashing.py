@@ -12,7 +12,8 @@ two purposes share a value; changing any of them re-buckets users, so each says 
 - `erasure_bucket(user)`: 0..ERASURE_BUCKETS-1: erasure epochs (`store.base`);
 - `exposure_id(experiment, user)`: what Redis' HyperLogLog sees (no user id in Redis' sketches);
 - `sketch_hash(item)`: the SQLite HyperLogLog registers (`store.sqlite.sketch`);
-- `hash_mod`, `unit_interval`: exploration picks and sampling (`engine.proposals`).
+- `hash_mod`, `unit_interval`: exploration picks and sampling (`engine.proposals`);
+- `event_digest(event id)`: what the stores remember of an event id (`store.event_ids`).
 """
 
 from __future__ import annotations
@@ -88,3 +89,10 @@ def exposure_id(experiment: str, user_id: str) -> str:
 def sketch_hash(item: str) -> int:
     """The 64-bit hash of an item added to the SQLite HyperLogLog (`store.sqlite.sketch`)."""
     return int.from_bytes(blake2b(item.encode(), digest_size=8, person=b"hll-v1").digest(), "big")
+
+
+def event_digest(event_id: str) -> bytes:
+    """The 8 bytes the stores keep of a client's event id (per user, to ignore a resent
+    event): fixed-size whatever the id's length, and not the id itself. Two ids of one user
+    share a digest with probability ~n^2 / 2^65 (1,000 ids: ~3e-14)."""
+    return blake2b(event_id.encode(), digest_size=8, person=b"uiserver-evid").digest()

@@ -29,6 +29,7 @@ import msgspec
 
 from uiserver.engine.readout import VariantCounts
 from uiserver.schema import Activity, Event, Profile, Settings
+from uiserver.store.event_ids import Recorded
 
 
 class StoreUnavailable(RuntimeError):
@@ -252,9 +253,24 @@ class UserStore(Protocol):
     async def record_events(
         self, user_id: str, events: Sequence[Event], now: float, epoch: int | None = None
     ) -> int:
-        """Fold events into affinities (with decay); returns how many were stored: 0 when the
-        stored settings turn personalization off. Invalidates the user when it stored any.
-        Raises ErasedMeanwhile."""
+        """`record_batch` without conversions: how many events were stored."""
+
+    async def record_batch(
+        self,
+        user_id: str,
+        events: Sequence[Event],
+        now: float,
+        epoch: int | None = None,
+        conversions: Attribution | None = None,
+    ) -> Recorded:
+        """Fold a batch into affinities (with decay) and activity counters, in one transaction
+        with the user's seen event ids (`store.event_ids`): an event whose id was stored before
+        (or earlier in the batch) is a duplicate and changes nothing; the others' ids are
+        remembered. `conversions(fresh events)` gives the experiment conversions of the events
+        folded, counted in the same transaction (as `ActivityStore.record_conversions`), so a
+        resent batch or transaction counts nothing twice. Nothing is stored when the stored
+        settings turn personalization off. Invalidates the user when it stored any. Raises
+        ErasedMeanwhile."""
 
     async def set_last_order(
         self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None
@@ -307,6 +323,10 @@ class Conversion(msgspec.Struct, frozen=True, array_like=True):
     # Its identity: the event's id, else one made when it arrived (`users.events`); the same
     # key applied twice within `engine.activity.HOLD_S` counts once.
     key: str = ""
+
+
+# The experiment conversions of the events a batch folds (`users.events`).
+Attribution = Callable[[Sequence[Event]], Sequence[Conversion]]
 
 
 class ActivityStore(Protocol):

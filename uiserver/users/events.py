@@ -5,6 +5,8 @@ Only events on interactive components of live pages are stored, under the key th
 (the component's category, else `page/id`); the rest are counted by reason (`unknown_page`,
 `unknown_component`, `not_interactive`), all of them when the user switched personalization off
 (`personalization_off`), and none when the user was erased after the request began (`erased`).
+An event whose `id` the store has seen (a resent batch) is `duplicate` (`store.event_ids`): the
+store folds a batch, remembers its ids and counts its conversions in one transaction.
 """
 
 from __future__ import annotations
@@ -60,19 +62,20 @@ class EventIntake:
                 ignored[why] = ignored.get(why, 0) + 1
             else:
                 keyed.append(msgspec.structs.replace(event, component=key))
+        now = time.time()
         try:
-            stored = (
-                await self.users.record_events(user_id, keyed, time.time(), epoch) if keyed else 0
+            recorded = await self.users.record_batch(
+                user_id, keyed, now, epoch, lambda fresh: self.conversions(user_id, fresh, now)
             )
         except ErasedMeanwhile:
             ignored["erased"] = len(keyed)
             return EventsOutcome(0, len(events), dict(sorted(ignored.items())))
-        if stored:
-            conversions = self.conversions(user_id, keyed, time.time())
-            if conversions:
-                await self.activity.record_conversions(user_id, conversions)
-        if stored < len(keyed):  # the store saw personalization off (a concurrent PUT)
-            ignored["personalization_off"] = len(keyed) - stored
+        if recorded.duplicates:
+            ignored["duplicate"] = recorded.duplicates
+        off = len(keyed) - recorded.stored - recorded.duplicates
+        if off:  # the store saw personalization off (a concurrent PUT)
+            ignored["personalization_off"] = off
+        stored = recorded.stored
         return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))
 
     def conversions(self, user_id: str, events: Sequence[Event], now: float) -> list[Conversion]:

@@ -94,6 +94,20 @@ class RedisActivity:
             out[experiment] = int(bool(await pipe.exists(self._keys.days(experiment))))
         return out
 
+    async def legacy_flags(self, pipe: Pipeline, experiments: Iterable[str]) -> dict[str, int]:
+        """`_legacy` for another role's transaction (the events batch, `users.record_batch`)."""
+        return await self._legacy(pipe, experiments)
+
+    def queue_counts(
+        self,
+        pipe: Pipeline,
+        tallies: Iterable[Tally],
+        legacy: Mapping[str, int],
+        experiments: Iterable[str],
+    ) -> None:
+        """`_queue_counts` for another role's transaction (the events batch)."""
+        self._queue_counts(pipe, tallies, legacy, experiments)
+
     def _queue_counts(
         self,
         pipe: Pipeline,

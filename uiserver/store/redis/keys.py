@@ -14,7 +14,7 @@ from uiserver.engine.hashing import erasure_bucket
 DEFAULT_PREFIX = "uiserver:"
 
 # The kinds of per-user keys, `{prefix}{kind}:{user id}`: erase_user deletes every one of them.
-USER_KEY_KINDS = ("user", "aff", "seg", "order")
+USER_KEY_KINDS = ("user", "aff", "seg", "order", "evid")
 
 
 class Keys:
@@ -40,6 +40,10 @@ class Keys:
 
     def order(self, user_id: str) -> str:
         return self._user_kind("order", user_id)
+
+    def event_ids(self, user_id: str) -> str:
+        """The zset of the user's seen event ids: digest -> Unix seconds first stored."""
+        return self._user_kind("evid", user_id)
 
     def of_user(self, user_id: str) -> list[str]:
         """Every per-user key of the user (what erasure deletes)."""

@@ -2,8 +2,8 @@
 
 A script runs atomically, so its five reads are one consistent snapshot, as MULTI/EXEC gave,
 in one round trip and one reply (MULTI/EXEC took 7 commands and 7 replies). KEYS: the user's
-keys in `USER_KEY_KINDS` order (user hash, affinity zset, segment set, order hash), then the
-erasure epoch's key.
+keys in `USER_KEY_KINDS` order (user hash, affinity zset, segment set, order hash, then
+kinds the profile does not read), and last the erasure epoch's key.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 READ_USER = """
 return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES'),
         redis.call('SMEMBERS', KEYS[3]), redis.call('HGETALL', KEYS[4]),
-        redis.call('GET', KEYS[5])}
+        redis.call('GET', KEYS[#KEYS])}
 """
 
 

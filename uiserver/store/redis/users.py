@@ -5,6 +5,8 @@
   aff:{id}        zset  affinity key -> score (as of affinity_ts)
   seg:{id}        set   segments
   order:{id}      hash  page -> JSON list of component ids last served
+  evid:{id}       zset  seen event ids: 8-byte digest -> Unix seconds first stored
+                        (`store.event_ids`: 7 days, at most 1,000; expires with its window)
   erased:{bucket} int   erasure epoch of a bucket of users (`engine.hashing.erasure_bucket`)
 
 Erasure deletes every kind in `keys.USER_KEY_KINDS` and INCRs the user's bucket epoch in the same
@@ -21,10 +23,13 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT
 
+from uiserver.engine.activity import Tally, decode_activity, encode_activity
+from uiserver.engine.activity import record_events as record_activity_events
 from uiserver.engine.affinity import Affinity, fold
 from uiserver.schema import Activity, Event, Profile, Settings
 from uiserver.store._common import (
     build_profile,
+    count_conversions,
     decode_order,
     decode_settings,
     export_document,
@@ -32,8 +37,10 @@ from uiserver.store._common import (
     last_assignments,
     user_invalidations,
 )
-from uiserver.store.base import ErasedMeanwhile, Invalidation, UserExport
-from uiserver.store.redis.activity import fold_events, stored_activity
+from uiserver.store.base import Attribution, ErasedMeanwhile, Invalidation, UserExport
+from uiserver.store.event_ids import MAX_IDS, WINDOW_S, Recorded, fresh
+from uiserver.store.event_ids import digests as batch_digests
+from uiserver.store.redis.activity import RedisActivity, stored_activity
 from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.errors import guard
 from uiserver.store.redis.read import READ_USER, read_user_reply
@@ -49,6 +56,7 @@ class RedisUsers:
         self._channel = conn.channel
         self._listeners = conn.listeners
         self._read_script = conn.redis.register_script(READ_USER)
+        self._counts = RedisActivity(conn)  # the experiment counts an events batch adds to
 
     async def get_profile(self, user_id: str) -> Profile:
         settings, affinity, segments, orders, _, epoch, activity = await self._read_user(user_id)
@@ -97,15 +105,29 @@ class RedisUsers:
     async def record_events(
         self, user_id: str, events: Sequence[Event], now: float, epoch: int | None = None
     ) -> int:
-        """Fold the batch into the user's affinities; 0 (nothing stored) when personalization
-        is off in the stored settings, whatever the caller checked (defence in depth)."""
-        if not events:
-            return 0
-        user_key, aff_key = self._keys.user(user_id), self._keys.aff(user_id)
-        epoch_key = self._keys.epoch(user_id)
-        changes = [Invalidation("user", user_id)]
+        return (await self.record_batch(user_id, events, now, epoch)).stored
 
-        async def attempt(pipe: Pipeline) -> bool:
+    async def record_batch(
+        self,
+        user_id: str,
+        events: Sequence[Event],
+        now: float,
+        epoch: int | None = None,
+        conversions: Attribution | None = None,
+    ) -> Recorded:
+        """Fold the batch's fresh events (ids not in `evid:{id}`) into the user's affinities
+        and counters, remember their ids and count their conversions in one MULTI/EXEC, under
+        WATCH of every key read; nothing stored when personalization is off in the stored
+        settings, whatever the caller checked (defence in depth). A retry after a lost EXEC
+        reply reads the ids that EXEC wrote: nothing counts twice."""
+        if not events:
+            return Recorded()
+        user_key, aff_key = self._keys.user(user_id), self._keys.aff(user_id)
+        epoch_key, ids_key = self._keys.epoch(user_id), self._keys.event_ids(user_id)
+        changes = [Invalidation("user", user_id)]
+        digests = batch_digests(events)
+
+        async def attempt(pipe: Pipeline) -> Recorded:
             await check_epoch(pipe, epoch_key, epoch)
             fields = await pipe.hmget(
                 user_key, ["settings", "evidence", "affinity_ts", "last_event", "activity"]
@@ -113,22 +135,51 @@ class RedisUsers:
             settings = None if fields[0] is None else decode_settings(fields[0])
             if settings is not None and settings.personalization == 0:
                 await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                return False
+                return Recorded()
+            folded, new_ids = fresh(events, await self._seen(pipe, ids_key, digests, now))
+            if not folded:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                return Recorded(duplicates=len(events))
             scores = await pipe.zrange(aff_key, 0, -1, withscores=True)
             state = Affinity(_scores(scores), *_affinity_fields(fields[1:4]))
-            new = fold(state, events, now)
+            new = fold(state, folded, now)
+            counters = record_activity_events(_activity(fields[4]), folded, now)
+            tallies: list[Tally] = []
+            counted, experiments, legacy = 0, set[str](), dict[str, int]()
+            if conversions is not None:
+                counters, tallies, counted = count_conversions(counters, conversions(folded), now)
+                experiments = {t.experiment for t in tallies}
+                legacy = await self._counts.legacy_flags(pipe, experiments)
             pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             self._queue_affinity(pipe, user_id, new, now)
-            pipe.hset(user_key, "activity", fold_events(fields[4], events, now))
+            pipe.hset(user_key, "activity", encode_activity(counters))
+            _queue_ids(pipe, ids_key, new_ids, now)
+            self._counts.queue_counts(pipe, tallies, legacy, experiments)
             self._channel.publish(pipe, changes)
             await pipe.execute()
-            return True
+            return Recorded(len(folded), len(events) - len(folded), counted)
 
-        keys = (user_key, aff_key, epoch_key)
-        if not await watched(self._redis, keys, attempt, "redis: an events write kept conflicting"):
-            return 0
-        self._listeners.emit(changes)
-        return len(events)
+        keys = (user_key, aff_key, epoch_key, ids_key)
+        recorded = await watched(
+            self._redis, keys, attempt, "redis: an events write kept conflicting"
+        )
+        if recorded.stored:
+            self._listeners.emit(changes)
+        return recorded
+
+    @staticmethod
+    async def _seen(pipe: Pipeline, key: str, digests: Sequence[bytes], now: float) -> set[bytes]:
+        """Which digests the user's seen-id zset holds within the window (one ZMSCORE)."""
+        if not digests:
+            return set()
+        # redis-py annotates members as str; bytes are sent as they are.
+        scores = await pipe.zmscore(key, list(digests))  # type: ignore[arg-type]
+        cutoff = now - WINDOW_S
+        return {
+            d
+            for d, score in zip(digests, scores, strict=True)
+            if score is not None and score >= cutoff
+        }
 
     def _queue_affinity(self, pipe: Pipeline, user_id: str, new: Affinity, now: float) -> None:
         aff_key, user_key = self._keys.aff(user_id), self._keys.user(user_id)
@@ -228,6 +279,21 @@ class RedisUsers:
             _int(epoch),
             stored_activity(user, raw_activity),
         )
+
+
+def _queue_ids(pipe: Pipeline, key: str, digests: Sequence[bytes], now: float) -> None:
+    """Queue (after MULTI) the new digests and the bounds: entries older than the window go,
+    then all but the newest MAX_IDS; the key expires a window after its last write."""
+    if not digests:
+        return
+    pipe.zadd(key, dict.fromkeys(digests, now))
+    pipe.zremrangebyscore(key, "-inf", f"({now - WINDOW_S!r}")
+    pipe.zremrangebyrank(key, 0, -MAX_IDS - 1)
+    pipe.expire(key, WINDOW_S)
+
+
+def _activity(raw: bytes | str | None) -> Activity | None:
+    return None if raw is None else decode_activity(raw)
 
 
 async def check_epoch(pipe: Pipeline, epoch_key: str, epoch: int | None) -> None:

@@ -3,7 +3,8 @@
 `SQLiteStore` composes one object per role of `store.base.Store`, all on one `Database`
 (connection, transactions, change log, listeners):
 
-    users      SQLiteUsers      users.py      settings, affinities, segments, orders, erasure
+    users      SQLiteUsers      users.py      settings, affinities, segments, orders, erasure,
+                                              seen event ids (event_ids.py)
     activity   SQLiteActivity   activity.py   counters and experiment counts
     templates  SQLiteTemplates  templates.py  template history, rollouts, archive
     drafts     SQLiteDrafts     drafts.py     designers' drafts
@@ -17,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from uiserver.store.base import Listener
-from uiserver.store.sqlite import activity, changes, drafts, erasure, templates, users
+from uiserver.store.sqlite import activity, changes, drafts, erasure, event_ids, templates, users
 from uiserver.store.sqlite.activity import SQLiteActivity
 from uiserver.store.sqlite.database import Database
 from uiserver.store.sqlite.drafts import SQLiteDrafts
@@ -27,6 +28,7 @@ from uiserver.store.sqlite.users import SQLiteUsers
 SCHEMA = (
     *users.SCHEMA,
     *activity.SCHEMA,
+    *event_ids.SCHEMA,
     *templates.SCHEMA,
     *changes.SCHEMA,
     *erasure.SCHEMA,

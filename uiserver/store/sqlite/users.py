@@ -22,8 +22,10 @@ from uiserver.store._common import (
     last_assignments,
     user_invalidations,
 )
-from uiserver.store.base import Invalidation, UserExport
-from uiserver.store.sqlite import activity, erasure
+from uiserver.store.base import Attribution, Invalidation, UserExport
+from uiserver.store.event_ids import Recorded, fresh
+from uiserver.store.event_ids import digests as batch_digests
+from uiserver.store.sqlite import activity, erasure, event_ids
 from uiserver.store.sqlite.database import Database
 from uiserver.store.sqlite.orders import GroupCommit
 from uiserver.store.sqlite.profile import PROFILE_QUERY, profile_args, profile_from_rows
@@ -133,18 +135,33 @@ class SQLiteUsers:
     async def record_events(
         self, user_id: str, events: Sequence[Event], now: float, epoch: int | None = None
     ) -> int:
-        """Fold the batch into the user's affinities and counters; 0 (nothing stored) when
-        personalization is off in the stored settings, whatever the caller checked (defence in
-        depth)."""
+        return (await self.record_batch(user_id, events, now, epoch)).stored
+
+    async def record_batch(
+        self,
+        user_id: str,
+        events: Sequence[Event],
+        now: float,
+        epoch: int | None = None,
+        conversions: Attribution | None = None,
+    ) -> Recorded:
+        """Fold the batch's fresh events (ids not seen, `event_ids`) into the user's affinities
+        and counters, remember their ids and count their conversions, in one transaction;
+        nothing stored when personalization is off in the stored settings, whatever the caller
+        checked (defence in depth)."""
         if not events:
-            return 0
+            return Recorded()
         changes = [Invalidation("user", user_id)]
         with self._db.tx(write=True) as conn:
             erasure.check(conn, user_id, epoch)
             settings, state, _, _ = user_row(conn, user_id)
             if settings is not None and settings.personalization == 0:
-                return 0
-            new = fold(state, events, now)
+                return Recorded()
+            known = event_ids.seen(conn, user_id, batch_digests(events), now)
+            folded, new_ids = fresh(events, known)
+            if not folded:
+                return Recorded(duplicates=len(events))
+            new = fold(state, folded, now)
             conn.execute("DELETE FROM affinities WHERE user_id = ?", (user_id,))
             conn.executemany(
                 "INSERT INTO affinities (user_id, key, score) VALUES (?, ?, ?)",
@@ -157,10 +174,14 @@ class SQLiteUsers:
                 "last_event = excluded.last_event, updated = excluded.updated",
                 (user_id, new.evidence, new.updated, new.last_event, now, now),
             )
-            activity.fold_events(conn, user_id, events, now)
+            activity.fold_events(conn, user_id, folded, now)
+            event_ids.remember(conn, user_id, new_ids, now)
+            counted = 0
+            if conversions is not None:
+                counted = activity.convert(conn, user_id, conversions(folded), now)
             self._db.changes.append(conn, changes, now)
         self._db.listeners.emit(changes)
-        return len(events)
+        return Recorded(len(folded), len(events) - len(folded), counted)
 
     async def set_last_order(
         self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None

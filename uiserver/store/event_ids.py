@@ -1,0 +1,62 @@
+"""Seen event ids, what both backends share: a resent events batch never counts twice.
+
+A client makes an id when it tracks an event and keeps it across retries and restarts
+(`schema.Event.id`). In the same transaction that folds a batch into affinities and counters,
+the store looks the batch's ids up in the user's set of seen ids, folds only the events whose
+id it has not seen (nor seen earlier in the batch), and adds their ids to the set: a batch whose
+first POST landed but whose answer was lost is recognised when it comes again, and so is a
+transaction Redis executed whose reply was lost (the retry reads the set the first one wrote).
+
+The set is per-user data in the user's own rows/key (erased with the user), and bounded:
+an id is remembered for WINDOW_S (7 days) after it was first stored, and a user keeps at most
+MAX_IDS (1,000: twice the largest batch, `EventBatch`) ids, the oldest forgotten first. A resend
+after the window may count again. The stores keep an 8-byte digest of each id
+(`engine.hashing.event_digest`), never the id. Events without an id are always folded: they
+cannot be told from a resend (no id is derived from their content, because two real clicks on
+one component in the same second have the same content).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Sequence
+
+import msgspec
+
+from uiserver.engine.hashing import event_digest
+from uiserver.schema import Event
+
+WINDOW_DAYS = 7
+WINDOW_S = WINDOW_DAYS * 86_400  # how long an id is remembered after it was first stored
+MAX_IDS = 1_000  # ids remembered per user (the largest batch is 500 events)
+
+
+class Recorded(msgspec.Struct, frozen=True):
+    """What `UserStore.record_batch` did: events folded (`stored`), events whose id was seen
+    (`duplicates`), and conversions counted for experiments (`conversions`). Nothing stored and
+    no duplicates from a non-empty batch: the stored settings turn personalization off."""
+
+    stored: int = 0
+    duplicates: int = 0
+    conversions: int = 0
+
+
+def digests(events: Sequence[Event]) -> list[bytes]:
+    """The distinct digests of the batch's ids, in order (what to look up in the seen set)."""
+    return list(dict.fromkeys(event_digest(e.id) for e in events if e.id is not None))
+
+
+def fresh(events: Sequence[Event], seen: Container[bytes]) -> tuple[list[Event], list[bytes]]:
+    """The events to fold (id never seen before, or no id) and the digests to remember; an id
+    repeated inside the batch counts once (its first event)."""
+    out: list[Event] = []
+    new: dict[bytes, None] = {}
+    for event in events:
+        if event.id is None:
+            out.append(event)
+            continue
+        digest = event_digest(event.id)
+        if digest in seen or digest in new:
+            continue
+        new[digest] = None
+        out.append(event)
+    return out, list(new)
