@@ -1,11 +1,15 @@
-"""A real redis-server process owned by the tests."""
+"""A real redis-server process owned by the tests, and a proxy that loses a reply."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -93,3 +97,78 @@ class RedisServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+class LostReplyProxy:
+    """A TCP proxy in front of a real redis-server that loses one transaction's reply: once
+    `arm()`ed, it passes the next MULTI ... EXEC on to Redis, waits until Redis has answered
+    the EXEC (so the transaction ran), and then closes the client's connection instead of
+    passing the answer back, as a network failure on the way back would. Everything else is
+    passed through unchanged. `lost` counts the replies lost."""
+
+    EXEC = b"\r\nEXEC\r\n"
+    EXEC_REPLY = re.compile(rb"\+QUEUED\r\n\*-?\d+\r\n")
+
+    def __init__(self, redis_url: str) -> None:
+        address = urlsplit(redis_url)
+        self.upstream = (address.hostname or "127.0.0.1", address.port or 6379)
+        self.path = address.path
+        self.armed = False
+        self.lost = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        """Listen on a free port; the redis:// URL to give the client."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"redis://127.0.0.1:{port}{self.path}"
+
+    def arm(self) -> None:
+        self.armed = True
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        exec_sent = asyncio.Event()
+
+        async def to_redis() -> None:
+            tail = b""
+            while data := await reader.read(65536):
+                # an EXEC that ends in this chunk (it may begin in the previous one)
+                at = (tail + data).rfind(self.EXEC)
+                if self.armed and at >= 0 and at + len(self.EXEC) > len(tail):
+                    self.armed = False
+                    exec_sent.set()
+                tail = data[-len(self.EXEC) :]
+                up_writer.write(data)
+                await up_writer.drain()
+            up_writer.close()
+
+        async def to_client() -> None:
+            held = b""
+            while data := await up_reader.read(65536):
+                if exec_sent.is_set():
+                    held += data
+                    if self.EXEC_REPLY.search(held):  # the transaction ran: lose its answer
+                        self.lost += 1
+                        writer.transport.abort()
+                        up_writer.close()
+                        return
+                    continue
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        tasks = [asyncio.ensure_future(to_redis()), asyncio.ensure_future(to_client())]
+        with contextlib.suppress(ConnectionError, OSError):
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
+            await asyncio.gather(*tasks, return_exceptions=True)
+        up_writer.close()
+        writer.close()

@@ -221,7 +221,8 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
     (
         "post",
         "/v1/me/events",
-        "Report a batch of behaviour events (at most 500)",
+        "Report a batch of behaviour events (at most 500); an event's `id` is stored once "
+        "per user for 7 days (at most the last 1,000), so a resent batch counts once",
         _ref("EventBatch"),
         {
             202: _obj(
@@ -232,7 +233,8 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
                     "type": "object",
                     "additionalProperties": {"type": "integer"},
                     "description": "unknown_page, unknown_component, "
-                    "not_interactive, personalization_off",
+                    "not_interactive, personalization_off, erased, duplicate (an event "
+                    "whose `id` the server stored within the last 7 days: a resent batch)",
                 },
             ),
             400: _ref("ErrorBody"),

@@ -18,7 +18,8 @@ one component in the same second have the same content).
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+import struct
+from collections.abc import Container, Mapping, Sequence
 
 import msgspec
 
@@ -60,3 +61,24 @@ def fresh(events: Sequence[Event], seen: Container[bytes]) -> tuple[list[Event],
         new[digest] = None
         out.append(event)
     return out, list(new)
+
+
+# The packed form of a user's set (the Redis store's `evid:{id}` string): 12-byte records of
+# the digest and the whole Unix second it was first stored, oldest first. 12 bytes an id, so
+# the bound is 12 KB a user (a sorted set took ~19 bytes an id up to 128, ~113 past it).
+_RECORD = struct.Struct(">8sI")
+
+
+def unpack(raw: bytes | None, now: float) -> dict[bytes, int]:
+    """digest -> second first stored, oldest first, of the ids still within the window."""
+    if not raw:
+        return {}
+    cutoff = int(now) - WINDOW_S
+    usable = len(raw) - len(raw) % _RECORD.size
+    return {d: t for d, t in _RECORD.iter_unpack(raw[:usable]) if t >= cutoff}
+
+
+def pack(known: Mapping[bytes, int], new: Sequence[bytes], now: float) -> bytes:
+    """`known` (from `unpack`) with `new` added at `now`, the newest MAX_IDS kept."""
+    entries = [*known.items(), *((d, int(now)) for d in new)][-MAX_IDS:]
+    return b"".join(_RECORD.pack(d, t) for d, t in entries)

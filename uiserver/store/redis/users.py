@@ -5,8 +5,9 @@
   aff:{id}        zset  affinity key -> score (as of affinity_ts)
   seg:{id}        set   segments
   order:{id}      hash  page -> JSON list of component ids last served
-  evid:{id}       zset  seen event ids: 8-byte digest -> Unix seconds first stored
-                        (`store.event_ids`: 7 days, at most 1,000; expires with its window)
+  evid:{id}       str   seen event ids: 12-byte records (digest, second first stored),
+                        oldest first (`store.event_ids`: 7 days, at most 1,000; expires with
+                        its window)
   erased:{bucket} int   erasure epoch of a bucket of users (`engine.hashing.erasure_bucket`)
 
 Erasure deletes every kind in `keys.USER_KEY_KINDS` and INCRs the user's bucket epoch in the same
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT
@@ -38,8 +39,7 @@ from uiserver.store._common import (
     user_invalidations,
 )
 from uiserver.store.base import Attribution, ErasedMeanwhile, Invalidation, UserExport
-from uiserver.store.event_ids import MAX_IDS, WINDOW_S, Recorded, fresh
-from uiserver.store.event_ids import digests as batch_digests
+from uiserver.store.event_ids import WINDOW_S, Recorded, fresh, pack, unpack
 from uiserver.store.redis.activity import RedisActivity, stored_activity
 from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.errors import guard
@@ -125,7 +125,7 @@ class RedisUsers:
         user_key, aff_key = self._keys.user(user_id), self._keys.aff(user_id)
         epoch_key, ids_key = self._keys.epoch(user_id), self._keys.event_ids(user_id)
         changes = [Invalidation("user", user_id)]
-        digests = batch_digests(events)
+        with_ids = any(e.id is not None for e in events)
 
         async def attempt(pipe: Pipeline) -> Recorded:
             await check_epoch(pipe, epoch_key, epoch)
@@ -136,7 +136,9 @@ class RedisUsers:
             if settings is not None and settings.personalization == 0:
                 await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
                 return Recorded()
-            folded, new_ids = fresh(events, await self._seen(pipe, ids_key, digests, now))
+            # the client answers bytes (no decode_responses)
+            known = unpack(cast(bytes | None, await pipe.get(ids_key)), now) if with_ids else {}
+            folded, new_ids = fresh(events, known)
             if not folded:
                 await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
                 return Recorded(duplicates=len(events))
@@ -153,7 +155,8 @@ class RedisUsers:
             pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             self._queue_affinity(pipe, user_id, new, now)
             pipe.hset(user_key, "activity", encode_activity(counters))
-            _queue_ids(pipe, ids_key, new_ids, now)
+            if new_ids:
+                pipe.set(ids_key, pack(known, new_ids, now), ex=WINDOW_S)
             self._counts.queue_counts(pipe, tallies, legacy, experiments)
             self._channel.publish(pipe, changes)
             await pipe.execute()
@@ -166,20 +169,6 @@ class RedisUsers:
         if recorded.stored:
             self._listeners.emit(changes)
         return recorded
-
-    @staticmethod
-    async def _seen(pipe: Pipeline, key: str, digests: Sequence[bytes], now: float) -> set[bytes]:
-        """Which digests the user's seen-id zset holds within the window (one ZMSCORE)."""
-        if not digests:
-            return set()
-        # redis-py annotates members as str; bytes are sent as they are.
-        scores = await pipe.zmscore(key, list(digests))  # type: ignore[arg-type]
-        cutoff = now - WINDOW_S
-        return {
-            d
-            for d, score in zip(digests, scores, strict=True)
-            if score is not None and score >= cutoff
-        }
 
     def _queue_affinity(self, pipe: Pipeline, user_id: str, new: Affinity, now: float) -> None:
         aff_key, user_key = self._keys.aff(user_id), self._keys.user(user_id)
@@ -279,17 +268,6 @@ class RedisUsers:
             _int(epoch),
             stored_activity(user, raw_activity),
         )
-
-
-def _queue_ids(pipe: Pipeline, key: str, digests: Sequence[bytes], now: float) -> None:
-    """Queue (after MULTI) the new digests and the bounds: entries older than the window go,
-    then all but the newest MAX_IDS; the key expires a window after its last write."""
-    if not digests:
-        return
-    pipe.zadd(key, dict.fromkeys(digests, now))
-    pipe.zremrangebyscore(key, "-inf", f"({now - WINDOW_S!r}")
-    pipe.zremrangebyrank(key, 0, -MAX_IDS - 1)
-    pipe.expire(key, WINDOW_S)
 
 
 def _activity(raw: bytes | str | None) -> Activity | None:
