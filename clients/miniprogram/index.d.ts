@@ -92,6 +92,11 @@ export interface EventOptions {
   maxQueued?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /**
+   * Makes each event's id when it is tracked (default: the time in base 36, `-`, 18 random
+   * base-36 characters). The server takes 8-64 characters of `A-Z a-z 0-9 _ -`, unique per user.
+   */
+  newId?: () => string;
 }
 
 export interface LayoutClientOptions {
@@ -154,8 +159,11 @@ export interface UpdateMeta {
 }
 
 export type EventKind = 'view' | 'click' | 'convert';
-/** An event as queued and sent (`ts`: Unix seconds). */
-export interface TrackedEvent { page: string; component: string; kind: EventKind; ts: number; value?: number; }
+/**
+ * An event as queued and sent (`ts`: Unix seconds). `id` is made when it is tracked and sent
+ * with every attempt, after a restart too: the server counts a resent event once (7 days).
+ */
+export interface TrackedEvent { page: string; component: string; kind: EventKind; ts: number; value?: number; id: string; }
 
 export interface FlushResult { sent: number; dropped: number; pending: number; }
 

@@ -28,6 +28,28 @@ let storage;
 let client;
 let clock;
 let hideHandlers;
+// Set to lose the answer of the next events POST: the server gets and stores the batch, the
+// SDK sees a network failure (a connection dropped on the way back). Bodies and answers kept.
+let loseNextEventsAnswer = false;
+const eventPosts = [];
+
+function losingAnswers(request) {
+  return function lossy(opts) {
+    if (opts.method !== 'POST' || !/\/v1\/me\/events$/.test(opts.url)) return request(opts);
+    const lose = loseNextEventsAnswer;
+    loseNextEventsAnswer = false;
+    const sent = { body: JSON.parse(String(opts.data)), statusCode: 0, answer: null, lost: lose };
+    eventPosts.push(sent);
+    return request(Object.assign({}, opts, {
+      success(res) {
+        sent.statusCode = res.statusCode;
+        sent.answer = res.data;
+        if (lose) opts.fail({ errMsg: 'request:fail the answer was lost' });
+        else opts.success(res);
+      },
+    }));
+  };
+}
 
 beforeAll(async () => {
   port = await freePort();
@@ -40,7 +62,7 @@ beforeAll(async () => {
   client = createLayoutClient({
     baseUrl: 'http://127.0.0.1:' + port,
     getToken: () => signToken(secret, user),
-    request: nodeRequest(log),
+    request: losingAnswers(nodeRequest(log)),
     storage,
     defaults: { home: bundledHome },
     now: () => clock,
@@ -137,6 +159,28 @@ test('5. tracked events are stored (seen in /v1/me/data)', async () => {
   expect(after).toMatch(/search/);
   expect(after).toMatch(/categories/);
   expect(before).not.toMatch(/categories/);
+});
+
+test('5b. a batch whose answer was lost is sent again with the same ids and counted once', async () => {
+  const activity = async () => (await client.exportData()).data.activity || {};
+  const before = await activity();
+  expect(client.track('home', 'coupons', 'convert', 99)).toBe(true);
+  expect(client.track('home', 'coupons', 'click')).toBe(true);
+  loseNextEventsAnswer = true;
+  const lost = await client.flush();
+  expect(lost.pending).toBe(2); // the SDK saw a network failure and keeps the events...
+  const first = eventPosts[eventPosts.length - 1];
+  expect(first.lost).toBe(true);
+  expect(first.statusCode).toBe(202); // ...which the server had stored
+  expect(first.answer.stored).toBe(2);
+  const retried = await client.flush(); // the retry (the backoff timer's job, done now)
+  expect(retried).toEqual({ sent: 2, dropped: 0, pending: 0 });
+  const second = eventPosts[eventPosts.length - 1];
+  expect(second.body.events.map((e) => e.id)).toEqual(first.body.events.map((e) => e.id));
+  expect(second.answer).toEqual({ accepted: 2, stored: 0, ignored: 2, ignored_reasons: { duplicate: 2 } });
+  const after = await activity();
+  expect((after.converts || 0) - (before.converts || 0)).toBe(1);
+  expect((after.value || 0) - (before.value || 0)).toBe(99);
 });
 
 test('6. server killed: "offline", the elderly layout kept', async () => {

@@ -21,6 +21,9 @@ function setup(extra) {
 }
 
 const posts = (request) => request.requests.filter((r) => r.method === 'POST');
+const ids = (req) => req.body.events.map((e) => e.id);
+// what the server takes: 8-64 characters of A-Z a-z 0-9 _ - (uiserver/schema.py EventId)
+const ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 test('49 events wait; the 50th flushes them in one request', async () => {
   const { client, request } = setup();
@@ -32,7 +35,7 @@ test('49 events wait; the 50th flushes them in one request', async () => {
   expect(posts(request)).toHaveLength(1);
   const batch = posts(request)[0].body.events;
   expect(batch).toHaveLength(50);
-  expect(batch[49]).toEqual({ page: 'home', component: 'coupons', kind: 'convert', ts: 1700000000, value: 12.5 });
+  expect(batch[49]).toEqual({ page: 'home', component: 'coupons', kind: 'convert', ts: 1700000000, value: 12.5, id: expect.stringMatching(ID) });
   expect(posts(request)[0].header.Authorization).toBe('Bearer ' + tokenFor('alice'));
 });
 
@@ -105,7 +108,7 @@ test('a 422 about `value` (a server older than the field) strips values and rese
   client.track('home', 'search', 'click');
   client.track('home', 'coupons', 'convert', 30);
   expect(await client.flush()).toEqual({ sent: 2, dropped: 0, pending: 0 });
-  expect(posts(request)[1].body.events[1]).toEqual({ page: 'home', component: 'coupons', kind: 'convert', ts: 1700000000 });
+  expect(posts(request)[1].body.events[1]).toEqual({ page: 'home', component: 'coupons', kind: 'convert', ts: 1700000000, id: posts(request)[0].body.events[1].id });
 });
 
 test('a 422 naming one event drops only that event; a 413 halves the batch', async () => {
@@ -170,4 +173,120 @@ test('bad arguments are refused at track time', () => {
   const { client } = setup();
   expect(() => client.track('home', 'search', 'hover')).toThrow(TypeError);
   expect(() => client.track('home', 'search', 'convert', -1)).toThrow(TypeError);
+});
+
+// ----------------------------------------------------------------------------- event ids
+
+test('each event gets an id when it is tracked: unique, of the form the server takes', async () => {
+  const { client, request } = setup();
+  for (let i = 0; i < 120; i++) client.track('home', 'search', 'click');
+  await client.flush();
+  const sent = posts(request).flatMap(ids);
+  expect(sent).toHaveLength(120);
+  sent.forEach((id) => expect(id).toMatch(ID));
+  expect(new Set(sent).size).toBe(120);
+  expect(client.pendingEvents()).toEqual([]);
+});
+
+test('the id is made at track time, not at send time', async () => {
+  const { client, request } = setup();
+  client.track('home', 'search', 'click');
+  const queued = client.pendingEvents()[0].id;
+  expect(queued).toMatch(ID);
+  await client.flush();
+  expect(ids(posts(request)[0])).toEqual([queued]);
+});
+
+test('a retried flush sends the same ids (network failure, 503, a lost answer)', async () => {
+  const { client, request, clock } = setup();
+  const answers = ['fail', { statusCode: 503, data: {} }];
+  request.handler = () => (answers.length ? answers.shift() : 'fail'); // the last: stored, answer lost
+  client.track('home', 'coupons', 'convert', 99);
+  client.track('home', 'search', 'click');
+  await client.flush();
+  await clock.advance(750);
+  await clock.advance(1500);
+  request.handler = () => ({ statusCode: 202, data: { stored: 0, ignored: 2, ignored_reasons: { duplicate: 2 } } });
+  expect(await client.flush()).toEqual({ sent: 2, dropped: 0, pending: 0 });
+  const attempts = posts(request).map(ids);
+  expect(attempts).toHaveLength(4);
+  expect(attempts[0]).toEqual([expect.stringMatching(ID), expect.stringMatching(ID)]);
+  attempts.forEach((sent) => expect(sent).toEqual(attempts[0]));
+});
+
+test('ids survive an app restart: the resend after a restart carries the first attempt\'s ids', async () => {
+  const { client, request, make, hide } = setup();
+  request.handler = () => 'fail'; // e.g. the server stored the batch and the answer was lost
+  client.track('home', 'coupons', 'convert', 99);
+  client.track('home', 'search', 'click');
+  hide.forEach((fn) => fn()); // the app hides: stored, then a flush that fails
+  await settle();
+  const first = ids(posts(request)[0]);
+  expect(first).toEqual([expect.stringMatching(ID), expect.stringMatching(ID)]);
+  request.handler = () => ({ statusCode: 202, data: {} });
+  const restarted = make();
+  expect(restarted.pendingEvents().map((e) => e.id)).toEqual(first);
+  expect(await restarted.flush()).toEqual({ sent: 2, dropped: 0, pending: 0 });
+  expect(ids(posts(request)[posts(request).length - 1])).toEqual(first);
+});
+
+test('events stored by an older SDK (no id) get one on restore, the same on every restart', async () => {
+  const { storage, request, make } = setup();
+  const old = [{ user: 'alice', event: { page: 'home', component: 'search', kind: 'click', ts: 1699999000 } }];
+  storage.setStorageSync('uiserver:events', old);
+  const restored = make().pendingEvents();
+  expect(restored).toHaveLength(1);
+  expect(restored[0].id).toMatch(ID);
+  request.handler = () => 'fail';
+  const again = make(); // a second restart before anything was delivered
+  expect(again.pendingEvents()[0].id).toBe(restored[0].id);
+  request.handler = () => ({ statusCode: 202, data: {} });
+  await again.flush();
+  expect(ids(posts(request)[posts(request).length - 1])).toEqual([restored[0].id]);
+});
+
+test('a stored id that is not of the server\'s form is replaced on restore', () => {
+  const { storage, make } = setup();
+  storage.setStorageSync('uiserver:events', [
+    { user: 'alice', event: { page: 'home', component: 'search', kind: 'click', ts: 1, id: 'bad id!' } },
+  ]);
+  expect(make().pendingEvents()[0].id).toMatch(ID);
+});
+
+test('a server older than event ids (422: unknown field `id`) gets the events without ids, none dropped', async () => {
+  const { client, request, errors } = setup();
+  request.handler = (req) => (req.body.events.some((e) => 'id' in e)
+    ? { statusCode: 422, data: { error: { code: 'invalid', message: 'Object contains unknown field `id`', field: 'events[0].id' } } }
+    : { statusCode: 202, data: {} });
+  client.track('home', 'search', 'click');
+  client.track('home', 'coupons', 'convert', 5);
+  expect(await client.flush()).toEqual({ sent: 2, dropped: 0, pending: 0 });
+  expect(posts(request)[1].body.events).toEqual([
+    { page: 'home', component: 'search', kind: 'click', ts: 1700000000 },
+    { page: 'home', component: 'coupons', kind: 'convert', ts: 1700000000, value: 5 },
+  ]);
+  expect(errors).toEqual([]);
+});
+
+test('halving a batch (413) keeps every event\'s id', async () => {
+  const { client, request } = setup();
+  request.handler = (req) => (req.body.events.length > 2 ? { statusCode: 413, data: {} } : { statusCode: 202, data: {} });
+  for (let i = 0; i < 4; i++) client.track('home', 'search', 'click');
+  const queued = client.pendingEvents().map((e) => e.id);
+  await client.flush();
+  const tooBig = ids(posts(request)[0]);
+  const delivered = posts(request).slice(1).flatMap(ids);
+  expect(queued).toHaveLength(4);
+  queued.forEach((id) => expect(id).toMatch(ID));
+  expect(tooBig).toEqual(queued);
+  expect(delivered).toEqual(queued);
+});
+
+test('a custom id maker (events.newId) is used as it is', async () => {
+  let n = 0;
+  const { client, request } = setup({ events: { newId: () => 'app-id-' + String(++n).padStart(4, '0') } });
+  client.track('home', 'search', 'click');
+  client.track('home', 'search', 'view');
+  await client.flush();
+  expect(ids(posts(request)[0])).toEqual(['app-id-0001', 'app-id-0002']);
 });

@@ -9,9 +9,16 @@
  * event. Any other 4xx (401: token expired, 403...) keeps every event for the next flush.
  * Nothing is queued while the user's personalization is 0. Pending events survive an app
  * restart (written to storage when the app hides or a flush fails), bounded by `maxQueued`.
+ *
+ * Every event gets its `id` when it is tracked (`event-id`), stored with it and sent with every
+ * attempt, so a batch whose answer was lost (the server stored it) counts once when it is sent
+ * again; the server answers such events as `duplicate`. Events restored from an older SDK's
+ * storage get an id then. A server older than ids (a 422 about an unknown `id`) gets the events
+ * without them, as for `value`.
  */
 
 const { ApiError, NetworkError } = require('./http');
+const { createEventIds, isEventId } = require('./event-id');
 
 /** @typedef {import('../../index').TrackedEvent} TrackedEvent */
 /** @typedef {import('../../index').FlushResult} FlushResult */
@@ -35,6 +42,22 @@ const KINDS = { view: true, click: true, convert: true };
  * @property {(batch: TrackedEvent[]) => Promise<Response>} send
  */
 
+/**
+ * What a send carries of an event: without `value` or `id` for a server older than them.
+ * @param {TrackedEvent} event
+ * @param {{value: boolean, id: boolean}} strip
+ * @returns {TrackedEvent}
+ */
+function wireEvent(event, strip) {
+  const dropValue = strip.value && event.value !== undefined;
+  if (!dropValue && !strip.id) return event;
+  /** @type {Partial<TrackedEvent>} */
+  const copy = Object.assign({}, event);
+  if (dropValue) delete copy.value;
+  if (strip.id) delete copy.id;
+  return /** @type {TrackedEvent} */ (copy);
+}
+
 /** @param {EventQueueDeps} deps */
 function createEventQueue(deps) {
   const opts = Object.assign({
@@ -47,6 +70,7 @@ function createEventQueue(deps) {
   }, deps.options || {});
   const scheduler = deps.scheduler;
   const storageKey = deps.store.prefix + 'events';
+  const newId = opts.newId || createEventIds(deps.now);
   let queue = restore();
   /** @type {unknown} the scheduler's timer id, null when none is set */
   let timer = null;
@@ -55,12 +79,21 @@ function createEventQueue(deps) {
   /** @type {Promise<FlushResult> | null} */
   let inflight = null;
   let again = false;
-  let stripValue = false;
+  const strip = { value: false, id: false };
 
-  /** @returns {Queued[]} */
+  /**
+   * The stored queue; an event without a valid id (stored by an older SDK) gets one now, and
+   * the queue is stored again so a later restart sends that same id.
+   * @returns {Queued[]}
+   */
   function restore() {
     const saved = deps.store.read(storageKey);
-    return Array.isArray(saved) ? saved.filter((/** @type {Queued | null} */ e) => e && e.event) : [];
+    /** @type {Queued[]} */
+    const entries = Array.isArray(saved) ? saved.filter((/** @type {Queued | null} */ e) => e && e.event) : [];
+    const missing = entries.filter((e) => !isEventId(e.event.id));
+    missing.forEach((e) => { e.event.id = newId(); });
+    if (missing.length) deps.store.write(storageKey, entries);
+    return entries;
   }
 
   function persist() {
@@ -93,7 +126,7 @@ function createEventQueue(deps) {
     if (!KINDS[kind]) throw new TypeError('kind must be view, click or convert');
     if (!page || !component) throw new TypeError('page and component are required');
     /** @type {TrackedEvent} */
-    const event = { page: String(page), component: String(component), kind, ts: deps.now() / 1000 };
+    const event = { page: String(page), component: String(component), kind, ts: deps.now() / 1000, id: newId() };
     if (value !== undefined && value !== null) {
       if (typeof value !== 'number' || !(value >= 0)) throw new TypeError('value must be a number >= 0');
       event.value = value;
@@ -138,12 +171,7 @@ function createEventQueue(deps) {
     for (;;) {
       const entries = queue.filter((e) => e.user === user).slice(0, limit);
       if (!entries.length) break;
-      const events = entries.map((e) => {
-        if (!stripValue || e.event.value === undefined) return e.event;
-        const copy = Object.assign({}, e.event);
-        delete copy.value;
-        return copy;
-      });
+      const events = entries.map((e) => wireEvent(e.event, strip));
       let res;
       try {
         res = await deps.send(events);
@@ -174,8 +202,12 @@ function createEventQueue(deps) {
         continue;
       }
       const match = status === 422 ? /^events\[(\d+)\]/.exec(error.field || '') : null;
-      if (match && /`value`/.test(error.message) && !stripValue && events.some((e) => e.value !== undefined)) {
-        stripValue = true; // the server predates the `value` field: send what it knows
+      if (match && /`value`/.test(error.message) && !strip.value && events.some((e) => e.value !== undefined)) {
+        strip.value = true; // the server predates the `value` field: send what it knows
+        continue;
+      }
+      if (match && /unknown field `id`/.test(error.message) && !strip.id) {
+        strip.id = true; // the server predates event ids: it cannot deduplicate, but it stores
         continue;
       }
       if (match || (status === 413 && entries.length === 1)) {
