@@ -116,3 +116,14 @@ def test_with_data_the_console_leads_with_the_always_valid_numbers(client: TestC
     assert "95% always-valid interval" in html and "p-value (always valid)" in html
     assert "Fixed-horizon" in html and "Not enough data yet" not in html
     assert f"{variant['sequential_p_value']:.4f}" in html
+
+
+def test_the_console_keeps_an_archived_pages_readout(client: TestClient) -> None:
+    _launch(client, "carch", 20, convert_every=4)
+    assert client.delete("/v1/admin/templates/home", headers=DESIGNER).status_code in (200, 204)
+    assert client.delete("/v1/admin/templates/cart", headers=DESIGNER).status_code in (200, 204)
+    assert log_in(client).status_code == 200
+    html = client.get("/designer/segments").text
+    assert "(archived)" in html and "This page is archived" in html
+    assert "Readout of home_deals_position_v1" in html
+    assert "<h3>cart" not in html  # archived without an experiment: not listed

@@ -58,9 +58,10 @@ def variant_shares(template: Template) -> list[VariantShare]:
 
 
 async def experiments(pages: LivePages, counts: ActivityStore) -> list[Experiment]:
-    """Every live page's experiment, variant shares and readout, by page name."""
+    """Every live page's experiment, variant shares and readout, by page name; then every
+    archived page that ran an experiment (its last published version, readout `archived`)."""
     await pages.sync()
-    return [
+    out = [
         Experiment(
             page,
             live.template.experiment,
@@ -69,6 +70,27 @@ async def experiments(pages: LivePages, counts: ActivityStore) -> list[Experimen
         )
         for page, live in sorted(pages.pages.items())
     ]
+    for page in sorted(pages.archived - pages.pages.keys()):
+        archived = await _archived(pages, page)
+        if archived is None or not archived.template.variants:
+            continue
+        result = await _readout(archived, counts)
+        out.append(
+            Experiment(
+                page,
+                archived.template.experiment,
+                variant_shares(archived.template),
+                msgspec.structs.replace(result, archived=True),
+            )
+        )
+    return out
+
+
+async def _archived(pages: LivePages, page: str) -> LivePage | None:
+    """The last published version of a page that is not served (archived), compiled here as
+    loading would, for its readout only; None for a page never published."""
+    state = (await pages.templates.states(page)).get(page)
+    return None if state is None else pages._compile(state.head)
 
 
 async def experiment_readout(
@@ -81,12 +103,11 @@ async def experiment_readout(
     live = pages.pages.get(page)
     if live is not None:
         return await _readout(live, counts)
-    state = (await pages.templates.states(page)).get(page)
-    if state is None:
+    archived = await _archived(pages, page)
+    if archived is None:
         raise NotFound(f"no page {page!r}", "page")
-    # Not served, so not loaded: compiled here (as loading would) for this readout only.
-    result = await _readout(pages._compile(state.head), counts)
-    return msgspec.structs.replace(result, archived=state.archived is not None)
+    result = await _readout(archived, counts)
+    return msgspec.structs.replace(result, archived=page in pages.archived)
 
 
 ATTRIBUTION = (
