@@ -14,7 +14,22 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from uiserver.config import default_components, default_layouts, resolve_data_dir
+from uiserver.config import (
+    DURATION_OPTIONS,
+    default_components,
+    default_layouts,
+    parse_duration,
+    resolve_data_dir,
+)
+
+
+def duration(text: str) -> str:
+    """An argparse type: the option's text, once it reads as a duration."""
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,11 +62,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="the HTTP server (default: uvicorn, or UISERVER_SERVER)",
     )
     _connection_options(serve)
+    for option, variable, default, what in DURATION_OPTIONS:
+        serve.add_argument(
+            option,
+            type=duration,
+            default=os.environ.get(variable),
+            help=f"{what}: seconds, or 90s, 15m, 12h, 30d (default {default}, or {variable})",
+        )
 
-    token = sub.add_parser("token", help="mint a JWT for a user")
+    token = sub.add_parser(
+        "token",
+        help="mint a JWT for a user (with iat and jti); `uiserver token revoke` revokes tokens",
+    )
     token.add_argument("user")
     token.add_argument("--role", choices=["user", "designer", "admin"], default="user")
-    token.add_argument("--ttl", type=int, default=86_400, help="seconds until it expires")
+    token.add_argument(
+        "--ttl",
+        type=int,
+        default=None,
+        help="seconds until it expires (default: a day for users, the designer maximum, 12 h, "
+        "for designers and admins); at most the server's maximum lifetime for the role",
+    )
     token.add_argument("--data-dir", type=Path, default=None)
 
     validate = sub.add_parser("validate", help="schema and accessibility lint of files")
@@ -133,6 +164,22 @@ def _connection_options(serve: argparse.ArgumentParser) -> None:
 COMMANDS = ("serve", "token", "validate", "publish", "export", "bench")
 
 
+def revoke_parser() -> argparse.ArgumentParser:
+    """`uiserver token revoke (SUBJECT | --jti JTI)` (to mint a token for a user named
+    `revoke`: `uiserver token -- revoke`)."""
+    parser = argparse.ArgumentParser(
+        prog="uiserver token revoke",
+        description="revoke every token of a user or designer issued until now, or one token "
+        "by its jti; every server on the store refuses them from its next request",
+    )
+    parser.add_argument("subject", nargs="?", default=None, help="the tokens' sub")
+    parser.add_argument("--jti", default=None, help="the id of one token")
+    parser.add_argument("--author", default=os.environ.get("USER", "cli"))
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""))
+    return parser
+
+
 def _run(command: str, args: argparse.Namespace) -> int:
     module = importlib.import_module(f"uiserver.commands.{command}")
     return int(module.run(args))
@@ -143,6 +190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["bench"]:
         # argparse's REMAINDER drops leading options (`bench --users 20`): hand them over as is.
         return _run("bench", argparse.Namespace(command="bench", bench_args=argv[1:]))
+    if argv[:2] == ["token", "revoke"]:
+        revoke = revoke_parser().parse_args(argv[2:])
+        revoke.data_dir = resolve_data_dir(revoke.data_dir)
+        module = importlib.import_module("uiserver.commands.token")
+        return int(module.revoke(revoke))
     args = build_parser().parse_args(argv)
     if getattr(args, "layouts", "unset") is None:
         args.layouts = default_layouts()

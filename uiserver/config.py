@@ -13,6 +13,45 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from `900`, `90s`, `15m`, `12h` or `30d`; ValueError for anything else (zero,
+    negative, not finite, an unknown unit)."""
+    value = text.strip().lower()
+    unit = DURATION_UNITS.get(value[-1:], 0)
+    number = value[:-1] if unit else value
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a duration: seconds, or a number with s, m, h or d (e.g. 12h)"
+        ) from None
+    if not 0 < seconds < 10**10:
+        raise ValueError(f"{text!r}: a duration must be positive (and under 300 years)")
+    return seconds
+
+
+# `uiserver serve` options that travel to every worker as these variables (durations).
+DURATION_OPTIONS = (
+    ("--token-max-lifetime", "UISERVER_TOKEN_MAX_LIFETIME", "30d", "user tokens"),
+    (
+        "--designer-token-max-lifetime",
+        "UISERVER_DESIGNER_TOKEN_MAX_LIFETIME",
+        "12h",
+        "designer and admin tokens",
+    ),
+    ("--session-idle", "UISERVER_SESSION_IDLE", "30m", "console session idle timeout"),
+    ("--session-max", "UISERVER_SESSION_MAX", "12h", "console session absolute lifetime"),
+)
+
+
+def _env_duration(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return default if raw is None or not raw.strip() else parse_duration(raw)
+
+
 def default_dir(name: str) -> Path:
     """`layouts/` or `components/` of the working directory, else the ones shipped beside it."""
     here = Path.cwd() / name
@@ -65,6 +104,27 @@ class Config:
     # mints tokens on another machine's clock (RFC 7519 4.1.4: "a small leeway").
     jwt_leeway: float = field(
         default_factory=lambda: float(os.environ.get("UISERVER_JWT_LEEWAY", "60"))
+    )
+    # The longest a token may be valid (`exp - iat`, or `exp - now` without `iat`), by role:
+    # users 30 days, designers and admins 12 hours (`auth.tokens.Lifetimes`).
+    token_max_lifetime: float = field(
+        default_factory=lambda: _env_duration("UISERVER_TOKEN_MAX_LIFETIME", 30 * 86_400)
+    )
+    designer_token_max_lifetime: float = field(
+        default_factory=lambda: _env_duration("UISERVER_DESIGNER_TOKEN_MAX_LIFETIME", 12 * 3_600)
+    )
+    # Designer console sessions (`auth.sessions`): ended after `session_idle` seconds without a
+    # request, `session_max` after sign-in (never after the token's `exp`), and given a new id
+    # every `session_rotate` seconds. OWASP Session Management Cheat Sheet: idle 15-30 minutes
+    # for sensitive applications, an absolute bound of a working day.
+    session_idle: float = field(
+        default_factory=lambda: _env_duration("UISERVER_SESSION_IDLE", 1_800)
+    )
+    session_max: float = field(
+        default_factory=lambda: _env_duration("UISERVER_SESSION_MAX", 12 * 3_600)
+    )
+    session_rotate: float = field(
+        default_factory=lambda: _env_duration("UISERVER_SESSION_ROTATE", 900)
     )
     publish_layouts_on_start: bool = True
     # Launch counters and experiment exposures are written in the background, batched: how long

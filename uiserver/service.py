@@ -14,6 +14,8 @@ Callers hold the part they need; nothing reaches into the store around them.
     events     EventIntake      behaviour events filtered, stored, conversions counted
     drafts     DraftStore       designers' drafts (the store's draft role)
     counts     ActivityStore    experiment counts for the readout (the store's activity role)
+    revocations Revocations     revoked tokens, in memory, kept current by invalidations
+    sessions   ConsoleSessions  designer console sessions (the store's session role)
 
 Invalidation: every store write that changes a layout input emits an Invalidation to the
 store's listeners, in this process after commit and in every other process sharing the store.
@@ -24,9 +26,13 @@ write invalidates exactly once. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from uiserver.auth.revocations import Revocations
+from uiserver.auth.sessions import ConsoleSessions, SessionPolicy
+from uiserver.auth.tokens import Lifetimes
 from uiserver.catalog import Catalog, LoadError
 from uiserver.config import Config
 from uiserver.engine import Engine
@@ -40,7 +46,7 @@ from uiserver.serving.layouts import LayoutServer
 from uiserver.serving.pages import LivePages
 from uiserver.serving.profiles import ProfileLoader
 from uiserver.serving.recorder import ActivityRecorder
-from uiserver.store.base import ActivityStore, DraftStore, Invalidation, Store
+from uiserver.store.base import ActivityStore, DraftStore, Invalidation, Store, StoreUnavailable
 from uiserver.users.data import UserData
 from uiserver.users.events import EventIntake
 
@@ -95,6 +101,15 @@ class Service:
         self.events = EventIntake(store.users, store.activity, self.live)
         self.drafts: DraftStore = store.drafts
         self.counts: ActivityStore = store.activity
+        self.lifetimes = Lifetimes(config.token_max_lifetime, config.designer_token_max_lifetime)
+        self.revocations = Revocations(
+            store.poll, lambda: store.revocations.revocations(time.time())
+        )
+        self.sessions = ConsoleSessions(
+            store.sessions,
+            self.revocations,
+            SessionPolicy(config.session_idle, config.session_max, config.session_rotate),
+        )
         self.ready = False
         # Files skipped at start (too large, not a regular file, malformed): shown by /readyz.
         self.file_errors: tuple[LoadError, ...] = ()
@@ -108,6 +123,11 @@ class Service:
         """Open the store, publish changed files from `layouts/` (`publishing.filesync`: never
         over a console publish), load every live page."""
         await self.store.open()
+        try:
+            await self.revocations.reload()
+        except StoreUnavailable as exc:  # keep trying in the background (degraded mode)
+            log.warning("revocations could not be read at start (%s); retrying", exc)
+            self.revocations.heard(Invalidation("all"))
         await self.publisher.publish_files(file_templates or {}, file_bases)
         await self.live.reload()
         self.ready = True
@@ -119,6 +139,7 @@ class Service:
             await self.recorder.close()
         except Exception:  # never keep the store open over a lost batch of counters
             log.exception("writing pending activity on close failed")
+        await self.revocations.close()
         await self.store.close()
 
     async def readiness(self) -> Readiness:
@@ -137,10 +158,13 @@ class Service:
         elif message.kind == "user":
             self.loader.drop(message.key)
             self.cache.drop_user(message.key)
+        elif message.kind == "revocation":
+            self.revocations.heard(message)  # no cached layout depends on a token
         else:
             # A (re)subscription or a bulk change: revalidate templates, reload every profile,
             # and try the store again at once (it just answered the subscriber).
             self.live.mark_all()
+            self.revocations.heard(message)
             self.breaker.answered()
             self.loader.clear()
             self.cache.requests.clear()

@@ -116,10 +116,10 @@ def test_user_token_gets_403_never_the_page(anonymous: TestClient) -> None:
     refused = log_in(anonymous, "u1", "user")
     assert refused.status_code == 403
     assert not any(SESSION_COOKIE in h for h in refused.headers.get_list("set-cookie"))
-    # A user token smuggled into the cookie or sent as a bearer header: 403 as well.
+    # A user token smuggled into the cookie is no session (401); as a bearer header, 403.
     anonymous.cookies.set(SESSION_COOKIE, token("u1"), path="/designer")
     for response in (anonymous.get("/designer/"), anonymous.get("/designer/pages/home")):
-        assert response.status_code == 403
+        assert response.status_code == 401
         assert "live_version" not in response.text and "Edit home" not in response.text
     anonymous.cookies.clear()
     header = anonymous.get("/designer/pages/home", headers=bearer("u1"))

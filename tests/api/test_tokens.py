@@ -24,7 +24,7 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers.app import ROOT, SECRET, free_port, make_app, token, wait_http
+from tests.helpers.app import ROOT, SECRET, csrf_of, free_port, make_app, token, wait_http
 from tests.helpers.processes import stop_process
 from uiserver.auth import TokenVerifier
 from uiserver.config import Config
@@ -193,11 +193,18 @@ def test_unusual_but_valid_subs_are_served(client: TestClient, sub: str) -> None
 
 
 def test_the_console_login_refuses_a_surrogate_sub(sqlite_client: TestClient) -> None:
-    raw = signed(f'{{"sub":"\\ud800","exp":{later()},"role":"designer"}}')
-    sqlite_client.cookies.set("uiserver_console", raw)
-    response = sqlite_client.get("/designer/")
+    raw = signed(f'{{"sub":"\\ud800","iat":{later(0)},"exp":{later()},"role":"designer"}}')
+    form = sqlite_client.get("/designer/login")
+    response = sqlite_client.post(
+        "/designer/login", data={"csrf_token": csrf_of(form.text), "token": raw}
+    )
     assert response.status_code == 401
     assert "lone surrogate" in response.text
+    # The session cookie holds a session id, never a token: a token put there opens nothing.
+    sqlite_client.cookies.set("uiserver_console", raw)
+    response = sqlite_client.get("/designer/", follow_redirects=False)
+    assert response.status_code == 401 and "<textarea" not in response.text
+    sqlite_client.cookies.clear()
 
 
 # --------------------------------------------------------------------------- exp, nbf, iat

@@ -32,6 +32,7 @@ from typing import Any, cast
 from starlette.types import ASGIApp
 
 from uiserver.auth import resolve_secret
+from uiserver.config import DURATION_OPTIONS
 from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
 
 SERVERS = ("uvicorn", "granian")
@@ -57,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
             "UISERVER_STORE": args.store,
         }
     )
+    for option, variable, _, _ in DURATION_OPTIONS:
+        value = getattr(args, option.lstrip("-").replace("-", "_"), None)
+        if value:
+            os.environ[variable] = value
     forwarded = getattr(args, "forwarded_allow_ips", None)
     if forwarded:
         os.environ["UISERVER_FORWARDED_ALLOW_IPS"] = forwarded

@@ -1,5 +1,11 @@
 """`uiserver token USER [--role] [--ttl] [--data-dir]`: print a token signed with the server's
-secret.
+secret, carrying `iat` and a random `jti`; `uiserver token revoke (SUBJECT | --jti JTI)
+[--store] [--data-dir]`: revoke tokens (`auth.revocations`).
+
+`--ttl` defaults to a day for users and to the designer maximum (12 h) for designers and admins,
+and may not exceed the maximum lifetime the server accepts for the role
+(`UISERVER_TOKEN_MAX_LIFETIME`, `UISERVER_DESIGNER_TOKEN_MAX_LIFETIME`): such a token would be
+refused anyway.
 
 The secret is found exactly as `uiserver serve` finds it: `UISERVER_JWT_SECRET`, else the
 `jwt-secret` file in the data dir (`--data-dir`, else `UISERVER_DATA_DIR`, else `./.uiserver`,
@@ -11,9 +17,17 @@ refuses, so it stops with the fix instead.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
+import time
+from pathlib import Path
 
-from uiserver.auth import SECRET_FILE, mint_token, resolve_secret
+from uiserver.auth import SECRET_FILE, Lifetimes, default_ttl, mint_token, resolve_secret
+from uiserver.auth.revocations import RevocationRefused, revocation
+from uiserver.config import Config
+from uiserver.store.base import Revocation, StoreUnavailable
+from uiserver.store.factory import open_store
 from uiserver.users.ids import user_id_problem
 
 
@@ -28,8 +42,21 @@ def run(args: argparse.Namespace) -> int:
     problem = user_id_problem(args.user)
     if problem is not None:
         return _fail(f"{problem} (got {args.user!r})")
-    if args.ttl <= 0:
+    config = Config()
+    lifetimes = Lifetimes(config.token_max_lifetime, config.designer_token_max_lifetime)
+    ttl = default_ttl(args.role, lifetimes) if args.ttl is None else args.ttl
+    if ttl <= 0:
         return _fail("--ttl must be positive")
+    if ttl > lifetimes.of(args.role):
+        variable = (
+            "UISERVER_DESIGNER_TOKEN_MAX_LIFETIME"
+            if args.role != "user"
+            else "UISERVER_TOKEN_MAX_LIFETIME"
+        )
+        return _fail(
+            f"--ttl {ttl} is longer than the server accepts for role {args.role} "
+            f"({lifetimes.of(args.role):.0f} s, {variable}); such a token would be refused"
+        )
     secret, _ = resolve_secret(args.data_dir, create=False)
     if not secret:
         where = (args.data_dir / SECRET_FILE).resolve()
@@ -40,5 +67,42 @@ def run(args: argparse.Namespace) -> int:
             "(--data-dir DIR or UISERVER_DATA_DIR=DIR; it holds jwt-secret), or set "
             "UISERVER_JWT_SECRET to the server's secret."
         )
-    print(mint_token(secret, args.user, args.role, args.ttl))
+    print(mint_token(secret, args.user, args.role, ttl))
     return 0
+
+
+def revoke(args: argparse.Namespace) -> int:
+    """`uiserver token revoke (SUBJECT | --jti JTI)`: store the revocation (the servers on the
+    same store refuse the tokens from their next request) and print it as JSON; 2 and a message
+    for a bad subject or jti, 1 when the store cannot be reached."""
+    config = Config()
+    lifetimes = Lifetimes(config.token_max_lifetime, config.designer_token_max_lifetime)
+    try:
+        record = revocation(
+            subject=args.subject,
+            jti=args.jti,
+            author=args.author,
+            lifetimes=lifetimes,
+            leeway=config.jwt_leeway,
+            now=time.time(),
+        )
+    except RevocationRefused as exc:
+        print(f"uiserver token revoke: {exc.message}", file=sys.stderr)
+        return 2
+    try:
+        stored = asyncio.run(_store(args.store, args.data_dir, record))
+    except StoreUnavailable as exc:
+        print(f"uiserver token revoke: the store is unreachable: {exc}", file=sys.stderr)
+        return 1
+    shown = {"kind": stored.kind, stored.kind: stored.value, "not_before": stored.not_before}
+    print(json.dumps({**shown, "expires": stored.expires}))
+    return 0
+
+
+async def _store(url: str, data_dir: Path, record: Revocation) -> Revocation:
+    store = open_store(url, data_dir)
+    await store.open()
+    try:
+        return await store.revocations.revoke(record)
+    finally:
+        await store.close()

@@ -34,6 +34,7 @@ from uiserver.http.health import health_routes
 from uiserver.http.layouts import LayoutApp
 from uiserver.http.me import client_routes
 from uiserver.http.metrics import Metrics
+from uiserver.http.revocations import revocation_routes
 from uiserver.policy import load_policy
 from uiserver.publishing.filesync import file_bases
 from uiserver.schema import Template
@@ -60,7 +61,13 @@ def create_app(config: Config) -> ASGIApp:
     service = Service(config, store, catalog, policy)
     service.file_errors = tuple(file_errors)
     verifier = (
-        TokenVerifier(config.jwt_secret, config.token_cache_size, config.jwt_leeway)
+        TokenVerifier(
+            config.jwt_secret,
+            config.token_cache_size,
+            config.jwt_leeway,
+            service.lifetimes,
+            service.revocations,
+        )
         if config.jwt_secret
         else None
     )
@@ -87,6 +94,7 @@ def create_app(config: Config) -> ASGIApp:
         *client_routes(),
         *health_routes(),
         *admin_routes(),
+        *revocation_routes(),
         *designer_api_routes(),
         *console_routes(),
         # Reached only for methods the fast path does not take: answers 405 in JSON.

@@ -28,8 +28,16 @@ def service_of(request: Request) -> Service:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
+# The scope key by which the console's bridge (`http.console.api`) hands the admin routes the
+# identity of a console session. Only the bridge sets it: a client cannot put objects in a scope.
+BRIDGED = "uiserver.identity"
+
+
 def identity(request: Request) -> Identity:
     """The verified caller; anonymous when there is no Authorization header."""
+    bridged = request.scope.get(BRIDGED)
+    if isinstance(bridged, Identity):
+        return bridged
     verifier: TokenVerifier | None = request.app.state.verifier
     header = request.headers.get("authorization")
     if header and verifier is None:
@@ -59,6 +67,16 @@ def designer(request: Request) -> Identity:
         raise ApiError(401, "unauthenticated", "a designer or admin token is required")
     if not who.is_designer:
         raise ApiError(403, "forbidden", "this needs the designer or admin role")
+    return who
+
+
+def admin(request: Request) -> Identity:
+    """A caller with role admin (401 without a token, 403 with a user or designer token)."""
+    who = identity(request)
+    if who.anonymous:
+        raise ApiError(401, "unauthenticated", "an admin token is required")
+    if not who.is_admin:
+        raise ApiError(403, "forbidden", "this needs the admin role")
     return who
 
 

@@ -173,9 +173,10 @@ class DraftRecord(msgspec.Struct, frozen=True):
 
 
 class Invalidation(msgspec.Struct, frozen=True, array_like=True):
-    """What changed: `template` (key = page), `user` (key = user id) or `all`."""
+    """What changed: `template` (key = page), `user` (key = user id), `revocation` (key = the
+    `Revocation` as JSON, so every process applies it without a store read) or `all`."""
 
-    kind: Literal["template", "user", "all"]
+    kind: Literal["template", "user", "revocation", "all"]
     key: str = ""
 
 
@@ -428,6 +429,75 @@ class DraftStore(Protocol):
         """Every draft of the designer, by page."""
 
 
+class Revocation(msgspec.Struct, frozen=True):
+    """A revocation of tokens. `kind` `subject`: every token of the subject `value` (its `sub`)
+    issued before `not_before` (its `iat`; a token without `iat` cannot show it was issued
+    after, so it is refused while the revocation lasts). `kind` `jti`: the one token whose `jti`
+    is `value`. `expires`: when no token it refuses can be valid any more (Unix seconds), so the
+    record can be forgotten."""
+
+    kind: Literal["subject", "jti"]
+    value: str
+    not_before: float  # Unix seconds: when the revocation was made
+    expires: float
+    author: str = ""
+
+
+class RevocationStore(Protocol):
+    """Revocations, shared by every process on the store: each write invalidates with the
+    revocation itself (`Invalidation("revocation", key)`), so other processes apply it from the
+    message."""
+
+    async def revoke(self, revocation: Revocation) -> Revocation:
+        """Store it (a subject's newer not-before replaces an older one; never moves back) and
+        forget expired ones; returns what is stored now for that subject or jti."""
+
+    async def revocations(self, now: float) -> list[Revocation]:
+        """Every revocation that has not expired at `now`."""
+
+
+class SessionRecord(msgspec.Struct, frozen=True):
+    """A designer console session, as stored. `id_hash` is the SHA-256 (hex) of the cookie's
+    random value: the value itself is never stored, so a copy of the store opens no session.
+    A sign-in starts a `family`; rotation issues a new id in the same family (the old one stays
+    usable `grace` seconds after `replaced`, for requests already in flight), and logout ends
+    the whole family. The token it was opened with is not stored, only its `iat` and `jti`
+    (revocations of the token end the session too)."""
+
+    id_hash: str
+    family: str
+    subject: str
+    role: str
+    csrf: str  # the seed of the forms' synchronizer token; kept across rotation
+    token_iat: float | None
+    token_jti: str
+    created: float  # sign-in, Unix seconds
+    issued: float  # when this id was issued
+    last_seen: float
+    expires: float  # the absolute end
+    replaced: float = 0.0  # when a newer id of the family replaced this one (0: current)
+
+
+class SessionStore(Protocol):
+    """Console sessions, shared by every process on the store (no invalidation: every console
+    request reads its session from the store, so a logout on one replica ends it everywhere)."""
+
+    async def create_session(self, record: SessionRecord, now: float) -> None:
+        """Store a new session (and forget expired ones)."""
+
+    async def get_session(self, id_hash: str) -> SessionRecord | None: ...
+
+    async def touch_session(self, id_hash: str, last_seen: float) -> None:
+        """Record activity (the idle timeout counts from `last_seen`)."""
+
+    async def rotate_session(self, old: SessionRecord, new: SessionRecord, now: float) -> bool:
+        """Mark `old` replaced at `now` and store `new` in its family, atomically; False (and
+        nothing stored) when `old` was replaced or ended meanwhile."""
+
+    async def end_family(self, family: str) -> int:
+        """End every session of the family (logout); how many there were."""
+
+
 class Store(InvalidationSource, Protocol):
     """A backend: lifecycle and invalidation, and one object per role. Each backend builds its
     roles the same way (`store/sqlite/`, `store/redis/`: one module per role), and the
@@ -445,6 +515,12 @@ class Store(InvalidationSource, Protocol):
 
     @property
     def drafts(self) -> DraftStore: ...
+
+    @property
+    def sessions(self) -> SessionStore: ...
+
+    @property
+    def revocations(self) -> RevocationStore: ...
 
     async def open(self) -> None:
         """Connect / create tables; idempotent."""

@@ -1,10 +1,12 @@
 """The admin API for the console's own scripts, under `/designer/api/v1/admin/...`.
 
-The console's session cookie is HttpOnly, so its scripts cannot send the bearer token the admin
-API wants. This bridge checks the session and a CSRF header (`X-CSRF-Token`, the page's
-synchronizer token from `<meta name="csrf-token">`), then hands the request to the very same
-admin routes with the session's token as its Authorization header: the editor shows exactly what
-the API answers, with no second implementation. Errors are the API's JSON errors.
+The console's scripts hold no token (the session cookie is HttpOnly and holds only a session
+id). This bridge checks the session and a CSRF header (`X-CSRF-Token`, the page's synchronizer
+token from `<meta name="csrf-token">`), then hands the request to the very same admin routes with
+the session's identity in the scope (`deps.BRIDGED`; no Authorization or Cookie header goes
+through): the editor shows exactly what the API answers, with no second implementation. Errors
+are the API's JSON errors. The bridge never rotates the session id (its JSON answers set no
+cookie); the next page the designer opens does.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from starlette.types import Receive, Scope, Send
 
 from uiserver.http.admin import admin_routes
 from uiserver.http.console.auth import PREFIX, ConsoleError, session
+from uiserver.http.deps import BRIDGED
 from uiserver.http.editor_api import designer_api_routes
 from uiserver.http.errors import error_response
+from uiserver.store.base import StoreUnavailable
 
 API_PREFIX = f"{PREFIX}/api"
 CSRF_HEADER = "x-csrf-token"
@@ -34,9 +38,15 @@ class ConsoleBridge:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
-            current = session(request)
+            current = await session(request, rotate=False)
         except ConsoleError as exc:
             response = error_response(exc.status, CODES.get(exc.status, "forbidden"), exc.message)
+            await response(scope, receive, send)
+            return
+        except StoreUnavailable:
+            response = error_response(
+                503, "store_unavailable", "the data store is unreachable; try again shortly"
+            )
             await response(scope, receive, send)
             return
         given = request.headers.get(CSRF_HEADER, "")
@@ -51,8 +61,13 @@ class ConsoleBridge:
             return
         path = scope["path"][len(API_PREFIX) :]
         headers = [(k, v) for k, v in scope["headers"] if k not in (b"authorization", b"cookie")]
-        headers.append((b"authorization", f"Bearer {current.token}".encode()))
-        inner = {**scope, "path": path, "raw_path": path.encode(), "headers": headers}
+        inner = {
+            **scope,
+            "path": path,
+            "raw_path": path.encode(),
+            "headers": headers,
+            BRIDGED: current.who,
+        }
         await self.router(inner, receive, send)
 
 

@@ -1,25 +1,33 @@
 """Console sessions and CSRF: who is signed in, and whether a form really came from them.
 
-The session cookie holds the designer's token itself (HttpOnly, SameSite=Strict, Secure over
-https, expiring with the token), so no server-side session table exists to lose or replicate.
-The synchronizer token of every form is HMAC(server secret, session token): only this server can
-make it, it fits only this session, and it changes when the session does. The login form, which
-has no session yet, is bound the same way to a random pre-login cookie.
+Signing in with a token opens a server-side session (`auth.sessions`): the cookie holds only
+its random id (HttpOnly, SameSite=Strict, Secure over https, Max-Age the session's absolute
+end), never the token; logout ends it in the store, so a copied cookie stops working on every
+replica. The synchronizer token of every form is HMAC(server secret, the session's CSRF seed):
+only this server can make it, it fits only this sign-in (it survives the periodic rotation of
+the id, so open forms keep working, and a new sign-in gets a new one). The login form, which has
+no session yet, is bound the same way to a random pre-login cookie. A caller sending
+`Authorization: Bearer` (a script, not a browser) gets no session; its synchronizer token is
+bound to the token.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from uiserver.auth import AuthError, Identity
-from uiserver.http.deps import read_body
+from uiserver.auth.sessions import SessionEnded
+from uiserver.http.deps import read_body, service_of
+from uiserver.store.base import SessionRecord
 
 PREFIX = "/designer"
 SESSION_COOKIE = "uiserver_console"
@@ -41,9 +49,15 @@ class ConsoleError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Session:
+    """The signed-in designer; `record` None for a bearer-header caller (no console session)."""
+
     who: Identity
-    token: str
     csrf: str
+    record: SessionRecord | None = None
+
+
+_CURRENT = "console_session"  # request.state: the session, resolved once per request
+ROTATED = "console_rotated"  # request.state: (new id, expires) to set as the cookie
 
 
 # --------------------------------------------------------------------------- sessions and CSRF
@@ -62,20 +76,15 @@ def sign(secret: str, purpose: str, value: str) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _token_of(request: Request) -> str:
+def _bearer_of(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if header and scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.cookies.get(SESSION_COOKIE, "")
+    return ""
 
 
-def session(request: Request) -> Session:
-    """The signed-in designer: 401 without a valid token, 403 for a token without the role."""
-    secret = server_secret(request)
-    token = _token_of(request)
-    if not token:
-        raise ConsoleError(401, "Sign in required", "sign in with a designer or admin token")
+def _bearer_session(request: Request, secret: str, token: str) -> Session:
     try:
         who = request.app.state.verifier.verify(token)
     except AuthError as exc:
@@ -87,7 +96,43 @@ def session(request: Request) -> Session:
             f"{who.user_id!r} has role {who.role!r}; the console needs designer or admin",
             clear=True,
         )
-    return Session(who, token, sign(secret, "csrf", token))
+    return Session(who, sign(secret, "csrf", f"bearer\x1f{token}"))
+
+
+async def session(request: Request, *, rotate: bool = True) -> Session:
+    """The signed-in designer: 401 without a session (or a valid bearer token), 403 for a token
+    without the role. A session due for a new id gets one (`rotate`); the page's response sets
+    it as the cookie (`console.render.console_page`). Raises StoreUnavailable."""
+    known = getattr(request.state, _CURRENT, None)
+    if isinstance(known, Session):
+        return known
+    secret = server_secret(request)
+    token = _bearer_of(request)
+    if token:
+        current = _bearer_session(request, secret, token)
+    else:
+        session_id = request.cookies.get(SESSION_COOKIE, "")
+        if not session_id:
+            raise ConsoleError(401, "Sign in required", "sign in with a designer or admin token")
+        try:
+            resumed = await service_of(request).sessions.resume(session_id, rotate=rotate)
+        except SessionEnded as exc:
+            raise ConsoleError(401, "Sign in again", exc.message, clear=True) from None
+        if resumed.new_id is not None:
+            setattr(request.state, ROTATED, (resumed.new_id, resumed.record.expires))
+        current = Session(resumed.who, sign(secret, "csrf", resumed.record.csrf), resumed.record)
+    setattr(request.state, _CURRENT, current)
+    return current
+
+
+def set_session_cookie(
+    request: Request, response: Response, session_id: str, expires: float
+) -> None:
+    """The session cookie: its id, living until the session's absolute end at most."""
+    max_age = max(1, int(expires - time.time()))
+    response.set_cookie(
+        SESSION_COOKIE, session_id, max_age=max_age, path=PREFIX, **cookie_args(request)
+    )
 
 
 def check_csrf(form: Mapping[str, str], expected: str) -> None:

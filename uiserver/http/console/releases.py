@@ -230,7 +230,7 @@ async def reapply(
 @console_page
 async def rollout_action(request: Request) -> Response:
     """History's rollout controls: change the share, promote, abort (each confirmed)."""
-    current = session(request)
+    current = await session(request)
     form = await checked_form(request, current)
     page = request.path_params["page"]
     step = form.get("step", "")
@@ -272,7 +272,7 @@ async def rollout_action(request: Request) -> Response:
 
 @console_page
 async def archive_action(request: Request) -> Response:
-    current = session(request)
+    current = await session(request)
     form = await checked_form(request, current)
     page = request.path_params["page"]
     service = service_of(request)
@@ -296,7 +296,7 @@ async def archive_action(request: Request) -> Response:
 @console_page
 async def create_page(request: Request) -> Response:
     """A new page from a starter (a copy of a live page): the editor opens on the draft."""
-    current = session(request)
+    current = await session(request)
     form = await checked_form(request, current)
     name = form.get("page", "").strip()
     service = service_of(request)

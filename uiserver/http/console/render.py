@@ -14,7 +14,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from uiserver.admin.errors import AdminError
 from uiserver.documents import DocumentError
-from uiserver.http.console.auth import CSRF_FIELD, PREFIX, SESSION_COOKIE, ConsoleError, cookie_args
+from uiserver.http.console.auth import (
+    CSRF_FIELD,
+    PREFIX,
+    ROTATED,
+    SESSION_COOKIE,
+    ConsoleError,
+    cookie_args,
+    set_session_cookie,
+)
 from uiserver.http.errors import ApiError, api_error
 from uiserver.http.views import render
 from uiserver.store.base import StoreUnavailable
@@ -72,6 +80,13 @@ def console_page(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def wrapped(request: Request) -> Response:
+        response = await _answer(request)
+        rotated = getattr(request.state, ROTATED, None)
+        if rotated is not None:  # the session's new id (the old one works GRACE_S more)
+            set_session_cookie(request, response, *rotated)
+        return response
+
+    async def _answer(request: Request) -> Response:
         try:
             return await handler(request)
         except ConsoleError as exc:

@@ -9,8 +9,8 @@ its form's CSRF token before it does anything.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-import time
 from pathlib import Path
 
 from starlette.requests import Request
@@ -21,10 +21,12 @@ from starlette.staticfiles import StaticFiles
 from uiserver import admin
 from uiserver.admin import drafts
 from uiserver.auth import AuthError
+from uiserver.auth.sessions import SessionEnded
 from uiserver.http.console.api import console_api_routes
 from uiserver.http.console.auth import (
     LOGIN_COOKIE,
     PREFIX,
+    ROTATED,
     SESSION_COOKIE,
     ConsoleError,
     check_csrf,
@@ -33,6 +35,7 @@ from uiserver.http.console.auth import (
     read_form,
     server_secret,
     session,
+    set_session_cookie,
     sign,
 )
 from uiserver.http.console.releases import archive_action, create_page, rollout_action
@@ -84,16 +87,27 @@ async def login(request: Request) -> Response:
         return again(401, f"This token is not accepted: {exc.message}.")
     if not who.is_designer:
         return again(403, f"This token has role {who.role!r}; the console needs designer or admin.")
+    sessions = service_of(request).sessions
+    # A session id the browser already holds is never adopted (session fixation): a new one is
+    # issued, and the old sign-in, if it is still one, ends.
+    held = request.cookies.get(SESSION_COOKIE, "")
+    if held:
+        with contextlib.suppress(SessionEnded):
+            await sessions.end((await sessions.resume(held, rotate=False)).record)
+    session_id, record = await sessions.start(who)
     response = redirect(f"{PREFIX}/")
-    max_age = max(1, int(who.exp - time.time()))
-    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, path=PREFIX, **cookie_args(request))
+    set_session_cookie(request, response, session_id, record.expires)
     response.delete_cookie(LOGIN_COOKIE, path=f"{PREFIX}/login", **cookie_args(request))
     return response
 
 
 @console_page
 async def logout(request: Request) -> Response:
-    await checked_form(request, session(request))
+    current = await session(request, rotate=False)
+    await checked_form(request, current)
+    if current.record is not None:
+        await service_of(request).sessions.end(current.record)  # on every replica
+    setattr(request.state, ROTATED, None)
     response = redirect(f"{PREFIX}/login")
     response.delete_cookie(SESSION_COOKIE, path=PREFIX, **cookie_args(request))
     return response
@@ -101,7 +115,7 @@ async def logout(request: Request) -> Response:
 
 @console_page
 async def index(request: Request) -> Response:
-    current = session(request)
+    current = await session(request)
     service = service_of(request)
     rows = await admin.summaries(service.publisher)
     archived = request.query_params.get("archived", "")

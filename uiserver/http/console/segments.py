@@ -78,12 +78,12 @@ async def _segments(
 
 @console_page
 async def segments_page(request: Request) -> Response:
-    return await _segments(request, session(request))
+    return await _segments(request, await session(request))
 
 
 @console_page
 async def import_segments(request: Request) -> Response:
-    current = session(request)
+    current = await session(request)
     form = await checked_form(request, current, SEGMENTS_FORM_LIMIT)
     text = form.get("segments", "")
     try:

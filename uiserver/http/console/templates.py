@@ -103,7 +103,7 @@ async def _editor(
 
 @console_page
 async def editor(request: Request) -> Response:
-    current = session(request)
+    current = await session(request)
     notice = ""
     published = request.query_params.get("published")
     live = service_of(request).live.pages.get(request.path_params["page"])
@@ -124,7 +124,7 @@ async def editor(request: Request) -> Response:
 @console_page
 async def editor_action(request: Request) -> Response:
     """The editor's form: validate, or publish with a message. Refusals keep the draft."""
-    current = session(request)
+    current = await session(request)
     form = await checked_form(request, current)
     text, message = form.get("template", ""), form.get("message", "").strip()
     action = form.get("action", "validate")
@@ -168,7 +168,7 @@ async def editor_action(request: Request) -> Response:
 
 @console_page
 async def history_page(request: Request) -> Response:
-    current = session(request)
+    current = await session(request)
     page = request.path_params["page"]
     service = service_of(request)
     versions = await admin.history(service.publisher, page)
@@ -199,7 +199,7 @@ async def history_page(request: Request) -> Response:
 @console_page
 async def rollback(request: Request) -> Response:
     service = service_of(request)
-    current = session(request)
+    current = await session(request)
     form = await checked_form(request, current)
     page = request.path_params["page"]
     version = form.get("version", "")
@@ -236,7 +236,7 @@ async def rollback(request: Request) -> Response:
 
 @console_page
 async def diff_page(request: Request) -> Response:
-    current = session(request)
+    current = await session(request)
     page = request.path_params["page"]
     service = service_of(request)
     versions = await admin.history(service.publisher, page)
@@ -273,7 +273,7 @@ async def diff_page(request: Request) -> Response:
 
 @console_page
 async def preview_page(request: Request) -> Response:
-    current = session(request)
+    current = await session(request)
     page = request.path_params["page"]
     live = await admin.live_page(service_of(request).live, page)
     return html(
@@ -291,7 +291,7 @@ async def preview_page(request: Request) -> Response:
 
 @console_page
 async def preview_draft(request: Request) -> Response:
-    current = session(request)
+    current = await session(request)
     form = await checked_form(request, current)
     page = request.path_params["page"]
     text = form.get("template", "")

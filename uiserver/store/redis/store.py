@@ -7,6 +7,8 @@ client's pool, the invalidation channel, the listeners, the key names):
     activity   RedisActivity   activity.py   counters and experiment counts
     templates  RedisTemplates  templates.py  template history, rollouts, archive
     drafts     RedisDrafts     drafts.py     designers' drafts
+    sessions   RedisSessions   sessions.py   designer console sessions (hashed ids)
+    revocations RedisRevocations revocations.py  revoked subjects and token ids
 
 Keys are named in `keys.py` (users and experiments), `templates.py` and `drafts.py`; the prefix
 is `uiserver:` by default.
@@ -27,6 +29,8 @@ from uiserver.store.redis.activity import RedisActivity
 from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.drafts import RedisDrafts
 from uiserver.store.redis.keys import DEFAULT_PREFIX
+from uiserver.store.redis.revocations import RedisRevocations
+from uiserver.store.redis.sessions import RedisSessions
 from uiserver.store.redis.templates import RedisTemplates
 from uiserver.store.redis.users import RedisUsers
 
@@ -58,6 +62,8 @@ class RedisStore:
         self.activity = RedisActivity(self.conn)
         self.templates = RedisTemplates(self.conn)
         self.drafts = RedisDrafts(self.conn)
+        self.sessions = RedisSessions(self.conn)
+        self.revocations = RedisRevocations(self.conn)
 
     @property
     def url(self) -> str:

@@ -8,6 +8,8 @@
     activity   SQLiteActivity   activity.py   counters and experiment counts
     templates  SQLiteTemplates  templates.py  template history, rollouts, archive
     drafts     SQLiteDrafts     drafts.py     designers' drafts
+    sessions   SQLiteSessions   sessions.py   designer console sessions (hashed ids)
+    revocations SQLiteRevocations revocations.py  revoked subjects and token ids
 
 Erasure (`erasure`): every table with a `user_id` column, the change log's rows naming the user,
 an epoch that refuses stale writes, `secure_delete`, a WAL checkpoint.
@@ -18,10 +20,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from uiserver.store.base import Listener
-from uiserver.store.sqlite import activity, changes, drafts, erasure, event_ids, templates, users
+from uiserver.store.sqlite import (
+    activity,
+    changes,
+    drafts,
+    erasure,
+    event_ids,
+    revocations,
+    sessions,
+    templates,
+    users,
+)
 from uiserver.store.sqlite.activity import SQLiteActivity
 from uiserver.store.sqlite.database import Database
 from uiserver.store.sqlite.drafts import SQLiteDrafts
+from uiserver.store.sqlite.revocations import SQLiteRevocations
+from uiserver.store.sqlite.sessions import SQLiteSessions
 from uiserver.store.sqlite.templates import SQLiteTemplates
 from uiserver.store.sqlite.users import SQLiteUsers
 
@@ -33,6 +47,8 @@ SCHEMA = (
     *changes.SCHEMA,
     *erasure.SCHEMA,
     *drafts.SCHEMA,
+    *sessions.SCHEMA,
+    *revocations.SCHEMA,
 )
 MIGRATIONS = (activity.migrate, templates.migrate)
 
@@ -73,6 +89,8 @@ class SQLiteStore:
         self.activity = SQLiteActivity(self.db)
         self.templates = SQLiteTemplates(self.db)
         self.drafts = SQLiteDrafts(self.db)
+        self.sessions = SQLiteSessions(self.db)
+        self.revocations = SQLiteRevocations(self.db)
 
     @property
     def path(self) -> Path:

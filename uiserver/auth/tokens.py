@@ -1,8 +1,14 @@
-"""Identity: HS256 JWTs (`sub`, `exp`, optional `role`), verified once and remembered until `exp`.
+"""Identity: HS256 JWTs (`sub`, `exp`, optional `role`, `iat`, `jti`), verified once and
+remembered until `exp`.
 
 A warm layout GET cannot afford an HMAC check (DESIGN section 7), so verified claims live in a
 bounded cache keyed by the token string itself; an entry is only used while `exp` is in the
 future, and a forged token never enters the cache because it fails verification first.
+
+Two checks bound what a valid signature buys (`Lifetimes`): a token may live at most
+`Lifetimes.user` seconds (designer and admin tokens `Lifetimes.privileged`, and they must carry
+`iat`), counted as `exp - iat`, or `exp - now` (plus the leeway) without `iat`; and a token
+its subject or `jti` was revoked for (`auth.revocations`) is refused on every use, cached or not.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ import hmac
 import os
 import secrets
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 import msgspec
@@ -28,13 +36,24 @@ ROLES = ("user", "designer", "admin")
 SECRET_FILE = "jwt-secret"
 
 
+PRIVILEGED = ("designer", "admin")
+# Defaults of the maximum lifetimes (seconds): a designer's or admin's token is a working day
+# (12 h: a stolen one is useful for hours, not for years), a user's the usual 30-day
+# refresh-token horizon of a mobile login. Both configurable (`config.Config`).
+USER_MAX_LIFETIME = 30 * 86_400
+PRIVILEGED_MAX_LIFETIME = 12 * 3_600
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Who is calling. `user_id` "" means anonymous."""
+    """Who is calling. `user_id` "" means anonymous. `iat` is None when the token had none;
+    `jti` "" likewise."""
 
     user_id: str
     role: str
     exp: float
+    iat: float | None = None
+    jti: str = ""
 
     @property
     def anonymous(self) -> bool:
@@ -42,7 +61,40 @@ class Identity:
 
     @property
     def is_designer(self) -> bool:
-        return self.role in ("designer", "admin")
+        return self.role in PRIVILEGED
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Lifetimes:
+    """The longest a token may be valid, in seconds: `user` for role user, `privileged` for
+    designer and admin. A token's lifetime is `exp - iat` (both from the issuer's clock, so no
+    leeway), or, without `iat`, `exp - now`, allowed the clock-skew leeway (RFC 7519 4.1.4)."""
+
+    user: float = USER_MAX_LIFETIME
+    privileged: float = PRIVILEGED_MAX_LIFETIME
+
+    def __post_init__(self) -> None:
+        for value in (self.user, self.privileged):
+            if not 0 < value <= EXP_MAX:
+                raise ValueError("a maximum token lifetime must be a positive number of seconds")
+
+    def of(self, role: str) -> float:
+        return self.privileged if role in PRIVILEGED else self.user
+
+    @property
+    def longest(self) -> float:
+        return max(self.user, self.privileged)
+
+
+class RevocationCheck(Protocol):
+    """What `TokenVerifier` asks on every use of a token (`auth.revocations.Revocations`)."""
+
+    def refuses(self, who: Identity) -> bool:
+        """Whether a revocation covers this token (cheap: in-memory, on every request)."""
 
 
 ANONYMOUS = Identity("", "user", float("inf"))
@@ -114,13 +166,22 @@ class TokenVerifier:
     section 4.1.4 allows "a small leeway, usually no more than a few minutes").
     """
 
-    def __init__(self, secret: str, cache_size: int = 100_000, leeway: float = 60.0) -> None:
+    def __init__(
+        self,
+        secret: str,
+        cache_size: int = 100_000,
+        leeway: float = 60.0,
+        lifetimes: Lifetimes | None = None,
+        revocations: RevocationCheck | None = None,
+    ) -> None:
         if not secret:
             raise ValueError("a JWT secret is required")
         if not 0 <= leeway < 86_400:
             raise ValueError("the JWT leeway must be 0 to 86,399 seconds")
         self._secret = secret
         self._leeway = leeway
+        self.lifetimes = lifetimes or Lifetimes()
+        self._revocations = revocations
         self._fast = FastVerifier(secret)
         self._cache: BoundedDict[str, Identity] = BoundedDict(cache_size)
 
@@ -152,16 +213,57 @@ class TokenVerifier:
         return isinstance(claims.get("exp"), bool)
 
     def verify(self, token: str) -> Identity:
-        """The identity a token names; AuthError (`bad_token`, `token_expired`) otherwise.
+        """The identity a token names; AuthError otherwise: `bad_token`, `token_expired`,
+        `token_lifetime` (valid for longer than `Lifetimes` allows), `token_revoked`.
 
         The user id passes `users.ids.user_id_problem`, the one rule for user ids.
         """
         cached = self._cache.get(token)
         if cached is not None:
             if cached.exp + self._leeway > time.time():
+                self._check_revoked(cached)
                 return cached
             del self._cache[token]
             raise AuthError("token_expired", "the token has expired")
+        identity = self._decode(token)
+        self._check_lifetime(identity)
+        self._check_revoked(identity)
+        if len(token) <= TOKEN_CACHE_MAX_CHARS:
+            self._cache[token] = identity
+        return identity
+
+    def _check_revoked(self, who: Identity) -> None:
+        if self._revocations is not None and self._revocations.refuses(who):
+            raise AuthError(
+                "token_revoked",
+                "the token was revoked (by its id, or all tokens of its subject issued before a "
+                "time); get a new one",
+            )
+
+    def _check_lifetime(self, who: Identity) -> None:
+        """Refuse a token valid for longer than its role may be (see `Lifetimes`)."""
+        longest = self.lifetimes.of(who.role)
+        if who.iat is None:
+            if who.is_designer:
+                raise AuthError(
+                    "bad_token",
+                    "the token lacks the 'iat' claim: designer and admin tokens must say when "
+                    "they were issued",
+                )
+            lifetime, counted = who.exp - time.time(), "exp - now"
+            allowed = longest + self._leeway
+        else:
+            lifetime, counted = who.exp - who.iat, "exp - iat"
+            allowed = longest
+        if lifetime > allowed:
+            raise AuthError(
+                "token_lifetime",
+                f"the token is valid for too long ({counted} = {lifetime:,.0f} s): this server "
+                f"accepts {who.role} tokens valid for at most {longest:,.0f} s; mint a shorter one",
+            )
+
+    def _decode(self, token: str) -> Identity:
+        """The identity of a token whose signature and claims check out; AuthError otherwise."""
         # The common token in ~4 us (the fast path below); anything else goes to PyJWT.
         claims = self._fast.claims(token, time.time(), self._leeway)
         try:
@@ -183,18 +285,18 @@ class TokenVerifier:
         except (ValueError, TypeError, OverflowError, RecursionError):
             # Whatever else a hostile header or payload makes the decoder raise is a bad token.
             raise AuthError("bad_token", MALFORMED) from None
-        identity = _identity(claims)
-        if len(token) <= TOKEN_CACHE_MAX_CHARS:
-            self._cache[token] = identity
-        return identity
+        return _identity(claims)
 
 
 EXP_NOT_NUMBER = "claim 'exp' must be Unix seconds before the year 10000"
+IAT_NOT_NUMBER = "claim 'iat' must be Unix seconds before the year 10000"
+JTI_MAX = 256  # characters of a `jti` (a UUID is 36)
 
 
 def _identity(claims: dict[str, object]) -> Identity:
     """The Identity of verified claims; AuthError when a claim is not what it must be."""
     sub, role, exp = claims.get("sub"), claims.get("role", "user"), claims.get("exp")
+    iat, jti = claims.get("iat"), claims.get("jti", "")
     problem = user_id_problem(sub)
     if problem is not None:
         raise AuthError("bad_token", f"claim 'sub': {problem}")
@@ -203,13 +305,42 @@ def _identity(claims: dict[str, object]) -> Identity:
         raise AuthError("bad_token", f"claim 'role' must be one of {', '.join(ROLES)}")
     if isinstance(exp, bool) or not isinstance(exp, int | float) or not exp <= EXP_MAX:
         raise AuthError("bad_token", EXP_NOT_NUMBER)
-    return Identity(sub, role, float(exp))
+    if iat is not None and (
+        isinstance(iat, bool) or not isinstance(iat, int | float) or not -EXP_MAX <= iat <= EXP_MAX
+    ):
+        raise AuthError("bad_token", IAT_NOT_NUMBER)
+    if not isinstance(jti, str) or len(jti) > JTI_MAX:
+        raise AuthError(
+            "bad_token", f"claim 'jti' must be a string of at most {JTI_MAX} characters"
+        )
+    return Identity(sub, role, float(exp), None if iat is None else float(iat), jti)
 
 
-def mint_token(secret: str, user: str, role: str = "user", ttl: int = 86_400) -> str:
-    """A signed token for `user`, valid for `ttl` seconds."""
-    now = int(time.time())
-    claims: dict[str, object] = {"sub": user, "iat": now, "exp": now + ttl}
+def default_ttl(role: str, lifetimes: Lifetimes | None = None) -> int:
+    """What `mint_token` gives without a `ttl`: a day for users, the longest a designer or admin
+    token may live (12 h by default) for them."""
+    limits = lifetimes or Lifetimes()
+    return int(min(86_400, limits.of(role)))
+
+
+def mint_token(
+    secret: str,
+    user: str,
+    role: str = "user",
+    ttl: int | None = None,
+    *,
+    now: Callable[[], float] = time.time,
+) -> str:
+    """A signed token for `user`, valid for `ttl` seconds (default `default_ttl(role)`), with
+    `iat` and a random `jti` (a UUID4) that `uiserver token revoke --jti` can name."""
+    issued = int(now())
+    lifetime = default_ttl(role) if ttl is None else ttl
+    claims: dict[str, object] = {
+        "sub": user,
+        "iat": issued,
+        "exp": issued + lifetime,
+        "jti": str(uuid.uuid4()),
+    }
     if role != "user":
         claims["role"] = role
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
@@ -237,7 +368,7 @@ def resolve_secret(data_dir: Path, *, create: bool) -> tuple[str, bool]:
 
 
 # --------------------------------------------------------------------------- fast path
-# A fast path for the common token: plain HS256, claims `sub`, `exp`, `iat`, `role` only.
+# A fast path for the common token: plain HS256, claims `sub`, `exp`, `iat`, `role`, `jti` only.
 #
 # PyJWT stays the authority. `fast_claims` returns the claims only for a token PyJWT's
 # `jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]},
@@ -252,13 +383,13 @@ def resolve_secret(data_dir: Path, *, create: bool) -> tuple[str, bool]:
 # - the signature part is exactly the unpadded base64url of HMAC-SHA256(secret, header.payload),
 #   compared with `hmac.compare_digest`;
 # - the payload part is canonical unpadded base64url of a UTF-8 JSON object whose keys are among
-#   `sub` (a string), `exp` (an int), `iat` (an int) and `role` (a string), with `sub` and `exp`
-#   present; `exp > now - leeway` (PyJWT: expired when `exp <= now - leeway`) and
+#   `sub` (a string), `exp` (an int), `iat` (an int), `role` and `jti` (strings), with `sub`
+#   and `exp` present; `exp > now - leeway` (PyJWT: expired when `exp <= now - leeway`) and
 #   `iat <= now + leeway` (PyJWT >= 2.10: immature when `iat > now + leeway`).
 # Anything else (`nbf`, `aud`, `iss`, `kid`, floats, padding, an expired token...) goes to PyJWT.
 
 FAST_HEADERS = ({"alg": "HS256", "typ": "JWT"}, {"alg": "HS256"})
-FAST_CLAIMS = frozenset(("sub", "exp", "iat", "role"))
+FAST_CLAIMS = frozenset(("sub", "exp", "iat", "role", "jti"))
 _HEADER_CACHE_MAX = 64
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
 
@@ -320,10 +451,10 @@ class FastVerifier:
             return None
         if not FAST_CLAIMS.issuperset(claims):
             return None
-        sub, exp, iat, role = (claims.get(k) for k in ("sub", "exp", "iat", "role"))
+        sub, exp, iat = (claims.get(k) for k in ("sub", "exp", "iat"))
         if type(sub) is not str or type(exp) is not int:
             return None
-        if "role" in claims and type(role) is not str:
+        if any(k in claims and type(claims[k]) is not str for k in ("role", "jti")):
             return None
         if exp <= now - leeway:
             return None
