@@ -44,7 +44,7 @@ def session_cookie(response: httpx.Response) -> str:
 def visit(client: TestClient, cookie: str, path: str = "/designer/") -> httpx.Response:
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, cookie, path="/designer")
-    response = client.get(path)
+    response: httpx.Response = client.get(path)
     client.cookies.clear()
     return response
 

@@ -18,7 +18,7 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers.app import ROOT, SECRET, bearer, csrf_of, log_in, make_app, token
+from tests.helpers.app import ROOT, SECRET, bearer, log_in, make_app, token
 
 UISERVER = [sys.executable, "-m", "uiserver.cli"]
 ADMIN = bearer("ada", "admin")
@@ -44,7 +44,7 @@ def status_within(client: TestClient, path: str, headers: dict[str, str], status
     """The status of `GET path` once it is `status`, or the last one after WITHIN_S."""
     deadline = time.monotonic() + WITHIN_S
     while True:
-        got = client.get(path, headers=headers).status_code
+        got: int = client.get(path, headers=headers).status_code
         if got == status or time.monotonic() > deadline:
             return got
         time.sleep(0.01)
@@ -53,7 +53,8 @@ def status_within(client: TestClient, path: str, headers: dict[str, str], status
 def revoke(
     client: TestClient, body: dict[str, str], headers: dict[str, str] = ADMIN
 ) -> httpx.Response:
-    return client.post("/v1/admin/revocations", json=body, headers=headers)
+    response: httpx.Response = client.post("/v1/admin/revocations", json=body, headers=headers)
+    return response
 
 
 def jti_of(raw: str) -> str:

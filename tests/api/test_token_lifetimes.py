@@ -151,6 +151,22 @@ def test_the_console_cookie_lives_hours_not_decades(client: TestClient) -> None:
     assert 0 < max_age_of(response.headers.get_list("set-cookie")) <= 12 * 3_600
 
 
+def test_the_2100_token_gets_no_73_year_cookie(client: TestClient) -> None:
+    # The input: signing in with it made a cookie that lived until 2100.
+    form = client.get("/designer/login")
+    token = signed(sub="dora", role="designer", iat=now(), exp=YEAR_2100)
+    response = client.post(
+        "/designer/login", data={"csrf_token": csrf_of(form.text), "token": token}
+    )
+    ages = [
+        int(SimpleCookie(h)[SESSION_COOKIE]["max-age"] or 0)
+        for h in response.headers.get_list("set-cookie")
+        if SESSION_COOKIE in SimpleCookie(h)
+    ]
+    assert all(age <= 12 * 3_600 for age in ages), ages
+    assert response.status_code == 401
+
+
 def test_a_shorter_session_bound_caps_the_cookie(tmp_path: Path) -> None:
     with TestClient(make_app(tmp_path, session_max=900.0), follow_redirects=False) as client:
         assert 0 < max_age_of(log_in(client).headers.get_list("set-cookie")) <= 900

@@ -188,6 +188,12 @@ def test_user_token_is_refused_and_logout_ends_the_session(
     page.wait_for_url(server.url + "/designer/login")
     page.goto(server.url + "/designer/pages/home")
     assert page.url == server.url + "/designer/login"
+    # The cookie copied before signing out opens nothing: the session ended on the server.
+    context.add_cookies([cookie])
+    response = page.goto(server.url + "/designer/pages/home")
+    assert response is not None and response.status in (200, 401)
+    assert page.url == server.url + "/designer/login" or response.status == 401
+    assert page.get_by_role("heading", name="Edit home").count() == 0
 
 
 def test_preview_draws_the_layout_numbers(context: BrowserContext, server: Server) -> None:

@@ -181,7 +181,7 @@ class TokenVerifier:
         self._secret = secret
         self._leeway = leeway
         self.lifetimes = lifetimes or Lifetimes()
-        self._revocations = revocations
+        self._refuses = revocations.refuses if revocations is not None else None
         self._fast = FastVerifier(secret)
         self._cache: BoundedDict[str, Identity] = BoundedDict(cache_size)
 
@@ -221,24 +221,18 @@ class TokenVerifier:
         cached = self._cache.get(token)
         if cached is not None:
             if cached.exp + self._leeway > time.time():
-                self._check_revoked(cached)
+                if self._refuses is not None and self._refuses(cached):
+                    raise _revoked()
                 return cached
             del self._cache[token]
             raise AuthError("token_expired", "the token has expired")
         identity = self._decode(token)
         self._check_lifetime(identity)
-        self._check_revoked(identity)
+        if self._refuses is not None and self._refuses(identity):
+            raise _revoked()
         if len(token) <= TOKEN_CACHE_MAX_CHARS:
             self._cache[token] = identity
         return identity
-
-    def _check_revoked(self, who: Identity) -> None:
-        if self._revocations is not None and self._revocations.refuses(who):
-            raise AuthError(
-                "token_revoked",
-                "the token was revoked (by its id, or all tokens of its subject issued before a "
-                "time); get a new one",
-            )
 
     def _check_lifetime(self, who: Identity) -> None:
         """Refuse a token valid for longer than its role may be (see `Lifetimes`)."""
@@ -286,6 +280,14 @@ class TokenVerifier:
             # Whatever else a hostile header or payload makes the decoder raise is a bad token.
             raise AuthError("bad_token", MALFORMED) from None
         return _identity(claims)
+
+
+def _revoked() -> AuthError:
+    return AuthError(
+        "token_revoked",
+        "the token was revoked (by its id, or every token of its subject issued before a time); "
+        "get a new one",
+    )
 
 
 EXP_NOT_NUMBER = "claim 'exp' must be Unix seconds before the year 10000"

@@ -152,6 +152,15 @@ _CUSTOM = [
     },
     *openapi_parameters(),
 ]
+_NUM = {"type": "number"}
+_REVOCATION = _obj(
+    kind={"enum": ["subject", "jti"]},
+    subject=_STR,
+    jti=_STR,
+    not_before={**_NUM, "description": "Unix seconds: tokens issued before it are refused"},
+    expires={**_NUM, "description": "Unix seconds: when no token it refuses can be valid"},
+    author=_STR,
+)
 _PREVIEW_BODY = _obj(template=_ref("Template"), persona=_ref("PersonaSpec"))
 _DRAFT_BODY = _obj(text=_STR, base_version=_STR)
 
@@ -461,6 +470,28 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
             404: _ref("ErrorBody"),
         },
         [_PAGE],
+    ),
+    (
+        "post",
+        "/v1/admin/revocations",
+        "Revoke tokens (role admin): every token of a subject issued until now, or one token by "
+        "its jti. Every replica answers 401 token_revoked to them from its next request on",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"subject": _STR, "jti": {**_STR, "maxLength": 256}},
+            "description": "exactly one of subject or jti",
+        },
+        {201: _REVOCATION, 422: _ref("ErrorBody"), 503: _ref("ErrorBody")},
+        [],
+    ),
+    (
+        "get",
+        "/v1/admin/revocations",
+        "The revocations in force (role admin)",
+        None,
+        {200: _obj(revocations={"type": "array", "items": _REVOCATION})},
+        [],
     ),
     ("get", "/healthz", "Liveness", None, {200: _obj(status=_STR)}, []),
     (

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from uiserver.auth import Identity, Lifetimes
-from uiserver.auth.revocations import Revocations, RevocationRefused, expiry, revocation
+from uiserver.auth.revocations import RevocationRefused, Revocations, expiry, revocation
 from uiserver.store.base import Invalidation, Revocation
 
 NOW = 1_700_000_000.0
