@@ -189,7 +189,9 @@ def test_user_token_is_refused_and_logout_ends_the_session(
     page.goto(server.url + "/designer/pages/home")
     assert page.url == server.url + "/designer/login"
     # The cookie copied before signing out opens nothing: the session ended on the server.
-    context.add_cookies([cookie])
+    context.add_cookies(
+        [{"name": cookie["name"], "value": cookie["value"], "url": server.url + "/designer"}]
+    )
     response = page.goto(server.url + "/designer/pages/home")
     assert response is not None and response.status in (200, 401)
     assert page.url == server.url + "/designer/login" or response.status == 401
