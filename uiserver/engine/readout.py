@@ -577,4 +577,18 @@ def readout(
         if True in counting
         else "sketch",
         archived=archived,
+        methods=_methods(any(r.arm.error > 0 for r in rows)),
     )
+
+
+def _methods(widened: bool) -> dict[str, str]:
+    """`METHODS`, saying where a sketch's error widened the numbers."""
+    if not widened:
+        return dict(METHODS)
+    return {
+        name: f"{method}; widened by the exposure estimates' error"
+        for name, method in METHODS.items()
+    } | {
+        "srm": "chi-squared quadratic form of exposures against the expected shares, each "
+        "sketch estimate's variance added to the multinomial covariance, flagged at p < 0.001"
+    }

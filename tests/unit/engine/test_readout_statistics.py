@@ -198,10 +198,13 @@ def test_a_one_percent_sketch_error_at_500k_users_is_not_a_mismatch(off: float) 
     assert body.exposure_counting == "sketch"
     assert all(v.exposure_counting == "sketch" for v in body.variants)
     assert any("HyperLogLog" in note and "widened" in note for note in body.notes)
+    assert "sketch estimate's variance" in body.methods["srm"]
+    assert "widened" in body.methods["difference_interval"]
     exact = [msgspec.structs.replace(c, exact=True) for c in counts]
     classic = readout("home", "exp", WEIGHTS, exact)
     assert classic.srm is not None and classic.srm.flagged and not classic.srm.widened
     assert classic.exposure_counting == "exact"
+    assert classic.methods["srm"].startswith("Pearson") and "widened" not in str(classic.methods)
     assert all(v.exposure_error == 0 for v in classic.variants)
 
 
