@@ -4,8 +4,9 @@ Builds one database with two experiments of 365 days x 3 variants: `legacy` (cou
 sketches only, as before exact counts: `experiment_meta.legacy` = 1) and `exact` (the same
 users through `record_activity`: markers and exact per-cohort integers). Then, in the same run:
 
-- baseline: the readout as it was (every day's 16 KB sketch merged in Python, per variant) on
-  the event loop;
+- before: the readout of the previous release (every day's 16 KB sketch merged register by
+  register in Python, per variant) on the event loop;
+- baseline: the same with today's sketch merge (16 KB integers), still on the loop;
 - legacy cold / warm: this store's readout of the legacy experiment (past days' sketches merged
   once, then kept), in a worker thread;
 - exact: the readout of the exactly counted experiment (SQL sums, no sketch);
@@ -76,6 +77,28 @@ async def fill_exact(store: SQLiteStore) -> None:
         await store.activity.record_activity({}, batch)
 
 
+def old_merge(sketches: list[bytes]) -> bytearray:
+    """The merge as it was before this release: a Python max over every register."""
+    out = sketch.empty()
+    for one in sketches:
+        out = bytearray(map(max, out, one))
+    return out
+
+
+def baseline_before(store: SQLiteStore) -> int:
+    """The readout as it was before this release: Python register merges, on the loop."""
+    total = 0
+    with store.db.tx(write=False) as conn:
+        for variant in VARIANTS:
+            rows = conn.execute(
+                "SELECT exposures FROM experiment_days WHERE experiment = 'legacy' "
+                "AND variant = ? ORDER BY day",
+                (variant,),
+            ).fetchall()
+            total += sketch.count(old_merge([row[0] for row in rows]))
+    return total
+
+
 def baseline(store: SQLiteStore) -> int:
     """The readout as it was: every day's sketch merged on the event loop, per variant."""
     total = 0
@@ -121,6 +144,9 @@ async def main(as_json: bool) -> dict[str, Any]:
         async def base() -> None:
             baseline(store)
 
+        async def before() -> None:
+            baseline_before(store)
+
         async def counts(experiment: str) -> None:
             await store.activity.experiment_counts(experiment, VARIANTS)
 
@@ -138,6 +164,7 @@ async def main(as_json: bool) -> dict[str, Any]:
 
         results: dict[str, Any] = {}
         for name, call in (
+            ("before (Python merge, on the loop)", before),
             ("baseline (merge on the loop)", base),
             ("legacy readout, cold", lambda: counts("legacy")),
             ("legacy readout, warm", lambda: counts("legacy")),

@@ -18,6 +18,7 @@ from tests.helpers.stores import StoreFactory
 from uiserver.engine.activity import CLOCK_SKEW_S, day_of
 from uiserver.engine.readout import VariantCounts
 from uiserver.store.base import Conversion, Exposure, Store
+from uiserver.store.sqlite import sketch
 
 pytestmark = pytest.mark.anyio
 
@@ -339,3 +340,60 @@ async def test_redis_counts_do_not_double_when_exec_is_resent(redis_url: str) ->
     finally:
         await store.close()
         await proxy.stop()
+
+
+# ------------------------------------------------------------ counts from before exact counts
+
+
+async def write_legacy(store: Store, users: list[str], day: int) -> None:
+    """Counts as the store wrote them before exact counting: a day sketch of the users, old
+    markers (`Activity.exposed`) in their counters, no exact integers."""
+    from uiserver.engine.activity import encode_activity
+    from uiserver.engine.hashing import exposure_id
+    from uiserver.schema import Activity
+    from uiserver.store.redis.store import RedisStore
+    from uiserver.store.sqlite.store import SQLiteStore
+
+    old = Activity(first=day, last=day, exposed={EXPERIMENT: "control"})
+    if isinstance(store, SQLiteStore):
+        registers = sketch.empty()
+        sketch.add(registers, (f"{EXPERIMENT}\x1f{u}" for u in users))
+        with store.db.tx(write=True) as conn:
+            conn.execute(
+                "INSERT INTO experiment_days VALUES (?, 'control', ?, ?, 0, 0, 0)",
+                (EXPERIMENT, day, bytes(registers)),
+            )
+            conn.execute("DROP TABLE experiment_meta")  # a database from before it existed
+            for u in users:
+                conn.execute(
+                    "INSERT INTO users (user_id, activity, created, updated) VALUES (?, ?, 0, 0)",
+                    (u, encode_activity(old).decode()),
+                )
+        store.db.close()  # reopened: the migration marks the experiment legacy
+        await store.open()
+        return
+    assert isinstance(store, RedisStore)
+    redis, keys = store.conn.redis, store.conn.keys
+    for u in users:
+        await redis.pfadd(
+            f"{keys.exposures(EXPERIMENT, 'control', day)}:x", exposure_id(EXPERIMENT, u)
+        )
+        await redis.hset(keys.user(u), mapping={"activity": encode_activity(old), "created": 0})
+    await redis.sadd(keys.days(EXPERIMENT), day)
+
+
+async def test_an_experiment_counted_before_exact_counts_reads_its_sketches(
+    store: Store,
+) -> None:
+    old_day = day_of(NOW) - 3
+    await write_legacy(store, ["o1", "o2", "o3"], old_day)
+    # after the upgrade: an old user again (no new count), and a new one
+    await store.activity.record_activity({}, [exposure("o1"), exposure("n1")])
+    # an old marker (no time) still counts a conversion
+    assert await store.activity.record_conversions("o2", [convert(NOW)]) == 1
+    found = (await counts(store))["control"]
+    assert found.exposed == 4 and not found.exact  # the sketches' union: o1-o3 and n1
+    assert found.converters == 1
+    assert found.first_day == old_day
+    cohort = (await counts(store, "standard"))["control"]
+    assert cohort.exposed == 1  # only n1 was counted with a cohort

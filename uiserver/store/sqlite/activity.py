@@ -322,12 +322,17 @@ def _variant_counts(
     )
     if cohort is not None:
         return found
-    first_day, last_day, converters, converts, value = conn.execute(
-        "SELECT min(day), max(day), coalesce(sum(converters), 0), coalesce(sum(converts), 0), "
-        "coalesce(sum(value), 0) FROM experiment_days WHERE experiment = ? AND variant = ?",
+    # Key columns only: the integers sit after the 16 KB sketch in each row (overflow pages).
+    first_day, last_day = conn.execute(
+        "SELECT min(day), max(day) FROM experiment_days WHERE experiment = ? AND variant = ?",
         (experiment, variant),
     ).fetchone()
     if legacy:  # counted by sketch before exact counts: the sketches' union for everyone
+        converters, converts, value = conn.execute(
+            "SELECT coalesce(sum(converters), 0), coalesce(sum(converts), 0), "
+            "coalesce(sum(value), 0) FROM experiment_days WHERE experiment = ? AND variant = ?",
+            (experiment, variant),
+        ).fetchone()
         return msgspec.structs.replace(
             found,
             exposed=_legacy_exposed(conn, experiment, variant, rollups),
