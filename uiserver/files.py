@@ -90,11 +90,6 @@ def read_limited(path: Path | str, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_text_limited(path: Path | str, max_bytes: int) -> str:
-    """`read_limited` decoded as UTF-8 (undecodable bytes replaced: for markers, not content)."""
-    return read_limited(path, max_bytes).decode("utf-8", errors="replace")
-
-
 def _target_mode(directory: int, name: str) -> int:
     """The permission bits the new file gets: the old file's, or 0o644 for a new one."""
     try:

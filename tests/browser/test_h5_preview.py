@@ -134,6 +134,23 @@ def test_rtl_locale_sets_dir_and_keeps_thumb_sides(tab: Page, server: Server) ->
 
 
 @pytest.mark.parametrize(
+    ("locale", "direction"),
+    [
+        pytest.param("ar-SA-u-nu-latn", "rtl", id="arabic-latin-digits"),
+        pytest.param("en-US-u-nu-arab", "ltr", id="english-arabic-digits"),
+        pytest.param("he-IL-x-ltr", "rtl", id="hebrew-private-use"),
+    ],
+)
+def test_direction_on_screen_comes_from_the_tags_language(
+    tab: Page, server: Server, locale: str, direction: str
+) -> None:
+    """Extensions and private use never set the page's direction (RFC 5646 subtags)."""
+    preview(tab, server, "product", "default", locale=locale)
+    shown = tab.evaluate("() => getComputedStyle(document.querySelector('main')).direction")
+    assert shown == direction
+
+
+@pytest.mark.parametrize(
     ("query", "width", "height"),
     [
         pytest.param({"device": "tablet"}, 768, 1024, id="tablet"),

@@ -128,6 +128,30 @@ def test_export_refuses_a_link_found_under_another_name(
     assert outside.read_bytes() == before
 
 
+def test_export_replaces_a_hard_link_without_writing_into_the_other_name(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """The rename replaces the directory entry: a file hard-linked from elsewhere keeps its
+    bytes (writing in place would have changed both names)."""
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(OLD)
+    target = tmp_path / "layouts"
+    target.mkdir()
+    os.link(outside, target / "home.yaml")
+    assert export(data_dir, target, "home") == 0
+    assert outside.read_text() == OLD
+    assert "uiserver-base-version" in (target / "home.yaml").read_text()
+
+
+def test_export_over_a_fifo_is_refused_without_blocking(tmp_path: Path, data_dir: Path) -> None:
+    target = tmp_path / "layouts"
+    target.mkdir()
+    os.mkfifo(target / "home.yaml")
+    done = cli("export", "home", "--to", str(target), "--data-dir", str(data_dir), timeout=60)
+    assert done.returncode == 1
+    assert "not a regular file (a FIFO)" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_export_into_a_linked_directory_is_allowed(tmp_path: Path, data_dir: Path) -> None:
     """`--to` names the directory; following a link there is what the caller asked for."""
     real = tmp_path / "real"
@@ -285,6 +309,7 @@ def broken_files(tmp_path: Path) -> tuple[Path, Path]:
     os.mkfifo(layouts / "pipe.yaml")
     (layouts / "folder.yaml").mkdir()
     sparse(components / "huge.yaml", 2 << 20)
+    os.mkfifo(components / "pipe.json")
     return layouts, components
 
 
@@ -303,6 +328,7 @@ def test_the_server_starts_without_its_bad_files_and_says_which(
         "pipe.yaml": "not a regular file (a FIFO)",
         "folder.yaml": "not a regular file (a directory)",
         "huge.yaml": "2097152 bytes, over the limit of 1048576 bytes",
+        "pipe.json": "not a regular file (a FIFO)",
     }
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert all(name in logged for name in errors)
@@ -349,4 +375,5 @@ def test_a_real_server_serves_the_good_pages_beside_a_1_gib_file(serving_broken_
         "pipe.yaml",
         "folder.yaml",
         "huge.yaml",
+        "pipe.json",
     }

@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.app import ROOT
+from uiserver.auth import SECRET_FILE, resolve_secret
 from uiserver.files import FileRefused, read_limited, write_atomic
+from uiserver.policy import PolicyError, load_policy
 
 OLD = "# my comments: keep them\npage: home\n"
 LIMIT = 1024
@@ -280,3 +282,35 @@ files.write_atomic({str(target)!r}, "page: home\\n" * 50)
     # The orphan is hidden and not a document name: no loader reads it.
     [orphan] = leftovers(tmp_path)
     assert orphan.startswith(".home.yaml.")
+
+
+# --------------------------------------------------------------------------- other readers
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "oversized"])
+def test_a_policy_file_that_is_not_a_small_regular_file_is_a_policy_error(
+    tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "policy.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "oversized":
+        with path.open("wb") as handle:
+            handle.truncate(1 << 30)
+    else:
+        path = Path("/dev/zero")
+    error = finishes(lambda: load_policy(path))
+    assert isinstance(error, PolicyError), error
+    assert "not a regular file" in str(error) or "over the limit" in str(error)
+
+
+def test_a_jwt_secret_file_that_is_a_fifo_is_refused_without_blocking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("UISERVER_JWT_SECRET", raising=False)
+    os.mkfifo(tmp_path / SECRET_FILE)
+    error = finishes(lambda: resolve_secret(tmp_path, create=True))
+    assert isinstance(error, FileRefused) and error.reason == "not a regular file (a FIFO)"
+    (tmp_path / SECRET_FILE).unlink()
+    secret, created = resolve_secret(tmp_path, create=True)
+    assert created and resolve_secret(tmp_path, create=False) == (secret, False)

@@ -29,11 +29,13 @@ import msgspec
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError  # PyJWT >= 2.10
 
 from uiserver.datastructures import BoundedDict
+from uiserver.files import read_limited
 from uiserver.users.ids import user_id_problem
 
 ALGORITHM = "HS256"
 ROLES = ("user", "designer", "admin")
 SECRET_FILE = "jwt-secret"
+SECRET_FILE_MAX_BYTES = 4096  # the generated secret is 64 characters and a newline
 
 
 PRIVILEGED = ("designer", "admin")
@@ -358,7 +360,8 @@ def resolve_secret(data_dir: Path, *, create: bool) -> tuple[str, bool]:
         return env, False
     path = data_dir / SECRET_FILE
     if path.exists():
-        return path.read_text().strip(), False
+        # Bounded and never blocking (a FIFO or device there is refused: `uiserver.files`).
+        return read_limited(path, SECRET_FILE_MAX_BYTES).decode().strip(), False
     if not create:
         return "", False
     data_dir.mkdir(parents=True, exist_ok=True)
