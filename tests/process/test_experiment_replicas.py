@@ -49,7 +49,7 @@ def test_converts_just_after_a_first_launch_count_on_the_other_replica(
     def all_counted() -> bool:
         time.sleep(0.1)
         body = readout(b)
-        return sum(v["conversions"] for v in body["variants"]) == USERS
+        return bool(sum(v["conversions"] for v in body["variants"]) == USERS)
 
     counted, _ = wait_until(all_counted, time.perf_counter())
     assert counted, readout(b)["variants"]  # once A's recorder wrote the markers
