@@ -1,9 +1,13 @@
 """Loading the component catalogue (`components/`) and page templates (`layouts/`).
 
 Files are YAML or JSON decoded through `uiserver.documents` (with its limits) into strict Structs,
-so a designer's typo fails with the field's path. A template's version is the hash of its
-canonical content: the same template always has the same version, whichever file format or key
-order it was written in.
+so a designer's typo fails with the field's path. They are read through `uiserver.files` (a
+regular file within the size limit, checked before reading, never blocking on a FIFO).
+`read_catalog`/`read_templates` load every good file and return a LoadError per bad one (the
+server starts without them); `load_catalog`/`load_templates` raise the first.
+
+A template's version is the hash of its canonical content: the same template always has the
+same version, whichever file format or key order it was written in.
 """
 
 from __future__ import annotations

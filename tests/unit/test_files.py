@@ -107,6 +107,15 @@ def test_a_file_growing_while_read_is_cut_at_the_limit(
     assert sum(reads) <= LIMIT + 1
 
 
+def test_a_kernel_file_that_says_it_is_empty_is_still_bounded() -> None:
+    """`/proc` files are regular files whose size reads 0 however much they hold: the read
+    itself stops at the limit."""
+    assert os.stat("/proc/self/maps").st_size == 0
+    with pytest.raises(FileRefused, match="grew past the limit of 64 bytes"):
+        read_limited("/proc/self/maps", 64)
+    assert read_limited("/proc/self/stat", LIMIT).startswith(str(os.getpid()).encode())
+
+
 def test_a_file_within_the_limit_is_read_whole(tmp_path: Path) -> None:
     exact = tmp_path / "home.yaml"
     exact.write_bytes(b"y" * LIMIT)
