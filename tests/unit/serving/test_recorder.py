@@ -299,3 +299,23 @@ async def test_close_waits_for_a_background_write_in_flight(tmp_path: Path) -> N
     finally:
         store.activity.release.set()
         await store.close()
+
+
+async def test_a_user_moved_to_another_variant_the_same_day_is_noted_again(
+    store: FlakyStore,
+) -> None:
+    """A weight edit moves ann from control to deals_first on the day she was first served:
+    her exposure to deals_first is written too, so she counts in both variants."""
+    recorder = ActivityRecorder(store.activity, NEVER)
+    recorder.note(user("ann"), DAY, EXPERIMENT, "control")
+    await recorder.flush()
+    recorder.note(user("ann"), DAY, EXPERIMENT, "deals_first")
+    recorder.note(user("ann"), DAY, EXPERIMENT, "deals_first")  # once per variant and day
+    await recorder.flush()
+    assert await exposed(store, "control") == 1
+    assert await exposed(store, "deals_first") == 1
+    activity = (await store.users.export_user("ann")).activity
+    assert activity is not None and list(markers_of(activity, EXPERIMENT)) == [
+        "control",
+        "deals_first",
+    ]
