@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -134,3 +135,22 @@ def test_a_token_in_the_cookie_opens_nothing(replicas: tuple[TestClient, TestCli
     page = visit(one, token("dora", "designer"))
     assert page.status_code == 401 and "Templates" not in page.text
     assert re.search(r"sign in", page.text, re.I)
+
+
+@pytest.mark.parametrize(
+    ("bound", "words"),
+    [
+        pytest.param({"session_idle": 1.0}, "without activity", id="idle"),
+        pytest.param({"session_max": 1.0}, "expired", id="absolute"),
+    ],
+)
+def test_sessions_end_at_their_bounds(
+    tmp_path: Path, store_url: str, bound: dict[str, float], words: str
+) -> None:
+    app = make_app(tmp_path, store_url=store_url, **bound)
+    with TestClient(app, follow_redirects=False) as client:
+        value = session_cookie(log_in(client))
+        time.sleep(1.3)
+        page = visit(client, value)
+        assert page.status_code == 401 and words in page.text
+        assert visit(client, value).status_code in (303, 401)

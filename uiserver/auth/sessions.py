@@ -33,7 +33,7 @@ from uiserver.auth.tokens import Identity
 from uiserver.store.base import SessionRecord, SessionStore
 
 GRACE_S = 30.0  # a replaced id still works this long (requests in flight, other tabs)
-TOUCH_S = 60.0  # at most one activity write a minute per session
+TOUCH_S = 60.0  # at most one activity write a minute per session (a quarter of a shorter idle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +137,7 @@ class ConsoleSessions:
             )
             if await self._store.rotate_session(record, new, now):
                 return Resumed(new, identity_of(new), new_id)
-        elif now - record.last_seen >= TOUCH_S:
+        elif now - record.last_seen >= min(TOUCH_S, self.policy.idle / 4):
             await self._store.touch_session(record.id_hash, now)
         return Resumed(record, identity_of(record))
 

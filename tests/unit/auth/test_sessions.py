@@ -150,3 +150,14 @@ async def test_junk_cookie_values_are_no_session(store: Store) -> None:
     for junk in ("", "x", "a" * 10_000, "\ud800", "../../etc"):
         with pytest.raises(SessionEnded):
             await sessions.resume(junk)
+
+
+async def test_activity_keeps_a_short_idle_session_alive(store: Store) -> None:
+    # A request every 20 s against a 40 s idle bound: activity is written often enough.
+    clock = Clock()
+    policy = SessionPolicy(idle=40, absolute=3_600, rotate=10_000)
+    sessions = ConsoleSessions(store.sessions, Revocations(), policy, clock)
+    session_id, _ = await sessions.start(DORA)
+    for _ in range(30):
+        clock.now += 20
+        assert (await sessions.resume(session_id)).who.user_id == "dora"
