@@ -140,6 +140,13 @@ def _connection_options(serve: argparse.ArgumentParser) -> None:
         "header byte; later: closed (default 10)",
     )
     limits.add_argument(
+        "--body-timeout",
+        type=float,
+        default=None,
+        help="seconds allowed between two reads of a request body; longer: 408 and closed "
+        "(default 10)",
+    )
+    limits.add_argument(
         "--keepalive-timeout",
         type=int,
         default=None,

@@ -53,11 +53,13 @@ def _start(
 def quick(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServeProcess]:
-    """Short timeouts: headers within 2 s, idle keep-alive 1 s."""
+    """Short timeouts: headers within 2 s, a body's grace 2 s, idle keep-alive 1 s."""
     process = _start(
         tmp_path_factory,
         str(request.param),
         "--header-timeout",
+        "2",
+        "--body-timeout",
         "2",
         "--keepalive-timeout",
         "1",
@@ -230,6 +232,76 @@ def test_keep_alive_still_serves_a_second_request(quick: ServeProcess) -> None:
             response = read_response(sock)
             assert response is not None and response.status == 200
             time.sleep(0.2)
+    finally:
+        sock.close()
+
+
+def _events_head(length: int) -> bytes:
+    return (
+        "POST /v1/me/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: {_auth()['Authorization']}\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def _trickle_until_closed(sock: socket.socket, every: float) -> tuple[bool, bytes]:
+    """Send one body byte every `every` s until the server closes; (closed, what it said)."""
+    said = b""
+    deadline = time.monotonic() + CLOSED_WITHIN
+    while time.monotonic() < deadline:
+        try:
+            sock.sendall(b" ")
+        except OSError:
+            return True, said
+        sock.settimeout(every)
+        try:
+            data = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError:
+            return True, said
+        if not data:
+            return True, said
+        said += data
+    return False, said
+
+
+def test_a_body_that_stops_coming_is_408_and_closed(quick: ServeProcess) -> None:
+    """Headers, then a body that never arrives: a request in progress is never evicted, so
+    without a body deadline it would hold its connection for ever."""
+    sock = connect(quick.port)
+    try:
+        sock.sendall(_events_head(1000) + b"{")
+        response = read_response(sock)
+        assert response is not None and response.status == 408
+        assert response.headers.get("connection", "").lower() == "close"
+        assert closed_within(sock, CLOSED_WITHIN)
+    finally:
+        sock.close()
+
+
+def test_a_body_trickled_a_byte_at_a_time_is_cut(quick: ServeProcess) -> None:
+    """R-U-Dead-Yet: a byte every 0.3 s keeps every per-read timeout happy; the body must
+    keep up 500 bytes/s after its grace."""
+    sock = connect(quick.port)
+    try:
+        sock.sendall(_events_head(100_000) + b"{")
+        closed, said = _trickle_until_closed(sock, 0.3)
+        assert closed, "a trickled body kept its connection"
+        assert said.startswith(b"HTTP/1.1 408"), said[:80]
+    finally:
+        sock.close()
+
+
+def test_an_unread_body_trickled_after_the_answer_is_cut(quick: ServeProcess) -> None:
+    """A route that reads no body answers at once; the client then trickles the body it
+    announced, which would hold the connection (the keep-alive timer restarts on every byte)."""
+    sock = connect(quick.port)
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+        response = read_response(sock)
+        assert response is not None and response.status == 200
+        closed, _ = _trickle_until_closed(sock, 0.3)
+        assert closed, "a trickled, unread body kept its connection"
     finally:
         sock.close()
 

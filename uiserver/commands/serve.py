@@ -91,6 +91,7 @@ def _limits(args: argparse.Namespace) -> ConnectionLimits:
         "max_header_bytes": "UISERVER_MAX_HEADER_BYTES",
         "max_headers": "UISERVER_MAX_HEADERS",
         "header_timeout": "UISERVER_HEADER_TIMEOUT",
+        "body_timeout": "UISERVER_BODY_TIMEOUT",
         "keepalive_timeout": "UISERVER_KEEPALIVE_TIMEOUT",
         "max_connections": "UISERVER_MAX_CONNECTIONS",
         "backlog": "UISERVER_BACKLOG",

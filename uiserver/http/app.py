@@ -32,6 +32,7 @@ from uiserver.http.errors import ApiError, api_error_handler, http_exception_han
 from uiserver.http.failures import Failures
 from uiserver.http.health import health_routes
 from uiserver.http.layouts import LayoutApp
+from uiserver.http.limits import BODY_TIMEOUT, ConnectionLimits
 from uiserver.http.me import client_routes
 from uiserver.http.metrics import Metrics
 from uiserver.http.revocations import revocation_routes
@@ -44,8 +45,9 @@ from uiserver.store.factory import open_store
 log = logging.getLogger("uiserver")
 
 
-def create_app(config: Config) -> ASGIApp:
-    """Build the service and its HTTP edge; the store opens in the lifespan."""
+def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
+    """Build the service and its HTTP edge; the store opens in the lifespan. `body_timeout`:
+    seconds allowed between two reads of a request body (`--body-timeout`)."""
     policy = load_policy(config.policy_path)
     catalog, file_errors = read_catalog(config.components_dir)
     file_templates: dict[str, Template] = {}
@@ -80,7 +82,12 @@ def create_app(config: Config) -> ASGIApp:
             "tokens": verifier.cached if verifier else 0,
         }
 
-    metrics = Metrics(lambda: service.server.stats, cache_sizes, lambda: service.server.served)
+    def stats() -> dict[str, int]:
+        counts = dict(service.server.stats)
+        counts["background_errors"] += service.recorder.failures
+        return counts
+
+    metrics = Metrics(stats, cache_sizes, lambda: service.server.served)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -124,6 +131,7 @@ def create_app(config: Config) -> ASGIApp:
     starlette.state.metrics = metrics
     starlette.state.verifier = verifier
     starlette.state.config = config
+    starlette.state.body_timeout = body_timeout
     edge = faults.FaultyLayoutApp if inject else LayoutApp
     return edge(service, lambda: verifier, metrics, starlette, route_paths, failures)
 
@@ -148,4 +156,4 @@ def config_from_env() -> Config:
 
 
 def app_from_env() -> ASGIApp:
-    return create_app(config_from_env())
+    return create_app(config_from_env(), ConnectionLimits.from_env().body_timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -13,12 +14,16 @@ from starlette.requests import Request
 from uiserver import documents
 from uiserver.auth import AuthError, Identity, TokenVerifier
 from uiserver.documents import DocumentError
+from uiserver.http import limits
 from uiserver.http.errors import ApiError, api_error
 from uiserver.service import Service
 from uiserver.store.base import ErasedMeanwhile, StoreUnavailable
 
 T = TypeVar("T")
 
+# Bytes per second a body must keep up after the body timeout's grace: Apache
+# mod_reqtimeout's default `body=...,MinRate=500`. A 20 MB segment import may take 11 hours at it.
+MIN_BODY_RATE = 500
 log = logging.getLogger("uiserver")
 LOG_EVERY_S = 10.0
 _last_logged = float("-inf")
@@ -81,7 +86,12 @@ def admin(request: Request) -> Identity:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    """The request body, refused with 413 as soon as it passes `limit` bytes, and with 408
+    (`Connection: close`) when it is late: all of it must come within the body timeout
+    (`--body-timeout`, `app.state.body_timeout`, seconds) plus one second per
+    `MIN_BODY_RATE` bytes. A client that stops sending, or trickles a byte at a time, never
+    holds a connection (and a connection with a request in progress is never evicted)."""
+    timeout = float(getattr(request.app.state, "body_timeout", limits.BODY_TIMEOUT))
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -91,7 +101,16 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise ApiError(400, "bad_request", "bad Content-Length") from None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream()
+    started = asyncio.get_running_loop().time()
+    while True:
+        try:
+            async with asyncio.timeout_at(started + timeout + size / MIN_BODY_RATE):
+                chunk = await anext(stream, None)
+        except TimeoutError:
+            raise ApiError(408, "request_timeout", "the request body came too slowly") from None
+        if chunk is None:
+            break
         size += len(chunk)
         if size > limit:
             raise ApiError(413, "too_large", f"body over {limit} bytes")

@@ -91,6 +91,9 @@ async def api_error_handler(request: Request, exc: Exception) -> Response:
     headers = {"Retry-After": "1"} if exc.status == 503 else None
     if exc.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="uiserver"'}
+    if exc.status == 408:
+        # The body was not read to its end: the connection cannot carry another request.
+        headers = {"Connection": "close"}
     return error_response(exc.status, exc.code, exc.message, exc.field, headers)
 
 

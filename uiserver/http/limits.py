@@ -29,6 +29,10 @@ MAX_HEADERS = 100
 # a slowloris client sending one line every 3 s is cut after this (nginx's
 # `client_header_timeout` default is 60 s; Go's guidance and common hardening use 5-10 s).
 HEADER_TIMEOUT = 10.0
+# Seconds allowed between two reads of a request body (nginx's `client_body_timeout`, 60 s by
+# default): a client that sends its headers and then trickles, or stops sending, its body is
+# answered 408 and closed instead of holding a connection that is never evicted.
+BODY_TIMEOUT = 10.0
 # Seconds an idle keep-alive connection is kept (uvicorn's default; the nginx upstream
 # `keepalive_timeout 4s` in docs/DEPLOY.md is set below it).
 KEEPALIVE_TIMEOUT = 5
@@ -47,13 +51,14 @@ class ConnectionLimits:
     max_header_bytes: int = MAX_HEADER_BYTES
     max_headers: int = MAX_HEADERS
     header_timeout: float = HEADER_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
     keepalive_timeout: int = KEEPALIVE_TIMEOUT
     max_connections: int = 0
     backlog: int = BACKLOG
 
     @classmethod
     def from_env(cls) -> ConnectionLimits:
-        """`UISERVER_MAX_HEADER_BYTES`, `_MAX_HEADERS`, `_HEADER_TIMEOUT` (seconds),
+        """`UISERVER_MAX_HEADER_BYTES`, `_MAX_HEADERS`, `_HEADER_TIMEOUT`, `_BODY_TIMEOUT`,
         `_KEEPALIVE_TIMEOUT` (seconds), `_MAX_CONNECTIONS`, `_BACKLOG`; defaults above.
         Raises ValueError for a value that is not a positive number."""
         env = os.environ
@@ -61,6 +66,7 @@ class ConnectionLimits:
             max_header_bytes=int(env.get("UISERVER_MAX_HEADER_BYTES", MAX_HEADER_BYTES)),
             max_headers=int(env.get("UISERVER_MAX_HEADERS", MAX_HEADERS)),
             header_timeout=float(env.get("UISERVER_HEADER_TIMEOUT", HEADER_TIMEOUT)),
+            body_timeout=float(env.get("UISERVER_BODY_TIMEOUT", BODY_TIMEOUT)),
             keepalive_timeout=int(env.get("UISERVER_KEEPALIVE_TIMEOUT", KEEPALIVE_TIMEOUT)),
             max_connections=int(env.get("UISERVER_MAX_CONNECTIONS", 0)),
             backlog=int(env.get("UISERVER_BACKLOG", BACKLOG)),
@@ -74,8 +80,8 @@ class ConnectionLimits:
             raise ValueError("max header bytes must be at least 1024")
         if self.max_headers < 1:
             raise ValueError("max headers must be at least 1")
-        if self.header_timeout <= 0 or self.keepalive_timeout < 1:
-            raise ValueError("header and keep-alive timeouts must be positive (seconds)")
+        if self.header_timeout <= 0 or self.body_timeout <= 0 or self.keepalive_timeout < 1:
+            raise ValueError("header, body and keep-alive timeouts must be positive (seconds)")
         if self.max_connections < 0 or self.backlog < 1:
             raise ValueError("max connections must be >= 0 (0: from the open-files limit)")
 

@@ -87,6 +87,11 @@ class _StatsCollector(Collector):
         family.add_metric(["miss"], stats.get("misses", 0))
         yield family
         yield CounterMetricFamily(
+            "uiserver_background_errors",
+            "Background writes (served orders, activity) that failed with an unexpected error",
+            value=stats.get("background_errors", 0),
+        )
+        yield CounterMetricFamily(
             "uiserver_degraded",
             "Layouts served without the store (base layout)",
             value=stats.get("degraded", 0),

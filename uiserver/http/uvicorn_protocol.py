@@ -118,6 +118,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.server_state.uiserver_waiting = waiting  # type: ignore[attr-defined]
         self.waiting: _Waiting = waiting
         self.in_head = False  # waiting for a request's headers
+        self.draining = False  # answered, but the request's body is still coming (discarded)
         self.header_bytes = 0
         self.header_count = 0
         self.reading_body = False
@@ -164,7 +165,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def header_timeout(self) -> None:
         """The header deadline passed (called by the sweep)."""
         self.stop_waiting()
-        if self.header_bytes:
+        if self.header_bytes and not self.draining:
             self.refuse(408)
         else:
             self.refused = True
@@ -179,25 +180,27 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def maybe_wait(self) -> None:
-        """Back to waiting for headers once the request is read and answered, and nothing is
-        queued behind it (pipelining)."""
+        """Back to waiting for headers once the request is answered, and nothing is queued
+        behind it (pipelining). Answered before its body ended (a 413, a 408, a route that
+        reads no body), the rest of the body is discarded under the same deadline, so a
+        client trickling an unread body is closed too."""
         cycle = self.cycle
         if (
             self.is_waiting()
             or self.refused
-            or self.reading_body
             or self.pipeline
             or (cycle is not None and not cycle.response_complete)
             or self.transport.is_closing()
         ):
             return
+        self.draining = self.reading_body
         self.start_waiting()
 
     # Bytes and parser callbacks --------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         if self.refused:
             return
-        if self.is_waiting():
+        if self.is_waiting() and not self.draining:
             room = self.policy.max_header_bytes - self.header_bytes
             if len(data) > room:
                 # Feed only what fits; if the headers end within it, the rest is body.
@@ -247,6 +250,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.reading_body = False
         super().on_message_complete()
+        if self.draining:  # the unread body ended: the next request's head starts now
+            self.draining = False
+            self.stop_waiting()
         self.maybe_wait()
 
     def on_response_complete(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -74,7 +75,7 @@ class LayoutServer:
         self.cache = cache
         self.breaker = breaker
         self.recorder = recorder
-        self.stats = {"hits": 0, "misses": 0, "renders": 0, "degraded": 0}
+        self.stats = {"hits": 0, "misses": 0, "renders": 0, "degraded": 0, "background_errors": 0}
         # Layouts served per (page, template version): one dict increment per request, read
         # by /metrics at scrape time.
         self.served: defaultdict[tuple[str, str], int] = defaultdict(int)
@@ -187,9 +188,22 @@ class LayoutServer:
             await asyncio.gather(*self.background, return_exceptions=True)
 
     def _background_done(self, task: asyncio.Task[None]) -> None:
+        """An unreachable store is expected (logged at debug, retried on a later launch); any
+        other error is a bug: counted in `stats["background_errors"]` and logged once at ERROR
+        with its traceback frames (its message, which may quote a user id, at DEBUG)."""
         self.background.discard(task)
         if task.cancelled():
             return
         error = task.exception()
-        if error is not None and not isinstance(error, ErasedMeanwhile):
+        if error is None or isinstance(error, ErasedMeanwhile):
+            return
+        if isinstance(error, StoreUnavailable):
             log.debug("background store write failed: %s", error)
+            return
+        self.stats["background_errors"] += 1
+        log.error(
+            "unexpected %s in a background order write\n%s",
+            type(error).__qualname__,
+            "".join(traceback.format_tb(error.__traceback__)).rstrip(),
+        )
+        log.debug("background order write: %r", error)

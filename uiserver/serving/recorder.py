@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
 
 from uiserver.datastructures import BoundedDict
 from uiserver.schema import Profile
@@ -44,6 +45,7 @@ class ActivityRecorder:
         # the store may be closed under it.
         self._writing = asyncio.Lock()
         self.writes = 0
+        self.failures = 0  # background writes that failed with an unexpected error (a bug)
 
     def note(
         self,
@@ -109,8 +111,14 @@ class ActivityRecorder:
             self._task = None  # notes from now on start the next task
         try:
             await self.flush()
-        except Exception:  # nobody awaits this task: say what went wrong, keep the next batch
-            log.exception("background activity write failed")
+        except Exception as exc:  # nobody awaits this task: say what went wrong, keep the next
+            self.failures += 1
+            log.error(  # the message may quote a user id: DEBUG only
+                "unexpected %s in a background activity write\n%s",
+                type(exc).__qualname__,
+                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+            )
+            log.debug("background activity write: %r", exc)
 
     async def flush(self) -> None:
         """Write everything pending now (one store call), after any write in flight."""

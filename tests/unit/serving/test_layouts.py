@@ -269,3 +269,38 @@ async def test_a_degraded_serve_records_nothing(running: Service) -> None:
     await running.recorder.flush()
     assert store_of(running).calls["record_activity"] == 0
     assert running.server.background == set()
+
+
+async def test_a_bug_in_a_background_order_write_is_counted_and_logged_once(
+    running: Service, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One failure must not pass unseen (issue 27, section 7, sibling): a background write
+    that fails with anything but an unreachable store is a bug, counted and logged at ERROR
+    once, its message (which may quote a user id) at DEBUG only. It was logged at DEBUG."""
+    clicks = [Event(page="home", component="seafood", kind="click")] * 12
+    await running.store.users.record_events("ann", clicks, time.time())
+
+    async def broken(user: str, *args: object) -> None:
+        raise KeyError(f"no row for {user}")
+
+    monkeypatch.setattr(running.store.users, "set_last_order", broken)
+    with caplog.at_level("INFO", logger="uiserver"):
+        await serve(running, "ann")
+        await asyncio.gather(*running.server.background, return_exceptions=True)
+        await asyncio.sleep(0)
+
+    assert running.server.stats["background_errors"] == 1
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "KeyError" in errors[0].getMessage()
+    assert "ann" not in caplog.text
+
+
+async def test_an_unreachable_store_in_a_background_write_is_no_bug(running: Service) -> None:
+    clicks = [Event(page="home", component="seafood", kind="click")] * 12
+    await running.store.users.record_events("ann", clicks, time.time())
+    await serve(running, "ann", context=TABLET_DARK)  # profile cached
+    store_of(running).down = True
+    await serve(running, "ann")
+    await asyncio.gather(*running.server.background, return_exceptions=True)
+    await asyncio.sleep(0)
+    assert running.server.stats["background_errors"] == 0
