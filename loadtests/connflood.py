@@ -200,14 +200,15 @@ class Sampler(threading.Thread):
             self.established.append(len(_ss("state", "established", f"sport = :{self.port}")))
 
     def summary(self, attack: int) -> dict[str, Any]:
-        """`attack`: connections the attacker opened at once; `cleared_after_s` is the first
-        second at which the server held fewer than 1% of them, after holding them all (the
-        server side of "closed within the header timeout"; meaningful with `--once`)."""
+        """`attack`: connections the attacker opens; `cleared_after_s` is the first second
+        (from the attack's start) at which the server, past its peak, held fewer than 1% of
+        them (the server side of "closed within the header timeout"; meaningful with
+        `--once`)."""
         cleared = None
-        peaked = False
-        for at, count in zip(self.times, self.established, strict=True):
-            peaked = peaked or count >= attack * 0.9
-            if peaked and count < attack * 0.01:
+        peak = max(self.established, default=0)
+        top = self.established.index(peak) if peak else 0
+        for at, count in list(zip(self.times, self.established, strict=True))[top:]:
+            if count < max(1, attack * 0.01):
                 cleared = round(at, 1)
                 break
         return {

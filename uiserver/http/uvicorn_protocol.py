@@ -73,7 +73,7 @@ class _Waiting:
         self.handle: asyncio.TimerHandle | None = None
 
     def add(self, connection: LimitedHttpToolsProtocol) -> None:
-        self.order.pop(connection, None)
+        """`connection` starts waiting (it is not in `order`: `stop_waiting` took it out)."""
         self.order[connection] = self.loop.time()
         if self.handle is None:
             self.handle = self.loop.call_later(SWEEP_S, self.sweep)
@@ -112,6 +112,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             cls.limits = ConnectionLimits.from_env()
             cls.cap = cls.limits.connections()
         self.policy: ConnectionLimits = cls.limits
+        self.max_header_bytes = self.policy.max_header_bytes
+        self.max_headers = self.policy.max_headers
         waiting = getattr(self.server_state, "uiserver_waiting", None)
         if waiting is None:
             waiting = _Waiting(self.loop, self.policy.header_timeout)
@@ -120,7 +122,6 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.in_head = False  # waiting for a request's headers
         self.draining = False  # answered, but the request's body is still coming (discarded)
         self.header_bytes = 0
-        self.header_count = 0
         self.reading_body = False
         self.refused = False
 
@@ -150,7 +151,6 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # The header phase ------------------------------------------------------------------------
     def start_waiting(self) -> None:
         self.header_bytes = 0
-        self.header_count = 0
         self.in_head = True
         self.waiting.add(self)
 
@@ -200,8 +200,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.refused:
             return
-        if self.is_waiting() and not self.draining:
-            room = self.policy.max_header_bytes - self.header_bytes
+        if self.in_head and not self.draining:
+            room = self.max_header_bytes - self.header_bytes
             if len(data) > room:
                 # Feed only what fits; if the headers end within it, the rest is body.
                 head, data = data[: max(room, 0)], data[max(room, 0) :]
@@ -217,27 +217,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 self.header_bytes += len(data)
         super().data_received(data)
 
-    def on_message_begin(self) -> None:
-        if not self.refused:
-            super().on_message_begin()
-
-    def on_url(self, url: bytes) -> None:
-        if not self.refused:
-            super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self.refused:
-            return
-        self.header_count += 1
-        super().on_header(name, value)
-
+    # on_message_begin, on_url and on_header stay uvicorn's (no extra call per header): after a
+    # refusal they only fill a scope nobody runs; the header count is `len(self.headers)`.
     def on_headers_complete(self) -> None:
         if self.refused:
             return
-        if self.header_count > self.policy.max_headers:
+        if len(self.headers) > self.max_headers:
             self.refuse(431)
             return
-        self.stop_waiting()
+        if self.in_head:
+            self.in_head = False
+            del self.waiting.order[self]
         self.reading_body = True
         super().on_headers_complete()
 
@@ -253,7 +243,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.draining:  # the unread body ended: the next request's head starts now
             self.draining = False
             self.stop_waiting()
-        self.maybe_wait()
+        if self.cycle.response_complete:  # else on_response_complete will look
+            self.maybe_wait()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
