@@ -86,12 +86,15 @@ class RedisActivity:
 
     async def _legacy(self, pipe: Pipeline, experiments: Iterable[str]) -> dict[str, int]:
         """For experiments without a `legacy` flag yet: 1 when they have counts from before
-        exact counting (their days set exists), else 0 (read in the watched phase)."""
+        exact counting (their days set exists), else 0. Read on the client, not the watched
+        `pipe`: the flag is set once (HSETNX in the transaction), and watching the experiment's
+        hash, which every count bumps, would make each write conflict with every other."""
+        del pipe
         out = {}
         for experiment in sorted(set(experiments)):
-            if await pipe.hexists(self._keys.meta(experiment), "legacy"):
+            if await self._redis.hexists(self._keys.meta(experiment), "legacy"):
                 continue
-            out[experiment] = int(bool(await pipe.exists(self._keys.days(experiment))))
+            out[experiment] = int(bool(await self._redis.exists(self._keys.days(experiment))))
         return out
 
     async def legacy_flags(self, pipe: Pipeline, experiments: Iterable[str]) -> dict[str, int]:
@@ -183,12 +186,9 @@ class RedisActivity:
             await pipe.execute()
             return changes
 
-        # The experiments' hashes are watched too: the reads of `_legacy` need a WATCH (a
-        # pipeline without one buffers them), and two replicas' first writes then agree.
-        meta_keys = [self._keys.meta(x) for x in sorted({e.experiment for e in exposures})]
         changes = await watched(
             self._redis,
-            [*keys, *epoch_keys, *meta_keys],
+            [*keys, *epoch_keys],
             attempt,
             "redis: record_activity kept conflicting",
         )
