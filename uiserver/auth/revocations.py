@@ -69,8 +69,9 @@ class Revocations:
             return False
         subject = self._subjects.get(who.user_id)
         if subject is not None and (who.iat is None or who.iat < subject[0]):
-            return True
-        return bool(who.jti) and who.jti in self._jtis
+            return subject[1] >= time.time()  # an expired one refuses nothing any more
+        until = self._jtis.get(who.jti) if who.jti else None
+        return until is not None and until >= time.time()
 
     def not_before(self, subject: str) -> float | None:
         """The subject's not-before, or None."""

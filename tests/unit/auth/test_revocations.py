@@ -14,6 +14,7 @@ from uiserver.auth.revocations import RevocationRefused, Revocations, expiry, re
 from uiserver.store.base import Invalidation, Revocation
 
 NOW = 1_700_000_000.0
+FAR = NOW + 10.0**10  # an expiry still ahead of the real clock
 
 
 def who(user: str = "dora", iat: float | None = NOW - 10, jti: str = "") -> Identity:
@@ -23,19 +24,19 @@ def who(user: str = "dora", iat: float | None = NOW - 10, jti: str = "") -> Iden
 def test_a_subject_revocation_refuses_tokens_issued_before_it() -> None:
     revocations = Revocations()
     assert not revocations.refuses(who())
-    revocations.apply(Revocation("subject", "dora", NOW, NOW + 100))
+    revocations.apply(Revocation("subject", "dora", NOW, FAR))
     assert revocations.refuses(who(iat=NOW - 10))
     assert revocations.refuses(who(iat=None))  # cannot show it was issued after
     assert not revocations.refuses(who(iat=NOW))
     assert not revocations.refuses(who(iat=NOW + 5))
     assert not revocations.refuses(who("erik", iat=NOW - 10))
-    revocations.apply(Revocation("subject", "dora", NOW - 1_000, NOW + 100))  # older: ignored
+    revocations.apply(Revocation("subject", "dora", NOW - 1_000, FAR))  # older: ignored
     assert revocations.refuses(who(iat=NOW - 10)) and revocations.not_before("dora") == NOW
 
 
 def test_a_jti_revocation_refuses_that_token_only() -> None:
     revocations = Revocations()
-    revocations.apply(Revocation("jti", "t-1", NOW, NOW + 100))
+    revocations.apply(Revocation("jti", "t-1", NOW, FAR))
     assert revocations.refuses(who(jti="t-1"))
     assert not revocations.refuses(who(jti="t-2"))
     assert not revocations.refuses(who(jti=""))
@@ -82,3 +83,12 @@ def test_the_record_of_a_revocation() -> None:
     ):
         with pytest.raises(RevocationRefused):
             revocation(subject=subject, jti=jti, author="", lifetimes=lifetimes, leeway=0, now=NOW)
+
+
+def test_an_expired_revocation_refuses_nothing() -> None:
+    # Kept until no token it refuses can be valid: after that, a token without iat is accepted.
+    revocations = Revocations()
+    revocations.apply(Revocation("subject", "dora", NOW, NOW + 100))
+    revocations.apply(Revocation("jti", "t-1", NOW, NOW + 100))
+    assert not revocations.refuses(who(iat=None))
+    assert not revocations.refuses(who(jti="t-1"))
