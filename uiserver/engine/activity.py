@@ -113,6 +113,9 @@ def record_events(state: Activity | None, events: Iterable[EventLike], now: floa
 # default).
 CLOCK_SKEW_S = 60.0
 HOLD_S = 86_400.0  # a held conversion waits one day for its marker, then is dropped
+# A counted conversion is kept this long, for a variant whose marker lands later (the recorder
+# writes within `UISERVER_ACTIVITY_FLUSH`, 1 s) and for its key (a resent transaction).
+RECENT_S = 600.0
 MAX_HELD = 32  # held conversions kept per user (oldest dropped first)
 MAX_VARIANTS = 16  # variant markers kept per experiment and user
 MODES = ("elderly", "standard")
@@ -257,8 +260,12 @@ def attribute(
     return _keep(state, kept), tallies, "counted"
 
 
+def _fresh(held: HeldConversion, now: float) -> bool:
+    return now - held.received <= (RECENT_S if held.counted else HOLD_S)
+
+
 def _keep(state: Activity, held: HeldConversion) -> Activity:
-    fresh = [h for h in state.held if held.received - h.received <= HOLD_S]
+    fresh = [h for h in state.held if _fresh(h, held.received)]
     return msgspec.structs.replace(state, held=[*fresh, held][-MAX_HELD:])
 
 
@@ -291,8 +298,8 @@ def settle(
 ) -> tuple[Activity, list[Tally]]:
     """Recent conversions of `experiment` after a marker landed (`variant`, just marked): held
     ones attributed now; counted ones also counted for `variant` when it was served before
-    them. Ones older than HOLD_S are dropped."""
-    fresh = [h for h in state.held if now - h.received <= HOLD_S]
+    them. Held ones older than HOLD_S, counted ones older than RECENT_S are dropped."""
+    fresh = [h for h in state.held if _fresh(h, now)]
     mine = [h for h in fresh if h.experiment == experiment]
     if len(fresh) == len(state.held) and not mine:
         return state, []

@@ -9,6 +9,7 @@ from uiserver.engine.activity import (
     CLOCK_SKEW_S,
     HOLD_S,
     MAX_HELD,
+    RECENT_S,
     UNKNOWN_STAGE,
     Tally,
     attribute,
@@ -140,3 +141,14 @@ def test_the_store_decides_an_unknown_stage_from_the_first_day() -> None:
     old = Activity(first=day_of(T) - 40)
     _, tallies = exposed(old, "a", T, f"elderly/{UNKNOWN_STAGE}")
     assert tallies[0].cohort == "elderly/returning"
+
+
+def test_counted_conversions_are_kept_ten_minutes_only() -> None:
+    state, _ = exposed(None, "a", T)
+    state, _, _ = attribute(state, EXP, T + 20, 4.0, T + 20, "k")
+    later = RECENT_S + 21  # b's marker lands (served at T + 10) after the recent window
+    found = expose(state, EXP, "b", T + 10, "standard/new", T + later)
+    assert found is not None
+    new, tallies = found
+    assert not [t for t in tallies if t.converts]
+    assert not new.held  # dropped
