@@ -312,7 +312,13 @@ def test_no_rollout_running_is_409_and_nothing_changes(client: TestClient, route
     missing = client.post(
         f"/v1/admin/templates/nowhere/{route}", json={"percent": 20}, headers=DESIGNER
     )
-    assert missing.status_code == 409
+    # A page never published is not found (it was 409 no_rollout, as if it existed).
+    assert missing.status_code == 404, missing.text
+    assert missing.json()["error"] == {
+        "code": "not_found",
+        "message": "no page 'nowhere'",
+        "field": "page",
+    }
 
 
 def test_a_rollout_survives_a_restart(tmp_path: Path, store_url: str) -> None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import msgspec
 
 from uiserver.admin.errors import Invalid, NotFound
-from uiserver.admin.templates import live_page
 from uiserver.catalog import VERSION_MAX
 from uiserver.documents import DEFAULT_LIMITS
 from uiserver.serving.pages import LivePages
 from uiserver.store.base import DraftRecord, DraftStore
+from uiserver.users.ids import shown
 
 # A draft is at most as large as a template the admin API accepts (`documents.DEFAULT_LIMITS`).
 MAX_BYTES = DEFAULT_LIMITS.max_bytes
@@ -35,6 +35,7 @@ class DraftSummary(msgspec.Struct):
     updated: float  # Unix seconds
     bytes: int
     stale: bool  # the page's live version is no longer the one the draft started from
+    archived: bool = False  # the page was archived since (its draft still loads)
 
 
 class DraftBody(msgspec.Struct):
@@ -42,7 +43,8 @@ class DraftBody(msgspec.Struct):
     text: str
     base_version: str
     updated: float
-    live_version: str
+    live_version: str | None  # None: the page is archived (the draft is kept all the same)
+    archived: bool = False
 
 
 async def save(
@@ -54,25 +56,35 @@ async def save(
     base_version: str,
     now: float,
 ) -> DraftRecord:
-    """Create or replace the designer's draft of a live page (NotFound for an unknown page,
-    Invalid for a text over `MAX_BYTES` or a base version that is not a version string)."""
-    live = await live_page(pages, page)
+    """Create or replace the designer's draft of a live or archived page (NotFound for a page
+    never published, Invalid for a text over `MAX_BYTES` or a base version that is not a
+    version string). A draft of a page someone archived meanwhile is still saved: publishing
+    it restores the page."""
+    await pages.sync()
+    live = pages.pages.get(page)
+    if live is None and page not in pages.archived:
+        raise NotFound(f"no page {shown(page)}", "page")
     if len(text.encode()) > MAX_BYTES:
         raise Invalid(f"a draft is at most {MAX_BYTES} bytes", "text")
     if len(base_version) > VERSION_MAX:
         raise Invalid(f"base_version is longer than {VERSION_MAX} characters", "base_version")
-    draft = DraftRecord(author, page, text, base_version or live.record.version, now)
+    fallback = live.record.version if live is not None else ""
+    draft = DraftRecord(author, page, text, base_version or fallback, now)
     await drafts.put_draft(draft)
     return draft
 
 
 async def load(pages: LivePages, drafts: DraftStore, author: str, page: str) -> DraftBody:
-    """The designer's draft of `page` (NotFound when there is none)."""
+    """The designer's draft of `page` (NotFound when there is none). Every draft listed by
+    `mine` loads: `live_version` is None when the page was archived since (publishing the
+    draft restores it)."""
     draft = await drafts.get_draft(author, page)
     if draft is None:
-        raise NotFound(f"no draft of {page!r}", "page")
-    live = await live_page(pages, page)
-    return DraftBody(page, draft.text, draft.base_version, draft.updated, live.record.version)
+        raise NotFound(f"no draft of {shown(page)}", "page")
+    await pages.sync()
+    live = pages.pages.get(page)
+    version = live.record.version if live is not None else None
+    return DraftBody(page, draft.text, draft.base_version, draft.updated, version, live is None)
 
 
 async def discard(drafts: DraftStore, author: str, page: str) -> bool:
@@ -92,7 +104,8 @@ async def mine(pages: LivePages, drafts: DraftStore, author: str) -> list[DraftS
                 draft.base_version,
                 draft.updated,
                 len(draft.text.encode()),
-                live is not None and live.record.version != draft.base_version,
+                live is None or live.record.version != draft.base_version,
+                live is None,
             )
         )
     return rows

@@ -26,6 +26,7 @@ from uiserver.store.base import (
     DraftStore,
     NeverPublished,
     NoRollout,
+    PageState,
     PublishOptions,
     Rollout,
     RolloutRunning,
@@ -180,16 +181,17 @@ async def publish(
     author: str,
     message: str,
     options: PublishOptions | None = None,
-) -> TemplateRecord:
-    """Store a new live (or staged) version. PublishRefused: nothing stored, the live one
-    keeps serving; Conflict (409): stale base or a rollout running, nothing stored. The
-    author's draft of the page is done with once it is published (`uiserver.admin.drafts`)."""
+) -> PageState:
+    """Store a new live (or staged) version; the page as the write left it (`head`: the
+    version). PublishRefused: nothing stored, the live one keeps serving; Conflict (409):
+    stale base or a rollout running, nothing stored. The author's draft of the page is done
+    with once it is published (`uiserver.admin.drafts`)."""
     try:
-        record = await publisher.publish(page, template, author, message, options)
+        applied = await publisher.publish(page, template, author, message, options)
     except TemplateConflict as exc:
         raise await conflict(publisher, page, exc) from None
     await drafts.delete_draft(author, page)
-    return record
+    return applied
 
 
 async def rollback(
@@ -198,9 +200,9 @@ async def rollback(
     version: str,
     author: str,
     options: PublishOptions | None = None,
-) -> TemplateRecord:
-    """Publish an earlier version anew; NotFound for an unknown version, PublishRefused when
-    it fails today's lint, Conflict as for `publish`."""
+) -> PageState:
+    """Publish an earlier version anew (the page after it); NotFound for an unknown version,
+    PublishRefused when it fails today's lint, Conflict as for `publish`."""
     try:
         return await publisher.rollback(page, version, author, options)
     except UnknownVersion:
@@ -227,28 +229,35 @@ async def conflict(publisher: Publisher, page: str, exc: TemplateConflict) -> Co
     return Conflict(exc.code, exc.message, exc.field, extra)
 
 
-async def set_rollout(publisher: Publisher, page: str, percent: int, author: str) -> Rollout:
-    """Widen or narrow the page's rollout; Conflict `no_rollout` when none runs."""
+async def set_rollout(publisher: Publisher, page: str, percent: int, author: str) -> PageState:
+    """Widen or narrow the page's rollout (the page after it); Conflict `no_rollout` when
+    none runs, NotFound for a page never published."""
     try:
         return await publisher.set_rollout(page, percent, author)
     except NoRollout as exc:
         raise await conflict(publisher, page, exc) from None
+    except NeverPublished:
+        raise NotFound(f"no page {shown(page)}", "page") from None
 
 
 async def end_rollout(
     publisher: Publisher, page: str, outcome: Literal["promote", "abort"], author: str
-) -> TemplateRecord:
-    """Promote or abort the page's rollout; Conflict `no_rollout` when none runs."""
+) -> PageState:
+    """Promote or abort the page's rollout (the page after it); Conflict `no_rollout` when
+    none runs, NotFound for a page never published."""
     try:
         return await publisher.end_rollout(page, outcome, author)
     except NoRollout as exc:
         raise await conflict(publisher, page, exc) from None
+    except NeverPublished:
+        raise NotFound(f"no page {shown(page)}", "page") from None
 
 
-async def archive(publisher: Publisher, page: str, author: str) -> None:
-    """Take the page down (clients get 404; history kept); NotFound: never published."""
+async def archive(publisher: Publisher, page: str, author: str) -> PageState:
+    """Take the page down (clients get 404; history kept); the page after it (`archived`
+    set). NotFound: never published."""
     try:
-        await publisher.archive(page, author)
+        return await publisher.archive(page, author)
     except NeverPublished:
         raise NotFound(f"no page {shown(page)}", "page") from None
 

@@ -76,7 +76,7 @@ async def _publish_file(
     else:
         options = PublishOptions(source=FILE_SOURCE)
     try:
-        record = await service.publisher.publish(
+        applied = await service.publisher.publish(
             template.page, template, args.author, args.message, options
         )
     except PublishRefused as exc:
@@ -84,6 +84,7 @@ async def _publish_file(
     except TemplateConflict as exc:
         print(f"uiserver publish: {exc.message}", file=sys.stderr)
         return False
+    record = applied.head
     if before is not None and before.version == record.version:
         print(f"{template.page}: {record.version} is already live (nothing published)")
     else:

@@ -30,8 +30,7 @@ from uiserver.http.responses import json_response
 from uiserver.publishing.publisher import PublishRefused
 from uiserver.schema import Problem, Template
 from uiserver.serving.context import QueryError, parse_context
-from uiserver.serving.pages import LivePages
-from uiserver.store.base import PublishOptions, RunningRollout, TemplateRecord
+from uiserver.store.base import PageState, PublishOptions, RunningRollout
 from uiserver.users.segments import IMPORT_LIMITS
 
 TEMPLATE_LIMIT = DEFAULT_LIMITS.max_bytes
@@ -136,12 +135,17 @@ def publish_options(request: Request, body: Any) -> PublishOptions:
     )
 
 
-def _published(page: str, record: TemplateRecord, pages: LivePages) -> Response:
-    """201 for a new live (or staged) version: its version, seq and the rollout now running."""
-    live = pages.pages.get(page)
-    rollout = ops.rollout_state(live.rollout if live is not None else None)
+def _published(page: str, applied: PageState) -> Response:
+    """201 for a new live (or staged) version: its version, seq and the rollout its write left
+    running (from the write itself: another replica may have moved on since)."""
+    record = applied.head
     return json_response(
-        {"page": page, "version": record.version, "seq": record.seq, "rollout": rollout},
+        {
+            "page": page,
+            "version": record.version,
+            "seq": record.seq,
+            "rollout": ops.rollout_state(applied.rollout),
+        },
         201,
         headers={"ETag": f'"{record.version}"'},
     )
@@ -194,12 +198,12 @@ async def publish(request: Request) -> Response:
         return refused(problems)
     try:
         with store_writes():
-            record = await ops.publish(
+            applied = await ops.publish(
                 service.publisher, service.drafts, page, template, who.user_id, message, options
             )
     except PublishRefused as exc:
         return refused(exc.problems)
-    return _published(page, record, service.live)
+    return _published(page, applied)
 
 
 async def history(request: Request) -> Response:
@@ -244,20 +248,20 @@ async def rollback(request: Request) -> Response:
     service = service_of(request)
     try:
         with store_writes():
-            record = await ops.rollback(service.publisher, page, version, who.user_id, options)
+            applied = await ops.rollback(service.publisher, page, version, who.user_id, options)
     except PublishRefused as exc:
         return refused(exc.problems)
-    return _published(page, record, service.live)
+    return _published(page, applied)
 
 
-async def _rollout_answer(request: Request, page: str) -> Response:
-    service = service_of(request)
-    live = await ops.live_page(service.live, page)
+def _rollout_answer(page: str, applied: PageState) -> Response:
+    """200 with the live version and rollout the write left (never read again: a page another
+    replica archived right after it still answers what this write did)."""
     return json_response(
         {
             "page": page,
-            "live_version": live.record.version,
-            "rollout": ops.rollout_state(live.rollout),
+            "live_version": applied.head.version,
+            "rollout": ops.rollout_state(applied.rollout),
         }
     )
 
@@ -269,8 +273,8 @@ async def set_rollout(request: Request) -> Response:
     percent = _percent(await json_document(request, TEMPLATE_LIMIT), "percent", required=True)
     assert percent is not None
     with store_writes():
-        await ops.set_rollout(service_of(request).publisher, page, percent, who.user_id)
-        return await _rollout_answer(request, page)
+        applied = await ops.set_rollout(service_of(request).publisher, page, percent, who.user_id)
+    return _rollout_answer(page, applied)
 
 
 async def _end_rollout(request: Request, outcome: Literal["promote", "abort"]) -> Response:
@@ -278,8 +282,8 @@ async def _end_rollout(request: Request, outcome: Literal["promote", "abort"]) -
     page = request.path_params["page"]
     await read_body(request, TEMPLATE_LIMIT)  # any body is ignored
     with store_writes():
-        await ops.end_rollout(service_of(request).publisher, page, outcome, who.user_id)
-        return await _rollout_answer(request, page)
+        applied = await ops.end_rollout(service_of(request).publisher, page, outcome, who.user_id)
+    return _rollout_answer(page, applied)
 
 
 async def promote(request: Request) -> Response:
@@ -298,9 +302,8 @@ async def archive(request: Request) -> Response:
     page = request.path_params["page"]
     service = service_of(request)
     with store_writes():
-        await ops.archive(service.publisher, page, who.user_id)
-        state = await service.publisher.state(page)
-    return json_response({"page": page, "archived": state.archived if state else None})
+        applied = await ops.archive(service.publisher, page, who.user_id)
+    return json_response({"page": page, "archived": applied.archived})
 
 
 # --------------------------------------------------------------------------- preview

@@ -23,11 +23,10 @@ from uiserver.publishing.filesync import FILE_AUTHOR, FILE_SOURCE, FileConflict,
 from uiserver.schema import Context, Layout, Problem, Profile, Template
 from uiserver.serving.pages import LivePages
 from uiserver.store.base import (
-    Archived,
     PageState,
     PublishOptions,
-    Rollout,
     StaleBase,
+    StoreUnavailable,
     TemplateRecord,
     TemplateStore,
 )
@@ -87,9 +86,9 @@ class Publisher:
         author: str,
         message: str,
         options: PublishOptions | None = None,
-    ) -> TemplateRecord:
+    ) -> PageState:
         """Lint, then store a new live (or staged) version atomically; refused templates
-        change nothing.
+        change nothing. The page as the write left it (`head`: the version published).
 
         Raises PublishRefused (lint problems, or a template for another page), a
         TemplateConflict (stale base, rollout running) and StoreUnavailable.
@@ -112,7 +111,7 @@ class Publisher:
 
     async def rollback(
         self, page: str, version: str, author: str, options: PublishOptions | None = None
-    ) -> TemplateRecord:
+    ) -> PageState:
         """Publish an earlier version anew (a new history entry with a new seq).
 
         The stored bytes are republished as they are (versions are immutable), after the
@@ -138,32 +137,44 @@ class Publisher:
         author: str,
         message: str,
         options: PublishOptions | None = None,
-    ) -> TemplateRecord:
-        record = await self.templates.publish(
+    ) -> PageState:
+        applied = await self.templates.publish(
             page, version, document, author, message, time.time(), options
         )
-        await self.pages.reload_page(page)
-        return record
+        await self._refresh(page)
+        return applied
 
-    async def set_rollout(self, page: str, percent: int, author: str) -> Rollout:
-        """Widen or narrow the running rollout; NoRollout when none runs."""
-        rollout = await self.templates.set_rollout(page, percent, author, time.time())
-        await self.pages.reload_page(page)
-        return rollout
+    async def _refresh(self, page: str) -> None:
+        """Bring this process's copy of the page up to date after a write here. The write is
+        committed: a store that fails now leaves the page marked for the next `sync()` and the
+        caller still gets the answer of its write (never a 5xx for something applied)."""
+        try:
+            await self.pages.reload_page(page)
+        except StoreUnavailable as exc:
+            log.warning("page %s written; reloading it failed (%s), retried later", page, exc)
+
+    async def set_rollout(self, page: str, percent: int, author: str) -> PageState:
+        """Widen or narrow the running rollout; the page after it. NoRollout when none runs,
+        NeverPublished for a page without history."""
+        applied = await self.templates.set_rollout(page, percent, author, time.time())
+        await self._refresh(page)
+        return applied
 
     async def end_rollout(
         self, page: str, outcome: Literal["promote", "abort"], author: str
-    ) -> TemplateRecord:
-        """Promote or abort the running rollout; NoRollout when none runs."""
-        record = await self.templates.end_rollout(page, outcome, author, time.time())
-        await self.pages.reload_page(page)
-        return record
+    ) -> PageState:
+        """Promote or abort the running rollout; the page after it. NoRollout when none runs,
+        NeverPublished for a page without history."""
+        applied = await self.templates.end_rollout(page, outcome, author, time.time())
+        await self._refresh(page)
+        return applied
 
-    async def archive(self, page: str, author: str) -> Archived:
-        """Take the page down (clients get 404); NeverPublished when it was never published."""
-        archived = await self.templates.archive(page, author, time.time())
-        await self.pages.reload_page(page)
-        return archived
+    async def archive(self, page: str, author: str) -> PageState:
+        """Take the page down (clients get 404); the page after it (`archived` set).
+        NeverPublished when it was never published."""
+        applied = await self.templates.archive(page, author, time.time())
+        await self._refresh(page)
+        return applied
 
     async def state(self, page: str) -> PageState | None:
         """The page as stored (archived pages too), or None when it was never published."""

@@ -376,12 +376,17 @@ class TemplateStore(Protocol):
         message: str,
         now: float,
         options: PublishOptions | None = None,
-    ) -> TemplateRecord:
+    ) -> PageState:
         """Append a new version and make it live (or stage it, `options.rollout`), atomically
-        with the checks of `options`. Republishing the live version (no rollout running, not
-        archived) is a no-op returning it; a known version with other content raises
-        ValueError; StaleBase, RolloutRunning, NoRollout change nothing. Publishing an archived
-        page restores it. Invalidates the page when it wrote."""
+        with the checks of `options`; the page as this write left it (`head`: the version
+        published). Republishing the live version (no rollout running, not archived) is a no-op
+        returning it; a known version with other content raises ValueError; StaleBase (checked
+        first, even when the content is the live version), RolloutRunning, NoRollout change
+        nothing. Publishing an archived page restores it. Invalidates the page when it wrote.
+
+        Every write method here answers from the state its own transaction produced, never
+        from a read after it: another replica may change the page between the commit and the
+        answer."""
 
     async def live(self) -> dict[str, TemplateRecord]:
         """The newest entry of every page that is not archived."""
@@ -392,20 +397,22 @@ class TemplateStore(Protocol):
     async def states(self, page: str | None = None) -> dict[str, PageState]:
         """Every page with a history (archived ones too), or only `page`: one snapshot."""
 
-    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> Rollout:
-        """Widen or narrow the running rollout (percent 1..100); NoRollout when none runs.
-        Invalidates the page."""
+    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> PageState:
+        """Widen or narrow the running rollout (percent 1..100); the page after it. NoRollout
+        when none runs, NeverPublished when the page has no history. Invalidates the page."""
 
     async def end_rollout(
         self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
-    ) -> TemplateRecord:
+    ) -> PageState:
         """End the running rollout: `promote` keeps the new version for everyone, `abort`
-        republishes the previous one (a new history entry). The live record after it;
-        NoRollout when none runs. Invalidates the page."""
+        republishes the previous one (a new history entry). The page after it (`head`: the
+        live record); NoRollout when none runs, NeverPublished when the page has no history.
+        Invalidates the page."""
 
-    async def archive(self, page: str, author: str, now: float) -> Archived:
-        """Archive the page (ends a running rollout); idempotent. NeverPublished when the page
-        has no history. Invalidates the page."""
+    async def archive(self, page: str, author: str, now: float) -> PageState:
+        """Archive the page (ends a running rollout); idempotent. The page after it
+        (`archived` set: this write's marker, or the earlier one). NeverPublished when the
+        page has no history. Invalidates the page."""
 
     async def get_version(self, page: str, version: str) -> TemplateRecord | None:
         """The newest history entry of that version (a rollback repeats a version), or None."""

@@ -33,13 +33,15 @@ UNCHANGED: Literal["unchanged"] = "unchanged"
 @dataclass(slots=True)
 class Writes:
     """What to write: history entries to append (in order), the page's rollout afterwards
-    (`UNCHANGED`, None: none, or a Rollout), the archive marker to set or clear."""
+    (`UNCHANGED`, None: none, or a Rollout, with `previous`: the record of the version the
+    others keep), the archive marker to set or clear."""
 
     result: TemplateRecord
     appends: list[TemplateRecord] = field(default_factory=list)
     rollout: Rollout | Literal["unchanged"] | None = UNCHANGED
     archive: Archived | None = None
     unarchive: bool = False
+    previous: TemplateRecord | None = None
 
     @property
     def changed(self) -> bool:
@@ -49,6 +51,20 @@ class Writes:
             or self.archive is not None
             or self.unarchive
         )
+
+    def after(self, state: PageState | None) -> PageState:
+        """The page as these writes leave `state` (the state they were planned on)."""
+        head = self.appends[-1] if self.appends else self.result
+        if state is None:
+            return PageState(head, self.archive, _new(self.rollout), self.previous)
+        archived = self.archive or (None if self.unarchive else state.archived)
+        if self.rollout == UNCHANGED:
+            return PageState(head, archived, state.rollout, state.previous)
+        return PageState(head, archived, self.rollout, self.previous if self.rollout else None)
+
+
+def _new(rollout: Rollout | Literal["unchanged"] | None) -> Rollout | None:
+    return rollout if isinstance(rollout, Rollout) else None
 
 
 def _entry(
@@ -76,13 +92,15 @@ def plan_publish(
     head = state.head if state is not None else None
     archived = state is not None and state.archived is not None
     running = state.rollout if state is not None and not archived else None
+    # The precondition first: a stale base is refused even when the content happens to be
+    # the live version (the caller's edit was made on something else; RFC 9110 13.1.1).
+    if options.base is not None and (head is None or head.version not in options.base):
+        raise StaleBase(page, options.base, head)
     if head is not None and head.version == version and not archived and running is None:
         check_same_document(head, document)
         return Writes(head)  # idempotent: nothing to do
     if earlier is not None:
         check_same_document(earlier, document)
-    if options.base is not None and (head is None or head.version not in options.base):
-        raise StaleBase(page, options.base, head)
     writes = Writes(head) if head is not None else Writes(_placeholder(page))
     seq = head.seq if head is not None else 0
     keep = head  # the version the others keep if this publish is staged
@@ -113,6 +131,7 @@ def plan_publish(
     if staged:
         assert keep is not None and options.rollout is not None
         writes.rollout = Rollout(page, version, keep.version, options.rollout, author, now, now)
+        writes.previous = keep
     return writes
 
 
@@ -121,15 +140,19 @@ def _placeholder(page: str) -> TemplateRecord:
 
 
 def _running(page: str, state: PageState | None) -> tuple[PageState, Rollout]:
-    if state is None or state.rollout is None or state.archived is not None:
+    if state is None:
+        raise NeverPublished(page)
+    if state.rollout is None or state.archived is not None:
         raise NoRollout(f"page {page!r} has no rollout running")
     return state, state.rollout
 
 
-def plan_percent(page: str, percent: int, now: float, state: PageState | None) -> Rollout:
-    """The running rollout at a new share (1..100); NoRollout when none runs."""
-    _, rollout = _running(page, state)
-    return msgspec.structs.replace(rollout, percent=percent, updated=now)
+def plan_percent(page: str, percent: int, now: float, state: PageState | None) -> Writes:
+    """The running rollout at a new share (1..100); NoRollout when none runs, NeverPublished
+    for a page without history."""
+    state, rollout = _running(page, state)
+    changed = msgspec.structs.replace(rollout, percent=percent, updated=now)
+    return Writes(state.head, rollout=changed, previous=state.previous)
 
 
 def plan_end(
@@ -140,7 +163,8 @@ def plan_end(
     state: PageState | None,
 ) -> Writes:
     """Promote (the new version stays, for everyone) or abort (the previous one is
-    republished as a new entry); NoRollout when none runs."""
+    republished as a new entry); NoRollout when none runs, NeverPublished for a page without
+    history."""
     state, rollout = _running(page, state)
     if outcome == "promote":
         return Writes(state.head, rollout=None)

@@ -49,7 +49,7 @@ async def parts(tmp_path: Path) -> AsyncIterator[Publishing]:
 
 
 async def test_publish_stores_a_version_and_makes_it_live(parts: Publishing) -> None:
-    record = await parts.publisher.publish("home", V1, AUTHOR, "first")
+    record = (await parts.publisher.publish("home", V1, AUTHOR, "first")).head
     assert (record.page, record.version, record.author, record.message, record.seq) == (
         "home",
         template_version(V1),
@@ -106,7 +106,7 @@ async def test_rollback_publishes_the_old_version_anew(parts: Publishing) -> Non
     await parts.publisher.publish("home", V2, AUTHOR, "second")
     v1 = template_version(V1)
 
-    record = await parts.publisher.rollback("home", v1, "rex")
+    record = (await parts.publisher.rollback("home", v1, "rex")).head
 
     assert (record.version, record.seq, record.author, record.message) == (
         v1,
@@ -166,7 +166,8 @@ async def test_a_staged_publish_serves_both_versions(parts: Publishing) -> None:
 
 async def test_set_rollout_widens_the_share_seen_by_the_live_pages(parts: Publishing) -> None:
     await _staged(parts, 10)
-    rollout = await parts.publisher.set_rollout("home", 60, "rex")
+    rollout = (await parts.publisher.set_rollout("home", 60, "rex")).rollout
+    assert rollout is not None
     assert (rollout.percent, rollout.version) == (60, template_version(V2))
     live = parts.live.page("home")
     assert live.rollout is not None and live.rollout.percent == 60
@@ -183,7 +184,9 @@ async def test_ending_a_rollout_serves_one_version_to_everyone(
     parts: Publishing, outcome: str, serving: Template, entries: int
 ) -> None:
     await _staged(parts, 10)
-    record = await parts.publisher.end_rollout("home", outcome, "rex")  # type: ignore[arg-type]
+    ended = await parts.publisher.end_rollout("home", outcome, "rex")  # type: ignore[arg-type]
+    record = ended.head
+    assert ended.rollout is None and ended.previous is None
     live = parts.live.page("home")
     assert record.version == live.record.version == template_version(serving)
     assert live.rollout is None and live.previous is None
@@ -224,9 +227,9 @@ async def test_an_archived_page_is_gone_from_serving_and_a_publish_restores_it(
 ) -> None:
     await parts.publisher.publish("home", V1, AUTHOR, "first")
 
-    archived = await parts.publisher.archive("home", "rex")
+    archived = (await parts.publisher.archive("home", "rex")).archived
 
-    assert (archived.page, archived.author) == ("home", "rex")
+    assert archived is not None and (archived.page, archived.author) == ("home", "rex")
     with pytest.raises(UnknownPage):
         parts.live.page("home")
     state = await parts.publisher.state("home")

@@ -231,7 +231,7 @@ async def test_templates_publish_history_rollback(store: Store) -> None:
         and await store.templates.get_version("home", "v1") is None
     )
 
-    v1 = await store.templates.publish("home", "v1", b'{"v": 1}', "ann", "first", NOW)
+    v1 = (await store.templates.publish("home", "v1", b'{"v": 1}', "ann", "first", NOW)).head
     assert (v1.seq, v1.version, v1.document, v1.author, v1.message) == (
         1,
         "v1",
@@ -239,14 +239,17 @@ async def test_templates_publish_history_rollback(store: Store) -> None:
         "ann",
         "first",
     )
-    assert await store.templates.publish("home", "v1", b'{"v": 1}', "bob", "again", NOW + 1) == v1
+    again = await store.templates.publish("home", "v1", b'{"v": 1}', "bob", "again", NOW + 1)
+    assert again.head == v1
 
-    v2 = await store.templates.publish("home", "v2", b'{"v": 2}', "bob", "second", NOW + 2)
+    v2 = (await store.templates.publish("home", "v2", b'{"v": 2}', "bob", "second", NOW + 2)).head
     await store.templates.publish("cart", "c1", b'{"c": 1}', "ann", "cart", NOW + 3)
     assert v2.seq == 2 and await store.templates.live_template("home") == v2
     assert await store.templates.get_version("home", "v1") == v1
 
-    rollback = await store.templates.publish("home", "v1", b'{"v": 1}', "cy", "rollback", NOW + 4)
+    rollback = (
+        await store.templates.publish("home", "v1", b'{"v": 1}', "cy", "rollback", NOW + 4)
+    ).head
     assert (rollback.seq, rollback.version, rollback.message) == (3, "v1", "rollback")
     assert await store.templates.live_template("home") == rollback
     assert [r.seq for r in await store.templates.history("home")] == [3, 2, 1]
@@ -258,7 +261,7 @@ async def test_templates_publish_history_rollback(store: Store) -> None:
 
 
 async def test_versions_are_immutable(store: Store) -> None:
-    v1 = await store.templates.publish("home", "v1", b'{"v": 1}', "ann", "first", NOW)
+    v1 = (await store.templates.publish("home", "v1", b'{"v": 1}', "ann", "first", NOW)).head
     await store.templates.publish("home", "v2", b'{"v": 2}', "ann", "second", NOW + 1)
     got: list[Invalidation] = []
     store.add_listener(got.append)

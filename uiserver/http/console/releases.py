@@ -122,7 +122,7 @@ async def publish_step(
         )
     options = PublishOptions(base=(base,) if base else None, rollout=share, running=running)
     try:
-        record = await admin.publish(
+        applied = await admin.publish(
             service.publisher,
             service.drafts,
             page,
@@ -151,7 +151,7 @@ async def publish_step(
             notice="Not published: a staged rollout is running. Choose what "
             "to do with it below, then publish again.",
         )
-    query = urlencode({"published": record.version})
+    query = urlencode({"published": applied.head.version})
     return redirect(f"{PREFIX}/pages/{page}?{query}")
 
 

@@ -218,7 +218,7 @@ async def rollback(request: Request) -> Response:
         )
     options = PublishOptions(base=(base,) if base else None)
     try:
-        record = await admin.rollback(
+        applied = await admin.rollback(
             service.publisher, page, version, current.who.user_id, options
         )
     except admin.Conflict as exc:
@@ -230,7 +230,7 @@ async def rollback(request: Request) -> Response:
         raise ConsoleError(
             422, "Rollback refused", f"version {version} fails today's lint: {reasons}"
         ) from None
-    query = urlencode({"rolled_back": record.version})
+    query = urlencode({"rolled_back": applied.head.version})
     return redirect(f"{PREFIX}/pages/{page}/history?{query}")
 
 

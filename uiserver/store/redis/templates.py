@@ -79,7 +79,7 @@ class RedisTemplates:
         message: str,
         now: float,
         options: PublishOptions | None = None,
-    ) -> TemplateRecord:
+    ) -> PageState:
         """Append `version` to the page's history and make it live (see `TemplateStore`)."""
 
         async def plan(pipe: Pipeline, state: PageState | None) -> Writes:
@@ -89,55 +89,50 @@ class RedisTemplates:
                 page, version, bytes(document), author, message, now, options, state, earlier
             )
 
-        return (await self._write(page, plan)).result
+        return await self._write(page, plan)
 
-    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> Rollout:
+    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> PageState:
         async def plan(pipe: Pipeline, state: PageState | None) -> Writes:
-            rollout = plan_percent(page, percent, now, state)
-            assert state is not None
-            return Writes(state.head, rollout=rollout)
+            return plan_percent(page, percent, now, state)
 
-        writes = await self._write(page, plan)
-        assert isinstance(writes.rollout, Rollout)
-        return writes.rollout
+        return await self._write(page, plan)
 
     async def end_rollout(
         self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
-    ) -> TemplateRecord:
+    ) -> PageState:
         async def plan(pipe: Pipeline, state: PageState | None) -> Writes:
             return plan_end(page, outcome, author, now, state)
 
-        return (await self._write(page, plan)).result
+        return await self._write(page, plan)
 
-    async def archive(self, page: str, author: str, now: float) -> Archived:
+    async def archive(self, page: str, author: str, now: float) -> PageState:
         async def plan(pipe: Pipeline, state: PageState | None) -> Writes:
             return plan_archive(page, author, now, state)
 
-        await self._write(page, plan)
-        state = (await self.states(page))[page]
-        assert state.archived is not None
-        return state.archived
+        return await self._write(page, plan)
 
-    async def _write(self, page: str, plan: Plan) -> Writes:
-        """One optimistic transaction, repeated on conflict (see the module docstring)."""
+    async def _write(self, page: str, plan: Plan) -> PageState:
+        """One optimistic transaction, repeated on conflict (see the module docstring); the
+        page as the committed attempt left it (never read again after EXEC)."""
 
-        async def attempt(pipe: Pipeline) -> Writes:
-            writes = await plan(pipe, await self._state(pipe, page))
+        async def attempt(pipe: Pipeline) -> tuple[Writes, PageState]:
+            state = await self._state(pipe, page)
+            writes = await plan(pipe, state)
             if not writes.changed:
                 await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                return writes
+                return writes, writes.after(state)
             pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             self._apply(pipe, page, writes)
             await pipe.execute()
-            return writes
+            return writes, writes.after(state)
 
         keys = (self._tpl(page), self._rollouts_key, self._archived_key)
-        writes = await watched(
+        writes, after = await watched(
             self._redis, keys, attempt, f"redis: write of template {page!r} kept conflicting"
         )
         if writes.changed:
             self._listeners.emit([Invalidation("template", page)])
-        return writes
+        return after
 
     def _apply(self, pipe: Pipeline, page: str, writes: Writes) -> None:
         for record in writes.appends:

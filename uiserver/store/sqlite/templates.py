@@ -171,7 +171,7 @@ class SQLiteTemplates:
         message: str,
         now: float,
         options: PublishOptions | None = None,
-    ) -> TemplateRecord:
+    ) -> PageState:
         """Append `version` to the page's history and make it live (see `TemplateStore`).
 
         Publishing the version that is already live returns the live record unchanged (no new
@@ -188,49 +188,43 @@ class SQLiteTemplates:
                 page, version, document, author, message, now, options, state, earlier
             )
 
-        return (await self._write(page, now, plan)).result
+        return await self._write(page, now, plan)
 
     async def _write(
         self,
         page: str,
         now: float,
         plan: Callable[[sqlite3.Connection, PageState | None], Writes],
-    ) -> Writes:
-        """Read the page's state, plan, write and invalidate, in one write transaction."""
+    ) -> PageState:
+        """Read the page's state, plan, write and invalidate, in one write transaction; the
+        page as this transaction left it (never read again after the commit)."""
         changes = [Invalidation("template", page)]
         with self._db.tx(write=True) as conn:
-            writes = plan(conn, states(conn, page).get(page))
+            state = states(conn, page).get(page)
+            writes = plan(conn, state)
             if writes.changed:
                 apply(conn, page, writes)
                 self._db.changes.append(conn, changes, now)
         if writes.changed:
             self._db.listeners.emit(changes)
-        return writes
+        return writes.after(state)
 
-    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> Rollout:
-        def plan(conn: sqlite3.Connection, state: PageState | None) -> Writes:
-            rollout = plan_percent(page, percent, now, state)
-            assert state is not None
-            return Writes(state.head, rollout=rollout)
-
-        writes = await self._write(page, now, plan)
-        assert isinstance(writes.rollout, Rollout)
-        return writes.rollout
+    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> PageState:
+        return await self._write(
+            page, now, lambda conn, state: plan_percent(page, percent, now, state)
+        )
 
     async def end_rollout(
         self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
-    ) -> TemplateRecord:
-        writes = await self._write(
+    ) -> PageState:
+        return await self._write(
             page, now, lambda conn, state: plan_end(page, outcome, author, now, state)
         )
-        return writes.result
 
-    async def archive(self, page: str, author: str, now: float) -> Archived:
-        await self._write(page, now, lambda conn, state: plan_archive(page, author, now, state))
-        with self._db.tx(write=False) as conn:
-            archived = states(conn, page)[page].archived
-        assert archived is not None
-        return archived
+    async def archive(self, page: str, author: str, now: float) -> PageState:
+        return await self._write(
+            page, now, lambda conn, state: plan_archive(page, author, now, state)
+        )
 
     async def states(self, page: str | None = None) -> dict[str, PageState]:
         with self._db.tx(write=False) as conn:
