@@ -7,6 +7,7 @@ the wire shape of DESIGN section 5: fields may be added, never renamed.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -34,7 +35,27 @@ from uiserver.types import (
 # (ECMAScript) reading of the same pattern, where `$` is the end and the look-ahead is a no-op.
 _END = r"$(?!\n)"
 HexColour = Annotated[str, Meta(pattern=r"^#[0-9A-Fa-f]{6}" + _END, description="#RRGGBB")]
-Ident = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}" + _END)]
+# An identifier: every name a designer or operator gives that becomes a key or is copied into
+# users' data (page names, component ids and types, zones, variants, experiment ids,
+# categories, segment names). One definition: the schema checks it on decode (`Ident`), lint
+# on fields whose older stored templates must still load (`is_ident`), the segment import and
+# personas on their names. 64 characters: a key in every cache, store row and Redis key, and in
+# every exposed user's counters; no name people type needs more.
+IDENT_MAX = 64
+IDENT_PATTERN = rf"^[a-z0-9][a-z0-9_\-]{{0,{IDENT_MAX - 1}}}" + _END
+IDENT_RULE = (
+    f"1-{IDENT_MAX} characters: lowercase letters, digits, '_' and '-', "
+    "starting with a letter or digit"
+)
+_IDENT = re.compile(IDENT_PATTERN)
+Ident = Annotated[str, Meta(pattern=IDENT_PATTERN)]
+
+
+def is_ident(value: object) -> bool:
+    """Whether `value` is an identifier (`IDENT_PATTERN`, as the schema checks `Ident`)."""
+    return isinstance(value, str) and _IDENT.search(value) is not None
+
+
 Px = Annotated[float, Meta(gt=0, le=400)]
 Label = Annotated[str, Meta(max_length=200)]
 

@@ -35,7 +35,7 @@ from uiserver.engine.affinity import Affinity, fold
 from uiserver.engine.components import affinity_key
 from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
 from uiserver.publishing.publisher import Publisher
-from uiserver.schema import Context, Layout, Profile, Settings, Template
+from uiserver.schema import Context, Ident, Layout, Profile, Settings, Template
 from uiserver.serving.layouts import today
 from uiserver.types import EventKind
 from uiserver.users.settings import SETTINGS_FIELDS
@@ -43,7 +43,7 @@ from uiserver.users.settings import SETTINGS_FIELDS
 MAX_COUNT = 1_000  # events per item: enough to pass any evidence floor, small enough to fold
 MAX_ITEMS = 32
 BASE_VARIANT = "base"  # `variant=base`: the template without any variant
-Segment = Annotated[str, Meta(min_length=1, max_length=64)]
+Segment = Ident  # segment names are identifiers, as in templates and imports
 
 
 class SpecError(ValueError):

@@ -31,6 +31,8 @@ from uiserver.lint.props import check_props
 from uiserver.lint.zones import check_navigation_pinned, check_zones
 from uiserver.policy import Policy
 from uiserver.schema import (
+    IDENT_MAX,
+    IDENT_RULE,
     ComponentSpec,
     ComponentType,
     Palette,
@@ -39,6 +41,7 @@ from uiserver.schema import (
     ThemeSpec,
     VariantSpec,
     ZoneSpec,
+    is_ident,
 )
 from uiserver.types import GLOBAL_NAV_ROLES, VOICE_NAV_TYPE
 
@@ -296,11 +299,37 @@ def _visibility_rule_problems(i: int, spec: ComponentSpec) -> Iterator[Problem]:
             yield Problem(_where(i, field), "has no effect on a hidden component")
 
 
+def _not_ident(value: str) -> str:
+    """Why `value` is no identifier, without repeating it whole (it may be 300 KB)."""
+    what = f"{value!r}" if len(value) <= IDENT_MAX else f"{len(value)} characters"
+    return f"must be an identifier ({IDENT_RULE}), not {what}"
+
+
+def _check_identifiers(template: Template, catalog: Catalog, policy: Policy) -> Iterator[Problem]:
+    """Names that become keys or are copied into users' data (the experiment id into every
+    exposed user's counters, a category into every clicking user's affinities, segment names
+    compared with users' segments) are identifiers, bounded like page names (`schema.Ident`).
+
+    Checked here, not by the schema, so versions stored before the rule still load and serve;
+    publishing (a rollback too) refuses them and the template list shows them as failing."""
+    if template.experiment and not is_ident(template.experiment):
+        yield Problem("experiment", "the experiment id " + _not_ident(template.experiment))
+    for i, spec in enumerate(template.components):
+        if spec.category is not None and spec.category.strip() and not is_ident(spec.category):
+            yield Problem(_where(i, "category"), "a category " + _not_ident(spec.category))
+        for field in ("show_for_segments", "hide_for_segments"):
+            names: list[str] = getattr(spec, field)
+            for j, name in enumerate(names):
+                if name.strip() and not is_ident(name):
+                    yield Problem(_where(i, f"{field}[{j}]"), "a segment name " + _not_ident(name))
+
+
 def _check_variants(template: Template, catalog: Catalog, policy: Policy) -> Iterator[Problem]:
     if template.variants and not template.experiment:
         yield Problem("experiment", "variants need an experiment id for sticky bucketing")
     if template.experiment and not template.variants:
-        yield Problem("variants", f"experiment {template.experiment!r} has no variants")
+        shown = template.experiment if is_ident(template.experiment) else "id"
+        yield Problem("variants", f"experiment {shown!r} has no variants")
     if template.variants and sum(v.weight for v in template.variants) == 0:
         yield Problem("variants", "the variant weights sum to 0: no user can be bucketed")
     seen: set[str] = set()
@@ -350,6 +379,7 @@ def _check_variant_props(template: Template, i: int, variant: VariantSpec) -> It
 
 
 TEMPLATE_CHECKS: tuple[Callable[[Template, Catalog, Policy], Iterable[Problem]], ...] = (
+    _check_identifiers,
     _check_page,
     _check_ids_and_types,
     _check_labels,

@@ -10,11 +10,12 @@ from __future__ import annotations
 import msgspec
 
 from uiserver.documents import DocumentError, Limits, decode_json, named_field
+from uiserver.schema import IDENT_MAX, IDENT_RULE, is_ident
 from uiserver.users.ids import USER_ID_MAX, user_id_problem
 
 __all__ = ["IMPORT_LIMITS", "USER_ID_MAX", "Assignment", "parse_segments"]
 
-SEGMENT_NAME_MAX = 64
+SEGMENT_NAME_MAX = IDENT_MAX  # segment names are identifiers (`schema.Ident`)
 SEGMENTS_PER_USER_MAX = 100
 IMPORT_LIMITS = Limits(max_bytes=20 * 1024 * 1024)  # the admin API's body limit
 JSON_LINES_TYPES = frozenset(
@@ -62,9 +63,9 @@ def _check(item: Assignment, where: str) -> None:
             schema=True,
         )
     for i, name in enumerate(item.segments):
-        if not name.strip() or len(name) > SEGMENT_NAME_MAX:
+        if not is_ident(name):
             raise DocumentError(
-                f"{where}: a segment name is 1-{SEGMENT_NAME_MAX} characters",
+                f"{where}: a segment name is an identifier ({IDENT_RULE})",
                 f"{where}.segments[{i}]",
                 schema=True,
             )
