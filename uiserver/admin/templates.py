@@ -11,6 +11,7 @@ returns msgspec Structs or raises an `admin.errors.AdminError` (see `uiserver.ad
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -18,7 +19,7 @@ import msgspec
 
 from uiserver.admin.errors import BadRequest, Conflict, NotFound
 from uiserver.documents import DEFAULT_LIMITS, DocumentError, decode, format_of_text
-from uiserver.publishing.diff import Change, diff_documents
+from uiserver.publishing.diff import Change, diff_documents, document_changes
 from uiserver.publishing.publisher import Publisher, UnknownVersion
 from uiserver.schema import Problem, Template
 from uiserver.serving.pages import LivePage, LivePages, UnknownPage
@@ -93,6 +94,9 @@ class Diff(msgspec.Struct):
     to: str
     unified: str
     changes: list[Change]
+    # False when the versions are too large for a text diff (`publishing.diff`): `unified` is
+    # empty and `changes` is still complete.
+    unified_complete: bool = True
 
 
 def problems_json(problems: list[Problem]) -> list[dict[str, str]]:
@@ -221,7 +225,7 @@ async def conflict(publisher: Publisher, page: str, exc: TemplateConflict) -> Co
         changes: list[Change] = []
         base = await publisher.version(page, exc.base[0]) if exc.base else None
         if base is not None and exc.live is not None:
-            changes = diff_documents(base.document, exc.live.document)["changes"]
+            changes = await asyncio.to_thread(document_changes, base.document, exc.live.document)
         extra["changes"] = changes
     elif isinstance(exc, RolloutRunning):
         extra["live_version"] = exc.rollout.version
@@ -303,5 +307,7 @@ async def version_record(
 async def diff(publisher: Publisher, page: str, old: str, new: str) -> Diff:
     before = await version_record(publisher, page, old, "from")
     after = await version_record(publisher, page, new, "to")
-    result = diff_documents(before.document, after.document, f"{page}@{old}", f"{page}@{new}")
-    return Diff(page, old, new, result["unified"], result["changes"])
+    result = await asyncio.to_thread(
+        diff_documents, before.document, after.document, f"{page}@{old}", f"{page}@{new}"
+    )
+    return Diff(page, old, new, result["unified"], result["changes"], result["unified_complete"])

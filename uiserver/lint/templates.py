@@ -48,6 +48,15 @@ from uiserver.types import GLOBAL_NAV_ROLES, VOICE_NAV_TYPE
 # A component instance needs a label when its type has any of these flags.
 LABEL_FLAGS = ("label_required", "interactive", "image")
 
+# The most components a template may have. WeChat's performance guidance for mini-programs
+# ("WXML 节点数" in the experience audit, developers.weixin.qq.com, 体验评分) asks for fewer than
+# 1,000 WXML nodes per page; the reference renderer (`clients/miniprogram`, <ui-layout>) draws
+# every component with at least 4 nodes (the item view, the component's host, its block and
+# its label), so 1,000 nodes hold at most 250 components, less the page's own containers: 200.
+# The shipped pages have 10-48. Bounding it also bounds what every per-component pass costs
+# (lint, compile, the diff of two versions, a three-way merge).
+MAX_COMPONENTS = 200
+
 # Every field name a designer may write, for "did you mean" hints on typos.
 _FIELD_NAMES = sorted(
     {
@@ -396,7 +405,19 @@ TEMPLATE_CHECKS: tuple[Callable[[Template, Catalog, Policy], Iterable[Problem]],
 
 
 def lint_template(template: Template, catalog: Catalog, policy: Policy) -> list[Problem]:
-    """Every schema-independent problem of one template, in document order of the checks."""
+    """Every schema-independent problem of one template, in document order of the checks.
+
+    A template over `MAX_COMPONENTS` gets that one problem: the other checks would cost as
+    much as the template is large, and it cannot be published whatever they say."""
+    count = len(template.components)
+    if count > MAX_COMPONENTS:
+        return [
+            Problem(
+                "components",
+                f"a page has at most {MAX_COMPONENTS} components, not {count} (WeChat's "
+                "guidance: under 1,000 WXML nodes a page)",
+            )
+        ]
     return [p for check in TEMPLATE_CHECKS for p in check(template, catalog, policy)]
 
 

@@ -75,13 +75,9 @@ def _merge_components(
     theirs_moved = [i for i in their_ids if i in common] != common
     if mine_moved and theirs_moved:
         conflicts.append("components (order)")
-    order = mine_ids if mine_moved else their_ids
-    other = their_ids if mine_moved else mine_ids
-    order = list(order)
-    for position, cid in enumerate(other):  # what the other side added, after its neighbour
-        if cid not in order and cid not in by[0]:
-            before = other[position - 1] if position else None
-            order.insert(order.index(before) + 1 if before in order else 0, cid)
+    order = _with_additions(
+        mine_ids if mine_moved else their_ids, their_ids if mine_moved else mine_ids, by[0]
+    )
     out = []
     for cid in order:
         b, m, t = (side.get(cid, _MISSING) for side in by)
@@ -94,4 +90,30 @@ def _merge_components(
         value = _merge(b, m, t, f"components[{cid}]", conflicts)
         if value is not _MISSING:
             out.append(value)
+    return out
+
+
+def _with_additions(order: list[str], other: list[str], base: Mapping[str, Any]) -> list[str]:
+    """`order` with what `other` added (ids in neither `order` nor `base`), each right after
+    its neighbour in `other` (at the front when that neighbour is not placed). Linear: each
+    addition is hung on its anchor, then the order is written out once (inserting into a list
+    one by one was quadratic in a large page)."""
+    placed = set(order)
+    front: list[str] = []
+    after: dict[str, str] = {}  # anchor -> the id added right after it (one per anchor)
+    for position, cid in enumerate(other):
+        if cid in placed or cid in base:
+            continue
+        before = other[position - 1] if position else None
+        if before is not None and before in placed:
+            after[before] = cid
+        else:
+            front.append(cid)
+        placed.add(cid)
+    out: list[str] = []
+    for start in [*reversed(front), *order]:  # as inserting at index 0 one by one did
+        cid: str | None = start
+        while cid is not None:
+            out.append(cid)
+            cid = after.get(cid)
     return out
