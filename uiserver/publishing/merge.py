@@ -112,8 +112,8 @@ def _with_additions(order: list[str], other: list[str], base: Mapping[str, Any])
         placed.add(cid)
     out: list[str] = []
     for start in [*reversed(front), *order]:  # as inserting at index 0 one by one did
-        cid: str | None = start
-        while cid is not None:
-            out.append(cid)
-            cid = after.get(cid)
+        link: str | None = start
+        while link is not None:
+            out.append(link)
+            link = after.get(link)
     return out
