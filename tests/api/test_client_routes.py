@@ -382,7 +382,8 @@ def test_publish_is_visible_on_the_next_request(client: TestClient) -> None:
     template = load_template_file(Path(__file__).resolve().parents[2] / "layouts" / "me.yaml")
     changed = msgspec.structs.replace(template, title=template.title + " v2")
     assert client.portal is not None
-    record = client.portal.call(service.publisher.publish, "me", changed, "tester", "retitle")
+    applied = client.portal.call(service.publisher.publish, "me", changed, "tester", "retitle")
+    record = applied.head
     after = client.get("/v1/layouts/me", headers=bearer("pat"))
     assert after.json()["template_version"] == record.version
     assert after.json()["template_version"] != before.json()["template_version"]

@@ -162,7 +162,7 @@ def test_a_replica_starting_later_does_not_undo_a_publish(redis_url: str, tmp_pa
         service = first.app.service  # type: ignore[attr-defined]
         assert first.portal is not None
         publish = service.publisher.publish
-        record = first.portal.call(publish, "cart", edited, "ann", "from the console")
+        record = first.portal.call(publish, "cart", edited, "ann", "from the console").head
     with TestClient(make_app(tmp_path / "two", store_url=redis_url)) as second:
         service = second.app.service  # type: ignore[attr-defined]
         assert service.live.pages["cart"].record.version == record.version
