@@ -157,8 +157,8 @@ def _connection_options(serve: argparse.ArgumentParser) -> None:
         "--max-connections",
         type=int,
         default=None,
-        help="connections per worker (default 0: the open-files limit less 64, after raising "
-        "the soft limit to the hard one)",
+        help="connections per worker (default 16384), never above the open-files limit less 64 "
+        "(the soft limit is raised to the hard one first)",
     )
     limits.add_argument(
         "--backlog",

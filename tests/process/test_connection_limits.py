@@ -380,3 +380,42 @@ def test_a_client_with_a_request_in_progress_is_never_evicted(
         for other in held:
             other.close()
         process.stop()
+
+
+def test_an_explicit_connection_cap_evicts_idle_connections_for_a_client(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`--max-connections 60` on uvicorn (open files plentiful): 100 idle connections, and a
+    normal client is still served; the oldest idle ones were closed to make room."""
+    process = _start(
+        tmp_path_factory, "uvicorn", "--header-timeout", "60", "--max-connections", "60"
+    )
+    held: list[socket.socket] = []
+    try:
+        held = _hold(process.port, 100)
+        assert _served(process) == 200
+        assert closed_within(held[0], CLOSED_WITHIN)  # the oldest was evicted
+    finally:
+        for sock in held:
+            sock.close()
+        process.stop()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_lower_header_count_is_enforced_on_both_servers(
+    server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`--max-headers 20`: uvicorn counts in its protocol, granian (hyper's own limit is a
+    fixed 100) in the app."""
+    process = _start(tmp_path_factory, server, "--max-headers", "20")
+    try:
+        for count, status in ((25, 431), (12, 200)):
+            sock = connect(process.port)
+            try:
+                send_request(sock, "GET", "/healthz", {f"X-F{i}": "v" for i in range(count)})
+                response = read_response(sock)
+                assert response is not None and response.status == status, count
+            finally:
+                sock.close()
+    finally:
+        process.stop()

@@ -38,6 +38,11 @@ BODY_TIMEOUT = 10.0
 KEEPALIVE_TIMEOUT = 5
 # Listen backlog: connections the kernel queues before accept (capped by net.core.somaxconn).
 BACKLOG = 2048
+# Connections per worker when not set: enough for the issue's 5,000 idle + 3,000 slow with room
+# to spare, and a memory bound: each may hold up to `max_header_bytes` of unfinished headers plus
+# ~5 KB of protocol state, so 16,384 x 21 KB = ~340 MB at worst. The open-files limit (less
+# FD_RESERVE) caps it further; systemd's default hard limit (524,288) would otherwise allow 10 GB.
+DEFAULT_MAX_CONNECTIONS = 16_384
 # File descriptors a worker keeps for everything but client connections: the listening socket,
 # SQLite's database, WAL and shm files, Redis connections, logs, the event loop's own.
 FD_RESERVE = 64
@@ -45,8 +50,8 @@ FD_RESERVE = 64
 
 @dataclass(frozen=True)
 class ConnectionLimits:
-    """Per worker process. `max_connections` 0 means "from the open-files limit"
-    (`connection_cap`)."""
+    """Per worker process. `max_connections` 0 means `DEFAULT_MAX_CONNECTIONS`; either way
+    never above what the open-files limit allows (`connection_cap`)."""
 
     max_header_bytes: int = MAX_HEADER_BYTES
     max_headers: int = MAX_HEADERS
@@ -83,13 +88,12 @@ class ConnectionLimits:
         if self.header_timeout <= 0 or self.body_timeout <= 0 or self.keepalive_timeout < 1:
             raise ValueError("header, body and keep-alive timeouts must be positive (seconds)")
         if self.max_connections < 0 or self.backlog < 1:
-            raise ValueError("max connections must be >= 0 (0: from the open-files limit)")
+            raise ValueError("max connections must be >= 0 (0: the default)")
 
     def connections(self) -> int:
-        """The connections one worker may hold: `max_connections` when set, never more than
-        the open-files limit allows (`connection_cap`)."""
-        cap = connection_cap()
-        return min(self.max_connections, cap) if self.max_connections else cap
+        """The connections one worker may hold: `max_connections` (0: the default), never
+        more than the open-files limit allows (`connection_cap`)."""
+        return min(self.max_connections or DEFAULT_MAX_CONNECTIONS, connection_cap())
 
 
 def connection_cap(reserve: int = FD_RESERVE) -> int:
