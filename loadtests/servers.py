@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from uiserver.http.limits import ConnectionLimits
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -239,9 +241,19 @@ def start_raw_uvicorn(
     return started(proc, f"http://127.0.0.1:{port}/v1/layouts/home")
 
 
-# How granian runs in every rung: HTTP/1 only (like uvicorn), uvloop, no access log.
+# How granian runs in every rung: HTTP/1 only (like uvicorn), uvloop, no access log, and the
+# connection limits `uiserver serve` gives it (uiserver/http/limits.py defaults).
 def granian_options(port: int, workers: int) -> list[str]:
+    limits = ConnectionLimits()
     return [
+        "--backlog",
+        str(limits.backlog),
+        "--backpressure",
+        str(limits.connections()),
+        "--http1-header-read-timeout",
+        str(round(limits.header_timeout * 1000)),
+        "--http1-buffer-size",
+        str(max(8192, limits.max_header_bytes)),
         "--host",
         "127.0.0.1",
         "--port",
