@@ -62,9 +62,10 @@ class _Reader:
         return data
 
 
-def read_response(sock: socket.socket) -> RawResponse | None:
-    """One response (Content-Length or chunked body); None if the connection ended before its
-    status line. A body cut short comes back with `complete=False`."""
+def read_response(sock: socket.socket, no_body: bool = False) -> RawResponse | None:
+    """One response (Content-Length or chunked body; none when `no_body`: a HEAD's answer);
+    None if the connection ended before its status line. A body cut short comes back with
+    `complete=False`."""
     reader = _Reader(sock)
     head = reader.until(b"\r\n\r\n")
     if head is None:
@@ -74,6 +75,8 @@ def read_response(sock: socket.socket) -> RawResponse | None:
     for line in lines:
         name, _, value = line.partition(":")
         response.headers[name.strip().lower()] = value.strip()
+    if no_body:
+        return response
     if "content-length" in response.headers:
         body = reader.exactly(int(response.headers["content-length"]))
         response.body, response.complete = (body, True) if body is not None else (b"", False)

@@ -28,10 +28,13 @@ FAULT = "X-Uiserver-Fault"
 # (path, fault kind): a bug in the layout fast path, in middleware before a Starlette route,
 # in a route that needs a token, and on the console's login page.
 BEFORE = [
-    pytest.param("/v1/layouts/home", id="layout-fast-path"),
-    pytest.param("/v1/me/settings", id="middleware-before-route"),
-    pytest.param("/healthz", id="health"),
-    pytest.param("/designer/login", id="console"),
+    pytest.param("GET", "/v1/layouts/home", b"", id="layout-fast-path"),
+    pytest.param("HEAD", "/v1/layouts/home", b"", id="layout-head"),
+    pytest.param("GET", "/v1/me/settings", b"", id="middleware-before-route"),
+    pytest.param("GET", "/healthz", b"", id="health"),
+    pytest.param("GET", "/designer/login", b"", id="console"),
+    # A body the failed request never read: the connection must not carry on mid-body.
+    pytest.param("POST", "/v1/me/events", b'{"events": []}' + b" " * 50_000, id="unread-body"),
 ]
 
 
@@ -63,23 +66,28 @@ def _auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {token('fault-user')}"}
 
 
-@pytest.mark.parametrize("path", BEFORE)
+@pytest.mark.parametrize(("method", "path", "body"), BEFORE)
 def test_a_bug_answers_json_500_that_closes_and_the_next_request_works(
-    server: ServeProcess, path: str
+    server: ServeProcess, method: str, path: str, body: bytes
 ) -> None:
     before = _errors(server).get("before_response", 0)
     sock = connect(server.port)
     try:
-        send_request(sock, "GET", path, {**_auth(), FAULT: "raise"})
-        response = read_response(sock)
+        headers = {**_auth(), FAULT: "raise"}
+        if body:
+            headers.update({"Content-Type": "application/json", "Content-Length": str(len(body))})
+        send_request(sock, method, path, headers)
+        sock.sendall(body)
+        response = read_response(sock, no_body=method == "HEAD")
         assert response is not None and response.complete
         assert response.status == 500
         assert response.headers["content-type"] == "application/json"
         assert response.headers.get("connection", "").lower() == "close", response.headers
         rid = response.headers["x-request-id"]
         assert re.fullmatch(r"[0-9a-f]{16}", rid)
-        body = httpx.Response(500, content=response.body).json()
-        assert body["error"]["code"] == "internal" and rid in body["error"]["message"]
+        if method != "HEAD":
+            error = httpx.Response(500, content=response.body).json()["error"]
+            assert error["code"] == "internal" and rid in error["message"]
         # The server keeps its word: it closes, so the client never reuses this socket.
         assert closed_within(sock, 10)
     finally:
