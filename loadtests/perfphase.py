@@ -147,14 +147,22 @@ def _events_cost(
         "events": [{"page": "home", "component": c, "kind": "view", "ts": now} for c in components]
         + [{"page": "home", "component": components[0], "kind": "click", "ts": now}]
     }
+
+    run = f"{int(now * 1000):x}"  # ids new to this run too (the population is reused)
+
+    def with_ids(n: int) -> dict[str, Any]:
+        """The batch with fresh event ids, as the SDK sends it (never a resend)."""
+        events = body["events"]
+        return {"events": [{**e, "id": f"p{run}-{n:07d}-{i}"} for i, e in enumerate(events)]}
+
     calls = _redis_calls(rung.store_url) if rung.store_url else 0
     cpu = cpu_seconds(rung.pid)
     redis_cpu = cpu_seconds(redis.pid) if redis and rung.store_url else 0.0
     statuses: dict[int, int] = {}
     with httpx.Client(base_url=rung.base_url, timeout=10) as client:
-        for token in tokens:
+        for n, token in enumerate(tokens):
             status = client.post(
-                "/v1/me/events", json=body, headers={"Authorization": f"Bearer {token}"}
+                "/v1/me/events", json=with_ids(n), headers={"Authorization": f"Bearer {token}"}
             ).status_code
             statuses[status] = statuses.get(status, 0) + 1
     result: dict[str, Any] = {

@@ -19,7 +19,7 @@ one component in the same second have the same content).
 from __future__ import annotations
 
 import struct
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Container, Sequence
 
 import msgspec
 
@@ -41,11 +41,6 @@ class Recorded(msgspec.Struct, frozen=True):
     conversions: int = 0
 
 
-def digests(events: Sequence[Event]) -> list[bytes]:
-    """The distinct digests of the batch's ids, in order (what to look up in the seen set)."""
-    return list(dict.fromkeys(event_digest(e.id) for e in events if e.id is not None))
-
-
 def fresh(events: Sequence[Event], seen: Container[bytes]) -> tuple[list[Event], list[bytes]]:
     """The events to fold (id never seen before, or no id) and the digests to remember; an id
     repeated inside the batch counts once (its first event)."""
@@ -63,22 +58,53 @@ def fresh(events: Sequence[Event], seen: Container[bytes]) -> tuple[list[Event],
     return out, list(new)
 
 
-# The packed form of a user's set (the Redis store's `evid:{id}` string): 12-byte records of
-# the digest and the whole Unix second it was first stored, oldest first. 12 bytes an id, so
-# the bound is 12 KB a user (a sorted set took ~19 bytes an id up to 128, ~113 past it).
+# The packed form of a user's set (SQLite `users.event_ids`, Redis `evid:{id}`): 12-byte records
+# of the digest and the whole Unix second it was first stored, oldest first. 12 bytes an id, so
+# the bound is 12 KB a user (a Redis sorted set took ~19 bytes an id up to 128, ~113 past it);
+# a lookup is a `bytes.find` per id, so a batch costs no Python loop over the stored ids.
 _RECORD = struct.Struct(">8sI")
+_SIZE = _RECORD.size
+_SECONDS = struct.Struct(">I")
 
 
-def unpack(raw: bytes | None, now: float) -> dict[bytes, int]:
-    """digest -> second first stored, oldest first, of the ids still within the window."""
-    if not raw:
-        return {}
-    cutoff = int(now) - WINDOW_S
-    usable = len(raw) - len(raw) % _RECORD.size
-    return {d: t for d, t in _RECORD.iter_unpack(raw[:usable]) if t >= cutoff}
+class SeenIds:
+    """A user's stored set as read, without its expired records: `digest in seen`, `len(seen)`,
+    `seen.digests()`, and `seen.packed_with(new digests, now)` to store again.
 
+    seen = SeenIds(raw, now)
+    folded, new = fresh(events, seen)
+    raw = seen.packed_with(new, now)
+    """
 
-def pack(known: Mapping[bytes, int], new: Sequence[bytes], now: float) -> bytes:
-    """`known` (from `unpack`) with `new` added at `now`, the newest MAX_IDS kept."""
-    entries = [*known.items(), *((d, int(now)) for d in new)][-MAX_IDS:]
-    return b"".join(_RECORD.pack(d, t) for d, t in entries)
+    __slots__ = ("records",)
+
+    def __init__(self, raw: bytes | None, now: float) -> None:
+        raw = raw or b""
+        usable = len(raw) - len(raw) % _SIZE  # a torn value is read up to its last record
+        cutoff = int(now) - WINDOW_S
+        start = 0  # records are appended in time order: the expired ones lead
+        while start < usable and _SECONDS.unpack_from(raw, start + 8)[0] < cutoff:
+            start += _SIZE
+        self.records = raw[start:usable]
+
+    def __contains__(self, digest: object) -> bool:
+        if not isinstance(digest, bytes):
+            return False
+        at = self.records.find(digest)
+        while at >= 0:
+            if at % _SIZE == 0:
+                return True
+            at = self.records.find(digest, at + 1)
+        return False
+
+    def __len__(self) -> int:
+        return len(self.records) // _SIZE
+
+    def digests(self) -> list[bytes]:
+        """The stored digests, oldest first."""
+        return [d for d, _ in _RECORD.iter_unpack(self.records)]
+
+    def packed_with(self, new: Sequence[bytes], now: float) -> bytes:
+        """The set with `new` added at `now`, the newest MAX_IDS kept, packed to store."""
+        added = b"".join(_RECORD.pack(d, int(now)) for d in new)
+        return (self.records + added)[-MAX_IDS * _SIZE :]

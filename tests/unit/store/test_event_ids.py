@@ -18,7 +18,7 @@ from uiserver.engine.activity import day_of
 from uiserver.engine.hashing import event_digest
 from uiserver.schema import Event, Settings
 from uiserver.store.base import Conversion, Exposure, Store
-from uiserver.store.event_ids import MAX_IDS, WINDOW_S, pack, unpack
+from uiserver.store.event_ids import MAX_IDS, WINDOW_S, SeenIds
 from uiserver.store.redis.store import RedisStore
 from uiserver.store.sqlite.store import SQLiteStore
 
@@ -67,19 +67,24 @@ async def snapshot(store: Store, user: str) -> tuple[object, ...]:
     )
 
 
-async def stored_ids(store: Store, user: str) -> int:
-    """How many seen-id entries the store holds for the user, read raw."""
+async def raw_ids(store: Store, user: str) -> bytes | None:
+    """The user's packed set as stored (SQLite `users.event_ids`, Redis `evid:{user}`)."""
     if isinstance(store, SQLiteStore):
         with sqlite3.connect(store.path) as conn:
-            (n,) = conn.execute(
-                "SELECT count(*) FROM event_ids WHERE user_id = ?", (user,)
-            ).fetchone()
+            query = "SELECT event_ids FROM users WHERE user_id = ?"
+            row = conn.execute(query, (user,)).fetchone()
         conn.close()
-        return int(n)
+        return None if row is None else row[0]
     assert isinstance(store, RedisStore)
     with redis.Redis.from_url(store.url) as client:
         raw = client.get(f"uiserver:evid:{user}")
-    return len(unpack(raw, NOW))
+    assert raw is None or isinstance(raw, bytes)
+    return raw
+
+
+async def stored_ids(store: Store, user: str, now: float = NOW) -> int:
+    """How many seen ids the store holds for the user within the window, read raw."""
+    return len(SeenIds(await raw_ids(store, user), now))
 
 
 # ------------------------------------------------------------------------- the issue's input
@@ -184,14 +189,11 @@ async def test_a_full_batch_past_the_bound_keeps_its_own_ids(store: Store) -> No
     assert await store.users.record_events("full", [click("a-00000000")], NOW + 5) == 1
 
 
-async def test_sqlite_sweeps_an_idle_users_expired_ids(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "u.db")
-    await store.open()
+async def test_expired_ids_are_dropped_when_the_set_is_next_written(store: Store) -> None:
     await store.users.record_events("idle", [click("idle-id-001")], NOW)
-    await store.users.record_events("busy", [click("busy-id-001")], NOW + WINDOW_S + 60)
-    assert await stored_ids(store, "idle") == 0
-    assert await stored_ids(store, "busy") == 1
-    await store.close()
+    later = NOW + WINDOW_S + 60
+    await store.users.record_events("idle", [click("idle-id-002")], later)
+    assert SeenIds(await raw_ids(store, "idle"), NOW).digests() == [event_digest("idle-id-002")]
 
 
 @pytest.mark.redis
@@ -238,7 +240,8 @@ async def test_redis_stores_digests_and_erasure_deletes_them(redis_url: str) -> 
     await store.users.record_events("disk", [click(i) for i in ids], NOW)
     with redis.Redis.from_url(redis_url) as client:
         raw = client.get("uiserver:evid:disk")
-    assert set(unpack(raw, NOW)) == {event_digest(i) for i in ids}
+    assert isinstance(raw, bytes)
+    assert SeenIds(raw, NOW).digests() == [event_digest(i) for i in ids]
     assert len(raw) == 12 * len(ids) and b"disk-id-" not in raw
     await store.users.erase_user("disk")
     with redis.Redis.from_url(redis_url) as client:
@@ -319,21 +322,39 @@ async def test_two_replicas_sending_the_same_batch_at_once_fold_it_once(
 # ------------------------------------------------------------------------- the packed form
 
 
-async def test_pack_keeps_the_newest_within_the_bound_and_the_window() -> None:
-    old = {event_digest(f"old-{i:06d}"): int(NOW) - WINDOW_S - 1 for i in range(3)}
-    kept = {event_digest(f"kept-{i:06d}"): int(NOW) - 60 for i in range(MAX_IDS - 1)}
-    raw = pack({**old, **kept}, [], NOW)
-    assert set(unpack(raw, NOW)) == set(kept)  # expired ones are not read back
+def packed(digests: Sequence[bytes], at: float) -> bytes:
+    return SeenIds(None, at).packed_with(digests, at)
+
+
+async def test_the_packed_set_keeps_the_newest_within_the_bound_and_the_window() -> None:
+    old = packed([event_digest(f"old-{i:06d}") for i in range(3)], NOW - WINDOW_S - 1)
+    kept = [event_digest(f"kept-{i:06d}") for i in range(MAX_IDS - 1)]
+    raw = old + packed(kept, NOW - 60)
+    seen = SeenIds(raw, NOW)
+    assert seen.digests() == kept  # the expired ones are not read back
+    assert event_digest("old-000000") not in seen and kept[5] in seen
     new = [event_digest("new-000001"), event_digest("new-000002")]
-    known = unpack(raw, NOW)
-    bounded = unpack(pack(known, new, NOW), NOW)
+    bounded = SeenIds(seen.packed_with(new, NOW), NOW)
     assert len(bounded) == MAX_IDS
-    assert list(bounded)[-2:] == new  # newest last
-    assert event_digest("kept-000000") not in bounded  # the oldest went
-    assert event_digest("kept-000001") in bounded
+    assert bounded.digests()[-2:] == new  # newest last
+    assert kept[0] not in bounded  # the oldest went
+    assert kept[1] in bounded
 
 
-async def test_unpack_reads_a_truncated_value_up_to_its_last_whole_record() -> None:
-    raw = pack({}, [event_digest("a-00000001"), event_digest("b-00000001")], NOW)
-    assert list(unpack(raw[:-3], NOW)) == [event_digest("a-00000001")]
-    assert unpack(None, NOW) == {} and unpack(b"", NOW) == {}
+async def test_a_digest_is_found_only_at_a_record_boundary() -> None:
+    """A digest's bytes across two records (or inside a timestamp) is not a match."""
+    a, b = event_digest("a-00000001"), event_digest("b-00000001")
+    raw = packed([a, b], NOW)
+    seen = SeenIds(raw, NOW)
+    assert a in seen and b in seen
+    straddle = raw[4:12]  # half a digest and its timestamp
+    assert straddle not in seen
+    assert raw[12 + 2 : 12 + 10] not in seen
+    assert "not bytes" not in seen
+
+
+async def test_a_truncated_value_is_read_up_to_its_last_whole_record() -> None:
+    a, b = event_digest("a-00000001"), event_digest("b-00000001")
+    raw = packed([a, b], NOW)
+    assert SeenIds(raw[:-3], NOW).digests() == [a]
+    assert len(SeenIds(None, NOW)) == 0 and len(SeenIds(b"", NOW)) == 0

@@ -42,7 +42,7 @@ class Keys:
         return self._user_kind("order", user_id)
 
     def event_ids(self, user_id: str) -> str:
-        """The user's seen event ids, packed (`store.event_ids.pack`)."""
+        """The user's seen event ids, packed (`store.event_ids.SeenIds`)."""
         return self._user_kind("evid", user_id)
 
     def of_user(self, user_id: str) -> list[str]:

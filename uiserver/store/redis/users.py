@@ -39,7 +39,7 @@ from uiserver.store._common import (
     user_invalidations,
 )
 from uiserver.store.base import Attribution, ErasedMeanwhile, Invalidation, UserExport
-from uiserver.store.event_ids import WINDOW_S, Recorded, fresh, pack, unpack
+from uiserver.store.event_ids import WINDOW_S, Recorded, SeenIds, fresh
 from uiserver.store.redis.activity import RedisActivity, stored_activity
 from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.errors import guard
@@ -137,7 +137,8 @@ class RedisUsers:
                 await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
                 return Recorded()
             # the client answers bytes (no decode_responses)
-            known = unpack(cast(bytes | None, await pipe.get(ids_key)), now) if with_ids else {}
+            raw_ids = cast(bytes | None, await pipe.get(ids_key)) if with_ids else None
+            known = SeenIds(raw_ids, now)
             folded, new_ids = fresh(events, known)
             if not folded:
                 await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
@@ -156,7 +157,7 @@ class RedisUsers:
             self._queue_affinity(pipe, user_id, new, now)
             pipe.hset(user_key, "activity", encode_activity(counters))
             if new_ids:
-                pipe.set(ids_key, pack(known, new_ids, now), ex=WINDOW_S)
+                pipe.set(ids_key, known.packed_with(new_ids, now), ex=WINDOW_S)
             self._counts.queue_counts(pipe, tallies, legacy, experiments)
             self._channel.publish(pipe, changes)
             await pipe.execute()

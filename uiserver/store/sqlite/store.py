@@ -4,7 +4,7 @@
 (connection, transactions, change log, listeners):
 
     users      SQLiteUsers      users.py      settings, affinities, segments, orders, erasure,
-                                              seen event ids (event_ids.py)
+                                              seen event ids (event_ids.py, in `users`)
     activity   SQLiteActivity   activity.py   counters and experiment counts
     templates  SQLiteTemplates  templates.py  template history, rollouts, archive
     drafts     SQLiteDrafts     drafts.py     designers' drafts
@@ -42,7 +42,6 @@ from uiserver.store.sqlite.users import SQLiteUsers
 SCHEMA = (
     *users.SCHEMA,
     *activity.SCHEMA,
-    *event_ids.SCHEMA,
     *templates.SCHEMA,
     *changes.SCHEMA,
     *erasure.SCHEMA,
@@ -50,7 +49,7 @@ SCHEMA = (
     *sessions.SCHEMA,
     *revocations.SCHEMA,
 )
-MIGRATIONS = (activity.migrate, templates.migrate)
+MIGRATIONS = (activity.migrate, templates.migrate, event_ids.migrate)
 
 
 class SQLiteStore:

@@ -23,8 +23,7 @@ from uiserver.store._common import (
     user_invalidations,
 )
 from uiserver.store.base import Attribution, Invalidation, UserExport
-from uiserver.store.event_ids import Recorded, fresh
-from uiserver.store.event_ids import digests as batch_digests
+from uiserver.store.event_ids import Recorded, SeenIds, fresh
 from uiserver.store.sqlite import activity, erasure, event_ids
 from uiserver.store.sqlite.database import Database
 from uiserver.store.sqlite.orders import GroupCommit
@@ -157,7 +156,8 @@ class SQLiteUsers:
             settings, state, _, _ = user_row(conn, user_id)
             if settings is not None and settings.personalization == 0:
                 return Recorded()
-            known = event_ids.seen(conn, user_id, batch_digests(events), now)
+            with_ids = any(e.id is not None for e in events)
+            known = event_ids.read(conn, user_id, now) if with_ids else SeenIds(None, now)
             folded, new_ids = fresh(events, known)
             if not folded:
                 return Recorded(duplicates=len(events))
@@ -175,10 +175,10 @@ class SQLiteUsers:
                 (user_id, new.evidence, new.updated, new.last_event, now, now),
             )
             activity.fold_events(conn, user_id, folded, now)
-            event_ids.remember(conn, user_id, new_ids, now)
-            counted = 0
-            if conversions is not None:
-                counted = activity.convert(conn, user_id, conversions(folded), now)
+            if new_ids:
+                event_ids.write(conn, user_id, known.packed_with(new_ids, now))
+            converts = [] if conversions is None else conversions(folded)
+            counted = activity.convert(conn, user_id, converts, now) if converts else 0
             self._db.changes.append(conn, changes, now)
         self._db.listeners.emit(changes)
         return Recorded(len(folded), len(events) - len(folded), counted)
