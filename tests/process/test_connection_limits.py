@@ -419,3 +419,29 @@ def test_a_lower_header_count_is_enforced_on_both_servers(
                 sock.close()
     finally:
         process.stop()
+
+
+def test_at_the_cap_with_every_connection_busy_a_new_one_is_503(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """uvicorn `--max-connections 5`, five requests in progress (bodies still coming): nothing
+    may be evicted, so the sixth connection is answered 503 (JSON, closed) rather than held."""
+    process = _start(tmp_path_factory, "uvicorn", "--max-connections", "5", "--body-timeout", "60")
+    busy: list[socket.socket] = []
+    try:
+        for _ in range(5):
+            sock = connect(process.port)
+            sock.sendall(_events_head(1000) + b"{")
+            busy.append(sock)
+        time.sleep(0.5)
+        extra = connect(process.port)
+        try:
+            response = read_response(extra)
+            assert response is not None and response.status == 503
+            assert b"too_many_connections" in response.body
+        finally:
+            extra.close()
+    finally:
+        for sock in busy:
+            sock.close()
+        process.stop()
