@@ -11,6 +11,7 @@ connections per worker, so 2,049 idle ones made a normal client's connect time o
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import socket
 import time
@@ -444,4 +445,43 @@ def test_at_the_cap_with_every_connection_busy_a_new_one_is_503(
     finally:
         for sock in busy:
             sock.close()
+        process.stop()
+
+
+def test_a_client_that_never_reads_its_answers_is_aborted(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """3,000 pipelined launches whose answers (~30 MB) the client never reads: the server's
+    write buffer stays full and, after the body timeout, uvicorn aborts the connection (before:
+    the request in progress held it for ever). granian has no send deadline: nginx's
+    `send_timeout` (docs/DEPLOY.md) is what bounds it there."""
+    process = _start(tmp_path_factory, "uvicorn", "--body-timeout", "2")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", process.port))
+    request = b"GET /v1/layouts/home HTTP/1.1\r\nHost: x\r\n\r\n"
+    try:
+        with contextlib.suppress(TimeoutError, OSError):
+            sock.sendall(request * 3_000)
+        time.sleep(6)  # body timeout 2 s, with room for a busy machine
+        received, ended = 0, False
+        deadline = time.monotonic() + CLOSED_WITHIN
+        sock.settimeout(2)
+        while time.monotonic() < deadline:
+            try:
+                chunk = sock.recv(1 << 20)
+            except TimeoutError:
+                break
+            except OSError:
+                ended = True
+                break
+            if not chunk:
+                ended = True
+                break
+            received += len(chunk)
+        assert ended, f"still open after reading {received} bytes"
+        assert received < 3_000 * 9_000, "every answer was delivered: nothing was cut"
+    finally:
+        sock.close()
         process.stop()

@@ -17,6 +17,9 @@ forever. With the open-files limit reached, accept() fails (EMFILE) and asyncio 
   headers (an idle or slow one: a client whose request is in progress is never cut), and only
   when every connection has a request in progress is the new one refused with a 503.
 
+- a send deadline: a connection whose write buffer stays full for `body_timeout` (the client
+  reads nothing, e.g. thousands of pipelined requests whose answers it never reads) is aborted.
+
 uvicorn's own keep-alive timer (`timeout_keep_alive`) still closes idle keep-alive connections.
 """
 
@@ -121,6 +124,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.waiting: _Waiting = waiting
         self.in_head = False  # waiting for a request's headers
         self.draining = False  # answered, but the request's body is still coming (discarded)
+        self.stalled: asyncio.TimerHandle | None = None  # armed while the client reads nothing
         self.header_bytes = 0
         self.reading_body = False
         self.refused = False
@@ -140,6 +144,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.stop_waiting()
+        if self.stalled is not None:
+            self.stalled.cancel()
+            self.stalled = None
         super().connection_lost(exc)
 
     def close_waiting(self) -> None:
@@ -249,3 +256,24 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self.maybe_wait()
+
+    # A client that stops reading its answers -------------------------------------------------
+    def pause_writing(self) -> None:
+        """The write buffer is full (the client reads nothing): if it stays full for the body
+        timeout, the connection is aborted (its unsent bytes dropped; `close` would wait for
+        them for ever). nginx's `send_timeout` is the same rule."""
+        super().pause_writing()
+        if self.stalled is None:
+            self.stalled = self.loop.call_later(self.policy.body_timeout, self.abort_stalled)
+
+    def resume_writing(self) -> None:
+        if self.stalled is not None:
+            self.stalled.cancel()
+            self.stalled = None
+        super().resume_writing()
+
+    def abort_stalled(self) -> None:
+        self.stalled = None
+        self.stop_waiting()
+        self.refused = True
+        self.transport.abort()
