@@ -121,10 +121,12 @@ def test_events_without_ids_are_still_accepted(client: TestClient) -> None:
 
 
 def test_erasure_forgets_the_ids(client: TestClient) -> None:
-    batch = [{**CONVERT, "id": "erase-00000001"}]
+    batch = [{**CONVERT, "id": "erase-00000001"}, {**CONVERT, "id": "erase-00000002"}]
     post(client, "vic", batch)
+    assert data(client, "vic")["event_ids"] == 2  # the export says how many are remembered
     assert client.delete("/v1/me", headers=bearer("vic")).status_code == 200
-    assert post(client, "vic", batch)["stored"] == 1
+    assert data(client, "vic")["event_ids"] == 0
+    assert post(client, "vic", batch)["stored"] == 2
 
 
 @pytest.mark.parametrize(

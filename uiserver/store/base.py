@@ -210,7 +210,8 @@ class UserExport(msgspec.Struct, frozen=True):
     `settings` is null when none were stored (defaults apply); affinity scores are as of
     `affinities_updated` (Unix seconds); activity days are UTC day numbers; `last_order`:
     page -> the component ids last served; `computed_segments`: the segments the activity
-    counters give today (filled by `users.data`, which knows the policy and the day).
+    counters give today (filled by `users.data`, which knows the policy and the day);
+    `event_ids`: how many event ids are remembered (as hashes, for 7 days: `store.event_ids`).
     """
 
     user_id: str
@@ -225,6 +226,8 @@ class UserExport(msgspec.Struct, frozen=True):
     created: float | None
     updated: float | None
     computed_segments: list[str] = msgspec.field(default_factory=list)
+    # How many event ids the store remembers for the user (8-byte hashes, `store.event_ids`).
+    event_ids: int = 0
 
 
 class UserStore(Protocol):

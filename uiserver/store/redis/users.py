@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+import msgspec
 from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT
 
@@ -224,7 +225,10 @@ class RedisUsers:
 
     async def export_user(self, user_id: str) -> UserExport:
         settings, affinity, segments, orders, stamps, _, activity = await self._read_user(user_id)
-        return export_document(user_id, settings, affinity, segments, orders, *stamps, activity)
+        data = export_document(user_id, settings, affinity, segments, orders, *stamps, activity)
+        with guard():
+            raw = cast(bytes | None, await self._redis.get(self._keys.event_ids(user_id)))
+        return msgspec.structs.replace(data, event_ids=len(SeenIds(raw, time.time())))
 
     async def erase_user(self, user_id: str) -> None:
         changes = [Invalidation("user", user_id)]

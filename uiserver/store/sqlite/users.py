@@ -12,6 +12,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 
+import msgspec
+
 from uiserver.engine.affinity import Affinity, fold
 from uiserver.schema import Event, Profile, Settings
 from uiserver.store._common import (
@@ -217,7 +219,9 @@ class SQLiteUsers:
             found = segments(conn, user_id)
             last = orders(conn, user_id)
             counters = activity.read(conn, user_id)
-        return export_document(user_id, settings, affinity, found, last, created, updated, counters)
+            seen = len(event_ids.read(conn, user_id, time.time()))
+        data = export_document(user_id, settings, affinity, found, last, created, updated, counters)
+        return msgspec.structs.replace(data, event_ids=seen)
 
     async def erase_user(self, user_id: str) -> None:
         """Delete every row about the user and move their erasure epoch on (`erasure`). Other
