@@ -106,7 +106,8 @@ class Config:
         default_factory=lambda: float(os.environ.get("UISERVER_JWT_LEEWAY", "60"))
     )
     # The longest a token may be valid (`exp - iat`, or `exp - now` without `iat`), by role:
-    # users 30 days, designers and admins 12 hours (`auth.tokens.Lifetimes`).
+    # users 30 days, designers and admins 12 hours (`auth.tokens.Lifetimes`, NIST SP 800-63B
+    # 4.1.3 and 4.2.3 reauthentication bounds).
     token_max_lifetime: float = field(
         default_factory=lambda: _env_duration("UISERVER_TOKEN_MAX_LIFETIME", 30 * 86_400)
     )
@@ -115,8 +116,9 @@ class Config:
     )
     # Designer console sessions (`auth.sessions`): ended after `session_idle` seconds without a
     # request, `session_max` after sign-in (never after the token's `exp`), and given a new id
-    # every `session_rotate` seconds. OWASP Session Management Cheat Sheet: idle 15-30 minutes
-    # for sensitive applications, an absolute bound of a working day.
+    # every `session_rotate` seconds. NIST SP 800-63B 4.2.3 (AAL2): reauthenticate after 30
+    # minutes of inactivity and at least every 12 hours; OWASP Session Management Cheat Sheet:
+    # renew the id periodically.
     session_idle: float = field(
         default_factory=lambda: _env_duration("UISERVER_SESSION_IDLE", 1_800)
     )

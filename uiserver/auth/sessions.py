@@ -3,7 +3,7 @@ and the browser holds only a random session id.
 
 Why not the token in the cookie (as before): a copied cookie was the bearer token itself, so
 logout could not end it, and the cookie lived as long as the token. Now (OWASP Session
-Management Cheat Sheet):
+Management Cheat Sheet; bounds from NIST SP 800-63B 4.2.3, AAL2: 30 minutes idle, 12 hours):
 
 - the id is 32 random bytes (`secrets.token_urlsafe`); the store keeps its SHA-256 only, and
   neither the id nor the token it was opened with;

@@ -39,9 +39,10 @@ SECRET_FILE_MAX_BYTES = 4096  # the generated secret is 64 characters and a newl
 
 
 PRIVILEGED = ("designer", "admin")
-# Defaults of the maximum lifetimes (seconds): a designer's or admin's token is a working day
-# (12 h: a stolen one is useful for hours, not for years), a user's the usual 30-day
-# refresh-token horizon of a mobile login. Both configurable (`config.Config`).
+# Defaults of the maximum lifetimes (seconds), NIST SP 800-63B's reauthentication bounds: a
+# designer's or admin's token 12 h (AAL2, 4.2.3: "at least once per 12 hours"; a stolen one is
+# useful for hours, not for years), a user's 30 days (AAL1, 4.1.3: "at least once per 30
+# days"). Both configurable (`config.Config`).
 USER_MAX_LIFETIME = 30 * 86_400
 PRIVILEGED_MAX_LIFETIME = 12 * 3_600
 
