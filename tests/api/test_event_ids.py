@@ -4,6 +4,7 @@ bad id is a 422 naming it; events without an id are still accepted."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,28 @@ def test_openapi_documents_the_id_and_its_window(client: TestClient) -> None:
     responses = spec["paths"]["/v1/me/events"]["post"]["responses"]["202"]
     reasons = str(responses["content"]["application/json"]["schema"])
     assert "duplicate" in reasons
+
+
+def test_ids_are_never_logged(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    """Stored, resent and refused batches, at DEBUG: no event id in any log record."""
+    caplog.set_level(logging.DEBUG)
+    good = [{**CONVERT, "id": "secret-id-0000000001"}]
+    post(client, "xia", good)
+    post(client, "xia", good)
+    bad = [{**CONVERT, "id": "secret id 2"}]
+    response = client.post("/v1/me/events", json={"events": bad}, headers=bearer("xia"))
+    assert response.status_code == 422
+    assert "secret" not in response.text  # the answer names the field, not the value
+    assert caplog.records  # something was logged at DEBUG
+    assert "secret" not in caplog.text
+
+
+def test_a_resend_does_not_move_the_user_up_an_rfm_tier(client: TestClient) -> None:
+    """One order of 99 today is rfm_low (recency 3 + frequency 1 + monetary 1 = 5); counted
+    twice it would be 2 orders worth 198, rfm_mid (3 + 2 + 2 = 7; README, computed segments)."""
+    batch = [{**CONVERT, "id": "rfm-order-000001"}]
+    post(client, "yan", batch)
+    assert "rfm_low" in data(client, "yan")["computed_segments"]
+    post(client, "yan", batch)
+    segments = data(client, "yan")["computed_segments"]
+    assert "rfm_low" in segments and "rfm_mid" not in segments
