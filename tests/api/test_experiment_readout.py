@@ -85,7 +85,7 @@ def _variant_of(client: TestClient, user: str) -> str:
 
     service = client.app.service  # type: ignore[attr-defined]
     ct = service.live.pages["home"].compiled
-    variant = choose_variant(user, ct.experiment, ct.variant_weights)
+    variant = choose_variant(user, ct.allocation)
     assert variant is not None
     return variant
 

@@ -7,6 +7,7 @@ palette, a hidden-for-segment module, hand-checkable orders.
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -14,8 +15,17 @@ import msgspec
 
 from uiserver.catalog import Catalog, load_catalog, load_templates, template_version
 from uiserver.engine import CompiledTemplate, Engine
+from uiserver.engine.hashing import BUCKETS, bucket
 from uiserver.policy import Policy, load_policy
-from uiserver.schema import ComponentSpec, ComponentType, Palette, Template, ThemeSpec
+from uiserver.schema import (
+    ComponentSpec,
+    ComponentType,
+    Context,
+    Palette,
+    Profile,
+    Template,
+    ThemeSpec,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUTS = ROOT / "layouts"
@@ -168,3 +178,27 @@ def largest_page() -> str:
     if not templates:
         return "mini"
     return max(templates, key=lambda p: (len(templates[p].components), p))
+
+
+@cache
+def user_per_bucket(experiment: str) -> tuple[str, ...]:
+    """One user id for each bucket of `experiment` (index = bucket), found by searching ids: a
+    split counted over these users is the split over all 10,000 buckets."""
+    found: list[str] = [""] * BUCKETS
+    missing, i = BUCKETS, 0
+    while missing:
+        user = f"user-{i}"
+        point = bucket(user, experiment)
+        if not found[point]:
+            found[point] = user
+            missing -= 1
+        i += 1
+    return tuple(found)
+
+
+def served_split(engine: Engine, compiled: CompiledTemplate) -> Counter[str | None]:
+    """How many of the 10,000 buckets the engine serves each variant (None: the base), asked
+    through `Engine.plan` for one user per bucket."""
+    assert compiled.experiment is not None
+    users = user_per_bucket(compiled.experiment)
+    return Counter(engine.plan(compiled, Profile(user_id=u), Context()).variant for u in users)

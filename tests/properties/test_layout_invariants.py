@@ -27,11 +27,11 @@ from uiserver.engine import (
     plan_fingerprint,
 )
 from uiserver.engine.affinity import HALF_LIFE_S
+from uiserver.engine.allocation import allocate
 from uiserver.engine.components import affinity_key
 from uiserver.engine.contrast import contrast_ratio
 from uiserver.engine.hashing import BUCKETS, bucket
 from uiserver.engine.plan import RATIO_DIGITS, rule_tags
-from uiserver.engine.variant import assign
 from uiserver.policy import Policy
 from uiserver.schema import (
     Activity,
@@ -570,7 +570,8 @@ def test_weight_edits_only_move_users_into_grown_variants(
     name: str, user: str, data: st.DataObject
 ) -> None:
     """Republishing with the same shares written differently moves nobody; growing one variant
-    moves a user only into it (recomputed through the engine's plan)."""
+    moves a user only into it (each edit's allocation made from the live one, as a publish
+    does; served through the engine's plan)."""
     page = PAGE_OBJECTS[name][0]
     template = page.compiled.template
     if not template.experiment or not template.variants:
@@ -585,7 +586,12 @@ def test_weight_edits_only_move_users_into_grown_variants(
             for v, w in zip(template.variants, weights, strict=True)
         ]
         edited = msgspec.structs.replace(template, variants=variants)
-        compiled = page.engine.compile(edited, "edit")
+        allocation = allocate(
+            template.experiment or "",
+            [(v.name, v.weight) for v in variants],
+            page.compiled.allocation,
+        )
+        compiled = page.engine.compile(edited, "edit", allocation)
         return page.engine.plan(compiled, Profile(user_id=user), Context()).variant
 
     weights = [v.weight for v in template.variants]
@@ -595,4 +601,5 @@ def test_weight_edits_only_move_users_into_grown_variants(
     assert after in (before, template.variants[k].name)
     point = bucket(user, template.experiment)
     assert 0 <= point < BUCKETS
-    assert assign(point, [(v.name, v.weight) for v in template.variants]) == before
+    assert page.compiled.allocation is not None
+    assert page.compiled.allocation.variant(point) == before

@@ -1,19 +1,27 @@
 """Experiments as designers and operators see them: each live page's variants, their shares of
 users and the readout of what they did (`engine.readout`): for everyone and per cohort, with
 the exposure figures (users exposed to more than one variant, ignored conversions, the
-attribution rule), cached until the experiment's counts change."""
+attribution rule), cached until the experiment's counts change.
+
+A variant's real share of users is its share of the bucket allocation being served
+(`engine.allocation`: the weights' share to within one bucket in 10,000); during a staged
+rollout of a version with the same experiment, the two versions' allocations mixed by the
+rollout's percent. The readout's `share` and its SRM checks use that, not the weights."""
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 import msgspec
 
 from uiserver.admin.errors import NotFound
 from uiserver.datastructures import BoundedDict, Coalescer
 from uiserver.engine.activity import MODES, STAGES
+from uiserver.engine.allocation import Allocation
+from uiserver.engine.compiled import initial_allocation
+from uiserver.engine.hashing import BUCKETS
 from uiserver.engine.readout import CohortReadout, ExperimentReadout, VariantCounts, readout
 from uiserver.schema import Template
 from uiserver.serving.pages import LivePage, LivePages
@@ -21,7 +29,9 @@ from uiserver.store.base import ActivityStore
 
 
 class VariantShare(msgspec.Struct):
-    """An A/B variant and the share of users it gets (weights normalised to 1)."""
+    """An A/B variant and the share of users it gets: `share` is its weight normalised (the
+    weights sum to 1), `allocated_share` its share of the buckets served now (of 10,000,
+    `buckets`), what users really get and what the SRM check expects."""
 
     name: str
     weight: int
@@ -30,6 +40,8 @@ class VariantShare(msgspec.Struct):
     theme: bool
     props: list[str]
     changes: list[str]
+    allocated_share: float = 0.0
+    buckets: int = 0
 
 
 class Experiment(msgspec.Struct):
@@ -39,8 +51,18 @@ class Experiment(msgspec.Struct):
     readout: ExperimentReadout | None = None  # counts so far (pages running an experiment)
 
 
-def variant_shares(template: Template) -> list[VariantShare]:
+def variant_shares(
+    template: Template, allocation: Allocation | None = None, real: Sequence[float] | None = None
+) -> list[VariantShare]:
+    """The template's variants with their weight shares, the buckets `allocation` gives each
+    (default: the template's initial allocation) and their real shares (`real`, in template
+    order; default: the allocation's)."""
     total = sum(v.weight for v in template.variants)
+    if allocation is None:
+        allocation = initial_allocation(template)
+    counts = allocation.counts() if allocation is not None else {}
+    names = [v.name for v in template.variants]
+    shares = list(real) if real is not None else [counts.get(n, 0) / BUCKETS for n in names]
     return [
         VariantShare(
             name=v.name,
@@ -52,9 +74,35 @@ def variant_shares(template: Template) -> list[VariantShare]:
             changes=(["component order"] if v.order else [])
             + (["theme"] if v.theme is not None else [])
             + [f"props of {cid}" for cid in sorted(v.props)],
+            allocated_share=shares[i],
+            buckets=counts.get(v.name, 0),
         )
-        for v in template.variants
+        for i, v in enumerate(template.variants)
     ]
+
+
+def served_shares(live: LivePage) -> list[float] | None:
+    """Each variant's real share of users now, in template order: its share of the served
+    allocation; during a staged rollout whose previous version runs the same experiment, the
+    two allocations mixed by the rollout's percent (rollout buckets are exact too). None
+    without an allocation."""
+    allocation = live.compiled.allocation
+    if allocation is None:
+        return None
+    names = [v.name for v in live.template.variants]
+    shares = allocation.shares(names)
+    rollout, previous = live.rollout, live.previous
+    if rollout is None or previous is None or rollout.percent >= 100:
+        return shares
+    before = previous.compiled.allocation
+    if before is None or before.experiment != allocation.experiment:
+        return shares
+    p = rollout.percent / 100
+    return [p * now + (1 - p) * was for now, was in zip(shares, before.shares(names), strict=True)]
+
+
+def _shares_of(live: LivePage) -> list[VariantShare]:
+    return variant_shares(live.template, live.compiled.allocation, served_shares(live))
 
 
 async def experiments(pages: LivePages, counts: ActivityStore) -> list[Experiment]:
@@ -65,7 +113,7 @@ async def experiments(pages: LivePages, counts: ActivityStore) -> list[Experimen
         Experiment(
             page,
             live.template.experiment,
-            variant_shares(live.template),
+            _shares_of(live),
             await _readout(live, counts) if live.template.variants else None,
         )
         for page, live in sorted(pages.pages.items())
@@ -79,7 +127,7 @@ async def experiments(pages: LivePages, counts: ActivityStore) -> list[Experimen
             Experiment(
                 page,
                 archived.template.experiment,
-                variant_shares(archived.template),
+                _shares_of(archived),
                 msgspec.structs.replace(result, archived=True),
             )
         )
@@ -142,7 +190,8 @@ async def _readout(live: LivePage, counts: ActivityStore) -> ExperimentReadout:
         return readout(template.page, None, [], [])
     experiment = template.experiment
     version = await counts.experiment_version(experiment)
-    key = (template.page, live.record.version, experiment, version)
+    shares = served_shares(live)
+    key = (template.page, live.record.version, experiment, version, tuple(shares or ()))
     cache = _cache.get(counts)
     if cache is None:
         cache = _cache[counts] = BoundedDict(READOUT_CACHE)
@@ -151,7 +200,7 @@ async def _readout(live: LivePage, counts: ActivityStore) -> ExperimentReadout:
         return found
 
     async def compute() -> ExperimentReadout:
-        result = await _compute(template.page, experiment, weights, counts)
+        result = await _compute(template.page, experiment, weights, counts, shares)
         cache[key] = result
         return result
 
@@ -159,7 +208,11 @@ async def _readout(live: LivePage, counts: ActivityStore) -> ExperimentReadout:
 
 
 async def _compute(
-    page: str, experiment: str, weights: list[tuple[str, int]], counts: ActivityStore
+    page: str,
+    experiment: str,
+    weights: list[tuple[str, int]],
+    counts: ActivityStore,
+    shares: list[float] | None,
 ) -> ExperimentReadout:
     names = [name for name, _ in weights]
     cohorts = [(dimension, c) for dimension, values in DIMENSIONS for c in values]
@@ -167,10 +220,10 @@ async def _compute(
         counts.experiment_counts(experiment, names),
         *(counts.experiment_counts(experiment, names, cohort=c) for _, c in cohorts),
     )
-    result = _with_exposure(readout(page, experiment, weights, everyone), everyone)
+    result = _with_exposure(readout(page, experiment, weights, everyone, shares=shares), everyone)
     rows = []
     for (dimension, cohort), found in zip(cohorts, by_cohort, strict=True):
-        part = _with_exposure(readout(page, experiment, weights, found), found)
+        part = _with_exposure(readout(page, experiment, weights, found, shares=shares), found)
         rows.append(CohortReadout(cohort, dimension, part.variants, part.srm, part.exposed_users))
     return msgspec.structs.replace(result, cohorts=rows, notes=[*result.notes, COHORT_NOTE])
 

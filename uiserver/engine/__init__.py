@@ -17,6 +17,7 @@ from hashlib import blake2b
 import msgspec
 
 from uiserver.catalog import Catalog
+from uiserver.engine.allocation import Allocation
 from uiserver.engine.cap import change_count, lis_length
 from uiserver.engine.check import LayoutRuleError, check_layout
 from uiserver.engine.compiled import CompiledTemplate, CompileError, compile_template
@@ -46,9 +47,12 @@ class Engine:
         self.catalog = catalog
         self.policy = policy
 
-    def compile(self, template: Template, version: str) -> CompiledTemplate:
-        """Precompute everything user-independent; raises CompileError on unknown types."""
-        return compile_template(template, version, self.catalog, self.policy)
+    def compile(
+        self, template: Template, version: str, allocation: Allocation | None = None
+    ) -> CompiledTemplate:
+        """Precompute everything user-independent, serving `allocation` (the version's stored
+        one; None: the experiment's initial allocation); raises CompileError on unknown types."""
+        return compile_template(template, version, self.catalog, self.policy, allocation)
 
     def plan(
         self, compiled: CompiledTemplate, profile: Profile, context: Context, *, day: int = 0

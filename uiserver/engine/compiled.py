@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from uiserver.catalog import Catalog
+from uiserver.engine.allocation import Allocation, initial
 from uiserver.engine.components import resolve_component
 from uiserver.engine.prop_colours import enhanced_drops
 from uiserver.engine.theme import resolve_palette
@@ -42,6 +43,7 @@ class CompiledTemplate:
     """A template version prepared for serving; immutable, shared by every request."""
 
     __slots__ = (
+        "allocation",
         "colour_drops",
         "experiment",
         "flagged",
@@ -64,12 +66,16 @@ class CompiledTemplate:
         views: Mapping[tuple[str | None, Mode], VariantBase],
         palettes: Mapping[tuple[str | None, bool, bool], tuple[LayoutPalette, tuple[str, ...]]],
         colour_drops: Mapping[tuple[str | None, bool], Mapping[int, tuple[str, ...]]],
+        allocation: Allocation | None = None,
     ) -> None:
         self.template = template
         self.version = version
         self.page = template.page
         self.experiment = template.experiment
         self.variant_weights = tuple((v.name, v.weight) for v in template.variants)
+        # bucket -> variant (`engine.allocation`): the version's stored allocation, else the
+        # initial one; None without an experiment (or with no weight above 0)
+        self.allocation = allocation if allocation is not None else initial_allocation(template)
         self.views = views
         self.palettes = palettes
         # (variant, dark) -> component index -> colour props not served on the enhanced palette
@@ -106,7 +112,28 @@ class CompiledTemplate:
         drops.update(
             {(None, dark): d for (name, dark), d in self.colour_drops.items() if name == variant}
         )
-        return CompiledTemplate(self.template, self.version, views, palettes, drops)
+        return CompiledTemplate(
+            self.template, self.version, views, palettes, drops, self.allocation
+        )
+
+    def allocated(self, allocation: Allocation | None) -> CompiledTemplate:
+        """This template version serving `allocation` (a stored one; None: the initial one),
+        sharing everything else; a new object, so memo entries made from this one lapse."""
+        twin = CompiledTemplate(
+            self.template, self.version, self.views, self.palettes, self.colour_drops, allocation
+        )
+        twin.statics = self.statics
+        twin.flagged = self.flagged
+        return twin
+
+
+def initial_allocation(template: Template) -> Allocation | None:
+    """The initial allocation of the template's experiment; None without one (or when no
+    variant weighs above 0, which lint refuses)."""
+    weights = tuple((v.name, v.weight) for v in template.variants)
+    if template.experiment is None or not any(w > 0 for _, w in weights):
+        return None
+    return initial(template.experiment, weights)
 
 
 def static_row(ct: CompiledTemplate, key: StaticKey) -> tuple[LayoutComponent, ...] | None:
@@ -176,9 +203,14 @@ def movable_components(template: Template) -> list[bool]:
 
 
 def compile_template(
-    template: Template, version: str, catalog: Catalog, policy: Policy
+    template: Template,
+    version: str,
+    catalog: Catalog,
+    policy: Policy,
+    allocation: Allocation | None = None,
 ) -> CompiledTemplate:
-    """Resolve `template` against `catalog` for every (variant, mode) and palette."""
+    """Resolve `template` against `catalog` for every (variant, mode) and palette; serve
+    `allocation` (the version's stored one; None: the initial allocation)."""
     types: list[ComponentType] = []
     seen: set[str] = set()
     for i, spec in enumerate(template.components):
@@ -232,4 +264,4 @@ def compile_template(
                 )
                 if found:
                     drops[name, dark] = found
-    return CompiledTemplate(template, version, views, palettes, drops)
+    return CompiledTemplate(template, version, views, palettes, drops, allocation)

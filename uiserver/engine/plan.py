@@ -297,7 +297,7 @@ def make_plan(
     ct: CompiledTemplate, profile: Profile, context: Context, day: int, policy: Policy
 ) -> Plan:
     settings = profile.settings
-    variant = choose_variant(profile.user_id, ct.experiment, ct.variant_weights)
+    variant = choose_variant(profile.user_id, ct.allocation)
     mode = select_mode(settings, context, policy)
     view = ct.views[variant, mode]
     strength = settings.personalization

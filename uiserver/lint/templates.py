@@ -24,6 +24,7 @@ import msgspec.structs
 
 from uiserver.catalog import Catalog, LoadError, decode_document
 from uiserver.documents import DocumentError, Format, convert, named_field, unknown_field_name
+from uiserver.engine.allocation import MAX_VARIANTS
 from uiserver.engine.labels import has_visible_text
 from uiserver.lint.catalog import target_floor
 from uiserver.lint.contrast import check_palettes
@@ -341,6 +342,12 @@ def _check_variants(template: Template, catalog: Catalog, policy: Policy) -> Ite
         yield Problem("variants", f"experiment {shown!r} has no variants")
     if template.variants and sum(v.weight for v in template.variants) == 0:
         yield Problem("variants", "the variant weights sum to 0: no user can be bucketed")
+    if len(template.variants) > MAX_VARIANTS:
+        yield Problem(
+            "variants",
+            f"{len(template.variants)} variants: at most {MAX_VARIANTS} (one byte per bucket "
+            "names a bucket's variant)",
+        )
     seen: set[str] = set()
     for i, variant in enumerate(template.variants):
         if variant.name in seen:

@@ -1,5 +1,9 @@
 """The live-pages registry: each page's live template version, decoded and compiled once.
 
+Each compiled version serves the bucket allocation stored with its record (`store.allocations`),
+so every replica and process maps a user's bucket to the same variant; during a staged rollout
+both live versions serve their own.
+
 The store is the source of truth; this process holds a compiled copy of every live version and
 learns of changes through template invalidations (`mark_dirty`, or `mark_all` after a
 resubscription). `sync()` brings the copies up to date before serving, cheaply when nothing
@@ -19,6 +23,7 @@ from uiserver.engine import CompiledTemplate, Engine
 from uiserver.engine.hashing import rollout_bucket
 from uiserver.schema import Template
 from uiserver.serving.breaker import StoreBreaker
+from uiserver.store.allocations import served
 from uiserver.store.base import (
     InvalidationSource,
     PageState,
@@ -237,10 +242,13 @@ class LivePages:
         if live is None:
             return self._compile(record)
         if live.record != record:  # same content republished (rollback): new seq, author...
+            compiled = live.compiled
+            if live.record.allocation != record.allocation:  # ... and its own allocation
+                compiled = compiled.allocated(served(record, live.template))
             return LivePage(
                 record,
                 live.template,
-                live.compiled,
+                compiled,
                 live.keys,
                 served_key=live.served_key,
                 others=live.others,
@@ -260,7 +268,7 @@ class LivePages:
 
     def _compile(self, record: TemplateRecord) -> LivePage:
         template = msgspec.json.decode(record.document, type=Template)
-        compiled = self.engine.compile(template, record.version)
+        compiled = self.engine.compile(template, record.version, served(record, template))
         comps = compiled.views[None, "standard"].comps
         keys = {c.id: c.key for c in comps if c.interactive}
         others = frozenset(c.id for c in comps if not c.interactive)

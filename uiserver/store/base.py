@@ -60,6 +60,10 @@ class TemplateRecord(msgspec.Struct, frozen=True):
     created: float  # Unix seconds
     seq: int  # publication order within the page, 1-based
     source: str = ""  # "files": published from a template file (layouts/ or `publish FILE`)
+    # The experiment's bucket allocation this entry serves (`engine.allocation`, encoded; b"":
+    # no experiment, or stored before bucketing scheme 3: `store.allocations` reads it as the
+    # initial one). Made by the publish from the entry it follows, in the same transaction.
+    allocation: bytes = b""
 
 
 class Rollout(msgspec.Struct, frozen=True):

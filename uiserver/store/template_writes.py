@@ -2,8 +2,10 @@
 
 Each backend reads the page's state inside its transaction (SQLite: `BEGIN IMMEDIATE`; Redis:
 WATCH ... MULTI/EXEC), asks a `plan_*` function here what to write, and writes it. So the
-compare-and-set of `If-Match`, the rules of staged rollouts and archiving are the same whatever
-the store, and a refusal (an exception) leaves nothing written.
+compare-and-set of `If-Match`, the rules of staged rollouts and archiving, and each new entry's
+bucket allocation (`store.allocations`: an edit of the predecessor's, read in the same
+transaction, so a concurrent publish cannot make it skip an edit) are the same whatever the
+store, and a refusal (an exception) leaves nothing written.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Literal
 import msgspec
 
 from uiserver.store._common import check_same_document
+from uiserver.store.allocations import following
 from uiserver.store.base import (
     Archived,
     NeverPublished,
@@ -123,7 +126,15 @@ def plan_publish(
         writes.result = keep  # e.g. promoting the rollout of this very version
         return writes
     record = TemplateRecord(
-        page, version, bytes(document), author, message, now, seq + 1, options.source
+        page,
+        version,
+        bytes(document),
+        author,
+        message,
+        now,
+        seq + 1,
+        options.source,
+        following(document, keep),  # an edit of what the others are served now
     )
     writes.appends.append(record)
     writes.result = record

@@ -27,7 +27,7 @@ from uiserver.admin.preview import (
 from uiserver.catalog import template_version
 from uiserver.engine import encode_layout
 from uiserver.engine.personas import PERSONAS
-from uiserver.engine.variant import choose_variant
+from uiserver.engine.variant import choose_variant, initial
 from uiserver.publishing.publisher import Publisher
 from uiserver.schema import ComponentSpec, Context, Event, Layout, Profile, Settings
 from uiserver.users.events import EventIntake
@@ -251,11 +251,9 @@ def test_synthetic_events_reach_the_layout(publisher: Publisher) -> None:
 
 
 def _bucketed(variant: str) -> str:
-    weights = tuple((v.name, v.weight) for v in HOME.variants)
+    allocation = initial(EXPERIMENT, tuple((v.name, v.weight) for v in HOME.variants))
     return next(
-        u
-        for u in (f"user-{i}" for i in range(1000))
-        if choose_variant(u, EXPERIMENT, weights) == variant
+        u for u in (f"user-{i}" for i in range(1000)) if choose_variant(u, allocation) == variant
     )
 
 

@@ -31,7 +31,7 @@ from uiserver.engine.cap import Proposal, budget, select
 from uiserver.engine.contrast import contrast_ratio
 from uiserver.engine.stability import beats, settle
 from uiserver.engine.theme import BUILT_IN, PAIRS, floor, palette_problems, resolve_palette
-from uiserver.engine.variant import choose_variant
+from uiserver.engine.variant import choose_variant, initial
 from uiserver.schema import Context, Layout, Palette, Profile, Settings, ThemeSpec
 
 # --------------------------------------------------------------------------- change ratio
@@ -290,12 +290,12 @@ def test_anonymous_users_never_explore_and_get_the_base_variant() -> None:
 
 
 def test_variant_bucketing_is_sticky() -> None:
-    variants = (("a", 1), ("b", 3))
-    first = [choose_variant(f"user-{i}", "exp", variants) for i in range(500)]
-    again = [choose_variant(f"user-{i}", "exp", variants) for i in range(500)]
+    allocation = initial("exp", (("a", 1), ("b", 3)))
+    first = [choose_variant(f"user-{i}", allocation) for i in range(500)]
+    again = [choose_variant(f"user-{i}", initial("exp", (("b", 3), ("a", 1)))) for i in range(500)]
     assert first == again
-    assert choose_variant("", "exp", variants) is None
-    assert choose_variant("u", None, variants) is None
+    assert choose_variant("", allocation) is None
+    assert choose_variant("u", None) is None
 
 
 def test_variant_order_and_props_apply() -> None:

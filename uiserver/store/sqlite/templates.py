@@ -45,7 +45,7 @@ SCHEMA = (
         page TEXT PRIMARY KEY, author TEXT NOT NULL, created REAL NOT NULL
     ) WITHOUT ROWID""",
 )
-COLUMNS = "page, version, document, author, message, created, seq, source"
+COLUMNS = "page, version, document, author, message, created, seq, source, allocation"
 ROLLOUT_COLUMNS = "page, version, previous, percent, author, started, updated"
 
 
@@ -54,13 +54,15 @@ def migrate(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(templates)")}
     if "source" not in columns:
         conn.execute("ALTER TABLE templates ADD COLUMN source TEXT NOT NULL DEFAULT ''")
+    if "allocation" not in columns:  # before scheme 3: read as the initial allocation
+        conn.execute("ALTER TABLE templates ADD COLUMN allocation BLOB NOT NULL DEFAULT x''")
 
 
 def apply(conn: sqlite3.Connection, page: str, writes: Writes) -> None:
     """Inside a write transaction: append the entries, set the rollout and archive marker."""
     for record in writes.appends:
         conn.execute(
-            f"INSERT INTO templates ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO templates ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 page,
                 record.version,
@@ -70,6 +72,7 @@ def apply(conn: sqlite3.Connection, page: str, writes: Writes) -> None:
                 record.created,
                 record.seq,
                 record.source,
+                record.allocation,
             ),
         )
     if writes.rollout != UNCHANGED:
@@ -152,8 +155,10 @@ def history(conn: sqlite3.Connection, page: str) -> list[TemplateRecord]:
 
 
 def _record(row: tuple[Any, ...]) -> TemplateRecord:
-    page, version, document, author, message, created, seq, source = row
-    return TemplateRecord(page, version, bytes(document), author, message, created, seq, source)
+    page, version, document, author, message, created, seq, source, allocation = row
+    return TemplateRecord(
+        page, version, bytes(document), author, message, created, seq, source, bytes(allocation)
+    )
 
 
 class SQLiteTemplates:
