@@ -45,9 +45,7 @@ def test_every_shipped_experiment_splits_within_one_bucket() -> None:
     assert running, "layouts/ ships an experiment"
     for page in running:
         engine, compiled, template = compiled_page(page)
-        _within_one(
-            served_split(engine, compiled), [(v.name, v.weight) for v in template.variants]
-        )
+        _within_one(served_split(engine, compiled), [(v.name, v.weight) for v in template.variants])
 
 
 SPLITS = [

@@ -17,9 +17,11 @@ from tests.helpers.units import (
     FlakyStore,
     Publishing,
     publishing,
+    publishing_parts,
     template,
 )
 from uiserver.catalog import template_to_json, template_version
+from uiserver.engine.allocation import Allocation, initial
 from uiserver.engine.hashing import BUCKETS, rollout_bucket
 from uiserver.schema import Template
 from uiserver.serving import breaker as breaker_module
@@ -307,3 +309,52 @@ async def test_without_a_rollout_everyone_gets_the_live_version(parts: Publishin
     live = parts.live.page("home")
     assert live.rollout is None
     assert {id(live.pick(u)) for u in ["", *USERS[:50]]} == {id(live)}
+
+
+# ------------------------------------------------------------------ bucket allocations
+
+
+def _weighted(weights: list[int]) -> Template:
+    variants = [
+        msgspec.structs.replace(v, weight=w) for v, w in zip(V1.variants, weights, strict=True)
+    ]
+    return msgspec.structs.replace(V1, variants=variants)
+
+
+async def test_every_process_serves_the_stored_allocation(
+    parts: Publishing, tmp_path: Path
+) -> None:
+    """After an edit the stored allocation (an edit of the first) is served, not the initial
+    allocation of the new weights; another process on the same store serves the same one."""
+    await store_publish(parts.store, _weighted([50, 60]))
+    await parts.live.reload()
+    live = parts.live.page("home")
+    stored = Allocation.decode(live.record.allocation)
+    assert live.compiled.allocation is not None
+    assert live.compiled.allocation.table == stored.table
+    assert V1.experiment is not None
+    fresh = initial(V1.experiment, tuple((v.name, v.weight) for v in _weighted([50, 60]).variants))
+    assert stored.table != fresh.table  # an edit of the 50/50 table, not a new table
+    other = publishing_parts(parts.store)  # a second process: its own engine and live pages
+    await other.live.reload()
+    twin = other.live.page("home").compiled.allocation
+    assert twin is not None and twin.table == stored.table
+
+
+async def test_a_new_entry_of_a_held_version_serves_its_own_allocation(
+    parts: Publishing,
+) -> None:
+    """V1 kept by the others during a rollout of V2, then republished (promoting V2 first):
+    the new V1 entry's allocation is an edit of V2's, and the live page serves it although
+    V1 was compiled already."""
+    staged = _weighted([90, 10])
+    await parts.publisher.publish("home", staged, AUTHOR, "staged", PublishOptions(rollout=50))
+    held = parts.live.page("home").previous
+    assert held is not None and held.record.version == template_version(V1)
+    await parts.publisher.publish("home", V1, AUTHOR, "back", PublishOptions(running="promote"))
+    live = parts.live.page("home")
+    assert live.record.version == template_version(V1)
+    assert live.record.allocation != held.record.allocation
+    assert live.compiled is not held.compiled and live.compiled.allocation is not None
+    assert live.compiled.allocation.table == Allocation.decode(live.record.allocation).table
+    assert live.compiled.views is held.compiled.views  # the rest is not compiled again
