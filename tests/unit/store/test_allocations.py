@@ -156,7 +156,8 @@ async def test_concurrent_publishes_never_skip_an_edit(url: str, tmp_path: Path)
     threads = [_publisher(url, tmp_path, one, errors), _publisher(url, tmp_path, two, errors)]
     for thread in threads:
         thread.start()
-    await asyncio.to_thread(lambda: [thread.join(60) for thread in threads])
+    for thread in threads:
+        await asyncio.to_thread(thread.join, 60)
     assert not errors, errors
     async with store_factory(url, tmp_path) as make:
         history = sorted(await (await make()).templates.history("home"), key=lambda r: r.seq)
