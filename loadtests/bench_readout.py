@@ -157,6 +157,9 @@ async def main(as_json: bool) -> dict[str, Any]:
         live = SimpleNamespace(  # the slice of LivePage `_readout` reads
             template=SimpleNamespace(page="home", experiment="exact", variants=variants),
             record=SimpleNamespace(version="v1"),
+            compiled=SimpleNamespace(allocation=None),  # the weights' shares
+            rollout=None,
+            previous=None,
         )
 
         async def cached() -> None:

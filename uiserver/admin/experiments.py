@@ -212,7 +212,7 @@ async def _compute(
     experiment: str,
     weights: list[tuple[str, int]],
     counts: ActivityStore,
-    shares: list[float] | None,
+    shares: list[float] | None = None,
 ) -> ExperimentReadout:
     names = [name for name, _ in weights]
     cohorts = [(dimension, c) for dimension, values in DIMENSIONS for c in values]

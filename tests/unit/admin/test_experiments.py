@@ -39,9 +39,13 @@ class ExactCounts:
         raise AssertionError("the readout writes nothing")
 
     async def experiment_counts(
-        self, experiment: str, variants: Sequence[str]
+        self, experiment: str, variants: Sequence[str], cohort: str | None = None
     ) -> list[VariantCounts]:
-        return [VariantCounts(v, exposed=self.exposed.get(v, 0), exact=True) for v in variants]
+        exposed = self.exposed if cohort is None else {}
+        return [VariantCounts(v, exposed=exposed.get(v, 0), exact=True) for v in variants]
+
+    async def experiment_version(self, experiment: str) -> int:
+        return id(self)  # one set of counts per instance
 
 
 def _counts(exposed: Mapping[str, int]) -> ActivityStore:

@@ -124,6 +124,8 @@ class Live:
         variants = [SimpleNamespace(name=n, weight=1) for n in ("control", "other")]
         self.template = SimpleNamespace(page="home", experiment="exp", variants=variants)
         self.record = SimpleNamespace(version=version)
+        self.compiled = SimpleNamespace(allocation=None)  # no allocation: the weights' shares
+        self.rollout = self.previous = None
 
 
 async def test_the_readout_is_cached_until_any_replica_writes_counts(
