@@ -46,7 +46,7 @@ def version(weights: Weights, experiment: str | None = EXP, tag: str = "") -> st
 async def publish(
     store: Store, weights: Weights, experiment: str | None = EXP, **options: object
 ) -> TemplateRecord:
-    return await store.templates.publish(
+    state = await store.templates.publish(
         "home",
         version(weights, experiment),
         doc(weights, experiment),
@@ -55,6 +55,7 @@ async def publish(
         NOW,
         msgspec.convert(options, PublishOptions) if options else None,
     )
+    return state.head
 
 
 def decoded(record: TemplateRecord) -> Allocation:
@@ -179,7 +180,7 @@ async def test_rollouts_aborts_rollbacks_and_restores_keep_their_allocations(
         == allocate(EXP, [("control", 90), ("deals_first", 10)], decoded(v1)).table
     )
 
-    back = await store.templates.end_rollout("home", "abort", "ann", NOW)
+    back = (await store.templates.end_rollout("home", "abort", "ann", NOW)).head
     assert back.version == v1.version and back.seq == 3
     assert back.allocation == v1.allocation  # the others' allocation, as they were served
 
@@ -194,9 +195,9 @@ async def test_rollouts_aborts_rollbacks_and_restores_keep_their_allocations(
     )
     assert v3.allocation != v4.allocation
 
-    rollback = await store.templates.publish(
-        "home", v1.version, v1.document, "ann", "rollback", NOW + 1
-    )
+    rollback = (
+        await store.templates.publish("home", v1.version, v1.document, "ann", "rollback", NOW + 1)
+    ).head
     assert (
         decoded(rollback).table
         == allocate(EXP, [("control", 50), ("deals_first", 50)], decoded(v4)).table
