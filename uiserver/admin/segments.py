@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from uiserver.users.data import UserData
-from uiserver.users.segments import parse_segments
 
 
 async def import_segments(users: UserData, body: bytes, content_type: str = "") -> int:
-    """Replace the segments of every user in the import (all checked first): users written."""
-    return await users.put_segments(parse_segments(body, content_type))
+    """Replace the segments of every user in the import (all checked first, written in
+    batches off the event loop: `UserData.import_segments`): users written."""
+    return await users.import_segments(body, content_type)

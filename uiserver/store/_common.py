@@ -61,8 +61,11 @@ class Listeners:
                     )
 
 
-def user_invalidations(user_ids: Sequence[str]) -> list[Invalidation]:
-    """One invalidation per user, or one `all` past the bulk threshold."""
+def user_invalidations(user_ids: Sequence[str], how: str = "users") -> list[Invalidation]:
+    """One invalidation per user, or one `all` past the bulk threshold; `how` "none": none,
+    "all": one `all` (`UserStore.put_segments`)."""
+    if how != "users":
+        return [Invalidation("all")] if how == "all" else []
     if len(user_ids) > BULK_INVALIDATION_USERS:
         return [Invalidation("all")]
     return [Invalidation("user", user_id) for user_id in dict.fromkeys(user_ids)]

@@ -99,6 +99,7 @@ class PageState(msgspec.Struct, frozen=True):
 
 
 RunningRollout = Literal["refuse", "abort", "promote"]
+SegmentInvalidation = Literal["users", "none", "all"]
 
 
 class PublishOptions(msgspec.Struct, frozen=True):
@@ -287,9 +288,15 @@ class UserStore(Protocol):
         consequence of the cached layout, not an input that changes it. Raises
         ErasedMeanwhile."""
 
-    async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
-        """Replace the segments of each user named; returns how many users were written.
-        Invalidates each user (past BULK_INVALIDATION_USERS: one `all`)."""
+    async def put_segments(
+        self,
+        assignments: Sequence[tuple[str, Sequence[str]]],
+        invalidation: SegmentInvalidation = "users",
+    ) -> int:
+        """Replace the segments of each user named, in one transaction; returns how many users
+        were written. `invalidation`: "users" invalidates each user (past
+        BULK_INVALIDATION_USERS: one `all`); "none" nothing (a batch of a larger import);
+        "all" one `all`, even for no assignments (the end of a batched import)."""
 
     async def export_user(self, user_id: str) -> UserExport:
         """Everything stored about the user, as a JSON-able document."""

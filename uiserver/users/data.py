@@ -17,6 +17,7 @@ from uiserver.policy import Policy
 from uiserver.schema import Profile, Settings
 from uiserver.serving.layouts import today
 from uiserver.store.base import UserExport, UserStore
+from uiserver.users.segments import IMPORT_BATCH, batches
 
 
 class UserData:
@@ -74,3 +75,30 @@ class UserData:
     async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
         """Replace the segments of each user named (an operator's import); users written."""
         return await self.store.put_segments(assignments)
+
+    async def import_segments(self, body: bytes, content_type: str = "") -> int:
+        """An operator's import (`users.segments`): every item checked before the first write,
+        then written `IMPORT_BATCH` users a transaction, yielding to the event loop between
+        batches, and one `all` invalidation at the end (replicas drop their caches once, not
+        once a batch). Returns the users written (each once, however often named).
+
+        One bad item: DocumentError, nothing stored. A store failure between batches leaves
+        the batches before it written (each one whole; send the import again: it replaces,
+        so repeating it is harmless); every replica is still told to drop its caches."""
+        parts = aiter(batches(body, content_type, IMPORT_BATCH))
+        first = await anext(parts, None)  # every item is checked before the first batch
+        second = await anext(parts, None) if first is not None else None
+        if second is None:  # one transaction, each user invalidated (as for a small import)
+            return await self.store.put_segments(first or [])
+        assert first is not None
+        seen: set[int] = set()  # hashes of the users written: ~60 bytes each, not their ids
+        try:
+            for batch in (first, second):
+                await self.store.put_segments(batch, invalidation="none")
+                seen.update(hash(user) for user, _ in batch)
+            async for batch in parts:
+                await self.store.put_segments(batch, invalidation="none")
+                seen.update(hash(user) for user, _ in batch)
+        finally:
+            await self.store.put_segments([], invalidation="all")
+        return len(seen)

@@ -39,7 +39,13 @@ from uiserver.store._common import (
     last_assignments,
     user_invalidations,
 )
-from uiserver.store.base import Attribution, ErasedMeanwhile, Invalidation, UserExport
+from uiserver.store.base import (
+    Attribution,
+    ErasedMeanwhile,
+    Invalidation,
+    SegmentInvalidation,
+    UserExport,
+)
 from uiserver.store.event_ids import WINDOW_S, Recorded, SeenIds, fresh
 from uiserver.store.redis.activity import RedisActivity, stored_activity
 from uiserver.store.redis.connection import Connection
@@ -207,18 +213,24 @@ class RedisUsers:
             self._redis, (epoch_key,), attempt, "redis: a last-order write kept conflicting"
         )
 
-    async def put_segments(self, assignments: Sequence[tuple[str, Sequence[str]]]) -> int:
+    async def put_segments(
+        self,
+        assignments: Sequence[tuple[str, Sequence[str]]],
+        invalidation: SegmentInvalidation = "users",
+    ) -> int:
+        """See `UserStore.put_segments`: one MULTI/EXEC per call."""
         mapping = last_assignments(assignments)
-        if not mapping:
+        changes = user_invalidations(list(mapping), invalidation)
+        if not mapping and not changes:
             return 0
-        changes = user_invalidations(list(mapping))
         with guard():
             async with self._redis.pipeline(transaction=True) as pipe:
                 for user_id, segments in mapping.items():
                     pipe.delete(self._keys.seg(user_id))
                     if segments:
                         pipe.sadd(self._keys.seg(user_id), *segments)
-                self._channel.publish(pipe, changes)
+                if changes:
+                    self._channel.publish(pipe, changes)
                 await pipe.execute()
         self._listeners.emit(changes)
         return len(mapping)
