@@ -36,10 +36,14 @@ __all__ = [
 SEGMENT_NAME_MAX = IDENT_MAX  # segment names are identifiers (`schema.Ident`)
 SEGMENTS_PER_USER_MAX = 100
 IMPORT_LIMITS = Limits(max_bytes=20 * 1024 * 1024)  # the admin API's body limit
-# Users checked or written between two yields to the event loop. Measured with
-# `loadtests/segment_import.py`: a batch of 1,000 is a few milliseconds of parsing and one
-# short store transaction, so concurrent requests wait at most that long.
-IMPORT_BATCH = 1_000
+# Users checked or written between two yields to the event loop, and the pause between two
+# slices: an import is a background chore that gives way to launches. A slice of 250 is 2-3 ms
+# of checking, or one store transaction of about as long (SQLite in a thread; Redis: packing
+# and reading ~500 replies); the 1 ms pause lets a launch that needs several turns of the
+# loop (a profile read, then the render) finish between two slices. 500,000 users cost 4,000
+# pauses (~4 s more than flat out). Measured by `loadtests/segment_import.py` (README).
+IMPORT_BATCH = 250
+IMPORT_PAUSE_S = 0.001
 JSON_LINES_TYPES = frozenset(
     {
         "application/x-ndjson",
@@ -168,11 +172,11 @@ async def batches(
 
     checked = items()
     while _slice(checked, size, keep=False):
-        await asyncio.sleep(0)
+        await asyncio.sleep(IMPORT_PAUSE_S)
     parsed = items()
     while batch := _slice(parsed, size, keep=True):
         yield batch
-        await asyncio.sleep(0)
+        await asyncio.sleep(IMPORT_PAUSE_S)
 
 
 def _slice(items: Iterator[Item], size: int, *, keep: bool) -> list[tuple[str, list[str]]]:

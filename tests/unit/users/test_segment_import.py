@@ -68,7 +68,7 @@ async def test_an_import_is_written_in_batches_that_yield_the_loop(
     store.add_listener(heard.append)
     log: list[tuple[int, str]] = []
     users = await users_of(store, log)
-    total = 2 * IMPORT_BATCH + 500
+    total = 2 * IMPORT_BATCH + IMPORT_BATCH // 2
     ticks: list[int] = []  # batches written each time another task got the loop
     done = asyncio.Event()
 
@@ -87,7 +87,7 @@ async def test_an_import_is_written_in_batches_that_yield_the_loop(
     assert log == [
         (IMPORT_BATCH, "none"),
         (IMPORT_BATCH, "none"),
-        (500, "none"),
+        (IMPORT_BATCH // 2, "none"),
         (0, "all"),
     ]
     assert heard == [Invalidation("all")]  # one, at the end: not one per batch
