@@ -404,7 +404,8 @@ def test_draft_preview_before_publishing(console: TestClient) -> None:
 def test_variants_and_segment_import(console: TestClient) -> None:
     page = console.get("/designer/segments")
     assert page.status_code == 200
-    assert "home_deals_position_v1" in page.text and page.text.count("50%") == 2
+    assert "home_deals_position_v1" in page.text and page.text.count("50%") == 4
+    assert page.text.count("<td>5000</td>") == 2  # each variant's buckets: the weights exactly
     csrf = csrf_of(page.text)
     lines = "\n".join(f'{{"user": "s{i}", "segments": ["churn_risk"]}}' for i in range(50))
     done = console.post("/designer/segments", data={"csrf_token": csrf, "segments": lines})
