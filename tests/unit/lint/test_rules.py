@@ -262,6 +262,11 @@ TEMPLATE_CASES = [
     pytest.param(_delete("experiment"), "experiment", id="variants-without-experiment"),
     pytest.param(_set("variants", []), "variants", id="experiment-without-variants"),
     pytest.param(
+        _set("variants", [{"name": f"v{i}"} for i in range(256)]),
+        "variants",
+        id="more-variants-than-a-bucket-table-holds",
+    ),
+    pytest.param(
         _append_component({"id": "lable_typo", "type": "ad_slot", "lable": "x"}),
         "components[6].lable",
         id="unknown-field",
