@@ -32,6 +32,7 @@ pytestmark = pytest.mark.anyio
 V1 = template("home")
 V2 = template("home", title="Home, second edition")
 V3 = template("home", title="Home, third edition")
+V3 = template("home", title="Home, third edition")
 
 
 def small_font(page: Template, font_px: float = 10.0) -> Template:
@@ -435,3 +436,28 @@ def test_decode_template_returns_a_template_or_the_problems(tmp_path: Path) -> N
     assert [p.field for p in problems] == ["theme.font_px"]
     assert publisher.lint(V1) == []
     assert [p.field for p in publisher.lint(small_font(V1))] == ["theme.font_px"]
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        pytest.param(lambda p: p.publish("home", V3, AUTHOR, "third"), id="publish"),
+        pytest.param(lambda p: p.archive("home", AUTHOR), id="archive"),
+        pytest.param(lambda p: p.rollback("home", template_version(V1), AUTHOR), id="rollback"),
+    ],
+)
+async def test_a_write_answers_what_it_applied_when_the_reload_after_it_fails(
+    parts: Publishing, act: Callable[[Publisher], Awaitable[object]]
+) -> None:
+    """The write committed; reading the page back failed (the store went away right after).
+    Was a StoreUnavailable (a 503 for a change that was made); now the write's own state, and
+    the page is reloaded on the next sync."""
+    await parts.publisher.publish("home", V1, AUTHOR, "first")
+    await parts.publisher.publish("home", V2, AUTHOR, "second")
+    parts.store.down = True  # reads through the role fail; the write's transaction does not
+    applied = await act(parts.publisher)
+    parts.store.down = False
+    assert applied == await parts.publisher.state("home")  # what the write left is stored
+    assert "home" in parts.live.dirty
+    await parts.live.sync()
+    assert "home" not in parts.live.dirty
