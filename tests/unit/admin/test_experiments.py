@@ -70,18 +70,21 @@ def _home(weights: Sequence[tuple[str, int]]) -> Template:
     return template("home", variants=[VariantSpec(name=n, weight=w) for n, w in weights])
 
 
-def _exposed(parts: Publishing) -> Counter[str]:
-    """Exposures of the live version when every bucket has PER_BUCKET users, counted by what
+def _exposed(parts: Publishing, per_bucket: int = PER_BUCKET) -> Counter[str]:
+    """Exposures of the live version when every bucket has `per_bucket` users, counted by what
     the engine serves (one user per bucket through `Engine.plan`)."""
     split = served_split(parts.engine, parts.live.page("home").compiled)
     assert split[None] == 0
-    return Counter({v: n * PER_BUCKET for v, n in split.items() if v is not None})
+    return Counter({v: n * per_bucket for v, n in split.items() if v is not None})
 
 
-async def test_the_shipped_50_50_with_exact_exposures_is_not_flagged(parts: Publishing) -> None:
+@pytest.mark.parametrize("per_bucket", [pytest.param(30, id="300k"), pytest.param(100, id="1M")])
+async def test_the_shipped_50_50_with_exact_exposures_is_not_flagged(
+    parts: Publishing, per_bucket: int
+) -> None:
     await _publish(parts, template("home"))
-    exposed = _exposed(parts)
-    assert sum(exposed.values()) == 300_000
+    exposed = _exposed(parts, per_bucket)
+    assert sum(exposed.values()) == per_bucket * 10_000
     found = await experiment_readout(parts.live, _counts(exposed), "home")
     assert found.srm is not None
     assert not found.srm.flagged, found.srm  # scheme 2 served 4,949 / 5,051: p = 2e-8
