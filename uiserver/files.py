@@ -90,6 +90,16 @@ def read_limited(path: Path | str, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+def resolved(path: Path) -> Path:
+    """`path.resolve()`, or `path.absolute()` when a symbolic link loop (`a -> b -> a`, ELOOP)
+    stops the resolution: Python raises RuntimeError for it before 3.13, OSError after. For
+    comparing and showing paths; opening the path is what reports the loop."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return path.absolute()
+
+
 def _target_mode(directory: int, name: str) -> int:
     """The permission bits the new file gets: the old file's, or 0o644 for a new one."""
     try:

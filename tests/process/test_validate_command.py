@@ -158,3 +158,60 @@ def test_missing_path_is_a_problem(tmp_path: Path, capsys: pytest.CaptureFixture
     code = main(["validate", str(tmp_path / "nope.yaml")])
     assert code == 1
     assert "nope.yaml: $:" in capsys.readouterr().out
+
+
+# Symbolic link loops (issue 27 section 3, a sibling): `Path.resolve()` raises RuntimeError on
+# a loop (Python < 3.13), which `validate` called on every path; each is a reported problem.
+
+
+def _loop(directory: Path, name: str) -> Path:
+    """`name` -> `name.2` -> `name`: a two-link loop in `directory`."""
+    (directory / f"{name}.2").symlink_to(name)
+    (directory / name).symlink_to(f"{name}.2")
+    return directory / name
+
+
+def test_a_symbolic_link_loop_in_a_directory_is_a_problem_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "home.yaml").write_bytes((REPO / "layouts" / "home.yaml").read_bytes())
+    _loop(layouts, "cart.yaml")
+    code = main(["validate", str(layouts)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert {Path(f).name for f, _, _ in _reported(out)} == {"cart.yaml"}
+    assert "symbolic link" in out
+
+
+@pytest.mark.parametrize("name", ["loop.yaml", "loopdir"])
+def test_a_symbolic_link_loop_named_directly_is_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    loop = _loop(tmp_path, name)
+    code = main(["validate", str(loop)])
+    assert code == 1
+    assert f"{name}: $:" in capsys.readouterr().out
+
+
+def test_a_directory_linked_to_itself_is_read_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "self").symlink_to(".")
+    (layouts / "self.yaml").symlink_to(".")  # a directory link named like a document
+    code = main(["validate", str(layouts / "self" / "self"), str(layouts)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "not a regular file (a directory)" in out
+
+
+def test_a_components_directory_that_is_a_loop_is_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    components = _loop(tmp_path, "components")
+    code = main(["validate", "--components", str(components), str(REPO / "layouts" / "home.yaml")])
+    assert code == 1
+    assert "home.yaml: " in capsys.readouterr().out

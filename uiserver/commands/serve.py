@@ -33,6 +33,7 @@ from starlette.types import ASGIApp
 
 from uiserver.auth import resolve_secret
 from uiserver.config import DURATION_OPTIONS
+from uiserver.files import resolved
 from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
 
 SERVERS = ("uvicorn", "granian")
@@ -52,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
     secret, created = resolve_secret(args.data_dir, create=True)
     os.environ.update(
         {
-            "UISERVER_DATA_DIR": str(args.data_dir.resolve()),
-            "UISERVER_LAYOUTS": str(args.layouts.resolve()),
-            "UISERVER_COMPONENTS": str(args.components.resolve()),
+            "UISERVER_DATA_DIR": str(resolved(args.data_dir)),
+            "UISERVER_LAYOUTS": str(resolved(args.layouts)),
+            "UISERVER_COMPONENTS": str(resolved(args.components)),
             "UISERVER_STORE": args.store,
         }
     )

@@ -26,6 +26,7 @@ from pathlib import Path
 from uiserver.auth import SECRET_FILE, Lifetimes, default_ttl, mint_token, resolve_secret
 from uiserver.auth.revocations import RevocationRefused, revocation
 from uiserver.config import Config
+from uiserver.files import resolved
 from uiserver.store.base import Revocation, StoreUnavailable
 from uiserver.store.factory import open_store
 from uiserver.users.ids import user_id_problem
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         )
     secret, _ = resolve_secret(args.data_dir, create=False)
     if not secret:
-        where = (args.data_dir / SECRET_FILE).resolve()
+        where = resolved(args.data_dir / SECRET_FILE)
         return _fail(
             f"no JWT secret: UISERVER_JWT_SECRET is not set and {where} does not exist (or is "
             "empty).\nA token must be signed with the secret the server uses, so none is made "

@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 from uiserver.config import default_components, default_layouts
+from uiserver.files import resolved
 from uiserver.lint.files import validate_paths
 from uiserver.policy import PolicyError, load_policy
 
 
 def _display(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(resolved(path).relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 

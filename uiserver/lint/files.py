@@ -18,6 +18,7 @@ from uiserver.catalog import (
     load_component_file,
     read_file,
 )
+from uiserver.files import resolved
 from uiserver.lint.catalog import lint_component
 from uiserver.lint.templates import lint_pages, problem_from_load_error, validate_document
 from uiserver.policy import Policy
@@ -26,8 +27,8 @@ from uiserver.schema import ComponentType, Problem, Template
 
 def is_component_path(path: Path, components: Path | None = None) -> bool:
     """A catalogue entry lives under a directory named `components`, or under `components`."""
-    parents = path.resolve().parents
-    if components is not None and components.resolve() in parents:
+    parents = resolved(path).parents
+    if components is not None and resolved(components) in parents:
         return True
     return any(parent.name == "components" for parent in parents)
 
@@ -87,19 +88,25 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
+def _missing(path: Path) -> str:
+    if path.is_symlink():
+        return "a symbolic link to nothing (its target is missing, or the links form a loop)"
+    return "no such file or directory"
+
+
 def validate_paths(
     paths: Iterable[Path], components: Path, policy: Policy
 ) -> dict[Path, list[Problem]]:
     """Problems per file for `uiserver validate` (every file appears, clean ones with [])."""
     catalog, catalog_problems = load_catalog_leniently(components, policy)
-    of_catalog = {p.resolve(): found for p, found in catalog_problems.items()}
+    of_catalog = {resolved(p): found for p, found in catalog_problems.items()}
     results: dict[Path, list[Problem]] = {}
     templates: dict[Path, Template] = {}
     for path in _expand(paths):
         if not path.exists():
-            results[path] = [Problem("$", "no such file or directory")]
-        elif path.resolve() in of_catalog:
-            results[path] = list(of_catalog[path.resolve()])
+            results[path] = [Problem("$", _missing(path))]
+        elif resolved(path) in of_catalog:
+            results[path] = list(of_catalog[resolved(path)])
         elif is_component_path(path, components):
             results[path] = lint_component_file(path, policy)[1]
         else:
@@ -109,9 +116,9 @@ def validate_paths(
     if templates:
         # The templates were linted against this catalogue: its broken files explain
         # "unknown component type" messages, so they are part of the answer.
-        named = {p.resolve() for p in results}
+        named = {resolved(p) for p in results}
         for path, found in catalog_problems.items():
-            if found and path.resolve() not in named:
+            if found and resolved(path) not in named:
                 results[path] = found
     cross = lint_pages({str(p): t for p, t in templates.items()}, catalog)
     for path in templates:
