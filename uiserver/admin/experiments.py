@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Hashable, Sequence
+from operator import sub
 
 import msgspec
 
@@ -25,7 +26,8 @@ from uiserver.engine.hashing import BUCKETS
 from uiserver.engine.readout import CohortReadout, ExperimentReadout, VariantCounts, readout
 from uiserver.schema import Template
 from uiserver.serving.pages import LivePage, LivePages
-from uiserver.store.base import ActivityStore
+from uiserver.store.allocations import served
+from uiserver.store.base import ActivityStore, TemplateStore
 
 
 class VariantShare(msgspec.Struct):
@@ -114,7 +116,7 @@ async def experiments(pages: LivePages, counts: ActivityStore) -> list[Experimen
             page,
             live.template.experiment,
             _shares_of(live),
-            await _readout(live, counts) if live.template.variants else None,
+            await _readout(live, counts, pages) if live.template.variants else None,
         )
         for page, live in sorted(pages.pages.items())
     ]
@@ -122,7 +124,7 @@ async def experiments(pages: LivePages, counts: ActivityStore) -> list[Experimen
         archived = await _archived(pages, page)
         if archived is None or not archived.template.variants:
             continue
-        result = await _readout(archived, counts)
+        result = await _readout(archived, counts, pages)
         out.append(
             Experiment(
                 page,
@@ -150,11 +152,11 @@ async def experiment_readout(
     await pages.sync()
     live = pages.pages.get(page)
     if live is not None:
-        return await _readout(live, counts)
+        return await _readout(live, counts, pages)
     archived = await _archived(pages, page)
     if archived is None:
         raise NotFound(f"no page {page!r}", "page")
-    result = await _readout(archived, counts)
+    result = await _readout(archived, counts, pages)
     return msgspec.structs.replace(result, archived=page in pages.archived)
 
 
@@ -181,9 +183,10 @@ _cache: weakref.WeakKeyDictionary[ActivityStore, BoundedDict[Hashable, Experimen
 _coalesce: Coalescer[Hashable, ExperimentReadout] = Coalescer()
 
 
-async def _readout(live: LivePage, counts: ActivityStore) -> ExperimentReadout:
+async def _readout(live: LivePage, counts: ActivityStore, pages: LivePages) -> ExperimentReadout:
     """The readout of the page's experiment from the store's counts (empty without one), with
-    a row per cohort; cached until the experiment's counts change."""
+    a row per cohort, its SRM checks left out when the split changed (`split_changes`);
+    cached until the experiment's counts change."""
     template = live.template
     weights = [(v.name, v.weight) for v in template.variants]
     if template.experiment is None or not weights:
@@ -201,6 +204,9 @@ async def _readout(live: LivePage, counts: ActivityStore) -> ExperimentReadout:
 
     async def compute() -> ExperimentReadout:
         result = await _compute(template.page, experiment, weights, counts, shares)
+        splits = await split_changes(pages.templates, template.page, experiment, weights)
+        if splits > 1:
+            result = _without_srm(result, splits)
         cache[key] = result
         return result
 
@@ -226,6 +232,49 @@ async def _compute(
         part = _with_exposure(readout(page, experiment, weights, found, shares=shares), found)
         rows.append(CohortReadout(cohort, dimension, part.variants, part.srm, part.exposed_users))
     return msgspec.structs.replace(result, cohorts=rows, notes=[*result.notes, COHORT_NOTE])
+
+
+SAME_SPLIT = 2 / BUCKETS  # shares this close are one split (rounding to whole buckets)
+SPLIT_NOTE = (
+    "The split changed during the experiment ({splits} different splits were published for "
+    "it): exposed users counted since the start mix them, so no SRM check is made against "
+    "the current split (it would flag a healthy experiment). Publish under a new experiment "
+    "id to check the split again."
+)
+
+
+async def split_changes(
+    templates: TemplateStore, page: str, experiment: str, weights: Sequence[tuple[str, int]]
+) -> int:
+    """How many different splits of the readout's variants (`weights`' names) the page's
+    published versions of `experiment` served: each version's allocation shares over those
+    names, normalised (a version serving none of them, or no allocation, exposed nobody to
+    them). Exposures are counted over the experiment's life, so with more than one split an
+    SRM check against the current one compares a mixture with one of its parts."""
+    names = [name for name, _ in weights]
+    seen: list[list[float]] = []
+    for record in await templates.history(page):
+        allocation = served(record)
+        if allocation is None or allocation.experiment != experiment:
+            continue
+        counts = allocation.counts()
+        total = sum(counts.get(name, 0) for name in names)
+        if not total:
+            continue
+        split = [counts.get(name, 0) / total for name in names]
+        # Within a bucket or so of a split seen: the same (exact counts round each share).
+        if not any(max(map(abs, map(sub, split, other))) <= SAME_SPLIT for other in seen):
+            seen.append(split)
+    return len(seen)
+
+
+def _without_srm(result: ExperimentReadout, splits: int) -> ExperimentReadout:
+    """`result` without SRM checks (overall and per cohort), saying why."""
+    cohorts = [msgspec.structs.replace(row, srm=None) for row in result.cohorts]
+    notes = [*result.notes, SPLIT_NOTE.format(splits=splits)]
+    return msgspec.structs.replace(
+        result, srm=None, cohorts=cohorts, notes=notes, split_changed=True
+    )
 
 
 def _with_exposure(result: ExperimentReadout, found: list[VariantCounts]) -> ExperimentReadout:

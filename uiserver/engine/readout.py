@@ -183,6 +183,8 @@ class ExperimentReadout(msgspec.Struct):
     ignored_conversions: dict[str, int] = {}  # reason -> conversions not counted
     attribution: str = ""  # the rule conversions are attributed by
     cohorts: list[CohortReadout] = []  # the same readout per cohort
+    # The published split changed during the experiment: no SRM check (`srm` null, see notes).
+    split_changed: bool = False
 
 
 def _effective(x: float, n: float, error: float, p: float | None = None) -> tuple[float, float]:

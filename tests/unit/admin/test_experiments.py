@@ -114,8 +114,10 @@ async def test_exact_exposures_of_other_splits_are_not_flagged(
 
 
 async def test_a_staged_rollout_mixes_both_allocations(parts: Publishing) -> None:
-    """50/50 live, 90/10 staged to half the users: users really get 70/30, and the readout
-    expects that (by the weights, 90/10, SRM would flag it at any size)."""
+    """50/50 live, 90/10 staged to half the users: users really get 70/30, and the readout's
+    shares say that. No SRM check: the experiment's exposures so far mix 50/50 (before the
+    rollout) with 70/30 and later splits, so no one split is expected (by the weights, 90/10,
+    it would flag at any size; by 70/30, a week of 50/50 before would)."""
     await _publish(parts, template("home"))
     before = _exposed(parts)
     await _publish(parts, _home([("control", 90), ("deals_first", 10)]), rollout=50)
@@ -125,7 +127,7 @@ async def test_a_staged_rollout_mixes_both_allocations(parts: Publishing) -> Non
     exposed = {v: (before[v] + after[v]) // 2 for v in ("control", "deals_first")}
     assert exposed == {"control": 210_000, "deals_first": 90_000}
     found = await experiment_readout(parts.live, _counts(exposed), "home")
-    assert found.srm is not None and not found.srm.flagged, found.srm
+    assert found.srm is None and found.split_changed, found.srm
     assert [round(v.share, 6) for v in found.variants] == [0.7, 0.3]
     listed = {e.page: e for e in await experiments(parts.live, _counts(exposed))}["home"]
     assert [(v.share, round(v.allocated_share, 6), v.buckets) for v in listed.variants] == [
