@@ -161,9 +161,10 @@ async def main(as_json: bool) -> dict[str, Any]:
             rollout=None,
             previous=None,
         )
+        pages = SimpleNamespace(templates=store.templates)  # the slice of LivePages it reads
 
         async def cached() -> None:
-            await _readout(live, store.activity)  # type: ignore[arg-type]
+            await _readout(live, store.activity, pages)  # type: ignore[arg-type]
 
         results: dict[str, Any] = {}
         for name, call in (

@@ -133,18 +133,19 @@ async def test_the_readout_is_cached_until_any_replica_writes_counts(
 ) -> None:
     a, b = await make_store(), await make_store()
     reader = Counting(b.activity)
+    pages = SimpleNamespace(templates=b.templates)  # the slice of LivePages it reads
     now = time.time()
     await a.activity.record_activity(
         {}, [Exposure("exp", "control", day_of(now), "u1", True, 0, now)]
     )
-    first = await _readout(Live(), reader)  # type: ignore[arg-type]
+    first = await _readout(Live(), reader, pages)  # type: ignore[arg-type]
     misses = reader.reads
     assert misses == 5  # everyone and four cohorts
-    again = await _readout(Live(), reader)  # type: ignore[arg-type]
+    again = await _readout(Live(), reader, pages)  # type: ignore[arg-type]
     assert again == first and reader.reads == misses  # from the cache
     await a.activity.record_conversions("u1", [Conversion("exp", now + 1, 3.0)])  # replica A
-    third = await _readout(Live(), reader)  # type: ignore[arg-type]
+    third = await _readout(Live(), reader, pages)  # type: ignore[arg-type]
     assert reader.reads == 2 * misses
     assert third.variants[0].conversions == 1
-    other_version = await _readout(Live("v2"), reader)  # type: ignore[arg-type]
+    other_version = await _readout(Live("v2"), reader, pages)  # type: ignore[arg-type]
     assert reader.reads == 3 * misses and other_version.variants[0].conversions == 1
