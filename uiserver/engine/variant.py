@@ -13,7 +13,8 @@ Each variant serves exactly its weight share of the buckets, to within one bucke
 - growing one variant (50/50 -> 50/60) moves users only *into* it; shrinking one moves users only
   *out of* it; a new variant only takes users, a removed one only gives them away;
 - renaming a variant re-buckets its users (a variant is known by its name); changing the
-  experiment id starts a new allocation (everybody re-bucketed); so does a new
+  experiment id starts a new allocation (everybody re-bucketed; changing it back edits the
+  page's last allocation of that id, so its users return); so does a new
   `hashing.SCHEME_VERSION`. Other template edits, rollbacks, staged rollouts, aborts, archiving
   and restoring move nobody by themselves (each version keeps the allocation it was published
   with; a rollback's new entry is an edit of the live allocation).

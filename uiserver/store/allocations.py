@@ -3,9 +3,11 @@
 A publish computes the new entry's allocation from its true predecessor inside the write's
 transaction (`template_writes`): the entry the others keep, which is the newest entry, or the
 previous version's new entry when a running rollout is aborted first. The same experiment id:
-an edit of the predecessor's allocation (`engine.allocation.allocate`); another id, or none
-before: the initial allocation. Entries re-made from an older one (an aborted rollout's
-return) copy its allocation, so both versions of a staged rollout keep their own.
+an edit of the predecessor's allocation (`engine.allocation.allocate`); another id, or none:
+an edit of the page's newest entry that ran this id (an id changed back, A -> B -> A, keeps
+A's users where they were), else the initial allocation. Entries re-made from an older one
+(an aborted rollout's return) copy its allocation, so both versions of a staged rollout keep
+their own.
 
 A record stored before bucketing scheme 3 has no allocation (b""): it is read as the initial
 allocation of its template, which is deterministic, so every replica and every later edit
@@ -16,12 +18,13 @@ belong to its template is read the same way, with a warning.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import msgspec
 
 from uiserver.engine.allocation import Allocation, AllocationError, allocate, initial
 from uiserver.schema import Template, VariantSpec
-from uiserver.store.base import TemplateRecord
+from uiserver.store.base import PageState, TemplateRecord
 
 log = logging.getLogger("uiserver.store")
 
@@ -85,11 +88,34 @@ def served(record: TemplateRecord, template: Template | None = None) -> Allocati
     return initial(experiment, weights)
 
 
-def following(document: bytes, predecessor: TemplateRecord | None) -> bytes:
+def following(
+    document: bytes,
+    predecessor: TemplateRecord | None,
+    history: Iterable[TemplateRecord] = (),
+) -> bytes:
     """The encoded allocation of a new entry with `document` after `predecessor` (b"" without
-    an experiment). AllocationError for more variants than a table holds (lint refuses it)."""
+    an experiment). When the predecessor runs another experiment (or none), the newest entry of
+    `history` (the page's entries, any order) that ran this one is the predecessor: an
+    experiment id changed and back (A -> B -> A), or switched off and on, gives A's users their
+    A variants again, not A's initial allocation. AllocationError for more variants than a
+    table holds (lint refuses it)."""
     experiment, weights = _experiment(document)
     if experiment is None or not any(w > 0 for _, w in weights):
         return b""
     previous = served(predecessor) if predecessor is not None else None
+    if previous is None or previous.experiment != experiment:
+        earlier = [r for r in history if _experiment(r.document)[0] == experiment]
+        if earlier:
+            previous = served(max(earlier, key=lambda r: r.seq)) or previous
     return allocate(experiment, weights, previous).encode()
+
+
+def needs_history(document: bytes, state: PageState | None) -> bool:
+    """Does `following` need the page's history for `document` published on `state`? Only
+    when the document runs an experiment that an entry it may follow (the head, an aborted
+    rollout's previous) does not (a store reads the history only then)."""
+    experiment, _ = _experiment(document)
+    if experiment is None or state is None:
+        return False
+    keeps = [state.head] if state.previous is None else [state.head, state.previous]
+    return any(_experiment(k.document)[0] != experiment for k in keeps)

@@ -10,6 +10,7 @@ store, and a refusal (an exception) leaves nothing written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -88,9 +89,11 @@ def plan_publish(
     options: PublishOptions | None,
     state: PageState | None,
     earlier: TemplateRecord | None,
+    history: Sequence[TemplateRecord] = (),
 ) -> Writes:
     """A publish (or rollback): see `TemplateStore.publish`. `earlier` is the newest entry of
-    `version`, if any (versions are immutable)."""
+    `version`, if any (versions are immutable); `history` the page's entries, read in the
+    same transaction (an experiment id changed back edits its own last allocation)."""
     options = options or NO_OPTIONS
     head = state.head if state is not None else None
     archived = state is not None and state.archived is not None
@@ -134,7 +137,7 @@ def plan_publish(
         now,
         seq + 1,
         options.source,
-        following(document, keep),  # an edit of what the others are served now
+        following(document, keep, history),  # an edit of what the others are served now
     )
     writes.appends.append(record)
     writes.result = record

@@ -266,3 +266,33 @@ async def test_an_unreadable_stored_allocation_serves_the_initial_one(
     foreign = allocate("other", weights, None).encode()
     again = served(msgspec.structs.replace(record, allocation=foreign))
     assert again is not None and again.experiment == EXP
+
+
+THREE: Weights = [("control", 4), ("deals_first", 9), ("third", 3)]
+THREE_EDITED: Weights = [("control", 5), ("deals_first", 9), ("third", 7)]
+
+
+@pytest.mark.parametrize(
+    "away",
+    [
+        pytest.param({"experiment": "other"}, id="another-experiment"),
+        pytest.param({"experiment": None}, id="no-experiment"),
+    ],
+)
+async def test_an_experiment_id_changed_and_back_keeps_its_users(
+    store: Store, away: dict[str, str | None]
+) -> None:
+    """A -> (edited A) -> B -> A: A's users get their A variants back (the edited allocation),
+    not A's initial one (which differs by 1,502 buckets for these three-variant weights);
+    the same after A was switched off (no experiment) and on again."""
+    await publish(store, THREE)
+    edited = decoded(await publish(store, THREE_EDITED))
+    assert edited.table != allocate(EXP, THREE_EDITED, None).table  # the inputs matter
+    await publish(store, [("control", 1), ("deals_first", 1)], experiment=away["experiment"])
+    back = await store.templates.publish(
+        "home", version(THREE_EDITED, tag="-back"), doc(THREE_EDITED), "ann", "back", NOW
+    )
+    assert decoded(back.head).table == edited.table
+    again = await publish(store, [("control", 5), ("deals_first", 9), ("third", 8)])
+    grown = allocate(EXP, [("control", 5), ("deals_first", 9), ("third", 8)], edited)
+    assert decoded(again).table == grown.table  # later edits go on from there

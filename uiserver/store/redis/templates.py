@@ -22,6 +22,7 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
+from uiserver.store.allocations import needs_history
 from uiserver.store.base import (
     Archived,
     Invalidation,
@@ -85,8 +86,22 @@ class RedisTemplates:
         async def plan(pipe: Pipeline, state: PageState | None) -> Writes:
             raw = await pipe.hget(self._tplver(page), version)
             earlier = None if raw is None else _record(raw)
+            entries = (
+                [_record(value) for value in await pipe.hvals(self._tpl(page))]
+                if needs_history(bytes(document), state)
+                else []
+            )
             return plan_publish(
-                page, version, bytes(document), author, message, now, options, state, earlier
+                page,
+                version,
+                bytes(document),
+                author,
+                message,
+                now,
+                options,
+                state,
+                earlier,
+                entries,
             )
 
         return await self._write(page, plan)

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, Literal
 
+from uiserver.store.allocations import needs_history
 from uiserver.store.base import (
     Archived,
     Invalidation,
@@ -190,7 +191,16 @@ class SQLiteTemplates:
         def plan(conn: sqlite3.Connection, state: PageState | None) -> Writes:
             earlier = newest_of_version(conn, page, version)
             return plan_publish(
-                page, version, document, author, message, now, options, state, earlier
+                page,
+                version,
+                document,
+                author,
+                message,
+                now,
+                options,
+                state,
+                earlier,
+                history(conn, page) if needs_history(document, state) else (),
             )
 
         return await self._write(page, now, plan)
