@@ -17,6 +17,10 @@ forever. With the open-files limit reached, accept() fails (EMFILE) and asyncio 
   headers (an idle or slow one: a client whose request is in progress is never cut), and only
   when every connection has a request in progress is the new one refused with a 503.
 
+- pipelining: the head of a request that arrives while the one before it is being answered
+  gets the same byte budget (counted from the chunk after the previous request ended, and
+  measured whole, request line and fields, when it is complete); one past it is answered 431
+  after the answer before it, and the connection closed;
 - a send deadline: a connection whose write buffer stays full for `body_timeout` (the client
   reads nothing, e.g. thousands of pipelined requests whose answers it never reads) is aborted.
 
@@ -127,6 +131,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.stalled: asyncio.TimerHandle | None = None  # armed while the client reads nothing
         self.header_bytes = 0
         self.reading_body = False
+        # Bytes after a request that is still being answered are the next request's head: they
+        # are counted (`next_head`) until it is complete or waited for; a head that began in
+        # an uncounted chunk (`pipelined`) is measured whole when complete (`_head_size`).
+        self.pipelined = False
+        self.next_head = False
+        self.late_431 = False  # a pipelined head over the budget: 431 after the answer before it
         self.refused = False
 
     # Connection lifetime -------------------------------------------------------------------
@@ -157,7 +167,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     # The header phase ------------------------------------------------------------------------
     def start_waiting(self) -> None:
-        self.header_bytes = 0
+        if not self.next_head:  # else the pipelined head's bytes so far stay counted
+            self.header_bytes = 0
+        self.next_head = False
         self.in_head = True
         self.waiting.add(self)
 
@@ -207,7 +219,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.refused:
             return
-        if self.in_head and not self.draining:
+        if (self.in_head or self.next_head) and not self.draining:
             room = self.max_header_bytes - self.header_bytes
             if len(data) > room:
                 # Feed only what fits; if the headers end within it, the rest is body.
@@ -220,21 +232,39 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 if self.is_waiting():
                     self.refuse(431)
                     return
+                if self.next_head and self.header_bytes >= self.max_header_bytes:
+                    self.refuse_head()
+                    return
             else:
                 self.header_bytes += len(data)
         super().data_received(data)
 
-    # on_message_begin, on_url and on_header stay uvicorn's (no extra call per header): after a
+    def refuse_head(self) -> None:
+        """A 431 for a head over a limit, after the answer to the request before it."""
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.refused = self.late_431 = True  # `on_response_complete` answers
+        else:
+            self.refuse(431)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self.next_head:  # its first bytes came in a chunk that was not counted
+            self.pipelined = True
+
+    # on_url and on_header stay uvicorn's (no extra call per header): after a
     # refusal they only fill a scope nobody runs; the header count is `len(self.headers)`.
     def on_headers_complete(self) -> None:
         if self.refused:
             return
-        if len(self.headers) > self.max_headers:
-            self.refuse(431)
+        if len(self.headers) > self.max_headers or (
+            self.pipelined and self._head_size() > self.max_header_bytes
+        ):
+            self.refuse_head()
             return
         if self.in_head:
             self.in_head = False
             del self.waiting.order[self]
+        self.pipelined = self.next_head = False
         self.reading_body = True
         super().on_headers_complete()
 
@@ -252,10 +282,22 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.stop_waiting()
         if self.cycle.response_complete:  # else on_response_complete will look
             self.maybe_wait()
+        else:  # any bytes after it are a pipelined request's head
+            self.header_bytes = 0
+            self.next_head = True
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self.late_431:
+            self.late_431 = False
+            self.refuse(431)
+            return
         self.maybe_wait()
+
+    def _head_size(self) -> int:
+        """Bytes of the parsed head: the request line (method and version at most 16) and
+        each field with its ": " and CRLF."""
+        return len(self.url) + 16 + sum(len(n) + len(v) + 4 for n, v in self.headers)
 
     # A client that stops reading its answers -------------------------------------------------
     def pause_writing(self) -> None:
