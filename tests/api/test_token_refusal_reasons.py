@@ -58,3 +58,28 @@ def test_a_really_expired_token_still_says_expired(client: TestClient) -> None:
     response = client.get("/v1/me/settings", headers=header)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "token_expired"
+
+
+@pytest.mark.parametrize(
+    "nbf",
+    [True, False, "1", str(int(time.time()) - 60), -(10**400)],
+    ids=["nbf-true", "nbf-false", "nbf-string", "nbf-numeric-string", "nbf-huge-negative"],
+)
+def test_a_malformed_nbf_is_a_bad_token_as_exp_and_iat_are(client: TestClient, nbf: object) -> None:
+    # PyJWT reads `true` as 1 and "1" as 1 (`int(...)`), so such a token was accepted, while
+    # the same values in `exp` or `iat` are refused as malformed.
+    claims = {"sub": "ana", "exp": int(time.time()) + 600, "nbf": nbf}
+    header = {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
+    for path in ("/v1/me/settings", "/v1/layouts/home"):
+        response = client.get(path, headers=header)
+        assert response.status_code == 401, response.text
+        error = response.json()["error"]
+        assert error["code"] == "bad_token" and "'nbf'" in error["message"]
+
+
+def test_a_numeric_nbf_in_the_past_is_still_accepted(client: TestClient) -> None:
+    now = int(time.time())
+    for nbf in (now - 60, now - 0.5):
+        claims = {"sub": "ana", "exp": now + 600, "nbf": nbf}
+        header = {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
+        assert client.get("/v1/me/settings", headers=header).status_code == 200

@@ -295,7 +295,18 @@ def _revoked() -> AuthError:
 
 EXP_NOT_NUMBER = "claim 'exp' must be Unix seconds before the year 10000"
 IAT_NOT_NUMBER = "claim 'iat' must be Unix seconds before the year 10000"
+NBF_NOT_NUMBER = "claim 'nbf' must be Unix seconds before the year 10000"
 JTI_MAX = 256  # characters of a `jti` (a UUID is 36)
+
+
+def _seconds(value: object) -> bool:
+    """Whether a time claim is a number of Unix seconds (RFC 7519 2, NumericDate) within
+    +-`EXP_MAX`: not a bool, not a string (PyJWT reads `true` and "1" as 1)."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and -EXP_MAX <= value <= EXP_MAX
+    )
 
 
 def _identity(claims: dict[str, object]) -> Identity:
@@ -310,10 +321,10 @@ def _identity(claims: dict[str, object]) -> Identity:
         raise AuthError("bad_token", f"claim 'role' must be one of {', '.join(ROLES)}")
     if isinstance(exp, bool) or not isinstance(exp, int | float) or not exp <= EXP_MAX:
         raise AuthError("bad_token", EXP_NOT_NUMBER)
-    if iat is not None and (
-        isinstance(iat, bool) or not isinstance(iat, int | float) or not -EXP_MAX <= iat <= EXP_MAX
-    ):
+    if iat is not None and not _seconds(iat):
         raise AuthError("bad_token", IAT_NOT_NUMBER)
+    if "nbf" in claims and not _seconds(claims["nbf"]):
+        raise AuthError("bad_token", NBF_NOT_NUMBER)
     if not isinstance(jti, str) or len(jti) > JTI_MAX:
         raise AuthError(
             "bad_token", f"claim 'jti' must be a string of at most {JTI_MAX} characters"
