@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import jwt
 import msgspec
@@ -329,7 +329,8 @@ def _identity(claims: dict[str, object]) -> Identity:
         raise AuthError(
             "bad_token", f"claim 'jti' must be a string of at most {JTI_MAX} characters"
         )
-    return Identity(sub, role, float(exp), None if iat is None else float(iat), jti)
+    issued = None if iat is None else float(cast(float, iat))  # a number: `_seconds` above
+    return Identity(sub, role, float(exp), issued, jti)
 
 
 def default_ttl(role: str, lifetimes: Lifetimes | None = None) -> int:
