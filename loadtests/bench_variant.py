@@ -101,10 +101,12 @@ def run(users: int, rounds: int) -> dict[str, Any]:
     first = allocate("exp", pairs, None)
     grown = [("control", 50), ("deals_first", 60)]
     five = [(f"v{i}", i + 1) for i in range(5)]
+    most = [(f"v{i}", 1) for i in range(255)]  # the most a table holds (lint's limit)
     encoded = first.encode()
     for name, call in (
         ("initial, 2 variants", lambda: allocate("exp", pairs, None)),
         ("initial, 5 variants", lambda: allocate("exp", five, None)),
+        ("initial, 255 variants", lambda: allocate("exp", most, None)),
         ("edit 50/50 -> 50/60", lambda: allocate("exp", grown, first)),
         ("encode", first.encode),
         ("decode", lambda: Allocation.decode(encoded)),

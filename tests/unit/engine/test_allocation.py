@@ -287,3 +287,42 @@ def test_the_base_byte_serves_no_variant() -> None:
     assert allocation.variant(0) is None
     assert allocation.counts() == {"a": 0}
     assert Allocation.decode(GOOD).counts() == {"a": 5000, "b": 5000}
+
+
+def _global_sort_take(experiment: str, variants: list[tuple[str, int]]) -> bytes:
+    """The initial allocation as its definition reads: every (bucket, variant) pair in one
+    descending sort of (score, bucket, name's rank), each bucket to the first variant below
+    its count (the reference `_take`'s heap merge must equal)."""
+    from uiserver.engine.allocation import BASE, target_counts
+    from uiserver.engine.hashing import allocation_seed, rendezvous
+
+    counts = target_counts(variants, None)
+    growers = sorted(n for n, _ in variants if counts[n] > 0)
+    index = {n: i for i, (n, _) in enumerate(variants)}
+    pairs = sorted(
+        (
+            (rendezvous(allocation_seed(experiment, name), p), p, rank)
+            for rank, name in enumerate(growers)
+            for p in range(10_000)
+        ),
+        reverse=True,
+    )
+    table = bytearray([BASE]) * 10_000
+    left = [counts[n] for n in growers]
+    for _, p, rank in pairs:
+        if left[rank] and table[p] == BASE:
+            table[p] = index[growers[rank]]
+            left[rank] -= 1
+    return bytes(table)
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        [(f"v{i}", 1) for i in range(255)],  # the most a table holds
+        [(f"v{i}", 1 + i % 7) for i in range(40)],
+        [("a", 1), ("b", 0), ("c", 9_999), ("d", 3)],
+    ],
+)
+def test_the_initial_allocation_is_the_global_greedy(variants: list[tuple[str, int]]) -> None:
+    assert allocate("exp_many", variants, None).table == _global_sort_take("exp_many", variants)
