@@ -83,7 +83,8 @@ class EventIntake:
         `now`). The store attributes each by the user's exposure markers: to every variant
         the user was served before it, none when dated before the first exposure, held while
         the marker is still being written (`engine.activity.attribute`). `user_id` names
-        whose events they are (kept for callers; attribution needs no bucketing). Each
+        whose events they are: during a staged rollout, the experiment is that of the version
+        the user is served (`LivePage.pick`). Each
         conversion's key is its event's id, else one made here: the store counts a key once."""
         out: list[Conversion] = []
         batch = secrets.token_hex(6)  # identifies this batch's conversions (no event id)
@@ -91,7 +92,9 @@ class EventIntake:
             if event.kind != "convert":
                 continue
             live = self.pages.pages.get(event.page)
-            experiment = None if live is None else live.compiled.experiment
+            # The version this user is served: during a staged rollout the users who keep the
+            # previous version were exposed to its experiment, not the new one's.
+            experiment = None if live is None else live.pick(user_id).compiled.experiment
             if experiment is None:
                 continue
             key = getattr(event, "id", None) or f"{batch}:{len(out)}"
