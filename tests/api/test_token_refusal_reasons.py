@@ -83,3 +83,18 @@ def test_a_numeric_nbf_in_the_past_is_still_accepted(client: TestClient) -> None
         claims = {"sub": "ana", "exp": now + 600, "nbf": nbf}
         header = {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
         assert client.get("/v1/me/settings", headers=header).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "jti", ["a\nb", "a\x00b", "id\u2028", "\x7f"], ids=["newline", "nul", "line-sep", "del"]
+)
+def test_a_jti_no_revocation_could_name_is_refused(client: TestClient, jti: str) -> None:
+    # `POST /v1/admin/revocations` takes 1-256 printable characters: a token whose `jti` has a
+    # control character was accepted and could never be revoked by its id.
+    claims = {"sub": "ana", "exp": int(time.time()) + 600, "jti": jti}
+    header = {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
+    for path in ("/v1/me/settings", "/v1/layouts/home"):
+        response = client.get(path, headers=header)
+        assert response.status_code == 401, response.text
+        error = response.json()["error"]
+        assert error["code"] == "bad_token" and "'jti'" in error["message"]

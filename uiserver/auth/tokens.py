@@ -325,9 +325,11 @@ def _identity(claims: dict[str, object]) -> Identity:
         raise AuthError("bad_token", IAT_NOT_NUMBER)
     if "nbf" in claims and not _seconds(claims["nbf"]):
         raise AuthError("bad_token", NBF_NOT_NUMBER)
-    if not isinstance(jti, str) or len(jti) > JTI_MAX:
+    if not isinstance(jti, str) or len(jti) > JTI_MAX or not jti.isprintable():
+        # Printable: what a revocation can name (`auth.revocations.revocation`).
         raise AuthError(
-            "bad_token", f"claim 'jti' must be a string of at most {JTI_MAX} characters"
+            "bad_token",
+            f"claim 'jti' must be a string of at most {JTI_MAX} printable characters",
         )
     issued = None if iat is None else float(cast(float, iat))  # a number: `_seconds` above
     return Identity(sub, role, float(exp), issued, jti)
