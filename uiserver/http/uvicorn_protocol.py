@@ -20,7 +20,8 @@ forever. With the open-files limit reached, accept() fails (EMFILE) and asyncio 
 - pipelining: the head of a request that arrives while the one before it is being answered
   gets the same byte budget (counted from the chunk after the previous request ended, and
   measured whole, request line and fields, when it is complete); one past it is answered 431
-  after the answer before it, and the connection closed;
+  after the answers to the requests before it, and the connection closed; so is uvicorn's 400
+  for a pipelined request that does not parse (it used to replace those answers);
 - a send deadline: a connection whose write buffer stays full for `body_timeout` (the client
   reads nothing, e.g. thousands of pipelined requests whose answers it never reads) is aborted.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -136,7 +138,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # an uncounted chunk (`pipelined`) is measured whole when complete (`_head_size`).
         self.pipelined = False
         self.next_head = False
-        self.late_431 = False  # a pipelined head over the budget: 431 after the answer before it
+        # The refusal of a pipelined request (a head over the budget, one that does not parse),
+        # sent once the requests before it are answered: never in place of their answers.
+        self.late: Callable[[], None] | None = None
         self.refused = False
 
     # Connection lifetime -------------------------------------------------------------------
@@ -239,12 +243,28 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 self.header_bytes += len(data)
         super().data_received(data)
 
+    def answering(self) -> bool:
+        """Whether a request before the one being parsed is still being answered (`self.cycle`
+        is the last request parsed; pipelined ones are answered in order before it)."""
+        return self.cycle is not None and not self.cycle.response_complete
+
     def refuse_head(self) -> None:
-        """A 431 for a head over a limit, after the answer to the request before it."""
-        if self.cycle is not None and not self.cycle.response_complete:
-            self.refused = self.late_431 = True  # `on_response_complete` answers
+        """A 431 for a head over a limit, after the answers to the requests before it."""
+        if self.answering():
+            self.refused = True
+            self.late = lambda: self.refuse(431)
         else:
             self.refuse(431)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's 400 for bytes that do not parse, after the answers to the requests before
+        it: a valid request followed by a malformed one got only the 400 (its own answer
+        was dropped as the connection closed)."""
+        if self.answering():
+            self.refused = True
+            self.late = lambda: HttpToolsProtocol.send_400_response(self, msg)
+        else:
+            super().send_400_response(msg)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -288,9 +308,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self.late_431:
-            self.late_431 = False
-            self.refuse(431)
+        if self.late is not None:
+            if not self.answering() and not self.pipeline and not self.transport.is_closing():
+                answer, self.late = self.late, None
+                answer()
             return
         self.maybe_wait()
 
