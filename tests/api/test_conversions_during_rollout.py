@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -69,3 +70,31 @@ def test_users_kept_on_the_previous_version_convert_in_its_experiment(
     client.portal.call(service.recorder.flush)  # type: ignore[union-attr]
     assert converters(client, OLD) == len(kept)
     assert converters(client, NEW) == len(staged)
+
+
+def readout(client: TestClient, query: str = "") -> tuple[int, dict[str, Any]]:
+    response = client.get(f"/v1/admin/experiments/home{query}", headers=DESIGNER)
+    body: dict[str, Any] = response.json()
+    return response.status_code, body
+
+
+def test_a_replaced_experiment_keeps_its_readout(client: TestClient) -> None:
+    """An experiment replaced by another on its page keeps its counts, and its readout stays
+    reachable (`?experiment=`), during the rollout of the new one and after it (as an archived
+    page's does); the page's own readout is the experiment it runs now."""
+    for n in range(20):
+        assert client.get("/v1/layouts/home", headers=bearer(f"o{n}")).status_code == 200
+    service = client.app.service  # type: ignore[attr-defined]
+    client.portal.call(service.recorder.flush)  # type: ignore[union-attr]
+    stage(client, 100)
+    status, now = readout(client)
+    assert status == 200 and now["experiment"] == NEW and now["ended"] is False
+    status, old = readout(client, f"?experiment={OLD}")
+    assert status == 200, old
+    assert old["experiment"] == OLD and old["ended"] is True
+    assert old["exposed_users"] == 20
+    assert [v["name"] for v in old["variants"]] == ["control", "deals_first"]
+    status, same = readout(client, f"?experiment={NEW}")
+    assert status == 200 and same["experiment"] == NEW and same["ended"] is False
+    status, unknown = readout(client, "?experiment=never_ran_here")
+    assert status == 404 and unknown["error"]["field"] == "experiment"

@@ -26,6 +26,7 @@ from uiserver.engine.hashing import BUCKETS
 from uiserver.engine.readout import CohortReadout, ExperimentReadout, VariantCounts, readout
 from uiserver.schema import Template
 from uiserver.serving.pages import LivePage, LivePages
+from uiserver.store.allocations import experiment_of as _experiment_of
 from uiserver.store.allocations import served
 from uiserver.store.base import ActivityStore, TemplateStore
 
@@ -144,20 +145,35 @@ async def _archived(pages: LivePages, page: str) -> LivePage | None:
 
 
 async def experiment_readout(
-    pages: LivePages, counts: ActivityStore, page: str
+    pages: LivePages, counts: ActivityStore, page: str, experiment: str | None = None
 ) -> ExperimentReadout:
     """`GET /v1/admin/experiments/{page}`: NotFound for a page never published; an empty
     readout (no variants, a note) for a page without an experiment. An archived page keeps
-    its counts: its experiment reads out as its last published version, marked `archived`."""
+    its counts: its experiment reads out as its last published version, marked `archived`.
+    `experiment` (`?experiment=`): another experiment the page ran (replaced by the one it
+    runs now, or by none) reads out as the page's newest version that ran it, marked
+    `ended`; NotFound (field `experiment`) when the page never ran it."""
     await pages.sync()
     live = pages.pages.get(page)
-    if live is not None:
-        return await _readout(live, counts, pages)
-    archived = await _archived(pages, page)
-    if archived is None:
-        raise NotFound(f"no page {page!r}", "page")
-    result = await _readout(archived, counts, pages)
-    return msgspec.structs.replace(result, archived=page in pages.archived)
+    if live is None:
+        live = await _archived(pages, page)
+        if live is None:
+            raise NotFound(f"no page {page!r}", "page")
+    archived = page in pages.archived
+    if experiment is not None and experiment != live.template.experiment:
+        live = await _ran(pages, page, experiment)
+        result = await _readout(live, counts, pages)
+        return msgspec.structs.replace(result, archived=archived, ended=True)
+    result = await _readout(live, counts, pages)
+    return msgspec.structs.replace(result, archived=archived) if archived else result
+
+
+async def _ran(pages: LivePages, page: str, experiment: str) -> LivePage:
+    """The page's newest version that ran `experiment`, compiled for its readout only."""
+    for record in await pages.templates.history(page):
+        if _experiment_of(record) == experiment:
+            return pages._compile(record)
+    raise NotFound(f"page {page!r} never ran experiment {experiment[:64]!r}", "experiment")
 
 
 ATTRIBUTION = (

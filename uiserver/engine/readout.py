@@ -185,6 +185,8 @@ class ExperimentReadout(msgspec.Struct):
     cohorts: list[CohortReadout] = []  # the same readout per cohort
     # The published split changed during the experiment: no SRM check (`srm` null, see notes).
     split_changed: bool = False
+    # A past experiment of the page (`?experiment=`): another one, or none, runs there now.
+    ended: bool = False
 
 
 def _effective(x: float, n: float, error: float, p: float | None = None) -> tuple[float, float]:

@@ -403,12 +403,16 @@ async def put_segments(request: Request) -> Response:
 
 async def experiment(request: Request) -> Response:
     """The page's experiment readout (DESIGN section 5 additions); 404 for an unknown page, an
-    empty readout (`experiment` null, no variants) for a page without an experiment."""
+    empty readout (`experiment` null, no variants) for a page without an experiment;
+    `?experiment=ID`: a past experiment of the page (`ended`), 404 when it never ran there."""
     service = service_of(request)
     designer(request)
     with store_writes():
         result = await ops.experiment_readout(
-            service.live, service.counts, request.path_params["page"]
+            service.live,
+            service.counts,
+            request.path_params["page"],
+            request.query_params.get("experiment") or None,
         )
     return json_response(result)
 

@@ -124,6 +124,13 @@ _CONTEXT_PARAMS = [
 _PAGE = {"name": "page", "in": "path", "required": True, "schema": {"type": "string"}}
 _PERSONA = {"name": "persona", "in": "query", "schema": {"enum": list(PERSONAS)}}
 _FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}
+_EXPERIMENT = {
+    "name": "experiment",
+    "in": "query",
+    "description": "a past experiment of the page (replaced by another or by none): its "
+    "readout, marked `ended`; 404 when the page never ran it",
+    "schema": _STR,
+}
 _MARKS = {
     "name": "marks",
     "in": "query",
@@ -469,7 +476,7 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
             403: _ref("ErrorBody"),
             404: _ref("ErrorBody"),
         },
-        [_PAGE],
+        [_PAGE, _EXPERIMENT],
     ),
     (
         "post",

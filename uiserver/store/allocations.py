@@ -119,3 +119,8 @@ def needs_history(document: bytes, state: PageState | None) -> bool:
         return False
     keeps = [state.head] if state.previous is None else [state.head, state.previous]
     return any(_experiment(k.document)[0] != experiment for k in keeps)
+
+
+def experiment_of(record: TemplateRecord) -> str | None:
+    """The experiment id a stored version runs (None: none, or not a template)."""
+    return _experiment(record.document)[0]
