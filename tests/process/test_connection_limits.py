@@ -12,6 +12,7 @@ connections per worker, so 2,049 idle ones made a normal client's connect time o
 from __future__ import annotations
 
 import contextlib
+import json
 import resource
 import socket
 import time
@@ -560,3 +561,31 @@ def test_a_malformed_request_after_good_ones_does_not_cost_their_answers(
                 assert closed
             finally:
                 sock.close()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nbogus\r\n\r\n",  # a field without a colon
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n",  # obs-fold (RFC 9112 5.2)
+        b"POST /v1/me/events HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",  # both: a smuggling attempt
+        b"POST /v1/me/events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    ],
+    ids=["not-http", "no-colon", "obs-fold", "cl-and-te", "negative-length"],
+)
+def test_bytes_that_are_not_http_get_a_json_400(quick: ServeProcess, bad: bytes) -> None:
+    """Bad input is a 4xx with a JSON body: uvicorn's own 400 was text/plain. (granian's
+    has no body at all; only a body that is there must be JSON.)"""
+    sock = connect(quick.port)
+    try:
+        sock.sendall(bad)
+        response = read_response(sock)
+        assert response is not None and response.status in (400, 401)
+        if response.body:
+            assert response.headers["content-type"] == "application/json"
+            assert "error" in json.loads(response.body)
+        assert closed_within(sock, CLOSED_WITHIN)
+    finally:
+        sock.close()

@@ -44,11 +44,13 @@ log = logging.getLogger("uiserver.connections")
 SWEEP_S = 0.25  # how often expired header deadlines are looked for
 
 REASONS = {
+    400: b"Bad Request",
     408: b"Request Timeout",
     431: b"Request Header Fields Too Large",
     503: b"Service Unavailable",
 }
 MESSAGES = {
+    400: ("bad_request", "the request is not valid HTTP/1.1 (RFC 9112)"),
     408: ("request_timeout", "the request's headers took too long"),
     431: ("headers_too_large", "the request's headers are too large or too many"),
     503: ("too_many_connections", "the server holds all the connections it can; retry"),
@@ -257,14 +259,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.refuse(431)
 
     def send_400_response(self, msg: str) -> None:
-        """uvicorn's 400 for bytes that do not parse, after the answers to the requests before
-        it: a valid request followed by a malformed one got only the 400 (its own answer
-        was dropped as the connection closed)."""
+        """A JSON 400 (uvicorn's was text/plain) for bytes that do not parse, after the answers
+        to the requests before it: a valid request followed by a malformed one got only the
+        400 (its own answer was dropped as the connection closed)."""
         if self.answering():
             self.refused = True
-            self.late = lambda: HttpToolsProtocol.send_400_response(self, msg)
+            self.late = lambda: self.refuse(400)
         else:
-            super().send_400_response(msg)
+            self.refuse(400)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
