@@ -28,7 +28,7 @@ from uiserver.schema import Template
 from uiserver.serving.pages import LivePage, LivePages
 from uiserver.store.allocations import experiment_of as _experiment_of
 from uiserver.store.allocations import served
-from uiserver.store.base import ActivityStore, TemplateStore
+from uiserver.store.base import ActivityStore, TemplateRecord, TemplateStore
 
 
 class VariantShare(msgspec.Struct):
@@ -270,10 +270,9 @@ async def split_changes(
     names = [name for name, _ in weights]
     seen: list[list[float]] = []
     for record in await templates.history(page):
-        allocation = served(record)
-        if allocation is None or allocation.experiment != experiment:
+        ran, counts = _served_counts(record)
+        if ran != experiment:
             continue
-        counts = allocation.counts()
         total = sum(counts.get(name, 0) for name in names)
         if not total:
             continue
@@ -282,6 +281,22 @@ async def split_changes(
         if not any(max(map(abs, map(sub, split, other))) <= SAME_SPLIT for other in seen):
             seen.append(split)
     return len(seen)
+
+
+# (page, version, stored allocation) -> (experiment, buckets per variant): a stored entry never
+# changes (a version names one document), so a readout decodes each allocation once (~260 us).
+_SERVED: BoundedDict[tuple[str, str, bytes], tuple[str | None, dict[str, int]]] = BoundedDict(4096)
+
+
+def _served_counts(record: TemplateRecord) -> tuple[str | None, dict[str, int]]:
+    """The experiment `record` serves and its buckets per variant (None, {}: none)."""
+    key = (record.page, record.version, record.allocation)
+    found = _SERVED.get(key)
+    if found is None:
+        allocation = served(record)
+        found = (None, {}) if allocation is None else (allocation.experiment, allocation.counts())
+        _SERVED[key] = found
+    return found
 
 
 def _without_srm(result: ExperimentReadout, splits: int) -> ExperimentReadout:
