@@ -55,6 +55,9 @@ def cli(
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
     env.update(PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
+    if file_size is not None:  # a child that cannot write files cannot save coverage data
+        env.pop("COVERAGE_PROCESS_CONFIG", None)
+        env.pop("COVERAGE_PROCESS_START", None)
     return subprocess.run(
         [sys.executable, "-m", "uiserver.cli", *argv],
         cwd=ROOT,
