@@ -34,12 +34,14 @@ from uiserver.http.health import health_routes
 from uiserver.http.layouts import LayoutApp
 from uiserver.http.limits import BODY_TIMEOUT, ConnectionLimits
 from uiserver.http.me import client_routes
-from uiserver.http.metrics import Metrics
+from uiserver.http.metrics import Family, Metrics
 from uiserver.http.revocations import revocation_routes
+from uiserver.http.uvicorn_protocol import open_connections
 from uiserver.policy import load_policy
 from uiserver.publishing.filesync import file_bases
 from uiserver.schema import Template
 from uiserver.service import Service
+from uiserver.store.base import store_errors
 from uiserver.store.factory import open_store
 
 log = logging.getLogger("uiserver")
@@ -87,7 +89,7 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
         counts["background_errors"] += service.recorder.failures
         return counts
 
-    metrics = Metrics(stats, cache_sizes, lambda: service.server.served)
+    metrics = Metrics(stats, cache_sizes, lambda: served_now(service), operator_families(service))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -134,6 +136,56 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
     starlette.state.body_timeout = body_timeout
     edge = faults.FaultyLayoutApp if inject else LayoutApp
     return edge(service, lambda: verifier, metrics, starlette, route_paths, failures)
+
+
+def served_now(service: Service) -> dict[tuple[str, str], int]:
+    """Layouts served by (page, version), for the versions served now (both during a staged
+    rollout): the others' counts are dropped, so the series stay bounded by pages x 2."""
+    live = set()
+    for page in service.live.pages.values():
+        live.add(page.served_key)
+        if page.previous is not None:
+            live.add(page.previous.served_key)
+    counts = service.server.served
+    for key in [key for key in counts if key not in live]:
+        del counts[key]
+    return dict(counts)
+
+
+def operator_families(service: Service) -> tuple[Family, ...]:
+    """The plain counters the parts keep, as metric families read at scrape time."""
+
+    def connections() -> dict[tuple[str, ...], float]:
+        held = open_connections()
+        return {} if held is None else {(): held}
+
+    return (
+        Family(
+            "uiserver_store_errors",
+            "Store calls that failed (StoreUnavailable) by kind",
+            ("kind",),
+            lambda: {(kind,): count for kind, count in store_errors.items()},
+        ),
+        Family(
+            "uiserver_invalidations",
+            "Invalidations sent by this process's writes and received from other processes",
+            ("direction", "kind"),
+            lambda: dict(service.store.invalidation_counts),
+        ),
+        Family(
+            "uiserver_events",
+            "Behaviour events stored, and ignored by reason",
+            ("outcome", "reason"),
+            lambda: dict(service.events.counts),
+        ),
+        Family(
+            "uiserver_open_connections",
+            "Connections this worker holds (uvicorn)",
+            (),
+            connections,
+            gauge=True,
+        ),
+    )
 
 
 async def _layout_fallback(request: Any) -> Any:  # pragma: no cover - never routed for GET

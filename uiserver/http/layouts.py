@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from uiserver.auth import AuthError, TokenVerifier
 from uiserver.http.errors import error_body
@@ -76,19 +76,31 @@ class LayoutApp:
             await self.fallback(scope, receive, send)
             return
         started = time.perf_counter()
+        latency = self.metrics.latency
+        latency.in_flight += 1
         if not scope["path"].startswith(PREFIX) or scope["method"] not in ("GET", "HEAD"):
+            answered = [0]
+
+            async def sending(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    answered[0] = message["status"]
+                await send(message)
+
             try:
-                await self.failures.guard(self.fallback, scope, receive, send)
+                await self.failures.guard(self.fallback, scope, receive, sending)
             finally:
+                latency.in_flight -= 1
                 route = self.route_paths.get(scope.get("endpoint"), "other")
-                self.metrics.latency.series(route, scope["method"]).observe(
-                    time.perf_counter() - started
+                latency.series(route, scope["method"]).observe(
+                    time.perf_counter() - started, answered[0]
                 )
             return
+        status = 500
         try:
             try:
                 status, headers, body = await self._layout(scope)
             except Exception as exc:  # a bug: one JSON 500 that closes, logged and counted
+                status = 500
                 await self.failures.answer(scope, send, exc)
                 return
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -96,7 +108,8 @@ class LayoutApp:
                 {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
             )
         finally:
-            self.metrics.layout_latency.observe(time.perf_counter() - started)
+            latency.in_flight -= 1
+            self.metrics.layout_latency.observe(time.perf_counter() - started, status)
 
     def _error(self, status: int, code: str, message: str, field: str | None = None) -> Answer:
         body = error_body(code, message, field)

@@ -57,6 +57,13 @@ MESSAGES = {
 }
 
 
+def open_connections() -> int | None:
+    """Connections this uvicorn worker holds now; None before the first one (or on granian,
+    which keeps its connections in Rust and reports none)."""
+    held = LimitedHttpToolsProtocol.held
+    return None if held is None else len(held)
+
+
 def _answer(status: int) -> bytes:
     code, message = MESSAGES[status]
     body = error_body(code, message)
@@ -115,6 +122,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     limits: ConnectionLimits | None = None
     cap = 0
+    # This worker's open connections (uvicorn's own set), for `uiserver_open_connections`.
+    held: set[Any] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -122,6 +131,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if cls.limits is None:
             cls.limits = ConnectionLimits.from_env()
             cls.cap = cls.limits.connections()
+        LimitedHttpToolsProtocol.held = self.connections
         self.policy: ConnectionLimits = cls.limits
         self.max_header_bytes = self.policy.max_header_bytes
         self.max_headers = self.policy.max_headers

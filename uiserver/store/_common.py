@@ -46,12 +46,21 @@ class Listeners:
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+        # (direction, kind) -> count: `sent` after this process's commits, `received` from
+        # other processes (and resubscriptions); read by /metrics.
+        self.counts: dict[tuple[str, str], int] = {}
 
     def add(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def emit(self, invalidations: Iterable[Invalidation]) -> None:
+    def emit(self, invalidations: Iterable[Invalidation], received: bool = False) -> None:
+        """Call every listener with each invalidation; `received`: they came from another
+        process (counted as received, else as sent)."""
+        direction = "received" if received else "sent"
+        counts = self.counts
         for invalidation in invalidations:
+            key = (direction, invalidation.kind)
+            counts[key] = counts.get(key, 0) + 1
             for listener in self._listeners:
                 try:
                     listener(invalidation)

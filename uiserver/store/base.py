@@ -31,9 +31,22 @@ from uiserver.engine.readout import VariantCounts
 from uiserver.schema import Activity, Event, Profile, Settings
 from uiserver.store.event_ids import Recorded
 
+# StoreUnavailable raised in this process by kind (`uiserver_store_errors_total{kind}`): a
+# plain counter, read at scrape time. Kinds: `connection`, `timeout`, `refused` (a reachable
+# Redis refusing service: OOM, READONLY, LOADING...), `conflict` (optimistic writes that kept
+# losing), `locked` (SQLite busy past its timeout), `io` (any other SQLite failure).
+STORE_ERROR_KINDS = ("connection", "timeout", "refused", "conflict", "locked", "io")
+store_errors: dict[str, int] = dict.fromkeys(STORE_ERROR_KINDS, 0)
+
 
 class StoreUnavailable(RuntimeError):
-    """The backing service cannot be reached: reads may fall back, writes answer 503."""
+    """The backing service cannot be reached: reads may fall back, writes answer 503.
+    `kind` (one of STORE_ERROR_KINDS) is counted for /metrics."""
+
+    def __init__(self, message: str, kind: str = "connection") -> None:
+        super().__init__(message)
+        self.kind = kind if kind in store_errors else "io"
+        store_errors[self.kind] += 1
 
 
 class ErasedMeanwhile(RuntimeError):
@@ -207,6 +220,11 @@ class InvalidationSource(Protocol):
     @property
     def subscribed(self) -> bool:
         """True while other processes' invalidations reach this one (readiness)."""
+
+    @property
+    def invalidation_counts(self) -> Mapping[tuple[str, str], int]:
+        """(direction, kind) -> invalidations so far: `sent` by this process's writes,
+        `received` from other processes (`uiserver_invalidations_total`)."""
 
 
 class UserExport(msgspec.Struct, frozen=True):

@@ -42,6 +42,9 @@ class EventIntake:
         self.users = users
         self.activity = activity
         self.pages = pages
+        # (outcome, reason) -> events so far: ("stored", "") and ("ignored", reason); read by
+        # /metrics as `uiserver_events_total` (reasons come from a fixed set).
+        self.counts: dict[tuple[str, str], int] = {}
 
     async def record(
         self, user_id: str, events: Sequence[Event], epoch: int | None = None
@@ -49,6 +52,17 @@ class EventIntake:
         """Store what may be stored (the store folds it into affinities and counters) and say
         what was ignored. `epoch`: the user's erasure epoch when the request began; events
         from before an erase are not kept. Raises StoreUnavailable."""
+        outcome = await self._record(user_id, events, epoch)
+        counts = self.counts
+        if outcome.stored:
+            counts["stored", ""] = counts.get(("stored", ""), 0) + outcome.stored
+        for reason, count in outcome.reasons.items():
+            counts["ignored", reason] = counts.get(("ignored", reason), 0) + count
+        return outcome
+
+    async def _record(
+        self, user_id: str, events: Sequence[Event], epoch: int | None
+    ) -> EventsOutcome:
         ignored: dict[str, int] = {}
         settings = await self.users.get_settings(user_id)
         if settings.personalization == 0:

@@ -537,3 +537,18 @@ async def test_redis_out_of_memory_is_unavailable_not_a_bug(
         await store.users.put_settings("u1", Settings())
     assert (await store.users.get_settings("u1")).font_scale == 1.4  # reads still answer
     await store.close()
+
+
+async def test_invalidations_are_counted_sent_and_received(make_store: StoreFactory) -> None:
+    """`uiserver_invalidations_total{direction, kind}`: the writer counts what it sent, each
+    other replica what it received (SQLite by polling the change log, Redis by pub/sub)."""
+    writer, reader = await make_store(), await make_store()
+    got: list[Invalidation] = []
+    reader.add_listener(got.append)
+    before = dict(reader.invalidation_counts)
+    await writer.users.put_settings("u1", Settings(font_scale=1.5))
+    assert await wait_for(reader, got, Invalidation("user", "u1"))
+    assert writer.invalidation_counts.get(("sent", "user"), 0) >= 1
+    assert ("received", "user") not in writer.invalidation_counts  # its own, not received
+    received = reader.invalidation_counts.get(("received", "user"), 0)
+    assert received == before.get(("received", "user"), 0) + 1

@@ -24,8 +24,9 @@ def guard() -> Iterator[None]:
     try:
         yield
     except UNAVAILABLE as exc:
-        raise StoreUnavailable(f"redis: {exc}") from exc
+        kind = "timeout" if isinstance(exc, (RedisTimeoutError, TimeoutError)) else "connection"
+        raise StoreUnavailable(f"redis: {exc}", kind) from exc
     except ResponseError as exc:
         if isinstance(exc, REFUSED) or str(exc).startswith(REFUSALS):
-            raise StoreUnavailable(f"redis: {exc}") from exc
+            raise StoreUnavailable(f"redis: {exc}", "refused") from exc
         raise

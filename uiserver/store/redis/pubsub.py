@@ -128,7 +128,7 @@ class InvalidationChannel:
         """Deliver one pub/sub message; True when it was a (re)subscription."""
         if message["type"] == "subscribe":
             self._subscribed.set()
-            self._listeners.emit([Invalidation("all")])  # we may have missed messages
+            self._listeners.emit([Invalidation("all")], received=True)  # we may have missed some
             return True
         if message["type"] == "message":
             try:
@@ -137,5 +137,5 @@ class InvalidationChannel:
                 log.warning("undecodable invalidation message ignored")
                 return False
             if origin != self._origin:
-                self._listeners.emit(invalidations)
+                self._listeners.emit(invalidations, received=True)
         return False

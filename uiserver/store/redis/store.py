@@ -24,6 +24,8 @@ Failures and timeouts: `connection`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from uiserver.store.base import Listener
 from uiserver.store.redis.activity import RedisActivity
 from uiserver.store.redis.connection import Connection
@@ -82,6 +84,10 @@ class RedisStore:
 
     def add_listener(self, listener: Listener) -> None:
         self.conn.listeners.add(listener)
+
+    @property
+    def invalidation_counts(self) -> Mapping[tuple[str, str], int]:
+        return self.conn.listeners.counts
 
     @property
     def subscribed(self) -> bool:

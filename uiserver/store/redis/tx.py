@@ -36,4 +36,4 @@ async def watched(
                     return await attempt(pipe)
                 except WatchError:
                     continue
-    raise StoreUnavailable(conflict)
+    raise StoreUnavailable(conflict, "conflict")

@@ -34,9 +34,9 @@ from uiserver.engine.affinity import EventLike
 from uiserver.engine.readout import VariantCounts
 from uiserver.schema import Activity
 from uiserver.store._common import count_conversions, fold_activity, merge_tallies
-from uiserver.store.base import Conversion, Exposure, Invalidation, StoreUnavailable
+from uiserver.store.base import Conversion, Exposure, Invalidation
 from uiserver.store.sqlite import erasure, sketch
-from uiserver.store.sqlite.database import Database
+from uiserver.store.sqlite.database import Database, unavailable
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS experiment_days (
@@ -437,11 +437,11 @@ class SQLiteActivity:
                 f"file:{self._db.path}?mode=ro", uri=True, timeout=2.0, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"sqlite {self._db.path}: {exc}") from exc
+            raise unavailable(self._db.path, exc) from exc
         try:
             conn.execute("BEGIN")
             return counts(conn, experiment, variants, cohort, self._rollups)
         except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"sqlite {self._db.path}: {exc}") from exc
+            raise unavailable(self._db.path, exc) from exc
         finally:
             conn.close()

@@ -29,6 +29,14 @@ from uiserver.store.sqlite.changes import ChangeLog
 Migration = Callable[[sqlite3.Connection], None]
 
 
+def unavailable(path: object, exc: sqlite3.Error) -> StoreUnavailable:
+    """The StoreUnavailable for a failed SQLite call: kind `locked` when another writer held the
+    database past `busy_timeout`, else `io` (disk full, I/O error, unreadable file)."""
+    text = str(exc).lower()
+    kind = "locked" if "locked" in text or "busy" in text else "io"
+    return StoreUnavailable(f"sqlite {path}: {exc}", kind)
+
+
 class Database:
     """The shared connection (opened, and the schema created, on first use).
 
@@ -98,7 +106,7 @@ class Database:
             conn.execute("COMMIT")
             self.changes.mark_read(conn)
         except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
+            raise unavailable(self.path, exc) from exc
         return conn
 
     def close(self) -> None:
@@ -131,7 +139,7 @@ class Database:
             except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk full, I/O
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
+                raise unavailable(self.path, exc) from exc
 
     def query(self, statement: str, args: Sequence[Any]) -> list[Any]:
         """The rows of one statement in its own implicit read transaction (a consistent
@@ -141,7 +149,7 @@ class Database:
             try:
                 return conn.execute(statement, args).fetchall()
             except sqlite3.OperationalError as exc:
-                raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
+                raise unavailable(self.path, exc) from exc
 
     def poll(self) -> None:
         """Deliver what other processes wrote since the last call; never raises (hot path).
@@ -165,4 +173,4 @@ class Database:
         except (sqlite3.Error, StoreUnavailable):
             log.exception("sqlite poll failed")
             return
-        self.listeners.emit(invalidations)
+        self.listeners.emit(invalidations, received=True)

@@ -17,6 +17,7 @@ an epoch that refuses stale writes, `secure_delete`, a WAL checkpoint.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from uiserver.store.base import Listener
@@ -106,6 +107,10 @@ class SQLiteStore:
 
     def add_listener(self, listener: Listener) -> None:
         self.db.listeners.add(listener)
+
+    @property
+    def invalidation_counts(self) -> Mapping[tuple[str, str], int]:
+        return self.db.listeners.counts
 
     @property
     def subscribed(self) -> bool:
