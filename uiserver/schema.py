@@ -327,6 +327,12 @@ class Event(Strict):
     # the server stores each id once per user within a window (`store.event_ids`), so a
     # resent batch never counts twice. Without one the event cannot be told from a resend.
     id: EventId | None = None
+    # The template version the client drew (the layout's `template_version`) and its `mode`:
+    # the keys of the telemetry counters (`engine.telemetry`). Without `version` the server
+    # counts under the version it serves the user; without `mode`, under the mode the user's
+    # settings force, else `unknown`.
+    version: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}" + _END)] | None = None
+    mode: Mode | None = None
 
     def __post_init__(self) -> None:
         if self.value is not None and self.kind != "convert":

@@ -14,6 +14,7 @@ Callers hold the part they need; nothing reaches into the store around them.
     events     EventIntake      behaviour events filtered, stored, conversions counted
     drafts     DraftStore       designers' drafts (the store's draft role)
     counts     ActivityStore    experiment counts for the readout (the store's activity role)
+    telemetry  TelemetryStore   impressions, taps, render errors per component (counters)
     revocations Revocations     revoked tokens, in memory, kept current by invalidations
     sessions   ConsoleSessions  designer console sessions (the store's session role)
 
@@ -46,7 +47,14 @@ from uiserver.serving.layouts import LayoutServer
 from uiserver.serving.pages import LivePages
 from uiserver.serving.profiles import ProfileLoader
 from uiserver.serving.recorder import ActivityRecorder
-from uiserver.store.base import ActivityStore, DraftStore, Invalidation, Store, StoreUnavailable
+from uiserver.store.base import (
+    ActivityStore,
+    DraftStore,
+    Invalidation,
+    Store,
+    StoreUnavailable,
+    TelemetryStore,
+)
 from uiserver.users.data import UserData
 from uiserver.users.events import EventIntake
 
@@ -98,9 +106,10 @@ class Service:
             self.recorder,
         )
         self.users = UserData(store.users, policy)
-        self.events = EventIntake(store.users, store.activity, self.live)
+        self.events = EventIntake(store.users, store.activity, self.live, store.telemetry)
         self.drafts: DraftStore = store.drafts
         self.counts: ActivityStore = store.activity
+        self.telemetry: TelemetryStore = store.telemetry
         self.lifetimes = Lifetimes(config.token_max_lifetime, config.designer_token_max_lifetime)
         self.revocations = Revocations(
             store.poll, lambda: store.revocations.revocations(time.time())

@@ -34,7 +34,9 @@ AgeBand = Literal["under_18", "18_39", "40_59", "60_plus", "unknown"]
 Device = Literal["phone", "tablet", "desktop"]
 Mode = Literal["standard", "elderly"]
 Motion = Literal["full", "reduced", "none"]
-EventKind = Literal["view", "click", "convert"]
+# `impression` (seen: >= 50% visible for 800 ms, once per launch) and `render_error` (a component
+# threw or could not be drawn) are what the renderer measures (`engine.telemetry`).
+EventKind = Literal["view", "click", "convert", "impression", "render_error"]
 ChangeKind = Literal["moved", "hidden", "shown", "placement"]
 Daypart = Literal["morning", "noon", "afternoon", "evening", "night"]
 Weather = Literal["clear", "rain", "snow", "hot", "cold"]

@@ -36,6 +36,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/v1/admin/preview/home?persona=default", None),
     ("POST", "/v1/admin/preview/home?persona=default", {"template": {}}),
     ("PUT", "/v1/admin/segments", [{"user": "u", "segments": ["churn_risk"]}]),
+    ("GET", "/v1/admin/telemetry/home", None),
 ]
 
 

@@ -12,6 +12,7 @@ JSON routes and the HTML pages cannot drift apart: the console shows exactly wha
     drafts       designers' drafts saved as they type
     contrast     contrast readouts for the colour pickers
     segments     operators' segment import
+    telemetry    what renderers measured: impressions, taps, render errors per component
     errors       the errors above, each with the contract's code
 """
 
@@ -34,6 +35,7 @@ from uiserver.admin.experiments import (
 )
 from uiserver.admin.preview import persona_names, persona_title, preview_persona
 from uiserver.admin.segments import import_segments
+from uiserver.admin.telemetry import telemetry_readout
 from uiserver.admin.templates import (
     Diff,
     HistoryEntry,
@@ -94,6 +96,7 @@ __all__ = [
     "rollout_state",
     "set_rollout",
     "summaries",
+    "telemetry_readout",
     "template_field",
     "variant_shares",
     "version_record",

@@ -10,7 +10,12 @@ Readers may use the stored scores as they are: decay multiplies every score by t
 so it never changes their order or ratios; `decayed` is there for code that needs absolute values.
 
 Evidence decays the same way: each meaningful event (click, convert) adds 1 decayed from its own
-time, so evidence is what still carries weight, not a count of events ever received. Eight clicks
+time, so evidence is what still carries weight, not a count of events ever received. An
+impression (the component was seen: `engine.telemetry`) adds `IMPRESSION_EVIDENCE` and no score:
+a component seen but never tapped is evidence about what the user skips, so the gate opens for
+a user who looks and does not tap, and the components they do tap move ahead of those they
+only saw. An event with an empty `component` (telemetry only: a render error, an impression of
+a component that is not interactive) folds nothing but its time. Eight clicks
 dated 1970 add nothing; eight clicks a half-life ago add 4. The engine decays the stored value to
 the launch's day (`engine.plan.evidence_on`) and rounds to whole events
 (`engine.stability.enough_evidence`: clicks seconds apart still count as whole ones).
@@ -29,7 +34,11 @@ HALF_LIFE_S = 14 * 86_400.0
 # A view is not a preference (it only says the component was on screen); a click is one, a
 # conversion a strong one. 20 views (0.4) never outweigh a single click.
 WEIGHTS: Mapping[str, float] = {"view": 0.02, "click": 1.0, "convert": 4.0}
-MEANINGFUL: frozenset[str] = frozenset({"click", "convert"})
+# What one impression adds to evidence: four launches that showed a component without a tap say
+# as much as one tap (a choice of this project, kept below a click's weight so that looking
+# never opens the gate faster than acting).
+IMPRESSION_EVIDENCE = 0.25
+EVIDENCE: Mapping[str, float] = {"click": 1.0, "convert": 1.0, "impression": IMPRESSION_EVIDENCE}
 MAX_KEYS = 64  # a client cannot grow a profile without limit
 MIN_SCORE = 1e-6  # scores decayed below this are forgotten
 
@@ -107,11 +116,12 @@ def fold(
     last_event = state.last_event
     for event in events:
         at = event_time(event.ts, ref)
+        if not event.component:  # telemetry only: counted elsewhere, no preference
+            continue
         weight = weights.get(event.kind, 0.0)
         if weight > 0:
             gain = weight * decay_factor(ref - at, half_life)
             scores[event.component] = scores.get(event.component, 0.0) + gain
-        if event.kind in MEANINGFUL:
-            evidence += decay_factor(ref - at, half_life)
+        evidence += EVIDENCE.get(event.kind, 0.0) * decay_factor(ref - at, half_life)
         last_event = at if last_event is None else max(last_event, at)
     return Affinity(top_keys(scores, max_keys), evidence, ref, last_event)

@@ -417,6 +417,24 @@ async def experiment(request: Request) -> Response:
     return json_response(result)
 
 
+# --------------------------------------------------------------------------- telemetry
+
+
+async def telemetry(request: Request) -> Response:
+    """What renderers measured on the page (`admin.telemetry`); `?version=`: one template
+    version's counters. 404 for a page never published or a version it never had."""
+    service = service_of(request)
+    designer(request)
+    version = request.query_params.get("version") or None
+    if version is not None and len(version) > VERSION_MAX:
+        raise ApiError(422, "invalid", f"version longer than {VERSION_MAX}", "version")
+    with store_writes():
+        result = await ops.telemetry_readout(
+            service.live, service.telemetry, request.path_params["page"], version
+        )
+    return json_response(result)
+
+
 def admin_routes() -> list[BaseRoute]:
     base = "/v1/admin/templates/{page}"
     return [
@@ -435,4 +453,5 @@ def admin_routes() -> list[BaseRoute]:
         Route("/v1/admin/preview/{page}", preview_draft, methods=["POST"]),
         Route("/v1/admin/segments", put_segments, methods=["PUT"]),
         Route("/v1/admin/experiments/{page}", experiment, methods=["GET"]),
+        Route("/v1/admin/telemetry/{page}", telemetry, methods=["GET"]),
     ]

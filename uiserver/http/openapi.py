@@ -160,6 +160,31 @@ _CUSTOM = [
     *openapi_parameters(),
 ]
 _NUM = {"type": "number"}
+_RATE = {"type": ["number", "null"], "description": "per impression; null before the first"}
+_COUNTS = _obj(
+    version=_STR,
+    component=_STR,
+    mode={"enum": ["standard", "elderly", "unknown", "*"]},
+    impressions=_INT,
+    clicks=_INT,
+    render_errors=_INT,
+    tap_rate=_RATE,
+    error_rate=_RATE,
+)
+_TELEMETRY = _obj(
+    page=_STR,
+    version={"type": ["string", "null"]},
+    live_versions={"type": "array", "items": _STR},
+    rows={"type": "array", "items": _COUNTS},
+    components={"type": "object", "additionalProperties": _COUNTS},
+    render_errors={"type": "object", "additionalProperties": _INT},
+)
+_VERSION = {
+    "name": "version",
+    "in": "query",
+    "description": "one template version's counters; 404 when the page never had it",
+    "schema": {**_STR, "maxLength": 64},
+}
 _REVOCATION = _obj(
     kind={"enum": ["subject", "jti"]},
     subject=_STR,
@@ -477,6 +502,22 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
             404: _ref("ErrorBody"),
         },
         [_PAGE, _EXPERIMENT],
+    ),
+    (
+        "get",
+        "/v1/admin/telemetry/{page}",
+        "What renderers measured on the page (counters, no user id): impressions, taps and "
+        "render errors per (template version, component, mode), summed per component (the "
+        "console's heatmap), and render errors per template version (a rollout's arms)",
+        None,
+        {
+            200: _TELEMETRY,
+            401: _ref("ErrorBody"),
+            403: _ref("ErrorBody"),
+            404: _ref("ErrorBody"),
+            422: _ref("ErrorBody"),
+        },
+        [_PAGE, _VERSION],
     ),
     (
         "post",

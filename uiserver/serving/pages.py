@@ -120,6 +120,32 @@ class LivePages:
         others = live.others | (live.previous.others if live.previous is not None else frozenset())
         return None, "not_interactive" if component in others else "unknown_component"
 
+    def drawn(
+        self, user_id: str, page: str, component: str, version: str | None
+    ) -> tuple[str | None, str]:
+        """(the template version a telemetry event on `component` counts under, or None; why
+        not: `unknown_page`, `unknown_version`, `unknown_component`).
+
+        `version`: the one the client says it drew, which must be live (the new or the previous
+        one during a staged rollout); None: the one this user is served (`LivePage.pick`). The
+        component must be one of that version's ids. So the counters' keys are bounded by what
+        was published (`engine.telemetry`)."""
+        live = self.pages.get(page)
+        if live is None:
+            return None, "unknown_page"
+        if version is None:
+            found: LivePage | None = live.pick(user_id)
+        else:
+            found = next(
+                (v for v in (live, live.previous) if v is not None and v.record.version == version),
+                None,
+            )
+        if found is None:
+            return None, "unknown_version"
+        if component not in found.keys and component not in found.others:
+            return None, "unknown_component"
+        return found.record.version, "stored"
+
     # ------------------------------------------------------------------ invalidation
 
     def mark_dirty(self, page: str) -> None:

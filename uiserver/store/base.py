@@ -28,6 +28,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from uiserver.engine.readout import VariantCounts
+from uiserver.engine.telemetry import ComponentCounts, CounterKey
 from uiserver.schema import Activity, Event, Profile, Settings
 from uiserver.store.event_ids import Recorded
 
@@ -396,6 +397,24 @@ class ActivityStore(Protocol):
         a readout cached under it is current while it is unchanged."""
 
 
+class TelemetryStore(Protocol):
+    """What renderers measured, as counters (`engine.telemetry`): impressions, clicks and
+    render errors per (page, template version, component, mode). No user id anywhere: erasure
+    has nothing to delete here. Bounded by what was published (the caller checks each key
+    against the live pages, `users.events`)."""
+
+    async def add_counts(self, counts: Mapping[CounterKey, int]) -> None:
+        """Add each count to its counter, in one transaction. Counters only grow."""
+
+    async def component_counts(
+        self, page: str, version: str | None = None
+    ) -> list[ComponentCounts]:
+        """The page's counters (only `version`'s when given): one row per (version, component,
+        mode) with its impressions, clicks and render errors, sorted by (version, component,
+        mode); [] when nothing was counted. Render errors per version (a rollout guardrail's
+        arms): `engine.telemetry.render_errors(rows)`."""
+
+
 class TemplateStore(Protocol):
     """Append-only template history per page; the newest entry is live."""
 
@@ -551,6 +570,9 @@ class Store(InvalidationSource, Protocol):
 
     @property
     def templates(self) -> TemplateStore: ...
+
+    @property
+    def telemetry(self) -> TelemetryStore: ...
 
     @property
     def drafts(self) -> DraftStore: ...

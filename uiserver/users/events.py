@@ -7,6 +7,17 @@ Only events on interactive components of live pages are stored, under the key th
 (`personalization_off`), and none when the user was erased after the request began (`erased`).
 An event whose `id` the store has seen (a resent batch) is `duplicate` (`store.event_ids`): the
 store folds a batch, remembers its ids and counts its conversions in one transaction.
+
+Telemetry (`engine.telemetry`): impressions, clicks and render errors are also counted per
+(page, template version, component, mode), with no user id. An impression or render error must
+name a live version (`version`, else the one the user is served) and one of its components,
+else it is ignored by reason (`unknown_version`, `unknown_component`...). Impressions count on
+any component (on an interactive one they also add evidence, `engine.affinity`); render errors
+only count. Counters are added after the user's transaction, for the events it found fresh (a
+resent batch counts once). With personalization off, render errors are still counted (a fault
+report about the software, needed by the rollout guardrails for every user, and counters carry
+no user id) but impressions and clicks are not (measuring behaviour is what the user switched
+off); then no event id is remembered, so a resent batch's render errors count again.
 """
 
 from __future__ import annotations
@@ -18,9 +29,19 @@ from collections.abc import Sequence
 import msgspec
 
 from uiserver.engine.affinity import event_time
-from uiserver.schema import Event
+from uiserver.engine.telemetry import TELEMETRY_KINDS, UNKNOWN_MODE, CounterKey, tally
+from uiserver.schema import Event, Settings
 from uiserver.serving.pages import LivePages
-from uiserver.store.base import ActivityStore, Conversion, ErasedMeanwhile, UserStore
+from uiserver.store.base import (
+    ActivityStore,
+    Conversion,
+    ErasedMeanwhile,
+    TelemetryStore,
+    UserStore,
+)
+
+# The mode a telemetry event without `mode` counts under, when the settings force one.
+FORCED_MODE = {"on": "elderly", "off": "standard"}
 
 
 class EventsOutcome(msgspec.Struct, frozen=True):
@@ -34,17 +55,24 @@ class EventsOutcome(msgspec.Struct, frozen=True):
 class EventIntake:
     """Events filtered by the live pages, folded by the store, conversions counted.
 
-    intake = EventIntake(store, live_pages)
+    intake = EventIntake(store.users, store.activity, live_pages, store.telemetry)
     outcome = await intake.record(user_id, batch.events, epoch)
     """
 
-    def __init__(self, users: UserStore, activity: ActivityStore, pages: LivePages) -> None:
+    def __init__(
+        self,
+        users: UserStore,
+        activity: ActivityStore,
+        pages: LivePages,
+        telemetry: TelemetryStore,
+    ) -> None:
         self.users = users
         self.activity = activity
         self.pages = pages
         # (outcome, reason) -> events so far: ("stored", "") and ("ignored", reason); read by
         # /metrics as `uiserver_events_total` (reasons come from a fixed set).
         self.counts: dict[tuple[str, str], int] = {}
+        self.telemetry = telemetry
 
     async def record(
         self, user_id: str, events: Sequence[Event], epoch: int | None = None
@@ -66,24 +94,42 @@ class EventIntake:
         ignored: dict[str, int] = {}
         settings = await self.users.get_settings(user_id)
         if settings.personalization == 0:
-            if events:
-                ignored["personalization_off"] = len(events)
-            return EventsOutcome(0, len(events), ignored)
-        keyed = []
+            return await self.record_faults(user_id, events, settings)
+        keyed: list[Event] = []
+        counters: dict[int, CounterKey] = {}  # id() of a keyed event -> its telemetry counter
         for event in events:
-            key, why = self.pages.event_key(event.page, event.component)
-            if key is None:
+            counter, why = self.counter(user_id, event, settings)
+            if counter is None and event.kind in ("impression", "render_error"):
                 ignored[why] = ignored.get(why, 0) + 1
-            else:
-                keyed.append(msgspec.structs.replace(event, component=key))
-        now = time.time()
-        try:
-            recorded = await self.users.record_batch(
-                user_id, keyed, now, epoch, lambda fresh: self.conversions(user_id, fresh, now)
+                continue
+            key, why = (
+                self.pages.event_key(event.page, event.component)
+                if event.kind != "render_error"
+                else (None, "")
             )
+            if key is None and (counter is None or event.kind == "click"):
+                ignored[why] = ignored.get(why, 0) + 1  # a tap on a note is no preference
+                continue
+            item = msgspec.structs.replace(event, component=key or "")
+            keyed.append(item)
+            if counter is not None:
+                counters[id(item)] = counter
+        now = time.time()
+        fresh: list[Event] = []
+
+        def attribute(folded: Sequence[Event]) -> list[Conversion]:
+            fresh[:] = folded  # the store may retry: the last attempt's events are the ones
+            return self.conversions(user_id, folded, now)
+
+        try:
+            recorded = await self.users.record_batch(user_id, keyed, now, epoch, attribute)
         except ErasedMeanwhile:
             ignored["erased"] = len(keyed)
             return EventsOutcome(0, len(events), dict(sorted(ignored.items())))
+        if recorded.stored:
+            await self.telemetry.add_counts(
+                tally(counters[id(e)] for e in fresh if id(e) in counters)
+            )
         if recorded.duplicates:
             ignored["duplicate"] = recorded.duplicates
         off = len(keyed) - recorded.stored - recorded.duplicates
@@ -91,6 +137,38 @@ class EventIntake:
             ignored["personalization_off"] = off
         stored = recorded.stored
         return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))
+
+    async def record_faults(
+        self, user_id: str, events: Sequence[Event], settings: Settings
+    ) -> EventsOutcome:
+        """Personalization off: only render errors are counted (see the module docstring)."""
+        ignored: dict[str, int] = {}
+        counters: list[CounterKey] = []
+        for event in events:
+            counter, why = self.counter(user_id, event, settings)
+            if event.kind != "render_error":
+                why = "personalization_off"
+            if counter is None or event.kind != "render_error":
+                ignored[why] = ignored.get(why, 0) + 1
+            else:
+                counters.append(counter)
+        await self.telemetry.add_counts(tally(counters))
+        return EventsOutcome(
+            len(counters), len(events) - len(counters), dict(sorted(ignored.items()))
+        )
+
+    def counter(
+        self, user_id: str, event: Event, settings: Settings
+    ) -> tuple[CounterKey | None, str]:
+        """(the telemetry counter the event adds to, or None; why not). Kinds that are not
+        telemetry (`view`, `convert`) have none."""
+        if event.kind not in TELEMETRY_KINDS:
+            return None, "not_telemetry"
+        version, why = self.pages.drawn(user_id, event.page, event.component, event.version)
+        if version is None:
+            return None, why
+        mode = event.mode or FORCED_MODE.get(settings.elderly_mode, UNKNOWN_MODE)
+        return CounterKey(event.page, version, event.component, mode, event.kind), why
 
     def conversions(self, user_id: str, events: Sequence[Event], now: float) -> list[Conversion]:
         """Convert events on pages running an experiment, at their time (`ts`, clamped to

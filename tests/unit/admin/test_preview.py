@@ -191,7 +191,9 @@ def test_segments_add_to_the_base_personas() -> None:
 async def intake(tmp_path: Path) -> AsyncIterator[EventIntake]:
     async with publishing(tmp_path) as parts:
         await parts.publisher.publish("home", HOME, AUTHOR, "first")
-        yield EventIntake(parts.store.users, parts.store.activity, parts.live)
+        yield EventIntake(
+            parts.store.users, parts.store.activity, parts.live, parts.store.telemetry
+        )
 
 
 async def _stored_profile(intake: EventIntake, events: list[Event]) -> Profile:

@@ -6,6 +6,7 @@ client's pool, the invalidation channel, the listeners, the key names):
     users      RedisUsers      users.py      settings, affinities, segments, orders, erasure
     activity   RedisActivity   activity.py   counters and experiment counts
     templates  RedisTemplates  templates.py  template history, rollouts, archive
+    telemetry  RedisTelemetry  telemetry.py  impressions, clicks, render errors (counters)
     drafts     RedisDrafts     drafts.py     designers' drafts
     sessions   RedisSessions   sessions.py   designer console sessions (hashed ids)
     revocations RedisRevocations revocations.py  revoked subjects and token ids
@@ -33,6 +34,7 @@ from uiserver.store.redis.drafts import RedisDrafts
 from uiserver.store.redis.keys import DEFAULT_PREFIX
 from uiserver.store.redis.revocations import RedisRevocations
 from uiserver.store.redis.sessions import RedisSessions
+from uiserver.store.redis.telemetry import RedisTelemetry
 from uiserver.store.redis.templates import RedisTemplates
 from uiserver.store.redis.users import RedisUsers
 
@@ -63,6 +65,7 @@ class RedisStore:
         self.users = RedisUsers(self.conn)
         self.activity = RedisActivity(self.conn)
         self.templates = RedisTemplates(self.conn)
+        self.telemetry = RedisTelemetry(self.conn)
         self.drafts = RedisDrafts(self.conn)
         self.sessions = RedisSessions(self.conn)
         self.revocations = RedisRevocations(self.conn)

@@ -7,6 +7,7 @@
                                               seen event ids (event_ids.py, in `users`)
     activity   SQLiteActivity   activity.py   counters and experiment counts
     templates  SQLiteTemplates  templates.py  template history, rollouts, archive
+    telemetry  SQLiteTelemetry  telemetry.py  impressions, clicks, render errors (counters)
     drafts     SQLiteDrafts     drafts.py     designers' drafts
     sessions   SQLiteSessions   sessions.py   designer console sessions (hashed ids)
     revocations SQLiteRevocations revocations.py  revoked subjects and token ids
@@ -29,6 +30,7 @@ from uiserver.store.sqlite import (
     event_ids,
     revocations,
     sessions,
+    telemetry,
     templates,
     users,
 )
@@ -37,6 +39,7 @@ from uiserver.store.sqlite.database import Database
 from uiserver.store.sqlite.drafts import SQLiteDrafts
 from uiserver.store.sqlite.revocations import SQLiteRevocations
 from uiserver.store.sqlite.sessions import SQLiteSessions
+from uiserver.store.sqlite.telemetry import SQLiteTelemetry
 from uiserver.store.sqlite.templates import SQLiteTemplates
 from uiserver.store.sqlite.users import SQLiteUsers
 
@@ -49,6 +52,7 @@ SCHEMA = (
     *drafts.SCHEMA,
     *sessions.SCHEMA,
     *revocations.SCHEMA,
+    *telemetry.SCHEMA,
 )
 MIGRATIONS = (activity.migrate, templates.migrate, event_ids.migrate)
 
@@ -88,6 +92,7 @@ class SQLiteStore:
         self.users = SQLiteUsers(self.db)
         self.activity = SQLiteActivity(self.db)
         self.templates = SQLiteTemplates(self.db)
+        self.telemetry = SQLiteTelemetry(self.db)
         self.drafts = SQLiteDrafts(self.db)
         self.sessions = SQLiteSessions(self.db)
         self.revocations = SQLiteRevocations(self.db)
