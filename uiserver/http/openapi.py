@@ -273,7 +273,8 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
                 ignored_reasons={
                     "type": "object",
                     "additionalProperties": {"type": "integer"},
-                    "description": "unknown_page, unknown_component, "
+                    "description": "unknown_page, unknown_component, unknown_version (an "
+                    "impression or render error naming a version that is not live), "
                     "not_interactive, personalization_off, erased, duplicate (an event "
                     "whose `id` the server stored within the last 7 days: a resent batch)",
                 },
