@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -86,10 +87,23 @@ class RedisServer:
         self.stop()
         pytest.fail(f"redis-server did not start on port {self.port}:\n{log[-2000:]}")
 
+    def kill(self) -> None:
+        """SIGKILL: the server dies at once, as a crashed host would (nothing flushed)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def signal(self, number: int) -> None:
+        """Send a signal (SIGSTOP freezes it, links and all; SIGCONT lets it go on)."""
+        if self.process is not None:
+            self.process.send_signal(number)
+
     def stop(self) -> None:
         """SIGTERM and wait: Redis flushes its AOF on a clean shutdown."""
         if self.process is None:
             return
+        self.process.send_signal(signal.SIGCONT)  # a frozen server cannot hear SIGTERM
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
@@ -172,3 +186,83 @@ class LostReplyProxy:
             await asyncio.gather(*tasks, return_exceptions=True)
         up_writer.close()
         writer.close()
+
+
+class ReplicaServer(RedisServer):
+    """A redis-server that replicates `primary` (`--replicaof`), from its start."""
+
+    def __init__(self, directory: Path, primary_port: int) -> None:
+        super().__init__(directory)
+        self.primary_port = primary_port
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--replicaof", "127.0.0.1", str(self.primary_port)]
+
+
+class SentinelSet:
+    """Three `redis-server --sentinel` processes watching one primary as `service` (quorum 2,
+    down after 1 s), on free ports; `url` is the store URL for them. `wait_watching()` returns
+    once every sentinel knows the others and the replicas, so a failover can happen."""
+
+    SERVICE = "uiserver"
+
+    def __init__(self, directory: Path, primary_port: int, count: int = 3) -> None:
+        self.directory = directory
+        self.primary_port = primary_port
+        self.servers: list[_Sentinel] = [
+            _Sentinel(directory / f"sentinel-{i}", primary_port, self.SERVICE) for i in range(count)
+        ]
+
+    def url(self, query: str = "") -> str:
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.servers)
+        return f"redis+sentinel://{hosts}/{self.SERVICE}/0" + (f"?{query}" if query else "")
+
+    def start(self) -> None:
+        for server in self.servers:
+            server.start()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def master(self, index: int = 0) -> dict[str, str]:
+        with redis.Redis(port=self.servers[index].port, socket_timeout=1.0) as client:
+            state: dict[str, str] = client.sentinel_master(self.SERVICE)
+            return state
+
+    def primary_port_now(self) -> int:
+        """The primary's port as the first sentinel sees it."""
+        return int(self.master()["port"])
+
+    def wait_watching(self, replicas: int, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            states = [self.master(i) for i in range(len(self.servers))]
+            if all(
+                int(s["num-other-sentinels"]) == len(self.servers) - 1
+                and int(s["num-slaves"]) >= replicas
+                for s in states
+            ):
+                return
+            time.sleep(0.1)
+        pytest.fail(f"the sentinels did not all see each other and the replicas: {states}")
+
+
+class _Sentinel(RedisServer):
+    """One sentinel: its config file (which it rewrites) lives in its own directory."""
+
+    def __init__(self, directory: Path, primary_port: int, service: str) -> None:
+        super().__init__(directory)
+        self.primary_port = primary_port
+        self.service = service
+
+    def command(self) -> list[str]:
+        config = self.directory / "sentinel.conf"
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\nprotected-mode no\ndir {self.directory}\n"
+            f"sentinel monitor {self.service} 127.0.0.1 {self.primary_port} 2\n"
+            f"sentinel down-after-milliseconds {self.service} 1000\n"
+            f"sentinel failover-timeout {self.service} 5000\n"
+            f"sentinel parallel-syncs {self.service} 1\n"
+        )
+        return [self.binary, str(config), "--sentinel"]

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from uiserver.store.base import Store
+from uiserver.store.redis.address import is_redis_url
 
 SQLITE_FILE = "uiserver.db"
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def open_store(url_or_none: str | None, data_dir: Path, *, poll_interval: float = 0.0) -> Store:
-    """An empty URL (or None) -> SQLite in `data_dir`; `redis://...` -> the shared Redis store.
+    """An empty URL (or None) -> SQLite in `data_dir`; `redis://...` -> the shared Redis store,
+    also behind Sentinel (`redis+sentinel://...`) or as a Cluster (`redis-cluster://...`; the
+    schemes: `store.redis.address`). ValueError for anything else or a malformed Redis URL.
 
     `poll_interval` (SQLite): at most one check for other processes' writes per that many
     seconds on the hot path. Returns the store unopened: the caller awaits `open()` inside its
@@ -22,8 +24,11 @@ def open_store(url_or_none: str | None, data_dir: Path, *, poll_interval: float 
         from uiserver.store.sqlite.store import SQLiteStore
 
         return SQLiteStore(Path(data_dir) / SQLITE_FILE, poll_interval=poll_interval)
-    if url.startswith(REDIS_SCHEMES):
+    if is_redis_url(url):
         from uiserver.store.redis.store import RedisStore
 
         return RedisStore(url)
-    raise ValueError(f"unknown store {url!r}: expected '' (SQLite) or redis://host:port/db")
+    raise ValueError(
+        f"unknown store {url!r}: expected '' (SQLite), redis://host:port/db, "
+        "redis+sentinel://host:port,.../service/db or redis-cluster://host:port,..."
+    )

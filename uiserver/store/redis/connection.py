@@ -1,6 +1,10 @@
 """One Redis for every role of the Redis store: the client (a connection pool), the
 invalidation channel, the listeners of this process and the key names.
 
+The Redis is one server (`redis://`) or the primary a set of Sentinels names
+(`redis+sentinel://`, `address`): then every new connection asks the sentinels where the primary
+is, so after a failover commands and the subscriber reconnect to the new primary by themselves.
+
 Failures: connection errors and timeouts become `StoreUnavailable` quickly (0.5 s connect and
 operation timeouts, one immediate retry on a fresh connection), so a dead Redis never hangs a
 request; the same connection works again once Redis is back. Pub/sub delivers at most once
@@ -11,10 +15,13 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from uiserver.store._common import Listeners
+from uiserver.store.redis.address import parse
+from uiserver.store.redis.durable import Durable
 from uiserver.store.redis.errors import UNAVAILABLE
 from uiserver.store.redis.keys import DEFAULT_PREFIX, Keys
 from uiserver.store.redis.pubsub import InvalidationChannel
@@ -42,20 +49,26 @@ class Connection:
         silence: float = 5.0,
     ) -> None:
         self.url = url
+        self.address = parse(url)
         self.keys = Keys(prefix)
         self.listeners = Listeners()
-        self.redis = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),  # one retry: replaces a pooled connection Redis closed
+        self._sentinel = (
+            Sentinel(  # type: ignore[no-untyped-call]  # untyped in redis-py
+                self.address.nodes,
+                sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+            )
+            if self.address.kind == "sentinel"
+            else None
         )
+        # one retry: replaces a pooled connection Redis closed (or a primary no longer primary)
+        self.redis = self._client(timeout, timeout, retries=1)
+        self.durable = Durable(self.redis, *self.address.wait)
         # `silence`: no reply to the subscriber's pings for this long means the link is dead.
         self.channel = InvalidationChannel(
-            url,
+            # the subscriber loop does its own reconnecting
+            self._client(max(2.0, timeout), timeout, retries=0),
             f"{prefix}invalidate",
             self.listeners,
-            timeout=timeout,
             max_backoff=max_backoff,
             silence=silence,
         )
@@ -65,9 +78,30 @@ class Connection:
         Redis is down: the subscriber keeps trying, `ping()` says False meanwhile."""
         await self.channel.start(wait)
 
+    def _client(self, timeout: float, connect: float, *, retries: int) -> aioredis.Redis:
+        """A client of the primary: socket timeouts in seconds, `retries` immediate retries."""
+        retry = Retry(NoBackoff(), retries)
+        if self._sentinel is None:
+            return aioredis.Redis.from_url(
+                self.address.url,
+                socket_timeout=timeout,
+                socket_connect_timeout=connect,
+                retry=retry,
+            )
+        client: aioredis.Redis = self._sentinel.master_for(
+            self.address.service,
+            db=self.address.db,
+            socket_timeout=timeout,
+            socket_connect_timeout=connect,
+            retry=retry,
+        )
+        return client
+
     async def close(self) -> None:
         await self.channel.stop()
         await self.redis.aclose()
+        if self._sentinel is not None:
+            await self._sentinel.aclose()
 
     async def ping(self) -> bool:
         try:

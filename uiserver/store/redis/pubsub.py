@@ -17,8 +17,6 @@ from typing import Any
 import msgspec
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline, PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from uiserver.store._common import Listeners, log
@@ -35,25 +33,21 @@ class InvalidationChannel:
 
     def __init__(
         self,
-        url: str,
+        redis: aioredis.Redis,
         channel: str,
         listeners: Listeners,
         *,
-        timeout: float,
         max_backoff: float,
         silence: float,
     ) -> None:
+        """`redis`: this channel's own client (its socket timeout above `silence` / 4, no
+        retries: the subscriber loop reconnects)."""
         self.channel = channel
         self._listeners = listeners
         self._max_backoff = max_backoff
         self._silence = silence  # no reply to our pings for this long: the link is dead
         self._origin = secrets.token_hex(8)  # our own messages are delivered locally already
-        self._redis = aioredis.Redis.from_url(
-            url,
-            socket_timeout=max(2.0, timeout),
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),  # the subscriber loop does its own reconnecting
-        )
+        self._redis = redis
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
 

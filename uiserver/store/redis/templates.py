@@ -32,6 +32,7 @@ from uiserver.store.base import (
     TemplateRecord,
 )
 from uiserver.store.redis.connection import Connection
+from uiserver.store.redis.durable import NotReplicated
 from uiserver.store.redis.errors import guard
 from uiserver.store.redis.tx import watched
 from uiserver.store.template_writes import (
@@ -57,6 +58,7 @@ class RedisTemplates:
     def __init__(self, conn: Connection) -> None:
         prefix = self._prefix = conn.keys.prefix
         self._redis = conn.redis
+        self._durable = conn.durable
         self._channel = conn.channel
         self._listeners = conn.listeners
         self._live_key = f"{prefix}live"
@@ -142,9 +144,17 @@ class RedisTemplates:
             return writes, writes.after(state)
 
         keys = (self._tpl(page), self._rollouts_key, self._archived_key)
-        writes, after = await watched(
-            self._redis, keys, attempt, f"redis: write of template {page!r} kept conflicting"
-        )
+        try:
+            writes, after = await watched(
+                self._redis,
+                keys,
+                attempt,
+                f"redis: write of template {page!r} kept conflicting",
+                self._durable.pipeline,  # a failover must not lose an acknowledged publish
+            )
+        except NotReplicated:
+            self._listeners.emit([Invalidation("template", page)])  # it is on the primary
+            raise
         if writes.changed:
             self._listeners.emit([Invalidation("template", page)])
         return after

@@ -21,14 +21,17 @@ async def watched(
     keys: Sequence[str],
     attempt: Callable[[Pipeline], Awaitable[T]],
     conflict: str,
+    pipeline: Callable[[], Pipeline] | None = None,
 ) -> T:
     """`attempt(pipe)` under WATCH of `keys` (none watched when empty), repeated from the WATCH
     on a conflict (WatchError), up to MAX_TX_ATTEMPTS times; returns what `attempt` returns.
     `attempt` reads through `pipe`, then queues its writes after `pipe.multi()` and executes
-    them, or unwatches and returns early. Raises StoreUnavailable(`conflict`) when every
+    them, or unwatches and returns early. `pipeline`: where the transaction runs (default
+    `redis.pipeline(transaction=True)`; `durable.Durable.pipeline` for writes that wait for
+    replicas). Raises StoreUnavailable(`conflict`) when every
     attempt conflicted, and (via `guard`) on connection trouble or refusals."""
     with guard():
-        async with redis.pipeline(transaction=True) as pipe:
+        async with (pipeline or redis.pipeline)() as pipe:
             for _ in range(MAX_TX_ATTEMPTS):
                 try:
                     if keys:

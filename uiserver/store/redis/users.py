@@ -59,6 +59,7 @@ class RedisUsers:
 
     def __init__(self, conn: Connection) -> None:
         self._redis = conn.redis
+        self._durable = conn.durable
         self._keys = conn.keys
         self._channel = conn.channel
         self._listeners = conn.listeners
@@ -243,15 +244,18 @@ class RedisUsers:
         return msgspec.structs.replace(data, event_ids=len(SeenIds(raw, time.time())))
 
     async def erase_user(self, user_id: str) -> None:
+        """Durable (`durable`): acknowledged only once the replicas asked for have it."""
         changes = [Invalidation("user", user_id)]
-        with guard():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(*self._keys.of_user(user_id))
-                # INCR, not SET: resent after a lost reply it moves the epoch on again, harmless.
-                pipe.incr(self._keys.epoch(user_id))
-                self._channel.publish(pipe, changes)
-                await pipe.execute()
-        self._listeners.emit(changes)
+        try:
+            with guard():
+                async with self._durable.pipeline() as pipe:
+                    pipe.delete(*self._keys.of_user(user_id))
+                    # INCR, not SET: resent after a lost reply it moves the epoch on again.
+                    pipe.incr(self._keys.epoch(user_id))
+                    self._channel.publish(pipe, changes)
+                    await pipe.execute()
+        finally:  # NotReplicated: done on the primary all the same
+            self._listeners.emit(changes)
 
     async def _read_user(
         self, user_id: str
