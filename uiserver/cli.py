@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default=os.environ.get("UISERVER_LOG_LEVEL", "info"))
     serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=os.environ.get("UISERVER_LOG_FORMAT", "text"),
+        help="json: one JSON object a line on stderr, with request ids (X-Request-Id) and an "
+        "access line per request (default: text, or UISERVER_LOG_FORMAT)",
+    )
+    serve.add_argument(
         "--forwarded-allow-ips",
         default=os.environ.get("UISERVER_FORWARDED_ALLOW_IPS"),
         help="comma-separated proxy addresses (or networks, or '*') whose X-Forwarded-Proto and "

@@ -85,6 +85,10 @@ class Config:
     store_url: str = ""  # "" = SQLite in data_dir; redis://host:port/db = shared Redis
     jwt_secret: str = ""
     policy_path: Path | None = None
+    # `text` (the default: logging as uvicorn sets it up) or `json`: one JSON object a line,
+    # with request ids and an access line per request (`http.logs`); at `log_level`.
+    log_format: str = field(default_factory=lambda: os.environ.get("UISERVER_LOG_FORMAT", "text"))
+    log_level: str = field(default_factory=lambda: os.environ.get("UISERVER_LOG_LEVEL", "info"))
     # Cache-Control for layouts: the client shows its stored layout at once, revalidates in the
     # background for a day, and keeps it for a week when the server is unreachable.
     max_age: int = field(default_factory=lambda: _env_int("UISERVER_MAX_AGE", 60))

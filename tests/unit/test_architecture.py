@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "uiserver.schema",
         "uiserver.documents",
         "uiserver.files",
+        "uiserver.tracing",
         "uiserver.policy",
         "uiserver.config",
         "uiserver.datastructures",
@@ -268,6 +269,7 @@ def test_no_root_module_beyond_the_shared_ones() -> None:
         "policy",
         "schema",
         "service",
+        "tracing",
         "types",
     ]
 

@@ -25,6 +25,7 @@ reached the proxy over https count as https (the console cookie's `Secure` flag 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 from typing import Any, cast
@@ -57,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
             "UISERVER_LAYOUTS": str(resolved(args.layouts)),
             "UISERVER_COMPONENTS": str(resolved(args.components)),
             "UISERVER_STORE": args.store,
+            "UISERVER_LOG_LEVEL": args.log_level,
+            "UISERVER_LOG_FORMAT": getattr(args, "log_format", "text"),
         }
     )
     for option, variable, _, _ in DURATION_OPTIONS:
@@ -118,6 +121,27 @@ def _limits(args: argparse.Namespace) -> ConnectionLimits:
     return limits
 
 
+JSON_FORMATTER = {"()": "uiserver.http.logs.JsonFormatter"}
+
+
+def _uvicorn_log_config(args: argparse.Namespace) -> dict[str, Any]:
+    """`--log-format json`: uvicorn's own lines (the supervisor's too) as JSON objects."""
+    if getattr(args, "log_format", "text") != "json":
+        return {}
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"] = {"default": JSON_FORMATTER, "access": JSON_FORMATTER}
+    return {"log_config": config}
+
+
+def _granian_log_config(args: argparse.Namespace) -> dict[str, Any] | None:
+    """`--log-format json`: granian's own lines as JSON objects (its formatters replaced)."""
+    if getattr(args, "log_format", "text") != "json":
+        return None
+    return {"formatters": {"generic": JSON_FORMATTER, "access": JSON_FORMATTER}}
+
+
 def _run_uvicorn(args: argparse.Namespace, forwarded: str | None, limits: ConnectionLimits) -> None:
     import uvicorn
 
@@ -129,6 +153,7 @@ def _run_uvicorn(args: argparse.Namespace, forwarded: str | None, limits: Connec
         workers=args.workers if args.workers > 1 else None,
         log_level=args.log_level,
         access_log=False,  # paths only, but at launch rates the log would cost more than the GET
+        **_uvicorn_log_config(args),
         lifespan="on",
         server_header=False,
         date_header=True,
@@ -161,6 +186,7 @@ def _run_granian(args: argparse.Namespace, limits: ConnectionLimits) -> None:
         loop=Loops.uvloop,
         log_level=LogLevels(level),
         log_access=False,
+        log_dictconfig=_granian_log_config(args),
         factory=True,
         backlog=limits.backlog,
         # Connections a worker serves at once; past it granian stops accepting (they wait in

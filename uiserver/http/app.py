@@ -19,12 +19,13 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
+from uiserver import tracing
 from uiserver.admin.errors import AdminError
 from uiserver.auth import TokenVerifier, resolve_secret
 from uiserver.catalog import read_catalog, read_templates
 from uiserver.config import Config, resolve_data_dir
 from uiserver.documents import DocumentError
-from uiserver.http import faults
+from uiserver.http import faults, logs
 from uiserver.http.admin import admin_routes
 from uiserver.http.console.routes import console_routes
 from uiserver.http.editor_api import designer_api_routes
@@ -33,9 +34,11 @@ from uiserver.http.failures import Failures
 from uiserver.http.health import health_routes
 from uiserver.http.layouts import LayoutApp
 from uiserver.http.limits import BODY_TIMEOUT, ConnectionLimits
+from uiserver.http.logs import RequestLog
 from uiserver.http.me import client_routes
 from uiserver.http.metrics import Family, Metrics
 from uiserver.http.revocations import revocation_routes
+from uiserver.http.tracing import Traced
 from uiserver.http.uvicorn_protocol import open_connections
 from uiserver.policy import load_policy
 from uiserver.publishing.filesync import file_bases
@@ -98,6 +101,7 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
             yield
         finally:
             await service.close()
+            tracing.flush()
 
     routes: list[BaseRoute] = [
         *client_routes(),
@@ -135,7 +139,17 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
     starlette.state.config = config
     starlette.state.body_timeout = body_timeout
     edge = faults.FaultyLayoutApp if inject else LayoutApp
-    return edge(service, lambda: verifier, metrics, starlette, route_paths, failures)
+    app: ASGIApp = edge(service, lambda: verifier, metrics, starlette, route_paths, failures)
+    # Tracing and JSON logs wrap the edge only when on: off, the warm path pays nothing.
+    if tracing.configure_from_env():
+        app = Traced(app, route_paths)
+    try:
+        logs.configure(config.log_format, config.log_level)
+    except ValueError as exc:
+        raise SystemExit(f"uiserver: {exc}") from None
+    if config.log_format == "json":
+        app = RequestLog(app, route_paths)
+    return app
 
 
 def served_now(service: Service) -> dict[tuple[str, str], int]:

@@ -16,6 +16,7 @@ import traceback
 from collections import defaultdict
 from dataclasses import dataclass
 
+from uiserver import tracing
 from uiserver.engine import Engine, Plan, encode_layout, plan_fingerprint
 from uiserver.engine.activity import serve_cohort
 from uiserver.engine.plan import evidence_on
@@ -126,14 +127,16 @@ class LayoutServer:
                 profile, degraded = ANONYMOUS_PROFILE, True
             else:
                 try:
-                    profile = await self.profiles.get(user_id)
+                    with tracing.span("store.profile"):
+                        profile = await self.profiles.get(user_id)
                 except StoreUnavailable as exc:
                     # The base layout for this context is always a valid answer.
                     self.breaker.failed(exc)
                     profile, degraded = ANONYMOUS_PROFILE, True
                 else:
                     self.breaker.answered()
-        plan = self.engine.plan(live.compiled, profile, context, day=day)
+        with tracing.span("engine.plan", page=page):
+            plan = self.engine.plan(live.compiled, profile, context, day=day)
         entry = self._render(live, plan)
         if degraded:
             self.stats["degraded"] += 1
@@ -158,8 +161,9 @@ class LayoutServer:
             return entry
         self.stats["misses"] += 1
         self.stats["renders"] += 1
-        layout = self.engine.render(live.compiled, plan)
-        entry = BodyEntry.of(encode_layout(layout))
+        with tracing.span("engine.render"):
+            layout = self.engine.render(live.compiled, plan)
+            entry = BodyEntry.of(encode_layout(layout))
         self.cache.bodies[fingerprint] = entry
         return entry
 

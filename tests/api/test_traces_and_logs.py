@@ -1,0 +1,162 @@
+"""OpenTelemetry traces (the SDK's in-memory exporter) and JSON logs with request ids."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+from starlette.testclient import TestClient
+
+from tests.helpers.app import bearer, make_app
+from uiserver import tracing
+from uiserver.http import logs
+from uiserver.http.layouts import LayoutApp
+from uiserver.http.logs import JsonFormatter, RequestLog, incoming_id
+from uiserver.http.tracing import Traced
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use(provider)
+    try:
+        yield exporter
+    finally:
+        tracing.use(None)
+
+
+def test_tracing_is_off_and_not_installed_by_default(tmp_path: Path) -> None:
+    assert not tracing.enabled()
+    app = make_app(tmp_path)
+    assert isinstance(app, LayoutApp)  # no middleware in front of the warm path
+    with tracing.span("anything") as nothing:
+        assert nothing is None
+
+
+def test_a_layout_miss_is_a_request_span_with_store_plan_and_render_children(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    app = make_app(tmp_path)
+    assert isinstance(app, Traced)
+    with TestClient(app) as client:
+        spans.clear()
+        answer = client.get(
+            "/v1/layouts/home", headers={**bearer("ann"), "traceparent": TRACEPARENT}
+        )
+        assert answer.status_code == 200
+    finished = {span.name: span for span in spans.get_finished_spans()}
+    request = finished["GET /v1/layouts/{page}"]
+    assert request.kind == SpanKind.SERVER
+    assert request.attributes is not None
+    assert request.attributes["http.route"] == "/v1/layouts/{page}"
+    assert request.attributes["http.response.status_code"] == 200
+    # The caller's trace continues: same trace id, its span as the parent.
+    assert f"{request.context.trace_id:032x}" == TRACEPARENT.split("-")[1]
+    assert request.parent is not None and f"{request.parent.span_id:016x}" == "00f067aa0ba902b7"
+    for child in ("store.profile", "engine.plan", "engine.render"):
+        parent = finished[child].parent
+        assert parent is not None and parent.span_id == request.context.span_id, child
+    # Nothing about the user: no id, no token, no query in any attribute.
+    for span in spans.get_finished_spans():
+        assert "ann" not in json.dumps(dict(span.attributes or {})), span.name
+
+
+def test_routes_name_their_spans_and_5xx_is_an_error(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    with TestClient(make_app(tmp_path)) as client:
+        spans.clear()
+        client.get("/v1/me/settings", headers=bearer("ann"))
+        client.get("/no/such/path")
+    names = [span.name for span in spans.get_finished_spans()]
+    assert "GET /v1/me/settings" in names
+    assert "GET other" in names
+    assert all(span.status.status_code != StatusCode.ERROR for span in spans.get_finished_spans())
+
+
+def test_configure_from_env() -> None:
+    assert tracing.configure_from_env({}) is False
+    assert tracing.configure_from_env({"OTEL_TRACES_EXPORTER": "none"}) is False
+    with pytest.raises(SystemExit, match="otlp, console or none"):
+        tracing.configure_from_env({"OTEL_TRACES_EXPORTER": "zipkin"})
+    try:
+        assert tracing.configure_from_env({"OTEL_TRACES_EXPORTER": "otlp"}) is True
+        assert tracing.enabled()
+        assert tracing.configure_from_env({"OTEL_SDK_DISABLED": "true"}) is False
+        assert not tracing.enabled()
+    finally:
+        tracing.use(None)
+
+
+@pytest.fixture
+def json_logs(tmp_path: Path) -> Iterator[tuple[TestClient, io.StringIO]]:
+    stream = io.StringIO()
+    ours = logging.getLogger("uiserver")
+    saved = (ours.handlers, ours.level, ours.propagate)
+    app = make_app(tmp_path, log_format="json")
+    assert isinstance(app, RequestLog)
+    ours.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    try:
+        with TestClient(app) as client:
+            yield client, stream
+    finally:
+        ours.handlers, ours.level, ours.propagate = saved[0], saved[1], saved[2]
+
+
+def test_json_logs_carry_request_ids_and_access_lines(
+    json_logs: tuple[TestClient, io.StringIO],
+) -> None:
+    client, stream = json_logs
+    mine = client.get("/v1/layouts/home", headers={**bearer("ann"), "X-Request-Id": "edge-42"})
+    assert mine.headers["x-request-id"] == "edge-42"  # a proxy's id carries through
+    made = client.get("/v1/layouts/home?device=ipad", headers={"X-Request-Id": "bad id\x7f"})
+    assert made.status_code == 400
+    assert made.headers["x-request-id"] != "bad id\x7f" and len(made.headers["x-request-id"]) == 16
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    access = [line for line in lines if line["logger"] == "uiserver.access"]
+    assert {"request_id": "edge-42", "status": 200, "route": "/v1/layouts/{page}"}.items() <= (
+        access[0].items()
+    )
+    assert access[1]["request_id"] == made.headers["x-request-id"]
+    assert access[1]["status"] == 400 and access[1]["method"] == "GET"
+    assert access[0]["time"].endswith("Z") and access[0]["level"] == "INFO"
+    assert "ann" not in stream.getvalue()  # never the user id (or the token) in the log
+    assert "ipad" not in stream.getvalue()  # the route template, never the query
+
+
+def test_incoming_ids_are_bounded() -> None:
+    assert incoming_id([(b"x-request-id", b"a" * 128)]) == "a" * 128
+    assert incoming_id([(b"x-request-id", b"a" * 129)]) != "a" * 129
+    assert incoming_id([(b"x-request-id", b"")]) != ""
+    assert incoming_id([]) != incoming_id([])
+
+
+def test_json_formatter_includes_the_traceback() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord(
+            "uiserver", logging.ERROR, __file__, 1, "failed %s", ("x",), None
+        )
+        import sys
+
+        record.exc_info = sys.exc_info()
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "failed x" and "ValueError: boom" in line["exception"]
+
+
+def test_unknown_log_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="text, json"):
+        logs.configure("xml")
