@@ -91,13 +91,62 @@ class DocumentError(ValueError):
 _NAMED_FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `([^`]+)`")
 
 
-def error_path(exc: msgspec.ValidationError) -> tuple[str, str]:
-    """msgspec's `Expected ... - at `$.a[0].b`` as ("a[0].b", "Expected ..."); "$" for the root."""
+_STEP = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+
+
+def _narrow(info: msgspec.inspect.Type) -> list[msgspec.inspect.Type]:
+    """The alternatives of a union (None left out), else the type itself."""
+    if isinstance(info, msgspec.inspect.UnionType):
+        return [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+    return [info]
+
+
+def _step(info: msgspec.inspect.Type, name: str | None) -> msgspec.inspect.Type | None:
+    """The type one path step (`name` for a member, None for an item) leads to."""
+    for alt in _narrow(info):
+        if isinstance(alt, msgspec.inspect.StructType) and name is not None:
+            for field in alt.fields:
+                if field.encode_name == name:
+                    return field.type
+        elif isinstance(alt, msgspec.inspect.DictType):
+            return alt.value_type
+        elif isinstance(alt, (msgspec.inspect.ListType, msgspec.inspect.VarTupleType)):
+            return alt.item_type if name is None else None
+    return None
+
+
+def allowed_values(kind: Any, field: str) -> list[Any] | None:
+    """The values a literal or enum field of `kind` allows, at msgspec's path `field`
+    ("components[3].placement"); None when the path names no such field.
+
+    `allowed_values(Context, "device")` is ['desktop', 'phone', 'tablet']."""
+    info: msgspec.inspect.Type | None = msgspec.inspect.type_info(kind)
+    for match in _STEP.finditer("" if field == "$" else field):
+        if info is None:
+            return None
+        info = _step(info, match.group(1))
+    for alt in _narrow(info) if info is not None else []:
+        if isinstance(alt, msgspec.inspect.LiteralType):
+            return list(alt.values)
+        if isinstance(alt, msgspec.inspect.EnumType):
+            return [member.value for member in alt.cls]
+    return None
+
+
+def error_path(exc: msgspec.ValidationError, kind: Any = None) -> tuple[str, str]:
+    """msgspec's `Expected ... - at `$.a[0].b`` as ("a[0].b", "Expected ..."); "$" for the root.
+    With the `kind` decoded, an enum error lists the allowed values ("Invalid enum value
+    'ipad'; allowed: 'desktop', 'phone', 'tablet'")."""
     text = str(exc)
     message, sep, where = text.rpartition(" - at `$")
     if not sep:
         return "$", text
-    return where.rstrip("`").lstrip(".") or "$", message
+    field = where.rstrip("`").lstrip(".") or "$"
+    if kind is not None and message.startswith("Invalid enum value"):
+        allowed = allowed_values(kind, field)
+        if allowed:
+            message += "; allowed: " + ", ".join(repr(v) for v in allowed)
+    return field, message
 
 
 def named_field(field: str, message: str) -> str:
@@ -119,8 +168,8 @@ def unknown_field_name(message: str) -> str | None:
     return match.group(1) if match and "unknown" in message else None
 
 
-def _schema_error(exc: msgspec.ValidationError) -> DocumentError:
-    field, message = error_path(exc)
+def _schema_error(exc: msgspec.ValidationError, kind: Any = None) -> DocumentError:
+    field, message = error_path(exc, kind)
     return DocumentError(message, field, schema=True)
 
 
@@ -129,7 +178,7 @@ def convert(data: Any, kind: type[T]) -> T:
     try:
         return msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
-        raise _schema_error(exc) from None
+        raise _schema_error(exc, kind) from None
 
 
 # --------------------------------------------------------------------------- limits
@@ -213,7 +262,7 @@ def decode_json(
     except msgspec.ValidationError as exc:
         if kind is None:  # untyped: only "Number out of range" gets here, a syntax matter
             raise DocumentError(f"malformed JSON: {exc}", detail=str(exc)) from None
-        raise _schema_error(exc) from None
+        raise _schema_error(exc, kind) from None
     except msgspec.DecodeError as exc:
         raise _json_syntax(raw, exc) from None
 
@@ -317,7 +366,7 @@ def decode_yaml(
     try:
         return msgspec.convert(value, kind, builtin_types=(datetime.datetime, datetime.date))
     except msgspec.ValidationError as exc:
-        raise _schema_error(exc) from None
+        raise _schema_error(exc, kind) from None
 
 
 @overload

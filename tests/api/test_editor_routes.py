@@ -251,3 +251,23 @@ def test_console_bridge_needs_session_and_csrf_header(client: TestClient) -> Non
         json={"template": {}},
     )
     assert validate.status_code == 200 and validate.json()["ok"] is False
+
+
+def test_draw_1_previews_a_draft_lint_refuses_with_its_problems_marked(
+    client: TestClient,
+) -> None:
+    """The editor's phones (`draw=1`): a draft with a lint problem is still drawn, the problem
+    at its component; without `draw=1` the preview is refused as before."""
+    template = client.get("/v1/admin/templates/cart", headers=DORA).json()["template"]
+    template["components"][0]["label"] = ""
+    template["theme"]["palette"]["text"] = "#EEEEEE"
+    cid = template["components"][0]["id"]
+    path = "/v1/admin/preview/cart?persona=default&format=html"
+    refused = client.post(path, json={"template": template}, headers=DORA)
+    assert refused.status_code == 422
+    drawn = client.post(path + "&draw=1", json={"template": template}, headers=DORA)
+    assert drawn.status_code == 200, drawn.text
+    assert re.search(rf'class="c [^"]*problem"[^>]*data-id="{cid}"', drawn.text)
+    assert 'id="problems-banner"' in drawn.text and "theme.palette.text" in drawn.text
+    broken = client.post(path + "&draw=1", json={"template": {"page": 1}}, headers=DORA)
+    assert broken.status_code == 422

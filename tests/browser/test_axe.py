@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.helpers.app import ROOT
-from tests.helpers.axe import assert_clean, violations
+from tests.helpers.axe import assert_clean, report, violations
 from tests.helpers.browser import Server, log_in
 from uiserver.catalog import load_catalog
 from uiserver.http.preview.h5 import render_h5
@@ -116,9 +116,18 @@ def test_console_error_states(console: Page, server: Server) -> None:
     # the refusals are in the phones' documents (data-previewed moves when the editor hands
     # them their new srcdoc, before they have loaded it).
     expect(console.locator("#designer")).not_to_have_attribute("data-previewed", str(drawn))
+    # The phones draw the draft anyway (issue 23), the problem in a banner: the only violation
+    # left is the very contrast being judged, inside the phones; the console itself is clean.
     for phone in ("#phone-a", "#phone-b"):
-        expect(console.frame_locator(phone).locator("main")).to_contain_text("Cannot preview as")
-    assert_clean(console)  # the live editor flagging it
+        expect(console.frame_locator(phone).locator("#problems-banner")).to_contain_text(
+            "theme.palette.text"
+        )
+    found = [
+        v
+        for v in violations(console)
+        if not (v["id"] == "color-contrast" and all(len(n["target"]) > 1 for n in v["nodes"]))
+    ]
+    assert found == [], report(found)
     console.get_by_label("Publish message").fill("lighter")
     console.get_by_role("button", name="Publish").click()
     assert console.get_by_role("region", name="Problems").is_visible()

@@ -80,7 +80,7 @@ def spec_from_json(value: Any) -> PersonaSpec:
     try:
         return msgspec.convert(value, PersonaSpec)
     except msgspec.ValidationError as exc:
-        field, message = error_path(exc)
+        field, message = error_path(exc, PersonaSpec)
         field = named_field(field, message)  # an unknown member is named itself, not its parent
         raise SpecError(f"persona.{field}" if field != "$" else "persona", message) from None
 
@@ -122,7 +122,7 @@ def _settings(base: Settings, changes: Mapping[str, Any], *, strings: bool) -> S
         # Query values are text ("1.5", "1"): msgspec's str_values mode parses them.
         return msgspec.convert(merged, Settings, strict=not strings)
     except msgspec.ValidationError as exc:
-        field, message = error_path(exc)
+        field, message = error_path(exc, Settings)
         raise SpecError(f"settings.{named_field(field, message)}", message) from None
 
 

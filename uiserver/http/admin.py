@@ -25,7 +25,7 @@ from uiserver.catalog import VERSION_MAX
 from uiserver.documents import DEFAULT_LIMITS
 from uiserver.http.deps import designer, json_document, read_body, service_of, store_writes
 from uiserver.http.errors import ApiError
-from uiserver.http.preview.h5 import render_h5
+from uiserver.http.preview.h5 import problems_by_component, render_h5
 from uiserver.http.responses import json_response
 from uiserver.publishing.publisher import PublishRefused
 from uiserver.schema import Problem, Template
@@ -321,7 +321,11 @@ def _persona(request: Request, posted: Any = None) -> PersonaSpec:
 
 
 def _preview_response(
-    request: Request, template: Template, version: str | None, spec: PersonaSpec
+    request: Request,
+    template: Template,
+    version: str | None,
+    spec: PersonaSpec,
+    problems: list[Problem] | None = None,
 ) -> Response:
     query = request.query_params
     fmt = query.get("format", "json")
@@ -357,6 +361,9 @@ def _preview_response(
         base=base,
         device=context.device,
         width=context.width,
+        problems=problems_by_component([c.id for c in template.components], problems)
+        if problems
+        else None,
     )
     return HTMLResponse(html, headers=PREVIEW_HEADERS)
 
@@ -380,9 +387,11 @@ async def preview_draft(request: Request) -> Response:
     template, problems = ops.check_draft(
         service_of(request).publisher, request.path_params["page"], data
     )
-    if template is None or problems:
+    if template is None or (problems and request.query_params.get("draw") != "1"):
         return refused(problems)
-    return _preview_response(request, template, None, spec)
+    # draw=1 (the editor's phones): a draft lint refuses is drawn anyway, its problems marked
+    # at their components, so a designer sees the colour being judged.
+    return _preview_response(request, template, None, spec, problems)
 
 
 # --------------------------------------------------------------------------- segments

@@ -91,7 +91,7 @@ async def contrast(request: Request) -> Response:
     try:
         spec = msgspec.convert(await json_document(request, BODY_LIMIT), ContrastRequest)
     except msgspec.ValidationError as exc:
-        message, field = validation_field(exc)
+        message, field = validation_field(exc, ContrastRequest)
         raise ApiError(422, "invalid", message, field) from None
     return json_response({"pairs": readouts(service_of(request).policy, spec)})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 from starlette.requests import Request
@@ -43,10 +44,10 @@ def error_response(
     )
 
 
-def validation_field(exc: msgspec.ValidationError) -> tuple[str, str | None]:
+def validation_field(exc: msgspec.ValidationError, kind: Any = None) -> tuple[str, str | None]:
     """msgspec's message and the `$.a.b` path it names, as ("message", "a.b"); None for the
     root (`documents.error_path`, the one parser of msgspec's paths)."""
-    field, message = error_path(exc)
+    field, message = error_path(exc, kind)
     return message, None if field == "$" else field
 
 

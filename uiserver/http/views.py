@@ -6,6 +6,7 @@ Template labels, props and commit messages are designer input and end up in HTML
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,13 @@ def px(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") + "px"
 
 
+def as_text(value: Any) -> str:
+    """A JSON value as a person reads it: strings as JSON strings with their own characters
+    (`"公告"`, never `"\\u516c\\u544a"`), numbers and objects as JSON. The page's autoescape
+    escapes the markup characters; this is for display, never for a script."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def percent(value: float) -> str:
     return f"{value * 100:.1f}".rstrip("0").rstrip(".") + "%"
 
@@ -38,7 +46,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.filters.update(when=when, px=px, percent=percent)
+environment.filters.update(when=when, px=px, percent=percent, text=as_text)
 
 
 def render(name: str, **context: Any) -> str:

@@ -93,7 +93,7 @@ def parse_context(query: bytes) -> Context:
     try:
         return msgspec.convert(raw, Context)
     except msgspec.ValidationError as exc:
-        field, message = error_path(exc)
+        field, message = error_path(exc, Context)
         raise QueryError("query" if field == "$" else field, message) from None
 
 

@@ -19,6 +19,7 @@ from uiserver.http.preview.h5 import (
     font_stack,
     frame_for,
     layout_direction,
+    problems_by_component,
     render_h5,
 )
 from uiserver.schema import (
@@ -28,6 +29,7 @@ from uiserver.schema import (
     LayoutPalette,
     LayoutTheme,
     PersonalizationInfo,
+    Problem,
 )
 
 CATALOG = load_catalog(ROOT / "components")
@@ -380,3 +382,42 @@ def test_labels_are_escaped() -> None:
     assert "<script" not in html
     assert 'onmouseover="x' not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34; onmouseover=&#34;x" in html
+
+
+def test_a_changed_label_is_marked_with_both_words() -> None:
+    """Two versions of a template (the Diff tab): a new label is a mark with old and new text;
+    a label change on a moved component joins the move's detail."""
+    base = layout(*_ids("a", "b", "c"))
+    after = layout(*_ids("a", "c", "b"))
+    after.components[0] = msgspec.structs.replace(after.components[0], label="公告 new")
+    after.components[2] = msgspec.structs.replace(after.components[2], label="b 新")
+    html = render_h5(after, CATALOG, title="H", base=base)
+    marks = _marks(html)
+    assert marks["a"] == ("label", "label changed")
+    assert "label “Label a” → “公告 new”" in html
+    moved = [cid for cid, (kind, _) in marks.items() if kind == "moved"]
+    assert len(moved) == 1
+    if moved == ["b"]:
+        assert "position 2 → 3, label “Label b” → “b 新”" in html
+
+
+def test_lint_problems_are_drawn_at_their_component_and_the_page() -> None:
+    ids = ["a", "b"]
+    problems = problems_by_component(
+        ids,
+        [
+            Problem("components[1].label", "empty"),
+            Problem("theme.palette.text", "contrast 2.1:1"),
+            Problem("components[9].label", "out of range"),
+        ],
+    )
+    assert problems == {
+        "b": ["components[1].label: empty"],
+        "": ["theme.palette.text: contrast 2.1:1", "components[9].label: out of range"],
+    }
+    html = render_h5(layout(*_ids(*ids)), CATALOG, title="H", problems=problems)
+    found = {a.get("data-id"): a.get("class") for _, a in elements(html) if a.get("data-id")}
+    assert "problem" in (found["b"] or "") and "problem" not in (found["a"] or "")
+    assert "⚠ components[1].label: empty" in html
+    assert 'id="problems-banner"' in html and "theme.palette.text: contrast 2.1:1" in html
+    assert 'id="problems-banner"' not in render_h5(layout(*_ids(*ids)), CATALOG, title="H")

@@ -293,11 +293,10 @@ async def archive_action(request: Request) -> Response:
     return redirect(f"{PREFIX}/?{urlencode({'archived': page})}")
 
 
-@console_page
-async def create_page(request: Request) -> Response:
-    """A new page from a starter (a copy of a live page): the editor opens on the draft."""
-    current = await session(request)
-    form = await checked_form(request, current)
+async def new_page_draft(request: Request, form: dict[str, str]) -> tuple[str, str, Template]:
+    """A new page from a starter (a copy of a live page's version, without its experiment):
+    (name, starter page, draft). ConsoleError 422 for a bad name or starter, 409 when the
+    page exists or is archived."""
     name = form.get("page", "").strip()
     service = service_of(request)
     await service.live.sync()
@@ -317,19 +316,4 @@ async def create_page(request: Request) -> Response:
     draft = msgspec.structs.replace(
         starter.template, page=name, title=name, variants=[], experiment=None
     )
-    return html(
-        request,
-        "editor.html",
-        current=current,
-        section="templates",
-        page=name,
-        tab="editor",
-        live=None,
-        title=name,
-        text=template_text(draft),
-        problems=None,
-        notice=f"New page {name} from {starter.record.page}: publish it to create it.",
-        message=f"new page from {starter.record.page}",
-        base_version="",
-        rollout=None,
-    )
+    return name, starter.record.page, draft

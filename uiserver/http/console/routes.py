@@ -38,10 +38,11 @@ from uiserver.http.console.auth import (
     set_session_cookie,
     sign,
 )
-from uiserver.http.console.releases import archive_action, create_page, rollout_action
+from uiserver.http.console.releases import archive_action, rollout_action
 from uiserver.http.console.render import console_page, html, redirect
 from uiserver.http.console.segments import import_segments, segments_page
 from uiserver.http.console.templates import (
+    create_page,
     diff_page,
     editor,
     editor_action,

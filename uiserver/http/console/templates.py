@@ -317,3 +317,20 @@ async def preview_draft(request: Request) -> Response:
         version=template_version(template),
         **persona_panels(request, template, None),
     )
+
+
+@console_page
+async def create_page(request: Request) -> Response:
+    """A new page from a starter: the editor opens on its draft (publish creates the page)."""
+    current = await session(request)
+    form = await checked_form(request, current)
+    name, starter, draft = await releases.new_page_draft(request, form)
+    request.path_params["page"] = name
+    return await _editor(
+        request,
+        current,
+        text=template_text(draft),
+        notice=f"New page {name} from {starter}: publish it to create it.",
+        message=f"new page from {starter}",
+        base_version="",
+    )

@@ -22,7 +22,8 @@ ghost row where the base had it (`preview.marks.compare`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from uiserver.engine.direction import direction_for as direction_for  # re-expor
 from uiserver.engine.langtag import parse_tag
 from uiserver.http.preview.marks import Ghost, compare
 from uiserver.http.views import render
-from uiserver.schema import Layout, LayoutComponent
+from uiserver.schema import Layout, LayoutComponent, Problem
 from uiserver.types import ACTION_ROLES
 
 # Where each action placement goes: (area, CSS justify).
@@ -225,6 +226,7 @@ def render_h5(
     device: str = "phone",
     width: int | None = None,
     dark: bool | None = None,
+    problems: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """A standalone HTML document of the layout inside its device frame.
 
@@ -232,7 +234,10 @@ def render_h5(
     one, and the CJK face); `device`/`width` size the frame (`frame_for`); `dark` defaults to
     the layout theme's own `dark` (the palette is already the dark one then). With `base`, the
     rendering is marked: badges and ghost rows against that layout (`preview.marks.compare`).
-    The document holds no script and loads nothing: the preview CSP forbids both.
+    With `problems` (component id -> lint messages; "" for the page's own, e.g. a theme
+    contrast), a draft that lint refuses is drawn anyway, each problem marked at its component
+    and the page's in a banner (`problems_by_component`). The document holds no script and
+    loads nothing: the preview CSP forbids both.
     """
     marks = compare(layout, base) if base is not None else None
     flow: list[H5Block] = []
@@ -281,4 +286,22 @@ def render_h5(
         marked=marks is not None,
         ghosts_after=ghosts_after,
         end=END,
+        problems=problems or {},
     )
+
+
+_COMPONENT_FIELD = re.compile(r"^\$?\.?components\[(\d+)\]")
+
+
+def problems_by_component(
+    components: Sequence[str], problems: Iterable[Problem]
+) -> dict[str, list[str]]:
+    """Lint problems grouped by the id of the component their field names
+    (`components[3].label` -> the fourth id); the rest (theme, variants, page) under ""."""
+    out: dict[str, list[str]] = {}
+    for problem in problems:
+        match = _COMPONENT_FIELD.match(problem.field)
+        index = int(match.group(1)) if match else -1
+        key = components[index] if 0 <= index < len(components) else ""
+        out.setdefault(key, []).append(f"{problem.field}: {problem.message}")
+    return out

@@ -3,7 +3,9 @@
 The definitions are those of the change ratio (DESIGN section 5, `engine/cap.py`): a component
 is *hidden* if only the base has it, *shown* if only the layout has it, *re-placed* if its
 placement differs, and *moved* if it is common, kept its placement and lies outside a longest
-common subsequence of the two orders. When several longest subsequences exist, the one that keeps
+common subsequence of the two orders. A common component whose label differs is marked too
+(*label*, or its other mark with the label change in the detail), so a version diff shows the
+words that changed on the phone. When several longest subsequences exist, the one that keeps
 in place the components the engine did not report as moved is chosen, so the badges agree with
 `personalization.changes` whenever the base is the one the engine compared against.
 
@@ -15,7 +17,8 @@ base is another template version, not this persona's base).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from uiserver.schema import Layout, LayoutComponent
 from uiserver.types import ChangeKind
@@ -31,7 +34,7 @@ NO_REASON = "differs from the base"
 class Mark:
     """A change on one component of the layout: kind, why, and what changed (1-based)."""
 
-    change: ChangeKind
+    change: ChangeKind | Literal["label"]
     reason: str
     detail: str = ""  # "position 7 → 3", "bottom_right → bottom_left"
 
@@ -127,6 +130,17 @@ def compare(layout: Layout, base: Layout) -> Marks:
         if i not in kept:
             reason = _reason(layout, layout.components[now[cid]], cid, "moved")
             marks[cid] = Mark("moved", reason, f"position {base_pos[cid] + 1} → {now[cid] + 1}")
+    for component in layout.components:
+        before = base_by_id.get(component.id)
+        if before is None or before.label == component.label:
+            continue
+        words = f"label “{before.label}” → “{component.label}”"
+        mark = marks.get(component.id)
+        marks[component.id] = (
+            Mark("label", "label changed", words)
+            if mark is None
+            else replace(mark, detail=f"{mark.detail}, {words}" if mark.detail else words)
+        )
     # A ghost follows the nearest base predecessor that stayed in place (a moved one would
     # drag it along to its new position).
     in_place = {cid for i, cid in enumerate(seq_ids) if i in kept}

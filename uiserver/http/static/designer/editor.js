@@ -173,7 +173,7 @@
     async function previews(body, ticket) {
       const [w, hgt] = SIZES[device.value] || SIZES.phone;
       const jobs = [[phoneA, personaA.value], [phoneB, personaB.value]].map(async ([frame, persona]) => {
-        const query = new URLSearchParams({ persona, format: "html", marks: "1", device: device.value, dark: dark.checked ? "1" : "0" });
+        const query = new URLSearchParams({ persona, format: "html", marks: "1", draw: "1", device: device.value, dark: dark.checked ? "1" : "0" });
         const response = await state.api(`/preview/${page}?${query}`, { method: "POST", body });
         const text = await response.text();
         if (ticket !== state.ticket) return;

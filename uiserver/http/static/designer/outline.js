@@ -4,7 +4,7 @@
 // their live contrast readouts (`POST /v1/admin/contrast`: the server's ratios and floors).
 //
 // `state` is the editor's (editor.js): state.doc (the template, parsed), state.data (catalogue,
-// placements), state.problems (the last validation), state.commit(doc, announcement, opts).
+// placements), state.problems (the last validation), save(state, doc, announcement, opts).
 (function () {
   "use strict";
 
@@ -29,6 +29,13 @@
   }
 
   function clone(doc) { return JSON.parse(JSON.stringify(doc)); }
+
+  // Every edit made here keeps the variants' own orders valid (variants.js): an added component
+  // joins each of them, a removed one leaves, pinned ones stay at their base index.
+  function save(state, doc, announcement, opts) {
+    if (window.DesignerVariants) window.DesignerVariants.fit(doc);
+    state.commit(doc, announcement, opts);
+  }
   function types(state) { return Object.fromEntries(state.data.catalog.map((t) => [t.name, t])); }
   function safeId(id) { return String(id).replace(/[^a-zA-Z0-9_-]/g, "_"); }
 
@@ -94,7 +101,35 @@
     const [item] = doc.components.splice(from, 1);
     doc.components.splice(to, 0, item);
     state.selected = item.id;
-    state.commit(doc, `Moved ${item.id} to position ${to + 1} of ${n}${how ? " " + how : ""}.`);
+    save(state, doc, `Moved ${item.id} to position ${to + 1} of ${n}${how ? " " + how : ""}.`);
+    askVariants(state, item.id, to < from);
+  }
+
+  // A move of the base order on a page whose variants have their own orders: ask whether the
+  // move applies to them too (by default each variant keeps its own order).
+  function askVariants(state, id, up) {
+    const box = document.getElementById("variant-question");
+    if (!box || !window.DesignerVariants) return;
+    const names = DesignerVariants.ordered(state.doc);
+    const comp = state.doc.components.find((c) => c.id === id);
+    box.replaceChildren();
+    box.hidden = !names.length || !comp || !!comp.pinned;
+    if (box.hidden) return;
+    const list = names.join(", ");
+    box.append(h("p", { id: "variant-question-text",
+      text: `You moved ${id} in the base order. Variant${names.length > 1 ? "s" : ""} ${list} of experiment ${state.doc.experiment || ""} ${names.length > 1 ? "have their" : "has its"} own order, where ${id} stays where it was. Apply the move to ${names.length > 1 ? "them" : "it"} too?` }),
+      h("div", { class: "buttons" },
+        h("button", { type: "button", id: "variant-apply-all", class: "secondary", onclick: () => {
+          const doc = clone(state.doc);
+          const changed = DesignerVariants.follow(doc, id, up);
+          box.hidden = true;
+          save(state, doc, changed.length ? `Moved ${id} in variant${changed.length > 1 ? "s" : ""} ${changed.join(", ")} too.`
+            : `${id} was already in that place in every variant.`, { keepPanel: true });
+        } }, "Apply to every variant"),
+        h("button", { type: "button", id: "variant-base-only", class: "secondary", onclick: () => {
+          box.hidden = true;
+          announce(`Only the base order changed; ${list} keep${names.length > 1 ? "" : "s"} ${names.length > 1 ? "their" : "its"} own.`);
+        } }, "Only the base order")));
   }
 
   function row(state, comp, i, n) {
@@ -121,7 +156,7 @@
                         const doc = clone(state.doc);
                         const c = doc.components[i];
                         if (c.pinned) delete c.pinned; else c.pinned = true;
-                        state.commit(doc, `${comp.id} ${c.pinned ? "pinned: personalization will not move it" : "unpinned"}.`);
+                        save(state, doc, `${comp.id} ${c.pinned ? "pinned: personalization will not move it" : "unpinned"}.`);
                         focus(`pin:${comp.id}`);
                       } }, "Pin"),
         h("button", { type: "button", class: "icon danger", "aria-label": `Remove ${comp.id}`, onclick: () => {
@@ -129,7 +164,7 @@
           doc.components.splice(i, 1);
           const next = doc.components[Math.min(i, doc.components.length - 1)];
           state.selected = next ? next.id : null;
-          state.commit(doc, `Removed ${comp.id}.`);
+          save(state, doc, `Removed ${comp.id}.`);
           if (next) focus(`pick:${next.id}`);
         } }, "✕")),
       problems.length ? h("ul", { class: "item-problems", id: pid },
@@ -189,7 +224,9 @@
       const comp = { id, type: t.name, label: `New ${t.name.replace(/_/g, " ")}` };
       doc.components.splice(at < 0 ? doc.components.length : at + 1, 0, comp);
       state.selected = id;
-      state.commit(doc, `Added ${id} (${t.name}) at position ${doc.components.indexOf(comp) + 1}.`);
+      const own = window.DesignerVariants ? DesignerVariants.ordered(doc) : [];
+      save(state, doc, `Added ${id} (${t.name}) at position ${doc.components.indexOf(comp) + 1}` +
+        (own.length ? `, and to the own order of variant${own.length > 1 ? "s" : ""} ${own.join(", ")} after the same component.` : "."));
       suggest();
       focus(`pick:${id}`);
     });
@@ -205,7 +242,7 @@
   function setComp(state, index, change, announcement) {
     const doc = clone(state.doc);
     change(doc.components[index], doc);
-    state.commit(doc, announcement, { keepPanel: true });
+    save(state, doc, announcement, { keepPanel: true });
   }
 
   function readout(id) {
@@ -259,7 +296,7 @@
       colours.append(field(`${NAMES[fg]} (theme ${fg}, on ${bg})`, id, colourInput(id, palette[fg], (value) => {
         const doc = clone(state.doc);
         doc.theme.palette[fg] = value;
-        state.commit(doc, null, { keepPanel: true });
+        save(state, doc, null, { keepPanel: true });
       }), null), readout(`${id}-ratio`));
       state.pending.push({ id: `${id}-ratio`, fg, bg, kind, component: comp.id });
     }
@@ -325,7 +362,7 @@
       box.append(field(NAMES[name] + ` (${name})`, id, colourInput(id, palette[name], (value) => {
         const doc = clone(state.doc);
         doc.theme.palette[name] = value;
-        state.commit(doc, null, { keepPanel: true });
+        save(state, doc, null, { keepPanel: true });
       })), readout(`${id}-ratio`),
       problems.length ? h("ul", { class: "item-problems" }, problems.map((p) => h("li", { text: p.message }))) : null);
     }

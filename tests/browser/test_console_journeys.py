@@ -1,0 +1,272 @@
+"""Journeys of a new designer through the console, in Debian's Chromium against a real `uiserver
+serve` (issue 23): create a page, walk every console form with bad input (a page, never a bare
+500), add a component to a page that runs an experiment, Chinese text in diffs, a lint problem
+that still draws the phones. axe at 0 violations on each page; a screenshot of every step in
+`test-artifacts/console/`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.helpers.app import ROOT
+from tests.helpers.axe import assert_clean
+from tests.helpers.browser import Server, log_in
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "test-artifacts" / "console"
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield context
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"journey-{name}.png"), full_page=False)
+
+
+def api(server: Server, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {server.designer_token}"}
+    return httpx.request(method, server.url + path, headers=headers, timeout=30, **kwargs)
+
+
+def wait_previewed(page: Page) -> None:
+    page.wait_for_selector("#designer[data-previewed]")
+
+
+def source(page: Page) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(page.locator("#template").input_value())
+    return doc
+
+
+# --------------------------------------------------------------------------- create a page
+
+
+def test_create_a_page_opens_the_editor_on_its_draft(
+    context: BrowserContext, server: Server
+) -> None:
+    page = log_in(context, server)
+    shot(page, "create-1-list")
+    page.get_by_label("Page name").fill("offers")
+    page.get_by_label("Starter").select_option("cart")
+    page.get_by_role("button", name="Create from starter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit offers")
+    expect(page.get_by_role("status").first).to_contain_text("New page offers from cart")
+    wait_previewed(page)
+    assert source(page)["page"] == "offers"
+    shot(page, "create-2-editor")
+    assert_clean(page)
+    page.get_by_label("Publish message").fill("a page for offers")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    page.get_by_role("button", name="Confirm publish").click()
+    expect(page.get_by_role("status").first).to_contain_text("is live")
+    assert httpx.get(f"{server.url}/v1/layouts/offers").status_code == 200
+    shot(page, "create-3-published")
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def csrf_of(page: Page) -> str:
+    value = page.locator('input[name="csrf_token"]').first.get_attribute("value")
+    assert value
+    return value
+
+
+def test_every_console_form_with_bad_input_answers_a_page(
+    context: BrowserContext, server: Server
+) -> None:
+    page = log_in(context, server)
+    token = csrf_of(page)
+    deep = "[" * 200 + "]" * 200
+    posts: list[tuple[str, dict[str, str]]] = [
+        ("/designer/new", {"page": "", "starter": "cart"}),
+        ("/designer/new", {"page": "Bad Name!", "starter": "cart"}),
+        ("/designer/new", {"page": "cart", "starter": "cart"}),
+        ("/designer/new", {"page": "fresh", "starter": "nope"}),
+        ("/designer/new", {"page": "fresh"}),
+        ("/designer/pages/cart", {"template": "{not json", "action": "validate"}),
+        ("/designer/pages/cart", {"template": deep, "action": "publish", "message": "x"}),
+        ("/designer/pages/cart", {"template": "[]", "action": "publish"}),
+        ("/designer/pages/cart", {"template": "{}", "action": "whatever"}),
+        ("/designer/pages/cart", {"action": "reapply", "template": "{}"}),
+        ("/designer/pages/nowhere", {"template": "{}", "action": "validate"}),
+        ("/designer/pages/cart/preview", {"template": "{not json"}),
+        ("/designer/pages/cart/preview", {}),
+        ("/designer/pages/cart/rollback", {"version": "nope"}),
+        ("/designer/pages/cart/rollback", {"version": "nope", "confirm": "yes"}),
+        ("/designer/pages/cart/rollback", {}),
+        ("/designer/pages/cart/rollout", {"step": "explode"}),
+        ("/designer/pages/cart/rollout", {"step": "rollout", "percent": "500"}),
+        ("/designer/pages/cart/rollout", {"step": "promote"}),
+        ("/designer/pages/nowhere/archive", {}),
+        ("/designer/pages/nowhere/rollback", {"version": "x"}),
+        ("/designer/segments", {"segments": "{not json"}),
+        ("/designer/segments", {"segments": deep}),
+        ("/designer/segments", {}),
+    ]
+    for path, form in posts:
+        response = page.request.post(
+            server.url + path, form={"csrf_token": token, **form}, max_redirects=0
+        )
+        assert 400 <= response.status < 500 or response.status in (200, 303), (path, form)
+        assert "text/html" in response.headers["content-type"], (path, form, response.text())
+        assert "<h1>" in response.text(), (path, form)
+    gets = [
+        "/designer/pages/nowhere",
+        "/designer/pages/nowhere/history",
+        "/designer/pages/nowhere/diff",
+        "/designer/pages/nowhere/preview",
+        "/designer/pages/cart/diff?from=nope&to=nope",
+        "/designer/pages/cart/diff?persona=nobody",
+        "/designer/pages/cart/preview?device=ipad",
+        "/designer/pages/cart/preview?persona=nobody",
+        "/designer/pages/cart/preview?width=99999999999999999999",
+        "/designer/pages/cart/preview?compare=nobody&font_scale=1.2",
+        "/designer/pages/cart/preview?events=" + "x" * 5000,
+    ]
+    for path in gets:
+        response = page.request.get(server.url + path, max_redirects=0)
+        assert 200 <= response.status < 500, (path, response.status)
+        assert "text/html" in response.headers["content-type"], (path, response.text())
+    # Without the form's CSRF token: refused with a page, not a 500.
+    response = page.request.post(server.url + "/designer/new", form={"page": "x"})
+    assert response.status == 403 and "<h1>" in response.text()
+    page.goto(server.url + "/designer/pages/cart/preview?device=ipad")
+    expect(page.get_by_role("alert")).to_contain_text(re.compile("phone.*tablet|allowed"))
+    shot(page, "bad-input-device")
+    assert_clean(page)
+
+
+# --------------------------------------------------------------------------- experiment page
+
+
+def test_add_a_component_to_a_page_with_an_experiment(
+    context: BrowserContext, server: Server
+) -> None:
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/home")
+    wait_previewed(page)
+    before = source(page)
+    own = [v for v in before["variants"] if v.get("order")]
+    assert own, "home's deals_first variant has its own order"
+    page.locator("#outline li[data-id=coupons] .pick").click()
+    page.get_by_label("Component type").select_option("coupon_strip")
+    page.get_by_label("Id of the new component").fill("claim_all")
+    page.get_by_role("button", name="Add after the selected component").click()
+    expect(page.locator("#announce")).to_contain_text("own order of variant deals_first")
+    doc = source(page)
+    base = [c["id"] for c in doc["components"]]
+    assert base.index("claim_all") == base.index("coupons") + 1
+    for variant in doc["variants"]:
+        if variant.get("order"):
+            order = variant["order"]
+            assert sorted(order) == sorted(base)
+            assert order.index("claim_all") == order.index("coupons") + 1
+            pinned = [c["id"] for c in doc["components"] if c.get("pinned")]
+            assert all(order.index(p) == base.index(p) for p in pinned)
+    expect(page.locator("#live-problems")).to_contain_text("Valid", timeout=10_000)
+    shot(page, "experiment-1-added")
+    assert_clean(page)
+
+    # A reorder of the base asks whether the variants follow; "apply" moves it there too.
+    page.get_by_role("button", name="Move claim_all up").click()
+    question = page.get_by_role("group", name=re.compile("You moved claim_all"))
+    expect(question).to_be_visible()
+    expect(question).to_contain_text("deals_first")
+    shot(page, "experiment-2-question")
+    variant = next(v for v in source(page)["variants"] if v["name"] == "deals_first")
+    kept = variant["order"].index("claim_all")
+    assert variant["order"].index("coupons") == kept - 1  # unchanged until asked
+    page.get_by_role("button", name="Apply to every variant").click()
+    expect(page.locator("#announce")).to_contain_text("Moved claim_all in variant deals_first")
+    doc = source(page)
+    base = [c["id"] for c in doc["components"]]
+    order = next(v for v in doc["variants"] if v["name"] == "deals_first")["order"]
+    assert base.index("claim_all") == base.index("coupons") - 1
+    assert order.index("claim_all") == order.index("coupons") - 1
+    expect(page.locator("#live-problems")).to_contain_text("Valid", timeout=10_000)
+
+    # Publishable: the confirmation, then live.
+    page.get_by_label("Publish message").fill("a claim-all strip above the coupons")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    page.get_by_role("button", name="Confirm publish").click()
+    expect(page.get_by_role("status").first).to_contain_text("is live")
+    served = api(server, "GET", "/v1/admin/templates/home").json()
+    ids = [c["id"] for c in served["template"]["components"]]
+    assert "claim_all" in ids
+    shot(page, "experiment-3-published")
+
+
+# --------------------------------------------------------------------------- text, lint
+
+
+def test_chinese_in_diffs_is_text_and_label_changes_are_marked(
+    context: BrowserContext, server: Server
+) -> None:
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/me")
+    wait_previewed(page)
+    doc = source(page)
+    first = doc["components"][1]
+    old_label = first["label"]
+    new_label = "公告：新的标签 New label"
+    page.locator(f"#outline li[data-id={first['id']}] .pick").click()
+    page.get_by_label("Label", exact=True).fill(new_label)
+    expect(page.locator("#live-problems")).to_contain_text("Valid", timeout=10_000)
+    page.get_by_label("Publish message").fill("新的标签")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    changes = page.get_by_role("region", name=re.compile("What changes"))
+    expect(changes).to_contain_text(new_label)
+    assert "\\u" not in changes.inner_text()
+    shot(page, "text-1-confirm")
+    assert_clean(page)
+    page.get_by_role("button", name="Confirm publish").click()
+    expect(page.get_by_role("status").first).to_contain_text("is live")
+
+    page.goto(f"{server.url}/designer/pages/me/diff")
+    table = page.get_by_role("table")
+    expect(table).to_contain_text(new_label)
+    expect(table).to_contain_text(old_label)
+    assert "\\u" not in table.inner_text()
+    to_phone = page.frame_locator("iframe[title*='To:']")
+    badge = to_phone.locator(f"[data-id={first['id']}] .badge")
+    expect(badge).to_contain_text("label")
+    expect(badge).to_contain_text(new_label)
+    shot(page, "text-2-diff")
+    assert_clean(page)
+
+
+def test_a_lint_problem_still_draws_the_phones_marked_at_the_component(
+    context: BrowserContext, server: Server
+) -> None:
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/cart")
+    wait_previewed(page)
+    doc = source(page)
+    ticket = int(page.get_attribute("#designer", "data-previewed") or 0)
+    # Through the properties panel, as a designer does.
+    cid = doc["components"][0]["id"]
+    page.locator(f"#outline li[data-id={cid}] .pick").click()
+    page.get_by_label("Label", exact=True).fill("")
+    expect(page.locator("#live-problems")).to_contain_text("publishing would be refused")
+    for _ in range(100):
+        if int(page.get_attribute("#designer", "data-previewed") or 0) > ticket:
+            break
+        page.wait_for_timeout(100)
+    phone = page.frame_locator("#phone-a")
+    expect(phone.locator(f"[data-id={cid}].problem .problem-badge")).to_contain_text("label")
+    # The rest of the page is drawn: not a "Cannot preview" message.
+    expect(phone.locator("[data-id]").nth(3)).to_be_visible()
+    shot(page, "lint-1-marked-phone")
