@@ -74,6 +74,8 @@ export interface SyncStorage {
   getStorageSync(key: string): any;
   setStorageSync(key: string, value: any): void;
   removeStorageSync(key: string): void;
+  /** The stored keys (wx, my and tt have it): erase() then finds copies the index lost. */
+  getStorageInfoSync?(): { keys: string[] };
 }
 
 export interface Scheduler {
@@ -97,6 +99,8 @@ export interface EventOptions {
    * base-36 characters). The server takes 8-64 characters of `A-Z a-z 0-9 _ -`, unique per user.
    */
   newId?: () => string;
+  /** The longest wait a Retry-After (delta-seconds or HTTP-date) is honoured for (3 600 000 ms). */
+  retryAfterMaxMs?: number;
 }
 
 export interface LayoutClientOptions {
@@ -134,10 +138,14 @@ export interface LayoutClientOptions {
 }
 
 export type LaunchSource = 'cache' | 'default' | 'network';
-export type RevalidateStatus = 'updated' | 'not_modified' | 'offline' | 'expired';
+/**
+ * "superseded": the answer came for a user no longer signed in, or from before a settings change
+ * or erasure the SDK made: dropped (not stored, not announced), layout null.
+ */
+export type RevalidateStatus = 'updated' | 'not_modified' | 'offline' | 'expired' | 'superseded';
 
 export interface RevalidateResult {
-  /** null only when status is "expired" and no default is bundled for the page. */
+  /** null when status is "superseded", or "expired" with no default bundled for the page. */
   layout: Layout | null;
   status: RevalidateStatus;
   etag: string | null;
@@ -163,9 +171,21 @@ export type EventKind = 'view' | 'click' | 'convert';
  * An event as queued and sent (`ts`: Unix seconds). `id` is made when it is tracked and sent
  * with every attempt, after a restart too: the server counts a resent event once (7 days).
  */
-export interface TrackedEvent { page: string; component: string; kind: EventKind; ts: number; value?: number; id: string; }
+export interface TrackedEvent {
+  page: string; component: string; kind: EventKind;
+  /** Left out when the server refused it as a clock's error (the server then takes its own now). */
+  ts?: number; value?: number; id: string;
+}
 
-export interface FlushResult { sent: number; dropped: number; pending: number; }
+/**
+ * `sent`: events the server took (2xx); `stored` and `ignored` of them, with the server's reasons
+ * (its 202 body, summed over the flush's requests); `dropped`: refused one by one (a 422 naming
+ * the event); `pending`: still queued for the user.
+ */
+export interface FlushResult {
+  sent: number; dropped: number; pending: number;
+  stored: number; ignored: number; reasons: Record<string, number>;
+}
 
 export interface LayoutClient {
   launch(page: string, context?: LayoutContext): Promise<LaunchResult>;
@@ -230,6 +250,22 @@ export class LayoutUnavailableError extends Error {
   constructor(page: string);
   page: string;
 }
+/**
+ * The user signed in changed while a request was in flight: its answer (settings, data export,
+ * or a launch that kept changing hands) was dropped rather than handed to the new user.
+ */
+export class IdentityChangedError extends Error {
+  constructor(message?: string);
+  code: 'identity_changed';
+}
+/** An HTTP-date (RFC 9110 5.6.7: IMF-fixdate, RFC 850 or asctime) in ms, or null. */
+export function parseHttpDate(text: string | null | undefined, now: number): number | null;
+/**
+ * Retry-After (RFC 9110 10.2.3: delta-seconds or an HTTP-date, read against the answer's `Date`
+ * when given) as a wait in ms, in [0, maxMs]; 0 for junk or a past date.
+ */
+export function retryAfterMs(retryAfter: string | null | undefined, date: string | null | undefined,
+  now: number, maxMs: number): number;
 
 /** Detail of <ui-layout>'s `action` event. */
 export interface LayoutActionDetail {

@@ -4,6 +4,8 @@
 const { createLayoutClient } = require('./sdk/client');
 const { isUsableLayout } = require('./sdk/layout');
 const { LayoutUnavailableError } = require('./sdk/launch');
+const { IdentityChangedError } = require('./sdk/identity');
+const { parseHttpDate, retryAfterMs } = require('./sdk/retry-after');
 const { mergePatch } = require('./sdk/account');
 const { parseCacheControl, freshness, usableOnError } = require('./sdk/cache-control');
 const { contextFromSystemInfo, contextQuery } = require('./sdk/context');
@@ -30,6 +32,9 @@ const api = {
   NetworkError,
   ApiError,
   LayoutUnavailableError,
+  IdentityChangedError,
+  parseHttpDate,
+  retryAfterMs,
 };
 
 module.exports = api;

@@ -220,7 +220,7 @@ test('concurrent revalidations of one layout share one request', async () => {
   expect(layoutGets(request)).toHaveLength(1);
 });
 
-test('changing settings makes stored layouts revalidate on the next launch even within max-age', async () => {
+test('changing settings makes the next launch wait for the new layout even within max-age', async () => {
   const { client, request } = setup();
   request.handler = () => ok(standard, '"s1"');
   await client.revalidate('home', CTX);
@@ -228,8 +228,8 @@ test('changing settings makes stored layouts revalidate on the next launch even 
   await client.putSettings({ elderly_mode: 'on' });
   request.handler = () => ok(elderly, '"e1"');
   const launched = await client.launch('home', CTX);
-  expect(launched.source).toBe('cache');
-  expect((await launched.revalidation).layout.mode).toBe('elderly');
+  expect(launched.source).toBe('network'); // the old mode is never drawn, not even once
+  expect(launched.layout.mode).toBe('elderly');
 });
 
 test('patchSettings sends a merge patch; on 405 it falls back to GET + PUT', async () => {

@@ -128,9 +128,11 @@ test('4. settings to elderly -> "updated", mode elderly', async () => {
   const calls = log.filter((e) => /\/v1\/me\/settings$/.test(e.url)).map((e) => e.method + ' ' + e.statusCode);
   expect([['PATCH 200', 'GET 200'], ['PATCH 405', 'GET 200', 'PUT 200', 'GET 200']]).toContainEqual(calls);
   if (process.env.E2E_DEBUG) console.log(calls);
-  // within max-age, yet the changed settings make the next launch revalidate
+  // within max-age, yet the changed settings make the next launch wait for the new layout:
+  // the old mode is never drawn
   const launched = await client.launch('home', CTX);
-  expect(launched.source).toBe('cache');
+  expect(launched.source).toBe('network');
+  expect(launched.layout.mode).toBe('elderly');
   const result = await launched.revalidation;
   expect(result.status).toBe('updated');
   expect(result.layout.mode).toBe('elderly');
@@ -148,6 +150,8 @@ test('5. tracked events are stored (seen in /v1/me/data)', async () => {
   hideHandlers.forEach((fn) => fn()); // the app hides: flush
   const result = await client.flush();
   expect(result.pending).toBe(0);
+  expect(result.stored + result.ignored).toBe(3); // the 202 body's counts, summed
+  expect(result.stored).toBeGreaterThanOrEqual(2);
   const posts = log.filter((e) => e.method === 'POST' && /\/v1\/me\/events$/.test(e.url));
   expect(posts.length).toBeGreaterThanOrEqual(1);
   expect(posts.every((p) => p.statusCode === 202)).toBe(true);
@@ -174,7 +178,8 @@ test('5b. a batch whose answer was lost is sent again with the same ids and coun
   expect(first.statusCode).toBe(202); // ...which the server had stored
   expect(first.answer.stored).toBe(2);
   const retried = await client.flush(); // the retry (the backoff timer's job, done now)
-  expect(retried).toEqual({ sent: 2, dropped: 0, pending: 0 });
+  // and the flush says so: the server stored none of them, both were duplicates
+  expect(retried).toEqual({ sent: 2, dropped: 0, pending: 0, stored: 0, ignored: 2, reasons: { duplicate: 2 } });
   const second = eventPosts[eventPosts.length - 1];
   expect(second.body.events.map((e) => e.id)).toEqual(first.body.events.map((e) => e.id));
   expect(second.answer).toEqual({ accepted: 2, stored: 0, ignored: 2, ignored_reasons: { duplicate: 2 } });

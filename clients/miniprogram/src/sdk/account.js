@@ -2,12 +2,15 @@
 /**
  * The user's own data: settings (GET / PUT / PATCH as a JSON Merge Patch, RFC 7396, with a
  * GET + PUT fallback on servers without PATCH), export and erasure. A settings change marks the
- * user's stored layouts stale (the server will answer differently); erasure also clears what
- * the SDK stored about the user, after the server confirmed it.
+ * user's stored layouts stale at once (the server will answer differently; a launch waits for
+ * the new layout) and drops the user's revalidations in flight; erasure also clears what the
+ * SDK stored about the user, after the server confirmed it, and drops their work in flight.
+ * Settings answered for a user who is no longer signed in reject with IdentityChangedError
+ * (what they did to that user's stored copies is still done), never handed to the app.
  */
 
 const { ApiError } = require('./http');
-const { subjectOf } = require('./token');
+const { IdentityChangedError } = require('./identity');
 
 /** @typedef {import('../../index').Settings} Settings */
 
@@ -43,7 +46,7 @@ async function expectOk(res) {
 /**
  * @typedef {object} AccountDeps
  * @property {import('./http').Call} call
- * @property {() => Promise<string>} token
+ * @property {import('./identity').Identity} identity
  * @property {import('./store').Store} store
  * @property {{dropUser(user: string): void}} events
  * @property {(user: string, value: unknown) => void} rememberPersonalization
@@ -52,7 +55,7 @@ async function expectOk(res) {
 
 /** @param {AccountDeps} deps */
 function createAccount(deps) {
-  const { call, token, store, events } = deps;
+  const { call, identity, store, events } = deps;
   let patchSupported = true;
 
   /**
@@ -61,15 +64,28 @@ function createAccount(deps) {
    */
   function settingsChanged(user, settings) {
     deps.rememberPersonalization(user, settings && settings.personalization);
-    store.invalidateUser(user); // never "fresh" again: the next launch revalidates
+    identity.advance(user); // answers asked under the old settings are dropped when they come
+    store.invalidateUser(user); // never drawn again while the network answers
+  }
+
+  /**
+   * The answer, if its user is still the one signed in.
+   * @template T
+   * @param {import('./identity').Ticket} ticket
+   * @param {T} value
+   * @returns {Promise<T>}
+   */
+  async function forCurrent(ticket, value) {
+    if (!(await identity.signedIn(ticket))) throw new IdentityChangedError();
+    return value;
   }
 
   /** @returns {Promise<Settings>} */
   async function getSettings() {
-    const t = await token();
-    const settings = await expectOk(await call('GET', '/v1/me/settings', t));
-    deps.rememberPersonalization(subjectOf(t), settings && settings.personalization);
-    return settings;
+    const ticket = await identity.ticket();
+    const settings = await expectOk(await call('GET', '/v1/me/settings', ticket.token));
+    deps.rememberPersonalization(ticket.user, settings && settings.personalization);
+    return forCurrent(ticket, settings);
   }
 
   /**
@@ -77,10 +93,10 @@ function createAccount(deps) {
    * @returns {Promise<Settings>}
    */
   async function putSettings(settings) {
-    const t = await token();
-    const saved = await expectOk(await call('PUT', '/v1/me/settings', t, settings));
-    settingsChanged(subjectOf(t), saved);
-    return saved;
+    const ticket = await identity.ticket();
+    const saved = await expectOk(await call('PUT', '/v1/me/settings', ticket.token, settings));
+    settingsChanged(ticket.user, saved);
+    return forCurrent(ticket, saved);
   }
 
   /**
@@ -88,28 +104,30 @@ function createAccount(deps) {
    * @returns {Promise<Settings>}
    */
   async function patchSettings(patch) {
-    const t = await token();
+    const ticket = await identity.ticket();
+    const t = ticket.token;
     if (patchSupported) {
       const res = await call('PATCH', '/v1/me/settings', t, patch,
         { 'Content-Type': 'application/merge-patch+json' });
       if (res.statusCode !== 405 && res.statusCode !== 404) {
         const saved = await expectOk(res);
-        settingsChanged(subjectOf(t), saved);
-        return saved;
+        settingsChanged(ticket.user, saved);
+        return forCurrent(ticket, saved);
       }
       patchSupported = false; // a server older than PATCH: read, merge, replace
     }
     const stored = await expectOk(await call('GET', '/v1/me/settings', t));
     const saved = await expectOk(await call('PUT', '/v1/me/settings', t, mergePatch(stored, patch)));
-    settingsChanged(subjectOf(t), saved);
-    return saved;
+    settingsChanged(ticket.user, saved);
+    return forCurrent(ticket, saved);
   }
 
   /** @returns {Promise<{erased: boolean}>} */
   async function erase() {
-    const t = await token();
-    const body = await expectOk(await call('DELETE', '/v1/me', t));
-    const user = subjectOf(t);
+    const ticket = await identity.ticket();
+    const body = await expectOk(await call('DELETE', '/v1/me', ticket.token));
+    const user = ticket.user;
+    identity.advance(user); // a revalidation in flight must not store the user's layout again
     store.removeUser(user);
     events.dropUser(user);
     deps.forget(user);
@@ -118,7 +136,8 @@ function createAccount(deps) {
 
   /** @returns {Promise<{user: string, data: Record<string, unknown>}>} */
   async function exportData() {
-    return expectOk(await call('GET', '/v1/me/data', await token()));
+    const ticket = await identity.ticket();
+    return forCurrent(ticket, await expectOk(await call('GET', '/v1/me/data', ticket.token)));
   }
 
   return { getSettings, putSettings, patchSettings, erase, exportData };

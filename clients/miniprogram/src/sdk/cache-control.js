@@ -44,14 +44,18 @@ function parseCacheControl(header) {
  * Where a stored entry stands at `now` (ms): "fresh" (age <= max-age: show it, ask nothing),
  * "stale" (age <= max-age + stale-while-revalidate: show it, revalidate in the background) or
  * "expired" (too old to show without asking). An entry marked `invalidated` (the user changed
- * settings, so the server will answer differently) is never fresh.
+ * settings, so the server will answer differently) is never fresh, nor is one stored after `now`
+ * (a clock that was ahead when it was stored: "stale", revalidated at once).
  * @param {StoredTiming | null | undefined} entry
  * @param {number} now
  * @returns {'fresh' | 'stale' | 'expired'}
  */
 function freshness(entry, now) {
   if (!entry) return 'expired';
-  const age = Math.max(0, now - entry.storedAt);
+  // stored "in the future" (the clock was ahead, then corrected): its age is unknown, so it is
+  // shown while it is revalidated, never trusted as fresh
+  if (!(entry.storedAt <= now)) return 'stale';
+  const age = now - entry.storedAt;
   const cc = cacheControlOf(entry);
   const maxAge = (cc.maxAge || 0) * 1000;
   if (age < maxAge && !entry.invalidated && !cc.noCache) return 'fresh';
@@ -60,13 +64,14 @@ function freshness(entry, now) {
 }
 
 /**
- * True when the stored entry may stand in for a failed request: age <= max-age + stale-if-error.
+ * True when the stored entry may stand in for a failed request: age <= max-age + stale-if-error
+ * (RFC 5861 section 4); never for one stored after `now` (its age is unknown).
  * @param {StoredTiming | null | undefined} entry
  * @param {number} now
  */
 function usableOnError(entry, now) {
-  if (!entry) return false;
-  const age = Math.max(0, now - entry.storedAt);
+  if (!entry || !(entry.storedAt <= now)) return false; // stored "in the future": age unknown
+  const age = now - entry.storedAt;
   const cc = cacheControlOf(entry);
   return age <= ((cc.maxAge || 0) + (cc.staleIfError || 0)) * 1000;
 }

@@ -14,11 +14,10 @@
  * See README.md for the options and guarantees.
  */
 
-const { createApi, headerValue } = require('./http');
+const { createApi } = require('./http');
 const { createStore } = require('./store');
 const { createEventQueue } = require('./events');
 const { contextFromSystemInfo, defaultSystemInfo } = require('./context');
-const { subjectOf } = require('./token');
 const { createAccount } = require('./account');
 const { createIdentity } = require('./identity');
 const { createUpdates } = require('./updates');
@@ -73,7 +72,6 @@ const createLayoutClient = function createLayoutClient(options) {
   const store = createStore(storage, { prefix: opts.storagePrefix, maxEntries: opts.maxEntries });
   const call = createApi(request, baseUrl, opts.timeoutMs);
   const identity = createIdentity(opts.getToken);
-  const token = identity.token;
 
   /** @param {unknown} err an error the SDK handled on its own */
   function reportError(err) {
@@ -90,11 +88,10 @@ const createLayoutClient = function createLayoutClient(options) {
     store,
     now,
     random: opts.random || Math.random,
-    currentUser: async () => subjectOf(await token()),
+    ticket: identity.ticket,
     isOff,
     onError: reportError,
-    retryAfter: (res) => headerValue(res.header, 'retry-after'),
-    send: async (batch) => call('POST', '/v1/me/events', await token(), { events: batch }),
+    send: (batch, tokenValue) => call('POST', '/v1/me/events', tokenValue, { events: batch }),
   });
 
   /**
@@ -130,7 +127,7 @@ const createLayoutClient = function createLayoutClient(options) {
   }
 
   const account = createAccount({
-    call, token, store, events, rememberPersonalization, forget: updates.forget,
+    call, identity, store, events, rememberPersonalization, forget: updates.forget,
   });
 
   /** @type {LayoutClient} */

@@ -15,10 +15,19 @@
  * again; the server answers such events as `duplicate`. Events restored from an older SDK's
  * storage get an id then. A server older than ids (a 422 about an unknown `id`) gets the events
  * without them, as for `value`.
+ *
+ * Retry-After is read as delta-seconds or an HTTP-date (retry-after.js), at most
+ * `retryAfterMaxMs` (an hour). A flush belongs to the user signed in when it starts: every
+ * request it makes carries that user's token. Its result says what the server stored and
+ * ignored, and why (the 202 body's `stored`, `ignored`, `ignored_reasons`, summed). Events
+ * tracked while the phone's clock ran more than a day ahead (a 422 naming an event's `ts`) are
+ * moved onto the server's clock (its `Date` header), or sent without `ts` (the server takes its
+ * own now), once a flush; never dropped for it.
  */
 
-const { ApiError, NetworkError } = require('./http');
+const { ApiError, NetworkError, headerValue } = require('./http');
 const { createEventIds, isEventId } = require('./event-id');
+const { retryAfterMs, parseHttpDate } = require('./retry-after');
 
 /** @typedef {import('../../index').TrackedEvent} TrackedEvent */
 /** @typedef {import('../../index').FlushResult} FlushResult */
@@ -35,12 +44,50 @@ const KINDS = { view: true, click: true, convert: true };
  * @property {import('./store').Store} store
  * @property {() => number} now ms
  * @property {() => number} random in [0, 1), for the backoff's jitter
- * @property {() => Promise<string>} currentUser the user a flush sends for
+ * @property {() => Promise<import('./identity').Ticket>} ticket who a flush sends for
  * @property {(user: string) => boolean} isOff personalization 0: nothing queued or sent
  * @property {(err: unknown) => void} onError
- * @property {(res: Response) => string | undefined} retryAfter the Retry-After header
- * @property {(batch: TrackedEvent[]) => Promise<Response>} send
+ * @property {(batch: TrackedEvent[], token: string) => Promise<Response>} send
  */
+
+/**
+ * A queued event as stored: a user, and an event of a known kind on a page and component with a
+ * finite `ts` when it has one. Anything else in storage was damaged and is dropped on restore.
+ * @param {unknown} item
+ * @returns {item is Queued}
+ */
+function isQueued(item) {
+  if (!item || typeof item !== 'object') return false;
+  const q = /** @type {{user?: unknown, event?: unknown}} */ (item);
+  if (typeof q.user !== 'string' || !q.user || !q.event || typeof q.event !== 'object') return false;
+  const e = /** @type {Record<string, unknown>} */ (q.event);
+  return typeof e.page === 'string' && !!e.page && typeof e.component === 'string' && !!e.component &&
+    typeof e.kind === 'string' && KINDS[e.kind] === true &&
+    (e.ts === undefined || (typeof e.ts === 'number' && isFinite(e.ts))) &&
+    (e.value === undefined || (typeof e.value === 'number' && e.value >= 0));
+}
+
+/**
+ * What the server said it did with a batch (202 `{stored, ignored, ignored_reasons}`), added to
+ * the flush's result; a server without the counts stored what it accepted.
+ * @param {FlushResult} result
+ * @param {unknown} body
+ * @param {number} sent
+ */
+function addOutcome(result, body, sent) {
+  const b = /** @type {Record<string, unknown>} */ (body && typeof body === 'object' ? body : {});
+  const count = (/** @type {unknown} */ n) => (typeof n === 'number' && n >= 0 && isFinite(n) ? n : null);
+  const stored = count(b.stored);
+  result.stored += stored === null ? sent : stored;
+  result.ignored += count(b.ignored) || 0;
+  const reasons = b.ignored_reasons || b.reasons;
+  if (reasons && typeof reasons === 'object') {
+    Object.keys(reasons).forEach((why) => {
+      const n = count(/** @type {Record<string, unknown>} */ (reasons)[why]);
+      if (n) result.reasons[why] = (result.reasons[why] || 0) + n;
+    });
+  }
+}
 
 /**
  * What a send carries of an event: without `value` or `id` for a server older than them.
@@ -67,6 +114,7 @@ function createEventQueue(deps) {
     maxQueued: 5000,
     backoffBaseMs: 1000,
     backoffMaxMs: 5 * 60 * 1000,
+    retryAfterMaxMs: 60 * 60 * 1000,
   }, deps.options || {});
   const scheduler = deps.scheduler;
   const storageKey = deps.store.prefix + 'events';
@@ -89,16 +137,18 @@ function createEventQueue(deps) {
   function restore() {
     const saved = deps.store.read(storageKey);
     /** @type {Queued[]} */
-    const entries = Array.isArray(saved) ? saved.filter((/** @type {Queued | null} */ e) => e && e.event) : [];
+    const entries = Array.isArray(saved) ? saved.filter(isQueued) : [];
     const missing = entries.filter((e) => !isEventId(e.event.id));
     missing.forEach((e) => { e.event.id = newId(); });
-    if (missing.length) deps.store.write(storageKey, entries);
+    if (missing.length || (Array.isArray(saved) && entries.length !== saved.length)) deps.store.write(storageKey, entries);
     return entries;
   }
 
+  /** Store the queue; a write that fails (the storage is full) never leaves an older queue behind. */
   function persist() {
+    if (queue.length && deps.store.write(storageKey, queue)) return;
+    deps.store.remove(storageKey);
     if (queue.length) deps.store.write(storageKey, queue);
-    else deps.store.remove(storageKey);
   }
 
   /** @param {number} delayMs */
@@ -150,19 +200,43 @@ function createEventQueue(deps) {
 
   /**
    * The next retry's delay (ms), and one more attempt counted.
-   * @param {number} retryAfterSeconds
+   * @param {number} retryAfter ms the server asked for (0: none)
    */
-  function backoff(retryAfterSeconds) {
+  function backoff(retryAfter) {
     const exp = Math.min(opts.backoffMaxMs, opts.backoffBaseMs * Math.pow(2, attempt));
     const jittered = exp / 2 + (exp / 2) * deps.random();
     attempt += 1;
-    return Math.max(jittered, (retryAfterSeconds || 0) * 1000);
+    return Math.max(jittered, retryAfter);
+  }
+
+  /**
+   * A 422 said `events[i].ts` is more than a day ahead of the server's clock: this phone's clock
+   * ran ahead when they were tracked. Every queued event of the user at least that far ahead is
+   * moved by the clocks' difference (the answer's Date header), or loses its `ts` (the server
+   * then takes its own now) when there is no Date or the move is not enough.
+   * @param {string} user
+   * @param {TrackedEvent | null} bad the event the 422 named (null: it named none of the batch)
+   * @param {Response} res
+   */
+  function rebase(user, bad, res) {
+    const server = parseHttpDate(headerValue(res.header, 'date'), deps.now());
+    const limit = bad && typeof bad.ts === 'number' ? bad.ts : -Infinity;
+    const shift = server === null ? null : (server - deps.now()) / 1000;
+    queue.forEach((e) => {
+      if (e.user !== user || e.event.ts === undefined || e.event.ts < limit) return;
+      const moved = shift === null ? Infinity : e.event.ts + shift;
+      if (server !== null && moved <= server / 1000) e.event.ts = moved;
+      else delete e.event.ts;
+    });
   }
 
   /** @returns {Promise<FlushResult>} */
   async function run() {
-    const result = { sent: 0, dropped: 0, pending: 0 };
-    const user = await deps.currentUser();
+    /** @type {FlushResult} */
+    const result = { sent: 0, dropped: 0, pending: 0, stored: 0, ignored: 0, reasons: {} };
+    const ticket = await deps.ticket(); // one user, one token for the whole flush
+    const user = ticket.user;
+    let rebased = false;
     if (deps.isOff(user)) {
       dropUser(user);
       return result;
@@ -174,7 +248,7 @@ function createEventQueue(deps) {
       const events = entries.map((e) => wireEvent(e.event, strip));
       let res;
       try {
-        res = await deps.send(events);
+        res = await deps.send(events, ticket.token);
       } catch (err) {
         if (!(err instanceof NetworkError)) throw err;
         persist();
@@ -186,6 +260,7 @@ function createEventQueue(deps) {
       if (status >= 200 && status < 300) {
         queue = queue.filter((e) => entries.indexOf(e) < 0);
         result.sent += entries.length;
+        addOutcome(result, res.data, entries.length);
         attempt = 0;
         limit = opts.maxPerRequest;
         continue;
@@ -193,7 +268,8 @@ function createEventQueue(deps) {
       const error = new ApiError(status, res.data);
       if (status >= 500 || status === 429) {
         persist();
-        schedule(backoff(parseFloat(deps.retryAfter(res) || '') || 0));
+        schedule(backoff(retryAfterMs(headerValue(res.header, 'retry-after'),
+          headerValue(res.header, 'date'), deps.now(), opts.retryAfterMaxMs)));
         deps.onError(error);
         break;
       }
@@ -204,6 +280,12 @@ function createEventQueue(deps) {
       const match = status === 422 ? /^events\[(\d+)\]/.exec(error.field || '') : null;
       if (match && /`value`/.test(error.message) && !strip.value && events.some((e) => e.value !== undefined)) {
         strip.value = true; // the server predates the `value` field: send what it knows
+        continue;
+      }
+      if (match && /\.ts$/.test(error.field || '') && !rebased) {
+        rebased = true; // the phone's clock ran ahead: move the events onto the server's
+        const named = entries[parseInt(match[1], 10)];
+        rebase(user, named ? named.event : null, res);
         continue;
       }
       if (match && /unknown field `id`/.test(error.message) && !strip.id) {

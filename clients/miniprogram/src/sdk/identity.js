@@ -4,15 +4,34 @@
  * its JWT names. Stored layouts, events and settings belong to that user. Where only a
  * synchronous answer will do (a tap's `track`), a sync token source is read at once and an async
  * one stands for the user read last (at the last launch, flush or track).
+ *
+ * In-flight work belongs to an identity: a `ticket()` is the token, the user and the user's
+ * epoch when the work started. The epoch moves when what the server answers for the user changes
+ * under the SDK's own hand (a settings change, an erasure), so an answer for a ticket that is no
+ * longer `current` (another user signed in, or the user's epoch moved) is dropped, never shown or
+ * stored; `signedIn` asks only whether the same user is signed in.
  */
 
 const { subjectOf } = require('./token');
 
 /** @typedef {ReturnType<typeof createIdentity>} Identity */
+/** @typedef {{token: string, user: string, epoch: number}} Ticket */
+
+class IdentityChangedError extends Error {
+  /** @param {string} [message] */
+  constructor(message) {
+    super(message || 'the signed-in user changed while the request was in flight; its answer was dropped');
+    this.name = 'IdentityChangedError';
+    /** @type {'identity_changed'} */
+    this.code = 'identity_changed';
+  }
+}
 
 /** @param {import('../../index').LayoutClientOptions['getToken'] | null} getToken */
 function createIdentity(getToken) {
   let lastUser = '';
+  /** @type {Record<string, number>} user -> epoch */
+  const epochs = {};
 
   /**
    * The token now ('' when anonymous); rejects when the app's token source does.
@@ -50,7 +69,42 @@ function createIdentity(getToken) {
     return lastUser;
   }
 
-  return { token, userNow, refresh };
+  /**
+   * Who work started now belongs to; rejects when the app's token source does.
+   * @returns {Promise<Ticket>}
+   */
+  async function ticket() {
+    const value = await token();
+    const user = subjectOf(value);
+    lastUser = user;
+    return { token: value, user, epoch: epochs[user] || 0 };
+  }
+
+  /**
+   * True when the ticket's user is still the one signed in.
+   * @param {Ticket} held
+   */
+  async function signedIn(held) {
+    return (await refresh()) === held.user;
+  }
+
+  /**
+   * True when the ticket's user is still signed in and nothing the SDK did changed their answers.
+   * @param {Ticket} held
+   */
+  async function current(held) {
+    return (await signedIn(held)) && (epochs[held.user] || 0) === held.epoch;
+  }
+
+  /**
+   * The user's answers change (settings saved, data erased): work in flight for them is dropped.
+   * @param {string} user
+   */
+  function advance(user) {
+    epochs[user] = (epochs[user] || 0) + 1;
+  }
+
+  return { token, userNow, refresh, ticket, signedIn, current, advance };
 }
 
-module.exports = { createIdentity };
+module.exports = { createIdentity, IdentityChangedError };

@@ -3,13 +3,15 @@
  * Launch: what to draw at once. The stored copy while it is fresh (no request) or within
  * stale-while-revalidate (revalidated in the background); else the app's bundled default, with
  * the revalidation in the background; else wait for the network, and with nothing at all a
- * LayoutUnavailableError. Every interval is the stored response's own (cache-control.js).
+ * LayoutUnavailableError. Every interval is the stored response's own (cache-control.js). A copy
+ * the SDK invalidated itself (a settings change) is drawn only when the network fails; a launch
+ * whose user changes while it waits for the network starts again for the new user.
  */
 
 const { freshness } = require('./cache-control');
 const { contextQuery } = require('./context');
-const { subjectOf } = require('./token');
-const { isUsableLayout, bundledLayout } = require('./layout');
+const { IdentityChangedError } = require('./identity');
+const { bundledLayout } = require('./layout');
 const { keyOf } = require('./updates');
 
 /** @typedef {import('../../index').Layout} Layout */
@@ -37,6 +39,9 @@ class LayoutUnavailableError extends Error {
  * @property {(err: unknown) => void} onError
  */
 
+/** Launches started again because the user changed mid-way, before giving up. */
+const MAX_ATTEMPTS = 3;
+
 /** @param {LaunchDeps} deps */
 function createLaunch(deps) {
   const { identity, store, now, updates, revalidation } = deps;
@@ -46,32 +51,53 @@ function createLaunch(deps) {
    * @param {LayoutContext} [context]
    * @returns {Promise<LaunchResult>}
    */
-  return async function launch(page, context) {
+  async function launch(page, context) {
     const ctx = context || deps.context();
+    for (let attempt = 1; ; attempt++) {
+      const shown = await launchOnce(page, ctx);
+      if (shown) return shown;
+      // the user changed (or their settings did) while the network answered: start again for them
+      if (attempt >= MAX_ATTEMPTS) throw new IdentityChangedError();
+    }
+  }
+
+  /**
+   * One launch for the user signed in now; null when that user is no longer current at the end.
+   * @param {string} page
+   * @param {LayoutContext} ctx
+   * @returns {Promise<LaunchResult | null>}
+   */
+  async function launchOnce(page, ctx) {
     const query = contextQuery(ctx);
-    let user = '';
+    /** @type {import('./identity').Ticket} */
+    let ticket = { token: '', user: '', epoch: 0 };
     try {
-      user = subjectOf(await identity.token());
+      ticket = await identity.ticket();
     } catch (err) {
       deps.onError(err);
     }
+    const user = ticket.user;
     const key = keyOf(user, page, query);
     updates.launched(key);
     const entry = store.get(user, page, query);
-    const state = entry && isUsableLayout(entry.layout) ? freshness(entry, now()) : 'expired';
+    // a copy from before a settings change the SDK made is never drawn while the network can
+    // answer: the app would show the old mode for one render, then flip
+    const invalidated = !!(entry && entry.invalidated);
+    const state = entry && !invalidated ? freshness(entry, now()) : 'expired';
     if (entry && (state === 'fresh' || state === 'stale')) {
       store.touch(user, page, query, now());
       updates.shown(key, entry.etag);
       const pending = state === 'stale' ? revalidation.background(page, ctx) : Promise.resolve(null);
       return { layout: entry.layout, source: 'cache', etag: entry.etag, revalidation: pending };
     }
-    const bundled = bundledLayout(deps.defaults, page);
+    const bundled = invalidated ? null : bundledLayout(deps.defaults, page);
     if (bundled) {
       updates.shown(key, '');
       const pending = revalidation.background(page, ctx);
       return { layout: bundled, source: 'default', etag: null, revalidation: pending };
     }
     const result = await revalidation.revalidate(page, ctx);
+    if (result.status === 'superseded' || !(await identity.current(ticket))) return null;
     if (!result.layout) throw new LayoutUnavailableError(page);
     updates.shown(key, result.etag);
     return {
@@ -80,7 +106,9 @@ function createLaunch(deps) {
       etag: result.etag,
       revalidation: Promise.resolve(result),
     };
-  };
+  }
+
+  return launch;
 }
 
 module.exports = { createLaunch, LayoutUnavailableError };

@@ -9,14 +9,15 @@
  * - no network, no token, a 5xx: the stored copy while within max-age + stale-if-error
  *   ("offline"), else the bundled default or null ("expired");
  * - a 4xx: rejects with the ApiError (the caller got something wrong).
- * Concurrent revalidations of one layout share a request; each result that changes what the app
- * shows goes to the `onUpdate` listeners.
+ * Concurrent revalidations of one layout for one user share a request; each result that changes
+ * what the app shows goes to the `onUpdate` listeners. An answer that arrives when its user is no
+ * longer signed in (or their settings changed, or they were erased, since it was asked) is
+ * dropped: not stored, not announced, "superseded" with no layout.
  */
 
 const { parseCacheControl, usableOnError } = require('./cache-control');
 const { headerValue, NetworkError, ApiError } = require('./http');
 const { contextQuery } = require('./context');
-const { subjectOf } = require('./token');
 const { SCHEMA, isUsableLayout, bundledLayout } = require('./layout');
 const { keyOf } = require('./updates');
 
@@ -25,6 +26,9 @@ const { keyOf } = require('./updates');
 /** @typedef {import('../../index').RevalidateResult} RevalidateResult */
 /** @typedef {import('./store').StoredEntry} StoredEntry */
 /** @typedef {ReturnType<typeof createRevalidation>} Revalidation */
+
+/** @type {RevalidateResult} the answer came for a user (or settings) no longer current */
+const SUPERSEDED = Object.freeze({ layout: null, status: 'superseded', etag: null });
 
 /**
  * @typedef {object} RevalidationDeps
@@ -42,7 +46,7 @@ const { keyOf } = require('./updates');
 /** @param {RevalidationDeps} deps */
 function createRevalidation(deps) {
   const { call, identity, store, now, updates } = deps;
-  /** @type {Record<string, Promise<RevalidateResult> | undefined>} page?query -> the request in flight */
+  /** @type {Record<string, Promise<RevalidateResult> | undefined>} user|page|query -> the request in flight */
   const inflight = {};
 
   /**
@@ -62,21 +66,14 @@ function createRevalidation(deps) {
 
   /**
    * @param {string} page
-   * @param {LayoutContext} ctx
+   * @param {string} query
+   * @param {import('./identity').Ticket} ticket who asks
    * @returns {Promise<{key: string | null, result: RevalidateResult}>}
    */
-  async function fetchLayout(page, ctx) {
-    const query = contextQuery(ctx);
-    let tokenValue;
-    try {
-      tokenValue = await identity.token();
-    } catch (err) {
-      // no token (a failed login round trip): as unreachable as the server itself
-      return { key: null, result: fallback(null, page, err) };
-    }
-    const user = subjectOf(tokenValue);
+  async function fetchLayout(page, query, ticket) {
+    const { user, token: tokenValue } = ticket;
     const key = keyOf(user, page, query);
-    const entry = store.get(user, page, query);
+    const entry = store.get(user, page, query); // validated: a damaged copy is dropped, never revalidated
     /** @type {import('./http').Headers} */
     const header = {};
     if (entry && entry.etag) header['If-None-Match'] = entry.etag;
@@ -85,9 +82,11 @@ function createRevalidation(deps) {
       res = await call('GET', '/v1/layouts/' + encodeURIComponent(page) + (query ? '?' + query : ''),
         tokenValue, undefined, header);
     } catch (err) {
-      if (err instanceof NetworkError) return { key, result: fallback(entry, page, err) };
-      throw err;
+      if (!(err instanceof NetworkError)) throw err;
+      if (!(await identity.current(ticket))) return { key: null, result: SUPERSEDED };
+      return { key, result: fallback(entry, page, err) };
     }
+    if (!(await identity.current(ticket))) return { key: null, result: SUPERSEDED };
     const status = res.statusCode;
     const cacheControlHeader = headerValue(res.header, 'cache-control');
     const cc = parseCacheControl(cacheControlHeader);
@@ -135,17 +134,20 @@ function createRevalidation(deps) {
    */
   function revalidate(page, context) {
     const ctx = context || deps.context();
-    const sharedKey = page + '?' + contextQuery(ctx);
-    const shared = inflight[sharedKey];
-    if (shared) return shared;
-    const promise = fetchLayout(page, ctx).then(({ key, result }) => {
-      if (key) updates.emit(key, page, result);
-      return result;
-    });
-    inflight[sharedKey] = promise;
-    const clear = () => { delete inflight[sharedKey]; };
-    promise.then(clear, clear);
-    return promise;
+    const query = contextQuery(ctx);
+    return identity.ticket().then((ticket) => {
+      const sharedKey = keyOf(ticket.user, page, query);
+      const shared = inflight[sharedKey];
+      if (shared) return shared;
+      const promise = fetchLayout(page, query, ticket).then(({ key, result }) => {
+        if (key) updates.emit(key, page, result);
+        return result;
+      });
+      inflight[sharedKey] = promise;
+      const clear = () => { delete inflight[sharedKey]; };
+      promise.then(clear, clear);
+      return promise;
+    }, (err) => fallback(null, page, err)); // no token (a failed login round trip): as unreachable as the server
   }
 
   /**

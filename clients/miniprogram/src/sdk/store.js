@@ -4,7 +4,8 @@
  * eviction, over a `wx`-style synchronous storage ({getStorageSync, setStorageSync,
  * removeStorageSync}), and the per-user flags that go with them (the personalization strength
  * last seen; the event queue keeps its own key). Storage failures (quota, a corrupt value) never
- * break a launch: the SDK behaves as if nothing was stored.
+ * break a launch: the SDK behaves as if nothing was stored. Writes fail safe (nothing is left
+ * that the index does not name), reads validate, and damage is repaired where it is found.
  */
 
 /**
@@ -18,6 +19,8 @@
  */
 /** @typedef {{k: string, u: string, t: number}} IndexItem storage key, user, last used (ms) */
 /** @typedef {ReturnType<typeof createStore>} Store */
+
+const { isUsableLayout } = require('./layout');
 
 /**
  * @param {import('../../index').SyncStorage} storage
@@ -63,10 +66,37 @@ function createStore(storage, options) {
     }
   }
 
-  /** @returns {IndexItem[]} */
+  const layoutPrefix = prefix + 'layout:';
+
+  /**
+   * @param {unknown} item
+   * @returns {item is IndexItem}
+   */
+  function isIndexItem(item) {
+    if (!item || typeof item !== 'object') return false;
+    const it = /** @type {Record<string, unknown>} */ (item);
+    return typeof it.k === 'string' && it.k.indexOf(layoutPrefix) === 0 && typeof it.u === 'string' &&
+      typeof it.t === 'number' && isFinite(it.t);
+  }
+
+  /**
+   * The index, validated: an item that is not {k, u, t} (or names a key outside this SDK's
+   * prefix) is dropped and the repaired index written back; never throws.
+   * @returns {IndexItem[]}
+   */
   function readIndex() {
-    const index = read(indexKey);
-    return Array.isArray(index) ? index : [];
+    const raw = read(indexKey);
+    if (raw === null) return [];
+    const list = Array.isArray(raw) ? raw : [];
+    /** @type {Record<string, boolean>} */
+    const seen = {};
+    const index = list.filter((item) => {
+      if (!isIndexItem(item) || seen[item.k]) return false;
+      seen[item.k] = true;
+      return true;
+    });
+    if (index.length !== list.length || !Array.isArray(raw)) write(indexKey, index);
+    return index;
   }
 
   /**
@@ -75,43 +105,85 @@ function createStore(storage, options) {
    * @param {string} query
    */
   function layoutKey(user, page, query) {
-    return prefix + 'layout:' + user + '|' + page + '|' + query;
+    return layoutPrefix + user + '|' + page + '|' + query;
   }
 
   /**
+   * A stored entry this SDK can use: a drawable layout, an ETag or null, a finite storedAt and a
+   * Cache-Control object. Anything else was damaged (or written by something else).
+   * @param {unknown} value
+   * @returns {value is StoredEntry}
+   */
+  function isEntry(value) {
+    if (!value || typeof value !== 'object') return false;
+    const entry = /** @type {Record<string, unknown>} */ (value);
+    const cc = entry.cacheControl;
+    return isUsableLayout(entry.layout) && (entry.etag === null || typeof entry.etag === 'string') &&
+      typeof entry.storedAt === 'number' && isFinite(entry.storedAt) &&
+      !!cc && typeof cc === 'object' && !Array.isArray(cc);
+  }
+
+  /**
+   * The stored copy, validated: a damaged one is removed (with its index item) and reads as
+   * nothing, so its ETag is never sent and a 304 never revives it.
    * @param {string} user
    * @param {string} page
    * @param {string} query
    * @returns {StoredEntry | null}
    */
   function get(user, page, query) {
-    const entry = read(layoutKey(user, page, query));
-    if (!entry || typeof entry !== 'object' || !entry.layout) return null;
-    return entry;
+    const key = layoutKey(user, page, query);
+    const entry = read(key);
+    if (entry === null) return null;
+    if (isEntry(entry)) return entry;
+    remove(key);
+    const index = readIndex();
+    const kept = index.filter((item) => item.k !== key);
+    if (kept.length !== index.length) write(indexKey, kept);
+    return null;
   }
 
   /**
+   * Store a copy, failing safe: the index names the key before the value is written (an index
+   * item without a value reads as nothing; a value without an index item would escape erasure),
+   * and a value that cannot be written (the storage is full) is removed, not left as it was.
    * @param {string} user
    * @param {string} page
    * @param {string} query
    * @param {StoredEntry} entry
    * @param {number} now
+   * @returns {boolean} stored
    */
   function put(user, page, query, entry, now) {
     const key = layoutKey(user, page, query);
-    let index = readIndex().filter((item) => item.k !== key);
+    const index = readIndex().filter((item) => item.k !== key);
     index.push({ k: key, u: user, t: now });
     index.sort((a, b) => a.t - b.t);
     if (index.length > maxEntries) {
       index.splice(0, index.length - maxEntries).forEach((item) => remove(item.k));
     }
-    if (!write(key, entry)) {
-      // likely the storage quota: drop the oldest half and try once more
-      const drop = index.splice(0, Math.floor(index.length / 2));
-      drop.forEach((item) => { if (item.k !== key) remove(item.k); });
-      if (!write(key, entry)) index = index.filter((item) => item.k !== key);
+    /** likely the storage quota: drop the oldest half (never this key) */
+    const makeRoom = () => {
+      const others = index.filter((item) => item.k !== key);
+      others.slice(0, Math.ceil(others.length / 2)).forEach((item) => {
+        remove(item.k);
+        index.splice(index.indexOf(item), 1);
+      });
+    };
+    if (!write(indexKey, index)) {
+      makeRoom();
+      if (!write(indexKey, index)) {
+        remove(key); // the old value is still named by the old index; it is outdated either way
+        return false;
+      }
     }
-    write(indexKey, index);
+    if (write(key, entry)) return true;
+    remove(key); // the old copy is outdated and the new one does not fit: neither stays
+    makeRoom();
+    if (write(indexKey, index) && write(key, entry)) return true;
+    remove(key);
+    write(indexKey, index.filter((item) => item.k !== key));
+    return false;
   }
 
   /**
@@ -154,20 +226,49 @@ function createStore(storage, options) {
    * @param {string} user
    */
   function invalidateUser(user) {
-    readIndex().forEach((item) => {
-      if (item.u !== user) return;
-      const entry = read(item.k);
-      if (entry && typeof entry === 'object') {
-        entry.invalidated = true;
-        write(item.k, entry);
+    keysOf(user, readIndex()).forEach((k) => {
+      const entry = read(k);
+      if (!isEntry(entry)) return remove(k);
+      entry.invalidated = true;
+      if (!write(k, entry)) remove(k); // a copy that cannot be marked must not pass for fresh
+    });
+  }
+
+  /**
+   * Every key this SDK stored for the user: the index's, and the storage's own key list where
+   * the platform has one (getStorageInfoSync), so a copy left unindexed (an older SDK, a crash
+   * between writes) is found too. Keys outside this SDK's prefix are never touched.
+   * @param {string} user
+   * @param {IndexItem[]} index
+   * @returns {string[]}
+   */
+  function keysOf(user, index) {
+    const mine = layoutPrefix + user + '|';
+    /** @type {Record<string, boolean>} */
+    const found = {};
+    index.forEach((item) => { if (item.u === user) found[item.k] = true; });
+    /** @type {unknown[]} */
+    let all = [];
+    try {
+      const info = typeof storage.getStorageInfoSync === 'function' ? storage.getStorageInfoSync() : null;
+      all = info && Array.isArray(info.keys) ? info.keys : [];
+    } catch (e) {
+      // no key list on this platform: the index is all there is
+    }
+    all.forEach((k) => {
+      // "<prefix>layout:<user>|<page>|<query>": page and query never hold "|", so a user whose
+      // id extends this one's ("alice|bob") is not this user
+      if (typeof k === 'string' && k.indexOf(mine) === 0 && k.slice(mine.length).split('|').length === 2) {
+        found[k] = true;
       }
     });
+    return Object.keys(found);
   }
 
   /** @param {string} user */
   function removeUser(user) {
     const index = readIndex();
-    index.forEach((item) => { if (item.u === user) remove(item.k); });
+    keysOf(user, index).forEach(remove);
     write(indexKey, index.filter((item) => item.u !== user));
     remove(personalizationKey(user));
     remove(prefix + 'events:' + user);

@@ -74,11 +74,13 @@ function createUpdates(deps) {
     if (current[key] === etag) return;
     current[key] = etag;
     const layout = result.layout;
+    const since = deps.now() - (launchedAt[key] || 0);
     /** @type {UpdateMeta} */
     const meta = {
       etag: result.etag,
       status: result.status,
-      applyNow: deps.now() - (launchedAt[key] || 0) <= deps.applyWithinMs,
+      // a clock set back since the launch gives a negative interval: not "just launched"
+      applyNow: since >= 0 && since <= deps.applyWithinMs,
     };
     listeners.slice().forEach((fn) => {
       try { fn(page, layout, meta); } catch (e) { deps.onError(e); }
