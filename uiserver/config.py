@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".uiserver")
+AUDIT_RETENTION = 186 * 86_400.0  # seconds (`Config.audit_retention`)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -131,6 +132,12 @@ class Config:
     )
     session_rotate: float = field(
         default_factory=lambda: _env_duration("UISERVER_SESSION_ROTATE", 900)
+    )
+    # The audit log (`uiserver.audit`) keeps entries this long (seconds), then prunes them:
+    # six months by default, the least the PRC Cybersecurity Law (网络安全法, article 21 (3))
+    # asks network operators to keep logs for (6 x 31 days).
+    audit_retention: float = field(
+        default_factory=lambda: _env_duration("UISERVER_AUDIT_RETENTION", AUDIT_RETENTION)
     )
     publish_layouts_on_start: bool = True
     # Launch counters and experiment exposures are written in the background, batched: how long

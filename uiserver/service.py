@@ -17,6 +17,8 @@ Callers hold the part they need; nothing reaches into the store around them.
     telemetry  TelemetryStore   impressions, taps, render errors per component (counters)
     revocations Revocations     revoked tokens, in memory, kept current by invalidations
     sessions   ConsoleSessions  designer console sessions (the store's session role)
+    audit      AuditLog         administrative acts (templates and drafts through the
+                                `audit.acts` roles; the others where they are made)
 
 Invalidation: every store write that changes a layout input emits an Invalidation to the
 store's listeners, in this process after commit and in every other process sharing the store.
@@ -26,11 +28,15 @@ write invalidates exactly once. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from uiserver.audit.acts import AuditedDrafts, AuditedTemplates
+from uiserver.audit.log import AuditLog
 from uiserver.auth.revocations import Revocations
 from uiserver.auth.sessions import ConsoleSessions, SessionPolicy
 from uiserver.auth.tokens import Lifetimes
@@ -90,8 +96,10 @@ class Service:
         self.policy = policy
         self.engine = Engine(catalog, policy)
         self.breaker = StoreBreaker()
+        self.audit = AuditLog(store.audit, config.audit_retention)
         self.live = LivePages(store.templates, store, self.engine, self.breaker)
-        self.publisher = Publisher(store.templates, catalog, policy, self.engine, self.live)
+        templates = AuditedTemplates(store.templates, self.audit)
+        self.publisher = Publisher(templates, catalog, policy, self.engine, self.live)
         self.cache = LayoutCache(config.layout_cache_size, config.request_cache_size)
         self.loader = ProfileLoader(store.users, config.profile_cache_size, self.cache.requests)
         self.recorder = ActivityRecorder(store.activity, config.activity_flush_s)
@@ -107,7 +115,7 @@ class Service:
         )
         self.users = UserData(store.users, policy)
         self.events = EventIntake(store.users, store.activity, self.live, store.telemetry)
-        self.drafts: DraftStore = store.drafts
+        self.drafts: DraftStore = AuditedDrafts(store.drafts, self.audit)
         self.counts: ActivityStore = store.activity
         self.telemetry: TelemetryStore = store.telemetry
         self.lifetimes = Lifetimes(config.token_max_lifetime, config.designer_token_max_lifetime)
@@ -120,6 +128,7 @@ class Service:
             SessionPolicy(config.session_idle, config.session_max, config.session_rotate),
         )
         self.ready = False
+        self.background: list[asyncio.Task[None]] = []
         # Files skipped at start (too large, not a regular file, malformed): shown by /readyz.
         self.file_errors: tuple[LoadError, ...] = ()
         store.add_listener(self.invalidate)
@@ -139,10 +148,15 @@ class Service:
             self.revocations.heard(Invalidation("all"))
         await self.publisher.publish_files(file_templates or {}, file_bases)
         await self.live.reload()
+        self.background.append(asyncio.create_task(self.audit.keep_pruning()))
         self.ready = True
 
     async def close(self) -> None:
         """Finish the background writes (served orders, launch counters), then close the store."""
+        for task in self.background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.server.drain()
         try:
             await self.recorder.close()

@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("uiserver.publishing",),
     ("uiserver.users",),
     ("uiserver.auth",),
+    ("uiserver.audit",),
     ("uiserver.admin",),
     ("uiserver.service",),
     ("uiserver.http",),
@@ -46,6 +47,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 # What the pure engine never imports: I/O, the server's edges, caches (DESIGN section 6).
 ENGINE_FORBIDDEN = (
     "uiserver.store",
+    "uiserver.audit",
     "uiserver.serving",
     "uiserver.http",
     "uiserver.publishing",
@@ -79,6 +81,7 @@ ENGINE_FORBIDDEN = (
 )
 LINT_FORBIDDEN = (
     "uiserver.store",
+    "uiserver.audit",
     "uiserver.serving",
     "uiserver.http",
     "uiserver.publishing",

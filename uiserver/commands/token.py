@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from uiserver.audit.acts import revocation_details
+from uiserver.audit.log import AuditLog
 from uiserver.auth import SECRET_FILE, Lifetimes, default_ttl, mint_token, resolve_secret
 from uiserver.auth.revocations import RevocationRefused, revocation
 from uiserver.config import Config
@@ -104,6 +106,10 @@ async def _store(url: str, data_dir: Path, record: Revocation) -> Revocation:
     store = open_store(url, data_dir)
     await store.open()
     try:
-        return await store.revocations.revoke(record)
+        stored = await store.revocations.revoke(record)
+        await AuditLog(store.audit).record(
+            "token.revoke", record.author, details=revocation_details(stored)
+        )
+        return stored
     finally:
         await store.close()

@@ -399,11 +399,14 @@ async def preview_draft(request: Request) -> Response:
 
 async def put_segments(request: Request) -> Response:
     """Bulk import: a JSON array or JSON lines; one bad item and nothing is stored."""
-    designer(request)
+    who = designer(request)
     body = await read_body(request, SEGMENTS_LIMIT)
     content_type = request.headers.get("content-type", "")
+    service = service_of(request)
     with store_writes():
-        users = await ops.import_segments(service_of(request).users, body, content_type)
+        users = await ops.import_segments(
+            service.users, body, content_type, service.audit, who.user_id
+        )
     return json_response({"users": users})
 
 

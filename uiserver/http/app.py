@@ -27,6 +27,7 @@ from uiserver.config import Config, resolve_data_dir
 from uiserver.documents import DocumentError
 from uiserver.http import faults, logs
 from uiserver.http.admin import admin_routes
+from uiserver.http.audit import audit_routes
 from uiserver.http.console.routes import console_routes
 from uiserver.http.editor_api import designer_api_routes
 from uiserver.http.errors import ApiError, api_error_handler, http_exception_handler
@@ -108,6 +109,7 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
         *health_routes(),
         *admin_routes(),
         *revocation_routes(),
+        *audit_routes(),
         *designer_api_routes(),
         *console_routes(),
         # Reached only for methods the fast path does not take: answers 405 in JSON.

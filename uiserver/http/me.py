@@ -113,8 +113,11 @@ async def export_data(request: Request) -> Response:
 
 async def erase(request: Request) -> Response:
     user_id = user(request)
+    service = service_of(request)
     with store_writes():
-        await service_of(request).users.erase(user_id)
+        await service.users.erase(user_id)
+    # The act by its count: the audit log never names an end user (actor `user`: their own).
+    await service.audit.record("user.erase", "user", details={"users": 1})
     return json_response({"erased": True})
 
 

@@ -29,6 +29,7 @@ from uiserver.schema import (
     Template,
 )
 from uiserver.serving.context import openapi_parameters
+from uiserver.store.base import AuditPage
 from uiserver.users.settings import MERGE_PATCH, SETTINGS_FIELDS, SettingsDocument
 
 STRUCTS = (
@@ -46,6 +47,7 @@ STRUCTS = (
     Readout,
     ComponentType,
     ExperimentReadout,
+    AuditPage,
 )
 
 
@@ -122,6 +124,14 @@ _CONTEXT_PARAMS = [
     {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
 ]
 _PAGE = {"name": "page", "in": "path", "required": True, "schema": {"type": "string"}}
+_INSTANT = {"description": "Unix seconds or ISO 8601 (UTC without a zone)", "schema": _STR}
+_AUDIT_PARAMS = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+    {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    *({"name": name, "in": "query", "schema": _STR} for name in ("page", "act", "actor")),
+    {"name": "since", "in": "query", **_INSTANT},
+    {"name": "until", "in": "query", **_INSTANT},
+]
 _PERSONA = {"name": "persona", "in": "query", "schema": {"enum": list(PERSONAS)}}
 _FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}
 _EXPERIMENT = {
@@ -541,6 +551,15 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
         None,
         {200: _obj(revocations={"type": "array", "items": _REVOCATION})},
         [],
+    ),
+    (
+        "get",
+        "/v1/admin/audit",
+        "The audit log of administrative acts, newest first (role designer or admin); "
+        "`next` is the `before` of the following page",
+        None,
+        {200: _ref("AuditPage"), 400: _ref("ErrorBody"), 503: _ref("ErrorBody")},
+        _AUDIT_PARAMS,
     ),
     ("get", "/healthz", "Liveness", None, {200: _obj(status=_STR)}, []),
     (

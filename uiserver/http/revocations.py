@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from uiserver.audit.acts import revocation_details
 from uiserver.auth.revocations import RevocationRefused, revocation
 from uiserver.http.deps import admin, decode_json, read_body, service_of, store_writes
 from uiserver.http.errors import ApiError
@@ -60,6 +61,7 @@ async def revoke(request: Request) -> Response:
         raise ApiError(422, "invalid", exc.message, exc.field) from None
     with store_writes():
         stored = await service.store.revocations.revoke(record)
+    await service.audit.record("token.revoke", who.user_id, details=revocation_details(stored))
     return json_response(revocation_json(stored), 201)
 
 

@@ -23,7 +23,7 @@ added there, and the test suite scans the whole keyspace for the id after an era
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -556,6 +556,138 @@ class SessionStore(Protocol):
         """End every session of the family (logout); how many there were."""
 
 
+class AuditEntry(msgspec.Struct, frozen=True):
+    """One administrative act as the audit log keeps it (`uiserver.audit`).
+
+    `id`: monotonic per store (1, 2, ...; 0 before it is appended). `time`: Unix seconds.
+    `actor`: the operator's token subject (designer or admin), or a fixed name for acts no
+    operator made (`files`, `user` for an end user's own erasure: never an end user's id).
+    `act`: what was done (`template.publish`...). `page`: the page it changed, "" for none.
+    `before`, `after`, `details`: small JSON objects (versions, percents, counts, a diff
+    summary), never an end user's id."""
+
+    id: int
+    time: float
+    actor: str
+    act: str
+    page: str = ""
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    details: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class AuditQuery(msgspec.Struct, frozen=True):
+    """Which entries to read, newest first: ids below `before` (0: from the newest), at most
+    `limit`, each filter that is set matching exactly (`since` <= time < `until`, seconds)."""
+
+    limit: int = 50
+    before: int = 0
+    page: str | None = None
+    act: str | None = None
+    actor: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+    def matches(self, entry: AuditEntry) -> bool:
+        return (
+            (self.page is None or entry.page == self.page)
+            and (self.act is None or entry.act == self.act)
+            and (self.actor is None or entry.actor == self.actor)
+            and (self.since is None or entry.time >= self.since)
+            and (self.until is None or entry.time < self.until)
+        )
+
+
+class AuditPage(msgspec.Struct, frozen=True):
+    """A page of entries, newest first; `next`: the `before` of the following page (None: no
+    older entry is left to look at). Fewer than `limit` entries with a `next` happen when a
+    backend stopped scanning (Redis: `AUDIT_SCAN` entries a request)."""
+
+    entries: list[AuditEntry]
+    next: int | None
+
+
+class AuditStore(Protocol):
+    """The audit log: append-only, ids monotonic per store, pruned by age. No user id is
+    ever in it, so erasure never looks at it."""
+
+    async def append(self, entry: AuditEntry) -> AuditEntry:
+        """Store the entry under the next id (its `id` is ignored); the entry as stored."""
+
+    async def entries(self, query: AuditQuery) -> AuditPage:
+        """Entries matching the query, newest first."""
+
+    async def after(self, after_id: int, limit: int) -> list[AuditEntry]:
+        """Up to `limit` entries with ids above `after_id`, oldest first (webhook delivery)."""
+
+    async def last_id(self) -> int:
+        """The id of the newest entry ever appended (0: none)."""
+
+    async def prune(self, older_than: float) -> int:
+        """Delete the entries dated before `older_than` (Unix seconds); how many."""
+
+
+class Webhook(msgspec.Struct, frozen=True):
+    """An operator's webhook and its delivery state (`uiserver.audit.webhooks`).
+
+    `format`: `json` (signed, `uiserver.audit.formats`), `wecom`, `feishu`, `dingtalk` (chat
+    robots). `secret`: the HMAC key (json, feishu and dingtalk signing). `acts`, `pages`:
+    only these (empty: all). `cursor`: the id of the last audit entry dealt with (delivered
+    or not matching); `attempts`, `next_at`, `last_error`: the entry after it failing;
+    `owner`, `lease_until`: the replica delivering it until then (Unix seconds)."""
+
+    id: str
+    url: str
+    format: str
+    secret: str
+    created: float
+    author: str
+    acts: tuple[str, ...] = ()
+    pages: tuple[str, ...] = ()
+    cursor: int = 0
+    attempts: int = 0
+    next_at: float = 0.0
+    last_error: str = ""
+    delivered: int = 0  # entries delivered since it was made
+    owner: str = ""
+    lease_until: float = 0.0
+
+
+class WebhookStore(Protocol):
+    """Registered webhooks with their cursor into the audit log (the outbox: what is after
+    the cursor is still to deliver, so nothing is lost across restarts) and a lease per hook
+    (one replica delivers it at a time)."""
+
+    async def add_hook(self, hook: Webhook) -> None:
+        """Store a new hook (its id is new)."""
+
+    async def hooks(self) -> list[Webhook]:
+        """Every hook, by creation time."""
+
+    async def delete_hook(self, hook_id: str) -> bool:
+        """Forget the hook; whether there was one."""
+
+    async def lease(self, hook_id: str, owner: str, now: float, ttl: float) -> Webhook | None:
+        """Take or renew the hook's lease for `owner` until `now + ttl` when it is free,
+        expired or already `owner`'s; the hook as leased, or None (another replica holds it,
+        or the hook is gone)."""
+
+    async def progress(
+        self,
+        hook_id: str,
+        owner: str,
+        *,
+        cursor: int,
+        delivered: int,
+        attempts: int = 0,
+        next_at: float = 0.0,
+        last_error: str = "",
+    ) -> bool:
+        """Record delivery progress while `owner` holds the lease: the cursor (never moved
+        back), entries delivered more, and the failure state of the next one. False (nothing
+        written) when the lease was lost or the hook is gone."""
+
+
 class Store(InvalidationSource, Protocol):
     """A backend: lifecycle and invalidation, and one object per role. Each backend builds its
     roles the same way (`store/sqlite/`, `store/redis/`: one module per role), and the
@@ -582,6 +714,12 @@ class Store(InvalidationSource, Protocol):
 
     @property
     def revocations(self) -> RevocationStore: ...
+
+    @property
+    def audit(self) -> AuditStore: ...
+
+    @property
+    def webhooks(self) -> WebhookStore: ...
 
     async def open(self) -> None:
         """Connect / create tables; idempotent."""

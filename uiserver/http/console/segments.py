@@ -87,7 +87,10 @@ async def import_segments(request: Request) -> Response:
     form = await checked_form(request, current, SEGMENTS_FORM_LIMIT)
     text = form.get("segments", "")
     try:
-        users = await admin.import_segments(service_of(request).users, text.encode())
+        service = service_of(request)
+        users = await admin.import_segments(
+            service.users, text.encode(), audit=service.audit, actor=current.who.user_id
+        )
     except DocumentError as exc:
         refused = api_error(exc)
         return await _segments(request, current, refused.status, text=text, error=refused.message)

@@ -10,6 +10,8 @@ client's pool, the invalidation channel, the listeners, the key names):
     drafts     RedisDrafts     drafts.py     designers' drafts
     sessions   RedisSessions   sessions.py   designer console sessions (hashed ids)
     revocations RedisRevocations revocations.py  revoked subjects and token ids
+    audit      RedisAudit      audit.py      the audit log of administrative acts
+    webhooks   RedisWebhooks   webhooks.py   webhooks, their cursors and leases
 
 Keys are named in `keys.py` (users and experiments), `templates.py` and `drafts.py`; the prefix
 is `uiserver:` by default.
@@ -29,6 +31,7 @@ from collections.abc import Mapping
 
 from uiserver.store.base import Listener
 from uiserver.store.redis.activity import RedisActivity
+from uiserver.store.redis.audit import RedisAudit
 from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.drafts import RedisDrafts
 from uiserver.store.redis.keys import DEFAULT_PREFIX
@@ -37,6 +40,7 @@ from uiserver.store.redis.sessions import RedisSessions
 from uiserver.store.redis.telemetry import RedisTelemetry
 from uiserver.store.redis.templates import RedisTemplates
 from uiserver.store.redis.users import RedisUsers
+from uiserver.store.redis.webhooks import RedisWebhooks
 
 
 class RedisStore:
@@ -69,6 +73,8 @@ class RedisStore:
         self.drafts = RedisDrafts(self.conn)
         self.sessions = RedisSessions(self.conn)
         self.revocations = RedisRevocations(self.conn)
+        self.audit = RedisAudit(self.conn)
+        self.webhooks = RedisWebhooks(self.conn)
 
     @property
     def url(self) -> str:

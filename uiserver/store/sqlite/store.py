@@ -11,6 +11,8 @@
     drafts     SQLiteDrafts     drafts.py     designers' drafts
     sessions   SQLiteSessions   sessions.py   designer console sessions (hashed ids)
     revocations SQLiteRevocations revocations.py  revoked subjects and token ids
+    audit      SQLiteAudit     audit.py      the audit log of administrative acts
+    webhooks   SQLiteWebhooks  webhooks.py   webhooks, their cursors and leases
 
 Erasure (`erasure`): every table with a `user_id` column, the change log's rows naming the user,
 an epoch that refuses stale writes, `secure_delete`, a WAL checkpoint.
@@ -24,6 +26,7 @@ from pathlib import Path
 from uiserver.store.base import Listener
 from uiserver.store.sqlite import (
     activity,
+    audit,
     changes,
     drafts,
     erasure,
@@ -33,8 +36,10 @@ from uiserver.store.sqlite import (
     telemetry,
     templates,
     users,
+    webhooks,
 )
 from uiserver.store.sqlite.activity import SQLiteActivity
+from uiserver.store.sqlite.audit import SQLiteAudit
 from uiserver.store.sqlite.database import Database
 from uiserver.store.sqlite.drafts import SQLiteDrafts
 from uiserver.store.sqlite.revocations import SQLiteRevocations
@@ -42,6 +47,7 @@ from uiserver.store.sqlite.sessions import SQLiteSessions
 from uiserver.store.sqlite.telemetry import SQLiteTelemetry
 from uiserver.store.sqlite.templates import SQLiteTemplates
 from uiserver.store.sqlite.users import SQLiteUsers
+from uiserver.store.sqlite.webhooks import SQLiteWebhooks
 
 SCHEMA = (
     *users.SCHEMA,
@@ -53,6 +59,8 @@ SCHEMA = (
     *sessions.SCHEMA,
     *revocations.SCHEMA,
     *telemetry.SCHEMA,
+    *audit.SCHEMA,
+    *webhooks.SCHEMA,
 )
 MIGRATIONS = (activity.migrate, templates.migrate, event_ids.migrate)
 
@@ -96,6 +104,8 @@ class SQLiteStore:
         self.drafts = SQLiteDrafts(self.db)
         self.sessions = SQLiteSessions(self.db)
         self.revocations = SQLiteRevocations(self.db)
+        self.audit = SQLiteAudit(self.db)
+        self.webhooks = SQLiteWebhooks(self.db)
 
     @property
     def path(self) -> Path:

@@ -1,0 +1,87 @@
+"""The audit log: every administrative act, recorded after it committed, kept in the store's
+audit role (`store.base.AuditStore`) for `retention` seconds
+(`Config.audit_retention`, `UISERVER_AUDIT_RETENTION`; six months by default).
+
+An act is recorded right after the write it describes committed, never before (an act that
+failed or changed nothing leaves no entry). A store failure between the two loses that one
+entry: it is logged at ERROR and counted in `lost`, and the act's answer is unchanged (it
+was applied). Listeners (`Outbox.wake`) hear of each entry appended in this process.
+
+    audit = AuditLog(store.audit)
+    await audit.record("template.archive", "dora", page="home", before={...}, after={...})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from uiserver.config import AUDIT_RETENTION
+from uiserver.store.base import AuditEntry, AuditPage, AuditQuery, AuditStore, StoreUnavailable
+
+log = logging.getLogger("uiserver")
+
+# How often a process prunes the log (seconds).
+PRUNE_EVERY = 3_600.0
+
+
+class AuditLog:
+    """Records acts and reads them back; `clock` (Unix seconds) is injectable in tests."""
+
+    def __init__(
+        self,
+        store: AuditStore,
+        retention: float = AUDIT_RETENTION,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.retention = retention
+        self.clock = clock
+        self.lost = 0  # entries not recorded because the store failed
+        self.listeners: list[Callable[[AuditEntry], None]] = []
+
+    async def record(
+        self,
+        act: str,
+        actor: str,
+        page: str = "",
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEntry | None:
+        """Append one entry (the act already happened); the entry as stored, or None when the
+        store failed (logged, counted in `lost`; never raised: the act stands)."""
+        entry = AuditEntry(0, self.clock(), actor, act, page, before, after, details or {})
+        try:
+            stored = await self.store.append(entry)
+        except StoreUnavailable as exc:
+            self.lost += 1
+            log.error("audit entry %s on %r by %s not recorded: %s", act, page, actor, exc)
+            return None
+        for listener in self.listeners:
+            listener(stored)
+        return stored
+
+    async def entries(self, query: AuditQuery) -> AuditPage:
+        """A page of entries, newest first. Raises StoreUnavailable."""
+        return await self.store.entries(query)
+
+    async def prune(self) -> int:
+        """Delete the entries older than the retention; how many. Raises StoreUnavailable."""
+        return await self.store.prune(self.clock() - self.retention)
+
+    async def keep_pruning(self, every: float = PRUNE_EVERY) -> None:
+        """Prune now and then every `every` seconds, until cancelled (a failing store is
+        logged and tried again next time)."""
+        while True:
+            try:
+                removed = await self.prune()
+            except StoreUnavailable as exc:
+                log.warning("audit log not pruned: %s", exc)
+            else:
+                if removed:
+                    log.info("audit log: %d entries past the retention pruned", removed)
+            await asyncio.sleep(every)
