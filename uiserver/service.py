@@ -78,6 +78,9 @@ class Readiness:
     ready: bool
     file_conflicts: list[FileConflict]  # files not published at start (the live one kept)
     file_errors: tuple[LoadError, ...] = ()  # files of components/ and layouts/ not loaded
+    # Pages the store lost (a Redis that came back empty), served from this process's copy
+    # until they are republished: not ready meanwhile.
+    templates_lost: tuple[str, ...] = ()
 
 
 class Service:
@@ -166,13 +169,18 @@ class Service:
         await self.store.close()
 
     async def readiness(self) -> Readiness:
-        """Ready when the store answers, invalidations are heard and templates are loaded."""
+        """Ready when the store answers, invalidations are heard, templates are loaded and the
+        store has every one this process serves. Pages the store lost are republished from the
+        last-known-good copy here too (`LivePages.restore`), so a probe alone repairs them."""
         store_ok = await self.store.ping()
+        if store_ok:
+            await self.live.sync()
         listening = self.store.subscribed
-        ready = store_ok and listening and self.ready and bool(self.live.pages)
+        lost = tuple(sorted(self.live.lost))
+        ready = store_ok and listening and self.ready and bool(self.live.pages) and not lost
         conflicts = list(self.publisher.file_conflicts.values())
         pages = sorted(self.live.pages)
-        return Readiness(store_ok, listening, pages, ready, conflicts, self.file_errors)
+        return Readiness(store_ok, listening, pages, ready, conflicts, self.file_errors, lost)
 
     def invalidate(self, message: Invalidation) -> None:
         """The store listener: drop exactly what the change affects."""

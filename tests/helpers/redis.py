@@ -36,6 +36,7 @@ class RedisServer:
         self.persistent = persistent
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.extra: list[str] = []  # more options for the next start (`--min-replicas-to-write`)
         directory.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -61,6 +62,7 @@ class RedisServer:
             str(self.directory),
             "--protected-mode",
             "no",
+            *self.extra,
         ]
 
     def start(self) -> None:

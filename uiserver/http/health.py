@@ -18,7 +18,9 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     """Ready when the store answers, this process hears other replicas' invalidations (a
-    store without a subscription, SQLite, always does) and templates are loaded.
+    store without a subscription, SQLite, always does), templates are loaded and the store
+    still has them (`templates_lost`: pages a Redis that came back empty lost, served from this
+    process's copy until republished).
 
     Not ready is not dead: layouts keep answering (degraded) while the store is down.
     """
@@ -29,6 +31,7 @@ async def readyz(request: Request) -> Response:
         "store": state.store,
         "invalidations": state.invalidations,
         "templates": state.templates,
+        "templates_lost": list(state.templates_lost),
         # Files in layouts/ left unpublished at start because the console published since.
         "file_conflicts": [
             {

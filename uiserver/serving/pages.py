@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from dataclasses import dataclass, field
 
 import msgspec
@@ -27,6 +28,7 @@ from uiserver.store.allocations import served
 from uiserver.store.base import (
     InvalidationSource,
     PageState,
+    PublishOptions,
     Rollout,
     StoreUnavailable,
     TemplateRecord,
@@ -94,6 +96,9 @@ class LivePages:
         self.archived: set[str] = set()  # pages taken down (their history is kept)
         self.dirty: set[str] = set()  # pages a template invalidation named, not reloaded yet
         self.reload_all = False  # a resubscription or bulk change: revalidate every page
+        # Pages served from what this process holds because the store lost them (a Redis that
+        # came back empty): not ready until they are republished (`restore`, or from files).
+        self.lost: set[str] = set()
         self.loads: Coalescer[str, None] = Coalescer()
 
     def page(self, page: str) -> LivePage:
@@ -163,7 +168,7 @@ class LivePages:
         templates keep serving (possibly one version behind) and the reload is retried later.
         """
         self.invalidations.poll()
-        if not (self.reload_all or self.dirty):
+        if not (self.reload_all or self.dirty or self.lost):
             return True
         if not self.breaker.may_ask():
             return False
@@ -172,6 +177,8 @@ class LivePages:
                 await self.loads.run("*", self.reload)
             for page in list(self.dirty):
                 await self.loads.run(page, functools.partial(self.reload_page, page))
+            if self.lost:
+                await self.loads.run("restore", self.restore)
         except StoreUnavailable as exc:
             self.breaker.failed(exc)
             return False
@@ -202,6 +209,7 @@ class LivePages:
             if state.archived is None
         }
         lost = set(self.pages) - set(states)
+        self.lost = lost
         self.pages = {**self._vanished(lost), **pages}
 
     async def reload_page(self, page: str) -> None:
@@ -216,13 +224,46 @@ class LivePages:
             self.dirty.add(page)  # still to do
             raise
         if state is None:
+            self.lost |= {page} & set(self.pages)
             self._vanished({page} & set(self.pages))  # logged; the page keeps serving
-        elif state.archived is not None:
+            return
+        self.lost.discard(page)
+        if state.archived is not None:
             self.archived.add(page)
             self.pages = {name: live for name, live in self.pages.items() if name != page}
         else:
             self.archived.discard(page)
             self.pages[page] = self._refresh(page, state)
+
+    async def restore(self) -> None:
+        """Republish the last-known-good version of every page the store lost, so the store
+        serves every replica (and the next one to start) what this process serves: the version
+        everyone gets (during a staged rollout below 100%, the previous one), with its author,
+        message and source (`files` stays `files`, so `layouts/` keeps its say). A page the
+        store has again meanwhile (another replica restored it, or published files) is left as
+        it is. Raises StoreUnavailable (the pages stay lost; `sync` tries again)."""
+        for page in sorted(self.lost):
+            held = self.pages.get(page)
+            if held is None or await self.templates.states(page):
+                self.lost.discard(page)
+                continue
+            record = held.pick("").record  # what anonymous callers get: everyone's version
+            await self.templates.publish(
+                page,
+                record.version,
+                record.document,
+                record.author,
+                record.message,
+                time.time(),
+                PublishOptions(source=record.source),
+            )
+            log.warning(
+                "republished template %s version %s from the last-known-good copy "
+                "(the store had lost it)",
+                page,
+                record.version,
+            )
+            await self.reload_page(page)
 
     def _vanished(self, missing: set[str]) -> dict[str, LivePage]:
         """Pages the store no longer has (not archived: gone). Templates are never deleted, so

@@ -221,6 +221,37 @@ async def test_a_store_that_lost_its_pages_does_not_take_them_down(
     assert "lost the live templates of cart, home, me" in caplog.text
 
 
+async def test_restore_puts_the_last_known_good_versions_back_in_the_store(
+    parts: Publishing, tmp_path: Path
+) -> None:
+    """The lost pages are republished with the version, author and message served; a page the
+    store has again meanwhile (files published by another replica) is left as it is."""
+    held = dict(parts.live.pages)
+    empty = FlakyStore(tmp_path / "empty" / "uiserver.db")
+    await empty.open()
+    parts.live.templates = empty.templates
+    try:
+        await parts.live.reload()
+        assert parts.live.lost == set(held)
+        cart = held["cart"].record
+        await empty.templates.publish("cart", "elsewhere", cart.document, "bob", "files", 1.0)
+        await parts.live.restore()
+        assert parts.live.lost == set()
+        states = await empty.templates.states()
+    finally:
+        await empty.close()
+    assert states["cart"].head.version == "elsewhere"
+    for page in set(held) - {"cart"}:
+        record = held[page].record
+        head = states[page].head
+        assert (head.version, head.author, head.message) == (
+            record.version,
+            record.author,
+            record.message,
+        )
+        assert head.document == record.document and head.source == record.source
+
+
 # ------------------------------------------------------------------ event_key
 
 HOME = {c.id: c for c in V1.components}

@@ -42,3 +42,19 @@ async def test_without_wait_options_a_single_server_does_not_wait(redis_url: str
         await store.users.erase_user("u1")  # no replica, no WAIT: acknowledged
     finally:
         await store.close()
+
+
+async def test_a_refusal_inside_a_transaction_is_unavailable_not_a_bug(redis_url: str) -> None:
+    """NOREPLICAS (min-replicas-to-write unmet) on a command of a MULTI: redis-py prefixes the
+    reply with "Command # 1 (...) of pipeline caused error: "; still a 503, not a 500."""
+    store = RedisStore(redis_url)
+    await store.open()
+    try:
+        await store.conn.redis.config_set("min-replicas-to-write", 1)
+        with pytest.raises(StoreUnavailable, match=r"^redis: NOREPLICAS"):
+            await store.users.put_settings("u1", Settings(font_scale=1.5))
+        with pytest.raises(StoreUnavailable, match=r"^redis: NOREPLICAS"):
+            await store.users.erase_user("u1")
+    finally:
+        await store.conn.redis.config_set("min-replicas-to-write", 0)
+        await store.close()

@@ -49,7 +49,8 @@ class WaitingPipeline(Pipeline):
         if confirmed < self.replicas:
             raise NotReplicated(
                 f"redis: the write is on the primary, but {confirmed} of the {self.replicas} "
-                f"replicas asked for confirmed it within {self.timeout_ms} ms"
+                f"replicas asked for confirmed it within {self.timeout_ms} ms",
+                "refused",  # counted with the refusals in /metrics (store errors by kind)
             )
         return response
 

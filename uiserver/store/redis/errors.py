@@ -27,6 +27,9 @@ def guard() -> Iterator[None]:
         kind = "timeout" if isinstance(exc, (RedisTimeoutError, TimeoutError)) else "connection"
         raise StoreUnavailable(f"redis: {exc}", kind) from exc
     except ResponseError as exc:
-        if isinstance(exc, REFUSED) or str(exc).startswith(REFUSALS):
-            raise StoreUnavailable(f"redis: {exc}", "refused") from exc
+        # inside a transaction redis-py makes it "Command # N (...) of pipeline caused error:
+        # ('NOREPLICAS ...',)": the reply is what follows, without the tuple's repr
+        reply = str(exc).rpartition("caused error: ")[2].lstrip("('\"")
+        if isinstance(exc, REFUSED) or reply.startswith(REFUSALS):
+            raise StoreUnavailable(f"redis: {reply}", "refused") from exc
         raise
