@@ -9,9 +9,15 @@
 const js = require('@eslint/js');
 const globals = require('globals');
 
-/** The globals of the WeChat runtime this package and its example use (no `my`/`tt` yet). */
+/**
+ * The globals of the runtimes this package and its example run in: WeChat's, and the runtime
+ * objects platforms/index.js looks for (Alipay `my`, Douyin `tt`, a web page's `window`).
+ */
 const miniprogram = {
   wx: 'readonly',
+  my: 'readonly',
+  tt: 'readonly',
+  window: 'readonly',
   App: 'readonly',
   Page: 'readonly',
   Component: 'readonly',
@@ -72,7 +78,8 @@ module.exports = [
   },
   {
     // the renderer's tests run in jsdom (`@jest-environment jsdom`)
-    files: ['test/renderer.test.js', 'test/cases.test.js', 'test/example.test.js', 'test/helpers/render.js'],
+    files: ['test/renderer.test.js', 'test/cases.test.js', 'test/example.test.js', 'test/helpers/render.js',
+      'test/web.test.js', 'test/web-renderer.test.js'],
     languageOptions: { globals: { ...globals.node, ...globals.jest, ...globals.browser } },
   },
   {

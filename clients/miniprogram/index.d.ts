@@ -78,6 +78,18 @@ export interface SyncStorage {
   getStorageInfoSync?(): { keys: string[] };
 }
 
+/**
+ * A runtime's adapter: its transport, storage, app-hide hook and system info in the shapes the
+ * core takes (`platforms.wechat(wx)`, `alipay(my)`, `douyin(tt)`, `web(window)`; `detect()`).
+ */
+export interface Platform {
+  name: 'wechat' | 'alipay' | 'douyin' | 'web' | (string & {});
+  request: RequestFn;
+  storage: SyncStorage;
+  onAppHide?: (fn: () => void) => void;
+  systemInfo: () => Partial<WechatMiniprogram.SystemInfo> & Record<string, unknown>;
+}
+
 export interface Scheduler {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(id: unknown): void;
@@ -108,7 +120,9 @@ export interface LayoutClientOptions {
   baseUrl: string;
   /** The user's JWT from your backend; sync or async; '' or null for anonymous. */
   getToken?: () => string | null | undefined | Promise<string | null | undefined>;
-  /** Default `wx.request`. */
+  /** The runtime's adapter (default `platforms.detect()`: wx, my, tt, else the web page). */
+  platform?: Platform;
+  /** Default the platform's (`wx.request`, `my.request`, `tt.request`, `fetch`). */
   request?: RequestFn;
   /** Default `wx`. */
   storage?: SyncStorage;
@@ -228,6 +242,18 @@ export function usableOnError(entry: StoredTiming | null | undefined, now: numbe
 export function contextFromSystemInfo(info: Partial<WechatMiniprogram.SystemInfo>): LayoutContext;
 export function contextQuery(context: LayoutContext): string;
 export function subjectOf(token: string | null | undefined): string;
+
+export const platforms: {
+  /** The runtime this code runs in (WeChat, Alipay, Douyin, else a web page), or null. */
+  detect(): Platform | null;
+  wechat(wx: WechatMiniprogram.Wx): Platform;
+  /** Alipay's `my`: `headers`/`status`, object-style storage, HTTP errors through `fail`. */
+  alipay(my: any): Platform;
+  /** Douyin's `tt`: wx's signatures. */
+  douyin(tt: any): Platform;
+  /** A web page: `fetch`, `localStorage` (JSON), `visibilitychange`, the window's context. */
+  web(window: any): Platform;
+};
 
 export const registry: {
   setDefault(client: Pick<LayoutClient, 'track'>): void;

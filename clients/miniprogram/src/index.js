@@ -12,6 +12,7 @@ const { contextFromSystemInfo, contextQuery } = require('./sdk/context');
 const { NetworkError, ApiError } = require('./sdk/http');
 const { subjectOf } = require('./sdk/token');
 const registry = require('./registry');
+const platforms = require('./platforms');
 
 /**
  * The public API is what index.d.ts declares: `tsc` (checkJs) holds this object to that module's
@@ -29,6 +30,7 @@ const api = {
   contextQuery,
   subjectOf,
   registry,
+  platforms,
   NetworkError,
   ApiError,
   LayoutUnavailableError,

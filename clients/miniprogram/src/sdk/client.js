@@ -24,6 +24,7 @@ const { createUpdates } = require('./updates');
 const { createRevalidation } = require('./revalidation');
 const { createLaunch } = require('./launch');
 const registry = require('../registry');
+const platforms = require('../platforms');
 
 /** @typedef {import('../../index').LayoutClient} LayoutClient */
 /** @typedef {import('../../index').LayoutClientOptions} LayoutClientOptions */
@@ -33,11 +34,6 @@ const registry = require('../registry');
  * @typedef {'defaults' | 'now' | 'applyWithinMs' | 'timeoutMs' | 'maxEntries' | 'storagePrefix'
  *   | 'events' | 'register'} Defaulted
  */
-
-/** @returns {WechatMiniprogram.Wx | null} */
-function runtimeWx() {
-  return typeof wx === 'undefined' ? null : wx;
-}
 
 /**
  * The declared `createLayoutClient` (index.d.ts) is what this implements: the type ties them.
@@ -56,18 +52,19 @@ const createLayoutClient = function createLayoutClient(options) {
     register: true,
   }, options || {});
   if (!opts.baseUrl) throw new TypeError('baseUrl is required');
-  const wxApi = runtimeWx();
+  // the runtime's adapter (wx, my, tt or the web) for whatever the options leave out
+  const platform = opts.platform || platforms.detect();
   const baseUrl = String(opts.baseUrl).replace(/\/+$/, '');
-  const request = opts.request || (wxApi && wxApi.request.bind(wxApi));
+  const request = opts.request || (platform && platform.request);
   if (!request) throw new TypeError('request is required outside the mini-program runtime');
-  const storage = opts.storage || wxApi;
+  const storage = opts.storage || (platform && platform.storage);
   if (!storage) throw new TypeError('storage is required outside the mini-program runtime');
   const now = opts.now;
   const scheduler = opts.scheduler || {
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (id) => clearTimeout(/** @type {number} */ (id)),
   };
-  const systemInfo = opts.systemInfo || defaultSystemInfo;
+  const systemInfo = opts.systemInfo || (platform ? platform.systemInfo : defaultSystemInfo);
   const currentContext = () => contextFromSystemInfo(systemInfo());
   const store = createStore(storage, { prefix: opts.storagePrefix, maxEntries: opts.maxEntries });
   const call = createApi(request, baseUrl, opts.timeoutMs);
@@ -152,7 +149,7 @@ const createLayoutClient = function createLayoutClient(options) {
   };
 
   identity.refresh();
-  const onAppHide = opts.onAppHide || (wxApi && typeof wxApi.onAppHide === 'function' && wxApi.onAppHide.bind(wxApi));
+  const onAppHide = opts.onAppHide || (platform && platform.onAppHide);
   if (onAppHide) {
     onAppHide(() => {
       events.persist();

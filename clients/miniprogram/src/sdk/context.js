@@ -15,23 +15,27 @@
 
 const ORDER = ['device', 'width', 'dark', 'low_power', 'font_px', 'locale', 'daypart', 'weather'];
 
-/** @returns {SystemInfo} */
-function defaultSystemInfo() {
-  if (typeof wx === 'undefined') return {};
+/**
+ * @param {WechatMiniprogram.Wx} [api] `wx` (default the runtime's)
+ * @returns {SystemInfo}
+ */
+function defaultSystemInfo(api) {
+  const runtime = api || globalWx();
+  if (!runtime) return {};
   // base library >= 2.20.1 splits getSystemInfoSync (now deprecated) into these three
-  if (typeof wx.getWindowInfo === 'function' && typeof wx.getAppBaseInfo === 'function') {
+  if (typeof runtime.getWindowInfo === 'function' && typeof runtime.getAppBaseInfo === 'function') {
     /** @type {SystemInfo} */
     const info = {};
     /** @type {Array<(() => object) | undefined>} */
-    const readers = [wx.getWindowInfo, wx.getAppBaseInfo, wx.getDeviceInfo];
+    const readers = [runtime.getWindowInfo, runtime.getAppBaseInfo, runtime.getDeviceInfo];
     readers.forEach((fn) => {
       if (typeof fn !== 'function') return;
-      try { Object.assign(info, fn.call(wx)); } catch (e) { /* not in this runtime */ }
+      try { Object.assign(info, fn.call(runtime)); } catch (e) { /* not in this runtime */ }
     });
     return info;
   }
   try {
-    return wx.getSystemInfoSync();
+    return runtime.getSystemInfoSync();
   } catch (e) {
     return {};
   }
@@ -99,6 +103,11 @@ function contextQuery(ctx) {
   ORDER.forEach(add);
   Object.keys(fields).sort().forEach((key) => { if (!seen[key]) add(key); });
   return parts.join('&');
+}
+
+/** @returns {WechatMiniprogram.Wx | undefined} the runtime's `wx`, if there is one */
+function globalWx() {
+  return typeof wx === 'undefined' ? undefined : wx;
 }
 
 module.exports = { contextFromSystemInfo, contextQuery, defaultSystemInfo, deviceClass };

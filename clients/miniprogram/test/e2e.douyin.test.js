@@ -1,0 +1,3 @@
+'use strict';
+// End to end on the douyin adapter against a real `uiserver serve` (the suite: helpers/e2e-suite.js).
+require('./helpers/e2e-suite')(require('./helpers/runtimes').runtime('douyin'));
