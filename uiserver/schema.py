@@ -34,6 +34,12 @@ from uiserver.types import (
 # "\n": `(?!\n)` makes "#000000\n" or a page "home\n" fail here, as in JSON Schema's own
 # (ECMAScript) reading of the same pattern, where `$` is the end and the look-ahead is a no-op.
 _END = r"$(?!\n)"
+# A renderer (SDK) version: MAJOR.MINOR.PATCH, each 0-9999 (the semver core, SemVer 2.0.0
+# section 2, without pre-release or build parts).
+RENDERER_VERSION_PATTERN = r"^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})"
+RendererVersion = Annotated[
+    str, Meta(pattern=RENDERER_VERSION_PATTERN + _END, description="MAJOR.MINOR.PATCH")
+]
 HexColour = Annotated[str, Meta(pattern=r"^#[0-9A-Fa-f]{6}" + _END, description="#RRGGBB")]
 # An identifier: every name a designer or operator gives that becomes a key or is copied into
 # users' data (page names, component ids and types, zones, variants, experiment ids,
@@ -115,6 +121,11 @@ class ComponentType(StrictFrozen, frozen=True):
     columns: int = 0  # phone column count for grids
     bold_text: bool = False  # draws its text bold: large text from policy.large_bold_text_px
     props: dict[str, PropSpec] = {}  # the props an instance may set; none when empty
+    # The first renderer version that draws this type (`engine.capability`); a client that
+    # declares an older renderer gets `fallback` instead (another type; none: the component is
+    # left out), re-checked by every rule.
+    since: RendererVersion = "0.0.0"
+    fallback: Ident | None = None
 
 
 # --------------------------------------------------------------------------- templates

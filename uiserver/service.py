@@ -15,6 +15,7 @@ Callers hold the part they need; nothing reaches into the store around them.
     drafts     DraftStore       designers' drafts (the store's draft role)
     counts     ActivityStore    experiment counts for the readout (the store's activity role)
     telemetry  TelemetryStore   impressions, taps, render errors per component (counters)
+    capabilities Capabilities   what clients can draw, kill switches, renderers seen
     revocations Revocations     revoked tokens, in memory, kept current by invalidations
     sessions   ConsoleSessions  designer console sessions (the store's session role)
     audit      AuditLog         administrative acts (templates and drafts through the
@@ -49,6 +50,7 @@ from uiserver.publishing.publisher import Publisher
 from uiserver.schema import Template
 from uiserver.serving.breaker import StoreBreaker
 from uiserver.serving.cache import LayoutCache
+from uiserver.serving.capabilities import Capabilities
 from uiserver.serving.layouts import LayoutServer
 from uiserver.serving.pages import LivePages
 from uiserver.serving.profiles import ProfileLoader
@@ -121,6 +123,7 @@ class Service:
         self.drafts: DraftStore = AuditedDrafts(store.drafts, self.audit)
         self.counts: ActivityStore = store.activity
         self.telemetry: TelemetryStore = store.telemetry
+        self.capabilities = Capabilities(catalog.types, store.capabilities, config.activity_flush_s)
         self.lifetimes = Lifetimes(config.token_max_lifetime, config.designer_token_max_lifetime)
         self.revocations = Revocations(
             store.poll, lambda: store.revocations.revocations(time.time())
@@ -149,6 +152,10 @@ class Service:
         except StoreUnavailable as exc:  # keep trying in the background (degraded mode)
             log.warning("revocations could not be read at start (%s); retrying", exc)
             self.revocations.heard(Invalidation("all"))
+        try:
+            await self.capabilities.reload()
+        except StoreUnavailable as exc:  # read again before the first capability resolves
+            log.warning("kill switches could not be read at start (%s); retrying", exc)
         await self.publisher.publish_files(file_templates or {}, file_bases)
         await self.live.reload()
         self.background.append(asyncio.create_task(self.audit.keep_pruning()))
@@ -166,6 +173,7 @@ class Service:
         except Exception:  # never keep the store open over a lost batch of counters
             log.exception("writing pending activity on close failed")
         await self.revocations.close()
+        await self.capabilities.close()
         await self.store.close()
 
     async def readiness(self) -> Readiness:
@@ -196,6 +204,7 @@ class Service:
             # and try the store again at once (it just answered the subscriber).
             self.live.mark_all()
             self.revocations.heard(message)
+            self.capabilities.heard()  # a kill switch may have changed
             self.breaker.answered()
             self.loader.clear()
             self.cache.requests.clear()

@@ -28,6 +28,7 @@ from uiserver.documents import DocumentError
 from uiserver.http import faults, logs
 from uiserver.http.admin import admin_routes
 from uiserver.http.audit import audit_routes
+from uiserver.http.capabilities import capability_routes
 from uiserver.http.console.routes import console_routes
 from uiserver.http.editor_api import designer_api_routes
 from uiserver.http.errors import ApiError, api_error_handler, http_exception_handler
@@ -110,6 +111,7 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
         *admin_routes(),
         *revocation_routes(),
         *audit_routes(),
+        *capability_routes(),
         *designer_api_routes(),
         *console_routes(),
         # Reached only for methods the fast path does not take: answers 405 in JSON.

@@ -20,13 +20,19 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from uiserver.auth import AuthError, TokenVerifier
+from uiserver.engine.capability import CapabilityError
+from uiserver.engine.check import LayoutRuleError
 from uiserver.http.errors import error_body
 from uiserver.http.failures import Failures
 from uiserver.http.metrics import Metrics
 from uiserver.http.negotiation import EncodingMemo, matching_tag
+from uiserver.schema import Context
 from uiserver.service import Service
+from uiserver.serving.capabilities import UnknownTypes
 from uiserver.serving.context import ContextMemo, QueryError
-from uiserver.serving.pages import UnknownPage
+from uiserver.serving.layouts import Served
+from uiserver.serving.pages import NotDrawable, UnknownPage
+from uiserver.store.base import StoreUnavailable
 from uiserver.users.ids import shown
 
 PREFIX = "/v1/layouts/"
@@ -58,7 +64,7 @@ class LayoutApp:
         self._common = [
             (b"content-type", b"application/json"),
             (b"cache-control", cache_control),
-            (b"vary", b"Authorization, Accept-Encoding"),
+            (b"vary", b"Authorization, Accept-Encoding, X-UI-Capabilities"),
         ]
         # A degraded answer (store unreachable: the base layout, or templates possibly one
         # version behind) is shown once and never stored: `no-store` keeps the client's stored
@@ -67,7 +73,7 @@ class LayoutApp:
         self._degraded = [
             (b"content-type", b"application/json"),
             (b"cache-control", b"no-store"),
-            (b"vary", b"Authorization, Accept-Encoding"),
+            (b"vary", b"Authorization, Accept-Encoding, X-UI-Capabilities"),
             (b"x-uiserver-degraded", b"1"),
         ]
 
@@ -111,6 +117,48 @@ class LayoutApp:
             latency.in_flight -= 1
             self.metrics.layout_latency.observe(time.perf_counter() - started, status)
 
+    async def _serve(
+        self, user_id: str, page: str, key: bytes, context: Context, capability: str | None
+    ) -> Served | Answer:
+        """The layout for the client's capability (None: every type), or the error answer."""
+        can_draw = None
+        if capability is not None:
+            refused, cap_key, can_draw = await self._drawable(capability)
+            if refused is not None:
+                return refused
+            key = key + b"\x1f" + cap_key.encode()
+        try:
+            return await self.service.server.layout(user_id, page, key, context, can_draw)
+        except UnknownPage:
+            return self._error(404, "unknown_page", f"no page {shown(page)}", "page")
+        except (NotDrawable, LayoutRuleError) as exc:
+            return self._error(
+                406,
+                "not_drawable",
+                f"no layout of {shown(page)} can be drawn with the types this client declared: "
+                + (exc.message if isinstance(exc, NotDrawable) else str(exc))[:300],
+                "X-UI-Capabilities",
+            )
+
+    async def _drawable(self, raw: str) -> tuple[Answer | None, str, frozenset[str] | None]:
+        """(None, the canonical capability, the types this client may be sent), or the error
+        answer first:
+        400 `bad_capabilities` (malformed), 428 `capabilities_unknown` (a types hash never
+        registered: `POST /v1/capabilities`, then ask again), 503 (the store cannot say)."""
+        field = "X-UI-Capabilities"
+        try:
+            return None, *await self.service.capabilities.resolve(raw)
+        except CapabilityError as exc:
+            return self._error(400, "bad_capabilities", exc.message, field), "", None
+        except UnknownTypes as exc:
+            message = (
+                f"types hash {exc.capability.types} is not registered: POST /v1/capabilities "
+                '{"renderer", "types"}, then ask again'
+            )
+            return self._error(428, "capabilities_unknown", message, field), "", None
+        except StoreUnavailable:
+            return self._error(503, "unavailable", "the store cannot be reached", field), "", None
+
     def _error(self, status: int, code: str, message: str, field: str | None = None) -> Answer:
         body = error_body(code, message, field)
         headers = [
@@ -125,7 +173,9 @@ class LayoutApp:
         """The answer to a layout GET or HEAD: (status, headers, body); sent by `__call__`, so
         an error raised here is always answered before anything went out."""
         page = scope["path"][len(PREFIX) :]
-        authorization, if_none_match, accept_encoding = _request_headers(scope["headers"])
+        authorization, if_none_match, accept_encoding, capability = _request_headers(
+            scope["headers"]
+        )
         user_id = ""
         if authorization:
             verifier = self.verifier()
@@ -142,10 +192,9 @@ class LayoutApp:
         if isinstance(parsed, QueryError):
             return self._error(400, "bad_query", parsed.message, parsed.field)
         context, key = parsed
-        try:
-            served = await self.service.server.layout(user_id, page, key, context)
-        except UnknownPage:
-            return self._error(404, "unknown_page", f"no page {shown(page)}", "page")
+        served = await self._serve(user_id, page, key, context, capability)
+        if not isinstance(served, Served):
+            return served
         entry = served.entry
         use_gzip = self._encodings.get(accept_encoding)[0 if entry.compressible else 1]
         if use_gzip is None:
@@ -178,10 +227,10 @@ class LayoutApp:
 
 def _request_headers(
     headers: Iterable[tuple[bytes, bytes]],
-) -> tuple[str | None, bytes | None, bytes | None]:
-    """Authorization (text), If-None-Match and Accept-Encoding (bytes) of a launch request, the
-    only headers the fast path reads; None for each one absent."""
-    authorization = if_none_match = accept_encoding = None
+) -> tuple[str | None, bytes | None, bytes | None, str | None]:
+    """Authorization (text), If-None-Match and Accept-Encoding (bytes) and X-UI-Capabilities
+    (text) of a launch request, the only headers the fast path reads; None for each absent."""
+    authorization = if_none_match = accept_encoding = capability = None
     for name, value in headers:
         if name == b"authorization":
             authorization = value.decode("latin-1")
@@ -189,4 +238,6 @@ def _request_headers(
             if_none_match = value
         elif name == b"accept-encoding":
             accept_encoding = value
-    return authorization, if_none_match, accept_encoding
+        elif name == b"x-ui-capabilities":
+            capability = value.decode("latin-1")
+    return authorization, if_none_match, accept_encoding, capability

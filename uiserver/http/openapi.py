@@ -195,6 +195,15 @@ _VERSION = {
     "description": "one template version's counters; 404 when the page never had it",
     "schema": {**_STR, "maxLength": 64},
 }
+_SWITCH = _obj(
+    type=_STR,
+    since=_STR,
+    until={"type": ["string", "null"]},
+    reason=_STR,
+    author=_STR,
+    created=_NUM,
+)
+_TYPE = {"name": "type", "in": "path", "required": True, "schema": _STR}
 _REVOCATION = _obj(
     kind={"enum": ["subject", "jti"]},
     subject=_STR,
@@ -513,6 +522,49 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
             404: _ref("ErrorBody"),
         },
         [_PAGE, _EXPERIMENT],
+    ),
+    (
+        "post",
+        "/v1/capabilities",
+        "Register what a client can draw (any signed-in caller): its renderer version and type "
+        "list; answers the X-UI-Capabilities value to send (`r=MAJOR.MINOR.PATCH;t=<hash>`)",
+        _obj(renderer=_STR, types={"type": "array", "items": _STR, "maxItems": 512}),
+        {
+            201: _obj(
+                capability=_STR,
+                drawable={"type": "array", "items": _STR},
+                unknown={"type": "array", "items": _STR},
+            ),
+            401: _ref("ErrorBody"),
+            409: _ref("ErrorBody"),
+            422: _ref("ErrorBody"),
+        },
+        [],
+    ),
+    (
+        "get",
+        "/v1/admin/kill-switches",
+        "The kill switches in force (role admin)",
+        None,
+        {200: _obj(kill_switches={"type": "array", "items": _SWITCH})},
+        [],
+    ),
+    (
+        "put",
+        "/v1/admin/kill-switches/{type}",
+        "Switch a component type off for renderer versions `since` through `until` (role "
+        "admin): those clients get its fallback on every replica at once",
+        _obj(since=_STR, until={"type": ["string", "null"]}, reason=_STR),
+        {200: _SWITCH, 403: _ref("ErrorBody"), 404: _ref("ErrorBody"), 422: _ref("ErrorBody")},
+        [_TYPE],
+    ),
+    (
+        "delete",
+        "/v1/admin/kill-switches/{type}",
+        "Lift a type's kill switch (role admin)",
+        None,
+        {200: _obj(type=_STR, deleted={"type": "boolean"}), 404: _ref("ErrorBody")},
+        [_TYPE],
     ),
     (
         "get",

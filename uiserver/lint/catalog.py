@@ -5,7 +5,7 @@ A problem is a value, `Problem(field, message)`, with `field` relative to the co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from uiserver.lint.props import FIXED_HEIGHT_PROPS
 from uiserver.policy import Policy
@@ -101,3 +101,40 @@ COMPONENT_CHECKS: tuple[Callable[[ComponentType, Policy], Iterable[Problem]], ..
 def lint_component(ctype: ComponentType, policy: Policy) -> list[Problem]:
     """Problems of one catalogue entry (field paths relative to the component file)."""
     return [p for check in COMPONENT_CHECKS for p in check(ctype, policy)]
+
+
+def lint_fallbacks(types: Mapping[str, ComponentType]) -> dict[str, list[Problem]]:
+    """Problems of each type's `fallback` (`engine.capability`), by type name: it must name
+    another catalogue type, its chain must not loop, and the fallback must be drawn by every
+    renderer that needs it (its `since` no later than the type's: otherwise the clients that
+    cannot draw the type cannot draw its fallback either)."""
+    out: dict[str, list[Problem]] = {}
+    for name, ctype in types.items():
+        target = ctype.fallback
+        if target is None:
+            continue
+        problems = out.setdefault(name, [])
+        if target == name or target not in types:
+            what = "itself" if target == name else f"{target!r}, which is not in the catalogue"
+            problems.append(Problem("fallback", f"the fallback names {what}"))
+            continue
+        if _version(types[target].since) > _version(ctype.since):
+            problems.append(
+                Problem(
+                    "fallback",
+                    f"{target!r} needs renderer {types[target].since}, later than this "
+                    f"type's {ctype.since}: clients that cannot draw {name!r} cannot draw it",
+                )
+            )
+        seen: set[str] = {name}
+        at: str | None = target
+        while at is not None and at in types and at not in seen:
+            seen.add(at)
+            at = types[at].fallback
+        if at is not None and at in seen:
+            problems.append(Problem("fallback", f"the fallback chain loops back to {at!r}"))
+    return {name: found for name, found in out.items() if found}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))

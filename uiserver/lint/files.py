@@ -19,7 +19,7 @@ from uiserver.catalog import (
     read_file,
 )
 from uiserver.files import resolved
-from uiserver.lint.catalog import lint_component
+from uiserver.lint.catalog import lint_component, lint_fallbacks
 from uiserver.lint.templates import lint_pages, problem_from_load_error, validate_document
 from uiserver.policy import Policy
 from uiserver.schema import ComponentType, Problem, Template
@@ -77,6 +77,11 @@ def load_catalog_leniently(
         elif ctype is not None:
             types[ctype.name] = ctype
         problems[path] = found
+    fallbacks = lint_fallbacks(types)
+    for path in problems:
+        name = path.stem
+        if name in fallbacks and name in types:
+            problems[path].extend(fallbacks[name])
     return Catalog(types), problems
 
 

@@ -17,15 +17,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from uiserver import tracing
-from uiserver.engine import Engine, Plan, encode_layout, plan_fingerprint
+from uiserver.engine import CompiledTemplate, Engine, Plan, encode_layout, plan_fingerprint
 from uiserver.engine.activity import serve_cohort
+from uiserver.engine.capability import annotate
 from uiserver.engine.plan import evidence_on
 from uiserver.engine.stability import enough_evidence
 from uiserver.policy import Policy
 from uiserver.schema import Context, Profile, Settings
 from uiserver.serving.breaker import StoreBreaker
 from uiserver.serving.cache import BodyEntry, LayoutCache, RequestEntry
-from uiserver.serving.pages import LivePage, LivePages, UnknownPage
+from uiserver.serving.pages import Drawn, LivePage, LivePages, UnknownPage
 from uiserver.serving.profiles import ProfileLoader
 from uiserver.serving.recorder import ActivityRecorder
 from uiserver.store.base import ErasedMeanwhile, StoreUnavailable, UserStore
@@ -86,7 +87,14 @@ class LayoutServer:
         self._profile_cache = profiles.cache
         self._memo = cache.requests
 
-    async def layout(self, user_id: str, page: str, key: bytes, context: Context) -> Served:
+    async def layout(
+        self,
+        user_id: str,
+        page: str,
+        key: bytes,
+        context: Context,
+        can_draw: frozenset[str] | None = None,
+    ) -> Served:
         """The encoded layout for a user (`""`: anonymous). Raises UnknownPage.
 
         `key` is `serving.context.context_key(context)`, the memo's key for the context: the
@@ -97,6 +105,12 @@ class LayoutServer:
         else gets the base layout for the context. Degraded answers are not memoized, so the
         user's own layout comes back with the store. A template reload that failed also marks
         the answer degraded: it may be one version behind.
+
+        `can_draw`: the types the client may be sent (`serving.capabilities`; None: every type).
+        A component of another type is served as its fallback or left out
+        (`LivePages.for_client`), the whole pipeline run on that; `key` must then name the
+        capability too. Raises NotDrawable, LayoutRuleError when no layout of the page can be
+        drawn by the client.
         """
         current = await self._sync()
         live = self.pages.pages.get(page)
@@ -105,6 +119,8 @@ class LayoutServer:
         if live.rollout is not None:
             live = live.pick(user_id)  # the memo below is keyed by the version picked
         self.served[live.served_key] += 1
+        drawn = None if can_draw is None else self.pages.for_client(live, can_draw)
+        compiled = live.compiled if drawn is None else drawn.compiled
         day = today()
         memo_key = (user_id, page, key)
         profile = self._profile_cache.get(user_id) if user_id else ANONYMOUS_PROFILE
@@ -113,7 +129,7 @@ class LayoutServer:
             memo is not None
             and profile is not None
             and memo.profile is profile
-            and memo.compiled is live.compiled
+            and memo.compiled is compiled
             and memo.day == day
         ):
             self.stats["hits"] += 1
@@ -136,12 +152,12 @@ class LayoutServer:
                 else:
                     self.breaker.answered()
         with tracing.span("engine.plan", page=page):
-            plan = self.engine.plan(live.compiled, profile, context, day=day)
-        entry = self._render(live, plan)
+            plan = self.engine.plan(compiled, profile, context, day=day)
+        entry = self._render(live, plan, drawn)
         if degraded:
             self.stats["degraded"] += 1
             return Served(entry, True)
-        self._memo[memo_key] = RequestEntry(live.compiled, profile, day, entry)
+        self._memo[memo_key] = RequestEntry(compiled, profile, day, entry)
         if user_id:  # counters and exposures: queued here, written in the background
             new_days = self.policy.new_user_days
             cohort = serve_cohort(plan.mode, profile.activity, day, new_days)
@@ -150,11 +166,14 @@ class LayoutServer:
             )
         evidence = evidence_on(profile, day)
         if enough_evidence(evidence, self.policy.min_evidence) and self.breaker.healthy:
-            self._remember_order(user_id, live, profile, plan)
+            self._remember_order(user_id, live, profile, plan, compiled)
         return Served(entry)
 
-    def _render(self, live: LivePage, plan: Plan) -> BodyEntry:
-        fingerprint = plan_fingerprint(live.record.version, plan)
+    def _render(self, live: LivePage, plan: Plan, drawn: Drawn | None = None) -> BodyEntry:
+        # A client that cannot draw every type shares bodies with every client that gets the
+        # same substitutions, never with one that gets others (the fingerprint names them).
+        version = live.record.version if drawn is None else drawn.fingerprint
+        fingerprint = plan_fingerprint(version, plan)
         entry = self.cache.bodies.get(fingerprint)
         if entry is not None:
             self.stats["hits"] += 1
@@ -162,12 +181,22 @@ class LayoutServer:
         self.stats["misses"] += 1
         self.stats["renders"] += 1
         with tracing.span("engine.render"):
-            layout = self.engine.render(live.compiled, plan)
+            if drawn is None:
+                layout = self.engine.render(live.compiled, plan)
+            else:
+                layout = annotate(self.engine.render(drawn.compiled, plan), drawn.substitutions)
             entry = BodyEntry.of(encode_layout(layout))
         self.cache.bodies[fingerprint] = entry
         return entry
 
-    def _remember_order(self, user_id: str, live: LivePage, profile: Profile, plan: Plan) -> None:
+    def _remember_order(
+        self,
+        user_id: str,
+        live: LivePage,
+        profile: Profile,
+        plan: Plan,
+        compiled: CompiledTemplate,
+    ) -> None:
         """Store the order served, so the next launch keeps it unless affinity clearly moved.
 
         Written in the background and only when it changed: a launch never waits on it, and a
@@ -175,7 +204,7 @@ class LayoutServer:
         the profile's erasure epoch: if the user was erased since the profile was read, the
         store refuses it (ErasedMeanwhile) and nothing comes back.
         """
-        ids = live.compiled.ids
+        ids = compiled.ids  # the version as served (fallbacks substituted)
         order = [ids[i] for i in plan.order]
         if profile.last_order.get(live.record.page) == order:
             return

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import msgspec
 
 from uiserver.datastructures import Coalescer
-from uiserver.engine import CompiledTemplate, Engine
+from uiserver.engine import CompiledTemplate, CompileError, Engine
+from uiserver.engine.capability import Substitution, substitute
 from uiserver.engine.hashing import rollout_bucket
 from uiserver.schema import Template
 from uiserver.serving.breaker import StoreBreaker
@@ -62,6 +63,15 @@ class LivePage:
     previous: LivePage | None = None
     served_key: tuple[str, str] = field(default=("", ""))  # (page, version) for the metric
     others: frozenset[str] = frozenset()  # ids of the page's components that are not interactive
+    types: frozenset[str] = frozenset()  # the component types the template uses
+    # What a client that cannot draw every type gets: drawable set -> (the substituted
+    # template compiled, its substitutions), or the reason it cannot be drawn (at most
+    # MAX_DRAWN sets a version; `engine.capability`).
+    drawn: dict[frozenset[str], Drawn | NotDrawable] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.types:
+            self.types = frozenset(c.type for c in self.template.components)
 
     def pick(self, user_id: str) -> LivePage:
         """The version this user gets: the new one for `percent`% of users (by bucket), the
@@ -72,6 +82,28 @@ class LivePage:
         if user_id and rollout_bucket(self.record.page, user_id) < rollout.percent * 100:
             return self
         return previous
+
+
+MAX_DRAWN = 16  # substituted compilations kept per live version
+
+
+class NotDrawable(Exception):
+    """The page cannot be drawn by this client: its fallbacks leave a layout that fails a rule
+    or does not compile (406 at the edge: no acceptable representation, RFC 9110 15.5.7)."""
+
+    def __init__(self, page: str, message: str) -> None:
+        super().__init__(f"{page}: {message}")
+        self.page = page
+        self.message = message
+
+
+@dataclass(slots=True, frozen=True)
+class Drawn:
+    """A live version as a client with fewer types gets it."""
+
+    compiled: CompiledTemplate
+    substitutions: tuple[Substitution, ...]
+    fingerprint: str  # the version and the substitutions: the body cache's version part
 
 
 class LivePages:
@@ -124,6 +156,34 @@ class LivePages:
             return key, "stored"
         others = live.others | (live.previous.others if live.previous is not None else frozenset())
         return None, "not_interactive" if component in others else "unknown_component"
+
+    def for_client(self, live: LivePage, can_draw: frozenset[str]) -> Drawn | None:
+        """The live version as a client that can draw only `can_draw` gets it: None when it
+        draws every type the page uses; else its fallbacks substituted and compiled (once per
+        drawable set, `MAX_DRAWN` kept). NotDrawable when the substituted template does not
+        compile; a layout of it that fails the final check raises LayoutRuleError at render."""
+        if live.types <= can_draw:
+            return None
+        found = live.drawn.get(can_draw)
+        if found is None:
+            found = self._substituted(live, can_draw)
+            if len(live.drawn) >= MAX_DRAWN:
+                live.drawn.pop(next(iter(live.drawn)))
+            live.drawn[can_draw] = found
+        if isinstance(found, NotDrawable):
+            raise found
+        return found
+
+    def _substituted(self, live: LivePage, can_draw: frozenset[str]) -> Drawn | NotDrawable:
+        template, subs = substitute(live.template, self.engine.catalog.types, can_draw)
+        try:
+            compiled = self.engine.compile(
+                template, live.record.version, served(live.record, template)
+            )
+        except CompileError as exc:
+            return NotDrawable(live.record.page, str(exc))
+        marks = ",".join(f"{s.component}={s.fallback or '-'}" for s in subs)
+        return Drawn(compiled, subs, f"{live.record.version}+{marks}")
 
     def drawn(
         self, user_id: str, page: str, component: str, version: str | None

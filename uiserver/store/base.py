@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
+from uiserver.engine.capability import KillSwitch
 from uiserver.engine.readout import VariantCounts
 from uiserver.engine.telemetry import ComponentCounts, CounterKey
 from uiserver.schema import Activity, Event, Profile, Settings
@@ -415,6 +416,43 @@ class TelemetryStore(Protocol):
         arms): `engine.telemetry.render_errors(rows)`."""
 
 
+class RegistryFull(RuntimeError):
+    """`CapabilityStore.register_types` past `MAX_TYPE_LISTS` lists: nothing stored."""
+
+
+MAX_TYPE_LISTS = 10_000  # type lists remembered (each at most the catalogue's size)
+MAX_RENDERERS_A_DAY = 256  # renderer versions counted a day; later ones count as `other`
+
+
+class CapabilityStore(Protocol):
+    """What clients can draw (`engine.capability`): type lists clients registered by hash,
+    operators' kill switches, and launches per renderer version a day. No user id anywhere."""
+
+    async def register_types(self, digest: str, types: frozenset[str]) -> None:
+        """Remember the drawable types (catalogue types only) of a client's list by its hash;
+        idempotent. RegistryFull past MAX_TYPE_LISTS."""
+
+    async def registered_types(self, digest: str) -> frozenset[str] | None:
+        """The types registered under the hash, or None."""
+
+    async def kill_switches(self) -> list[KillSwitch]:
+        """Every kill switch, by type."""
+
+    async def put_kill_switch(self, switch: KillSwitch) -> None:
+        """Create or replace the type's switch (one per type). Invalidates `all`: every
+        replica reloads the switches and no cached body keeps the type."""
+
+    async def delete_kill_switch(self, type_name: str) -> bool:
+        """Lift the type's switch; whether there was one. Invalidates `all` when it was."""
+
+    async def note_renderers(self, day: int, launches: Mapping[str, int]) -> None:
+        """Add launches per renderer version (`MAJOR.MINOR.PATCH`) on `day` (UTC day number);
+        past MAX_RENDERERS_A_DAY versions in a day, the rest add to `other`."""
+
+    async def renderers(self, since_day: int) -> dict[str, int]:
+        """Launches per renderer version from `since_day` on."""
+
+
 class TemplateStore(Protocol):
     """Append-only template history per page; the newest entry is live."""
 
@@ -705,6 +743,9 @@ class Store(InvalidationSource, Protocol):
 
     @property
     def telemetry(self) -> TelemetryStore: ...
+
+    @property
+    def capabilities(self) -> CapabilityStore: ...
 
     @property
     def drafts(self) -> DraftStore: ...

@@ -7,6 +7,7 @@ client's pool, the invalidation channel, the listeners, the key names):
     activity   RedisActivity   activity.py   counters and experiment counts
     templates  RedisTemplates  templates.py  template history, rollouts, archive
     telemetry  RedisTelemetry  telemetry.py  impressions, clicks, render errors (counters)
+    capabilities RedisCapabilities capabilities.py  type lists, kill switches, renderers seen
     drafts     RedisDrafts     drafts.py     designers' drafts
     sessions   RedisSessions   sessions.py   designer console sessions (hashed ids)
     revocations RedisRevocations revocations.py  revoked subjects and token ids
@@ -32,6 +33,7 @@ from collections.abc import Mapping
 from uiserver.store.base import Listener
 from uiserver.store.redis.activity import RedisActivity
 from uiserver.store.redis.audit import RedisAudit
+from uiserver.store.redis.capabilities import RedisCapabilities
 from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.drafts import RedisDrafts
 from uiserver.store.redis.keys import DEFAULT_PREFIX
@@ -70,6 +72,7 @@ class RedisStore:
         self.activity = RedisActivity(self.conn)
         self.templates = RedisTemplates(self.conn)
         self.telemetry = RedisTelemetry(self.conn)
+        self.capabilities = RedisCapabilities(self.conn)
         self.drafts = RedisDrafts(self.conn)
         self.sessions = RedisSessions(self.conn)
         self.revocations = RedisRevocations(self.conn)

@@ -8,6 +8,7 @@
     activity   SQLiteActivity   activity.py   counters and experiment counts
     templates  SQLiteTemplates  templates.py  template history, rollouts, archive
     telemetry  SQLiteTelemetry  telemetry.py  impressions, clicks, render errors (counters)
+    capabilities SQLiteCapabilities capabilities.py  type lists, kill switches, renderers seen
     drafts     SQLiteDrafts     drafts.py     designers' drafts
     sessions   SQLiteSessions   sessions.py   designer console sessions (hashed ids)
     revocations SQLiteRevocations revocations.py  revoked subjects and token ids
@@ -27,6 +28,7 @@ from uiserver.store.base import Listener
 from uiserver.store.sqlite import (
     activity,
     audit,
+    capabilities,
     changes,
     drafts,
     erasure,
@@ -40,6 +42,7 @@ from uiserver.store.sqlite import (
 )
 from uiserver.store.sqlite.activity import SQLiteActivity
 from uiserver.store.sqlite.audit import SQLiteAudit
+from uiserver.store.sqlite.capabilities import SQLiteCapabilities
 from uiserver.store.sqlite.database import Database
 from uiserver.store.sqlite.drafts import SQLiteDrafts
 from uiserver.store.sqlite.revocations import SQLiteRevocations
@@ -61,6 +64,7 @@ SCHEMA = (
     *telemetry.SCHEMA,
     *audit.SCHEMA,
     *webhooks.SCHEMA,
+    *capabilities.SCHEMA,
 )
 MIGRATIONS = (activity.migrate, templates.migrate, event_ids.migrate)
 
@@ -101,6 +105,7 @@ class SQLiteStore:
         self.activity = SQLiteActivity(self.db)
         self.templates = SQLiteTemplates(self.db)
         self.telemetry = SQLiteTelemetry(self.db)
+        self.capabilities = SQLiteCapabilities(self.db)
         self.drafts = SQLiteDrafts(self.db)
         self.sessions = SQLiteSessions(self.db)
         self.revocations = SQLiteRevocations(self.db)

@@ -1,0 +1,162 @@
+"""Capability negotiation through the real app, on SQLite and on a real Redis: a client that
+declares an older renderer gets a type's fallback (named in `reasons`) or nothing of it, never
+the type; an unknown types hash is a 428 until the client registers its list; an operator's
+kill switch takes a type off for a range of renderer versions on every replica, at once."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.helpers.app import ROOT, bearer, make_app
+from uiserver.catalog import load_catalog
+from uiserver.engine.capability import default_types, types_hash
+
+ADMIN = bearer("ops", "admin")
+
+
+@pytest.fixture
+def components(tmp_path: Path) -> Path:
+    """The shipped catalogue, where `notice_bar` is new in renderer 2.0.0 and falls back to
+    `section_title`, and `flash_sale` is new in 2.0.0 with no fallback."""
+    out = tmp_path / "components"
+    shutil.copytree(ROOT / "components", out)
+    with (out / "notice_bar.yaml").open("a") as f:
+        f.write('since: "2.0.0"\nfallback: section_title\n')
+    with (out / "flash_sale.yaml").open("a") as f:
+        f.write('since: "2.0.0"\n')
+    return out
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def apps(
+    request: pytest.FixtureRequest, tmp_path: Path, components: Path
+) -> Iterator[tuple[TestClient, TestClient]]:
+    """Two replicas on one store."""
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    data = tmp_path / "data"
+
+    def app() -> Any:
+        return make_app(data, store_url=url, components_dir=components, activity_flush_s=0.0)
+
+    with TestClient(app()) as one, TestClient(app()) as two:
+        yield one, two
+
+
+def layout(client: TestClient, caps: str | None, user: str = "ann") -> Any:
+    headers = bearer(user) if caps is None else {**bearer(user), "X-UI-Capabilities": caps}
+    return client.get("/v1/layouts/home", headers=headers)
+
+
+def eventually(check: Callable[[], bool], within: float = 2.0) -> None:
+    """Redis delivers another replica's invalidation within milliseconds, not at once."""
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "the other replica never heard of the change"
+        time.sleep(0.02)
+
+
+def types_of(body: dict[str, Any]) -> dict[str, str]:
+    return {c["id"]: c["type"] for c in body["components"]}
+
+
+def test_an_old_renderer_gets_the_fallback_named_in_reasons(
+    apps: tuple[TestClient, TestClient],
+) -> None:
+    one, _ = apps
+    new = layout(one, "r=2.0.0")
+    assert new.status_code == 200
+    assert "X-UI-Capabilities" in new.headers["vary"]
+    assert types_of(new.json())["notice"] == "notice_bar"
+    old = layout(one, "r=1.9.9")
+    assert old.status_code == 200
+    body = old.json()
+    drawn = types_of(body)
+    assert drawn["notice"] == "section_title"
+    assert "flash_sale" not in drawn  # no fallback: left out, and said so
+    assert "omitted:flash_sale" in body["reasons"]
+    notice = next(c for c in body["components"] if c["id"] == "notice")
+    assert "fallback:notice_bar" in notice["reasons"]
+    assert "closable" not in notice["props"]  # section_title declares no such prop
+    assert old.headers["etag"] != new.headers["etag"]
+    # the default hash of 1.9.9 names the same set: no registration needed
+    catalog = load_catalog(one.app.service.config.components_dir)  # type: ignore[attr-defined]
+    digest = types_hash(default_types(catalog.types, (1, 9, 9)))
+    assert layout(one, f"r=1.9.9;t={digest}").json() == body
+    assert layout(one, None).status_code == 200  # no header: every type, as before
+    assert types_of(layout(one, None).json())["notice"] == "notice_bar"
+
+
+def test_a_custom_type_list_is_registered_once_for_every_replica(
+    apps: tuple[TestClient, TestClient],
+) -> None:
+    one, two = apps
+    catalog = load_catalog(one.app.service.config.components_dir)  # type: ignore[attr-defined]
+    mine = [*sorted(set(catalog.types) - {"coupon_strip"}), "my_own_widget"]
+    digest = types_hash(mine)
+    unknown = layout(one, f"r=2.0.0;t={digest}")
+    assert unknown.status_code == 428
+    assert unknown.json()["error"]["code"] == "capabilities_unknown"
+    registered = one.post(
+        "/v1/capabilities", json={"renderer": "2.0.0", "types": mine}, headers=bearer("ann")
+    )
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["capability"] == f"r=2.0.0;t={digest}"
+    assert registered.json()["unknown"] == ["my_own_widget"]
+    served = layout(two, f"r=2.0.0;t={digest}")  # the other replica knows it from the store
+    assert served.status_code == 200
+    assert "coupon_strip" not in set(types_of(served.json()).values())
+    assert "coupons" not in types_of(served.json())
+
+
+def test_bad_capabilities_and_registrations_are_4xx(apps: tuple[TestClient, TestClient]) -> None:
+    one, _ = apps
+    for bad in ("2.0.0", "r=2.0", "r=2.0.0;t=XYZ", "r=1.0.0;r=2.0.0", "r=" + "1" * 200):
+        response = layout(one, bad)
+        assert response.status_code == 400, bad
+        assert response.json()["error"]["field"] == "X-UI-Capabilities"
+    refused = one.post("/v1/capabilities", json={"renderer": "2", "types": []}, headers=bearer("a"))
+    assert refused.status_code == 422
+    anonymous = one.post("/v1/capabilities", json={"renderer": "2.0.0", "types": []})
+    assert anonymous.status_code == 401
+
+
+def test_a_kill_switch_takes_a_type_off_on_every_replica(
+    apps: tuple[TestClient, TestClient],
+) -> None:
+    one, two = apps
+    assert types_of(layout(two, "r=2.1.0").json())["notice"] == "notice_bar"  # cached now
+    put = one.put(
+        "/v1/admin/kill-switches/notice_bar",
+        json={"since": "2.0.0", "until": "2.1.9", "reason": "crashes on 2.1"},
+        headers=ADMIN,
+    )
+    assert put.status_code == 200, put.text
+    eventually(lambda: types_of(layout(two, "r=2.1.0").json())["notice"] == "section_title")
+    assert types_of(layout(two, "r=2.2.0").json())["notice"] == "notice_bar"  # past `until`
+    listed = two.get("/v1/admin/kill-switches", headers=ADMIN).json()["kill_switches"]
+    assert [(k["type"], k["since"], k["until"]) for k in listed] == [
+        ("notice_bar", "2.0.0", "2.1.9")
+    ]
+    assert one.delete("/v1/admin/kill-switches/notice_bar", headers=ADMIN).status_code == 200
+    eventually(lambda: types_of(layout(two, "r=2.1.0").json())["notice"] == "notice_bar")
+    gone = one.delete("/v1/admin/kill-switches/notice_bar", headers=ADMIN)
+    assert gone.status_code == 404
+    unknown = one.put("/v1/admin/kill-switches/nope", json={}, headers=ADMIN)
+    assert (unknown.status_code, unknown.json()["error"]["field"]) == (404, "type")
+    backwards = one.put(
+        "/v1/admin/kill-switches/notice_bar",
+        json={"since": "2.0.0", "until": "1.0.0"},
+        headers=ADMIN,
+    )
+    assert (backwards.status_code, backwards.json()["error"]["field"]) == (422, "until")
+    designer = one.put(
+        "/v1/admin/kill-switches/notice_bar", json={}, headers=bearer("d", "designer")
+    )
+    assert designer.status_code == 403
