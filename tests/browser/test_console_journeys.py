@@ -270,3 +270,86 @@ def test_a_lint_problem_still_draws_the_phones_marked_at_the_component(
     # The rest of the page is drawn: not a "Cannot preview" message.
     expect(phone.locator("[data-id]").nth(3)).to_be_visible()
     shot(page, "lint-1-marked-phone")
+
+
+def test_theme_colours_panel_follows_and_says_unset(
+    context: BrowserContext, server: Server
+) -> None:
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/home")
+    wait_previewed(page)
+    theme = page.locator("#theme-colours")
+    expect(theme).to_contain_text("on background")
+    assert "null" not in theme.inner_text()
+    # A theme-level contrast problem is said once (Theme colours, Validation), not per row.
+    page.locator("#outline li[data-id=coupons] .pick").click()
+    page.locator("#theme-colour-primary").fill("#f4f4f4")
+    expect(page.locator("#live-problems")).to_contain_text("theme.palette.primary")
+    expect(theme).to_contain_text("too low")
+    assert page.locator("#outline .item-problems").count() == 0
+    expect(page.locator("#component-problems")).to_contain_text("theme.palette.primary")
+    # An unset colour prop says so; it is no black swatch.
+    unset = page.locator("#comp-prop-coupons-color")
+    expect(unset).to_contain_text("Not set")
+    assert unset.evaluate("el => el.tagName") == "SPAN"
+    # The component panel's swatch of a theme colour follows the theme's.
+    page.locator("#theme-colour-text").fill("#202020")
+    expect(page.locator("#properties input[data-theme-colour=text]")).to_have_value("#202020")
+    shot(page, "theme-1-contrast-once")
+    api(server, "DELETE", "/v1/admin/drafts/home")
+
+
+def test_custom_persona_previews_the_draft_and_says_why_nothing_moved(
+    context: BrowserContext, server: Server
+) -> None:
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/product")
+    wait_previewed(page)
+    doc = source(page)
+    target = next(c for c in doc["components"] if c.get("label") and not c.get("pinned"))
+    page.locator(f"#outline li[data-id={target['id']}] .pick").click()
+    page.get_by_label("Label", exact=True).fill("草稿标签 Draft label")
+    expect(page.locator("#status")).to_contain_text("Draft saved", timeout=10_000)
+    page.goto(
+        f"{server.url}/designer/pages/product/preview?persona=default&events={target['id']}:click:2"
+    )
+    expect(page.locator("#preview-source")).to_contain_text("Showing your draft")
+    custom = page.frame_locator("iframe[title*='(custom)']")
+    drawn = custom.locator(f"[data-id={target['id']}]").evaluate("el => el.innerHTML")
+    assert "草稿标签 Draft label" in drawn
+    why = page.locator("#why-custom")
+    expect(why).to_contain_text("Nothing moved")
+    expect(why).to_contain_text("min_evidence")
+    shot(page, "persona-1-draft-evidence")
+    assert_clean(page)
+    page.get_by_role("link", name="Show the live version instead").click()
+    expect(page.locator("#preview-source")).to_have_count(0)
+    api(server, "DELETE", "/v1/admin/drafts/product")
+
+
+def test_rollback_lists_changes_and_history_diffs_with_previous(
+    context: BrowserContext, server: Server
+) -> None:
+    template = api(server, "GET", "/v1/admin/templates/category").json()["template"]
+    old_title = template["title"]
+    template["title"] = "分类 新标题"
+    published = api(
+        server,
+        "POST",
+        "/v1/admin/templates/category/publish",
+        json={"template": template, "message": "new title"},
+    )
+    assert published.status_code in (200, 201), published.text
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/category/history")
+    hashes = page.locator("td code.hash")
+    assert hashes.first.evaluate("el => getComputedStyle(el).whiteSpace") == "nowrap"
+    page.get_by_role("link", name=re.compile("Diff of #2 with the previous version")).click()
+    expect(page.get_by_role("table")).to_contain_text("分类 新标题")
+    page.goto(f"{server.url}/designer/pages/category/history")
+    page.get_by_role("button", name=re.compile("Roll back to #1")).click()
+    changes = page.get_by_role("region", name=re.compile("What changes"))
+    expect(changes).to_contain_text("title")
+    expect(changes).to_contain_text(old_title)
+    shot(page, "rollback-1-confirm")
+    assert_clean(page)

@@ -20,6 +20,7 @@ so no decay) under the key the engine reads: the component's category, or `page/
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -34,6 +35,7 @@ from uiserver.engine import CompileError, LayoutRuleError
 from uiserver.engine.affinity import Affinity, fold
 from uiserver.engine.components import affinity_key
 from uiserver.engine.personas import PERSONA_TITLES, PERSONAS
+from uiserver.engine.stability import enough_evidence
 from uiserver.publishing.publisher import Publisher
 from uiserver.schema import Context, Ident, Layout, Profile, Settings, Template
 from uiserver.serving.layouts import today
@@ -196,11 +198,40 @@ def preview_spec(
     return layout
 
 
+def evidence_note(
+    spec: PersonaSpec, template: Template, layout: Layout, min_evidence: int, margin: float
+) -> str:
+    """Why a custom persona's synthetic events moved nothing, for the designer ("" when they
+    moved something or there are none). The gate is the policy's `min_evidence` (meaningful
+    events, rounded to a whole one: `engine.stability.enough_evidence`; Findlater & Gajos: adapt
+    only on enough evidence); past it, a move also needs a movable, unpinned target ahead of
+    its neighbours by the hysteresis margin (`engine.stability.beats`)."""
+    if not spec.events or any(c.change == "moved" for c in layout.personalization.changes):
+        return ""
+    count = sum(item.count for item in spec.events)
+    evidence = profile_of(spec, template).evidence
+    events = f"{count} synthetic event{'s' if count != 1 else ''}"
+    if not enough_evidence(evidence, min_evidence):
+        more = max(1, math.ceil(min_evidence - 0.5 - evidence))
+        return (
+            f"Nothing moved: the {events} make an evidence of {evidence:.2f}, and "
+            f"personalization moves components only from {min_evidence} (policy min_evidence: "
+            f"adapt only on enough evidence). About {more} more click{'s' if more != 1 else ''} "
+            "would open the gate."
+        )
+    return (
+        f"Nothing moved although the {events} pass the evidence gate ({evidence:.2f} of "
+        f"{min_evidence}): the target is pinned, outside a movable zone, already first in its "
+        f"zone, or not ahead of its neighbours by the hysteresis margin ({margin:g})."
+    )
+
+
 __all__ = [
     "CompileError",
     "LayoutRuleError",
     "PersonaSpec",
     "SpecError",
+    "evidence_note",
     "preview_spec",
     "profile_of",
     "spec_from_json",

@@ -18,6 +18,7 @@ from uiserver.admin.preview import (
     PersonaSpec,
     SpecError,
     SyntheticEvent,
+    evidence_note,
     preview_persona,
     preview_spec,
     profile_of,
@@ -339,3 +340,20 @@ def test_personalization_zero_previews_the_personas_base_layout(publisher: Publi
     off = preview_persona(publisher, HOME, spec, personalization=0.0)
     assert "welcome_back" not in ids(off)
     assert off.personalization.strength == 0.0
+
+
+def test_evidence_note_says_why_synthetic_events_moved_nothing(publisher: Publisher) -> None:
+    """Two clicks are under min_evidence (8): the note names the gate and what would open it;
+    forty move the seafood aisle, so nothing needs saying; no events, no note."""
+    few = spec_from_query("events=seafood:click:2")
+    note = evidence_note(few, HOME, preview_spec(publisher, HOME, few), 8, 0.25)
+    assert "Nothing moved" in note and "min_evidence" in note and "2 synthetic events" in note
+    assert "6 more clicks" in note
+    many = spec_from_query("events=seafood:click:40")
+    assert evidence_note(many, HOME, preview_spec(publisher, HOME, many), 8, 0.25) == ""
+    none = spec_from_query("")
+    assert evidence_note(none, HOME, preview_spec(publisher, HOME, none), 8, 0.25) == ""
+    # Past the gate but nothing moved (a pinned target): the other reasons are named.
+    pinned = spec_from_query("events=header:click:12")
+    passed = evidence_note(pinned, HOME, preview_spec(publisher, HOME, pinned), 8, 0.25)
+    assert "pass the evidence gate" in passed and "pinned" in passed

@@ -17,7 +17,7 @@ from starlette.requests import Request
 
 from uiserver import admin
 from uiserver.admin import drafts
-from uiserver.admin.preview import PersonaSpec, SpecError, spec_from_query
+from uiserver.admin.preview import PersonaSpec, SpecError, evidence_note, spec_from_query
 from uiserver.http.console.auth import ConsoleError, Session
 from uiserver.http.deps import service_of
 from uiserver.http.preview.h5 import frame_for, render_h5
@@ -39,6 +39,7 @@ BUILDER_FIELDS = (
     "dark",
     "locale",
     "compare",
+    "source",  # "live": the live version even when the designer has a draft
 )
 
 
@@ -101,11 +102,13 @@ def _panel(
         # One persona the engine cannot serve must not hide the others.
         return {"name": key, "title": title, "error": exc.message}
     frame = frame_for(context.device, context.width)
+    policy = service.policy
     return {
         "name": key,
         "title": title,
         "error": None,
         "layout": layout,
+        "why": evidence_note(spec, template, layout, policy.min_evidence, policy.hysteresis_margin),
         "html": render_h5(
             layout,
             service.catalog,

@@ -79,7 +79,8 @@ def _percent(value: str) -> int | None:
     return int(value)
 
 
-def _full(template: Template) -> Any:
+def full(template: Template) -> Any:
+    """A template as the JSON document a diff compares (every field, canonical)."""
     return msgspec.json.decode(template_to_json(template))
 
 
@@ -98,7 +99,7 @@ async def publish_step(
     running = RUNNING.get(form.get("rollout_conflict", ""), "refuse")
     live = service.live.pages.get(page)
     if form.get("confirm") != "yes":
-        before = _full(live.template) if live is not None else {}
+        before = full(live.template) if live is not None else {}
         who = (
             "everyone"
             if share is None or share == 100
@@ -118,7 +119,7 @@ async def publish_step(
             | {"action": "publish"},
             button="Confirm publish",
             details=[f"Message: {form.get('message', '')}"],
-            changes=structured_changes(before, _full(template)),
+            changes=structured_changes(before, full(template)),
         )
     options = PublishOptions(base=(base,) if base else None, rollout=share, running=running)
     try:
@@ -197,7 +198,7 @@ async def reapply(
     )
     merged, conflicts = merge3(
         msgspec.json.decode(base.document),
-        _full(template),
+        full(template),
         msgspec.json.decode(live.record.document),
     )
     result, problems = admin.check_draft(service.publisher, page, merged)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,6 +20,7 @@ from uiserver.http.console.auth import PREFIX, ConsoleError, Session, checked_fo
 from uiserver.http.console.editor import draft_of, editor_data, persona_panels, version_phones
 from uiserver.http.console.render import console_page, html, redirect
 from uiserver.http.deps import service_of
+from uiserver.publishing.diff import structured_changes
 from uiserver.publishing.export import template_text
 from uiserver.publishing.publisher import PublishRefused
 from uiserver.schema import Problem, Template
@@ -205,7 +207,8 @@ async def rollback(request: Request) -> Response:
     version = form.get("version", "")
     base = form.get("base_version", "")
     if form.get("confirm") != "yes":
-        await admin.version_record(service.publisher, page, version, "version")
+        record = await admin.version_record(service.publisher, page, version, "version")
+        live = service.live.pages.get(page)
         return releases.confirm(
             request,
             current,
@@ -215,6 +218,10 @@ async def rollback(request: Request) -> Response:
             action=f"{PREFIX}/pages/{page}/rollback",
             fields={"version": version, "base_version": base},
             button="Confirm rollback",
+            changes=structured_changes(
+                releases.full(live.template) if live is not None else {},
+                msgspec.json.decode(record.document),
+            ),
         )
     options = PublishOptions(base=(base,) if base else None)
     try:
@@ -273,9 +280,22 @@ async def diff_page(request: Request) -> Response:
 
 @console_page
 async def preview_page(request: Request) -> Response:
+    """Every persona, or a custom one, as it gets the page: the designer's saved draft when
+    there is one and it passes lint (`?source=live` for the live version), else the live one."""
     current = await session(request)
     page = request.path_params["page"]
     live = await admin.live_page(service_of(request).live, page)
+    template, source = live.template, "live"
+    version: str | None = live.record.version
+    saved = None
+    if request.query_params.get("source") != "live":
+        saved = await draft_of(request, current, page)
+    if saved is not None:
+        checked, problems, _ = _draft(request, saved.text)
+        if checked is not None and not problems:
+            template, version, source = checked, None, "draft"
+        else:
+            source = "live-draft-refused"
     return html(
         request,
         "preview.html",
@@ -284,8 +304,10 @@ async def preview_page(request: Request) -> Response:
         page=page,
         tab="preview",
         draft=False,
-        version=live.record.version,
-        **persona_panels(request, live.template, live.record.version),
+        source=source,
+        saved=saved,
+        version=version or template_version(template),
+        **persona_panels(request, template, version),
     )
 
 
@@ -314,6 +336,8 @@ async def preview_draft(request: Request) -> Response:
         page=page,
         tab="preview",
         draft=True,
+        source="draft",
+        saved=None,
         version=template_version(template),
         **persona_panels(request, template, None),
     )

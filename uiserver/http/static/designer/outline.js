@@ -70,7 +70,10 @@
 
   // ------------------------------------------------------------------ problems per component
 
-  function problemsAt(state, index) {
+  // The problems of one component: its own fields and contrast flags; with `theme`, also the
+  // theme colours it is drawn with (the properties panel; the outline rows leave those to the
+  // Theme colours section, or one palette problem would repeat under every row).
+  function problemsAt(state, index, theme) {
     const doc = state.doc;
     const comp = doc.components[index];
     const ctype = types(state)[comp.type];
@@ -80,7 +83,7 @@
     for (const p of state.problems) {
       const at = JsonPaths.componentOf(p.field);
       const palette = /^\$?\.?theme\.palette\.(\w+)$/.exec(p.field || "");
-      if (at === index || (palette && fgs.has(palette[1]))) out.push(p);
+      if (at === index || (theme && palette && fgs.has(palette[1]))) out.push(p);
     }
     for (const flag of (state.contrastFlags[comp.id] || [])) out.push(flag);
     return out;
@@ -249,8 +252,17 @@
     return h("output", { id, class: "ratio", "aria-live": "polite" });
   }
 
-  function colourInput(id, value, onchange) {
-    return h("input", { type: "color", id, value: HEX.test(value || "") ? value.toLowerCase() : "#000000",
+  // A colour picker; an unset colour is said to be unset (with a Set button), never drawn as a
+  // black swatch. `theme` names the palette colour it edits, so every picker of that colour
+  // follows an edit made elsewhere (render()).
+  function colourInput(id, value, onchange, theme) {
+    if (!HEX.test(value || "")) {
+      return h("span", { class: "unset", id },
+        h("span", { text: "Not set (the default is used). " }),
+        h("button", { type: "button", class: "secondary small", "aria-label": `Set ${id.replace(/^(comp|theme)-(colour|prop)-/, "").replace(/-/g, " ")}`,
+                      onclick: () => onchange("#000000") }, "Set"));
+    }
+    return h("input", { type: "color", id, value: value.toLowerCase(), "data-theme-colour": theme || null,
                         "aria-describedby": `${id}-ratio`, oninput: (e) => onchange(e.target.value.toUpperCase()) });
   }
 
@@ -297,7 +309,7 @@
         const doc = clone(state.doc);
         doc.theme.palette[fg] = value;
         save(state, doc, null, { keepPanel: true });
-      }), null), readout(`${id}-ratio`));
+      }, fg), null), readout(`${id}-ratio`));
       state.pending.push({ id: `${id}-ratio`, fg, bg, kind, component: comp.id });
     }
     const schema = propsSchema(ctype, comp);
@@ -340,7 +352,7 @@
     const box = document.getElementById("component-problems");
     if (!box || !state.doc) return;
     const index = state.doc.components.findIndex((c) => c.id === state.selected);
-    const problems = index < 0 ? [] : problemsAt(state, index);
+    const problems = index < 0 ? [] : problemsAt(state, index, true);
     box.replaceChildren();
     if (problems.length) {
       box.append(h("ul", { class: "item-problems" },
@@ -363,8 +375,10 @@
         const doc = clone(state.doc);
         doc.theme.palette[name] = value;
         save(state, doc, null, { keepPanel: true });
-      })), readout(`${id}-ratio`),
-      problems.length ? h("ul", { class: "item-problems" }, problems.map((p) => h("li", { text: p.message }))) : null);
+      }, name)), readout(`${id}-ratio`));
+      if (problems.length) {
+        box.append(h("ul", { class: "item-problems" }, problems.map((p) => h("li", { text: p.message }))));
+      }
     }
   }
 
@@ -429,6 +443,12 @@
           p.bg = palette.background;
         }
       }
+    }
+    // Every picker of a theme colour shows its value now (the panel's follow the theme's).
+    const palette = (state.doc && state.doc.theme && state.doc.theme.palette) || {};
+    for (const input of document.querySelectorAll("input[data-theme-colour]")) {
+      const value = palette[input.dataset.themeColour];
+      if (HEX.test(value || "") && input.value !== value.toLowerCase()) input.value = value.toLowerCase();
     }
     renderComponentProblems(state);
     scheduleContrast(state);
