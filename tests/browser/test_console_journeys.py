@@ -45,6 +45,17 @@ def wait_previewed(page: Page) -> None:
     page.wait_for_selector("#designer[data-previewed]")
 
 
+def settled(page: Page) -> None:
+    """The editor's phones drawn and not redrawing: the preview ticket unchanged for 600 ms
+    (axe injects itself into the frames, which must not be replaced meanwhile)."""
+    last, still = None, 0
+    while still < 6:
+        now = page.get_attribute("#designer", "data-previewed")
+        still = still + 1 if now == last else 0
+        last = now
+        page.wait_for_timeout(100)
+
+
 def source(page: Page) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(page.locator("#template").input_value())
     return doc
@@ -65,6 +76,7 @@ def test_create_a_page_opens_the_editor_on_its_draft(
     expect(page.get_by_role("status").first).to_contain_text("New page offers from cart")
     wait_previewed(page)
     assert source(page)["page"] == "offers"
+    settled(page)
     shot(page, "create-2-editor")
     assert_clean(page)
     page.get_by_label("Publish message").fill("a page for offers")
@@ -177,6 +189,7 @@ def test_add_a_component_to_a_page_with_an_experiment(
             pinned = [c["id"] for c in doc["components"] if c.get("pinned")]
             assert all(order.index(p) == base.index(p) for p in pinned)
     expect(page.locator("#live-problems")).to_contain_text("Valid", timeout=10_000)
+    settled(page)
     shot(page, "experiment-1-added")
     assert_clean(page)
 
