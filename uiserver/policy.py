@@ -15,7 +15,7 @@ template may set (12 px: the smallest catalogue minimum and Material's smallest 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -28,6 +28,9 @@ DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.json")
 Ratio = Annotated[float, Meta(ge=0.0, le=1.0)]
 # Counters keep 28 days of history (engine.activity.WINDOW_DAYS): no threshold may look further.
 Days = Annotated[int, Meta(ge=1, le=28)]
+# What the one-tap help entry of elderly mode calls: the shop's customer service or a family
+# member the user named (the client knows who).
+ElderlyHelp = Literal["customer_service", "family"]
 
 
 class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -71,7 +74,25 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rfm_monetary: tuple[float, float] = (500.0, 100.0)
     rfm_high_score: Annotated[int, Meta(ge=3, le=9)] = 8
     rfm_mid_score: Annotated[int, Meta(ge=3, le=9)] = 6
+    # 长辈版 2.0 (issue 24): the rest of the ageing-friendly specification. Each number's source
+    # is in `sources` (the policy file), read by the assessment report.
+    elderly_paragraph_spacing: float = 1.3  # paragraph gap / line spacing (MIIT 1.2)
+    elderly_target_gap_px: float = 12.0  # gap around each tap target (Material: >= 8 dp)
+    elderly_max_columns: Annotated[int, Meta(ge=1, le=6)] = 3  # reflow: columns at care sizes
+    elderly_max_entries: Annotated[int, Meta(ge=1, le=50)] = 6  # entries before "更多 More"
+    elderly_fold_pages: frozenset[str] = frozenset({"home"})  # pages that fold behind More
+    elderly_recent_days: Days = 7  # never fold what the user opened in these days
+    elderly_help: ElderlyHelp = "customer_service"  # the one-tap help entry's kind
+    elderly_more_label: Annotated[str, Meta(min_length=1, max_length=40)] = "更多 More"
+    # rule name -> where its number comes from (MIIT clause, WCAG criterion, field report)
+    sources: dict[str, str] = {}
 
+    def __hash__(self) -> int:
+        # Policies key caches (`lru_cache`); `sources` is prose for people, not a rule.
+        return hash(tuple(getattr(self, name) for name in _HASHED))
+
+
+_HASHED = tuple(name for name in Policy.__struct_fields__ if name != "sources")
 
 # field -> (floor, direction): "min" means the value may only go up, "max" only down.
 FLOORS: dict[str, tuple[float, str]] = {
@@ -92,6 +113,8 @@ FLOORS: dict[str, tuple[float, str]] = {
     "elderly_main_target_px": (60.0, "min"),
     "elderly_target_px": (44.0, "min"),
     "max_font_scale": (2.0, "min"),
+    "elderly_paragraph_spacing": (1.3, "min"),
+    "elderly_target_gap_px": (8.0, "min"),
 }
 
 

@@ -20,11 +20,13 @@ from uiserver.types import (
     Device,
     Direction,
     ElderlyMode,
+    ElderlyPrompt,
     EventKind,
     Handedness,
     Mode,
     Motion,
     Placement,
+    Pressure,
     Role,
     Scene,
     Weather,
@@ -96,6 +98,13 @@ class PropSpec(StrictFrozen, frozen=True):
     minimum: float | None = None
     maximum: float | None = None
     colour_role: ColourRole | None = None  # required for (and only for) type `colour`
+    # A state or badge: its value must carry text or an icon, never a colour alone (WCAG 1.4.1,
+    # MIIT 1.4); lint refuses a colour-only value.
+    state: bool = False
+    # Setting this prop (truthy) makes the component put the user under pressure (a countdown,
+    # a pop-up, an auto-advancing carousel, an inducing button): never in an elderly layout
+    # (MIIT 5.x); lint refuses a template whose elderly variant would keep one.
+    pressure: Pressure | None = None
 
 
 class ComponentType(StrictFrozen, frozen=True):
@@ -126,6 +135,17 @@ class ComponentType(StrictFrozen, frozen=True):
     # left out), re-checked by every rule.
     since: RendererVersion = "0.0.0"
     fallback: Ident | None = None
+    # 长辈版 (issue 24). Pressure: elderly mode removes the component (MIIT 5.x; WCAG 2.2.1/2.2.2).
+    popup: bool = False  # opens over the page by itself
+    countdown: bool = False  # a live countdown (time pressure)
+    auto_advance: bool = False  # a carousel that advances by itself
+    induces: bool = False  # a button inducing a download or a payment
+    confirm: bool = False  # payment or destructive: confirmed first in elderly mode (WCAG 3.3.4)
+    help: bool = False  # a one-tap help entry (customer service, family): shown in elderly mode
+    # Reflow, not zoom (WCAG 1.4.10): the prop that sets the column count, and the one that
+    # sets the row count (grown so that fewer columns keep every item).
+    column_prop: str | None = None
+    row_prop: str | None = None
 
 
 # --------------------------------------------------------------------------- templates
@@ -219,6 +239,10 @@ class Settings(Strict):
     handedness: Handedness = "unknown"
     personalization: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
     age_band: AgeBand = "unknown"
+    # The one-time 长辈版 prompt: what the user answered (declined: the age band and care-mode
+    # font no longer turn elderly mode on; accepted: elderly mode even without them). Additive:
+    # a PUT without it keeps the stored answer.
+    elderly_prompt: ElderlyPrompt = "unanswered"
 
 
 class Marker(Struct, frozen=True, array_like=True):
@@ -366,17 +390,24 @@ class LayoutPalette(Struct, frozen=True):
     surface: str
 
 
-class LayoutTheme(Struct, frozen=True):
+class LayoutTheme(Struct, frozen=True, omit_defaults=True):
+    """Only the fields added with a default are left out when unset (`dark`, `direction` are
+    always sent)."""
+
     font_px: float
     line_height: float
     motion: Motion
     high_contrast: bool
     palette: LayoutPalette
-    dark: bool = False
-    direction: Direction = "ltr"  # from the context's locale (schema 1, additive)
+    dark: bool
+    direction: Direction  # from the context's locale (schema 1, additive)
+    # Elderly: the gap between paragraphs, as a multiple of the line spacing (MIIT 1.2).
+    paragraph_spacing: float | None = None
 
 
-class LayoutComponent(Struct):
+class LayoutComponent(Struct, omit_defaults=True):
+    """The fields added with a default (elderly mode, issue 24) are sent only when set."""
+
     id: str
     type: str
     role: str
@@ -387,6 +418,26 @@ class LayoutComponent(Struct):
     pinned: bool
     props: dict[str, Any]
     reasons: list[str]
+    # What a screen reader or TTS speaks (label and text props; WCAG 1.1.1, 4.1.2).
+    speech: str | None = None
+    # The gap between this text's paragraphs in px: >= 1.3x its line spacing (MIIT 1.2).
+    paragraph_px: float | None = None
+    # The free space kept around this tap target in px, against mis-taps.
+    gap_px: float | None = None
+    # Behind the page's one "更多 More" entry (fewer choices on the elderly home page).
+    folded: bool = False
+
+
+class ElderlyInfo(Struct, omit_defaults=True):
+    """What an elderly layout adds at page level (issue 24): the needs applied (never counted
+    against the personalization cap, each listed), the More entry, the one-time prompt."""
+
+    needs: list[str]
+    max_columns: int  # no component of the page lays out more columns (reflow)
+    max_entries: int  # entries shown before "更多 More" (plus what the user opened lately)
+    more_label: str | None = None  # set when some components are folded behind it
+    help: str | None = None  # the kind of the page's one-tap help entry, when it has one
+    prompt: str | None = None  # "elderly_mode": offer 长辈版 once (an inline card, no pop-up)
 
 
 class Change(Struct, frozen=True):
@@ -406,8 +457,9 @@ class PersonalizationInfo(Struct):
     changes: list[Change]
 
 
-class Layout(Struct):
-    """The response of `GET /v1/layouts/{page}` (schema 1)."""
+class Layout(Struct, omit_defaults=True):
+    """The response of `GET /v1/layouts/{page}` (schema 1). Only the fields added with a
+    default (`elderly`) are left out when unset."""
 
     schema: int
     page: str
@@ -417,7 +469,8 @@ class Layout(Struct):
     theme: LayoutTheme
     components: list[LayoutComponent]
     personalization: PersonalizationInfo
-    reasons: list[str] = []  # page-level reasons: palette repairs, elderly removals, motion
+    reasons: list[str]  # page-level reasons: palette repairs, elderly removals, motion
+    elderly: ElderlyInfo | None = None  # elderly mode only (issue 24; sent only then)
 
 
 # --------------------------------------------------------------------------- errors

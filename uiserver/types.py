@@ -29,6 +29,10 @@ Placement = Literal[
     "top_left",
 ]
 ElderlyMode = Literal["auto", "on", "off"]
+# The one-time 长辈版 prompt's answer (`Settings.elderly_prompt`).
+ElderlyPrompt = Literal["unanswered", "declined", "accepted"]
+# What puts a user under pressure (MIIT 5.x; WCAG 2.2.1, 2.2.2): never in an elderly layout.
+Pressure = Literal["popup", "countdown", "auto_advance", "induces"]
 Handedness = Literal["left", "right", "unknown"]
 AgeBand = Literal["under_18", "18_39", "40_59", "60_plus", "unknown"]
 Device = Literal["phone", "tablet", "desktop"]

@@ -22,7 +22,10 @@ LEFT = {
     "handedness": "left",
     "personalization": 0.6,
     "age_band": "40_59",
+    "elderly_prompt": "unanswered",
 }
+# What a client written before `elderly_prompt` PUTs (the contract's eight fields).
+CONTRACT = {k: v for k, v in LEFT.items() if k != "elderly_prompt"}
 DEFAULTS = {
     "elderly_mode": "auto",
     "font_scale": 1.0,
@@ -32,6 +35,7 @@ DEFAULTS = {
     "handedness": "unknown",
     "personalization": 1.0,
     "age_band": "unknown",
+    "elderly_prompt": "unanswered",
 }
 MERGE = {"Content-Type": "application/merge-patch+json"}
 
@@ -70,6 +74,26 @@ def error(response: httpx.Response) -> dict[str, Any]:
 # --------------------------------------------------------------------------- PUT
 
 
+def test_put_without_the_additive_prompt_answer_keeps_the_stored_one(client: TestClient) -> None:
+    """`elderly_prompt` came after the contract's table: a client written before it PUTs the
+    eight fields it knows, and a user who declined 长辈版 is never asked again."""
+    assert patch(client, "pat", b'{"elderly_prompt": "declined"}').status_code == 200
+    response = client.put("/v1/me/settings", json=CONTRACT, headers=bearer("pat"))
+    assert response.status_code == 200
+    assert response.json() == {**LEFT, "elderly_prompt": "declined"}
+    assert settings_of(client, "pat") == {**LEFT, "elderly_prompt": "declined"}
+    named = client.put(
+        "/v1/me/settings", json={**LEFT, "elderly_prompt": "accepted"}, headers=bearer("pat")
+    )
+    assert named.json()["elderly_prompt"] == "accepted"
+    assert settings_of(client, "pat")["elderly_prompt"] == "accepted"
+    wrong = client.put(
+        "/v1/me/settings", json={**LEFT, "elderly_prompt": "maybe"}, headers=bearer("pat")
+    )
+    assert wrong.status_code == 422
+    assert error(wrong)["field"] == "elderly_prompt"
+
+
 def test_put_with_a_missing_field_is_422_naming_it_and_changes_nothing(
     client: TestClient,
 ) -> None:
@@ -83,7 +107,7 @@ def test_put_with_a_missing_field_is_422_naming_it_and_changes_nothing(
     assert settings_of(client, "ann") == LEFT
 
 
-@pytest.mark.parametrize("missing", list(DEFAULTS))
+@pytest.mark.parametrize("missing", list(CONTRACT))
 def test_put_names_each_missing_field(client: TestClient, missing: str) -> None:
     body = {k: v for k, v in LEFT.items() if k != missing}
     response = client.put("/v1/me/settings", json=body, headers=bearer("bea"))
@@ -219,7 +243,7 @@ def test_openapi_documents_put_and_patch(client: TestClient) -> None:
     put_schema = settings["put"]["requestBody"]["content"]["application/json"]["schema"]
     assert put_schema == {"$ref": "#/components/schemas/SettingsDocument"}
     assert sorted(document["components"]["schemas"]["SettingsDocument"]["required"]) == sorted(
-        DEFAULTS
+        CONTRACT
     )
     body = settings["patch"]["requestBody"]["content"]
     assert set(body) == {"application/merge-patch+json", "application/json"}

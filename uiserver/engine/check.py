@@ -37,6 +37,7 @@ from uiserver.engine.theme import palette_problems
 from uiserver.engine.variant_base import VariantBase
 from uiserver.policy import Policy
 from uiserver.schema import Layout, LayoutComponent, LayoutPalette
+from uiserver.types import NAVIGATION_ROLES
 
 EPSILON = 1e-9
 # Ratios on the wire are rounded (RATIO_DIGITS decimals): cap vs max_change x strength may
@@ -121,12 +122,21 @@ def elderly_motion(f: LayoutFacts) -> Iterator[str]:
         yield "elderly: motion must be reduced"
 
 
+def elderly_paragraph_spacing(f: LayoutFacts) -> Iterator[str]:
+    """Elderly paragraph spacing >= policy.elderly_paragraph_spacing x the line spacing (1.3;
+    MIIT 1.2), in the theme."""
+    spacing, floor = f.layout.theme.paragraph_spacing, f.policy.elderly_paragraph_spacing
+    if spacing is None or spacing < floor:
+        yield f"elderly: paragraph spacing {spacing} < {floor} x the line spacing (MIIT 1.2)"
+
+
 THEME_RULES: tuple[tuple[str, LayoutRule], ...] = (("contrast", contrast),)
 ELDERLY_THEME_RULES: tuple[tuple[str, LayoutRule], ...] = (
     ("elderly_enhanced_palette", elderly_enhanced_palette),
     ("elderly_body_font", elderly_body_font),
     ("elderly_line_height", elderly_line_height),
     ("elderly_motion", elderly_motion),
+    ("elderly_paragraph_spacing", elderly_paragraph_spacing),
 )
 
 
@@ -227,6 +237,84 @@ def elderly_no_ads(f: LayoutFacts) -> Iterator[tuple[int, str]]:
             yield k, f"{lc.id}: ads and promotions are not shown in elderly mode"
 
 
+def elderly_paragraph(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Elderly mode: every component that draws text keeps paragraphs apart by at least
+    policy.elderly_paragraph_spacing x its line spacing (font x line height; MIIT 1.2)."""
+    ratio = f.policy.elderly_paragraph_spacing * f.layout.theme.line_height
+    for k, lc, c in f.placed:
+        if not c.text:
+            continue
+        need = lc.font_px * ratio
+        if lc.paragraph_px is None or lc.paragraph_px + EPSILON < need:
+            yield k, f"{lc.id}: paragraph spacing {lc.paragraph_px} < {need:.1f} px (MIIT 1.2)"
+
+
+def elderly_target_gap(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Elderly mode: every tap target keeps policy.elderly_target_gap_px free around it against
+    mis-taps (Material: >= 8 dp between targets; 12 px a product heuristic)."""
+    floor = f.policy.elderly_target_gap_px
+    for k, lc, c in f.placed:
+        if c.interactive and (lc.gap_px is None or lc.gap_px < floor):
+            yield k, f"{lc.id}: gap around the target {lc.gap_px} < {floor} px"
+
+
+def elderly_no_pressure(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Elderly mode has no pop-up, countdown, auto-advancing carousel or download/payment-
+    inducing button: neither a type flagged so, nor a template prop that makes one, nor a
+    served pressure prop set (MIIT 5.x; WCAG 2.2.1, 2.2.2)."""
+    for k, lc, c in f.placed:
+        served = [name for name in c.pressure_props if lc.props.get(name)]
+        if c.pressure or served:
+            what = ", ".join([*c.pressure, *served])
+            yield k, f"{lc.id}: puts the user under pressure ({what}) in elderly mode (MIIT 5.x)"
+
+
+def elderly_reflow(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Elderly mode: no grid lays out more than policy.elderly_max_columns columns (reflow, not
+    zoom: WCAG 1.4.10; the column count of care-mode sizes a product heuristic)."""
+    most = f.policy.elderly_max_columns
+    for k, lc, c in f.placed:
+        if c.column_prop is None:
+            continue
+        columns = lc.props.get(c.column_prop, c.columns)
+        if isinstance(columns, int | float) and columns > most:
+            yield k, f"{lc.id}: {columns} columns > {most} in elderly mode (WCAG 1.4.10)"
+
+
+def elderly_confirm(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Elderly mode: payment and destructive actions ask first, `confirm: true` (WCAG 3.3.4)."""
+    for k, lc, c in f.placed:
+        if c.confirm and lc.props.get("confirm") is not True:
+            yield k, f"{lc.id}: payment or destructive action without confirmation (WCAG 3.3.4)"
+
+
+def elderly_speech(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Elderly mode: every named component carries the text read aloud, starting with its
+    name (WCAG 1.1.1, 4.1.2)."""
+    for k, lc, _ in f.placed:
+        if lc.label and not (lc.speech and lc.speech.startswith(lc.label)):
+            yield k, f"{lc.id}: no speech text for its label (WCAG 1.1.1, 4.1.2)"
+
+
+def stays_on_page(c: ResolvedComponent) -> bool:
+    """Navigation, pinned and placed components, the help and voice entries: never folded."""
+    return (
+        c.pinned
+        or c.role in NAVIGATION_ROLES
+        or c.placement != "flow"
+        or c.help
+        or c.type in ELDERLY_SHOW_TYPES
+    )
+
+
+def elderly_folded(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """Elderly mode never folds navigation, pinned or placed components, the help or the
+    voice entry behind More (WCAG 3.2.3, 3.2.6)."""
+    for k, lc, c in f.placed:
+        if lc.folded and stays_on_page(c):
+            yield k, f"{lc.id}: navigation, help and voice entries are never folded"
+
+
 COMPONENT_RULES: tuple[tuple[str, ComponentRule], ...] = (
     ("served_once", served_once),
     ("same_name", same_name),
@@ -241,6 +329,13 @@ ELDERLY_COMPONENT_RULES: tuple[tuple[str, ComponentRule], ...] = (
     ("elderly_font", elderly_font),
     ("elderly_target", elderly_target),
     ("elderly_no_ads", elderly_no_ads),
+    ("elderly_no_pressure", elderly_no_pressure),
+    ("elderly_paragraph", elderly_paragraph),
+    ("elderly_target_gap", elderly_target_gap),
+    ("elderly_reflow", elderly_reflow),
+    ("elderly_confirm", elderly_confirm),
+    ("elderly_speech", elderly_speech),
+    ("elderly_folded", elderly_folded),
 )
 
 
@@ -259,6 +354,57 @@ def elderly_voice_nav(f: LayoutFacts) -> Iterator[str]:
     """Elderly mode shows the template's voice-navigation entry (MIIT 5.1; field reports)."""
     if f.view.has_voice_nav and not f.voice_nav:
         yield "elderly: voice navigation entry missing"
+
+
+def elderly_help(f: LayoutFacts) -> Iterator[str]:
+    """Elderly mode shows the template's one-tap help entry (WCAG 3.2.6 consistent help)."""
+    view = f.view
+    if any(c.help for c in view.comps if view.base_pos[c.idx] >= 0) and not any(
+        c.help for _, _, c in f.placed
+    ):
+        yield "elderly: help entry missing (WCAG 3.2.6)"
+
+
+def elderly_fewer_choices(f: LayoutFacts) -> Iterator[str]:
+    """Elderly mode, on policy.elderly_fold_pages: at most policy.elderly_max_entries entries
+    (movable units with an interactive component) stay on the page besides those the user
+    opened lately (`elderly:recent`); anything folded has the page's More entry."""
+    info = f.layout.elderly
+    if any(lc.folded for _, lc, _ in f.placed) and (info is None or not info.more_label):
+        yield "elderly: folded components without a More entry"
+    if f.layout.page not in f.policy.elderly_fold_pages:
+        return
+    view = f.view
+    units: set[int] = set()
+    recent: set[int] = set()
+    for _, lc, c in f.placed:
+        u = view.unit_of[c.idx]
+        if u < 0 or lc.folded:
+            continue
+        members = [view.comps[m] for m in view.units[u]]
+        if any(stays_on_page(m) for m in members) or not any(m.interactive for m in members):
+            continue
+        units.add(u)
+        if "elderly:recent" in lc.reasons:
+            recent.add(u)
+    shown = len(units - recent)
+    if shown > f.policy.elderly_max_entries:
+        yield f"elderly: {shown} entries on the page > {f.policy.elderly_max_entries}"
+
+
+def elderly_needs_listed(f: LayoutFacts) -> Iterator[str]:
+    """Elderly mode lists every elderly need it applied (`elderly.needs`): needs, not
+    preferences, never counted against the cap, but each one named (issue 24)."""
+    info = f.layout.elderly
+    if info is None:
+        yield "elderly: the layout's elderly block is missing"
+        return
+    applied = {r for r in f.layout.reasons if r.startswith("elderly:")}
+    for _, lc, _ in f.placed:
+        applied.update(r for r in lc.reasons if r.startswith("elderly:"))
+    missing = applied - set(info.needs)
+    if missing:
+        yield "elderly: needs not listed: " + ", ".join(sorted(missing))
 
 
 def cap_formula(f: LayoutFacts) -> Iterator[str]:
@@ -286,6 +432,9 @@ def reported_ratio(f: LayoutFacts) -> Iterator[str]:
 ELDERLY_PAGE_RULES: tuple[tuple[str, LayoutRule], ...] = (
     ("elderly_largest_step", elderly_largest_step),
     ("elderly_voice_nav", elderly_voice_nav),
+    ("elderly_help", elderly_help),
+    ("elderly_fewer_choices", elderly_fewer_choices),
+    ("elderly_needs_listed", elderly_needs_listed),
 )
 CAP_RULES: tuple[tuple[str, LayoutRule], ...] = (
     ("cap_formula", cap_formula),

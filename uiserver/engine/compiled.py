@@ -14,6 +14,7 @@ from typing import Any
 from uiserver.catalog import Catalog
 from uiserver.engine.allocation import Allocation, initial
 from uiserver.engine.components import resolve_component
+from uiserver.engine.elderly import extras
 from uiserver.engine.prop_colours import enhanced_drops
 from uiserver.engine.theme import resolve_palette
 from uiserver.engine.variant_base import VariantBase, build_variant_base
@@ -162,6 +163,7 @@ def static_components(
         if font < view.font_floor[i]:
             font = view.font_floor[i]
             reasons.append(view.font_floor_reason[i])
+        more = extras(c, font, view)
         out.append(
             LayoutComponent(
                 c.id,
@@ -174,6 +176,7 @@ def static_components(
                 c.pinned,
                 dict(c.props),
                 reasons,
+                **more,
             )
         )
     return tuple(out)

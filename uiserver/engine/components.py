@@ -9,8 +9,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from uiserver.engine.labels import has_visible_text
+from uiserver.engine.speech import speech_for
 from uiserver.schema import ComponentSpec, ComponentType, ThemeSpec
-from uiserver.types import NAVIGATION_ROLES
+from uiserver.types import NAVIGATION_ROLES, TEXTLESS_ROLES
+
+# Catalogue flags that put a user under pressure (MIIT 5.x): the type is never in an elderly
+# layout.
+PRESSURE_FLAGS: tuple[str, ...] = ("popup", "countdown", "auto_advance", "induces")
+
+
+def pressure_of(ctype: ComponentType, props: Mapping[str, Any]) -> tuple[str, ...]:
+    """The pressure a component exerts: its type's flags, then each pressure prop set truthy."""
+    found = [flag for flag in PRESSURE_FLAGS if getattr(ctype, flag)]
+    for name, spec in ctype.props.items():
+        if spec.pressure is not None and props.get(name) and spec.pressure not in found:
+            found.append(spec.pressure)
+    return tuple(found)
+
 
 # NAVIGATION_ROLES are always pinned: lint refuses an unpinned one; serving pins it anyway, so a
 # stored template cannot move it.
@@ -48,6 +63,15 @@ class ResolvedComponent:
     promo: bool
     show_for: frozenset[str]  # segments, and scenes as `scene:<value>` (see scene_tags)
     hide_for: frozenset[str]
+    # 长辈版 (issue 24)
+    pressure: tuple[str, ...] = ()  # the type's pressure flags and truthy pressure props
+    pressure_props: tuple[str, ...] = ()  # the props the catalogue marks as pressure
+    confirm: bool = False  # payment or destructive: confirmed first in elderly mode
+    help: bool = False  # a one-tap help entry
+    column_prop: str | None = None
+    row_prop: str | None = None
+    text: bool = True  # draws text (paragraph spacing applies)
+    speech: str = ""  # what a screen reader or TTS speaks (`engine.speech`)
 
 
 SCENE_PREFIX = "scene:"
@@ -119,4 +143,12 @@ def resolve_component(
         promo=ctype.promo,
         show_for=frozenset(spec.show_for_segments) | scene_tags(spec.show_for_scenes),
         hide_for=frozenset(spec.hide_for_segments) | scene_tags(spec.hide_for_scenes),
+        pressure=pressure_of(ctype, props),
+        pressure_props=tuple(n for n, p in ctype.props.items() if p.pressure is not None),
+        confirm=ctype.confirm,
+        help=ctype.help,
+        column_prop=ctype.column_prop,
+        row_prop=ctype.row_prop,
+        text=ctype.role not in TEXTLESS_ROLES,
+        speech=speech_for(label, props),
     )

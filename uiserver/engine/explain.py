@@ -27,6 +27,18 @@ class Reason(StrEnum):
     ELDERLY_ESSENTIAL_FIRST = "elderly:essential_first"
     ELDERLY_HIGH_CONTRAST = "elderly:high_contrast"
     ELDERLY_MOTION = "elderly:reduced_motion"
+    # 长辈版 2.0 (issue 24): needs too, never counted against the cap
+    ELDERLY_PARAGRAPH = "elderly:paragraph_spacing"
+    ELDERLY_TARGET_GAP = "elderly:target_gap"
+    ELDERLY_REFLOW = "elderly:reflow"
+    ELDERLY_MORE = "elderly:more"  # folded behind the page's one "更多 More" entry
+    ELDERLY_MOST_USED = "elderly:most_used"  # kept on the page: among the most used
+    ELDERLY_RECENT = "elderly:recent"  # kept on the page: opened in the last week
+    ELDERLY_NO_PRESSURE = "elderly:no_pressure"  # pop-up, countdown, carousel, inducing button
+    ELDERLY_CONFIRM = "elderly:confirm"
+    ELDERLY_HELP = "elderly:help"
+    ELDERLY_SPEECH = "elderly:speech"
+    ELDERLY_PROMPT = "elderly:prompt"
     # accessibility needs (never counted)
     A11Y_FONT_SCALE = "a11y:font_scale"
     A11Y_MIN_FONT = "a11y:min_font"

@@ -16,6 +16,7 @@ from uiserver.engine.cap import Proposal, budget, count_changes, select
 from uiserver.engine.compiled import CompiledTemplate
 from uiserver.engine.components import SCENE_PREFIX
 from uiserver.engine.direction import direction_for
+from uiserver.engine.elderly import fold
 from uiserver.engine.explain import Reason
 from uiserver.engine.lifecycle import computed_segments
 from uiserver.engine.proposals import (
@@ -27,7 +28,7 @@ from uiserver.engine.proposals import (
     unit_affinities,
     unit_ranks,
 )
-from uiserver.engine.rules import THUMB_SIDE, font_multiplier, select_mode
+from uiserver.engine.rules import THUMB_SIDE, font_multiplier, offers_prompt, select_mode
 from uiserver.engine.stability import enough_evidence
 from uiserver.engine.theme import motion_for
 from uiserver.engine.variant import choose_variant
@@ -37,6 +38,7 @@ from uiserver.schema import Change, Context, Profile
 from uiserver.types import Device, Direction, Mode, Motion
 
 _DEFAULT_CONTEXT = Context()
+_NO_BEHAVIOUR = Profile()
 
 # How many dropped proposals are retried when the exact count left room under the budget.
 RETRIES = 2
@@ -70,6 +72,10 @@ class Plan(msgspec.Struct, frozen=True, array_like=True):
     device: Device  # "phone" unless the page has grids that widen
     columns_factor: float
     direction: Direction = "ltr"
+    # 长辈版 2.0 (`engine.elderly`): needs, kept by `base_plan`
+    folds: tuple[tuple[int, str], ...] = ()  # fewer choices: (index, reason) on fold pages
+    max_columns: int = 0  # reflow: the most columns a grid lays out (0: no limit)
+    prompt: bool = False  # offer the one-time 长辈版 prompt
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -320,6 +326,20 @@ def make_plan(
         outcome = Outcome(view.base_order, (), (), (), 0, False)
     order, placements, reasons = outcome.order, outcome.placements, outcome.reasons
     changes, changed, capped = outcome.changes, outcome.changed, outcome.capped
+    folds: tuple[tuple[int, str], ...] = ()
+    if elderly and ct.page in policy.elderly_fold_pages:
+        # Personalization off reads no behaviour: the designer's essential entries stay.
+        folds = fold(
+            view.comps,
+            order,
+            view.seq,
+            view.units,
+            view.unit_of,
+            view.unit_key,
+            profile if strength > 0.0 else _NO_BEHAVIOUR,
+            day,
+            policy,
+        )
     return Plan(
         variant=variant,
         mode=mode,
@@ -342,6 +362,9 @@ def make_plan(
         device=device,
         columns_factor=factor,
         direction=direction_for(context.locale),
+        folds=folds,
+        max_columns=policy.elderly_max_columns if elderly else 0,
+        prompt=elderly and offers_prompt(settings, context, policy),
     )
 
 

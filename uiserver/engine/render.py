@@ -11,11 +11,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from uiserver.engine.compiled import CompiledTemplate, static_row
+from uiserver.engine.elderly import extras, needs, reflow
 from uiserver.engine.explain import Reason
 from uiserver.engine.plan import Plan
 from uiserver.engine.prop_rules import PROP_RULES, active_patches
 from uiserver.policy import Policy
-from uiserver.schema import Layout, LayoutComponent, LayoutTheme, PersonalizationInfo
+from uiserver.schema import (
+    ElderlyInfo,
+    Layout,
+    LayoutComponent,
+    LayoutTheme,
+    PersonalizationInfo,
+)
 
 SCHEMA_VERSION = 1
 
@@ -24,8 +31,9 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     view = ct.views[plan.variant, plan.mode]
     comps = view.comps
     extra: dict[int, list[str]] = {}
-    for i, reason in plan.reasons:
+    for i, reason in (*plan.reasons, *plan.folds):
         extra.setdefault(i, []).append(reason)
+    folded = {i for i, reason in plan.folds if reason == Reason.ELDERLY_MORE}
     placed = dict(plan.placements)
     patches = active_patches(plan)
     scale = plan.font_scale
@@ -40,6 +48,8 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     row_key = (plan.variant, plan.mode, scale, font_reasons if scale != 1.0 else ())
     statics = static_row(ct, row_key)
     touched = _touched(ct, plan, extra, placed, drops, patches)
+    if plan.max_columns:
+        touched.update(view.reflowable)
 
     components: list[LayoutComponent] = []
     append = components.append
@@ -67,6 +77,8 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
             for key in drops[i]:
                 del props[key]
             reasons.append(Reason.A11Y_COLOUR_DROPPED)
+        reflow(c, props, plan.max_columns, reasons)
+        more = extras(c, font, view)
         # Positional: the field order of LayoutComponent (schema.py).
         append(
             LayoutComponent(
@@ -80,10 +92,13 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
                 c.pinned,
                 props,
                 reasons,
+                folded=i in folded,
+                **more,
             )
         )
 
     theme, page_reasons = _theme(ct, plan, policy)
+    elderly = _elderly(plan, policy, page_reasons, components) if plan.mode == "elderly" else None
     return Layout(
         schema=SCHEMA_VERSION,
         page=ct.page,
@@ -100,6 +115,24 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
             changes=list(plan.changes),
         ),
         reasons=page_reasons,
+        elderly=elderly,
+    )
+
+
+def _elderly(
+    plan: Plan, policy: Policy, page_reasons: list[str], components: list[LayoutComponent]
+) -> ElderlyInfo:
+    """The elderly block: every need applied, the More entry when something is folded, the help
+    entry's kind, the one-time prompt (its reason added to `page_reasons`)."""
+    if plan.prompt:
+        page_reasons.append(Reason.ELDERLY_PROMPT)
+    return ElderlyInfo(
+        needs=needs(page_reasons, {k: lc.reasons for k, lc in enumerate(components)}),
+        max_columns=policy.elderly_max_columns,
+        max_entries=policy.elderly_max_entries,
+        more_label=policy.elderly_more_label if any(lc.folded for lc in components) else None,
+        help=policy.elderly_help if any("help" in lc.props for lc in components) else None,
+        prompt="elderly_mode" if plan.prompt else None,
     )
 
 
@@ -151,5 +184,6 @@ def _theme(ct: CompiledTemplate, plan: Plan, policy: Policy) -> tuple[LayoutThem
         palette=palette,
         dark=plan.dark,
         direction=plan.direction,
+        paragraph_spacing=view.paragraph_spacing or None,
     )
     return theme, page_reasons

@@ -25,9 +25,12 @@ ELDERLY_TRIGGERS: tuple[ModeTrigger, ...] = (
 
 # Catalogue flag -> reason: components elderly mode removes (MIIT 5.1: no ads, no promotion
 # pop-ups, no pay- or download-inducing buttons).
+# `pressure`: pop-ups, countdowns, auto-advancing carousels, download/payment-inducing buttons
+# (catalogue flags or pressure props; MIIT 5.x, WCAG 2.2.1 / 2.2.2).
 ELDERLY_HIDE: tuple[tuple[str, str], ...] = (
     ("ad", Reason.ELDERLY_HIDE_AD),
     ("promo", Reason.ELDERLY_HIDE_PROMO),
+    ("pressure", Reason.ELDERLY_NO_PRESSURE),
 )
 
 # Component type -> reason: components elderly mode always shows (when the template has one).
@@ -63,12 +66,37 @@ MIRROR: Mapping[str, str] = {
 THUMB_SIDE: Mapping[str, str | None] = {"left": "left", "right": "right", "unknown": None}
 
 
+# The one-time prompt's answer, in "auto": accepted is elderly, declined is standard (an
+# earlier "no" is respected: DESIGN section 4, "unless the user turned it off"), unanswered
+# leaves it to the triggers.
+PROMPT_ANSWER: Mapping[str, bool | None] = {"accepted": True, "declined": False, "unanswered": None}
+
+
+def triggered(settings: Settings, context: Context, policy: Policy) -> bool:
+    """Any elderly trigger fires: the age band, or the client's care-mode system font."""
+    return any(trigger(settings, context, policy) for trigger in ELDERLY_TRIGGERS)
+
+
 def select_mode(settings: Settings, context: Context, policy: Policy) -> Mode:
-    """elderly when the user turned it on, or (auto) when any trigger fires; never when off."""
+    """elderly when the user turned it on or accepted the prompt, or (auto, unanswered) when
+    any trigger fires; never when off or declined."""
     forced = ELDERLY_SETTING[settings.elderly_mode]
     if forced is None:
-        forced = any(trigger(settings, context, policy) for trigger in ELDERLY_TRIGGERS)
+        forced = PROMPT_ANSWER[settings.elderly_prompt]
+    if forced is None:
+        forced = triggered(settings, context, policy)
     return "elderly" if forced else "standard"
+
+
+def offers_prompt(settings: Settings, context: Context, policy: Policy) -> bool:
+    """The one-time 长辈版 prompt: a user the triggers put in elderly mode who never chose (the
+    setting is auto and the prompt unanswered). MIIT APP spec 3.x (from memory): offer the
+    ageing-friendly interface prominently on first entry."""
+    return (
+        settings.elderly_mode == "auto"
+        and settings.elderly_prompt == "unanswered"
+        and triggered(settings, context, policy)
+    )
 
 
 def font_multiplier(

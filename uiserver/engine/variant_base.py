@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from uiserver.engine.components import ResolvedComponent
+from uiserver.engine.elderly import PAGE_NEEDS, safe_props
 from uiserver.engine.explain import Reason
 from uiserver.engine.rules import ELDERLY_HIDE, ELDERLY_SHOW_TYPES, PLACEMENT_ROW
 from uiserver.policy import Policy
@@ -58,6 +59,11 @@ class VariantBase:
     font_px: float
     line_height: float
     has_voice_nav: bool
+    # 长辈版 2.0 (`engine.elderly`); zero / empty in standard mode
+    paragraph_spacing: float = 0.0  # paragraph gap / line spacing
+    target_gap: float = 0.0  # px around each tap target
+    reflowable: frozenset[int] = frozenset()  # components with a column prop
+    has_help: bool = False  # a help entry is shown
 
 
 @dataclass(slots=True)
@@ -101,7 +107,7 @@ def _mode_rules(comps: Comps, order: Sequence[int], elderly: bool) -> _ModeRules
                     if why not in rules.page_reasons:
                         rules.page_reasons.append(why)
                     break
-            show = ELDERLY_SHOW_TYPES.get(c.type)
+            show = Reason.ELDERLY_HELP if c.help else ELDERLY_SHOW_TYPES.get(c.type)
             if show is not None and not rules.hidden[c.idx]:
                 rules.visible[c.idx] = True
                 rules.reasons[c.idx].append(show)
@@ -159,7 +165,7 @@ def _segment_rules(
     rules: list[SegmentRule] = []
     for i in seq:
         c = comps[i]
-        if c.pinned or (elderly and c.type in ELDERLY_SHOW_TYPES):
+        if c.pinned or (elderly and (c.type in ELDERLY_SHOW_TYPES or c.help)):
             continue
         if c.show_for and not visible[i]:
             rules.append((i, c.show_for, True))
@@ -228,7 +234,14 @@ def build_variant_base(
 ) -> VariantBase:
     """The base of `variant` in `mode`, from its resolved components in variant order."""
     elderly = mode == "elderly"
+    safe: list[tuple[str, ...]] = [()] * len(comps)
+    if elderly:
+        patched = [safe_props(c, policy) for c in comps]
+        comps = tuple(c for c, _ in patched)
+        safe = [why for _, why in patched]
     rules = _mode_rules(comps, order, elderly)
+    for i, why in enumerate(safe):
+        rules.reasons[i].extend(why)
     seq, visible = rules.seq, rules.visible
     segments, units, unit_region, unit_of = _regions(comps, seq)
     base_order = tuple(i for i in seq if visible[i])
@@ -250,6 +263,8 @@ def build_variant_base(
     if elderly and line_height < policy.elderly_line_height:
         line_height = policy.elderly_line_height
         page_reasons.append(Reason.ELDERLY_LINE_HEIGHT)
+    if elderly:
+        page_reasons.extend(PAGE_NEEDS)
     return VariantBase(
         variant=variant,
         mode=mode,
@@ -279,4 +294,8 @@ def build_variant_base(
         font_px=theme.font_px,
         line_height=line_height,
         has_voice_nav=any(c.type in ELDERLY_SHOW_TYPES and not rules.hidden[c.idx] for c in comps),
+        paragraph_spacing=policy.elderly_paragraph_spacing if elderly else 0.0,
+        target_gap=policy.elderly_target_gap_px if elderly else 0.0,
+        reflowable=frozenset(c.idx for c in comps if elderly and c.column_prop),
+        has_help=elderly and any(c.help and rules.visible[c.idx] for c in comps),
     )

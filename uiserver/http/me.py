@@ -17,7 +17,7 @@ from uiserver.http.deps import decode_json, read_body, service_of, store_writes,
 from uiserver.http.errors import ApiError
 from uiserver.http.responses import json_response
 from uiserver.schema import EVENT_TS_LEEWAY, EventBatch
-from uiserver.users.settings import MERGE_PATCH, merge_patch, replacement
+from uiserver.users.settings import MERGE_PATCH, kept, merge_patch, replacement
 
 SETTINGS_LIMIT = 4 * 1024
 PATCH_MEDIA_TYPES = (MERGE_PATCH, "application/json")
@@ -38,9 +38,16 @@ async def put_settings(request: Request) -> Response:
     service = service_of(request)
     with store_writes():
         epoch = await service.users.write_epoch(user_id)
-    settings = replacement(await read_body(request, SETTINGS_LIMIT))
+    body = await read_body(request, SETTINGS_LIMIT)
+    settings = replacement(body)
+    keep = kept(body)
     with store_writes():
-        await service.users.put_settings(user_id, settings, epoch)
+        if keep is None:
+            await service.users.put_settings(user_id, settings, epoch)
+        else:  # a field added after the contract left out: keep the stored one
+            settings = await service.users.update_settings(
+                user_id, lambda stored: keep(settings, stored), epoch
+            )
     return json_response(settings)
 
 

@@ -70,11 +70,17 @@ def _check_columns(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
         yield Problem("columns", "a grid needs at least 1 column on a phone")
     if not ctype.grid and ctype.columns != 0:
         yield Problem("columns", "only grids have columns (set grid: true or columns: 0)")
+    if ctype.column_prop is not None and not ctype.grid:
+        yield Problem("column_prop", "only grids reflow to fewer columns (set grid: true)")
+    if ctype.row_prop is not None and ctype.column_prop is None:
+        yield Problem("row_prop", "a row prop grows when columns drop: set column_prop too")
 
 
 def _check_prop_schema(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
     for name, spec in ctype.props.items():
         where = f"props.{name}"
+        if spec.pressure is not None and spec.type != "boolean":
+            yield Problem(where, "a pressure prop is a boolean (set: the component exerts it)")
         if (spec.type == "colour") != (spec.colour_role is not None):
             yield Problem(where, "a colour prop needs a colour_role; only a colour prop has one")
         if spec.enum is not None and spec.type != "string":

@@ -28,6 +28,7 @@ from uiserver.engine.allocation import MAX_VARIANTS
 from uiserver.engine.labels import has_visible_text
 from uiserver.lint.catalog import target_floor
 from uiserver.lint.contrast import check_palettes
+from uiserver.lint.elderly import check_elderly
 from uiserver.lint.props import check_props
 from uiserver.lint.zones import check_navigation_pinned, check_zones
 from uiserver.policy import Policy
@@ -407,6 +408,7 @@ TEMPLATE_CHECKS: tuple[Callable[[Template, Catalog, Policy], Iterable[Problem]],
     check_zones,
     check_palettes,
     check_props,
+    check_elderly,
     _check_variants,
 )
 

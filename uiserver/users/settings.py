@@ -2,7 +2,10 @@
 
 PUT (`replacement`): every field of `schema.Settings` is required, so a client that sends
 `{"font_scale": 1.2}` learns that it would have reset the rest: 422 naming the first missing
-field (in the order of the contract's table), instead of a silent reset to defaults.
+field (in the order of the contract's table), instead of a silent reset to defaults. Fields
+added after the contract's table (`ADDITIVE`: `elderly_prompt`) may be left out by clients
+written before them: the stored value is kept (`kept`), so an old client's PUT never re-asks a
+user who already answered the 长辈版 prompt.
 
 PATCH (`merge_patch`): a JSON Merge Patch (RFC 7396) of the stored object. The patch must be an
 object (a non-object patch would replace the whole settings object with a non-object: 422); each
@@ -32,10 +35,18 @@ MERGE_PATCH = "application/merge-patch+json"
 
 SETTINGS_FIELDS = tuple(field.name for field in msgspec.structs.fields(Settings))
 
-# `Settings` with every field required: what a whole replacement must name.
+# Settings fields added after the contract's table: optional in a PUT (the stored one is kept).
+ADDITIVE: tuple[str, ...] = ("elderly_prompt",)
+
+# `Settings` with every field of the contract required: what a whole replacement must name.
 SettingsDocument = msgspec.defstruct(
     "SettingsDocument",
-    [(field.name, field.type) for field in msgspec.structs.fields(Settings)],
+    [
+        (field.name, field.type | msgspec.UnsetType, msgspec.UNSET)
+        if field.name in ADDITIVE
+        else (field.name, field.type)
+        for field in msgspec.structs.fields(Settings)
+    ],
     forbid_unknown_fields=True,
 )
 
@@ -51,12 +62,26 @@ def _named(exc: DocumentError) -> DocumentError:
 
 
 def replacement(body: bytes) -> Settings:
-    """A whole settings object (PUT). Raises DocumentError; a missing field is named."""
+    """A whole settings object (PUT). Raises DocumentError; a missing field is named. An
+    `ADDITIVE` field left out has its default here: `kept` says which to keep from the store."""
     try:
         document = decode_json(body, SettingsDocument)
     except DocumentError as exc:
         raise _named(exc) from None
-    return Settings(**msgspec.structs.asdict(document))
+    values = msgspec.structs.asdict(document)
+    return Settings(**{k: v for k, v in values.items() if v is not msgspec.UNSET})
+
+
+def kept(body: bytes) -> Callable[[Settings, Settings], Settings] | None:
+    """For a PUT body already read by `replacement`: None when it names every `ADDITIVE` field,
+    else a function (new, stored) -> new with the left-out ones taken from the stored object."""
+    document = decode_json(body, SettingsDocument)
+    missing = [name for name in ADDITIVE if getattr(document, name) is msgspec.UNSET]
+    if not missing:
+        return None
+    return lambda new, stored: msgspec.structs.replace(
+        new, **{name: getattr(stored, name) for name in missing}
+    )
 
 
 def merge_patch(body: bytes) -> Callable[[Settings], Settings] | None:

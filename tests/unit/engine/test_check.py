@@ -116,11 +116,30 @@ def component(layout: Layout, cid: str) -> LayoutComponent:
     return next(lc for lc in layout.components if lc.id == cid)
 
 
+def with_props(layout: Layout, cid: str, **props: object) -> Layout:
+    """`cid` served with `props` set (None: left out)."""
+    merged = {**component(layout, cid).props, **props}
+    return with_component(layout, cid, props={k: v for k, v in merged.items() if v is not None})
+
+
+def with_needs(layout: Layout, dropped: str) -> Layout:
+    assert layout.elderly is not None
+    needs = [n for n in layout.elderly.needs if n != dropped]
+    return msgspec.structs.replace(
+        layout, elderly=msgspec.structs.replace(layout.elderly, needs=needs)
+    )
+
+
 def coupons_for_elderly(layout: Layout) -> Layout:
     """The promotional coupon strip (elderly mode hides it) put back, at elderly sizes."""
     standard, _ = served("standard")
     coupons = msgspec.structs.replace(
-        component(standard, "coupons"), font_px=24.0, min_target_px=44.0
+        component(standard, "coupons"),
+        font_px=24.0,
+        min_target_px=44.0,
+        paragraph_px=46.8,
+        gap_px=12.0,
+        speech=component(standard, "coupons").label,
     )
     return reporting(appended(layout, coupons), 1)
 
@@ -173,6 +192,87 @@ CASES = [
         lambda lay: with_theme(lay, line_height=1.2),
         ["elderly: line height 1.2 < 1.3"],
         id="elderly_line_height",
+    ),
+    pytest.param(
+        "elderly_paragraph_spacing",
+        "elderly",
+        lambda lay: with_theme(lay, paragraph_spacing=1.0),
+        ["elderly: paragraph spacing 1.0 < 1.3 x the line spacing (MIIT 1.2)"],
+        id="elderly_paragraph_spacing",
+    ),
+    # 长辈版 2.0 (issue 24)
+    pytest.param(
+        "elderly_no_pressure",
+        "elderly",
+        lambda lay: with_props(lay, "summary", pay_countdown=True),
+        ["summary: puts the user under pressure (pay_countdown) in elderly mode (MIIT 5.x)"],
+        id="elderly_no_pressure",
+    ),
+    pytest.param(
+        "elderly_paragraph",
+        "elderly",
+        lambda lay: with_component(lay, "summary", paragraph_px=40.0),
+        ["summary: paragraph spacing 40.0 < 46.8 px (MIIT 1.2)"],
+        id="elderly_paragraph",
+    ),
+    pytest.param(
+        "elderly_target_gap",
+        "elderly",
+        lambda lay: with_component(lay, "checkout", gap_px=4.0),
+        ["checkout: gap around the target 4.0 < 12.0 px"],
+        id="elderly_target_gap",
+    ),
+    pytest.param(
+        "elderly_reflow",
+        "elderly",
+        lambda lay: with_props(lay, "add_ons", columns=5),
+        ["add_ons: 5 columns > 3 in elderly mode (WCAG 1.4.10)"],
+        id="elderly_reflow",
+    ),
+    pytest.param(
+        "elderly_confirm",
+        "elderly",
+        lambda lay: with_props(lay, "checkout", confirm=None),
+        ["checkout: payment or destructive action without confirmation (WCAG 3.3.4)"],
+        id="elderly_confirm",
+    ),
+    pytest.param(
+        "elderly_speech",
+        "elderly",
+        lambda lay: with_component(lay, "summary", speech=None),
+        ["summary: no speech text for its label (WCAG 1.1.1, 4.1.2)"],
+        id="elderly_speech",
+    ),
+    pytest.param(
+        "elderly_folded",
+        "elderly",
+        lambda lay: with_component(lay, "header", folded=True),
+        [
+            "header: navigation, help and voice entries are never folded",
+            "elderly: folded components without a More entry",
+        ],
+        id="elderly_folded",
+    ),
+    pytest.param(
+        "elderly_help",
+        "elderly",
+        lambda lay: reporting(without(lay, "service"), 1),
+        ["elderly: help entry missing (WCAG 3.2.6)"],
+        id="elderly_help",
+    ),
+    pytest.param(
+        "elderly_fewer_choices",
+        "elderly",
+        lambda lay: with_component(lay, "recently_viewed", folded=True),
+        ["elderly: folded components without a More entry"],
+        id="elderly_fewer_choices",
+    ),
+    pytest.param(
+        "elderly_needs_listed",
+        "elderly",
+        lambda lay: with_needs(lay, "elderly:confirm"),
+        ["elderly: needs not listed: elderly:confirm"],
+        id="elderly_needs_listed",
     ),
     pytest.param(
         "elderly_motion",
@@ -432,6 +532,7 @@ def test_refusals_come_in_table_order_then_layout_order() -> None:
         "items: pinned flag changed",
         "summary: renamed (label, role and type never change)",
         "summary: elderly font 20.0 < 24.0",
+        "summary: no speech text for its label (WCAG 1.1.1, 4.1.2)",
         "reported changed ratio 0.5 != measured 0.0667",
         "header: pinned component hidden",
     ]

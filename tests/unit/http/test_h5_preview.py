@@ -49,7 +49,7 @@ def component(
 
 
 def layout(*components: LayoutComponent, direction: str = "ltr") -> Layout:
-    theme = LayoutTheme(24, 1.5, "reduced", True, PALETTE, direction=direction)  # type: ignore[arg-type]
+    theme = LayoutTheme(24, 1.5, "reduced", True, PALETTE, False, direction)  # type: ignore[arg-type]
     return Layout(
         1,
         "home",
@@ -59,6 +59,7 @@ def layout(*components: LayoutComponent, direction: str = "ltr") -> Layout:
         theme,
         list(components),
         PersonalizationInfo(1.0, 0.4, 0.0, False, []),
+        [],
     )
 
 

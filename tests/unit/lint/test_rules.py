@@ -273,6 +273,24 @@ TEMPLATE_CASES = [
     ),
     pytest.param(_set("components.0.pinned", "yes"), "components[0].pinned", id="wrong-type"),
     pytest.param(_delete("title"), "title", id="missing-required"),
+    # 长辈版 (issue 24): what the elderly variant would serve
+    pytest.param(
+        _append_component(
+            {
+                "id": "total",
+                "type": "order_summary",
+                "label": "合计",
+                "props": {"pay_countdown": True},
+            }
+        ),
+        "components[6].props.pay_countdown",
+        id="pressure-an-elderly-layout-keeps",
+    ),
+    pytest.param(
+        _set("variants.1.props", {"buy": {"badge": "#FF0000"}}),
+        "variants[1].props.buy.badge",
+        id="colour-only-badge",
+    ),
 ]
 
 
@@ -435,6 +453,13 @@ def _ctype(**changes: Any) -> ComponentType:
         pytest.param({"essential": True, "promo": True}, "essential", id="essential-promo"),
         pytest.param({"grid": True}, "columns", id="grid-without-columns"),
         pytest.param({"columns": 3}, "columns", id="columns-without-grid"),
+        pytest.param({"column_prop": "columns"}, "column_prop", id="reflow-without-grid"),
+        pytest.param({"row_prop": "rows"}, "row_prop", id="rows-without-columns"),
+        pytest.param(
+            {"props": {"timer": {"type": "integer", "pressure": "countdown"}}},
+            "props.timer",
+            id="pressure-prop-not-boolean",
+        ),
     ],
 )
 def test_catalogue_rules(changes: Doc, field: str, policy: Policy) -> None:
@@ -506,3 +531,24 @@ def test_shipped_templates_use_the_adaptive_features(catalog: Catalog) -> None:
         c.placement for t in pages.values() for c in t.components if catalog.types[c.type].action
     }
     assert {"bottom_left", "bottom_right"} <= actions
+
+
+def test_pressure_and_colour_only_states_name_their_clause(
+    catalog: Catalog, policy: Policy
+) -> None:
+    """The messages a designer reads at publish name the clause (issue 24)."""
+    doc = _base()
+    doc["components"].append(
+        {"id": "total", "type": "order_summary", "label": "合计", "props": {"pay_countdown": True}}
+    )
+    doc["components"][5]["props"] = {"badge": "#FF0000"}
+    _, problems = validate_document(doc, "json", catalog, policy)
+    messages = {p.field: p.message for p in problems}
+    assert "MIIT 5.x" in messages["components[6].props.pay_countdown"]
+    assert "WCAG 1.4.1" in messages["components[5].props.badge"]
+    # a countdown on a type elderly mode removes anyway is no problem; text on a badge is none
+    doc["components"][6]["type"] = "flash_sale"
+    doc["components"][6]["props"] = {"countdown": True}
+    doc["components"][5]["props"] = {"badge": "cart_count"}
+    _, problems = validate_document(doc, "json", catalog, policy)
+    assert [p for p in problems if p.field.startswith("components")] == []

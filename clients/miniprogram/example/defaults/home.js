@@ -3,7 +3,7 @@
 module.exports = {
   "schema": 1,
   "page": "home",
-  "template_version": "6a3f1953bd313f9b",
+  "template_version": "42b566fd0f10b3b1",
   "variant": null,
   "mode": "standard",
   "theme": {
@@ -548,7 +548,7 @@ module.exports = {
     },
     {
       "id": "service",
-      "type": "service_entry",
+      "type": "help_entry",
       "role": "link",
       "label": "在线客服 Customer service",
       "font_px": 15,

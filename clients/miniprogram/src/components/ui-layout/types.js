@@ -15,6 +15,7 @@ module.exports = [
   'flash_sale',
   'footer_note',
   'guess_you_like',
+  'help_entry',
   'live_stream_card',
   'member_card',
   'menu_list',
