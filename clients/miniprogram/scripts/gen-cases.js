@@ -66,6 +66,6 @@ function main() {
   }
 }
 
-module.exports = { makeFixtures, pretty };
+module.exports = { makeFixtures, pretty, findPython };
 
 if (require.main === module) main();
