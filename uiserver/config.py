@@ -152,6 +152,11 @@ class Config:
     poll_interval: float = field(
         default_factory=lambda: float(os.environ.get("UISERVER_POLL_INTERVAL", "0.001"))
     )
+    # How often (seconds) this process looks at the rollout schedules (`publishing.rollouts`);
+    # 0: never in the background (a test calls `Scheduler.tick` itself).
+    schedule_interval_s: float = field(
+        default_factory=lambda: float(os.environ.get("UISERVER_SCHEDULE_INTERVAL", "5"))
+    )
 
     @property
     def cache_control(self) -> str:

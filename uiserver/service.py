@@ -20,6 +20,8 @@ Callers hold the part they need; nothing reaches into the store around them.
     sessions   ConsoleSessions  designer console sessions (the store's session role)
     audit      AuditLog         administrative acts (templates and drafts through the
                                 `audit.acts` roles; the others where they are made)
+    scheduler  Scheduler        rollout schedules and their guardrails, looked at in the
+                                background; `scheduler.observers` hears every rollout act
 
 Invalidation: every store write that changes a layout input emits an Invalidation to the
 store's listeners, in this process after commit and in every other process sharing the store.
@@ -47,6 +49,7 @@ from uiserver.engine import Engine
 from uiserver.policy import Policy
 from uiserver.publishing.filesync import FileConflict
 from uiserver.publishing.publisher import Publisher
+from uiserver.publishing.rollouts import Scheduler
 from uiserver.schema import Template
 from uiserver.serving.breaker import StoreBreaker
 from uiserver.serving.cache import LayoutCache
@@ -133,6 +136,12 @@ class Service:
             self.revocations,
             SessionPolicy(config.session_idle, config.session_max, config.session_rotate),
         )
+        self.scheduler = Scheduler(
+            store.schedules,
+            self.publisher,
+            store.activity,
+            interval=config.schedule_interval_s,
+        )
         self.ready = False
         self.background: list[asyncio.Task[None]] = []
         # Files skipped at start (too large, not a regular file, malformed): shown by /readyz.
@@ -159,6 +168,8 @@ class Service:
         await self.publisher.publish_files(file_templates or {}, file_bases)
         await self.live.reload()
         self.background.append(asyncio.create_task(self.audit.keep_pruning()))
+        if self.config.schedule_interval_s > 0:
+            self.background.append(asyncio.create_task(self.scheduler.run()))
         self.ready = True
 
     async def close(self) -> None:

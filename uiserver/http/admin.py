@@ -15,11 +15,13 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from uiserver import admin as ops
+from uiserver.admin import rollouts
 from uiserver.admin.preview import PersonaSpec, SpecError, spec_from_json, spec_from_query
 from uiserver.catalog import VERSION_MAX
 from uiserver.documents import DEFAULT_LIMITS
@@ -196,14 +198,43 @@ async def publish(request: Request) -> Response:
     template, problems = ops.check_draft(service.publisher, page, data)
     if template is None or problems:
         return refused(problems)
+    schedule = body.get("schedule") if isinstance(body, Mapping) else None
     try:
         with store_writes():
+            if schedule is not None:
+                return await _publish_scheduled(request, page, template, message, options, schedule)
             applied = await ops.publish(
                 service.publisher, service.drafts, page, template, who.user_id, message, options
             )
     except PublishRefused as exc:
         return refused(exc.problems)
     return _published(page, applied)
+
+
+async def _publish_scheduled(
+    request: Request,
+    page: str,
+    template: Template,
+    message: str,
+    options: PublishOptions,
+    body: Any,
+) -> Response:
+    """A publish with a ramp `schedule`: 201 with the version and the rollout at its first
+    step, or 202 when its `start` is later (nothing published yet); the schedule either way."""
+    who = designer(request)
+    service = service_of(request)
+    schedule, applied = await rollouts.publish_ramp(
+        service.scheduler, service.drafts, page, template, who.user_id, message, body, options
+    )
+    shown = rollouts.view(schedule)
+    if applied is None:
+        return json_response(
+            {"page": page, "version": schedule.version, "seq": None, "schedule": shown}, 202
+        )
+    answer = _published(page, applied)
+    data = msgspec.json.decode(answer.body)
+    data["schedule"] = shown
+    return json_response(data, 201, headers={"ETag": f'"{applied.head.version}"'})
 
 
 async def history(request: Request) -> Response:
@@ -272,8 +303,10 @@ async def set_rollout(request: Request) -> Response:
     page = request.path_params["page"]
     percent = _percent(await json_document(request, TEMPLATE_LIMIT), "percent", required=True)
     assert percent is not None
+    service = service_of(request)
     with store_writes():
-        applied = await ops.set_rollout(service_of(request).publisher, page, percent, who.user_id)
+        applied = await ops.set_rollout(service.publisher, page, percent, who.user_id)
+        await service.scheduler.manual(page, who.user_id, "percent", percent)
     return _rollout_answer(page, applied)
 
 
@@ -281,8 +314,10 @@ async def _end_rollout(request: Request, outcome: Literal["promote", "abort"]) -
     who = designer(request)
     page = request.path_params["page"]
     await read_body(request, TEMPLATE_LIMIT)  # any body is ignored
+    service = service_of(request)
     with store_writes():
-        applied = await ops.end_rollout(service_of(request).publisher, page, outcome, who.user_id)
+        applied = await ops.end_rollout(service.publisher, page, outcome, who.user_id)
+        await service.scheduler.manual(page, who.user_id, outcome)
     return _rollout_answer(page, applied)
 
 
@@ -304,6 +339,83 @@ async def archive(request: Request) -> Response:
     with store_writes():
         applied = await ops.archive(service.publisher, page, who.user_id)
     return json_response({"page": page, "archived": applied.archived})
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+async def rollout(request: Request) -> Response:
+    """The page's rollout: its schedule (steps, the current one, status, timeline), each
+    guardrail's figures and state now, and the defaults."""
+    designer(request)
+    with store_writes():
+        result = await rollouts.rollout_view(
+            service_of(request).scheduler, request.path_params["page"]
+        )
+    return json_response(result)
+
+
+async def _schedule_act(request: Request, act: str) -> Response:
+    who = designer(request)
+    page = request.path_params["page"]
+    await read_body(request, TEMPLATE_LIMIT)  # any body is ignored
+    scheduler = service_of(request).scheduler
+    acts = {"pause": rollouts.pause, "resume": rollouts.resume, "cancel": rollouts.cancel}
+    with store_writes():
+        schedule = await acts[act](scheduler, page, who.user_id)
+    return json_response({"page": page, "schedule": rollouts.view(schedule)})
+
+
+async def pause_rollout(request: Request) -> Response:
+    """Stop the page's schedule advancing (409 `no_schedule` when none is active)."""
+    return await _schedule_act(request, "pause")
+
+
+async def resume_rollout(request: Request) -> Response:
+    """Resume a paused schedule from the step at or above the rollout's percent now."""
+    return await _schedule_act(request, "resume")
+
+
+async def cancel_schedule(request: Request) -> Response:
+    """End the page's active schedule; a rollout it drove stays where it is."""
+    return await _schedule_act(request, "cancel")
+
+
+async def schedule_change(request: Request) -> Response:
+    """A scheduled change: `{"template": {...}` or `"version"`, `"at"`, `"revert_at"`,
+    `"message"}`: 201 with the schedule; 409 `schedule_conflict` when one is active."""
+    who = designer(request)
+    page = request.path_params["page"]
+    body = await json_document(request, TEMPLATE_LIMIT)
+    message = _string(body, "message", required=False) or "scheduled change"
+    service = service_of(request)
+    with store_writes():
+        template = await _change_template(request, page, body)
+        if not isinstance(template, Template):
+            return template
+        schedule = await rollouts.schedule_change(
+            service.scheduler, page, template, who.user_id, message, body
+        )
+    return json_response({"page": page, "schedule": rollouts.view(schedule)}, 201)
+
+
+async def _change_template(request: Request, page: str, body: Any) -> Template | Response:
+    """The template a scheduled change publishes: `template` (linted now, and again when it is
+    published) or an existing `version` of the page."""
+    service = service_of(request)
+    has_version = isinstance(body, Mapping) and "version" in body
+    if has_version == (isinstance(body, Mapping) and "template" in body):
+        raise ApiError(422, "invalid", "give either template or version", "template")
+    if has_version:
+        version = _string(body, "version", required=True, max_length=VERSION_MAX)
+        record = await ops.version_record(service.publisher, page, version, "version")
+        data: Any = ops.document(record)
+    else:
+        data = ops.template_field(body)
+    template, problems = ops.check_draft(service.publisher, page, data)
+    if template is None or problems:
+        return refused(problems)
+    return template
 
 
 # --------------------------------------------------------------------------- preview
@@ -459,6 +571,11 @@ def admin_routes() -> list[BaseRoute]:
         Route(f"{base}/diff", diff, methods=["GET"]),
         Route(f"{base}/rollback", rollback, methods=["POST"]),
         Route(f"{base}/rollout", set_rollout, methods=["POST"]),
+        Route(f"{base}/rollout", rollout, methods=["GET"]),
+        Route(f"{base}/rollout/pause", pause_rollout, methods=["POST"]),
+        Route(f"{base}/rollout/resume", resume_rollout, methods=["POST"]),
+        Route(f"{base}/schedule", schedule_change, methods=["POST"]),
+        Route(f"{base}/schedule", cancel_schedule, methods=["DELETE"]),
         Route(f"{base}/promote", promote, methods=["POST"]),
         Route(f"{base}/abort", abort, methods=["POST"]),
         Route("/v1/admin/preview/{page}", preview_live, methods=["GET"]),

@@ -100,6 +100,43 @@ _CONFLICT = _obj(
 )
 _PUBLISHED = _obj(version=_STR, page=_STR, seq=_INT, rollout=_ROLLOUT)
 _ROLLOUT_STATE = _obj(page=_STR, live_version=_STR, rollout=_ROLLOUT)
+_STEP = _obj(
+    percent={"type": "integer", "minimum": 1, "maximum": 100},
+    min_minutes={"type": "number", "minimum": 0},
+    min_exposed={"type": "integer", "minimum": 0},
+)
+_GUARDRAIL = _obj(
+    metric={
+        "enum": [
+            "conversion",
+            "elderly_conversion",
+            "screen_reader_conversion",
+            "render_errors",
+            "srm",
+            "no_traffic",
+        ]
+    },
+    action={"enum": ["warn", "hold", "rollback", "off"]},
+    alpha={"type": "number"},
+    tolerance={"type": "number"},
+    threshold={"type": "number"},
+    max_quiet_minutes={"type": "number"},
+)
+_SCHEDULE = _obj(
+    steps={"type": "array", "items": _STEP, "maxItems": 20},
+    start={"type": "number", "description": "Unix seconds"},
+    guardrails={"type": "array", "items": _GUARDRAIL},
+)
+_SCHEDULE_ANSWER = _obj(page=_STR, schedule=_ANY)
+_ROLLOUT_VIEW = _obj(
+    page=_STR,
+    live_version=_STR,
+    rollout=_ROLLOUT,
+    schedule=_ANY,
+    guardrails={"type": "array", "items": _ANY},
+    exposed={"type": "array", "items": _INT},
+    defaults=_ANY,
+)
 _PRECONDITION = {
     "base_version": _STR,
     "rollout": {"type": "integer", "minimum": 1, "maximum": 100},
@@ -364,9 +401,15 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
     (
         "post",
         "/v1/admin/templates/{page}/publish",
-        "Publish a new version (refused if lint fails; staged with rollout)",
-        _obj(template=_ref("Template"), message=_STR, **_PRECONDITION),
-        {201: _PUBLISHED, 409: _CONFLICT, 422: _PROBLEMS, 400: _ref("ErrorBody")},
+        "Publish a new version (refused if lint fails; staged with rollout or a schedule)",
+        _obj(template=_ref("Template"), message=_STR, schedule=_SCHEDULE, **_PRECONDITION),
+        {
+            201: _PUBLISHED,
+            202: _SCHEDULE_ANSWER,
+            409: _CONFLICT,
+            422: _PROBLEMS,
+            400: _ref("ErrorBody"),
+        },
         [_PAGE, _IF_MATCH],
     ),
     (
@@ -425,6 +468,52 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
         "End the running rollout: everyone back to the previous version",
         None,
         {200: _ROLLOUT_STATE, 409: _CONFLICT},
+        [_PAGE],
+    ),
+    (
+        "get",
+        "/v1/admin/templates/{page}/rollout",
+        "The rollout, its schedule (steps, current step, timeline) and guardrail figures",
+        None,
+        {200: _ROLLOUT_VIEW, 404: _ref("ErrorBody")},
+        [_PAGE],
+    ),
+    (
+        "post",
+        "/v1/admin/templates/{page}/rollout/pause",
+        "Stop the page's schedule advancing",
+        None,
+        {200: _SCHEDULE_ANSWER, 409: _ref("ErrorBody")},
+        [_PAGE],
+    ),
+    (
+        "post",
+        "/v1/admin/templates/{page}/rollout/resume",
+        "Resume a paused schedule",
+        None,
+        {200: _SCHEDULE_ANSWER, 409: _ref("ErrorBody")},
+        [_PAGE],
+    ),
+    (
+        "post",
+        "/v1/admin/templates/{page}/schedule",
+        "Schedule a change: publish a template or version at a time, revert it later",
+        _obj(
+            template=_ref("Template"),
+            version=_STR,
+            at={"type": "number"},
+            revert_at={"type": "number"},
+            message=_STR,
+        ),
+        {201: _SCHEDULE_ANSWER, 409: _ref("ErrorBody"), 422: _ref("ErrorBody")},
+        [_PAGE],
+    ),
+    (
+        "delete",
+        "/v1/admin/templates/{page}/schedule",
+        "Cancel the page's active schedule (a rollout stays where it is)",
+        None,
+        {200: _SCHEDULE_ANSWER, 409: _ref("ErrorBody")},
         [_PAGE],
     ),
     (

@@ -161,11 +161,12 @@ class Publisher:
         return applied
 
     async def end_rollout(
-        self, page: str, outcome: Literal["promote", "abort"], author: str
+        self, page: str, outcome: Literal["promote", "abort"], author: str, message: str = ""
     ) -> PageState:
-        """Promote or abort the running rollout; the page after it. NoRollout when none runs,
-        NeverPublished for a page without history."""
-        applied = await self.templates.end_rollout(page, outcome, author, time.time())
+        """Promote or abort the running rollout (an abort's history entry says `message`, if
+        given); the page after it. NoRollout when none runs, NeverPublished for a page
+        without history."""
+        applied = await self.templates.end_rollout(page, outcome, author, time.time(), message)
         await self._refresh(page)
         return applied
 

@@ -64,6 +64,9 @@ class RequestEntry:
     profile: Profile  # the object it was made from (identity is checked)
     day: int
     entry: BodyEntry
+    # The staged rollout it was served under (identity is checked): a step of a rollout is a
+    # new split whose arms are counted anew, so every user is noted once per step.
+    rollout: object = None
 
 
 # (user id, page, `serving.context.context_key`): unknown query parameters are in no key, and

@@ -20,6 +20,7 @@ from uiserver import tracing
 from uiserver.engine import CompiledTemplate, Engine, Plan, encode_layout, plan_fingerprint
 from uiserver.engine.activity import serve_cohort
 from uiserver.engine.capability import annotate
+from uiserver.engine.guardrails import ARMS, SCREEN_READER, arm_experiment
 from uiserver.engine.plan import evidence_on
 from uiserver.engine.stability import enough_evidence
 from uiserver.policy import Policy
@@ -29,7 +30,7 @@ from uiserver.serving.cache import BodyEntry, LayoutCache, RequestEntry
 from uiserver.serving.pages import Drawn, LivePage, LivePages, UnknownPage
 from uiserver.serving.profiles import ProfileLoader
 from uiserver.serving.recorder import ActivityRecorder
-from uiserver.store.base import ErasedMeanwhile, StoreUnavailable, UserStore
+from uiserver.store.base import ErasedMeanwhile, Rollout, StoreUnavailable, UserStore
 
 log = logging.getLogger("uiserver")
 
@@ -116,8 +117,11 @@ class LayoutServer:
         live = self.pages.pages.get(page)
         if live is None:
             raise UnknownPage(page)
-        if live.rollout is not None:
-            live = live.pick(user_id)  # the memo below is keyed by the version picked
+        rollout = live.rollout
+        new_arm = True
+        if rollout is not None:
+            picked = live.pick(user_id)  # the memo below is keyed by the version picked
+            new_arm, live = picked is live, picked
         self.served[live.served_key] += 1
         drawn = None if can_draw is None else self.pages.for_client(live, can_draw)
         compiled = live.compiled if drawn is None else drawn.compiled
@@ -131,6 +135,7 @@ class LayoutServer:
             and memo.profile is profile
             and memo.compiled is compiled
             and memo.day == day
+            and memo.rollout is rollout
         ):
             self.stats["hits"] += 1
             if current:
@@ -157,17 +162,42 @@ class LayoutServer:
         if degraded:
             self.stats["degraded"] += 1
             return Served(entry, True)
-        self._memo[memo_key] = RequestEntry(compiled, profile, day, entry)
+        self._memo[memo_key] = RequestEntry(compiled, profile, day, entry, rollout)
         if user_id:  # counters and exposures: queued here, written in the background
-            new_days = self.policy.new_user_days
-            cohort = serve_cohort(plan.mode, profile.activity, day, new_days)
-            self.recorder.note(
-                profile, day, live.compiled.experiment, plan.variant, cohort, new_days
-            )
+            self._note(profile, day, live, plan, rollout, new_arm)
         evidence = evidence_on(profile, day)
         if enough_evidence(evidence, self.policy.min_evidence) and self.breaker.healthy:
             self._remember_order(user_id, live, profile, plan, compiled)
         return Served(entry)
+
+    def _note(
+        self,
+        profile: Profile,
+        day: int,
+        live: LivePage,
+        plan: Plan,
+        rollout: Rollout | None,
+        new_arm: bool,
+    ) -> None:
+        """Queue the user's launch, variant exposure and rollout arm (written in the
+        background)."""
+        new_days = self.policy.new_user_days
+        cohort = serve_cohort(plan.mode, profile.activity, day, new_days)
+        self.recorder.note(profile, day, live.compiled.experiment, plan.variant, cohort, new_days)
+        if rollout is not None:  # the arm this user is in, for the rollout's guardrails
+            self._expose_arm(profile, day, rollout, new_arm, cohort)
+
+    def _expose_arm(
+        self, profile: Profile, day: int, rollout: Rollout, new: bool, cohort: str
+    ) -> None:
+        """Note the rollout arm a user was served (`engine.guardrails.arm_experiment`), and
+        again under the screen-reader arm experiment for screen-reader users."""
+        experiment = arm_experiment(rollout.page, rollout.started, rollout.percent)
+        arm = ARMS[1] if new else ARMS[0]
+        days = self.policy.new_user_days
+        self.recorder.expose(profile, day, experiment, arm, cohort, days)
+        if profile.settings.screen_reader:
+            self.recorder.expose(profile, day, experiment + SCREEN_READER, arm, cohort, days)
 
     def _render(self, live: LivePage, plan: Plan, drawn: Drawn | None = None) -> BodyEntry:
         # A client that cannot draw every type shares bodies with every client that gets the

@@ -81,26 +81,64 @@ class ActivityRecorder:
                 self._seen[user_id, ""] = day
                 queued = True
         if experiment is not None and variant is not None:
-            key = (user_id, f"{experiment}\x1f{variant}")
-            if self._seen.get(key) != day:
-                self._seen[key] = day
-                # The first note of a (user, experiment, variant) in this batch keeps its time.
-                self._exposures.setdefault(
-                    (user_id, key[1]),
-                    Exposure(
-                        experiment,
-                        variant,
-                        day,
-                        user_id,
-                        personal,
-                        profile.epoch,
-                        time.time(),
-                        cohort,
-                        new_user_days,
-                    ),
-                )
-                queued = True
-        if queued and self._task is None:
+            exposed = self._expose(
+                profile, day, experiment, variant, cohort, new_user_days, personal
+            )
+            queued = queued or exposed
+        if queued:
+            self._schedule()
+
+    def expose(
+        self,
+        profile: Profile,
+        day: int,
+        experiment: str,
+        variant: str,
+        cohort: str = "",
+        new_user_days: int = 7,
+    ) -> None:
+        """An exposure only (no launch counted): the arm of a staged rollout a user was served
+        (`engine.guardrails.arm_experiment`), noted like a variant of an experiment."""
+        if not profile.user_id:
+            return
+        personal = profile.settings.personalization > 0
+        if self._expose(profile, day, experiment, variant, cohort, new_user_days, personal):
+            self._schedule()
+
+    def _expose(
+        self,
+        profile: Profile,
+        day: int,
+        experiment: str,
+        variant: str,
+        cohort: str,
+        new_user_days: int,
+        personal: bool,
+    ) -> bool:
+        user_id = profile.user_id
+        key = (user_id, f"{experiment}\x1f{variant}")
+        if self._seen.get(key) == day:
+            return False
+        self._seen[key] = day
+        # The first note of a (user, experiment, variant) in this batch keeps its time.
+        self._exposures.setdefault(
+            (user_id, key[1]),
+            Exposure(
+                experiment,
+                variant,
+                day,
+                user_id,
+                personal,
+                profile.epoch,
+                time.time(),
+                cohort,
+                new_user_days,
+            ),
+        )
+        return True
+
+    def _schedule(self) -> None:
+        if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._later())
 
     async def _later(self) -> None:

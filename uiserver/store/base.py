@@ -491,12 +491,17 @@ class TemplateStore(Protocol):
         when none runs, NeverPublished when the page has no history. Invalidates the page."""
 
     async def end_rollout(
-        self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
+        self,
+        page: str,
+        outcome: Literal["promote", "abort"],
+        author: str,
+        now: float,
+        message: str = "",
     ) -> PageState:
         """End the running rollout: `promote` keeps the new version for everyone, `abort`
-        republishes the previous one (a new history entry). The page after it (`head`: the
-        live record); NoRollout when none runs, NeverPublished when the page has no history.
-        Invalidates the page."""
+        republishes the previous one (a new history entry, with `message` if given). The page
+        after it (`head`: the live record); NoRollout when none runs, NeverPublished when the
+        page has no history. Invalidates the page."""
 
     async def archive(self, page: str, author: str, now: float) -> PageState:
         """Archive the page (ends a running rollout); idempotent. The page after it
@@ -508,6 +513,42 @@ class TemplateStore(Protocol):
 
     async def history(self, page: str) -> list[TemplateRecord]:
         """Every version of the page, newest first."""
+
+
+class ScheduleRow(msgspec.Struct, frozen=True):
+    """A rollout schedule as stored: `document` is the schedule itself (encoded by
+    `publishing.rollouts`; the store never reads it), `rev` its revision (every update is a
+    compare-and-set on it), `active` whether it still claims its page (one active schedule per
+    page: a second is a conflict)."""
+
+    page: str
+    id: str
+    rev: int
+    active: bool
+    created: float  # Unix seconds
+    document: bytes
+
+
+class ScheduleStore(Protocol):
+    """Rollout schedules (`publishing.rollouts`), shared by every replica. Exactly one replica
+    acts on each step because every change is a compare-and-set on the stored revision, in one
+    transaction (SQLite) or one script (Redis). At most `SCHEDULES_KEPT` schedules are kept per
+    page (the oldest inactive ones are forgotten)."""
+
+    async def create_schedule(self, row: ScheduleRow) -> ScheduleRow | None:
+        """Store `row` (rev 1, active) as the page's active schedule; None when stored, else
+        the page's active schedule that refused it (nothing stored)."""
+
+    async def update_schedule(self, row: ScheduleRow, expect_rev: int) -> bool:
+        """Replace the schedule `row.id` of `row.page` when its stored revision is
+        `expect_rev`; False (nothing stored) when another write came first or it is unknown.
+        An inactive row frees its page."""
+
+    async def schedules(self, page: str | None = None) -> list[ScheduleRow]:
+        """The page's schedules, newest first; without a page, every active schedule."""
+
+
+SCHEDULES_KEPT = 20
 
 
 class DraftStore(Protocol):
@@ -761,6 +802,9 @@ class Store(InvalidationSource, Protocol):
 
     @property
     def webhooks(self) -> WebhookStore: ...
+
+    @property
+    def schedules(self) -> ScheduleStore: ...
 
     async def open(self) -> None:
         """Connect / create tables; idempotent."""

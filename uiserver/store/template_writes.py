@@ -175,17 +175,17 @@ def plan_end(
     author: str,
     now: float,
     state: PageState | None,
+    message: str = "",
 ) -> Writes:
     """Promote (the new version stays, for everyone) or abort (the previous one is
-    republished as a new entry); NoRollout when none runs, NeverPublished for a page without
-    history."""
+    republished as a new entry, with `message` or a default one); NoRollout when none runs,
+    NeverPublished for a page without history."""
     state, rollout = _running(page, state)
     if outcome == "promote":
         return Writes(state.head, rollout=None)
     assert state.previous is not None
-    back = _entry(
-        state.previous, state.head.seq + 1, author, f"rollout of {rollout.version} aborted", now
-    )
+    text = message or f"rollout of {rollout.version} aborted"
+    back = _entry(state.previous, state.head.seq + 1, author, text, now)
     return Writes(back, appends=[back], rollout=None)
 
 

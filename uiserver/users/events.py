@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import msgspec
 
 from uiserver.engine.affinity import event_time
+from uiserver.engine.guardrails import SCREEN_READER, arm_experiment
 from uiserver.engine.telemetry import TELEMETRY_KINDS, UNKNOWN_MODE, CounterKey, tally
 from uiserver.schema import Event, Settings
 from uiserver.serving.pages import LivePages
@@ -119,7 +120,7 @@ class EventIntake:
 
         def attribute(folded: Sequence[Event]) -> list[Conversion]:
             fresh[:] = folded  # the store may retry: the last attempt's events are the ones
-            return self.conversions(user_id, folded, now)
+            return self.conversions(user_id, folded, now, settings.screen_reader)
 
         try:
             recorded = await self.users.record_batch(user_id, keyed, now, epoch, attribute)
@@ -170,25 +171,40 @@ class EventIntake:
         mode = event.mode or FORCED_MODE.get(settings.elderly_mode, UNKNOWN_MODE)
         return CounterKey(event.page, version, event.component, mode, event.kind), why
 
-    def conversions(self, user_id: str, events: Sequence[Event], now: float) -> list[Conversion]:
+    def conversions(
+        self, user_id: str, events: Sequence[Event], now: float, screen_reader: bool = False
+    ) -> list[Conversion]:
         """Convert events on pages running an experiment, at their time (`ts`, clamped to
         `now`). The store attributes each by the user's exposure markers: to every variant
         the user was served before it, none when dated before the first exposure, held while
         the marker is still being written (`engine.activity.attribute`). `user_id` names
         whose events they are: during a staged rollout, the experiment is that of the version
         the user is served (`LivePage.pick`). Each
-        conversion's key is its event's id, else one made here: the store counts a key once."""
+        conversion's key is its event's id, else one made here: the store counts a key once.
+
+        During a staged rollout a convert also counts for the rollout's arm experiment
+        (`engine.guardrails.arm_experiment`; and its screen-reader twin for a screen-reader
+        user), under the key with a suffix (keys are remembered per user, not per experiment)."""
         out: list[Conversion] = []
         batch = secrets.token_hex(6)  # identifies this batch's conversions (no event id)
         for event in events:
             if event.kind != "convert":
                 continue
             live = self.pages.pages.get(event.page)
-            # The version this user is served: during a staged rollout the users who keep the
-            # previous version were exposed to its experiment, not the new one's.
-            experiment = None if live is None else live.pick(user_id).compiled.experiment
-            if experiment is None:
+            if live is None:
                 continue
             key = getattr(event, "id", None) or f"{batch}:{len(out)}"
-            out.append(Conversion(experiment, event_time(event.ts, now), event.value or 0.0, key))
+            ts, value = event_time(event.ts, now), event.value or 0.0
+            # The version this user is served: during a staged rollout the users who keep the
+            # previous version were exposed to its experiment, not the new one's.
+            experiment = live.pick(user_id).compiled.experiment
+            if experiment is not None:
+                out.append(Conversion(experiment, ts, value, key))
+            rollout = live.rollout
+            if rollout is not None:
+                arms = arm_experiment(rollout.page, rollout.started, rollout.percent)
+                out.append(Conversion(arms, ts, value, f"{key}\x1farm"))
+                if screen_reader:
+                    sr = arms + SCREEN_READER
+                    out.append(Conversion(sr, ts, value, f"{key}\x1fsr"))
         return out

@@ -13,6 +13,7 @@ client's pool, the invalidation channel, the listeners, the key names):
     revocations RedisRevocations revocations.py  revoked subjects and token ids
     audit      RedisAudit      audit.py      the audit log of administrative acts
     webhooks   RedisWebhooks   webhooks.py   webhooks, their cursors and leases
+    schedules  RedisSchedules  schedules.py  rollout schedules (compare-and-set on a revision)
 
 Keys are named in `keys.py` (users and experiments), `templates.py` and `drafts.py`; the prefix
 is `uiserver:` by default.
@@ -38,6 +39,7 @@ from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.drafts import RedisDrafts
 from uiserver.store.redis.keys import DEFAULT_PREFIX
 from uiserver.store.redis.revocations import RedisRevocations
+from uiserver.store.redis.schedules import RedisSchedules
 from uiserver.store.redis.sessions import RedisSessions
 from uiserver.store.redis.telemetry import RedisTelemetry
 from uiserver.store.redis.templates import RedisTemplates
@@ -78,6 +80,7 @@ class RedisStore:
         self.revocations = RedisRevocations(self.conn)
         self.audit = RedisAudit(self.conn)
         self.webhooks = RedisWebhooks(self.conn)
+        self.schedules = RedisSchedules(self.conn)
 
     @property
     def url(self) -> str:

@@ -115,10 +115,15 @@ class RedisTemplates:
         return await self._write(page, plan)
 
     async def end_rollout(
-        self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
+        self,
+        page: str,
+        outcome: Literal["promote", "abort"],
+        author: str,
+        now: float,
+        message: str = "",
     ) -> PageState:
         async def plan(pipe: Pipeline, state: PageState | None) -> Writes:
-            return plan_end(page, outcome, author, now, state)
+            return plan_end(page, outcome, author, now, state, message)
 
         return await self._write(page, plan)
 

@@ -14,6 +14,7 @@
     revocations SQLiteRevocations revocations.py  revoked subjects and token ids
     audit      SQLiteAudit     audit.py      the audit log of administrative acts
     webhooks   SQLiteWebhooks  webhooks.py   webhooks, their cursors and leases
+    schedules  SQLiteSchedules  schedules.py  rollout schedules (compare-and-set on a revision)
 
 Erasure (`erasure`): every table with a `user_id` column, the change log's rows naming the user,
 an epoch that refuses stale writes, `secure_delete`, a WAL checkpoint.
@@ -34,6 +35,7 @@ from uiserver.store.sqlite import (
     erasure,
     event_ids,
     revocations,
+    schedules,
     sessions,
     telemetry,
     templates,
@@ -46,6 +48,7 @@ from uiserver.store.sqlite.capabilities import SQLiteCapabilities
 from uiserver.store.sqlite.database import Database
 from uiserver.store.sqlite.drafts import SQLiteDrafts
 from uiserver.store.sqlite.revocations import SQLiteRevocations
+from uiserver.store.sqlite.schedules import SQLiteSchedules
 from uiserver.store.sqlite.sessions import SQLiteSessions
 from uiserver.store.sqlite.telemetry import SQLiteTelemetry
 from uiserver.store.sqlite.templates import SQLiteTemplates
@@ -65,6 +68,7 @@ SCHEMA = (
     *audit.SCHEMA,
     *webhooks.SCHEMA,
     *capabilities.SCHEMA,
+    *schedules.SCHEMA,
 )
 MIGRATIONS = (activity.migrate, templates.migrate, event_ids.migrate)
 
@@ -111,6 +115,7 @@ class SQLiteStore:
         self.revocations = SQLiteRevocations(self.db)
         self.audit = SQLiteAudit(self.db)
         self.webhooks = SQLiteWebhooks(self.db)
+        self.schedules = SQLiteSchedules(self.db)
 
     @property
     def path(self) -> Path:

@@ -230,10 +230,15 @@ class SQLiteTemplates:
         )
 
     async def end_rollout(
-        self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
+        self,
+        page: str,
+        outcome: Literal["promote", "abort"],
+        author: str,
+        now: float,
+        message: str = "",
     ) -> PageState:
         return await self._write(
-            page, now, lambda conn, state: plan_end(page, outcome, author, now, state)
+            page, now, lambda conn, state: plan_end(page, outcome, author, now, state, message)
         )
 
     async def archive(self, page: str, author: str, now: float) -> PageState:

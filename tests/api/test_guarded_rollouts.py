@@ -1,0 +1,350 @@
+"""Guarded rollouts, simulated (issue 21): a ramp schedule published through the API, traffic
+from real layout GETs and convert events, the scheduler's clock injected and its looks called
+by the test. On SQLite, and on two replicas of one real Redis (each look alternates between
+them; both race for each step).
+
+- a version that converts 30% worse for elderly users only is rolled back, the history naming
+  the elderly guardrail and its figures;
+- a healthy version reaches 100% on schedule (each step after its minutes and exposures);
+- the API's validation and conflicts: every mistake a 4xx naming the field, a second schedule
+  on a page a 409 `schedule_conflict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.helpers.app import ELDERLY, bearer, make_app
+from uiserver.engine.hashing import rollout_bucket
+
+DESIGNER = bearer("ann", "designer")
+PAGE = "cart"
+BASE = f"/v1/admin/templates/{PAGE}"
+START = 1_800_000_000.0
+
+
+class Sim:
+    """Replicas of one server with one injected clock; the test drives traffic and looks."""
+
+    def __init__(self, clients: list[TestClient]) -> None:
+        self.clients = clients
+        self.now = START
+        self.looks = 0
+        for client in clients:
+            client.app.service.scheduler.clock = lambda: self.now  # type: ignore[attr-defined]
+
+    def client(self, n: int) -> TestClient:
+        return self.clients[n % len(self.clients)]
+
+    def flush(self) -> None:
+        for client in self.clients:
+            service = client.app.service  # type: ignore[attr-defined]
+            client.portal.call(service.recorder.flush)  # type: ignore[union-attr]
+
+    def look(self) -> int:
+        """One look by each replica in turn (the next one starts the round)."""
+        acts = 0
+        order = self.clients[self.looks % len(self.clients) :] + self.clients[: self.looks]
+        self.looks += 1
+        for client in order[: len(self.clients)]:
+            service = client.app.service  # type: ignore[attr-defined]
+            acts += client.portal.call(service.scheduler.tick)  # type: ignore[union-attr]
+        return acts
+
+    def rollout(self) -> dict[str, Any]:
+        response = self.client(self.looks).get(f"{BASE}/rollout", headers=DESIGNER)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def sim(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sim]:
+    if request.param == "sqlite":
+        app = make_app(tmp_path, activity_flush_s=0.0, schedule_interval_s=0.0)
+        with TestClient(app) as client:
+            yield Sim([client])
+        return
+    url = request.getfixturevalue("redis_url")
+    apps = [
+        make_app(tmp_path / name, store_url=url, activity_flush_s=0.0, schedule_interval_s=0.0)
+        for name in ("a", "b")
+    ]
+    with TestClient(apps[0]) as first, TestClient(apps[1]) as second:
+        yield Sim([first, second])
+
+
+def new_version(sim: Sim, title: str) -> dict[str, Any]:
+    template: dict[str, Any] = sim.client(0).get(BASE, headers=DESIGNER).json()["template"]
+    template["title"] = title
+    return template
+
+
+def publish(sim: Sim, schedule: dict[str, Any], title: str = "Cart, redesigned") -> Any:
+    body = {"template": new_version(sim, title), "message": "redesign", "schedule": schedule}
+    return sim.client(0).post(f"{BASE}/publish", json=body, headers=DESIGNER)
+
+
+class Users:
+    """Simulated users: `elderly` of them in elderly mode; the rest standard."""
+
+    def __init__(self, sim: Sim, prefix: str, standard: int, elderly: int) -> None:
+        self.sim = sim
+        self.names = [f"{prefix}s{n}" for n in range(standard)]
+        self.elderly = {f"{prefix}e{n}" for n in range(elderly)}
+        self.names += sorted(self.elderly)
+        for n, user in enumerate(sorted(self.elderly)):
+            response = sim.client(n).put("/v1/me/settings", json=ELDERLY, headers=bearer(user))
+            assert response.status_code == 200, response.text
+
+    def visit(self, percent: int, rates: dict[tuple[str, str], float]) -> dict[str, int]:
+        """Every user launches the page (on replicas in turn); a deterministic share of each
+        (cohort, arm) converts: the first `rate` of each 20 users. Arms seen, by name."""
+        seen = {"new": 0, "previous": 0}
+        for n, user in enumerate(self.names):
+            client = self.sim.client(n)
+            assert client.get(f"/v1/layouts/{PAGE}", headers=bearer(user)).status_code == 200
+            arm = "new" if rollout_bucket(PAGE, user) < percent * 100 else "previous"
+            seen[arm] += 1
+            cohort = "elderly" if user in self.elderly else "standard"
+            if (seen[arm] % 20) < rates[cohort, arm] * 20:
+                event = {"page": PAGE, "component": "checkout", "kind": "convert"}
+                response = client.post(
+                    "/v1/me/events", json={"events": [event]}, headers=bearer(user)
+                )
+                assert response.status_code == 202, response.text
+                assert response.json()["stored"] == 1, response.text
+        self.sim.flush()
+        return seen
+
+
+HEALTHY = {
+    ("standard", "previous"): 0.5,
+    ("standard", "new"): 0.5,
+    ("elderly", "previous"): 0.6,
+    ("elderly", "new"): 0.6,
+}
+# 30% worse for elderly users only (0.6 -> 0.42); standard users convert alike.
+ELDERLY_WORSE = HEALTHY | {("elderly", "new"): 0.42}
+
+
+def test_a_version_worse_for_elderly_users_only_is_rolled_back(sim: Sim) -> None:
+    schedule = {
+        "steps": [
+            {"percent": 50, "min_minutes": 30, "min_exposed": 100},
+            {"percent": 100},
+        ]
+    }
+    response = publish(sim, schedule)
+    assert response.status_code == 201, response.text
+    new = response.json()["version"]
+    assert response.json()["rollout"]["percent"] == 50
+    previous = response.json()["rollout"]["previous"]
+    users = Users(sim, "w", standard=200, elderly=800)
+    users.visit(50, ELDERLY_WORSE)
+    sim.now += 5 * 60  # well before the step's 30 minutes: the guardrail acts on its own
+    assert sim.look() == 1
+    view = sim.rollout()
+    schedule_view = view["schedule"]
+    assert schedule_view["status"] == "rolled_back"
+    assert view["rollout"] is None and view["live_version"] == previous
+    last = schedule_view["events"][-1]
+    assert last["action"] == "rolled_back" and last["actor"] == "scheduler"
+    assert "elderly_conversion" in last["reason"], last
+    fired = {g["metric"]: g for g in last["guardrails"] if g["state"] == "fired"}
+    assert "elderly_conversion" in fired and "conversion" not in fired, fired
+    figures = fired["elderly_conversion"]["figures"]
+    assert figures["new_rate"] < figures["previous_rate"]
+    assert figures["new_exposed"] + figures["previous_exposed"] == 800
+    assert figures["sequential_p_value"] < 0.05
+    history = sim.client(1).get(f"{BASE}/history", headers=DESIGNER).json()
+    top = history["versions"][0]
+    assert top["version"] == previous and top["author"] == "scheduler"
+    assert "elderly_conversion" in top["message"]
+    assert [v["version"] for v in history["versions"][:2]] == [previous, new]
+    # Later looks change nothing: the schedule is over.
+    sim.now += 3600
+    assert sim.look() == 0
+
+
+def test_a_healthy_version_reaches_100_percent_on_schedule(sim: Sim) -> None:
+    schedule = {
+        "steps": [
+            {"percent": 20, "min_minutes": 10, "min_exposed": 20},
+            {"percent": 50, "min_minutes": 10, "min_exposed": 20},
+            {"percent": 100},
+        ]
+    }
+    response = publish(sim, schedule, "Cart, healthy")
+    assert response.status_code == 201, response.text
+    new = response.json()["version"]
+    users = Users(sim, "h", standard=160, elderly=40)
+    users.visit(20, HEALTHY)
+    sim.now += 5 * 60
+    assert sim.look() == 0  # 5 of 10 minutes: waits
+    assert sim.rollout()["schedule"]["step"] == 0
+    sim.now += 6 * 60
+    assert sim.look() == 1  # minutes and exposures met: 50%
+    view = sim.rollout()
+    assert view["rollout"]["percent"] == 50 and view["schedule"]["step"] == 1
+    assert view["schedule"]["steps"][0]["state"] == "done"
+    users.visit(50, HEALTHY)
+    sim.now += 11 * 60
+    assert sim.look() == 1  # promoted
+    view = sim.rollout()
+    assert view["rollout"] is None and view["live_version"] == new
+    events = view["schedule"]["events"]
+    assert [e["action"] for e in events] == ["scheduled", "started", "advanced", "promoted"]
+    assert [e["actor"] for e in events] == ["ann", "ann", "scheduler", "scheduler"]
+    assert events[2]["at"] == START + 11 * 60 and events[3]["at"] == START + 22 * 60
+    assert all(v["state"] in ("ok", "waiting") for v in events[-1]["guardrails"])
+    assert view["schedule"]["status"] == "completed"
+
+
+def test_schedules_are_validated_field_by_field(sim: Sim) -> None:
+    client = sim.client(0)
+    s, g = "schedule.steps", "schedule.guardrails"
+    hundred = {"percent": 100}
+    srm = {"metric": "srm", "action": "hold"}
+    cases = [
+        ({"steps": [{"percent": 50}]}, f"{s}[0].percent"),
+        ({"steps": [{"percent": 50}, {"percent": 40}, hundred]}, f"{s}[1].percent"),
+        ({"steps": [{"percent": 50, "min_minutes": -1}, hundred]}, f"{s}[0].min_minutes"),
+        ({"steps": [{"percent": 50, "min_exposed": 1.5}, hundred]}, f"{s}[0].min_exposed"),
+        ({"steps": [{"percent": 50}, {"percent": 100, "min_minutes": 5}]}, f"{s}[1]"),
+        ({"steps": []}, s),
+        ({"steps": "5,100"}, s),
+        ({"stpes": []}, "schedule.stpes"),
+        ({"start": "tomorrow"}, "schedule.start"),
+        ({"start": START + 10 * 366 * 86_400}, "schedule.start"),
+        ({"guardrails": [{"metric": "revenue", "action": "warn"}]}, f"{g}[0].metric"),
+        ({"guardrails": [{**srm, "action": "explode"}]}, f"{g}[0].action"),
+        ({"guardrails": [{**srm, "alpha": 2}]}, f"{g}[0].alpha"),
+        ({"guardrails": [srm, srm]}, f"{g}[1].metric"),
+        ({"guardrails": srm}, g),
+        ([], "schedule"),
+    ]
+    for schedule, field in cases:
+        response = publish(sim, schedule)  # type: ignore[arg-type]
+        assert response.status_code == 422, (schedule, response.text)
+        assert response.json()["error"]["field"] == field, (schedule, response.json())
+    body = {"template": new_version(sim, "x"), "message": "m", "schedule": {}, "rollout": 10}
+    response = client.post(f"{BASE}/publish", json=body, headers=DESIGNER)
+    assert response.status_code == 422 and response.json()["error"]["field"] == "schedule"
+    # Nothing was scheduled or published by any of them.
+    assert sim.rollout()["schedule"] is None and sim.rollout()["rollout"] is None
+
+
+def test_a_second_schedule_on_a_page_is_a_conflict(sim: Sim) -> None:
+    later = {"start": START + 3600}
+    response = publish(sim, later, "Cart, later")
+    assert response.status_code == 202, response.text
+    assert response.json()["schedule"]["status"] == "scheduled"
+    response = publish(sim, {}, "Cart, other")
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert error["code"] == "schedule_conflict" and error["field"] == "schedule"
+    change = {"template": new_version(sim, "Cart, sale"), "at": START + 60}
+    response = sim.client(1).post(f"{BASE}/schedule", json=change, headers=DESIGNER)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "schedule_conflict"
+    # The first one starts at its time, on whichever replica looks.
+    sim.now += 3600
+    assert sim.look() == 1
+    view = sim.rollout()
+    assert view["schedule"]["status"] == "running" and view["rollout"]["percent"] == 5
+    assert [g["metric"] for g in view["schedule"]["guardrails"]] == [
+        "conversion",
+        "elderly_conversion",
+        "screen_reader_conversion",
+        "render_errors",
+        "srm",
+        "no_traffic",
+    ]
+    assert view["defaults"]["steps"][0] == {"percent": 5, "min_minutes": 60.0, "min_exposed": 200}
+
+
+def test_pause_resume_and_a_manual_widen(sim: Sim) -> None:
+    schedule = {
+        "steps": [
+            {"percent": 10, "min_minutes": 1, "min_exposed": 0},
+            {"percent": 30, "min_minutes": 1, "min_exposed": 0},
+            {"percent": 60, "min_minutes": 1, "min_exposed": 0},
+            {"percent": 100},
+        ]
+    }
+    assert publish(sim, schedule).status_code == 201
+    client = sim.client(1)
+    response = client.post(f"{BASE}/rollout/pause", headers=DESIGNER)
+    assert response.status_code == 200 and response.json()["schedule"]["status"] == "paused"
+    sim.now += 120
+    assert sim.look() == 0  # paused: nothing advances
+    # A person widens by hand: recorded with their name; it resumes from the step at or
+    # above the new percent.
+    response = client.post(
+        f"{BASE}/rollout", json={"percent": 25}, headers=bearer("bo", "designer")
+    )
+    assert response.status_code == 200
+    response = client.post(f"{BASE}/rollout/resume", headers=DESIGNER)
+    assert response.status_code == 200
+    resumed = response.json()["schedule"]
+    assert resumed["status"] == "running" and resumed["step"] == 1
+    assert sim.look() == 1  # the rollout is at 25, the step says 30: paused as outside
+    assert sim.rollout()["schedule"]["status"] == "paused"
+    client.post(f"{BASE}/rollout", json={"percent": 30}, headers=DESIGNER)
+    client.post(f"{BASE}/rollout/resume", headers=DESIGNER)
+    sim.now += 120
+    assert sim.look() == 1
+    assert sim.rollout()["rollout"]["percent"] == 60
+    response = client.post(f"{BASE}/abort", headers=bearer("cy", "designer"))
+    assert response.status_code == 200
+    view = sim.rollout()
+    actions = [(e["action"], e["actor"]) for e in view["schedule"]["events"]]
+    assert ("paused", "ann") in actions and ("resumed", "ann") in actions
+    assert actions[-1] == ("rolled_back", "cy")
+    assert any(e["actor"] == "bo" and "25%" in e["reason"] for e in view["schedule"]["events"])
+    assert view["schedule"]["status"] == "rolled_back"
+    response = client.post(f"{BASE}/rollout/pause", headers=DESIGNER)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "no_schedule"
+
+
+def test_a_scheduled_change_publishes_then_reverts(sim: Sim) -> None:
+    before = sim.client(0).get(BASE, headers=DESIGNER).json()["live_version"]
+    change = {
+        "template": new_version(sim, "Cart, holiday"),
+        "at": START + 600,
+        "revert_at": START + 1200,
+        "message": "holiday sale",
+    }
+    response = sim.client(0).post(f"{BASE}/schedule", json=change, headers=DESIGNER)
+    assert response.status_code == 201, response.text
+    version = response.json()["schedule"]["version"]
+    bad = [
+        ({**change, "revert_at": START + 300}, "revert_at"),
+        ({"template": change["template"]}, "at"),
+        ({"at": START + 60}, "template"),
+        ({**change, "version": before}, "template"),
+    ]
+    for body, field in bad:
+        response = sim.client(1).post(f"{BASE}/schedule", json=body, headers=DESIGNER)
+        assert response.status_code in (409, 422), response.text
+        if response.status_code == 422:
+            assert response.json()["error"]["field"] == field, (body, response.json())
+    sim.now += 601
+    assert sim.look() == 1
+    assert sim.client(1).get(BASE, headers=DESIGNER).json()["live_version"] == version
+    sim.now += 600
+    assert sim.look() == 1
+    assert sim.client(0).get(BASE, headers=DESIGNER).json()["live_version"] == before
+    events = sim.rollout()["schedule"]["events"]
+    assert [e["action"] for e in events] == [
+        "scheduled",
+        "starting",
+        "published",
+        "reverting",
+        "reverted",
+    ]
