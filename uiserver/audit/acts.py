@@ -142,10 +142,15 @@ class AuditedTemplates:
         return applied
 
     async def end_rollout(
-        self, page: str, outcome: Literal["promote", "abort"], author: str, now: float
+        self,
+        page: str,
+        outcome: Literal["promote", "abort"],
+        author: str,
+        now: float,
+        message: str = "",
     ) -> PageState:
         before = await self._state(page)
-        applied = await self.inner.end_rollout(page, outcome, author, now)
+        applied = await self.inner.end_rollout(page, outcome, author, now, message)
         await self._record(f"rollout.{outcome}", author, page, before, applied, {})
         return applied
 
