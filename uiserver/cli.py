@@ -22,6 +22,13 @@ from uiserver.config import (
     resolve_data_dir,
 )
 
+DATA_DIR_HELP = (
+    "where the SQLite store and the JWT secret live (default: UISERVER_DATA_DIR, else .uiserver/)"
+)
+COMPONENTS_HELP = "the component catalogue directory (default: components/)"
+STORE_HELP = "redis://host:port/db for the shared Redis store (default: SQLite in --data-dir)"
+AUTHOR_HELP = "who did it, as the history and the audit log name them (default: $USER)"
+
 
 def duration(text: str) -> str:
     """An argparse type: the option's text, once it reads as a duration."""
@@ -32,23 +39,63 @@ def duration(text: str) -> str:
     return text
 
 
+DESCRIPTION = """\
+uiserver serves adaptive, accessible page layouts to a mini-program: each user gets the page's
+template adapted to their settings (elderly mode, font size, contrast, handedness) and, within
+the designer's rules, to what they use. Designers edit, preview and publish the templates in the
+console at /designer/ (sign in with a designer token from `uiserver token NAME --role designer`).
+"""
+EPILOG = """\
+first steps:
+  uiserver serve                              run the server (http://127.0.0.1:8000)
+  uiserver token dora --role designer         a token to sign in to http://127.0.0.1:8000/designer/
+  uiserver validate layouts/                  lint template files before publishing them
+`uiserver COMMAND --help` describes each command's options.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="uiserver", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="uiserver",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the HTTP server (uvicorn or granian)")
-    serve.add_argument("--host", default=os.environ.get("UISERVER_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("UISERVER_PORT", "8000")))
-    serve.add_argument("--data-dir", type=Path, default=None)
-    serve.add_argument("--layouts", type=Path, default=None)
-    serve.add_argument("--components", type=Path, default=None)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("UISERVER_HOST", "127.0.0.1"),
+        help="address to listen on (default 127.0.0.1, or UISERVER_HOST; 0.0.0.0 for all)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("UISERVER_PORT", "8000")),
+        help="TCP port (default 8000, or UISERVER_PORT)",
+    )
+    serve.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
+    serve.add_argument(
+        "--layouts",
+        type=Path,
+        default=None,
+        help="template files published at start when the store has none (default: layouts/)",
+    )
+    serve.add_argument("--components", type=Path, default=None, help=COMPONENTS_HELP)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1; see docs/DEPLOY.md)"
+    )
     serve.add_argument(
         "--store",
         default=os.environ.get("UISERVER_STORE", ""),
         help="redis://host:port/db for the shared Redis store (default: SQLite in --data-dir)",
     )
-    serve.add_argument("--log-level", default=os.environ.get("UISERVER_LOG_LEVEL", "info"))
+    serve.add_argument(
+        "--log-level",
+        default=os.environ.get("UISERVER_LOG_LEVEL", "info"),
+        help="critical, error, warning, info, debug or trace (default info, or UISERVER_LOG_LEVEL)",
+    )
     serve.add_argument(
         "--log-format",
         choices=["text", "json"],
@@ -81,8 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
         "token",
         help="mint a JWT for a user (with iat and jti); `uiserver token revoke` revokes tokens",
     )
-    token.add_argument("user")
-    token.add_argument("--role", choices=["user", "designer", "admin"], default="user")
+    token.add_argument("user", help="the token's subject (sub): a user id, or a designer's name")
+    token.add_argument(
+        "--role",
+        choices=["user", "designer", "admin"],
+        default="user",
+        help="user (the client API), designer (the console and /v1/admin) or admin (also "
+        "revocations) (default user)",
+    )
     token.add_argument(
         "--ttl",
         type=int,
@@ -90,21 +143,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds until it expires (default: a day for users, the designer maximum, 12 h, "
         "for designers and admins); at most the server's maximum lifetime for the role",
     )
-    token.add_argument("--data-dir", type=Path, default=None)
+    token.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
 
     validate = sub.add_parser("validate", help="schema and accessibility lint of files")
-    validate.add_argument("paths", nargs="*", type=Path)
-    validate.add_argument("--components", type=Path, default=None)
+    validate.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="template files or directories (default: the catalogue and layouts/)",
+    )
+    validate.add_argument("--components", type=Path, default=None, help=COMPONENTS_HELP)
 
     publish = sub.add_parser(
         "publish", help="publish a template file (or each file of a directory) as a new version"
     )
-    publish.add_argument("file", type=Path)
-    publish.add_argument("--message", "-m", required=True)
-    publish.add_argument("--author", default=os.environ.get("USER", "cli"))
-    publish.add_argument("--data-dir", type=Path, default=None)
-    publish.add_argument("--components", type=Path, default=None)
-    publish.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""))
+    publish.add_argument("file", type=Path, help="a template file (YAML or JSON) or a directory")
+    publish.add_argument(
+        "--message", "-m", required=True, help="what changed and why (kept in the history)"
+    )
+    publish.add_argument("--author", default=os.environ.get("USER", "cli"), help=AUTHOR_HELP)
+    publish.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
+    publish.add_argument("--components", type=Path, default=None, help=COMPONENTS_HELP)
+    publish.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""), help=STORE_HELP)
     publish.add_argument(
         "--force",
         action="store_true",
@@ -115,11 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write live versions back as template files")
     export.add_argument("pages", nargs="*", metavar="PAGE", help="default: every live page")
     export.add_argument("--to", type=Path, default=None, help="directory (default: layouts/)")
-    export.add_argument("--data-dir", type=Path, default=None)
-    export.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""))
+    export.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
+    export.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""), help=STORE_HELP)
 
     bench = sub.add_parser("bench", help="run the load test and write a report")
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.add_argument(
+        "bench_args",
+        nargs=argparse.REMAINDER,
+        help="the load test's own options (`uiserver bench --help` lists them)",
+    )
     return parser
 
 
@@ -188,9 +252,9 @@ def revoke_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("subject", nargs="?", default=None, help="the tokens' sub")
     parser.add_argument("--jti", default=None, help="the id of one token")
-    parser.add_argument("--author", default=os.environ.get("USER", "cli"))
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""))
+    parser.add_argument("--author", default=os.environ.get("USER", "cli"), help=AUTHOR_HELP)
+    parser.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
+    parser.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""), help=STORE_HELP)
     return parser
 
 

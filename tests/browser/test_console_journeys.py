@@ -155,6 +155,11 @@ def test_every_console_form_with_bad_input_answers_a_page(
     # Without the form's CSRF token: refused with a page, not a 500.
     response = page.request.post(server.url + "/designer/new", form={"page": "x"})
     assert response.status == 403 and "<h1>" in response.text()
+    # `serve` said where the console is and how to get a token to sign in.
+    port = server.url.rsplit(":", 1)[1]
+    log = (server.data_dir.parent / f"server-{port}.log").read_text()
+    assert f"designer console at http://127.0.0.1:{port}/designer/" in log
+    assert "uiserver token YOUR_NAME --role designer" in log
     page.goto(server.url + "/designer/pages/cart/preview?device=ipad")
     expect(page.get_by_role("alert")).to_contain_text(re.compile("phone.*tablet|allowed"))
     shot(page, "bad-input-device")

@@ -28,6 +28,7 @@ import argparse
 import copy
 import os
 import sys
+from pathlib import Path
 from typing import Any, cast
 
 from starlette.types import ASGIApp
@@ -77,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     del secret
+    if getattr(args, "log_format", "text") == "text":
+        print(console_banner(args.host, args.port, args.data_dir), file=sys.stderr)
     server = getattr(args, "server", "uvicorn")
     if server == "granian":
         _run_granian(args, limits)
@@ -85,6 +88,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise SystemExit(f"uiserver: --server must be one of {', '.join(SERVERS)}, not {server!r}")
     return 0
+
+
+def console_banner(host: str, port: int, data_dir: Path) -> str:
+    """Where the designer console is and how to sign in to it (printed by `serve` on start).
+    A wildcard host (0.0.0.0, ::) is shown as localhost: the address a browser on this machine
+    opens."""
+    shown = "localhost" if host in ("", "0.0.0.0", "::") else host
+    if ":" in shown:
+        shown = f"[{shown}]"  # an IPv6 literal in a URL (RFC 3986 3.2.2)
+    return (
+        f"uiserver: designer console at http://{shown}:{port}/designer/ - sign in with a "
+        f"designer token from\n  uiserver token YOUR_NAME --role designer --data-dir {data_dir}"
+    )
 
 
 def _limits(args: argparse.Namespace) -> ConnectionLimits:

@@ -1,0 +1,62 @@
+"""`uiserver --help` describes the tool, every command and option has help text, and `serve`
+says where the designer console is and how to get a token to sign in (issue 23)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from uiserver.cli import build_parser, main, revoke_parser
+from uiserver.commands.serve import console_banner
+
+
+def options(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.Action]]:
+    """Every (command path, action) of the parser and its subcommands."""
+    found: list[tuple[str, argparse.Action]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found += [(f"{name} {p}".strip(), a) for p, a in options(child)]
+        elif not isinstance(action, argparse._HelpAction):
+            found.append(("", action))
+    return found
+
+
+def test_every_command_and_option_has_help() -> None:
+    parser = build_parser()
+    missing = [
+        f"{where} {action.dest}"
+        for where, action in options(parser) + options(revoke_parser())
+        if not action.help or action.help == argparse.SUPPRESS
+    ]
+    assert missing == []
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {c.dest: c.help for c in commands._choices_actions}
+    assert set(helps) == set(commands.choices) and all(helps.values())
+
+
+def test_top_level_help_describes_the_tool(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "the parser and the dispatch" not in out
+    assert "adaptive, accessible page layouts" in out
+    assert "/designer/" in out and "--role designer" in out
+    for command in ("serve", "token", "validate", "publish", "export", "bench"):
+        assert command in out
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8000/designer/"),
+        ("0.0.0.0", "http://localhost:8000/designer/"),
+        ("::1", "http://[::1]:8000/designer/"),
+    ],
+)
+def test_serve_banner_names_the_console_and_the_token_command(host: str, url: str) -> None:
+    banner = console_banner(host, 8000, Path("/srv/ui"))
+    assert url in banner
+    assert "uiserver token YOUR_NAME --role designer --data-dir /srv/ui" in banner
