@@ -148,6 +148,14 @@ export interface LayoutClientOptions {
   onError?: (error: Error) => void;
   /** Register as the client <ui-layout> taps feed (true). */
   register?: boolean;
+  /**
+   * The types this app's renderer draws (default: every type <ui-layout> dispatches), sent as
+   * `X-UI-Capabilities: r=<rendererVersion>;t=<typesHash(types)>` with each layout request;
+   * `capabilities: false` sends nothing (the server then sends every type).
+   */
+  types?: string[];
+  rendererVersion?: string;
+  capabilities?: boolean;
   random?: () => number;
 }
 
@@ -180,7 +188,14 @@ export interface UpdateMeta {
   applyNow: boolean;
 }
 
-export type EventKind = 'view' | 'click' | 'convert';
+/**
+ * `impression`: the component was at least half visible for 800 ms (the renderer's defaults),
+ * once per launch; `render_error`: it threw or could not be drawn (sent with personalization 0
+ * too: a fault report, counted with no user id).
+ */
+export type EventKind = 'view' | 'click' | 'convert' | 'impression' | 'render_error';
+/** What the renderer drew: the layout's `template_version` and `mode` (telemetry keys). */
+export interface TrackDetail { version?: string; mode?: 'standard' | 'elderly'; value?: number }
 /**
  * An event as queued and sent (`ts`: Unix seconds). `id` is made when it is tracked and sent
  * with every attempt, after a restart too: the server counts a resent event once (7 days).
@@ -189,6 +204,7 @@ export interface TrackedEvent {
   page: string; component: string; kind: EventKind;
   /** Left out when the server refused it as a clock's error (the server then takes its own now). */
   ts?: number; value?: number; id: string;
+  version?: string; mode?: 'standard' | 'elderly';
 }
 
 /**
@@ -206,7 +222,7 @@ export interface LayoutClient {
   revalidate(page: string, context?: LayoutContext): Promise<RevalidateResult>;
   onUpdate(fn: (page: string, layout: Layout, meta: UpdateMeta) => void): () => void;
   /** Queues an event; false when not queued (anonymous, or personalization 0). */
-  track(page: string, component: string, kind: EventKind, value?: number): boolean;
+  track(page: string, component: string, kind: EventKind, value?: number | TrackDetail): boolean;
   flush(): Promise<FlushResult>;
   getSettings(): Promise<Settings>;
   putSettings(settings: Settings): Promise<Settings>;
@@ -221,6 +237,10 @@ export interface LayoutClient {
 }
 
 export function createLayoutClient(options: LayoutClientOptions): LayoutClient;
+/** This renderer's version (what `r=` says). */
+export const RENDERER_VERSION: string;
+/** FNV-1a 32-bit of the distinct names sorted and joined by "\n": 8 hex digits (`t=`). */
+export function typesHash(types: Iterable<string>): string;
 export function isUsableLayout(value: unknown): value is Layout;
 export function mergePatch<T>(target: T, patch: unknown): T;
 

@@ -33,7 +33,8 @@ const chain = types.map((t, i) =>
   `  <${t} ${i ? 'wx:elif' : 'wx:if'}="{{c.type === '${t}'}}" component="{{c}}" theme="{{theme}}" />`).join('\n');
 const item = (list, cls) => `<view wx:for="{{${list}}}" wx:for-item="c" wx:key="id" id="ui-{{c.id}}"
       class="ui-item ${cls} ui-role-{{c.role}}" style="{{c.style}}"
-      aria-role="{{c.role}}" aria-label="{{c.label}}" data-id="{{c.id}}" bindtap="onTap">
+      aria-role="{{c.role}}" aria-label="{{c.label}}" data-id="{{c.id}}" bindtap="onTap"
+      bind:rendererror="onRenderError">
       <template is="ui-component" data="{{c: c, theme: theme}}" />
     </view>`;
 

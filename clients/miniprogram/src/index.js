@@ -12,6 +12,7 @@ const { contextFromSystemInfo, contextQuery } = require('./sdk/context');
 const { NetworkError, ApiError } = require('./sdk/http');
 const { subjectOf } = require('./sdk/token');
 const registry = require('./registry');
+const { RENDERER_VERSION, typesHash } = require('./sdk/capabilities');
 const platforms = require('./platforms');
 
 /**
@@ -31,6 +32,8 @@ const api = {
   subjectOf,
   registry,
   platforms,
+  RENDERER_VERSION,
+  typesHash,
   NetworkError,
   ApiError,
   LayoutUnavailableError,

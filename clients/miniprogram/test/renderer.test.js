@@ -176,7 +176,8 @@ test('a tap emits `action` with the component and feeds the client\'s track', as
     ['voice_nav', 'voice_nav_entry', 'floating_left', 'home'],
     ['search', 'search_bar', 'flow', 'home'],
   ]);
-  expect(tracked).toEqual([['home', 'voice_nav', 'click'], ['home', 'search', 'click']]);
+  const drawn = { version: elderly.template_version, mode: 'elderly' };
+  expect(tracked).toEqual([['home', 'voice_nav', 'click', drawn], ['home', 'search', 'click', drawn]]);
 });
 
 test('track="{{false}}" and a named client', async () => {
@@ -188,7 +189,7 @@ test('track="{{false}}" and a named client', async () => {
   renderLayout(elderly, null, { client: 'shop' }).querySelector('#ui-search').dispatchEvent('tap');
   await simulate.sleep(0);
   expect(fallback).toEqual([]);
-  expect(named).toEqual([['home', 'search', 'click']]);
+  expect(named).toEqual([['home', 'search', 'click', { version: elderly.template_version, mode: 'elderly' }]]);
 });
 
 test('a new layout re-renders (the update applied on page show)', () => {

@@ -10,6 +10,7 @@
  *   revalidation  the conditional GET and what its Cache-Control means for the stored copy
  *   updates       onUpdate listeners: each new version once, `applyNow` within the launch window
  *   events        batched behaviour events with retries
+ *   capabilities  what the renderer draws, sent with each layout request (X-UI-Capabilities)
  *   account       settings, export and erasure
  * See README.md for the options and guarantees.
  */
@@ -23,6 +24,8 @@ const { createIdentity } = require('./identity');
 const { createUpdates } = require('./updates');
 const { createRevalidation } = require('./revalidation');
 const { createLaunch } = require('./launch');
+const { createCapabilities } = require('./capabilities');
+const rendererTypes = require('../components/ui-layout/types');
 const registry = require('../registry');
 const platforms = require('../platforms');
 
@@ -99,14 +102,17 @@ const createLayoutClient = function createLayoutClient(options) {
   function rememberPersonalization(user, value) {
     if (!user || typeof value !== 'number') return;
     store.setPersonalization(user, value);
-    if (value === 0) events.dropUser(user);
+    if (value === 0) events.dropBehaviour(user);
   }
 
   const updates = createUpdates({ now, applyWithinMs: opts.applyWithinMs, onError: reportError });
   const layouts = {
     identity, store, now, updates, defaults: opts.defaults, context: currentContext, onError: reportError,
   };
-  const revalidation = createRevalidation(Object.assign({ call, rememberPersonalization }, layouts));
+  const capabilities = opts.capabilities === false ? undefined : createCapabilities({
+    call, types: opts.types || rendererTypes, version: opts.rendererVersion,
+  });
+  const revalidation = createRevalidation(Object.assign({ call, rememberPersonalization, capabilities }, layouts));
   const launch = createLaunch(Object.assign({ revalidation }, layouts));
 
   /**
@@ -114,12 +120,18 @@ const createLayoutClient = function createLayoutClient(options) {
    * @param {string} page
    * @param {string} component
    * @param {EventKind} kind
-   * @param {number} [value]
+   * @param {number | import('../../index').TrackDetail} [value] a convert's value, or what the
+   *   renderer drew (`{version, mode, value}`)
    */
   function track(page, component, kind, value) {
     const user = identity.userNow();
-    if (!user || isOff(user)) return false;
-    events.track(user, page, component, kind, value);
+    // with personalization 0 only render errors go (a fault report, counted with no user id)
+    if (!user || (isOff(user) && kind !== 'render_error')) return false;
+    if (value !== null && typeof value === 'object') {
+      events.track(user, page, component, kind, value.value, value);
+    } else {
+      events.track(user, page, component, kind, value);
+    }
     return true;
   }
 

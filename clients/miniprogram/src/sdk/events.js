@@ -35,7 +35,11 @@ const { retryAfterMs, parseHttpDate } = require('./retry-after');
 /** @typedef {{user: string, event: TrackedEvent}} Queued an event and the user it belongs to */
 
 /** @type {Record<string, boolean>} */
-const KINDS = { view: true, click: true, convert: true };
+const KINDS = { view: true, click: true, convert: true, impression: true, render_error: true };
+/** @type {Record<string, boolean>} */
+const MODES = { standard: true, elderly: true };
+/** The server's pattern for a template version. */
+const VERSION = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * @typedef {object} EventQueueDeps
@@ -64,7 +68,22 @@ function isQueued(item) {
   return typeof e.page === 'string' && !!e.page && typeof e.component === 'string' && !!e.component &&
     typeof e.kind === 'string' && KINDS[e.kind] === true &&
     (e.ts === undefined || (typeof e.ts === 'number' && isFinite(e.ts))) &&
-    (e.value === undefined || (typeof e.value === 'number' && e.value >= 0));
+    (e.value === undefined || (typeof e.value === 'number' && e.value >= 0)) &&
+    (e.version === undefined || (typeof e.version === 'string' && VERSION.test(e.version))) &&
+    (e.mode === undefined || (typeof e.mode === 'string' && MODES[e.mode] === true));
+}
+
+/**
+ * The telemetry keys of an event (`version`: the layout's template_version it was drawn from,
+ * `mode`: its mode), set on `event` when valid; anything else is left out (the server then
+ * counts under the version it serves the user).
+ * @param {TrackedEvent} event
+ * @param {{version?: unknown, mode?: unknown} | undefined} detail
+ */
+function addDetail(event, detail) {
+  if (!detail) return;
+  if (typeof detail.version === 'string' && VERSION.test(detail.version)) event.version = detail.version;
+  if (typeof detail.mode === 'string' && MODES[detail.mode]) event.mode = /** @type {TrackedEvent['mode']} */ (detail.mode);
 }
 
 /**
@@ -171,9 +190,10 @@ function createEventQueue(deps) {
    * @param {string} component
    * @param {TrackedEvent['kind']} kind
    * @param {number} [value]
+   * @param {{version?: string, mode?: string}} [detail] what the renderer drew
    */
-  function track(user, page, component, kind, value) {
-    if (!KINDS[kind]) throw new TypeError('kind must be view, click or convert');
+  function track(user, page, component, kind, value, detail) {
+    if (!KINDS[kind]) throw new TypeError('kind must be view, click, convert, impression or render_error');
     if (!page || !component) throw new TypeError('page and component are required');
     /** @type {TrackedEvent} */
     const event = { page: String(page), component: String(component), kind, ts: deps.now() / 1000, id: newId() };
@@ -181,6 +201,7 @@ function createEventQueue(deps) {
       if (typeof value !== 'number' || !(value >= 0)) throw new TypeError('value must be a number >= 0');
       event.value = value;
     }
+    addDetail(event, detail);
     queue.push({ user, event });
     if (queue.length > opts.maxQueued) queue.splice(0, queue.length - opts.maxQueued);
     if (attempt > 0) return; // backing off: the retry timer sends it
@@ -195,6 +216,16 @@ function createEventQueue(deps) {
   /** @param {string} user */
   function dropUser(user) {
     queue = queue.filter((e) => e.user !== user);
+    persist();
+  }
+
+  /**
+   * Personalization 0: the user's behaviour is not measured, but render errors (a fault of the
+   * software, counted with no user id) still go.
+   * @param {string} user
+   */
+  function dropBehaviour(user) {
+    queue = queue.filter((e) => e.user !== user || e.event.kind === 'render_error');
     persist();
   }
 
@@ -237,10 +268,7 @@ function createEventQueue(deps) {
     const ticket = await deps.ticket(); // one user, one token for the whole flush
     const user = ticket.user;
     let rebased = false;
-    if (deps.isOff(user)) {
-      dropUser(user);
-      return result;
-    }
+    if (deps.isOff(user)) dropBehaviour(user);
     let limit = opts.maxPerRequest;
     for (;;) {
       const entries = queue.filter((e) => e.user === user).slice(0, limit);
@@ -335,6 +363,7 @@ function createEventQueue(deps) {
     track,
     flush,
     dropUser,
+    dropBehaviour,
     persist,
     size: () => queue.length,
     pending: () => queue.map((e) => e.event),

@@ -41,6 +41,8 @@ const SUPERSEDED = Object.freeze({ layout: null, status: 'superseded', etag: nul
  * @property {() => LayoutContext} context the runtime's context, when the caller gives none
  * @property {(user: string, strength: number) => void} rememberPersonalization
  * @property {(err: unknown) => void} onError
+ * @property {ReturnType<typeof import('./capabilities').createCapabilities>} [capabilities] what
+ *   the renderer draws, sent with every layout request (`X-UI-Capabilities`)
  */
 
 /** @param {RevalidationDeps} deps */
@@ -78,9 +80,13 @@ function createRevalidation(deps) {
     const header = {};
     if (entry && entry.etag) header['If-None-Match'] = entry.etag;
     let res;
+    const path = '/v1/layouts/' + encodeURIComponent(page) + (query ? '?' + query : '');
+    const caps = deps.capabilities;
     try {
-      res = await call('GET', '/v1/layouts/' + encodeURIComponent(page) + (query ? '?' + query : ''),
-        tokenValue, undefined, header);
+      res = await call('GET', path, tokenValue, undefined, Object.assign({}, header, caps && caps.headers()));
+      if (caps && res.statusCode === 428 && (await caps.recover(tokenValue))) {
+        res = await call('GET', path, tokenValue, undefined, Object.assign({}, header, caps.headers()));
+      }
     } catch (err) {
       if (!(err instanceof NetworkError)) throw err;
       if (!(await identity.current(ticket))) return { key: null, result: SUPERSEDED };

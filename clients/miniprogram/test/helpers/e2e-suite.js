@@ -5,7 +5,8 @@
 // `fetch`), tokens are HS256 JWTs signed with the server's secret.
 
 const fs = require('fs');
-const { createLayoutClient } = require('../../src');
+const { createLayoutClient, RENDERER_VERSION, typesHash } = require('../../src');
+const rendererTypes = require('../../src/components/ui-layout/types');
 const { startServer, freePort, signToken, get } = require('./server');
 const bundledHome = require('../../example/defaults/home.js');
 
@@ -163,6 +164,29 @@ module.exports = function e2eSuite(runtime) {
       const after = await activity();
       expect((after.converts || 0) - (before.converts || 0)).toBe(1);
       expect((after.value || 0) - (before.value || 0)).toBe(99);
+    });
+
+    test('5c. capabilities sent and known; impressions and render errors counted per version and mode', async () => {
+      const launched = await client.launch('home', CTX);
+      const layout = (await launched.revalidation || launched).layout || launched.layout;
+      const gets = log.filter((e) => /\/v1\/layouts\//.test(e.url));
+      const sent = gets[gets.length - 1].requestHeaders['X-UI-Capabilities'];
+      expect(sent).toBe('r=' + RENDERER_VERSION + ';t=' + typesHash(rendererTypes));
+      // the renderer's types are the server's catalogue: its hash is known, nothing to register
+      expect(log.some((e) => /\/v1\/capabilities$/.test(e.url))).toBe(false);
+      const drawn = { version: layout.template_version, mode: layout.mode };
+      expect(client.track('home', 'search', 'impression', drawn)).toBe(true);
+      expect(client.track('home', 'fresh_title', 'impression', drawn)).toBe(true);
+      expect(client.track('home', 'search', 'render_error', drawn)).toBe(true);
+      const result = await client.flush();
+      expect(result).toMatchObject({ sent: 3, stored: 3, ignored: 0 });
+      const readout = await get(port, '/v1/admin/telemetry/home?version=' + layout.template_version,
+        signToken(secret, 'designer-e2e', 3600, { role: 'designer' }));
+      expect(readout.status).toBe(200);
+      const rows = JSON.parse(readout.text).rows;
+      const search = rows.find((r) => r.component === 'search' && r.mode === layout.mode);
+      expect(search).toMatchObject({ version: layout.template_version, impressions: 1, render_errors: 1 });
+      expect(rows.find((r) => r.component === 'fresh_title').impressions).toBe(1);
     });
 
     test('6. server killed: "offline", the elderly layout kept', async () => {

@@ -4,18 +4,39 @@
  * Each component goes through the abstract node named after its type (the app provides one
  * with `generic:product_grid="my-grid"`), else the plain <ui-block>. A tap emits `action`
  * ({id, type, role, placement, props, page}) and, unless `track` is false, feeds the registered
- * client's `track(page, id, "click")`.
+ * client's `track(page, id, "click", {version, mode})`.
+ *
+ * It measures, once per launch (a layout of another page or template version starts a new
+ * one): impressions (a component at least `impressionRatio` visible for `impressionMs`, through
+ * the mini-program IntersectionObserver: `impressions.js`) and render errors (a component whose
+ * type this renderer does not dispatch, or whose per-type component triggers `rendererror`
+ * with `{bubbles: true, composed: true}`), each tracked with the layout's `template_version`
+ * and `mode`, batched with the other events.
  */
 const { viewModel } = require('./view-model');
+const { createImpressions } = require('./impressions');
+const TYPES = require('./types');
 const registry = require('../../registry');
 
+/** @type {Record<string, boolean>} */
+const DRAWN = {};
+TYPES.forEach((t) => { DRAWN[t] = true; });
+
 /** @typedef {import('./view-model').Item} Item */
-/** @typedef {{layout: import('./view-model').LayoutInput | null, client: string, track: boolean}} Properties */
 /**
- * The instance: its properties, and the items by id (kept off `data`: the view layer never
- * needs them).
+ * @typedef {{layout: import('./view-model').LayoutInput | null, client: string, track: boolean,
+ *   impressionRatio: number, impressionMs: number}} Properties
+ */
+/**
+ * The instance: its properties, the items by id (kept off `data`: the view layer never needs
+ * them) and what it measures for the current launch.
  * @typedef {Omit<WechatMiniprogram.Component.TrivialInstance, 'properties'> & {
- *   properties: Properties, _byId?: Record<string, Item>}} LayoutInstance
+ *   properties: Properties, _byId?: Record<string, Item>, _launchKey?: string,
+ *   _errors?: Record<string, boolean>, _observer?: WechatMiniprogram.IntersectionObserver | null,
+ *   _impressions?: ReturnType<typeof createImpressions>,
+ *   _launch(layout: import('./view-model').LayoutInput | null): void, _observe(): void,
+ *   _renderError(id: string): void,
+ *   _report(id: string, kind: import('../../../index').EventKind): void}} LayoutInstance
  */
 
 Component({
@@ -24,6 +45,8 @@ Component({
     layout: { type: Object, value: null },
     client: { type: String, value: '' }, // registry name; '' = the last client created
     track: { type: Boolean, value: true },
+    impressionRatio: { type: Number, value: 0.5 },
+    impressionMs: { type: Number, value: 800 },
   },
   data: viewModel(null),
   observers: {
@@ -38,6 +61,7 @@ Component({
       const data = vm;
       delete data.byId;
       this.setData(data);
+      this._launch(layout);
     },
   },
   lifetimes: {
@@ -45,8 +69,96 @@ Component({
     attached() {
       if (!this._byId) this._byId = {};
     },
+    /** @this {LayoutInstance} */
+    detached() {
+      if (this._observer) this._observer.disconnect();
+      if (this._impressions) this._impressions.stop();
+    },
   },
   methods: {
+    /**
+     * A layout arrived: a new launch when its page or version differs from the last one
+     * (measurements count again), then render errors of types this renderer cannot dispatch,
+     * and the visibility observer over the drawn items.
+     * @this {LayoutInstance}
+     * @param {import('./view-model').LayoutInput | null} layout
+     */
+    _launch(layout) {
+      const key = layout ? (layout.page || '') + '@' + (layout.template_version || '') : '';
+      if (key !== this._launchKey) {
+        this._launchKey = key;
+        this._errors = {};
+        if (this._impressions) this._impressions.reset();
+      }
+      if (!layout) return;
+      Object.keys(this._byId || {}).forEach((id) => {
+        const item = (this._byId || {})[id];
+        if (item && !DRAWN[item.type]) this._renderError(id);
+      });
+      this._observe();
+    },
+    /** @this {LayoutInstance} */
+    _observe() {
+      if (this._observer) this._observer.disconnect();
+      this._observer = null;
+      if (typeof this.createIntersectionObserver !== 'function') return;
+      if (!this._impressions) {
+        this._impressions = createImpressions({
+          ratio: this.properties.impressionRatio,
+          dwellMs: this.properties.impressionMs,
+          setTimeout: (fn, ms) => setTimeout(fn, ms),
+          clearTimeout: (id) => clearTimeout(/** @type {number} */ (id)),
+          onImpression: (id) => this._report(id, 'impression'),
+        });
+      }
+      const impressions = this._impressions;
+      const observer = this.createIntersectionObserver({ thresholds: [0, impressions.ratio, 1], observeAll: true });
+      this._observer = observer;
+      observer.relativeToViewport().observe('.ui-item', (/** @type {{dataset?: {id?: string}, intersectionRatio: number}} */ res) => {
+        const dataset = /** @type {{id?: string}} */ (res.dataset || {});
+        if (dataset.id) impressions.observe(dataset.id, res.intersectionRatio);
+      });
+    },
+    /**
+     * @this {LayoutInstance}
+     * @param {string} id
+     */
+    _renderError(id) {
+      const errors = this._errors || (this._errors = {});
+      if (errors[id]) return;
+      errors[id] = true;
+      this._report(id, 'render_error');
+    },
+    /**
+     * A per-type component could not draw (it triggered `rendererror`, bubbling and composed).
+     * @this {LayoutInstance}
+     * @param {WechatMiniprogram.CustomEvent<{}, {}, {id: string}>} event
+     */
+    onRenderError(event) {
+      const id = event.currentTarget && event.currentTarget.dataset && event.currentTarget.dataset.id;
+      if (id && this._byId && this._byId[id]) this._renderError(id);
+    },
+    /**
+     * Feed the registered client's `track`, with what was drawn; never throws.
+     * @this {LayoutInstance}
+     * @param {string} id
+     * @param {import('../../../index').EventKind} kind
+     */
+    _report(id, kind) {
+      if (!this.properties.track) return;
+      const layout = this.properties.layout;
+      const client = registry.get(this.properties.client);
+      if (!layout || !client || typeof client.track !== 'function') return;
+      /** @type {import('../../../index').TrackDetail} */
+      const detail = {};
+      if (layout.template_version) detail.version = layout.template_version;
+      if (layout.mode === 'standard' || layout.mode === 'elderly') detail.mode = layout.mode;
+      try {
+        client.track(layout.page || '', id, kind, detail);
+      } catch (e) {
+        // measuring must never break drawing
+      }
+    },
     /**
      * @this {LayoutInstance}
      * @param {WechatMiniprogram.TouchEvent<{}, {}, {id: string}>} event
@@ -62,15 +174,7 @@ Component({
         id: item.id, type: item.type, role: item.role, placement: item.placement, props: item.props, page,
       };
       this.triggerEvent('action', detail);
-      if (!this.properties.track) return;
-      const client = registry.get(this.properties.client);
-      if (client && typeof client.track === 'function') {
-        try {
-          client.track(page, item.id, 'click');
-        } catch (e) {
-          // tracking must never break a tap
-        }
-      }
+      this._report(item.id, 'click');
     },
   },
 });

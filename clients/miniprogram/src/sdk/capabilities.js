@@ -1,0 +1,92 @@
+'use strict';
+/**
+ * What this SDK can draw, in one compact, cacheable value sent with every layout request:
+ *
+ *     X-UI-Capabilities: r=0.2.0;t=ab12cd34
+ *
+ * `r` is the renderer version (this package's), `t` the hash of the types it registered:
+ * FNV-1a 32-bit over the distinct names sorted and joined by "\n" (UTF-8), 8 hex digits — the
+ * server computes the same (`uiserver.engine.capability.types_hash`). The server never sends a
+ * type outside that set: it sends the type's fallback, or leaves it out, and says so in
+ * `reasons`. A hash the server does not know (an app that registered its own types) is answered
+ * 428 `capabilities_unknown`: the SDK registers its list once (`POST /v1/capabilities`) and asks
+ * again; when that fails it sends `r` alone (the server then assumes the version's defaults).
+ */
+
+const RENDERER_VERSION = '0.2.0';
+
+/**
+ * @param {string} text
+ * @returns {number[]} its UTF-8 bytes
+ */
+function utf8(text) {
+  const out = [];
+  const encoded = unescape(encodeURIComponent(text));
+  for (let i = 0; i < encoded.length; i += 1) out.push(encoded.charCodeAt(i));
+  return out;
+}
+
+/**
+ * @param {Iterable<string>} types
+ * @returns {string} 8 lowercase hex digits
+ */
+function typesHash(types) {
+  const names = Array.from(new Set(Array.from(types, String))).sort();
+  let h = 0x811c9dc5;
+  for (const byte of utf8(names.join('\n'))) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return ('0000000' + h.toString(16)).slice(-8);
+}
+
+/**
+ * @typedef {object} CapabilityDeps
+ * @property {string[]} types what the renderer draws
+ * @property {string} [version] the renderer version (default RENDERER_VERSION)
+ * @property {import('./http').Call} call
+ */
+
+/** @param {CapabilityDeps} deps */
+function createCapabilities(deps) {
+  const version = deps.version || RENDERER_VERSION;
+  const types = Array.from(new Set(deps.types)).sort();
+  const full = 'r=' + version + ';t=' + typesHash(types);
+  let value = full;
+  /** @type {Promise<boolean> | null} */
+  let registering = null;
+
+  return {
+    types,
+    version,
+    /** The header to send with a layout request. */
+    headers() {
+      return { 'X-UI-Capabilities': value };
+    },
+    value() {
+      return value;
+    },
+    /**
+     * A 428 `capabilities_unknown`: register the list (once per client); true when the
+     * request may be sent again (registered, or falling back to `r` alone).
+     * @param {string | null} token
+     */
+    recover(token) {
+      if (value !== full) return Promise.resolve(false);
+      if (!registering) {
+        registering = deps.call('POST', '/v1/capabilities', token || '', { renderer: version, types })
+          .then((res) => {
+            if (res.statusCode === 201) return true;
+            value = 'r=' + version;
+            return true;
+          }, () => {
+            registering = null; // a network failure: try again on the next 428
+            return false;
+          });
+      }
+      return registering;
+    },
+  };
+}
+
+module.exports = { RENDERER_VERSION, typesHash, createCapabilities };
