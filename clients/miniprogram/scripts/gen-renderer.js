@@ -66,3 +66,4 @@ ${chain}
 `;
 fs.writeFileSync(path.join(dir, 'index.wxml'), wxml);
 console.log('ui-layout: ' + types.length + ' component types');
+require('./gen-platforms').write(); // the Douyin and Alipay markup follow the WXML

@@ -1,0 +1,84 @@
+'use strict';
+/**
+ * <ui-layout layout="{{layout}}" onAction="onAction" /> for Alipay mini-programs: the WeChat
+ * renderer's view model and markup (index.axml is generated from index.wxml by
+ * scripts/gen-platforms.js) over Alipay's Component API: `props` (with the `onAction` callback
+ * instead of an event), `didMount` / `didUpdate`. A tap calls `onAction({id, type, role,
+ * placement, props, page})` and, unless `track` is false, the registered client's
+ * `track(page, id, "click")`.
+ */
+const { viewModel } = require('../../components/ui-layout/view-model');
+const registry = require('../../registry');
+
+/** @typedef {import('../../components/ui-layout/view-model').Item} Item */
+/**
+ * @typedef {{layout: import('../../components/ui-layout/view-model').LayoutInput | null,
+ *   client: string, track: boolean, onAction: ((detail: object) => void) | null}} Props
+ */
+/**
+ * @typedef {{props: Props, data: Record<string, unknown>, setData(data: object): void,
+ *   _byId?: Record<string, Item>, apply(layout: Props['layout']): void}} Instance
+ */
+
+/**
+ * The view model without the by-id map (the view never needs it).
+ * @param {Props['layout']} layout
+ */
+function dataOf(layout) {
+  const vm = viewModel(layout);
+  /** @type {Partial<ReturnType<typeof viewModel>>} */
+  const data = Object.assign({}, vm);
+  delete data.byId;
+  return { data, byId: vm.byId };
+}
+
+/** @type {(options: object) => void} Alipay's Component (typed here: no Alipay typings) */
+const define = /** @type {any} */ (Component);
+
+define({
+  props: { layout: null, client: '', track: true, onAction: null },
+  data: dataOf(null).data,
+  /** @this {Instance} */
+  didMount() {
+    this.apply(this.props.layout);
+  },
+  /**
+   * @this {Instance}
+   * @param {Props} prevProps
+   */
+  didUpdate(prevProps) {
+    if (prevProps.layout !== this.props.layout) this.apply(this.props.layout);
+  },
+  methods: {
+    /**
+     * @this {Instance}
+     * @param {Props['layout']} layout
+     */
+    apply(layout) {
+      const { data, byId } = dataOf(layout);
+      this._byId = byId;
+      this.setData(data);
+    },
+    /**
+     * @this {Instance}
+     * @param {{currentTarget: {dataset: {id: string}}}} event
+     */
+    onTap(event) {
+      const item = this._byId && this._byId[event.currentTarget.dataset.id];
+      if (!item) return;
+      const layout = this.props.layout;
+      const page = (layout && layout.page) || '';
+      const detail = { id: item.id, type: item.type, role: item.role, placement: item.placement, props: item.props, page };
+      if (typeof this.props.onAction === 'function') this.props.onAction(detail);
+      if (!this.props.track) return;
+      const client = registry.get(this.props.client);
+      if (client && typeof client.track === 'function') {
+        try {
+          client.track(page, item.id, 'click');
+        } catch (e) {
+          // tracking must never break a tap
+        }
+      }
+    },
+  },
+});
