@@ -50,6 +50,7 @@ from uiserver.policy import Policy
 from uiserver.publishing.filesync import FileConflict
 from uiserver.publishing.publisher import Publisher
 from uiserver.publishing.rollouts import Scheduler
+from uiserver.publishing.rollouts.scheduler import telemetry_source
 from uiserver.schema import Template
 from uiserver.serving.breaker import StoreBreaker
 from uiserver.serving.cache import LayoutCache
@@ -141,6 +142,7 @@ class Service:
             self.publisher,
             store.activity,
             interval=config.schedule_interval_s,
+            render=telemetry_source(store.telemetry),
         )
         self.ready = False
         self.background: list[asyncio.Task[None]] = []

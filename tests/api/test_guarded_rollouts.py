@@ -21,6 +21,9 @@ from starlette.testclient import TestClient
 
 from tests.helpers.app import ELDERLY, bearer, make_app
 from uiserver.engine.hashing import rollout_bucket
+from uiserver.publishing.rollouts.model import Event, encode_schedule, with_event
+from uiserver.publishing.rollouts.scheduler import APPLY_GRACE_S
+from uiserver.store.base import ScheduleRow
 
 DESIGNER = bearer("ann", "designer")
 PAGE = "cart"
@@ -348,3 +351,70 @@ def test_a_scheduled_change_publishes_then_reverts(sim: Sim) -> None:
         "reverting",
         "reverted",
     ]
+
+
+def test_a_broken_renderer_is_rolled_back(sim: Sim) -> None:
+    """The SDK reports render errors: the new version's components fail to draw for about one
+    launch in two, the previous version's almost never; the render_errors guardrail rolls it
+    back before the step's minutes are up."""
+    schedule = {"steps": [{"percent": 50, "min_minutes": 60, "min_exposed": 50}, {"percent": 100}]}
+    response = publish(sim, schedule, "Cart, broken renderer")
+    assert response.status_code == 201, response.text
+    new, previous = response.json()["version"], response.json()["rollout"]["previous"]
+    seen = {"new": 0, "previous": 0}
+    for n in range(160):
+        user = f"r{n}"
+        client = sim.client(n)
+        served = client.get(f"/v1/layouts/{PAGE}", headers=bearer(user)).json()
+        arm = "new" if served["template_version"] == new else "previous"
+        seen[arm] += 1
+        ids = [c["id"] for c in served["components"]][:5]
+        events = [{"page": PAGE, "component": c, "kind": "impression"} for c in ids]
+        broken = seen[arm] % 2 == 0 if arm == "new" else seen[arm] % 80 == 0
+        if broken:
+            events.append({"page": PAGE, "component": ids[0], "kind": "render_error"})
+        response = client.post("/v1/me/events", json={"events": events}, headers=bearer(user))
+        assert response.status_code == 202, response.text
+    assert min(seen.values()) > 40, seen
+    sim.flush()
+    sim.now += 60
+    assert sim.look() == 1
+    view = sim.rollout()
+    assert view["schedule"]["status"] == "rolled_back" and view["live_version"] == previous
+    last = view["schedule"]["events"][-1]
+    assert last["action"] == "rolled_back" and "render_errors" in last["reason"]
+    (render,) = [g for g in last["guardrails"] if g["metric"] == "render_errors"]
+    assert render["state"] == "fired"
+    assert render["figures"]["new_errors"] > render["figures"]["previous_errors"]
+    assert render["figures"]["new_impressions"] >= 5 * 40
+
+
+def test_a_step_decided_by_a_replica_that_died_is_applied_once_by_another(sim: Sim) -> None:
+    """A replica recorded its decision (the next step, `pending`) and died before setting the
+    percent: within APPLY_GRACE_S nobody touches it; after it, whichever replica looks first
+    applies it, once."""
+    schedule = {"steps": [{"percent": 10, "min_minutes": 1, "min_exposed": 0}, *STEPS_TAIL]}
+    assert publish(sim, schedule).status_code == 201
+    service = sim.client(0).app.service  # type: ignore[attr-defined]
+    portal = sim.client(0).portal
+    assert portal is not None
+    found = portal.call(service.scheduler.active, PAGE)
+    assert found is not None
+    row, current = found
+    dead = "other-host:4242"
+    event = Event(sim.now, "scheduler", "advanced", "step met", 0, 10, [], dead)
+    decided = with_event(current, event, step=1, pending="percent", pending_at=sim.now)
+    stored = ScheduleRow(row.page, row.id, row.rev + 1, True, row.created, encode_schedule(decided))
+    assert portal.call(service.store.schedules.update_schedule, stored, row.rev)
+    sim.now += APPLY_GRACE_S / 2
+    assert sim.look() == 0
+    assert sim.rollout()["rollout"]["percent"] == 10
+    sim.now += APPLY_GRACE_S
+    assert sim.look() == 1
+    view = sim.rollout()
+    assert view["rollout"]["percent"] == 40 and view["schedule"]["step"] == 1
+    assert [e["action"] for e in view["schedule"]["events"]].count("advanced") == 1
+    assert sim.look() == 0  # applied once: the next look only waits
+
+
+STEPS_TAIL = [{"percent": 40, "min_minutes": 60, "min_exposed": 0}, {"percent": 100}]

@@ -64,6 +64,7 @@ class Event(msgspec.Struct, frozen=True):
     step: int = -1
     percent: int = 0
     guardrails: list[Verdict] = []
+    replica: str = ""  # which process recorded it (host:pid), for operators and tests
 
 
 class Schedule(msgspec.Struct, frozen=True):

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Literal
@@ -63,6 +65,7 @@ from uiserver.store.base import (
     ScheduleRow,
     ScheduleStore,
     StoreUnavailable,
+    TelemetryStore,
     TemplateConflict,
 )
 
@@ -93,6 +96,17 @@ class RolloutAct(msgspec.Struct, frozen=True):
 
 
 Observer = Callable[[RolloutAct], Awaitable[None]]
+
+
+def telemetry_source(telemetry: TelemetryStore) -> RenderSource:
+    """Render errors and impressions of a template version, summed over its components and
+    modes, from the renderer's counters (`engine.telemetry`, reported by the SDK)."""
+
+    async def counts(page: str, version: str) -> tuple[int, int]:
+        rows = await telemetry.component_counts(page, version)
+        return sum(r.render_errors for r in rows), sum(r.impressions for r in rows)
+
+    return counts
 
 
 class ScheduleConflict(Exception):
@@ -141,7 +155,20 @@ class Scheduler:
         self.interval = interval
         self.render = render
         self.observers: list[Observer] = []
+        self.replica = f"{socket.gethostname()}:{os.getpid()}"
         self.failures = 0  # looks that failed with an unexpected error (a bug)
+
+    def _event(
+        self,
+        at: float,
+        actor: str,
+        action: str,
+        reason: str,
+        step: int = -1,
+        percent: int = 0,
+        guardrails: list[Verdict] | None = None,
+    ) -> Event:
+        return Event(at, actor, action, reason, step, percent, guardrails or [], self.replica)
 
     # ------------------------------------------------------------------ reading
 
@@ -225,7 +252,7 @@ class Scheduler:
         pending: Pending = ("start" if schedule.kind == "ramp" else "publish") if due else ""
         schedule = with_event(
             schedule,
-            Event(now, schedule.author, "scheduled", reason),
+            self._event(now, schedule.author, "scheduled", reason),
             pending=pending,
             pending_at=now,
         )
@@ -269,7 +296,7 @@ class Scheduler:
             action = {"paused": "paused", "cancelled": "cancelled"}.get(status, "resumed")
             new = with_event(
                 schedule,
-                Event(self.clock(), actor, action, reason, schedule.step, _percent(schedule)),
+                self._event(self.clock(), actor, action, reason, schedule.step, _percent(schedule)),
                 status=status,
                 **changes,
             )
@@ -301,13 +328,15 @@ class Scheduler:
         row, schedule = found
         now = self.clock()
         if act == "percent":
-            event = Event(now, actor, "paused", f"rollout set to {percent}% by hand", -1, percent)
+            event = self._event(
+                now, actor, "paused", f"rollout set to {percent}% by hand", -1, percent
+            )
             new = with_event(schedule, event, status="paused")
         elif act == "promote":
-            event = Event(now, actor, "promoted", "promoted by hand", schedule.step, 100)
+            event = self._event(now, actor, "promoted", "promoted by hand", schedule.step, 100)
             new = with_event(schedule, event, status="completed")
         else:
-            event = Event(now, actor, "rolled_back", "aborted by hand", schedule.step, 0)
+            event = self._event(now, actor, "rolled_back", "aborted by hand", schedule.step, 0)
             new = with_event(schedule, event, status="rolled_back")
         await self._save(row, new)
 
@@ -373,10 +402,11 @@ class Scheduler:
         **changes: object,
     ) -> int:
         now = self.clock()
-        event = Event(
-            now, SCHEDULER, action, reason, schedule.step, _percent(schedule), verdicts or []
-        )
-        new = with_event(schedule, event, pending=pending, pending_at=now, **changes)
+        after = msgspec.structs.replace(schedule, pending=pending, pending_at=now, **changes)
+        # The step and percent the act leads to (a promote: 100).
+        percent = 100 if pending == "promote" else _percent(after)
+        event = self._event(now, SCHEDULER, action, reason, after.step, percent, verdicts or [])
+        new = with_event(after, event)
         if not await self._save(row, new):
             return 0
         await self._announce(new, event)
@@ -539,7 +569,9 @@ class Scheduler:
             applied, changes = await self._write(schedule, actor, options)
         except (TemplateConflict, PublishRefused, NeverPublished) as exc:
             reason = getattr(exc, "message", None) or str(exc)
-            event = Event(self.clock(), actor, "failed", f"not applied: {reason}", schedule.step)
+            event = self._event(
+                self.clock(), actor, "failed", f"not applied: {reason}", schedule.step
+            )
             failed = with_event(schedule, event, status="failed", pending="")
             if await self._save(row, failed):
                 await self._announce(failed, event)
@@ -593,11 +625,11 @@ class Scheduler:
             rollout = state.rollout
         now = self.clock()
         if rollout is None:  # a single step of 100: live for everyone at once
-            event = Event(
+            event = self._event(
                 now, actor, "promoted", "published for everyone (one step of 100%)", 0, 100
             )
             return state, {"status": "completed", "events": [*schedule.events, event]}
-        event = Event(
+        event = self._event(
             now, actor, "started", f"rollout started at {rollout.percent}%", 0, rollout.percent
         )
         base = await self._render_base(schedule.page, rollout)
@@ -631,7 +663,9 @@ class Scheduler:
             applied = await self.publisher.publish(
                 schedule.page, template, actor, schedule.message or "scheduled change"
             )
-        event = Event(now, actor, "published", f"version {schedule.version} published as scheduled")
+        event = self._event(
+            now, actor, "published", f"version {schedule.version} published as scheduled"
+        )
         status: Status = "running" if schedule.revert_at else "completed"
         return applied, {
             "status": status,
@@ -646,10 +680,12 @@ class Scheduler:
         if state is None or state.head.version != schedule.version or not schedule.previous:
             live = state.head.version if state is not None else "none"
             reason = f"not reverted: version {live} was published since"
-            event = Event(now, SCHEDULER, "skipped", reason)
+            event = self._event(now, SCHEDULER, "skipped", reason)
             return None, {"status": "completed", "events": [*schedule.events, event]}
         applied = await self.publisher.rollback(schedule.page, schedule.previous, SCHEDULER)
-        event = Event(now, SCHEDULER, "reverted", f"reverted to {schedule.previous} as scheduled")
+        event = self._event(
+            now, SCHEDULER, "reverted", f"reverted to {schedule.previous} as scheduled"
+        )
         return applied, {"status": "completed", "events": [*schedule.events, event]}
 
     # ------------------------------------------------------------------ storing, announcing
