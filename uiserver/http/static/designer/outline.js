@@ -70,9 +70,11 @@
 
   // ------------------------------------------------------------------ problems per component
 
-  // The problems of one component: its own fields and contrast flags; with `theme`, also the
-  // theme colours it is drawn with (the properties panel; the outline rows leave those to the
-  // Theme colours section, or one palette problem would repeat under every row).
+  // The problems of one component: its own fields and contrast flags, and the theme colours
+  // only it draws with (on_primary: the text of a main action button). With `theme` (the
+  // properties panel) also `primary`, which every interactive component draws its borders
+  // with: the outline leaves that one to the Theme colours section, or one palette problem
+  // would repeat under every row.
   function problemsAt(state, index, theme) {
     const doc = state.doc;
     const comp = doc.components[index];
@@ -83,7 +85,8 @@
     for (const p of state.problems) {
       const at = JsonPaths.componentOf(p.field);
       const palette = /^\$?\.?theme\.palette\.(\w+)$/.exec(p.field || "");
-      if (at === index || (theme && palette && fgs.has(palette[1]))) out.push(p);
+      const drawn = palette && fgs.has(palette[1]) && (theme || palette[1] === "on_primary");
+      if (at === index || drawn) out.push(p);
     }
     for (const flag of (state.contrastFlags[comp.id] || [])) out.push(flag);
     return out;
