@@ -139,6 +139,15 @@ class Config:
     audit_retention: float = field(
         default_factory=lambda: _env_duration("UISERVER_AUDIT_RETENTION", AUDIT_RETENTION)
     )
+    # Webhooks (`uiserver.audit.webhooks`): receivers on private addresses (loopback, RFC 1918,
+    # link-local) are refused unless this is set (`UISERVER_WEBHOOK_ALLOW_PRIVATE=1`), and each
+    # attempt may take this many seconds (`UISERVER_WEBHOOK_TIMEOUT`).
+    webhook_allow_private: bool = field(
+        default_factory=lambda: os.environ.get("UISERVER_WEBHOOK_ALLOW_PRIVATE", "") == "1"
+    )
+    webhook_timeout: float = field(
+        default_factory=lambda: _env_duration("UISERVER_WEBHOOK_TIMEOUT", 10.0)
+    )
     publish_layouts_on_start: bool = True
     # Launch counters and experiment exposures are written in the background, batched: how long
     # (seconds) a batch collects before its one write (0: at once, after the response).

@@ -22,6 +22,7 @@ Callers hold the part they need; nothing reaches into the store around them.
                                 `audit.acts` roles; the others where they are made)
     scheduler  Scheduler        rollout schedules and their guardrails, looked at in the
                                 background; `scheduler.observers` hears every rollout act
+    outbox     Outbox           webhooks: each audit entry delivered, signed, in order
 
 Invalidation: every store write that changes a layout input emits an Invalidation to the
 store's listeners, in this process after commit and in every other process sharing the store.
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 
 from uiserver.audit.acts import AuditedDrafts, AuditedTemplates
 from uiserver.audit.log import AuditLog
+from uiserver.audit.outbox import Outbox
 from uiserver.auth.revocations import Revocations
 from uiserver.auth.sessions import ConsoleSessions, SessionPolicy
 from uiserver.auth.tokens import Lifetimes
@@ -106,6 +108,13 @@ class Service:
         self.engine = Engine(catalog, policy)
         self.breaker = StoreBreaker()
         self.audit = AuditLog(store.audit, config.audit_retention)
+        self.outbox = Outbox(
+            store.webhooks,
+            store.audit,
+            allow_private=config.webhook_allow_private,
+            timeout=config.webhook_timeout,
+        )
+        self.audit.listeners.append(self.outbox.wake)
         self.live = LivePages(store.templates, store, self.engine, self.breaker)
         templates = AuditedTemplates(store.templates, self.audit)
         self.publisher = Publisher(templates, catalog, policy, self.engine, self.live)
@@ -172,6 +181,7 @@ class Service:
         self.background.append(asyncio.create_task(self.audit.keep_pruning()))
         if self.config.schedule_interval_s > 0:
             self.background.append(asyncio.create_task(self.scheduler.run()))
+        self.background.append(asyncio.create_task(self.outbox.run()))
         self.ready = True
 
     async def close(self) -> None:
