@@ -186,10 +186,7 @@ class Service:
 
     async def close(self) -> None:
         """Finish the background writes (served orders, launch counters), then close the store."""
-        for task in self.background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._stop_background()
         await self.server.drain()
         try:
             await self.recorder.close()
@@ -198,6 +195,20 @@ class Service:
         await self.revocations.close()
         await self.capabilities.close()
         await self.store.close()
+
+    async def _stop_background(self) -> None:
+        """Cancel the background tasks (audit pruning, webhook delivery) and wait for those of
+        this event loop; another loop's (the same service started twice, as tests do) are
+        cancelled on their own loop."""
+        loop = asyncio.get_running_loop()
+        tasks, self.background = self.background, []
+        for task in tasks:
+            if task.get_loop() is not loop:
+                task.get_loop().call_soon_threadsafe(task.cancel)
+                continue
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def readiness(self) -> Readiness:
         """Ready when the store answers, invalidations are heard, templates are loaded and the

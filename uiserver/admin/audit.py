@@ -80,8 +80,7 @@ def parse_query(params: Mapping[str, str]) -> AuditQuery:
     )
 
 
-async def entries(audit: AuditLog, params: Mapping[str, str]) -> tuple[AuditQuery, AuditPage]:
-    """The query checked, and its page of entries (newest first). Raises BadRequest and
+async def entries(audit: AuditLog, params: Mapping[str, str]) -> AuditPage:
+    """The page of entries (newest first) the parameters ask for. Raises BadRequest and
     StoreUnavailable."""
-    query = parse_query(params)
-    return query, await audit.entries(query)
+    return await audit.entries(parse_query(params))

@@ -71,27 +71,40 @@ class Outbox:
         self.owner = f"outbox-{secrets.token_hex(6)}"  # this process, for leases
         self.sent = 0  # attempts that were delivered
         self.failed = 0  # attempts that failed
-        self._woken = asyncio.Event()
+        self._woken: asyncio.Event | None = None  # made by `run`, on its loop
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._held: set[str] = set()  # hooks this process leased
 
     def wake(self, entry: AuditEntry | None = None) -> None:
-        """A new entry: deliver now rather than at the next poll."""
-        self._woken.set()
+        """A new entry: deliver now rather than at the next poll (from any thread or loop)."""
+        woken, loop = self._woken, self._loop
+        if woken is None or loop is None or loop.is_closed():
+            return
+        try:
+            same = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            same = False
+        if same:
+            woken.set()
+        else:
+            loop.call_soon_threadsafe(woken.set)
 
     async def run(self) -> None:
         """Deliver, then wait for a wake-up or `poll` seconds; until cancelled, when it
         gives up its leases (a server stopped gracefully hands its hooks over at once)."""
         timeout = httpx.Timeout(self.timeout)
+        woken = self._woken = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         try:
             async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
                 while True:
-                    self._woken.clear()
+                    woken.clear()
                     try:
                         await self.deliver(client)
                     except StoreUnavailable as exc:
                         log.warning("webhook delivery paused: the store is unavailable (%s)", exc)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._woken.wait(), self.poll)
+                        await asyncio.wait_for(woken.wait(), self.poll)
         finally:
             await self.release()
 

@@ -41,7 +41,7 @@ class HookBody(msgspec.Struct, forbid_unknown_fields=True):
 async def audit_log(request: Request) -> Response:
     designer(request)
     with store_writes():
-        _, page = await audit_ops.entries(service_of(request).audit, request.query_params)
+        page = await audit_ops.entries(service_of(request).audit, request.query_params)
     return json_response(page)
 
 

@@ -162,6 +162,22 @@ _CONTEXT_PARAMS = [
 ]
 _PAGE = {"name": "page", "in": "path", "required": True, "schema": {"type": "string"}}
 _INSTANT = {"description": "Unix seconds or ISO 8601 (UTC without a zone)", "schema": _STR}
+_WEBHOOK = _obj(
+    id=_STR,
+    url=_STR,
+    format=_STR,
+    acts={"type": "array", "items": _STR},
+    pages={"type": "array", "items": _STR},
+    created={"type": "number"},
+    author=_STR,
+    cursor={"type": "integer"},
+    pending={"type": "integer"},
+    delivered={"type": "integer"},
+    attempts={"type": "integer"},
+    next_attempt={"type": ["number", "null"]},
+    last_error={"type": ["string", "null"]},
+    secret=_STR,
+)
 _AUDIT_PARAMS = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
     {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1}},
@@ -701,6 +717,43 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
         None,
         {200: _ref("AuditPage"), 400: _ref("ErrorBody"), 503: _ref("ErrorBody")},
         _AUDIT_PARAMS,
+    ),
+    (
+        "post",
+        "/v1/admin/webhooks",
+        "Register a webhook (role admin): every audit entry from now on is POSTed to `url`, in "
+        "order, at least once; `format` json (signed), wecom, feishu or dingtalk. The answer "
+        "shows the secret this once",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["url"],
+            "properties": {
+                "url": {**_STR, "maxLength": 2048},
+                "format": {"enum": ["json", "wecom", "feishu", "dingtalk"]},
+                "secret": {**_STR, "minLength": 16, "maxLength": 200},
+                "acts": {"type": "array", "items": _STR, "maxItems": 50},
+                "pages": {"type": "array", "items": _STR, "maxItems": 50},
+            },
+        },
+        {201: _WEBHOOK, 422: _ref("ErrorBody"), 503: _ref("ErrorBody")},
+        [],
+    ),
+    (
+        "get",
+        "/v1/admin/webhooks",
+        "The webhooks with their delivery state (role admin; never their secrets)",
+        None,
+        {200: _obj(webhooks={"type": "array", "items": _WEBHOOK})},
+        [],
+    ),
+    (
+        "delete",
+        "/v1/admin/webhooks/{id}",
+        "Remove a webhook (role admin)",
+        None,
+        {200: _obj(id=_STR, deleted={"type": "boolean"}), 404: _ref("ErrorBody")},
+        [{"name": "id", "in": "path", "required": True, "schema": _STR}],
     ),
     ("get", "/healthz", "Liveness", None, {200: _obj(status=_STR)}, []),
     (

@@ -23,6 +23,7 @@ from uiserver.admin import drafts
 from uiserver.auth import AuthError
 from uiserver.auth.sessions import SessionEnded
 from uiserver.http.console.api import console_api_routes
+from uiserver.http.console.audit import audit_page
 from uiserver.http.console.auth import (
     LOGIN_COOKIE,
     PREFIX,
@@ -164,6 +165,7 @@ def console_routes() -> list[BaseRoute]:
         Route(f"{pages}/preview", preview_draft, methods=["POST"]),
         Route(f"{PREFIX}/segments", segments_page, methods=["GET"]),
         Route(f"{PREFIX}/segments", import_segments, methods=["POST"]),
+        Route(f"{PREFIX}/audit", audit_page, methods=["GET"]),
         *console_api_routes(),
         Mount(f"{PREFIX}/static", StaticFiles(directory=static), name="console-static"),
     ]
