@@ -27,8 +27,10 @@ test('TTML and AXML carry every directive and binding of the WXML, in their own 
     expect(count(axml, /\ba:/g)).toBe(count(wxml, /\bwx:/g));
     expect(count(axml, /\bonTap="onTap"/g)).toBe(count(wxml, /\bbindtap="onTap"/g));
     // the same bindings, the same text: only the dialect differs
-    expect(axml.replace(/\ba:/g, 'wx:').replace(/onTap=/g, 'bindtap=').split('\n').slice(1))
-      .toEqual(wxml.replace(/^<!--[^\n]*-->\n/, '').split('\n'));
+    const events = (text) => text.replace(/\b(?:bind|catch):?([a-z]+)=/g, 'EVENT-$1=')
+      .replace(/\b(?:on|catch)([A-Z][a-z]*)=/g, (m, e) => 'EVENT-' + e.toLowerCase() + '=');
+    expect(events(axml.replace(/\ba:/g, 'wx:')).split('\n').slice(1))
+      .toEqual(events(wxml.replace(/^<!--[^\n]*-->\n/, '')).split('\n'));
   });
 });
 
