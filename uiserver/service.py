@@ -132,7 +132,9 @@ class Service:
             self.recorder,
         )
         self.users = UserData(store.users, policy)
-        self.events = EventIntake(store.users, store.activity, self.live, store.telemetry)
+        self.events = EventIntake(
+            store.users, store.activity, self.live, store.telemetry, policy, self.loader.cache
+        )
         self.drafts: DraftStore = AuditedDrafts(store.drafts, self.audit)
         self.counts: ActivityStore = store.activity
         self.telemetry: TelemetryStore = store.telemetry
@@ -182,6 +184,7 @@ class Service:
         if self.config.schedule_interval_s > 0:
             self.background.append(asyncio.create_task(self.scheduler.run()))
         self.background.append(asyncio.create_task(self.outbox.run()))
+        self.background.append(asyncio.create_task(self.loader.keep_refreshing()))
         self.ready = True
 
     async def close(self) -> None:

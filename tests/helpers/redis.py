@@ -125,7 +125,13 @@ class LostReplyProxy:
     EXEC = b"\r\nEXEC\r\n"
     EXEC_REPLY = re.compile(rb"\+QUEUED\r\n\*-?\d+\r\n")
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(
+        self, redis_url: str, request: bytes | None = None, reply: re.Pattern[bytes] | None = None
+    ) -> None:
+        """`request`/`reply`: the bytes that mark the command whose answer is lost and the
+        answer to wait for (default: EXEC and its reply; `batch.APPLY`'s SHA-1 and `:1`)."""
+        self.EXEC = request or self.EXEC
+        self.EXEC_REPLY = reply or self.EXEC_REPLY
         address = urlsplit(redis_url)
         self.upstream = (address.hostname or "127.0.0.1", address.port or 6379)
         self.path = address.path

@@ -83,7 +83,7 @@ async def post_events(request: Request) -> Response:
     user_id = user(request)
     service = service_of(request)
     with store_writes():
-        epoch = await service.users.write_epoch(user_id)
+        epoch = await service.events.epoch(user_id)
     batch = decode_json(await read_body(request, EVENTS_LIMIT), EventBatch)
     refuse_future_events(batch, time.time())
     with store_writes():

@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
+from uiserver.engine.affinity import Affinity
 from uiserver.engine.capability import KillSwitch
 from uiserver.engine.readout import VariantCounts
 from uiserver.engine.telemetry import ComponentCounts, CounterKey
@@ -291,6 +292,7 @@ class UserStore(Protocol):
         now: float,
         epoch: int | None = None,
         conversions: Attribution | None = None,
+        served: ServedCheck | None = None,
     ) -> Recorded:
         """Fold a batch into affinities (with decay) and activity counters, in one transaction
         with the user's seen event ids (`store.event_ids`): an event whose id was stored before
@@ -298,8 +300,9 @@ class UserStore(Protocol):
         remembered. `conversions(fresh events)` gives the experiment conversions of the events
         folded, counted in the same transaction (as `ActivityStore.record_conversions`), so a
         resent batch or transaction counts nothing twice. Nothing is stored when the stored
-        settings turn personalization off. Invalidates the user when it stored any. Raises
-        ErasedMeanwhile."""
+        settings turn personalization off. Invalidates the user when it stored any and
+        `served((affinity, activity) before, (affinity, activity) after)` says the user may be
+        served differently (always, when `served` is None). Raises ErasedMeanwhile."""
 
     async def set_last_order(
         self, user_id: str, page: str, order: Sequence[str], epoch: int | None = None
@@ -362,6 +365,9 @@ class Conversion(msgspec.Struct, frozen=True, array_like=True):
 
 # The experiment conversions of the events a batch folds (`users.events`).
 Attribution = Callable[[Sequence[Event]], Sequence[Conversion]]
+# Whether a batch changes what the user may be served: (affinity, activity) before and after
+# (`engine.served_inputs.changes_served`, bound to the time and policy by `users.events`).
+ServedCheck = Callable[[tuple[Affinity, Activity | None], tuple[Affinity, Activity | None]], bool]
 
 
 class ActivityStore(Protocol):

@@ -24,19 +24,22 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
 from uiserver.engine.affinity import event_time
 from uiserver.engine.guardrails import SCREEN_READER, arm_experiment
+from uiserver.engine.served_inputs import changes_served
 from uiserver.engine.telemetry import TELEMETRY_KINDS, UNKNOWN_MODE, CounterKey, tally
-from uiserver.schema import Event, Settings
+from uiserver.policy import Policy
+from uiserver.schema import Event, Profile, Settings
 from uiserver.serving.pages import LivePages
 from uiserver.store.base import (
     ActivityStore,
     Conversion,
     ErasedMeanwhile,
+    ServedCheck,
     TelemetryStore,
     UserStore,
 )
@@ -66,7 +69,14 @@ class EventIntake:
         activity: ActivityStore,
         pages: LivePages,
         telemetry: TelemetryStore,
+        policy: Policy | None = None,
+        profiles: Mapping[str, Profile] | None = None,
     ) -> None:
+        self.policy = policy
+        # The serving path's profile cache: a user's settings and erasure epoch as of their
+        # last invalidation (settings changes and erasures always invalidate), so a batch from
+        # a user who just launched costs no store read for them.
+        self.profiles: Mapping[str, Profile] = profiles if profiles is not None else {}
         self.users = users
         self.activity = activity
         self.pages = pages
@@ -93,7 +103,8 @@ class EventIntake:
         self, user_id: str, events: Sequence[Event], epoch: int | None
     ) -> EventsOutcome:
         ignored: dict[str, int] = {}
-        settings = await self.users.get_settings(user_id)
+        cached = self.profiles.get(user_id)
+        settings = cached.settings if cached is not None else await self.users.get_settings(user_id)
         if settings.personalization == 0:
             return await self.record_faults(user_id, events, settings)
         keyed: list[Event] = []
@@ -123,7 +134,9 @@ class EventIntake:
             return self.conversions(user_id, folded, now, settings.screen_reader)
 
         try:
-            recorded = await self.users.record_batch(user_id, keyed, now, epoch, attribute)
+            recorded = await self.users.record_batch(
+                user_id, keyed, now, epoch, attribute, self.served_check(now)
+            )
         except ErasedMeanwhile:
             ignored["erased"] = len(keyed)
             return EventsOutcome(0, len(events), dict(sorted(ignored.items())))
@@ -138,6 +151,20 @@ class EventIntake:
             ignored["personalization_off"] = off
         stored = recorded.stored
         return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))
+
+    async def epoch(self, user_id: str) -> int:
+        """The user's erasure epoch as a write request begins: the cached profile's (current
+        as of the last invalidation, and an erase always invalidates), else the store's."""
+        cached = self.profiles.get(user_id)
+        return cached.epoch if cached is not None else await self.users.erasure_epoch(user_id)
+
+    def served_check(self, now: float) -> ServedCheck | None:
+        """Whether a batch changes what the user may be served (`engine.served_inputs`); None
+        (always invalidate) without a policy."""
+        policy = self.policy
+        if policy is None:
+            return None
+        return lambda before, after: changes_served(before, after, now, policy)
 
     async def record_faults(
         self, user_id: str, events: Sequence[Event], settings: Settings

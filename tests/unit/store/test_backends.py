@@ -14,12 +14,15 @@ import msgspec
 import pytest
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
 from tests.helpers.stores import NOW, StoreFactory
 from uiserver.engine.activity import NEVER_SEEN
+from uiserver.engine.served_inputs import changes_served
+from uiserver.policy import load_policy
 from uiserver.schema import Event, Profile, Settings
-from uiserver.store.base import Invalidation, Store, StoreUnavailable
+from uiserver.store.base import Invalidation, ServedCheck, Store, StoreUnavailable
 from uiserver.store.factory import open_store
 from uiserver.store.redis.store import RedisStore
 from uiserver.store.sqlite.store import SQLiteStore
@@ -552,3 +555,73 @@ async def test_invalidations_are_counted_sent_and_received(make_store: StoreFact
     assert ("received", "user") not in writer.invalidation_counts  # its own, not received
     received = reader.invalidation_counts.get(("received", "user"), 0)
     assert received == before.get(("received", "user"), 0) + 1
+
+
+async def test_a_batch_that_moves_no_plan_input_invalidates_nobody(
+    make_store: StoreFactory,
+) -> None:
+    """`record_batch(served=...)`: views that move no ranking send no invalidation, here or to
+    another replica; a batch that reorders the user's affinities does (`engine.served_inputs`)."""
+    writer, reader = await make_store(), await make_store()
+    await writer.users.record_events("u1", events("coupons", "click", 9), NOW - 60)
+    await writer.users.record_events("u1", events("fruit", "click", 2), NOW - 60)
+    await asyncio.sleep(0.1)
+    reader.poll()  # the earlier batches' invalidations (SQLite: read from the change log)
+    heard: list[Invalidation] = []
+    local: list[Invalidation] = []
+    reader.add_listener(heard.append)
+    writer.add_listener(local.append)
+    check = served_check(NOW)
+    views = await writer.users.record_batch("u1", events("fruit", "view", 6), NOW, served=check)
+    assert views.stored == 6
+    await asyncio.sleep(0.1)  # what pub/sub would have delivered by now
+    reader.poll()
+    assert local == [] and heard == []
+    overtakes = await writer.users.record_batch(
+        "u1", events("fruit", "click", 12), NOW, served=check
+    )
+    assert overtakes.stored == 12
+    assert local == [Invalidation("user", "u1")]
+    assert await wait_for(reader, heard, Invalidation("user", "u1"))
+    profile = await reader.users.get_profile("u1")
+    assert profile.affinities["fruit"] > profile.affinities["coupons"]  # both batches stored
+
+
+def served_check(now: float) -> ServedCheck:
+    policy = load_policy()
+    return lambda before, after: changes_served(before, after, now, policy)
+
+
+@pytest.mark.redis
+async def test_an_events_batch_is_two_redis_commands(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch without conversions: the client sends SNAPSHOT and APPLY (2 commands, 2 round
+    trips; the WATCH/MULTI/EXEC version sent 10-13 in 6 round trips), and a PUBLISH only when
+    the batch changes what the user may be served. Counted as the client packs them (INFO
+    commandstats also counts the commands a script runs inside Redis)."""
+    store = open_store(redis_url, tmp_path)
+    await store.open()
+    sent: list[bytes] = []
+    pack = AbstractConnection.pack_command
+
+    def counting(self: AbstractConnection, *args: Any) -> list[bytes]:
+        sent.append(args[0] if isinstance(args[0], bytes) else str(args[0]).encode())
+        return pack(self, *args)
+
+    try:
+        await store.users.record_events("u2", events("coupons", "click", 9), NOW - 60)
+        await store.users.record_events("u2", events("fruit", "click", 2), NOW - 60)
+        monkeypatch.setattr(AbstractConnection, "pack_command", counting)
+        await store.users.record_batch(
+            "u2", events("fruit", "view", 6), NOW, served=served_check(NOW)
+        )
+        assert sent == [b"EVALSHA", b"EVALSHA"]
+        sent.clear()
+        await store.users.record_batch(
+            "u2", events("fruit", "click", 30), NOW, served=served_check(NOW)
+        )
+        assert sent == [b"EVALSHA", b"EVALSHA", b"PUBLISH"]  # fruit overtakes coupons
+    finally:
+        monkeypatch.undo()
+        await store.close()

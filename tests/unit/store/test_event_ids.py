@@ -5,6 +5,8 @@ and size; erasure removes it; a Redis transaction whose reply was lost is not ap
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +21,7 @@ from uiserver.engine.hashing import event_digest
 from uiserver.schema import Event, Settings
 from uiserver.store.base import Conversion, Exposure, Store
 from uiserver.store.event_ids import MAX_IDS, WINDOW_S, SeenIds
+from uiserver.store.redis.batch import APPLY
 from uiserver.store.redis.store import RedisStore
 from uiserver.store.sqlite.store import SQLiteStore
 
@@ -283,8 +286,11 @@ async def test_redis_lost_exec_reply_is_not_applied_twice(redis_url: str) -> Non
 
 @pytest.mark.redis
 async def test_redis_lost_exec_reply_through_record_events(redis_url: str) -> None:
-    """The same through `record_events`: evidence and RFM counters fold once."""
-    proxy = LostReplyProxy(redis_url)
+    """The same through `record_events`, whose batch (no conversions) is written by the
+    compare-and-set script `batch.APPLY`: its reply lost, the client's retry finds the digest
+    changed, reads again and finds the ids stored. Evidence and RFM counters fold once."""
+    apply_sha = hashlib.sha1(APPLY.encode()).hexdigest().encode()
+    proxy = LostReplyProxy(redis_url, apply_sha, re.compile(rb":1\r\n"))
     store = RedisStore(await proxy.start())
     await store.open()
     try:

@@ -23,13 +23,15 @@ from typing import Any, cast
 
 import msgspec
 from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
-from uiserver.engine.activity import Tally, decode_activity, encode_activity
+from uiserver.engine.activity import decode_activity, encode_activity
 from uiserver.engine.activity import record_events as record_activity_events
 from uiserver.engine.affinity import Affinity, fold
 from uiserver.schema import Activity, Event, Profile, Settings
 from uiserver.store._common import (
+    MAX_TX_ATTEMPTS,
     build_profile,
     count_conversions,
     decode_order,
@@ -41,13 +43,17 @@ from uiserver.store._common import (
 )
 from uiserver.store.base import (
     Attribution,
+    Conversion,
     ErasedMeanwhile,
     Invalidation,
     SegmentInvalidation,
+    ServedCheck,
+    StoreUnavailable,
     UserExport,
 )
 from uiserver.store.event_ids import WINDOW_S, Recorded, SeenIds, fresh
 from uiserver.store.redis.activity import RedisActivity, stored_activity
+from uiserver.store.redis.batch import APPLY, SNAPSHOT, Snapshot, apply_args
 from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.errors import guard
 from uiserver.store.redis.read import READ_USER, read_user_reply
@@ -64,6 +70,8 @@ class RedisUsers:
         self._channel = conn.channel
         self._listeners = conn.listeners
         self._read_script = conn.redis.register_script(READ_USER)
+        self._snapshot = conn.redis.register_script(SNAPSHOT)
+        self._apply = conn.redis.register_script(APPLY)
         self._counts = RedisActivity(conn)  # the experiment counts an events batch adds to
 
     async def get_profile(self, user_id: str) -> Profile:
@@ -122,62 +130,143 @@ class RedisUsers:
         now: float,
         epoch: int | None = None,
         conversions: Attribution | None = None,
+        served: ServedCheck | None = None,
     ) -> Recorded:
         """Fold the batch's fresh events (ids not in `evid:{id}`) into the user's affinities
-        and counters, remember their ids and count their conversions in one MULTI/EXEC, under
-        WATCH of every key read; nothing stored when personalization is off in the stored
-        settings, whatever the caller checked (defence in depth). A retry after a lost EXEC
-        reply reads the ids that EXEC wrote: nothing counts twice."""
+        and counters and remember their ids: two commands (`batch.SNAPSHOT`, then the
+        compare-and-set `batch.APPLY`, read and folded again when anything read changed
+        meanwhile). A batch whose events count experiment conversions writes in one MULTI/EXEC
+        under WATCH of every key read instead (the counts live in other keys). Nothing stored
+        when personalization is off in the stored settings, whatever the caller checked
+        (defence in depth). A retry after a lost reply reads the ids that were written: nothing
+        counts twice. The user is invalidated (published) only when `served` says the batch
+        changes what they may be served (always when `served` is None)."""
         if not events:
             return Recorded()
-        user_key, aff_key = self._keys.user(user_id), self._keys.aff(user_id)
-        epoch_key, ids_key = self._keys.epoch(user_id), self._keys.event_ids(user_id)
-        changes = [Invalidation("user", user_id)]
-        with_ids = any(e.id is not None for e in events)
-
-        async def attempt(pipe: Pipeline) -> Recorded:
-            await check_epoch(pipe, epoch_key, epoch)
-            fields = await pipe.hmget(
-                user_key, ["settings", "evidence", "affinity_ts", "last_event", "activity"]
-            )
-            settings = None if fields[0] is None else decode_settings(fields[0])
-            if settings is not None and settings.personalization == 0:
-                await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                return Recorded()
-            # the client answers bytes (no decode_responses)
-            raw_ids = cast(bytes | None, await pipe.get(ids_key)) if with_ids else None
-            known = SeenIds(raw_ids, now)
-            folded, new_ids = fresh(events, known)
-            if not folded:
-                await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                return Recorded(duplicates=len(events))
-            scores = await pipe.zrange(aff_key, 0, -1, withscores=True)
-            state = Affinity(_scores(scores), *_affinity_fields(fields[1:4]))
-            new = fold(state, folded, now)
-            counters = record_activity_events(_activity(fields[4]), folded, now)
-            tallies: list[Tally] = []
-            counted, experiments, legacy = 0, set[str](), dict[str, int]()
-            if conversions is not None:
-                counters, tallies, counted = count_conversions(counters, conversions(folded), now)
-                experiments = {t.experiment for t in tallies}
-                legacy = await self._counts.legacy_flags(pipe, experiments)
-            pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-            self._queue_affinity(pipe, user_id, new, now)
-            pipe.hset(user_key, "activity", encode_activity(counters))
-            if new_ids:
-                pipe.set(ids_key, known.packed_with(new_ids, now), ex=WINDOW_S)
-            self._counts.queue_counts(pipe, tallies, legacy, experiments)
-            self._channel.publish(pipe, changes)
-            await pipe.execute()
-            return Recorded(len(folded), len(events) - len(folded), counted)
-
-        keys = (user_key, aff_key, epoch_key, ids_key)
-        recorded = await watched(
-            self._redis, keys, attempt, "redis: an events write kept conflicting"
+        keys = (
+            self._keys.user(user_id),
+            self._keys.aff(user_id),
+            self._keys.epoch(user_id),
+            self._keys.event_ids(user_id),
         )
-        if recorded.stored:
-            self._listeners.emit(changes)
-        return recorded
+        for _ in range(MAX_TX_ATTEMPTS):
+            with guard():
+                snapshot = Snapshot(await self._snapshot(keys=keys))
+            outcome = await self._fold_and_apply(
+                user_id, keys, snapshot, events, now, epoch, conversions, served
+            )
+            if outcome is not None:
+                recorded, changes = outcome
+                if changes:
+                    with guard():
+                        async with self._redis.pipeline(transaction=False) as pipe:
+                            self._channel.publish(pipe, changes)
+                            await pipe.execute()
+                    self._listeners.emit(changes)
+                return recorded
+        raise StoreUnavailable("redis: an events write kept conflicting", "conflict")
+
+    async def _fold_and_apply(
+        self,
+        user_id: str,
+        keys: tuple[str, str, str, str],
+        snapshot: Snapshot,
+        events: Sequence[Event],
+        now: float,
+        epoch: int | None,
+        conversions: Attribution | None,
+        served: ServedCheck | None,
+    ) -> tuple[Recorded, list[Invalidation]] | None:
+        """The batch folded into `snapshot` and written if nothing changed since; None when it
+        did (read again)."""
+        if epoch is not None and snapshot.epoch != epoch:
+            raise ErasedMeanwhile("the user was erased after this write started")
+        raw_settings = snapshot.fields["settings"]
+        settings = None if raw_settings is None else decode_settings(raw_settings)
+        if settings is not None and settings.personalization == 0:
+            return Recorded(), []
+        known = SeenIds(snapshot.ids, now)
+        folded, new_ids = fresh(events, known)
+        if not folded:
+            return Recorded(duplicates=len(events)), []
+        fields = snapshot.fields
+        state = Affinity(
+            snapshot.scores,
+            *_affinity_fields([fields["evidence"], fields["affinity_ts"], fields["last_event"]]),
+        )
+        new = fold(state, folded, now)
+        before = _activity(fields["activity"])
+        counters = record_activity_events(before, folded, now)
+        converts = [] if conversions is None else conversions(folded)
+        changes = [Invalidation("user", user_id)]
+        if served is not None and not served((state, before), (new, counters)):
+            changes = []  # nothing a plan reads moved: no replica drops its profile
+        ids = known.packed_with(new_ids, now) if new_ids else None
+        if converts:
+            recorded = await self._record_with_conversions(
+                user_id, keys, snapshot.digest, new, counters, converts, ids, now, changes
+            )
+            if recorded is None:
+                return None
+            return Recorded(len(folded), len(events) - len(folded), recorded), []
+        with guard():
+            written = await self._apply(
+                keys=keys,
+                args=apply_args(
+                    snapshot, new, self._hash_fields(new, counters, now), now, ids, WINDOW_S
+                ),
+            )
+        if not written:
+            return None
+        return Recorded(len(folded), len(events) - len(folded), 0), changes
+
+    def _hash_fields(self, new: Affinity, counters: Activity, now: float) -> dict[str, EncodableT]:
+        fields: dict[str, EncodableT] = {"evidence": new.evidence, "updated": now}
+        if new.updated is not None:
+            fields["affinity_ts"] = new.updated
+        if new.last_event is not None:
+            fields["last_event"] = new.last_event
+        fields["activity"] = encode_activity(counters)
+        return fields
+
+    async def _record_with_conversions(
+        self,
+        user_id: str,
+        keys: tuple[str, str, str, str],
+        digest: bytes,
+        new: Affinity,
+        counters: Activity,
+        converts: Sequence[Conversion],
+        ids: bytes | None,
+        now: float,
+        changes: list[Invalidation],
+    ) -> int | None:
+        """A batch with conversions: the fold and the experiment counts in one MULTI/EXEC,
+        under WATCH of the user's keys, checked against the snapshot's digest. Returns how
+        many conversions counted, None when the keys changed (read again)."""
+        try:
+            with guard():
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    await pipe.watch(*keys)
+                    if (await self._snapshot(keys=keys, client=pipe))[4] != digest:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]  # untyped
+                        return None
+                    counters, tallies, counted = count_conversions(counters, converts, now)
+                    experiments = {t.experiment for t in tallies}
+                    legacy = await self._counts.legacy_flags(pipe, experiments)
+                    pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                    self._queue_affinity(pipe, user_id, new, now)
+                    pipe.hset(keys[0], "activity", encode_activity(counters))
+                    if ids is not None:
+                        pipe.set(keys[3], ids, ex=WINDOW_S)
+                    self._counts.queue_counts(pipe, tallies, legacy, experiments)
+                    if changes:
+                        self._channel.publish(pipe, changes)
+                    await pipe.execute()
+        except WatchError:
+            return None
+        self._listeners.emit(changes)
+        return counted
 
     def _queue_affinity(self, pipe: Pipeline, user_id: str, new: Affinity, now: float) -> None:
         aff_key, user_key = self._keys.aff(user_id), self._keys.user(user_id)

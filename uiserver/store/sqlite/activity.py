@@ -115,9 +115,13 @@ def write(conn: sqlite3.Connection, user_id: str, activity: Activity, now: float
 
 def fold_events(
     conn: sqlite3.Connection, user_id: str, events: Iterable[EventLike], now: float
-) -> None:
-    """The events' days and converts into the user's counters (same transaction as affinity)."""
-    write(conn, user_id, record_events(read(conn, user_id), events, now), now)
+) -> tuple[Activity | None, Activity]:
+    """The events' days and converts into the user's counters (same transaction as affinity);
+    returns the counters before and after."""
+    before = read(conn, user_id)
+    after = record_events(before, events, now)
+    write(conn, user_id, after, now)
+    return before, after
 
 
 def record(

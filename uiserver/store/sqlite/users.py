@@ -25,7 +25,13 @@ from uiserver.store._common import (
     last_assignments,
     user_invalidations,
 )
-from uiserver.store.base import Attribution, Invalidation, SegmentInvalidation, UserExport
+from uiserver.store.base import (
+    Attribution,
+    Invalidation,
+    SegmentInvalidation,
+    ServedCheck,
+    UserExport,
+)
 from uiserver.store.event_ids import Recorded, SeenIds, fresh
 from uiserver.store.sqlite import activity, erasure, event_ids
 from uiserver.store.sqlite.database import Database
@@ -150,6 +156,7 @@ class SQLiteUsers:
         now: float,
         epoch: int | None = None,
         conversions: Attribution | None = None,
+        served: ServedCheck | None = None,
     ) -> Recorded:
         """Fold the batch's fresh events (ids not seen, `event_ids`) into the user's affinities
         and counters, remember their ids and count their conversions, in one transaction;
@@ -181,12 +188,15 @@ class SQLiteUsers:
                 "last_event = excluded.last_event, updated = excluded.updated",
                 (user_id, new.evidence, new.updated, new.last_event, now, now),
             )
-            activity.fold_events(conn, user_id, folded, now)
+            counters = activity.fold_events(conn, user_id, folded, now)
             if new_ids:
                 event_ids.write(conn, user_id, known.packed_with(new_ids, now))
             converts = [] if conversions is None else conversions(folded)
             counted = activity.convert(conn, user_id, converts, now) if converts else 0
-            self._db.changes.append(conn, changes, now)
+            if served is not None and not served((state, counters[0]), (new, counters[1])):
+                changes = []  # nothing a plan reads moved: no replica drops its profile
+            if changes:
+                self._db.changes.append(conn, changes, now)
         self._db.listeners.emit(changes)
         return Recorded(len(folded), len(events) - len(folded), counted)
 
