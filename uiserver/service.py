@@ -155,6 +155,7 @@ class Service:
             interval=config.schedule_interval_s,
             render=telemetry_source(store.telemetry),
         )
+        self.scheduler.observers.append(self.audit.rollout_act)
         self.ready = False
         self.background: list[asyncio.Task[None]] = []
         # Files skipped at start (too large, not a regular file, malformed): shown by /readyz.

@@ -9,5 +9,5 @@
     outbox     Outbox            delivery from the log: per-hook cursor and lease, backoff
 
 No entry names an end user: actors are operators (token subjects with the designer or admin
-role) or fixed names (`files`, `user`), and user acts are counts.
+role) or fixed names (`layouts/`, `scheduler`, `user`), and user acts are counts.
 """

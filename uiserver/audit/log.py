@@ -19,7 +19,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from uiserver.config import AUDIT_RETENTION
+from uiserver.publishing.rollouts.scheduler import RolloutAct
 from uiserver.store.base import AuditEntry, AuditPage, AuditQuery, AuditStore, StoreUnavailable
 
 log = logging.getLogger("uiserver")
@@ -51,10 +54,13 @@ class AuditLog:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
         details: dict[str, Any] | None = None,
+        at: float | None = None,
     ) -> AuditEntry | None:
-        """Append one entry (the act already happened); the entry as stored, or None when the
-        store failed (logged, counted in `lost`; never raised: the act stands)."""
-        entry = AuditEntry(0, self.clock(), actor, act, page, before, after, details or {})
+        """Append one entry (the act already happened, at `at`, default now); the entry as
+        stored, or None when the store failed (logged, counted in `lost`; never raised: the
+        act stands)."""
+        when = self.clock() if at is None else at
+        entry = AuditEntry(0, when, actor, act, page, before, after, details or {})
         try:
             stored = await self.store.append(entry)
         except StoreUnavailable as exc:
@@ -64,6 +70,27 @@ class AuditLog:
         for listener in self.listeners:
             listener(stored)
         return stored
+
+    async def rollout_act(self, act: RolloutAct) -> None:
+        """The rollout scheduler's hook (`Scheduler.observers`): each act of a schedule as
+        `schedule.<action>` (`advanced`, `held`, `warned`, `rolled_back`, `promoted`,
+        `paused`, `resumed`...) by its actor (`scheduler` for automatic ones), at the time it
+        was taken, with the schedule, its step and percent, the reason and every guardrail's
+        verdict and figures. The page change a step makes is an entry of its own
+        (`rollout.set`, `rollout.abort`... through `audit.acts`)."""
+        details: dict[str, Any] = {
+            "schedule": act.schedule,
+            "kind": act.kind,
+            "reason": act.reason,
+            "step": act.step,
+            "percent": act.percent,
+        }
+        if act.guardrails:
+            details["guardrails"] = msgspec.to_builtins(act.guardrails)
+        state = {"version": act.version, "previous": act.previous}
+        await self.record(
+            f"schedule.{act.action}", act.actor, act.page, after=state, details=details, at=act.at
+        )
 
     async def entries(self, query: AuditQuery) -> AuditPage:
         """A page of entries, newest first. Raises StoreUnavailable."""

@@ -646,7 +646,8 @@ class AuditEntry(msgspec.Struct, frozen=True):
 
     `id`: monotonic per store (1, 2, ...; 0 before it is appended). `time`: Unix seconds.
     `actor`: the operator's token subject (designer or admin), or a fixed name for acts no
-    operator made (`files`, `user` for an end user's own erasure: never an end user's id).
+    operator made (`layouts/`, `scheduler`, `user` for an end user's own erasure: never an
+    end user's id).
     `act`: what was done (`template.publish`...). `page`: the page it changed, "" for none.
     `before`, `after`, `details`: small JSON objects (versions, percents, counts, a diff
     summary), never an end user's id."""
