@@ -339,18 +339,19 @@ describe('Retry-After', () => {
 function quotaStorage(limit) {
   const data = new Map();
   const size = (except) => [...data.entries()].reduce((n, [k, v]) => (k === except ? n : n + k.length + v.length), 0);
-  return {
+  const storage = {
     data,
-    limit,
+    limit, // change it to fill the storage
     getStorageSync: (key) => (data.has(key) ? JSON.parse(data.get(key)) : ''),
     setStorageSync: (key, value) => {
       const text = JSON.stringify(value);
-      if (size(key) + key.length + text.length > limit) throw new Error('setStorageSync:fail exceed storage max size');
+      if (size(key) + key.length + text.length > storage.limit) throw new Error('setStorageSync:fail exceed storage max size');
       data.set(key, text);
     },
     removeStorageSync: (key) => { data.delete(key); },
-    getStorageInfoSync: () => ({ keys: [...data.keys()], currentSize: size(null), limitSize: limit }),
+    getStorageInfoSync: () => ({ keys: [...data.keys()], currentSize: size(null), limitSize: storage.limit }),
   };
+  return storage;
 }
 
 describe('storage faults', () => {
@@ -503,5 +504,82 @@ describe('settings changed by the SDK itself', () => {
     const launched = await client.launch('home', CTX);
     expect(launched.source).toBe('cache');
     expect(launched.layout.mode).toBe('standard');
+  });
+});
+
+// ------------------------------------------------------------------ more of the same kinds
+
+describe('siblings of the same faults', () => {
+  test('flush() called by Bob while Alice\'s flush is in flight reports Bob\'s, not Alice\'s', async () => {
+    const { client, request, clock, signIn } = setup();
+    request.delay = (req) => (req.user === 'alice' ? 300 : 0);
+    request.handler = (req) => ({ statusCode: 202,
+      data: { accepted: req.body.events.length, stored: req.body.events.length, ignored: 0, ignored_reasons: {} } });
+    client.track('home', 'search', 'click');
+    const alices = client.flush();
+    await settle();
+    signIn('bob');
+    client.track('home', 'a', 'click');
+    client.track('home', 'b', 'click');
+    const bobs = client.flush();
+    await settle(); // Bob's flush has begun while Alice's request is still out
+    await clock.advance(300);
+    expect((await alices).sent).toBe(1);
+    expect(await bobs).toMatchObject({ sent: 2, stored: 2, pending: 0 });
+  });
+
+  test('a personalization flag that cannot be written (storage full) still turns tracking off', async () => {
+    const storage = quotaStorage(1e6);
+    const { client, request } = setup({ storage });
+    request.handler = (req) => (req.method === 'PATCH' ? { statusCode: 200, data: { personalization: 1 } } : perUser(req));
+    await client.patchSettings({ personalization: 1 });
+    expect(storage.getStorageSync('uiserver:personalization:alice')).toBe(1);
+    storage.limit = 0; // full: no write succeeds from now on
+    request.handler = () => ({ statusCode: 200, data: { personalization: 0 } });
+    await client.patchSettings({ personalization: 0 });
+    expect(client.track('home', 'search', 'click')).toBe(false);
+    // and the stale "1" is not left to turn it on again after a restart
+    expect(storage.getStorageSync('uiserver:personalization:alice')).not.toBe(1);
+  });
+
+  test.each([['a string', '0'], ['an object', { v: 0 }], ['out of range', 7]])(
+    'a damaged personalization flag (%s) reads as unknown and is removed', (name, value) => {
+      const storage = fakeStorage();
+      storage.setStorageSync('uiserver:personalization:alice', value);
+      const { client } = setup({ storage });
+      expect(client.track('home', 'search', 'click')).toBe(true);
+      expect(storage.data.has('uiserver:personalization:alice')).toBe(false);
+    });
+
+  test('a damaged 200 body falls back like an error: the stored copy within stale-if-error, not the default', async () => {
+    const { client, request, clock } = setup({ defaults: { home: standard } });
+    await client.revalidate('home', CTX);
+    await clock.advance(61 * 1000);
+    request.handler = () => ({ statusCode: 200, header: { 'Cache-Control': CC }, data: '{"schema": 1, "page": "ho' });
+    const result = await client.revalidate('home', CTX);
+    expect(result.status).toBe('offline');
+    expect(result.layout.variant).toBe('alice');
+  });
+
+  test('a layout answer with Retry-After holds further layout requests back for that long (bounded)', async () => {
+    const { client, request, clock, setSkew } = setup({ defaults: { home: standard } });
+    await client.revalidate('home', CTX);
+    await clock.advance(61 * 1000);
+    request.handler = () => ({ statusCode: 503, header: { 'Retry-After': '120' }, data: {} });
+    expect((await client.revalidate('home', CTX)).status).toBe('offline');
+    request.handler = perUser;
+    await clock.advance(60 * 1000);
+    expect((await client.revalidate('home', CTX)).status).toBe('offline'); // not asked again yet
+    expect(layoutGets(request)).toHaveLength(2);
+    await clock.advance(61 * 1000);
+    expect((await client.revalidate('home', CTX)).status).toBe('updated');
+    // a 429 the same; and a clock set back does not stretch the wait
+    request.handler = () => ({ statusCode: 429, header: { 'Retry-After': '30' }, data: {} });
+    await clock.advance(61 * 1000);
+    expect((await client.revalidate('home', CTX)).status).toBe('offline');
+    setSkew(-YEAR);
+    request.handler = perUser;
+    await clock.advance(31 * 1000);
+    expect((await client.revalidate('home', CTX)).status).not.toBe('offline');
   });
 });

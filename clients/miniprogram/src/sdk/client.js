@@ -149,7 +149,7 @@ const createLayoutClient = function createLayoutClient(options) {
       identity.refresh();
       return queued;
     },
-    flush: () => identity.refresh().then(() => events.flush()),
+    flush: () => identity.refresh().then((user) => events.flush(user)),
     getSettings: account.getSettings,
     putSettings: account.putSettings,
     patchSettings: account.patchSettings,

@@ -145,6 +145,8 @@ function createEventQueue(deps) {
   let attempt = 0;
   /** @type {Promise<FlushResult> | null} */
   let inflight = null;
+  /** @type {string | null} the user the flush in flight sends for, once known */
+  let inflightUser = null;
   let again = false;
   const strip = { value: false, id: false };
 
@@ -267,6 +269,7 @@ function createEventQueue(deps) {
     const result = { sent: 0, dropped: 0, pending: 0, stored: 0, ignored: 0, reasons: {} };
     const ticket = await deps.ticket(); // one user, one token for the whole flush
     const user = ticket.user;
+    inflightUser = user;
     let rebased = false;
     if (deps.isOff(user)) dropBehaviour(user);
     let limit = opts.maxPerRequest;
@@ -337,18 +340,27 @@ function createEventQueue(deps) {
     return result;
   }
 
-  /** @returns {Promise<FlushResult>} */
-  function flush() {
+  /**
+   * @param {string} [user] who asks (the user signed in now), when the caller knows
+   * @returns {Promise<FlushResult>}
+   */
+  function flush(user) {
     if (timer !== null) {
       scheduler.clearTimeout(timer);
       timer = null;
     }
     if (inflight) {
+      if (user !== undefined && inflightUser !== null && user !== inflightUser) {
+        // the flush in flight is another user's (with that user's report): this one runs after
+        const next = () => flush(user);
+        return inflight.then(next, next);
+      }
       again = true;
       return inflight;
     }
     const done = () => {
       inflight = null;
+      inflightUser = null;
       if (again) {
         again = false;
         flush().catch(() => {});

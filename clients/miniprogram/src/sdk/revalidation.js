@@ -8,7 +8,10 @@
  * - 304: the stored copy's clock restarts ("not_modified");
  * - no network, no token, a 5xx: the stored copy while within max-age + stale-if-error
  *   ("offline"), else the bundled default or null ("expired");
- * - a 4xx: rejects with the ApiError (the caller got something wrong).
+ * - a 429 or 5xx with Retry-After (delta-seconds or an HTTP-date, at most an hour): no layout
+ *   request until then; the stored copy or the default stands in, as for an error;
+ * - a 200 whose body is not a layout (damaged, another schema): as an error, never stored;
+ * - another 4xx: rejects with the ApiError (the caller got something wrong).
  * Concurrent revalidations of one layout for one user share a request; each result that changes
  * what the app shows goes to the `onUpdate` listeners. An answer that arrives when its user is no
  * longer signed in (or their settings changed, or they were erased, since it was asked) is
@@ -20,6 +23,10 @@ const { headerValue, NetworkError, ApiError } = require('./http');
 const { contextQuery } = require('./context');
 const { SCHEMA, isUsableLayout, bundledLayout } = require('./layout');
 const { keyOf } = require('./updates');
+const { retryAfterMs } = require('./retry-after');
+
+/** The longest a layout answer's Retry-After holds requests back: an hour. */
+const RETRY_AFTER_MAX_MS = 60 * 60 * 1000;
 
 /** @typedef {import('../../index').Layout} Layout */
 /** @typedef {import('../../index').LayoutContext} LayoutContext */
@@ -51,6 +58,28 @@ function createRevalidation(deps) {
   /** @type {Record<string, Promise<RevalidateResult> | undefined>} user|page|query -> the request in flight */
   const inflight = {};
 
+  /** The server's Retry-After on a layout answer: no layout request from `from` until `until` (ms). */
+  const hold = { from: 0, until: 0 };
+
+  /**
+   * Remember a 503/429's Retry-After (RFC 9110 10.2.3; bounded by RETRY_AFTER_MAX_MS).
+   * @param {import('./http').Response} res
+   */
+  function holdBack(res) {
+    const t = now();
+    const wait = retryAfterMs(headerValue(res.header, 'retry-after'), headerValue(res.header, 'date'), t, RETRY_AFTER_MAX_MS);
+    if (wait > 0) {
+      hold.from = t;
+      hold.until = t + wait;
+    }
+  }
+
+  /** True while a Retry-After holds layout requests back (a clock set back since releases it). */
+  function heldBack() {
+    const t = now();
+    return t >= hold.from && t < hold.until;
+  }
+
   /**
    * What stands in when the server cannot be asked or cannot answer.
    * @param {StoredEntry | null} entry
@@ -80,6 +109,7 @@ function createRevalidation(deps) {
     const header = {};
     if (entry && entry.etag) header['If-None-Match'] = entry.etag;
     let res;
+    if (heldBack()) return { key, result: fallback(entry, page, null) }; // the server asked for a pause
     const path = '/v1/layouts/' + encodeURIComponent(page) + (query ? '?' + query : '');
     const caps = deps.capabilities;
     try {
@@ -108,8 +138,8 @@ function createRevalidation(deps) {
       if (!isUsableLayout(layout)) {
         const err = new ApiError(200, { error: { code: 'unsupported_schema',
           message: 'layout schema ' + (layout && layout.schema) + ' is not ' + SCHEMA, field: 'schema' } });
-        deps.onError(err);
-        return { key, result: { layout: bundledLayout(deps.defaults, page), status: 'expired', etag: null } };
+        // a damaged or foreign body stands for an error: the stored copy within stale-if-error
+        return { key, result: fallback(entry, page, err) };
       }
       const etag = headerValue(res.header, 'etag') || null;
       if (user && layout.personalization && typeof layout.personalization.strength === 'number') {
@@ -126,7 +156,8 @@ function createRevalidation(deps) {
       store.put(user, page, query, { layout, etag, storedAt: now(), cacheControl: cc }, now());
       return { key, result: { layout, status: 'updated', etag } };
     }
-    if (status >= 500 || status === 304) {
+    if (status >= 500 || status === 304 || status === 429) {
+      holdBack(res);
       return { key, result: fallback(entry, page, new ApiError(status, res.data)) };
     }
     throw new ApiError(status, res.data);

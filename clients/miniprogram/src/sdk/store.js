@@ -67,6 +67,8 @@ function createStore(storage, options) {
   }
 
   const layoutPrefix = prefix + 'layout:';
+  /** @type {Record<string, number>} user -> personalization strength, as last read or set */
+  const flags = {};
 
   /**
    * @param {unknown} item
@@ -210,15 +212,26 @@ function createStore(storage, options) {
    * @returns {number | null}
    */
   function personalization(user) {
-    return read(personalizationKey(user));
+    if (Object.prototype.hasOwnProperty.call(flags, user)) return flags[user];
+    const key = personalizationKey(user);
+    const value = read(key);
+    if (typeof value === 'number' && value >= 0 && value <= 1) {
+      flags[user] = value;
+      return value;
+    }
+    if (value !== null) remove(key); // damaged: unknown until settings or a layout say it again
+    return null;
   }
 
   /**
+   * Remember the strength; kept in memory too, so a write that fails (storage full) still
+   * counts for this run, and the stale value it could not replace is removed.
    * @param {string} user
    * @param {number} value
    */
   function setPersonalization(user, value) {
-    write(personalizationKey(user), value);
+    flags[user] = value;
+    if (!write(personalizationKey(user), value)) remove(personalizationKey(user));
   }
 
   /**
@@ -270,6 +283,7 @@ function createStore(storage, options) {
     const index = readIndex();
     keysOf(user, index).forEach(remove);
     write(indexKey, index.filter((item) => item.u !== user));
+    delete flags[user];
     remove(personalizationKey(user));
     remove(prefix + 'events:' + user);
   }
