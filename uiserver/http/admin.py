@@ -244,6 +244,7 @@ async def history(request: Request) -> Response:
     with store_writes():
         versions = await ops.history(service.publisher, page)
         state = await service.publisher.state(page)
+        schedules = await service.scheduler.of_page(page)
     rollout = state.rollout if state is not None and state.archived is None else None
     archived = state.archived if state is not None else None
     return json_response(
@@ -252,6 +253,8 @@ async def history(request: Request) -> Response:
             "versions": versions,
             "rollout": ops.rollout_state(rollout),
             "archived": archived,
+            # The page's rollout schedules, newest first, each with its timeline.
+            "schedules": [rollouts.view(s) for s in schedules],
         }
     )
 

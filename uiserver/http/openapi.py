@@ -81,6 +81,7 @@ _HISTORY = _obj(
     page=_STR,
     rollout=_ROLLOUT,
     archived=_ANY,
+    schedules={"type": "array", "items": _ANY},
     versions={
         "type": "array",
         "items": _obj(

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from uiserver import admin
+from uiserver.admin import rollouts
 from uiserver.catalog import template_to_json
 from uiserver.http.console.auth import PREFIX, ConsoleError, Session, checked_form, session
 from uiserver.http.console.render import console_page, html, redirect
@@ -34,6 +35,10 @@ from uiserver.store.base import PublishOptions, RunningRollout
 PAGE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 Editor = Callable[..., Awaitable[Response]]  # re-renders the editor, keeping the draft
 RUNNING: dict[str, RunningRollout] = {"": "refuse", "promote": "promote", "abort": "abort"}
+RAMP_TEXT = (
+    "5% -> 25% -> 50% -> 100%, each step at least an hour and 200 users per arm; it holds or "
+    "rolls back on its own when a guardrail fires"
+)
 
 
 def confirm(
@@ -98,6 +103,11 @@ async def publish_step(
     base = form.get("base_version", "")
     running = RUNNING.get(form.get("rollout_conflict", ""), "refuse")
     live = service.live.pages.get(page)
+    ramp = form.get("ramp") == "default" and live is not None
+    if ramp and share is not None:
+        raise ConsoleError(
+            422, "Share or schedule", "give either a share of users or the ramp schedule"
+        )
     if form.get("confirm") != "yes":
         before = full(live.template) if live is not None else {}
         who = (
@@ -105,6 +115,8 @@ async def publish_step(
             if share is None or share == 100
             else f"{share}% of users (the others keep the live version)"
         )
+        if ramp:
+            who = f"a ramp schedule ({RAMP_TEXT})"
         return confirm(
             request,
             current,
@@ -114,7 +126,14 @@ async def publish_step(
             action=f"{PREFIX}/pages/{page}",
             fields={
                 k: form.get(k, "")
-                for k in ("template", "message", "base_version", "rollout", "rollout_conflict")
+                for k in (
+                    "template",
+                    "message",
+                    "base_version",
+                    "rollout",
+                    "rollout_conflict",
+                    "ramp",
+                )
             }
             | {"action": "publish"},
             button="Confirm publish",
@@ -123,6 +142,18 @@ async def publish_step(
         )
     options = PublishOptions(base=(base,) if base else None, rollout=share, running=running)
     try:
+        if ramp:
+            await rollouts.publish_ramp(
+                service.scheduler,
+                service.drafts,
+                page,
+                template,
+                current.who.user_id,
+                form.get("message", ""),
+                {},
+                options,
+            )
+            return redirect(f"{PREFIX}/pages/{page}/history?{urlencode({'done': 'ramp'})}")
         applied = await admin.publish(
             service.publisher,
             service.drafts,
@@ -143,6 +174,15 @@ async def publish_step(
     except admin.Conflict as exc:
         if exc.code == "stale_base":
             return await conflict_page(request, current, form, template, exc)
+        if exc.code == "schedule_conflict":
+            return await editor(
+                text=form.get("template", ""),
+                status=409,
+                base_version=base,
+                message=form.get("message", ""),
+                problems=[Problem("ramp", exc.message)],
+                notice="Not published: a schedule is active on this page (see History).",
+            )
         return await editor(
             text=form.get("template", ""),
             status=409,
@@ -235,9 +275,13 @@ async def rollout_action(request: Request) -> Response:
     form = await checked_form(request, current)
     page = request.path_params["page"]
     step = form.get("step", "")
-    if step not in ("rollout", "promote", "abort"):
+    if step not in ("rollout", "promote", "abort", "pause", "resume"):
         raise ConsoleError(400, "Bad request", "unknown rollout step")
     service = service_of(request)
+    if step in ("pause", "resume"):  # no confirmation: nothing changes for any user
+        act = rollouts.pause if step == "pause" else rollouts.resume
+        await act(service.scheduler, page, current.who.user_id)
+        return redirect(f"{PREFIX}/pages/{page}/history?{urlencode({'done': step})}")
     live = await admin.live_page(service.live, page)
     if live.rollout is None:
         raise ConsoleError(409, "No rollout running", f"{page} has no staged rollout running")
@@ -265,9 +309,11 @@ async def rollout_action(request: Request) -> Response:
     if step == "rollout":
         assert percent is not None
         await admin.set_rollout(service.publisher, page, percent, who)
+        await service.scheduler.manual(page, who, "percent", percent)
     else:
         outcome: Literal["promote", "abort"] = "promote" if step == "promote" else "abort"
         await admin.end_rollout(service.publisher, page, outcome, who)
+        await service.scheduler.manual(page, who, outcome)
     return redirect(f"{PREFIX}/pages/{page}/history?{urlencode({'done': step})}")
 
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from uiserver import admin
+from uiserver.admin import rollouts
 from uiserver.catalog import template_version
 from uiserver.documents import DocumentError
 from uiserver.http.console import releases
@@ -31,6 +32,9 @@ DONE = {
     "rollout": "The rollout's share of users changed.",
     "promote": "Promoted: the new version is live for everyone.",
     "abort": "Aborted: everyone gets the previous version again.",
+    "ramp": "Published on a ramp schedule: it advances on its own while its guardrails hold.",
+    "pause": "The schedule is paused: nothing advances until you resume it.",
+    "resume": "The schedule is resumed.",
 }
 
 # --------------------------------------------------------------------------- editor text
@@ -183,6 +187,7 @@ async def history_page(request: Request) -> Response:
         notice = DONE[done]
     archived = state.archived if state is not None else None
     rollout = state.rollout if state is not None and archived is None else None
+    ramp = await rollouts.rollout_view(service.scheduler, page)
     return html(
         request,
         "history.html",
@@ -195,6 +200,9 @@ async def history_page(request: Request) -> Response:
         rollout=rollout,
         archived=archived,
         head=state.head.version if state is not None else "",
+        schedule=ramp.schedule,
+        guardrails=ramp.guardrails,
+        exposed=ramp.exposed,
     )
 
 
