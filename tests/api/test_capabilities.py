@@ -160,3 +160,29 @@ def test_a_kill_switch_takes_a_type_off_on_every_replica(
         "/v1/admin/kill-switches/notice_bar", json={}, headers=bearer("d", "designer")
     )
     assert designer.status_code == 403
+
+
+def test_publishing_warns_when_recent_clients_cannot_draw_a_type(
+    apps: tuple[TestClient, TestClient],
+) -> None:
+    one, _ = apps
+    for _ in range(3):
+        assert layout(one, "r=1.0.0", "old").status_code == 200
+    assert layout(one, "r=2.0.0", "new").status_code == 200
+    service = one.app.service  # type: ignore[attr-defined]
+    one.portal.call(service.capabilities.flush)  # type: ignore[union-attr]
+    designer = bearer("dora", "designer")
+    live = one.get("/v1/admin/templates/home", headers=designer).json()
+    template = {**live["template"], "title": live["template"]["title"] + " !"}
+    published = one.post(
+        "/v1/admin/templates/home/publish",
+        json={"template": template, "message": "a new title"},
+        headers=designer,
+    )
+    assert published.status_code == 201, published.text
+    warnings = {w["type"]: w for w in published.json()["warnings"]}
+    assert set(warnings) == {"notice_bar", "flash_sale"}
+    assert warnings["notice_bar"]["share"] == 0.75
+    assert warnings["notice_bar"]["fallback"] == "section_title"
+    assert warnings["flash_sale"]["fallback"] is None
+    assert "75%" in warnings["flash_sale"]["message"]

@@ -220,3 +220,54 @@ def annotate(layout: Layout, subs: Iterable[Substitution]) -> Layout:
     if omitted:
         layout.reasons = [*layout.reasons, *omitted]
     return layout
+
+
+# A type a share of recently active clients above this cannot draw is named when publishing.
+UNREACHABLE_SHARE = 0.05
+
+
+class Reach(msgspec.Struct, frozen=True):
+    """How many recent launches (of renderers that said their version) cannot draw `type` by
+    default, of how many: those clients get `fallback` (None: the component is left out)."""
+
+    type: str
+    cannot: int
+    launches: int
+    fallback: str | None
+
+    @property
+    def share(self) -> float:
+        return self.cannot / self.launches if self.launches else 0.0
+
+
+def reach(
+    catalog: Mapping[str, ComponentType],
+    types: Iterable[str],
+    launches: Mapping[str, int],
+    kills: Iterable[KillSwitch] = (),
+) -> list[Reach]:
+    """For each of `types`, the launches per renderer version (`launches`; `other` and
+    unreadable versions are not counted) whose renderer cannot draw it: older than its `since`,
+    or switched off for it. Sorted by type."""
+    versions: dict[Version, int] = {}
+    for text, n in launches.items():
+        try:
+            version = parse_version(text)
+        except CapabilityError:
+            continue
+        versions[version] = versions.get(version, 0) + n
+    total = sum(versions.values())
+    switches = list(kills)
+    out = []
+    for name in sorted(set(types)):
+        ctype = catalog.get(name)
+        if ctype is None:
+            continue
+        since = parse_version(ctype.since)
+        cannot = sum(
+            n
+            for v, n in versions.items()
+            if v < since or any(k.type == name and k.covers(v) for k in switches)
+        )
+        out.append(Reach(name, cannot, total, ctype.fallback))
+    return out

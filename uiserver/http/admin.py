@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from uiserver import admin as ops
 from uiserver.admin import rollouts
 from uiserver.admin.preview import PersonaSpec, SpecError, spec_from_json, spec_from_query
+from uiserver.admin.reach import reach_warnings
 from uiserver.catalog import VERSION_MAX
 from uiserver.documents import DEFAULT_LIMITS
 from uiserver.http.deps import designer, json_document, read_body, service_of, store_writes
@@ -32,7 +33,7 @@ from uiserver.http.responses import json_response
 from uiserver.publishing.publisher import PublishRefused
 from uiserver.schema import Problem, Template
 from uiserver.serving.context import QueryError, parse_context
-from uiserver.store.base import PageState, PublishOptions, RunningRollout
+from uiserver.store.base import PageState, PublishOptions, RunningRollout, StoreUnavailable
 from uiserver.users.segments import IMPORT_LIMITS
 
 TEMPLATE_LIMIT = DEFAULT_LIMITS.max_bytes
@@ -137,20 +138,22 @@ def publish_options(request: Request, body: Any) -> PublishOptions:
     )
 
 
-def _published(page: str, applied: PageState) -> Response:
+def _published(
+    page: str, applied: PageState, warnings: list[dict[str, Any]] | None = None
+) -> Response:
     """201 for a new live (or staged) version: its version, seq and the rollout its write left
-    running (from the write itself: another replica may have moved on since)."""
+    running (from the write itself: another replica may have moved on since); `warnings`:
+    types a share of recently active clients cannot draw (`admin.reach`)."""
     record = applied.head
-    return json_response(
-        {
-            "page": page,
-            "version": record.version,
-            "seq": record.seq,
-            "rollout": ops.rollout_state(applied.rollout),
-        },
-        201,
-        headers={"ETag": f'"{record.version}"'},
-    )
+    body: dict[str, Any] = {
+        "page": page,
+        "version": record.version,
+        "seq": record.seq,
+        "rollout": ops.rollout_state(applied.rollout),
+    }
+    if warnings is not None:
+        body["warnings"] = warnings
+    return json_response(body, 201, headers={"ETag": f'"{record.version}"'})
 
 
 # --------------------------------------------------------------------------- templates
@@ -208,7 +211,11 @@ async def publish(request: Request) -> Response:
             )
     except PublishRefused as exc:
         return refused(exc.problems)
-    return _published(page, applied)
+    try:
+        warnings = await reach_warnings(service.capabilities, template)
+    except StoreUnavailable:  # published; only the warning could not be computed
+        warnings = []
+    return _published(page, applied, warnings)
 
 
 async def _publish_scheduled(

@@ -14,6 +14,7 @@ from uiserver.engine.capability import (
     fallback_for,
     parse_capability,
     parse_version,
+    reach,
     substitute,
     types_hash,
 )
@@ -111,3 +112,18 @@ def test_substitution_leaves_out_what_has_no_fallback_everywhere() -> None:
     for variant in substituted.variants:
         assert gone.id not in (variant.order or []) and gone.id not in variant.props
     assert substitute(template, types, frozenset(types)) == (template, ())
+
+
+def test_reach_counts_the_launches_that_cannot_draw_each_type() -> None:
+    types = dict(mini_catalog().types)
+    first, second, *_ = sorted(types)
+    types[first] = msgspec.structs.replace(types[first], since="2.0.0", fallback=second)
+    launches = {"1.0.0": 30, "2.0.0": 60, "2.1.0": 10, "other": 999, "junk": 5}
+    found = {r.type: r for r in reach(types, [first, second, "unknown"], launches)}
+    assert set(found) == {first, second}
+    assert (found[first].cannot, found[first].launches, found[first].share) == (30, 100, 0.3)
+    assert found[first].fallback == second
+    assert found[second].share == 0.0
+    killed = reach(types, [second], launches, [KillSwitch(second, "2.1.0")])
+    assert killed[0].cannot == 10
+    assert reach(types, [second], {})[0].share == 0.0
