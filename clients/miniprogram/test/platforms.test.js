@@ -115,3 +115,19 @@ test('detect() picks WeChat, then Alipay, then Douyin, then a web page; null els
 test('without a runtime and without request/storage options, createLayoutClient says what is missing', () => {
   expect(() => createLayoutClient({ baseUrl: 'https://x' })).toThrow(/request is required/);
 });
+
+test.each(['alipay', 'douyin'])('%s: the runtime\'s onAppHide flushes, and its system info gives the context', async (name) => {
+  const made = withTransport(name, () => ({ statusCode: 202, data: { accepted: 1, stored: 1, ignored: 0, ignored_reasons: {} } }));
+  const hide = [];
+  made.api.onAppHide = (fn) => hide.push(fn);
+  made.api.getSystemInfoSync = () => ({ windowWidth: 414, language: 'zh_CN', fontSizeSetting: 24 });
+  const c = createLayoutClient({ baseUrl: 'https://ui.example.com', getToken: () => tokenFor('alice'),
+    platform: platforms[name](made.api), register: false });
+  expect(c.context()).toMatchObject({ device: 'phone', width: 414, locale: 'zh-CN', font_px: 24 });
+  c.track('home', 'search', 'click');
+  hide.forEach((fn) => fn());
+  await new Promise((r) => { setTimeout(r, 10); });
+  expect(c.pendingEvents()).toEqual([]);
+  made.api.getSystemInfoSync = () => { throw new Error('not here'); };
+  expect(c.context()).toEqual({ device: 'phone' });
+});

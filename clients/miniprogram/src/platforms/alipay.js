@@ -8,6 +8,8 @@
  * lists the keys.
  */
 
+const { appHide, systemInfoOf } = require('./runtime-parts');
+
 /** @typedef {import('../../index').Platform} Platform */
 /**
  * @typedef {{status?: number, statusCode?: number, headers?: Record<string, string>,
@@ -86,14 +88,8 @@ function alipay(api) {
       });
     },
     storage,
-    onAppHide: typeof api.onAppHide === 'function' ? (fn) => { /** @type {any} */ (api).onAppHide(fn); } : undefined,
-    systemInfo: () => {
-      try {
-        return typeof api.getSystemInfoSync === 'function' ? api.getSystemInfoSync() : {};
-      } catch (e) {
-        return {};
-      }
-    },
+    onAppHide: appHide(api),
+    systemInfo: systemInfoOf(api),
   };
 }
 

@@ -5,6 +5,8 @@
  * `removeStorageSync(key)` / `getStorageInfoSync()`, as on WeChat.
  */
 
+const { appHide, systemInfoOf } = require('./runtime-parts');
+
 /** @typedef {import('../../index').Platform} Platform */
 /**
  * The part of `tt` the SDK uses.
@@ -24,14 +26,8 @@ function douyin(api) {
     name: 'douyin',
     request: (options) => api.request(options),
     storage: api,
-    onAppHide: typeof api.onAppHide === 'function' ? (fn) => { /** @type {any} */ (api).onAppHide(fn); } : undefined,
-    systemInfo: () => {
-      try {
-        return typeof api.getSystemInfoSync === 'function' ? api.getSystemInfoSync() : {};
-      } catch (e) {
-        return {};
-      }
-    },
+    onAppHide: appHide(api),
+    systemInfo: systemInfoOf(api),
   };
 }
 
