@@ -1,5 +1,5 @@
-"""`uiserver serve | token | validate | publish | export | bench`: the parser and the dispatch,
-nothing else.
+"""`uiserver serve | token | validate | publish | export | assess | bench`: the parser and the
+dispatch, nothing else.
 
 Each command lives in `uiserver/commands/` and is imported only when run, so `uiserver validate`
 does not pay for starting a server.
@@ -178,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
     export.add_argument("--store", default=os.environ.get("UISERVER_STORE", ""), help=STORE_HELP)
 
+    assess = sub.add_parser(
+        "assess", help="ageing-friendly (MIIT) and WCAG 2.2 assessment of the templates"
+    )
+    assess.add_argument("pages", nargs="*", metavar="PAGE", help="default: every template")
+    assess.add_argument("--format", choices=["md", "html", "json"], default="md")
+    assess.add_argument("--layouts", type=Path, default=None, help="default: layouts/")
+    assess.add_argument("--components", type=Path, default=None, help="default: components/")
+
     bench = sub.add_parser("bench", help="run the load test and write a report")
     bench.add_argument(
         "bench_args",
@@ -239,7 +247,7 @@ def _connection_options(serve: argparse.ArgumentParser) -> None:
     )
 
 
-COMMANDS = ("serve", "token", "validate", "publish", "export", "bench")
+COMMANDS = ("serve", "token", "validate", "publish", "export", "assess", "bench")
 
 
 def revoke_parser() -> argparse.ArgumentParser:

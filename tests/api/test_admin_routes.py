@@ -37,6 +37,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/v1/admin/preview/home?persona=default", {"template": {}}),
     ("PUT", "/v1/admin/segments", [{"user": "u", "segments": ["churn_risk"]}]),
     ("GET", "/v1/admin/telemetry/home", None),
+    ("GET", "/v1/admin/assessment/home", None),
 ]
 
 

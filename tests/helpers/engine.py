@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import msgspec
+from hypothesis import strategies as st
 
 from uiserver.catalog import Catalog, load_catalog, load_templates, template_version
 from uiserver.engine import CompiledTemplate, Engine
@@ -23,6 +24,7 @@ from uiserver.schema import (
     Context,
     Palette,
     Profile,
+    Settings,
     Template,
     ThemeSpec,
 )
@@ -202,3 +204,99 @@ def served_split(engine: Engine, compiled: CompiledTemplate) -> Counter[str | No
     assert compiled.experiment is not None
     users = user_per_bucket(compiled.experiment)
     return Counter(engine.plan(compiled, Profile(user_id=u), Context()).variant for u in users)
+
+
+# --------------------------------------------------------------------------- random templates
+# (issue 24) Pages made of the shipped catalogue's flowing types, with random labels,
+# categories and the props that matter to elderly mode: pressure props switched on, state
+# props given a colour alone or text.
+
+FIXED_TYPES = ("page_header", "tab_bar", "voice_nav_entry", "help_entry")
+COLOUR_ONLY = "#D93025"
+
+
+def flow_types(catalog: Catalog) -> list[str]:
+    """Types a random page may put in its flow (no action buttons, no navigation)."""
+    return sorted(
+        t.name
+        for t in catalog.types.values()
+        if not t.action and t.role not in ("navigation", "tablist") and t.name not in FIXED_TYPES
+    )
+
+
+@st.composite
+def random_template_st(draw: st.DrawFn, catalog: Catalog) -> Template:
+    """A page of 3-24 flowing components between a pinned header and tab bar, with a hidden
+    voice entry, maybe a help entry and an action button; named `home` (a fold page) or not."""
+    names = flow_types(catalog)
+    specs = [
+        ComponentSpec(id="header", type="page_header", label="页头 Header", pinned=True),
+    ]
+    count = draw(st.integers(3, 24))
+    for i in range(count):
+        type_name = draw(st.sampled_from(names))
+        ctype = catalog.types[type_name]
+        props: dict[str, object] = {}
+        for prop, spec in ctype.props.items():
+            if spec.pressure is not None and draw(st.booleans()):
+                props[prop] = True
+            if spec.state and draw(st.booleans()):
+                props[prop] = draw(st.sampled_from([COLOUR_ONLY, "cart_count"]))
+        specs.append(
+            ComponentSpec(
+                id=f"c{i}",
+                type=type_name,
+                label=draw(st.sampled_from(["商品 Goods", "订单 Orders", "水果 Fruit", "Help"])),
+                category=draw(st.sampled_from([None, "a", "b", "c"])),
+                props=props,
+            )
+        )
+    if draw(st.booleans()):
+        specs.append(ComponentSpec(id="help", type="help_entry", label="客服 Help"))
+    if draw(st.booleans()):
+        badge = draw(st.sampled_from([None, COLOUR_ONLY, "cart_count"]))
+        specs.append(
+            ComponentSpec(
+                id="buy",
+                type="primary_button",
+                label="立即购买 Buy now",
+                placement="bottom_right",
+                props={} if badge is None else {"badge": badge},
+            )
+        )
+    specs.append(
+        ComponentSpec(
+            id="voice",
+            type="voice_nav_entry",
+            label="语音导航 Voice navigation",
+            visible=False,
+            placement="floating_left",
+        )
+    )
+    specs.append(ComponentSpec(id="tab_bar", type="tab_bar", label="底部导航 Main navigation"))
+    specs[-1] = msgspec.structs.replace(specs[-1], pinned=True)
+    return Template(
+        page=draw(st.sampled_from(["home", "aisle"])),
+        title="随机 Random",
+        theme=ThemeSpec(font_px=16, palette=MINI_PALETTE),
+        components=specs,
+    )
+
+
+elderly_profile_st = st.builds(
+    Profile,
+    user_id=st.text(alphabet="abc123", max_size=6),
+    settings=st.builds(
+        Settings,
+        elderly_mode=st.just("on"),
+        font_scale=st.one_of(st.just(1.0), st.floats(1.0, 2.0)),
+        high_contrast=st.booleans(),
+        reduce_motion=st.booleans(),
+        screen_reader=st.booleans(),
+        personalization=st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0)),
+    ),
+    affinities=st.dictionaries(
+        st.sampled_from(["a", "b", "c", "aisle/c0", "home/c1"]), st.floats(0.0, 20.0), max_size=4
+    ),
+    evidence=st.integers(0, 30).map(float),
+)

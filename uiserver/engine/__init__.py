@@ -12,15 +12,18 @@ stability -> elderly and accessibility rules -> final check -> explained layout.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from hashlib import blake2b
 
 import msgspec
 
 from uiserver.catalog import Catalog
 from uiserver.engine.allocation import Allocation
+from uiserver.engine.assess import Assessment, ManualItem, assess
 from uiserver.engine.cap import change_count, lis_length
 from uiserver.engine.check import LayoutRuleError, check_layout
 from uiserver.engine.compiled import CompiledTemplate, CompileError, compile_template
+from uiserver.engine.components import ResolvedComponent
 from uiserver.engine.explain import Reason
 from uiserver.engine.personas import PERSONAS
 from uiserver.engine.plan import Plan, base_plan, make_plan
@@ -77,6 +80,21 @@ class Engine:
         self, compiled: CompiledTemplate, profile: Profile, context: Context, *, day: int = 0
     ) -> Layout:
         return self.render(compiled, self.plan(compiled, profile, context, day=day))
+
+    def assess(
+        self, compiled: CompiledTemplate, recorded: Mapping[str, ManualItem] | None = None
+    ) -> Assessment:
+        """The ageing-friendly and WCAG assessment of `compiled` (`engine.assess`): each
+        assessed persona's layout in the standard and the dark theme, measured."""
+
+        def serve(persona: str, context: Context) -> Layout:
+            return self.layout(compiled, PERSONAS[persona], context)
+
+        def comps_of(layout: Layout) -> dict[str, ResolvedComponent]:
+            view = compiled.views[layout.variant, layout.mode]
+            return {c.id: c for c in view.comps}
+
+        return assess(compiled.page, compiled.version, serve, comps_of, self.policy, recorded)
 
 
 def encode_layout(layout: Layout) -> bytes:

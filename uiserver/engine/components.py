@@ -66,6 +66,7 @@ class ResolvedComponent:
     # 长辈版 (issue 24)
     pressure: tuple[str, ...] = ()  # the type's pressure flags and truthy pressure props
     pressure_props: tuple[str, ...] = ()  # the props the catalogue marks as pressure
+    state_props: tuple[str, ...] = ()  # state or badge props: text or icon, never colour alone
     confirm: bool = False  # payment or destructive: confirmed first in elderly mode
     help: bool = False  # a one-tap help entry
     column_prop: str | None = None
@@ -145,6 +146,7 @@ def resolve_component(
         hide_for=frozenset(spec.hide_for_segments) | scene_tags(spec.hide_for_scenes),
         pressure=pressure_of(ctype, props),
         pressure_props=tuple(n for n, p in ctype.props.items() if p.pressure is not None),
+        state_props=tuple(n for n, p in ctype.props.items() if p.state),
         confirm=ctype.confirm,
         help=ctype.help,
         column_prop=ctype.column_prop,

@@ -27,6 +27,7 @@ from uiserver.config import Config, resolve_data_dir
 from uiserver.documents import DocumentError
 from uiserver.http import faults, logs
 from uiserver.http.admin import admin_routes
+from uiserver.http.assessment import assessment_routes
 from uiserver.http.audit import audit_routes
 from uiserver.http.capabilities import capability_routes
 from uiserver.http.console.routes import console_routes
@@ -111,6 +112,7 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
         *admin_routes(),
         *revocation_routes(),
         *audit_routes(),
+        *assessment_routes(),
         *capability_routes(),
         *designer_api_routes(),
         *console_routes(),

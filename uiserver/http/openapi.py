@@ -674,6 +674,45 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
     ),
     (
         "get",
+        "/v1/admin/assessment/{page}",
+        "The page's ageing-friendly (MIIT APP 2021) and WCAG 2.2 assessment (issue 24): per "
+        "persona (default, elderly, low_vision, screen_reader) and theme (standard, dark) every "
+        "server-judged item with result (pass, fail, n/a), measured figure, clause and failing "
+        "components; a score out of 100 (60 to pass); the items checked by people with their "
+        "recorded results. format=md or html: the report as Markdown or an HTML fragment",
+        None,
+        {
+            200: _ANY,
+            401: _ref("ErrorBody"),
+            403: _ref("ErrorBody"),
+            404: _ref("ErrorBody"),
+            422: _ref("ErrorBody"),
+        },
+        [
+            _PAGE,
+            {"name": "format", "in": "query", "schema": {"enum": ["json", "md", "html"]}},
+        ],
+    ),
+    (
+        "put",
+        "/v1/admin/assessment/{page}/manual/{item}",
+        "Record a person's result for an item the server cannot judge (captcha, gestures, "
+        "timing, voice_input, screen_reader, mode_entry); kept in the audit log "
+        "(assessment.record); the page's report comes back",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["result"],
+            "properties": {
+                "result": {"enum": ["pass", "fail", "unchecked"]},
+                "note": {**_STR, "maxLength": 500},
+            },
+        },
+        {200: _ANY, 404: _ref("ErrorBody"), 422: _ref("ErrorBody")},
+        [_PAGE, {"name": "item", "in": "path", "required": True, "schema": _STR}],
+    ),
+    (
+        "get",
         "/v1/admin/telemetry/{page}",
         "What renderers measured on the page (counters, no user id): impressions, taps and "
         "render errors per (template version, component, mode), summed per component (the "
