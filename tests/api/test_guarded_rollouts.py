@@ -418,3 +418,84 @@ def test_a_step_decided_by_a_replica_that_died_is_applied_once_by_another(sim: S
 
 
 STEPS_TAIL = [{"percent": 40, "min_minutes": 60, "min_exposed": 0}, {"percent": 100}]
+
+
+def test_a_hold_is_released_when_the_split_is_right_again(sim: Sim) -> None:
+    schedule = {"steps": [{"percent": 50, "min_minutes": 60, "min_exposed": 1}, {"percent": 100}]}
+    assert publish(sim, schedule).status_code == 201
+    names = [f"q{n}" for n in range(600)]
+    previous = [u for u in names if rollout_bucket(PAGE, u) >= 5000][:60]
+    new = [u for u in names if rollout_bucket(PAGE, u) < 5000][:60]
+    for n, user in enumerate(previous):
+        assert sim.client(n).get(f"/v1/layouts/{PAGE}", headers=bearer(user)).status_code == 200
+    sim.flush()
+    assert sim.look() == 1
+    view = sim.rollout()
+    assert view["schedule"]["holding"] == "srm"
+    assert sim.look() == 0  # still held: no second entry
+    for n, user in enumerate(new):
+        assert sim.client(n).get(f"/v1/layouts/{PAGE}", headers=bearer(user)).status_code == 200
+    sim.flush()
+    assert sim.look() == 1
+    view = sim.rollout()
+    assert view["schedule"]["holding"] is None
+    actions = [e["action"] for e in view["schedule"]["events"]]
+    assert actions[-2:] == ["held", "released"]
+    srm = next(g for g in view["guardrails"] if g["metric"] == "srm")
+    assert srm["state"] == "ok" and view["exposed"] == [60, 60]
+
+
+def test_no_traffic_warns_once_per_step(sim: Sim) -> None:
+    schedule = {
+        "steps": [{"percent": 20, "min_minutes": 60, "min_exposed": 1}, {"percent": 100}],
+        "guardrails": [{"metric": "no_traffic", "action": "warn", "max_quiet_minutes": 5}],
+    }
+    assert publish(sim, schedule).status_code == 201
+    sim.now += 6 * 60
+    assert sim.look() == 1
+    assert sim.look() == 0
+    last = sim.rollout()["schedule"]["events"][-1]
+    assert last["action"] == "warned" and "no new exposed user for 6 minutes" in last["reason"]
+    assert sim.rollout()["rollout"]["percent"] == 20  # a warning changes nothing
+
+
+def test_a_rollout_ended_outside_the_schedule_ends_it(sim: Sim) -> None:
+    assert publish(sim, {}).status_code == 201
+    body = {
+        "template": new_version(sim, "Cart, hotfix"),
+        "message": "hotfix over the ramp",
+        "rollout_conflict": "abort",
+    }
+    response = sim.client(1).post(f"{BASE}/publish", json=body, headers=DESIGNER)
+    assert response.status_code == 201, response.text
+    assert sim.look() == 1
+    last = sim.rollout()["schedule"]
+    assert last["status"] == "cancelled"
+    assert "ended or replaced outside the schedule" in last["events"][-1]["reason"]
+    # The page is free for a new schedule; cancelling it by hand is recorded too.
+    assert publish(sim, {}, "Cart, again").status_code == 201
+    response = sim.client(0).delete(f"{BASE}/schedule", headers=DESIGNER)
+    assert response.status_code == 200 and response.json()["schedule"]["status"] == "cancelled"
+    assert sim.rollout()["rollout"]["percent"] == 5  # the rollout stays where it is
+    response = sim.client(0).delete(f"{BASE}/schedule", headers=DESIGNER)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "no_schedule"
+
+
+def test_a_later_start_that_meets_a_running_rollout_fails_and_says_why(sim: Sim) -> None:
+    response = publish(sim, {"start": START + 600}, "Cart, at ten")
+    assert response.status_code == 202, response.text
+    # Paused before it began, then resumed: it still waits for its start.
+    assert sim.client(0).post(f"{BASE}/rollout/pause", headers=DESIGNER).status_code == 200
+    assert sim.client(0).post(f"{BASE}/rollout/pause", headers=DESIGNER).status_code == 200
+    resumed = sim.client(0).post(f"{BASE}/rollout/resume", headers=DESIGNER).json()["schedule"]
+    assert resumed["status"] == "scheduled"
+    again = sim.client(0).post(f"{BASE}/rollout/resume", headers=DESIGNER).json()["schedule"]
+    assert again["events"] == resumed["events"]  # resuming what runs changes nothing
+    body = {"template": new_version(sim, "Cart, by hand"), "message": "manual", "rollout": 10}
+    assert sim.client(1).post(f"{BASE}/publish", json=body, headers=DESIGNER).status_code == 201
+    sim.now += 601
+    assert sim.look() == 1
+    schedule = sim.rollout()["schedule"]
+    assert schedule["status"] == "failed"
+    assert schedule["events"][-1]["action"] == "failed"
+    assert "rolling out to 10%" in schedule["events"][-1]["reason"]

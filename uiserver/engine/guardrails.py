@@ -319,14 +319,12 @@ def decide(
     Unix seconds): roll back when a rollback guardrail fires; hold while a hold guardrail
     fires; advance (promote at the last step) when the step's minutes and both arms' exposed
     users are met; else wait."""
-    for verdict in verdicts:
-        if verdict.state == "fired" and verdict.action == "rollback":
-            return Decision(
-                "rollback", f"guardrail {verdict.metric}: {verdict.reason}", verdict.metric
-            )
-    for verdict in verdicts:
-        if verdict.state == "fired" and verdict.action == "hold":
-            return Decision("hold", f"guardrail {verdict.metric}: {verdict.reason}", verdict.metric)
+    moves: tuple[tuple[Action, Move], ...] = (("rollback", "rollback"), ("hold", "hold"))
+    for action, by_guardrail in moves:
+        fired = [v for v in verdicts if v.state == "fired" and v.action == action]
+        if fired:  # every guardrail that fired is named; the first is the decision's metric
+            reason = "; ".join(f"guardrail {v.metric}: {v.reason}" for v in fired)
+            return Decision(by_guardrail, reason, fired[0].metric)
     current = steps[step]
     minutes = (now - step_started) / 60
     if minutes < current.min_minutes:
@@ -337,9 +335,8 @@ def decide(
             f"{min(exposed)} of {current.min_exposed} exposed users in the smaller arm",
         )
     nxt = steps[step + 1].percent if step + 1 < len(steps) else 100
-    move: Move = "promote" if nxt >= 100 else "advance"
     return Decision(
-        move,
+        "promote" if nxt >= 100 else "advance",
         f"step met: {minutes:.1f} >= {current.min_minutes:g} minutes, "
         f"{min(exposed)} >= {current.min_exposed} exposed users per arm; no guardrail fired",
     )

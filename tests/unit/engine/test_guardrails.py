@@ -132,7 +132,11 @@ def test_decide_rollback_before_hold_before_advance() -> None:
         Verdict("srm", "hold", "fired", "s"),
         Verdict("conversion", "rollback", "fired", "c"),
     ]
-    assert decide(STEPS, 0, start, start + 60, (500, 500), rollback).move == "rollback"
+    both = decide(STEPS, 0, start, start + 60, (500, 500), [*rollback, rollback[1]])
+    assert (
+        both.move == "rollback"
+        and both.reason == "guardrail conversion: c; guardrail conversion: c"
+    )
     hold = decide(STEPS, 0, start, start + 3600, (500, 500), rollback[:1])
     assert hold.move == "hold" and hold.metric == "srm"
     assert decide(STEPS, 0, start, start + 60, (500, 500), ok).move == "wait"  # minutes
