@@ -6,6 +6,7 @@ that still draws the phones. axe at 0 violations on each page; a screenshot of e
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -288,6 +289,7 @@ def test_a_lint_problem_still_draws_the_phones_marked_at_the_component(
     # The rest of the page is drawn: not a "Cannot preview" message.
     expect(phone.locator("[data-id]").nth(3)).to_be_visible()
     shot(page, "lint-1-marked-phone")
+    api(server, "DELETE", "/v1/admin/drafts/cart")
 
 
 def test_theme_colours_panel_follows_and_says_unset(
@@ -373,3 +375,136 @@ def test_rollback_lists_changes_and_history_diffs_with_previous(
     expect(changes).to_contain_text(old_title)
     shot(page, "rollback-1-confirm")
     assert_clean(page)
+
+
+# --------------------------------------------------------------------- the phone is the canvas
+
+
+def centre(box: dict[str, float] | None) -> tuple[float, float]:
+    assert box is not None
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def drag_on_phone(page: Page, source_id: str, target_id: str, below: bool = False) -> None:
+    phone = page.frame_locator("#phone-a")
+    item, target = (
+        phone.locator(f"main [data-id={source_id}]"),
+        phone.locator(f"main [data-id={target_id}]"),
+    )
+    # The page scrolled so that the phone's pane (sticky) fills the window, as a designer does.
+    page.evaluate(
+        "window.scrollTo(0, document.getElementById('phone-a').getBoundingClientRect().top"
+        " + window.scrollY - 8)"
+    )
+    item.scroll_into_view_if_needed()
+    x, y = centre(item.bounding_box())
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y + 10, steps=3)
+    box = target.bounding_box()
+    assert box is not None
+    tx = box["x"] + box["width"] / 2
+    ty = box["y"] + (box["height"] * 0.8 if below else box["height"] * 0.2)
+    page.mouse.move(tx, ty, steps=8)
+    page.mouse.up()
+
+
+def test_edit_on_the_phone(context: BrowserContext, server: Server) -> None:
+    api(server, "DELETE", "/v1/admin/drafts/cart")
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/cart")
+    wait_previewed(page)
+    settled(page)
+    # The editor fits 1280 x 800 with the phone in view; the source is a closed panel.
+    box = page.locator("#phone-a").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1280 and box["y"] < 800 - 300, box
+    assert page.locator("#source-panel").get_attribute("open") is None
+    shot(page, "phone-1-editor-1280")
+    assert_clean(page)
+    doc = source(page)
+    flow = [
+        c for c in doc["components"] if not c.get("pinned") and c.get("placement", "flow") == "flow"
+    ]
+    first, second = next(
+        (a["id"], b["id"]) for a, b in itertools.pairwise(flow) if a.get("zone") == b.get("zone")
+    )
+
+    # Click on the phone: the outline and the properties follow.
+    page.frame_locator("#phone-a").locator(f"main [data-id={second}]").click()
+    expect(page.locator(f"#outline li[data-id={second}] .pick")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(page.locator("#properties h3")).to_contain_text(second)
+    expect(page.frame_locator("#phone-a").locator(f"[data-id={second}]")).to_have_class(
+        re.compile("ds-selected")
+    )
+    shot(page, "phone-2-selected")
+
+    # Drag on the phone: second above first, in the same zone.
+    ticket = int(page.get_attribute("#designer", "data-previewed") or 0)
+    drag_on_phone(page, second, first)
+    expect(page.locator("#announce")).to_contain_text(f"Moved {second}")
+    expect(page.locator("#announce")).to_contain_text("on the phone")
+    ids = [c["id"] for c in source(page)["components"]]
+    assert ids.index(second) < ids.index(first)
+    for _ in range(100):
+        if int(page.get_attribute("#designer", "data-previewed") or 0) > ticket:
+            break
+        page.wait_for_timeout(100)
+    settled(page)
+
+    # A pinned component is not dragged: the rule is said.
+    pinned = next((c["id"] for c in doc["components"] if c.get("pinned")), None)
+    if (
+        pinned is not None
+        and page.frame_locator("#phone-a").locator(f"main [data-id={pinned}]").count()
+    ):
+        drag_on_phone(page, pinned, first)
+        expect(page.locator("#announce")).to_contain_text("pinned")
+
+    # Double-click a label to edit it in place.
+    page.frame_locator("#phone-a").locator(f"main [data-id={first}]").dblclick()
+    field = page.get_by_label(f"Label of {first}")
+    expect(field).to_be_focused()
+    field.fill("就地编辑 Edited in place")
+    shot(page, "phone-3-label-in-place")
+    field.press("Enter")
+    label = next(c for c in source(page)["components"] if c["id"] == first)["label"]
+    assert label == "就地编辑 Edited in place"
+    expect(page.locator("#live-problems")).to_contain_text("Valid", timeout=10_000)
+    api(server, "DELETE", "/v1/admin/drafts/cart")
+
+
+def test_drag_on_the_phone_keeps_a_component_in_its_zone(
+    context: BrowserContext, server: Server
+) -> None:
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/home")
+    wait_previewed(page)
+    settled(page)
+    before = [c["id"] for c in source(page)["components"]]
+    drag_on_phone(page, "banner", "nearby_stores", below=True)  # top zone into the feed zone
+    expect(page.locator("#announce")).to_contain_text("belongs to zone top")
+    shot(page, "phone-5-zone-refused")
+    assert [c["id"] for c in source(page)["components"]] == before
+
+
+def test_the_editor_works_at_1024(browser: Browser, server: Server) -> None:
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    try:
+        page = log_in(context, server)
+        page.goto(f"{server.url}/designer/pages/cart")
+        wait_previewed(page)
+        settled(page)
+        phone = page.locator("#phone-a").bounding_box()
+        outline = page.locator("#outline").bounding_box()
+        assert phone is not None and outline is not None
+        assert phone["x"] + phone["width"] <= 1024 and phone["y"] < 768 - 200, phone
+        assert outline["x"] + outline["width"] <= phone["x"], (outline, phone)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+        page.frame_locator("#phone-a").locator("main [data-id]").first.click()
+        expect(page.locator("#properties h3")).to_be_visible()
+        shot(page, "phone-4-editor-1024")
+        assert_clean(page)
+    finally:
+        context.close()

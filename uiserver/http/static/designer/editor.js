@@ -251,6 +251,10 @@
     personaA.value = "default";
     personaB.value = data.personas.some((p) => p[0] === "elderly") ? "elderly" : data.personas[0][0];
     for (const el of [personaA, personaB, device, dark]) el.addEventListener("change", schedule);
+    // Each drawn phone is a canvas (canvas.js): select, drag, edit a label in place.
+    for (const frame of [phoneA, phoneB]) {
+      frame.addEventListener("load", () => { if (window.DesignerCanvas) DesignerCanvas.attach(state, frame); });
+    }
 
     root.hidden = false;
     document.getElementById("plain-source").hidden = true;

@@ -455,6 +455,7 @@
     }
     renderComponentProblems(state);
     scheduleContrast(state);
+    if (window.DesignerCanvas) window.DesignerCanvas.highlight(state);
   }
 
   function mount(state) {
@@ -477,5 +478,5 @@
     render(state);
   }
 
-  window.DesignerOutline = { mount, render, announce, colourUse, propsSchema };
+  window.DesignerOutline = { mount, render, announce, move, colourUse, propsSchema };
 })();
