@@ -380,7 +380,7 @@ def test_rollback_lists_changes_and_history_diffs_with_previous(
 # --------------------------------------------------------------------- the phone is the canvas
 
 
-def centre(box: dict[str, float] | None) -> tuple[float, float]:
+def centre(box: Any) -> tuple[float, float]:
     assert box is not None
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
