@@ -39,7 +39,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from uiserver.audit.acts import AuditedDrafts, AuditedTemplates
+from uiserver.audit.acts import AuditedDrafts, AuditedTemplates, record_policy
 from uiserver.audit.log import AuditLog
 from uiserver.audit.outbox import Outbox
 from uiserver.auth.revocations import Revocations
@@ -179,6 +179,11 @@ class Service:
             await self.capabilities.reload()
         except StoreUnavailable as exc:  # read again before the first capability resolves
             log.warning("kill switches could not be read at start (%s); retrying", exc)
+        try:
+            source = str(self.config.policy_path or "uiserver/policy.json (shipped)")
+            await record_policy(self.audit, self.policy, source)
+        except StoreUnavailable as exc:
+            log.warning("the policy in force could not be checked against the audit log (%s)", exc)
         await self.publisher.publish_files(file_templates or {}, file_bases)
         await self.live.reload()
         self.background.append(asyncio.create_task(self.audit.keep_pruning()))

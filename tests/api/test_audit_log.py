@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.api.test_admin_routes import live_template, relabelled
-from tests.helpers.app import bearer, make_app
+from tests.helpers.app import ROOT, bearer, make_app
 
 DESIGNER = bearer("dora", "designer")
 ADMIN = bearer("ada", "admin")
@@ -193,3 +193,28 @@ def test_roles(client: TestClient) -> None:
     assert client.get("/v1/admin/audit").status_code == 401
     assert client.get("/v1/admin/audit", headers=bearer("u1")).status_code == 403
     assert client.get("/v1/admin/audit", headers=ADMIN).status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_changed_policy_is_recorded_at_start(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = str(request.getfixturevalue("redis_url")) if backend == "redis" else ""
+
+    def policy_entries(**overrides: object) -> list[Any]:
+        with TestClient(make_app(tmp_path / "data", store_url=url, **overrides)) as client:
+            return audit(client, "?act=policy.change")["entries"]  # type: ignore[no-any-return]
+
+    (first,) = policy_entries()
+    assert first["actor"] == "server" and first["before"] is None
+    assert first["after"]["max_change"] == 0.4
+    assert "shipped" in first["details"]["source"]
+    assert len(policy_entries()) == 1  # the same policy again: nothing new
+    stricter = json.loads((ROOT / "uiserver" / "policy.json").read_text())
+    stricter["max_change"] = 0.3
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(stricter))
+    changed, _ = policy_entries(policy_path=path)
+    assert changed["before"]["max_change"] == 0.4 and changed["after"]["max_change"] == 0.3
+    assert changed["details"]["diff"]["fields"] == ["max_change"]
+    assert changed["details"]["source"] == str(path)

@@ -17,6 +17,8 @@ changed nothing (republishing the live version, archiving an archived page) reco
     draft.create        a designer started a draft of a page
     draft.discard       a draft deleted (discarded, or published)
 
+    policy.change       the policy in force differs from the last one recorded (at start)
+
 Acts made elsewhere: `segments.import` (`admin.segments`: counts), `token.revoke`
 (`revocation_details`), `user.erase` (`http.me`: a count, actor `user`).
 """
@@ -26,9 +28,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
+import msgspec
+
 from uiserver.audit.log import AuditLog
-from uiserver.publishing.diff import Change, document_changes
+from uiserver.policy import Policy
+from uiserver.publishing.diff import Change, document_changes, structured_changes
 from uiserver.store.base import (
+    AuditEntry,
+    AuditQuery,
     DraftRecord,
     DraftStore,
     PageState,
@@ -76,8 +83,6 @@ def summarize(changes: list[Change]) -> dict[str, Any]:
 
 async def diff_summary(old: TemplateRecord, new: TemplateRecord) -> dict[str, Any]:
     """The summary of what changed from `old` to `new` (computed in a thread: CPU-bound)."""
-    if old.document == new.document:
-        return summarize([])
     changes = await asyncio.to_thread(document_changes, old.document, new.document)
     return summarize(changes)
 
@@ -218,3 +223,20 @@ def revocation_details(record: Revocation) -> dict[str, Any]:
     if record.kind == "jti":
         details["jti"] = record.value
     return details
+
+
+async def record_policy(audit: AuditLog, policy: Policy, source: str) -> AuditEntry | None:
+    """A `policy.change` entry (actor `server`) when the policy this process starts with
+    differs from the one the last such entry recorded (the first start records it too):
+    `before` and `after` the whole policies (a few KB, only when it changed), `details` the
+    file (`source`) and which fields changed (`diff`). Replicas starting together on a
+    changed policy may each record it. Raises StoreUnavailable."""
+    current: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(policy))  # as stored
+    last = (await audit.entries(AuditQuery(limit=1, act="policy.change"))).entries
+    before = last[0].after if last else None
+    if before == current:
+        return None
+    details = {"source": source, "diff": summarize(structured_changes(before or {}, current))}
+    return await audit.record(
+        "policy.change", "server", before=before, after=current, details=details
+    )

@@ -35,6 +35,7 @@ ACTS = (
     "segments.import",
     "token.revoke",
     "user.erase",
+    "policy.change",
     "draft.create",
     "draft.discard",
     "webhook.create",

@@ -5,7 +5,8 @@
   audit:ids       zset    id scored by id (paging, newest first)
   audit:times     zset    id scored by time (pruning by age)
 
-An append is one Lua script (id, entry and both indexes at once, or nothing). No key names an
+An append is one Lua script (id, entry and both indexes at once, or nothing); a script the
+client resends after a lost reply appends the entry twice (two ids), never loses it. No key names an
 end user: erasure never looks at them. Filtered reads scan newest first, at most `AUDIT_SCAN`
 entries a call (the page's `next` says where to go on), so a rare filter over a long log never
 holds Redis or the request for long.
