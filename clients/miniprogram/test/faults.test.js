@@ -583,3 +583,31 @@ describe('siblings of the same faults', () => {
     expect((await client.revalidate('home', CTX)).status).not.toBe('offline');
   });
 });
+
+describe('event times from a wrong clock', () => {
+  test('with the clock a year behind, an event is timed on the server\'s clock (learned from a Date header)', async () => {
+    const { client, request, clock, setSkew } = setup();
+    const serverNow = clock.now();
+    setSkew(-YEAR);
+    request.handler = () => ok(elderly, '"e1"', CC, { Date: new Date(serverNow).toUTCString() });
+    await client.revalidate('home', CTX);
+    request.handler = () => ({ statusCode: 202, data: { accepted: 1, stored: 1, ignored: 0, ignored_reasons: {} } });
+    client.track('home', 'search', 'click');
+    await client.flush();
+    const sent = request.requests.filter((r) => r.method === 'POST')[0].body.events[0];
+    expect(Math.abs(sent.ts - serverNow / 1000)).toBeLessThan(5);
+  });
+
+  test('a clock within an hour of the server\'s is left alone; a Date header that is junk is ignored', async () => {
+    const { client, request, clock, setSkew } = setup();
+    setSkew(-10 * 60 * 1000);
+    request.handler = () => ok(elderly, '"e1"', CC, { Date: new Date(clock.now() + 10 * 60 * 1000).toUTCString() });
+    await client.revalidate('home', CTX);
+    client.track('home', 'a', 'click');
+    request.handler = () => ok(elderly, '"e1"', CC, { Date: 'yesterday' });
+    await client.revalidate('home', CTX);
+    client.track('home', 'b', 'click');
+    const phone = (clock.now() - 10 * 60 * 1000) / 1000;
+    client.pendingEvents().forEach((e) => expect(Math.abs(e.ts - phone)).toBeLessThan(1));
+  });
+});

@@ -16,6 +16,7 @@
  */
 
 const { createApi } = require('./http');
+const { createServerClock, observed } = require('./server-clock');
 const { createStore } = require('./store');
 const { createEventQueue } = require('./events');
 const { contextFromSystemInfo, defaultSystemInfo } = require('./context');
@@ -70,7 +71,8 @@ const createLayoutClient = function createLayoutClient(options) {
   const systemInfo = opts.systemInfo || (platform ? platform.systemInfo : defaultSystemInfo);
   const currentContext = () => contextFromSystemInfo(systemInfo());
   const store = createStore(storage, { prefix: opts.storagePrefix, maxEntries: opts.maxEntries });
-  const call = createApi(request, baseUrl, opts.timeoutMs);
+  const serverClock = createServerClock(now);
+  const call = observed(createApi(request, baseUrl, opts.timeoutMs), serverClock);
   const identity = createIdentity(opts.getToken);
 
   /** @param {unknown} err an error the SDK handled on its own */
@@ -87,6 +89,7 @@ const createLayoutClient = function createLayoutClient(options) {
     scheduler,
     store,
     now,
+    eventClock: () => now() + serverClock.correction(),
     random: opts.random || Math.random,
     ticket: identity.ticket,
     isOff,

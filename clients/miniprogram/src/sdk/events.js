@@ -47,6 +47,8 @@ const VERSION = /^[A-Za-z0-9_-]{1,64}$/;
  * @property {import('../../index').Scheduler} scheduler
  * @property {import('./store').Store} store
  * @property {() => number} now ms
+ * @property {() => number} [eventClock] ms, the time an event is given (default `now`): the
+ *   server's clock when the SDK's is more than an hour off (server-clock.js)
  * @property {() => number} random in [0, 1), for the backoff's jitter
  * @property {() => Promise<import('./identity').Ticket>} ticket who a flush sends for
  * @property {(user: string) => boolean} isOff personalization 0: nothing queued or sent
@@ -197,8 +199,9 @@ function createEventQueue(deps) {
   function track(user, page, component, kind, value, detail) {
     if (!KINDS[kind]) throw new TypeError('kind must be view, click, convert, impression or render_error');
     if (!page || !component) throw new TypeError('page and component are required');
+    const at = deps.eventClock ? deps.eventClock() : deps.now(); // on the server's clock when ours is off
     /** @type {TrackedEvent} */
-    const event = { page: String(page), component: String(component), kind, ts: deps.now() / 1000, id: newId() };
+    const event = { page: String(page), component: String(component), kind, ts: at / 1000, id: newId() };
     if (value !== undefined && value !== null) {
       if (typeof value !== 'number' || !(value >= 0)) throw new TypeError('value must be a number >= 0');
       event.value = value;

@@ -1,0 +1,53 @@
+'use strict';
+/**
+ * How far the SDK's clock is from the server's, learned from the `Date` header of every answer
+ * (RFC 9110 6.6.1: the origin's time when it made the answer). Events are timed on the server's
+ * clock when the two differ by more than SKEW_MS: a phone whose clock is a year behind would put
+ * its events a year back (the server takes past times as they are), a year ahead refused. Within
+ * SKEW_MS (network delay, the header's one-second resolution, a clock a little off) the SDK's own
+ * clock stands.
+ */
+
+const { headerValue } = require('./http');
+const { parseHttpDate } = require('./retry-after');
+
+/** A difference below this (ms) is noise, not a wrong clock. */
+const SKEW_MS = 60 * 60 * 1000;
+
+/** @param {() => number} now the SDK's clock (ms) */
+function createServerClock(now) {
+  let offset = 0;
+
+  /**
+   * Learn from an answer (any status).
+   * @param {import('./http').Response} res
+   */
+  function observe(res) {
+    const t = now();
+    const server = parseHttpDate(headerValue(res.header, 'date'), t);
+    if (server !== null) offset = server - t;
+  }
+
+  /** The offset (ms) to add to the SDK's clock, 0 while it is within SKEW_MS of the server's. */
+  function correction() {
+    return Math.abs(offset) >= SKEW_MS ? offset : 0;
+  }
+
+  return { observe, correction };
+}
+
+/**
+ * `call`, observing each answer's Date.
+ * @param {import('./http').Call} call
+ * @param {{observe(res: import('./http').Response): void}} clock
+ * @returns {import('./http').Call}
+ */
+function observed(call, clock) {
+  return (method, path, tokenValue, body, headers) => call(method, path, tokenValue, body, headers)
+    .then((res) => {
+      clock.observe(res);
+      return res;
+    });
+}
+
+module.exports = { createServerClock, observed, SKEW_MS };
