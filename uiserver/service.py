@@ -14,7 +14,8 @@ Callers hold the part they need; nothing reaches into the store around them.
     events     EventIntake      behaviour events filtered, stored, conversions counted
     drafts     DraftStore       designers' drafts (the store's draft role)
     counts     ActivityStore    experiment counts for the readout (the store's activity role)
-    telemetry  TelemetryStore   impressions, taps, render errors per component (counters)
+    telemetry  BufferedTelemetry impressions, taps, render errors per component (counters,
+                                written behind in groups)
     capabilities Capabilities   what clients can draw, kill switches, renderers seen
     revocations Revocations     revoked tokens, in memory, kept current by invalidations
     sessions   ConsoleSessions  designer console sessions (the store's session role)
@@ -67,10 +68,10 @@ from uiserver.store.base import (
     Invalidation,
     Store,
     StoreUnavailable,
-    TelemetryStore,
 )
 from uiserver.users.data import UserData
 from uiserver.users.events import EventIntake
+from uiserver.users.telemetry import BufferedTelemetry
 
 log = logging.getLogger("uiserver")
 
@@ -132,12 +133,13 @@ class Service:
             self.recorder,
         )
         self.users = UserData(store.users, policy)
+        # Taps, impressions and render errors: folded here, written behind in groups.
+        self.telemetry = BufferedTelemetry(store.telemetry, config.activity_flush_s)
         self.events = EventIntake(
-            store.users, store.activity, self.live, store.telemetry, policy, self.loader.cache
+            store.users, store.activity, self.live, self.telemetry, policy, self.loader
         )
         self.drafts: DraftStore = AuditedDrafts(store.drafts, self.audit)
         self.counts: ActivityStore = store.activity
-        self.telemetry: TelemetryStore = store.telemetry
         self.capabilities = Capabilities(catalog.types, store.capabilities, config.activity_flush_s)
         self.lifetimes = Lifetimes(config.token_max_lifetime, config.designer_token_max_lifetime)
         self.revocations = Revocations(
@@ -153,7 +155,7 @@ class Service:
             self.publisher,
             store.activity,
             interval=config.schedule_interval_s,
-            render=telemetry_source(store.telemetry),
+            render=telemetry_source(self.telemetry),
         )
         self.scheduler.observers.append(self.audit.rollout_act)
         self.ready = False
@@ -201,6 +203,10 @@ class Service:
             await self.recorder.close()
         except Exception:  # never keep the store open over a lost batch of counters
             log.exception("writing pending activity on close failed")
+        try:
+            await self.telemetry.close()
+        except Exception:  # never keep the store open over a lost batch of counters
+            log.exception("writing pending telemetry on close failed")
         await self.revocations.close()
         await self.capabilities.close()
         await self.store.close()

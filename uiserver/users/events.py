@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import msgspec
 
@@ -33,8 +33,9 @@ from uiserver.engine.guardrails import SCREEN_READER, arm_experiment
 from uiserver.engine.served_inputs import changes_served
 from uiserver.engine.telemetry import TELEMETRY_KINDS, UNKNOWN_MODE, CounterKey, tally
 from uiserver.policy import Policy
-from uiserver.schema import Event, Profile, Settings
+from uiserver.schema import Event, Settings
 from uiserver.serving.pages import LivePages
+from uiserver.serving.profiles import ProfileLoader
 from uiserver.store.base import (
     ActivityStore,
     Conversion,
@@ -70,13 +71,13 @@ class EventIntake:
         pages: LivePages,
         telemetry: TelemetryStore,
         policy: Policy | None = None,
-        profiles: Mapping[str, Profile] | None = None,
+        profiles: ProfileLoader | None = None,
     ) -> None:
         self.policy = policy
-        # The serving path's profile cache: a user's settings and erasure epoch as of their
-        # last invalidation (settings changes and erasures always invalidate), so a batch from
-        # a user who just launched costs no store read for them.
-        self.profiles: Mapping[str, Profile] = profiles if profiles is not None else {}
+        # The serving path's profiles: a user's settings and erasure epoch as of their last
+        # invalidation (settings changes and erasures always invalidate). A user who launched
+        # costs no store read; another one read (one command) is cached for their launch.
+        self.profiles = profiles
         self.users = users
         self.activity = activity
         self.pages = pages
@@ -103,8 +104,11 @@ class EventIntake:
         self, user_id: str, events: Sequence[Event], epoch: int | None
     ) -> EventsOutcome:
         ignored: dict[str, int] = {}
-        cached = self.profiles.get(user_id)
-        settings = cached.settings if cached is not None else await self.users.get_settings(user_id)
+        settings = (
+            (await self.profiles.get(user_id)).settings
+            if self.profiles is not None
+            else await self.users.get_settings(user_id)
+        )
         if settings.personalization == 0:
             return await self.record_faults(user_id, events, settings)
         keyed: list[Event] = []
@@ -153,10 +157,12 @@ class EventIntake:
         return EventsOutcome(stored, len(events) - stored, dict(sorted(ignored.items())))
 
     async def epoch(self, user_id: str) -> int:
-        """The user's erasure epoch as a write request begins: the cached profile's (current
-        as of the last invalidation, and an erase always invalidates), else the store's."""
-        cached = self.profiles.get(user_id)
-        return cached.epoch if cached is not None else await self.users.erasure_epoch(user_id)
+        """The user's erasure epoch as a write request begins: their serving profile's
+        (cached: current as of the last invalidation, and an erase always invalidates; else
+        read and cached). Raises StoreUnavailable."""
+        if self.profiles is None:
+            return await self.users.erasure_epoch(user_id)
+        return (await self.profiles.get(user_id)).epoch
 
     def served_check(self, now: float) -> ServedCheck | None:
         """Whether a batch changes what the user may be served (`engine.served_inputs`); None
