@@ -611,3 +611,16 @@ describe('event times from a wrong clock', () => {
     client.pendingEvents().forEach((e) => expect(Math.abs(e.ts - phone)).toBeLessThan(1));
   });
 });
+
+test('a settings change with the storage full: a copy that cannot be marked is removed, never drawn in the old mode', async () => {
+  const storage = quotaStorage(1e6);
+  const { client, request } = setup({ storage });
+  request.handler = () => ok(standard, '"s1"');
+  await client.revalidate('home', CTX);
+  storage.limit = 0; // nothing can be written from now on
+  request.handler = (req) => (req.method === 'PUT' ? { statusCode: 200, data: req.body } : ok(elderly, '"e1"'));
+  await client.putSettings({ elderly_mode: 'on' });
+  const launched = await client.launch('home', CTX);
+  expect(launched.layout.mode).toBe('elderly');
+  expect(launched.source).toBe('network');
+});
