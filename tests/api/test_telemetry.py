@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers.app import ELDERLY, bearer, make_app
+from tests.helpers.app import ELDERLY, bearer, log_in, make_app
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
@@ -151,3 +151,17 @@ def test_the_readout_needs_a_designer_and_a_known_page_and_version(client: TestC
         "/v1/admin/telemetry/home?version=" + "a" * 65, headers=bearer("dora", "designer")
     )
     assert long.status_code == 422
+
+
+def test_the_console_preview_draws_the_heatmap_over_each_phone(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path), follow_redirects=False) as client:
+        post(client, "gus", [event("search", "impression")] * 4 + [event("search", "click")])
+        post(client, "gus", [event("banner", "render_error")])
+        assert log_in(client).status_code == 303
+        off = client.get("/designer/pages/home/preview?source=live").text
+        assert "Show the heatmap" in off and "heat-badge&#34;" not in off
+        on = client.get("/designer/pages/home/preview?source=live&heatmap=1").text
+        assert "Heatmap on" in on and "2 components measured" in on
+        assert on.count("data-impressions=&#34;4&#34;") == 6  # search, on every persona's phone
+        assert "👁 4 · tap 25%" in on
+        assert "👁 0 · tap – · ⚠ 1 render errors" in on

@@ -9,6 +9,7 @@ srcdoc frame, so the console shows exactly what the API answers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, get_args
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from uiserver import admin
 from uiserver.admin import drafts
 from uiserver.admin.preview import PersonaSpec, SpecError, evidence_note, spec_from_query
+from uiserver.engine.telemetry import ComponentCounts
 from uiserver.http.console.auth import ConsoleError, Session
 from uiserver.http.deps import service_of
 from uiserver.http.preview.h5 import frame_for, render_h5
@@ -91,6 +93,7 @@ def _panel(
     context: Context,
     title: str,
     key: str,
+    heat: Mapping[str, ComponentCounts] | None = None,
 ) -> dict[str, Any]:
     service = service_of(request)
     try:
@@ -119,6 +122,7 @@ def _panel(
             device=context.device,
             width=context.width,
             dark=context.dark or None,
+            heat=heat,
         ),
         "adapted": [c for c in layout.components if c.reasons],
         "width": frame.width + 24,
@@ -126,10 +130,15 @@ def _panel(
     }
 
 
-def persona_panels(request: Request, template: Template, version: str | None) -> dict[str, Any]:
+def persona_panels(
+    request: Request,
+    template: Template,
+    version: str | None,
+    heat: Mapping[str, ComponentCounts] | None = None,
+) -> dict[str, Any]:
     """The preview page's panels: with a custom persona in the query, it next to `compare` (a
     fixed persona, default `default`); without, every fixed persona. Marked against each
-    persona's base."""
+    persona's base; `heat`: the heatmap over each phone (`preview.h5.heat_marks`)."""
     # Blank fields of the builder's form mean "the persona's own": dropped before parsing.
     pairs = [(k, v) for k, v in request.query_params.multi_items() if v.strip()]
     query = dict(pairs)
@@ -154,7 +163,7 @@ def persona_panels(request: Request, template: Template, version: str | None) ->
             )
         title = admin.persona_title(spec.base) + (" (custom)" if spec.custom else "")
         panels = [
-            _panel(request, template, version, spec, context, title, "custom"),
+            _panel(request, template, version, spec, context, title, "custom", heat),
             _panel(
                 request,
                 template,
@@ -163,6 +172,7 @@ def persona_panels(request: Request, template: Template, version: str | None) ->
                 context,
                 admin.persona_title(compare),
                 f"compare-{compare}",
+                heat,
             ),
         ]
     else:
@@ -175,6 +185,7 @@ def persona_panels(request: Request, template: Template, version: str | None) ->
                 context,
                 admin.persona_title(name),
                 name,
+                heat,
             )
             for name in admin.persona_names()
         ]

@@ -16,6 +16,7 @@ from uiserver import admin
 from uiserver.admin import rollouts
 from uiserver.catalog import template_version
 from uiserver.documents import DocumentError
+from uiserver.engine.telemetry import by_component
 from uiserver.http.console import releases
 from uiserver.http.console.auth import PREFIX, ConsoleError, Session, checked_form, session
 from uiserver.http.console.editor import draft_of, editor_data, persona_panels, version_phones
@@ -304,6 +305,11 @@ async def preview_page(request: Request) -> Response:
             template, version, source = checked, None, "draft"
         else:
             source = "live-draft-refused"
+    # `?heatmap=1`: what renderers measured on the version shown (live only: a draft has none)
+    heat = None
+    if request.query_params.get("heatmap") and version is not None:
+        rows = await service_of(request).telemetry.component_counts(page, version)
+        heat = by_component(rows)
     return html(
         request,
         "preview.html",
@@ -315,7 +321,8 @@ async def preview_page(request: Request) -> Response:
         source=source,
         saved=saved,
         version=version or template_version(template),
-        **persona_panels(request, template, version),
+        heatmap=heat,
+        **persona_panels(request, template, version, heat),
     )
 
 

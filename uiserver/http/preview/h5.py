@@ -30,6 +30,7 @@ from typing import Any
 from uiserver.catalog import Catalog
 from uiserver.engine.direction import direction_for as direction_for  # re-exported
 from uiserver.engine.langtag import parse_tag
+from uiserver.engine.telemetry import ComponentCounts
 from uiserver.http.preview.marks import Ghost, compare
 from uiserver.http.views import render
 from uiserver.schema import Layout, LayoutComponent, Problem
@@ -227,8 +228,13 @@ def render_h5(
     width: int | None = None,
     dark: bool | None = None,
     problems: Mapping[str, Sequence[str]] | None = None,
+    heat: Mapping[str, ComponentCounts] | None = None,
 ) -> str:
     """A standalone HTML document of the layout inside its device frame.
+
+    With `heat` (component id -> what renderers measured, `engine.telemetry`), each component
+    measured carries the heatmap: its impressions, tap rate and render errors as a badge, and
+    a red inset as strong and wide as its share of the page's highest tap rate (`heat_marks`).
 
     `lang` is the context's locale (sets `lang`, the direction when the layout does not carry
     one, and the CJK face); `device`/`width` size the frame (`frame_for`); `dark` defaults to
@@ -287,7 +293,30 @@ def render_h5(
         ghosts_after=ghosts_after,
         end=END,
         problems=problems or {},
+        heat=heat_marks(heat or {}),
     )
+
+
+def heat_marks(counts: Mapping[str, ComponentCounts]) -> dict[str, dict[str, Any]]:
+    """What the heatmap draws per component: the counts, a text (`👁 120 · tap 12% · ⚠ 3`,
+    text, not colour alone: WCAG 1.4.1), and the inset's width (1-8 px) and alpha (0.15-0.75)
+    scaled by the tap rate over the page's highest."""
+    rates = [c.tap_rate for c in counts.values() if c.tap_rate is not None]
+    top = max(rates, default=0.0)
+    out: dict[str, dict[str, Any]] = {}
+    for cid, c in counts.items():
+        level = 0.0 if c.tap_rate is None or top == 0 else c.tap_rate / top
+        tap = "tap –" if c.tap_rate is None else f"tap {c.tap_rate:.0%}"
+        errors = f" · ⚠ {c.render_errors} render errors" if c.render_errors else ""
+        out[cid] = {
+            "impressions": c.impressions,
+            "clicks": c.clicks,
+            "render_errors": c.render_errors,
+            "text": f"👁 {c.impressions} · {tap}{errors}",
+            "width": round(1 + 7 * level),
+            "alpha": round(0.15 + 0.6 * level, 2),
+        }
+    return out
 
 
 _COMPONENT_FIELD = re.compile(r"^\$?\.?components\[(\d+)\]")
