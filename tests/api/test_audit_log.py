@@ -218,3 +218,16 @@ def test_a_changed_policy_is_recorded_at_start(
     assert changed["before"]["max_change"] == 0.4 and changed["after"]["max_change"] == 0.3
     assert changed["details"]["diff"]["fields"] == ["max_change"]
     assert changed["details"]["source"] == str(path)
+
+
+def test_a_revocation_from_the_shell_is_recorded(client: TestClient, tmp_path: Path) -> None:
+    from tests.api.test_revocations import cli
+
+    store = client.app.service.config.store_url  # type: ignore[attr-defined]
+    done = cli("revoke", "--jti", "tok-9", "--author", "ops", data_dir=tmp_path, store=store)
+    assert done.returncode == 0, done.stderr
+    done = cli("revoke", SECRET_USER, data_dir=tmp_path, store=store)
+    assert done.returncode == 0, done.stderr
+    newest, jti = audit(client, "?act=token.revoke")["entries"][:2]
+    assert (jti["actor"], jti["details"]["jti"], jti["details"]["kind"]) == ("ops", "tok-9", "jti")
+    assert newest["details"]["kind"] == "subject" and SECRET_USER not in json.dumps(newest)

@@ -17,8 +17,9 @@ from starlette.testclient import TestClient
 
 from tests.api.test_admin_routes import live_template, relabelled
 from tests.helpers.app import ROOT, bearer, make_app
-from tests.helpers.receiver import Receiver
+from tests.helpers.receiver import Receiver, receiver
 
+__all__ = ["receiver"]
 ADMIN = bearer("ada", "admin")
 DESIGNER = bearer("dora", "designer")
 
@@ -36,13 +37,6 @@ def readme_verify() -> Any:
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def store_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue("redis_url")) if request.param == "redis" else ""
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture

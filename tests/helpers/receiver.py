@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 from tests.helpers.app import free_port
 
@@ -90,3 +92,11 @@ class Receiver:
             if time.monotonic() > deadline:
                 raise AssertionError(f"receiver: not done after {timeout}s: {self.received}")
             time.sleep(0.05)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A running receiver that answers 200, stopped after the test."""
+    running = Receiver().start()
+    yield running
+    running.stop()

@@ -6,6 +6,8 @@ Templates: `before` and `after` are the page as it was and as the write left it
 (`page_summary`: version, seq, rollout, archived); a publish, rollback or abort also carries a
 diff summary of the live template (`diff_summary`, from `publishing.diff`). A write that
 changed nothing (republishing the live version, archiving an archived page) records nothing.
+`before` is read just before the write, outside its transaction: a write another replica
+makes in between is its own entry, and this one's `before` may already include it.
 
     act                 when
     template.publish    a new version (live, or staged: `after.rollout`)

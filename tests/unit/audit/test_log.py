@@ -5,13 +5,12 @@ running through one too, and reads at most `ANSWER_MAX` bytes of an answer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.helpers.app import free_port
-from tests.helpers.receiver import Receiver
+from tests.helpers.receiver import Receiver, receiver
 from tests.helpers.stores import NOW
 from uiserver.audit import outbox as outbox_module
 from uiserver.audit.log import AuditLog
@@ -19,14 +18,8 @@ from uiserver.audit.outbox import Outbox
 from uiserver.store.base import AuditQuery, Store, Webhook
 from uiserver.store.redis.store import RedisStore
 
+__all__ = ["receiver"]
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
 
 
 def down() -> RedisStore:

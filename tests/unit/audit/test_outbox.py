@@ -6,24 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.helpers.receiver import Receiver
+from tests.helpers.receiver import Receiver, receiver
 from tests.helpers.stores import NOW, StoreFactory
 from uiserver.audit.outbox import MAX_BACKOFF_S, Outbox, backoff
 from uiserver.store.base import AuditEntry, Store, Webhook
 
+__all__ = ["receiver"]
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
 
 
 class Clock:
