@@ -508,3 +508,70 @@ def test_the_editor_works_at_1024(browser: Browser, server: Server) -> None:
         assert_clean(page)
     finally:
         context.close()
+
+
+# --------------------------------------------------------------------------- experiment editing
+
+
+def test_experiment_editing(context: BrowserContext, server: Server) -> None:
+    api(server, "DELETE", "/v1/admin/drafts/me")
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/me")
+    wait_previewed(page)
+    page.get_by_role("button", name="Create an experiment").click()
+    doc = source(page)
+    assert doc["experiment"] == "me_test_1"
+    assert [v["name"] for v in doc["variants"]] == ["control", "variant_b"]
+    expect(page.locator("#variant-split-0")).to_have_text("5,000 of 10,000 buckets (50.00%)")
+    # Weights, with the exact split they give.
+    page.get_by_label("Weight of control").fill("2")
+    page.get_by_label("Weight of control").press("Tab")
+    expect(page.locator("#variant-split-0")).to_have_text("385 of 10,000 buckets (3.85%)")
+    page.get_by_label("Weight of variant_b").fill("1")
+    page.get_by_label("Weight of variant_b").press("Tab")
+    expect(page.locator("#variant-split-0")).to_have_text("6,667 of 10,000 buckets (66.67%)")
+    expect(page.locator("#variant-split-1")).to_have_text("3,333 of 10,000 buckets (33.33%)")
+    # Add a variant, then remove it.
+    page.get_by_role("button", name="Add a variant").click()
+    expect(page.locator("#variants-table tbody tr")).to_have_count(3)
+    page.get_by_role("button", name="Remove variant variant_3").click()
+    expect(page.locator("#variants-table tbody tr")).to_have_count(2)
+    # variant_b gets its own order, edited in the outline.
+    page.get_by_label("variant_b has its own order").check()
+    page.get_by_label("Order shown").select_option("variant_b")
+    doc = source(page)
+    base = [c["id"] for c in doc["components"]]
+    movable = next(
+        c["id"]
+        for k, c in enumerate(doc["components"])
+        if k > 0 and not c.get("pinned") and not doc["components"][k - 1].get("pinned")
+    )
+    page.get_by_role("button", name=f"Move {movable} up").click()
+    expect(page.locator("#announce")).to_contain_text("in variant variant_b")
+    doc = source(page)
+    assert [c["id"] for c in doc["components"]] == base  # the base order is untouched
+    order = next(v for v in doc["variants"] if v["name"] == "variant_b")["order"]
+    assert order.index(movable) == base.index(movable) - 1
+    # Per-variant props and the component's category.
+    page.locator(f"#outline li[data-id={movable}] .pick").click()
+    page.get_by_label("variant_b", exact=True).fill('{"coupon_id": "spring_10"}')
+    page.get_by_label("variant_b", exact=True).press("Tab")
+    doc = source(page)
+    assert next(v for v in doc["variants"] if v["name"] == "variant_b")["props"] == {
+        movable: {"coupon_id": "spring_10"}
+    }
+    page.get_by_label("Category").fill("account")
+    page.get_by_label("Category").press("Tab")
+    assert (
+        next(c for c in source(page)["components"] if c["id"] == movable)["category"] == "account"
+    )
+    expect(page.locator("#live-problems")).to_contain_text("Valid", timeout=10_000)
+    settled(page)
+    shot(page, "experiment-edit-1")
+    assert_clean(page)
+    page.get_by_label("Publish message").fill("an experiment on me")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    page.get_by_role("button", name="Confirm publish").click()
+    expect(page.get_by_role("status").first).to_contain_text("is live")
+    served = api(server, "GET", "/v1/admin/templates/me").json()["template"]
+    assert served["experiment"] == "me_test_1" and len(served["variants"]) == 2

@@ -164,7 +164,7 @@
       let to = info.get(drop.id).index + (drop.after ? 1 : 0);
       if (to > from) to -= 1;
       if (to === from) return;
-      DesignerOutline.move(state, from, to, "on the phone");
+      DesignerOutline.move(state, from, to, "on the phone", true);
     }
 
     function cancel() { drop = null; end(); }

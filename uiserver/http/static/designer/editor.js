@@ -266,6 +266,7 @@
     state.doc = doc && doc.components ? doc : null;
     state.lines = JsonPaths.scan(textarea.value);
     DesignerOutline.mount(state);
+    if (window.DesignerExperiment) DesignerExperiment.mount(state);
     refresh();
   }
 

@@ -100,7 +100,38 @@
     window.setTimeout(() => { el.textContent = text; }, 30);
   }
 
-  function move(state, from, to, how) {
+  // A move in the order the outline shows: the base's, or (state.orderOf) a variant's own
+  // order, where pinned components keep their base position: a move only reorders the unpinned
+  // ones (stepping over pinned ones).
+  function moveInVariant(state, from, to, how) {
+    const doc = clone(state.doc);
+    const variant = (doc.variants || []).find((v) => v.name === state.orderOf);
+    if (!variant || !Array.isArray(variant.order)) return;
+    const order = variant.order;
+    if (to < 0 || to >= order.length || from === to) return;
+    const pinned = new Set(doc.components.filter((c) => c.pinned).map((c) => c.id));
+    const id = order[from];
+    if (pinned.has(id)) {
+      announce(`${id} is pinned: it keeps its base position in every variant (WCAG 3.2.3).`);
+      return;
+    }
+    const unpinned = order.filter((x) => !pinned.has(x));
+    const was = unpinned.indexOf(id);
+    const rest = order.filter((x, k) => k !== from);
+    let at = rest.slice(0, to).filter((x) => !pinned.has(x)).length;
+    if (at === was) at += to > from ? 1 : -1; // only crossed pinned ones: one unpinned further
+    const others = unpinned.filter((x) => x !== id);
+    at = Math.max(0, Math.min(others.length, at));
+    if (at === was) return;
+    others.splice(at, 0, id);
+    variant.order = others.concat([...pinned]);
+    window.DesignerVariants.fit(doc);
+    state.selected = id;
+    state.commit(doc, `Moved ${id} to position ${variant.order.indexOf(id) + 1} of ${order.length} in variant ${variant.name}${how ? " " + how : ""}.`);
+  }
+
+  function move(state, from, to, how, base) {
+    if (state.orderOf && !base) { moveInVariant(state, from, to, how); return; }
     const doc = clone(state.doc);
     const n = doc.components.length;
     if (to < 0 || to >= n || from === to) return;
@@ -138,7 +169,8 @@
         } }, "Only the base order")));
   }
 
-  function row(state, comp, i, n) {
+  // One outline row: `i` the component's base index, `p` its position in the order shown.
+  function row(state, comp, i, n, p) {
     const ctype = types(state)[comp.type];
     const problems = problemsAt(state, i);
     const pid = `item-problems-${safeId(comp.id)}`;
@@ -149,14 +181,14 @@
       h("button", { type: "button", class: "pick", "aria-pressed": selected ? "true" : "false",
                     "data-focus": `pick:${comp.id}`, "aria-describedby": problems.length ? pid : null,
                     onclick: () => { state.selected = comp.id; render(state); focus(`pick:${comp.id}`); } },
-        h("span", { class: "cid", text: `${i + 1}. ${comp.id}` }),
+        h("span", { class: "cid", text: `${p + 1}. ${comp.id}` }),
         h("span", { class: "ctype", text: ` ${comp.type}${comp.placement && comp.placement !== "flow" ? " · " + comp.placement : ""}${comp.pinned ? " · pinned" : ""}` }),
         problems.length ? h("span", { class: "count", text: ` · ${problems.length} problem${problems.length > 1 ? "s" : ""}` }) : null),
       h("span", { class: "tools" },
         h("button", { type: "button", class: "icon", "aria-label": `Move ${comp.id} up`, "data-focus": `up:${comp.id}`,
-                      disabled: i === 0, onclick: () => { move(state, i, i - 1); focus(`up:${comp.id}`, `down:${comp.id}`); } }, "↑"),
+                      disabled: p === 0, onclick: () => { move(state, p, p - 1); focus(`up:${comp.id}`, `down:${comp.id}`); } }, "↑"),
         h("button", { type: "button", class: "icon", "aria-label": `Move ${comp.id} down`, "data-focus": `down:${comp.id}`,
-                      disabled: i === n - 1, onclick: () => { move(state, i, i + 1); focus(`down:${comp.id}`, `up:${comp.id}`); } }, "↓"),
+                      disabled: p === n - 1, onclick: () => { move(state, p, p + 1); focus(`down:${comp.id}`, `up:${comp.id}`); } }, "↓"),
         h("button", { type: "button", class: "icon", "aria-label": `Pin ${comp.id}`, "aria-pressed": comp.pinned ? "true" : "false",
                       "data-focus": `pin:${comp.id}`, onclick: () => {
                         const doc = clone(state.doc);
@@ -193,7 +225,12 @@
       return;
     }
     const n = state.doc.components.length;
-    state.doc.components.forEach((comp, i) => ol.append(row(state, comp, i, n)));
+    const variant = state.orderOf && (state.doc.variants || []).find((v) => v.name === state.orderOf);
+    const index = new Map(state.doc.components.map((c, i) => [c.id, i]));
+    const shown = variant && Array.isArray(variant.order) ? variant.order.filter((id) => index.has(id)) : null;
+    if (shown) shown.forEach((id, p) => ol.append(row(state, state.doc.components[index.get(id)], index.get(id), n, p)));
+    else state.doc.components.forEach((comp, i) => ol.append(row(state, comp, i, n, i)));
+    ol.setAttribute("aria-label", shown ? `Outline: variant ${state.orderOf}'s own order` : "Outline: base order");
     if (active) focus(active);
   }
 
@@ -294,6 +331,21 @@
       placement.append(h("option", { value: p, selected: (comp.placement || "flow") === p, text: p }));
     }
     box.append(field("Placement", `prop-placement-${key}`, placement));
+    // Zone (where personalization may move it) and category (what its clicks count for).
+    const zones = (state.doc.zones || []).map((z) => z.name);
+    const zone = h("select", { id: `prop-zone-${key}`, onchange: (e) => setComp(state, index,
+      (c) => { if (e.target.value) c.zone = e.target.value; else delete c.zone; },
+      `${comp.id} ${e.target.value ? "in zone " + e.target.value : "in no zone"}.`) },
+      h("option", { value: "", text: zones.length ? "(no zone)" : "(the page declares no zones)" }),
+      zones.map((z) => h("option", { value: z, selected: comp.zone === z, text: z })));
+    box.append(field("Zone", `prop-zone-${key}`, zone, "Personalization reorders components only within their zone."));
+    box.append(field("Category", `prop-category-${key}`, h("input", {
+      type: "text", id: `prop-category-${key}`, value: comp.category || "", maxlength: 64,
+      onchange: (e) => setComp(state, index, (c) => {
+        const v = e.target.value.trim();
+        if (v) c.category = v; else delete c.category;
+      }, `${comp.id} category ${e.target.value.trim() || "cleared"}.`),
+    }), "Clicks count for the category (one affinity for the same kind of section on every page)."));
     for (const [name, label] of [["pinned", "Pinned (personalization never moves it)"], ["visible", "Visible in the base layout"]]) {
       const checked = name === "visible" ? comp.visible !== false : !!comp.pinned;
       box.append(h("div", { class: "check" },
@@ -430,6 +482,7 @@
 
   function render(state, opts) {
     renderOutline(state);
+    if ((!opts || !opts.keepPanel) && window.DesignerExperiment) window.DesignerExperiment.render(state);
     if (!opts || !opts.keepPanel) {
       state.pending = [];
       renderProperties(state);
