@@ -25,6 +25,9 @@ export interface LayoutComponent {
   props: Record<string, unknown>; reasons: string[];
   /** Not sent by today's server (it leaves hidden components out); honoured when present. */
   hidden?: boolean; visible?: boolean;
+  /** Elderly mode (长辈版): what a screen reader speaks, the paragraph gap and the space kept
+   * around a target in px, and whether it sits behind the page's "更多 More" entry. */
+  speech?: string; paragraph_px?: number; gap_px?: number; folded?: boolean;
 }
 export interface Layout {
   schema: 1;
@@ -39,6 +42,11 @@ export interface Layout {
     changes: Array<{ component: string; change: string; reason: string }>;
   };
   reasons?: string[];
+  /** Elderly mode only: the needs applied, the More entry, the help kind, the one-time prompt. */
+  elderly?: {
+    needs: string[]; max_columns: number; max_entries: number;
+    more_label?: string; help?: string; prompt?: 'elderly_mode';
+  };
 }
 
 /** Query context of `GET /v1/layouts/{page}`. */

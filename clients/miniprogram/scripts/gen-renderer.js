@@ -33,7 +33,7 @@ const chain = types.map((t, i) =>
   `  <${t} ${i ? 'wx:elif' : 'wx:if'}="{{c.type === '${t}'}}" component="{{c}}" theme="{{theme}}" />`).join('\n');
 const item = (list, cls) => `<view wx:for="{{${list}}}" wx:for-item="c" wx:key="id" id="ui-{{c.id}}"
       class="ui-item ${cls} ui-role-{{c.role}}" style="{{c.style}}"
-      aria-role="{{c.role}}" aria-label="{{c.label}}" data-id="{{c.id}}" bindtap="onTap"
+      aria-role="{{c.role}}" aria-label="{{c.spoken}}" data-id="{{c.id}}" bindtap="onTap"
       bind:rendererror="onRenderError">
       <template is="ui-component" data="{{c: c, theme: theme}}" />
     </view>`;
@@ -51,8 +51,22 @@ ${chain}
   <view wx:if="{{topRight.length}}" class="ui-top-right">
     ${item('topRight', 'ui-action')}
   </view>
+  <view wx:if="{{prompt}}" class="ui-prompt" aria-role="region" aria-label="长辈版 Elder mode">
+    <text class="ui-prompt-text">试试字更大、按钮更大的长辈版？ Try the elder mode: larger text and buttons?</text>
+    <view class="ui-prompt-button ui-prompt-yes" aria-role="button" data-answer="accepted" bindtap="onPrompt">用长辈版 Use it</view>
+    <view class="ui-prompt-button ui-prompt-no" aria-role="button" data-answer="declined" bindtap="onPrompt">不用了 No, thanks</view>
+  </view>
   <view class="ui-flow">
-    ${item('flow', 'ui-flow-item')}
+    <block wx:for="{{flow}}" wx:for-item="c" wx:key="id">
+      <view wx:if="{{c.moreBefore}}" class="ui-more-entry" aria-role="button"
+        aria-expanded="{{moreOpen}}" aria-label="{{moreLabel}}" bindtap="onMore">{{moreLabel}}</view>
+      <view id="ui-{{c.id}}" class="ui-item ui-flow-item ui-role-{{c.role}}{{c.folded && !moreOpen ? ' ui-folded' : ''}}"
+        style="{{c.style}}"
+        aria-role="{{c.role}}" aria-label="{{c.spoken}}" data-id="{{c.id}}" bindtap="onTap"
+        bind:rendererror="onRenderError">
+        <template is="ui-component" data="{{c: c, theme: theme}}" />
+      </view>
+    </block>
   </view>
   <view wx:for="{{floating}}" wx:for-item="group" wx:key="side" class="ui-floating ui-floating-{{group.side}}" style="{{floatingStyle}}">
     ${item('group.items', 'ui-action')}

@@ -199,7 +199,7 @@ describe.each(cases.map((c) => [c.name, c]))('%s', (name, shared) => {
     for (const c of components) {
       const el = d.el(c.id);
       expect([c.id, el.getAttribute('aria-role'), el.getAttribute('aria-label')])
-        .toEqual([c.id, c.role, c.label]);
+        .toEqual([c.id, c.role, c.speech || c.label]); // elderly mode speaks `speech`
       expect(c.label.trim()).not.toBe('');
       expect([c.id, d.font(c.id), d.target(c.id), d.placement(c.id)])
         .toEqual([c.id, c.font_px, c.min_target_px, c.placement]);

@@ -70,8 +70,9 @@ describe('an elderly layout', () => {
     for (const c of visible) {
       const el = byId(comp, c.id);
       expect(el.getAttribute('aria-role')).toBe(c.role);
-      expect(el.getAttribute('aria-label')).toBe(c.label);
-      expect(c.label.length).toBeGreaterThan(0);
+      // elderly mode: what the server derived to be read aloud (the label first)
+      expect(el.getAttribute('aria-label')).toBe(c.speech);
+      expect(c.speech.startsWith(c.label) && c.label.length > 0).toBe(true);
     }
   });
 
@@ -199,7 +200,7 @@ test('a new layout re-renders (the update applied on page show)', () => {
   syncAria(comp);
   expect(byId(comp, 'ad_top')).toBeNull();
   expect(px(byId(comp, 'search'), 'min-height')).toBe(60);
-  expect(byId(comp, 'search').getAttribute('aria-label')).toBe(elderly.components[1].label);
+  expect(byId(comp, 'search').getAttribute('aria-label')).toBe(elderly.components[1].speech);
 });
 
 test('no layout yet: an empty page, no error', () => {

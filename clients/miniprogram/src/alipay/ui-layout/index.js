@@ -8,16 +8,19 @@
  * `track(page, id, "click")`.
  */
 const { viewModel } = require('../../components/ui-layout/view-model');
+const { askFirst, isAnswer } = require('../../components/ui-layout/elderly');
 const registry = require('../../registry');
 
 /** @typedef {import('../../components/ui-layout/view-model').Item} Item */
 /**
  * @typedef {{layout: import('../../components/ui-layout/view-model').LayoutInput | null,
- *   client: string, track: boolean, onAction: ((detail: object) => void) | null}} Props
+ *   client: string, track: boolean, onAction: ((detail: object) => void) | null,
+ *   onPrompt?: ((detail: {answer: string}) => void) | null}} Props
  */
 /**
  * @typedef {{props: Props, data: Record<string, unknown>, setData(data: object): void,
- *   _byId?: Record<string, Item>, apply(layout: Props['layout']): void}} Instance
+ *   _byId?: Record<string, Item>, apply(layout: Props['layout']): void,
+ *   act(page: string, id: string, detail: Record<string, unknown>): void}} Instance
  */
 
 /**
@@ -69,16 +72,39 @@ define({
       const layout = this.props.layout;
       const page = (layout && layout.page) || '';
       const detail = { id: item.id, type: item.type, role: item.role, placement: item.placement, props: item.props, page };
+      askFirst(item, () => this.act(page, item.id, detail));
+    },
+    /**
+     * @this {Instance}
+     * @param {string} page
+     * @param {string} id
+     * @param {Record<string, unknown>} detail
+     */
+    act(page, id, detail) {
       if (typeof this.props.onAction === 'function') this.props.onAction(detail);
       if (!this.props.track) return;
       const client = registry.get(this.props.client);
       if (client && typeof client.track === 'function') {
         try {
-          client.track(page, item.id, 'click');
+          client.track(page, id, 'click');
         } catch (e) {
           // tracking must never break a tap
         }
       }
+    },
+    /** @this {Instance} */
+    onMore() {
+      this.setData({ moreOpen: !this.data.moreOpen });
+    },
+    /**
+     * @this {Instance}
+     * @param {{currentTarget: {dataset: {answer: string}}}} event
+     */
+    onPrompt(event) {
+      const answer = event.currentTarget.dataset.answer;
+      if (!isAnswer(answer)) return;
+      this.setData({ prompt: '' });
+      if (typeof this.props.onPrompt === 'function') this.props.onPrompt({ answer });
     },
   },
 });

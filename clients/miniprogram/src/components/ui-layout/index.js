@@ -15,6 +15,7 @@
  */
 const { viewModel } = require('./view-model');
 const { createImpressions } = require('./impressions');
+const { askFirst, isAnswer } = require('./elderly');
 const TYPES = require('./types');
 const registry = require('../../registry');
 
@@ -173,8 +174,30 @@ Component({
       const detail = {
         id: item.id, type: item.type, role: item.role, placement: item.placement, props: item.props, page,
       };
-      this.triggerEvent('action', detail);
-      this._report(item.id, 'click');
+      // elderly mode: a payment or a deletion (`props.confirm`) is confirmed first
+      askFirst(item, () => {
+        this.triggerEvent('action', detail);
+        this._report(item.id, 'click');
+      });
+    },
+    /**
+     * The page's "更多 More" entry (elderly mode) opens or closes what it folds.
+     * @this {LayoutInstance}
+     */
+    onMore() {
+      this.setData({ moreOpen: !this.data.moreOpen });
+    },
+    /**
+     * The one-time 长辈版 prompt answered: emits `prompt` `{answer: 'accepted' | 'declined'}`
+     * (store it with `client.patchSettings({elderly_prompt: answer})`) and hides the card.
+     * @this {LayoutInstance}
+     * @param {WechatMiniprogram.TouchEvent<{}, {}, {answer: string}>} event
+     */
+    onPrompt(event) {
+      const answer = event.currentTarget.dataset.answer;
+      if (!isAnswer(answer)) return;
+      this.setData({ prompt: '' });
+      this.triggerEvent('prompt', { answer });
     },
   },
 });

@@ -37,7 +37,12 @@
  * @property {boolean} pinned
  * @property {Record<string, unknown>} props
  * @property {number} index its position in the layout
- * @property {string} style inline: font size, line height, target size
+ * @property {string} style inline: font size, line height, target size; in elderly mode the
+ *   paragraph gap (`--ui-paragraph`), the gap around a target (`margin`) and a grid's columns
+ *   (`--ui-columns`)
+ * @property {string} spoken what a screen reader speaks: the server's `speech`, else the label
+ * @property {boolean} [folded] behind the "更多 More" entry (elderly mode): hidden until opened
+ * @property {boolean} [moreBefore] the first folded item: the More entry is drawn before it
  */
 /** @typedef {{side: string, items: Item[]}} Group */
 /** @typedef {ReturnType<typeof viewModel>} ViewModel */
@@ -89,12 +94,15 @@ function viewModel(layout) {
   /** @type {{mode: 'standard' | 'elderly', flow: Item[], topLeft: Item[], topRight: Item[],
    *   floating: Group[], bar: Group[], rootStyle: string, barStyle: string, floatingStyle: string,
    *   theme: Partial<LayoutTheme> & {palette: Required<LayoutPalette>}, title: string,
-   *   byId: Record<string, Item>}} */
+   *   byId: Record<string, Item>, more: Item[], moreLabel: string, prompt: string}} */
   const empty = { mode: 'standard', flow: [], topLeft: [], topRight: [], floating: [], bar: [], rootStyle: '', barStyle: '', floatingStyle: '',
-    theme: { motion: 'full', palette: paletteOf(null), direction: 'ltr' }, title: '', byId: {} };
+    theme: { motion: 'full', palette: paletteOf(null), direction: 'ltr' }, title: '', byId: {},
+    more: [], moreLabel: '', prompt: '' };
   if (!layout || !Array.isArray(layout.components)) return empty;
   /** @type {Partial<LayoutTheme>} */
   const source = layout.theme || {};
+  /** @type {{more_label?: string, prompt?: string} | null} */
+  const elderly = /** @type {any} */ (layout).elderly || null;
   const palette = paletteOf(source);
   const fontPx = px(source.font_px, 16);
   const lineHeight = px(source.line_height, 1.5);
@@ -114,6 +122,8 @@ function viewModel(layout) {
   const bar = { left: [], center: [], right: [] };
   /** @type {Record<string, Item>} */
   const byId = {};
+  /** @type {Item[]} folded behind the page's one "更多 More" entry (elderly mode) */
+  const more = [];
   let barTarget = 0;
   layout.components.forEach((component, index) => {
     if (!component || isHidden(component)) return;
@@ -122,14 +132,21 @@ function viewModel(layout) {
     const placement = component.placement || 'flow';
     const action = placement !== 'flow';
     const style = 'font-size:' + font + 'px;line-height:' + lineHeight + ';min-height:' + target + 'px;' +
-      (action ? 'min-width:' + target + 'px;' : '') + '--ui-target:' + target + 'px;';
+      (action ? 'min-width:' + target + 'px;' : '') + '--ui-target:' + target + 'px;' + elderlyStyle(component);
     /** @type {Item} */
     const item = {
       id: String(component.id), type: String(component.type), role: component.role || 'region',
       label: component.label || '', font_px: font, min_target_px: target, placement,
       pinned: !!component.pinned, props: component.props || {}, index, style,
+      spoken: (typeof component.speech === 'string' && component.speech) || component.label || '',
     };
     byId[item.id] = item;
+    if (component.folded === true && placement === 'flow') {
+      // drawn in place, hidden until the page's one "更多 More" entry (before the first) opens
+      item.folded = true;
+      item.moreBefore = !more.length;
+      more.push(item);
+    }
     if (BAR[placement]) {
       bar[BAR[placement]].push(item);
       barTarget = Math.max(barTarget, target);
@@ -167,7 +184,25 @@ function viewModel(layout) {
     theme,
     title: layout.title || '',
     byId,
+    more,
+    moreLabel: more.length ? String((elderly && elderly.more_label) || '更多 More') : '',
+    prompt: elderly && elderly.prompt === 'elderly_mode' ? 'elderly_mode' : '',
   };
+}
+
+/**
+ * Elderly mode's spacing and reflow as inline style: the paragraph gap, the free space around
+ * a tap target, a grid's column count.
+ * @param {Partial<LayoutComponent>} component
+ */
+function elderlyStyle(component) {
+  const c = /** @type {Record<string, any>} */ (component);
+  let style = '';
+  if (px(c.paragraph_px, 0)) style += '--ui-paragraph:' + px(c.paragraph_px, 0) + 'px;';
+  if (px(c.gap_px, 0)) style += 'margin:' + px(c.gap_px, 0) / 2 + 'px 0;--ui-gap:' + px(c.gap_px, 0) + 'px;';
+  const columns = c.props && Number(c.props.columns);
+  if (columns > 0 && columns < 13) style += '--ui-columns:' + Math.floor(columns) + ';';
+  return style;
 }
 
 module.exports = { viewModel, isHidden, paletteOf };
