@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 from tests.helpers.app import ELDERLY, bearer, make_app
 from uiserver.engine.hashing import rollout_bucket
 from uiserver.publishing.rollouts.model import Event, encode_schedule, with_event
-from uiserver.publishing.rollouts.scheduler import APPLY_GRACE_S
+from uiserver.publishing.rollouts.scheduler import APPLY_GRACE_S, RolloutAct
 from uiserver.store.base import ScheduleRow
 
 DESIGNER = bearer("ann", "designer")
@@ -155,6 +155,7 @@ def test_a_version_worse_for_elderly_users_only_is_rolled_back(sim: Sim) -> None
     view = sim.rollout()
     schedule_view = view["schedule"]
     assert schedule_view["status"] == "rolled_back"
+    assert [s["state"] for s in schedule_view["steps"]] == ["stopped", "next"]
     assert view["rollout"] is None and view["live_version"] == previous
     last = schedule_view["events"][-1]
     assert last["action"] == "rolled_back" and last["actor"] == "scheduler"
@@ -499,3 +500,69 @@ def test_a_later_start_that_meets_a_running_rollout_fails_and_says_why(sim: Sim)
     assert schedule["status"] == "failed"
     assert schedule["events"][-1]["action"] == "failed"
     assert "rolling out to 10%" in schedule["events"][-1]["reason"]
+
+
+def test_every_act_is_announced_once_to_the_observers(sim: Sim) -> None:
+    """The audit hook: `Scheduler.observers` hears each rollout act once, from the replica that
+    recorded it; an observer that fails stops nothing."""
+    heard: list[RolloutAct] = []
+
+    async def listen(act: RolloutAct) -> None:
+        heard.append(act)
+
+    async def broken(act: RolloutAct) -> None:
+        raise RuntimeError("observer down")
+
+    for client in sim.clients:
+        observers = client.app.service.scheduler.observers  # type: ignore[attr-defined]
+        observers += [broken, listen]
+    schedule = {"steps": [{"percent": 30, "min_minutes": 1, "min_exposed": 0}, {"percent": 100}]}
+    assert publish(sim, schedule).status_code == 201
+    sim.now += 120
+    assert sim.look() == 1
+    acts = [(a.action, a.actor, a.percent) for a in heard]
+    assert acts == [
+        ("scheduled", "ann", 0),
+        ("started", "ann", 30),
+        ("promoted", "scheduler", 100),
+    ]
+    assert all(a.page == PAGE and a.kind == "ramp" for a in heard)
+
+
+def test_one_step_of_100_and_a_promote_by_hand(sim: Sim) -> None:
+    response = publish(sim, {"steps": [{"percent": 100}]}, "Cart, at once")
+    assert response.status_code == 201, response.text
+    assert response.json()["rollout"] is None
+    assert response.json()["schedule"]["status"] == "completed"
+    assert publish(sim, {}, "Cart, ramped").status_code == 201
+    bo = bearer("bo", "designer")
+    assert sim.client(1).post(f"{BASE}/promote", headers=bo).status_code == 200
+    schedule = sim.rollout()["schedule"]
+    assert schedule["status"] == "completed"
+    assert (schedule["events"][-1]["action"], schedule["events"][-1]["actor"]) == ("promoted", "bo")
+
+
+def test_a_stale_base_schedules_nothing(sim: Sim) -> None:
+    body = {"template": new_version(sim, "Cart, stale"), "message": "m", "schedule": {}}
+    headers = {**DESIGNER, "If-Match": '"0123456789abcdef"'}
+    response = sim.client(0).post(f"{BASE}/publish", json=body, headers=headers)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "stale_base"
+    view = sim.rollout()
+    assert view["schedule"]["status"] == "failed" and view["rollout"] is None
+    assert publish(sim, {}).status_code == 201  # the page is free
+    response = sim.client(0).get("/v1/admin/templates/nowhere/rollout", headers=DESIGNER)
+    assert response.status_code == 404
+
+
+def test_a_change_is_not_reverted_over_a_later_publish(sim: Sim) -> None:
+    change = {"template": new_version(sim, "Cart, sale"), "at": START, "revert_at": START + 60}
+    response = sim.client(0).post(f"{BASE}/schedule", json=change, headers=DESIGNER)
+    assert response.status_code == 201, response.text
+    assert sim.rollout()["schedule"]["status"] == "running"  # published at once (at: now)
+    body = {"template": new_version(sim, "Cart, fixed"), "message": "fix"}
+    assert sim.client(1).post(f"{BASE}/publish", json=body, headers=DESIGNER).status_code == 201
+    sim.now += 61
+    assert sim.look() == 1
+    schedule = sim.rollout()["schedule"]
+    assert schedule["status"] == "completed"
+    assert schedule["events"][-1]["reason"].startswith("not reverted: version")

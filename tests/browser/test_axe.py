@@ -107,6 +107,29 @@ def test_console_page_has_no_violations(console: Page, server: Server, path: str
     assert_clean(console)
 
 
+def test_console_schedule_timeline_has_no_violations(console: Page, server: Server) -> None:
+    """History with a ramp schedule: steps, the timeline, the guardrail tables, pause."""
+    headers = {"Authorization": f"Bearer {server.designer_token}"}
+    template = httpx.get(f"{server.url}/v1/admin/templates/me", headers=headers).json()
+    published = httpx.post(
+        f"{server.url}/v1/admin/templates/me/publish",
+        headers=headers,
+        json={
+            "template": {**template["template"], "title": "Me, ramped"},
+            "message": "ramp",
+            "schedule": {},
+        },
+    )
+    assert published.status_code == 201, published.text
+    paused = httpx.post(f"{server.url}/v1/admin/templates/me/rollout/pause", headers=headers)
+    assert paused.status_code == 200
+    console.goto(server.url + "/designer/pages/me/history")
+    expect(console.get_by_role("heading", name="Timeline")).to_be_visible()
+    expect(console.get_by_role("button", name="Resume the schedule")).to_be_visible()
+    expect(console.get_by_text("Guardrails now", exact=False)).to_be_visible()
+    assert_clean(console)
+
+
 def test_console_error_states(console: Page, server: Server) -> None:
     """The editor showing refused-publish problems, and the import form showing an error."""
     console.goto(server.url + "/designer/pages/cart")

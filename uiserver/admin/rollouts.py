@@ -43,7 +43,7 @@ class StepView(msgspec.Struct):
     percent: int
     min_minutes: float
     min_exposed: int
-    state: str  # done, current, next
+    state: str  # done, current, stopped (rolled back, cancelled, failed there), next
 
 
 class ScheduleView(msgspec.Struct):
@@ -93,19 +93,19 @@ DEFAULTS_SHOWN: dict[str, Any] = {
 }
 
 
+def _state(schedule: Schedule, index: int) -> str:
+    """A step's state: done, current, stopped (where a ramp was rolled back, cancelled or
+    failed), next."""
+    if schedule.status == "completed" or index < schedule.step:
+        return "done"
+    if index > schedule.step or not schedule.started:
+        return "next"
+    return "current" if schedule.status in ("running", "paused") else "stopped"
+
+
 def view(schedule: Schedule) -> ScheduleView:
     steps = [
-        StepView(
-            i,
-            s.percent,
-            s.min_minutes,
-            s.min_exposed,
-            "current"
-            if i == schedule.step and schedule.status in ("running", "paused")
-            else "done"
-            if i < schedule.step or schedule.status == "completed"
-            else "next",
-        )
+        StepView(i, s.percent, s.min_minutes, s.min_exposed, _state(schedule, i))
         for i, s in enumerate(schedule.steps)
     ]
     ramp = schedule.kind == "ramp" and schedule.started
@@ -164,7 +164,8 @@ async def publish_ramp(
 async def schedule_change(
     scheduler: Scheduler, page: str, template: Template, author: str, message: str, body: Any
 ) -> Schedule:
-    """A scheduled change (`at`, `revert_at`); Invalid, Conflict `schedule_conflict`."""
+    """A scheduled change (`at`, `revert_at`); Invalid, Conflict `schedule_conflict`. Nothing
+    is published now, so no other conflict can arise yet (one at `at` fails the schedule)."""
     try:
         at, revert_at = parse_change(body, scheduler.clock())
     except ScheduleError as exc:
@@ -173,8 +174,6 @@ async def schedule_change(
         schedule, _ = await scheduler.create_change(page, template, author, message, at, revert_at)
     except ScheduleConflict as exc:
         raise schedule_conflict(exc) from None
-    except TemplateConflict as exc:
-        raise await conflict(scheduler.publisher, page, exc) from None
     return schedule
 
 
