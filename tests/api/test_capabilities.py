@@ -17,6 +17,8 @@ from starlette.testclient import TestClient
 from tests.helpers.app import ROOT, bearer, make_app
 from uiserver.catalog import load_catalog
 from uiserver.engine.capability import default_types, types_hash
+from uiserver.serving.pages import NotDrawable
+from uiserver.store.base import StoreUnavailable
 
 ADMIN = bearer("ops", "admin")
 
@@ -186,3 +188,55 @@ def test_publishing_warns_when_recent_clients_cannot_draw_a_type(
     assert warnings["notice_bar"]["fallback"] == "section_title"
     assert warnings["flash_sale"]["fallback"] is None
     assert "75%" in warnings["flash_sale"]["message"]
+
+
+@pytest.fixture
+def sqlite_app(tmp_path: Path, components: Path) -> Iterator[TestClient]:
+    with TestClient(make_app(tmp_path / "d", components_dir=components)) as client:
+        yield client
+
+
+def test_no_drawable_layout_is_a_406_and_a_failing_store_a_503(
+    sqlite_app: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = sqlite_app.app.service  # type: ignore[attr-defined]
+
+    def refuse(live: Any, can_draw: frozenset[str]) -> NotDrawable:
+        return NotDrawable(live.record.page, "a fallback does not compile")
+
+    monkeypatch.setattr(service.live, "_substituted", refuse)
+    refused = layout(sqlite_app, "r=1.0.0")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (406, "not_drawable")
+    assert "does not compile" in refused.json()["error"]["message"]
+    assert layout(sqlite_app, "r=2.0.0").status_code == 200  # draws everything: no fallback
+
+    async def down(digest: str) -> None:
+        raise StoreUnavailable("redis: down")
+
+    monkeypatch.setattr(service.store.capabilities, "registered_types", down)
+    unavailable = layout(sqlite_app, "r=2.0.0;t=0badf00d")
+    assert (unavailable.status_code, unavailable.json()["error"]["code"]) == (503, "unavailable")
+
+
+def test_a_full_registry_is_a_409(sqlite_app: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("uiserver.store.sqlite.capabilities.MAX_TYPE_LISTS", 0)
+    full = sqlite_app.post(
+        "/v1/capabilities", json={"renderer": "1.0.0", "types": ["x"]}, headers=bearer("a")
+    )
+    assert (full.status_code, full.json()["error"]["code"]) == (409, "registry_full")
+
+
+def test_substituted_compilations_are_bounded_per_version(
+    sqlite_app: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("uiserver.serving.pages.MAX_DRAWN", 1)
+    service = sqlite_app.app.service  # type: ignore[attr-defined]
+    live = service.live.pages["home"]
+    every = frozenset(service.catalog.types)
+    first = service.live.for_client(live, every - {"notice_bar"})
+    again = service.live.for_client(live, every - {"notice_bar"})
+    assert first is again  # compiled once
+    other = service.live.for_client(live, every - {"coupon_strip"})
+    assert other is not None and other is not first
+    assert list(live.drawn) == [every - {"coupon_strip"}]
+    assert service.live.for_client(live, every) is None  # draws every type: the live version
