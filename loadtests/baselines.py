@@ -138,7 +138,8 @@ class Measurer:
 
     A shared machine drifts (other tenants, frequency scaling), so targets are measured in
     rounds, in a rotating order, and the ratios are taken per round (paired) before the median:
-    a slow minute then hurts both sides of a ratio instead of one.
+    a slow minute then hurts both sides of a ratio instead of one. Each target gets one
+    discarded `warmup` run before its first round.
     """
 
     out: Path
@@ -198,7 +199,7 @@ class Measurer:
             shift = number % len(targets)
             for target in targets[shift:] + targets[:shift]:
                 script = scripts[target.name]
-                if self.warmup:
+                if self.warmup and number == 0:  # once per target: the run stays short
                     self.wrk(f"{target.name} warm-up", target.base_url, script, self.warmup)
                 before = scrape(uiserver_url) if target.server == "uiserver" else None
                 result = self.wrk(target.name, target.base_url, script, self.duration)

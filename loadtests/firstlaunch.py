@@ -29,7 +29,7 @@ import httpx
 
 from loadtests.baselines import Row
 from loadtests.memcheck import launch_all
-from loadtests.servers import Pinning, cpu_seconds
+from loadtests.servers import Pinning, cpu_seconds, die_with_parent
 from loadtests.wrkbench import run_wrk, write_requests, write_script
 
 # (category, regex over one frame "function (file:line)"). A sample belongs to the specific
@@ -129,6 +129,7 @@ def profile_first_launch(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=die_with_parent(),
     )
     try:
         time.sleep(1.0)  # py-spy attached

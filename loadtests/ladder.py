@@ -18,11 +18,13 @@ server pinned to the server core, with the same requests (path, Authorization, I
                              request a different user (`bulkseed.FreshUsers`; a run that
                              would reuse a user is flagged)
 
-uiserver runs as `uiserver serve` (uvicorn) and as `granian --interface asgi --factory` on its
-app factory, on SQLite and on Redis (a private redis-server on the server core, so its CPU is
-counted against the server core too). Ratios are taken within each round (paired) and the
-median is reported with the range: `x nginx` for every rung, and first launch / warm GET of the
-same server and store.
+uiserver runs as `uiserver serve --server uvicorn` (ASGI), as `uiserver serve --server granian`
+(RSGI, `uiserver/http/rsgi.py`) and, with `--ladder-servers ...,granian-asgi`, as `granian
+--interface asgi --factory` on its app factory (the ASGI path on granian), on SQLite and on
+Redis (a private redis-server on the server core, so its CPU is counted against the server
+core too). Ratios are taken within each round (paired) and the median is reported with the
+range: `x nginx` and `x raw RSGI` for every rung, and first launch / warm GET of the same
+server and store.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ from loadtests.servers import (
 from loadtests.wrkbench import WrkResult, run_wrk, write_requests, write_script
 
 PAGE = "home"
+# First launches per second assumed before a rung was measured (sizes its first slice of
+# never-seen users; later slices follow the best measured rate, 1.3x).
+GUESS_RPS = 8_000.0
 REFERENCE_QUERY = "device=phone&width=375&dark=0"
 TOKEN_TTL = 6 * 3600
 
@@ -108,13 +113,15 @@ class Driver:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.checks: list[str] = []
         self.expected_rps: dict[str, float] = {}  # per first-launch rung: best rate seen
+        self.scale = 1.0  # < 1 when the store has fewer never-seen users than the phases need
         self._runs = 0
 
     def first_launch_slice(self, fresh: bulkseed.FreshUsers, seconds: float, rung: str) -> int:
         """How many never-seen users a run of `seconds` needs (1.3x the rung's best rate so
-        far, 8,000/s before any), or what is left (a repeat is then flagged)."""
-        need = math.ceil(self.expected_rps.get(rung, 8_000.0) * seconds * 1.3) + 1_000
-        return max(1, min(need, fresh.left))
+        far, `GUESS_RPS` before any), scaled by `self.scale` when the store holds fewer than
+        the phases chosen need (`fresh_need`), and never more than what is left (0: none)."""
+        need = math.ceil(self.expected_rps.get(rung, GUESS_RPS) * seconds * 1.3) + 1_000
+        return min(math.ceil(need * self.scale), fresh.left)
 
     def script(self, name: str, rows: list[Row]) -> Path:
         requests = self.folder / f"{name}.tsv"
@@ -124,9 +131,10 @@ class Driver:
     def wrk(self, rung: Rung, duration: str, script: Path | None = None) -> WrkResult:
         rows = None
         if rung.fresh is not None:  # never the same user twice: size the slice by the rate
-            rows = rung.fresh.take(
-                self.first_launch_slice(rung.fresh, _seconds(duration), rung.name)
-            )
+            count = self.first_launch_slice(rung.fresh, _seconds(duration), rung.name)
+            if count == 0:
+                raise RuntimeError(f"{rung.name}: no never-seen users left (grow --ladder-users)")
+            rows = rung.fresh.take(count)
             self._runs += 1
             script = self.script(f"{rung.name}-{self._runs}", rows)
         assert script is not None
@@ -180,20 +188,35 @@ class Driver:
         results: dict[str, list[WrkResult]] = {r.name: [] for r in rungs}
         for number in range(self.s.rounds):
             shift = (number * 5) % len(rungs)
-            for rung in rungs[shift:] + rungs[:shift]:
-                script = scripts.get(rung.name)
-                if self.s.warmup:
-                    self.wrk(rung, self.s.warmup, script)
-                before = scrape(rung.base_url) if rung.uiserver else None
-                result = self.wrk(rung, self.s.duration, script)
-                if before is not None:
-                    self._cross_check(rung, result, delta(before, scrape(rung.base_url)))
-                results[rung.name].append(result)
-                self.progress(
-                    f"  ladder round {number + 1}/{self.s.rounds} {rung.name}: "
-                    f"{result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms"
+            got: dict[str, WrkResult] = {}
+            try:
+                for rung in rungs[shift:] + rungs[:shift]:
+                    got[rung.name] = self._measure(rung, scripts.get(rung.name))
+                    self.progress(
+                        f"  ladder round {number + 1}/{self.s.rounds} {rung.name}: "
+                        f"{got[rung.name].rps:,.0f} req/s, p99 {got[rung.name].p99_ms:.2f} ms"
+                    )
+            except Exception as exc:
+                if number == 0:
+                    raise
+                # Keep the complete rounds (ratios are paired within a round) and say why.
+                self.checks.append(
+                    f"ERROR: round {number + 1} stopped ({exc}); {number} complete round(s) kept"
                 )
+                self.progress(self.checks[-1])
+                break
+            for name, result in got.items():
+                results[name].append(result)
         return results
+
+    def _measure(self, rung: Rung, script: Path | None) -> WrkResult:
+        if self.s.warmup:
+            self.wrk(rung, self.s.warmup, script)
+        before = scrape(rung.base_url) if rung.uiserver else None
+        result = self.wrk(rung, self.s.duration, script)
+        if before is not None:
+            self._cross_check(rung, result, delta(before, scrape(rung.base_url)))
+        return result
 
     def _cross_check(self, rung: Rung, result: WrkResult, change: dict[str, float]) -> None:
         if rung.fresh is not None:
@@ -237,8 +260,36 @@ def warm_up(base_url: str, rows: list[Row]) -> tuple[list[Row], bytes, str]:
     return [row for row, _ in kept], body, kept[0][1]
 
 
+def fresh_need(s: LadderSettings, profile_seconds: float, publish_users: int) -> int:
+    """Never-seen users the phases chosen may use, at most: every first-launch wrk run of the
+    ladder (warm-up and measurement, each round, each uiserver), each first-launch profile,
+    the publish pass, sized as `Driver.first_launch_slice` sizes them before any rate is known
+    (`GUESS_RPS`), plus the probes."""
+    rungs = len(s.stores) * len(s.servers)
+    per_run = [_seconds(s.duration), *([_seconds(s.warmup)] if s.warmup else [])]
+    ladder = sum(math.ceil(GUESS_RPS * sec * 1.3) + 1_000 for sec in per_run) * s.rounds
+    profile = math.ceil(GUESS_RPS * profile_seconds * 1.3) + 1_000 if profile_seconds > 0 else 0
+    return rungs * (ladder + profile + 1) + publish_users
+
+
+def fresh_scale(
+    s: LadderSettings, profile_seconds: float, publish_users: int
+) -> tuple[float, int, int]:
+    """(scale for every rate-sized slice, users needed at most, never-seen users the store
+    will have). The publish pass's users are an exact count: kept aside first, never scaled."""
+    need = fresh_need(s, profile_seconds, publish_users)
+    have = max(0, s.users - s.warm_clients)
+    if need <= have:
+        return 1.0, need, have
+    return max(0, have - publish_users) / (need - publish_users), need, have
+
+
 def run_ladder(
-    out: Path, pin: Pinning, s: LadderSettings, progress: Callable[[str], None]
+    out: Path,
+    pin: Pinning,
+    s: LadderSettings,
+    progress: Callable[[str], None],
+    scale: float = 1.0,
 ) -> dict[str, Any]:
     """Seed, start every server on the server core, run the interleaved rounds, summarize.
     Leaves the uiserver processes' figures in the result; stops everything it started."""
@@ -247,6 +298,7 @@ def run_ladder(
     procs: list[Proc] = []
     stats: dict[str, Any] = {"settings": vars(s), "seeding": {}}
     driver = Driver(out, pin, s, progress)
+    driver.scale = scale
     try:
         store_urls = _seed_stores(out, pin, s, procs, stats, progress)
         fresh = bulkseed.FreshUsers(s.users, s.seed, s.warm_clients, secret)
@@ -259,10 +311,10 @@ def run_ladder(
                 port = free_port()
                 env = server_env(secret, {"UISERVER_STORE": url} if url else None)
                 log = out / f"uiserver-{server}-{store}.log"
-                if server == "uvicorn":
-                    proc = start_uiserver(data_dir, port, s.workers, pin, log, env)
-                else:
+                if server == "granian-asgi":
                     proc = start_uiserver_granian(data_dir, port, s.workers, pin, log, env, url)
+                else:
+                    proc = start_uiserver(data_dir, port, s.workers, pin, log, env, server)
                 procs.append(proc)
                 base = f"http://127.0.0.1:{port}"
                 kept, got_body, got_etag = warm_up(base, rows)
@@ -500,6 +552,8 @@ def summarize(rungs: list[Rung], results: dict[str, list[WrkResult]]) -> dict[st
         }
         if "nginx" in results:
             row["vs_nginx"] = _paired(results, rung.name, "nginx")
+        if "raw_rsgi_granian" in results:
+            row["vs_raw_rsgi"] = _paired(results, rung.name, "raw_rsgi_granian")
         if rung.warm_of:
             row["vs_warm_get"] = _paired(results, rung.name, rung.warm_of)
         table.append(row)
@@ -509,18 +563,15 @@ def summarize(rungs: list[Rung], results: dict[str, list[WrkResult]]) -> dict[st
 def ladder_lines(stats: dict[str, Any]) -> list[str]:
     """The ladder as a markdown table (the console prints the same lines)."""
     lines = [
-        "| what serves it | req/s (median round) | rounds | vs nginx (paired) | vs its warm GET |",
-        "|---|---|---|---|---|",
+        "| what serves it | req/s (median round) | rounds | vs nginx (paired) "
+        "| vs raw RSGI (paired) | vs its warm GET |",
+        "|---|---|---|---|---|---|",
     ]
     for row in stats.get("ladder", []):
-        nginx = row.get("vs_nginx")
-        warm = row.get("vs_warm_get")
-        lines.append(
-            f"| {row['label']} | {row['rps']:,} | "
-            f"{', '.join(f'{x:,}' for x in row['rounds_rps'])} | "
-            + (f"{nginx['median']:.2f} ({nginx['min']:.2f}-{nginx['max']:.2f})" if nginx else "")
-            + " | "
-            + (f"{warm['median']:.2f} ({warm['min']:.2f}-{warm['max']:.2f})" if warm else "")
-            + " |"
-        )
+        cells = [
+            f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})" if r else ""
+            for r in (row.get("vs_nginx"), row.get("vs_raw_rsgi"), row.get("vs_warm_get"))
+        ]
+        rounds = ", ".join(f"{x:,}" for x in row["rounds_rps"])
+        lines.append(f"| {row['label']} | {row['rps']:,} | {rounds} | " + " | ".join(cells) + " |")
     return lines

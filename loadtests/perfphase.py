@@ -14,7 +14,14 @@ import httpx
 
 from loadtests.firstlaunch import profile_first_launch, publish_pass, pyspy_available
 from loadtests.hostile import hostile_check
-from loadtests.ladder import LadderSettings, Rung, run_ladder, stop_ladder
+from loadtests.ladder import (
+    GUESS_RPS,
+    LadderSettings,
+    Rung,
+    fresh_scale,
+    run_ladder,
+    stop_ladder,
+)
 from loadtests.servers import Pinning, Proc, cpu_seconds
 
 
@@ -35,49 +42,114 @@ def settings_from(args: argparse.Namespace) -> LadderSettings:
 
 
 def perf_phase(
-    args: argparse.Namespace, pin: Pinning, progress: Callable[[str], None]
+    args: argparse.Namespace, pin: Pinning, progress: Callable[[str], None], stats: dict[str, Any]
 ) -> dict[str, Any]:
+    """Fills `stats` as it goes (the caller holds it), so a phase that fails, or a run
+    interrupted, still leaves what was measured before it; a failed phase after the ladder is
+    noted in `stats["errors"]` and the next phase runs."""
     out = args.out / "ladder"
     s = settings_from(args)
+    scale, need, have = fresh_scale(s, args.profile_seconds, args.publish_pass_users)
+    stats["fresh_users"] = {"available": have, "needed_at_most": need, "scale": round(scale, 3)}
+    if scale < 1:
+        progress(
+            f"ladder: NOTE --ladder-users {s.users:,} leaves {have:,} never-seen users; the "
+            f"phases chosen use up to {need:,} (first launches sized at {GUESS_RPS:,.0f}/s "
+            f"until measured), so every first-launch slice of the ladder and the profiles is cut "
+            f"to {scale:.0%} of its size, the publish pass's {args.publish_pass_users:,} kept "
+            "aside (a run that runs out repeats users, and says so)"
+        )
     progress(
         f"ladder: {s.users:,} users per store ({', '.join(s.stores)}), uiserver on "
         f"{', '.join(s.servers)}, {s.rounds} round(s) of {s.duration}"
     )
-    stats = run_ladder(out, pin, s, progress)
+    stats.update(run_ladder(out, pin, s, progress, scale))
     try:
         live = stats["_live"]
         firsts: list[Rung] = [r for r in live["rungs"] if r.fresh is not None]
-        redis = next((p for p in live["procs"] if p.name == "redis"), None)
-        if args.profile_seconds > 0 and pyspy_available():
-            stats["profiles"] = [
-                _profile(args, out, pin, rung, live, redis, progress) for rung in firsts
-            ]
-        elif args.profile_seconds > 0:
-            stats["profiles_note"] = "py-spy is not installed (pip install -e .[bench])"
-        stats["events_cost"] = [
-            _events_cost(rung, live["secret"], redis, args.events_batches, s.users)
-            for rung in firsts
-            if "uvicorn" in rung.name
+        later: list[tuple[str, Callable[[], None]]] = [
+            ("profiles", lambda: _profiles(args, out, pin, live, firsts, progress, stats)),
+            ("events_cost", lambda: _all_events(args, live, firsts, s.users, stats)),
+            ("publish_pass", lambda: _publish(args, out, pin, live, firsts, progress, stats)),
         ]
-        if args.publish_pass_users > 0 and firsts:
-            from uiserver.auth import mint_token
-
-            rung = firsts[0]
-            progress(f"publish pass on {rung.label.split(',')[0]}")
-            stats["publish_pass"] = publish_pass(
-                out,
-                pin,
-                rung.base_url,
-                live["fresh"].take(args.publish_pass_users),
-                mint_token(live["secret"], "bench-designer", "designer", 3600),
-                args.wrk_connections,
-                progress,
-            )
+        for name, phase in later:
+            try:
+                phase()
+            except Exception as exc:
+                stats.setdefault("errors", []).append(f"{name}: {type(exc).__name__}: {exc}")
+                progress(f"ERROR in {name}: {exc}; going on with the next phase")
     finally:
         stop_ladder(stats)
     if args.hostile_duration > 0:
         stats["hostile"] = hostile_check(out, pin, args.hostile_duration, progress)
     return stats
+
+
+def _profiles(
+    args: argparse.Namespace,
+    out: Any,
+    pin: Pinning,
+    live: dict[str, Any],
+    firsts: list[Rung],
+    progress: Callable[[str], None],
+    stats: dict[str, Any],
+) -> None:
+    if args.profile_seconds <= 0:
+        return
+    if not pyspy_available():
+        stats["profiles_note"] = "py-spy is not installed (pip install -e .[bench])"
+        return
+    redis = next((p for p in live["procs"] if p.name == "redis"), None)
+    stats["profiles"] = []
+    for rung in firsts:
+        stats["profiles"].append(_profile(args, out, pin, rung, live, redis, progress))
+
+
+def _all_events(
+    args: argparse.Namespace,
+    live: dict[str, Any],
+    firsts: list[Rung],
+    users: int,
+    stats: dict[str, Any],
+) -> None:
+    redis = next((p for p in live["procs"] if p.name == "redis"), None)
+    stats["events_cost"] = []
+    for rung in firsts:
+        if "uvicorn" in rung.name and args.events_batches > 0:
+            stats["events_cost"].append(
+                _events_cost(rung, live["secret"], redis, args.events_batches, users)
+            )
+
+
+def _publish(
+    args: argparse.Namespace,
+    out: Any,
+    pin: Pinning,
+    live: dict[str, Any],
+    firsts: list[Rung],
+    progress: Callable[[str], None],
+    stats: dict[str, Any],
+) -> None:
+    if args.publish_pass_users <= 0 or not firsts:
+        return
+    from uiserver.auth import mint_token
+
+    fresh = live["fresh"]
+    users = min(args.publish_pass_users, fresh.left)
+    if users == 0:
+        stats["publish_pass_note"] = "no never-seen users left (grow --ladder-users)"
+        return
+    rung = firsts[0]
+    progress(f"publish pass on {rung.label.split(',')[0]} ({users:,} users)")
+    stats["publish_pass"] = publish_pass(
+        out,
+        pin,
+        rung.base_url,
+        fresh.take(users),
+        mint_token(live["secret"], "bench-designer", "designer", 3600),
+        args.wrk_connections,
+        progress,
+    )
 
 
 def _redis_calls(url: str) -> int:
@@ -103,7 +175,10 @@ def _profile(
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
     seconds = args.profile_seconds
-    rows = live["fresh"].take(live["driver"].first_launch_slice(live["fresh"], seconds, rung.name))
+    count = live["driver"].first_launch_slice(live["fresh"], seconds, rung.name)
+    if count == 0:
+        return {"label": rung.label.split(",")[0], "error": "no never-seen users left"}
+    rows = live["fresh"].take(count)
     calls = _redis_calls(rung.store_url) if rung.store_url else 0
     redis_cpu = cpu_seconds(redis.pid) if redis and rung.store_url else 0.0
     result = profile_first_launch(

@@ -6,8 +6,11 @@ from typing import Any
 
 from loadtests.ladder import ladder_lines
 
-# Targets: warm GET >= 0.5x nginx, 304 >= 0.6x nginx, first launch >= 0.5x its warm GET.
-TARGETS = {"_get": ("vs_nginx", 0.5), "_304": ("vs_nginx", 0.6), "_first": ("vs_warm_get", 0.5)}
+# Targets (issue 26): a warm GET >= 0.85x a raw RSGI app serving the same bytes on granian
+# (nginx is 2-4x faster on a quiet machine than on a busy one, so its ratios do not carry over:
+# the raw RSGI app is the honest ceiling for Python here), a first launch >= 0.3x its warm GET.
+TARGETS = {"_get": ("vs_raw_rsgi", 0.85), "_first": ("vs_warm_get", 0.3)}
+WHAT = {"vs_nginx": "nginx", "vs_raw_rsgi": "raw RSGI", "vs_warm_get": "warm GET"}
 
 
 def perf_headline(perf: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -17,9 +20,12 @@ def perf_headline(perf: dict[str, Any] | None) -> list[dict[str, Any]]:
     for row in perf.get("ladder", []):
         nginx = row.get("vs_nginx")
         shown = f"{row['rps']:,} req/s" + (f", {nginx['median']:.2f}x nginx" if nginx else "")
+        rsgi = row.get("vs_raw_rsgi")
+        if rsgi and row["name"].startswith("ui_"):
+            shown += f", {rsgi['median']:.2f}x raw RSGI ({rsgi['min']:.2f}-{rsgi['max']:.2f})"
         warm = row.get("vs_warm_get")
         if warm:
-            shown += f", {warm['median']:.2f}x its warm GET"
+            shown += f", {warm['median']:.2f}x its warm GET ({warm['min']:.2f}-{warm['max']:.2f})"
         line: dict[str, Any] = {
             "name": f"ladder: {row['label']}",
             "value": row["rps"],
@@ -29,8 +35,7 @@ def perf_headline(perf: dict[str, Any] | None) -> list[dict[str, Any]]:
         }
         for suffix, (key, target) in TARGETS.items():
             if row["name"].startswith("ui_") and row["name"].endswith(suffix) and row.get(key):
-                what = "nginx" if key == "vs_nginx" else "warm GET"
-                line["target"] = f">= {target}x {what}"
+                line["target"] = f">= {target}x {WHAT[key]}"
                 line["ok"] = row[key]["median"] >= target
         lines.append(line)
     for profile in perf.get("profiles", []):

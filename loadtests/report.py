@@ -171,7 +171,8 @@ def plot_cache(
 
 
 def plot_baselines(baselines: dict[str, dict[str, Any]], path: Path) -> Path | None:
-    """Requests/s of every wrk target, side by side."""
+    """Requests/s of every wrk target, side by side: a bar at the median round, and a dot for
+    every round (rounds can differ several-fold on a shared machine; the bar alone hides it)."""
     order = [
         k
         for k in ("nginx_get", "nginx_304", "bare_get", "bare_304", "uiserver_get", "uiserver_304")
@@ -182,12 +183,25 @@ def plot_baselines(baselines: dict[str, dict[str, Any]], path: Path) -> Path | N
     fig, ax = plt.subplots(figsize=(8, 4))
     colours = {"nginx": "#888888", "bare": "#4C72B0", "uiserver": "#C4320A"}
     bars = ax.bar(
-        order, [baselines[k]["rps"] for k in order], color=[colours[k.split("_")[0]] for k in order]
+        order,
+        [baselines[k]["rps"] for k in order],
+        color=[colours[k.split("_")[0]] for k in order],
+        alpha=0.6,
+        label="median round",
     )
-    for bar, key in zip(bars, order, strict=True):
+    for number, (bar, key) in enumerate(zip(bars, order, strict=True)):
+        rounds = baselines[key].get("rounds_rps") or [baselines[key]["rps"]]
+        ax.scatter(
+            [number] * len(rounds),
+            rounds,
+            color="black",
+            s=14,
+            zorder=3,
+            label="each round" if number == 0 else None,
+        )
         ax.annotate(
             f"{baselines[key]['rps']:,.0f}",
-            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            (bar.get_x() + bar.get_width() / 2, max(rounds)),
             ha="center",
             va="bottom",
             fontsize=9,
@@ -195,6 +209,7 @@ def plot_baselines(baselines: dict[str, dict[str, Any]], path: Path) -> Path | N
     ax.set(ylabel="requests/s", title="wrk: same requests, same tool, server pinned to one core")
     ax.tick_params(axis="x", labelrotation=15)
     ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
     return _save(fig, path)
 
 

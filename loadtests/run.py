@@ -69,7 +69,9 @@ from loadtests.servers import (  # noqa: E402
     choose_pinning,
     cpu_seconds,
     free_port,
+    record_processes,
     server_env,
+    stop_all,
 )
 from loadtests.servers import start_uiserver as _start_uiserver  # noqa: E402
 from loadtests.wrkbench import wrk_available  # noqa: E402
@@ -145,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="CI mode: seconds-long baselines, frequent settings changes and "
         "publishes so the checks run; figures are not meaningful",
     )
-    p.add_argument("--wrk-duration", default=None, help="per wrk run (default 5s)")
+    p.add_argument(
+        "--wrk-duration", default=None, help="per wrk run (default 1s; 5s with the ladder)"
+    )
     p.add_argument(
         "--rounds",
         type=int,
@@ -213,7 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="users bulk-seeded into each ladder store (default 1000000)",
     )
     p.add_argument("--ladder-stores", default="sqlite,redis")
-    p.add_argument("--ladder-servers", default="uvicorn,granian")
+    p.add_argument(
+        "--ladder-servers",
+        default="uvicorn,granian",
+        help="uiserver rungs: uvicorn (ASGI), granian (RSGI), granian-asgi (the factory on "
+        "granian's ASGI interface)",
+    )
     p.add_argument(
         "--ladder-warm-clients",
         type=int,
@@ -257,7 +266,9 @@ def apply_mode_defaults(args: argparse.Namespace) -> None:
     """Smoke runs must exercise every check within seconds; full runs model real rates."""
     smoke = args.smoke
     if args.wrk_duration is None:
-        args.wrk_duration = "1s" if smoke else "5s"
+        # A default run stays within about a minute of --duration: 6 baseline targets x 3
+        # rounds of 1 s (+ one 1 s warm-up each, 24 s in all); the ladder is a long run.
+        args.wrk_duration = "5s" if (args.ladder or args.ladder_only) and not smoke else "1s"
     if args.rounds is None:
         args.rounds = 1 if smoke else 3
     if args.settings_share is None:
@@ -371,10 +382,12 @@ def run_locust(
     proc = Proc("locust", pin.load(argv), out / "locust.log", env=env)
     deadline = time.monotonic() + seconds(args.duration) + 120
     cpu = CpuWindow(server_pid, proc.pid)
+    ticks = 0
     try:
         while proc.alive() and time.monotonic() < deadline:
-            time.sleep(5 if not args.smoke else 1)
-            if _locust_progress(prefix, progress):
+            time.sleep(1)  # polled every second: the run ends when locust does
+            ticks += 1
+            if _locust_progress(prefix, progress, ticks % 5 == 0 or args.smoke):
                 cpu.sample()
     finally:
         proc.stop(timeout=30)
@@ -416,11 +429,13 @@ class CpuWindow:
         return {k: (self.last[1][k] - self.first[1][k]) / wall for k in self.pids}
 
 
-def _locust_progress(prefix: Path, progress: Progress) -> bool:
-    """Print the newest history line; True once load is flowing."""
+def _locust_progress(prefix: Path, progress: Progress, show: bool = True) -> bool:
+    """Print the newest history line (when `show`); True once load is flowing."""
     points = [p for p in history(Path(f"{prefix}_stats_history.csv")) if p["rps"] > 0]
     if not points:
         return False
+    if not show:
+        return True
     last = points[-1]
     progress(
         f"  locust: {last['users']:.0f} users, {last['rps']:,.0f} req/s, "
@@ -428,6 +443,39 @@ def _locust_progress(prefix: Path, progress: Progress) -> bool:
         f"failures/s {last['fps']:.1f}"
     )
     return True
+
+
+# Steady: over the last third of the time after every user was spawned, requests/s within
+# this share of the middle third's (locust's rate is a sliding window of ~10 s, so a short run
+# is still climbing when it ends).
+STEADY_TOLERANCE = 0.10
+
+
+def steady_state(points: list[dict[str, float]], users: int) -> dict[str, Any]:
+    """Whether locust's throughput settled: {"steady": bool, "note": str, ...}."""
+    full = [p for p in points if p["users"] >= users and p["rps"] > 0]
+    if not full:
+        return {"steady": False, "note": f"locust never ran all {users} users with load flowing"}
+    span = full[-1]["t"] - full[0]["t"]
+    third = len(full) // 3
+    if third < 2:
+        return {
+            "steady": False,
+            "note": f"only {span:.0f} s of load after all users were spawned: too short to "
+            "reach a steady state (run longer: --duration)",
+        }
+    middle = sum(p["rps"] for p in full[third : 2 * third]) / third
+    last = sum(p["rps"] for p in full[-third:]) / third
+    change = (last - middle) / middle if middle else 0.0
+    steady = abs(change) <= STEADY_TOLERANCE
+    note = (
+        f"steady: {middle:,.0f} -> {last:,.0f} req/s over the last two thirds"
+        if steady
+        else f"throughput still {'climbing' if change > 0 else 'falling'} at the end "
+        f"({middle:,.0f} -> {last:,.0f} req/s, {change:+.0%}): locust never reached a steady "
+        "state (run longer: --duration)"
+    )
+    return {"steady": steady, "note": note, "middle_rps": middle, "last_rps": last}
 
 
 def locust_summary(prefix: Path, checks: dict[str, int]) -> dict[str, Any]:
@@ -522,6 +570,17 @@ def headline(stats: dict[str, Any]) -> list[dict[str, Any]]:
                 "ok": p99 < TARGETS["p99_ms"],
             }
         )
+        steady = locust.get("steady_state")
+        if steady:
+            lines.append(
+                {
+                    "name": "locust steady state",
+                    "value": steady["steady"],
+                    "shown": steady["note"],
+                    "target": "steady",
+                    "ok": steady["steady"],
+                }
+            )
         lines.append(
             {
                 "name": "locust failures",
@@ -652,10 +711,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"output in {out}; {pin.describe()}; machine {100 * stats['busy_before']:.0f}% "
         "busy before starting (other work)"
     )
+    record_processes(out / "processes.log")
+    try:
+        phases(args, stats, pin, progress)
+    except BaseException as exc:
+        stats["error"] = f"{type(exc).__name__}: {exc}"
+        progress(f"the run failed ({stats['error']}); writing what was measured")
+        raise
+    finally:
+        stopped = stop_all()
+        if stopped:
+            stats["stopped_at_end"] = stopped
+        record_processes(None)
+        stats["loadavg_end"] = loadavg()
+        stats["busy_after"] = busy_share()
+        stats["headline"] = headline(stats)
+        finish(out, stats, progress)
+    return stats
+
+
+def phases(
+    args: argparse.Namespace, stats: dict[str, Any], pin: Pinning, progress: Progress
+) -> None:
+    """Every phase the options ask for, filling `stats` as each one ends."""
     if args.ladder or args.ladder_only:
         from loadtests.perfphase import perf_phase
 
-        stats["perf"] = perf_phase(args, pin, progress)
+        perf_phase(args, pin, progress, stats.setdefault("perf", {}))
         if args.ladder_only:
             stats["engine"] = run_engine_bench(pin, progress, args.smoke)
     if args.ladder_only:
@@ -674,11 +756,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stats["baselines_note"] = "--memory-only"
     if args.memory_check or args.memory_only:
         stats["memory"] = run_memory(args, pin, progress)
-    stats["loadavg_end"] = loadavg()
-    stats["busy_after"] = busy_share()
-    stats["headline"] = headline(stats)
-    finish(out, stats, progress)
-    return stats
 
 
 def serve_and_load(
@@ -728,6 +805,9 @@ def serve_and_load(
     stats["metrics_samples"] = locust["samples"]
     stats["cpu_during_locust"] = locust["cpu"]
     stats["locust"] = locust_summary(locust["prefix"], locust["checks"])
+    steady = steady_state(history(Path(f"{locust['prefix']}_stats_history.csv")), args.users)
+    stats["locust"]["steady_state"] = steady
+    progress(("" if steady["steady"] else "WARNING: ") + steady["note"])
     stats["server_layout_ms"] = {
         f"p{q * 100:g}": histogram_quantile(locust["cache"], q) for q in (0.5, 0.99, 0.999)
     }
@@ -793,19 +873,35 @@ def run_memory(args: argparse.Namespace, pin: Pinning, progress: Progress) -> di
 
 
 def finish(out: Path, stats: dict[str, Any], progress: Progress) -> None:
-    points = history(Path(f"{out / 'locust'}_stats_history.csv"))
-    plots = make_plots(out, stats, points, stats.get("metrics_samples", []))
-    stats["plots"] = [p.name for p in plots]
-    (out / "stats.json").write_text(json.dumps(stats, indent=2, default=str) + "\n")
-    report = write_report(out, stats, plots)
-    progress(f"wrote {report}, {out / 'stats.json'} and {len(plots)} plots")
+    """stats.json first (whatever happens next, the figures are kept), then the plots and
+    report.md; a failed run's partial stats still get a report where they allow one."""
+    stats_file = out / "stats.json"
+    stats_file.write_text(json.dumps(stats, indent=2, default=str) + "\n")
+    try:
+        points = history(Path(f"{out / 'locust'}_stats_history.csv"))
+        plots = make_plots(out, stats, points, stats.get("metrics_samples", []))
+        stats["plots"] = [p.name for p in plots]
+        stats_file.write_text(json.dumps(stats, indent=2, default=str) + "\n")
+        report = write_report(out, stats, plots)
+    except Exception as exc:
+        if "error" not in stats:
+            raise
+        progress(f"no report.md for this failed run ({type(exc).__name__}: {exc})")
+        return
+    progress(f"wrote {report}, {stats_file} and {len(plots)} plots")
     print_headline(stats["headline"])
+
+
+def _exit_on(signum: int, frame: object) -> None:
+    """SIGTERM (a CI timeout) or SIGHUP (the terminal closed) unwinds like Ctrl-C: every
+    `finally` runs, so what was measured is written and every process started is stopped."""
+    sys.exit(128 + signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so every server this run started is stopped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on)
     apply_mode_defaults(args)
     stats = run(args)
     failures = (stats.get("locust") or {}).get("aggregated", {}).get("failures", 0)

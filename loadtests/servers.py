@@ -2,11 +2,19 @@
 
 Each runs as a real process in its own session, pinned to the server core when pinning is on,
 and is stopped by its own pid (and process group: uvicorn's workers are its children).
+
+However a run ends, nothing it started outlives it: every `Proc` is registered until stopped,
+`stop_all` (run at exit, and by the runner's `finally` and signal handlers) stops the rest, and
+each child asks the kernel for SIGTERM when the runner dies (`PR_SET_PDEATHSIG`, Linux), which
+covers a runner killed with SIGKILL too. `record_processes(path)` makes every start append a
+line (pid, name, command) to a file, so a test or an operator can check afterwards.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -15,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +74,51 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_RUNNING: dict[int, Proc] = {}  # pid -> every started Proc not yet stopped
+_RECORD: list[Path] = []  # where starts are recorded (`record_processes`)
+PR_SET_PDEATHSIG = 1
+_LIBC: ctypes.CDLL | None = None
+if sys.platform == "linux":
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def record_processes(path: Path | None) -> None:
+    """Append one line per process started from now on to `path` (None: stop recording)."""
+    _RECORD.clear()
+    if path is not None:
+        _RECORD.append(path)
+
+
+def die_with_parent(parent: int | None = None) -> Callable[[], None]:
+    """A `preexec_fn`: the child gets SIGTERM when the process that started it dies, even by
+    SIGKILL (Linux `prctl(PR_SET_PDEATHSIG)`; elsewhere a no-op). If that parent already
+    died between fork and here, the child exits at once."""
+    parent = os.getpid() if parent is None else parent
+
+    def arrange() -> None:
+        if _LIBC is not None:
+            _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arrange
+
+
+def stop_all() -> list[str]:
+    """Stop every process started and not yet stopped, newest first; their names."""
+    stopped = []
+    for proc in reversed(list(_RUNNING.values())):
+        proc.stop(timeout=10.0)
+        stopped.append(proc.name)
+    return stopped
+
+
+atexit.register(stop_all)
+
+
 class Proc:
-    """A started process with its log file; `stop()` is idempotent."""
+    """A started process with its log file; `stop()` is idempotent. Registered until stopped
+    (`stop_all`), and stopped by the kernel if the runner dies (`die_with_parent`)."""
 
     def __init__(
         self,
@@ -90,7 +142,12 @@ class Proc:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
+        _RUNNING[self.popen.pid] = self
+        for record in _RECORD:
+            with record.open("a") as handle:
+                handle.write(f"{self.popen.pid}\t{name}\t{' '.join(argv)}\n")
 
     @property
     def pid(self) -> int:
@@ -108,6 +165,7 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self._signal_group(signal.SIGKILL)
                 self.popen.wait(timeout=5)
+        _RUNNING.pop(self.popen.pid, None)
         self._log.close()
         if self.cleanup is not None:
             shutil.rmtree(self.cleanup, ignore_errors=True)
@@ -160,14 +218,23 @@ def server_env(secret: str, extra: dict[str, str] | None = None) -> dict[str, st
 
 
 def start_uiserver(
-    data_dir: Path, port: int, workers: int, pin: Pinning, log: Path, env: dict[str, str]
+    data_dir: Path,
+    port: int,
+    workers: int,
+    pin: Pinning,
+    log: Path,
+    env: dict[str, str],
+    server: str = "uvicorn",
 ) -> Proc:
-    """`uiserver serve` exactly as an operator runs it (the CLI, a real process)."""
+    """`uiserver serve --server SERVER` exactly as an operator runs it (the CLI, a real
+    process): uvicorn (ASGI) or granian (its RSGI interface, `uiserver/http/rsgi.py`)."""
     argv = [
         sys.executable,
         "-m",
         "uiserver.cli",
         "serve",
+        "--server",
+        server,
         "--host",
         "127.0.0.1",
         "--port",
@@ -320,7 +387,8 @@ def start_uiserver_granian(
     env: dict[str, str],
     store: str = "",
 ) -> Proc:
-    """uiserver's own app factory on granian (ASGI), configured as `uiserver serve` does."""
+    """uiserver's own app factory on granian's ASGI interface (what `uiserver serve --server
+    granian` ran before it moved to RSGI: the ladder's `granian-asgi`)."""
     env = {
         **env,
         "UISERVER_DATA_DIR": str(data_dir.resolve()),

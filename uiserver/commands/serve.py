@@ -37,13 +37,14 @@ from uiserver.auth import resolve_secret
 from uiserver.config import DURATION_OPTIONS
 from uiserver.files import resolved
 from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
+from uiserver.http.rsgi import RSGIApp
 
 SERVERS = ("uvicorn", "granian")
 UVICORN_PROTOCOL = "uiserver.http.uvicorn_protocol:LimitedHttpToolsProtocol"
 GRANIAN_MIN_BUFFER = 8192
 GRANIAN_MAX_HEADERS = 100  # hyper's fixed header-field count
 FACTORY = "uiserver.http.app:app_from_env"
-GRANIAN_FACTORY = "uiserver.commands.serve:granian_app"
+GRANIAN_FACTORY = "uiserver.commands.serve:granian_rsgi_app"
 # uvicorn's log levels that granian lacks, and what granian calls them.
 GRANIAN_LEVELS = {"trace": "debug"}
 
@@ -195,7 +196,7 @@ def _run_granian(args: argparse.Namespace, limits: ConnectionLimits) -> None:
         GRANIAN_FACTORY,
         address=args.host,
         port=args.port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI,
         workers=max(1, args.workers),
         http=HTTPModes.http1,
         websockets=False,
@@ -220,16 +221,34 @@ def _run_granian(args: argparse.Namespace, limits: ConnectionLimits) -> None:
     ).serve()
 
 
+def granian_rsgi_app() -> RSGIApp:
+    """The factory granian imports in each worker (its RSGI interface, issue 26): layout GETs
+    answered natively, everything else through `granian_app`'s ASGI stack (`http/rsgi.py`)."""
+    from uiserver.http.app import app_from_env
+    from uiserver.http.layouts import LayoutApp
+
+    edge = app_from_env()
+    assert isinstance(edge, LayoutApp)
+    return RSGIApp(edge, _granian_asgi(edge), ConnectionLimits.from_env().max_headers)
+
+
 def granian_app() -> ASGIApp:
     """The factory granian imports in each worker: `app_from_env()` behind uvicorn's
     `ProxyHeadersMiddleware`, trusting `UISERVER_FORWARDED_ALLOW_IPS` (default 127.0.0.1)."""
+    from uiserver.http.app import app_from_env
+
+    return _granian_asgi(app_from_env())
+
+
+def _granian_asgi(app: ASGIApp) -> ASGIApp:
+    """`app` behind uvicorn's `ProxyHeadersMiddleware`, trusting `UISERVER_FORWARDED_ALLOW_IPS`
+    (default 127.0.0.1), and the header-count limit below granian's fixed 100."""
     from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-    from uiserver.http.app import app_from_env
     from uiserver.http.limits import HeaderCountLimit
 
     trusted = os.environ.get("UISERVER_FORWARDED_ALLOW_IPS", "127.0.0.1")
-    wrapped: Any = ProxyHeadersMiddleware(app_from_env(), trusted_hosts=trusted)  # type: ignore[arg-type]
+    wrapped: Any = ProxyHeadersMiddleware(app, trusted_hosts=trusted)  # type: ignore[arg-type]
     most = ConnectionLimits.from_env().max_headers
     if most < GRANIAN_MAX_HEADERS:
         wrapped = HeaderCountLimit(wrapped, most)

@@ -52,6 +52,11 @@ class FaultyLayoutApp(LayoutApp):
             raise InjectedFault("in the layout fast path", scope)
         return await super()._layout(scope)
 
+    def injected(self, kind: str | None, query: bytes) -> None:
+        """The same fault on the RSGI entry point (`http/rsgi.py`)."""
+        if kind == "raise":
+            raise InjectedFault("in the layout fast path", {"query_string": query})
+
 
 class FaultMiddleware:
     """A pure ASGI middleware inside Starlette that raises where the request asks."""

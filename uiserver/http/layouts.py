@@ -172,10 +172,33 @@ class LayoutApp:
     async def _layout(self, scope: Scope) -> Answer:
         """The answer to a layout GET or HEAD: (status, headers, body); sent by `__call__`, so
         an error raised here is always answered before anything went out."""
-        page = scope["path"][len(PREFIX) :]
         authorization, if_none_match, accept_encoding, capability = _request_headers(
             scope["headers"]
         )
+        return await self.answer(
+            scope["path"][len(PREFIX) :],
+            authorization,
+            if_none_match,
+            accept_encoding,
+            scope["query_string"],
+            capability,
+        )
+
+    def injected(self, kind: str | None, query: bytes) -> None:
+        """Fault injection's hook for the RSGI entry point (`http/rsgi.py`): nothing here."""
+
+    async def answer(
+        self,
+        page: str,
+        authorization: str | None,
+        if_none_match: bytes | None,
+        accept_encoding: bytes | None,
+        query: bytes,
+        capability: str | None = None,
+    ) -> Answer:
+        """The answer for one layout request, whichever interface (ASGI here, RSGI in
+        `http/rsgi.py`) received it: (status, headers, body), headers as ASGI bytes pairs. The
+        body of a HEAD is the caller's to drop."""
         user_id = ""
         if authorization:
             verifier = self.verifier()
@@ -185,7 +208,6 @@ class LayoutApp:
                 user_id = verifier.identify(authorization).user_id
             except AuthError as exc:
                 return self._error(401, exc.code, exc.message)
-        query = scope["query_string"]
         parsed = self._contexts.get(query)
         if parsed is None:
             parsed = self._contexts.parse(query)
@@ -229,15 +251,20 @@ def _request_headers(
     headers: Iterable[tuple[bytes, bytes]],
 ) -> tuple[str | None, bytes | None, bytes | None, str | None]:
     """Authorization (text), If-None-Match and Accept-Encoding (bytes) and X-UI-Capabilities
-    (text) of a launch request, the only headers the fast path reads; None for each absent."""
+    (text) of a launch request, the only headers the fast path reads; None for each absent. A
+    header sent twice counts by its first field, as granian's RSGI headers read it
+    (`http/rsgi.py`)."""
     authorization = if_none_match = accept_encoding = capability = None
     for name, value in headers:
         if name == b"authorization":
-            authorization = value.decode("latin-1")
+            if authorization is None:
+                authorization = value.decode("latin-1")
         elif name == b"if-none-match":
-            if_none_match = value
+            if if_none_match is None:
+                if_none_match = value
         elif name == b"accept-encoding":
-            accept_encoding = value
-        elif name == b"x-ui-capabilities":
+            if accept_encoding is None:
+                accept_encoding = value
+        elif name == b"x-ui-capabilities" and capability is None:
             capability = value.decode("latin-1")
     return authorization, if_none_match, accept_encoding, capability

@@ -1,0 +1,139 @@
+"""The layout route on granian's RSGI interface answers exactly as the ASGI one (issue 26).
+
+`uiserver serve --server granian` answers `GET`/`HEAD /v1/layouts/{page}` natively in RSGI
+(`uiserver/http/rsgi.py`) and bridges everything else to the ASGI app; `--server uvicorn` runs
+the ASGI app. The same raw requests go to both (same JWT secret, same layouts): status, every
+header but the ones each server adds itself (`date`, granian's `server`), and body must be
+byte-identical, for good requests, 304s and every kind of bad input.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.helpers.app import token
+from tests.helpers.processes import ServeProcess
+from tests.helpers.rawhttp import RawResponse, read_response
+
+pytestmark = pytest.mark.slow
+
+SERVER_HEADERS = {"date", "server"}
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+    base = tmp_path_factory.mktemp("rsgi")
+    asgi = ServeProcess(base / "uvicorn", "", args=["--server", "uvicorn"])
+    rsgi = ServeProcess(base / "granian", "", args=["--server", "granian"])
+    try:
+        for server in (asgi.start(), rsgi.start()):
+            server.wait_ready()
+        yield asgi.port, rsgi.port
+    finally:
+        asgi.stop()
+        rsgi.stop()
+
+
+def _ask(port: int, head: bytes) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(head)
+        response = read_response(sock, no_body=head.startswith(b"HEAD "))
+    assert isinstance(response, RawResponse), head
+    raw = [(k, v) for k, v in response.headers.items() if k not in SERVER_HEADERS]
+    return response.status, sorted(raw), response.body, response.complete
+
+
+def _request(method: str, target: str, *headers: tuple[str, str | bytes]) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1".encode(), b"Host: 127.0.0.1"]
+    for name, value in headers:
+        lines.append(
+            name.encode() + b": " + (value if isinstance(value, bytes) else value.encode())
+        )
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _etags(port: int) -> tuple[str, str]:
+    url = f"http://127.0.0.1:{port}/v1/layouts/home"
+    plain = httpx.get(url, headers={"Accept-Encoding": "identity"}).headers["etag"]
+    gz = httpx.get(url, headers={"Accept-Encoding": "gzip"}).headers["etag"]
+    return plain, gz
+
+
+def _matrix(etag: str, etag_gz: str) -> list[bytes]:
+    good = f"Bearer {token('rsgi-user')}"
+    expired = f"Bearer {token('rsgi-user', ttl=-120)}"
+    home = "/v1/layouts/home"
+    return [
+        _request("GET", home),
+        _request("GET", home, ("Accept-Encoding", "gzip")),
+        _request("GET", home, ("Accept-Encoding", "br;q=1, gzip;q=0.5")),
+        _request("GET", home, ("Accept-Encoding", "gzip;q=0, identity;q=0")),  # 406
+        _request("GET", home, ("Accept-Encoding", "*;q=0")),  # 406
+        _request("GET", home, ("Authorization", good)),
+        _request("GET", home, ("Authorization", good), ("Accept-Encoding", "gzip")),
+        _request("GET", home, ("Authorization", "Bearer not-a-token")),  # 401
+        _request("GET", home, ("Authorization", "Basic dXNlcjpwYXNz")),  # 401
+        _request("GET", home, ("Authorization", expired)),  # 401
+        _request("GET", home, ("Authorization", good), ("Authorization", "Bearer x")),
+        _request("GET", home, ("If-None-Match", etag)),  # 304
+        _request("GET", home, ("If-None-Match", f"W/{etag}")),  # 304 (weak comparison)
+        _request("GET", home, ("If-None-Match", etag_gz), ("Accept-Encoding", "gzip")),
+        _request("GET", home, ("If-None-Match", "*")),
+        _request("GET", home, ("If-None-Match", '"something-else"')),
+        _request("GET", home, ("If-None-Match", b"\xff\xfe")),
+        _request("GET", f"{home}?device=tablet&dark=1&font_px=22"),
+        _request("GET", f"{home}?dark=true&device=tablet&utm=x"),
+        _request("GET", f"{home}?dark=2"),  # 400
+        _request("GET", f"{home}?font_px=big"),  # 400
+        _request("GET", f"{home}?device=fridge"),  # 400
+        _request("GET", f"{home}?pad={'x' * 3000}"),
+        _request("GET", "/v1/layouts/ho%6De"),
+        _request("GET", "/v1/layouts/nope"),  # 404
+        _request("GET", "/v1/layouts/home/"),  # 404
+        _request("GET", "/v1/layouts/"),  # 404
+        _request("HEAD", home),
+        _request("HEAD", home, ("Accept-Encoding", "gzip")),
+        _request("HEAD", home, ("If-None-Match", etag)),
+        _request("POST", home),  # 405, through the bridge
+        _request("GET", "/v1/me/settings", ("Authorization", good)),  # the bridge
+        _request("GET", "/v1/me/settings"),  # 401 through the bridge
+        _request("GET", "/nowhere"),  # 404 through the bridge
+    ]
+
+
+def test_rsgi_answers_byte_identically_to_asgi(servers: tuple[int, int]) -> None:
+    asgi, rsgi = servers
+    etags = _etags(asgi)
+    assert _etags(rsgi) == etags, "the two servers serve different layouts"
+    differ = []
+    statuses = set()
+    for head in _matrix(*etags):
+        a, r = _ask(asgi, head), _ask(rsgi, head)
+        statuses.add(a[0])
+        if a != r:
+            differ.append(
+                f"{head[:80]!r}:\n  asgi {a[:2]} {a[2][:120]!r}\n  rsgi {r[:2]} {r[2][:120]!r}"
+            )
+    assert not differ, "\n".join(differ)
+    assert {200, 304, 400, 401, 404, 405, 406} <= statuses, statuses
+
+
+def test_a_put_through_the_bridge_reaches_the_store(servers: tuple[int, int]) -> None:
+    """A request body crosses the RSGI -> ASGI bridge: the settings saved are read back."""
+    _, rsgi = servers
+    headers = {"Authorization": f"Bearer {token('rsgi-writer')}"}
+    url = f"http://127.0.0.1:{rsgi}/v1/me/settings"
+    settings = httpx.get(url, headers=headers).json()
+    settings["high_contrast"] = True
+    assert httpx.put(url, json=settings, headers=headers).status_code == 200
+    deadline = time.monotonic() + 5
+    while httpx.get(url, headers=headers).json()["high_contrast"] is not True:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    layout = httpx.get(f"http://127.0.0.1:{rsgi}/v1/layouts/home", headers=headers).json()
+    assert layout["theme"]["high_contrast"] is True

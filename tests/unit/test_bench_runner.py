@@ -1,0 +1,89 @@
+"""The benchmark runner's own arithmetic (issue 26): a default run's length, the steady-state
+warning, how many never-seen users the ladder's phases need, and the baselines plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loadtests.ladder import GUESS_RPS, LadderSettings, fresh_need, fresh_scale
+from loadtests.report import plot_baselines
+from loadtests.run import apply_mode_defaults, build_parser, seconds, steady_state
+
+
+def _points(rates: list[float], users: int = 200, spawn: int = 4) -> list[dict[str, float]]:
+    return [
+        {"t": float(t), "users": float(min(users, users * (t + 1) // spawn)), "rps": rate}
+        for t, rate in enumerate(rates)
+    ]
+
+
+def test_steady_when_the_rate_settles() -> None:
+    found = steady_state(_points([100, 300, 600, *[1000.0] * 30]), 200)
+    assert found["steady"], found
+
+
+def test_still_climbing_at_the_end_is_not_steady() -> None:
+    """The issue's "10 s" run: throughput still climbing when it ended."""
+    found = steady_state(_points([100.0 * t for t in range(1, 20)]), 200)
+    assert not found["steady"] and "climbing" in found["note"]
+
+
+def test_too_short_or_never_all_users_is_not_steady() -> None:
+    assert not steady_state(_points([100, 200, 300, 400, 500]), 200)["steady"]
+    assert "never ran all" in steady_state(_points([100.0] * 10, users=50), 200)["note"]
+
+
+def test_a_default_run_plans_at_most_a_minute_of_baselines() -> None:
+    """6 wrk targets x rounds x duration, plus one 1 s warm-up each: what a default run adds to
+    `--duration` for the baselines (the rest, seeding, warm-up, engine and report, took
+    about 25 s on the 2-core machine)."""
+    args = build_parser().parse_args([])
+    apply_mode_defaults(args)
+    planned = 6 * (args.rounds * seconds(args.wrk_duration) + 1)
+    assert planned <= 30, planned
+    ladder = build_parser().parse_args(["--ladder-only"])
+    apply_mode_defaults(ladder)
+    assert ladder.wrk_duration == "5s"
+
+
+def _settings(users: int) -> LadderSettings:
+    return LadderSettings(
+        users=users,
+        stores=["sqlite"],
+        servers=["uvicorn", "granian"],
+        rounds=3,
+        duration="5s",
+        warmup="1s",
+        connections=64,
+        threads=1,
+        warm_clients=500,
+        workers=1,
+        seed=1,
+    )
+
+
+def test_fresh_users_needed_follow_the_phases_chosen() -> None:
+    """Every first-launch slice the ladder, the profiles and the publish pass may take."""
+    per_run = [int(GUESS_RPS * 5 * 1.3) + 1_000, int(GUESS_RPS * 1 * 1.3) + 1_000]
+    profile = int(GUESS_RPS * 8 * 1.3) + 1_000
+    expected = 2 * (3 * sum(per_run) + profile + 1) + 100_000
+    assert fresh_need(_settings(10**6), 8.0, 100_000) == expected
+    assert fresh_need(_settings(10**6), 0.0, 0) < expected
+
+
+def test_a_small_store_scales_every_slice_instead_of_running_out() -> None:
+    """The issue's `--ladder-users 200000` died after the ladder with "only 0 never-seen users
+    left"; now the slices are cut to fit, and the run says so before seeding."""
+    scale, need, have = fresh_scale(_settings(200_000), 8.0, 100_000)
+    assert have == 199_500 and need > have
+    assert 0 < scale < 1 and (need - 100_000) * scale + 100_000 <= have
+    assert fresh_scale(_settings(10**7), 8.0, 100_000)[0] == 1.0
+
+
+def test_the_baselines_plot_shows_every_round(tmp_path: Path) -> None:
+    baselines = {
+        "nginx_get": {"rps": 60_000.0, "rounds_rps": [30_000.0, 60_000.0, 90_000.0]},
+        "uiserver_get": {"rps": 20_000.0, "rounds_rps": [10_000.0, 20_000.0, 30_000.0]},
+    }
+    path = plot_baselines(baselines, tmp_path / "baselines.png")
+    assert path is not None and path.stat().st_size > 0

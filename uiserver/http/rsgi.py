@@ -1,0 +1,292 @@
+"""The app on granian's RSGI interface: layouts answered natively, everything else in ASGI.
+
+RSGI (granian's own interface, docs/spec/RSGI.md in granian) hands the app a scope object and
+a protocol it answers with one call (`response_bytes`); no per-message dicts or awaited
+`send`s. On a warm layout GET that is most of what an ASGI server costs (issue 26: a raw RSGI
+app serves the same bytes 1.2x faster than a raw ASGI one on granian). So:
+
+- `GET`/`HEAD /v1/layouts/{page}` is answered here by `LayoutApp.answer`, the same code the
+  ASGI entry point calls: the same bytes, headers, ETag/304 and JSON errors. The header-count
+  limit (`http/limits.py`, `UISERVER_MAX_HEADERS` below granian's fixed 100) is checked first.
+- Every other request goes to the ASGI app through `ASGIBridge`: an ASGI scope built from the
+  RSGI one, `receive` reading the body as it streams, `send` answering in one call or
+  streaming. The lifespan (store open and close) runs in `__rsgi_init__`/`__rsgi_del__`.
+
+Differences from granian's own ASGI interface, all outside what the app reads: header values
+that are not visible ASCII are not passed to the ASGI routes (granian's RSGI headers read them
+as text), and `raw_path` is the percent-encoded decoded path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from starlette.types import ASGIApp, Message
+
+from uiserver.http.errors import error_body
+from uiserver.http.failures import internal_error, request_id
+from uiserver.http.layouts import PREFIX, LayoutApp
+
+log = logging.getLogger("uiserver")
+
+HeaderList = list[tuple[str, str]]
+
+
+class RSGIHeaders(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def items(self) -> list[tuple[str, str]]: ...
+    def keys(self) -> list[str]: ...
+    def __contains__(self, key: str) -> bool: ...
+
+
+class RSGIScope(Protocol):
+    proto: str
+    http_version: str
+    client: str
+    server: str
+    scheme: str
+    method: str
+    path: str
+    query_string: str
+
+    @property
+    def headers(self) -> RSGIHeaders: ...
+
+
+class RSGIProtocol(Protocol):
+    def __aiter__(self) -> Any: ...
+    async def client_disconnect(self) -> None: ...
+    def response_bytes(self, status: int, headers: HeaderList, body: bytes) -> None: ...
+
+
+def _text(headers: Iterable[tuple[bytes, bytes]]) -> HeaderList:
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+
+
+def _address(text: str) -> tuple[str, int] | None:
+    """`host:port` (IPv6 in brackets) as the ASGI pair; None when it is not one."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+class RSGIApp:
+    """`__rsgi__` for granian: layouts natively, the rest through `ASGIBridge` to `asgi`.
+
+    `layouts` is the app's `LayoutApp` (the edge `create_app` returns); `asgi` is what serves
+    everything else, the edge itself wrapped in the server's middleware (forwarded headers).
+    `max_headers`: header fields a request may have (431 past it, as `HeaderCountLimit`).
+    """
+
+    def __init__(self, layouts: LayoutApp, asgi: ASGIApp, max_headers: int = 100) -> None:
+        self.layouts = layouts
+        self.bridge = ASGIBridge(asgi)
+        self.max_headers = max_headers
+        self.metrics = layouts.metrics
+        self.faulty = type(layouts).injected is not LayoutApp.injected
+        self._text: dict[int, HeaderList] = {}
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.run_until_complete(self.bridge.startup())
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.run_until_complete(self.bridge.shutdown())
+
+    async def __rsgi__(self, scope: RSGIScope, protocol: RSGIProtocol) -> None:
+        path = scope.path
+        method = scope.method
+        if not path.startswith(PREFIX) or method not in ("GET", "HEAD"):
+            await self.bridge(scope, protocol)
+            return
+        started = time.perf_counter()
+        headers = scope.headers
+        try:
+            if self.max_headers < 100 and len(headers.items()) > self.max_headers:
+                status, answer, body = _too_many_headers()
+            else:
+                status, answer, body = await self._layout(scope, headers, path)
+            protocol.response_bytes(status, _text(answer), b"" if method == "HEAD" else body)
+        finally:
+            self.metrics.layout_latency.observe(time.perf_counter() - started)
+
+    async def _layout(
+        self, scope: RSGIScope, headers: RSGIHeaders, path: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        authorization = headers.get("authorization")
+        if authorization is None and "authorization" in headers:
+            authorization = "\x00"  # sent, but not text: a bad token, as ASGI would find it
+        if_none_match = headers.get("if-none-match")
+        accept_encoding = headers.get("accept-encoding")
+        query = scope.query_string.encode("latin-1")
+        try:
+            if self.faulty:
+                self.layouts.injected(headers.get("x-uiserver-fault"), query)
+            return await self.layouts.answer(
+                path[len(PREFIX) :],
+                authorization,
+                None if if_none_match is None else if_none_match.encode("latin-1"),
+                None if accept_encoding is None else accept_encoding.encode("latin-1"),
+                query,
+                headers.get("x-ui-capabilities"),
+            )
+        except Exception as exc:  # a bug: one JSON 500 that closes, logged and counted
+            rid = request_id([(b"x-request-id", (headers.get("x-request-id") or "").encode())])
+            self.layouts.failures.record({"path": path, "method": scope.method}, exc, STAGE, rid)
+            return internal_error(rid)
+
+
+STAGE = "before_response"
+
+
+def _too_many_headers() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = error_body("headers_too_large", "the request's headers are too many")
+    return (
+        431,
+        [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ],
+        body,
+    )
+
+
+class ASGIBridge:
+    """An ASGI app served from RSGI calls, and its lifespan."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._lifespan: asyncio.Queue[Message] = asyncio.Queue()
+        self._replies: asyncio.Queue[Message] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def startup(self) -> None:
+        """Run the app's lifespan startup; raises RuntimeError if it fails."""
+        self._lifespan = asyncio.Queue()
+        self._replies = asyncio.Queue()
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+
+        async def run() -> None:
+            await self.app(scope, self._lifespan.get, self._replies.put)
+
+        self._task = asyncio.get_running_loop().create_task(run())
+        await self._lifespan.put({"type": "lifespan.startup"})
+        reply = await self._reply()
+        if reply["type"] != "lifespan.startup.complete":
+            raise RuntimeError(f"lifespan startup failed: {reply.get('message', '')}")
+
+    async def shutdown(self) -> None:
+        """Run the app's lifespan shutdown (the store closes); logs a failure."""
+        if self._task is None:
+            return
+        await self._lifespan.put({"type": "lifespan.shutdown"})
+        reply = await self._reply()
+        if reply["type"] != "lifespan.shutdown.complete":
+            log.error("lifespan shutdown failed: %s", reply.get("message", ""))
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+
+    async def _reply(self) -> Message:
+        assert self._task is not None
+        getting = asyncio.ensure_future(self._replies.get())
+        await asyncio.wait({getting, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if getting.done():
+            return getting.result()
+        getting.cancel()
+        error = self._task.exception()
+        return {"type": "lifespan.failed", "message": repr(error)}
+
+    async def __call__(self, scope: RSGIScope, protocol: RSGIProtocol) -> None:
+        path = scope.path
+        asgi_scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": scope.http_version,
+            "method": scope.method,
+            "scheme": scope.scheme,
+            "path": path,
+            "raw_path": quote(path).encode("ascii"),
+            "query_string": scope.query_string.encode("latin-1"),
+            "root_path": "",
+            "headers": [
+                (name.encode("latin-1"), value.encode("latin-1"))
+                for name, value in scope.headers.items()
+            ],
+            "client": _address(scope.client),
+            "server": _address(scope.server),
+            "state": {},
+        }
+        exchange = _Exchange(protocol)
+        await self.app(asgi_scope, exchange.receive, exchange.send)
+        if exchange.finished:
+            return
+        if exchange.started:  # gave up mid-body (`failures.py`: an error while streaming)
+            exchange.cut()
+            return
+        status, headers, body = internal_error(request_id(asgi_scope["headers"]))
+        protocol.response_bytes(status, _text(headers), body)  # returned without answering
+
+
+class _Exchange:
+    """`receive` and `send` of one request over its RSGI protocol.
+
+    A body sent in parts (Starlette's static files) is gathered and answered in one call when
+    its last part arrives: once an RSGI stream has started, granian always ends it cleanly, so
+    a failure mid-body could only look like a short *complete* body. Gathered, an unfinished
+    body is answered (`cut`) with a Content-Length one byte past what the app sent: the client
+    sees a truncated response, never a short whole one (what ASGI servers do by aborting).
+    """
+
+    __slots__ = ("body", "finished", "parts", "protocol", "read", "started", "status", "text")
+
+    def __init__(self, protocol: RSGIProtocol) -> None:
+        self.protocol = protocol
+        self.body = protocol.__aiter__()
+        self.read = False
+        self.started = False
+        self.finished = False
+        self.status = 200
+        self.text: HeaderList = []
+        self.parts: list[bytes] = []
+
+    async def receive(self) -> Message:
+        if not self.read:
+            try:
+                chunk = await self.body.__anext__()
+            except StopAsyncIteration:
+                self.read = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": bytes(chunk), "more_body": True}
+        await self.protocol.client_disconnect()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+            self.text = _text(message.get("headers", ()))
+            self.started = True
+            return
+        if kind != "http.response.body" or self.finished:
+            return
+        body = message.get("body", b"")
+        if message.get("more_body", False):
+            self.parts.append(body)
+            return
+        self.finished = True
+        if self.parts:
+            body = b"".join([*self.parts, body])
+        self.protocol.response_bytes(self.status, self.text, body)
+
+    def cut(self) -> None:
+        """The app stopped mid-body: answer what it sent, announced one byte longer."""
+        partial = b"".join(self.parts)
+        headers = [(k, v) for k, v in self.text if k.lower() != "content-length"]
+        headers.append(("content-length", str(len(partial) + 1)))
+        self.protocol.response_bytes(self.status, headers, partial)
