@@ -368,6 +368,57 @@ def make_plan(
     )
 
 
+# What makes two launches' plans equal when the user's affinities move nothing (`shared_key`).
+SharedKey = tuple[object, ...]
+
+
+def shared_key(
+    ct: CompiledTemplate, profile: Profile, context: Context, day: int, policy: Policy
+) -> SharedKey | None:
+    """Everything `make_plan` reads, when that is not the user: equal keys give equal plans, so
+    users with the same inputs share one plan and one body (issue 26). None when the profile's
+    affinities can move modules (enough evidence, and affinities or a remembered order): that
+    plan depends on the affinity values and is made per user.
+
+    The key: page, template version, the user's variant, the mode, the settings, the launch
+    context, the proposals made without affinities (handedness, the segment and scene rules
+    that matched, with the reason each names) and the exploration decision (which module, if
+    any, this user explores on `day`: it hashes the user id). Costs ~10 us, a plan ~60.
+    """
+    settings = profile.settings
+    variant = choose_variant(profile.user_id, ct.allocation)
+    mode = select_mode(settings, context, policy)
+    view = ct.views[variant, mode]
+    proposals: list[Proposal] = []
+    if settings.personalization > 0.0 and view.base_order:
+        if (
+            view.units
+            and (profile.affinities or profile.last_order.get(ct.page))
+            and enough_evidence(evidence_on(profile, day), policy.min_evidence)
+        ):
+            return None
+        thumb = THUMB_SIDE[settings.handedness]
+        if thumb is not None and view.action_rows:
+            proposals.extend(handedness(view, thumb))
+        if view.segment_rules:
+            tags = rule_tags(profile, context, day, policy)
+            if tags:
+                proposals.extend(segments(view, tags))
+        visible = _apply_visibility(view, proposals)
+        explored = explore(view, profile.user_id, ct.page, day, policy.explore_share, visible, None)
+        if explored is not None:
+            proposals.append(explored)
+    return (
+        ct.page,
+        ct.version,
+        variant,
+        mode,
+        msgspec.structs.astuple(settings),
+        context,
+        tuple(proposals),
+    )
+
+
 def base_plan(plan: Plan, ct: CompiledTemplate) -> Plan:
     """The same plan without personalization: the base layout with every rule applied."""
     view = ct.views[plan.variant, plan.mode]
@@ -382,4 +433,13 @@ def base_plan(plan: Plan, ct: CompiledTemplate) -> Plan:
     )
 
 
-__all__ = ["RATIO_DIGITS", "Plan", "base_plan", "make_plan", "rule_tags", "user_segments"]
+__all__ = [
+    "RATIO_DIGITS",
+    "Plan",
+    "SharedKey",
+    "base_plan",
+    "make_plan",
+    "rule_tags",
+    "shared_key",
+    "user_segments",
+]

@@ -85,6 +85,7 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
     def cache_sizes() -> dict[str, int]:
         return {
             "bodies": len(service.cache.bodies),
+            "plans": len(service.cache.plans),
             "requests": len(service.cache.requests),
             "profiles": len(service.loader.cache),
             "tokens": verifier.cached if verifier else 0,

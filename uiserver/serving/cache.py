@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from cachetools import LRUCache
 
 if TYPE_CHECKING:  # annotations only: this module stays free of the engine at runtime
-    from uiserver.engine import CompiledTemplate
+    from uiserver.engine import CompiledTemplate, Plan
+    from uiserver.engine.plan import SharedKey
     from uiserver.schema import Profile
 
 from uiserver.datastructures import BoundedDict
@@ -125,12 +126,29 @@ class ProfileCache(BoundedDict[str, "Profile"]):
         self._memo.drop_user(key)
 
 
-class LayoutCache:
-    """The two bounded levels described in the module docstring, plus hit/miss counters."""
+@dataclass(slots=True)
+class SharedPlan:
+    """A plan shared by every user with its inputs (`engine.plan.shared_key`), and its body;
+    valid only while `compiled` is the page's current object (identity is checked)."""
 
-    def __init__(self, body_size: int, request_size: int) -> None:
+    compiled: CompiledTemplate
+    plan: Plan
+    entry: BodyEntry
+
+
+# Shared plans kept: each holds a Plan (~1 KB with its key) and a reference to a body the body
+# cache holds anyway. Users share far fewer plans than this (home: a few thousand per 1M users).
+PLAN_CACHE_SIZE = 20_000
+
+
+class LayoutCache:
+    """The bounded levels described in the module docstring, plus the shared plans (a first
+    launch whose inputs another user had skips planning, fingerprinting and the body lookup)."""
+
+    def __init__(self, body_size: int, request_size: int, plan_size: int = PLAN_CACHE_SIZE) -> None:
         self.bodies: LRUCache[bytes, BodyEntry] = LRUCache(maxsize=body_size)
         self.requests = RequestMemo(request_size)
+        self.plans: LRUCache[SharedKey, SharedPlan] = LRUCache(maxsize=plan_size)
 
     def drop_user(self, user_id: str) -> None:
         """Forget what a user was served (profile change, erasure): their entries go at once."""

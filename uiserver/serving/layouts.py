@@ -21,12 +21,12 @@ from uiserver.engine import CompiledTemplate, Engine, Plan, encode_layout, plan_
 from uiserver.engine.activity import serve_cohort
 from uiserver.engine.capability import annotate
 from uiserver.engine.guardrails import ARMS, SCREEN_READER, arm_experiment
-from uiserver.engine.plan import evidence_on
+from uiserver.engine.plan import evidence_on, shared_key
 from uiserver.engine.stability import enough_evidence
 from uiserver.policy import Policy
 from uiserver.schema import Context, Profile, Settings
 from uiserver.serving.breaker import StoreBreaker
-from uiserver.serving.cache import BodyEntry, LayoutCache, RequestEntry
+from uiserver.serving.cache import BodyEntry, LayoutCache, RequestEntry, SharedPlan
 from uiserver.serving.pages import Drawn, LivePage, LivePages, UnknownPage
 from uiserver.serving.profiles import ProfileLoader
 from uiserver.serving.recorder import ActivityRecorder
@@ -157,8 +157,7 @@ class LayoutServer:
                 else:
                     self.breaker.answered()
         with tracing.span("engine.plan", page=page):
-            plan = self.engine.plan(compiled, profile, context, day=day)
-        entry = self._render(live, plan, drawn)
+            plan, entry = self._planned(live, compiled, drawn, profile, context, day)
         if degraded:
             self.stats["degraded"] += 1
             return Served(entry, True)
@@ -198,6 +197,32 @@ class LayoutServer:
         self.recorder.expose(profile, day, experiment, arm, cohort, days)
         if profile.settings.screen_reader:
             self.recorder.expose(profile, day, experiment + SCREEN_READER, arm, cohort, days)
+
+    def _planned(
+        self,
+        live: LivePage,
+        compiled: CompiledTemplate,
+        drawn: Drawn | None,
+        profile: Profile,
+        context: Context,
+        day: int,
+    ) -> tuple[Plan, BodyEntry]:
+        """The plan and its body: shared with every user of the same inputs (`shared_key`,
+        plus what the client can draw) when the user's affinities move nothing, else planned
+        for this user. A shared plan is used only while its compiled template is the one being
+        served (identity)."""
+        key = shared_key(compiled, profile, context, day, self.policy)
+        if key is not None:
+            key = (*key, None if drawn is None else drawn.fingerprint)
+            shared = self.cache.plans.get(key)
+            if shared is not None and shared.compiled is compiled:
+                self.stats["hits"] += 1
+                return shared.plan, shared.entry
+        plan = self.engine.plan(compiled, profile, context, day=day)
+        entry = self._render(live, plan, drawn)
+        if key is not None:
+            self.cache.plans[key] = SharedPlan(compiled, plan, entry)
+        return plan, entry
 
     def _render(self, live: LivePage, plan: Plan, drawn: Drawn | None = None) -> BodyEntry:
         # A client that cannot draw every type shares bodies with every client that gets the
