@@ -377,8 +377,9 @@ def shared_key(
 ) -> SharedKey | None:
     """Everything `make_plan` reads, when that is not the user: equal keys give equal plans, so
     users with the same inputs share one plan and one body (issue 26). None when the profile's
-    affinities can move modules (enough evidence, and affinities or a remembered order): that
-    plan depends on the affinity values and is made per user.
+    behaviour shapes the plan (affinities that can move modules: enough evidence, and
+    affinities or a remembered order; or any behaviour on an elderly fold page): that plan is
+    made per user.
 
     The key: page, template version, the user's variant, the mode, the settings, the launch
     context, the proposals made without affinities (handedness, the segment and scene rules
@@ -397,6 +398,12 @@ def shared_key(
             and enough_evidence(evidence_on(profile, day), policy.min_evidence)
         ):
             return None
+        if (
+            mode == "elderly"
+            and ct.page in policy.elderly_fold_pages
+            and (profile.affinities or profile.evidence)
+        ):
+            return None  # the elderly fold ranks entries by this user's behaviour
         thumb = THUMB_SIDE[settings.handedness]
         if thumb is not None and view.action_rows:
             proposals.extend(handedness(view, thumb))
