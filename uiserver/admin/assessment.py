@@ -12,14 +12,13 @@ record it again after that.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
 
 from uiserver.admin.errors import NotFound
 from uiserver.audit.log import AuditLog
-from uiserver.engine import Engine
 from uiserver.engine.assess import MANUAL, Assessment, ManualItem
 from uiserver.serving.pages import LivePages
 from uiserver.store.base import AuditEntry, AuditQuery
@@ -136,9 +135,9 @@ def to_markdown(assessment: Assessment) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_html(assessment: Assessment, link: Mapping[str, str] | None = None) -> str:
-    """The report as an HTML fragment (escaped); `link`: persona -> URL of its phone preview,
-    where `#c-<id>` is each component (the console links each offender to it)."""
+def to_html(assessment: Assessment, link: Callable[[str, str], str] | None = None) -> str:
+    """The report as an HTML fragment (escaped); `link(persona, theme)`: the URL of that
+    phone preview, where `#c-<id>` is each component (the console links each offender to it)."""
     e = html.escape
     s = assessment.score
     out = [
@@ -147,7 +146,7 @@ def to_html(assessment: Assessment, link: Mapping[str, str] | None = None) -> st
         f"{s.judged} server-judged items, {s.failed} failed)</p>",
     ]
     for report in assessment.personas:
-        base = (link or {}).get(report.persona)
+        base = link(report.persona, report.theme) if link is not None else None
         out.append(
             f"<h3>{e(report.title)}, {e(report.theme)} theme ({e(report.mode)} mode): "
             f"{report.score.points:g} / {report.score.out_of}</h3>"
@@ -175,6 +174,13 @@ def to_html(assessment: Assessment, link: Mapping[str, str] | None = None) -> st
     return "".join(out)
 
 
-def assess_templates(engine: Engine, compiled: Iterable[Any]) -> list[Assessment]:
-    """Assessments of compiled templates (no recorded results: the CLI reads files)."""
-    return [engine.assess(ct) for ct in compiled]
+def offenders(assessment: Assessment, persona: str, theme: str) -> dict[str, list[str]]:
+    """component id -> what it fails, for one persona and theme (the phone marks them)."""
+    found: dict[str, list[str]] = {}
+    for report in assessment.personas:
+        if (report.persona, report.theme) != (persona, theme):
+            continue
+        for item in report.items:
+            for cid in item.components:
+                found.setdefault(cid, []).append(f"{item.title}: {item.figure} ({item.clause})")
+    return found

@@ -24,6 +24,7 @@ from uiserver.http.preview.h5 import (
 )
 from uiserver.schema import (
     Change,
+    ElderlyInfo,
     Layout,
     LayoutComponent,
     LayoutPalette,
@@ -422,3 +423,31 @@ def test_lint_problems_are_drawn_at_their_component_and_the_page() -> None:
     assert "⚠ components[1].label: empty" in html
     assert 'id="problems-banner"' in html and "theme.palette.text: contrast 2.1:1" in html
     assert 'id="problems-banner"' not in render_h5(layout(*_ids(*ids)), CATALOG, title="H")
+
+
+def test_an_elderly_page_draws_its_more_entry_speech_and_confirmations() -> None:
+    """长辈版 (issue 24): what the server folded is drawn dimmed after one 更多 More entry, each
+    component carries the text read aloud, a payment says it asks first."""
+    title = component("t", "section_title", "heading", "Aisles")
+    grid = msgspec.structs.replace(
+        component("g", "product_grid", "list", "Fruit"), folded=True, speech="Fruit"
+    )
+    other = msgspec.structs.replace(
+        component("h", "product_grid", "list", "Meat"), folded=True, speech="Meat"
+    )
+    buy = msgspec.structs.replace(
+        component("buy", "primary_button", "button", "Pay", props={"confirm": True}),
+        speech="Pay",
+    )
+    page = msgspec.structs.replace(
+        layout(title, grid, other, buy),
+        elderly=ElderlyInfo(needs=[], max_columns=3, max_entries=6, more_label="更多 More"),
+    )
+    html = render_h5(page, CATALOG, title="Home")
+    assert html.count('class="more-entry"') == 1
+    assert html.index('class="more-entry"') < html.index('id="c-g"') < html.index('id="c-h"')
+    found = {a.get("data-id"): a for _, a in elements(html) if a.get("data-id")}
+    assert found["g"]["data-folded"] == "true" and "folded" in (found["g"]["class"] or "")
+    assert "data-folded" not in found["t"]
+    assert found["g"]["data-speech"] == "Fruit"
+    assert found["buy"]["data-confirm"] == "true"

@@ -23,6 +23,7 @@ from uiserver.admin import drafts
 from uiserver.auth import AuthError
 from uiserver.auth.sessions import SessionEnded
 from uiserver.http.console.api import console_api_routes
+from uiserver.http.console.assessment import assessment_page, assessment_phone, record_manual
 from uiserver.http.console.audit import audit_page
 from uiserver.http.console.auth import (
     LOGIN_COOKIE,
@@ -166,6 +167,9 @@ def console_routes() -> list[BaseRoute]:
         Route(f"{PREFIX}/segments", segments_page, methods=["GET"]),
         Route(f"{PREFIX}/segments", import_segments, methods=["POST"]),
         Route(f"{PREFIX}/audit", audit_page, methods=["GET"]),
+        Route(f"{pages}/assessment", assessment_page, methods=["GET"]),
+        Route(f"{pages}/assessment/phone", assessment_phone, methods=["GET"]),
+        Route(f"{pages}/assessment/manual/{{item}}", record_manual, methods=["POST"]),
         *console_api_routes(),
         Mount(f"{PREFIX}/static", StaticFiles(directory=static), name="console-static"),
     ]

@@ -71,6 +71,12 @@ class H5Block:
     items: list[dict[str, Any]] = field(default_factory=list)
     placeholder: str = ""
     columns: int = 1
+    # 长辈版 (issue 24): what a screen reader speaks, behind the page's More entry (drawn dimmed,
+    # with the entry before the first), confirmed before it acts
+    speech: str = ""
+    folded: bool = False
+    more_before: str = ""
+    confirm: bool = False
 
 
 def _entries(value: Any) -> list[tuple[str, Any]]:
@@ -134,6 +140,9 @@ def component_view(component: LayoutComponent, catalog: Catalog, page: str) -> H
         interactive=interactive,
         image=bool(ctype.image) if ctype else component.role == "image",
         primary=bool(ctype and ctype.action and ctype.main),
+        speech=component.speech or "",
+        folded=component.folded,
+        confirm=component.props.get("confirm") is True,
     )
     if view.kind == "list" or (view.kind == "nav" and _entries(component.props.get("items"))):
         view.items = _items(component, page)
@@ -252,6 +261,9 @@ def render_h5(
         view = component_view(component, catalog, layout.page)
         where = PLACEMENT_AREAS.get(component.placement)
         if where is None:
+            if view.folded and not any(v.folded for v in flow):
+                more = layout.elderly.more_label if layout.elderly is not None else None
+                view.more_before = more or "更多 More"
             flow.append(view)
         else:
             areas[where[0]].append((where[1], view))
