@@ -240,3 +240,16 @@ def test_substituted_compilations_are_bounded_per_version(
     assert other is not None and other is not first
     assert list(live.drawn) == [every - {"coupon_strip"}]
     assert service.live.for_client(live, every) is None  # draws every type: the live version
+
+
+def test_the_capability_may_come_as_a_query_value(apps: tuple[TestClient, TestClient]) -> None:
+    one, _ = apps
+    by_query = one.get("/v1/layouts/home?caps=r%3D1.9.9", headers=bearer("ann")).json()
+    assert types_of(by_query)["notice"] == "section_title"
+    assert by_query == layout(one, "r=1.9.9").json()
+    both = one.get(
+        "/v1/layouts/home?caps=r%3D1.9.9", headers={**bearer("ann"), "X-UI-Capabilities": "r=2.0.0"}
+    )
+    assert types_of(both.json())["notice"] == "notice_bar"  # the header wins
+    bad = one.get("/v1/layouts/home?caps=nonsense", headers=bearer("ann"))
+    assert bad.status_code == 400

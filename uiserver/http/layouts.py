@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -214,6 +215,8 @@ class LayoutApp:
         if isinstance(parsed, QueryError):
             return self._error(400, "bad_query", parsed.message, parsed.field)
         context, key = parsed
+        if capability is None and b"caps=" in query:  # the same value as a query parameter
+            capability = query_capability(query)
         served = await self._serve(user_id, page, key, context, capability)
         if not isinstance(served, Served):
             return served
@@ -245,6 +248,16 @@ class LayoutApp:
             body = entry.body
             headers = [*common, (b"etag", etag), (b"content-length", str(len(body)).encode())]
         return 200, headers, body
+
+
+def query_capability(query: bytes) -> str | None:
+    """The `caps` query parameter (percent-decoded), for clients and caches that key on the URL
+    rather than on `Vary: X-UI-Capabilities`; the header wins when both are sent. Its length is
+    bounded where it is parsed (`engine.capability.MAX_CAPABILITY`)."""
+    for part in query.split(b"&"):
+        if part.startswith(b"caps="):
+            return unquote_to_bytes(part[5:].replace(b"+", b" ")).decode("latin-1")
+    return None
 
 
 def _request_headers(
