@@ -575,3 +575,27 @@ def test_experiment_editing(context: BrowserContext, server: Server) -> None:
     expect(page.get_by_role("status").first).to_contain_text("is live")
     served = api(server, "GET", "/v1/admin/templates/me").json()["template"]
     assert served["experiment"] == "me_test_1" and len(served["variants"]) == 2
+
+
+# --------------------------------------------------------------------------- preview token
+
+
+def test_preview_on_a_real_phone_by_qr_code(context: BrowserContext, server: Server) -> None:
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/category")
+    wait_previewed(page)
+    page.get_by_label("Left phone").select_option("elderly")
+    page.get_by_role("button", name="Show a QR code").click()
+    image = page.locator("#qr-image")
+    expect(image).to_be_visible()
+    expect(image).to_have_attribute("alt", re.compile("your draft of category as elderly"))
+    url = page.locator("#qr-url").get_attribute("href")
+    assert url and "/v1/preview/layouts/category?preview_token=" in url
+    served = httpx.get(url)  # as the phone fetches it: no user token, the preview token only
+    assert served.status_code == 200 and served.headers["cache-control"] == "no-store"
+    assert served.json()["mode"] == "elderly"
+    assert httpx.get(url.replace("category?", "home?")).status_code == 401
+    settled(page)
+    page.locator("#qr").scroll_into_view_if_needed()
+    shot(page, "preview-token-qr")
+    assert_clean(page)

@@ -24,6 +24,7 @@ from uiserver.admin import drafts
 from uiserver.admin.contrast import ContrastRequest, readouts
 from uiserver.http.deps import designer, json_document, service_of, store_writes
 from uiserver.http.errors import ApiError, validation_field
+from uiserver.http.phone_preview import phone_preview_routes
 from uiserver.http.responses import json_response
 
 # The body wraps a draft's text in JSON: escaping may double it, plus the other fields.
@@ -110,4 +111,5 @@ def designer_api_routes() -> list[BaseRoute]:
         Route("/v1/admin/drafts/{page}", delete_draft, methods=["DELETE"]),
         Route("/v1/admin/contrast", contrast, methods=["POST"]),
         Route("/v1/admin/catalog", catalog, methods=["GET"]),
+        *phone_preview_routes(),  # a draft on a real phone (QR + preview token)
     ]
