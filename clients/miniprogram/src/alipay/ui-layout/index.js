@@ -8,7 +8,7 @@
  * `track(page, id, "click")`.
  */
 const { viewModel } = require('../../components/ui-layout/view-model');
-const { askFirst, isAnswer } = require('../../components/ui-layout/elderly');
+const { askFirst, answerOf } = require('../../components/ui-layout/elderly');
 const registry = require('../../registry');
 
 /** @typedef {import('../../components/ui-layout/view-model').Item} Item */
@@ -101,10 +101,11 @@ define({
      * @param {{currentTarget: {dataset: {answer: string}}}} event
      */
     onPrompt(event) {
-      const answer = event.currentTarget.dataset.answer;
-      if (!isAnswer(answer)) return;
+      const answer = answerOf(event);
+      const emit = this.props.onPrompt;
+      if (!answer) return;
       this.setData({ prompt: '' });
-      if (typeof this.props.onPrompt === 'function') this.props.onPrompt({ answer });
+      if (typeof emit === 'function') emit({ answer });
     },
   },
 });

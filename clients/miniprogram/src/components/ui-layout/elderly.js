@@ -55,9 +55,15 @@ function askFirst(item, proceed) {
   });
 }
 
-/** @param {unknown} answer */
-function isAnswer(answer) {
-  return typeof answer === 'string' && Object.prototype.hasOwnProperty.call(ANSWERS, answer);
+/**
+ * The prompt's answer a tap carries (`data-answer`), or null.
+ * @param {{currentTarget?: {dataset?: {answer?: unknown}}}} event
+ * @returns {'accepted' | 'declined' | null}
+ */
+function answerOf(event) {
+  const answer = event && event.currentTarget && event.currentTarget.dataset && event.currentTarget.dataset.answer;
+  if (typeof answer !== 'string' || !Object.prototype.hasOwnProperty.call(ANSWERS, answer)) return null;
+  return answer === 'accepted' ? 'accepted' : 'declined';
 }
 
-module.exports = { askFirst, isAnswer, CONFIRM_TEXT };
+module.exports = { askFirst, answerOf, CONFIRM_TEXT };

@@ -15,7 +15,7 @@
  */
 const { viewModel } = require('./view-model');
 const { createImpressions } = require('./impressions');
-const { askFirst, isAnswer } = require('./elderly');
+const { askFirst, answerOf } = require('./elderly');
 const TYPES = require('./types');
 const registry = require('../../registry');
 
@@ -194,10 +194,8 @@ Component({
      * @param {WechatMiniprogram.TouchEvent<{}, {}, {answer: string}>} event
      */
     onPrompt(event) {
-      const answer = event.currentTarget.dataset.answer;
-      if (!isAnswer(answer)) return;
-      this.setData({ prompt: '' });
-      this.triggerEvent('prompt', { answer });
+      const answer = answerOf(event);
+      if (answer) this.setData({ prompt: '' }, () => this.triggerEvent('prompt', { answer }));
     },
   },
 });
