@@ -46,6 +46,7 @@ from loadtests.facts import delta, scrape
 from loadtests.servers import (
     Pinning,
     Proc,
+    cpu_seconds,
     free_port,
     server_env,
     start_bare,
@@ -118,9 +119,12 @@ class Driver:
 
     def first_launch_slice(self, fresh: bulkseed.FreshUsers, seconds: float, rung: str) -> int:
         """How many never-seen users a run of `seconds` needs (1.3x the rung's best rate so
-        far, `GUESS_RPS` before any), scaled by `self.scale` when the store holds fewer than
-        the phases chosen need (`fresh_need`), and never more than what is left (0: none)."""
-        need = math.ceil(self.expected_rps.get(rung, GUESS_RPS) * seconds * 1.3) + 1_000
+        far; before any, `GUESS_RPS` scaled by `self.scale` when the store holds fewer than the
+        phases chosen need, `fresh_need`), and never more than what is left (0: none)."""
+        measured = self.expected_rps.get(rung)
+        if measured is not None:  # the guess was the overestimate; a measured rate is not cut
+            return min(math.ceil(measured * seconds * 1.3) + 1_000, fresh.left)
+        need = math.ceil(GUESS_RPS * seconds * 1.3) + 1_000
         return min(math.ceil(need * self.scale), fresh.left)
 
     def script(self, name: str, rows: list[Row]) -> Path:
@@ -213,7 +217,10 @@ class Driver:
         if self.s.warmup:
             self.wrk(rung, self.s.warmup, script)
         before = scrape(rung.base_url) if rung.uiserver else None
+        cpu = cpu_seconds(rung.pid) if rung.pid else 0.0
         result = self.wrk(rung, self.s.duration, script)
+        if rung.pid:
+            result.server_cpu_s = cpu_seconds(rung.pid) - cpu
         if before is not None:
             self._cross_check(rung, result, delta(before, scrape(rung.base_url)))
         return result
@@ -448,7 +455,7 @@ def _baselines(
         if proc is None:
             return
         procs.append(proc)
-        rungs.append(Rung(name, label, f"http://127.0.0.1:{port}", 200, rows, body))
+        rungs.append(Rung(name, label, f"http://127.0.0.1:{port}", 200, rows, body, pid=proc.pid))
 
     import os
 
@@ -534,6 +541,21 @@ def _paired(results: dict[str, list[WrkResult]], top: str, bottom: str) -> dict[
     return {"median": ratios[len(ratios) // 2], "min": ratios[0], "max": ratios[-1]}
 
 
+def _paired_cpu(
+    results: dict[str, list[WrkResult]], top: str, bottom: str
+) -> dict[str, float] | None:
+    """Per round, bottom's server CPU per request / top's: the throughput ratio the two would
+    have on a core of their own (what a busy machine distorts least), median and range."""
+    ratios = sorted(
+        b.cpu_us_per_request / a.cpu_us_per_request
+        for a, b in zip(results[top], results[bottom], strict=True)
+        if a.server_cpu_s > 0 and b.server_cpu_s > 0
+    )
+    if not ratios:
+        return None
+    return {"median": ratios[len(ratios) // 2], "min": ratios[0], "max": ratios[-1]}
+
+
 def summarize(rungs: list[Rung], results: dict[str, list[WrkResult]]) -> dict[str, Any]:
     table = []
     for rung in rungs:
@@ -554,8 +576,17 @@ def summarize(rungs: list[Rung], results: dict[str, list[WrkResult]]) -> dict[st
             row["vs_nginx"] = _paired(results, rung.name, "nginx")
         if "raw_rsgi_granian" in results:
             row["vs_raw_rsgi"] = _paired(results, rung.name, "raw_rsgi_granian")
+            cpu = _paired_cpu(results, rung.name, "raw_rsgi_granian")
+            if cpu:
+                row["cpu_vs_raw_rsgi"] = cpu
+        costs = sorted(r.cpu_us_per_request for r in runs if r.server_cpu_s > 0)
+        if costs:
+            row["cpu_us_per_request"] = round(costs[len(costs) // 2], 1)
         if rung.warm_of:
             row["vs_warm_get"] = _paired(results, rung.name, rung.warm_of)
+            cpu = _paired_cpu(results, rung.name, rung.warm_of)
+            if cpu:
+                row["cpu_vs_warm_get"] = cpu
         table.append(row)
     return {"ladder": table, "rounds": {k: [r.as_dict() for r in v] for k, v in results.items()}}
 
@@ -564,14 +595,18 @@ def ladder_lines(stats: dict[str, Any]) -> list[str]:
     """The ladder as a markdown table (the console prints the same lines)."""
     lines = [
         "| what serves it | req/s (median round) | rounds | vs nginx (paired) "
-        "| vs raw RSGI (paired) | vs its warm GET |",
-        "|---|---|---|---|---|---|",
+        "| vs raw RSGI (paired) | vs its warm GET | server CPU us/request "
+        "| vs raw RSGI by CPU |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in stats.get("ladder", []):
         cells = [
             f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})" if r else ""
             for r in (row.get("vs_nginx"), row.get("vs_raw_rsgi"), row.get("vs_warm_get"))
         ]
+        cpu = row.get("cpu_vs_raw_rsgi")
+        cells.append(str(row.get("cpu_us_per_request", "")))
+        cells.append(f"{cpu['median']:.2f} ({cpu['min']:.2f}-{cpu['max']:.2f})" if cpu else "")
         rounds = ", ".join(f"{x:,}" for x in row["rounds_rps"])
         lines.append(f"| {row['label']} | {row['rps']:,} | {rounds} | " + " | ".join(cells) + " |")
     return lines

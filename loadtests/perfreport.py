@@ -13,19 +13,31 @@ TARGETS = {"_get": ("vs_raw_rsgi", 0.85), "_first": ("vs_warm_get", 0.3)}
 WHAT = {"vs_nginx": "nginx", "vs_raw_rsgi": "raw RSGI", "vs_warm_get": "warm GET"}
 
 
+def _shown(row: dict[str, Any]) -> str:
+    """A ladder row's figures: req/s and each paired ratio (by server CPU too, where known)."""
+    nginx = row.get("vs_nginx")
+    shown = f"{row['rps']:,} req/s" + (f", {nginx['median']:.2f}x nginx" if nginx else "")
+    rsgi = row.get("vs_raw_rsgi")
+    if rsgi and row["name"].startswith("ui_"):
+        shown += f", {rsgi['median']:.2f}x raw RSGI ({rsgi['min']:.2f}-{rsgi['max']:.2f})"
+    cpu = row.get("cpu_vs_raw_rsgi")
+    if cpu and row["name"].startswith("ui_"):
+        shown += f" (by server CPU: {cpu['median']:.2f}x, {row['cpu_us_per_request']} us)"
+    warm = row.get("vs_warm_get")
+    if warm:
+        shown += f", {warm['median']:.2f}x its warm GET ({warm['min']:.2f}-{warm['max']:.2f})"
+        cpu_warm = row.get("cpu_vs_warm_get")
+        if cpu_warm:
+            shown += f" (by server CPU: {cpu_warm['median']:.2f}x)"
+    return shown
+
+
 def perf_headline(perf: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not perf:
         return []
     lines: list[dict[str, Any]] = []
     for row in perf.get("ladder", []):
-        nginx = row.get("vs_nginx")
-        shown = f"{row['rps']:,} req/s" + (f", {nginx['median']:.2f}x nginx" if nginx else "")
-        rsgi = row.get("vs_raw_rsgi")
-        if rsgi and row["name"].startswith("ui_"):
-            shown += f", {rsgi['median']:.2f}x raw RSGI ({rsgi['min']:.2f}-{rsgi['max']:.2f})"
-        warm = row.get("vs_warm_get")
-        if warm:
-            shown += f", {warm['median']:.2f}x its warm GET ({warm['min']:.2f}-{warm['max']:.2f})"
+        shown = _shown(row)
         line: dict[str, Any] = {
             "name": f"ladder: {row['label']}",
             "value": row["rps"],

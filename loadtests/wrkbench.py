@@ -89,6 +89,12 @@ class WrkResult:
     non_2xx_3xx: int = 0
     bytes_read: int = 0  # response bytes wrk read, headers included
     settings: dict[str, Any] = field(default_factory=dict)
+    server_cpu_s: float = 0.0  # CPU the server's process tree used during the run (0: unknown)
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        """Server CPU per request, microseconds: what a busy machine inflates least."""
+        return 1e6 * self.server_cpu_s / self.requests if self.requests else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

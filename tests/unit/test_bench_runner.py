@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loadtests.ladder import GUESS_RPS, LadderSettings, fresh_need, fresh_scale
+from loadtests.ladder import GUESS_RPS, LadderSettings, Rung, fresh_need, fresh_scale, summarize
 from loadtests.report import plot_baselines
 from loadtests.run import apply_mode_defaults, build_parser, seconds, steady_state
+from loadtests.wrkbench import WrkResult
 
 
 def _points(rates: list[float], users: int = 200, spawn: int = 4) -> list[dict[str, float]]:
@@ -87,3 +88,22 @@ def test_the_baselines_plot_shows_every_round(tmp_path: Path) -> None:
     }
     path = plot_baselines(baselines, tmp_path / "baselines.png")
     assert path is not None and path.stat().st_size > 0
+
+
+def _run(name: str, requests: int, cpu_s: float) -> WrkResult:
+    return WrkResult(name, requests / 3, requests, 3.0, 1, 1, 1, 1, 1, 1, server_cpu_s=cpu_s)
+
+
+def test_ladder_ratios_by_server_cpu() -> None:
+    """On a busy machine the throughput ratio follows the neighbours; server CPU per request
+    does not: the ratio by CPU is raw's CPU per request over the rung's, paired per round."""
+    results = {
+        "raw_rsgi_granian": [_run("raw", 30_000, 0.75), _run("raw", 10_000, 0.25)],
+        "ui_granian_sqlite_get": [_run("ui", 20_000, 0.80), _run("ui", 5_000, 0.20)],
+    }
+    rungs = [Rung(n, n, "", 200) for n in results]
+    rows = {row["name"]: row for row in summarize(rungs, results)["ladder"]}
+    ui = rows["ui_granian_sqlite_get"]
+    assert ui["cpu_us_per_request"] == 40.0
+    assert ui["cpu_vs_raw_rsgi"] == {"median": 0.625, "min": 0.625, "max": 0.625}
+    assert ui["vs_raw_rsgi"]["min"] == 0.5
