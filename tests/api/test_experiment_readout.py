@@ -196,3 +196,20 @@ def test_console_shows_readout_table_and_chart(client: TestClient) -> None:
     html = page.text
     assert "<svg" in html and "Exposed users" in html and "Chance to beat control" in html
     assert "personalization off" in html
+
+
+def test_console_chart_has_an_axis_with_ticks_and_labels(client: TestClient) -> None:
+    """The readout chart (issue 23): a rate axis with five ticks from 0 to its top, each
+    labelled in percent, an axis title, and the variants named."""
+    for n in range(20):
+        client.get("/v1/layouts/home", headers=bearer(f"a{n}"))
+    flush(client)
+    from tests.helpers.app import log_in
+
+    assert log_in(client).status_code == 200
+    html = client.get("/designer/segments").text
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert '<g class="axis"' in svg
+    assert svg.count('text-anchor="middle" fill="currentColor">') >= 6  # 5 ticks + the title
+    assert ">0.0%</text>" in svg and "Conversion rate (bar) with its 95% interval" in svg
+    assert ">Variant</text>" in svg

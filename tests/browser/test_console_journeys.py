@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.helpers.app import ROOT
 from tests.helpers.axe import assert_clean
-from tests.helpers.browser import Server, log_in
+from tests.helpers.browser import Server, log_in, mint
 
 pytestmark = pytest.mark.browser
 
@@ -599,3 +599,49 @@ def test_preview_on_a_real_phone_by_qr_code(context: BrowserContext, server: Ser
     page.locator("#qr").scroll_into_view_if_needed()
     shot(page, "preview-token-qr")
     assert_clean(page)
+
+
+# --------------------------------------------------------------------------- two designers
+
+
+def test_two_designers_conflict_and_reapply(context: BrowserContext, server: Server) -> None:
+    api(server, "DELETE", "/v1/admin/drafts/product")
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/product")
+    wait_previewed(page)
+    doc = source(page)
+    mine = next(c for c in doc["components"] if c.get("label") and not c.get("pinned"))
+    page.locator(f"#outline li[data-id={mine['id']}] .pick").click()
+    page.get_by_label("Label", exact=True).fill("朵拉的标签 Dora's label")
+    expect(page.locator("#status")).to_contain_text("Draft saved", timeout=10_000)
+    # Meanwhile erik publishes a new title.
+    erik = {"Authorization": f"Bearer {mint(server.data_dir, 'erik', 'designer')}"}
+    theirs = api(server, "GET", "/v1/admin/templates/product").json()["template"]
+    theirs["title"] = "商品详情 埃里克的标题"
+    published = httpx.post(
+        f"{server.url}/v1/admin/templates/product/publish",
+        json={"template": theirs, "message": "埃里克: new title"},
+        headers=erik,
+    )
+    assert published.status_code in (200, 201), published.text
+    page.get_by_label("Publish message").fill("my label")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    page.get_by_role("button", name="Confirm publish").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Someone published product")
+    theirs_section = page.get_by_role("region", name=re.compile("What they changed"))
+    expect(theirs_section).to_contain_text("商品详情 埃里克的标题")
+    assert "\\u" not in theirs_section.inner_text()
+    shot(page, "two-designers-1-conflict")
+    assert_clean(page)
+    page.get_by_role("button", name="Re-apply my edit on top of the live version").click()
+    expect(page.get_by_role("status").first).to_contain_text("re-applied")
+    wait_previewed(page)
+    settled(page)
+    shot(page, "two-designers-2-reapplied")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    page.get_by_role("button", name="Confirm publish").click()
+    expect(page.get_by_role("status").first).to_contain_text("is live")
+    served = api(server, "GET", "/v1/admin/templates/product").json()["template"]
+    assert served["title"] == "商品详情 埃里克的标题"
+    label = next(c for c in served["components"] if c["id"] == mine["id"])["label"]
+    assert label == "朵拉的标签 Dora's label"

@@ -21,6 +21,8 @@ SEGMENTS_FORM_LIMIT = 24 * 1024 * 1024  # a 20 MB import, percent-encoded
 
 CHART_WIDTH = 480  # px of the rate axis in the readout chart
 CHART_ROW = 36  # px per variant
+CHART_AXIS = 44  # px under the bars: the axis, its tick labels and its title
+CHART_TICKS = 4  # intervals of the rate axis (ticks at 0, 1/4, ... of its top)
 
 
 def chart(readout: ExperimentReadout) -> dict[str, Any]:
@@ -48,11 +50,18 @@ def chart(readout: ExperimentReadout) -> dict[str, Any]:
                 "whisker": v.interval is not None,
             }
         )
+    axis = len(rows) * CHART_ROW + 4
     return {
         "rows": rows,
-        "height": len(rows) * CHART_ROW,
+        "height": axis + CHART_AXIS,
+        "axis": axis,
         "width": CHART_WIDTH,
         "top": f"{top:.1%}",
+        # The rate axis: a tick and its label at each quarter of the axis, 0 to its top.
+        "ticks": [
+            {"x": round(k / CHART_TICKS * CHART_WIDTH, 1), "label": f"{top * k / CHART_TICKS:.1%}"}
+            for k in range(CHART_TICKS + 1)
+        ],
     }
 
 
