@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 
@@ -49,15 +49,8 @@ Metric = Literal[
 ]
 Action = Literal["warn", "hold", "rollback", "off"]
 State = Literal["ok", "waiting", "fired", "off"]
-METRICS: tuple[Metric, ...] = (
-    "conversion",
-    "elderly_conversion",
-    "screen_reader_conversion",
-    "render_errors",
-    "srm",
-    "no_traffic",
-)
-ACTIONS: tuple[Action, ...] = ("warn", "hold", "rollback", "off")
+METRICS: tuple[Metric, ...] = get_args(Metric)
+ACTIONS: tuple[Action, ...] = get_args(Action)
 ARMS = ("previous", "new")  # control first
 SCREEN_READER = "~screen_reader"  # suffix of the arm experiment counting screen-reader users
 MAX_STEPS = 20

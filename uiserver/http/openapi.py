@@ -17,6 +17,7 @@ from uiserver import __version__
 from uiserver.admin.contrast import ContrastRequest, Readout
 from uiserver.admin.drafts import DraftBody, DraftSummary
 from uiserver.admin.preview import PersonaSpec
+from uiserver.engine.guardrails import ACTIONS, METRICS
 from uiserver.engine.personas import PERSONAS
 from uiserver.engine.readout import ExperimentReadout
 from uiserver.schema import (
@@ -107,17 +108,8 @@ _STEP = _obj(
     min_exposed={"type": "integer", "minimum": 0},
 )
 _GUARDRAIL = _obj(
-    metric={
-        "enum": [
-            "conversion",
-            "elderly_conversion",
-            "screen_reader_conversion",
-            "render_errors",
-            "srm",
-            "no_traffic",
-        ]
-    },
-    action={"enum": ["warn", "hold", "rollback", "off"]},
+    metric={"enum": list(METRICS)},
+    action={"enum": list(ACTIONS)},
     alpha={"type": "number"},
     tolerance={"type": "number"},
     threshold={"type": "number"},

@@ -174,22 +174,16 @@ async def publish_step(
     except admin.Conflict as exc:
         if exc.code == "stale_base":
             return await conflict_page(request, current, form, template, exc)
-        if exc.code == "schedule_conflict":
-            return await editor(
-                text=form.get("template", ""),
-                status=409,
-                base_version=base,
-                message=form.get("message", ""),
-                problems=[Problem("ramp", exc.message)],
-                notice="Not published: a schedule is active on this page (see History).",
-            )
+        scheduled = exc.code == "schedule_conflict"
         return await editor(
             text=form.get("template", ""),
             status=409,
             base_version=base,
             message=form.get("message", ""),
-            problems=[Problem(exc.field or "rollout", exc.message)],
-            notice="Not published: a staged rollout is running. Choose what "
+            problems=[Problem("ramp" if scheduled else exc.field or "rollout", exc.message)],
+            notice="Not published: a schedule is active on this page (see History)."
+            if scheduled
+            else "Not published: a staged rollout is running. Choose what "
             "to do with it below, then publish again.",
         )
     query = urlencode({"published": applied.head.version})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -117,7 +118,9 @@ def with_event(schedule: Schedule, event: Event, **changes: Any) -> Schedule:
 
 
 def new_id() -> str:
-    return secrets.token_hex(8)
+    """A schedule id that sorts by creation (stores order a page's schedules by creation time,
+    then id): 16 hex digits of nanoseconds, then 8 random ones."""
+    return f"{time.time_ns():016x}{secrets.token_hex(4)}"
 
 
 # --------------------------------------------------------------------------- parsing

@@ -47,6 +47,7 @@ from uiserver.publishing.publisher import Publisher, PublishRefused
 from uiserver.publishing.rollouts.model import (
     ACTIVE,
     Event,
+    Kind,
     Pending,
     Schedule,
     Status,
@@ -199,22 +200,18 @@ class Scheduler:
         when `start` has come (else the scheduler does at `start`). ScheduleConflict when the
         page has an active schedule; a publish refused (lint, TemplateConflict) marks the
         schedule failed and raises."""
-        now = self.clock()
-        schedule = Schedule(
-            new_id(),
-            page,
-            "ramp",
-            author,
-            message,
-            now,
-            "scheduled",
-            template_version(template),
-            template_to_json(template),
-            start=start,
-            steps=steps,
-            guardrails=guardrails,
-        )
+        schedule = self._new(page, "ramp", template, author, message, start)
+        schedule = msgspec.structs.replace(schedule, steps=steps, guardrails=guardrails)
         return await self._create(schedule, options, f"ramp {_percents(steps)} scheduled")
+
+    def _new(
+        self, page: str, kind: Kind, template: Template, author: str, message: str, start: float
+    ) -> Schedule:
+        version, document = template_version(template), template_to_json(template)
+        now = self.clock()
+        return Schedule(
+            new_id(), page, kind, author, message, now, "scheduled", version, document, start=start
+        )
 
     async def create_change(
         self,
@@ -227,20 +224,8 @@ class Scheduler:
     ) -> tuple[Schedule, PageState | None]:
         """Claim the page for a scheduled change: publish `template` at `at`, revert to the
         version live before it at `revert_at` (0: never). ScheduleConflict as `create_ramp`."""
-        now = self.clock()
-        schedule = Schedule(
-            new_id(),
-            page,
-            "change",
-            author,
-            message,
-            now,
-            "scheduled",
-            template_version(template),
-            template_to_json(template),
-            start=at,
-            revert_at=revert_at,
-        )
+        schedule = self._new(page, "change", template, author, message, at)
+        schedule = msgspec.structs.replace(schedule, revert_at=revert_at)
         reason = "publish scheduled" + (", with a revert" if revert_at else "")
         return await self._create(schedule, None, reason)
 
