@@ -57,6 +57,22 @@ def settled(page: Page) -> None:
         page.wait_for_timeout(100)
 
 
+def open_editor(context: BrowserContext, server: Server, name: str) -> Page:
+    """Signed in, the editor of page `name` with its phones drawn."""
+    page = log_in(context, server)
+    page.goto(f"{server.url}/designer/pages/{name}")
+    wait_previewed(page)
+    return page
+
+
+def publish(page: Page, message: str) -> None:
+    """Publish the editor's draft with `message`, through the confirmation."""
+    page.get_by_label("Publish message").fill(message)
+    page.get_by_role("button", name="Publish", exact=True).click()
+    page.get_by_role("button", name="Confirm publish").click()
+    expect(page.get_by_role("status").first).to_contain_text("is live")
+
+
 def source(page: Page) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(page.locator("#template").input_value())
     return doc
@@ -80,10 +96,7 @@ def test_create_a_page_opens_the_editor_on_its_draft(
     settled(page)
     shot(page, "create-2-editor")
     assert_clean(page)
-    page.get_by_label("Publish message").fill("a page for offers")
-    page.get_by_role("button", name="Publish", exact=True).click()
-    page.get_by_role("button", name="Confirm publish").click()
-    expect(page.get_by_role("status").first).to_contain_text("is live")
+    publish(page, "a page for offers")
     assert httpx.get(f"{server.url}/v1/layouts/offers").status_code == 200
     shot(page, "create-3-published")
 
@@ -173,9 +186,7 @@ def test_every_console_form_with_bad_input_answers_a_page(
 def test_add_a_component_to_a_page_with_an_experiment(
     context: BrowserContext, server: Server
 ) -> None:
-    page = log_in(context, server)
-    page.goto(f"{server.url}/designer/pages/home")
-    wait_previewed(page)
+    page = open_editor(context, server, "home")
     before = source(page)
     own = [v for v in before["variants"] if v.get("order")]
     assert own, "home's deals_first variant has its own order"
@@ -218,10 +229,7 @@ def test_add_a_component_to_a_page_with_an_experiment(
     expect(page.locator("#live-problems")).to_contain_text("Valid", timeout=10_000)
 
     # Publishable: the confirmation, then live.
-    page.get_by_label("Publish message").fill("a claim-all strip above the coupons")
-    page.get_by_role("button", name="Publish", exact=True).click()
-    page.get_by_role("button", name="Confirm publish").click()
-    expect(page.get_by_role("status").first).to_contain_text("is live")
+    publish(page, "a claim-all strip above the coupons")
     served = api(server, "GET", "/v1/admin/templates/home").json()
     ids = [c["id"] for c in served["template"]["components"]]
     assert "claim_all" in ids
@@ -234,9 +242,7 @@ def test_add_a_component_to_a_page_with_an_experiment(
 def test_chinese_in_diffs_is_text_and_label_changes_are_marked(
     context: BrowserContext, server: Server
 ) -> None:
-    page = log_in(context, server)
-    page.goto(f"{server.url}/designer/pages/me")
-    wait_previewed(page)
+    page = open_editor(context, server, "me")
     doc = source(page)
     first = doc["components"][1]
     old_label = first["label"]
@@ -270,9 +276,7 @@ def test_chinese_in_diffs_is_text_and_label_changes_are_marked(
 def test_a_lint_problem_still_draws_the_phones_marked_at_the_component(
     context: BrowserContext, server: Server
 ) -> None:
-    page = log_in(context, server)
-    page.goto(f"{server.url}/designer/pages/cart")
-    wait_previewed(page)
+    page = open_editor(context, server, "cart")
     doc = source(page)
     ticket = int(page.get_attribute("#designer", "data-previewed") or 0)
     # Through the properties panel, as a designer does.
@@ -295,9 +299,7 @@ def test_a_lint_problem_still_draws_the_phones_marked_at_the_component(
 def test_theme_colours_panel_follows_and_says_unset(
     context: BrowserContext, server: Server
 ) -> None:
-    page = log_in(context, server)
-    page.goto(f"{server.url}/designer/pages/home")
-    wait_previewed(page)
+    page = open_editor(context, server, "home")
     theme = page.locator("#theme-colours")
     expect(theme).to_contain_text("on background")
     assert "null" not in theme.inner_text()
@@ -324,9 +326,7 @@ def test_theme_colours_panel_follows_and_says_unset(
 def test_custom_persona_previews_the_draft_and_says_why_nothing_moved(
     context: BrowserContext, server: Server
 ) -> None:
-    page = log_in(context, server)
-    page.goto(f"{server.url}/designer/pages/product")
-    wait_previewed(page)
+    page = open_editor(context, server, "product")
     doc = source(page)
     target = next(c for c in doc["components"] if c.get("label") and not c.get("pinned"))
     page.locator(f"#outline li[data-id={target['id']}] .pick").click()
@@ -411,9 +411,7 @@ def drag_on_phone(page: Page, source_id: str, target_id: str, below: bool = Fals
 
 def test_edit_on_the_phone(context: BrowserContext, server: Server) -> None:
     api(server, "DELETE", "/v1/admin/drafts/cart")
-    page = log_in(context, server)
-    page.goto(f"{server.url}/designer/pages/cart")
-    wait_previewed(page)
+    page = open_editor(context, server, "cart")
     settled(page)
     # The editor fits 1280 x 800 with the phone in view; the source is a closed panel.
     box = page.locator("#phone-a").bounding_box()
@@ -478,9 +476,7 @@ def test_edit_on_the_phone(context: BrowserContext, server: Server) -> None:
 def test_drag_on_the_phone_keeps_a_component_in_its_zone(
     context: BrowserContext, server: Server
 ) -> None:
-    page = log_in(context, server)
-    page.goto(f"{server.url}/designer/pages/home")
-    wait_previewed(page)
+    page = open_editor(context, server, "home")
     settled(page)
     before = [c["id"] for c in source(page)["components"]]
     drag_on_phone(page, "banner", "nearby_stores", below=True)  # top zone into the feed zone
@@ -515,9 +511,7 @@ def test_the_editor_works_at_1024(browser: Browser, server: Server) -> None:
 
 def test_experiment_editing(context: BrowserContext, server: Server) -> None:
     api(server, "DELETE", "/v1/admin/drafts/me")
-    page = log_in(context, server)
-    page.goto(f"{server.url}/designer/pages/me")
-    wait_previewed(page)
+    page = open_editor(context, server, "me")
     page.get_by_role("button", name="Create an experiment").click()
     doc = source(page)
     assert doc["experiment"] == "me_test_1"
@@ -569,10 +563,7 @@ def test_experiment_editing(context: BrowserContext, server: Server) -> None:
     settled(page)
     shot(page, "experiment-edit-1")
     assert_clean(page)
-    page.get_by_label("Publish message").fill("an experiment on me")
-    page.get_by_role("button", name="Publish", exact=True).click()
-    page.get_by_role("button", name="Confirm publish").click()
-    expect(page.get_by_role("status").first).to_contain_text("is live")
+    publish(page, "an experiment on me")
     served = api(server, "GET", "/v1/admin/templates/me").json()["template"]
     assert served["experiment"] == "me_test_1" and len(served["variants"]) == 2
 
@@ -581,9 +572,7 @@ def test_experiment_editing(context: BrowserContext, server: Server) -> None:
 
 
 def test_preview_on_a_real_phone_by_qr_code(context: BrowserContext, server: Server) -> None:
-    page = log_in(context, server)
-    page.goto(f"{server.url}/designer/pages/category")
-    wait_previewed(page)
+    page = open_editor(context, server, "category")
     page.get_by_label("Left phone").select_option("elderly")
     page.get_by_role("button", name="Show a QR code").click()
     image = page.locator("#qr-image")
@@ -606,9 +595,7 @@ def test_preview_on_a_real_phone_by_qr_code(context: BrowserContext, server: Ser
 
 def test_two_designers_conflict_and_reapply(context: BrowserContext, server: Server) -> None:
     api(server, "DELETE", "/v1/admin/drafts/product")
-    page = log_in(context, server)
-    page.goto(f"{server.url}/designer/pages/product")
-    wait_previewed(page)
+    page = open_editor(context, server, "product")
     doc = source(page)
     mine = next(c for c in doc["components"] if c.get("label") and not c.get("pinned"))
     page.locator(f"#outline li[data-id={mine['id']}] .pick").click()

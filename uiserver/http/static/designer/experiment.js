@@ -9,18 +9,7 @@
   const BUCKETS = 10000;
   const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "text") el.textContent = v;
-      else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-      else if (v === true) el.setAttribute(k, "");
-      else el.setAttribute(k, String(v));
-    }
-    for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c);
-    return el;
-  }
+  const h = (...args) => window.DesignerOutline.h(...args);
   const clone = (doc) => JSON.parse(JSON.stringify(doc));
 
   // Hamilton's method: each variant's bucket count, exact to within one bucket of its share.

@@ -531,5 +531,5 @@
     render(state);
   }
 
-  window.DesignerOutline = { mount, render, announce, move, colourUse, propsSchema };
+  window.DesignerOutline = { mount, render, announce, move, h, colourUse, propsSchema };
 })();
