@@ -95,6 +95,11 @@ def test_console_login_page(browser: Browser, server: Server) -> None:
         pytest.param("/designer/pages/home/preview", id="preview"),
         pytest.param("/designer/segments", id="segments"),
         pytest.param("/designer/audit", id="audit"),
+        pytest.param("/designer/pages/home/assessment", id="assessment"),
+        pytest.param(
+            "/designer/pages/home/assessment/phone?persona=elderly&theme=dark",
+            id="assessment-phone",
+        ),
         pytest.param("/designer/audit?since=yesterday", id="audit-error"),
         pytest.param("/designer/pages/nope", id="not-found"),
     ],
