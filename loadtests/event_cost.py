@@ -6,9 +6,9 @@ invalidations published per batch.
 
 Each round starts one server of the working tree and one of REV (a temporary `git worktree`,
 run with this checkout's Python environment), on SQLite or on a fresh redis-server of their
-own, and drives both the same way: `--batches` users each launch once (`GET
-/v1/layouts/home`) and send two batches of history, then, measured, one batch each: 6 views
-and a click with event ids, as the mini-program SDK sends after a launch. Rounds alternate
+own, and drives both the same way: `--batches` users each launch (`GET /v1/layouts/home`) and
+send two batches of history, then launch again and, measured, send one batch each: 6 views and
+a click with event ids, as the mini-program SDK sends after a launch. Rounds alternate
 the two servers so a busy machine weighs on both alike; the report gives every round and the
 median, with the machine's load average.
 
@@ -199,6 +199,8 @@ def measure(source: Path, store: str, batches: int, tmp: Path) -> dict[str, Any]
                 client.get("/v1/layouts/home", headers=headers)
                 for n in (0, 1):
                     client.post("/v1/me/events", json=batch(components, i, n, now), headers=headers)
+            for token in tokens:  # the launch the measured batch follows
+                client.get("/v1/layouts/home", headers={"Authorization": f"Bearer {token}"})
             redis_client = redis.Redis.from_url(own_redis.url) if own_redis else None
             before_stats = commandstats(redis_client) if redis_client else {}
             before_cpu = cpu_seconds(server.proc.pid)
