@@ -50,3 +50,15 @@ def test_a_failing_page_exits_1_and_an_unknown_one_2(
     assert cue["result"] == "fail" and cue["components"] == ["checkout"]
     assert main(["assess", "nope", "--layouts", str(layouts)]) == 2
     assert "no template for page 'nope'" in capsys.readouterr().err
+
+
+def test_an_unreadable_catalogue_or_template_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["assess", "--components", str(tmp_path / "none")]) == 2
+    assert "assess:" in capsys.readouterr().err
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "bad.yaml").write_text("page: [\n", encoding="utf-8")
+    assert main(["assess", "--layouts", str(layouts)]) == 2
+    assert "bad.yaml" in capsys.readouterr().err

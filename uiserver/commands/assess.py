@@ -25,10 +25,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         policy = load_policy(getattr(args, "policy", None))
         catalog = load_catalog(args.components or default_components())
-    except (PolicyError, LoadError) as exc:
+        templates, errors = read_templates(args.layouts or default_layouts())
+    except (PolicyError, LoadError, OSError) as exc:
         print(f"assess: {exc}", file=sys.stderr)
         return 2
-    templates, errors = read_templates(args.layouts or default_layouts())
     for error in errors:
         print(f"assess: {error}", file=sys.stderr)
     missing = [p for p in args.pages if p not in templates]

@@ -2,10 +2,9 @@
 
 Derived, never written by hand: the component's accessible name (its label, or the catalogue's
 fallback), then the text its props put on screen (a search bar's placeholder, a tab bar's tab
-names, a badge's text), each once, joined with a Chinese full stop-free separator the platforms'
-readers pause on ("，"). WCAG 1.1.1 non-text content and 4.1.2 name, role, value: the spoken
-text says what the eye reads; MIIT APP ageing-friendly specification 4.x (screen readers; clause
-number from memory).
+names, a badge's text), each once, joined with a Chinese comma ("，"), where readers pause.
+WCAG 1.1.1 non-text content and 4.1.2 name, role, value: the spoken text says what the eye
+reads; MIIT APP ageing-friendly specification 4.x (screen readers; clause number from memory).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from uiserver.catalog import Catalog, load_catalog, load_templates
 from uiserver.engine.contrast import contrast_ratio
 from uiserver.lint.catalog import lint_component
 from uiserver.lint.contrast import lint_palette
+from uiserver.lint.elderly import colour_only
 from uiserver.lint.files import lint_component_file
 from uiserver.lint.templates import lint_pages, lint_template, validate_document
 from uiserver.policy import DEFAULT_POLICY_PATH, Policy, PolicyError, load_policy
@@ -552,3 +553,20 @@ def test_pressure_and_colour_only_states_name_their_clause(
     doc["components"][5]["props"] = {"badge": "cart_count"}
     _, problems = validate_document(doc, "json", catalog, policy)
     assert [p for p in problems if p.field.startswith("components")] == []
+
+
+@pytest.mark.parametrize(
+    ("value", "only"),
+    [
+        pytest.param("#FF0000", True, id="hex"),
+        pytest.param("rgb(255, 0, 0)", True, id="rgb"),
+        pytest.param("cart_count", False, id="a-data-key"),
+        pytest.param({"colour": "#FF0000"}, True, id="object-without-cue"),
+        pytest.param({"colour": "#FF0000", "icon": "dot"}, False, id="object-with-icon"),
+        pytest.param({"text": " "}, True, id="blank-text"),
+        pytest.param(3, False, id="a-count"),
+    ],
+)
+def test_colour_only_states(value: object, only: bool) -> None:
+    """A state carried by a colour alone (WCAG 1.4.1), as the elderly lint reads a value."""
+    assert colour_only(value) is only
