@@ -274,3 +274,114 @@ class _Sentinel(RedisServer):
             f"sentinel parallel-syncs {self.service} 1\n"
         )
         return [self.binary, str(config), "--sentinel"]
+
+
+class ClusterNodeServer(RedisServer):
+    """A redis-server with cluster mode on (node timeout 1 s, so a failover takes seconds); its
+    bus on a free port of its own (the default, port + 10000, may be out of range)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.bus_port = free_port()
+
+    def command(self) -> list[str]:
+        return [
+            *super().command(),
+            "--cluster-port",
+            str(self.bus_port),
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            str(self.directory / "nodes.conf"),
+            "--cluster-node-timeout",
+            "1000",
+            "--cluster-replica-validity-factor",
+            "0",  # a replica may always take over (the test kills primaries at any time)
+        ]
+
+
+class RedisClusterSet:
+    """A real Redis Cluster: `primaries` primaries with one replica each, created with
+    `redis-cli --cluster create ... --cluster-replicas 1`; `url` is its store URL."""
+
+    def __init__(self, directory: Path, primaries: int = 3) -> None:
+        self.nodes = [ClusterNodeServer(directory / f"node-{i}") for i in range(primaries * 2)]
+
+    @property
+    def url(self) -> str:
+        return "redis-cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            pytest.fail("redis-cli is not installed (apt-get install redis-tools)")
+        subprocess.run(
+            [
+                cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                "--cluster-replicas",
+                "1",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        self.wait_ok()
+
+    def info(self, node: RedisServer) -> dict[str, str]:
+        with redis.Redis(port=node.port, socket_timeout=1.0, decode_responses=True) as client:
+            info: dict[str, str] = {
+                k: str(v) for k, v in client.execute_command("CLUSTER INFO").items()
+            }
+        return info
+
+    def wait_ok(self, timeout: float = 30.0) -> None:
+        """Until every running node says cluster_state:ok with every slot assigned."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                states = [self.info(n) for n in self.nodes if n.process is not None]
+            except redis.RedisError:
+                states = []
+            if (
+                states
+                and all(
+                    s.get("cluster_state") == "ok" and s.get("cluster_slots_ok") == "16384"
+                    for s in states
+                )
+                and self.replicas_in_sync()
+            ):
+                return
+            time.sleep(0.1)
+        pytest.fail("the Redis Cluster did not reach cluster_state:ok")
+
+    def replicas_in_sync(self) -> bool:
+        for node in self.nodes:
+            if node.process is None:
+                continue
+            with redis.Redis(port=node.port, socket_timeout=1.0) as client:
+                info = client.info("replication")
+            if info["role"] == "slave" and info.get("master_link_status") != "up":
+                return False
+        return True
+
+    def role(self, node: RedisServer) -> str:
+        with redis.Redis(port=node.port, socket_timeout=1.0) as client:
+            return str(client.info("replication")["role"])
+
+    def primaries(self) -> list[RedisServer]:
+        return [n for n in self.nodes if n.process is not None and self.role(n) == "master"]
+
+    def flush(self) -> None:
+        for node in self.primaries():
+            with redis.Redis(port=node.port, socket_timeout=1.0) as client:
+                client.flushall()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

@@ -34,7 +34,8 @@ def test_a_sentinel_url_names_the_sentinels_the_service_and_the_db() -> None:
 def test_a_cluster_url_names_its_nodes() -> None:
     parsed = parse("redis-cluster://n1:7000,n2:7001")
     assert parsed == Address("cluster", nodes=(("n1", 7000), ("n2", 7001)))
-    assert parse("redis-cluster://n1?wait_replicas=1&wait_timeout_ms=100").wait == (1, 100)
+    with pytest.raises(ValueError, match="not supported on a cluster"):
+        parse("redis-cluster://n1?wait_replicas=1&wait_timeout_ms=100")
 
 
 @pytest.mark.parametrize(

@@ -139,7 +139,31 @@ class RedisActivity:
                 pipe.hsetnx(self._keys.meta(experiment), "legacy", legacy[experiment])
             pipe.hincrby(self._keys.meta(experiment), "version", 1)
 
+    def counts_pipeline(self, pipe: Pipeline) -> Pipeline:
+        """Where a transaction queues its experiment counts: the transaction itself on one
+        server; in a cluster (counts live in their experiment's slot) a pipeline sent right
+        after the transaction committed (`after_commit`)."""
+        return self._redis.pipeline(transaction=False) if self._keys.cluster else pipe
+
+    async def after_commit(self, pipe: Pipeline, counts: Pipeline) -> None:
+        """Send the counts of a committed transaction (a cluster). A failure here loses that
+        batch's experiment counts; it never counts twice (DEPLOY.md, "Redis Cluster")."""
+        if counts is not pipe:
+            await counts.execute()  # not `async with`: entering a ClusterPipeline empties it
+
     async def record_activity(
+        self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
+    ) -> None:
+        """One transaction; in a cluster one per slot tag of the users."""
+        by_tag = self._keys.by_tag({*launches, *(e.user_id for e in exposures)})
+        for users in by_tag.values():
+            group = set(users)
+            await self._record_group(
+                {u: n for u, n in launches.items() if u in group},
+                [e for e in exposures if e.user_id in group],
+            )
+
+    async def _record_group(
         self, launches: Mapping[str, tuple[int, int, int]], exposures: Sequence[Exposure]
     ) -> None:
         users = sorted({*launches, *(e.user_id for e in exposures if e.mark)})
@@ -170,20 +194,22 @@ class RedisActivity:
             for user_id, state in changed.items():
                 if state is not None:
                     pipe.hset(self._keys.user(user_id), "activity", encode_activity(state))
+            counts = self.counts_pipeline(pipe)
             for e in exposures:
                 key = self._keys.exposures(e.experiment, e.variant, e.day)
-                pipe.pfadd(f"{key}:x", exposure_id(e.experiment, e.user_id))
-                pipe.sadd(self._keys.days(e.experiment), e.day)
+                counts.pfadd(f"{key}:x", exposure_id(e.experiment, e.user_id))
+                counts.sadd(self._keys.days(e.experiment), e.day)
                 if not e.mark:
-                    pipe.pfadd(
+                    counts.pfadd(
                         self._keys.off(e.experiment, e.variant),
                         exposure_id(e.experiment, e.user_id),
                     )
-            self._queue_counts(pipe, tallies, legacy, experiments)
+            self._queue_counts(counts, tallies, legacy, experiments)
             changes = [Invalidation("user", u) for u in changed]
             if changes:
-                self._channel.publish(pipe, changes)
+                self._channel.publish(pipe, changes, self._keys.user_channel(users[0]))
             await pipe.execute()
+            await self.after_commit(pipe, counts)
             return changes
 
         changes = await watched(
@@ -217,8 +243,10 @@ class RedisActivity:
             legacy = await self._legacy(pipe, experiments)
             pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             pipe.hset(key, "activity", encode_activity(activity))
-            self._queue_counts(pipe, tallies, legacy, experiments)
+            counts = self.counts_pipeline(pipe)
+            self._queue_counts(counts, tallies, legacy, experiments)
             await pipe.execute()
+            await self.after_commit(pipe, counts)
             return counted
 
         return await watched(
@@ -243,7 +271,9 @@ class RedisActivity:
             for variant in variants:
                 async with self._redis.pipeline(transaction=False) as pipe:
                     pipe.hgetall(self._keys.exact(experiment, variant))
-                    pipe.pfcount(self._keys.off(experiment, variant))
+                    pipe.execute_command(
+                        "PFCOUNT", self._keys.off(experiment, variant)
+                    )  # cluster: no pfcount()
                     totals, off = await pipe.execute()
                 sums = _sums(totals, cohort)
                 found = VariantCounts(
@@ -274,7 +304,7 @@ class RedisActivity:
         """Everyone's counts from the day sketches and day hashes (counted before exact)."""
         keys = [self._keys.exposures(experiment, variant, d) for d in days]
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.pfcount(*(f"{k}:x" for k in keys))
+            pipe.execute_command("PFCOUNT", *(f"{k}:x" for k in keys))
             for k in keys:
                 pipe.hgetall(k)
             exposed, *hashes = await pipe.execute()

@@ -68,6 +68,8 @@ def parse(url: str) -> Address:
     if parts.scheme == CLUSTER_SCHEME:
         if parts.path not in ("", "/", "/0"):
             raise ValueError(f"{url!r}: a cluster has only database 0")
+        if wait[0]:
+            raise ValueError(f"{url!r}: wait_replicas is not supported on a cluster yet")
         return Address("cluster", nodes=nodes, wait=wait)
     raise ValueError(f"unknown store {url!r}: expected one of {', '.join(SCHEMES)}")
 

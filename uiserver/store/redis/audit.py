@@ -63,11 +63,11 @@ class RedisAudit:
 
     def __init__(self, conn: Connection) -> None:
         self._redis = conn.redis
-        prefix = conn.keys.prefix
-        self._seq = f"{prefix}audit:seq"
-        self._entries = f"{prefix}audit:entries"
-        self._ids = f"{prefix}audit:ids"
-        self._times = f"{prefix}audit:times"
+        keys = conn.keys  # one slot in a cluster: an entry is written to all four at once
+        self._seq = keys.group("audit", "audit:seq")
+        self._entries = keys.group("audit", "audit:entries")
+        self._ids = keys.group("audit", "audit:ids")
+        self._times = keys.group("audit", "audit:times")
         self._append = self._redis.register_script(APPEND)
 
     async def append(self, entry: AuditEntry) -> AuditEntry:

@@ -40,7 +40,9 @@ class RedisCapabilities:
         self._listeners = conn.listeners
         prefix = conn.keys.prefix
         self._types_key = f"{prefix}captypes"
-        self._kills_key = f"{prefix}kills"
+        # a cluster: in the templates' slot, whose channel its transaction publishes on
+        self._kills_key = conn.keys.group("tpl", "kills")
+        self._channel_name = conn.keys.group_channel("tpl")
         self._seen_prefix = f"{prefix}rseen:"
 
     async def register_types(self, digest: str, types: frozenset[str]) -> None:
@@ -72,7 +74,7 @@ class RedisCapabilities:
         with guard():
             async with self._redis.pipeline(transaction=True) as pipe:
                 queue(pipe)
-                self._channel.publish(pipe, changes)
+                self._channel.publish(pipe, changes, self._channel_name)
                 await pipe.execute()
         self._listeners.emit(changes)
 

@@ -13,10 +13,13 @@ request; the same connection works again once Redis is back. Pub/sub delivers at
 
 from __future__ import annotations
 
+from typing import cast
+
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import RedisError
 
 from uiserver.store._common import Listeners
@@ -25,6 +28,11 @@ from uiserver.store.redis.durable import Durable
 from uiserver.store.redis.errors import UNAVAILABLE
 from uiserver.store.redis.keys import DEFAULT_PREFIX, Keys
 from uiserver.store.redis.pubsub import InvalidationChannel
+from uiserver.store.redis.sharded import ShardedInvalidationChannel
+
+# The shared families whose writes publish invalidations on their own channel in a cluster
+# (templates, revocations); users publish on their bucket's channel.
+CHANNEL_FAMILIES = ("tpl", "rev")
 
 
 class Connection:
@@ -50,7 +58,7 @@ class Connection:
     ) -> None:
         self.url = url
         self.address = parse(url)
-        self.keys = Keys(prefix)
+        self.keys = Keys(prefix, cluster=self.address.kind == "cluster")
         self.listeners = Listeners()
         self._sentinel = (
             Sentinel(  # type: ignore[no-untyped-call]  # untyped in redis-py
@@ -64,14 +72,26 @@ class Connection:
         self.redis = self._client(timeout, timeout, retries=1)
         self.durable = Durable(self.redis, *self.address.wait)
         # `silence`: no reply to the subscriber's pings for this long means the link is dead.
-        self.channel = InvalidationChannel(
-            # the subscriber loop does its own reconnecting
-            self._client(max(2.0, timeout), timeout, retries=0),
-            f"{prefix}invalidate",
-            self.listeners,
-            max_backoff=max_backoff,
-            silence=silence,
-        )
+        self.channel: InvalidationChannel
+        if self.address.kind == "cluster":
+            self.channel = ShardedInvalidationChannel(
+                # the commands' client: each resubscription refreshes its slot map too
+                cast(RedisCluster, self.redis),
+                self.keys.channels(CHANNEL_FAMILIES),
+                self.listeners,
+                timeout=timeout,
+                max_backoff=max_backoff,
+                silence=silence,
+            )
+        else:
+            self.channel = InvalidationChannel(
+                # the subscriber loop does its own reconnecting
+                self._client(max(2.0, timeout), timeout, retries=0),
+                self.keys.channel(),
+                self.listeners,
+                max_backoff=max_backoff,
+                silence=silence,
+            )
 
     async def open(self, wait: float = 1.0) -> None:
         """Start the subscriber and wait up to `wait` s for it to subscribe. Does not raise when
@@ -81,6 +101,9 @@ class Connection:
     def _client(self, timeout: float, connect: float, *, retries: int) -> aioredis.Redis:
         """A client of the primary: socket timeouts in seconds, `retries` immediate retries."""
         retry = Retry(NoBackoff(), retries)
+        if self.address.kind == "cluster":
+            # The same command API (redis-py's RedisCluster routes each command by its keys).
+            return cast(aioredis.Redis, self._cluster(timeout))
         if self._sentinel is None:
             return aioredis.Redis.from_url(
                 self.address.url,
@@ -96,6 +119,19 @@ class Connection:
             retry=retry,
         )
         return client
+
+    def _cluster(self, timeout: float) -> RedisCluster:
+        """A cluster client: it learns the slots from any reachable node of the URL, follows
+        MOVED/ASK, and refreshes the slot map when a node fails (its own retries)."""
+        return RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in self.address.nodes],
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            # a failed command is retried at most twice, within about half a second, so a
+            # request never waits long on a dead primary
+            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.25), 2),
+            reinitialize_steps=1,  # any connection error in a transaction refreshes the slots
+        )
 
     async def close(self) -> None:
         await self.channel.stop()

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import msgspec
-import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline, PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -33,7 +32,7 @@ class InvalidationChannel:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: Any,
         channel: str,
         listeners: Listeners,
         *,
@@ -41,7 +40,8 @@ class InvalidationChannel:
         silence: float,
     ) -> None:
         """`redis`: this channel's own client (its socket timeout above `silence` / 4, no
-        retries: the subscriber loop reconnects)."""
+        retries: the subscriber loop reconnects); a `redis.asyncio.Redis` here, a
+        `RedisCluster` for `sharded.ShardedInvalidationChannel`."""
         self.channel = channel
         self._listeners = listeners
         self._max_backoff = max_backoff
@@ -72,17 +72,21 @@ class InvalidationChannel:
                 await task
         await self._redis.aclose()
 
-    def publish(self, pipe: Pipeline, invalidations: list[Invalidation]) -> None:
-        """Queue the PUBLISH inside the write's MULTI: sent only if the write commits."""
-        pipe.publish(self.channel, _encode((self._origin, invalidations)))
+    def publish(
+        self, pipe: Pipeline | Any, invalidations: list[Invalidation], channel: str = ""
+    ) -> None:
+        """Queue the PUBLISH inside the write's MULTI: sent only if the write commits.
+        `channel`: the sharded channel of the write's slot (a cluster); ignored here."""
+        pipe.publish(self.channel, self.encode(invalidations))
+
+    def encode(self, invalidations: list[Invalidation]) -> bytes:
+        return _encode((self._origin, invalidations))
 
     async def _subscribe_forever(self) -> None:
         backoff = 0.05
         while True:
-            pubsub = self._redis.pubsub()
             try:
-                await pubsub.subscribe(self.channel)
-                async for resubscribed in self._messages(pubsub):
+                async for resubscribed in self._session():
                     if resubscribed:
                         backoff = 0.05
             except asyncio.CancelledError:
@@ -91,17 +95,28 @@ class InvalidationChannel:
                 log.warning("redis invalidation subscriber: %s; reconnecting", exc)
             finally:
                 self._subscribed.clear()
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self._max_backoff)
+
+    async def _session(self) -> AsyncIterator[bool]:
+        """One subscription, until its link fails: yields whether each message was a
+        (re)subscription."""
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.subscribe(self.channel)
+            async for resubscribed in self._messages(pubsub):
+                yield resubscribed
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
 
     async def _messages(self, pubsub: PubSub) -> AsyncIterator[bool]:
         """Handle messages until the link fails or goes silent.
 
         A connection can die without a reset (host gone, partition): we PING four times per
         `silence` period and give up on the link when nothing, not even a pong, came back for
-        `silence` seconds. Yields whether each message was a (re)subscription.
+        `silence` seconds. Yields whether each message was a (re)subscription, and False
+        after a quiet wait too (so the caller can end the link at least every `silence` / 4 s).
         """
         clock = asyncio.get_running_loop().time
         every = self._silence / 4
@@ -117,6 +132,8 @@ class InvalidationChannel:
                 yield self._on_message(message)
             elif now - heard > self._silence:
                 raise RedisConnectionError(f"no reply from redis for {now - heard:.1f} s")
+            else:
+                yield False
 
     def _on_message(self, message: Mapping[str, Any]) -> bool:
         """Deliver one pub/sub message; True when it was a (re)subscription."""

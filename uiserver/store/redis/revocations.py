@@ -50,7 +50,8 @@ class RedisRevocations:
         self._redis = conn.redis
         self._channel = conn.channel
         self._listeners = conn.listeners
-        self._key = f"{conn.keys.prefix}revocations"
+        self._key = conn.keys.group("rev", "revocations")
+        self._channel_name = conn.keys.group_channel("rev")
 
     async def revoke(self, revocation: Revocation) -> Revocation:
         field = _field(revocation.kind, revocation.value)
@@ -69,7 +70,7 @@ class RedisRevocations:
             pipe.hset(self._key, field, _encode(stored))
             if expired:
                 pipe.hdel(self._key, *expired)
-            self._channel.publish(pipe, changes)
+            self._channel.publish(pipe, changes, self._channel_name)
             await pipe.execute()
             return stored, changes
 

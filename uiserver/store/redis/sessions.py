@@ -37,13 +37,13 @@ class RedisSessions:
 
     def __init__(self, conn: Connection) -> None:
         self._redis = conn.redis
-        self._prefix = conn.keys.prefix
+        self._keys = conn.keys
 
     def _key(self, id_hash: str) -> str:
-        return f"{self._prefix}session:{id_hash}"
+        return self._keys.group("sess", f"session:{id_hash}")
 
     def _family(self, family: str) -> str:
-        return f"{self._prefix}sessfam:{family}"
+        return self._keys.group("sess", f"sessfam:{family}")
 
     def _put(self, pipe: Pipeline, record: SessionRecord) -> None:
         pipe.set(self._key(record.id_hash), _encode(record), pxat=_ms(record.expires))

@@ -27,10 +27,10 @@ class RedisTelemetry:
 
     def __init__(self, conn: Connection) -> None:
         self._redis = conn.redis
-        self._prefix = conn.keys.prefix
+        self._keys = conn.keys
 
     def _key(self, page: str) -> str:
-        return f"{self._prefix}tel:{page}"
+        return self._keys.group("tel", f"tel:{page}")  # one slot: a flush is one MULTI
 
     async def add_counts(self, counts: Mapping[CounterKey, int]) -> None:
         if not counts:

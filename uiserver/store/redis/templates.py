@@ -56,20 +56,22 @@ class RedisTemplates:
     """The `TemplateStore` of the Redis store: versions per page; the newest entry is live."""
 
     def __init__(self, conn: Connection) -> None:
-        prefix = self._prefix = conn.keys.prefix
+        self._keys = keys = conn.keys
         self._redis = conn.redis
         self._durable = conn.durable
         self._channel = conn.channel
         self._listeners = conn.listeners
-        self._live_key = f"{prefix}live"
-        self._rollouts_key = f"{prefix}rollouts"
-        self._archived_key = f"{prefix}archived"
+        # one slot for all of them in a cluster: a publish WATCHes and writes them together
+        self._live_key = keys.group("tpl", "live")
+        self._rollouts_key = keys.group("tpl", "rollouts")
+        self._archived_key = keys.group("tpl", "archived")
+        self._channel_name = keys.group_channel("tpl")
 
     def _tpl(self, page: str) -> str:
-        return f"{self._prefix}tpl:{page}"
+        return self._keys.group("tpl", f"tpl:{page}")
 
     def _tplver(self, page: str) -> str:
-        return f"{self._prefix}tplver:{page}"
+        return self._keys.group("tpl", f"tplver:{page}")
 
     # ------------------------------------------------------------------ writes
 
@@ -179,7 +181,7 @@ class RedisTemplates:
             pipe.hset(self._archived_key, page, _encode(writes.archive))
         if writes.unarchive:
             pipe.hdel(self._archived_key, page)
-        self._channel.publish(pipe, [Invalidation("template", page)])
+        self._channel.publish(pipe, [Invalidation("template", page)], self._channel_name)
 
     async def _state(self, conn: Pipeline | aioredis.Redis, page: str) -> PageState | None:
         """The page's state, read (inside WATCH when `conn` is a watching pipeline)."""

@@ -31,7 +31,7 @@ async def watched(
     replicas). Raises StoreUnavailable(`conflict`) when every
     attempt conflicted, and (via `guard`) on connection trouble or refusals."""
     with guard():
-        async with (pipeline or redis.pipeline)() as pipe:
+        async with pipeline() if pipeline else redis.pipeline(transaction=True) as pipe:
             for _ in range(MAX_TX_ATTEMPTS):
                 try:
                     if keys:

@@ -108,7 +108,7 @@ class RedisUsers:
             pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             pipe.hset(key, mapping={"settings": json_encode(settings), "updated": now})
             pipe.hsetnx(key, "created", now)
-            self._channel.publish(pipe, changes)
+            self._channel.publish(pipe, changes, self._keys.user_channel(user_id))
             await pipe.execute()
             return settings
 
@@ -160,7 +160,7 @@ class RedisUsers:
                 if changes:
                     with guard():
                         async with self._redis.pipeline(transaction=False) as pipe:
-                            self._channel.publish(pipe, changes)
+                            self._channel.publish(pipe, changes, self._keys.user_channel(user_id))
                             await pipe.execute()
                     self._listeners.emit(changes)
                 return recorded
@@ -259,10 +259,12 @@ class RedisUsers:
                     pipe.hset(keys[0], "activity", encode_activity(counters))
                     if ids is not None:
                         pipe.set(keys[3], ids, ex=WINDOW_S)
-                    self._counts.queue_counts(pipe, tallies, legacy, experiments)
+                    counts = self._counts.counts_pipeline(pipe)  # a cluster: sent after
+                    self._counts.queue_counts(counts, tallies, legacy, experiments)
                     if changes:
-                        self._channel.publish(pipe, changes)
+                        self._channel.publish(pipe, changes, self._keys.user_channel(user_id))
                     await pipe.execute()
+                    await self._counts.after_commit(pipe, counts)
         except WatchError:
             return None
         self._listeners.emit(changes)
@@ -308,20 +310,27 @@ class RedisUsers:
         assignments: Sequence[tuple[str, Sequence[str]]],
         invalidation: SegmentInvalidation = "users",
     ) -> int:
-        """See `UserStore.put_segments`: one MULTI/EXEC per call."""
+        """See `UserStore.put_segments`: one MULTI/EXEC per call (in a cluster, one per slot
+        tag of the users: a transaction holds one slot)."""
         mapping = last_assignments(assignments)
         changes = user_invalidations(list(mapping), invalidation)
         if not mapping and not changes:
             return 0
+        bulk = [c for c in changes if c.kind != "user"]  # one `all`: on the first channel
+        groups = self._keys.by_tag(mapping) or {"": []}
         with guard():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for user_id, segments in mapping.items():
-                    pipe.delete(self._keys.seg(user_id))
-                    if segments:
-                        pipe.sadd(self._keys.seg(user_id), *segments)
-                if changes:
-                    self._channel.publish(pipe, changes)
-                await pipe.execute()
+            for tag, users in groups.items():
+                mine = [c for c in changes if c.kind == "user" and c.key in set(users)] + bulk
+                bulk = []
+                channel = self._keys.channel(tag) if tag else self._keys.group_channel("tpl")
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    for user_id in users:
+                        pipe.delete(self._keys.seg(user_id))
+                        if mapping[user_id]:
+                            pipe.sadd(self._keys.seg(user_id), *mapping[user_id])
+                    if mine:
+                        self._channel.publish(pipe, mine, channel)
+                    await pipe.execute()
         self._listeners.emit(changes)
         return len(mapping)
 
@@ -341,7 +350,7 @@ class RedisUsers:
                     pipe.delete(*self._keys.of_user(user_id))
                     # INCR, not SET: resent after a lost reply it moves the epoch on again.
                     pipe.incr(self._keys.epoch(user_id))
-                    self._channel.publish(pipe, changes)
+                    self._channel.publish(pipe, changes, self._keys.user_channel(user_id))
                     await pipe.execute()
         finally:  # NotReplicated: done on the primary all the same
             self._listeners.emit(changes)

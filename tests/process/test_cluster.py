@@ -1,0 +1,202 @@
+"""Redis Cluster: a real 3-primary cluster (+3 replicas) of redis-server processes, created by
+`redis-cli --cluster create`; the store on `redis-cluster://...`, then two `uiserver serve` on it
+with the primary of the templates' slot killed and its replica promoted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from redis.crc import key_slot
+
+from tests.helpers.app import ELDERLY, bearer
+from tests.helpers.processes import ServeProcess
+from tests.helpers.redis import RedisClusterSet, RedisServer
+from uiserver.schema import Settings
+from uiserver.store.base import Exposure, Invalidation
+from uiserver.store.redis.keys import Keys
+from uiserver.store.redis.store import RedisStore
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.anyio]
+
+DESIGNER = bearer("ann", "designer")
+DEADLINE_S = 20.0
+KEYS = Keys("uiserver:", cluster=True)
+
+
+def eventually(probe: Callable[[], bool], what: str, deadline_s: float = DEADLINE_S) -> float:
+    start = time.monotonic()
+    while not probe():
+        if time.monotonic() - start > deadline_s:
+            pytest.fail(f"not within {deadline_s} s: {what}")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+async def heard_soon(heard: list[Invalidation], message: Invalidation) -> None:
+    """Wait (without blocking the loop the subscriber runs on) until `message` was heard."""
+    async with asyncio.timeout(5.0):
+        while message not in heard:
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[RedisClusterSet]:
+    nodes = RedisClusterSet(tmp_path / "cluster")
+    try:
+        nodes.start()
+        yield nodes
+    finally:
+        nodes.stop()
+
+
+def owner(cluster: RedisClusterSet, key: str) -> RedisServer:
+    """The primary that serves `key`'s slot now (CLUSTER SLOTS of a running primary)."""
+    wanted = key_slot(key.encode())
+    with redis.Redis(port=cluster.primaries()[0].port, socket_timeout=1.0) as client:
+        ranges = client.execute_command("CLUSTER SLOTS")
+    port = next(int(r[2][1]) for r in ranges if r[0] <= wanted <= r[1])
+    return next(n for n in cluster.nodes if n.port == port)
+
+
+async def test_every_role_works_on_a_cluster_and_replicas_hear_each_other(
+    cluster: RedisClusterSet,
+) -> None:
+    a, b = RedisStore(cluster.url), RedisStore(cluster.url)
+    await a.open(5.0)
+    await b.open(5.0)
+    heard: list[Invalidation] = []
+    b.add_listener(heard.append)
+    try:
+        assert a.subscribed and b.subscribed
+        # A user's keys span one slot: the one-round-trip read script and WATCHed writes work.
+        await a.users.put_settings("alice", Settings(font_scale=1.5))
+        assert (await b.users.get_profile("alice")).settings.font_scale == 1.5
+        await heard_soon(heard, Invalidation("user", "alice"))
+        # Many users in one call: one transaction per slot tag, each with its SPUBLISH.
+        users = [f"user-{i}" for i in range(60)]
+        assert len(KEYS.by_tag(users)) > 30
+        assert await a.users.put_segments([(u, ["vip"]) for u in users]) == 60
+        assert (await b.users.get_profile("user-59")).segments == frozenset({"vip"})
+        await heard_soon(heard, Invalidation("user", "user-59"))
+        await a.activity.record_activity(
+            {u: (1, 1, 0) for u in users[:20]},
+            [Exposure("exp1", "A", 20_000, u, True) for u in users[:20]],
+        )
+        # the experiment's counts, in their own slot, written after each group's transaction
+        counts = await b.activity.experiment_counts("exp1", ["A"])
+        assert counts[0].first_day == counts[0].last_day == 20_000
+        # Templates and rollout state in their own slot; a publish reaches B.
+        state = await a.templates.publish("home", "v1", b'{"page": "home"}', "ann", "m", 1.0)
+        assert state.head.version == "v1"
+        await heard_soon(heard, Invalidation("template", "home"))
+        assert (await b.templates.states())["home"].head.version == "v1"
+        # Erasure is final: the epoch is in the user's slot.
+        await a.users.erase_user("alice")
+        assert (await b.users.get_settings("alice")).font_scale == 1.0
+        assert await b.users.erasure_epoch("alice") == 1
+    finally:
+        await a.close()
+        await b.close()
+    # No key of the store's is outside the slots named above: one slot per user's keys.
+    alice_slots = {key_slot(k.encode()) for k in [*KEYS.of_user("alice"), KEYS.epoch("alice")]}
+    assert len(alice_slots) == 1
+
+
+def traffic(
+    a: ServeProcess,
+    b: ServeProcess,
+    writer: dict[str, str],
+    statuses: list[tuple[float, str, int]],
+    stop: threading.Event,
+) -> None:
+    """Layout GETs on A and B and settings PUTs on A until `stop`; each answer recorded."""
+    with a.client() as ta, b.client() as tb:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            for name, client in (("get-a", ta), ("get-b", tb)):
+                who = bearer(f"reader-{n % 5}")
+                try:
+                    code = client.get("/v1/layouts/home", headers=who).status_code
+                except httpx.HTTPError:
+                    code = 0
+                statuses.append((time.monotonic(), name, code))
+            body = {**ELDERLY, "font_scale": 1.0 + (n % 5) / 10}
+            try:
+                code = ta.put("/v1/me/settings", headers=writer, json=body).status_code
+            except httpx.HTTPError:
+                code = 0
+            statuses.append((time.monotonic(), "put", code))
+            time.sleep(0.02)
+
+
+def test_a_primary_killed_under_traffic_its_replica_takes_over(
+    cluster: RedisClusterSet, tmp_path: Path
+) -> None:
+    live = KEYS.group("tpl", "live")
+    doomed = owner(cluster, live)
+    # a user whose keys live on the same primary: their writes must move to the new one too
+    writer_id = next(
+        u for u in (f"writer-{i}" for i in range(5000)) if owner(cluster, KEYS.user(u)) is doomed
+    )
+    writer = bearer(writer_id)
+    a = ServeProcess(tmp_path / "a", cluster.url)
+    b = ServeProcess(tmp_path / "b", cluster.url, store_by_env=True)
+    try:
+        for server in (a.start(), b.start()):
+            server.wait_ready()
+        with a.client() as http_a, b.client() as http_b:
+            assert http_a.put("/v1/me/settings", headers=writer, json=ELDERLY).status_code == 200
+            assert http_b.get("/v1/layouts/home", headers=writer).json()["mode"] == "elderly"
+
+            statuses: list[tuple[float, str, int]] = []
+            stop = threading.Event()
+
+            thread = threading.Thread(
+                target=traffic, args=(a, b, writer, statuses, stop), daemon=True
+            )
+            thread.start()
+            try:
+                eventually(lambda: len(statuses) > 20, "traffic flowing")
+                killed = time.monotonic()
+                doomed.kill()
+
+                def writes_back() -> bool:
+                    return any(w == "put" and c == 200 and t > killed for t, w, c in statuses)
+
+                resumed = eventually(writes_back, "a write on the promoted replica")
+            finally:
+                stop.set()
+                thread.join(timeout=30)
+            print(f"writes resumed {resumed:.2f} s after the primary was killed")
+            gets = {c for _, w, c in statuses if w.startswith("get")}
+            assert gets == {200}, gets
+            assert {c for _, w, c in statuses if w == "put"} <= {200, 503}
+
+            # The templates' slot moved: a publish on A lands on the new primary, and B's
+            # sharded subscriber, resubscribed there, hears it.
+            template = http_a.get("/v1/admin/templates/home", headers=DESIGNER).json()["template"]
+            published = http_a.post(
+                "/v1/admin/templates/home/publish",
+                headers=DESIGNER,
+                json={"template": {**template, "title": "after failover"}, "message": "m"},
+            )
+            assert published.status_code == 201, published.text
+            version = published.json()["version"]
+
+            def b_serves() -> bool:
+                body = http_b.get("/v1/layouts/home").json()
+                return bool(body["template_version"] == version)
+
+            eventually(b_serves, "B serves what A published after the failover", 5.0)
+    finally:
+        a.stop()
+        b.stop()
