@@ -19,7 +19,7 @@ from redis.crc import key_slot
 from tests.helpers.app import ELDERLY, bearer
 from tests.helpers.processes import ServeProcess
 from tests.helpers.redis import RedisClusterSet, RedisServer
-from uiserver.schema import Settings
+from uiserver.schema import Event, Settings
 from uiserver.store.base import Exposure, Invalidation
 from uiserver.store.redis.keys import Keys
 from uiserver.store.redis.store import RedisStore
@@ -80,6 +80,10 @@ async def test_every_role_works_on_a_cluster_and_replicas_hear_each_other(
         await a.users.put_settings("alice", Settings(font_scale=1.5))
         assert (await b.users.get_profile("alice")).settings.font_scale == 1.5
         await heard_soon(heard, Invalidation("user", "alice"))
+        # An event batch: the snapshot and compare-and-set scripts run in alice's slot.
+        clicks = [Event(page="home", component="coupons", kind="click")] * 3
+        assert await a.users.record_events("alice", clicks, time.time()) == 3
+        assert (await b.users.get_profile("alice")).affinities
         # Many users in one call: one transaction per slot tag, each with its SPUBLISH.
         users = [f"user-{i}" for i in range(60)]
         assert len(KEYS.by_tag(users)) > 30
