@@ -182,7 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
         "assess", help="ageing-friendly (MIIT) and WCAG 2.2 assessment of the templates"
     )
     assess.add_argument("pages", nargs="*", metavar="PAGE", help="default: every template")
-    assess.add_argument("--format", choices=["md", "html", "json"], default="md")
+    assess.add_argument(
+        "--format",
+        choices=["md", "html", "json"],
+        default="md",
+        help="the report as Markdown, HTML or JSON (default md)",
+    )
     assess.add_argument("--layouts", type=Path, default=None, help="default: layouts/")
     assess.add_argument("--components", type=Path, default=None, help="default: components/")
 
