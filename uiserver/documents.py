@@ -27,7 +27,9 @@ Usage:
 from __future__ import annotations
 
 import datetime
+import functools
 import math
+import pickle
 import re
 from array import array
 from dataclasses import dataclass
@@ -344,12 +346,38 @@ def decode_yaml(
     """YAML (a superset of JSON) as `kind`, with msgspec.yaml's conversion rules."""
     raw = _as_bytes(data)
     _check_size(raw, limits)
+    if len(raw) <= _PARSED_MAX_BYTES:
+        # Our own pickle; each caller gets its own copy (nothing shared is ever mutated).
+        value = pickle.loads(_parsed_yaml(raw, limits.max_depth))
+    else:
+        value = _parse_yaml(raw, limits.max_depth)
+    if kind is None:
+        return value
+    try:
+        return msgspec.convert(value, kind, builtin_types=(datetime.datetime, datetime.date))
+    except msgspec.ValidationError as exc:
+        raise _schema_error(exc, kind) from None
+
+
+# Documents up to this size are parsed once per process and kept (pickled, at most 128): every
+# start of the server reads the same component and template files (the tests start hundreds of
+# apps), and PyYAML's pure-Python parser is most of a start's cost. Refusals are not kept.
+_PARSED_MAX_BYTES = 64 * 1024
+
+
+@functools.lru_cache(maxsize=128)
+def _parsed_yaml(raw: bytes, max_depth: int) -> bytes:
+    return pickle.dumps(_parse_yaml(raw, max_depth), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _parse_yaml(raw: bytes, max_depth: int) -> Any:
+    """The plain value of a YAML document (`_LimitedLoader`); DocumentError otherwise."""
     loader: _LimitedLoader | None = None
     try:
         # Building the loader already decodes the bytes (not UTF-8: a ReaderError).
         loader = _LimitedLoader(raw)
-        loader.max_depth = limits.max_depth
-        value = loader.get_single_data()
+        loader.max_depth = max_depth
+        return loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         detail = getattr(exc, "problem", None) or str(exc)
@@ -361,12 +389,6 @@ def decode_yaml(
     finally:
         if loader is not None:
             loader.dispose()
-    if kind is None:
-        return value
-    try:
-        return msgspec.convert(value, kind, builtin_types=(datetime.datetime, datetime.date))
-    except msgspec.ValidationError as exc:
-        raise _schema_error(exc, kind) from None
 
 
 @overload

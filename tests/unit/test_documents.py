@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from uiserver import documents
 from uiserver.documents import (
     DocumentError,
     Limits,
@@ -173,3 +174,27 @@ UNKNOWN, MISSING = "Object contains unknown field", "Object missing required fie
 )
 def test_named_field_names_the_member_itself(field: str, message: str, named: str) -> None:
     assert named_field(field, message) == named
+
+
+def test_a_yaml_document_read_again_is_parsed_once_and_each_reader_gets_its_own_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parses: list[int] = []
+    parse = documents._parse_yaml
+
+    def counting(raw: bytes, max_depth: int) -> Any:
+        parses.append(len(raw))
+        return parse(raw, max_depth)
+
+    monkeypatch.setattr(documents, "_parse_yaml", counting)
+    text = "page: cached-once\nitems: [1, 2]\nwhen: 2026-12-02\n"
+    first = decode_yaml(text, None, LIMITS)
+    first["items"].append(3)  # a reader changing its copy changes no one else's
+    second = decode_yaml(text, None, LIMITS)
+    assert second == {"page": "cached-once", "items": [1, 2], "when": first["when"]}
+    assert len(parses) == 1
+    with pytest.raises(DocumentError):  # a tighter depth limit is not answered from the cache
+        decode_yaml(text, None, Limits(max_bytes=1024, max_depth=1))
+    big = "items:\n" + "- cached-not\n" * 6_000  # over 64 KiB: parsed every time
+    assert decode_yaml(big, None, LIMITS) == decode_yaml(big, None, LIMITS)
+    assert parses[-2:] == [len(big), len(big)]
