@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import pytest
 
 from tests.helpers.app import ROOT, SECRET, free_port
 
@@ -169,3 +170,14 @@ def wait_until(probe: Callable[[], Any], since: float) -> tuple[Any, float]:
         if result or elapsed > POLL_DEADLINE_S:
             return result, elapsed
         time.sleep(0.005)
+
+
+def eventually(probe: Callable[[], bool], what: str, deadline_s: float = 20.0) -> float:
+    """Poll `probe` every 50 ms until True; the seconds it took. Fails the test (naming
+    `what`) after `deadline_s`."""
+    start = time.monotonic()
+    while not probe():
+        if time.monotonic() - start > deadline_s:
+            pytest.fail(f"not within {deadline_s} s: {what}")
+        time.sleep(0.05)
+    return time.monotonic() - start

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +17,7 @@ import redis
 from redis.crc import key_slot
 
 from tests.helpers.app import ELDERLY, bearer
-from tests.helpers.processes import ServeProcess
+from tests.helpers.processes import ServeProcess, eventually
 from tests.helpers.redis import RedisClusterSet, RedisServer
 from uiserver.schema import Event, Settings
 from uiserver.store.base import Exposure, Invalidation
@@ -27,17 +27,7 @@ from uiserver.store.redis.store import RedisStore
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.anyio]
 
 DESIGNER = bearer("ann", "designer")
-DEADLINE_S = 20.0
 KEYS = Keys("uiserver:", cluster=True)
-
-
-def eventually(probe: Callable[[], bool], what: str, deadline_s: float = DEADLINE_S) -> float:
-    start = time.monotonic()
-    while not probe():
-        if time.monotonic() - start > deadline_s:
-            pytest.fail(f"not within {deadline_s} s: {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 async def heard_soon(heard: list[Invalidation], message: Invalidation) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,25 +21,14 @@ import pytest
 import redis
 
 from tests.helpers.app import ELDERLY, bearer
-from tests.helpers.processes import ServeProcess
+from tests.helpers.processes import ServeProcess, eventually
 from tests.helpers.redis import RedisServer, ReplicaServer, SentinelSet
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 DESIGNER = bearer("ann", "designer")
 FAILOVER_BUDGET_S = 20.0  # kill -> first write answered by the new primary (1 s down-after)
-DEADLINE_S = 20.0
 LARGE = {**ELDERLY, "elderly_mode": "off", "font_scale": 1.5}
-
-
-def eventually(probe: Callable[[], bool], what: str, deadline_s: float = DEADLINE_S) -> float:
-    """Poll `probe` until True; the seconds it took. Fails after `deadline_s`."""
-    start = time.monotonic()
-    while not probe():
-        if time.monotonic() - start > deadline_s:
-            pytest.fail(f"not within {deadline_s} s: {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 def replicated(server: RedisServer) -> bool:

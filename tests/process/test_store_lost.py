@@ -5,7 +5,6 @@ versions it serves (the last-known-good), as soon as Redis takes writes. Real re
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,21 +13,11 @@ import msgspec
 import pytest
 import redis
 
-from tests.helpers.processes import ServeProcess
+from tests.helpers.processes import ServeProcess, eventually
 from tests.helpers.redis import RedisServer
 from uiserver.store.base import TemplateRecord
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-DEADLINE_S = 20.0
-
-
-def eventually(probe: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not probe():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {DEADLINE_S} s: {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture
