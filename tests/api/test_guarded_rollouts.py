@@ -232,6 +232,12 @@ def test_schedules_are_validated_field_by_field(sim: Sim) -> None:
         ({"guardrails": [srm, srm]}, f"{g}[1].metric"),
         ({"guardrails": srm}, g),
         ([], "schedule"),
+        # Integers too large for a float (JSON allows them; they were a 500).
+        ({"start": 10**400}, "schedule.start"),
+        ({"steps": [{"percent": 10**400}, hundred]}, f"{s}[0].percent"),
+        ({"steps": [{"percent": 5, "min_minutes": 10**400}, hundred]}, f"{s}[0].min_minutes"),
+        ({"steps": [{"percent": 5, "min_exposed": -(10**400)}, hundred]}, f"{s}[0].min_exposed"),
+        ({"guardrails": [{**srm, "threshold": 10**400}]}, f"{g}[0].threshold"),
     ]
     for schedule, field in cases:
         response = publish(sim, schedule)  # type: ignore[arg-type]
@@ -332,6 +338,7 @@ def test_a_scheduled_change_publishes_then_reverts(sim: Sim) -> None:
         ({"template": change["template"]}, "at"),
         ({"at": START + 60}, "template"),
         ({**change, "version": before}, "template"),
+        ({**change, "revert_at": 10**400}, "revert_at"),  # too large for a float: was a 500
     ]
     for body, field in bad:
         response = sim.client(1).post(f"{BASE}/schedule", json=body, headers=DESIGNER)

@@ -25,7 +25,10 @@ PARAMETERS = ("limit", "before", "page", "act", "actor", "since", "until")
 
 
 def _whole(name: str, raw: str, low: int, high: int) -> int:
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+    # The length first: int() refuses more than 4300 digits (ValueError).
+    if len(raw) > len(str(high)) or not raw.isascii() or not raw.isdigit():
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}", name)
+    if not low <= int(raw) <= high:
         raise BadRequest(f"{name} must be a whole number from {low} to {high}", name)
     return int(raw)
 

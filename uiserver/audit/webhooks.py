@@ -30,6 +30,7 @@ URL_MAX = 2_048
 SECRET_MAX = 200
 FILTER_MAX = 50  # acts or pages a hook may name
 SECRET_PREFIX = "whsec_"
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
 
 
 class WebhookRefused(ValueError):
@@ -60,11 +61,18 @@ def check_url(url: str) -> urllib.parse.SplitResult:
 
 
 def public(address: str) -> bool:
-    """Whether an address is globally routable (no loopback, private, link-local...)."""
+    """Whether an address is globally routable (no loopback, private, link-local, multicast,
+    reserved...). An IPv6 address carrying an IPv4 one is judged by the IPv4 address it
+    reaches: IPv4-mapped (RFC 4291 2.5.5.2), 6to4 (RFC 3056) and NAT64's well-known prefix
+    64:ff9b::/96 (RFC 6052); the deprecated IPv4-compatible ::a.b.c.d is reserved."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+        else:
+            ip = ip.ipv4_mapped or ip.sixtofour or ip
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
 async def check_address(url: str, allow_private: bool) -> None:

@@ -120,6 +120,15 @@ def test_wecom_message_and_robot_error_codes() -> None:
         ("fc00::1", False),
         ("fe80::1%eth0", False),
         ("::ffff:127.0.0.1", False),
+        # IPv4 inside IPv6: 6to4 (RFC 3056), NAT64's well-known prefix (RFC 6052) and the
+        # deprecated IPv4-compatible form reach the IPv4 address they carry.
+        ("2002:7f00:1::", False),
+        ("2002:a9fe:a9fe::1", False),
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b::a9fe:a9fe", False),
+        ("::127.0.0.1", False),
+        ("2002:808:808::1", True),
+        ("64:ff9b::808:808", True),
     ],
 )
 def test_public_addresses(address: str, ok: bool) -> None:

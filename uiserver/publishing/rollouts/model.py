@@ -146,9 +146,13 @@ def _number(value: Any, field: str, *, whole: bool = False) -> float:
         raise ScheduleError("must be a number", field)
     if whole and (not isinstance(value, int) and not float(value).is_integer()):
         raise ScheduleError("must be a whole number", field)
-    if not math.isfinite(value):
+    try:
+        number = float(value)  # JSON integers have no bound: OverflowError past 1.8e308
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
         raise ScheduleError("must be a finite number", field)
-    return float(value)
+    return number
 
 
 def _time(value: Any, field: str, now: float) -> float:
