@@ -32,12 +32,16 @@ def send_request(
 
 
 class _Reader:
-    def __init__(self, sock: socket.socket) -> None:
+    """Reads from `sock`; with no socket, `buffer` is all there is."""
+
+    def __init__(self, sock: socket.socket | None, buffer: bytes = b"") -> None:
         self.sock = sock
-        self.buffer = b""
-        self.eof = False
+        self.buffer = buffer
+        self.eof = sock is None
 
     def fill(self) -> bool:
+        if self.sock is None:
+            return False
         try:
             chunk = self.sock.recv(65536)
         except ConnectionResetError:
@@ -117,3 +121,39 @@ def closed_within(sock: socket.socket, seconds: float) -> bool:
             return True
         except TimeoutError:
             return False
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (the socket's timeout bounds
+    each wait; a timeout ends the read with what came)."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return received
+
+
+def split_answers(data: bytes, methods: list[str]) -> list[tuple[int, bytes]]:
+    """The (status, body) of each answer in `data`, answers to requests with `methods` in
+    order: a HEAD's answer, a 1xx, 204 or 304 has no body (RFC 9112 section 6.3), others a
+    Content-Length or chunked one. Fewer entries than `methods` when the data ends first."""
+    reader = _Reader(None, data)
+    answers: list[tuple[int, bytes]] = []
+    for method in methods:
+        head = reader.until(b"\r\n\r\n")
+        if head is None:
+            break
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        response = RawResponse(int(status_line.split()[1]))
+        for line in lines:
+            name, _, value = line.partition(":")
+            response.headers[name.strip().lower()] = value.strip()
+        if method != "HEAD" and response.status not in (204, 304):
+            if "content-length" in response.headers:
+                response.body = reader.exactly(int(response.headers["content-length"])) or b""
+            elif response.headers.get("transfer-encoding", "").lower() == "chunked":
+                _read_chunks(reader, response)
+        answers.append((response.status, response.body))
+    return answers

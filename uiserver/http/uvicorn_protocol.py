@@ -64,14 +64,20 @@ class HeldHead:
     about half of the server's CPU under load was in these two writes).
 
     Only a final response head is held (never `100 Continue`, which the client waits for before
-    sending the body). The held head goes out with the next write, on `flush()` (the protocol
-    calls it when the response is complete: a HEAD answer has no body write) or before
-    `close()`. Everything else is the real transport's."""
+    sending the body). The held head goes out with the next write, on `complete()` (the
+    cycle's `on_response`: a HEAD answer has no body write) or before `close()`. Everything
+    else is the real transport's.
 
-    __slots__ = ("held", "transport")
+    Each cycle has its own: with pipelining, the protocol's `cycle` is the last request
+    parsed, not the one whose response just completed, so `complete` flushes this cycle's head
+    (a pipelined HEAD's answer was lost when the protocol flushed `self.cycle`'s), then calls
+    `then` (the protocol's `on_response_complete`, which starts the next pipelined request)."""
 
-    def __init__(self, transport: asyncio.Transport) -> None:
+    __slots__ = ("held", "then", "transport")
+
+    def __init__(self, transport: asyncio.Transport, then: Callable[[], None]) -> None:
         self.transport = transport
+        self.then = then
         self.held: bytes | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -88,6 +94,10 @@ class HeldHead:
         held, self.held = self.held, None
         if held is not None and not self.transport.is_closing():
             self.transport.write(held)
+
+    def complete(self) -> None:
+        self.flush()
+        self.then()
 
     def close(self) -> None:
         self.flush()
@@ -342,7 +352,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.pipelined = self.next_head = False
         self.reading_body = True
         super().on_headers_complete()
-        self.cycle.transport = HeldHead(self.transport)  # type: ignore[assignment]
+        held = HeldHead(self.transport, self.on_response_complete)
+        self.cycle.transport = held  # type: ignore[assignment]
+        self.cycle.on_response = held.complete
 
     def on_body(self, body: bytes) -> None:
         if not self.refused:
@@ -363,9 +375,6 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.next_head = True
 
     def on_response_complete(self) -> None:
-        held = self.cycle.transport
-        if isinstance(held, HeldHead):
-            held.flush()  # a head with no body write (HEAD): out before anything else
         super().on_response_complete()
         if self.late is not None:
             if not self.answering() and not self.pipeline and not self.transport.is_closing():
