@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import signal
 import statistics
@@ -132,7 +133,16 @@ class Server:
                 self.proc.wait()
 
 
+# `--random-clicks SHARE`: each batch's click goes to the user's favourite component (one each)
+# with probability 1 - SHARE, else to one drawn at random (0: always the favourite).
+RANDOM_CLICKS = 0.0
+HISTORY = 2
+
+
 def batch(components: list[str], user: int, n: int, now: float) -> dict[str, Any]:
+    draw = random.Random(user * 1_000 + n)
+    favourite = components[user % len(components)]
+    clicked = draw.choice(components) if draw.random() < RANDOM_CLICKS else favourite
     events = [
         {"page": "home", "component": c, "kind": "view", "ts": now, "id": f"u{user:07d}-{n}-{i}"}
         for i, c in enumerate(components)
@@ -140,7 +150,7 @@ def batch(components: list[str], user: int, n: int, now: float) -> dict[str, Any
     events.append(
         {
             "page": "home",
-            "component": components[0],
+            "component": clicked,
             "kind": "click",
             "ts": now,
             "id": f"u{user:07d}-{n}-c",
@@ -197,7 +207,7 @@ def measure(source: Path, store: str, batches: int, tmp: Path) -> dict[str, Any]
             for i, token in enumerate(tokens):  # launch, then two batches of history
                 headers = {"Authorization": f"Bearer {token}"}
                 client.get("/v1/layouts/home", headers=headers)
-                for n in (0, 1):
+                for n in range(HISTORY):
                     client.post("/v1/me/events", json=batch(components, i, n, now), headers=headers)
             for token in tokens:  # the launch the measured batch follows
                 client.get("/v1/layouts/home", headers={"Authorization": f"Bearer {token}"})
@@ -209,7 +219,7 @@ def measure(source: Path, store: str, batches: int, tmp: Path) -> dict[str, Any]
             for i, token in enumerate(tokens[:batches]):
                 status = client.post(
                     "/v1/me/events",
-                    json=batch(components, i, 2, now),
+                    json=batch(components, i, HISTORY, now),
                     headers={"Authorization": f"Bearer {token}"},
                 ).status_code
                 statuses[status] = statuses.get(status, 0) + 1
@@ -233,7 +243,7 @@ def measure(source: Path, store: str, batches: int, tmp: Path) -> dict[str, Any]
                     for j, token in enumerate(extra):
                         client.post(
                             "/v1/me/events",
-                            json=batch(components, batches + j, 2, now),
+                            json=batch(components, batches + j, HISTORY, now),
                             headers={"Authorization": f"Bearer {token}"},
                         )
 
@@ -262,7 +272,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
     parser.add_argument("--batches", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--random-clicks",
+        type=float,
+        default=0.0,
+        help="share of batches whose click goes to a random component instead of the user's "
+        "favourite (default 0)",
+    )
+    parser.add_argument(
+        "--history", type=int, default=2, help="batches each user sent before the measured one"
+    )
     args = parser.parse_args(argv)
+    global RANDOM_CLICKS, HISTORY
+    RANDOM_CLICKS, HISTORY = args.random_clicks, args.history
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         old = worktree(args.before, tmp / "before")
