@@ -306,24 +306,28 @@ class Scheduler:
     ) -> None:
         """A person widened, narrowed, promoted or aborted the page's rollout by hand (the
         existing rollout routes): a widen or narrow pauses the schedule (it resumes from the
-        step at or above the new percent), a promote completes it, an abort rolls it back."""
-        found = await self.active(page)
-        if found is None or found[1].kind != "ramp" or found[1].status == "scheduled":
-            return
-        row, schedule = found
-        now = self.clock()
-        if act == "percent":
-            event = self._event(
-                now, actor, "paused", f"rollout set to {percent}% by hand", -1, percent
-            )
-            new = with_event(schedule, event, status="paused")
-        elif act == "promote":
-            event = self._event(now, actor, "promoted", "promoted by hand", schedule.step, 100)
-            new = with_event(schedule, event, status="completed")
-        else:
-            event = self._event(now, actor, "rolled_back", "aborted by hand", schedule.step, 0)
-            new = with_event(schedule, event, status="rolled_back")
-        await self._save(row, new)
+        step at or above the new percent), a promote completes it, an abort rolls it back.
+        A step the scheduler decided but had not applied yet is dropped: the person's act
+        came after it. Retried when a look changed the schedule meanwhile."""
+        for _ in range(5):
+            found = await self.active(page)
+            if found is None or found[1].kind != "ramp" or found[1].status == "scheduled":
+                return
+            row, schedule = found
+            now = self.clock()
+            if act == "percent":
+                event = self._event(
+                    now, actor, "paused", f"rollout set to {percent}% by hand", -1, percent
+                )
+                status: Status = "paused"
+            elif act == "promote":
+                event = self._event(now, actor, "promoted", "promoted by hand", schedule.step, 100)
+                status = "completed"
+            else:
+                event = self._event(now, actor, "rolled_back", "aborted by hand", schedule.step, 0)
+                status = "rolled_back"
+            if await self._save(row, with_event(schedule, event, status=status, pending="")):
+                return
 
     # ------------------------------------------------------------------ looking
 
