@@ -88,11 +88,23 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sources: dict[str, str] = {}
 
     def __hash__(self) -> int:
-        # Policies key caches (`lru_cache`); `sources` is prose for people, not a rule.
-        return hash(tuple(getattr(self, name) for name in _HASHED))
+        # Policies key caches (`lru_cache`, on every cold render); `sources` is prose for
+        # people, not a rule. Computed once per policy object: the entry holds the policy, so
+        # its id is not reused while the entry lives.
+        known = _HASHES.get(id(self))
+        if known is not None and known[0] is self:
+            return known[1]
+        value = hash(tuple(getattr(self, name) for name in _HASHED))
+        if len(_HASHES) >= _HASHES_MAX:
+            _HASHES.clear()
+        _HASHES[id(self)] = (self, value)
+        return value
 
 
 _HASHED = tuple(name for name in Policy.__struct_fields__ if name != "sources")
+# id(policy) -> (policy, its hash): a server holds one policy at a time, tests a few dozen.
+_HASHES: dict[int, tuple[Policy, int]] = {}
+_HASHES_MAX = 64
 
 # field -> (floor, direction): "min" means the value may only go up, "max" only down.
 FLOORS: dict[str, tuple[float, str]] = {

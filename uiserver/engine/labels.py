@@ -13,6 +13,7 @@ the braille pattern blank U+2800 (So, a cell with no dots). They count as invisi
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 # First letters of the Unicode general categories that never carry visible text on their own.
 INVISIBLE_CLASSES = frozenset("CZM")
@@ -20,10 +21,12 @@ INVISIBLE_CLASSES = frozenset("CZM")
 BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
+@lru_cache(maxsize=4096)  # a template's labels, checked on every cold render; bounded
 def has_visible_text(label: str | None) -> bool:
     """True when `label` has a character a reader would see (a letter, digit, symbol...).
 
-    Returns on the first visible character, so an ordinary label costs one lookup.
+    Returns on the first visible character, so an ordinary label costs one lookup; the answer
+    per label is cached.
     """
     if not label:
         return False
