@@ -16,12 +16,15 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from pathlib import Path
 
-from bench_engine import ROOT, random_inputs
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from uiserver.catalog import load_catalog, load_templates, template_version
-from uiserver.engine import Engine, encode_layout
-from uiserver.policy import load_policy
+from loadtests.bench_engine import random_inputs  # noqa: E402
+from uiserver.catalog import load_catalog, load_templates, template_version  # noqa: E402
+from uiserver.engine import Engine, encode_layout  # noqa: E402
+from uiserver.policy import load_policy  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
