@@ -65,8 +65,10 @@ function retryAfterMs(retryAfter, date, now, maxMs) {
   if (typeof retryAfter !== 'string') return 0;
   const text = retryAfter.trim();
   let wait;
-  if (/^\d{1,12}$/.test(text)) {
-    wait = parseInt(text, 10) * 1000;
+  if (/^\d+$/.test(text)) {
+    // delta-seconds too long for a number is the longest wait (RFC 9111 1.2.2), never none
+    const digits = text.replace(/^0+(?=\d)/, '');
+    wait = digits.length > 12 ? maxMs : parseInt(digits, 10) * 1000;
   } else {
     const at = parseHttpDate(text, now);
     if (at === null) return 0;

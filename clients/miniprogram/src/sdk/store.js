@@ -62,7 +62,8 @@ function createStore(storage, options) {
     try {
       storage.removeStorageSync(key);
     } catch (e) {
-      // nothing to do: a value that cannot be removed is overwritten next time
+      // a value that cannot be removed is blanked (it then reads as nothing), never left readable
+      write(key, '');
     }
   }
 
@@ -159,6 +160,9 @@ function createStore(storage, options) {
   function put(user, page, query, entry, now) {
     const key = layoutKey(user, page, query);
     const index = readIndex().filter((item) => item.k !== key);
+    // used "in the future" (a clock that was ahead, since corrected): as if used now, so the
+    // copy written now is never the least recently used and evicted (unindexed) at once
+    index.forEach((item) => { if (item.t > now) item.t = now; });
     index.push({ k: key, u: user, t: now });
     index.sort((a, b) => a.t - b.t);
     if (index.length > maxEntries) {

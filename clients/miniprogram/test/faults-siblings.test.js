@@ -1,0 +1,75 @@
+'use strict';
+// More inputs of issue 22's fault kinds (clocks x storage, storage that throws on remove,
+// Retry-After past 12 digits). Each failed on the SDK before its fix.
+
+const { createLayoutClient, retryAfterMs } = require('../src');
+const { createStore } = require('../src/sdk/store');
+const { fakeClock, fakeStorage, fakeRequest, tokenFor } = require('./helpers/fakes');
+const elderly = require('./fixtures/home-elderly.json');
+
+const CC = 'private, max-age=60, stale-while-revalidate=3600, stale-if-error=86400';
+const CTX = { device: 'phone', width: 375, locale: 'zh-CN' };
+const YEAR = 365 * 24 * 3600 * 1000;
+
+function setup(storage, maxEntries) {
+  const clock = fakeClock();
+  let skew = 0;
+  const request = fakeRequest((req) => (req.method === 'DELETE'
+    ? { statusCode: 200, data: { erased: true } }
+    : { statusCode: 200, header: { ETag: '"e"', 'Cache-Control': CC }, data: elderly }));
+  const client = createLayoutClient({
+    baseUrl: 'https://ui.example.com', getToken: () => tokenFor('alice'), request, storage,
+    now: () => clock.now() + skew, scheduler: clock.scheduler, random: () => 0.5,
+    onAppHide: () => {}, onError: () => {}, register: false, maxEntries,
+  });
+  return { client, request, clock, setSkew: (ms) => { skew = ms; } };
+}
+
+describe('clocks x storage', () => {
+  test('after a clock a year ahead is corrected, a new layout is stored and indexed, not evicted at once (erase finds it)', async () => {
+    const storage = fakeStorage(); // no getStorageInfoSync: the index is all erase() has
+    const { client, setSkew } = setup(storage, 2);
+    setSkew(YEAR);
+    await client.revalidate('home', CTX);
+    await client.revalidate('mine', CTX);
+    setSkew(0);
+    await client.revalidate('orders', CTX);
+    const key = 'uiserver:layout:alice|orders|device=phone&width=375&locale=zh-CN';
+    expect(storage.data.has(key)).toBe(true);
+    expect(client.storedKeys()).toContain(key);
+    await client.erase();
+    expect([...storage.data.keys()].filter((k) => k.indexOf('alice') >= 0)).toEqual([]);
+  });
+
+  test('the store never evicts the key it is writing, whatever the index\'s times say', () => {
+    const storage = fakeStorage();
+    const store = createStore(storage, { maxEntries: 1 });
+    const entry = { layout: elderly, etag: null, storedAt: 0, cacheControl: {} };
+    store.put('alice', 'home', 'q', entry, YEAR);
+    expect(store.put('alice', 'mine', 'q', entry, 0)).toBe(true);
+    expect(store.keys()).toEqual(['uiserver:layout:alice|mine|q']);
+    expect(storage.data.has('uiserver:layout:alice|home|q')).toBe(false);
+  });
+});
+
+describe('storage that throws on remove', () => {
+  test('erase() leaves no readable layout of the user when removeStorageSync throws', async () => {
+    const storage = fakeStorage();
+    const { client, request } = setup(storage);
+    await client.revalidate('home', CTX);
+    storage.removeStorageSync = () => { throw new Error('removeStorageSync:fail'); };
+    await client.erase();
+    request.handler = () => 'fail';
+    const stored = [...storage.data.entries()].filter(([k]) => k.indexOf('alice') >= 0)
+      .map(([, v]) => JSON.parse(v)).filter((v) => v !== '' && v !== null);
+    expect(stored).toEqual([]);
+    await expect(client.launch('home', CTX)).rejects.toThrow();
+  });
+});
+
+describe('Retry-After', () => {
+  test('delta-seconds longer than 12 digits is the longest wait (RFC 9111 1.2.2), not none', () => {
+    expect(retryAfterMs('99999999999999999999', null, 0, 3600000)).toBe(3600000);
+    expect(retryAfterMs('0000000000000120', null, 0, 3600000)).toBe(120000);
+  });
+});
