@@ -73,3 +73,28 @@ describe('Retry-After', () => {
     expect(retryAfterMs('0000000000000120', null, 0, 3600000)).toBe(120000);
   });
 });
+
+describe('capability registration (428) that cannot complete', () => {
+  test('a 428 whose registration fails on the network stands in like an error: the stored copy within stale-if-error', async () => {
+    const clock = fakeClock();
+    const request = fakeRequest();
+    const storage = fakeStorage();
+    let online = true;
+    request.handler = (req) => {
+      if (req.url.endsWith('/v1/capabilities')) return 'fail';
+      if (online) return { statusCode: 200, header: { ETag: '"e"', 'Cache-Control': CC }, data: elderly };
+      return { statusCode: 428, data: { error: { code: 'capabilities_unknown', message: 'x' } } };
+    };
+    const make = (types) => createLayoutClient({
+      baseUrl: 'https://ui.example.com', getToken: () => tokenFor('alice'), request, storage,
+      now: clock.now, scheduler: clock.scheduler, onAppHide: () => {}, onError: () => {},
+      register: false, types,
+    });
+    await make().revalidate('home', CTX);
+    online = false; // a new release with its own types; the server does not know its hash yet
+    await clock.advance(2 * 3600 * 1000); // past stale-while-revalidate, within stale-if-error
+    const launched = await make(['search_bar', 'my_widget']).launch('home', CTX);
+    expect(launched.source).toBe('cache');
+    expect(launched.layout.mode).toBe(elderly.mode);
+  });
+});

@@ -11,6 +11,7 @@
  * - a 429 or 5xx with Retry-After (delta-seconds or an HTTP-date, at most an hour): no layout
  *   request until then; the stored copy or the default stands in, as for an error;
  * - a 200 whose body is not a layout (damaged, another schema): as an error, never stored;
+ * - a 428 the SDK could not answer by registering its capabilities (offline): as an error;
  * - another 4xx: rejects with the ApiError (the caller got something wrong).
  * Concurrent revalidations of one layout for one user share a request; each result that changes
  * what the app shows goes to the `onUpdate` listeners. An answer that arrives when its user is no
@@ -156,7 +157,8 @@ function createRevalidation(deps) {
       store.put(user, page, query, { layout, etag, storedAt: now(), cacheControl: cc }, now());
       return { key, result: { layout, status: 'updated', etag } };
     }
-    if (status >= 500 || status === 304 || status === 429) {
+    // 428 here: the capabilities could not be registered (offline, refused): as unreachable
+    if (status >= 500 || status === 304 || status === 429 || status === 428) {
       holdBack(res);
       return { key, result: fallback(entry, page, new ApiError(status, res.data)) };
     }
