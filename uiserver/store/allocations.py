@@ -107,6 +107,8 @@ def following(
         earlier = [r for r in history if _experiment(r.document)[0] == experiment]
         if earlier:
             previous = served(max(earlier, key=lambda r: r.seq)) or previous
+    if previous is None or previous.experiment != experiment:
+        return initial(experiment, weights).encode()  # remembered: every start publishes it
     return allocate(experiment, weights, previous).encode()
 
 
