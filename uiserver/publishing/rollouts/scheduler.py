@@ -286,6 +286,7 @@ class Scheduler:
                 **changes,
             )
             if await self._save(row, new):
+                await self._announce(new, new.events[-1])
                 return new
         raise StoreUnavailable("the schedule kept changing under this write; try again")
 
@@ -326,7 +327,9 @@ class Scheduler:
             else:
                 event = self._event(now, actor, "rolled_back", "aborted by hand", schedule.step, 0)
                 status = "rolled_back"
-            if await self._save(row, with_event(schedule, event, status=status, pending="")):
+            new = with_event(schedule, event, status=status, pending="")
+            if await self._save(row, new):
+                await self._announce(new, event)
                 return
 
     # ------------------------------------------------------------------ looking
