@@ -98,3 +98,20 @@ describe('capability registration (428) that cannot complete', () => {
     expect(launched.layout.mode).toBe(elderly.mode);
   });
 });
+
+test('Alipay: a removal answered as {error} (not thrown) is a failed removal, so erasure blanks the copy', () => {
+  const platforms = require('../src/platforms');
+  const data = new Map();
+  const api = {
+    request: () => {},
+    getStorageSync: ({ key }) => ({ data: data.has(key) ? JSON.parse(data.get(key)) : null }),
+    setStorageSync: ({ key, data: value }) => { data.set(key, JSON.stringify(value)); return { success: true }; },
+    removeStorageSync: () => ({ error: 10, errorMessage: 'removeStorageSync:fail' }),
+  };
+  const storage = platforms.alipay(api).storage;
+  expect(() => storage.removeStorageSync('k')).toThrow(/removeStorageSync:fail/);
+  const store = createStore(storage);
+  store.put('alice', 'home', 'q', { layout: elderly, etag: '"e"', storedAt: 0, cacheControl: {} }, 0);
+  store.removeUser('alice');
+  expect(store.get('alice', 'home', 'q')).toBeNull();
+});

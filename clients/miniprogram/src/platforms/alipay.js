@@ -60,7 +60,9 @@ function alipay(api) {
       if (res && (res.success === false || res.error)) throw new Error('setStorageSync:fail ' + res.error);
     },
     removeStorageSync(key) {
-      api.removeStorageSync({ key });
+      const res = /** @type {{success?: boolean, error?: number} | undefined} */ (api.removeStorageSync({ key }));
+      // a removal that failed answers {error} too: throw, so the store blanks the value
+      if (res && (res.success === false || res.error)) throw new Error('removeStorageSync:fail ' + res.error);
     },
     getStorageInfoSync() {
       const info = typeof api.getStorageInfoSync === 'function' ? api.getStorageInfoSync() : null;
