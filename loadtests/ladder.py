@@ -22,9 +22,10 @@ uiserver runs as `uiserver serve --server uvicorn` (ASGI), as `uiserver serve --
 (RSGI, `uiserver/http/rsgi.py`) and, with `--ladder-servers ...,granian-asgi`, as `granian
 --interface asgi --factory` on its app factory (the ASGI path on granian), on SQLite and on
 Redis (a private redis-server on the server core, so its CPU is counted against the server
-core too). Ratios are taken within each round (paired) and the median is reported with the
-range: `x nginx` and `x raw RSGI` for every rung, and first launch / warm GET of the same
-server and store.
+core too) and, with `--ladder-stores ...,redis-cluster`, on a private 3-primary Redis Cluster
+(`servers.start_redis_cluster`, its nodes on the server core too). Ratios are taken within
+each round (paired) and the median is reported with the range: `x nginx` and `x raw RSGI` for
+every rung, and first launch / warm GET of the same server and store.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from loadtests.servers import (
     start_nginx,
     start_raw_uvicorn,
     start_redis,
+    start_redis_cluster,
     start_uiserver,
     start_uiserver_granian,
 )
@@ -388,16 +390,15 @@ def _seed_stores(
         if store == "redis":
             proc, url = start_redis(out / "redis", pin)
             procs.append(proc)
+        elif store == "redis-cluster":
+            nodes, url = start_redis_cluster(out / "redis-cluster", pin)
+            procs.extend(nodes)
+        elif store != "sqlite":
+            raise SystemExit(f"unknown ladder store {store!r}: sqlite, redis or redis-cluster")
         started = time.monotonic()
         seeded = bulkseed.seed(url, data_dir, s.users, s.seed, s.warm_clients)
-        if store == "redis":
-            import redis
-
-            client = redis.Redis.from_url(url)
-            memory = client.info("memory")
-            seeded["redis_used_memory_mb"] = round(memory["used_memory"] / 2**20, 1)
-            seeded["redis_keys"] = client.dbsize()
-            client.close()
+        if url:
+            seeded.update(redis_size(url))
         else:
             seeded["sqlite_file_mb"] = round(
                 sum(f.stat().st_size for f in data_dir.glob("uiserver.db*")) / 2**20, 1
@@ -409,6 +410,31 @@ def _seed_stores(
             f"{time.monotonic() - started:.1f}s: {seeded}"
         )
     return urls
+
+
+def redis_size(url: str) -> dict[str, float]:
+    """Memory (MB) and keys of a seeded Redis: one server, or summed over a cluster's nodes
+    (`redis_nodes`: how many)."""
+    import redis
+
+    from uiserver.store.redis.address import parse
+
+    address = parse(url)
+    clients = (
+        [redis.Redis(host=host, port=port) for host, port in address.nodes]
+        if address.kind == "cluster"
+        else [redis.Redis.from_url(address.url)]
+    )
+    memory = keys = 0
+    for client in clients:
+        with client:
+            memory += int(client.info("memory")["used_memory"])
+            keys += int(client.dbsize())
+    return {
+        "redis_used_memory_mb": round(memory / 2**20, 1),
+        "redis_keys": keys,
+        "redis_nodes": len(clients),
+    }
 
 
 def _ui_rungs(

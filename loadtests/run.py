@@ -216,7 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="users bulk-seeded into each ladder store (default 1000000)",
     )
-    p.add_argument("--ladder-stores", default="sqlite,redis")
+    p.add_argument(
+        "--ladder-stores",
+        default="sqlite,redis",
+        help="stores of the uiserver rungs: sqlite, redis, redis-cluster (3 primaries)",
+    )
     p.add_argument(
         "--ladder-servers",
         default="uvicorn,granian",

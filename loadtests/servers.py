@@ -410,8 +410,11 @@ def start_uiserver_granian(
     )
 
 
-def start_redis(directory: Path, pin: Pinning | None = None) -> tuple[Proc, str]:
-    """A private redis-server (no persistence) on a free port; (process, redis:// url)."""
+def start_redis(
+    directory: Path, pin: Pinning | None = None, extra: list[str] | None = None
+) -> tuple[Proc, str]:
+    """A private redis-server (no persistence) on a free port; (process, redis:// url).
+    `extra`: more redis-server options (cluster mode)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
@@ -433,6 +436,7 @@ def start_redis(directory: Path, pin: Pinning | None = None) -> tuple[Proc, str]
         str(directory),
         "--protected-mode",
         "no",
+        *(extra or []),
     ]
     proc = Proc("redis", pin.host(argv) if pin else argv, directory / "redis.log")
     client = redis.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
@@ -450,6 +454,53 @@ def start_redis(directory: Path, pin: Pinning | None = None) -> tuple[Proc, str]
     finally:
         client.close()
     return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def start_redis_cluster(
+    directory: Path, pin: Pinning | None = None, primaries: int = 3
+) -> tuple[list[Proc], str]:
+    """A private Redis Cluster of `primaries` redis-servers (no replicas, no persistence),
+    created with `redis-cli --cluster create` and waited for until every node says
+    cluster_state:ok; (processes, redis-cluster:// url). The cluster bus of each node on a
+    free port of its own (the default, port + 10000, may be out of range)."""
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        raise SystemExit("redis-cli is not installed (apt-get install redis-tools)")
+    procs: list[Proc] = []
+    ports: list[int] = []
+    try:
+        for i in range(primaries):
+            node = directory / f"node-{i}"
+            bus = ["--cluster-port", str(free_port()), "--cluster-enabled", "yes"]
+            config = ["--cluster-config-file", str(node / "nodes.conf")]
+            proc, url = start_redis(node, pin, [*bus, *config])
+            procs.append(proc)
+            ports.append(int(url.rsplit(":", 1)[1].split("/")[0]))
+        nodes = [f"127.0.0.1:{port}" for port in ports]
+        argv = [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"]
+        subprocess.run(argv, check=True, capture_output=True, timeout=60)
+        deadline = time.monotonic() + 30
+        while not all(_cluster_ok(port) for port in ports):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
+            time.sleep(0.1)
+    except BaseException:
+        for proc in reversed(procs):
+            proc.stop()
+        raise
+    return procs, "redis-cluster://" + ",".join(nodes)
+
+
+def _cluster_ok(port: int) -> bool:
+    """Whether the cluster node on `port` has every slot assigned and says ok."""
+    import redis
+
+    try:
+        with redis.Redis(port=port, socket_timeout=1.0, decode_responses=True) as client:
+            info = dict(client.execute_command("CLUSTER INFO"))
+    except redis.RedisError:
+        return False
+    return bool(info.get("cluster_state") == "ok" and str(info.get("cluster_slots_ok")) == "16384")
 
 
 NGINX_CONF = """\

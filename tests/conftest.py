@@ -13,7 +13,7 @@ import redis
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.helpers.browser import Server, launch, running_server
-from tests.helpers.redis import RedisServer
+from tests.helpers.redis import RedisClusterSet, RedisServer
 
 
 @pytest.fixture
@@ -58,6 +58,17 @@ def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
 
 # ---------------------------------------------------------------------------------- browser
 # One real `uiserver serve` and one Debian Chromium per browser test module (module scope).
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[RedisClusterSet]:
+    """A real 3-primary Redis Cluster (+3 replicas), stopped after the test."""
+    nodes = RedisClusterSet(tmp_path / "cluster")
+    try:
+        nodes.start()
+        yield nodes
+    finally:
+        nodes.stop()
 
 
 @pytest.fixture(scope="module")

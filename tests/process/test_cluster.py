@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -35,16 +34,6 @@ async def heard_soon(heard: list[Invalidation], message: Invalidation) -> None:
     async with asyncio.timeout(5.0):
         while message not in heard:
             await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[RedisClusterSet]:
-    nodes = RedisClusterSet(tmp_path / "cluster")
-    try:
-        nodes.start()
-        yield nodes
-    finally:
-        nodes.stop()
 
 
 def owner(cluster: RedisClusterSet, key: str) -> RedisServer:
