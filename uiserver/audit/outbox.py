@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
+import ssl
 import time
 from collections.abc import Callable
 
@@ -96,7 +98,9 @@ class Outbox:
         woken = self._woken = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         try:
-            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            async with httpx.AsyncClient(
+                timeout=timeout, follow_redirects=False, verify=_tls()
+            ) as client:
                 while True:
                     woken.clear()
                     try:
@@ -189,3 +193,10 @@ class Outbox:
         if not 200 <= answer.status_code < 300:
             return f"HTTP {answer.status_code}"
         return formats.robot_error(hook, body[:ANSWER_MAX])
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default verifying TLS context (the CA bundle, SSL_* settings), made once per
+    process: building one reads the bundle, and every server start runs an outbox."""
+    return httpx.create_ssl_context()
