@@ -11,6 +11,7 @@ seconds, or ISO 8601: `2026-12-02`, `2026-12-02T10:00:00+08:00`; without a zone,
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -34,12 +35,15 @@ def _whole(name: str, raw: str, low: int, high: int) -> int:
 
 
 def _instant(name: str, raw: str) -> float:
-    """Unix seconds from a number or an ISO 8601 date or time (UTC without a zone)."""
+    """Unix seconds from a number or an ISO 8601 date or time (UTC without a zone; a space
+    before the zone's hours is read as the "+" a URL turned into it)."""
     try:
         value = float(raw)
     except ValueError:
+        # A zone's "+" typed into a URL unescaped arrives as a space (form encoding).
+        zoned = re.sub(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$", r"\1+\2", raw)
         try:
-            parsed = datetime.fromisoformat(raw)
+            parsed = datetime.fromisoformat(zoned)
         except ValueError:
             raise BadRequest(
                 f"{name} must be Unix seconds or an ISO 8601 time (2026-12-02T10:00:00Z)", name
