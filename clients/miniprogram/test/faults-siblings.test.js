@@ -115,3 +115,14 @@ test('Alipay: a removal answered as {error} (not thrown) is a failed removal, so
   store.removeUser('alice');
   expect(store.get('alice', 'home', 'q')).toBeNull();
 });
+
+test('a damaged index item naming another user for Alice\'s key: erase() still removes Alice\'s copy (no key list on the platform)', async () => {
+  const storage = fakeStorage();
+  const { client } = setup(storage);
+  await client.revalidate('home', CTX);
+  const index = storage.getStorageSync('uiserver:index');
+  index.forEach((item) => { item.u = 'bob'; });
+  storage.setStorageSync('uiserver:index', index);
+  await client.erase();
+  expect([...storage.data.keys()].filter((k) => k.indexOf('alice') >= 0)).toEqual([]);
+});

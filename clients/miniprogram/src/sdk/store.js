@@ -260,10 +260,10 @@ function createStore(storage, options) {
    * @returns {string[]}
    */
   function keysOf(user, index) {
-    const mine = layoutPrefix + user + '|';
     /** @type {Record<string, boolean>} */
     const found = {};
-    index.forEach((item) => { if (item.u === user) found[item.k] = true; });
+    // by the item's user, or by its key (an item whose user was damaged still names the key)
+    index.forEach((item) => { if (item.u === user || ownedBy(item.k, user)) found[item.k] = true; });
     /** @type {unknown[]} */
     let all = [];
     try {
@@ -273,20 +273,27 @@ function createStore(storage, options) {
       // no key list on this platform: the index is all there is
     }
     all.forEach((k) => {
-      // "<prefix>layout:<user>|<page>|<query>": page and query never hold "|", so a user whose
-      // id extends this one's ("alice|bob") is not this user
-      if (typeof k === 'string' && k.indexOf(mine) === 0 && k.slice(mine.length).split('|').length === 2) {
-        found[k] = true;
-      }
+      if (typeof k === 'string' && ownedBy(k, user)) found[k] = true;
     });
     return Object.keys(found);
+  }
+
+  /**
+   * True when `k` is a layout key of `user`: "<prefix>layout:<user>|<page>|<query>"; page and
+   * query never hold "|", so a user whose id extends this one's ("alice|bob") is not this user.
+   * @param {string} k
+   * @param {string} user
+   */
+  function ownedBy(k, user) {
+    const mine = layoutPrefix + user + '|';
+    return k.indexOf(mine) === 0 && k.slice(mine.length).split('|').length === 2;
   }
 
   /** @param {string} user */
   function removeUser(user) {
     const index = readIndex();
     keysOf(user, index).forEach(remove);
-    write(indexKey, index.filter((item) => item.u !== user));
+    write(indexKey, index.filter((item) => item.u !== user && !ownedBy(item.k, user)));
     delete flags[user];
     remove(personalizationKey(user));
     remove(prefix + 'events:' + user);
