@@ -79,6 +79,7 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     elderly_paragraph_spacing: float = 1.3  # paragraph gap / line spacing (MIIT 1.2)
     elderly_target_gap_px: float = 12.0  # gap around each tap target (Material: >= 8 dp)
     elderly_max_columns: Annotated[int, Meta(ge=1, le=6)] = 3  # reflow: columns at care sizes
+    elderly_max_tabs: Annotated[int, Meta(ge=2, le=6)] = 4  # tab bar: tabs drawn, the rest 更多
     elderly_max_entries: Annotated[int, Meta(ge=1, le=50)] = 6  # entries before "更多 More"
     elderly_fold_pages: frozenset[str] = frozenset({"home"})  # pages that fold behind More
     elderly_recent_days: Days = 7  # never fold what the user opened in these days

@@ -62,6 +62,7 @@ Direction = Literal["ltr", "rtl"]
 # Roles by what the rules read from them (one set per rule, beside `Role`).
 # Navigate between or within pages: always pinned (WCAG 3.2.3 consistent navigation).
 NAVIGATION_ROLES: frozenset[Role] = frozenset({"navigation", "tablist"})
+TABLIST: Role = "tablist"  # a tab bar: its column prop is the tabs drawn (更多 included)
 # Global navigation: named the same on every page (WCAG 3.2.4 consistent identification).
 GLOBAL_NAV_ROLES: frozenset[Role] = frozenset({"tablist"})
 # What an action button may be; any other role tells a screen reader the wrong thing (WCAG 4.1.2).

@@ -226,7 +226,8 @@ def flow_types(catalog: Catalog) -> list[str]:
 
 @st.composite
 def random_template_st(draw: st.DrawFn, catalog: Catalog) -> Template:
-    """A page of 3-24 flowing components between a pinned header and tab bar, with a hidden
+    """A page of 3-24 flowing components between a pinned header and a tab bar of 2-8 items
+    (maybe a `visible` count), with a hidden
     voice entry, maybe a help entry and an action button; named `home` (a fold page) or not."""
     names = flow_types(catalog)
     specs = [
@@ -273,7 +274,15 @@ def random_template_st(draw: st.DrawFn, catalog: Catalog) -> Template:
             placement="floating_left",
         )
     )
-    specs.append(ComponentSpec(id="tab_bar", type="tab_bar", label="底部导航 Main navigation"))
+    tabs: dict[str, object] = {
+        "items": [{"page": f"p{n}", "text": f"页面 {n}"} for n in range(draw(st.integers(2, 8)))]
+    }
+    visible = draw(st.one_of(st.none(), st.integers(2, 6)))
+    if visible is not None:
+        tabs["visible"] = visible
+    specs.append(
+        ComponentSpec(id="tab_bar", type="tab_bar", label="底部导航 Main navigation", props=tabs)
+    )
     specs[-1] = msgspec.structs.replace(specs[-1], pinned=True)
     return Template(
         page=draw(st.sampled_from(["home", "aisle"])),

@@ -92,7 +92,13 @@ def _meets_every_elderly_rule(layout: Layout, template: Template) -> None:
             assert c.gap_px is not None and c.gap_px >= pol.elderly_target_gap_px, c.id
         if ctype.confirm:
             assert c.props.get("confirm") is True, c.id
-        if ctype.column_prop:
+        if ctype.role == "tablist":  # tabs drawn, 更多 included: never more than the items
+            items = c.props.get("items")
+            count = len(items) if isinstance(items, list) else 0
+            drawn = min(c.props.get("visible") or count, count)
+            assert drawn <= pol.elderly_max_tabs, c.id
+            assert items == specs[c.id].props.get("items"), c.id  # every item kept, behind 更多
+        elif ctype.column_prop:
             assert c.props.get(ctype.column_prop, ctype.columns) <= pol.elderly_max_columns
         fixed = (
             spec.pinned

@@ -25,12 +25,14 @@ from typing import Literal
 
 import msgspec
 
+from uiserver.engine.colour_cues import colour_only
 from uiserver.engine.components import ResolvedComponent
 from uiserver.engine.contrast import contrast_ratio
+from uiserver.engine.elderly import columns_drawn
 from uiserver.engine.theme import PAIRS, floor
 from uiserver.policy import Policy
 from uiserver.schema import Context, Layout, LayoutComponent
-from uiserver.types import NAVIGATION_ROLES, VOICE_NAV_TYPE
+from uiserver.types import NAVIGATION_ROLES, TABLIST, VOICE_NAV_TYPE
 
 # (persona, title) in report order: the four the issue names.
 ASSESSED_PERSONAS: tuple[tuple[str, str], ...] = (
@@ -237,32 +239,27 @@ def _no_pressure(f: Facts) -> Measured:
 def _reflow(f: Facts) -> Measured:
     if not f.elderly:
         return "n/a", "standard mode", []
-    most = f.policy.elderly_max_columns
-    widest, offenders = 0, []
+    most, most_tabs = f.policy.elderly_max_columns, f.policy.elderly_max_tabs
+    widest, tabs, offenders = 0, 0, []
     for lc, c in f.placed():
-        if c.column_prop is None:
+        columns = columns_drawn(c.column_prop, c.role, c.columns, lc.props)
+        if columns is None:
             continue
-        columns = lc.props.get(c.column_prop, c.columns)
-        if isinstance(columns, int):
+        if c.role == TABLIST:
+            tabs = max(tabs, columns)
+        else:
             widest = max(widest, columns)
-            if columns > most:
-                offenders.append(lc.id)
-    return _verdict(offenders, f"at most {widest} columns (<= {most})")
+        if columns > (most_tabs if c.role == TABLIST else most):
+            offenders.append(lc.id)
+    figure = f"at most {widest} columns (<= {most}), {tabs} tabs (<= {most_tabs})"
+    return _verdict(offenders, figure)
 
 
 def _colour_cues(f: Facts) -> Measured:
     offenders = [
-        lc.id for lc, c in f.placed() for n in c.state_props if _colour_only(lc.props.get(n))
+        lc.id for lc, c in f.placed() for n in c.state_props if colour_only(lc.props.get(n))
     ]
     return _verdict(offenders, f"{len(offenders)} colour-only states")
-
-
-def _colour_only(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().startswith("#")
-    if isinstance(value, Mapping):
-        return not any(isinstance(value.get(k), str) and value.get(k) for k in ("text", "icon"))
-    return False
 
 
 def _motion(f: Facts) -> Measured:

@@ -28,8 +28,10 @@ from functools import lru_cache
 from operator import itemgetter
 
 from uiserver.engine.cap import change_count
+from uiserver.engine.colour_cues import colour_only
 from uiserver.engine.compiled import CompiledTemplate
 from uiserver.engine.components import ResolvedComponent
+from uiserver.engine.elderly import columns_drawn
 from uiserver.engine.labels import has_visible_text
 from uiserver.engine.plan import RATIO_DIGITS
 from uiserver.engine.rules import ELDERLY_SHOW_TYPES
@@ -37,7 +39,7 @@ from uiserver.engine.theme import palette_problems
 from uiserver.engine.variant_base import VariantBase
 from uiserver.policy import Policy
 from uiserver.schema import Layout, LayoutComponent, LayoutPalette
-from uiserver.types import NAVIGATION_ROLES
+from uiserver.types import NAVIGATION_ROLES, TABLIST
 
 EPSILON = 1e-9
 # Ratios on the wire are rounded (RATIO_DIGITS decimals): cap vs max_change x strength may
@@ -270,15 +272,16 @@ def elderly_no_pressure(f: LayoutFacts) -> Iterator[tuple[int, str]]:
 
 
 def elderly_reflow(f: LayoutFacts) -> Iterator[tuple[int, str]]:
-    """Elderly mode: no grid lays out more than policy.elderly_max_columns columns (reflow, not
-    zoom: WCAG 1.4.10; the column count of care-mode sizes a product heuristic)."""
-    most = f.policy.elderly_max_columns
+    """Elderly mode: no grid lays out more than policy.elderly_max_columns columns and no tab
+    bar draws more than policy.elderly_max_tabs tabs (reflow, not zoom: WCAG 1.4.10; both
+    counts product heuristics, see the policy's `sources`)."""
     for k, lc, c in f.placed:
-        if c.column_prop is None:
-            continue
-        columns = lc.props.get(c.column_prop, c.columns)
-        if isinstance(columns, int | float) and columns > most:
-            yield k, f"{lc.id}: {columns} columns > {most} in elderly mode (WCAG 1.4.10)"
+        tabs = c.role == TABLIST
+        most = f.policy.elderly_max_tabs if tabs else f.policy.elderly_max_columns
+        columns = columns_drawn(c.column_prop, c.role, c.columns, lc.props)
+        if columns is not None and columns > most:
+            what = "tabs" if tabs else "columns"
+            yield k, f"{lc.id}: {columns} {what} > {most} in elderly mode (WCAG 1.4.10)"
 
 
 def elderly_confirm(f: LayoutFacts) -> Iterator[tuple[int, str]]:
@@ -286,6 +289,16 @@ def elderly_confirm(f: LayoutFacts) -> Iterator[tuple[int, str]]:
     for k, lc, c in f.placed:
         if c.confirm and lc.props.get("confirm") is not True:
             yield k, f"{lc.id}: payment or destructive action without confirmation (WCAG 3.3.4)"
+
+
+def not_colour_only(f: LayoutFacts) -> Iterator[tuple[int, str]]:
+    """No state or badge prop (catalogue `state`) is carried by colour alone: text or an icon
+    with it (WCAG 1.4.1; MIIT 1.4, clause number from memory). Lint refuses such templates;
+    this catches a layout that got one anyway (a variant, a patch, a stale catalogue)."""
+    for k, lc, c in f.placed:
+        for name in c.state_props:
+            if colour_only(lc.props.get(name)):
+                yield k, f"{lc.id}: {name} is a state carried by colour alone (WCAG 1.4.1)"
 
 
 def elderly_speech(f: LayoutFacts) -> Iterator[tuple[int, str]]:
@@ -324,6 +337,7 @@ COMPONENT_RULES: tuple[tuple[str, ComponentRule], ...] = (
     ("no_autoplay", no_autoplay),
     ("pinned_flag", pinned_flag),
     ("action_placement", action_placement),
+    ("not_colour_only", not_colour_only),
 )
 ELDERLY_COMPONENT_RULES: tuple[tuple[str, ComponentRule], ...] = (
     ("elderly_font", elderly_font),

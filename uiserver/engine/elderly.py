@@ -7,7 +7,8 @@ the layout's `elderly.needs`. Every number is the policy's; its source is in the
 - spacing: paragraphs >= `elderly_paragraph_spacing` x the line spacing (MIIT 1.2), in the theme
   and per text component (`paragraph_px`); `elderly_target_gap_px` around every tap target;
 - reflow, not zoom: a grid's column prop (catalogue `column_prop`) at most `elderly_max_columns`,
-  its row prop (`row_prop`) grown so every item still shows (WCAG 1.4.10);
+  its row prop (`row_prop`) grown so every item still shows (WCAG 1.4.10); a tab bar's (role
+  tablist) at most `elderly_max_tabs` tabs drawn, the last 更多 More when more items remain;
 - fewer choices: on `elderly_fold_pages` at most `elderly_max_entries` entries stay on the page
   (most used from evidence, else the designer's `essential` ones, then page order); the rest are
   `folded` behind one "更多 More" entry; never navigation, pinned or placed components, the help
@@ -30,7 +31,7 @@ from uiserver.engine.explain import Reason
 from uiserver.engine.stability import enough_evidence
 from uiserver.policy import Policy
 from uiserver.schema import Profile
-from uiserver.types import NAVIGATION_ROLES, VOICE_NAV_TYPE
+from uiserver.types import NAVIGATION_ROLES, TABLIST, VOICE_NAV_TYPE
 
 DAY_S = 86_400.0
 # Page reasons every elderly layout carries: what it applies to every component.
@@ -86,12 +87,15 @@ class Spacing(Protocol):
     def target_gap(self) -> float: ...
 
 
-def extras(c: ResolvedComponent, font_px: float, view: Spacing) -> dict[str, Any]:
+def extras(
+    c: ResolvedComponent, font_px: float, view: Spacing, *, speech: bool = False
+) -> dict[str, Any]:
     """The per-component fields of an elderly layout (keyword arguments of LayoutComponent);
-    none in standard mode (no paragraph spacing)."""
+    in standard mode (no paragraph spacing) only `speech`, for a screen-reader user (`speech`:
+    WCAG 1.1.1, 4.1.2), else none."""
     spacing = view.paragraph_spacing
     if not spacing:
-        return {}
+        return {"speech": c.speech or None} if speech else {}
     return {
         "speech": c.speech or None,
         "paragraph_px": paragraph_px(font_px, view.line_height, spacing) if c.text else None,
@@ -99,16 +103,37 @@ def extras(c: ResolvedComponent, font_px: float, view: Spacing) -> dict[str, Any
     }
 
 
+def columns_drawn(
+    column_prop: str | None, role: str, default: int, props: Mapping[str, Any]
+) -> int | None:
+    """The columns a row-laid component draws: its column prop (else the catalogue's `columns`);
+    for a tab bar (role tablist, no default) the tabs drawn, at most one per item of `items`
+    (the prop unset: all of them). None: no column prop, or not an integer."""
+    if column_prop is None:
+        return None
+    value = props.get(column_prop, default)
+    if role == TABLIST:
+        items = props.get("items")
+        count = len(items) if isinstance(items, list) else 0
+        value = count if value in (None, 0) else value
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = min(value, count)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value
+
+
 def reflow(
     c: ResolvedComponent, props: dict[str, Any], max_columns: int, reasons: list[str]
 ) -> None:
     """Fewer columns at care-mode sizes: the column prop at most `max_columns` (0: no limit),
-    the row prop grown to keep rows x columns items; `elderly:reflow` added to `reasons`."""
+    the row prop grown to keep rows x columns items (a tab bar keeps its items: the renderer
+    draws the rest behind its last, 更多 More, tab); `elderly:reflow` added to `reasons`."""
     key = c.column_prop
     if key is None or max_columns <= 0:
         return
-    current = props.get(key, c.columns)
-    if not isinstance(current, int) or isinstance(current, bool) or current <= max_columns:
+    current = columns_drawn(key, c.role, c.columns, props)
+    if current is None or current <= max_columns:
         return
     props[key] = max_columns
     rows = props.get(c.row_prop) if c.row_prop else None

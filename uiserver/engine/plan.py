@@ -75,7 +75,9 @@ class Plan(msgspec.Struct, frozen=True, array_like=True):
     # 长辈版 2.0 (`engine.elderly`): needs, kept by `base_plan`
     folds: tuple[tuple[int, str], ...] = ()  # fewer choices: (index, reason) on fold pages
     max_columns: int = 0  # reflow: the most columns a grid lays out (0: no limit)
+    max_tabs: int = 0  # reflow: the most tabs a tab bar draws, 更多 included (0: no limit)
     prompt: bool = False  # offer the one-time 长辈版 prompt
+    speech: bool = False  # a screen-reader user: `speech` on every component in any mode
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -364,7 +366,9 @@ def make_plan(
         direction=direction_for(context.locale),
         folds=folds,
         max_columns=policy.elderly_max_columns if elderly else 0,
+        max_tabs=policy.elderly_max_tabs if elderly else 0,
         prompt=elderly and offers_prompt(settings, context, policy),
+        speech=settings.screen_reader,
     )
 
 

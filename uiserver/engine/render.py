@@ -23,6 +23,7 @@ from uiserver.schema import (
     LayoutTheme,
     PersonalizationInfo,
 )
+from uiserver.types import TABLIST
 
 SCHEMA_VERSION = 1
 
@@ -46,7 +47,8 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
 
     # Components this plan changes nothing about but the font scale get the shared rendering.
     row_key = (plan.variant, plan.mode, scale, font_reasons if scale != 1.0 else ())
-    statics = static_row(ct, row_key)
+    # A screen-reader user's components all carry `speech`: none is the shared rendering.
+    statics = None if plan.speech and not view.paragraph_spacing else static_row(ct, row_key)
     touched = _touched(ct, plan, extra, placed, drops, patches)
     if plan.max_columns:
         touched.update(view.reflowable)
@@ -77,8 +79,8 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
             for key in drops[i]:
                 del props[key]
             reasons.append(Reason.A11Y_COLOUR_DROPPED)
-        reflow(c, props, plan.max_columns, reasons)
-        more = extras(c, font, view)
+        reflow(c, props, plan.max_tabs if c.role == TABLIST else plan.max_columns, reasons)
+        more = extras(c, font, view, speech=plan.speech)
         # Positional: the field order of LayoutComponent (schema.py).
         append(
             LayoutComponent(

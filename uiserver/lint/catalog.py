@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from uiserver.lint.props import FIXED_HEIGHT_PROPS
 from uiserver.policy import Policy
 from uiserver.schema import ComponentType, Problem
-from uiserver.types import ACTION_ROLES, TEXTLESS_ROLES
+from uiserver.types import ACTION_ROLES, TABLIST, TEXTLESS_ROLES
 
 # Catalogue flag rules as data: (flag, implied flag, why).
 IMPLIES: tuple[tuple[str, str, str], ...] = (
@@ -70,8 +70,8 @@ def _check_columns(ctype: ComponentType, policy: Policy) -> Iterator[Problem]:
         yield Problem("columns", "a grid needs at least 1 column on a phone")
     if not ctype.grid and ctype.columns != 0:
         yield Problem("columns", "only grids have columns (set grid: true or columns: 0)")
-    if ctype.column_prop is not None and not ctype.grid:
-        yield Problem("column_prop", "only grids reflow to fewer columns (set grid: true)")
+    if ctype.column_prop is not None and not (ctype.grid or ctype.role == TABLIST):
+        yield Problem("column_prop", "only grids and tab lists reflow (set grid: true)")
     if ctype.row_prop is not None and ctype.column_prop is None:
         yield Problem("row_prop", "a row prop grows when columns drop: set column_prop too")
 

@@ -12,34 +12,19 @@ Both read the component's props and every variant's patch of them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from uiserver.catalog import Catalog
+from uiserver.engine.colour_cues import colour_only
 from uiserver.engine.components import PRESSURE_FLAGS
 from uiserver.policy import Policy
 from uiserver.schema import ComponentType, Problem, Template
-
-COLOUR = re.compile(r"#[0-9A-Fa-f]{3,8}|(rgb|hsl)a?\(.*\)", re.IGNORECASE)
-# What carries a state besides its colour: text, or an icon.
-CUES: tuple[str, ...] = ("text", "icon")
 
 
 def elderly_removes(ctype: ComponentType) -> bool:
     """Elderly mode removes every component of this type (ads, promotions, pressure types)."""
     return ctype.ad or ctype.promo or any(getattr(ctype, flag) for flag in PRESSURE_FLAGS)
-
-
-def colour_only(value: Any) -> bool:
-    """A state value that only a colour carries: a colour string, or an object with a colour
-    and neither text nor an icon."""
-    if isinstance(value, str):
-        return COLOUR.fullmatch(value.strip()) is not None
-    if isinstance(value, Mapping):
-        cues = [value.get(k) for k in CUES]
-        return not any(isinstance(cue, str) and cue.strip() for cue in cues)
-    return False
 
 
 def _patches(template: Template) -> Iterator[tuple[str, int, Mapping[str, Any]]]:

@@ -164,6 +164,16 @@ test('the fallback block draws a tab bar\'s tabs', () => {
   expect(tabs).toEqual(['首页 Home', '分类 Categories', '购物车 Cart', '我的 Me']);
 });
 
+test('a tab bar with more items than its `visible` tabs draws the first ones and 更多', () => {
+  const layout = clone(elderly);
+  const bar = layout.components.find((c) => c.id === 'tab_bar');
+  bar.props.items = [...bar.props.items, { page: 'orders', text: '订单 Orders' }, { page: 'help', text: '帮助 Help' }];
+  bar.props.visible = 4;
+  const comp = renderLayout(layout);
+  const tabs = Array.from(byId(comp, 'tab_bar').querySelectorAll('.ui-block--ui-tab')).map((t) => t.textContent);
+  expect(tabs).toEqual(['首页 Home', '分类 Categories', '购物车 Cart', '更多']);
+});
+
 test('a tap emits `action` with the component and feeds the client\'s track', async () => {
   const tracked = [];
   registry.setDefault({ track: (...args) => tracked.push(args) });

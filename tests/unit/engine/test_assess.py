@@ -59,6 +59,19 @@ def test_pressure_and_colour_only_states_fail() -> None:
     assert found["colour_cues"].components == ["continue_shopping"]
 
 
+def test_a_tab_bar_drawing_more_than_the_policy_s_tabs_fails_reflow() -> None:
+    layout, comps = served()
+    tabs = [{"page": f"p{n}", "text": f"页面 {n}"} for n in range(6)]
+    before = {i.id: i for i in measure(layout, comps, policy())}["reflow"]
+    assert before.result == "pass" and "4 tabs (<= 4)" in before.figure
+    broken = with_component(layout, "tab_bar", props={"items": tabs})
+    found = {i.id: i for i in measure(broken, comps, policy())}["reflow"]
+    assert found.result == "fail" and found.components == ["tab_bar"]
+    assert "6 tabs (<= 4)" in found.figure
+    kept = with_component(layout, "tab_bar", props={"items": tabs, "visible": 4})
+    assert {i.id: i for i in measure(kept, comps, policy())}["reflow"].result == "pass"
+
+
 def test_the_score_is_out_of_100_with_60_to_pass() -> None:
     items = [
         Item("a", "A", "c", "pass", ""),

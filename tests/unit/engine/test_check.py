@@ -32,6 +32,7 @@ from uiserver.engine.plan import RATIO_DIGITS
 from uiserver.schema import Context, Layout, LayoutComponent
 
 PAGE = "cart"
+SIX_TABS = [{"page": f"p{n}", "text": f"页面 {n}"} for n in range(6)]
 Break = Callable[[Layout], Layout]
 
 # --------------------------------------------------------------------------- served layouts
@@ -230,6 +231,20 @@ CASES = [
         id="elderly_reflow",
     ),
     pytest.param(
+        "elderly_reflow",
+        "elderly",
+        lambda lay: with_props(lay, "tab_bar", items=SIX_TABS),
+        ["tab_bar: 6 tabs > 4 in elderly mode (WCAG 1.4.10)"],
+        id="elderly_reflow-tabs",
+    ),
+    pytest.param(
+        "elderly_reflow",
+        "elderly",
+        lambda lay: with_props(lay, "tab_bar", items=SIX_TABS, visible=5),
+        ["tab_bar: 5 tabs > 4 in elderly mode (WCAG 1.4.10)"],
+        id="elderly_reflow-visible_tabs",
+    ),
+    pytest.param(
         "elderly_confirm",
         "elderly",
         lambda lay: with_props(lay, "checkout", confirm=None),
@@ -317,6 +332,20 @@ CASES = [
             "items: interactive or image component without label or role",
         ],
         id="named-no_role",
+    ),
+    pytest.param(
+        "not_colour_only",
+        "standard",
+        lambda lay: with_props(lay, "continue_shopping", badge="#D93025"),
+        ["continue_shopping: badge is a state carried by colour alone (WCAG 1.4.1)"],
+        id="not_colour_only",
+    ),
+    pytest.param(
+        "not_colour_only",
+        "elderly",
+        lambda lay: with_props(lay, "continue_shopping", badge={"colour": "#D93025", "text": " "}),
+        ["continue_shopping: badge is a state carried by colour alone (WCAG 1.4.1)"],
+        id="not_colour_only-blank_text",
     ),
     pytest.param(
         "catalogue_font",

@@ -165,6 +165,28 @@ def test_tab_bar_marks_the_current_page() -> None:
     assert "aria-current" not in links[1]
 
 
+def test_a_tab_bar_with_more_items_than_visible_draws_the_first_and_more() -> None:
+    """Reflow, not zoom (issue 24): `visible: 4` over six items draws three tabs and 更多, which
+    is current when the page is one of the tabs behind it; all six without `visible`."""
+    tabs = [{"page": "home" if n == 5 else f"p{n}", "text": f"Tab {n}"} for n in range(6)]
+    for visible, texts in ((4, ["Tab 0", "Tab 1", "Tab 2", "更多"]), (None, None)):
+        props: dict[str, Any] = {"items": tabs}
+        if visible is not None:
+            props["visible"] = visible
+        html = render_h5(
+            layout(component("tabs", "tab_bar", "tablist", "Main", props=props)),
+            CATALOG,
+            title="Home",
+        )
+        links = [attrs for tag, attrs in elements(html) if tag == "a"]
+        if texts is None:
+            assert len(links) == 6 and links[5].get("aria-current") == "page"
+            continue
+        assert len(links) == 4 and links[3].get("data-more") == "true"
+        assert links[3].get("aria-current") == "page"  # home (Tab 5) is behind 更多
+        assert all(f">{t}</a>" in html for t in texts) and "Tab 3" not in html
+
+
 def _slice(html: str, marker: str) -> str:
     """The markup of the element whose opening tag contains `marker` (up to the next sibling
     of the same kind is good enough for these flat areas)."""

@@ -12,10 +12,10 @@ import msgspec
 import pytest
 
 from uiserver.catalog import Catalog, load_catalog, load_templates
+from uiserver.engine.colour_cues import colour_only
 from uiserver.engine.contrast import contrast_ratio
 from uiserver.lint.catalog import lint_component
 from uiserver.lint.contrast import lint_palette
-from uiserver.lint.elderly import colour_only
 from uiserver.lint.files import lint_component_file
 from uiserver.lint.templates import lint_pages, lint_template, validate_document
 from uiserver.policy import DEFAULT_POLICY_PATH, Policy, PolicyError, load_policy

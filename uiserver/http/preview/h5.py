@@ -34,7 +34,7 @@ from uiserver.engine.telemetry import ComponentCounts
 from uiserver.http.preview.marks import Ghost, compare
 from uiserver.http.views import render
 from uiserver.schema import Layout, LayoutComponent, Problem
-from uiserver.types import ACTION_ROLES
+from uiserver.types import ACTION_ROLES, TABLIST
 
 # Where each action placement goes: (area, CSS justify).
 PLACEMENT_AREAS: Mapping[str, tuple[str, str]] = {
@@ -109,6 +109,20 @@ def _items(component: LayoutComponent, page: str) -> list[dict[str, Any]]:
     return [{"text": f"{component.label} {n}", "current": False} for n in range(1, count + 1)]
 
 
+MORE_TAB = "更多"  # the last tab of a bar with more items than tabs drawn (WeChat, Alipay)
+
+
+def tabs_drawn(items: list[dict[str, Any]], visible: object) -> list[dict[str, Any]]:
+    """The tabs a tab bar draws: all `items`, or, when `visible` (the catalogue's column prop,
+    reflowed to policy.elderly_max_tabs in elderly mode) is fewer, the first visible - 1 and
+    a 更多 tab (`more: True`) listing the rest, current when one of them is."""
+    if not isinstance(visible, int) or isinstance(visible, bool) or len(items) <= visible:
+        return items
+    shown, rest = items[: max(visible - 1, 1)], items[max(visible - 1, 1) :]
+    more = {"text": MORE_TAB, "current": any(i["current"] for i in rest), "more": True}
+    return [*shown, more]
+
+
 KIND_BY_ROLE: Mapping[str, str] = {
     "navigation": "nav",
     "tablist": "nav",
@@ -148,6 +162,8 @@ def component_view(component: LayoutComponent, catalog: Catalog, page: str) -> H
         view.items = _items(component, page)
         columns = component.props.get("columns") or (ctype.columns if ctype else 0)
         view.columns = max(1, min(int(columns), 4)) if isinstance(columns, int) else 1
+    if component.role == TABLIST:
+        view.items = tabs_drawn(view.items, component.props.get("visible"))
     if view.kind == "search":
         placeholder = component.props.get("placeholder")
         view.placeholder = placeholder if isinstance(placeholder, str) else ""

@@ -3,8 +3,12 @@
  * What the plain block draws for a component (pure; WeChat's and Douyin's <ui-block> and
  * Alipay's share it): its kind by role (button, heading, tabs, text, else a card), the inline
  * style (the target size as min-height; a button's min-width too; the palette's colours) and the
- * tabs of a tab list.
+ * tabs of a tab list: all its items, or, when its `visible` prop (the catalogue's column prop,
+ * at most policy.elderly_max_tabs in elderly mode) is fewer, the first visible - 1 and a 更多 tab
+ * that lists the rest, so no tab text is truncated and no tab shrinks (reflow, not zoom).
  */
+
+const MORE_TAB = '更多';
 
 /**
  * @param {import('../ui-layout/view-model').Item} component
@@ -29,7 +33,11 @@ function blockView(component, theme) {
   }
   /** @type {Array<{text?: string, page?: string}>} */
   const items = component.props && Array.isArray(component.props.items) ? component.props.items : [];
-  const tabs = kind === 'tabs' ? items.map((t, i) => ({ key: String(i), text: String(t.text || t.page || '') })) : [];
+  let tabs = kind === 'tabs' ? items.map((t, i) => ({ key: String(i), text: String(t.text || t.page || '') })) : [];
+  const visible = component.props && component.props.visible;
+  if (typeof visible === 'number' && visible >= 1 && tabs.length > visible) {
+    tabs = tabs.slice(0, Math.max(visible - 1, 1)).concat([{ key: 'more', text: MORE_TAB }]);
+  }
   return { kind, style, tabs };
 }
 
