@@ -126,3 +126,35 @@ test('a damaged index item naming another user for Alice\'s key: erase() still r
   await client.erase();
   expect([...storage.data.keys()].filter((k) => k.indexOf('alice') >= 0)).toEqual([]);
 });
+
+test('a registration answered 503 (a blip) is tried again on the next 428, never a downgrade to r= alone for the whole run', async () => {
+  const { RENDERER_VERSION, typesHash } = require('../src');
+  const clock = fakeClock();
+  const request = fakeRequest();
+  let down = true;
+  const registered = [];
+  request.handler = (req) => {
+    if (req.url.endsWith('/v1/capabilities')) {
+      if (down) return { statusCode: 503, data: { error: { code: 'store_unavailable', message: 'x' } } };
+      registered.push(req.body);
+      return { statusCode: 201, data: {} };
+    }
+    if (req.header['X-UI-Capabilities'].indexOf(';t=') >= 0 && !registered.length) {
+      return { statusCode: 428, data: { error: { code: 'capabilities_unknown', message: 'x' } } };
+    }
+    return { statusCode: 200, header: { ETag: '"e"', 'Cache-Control': CC }, data: elderly };
+  };
+  const client = createLayoutClient({
+    baseUrl: 'https://ui.example.com', getToken: () => tokenFor('alice'), request, storage: fakeStorage(),
+    now: clock.now, scheduler: clock.scheduler, onAppHide: () => {}, onError: () => {}, register: false,
+    types: ['search_bar', 'my_widget'],
+  });
+  await client.revalidate('home', CTX);
+  down = false;
+  await clock.advance(2 * 3600 * 1000);
+  expect((await client.revalidate('home', CTX)).status).toBe('updated');
+  const full = `r=${RENDERER_VERSION};t=${typesHash(['search_bar', 'my_widget'])}`;
+  const gets = request.requests.filter((r) => r.url.indexOf('/v1/layouts/') >= 0);
+  expect(gets[gets.length - 1].header['X-UI-Capabilities']).toBe(full);
+  expect(registered).toHaveLength(1);
+});

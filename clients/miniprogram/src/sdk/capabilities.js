@@ -10,7 +10,9 @@
  * type outside that set: it sends the type's fallback, or leaves it out, and says so in
  * `reasons`. A hash the server does not know (an app that registered its own types) is answered
  * 428 `capabilities_unknown`: the SDK registers its list once (`POST /v1/capabilities`) and asks
- * again; when that fails it sends `r` alone (the server then assumes the version's defaults).
+ * again; when it is refused (a 4xx) it sends `r` alone (the server then assumes the version's
+ * defaults); a registration that could not be answered (offline, a 5xx or 429) is tried again
+ * on the next 428, which meanwhile stands in like an error (the stored copy or the default).
  */
 
 const RENDERER_VERSION = '0.2.0';
@@ -77,6 +79,10 @@ function createCapabilities(deps) {
         registering = deps.call('POST', '/v1/capabilities', token || '', { renderer: version, types })
           .then((res) => {
             if (res.statusCode === 201) return true;
+            if (res.statusCode >= 500 || res.statusCode === 429) {
+              registering = null; // the server's blip, not a refusal: try again on the next 428
+              return false;
+            }
             value = 'r=' + version;
             return true;
           }, () => {
