@@ -21,12 +21,14 @@ from typing import NamedTuple
 def lis_length(seq: Sequence[int]) -> int:
     """Length of the longest strictly increasing subsequence (patience sorting)."""
     tails: list[int] = []
+    append = tails.append
     for x in seq:
-        i = bisect_left(tails, x)
-        if i == len(tails):
-            tails.append(x)
+        # Orders are mostly increasing: extending needs no search (bisect_left would return
+        # len(tails) exactly when x > tails[-1]).
+        if not tails or x > tails[-1]:
+            append(x)
         else:
-            tails[i] = x
+            tails[bisect_left(tails, x)] = x
     return len(tails)
 
 

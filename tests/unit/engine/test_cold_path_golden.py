@@ -19,10 +19,19 @@ from hashlib import blake2b
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loadtests.bench_engine import random_inputs
 from tests.helpers.engine import all_pages, compiled_page
-from uiserver.engine import PERSONAS, CompiledTemplate, Engine, encode_layout, plan_fingerprint
+from uiserver.engine import (
+    PERSONAS,
+    CompiledTemplate,
+    Engine,
+    encode_layout,
+    lis_length,
+    plan_fingerprint,
+)
 from uiserver.schema import Context, Profile
 
 # The pages `random_inputs` can draw from (12 affinity keys or more): home, product, category.
@@ -87,3 +96,14 @@ def test_plans_and_bodies_match_the_reference(page: str) -> None:
 
 if __name__ == "__main__":
     GOLDEN.write_text(json.dumps({page: digests(page) for page in PAGES}, indent=0) + "\n")
+
+
+@given(st.lists(st.integers(min_value=0, max_value=12), max_size=30))
+def test_lis_length_is_the_longest_strictly_increasing_subsequence(seq: list[int]) -> None:
+    """The fast path of `lis_length` (extend without a search) against the O(n^2) DP."""
+    best = [1] * len(seq)
+    for j in range(len(seq)):
+        for i in range(j):
+            if seq[i] < seq[j]:
+                best[j] = max(best[j], best[i] + 1)
+    assert lis_length(seq) == max(best, default=0)
