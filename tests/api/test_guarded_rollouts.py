@@ -599,3 +599,25 @@ def test_a_change_is_not_reverted_over_a_later_publish(sim: Sim) -> None:
     schedule = sim.rollout()["schedule"]
     assert schedule["status"] == "completed"
     assert schedule["events"][-1]["reason"].startswith("not reverted: version")
+
+
+def test_archiving_a_page_cancels_its_schedule(sim: Sim) -> None:
+    """A page taken down stays down: a scheduled change due later does not publish it again
+    (it did), and a running ramp ends as cancelled, not as "promoted"."""
+    change = {"template": new_version(sim, "holiday"), "at": START + 600, "message": "sale"}
+    assert sim.client(0).post(f"{BASE}/schedule", json=change, headers=DESIGNER).status_code == 201
+    assert sim.client(1).delete(BASE, headers=DESIGNER).status_code == 200
+    sim.now += 700
+    sim.look()
+    assert sim.client(0).get(f"/v1/layouts/{PAGE}", headers=bearer("u1")).status_code == 404
+    events = sim.rollout()["schedule"]["events"]
+    assert (events[-1]["action"], events[-1]["reason"]) == ("cancelled", "page archived")
+    steps = [{"percent": 10, "min_minutes": 1, "min_exposed": 0}, {"percent": 100}]
+    body = {"template": change["template"], "message": "back"}
+    assert sim.client(0).post(f"{BASE}/publish", json=body, headers=DESIGNER).status_code == 201
+    assert publish(sim, {"steps": steps}).status_code == 201
+    assert sim.client(1).delete(BASE, headers=DESIGNER).status_code == 200
+    sim.now += 120
+    sim.look()
+    schedule = sim.rollout()["schedule"]
+    assert schedule["status"] == "cancelled", schedule["events"]

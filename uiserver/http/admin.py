@@ -348,6 +348,7 @@ async def archive(request: Request) -> Response:
     service = service_of(request)
     with store_writes():
         applied = await ops.archive(service.publisher, page, who.user_id)
+        await service.scheduler.archived(page, who.user_id)
     return json_response({"page": page, "archived": applied.archived})
 
 

@@ -18,6 +18,7 @@ scheduled rollout) is announced once, to each observer in `Scheduler.observers`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -264,6 +265,12 @@ class Scheduler:
     async def cancel(self, page: str, actor: str) -> Schedule:
         """End the page's schedule; the rollout (if any) stays where it is. NoSchedule."""
         return await self._person(page, actor, "cancelled", "cancelled by hand")
+
+    async def archived(self, page: str, actor: str) -> None:
+        """The page was taken down: its active schedule (if any) is cancelled, so neither a
+        later step nor a scheduled change publishes it again."""
+        with contextlib.suppress(NoSchedule):
+            await self._person(page, actor, "cancelled", "page archived")
 
     async def _person(self, page: str, actor: str, status: Status, reason: str) -> Schedule:
         for _ in range(5):
