@@ -46,6 +46,7 @@ def competing_write(
 ) -> CompetingWrite:
     """Hook `app` (a `create_app` result: `app.service`) as the module docstring says."""
     templates = app.service.publisher.templates
+    templates = getattr(templates, "inner", templates)  # under the audit log's wrapper
     original = templates._write
     race = CompetingWrite(url, directory, act)
 
