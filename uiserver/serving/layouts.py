@@ -156,8 +156,7 @@ class LayoutServer:
                     profile, degraded = ANONYMOUS_PROFILE, True
                 else:
                     self.breaker.answered()
-        with tracing.span("engine.plan", page=page):
-            plan, entry = self._planned(live, compiled, drawn, profile, context, day)
+        plan, entry = self._planned(live, compiled, drawn, profile, context, day)
         if degraded:
             self.stats["degraded"] += 1
             return Served(entry, True)
@@ -218,7 +217,8 @@ class LayoutServer:
             if shared is not None and shared.compiled is compiled:
                 self.stats["hits"] += 1
                 return shared.plan, shared.entry
-        plan = self.engine.plan(compiled, profile, context, day=day)
+        with tracing.span("engine.plan", page=compiled.page):
+            plan = self.engine.plan(compiled, profile, context, day=day)
         entry = self._render(live, plan, drawn)
         if key is not None:
             self.cache.plans[key] = SharedPlan(compiled, plan, entry)
