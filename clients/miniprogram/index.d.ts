@@ -165,6 +165,17 @@ export interface LayoutClientOptions {
   rendererVersion?: string;
   capabilities?: boolean;
   random?: () => number;
+  /**
+   * Start in preview mode with a designer's preview token (`previewFromQuery(options.query)`):
+   * launch/revalidate show the saved draft from `/v1/preview/layouts/{page}`, nothing is stored,
+   * no events are queued, launched pages are polled. See README "Preview a draft on a phone".
+   */
+  preview?: PreviewOptions & { token: string | null | undefined };
+}
+
+export interface PreviewOptions {
+  /** How often a previewed page asks for the draft again (3000 ms). */
+  pollMs?: number;
 }
 
 export type LaunchSource = 'cache' | 'default' | 'network';
@@ -194,6 +205,8 @@ export interface UpdateMeta {
   status: RevalidateStatus;
   /** True when it arrived within `applyWithinMs` of the launch: apply at once, else on next show. */
   applyNow: boolean;
+  /** True for a designer's draft in preview mode (never stored). */
+  preview?: boolean;
 }
 
 /**
@@ -242,9 +255,20 @@ export interface LayoutClient {
   context(): LayoutContext;
   pendingEvents(): TrackedEvent[];
   storedKeys(): string[];
+  /** Preview mode with this token (see LayoutClientOptions.preview). */
+  startPreview(token: string, options?: PreviewOptions): void;
+  /** Back to the live layout: polls stop, the polled pages are revalidated live and announced. */
+  stopPreview(): void;
+  /** True while in preview mode (a 401 from the preview route ends it). */
+  previewing(): boolean;
 }
 
 export function createLayoutClient(options: LayoutClientOptions): LayoutClient;
+/**
+ * The preview token in a mini-program's launch query: `preview_token`, or the scanned URL's
+ * `preview_token` inside `q` (WeChat's "open the mini-program from a plain QR code"); else null.
+ */
+export function previewFromQuery(query: Record<string, unknown> | null | undefined): string | null;
 /** This renderer's version (what `r=` says). */
 export const RENDERER_VERSION: string;
 /** FNV-1a 32-bit of the distinct names sorted and joined by "\n": 8 hex digits (`t=`). */

@@ -2,6 +2,7 @@
 /** uiserver-miniprogram: the launch SDK; the renderer is the `components/ui-layout` component. */
 
 const { createLayoutClient } = require('./sdk/client');
+const { previewFromQuery } = require('./sdk/preview');
 const { isUsableLayout } = require('./sdk/layout');
 const { LayoutUnavailableError } = require('./sdk/launch');
 const { IdentityChangedError } = require('./sdk/identity');
@@ -22,6 +23,7 @@ const platforms = require('./platforms');
  */
 const api = {
   createLayoutClient,
+  previewFromQuery,
   isUsableLayout,
   mergePatch,
   parseCacheControl,

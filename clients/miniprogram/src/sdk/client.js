@@ -12,6 +12,7 @@
  *   events        batched behaviour events with retries
  *   capabilities  what the renderer draws, sent with each layout request (X-UI-Capabilities)
  *   account       settings, export and erasure
+ *   preview       a designer's draft through a preview token: no storage, no events, polled
  * See README.md for the options and guarantees.
  */
 
@@ -26,6 +27,7 @@ const { createUpdates } = require('./updates');
 const { createRevalidation } = require('./revalidation');
 const { createLaunch } = require('./launch');
 const { createCapabilities } = require('./capabilities');
+const { createPreview } = require('./preview');
 const rendererTypes = require('../components/ui-layout/types');
 const registry = require('../registry');
 const platforms = require('../platforms');
@@ -116,10 +118,32 @@ const createLayoutClient = function createLayoutClient(options) {
     call, types: opts.types || rendererTypes, version: opts.rendererVersion,
   });
   const revalidation = createRevalidation(Object.assign({ call, rememberPersonalization, capabilities }, layouts));
-  const launch = createLaunch(Object.assign({ revalidation }, layouts));
+  const liveLaunch = createLaunch(Object.assign({ revalidation }, layouts));
+  const preview = createPreview({
+    call, scheduler, announce: updates.announce,
+    goLive(page, ctx) {
+      updates.forget(identity.userNow()); // the app shows the draft: the live version is news again
+      return revalidation.background(page, ctx);
+    },
+    context: currentContext, onError: reportError,
+  });
+  if (opts.preview && opts.preview.token) preview.start(opts.preview.token, opts.preview);
+
+  /** @type {LayoutClient['launch']} the draft in preview mode (live again once its token is refused) */
+  async function launch(page, context) {
+    const shown = preview.active() ? await preview.launch(page, context) : null;
+    return shown || liveLaunch(page, context);
+  }
+
+  /** @type {LayoutClient['revalidate']} */
+  async function revalidate(page, context) {
+    const shown = preview.active() ? await preview.revalidate(page, context) : null;
+    return shown || revalidation.revalidate(page, context);
+  }
 
   /**
-   * Events belong to the user signed in when they happened; anonymous ones are not queued.
+   * Events belong to the user signed in when they happened; anonymous ones, and any during a
+   * preview, are not queued.
    * @param {string} page
    * @param {string} component
    * @param {EventKind} kind
@@ -129,7 +153,7 @@ const createLayoutClient = function createLayoutClient(options) {
   function track(page, component, kind, value) {
     const user = identity.userNow();
     // with personalization 0 only render errors go (a fault report, counted with no user id)
-    if (!user || (isOff(user) && kind !== 'render_error')) return false;
+    if (!user || preview.active() || (isOff(user) && kind !== 'render_error')) return false;
     if (value !== null && typeof value === 'object') {
       events.track(user, page, component, kind, value.value, value);
     } else {
@@ -145,7 +169,10 @@ const createLayoutClient = function createLayoutClient(options) {
   /** @type {LayoutClient} */
   const client = {
     launch,
-    revalidate: revalidation.revalidate,
+    revalidate,
+    startPreview: preview.start,
+    stopPreview: () => preview.stop(true),
+    previewing: preview.active,
     onUpdate: updates.onUpdate,
     track(page, component, kind, value) {
       const queued = track(page, component, kind, value);

@@ -82,6 +82,16 @@ function createUpdates(deps) {
       // a clock set back since the launch gives a negative interval: not "just launched"
       applyNow: since >= 0 && since <= deps.applyWithinMs,
     };
+    announce(page, layout, meta);
+  }
+
+  /**
+   * Hand a layout to every listener (a listener's error goes to onError).
+   * @param {string} page
+   * @param {Layout} layout
+   * @param {UpdateMeta} meta
+   */
+  function announce(page, layout, meta) {
     listeners.slice().forEach((fn) => {
       try { fn(page, layout, meta); } catch (e) { deps.onError(e); }
     });
@@ -95,7 +105,7 @@ function createUpdates(deps) {
     Object.keys(current).forEach((key) => { if (key.indexOf(user + '|') === 0) delete current[key]; });
   }
 
-  return { onUpdate, launched, shown, emit, forget };
+  return { onUpdate, launched, shown, emit, announce, forget };
 }
 
 module.exports = { createUpdates, keyOf };
