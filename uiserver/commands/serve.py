@@ -228,8 +228,14 @@ def granian_rsgi_app() -> RSGIApp:
     from uiserver.http.layouts import LayoutApp
 
     edge = app_from_env()
-    assert isinstance(edge, LayoutApp)
-    return RSGIApp(edge, _granian_asgi(edge), ConnectionLimits.from_env().max_headers)
+    # JSON logs (`--log-format json`) and tracing wrap the edge in ASGI middleware: then every
+    # request, layouts too, goes through them (the ASGI bridge), so each has its request id
+    # and span; the layouts' native RSGI path is for the plain edge.
+    inner: Any = edge
+    while not isinstance(inner, LayoutApp):
+        inner = inner.app
+    max_headers = ConnectionLimits.from_env().max_headers
+    return RSGIApp(inner, _granian_asgi(edge), max_headers, native=inner is edge)
 
 
 def granian_app() -> ASGIApp:

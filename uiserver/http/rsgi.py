@@ -84,7 +84,10 @@ class RSGIApp:
     `max_headers`: header fields a request may have (431 past it, as `HeaderCountLimit`).
     """
 
-    def __init__(self, layouts: LayoutApp, asgi: ASGIApp, max_headers: int = 100) -> None:
+    def __init__(
+        self, layouts: LayoutApp, asgi: ASGIApp, max_headers: int = 100, native: bool = True
+    ) -> None:
+        self.native = native  # False: layouts too go through `asgi` (its middleware wraps them)
         self.layouts = layouts
         self.bridge = ASGIBridge(asgi)
         self.max_headers = max_headers
@@ -101,7 +104,7 @@ class RSGIApp:
     async def __rsgi__(self, scope: RSGIScope, protocol: RSGIProtocol) -> None:
         path = scope.path
         method = scope.method
-        if not path.startswith(PREFIX) or method not in ("GET", "HEAD"):
+        if not self.native or not path.startswith(PREFIX) or method not in ("GET", "HEAD"):
             await self.bridge(scope, protocol)
             return
         started = time.perf_counter()
