@@ -147,7 +147,9 @@ def test_redis_outage_and_recovery_without_restarting_uiserver(
         "layouts no longer degraded",
     )
     assert http.get("/v1/me/data", headers=writer).json()["data"] == written  # nothing lost
-    assert http.get("/v1/me/settings", headers=writer).json() == LARGE_TEXT
+    # GET is the whole stored object: with the 长辈版 prompt's answer (a PUT without it keeps it)
+    stored = {**LARGE_TEXT, "elderly_prompt": "unanswered"}
+    assert http.get("/v1/me/settings", headers=writer).json() == stored
     assert http.get("/v1/layouts/home", headers=writer).headers["cache-control"] != "no-store"
     assert http.get("/v1/layouts/home", headers=cached).json()["mode"] == "elderly"
     # Writes succeed again, and the next layout shows them.

@@ -97,7 +97,8 @@ def test_settings_change_through_a_shows_in_bs_next_layout(
     after = b.get("/v1/layouts/home", headers=user)
     assert after.status_code == 200 and after.json()["mode"] == "elderly"
     assert after.headers["etag"] != before.headers["etag"]
-    assert b.get("/v1/me/settings", headers=user).json() == ELDERLY
+    stored = {**ELDERLY, "elderly_prompt": "unanswered"}  # a PUT without it keeps the answer
+    assert b.get("/v1/me/settings", headers=user).json() == stored
 
 
 def test_segments_imported_on_a_reach_bs_layouts(
