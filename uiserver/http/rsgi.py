@@ -290,6 +290,11 @@ class _Exchange:
     def cut(self) -> None:
         """The app stopped mid-body: answer what it sent, announced one byte longer."""
         partial = b"".join(self.parts)
-        headers = [(k, v) for k, v in self.text if k.lower() != "content-length"]
+        headers = [
+            (k, v) for k, v in self.text if k.lower() not in ("content-length", "connection")
+        ]
         headers.append(("content-length", str(len(partial) + 1)))
+        # ... and the connection closed after it: kept alive, the client would wait for the
+        # missing byte until its own timeout (test_unexpected_errors, granian, was flaky).
+        headers.append(("connection", "close"))
         self.protocol.response_bytes(self.status, headers, partial)
