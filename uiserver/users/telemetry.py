@@ -8,6 +8,12 @@ batches from every user fold into one pending table here, and a task writes all 
 what is still pending, so this process (a rollout guardrail reading render errors, the console)
 sees its own counts at once; another replica sees them after at most `interval`.
 
+A read and a write exclude each other (one lock): a write takes the pending table before the
+store has it, so a read in that moment would see neither, and the store may commit a write
+before its call returns, so a read cannot add an in-flight table without counting it twice
+when the store already has it. A read during a write waits for it (one store call) and then
+sees stored + pending exactly.
+
 Nothing acknowledged is lost on a clean stop: `close()` (the server's shutdown, SIGTERM) writes
 what is pending. A failed write (store unreachable) keeps its counts pending for the next one.
 """
@@ -33,7 +39,7 @@ class BufferedTelemetry:
         self.interval = interval
         self._pending: dict[CounterKey, int] = {}
         self._task: asyncio.Task[None] | None = None
-        self._writing = asyncio.Lock()
+        self._writing = asyncio.Lock()  # held by a write and by a read (see the module doc)
         self.writes = 0
 
     async def add_counts(self, counts: Mapping[CounterKey, int]) -> None:
@@ -47,13 +53,15 @@ class BufferedTelemetry:
     async def component_counts(
         self, page: str, version: str | None = None
     ) -> list[ComponentCounts]:
-        """The store's counters plus what this process has not written yet."""
-        stored = await self.store.component_counts(page, version)
-        mine = {
-            key: n
-            for key, n in self._pending.items()
-            if key.page == page and (version is None or key.version == version)
-        }
+        """The store's counters plus what this process has not written yet; after a write in
+        flight (so its counts are neither missed nor counted twice). StoreUnavailable."""
+        async with self._writing:
+            stored = await self.store.component_counts(page, version)
+            mine = {
+                key: n
+                for key, n in self._pending.items()
+                if key.page == page and (version is None or key.version == version)
+            }
         if not mine:
             return stored
         merged: dict[CounterKey, int] = dict(mine)

@@ -81,3 +81,49 @@ def test_a_failed_write_keeps_the_counts(tmp_path: Path) -> None:
         assert rows[0].clicks == 3  # nothing lost
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("committed_early", [False, True])
+def test_a_read_during_a_write_in_flight_sees_its_counts_once(
+    tmp_path: Path, committed_early: bool
+) -> None:
+    """The write took the pending table and the store has not stored it yet: a read then saw
+    neither (stored 0 + pending 0) and undercounted; it waits for the write and counts it
+    once, also when the store committed before its call returned."""
+
+    async def scenario() -> None:
+        store = open_store("", tmp_path)
+        await store.open()
+        add = store.telemetry.add_counts
+        started, release = asyncio.Event(), asyncio.Event()
+
+        async def slow(counts: dict[CounterKey, int]) -> None:
+            if committed_early:
+                await add(counts)
+            started.set()
+            await release.wait()
+            if not committed_early:
+                await add(counts)
+
+        store.telemetry.add_counts = slow  # type: ignore[method-assign,assignment]
+        buffered = BufferedTelemetry(store.telemetry, interval=60.0)
+        try:
+            await buffered.add_counts({TAP: 3, ERROR: 1})
+            writing = asyncio.create_task(buffered.flush())
+            await started.wait()
+            reading = asyncio.create_task(buffered.component_counts("home"))
+            await buffered.add_counts({TAP: 1})  # buffered meanwhile
+            for _ in range(5):
+                await asyncio.sleep(0)
+            release.set()
+            await writing
+            rows = await reading
+            assert {(r.version, r.clicks, r.render_errors) for r in rows} == {
+                ("v1", 4, 0),
+                ("v2", 0, 1),
+            }
+        finally:
+            await buffered.close()
+            await store.close()
+
+    asyncio.run(scenario())
