@@ -12,9 +12,16 @@ app serves the same bytes 1.2x faster than a raw ASGI one on granian). So:
   RSGI one, `receive` reading the body as it streams, `send` answering in one call or
   streaming. The lifespan (store open and close) runs in `__rsgi_init__`/`__rsgi_del__`.
 
-Differences from granian's own ASGI interface, all outside what the app reads: header values
-that are not visible ASCII are not passed to the ASGI routes (granian's RSGI headers read them
-as text), and `raw_path` is the percent-encoded decoded path.
+Response header values go out as the bytes the app sent, as an ASGI server sends them:
+granian's RSGI takes them as text and writes that text's UTF-8, so each value is handed over
+as its bytes read as UTF-8 (exact for ASCII and for UTF-8, e.g. an RFC 5987/6266 filename or a
+UTF-8 value from the console). A value that is not UTF-8 (a lone latin-1 byte, which no text
+given to granian writes back) is handed over read as latin-1: the client gets the same
+characters in UTF-8 (`café` as C3 A9 instead of E9), the one difference left in what is sent.
+
+Differences from granian's own ASGI interface, all outside what the app reads: request header
+values that are not visible ASCII are not passed to the ASGI routes (granian's RSGI headers
+read them as text and leave those out), and `raw_path` is the percent-encoded decoded path.
 """
 
 from __future__ import annotations
@@ -65,7 +72,17 @@ class RSGIProtocol(Protocol):
 
 
 def _text(headers: Iterable[tuple[bytes, bytes]]) -> HeaderList:
-    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+    """ASGI response headers as granian's RSGI takes them: text it writes back as UTF-8, so a
+    UTF-8 (or ASCII) value leaves as the same bytes (see the module doc for other values).
+    Read as latin-1, a UTF-8 value was written double-encoded (`é`, C3 A9, as C3 83 C2 A9)."""
+    return [(name.decode("latin-1"), _value(value)) for name, value in headers]
+
+
+def _value(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _address(text: str) -> tuple[str, int] | None:
