@@ -62,3 +62,26 @@ def test_an_unreadable_catalogue_or_template_exits_2(
     (layouts / "bad.yaml").write_text("page: [\n", encoding="utf-8")
     assert main(["assess", "--layouts", str(layouts)]) == 2
     assert "bad.yaml" in capsys.readouterr().err
+
+
+def test_a_type_the_catalogue_lacks_exits_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A catalogue without a type the template uses (`--components` pointing at another or an
+    older catalogue): before, CompileError escaped as a traceback with exit 1, the code of a
+    failed item."""
+    components = tmp_path / "components"
+    components.mkdir()
+    for name in ROOT.joinpath("components").iterdir():
+        if name.name != "page_header.yaml":
+            shutil.copy(name, components / name.name)
+    assert main(["assess", "home", "--components", str(components)]) == 2
+    err = capsys.readouterr().err
+    assert "assess: home:" in err and "unknown component type 'page_header'" in err
+
+
+def test_no_template_to_assess_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty (or wrong) layouts directory: before, exit 0 with an empty report, so a CI
+    gate pointed at the wrong directory passed."""
+    assert main(["assess", "--layouts", str(tmp_path)]) == 2
+    assert f"assess: no templates in {tmp_path}" in capsys.readouterr().err

@@ -3,8 +3,10 @@ ageing-friendly and WCAG 2.2 assessment of the templates in `layouts/` (`engine.
 page, persona (default, elderly, low vision, screen reader) and theme (standard, dark), every
 server-judged item with its result, measured figure and clause, and a score out of 100 (60 to
 pass). Prints the report on stdout (Markdown by default); exits 1 when a server-judged item
-fails (a CI gate), 2 when a page or file cannot be read. Results recorded by people live on a
-running server: `GET /v1/admin/assessment/{page}`.
+fails (a CI gate), 2 when a page or file cannot be read, when there is no template to assess
+(an empty or wrong layouts directory would otherwise pass the gate silently), or when a
+template cannot be built with the catalogue (a type it does not know). Results recorded by
+people live on a running server: `GET /v1/admin/assessment/{page}`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 from uiserver.admin.assessment import assessment_json, to_html, to_markdown
 from uiserver.catalog import LoadError, load_catalog, read_templates, template_version
 from uiserver.config import default_components, default_layouts
-from uiserver.engine import Engine
+from uiserver.engine import CompileError, Engine
 from uiserver.policy import PolicyError, load_policy
 
 
@@ -36,11 +38,19 @@ def run(args: argparse.Namespace) -> int:
         for page in missing:
             print(f"assess: no template for page {page!r}", file=sys.stderr)
         return 2
-    engine = Engine(catalog, policy)
     pages = args.pages or sorted(templates)
-    reports = [
-        engine.assess(engine.compile(templates[p], template_version(templates[p]))) for p in pages
-    ]
+    if not pages:
+        print(f"assess: no templates in {args.layouts or default_layouts()}", file=sys.stderr)
+        return 2
+    engine = Engine(catalog, policy)
+    reports = []
+    for page in pages:
+        try:
+            compiled = engine.compile(templates[page], template_version(templates[page]))
+        except CompileError as exc:
+            print(f"assess: {page}: {exc}", file=sys.stderr)
+            return 2
+        reports.append(engine.assess(compiled))
     if args.format == "json":
         print(json.dumps([assessment_json(r) for r in reports], ensure_ascii=False, indent=2))
     elif args.format == "html":
