@@ -23,7 +23,13 @@ forever. With the open-files limit reached, accept() fails (EMFILE) and asyncio 
   after the answers to the requests before it, and the connection closed; so is uvicorn's 400
   for a pipelined request that does not parse (it used to replace those answers);
 - a send deadline: a connection whose write buffer stays full for `body_timeout` (the client
-  reads nothing, e.g. thousands of pipelined requests whose answers it never reads) is aborted.
+  reads nothing, e.g. thousands of pipelined requests whose answers it never reads) is aborted;
+- a lingering close (nginx's `lingering_close`): a connection closed after an answer (a
+  `Connection: close` response, a 400/408/431 refusal) shuts its write side once the answer is
+  written and reads and drops what the client still sends, until the client closes, `LINGER_S`
+  pass or `LINGER_BYTES` arrive; then it is closed. Closed at once with unread bytes (pipelined
+  requests behind the close, the rest of a refused head), the kernel sends a reset that
+  discards the answer still in its send queue: a client reading late lost the answer.
 
 uvicorn's own keep-alive timer (`timeout_keep_alive`) still closes idle keep-alive connections.
 """
@@ -42,6 +48,11 @@ from uiserver.http.limits import ConnectionLimits
 
 log = logging.getLogger("uiserver.connections")
 SWEEP_S = 0.25  # how often expired header deadlines are looked for
+# A lingering close's bounds: nginx's `lingering_timeout` default (5 s) for the whole linger,
+# and 1 MiB, about a loopback socket's receive buffer (what a client has in flight when it sees
+# the close); past either the connection is closed as before.
+LINGER_S = 5.0
+LINGER_BYTES = 1 << 20
 
 REASONS = {
     400: b"Bad Request",
@@ -71,13 +82,18 @@ class HeldHead:
     Each cycle has its own: with pipelining, the protocol's `cycle` is the last request
     parsed, not the one whose response just completed, so `complete` flushes this cycle's head
     (a pipelined HEAD's answer was lost when the protocol flushed `self.cycle`'s), then calls
-    `then` (the protocol's `on_response_complete`, which starts the next pipelined request)."""
+    `then` (the protocol's `on_response_complete`, which starts the next pipelined request).
+    `close()` (a `Connection: close` answer written, or a response the app broke) flushes the
+    head and calls `closer` (the protocol's lingering close)."""
 
-    __slots__ = ("held", "then", "transport")
+    __slots__ = ("closer", "held", "then", "transport")
 
-    def __init__(self, transport: asyncio.Transport, then: Callable[[], None]) -> None:
+    def __init__(
+        self, transport: asyncio.Transport, then: Callable[[], None], closer: Callable[[], None]
+    ) -> None:
         self.transport = transport
         self.then = then
+        self.closer = closer
         self.held: bytes | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -101,7 +117,7 @@ class HeldHead:
 
     def close(self) -> None:
         self.flush()
-        self.transport.close()
+        self.closer()
 
     def is_closing(self) -> bool:
         return self.transport.is_closing()
@@ -207,6 +223,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # sent once the requests before it are answered: never in place of their answers.
         self.late: Callable[[], None] | None = None
         self.refused = False
+        # Armed by `linger` (the write side is shut): closes the connection at the time bound.
+        self.lingering: asyncio.TimerHandle | None = None
+        self.linger_left = LINGER_BYTES
 
     # Connection lifetime -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -223,6 +242,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.stop_waiting()
+        if self.lingering is not None:
+            self.lingering.cancel()
         if self.stalled is not None:
             self.stalled.cancel()
             self.stalled = None
@@ -260,12 +281,33 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def refuse(self, status: int) -> None:
-        """Answer `status` (JSON, `Connection: close`) and close; nothing more is parsed."""
+        """Answer `status` (JSON, `Connection: close`) and close; nothing more is parsed. A
+        503 (the connection cap) closes at once: lingering would hold a descriptor past the
+        cap; the others linger (`linger`)."""
         self.stop_waiting()
         self.refused = True
-        if not self.transport.is_closing():
+        if not self.transport.is_closing() and self.lingering is None:
             self.transport.write(_answer(status))
-            self.transport.close()
+            if status == 503:
+                self.transport.close()
+            else:
+                self.linger()
+
+    def linger(self) -> None:
+        """Close after what is written: the write side is shut once it is sent (FIN), and the
+        input read and dropped until the client closes (EOF: the transport closes), `LINGER_S`
+        pass or `LINGER_BYTES` arrive. Nothing more is parsed or answered."""
+        transport = self.transport
+        if self.lingering is not None or transport.is_closing():
+            return
+        self.stop_waiting()
+        self.refused = True
+        if not transport.can_write_eof():  # pragma: no cover (TCP transports can)
+            transport.close()
+            return
+        transport.write_eof()
+        self.lingering = self.loop.call_later(LINGER_S, transport.close)
+        self.flow.resume_reading()  # paused while pipelined requests waited
 
     def maybe_wait(self) -> None:
         """Back to waiting for headers once the request is answered, and nothing is queued
@@ -286,6 +328,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     # Bytes and parser callbacks --------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
+        if self.lingering is not None:
+            self.linger_left -= len(data)
+            if self.linger_left <= 0:
+                self.transport.close()
+            return
         if self.refused:
             return
         if (self.in_head or self.next_head) and not self.draining:
@@ -352,7 +399,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.pipelined = self.next_head = False
         self.reading_body = True
         super().on_headers_complete()
-        held = HeldHead(self.transport, self.on_response_complete)
+        held = HeldHead(self.transport, self.on_response_complete, self.linger)
         self.cycle.transport = held  # type: ignore[assignment]
         self.cycle.on_response = held.complete
 
@@ -375,6 +422,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.next_head = True
 
     def on_response_complete(self) -> None:
+        if self.lingering is not None:  # closing: no pipelined request starts, no timer
+            self.server_state.total_requests += 1
+            return
         super().on_response_complete()
         if self.late is not None:
             if not self.answering() and not self.pipeline and not self.transport.is_closing():
