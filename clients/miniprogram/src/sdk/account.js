@@ -4,7 +4,8 @@
  * GET + PUT fallback on servers without PATCH), export and erasure. A settings change marks the
  * user's stored layouts stale at once (the server will answer differently; a launch waits for
  * the new layout) and drops the user's revalidations in flight; erasure also clears what the
- * SDK stored about the user, after the server confirmed it, and drops their work in flight.
+ * SDK stored about the user, after the server confirmed it, and drops their work in flight; it
+ * waits for a flush in flight and sends none meanwhile, so no event lands after the erasure.
  * Settings answered for a user who is no longer signed in reject with IdentityChangedError
  * (what they did to that user's stored copies is still done), never handed to the app.
  */
@@ -48,7 +49,8 @@ async function expectOk(res) {
  * @property {import('./http').Call} call
  * @property {import('./identity').Identity} identity
  * @property {import('./store').Store} store
- * @property {{dropUser(user: string): void}} events
+ * @property {{dropUser(user: string): void, hold(user: string): Promise<void>,
+ *   release(user: string): void}} events
  * @property {(user: string, value: unknown) => void} rememberPersonalization
  * @property {(user: string) => void} forget what the app was shown for the user
  */
@@ -125,8 +127,16 @@ function createAccount(deps) {
   /** @returns {Promise<{erased: boolean}>} */
   async function erase() {
     const ticket = await identity.ticket();
-    const body = await expectOk(await call('DELETE', '/v1/me', ticket.token));
     const user = ticket.user;
+    // a flush in flight is answered first and none starts meanwhile: no event of the user may
+    // reach the server after its erasure
+    await events.hold(user);
+    let body;
+    try {
+      body = await expectOk(await call('DELETE', '/v1/me', ticket.token));
+    } finally {
+      events.release(user);
+    }
     identity.advance(user); // a revalidation in flight must not store the user's layout again
     store.removeUser(user);
     events.dropUser(user);

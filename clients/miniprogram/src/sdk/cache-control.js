@@ -5,7 +5,9 @@
  * Every interval comes from the response that stored the layout, never from a constant:
  * `max-age` (fresh: show, no request), `stale-while-revalidate` (show, revalidate in the
  * background), `stale-if-error` (show when the server cannot be reached). Seconds on the wire,
- * milliseconds in the SDK (the injected `now()` clock is in ms).
+ * milliseconds in the SDK (the injected `now()` clock is in ms). An answer's `Age` (the time it
+ * spent in caches on the way) is counted into its stored copy's age: it is stored as received
+ * that long ago.
  */
 
 /** @typedef {import('../../index').CacheControl} CacheControl */
@@ -38,6 +40,23 @@ function parseCacheControl(header) {
     }
   });
   return out;
+}
+
+/** The largest Age (and delta-seconds) a cache must take, in seconds (RFC 9111 1.2.2). */
+const MAX_DELTA_SECONDS = 2147483648;
+
+/**
+ * The `Age` header in ms (RFC 9111 5.1: how long the answer already spent in caches on the way;
+ * 4.2.3 counts it into the stored copy's age): 0 when absent or not delta-seconds, at most
+ * 2^31 s (1.2.2).
+ * @param {string | string[] | null | undefined} header
+ * @returns {number}
+ */
+function ageMs(header) {
+  const text = Array.isArray(header) ? String(header[0]) : header;
+  if (typeof text !== 'string' || !/^\s*\d+\s*$/.test(text)) return 0;
+  const digits = text.trim().replace(/^0+(?=\d)/, '');
+  return (digits.length > 10 ? MAX_DELTA_SECONDS : Math.min(MAX_DELTA_SECONDS, parseInt(digits, 10))) * 1000;
 }
 
 /**
@@ -84,4 +103,4 @@ function cacheControlOf(entry) {
   return entry.cacheControl || {};
 }
 
-module.exports = { parseCacheControl, freshness, usableOnError };
+module.exports = { parseCacheControl, freshness, usableOnError, ageMs };

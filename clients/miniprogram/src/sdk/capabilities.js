@@ -12,7 +12,8 @@
  * 428 `capabilities_unknown`: the SDK registers its list once (`POST /v1/capabilities`) and asks
  * again; when it is refused (a 4xx) it sends `r` alone (the server then assumes the version's
  * defaults); a registration that could not be answered (offline, a 5xx or 429) is tried again
- * on the next 428, which meanwhile stands in like an error (the stored copy or the default).
+ * on the next 428, which meanwhile stands in like an error (the stored copy or the default);
+ * a 5xx or 429 registration's Retry-After holds the layout requests back like a layout's.
  */
 
 const RENDERER_VERSION = '0.2.0';
@@ -57,6 +58,8 @@ function createCapabilities(deps) {
   let value = full;
   /** @type {Promise<boolean> | null} */
   let registering = null;
+  /** @type {import('./http').Response | null} the last registration's 5xx/429, while it stands */
+  let busy = null;
 
   return {
     types,
@@ -68,6 +71,10 @@ function createCapabilities(deps) {
     value() {
       return value;
     },
+    /** The last registration's 5xx or 429 answer (its Retry-After counts), null when none. */
+    busy() {
+      return busy;
+    },
     /**
      * A 428 `capabilities_unknown`: register the list (once per client); true when the
      * request may be sent again (registered, or falling back to `r` alone).
@@ -76,11 +83,13 @@ function createCapabilities(deps) {
     recover(token) {
       if (value !== full) return Promise.resolve(false);
       if (!registering) {
+        busy = null;
         registering = deps.call('POST', '/v1/capabilities', token || '', { renderer: version, types })
           .then((res) => {
             if (res.statusCode === 201) return true;
             if (res.statusCode >= 500 || res.statusCode === 429) {
               registering = null; // the server's blip, not a refusal: try again on the next 428
+              busy = res; // its Retry-After holds the layout requests back (revalidation.js)
               return false;
             }
             value = 'r=' + version;

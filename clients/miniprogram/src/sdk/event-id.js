@@ -36,4 +36,37 @@ function createEventIds(now, random) {
   };
 }
 
-module.exports = { createEventIds, isEventId, ID_PATTERN };
+/**
+ * FNV-1a 32-bit of `text`'s UTF-16 code units, from `seed`.
+ * @param {string} text
+ * @param {number} seed
+ */
+function fnv(text, seed) {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/**
+ * The id of an event stored without one (an older SDK's queue): made from what is stored (the
+ * event, its user and its place in the stored queue), so every restart that reads the same
+ * stored queue gives the same id, even when the SDK cannot write the ids back (storage full),
+ * and two clients on one storage give the same. Same form as `createEventIds`: the event's time
+ * in ms (base 36), `-`, 21 base-36 characters (three FNV-1a hashes).
+ * @param {string} user
+ * @param {object} event as stored, without a usable id
+ * @param {number} position its index in the stored queue
+ * @returns {string}
+ */
+function restoredEventId(user, event, position) {
+  const e = /** @type {{ts?: unknown}} */ (event);
+  const ms = typeof e.ts === 'number' && isFinite(e.ts) ? Math.max(0, Math.floor(e.ts * 1000)) : 0;
+  const text = JSON.stringify([user, event, position]);
+  const part = (/** @type {number} */ seed) => ('0000000' + fnv(text, seed).toString(36)).slice(-7);
+  return ms.toString(36) + '-' + part(0x811c9dc5) + part(0x01000193) + part(0x5bd1e995);
+}
+
+module.exports = { createEventIds, isEventId, restoredEventId, ID_PATTERN };

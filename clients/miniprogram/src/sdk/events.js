@@ -4,21 +4,25 @@
  * (10 s) after the first one, when the app hides, or on `flush()`; at most `maxPerRequest`
  * (500, the server's limit) a request. 5xx, 429 and network failures are retried with capped
  * exponential backoff (or the server's Retry-After when longer). A 4xx the SDK can fix is
- * fixed: 413 halves the batch, a 422 about the `value` field (a server older than the
+ * fixed: 413 halves the batch, a 422 on `events` (a batch longer than the server takes) halves
+ * it for the rest of the run, a 422 about the `value` field (a server older than the
  * contract's addition) strips `value` and resends, a 422 naming one event drops only that
- * event. Any other 4xx (401: token expired, 403...) keeps every event for the next flush.
+ * event (one naming an index outside the batch drops nothing). Any other 4xx (401: token
+ * expired, 403...) keeps every event for the next flush.
  * Nothing is queued while the user's personalization is 0. Pending events survive an app
  * restart (written to storage when the app hides or a flush fails), bounded by `maxQueued`.
  *
  * Every event gets its `id` when it is tracked (`event-id`), stored with it and sent with every
  * attempt, so a batch whose answer was lost (the server stored it) counts once when it is sent
  * again; the server answers such events as `duplicate`. Events restored from an older SDK's
- * storage get an id then. A server older than ids (a 422 about an unknown `id`) gets the events
- * without them, as for `value`.
+ * storage get an id then, made from what is stored, so it is the same on every restart. A
+ * server older than ids (a 422 about an unknown `id`) gets the events without them, as for
+ * `value`.
  *
  * Retry-After is read as delta-seconds or an HTTP-date (retry-after.js), at most
  * `retryAfterMaxMs` (an hour). A flush belongs to the user signed in when it starts: every
- * request it makes carries that user's token. Its result says what the server stored and
+ * request it makes carries that user's token; none is sent while the user's data is being
+ * erased (`hold`: the erasure waits for the flush in flight first). Its result says what the server stored and
  * ignored, and why (the 202 body's `stored`, `ignored`, `ignored_reasons`, summed). Events
  * tracked while the phone's clock ran more than a day ahead (a 422 naming an event's `ts`) are
  * moved onto the server's clock (its `Date` header), or sent without `ts` (the server takes its
@@ -26,7 +30,7 @@
  */
 
 const { ApiError, NetworkError, headerValue } = require('./http');
-const { createEventIds, isEventId } = require('./event-id');
+const { createEventIds, isEventId, restoredEventId } = require('./event-id');
 const { retryAfterMs, parseHttpDate } = require('./retry-after');
 
 /** @typedef {import('../../index').TrackedEvent} TrackedEvent */
@@ -151,10 +155,15 @@ function createEventQueue(deps) {
   let inflightUser = null;
   let again = false;
   const strip = { value: false, id: false };
+  /** @type {Record<string, number>} user -> erasures in progress: nothing of theirs is sent */
+  const held = {};
+  /** Events a request: maxPerRequest, or less once the server refused a longer batch (422). */
+  let countLimit = opts.maxPerRequest;
 
   /**
-   * The stored queue; an event without a valid id (stored by an older SDK) gets one now, and
-   * the queue is stored again so a later restart sends that same id.
+   * The stored queue; an event without a valid id (stored by an older SDK) gets one now, made
+   * from what is stored (`restoredEventId`: the same on every restart even when it cannot be
+   * written back), and the queue is stored again.
    * @returns {Queued[]}
    */
   function restore() {
@@ -162,7 +171,12 @@ function createEventQueue(deps) {
     /** @type {Queued[]} */
     const entries = Array.isArray(saved) ? saved.filter(isQueued) : [];
     const missing = entries.filter((e) => !isEventId(e.event.id));
-    missing.forEach((e) => { e.event.id = newId(); });
+    missing.forEach((e) => {
+      /** @type {Partial<TrackedEvent>} */
+      const stored = Object.assign({}, e.event);
+      delete stored.id;
+      e.event.id = restoredEventId(e.user, stored, /** @type {unknown[]} */ (saved).indexOf(e));
+    });
     if (missing.length || (Array.isArray(saved) && entries.length !== saved.length)) deps.store.write(storageKey, entries);
     return entries;
   }
@@ -273,9 +287,14 @@ function createEventQueue(deps) {
     const ticket = await deps.ticket(); // one user, one token for the whole flush
     const user = ticket.user;
     inflightUser = user;
+    if (held[user]) {
+      // the user's data is being erased: nothing of theirs may reach the server after it
+      result.pending = queue.filter((e) => e.user === user).length;
+      return result;
+    }
     let rebased = false;
     if (deps.isOff(user)) dropBehaviour(user);
-    let limit = opts.maxPerRequest;
+    let limit = countLimit;
     for (;;) {
       const entries = queue.filter((e) => e.user === user).slice(0, limit);
       if (!entries.length) break;
@@ -296,7 +315,7 @@ function createEventQueue(deps) {
         result.sent += entries.length;
         addOutcome(result, res.data, entries.length);
         attempt = 0;
-        limit = opts.maxPerRequest;
+        limit = countLimit;
         continue;
       }
       const error = new ApiError(status, res.data);
@@ -311,7 +330,16 @@ function createEventQueue(deps) {
         limit = Math.ceil(entries.length / 2);
         continue;
       }
-      const match = status === 422 ? /^events\[(\d+)\]/.exec(error.field || '') : null;
+      if (status === 422 && error.field === 'events' && entries.length > 1) {
+        // the batch is longer than the server takes (its limit is below maxPerRequest):
+        // halve it, and keep to what was accepted for the rest of the run
+        limit = Math.ceil(entries.length / 2);
+        countLimit = limit;
+        continue;
+      }
+      const found = status === 422 ? /^events\[(\d+)\]/.exec(error.field || '') : null;
+      // an index outside the batch names none of its events: nothing to drop, nothing to fix
+      const match = found && parseInt(found[1], 10) < entries.length ? found : null;
       if (match && /`value`/.test(error.message) && !strip.value && events.some((e) => e.value !== undefined)) {
         strip.value = true; // the server predates the `value` field: send what it knows
         continue;
@@ -374,9 +402,28 @@ function createEventQueue(deps) {
     return inflight;
   }
 
+  /**
+   * Send nothing of the user's until `release`, once the flush in flight (if any) is answered:
+   * an erasure waits on this, so no event of the user reaches the server after the erasure.
+   * @param {string} user
+   * @returns {Promise<void>}
+   */
+  function hold(user) {
+    held[user] = (held[user] || 0) + 1;
+    const idle = () => undefined;
+    return inflight ? inflight.then(idle, idle) : Promise.resolve();
+  }
+
+  /** @param {string} user */
+  function release(user) {
+    if (held[user] && --held[user] === 0) delete held[user];
+  }
+
   return {
     track,
     flush,
+    hold,
+    release,
     dropUser,
     dropBehaviour,
     persist,

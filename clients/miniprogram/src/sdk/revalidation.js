@@ -5,7 +5,7 @@
  * - 200: the new layout, stored with the response's intervals ("updated"); a `no-store` answer
  *   (the server's degraded mode) is shown once, never stored, and a stored copy still within
  *   stale-if-error wins over it;
- * - 304: the stored copy's clock restarts ("not_modified");
+ * - 304: the stored copy's clock restarts ("not_modified"), less the answer's `Age` (as for a 200);
  * - no network, no token, a 5xx: the stored copy while within max-age + stale-if-error
  *   ("offline"), else the bundled default or null ("expired");
  * - a 429 or 5xx with Retry-After (delta-seconds or an HTTP-date, at most an hour): no layout
@@ -13,13 +13,14 @@
  * - a 200 whose body is not a layout (damaged, another schema): as an error, never stored;
  * - a 428 the SDK could not answer by registering its capabilities (offline): as an error;
  * - another 4xx: rejects with the ApiError (the caller got something wrong).
- * Concurrent revalidations of one layout for one user share a request; each result that changes
+ * Concurrent revalidations of one layout for one user (and one epoch: never one asked before
+ * the SDK changed the user's settings) share a request; each result that changes
  * what the app shows goes to the `onUpdate` listeners. An answer that arrives when its user is no
  * longer signed in (or their settings changed, or they were erased, since it was asked) is
  * dropped: not stored, not announced, "superseded" with no layout.
  */
 
-const { parseCacheControl, usableOnError } = require('./cache-control');
+const { parseCacheControl, usableOnError, ageMs } = require('./cache-control');
 const { headerValue, NetworkError, ApiError } = require('./http');
 const { contextQuery } = require('./context');
 const { SCHEMA, isUsableLayout, bundledLayout } = require('./layout');
@@ -127,8 +128,10 @@ function createRevalidation(deps) {
     const status = res.statusCode;
     const cacheControlHeader = headerValue(res.header, 'cache-control');
     const cc = parseCacheControl(cacheControlHeader);
+    // the answer's own age (RFC 9111 4.2.3): it was made that long before it arrived
+    const storedAt = now() - ageMs(headerValue(res.header, 'age'));
     if (status === 304 && entry) {
-      entry.storedAt = now();
+      entry.storedAt = storedAt;
       if (cacheControlHeader) entry.cacheControl = cc;
       entry.invalidated = false;
       store.put(user, page, query, entry, now());
@@ -154,12 +157,14 @@ function createRevalidation(deps) {
         }
         return { key, result: { layout, status: 'updated', etag } };
       }
-      store.put(user, page, query, { layout, etag, storedAt: now(), cacheControl: cc }, now());
+      store.put(user, page, query, { layout, etag, storedAt, cacheControl: cc }, now());
       return { key, result: { layout, status: 'updated', etag } };
     }
     // 428 here: the capabilities could not be registered (offline, refused): as unreachable
     if (status >= 500 || status === 304 || status === 429 || status === 428) {
-      holdBack(res);
+      // a 428 whose registration was answered 5xx/429: that answer's Retry-After counts
+      const busy = status === 428 && caps ? caps.busy() : null;
+      holdBack(busy || res);
       return { key, result: fallback(entry, page, new ApiError(status, res.data)) };
     }
     throw new ApiError(status, res.data);
@@ -175,7 +180,8 @@ function createRevalidation(deps) {
     const ctx = context || deps.context();
     const query = contextQuery(ctx);
     return identity.ticket().then((ticket) => {
-      const sharedKey = keyOf(ticket.user, page, query);
+      // shared within one epoch: one asked before a settings change is dropped when it answers
+      const sharedKey = keyOf(ticket.user, page, query) + '|' + ticket.epoch;
       const shared = inflight[sharedKey];
       if (shared) return shared;
       const promise = fetchLayout(page, query, ticket).then(({ key, result }) => {

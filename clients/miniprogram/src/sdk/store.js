@@ -6,6 +6,12 @@
  * last seen; the event queue keeps its own key). Storage failures (quota, a corrupt value) never
  * break a launch: the SDK behaves as if nothing was stored. Writes fail safe (nothing is left
  * that the index does not name), reads validate, and damage is repaired where it is found.
+ *
+ * The index is what erasure finds a user's copies by (where the platform lists no keys), so a
+ * copy it does not name is never drawn: it is removed when read (an index that was damaged and
+ * repaired, a write that failed between the two). An index that cannot be read at all (the
+ * platform's read throws) is never written over: nothing is stored, touched or drawn until it
+ * reads again, so the copies it names are still found by a later erasure.
  */
 
 /**
@@ -31,17 +37,29 @@ function createStore(storage, options) {
   const maxEntries = (options && options.maxEntries) || 20;
   const indexKey = prefix + 'index';
 
+  /** What `read` answers for a value the platform could not read (its read threw). */
+  const UNREADABLE = {};
+
   /**
    * @param {string} key
-   * @returns {any} what was stored, or null
+   * @returns {any} what was stored, null for nothing, UNREADABLE when the read threw
    */
-  function read(key) {
+  function readOrFault(key) {
     try {
       const value = storage.getStorageSync(key);
       return value === '' || value === undefined ? null : value;
     } catch (e) {
-      return null;
+      return UNREADABLE;
     }
+  }
+
+  /**
+   * @param {string} key
+   * @returns {any} what was stored, or null (nothing, or a read that threw)
+   */
+  function read(key) {
+    const value = readOrFault(key);
+    return value === UNREADABLE ? null : value;
   }
 
   /**
@@ -84,11 +102,13 @@ function createStore(storage, options) {
 
   /**
    * The index, validated: an item that is not {k, u, t} (or names a key outside this SDK's
-   * prefix) is dropped and the repaired index written back; never throws.
-   * @returns {IndexItem[]}
+   * prefix) is dropped and the repaired index written back; null when the platform could not
+   * read it (never written over then); never throws.
+   * @returns {IndexItem[] | null}
    */
-  function readIndex() {
-    const raw = read(indexKey);
+  function readIndexOrFault() {
+    const raw = readOrFault(indexKey);
+    if (raw === UNREADABLE) return null;
     if (raw === null) return [];
     const list = Array.isArray(raw) ? raw : [];
     /** @type {Record<string, boolean>} */
@@ -100,6 +120,14 @@ function createStore(storage, options) {
     });
     if (index.length !== list.length || !Array.isArray(raw)) write(indexKey, index);
     return index;
+  }
+
+  /**
+   * The index, [] when it cannot be read (for the callers that only look).
+   * @returns {IndexItem[]}
+   */
+  function readIndex() {
+    return readIndexOrFault() || [];
   }
 
   /**
@@ -128,7 +156,8 @@ function createStore(storage, options) {
 
   /**
    * The stored copy, validated: a damaged one is removed (with its index item) and reads as
-   * nothing, so its ETag is never sent and a 304 never revives it.
+   * nothing, so its ETag is never sent and a 304 never revives it; so is one the index does not
+   * name (erasure could not find it). Nothing while the index cannot be read.
    * @param {string} user
    * @param {string} page
    * @param {string} query
@@ -138,11 +167,12 @@ function createStore(storage, options) {
     const key = layoutKey(user, page, query);
     const entry = read(key);
     if (entry === null) return null;
-    if (isEntry(entry)) return entry;
+    const index = readIndexOrFault();
+    if (index === null) return null; // who it belongs to cannot be checked: as if not stored
+    const named = index.some((item) => item.k === key);
+    if (named && isEntry(entry)) return entry;
     remove(key);
-    const index = readIndex();
-    const kept = index.filter((item) => item.k !== key);
-    if (kept.length !== index.length) write(indexKey, kept);
+    if (named) write(indexKey, index.filter((item) => item.k !== key));
     return null;
   }
 
@@ -159,7 +189,9 @@ function createStore(storage, options) {
    */
   function put(user, page, query, entry, now) {
     const key = layoutKey(user, page, query);
-    const index = readIndex().filter((item) => item.k !== key);
+    const stored = readIndexOrFault();
+    if (stored === null) return false; // written over, the index would lose every other copy
+    const index = stored.filter((item) => item.k !== key);
     // used "in the future" (a clock that was ahead, since corrected): as if used now, so the
     // copy written now is never the least recently used and evicted (unindexed) at once
     index.forEach((item) => { if (item.t > now) item.t = now; });
@@ -200,7 +232,8 @@ function createStore(storage, options) {
    */
   function touch(user, page, query, now) {
     const key = layoutKey(user, page, query);
-    const index = readIndex();
+    const index = readIndexOrFault();
+    if (index === null) return; // never written over: it names every other copy
     index.forEach((item) => { if (item.k === key) item.t = now; });
     write(indexKey, index);
   }
@@ -291,9 +324,9 @@ function createStore(storage, options) {
 
   /** @param {string} user */
   function removeUser(user) {
-    const index = readIndex();
-    keysOf(user, index).forEach(remove);
-    write(indexKey, index.filter((item) => item.u !== user && !ownedBy(item.k, user)));
+    const index = readIndexOrFault();
+    keysOf(user, index || []).forEach(remove);
+    if (index) write(indexKey, index.filter((item) => item.u !== user && !ownedBy(item.k, user)));
     delete flags[user];
     remove(personalizationKey(user));
     remove(prefix + 'events:' + user);
