@@ -595,6 +595,35 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
         [],
     ),
     (
+        "post",
+        "/v1/admin/preview-tokens/{page}",
+        "A signed preview token (10 minutes) for the caller's saved draft of the page as a "
+        "persona, the preview URL a phone opens and its QR code (SVG)",
+        _obj(persona={"enum": list(PERSONAS)}),
+        {
+            201: _obj(token=_STR, url=_STR, expires=_INT, persona=_STR, qr_svg=_STR),
+            404: _ref("ErrorBody"),
+            422: _ref("ErrorBody"),
+            503: _ref("ErrorBody"),
+        },
+        [_PAGE],
+    ),
+    (
+        "get",
+        "/v1/preview/layouts/{page}",
+        "The layout of a designer's saved draft (else the live version) as the token's "
+        "persona: the token is the credential (no bearer token); never cached (no-store)",
+        None,
+        {
+            200: _ref("Layout"),
+            401: _ref("ErrorBody"),
+            404: _ref("ErrorBody"),
+            422: _ref("ErrorBody"),
+            503: _ref("ErrorBody"),
+        },
+        [_PAGE, {"name": "preview_token", "in": "query", "required": True, "schema": _STR}],
+    ),
+    (
         "put",
         "/v1/admin/segments",
         "Bulk import of user segments (JSON array or JSON lines)",
