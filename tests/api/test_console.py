@@ -8,6 +8,7 @@ refused request changed nothing.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
@@ -500,3 +501,32 @@ def test_non_finite_numbers_in_yaml_drafts_are_refused(console: TestClient, numb
     )
     assert response.status_code == 400 and "not a finite number" in response.text
     assert live(console)[0] == version
+
+
+def test_a_large_chinese_template_the_api_accepts_validates_in_the_editor(
+    console: TestClient,
+) -> None:
+    """A template within the API's 1 MiB document limit, mostly Chinese (760 kB of UTF-8,
+    2.3 MB once the form percent-encodes it): before, the editor's form limit (2 MiB) answered
+    a bare "Too large" page, the typed text gone; now the editor checks it like the API does,
+    and a template over the document limit comes back in the editor with the problem named."""
+    template: dict[str, Any] = console.get("/v1/admin/templates/me", headers=DESIGNER).json()[
+        "template"
+    ]
+    template["description"] = "长辈版说明" * 50_000
+    text = json.dumps(template, ensure_ascii=False, indent=2)
+    api = console.post(
+        "/v1/admin/templates/me/validate", json={"template": template}, headers=DESIGNER
+    )
+    assert api.status_code == 200 and api.json()["ok"], api.text
+    csrf = csrf_of(console.get("/designer/pages/me").text)
+    form = {"csrf_token": csrf, "template": text, "action": "validate"}
+    response = console.post("/designer/pages/me", data=form)
+    assert response.status_code == 200, response.text[:500]
+    assert "Valid: no schema or accessibility problems." in response.text
+    assert "长辈版说明" * 100 in response.text  # the draft is in the editor
+    template["description"] = "long " * 220_000  # 1.1 MB: over the document limit
+    over = json.dumps(template, ensure_ascii=False)
+    response = console.post("/designer/pages/me", data={**form, "template": over})
+    assert response.status_code == 400, response.text[:500]
+    assert "long " * 100 in response.text and "over 1048576 bytes" in response.text

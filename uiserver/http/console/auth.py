@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from uiserver.auth import AuthError, Identity
 from uiserver.auth.sessions import SessionEnded
+from uiserver.documents import DEFAULT_LIMITS
 from uiserver.http.deps import read_body, service_of
 from uiserver.store.base import SessionRecord
 
@@ -33,7 +34,11 @@ PREFIX = "/designer"
 SESSION_COOKIE = "uiserver_console"
 LOGIN_COOKIE = "uiserver_login"
 CSRF_FIELD = "csrf_token"
-FORM_LIMIT = 2 * 1024 * 1024
+# A console form carries a template of up to DEFAULT_LIMITS.max_bytes (the limit the admin API
+# and the drafts apply) percent-encoded: at most 3 bytes per byte (`%XX`, RFC 3986 2.1; every
+# byte of a CJK character is one), plus the form's other fields. 2 MiB refused a 760 kB
+# Chinese template the API accepted, with a bare "Too large" page instead of the editor.
+FORM_LIMIT = 3 * DEFAULT_LIMITS.max_bytes + 64 * 1024
 
 
 class ConsoleError(Exception):
