@@ -34,7 +34,6 @@ write invalidates exactly once. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -69,6 +68,7 @@ from uiserver.store.base import (
     Store,
     StoreUnavailable,
 )
+from uiserver.tasks import stop
 from uiserver.users.data import UserData
 from uiserver.users.events import EventIntake
 from uiserver.users.telemetry import BufferedTelemetry
@@ -221,9 +221,7 @@ class Service:
             if task.get_loop() is not loop:
                 task.get_loop().call_soon_threadsafe(task.cancel)
                 continue
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)  # cancelled again if a cancel is lost (uiserver.tasks)
 
     async def readiness(self) -> Readiness:
         """Ready when the store answers, invalidations are heard, templates are loaded and the

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "uiserver.policy",
         "uiserver.config",
         "uiserver.datastructures",
+        "uiserver.tasks",
     ),
     ("uiserver.catalog",),
     ("uiserver.engine",),
@@ -272,6 +273,7 @@ def test_no_root_module_beyond_the_shared_ones() -> None:
         "policy",
         "schema",
         "service",
+        "tasks",
         "tracing",
         "types",
     ]

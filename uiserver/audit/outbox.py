@@ -107,8 +107,12 @@ class Outbox:
                         await self.deliver(client)
                     except StoreUnavailable as exc:
                         log.warning("webhook delivery paused: the store is unavailable (%s)", exc)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancel
+                    # that comes with a wake-up (its future done, its task not yet resumed),
+                    # and the shutdown that awaits this task then waits for ever.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(woken.wait(), self.poll)
+                        async with asyncio.timeout(self.poll):
+                            await woken.wait()
         finally:
             await self.release()
 

@@ -17,7 +17,6 @@ so the record is forgotten at that time (`expiry`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ import msgspec
 
 from uiserver.auth.tokens import JTI_MAX, Identity, Lifetimes
 from uiserver.store.base import Invalidation, Revocation, StoreUnavailable
+from uiserver.tasks import stop
 from uiserver.users.ids import user_id_problem
 
 log = logging.getLogger("uiserver.auth")
@@ -145,9 +145,7 @@ class Revocations:
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)  # cancelled again if a cancel is lost (uiserver.tasks)
 
 
 class RevocationRefused(ValueError):

@@ -14,6 +14,7 @@ from tests.helpers.receiver import Receiver, receiver
 from tests.helpers.stores import NOW, StoreFactory
 from uiserver.audit.outbox import MAX_BACKOFF_S, Outbox, backoff
 from uiserver.store.base import AuditEntry, Store, Webhook
+from uiserver.tasks import stop
 
 __all__ = ["receiver"]
 pytestmark = pytest.mark.anyio
@@ -135,3 +136,24 @@ async def test_a_stopped_outbox_hands_its_leases_on(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await two.webhooks.lease("wh_1", "other", clock(), 30) is not None
+
+
+async def test_a_stop_that_comes_with_a_wake_up_still_stops_it(store: Store) -> None:
+    """A new entry's wake-up and the shutdown's cancel in the same moment (a publish, then the
+    server stops): the task must end. A single cancel was lost (the old shutdown waited for ever
+    after it: a TestClient teardown timed out after 300 s in CI): on SQLite by the outbox's own
+    `asyncio.wait_for` (Python 3.11 drops a cancel whose waited-for future is already done),
+    on Redis by redis-py's reads (the same wait_for). Now the wait is an `asyncio.timeout` and
+    the service stops its tasks with `uiserver.tasks.stop`, which cancels again. Each `delay`
+    cancels at another step of the wake-up's way through the event loop."""
+    for delay in range(6):
+        outbox = Outbox(store.webhooks, store.audit, allow_private=True, clock=Clock(), poll=30.0)
+        task = asyncio.create_task(outbox.run())
+        for _ in range(50):  # until it waits for a wake-up (its first round found nothing)
+            await asyncio.sleep(0.01)
+        outbox.wake()
+        for _ in range(delay):
+            await asyncio.sleep(0)
+        async with asyncio.timeout(10.0):
+            await stop(task, every=0.2)
+        assert task.cancelled(), delay

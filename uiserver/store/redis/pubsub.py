@@ -20,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from uiserver.store._common import Listeners, log
 from uiserver.store.base import Invalidation
+from uiserver.tasks import stop
 
 Message = tuple[str, list[Invalidation]]  # (origin, what changed)
 
@@ -67,9 +68,7 @@ class InvalidationChannel:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)  # redis-py may swallow a cancel: repeated (uiserver.tasks)
         await self._redis.aclose()
 
     def publish(
