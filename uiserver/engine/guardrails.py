@@ -161,6 +161,11 @@ class Figures(msgspec.Struct, frozen=True):
     quiet_minutes: float = 0.0
 
 
+# A number a verdict read (None: not computed yet); a bool flags how to read one next to it
+# (`chi_squared_infinite`: JSON has no infinity).
+Figure = float | int | bool | list[float] | None
+
+
 class Verdict(msgspec.Struct, frozen=True):
     """One guardrail at one look: its state, the numbers it read and why."""
 
@@ -168,7 +173,7 @@ class Verdict(msgspec.Struct, frozen=True):
     action: Action
     state: State
     reason: str
-    figures: dict[str, float | int | list[float] | None] = {}
+    figures: dict[str, Figure] = {}
 
 
 def _rate(x: int, n: int) -> float | None:
@@ -177,7 +182,7 @@ def _rate(x: int, n: int) -> float | None:
 
 def _conversion(guard: Guardrail, arms: Arms, alpha: float, who: str) -> Verdict:
     (nc, nv), (xc, xv) = arms.exposed, arms.converters
-    figures: dict[str, float | int | list[float] | None] = {
+    figures: dict[str, Figure] = {
         "previous_exposed": nc,
         "new_exposed": nv,
         "previous_conversions": xc,
@@ -212,7 +217,7 @@ def _render(guard: Guardrail, render: RenderCounts | None, alpha: float) -> Verd
         why = "render errors are not counted by this server"
         return Verdict(guard.metric, guard.action, "waiting", why)
     (ec, ev), (nc, nv) = render.errors, render.impressions
-    figures: dict[str, float | int | list[float] | None] = {
+    figures: dict[str, Figure] = {
         "previous_errors": ec,
         "new_errors": ev,
         "previous_impressions": nc,
@@ -241,14 +246,20 @@ def _render(guard: Guardrail, render: RenderCounts | None, alpha: float) -> Verd
 
 def _srm(guard: Guardrail, arms: Arms, percent: int) -> Verdict:
     check = srm(list(arms.exposed), [100 - percent, percent], list(arms.errors))
-    figures: dict[str, float | int | list[float] | None] = {
+    figures: dict[str, Figure] = {
         "previous_exposed": arms.exposed[0],
         "new_exposed": arms.exposed[1],
         "expected_new_share": percent / 100,
     }
     if check is None or sum(arms.exposed) < 2:
         return Verdict(guard.metric, guard.action, "waiting", "no exposures yet", figures)
-    figures |= {"chi_squared": check.chi_squared, "p_value": check.p_value}
+    # An infinite statistic (exposures in an arm of share 0) is null with the flag: JSON has
+    # no infinity (`SrmCheck`).
+    figures |= {
+        "chi_squared": check.chi_squared,
+        "chi_squared_infinite": check.chi_squared_infinite,
+        "p_value": check.p_value,
+    }
     if check.p_value < guard.threshold:
         why = (
             f"sample ratio mismatch: {arms.exposed[1]} new vs {arms.exposed[0]} previous "
@@ -259,7 +270,7 @@ def _srm(guard: Guardrail, arms: Arms, percent: int) -> Verdict:
 
 
 def _quiet(guard: Guardrail, quiet: float) -> Verdict:
-    figures: dict[str, float | int | list[float] | None] = {"quiet_minutes": round(quiet, 2)}
+    figures: dict[str, Figure] = {"quiet_minutes": round(quiet, 2)}
     if quiet >= guard.max_quiet_minutes:
         why = f"no new exposed user for {quiet:.0f} minutes (limit {guard.max_quiet_minutes:g})"
         return Verdict(guard.metric, guard.action, "fired", why, figures)

@@ -122,12 +122,18 @@ class VariantReadout(msgspec.Struct):
 
 
 class SrmCheck(msgspec.Struct):
-    chi_squared: float
+    """The sample-ratio check. JSON has no infinity (msgspec writes a float infinity as null):
+    when a variant expected to get no users (share 0) has exposures, the statistic is
+    infinite and is sent as `chi_squared: null` with `chi_squared_infinite: true`,
+    `p_value: 0` and `flagged: true`; otherwise `chi_squared` is a finite number."""
+
+    chi_squared: float | None  # None only when `chi_squared_infinite`
     degrees_of_freedom: int
     p_value: float
     flagged: bool  # p < threshold: exposures do not match the weights; distrust the results
     threshold: float = SRM_THRESHOLD
     widened: bool = False  # the sketch's error is part of the statistic's variance
+    chi_squared_infinite: bool = False  # exposures where none were expected
 
 
 class DateRange(msgspec.Struct):
@@ -367,7 +373,8 @@ def srm(
 ) -> SrmCheck | None:
     """Chi-squared of exposures against expected shares (or weights: only ratios matter); None
     with fewer than two weighted variants or no exposures. A variant of share 0 that has
-    exposures is a mismatch (p = 0). `errors`: each count's relative standard error (a
+    exposures is a mismatch: an infinite statistic (`SrmCheck.chi_squared_infinite`, p = 0).
+    `errors`: each count's relative standard error (a
     sketch's estimate; 0 when exact): the statistic's covariance adds them (`_widened_chi`)."""
     total_weight = sum(weights)
     total = sum(exposed)
@@ -378,7 +385,7 @@ def srm(
     for observed, weight, error in zip(exposed, weights, errs, strict=True):
         if weight <= 0:
             if observed > 0:
-                return SrmCheck(math.inf, len(weights) - 1, 0.0, True)
+                return SrmCheck(None, len(weights) - 1, 0.0, True, chi_squared_infinite=True)
             continue
         cells.append((observed, weight / total_weight, error))
     df = len(cells) - 1
