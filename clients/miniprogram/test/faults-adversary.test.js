@@ -271,3 +271,60 @@ test('a capability registration answered 503 with Retry-After holds the layout r
   await client.revalidate('home', CTX);
   expect(posts).toBe(2);
 });
+
+test('a preview poll answered 503 or 429 with Retry-After waits that long before polling again', async () => {
+  const { make, request, clock } = setup();
+  const client = make({ preview: { token: 'tok.en', pollMs: 3000 } });
+  let busy = false;
+  request.handler = (req) => {
+    if (req.url.indexOf('/v1/preview/') < 0) return ok(elderly, '"e1"');
+    if (busy) return { statusCode: 503, header: { 'Retry-After': '60' }, data: { error: { code: 'unavailable' } } };
+    return { statusCode: 200, header: { 'Cache-Control': 'no-store' }, data: Object.assign({}, standard, { title: 'draft' }) };
+  };
+  await client.launch('home', CTX);
+  busy = true;
+  const polls = () => request.requests.filter((r) => r.url.indexOf('/v1/preview/') >= 0).length;
+  await clock.advance(3000); // the first poll: 503, Retry-After 60 s
+  expect(polls()).toBe(2);
+  await clock.advance(30 * 1000);
+  expect(polls()).toBe(2); // not every 3 s meanwhile
+  busy = false;
+  await clock.advance(31 * 1000);
+  expect(polls()).toBe(3);
+  expect(client.previewing()).toBe(true);
+});
+
+describe('two clients on one storage', () => {
+  test('each client\'s pending events survive the other\'s write: a restart sends both', async () => {
+    const storage = fakeStorage();
+    const first = setup({ storage });
+    const second = setup({ storage });
+    first.request.handler = () => 'fail';
+    second.request.handler = () => 'fail';
+    first.client.track('home', 'search', 'click');
+    first.client.track('home', 'banner', 'click');
+    await first.client.flush(); // fails: stored
+    second.client.track('home', 'cart', 'click');
+    await second.client.flush(); // fails: stored, over the first's
+    const restarted = setup({ storage }).client;
+    expect(restarted.pendingEvents().map((e) => e.component).sort()).toEqual(['banner', 'cart', 'search']);
+    // what one client sent is not merged back by the other's next write
+    first.request.handler = (req) => ({ statusCode: 202, data: { accepted: req.body.events.length, stored: req.body.events.length } });
+    await first.client.flush();
+    second.client.track('home', 'cart', 'convert');
+    await second.client.flush();
+    expect(setup({ storage }).client.pendingEvents().map((e) => e.component + ':' + e.kind).sort())
+      .toEqual(['cart:click', 'cart:convert']);
+  });
+
+  test('personalization turned off through one client stops the other tracking the user', async () => {
+    const storage = fakeStorage();
+    const first = setup({ storage });
+    const second = setup({ storage });
+    await second.client.revalidate('home', CTX); // its layout says personalization 1: remembered
+    expect(second.client.track('home', 'search', 'click')).toBe(true);
+    first.request.handler = () => ({ statusCode: 200, data: { personalization: 0 } });
+    await first.client.patchSettings({ personalization: 0 });
+    expect(second.client.track('home', 'search', 'click')).toBe(false);
+  });
+});

@@ -125,7 +125,7 @@ const createLayoutClient = function createLayoutClient(options) {
       updates.forget(identity.userNow()); // the app shows the draft: the live version is news again
       return revalidation.background(page, ctx);
     },
-    context: currentContext, onError: reportError,
+    context: currentContext, onError: reportError, now,
   });
   if (opts.preview && opts.preview.token) preview.start(opts.preview.token, opts.preview);
 

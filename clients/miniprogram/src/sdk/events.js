@@ -144,6 +144,10 @@ function createEventQueue(deps) {
   const scheduler = deps.scheduler;
   const storageKey = deps.store.prefix + 'events';
   const newId = opts.newId || createEventIds(deps.now);
+  /** @type {Record<string, boolean>} ids of events this client sent or dropped (`settle`) */
+  const settled = {};
+  /** @type {string[]} */
+  const settledOrder = [];
   let queue = restore();
   /** @type {unknown} the scheduler's timer id, null when none is set */
   let timer = null;
@@ -167,25 +171,67 @@ function createEventQueue(deps) {
    * @returns {Queued[]}
    */
   function restore() {
+    const { entries, repaired } = stored();
+    if (repaired) deps.store.write(storageKey, entries);
+    return entries;
+  }
+
+  /**
+   * What storage holds, validated, every event with an id (see `restore`).
+   * @returns {{entries: Queued[], repaired: boolean}}
+   */
+  function stored() {
     const saved = deps.store.read(storageKey);
     /** @type {Queued[]} */
     const entries = Array.isArray(saved) ? saved.filter(isQueued) : [];
     const missing = entries.filter((e) => !isEventId(e.event.id));
     missing.forEach((e) => {
       /** @type {Partial<TrackedEvent>} */
-      const stored = Object.assign({}, e.event);
-      delete stored.id;
-      e.event.id = restoredEventId(e.user, stored, /** @type {unknown[]} */ (saved).indexOf(e));
+      const event = Object.assign({}, e.event);
+      delete event.id;
+      e.event.id = restoredEventId(e.user, event, /** @type {unknown[]} */ (saved).indexOf(e));
     });
-    if (missing.length || (Array.isArray(saved) && entries.length !== saved.length)) deps.store.write(storageKey, entries);
-    return entries;
+    const repaired = missing.length > 0 || (Array.isArray(saved) && entries.length !== saved.length);
+    return { entries, repaired };
   }
 
-  /** Store the queue; a write that fails (the storage is full) never leaves an older queue behind. */
-  function persist() {
-    if (queue.length && deps.store.write(storageKey, queue)) return;
+  /**
+   * Events leave the queue for good (sent, dropped): their ids are remembered (the last
+   * 2 x maxQueued), so another client's stored copy of them is never merged back.
+   * @param {Queued[]} gone
+   */
+  function settle(gone) {
+    gone.forEach((e) => {
+      const id = e.event.id;
+      if (id && !settled[id]) {
+        settled[id] = true;
+        settledOrder.push(id);
+      }
+    });
+    const excess = settledOrder.length - 2 * opts.maxQueued;
+    if (excess > 0) settledOrder.splice(0, excess).forEach((id) => { delete settled[id]; });
+  }
+
+  /**
+   * Store the queue, with the events another client on the same storage stored (two clients
+   * with one `storagePrefix`: neither writes over the other's), less those this client sent
+   * or dropped and those `keep` refuses (an erased user's); bounded by maxQueued. A write that
+   * fails (the storage is full) never leaves an older queue behind.
+   * @param {(e: Queued) => boolean} [keep]
+   */
+  function persist(keep) {
+    /** @type {Record<string, boolean>} */
+    const mine = {};
+    queue.forEach((e) => { mine[String(e.event.id)] = true; });
+    const others = stored().entries.filter((e) => {
+      const id = String(e.event.id);
+      return !mine[id] && !settled[id] && (!keep || keep(e));
+    });
+    const all = others.concat(queue);
+    if (all.length > opts.maxQueued) all.splice(0, all.length - opts.maxQueued);
+    if (all.length && deps.store.write(storageKey, all)) return;
     deps.store.remove(storageKey);
-    if (queue.length) deps.store.write(storageKey, queue);
+    if (all.length) deps.store.write(storageKey, all);
   }
 
   /** @param {number} delayMs */
@@ -222,7 +268,7 @@ function createEventQueue(deps) {
     }
     addDetail(event, detail);
     queue.push({ user, event });
-    if (queue.length > opts.maxQueued) queue.splice(0, queue.length - opts.maxQueued);
+    if (queue.length > opts.maxQueued) settle(queue.splice(0, queue.length - opts.maxQueued));
     if (attempt > 0) return; // backing off: the retry timer sends it
     const mine = queue.filter((e) => e.user === user).length;
     if (mine >= opts.batchSize) {
@@ -234,8 +280,10 @@ function createEventQueue(deps) {
 
   /** @param {string} user */
   function dropUser(user) {
-    queue = queue.filter((e) => e.user !== user);
-    persist();
+    const keep = (/** @type {Queued} */ e) => e.user !== user;
+    settle(queue.filter((e) => !keep(e)));
+    queue = queue.filter(keep);
+    persist(keep);
   }
 
   /**
@@ -244,8 +292,10 @@ function createEventQueue(deps) {
    * @param {string} user
    */
   function dropBehaviour(user) {
-    queue = queue.filter((e) => e.user !== user || e.event.kind === 'render_error');
-    persist();
+    const keep = (/** @type {Queued} */ e) => e.user !== user || e.event.kind === 'render_error';
+    settle(queue.filter((e) => !keep(e)));
+    queue = queue.filter(keep);
+    persist(keep);
   }
 
   /**
@@ -312,6 +362,7 @@ function createEventQueue(deps) {
       const status = res.statusCode;
       if (status >= 200 && status < 300) {
         queue = queue.filter((e) => entries.indexOf(e) < 0);
+        settle(entries);
         result.sent += entries.length;
         addOutcome(result, res.data, entries.length);
         attempt = 0;
@@ -357,6 +408,7 @@ function createEventQueue(deps) {
       if (match || (status === 413 && entries.length === 1)) {
         const bad = entries[match ? parseInt(match[1], 10) : 0];
         queue = queue.filter((e) => e !== bad);
+        settle([bad]);
         result.dropped += 1;
         deps.onError(error);
         continue;

@@ -13,13 +13,17 @@
  *   pages are revalidated on the live route and handed to the listeners, the launch in hand
  *   falls back to the live launch; `stopPreview()` ends it the same way, minus the 401;
  * - a 422 (the saved draft fails lint) or no network: launch/revalidate reject with the
- *   ApiError/NetworkError, a poll reports it to onError and keeps polling.
+ *   ApiError/NetworkError, a poll reports it to onError and keeps polling; after a 503 or 429
+ *   with Retry-After the next poll waits that long (at most an hour) when it is longer.
  */
 
-const { ApiError } = require('./http');
+const { ApiError, headerValue } = require('./http');
+const { retryAfterMs } = require('./retry-after');
 
 /** How often a previewed page asks for the draft again (ms): a save shows within this. */
 const POLL_MS = 3000;
+/** The longest a 503/429's Retry-After holds the polls back (ms), as for layouts: an hour. */
+const RETRY_AFTER_MAX_MS = 60 * 60 * 1000;
 
 /** @typedef {import('../../index').Layout} Layout */
 /** @typedef {import('../../index').LayoutContext} LayoutContext */
@@ -54,6 +58,7 @@ function previewFromQuery(query) {
  * @property {(page: string, context: LayoutContext) => unknown} goLive revalidates `page` on the
  *   live route and announces it (even a version announced before the preview)
  * @property {() => LayoutContext} context
+ * @property {() => number} now ms, for Retry-After
  * @property {(err: unknown) => void} onError
  */
 
@@ -63,6 +68,8 @@ function createPreview(deps) {
   let state = null;
   /** @type {Record<string, {context: LayoutContext, body: string, timer: unknown}>} page -> poll */
   let polled = {};
+  /** ms the last 503/429's Retry-After asks the next poll to wait (0: none) */
+  let pause = 0;
 
   /**
    * Start (or switch to another token): launches and revalidations show the draft from now on.
@@ -105,6 +112,10 @@ function createPreview(deps) {
       if (state && state.token === token) stop(true);
       return null;
     }
+    if (res.statusCode === 503 || res.statusCode === 429) {
+      pause = retryAfterMs(headerValue(res.header, 'retry-after'), headerValue(res.header, 'date'),
+        deps.now(), RETRY_AFTER_MAX_MS);
+    }
     throw new ApiError(res.statusCode, res.data);
   }
 
@@ -130,7 +141,9 @@ function createPreview(deps) {
           deps.announce(page, layout, { etag: null, status: 'updated', applyNow: true, preview: true });
         }
       }, deps.onError).then(() => {
-        if (state && polled[page] === entry) entry.timer = deps.scheduler.setTimeout(tick, state.pollMs);
+        const wait = Math.max(state ? state.pollMs : 0, pause);
+        pause = 0;
+        if (state && polled[page] === entry) entry.timer = deps.scheduler.setTimeout(tick, wait);
       });
     };
     entry.timer = deps.scheduler.setTimeout(tick, state.pollMs);

@@ -244,12 +244,13 @@ function createStore(storage, options) {
   }
 
   /**
-   * The user's personalization strength last seen (in settings or a served layout), or null.
+   * The user's personalization strength last seen (in settings or a served layout), or null:
+   * the stored one (read each time), else the one this run saw (a write that failed).
    * @param {string} user
    * @returns {number | null}
    */
   function personalization(user) {
-    if (Object.prototype.hasOwnProperty.call(flags, user)) return flags[user];
+    // storage first: another client on the same storage may have changed it since
     const key = personalizationKey(user);
     const value = read(key);
     if (typeof value === 'number' && value >= 0 && value <= 1) {
@@ -257,7 +258,7 @@ function createStore(storage, options) {
       return value;
     }
     if (value !== null) remove(key); // damaged: unknown until settings or a layout say it again
-    return null;
+    return Object.prototype.hasOwnProperty.call(flags, user) ? flags[user] : null;
   }
 
   /**
