@@ -328,3 +328,32 @@ describe('two clients on one storage', () => {
     expect(second.client.track('home', 'search', 'click')).toBe(false);
   });
 });
+
+test('with an async token source, a tap right after Bob replaced Alice is Bob\'s event, sent with Bob\'s token', async () => {
+  const { make, request, signIn } = setup();
+  let token = tokenFor('alice');
+  const client = make({ getToken: () => Promise.resolve(token) });
+  signIn('alice');
+  await client.launch('home', CTX); // the SDK read Alice last
+  token = tokenFor('bob');
+  expect(client.track('home', 'search', 'click')).toBe(true);
+  const result = await client.flush();
+  const posts = request.requests.filter((r) => r.url.indexOf('/v1/me/events') >= 0);
+  expect(posts.map((r) => r.user)).toEqual(['bob']);
+  expect(result.sent).toBe(1);
+  expect(client.pendingEvents()).toEqual([]);
+});
+
+test('with an async token source, a tap after signing out is not queued for the user who left', async () => {
+  const { make, request } = setup();
+  let token = tokenFor('alice');
+  const client = make({ getToken: () => Promise.resolve(token) });
+  await client.launch('home', CTX);
+  token = '';
+  client.track('home', 'search', 'click');
+  await client.flush();
+  token = tokenFor('alice');
+  await client.flush();
+  expect(request.requests.filter((r) => r.url.indexOf('/v1/me/events') >= 0)).toEqual([]);
+  expect(client.pendingEvents()).toEqual([]);
+});

@@ -142,8 +142,8 @@ const createLayoutClient = function createLayoutClient(options) {
   }
 
   /**
-   * Events belong to the user signed in when they happened; anonymous ones, and any during a
-   * preview, are not queued.
+   * Events belong to the user signed in when they happened (with an async token source, the
+   * user its answer at the tap names); anonymous ones, and any during a preview, are not queued.
    * @param {string} page
    * @param {string} component
    * @param {EventKind} kind
@@ -151,8 +151,30 @@ const createLayoutClient = function createLayoutClient(options) {
    *   renderer drew (`{version, mode, value}`)
    */
   function track(page, component, kind, value) {
-    const user = identity.userNow();
-    // with personalization 0 only render errors go (a fault report, counted with no user id)
+    const who = identity.userNowOrLater();
+    if (typeof who === 'string') return trackFor(who, page, component, kind, value);
+    // an async token source: the event is the user's its answer names (who is signed in now,
+    // not who was read last); the answer here is the guess from the user read last
+    const detail = value !== null && typeof value === 'object' ? value : null;
+    events.check(page, component, kind, detail ? detail.value : value);
+    const previewing = preview.active();
+    who.then((user) => {
+      if (!previewing) trackFor(user, page, component, kind, value);
+    }).catch(reportError);
+    const guess = identity.userNow();
+    return !!guess && !previewing && !(isOff(guess) && kind !== 'render_error');
+  }
+
+  /**
+   * Queue the event for `user`: false (nothing queued) when anonymous, in preview, or with
+   * personalization 0 (then only render errors go: a fault report, counted with no user id).
+   * @param {string} user
+   * @param {string} page
+   * @param {string} component
+   * @param {EventKind} kind
+   * @param {number | import('../../index').TrackDetail} [value]
+   */
+  function trackFor(user, page, component, kind, value) {
     if (!user || preview.active() || (isOff(user) && kind !== 'render_error')) return false;
     if (value !== null && typeof value === 'object') {
       events.track(user, page, component, kind, value.value, value);

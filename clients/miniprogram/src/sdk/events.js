@@ -257,15 +257,11 @@ function createEventQueue(deps) {
    * @param {{version?: string, mode?: string}} [detail] what the renderer drew
    */
   function track(user, page, component, kind, value, detail) {
-    if (!KINDS[kind]) throw new TypeError('kind must be view, click, convert, impression or render_error');
-    if (!page || !component) throw new TypeError('page and component are required');
+    check(page, component, kind, value);
     const at = deps.eventClock ? deps.eventClock() : deps.now(); // on the server's clock when ours is off
     /** @type {TrackedEvent} */
     const event = { page: String(page), component: String(component), kind, ts: at / 1000, id: newId() };
-    if (value !== undefined && value !== null) {
-      if (typeof value !== 'number' || !(value >= 0)) throw new TypeError('value must be a number >= 0');
-      event.value = value;
-    }
+    if (value !== undefined && value !== null) event.value = value;
     addDetail(event, detail);
     queue.push({ user, event });
     if (queue.length > opts.maxQueued) settle(queue.splice(0, queue.length - opts.maxQueued));
@@ -275,6 +271,21 @@ function createEventQueue(deps) {
       Promise.resolve().then(() => flush()).catch(() => {});
     } else {
       schedule(opts.flushIntervalMs);
+    }
+  }
+
+  /**
+   * The arguments of a track, refused at once (TypeError) when wrong.
+   * @param {string} page
+   * @param {string} component
+   * @param {string} kind
+   * @param {unknown} [value]
+   */
+  function check(page, component, kind, value) {
+    if (!KINDS[kind]) throw new TypeError('kind must be view, click, convert, impression or render_error');
+    if (!page || !component) throw new TypeError('page and component are required');
+    if (value !== undefined && value !== null && (typeof value !== 'number' || !(value >= 0))) {
+      throw new TypeError('value must be a number >= 0');
     }
   }
 
@@ -473,6 +484,7 @@ function createEventQueue(deps) {
 
   return {
     track,
+    check,
     flush,
     hold,
     release,

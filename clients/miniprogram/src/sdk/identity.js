@@ -1,9 +1,9 @@
 'use strict';
 /**
  * Who is signed in: the app's `getToken()` (sync or async; '' or null for anonymous) and the user
- * its JWT names. Stored layouts, events and settings belong to that user. Where only a
- * synchronous answer will do (a tap's `track`), a sync token source is read at once and an async
- * one stands for the user read last (at the last launch, flush or track).
+ * its JWT names. Stored layouts, events and settings belong to that user. A tap's `track` is
+ * given to the user the token source names when it is called: at once for a sync source, when
+ * its answer comes for an async one (never to the user read last, who may have signed out).
  *
  * In-flight work belongs to an identity: a `ticket()` is the token, the user and the user's
  * epoch when the work started. The epoch moves when what the server answers for the user changes
@@ -59,6 +59,30 @@ function createIdentity(getToken) {
     return user;
   }
 
+  /**
+   * The user now: at once for a sync token source, else a promise of the user its answer names
+   * (the user read last when it fails), so work started now (a tap) belongs to whoever is
+   * signed in now, not to whoever was read last.
+   * @returns {string | Promise<string>}
+   */
+  function userNowOrLater() {
+    if (typeof getToken !== 'function') return '';
+    /** @type {unknown} */
+    let answer;
+    try {
+      answer = getToken();
+    } catch (e) {
+      return lastUser;
+    }
+    if (answer && typeof (/** @type {{then?: unknown}} */ (answer)).then === 'function') {
+      return Promise.resolve(/** @type {Promise<string | null | undefined>} */ (answer)).then((t) => {
+        lastUser = subjectOf(t || '');
+        return lastUser;
+      }, () => lastUser);
+    }
+    return typeof answer === 'string' || answer === null || answer === undefined ? subjectOf(answer) : lastUser;
+  }
+
   /** Read the user again (a failing token source keeps the previous one). */
   async function refresh() {
     try {
@@ -104,7 +128,7 @@ function createIdentity(getToken) {
     epochs[user] = (epochs[user] || 0) + 1;
   }
 
-  return { token, userNow, refresh, ticket, signedIn, current, advance };
+  return { token, userNow, userNowOrLater, refresh, ticket, signedIn, current, advance };
 }
 
 module.exports = { createIdentity, IdentityChangedError };
