@@ -357,3 +357,17 @@ test('with an async token source, a tap after signing out is not queued for the 
   expect(request.requests.filter((r) => r.url.indexOf('/v1/me/events') >= 0)).toEqual([]);
   expect(client.pendingEvents()).toEqual([]);
 });
+
+test('a stored event queue far over maxQueued is cut to the newest maxQueued on restore, not sent in full', async () => {
+  const storage = fakeStorage();
+  const queued = [];
+  for (let i = 0; i < 1200; i++) {
+    queued.push({ user: 'alice', event: { page: 'home', component: 'c' + i, kind: 'click', ts: 1700000000 + i, id: 'id-' + String(100000 + i) } });
+  }
+  storage.setStorageSync('uiserver:events', queued);
+  const { client } = setup({ storage, events: { maxQueued: 1000 } });
+  const pending = client.pendingEvents();
+  expect(pending).toHaveLength(1000);
+  expect(pending[0].component).toBe('c200');
+  expect(storage.getStorageSync('uiserver:events')).toHaveLength(1000);
+});

@@ -165,14 +165,17 @@ function createEventQueue(deps) {
   let countLimit = opts.maxPerRequest;
 
   /**
-   * The stored queue; an event without a valid id (stored by an older SDK) gets one now, made
-   * from what is stored (`restoredEventId`: the same on every restart even when it cannot be
-   * written back), and the queue is stored again.
+   * The stored queue, at most the newest maxQueued; an event without a valid id (stored by an
+   * older SDK) gets one now, made from what is stored (`restoredEventId`: the same on every
+   * restart even when it cannot be written back), and the queue is stored again.
    * @returns {Queued[]}
    */
   function restore() {
     const { entries, repaired } = stored();
-    if (repaired) deps.store.write(storageKey, entries);
+    // a queue longer than maxQueued (damaged, or another client's with a larger bound): the newest
+    const over = entries.length - opts.maxQueued;
+    if (over > 0) entries.splice(0, over);
+    if (repaired || over > 0) deps.store.write(storageKey, entries);
     return entries;
   }
 
