@@ -250,6 +250,32 @@ def test_schedules_are_validated_field_by_field(sim: Sim) -> None:
     assert sim.rollout()["schedule"] is None and sim.rollout()["rollout"] is None
 
 
+def test_a_misspelt_member_is_refused_not_dropped(sim: Sim) -> None:
+    """A publish whose `schedule` is misspelt published the version to everyone at once (the
+    member was ignored), and a scheduled change whose `revert_at` is misspelt never reverted:
+    each is a 422 naming the member, and nothing is published or scheduled."""
+    client = sim.client(0)
+    live = client.get(BASE, headers=DESIGNER).json()["live_version"]
+    steps = {"steps": [{"percent": 5}, {"percent": 100}]}
+    for name in ("schedul", "Schedule", "rollout_schedule"):
+        body: dict[str, Any] = {"template": new_version(sim, "Cart, ramped"), "message": "m"}
+        body[name] = steps
+        response = client.post(f"{BASE}/publish", json=body, headers=DESIGNER)
+        assert response.status_code == 422, (name, response.text)
+        assert response.json()["error"]["field"] == name, response.json()
+    change: dict[str, Any] = {"template": new_version(sim, "Cart, sale"), "at": START + 60}
+    for name in ("revertAt", "revert", "until"):
+        body = {**change, name: START + 600}
+        response = client.post(f"{BASE}/schedule", json=body, headers=DESIGNER)
+        assert response.status_code == 422, (name, response.text)
+        assert response.json()["error"]["field"] == name, response.json()
+    view = sim.rollout()
+    assert view["live_version"] == live and view["rollout"] is None and view["schedule"] is None
+    # The members of the contract still pass.
+    body = {**change, "revert_at": START + 600, "message": "sale"}
+    assert client.post(f"{BASE}/schedule", json=body, headers=DESIGNER).status_code == 201
+
+
 def test_a_second_schedule_on_a_page_is_a_conflict(sim: Sim) -> None:
     later = {"start": START + 3600}
     response = publish(sim, later, "Cart, later")

@@ -81,6 +81,27 @@ def _string(body: Any, name: str, *, required: bool, max_length: int = MESSAGE_M
     return value
 
 
+PUBLISH_MEMBERS = ("template", "message", "base_version", "rollout", "rollout_conflict", "schedule")
+CHANGE_MEMBERS = ("template", "version", "at", "revert_at", "message")
+
+
+def _members(body: Any, allowed: tuple[str, ...]) -> None:
+    """422 naming the first member of `body` outside `allowed`: a misspelt `schedule` or
+    `revert_at` would otherwise be dropped without a word (a ramp published to everyone at
+    once, a campaign that never reverts)."""
+    if not isinstance(body, Mapping):
+        return
+    for name in body:
+        if name not in allowed:
+            shown_name = str(name)[:40]
+            raise ApiError(
+                422,
+                "invalid",
+                f"unknown member {shown_name!r}; allowed: {', '.join(allowed)}",
+                shown_name,
+            )
+
+
 def _percent(body: Any, name: str, *, required: bool) -> int | None:
     value = body.get(name) if isinstance(body, Mapping) else None
     if value is None and not required:
@@ -195,6 +216,7 @@ async def publish(request: Request) -> Response:
     page = request.path_params["page"]
     body = await json_document(request, TEMPLATE_LIMIT)
     data = ops.template_field(body)
+    _members(body, PUBLISH_MEMBERS)
     message = _string(body, "message", required=True)
     options = publish_options(request, body)
     service = service_of(request)
@@ -398,6 +420,7 @@ async def schedule_change(request: Request) -> Response:
     who = designer(request)
     page = request.path_params["page"]
     body = await json_document(request, TEMPLATE_LIMIT)
+    _members(body, CHANGE_MEMBERS)
     message = _string(body, "message", required=False) or "scheduled change"
     service = service_of(request)
     with store_writes():
