@@ -4,6 +4,7 @@ records a result checked by people."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers.app import csrf_of, log_in, make_app
+from tests.helpers.app import ROOT, bearer, csrf_of, log_in, make_app
 from uiserver.admin.assessment import offenders, to_html
 from uiserver.engine.assess import Assessment, Item, PersonaReport, Score
 
@@ -73,3 +74,32 @@ def test_each_failing_component_links_to_its_place_on_the_phone() -> None:
     marks: dict[str, Any] = offenders(_failing(), "elderly", "dark")
     assert marks == {"search": ["Font sizes: smallest 20 px (MIIT 1.1)"]}
     assert offenders(_failing(), "elderly", "standard") == {}
+
+
+def test_the_phone_of_a_live_version_that_breaks_a_rule_marks_it(tmp_path: Path) -> None:
+    """A live version stored before a rule existed (here: a colour-only badge, published while
+    the catalogue did not yet mark `badge` as a state): the report fails it and links to the
+    phone, which answered a bare JSON 500 (LayoutRuleError: even the base layout breaks the
+    rule). Now the phone draws the layout as the template makes it, the component marked."""
+    components = tmp_path / "components"
+    shutil.copytree(ROOT / "components", components)
+    button = components / "primary_button.yaml"
+    button.write_text(button.read_text(encoding="utf-8").replace("    state: true\n", ""))
+    designer = bearer("dora", "designer")
+    with TestClient(make_app(tmp_path / "data", components_dir=components)) as old:
+        template = old.get("/v1/admin/templates/cart", headers=designer).json()["template"]
+        checkout = next(c for c in template["components"] if c["id"] == "checkout")
+        checkout["props"] = {**checkout.get("props", {}), "badge": "#D93025"}
+        body = {"template": template, "message": "a red dot on checkout"}
+        published = old.post("/v1/admin/templates/cart/publish", json=body, headers=designer)
+        assert published.status_code == 201, published.text
+    app = make_app(tmp_path / "data", publish_layouts_on_start=False)
+    with TestClient(app, follow_redirects=False, raise_server_exceptions=False) as console:
+        assert log_in(console).status_code == 303
+        report = console.get("/designer/pages/cart/assessment")
+        assert report.status_code == 200 and "assessment/phone?persona=default" in report.text
+        for query in ("", "?persona=elderly&theme=dark"):
+            phone = console.get(f"/designer/pages/cart/assessment/phone{query}")
+            assert phone.status_code == 200, phone.text[:300]
+            assert "text/html" in phone.headers["content-type"]
+            assert 'id="c-checkout"' in phone.text and "Not by colour alone:" in phone.text

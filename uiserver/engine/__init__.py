@@ -81,6 +81,20 @@ class Engine:
     ) -> Layout:
         return self.render(compiled, self.plan(compiled, profile, context, day=day))
 
+    def measured_layout(
+        self, compiled: CompiledTemplate, profile: Profile, context: Context
+    ) -> Layout:
+        """The layout `layout` serves, or, when even the base layout breaks a rule (a version
+        stored before the rule existed, or a catalogue changed under it: lint refuses such a
+        template at publish), the base layout as the template makes it, unchecked. What the
+        assessment measures (and fails) and the console's assessment phone draws, failures
+        marked; never served to a user."""
+        plan = self.plan(compiled, profile, context)
+        try:
+            return self.render(compiled, plan)
+        except LayoutRuleError:
+            return render_plan(compiled, base_plan(plan, compiled), self.policy)
+
     def assess(
         self, compiled: CompiledTemplate, recorded: Mapping[str, ManualItem] | None = None
     ) -> Assessment:
@@ -88,13 +102,7 @@ class Engine:
         assessed persona's layout in the standard and the dark theme, measured."""
 
         def serve(persona: str, context: Context) -> Layout:
-            plan = self.plan(compiled, PERSONAS[persona], context)
-            try:
-                return self.render(compiled, plan)
-            except LayoutRuleError:
-                # Even the base layout breaks a rule (a template lint refuses at publish):
-                # the report measures the layout as the template makes it, and fails it.
-                return render_plan(compiled, base_plan(plan, compiled), self.policy)
+            return self.measured_layout(compiled, PERSONAS[persona], context)
 
         def comps_of(layout: Layout) -> dict[str, ResolvedComponent]:
             view = compiled.views[layout.variant, layout.mode]

@@ -76,7 +76,9 @@ async def assessment_phone(request: Request) -> Response:
     if live is None:  # archived between the two reads
         raise NotFound(f"no page {page!r}", "page")
     dark = theme == "dark"
-    layout = service.engine.layout(live.compiled, PERSONAS[persona], Context(dark=dark))
+    # As measured: a live version whose base layout breaks a rule (stored before the rule) is
+    # drawn as the template makes it, its failures marked (was a bare 500: LayoutRuleError).
+    layout = service.engine.measured_layout(live.compiled, PERSONAS[persona], Context(dark=dark))
     document = render_h5(
         layout,
         service.catalog,
