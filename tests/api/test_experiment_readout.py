@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers.app import bearer, make_app
+from tests.helpers.app import bearer, make_app, on_the_apps_loop
 
 USERS = 2_000
 CONTROL_RATE = 0.10
@@ -44,39 +45,43 @@ def readout(client: TestClient, page: str = "home") -> dict[str, Any]:
 def simulate(client: TestClient, prefix: str, *, skip_share: float = 0.0) -> dict[str, int]:
     """USERS users launch `home` and convert at their variant's true rate; `skip_share` of
     deals_first users never launch (a broken client: a skewed exposure). Returns the true
-    number of users launched per variant."""
-    rng = random.Random(SEED)
-    launched = {"control": 0, "deals_first": 0}
-    for n in range(USERS):
-        user = f"{prefix}{n}"
-        skip = rng.random() < skip_share
-        converts = rng.random()
-        amount = round(rng.uniform(20, 200), 2)
-        # The variant is sticky by (experiment, user): a HEAD-free way to learn it is the layout.
-        if skip:
-            variant = _variant_of(client, user)
-            if variant == "deals_first":
-                continue
-        layout = client.get("/v1/layouts/home", headers=bearer(user))
-        assert layout.status_code == 200
-        variant = layout.json()["variant"]
-        launched[variant] += 1
-        rate = VARIANT_RATE if variant == "deals_first" else CONTROL_RATE
-        if converts < rate:
-            response = client.post(
-                "/v1/me/events",
-                headers=bearer(user),
-                json={
-                    "events": [
-                        {"page": "home", "component": "coupons", "kind": "convert", "value": amount}
-                    ]
-                },
-            )
-            assert response.status_code == 202
-        if n % 200 == 0:
-            flush(client)
-    flush(client)
-    return launched
+    number of users launched per variant. The requests go to the app on its own loop
+    (`on_the_apps_loop`: the same app, without a TestClient's thread hops)."""
+    service = client.app.service  # type: ignore[attr-defined]
+
+    async def launches(http: httpx.AsyncClient) -> dict[str, int]:
+        rng = random.Random(SEED)
+        launched = {"control": 0, "deals_first": 0}
+        for n in range(USERS):
+            user = f"{prefix}{n}"
+            skip = rng.random() < skip_share
+            converts = rng.random()
+            amount = round(rng.uniform(20, 200), 2)
+            # The variant is sticky by (experiment, user): a HEAD-free way to learn it is the
+            # layout.
+            if skip:
+                variant = _variant_of(client, user)
+                if variant == "deals_first":
+                    continue
+            layout = await http.get("/v1/layouts/home", headers=bearer(user))
+            assert layout.status_code == 200
+            variant = layout.json()["variant"]
+            launched[variant] += 1
+            rate = VARIANT_RATE if variant == "deals_first" else CONTROL_RATE
+            if converts < rate:
+                convert = {"page": "home", "component": "coupons", "kind": "convert"}
+                response = await http.post(
+                    "/v1/me/events",
+                    headers=bearer(user),
+                    json={"events": [{**convert, "value": amount}]},
+                )
+                assert response.status_code == 202
+            if n % 200 == 0:
+                await service.recorder.flush()
+        await service.recorder.flush()
+        return launched
+
+    return on_the_apps_loop(client, launches)
 
 
 def _variant_of(client: TestClient, user: str) -> str:
