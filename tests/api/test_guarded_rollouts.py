@@ -4,8 +4,13 @@ by the test. On SQLite, and on two replicas of one real Redis (each look alterna
 them; both race for each step).
 
 - a version that converts 30% worse for elderly users only is rolled back, the history naming
-  the elderly guardrail and its figures;
-- a healthy version reaches 100% on schedule (each step after its minutes and exposures);
+  the elderly guardrail and its figures, and the audit log holding one `schedule.rolled_back`
+  by `scheduler` with those figures beside the `rollout.abort` it made;
+- a healthy version reaches 100% on schedule (each step after its minutes and exposures), each
+  automatic step recorded once in the audit log, at the scheduler's time.
+
+(`test_audit_rollouts` checked the audit entries of these two scenarios on a run of its own,
+the same traffic again: 1,000 simulated users for the rollback; they are asserted here now.)
 - the API's validation and conflicts: every mistake a 4xx naming the field, a second schedule
   on a page a 409 `schedule_conflict`.
 """
@@ -86,6 +91,13 @@ def new_version(sim: Sim, title: str) -> dict[str, Any]:
     template: dict[str, Any] = sim.client(0).get(BASE, headers=DESIGNER).json()["template"]
     template["title"] = title
     return template
+
+
+def audit(sim: Sim, query: str = "") -> list[dict[str, Any]]:
+    response = sim.client(1).get(f"/v1/admin/audit?page={PAGE}&limit=200{query}", headers=DESIGNER)
+    assert response.status_code == 200, response.text
+    entries: list[dict[str, Any]] = response.json()["entries"]
+    return entries[::-1]  # oldest first
 
 
 def publish(sim: Sim, schedule: dict[str, Any], title: str = "Cart, redesigned") -> Any:
@@ -171,9 +183,27 @@ def test_a_version_worse_for_elderly_users_only_is_rolled_back(sim: Sim) -> None
     assert top["version"] == previous and top["author"] == "scheduler"
     assert "elderly_conversion" in top["message"]
     assert [v["version"] for v in history["versions"][:2]] == [previous, new]
+    # The audit log: the decision, by the scheduler with its figures, beside the change it made.
+    entries = audit(sim)
+    rolled = [e for e in entries if e["act"] == "schedule.rolled_back"]
+    assert len(rolled) == 1, [e["act"] for e in entries]
+    (entry,) = rolled
+    assert entry["actor"] == "scheduler" and entry["time"] == START + 5 * 60
+    assert "elderly_conversion" in entry["details"]["reason"]
+    assert entry["after"] == {"version": new, "previous": previous}
+    fired = {g["metric"]: g for g in entry["details"]["guardrails"] if g["state"] == "fired"}
+    assert fired["elderly_conversion"]["figures"] == figures
+    aborts = [e for e in entries if e["act"] == "rollout.abort"]
+    assert len(aborts) == 1 and aborts[0]["actor"] == "scheduler"
+    assert aborts[0]["before"]["rollout"]["version"] == new
+    assert aborts[0]["after"]["version"] == previous and aborts[0]["after"]["rollout"] is None
+    assert aborts[0]["details"]["diff"]["fields"] == ["title"]
+    staged = [e for e in entries if e["act"] == "template.publish"][-1]
+    assert staged["actor"] == "ann" and staged["after"]["rollout"]["percent"] == 50
     # Later looks change nothing: the schedule is over.
     sim.now += 3600
     assert sim.look() == 0
+    assert audit(sim) == entries
 
 
 def test_a_healthy_version_reaches_100_percent_on_schedule(sim: Sim) -> None:
@@ -208,6 +238,26 @@ def test_a_healthy_version_reaches_100_percent_on_schedule(sim: Sim) -> None:
     assert events[2]["at"] == START + 11 * 60 and events[3]["at"] == START + 22 * 60
     assert all(v["state"] in ("ok", "waiting") for v in events[-1]["guardrails"])
     assert view["schedule"]["status"] == "completed"
+    sim.now += 3600
+    assert sim.look() == 0
+    # The audit log: each automatic step once, the decision then the change it makes.
+    entries = audit(sim)
+    acts = [
+        (e["act"], e["actor"]) for e in entries if e["act"].startswith(("schedule.", "rollout."))
+    ]
+    assert acts == [
+        ("schedule.scheduled", "ann"),
+        ("schedule.started", "ann"),
+        ("schedule.advanced", "scheduler"),
+        ("rollout.set", "scheduler"),
+        ("schedule.promoted", "scheduler"),
+        ("rollout.promote", "scheduler"),
+    ], acts
+    widened = next(e for e in entries if e["act"] == "rollout.set")
+    assert (widened["before"]["rollout"]["percent"], widened["after"]["rollout"]["percent"]) == (
+        20,
+        50,
+    )
 
 
 def test_schedules_are_validated_field_by_field(sim: Sim) -> None:
