@@ -4,10 +4,12 @@ steps) goes through them, so none is left out.
 
 Templates: `before` and `after` are the page as it was and as the write left it
 (`page_summary`: version, seq, rollout, archived); a publish, rollback or abort also carries a
-diff summary of the live template (`diff_summary`, from `publishing.diff`). A write that
+diff summary of the live template (`summarize`, from `publishing.diff`). A write that
 changed nothing (republishing the live version, archiving an archived page) records nothing.
-`before` is read just before the write, outside its transaction: a write another replica
-makes in between is its own entry, and this one's `before` may already include it.
+On SQLite the entry is appended in the write's own transaction, `before` read in it: an act
+and its entry commit together or not at all. On Redis it is appended right after the write,
+`before` read just before it: a write another replica makes in between is its own entry, and
+this one's `before` may already include it; a process death in between loses the entry.
 
     act                 when
     template.publish    a new version (live, or staged: `after.rollout`)
@@ -28,7 +30,8 @@ Acts made elsewhere: `segments.import` (`admin.segments`: counts), `token.revoke
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, cast
 
 import msgspec
 
@@ -36,7 +39,9 @@ from uiserver.audit.log import AuditLog
 from uiserver.policy import Policy
 from uiserver.publishing.diff import Change, document_changes, structured_changes
 from uiserver.store.base import (
+    AtomicAuditTemplates,
     AuditEntry,
+    AuditHook,
     AuditQuery,
     DraftRecord,
     DraftStore,
@@ -83,39 +88,130 @@ def summarize(changes: list[Change]) -> dict[str, Any]:
     return {**counts, "components": components[:SUMMARY_NAMES], "fields": fields[:SUMMARY_NAMES]}
 
 
-async def diff_summary(old: TemplateRecord, new: TemplateRecord) -> dict[str, Any]:
-    """The summary of what changed from `old` to `new` (computed in a thread: CPU-bound)."""
-    changes = await asyncio.to_thread(document_changes, old.document, new.document)
-    return summarize(changes)
-
-
 def _changed(before: PageState | None, after: PageState) -> bool:
     return page_summary(before) != page_summary(after)
 
 
-class AuditedTemplates:
-    """A `TemplateStore` that records each write it makes (reads pass through)."""
+class _Act:
+    """The `AuditHook` of one template write: its entry from the page before and after it
+    (none when the write changed nothing, unless `always`), with a diff summary of the live
+    template when it changed (`diff`). Summaries computed ahead (`prepare`, in a thread) are
+    used when the documents match; otherwise the hook computes it (inside the transaction)."""
+
+    def __init__(
+        self,
+        audit: AuditLog,
+        act: Callable[[PageState | None], str],
+        author: str,
+        page: str,
+        details: dict[str, Any] | None = None,
+        *,
+        always: bool = False,
+        diff: bool = True,
+    ) -> None:
+        self.audit = audit
+        self.act = act
+        self.author = author
+        self.page = page
+        self.details = details or {}
+        self.always = always
+        self.diff = diff
+        self.summaries: dict[tuple[bytes, bytes], dict[str, Any]] = {}
+
+    async def prepare(self, old: bytes, new: bytes) -> None:
+        if self.diff and old != new and (old, new) not in self.summaries:
+            changes = await asyncio.to_thread(document_changes, old, new)
+            self.summaries[old, new] = summarize(changes)
+
+    def entry(self, before: PageState | None, after: PageState) -> AuditEntry | None:
+        if not self.always and not _changed(before, after):
+            return None
+        details = dict(self.details)
+        if self.diff and before is not None and before.head.document != after.head.document:
+            key = (before.head.document, after.head.document)
+            found = self.summaries.get(key)
+            details["diff"] = summarize(document_changes(*key)) if found is None else found
+        summaries = page_summary(before), page_summary(after)
+        return self.audit.entry(self.act(before), self.author, self.page, *summaries, details)
+
+    def stored(self, entry: AuditEntry) -> None:
+        self.audit.appended(entry)
+
+
+class _AppendAfter:
+    """`AtomicAuditTemplates` over a store that cannot append in a write's transaction
+    (Redis): the entry is appended right after the write, `before` read just before it (a
+    write another replica makes in between is its own entry, and `before` may include it). A
+    failure between the two loses the entry (`AuditLog.record`), so does a process death."""
+
+    audits_in_transaction = False
 
     def __init__(self, inner: TemplateStore, audit: AuditLog) -> None:
         self.inner = inner
         self.audit = audit
 
-    async def _state(self, page: str) -> PageState | None:
-        return (await self.inner.states(page)).get(page)
+    async def _around(
+        self, page: str, hook: AuditHook | None, write: Awaitable[PageState]
+    ) -> PageState:
+        before = (await self.inner.states(page)).get(page)
+        applied = await write
+        if isinstance(hook, _Act):
+            if before is not None:
+                await hook.prepare(before.head.document, applied.head.document)
+            made = hook.entry(before, applied)
+            if made is not None:
+                await self.audit.append(made)
+        return applied
 
-    async def _record(
+    async def publish(
         self,
-        act: str,
-        author: str,
         page: str,
-        before: PageState | None,
-        after: PageState,
-        details: dict[str, Any],
-    ) -> None:
-        if before is not None and before.head.document != after.head.document:
-            details["diff"] = await diff_summary(before.head, after.head)
-        await self.audit.record(
-            act, author, page, page_summary(before), page_summary(after), details
+        version: str,
+        document: bytes,
+        author: str,
+        message: str,
+        now: float,
+        options: PublishOptions | None = None,
+        audit: AuditHook | None = None,
+    ) -> PageState:
+        write = self.inner.publish(page, version, document, author, message, now, options)
+        return await self._around(page, audit, write)
+
+    async def set_rollout(
+        self, page: str, percent: int, author: str, now: float, audit: AuditHook | None = None
+    ) -> PageState:
+        return await self._around(page, audit, self.inner.set_rollout(page, percent, author, now))
+
+    async def end_rollout(
+        self,
+        page: str,
+        outcome: Literal["promote", "abort"],
+        author: str,
+        now: float,
+        message: str = "",
+        audit: AuditHook | None = None,
+    ) -> PageState:
+        write = self.inner.end_rollout(page, outcome, author, now, message)
+        return await self._around(page, audit, write)
+
+    async def archive(
+        self, page: str, author: str, now: float, audit: AuditHook | None = None
+    ) -> PageState:
+        return await self._around(page, audit, self.inner.archive(page, author, now))
+
+
+class AuditedTemplates:
+    """A `TemplateStore` that records each write it makes (reads pass through): in the
+    write's own transaction when the store can (`AtomicAuditTemplates`: SQLite), else right
+    after it (`_AppendAfter`: Redis)."""
+
+    def __init__(self, inner: TemplateStore, audit: AuditLog) -> None:
+        self.inner = inner
+        self.audit = audit
+        self.writes: AtomicAuditTemplates = (
+            cast("AtomicAuditTemplates", inner)
+            if getattr(inner, "audits_in_transaction", False)
+            else _AppendAfter(inner, audit)
         )
 
     async def publish(
@@ -128,25 +224,26 @@ class AuditedTemplates:
         now: float,
         options: PublishOptions | None = None,
     ) -> PageState:
-        before = await self._state(page)
+        before = (await self.inner.states(page)).get(page)
         earlier = await self.inner.get_version(page, version) if before is not None else None
-        applied = await self.inner.publish(page, version, document, author, message, now, options)
-        if not _changed(before, applied):
-            return applied
-        rollback = earlier is not None and before is not None and before.head.version != version
+
+        def act(state: PageState | None) -> str:
+            rollback = earlier is not None and state is not None and state.head.version != version
+            return "template.rollback" if rollback else "template.publish"
+
         details: dict[str, Any] = {"message": message}
         if options is not None and options.source:
             details["source"] = options.source
-        act = "template.rollback" if rollback else "template.publish"
-        await self._record(act, author, page, before, applied, details)
-        return applied
+        hook = _Act(self.audit, act, author, page, details)
+        if before is not None:  # the usual diff, computed in a thread before the transaction
+            await hook.prepare(before.head.document, document)
+        return await self.writes.publish(
+            page, version, document, author, message, now, options, audit=hook
+        )
 
     async def set_rollout(self, page: str, percent: int, author: str, now: float) -> PageState:
-        before = await self._state(page)
-        applied = await self.inner.set_rollout(page, percent, author, now)
-        if _changed(before, applied):
-            await self._record("rollout.set", author, page, before, applied, {})
-        return applied
+        hook = _Act(self.audit, lambda _: "rollout.set", author, page)
+        return await self.writes.set_rollout(page, percent, author, now, audit=hook)
 
     async def end_rollout(
         self,
@@ -156,19 +253,12 @@ class AuditedTemplates:
         now: float,
         message: str = "",
     ) -> PageState:
-        before = await self._state(page)
-        applied = await self.inner.end_rollout(page, outcome, author, now, message)
-        await self._record(f"rollout.{outcome}", author, page, before, applied, {})
-        return applied
+        hook = _Act(self.audit, lambda _: f"rollout.{outcome}", author, page, always=True)
+        return await self.writes.end_rollout(page, outcome, author, now, message, audit=hook)
 
     async def archive(self, page: str, author: str, now: float) -> PageState:
-        before = await self._state(page)
-        applied = await self.inner.archive(page, author, now)
-        if _changed(before, applied):
-            await self.audit.record(
-                "template.archive", author, page, page_summary(before), page_summary(applied)
-            )
-        return applied
+        hook = _Act(self.audit, lambda _: "template.archive", author, page, diff=False)
+        return await self.writes.archive(page, author, now, audit=hook)
 
     async def live(self) -> dict[str, TemplateRecord]:
         return await self.inner.live()

@@ -2,10 +2,14 @@
 audit role (`store.base.AuditStore`) for `retention` seconds
 (`Config.audit_retention`, `UISERVER_AUDIT_RETENTION`; six months by default).
 
-An act is recorded right after the write it describes committed, never before (an act that
-failed or changed nothing leaves no entry). A store failure between the two loses that one
-entry: it is logged at ERROR and counted in `lost`, and the act's answer is unchanged (it
-was applied). Listeners (`Outbox.wake`) hear of each entry appended in this process.
+A template write on the SQLite store (publish, rollback, rollout, archive: `audit.acts`)
+appends its entry in the write's own transaction: both commit or neither does (an audit append
+that fails undoes the act, answered as the store failure it is). Every other act (on Redis,
+and drafts, segments, revocations, erasure, schedules on both) is recorded right after the
+write it describes committed, never before (an act that failed or changed nothing leaves no
+entry). A store failure or a process death between the two loses that one entry: a failure
+is logged at ERROR and counted in `lost`, and the act's answer is unchanged (it was applied).
+Listeners (`Outbox.wake`) hear of each entry appended in this process.
 
     audit = AuditLog(store.audit)
     await audit.record("template.archive", "dora", page="home", before={...}, after={...})
@@ -59,17 +63,45 @@ class AuditLog:
         """Append one entry (the act already happened, at `at`, default now); the entry as
         stored, or None when the store failed (logged, counted in `lost`; never raised: the
         act stands)."""
-        when = self.clock() if at is None else at
-        entry = AuditEntry(0, when, actor, act, page, before, after, details or {})
+        return await self.append(self.entry(act, actor, page, before, after, details, at))
+
+    async def append(self, entry: AuditEntry) -> AuditEntry | None:
+        """Append `entry` (made by `entry`) as `record` does: the entry as stored, or None
+        when the store failed (logged, counted in `lost`)."""
         try:
             stored = await self.store.append(entry)
         except StoreUnavailable as exc:
             self.lost += 1
-            log.error("audit entry %s on %r by %s not recorded: %s", act, page, actor, exc)
+            log.error(
+                "audit entry %s on %r by %s not recorded: %s",
+                entry.act,
+                entry.page,
+                entry.actor,
+                exc,
+            )
             return None
+        self.appended(stored)
+        return stored
+
+    def entry(
+        self,
+        act: str,
+        actor: str,
+        page: str = "",
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+        at: float | None = None,
+    ) -> AuditEntry:
+        """The entry `record` would append (id 0), for a store that appends it in the act's
+        own transaction (`store.base.AuditHook`); then `appended`."""
+        when = self.clock() if at is None else at
+        return AuditEntry(0, when, actor, act, page, before, after, details or {})
+
+    def appended(self, stored: AuditEntry) -> None:
+        """An entry was appended (here or in an act's transaction): the listeners hear it."""
         for listener in self.listeners:
             listener(stored)
-        return stored
 
     async def rollout_act(self, act: RolloutAct) -> None:
         """The rollout scheduler's hook (`Scheduler.observers`): each act of a schedule as

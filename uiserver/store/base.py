@@ -521,6 +521,55 @@ class TemplateStore(Protocol):
         """Every version of the page, newest first."""
 
 
+class AuditHook(Protocol):
+    """The audit entry of one template write, for a store that writes it in the write's own
+    transaction (`AtomicAuditTemplates`): `entry` is called inside that transaction with the
+    page before and after the write (None: nothing to record; it may raise, which undoes the
+    write), and `stored` after the commit with the entry as appended (its `id` set)."""
+
+    def entry(self, before: PageState | None, after: PageState) -> AuditEntry | None: ...
+
+    def stored(self, entry: AuditEntry) -> None: ...
+
+
+class AtomicAuditTemplates(Protocol):
+    """The writes of a `TemplateStore` that take `audit`: the entry it makes is appended to
+    the audit log in the same transaction as the write (both or neither) when
+    `audits_in_transaction` (the SQLite store; Redis is not: `audit.acts` appends after)."""
+
+    audits_in_transaction: bool
+
+    async def publish(
+        self,
+        page: str,
+        version: str,
+        document: bytes,
+        author: str,
+        message: str,
+        now: float,
+        options: PublishOptions | None = None,
+        audit: AuditHook | None = None,
+    ) -> PageState: ...
+
+    async def set_rollout(
+        self, page: str, percent: int, author: str, now: float, audit: AuditHook | None = None
+    ) -> PageState: ...
+
+    async def end_rollout(
+        self,
+        page: str,
+        outcome: Literal["promote", "abort"],
+        author: str,
+        now: float,
+        message: str = "",
+        audit: AuditHook | None = None,
+    ) -> PageState: ...
+
+    async def archive(
+        self, page: str, author: str, now: float, audit: AuditHook | None = None
+    ) -> PageState: ...
+
+
 class ScheduleRow(msgspec.Struct, frozen=True):
     """A rollout schedule as stored: `document` is the schedule itself (encoded by
     `publishing.rollouts`; the store never reads it), `rev` its revision (every update is a

@@ -7,6 +7,7 @@ never looks at it). Indexes serve the API's filters, each by id, newest first.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import msgspec
@@ -64,6 +65,17 @@ def _where(query: AuditQuery) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
+def insert(conn: sqlite3.Connection, entry: AuditEntry) -> AuditEntry:
+    """Inside a write transaction (an act's own, `SQLiteTemplates`): append `entry`; the entry
+    with its id."""
+    body = _encode(_Body(entry.before, entry.after, entry.details))
+    cursor = conn.execute(
+        "INSERT INTO audit (time, actor, act, page, body) VALUES (?, ?, ?, ?, ?)",
+        (entry.time, entry.actor, entry.act, entry.page, body),
+    )
+    return msgspec.structs.replace(entry, id=int(cursor.lastrowid or 0))
+
+
 class SQLiteAudit:
     """The `AuditStore` of the SQLite store."""
 
@@ -71,14 +83,8 @@ class SQLiteAudit:
         self._db = db
 
     async def append(self, entry: AuditEntry) -> AuditEntry:
-        body = _encode(_Body(entry.before, entry.after, entry.details))
         with self._db.tx(write=True) as conn:
-            cursor = conn.execute(
-                "INSERT INTO audit (time, actor, act, page, body) VALUES (?, ?, ?, ?, ?)",
-                (entry.time, entry.actor, entry.act, entry.page, body),
-            )
-            entry_id = int(cursor.lastrowid or 0)
-        return msgspec.structs.replace(entry, id=entry_id)
+            return insert(conn, entry)
 
     async def entries(self, query: AuditQuery) -> AuditPage:
         where, args = _where(query)

@@ -3,6 +3,8 @@
 `templates` is append-only; the live version of a page is its highest seq. `rollouts` holds
 the running staged rollout of a page (at most one), `archived` the pages taken down. Writes are
 decided by `template_writes` and applied here by `apply`, inside the caller's transaction.
+A write given an `audit` hook appends its audit entry in the same transaction (both or
+neither: `store.base.AtomicAuditTemplates`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from typing import Any, Literal
 from uiserver.store.allocations import needs_history
 from uiserver.store.base import (
     Archived,
+    AuditEntry,
+    AuditHook,
     Invalidation,
     PageState,
     PublishOptions,
     Rollout,
     TemplateRecord,
 )
+from uiserver.store.sqlite.audit import insert as insert_audit
 from uiserver.store.sqlite.database import Database
 from uiserver.store.template_writes import (
     UNCHANGED,
@@ -165,6 +170,8 @@ def _record(row: tuple[Any, ...]) -> TemplateRecord:
 class SQLiteTemplates:
     """Template versions per page in the shared database; the newest entry is live."""
 
+    audits_in_transaction = True
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -177,6 +184,7 @@ class SQLiteTemplates:
         message: str,
         now: float,
         options: PublishOptions | None = None,
+        audit: AuditHook | None = None,
     ) -> PageState:
         """Append `version` to the page's history and make it live (see `TemplateStore`).
 
@@ -203,30 +211,41 @@ class SQLiteTemplates:
                 history(conn, page) if needs_history(document, state) else (),
             )
 
-        return await self._write(page, now, plan)
+        return await self._write(page, now, plan, audit)
 
     async def _write(
         self,
         page: str,
         now: float,
         plan: Callable[[sqlite3.Connection, PageState | None], Writes],
+        audit: AuditHook | None = None,
     ) -> PageState:
-        """Read the page's state, plan, write and invalidate, in one write transaction; the
-        page as this transaction left it (never read again after the commit)."""
+        """Read the page's state, plan, write, invalidate and append `audit`'s entry, in one
+        write transaction; the page as this transaction left it (never read again after the
+        commit)."""
         changes = [Invalidation("template", page)]
+        entry: AuditEntry | None = None
         with self._db.tx(write=True) as conn:
             state = states(conn, page).get(page)
             writes = plan(conn, state)
+            after = writes.after(state)
             if writes.changed:
                 apply(conn, page, writes)
                 self._db.changes.append(conn, changes, now)
+                made = None if audit is None else audit.entry(state, after)
+                if made is not None:
+                    entry = insert_audit(conn, made)
         if writes.changed:
             self._db.listeners.emit(changes)
-        return writes.after(state)
+        if entry is not None and audit is not None:
+            audit.stored(entry)
+        return after
 
-    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> PageState:
+    async def set_rollout(
+        self, page: str, percent: int, author: str, now: float, audit: AuditHook | None = None
+    ) -> PageState:
         return await self._write(
-            page, now, lambda conn, state: plan_percent(page, percent, now, state)
+            page, now, lambda conn, state: plan_percent(page, percent, now, state), audit
         )
 
     async def end_rollout(
@@ -236,14 +255,20 @@ class SQLiteTemplates:
         author: str,
         now: float,
         message: str = "",
+        audit: AuditHook | None = None,
     ) -> PageState:
         return await self._write(
-            page, now, lambda conn, state: plan_end(page, outcome, author, now, state, message)
+            page,
+            now,
+            lambda conn, state: plan_end(page, outcome, author, now, state, message),
+            audit,
         )
 
-    async def archive(self, page: str, author: str, now: float) -> PageState:
+    async def archive(
+        self, page: str, author: str, now: float, audit: AuditHook | None = None
+    ) -> PageState:
         return await self._write(
-            page, now, lambda conn, state: plan_archive(page, author, now, state)
+            page, now, lambda conn, state: plan_archive(page, author, now, state), audit
         )
 
     async def states(self, page: str | None = None) -> dict[str, PageState]:
