@@ -371,3 +371,26 @@ test('a stored event queue far over maxQueued is cut to the newest maxQueued on 
   expect(pending[0].component).toBe('c200');
   expect(storage.getStorageSync('uiserver:events')).toHaveLength(1000);
 });
+
+test('events: a 503 with Retry-After holds flush() and app-hide flushes back until then, not only the retry timer', async () => {
+  const hides = [];
+  const { make, request, clock } = setup();
+  const client = make({ onAppHide: (fn) => hides.push(fn) });
+  const posts = () => request.requests.filter((r) => r.url.indexOf('/v1/me/events') >= 0);
+  request.handler = (req) => (req.url.indexOf('/v1/me/events') >= 0
+    ? { statusCode: 503, header: { 'Retry-After': '120' }, data: { error: { code: 'unavailable' } } }
+    : ok(elderly, '"e1"'));
+  client.track('home', 'search', 'click');
+  await client.flush();
+  expect(posts()).toHaveLength(1);
+  await clock.advance(10 * 1000);
+  const held = await client.flush();
+  hides.forEach((fn) => fn());
+  await clock.advance(10 * 1000);
+  expect(posts()).toHaveLength(1); // the server asked for 120 s
+  expect(held.pending).toBe(1);
+  request.handler = (req) => ({ statusCode: 202, data: { accepted: req.body.events.length, stored: req.body.events.length } });
+  await clock.advance(101 * 1000);
+  expect(posts()).toHaveLength(2);
+  expect(client.pendingEvents()).toEqual([]);
+});

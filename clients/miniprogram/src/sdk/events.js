@@ -20,7 +20,8 @@
  * `value`.
  *
  * Retry-After is read as delta-seconds or an HTTP-date (retry-after.js), at most
- * `retryAfterMaxMs` (an hour). A flush belongs to the user signed in when it starts: every
+ * `retryAfterMaxMs` (an hour), and holds every send back until then: `flush()` and the app
+ * hiding too, not only the retry timer. A flush belongs to the user signed in when it starts: every
  * request it makes carries that user's token; none is sent while the user's data is being
  * erased (`hold`: the erasure waits for the flush in flight first). Its result says what the server stored and
  * ignored, and why (the 202 body's `stored`, `ignored`, `ignored_reasons`, summed). Events
@@ -159,6 +160,8 @@ function createEventQueue(deps) {
   let inflightUser = null;
   let again = false;
   const strip = { value: false, id: false };
+  /** The server's Retry-After on events: nothing is sent from `from` until `until` (ms). */
+  const paused = { from: 0, until: 0 };
   /** @type {Record<string, number>} user -> erasures in progress: nothing of theirs is sent */
   const held = {};
   /** Events a request: maxPerRequest, or less once the server refused a longer batch (422). */
@@ -356,6 +359,14 @@ function createEventQueue(deps) {
       result.pending = queue.filter((e) => e.user === user).length;
       return result;
     }
+    const t = deps.now();
+    if (t >= paused.from && t < paused.until) {
+      // the server's Retry-After still runs (a clock set back since releases it): an explicit
+      // flush or the app hiding waits for the retry timer like the backoff does
+      result.pending = queue.filter((e) => e.user === user).length;
+      schedule(paused.until - t);
+      return result;
+    }
     let rebased = false;
     if (deps.isOff(user)) dropBehaviour(user);
     let limit = countLimit;
@@ -386,8 +397,14 @@ function createEventQueue(deps) {
       const error = new ApiError(status, res.data);
       if (status >= 500 || status === 429) {
         persist();
-        schedule(backoff(retryAfterMs(headerValue(res.header, 'retry-after'),
-          headerValue(res.header, 'date'), deps.now(), opts.retryAfterMaxMs)));
+        const now = deps.now();
+        const wait = retryAfterMs(headerValue(res.header, 'retry-after'), headerValue(res.header, 'date'),
+          now, opts.retryAfterMaxMs);
+        if (wait > 0) {
+          paused.from = now;
+          paused.until = now + wait;
+        }
+        schedule(backoff(wait));
         deps.onError(error);
         break;
       }
