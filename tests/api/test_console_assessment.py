@@ -76,11 +76,10 @@ def test_each_failing_component_links_to_its_place_on_the_phone() -> None:
     assert offenders(_failing(), "elderly", "standard") == {}
 
 
-def test_the_phone_of_a_live_version_that_breaks_a_rule_marks_it(tmp_path: Path) -> None:
-    """A live version stored before a rule existed (here: a colour-only badge, published while
-    the catalogue did not yet mark `badge` as a state): the report fails it and links to the
-    phone, which answered a bare JSON 500 (LayoutRuleError: even the base layout breaks the
-    rule). Now the phone draws the layout as the template makes it, the component marked."""
+def stale_badge(tmp_path: Path) -> Any:
+    """An app whose live cart was published while the catalogue did not yet mark `badge` as a
+    state, with a colour-only badge on checkout: a version stored before the colour-only rule
+    (lint refuses it today; even its base layout breaks the final check)."""
     components = tmp_path / "components"
     shutil.copytree(ROOT / "components", components)
     button = components / "primary_button.yaml"
@@ -93,7 +92,14 @@ def test_the_phone_of_a_live_version_that_breaks_a_rule_marks_it(tmp_path: Path)
         body = {"template": template, "message": "a red dot on checkout"}
         published = old.post("/v1/admin/templates/cart/publish", json=body, headers=designer)
         assert published.status_code == 201, published.text
-    app = make_app(tmp_path / "data", publish_layouts_on_start=False)
+    return make_app(tmp_path / "data", publish_layouts_on_start=False)
+
+
+def test_the_phone_of_a_live_version_that_breaks_a_rule_marks_it(tmp_path: Path) -> None:
+    """The report fails the stale version and links to the phone, which answered a bare JSON
+    500 (LayoutRuleError: even the base layout breaks the rule). Now the phone draws the layout
+    as the template makes it, the component marked."""
+    app = stale_badge(tmp_path)
     with TestClient(app, follow_redirects=False, raise_server_exceptions=False) as console:
         assert log_in(console).status_code == 303
         report = console.get("/designer/pages/cart/assessment")
@@ -103,3 +109,17 @@ def test_the_phone_of_a_live_version_that_breaks_a_rule_marks_it(tmp_path: Path)
             assert phone.status_code == 200, phone.text[:300]
             assert "text/html" in phone.headers["content-type"]
             assert 'id="c-checkout"' in phone.text and "Not by colour alone:" in phone.text
+
+
+def test_a_layout_that_breaks_a_rule_does_not_blame_the_client(tmp_path: Path) -> None:
+    """The stale version cannot be served: 406 not_drawable as before, but the answer named
+    X-UI-Capabilities and "the types this client declared" to a client that declared none;
+    now it names the page and says a designer must publish a fix."""
+    with TestClient(stale_badge(tmp_path), raise_server_exceptions=False) as client:
+        for headers in ({}, bearer("gran")):
+            response = client.get("/v1/layouts/cart", headers=headers)
+            assert response.status_code == 406, response.text
+            error = response.json()["error"]
+            assert (error["code"], error["field"]) == ("not_drawable", "page")
+            assert "a designer must publish a fixed version" in error["message"]
+            assert "colour alone" in error["message"]

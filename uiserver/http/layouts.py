@@ -133,11 +133,23 @@ class LayoutApp:
         except UnknownPage:
             return self._error(404, "unknown_page", f"no page {shown(page)}", "page")
         except (NotDrawable, LayoutRuleError) as exc:
+            reason = (exc.message if isinstance(exc, NotDrawable) else str(exc))[:300]
+            if can_draw is None:
+                # Every type drawable, and even the base layout breaks a rule: the live version
+                # (stored before the rule, or a catalogue changed under it) needs a designer's
+                # fix. Before, the answer blamed "the types this client declared".
+                return self._error(
+                    406,
+                    "not_drawable",
+                    f"no layout of {shown(page)} meets the layout rules; a designer must "
+                    "publish a fixed version: " + reason,
+                    "page",
+                )
             return self._error(
                 406,
                 "not_drawable",
                 f"no layout of {shown(page)} can be drawn with the types this client declared: "
-                + (exc.message if isinstance(exc, NotDrawable) else str(exc))[:300],
+                + reason,
                 "X-UI-Capabilities",
             )
 
