@@ -32,7 +32,14 @@ import msgspec
 
 from uiserver.audit import formats
 from uiserver.audit.webhooks import WebhookRefused, check_address, matches
-from uiserver.store.base import AuditEntry, AuditStore, StoreUnavailable, Webhook, WebhookStore
+from uiserver.store.base import (
+    AuditEntry,
+    AuditStore,
+    Progress,
+    StoreUnavailable,
+    Webhook,
+    WebhookStore,
+)
 
 log = logging.getLogger("uiserver")
 
@@ -141,7 +148,7 @@ class Outbox:
         done = 0
         for entry in await self.audit.after(hook.cursor, BATCH):
             if not matches(hook, entry.act, entry.page):
-                await self.hooks.progress(hook.id, self.owner, cursor=entry.id, delivered=0)
+                await self.hooks.progress(hook.id, self.owner, Progress(entry.id, 0))
                 continue
             renewed = await self.hooks.lease(hook.id, self.owner, self.clock(), LEASE_S)
             if renewed is None:  # another replica took it over
@@ -157,19 +164,13 @@ class Outbox:
                     attempts,
                     error,
                 )
-                await self.hooks.progress(
-                    hook.id,
-                    self.owner,
-                    cursor=hook.cursor,
-                    delivered=0,
-                    attempts=attempts,
-                    next_at=self.clock() + backoff(attempts),
-                    last_error=error,
-                )
+                retry = self.clock() + backoff(attempts)
+                failure = Progress(hook.cursor, 0, attempts, retry, error)
+                await self.hooks.progress(hook.id, self.owner, failure)
                 return done
             self.sent += 1
             done += 1
-            if not await self.hooks.progress(hook.id, self.owner, cursor=entry.id, delivered=1):
+            if not await self.hooks.progress(hook.id, self.owner, Progress(entry.id, 1)):
                 return done
             hook = msgspec.structs.replace(hook, cursor=entry.id, attempts=0)
         return done

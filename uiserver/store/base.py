@@ -788,6 +788,19 @@ class Webhook(msgspec.Struct, frozen=True):
     lease_until: float = 0.0
 
 
+class Progress(msgspec.Struct, frozen=True):
+    """A hook's delivery progress, recorded by `WebhookStore.progress`: its `cursor` (the last
+    audit entry id handled; never moved back), entries `delivered` more, and the failure state
+    of the next one (`attempts` failed so far, retried at `next_at`, Unix seconds; why:
+    `last_error`, kept to 500 characters)."""
+
+    cursor: int
+    delivered: int
+    attempts: int = 0
+    next_at: float = 0.0
+    last_error: str = ""
+
+
 class WebhookStore(Protocol):
     """Registered webhooks with their cursor into the audit log (the outbox: what is after
     the cursor is still to deliver, so nothing is lost across restarts) and a lease per hook
@@ -807,19 +820,8 @@ class WebhookStore(Protocol):
         expired or already `owner`'s; the hook as leased, or None (another replica holds it,
         or the hook is gone)."""
 
-    async def progress(
-        self,
-        hook_id: str,
-        owner: str,
-        *,
-        cursor: int,
-        delivered: int,
-        attempts: int = 0,
-        next_at: float = 0.0,
-        last_error: str = "",
-    ) -> bool:
-        """Record delivery progress while `owner` holds the lease: the cursor (never moved
-        back), entries delivered more, and the failure state of the next one. False (nothing
+    async def progress(self, hook_id: str, owner: str, step: Progress) -> bool:
+        """Record delivery progress (`Progress`) while `owner` holds the lease. False (nothing
         written) when the lease was lost or the hook is gone."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from uiserver.store.base import Webhook
+from uiserver.store.base import Progress, Webhook
 
 
 def leased(hook: Webhook, owner: str, now: float, ttl: float) -> Webhook | None:
@@ -16,24 +16,16 @@ def leased(hook: Webhook, owner: str, now: float, ttl: float) -> Webhook | None:
     return msgspec.structs.replace(hook, owner=owner, lease_until=now + ttl)
 
 
-def progressed(
-    hook: Webhook,
-    owner: str,
-    cursor: int,
-    delivered: int,
-    attempts: int,
-    next_at: float,
-    last_error: str,
-) -> Webhook | None:
-    """The hook with its progress recorded, or None when `owner` lost the lease. The cursor
-    never moves back (another owner may have delivered further meanwhile)."""
+def progressed(hook: Webhook, owner: str, step: Progress) -> Webhook | None:
+    """The hook with `step` recorded, or None when `owner` lost the lease. The cursor never
+    moves back (another owner may have delivered further meanwhile)."""
     if hook.owner != owner:
         return None
     return msgspec.structs.replace(
         hook,
-        cursor=max(hook.cursor, cursor),
-        delivered=hook.delivered + delivered,
-        attempts=attempts,
-        next_at=next_at,
-        last_error=last_error[:500],
+        cursor=max(hook.cursor, step.cursor),
+        delivered=hook.delivered + step.delivered,
+        attempts=step.attempts,
+        next_at=step.next_at,
+        last_error=step.last_error[:500],
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers.stores import NOW, StoreFactory
-from uiserver.store.base import AuditEntry, AuditQuery, Store, Webhook
+from uiserver.store.base import AuditEntry, AuditQuery, Progress, Store, Webhook
 
 pytestmark = pytest.mark.anyio
 
@@ -143,13 +143,15 @@ async def test_progress_needs_the_lease_and_never_moves_the_cursor_back(
     one, two = await make_store(), await make_store()
     await one.webhooks.add_hook(hook())
     await one.webhooks.lease("h1", "replica-1", NOW, 30)
-    assert await one.webhooks.progress("h1", "replica-1", cursor=5, delivered=5)
-    assert not await two.webhooks.progress("h1", "replica-2", cursor=9, delivered=1)
+    assert await one.webhooks.progress("h1", "replica-1", Progress(cursor=5, delivered=5))
+    assert not await two.webhooks.progress("h1", "replica-2", Progress(cursor=9, delivered=1))
     failed = await one.webhooks.progress(
-        "h1", "replica-1", cursor=3, delivered=0, attempts=2, next_at=NOW + 4, last_error="500"
+        "h1",
+        "replica-1",
+        Progress(cursor=3, delivered=0, attempts=2, next_at=NOW + 4, last_error="500"),
     )
     assert failed
     (stored,) = await two.webhooks.hooks()
     assert (stored.cursor, stored.delivered, stored.attempts) == (5, 5, 2)
     assert (stored.next_at, stored.last_error) == (NOW + 4, "500")
-    assert not await one.webhooks.progress("gone", "replica-1", cursor=1, delivered=1)
+    assert not await one.webhooks.progress("gone", "replica-1", Progress(1, 1))

@@ -14,7 +14,7 @@ import msgspec
 from redis.asyncio.client import Pipeline
 
 from uiserver.store import hook_writes
-from uiserver.store.base import Webhook
+from uiserver.store.base import Progress, Webhook
 from uiserver.store.redis.connection import Connection
 from uiserver.store.redis.errors import guard
 from uiserver.store.redis.tx import watched
@@ -66,21 +66,6 @@ class RedisWebhooks:
     async def lease(self, hook_id: str, owner: str, now: float, ttl: float) -> Webhook | None:
         return await self._update(hook_id, lambda h: hook_writes.leased(h, owner, now, ttl))
 
-    async def progress(
-        self,
-        hook_id: str,
-        owner: str,
-        *,
-        cursor: int,
-        delivered: int,
-        attempts: int = 0,
-        next_at: float = 0.0,
-        last_error: str = "",
-    ) -> bool:
-        changed = await self._update(
-            hook_id,
-            lambda h: hook_writes.progressed(
-                h, owner, cursor, delivered, attempts, next_at, last_error
-            ),
-        )
+    async def progress(self, hook_id: str, owner: str, step: Progress) -> bool:
+        changed = await self._update(hook_id, lambda h: hook_writes.progressed(h, owner, step))
         return changed is not None

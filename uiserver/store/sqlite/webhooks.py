@@ -10,7 +10,7 @@ from collections.abc import Callable
 import msgspec
 
 from uiserver.store import hook_writes
-from uiserver.store.base import Webhook
+from uiserver.store.base import Progress, Webhook
 from uiserver.store.sqlite.database import Database
 
 SCHEMA = (
@@ -59,21 +59,6 @@ class SQLiteWebhooks:
     async def lease(self, hook_id: str, owner: str, now: float, ttl: float) -> Webhook | None:
         return self._update(hook_id, lambda h: hook_writes.leased(h, owner, now, ttl))
 
-    async def progress(
-        self,
-        hook_id: str,
-        owner: str,
-        *,
-        cursor: int,
-        delivered: int,
-        attempts: int = 0,
-        next_at: float = 0.0,
-        last_error: str = "",
-    ) -> bool:
-        changed = self._update(
-            hook_id,
-            lambda h: hook_writes.progressed(
-                h, owner, cursor, delivered, attempts, next_at, last_error
-            ),
-        )
+    async def progress(self, hook_id: str, owner: str, step: Progress) -> bool:
+        changed = self._update(hook_id, lambda h: hook_writes.progressed(h, owner, step))
         return changed is not None
