@@ -501,6 +501,29 @@ def test_a_step_decided_by_a_replica_that_died_is_applied_once_by_another(sim: S
     assert sim.look() == 0  # applied once: the next look only waits
 
 
+def test_a_step_left_pending_is_applied_after_the_clock_moved_back(sim: Sim) -> None:
+    """A replica recorded its decision and died; the clock then moved back an hour (NTP, or a
+    replica whose clock is behind): the step waited for that hour to pass before anyone applied
+    it. An intent stamped more than APPLY_GRACE_S in the future counts as left behind too."""
+    schedule = {"steps": [{"percent": 10, "min_minutes": 1, "min_exposed": 0}, *STEPS_TAIL]}
+    assert publish(sim, schedule).status_code == 201
+    service = sim.client(0).app.service  # type: ignore[attr-defined]
+    portal = sim.client(0).portal
+    assert portal is not None
+    found = portal.call(service.scheduler.active, PAGE)
+    assert found is not None
+    row, current = found
+    event = Event(sim.now, "scheduler", "advanced", "step met", 0, 10, [], "other-host:4242")
+    decided = with_event(current, event, step=1, pending="percent", pending_at=sim.now)
+    stored = ScheduleRow(row.page, row.id, row.rev + 1, True, row.created, encode_schedule(decided))
+    assert portal.call(service.store.schedules.update_schedule, stored, row.rev)
+    sim.now -= 3600
+    assert sim.look() == 1
+    view = sim.rollout()
+    assert view["rollout"]["percent"] == 40 and view["schedule"]["step"] == 1
+    assert sim.look() == 0  # applied once
+
+
 def test_a_percent_set_by_hand_is_not_undone_by_a_step_decided_before_it(sim: Sim) -> None:
     """A replica decided the next step (40%) and died before applying it; a person then set
     the rollout to 5% by hand. The person decided: the stale step is not applied over it."""

@@ -7,7 +7,9 @@ appends the timeline entry and records what is still to be applied to the page (
 Only the replica whose write won applies it (sets the percent, promotes, aborts, publishes) and
 then clears `pending` with another compare-and-set. A replica killed in between leaves
 `pending` set: whichever replica looks next, `APPLY_GRACE_S` later, applies it (each apply is
-idempotent: it checks the page first). A losing replica re-reads and decides again.
+idempotent: it checks the page first); an intent stamped more than `APPLY_GRACE_S` ahead of the
+looking replica's clock (the clock moved back) is applied at once, never held until the clock
+catches up. A losing replica re-reads and decides again.
 
 The audit hook: every administrative rollout act (each step, hold, warning, rollback, promote,
 pause, resume, a scheduled publish or revert, and a person's widen, promote or abort of a
@@ -373,8 +375,11 @@ class Scheduler:
     async def _look(self, row: ScheduleRow, schedule: Schedule) -> int:
         now = self.clock()
         if schedule.pending:
-            if now - schedule.pending_at < APPLY_GRACE_S:
-                return 0  # its decider is applying it
+            # Within the grace either way, its decider is applying it. Stamped further in the
+            # future, the clock moved back (or the decider's ran ahead): waiting for this clock
+            # to catch up would hold the step for as long, so it counts as left behind.
+            if abs(now - schedule.pending_at) < APPLY_GRACE_S:
+                return 0
             await self._apply(row, schedule, SCHEDULER)
             return 1
         if schedule.status == "scheduled" and schedule.start <= now:
