@@ -29,6 +29,7 @@ from uiserver.http.metrics import Metrics
 from uiserver.http.negotiation import EncodingMemo, matching_tag
 from uiserver.schema import Context
 from uiserver.service import Service
+from uiserver.serving.cache import GZIP_MIN_BYTES, BodyEntry
 from uiserver.serving.capabilities import UnknownTypes
 from uiserver.serving.context import ContextMemo, QueryError
 from uiserver.serving.layouts import Served
@@ -60,6 +61,7 @@ class LayoutApp:
         self.route_paths = route_paths or {}  # endpoint -> path template (latency labels)
         self.failures = failures or Failures(metrics.unexpected_errors, self.route_paths)
         self._contexts = ContextMemo()
+        self._warm_entry = service.server.warm
         self._encodings = EncodingMemo()
         cache_control = service.config.cache_control.encode()
         self._common = [
@@ -227,39 +229,113 @@ class LayoutApp:
         if isinstance(parsed, QueryError):
             return self._error(400, "bad_query", parsed.message, parsed.field)
         context, key = parsed
-        if capability is None and b"caps=" in query:  # the same value as a query parameter
+        if capability is None and query.find(b"caps=") >= 0:  # the same value as a parameter
             capability = query_capability(query)
         served = await self._serve(user_id, page, key, context, capability)
         if not isinstance(served, Served):
             return served
-        entry = served.entry
-        use_gzip = self._encodings.get(accept_encoding)[0 if entry.compressible else 1]
-        if use_gzip is None:
-            return self._error(
-                406,
-                "not_acceptable",
-                "Accept-Encoding refuses both gzip and identity, the only encodings of a layout",
-                "Accept-Encoding",
-            )
-        etag, other = (entry.etag_gz, entry.etag) if use_gzip else (entry.etag, entry.etag_gz)
-        common = self._degraded if served.degraded else self._common
+        ready = self.ready(served.entry, served.degraded, accept_encoding)
+        if ready is None:
+            return self.not_acceptable()
         if if_none_match is not None:
-            held = matching_tag(if_none_match, etag, other)
+            held = matching_tag(if_none_match, ready.etag, ready.other)
             if held is not None:
-                self.metrics.not_modified.inc()
-                return 304, [*common, (b"etag", held)], b""
+                self.metrics.not_modified.count += 1
+                return 304, ready.same if held is ready.etag else ready.not_modified(held), b""
+        return 200, ready.ok, ready.body
+
+    def warm(self, page: str, authorization: str | None, query: bytes) -> BodyEntry | None:
+        """The cached body of a warm request, found without awaiting anything, or None: then
+        `answer` (which also counts and answers every error) is the way. Warm: no capability
+        (header or `caps=`, the caller checks the header), a token this process verified before
+        and still good (`TokenVerifier.known`), a query parsed before and valid, and the
+        request memo's entry still valid (`LayoutServer.warm`). The answer is then exactly what
+        `answer` makes of it with `ready` (never degraded: the store is current)."""
+        user_id = ""
+        if authorization:
+            verifier = self.verifier()
+            if verifier is None:
+                return None
+            identity = verifier.known(authorization)
+            if identity is None:
+                return None
+            user_id = identity.user_id
+        parsed = self._contexts.get(query)
+        # `query.find`, not `in`: bytes' `in` first tries the operand as an int and formats a
+        # TypeError (~2,000 instructions, a tenth of a warm GET: loadtests/warm_path.py).
+        if parsed is None or isinstance(parsed, QueryError) or query.find(b"caps=") >= 0:
+            return None
+        return self._warm_entry(user_id, page, parsed[1])
+
+    def ready(
+        self, entry: BodyEntry, degraded: bool, accept_encoding: bytes | None
+    ) -> Ready | None:
+        """The representation `Accept-Encoding` picks of a cached body (None: it refuses both,
+        406), its headers made once per body and kept on the entry (`BodyEntry.ready`)."""
+        use_gzip = False  # no header: identity (`negotiation.NO_HEADER`)
+        if accept_encoding is not None:
+            choices = self._encodings.get(accept_encoding)
+            chosen = choices[0] if len(entry.body) >= GZIP_MIN_BYTES else choices[1]
+            if chosen is None:
+                return None
+            use_gzip = chosen
+        index = use_gzip + 2 * degraded
+        ready: Ready | None = entry.ready[index]
+        if ready is None:
+            ready = entry.ready[index] = Ready(
+                entry, use_gzip, self._degraded if degraded else self._common
+            )
+        return ready
+
+    def not_acceptable(self) -> Answer:
+        """406 `not_acceptable`: Accept-Encoding refuses both encodings a layout has."""
+        return self._error(
+            406,
+            "not_acceptable",
+            "Accept-Encoding refuses both gzip and identity, the only encodings of a layout",
+            "Accept-Encoding",
+        )
+
+
+class Ready:
+    """One representation (identity or gzip, normal or degraded) of a cached body as the edge
+    answers it, made once per body (`LayoutApp.ready`) instead of on every request: the 200's
+    headers (Content-Type, Cache-Control, Vary, [X-Uiserver-Degraded,] ETag,
+    [Content-Encoding,] Content-Length) and the 304's (the same but the last two or three,
+    RFC 9110 15.4.5), as ASGI byte pairs and as RSGI text pairs. Never mutate the lists."""
+
+    __slots__ = ("body", "common", "etag", "ok", "ok_text", "other", "same", "same_text")
+
+    def __init__(self, entry: BodyEntry, use_gzip: bool, common: list[tuple[bytes, bytes]]) -> None:
+        self.common = common
         if use_gzip:
-            body = entry.gzipped()
-            headers = [
-                *common,
-                (b"etag", etag),
-                (b"content-encoding", b"gzip"),
-                (b"content-length", str(len(body)).encode()),
-            ]
+            self.etag, self.other, self.body = entry.etag_gz, entry.etag, entry.gzipped()
+            coding = [(b"content-encoding", b"gzip")]
         else:
-            body = entry.body
-            headers = [*common, (b"etag", etag), (b"content-length", str(len(body)).encode())]
-        return 200, headers, body
+            self.etag, self.other, self.body = entry.etag, entry.etag_gz, entry.body
+            coding = []
+        self.same = [*common, (b"etag", self.etag)]
+        self.ok = [*self.same, *coding, (b"content-length", str(len(self.body)).encode())]
+        self.same_text = text_headers(self.same)
+        self.ok_text = text_headers(self.ok)
+
+    def not_modified(self, held: bytes) -> list[tuple[bytes, bytes]]:
+        """The 304's headers when If-None-Match named the other encoding's tag (`held`)."""
+        return [*self.common, (b"etag", held)]
+
+
+def text_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """ASGI response headers as granian's RSGI takes them: text it writes back as UTF-8, so a
+    UTF-8 (or ASCII) value leaves as the same bytes (see `http/rsgi.py` for other values).
+    Read as latin-1, a UTF-8 value was written double-encoded (`é`, C3 A9, as C3 83 C2 A9)."""
+    return [(name.decode("latin-1"), _header_value(value)) for name, value in headers]
+
+
+def _header_value(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def query_capability(query: bytes) -> str | None:

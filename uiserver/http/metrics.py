@@ -21,12 +21,14 @@ Each process keeps its own registry (with `--workers N` every worker reports for
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector
+from prometheus_client import metrics as prometheus_metrics
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -162,6 +164,24 @@ class _StatsCollector(Collector):
         yield served
 
 
+class PlainCounter(Collector):
+    """A counter without labels kept as a plain int (`count += 1`, no lock, no call), exposed
+    at scrape time exactly as prometheus_client's `Counter` would be: `<name>_total` and, unless
+    created series are disabled (`PROMETHEUS_DISABLE_CREATED_SERIES`), `<name>_created` (Unix
+    seconds it was made). For counters a warm request bumps: `Counter.inc` takes a lock."""
+
+    __slots__ = ("count", "created", "documentation", "name")
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.count = 0
+        self.created = time.time() if prometheus_metrics._use_created else None
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(self.name, self.documentation, self.count, created=self.created)
+
+
 @dataclass(frozen=True, slots=True)
 class Family:
     """A metric family read at scrape time from plain counters the parts keep (no cost on the
@@ -203,9 +223,8 @@ class Metrics:
         ProcessCollector(registry=self.registry)  # memory, open files, CPU (Linux /proc)
         self.latency = RouteLatency()
         self.registry.register(self.latency)
-        self.not_modified = Counter(
-            "uiserver_not_modified", "304 answers to If-None-Match", registry=self.registry
-        )
+        self.not_modified = PlainCounter("uiserver_not_modified", "304 answers to If-None-Match")
+        self.registry.register(self.not_modified)
         self.store_up = Gauge(
             "uiserver_store_up",
             "1 when the store answered the last readiness check",

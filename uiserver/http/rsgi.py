@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Iterable
+from time import perf_counter
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -37,7 +36,9 @@ from starlette.types import ASGIApp, Message
 
 from uiserver.http.errors import error_body
 from uiserver.http.failures import internal_error, request_id
-from uiserver.http.layouts import PREFIX, LayoutApp
+from uiserver.http.layouts import PREFIX, LayoutApp, text_headers
+from uiserver.http.negotiation import matching_tag
+from uiserver.serving.cache import BodyEntry
 
 log = logging.getLogger("uiserver")
 
@@ -71,18 +72,8 @@ class RSGIProtocol(Protocol):
     def response_bytes(self, status: int, headers: HeaderList, body: bytes) -> None: ...
 
 
-def _text(headers: Iterable[tuple[bytes, bytes]]) -> HeaderList:
-    """ASGI response headers as granian's RSGI takes them: text it writes back as UTF-8, so a
-    UTF-8 (or ASCII) value leaves as the same bytes (see the module doc for other values).
-    Read as latin-1, a UTF-8 value was written double-encoded (`é`, C3 A9, as C3 83 C2 A9)."""
-    return [(name.decode("latin-1"), _value(value)) for name, value in headers]
-
-
-def _value(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+_text = text_headers  # ASGI byte pairs as RSGI text (`layouts.text_headers`)
+PREFIX_LENGTH = len(PREFIX)
 
 
 def _address(text: str) -> tuple[str, int] | None:
@@ -109,6 +100,7 @@ class RSGIApp:
         self.bridge = ASGIBridge(asgi)
         self.max_headers = max_headers
         self.metrics = layouts.metrics
+        self.layout_latency = layouts.metrics.layout_latency
         self.faulty = type(layouts).injected is not LayoutApp.injected
         self._text: dict[int, HeaderList] = {}
 
@@ -124,16 +116,54 @@ class RSGIApp:
         if not self.native or not path.startswith(PREFIX) or method not in ("GET", "HEAD"):
             await self.bridge(scope, protocol)
             return
-        started = time.perf_counter()
+        started = perf_counter()
         headers = scope.headers
         try:
             if self.max_headers < 100 and len(headers.items()) > self.max_headers:
-                status, answer, body = _too_many_headers()
+                status, text, body = 431, *_TOO_MANY_HEADERS
             else:
-                status, answer, body = await self._layout(scope, headers, path)
-            protocol.response_bytes(status, _text(answer), b"" if method == "HEAD" else body)
+                # The warm path (`LayoutApp.warm`): a cached body for a known token, answered
+                # with the headers made when the body was cached (`LayoutApp.ready`), as
+                # `LayoutApp.answer` would; anything else (errors too) is `_layout`.
+                layouts = self.layouts
+                authorization = headers.get("authorization")
+                entry = (
+                    None
+                    if self.faulty
+                    or headers.get("x-ui-capabilities") is not None
+                    or (authorization is None and "authorization" in headers)
+                    else layouts.warm(
+                        path[PREFIX_LENGTH:], authorization, scope.query_string.encode("latin-1")
+                    )
+                )
+                if entry is None:
+                    status, answer, body = await self._layout(scope, headers, path)
+                    text = _text(answer)
+                else:
+                    status, text, body = self._warm(entry, headers)
+            protocol.response_bytes(status, text, b"" if method == "HEAD" else body)
         finally:
-            self.metrics.layout_latency.observe(time.perf_counter() - started)
+            self.layout_latency.observe(perf_counter() - started)
+
+    def _warm(self, entry: BodyEntry, headers: RSGIHeaders) -> tuple[int, HeaderList, bytes]:
+        """`LayoutApp.answer`'s 200, 304 or 406 for a warm body (`LayoutApp.warm`), in text."""
+        layouts = self.layouts
+        accept_encoding = headers.get("accept-encoding")
+        ready = layouts.ready(
+            entry, False, None if accept_encoding is None else accept_encoding.encode("latin-1")
+        )
+        if ready is None:
+            status, answer, body = layouts.not_acceptable()
+            return status, _text(answer), body
+        if_none_match = headers.get("if-none-match")
+        if if_none_match is not None:
+            held = matching_tag(if_none_match.encode("latin-1"), ready.etag, ready.other)
+            if held is not None:
+                layouts.metrics.not_modified.count += 1
+                if held is ready.etag:
+                    return 304, ready.same_text, b""
+                return 304, _text(ready.not_modified(held)), b""
+        return 200, ready.ok_text, ready.body
 
     async def _layout(
         self, scope: RSGIScope, headers: RSGIHeaders, path: str
@@ -164,17 +194,16 @@ class RSGIApp:
 STAGE = "before_response"
 
 
-def _too_many_headers() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = error_body("headers_too_large", "the request's headers are too many")
-    return (
-        431,
-        [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ],
-        body,
-    )
+_TOO_MANY_BODY = error_body("headers_too_large", "the request's headers are too many")
+# The 431 `HeaderCountLimit` answers: (headers, body).
+_TOO_MANY_HEADERS = (
+    [
+        ("content-type", "application/json"),
+        ("content-length", str(len(_TOO_MANY_BODY))),
+        ("connection", "close"),
+    ],
+    _TOO_MANY_BODY,
+)
 
 
 class ASGIBridge:

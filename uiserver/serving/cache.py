@@ -18,7 +18,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cachetools import LRUCache
 
@@ -41,6 +41,10 @@ class BodyEntry:
     etag: bytes
     etag_gz: bytes = b""
     _gzipped: bytes | None = field(default=None, repr=False)
+    # What the HTTP edge answers with this body, computed once per representation and kept
+    # here (`http.layouts.Ready`): headers, ETag and Content-Length are per body, not per
+    # request. Indexed by the edge's choice: gzip + 2 * degraded.
+    ready: list[Any] = field(default_factory=lambda: [None] * 4, repr=False, compare=False)
 
     @classmethod
     def of(cls, body: bytes) -> BodyEntry:

@@ -1,0 +1,306 @@
+"""The RSGI warm path (`RSGIApp.__rsgi__` -> `LayoutApp.warm` -> `LayoutServer.warm`) answers
+exactly what `LayoutApp.answer` does, counts what it counts, and steps aside whenever the
+cached answer may no longer be right (issue 26: headers made once per cached body).
+
+In-process: the app of `create_app` on the shipped layouts, called as ASGI and as RSGI (a fake
+scope and protocol, what granian hands the app), the same request each way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import generate_latest
+from starlette.types import Message
+
+from tests.helpers.app import make_app, token
+from uiserver.http.layouts import LayoutApp
+from uiserver.http.rsgi import RSGIApp
+from uiserver.serving import layouts as serving_layouts
+
+HOME = "/v1/layouts/home"
+Result = tuple[int, list[tuple[str, str]], bytes]
+
+
+class Headers(dict[str, str]):
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        return list(super().items())
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return list(super().keys())
+
+
+class Scope:
+    def __init__(self, method: str, path: str, query: str, headers: dict[str, str]) -> None:
+        self.proto = "http"
+        self.http_version = "1.1"
+        self.client = "127.0.0.1:5000"
+        self.server = "127.0.0.1:8000"
+        self.scheme = "http"
+        self.method = method
+        self.path = path
+        self.query_string = query
+        self.headers = Headers(headers)
+
+
+class Protocol:
+    def __init__(self) -> None:
+        self.answers: list[Result] = []
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.answers.append((status, list(headers), body))
+
+    def __aiter__(self) -> Any:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise StopAsyncIteration
+
+    async def client_disconnect(self) -> None:
+        await asyncio.sleep(3600)
+
+
+class Harness:
+    def __init__(self, edge: LayoutApp) -> None:
+        self.edge = edge
+        self.rsgi = RSGIApp(edge, edge)
+
+    async def asgi(
+        self, headers: dict[str, str], query: str = "", method: str = "GET", path: str = HOME
+    ) -> Result:
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode("latin-1"),
+            "root_path": "",
+            "headers": [(k.encode(), v.encode("latin-1")) for k, v in headers.items()],
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 8000),
+        }
+        await self.edge(scope, receive, send)
+        start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+        text = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
+        return start["status"], text, body
+
+    async def rsgi_get(
+        self, headers: dict[str, str], query: str = "", method: str = "GET", path: str = HOME
+    ) -> Result:
+        protocol = Protocol()
+        await self.rsgi.__rsgi__(Scope(method, path, query, headers), protocol)
+        assert len(protocol.answers) == 1
+        return protocol.answers[0]
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return self.edge.service.server.stats
+
+    def warm(self, headers: dict[str, str], query: str = "") -> bool:
+        """Whether the warm path would answer this request now (the capability header is
+        checked by `RSGIApp` before it asks)."""
+        if "x-ui-capabilities" in headers:
+            return False
+        page = HOME.removeprefix("/v1/layouts/")
+        return self.edge.warm(page, headers.get("authorization"), query.encode()) is not None
+
+
+def run(tmp_path: Path, body: Callable[[Harness], Awaitable[None]]) -> None:
+    async def main() -> None:
+        edge = make_app(tmp_path)
+        assert isinstance(edge, LayoutApp)
+        harness = Harness(edge)
+        await harness.rsgi.bridge.startup()
+        try:
+            await body(harness)
+        finally:
+            await harness.rsgi.bridge.shutdown()
+
+    asyncio.run(main())
+
+
+def _bearer(user: str, **kw: Any) -> dict[str, str]:
+    return {"authorization": f"Bearer {token(user, **kw)}"}
+
+
+def test_warm_answers_equal_asgi_for_every_variant(tmp_path: Path) -> None:
+    """Each request asked 3 times over RSGI (the first one cold, then warm) and once over
+    ASGI: the same status, headers and body each time, the warm path taken where expected."""
+
+    async def body(h: Harness) -> None:
+        user = _bearer("warm-user")
+        first = await h.asgi(user)
+        etag = dict(first[1])["etag"]
+        gz = await h.asgi({**user, "accept-encoding": "gzip"})
+        etag_gz = dict(gz[1])["etag"]
+        assert gz[0] == 200 and ("content-encoding", "gzip") in gz[1]
+        cases: list[tuple[dict[str, str], str, str, bool]] = [
+            (user, "", "GET", True),
+            ({}, "", "GET", True),  # anonymous
+            (user, "", "HEAD", True),
+            ({**user, "accept-encoding": "gzip"}, "", "GET", True),
+            ({**user, "accept-encoding": "br;q=1, gzip;q=0.5"}, "", "GET", True),
+            ({**user, "accept-encoding": "gzip;q=0, identity;q=0"}, "", "GET", True),  # 406
+            ({**user, "if-none-match": etag}, "", "GET", True),  # 304
+            ({**user, "if-none-match": f"W/{etag}"}, "", "GET", True),  # 304, weak
+            ({**user, "if-none-match": etag_gz}, "", "GET", True),  # 304, the other tag
+            ({**user, "if-none-match": "*"}, "", "HEAD", True),
+            ({**user, "if-none-match": '"other"'}, "", "GET", True),  # 200
+            (
+                {**user, "if-none-match": etag_gz, "accept-encoding": "gzip"},
+                "",
+                "GET",
+                True,
+            ),
+            (user, "device=tablet&dark=1&font_px=22", "GET", True),
+            (user, "dark=2", "GET", False),  # 400: never warm
+            (user, "caps=abc", "GET", False),  # a capability: the full path
+            ({**user, "x-ui-capabilities": "abc"}, "", "GET", False),
+            ({"authorization": "Bearer not-a-token"}, "", "GET", False),  # 401
+            ({"authorization": "bearer " + user["authorization"][7:]}, "", "GET", False),
+            ({"authorization": "Bearer  " + user["authorization"][7:]}, "", "GET", False),
+        ]
+        for headers, query, method, warm in cases:
+            expected = await h.asgi(headers, query, method)
+            for _ in range(3):
+                assert await h.rsgi_get(headers, query, method) == expected, (headers, query)
+            assert h.warm(headers, query) is warm, (headers, query)
+        statuses = {(await h.asgi(c[0], c[1], c[2]))[0] for c in cases}
+        assert {200, 304, 400, 401, 406} <= statuses, statuses
+
+    run(tmp_path, body)
+
+
+def test_warm_path_counts_as_the_full_path(tmp_path: Path) -> None:
+    """Hits, layouts served by version, 304s and the latency histogram move by one per warm
+    request, as they do over ASGI; /metrics shows them as before."""
+
+    async def body(h: Harness) -> None:
+        user = _bearer("counted")
+        etag = dict((await h.rsgi_get(user))[1])["etag"]
+        server = h.edge.service.server
+        hits, served = h.stats["hits"], sum(server.served.values())
+        observed = sum(h.edge.metrics.layout_latency.counts)
+        for _ in range(5):
+            assert (await h.rsgi_get(user))[0] == 200
+        assert (await h.rsgi_get({**user, "if-none-match": etag}))[0] == 304
+        assert h.stats["hits"] == hits + 6
+        assert sum(server.served.values()) == served + 6
+        assert sum(h.edge.metrics.layout_latency.counts) == observed + 6
+        assert h.edge.metrics.not_modified.count == 1
+        await h.asgi({**user, "if-none-match": etag})
+        assert h.stats["hits"] == hits + 7
+        text = generate_latest(h.edge.metrics.registry).decode()
+        assert "uiserver_not_modified_total 2.0" in text
+        assert "uiserver_not_modified_created " in text
+
+    run(tmp_path, body)
+
+
+def test_a_revoked_or_expired_cached_token_is_refused_on_the_warm_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def body(h: Harness) -> None:
+        user = _bearer("revoked-later")
+        assert (await h.rsgi_get(user))[0] == 200
+        assert h.warm(user)
+        revocations = h.edge.service.revocations
+        revocations._subjects["revoked-later"] = (time.time() + 5, time.time() + 3600)
+        assert not h.warm(user)
+        refused = await h.rsgi_get(user)
+        assert refused[0] == 401 and b"token_revoked" in refused[2]
+        assert refused == await h.asgi(user)
+        revocations._subjects.clear()
+        other = _bearer("expires-later")
+        assert (await h.rsgi_get(other))[0] == 200 and h.warm(other)
+        later = time.time() + 7200
+        monkeypatch.setattr(time, "time", lambda: later)
+        assert not h.warm(other)
+        expired = await h.rsgi_get(other)
+        assert expired[0] == 401 and b"token_expired" in expired[2]
+
+    run(tmp_path, body)
+
+
+def test_the_warm_path_steps_aside_when_the_memo_may_be_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new day, a profile changed, templates to reload, a memo entry evicted: the full
+    path answers (and records the launch again), never the old entry."""
+
+    async def body(h: Harness) -> None:
+        user = _bearer("stale")
+        before = await h.rsgi_get(user)
+        assert h.warm(user)
+        server = h.edge.service.server
+        renders = h.stats["misses"]
+        # a new day: memo entries of yesterday are not valid
+        day = serving_layouts.today() + 1
+        monkeypatch.setattr(serving_layouts, "today", lambda: day)
+        assert not h.warm(user)
+        assert (await h.rsgi_get(user))[2] == before[2]
+        assert h.warm(user)
+        # the profile changes (another object in the profile cache)
+        profiles = server._profile_cache
+        profiles["stale"] = copy.copy(profiles["stale"])
+        assert not h.warm(user)
+        assert (await h.rsgi_get(user))[0] == 200 and h.warm(user)
+        # templates to reload
+        server.pages.dirty.add("home")
+        assert not h.warm(user)
+        assert (await h.rsgi_get(user))[0] == 200 and h.warm(user)
+        # the memo entry gone
+        server._memo.clear()
+        assert not h.warm(user)
+        assert (await h.rsgi_get(user))[2] == before[2]
+        assert h.stats["misses"] == renders  # the body itself was cached all along
+
+    run(tmp_path, body)
+
+
+def test_requests_the_warm_path_never_takes(tmp_path: Path) -> None:
+    """Authorization sent but not text, too many header fields, fault injection on."""
+
+    async def body(h: Harness) -> None:
+        user = _bearer("aside")
+        await h.rsgi_get(user)
+        scope = Scope("GET", HOME, "", {})
+        scope.headers = _BinaryAuthorization()
+        protocol = Protocol()
+        await h.rsgi.__rsgi__(scope, protocol)
+        assert protocol.answers[0][0] == 401
+        h.rsgi.max_headers = 2
+        many = await h.rsgi_get({**user, "a": "1", "b": "2"})
+        assert many[0] == 431 and ("connection", "close") in many[1]
+        h.rsgi.max_headers = 100
+        h.rsgi.faulty = True
+        assert (await h.rsgi_get(user))[0] == 200  # the full path (no fault asked)
+
+    run(tmp_path, body)
+
+
+class _BinaryAuthorization(Headers):
+    """granian's headers when Authorization is not text: `get` says None, `in` says yes."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        return key == "authorization"
