@@ -263,7 +263,11 @@ class LayoutApp:
         parsed = self._contexts.get(query)
         # `query.find`, not `in`: bytes' `in` first tries the operand as an int and formats a
         # TypeError (~2,000 instructions, a tenth of a warm GET: loadtests/warm_path.py).
-        if parsed is None or isinstance(parsed, QueryError) or query.find(b"caps=") >= 0:
+        if (
+            parsed is None
+            or isinstance(parsed, QueryError)
+            or (query and query.find(b"caps=") >= 0)
+        ):
             return None
         return self._warm_entry(user_id, page, parsed[1])
 

@@ -8,6 +8,9 @@ app serves the same bytes 1.2x faster than a raw ASGI one on granian). So:
 - `GET`/`HEAD /v1/layouts/{page}` is answered here by `LayoutApp.answer`, the same code the
   ASGI entry point calls: the same bytes, headers, ETag/304 and JSON errors. The header-count
   limit (`http/limits.py`, `UISERVER_MAX_HEADERS` below granian's fixed 100) is checked first.
+  A warm request (a token verified before, a query parsed before, the request memo valid:
+  `LayoutApp.warm`) awaits nothing and is answered with the text headers made once for its
+  cached body (`LayoutApp.ready`); both paths answer from the same `Ready` objects.
 - Every other request goes to the ASGI app through `ASGIBridge`: an ASGI scope built from the
   RSGI one, `receive` reading the body as it streams, `send` answering in one call or
   streaming. The lifespan (store open and close) runs in `__rsgi_init__`/`__rsgi_del__`.
