@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import msgspec
 import pytest
@@ -147,344 +148,313 @@ def coupons_for_elderly(layout: Layout) -> Layout:
 
 # --------------------------------------------------------------------------- the cases
 
+Breakage = Callable[[Layout], Layout]
+
+
+def case(rule: str, source: str, breakage: Breakage, *refusals: str, variant: str = "") -> Any:
+    """A case of `CASES`: its id is the rule, or `rule-variant` for a second case of one."""
+    ident = f"{rule}-{variant}" if variant else rule
+    return pytest.param(rule, source, breakage, list(refusals), id=ident)
+
+
 # (rule, layout source, breakage, the refusals in order). The rule is a name of the tables in
 # engine/check.py, or one of the two gates before them (unknown_variant, unknown_component).
 CASES = [
     # gates: nothing to check the layout (or a component) against
-    pytest.param(
+    case(
         "unknown_variant",
         "standard",
         lambda lay: msgspec.structs.replace(lay, variant="nope"),
-        ["unknown variant 'nope' / mode 'standard'"],
-        id="unknown_variant",
+        "unknown variant 'nope' / mode 'standard'",
     ),
-    pytest.param(
+    case(
         "unknown_component",
         "standard",
         lambda lay: appended(lay, msgspec.structs.replace(component(lay, "summary"), id="ufo")),
-        ["ufo: not a component of the template"],
-        id="unknown_component",
+        "ufo: not a component of the template",
     ),
     # theme
-    pytest.param(
+    case(
         "contrast",
         "standard",
         lambda lay: with_palette(lay, on_primary=lay.theme.palette.primary),
-        ["contrast on_primary #C4320A on primary #C4320A is 1.00:1 < 4.5:1"],
-        id="contrast",
+        "contrast on_primary #C4320A on primary #C4320A is 1.00:1 < 4.5:1",
     ),
-    pytest.param(
+    case(
         "elderly_enhanced_palette",
         "elderly",
         lambda lay: with_theme(lay, high_contrast=False),
-        ["elderly: theme must use the enhanced-contrast palette"],
-        id="elderly_enhanced_palette",
+        "elderly: theme must use the enhanced-contrast palette",
     ),
-    pytest.param(
+    case(
         "elderly_body_font",
         "elderly",
         lambda lay: with_theme(lay, font_px=20.0),
-        ["elderly: theme font 20.0 < 24.0"],
-        id="elderly_body_font",
+        "elderly: theme font 20.0 < 24.0",
     ),
-    pytest.param(
+    case(
         "elderly_line_height",
         "elderly",
         lambda lay: with_theme(lay, line_height=1.2),
-        ["elderly: line height 1.2 < 1.3"],
-        id="elderly_line_height",
+        "elderly: line height 1.2 < 1.3",
     ),
-    pytest.param(
+    case(
         "elderly_paragraph_spacing",
         "elderly",
         lambda lay: with_theme(lay, paragraph_spacing=1.0),
-        ["elderly: paragraph spacing 1.0 < 1.3 x the line spacing (MIIT 1.2)"],
-        id="elderly_paragraph_spacing",
+        "elderly: paragraph spacing 1.0 < 1.3 x the line spacing (MIIT 1.2)",
     ),
     # 长辈版 2.0 (issue 24)
-    pytest.param(
+    case(
         "elderly_no_pressure",
         "elderly",
         lambda lay: with_props(lay, "summary", pay_countdown=True),
-        ["summary: puts the user under pressure (pay_countdown) in elderly mode (MIIT 5.x)"],
-        id="elderly_no_pressure",
+        "summary: puts the user under pressure (pay_countdown) in elderly mode (MIIT 5.x)",
     ),
-    pytest.param(
+    case(
         "elderly_paragraph",
         "elderly",
         lambda lay: with_component(lay, "summary", paragraph_px=40.0),
-        ["summary: paragraph spacing 40.0 < 46.8 px (MIIT 1.2)"],
-        id="elderly_paragraph",
+        "summary: paragraph spacing 40.0 < 46.8 px (MIIT 1.2)",
     ),
-    pytest.param(
+    case(
         "elderly_target_gap",
         "elderly",
         lambda lay: with_component(lay, "checkout", gap_px=4.0),
-        ["checkout: gap around the target 4.0 < 12.0 px"],
-        id="elderly_target_gap",
+        "checkout: gap around the target 4.0 < 12.0 px",
     ),
-    pytest.param(
+    case(
         "elderly_reflow",
         "elderly",
         lambda lay: with_props(lay, "add_ons", columns=5),
-        ["add_ons: 5 columns > 3 in elderly mode (WCAG 1.4.10)"],
-        id="elderly_reflow",
+        "add_ons: 5 columns > 3 in elderly mode (WCAG 1.4.10)",
     ),
-    pytest.param(
+    case(
         "elderly_reflow",
         "elderly",
         lambda lay: with_props(lay, "tab_bar", items=SIX_TABS),
-        ["tab_bar: 6 tabs > 4 in elderly mode (WCAG 1.4.10)"],
-        id="elderly_reflow-tabs",
+        "tab_bar: 6 tabs > 4 in elderly mode (WCAG 1.4.10)",
+        variant="tabs",
     ),
-    pytest.param(
+    case(
         "elderly_reflow",
         "elderly",
         lambda lay: with_props(lay, "tab_bar", items=SIX_TABS, visible=5),
-        ["tab_bar: 5 tabs > 4 in elderly mode (WCAG 1.4.10)"],
-        id="elderly_reflow-visible_tabs",
+        "tab_bar: 5 tabs > 4 in elderly mode (WCAG 1.4.10)",
+        variant="visible_tabs",
     ),
-    pytest.param(
+    case(
         "elderly_confirm",
         "elderly",
         lambda lay: with_props(lay, "checkout", confirm=None),
-        ["checkout: payment or destructive action without confirmation (WCAG 3.3.4)"],
-        id="elderly_confirm",
+        "checkout: payment or destructive action without confirmation (WCAG 3.3.4)",
     ),
-    pytest.param(
+    case(
         "elderly_speech",
         "elderly",
         lambda lay: with_component(lay, "summary", speech=None),
-        ["summary: no speech text for its label (WCAG 1.1.1, 4.1.2)"],
-        id="elderly_speech",
+        "summary: no speech text for its label (WCAG 1.1.1, 4.1.2)",
     ),
-    pytest.param(
+    case(
         "elderly_folded",
         "elderly",
         lambda lay: with_component(lay, "header", folded=True),
-        [
-            "header: navigation, help and voice entries are never folded",
-            "elderly: folded components without a More entry",
-        ],
-        id="elderly_folded",
+        "header: navigation, help and voice entries are never folded",
+        "elderly: folded components without a More entry",
     ),
-    pytest.param(
+    case(
         "elderly_help",
         "elderly",
         lambda lay: reporting(without(lay, "service"), 1),
-        ["elderly: help entry missing (WCAG 3.2.6)"],
-        id="elderly_help",
+        "elderly: help entry missing (WCAG 3.2.6)",
     ),
-    pytest.param(
+    case(
         "elderly_fewer_choices",
         "elderly",
         lambda lay: with_component(lay, "recently_viewed", folded=True),
-        ["elderly: folded components without a More entry"],
-        id="elderly_fewer_choices",
+        "elderly: folded components without a More entry",
     ),
-    pytest.param(
+    case(
         "elderly_needs_listed",
         "elderly",
         lambda lay: with_needs(lay, "elderly:confirm"),
-        ["elderly: needs not listed: elderly:confirm"],
-        id="elderly_needs_listed",
+        "elderly: needs not listed: elderly:confirm",
     ),
-    pytest.param(
+    case(
         "elderly_motion",
         "elderly",
         lambda lay: with_theme(lay, motion="full"),
-        ["elderly: motion must be reduced"],
-        id="elderly_motion",
+        "elderly: motion must be reduced",
     ),
     # components
-    pytest.param(
+    case(
         "served_once",
         "standard",
         lambda lay: appended(lay, component(lay, "summary")),
-        ["summary: appears twice"],
-        id="served_once",
+        "summary: appears twice",
     ),
-    pytest.param(
+    case(
         "same_name",
         "standard",
         lambda lay: with_component(lay, "summary", label="Total"),
-        ["summary: renamed (label, role and type never change)"],
-        id="same_name",
+        "summary: renamed (label, role and type never change)",
     ),
     # The compiled label and role of an interactive or image component are never empty (compile
     # falls back to the type's description), so emptying them also renames the component.
-    pytest.param(
+    case(
         "named",
         "standard",
         lambda lay: with_component(lay, "items", label="\u200b"),
-        [
-            "items: renamed (label, role and type never change)",
-            "items: interactive or image component without label or role",
-        ],
-        id="named-invisible_label",
+        "items: renamed (label, role and type never change)",
+        "items: interactive or image component without label or role",
+        variant="invisible_label",
     ),
-    pytest.param(
+    case(
         "named",
         "standard",
         lambda lay: with_component(lay, "items", role=""),
-        [
-            "items: renamed (label, role and type never change)",
-            "items: interactive or image component without label or role",
-        ],
-        id="named-no_role",
+        "items: renamed (label, role and type never change)",
+        "items: interactive or image component without label or role",
+        variant="no_role",
     ),
-    pytest.param(
+    case(
         "not_colour_only",
         "standard",
         lambda lay: with_props(lay, "continue_shopping", badge="#D93025"),
-        ["continue_shopping: badge is a state carried by colour alone (WCAG 1.4.1)"],
-        id="not_colour_only",
+        "continue_shopping: badge is a state carried by colour alone (WCAG 1.4.1)",
     ),
-    pytest.param(
+    case(
         "not_colour_only",
         "elderly",
         lambda lay: with_props(lay, "continue_shopping", badge={"colour": "#D93025", "text": " "}),
-        ["continue_shopping: badge is a state carried by colour alone (WCAG 1.4.1)"],
-        id="not_colour_only-blank_text",
+        "continue_shopping: badge is a state carried by colour alone (WCAG 1.4.1)",
+        variant="blank_text",
     ),
-    pytest.param(
+    case(
         "catalogue_font",
         "standard",
         lambda lay: with_component(lay, "summary", font_px=10.0),
-        ["summary: font 10.0 < catalogue minimum 14.0"],
-        id="catalogue_font",
+        "summary: font 10.0 < catalogue minimum 14.0",
     ),
-    pytest.param(
+    case(
         "touch_target",
         "standard",
         lambda lay: with_component(lay, "summary", min_target_px=20.0),
-        ["summary: touch target 20.0 below the minimum"],
-        id="touch_target-absolute_floor",
+        "summary: touch target 20.0 below the minimum",
+        variant="absolute_floor",
     ),
-    pytest.param(
+    case(
         "touch_target",
         "standard",
         lambda lay: with_component(lay, "service", min_target_px=40.0),
-        ["service: touch target 40.0 below the minimum"],
-        id="touch_target-interactive_floor",
+        "service: touch target 40.0 below the minimum",
+        variant="interactive_floor",
     ),
-    pytest.param(
+    case(
         "no_autoplay",
         "elderly",
         lambda lay: with_component(lay, "notice", props={"autoplay": True}),
-        ["notice: animated component auto-plays with motion reduced"],
-        id="no_autoplay",
+        "notice: animated component auto-plays with motion reduced",
     ),
-    pytest.param(
+    case(
         "no_autoplay",
         "standard",
         lambda lay: with_theme(lay, motion="none"),
-        ["notice: animated component auto-plays with motion none"],
-        id="no_autoplay-unset_without_motion",
+        "notice: animated component auto-plays with motion none",
+        variant="unset_without_motion",
     ),
-    pytest.param(
+    case(
         "pinned_flag",
         "standard",
         lambda lay: with_component(lay, "summary", pinned=True),
-        ["summary: pinned flag changed"],
-        id="pinned_flag",
+        "summary: pinned flag changed",
     ),
-    pytest.param(
+    case(
         "action_placement",
         "standard",
         lambda lay: reporting(with_component(lay, "summary", placement="bottom_left"), 1),
-        ["summary: only action buttons change placement"],
-        id="action_placement",
+        "summary: only action buttons change placement",
     ),
-    pytest.param(
+    case(
         "elderly_font",
         "elderly",
         lambda lay: with_component(lay, "summary", font_px=20.0),
-        ["summary: elderly font 20.0 < 24.0"],
-        id="elderly_font",
+        "summary: elderly font 20.0 < 24.0",
     ),
-    pytest.param(
+    case(
         "elderly_target",
         "elderly",
         lambda lay: with_component(lay, "payment", min_target_px=50.0),
-        ["payment: elderly target 50.0 too small"],
-        id="elderly_target-main",
+        "payment: elderly target 50.0 too small",
+        variant="main",
     ),
     # For other interactive components the elderly floor is the general one (44 px both).
-    pytest.param(
+    case(
         "elderly_target",
         "elderly",
         lambda lay: with_component(lay, "service", min_target_px=40.0),
-        ["service: touch target 40.0 below the minimum", "service: elderly target 40.0 too small"],
-        id="elderly_target-other",
+        "service: touch target 40.0 below the minimum",
+        "service: elderly target 40.0 too small",
+        variant="other",
     ),
-    pytest.param(
+    case(
         "elderly_no_ads",
         "elderly",
         coupons_for_elderly,
-        ["coupons: ads and promotions are not shown in elderly mode"],
-        id="elderly_no_ads",
+        "coupons: ads and promotions are not shown in elderly mode",
     ),
     # page
-    pytest.param(
+    case(
         "elderly_largest_step",
         "elderly",
         lambda lay: with_component(lay, "add_ons_title", font_px=28.0),
-        ["elderly: largest font 28.0 < 30.0"],
-        id="elderly_largest_step",
+        "elderly: largest font 28.0 < 30.0",
     ),
-    pytest.param(
+    case(
         "elderly_voice_nav",
         "elderly",
         lambda lay: reporting(without(lay, "voice_nav"), 1),
-        ["elderly: voice navigation entry missing"],
-        id="elderly_voice_nav",
+        "elderly: voice navigation entry missing",
     ),
     # cap
-    pytest.param(
+    case(
         "cap_formula",
         "standard",
         lambda lay: with_info(lay, cap=0.3),
-        ["cap 0.3 is not max_change x strength"],
-        id="cap_formula",
+        "cap 0.3 is not max_change x strength",
     ),
-    pytest.param(
+    case(
         "within_cap",
         "standard",
         lambda lay: with_info(
             swapped(lay, "delivery", "summary"), strength=0.0, cap=0.0, changed_ratio=0.0667
         ),
-        ["changed ratio 0.067 exceeds the cap 0.000"],
-        id="within_cap",
+        "changed ratio 0.067 exceeds the cap 0.000",
     ),
-    pytest.param(
+    case(
         "reported_ratio",
         "standard",
         lambda lay: with_info(lay, changed_ratio=0.25),
-        ["reported changed ratio 0.25 != measured 0.0"],
-        id="reported_ratio",
+        "reported changed ratio 0.25 != measured 0.0",
     ),
     # pinned
-    pytest.param(
+    case(
         "pinned_shown",
         "standard",
         lambda lay: reporting(without(lay, "header"), 1),
-        ["header: pinned component hidden"],
-        id="pinned_shown",
+        "header: pinned component hidden",
     ),
-    pytest.param(
+    case(
         "pinned_in_place",
         "standard",
         lambda lay: reporting(swapped(lay, "header", "notice"), 1),
-        ["header: pinned component moved"],
-        id="pinned_in_place",
+        "header: pinned component moved",
     ),
-    pytest.param(
+    case(
         "pinned_placement",
         "pinned_action",
         lambda lay: reporting(with_component(lay, "checkout", placement="bottom_left"), 1),
-        ["checkout: pinned component changed placement"],
-        id="pinned_placement",
+        "checkout: pinned component changed placement",
     ),
 ]
 
