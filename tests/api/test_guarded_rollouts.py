@@ -17,14 +17,15 @@ the same traffic again: 1,000 simulated users for the rollback; they are asserte
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers.app import ELDERLY, bearer, make_app
+from tests.helpers.app import ELDERLY, bearer, make_app, on_the_apps_loop
 from uiserver.engine.hashing import rollout_bucket
 from uiserver.publishing.rollouts.model import Event, encode_schedule, with_event
 from uiserver.publishing.rollouts.scheduler import APPLY_GRACE_S, RolloutAct
@@ -48,6 +49,23 @@ class Sim:
 
     def client(self, n: int) -> TestClient:
         return self.clients[n % len(self.clients)]
+
+    def on_replicas(
+        self,
+        plan: list[tuple[int, str, bool]],
+        request: Callable[[httpx.AsyncClient, str, bool], Awaitable[None]],
+    ) -> None:
+        """`request(http, user, flag)` for each (n, user, flag) of `plan` on replica
+        `client(n)`, in order, on that replica's own loop (`on_the_apps_loop`): each replica's
+        share in one go, one replica after the other."""
+        for index, client in enumerate(self.clients):
+            mine = [(user, flag) for n, user, flag in plan if n % len(self.clients) == index]
+
+            async def run(http: httpx.AsyncClient, mine: list[tuple[str, bool]] = mine) -> None:
+                for user, flag in mine:
+                    await request(http, user, flag)
+
+            on_the_apps_loop(client, run)
 
     def flush(self) -> None:
         for client in self.clients:
@@ -113,29 +131,39 @@ class Users:
         self.names = [f"{prefix}s{n}" for n in range(standard)]
         self.elderly = {f"{prefix}e{n}" for n in range(elderly)}
         self.names += sorted(self.elderly)
-        for n, user in enumerate(sorted(self.elderly)):
-            response = sim.client(n).put("/v1/me/settings", json=ELDERLY, headers=bearer(user))
-            assert response.status_code == 200, response.text
+        self.sim.on_replicas(
+            [(n, user, False) for n, user in enumerate(sorted(self.elderly))], Users._elderly
+        )
+
+    @staticmethod
+    async def _elderly(http: httpx.AsyncClient, user: str, _: bool) -> None:
+        response = await http.put("/v1/me/settings", json=ELDERLY, headers=bearer(user))
+        assert response.status_code == 200, response.text
 
     def visit(self, percent: int, rates: dict[tuple[str, str], float]) -> dict[str, int]:
         """Every user launches the page (on replicas in turn); a deterministic share of each
         (cohort, arm) converts: the first `rate` of each 20 users. Arms seen, by name."""
         seen = {"new": 0, "previous": 0}
+        plan: list[tuple[int, str, bool]] = []  # (replica, user, converts)
         for n, user in enumerate(self.names):
-            client = self.sim.client(n)
-            assert client.get(f"/v1/layouts/{PAGE}", headers=bearer(user)).status_code == 200
             arm = "new" if rollout_bucket(PAGE, user) < percent * 100 else "previous"
             seen[arm] += 1
             cohort = "elderly" if user in self.elderly else "standard"
-            if (seen[arm] % 20) < rates[cohort, arm] * 20:
-                event = {"page": PAGE, "component": "checkout", "kind": "convert"}
-                response = client.post(
-                    "/v1/me/events", json={"events": [event]}, headers=bearer(user)
-                )
-                assert response.status_code == 202, response.text
-                assert response.json()["stored"] == 1, response.text
+            plan.append((n, user, (seen[arm] % 20) < rates[cohort, arm] * 20))
+        self.sim.on_replicas(plan, Users._launch)
         self.sim.flush()
         return seen
+
+    @staticmethod
+    async def _launch(http: httpx.AsyncClient, user: str, converts: bool) -> None:
+        assert (await http.get(f"/v1/layouts/{PAGE}", headers=bearer(user))).status_code == 200
+        if converts:
+            event = {"page": PAGE, "component": "checkout", "kind": "convert"}
+            response = await http.post(
+                "/v1/me/events", json={"events": [event]}, headers=bearer(user)
+            )
+            assert response.status_code == 202, response.text
+            assert response.json()["stored"] == 1, response.text
 
 
 HEALTHY = {

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers.app import bearer, log_in, make_app
+from tests.helpers.app import bearer, log_in, make_app, on_the_apps_loop
 
 DESIGNER = bearer("ann", "designer")
 
@@ -40,10 +41,17 @@ def publish(client: TestClient, weights: dict[str, int], title: str | None = Non
 
 
 def launch_all(client: TestClient, prefix: str, users: int) -> None:
-    for n in range(users):
-        assert client.get("/v1/layouts/home", headers=bearer(f"{prefix}{n}")).status_code == 200
+    """`users` launches of `home`, on the app's own loop (`on_the_apps_loop`), then the
+    launch counters written."""
     service = client.app.service  # type: ignore[attr-defined]
-    client.portal.call(service.recorder.flush)  # type: ignore[union-attr]
+
+    async def launches(http: httpx.AsyncClient) -> None:
+        for n in range(users):
+            response = await http.get("/v1/layouts/home", headers=bearer(f"{prefix}{n}"))
+            assert response.status_code == 200
+        await service.recorder.flush()
+
+    on_the_apps_loop(client, launches)
 
 
 def readout(client: TestClient) -> dict[str, Any]:
