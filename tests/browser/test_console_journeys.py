@@ -141,6 +141,9 @@ def test_every_console_form_with_bad_input_answers_a_page(
         ("/designer/segments", {"segments": "{not json"}),
         ("/designer/segments", {"segments": deep}),
         ("/designer/segments", {}),
+        ("/designer/pages/cart/assessment/manual/captcha", {"result": "maybe"}),
+        ("/designer/pages/cart/assessment/manual/nope", {"result": "pass"}),
+        ("/designer/pages/nowhere/assessment/manual/captcha", {"result": "pass"}),
     ]
     for path, form in posts:
         response = page.request.post(
@@ -161,6 +164,14 @@ def test_every_console_form_with_bad_input_answers_a_page(
         "/designer/pages/cart/preview?width=99999999999999999999",
         "/designer/pages/cart/preview?compare=nobody&font_scale=1.2",
         "/designer/pages/cart/preview?events=" + "x" * 5000,
+        "/designer/audit?limit=abc",
+        "/designer/audit?since=tomorrow&until=yesterday",
+        "/designer/audit?before=not-a-cursor",
+        "/designer/audit?page=" + "x" * 3000,
+        "/designer/pages/nowhere/assessment",
+        "/designer/pages/cart/assessment?persona=nobody&theme=neon",
+        "/designer/pages/cart/assessment/phone?persona=nobody",
+        "/designer/pages/cart/assessment/phone?theme=neon",
     ]
     for path in gets:
         response = page.request.get(server.url + path, max_redirects=0)
