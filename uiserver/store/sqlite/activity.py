@@ -106,11 +106,7 @@ def _created_day(conn: sqlite3.Connection, user_id: str) -> int | None:
 
 
 def write(conn: sqlite3.Connection, user_id: str, activity: Activity, now: float) -> None:
-    conn.execute(
-        "INSERT INTO users (user_id, activity, created, updated) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (user_id) DO UPDATE SET activity = excluded.activity",
-        (user_id, encode_activity(activity).decode(), now, now),
-    )
+    conn.execute(_WRITE, (user_id, encode_activity(activity).decode(), now, now))
 
 
 def fold_events(
@@ -124,6 +120,35 @@ def fold_events(
     return before, after
 
 
+def read_many(conn: sqlite3.Connection, user_ids: Sequence[str]) -> dict[str, Activity]:
+    """The counters of many users, `erasure.READ_CHUNK` a statement: as `read`, and for a row
+    stored before counters existed, `first_seen` of the row's creation day."""
+    found: dict[str, tuple[str | None, float | None]] = {}
+    for chunk in erasure.chunks(user_ids):
+        for user_id, text, created in conn.execute(_READ_MANY, chunk):
+            found[user_id] = (text, created)
+    out: dict[str, Activity] = {}
+    for user_id in user_ids:
+        row = found.get(user_id)
+        if row is None:
+            out[user_id] = NEVER_SEEN
+        elif row[0] is None:  # stored before counters: known since the row was created
+            out[user_id] = first_seen(None if row[1] is None else day_of(row[1]))
+        else:
+            out[user_id] = decode_activity(row[0])
+    return out
+
+
+_READ_MANY = (
+    "SELECT user_id, activity, created FROM users "
+    f"WHERE user_id IN ({', '.join('?' * erasure.READ_CHUNK)})"
+)
+_WRITE = (
+    "INSERT INTO users (user_id, activity, created, updated) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (user_id) DO UPDATE SET activity = excluded.activity"
+)
+
+
 def record(
     conn: sqlite3.Connection,
     launches: Mapping[str, tuple[int, int, int]],
@@ -131,20 +156,23 @@ def record(
     now: float,
 ) -> list[str]:
     """Launches and exposures; returns the users whose counters changed. Users erased since
-    they were served (stale epoch) are skipped: nothing about them is written again."""
+    they were served (stale epoch) are skipped: nothing about them is written again.
 
-    def load(user_id: str) -> Activity | None:
-        current = read(conn, user_id)
-        if current is None:  # stored before counters: known since the row was created
-            current = first_seen(_created_day(conn, user_id))
-        return current
-
-    changed, tallies = fold_activity(
-        launches, exposures, lambda user_id: erasure.epoch(conn, user_id), load, now
+    The users' epochs and counters are read for the whole batch first (a few statements, not
+    three per user: a launch write was ~60 us a user), the new counters written with one
+    `executemany`; all inside the caller's write transaction, as before."""
+    users = list(dict.fromkeys([*launches, *(e.user_id for e in exposures if e.mark)]))
+    epochs = erasure.epochs(conn, users)
+    stored = read_many(conn, users)
+    changed, tallies = fold_activity(launches, exposures, epochs.__getitem__, stored.get, now)
+    conn.executemany(
+        _WRITE,
+        [
+            (user_id, encode_activity(new).decode(), now, now)
+            for user_id, new in changed.items()
+            if new is not None
+        ],
     )
-    for user_id, new in changed.items():
-        if new is not None:
-            write(conn, user_id, new, now)
     sketches: dict[tuple[str, str, int], list[str]] = {}
     off: dict[tuple[str, str], list[str]] = {}
     for e in exposures:

@@ -15,12 +15,15 @@ change log's rows naming the user are deleted and the erase notice names nobody;
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from uiserver.engine.hashing import erasure_bucket
 from uiserver.store._common import log
 from uiserver.store.base import ErasedMeanwhile
 
 USER_COLUMN = "user_id"
+K = TypeVar("K")
 
 SCHEMA = (
     # Erasure epochs by bucket of users: counts, names nobody.
@@ -36,6 +39,28 @@ def epoch(conn: sqlite3.Connection, user_id: str) -> int:
         "SELECT epoch FROM erasures WHERE bucket = ?", (erasure_bucket(user_id),)
     ).fetchone()
     return 0 if row is None else int(row[0])
+
+
+# Keys a batch read names per statement (`epochs`, `activity.read_many`): a chunk is padded to
+# this many with its first key, so the statement text is one and SQLite prepares it once.
+READ_CHUNK = 128
+_EPOCHS = f"SELECT bucket, epoch FROM erasures WHERE bucket IN ({', '.join('?' * READ_CHUNK)})"
+
+
+def chunks(keys: Sequence[K]) -> Iterator[list[K]]:
+    """`keys` in lists of exactly READ_CHUNK, the last padded with its own first key."""
+    for start in range(0, len(keys), READ_CHUNK):
+        chunk = list(keys[start : start + READ_CHUNK])
+        yield chunk + [chunk[0]] * (READ_CHUNK - len(chunk))
+
+
+def epochs(conn: sqlite3.Connection, user_ids: Iterable[str]) -> dict[str, int]:
+    """`epoch` of many users, READ_CHUNK buckets a statement."""
+    buckets = {user_id: erasure_bucket(user_id) for user_id in user_ids}
+    found: dict[int, int] = {}
+    for chunk in chunks(list(set(buckets.values()))):
+        found.update(conn.execute(_EPOCHS, chunk))
+    return {user_id: int(found.get(bucket, 0)) for user_id, bucket in buckets.items()}
 
 
 def check(conn: sqlite3.Connection, user_id: str, expected: int | None) -> None:
