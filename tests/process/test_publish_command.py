@@ -91,6 +91,23 @@ def test_missing_file_and_empty_message(tmp_path: Path, capsys: pytest.CaptureFi
     assert publish(tmp_path, ROOT / "layouts" / "cart.yaml", "  ") == 2
 
 
+def test_a_directory_without_templates_exits_2_and_stores_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    (wrong / "notes.txt").write_text("not a template", encoding="utf-8")
+    (wrong / ".hidden.yaml").write_text("page: cart", encoding="utf-8")
+    for directory in (empty, wrong):
+        assert publish(tmp_path, directory) == 2
+        err = capsys.readouterr().err
+        assert f"no template files (*.yaml, *.yml, *.json) in {directory}" in err
+        assert "0 file(s)" not in err
+    assert not (tmp_path / "data").exists()
+
+
 def test_a_console_publish_landing_after_the_decision_is_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,7 +3,8 @@ from a shell.
 
 A directory publishes each of its template files (`*.yaml`, `*.yml`, `*.json`); a file that
 cannot be read (over 1 MiB, a FIFO or device, a directory so named), fails lint or conflicts
-is reported and skipped, and the others are still published; the exit code is then 1. Sizes
+is reported and skipped, and the others are still published; the exit code is then 1. A
+directory without any template file (empty, or the wrong one) exits 2 and stores nothing. Sizes
 are checked before reading (`uiserver.files`), so `uiserver publish /dev/zero` is a refusal,
 not a MemoryError.
 
@@ -107,6 +108,13 @@ async def _publish(args: argparse.Namespace) -> int:
     policy = load_policy(getattr(args, "policy", None))
     catalog = _catalog(args.components, policy)
     files = document_files(path) if path.is_dir() else [path]
+    if not files:
+        # An empty or wrong directory would otherwise "succeed" with 0 files (as `assess`).
+        print(
+            f"uiserver publish: no template files (*.yaml, *.yml, *.json) in {path}",
+            file=sys.stderr,
+        )
+        return 2
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(args.store, data_dir)
@@ -127,7 +135,7 @@ async def _publish(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """0 every file published (or already live), 1 any refused or failed (the others of a
-    directory are still published), 2 empty message."""
+    directory are still published), 2 empty message or a directory without template files."""
     if not args.message.strip():
         print("uiserver publish: --message must say what changed", file=sys.stderr)
         return 2
