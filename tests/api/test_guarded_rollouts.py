@@ -748,3 +748,25 @@ def test_archiving_a_page_cancels_its_schedule(sim: Sim) -> None:
     sim.look()
     schedule = sim.rollout()["schedule"]
     assert schedule["status"] == "cancelled", schedule["events"]
+
+
+def test_the_manual_rollout_routes_stamp_the_schedulers_clock(sim: Sim) -> None:
+    """One clock: a rollout started, widened, narrowed by hand carries the scheduler's time
+    (`started`/`updated`), as its automatic steps do, so both agree (before, the routes stamped
+    the wall clock while the scheduler ran on its injected one)."""
+    body = {"template": new_version(sim, "Cart, by hand"), "message": "manual", "rollout": 10}
+    created = sim.client(0).post(f"{BASE}/publish", json=body, headers=DESIGNER)
+    assert created.status_code == 201, created.text
+    assert created.json()["rollout"]["started"] == START
+    assert created.json()["rollout"]["updated"] == START
+    sim.now += 300
+    widened = sim.client(1).post(f"{BASE}/rollout", json={"percent": 40}, headers=DESIGNER)
+    assert widened.status_code == 200, widened.text
+    rollout = widened.json()["rollout"]
+    assert (rollout["percent"], rollout["started"], rollout["updated"]) == (40, START, START + 300)
+    shown = sim.rollout()["rollout"]
+    assert (shown["started"], shown["updated"]) == (START, START + 300)
+    sim.now += 60
+    assert sim.client(0).post(f"{BASE}/abort", headers=DESIGNER).status_code == 200
+    versions = sim.client(0).get(f"{BASE}/history", headers=DESIGNER).json()["versions"]
+    assert versions[0]["created"] == START + 360  # the abort's history entry, at the same time

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from uiserver.catalog import Catalog, decode_document, template_to_json, template_version
@@ -63,8 +63,13 @@ class Publisher:
         policy: Policy,
         engine: Engine,
         pages: LivePages,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.templates = templates
+        # Unix seconds stamped on every write (a version's `published`, a rollout's `started`
+        # and `updated`): one clock with the rollout scheduler (`Scheduler.clock` is this one),
+        # so a test or a scheduler that sets it sees the same time on manual and timed acts.
+        self.clock = clock
         self.catalog = catalog
         self.policy = policy
         self.engine = engine
@@ -139,7 +144,7 @@ class Publisher:
         options: PublishOptions | None = None,
     ) -> PageState:
         applied = await self.templates.publish(
-            page, version, document, author, message, time.time(), options
+            page, version, document, author, message, self.clock(), options
         )
         await self._refresh(page)
         return applied
@@ -156,7 +161,7 @@ class Publisher:
     async def set_rollout(self, page: str, percent: int, author: str) -> PageState:
         """Widen or narrow the running rollout; the page after it. NoRollout when none runs,
         NeverPublished for a page without history."""
-        applied = await self.templates.set_rollout(page, percent, author, time.time())
+        applied = await self.templates.set_rollout(page, percent, author, self.clock())
         await self._refresh(page)
         return applied
 
@@ -166,14 +171,14 @@ class Publisher:
         """Promote or abort the running rollout (an abort's history entry says `message`, if
         given); the page after it. NoRollout when none runs, NeverPublished for a page
         without history."""
-        applied = await self.templates.end_rollout(page, outcome, author, time.time(), message)
+        applied = await self.templates.end_rollout(page, outcome, author, self.clock(), message)
         await self._refresh(page)
         return applied
 
     async def archive(self, page: str, author: str) -> PageState:
         """Take the page down (clients get 404); the page after it (`archived` set).
         NeverPublished when it was never published."""
-        applied = await self.templates.archive(page, author, time.time())
+        applied = await self.templates.archive(page, author, self.clock())
         await self._refresh(page)
         return applied
 
@@ -219,7 +224,7 @@ class Publisher:
                     template_to_json(template),
                     FILE_AUTHOR,
                     "from layouts/",
-                    time.time(),
+                    self.clock(),
                     PublishOptions(base=base, source=FILE_SOURCE),
                 )
             except StaleBase as exc:

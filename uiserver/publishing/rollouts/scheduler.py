@@ -24,7 +24,6 @@ import contextlib
 import logging
 import os
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -148,19 +147,31 @@ class Scheduler:
         publisher: Publisher,
         counts: ActivityStore,
         *,
-        clock: Clock = time.time,
+        clock: Clock | None = None,
         interval: float = 5.0,
         render: RenderSource | None = None,
     ) -> None:
         self.schedules = schedules
         self.publisher = publisher
         self.counts = counts
-        self.clock = clock
+        if clock is not None:
+            self.clock = clock
         self.interval = interval
         self.render = render
         self.observers: list[Observer] = []
         self.replica = f"{socket.gethostname()}:{os.getpid()}"
         self.failures = 0  # looks that failed with an unexpected error (a bug)
+
+    @property
+    def clock(self) -> Clock:
+        """Unix seconds now: the publisher's clock (`Publisher.clock`), so the times a manual
+        rollout route stamps (`rollout.started`/`updated`) and the scheduler's steps agree.
+        Setting it sets the publisher's."""
+        return self.publisher.clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self.publisher.clock = clock
 
     def _event(
         self,
