@@ -47,16 +47,24 @@ def competing_write(
     """Hook `app` (a `create_app` result: `app.service`) as the module docstring says."""
     templates = app.service.publisher.templates
     templates = getattr(templates, "inner", templates)  # under the audit log's wrapper
-    original = templates._write
     race = CompetingWrite(url, directory, act)
 
-    async def hooked(*args: Any, **kwargs: Any) -> Any:
-        result = await original(*args, **kwargs)
-        if race.fired == 0:
-            await race.run()
-        return result
+    def hook(store: Any) -> Any:
+        original = store._write
 
-    monkeypatch.setattr(templates, "_write", hooked)
+        async def hooked(*args: Any, **kwargs: Any) -> Any:
+            result = await original(*args, **kwargs)
+            if race.fired == 0:
+                await race.run()
+            return result
+
+        monkeypatch.setattr(store, "_write", hooked)
+        return store
+
+    hook(templates)
+    if hasattr(templates, "audited"):  # SQLite: the audit log writes through a bound copy
+        audited = templates.audited
+        monkeypatch.setattr(templates, "audited", lambda entry: hook(audited(entry)))
     return race
 
 

@@ -41,7 +41,6 @@ from uiserver.publishing.diff import Change, document_changes, structured_change
 from uiserver.store.base import (
     AtomicAuditTemplates,
     AuditEntry,
-    AuditHook,
     AuditQuery,
     DraftRecord,
     DraftStore,
@@ -138,81 +137,37 @@ class _Act:
         self.audit.appended(entry)
 
 
-class _AppendAfter:
-    """`AtomicAuditTemplates` over a store that cannot append in a write's transaction
-    (Redis): the entry is appended right after the write, `before` read just before it (a
-    write another replica makes in between is its own entry, and `before` may include it). A
-    failure between the two loses the entry (`AuditLog.record`), so does a process death."""
-
-    audits_in_transaction = False
-
-    def __init__(self, inner: TemplateStore, audit: AuditLog) -> None:
-        self.inner = inner
-        self.audit = audit
-
-    async def _around(
-        self, page: str, hook: AuditHook | None, write: Awaitable[PageState]
-    ) -> PageState:
-        before = (await self.inner.states(page)).get(page)
-        applied = await write
-        if isinstance(hook, _Act):
-            if before is not None:
-                await hook.prepare(before.head.document, applied.head.document)
-            made = hook.entry(before, applied)
-            if made is not None:
-                await self.audit.append(made)
-        return applied
-
-    async def publish(
-        self,
-        page: str,
-        version: str,
-        document: bytes,
-        author: str,
-        message: str,
-        now: float,
-        options: PublishOptions | None = None,
-        audit: AuditHook | None = None,
-    ) -> PageState:
-        write = self.inner.publish(page, version, document, author, message, now, options)
-        return await self._around(page, audit, write)
-
-    async def set_rollout(
-        self, page: str, percent: int, author: str, now: float, audit: AuditHook | None = None
-    ) -> PageState:
-        return await self._around(page, audit, self.inner.set_rollout(page, percent, author, now))
-
-    async def end_rollout(
-        self,
-        page: str,
-        outcome: Literal["promote", "abort"],
-        author: str,
-        now: float,
-        message: str = "",
-        audit: AuditHook | None = None,
-    ) -> PageState:
-        write = self.inner.end_rollout(page, outcome, author, now, message)
-        return await self._around(page, audit, write)
-
-    async def archive(
-        self, page: str, author: str, now: float, audit: AuditHook | None = None
-    ) -> PageState:
-        return await self._around(page, audit, self.inner.archive(page, author, now))
-
-
 class AuditedTemplates:
     """A `TemplateStore` that records each write it makes (reads pass through): in the
     write's own transaction when the store can (`AtomicAuditTemplates`: SQLite), else right
-    after it (`_AppendAfter`: Redis)."""
+    after it, `before` read just before it (Redis: a failure or a process death between the
+    two loses the entry, `AuditLog.record`)."""
 
     def __init__(self, inner: TemplateStore, audit: AuditLog) -> None:
         self.inner = inner
         self.audit = audit
-        self.writes: AtomicAuditTemplates = (
-            cast("AtomicAuditTemplates", inner)
-            if getattr(inner, "audits_in_transaction", False)
-            else _AppendAfter(inner, audit)
+        self.atomic: AtomicAuditTemplates | None = (
+            cast("AtomicAuditTemplates", inner) if hasattr(inner, "audited") else None
         )
+
+    async def _write(
+        self,
+        page: str,
+        hook: _Act,
+        write: Callable[[TemplateStore], Awaitable[PageState]],
+        before: PageState | None = None,
+    ) -> PageState:
+        if self.atomic is not None:
+            return await write(self.atomic.audited(hook))
+        if before is None:
+            before = (await self.inner.states(page)).get(page)
+        applied = await write(self.inner)
+        if before is not None:
+            await hook.prepare(before.head.document, applied.head.document)
+        made = hook.entry(before, applied)
+        if made is not None:
+            await self.audit.append(made)
+        return applied
 
     async def publish(
         self,
@@ -237,13 +192,18 @@ class AuditedTemplates:
         hook = _Act(self.audit, act, author, page, details)
         if before is not None:  # the usual diff, computed in a thread before the transaction
             await hook.prepare(before.head.document, document)
-        return await self.writes.publish(
-            page, version, document, author, message, now, options, audit=hook
+        return await self._write(
+            page,
+            hook,
+            lambda store: store.publish(page, version, document, author, message, now, options),
+            before,
         )
 
     async def set_rollout(self, page: str, percent: int, author: str, now: float) -> PageState:
         hook = _Act(self.audit, lambda _: "rollout.set", author, page)
-        return await self.writes.set_rollout(page, percent, author, now, audit=hook)
+        return await self._write(
+            page, hook, lambda store: store.set_rollout(page, percent, author, now)
+        )
 
     async def end_rollout(
         self,
@@ -254,11 +214,13 @@ class AuditedTemplates:
         message: str = "",
     ) -> PageState:
         hook = _Act(self.audit, lambda _: f"rollout.{outcome}", author, page, always=True)
-        return await self.writes.end_rollout(page, outcome, author, now, message, audit=hook)
+        return await self._write(
+            page, hook, lambda store: store.end_rollout(page, outcome, author, now, message)
+        )
 
     async def archive(self, page: str, author: str, now: float) -> PageState:
         hook = _Act(self.audit, lambda _: "template.archive", author, page, diff=False)
-        return await self.writes.archive(page, author, now, audit=hook)
+        return await self._write(page, hook, lambda store: store.archive(page, author, now))
 
     async def live(self) -> dict[str, TemplateRecord]:
         return await self.inner.live()

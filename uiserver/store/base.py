@@ -523,7 +523,7 @@ class TemplateStore(Protocol):
 
 class AuditHook(Protocol):
     """The audit entry of one template write, for a store that writes it in the write's own
-    transaction (`AtomicAuditTemplates`): `entry` is called inside that transaction with the
+    transaction (`AtomicAuditTemplates.audited`): `entry` is called inside that transaction with the
     page before and after the write (None: nothing to record; it may raise, which undoes the
     write), and `stored` after the commit with the entry as appended (its `id` set)."""
 
@@ -533,41 +533,13 @@ class AuditHook(Protocol):
 
 
 class AtomicAuditTemplates(Protocol):
-    """The writes of a `TemplateStore` that take `audit`: the entry it makes is appended to
-    the audit log in the same transaction as the write (both or neither) when
-    `audits_in_transaction` (the SQLite store; Redis is not: `audit.acts` appends after)."""
+    """A `TemplateStore` that can append an act's audit entry in the act's own transaction
+    (SQLite; Redis cannot: `audit.acts` appends right after the write)."""
 
-    audits_in_transaction: bool
-
-    async def publish(
-        self,
-        page: str,
-        version: str,
-        document: bytes,
-        author: str,
-        message: str,
-        now: float,
-        options: PublishOptions | None = None,
-        audit: AuditHook | None = None,
-    ) -> PageState: ...
-
-    async def set_rollout(
-        self, page: str, percent: int, author: str, now: float, audit: AuditHook | None = None
-    ) -> PageState: ...
-
-    async def end_rollout(
-        self,
-        page: str,
-        outcome: Literal["promote", "abort"],
-        author: str,
-        now: float,
-        message: str = "",
-        audit: AuditHook | None = None,
-    ) -> PageState: ...
-
-    async def archive(
-        self, page: str, author: str, now: float, audit: AuditHook | None = None
-    ) -> PageState: ...
+    def audited(self, hook: AuditHook) -> TemplateStore:
+        """This store with each write appending `hook`'s entry in the write's transaction
+        (both commit or neither does)."""
+        ...
 
 
 class ScheduleRow(msgspec.Struct, frozen=True):

@@ -3,8 +3,8 @@
 `templates` is append-only; the live version of a page is its highest seq. `rollouts` holds
 the running staged rollout of a page (at most one), `archived` the pages taken down. Writes are
 decided by `template_writes` and applied here by `apply`, inside the caller's transaction.
-A write given an `audit` hook appends its audit entry in the same transaction (both or
-neither: `store.base.AtomicAuditTemplates`).
+`audited(hook)` is the store whose writes append the hook's audit entry in the same
+transaction (both or neither: `store.base.AtomicAuditTemplates`).
 """
 
 from __future__ import annotations
@@ -170,10 +170,13 @@ def _record(row: tuple[Any, ...]) -> TemplateRecord:
 class SQLiteTemplates:
     """Template versions per page in the shared database; the newest entry is live."""
 
-    audits_in_transaction = True
-
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit: AuditHook | None = None) -> None:
         self._db = db
+        self._audit = audit
+
+    def audited(self, hook: AuditHook) -> SQLiteTemplates:
+        """This store, its writes appending `hook`'s entry in their own transaction."""
+        return SQLiteTemplates(self._db, hook)
 
     async def publish(
         self,
@@ -184,7 +187,6 @@ class SQLiteTemplates:
         message: str,
         now: float,
         options: PublishOptions | None = None,
-        audit: AuditHook | None = None,
     ) -> PageState:
         """Append `version` to the page's history and make it live (see `TemplateStore`).
 
@@ -211,17 +213,16 @@ class SQLiteTemplates:
                 history(conn, page) if needs_history(document, state) else (),
             )
 
-        return await self._write(page, now, plan, audit)
+        return await self._write(page, now, plan)
 
     async def _write(
         self,
         page: str,
         now: float,
         plan: Callable[[sqlite3.Connection, PageState | None], Writes],
-        audit: AuditHook | None = None,
     ) -> PageState:
-        """Read the page's state, plan, write, invalidate and append `audit`'s entry, in one
-        write transaction; the page as this transaction left it (never read again after the
+        """Read the page's state, plan, write, invalidate and append the audit hook's entry, in
+        one write transaction; the page as this transaction left it (never read again after the
         commit)."""
         changes = [Invalidation("template", page)]
         entry: AuditEntry | None = None
@@ -232,20 +233,18 @@ class SQLiteTemplates:
             if writes.changed:
                 apply(conn, page, writes)
                 self._db.changes.append(conn, changes, now)
-                made = None if audit is None else audit.entry(state, after)
+                made = None if self._audit is None else self._audit.entry(state, after)
                 if made is not None:
                     entry = insert_audit(conn, made)
         if writes.changed:
             self._db.listeners.emit(changes)
-        if entry is not None and audit is not None:
-            audit.stored(entry)
+        if entry is not None and self._audit is not None:
+            self._audit.stored(entry)
         return after
 
-    async def set_rollout(
-        self, page: str, percent: int, author: str, now: float, audit: AuditHook | None = None
-    ) -> PageState:
+    async def set_rollout(self, page: str, percent: int, author: str, now: float) -> PageState:
         return await self._write(
-            page, now, lambda conn, state: plan_percent(page, percent, now, state), audit
+            page, now, lambda conn, state: plan_percent(page, percent, now, state)
         )
 
     async def end_rollout(
@@ -255,20 +254,14 @@ class SQLiteTemplates:
         author: str,
         now: float,
         message: str = "",
-        audit: AuditHook | None = None,
     ) -> PageState:
         return await self._write(
-            page,
-            now,
-            lambda conn, state: plan_end(page, outcome, author, now, state, message),
-            audit,
+            page, now, lambda conn, state: plan_end(page, outcome, author, now, state, message)
         )
 
-    async def archive(
-        self, page: str, author: str, now: float, audit: AuditHook | None = None
-    ) -> PageState:
+    async def archive(self, page: str, author: str, now: float) -> PageState:
         return await self._write(
-            page, now, lambda conn, state: plan_archive(page, author, now, state), audit
+            page, now, lambda conn, state: plan_archive(page, author, now, state)
         )
 
     async def states(self, page: str | None = None) -> dict[str, PageState]:
