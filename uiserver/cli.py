@@ -112,8 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--server",
         choices=["uvicorn", "granian"],
-        default=os.environ.get("UISERVER_SERVER", "uvicorn"),
-        help="the HTTP server (default: uvicorn, or UISERVER_SERVER)",
+        default=os.environ.get("UISERVER_SERVER", "granian"),
+        help="the HTTP server (default: granian, on its RSGI interface: the faster for layout "
+        "GETs, docs/BENCHMARKS.md; or UISERVER_SERVER). uvicorn: the same app on ASGI",
     )
     _connection_options(serve)
     for option, variable, default, what in DURATION_OPTIONS:

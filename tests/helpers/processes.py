@@ -124,6 +124,15 @@ class ServeProcess:
                 self.process.wait()
         self.process = None
 
+    def serving_pids(self) -> set[int]:
+        """The processes that answer requests: `serve`'s own and its children (granian, the
+        default server, answers in worker processes; uvicorn with one worker in its own)."""
+        assert self.process is not None
+        pids = {self.process.pid}
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            pids |= {int(pid) for pid in (task / "children").read_text().split()}
+        return pids
+
     def tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

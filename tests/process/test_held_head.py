@@ -1,6 +1,7 @@
-"""uvicorn writes a response's head and body in two send(2) calls; `uvicorn_protocol.HeldHead`
-joins them: one write per response, counted by the kernel (`/proc/PID/io` `syscw`), and HEAD
-answers (no body write), 304s and pipelined requests still arrive whole and in order."""
+"""uvicorn (`--server uvicorn`) writes a response's head and body in two send(2) calls;
+`uvicorn_protocol.HeldHead` joins them: one write per response, counted by the kernel
+(`/proc/PID/io` `syscw`), and HEAD answers (no body write), 304s and pipelined requests still
+arrive whole and in order."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def write_calls(pid: int) -> int:
 
 
 def test_one_write_per_response_and_bodiless_answers_complete(tmp_path: Path) -> None:
-    server = ServeProcess(tmp_path / "one", "").start()
+    server = ServeProcess(tmp_path / "one", "", args=["--server", "uvicorn"]).start()
     server.wait_ready()
     try:
         assert server.process is not None

@@ -37,7 +37,7 @@ def ports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]
     """(ours, stock uvicorn's): both serve the same data directory (read here, never written:
     no generated request stores anything)."""
     directory = tmp_path_factory.mktemp("differential")
-    ours = ServeProcess(directory, "").start()
+    ours = ServeProcess(directory, "", args=["--server", "uvicorn"]).start()
     ours.wait_ready()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}

@@ -1,8 +1,8 @@
 """Pipelined requests whose answers have no body (HEAD, 304) on `uiserver serve` (uvicorn with
-`LimitedHttpToolsProtocol`): each request's answer arrives, in order. A HEAD answered while
-another request was already parsed behind it lost its answer: `HeldHead` held the head (a HEAD
-has no body write) and the protocol flushed the *last parsed* cycle's, not the completed one's
-(the GET behind it came back alone)."""
+`LimitedHttpToolsProtocol`, and granian, the default): each request's answer arrives, in
+order. On uvicorn, a HEAD answered while another request was already parsed behind it lost its
+answer: `HeldHead` held the head (a HEAD has no body write) and the protocol flushed the *last
+parsed* cycle's, not the completed one's (the GET behind it came back alone)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,14 @@ from tests.helpers.processes import ServeProcess
 from tests.helpers.rawhttp import connect, read_until_closed, split_answers
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    process = ServeProcess(tmp_path_factory.mktemp("pipelined"), "").start()
+@pytest.fixture(scope="module", params=["uvicorn", "granian"])
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServeProcess]:
+    """Both servers: uvicorn's own protocol (`HeldHead`) and granian (the default)."""
+    process = ServeProcess(
+        tmp_path_factory.mktemp("pipelined"), "", args=["--server", request.param]
+    ).start()
     process.wait_ready()
     try:
         yield process

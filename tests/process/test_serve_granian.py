@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.helpers.app import ROOT, SECRET, free_port, token, wait_http
+from tests.helpers.processes import ServeProcess
 
 pytestmark = pytest.mark.slow
 
@@ -113,3 +115,22 @@ def test_granian_believes_forwarded_proto_only_from_allowed_proxies(tmp_path: Pa
     with serve(tmp_path, "--server", "granian") as url:  # default: 127.0.0.1 only
         assert not secure_cookies(login_cookies(url, PROXY))
         assert secure_cookies(login_cookies(url, "127.0.0.1"))
+
+
+def test_a_serve_killed_outright_leaves_no_worker_serving(tmp_path: Path) -> None:
+    """`uiserver serve` (granian, the default) killed with SIGKILL: its worker, a child
+    process, is told to stop too (`die_with_server`) instead of serving on as an orphan."""
+    server = ServeProcess(tmp_path / "killed", "").start()
+    server.wait_ready()
+    assert server.process is not None
+    workers = server.serving_pids() - {server.process.pid}
+    assert workers, "granian answers in a worker process"
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait()
+    server.process = None
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, f"worker left serving:\n{server.tail()}"
+        time.sleep(0.1)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server.url}/healthz", timeout=2)

@@ -3,7 +3,8 @@
 Options travel to each worker through `UISERVER_*` variables, so `--workers N` processes all
 build the same app. No JWT secret configured: one is made in the data dir on first run.
 
-`--server uvicorn|granian` (`UISERVER_SERVER`, default uvicorn) picks the HTTP server. Both run
+`--server granian|uvicorn` (`UISERVER_SERVER`, default granian: its RSGI interface serves a
+warm layout GET with less CPU, docs/BENCHMARKS.md "Issue 26") picks the HTTP server. Both run
 the same factory with HTTP/1.1 only, uvloop, no access log and the lifespan on; SIGINT/SIGTERM
 stop both gracefully (in-flight requests finish, the lifespan's shutdown closes the store).
 Forwarded headers: both trust `X-Forwarded-Proto`/`-For` only from `UISERVER_FORWARDED_ALLOW_IPS`
@@ -26,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import ctypes
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, cast
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     del secret
     if getattr(args, "log_format", "text") == "text":
         print(console_banner(args.host, args.port, args.data_dir), file=sys.stderr)
-    server = getattr(args, "server", "uvicorn")
+    server = getattr(args, "server", "granian")
     if server == "granian":
         _run_granian(args, limits)
     elif server == "uvicorn":
@@ -185,6 +188,25 @@ def _run_uvicorn(args: argparse.Namespace, forwarded: str | None, limits: Connec
     )
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+SERVER_PID = "UISERVER_SERVER_PID"  # the pid of `serve`'s own process, for granian's workers
+
+
+def die_with_server() -> None:
+    """In a granian worker (a child process of `serve`): be sent SIGTERM, and so stop
+    gracefully, when `serve`'s process dies, even by SIGKILL or the OOM killer (Linux
+    `prctl(PR_SET_PDEATHSIG)`); exit at once if it is already gone. Without this, a `serve`
+    killed outright left its worker serving on the port, an orphan nobody stops (a replica
+    "killed" with kill -9 went on answering and taking scheduled steps). Elsewhere, a no-op."""
+    parent = os.environ.get(SERVER_PID)
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != int(parent):  # died between spawning this worker and here
+        os._exit(1)
+
+
 def _run_granian(args: argparse.Namespace, limits: ConnectionLimits) -> None:
     from granian.constants import HTTPModes, Interfaces, Loops
     from granian.http import HTTP1Settings
@@ -192,6 +214,7 @@ def _run_granian(args: argparse.Namespace, limits: ConnectionLimits) -> None:
     from granian.server import Server
 
     level = GRANIAN_LEVELS.get(args.log_level.lower(), args.log_level.lower())
+    os.environ[SERVER_PID] = str(os.getpid())  # workers inherit it: `die_with_server`
     Server(
         GRANIAN_FACTORY,
         address=args.host,
@@ -226,6 +249,8 @@ def granian_rsgi_app() -> RSGIApp:
     answered natively, everything else through `granian_app`'s ASGI stack (`http/rsgi.py`)."""
     from uiserver.http.app import app_from_env
     from uiserver.http.layouts import LayoutApp
+
+    die_with_server()
 
     edge = app_from_env()
     # JSON logs (`--log-format json`) and tracing wrap the edge in ASGI middleware: then every
