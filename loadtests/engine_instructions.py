@@ -1,7 +1,7 @@
 """Driver for counting the engine cold path's instructions under callgrind (load-independent).
 
 Plans, renders and encodes `--n` random launches of `bench_engine.py`'s traffic on the largest
-page after a warm-up of 50; the instructions of one cold path are (Ir at --n N minus Ir at
+page after a warm-up of `--warmup` (50; a long-running server's memos are warmer: try 1000); the instructions of one cold path are (Ir at --n N minus Ir at
 --n 0) / N:
 
     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.300 \
@@ -9,6 +9,12 @@ page after a warm-up of 50; the instructions of one cold path are (Ir at --n N m
     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.0 \
         python loadtests/engine_instructions.py --n 0
     callgrind_annotate /tmp/cg.300 | head -60
+
+`--only CLASS` runs only the measured launches of one class (`bench_engine.launch_class`:
+anonymous, standard, standard-remembered, elderly, elderly-remembered; `none`: no measured
+launch) and prints how many ran; the same inputs are drawn and classified whatever the options,
+so one launch of that class costs (Ir at --n N --only CLASS minus Ir at --n N --only none) /
+that count.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loadtests.bench_engine import random_inputs  # noqa: E402
+from loadtests.bench_engine import CLASSES, launch_class, random_inputs  # noqa: E402
 from uiserver.catalog import load_catalog, load_templates, template_version  # noqa: E402
 from uiserver.engine import Engine, encode_layout  # noqa: E402
 from uiserver.policy import load_policy  # noqa: E402
@@ -31,17 +37,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="measured launches (default 300)")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--only", choices=(*CLASSES, "none"), default=None, help="one launch class")
+    parser.add_argument("--page", default=None, help="page (default: the largest shipped one)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=50,
+        help="launches before the measured ones (default 50; the engine's memos fill with them)",
+    )
     args = parser.parse_args(argv)
     templates = load_templates(ROOT / "layouts")
-    page = max(templates, key=lambda p: len(templates[p].components))
+    page = args.page or max(templates, key=lambda p: len(templates[p].components))
     template = templates[page]
     engine = Engine(load_catalog(ROOT / "components"), load_policy())
     compiled = engine.compile(template, template_version(template))
     rng = random.Random(args.seed)
     # The same inputs are drawn whatever --n, so that their cost cancels in the difference.
-    inputs = [random_inputs(rng, template, i) for i in range(50 + max(args.n, 300))]
-    for day, (profile, context) in enumerate(inputs[: 50 + args.n]):
+    warm = args.warmup
+    inputs = [random_inputs(rng, template, i) for i in range(warm + max(args.n, 300))]
+    classes = [launch_class(page, p, c, engine.policy) for p, c in inputs]
+    ran = 0
+    for day, (profile, context) in enumerate(inputs[: warm + args.n]):
+        if day >= warm and args.only is not None and classes[day] != args.only:
+            continue
+        ran += day >= warm
         encode_layout(engine.render(compiled, engine.plan(compiled, profile, context, day=day)))
+    print(f"{ran} measured launches" + (f" of class {args.only}" if args.only else ""))
     return 0
 
 
