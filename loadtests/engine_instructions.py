@@ -1,8 +1,8 @@
 """Driver for counting the engine cold path's instructions under callgrind (load-independent).
 
 Plans, renders and encodes `--n` random launches of `bench_engine.py`'s traffic on the largest
-page after a warm-up of `--warmup` (50; a long-running server's memos are warmer: try 1000); the instructions of one cold path are (Ir at --n N minus Ir at
---n 0) / N:
+page after a warm-up of `--warmup` launches (50; a long-running server's memos are warmer); the
+instructions of one cold path are (Ir at --n N minus Ir at --n 0) / N:
 
     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.300 \
         python loadtests/engine_instructions.py --n 300

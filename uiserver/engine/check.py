@@ -13,6 +13,13 @@ component in one loop and yields (layout position, refusal); the refusals are pu
 layout order, each component's in table order. One loop per rule, not one call per component
 and rule: the check runs on every cold render (DESIGN section 7 budget).
 
+A component rule other than those comparing components (`ACROSS_COMPONENTS`) is a verdict on
+one component in one context (mode, theme motion and line height, policy), so in elderly mode
+the verdicts are remembered by the component's encoded bytes (`_memo`, bounded, on the compiled
+template): a component served before in the same context is not checked again, anything else
+(a changed field, a component mutated in place, another context) is. `check_layout(...,
+memo=False)` checks every component afresh; tests compare both on random broken layouts.
+
 Independent of what it checks, as before the tables: nothing here is shared with the code of
 `render` / `rules` that applies a rule. The check re-derives each rule from the catalogue view of
 the template (`compiled.views`) and the policy; it reads the palette pairs of `theme` (the lint
@@ -26,6 +33,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
+from typing import NamedTuple
+
+import msgspec
 
 from uiserver.engine.cap import change_count
 from uiserver.engine.colour_cues import colour_only
@@ -320,6 +330,39 @@ def stays_on_page(c: ResolvedComponent) -> bool:
     )
 
 
+class ViewFacts(NamedTuple):
+    """What the page rules read of a (variant, mode) view that no layout changes."""
+
+    entry_units: tuple[bool, ...]  # by unit: an entry (an interactive member, none that stays)
+    base_help: bool  # the base shows a help entry
+
+
+# id(view) -> (view, its facts): views live as long as their template version (a few dozen).
+_VIEW_FACTS: dict[int, tuple[VariantBase, ViewFacts]] = {}
+_VIEW_FACTS_MAX = 256
+
+
+def _view_facts(view: VariantBase) -> ViewFacts:
+    """`ViewFacts` of `view`, derived once per view object (the entry holds the view, so its id
+    is not reused while the entry lives)."""
+    known = _VIEW_FACTS.get(id(view))
+    if known is not None and known[0] is view:
+        return known[1]
+    comps = view.comps
+    facts = ViewFacts(
+        entry_units=tuple(
+            not any(stays_on_page(comps[m]) for m in members)
+            and any(comps[m].interactive for m in members)
+            for members in view.units
+        ),
+        base_help=any(c.help for c in comps if view.base_pos[c.idx] >= 0),
+    )
+    if len(_VIEW_FACTS) >= _VIEW_FACTS_MAX:
+        _VIEW_FACTS.clear()
+    _VIEW_FACTS[id(view)] = (view, facts)
+    return facts
+
+
 def elderly_folded(f: LayoutFacts) -> Iterator[tuple[int, str]]:
     """Elderly mode never folds navigation, pinned or placed components, the help or the
     voice entry behind More (WCAG 3.2.3, 3.2.6)."""
@@ -372,10 +415,7 @@ def elderly_voice_nav(f: LayoutFacts) -> Iterator[str]:
 
 def elderly_help(f: LayoutFacts) -> Iterator[str]:
     """Elderly mode shows the template's one-tap help entry (WCAG 3.2.6 consistent help)."""
-    view = f.view
-    if any(c.help for c in view.comps if view.base_pos[c.idx] >= 0) and not any(
-        c.help for _, _, c in f.placed
-    ):
+    if _view_facts(f.view).base_help and not any(c.help for _, _, c in f.placed):
         yield "elderly: help entry missing (WCAG 3.2.6)"
 
 
@@ -388,15 +428,12 @@ def elderly_fewer_choices(f: LayoutFacts) -> Iterator[str]:
         yield "elderly: folded components without a More entry"
     if f.layout.page not in f.policy.elderly_fold_pages:
         return
-    view = f.view
+    unit_of, entry = f.view.unit_of, _view_facts(f.view).entry_units
     units: set[int] = set()
     recent: set[int] = set()
     for _, lc, c in f.placed:
-        u = view.unit_of[c.idx]
-        if u < 0 or lc.folded:
-            continue
-        members = [view.comps[m] for m in view.units[u]]
-        if any(stays_on_page(m) for m in members) or not any(m.interactive for m in members):
+        u = unit_of[c.idx]
+        if u < 0 or lc.folded or not entry[u]:
             continue
         units.add(u)
         if "elderly:recent" in lc.reasons:
@@ -413,10 +450,10 @@ def elderly_needs_listed(f: LayoutFacts) -> Iterator[str]:
     if info is None:
         yield "elderly: the layout's elderly block is missing"
         return
-    applied = {r for r in f.layout.reasons if r.startswith("elderly:")}
+    reasons = set(f.layout.reasons)
     for _, lc, _ in f.placed:
-        applied.update(r for r in lc.reasons if r.startswith("elderly:"))
-    missing = applied - set(info.needs)
+        reasons.update(lc.reasons)
+    missing = {r for r in reasons if r.startswith("elderly:")}.difference(info.needs)
     if missing:
         yield "elderly: needs not listed: " + ", ".join(sorted(missing))
 
@@ -496,9 +533,105 @@ def _run(rules: tuple[tuple[str, LayoutRule], ...], f: LayoutFacts, problems: li
         problems.extend(rule(f))
 
 
-def _check_components(f: LayoutFacts, index: Mapping[str, int], problems: list[str]) -> None:
+# Component rules that compare components with each other: run over the whole layout on every
+# check. Every other component rule is a verdict on one component (`_verdicts`).
+ACROSS_COMPONENTS = frozenset({"served_once"})
+_STANDARD_TABLE = COMPONENT_RULES
+_ELDERLY_TABLE = COMPONENT_RULES + ELDERLY_COMPONENT_RULES
+_ACROSS = {
+    table: tuple(rule for name, rule in table if name in ACROSS_COMPONENTS)
+    for table in (_STANDARD_TABLE, _ELDERLY_TABLE)
+}
+_EACH = {
+    table: tuple(rule for name, rule in table if name not in ACROSS_COMPONENTS)
+    for table in (_STANDARD_TABLE, _ELDERLY_TABLE)
+}
+# Bounds of the verdict memo (`CompiledTemplate.checked`): check contexts per template version
+# (variant x mode x motion x line height x policy: a few dozen), then components per context
+# (the distinct renderings of a page's components: a few thousand). Full: emptied, refilled.
+MEMO_CONTEXTS = 64
+MEMO_COMPONENTS = 8192
+_COMPONENT_BYTES = msgspec.msgpack.Encoder()
+
+# A component's problems from the per-component rules, in table order (empty: none).
+Verdict = tuple[str, ...]
+
+
+def _memo(f: LayoutFacts, compiled: CompiledTemplate) -> dict[bytes, Verdict]:
+    """The verdicts already reached in this check context. A per-component rule reads only the
+    component as served (all of it is in the key: its encoded bytes), the component as the view
+    defines it (fixed by the layout's variant and mode within `compiled`), the policy, and the
+    theme's motion and line height: the context. A rule that reads more must add it here."""
+    theme = f.layout.theme
+    context = (f.layout.variant, f.layout.mode, theme.motion, theme.line_height, f.policy)
+    memos = compiled.checked
+    memo = memos.get(context)
+    if memo is None:
+        if len(memos) >= MEMO_CONTEXTS:
+            memos.clear()
+        memo = memos[context] = {}
+    return memo
+
+
+def _verdicts(
+    f: LayoutFacts, each: tuple[ComponentRule, ...], memo: dict[bytes, Verdict] | None
+) -> Iterator[tuple[int, str]]:
+    """(layout position, problem) from the per-component rules. With a memo, a component whose
+    bytes were checked in this context before gets the verdict it had; the others are checked
+    together, one loop per rule, and their verdicts remembered."""
+    if memo is None:
+        for rule in each:
+            yield from rule(f)
+        return
+    misses: list[Placed] = []
+    keys: list[bytes] = []
+    encode = _COMPONENT_BYTES.encode
+    get = memo.get
+    for entry in f.placed:
+        key = encode(entry[1])
+        verdict = get(key)
+        if verdict is None:
+            misses.append(entry)
+            keys.append(key)
+        elif verdict:
+            k = entry[0]
+            for problem in verdict:
+                yield k, problem
+    if misses:
+        yield from _remember(f, each, misses, keys, memo)
+
+
+def _remember(
+    f: LayoutFacts,
+    each: tuple[ComponentRule, ...],
+    misses: list[Placed],
+    keys: list[bytes],
+    memo: dict[bytes, Verdict],
+) -> Iterator[tuple[int, str]]:
+    """Check the components `misses` (their bytes `keys`) together, one loop per rule; remember
+    each one's verdict in `memo` and yield (layout position, problem)."""
+    sub = LayoutFacts(f.layout, f.view, f.policy, f.elderly, placed=misses)
+    found: dict[int, list[str]] = {k: [] for k, _, _ in misses}
+    for rule in each:
+        for k, problem in rule(sub):
+            found[k].append(problem)
+    if len(memo) + len(misses) > MEMO_COMPONENTS:
+        memo.clear()
+    for (k, _, _), key in zip(misses, keys, strict=True):
+        verdict = memo[key] = tuple(found[k])
+        for problem in verdict:
+            yield k, problem
+
+
+def _check_components(
+    f: LayoutFacts,
+    index: Mapping[str, int],
+    problems: list[str],
+    memo: dict[bytes, Verdict] | None = None,
+) -> None:
     """Walk the components once (an id the template lacks has nothing to be checked against),
-    record what the later rules read, then run the component rules."""
+    record what the later rules read, then run the component rules (the per-component ones
+    through `memo` when given)."""
     comps, placed, ids, placements = f.view.comps, f.placed, f.ids, f.placements
     found: list[tuple[int, str]] = []
     largest = 0.0
@@ -517,8 +650,12 @@ def _check_components(f: LayoutFacts, index: Mapping[str, int], problems: list[s
         if c.type in ELDERLY_SHOW_TYPES:
             f.voice_nav = True
     f.largest = largest
-    for _name, rule in COMPONENT_RULES + ELDERLY_COMPONENT_RULES if f.elderly else COMPONENT_RULES:
+    table = _ELDERLY_TABLE if f.elderly else _STANDARD_TABLE
+    for rule in _ACROSS[table]:
         found.extend(rule(f))
+    # A component's own problems come after the cross-component ones at its position: the
+    # sort below is stable, so each component's problems stay in table order (served_once first).
+    found.extend(_verdicts(f, _EACH[table], memo))
     if found:
         found.sort(key=itemgetter(0))  # stable: layout order, then table order
         problems.extend(problem for _, problem in found)
@@ -549,8 +686,12 @@ def _check_pinned(f: LayoutFacts, problems: list[str]) -> None:
                 break
 
 
-def check_layout(layout: Layout, compiled: CompiledTemplate, policy: Policy) -> list[str]:
-    """Every rule of DESIGN section 4 the layout breaks, as readable problems."""
+def check_layout(
+    layout: Layout, compiled: CompiledTemplate, policy: Policy, *, memo: bool = True
+) -> list[str]:
+    """Every rule of DESIGN section 4 the layout breaks, as readable problems. `memo`: reuse
+    the per-component verdicts reached before for a component with the same bytes in the same
+    context (`_memo`); False checks every component afresh (same problems, the reference)."""
     view = compiled.views.get((layout.variant, layout.mode))
     if view is None:
         return [f"unknown variant {layout.variant!r} / mode {layout.mode!r}"]
@@ -558,7 +699,10 @@ def check_layout(layout: Layout, compiled: CompiledTemplate, policy: Policy) -> 
     f = LayoutFacts(layout, view, policy, elderly)
     problems: list[str] = []
     _run(THEME_RULES + ELDERLY_THEME_RULES if elderly else THEME_RULES, f, problems)
-    _check_components(f, compiled.index, problems)
+    # The memo pays in elderly mode (18 per-component rules, most components touched by the
+    # plan); the 8 standard ones cost less than a component's key (issue 26, BENCHMARKS.md).
+    verdicts = _memo(f, compiled) if memo and elderly else None
+    _check_components(f, compiled.index, problems, verdicts)
     if elderly:
         _run(ELDERLY_PAGE_RULES, f, problems)
     f.ratio = _measure_ratio(f)

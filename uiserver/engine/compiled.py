@@ -34,6 +34,12 @@ MODES: tuple[Mode, ...] = ("standard", "elderly")
 # (variant, mode, font scale, the scale's reasons): one row of static component renderings.
 StaticKey = tuple[str | None, Mode, float, tuple[str, ...]]
 STATIC_ROWS = 512
+# Touched components as rendered (`render._component`), by launch shape (variant, mode, font
+# scale and its reasons, reflow limits, speech: at most RENDERED_LAUNCHES, a few dozen in
+# practice), then by what else their rendering depends on (at most RENDERED_MAX per shape: a
+# page has a few hundred distinct ones). Full, a level is emptied and refilled.
+RENDERED_LAUNCHES = 256
+RENDERED_MAX = 4096
 
 
 class CompileError(ValueError):
@@ -45,6 +51,7 @@ class CompiledTemplate:
 
     __slots__ = (
         "allocation",
+        "checked",
         "colour_drops",
         "experiment",
         "flagged",
@@ -53,6 +60,7 @@ class CompiledTemplate:
         "index",
         "page",
         "palettes",
+        "rendered",
         "statics",
         "template",
         "variant_weights",
@@ -91,9 +99,15 @@ class CompiledTemplate:
         # few dozen in practice) and handed out shared instead of building 45 Structs per call,
         # so a rendered Layout's components must never be mutated (nothing in uiserver does).
         self.statics: dict[StaticKey, tuple[LayoutComponent, ...]] = {}
+        # Touched components as rendered (`render`), shared like `statics` (never mutated).
+        self.rendered: dict[tuple[Any, ...], dict[tuple[Any, ...], LayoutComponent]] = {}
         # Per variant: the component indices each prop rule's catalogue flag selects (filled
         # on first use by `render`, which knows the rules).
         self.flagged: dict[str | None, dict[str, frozenset[int]]] = {}
+        # The final check's memo of component verdicts (`check`: keyed by the check context,
+        # then by a component's encoded bytes; bounded there). Owned by `check`, shared by
+        # `allocated` twins (same views), not by `forced` ones (other views).
+        self.checked: dict[Any, dict[bytes, Any]] = {}
 
     def forced(self, variant: str) -> CompiledTemplate:
         """This template with `variant`'s views, palettes and colour drops standing in for the
@@ -124,7 +138,9 @@ class CompiledTemplate:
             self.template, self.version, self.views, self.palettes, self.colour_drops, allocation
         )
         twin.statics = self.statics
+        twin.rendered = self.rendered
         twin.flagged = self.flagged
+        twin.checked = self.checked
         return twin
 
 

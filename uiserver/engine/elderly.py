@@ -21,8 +21,9 @@ the layout's `elderly.needs`. Every number is the policy's; its source is in the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from itertools import chain
 from typing import Any, Protocol
 
 from uiserver.engine.affinity import WEIGHTS, decay_factor
@@ -149,21 +150,26 @@ def _recent_floor(policy: Policy) -> float:
     return WEIGHTS["click"] * decay_factor(policy.elderly_recent_days * DAY_S)
 
 
-def _entries(
-    comps: Sequence[ResolvedComponent],
-    seq: Sequence[int],
-    units: Sequence[tuple[int, ...]],
-    unit_of: Sequence[int],
-) -> list[int]:
-    """The units in `seq` order that count as entries: an interactive member and no member
-    that must stay on the page."""
+def entry_units(
+    comps: Sequence[ResolvedComponent], units: Sequence[tuple[int, ...]]
+) -> tuple[bool, ...]:
+    """By unit: does it count as an entry (an interactive member, and no member that must stay
+    on the page)? Fixed per (variant, mode): `variant_base` keeps it."""
+    return tuple(
+        not any(never_folded(comps[m]) for m in members)
+        and any(comps[m].interactive for m in members)
+        for members in units
+    )
+
+
+def entries_in(seq: Sequence[int], unit_of: Sequence[int], is_entry: Sequence[bool]) -> list[int]:
+    """The entry units (`entry_units`) in `seq` order, each once."""
     entries: list[int] = []
+    seen: set[int] = set()
     for i in seq:
         u = unit_of[i]
-        if u < 0 or u in entries:
-            continue
-        members = [comps[m] for m in units[u]]
-        if not any(never_folded(c) for c in members) and any(c.interactive for c in members):
+        if u >= 0 and is_entry[u] and u not in seen:
+            seen.add(u)
             entries.append(u)
     return entries
 
@@ -171,10 +177,11 @@ def _entries(
 def fold(
     comps: Sequence[ResolvedComponent],
     order: Sequence[int],
-    seq: Sequence[int],
+    seq_entries: Sequence[int],
     units: Sequence[tuple[int, ...]],
     unit_of: Sequence[int],
     unit_key: Sequence[str],
+    is_entry: Sequence[bool],
     profile: Profile,
     day: int,
     policy: Policy,
@@ -182,46 +189,47 @@ def fold(
     """(component index, reason) for the fewer-choices rule: folded ones get `elderly:more`,
     kept ones `elderly:recent` or (from evidence) `elderly:most_used`.
 
-    Entries are ranked among those the layout `order` shows, then the rest of the mode's `seq`
-    (so the base layout, which may show others, folds them too): the recent ones stay whatever
-    the limit, then the best ranked fill it up to `elderly_max_entries`."""
-    entries = _entries(comps, order, units, unit_of)
-    unshown = [u for u in _entries(comps, seq, units, unit_of) if u not in entries]
+    Entries are ranked among those the layout `order` shows, then the rest of the mode's
+    (`seq_entries`: the entries of the mode's order, so the base layout, which may show others,
+    folds them too): the recent ones stay whatever the limit, then the best ranked fill it up
+    to `elderly_max_entries`."""
+    entries = entries_in(order, unit_of, is_entry)
+    shown = set(entries)
+    unshown = [u for u in seq_entries if u not in shown]
     limit = policy.elderly_max_entries
     if len(entries) + len(unshown) <= limit:
         return ()
     age = day * DAY_S - profile.evidence_updated if profile.evidence_updated and day > 0 else 0.0
     now = decay_factor(age)
-    score = {u: profile.affinities.get(unit_key[u], 0.0) * now for u in entries + unshown}
+    every = entries + unshown
+    affinities = profile.affinities
+    score = {u: affinities.get(unit_key[u], 0.0) * now for u in every} if affinities else {}
     floor = _recent_floor(policy)
-    recent = {u for u in entries + unshown if score[u] >= floor}
+    recent = {u for u in every if score.get(u, 0.0) >= floor}
     evidence = enough_evidence(profile.evidence * now, policy.min_evidence)
     if evidence:
-        ranked = sorted(entries, key=lambda u: -score[u])  # stable: page order on ties
+        ranked = sorted(entries, key=lambda u: -score.get(u, 0.0))  # stable: page order on ties
     else:
         ranked = sorted(entries, key=lambda u: not any(comps[m].essential for m in units[u]))
     room = max(limit - len(recent), 0)
-    chosen = [u for u in [*ranked, *unshown] if u not in recent][:room]
+    chosen = set([u for u in [*ranked, *unshown] if u not in recent][:room])
     out: list[tuple[int, str]] = []
-    for u in entries + unshown:
+    for u in every:
         why: str | None = Reason.ELDERLY_MORE
         if u in recent:
             why = Reason.ELDERLY_RECENT
         elif u in chosen:
-            why = Reason.ELDERLY_MOST_USED if evidence and u in entries else None
+            why = Reason.ELDERLY_MOST_USED if evidence and u in shown else None
         if why is not None:
-            out.extend((m, why) for m in units[u])
-    return tuple(sorted(out))
+            out.extend([(m, why) for m in units[u]])
+    out.sort()
+    return tuple(out)
 
 
-def needs(page_reasons: Sequence[str], component_reasons: Mapping[int, Sequence[str]]) -> list[str]:
-    """Every elderly need the layout applies, once each, page reasons first."""
-    found: dict[str, None] = {}
-    for r in page_reasons:
-        if r.startswith("elderly:"):
-            found[r] = None
-    for reasons in component_reasons.values():
-        for r in reasons:
-            if r.startswith("elderly:"):
-                found[r] = None
+def needs(page_reasons: Sequence[str], component_reasons: Iterable[Sequence[str]]) -> list[str]:
+    """Every elderly need the layout applies, once each, page reasons first (then in the order
+    the components first name them)."""
+    found = dict.fromkeys(r for r in page_reasons if r.startswith("elderly:"))
+    named = dict.fromkeys(chain.from_iterable(component_reasons))
+    found.update(dict.fromkeys(r for r in named if r.startswith("elderly:")))
     return list(found)

@@ -334,10 +334,11 @@ def make_plan(
         folds = fold(
             view.comps,
             order,
-            view.seq,
+            view.seq_entries,
             view.units,
             view.unit_of,
             view.unit_key,
+            view.entry_units,
             profile if strength > 0.0 else _NO_BEHAVIOUR,
             day,
             policy,

@@ -10,11 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from uiserver.engine.compiled import CompiledTemplate, static_row
+from uiserver.engine.compiled import (
+    RENDERED_LAUNCHES,
+    RENDERED_MAX,
+    CompiledTemplate,
+    static_row,
+)
 from uiserver.engine.elderly import extras, needs, reflow
 from uiserver.engine.explain import Reason
 from uiserver.engine.plan import Plan
 from uiserver.engine.prop_rules import PROP_RULES, active_patches
+from uiserver.engine.variant_base import VariantBase
 from uiserver.policy import Policy
 from uiserver.schema import (
     ElderlyInfo,
@@ -39,10 +45,6 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     patches = active_patches(plan)
     scale = plan.font_scale
     font_reasons = plan.font_reasons
-    floors = view.font_floor
-    floor_reasons = view.font_floor_reason
-    static = view.static_reasons
-    targets = view.target_px
     drops = ct.colour_drops.get((plan.variant, plan.dark)) if plan.enhanced else None
 
     # Components this plan changes nothing about but the font scale get the shared rendering.
@@ -52,6 +54,10 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     touched = _touched(ct, plan, extra, placed, drops, patches)
     if plan.max_columns:
         touched.update(view.reflowable)
+    # Elderly mode touches most components (per-plan fold reasons, reflow): they come from a
+    # memo by what their rendering depends on (`_component`). In standard mode the shared
+    # rows cover most of them and the memo's keys would cost more than they save.
+    memo = _rendered(ct, plan, row_key) if plan.mode == "elderly" else None
 
     components: list[LayoutComponent] = []
     append = components.append
@@ -60,44 +66,30 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
             append(statics[i])
             continue
         c = comps[i]
-        reasons = [*extra[i], *static[i]] if i in extra else list(static[i])
-        font = c.font_px
-        if scale != 1.0:
-            font = round(font * scale, 1)
-            reasons.extend(font_reasons)
-        if font < floors[i]:
-            font = floors[i]
-            reasons.append(floor_reasons[i])
-        props: dict[str, Any] = dict(c.props)
-        for flag, key, value, reason in patches:
-            if getattr(c, flag):
-                v = value(c, plan)
-                if v is not None:
-                    props[key] = v
-                    reasons.append(reason)
-        if drops and i in drops:
-            for key in drops[i]:
-                del props[key]
-            reasons.append(Reason.A11Y_COLOUR_DROPPED)
-        reflow(c, props, plan.max_tabs if c.role == TABLIST else plan.max_columns, reasons)
-        more = extras(c, font, view, speech=plan.speech)
-        # Positional: the field order of LayoutComponent (schema.py).
-        append(
-            LayoutComponent(
-                c.id,
-                c.type,
-                c.role,
-                c.label,
-                font,
-                targets[i],
-                placed.get(i, c.placement) if placed else c.placement,
-                c.pinned,
-                props,
-                reasons,
-                folded=i in folded,
-                **more,
+        patched: tuple[tuple[str, Any, str], ...] = ()
+        if patches:
+            patched = tuple(
+                (key, v, reason)
+                for flag, key, value, reason in patches
+                if getattr(c, flag) and (v := value(c, plan)) is not None
             )
+        key = (
+            i,
+            tuple(extra[i]) if i in extra else (),
+            placed.get(i, c.placement) if placed else c.placement,
+            patched,
+            drops.get(i, ()) if drops else (),
+            i in folded,
         )
+        if memo is None:
+            append(_component(view, plan, *key))
+            continue
+        lc = memo.get(key)
+        if lc is None:
+            if len(memo) >= RENDERED_MAX:
+                memo.clear()
+            lc = memo[key] = _component(view, plan, *key)
+        append(lc)
 
     theme, page_reasons = _theme(ct, plan, policy)
     elderly = _elderly(plan, policy, page_reasons, components) if plan.mode == "elderly" else None
@@ -121,6 +113,71 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
     )
 
 
+def _rendered(
+    ct: CompiledTemplate, plan: Plan, row_key: tuple[Any, ...]
+) -> dict[tuple[Any, ...], LayoutComponent]:
+    """The memo of touched components for this launch shape (the static row's key, the reflow
+    limits, speech: what `_component` reads of the plan), made on first use (bounded)."""
+    launch = (*row_key, plan.max_columns, plan.max_tabs, plan.speech)
+    memo = ct.rendered.get(launch)
+    if memo is None:
+        if len(ct.rendered) >= RENDERED_LAUNCHES:
+            ct.rendered.clear()
+        memo = ct.rendered[launch] = {}
+    return memo
+
+
+def _component(
+    view: VariantBase,
+    plan: Plan,
+    i: int,
+    extra: tuple[str, ...],
+    placement: str,
+    patched: tuple[tuple[str, Any, str], ...],
+    dropped: tuple[str, ...],
+    folded: bool,
+) -> LayoutComponent:
+    """Component `i` of `view` as `plan` serves it: its per-plan reasons (`extra`), placement,
+    prop patches (key, value, reason), colour props dropped, folded or not; the font scaled
+    and floored, reflowed, with the mode's extra fields. A pure function of its arguments and
+    of the plan's font scale, reflow limits and speech (`render_plan` memoizes it by them)."""
+    c = view.comps[i]
+    reasons = [*extra, *view.static_reasons[i]]
+    font = c.font_px
+    scale = plan.font_scale
+    if scale != 1.0:
+        font = round(font * scale, 1)
+        reasons.extend(plan.font_reasons)
+    if font < view.font_floor[i]:
+        font = view.font_floor[i]
+        reasons.append(view.font_floor_reason[i])
+    props: dict[str, Any] = dict(c.props)
+    for key, value, reason in patched:
+        props[key] = value
+        reasons.append(reason)
+    if dropped:
+        for key in dropped:
+            del props[key]
+        reasons.append(Reason.A11Y_COLOUR_DROPPED)
+    reflow(c, props, plan.max_tabs if c.role == TABLIST else plan.max_columns, reasons)
+    more = extras(c, font, view, speech=plan.speech)
+    # Positional: the field order of LayoutComponent (schema.py).
+    return LayoutComponent(
+        c.id,
+        c.type,
+        c.role,
+        c.label,
+        font,
+        view.target_px[i],
+        placement,
+        c.pinned,
+        props,
+        reasons,
+        folded=folded,
+        **more,
+    )
+
+
 def _elderly(
     plan: Plan, policy: Policy, page_reasons: list[str], components: list[LayoutComponent]
 ) -> ElderlyInfo:
@@ -129,7 +186,7 @@ def _elderly(
     if plan.prompt:
         page_reasons.append(Reason.ELDERLY_PROMPT)
     return ElderlyInfo(
-        needs=needs(page_reasons, {k: lc.reasons for k, lc in enumerate(components)}),
+        needs=needs(page_reasons, [lc.reasons for lc in components]),
         max_columns=policy.elderly_max_columns,
         max_entries=policy.elderly_max_entries,
         more_label=policy.elderly_more_label if any(lc.folded for lc in components) else None,

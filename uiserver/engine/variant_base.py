@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from uiserver.engine.components import ResolvedComponent
-from uiserver.engine.elderly import PAGE_NEEDS, safe_props
+from uiserver.engine.elderly import PAGE_NEEDS, entries_in, entry_units, safe_props
 from uiserver.engine.explain import Reason
 from uiserver.engine.rules import ELDERLY_HIDE, ELDERLY_SHOW_TYPES, PLACEMENT_ROW
 from uiserver.policy import Policy
@@ -64,6 +64,8 @@ class VariantBase:
     target_gap: float = 0.0  # px around each tap target
     reflowable: frozenset[int] = frozenset()  # components with a column prop
     has_help: bool = False  # a help entry is shown
+    entry_units: tuple[bool, ...] = ()  # by unit: an entry for fewer choices (`elderly.fold`)
+    seq_entries: tuple[int, ...] = ()  # the entry units in `seq` order
 
 
 @dataclass(slots=True)
@@ -244,6 +246,7 @@ def build_variant_base(
         rules.reasons[i].extend(why)
     seq, visible = rules.seq, rules.visible
     segments, units, unit_region, unit_of = _regions(comps, seq)
+    is_entry = entry_units(comps, units)
     base_order = tuple(i for i in seq if visible[i])
     base_pos = [-1] * len(comps)
     for p, i in enumerate(base_order):
@@ -298,4 +301,6 @@ def build_variant_base(
         target_gap=policy.elderly_target_gap_px if elderly else 0.0,
         reflowable=frozenset(c.idx for c in comps if elderly and c.column_prop),
         has_help=elderly and any(c.help and rules.visible[c.idx] for c in comps),
+        entry_units=is_entry,
+        seq_entries=tuple(entries_in(seq, unit_of, is_entry)),
     )
