@@ -36,6 +36,17 @@ test('paragraph spacing, the gap around targets and reflowed columns reach the s
   expect(el.style.getPropertyValue('--ui-gap')).toBe(grid.gap_px + 'px');
 });
 
+test('a grid without a columns prop (a standard layout) gets its catalogue default columns, not none', () => {
+  const standard = require('./fixtures/home-standard.json');
+  const grid = standard.components.find((c) => c.id === 'fresh_grid');
+  expect(grid.type).toBe('product_grid');
+  expect(grid.props.columns).toBeUndefined();
+  const comp = renderLayout(standard);
+  expect(byId(comp, 'fresh_grid').style.getPropertyValue('--ui-columns')).toBe('2'); // components/product_grid.yaml
+  expect(byId(comp, 'categories').style.getPropertyValue('--ui-columns')).toBe('5'); // components/category_grid.yaml
+  expect(byId(comp, 'search').style.getPropertyValue('--ui-columns')).toBe(''); // not a grid
+});
+
 test('a payment asks first: the action goes out only after 确认 Confirm', async () => {
   const layout = clone(elderly);
   layout.components.push({ id: 'pay', type: 'primary_button', role: 'button', label: '去支付 Pay',

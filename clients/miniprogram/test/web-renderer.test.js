@@ -92,6 +92,17 @@ test('a null layout draws an empty page; a new layout replaces the old', () => {
   expect($(node, '.root').getAttribute('data-mode')).toBe('elderly');
 });
 
+test('a grid without a columns prop draws its catalogue default columns (as the H5 preview), elderly reflow its own', () => {
+  const columnsOf = (node, id) => $(node, '[data-id="' + id + '"] ul.items').style.gridTemplateColumns;
+  const plain = draw(standard);
+  expect(standard.components.find((c) => c.id === 'fresh_grid').props.columns).toBeUndefined();
+  expect(columnsOf(plain, 'fresh_grid')).toBe('repeat(2,minmax(0,1fr))'); // components/product_grid.yaml columns: 2
+  expect(columnsOf(plain, 'restaurants')).toBe('repeat(1,minmax(0,1fr))'); // store_list is not a grid
+  const layout = JSON.parse(JSON.stringify(standard));
+  layout.components.find((c) => c.id === 'fresh_grid').props.columns = 1;
+  expect(columnsOf(draw(layout), 'fresh_grid')).toBe('repeat(1,minmax(0,1fr))');
+});
+
 test('it draws what the console\'s phone preview draws: per component, the kind, its element and where it sits', () => {
   const fixtures = path.join(__dirname, 'fixtures');
   const files = ['home-elderly.json', 'home-standard.json'].map((f) => path.join(fixtures, f))

@@ -18,7 +18,7 @@
  * `uiserver-miniprogram/src/web/ui-layout-element` and calls `defineUiLayout(window)`.
  */
 
-const { viewModel } = require('../components/ui-layout/view-model');
+const { viewModel, gridColumns } = require('../components/ui-layout/view-model');
 const registry = require('../registry');
 
 /** @typedef {import('../components/ui-layout/view-model').Item} Item */
@@ -191,7 +191,8 @@ function defineUiLayout(win, name) {
     } else if (kind === 'list') {
       const section = el('section', { 'aria-labelledby': 'h-' + v.id });
       section.appendChild(el('h2', { id: 'h-' + v.id, class: 'title' }, v.label));
-      const columns = typeof v.props.columns === 'number' ? Math.max(1, Math.min(Math.floor(v.props.columns), 4)) : 1;
+      // its `columns`, else its type's catalogue default (h5.py: at most 4 on a phone)
+      const columns = Math.max(1, Math.min(gridColumns(v), 4));
       const ul = el('ul', { class: 'items', style: 'grid-template-columns:repeat(' + columns + ',minmax(0,1fr))' });
       rows(v, page).forEach((r) => {
         const li = el('li', { class: 'card' });

@@ -47,6 +47,8 @@
 /** @typedef {{side: string, items: Item[]}} Group */
 /** @typedef {ReturnType<typeof viewModel>} ViewModel */
 
+const GRID_COLUMNS = require('./grid-columns');
+
 /** @type {Record<string, 'left' | 'center' | 'right'>} */
 const BAR = { bottom_left: 'left', bottom_center: 'center', bottom_right: 'right' };
 /** @type {Record<string, 'left' | 'right'>} */
@@ -200,9 +202,23 @@ function elderlyStyle(component) {
   let style = '';
   if (px(c.paragraph_px, 0)) style += '--ui-paragraph:' + px(c.paragraph_px, 0) + 'px;';
   if (px(c.gap_px, 0)) style += 'margin:' + px(c.gap_px, 0) / 2 + 'px 0;--ui-gap:' + px(c.gap_px, 0) + 'px;';
-  const columns = c.props && Number(c.props.columns);
-  if (columns > 0 && columns < 13) style += '--ui-columns:' + Math.floor(columns) + ';';
+  const columns = gridColumns(component);
+  if (columns) style += '--ui-columns:' + columns + ';';
   return style;
 }
 
-module.exports = { viewModel, isHidden, paletteOf };
+/**
+ * A grid's column count: its `columns` prop (set by elderly reflow, or by the layout), else its
+ * type's catalogue default (components/<type>.yaml `columns`, via grid-columns.js, as the console's
+ * H5 preview uses it); 0 for a component that is not a grid or a count outside 1..12.
+ * @param {{type?: string, props?: Record<string, any> | null}} component a layout component or a view-model item
+ * @returns {number}
+ */
+function gridColumns(component) {
+  const props = /** @type {Record<string, unknown>} */ (component.props || {});
+  const own = props.columns;
+  const columns = own === undefined || own === null ? GRID_COLUMNS[String(component.type)] : Number(own);
+  return typeof columns === 'number' && columns > 0 && columns < 13 ? Math.floor(columns) : 0;
+}
+
+module.exports = { viewModel, isHidden, paletteOf, gridColumns };
