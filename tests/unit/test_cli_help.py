@@ -4,6 +4,7 @@ says where the designer console is and how to get a token to sign in (issue 23).
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,31 @@ def test_serve_banner_names_the_console_and_the_token_command(host: str, url: st
     banner = console_banner(host, 8000, Path("/srv/ui"))
     assert url in banner
     assert "uiserver token YOUR_NAME --role designer --data-dir /srv/ui" in banner
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_serve_start_lines_follow_the_log_format(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    log_format: str,
+) -> None:
+    """README: with `--log-format json` every line on stderr is one JSON object, "the server's own
+    lines too": the first run's "created a JWT secret" notice was plain text before."""
+    for name in ("UISERVER_JWT_SECRET", "UISERVER_DATA_DIR", "UISERVER_LOG_FORMAT"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("UISERVER_LAYOUTS", "UISERVER_COMPONENTS", "UISERVER_STORE", "UISERVER_LOG_LEVEL"):
+        monkeypatch.setenv(name, "")  # serve exports these; monkeypatch restores them after
+    monkeypatch.setattr("uiserver.commands.serve._run_uvicorn", lambda *_: None)
+    monkeypatch.setattr("uiserver.commands.serve._run_granian", lambda *_: None)
+    data_dir = tmp_path / "data"
+    assert main(["serve", "--data-dir", str(data_dir), "--log-format", log_format]) == 0
+    err = capsys.readouterr().err
+    assert "created a JWT secret" in err
+    if log_format == "json":
+        records = [json.loads(line) for line in err.splitlines()]  # every line is JSON
+        assert records[0]["logger"] == "uiserver" and records[0]["level"] == "INFO"
+        assert str(data_dir / "jwt-secret") in records[0]["message"]
+    else:
+        assert err.startswith(f"uiserver: created a JWT secret in {data_dir / 'jwt-secret'}")
+        assert "designer console at" in err

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import copy
 import ctypes
+import logging
 import os
 import signal
 import sys
@@ -40,6 +41,7 @@ from uiserver.auth import resolve_secret
 from uiserver.config import DURATION_OPTIONS
 from uiserver.files import resolved
 from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
+from uiserver.http.logs import JsonFormatter
 from uiserver.http.rsgi import RSGIApp
 
 SERVERS = ("uvicorn", "granian")
@@ -75,14 +77,18 @@ def run(args: argparse.Namespace) -> int:
     if forwarded:
         os.environ["UISERVER_FORWARDED_ALLOW_IPS"] = forwarded
     limits = _limits(args)
+    log_format = getattr(args, "log_format", "text")
     if created:
         print(
-            f"uiserver: created a JWT secret in {args.data_dir / 'jwt-secret'}; mint a token with\n"
-            f"  uiserver token USER --data-dir {args.data_dir}",
+            start_line(
+                f"uiserver: created a JWT secret in {args.data_dir / 'jwt-secret'}; mint a token "
+                f"with\n  uiserver token USER --data-dir {args.data_dir}",
+                log_format,
+            ),
             file=sys.stderr,
         )
     del secret
-    if getattr(args, "log_format", "text") == "text":
+    if log_format == "text":
         print(console_banner(args.host, args.port, args.data_dir), file=sys.stderr)
     server = getattr(args, "server", "granian")
     if server == "granian":
@@ -92,6 +98,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise SystemExit(f"uiserver: --server must be one of {', '.join(SERVERS)}, not {server!r}")
     return 0
+
+
+def start_line(text: str, log_format: str) -> str:
+    """A line `serve` prints on stderr before the server starts: `text` as it is in text mode; in
+    json mode one `JsonFormatter` object (logger `uiserver`, INFO, newlines escaped), since there
+    every line on stderr is one JSON object (README, "Configuration")."""
+    if log_format != "json":
+        return text
+    record = logging.LogRecord("uiserver", logging.INFO, __file__, 0, text, None, None)
+    return JsonFormatter().format(record)
 
 
 def console_banner(host: str, port: int, data_dir: Path) -> str:
@@ -130,14 +146,21 @@ def _limits(args: argparse.Namespace) -> ConnectionLimits:
     except ValueError as exc:
         raise SystemExit(f"uiserver: {exc}") from None
     cap = limits.connections()
+    log_format = getattr(args, "log_format", "text")
     if limits.max_connections > cap:
         print(
-            f"uiserver: --max-connections {limits.max_connections} is above what the open-files "
-            f"limit ({after}) allows; using {cap}",
+            start_line(
+                f"uiserver: --max-connections {limits.max_connections} is above what the "
+                f"open-files limit ({after}) allows; using {cap}",
+                log_format,
+            ),
             file=sys.stderr,
         )
     if after > before:
-        print(f"uiserver: open-files limit raised from {before} to {after}", file=sys.stderr)
+        print(
+            start_line(f"uiserver: open-files limit raised from {before} to {after}", log_format),
+            file=sys.stderr,
+        )
     return limits
 
 
