@@ -9,6 +9,7 @@ byte-identical, for good requests, 304s and every kind of bad input.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -137,3 +138,34 @@ def test_a_put_through_the_bridge_reaches_the_store(servers: tuple[int, int]) ->
         time.sleep(0.05)
     layout = httpx.get(f"http://127.0.0.1:{rsgi}/v1/layouts/home", headers=headers).json()
     assert layout["theme"]["high_contrast"] is True
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("r=2.1.0;t=草稿".encode(), "'草稿' is not 8 lowercase hex digits"),
+        ("r=版本".encode(), "renderer version '版本' is not"),
+        (b"r=caf\xe9", "renderer version 'café' is not"),  # not UTF-8: read as latin-1
+    ],
+)
+def test_a_non_ascii_capabilities_value_is_shown_readably(
+    servers: tuple[int, int], value: bytes, shown: str
+) -> None:
+    """A 400 `bad_capabilities` on both paths. ASGI names the value as sent: UTF-8 read as
+    UTF-8 (before, read as latin-1 and written back as UTF-8: `草稿` came out as mojibake), a
+    value that is not UTF-8 as latin-1. Granian's RSGI headers do not pass such a value on:
+    the answer says it is not visible ASCII (before, the layout was served as if no header
+    had been sent)."""
+    asgi, rsgi = servers
+    for port, expected in ((asgi, shown), (rsgi, "not visible ASCII text")):
+        status, _, body, _ = _ask(
+            port, _request("GET", "/v1/layouts/home", ("X-UI-Capabilities", value))
+        )
+        assert b"error" in body, (port, status, body[:200])
+        error = json.loads(body)["error"]
+        assert (status, error["code"], error["field"]) == (
+            400,
+            "bad_capabilities",
+            "X-UI-Capabilities",
+        ), (port, body)
+        assert expected in error["message"], (port, error["message"])

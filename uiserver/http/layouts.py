@@ -161,6 +161,9 @@ class LayoutApp:
         400 `bad_capabilities` (malformed), 428 `capabilities_unknown` (a types hash never
         registered: `POST /v1/capabilities`, then ask again), 503 (the store cannot say)."""
         field = "X-UI-Capabilities"
+        if raw == UNREADABLE_CAPABILITY:
+            message = "not visible ASCII text: send r=MAJOR.MINOR.PATCH;t=<8 lowercase hex digits>"
+            return self._error(400, "bad_capabilities", message, field), "", None
         try:
             return None, *await self.service.capabilities.resolve(raw)
         except CapabilityError as exc:
@@ -342,13 +345,18 @@ def _header_value(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+# What the RSGI path passes for an X-UI-Capabilities header granian sent without its value
+# (not visible ASCII: granian's RSGI headers leave such values out, `http/rsgi.py`).
+UNREADABLE_CAPABILITY = "\x00"
+
+
 def query_capability(query: bytes) -> str | None:
-    """The `caps` query parameter (percent-decoded), for clients and caches that key on the URL
-    rather than on `Vary: X-UI-Capabilities`; the header wins when both are sent. Its length is
-    bounded where it is parsed (`engine.capability.MAX_CAPABILITY`)."""
+    """The `caps` query parameter (percent-decoded; UTF-8, else latin-1), for clients and
+    caches that key on the URL rather than on `Vary: X-UI-Capabilities`; the header wins when
+    both are sent. Its length is bounded where it is parsed (`engine.capability.MAX_CAPABILITY`)."""
     for part in query.split(b"&"):
         if part.startswith(b"caps="):
-            return unquote_to_bytes(part[5:].replace(b"+", b" ")).decode("latin-1")
+            return _header_value(unquote_to_bytes(part[5:].replace(b"+", b" ")))
     return None
 
 
@@ -371,5 +379,6 @@ def _request_headers(
             if accept_encoding is None:
                 accept_encoding = value
         elif name == b"x-ui-capabilities" and capability is None:
-            capability = value.decode("latin-1")
+            # UTF-8 (else latin-1) as sent, so an error names it readably, not as mojibake
+            capability = _header_value(value)
     return authorization, if_none_match, accept_encoding, capability

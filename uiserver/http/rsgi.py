@@ -25,6 +25,9 @@ characters in UTF-8 (`café` as C3 A9 instead of E9), the one difference left in
 Differences from granian's own ASGI interface, all outside what the app reads: request header
 values that are not visible ASCII are not passed to the ASGI routes (granian's RSGI headers
 read them as text and leave those out), and `raw_path` is the percent-encoded decoded path.
+On the layout route, an `X-UI-Capabilities` sent with such a value is a 400 `bad_capabilities`
+saying it is not visible ASCII (the ASGI path can quote the value; granian does not pass it on),
+never a layout served as if no header had been sent.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from starlette.types import ASGIApp, Message
 
 from uiserver.http.errors import error_body
 from uiserver.http.failures import internal_error, request_id
-from uiserver.http.layouts import PREFIX, LayoutApp, text_headers
+from uiserver.http.layouts import PREFIX, UNREADABLE_CAPABILITY, LayoutApp, text_headers
 from uiserver.http.negotiation import matching_tag
 from uiserver.serving.cache import BodyEntry
 
@@ -133,7 +136,7 @@ class RSGIApp:
                 entry = (
                     None
                     if self.faulty
-                    or headers.get("x-ui-capabilities") is not None
+                    or "x-ui-capabilities" in headers
                     or (authorization is None and "authorization" in headers)
                     else layouts.warm(
                         path[PREFIX_LENGTH:], authorization, scope.query_string.encode("latin-1")
@@ -177,6 +180,9 @@ class RSGIApp:
         if_none_match = headers.get("if-none-match")
         accept_encoding = headers.get("accept-encoding")
         query = scope.query_string.encode("latin-1")
+        capability = headers.get("x-ui-capabilities")
+        if capability is None and "x-ui-capabilities" in headers:
+            capability = UNREADABLE_CAPABILITY  # sent, not visible ASCII: a 400 that says so
         try:
             if self.faulty:
                 self.layouts.injected(headers.get("x-uiserver-fault"), query)
@@ -186,7 +192,7 @@ class RSGIApp:
                 None if if_none_match is None else if_none_match.encode("latin-1"),
                 None if accept_encoding is None else accept_encoding.encode("latin-1"),
                 query,
-                headers.get("x-ui-capabilities"),
+                capability,
             )
         except Exception as exc:  # a bug: one JSON 500 that closes, logged and counted
             rid = request_id([(b"x-request-id", (headers.get("x-request-id") or "").encode())])
