@@ -26,7 +26,10 @@ DATA_DIR_HELP = (
     "where the SQLite store and the JWT secret live (default: UISERVER_DATA_DIR, else .uiserver/)"
 )
 COMPONENTS_HELP = "the component catalogue directory (default: components/)"
-STORE_HELP = "redis://host:port/db for the shared Redis store (default: SQLite in --data-dir)"
+STORE_HELP = (
+    "the shared Redis store: redis://host:port/db, redis+sentinel://host:port,.../service/db or "
+    "redis-cluster://host:port,... (default: SQLite in --data-dir)"
+)
 AUTHOR_HELP = "who did it, as the history and the audit log name them (default: $USER)"
 
 
@@ -80,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--layouts",
         type=Path,
         default=None,
-        help="template files published at start when the store has none (default: layouts/)",
+        help="template files; a changed file is published at start unless the console published "
+        "the page since (README, Configuration) (default: layouts/)",
     )
     serve.add_argument("--components", type=Path, default=None, help=COMPONENTS_HELP)
     serve.add_argument(
@@ -89,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--store",
         default=os.environ.get("UISERVER_STORE", ""),
-        help="redis://host:port/db for the shared Redis store (default: SQLite in --data-dir)",
+        help=STORE_HELP,
     )
     serve.add_argument(
         "--log-level",
