@@ -36,8 +36,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from uiserver.audit.acts import AuditedDrafts, AuditedTemplates, record_policy
 from uiserver.audit.log import AuditLog
@@ -68,12 +69,18 @@ from uiserver.store.base import (
     Store,
     StoreUnavailable,
 )
-from uiserver.tasks import stop
+from uiserver.tasks import bounded, stop
 from uiserver.users.data import UserData
 from uiserver.users.events import EventIntake
 from uiserver.users.telemetry import BufferedTelemetry
 
 log = logging.getLogger("uiserver")
+
+# The time limit of each step of `Service.close` (seconds): a step that overruns is logged (a
+# WARNING naming it) and left, and the next step comes, the store's close last in any case, so
+# no shutdown hangs a process or a test. A healthy step takes milliseconds (a store write or
+# two); a few seconds leave room for a slow store under load.
+CLOSE_STEP_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +167,7 @@ class Service:
         self.scheduler.observers.append(self.audit.rollout_act)
         self.ready = False
         self.background: list[asyncio.Task[None]] = []
+        self.close_step_s = CLOSE_STEP_S  # each step of `close`, at most (tests shorten it)
         # Files skipped at start (too large, not a regular file, malformed): shown by /readyz.
         self.file_errors: tuple[LoadError, ...] = ()
         store.add_listener(self.invalidate)
@@ -188,40 +196,49 @@ class Service:
             log.warning("the policy in force could not be checked against the audit log (%s)", exc)
         await self.publisher.publish_files(file_templates or {}, file_bases)
         await self.live.reload()
-        self.background.append(asyncio.create_task(self.audit.keep_pruning()))
+        self._background(self.audit.keep_pruning(), "audit pruning")
         if self.config.schedule_interval_s > 0:
-            self.background.append(asyncio.create_task(self.scheduler.run()))
-        self.background.append(asyncio.create_task(self.outbox.run()))
-        self.background.append(asyncio.create_task(self.loader.keep_refreshing()))
+            self._background(self.scheduler.run(), "rollout scheduler")
+        self._background(self.outbox.run(), "webhook delivery")
+        self._background(self.loader.keep_refreshing(), "profile refresh")
         self.ready = True
 
+    def _background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        self.background.append(asyncio.create_task(work, name=name))
+
     async def close(self) -> None:
-        """Finish the background writes (served orders, launch counters), then close the store."""
+        """Stop the background tasks, finish the background writes (served orders, launch
+        counters, telemetry), then close the store. Each step takes `close_step_s` seconds at
+        most (`uiserver.tasks.bounded`): one that overruns or fails is logged, naming it, and
+        the next step comes, the store's close last in any case; a failed write loses its
+        batch of counters, it never keeps the store open."""
+        within = self.close_step_s
         await self._stop_background()
-        await self.server.drain()
-        try:
-            await self.recorder.close()
-        except Exception:  # never keep the store open over a lost batch of counters
-            log.exception("writing pending activity on close failed")
-        try:
-            await self.telemetry.close()
-        except Exception:  # never keep the store open over a lost batch of counters
-            log.exception("writing pending telemetry on close failed")
-        await self.revocations.close()
-        await self.capabilities.close()
-        await self.store.close()
+        await bounded(self.server.drain(), "layout order writes", within)
+        await bounded(self.recorder.close(), "activity counters", within)
+        await bounded(self.telemetry.close(), "telemetry counters", within)
+        await bounded(self.revocations.close(), "revocation reload", within)
+        await bounded(self.capabilities.close(), "renderer counters", within)
+        await bounded(self.store.close(), "store", within)
 
     async def _stop_background(self) -> None:
-        """Cancel the background tasks (audit pruning, webhook delivery) and wait for those of
-        this event loop; another loop's (the same service started twice, as tests do) are
-        cancelled on their own loop."""
+        """Stop the background tasks (audit pruning, rollout scheduler, webhook delivery,
+        profile refresh) together, cancelled again if a cancel is lost (`uiserver.tasks`),
+        `close_step_s` at most: one still running then is logged by name and left behind.
+        Another loop's (the same service started twice, as tests do) are cancelled on their
+        own loop."""
         loop = asyncio.get_running_loop()
         tasks, self.background = self.background, []
         for task in tasks:
             if task.get_loop() is not loop:
                 task.get_loop().call_soon_threadsafe(task.cancel)
-                continue
-            await stop(task)  # cancelled again if a cancel is lost (uiserver.tasks)
+        await asyncio.gather(
+            *(
+                bounded(stop(task), f"background task {task.get_name()}", self.close_step_s)
+                for task in tasks
+                if task.get_loop() is loop
+            )
+        )
 
     async def readiness(self) -> Readiness:
         """Ready when the store answers, invalidations are heard, templates are loaded and the

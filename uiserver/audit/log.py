@@ -28,6 +28,7 @@ import msgspec
 from uiserver.config import AUDIT_RETENTION
 from uiserver.publishing.rollouts.scheduler import RolloutAct
 from uiserver.store.base import AuditEntry, AuditPage, AuditQuery, AuditStore, StoreUnavailable
+from uiserver.tasks import check_cancelled
 
 log = logging.getLogger("uiserver")
 
@@ -134,8 +135,10 @@ class AuditLog:
 
     async def keep_pruning(self, every: float = PRUNE_EVERY) -> None:
         """Prune now and then every `every` seconds, until cancelled (a failing store is
-        logged and tried again next time)."""
+        logged and tried again next time; a cancel a store call swallowed ends it at the next
+        turn: `uiserver.tasks`)."""
         while True:
+            check_cancelled()
             try:
                 removed = await self.prune()
             except StoreUnavailable as exc:

@@ -40,6 +40,7 @@ from uiserver.store.base import (
     Webhook,
     WebhookStore,
 )
+from uiserver.tasks import check_cancelled
 
 log = logging.getLogger("uiserver")
 
@@ -100,7 +101,8 @@ class Outbox:
 
     async def run(self) -> None:
         """Deliver, then wait for a wake-up or `poll` seconds; until cancelled, when it
-        gives up its leases (a server stopped gracefully hands its hooks over at once)."""
+        gives up its leases (a server stopped gracefully hands its hooks over at once). A
+        cancel a store call swallowed ends it at the next turn (`uiserver.tasks`)."""
         timeout = httpx.Timeout(self.timeout)
         woken = self._woken = asyncio.Event()
         self._loop = asyncio.get_running_loop()
@@ -109,6 +111,7 @@ class Outbox:
                 timeout=timeout, follow_redirects=False, verify=_tls()
             ) as client:
                 while True:
+                    check_cancelled()
                     woken.clear()
                     try:
                         await self.deliver(client)

@@ -25,7 +25,7 @@ import msgspec
 
 from uiserver.auth.tokens import JTI_MAX, Identity, Lifetimes
 from uiserver.store.base import Invalidation, Revocation, StoreUnavailable
-from uiserver.tasks import stop
+from uiserver.tasks import check_cancelled, stop
 from uiserver.users.ids import user_id_problem
 
 log = logging.getLogger("uiserver.auth")
@@ -135,6 +135,7 @@ class Revocations:
 
     async def _reload_until_done(self) -> None:
         while True:
+            check_cancelled()  # a cancel a store call swallowed (`uiserver.tasks`)
             try:
                 await self.reload()
                 return

@@ -71,6 +71,7 @@ from uiserver.store.base import (
     TelemetryStore,
     TemplateConflict,
 )
+from uiserver.tasks import check_cancelled
 
 log = logging.getLogger("uiserver")
 
@@ -355,8 +356,10 @@ class Scheduler:
     # ------------------------------------------------------------------ looking
 
     async def run(self) -> None:
-        """Look at every active schedule every `interval` seconds, until cancelled."""
+        """Look at every active schedule every `interval` seconds, until cancelled (a cancel
+        a store call swallowed ends it at the next turn: `uiserver.tasks`)."""
         while True:
+            check_cancelled()
             await asyncio.sleep(self.interval)
             try:
                 await self.tick()

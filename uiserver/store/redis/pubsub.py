@@ -4,6 +4,10 @@ Pub/sub delivers at most once (DESIGN section 7): a background task subscribes, 
 backoff forever, and tells this process's listeners `Invalidation("all")` on every
 (re)subscription, since it may have missed messages while away. A message carries its sender's
 origin; a process ignores its own (its listeners were called locally at commit).
+
+Stopping: redis-py can swallow the cancel (a PING written the instant `stop()` cancels:
+`uiserver.tasks`), so the loop checks for a lost cancel after every PING and message, `stop()`
+cancels again while the task runs on, and gives it `STOP_S` at most before closing the client.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from uiserver.store._common import Listeners, log
 from uiserver.store.base import Invalidation
-from uiserver.tasks import stop
+from uiserver.tasks import bounded, check_cancelled, stop
+
+STOP_S = 2.0  # how long `stop()` waits for the subscriber to end (seconds); then it is left
 
 Message = tuple[str, list[Invalidation]]  # (origin, what changed)
 
@@ -68,7 +74,8 @@ class InvalidationChannel:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            await stop(task)  # redis-py may swallow a cancel: repeated (uiserver.tasks)
+            # redis-py may swallow a cancel: repeated (uiserver.tasks), for STOP_S at most
+            await bounded(stop(task), "the redis invalidation subscriber", STOP_S)
         await self._redis.aclose()
 
     def publish(
@@ -84,6 +91,7 @@ class InvalidationChannel:
     async def _subscribe_forever(self) -> None:
         backoff = 0.05
         while True:
+            check_cancelled()
             try:
                 async for resubscribed in self._session():
                     if resubscribed:
@@ -124,7 +132,9 @@ class InvalidationChannel:
             if clock() >= next_ping:
                 next_ping = clock() + every
                 await pubsub.ping()
+                check_cancelled()  # redis-py may have swallowed it (the module docstring)
             message = await pubsub.get_message(timeout=every)
+            check_cancelled()
             now = clock()
             if message is not None:
                 heard = now
