@@ -70,12 +70,20 @@ def _segment_inputs(activity: Activity | None) -> Hashable:
         activity.first,
         activity.last,
         activity.prev,
-        tuple(sorted(activity.days.items())),
+        # which days had a launch, not how many: `computed_segments` counts launch days
+        tuple(sorted(day for day, launches in activity.days.items() if launches > 0)),
         tuple(sorted(activity.lapses.items())),
         activity.last_convert,
         activity.converts,
         activity.value,
     )
+
+
+def counters_change_served(before: Activity | None, after: Activity | None) -> bool:
+    """Whether new activity counters (a launch folded in) may change the computed segments,
+    the only thing a plan reads of them. A second launch on a day already counted does not:
+    it is written, but no replica need drop the user's cached profile."""
+    return _segment_inputs(before) != _segment_inputs(after)
 
 
 def changes_served(

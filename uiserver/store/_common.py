@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 import msgspec
 
 from uiserver.engine.activity import Tally, attribute, expose, record_launches
 from uiserver.engine.affinity import Affinity
+from uiserver.engine.served_inputs import counters_change_served
 from uiserver.schema import Activity, Profile, Settings
 from uiserver.store.base import (
     Conversion,
@@ -146,15 +148,26 @@ def check_same_document(record: TemplateRecord, document: bytes) -> None:
         )
 
 
+class Folded(NamedTuple):
+    """What `fold_activity` returns."""
+
+    changed: dict[str, Activity | None]  # user -> new counters (None: erased meanwhile)
+    invalidate: list[str]  # sorted users whose cached profile may serve differently now
+    tallies: list[Tally]
+
+
 def fold_activity(
     launches: Mapping[str, tuple[int, int, int]],
     exposures: Sequence[Exposure],
     epoch: Callable[[str], int],
     load: Callable[[str], Activity | None],
     now: float,
-) -> tuple[dict[str, Activity | None], list[Tally]]:
+) -> Folded:
     """Launches (user -> (UTC day, count, epoch served)) and marking exposures folded into the
-    users' counters; returns the changed users' new counters, by sorted user id, and the exact
+    users' counters; returns the changed users' new counters, by sorted user id, the users to
+    invalidate (an exposure marker, or counters that move the computed segments:
+    `engine.served_inputs.counters_change_served`; a second launch on a counted day moves
+    nothing a plan reads, so it is written but invalidates no replica's cache), and the exact
     counts to add (`engine.activity.expose`: a user's first exposure to each variant, and the
     held conversions it settles). `epoch(user)` is the user's current erasure epoch and
     `load(user)` their stored counters, each called at most once per user (`load` only for a
@@ -163,6 +176,7 @@ def fold_activity(
     epochs: dict[str, int] = {}
     states: dict[str, Activity | None] = {}
     changed: set[str] = set()
+    visible: set[str] = set()
     tallies: list[Tally] = []
 
     def current(user_id: str, served: int) -> bool:
@@ -177,8 +191,11 @@ def fold_activity(
 
     for user_id, (day, count, served) in launches.items():
         if current(user_id, served):
-            states[user_id] = record_launches(state(user_id), day, count)
+            before = state(user_id)
+            states[user_id] = record_launches(before, day, count)
             changed.add(user_id)
+            if counters_change_served(before, states[user_id]):
+                visible.add(user_id)
     for e in sorted(exposures, key=Exposure.served_at):  # first exposures first
         if e.mark and current(e.user_id, e.epoch):
             found = expose(
@@ -194,7 +211,9 @@ def fold_activity(
                 states[e.user_id], more = found
                 tallies.extend(more)
                 changed.add(e.user_id)
-    return {user_id: states[user_id] for user_id in sorted(changed)}, tallies
+                visible.add(e.user_id)
+    folded = {user_id: states[user_id] for user_id in sorted(changed)}
+    return Folded(folded, sorted(visible), tallies)
 
 
 def count_conversions(

@@ -18,7 +18,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
 from tests.helpers.stores import NOW, StoreFactory
-from uiserver.engine.activity import NEVER_SEEN
+from uiserver.engine.activity import NEVER_SEEN, day_of
 from uiserver.engine.served_inputs import changes_served
 from uiserver.policy import load_policy
 from uiserver.schema import Event, Profile, Settings
@@ -585,6 +585,37 @@ async def test_a_batch_that_moves_no_plan_input_invalidates_nobody(
     assert await wait_for(reader, heard, Invalidation("user", "u1"))
     profile = await reader.users.get_profile("u1")
     assert profile.affinities["fruit"] > profile.affinities["coupons"]  # both batches stored
+
+
+async def test_a_second_launch_on_a_counted_day_invalidates_nobody(
+    make_store: StoreFactory,
+) -> None:
+    """Launch counters: every launch is written, but only one that moves the computed
+    segments (a first launch, a new launch day) invalidates the user here and on another
+    replica; a second launch the same day moves nothing a plan reads
+    (`engine.served_inputs.counters_change_served`). Before, every flush of launch counters
+    dropped every launching user's cached profile on every replica."""
+    writer, reader = await make_store(), await make_store()
+    heard: list[Invalidation] = []
+    local: list[Invalidation] = []
+    reader.add_listener(heard.append)
+    writer.add_listener(local.append)
+    epoch = await writer.users.erasure_epoch("u1")
+    today = day_of(NOW)
+    await writer.activity.record_activity({"u1": (today, 1, epoch)}, [])  # first launch
+    assert local == [Invalidation("user", "u1")]
+    assert await wait_for(reader, heard, Invalidation("user", "u1"))
+    local.clear()
+    heard.clear()
+    await writer.activity.record_activity({"u1": (today, 2, epoch)}, [])  # the same day again
+    await asyncio.sleep(0.1)  # what pub/sub would have delivered by now
+    reader.poll()
+    assert local == [] and heard == []
+    stored = (await reader.users.get_profile("u1")).activity
+    assert stored is not None and stored.days[today] == 3  # written all the same
+    await writer.activity.record_activity({"u1": (today + 1, 1, epoch)}, [])  # a new day
+    assert local == [Invalidation("user", "u1")]
+    assert await wait_for(reader, heard, Invalidation("user", "u1"))
 
 
 def served_check(now: float) -> ServedCheck:

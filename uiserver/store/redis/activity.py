@@ -187,7 +187,7 @@ class RedisActivity:
                 )
             experiments = {e.experiment for e in exposures}
             legacy = await self._legacy(pipe, experiments)
-            changed, tallies = fold_activity(
+            changed, invalidate, tallies = fold_activity(
                 launches, exposures, epochs.__getitem__, states.__getitem__, time.time()
             )
             pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
@@ -205,7 +205,7 @@ class RedisActivity:
                         exposure_id(e.experiment, e.user_id),
                     )
             self._queue_counts(counts, tallies, legacy, experiments)
-            changes = [Invalidation("user", u) for u in changed]
+            changes = [Invalidation("user", u) for u in invalidate]
             if changes:
                 self._channel.publish(pipe, changes, self._keys.user_channel(users[0]))
             await pipe.execute()

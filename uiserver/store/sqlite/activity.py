@@ -155,7 +155,8 @@ def record(
     exposures: Sequence[Exposure],
     now: float,
 ) -> list[str]:
-    """Launches and exposures; returns the users whose counters changed. Users erased since
+    """Launches and exposures; returns the users to invalidate (`store._common.fold_activity`:
+    counters written but moving nothing a plan reads invalidate nobody). Users erased since
     they were served (stale epoch) are skipped: nothing about them is written again.
 
     The users' epochs and counters are read for the whole batch first (a few statements, not
@@ -164,7 +165,9 @@ def record(
     users = list(dict.fromkeys([*launches, *(e.user_id for e in exposures if e.mark)]))
     epochs = erasure.epochs(conn, users)
     stored = read_many(conn, users)
-    changed, tallies = fold_activity(launches, exposures, epochs.__getitem__, stored.get, now)
+    changed, invalidate, tallies = fold_activity(
+        launches, exposures, epochs.__getitem__, stored.get, now
+    )
     conn.executemany(
         _WRITE,
         [
@@ -208,7 +211,7 @@ def record(
             )
     add_tallies(conn, tallies)
     bump(conn, {e.experiment for e in exposures})
-    return list(changed)
+    return invalidate
 
 
 def bump(conn: sqlite3.Connection, experiments: Iterable[str]) -> None:
