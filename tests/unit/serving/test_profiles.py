@@ -72,7 +72,11 @@ def test_keep_refreshing_expires_on_its_period(monkeypatch: pytest.MonkeyPatch) 
 
     async def scenario() -> None:
         task = asyncio.create_task(profiles.keep_refreshing(every=0.01))
-        await asyncio.sleep(0.05)
+        # until two periods ran (a fixed 50 ms sleep saw one on a loaded machine), 30 s at most
+        for _ in range(3000):
+            if len(calls) >= 2:
+                break
+            await asyncio.sleep(0.01)
         task.cancel()
 
     asyncio.run(scenario())
