@@ -71,11 +71,18 @@ class ResolvedComponent:
     help: bool = False  # a one-tap help entry
     column_prop: str | None = None
     row_prop: str | None = None
+    row_max: int | None = None  # the row prop's catalogue `maximum`: reflow grows it no further
     text: bool = True  # draws text (paragraph spacing applies)
     speech: str = ""  # what a screen reader or TTS speaks (`engine.speech`)
 
 
 SCENE_PREFIX = "scene:"
+
+
+def _maximum(ctype: ComponentType, prop: str | None) -> int | None:
+    """The catalogue `maximum` of a type's integer prop (None: no prop, or no maximum)."""
+    spec = ctype.props.get(prop) if prop else None
+    return None if spec is None or spec.maximum is None else int(spec.maximum)
 
 
 def scene_tags(scenes: Iterable[str]) -> frozenset[str]:
@@ -151,6 +158,7 @@ def resolve_component(
         help=ctype.help,
         column_prop=ctype.column_prop,
         row_prop=ctype.row_prop,
+        row_max=_maximum(ctype, ctype.row_prop),
         text=ctype.role not in TEXTLESS_ROLES,
         speech=speech_for(label, props),
     )

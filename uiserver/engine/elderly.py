@@ -128,7 +128,8 @@ def reflow(
     c: ResolvedComponent, props: dict[str, Any], max_columns: int, reasons: list[str]
 ) -> None:
     """Fewer columns at care-mode sizes: the column prop at most `max_columns` (0: no limit),
-    the row prop grown to keep rows x columns items (a tab bar keeps its items: the renderer
+    the row prop grown to keep rows x columns items, at most the row prop's catalogue maximum
+    (`row_max`; 4 rows of 5 become 4 rows of 3, not 7) (a tab bar keeps its items: the renderer
     draws the rest behind its last, 更多 More, tab); `elderly:reflow` added to `reasons`."""
     key = c.column_prop
     if key is None or max_columns <= 0:
@@ -139,7 +140,10 @@ def reflow(
     props[key] = max_columns
     rows = props.get(c.row_prop) if c.row_prop else None
     if c.row_prop and isinstance(rows, int) and not isinstance(rows, bool):
-        props[c.row_prop] = math.ceil(rows * current / max_columns)
+        grown = math.ceil(rows * current / max_columns)
+        # within the catalogue's range (components/<type>.yaml props.<row_prop>.maximum): a
+        # served prop is never one the lint would refuse; past it the grid shows fewer rows
+        props[c.row_prop] = grown if c.row_max is None else max(rows, min(grown, c.row_max))
     reasons.append(Reason.ELDERLY_REFLOW)
 
 
