@@ -27,7 +27,10 @@ FOLLOWERS = 4000  # pipelined requests behind the closing one: ~150 KB the serve
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    process = ServeProcess(tmp_path_factory.mktemp("linger"), "").start()
+    # uvicorn's protocol is the one that lingers; granian (the default since) does not:
+    # docs/DEPLOY.md says so and puts nginx in front.
+    directory = tmp_path_factory.mktemp("linger")
+    process = ServeProcess(directory, "", args=["--server", "uvicorn"]).start()
     process.wait_ready()
     try:
         yield process
