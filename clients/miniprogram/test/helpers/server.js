@@ -115,6 +115,28 @@ async function waitHealthy(port, child, timeoutMs) {
   }
 }
 
+/**
+ * Resolve once nothing accepts on `port` any more (a connection is refused), or after
+ * `timeoutMs`. The default server (granian) answers in a worker process: when `serve` itself is
+ * killed the worker is told to stop (SIGTERM) and closes its listener a moment later, so "the
+ * server is gone" is the port refusing, not the parent's exit.
+ * @param {number} port
+ * @param {number} timeoutMs
+ * @returns {Promise<void>}
+ */
+async function waitPortClosed(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const accepted = await new Promise((resolve) => {
+      const sock = net.connect({ host: '127.0.0.1', port });
+      sock.once('connect', () => { sock.destroy(); resolve(true); });
+      sock.once('error', () => resolve(false));
+    });
+    if (!accepted || Date.now() > deadline) return;
+    await new Promise((resolve) => { setTimeout(resolve, 50); });
+  }
+}
+
 /** Start `uiserver serve`; returns {port, dataDir, secret, stop(signal), output()}. */
 async function startServer(options) {
   const opts = Object.assign({}, options);
@@ -148,7 +170,10 @@ async function startServer(options) {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
       return new Promise((resolve) => {
         const force = setTimeout(() => child.kill('SIGKILL'), 10000);
-        child.once('exit', () => { clearTimeout(force); resolve(); });
+        child.once('exit', () => {
+          clearTimeout(force);
+          waitPortClosed(port, 10000).then(resolve);
+        });
         child.kill(signal || 'SIGTERM');
       });
     },
