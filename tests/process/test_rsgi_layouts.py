@@ -49,8 +49,9 @@ def _ask(port: int, head: bytes) -> tuple[int, list[tuple[str, str]], bytes, boo
     return response.status, sorted(raw), response.body, response.complete
 
 
-def _request(method: str, target: str, *headers: tuple[str, str | bytes]) -> bytes:
-    lines = [f"{method} {target} HTTP/1.1".encode(), b"Host: 127.0.0.1"]
+def _request(method: str, target: str | bytes, *headers: tuple[str, str | bytes]) -> bytes:
+    raw = target if isinstance(target, bytes) else target.encode()
+    lines = [method.encode() + b" " + raw + b" HTTP/1.1", b"Host: 127.0.0.1"]
     for name, value in headers:
         lines.append(
             name.encode() + b": " + (value if isinstance(value, bytes) else value.encode())
@@ -104,6 +105,12 @@ def _matrix(etag: str, etag_gz: str) -> list[bytes]:
         _request("GET", "/v1/me/settings", ("Authorization", good)),  # the bridge
         _request("GET", "/v1/me/settings"),  # 401 through the bridge
         _request("GET", "/nowhere"),  # 404 through the bridge
+        # A raw UTF-8 query (not percent-encoded, as some clients send it): granian reads the
+        # query as UTF-8 text; the bridge re-encoded it as latin-1 and answered a bare 500.
+        _request("GET", "/v1/layouts/home?locale=中".encode()),
+        _request("GET", "/v1/layouts/home?locale=zh-中文&device=phone".encode()),
+        _request("GET", "/v1/me/settings?note=草稿".encode(), ("Authorization", good)),
+        _request("GET", "/nowhere?q=草稿".encode()),
     ]
 
 

@@ -119,6 +119,12 @@ class RSGIApp:
     async def __rsgi__(self, scope: RSGIScope, protocol: RSGIProtocol) -> None:
         path = scope.path
         method = scope.method
+        if not scope.query_string.isascii():
+            # Raw bytes past ASCII in the request target (RFC 3986 allows none): granian passes
+            # them on as UTF-8 text, uvicorn (httptools) refuses the request. Refused here as
+            # there, never re-encoded (as latin-1 it raised: a bare 500).
+            protocol.response_bytes(*_NOT_HTTP)
+            return
         if not self.native or not path.startswith(PREFIX) or method not in ("GET", "HEAD"):
             await self.bridge(scope, protocol)
             return
@@ -203,6 +209,17 @@ class RSGIApp:
 STAGE = "before_response"
 
 
+_NOT_HTTP_BODY = error_body("bad_request", "the request is not valid HTTP/1.1 (RFC 9112)")
+# The 400 uvicorn's protocol answers a request it cannot parse (`uvicorn_protocol.MESSAGES`).
+_NOT_HTTP: tuple[int, HeaderList, bytes] = (
+    400,
+    [
+        ("content-type", "application/json"),
+        ("content-length", str(len(_NOT_HTTP_BODY))),
+        ("connection", "close"),
+    ],
+    _NOT_HTTP_BODY,
+)
 _TOO_MANY_BODY = error_body("headers_too_large", "the request's headers are too many")
 # The 431 `HeaderCountLimit` answers: (headers, body).
 _TOO_MANY_HEADERS = (
