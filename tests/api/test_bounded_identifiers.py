@@ -185,3 +185,43 @@ def test_a_version_stored_before_the_rule_still_serves_and_lint_reports_it(
         assert (
             client.get(f"{BASE}/history", headers=DESIGNER).json()["versions"][1]["version"] == old
         )  # its history is kept
+
+
+LONG_PAGE = "p" * 8_000
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        # The routes of the last turn repeated the whole name (8,068-byte bodies).
+        f"/v1/admin/experiments/{LONG_PAGE}",
+        f"/v1/admin/telemetry/{LONG_PAGE}",
+        f"/v1/admin/assessment/{LONG_PAGE}",
+        f"/v1/admin/assessment/{LONG_PAGE}?format=md",
+        f"/v1/admin/experiments/home?experiment={LONG_PAGE}",
+        # Siblings that already cut it.
+        f"/v1/admin/templates/{LONG_PAGE}",
+        f"/v1/admin/templates/{LONG_PAGE}/rollout",
+        f"/v1/admin/preview/{LONG_PAGE}",
+        f"/v1/layouts/{LONG_PAGE}",
+    ],
+    ids=lambda path: path.replace(LONG_PAGE, "LONG"),
+)
+def test_a_long_page_name_is_not_repeated_whole(client: TestClient, path: str) -> None:
+    """An 8,000-character page name is a 404 whose message names at most its first 64
+    characters and its length (`users.ids.shown`), on every route that names a page."""
+    response = client.get(path, headers=DESIGNER)
+    assert response.status_code == 404, response.text[:200]
+    assert len(response.content) < 400, (path[:40], len(response.content))
+    assert "(8000 characters)" in response.json()["error"]["message"]
+
+
+def test_the_console_assessment_phone_does_not_repeat_a_long_name(tmp_path: Path) -> None:
+    from tests.helpers.app import log_in
+
+    with TestClient(make_app(tmp_path), follow_redirects=False) as console:
+        assert log_in(console).status_code == 303
+        for path in ("assessment", "assessment/phone"):
+            response = console.get(f"/designer/pages/{LONG_PAGE}/{path}")
+            assert response.status_code == 404, (path, response.text[:200])
+            assert LONG_PAGE[:100] not in response.text, path

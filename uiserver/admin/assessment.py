@@ -22,6 +22,7 @@ from uiserver.audit.log import AuditLog
 from uiserver.engine.assess import MANUAL, Assessment, ManualItem
 from uiserver.serving.pages import LivePages
 from uiserver.store.base import AuditEntry, AuditQuery
+from uiserver.users.ids import shown
 
 ACT = "assessment.record"
 RESULTS = ("pass", "fail", "unchecked")
@@ -92,7 +93,7 @@ async def page_assessment(pages: LivePages, audit: AuditLog, page: str) -> Asses
     await pages.sync()
     live = pages.pages.get(page)
     if live is None:
-        raise NotFound(f"no page {page!r}", "page")
+        raise NotFound(f"no page {shown(page)}", "page")
     return pages.engine.assess(live.compiled, await recorded(audit, page))
 
 

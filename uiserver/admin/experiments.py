@@ -29,6 +29,7 @@ from uiserver.serving.pages import LivePage, LivePages
 from uiserver.store.allocations import experiment_of as _experiment_of
 from uiserver.store.allocations import served
 from uiserver.store.base import ActivityStore, TemplateRecord, TemplateStore
+from uiserver.users.ids import shown
 
 
 class VariantShare(msgspec.Struct):
@@ -158,7 +159,7 @@ async def experiment_readout(
     if live is None:
         live = await _archived(pages, page)
         if live is None:
-            raise NotFound(f"no page {page!r}", "page")
+            raise NotFound(f"no page {shown(page)}", "page")
     archived = page in pages.archived
     if experiment is not None and experiment != live.template.experiment:
         live = await _ran(pages, page, experiment)
@@ -173,7 +174,7 @@ async def _ran(pages: LivePages, page: str, experiment: str) -> LivePage:
     for record in await pages.templates.history(page):
         if _experiment_of(record) == experiment:
             return pages._compile(record)
-    raise NotFound(f"page {page!r} never ran experiment {experiment[:64]!r}", "experiment")
+    raise NotFound(f"page {shown(page)} never ran experiment {shown(experiment)}", "experiment")
 
 
 ATTRIBUTION = (

@@ -11,6 +11,7 @@ from uiserver.admin.errors import NotFound
 from uiserver.engine.telemetry import ComponentCounts, by_component, render_errors
 from uiserver.serving.pages import LivePages
 from uiserver.store.base import TelemetryStore
+from uiserver.users.ids import shown
 
 
 def counts_json(row: ComponentCounts) -> dict[str, Any]:
@@ -36,9 +37,9 @@ async def telemetry_readout(
     await pages.sync()
     live = pages.pages.get(page)
     if live is None and page not in pages.archived:
-        raise NotFound(f"no page {page!r}", "page")
+        raise NotFound(f"no page {shown(page)}", "page")
     if version is not None and await pages.templates.get_version(page, version) is None:
-        raise NotFound(f"page {page!r} has no version {version[:64]!r}", "version")
+        raise NotFound(f"page {shown(page)} has no version {version[:64]!r}", "version")
     rows = await store.component_counts(page, version)
     live_versions = (
         [] if live is None else [v.record.version for v in (live, live.previous) if v is not None]

@@ -21,6 +21,7 @@ from uiserver.http.deps import service_of, store_writes
 from uiserver.http.errors import ApiError
 from uiserver.http.preview.h5 import render_h5
 from uiserver.schema import Context
+from uiserver.users.ids import shown
 
 PREFIX = "/designer"
 # The phone is a picture of a page: no script, nothing loaded (as the API's H5 preview).
@@ -74,7 +75,7 @@ async def assessment_phone(request: Request) -> Response:
         found = await report.page_assessment(service.live, service.audit, page)
     live = service.live.pages.get(page)
     if live is None:  # archived between the two reads
-        raise NotFound(f"no page {page!r}", "page")
+        raise NotFound(f"no page {shown(page)}", "page")
     dark = theme == "dark"
     # As measured: a live version whose base layout breaks a rule (stored before the rule) is
     # drawn as the template makes it, its failures marked (was a bare 500: LayoutRuleError).
