@@ -5,7 +5,8 @@
  * data}` on many base libraries, so a `fail` that carries a status is an answer, not a network
  * failure. Storage takes and returns objects: `my.getStorageSync({key})` -> `{data}`,
  * `my.setStorageSync({key, data})`, `my.removeStorageSync({key})`; `my.getStorageInfoSync()`
- * lists the keys.
+ * lists the keys. A storage call that fails answers `{error, errorMessage}` (or `{success:
+ * false}`) instead of throwing: the adapter throws for it, as wx does, reads included.
  */
 
 const { appHide, systemInfoOf } = require('./runtime-parts');
@@ -51,7 +52,11 @@ function alipay(api) {
   /** @type {import('../../index').SyncStorage} */
   const storage = {
     getStorageSync(key) {
-      const res = api.getStorageSync({ key });
+      const res = /** @type {{data?: unknown, success?: boolean, error?: number} | null | undefined} */ (
+        api.getStorageSync({ key }));
+      // a read that failed answers {error} rather than throwing: throw, as wx does, so the store
+      // knows the value could not be read (never "nothing stored", which it would write over)
+      if (res && (res.success === false || res.error)) throw new Error('getStorageSync:fail ' + res.error);
       return res && res.data !== undefined && res.data !== null ? res.data : '';
     },
     setStorageSync(key, data) {

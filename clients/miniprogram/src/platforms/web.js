@@ -2,7 +2,8 @@
 /**
  * A web page (H5, or a WebView inside an app): `fetch` for requests (a timeout aborts it; any
  * HTTP status is an answer, a rejected fetch a network failure), `localStorage` holding JSON
- * (a full storage throws QuotaExceededError, which the store handles as wx's failure),
+ * (a full storage throws QuotaExceededError, which the store handles as wx's failure; a value
+ * that is not JSON reads as its text, which the store repairs),
  * `visibilitychange` to hidden for the app hiding, and the window for the context: width,
  * `prefers-color-scheme`, the root font size (a user's larger default font) and
  * `navigator.language`.
@@ -43,7 +44,15 @@ function web(win) {
   const storage = {
     getStorageSync(key) {
       const text = win.localStorage.getItem(key);
-      return text === null ? '' : JSON.parse(text);
+      if (text === null) return '';
+      try {
+        return JSON.parse(text);
+      } catch (e) {
+        // damaged (cut short) or another script's: handed over as the text it is, a value the
+        // store does not take and repairs; a throw would be a read that failed, which the store
+        // never writes over, so the damage would stay for good
+        return text;
+      }
     },
     setStorageSync(key, value) {
       win.localStorage.setItem(key, JSON.stringify(value));

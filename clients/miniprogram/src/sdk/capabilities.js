@@ -11,7 +11,9 @@
  * `reasons`. A hash the server does not know (an app that registered its own types) is answered
  * 428 `capabilities_unknown`: the SDK registers its list once (`POST /v1/capabilities`) and asks
  * again; when it is refused (a 4xx) it sends `r` alone (the server then assumes the version's
- * defaults); a registration that could not be answered (offline, a 5xx or 429) is tried again
+ * defaults); an anonymous caller cannot register (the route answers 401/403 without a user's
+ * token), so its request goes with `r` alone that once and the list is registered on a later
+ * 428 with a token; a registration that could not be answered (offline, a 5xx or 429) is tried again
  * on the next 428, which meanwhile stands in like an error (the stored copy or the default);
  * a 5xx or 429 registration's Retry-After holds the layout requests back like a layout's.
  */
@@ -56,7 +58,7 @@ function createCapabilities(deps) {
   const types = Array.from(new Set(deps.types)).sort();
   const full = 'r=' + version + ';t=' + typesHash(types);
   let value = full;
-  /** @type {Promise<boolean> | null} */
+  /** @type {Promise<'registered' | 'refused' | 'unauthorized' | 'failed'> | null} */
   let registering = null;
   /** @type {import('./http').Response | null} the last registration's 5xx/429, while it stands */
   let busy = null;
@@ -76,30 +78,41 @@ function createCapabilities(deps) {
       return busy;
     },
     /**
-     * A 428 `capabilities_unknown`: register the list (once per client); true when the
-     * request may be sent again (registered, or falling back to `r` alone).
+     * A 428 `capabilities_unknown`: register the list (once per client) and say what to send
+     * again: the full value once registered, `r` alone once refused (for the rest of the run),
+     * `r` alone for this request only when the caller cannot register (no token, or the server
+     * answers 401/403: the route takes signed-in users, so an anonymous launch says nothing
+     * about the types; the list is registered on a later 428 with a user's token), null when
+     * the request cannot be sent again (a blip: offline, a 5xx or 429).
      * @param {string | null} token
+     * @returns {Promise<import('./http').Headers | null>}
      */
     recover(token) {
-      if (value !== full) return Promise.resolve(false);
+      if (value !== full) return Promise.resolve(null);
+      const versionOnly = { 'X-UI-Capabilities': 'r=' + version };
+      if (!token) return Promise.resolve(versionOnly);
       if (!registering) {
         busy = null;
-        registering = deps.call('POST', '/v1/capabilities', token || '', { renderer: version, types })
+        registering = deps.call('POST', '/v1/capabilities', token, { renderer: version, types })
           .then((res) => {
-            if (res.statusCode === 201) return true;
+            if (res.statusCode === 201) return 'registered';
+            registering = null; // anything but a refusal of the list is asked again on the next 428
             if (res.statusCode >= 500 || res.statusCode === 429) {
-              registering = null; // the server's blip, not a refusal: try again on the next 428
               busy = res; // its Retry-After holds the layout requests back (revalidation.js)
-              return false;
+              return 'failed';
             }
+            if (res.statusCode === 401 || res.statusCode === 403) return 'unauthorized';
             value = 'r=' + version;
-            return true;
+            return 'refused';
           }, () => {
             registering = null; // a network failure: try again on the next 428
-            return false;
+            return 'failed';
           });
       }
-      return registering;
+      return registering.then((outcome) => {
+        if (outcome === 'failed') return null;
+        return outcome === 'unauthorized' ? versionOnly : { 'X-UI-Capabilities': value };
+      });
     },
   };
 }

@@ -74,7 +74,7 @@ const createLayoutClient = function createLayoutClient(options) {
   const currentContext = () => contextFromSystemInfo(systemInfo());
   const store = createStore(storage, { prefix: opts.storagePrefix, maxEntries: opts.maxEntries });
   const serverClock = createServerClock(now);
-  const call = observed(createApi(request, baseUrl, opts.timeoutMs), serverClock);
+  const call = observed(createApi(request, baseUrl, opts.timeoutMs, scheduler), serverClock);
   const identity = createIdentity(opts.getToken);
 
   /** @param {unknown} err an error the SDK handled on its own */

@@ -5,8 +5,9 @@
  * (500, the server's limit) a request. 5xx, 429 and network failures are retried with capped
  * exponential backoff (or the server's Retry-After when longer). A 4xx the SDK can fix is
  * fixed: 413 halves the batch, a 422 on `events` (a batch longer than the server takes) halves
- * it for the rest of the run, a 422 about the `value` field (a server older than the
- * contract's addition) strips `value` and resends, a 422 naming one event drops only that
+ * it for the rest of the run, a 422 saying `value` is an unknown field (a server older than the
+ * contract's addition) strips `value` and resends (a value goes on converts only: the server
+ * refuses one on another kind), a 422 naming one event drops only that
  * event (one naming an index outside the batch drops nothing). Any other 4xx (401: token
  * expired, 403...) keeps every event for the next flush.
  * Nothing is queued while the user's personalization is 0. Pending events survive an app
@@ -122,7 +123,8 @@ function addOutcome(result, body, sent) {
  * @returns {TrackedEvent}
  */
 function wireEvent(event, strip) {
-  const dropValue = strip.value && event.value !== undefined;
+  // the server takes a value on a convert only (a click's is refused, 422): never sent on another
+  const dropValue = event.value !== undefined && (strip.value || event.kind !== 'convert');
   if (!dropValue && !strip.id) return event;
   /** @type {Partial<TrackedEvent>} */
   const copy = Object.assign({}, event);
@@ -267,7 +269,7 @@ function createEventQueue(deps) {
     const at = deps.eventClock ? deps.eventClock() : deps.now(); // on the server's clock when ours is off
     /** @type {TrackedEvent} */
     const event = { page: String(page), component: String(component), kind, ts: at / 1000, id: newId() };
-    if (value !== undefined && value !== null) event.value = value;
+    if (value !== undefined && value !== null && kind === 'convert') event.value = value; // the server's rule
     addDetail(event, detail);
     queue.push({ user, event });
     if (queue.length > opts.maxQueued) settle(queue.splice(0, queue.length - opts.maxQueued));
@@ -422,7 +424,10 @@ function createEventQueue(deps) {
       const found = status === 422 ? /^events\[(\d+)\]/.exec(error.field || '') : null;
       // an index outside the batch names none of its events: nothing to drop, nothing to fix
       const match = found && parseInt(found[1], 10) < entries.length ? found : null;
-      if (match && /`value`/.test(error.message) && !strip.value && events.some((e) => e.value !== undefined)) {
+      // only a server that does not know the field (not one refusing a value, which is no
+      // older server: stripping then would drop every later convert's value for the run)
+      if (match && /unknown field `value`/.test(error.message) && !strip.value &&
+        events.some((e) => e.value !== undefined)) {
         strip.value = true; // the server predates the `value` field: send what it knows
         continue;
       }

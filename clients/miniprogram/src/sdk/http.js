@@ -3,8 +3,13 @@
  * The one place the SDK touches the network: `request` has `wx.request`'s signature
  * ({url, method, header, data, timeout, dataType, success, fail}); tests pass one backed by
  * Node's HTTP client. A failure to reach the server rejects with a NetworkError; any HTTP
- * status resolves (the caller decides what a 4xx or 5xx means).
+ * status resolves (the caller decides what a 4xx or 5xx means). A request whose callbacks are
+ * never called (a platform that loses them, e.g. while the app is in the background) rejects
+ * with a NetworkError NO_ANSWER_GRACE_MS after its timeout, so nothing waits on it forever.
  */
+
+/** How long past its own timeout a request may stay unanswered before it counts as failed (ms). */
+const NO_ANSWER_GRACE_MS = 2000;
 
 /** @typedef {import('../../index').RequestFn} RequestFn */
 /**
@@ -83,11 +88,22 @@ function parseBody(data) {
 /**
  * @param {RequestFn} request
  * @param {{url: string, method?: Method, header?: Headers, data?: string, timeout?: number}} options
+ * @param {import('../../index').Scheduler} [scheduler] for the no-answer guard (with `timeout`)
  * @returns {Promise<Response>}
  */
-function send(request, options) {
+function send(request, options, scheduler) {
   return new Promise((resolve, reject) => {
     let settled = false;
+    /** @type {unknown} */
+    let guard = null;
+    const unguard = () => { if (guard !== null && scheduler) scheduler.clearTimeout(guard); };
+    if (scheduler && options.timeout && options.timeout > 0) {
+      guard = scheduler.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        reject(new NetworkError('request:fail no answer within ' + (options.timeout || 0) + ' ms'));
+      }, options.timeout + NO_ANSWER_GRACE_MS);
+    }
     try {
       request({
         url: options.url,
@@ -99,6 +115,7 @@ function send(request, options) {
         success(res) {
           if (settled) return;
           settled = true;
+          unguard();
           resolve({
             statusCode: res.statusCode,
             header: res.header || {},
@@ -108,12 +125,14 @@ function send(request, options) {
         fail(err) {
           if (settled) return;
           settled = true;
+          unguard();
           reject(new NetworkError((err && err.errMsg) || 'request failed'));
         },
       });
     } catch (err) {
       if (!settled) {
         settled = true;
+        unguard();
         const thrown = /** @type {{message?: string} | null | undefined} */ (err);
         reject(new NetworkError(thrown ? thrown.message : undefined));
       }
@@ -129,9 +148,10 @@ function send(request, options) {
  * @param {RequestFn} request
  * @param {string} baseUrl
  * @param {number} timeoutMs
+ * @param {import('../../index').Scheduler} [scheduler] timers for the no-answer guard
  * @returns {Call}
  */
-function createApi(request, baseUrl, timeoutMs) {
+function createApi(request, baseUrl, timeoutMs, scheduler) {
   return function call(method, path, tokenValue, body, extraHeaders) {
     /** @type {Headers} */
     const header = Object.assign({ Accept: 'application/json' }, extraHeaders || {});
@@ -140,8 +160,8 @@ function createApi(request, baseUrl, timeoutMs) {
     return send(request, {
       url: baseUrl + path, method, header, timeout: timeoutMs,
       data: body === undefined ? undefined : JSON.stringify(body),
-    });
+    }, scheduler);
   };
 }
 
-module.exports = { send, createApi, headerValue, NetworkError, ApiError };
+module.exports = { send, createApi, headerValue, NetworkError, ApiError, NO_ANSWER_GRACE_MS };

@@ -116,9 +116,8 @@ function createRevalidation(deps) {
     const caps = deps.capabilities;
     try {
       res = await call('GET', path, tokenValue, undefined, Object.assign({}, header, caps && caps.headers()));
-      if (caps && res.statusCode === 428 && (await caps.recover(tokenValue))) {
-        res = await call('GET', path, tokenValue, undefined, Object.assign({}, header, caps.headers()));
-      }
+      const again = caps && res.statusCode === 428 ? await caps.recover(tokenValue) : null;
+      if (again) res = await call('GET', path, tokenValue, undefined, Object.assign({}, header, again));
     } catch (err) {
       if (!(err instanceof NetworkError)) throw err;
       if (!(await identity.current(ticket))) return { key: null, result: SUPERSEDED };

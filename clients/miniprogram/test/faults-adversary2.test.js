@@ -1,0 +1,213 @@
+'use strict';
+// A second adversary's inputs of issue 22's kinds: platform calls that never answer, platform
+// error shapes (Alipay's {error} reads, a web page's damaged JSON), a capability registration
+// an anonymous launch cannot make, the server's refusal of a value on a click mistaken for an
+// old server. Each failed (or hung) on the SDK before its fix.
+
+const { createLayoutClient, RENDERER_VERSION, typesHash } = require('../src');
+const { createStore } = require('../src/sdk/store');
+const platforms = require('../src/platforms');
+const { fakeClock, fakeStorage, fakeRequest, tokenFor, settle } = require('./helpers/fakes');
+const elderly = require('./fixtures/home-elderly.json');
+
+const CC = 'private, max-age=60, stale-while-revalidate=3600, stale-if-error=86400';
+const CTX = { device: 'phone', width: 375, locale: 'zh-CN' };
+const ok = () => ({ statusCode: 200, header: { ETag: '"e"', 'Cache-Control': CC }, data: elderly });
+
+function setup(extra) {
+  const clock = fakeClock();
+  const request = fakeRequest(ok);
+  const storage = fakeStorage();
+  let token = tokenFor('alice');
+  const errors = [];
+  const client = createLayoutClient(Object.assign({
+    baseUrl: 'https://ui.example.com', getToken: () => token, request, storage,
+    now: clock.now, scheduler: clock.scheduler, random: () => 0.5, onAppHide: () => {},
+    onError: (e) => errors.push(e), register: false, timeoutMs: 10000,
+  }, extra));
+  return { client, clock, request, storage, errors, signIn: (t) => { token = t; } };
+}
+
+/** Whether `promise` has settled, without waiting for it. */
+async function settled(promise) {
+  let done = false;
+  promise.then(() => { done = true; }, () => { done = true; });
+  await settle();
+  return done;
+}
+
+// ------------------------------------------------------ a platform request that never answers
+
+describe('a request whose callbacks are never called (a platform bug, an app sent to the background)', () => {
+  const silent = (dropped) => {
+    const request = fakeRequest(ok);
+    const answer = request;
+    const wrapped = (opts) => {
+      if (dropped(opts)) { request.requests.push({ url: opts.url, method: opts.method }); return; }
+      answer(opts);
+    };
+    wrapped.requests = request.requests;
+    return wrapped;
+  };
+
+  test('revalidate() falls back once the timeout has passed, and later revalidations do not join the lost one', async () => {
+    let lose = true;
+    const { client, clock } = setup({ request: silent(() => lose) });
+    const first = client.revalidate('home', CTX);
+    await settle(); // the request is sent
+    await clock.advance(15000);
+    expect(await settled(first)).toBe(true);
+    expect((await first).status).toBe('expired');
+    lose = false;
+    expect((await client.revalidate('home', CTX)).status).toBe('updated');
+  });
+
+  test('a flush whose request is never answered gives up (events kept), so erase() is not stuck behind it', async () => {
+    let lose = true;
+    const request = silent((opts) => lose && opts.url.endsWith('/v1/me/events'));
+    const { client, clock } = setup({ request });
+    client.track('home', 'banner', 'click');
+    const flushing = client.flush();
+    await settle();
+    await clock.advance(15000);
+    expect(await settled(flushing)).toBe(true);
+    expect((await flushing).pending).toBe(1);
+    lose = false; // (the retry of the flush, sent meanwhile, is lost too: erase() waits for its timeout)
+    const erasing = client.erase();
+    await clock.advance(15000);
+    expect(await settled(erasing)).toBe(true);
+  });
+});
+
+// ----------------------------------------------------------------- platforms' own error shapes
+
+describe('Alipay: a storage read answered {error} (not thrown)', () => {
+  function alipayApi() {
+    const data = new Map();
+    const api = {
+      failing: false,
+      request: () => {},
+      getStorageSync: ({ key }) => (api.failing ? { error: 12, errorMessage: 'getStorageSync:fail' }
+        : { data: data.has(key) ? JSON.parse(data.get(key)) : null }),
+      setStorageSync: ({ key, data: value }) => { data.set(key, JSON.stringify(value)); return { success: true }; },
+      removeStorageSync: ({ key }) => { data.delete(key); return { success: true }; },
+    };
+    return { api, data };
+  }
+
+  test('is a failed read: the index is not written over, so erase() still finds every copy', () => {
+    const { api, data } = alipayApi();
+    const store = createStore(platforms.alipay(api).storage);
+    const entry = { layout: elderly, etag: '"e"', storedAt: 0, cacheControl: {} };
+    store.put('alice', 'home', 'q', entry, 0);
+    api.failing = true; // a moment's failure while another page is stored
+    store.put('alice', 'mine', 'q', entry, 1);
+    api.failing = false;
+    store.removeUser('alice'); // Alipay's key list left out: the index is all there is
+    expect([...data.keys()].filter((k) => k.indexOf('alice') >= 0)).toEqual([]);
+  });
+
+  test('the adapter throws for it, as wx does', () => {
+    const { api } = alipayApi();
+    api.failing = true;
+    expect(() => platforms.alipay(api).storage.getStorageSync('k')).toThrow(/getStorageSync:fail/);
+  });
+});
+
+describe('web: a localStorage value that is not JSON (damaged, or written by another script)', () => {
+  function fakeWindow() {
+    const items = new Map();
+    return {
+      items,
+      fetch: () => Promise.reject(new Error('offline')),
+      setTimeout, clearTimeout,
+      localStorage: {
+        getItem: (k) => (items.has(k) ? items.get(k) : null),
+        setItem: (k, v) => { items.set(k, String(v)); },
+        removeItem: (k) => { items.delete(k); },
+        key: (i) => [...items.keys()][i] || null,
+        get length() { return items.size; },
+      },
+    };
+  }
+
+  test('a damaged index is repaired, not a fault forever: layouts are stored and read again', () => {
+    const win = fakeWindow();
+    win.items.set('uiserver:index', '[{"k":"uiserver:layout:alice|home|'); // cut short
+    const store = createStore(platforms.web(win).storage);
+    const entry = { layout: elderly, etag: '"e"', storedAt: 0, cacheControl: { maxAge: 60 } };
+    expect(store.put('alice', 'home', 'q', entry, 0)).toBe(true);
+    expect(store.get('alice', 'home', 'q')).not.toBeNull();
+  });
+
+  test('a damaged stored layout is removed when read (and so is a damaged event queue)', () => {
+    const win = fakeWindow();
+    const storage = platforms.web(win).storage;
+    const store = createStore(storage);
+    const entry = { layout: elderly, etag: '"e"', storedAt: 0, cacheControl: { maxAge: 60 } };
+    store.put('alice', 'home', 'q', entry, 0);
+    win.items.set('uiserver:layout:alice|home|q', '{"layout":{"schema":1,"pa');
+    expect(store.get('alice', 'home', 'q')).toBeNull();
+    expect(win.items.has('uiserver:layout:alice|home|q')).toBe(false);
+    expect(store.keys()).toEqual([]);
+  });
+});
+
+// ------------------------------------------------------------- capability negotiation
+
+describe('capabilities: a registration the server answers 401 (an anonymous launch)', () => {
+  const unknown = () => ({ statusCode: 428, data: { error: { code: 'capabilities_unknown', message: 'x' } } });
+
+  test('is not a refusal of the types: once the user signs in the list is registered and the full value sent', async () => {
+    const registered = [];
+    const request = fakeRequest((req) => {
+      if (req.url.endsWith('/v1/capabilities')) {
+        if (!req.header.Authorization) {
+          return { statusCode: 401, data: { error: { code: 'unauthenticated', message: 'a bearer token is required' } } };
+        }
+        registered.push(req.body);
+        return { statusCode: 201, data: {} };
+      }
+      return req.header['X-UI-Capabilities'].indexOf(';t=') >= 0 && !registered.length ? unknown() : ok();
+    });
+    const { client, signIn } = setup({ request, types: ['search_bar', 'my_widget'] });
+    signIn(null);
+    const anonymous = await client.revalidate('home', CTX);
+    expect(anonymous.status).toBe('updated'); // the anonymous launch is served (r= alone, this once)
+    signIn(tokenFor('alice'));
+    await client.revalidate('mine', CTX);
+    expect(registered).toHaveLength(1);
+    const gets = request.requests.filter((r) => r.url.indexOf('/v1/layouts/') >= 0);
+    expect(gets[gets.length - 1].header['X-UI-Capabilities'])
+      .toBe(`r=${RENDERER_VERSION};t=${typesHash(['search_bar', 'my_widget'])}`);
+  });
+});
+
+// ----------------------------------------------------------------------------- event values
+
+describe('a value on a click (the server refuses a value on anything but a convert)', () => {
+  // the server's own answers (uiserver.http.me + schema.Event, checked against decode_json)
+  function server(req, sent) {
+    const events = req.body.events;
+    for (let i = 0; i < events.length; i++) {
+      if (events[i].value !== undefined && events[i].kind !== 'convert') {
+        return { statusCode: 422, data: { error: { code: 'invalid',
+          message: `\`value\` is only allowed on a convert event, not on '${events[i].kind}'`, field: `events[${i}]` } } };
+      }
+    }
+    sent.push(...events);
+    return { statusCode: 202, data: { accepted: events.length, stored: events.length, ignored: 0, ignored_reasons: {} } };
+  }
+
+  test('never makes the SDK strip the value of every later convert (it is no older server)', async () => {
+    const sent = [];
+    const { client, request } = setup();
+    request.handler = (req) => server(req, sent);
+    client.track('home', 'banner', 'click', 5);
+    await client.flush();
+    client.track('cart', 'pay', 'convert', 99);
+    await client.flush();
+    expect(sent.filter((e) => e.kind === 'convert').map((e) => e.value)).toEqual([99]);
+    expect(sent.filter((e) => e.kind === 'click')).toHaveLength(1); // the click counts, without its value
+  });
+});
