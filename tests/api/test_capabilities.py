@@ -253,3 +253,36 @@ def test_the_capability_may_come_as_a_query_value(apps: tuple[TestClient, TestCl
     assert types_of(both.json())["notice"] == "notice_bar"  # the header wins
     bad = one.get("/v1/layouts/home?caps=nonsense", headers=bearer("ann"))
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [
+        ([("X-UI-Capabilities", "r=1.9.9"), ("X-UI-Capabilities", "r=2.0.0")], ""),
+        ([("X-UI-Capabilities", "r=2.0.0"), ("X-UI-Capabilities", "r=2.0.0;t=abcdef12")], ""),
+        ([], "?caps=r%3D1.9.9&caps=r%3D2.0.0"),
+    ],
+)
+def test_a_capability_sent_twice_with_different_values_is_refused(
+    apps: tuple[TestClient, TestClient], headers: list[tuple[str, str]], query: str
+) -> None:
+    """One client is one renderer: two X-UI-Capabilities field lines (or two `caps`
+    parameters) that disagree are a 400 naming the header, as the comma-joined form a proxy
+    may make of them (RFC 9110 5.3) is. Before, the first was served and the second dropped
+    without a word (an old renderer could get a type it cannot draw)."""
+    one, _ = apps
+    response = one.get(f"/v1/layouts/home{query}", headers=[*bearer("ann").items(), *headers])
+    assert response.status_code == 400, response.text[:200]
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("bad_capabilities", "X-UI-Capabilities")
+    assert "twice" in error["message"]
+    joined = ", ".join(value for _, value in headers) or "r=1.9.9, r=2.0.0"
+    assert layout(one, joined).status_code == 400
+
+
+def test_the_same_capability_sent_twice_is_served(apps: tuple[TestClient, TestClient]) -> None:
+    one, _ = apps
+    twice = [*bearer("ann").items(), *[("X-UI-Capabilities", "r=1.9.9")] * 2]
+    response = one.get("/v1/layouts/home?caps=r%3D1.9.9&caps=r%3D1.9.9", headers=twice)
+    assert response.status_code == 200
+    assert response.json() == layout(one, "r=1.9.9").json()

@@ -111,6 +111,10 @@ def _matrix(etag: str, etag_gz: str) -> list[bytes]:
         _request("GET", "/v1/layouts/home?locale=zh-中文&device=phone".encode()),
         _request("GET", "/v1/me/settings?note=草稿".encode(), ("Authorization", good)),
         _request("GET", "/nowhere?q=草稿".encode()),
+        # X-UI-Capabilities twice: the same value is served, two different ones are a 400.
+        _request("GET", home, ("X-UI-Capabilities", "r=2.0.0"), ("X-UI-Capabilities", "r=2.0.0")),
+        _request("GET", home, ("X-UI-Capabilities", "r=2.0.0"), ("X-UI-Capabilities", "r=1.0.0")),
+        _request("GET", f"{home}?caps=r%3D2.0.0&caps=r%3D1.0.0"),
     ]
 
 

@@ -164,6 +164,9 @@ class LayoutApp:
         if raw == UNREADABLE_CAPABILITY:
             message = "not visible ASCII text: send r=MAJOR.MINOR.PATCH;t=<8 lowercase hex digits>"
             return self._error(400, "bad_capabilities", message, field), "", None
+        if raw == REPEATED_CAPABILITY:
+            message = "sent twice with different values: send one r=MAJOR.MINOR.PATCH[;t=...]"
+            return self._error(400, "bad_capabilities", message, field), "", None
         try:
             return None, *await self.service.capabilities.resolve(raw)
         except CapabilityError as exc:
@@ -348,16 +351,24 @@ def _header_value(raw: bytes) -> str:
 # What the RSGI path passes for an X-UI-Capabilities header granian sent without its value
 # (not visible ASCII: granian's RSGI headers leave such values out, `http/rsgi.py`).
 UNREADABLE_CAPABILITY = "\x00"
+# What either path passes for X-UI-Capabilities sent twice (two field lines, or two `caps`
+# parameters) with different values: a client is one renderer, so which one it is cannot be
+# told (the comma-joined form RFC 9110 5.3 lets a proxy make is refused as malformed too).
+REPEATED_CAPABILITY = "\x00\x00"
 
 
 def query_capability(query: bytes) -> str | None:
     """The `caps` query parameter (percent-decoded; UTF-8, else latin-1), for clients and
     caches that key on the URL rather than on `Vary: X-UI-Capabilities`; the header wins when
     both are sent. Its length is bounded where it is parsed (`engine.capability.MAX_CAPABILITY`)."""
+    found: str | None = None
     for part in query.split(b"&"):
         if part.startswith(b"caps="):
-            return _header_value(unquote_to_bytes(part[5:].replace(b"+", b" ")))
-    return None
+            value = _header_value(unquote_to_bytes(part[5:].replace(b"+", b" ")))
+            if found is not None and value != found:
+                return REPEATED_CAPABILITY
+            found = value
+    return found
 
 
 def _request_headers(
@@ -366,7 +377,8 @@ def _request_headers(
     """Authorization (text), If-None-Match and Accept-Encoding (bytes) and X-UI-Capabilities
     (text) of a launch request, the only headers the fast path reads; None for each absent. A
     header sent twice counts by its first field, as granian's RSGI headers read it
-    (`http/rsgi.py`)."""
+    (`http/rsgi.py`), except X-UI-Capabilities sent with two different values
+    (`REPEATED_CAPABILITY`: a 400)."""
     authorization = if_none_match = accept_encoding = capability = None
     for name, value in headers:
         if name == b"authorization":
@@ -378,7 +390,11 @@ def _request_headers(
         elif name == b"accept-encoding":
             if accept_encoding is None:
                 accept_encoding = value
-        elif name == b"x-ui-capabilities" and capability is None:
+        elif name == b"x-ui-capabilities":
             # UTF-8 (else latin-1) as sent, so an error names it readably, not as mojibake
-            capability = _header_value(value)
+            text = _header_value(value)
+            if capability is None:
+                capability = text
+            elif text != capability:
+                capability = REPEATED_CAPABILITY
     return authorization, if_none_match, accept_encoding, capability

@@ -42,7 +42,13 @@ from starlette.types import ASGIApp, Message
 
 from uiserver.http.errors import error_body
 from uiserver.http.failures import internal_error, request_id
-from uiserver.http.layouts import PREFIX, UNREADABLE_CAPABILITY, LayoutApp, text_headers
+from uiserver.http.layouts import (
+    PREFIX,
+    REPEATED_CAPABILITY,
+    UNREADABLE_CAPABILITY,
+    LayoutApp,
+    text_headers,
+)
 from uiserver.http.negotiation import matching_tag
 from uiserver.serving.cache import BodyEntry
 
@@ -189,6 +195,10 @@ class RSGIApp:
         capability = headers.get("x-ui-capabilities")
         if capability is None and "x-ui-capabilities" in headers:
             capability = UNREADABLE_CAPABILITY  # sent, not visible ASCII: a 400 that says so
+        elif capability is not None and any(
+            name == "x-ui-capabilities" and value != capability for name, value in headers.items()
+        ):
+            capability = REPEATED_CAPABILITY  # two different values: a 400, as on ASGI
         try:
             if self.faulty:
                 self.layouts.injected(headers.get("x-uiserver-fault"), query)
