@@ -211,3 +211,121 @@ describe('a value on a click (the server refuses a value on anything but a conve
     expect(sent.filter((e) => e.kind === 'click')).toHaveLength(1); // the click counts, without its value
   });
 });
+
+// ------------------------------------------------------------------------------------ clocks
+
+const YEAR = 365 * 24 * 3600 * 1000;
+const httpDate = (ms) => new Date(ms).toUTCString();
+const accepted = (req) => ({ statusCode: 202, data: { accepted: req.body.events.length, stored: req.body.events.length,
+  ignored: 0, ignored_reasons: {} } });
+
+describe('a phone clock a year behind, before the server\'s clock is learned', () => {
+  function skewed() {
+    const clock = fakeClock();
+    const server = () => clock.now();
+    const s = setup({ now: () => clock.now() - YEAR, scheduler: clock.scheduler });
+    return Object.assign(s, { clock, server });
+  }
+
+  test('an event tracked before any answer (the launch\'s first view) is sent on the server\'s clock once it is known', async () => {
+    const { client, request, server } = skewed();
+    client.track('home', 'banner', 'view'); // at launch, before the layout answer
+    request.handler = (req) => (req.url.endsWith('/v1/me/events') ? accepted(req)
+      : Object.assign(ok(), { header: { ETag: '"e"', 'Cache-Control': CC, Date: httpDate(server()) } }));
+    await client.revalidate('home', CTX);
+    await client.flush();
+    const sent = request.requests.filter((r) => r.method === 'POST')[0].body.events[0];
+    expect(Math.abs(sent.ts - server() / 1000)).toBeLessThan(5);
+  });
+
+  test('a Retry-After HTTP-date on an answer without Date is read against the server\'s clock learned before', async () => {
+    const { client, request, server, clock } = skewed();
+    request.handler = () => Object.assign(ok(), { header: { ETag: '"e"', 'Cache-Control': CC, Date: httpDate(server()) } });
+    await client.revalidate('home', CTX);
+    request.handler = () => ({ statusCode: 503, header: { 'Retry-After': httpDate(server() + 120 * 1000) }, data: {} });
+    client.track('home', 'banner', 'click');
+    await client.flush();
+    const wait = Math.min(...clock.pendingTimers());
+    expect(wait).toBeGreaterThanOrEqual(115 * 1000);
+    expect(wait).toBeLessThanOrEqual(125 * 1000);
+  });
+  test('so is one on a layout answer: a phone a year ahead holds layout requests back, not none', async () => {
+    const clock = fakeClock();
+    const { client, request } = setup({ now: () => clock.now() + YEAR, scheduler: clock.scheduler });
+    const server = () => clock.now();
+    request.handler = () => Object.assign(ok(), { header: { ETag: '"e"', 'Cache-Control': CC, Date: httpDate(server()) } });
+    await client.revalidate('home', CTX);
+    request.handler = () => ({ statusCode: 503, header: { 'Retry-After': httpDate(server() + 120 * 1000) }, data: {} });
+    await clock.advance(2 * 3600 * 1000);
+    await client.revalidate('home', CTX);
+    const asked = request.requests.length;
+    await clock.advance(60 * 1000);
+    expect((await client.revalidate('home', CTX)).status).toBe('offline'); // held: the stored copy
+    expect(request.requests.length).toBe(asked);
+    await clock.advance(61 * 1000);
+    await client.revalidate('home', CTX);
+    expect(request.requests.length).toBe(asked + 1);
+  });
+});
+
+// ------------------------------------------------------------------------- Cache-Control forms
+
+describe('Cache-Control with a directive given twice', () => {
+  test('max-age=60 and max-age=86400 in one answer is not fresh for a day (RFC 9111 4.2.1: first, or stale)', async () => {
+    const { client, request, clock } = setup();
+    request.handler = () => ({ statusCode: 200,
+      header: { ETag: '"e"', 'Cache-Control': 'private, max-age=60, stale-if-error=86400, max-age=86400' }, data: elderly });
+    await client.revalidate('home', CTX);
+    await clock.advance(2 * 60 * 1000);
+    const before = request.requests.length;
+    const launched = await client.launch('home', CTX);
+    await launched.revalidation;
+    expect(request.requests.length).toBe(before + 1);
+  });
+
+  test('two header lines (an array) saying different max-ages count the same', async () => {
+    const { parseCacheControl } = require('../src/sdk/cache-control');
+    expect(parseCacheControl(['max-age=60', 'max-age=86400']).maxAge).toBeLessThanOrEqual(60);
+    expect(parseCacheControl('max-age=60, max-age=60').maxAge).toBe(60);
+    expect(parseCacheControl('stale-if-error=86400, stale-if-error=60').staleIfError).toBe(60);
+    expect(parseCacheControl('max-age=-1, max-age=3600').maxAge).toBe(0); // an invalid one: stale
+    expect(parseCacheControl('MAX-AGE="3600", Max-Age=3600').maxAge).toBe(3600); // the same, twice
+  });
+});
+
+// ---------------------------------------------------- the same user, signed in again meanwhile
+
+describe('the same user signs in again (a new token) while a request with the old one is in flight', () => {
+  const refused = { statusCode: 401, data: { error: { code: 'token_expired', message: 'the token has expired' } } };
+  const oldToken = tokenFor('alice');
+  const newToken = oldToken.replace(/\.sig$/, '.sig2'); // the same sub, another token
+
+  test('a launch answered 401 for the old token asks again with the new one instead of rejecting', async () => {
+    const { client, request, signIn } = setup();
+    request.handler = (req) => {
+      if (req.header.Authorization !== 'Bearer ' + oldToken) return ok();
+      signIn(newToken); // the app refreshed the token while this request was out
+      return refused;
+    };
+    const launched = await client.launch('home', CTX);
+    expect(launched.source).toBe('network');
+    expect(launched.layout.mode).toBe(elderly.mode);
+  });
+
+  test('a flush answered 401 for the old token sends again with the new one (events are not left waiting)', async () => {
+    const { client, request, signIn } = setup();
+    const sent = [];
+    request.handler = (req) => {
+      if (req.header.Authorization === 'Bearer ' + oldToken) {
+        signIn(newToken);
+        return refused;
+      }
+      sent.push(...req.body.events);
+      return accepted(req);
+    };
+    client.track('home', 'banner', 'click');
+    const result = await client.flush();
+    expect(sent).toHaveLength(1);
+    expect(result.pending).toBe(0);
+  });
+});

@@ -14,6 +14,10 @@
 /** @typedef {import('../../index').StoredTiming} StoredTiming */
 
 /**
+ * A directive given more than once with different values (two `max-age`s, on one line or two):
+ * RFC 9111 4.2.1 lets a cache use the first or take the response as stale; the SDK takes it as
+ * stale (max-age 0), as for a max-age that is not delta-seconds, and the smaller of two stale-while-revalidate or stale-if-error windows,
+ * never the longer one a damaged or doubled header would grant.
  * @param {string | string[] | null | undefined} header
  * @returns {CacheControl}
  */
@@ -24,6 +28,10 @@ function parseCacheControl(header) {
   };
   if (!header) return out;
   const text = Array.isArray(header) ? header.join(',') : String(header);
+  /** @type {Record<string, number>} directive -> the value it was first given */
+  const given = {};
+  /** @type {Record<string, boolean>} directives given twice with different values */
+  const conflicting = {};
   text.split(',').forEach((part) => {
     const piece = part.trim().toLowerCase();
     if (!piece) return;
@@ -33,12 +41,19 @@ function parseCacheControl(header) {
     const seconds = /^\d+$/.test(raw) ? parseInt(raw, 10) : NaN;
     if (name === 'no-store') out.noStore = true;
     else if (name === 'no-cache') out.noCache = true;
-    else if (!isNaN(seconds)) {
-      if (name === 'max-age') out.maxAge = seconds;
-      else if (name === 'stale-while-revalidate') out.staleWhileRevalidate = seconds;
-      else if (name === 'stale-if-error') out.staleIfError = seconds;
+    else if (name === 'max-age' && isNaN(seconds)) conflicting[name] = true; // invalid: stale (4.2.1)
+    else if (!isNaN(seconds) && (name === 'max-age' || name === 'stale-while-revalidate' || name === 'stale-if-error')) {
+      if (Object.prototype.hasOwnProperty.call(given, name)) {
+        if (given[name] !== seconds) conflicting[name] = true;
+        given[name] = Math.min(given[name], seconds);
+      } else {
+        given[name] = seconds;
+      }
     }
   });
+  if (given['max-age'] !== undefined && !conflicting['max-age']) out.maxAge = given['max-age'];
+  if (given['stale-while-revalidate'] !== undefined) out.staleWhileRevalidate = given['stale-while-revalidate'];
+  if (given['stale-if-error'] !== undefined) out.staleIfError = given['stale-if-error'];
   return out;
 }
 

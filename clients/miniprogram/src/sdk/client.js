@@ -92,8 +92,10 @@ const createLayoutClient = function createLayoutClient(options) {
     store,
     now,
     eventClock: () => now() + serverClock.correction(),
+    serverClock,
     random: opts.random || Math.random,
     ticket: identity.ticket,
+    renewed: identity.renewed,
     isOff,
     onError: reportError,
     send: (batch, tokenValue) => call('POST', '/v1/me/events', tokenValue, { events: batch }),
@@ -117,7 +119,9 @@ const createLayoutClient = function createLayoutClient(options) {
   const capabilities = opts.capabilities === false ? undefined : createCapabilities({
     call, types: opts.types || rendererTypes, version: opts.rendererVersion,
   });
-  const revalidation = createRevalidation(Object.assign({ call, rememberPersonalization, capabilities }, layouts));
+  const serverNow = serverClock.serverNow;
+  const revalidation = createRevalidation(Object.assign({ call, rememberPersonalization, capabilities, serverNow },
+    layouts));
   const liveLaunch = createLaunch(Object.assign({ revalidation }, layouts));
   const preview = createPreview({
     call, scheduler, announce: updates.announce,
@@ -125,7 +129,7 @@ const createLayoutClient = function createLayoutClient(options) {
       updates.forget(identity.userNow()); // the app shows the draft: the live version is news again
       return revalidation.background(page, ctx);
     },
-    context: currentContext, onError: reportError, now,
+    context: currentContext, onError: reportError, now, serverNow,
   });
   if (opts.preview && opts.preview.token) preview.start(opts.preview.token, opts.preview);
 

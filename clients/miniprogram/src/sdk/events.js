@@ -8,7 +8,8 @@
  * it for the rest of the run, a 422 saying `value` is an unknown field (a server older than the
  * contract's addition) strips `value` and resends (a value goes on converts only: the server
  * refuses one on another kind), a 422 naming one event drops only that
- * event (one naming an index outside the batch drops nothing). Any other 4xx (401: token
+ * event (one naming an index outside the batch drops nothing), a 401 for a token the same user
+ * has replaced since the flush started is sent again with the new one. Any other 4xx (401: token
  * expired, 403...) keeps every event for the next flush.
  * Nothing is queued while the user's personalization is 0. Pending events survive an app
  * restart (written to storage when the app hides or a flush fails), bounded by `maxQueued`.
@@ -38,7 +39,11 @@ const { retryAfterMs, parseHttpDate } = require('./retry-after');
 /** @typedef {import('../../index').TrackedEvent} TrackedEvent */
 /** @typedef {import('../../index').FlushResult} FlushResult */
 /** @typedef {import('./http').Response} Response */
-/** @typedef {{user: string, event: TrackedEvent}} Queued an event and the user it belongs to */
+/**
+ * An event and the user it belongs to; `unclocked` when it was tracked before the server's clock
+ * was known (its `ts` is the phone's, moved onto the server's clock when it is sent).
+ * @typedef {{user: string, event: TrackedEvent, unclocked?: boolean}} Queued
+ */
 
 /** @type {Record<string, boolean>} */
 const KINDS = { view: true, click: true, convert: true, impression: true, render_error: true };
@@ -55,8 +60,13 @@ const VERSION = /^[A-Za-z0-9_-]{1,64}$/;
  * @property {() => number} now ms
  * @property {() => number} [eventClock] ms, the time an event is given (default `now`): the
  *   server's clock when the SDK's is more than an hour off (server-clock.js)
+ * @property {{known(): boolean, correction(): number, serverNow(): number}} [serverClock] what
+ *   the SDK knows of the server's clock: events tracked before it was known are moved onto it
+ *   when sent, and a Retry-After date on an answer without a Date is read against it
  * @property {() => number} random in [0, 1), for the backoff's jitter
  * @property {() => Promise<import('./identity').Ticket>} ticket who a flush sends for
+ * @property {(held: import('./identity').Ticket) => Promise<string | null>} [renewed] another token
+ *   for the flush's user, given since it started (signed in again): a 401 is sent again with it
  * @property {(user: string) => boolean} isOff personalization 0: nothing queued or sent
  * @property {(err: unknown) => void} onError
  * @property {(batch: TrackedEvent[], token: string) => Promise<Response>} send
@@ -72,6 +82,8 @@ function isQueued(item) {
   if (!item || typeof item !== 'object') return false;
   const q = /** @type {{user?: unknown, event?: unknown}} */ (item);
   if (typeof q.user !== 'string' || !q.user || !q.event || typeof q.event !== 'object') return false;
+  if (/** @type {{unclocked?: unknown}} */ (item).unclocked !== undefined &&
+    /** @type {{unclocked?: unknown}} */ (item).unclocked !== true) return false;
   const e = /** @type {Record<string, unknown>} */ (q.event);
   return typeof e.page === 'string' && !!e.page && typeof e.component === 'string' && !!e.component &&
     typeof e.kind === 'string' && KINDS[e.kind] === true &&
@@ -271,7 +283,11 @@ function createEventQueue(deps) {
     const event = { page: String(page), component: String(component), kind, ts: at / 1000, id: newId() };
     if (value !== undefined && value !== null && kind === 'convert') event.value = value; // the server's rule
     addDetail(event, detail);
-    queue.push({ user, event });
+    /** @type {Queued} */
+    const item = { user, event };
+    // the server's clock is not known yet (no answer had a Date): the phone's, until it is
+    if (deps.serverClock && !deps.serverClock.known()) item.unclocked = true;
+    queue.push(item);
     if (queue.length > opts.maxQueued) settle(queue.splice(0, queue.length - opts.maxQueued));
     if (attempt > 0) return; // backing off: the retry timer sends it
     const mine = queue.filter((e) => e.user === user).length;
@@ -349,6 +365,22 @@ function createEventQueue(deps) {
     });
   }
 
+  /**
+   * Events of the user tracked before the server's clock was known are moved onto it, once it
+   * is (by the correction the SDK's clock needs: none within an hour of the server's).
+   * @param {string} user
+   */
+  function onServerClock(user) {
+    const clock = deps.serverClock;
+    if (!clock || !clock.known()) return;
+    const shift = clock.correction() / 1000;
+    queue.forEach((e) => {
+      if (e.user !== user || !e.unclocked) return;
+      if (typeof e.event.ts === 'number') e.event.ts = Math.max(0, e.event.ts + shift);
+      delete e.unclocked;
+    });
+  }
+
   /** @returns {Promise<FlushResult>} */
   async function run() {
     /** @type {FlushResult} */
@@ -370,7 +402,9 @@ function createEventQueue(deps) {
       return result;
     }
     let rebased = false;
+    let renewedOnce = false;
     if (deps.isOff(user)) dropBehaviour(user);
+    onServerClock(user);
     let limit = countLimit;
     for (;;) {
       const entries = queue.filter((e) => e.user === user).slice(0, limit);
@@ -400,8 +434,9 @@ function createEventQueue(deps) {
       if (status >= 500 || status === 429) {
         persist();
         const now = deps.now();
+        // a date without the answer's Date header: against the server's clock as last learned
         const wait = retryAfterMs(headerValue(res.header, 'retry-after'), headerValue(res.header, 'date'),
-          now, opts.retryAfterMaxMs);
+          deps.serverClock ? deps.serverClock.serverNow() : now, opts.retryAfterMaxMs);
         if (wait > 0) {
           paused.from = now;
           paused.until = now + wait;
@@ -448,6 +483,15 @@ function createEventQueue(deps) {
         result.dropped += 1;
         deps.onError(error);
         continue;
+      }
+      if (status === 401 && !renewedOnce && deps.renewed) {
+        renewedOnce = true;
+        const fresh = await deps.renewed(ticket);
+        if (fresh) {
+          // the user signed in again while the old token was out: the same user's new token
+          ticket.token = fresh;
+          continue;
+        }
       }
       // a 4xx the SDK cannot fix (an expired token, a forbidden user): keep everything
       persist();

@@ -121,6 +121,23 @@ function createIdentity(getToken) {
   }
 
   /**
+   * The token the app gives now when it is another token for the ticket's user (signed in again,
+   * or refreshed, while a request with the old one was out), else null: a 401 for the old token
+   * is then asked again with it rather than handed to the app.
+   * @param {Ticket} held
+   * @returns {Promise<string | null>}
+   */
+  async function renewed(held) {
+    let value;
+    try {
+      value = await token();
+    } catch (e) {
+      return null;
+    }
+    return value && value !== held.token && subjectOf(value) === held.user ? value : null;
+  }
+
+  /**
    * The user's answers change (settings saved, data erased): work in flight for them is dropped.
    * @param {string} user
    */
@@ -128,7 +145,7 @@ function createIdentity(getToken) {
     epochs[user] = (epochs[user] || 0) + 1;
   }
 
-  return { token, userNow, userNowOrLater, refresh, ticket, signedIn, current, advance };
+  return { token, userNow, userNowOrLater, refresh, ticket, signedIn, current, renewed, advance };
 }
 
 module.exports = { createIdentity, IdentityChangedError };

@@ -59,6 +59,8 @@ function previewFromQuery(query) {
  *   live route and announces it (even a version announced before the preview)
  * @property {() => LayoutContext} context
  * @property {() => number} now ms, for Retry-After
+ * @property {() => number} [serverNow] ms, the server's clock as last learned: a Retry-After date
+ *   on an answer without a Date header is read against it
  * @property {(err: unknown) => void} onError
  */
 
@@ -114,7 +116,7 @@ function createPreview(deps) {
     }
     if (res.statusCode === 503 || res.statusCode === 429) {
       pause = retryAfterMs(headerValue(res.header, 'retry-after'), headerValue(res.header, 'date'),
-        deps.now(), RETRY_AFTER_MAX_MS);
+        deps.serverNow ? deps.serverNow() : deps.now(), RETRY_AFTER_MAX_MS);
     }
     throw new ApiError(res.statusCode, res.data);
   }

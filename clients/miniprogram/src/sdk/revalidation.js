@@ -12,6 +12,8 @@
  *   request until then; the stored copy or the default stands in, as for an error;
  * - a 200 whose body is not a layout (damaged, another schema): as an error, never stored;
  * - a 428 the SDK could not answer by registering its capabilities (offline): as an error;
+ * - a 401 for a token the app has since replaced with another for the same user (signed in
+ *   again, refreshed): asked again with the new token, never handed to the app;
  * - another 4xx: rejects with the ApiError (the caller got something wrong).
  * Concurrent revalidations of one layout for one user (and one epoch: never one asked before
  * the SDK changed the user's settings) share a request; each result that changes
@@ -50,6 +52,7 @@ const SUPERSEDED = Object.freeze({ layout: null, status: 'superseded', etag: nul
  * @property {() => LayoutContext} context the runtime's context, when the caller gives none
  * @property {(user: string, strength: number) => void} rememberPersonalization
  * @property {(err: unknown) => void} onError
+ * @property {() => number} [serverNow] ms, the server's clock as last learned (server-clock.js)
  * @property {ReturnType<typeof import('./capabilities').createCapabilities>} [capabilities] what
  *   the renderer draws, sent with every layout request (`X-UI-Capabilities`)
  */
@@ -69,7 +72,9 @@ function createRevalidation(deps) {
    */
   function holdBack(res) {
     const t = now();
-    const wait = retryAfterMs(headerValue(res.header, 'retry-after'), headerValue(res.header, 'date'), t, RETRY_AFTER_MAX_MS);
+    // a date on an answer without a Date header is read against the server's clock as last learned
+    const wait = retryAfterMs(headerValue(res.header, 'retry-after'), headerValue(res.header, 'date'),
+      deps.serverNow ? deps.serverNow() : t, RETRY_AFTER_MAX_MS);
     if (wait > 0) {
       hold.from = t;
       hold.until = t + wait;
@@ -114,10 +119,17 @@ function createRevalidation(deps) {
     if (heldBack()) return { key, result: fallback(entry, page, null) }; // the server asked for a pause
     const path = '/v1/layouts/' + encodeURIComponent(page) + (query ? '?' + query : '');
     const caps = deps.capabilities;
+    /** @param {string} bearer */
+    const ask = async (bearer) => {
+      const first = await call('GET', path, bearer, undefined, Object.assign({}, header, caps && caps.headers()));
+      const again = caps && first.statusCode === 428 ? await caps.recover(bearer) : null;
+      return again ? call('GET', path, bearer, undefined, Object.assign({}, header, again)) : first;
+    };
     try {
-      res = await call('GET', path, tokenValue, undefined, Object.assign({}, header, caps && caps.headers()));
-      const again = caps && res.statusCode === 428 ? await caps.recover(tokenValue) : null;
-      if (again) res = await call('GET', path, tokenValue, undefined, Object.assign({}, header, again));
+      res = await ask(tokenValue);
+      // refused for a token the user has replaced meanwhile (signed in again): ask with the new one
+      const renewed = res.statusCode === 401 ? await identity.renewed(ticket) : null;
+      if (renewed) res = await ask(renewed);
     } catch (err) {
       if (!(err instanceof NetworkError)) throw err;
       if (!(await identity.current(ticket))) return { key: null, result: SUPERSEDED };

@@ -5,7 +5,8 @@
  * clock when the two differ by more than SKEW_MS: a phone whose clock is a year behind would put
  * its events a year back (the server takes past times as they are), a year ahead refused. Within
  * SKEW_MS (network delay, the header's one-second resolution, a clock a little off) the SDK's own
- * clock stands.
+ * clock stands. An event tracked before any answer had a Date (the launch's first view, offline)
+ * is moved onto the server's clock when it is sent, once the clock is known (events.js).
  */
 
 const { headerValue } = require('./http');
@@ -17,6 +18,7 @@ const SKEW_MS = 60 * 60 * 1000;
 /** @param {() => number} now the SDK's clock (ms) */
 function createServerClock(now) {
   let offset = 0;
+  let known = false;
 
   /**
    * Learn from an answer (any status).
@@ -25,7 +27,10 @@ function createServerClock(now) {
   function observe(res) {
     const t = now();
     const server = parseHttpDate(headerValue(res.header, 'date'), t);
-    if (server !== null) offset = server - t;
+    if (server !== null) {
+      offset = server - t;
+      known = true;
+    }
   }
 
   /** The offset (ms) to add to the SDK's clock, 0 while it is within SKEW_MS of the server's. */
@@ -33,7 +38,16 @@ function createServerClock(now) {
     return Math.abs(offset) >= SKEW_MS ? offset : 0;
   }
 
-  return { observe, correction };
+  /**
+   * The server's time now as best known (ms): the SDK's clock plus the offset last learned, the
+   * SDK's clock while no answer had a Date. What a Retry-After date on an answer without a Date
+   * is read against, so a phone's wrong clock does not stretch or cancel the wait.
+   */
+  function serverNow() {
+    return now() + offset;
+  }
+
+  return { observe, correction, serverNow, known: () => known };
 }
 
 /**
