@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from starlette.testclient import TestClient
 
@@ -184,3 +185,39 @@ def test_time_is_unix_seconds_in_the_entry(client: TestClient, receiver: Receive
     receiver.wait(lambda r: len(r.delivered()) >= 1)
     entry = json.loads(receiver.delivered()[0].body)["entry"]
     assert before - 1 <= entry["time"] <= time.time()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1/",  # urlsplit raises ValueError: was a 500
+        "http://[1.2.3.4]/",  # the same
+        "http://[v1.x]/",  # urlsplit reads it, httpx cannot: was stored (private allowed)
+        "http://[::1]x/",  # the same: the port 'x'
+    ],
+)
+def test_a_url_no_http_client_can_send_to_is_refused(client: TestClient, url: str) -> None:
+    answer = register(client, {"url": url}, 422)
+    assert answer["error"]["field"] == "url", answer
+    assert client.get("/v1/admin/webhooks", headers=ADMIN).json() == {"webhooks": []}
+
+
+def test_a_stored_url_httpx_cannot_read_fails_only_its_own_hook(
+    client: TestClient, receiver: Receiver
+) -> None:
+    """A hook stored before registration read URLs as httpx does: its deliveries fail (and are
+    retried) while every other hook's go on. Before, httpx.InvalidURL (no HTTPError) ended the
+    delivery task of the process: no hook got anything more until a restart."""
+    from uiserver.audit.webhooks import new_hook
+
+    service = client.app.service  # type: ignore[attr-defined]
+    newest = client.portal.call(service.store.audit.last_id)  # type: ignore[union-attr]
+    made = new_hook("http://[::1]/", None, None, None, None, "ada", time.time(), newest)
+    bad = msgspec.structs.replace(made, url="http://[v1.x]/")
+    client.portal.call(service.store.webhooks.add_hook, bad)  # type: ignore[union-attr]
+    good = register(client, {"url": receiver.url})
+    publish_labels(client, "One", "Two")
+    receiver.wait(lambda r: len(r.delivered()) >= 3)  # webhook.create and the two publishes
+    hooks = {h["id"]: h for h in client.get("/v1/admin/webhooks", headers=ADMIN).json()["webhooks"]}
+    assert hooks[good["id"]]["last_error"] is None
+    assert "[v1.x]" in hooks[bad.id]["last_error"], hooks[bad.id]

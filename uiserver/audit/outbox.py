@@ -196,7 +196,10 @@ class Outbox:
                     body += chunk
                     if len(body) >= ANSWER_MAX:
                         break
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # InvalidURL is no HTTPError: a stored URL httpx cannot read (one registered
+            # before `check_url` read URLs as httpx does) is this hook's failure, retried
+            # with backoff; it never ends the delivery loop of every hook.
             return f"{type(exc).__name__}: {exc}"[:300]
         if not 200 <= answer.status_code < 300:
             return f"HTTP {answer.status_code}"

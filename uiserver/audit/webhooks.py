@@ -23,6 +23,8 @@ import socket
 import urllib.parse
 from typing import Any
 
+import httpx
+
 from uiserver.audit.formats import FORMATS
 from uiserver.store.base import Webhook
 
@@ -46,7 +48,11 @@ def check_url(url: str) -> urllib.parse.SplitResult:
     """The parts of a URL a hook may use (see the module docstring); WebhookRefused."""
     if not isinstance(url, str) or not url or len(url) > URL_MAX or not url.isprintable():
         raise WebhookRefused(f"url must be an http(s) URL of at most {URL_MAX} characters")
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)  # ValueError: "http://[::1/", "http://[1.2.3.4]/"
+        httpx.URL(url)  # what delivers it must read it too: "http://[v1.x]/", "http://[::1]x/"
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise WebhookRefused(f"url is not a URL an HTTP client can send to ({exc})") from None
     if parts.scheme not in ("http", "https"):
         raise WebhookRefused("url must start with http:// or https://")
     if parts.username is not None or parts.password is not None:
