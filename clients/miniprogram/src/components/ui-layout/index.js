@@ -36,6 +36,7 @@ TYPES.forEach((t) => { DRAWN[t] = true; });
  *   _errors?: Record<string, boolean>, _observer?: WechatMiniprogram.IntersectionObserver | null,
  *   _impressions?: ReturnType<typeof createImpressions>,
  *   _launch(layout: import('./view-model').LayoutInput | null): void, _observe(): void,
+ *   _unobserve(): void, _connect(): void,
  *   _renderError(id: string): void,
  *   _report(id: string, kind: import('../../../index').EventKind): void}} LayoutInstance
  */
@@ -72,8 +73,24 @@ Component({
     },
     /** @this {LayoutInstance} */
     detached() {
-      if (this._observer) this._observer.disconnect();
-      if (this._impressions) this._impressions.stop();
+      this._unobserve();
+    },
+  },
+  pageLifetimes: {
+    /**
+     * The page is no longer on screen (another page, the app hidden): a dwell under way is not
+     * an impression, and the observer stops (it reports no change while the page is away).
+     * @this {LayoutInstance}
+     */
+    hide() {
+      this._unobserve();
+    },
+    /**
+     * On screen again: a new observer reports what is visible now, so it can count (once per launch).
+     * @this {LayoutInstance}
+     */
+    show() {
+      if (this.properties.layout) this._observe();
     },
   },
   methods: {
@@ -99,9 +116,34 @@ Component({
       this._observe();
     },
     /** @this {LayoutInstance} */
-    _observe() {
-      if (this._observer) this._observer.disconnect();
+    _unobserve() {
+      const observer = this._observer;
       this._observer = null;
+      try {
+        if (observer) observer.disconnect();
+      } catch (e) {
+        // measuring must never break drawing
+      }
+      if (this._impressions) this._impressions.stop();
+    },
+    /**
+     * The visibility observer over the drawn items; none when the runtime cannot make one (no
+     * createIntersectionObserver, one that throws or answers something else): no impressions
+     * then, and never an error out of drawing.
+     * @this {LayoutInstance}
+     */
+    _observe() {
+      const previous = this._observer;
+      this._observer = null;
+      try {
+        if (previous) previous.disconnect();
+        this._connect();
+      } catch (e) {
+        this._observer = null; // measuring must never break drawing
+      }
+    },
+    /** @this {LayoutInstance} */
+    _connect() {
       if (typeof this.createIntersectionObserver !== 'function') return;
       if (!this._impressions) {
         this._impressions = createImpressions({
@@ -114,6 +156,7 @@ Component({
       }
       const impressions = this._impressions;
       const observer = this.createIntersectionObserver({ thresholds: [0, impressions.ratio, 1], observeAll: true });
+      if (!observer || typeof observer.relativeToViewport !== 'function') return;
       this._observer = observer;
       observer.relativeToViewport().observe('.ui-item', (/** @type {{dataset?: {id?: string}, intersectionRatio: number}} */ res) => {
         const dataset = /** @type {{id?: string}} */ (res.dataset || {});
