@@ -109,3 +109,45 @@ def test_an_automatic_hold_shows_its_guardrail_figures(console: TestClient) -> N
     assert "sample ratio mismatch: 0 new vs 60 previous" in page
     assert "<details open>" in page and "Guardrails when it held" in page
     assert "60 exposed" in page and "expected 50%" in page
+
+
+@pytest.mark.parametrize(
+    "share",
+    ["\u00b2", "\u0663", "1" * 5000, "5\u00b2", " 50 x"],
+    ids=["superscript", "arabic-indic", "5000-digits", "digit-superscript", "junk"],
+)
+def test_a_share_that_is_not_ascii_digits_is_a_page(console: TestClient, share: str) -> None:
+    """The console's share fields (publish's `rollout`, a rollout step's `percent`) take a
+    whole percent in ASCII digits: '²' passed str.isdigit() and int() refused it (a 500), as it
+    did 5,000 digits (Python's int() limit); '٣' was read as 3."""
+    from tests.api.test_admin_routes import live_template, relabelled
+
+    designer = bearer("dora", "designer")
+    _, template = live_template(console)
+    started = console.post(
+        "/v1/admin/templates/home/publish",
+        json={"template": relabelled(template, "Staged"), "message": "m", "rollout": 10},
+        headers=designer,
+    )
+    assert started.status_code == 201, started.text
+    csrf = csrf_of(console.get("/designer/pages/home/history").text)
+    step = console.post(
+        "/designer/pages/home/rollout",
+        data={"csrf_token": csrf, "step": "rollout", "percent": share},
+    )
+    assert step.status_code == 422, step.text[:300]
+    assert "text/html" in step.headers["content-type"]
+    assert "whole percent from 1 to 100" in step.text
+    publish = console.post(
+        "/designer/pages/home",
+        data={
+            "csrf_token": csrf,
+            "action": "publish",
+            "template": editor_text(console, "home"),
+            "message": "staged again",
+            "rollout": share,
+            "rollout_conflict": "abort",
+        },
+    )
+    assert publish.status_code == 422, publish.text[:300]
+    assert "whole percent from 1 to 100" in publish.text

@@ -75,13 +75,16 @@ def confirm(
 
 def _percent(value: str) -> int | None:
     """The editor's share field: empty or 100 = everyone."""
-    if not value.strip():
+    text = value.strip()
+    if not text:
         return None
-    if not value.strip().isdigit() or not 1 <= int(value) <= 100:
+    # ASCII digits, checked before int(): '²' is str.isdigit() but not int(), '٣' is both,
+    # and int() refuses more than 4,300 digits (each a 500 before).
+    if len(text) > 3 or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 100:
         raise ConsoleError(
             422, "Share out of range", "the share of users is a whole percent from 1 to 100"
         )
-    return int(value)
+    return int(text)
 
 
 def full(template: Template) -> Any:
