@@ -329,3 +329,44 @@ describe('the same user signs in again (a new token) while a request with the ol
     expect(result.pending).toBe(0);
   });
 });
+
+// ----------------------------------------------------------- component versions on the phone
+
+describe('a stored layout made for another renderer (a release rolled back, another build on the phone)', () => {
+  function twoBuilds(second) {
+    const clock = fakeClock();
+    const storage = fakeStorage();
+    const request = fakeRequest(ok);
+    const make = (extra) => createLayoutClient(Object.assign({
+      baseUrl: 'https://ui.example.com', getToken: () => tokenFor('alice'), request, storage,
+      now: clock.now, scheduler: clock.scheduler, onAppHide: () => {}, onError: () => {}, register: false,
+    }, extra));
+    return { clock, request, first: make(), second: () => make(second) };
+  }
+
+  test('is not drawn fresh by a renderer that registered other types: it asks the server first', async () => {
+    const { first, second, request } = twoBuilds({ types: ['search_bar', 'banner'] });
+    await first.revalidate('home', CTX); // stored with max-age 60 by a renderer drawing every type
+    const asked = request.requests.length;
+    const launched = await second().launch('home', CTX); // within max-age
+    expect(launched.source).toBe('network');
+    expect(request.requests.length).toBe(asked + 1);
+  });
+
+  test('nor by another renderer version (a kill switch may cover one and not the other)', async () => {
+    const { first, second, request } = twoBuilds({ rendererVersion: '0.1.9' });
+    await first.revalidate('home', CTX);
+    const asked = request.requests.length;
+    await second().launch('home', CTX);
+    expect(request.requests.length).toBe(asked + 1);
+    expect(request.requests[request.requests.length - 1].header['X-UI-Capabilities']).toMatch(/^r=0\.1\.9;/);
+  });
+
+  test('offline, it still stands in (within stale-if-error): better than nothing', async () => {
+    const { first, second, request } = twoBuilds({ types: ['search_bar', 'banner'] });
+    await first.revalidate('home', CTX);
+    request.handler = () => 'fail';
+    const launched = await second().launch('home', CTX);
+    expect(launched.source).toBe('cache');
+  });
+});

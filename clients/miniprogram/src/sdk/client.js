@@ -122,7 +122,7 @@ const createLayoutClient = function createLayoutClient(options) {
   const serverNow = serverClock.serverNow;
   const revalidation = createRevalidation(Object.assign({ call, rememberPersonalization, capabilities, serverNow },
     layouts));
-  const liveLaunch = createLaunch(Object.assign({ revalidation }, layouts));
+  const liveLaunch = createLaunch(Object.assign({ revalidation, capabilities }, layouts));
   const preview = createPreview({
     call, scheduler, announce: updates.announce,
     goLive(page, ctx) {

@@ -4,7 +4,8 @@
  * stale-while-revalidate (revalidated in the background); else the app's bundled default, with
  * the revalidation in the background; else wait for the network, and with nothing at all a
  * LayoutUnavailableError. Every interval is the stored response's own (cache-control.js). A copy
- * the SDK invalidated itself (a settings change) is drawn only when the network fails; a launch
+ * the SDK invalidated itself (a settings change) is drawn only when the network fails, and one
+ * stored for another renderer (other types or version) is asked for first; a launch
  * whose user changes while it waits for the network starts again for the new user.
  */
 
@@ -37,6 +38,8 @@ class LayoutUnavailableError extends Error {
  * @property {Record<string, Layout> | null | undefined} defaults the app's bundled layouts
  * @property {() => LayoutContext} context the runtime's context, when the caller gives none
  * @property {(err: unknown) => void} onError
+ * @property {{value(): string}} [capabilities] what this renderer draws: a copy stored for
+ *   another (`drawnBy`: a release rolled back, another build) is never drawn without asking
  */
 
 /** Launches started again because the user changed mid-way, before giving up. */
@@ -83,7 +86,12 @@ function createLaunch(deps) {
     // a copy from before a settings change the SDK made is never drawn while the network can
     // answer: the app would show the old mode for one render, then flip
     const invalidated = !!(entry && entry.invalidated);
-    const state = entry && !invalidated ? freshness(entry, now()) : 'expired';
+    // made for another renderer (other types, another version): it may hold a type this one
+    // cannot draw, or one a kill switch covers for this version; asked for first, like a
+    // copy that expired (it still stands in when the network fails)
+    const caps = deps.capabilities;
+    const foreign = !!(entry && caps && entry.drawnBy !== undefined && entry.drawnBy !== caps.value());
+    const state = entry && !invalidated && !foreign ? freshness(entry, now()) : 'expired';
     if (entry && (state === 'fresh' || state === 'stale')) {
       store.touch(user, page, query, now());
       updates.shown(key, entry.etag);

@@ -141,8 +141,10 @@ function createRevalidation(deps) {
     const cc = parseCacheControl(cacheControlHeader);
     // the answer's own age (RFC 9111 4.2.3): it was made that long before it arrived
     const storedAt = now() - ageMs(headerValue(res.header, 'age'));
+    const drawnBy = caps ? caps.value() : undefined;
     if (status === 304 && entry) {
       entry.storedAt = storedAt;
+      if (drawnBy !== undefined) entry.drawnBy = drawnBy; // the server says it stands for this renderer too
       if (cacheControlHeader) entry.cacheControl = cc;
       entry.invalidated = false;
       store.put(user, page, query, entry, now());
@@ -168,7 +170,10 @@ function createRevalidation(deps) {
         }
         return { key, result: { layout, status: 'updated', etag } };
       }
-      store.put(user, page, query, { layout, etag, storedAt, cacheControl: cc }, now());
+      /** @type {StoredEntry} */
+      const fresh = { layout, etag, storedAt, cacheControl: cc };
+      if (drawnBy !== undefined) fresh.drawnBy = drawnBy;
+      store.put(user, page, query, fresh, now());
       return { key, result: { layout, status: 'updated', etag } };
     }
     // 428 here: the capabilities could not be registered (offline, refused): as unreachable

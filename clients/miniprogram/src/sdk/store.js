@@ -22,6 +22,8 @@
  * @property {number} storedAt ms, the SDK's clock
  * @property {import('../../index').CacheControl} cacheControl
  * @property {boolean} [invalidated] settings changed since: never fresh again
+ * @property {string} [drawnBy] the capability value (`X-UI-Capabilities`) it was asked with:
+ *   made for that renderer, it is never fresh for another (launch.js)
  */
 /** @typedef {{k: string, u: string, t: number}} IndexItem storage key, user, last used (ms) */
 /** @typedef {ReturnType<typeof createStore>} Store */
@@ -151,7 +153,8 @@ function createStore(storage, options) {
     const cc = entry.cacheControl;
     return isUsableLayout(entry.layout) && (entry.etag === null || typeof entry.etag === 'string') &&
       typeof entry.storedAt === 'number' && isFinite(entry.storedAt) &&
-      !!cc && typeof cc === 'object' && !Array.isArray(cc);
+      !!cc && typeof cc === 'object' && !Array.isArray(cc) &&
+      (entry.drawnBy === undefined || typeof entry.drawnBy === 'string');
   }
 
   /**
