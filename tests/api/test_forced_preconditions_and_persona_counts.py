@@ -67,9 +67,15 @@ def test_if_match_star_does_not_override_a_stale_body_base_version(client: TestC
     assert ok.status_code == 201, ok.text
 
 
-@pytest.mark.parametrize("count", ["\u0663", "\uff13", "\u00b3"])
+@pytest.mark.parametrize(
+    "count",
+    ["\u0663", "\uff13", "\u00b3", "1" * 5000, "9" * 4301, "0" * 20 + "5"],
+    ids=["arabic-indic", "full-width", "superscript", "5000-digits", "4301-digits", "21-digits"],
+)
 def test_persona_event_counts_are_ascii_digits(client: TestClient, count: str) -> None:
-    """`events=coupons:click:<count>`: Arabic-Indic or full-width digits are not a count."""
+    """`events=coupons:click:<count>`: Arabic-Indic or full-width digits are not a count, nor
+    are thousands of digits (int() refuses more than 4,300: a 500 before), which the message
+    does not repeat whole."""
     response = client.get(
         "/v1/admin/preview/home",
         headers=DESIGNER,
@@ -77,3 +83,21 @@ def test_persona_event_counts_are_ascii_digits(client: TestClient, count: str) -
     )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == "events"
+    assert len(response.content) < 400
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"persona": "p" * 8000}, "persona"),
+        ({"persona": "default", "variant": "v" * 8000}, "variant"),
+    ],
+    ids=["persona", "variant"],
+)
+def test_a_long_persona_or_variant_name_is_not_repeated_whole(
+    client: TestClient, params: dict[str, str], field: str
+) -> None:
+    response = client.get("/v1/admin/preview/home", headers=DESIGNER, params=params)
+    assert response.status_code == 422, response.text[:200]
+    assert response.json()["error"]["field"] == field
+    assert "(8000 characters)" in response.json()["error"]["message"]

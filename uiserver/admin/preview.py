@@ -40,6 +40,7 @@ from uiserver.publishing.publisher import Publisher
 from uiserver.schema import Context, Ident, Layout, Profile, Settings, Template
 from uiserver.serving.layouts import today
 from uiserver.types import EventKind
+from uiserver.users.ids import shown
 from uiserver.users.settings import SETTINGS_FIELDS
 
 MAX_COUNT = 1_000  # events per item: enough to pass any evidence floor, small enough to fold
@@ -92,8 +93,12 @@ def _events(text: str) -> list[dict[str, Any]]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         target, _, rest = part.partition(":")
         kind, _, count = rest.partition(":")
-        if count and not (count.isascii() and count.isdigit()):  # int() of '³' or '٣'
-            raise SpecError("events", f"{part!r}: the count must be a whole number")
+        # ASCII digits, and few of them: int() refuses '³' (and reads '٣' as 3), and refuses
+        # more than 4,300 digits (a 500 before); past MAX_COUNT's digits it is out of range.
+        if count and not (count.isascii() and count.isdigit() and len(count) <= 9):
+            raise SpecError(
+                "events", f"{shown(part)}: the count must be a whole number, 1 to {MAX_COUNT}"
+            )
         items.append({"target": target, "kind": kind or "click", "count": int(count or 1)})
     return items
 
@@ -133,7 +138,9 @@ def profile_of(spec: PersonaSpec, template: Template) -> Profile:
     or event target)."""
     base = PERSONAS.get(spec.base)
     if base is None:
-        raise SpecError("persona", f"unknown persona {spec.base!r}; one of {', '.join(PERSONAS)}")
+        raise SpecError(
+            "persona", f"unknown persona {shown(spec.base)}; one of {', '.join(PERSONAS)}"
+        )
     strings = any(isinstance(v, str) for v in spec.settings.values())
     settings = (
         _settings(base.settings, spec.settings, strings=strings) if spec.settings else base.settings
@@ -186,7 +193,8 @@ def preview_spec(
     names = [v.name for v in template.variants]
     if variant is not None and variant not in names:
         raise SpecError(
-            "variant", f"unknown variant {variant!r}; one of {', '.join([BASE_VARIANT, *names])}"
+            "variant",
+            f"unknown variant {shown(variant)}; one of {', '.join([BASE_VARIANT, *names])}",
         )
     version = version or template_version(template)
     if variant is None:

@@ -38,6 +38,7 @@ from uiserver.admin.preview import PersonaSpec
 from uiserver.http.deps import designer, json_document, service_of, store_writes
 from uiserver.http.errors import ApiError
 from uiserver.http.responses import json_response
+from uiserver.users.ids import shown
 
 PREVIEW_TTL_S = 600  # ten minutes: long enough to scan and look, short enough to leak little
 AUDIENCE = "uiserver-preview"
@@ -106,7 +107,7 @@ async def create_preview_token(request: Request) -> Response:
         raise ApiError(
             422,
             "invalid",
-            f"unknown persona {persona!r}; allowed: {', '.join(admin.persona_names())}",
+            f"unknown persona {shown(persona)}; allowed: {', '.join(admin.persona_names())}",
             "persona",
         )
     with store_writes():

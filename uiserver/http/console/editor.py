@@ -26,6 +26,7 @@ from uiserver.http.preview.h5 import frame_for, render_h5
 from uiserver.schema import Context, Settings, Template
 from uiserver.serving.context import QueryError, parse_context
 from uiserver.types import Placement
+from uiserver.users.ids import shown
 from uiserver.users.settings import SETTINGS_FIELDS
 
 PLACEMENTS = list(get_args(Placement))
@@ -159,7 +160,7 @@ def persona_panels(
         compare = query.get("compare", "default")
         if compare not in admin.persona_names():
             raise ConsoleError(
-                422, "Cannot build that persona", f"compare: unknown persona {compare!r}"
+                422, "Cannot build that persona", f"compare: unknown persona {shown(compare)}"
             )
         title = admin.persona_title(spec.base) + (" (custom)" if spec.custom else "")
         panels = [
