@@ -370,3 +370,35 @@ describe('a stored layout made for another renderer (a release rolled back, anot
     expect(launched.source).toBe('cache');
   });
 });
+
+// ------------------------------------------------------------ valid JSON of the wrong shape
+
+describe('a 200 whose JSON is not a layout', () => {
+  test('in preview mode is an error, never a draft handed to the app (launch or poll)', async () => {
+    const { client, request, clock } = setup({ preview: { token: 'tok.en', pollMs: 1000 } });
+    const updates = [];
+    client.onUpdate((page, layout) => updates.push(layout));
+    request.handler = () => ({ statusCode: 200, data: elderly });
+    await client.launch('home', CTX);
+    for (const body of [[], { error: { code: 'x' } }, { schema: 1, page: 'home' }]) {
+      request.handler = () => ({ statusCode: 200, data: body });
+      await expect(client.launch('home', CTX)).rejects.toThrow(/schema/);
+      await clock.advance(1000); // a poll gets it too
+    }
+    expect(updates).toEqual([]);
+  });
+
+  test('with the stored ETag but another body: the app is told about the body it now has', async () => {
+    const { client, request, clock } = setup();
+    await client.revalidate('home', CTX); // "e", elderly
+    const updates = [];
+    client.onUpdate((page, layout) => updates.push(layout));
+    const launched = await client.launch('home', CTX);
+    expect(launched.layout.mode).toBe(elderly.mode);
+    const changed = Object.assign({}, elderly, { variant: 'another body' });
+    request.handler = () => ({ statusCode: 200, header: { ETag: '"e"', 'Cache-Control': CC }, data: changed });
+    await clock.advance(2 * 60 * 1000);
+    await (await client.launch('home', CTX)).revalidation; // stale: revalidated in the background
+    expect(updates.map((l) => l.variant)).toEqual(['another body']);
+  });
+});

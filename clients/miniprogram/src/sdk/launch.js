@@ -94,20 +94,20 @@ function createLaunch(deps) {
     const state = entry && !invalidated && !foreign ? freshness(entry, now()) : 'expired';
     if (entry && (state === 'fresh' || state === 'stale')) {
       store.touch(user, page, query, now());
-      updates.shown(key, entry.etag);
+      updates.shown(key, entry.etag, entry.layout);
       const pending = state === 'stale' ? revalidation.background(page, ctx) : Promise.resolve(null);
       return { layout: entry.layout, source: 'cache', etag: entry.etag, revalidation: pending };
     }
     const bundled = invalidated ? null : bundledLayout(deps.defaults, page);
     if (bundled) {
-      updates.shown(key, '');
+      updates.shown(key, '', bundled);
       const pending = revalidation.background(page, ctx);
       return { layout: bundled, source: 'default', etag: null, revalidation: pending };
     }
     const result = await revalidation.revalidate(page, ctx);
     if (result.status === 'superseded' || !(await identity.current(ticket))) return null;
     if (!result.layout) throw new LayoutUnavailableError(page);
-    updates.shown(key, result.etag);
+    updates.shown(key, result.etag, result.layout);
     return {
       layout: result.layout,
       source: result.status === 'offline' ? 'cache' : 'network',

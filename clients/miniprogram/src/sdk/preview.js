@@ -12,12 +12,14 @@
  * - a 401 (the token expired, was forged or is for another page) ends preview mode: the polled
  *   pages are revalidated on the live route and handed to the listeners, the launch in hand
  *   falls back to the live launch; `stopPreview()` ends it the same way, minus the 401;
- * - a 422 (the saved draft fails lint) or no network: launch/revalidate reject with the
+ * - a 422 (the saved draft fails lint), a 200 that is not a layout (an ApiError
+ *   `unsupported_schema`) or no network: launch/revalidate reject with the
  *   ApiError/NetworkError, a poll reports it to onError and keeps polling; after a 503 or 429
  *   with Retry-After the next poll waits that long (at most an hour) when it is longer.
  */
 
 const { ApiError, headerValue } = require('./http');
+const { SCHEMA, isUsableLayout } = require('./layout');
 const { retryAfterMs } = require('./retry-after');
 
 /** How often a previewed page asks for the draft again (ms): a save shows within this. */
@@ -109,7 +111,13 @@ function createPreview(deps) {
     const token = state.token;
     const path = '/v1/preview/layouts/' + encodeURIComponent(page) + '?preview_token=' + encodeURIComponent(token);
     const res = await deps.call('GET', path, '');
-    if (res.statusCode === 200 && res.data && typeof res.data === 'object') return res.data;
+    if (res.statusCode === 200) {
+      if (isUsableLayout(res.data)) return res.data;
+      // valid JSON of another shape (an array, an error body, a document without components):
+      // an error, never a draft handed to the app
+      throw new ApiError(200, { error: { code: 'unsupported_schema', field: 'schema',
+        message: 'preview layout schema ' + (res.data && res.data.schema) + ' is not ' + SCHEMA } });
+    }
     if (res.statusCode === 401) {
       if (state && state.token === token) stop(true);
       return null;

@@ -1,7 +1,9 @@
 'use strict';
 /**
  * Layout updates as the app sees them. For each stored layout (user, page, context) it keeps the
- * version last handed to the app, so one version is announced once; and when it was launched, so
+ * version last handed to the app (its ETag and a fingerprint of its body: a 200 with the same
+ * ETag but another body, a server's mistake, is still news), so one version is announced once;
+ * and when it was launched, so
  * an update arriving within `applyWithinMs` is marked `applyNow` (apply at once) and a later one
  * waits for the next page show (nothing moves under the user's finger).
  */
@@ -23,12 +25,32 @@ function keyOf(user, page, query) {
 }
 
 /**
+ * What the app was handed: the ETag ("" for none) and an FNV-1a 32-bit hash of the body's JSON.
+ * @param {string | null} etag
+ * @param {Layout | null | undefined} layout
+ */
+function versionOf(etag, layout) {
+  let text = '';
+  try {
+    text = JSON.stringify(layout) || '';
+  } catch (e) {
+    // not JSON (a cycle): the ETag alone
+  }
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return (etag || '') + '#' + h.toString(36);
+}
+
+/**
  * @param {{now: () => number, applyWithinMs: number, onError: (err: unknown) => void}} deps
  */
 function createUpdates(deps) {
   /** @type {UpdateListener[]} */
   const listeners = [];
-  /** @type {Record<string, string>} key -> etag last handed to the app ("" for the bundled default) */
+  /** @type {Record<string, string>} key -> version last handed to the app (versionOf) */
   const current = {};
   /** @type {Record<string, number>} key -> ms */
   const launchedAt = {};
@@ -54,12 +76,13 @@ function createUpdates(deps) {
   }
 
   /**
-   * The app was handed this version (etag; null or '' for the bundled default).
+   * The app was handed this version (etag; null or '' for the bundled default) of the layout.
    * @param {string} key
    * @param {string | null} etag
+   * @param {Layout | null} [layout]
    */
-  function shown(key, etag) {
-    current[key] = etag || '';
+  function shown(key, etag, layout) {
+    current[key] = versionOf(etag, layout);
   }
 
   /**
@@ -70,9 +93,9 @@ function createUpdates(deps) {
    */
   function emit(key, page, result) {
     if (!result.layout || result.status === 'expired') return;
-    const etag = result.etag || '';
-    if (current[key] === etag) return;
-    current[key] = etag;
+    const version = versionOf(result.etag, result.layout);
+    if (current[key] === version) return;
+    current[key] = version;
     const layout = result.layout;
     const since = deps.now() - (launchedAt[key] || 0);
     /** @type {UpdateMeta} */
