@@ -115,5 +115,10 @@ def test_minting_needs_a_designer_and_a_known_persona(client: TestClient) -> Non
     assert user.status_code == 403
     bad = client.post("/v1/admin/preview-tokens/cart", json={"persona": "robot"}, headers=DORA)
     assert bad.status_code == 422 and "allowed" in bad.json()["error"]["message"]
+    for persona in (5, None, ["default"], {"base": "default"}, "p" * 3000):
+        odd = client.post("/v1/admin/preview-tokens/cart", json={"persona": persona}, headers=DORA)
+        assert odd.status_code == 422, (persona, odd.text[:200])
+        assert odd.json()["error"]["field"] == "persona"
+        assert len(odd.content) < 400
     missing = client.post("/v1/admin/preview-tokens/nowhere", json={}, headers=DORA)
     assert missing.status_code == 404

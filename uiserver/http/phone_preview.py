@@ -107,7 +107,7 @@ async def create_preview_token(request: Request) -> Response:
         raise ApiError(
             422,
             "invalid",
-            f"unknown persona {shown(persona)}; allowed: {', '.join(admin.persona_names())}",
+            f"unknown persona {shown(str(persona))}; allowed: {', '.join(admin.persona_names())}",
             "persona",
         )
     with store_writes():
