@@ -530,3 +530,31 @@ def test_a_large_chinese_template_the_api_accepts_validates_in_the_editor(
     response = console.post("/designer/pages/me", data={**form, "template": over})
     assert response.status_code == 400, response.text[:500]
     assert "long " * 100 in response.text and "over 1048576 bytes" in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/designer/nothing", 404),
+        ("GET", "/designer/pages/home/x", 404),
+        ("GET", "/designer/pages/home%2Fx", 404),  # %2F in a page name: decoded into the path
+        ("GET", "/designer/pages/", 404),
+        ("PUT", "/designer/pages/home", 405),
+        ("DELETE", "/designer/audit", 405),
+    ],
+)
+def test_an_address_no_console_page_takes_is_a_page(
+    tmp_path: Path, method: str, path: str, status: int
+) -> None:
+    """Under /designer a 404 or 405 is the console's HTML page (a designer's browser shows it),
+    with `Allow` on a 405; the API's paths keep their JSON."""
+    with TestClient(make_app(tmp_path), follow_redirects=False) as console:
+        assert log_in(console).status_code == 303
+        response = console.request(method, path)
+        assert response.status_code == status, response.text[:200]
+        assert response.headers["content-type"].startswith("text/html"), response.text[:200]
+        assert 'role="alert"' in response.text
+        if status == 405:
+            assert "GET" in response.headers["allow"]
+        api = console.request(method, "/v1/admin/nothing")
+        assert api.headers["content-type"] == "application/json"

@@ -16,6 +16,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
@@ -30,6 +32,7 @@ from uiserver.http.admin import admin_routes
 from uiserver.http.assessment import assessment_routes
 from uiserver.http.audit import audit_routes
 from uiserver.http.capabilities import capability_routes
+from uiserver.http.console.render import http_error_page, is_console
 from uiserver.http.console.routes import console_routes
 from uiserver.http.editor_api import designer_api_routes
 from uiserver.http.errors import ApiError, api_error_handler, http_exception_handler
@@ -131,7 +134,7 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
             ApiError: api_error_handler,
             AdminError: api_error_handler,
             DocumentError: api_error_handler,
-            HTTPException: http_exception_handler,
+            HTTPException: _http_exception,
             # A bug: the JSON 500 that closes the connection (`failures.py`).
             Exception: failures.starlette_handler,
         },
@@ -230,3 +233,10 @@ def config_from_env() -> Config:
 
 def app_from_env() -> ASGIApp:
     return create_app(config_from_env(), ConnectionLimits.from_env().body_timeout)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """A 404 or 405 no route took: the console's HTML page under `/designer`, else JSON."""
+    if is_console(request.url.path):
+        return await http_error_page(request, exc)
+    return await http_exception_handler(request, exc)

@@ -23,7 +23,7 @@ from uiserver.http.console.auth import (
     cookie_args,
     set_session_cookie,
 )
-from uiserver.http.errors import ApiError, api_error
+from uiserver.http.errors import ApiError, allowed_methods, api_error
 from uiserver.http.views import render
 from uiserver.store.base import StoreUnavailable
 
@@ -71,6 +71,35 @@ def _error_page(request: Request, exc: ConsoleError) -> Response:
         response.headers["WWW-Authenticate"] = 'Bearer realm="uiserver"'
     if exc.clear:
         response.delete_cookie(SESSION_COOKIE, path=PREFIX, **cookie_args(request))
+    return response
+
+
+def is_console(path: str) -> bool:
+    """Whether a request path is the console's (its pages answer HTML, errors too)."""
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+async def http_error_page(request: Request, exc: Exception) -> Response:
+    """The console's page for a request no console route took: a 404 (an address mistyped, or
+    `%2F` in a page name, which the server decodes into a path) or a 405 (a method the page
+    does not take, with `Allow`); the API's JSON answer is for the API's own paths."""
+    status = int(getattr(exc, "status_code", 404))
+    titles = {404: "Not found", 405: "Method not allowed"}
+    messages = {
+        404: "There is no console page at this address.",
+        405: f"This console page does not take {request.method[:16]}.",
+    }
+    response = html(
+        request,
+        "error.html",
+        status,
+        title=titles.get(status, TITLES.get(status, "Cannot do that")),
+        message=messages.get(status, str(getattr(exc, "detail", ""))),
+    )
+    for name, value in (getattr(exc, "headers", None) or {}).items():
+        response.headers[name] = value
+    if status == 405:
+        response.headers["Allow"] = allowed_methods(request)
     return response
 
 
