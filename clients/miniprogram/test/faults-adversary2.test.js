@@ -402,3 +402,69 @@ describe('a 200 whose JSON is not a layout', () => {
     expect(updates.map((l) => l.variant)).toEqual(['another body']);
   });
 });
+
+// ------------------------------------------------------------- the platforms' HTTP methods
+
+describe('a platform whose request refuses PATCH (wx/tt/my list no PATCH method)', () => {
+  test('patchSettings falls back to GET + PUT instead of rejecting with a NetworkError', async () => {
+    const stored = { elderly_mode: 'auto', personalization: 1 };
+    const request = fakeRequest((req) => {
+      if (req.method === 'GET') return { statusCode: 200, data: stored };
+      if (req.method === 'PUT') return { statusCode: 200, data: req.body };
+      return ok();
+    });
+    const refusing = (opts) => (opts.method === 'PATCH'
+      ? Promise.resolve().then(() => opts.fail({ errMsg: 'request:fail parameter error: parameter.method should be one of GET, POST, PUT, DELETE' }))
+      : request(opts));
+    refusing.requests = request.requests;
+    const { client } = setup({ request: refusing });
+    const saved = await client.patchSettings({ elderly_mode: 'on' });
+    expect(saved).toEqual({ elderly_mode: 'on', personalization: 1 });
+    await client.patchSettings({ personalization: 0.5 }); // remembered: no PATCH again
+    expect(request.requests.filter((r) => r.method === 'PUT').map((r) => r.body.personalization)).toEqual([1, 0.5]);
+  });
+
+  test('offline, it still rejects with the NetworkError (the GET that tells the two apart fails too)', async () => {
+    const { client, request } = setup();
+    request.handler = () => 'fail';
+    await expect(client.patchSettings({ elderly_mode: 'on' })).rejects.toThrow(/request:fail/);
+  });
+});
+
+// ------------------------------------------------------------------------------- 304 forms
+
+describe('a 304 whose ETag is not the stored copy\'s (RFC 9111 4.3.4: it updates nothing)', () => {
+  test('does not restart the old copy\'s clock: the layout is asked for again, unconditionally', async () => {
+    const { client, request, clock } = setup();
+    await client.revalidate('home', CTX); // "e"
+    const changed = Object.assign({}, elderly, { variant: 'new' });
+    request.handler = (req) => (req.header['If-None-Match']
+      ? { statusCode: 304, header: { ETag: '"e2"', 'Cache-Control': CC } } // a cache answering for another version
+      : { statusCode: 200, header: { ETag: '"e2"', 'Cache-Control': CC }, data: changed });
+    await clock.advance(2 * 60 * 1000);
+    const result = await client.revalidate('home', CTX);
+    expect(result.status).toBe('updated');
+    expect(result.layout.variant).toBe('new');
+  });
+
+  test('a 304 with the stored ETag (weak or strong), or none, still revalidates the copy', async () => {
+    const { client, request, clock } = setup();
+    await client.revalidate('home', CTX);
+    for (const header of [{ ETag: 'W/"e"' }, { ETag: '"e"' }, {}]) {
+      request.handler = () => ({ statusCode: 304, header: Object.assign({ 'Cache-Control': CC }, header) });
+      await clock.advance(2 * 60 * 1000);
+      expect((await client.revalidate('home', CTX)).status).toBe('not_modified');
+    }
+  });
+});
+
+// ------------------------------------------------------------- the server's clock, from whom
+
+test('a Date on an answer that is not the server\'s (an HTML page from a gateway) does not move event times', async () => {
+  const { client, request, clock } = setup();
+  request.handler = () => ({ statusCode: 200, header: { Date: 'Thu, 01 Jan 1970 00:00:00 GMT', 'Content-Type': 'text/html' },
+    data: '<html><body>Please sign in to the Wi-Fi</body></html>' });
+  await client.revalidate('home', CTX);
+  client.track('home', 'banner', 'click');
+  expect(Math.abs(client.pendingEvents()[0].ts - clock.now() / 1000)).toBeLessThan(1);
+});

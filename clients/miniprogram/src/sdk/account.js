@@ -1,7 +1,8 @@
 'use strict';
 /**
  * The user's own data: settings (GET / PUT / PATCH as a JSON Merge Patch, RFC 7396, with a
- * GET + PUT fallback on servers without PATCH), export and erasure. A settings change marks the
+ * GET + PUT fallback on servers without PATCH and on platforms whose request refuses the
+ * method), export and erasure. A settings change marks the
  * user's stored layouts stale at once (the server will answer differently; a launch waits for
  * the new layout) and drops the user's revalidations in flight; erasure also clears what the
  * SDK stored about the user, after the server confirmed it, and drops their work in flight; it
@@ -10,7 +11,7 @@
  * (what they did to that user's stored copies is still done), never handed to the app.
  */
 
-const { ApiError } = require('./http');
+const { ApiError, NetworkError } = require('./http');
 const { IdentityChangedError } = require('./identity');
 
 /** @typedef {import('../../index').Settings} Settings */
@@ -109,9 +110,16 @@ function createAccount(deps) {
     const ticket = await identity.ticket();
     const t = ticket.token;
     if (patchSupported) {
-      const res = await call('PATCH', '/v1/me/settings', t, patch,
-        { 'Content-Type': 'application/merge-patch+json' });
-      if (res.statusCode !== 405 && res.statusCode !== 404) {
+      let res;
+      try {
+        res = await call('PATCH', '/v1/me/settings', t, patch, { 'Content-Type': 'application/merge-patch+json' });
+      } catch (err) {
+        // wx.request, tt.request and my.request list no PATCH: a platform that refuses the
+        // method fails the request. The GET below tells it from the network being down (then
+        // it fails too, and rejects); when it answers, the platform refused PATCH
+        if (!(err instanceof NetworkError)) throw err;
+      }
+      if (res && res.statusCode !== 405 && res.statusCode !== 404) {
         const saved = await expectOk(res);
         settingsChanged(ticket.user, saved);
         return forCurrent(ticket, saved);

@@ -6,6 +6,7 @@
  *   (the server's degraded mode) is shown once, never stored, and a stored copy still within
  *   stale-if-error wins over it;
  * - 304: the stored copy's clock restarts ("not_modified"), less the answer's `Age` (as for a 200);
+ *   a 304 whose ETag names another version updates nothing: asked again without a validator;
  * - no network, no token, a 5xx: the stored copy while within max-age + stale-if-error
  *   ("offline"), else the bundled default or null ("expired");
  * - a 429 or 5xx with Retry-After (delta-seconds or an HTTP-date, at most an hour): no layout
@@ -57,6 +58,18 @@ const SUPERSEDED = Object.freeze({ layout: null, status: 'superseded', etag: nul
  *   the renderer draws, sent with every layout request (`X-UI-Capabilities`)
  */
 
+/**
+ * True when a 304's ETag names the stored version: none (RFC 9110 allows leaving it out), or the
+ * same opaque tag, weakly compared (W/ ignored: RFC 9110 8.8.3.2).
+ * @param {string | undefined} answered the 304's ETag
+ * @param {string | null} stored
+ */
+function sameVersion(answered, stored) {
+  if (!answered) return true;
+  const opaque = (/** @type {string} */ tag) => tag.trim().replace(/^W\//, '');
+  return !!stored && opaque(answered) === opaque(stored);
+}
+
 /** @param {RevalidationDeps} deps */
 function createRevalidation(deps) {
   const { call, identity, store, now, updates } = deps;
@@ -106,15 +119,16 @@ function createRevalidation(deps) {
    * @param {string} page
    * @param {string} query
    * @param {import('./identity').Ticket} ticket who asks
+   * @param {boolean} [unconditional] ask without If-None-Match (a 304 named another version)
    * @returns {Promise<{key: string | null, result: RevalidateResult}>}
    */
-  async function fetchLayout(page, query, ticket) {
+  async function fetchLayout(page, query, ticket, unconditional) {
     const { user, token: tokenValue } = ticket;
     const key = keyOf(user, page, query);
     const entry = store.get(user, page, query); // validated: a damaged copy is dropped, never revalidated
     /** @type {import('./http').Headers} */
     const header = {};
-    if (entry && entry.etag) header['If-None-Match'] = entry.etag;
+    if (entry && entry.etag && !unconditional) header['If-None-Match'] = entry.etag;
     let res;
     if (heldBack()) return { key, result: fallback(entry, page, null) }; // the server asked for a pause
     const path = '/v1/layouts/' + encodeURIComponent(page) + (query ? '?' + query : '');
@@ -142,6 +156,12 @@ function createRevalidation(deps) {
     // the answer's own age (RFC 9111 4.2.3): it was made that long before it arrived
     const storedAt = now() - ageMs(headerValue(res.header, 'age'));
     const drawnBy = caps ? caps.value() : undefined;
+    if (status === 304 && entry && !sameVersion(headerValue(res.header, 'etag'), entry.etag)) {
+      // a 304 naming another version updates nothing (RFC 9111 4.3.4; a cache answering for
+      // another copy): asked again without a validator, once
+      if (!unconditional) return fetchLayout(page, query, ticket, true);
+      return { key, result: fallback(entry, page, new ApiError(304, null)) };
+    }
     if (status === 304 && entry) {
       entry.storedAt = storedAt;
       if (drawnBy !== undefined) entry.drawnBy = drawnBy; // the server says it stands for this renderer too

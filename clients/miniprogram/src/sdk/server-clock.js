@@ -6,7 +6,8 @@
  * its events a year back (the server takes past times as they are), a year ahead refused. Within
  * SKEW_MS (network delay, the header's one-second resolution, a clock a little off) the SDK's own
  * clock stands. An event tracked before any answer had a Date (the launch's first view, offline)
- * is moved onto the server's clock when it is sent, once the clock is known (events.js).
+ * is moved onto the server's clock when it is sent, once the clock is known (events.js). Only
+ * the API's own answers (JSON, or a 304) teach the clock: a gateway's or portal's page does not.
  */
 
 const { headerValue } = require('./http');
@@ -59,9 +60,19 @@ function createServerClock(now) {
 function observed(call, clock) {
   return (method, path, tokenValue, body, headers) => call(method, path, tokenValue, body, headers)
     .then((res) => {
-      clock.observe(res);
+      if (fromTheServer(res)) clock.observe(res);
       return res;
     });
+}
+
+/**
+ * True for an answer the server made: a 304, or a body that is JSON (every answer of the API
+ * is). A page of text or HTML (a gateway's error page, a portal's sign-in page) carries another
+ * machine's clock, which must not move the events' times.
+ * @param {import('./http').Response} res
+ */
+function fromTheServer(res) {
+  return res.statusCode === 304 || (!!res.data && typeof res.data === 'object');
 }
 
 module.exports = { createServerClock, observed, SKEW_MS };
