@@ -15,11 +15,18 @@ anonymous, standard, standard-remembered, elderly, elderly-remembered; `none`: n
 launch) and prints how many ran; the same inputs are drawn and classified whatever the options,
 so one launch of that class costs (Ir at --n N --only CLASS minus Ir at --n N --only none) /
 that count.
+
+`--cprofile OUT` profiles the measured launches only (cProfile, not the warm-up) and writes
+pstats to OUT (`python -m pstats OUT`, or `--top K` lines of own time printed): where one
+class's time goes by function, the check's rules each a function. cProfile's own overhead
+weighs on Python calls, so read its shares, not its microseconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import random
 import sys
 from pathlib import Path
@@ -45,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         default=50,
         help="launches before the measured ones (default 50; the engine's memos fill with them)",
     )
+    parser.add_argument(
+        "--cprofile", type=Path, default=None, help="pstats of the measured launches"
+    )
+    parser.add_argument("--top", type=int, default=40, help="with --cprofile: lines printed")
     args = parser.parse_args(argv)
     templates = load_templates(ROOT / "layouts")
     page = args.page or max(templates, key=lambda p: len(templates[p].components))
@@ -57,12 +68,20 @@ def main(argv: list[str] | None = None) -> int:
     inputs = [random_inputs(rng, template, i) for i in range(warm + max(args.n, 300))]
     classes = [launch_class(page, p, c, engine.policy) for p, c in inputs]
     ran = 0
+    profiler = cProfile.Profile() if args.cprofile else None
     for day, (profile, context) in enumerate(inputs[: warm + args.n]):
         if day >= warm and args.only is not None and classes[day] != args.only:
             continue
         ran += day >= warm
+        if profiler is not None and day >= warm:
+            profiler.enable()
         encode_layout(engine.render(compiled, engine.plan(compiled, profile, context, day=day)))
+        if profiler is not None:
+            profiler.disable()
     print(f"{ran} measured launches" + (f" of class {args.only}" if args.only else ""))
+    if profiler is not None:
+        profiler.dump_stats(args.cprofile)
+        pstats.Stats(str(args.cprofile)).sort_stats("tottime").print_stats(args.top)
     return 0
 
 

@@ -112,10 +112,12 @@ def _all_events(
     users: int,
     stats: dict[str, Any],
 ) -> None:
+    """One launch's event batch on every uiserver rung (each server and store: the default
+    server, granian, answers `POST /v1/me/events` through its ASGI bridge, uvicorn directly)."""
     redis = next((p for p in live["procs"] if p.name == "redis"), None)
     stats["events_cost"] = []
     for rung in firsts:
-        if "uvicorn" in rung.name and args.events_batches > 0:
+        if args.events_batches > 0:
             stats["events_cost"].append(
                 _events_cost(rung, live["secret"], redis, args.events_batches, users)
             )

@@ -4,10 +4,14 @@ warning, how many never-seen users the ladder's phases need, and the baselines p
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from loadtests import perfphase, report
 from loadtests.ladder import GUESS_RPS, LadderSettings, Rung, fresh_need, fresh_scale, summarize
-from loadtests.report import plot_baselines
-from loadtests.run import apply_mode_defaults, build_parser, seconds, steady_state
+from loadtests.report import headline_rows, plot_baselines
+from loadtests.run import apply_mode_defaults, build_parser, headline, seconds, steady_state
 from loadtests.wrkbench import WrkResult
 
 
@@ -27,6 +31,25 @@ def test_still_climbing_at_the_end_is_not_steady() -> None:
     """The issue's "10 s" run: throughput still climbing when it ended."""
     found = steady_state(_points([100.0 * t for t in range(1, 20)]), 200)
     assert not found["steady"] and "climbing" in found["note"]
+
+
+def test_an_unsteady_run_is_a_not_met_line_of_the_report() -> None:
+    """The warning reaches the report's headline table (and `headline` is what the console's
+    last lines print), not only the progress log."""
+    points = _points([100.0 * t for t in range(1, 20)])
+    stats: dict[str, Any] = {
+        "settings": {"users": 200},
+        "locust": {
+            "aggregated": {"p99_ms": 10.0, "failures": 0, "requests": 1_000},
+            "steady_state": steady_state(points, 200),
+        },
+    }
+    lines = {line["name"]: line for line in headline(stats)}
+    steady = lines["locust steady state"]
+    assert steady["ok"] is False and "never reached a steady state" in steady["shown"]
+    assert ["locust steady state", steady["shown"], "steady", "**not met**"] in headline_rows(
+        {"headline": list(lines.values())}
+    )
 
 
 def test_too_short_or_never_all_users_is_not_steady() -> None:
@@ -81,13 +104,35 @@ def test_a_small_store_scales_every_slice_instead_of_running_out() -> None:
     assert fresh_scale(_settings(10**7), 8.0, 100_000)[0] == 1.0
 
 
-def test_the_baselines_plot_shows_every_round(tmp_path: Path) -> None:
+def test_the_baselines_plot_shows_every_round(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every round is a dot over its target's bar, not only the median bar. Fails on the old
+    plot (the issue: one bar per target, rounds that differed 3x hidden behind it)."""
     baselines = {
         "nginx_get": {"rps": 60_000.0, "rounds_rps": [30_000.0, 60_000.0, 90_000.0]},
         "uiserver_get": {"rps": 20_000.0, "rounds_rps": [10_000.0, 20_000.0, 30_000.0]},
     }
+    drawn: list[tuple[float, float]] = []
+    save = report._save
+
+    def keep_points(fig: Any, path: Path) -> Path:
+        for ax in fig.axes:
+            for collection in ax.collections:
+                drawn.extend((float(x), float(y)) for x, y in collection.get_offsets())
+        return save(fig, path)
+
+    monkeypatch.setattr(report, "_save", keep_points)
     path = plot_baselines(baselines, tmp_path / "baselines.png")
     assert path is not None and path.stat().st_size > 0
+    assert sorted(drawn) == [
+        (0.0, 30_000.0),
+        (0.0, 60_000.0),
+        (0.0, 90_000.0),
+        (1.0, 10_000.0),
+        (1.0, 20_000.0),
+        (1.0, 30_000.0),
+    ]
 
 
 def _run(name: str, requests: int, cpu_s: float) -> WrkResult:
@@ -107,3 +152,38 @@ def test_ladder_ratios_by_server_cpu() -> None:
     assert ui["cpu_us_per_request"] == 40.0
     assert ui["cpu_vs_raw_rsgi"] == {"median": 0.625, "min": 0.625, "max": 0.625}
     assert ui["vs_raw_rsgi"]["min"] == 0.5
+
+
+def test_a_small_ladder_store_is_said_before_seeding_and_a_failed_phase_keeps_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's `--ladder-only --ladder-users 200000`: the cut is said before the ladder
+    seeds anything, and a phase after the ladder that fails (it died there, writing nothing) is
+    noted in `errors` while the ladder's figures stay in the stats the run writes."""
+    args = build_parser().parse_args(
+        ["--ladder-only", "--ladder-users", "200000", "--out", str(tmp_path)]
+    )
+    apply_mode_defaults(args)
+    said: list[str] = []
+
+    def ladder(*_: Any) -> dict[str, Any]:
+        said.append("SEEDING")
+        live = {"rungs": [Rung("ui_granian_sqlite_first", "first", "", 200)], "procs": []}
+        return {"ladder": [{"name": "nginx", "rps": 1.0}], "_live": live}
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("only 0 never-seen users left; seed more")
+
+    monkeypatch.setattr(perfphase, "run_ladder", ladder)
+    monkeypatch.setattr(perfphase, "_profiles", broken)
+    monkeypatch.setattr(perfphase, "_all_events", lambda *_: None)
+    monkeypatch.setattr(perfphase, "_publish", lambda *_: None)
+    args.hostile_duration = 0
+    stats: dict[str, Any] = {}
+    perfphase.perf_phase(args, None, said.append, stats)  # type: ignore[arg-type]
+    note = next(i for i, line in enumerate(said) if "--ladder-users 200,000 leaves" in line)
+    assert note < said.index("SEEDING")
+    assert stats["fresh_users"]["scale"] < 1
+    assert stats["ladder"] == [{"name": "nginx", "rps": 1.0}]
+    assert stats["errors"] == ["profiles: RuntimeError: only 0 never-seen users left; seed more"]
+    assert "_live" not in stats
