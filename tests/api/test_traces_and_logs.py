@@ -160,3 +160,33 @@ def test_json_formatter_includes_the_traceback() -> None:
 def test_unknown_log_format_is_refused() -> None:
     with pytest.raises(ValueError, match="text, json"):
         logs.configure("xml")
+
+
+def test_a_token_sent_as_the_request_id_is_never_logged(
+    json_logs: tuple[TestClient, io.StringIO],
+) -> None:
+    """A client that put its bearer token in X-Request-Id (a JWT fits 128 characters of
+    `[A-Za-z0-9._-]` when short) had it written in every access line at INFO, its user id
+    readable in the payload; it gets a fresh id instead. A proxy's id with ':' stays."""
+    client, stream = json_logs
+    jwt = bearer("zed")["Authorization"].removeprefix("Bearer ")[:128]
+    answer = client.get("/v1/layouts/home", headers={"X-Request-Id": jwt})
+    assert answer.headers["x-request-id"] != jwt and len(answer.headers["x-request-id"]) == 16
+    assert jwt[:40] not in stream.getvalue()
+    proxied = client.get("/v1/layouts/home", headers={"X-Request-Id": "lb-1:" + "a" * 100})
+    assert proxied.headers["x-request-id"] == "lb-1:" + "a" * 100
+
+
+@pytest.mark.parametrize(
+    "value", [b"edge:42", b"a" * 100, b"a b", b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ6ZWQifQ.c2ln"]
+)
+def test_one_reading_of_the_request_id(value: bytes) -> None:
+    """The access line's id (`incoming_id`) and a 500's (`failures.request_id`) are the same
+    for the same header: before, `edge:42` or a 100-character id was kept by one and replaced
+    by the other, so the id a user quoted from a 500 was in no access line."""
+    from uiserver.http.failures import request_id
+
+    headers = [(b"x-request-id", value)]
+    kept = incoming_id(headers) == value.decode()
+    assert kept == (request_id(headers) == value.decode())
+    assert kept == (value in (b"edge:42", b"a" * 100))

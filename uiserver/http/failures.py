@@ -29,6 +29,7 @@ import re
 import secrets
 import traceback
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import Counter
@@ -41,19 +42,34 @@ from uiserver.http.errors import error_body
 log = logging.getLogger("uiserver.errors")
 
 # A client's id is kept only when it is a short token: it goes into a log line and a header.
-REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+# The id of the request being handled, set by `logs.RequestLog` (JSON logs): a 500's body and
+# its ERROR line name the id the access line and the `X-Request-Id` header carry.
+current_id: ContextVar[str | None] = ContextVar("uiserver_request_id", default=None)
 # The scope key Starlette's 500 handler leaves its request id under, for the outer guard.
 SCOPE_KEY = "uiserver.request_id"
 STAGES = ("before_response", "during_response", "after_response")
 
 
 def request_id(headers: Any) -> str:
-    """The request's `X-Request-Id` when it is 1-64 characters of `[A-Za-z0-9._-]`, else 16
-    fresh hex digits. `headers`: the ASGI scope's `[(name, value)]` list."""
+    """The id of the request being handled (`current_id`) when one was given it, else its
+    `X-Request-Id` when that is 1-128 characters of `[A-Za-z0-9._:-]` and not a JSON Web
+    Token (a client that sent its bearer token there would have it logged at INFO: its user
+    id is in the payload), else 16 fresh hex digits. `headers`: the ASGI scope's
+    `[(name, value)]` list. The one reading of the header (`logs.RequestLog` uses it too)."""
+    current = current_id.get()
+    if current is not None:
+        return current
     for name, value in headers:
-        if name == b"x-request-id" and REQUEST_ID.fullmatch(value):
+        if name == b"x-request-id" and REQUEST_ID.fullmatch(value) and not _jwt(value):
             return str(value.decode("ascii"))
     return secrets.token_hex(8)
+
+
+def _jwt(value: bytes) -> bool:
+    """Whether a value looks like a JWS compact token or its start: `eyJ` (base64url of `{"`,
+    the header) then a dot (the payload, with the user id, follows it)."""
+    return value.startswith(b"eyJ") and b"." in value
 
 
 def internal_error(rid: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

@@ -9,8 +9,10 @@ In JSON mode every line on stderr is one object:
 
 - `RequestLog` (installed in JSON mode only, so the default warm path pays nothing) gives each
   request an id: the caller's `X-Request-Id` when it is 1-128 characters of `[A-Za-z0-9._:-]`
-  (a proxy's id carries through), else a new one; it is sent back as `X-Request-Id`, and every
-  line logged while the request is handled carries it (a context variable).
+  and not a JWT (a proxy's id carries through; a bearer token sent there is never logged), else
+  a new one (`failures.request_id`, which a 500 names too); it is sent back as
+  `X-Request-Id`, and every line logged while the request is handled carries it (a context
+  variable).
 - one access line per request at INFO (`uiserver.access`): the route template, never the raw
   path or query, and never the user id or token (DESIGN: no user ids or tokens at INFO).
 - uvicorn's own loggers get the same formatter.
@@ -19,8 +21,6 @@ In JSON mode every line on stderr is one object:
 from __future__ import annotations
 
 import logging
-import re
-import secrets
 import sys
 import time
 from collections.abc import Mapping
@@ -31,13 +31,14 @@ from typing import Any
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from uiserver.http.failures import current_id
+from uiserver.http.failures import request_id as failures_request_id
 from uiserver.http.layouts import PREFIX
 
 LOG_FORMATS = ("text", "json")
-request_id: ContextVar[str | None] = ContextVar("uiserver_request_id", default=None)
+request_id: ContextVar[str | None] = current_id  # the request's id while it is handled
 access = logging.getLogger("uiserver.access")
 
-_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _encode = msgspec.json.Encoder().encode
 # Fields a caller may add with `log.info(..., extra={...})` that go into the object as they are.
 _EXTRA = ("method", "route", "status", "duration_ms")
@@ -85,14 +86,9 @@ def configure(log_format: str, level: str = "info") -> None:
 
 
 def incoming_id(headers: list[tuple[bytes, bytes]]) -> str:
-    """The caller's `X-Request-Id` when it is a plain token, else a new random id."""
-    for name, value in headers:
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            if _ID.fullmatch(text):
-                return text
-            break
-    return secrets.token_hex(8)
+    """The caller's `X-Request-Id` when it is a plain token (not a JWT), else a new random id:
+    `failures.request_id`, so a 500's body names the id this request's lines carry."""
+    return failures_request_id(headers)
 
 
 class RequestLog:
