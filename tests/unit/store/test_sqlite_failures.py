@@ -1,0 +1,122 @@
+"""The SQLite store when the file fails it: another process holding the write lock past
+busy_timeout, a path that cannot be opened, a poll that cannot read. Each is a StoreUnavailable
+of the kind /metrics counts (a 503 at the edge), never a bare sqlite3 error, and the store
+recovers once the cause is gone."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from uiserver.store.base import Invalidation, StoreUnavailable, store_errors
+from uiserver.store.sqlite.store import SQLiteStore
+
+pytestmark = pytest.mark.anyio
+
+
+@contextmanager
+def write_lock_held(path: Path) -> Iterator[sqlite3.Connection]:
+    """Another process's connection holding the write lock (BEGIN IMMEDIATE) until exit."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield other
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+@contextmanager
+def exclusively_locked(path: Path) -> Iterator[None]:
+    """Another connection in exclusive locking mode that has written: in WAL mode, no other
+    connection can read or write the file until it closes."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO meta (key, value) VALUES ('held', 'x')")
+    other.execute("COMMIT")
+    try:
+        yield
+    finally:
+        other.close()
+
+
+async def test_a_write_past_busy_timeout_is_unavailable_locked_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "db.sqlite", busy_timeout_ms=20)
+    await store.open()
+    before = store_errors["locked"]
+    with write_lock_held(store.path), pytest.raises(StoreUnavailable) as raised:
+        await store.users.put_segments([("u1", ["churn"])])
+    assert raised.value.kind == "locked"
+    assert "locked" in str(raised.value)
+    assert store_errors["locked"] == before + 1
+    assert (await store.users.get_profile("u1")).segments == frozenset()
+    await store.users.put_segments([("u1", ["churn"])])  # the lock gone: the same write succeeds
+    assert (await store.users.get_profile("u1")).segments == {"churn"}
+    await store.close()
+
+
+async def test_a_read_of_an_exclusively_locked_file_is_unavailable_locked(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "db.sqlite", busy_timeout_ms=20)
+    await store.open()
+    await store.users.put_segments([("u1", ["churn"])])
+    store.db.close()  # reopened on next use, after the other connection took the file
+    with exclusively_locked(store.path):
+        with pytest.raises(StoreUnavailable) as raised:
+            await store.users.get_profile("u1")
+        assert raised.value.kind == "locked"
+        assert await store.ping() is False
+    assert await store.ping() is True
+    assert (await store.users.get_profile("u1")).segments == {"churn"}
+    await store.close()
+
+
+async def test_a_path_that_cannot_be_opened_is_unavailable_io(tmp_path: Path) -> None:
+    (tmp_path / "db.sqlite").mkdir()  # a directory where the database file should be
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    with pytest.raises(StoreUnavailable) as raised:
+        await store.open()
+    assert raised.value.kind == "io"
+    assert str(tmp_path / "db.sqlite") in str(raised.value)
+    assert await store.ping() is False
+
+
+async def test_poll_before_first_use_delivers_nothing_and_opens_nothing(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    received: list[Invalidation] = []
+    store.add_listener(received.append)
+    store.poll()
+    assert received == []
+    assert not (tmp_path / "db.sqlite").exists()
+
+
+async def test_a_poll_that_cannot_read_logs_and_delivers_once_readable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "db.sqlite"
+    reader = SQLiteStore(path)
+    writer = SQLiteStore(path)
+    await reader.open()
+    await writer.open()
+    received: list[Invalidation] = []
+    reader.add_listener(received.append)
+    await writer.users.put_segments([("u1", ["churn"])])
+    await writer.close()
+    damage = sqlite3.connect(path, isolation_level=None)
+    damage.execute("ALTER TABLE changes RENAME TO changes_away")  # the change log unreadable
+    reader.poll()  # never raises on the hot path
+    assert "sqlite poll failed" in caplog.text
+    assert received == []
+    damage.execute("ALTER TABLE changes_away RENAME TO changes")
+    damage.close()
+    reader.poll()  # readable again: the change is delivered
+    assert Invalidation("user", "u1") in received
+    await reader.close()
