@@ -98,6 +98,22 @@ def test_stored_sketches_keep_counting_and_merging() -> None:
     assert sketch.count(full) > 10**15
 
 
+def test_the_estimate_grows_as_registers_reach_their_maximum() -> None:
+    """Registers at the maximum rank Q + 1 (hashes with no one bit left: about 2^64 items) feed
+    Ertl's tau term: each share of saturated registers estimates more than the share below
+    it, under 2^64 up to a quarter of them, and half or more saturated reads 2^64 (the cap)."""
+    estimates = []
+    for saturated in (0, 1, 256, sketch.REGISTERS // 8, sketch.REGISTERS // 4):
+        registers = bytearray([sketch.Q]) * sketch.REGISTERS
+        registers[:saturated] = bytes([sketch.Q + 1]) * saturated
+        estimates.append(sketch.count(registers))
+    assert estimates == sorted(set(estimates)), estimates
+    assert all(10**15 < e < 1 << 64 for e in estimates), estimates
+    half = bytearray([sketch.Q + 1]) * (sketch.REGISTERS // 2)
+    assert sketch.count(half + bytearray([sketch.Q]) * (sketch.REGISTERS // 2)) == 1 << 64
+    assert sketch.count(bytearray([sketch.Q + 1]) * sketch.REGISTERS) == 1 << 64
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32), sketches=st.integers(0, 6), top=st.integers(0, sketch.Q + 1))
 def test_merge_is_the_register_wise_max(seed: int, sketches: int, top: int) -> None:

@@ -72,9 +72,8 @@ def merge(sketches: Iterable[bytes]) -> bytearray:
 
 def _sigma(x: float) -> float:
     """Ertl (2017) algorithm 6's sigma(x) = x + sum_k x^(2^k) 2^(k-1), for the empty registers'
-    share x in [0, 1) (the linear-counting term)."""
-    if x >= 1.0:
-        return math.inf
+    share x in [0, 1) (the linear-counting term; `count` returns 0 before it when every
+    register is empty, x = 1)."""
     y, z = 1.0, x
     while True:
         x *= x
