@@ -120,3 +120,26 @@ async def test_a_poll_that_cannot_read_logs_and_delivers_once_readable(
     reader.poll()  # readable again: the change is delivered
     assert Invalidation("user", "u1") in received
     await reader.close()
+
+
+async def test_an_erase_blocked_from_truncating_the_wal_warns_and_the_next_one_truncates(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SQLiteStore(tmp_path / "db.sqlite", busy_timeout_ms=20)
+    await store.open()
+    await store.users.put_segments([("u1", ["churn"]), ("u2", ["vip"])])
+    wal = tmp_path / "db.sqlite-wal"
+    reader = sqlite3.connect(store.path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM segments").fetchone()  # a snapshot before the erase
+    await store.users.erase_user("u1")
+    assert (await store.users.get_profile("u1")).segments == frozenset()  # erased regardless
+    assert "blocked by a reader" in caplog.text
+    assert wal.stat().st_size > 0  # the erased rows' pages may still be in the WAL
+    reader.execute("COMMIT")
+    reader.close()
+    caplog.clear()
+    await store.users.erase_user("u2")
+    assert "blocked" not in caplog.text
+    assert wal.stat().st_size == 0  # copied into the database and truncated
+    await store.close()
