@@ -19,6 +19,7 @@ from uiserver.engine.activity import CLOCK_SKEW_S, day_of
 from uiserver.engine.readout import VariantCounts
 from uiserver.store.base import Conversion, Exposure, Store
 from uiserver.store.sqlite import sketch
+from uiserver.store.sqlite.store import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 
@@ -397,3 +398,32 @@ async def test_an_experiment_counted_before_exact_counts_reads_its_sketches(
     assert found.first_day == old_day
     cohort = (await counts(store, "standard"))["control"]
     assert cohort.exposed == 1  # only n1 was counted with a cohort
+
+
+async def test_recording_nothing_writes_and_invalidates_nothing(store: Store) -> None:
+    """An empty recorder flush or a convert batch with nothing to attribute: no write, no
+    invalidation sent, the readout and its data version unchanged."""
+    await store.activity.record_activity({}, [exposure("ann")])
+    version = await store.activity.experiment_version(EXPERIMENT)
+    before = await counts(store)
+    sent = dict(store.invalidation_counts)
+    await store.activity.record_activity({}, [])
+    assert await store.activity.record_conversions("ann", []) == 0
+    assert dict(store.invalidation_counts) == sent
+    assert await store.activity.experiment_version(EXPERIMENT) == version
+    assert await counts(store) == before
+
+
+async def test_an_in_memory_sqlite_store_reads_counts_on_its_one_connection() -> None:
+    """`:memory:` has no file for the readout's own read-only connection: the counts are read
+    on the store's connection, the same figures."""
+    store = SQLiteStore(Path(":memory:"))
+    await store.open()
+    await store.activity.record_activity(
+        {}, [exposure("ann"), exposure("bob"), exposure("cy", "deals_first")]
+    )
+    assert await store.activity.record_conversions("bob", [convert(NOW + 1)]) == 1
+    found = await counts(store)
+    assert (found["control"].exposed, found["control"].converters) == (2, 1)
+    assert (found["deals_first"].exposed, found["deals_first"].converters) == (1, 0)
+    await store.close()

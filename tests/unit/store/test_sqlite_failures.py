@@ -6,13 +6,16 @@ recovers once the cause is gone."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from uiserver.store.base import Invalidation, StoreUnavailable, store_errors
+from uiserver.engine.activity import day_of
+from uiserver.engine.readout import VariantCounts
+from uiserver.store.base import Exposure, Invalidation, StoreUnavailable, store_errors
 from uiserver.store.sqlite.store import SQLiteStore
 
 pytestmark = pytest.mark.anyio
@@ -142,4 +145,41 @@ async def test_an_erase_blocked_from_truncating_the_wal_warns_and_the_next_one_t
     await store.users.erase_user("u2")
     assert "blocked" not in caplog.text
     assert wal.stat().st_size == 0  # copied into the database and truncated
+    await store.close()
+
+
+SERVED = Exposure("exp", "control", day_of(time.time()), "ann", True, cohort="standard/new")
+
+
+async def readout(store: SQLiteStore) -> list[VariantCounts]:
+    return await store.activity.experiment_counts("exp", ["control", "treated"])
+
+
+async def test_a_readout_of_a_removed_database_file_is_unavailable_io(tmp_path: Path) -> None:
+    """The readout opens the file again, read-only, in a thread: a file removed under a
+    running server is a 503 (io), not a 500."""
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    await store.open()
+    await store.activity.record_activity({}, [SERVED])
+    assert [c.exposed for c in await readout(store)] == [1, 0]
+    for path in tmp_path.iterdir():
+        path.unlink()
+    with pytest.raises(StoreUnavailable) as raised:
+        await readout(store)
+    assert raised.value.kind == "io"
+    await store.close()
+
+
+async def test_a_readout_that_cannot_read_its_tables_is_unavailable(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    await store.open()
+    await store.activity.record_activity({}, [SERVED])
+    damage = sqlite3.connect(store.path, isolation_level=None)
+    damage.execute("ALTER TABLE experiment_cohorts RENAME TO away")
+    with pytest.raises(StoreUnavailable) as raised:
+        await readout(store)
+    assert raised.value.kind == "io"
+    damage.execute("ALTER TABLE away RENAME TO experiment_cohorts")
+    damage.close()
+    assert [c.exposed for c in await readout(store)] == [1, 0]
     await store.close()

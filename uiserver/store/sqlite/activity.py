@@ -320,8 +320,8 @@ def counts(
     conn: sqlite3.Connection,
     experiment: str,
     variants: Sequence[str],
-    cohort: str | None = None,
-    rollups: Rollups | None = None,
+    cohort: str | None,
+    rollups: Rollups,
 ) -> list[VariantCounts]:
     """Each variant's counts: exact sums of `experiment_cohorts` (plus the estimate of the
     personalization-off sketch), or for a legacy experiment the day sketches' union (`exact`
@@ -339,7 +339,7 @@ def _variant_counts(
     variant: str,
     cohort: str | None,
     legacy: bool,
-    rollups: Rollups | None,
+    rollups: Rollups,
 ) -> VariantCounts:
     sums = _exact_sums(conn, experiment, variant, cohort)
     found = VariantCounts(
@@ -409,15 +409,13 @@ def _exact_sums(
 
 
 def _legacy_exposed(
-    conn: sqlite3.Connection, experiment: str, variant: str, rollups: Rollups | None
+    conn: sqlite3.Connection, experiment: str, variant: str, rollups: Rollups
 ) -> int:
     rows = conn.execute(
         "SELECT day, exposures FROM experiment_days WHERE experiment = ? AND variant = ? "
         "ORDER BY day",
         (experiment, variant),
     ).fetchall()
-    if rollups is None:
-        return sketch.count(sketch.merge(row[1] for row in rows))
     return rollups.union(experiment, variant, rows)
 
 
