@@ -42,6 +42,9 @@ def test_a_phone_per_persona_and_theme(console: TestClient) -> None:
     assert 'class="more-entry"' in phone.text and 'id="c-search"' in phone.text
     bad = console.get("/designer/pages/home/assessment/phone?persona=off")
     assert bad.status_code == 422
+    bad_theme = console.get("/designer/pages/home/assessment/phone?theme=sepia")
+    assert bad_theme.status_code == 422
+    assert "standard or dark" in bad_theme.text
 
 
 def test_recording_a_result_from_the_form(console: TestClient) -> None:
@@ -57,6 +60,28 @@ def test_recording_a_result_from_the_form(console: TestClient) -> None:
         "/designer/pages/home/assessment/manual/gestures", data={"result": "pass"}
     )
     assert refused.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("item", "form", "named"),
+    [
+        pytest.param("gestures", {"result": "maybe"}, "result is one of", id="unknown-result"),
+        pytest.param("gestures", {"result": "pass", "note": "x" * 5000}, "note", id="long-note"),
+        pytest.param("not-an-item", {"result": "pass"}, "checked by people", id="unknown-item"),
+    ],
+)
+def test_a_refused_manual_result_is_a_422_and_records_nothing(
+    console: TestClient, item: str, form: dict[str, str], named: str
+) -> None:
+    page = console.get("/designer/pages/home/assessment")
+    response = console.post(
+        f"/designer/pages/home/assessment/manual/{item}",
+        data={"csrf_token": csrf_of(page.text), **form},
+    )
+    assert response.status_code == 422
+    assert named in response.text
+    after = console.get("/designer/pages/home/assessment").text
+    assert after.count("Now: <strong>unchecked</strong>") == after.count("Now: <strong>") == 6
 
 
 def _failing() -> Assessment:
