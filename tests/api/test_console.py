@@ -25,6 +25,7 @@ from uiserver.http.console.auth import LOGIN_COOKIE, SESSION_COOKIE
 
 DESIGNER = bearer("dora", "designer")
 SCRIPT = "<script>alert(1)</script>"
+MANUAL = "/designer/pages/home/assessment/manual/gestures"  # a form any page state accepts
 
 
 @pytest.fixture
@@ -145,6 +146,50 @@ def test_bad_session_cookie_is_401_and_cleared(anonymous: TestClient, bad: str) 
     form = anonymous.get("/designer/login")
     login = anonymous.post("/designer/login", data={"csrf_token": csrf_of(form.text), "token": bad})
     assert login.status_code == 401 and "not accepted" in login.text
+
+
+def test_a_designer_bearer_token_opens_pages_and_its_own_forms(anonymous: TestClient) -> None:
+    """Scripts use the console with a bearer header instead of a session: the page's CSRF
+    token is bound to that token, so a form signed for another token is refused."""
+    report = anonymous.get("/designer/pages/home/assessment", headers=DESIGNER)
+    assert report.status_code == 200
+    form = {"csrf_token": csrf_of(report.text), "result": "fail", "note": "by script"}
+    other = bearer("dora", "admin")
+    assert anonymous.post(MANUAL, headers=other, data=form).status_code == 403
+    posted = anonymous.post(MANUAL, headers=DESIGNER, data=form)
+    assert posted.status_code == 303
+    again = anonymous.get("/designer/pages/home/assessment", headers=DESIGNER).text
+    assert "Now: <strong>fail</strong> by dora: by script" in again
+
+
+def test_an_expired_bearer_token_is_401_sign_in_again(anonymous: TestClient) -> None:
+    expired = {"Authorization": f"Bearer {token('dora', 'designer', ttl=-3600)}"}
+    response = anonymous.get("/designer/pages/home", headers=expired)
+    assert response.status_code == 401 and "Sign in again" in response.text
+    assert "<textarea" not in response.text
+
+
+def test_a_form_that_is_not_utf8_is_400(anonymous: TestClient) -> None:
+    report = anonymous.get("/designer/pages/home/assessment", headers=DESIGNER)
+    body = f"csrf_token={csrf_of(report.text)}&result=pass&note=".encode() + b"\xff\xfe"
+    response = anonymous.post(
+        MANUAL,
+        headers={**DESIGNER, "content-type": "application/x-www-form-urlencoded"},
+        content=body,
+    )
+    assert response.status_code == 400 and "Bad form" in response.text
+    after = anonymous.get("/designer/pages/home/assessment", headers=DESIGNER).text
+    assert "Now: <strong>pass</strong>" not in after
+
+
+def test_a_server_without_a_token_secret_answers_503_on_every_console_page(
+    tmp_path: Path,
+) -> None:
+    with TestClient(make_app(tmp_path, jwt_secret=""), follow_redirects=False) as client:
+        for path in ("/designer/", "/designer/login", "/designer/pages/home"):
+            response = client.get(path)
+            assert response.status_code == 503, path
+            assert "no token secret" in response.text
 
 
 def test_logout_clears_the_cookie(console: TestClient) -> None:
