@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +85,36 @@ def test_routes_name_their_spans_and_5xx_is_an_error(
     assert "GET /v1/me/settings" in names
     assert "GET other" in names
     assert all(span.status.status_code != StatusCode.ERROR for span in spans.get_finished_spans())
+
+
+def test_a_503_from_a_locked_store_is_an_error_span(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    """A settings write while another process holds SQLite's write lock past busy_timeout:
+    the client gets a 503 and the trace marks the request span as an error; nothing written."""
+    with TestClient(make_app(tmp_path)) as client:
+        store = client.app.app.service.store  # type: ignore[attr-defined]
+        store.db.connection().execute("PRAGMA busy_timeout=20")  # give up fast
+        other = sqlite3.connect(store.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        spans.clear()
+        try:
+            answer = client.patch(
+                "/v1/me/settings",
+                content=b'{"font_scale": 1.3}',
+                headers={**bearer("ann"), "Content-Type": "application/merge-patch+json"},
+            )
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "store_unavailable"
+    request = next(s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER)
+    assert request.name == "PATCH /v1/me/settings"
+    assert request.attributes is not None
+    assert request.attributes["http.response.status_code"] == 503
+    assert request.status.status_code == StatusCode.ERROR
+    with TestClient(make_app(tmp_path)) as client:
+        assert client.get("/v1/me/settings", headers=bearer("ann")).json()["font_scale"] == 1.0
 
 
 def test_configure_from_env() -> None:
