@@ -20,6 +20,7 @@ from tests.helpers.app import bearer, make_app
 from tests.helpers.engine import shipped_templates
 from uiserver.catalog import template_to_json, template_version
 from uiserver.store.factory import open_store
+from uiserver.users.segments import SEGMENTS_PER_USER_MAX
 
 DESIGNER = bearer("dora", "designer")
 BASE = "/v1/admin/templates/home"
@@ -127,6 +128,20 @@ def test_a_segment_import_refuses_a_name_that_is_no_identifier(
     assert response.json()["error"]["field"] == "[1].segments[0]"
     exported = client.get("/v1/me/data", headers=bearer("u1")).json()
     assert "rfm_high" not in str(exported)  # one bad line: nothing of the import is stored
+
+
+def test_a_segment_import_refuses_a_user_with_more_segments_than_allowed(
+    client: TestClient,
+) -> None:
+    many = [f"s{i}" for i in range(SEGMENTS_PER_USER_MAX + 1)]
+    body = [{"user": "u1", "segments": ["rfm_high"]}, {"user": "u2", "segments": many}]
+    response = client.put("/v1/admin/segments", headers=DESIGNER, json=body)
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["error"]["field"] == "[1].segments"
+    assert f"at most {SEGMENTS_PER_USER_MAX} segments" in response.json()["error"]["message"]
+    assert "rfm_high" not in str(client.get("/v1/me/data", headers=bearer("u1")).json())
+    at_most = {"user": "u2", "segments": many[:-1]}
+    assert client.put("/v1/admin/segments", headers=DESIGNER, json=[at_most]).status_code == 200
 
 
 def test_a_persona_segment_that_is_no_identifier_is_422(client: TestClient) -> None:

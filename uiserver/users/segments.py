@@ -30,7 +30,6 @@ __all__ = [
     "USER_ID_MAX",
     "Assignment",
     "batches",
-    "parse_segments",
 ]
 
 SEGMENT_NAME_MAX = IDENT_MAX  # segment names are identifiers (`schema.Ident`)
@@ -144,13 +143,6 @@ def _is_lines(body: bytes, content_type: str) -> bool:
 def _array_items(raws: list[msgspec.Raw]) -> Iterator[Item]:
     for i, raw in enumerate(raws):
         yield f"[{i}]", raw
-
-
-def parse_segments(body: bytes, content_type: str = "") -> list[tuple[str, list[str]]]:
-    """(user, segments) pairs from a JSON array or JSON lines; DocumentError on the first bad
-    item. Everything at once: for small bodies and tools; the admin routes use `batches`."""
-    items = _line_items(body) if _is_lines(body, content_type) else _array_items(_array(body))
-    return [(item.user, item.segments) for item in (_item(*found) for found in items)]
 
 
 async def batches(

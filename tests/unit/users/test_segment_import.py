@@ -16,7 +16,7 @@ from uiserver.documents import DocumentError
 from uiserver.policy import load_policy
 from uiserver.store.base import Invalidation, Store, UserStore
 from uiserver.users.data import UserData
-from uiserver.users.segments import IMPORT_BATCH
+from uiserver.users.segments import IMPORT_BATCH, IMPORT_LIMITS
 
 pytestmark = pytest.mark.anyio
 
@@ -112,6 +112,19 @@ async def test_one_bad_item_in_the_last_batch_stores_nothing(
     assert refused.value.field == f"{where}.segments[0]"
     assert log == []
     assert (await store.users.export_user("u0")).segments == []
+
+
+async def test_an_import_over_the_size_limit_is_refused_whole(store: Store) -> None:
+    """The console's form limit is the percent-encoded size: what it decodes to can pass
+    20 MiB (JSON lines padded with blank lines here), and the import refuses it unread."""
+    log: list[tuple[int, str]] = []
+    users = await users_of(store, log)
+    padded = body(10, lines=True) + b"\n" * IMPORT_LIMITS.max_bytes
+    with pytest.raises(DocumentError, match=f"over {IMPORT_LIMITS.max_bytes} bytes"):
+        await import_segments(users, padded)
+    assert log == []
+    assert (await store.users.export_user("u0")).segments == []
+    assert await import_segments(users, body(10, lines=True)) == 10  # within it: imported
 
 
 async def test_a_small_import_is_one_write_invalidating_each_user(make_store: StoreFactory) -> None:
