@@ -239,3 +239,18 @@ def test_a_revocation_from_the_shell_is_recorded(client: TestClient, tmp_path: P
     newest, jti = audit(client, "?act=token.revoke")["entries"][:2]
     assert (jti["actor"], jti["details"]["jti"], jti["details"]["kind"]) == ("ops", "tok-9", "jti")
     assert newest["details"]["kind"] == "subject" and SECRET_USER not in json.dumps(newest)
+
+
+@pytest.mark.parametrize("value", ["\u0661\u0662\u0663", "1_000", "\uff11\uff12\uff13"])
+def test_audit_times_are_ascii_numbers_or_iso(client: TestClient, value: str) -> None:
+    """`since` and `until` as Unix seconds are ASCII digits (float() read '١٢٣' and '1_000');
+    an ISO 8601 time stays accepted."""
+    for name in ("since", "until"):
+        response = client.get("/v1/admin/audit", params={name: value}, headers=DESIGNER)
+        assert response.status_code == 400, response.text[:200]
+        assert response.json()["error"]["field"] == name
+    for good in ("1796248000.5", "2026-12-02T10:00:00+08:00"):
+        assert (
+            client.get("/v1/admin/audit", params={"since": good}, headers=DESIGNER).status_code
+            == 200
+        )

@@ -171,3 +171,31 @@ def test_console_preview_follows_the_tags_language(
 def test_openapi_layout_theme_has_direction(client: TestClient) -> None:
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     assert schemas["LayoutTheme"]["properties"]["direction"]["enum"] == ["ltr", "rtl"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("width=\u0663\u0669\u0660", "width"),  # Arabic-Indic 390: int() read it
+        ("font_px=1_6", "font_px"),  # float() reads underscores
+        ("width=%20390", "width"),  # and spaces around the digits
+        ("width=" + "1" * 5000, "width"),
+        ("font_px=\uff11\uff16", "font_px"),  # full-width 16
+    ],
+    ids=["arabic-indic", "underscore", "space", "5000-digits", "full-width"],
+)
+def test_context_numbers_are_ascii(client: TestClient, query: str, field: str) -> None:
+    """A context number is what JSON would write, in ASCII; anything else is the 400 naming
+    it (before, '٣٩٠' and '1_6' were served as 390 and 16)."""
+    response = client.get(f"/v1/layouts/home?{query}")
+    assert response.status_code == 400, response.text[:200]
+    assert response.json()["error"] == {
+        "code": "bad_query",
+        "message": f"{field} must be a number",
+        "field": field,
+    }
+
+
+@pytest.mark.parametrize("query", ["width=390", "font_px=16.5", "font_px=1.6e1", "width=-0"])
+def test_context_numbers_as_json_writes_them(client: TestClient, query: str) -> None:
+    assert client.get(f"/v1/layouts/home?{query}").status_code == 200

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from uiserver.admin.errors import BadRequest
 from uiserver.audit.log import AuditLog
+from uiserver.serving.context import DECIMAL
 from uiserver.store.base import AuditPage, AuditQuery
 
 MAX_LIMIT = 200
@@ -38,6 +39,8 @@ def _instant(name: str, raw: str) -> float:
     """Unix seconds from a number or an ISO 8601 date or time (UTC without a zone; a space
     before the zone's hours is read as the "+" a URL turned into it)."""
     try:
+        if not DECIMAL.fullmatch(raw):  # ASCII only: float() reads '١٢٣' and '1_000' too
+            raise ValueError(raw)
         value = float(raw)
     except ValueError:
         # A zone's "+" typed into a URL unescaped arrives as a space (form encoding).

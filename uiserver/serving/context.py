@@ -12,6 +12,7 @@ not by what URLs clients send (`ContextMemo`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -41,12 +42,21 @@ def _bool(name: str, value: str) -> bool:
     return _BOOLS[value.lower()]
 
 
+# Numbers in a query as JSON writes them, in ASCII: int() and float() also take '٣٩٠'
+# (Arabic-Indic digits), '1_6', ' 16 ' and 4,000-digit integers, none of which a client means.
+WHOLE = re.compile(r"[+-]?[0-9]{1,12}")
+DECIMAL = re.compile(
+    r"[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})(?:[eE][+-]?[0-9]{1,3})?"
+)
+
+
 def _number(kind: Callable[[str], float | int]) -> Callable[[str, str], float | int]:
+    pattern = WHOLE if kind is int else DECIMAL
+
     def parse(name: str, value: str) -> float | int:
-        try:
-            return kind(value)
-        except ValueError:
-            raise QueryError(name, f"{name} must be a number") from None
+        if not pattern.fullmatch(value):
+            raise QueryError(name, f"{name} must be a number")
+        return kind(value)
 
     return parse
 
