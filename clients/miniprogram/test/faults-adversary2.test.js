@@ -290,6 +290,12 @@ describe('Cache-Control with a directive given twice', () => {
     expect(parseCacheControl('stale-if-error=86400, stale-if-error=60').staleIfError).toBe(60);
     expect(parseCacheControl('max-age=-1, max-age=3600').maxAge).toBe(0); // an invalid one: stale
     expect(parseCacheControl('MAX-AGE="3600", Max-Age=3600').maxAge).toBe(3600); // the same, twice
+    // past 2^31 s is 2^31 s (RFC 9111 1.2.2), a number the store keeps (it refuses damaged ones)
+    const huge = parseCacheControl('max-age=99999999999999999999');
+    expect(huge.maxAge).toBe(2147483648);
+    const store = createStore(fakeStorage());
+    store.put('alice', 'home', 'q', { layout: elderly, etag: '"e"', storedAt: 0, cacheControl: huge }, 0);
+    expect(store.get('alice', 'home', 'q')).not.toBeNull();
   });
 });
 
@@ -467,4 +473,50 @@ test('a Date on an answer that is not the server\'s (an HTML page from a gateway
   await client.revalidate('home', CTX);
   client.track('home', 'banner', 'click');
   expect(Math.abs(client.pendingEvents()[0].ts - clock.now() / 1000)).toBeLessThan(1);
+});
+
+// ------------------------------------------------------- settings the SDK changed, answer lost
+
+describe('a settings change whose answer is lost (the server may have applied it)', () => {
+  function settingsServer() {
+    const state = { settings: { elderly_mode: 'off' }, lose: false };
+    const request = fakeRequest((req) => {
+      if (req.url.endsWith('/v1/me/settings')) {
+        if (req.method === 'PUT') state.settings = req.body;
+        if (req.method === 'PATCH') state.settings = Object.assign({}, state.settings, req.body);
+        if (state.lose) return 'fail'; // a change applied, its answer lost on the way back
+        return { statusCode: 200, data: state.settings };
+      }
+      const mode = state.settings.elderly_mode === 'on' ? 'elderly' : 'standard';
+      return { statusCode: 200, header: { ETag: '"' + mode + '"', 'Cache-Control': CC },
+        data: Object.assign({}, elderly, { mode }) };
+    });
+    return { state, request };
+  }
+
+  test.each(['putSettings', 'patchSettings'])('%s: the next launch never shows the old mode from a fresh copy', async (method) => {
+    const { state, request } = settingsServer();
+    const { client } = setup({ request });
+    await client.revalidate('home', CTX); // standard, fresh for 60 s
+    state.lose = true;
+    await expect(client[method]({ elderly_mode: 'on' })).rejects.toThrow();
+    state.lose = false; // the network is back a moment later
+    const launched = await client.launch('home', CTX);
+    expect(launched.layout.mode).toBe('elderly');
+  });
+});
+
+// ------------------------------------------------------------- damaged stored Cache-Control
+
+test('a stored copy whose Cache-Control numbers are damaged (strings, infinite) is removed, never fresh for a year', async () => {
+  const { client, request, storage } = setup();
+  await client.revalidate('home', CTX);
+  const key = 'uiserver:layout:alice|home|device=phone&width=375&locale=zh-CN';
+  const entry = storage.getStorageSync(key);
+  entry.cacheControl.maxAge = '31536000';
+  storage.setStorageSync(key, entry);
+  const asked = request.requests.length;
+  const launched = await client.launch('home', CTX);
+  expect(launched.source).toBe('network');
+  expect(request.requests.length).toBe(asked + 1);
 });

@@ -4,7 +4,8 @@
  * GET + PUT fallback on servers without PATCH and on platforms whose request refuses the
  * method), export and erasure. A settings change marks the
  * user's stored layouts stale at once (the server will answer differently; a launch waits for
- * the new layout) and drops the user's revalidations in flight; erasure also clears what the
+ * the new layout) and drops the user's revalidations in flight, and so does one whose answer is
+ * lost or a 5xx (it may have been applied); erasure also clears what the
  * SDK stored about the user, after the server confirmed it, and drops their work in flight; it
  * waits for a flush in flight and sends none meanwhile, so no event lands after the erasure.
  * Settings answered for a user who is no longer signed in reject with IdentityChangedError
@@ -72,6 +73,28 @@ function createAccount(deps) {
   }
 
   /**
+   * `change()`, a write of the user's settings; when its answer never comes (no network: the
+   * request may have reached the server) or is a 5xx, the settings may have changed all the
+   * same: the user's stored layouts are invalidated (and work in flight dropped) before the
+   * error goes to the caller, so no launch draws the old mode from a copy that looks fresh.
+   * @template T
+   * @param {string} user
+   * @param {() => Promise<T>} change
+   * @returns {Promise<T>}
+   */
+  async function writing(user, change) {
+    try {
+      return await change();
+    } catch (err) {
+      if (err instanceof NetworkError || (err instanceof ApiError && err.status >= 500)) {
+        identity.advance(user);
+        store.invalidateUser(user);
+      }
+      throw err;
+    }
+  }
+
+  /**
    * The answer, if its user is still the one signed in.
    * @template T
    * @param {import('./identity').Ticket} ticket
@@ -97,7 +120,8 @@ function createAccount(deps) {
    */
   async function putSettings(settings) {
     const ticket = await identity.ticket();
-    const saved = await expectOk(await call('PUT', '/v1/me/settings', ticket.token, settings));
+    const saved = await writing(ticket.user,
+      async () => expectOk(await call('PUT', '/v1/me/settings', ticket.token, settings)));
     settingsChanged(ticket.user, saved);
     return forCurrent(ticket, saved);
   }
@@ -108,6 +132,15 @@ function createAccount(deps) {
    */
   async function patchSettings(patch) {
     const ticket = await identity.ticket();
+    return writing(ticket.user, () => patchFor(ticket, patch));
+  }
+
+  /**
+   * @param {import('./identity').Ticket} ticket
+   * @param {Partial<Record<keyof Settings, unknown>>} patch
+   * @returns {Promise<Settings>}
+   */
+  async function patchFor(ticket, patch) {
     const t = ticket.token;
     if (patchSupported) {
       let res;

@@ -11,6 +11,9 @@
  */
 
 /** @typedef {import('../../index').CacheControl} CacheControl */
+
+/** The largest Age (and delta-seconds) a cache must take, in seconds (RFC 9111 1.2.2). */
+const MAX_DELTA_SECONDS = 2147483648;
 /** @typedef {import('../../index').StoredTiming} StoredTiming */
 
 /**
@@ -38,7 +41,8 @@ function parseCacheControl(header) {
     const eq = piece.indexOf('=');
     const name = eq < 0 ? piece : piece.slice(0, eq).trim();
     const raw = eq < 0 ? '' : piece.slice(eq + 1).trim().replace(/^"|"$/g, '');
-    const seconds = /^\d+$/.test(raw) ? parseInt(raw, 10) : NaN;
+    // at most 2^31 (RFC 9111 1.2.2): a longer one is as long, never a number the store refuses
+    const seconds = /^\d+$/.test(raw) ? Math.min(MAX_DELTA_SECONDS, parseInt(raw, 10)) : NaN;
     if (name === 'no-store') out.noStore = true;
     else if (name === 'no-cache') out.noCache = true;
     else if (name === 'max-age' && isNaN(seconds)) conflicting[name] = true; // invalid: stale (4.2.1)
@@ -57,8 +61,6 @@ function parseCacheControl(header) {
   return out;
 }
 
-/** The largest Age (and delta-seconds) a cache must take, in seconds (RFC 9111 1.2.2). */
-const MAX_DELTA_SECONDS = 2147483648;
 
 /**
  * The `Age` header in ms (RFC 9111 5.1: how long the answer already spent in caches on the way;

@@ -143,7 +143,8 @@ function createStore(storage, options) {
 
   /**
    * A stored entry this SDK can use: a drawable layout, an ETag or null, a finite storedAt and a
-   * Cache-Control object. Anything else was damaged (or written by something else).
+   * Cache-Control object of numbers and flags. Anything else was damaged (or written by
+   * something else).
    * @param {unknown} value
    * @returns {value is StoredEntry}
    */
@@ -153,8 +154,22 @@ function createStore(storage, options) {
     const cc = entry.cacheControl;
     return isUsableLayout(entry.layout) && (entry.etag === null || typeof entry.etag === 'string') &&
       typeof entry.storedAt === 'number' && isFinite(entry.storedAt) &&
-      !!cc && typeof cc === 'object' && !Array.isArray(cc) &&
+      !!cc && typeof cc === 'object' && !Array.isArray(cc) && isCacheControl(/** @type {Record<string, unknown>} */ (cc)) &&
       (entry.drawnBy === undefined || typeof entry.drawnBy === 'string');
+  }
+
+  /**
+   * Cache-Control as parseCacheControl makes it: each interval a number of seconds from 0 to
+   * 2^31 (RFC 9111 1.2.2), each flag a boolean, where present. A string ("31536000" would be
+   * multiplied into a year of freshness), an infinite or negative number is damage.
+   * @param {Record<string, unknown>} cc
+   */
+  function isCacheControl(cc) {
+    const seconds = (/** @type {unknown} */ v) => v === undefined ||
+      (typeof v === 'number' && isFinite(v) && v >= 0 && v <= 2147483648);
+    const flag = (/** @type {unknown} */ v) => v === undefined || typeof v === 'boolean';
+    return seconds(cc.maxAge) && seconds(cc.staleWhileRevalidate) && seconds(cc.staleIfError) &&
+      flag(cc.noStore) && flag(cc.noCache);
   }
 
   /**
