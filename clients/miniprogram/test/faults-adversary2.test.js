@@ -520,3 +520,29 @@ test('a stored copy whose Cache-Control numbers are damaged (strings, infinite) 
   expect(launched.source).toBe('network');
   expect(request.requests.length).toBe(asked + 1);
 });
+
+// ------------------------------------------------- a token source that fails (a login round trip)
+
+describe('an async token source that rejects (its login round trip is offline)', () => {
+  test('a launch shows the signed-in user\'s stored copy within stale-if-error, never rejects with IdentityChangedError', async () => {
+    let online = true;
+    const s = setup({ getToken: () => (online ? Promise.resolve(tokenFor('alice')) : Promise.reject(new Error('wx.login:fail'))) });
+    await s.client.revalidate('home', CTX);
+    online = false;
+    s.request.handler = () => 'fail';
+    await s.clock.advance(2 * 3600 * 1000); // past stale-while-revalidate, within stale-if-error
+    const launched = await s.client.launch('home', CTX);
+    expect(launched.source).toBe('cache');
+    expect(launched.layout.mode).toBe(elderly.mode);
+  });
+
+  test('revalidate() then stands in with that stored copy too ("offline"), as when the server cannot be reached', async () => {
+    let online = true;
+    const s = setup({ getToken: () => (online ? Promise.resolve(tokenFor('alice')) : Promise.reject(new Error('wx.login:fail'))) });
+    await s.client.revalidate('home', CTX);
+    online = false;
+    await s.clock.advance(2 * 3600 * 1000);
+    const result = await s.client.revalidate('home', CTX);
+    expect(result.status).toBe('offline');
+  });
+});

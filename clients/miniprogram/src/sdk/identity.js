@@ -105,6 +105,16 @@ function createIdentity(getToken) {
   }
 
   /**
+   * Who work belongs to when the token source fails (a login round trip offline): the user read
+   * last, with no token. Not a sign-out (that is a null token), so their stored copies may stand
+   * in as for an unreachable server; the server is not asked without a token.
+   * @returns {Ticket}
+   */
+  function lastTicket() {
+    return { token: '', user: lastUser, epoch: epochs[lastUser] || 0 };
+  }
+
+  /**
    * True when the ticket's user is still the one signed in.
    * @param {Ticket} held
    */
@@ -145,7 +155,7 @@ function createIdentity(getToken) {
     epochs[user] = (epochs[user] || 0) + 1;
   }
 
-  return { token, userNow, userNowOrLater, refresh, ticket, signedIn, current, renewed, advance };
+  return { token, userNow, userNowOrLater, refresh, ticket, lastTicket, signedIn, current, renewed, advance };
 }
 
 module.exports = { createIdentity, IdentityChangedError };

@@ -73,11 +73,14 @@ function createLaunch(deps) {
   async function launchOnce(page, ctx) {
     const query = contextQuery(ctx);
     /** @type {import('./identity').Ticket} */
-    let ticket = { token: '', user: '', epoch: 0 };
+    let ticket;
     try {
       ticket = await identity.ticket();
     } catch (err) {
+      // the token source failed (its login round trip is offline): the user read last, whose
+      // stored copy may stand in as for an unreachable server (never anyone else's)
       deps.onError(err);
+      ticket = identity.lastTicket();
     }
     const user = ticket.user;
     const key = keyOf(user, page, query);

@@ -228,7 +228,11 @@ function createRevalidation(deps) {
       const clear = () => { delete inflight[sharedKey]; };
       promise.then(clear, clear);
       return promise;
-    }, (err) => fallback(null, page, err)); // no token (a failed login round trip): as unreachable as the server
+    }, (err) => {
+      // no token (a failed login round trip): as unreachable as the server, for the user read last
+      const last = identity.lastTicket();
+      return fallback(last.user ? store.get(last.user, page, query) : null, page, err);
+    });
   }
 
   /**
