@@ -151,3 +151,23 @@ def test_a_share_that_is_not_ascii_digits_is_a_page(console: TestClient, share: 
     )
     assert publish.status_code == 422, publish.text[:300]
     assert "whole percent from 1 to 100" in publish.text
+
+
+@pytest.mark.parametrize("step", ["pause", "resume"])
+def test_pausing_without_a_schedule_is_a_page(console: TestClient, step: str) -> None:
+    """Pause or resume on a page with no active schedule: the 409 page saying so. Before, the
+    console mapped the Conflict's code (`no_schedule`) through a table that lacked it: a
+    KeyError, a JSON 500."""
+    csrf = csrf_of(console.get("/designer/pages/cart/history").text)
+    response = console.post("/designer/pages/cart/rollout", data={"csrf_token": csrf, "step": step})
+    assert response.status_code == 409, response.text[:300]
+    assert "text/html" in response.headers["content-type"]
+    assert "has no active schedule" in response.text
+
+
+def test_every_conflict_is_a_409() -> None:
+    from uiserver.admin.errors import Conflict
+    from uiserver.http.errors import api_error
+
+    for code in ("no_schedule", "schedule_conflict", "stale_base", "anything_new"):
+        assert api_error(Conflict(code, "m", "f")).status == 409

@@ -74,7 +74,11 @@ def api_error(exc: AdminError | DocumentError) -> ApiError:
         named = named_field(exc.field, exc.message) if exc.schema and not exc.named else exc.field
         field = None if named == "$" else named
         return ApiError(STATUS_OF_CODE[code], code, exc.message, field)
-    return ApiError(STATUS_OF_CODE[exc.code], exc.code, exc.message, exc.field)
+    # A Conflict is a 409 whatever its code (`no_schedule`, `schedule_conflict`, a store's
+    # conflict code): the console's pages come here for every AdminError (a KeyError, a 500,
+    # for a code missing from the table).
+    status = 409 if isinstance(exc, Conflict) else STATUS_OF_CODE.get(exc.code, 422)
+    return ApiError(status, exc.code, exc.message, exc.field)
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
