@@ -546,3 +546,47 @@ describe('an async token source that rejects (its login round trip is offline)',
     expect(result.status).toBe('offline');
   });
 });
+
+// ------------------------------------------------------- a registration the server forgot
+
+test('a 428 again after the types were registered (the server lost them: a new store, a replica behind) registers again', async () => {
+  let registered = new Set();
+  let registrations = 0;
+  const request = fakeRequest((req) => {
+    if (req.url.endsWith('/v1/capabilities')) {
+      registrations += 1;
+      registered.add(req.body.types.join(','));
+      return { statusCode: 201, data: {} };
+    }
+    const caps = req.header['X-UI-Capabilities'];
+    if (caps.indexOf(';t=') >= 0 && !registered.size) {
+      return { statusCode: 428, data: { error: { code: 'capabilities_unknown', message: 'x' } } };
+    }
+    return ok();
+  });
+  const { client, clock } = setup({ request, types: ['search_bar', 'my_widget'] });
+  expect((await client.revalidate('home', CTX)).status).toBe('updated');
+  registered = new Set(); // the server starts again on an empty store
+  await clock.advance(2 * 3600 * 1000);
+  expect((await client.revalidate('home', CTX)).status).toBe('updated');
+  expect(registrations).toBe(2);
+  const gets = request.requests.filter((r) => r.url.indexOf('/v1/layouts/') >= 0);
+  expect(gets[gets.length - 1].header['X-UI-Capabilities'])
+    .toBe(`r=${RENDERER_VERSION};t=${typesHash(['search_bar', 'my_widget'])}`);
+});
+
+test('a registration answered 201 that the next request does not see yet (a replica behind): the next 428 registers again', async () => {
+  let posts = 0;
+  const request = fakeRequest((req) => {
+    if (req.url.endsWith('/v1/capabilities')) {
+      posts += 1;
+      return { statusCode: 201, data: {} };
+    }
+    return req.header['X-UI-Capabilities'].indexOf(';t=') >= 0 && posts < 2
+      ? { statusCode: 428, data: { error: { code: 'capabilities_unknown', message: 'x' } } } : ok();
+  });
+  const { client } = setup({ request, types: ['search_bar', 'my_widget'] });
+  expect((await client.revalidate('home', CTX)).status).toBe('expired'); // stands in like an error
+  expect((await client.revalidate('home', CTX)).status).toBe('updated');
+  expect(posts).toBe(2);
+});

@@ -13,7 +13,8 @@
  * again; when it is refused (a 4xx) it sends `r` alone (the server then assumes the version's
  * defaults); an anonymous caller cannot register (the route answers 401/403 without a user's
  * token), so its request goes with `r` alone that once and the list is registered on a later
- * 428 with a token; a registration that could not be answered (offline, a 5xx or 429) is tried again
+ * 428 with a token; a 428 after a registration was taken (the server lost the list: a new
+ * store, a replica behind) registers it again; a registration that could not be answered (offline, a 5xx or 429) is tried again
  * on the next 428, which meanwhile stands in like an error (the stored copy or the default);
  * a 5xx or 429 registration's Retry-After holds the layout requests back like a layout's.
  */
@@ -62,6 +63,8 @@ function createCapabilities(deps) {
   let registering = null;
   /** @type {import('./http').Response | null} the last registration's 5xx/429, while it stands */
   let busy = null;
+  /** The last registration was answered 201: a 428 after it means the server lost the list. */
+  let registered = false;
 
   return {
     types,
@@ -91,11 +94,19 @@ function createCapabilities(deps) {
       if (value !== full) return Promise.resolve(null);
       const versionOnly = { 'X-UI-Capabilities': 'r=' + version };
       if (!token) return Promise.resolve(versionOnly);
+      if (registering && registered) {
+        // a 428 for a list the server took (201): it lost it (a new store, a replica behind)
+        registering = null;
+        registered = false;
+      }
       if (!registering) {
         busy = null;
         registering = deps.call('POST', '/v1/capabilities', token, { renderer: version, types })
           .then((res) => {
-            if (res.statusCode === 201) return 'registered';
+            if (res.statusCode === 201) {
+              registered = true;
+              return 'registered';
+            }
             registering = null; // anything but a refusal of the list is asked again on the next 428
             if (res.statusCode >= 500 || res.statusCode === 429) {
               busy = res; // its Retry-After holds the layout requests back (revalidation.js)
