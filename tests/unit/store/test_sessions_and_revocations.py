@@ -52,6 +52,20 @@ async def test_sessions_round_trip_and_are_shared(make_store: StoreFactory) -> N
     assert touched is not None and touched.last_seen == NOW + 100
 
 
+async def test_touching_a_session_ended_meanwhile_does_not_bring_it_back(
+    make_store: StoreFactory,
+) -> None:
+    """A request resumed the session on one replica; a logout on another ended it before the
+    request recorded its activity: the touch stores nothing."""
+    one, two = await make_store(), await make_store()
+    first = record(expires=FAR)
+    await one.sessions.create_session(first, NOW)
+    assert await two.sessions.end_family(first.family) == 1
+    await one.sessions.touch_session(first.id_hash, NOW + 100)
+    assert await one.sessions.get_session(first.id_hash) is None
+    assert await two.sessions.get_session(first.id_hash) is None
+
+
 async def test_rotation_replaces_once_and_logout_ends_the_family(make_store: StoreFactory) -> None:
     one, two = await make_store(), await make_store()
     first = record(expires=FAR)
