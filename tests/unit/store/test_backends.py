@@ -175,6 +175,18 @@ async def test_export_contains_everything(store: Store) -> None:
     assert export.created is not None and export.updated is not None
 
 
+async def test_empty_batches_write_and_invalidate_nothing(store: Store) -> None:
+    """An events post whose events were all filtered out, an import naming nobody: nothing
+    stored, no invalidation sent (no cached layout dropped for nothing)."""
+    await store.users.put_settings("u1", Settings(font_scale=1.2))
+    before = await store.users.export_user("u1")
+    sent = dict(store.invalidation_counts)
+    assert await store.users.record_events("u1", [], NOW) == 0
+    assert await store.users.put_segments([]) == 0
+    assert dict(store.invalidation_counts) == sent
+    assert await store.users.export_user("u1") == before
+
+
 async def test_erase_leaves_nothing(store: Store) -> None:
     user = "erase-me-7f3a"
     fresh = await store.users.export_user(user)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import cast
 
 import msgspec
 from redis.asyncio.client import Pipeline
@@ -407,11 +407,6 @@ def _float(raw: bytes | str | None) -> float | None:
 
 def _int(raw: bytes | str | None) -> int:
     return 0 if raw is None else int(raw)
-
-
-def _scores(pairs: Sequence[Any]) -> dict[str, float]:
-    """ZRANGE WITHSCORES as a dict (pairs of member and score)."""
-    return {member.decode(): float(score) for member, score in pairs}
 
 
 def _affinity_fields(
