@@ -77,7 +77,8 @@ test('Alipay <ui-layout>: draws the view model on mount and update; a tap calls 
   expect(inst.data.byId).toBeUndefined();
   inst.onTap({ currentTarget: { dataset: { id: 'search' } } });
   expect(actions).toEqual([expect.objectContaining({ id: 'search', page: 'home' })]);
-  expect(tracked).toEqual([['home', 'search', 'click']]);
+  // with what was drawn, as on WeChat: the tap counts under the version on screen
+  expect(tracked).toEqual([['home', 'search', 'click', { version: elderly.template_version, mode: 'elderly' }]]);
   inst.props.track = false;
   inst.onTap({ currentTarget: { dataset: { id: 'search' } } });
   inst.onTap({ currentTarget: { dataset: { id: 'nope' } } });

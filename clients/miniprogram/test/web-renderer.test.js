@@ -68,7 +68,7 @@ test('labels and props are text, never markup', () => {
   expect(node.shadowRoot.textContent).toContain('<img src=x onerror="window.pwned=1">');
 });
 
-test('a tap dispatches `action` and feeds the client\'s track(page, id, "click")', () => {
+test('a tap dispatches `action` and feeds the client\'s track(page, id, "click", {version, mode})', () => {
   const tracked = [];
   registry.setDefault({ track: (...args) => tracked.push(args) });
   const node = draw(elderly);
@@ -77,7 +77,8 @@ test('a tap dispatches `action` and feeds the client\'s track(page, id, "click")
   const link = $(node, '[data-id="nearby_stores"] a');
   link.click();
   expect(actions).toEqual([expect.objectContaining({ id: 'nearby_stores', page: 'home', role: 'link' })]);
-  expect(tracked).toEqual([['home', 'nearby_stores', 'click']]);
+  // with what was drawn, as on the mini-programs: the tap counts under the version on screen
+  expect(tracked).toEqual([['home', 'nearby_stores', 'click', { version: elderly.template_version, mode: 'elderly' }]]);
   const silent = draw(elderly, { 'no-track': '' });
   $(silent, '[data-id="nearby_stores"] a').click();
   expect(tracked).toHaveLength(1);

@@ -12,13 +12,13 @@
  *
  * A tap on a component dispatches `action` ({id, type, role, placement, props, page}, as the
  * mini-program component's event) and, unless the `no-track` attribute is set, feeds the client
- * (`element.client`, else the registry's) `track(page, id, "click")`.
+ * (`element.client`, else the registry's) `track(page, id, "click", {version, mode})`.
  *
  * Not loaded by the package's main module (mini-programs have no DOM): a web build imports
  * `uiserver-miniprogram/src/web/ui-layout-element` and calls `defineUiLayout(window)`.
  */
 
-const { viewModel, gridColumns } = require('../components/ui-layout/view-model');
+const { viewModel, gridColumns, drawnDetail } = require('../components/ui-layout/view-model');
 const registry = require('../registry');
 
 /** @typedef {import('../components/ui-layout/view-model').Item} Item */
@@ -311,7 +311,8 @@ function defineUiLayout(win, name) {
       if (this.hasAttribute('no-track')) return;
       const client = this.client || registry.get(this.getAttribute('client') || '');
       if (client && typeof client.track === 'function') {
-        try { client.track(page, item.id, 'click'); } catch (e) { /* tracking never breaks a tap */ }
+        // with the version and mode drawn, as on the mini-programs
+        try { client.track(page, item.id, 'click', drawnDetail(this._layout)); } catch (e) { /* tracking never breaks a tap */ }
       }
     }
   }

@@ -5,9 +5,9 @@
  * scripts/gen-platforms.js) over Alipay's Component API: `props` (with the `onAction` callback
  * instead of an event), `didMount` / `didUpdate`. A tap calls `onAction({id, type, role,
  * placement, props, page})` and, unless `track` is false, the registered client's
- * `track(page, id, "click")`.
+ * `track(page, id, "click", {version, mode})` (what was drawn, as on WeChat).
  */
-const { viewModel } = require('../../components/ui-layout/view-model');
+const { viewModel, drawnDetail } = require('../../components/ui-layout/view-model');
 const { askFirst, answerOf } = require('../../components/ui-layout/elderly');
 const registry = require('../../registry');
 
@@ -86,7 +86,7 @@ define({
       const client = registry.get(this.props.client);
       if (client && typeof client.track === 'function') {
         try {
-          client.track(page, id, 'click');
+          client.track(page, id, 'click', drawnDetail(this.props.layout)); // the version and mode drawn
         } catch (e) {
           // tracking must never break a tap
         }

@@ -13,7 +13,7 @@
  * with `{bubbles: true, composed: true}`), each tracked with the layout's `template_version`
  * and `mode`, batched with the other events.
  */
-const { viewModel } = require('./view-model');
+const { viewModel, drawnDetail } = require('./view-model');
 const { createImpressions } = require('./impressions');
 const { askFirst, answerOf } = require('./elderly');
 const TYPES = require('./types');
@@ -193,12 +193,8 @@ Component({
       const layout = this.properties.layout;
       const client = registry.get(this.properties.client);
       if (!layout || !client || typeof client.track !== 'function') return;
-      /** @type {import('../../../index').TrackDetail} */
-      const detail = {};
-      if (layout.template_version) detail.version = layout.template_version;
-      if (layout.mode === 'standard' || layout.mode === 'elderly') detail.mode = layout.mode;
       try {
-        client.track(layout.page || '', id, kind, detail);
+        client.track(layout.page || '', id, kind, drawnDetail(layout));
       } catch (e) {
         // measuring must never break drawing
       }

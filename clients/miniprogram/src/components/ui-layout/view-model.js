@@ -221,4 +221,20 @@ function gridColumns(component) {
   return typeof columns === 'number' && columns > 0 && columns < 13 ? Math.floor(columns) : 0;
 }
 
-module.exports = { viewModel, isHidden, paletteOf, gridColumns };
+/**
+ * What a renderer tells `track` it drew (every platform's alike): the layout's template version
+ * and mode, so a tap or an impression counts under the version on screen, not the one the
+ * server serves the user by the time the batch arrives (a rollout moved meanwhile).
+ * @param {LayoutInput | null | undefined} layout
+ * @returns {import('../../../index').TrackDetail}
+ */
+function drawnDetail(layout) {
+  /** @type {import('../../../index').TrackDetail} */
+  const detail = {};
+  if (!layout) return detail;
+  if (layout.template_version) detail.version = layout.template_version;
+  if (layout.mode === 'standard' || layout.mode === 'elderly') detail.mode = layout.mode;
+  return detail;
+}
+
+module.exports = { viewModel, isHidden, paletteOf, gridColumns, drawnDetail };
