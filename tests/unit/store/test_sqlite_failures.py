@@ -183,3 +183,18 @@ async def test_a_readout_that_cannot_read_its_tables_is_unavailable(tmp_path: Pa
     damage.close()
     assert [c.exposed for c in await readout(store)] == [1, 0]
     await store.close()
+
+
+async def test_a_profile_read_of_a_damaged_file_is_unavailable_io(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    await store.open()
+    await store.users.put_segments([("u1", ["churn"])])
+    damage = sqlite3.connect(store.path, isolation_level=None)
+    damage.execute("ALTER TABLE segments RENAME TO away")
+    with pytest.raises(StoreUnavailable) as raised:
+        await store.users.get_profile("u1")
+    assert raised.value.kind == "io" and "segments" in str(raised.value)
+    damage.execute("ALTER TABLE away RENAME TO segments")
+    damage.close()
+    assert (await store.users.get_profile("u1")).segments == {"churn"}
+    await store.close()
