@@ -246,6 +246,11 @@ class Service:
         last-known-good copy here too (`LivePages.restore`), so a probe alone repairs them."""
         store_ok = await self.store.ping()
         if store_ok:
+            # Every probe compares the pages served with the store's: a Redis emptied while
+            # connected (FLUSHALL, a failover to an empty replica without a reconnect) sends no
+            # invalidation and no resubscription, so nothing else would look (it stayed ready,
+            # the templates gone from the store for good). One read of the page states.
+            self.live.mark_all()
             await self.live.sync()
         listening = self.store.subscribed
         lost = tuple(sorted(self.live.lost))

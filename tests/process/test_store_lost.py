@@ -64,3 +64,30 @@ def test_templates_lost_with_redis_make_it_unready_until_republished(
     assert raw is not None
     assert msgspec.msgpack.decode(raw, type=TemplateRecord).version == served
     assert http.get("/v1/layouts/home").json()["template_version"] == served
+
+
+def test_templates_flushed_while_connected_are_noticed_by_the_probe(
+    server_on_volatile_redis: tuple[RedisServer, httpx.Client],
+) -> None:
+    """FLUSHALL on the connected Redis (no restart, so no reconnect and no resubscription):
+    before, nothing reloaded the pages, /readyz said ready for ever and the store kept no
+    template (a replica started next would serve nothing). Now the probe sees them lost,
+    names them while Redis refuses writes, and republishes them once it takes writes."""
+    server, http = server_on_volatile_redis
+    served = http.get("/v1/layouts/home").json()["template_version"]
+    with redis.Redis(port=server.port) as client:
+        client.flushall()  # then writes refused, so the lost pages can be seen before repair
+        client.config_set("min-replicas-to-write", 1)
+
+        def lost() -> bool:
+            body = http.get("/readyz").json()
+            return body["store"] is True and "home" in body["templates_lost"]
+
+        eventually(lost, "/readyz names the flushed templates")
+        assert http.get("/readyz").status_code == 503
+        assert http.get("/v1/layouts/home").json()["template_version"] == served
+        client.config_set("min-replicas-to-write", 0)
+        eventually(lambda: http.get("/readyz").status_code == 200, "ready once republished")
+        raw = client.hget("uiserver:live", "home")
+    assert raw is not None
+    assert msgspec.msgpack.decode(raw, type=TemplateRecord).version == served
