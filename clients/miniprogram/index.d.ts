@@ -162,6 +162,10 @@ export interface LayoutClientOptions {
    * `capabilities: false` sends nothing (the server then sends every type).
    */
   types?: string[];
+  /**
+   * The renderer version (default this package's), sent as the server takes it: its first three
+   * numbers, MAJOR.MINOR.PATCH ("1.2.0-beta.1" is sent as 1.2.0).
+   */
   rendererVersion?: string;
   capabilities?: boolean;
   random?: () => number;

@@ -590,3 +590,16 @@ test('a registration answered 201 that the next request does not see yet (a repl
   expect((await client.revalidate('home', CTX)).status).toBe('updated');
   expect(posts).toBe(2);
 });
+
+// ------------------------------------------------------- a renderer version the server refuses
+
+describe('an app\'s rendererVersion the server\'s MAJOR.MINOR.PATCH does not take', () => {
+  // the server's RENDERER_VERSION_PATTERN (uiserver/schema.py): 400 bad_capabilities otherwise
+  const SERVER = /^r=(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(;t=[0-9a-f]{8})?$/;
+  test.each(['0.3.0-beta.1', 'v1.2.3', '1.02.0', '2.0.0+build.7'])('%s: layouts are still served (sent as its MAJOR.MINOR.PATCH)', async (version) => {
+    const request = fakeRequest((req) => (SERVER.test(req.header['X-UI-Capabilities']) ? ok()
+      : { statusCode: 400, data: { error: { code: 'bad_capabilities', message: 'x', field: 'X-UI-Capabilities' } } }));
+    const { client } = setup({ request, rendererVersion: version });
+    expect((await client.revalidate('home', CTX)).status).toBe('updated');
+  });
+});

@@ -53,9 +53,25 @@ function typesHash(types) {
  * @property {import('./http').Call} call
  */
 
+/**
+ * The renderer version as the server takes it: MAJOR.MINOR.PATCH, numbers without leading
+ * zeros, at most 4 digits each (uiserver.schema.RENDERER_VERSION_PATTERN). An app's own version
+ * ("1.2.0-beta.1", "v1.2.3", "1.02.0", "2.0.0+build.7") is sent as its first three numbers; one
+ * without them as this package's version. Sent as given, the server refuses every layout
+ * request (400 bad_capabilities).
+ * @param {unknown} version
+ * @returns {string}
+ */
+function serverVersion(version) {
+  const m = /(\d+)\.(\d+)\.(\d+)/.exec(typeof version === 'string' ? version : '');
+  if (!m) return RENDERER_VERSION;
+  const parts = m.slice(1, 4).map((n) => String(parseInt(n, 10)));
+  return parts.every((n) => n.length <= 4) ? parts.join('.') : RENDERER_VERSION;
+}
+
 /** @param {CapabilityDeps} deps */
 function createCapabilities(deps) {
-  const version = deps.version || RENDERER_VERSION;
+  const version = serverVersion(deps.version || RENDERER_VERSION);
   const types = Array.from(new Set(deps.types)).sort();
   const full = 'r=' + version + ';t=' + typesHash(types);
   let value = full;
@@ -128,4 +144,4 @@ function createCapabilities(deps) {
   };
 }
 
-module.exports = { RENDERER_VERSION, typesHash, createCapabilities };
+module.exports = { RENDERER_VERSION, typesHash, createCapabilities, serverVersion };
