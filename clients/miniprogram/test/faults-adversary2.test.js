@@ -603,3 +603,35 @@ describe('an app\'s rendererVersion the server\'s MAJOR.MINOR.PATCH does not tak
     expect((await client.revalidate('home', CTX)).status).toBe('updated');
   });
 });
+
+describe('the same user\'s new token, for their own data', () => {
+  const oldToken = tokenFor('alice');
+  const newToken = oldToken.replace(/\.sig$/, '.sig2');
+  const refused = { statusCode: 401, data: { error: { code: 'token_expired', message: 'the token has expired' } } };
+
+  test('erase() answered 401 for the token the app has just replaced erases with the new one (and clears the phone)', async () => {
+    const { client, request, signIn, storage } = setup();
+    await client.revalidate('home', CTX);
+    request.handler = (req) => {
+      if (req.header.Authorization === 'Bearer ' + oldToken) {
+        signIn(newToken);
+        return refused;
+      }
+      return { statusCode: 200, data: { erased: true } };
+    };
+    expect(await client.erase()).toEqual({ erased: true });
+    expect([...storage.data.keys()].filter((k) => k.indexOf('alice') >= 0)).toEqual([]);
+  });
+
+  test('patchSettings too', async () => {
+    const { client, request, signIn } = setup();
+    request.handler = (req) => {
+      if (req.header.Authorization === 'Bearer ' + oldToken) {
+        signIn(newToken);
+        return refused;
+      }
+      return { statusCode: 200, data: { elderly_mode: 'on' } };
+    };
+    expect(await client.patchSettings({ elderly_mode: 'on' })).toEqual({ elderly_mode: 'on' });
+  });
+});

@@ -8,6 +8,7 @@
  * lost or a 5xx (it may have been applied); erasure also clears what the
  * SDK stored about the user, after the server confirmed it, and drops their work in flight; it
  * waits for a flush in flight and sends none meanwhile, so no event lands after the erasure.
+ * A 401 for a token the same user has replaced meanwhile is sent again with the new one.
  * Settings answered for a user who is no longer signed in reject with IdentityChangedError
  * (what they did to that user's stored copies is still done), never handed to the app.
  */
@@ -59,8 +60,26 @@ async function expectOk(res) {
 
 /** @param {AccountDeps} deps */
 function createAccount(deps) {
-  const { call, identity, store, events } = deps;
+  const { identity, store, events } = deps;
   let patchSupported = true;
+
+  /**
+   * A request for the ticket's user; a 401 for a token the same user has replaced since
+   * (signed in again, refreshed) is sent again with the new one, which the ticket keeps.
+   * @param {import('./identity').Ticket} ticket
+   * @param {import('./http').Method} method
+   * @param {string} path
+   * @param {unknown} [body]
+   * @param {import('./http').Headers} [headers]
+   */
+  async function call(ticket, method, path, body, headers) {
+    const res = await deps.call(method, path, ticket.token, body, headers);
+    if (res.statusCode !== 401) return res;
+    const fresh = await identity.renewed(ticket);
+    if (!fresh) return res;
+    ticket.token = fresh;
+    return deps.call(method, path, fresh, body, headers);
+  }
 
   /**
    * @param {string} user
@@ -109,7 +128,7 @@ function createAccount(deps) {
   /** @returns {Promise<Settings>} */
   async function getSettings() {
     const ticket = await identity.ticket();
-    const settings = await expectOk(await call('GET', '/v1/me/settings', ticket.token));
+    const settings = await expectOk(await call(ticket, 'GET', '/v1/me/settings'));
     deps.rememberPersonalization(ticket.user, settings && settings.personalization);
     return forCurrent(ticket, settings);
   }
@@ -121,7 +140,7 @@ function createAccount(deps) {
   async function putSettings(settings) {
     const ticket = await identity.ticket();
     const saved = await writing(ticket.user,
-      async () => expectOk(await call('PUT', '/v1/me/settings', ticket.token, settings)));
+      async () => expectOk(await call(ticket, 'PUT', '/v1/me/settings', settings)));
     settingsChanged(ticket.user, saved);
     return forCurrent(ticket, saved);
   }
@@ -141,11 +160,10 @@ function createAccount(deps) {
    * @returns {Promise<Settings>}
    */
   async function patchFor(ticket, patch) {
-    const t = ticket.token;
     if (patchSupported) {
       let res;
       try {
-        res = await call('PATCH', '/v1/me/settings', t, patch, { 'Content-Type': 'application/merge-patch+json' });
+        res = await call(ticket, 'PATCH', '/v1/me/settings', patch, { 'Content-Type': 'application/merge-patch+json' });
       } catch (err) {
         // wx.request, tt.request and my.request list no PATCH: a platform that refuses the
         // method fails the request. The GET below tells it from the network being down (then
@@ -159,8 +177,8 @@ function createAccount(deps) {
       }
       patchSupported = false; // a server older than PATCH: read, merge, replace
     }
-    const stored = await expectOk(await call('GET', '/v1/me/settings', t));
-    const saved = await expectOk(await call('PUT', '/v1/me/settings', t, mergePatch(stored, patch)));
+    const stored = await expectOk(await call(ticket, 'GET', '/v1/me/settings'));
+    const saved = await expectOk(await call(ticket, 'PUT', '/v1/me/settings', mergePatch(stored, patch)));
     settingsChanged(ticket.user, saved);
     return forCurrent(ticket, saved);
   }
@@ -174,7 +192,7 @@ function createAccount(deps) {
     await events.hold(user);
     let body;
     try {
-      body = await expectOk(await call('DELETE', '/v1/me', ticket.token));
+      body = await expectOk(await call(ticket, 'DELETE', '/v1/me'));
     } finally {
       events.release(user);
     }
@@ -188,7 +206,7 @@ function createAccount(deps) {
   /** @returns {Promise<{user: string, data: Record<string, unknown>}>} */
   async function exportData() {
     const ticket = await identity.ticket();
-    return forCurrent(ticket, await expectOk(await call('GET', '/v1/me/data', ticket.token)));
+    return forCurrent(ticket, await expectOk(await call(ticket, 'GET', '/v1/me/data')));
   }
 
   return { getSettings, putSettings, patchSettings, erase, exportData };
