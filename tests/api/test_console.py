@@ -603,3 +603,24 @@ def test_an_address_no_console_page_takes_is_a_page(
             assert "GET" in response.headers["allow"]
         api = console.request(method, "/v1/admin/nothing")
         assert api.headers["content-type"] == "application/json"
+
+
+def test_a_bug_behind_a_console_page_is_a_page(tmp_path: Path) -> None:
+    """An unexpected error in a console route answers the console's 500 page with the request
+    id it was logged under (issue 23: never a bare 500); the API's routes keep the JSON 500."""
+
+    async def broken(*_: object) -> object:
+        raise RuntimeError("a bug")
+
+    app = make_app(tmp_path)
+    with TestClient(app, follow_redirects=False, raise_server_exceptions=False) as console:
+        assert log_in(console).status_code == 303
+        app.service.audit.entries = broken  # type: ignore[attr-defined]
+        page = console.get("/designer/audit", headers={"X-Request-Id": "bug-7"})
+        assert page.status_code == 500
+        assert page.headers["content-type"].startswith("text/html"), page.text[:200]
+        assert "request id bug-7" in page.text and 'role="alert"' in page.text
+        assert page.headers["connection"] == "close"
+        api = console.get("/v1/admin/audit", headers=bearer("dora", "designer"))
+        assert api.status_code == 500
+        assert api.json()["error"]["code"] == "internal"

@@ -7,6 +7,7 @@ imports in every worker (`uiserver serve` passes its options through `UISERVER_*
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -32,7 +33,7 @@ from uiserver.http.admin import admin_routes
 from uiserver.http.assessment import assessment_routes
 from uiserver.http.audit import audit_routes
 from uiserver.http.capabilities import capability_routes
-from uiserver.http.console.render import http_error_page, is_console
+from uiserver.http.console.render import http_error_page, is_console, unexpected_error_page
 from uiserver.http.console.routes import console_routes
 from uiserver.http.editor_api import designer_api_routes
 from uiserver.http.errors import ApiError, api_error_handler, http_exception_handler
@@ -136,7 +137,7 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
             DocumentError: api_error_handler,
             HTTPException: _http_exception,
             # A bug: the JSON 500 that closes the connection (`failures.py`).
-            Exception: failures.starlette_handler,
+            Exception: functools.partial(_unexpected, failures),
         },
     )
     # A slash redirect would build its Location from the Host header (`GET /v1/me/settings/`
@@ -240,3 +241,10 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     if is_console(request.url.path):
         return await http_error_page(request, exc)
     return await http_exception_handler(request, exc)
+
+
+async def _unexpected(failures: Failures, request: Request, exc: Exception) -> Response:
+    """A bug: the JSON 500 that closes (`failures.py`), as the console's page under /designer
+    (issue 23: a console route answers a page, never a bare 500)."""
+    answer = await failures.starlette_handler(request, exc)
+    return unexpected_error_page(request, answer) if is_console(request.url.path) else answer

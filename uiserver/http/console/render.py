@@ -103,6 +103,23 @@ async def http_error_page(request: Request, exc: Exception) -> Response:
     return response
 
 
+def unexpected_error_page(request: Request, answer: Response) -> Response:
+    """The console's page for a bug (`failures.starlette_handler`'s JSON 500, `answer`): the
+    same status, request id and `Connection: close`, as a page a designer's browser shows."""
+    rid = answer.headers.get("x-request-id", "")
+    response = html(
+        request,
+        "error.html",
+        500,
+        title="Something went wrong",
+        message=f"An unexpected error; it was logged with request id {rid}. "
+        "Your draft is kept: go back and try again.",
+    )
+    response.headers["Connection"] = "close"
+    response.headers["X-Request-Id"] = rid
+    return response
+
+
 def console_page(handler: Handler) -> Handler:
     """Turn ConsoleError, ApiError, designer and decoding errors and an unreachable store into
     HTML error pages, with the status the API would answer."""
