@@ -23,14 +23,23 @@ by the same rules as everything else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 import msgspec
 
-from uiserver.schema import ComponentSpec, ComponentType, Layout, Template, VariantSpec
+from uiserver.schema import (
+    RENDERER_VERSION_PATTERN,
+    ComponentSpec,
+    ComponentType,
+    Layout,
+    Template,
+    VariantSpec,
+)
 
 Version = tuple[int, int, int]
 MAX_CAPABILITY = 128  # characters of the header or query value
+_VERSION = re.compile(RENDERER_VERSION_PATTERN)
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
 
@@ -45,10 +54,12 @@ class CapabilityError(ValueError):
 
 def parse_version(text: str) -> Version:
     """`MAJOR.MINOR.PATCH`, each 0-9999 (SemVer 2.0.0 section 2's core); CapabilityError."""
-    parts = text.split(".")
-    if len(parts) != 3 or not all(p.isdigit() and len(p) <= 4 and p.isascii() for p in parts):
+    # The schema's pattern (the body of POST /v1/capabilities, kill switches, the catalogue's
+    # `since`): the header read `01.0.0`, which every other place refuses (SemVer: no leading
+    # zeros), as 1.0.0.
+    if not _VERSION.fullmatch(text):
         raise CapabilityError(f"renderer version {text[:32]!r} is not MAJOR.MINOR.PATCH")
-    major, minor, patch = (int(p) for p in parts)
+    major, minor, patch = (int(p) for p in text.split("."))
     return major, minor, patch
 
 
@@ -85,7 +96,7 @@ def parse_capability(value: str) -> Capability:
     found: dict[str, str] = {}
     for part in value.split(";"):
         name, eq, text = part.strip().partition("=")
-        if not eq:
+        if not eq or not name.strip():  # `=`, `=x`: a value without a name
             raise CapabilityError(f"{part.strip()[:32]!r} is not name=value")
         if name in found:
             raise CapabilityError(f"{name[:16]!r} given twice")

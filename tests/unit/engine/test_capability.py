@@ -55,6 +55,10 @@ def test_capability_values(value: str, parsed: Capability) -> None:
         "r=1.0.0;r=1.0.0",
         "r=10000.0.0",
         "r=1.2.٣",
+        "r=01.0.0",  # leading zeros: refused everywhere else (SemVer 2.0.0 section 2)
+        "r=1.00.0",
+        "r=1.0.0;=",  # a part without a name
+        "r=1.0.0;=x",
     ],
 )
 def test_bad_capability_values(value: str) -> None:
