@@ -79,7 +79,7 @@ module.exports = [
   {
     // the renderer's tests run in jsdom (`@jest-environment jsdom`)
     files: ['test/renderer.test.js', 'test/cases.test.js', 'test/example.test.js', 'test/helpers/render.js',
-      'test/web.test.js', 'test/web-renderer.test.js'],
+      'test/web.test.js', 'test/web-renderer.test.js', 'test/web-measure.test.js'],
     languageOptions: { globals: { ...globals.node, ...globals.jest, ...globals.browser } },
   },
   {

@@ -13,12 +13,18 @@
  * A tap on a component dispatches `action` ({id, type, role, placement, props, page}, as the
  * mini-program component's event) and, unless the `no-track` attribute is set, feeds the client
  * (`element.client`, else the registry's) `track(page, id, "click", {version, mode})`.
+ * Impressions are measured as on the mini-programs (impressions.js): a component at least
+ * `impression-ratio` (0.5) visible for `impression-ms` (800) through the page's
+ * IntersectionObserver, once per launch (page and template version), with the version and mode
+ * drawn; a dwell cut by the page hiding does not count, and a page without IntersectionObserver
+ * draws without impressions.
  *
  * Not loaded by the package's main module (mini-programs have no DOM): a web build imports
  * `uiserver-miniprogram/src/web/ui-layout-element` and calls `defineUiLayout(window)`.
  */
 
 const { viewModel, gridColumns, drawnDetail } = require('../components/ui-layout/view-model');
+const { createImpressions } = require('../components/ui-layout/impressions');
 const registry = require('../registry');
 
 /** @typedef {import('../components/ui-layout/view-model').Item} Item */
@@ -245,6 +251,82 @@ function defineUiLayout(win, name) {
       /** @type {{track: Function} | null} the client taps feed (default the registry's) */
       this.client = null;
       this.shadowRoot.addEventListener('click', (/** @type {any} */ e) => this._onTap(e));
+      /** @type {any} the IntersectionObserver over the drawn items */
+      this._observer = null;
+      /** @type {ReturnType<typeof createImpressions> | null} */
+      this._impressions = null;
+      this._launchKey = '';
+      this._onVisibility = () => {
+        if (doc && doc.visibilityState === 'hidden') this._unobserve();
+        else if (this._layout) this._observe();
+      };
+    }
+
+    connectedCallback() {
+      if (doc) doc.addEventListener('visibilitychange', this._onVisibility);
+      if (this._layout) this._observe();
+    }
+
+    disconnectedCallback() {
+      if (doc) doc.removeEventListener('visibilitychange', this._onVisibility);
+      this._unobserve();
+    }
+
+    /** Stop observing; dwells under way are not impressions. */
+    _unobserve() {
+      const observer = this._observer;
+      this._observer = null;
+      try {
+        if (observer) observer.disconnect();
+      } catch (e) {
+        // measuring must never break drawing
+      }
+      if (this._impressions) this._impressions.stop();
+    }
+
+    /** Observe the drawn items (none without IntersectionObserver); never throws. */
+    _observe() {
+      this._unobserve();
+      if (this.hasAttribute('no-track') || typeof win.IntersectionObserver !== 'function') return;
+      if (doc && doc.visibilityState === 'hidden') return;
+      try {
+        if (!this._impressions) {
+          const ratio = parseFloat(this.getAttribute('impression-ratio') || '');
+          const dwell = parseFloat(this.getAttribute('impression-ms') || '');
+          this._impressions = createImpressions({
+            ratio: isNaN(ratio) ? undefined : ratio,
+            dwellMs: isNaN(dwell) ? undefined : dwell,
+            setTimeout: (fn, ms) => win.setTimeout(fn, ms),
+            clearTimeout: (id) => win.clearTimeout(id),
+            onImpression: (id) => this._track(id, 'impression'),
+          });
+        }
+        const impressions = this._impressions;
+        const observer = new win.IntersectionObserver((/** @type {any[]} */ seen) => {
+          seen.forEach((entry) => {
+            const id = entry.target && entry.target.getAttribute && entry.target.getAttribute('data-id');
+            if (id) impressions.observe(id, entry.intersectionRatio);
+          });
+        }, { threshold: [0, impressions.ratio, 1] });
+        this._observer = observer;
+        this.shadowRoot.querySelectorAll('[data-id]').forEach((/** @type {any} */ node) => observer.observe(node));
+      } catch (e) {
+        this._observer = null; // measuring must never break drawing
+      }
+    }
+
+    /**
+     * Feed the client's track with what was drawn; never throws.
+     * @param {string} id
+     * @param {import('../../index').EventKind} kind
+     */
+    _track(id, kind) {
+      if (this.hasAttribute('no-track')) return;
+      const client = this.client || registry.get(this.getAttribute('client') || '');
+      const page = (this._layout && this._layout.page) || '';
+      if (!client || typeof client.track !== 'function') return;
+      // with the version and mode drawn, as on the mini-programs
+      try { client.track(page, id, kind, drawnDetail(this._layout)); } catch (e) { /* tracking never breaks drawing */ }
     }
 
     /** The layout document drawn (set it; `null` draws nothing). */
@@ -253,6 +335,14 @@ function defineUiLayout(win, name) {
     set layout(value) {
       this._layout = value;
       this._render();
+      // a new launch (another page or version): every component may count again
+      const key = value ? (value.page || '') + '@' + (value.template_version || '') : '';
+      if (key !== this._launchKey) {
+        this._launchKey = key;
+        if (this._impressions) this._impressions.reset();
+      }
+      if (value && this.isConnected) this._observe();
+      else this._unobserve();
     }
 
     _render() {
@@ -308,12 +398,7 @@ function defineUiLayout(win, name) {
       const page = (this._layout && this._layout.page) || '';
       const detail = { id: item.id, type: item.type, role: item.role, placement: item.placement, props: item.props, page };
       this.dispatchEvent(new win.CustomEvent('action', { detail, bubbles: true, composed: true }));
-      if (this.hasAttribute('no-track')) return;
-      const client = this.client || registry.get(this.getAttribute('client') || '');
-      if (client && typeof client.track === 'function') {
-        // with the version and mode drawn, as on the mini-programs
-        try { client.track(page, item.id, 'click', drawnDetail(this._layout)); } catch (e) { /* tracking never breaks a tap */ }
-      }
+      this._track(item.id, 'click');
     }
   }
 
