@@ -11,7 +11,7 @@ import pytest
 
 from uiserver.auth import Identity, Lifetimes
 from uiserver.auth.revocations import RevocationRefused, Revocations, expiry, revocation
-from uiserver.store.base import Invalidation, Revocation
+from uiserver.store.base import Invalidation, Revocation, StoreUnavailable
 
 NOW = 1_700_000_000.0
 FAR = NOW + 10.0**10  # an expiry still ahead of the real clock
@@ -92,3 +92,65 @@ def test_an_expired_revocation_refuses_nothing() -> None:
     revocations.apply(Revocation("jti", "t-1", NOW, NOW + 100))
     assert not revocations.refuses(who(iat=None))
     assert not revocations.refuses(who(jti="t-1"))
+
+
+def test_an_undecodable_message_reloads_until_the_store_answers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A revocation message this process cannot read may have refused someone: everything is
+    read again from the store, retried while the store is down (a warning each time)."""
+    monkeypatch.setattr("uiserver.auth.revocations.RETRY_S", 0.01)
+    loads: list[int] = []
+
+    async def load() -> list[Revocation]:
+        loads.append(1)
+        if len(loads) < 3:
+            raise StoreUnavailable("redis: down")
+        return [Revocation("jti", "t-7", NOW, FAR)]
+
+    async def scenario() -> Revocations:
+        revocations = Revocations(load=load)
+        revocations.heard(Invalidation("revocation", "{not json"))
+        for _ in range(500):
+            if revocations.refuses(who(jti="t-7")):
+                break
+            await asyncio.sleep(0.01)
+        await revocations.close()
+        return revocations
+
+    revocations = asyncio.run(scenario())
+    assert revocations.refuses(who(jti="t-7")) and len(revocations) == 1
+    assert len(loads) == 3
+    assert "undecodable revocation message" in caplog.text
+    assert caplog.text.count("reloading revocations failed") == 2
+
+
+def test_close_stops_a_reload_the_store_keeps_failing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("uiserver.auth.revocations.RETRY_S", 0.01)
+    loads: list[int] = []
+
+    async def down() -> list[Revocation]:
+        loads.append(1)
+        raise StoreUnavailable("redis: down")
+
+    async def scenario() -> int:
+        revocations = Revocations(load=down)
+        revocations.heard(Invalidation("all"))
+        while len(loads) < 2:
+            await asyncio.sleep(0.01)
+        await revocations.close()
+        stopped = len(loads)
+        await asyncio.sleep(0.05)
+        return len(loads) - stopped
+
+    assert asyncio.run(scenario()) == 0  # no load after close
+
+
+def test_without_a_loop_or_a_store_nothing_is_reloaded() -> None:
+    """A command (no event loop, no store): `all` schedules nothing, reload reads nothing;
+    the revocations already held stay."""
+    revocations = Revocations()
+    revocations.apply(Revocation("jti", "t-1", NOW, FAR))
+    revocations.heard(Invalidation("all"))
+    asyncio.run(revocations.reload())
+    assert revocations.refuses(who(jti="t-1")) and len(revocations) == 1
