@@ -496,3 +496,20 @@ def test_token_with_the_secret_in_the_environment(tmp_path: Path) -> None:
     claims = jwt.decode(result.stdout.strip(), SECRET, algorithms=["HS256"])
     assert claims["sub"] == "alice" and claims["role"] == "designer"
     assert not (tmp_path / ".uiserver").exists()
+
+
+def test_a_server_without_a_token_secret_serves_anonymously_and_refuses_tokens(
+    tmp_path: Path,
+) -> None:
+    """No JWT secret configured: layouts are served to anonymous callers (the default
+    persona), a token cannot be checked so it is a 401 `bad_token` (never taken on trust),
+    and the per-user routes need the token the server cannot accept."""
+    with TestClient(make_app(tmp_path, jwt_secret="")) as client:
+        anonymous = client.get("/v1/layouts/home")
+        assert anonymous.status_code == 200 and anonymous.json()["page"] == "home"
+        signed = {"Authorization": f"Bearer {token('ann')}"}
+        for path in ("/v1/layouts/home", "/v1/me/settings"):
+            refused = client.get(path, headers=signed)
+            assert refused.status_code == 401, path
+            assert refused.json()["error"]["code"] == "bad_token"
+        assert client.get("/v1/me/settings").status_code == 401
