@@ -203,6 +203,8 @@ def test_patch_with_another_media_type_is_415(client: TestClient, content_type: 
         ),
         pytest.param(b"null", None, id="null-body"),
         pytest.param(b'"font_scale"', None, id="string-body"),
+        pytest.param(b"true", None, id="boolean-body"),
+        pytest.param(b"1.5", None, id="number-body"),
         pytest.param(b'{"font_scale": 1.5, "oops": true}', "oops", id="valid-and-unknown"),
     ],
 )
@@ -214,6 +216,24 @@ def test_bad_patches_are_422_and_change_nothing(
     assert response.status_code == 422, response.text
     assert error(response)["code"] == "invalid" and error(response).get("field") == field
     assert settings_of(client, "kim") == LEFT
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        pytest.param(b"null", "null", id="null"),
+        pytest.param(b"[]", "an array", id="array"),
+        pytest.param(b'"x"', "a string", id="string"),
+        pytest.param(b"false", "a boolean", id="boolean"),
+        pytest.param(b"2", "a number", id="number"),
+    ],
+)
+def test_a_patch_that_is_no_object_says_what_it_got(
+    client: TestClient, body: bytes, kind: str
+) -> None:
+    response = patch(client, "kim", body)
+    assert response.status_code == 422
+    assert error(response)["message"].endswith(f"must be a JSON object, not {kind}")
 
 
 @pytest.mark.parametrize("body", [b'{"font_scale": ', b"", b"{" * 2000 + b"}" * 2000])
