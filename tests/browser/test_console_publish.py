@@ -12,7 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from tests.helpers.browser import Server, log_in, mint
+from tests.helpers.browser import Server, log_in
+from uiserver.auth import SECRET_FILE, mint_token
 
 pytestmark = pytest.mark.browser
 
@@ -38,15 +39,19 @@ TOKENS: dict[str, str] = {}
 
 
 def served(server: Server, users: list[str]) -> dict[str, str]:
-    """The template version each user gets (tokens minted once, by the CLI)."""
+    """The template version each user gets. Tokens minted once, with the secret the server
+    made in its data dir and `mint_token`, what `uiserver token` signs with: 40 runs of the CLI
+    took ~1 s each under coverage, and the CLI itself runs for every browser module (the
+    designer's token, `tests.helpers.browser.mint`). One client for the requests."""
+    secret = (server.data_dir / SECRET_FILE).read_text().strip()
     out = {}
-    for user in users:
-        if user not in TOKENS:
-            TOKENS[user] = mint(server.data_dir, user)
-        headers = {"Authorization": f"Bearer {TOKENS[user]}"}
-        out[user] = httpx.get(f"{server.url}/v1/layouts/cart", headers=headers).json()[
-            "template_version"
-        ]
+    with httpx.Client(base_url=server.url, timeout=5.0) as client:
+        for user in users:
+            if user not in TOKENS:
+                TOKENS[user] = mint_token(secret, user, "user", 3600)
+            headers = {"Authorization": f"Bearer {TOKENS[user]}"}
+            layout = client.get("/v1/layouts/cart", headers=headers).json()
+            out[user] = layout["template_version"]
     return out
 
 
