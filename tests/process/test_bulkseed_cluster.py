@@ -30,8 +30,9 @@ def seeded(predicate: Any) -> bulkseed.SeedUser:
 
 
 def test_bulk_seeded_users_are_served_from_the_cluster(
-    cluster: RedisClusterSet, tmp_path: Path
+    shared_cluster: RedisClusterSet, tmp_path: Path
 ) -> None:
+    cluster = shared_cluster
     result = bulkseed.seed(cluster.url, tmp_path, USERS, 1, WARM)
     assert result["users"] == USERS and result["checked_through_store"] > 0
     # the keys are spread over every primary (pipelines sent to each node)

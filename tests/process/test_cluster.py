@@ -46,9 +46,9 @@ def owner(cluster: RedisClusterSet, key: str) -> RedisServer:
 
 
 async def test_every_role_works_on_a_cluster_and_replicas_hear_each_other(
-    cluster: RedisClusterSet,
+    shared_cluster: RedisClusterSet,
 ) -> None:
-    a, b = RedisStore(cluster.url), RedisStore(cluster.url)
+    a, b = RedisStore(shared_cluster.url), RedisStore(shared_cluster.url)
     await a.open(5.0)
     await b.open(5.0)
     heard: list[Invalidation] = []
