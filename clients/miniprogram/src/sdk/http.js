@@ -17,8 +17,11 @@ const NO_ANSWER_GRACE_MS = 2000;
  * sends it for settings and falls back to GET + PUT on a 404 or 405 (account.js).
  * @typedef {NonNullable<WechatMiniprogram.RequestOption['method']> | 'PATCH'} Method
  */
-/** wx.request answers with string header values (Node's client too, but for Set-Cookie). */
-/** @typedef {Record<string, string>} Headers */
+/**
+ * Header fields: name -> value. An answer's, as `send` resolves it, has lower-case names and string
+ * values (normalizeHeaders), whatever shape the runtime gave.
+ * @typedef {Record<string, string>} Headers
+ */
 /**
  * An HTTP answer: the status, the headers and the body (JSON decoded when it is JSON).
  * @typedef {{statusCode: number, header: Headers, data: any}} Response
@@ -53,6 +56,71 @@ class ApiError extends Error {
     /** @type {string | null} */
     this.field = detail.field || null;
   }
+}
+
+/**
+ * Header fields that take one value (RFC 9110 5.5): a field given twice (an array of two values,
+ * or the same name in two cases) with different values is invalid and taken as absent, never
+ * joined into a list the SDK would misread (`"a", "b"` as one ETag); `age` takes its first
+ * member (RFC 9111 5.1).
+ */
+const SINGLETONS = ['etag', 'date', 'retry-after', 'last-modified', 'content-type'];
+
+/**
+ * The answer's header fields in one shape whatever the runtime gave: names lower-cased (wx, tt,
+ * my and fetch differ, and Alipay and Douyin answer in either case), each value one string.
+ * A value given as an array (some Alipay and Douyin base libraries), a number or a boolean is
+ * turned into its text; members of a list field given more than once (an array, or the same
+ * name in two cases) are joined with ", " in the order given (RFC 9110 5.3); a singleton
+ * (SINGLETONS) given twice with different values is dropped; null, undefined and objects are
+ * dropped. A header block given as text (`Name: value` lines) or an object with `forEach`
+ * (a fetch Headers) is read too; anything else is no headers.
+ * @param {unknown} raw the runtime's `header` / `headers`
+ * @returns {Headers} lower-case name -> value
+ */
+function normalizeHeaders(raw) {
+  /** @type {Record<string, string[]>} no prototype: a field named `constructor` is a field */
+  const given = Object.create(null);
+  /**
+   * @param {unknown} name
+   * @param {unknown} value
+   */
+  const add = (name, value) => {
+    if (typeof name !== 'string') return;
+    const key = name.trim().toLowerCase();
+    if (!key || key === '__proto__') return;
+    const values = Array.isArray(value) ? value : [value];
+    values.forEach((v) => {
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+        (given[key] = given[key] || []).push(String(v).trim());
+      }
+    });
+  };
+  if (typeof raw === 'string') {
+    raw.split(/\r?\n/).forEach((line) => {
+      const colon = line.indexOf(':');
+      if (colon > 0) add(line.slice(0, colon), line.slice(colon + 1));
+    });
+  } else if (raw && typeof raw === 'object') {
+    const each = /** @type {{forEach?: unknown}} */ (raw).forEach;
+    if (typeof each === 'function' && !Array.isArray(raw)) {
+      each.call(raw, (/** @type {unknown} */ value, /** @type {unknown} */ name) => add(name, value));
+    } else if (!Array.isArray(raw)) {
+      const fields = /** @type {Record<string, unknown>} */ (raw);
+      Object.keys(fields).forEach((name) => add(name, fields[name]));
+    }
+  }
+  /** @type {Headers} */
+  const out = {};
+  Object.keys(given).forEach((key) => {
+    const values = given[key];
+    if (!values.length) return;
+    if (key === 'age') out[key] = values[0];
+    else if (SINGLETONS.indexOf(key) >= 0) {
+      if (values.every((v) => v === values[0])) out[key] = values[0];
+    } else out[key] = values.join(', ');
+  });
+  return out;
 }
 
 /**
@@ -118,7 +186,7 @@ function send(request, options, scheduler) {
           unguard();
           resolve({
             statusCode: res.statusCode,
-            header: res.header || {},
+            header: normalizeHeaders(res.header),
             data: parseBody(res.data),
           });
         },
@@ -164,4 +232,4 @@ function createApi(request, baseUrl, timeoutMs, scheduler) {
   };
 }
 
-module.exports = { send, createApi, headerValue, NetworkError, ApiError, NO_ANSWER_GRACE_MS };
+module.exports = { send, createApi, headerValue, normalizeHeaders, NetworkError, ApiError, NO_ANSWER_GRACE_MS };
