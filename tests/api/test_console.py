@@ -444,6 +444,43 @@ def test_draft_preview_before_publishing(console: TestClient) -> None:
     assert refused.status_code == 422 and "theme.palette.text" in refused.text
 
 
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        pytest.param("preview?font_scale=banana", "settings.font_scale", id="font-scale-text"),
+        pytest.param("preview?font_scale=9", "settings.font_scale", id="font-scale-range"),
+        pytest.param("preview?handedness=both", "settings.handedness", id="handedness"),
+        pytest.param("preview?personalization=2", "settings.personalization", id="strength"),
+        pytest.param("preview?persona=alien", "persona", id="persona"),
+        pytest.param("preview?variant=zzz", "variant", id="variant"),
+        pytest.param("preview?events=nothing:click:3", "events[0].target", id="event-target"),
+        pytest.param("preview?compare=alien", "compare", id="compare-alone"),
+        pytest.param("preview?heatmap=banana", "heatmap", id="heatmap"),
+        pytest.param("preview?source=banana", "source", id="source"),
+        pytest.param("diff?persona=alien", "persona", id="diff-persona"),
+    ],
+)
+def test_malformed_preview_query_values_are_422_pages(
+    console: TestClient, path: str, named: str
+) -> None:
+    """A persona the query cannot build is the caller's error, as the API says (422), never a
+    200 with an error in a panel, and never silently ignored."""
+    response = console.get(f"/designer/pages/home/{path}")
+    assert response.status_code == 422, response.text
+    assert "text/html" in response.headers["content-type"]
+    assert named in response.text and "<iframe" not in response.text
+
+
+def test_well_formed_preview_query_values_still_answer(console: TestClient) -> None:
+    for path in (
+        "preview?persona=elderly&font_scale=1.5&compare=off",
+        "preview?source=live&heatmap=1",
+        "preview?source=&heatmap=&compare=",  # the builder's blank fields: the defaults
+        "diff?persona=elderly",
+    ):
+        assert console.get(f"/designer/pages/home/{path}").status_code == 200, path
+
+
 # --------------------------------------------------------------------------- segments
 
 

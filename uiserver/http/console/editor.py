@@ -102,6 +102,12 @@ def _panel(
         base = admin.preview_persona(
             service.publisher, template, spec, context, version, personalization=0.0
         )
+    except admin.Invalid as exc:
+        # The custom persona itself is malformed (`font_scale=banana`, an unknown persona,
+        # variant or event target): the caller's error, the page's 422 like any bad query value.
+        raise ConsoleError(
+            422, "Cannot build that persona", f"{exc.field}: {exc.message}"
+        ) from None
     except admin.AdminError as exc:
         # One persona the engine cannot serve must not hide the others.
         return {"name": key, "title": title, "error": exc.message}
@@ -151,17 +157,18 @@ def persona_panels(
         raise ConsoleError(
             422, "Cannot build that persona", f"{exc.field}: {exc.message}"
         ) from None
+    compare = query.get("compare", "default")
+    if compare not in admin.persona_names():
+        # Refused whether or not a custom persona uses it: a malformed value is never ignored.
+        raise ConsoleError(
+            422, "Cannot build that persona", f"compare: unknown persona {shown(compare)}"
+        )
     custom = (
         spec.custom
         or any(name in query for name in ("device", "width", "dark", "locale"))
         or "persona" in query
     )
     if custom:
-        compare = query.get("compare", "default")
-        if compare not in admin.persona_names():
-            raise ConsoleError(
-                422, "Cannot build that persona", f"compare: unknown persona {shown(compare)}"
-            )
         title = admin.persona_title(spec.base) + (" (custom)" if spec.custom else "")
         panels = [
             _panel(request, template, version, spec, context, title, "custom", heat),

@@ -28,6 +28,7 @@ from uiserver.publishing.publisher import PublishRefused
 from uiserver.schema import Problem, Template
 from uiserver.serving.pages import LivePage
 from uiserver.store.base import PublishOptions
+from uiserver.users.ids import shown
 
 DONE = {
     "rollout": "The rollout's share of users changed.",
@@ -260,9 +261,13 @@ async def diff_page(request: Request) -> Response:
     old = query.get("from") or (versions[1].version if len(versions) > 1 else "")
     new = query.get("to") or versions[0].version
     result = await admin.diff(service.publisher, page, old, new) if old and new else None
-    persona = query.get("persona", "default")
+    persona = query.get("persona") or "default"
     if persona not in admin.persona_names():
-        persona = "default"
+        raise ConsoleError(
+            422,
+            "Cannot show that",
+            f"persona: unknown persona {shown(persona)}; one of {', '.join(admin.persona_names())}",
+        )
     phones = await version_phones(request, page, old, new, persona) if result else []
     # One option per version (a rollback repeats one), at its newest entry.
     choices = list({v.version: v for v in reversed(versions)}.values())[::-1]
@@ -293,11 +298,18 @@ async def preview_page(request: Request) -> Response:
     there is one and it passes lint (`?source=live` for the live version), else the live one."""
     current = await session(request)
     page = request.path_params["page"]
+    query = request.query_params
+    # Blank means the default, as in the persona builder's form.
+    wanted, heatmap = query.get("source") or "draft", query.get("heatmap") or "0"
+    if wanted not in ("draft", "live"):
+        raise ConsoleError(422, "Cannot show that", "source: draft (the default) or live")
+    if heatmap not in ("0", "1"):
+        raise ConsoleError(422, "Cannot show that", "heatmap: 0 or 1")
     live = await admin.live_page(service_of(request).live, page)
     template, source = live.template, "live"
     version: str | None = live.record.version
     saved = None
-    if request.query_params.get("source") != "live":
+    if wanted != "live":
         saved = await draft_of(request, current, page)
     if saved is not None:
         checked, problems, _ = _draft(request, saved.text)
@@ -307,7 +319,7 @@ async def preview_page(request: Request) -> Response:
             source = "live-draft-refused"
     # `?heatmap=1`: what renderers measured on the version shown (live only: a draft has none)
     heat = None
-    if request.query_params.get("heatmap") and version is not None:
+    if heatmap == "1" and version is not None:
         rows = await service_of(request).telemetry.component_counts(page, version)
         heat = by_component(rows)
     return html(
