@@ -24,12 +24,19 @@ function ttml(wxml) {
   return wxml.replace(/\bwx:/g, 'tt:');
 }
 
-/** WXML -> AXML: the directive prefix and the event bindings. */
+/**
+ * WXML -> AXML: the directive prefix and the event bindings; and every per-type component
+ * (`component="{{c}}" theme="{{theme}}"`) is handed the renderer's `onRenderError` as a prop:
+ * Alipay components have no bubbling events, so a per-type component that cannot draw calls
+ * `this.props.onRenderError({id})` where WeChat's triggers a bubbling `rendererror`.
+ */
 function axml(wxml) {
   return wxml
     .replace(/\bwx:/g, 'a:')
     .replace(/\bbind:?([a-z]+)=/g, (m, name) => 'on' + capital(name) + '=')
-    .replace(/\bcatch:?([a-z]+)=/g, (m, name) => 'catch' + capital(name) + '=');
+    .replace(/\bcatch:?([a-z]+)=/g, (m, name) => 'catch' + capital(name) + '=')
+    .replace(/ component="\{\{c\}\}" theme="\{\{theme\}\}" \/>/g,
+      ' component="{{c}}" theme="{{theme}}" onRenderError="onRenderError" />');
 }
 
 /** Strip the WXML's own "generated" comment (the generated files carry theirs). */

@@ -29,7 +29,11 @@ test('TTML and AXML carry every directive and binding of the WXML, in their own 
     // the same bindings, the same text: only the dialect differs
     const events = (text) => text.replace(/\b(?:bind|catch):?([a-z]+)=/g, 'EVENT-$1=')
       .replace(/\b(?:on|catch)([A-Z][a-z]*)=/g, (m, e) => 'EVENT-' + e.toLowerCase() + '=');
-    expect(events(axml.replace(/\ba:/g, 'wx:')).split('\n').slice(1))
+    // and every per-type component is handed the renderer's onRenderError (no bubbling on Alipay)
+    const perType = count(wxml, / component="\{\{c\}\}" theme="\{\{theme\}\}" \/>/g);
+    expect(count(axml, / theme="\{\{theme\}\}" onRenderError="onRenderError" \/>/g)).toBe(perType);
+    expect(perType > (name === 'ui-layout' ? 40 : -1)).toBe(true);
+    expect(events(axml.replace(/\ba:/g, 'wx:').replace(/ onRenderError="onRenderError"/g, '')).split('\n').slice(1))
       .toEqual(events(wxml.replace(/^<!--[^\n]*-->\n/, '')).split('\n'));
   });
 });

@@ -28,6 +28,8 @@ const { appHide, systemInfoOf } = require('./runtime-parts');
  * @property {() => {keys?: string[]}} [getStorageInfoSync]
  * @property {(fn: () => void) => void} [onAppHide]
  * @property {() => Record<string, unknown>} [getSystemInfoSync]
+ * @property {(options: object) => import('../alipay/ui-layout/index').AlipayObserver} [createIntersectionObserver]
+ *   the Alipay <ui-layout>'s impressions (base library 1.11.0+)
  */
 
 /**
