@@ -9,10 +9,12 @@ import asyncio
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
 import redis
+from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
 from tests.helpers.app import ELDERLY, bearer
@@ -91,6 +93,44 @@ async def test_every_role_works_on_a_cluster_and_replicas_hear_each_other(
     # No key of the store's is outside the slots named above: one slot per user's keys.
     alice_slots = {key_slot(k.encode()) for k in [*KEYS.of_user("alice"), KEYS.epoch("alice")]}
     assert len(alice_slots) == 1
+
+
+async def test_transactions_stay_on_the_apps_loop_while_the_slot_map_is_read_again(
+    shared_cluster: RedisClusterSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a node fails the cluster client re-reads its slot map before its next command.
+    redis-py's own cluster transaction did that in a thread with an event loop of its own: node
+    connections opened on that loop, closed when the thread ended, were then used by the app's
+    loop (RuntimeError, a 500 on a settings PUT during a failover), or the client's lock bound to
+    the app's loop was awaited from the thread's. Here the re-read is due before each round of
+    WATCHed writes that run beside plain reads on the same client: every write lands, every read
+    answers, and no thread is started."""
+    store = RedisStore(shared_cluster.url)
+    await store.open(5.0)
+    client = cast(RedisCluster, store.conn.redis)
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counted(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    try:
+        for n in range(10):
+            client._initialize = True  # what a ConnectionError to a node sets
+            scales = [1.0 + (n + i) % 5 / 10 for i in range(3)]
+            writes = (
+                store.users.put_settings(f"u{i}", Settings(font_scale=scale))
+                for i, scale in enumerate(scales)
+            )
+            await asyncio.gather(*writes, *(client.get(f"plain-{i}") for i in range(3)))
+            for i, scale in enumerate(scales):
+                assert (await store.users.get_settings(f"u{i}")).font_scale == scale
+    finally:
+        monkeypatch.undo()
+        await store.close()
+    assert started == []
 
 
 def traffic(

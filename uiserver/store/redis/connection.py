@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from uiserver.store._common import Listeners
 from uiserver.store.redis.address import parse
+from uiserver.store.redis.cluster import Cluster
 from uiserver.store.redis.durable import Durable
 from uiserver.store.redis.errors import UNAVAILABLE
 from uiserver.store.redis.keys import DEFAULT_PREFIX, Keys
@@ -122,8 +123,9 @@ class Connection:
 
     def _cluster(self, timeout: float) -> RedisCluster:
         """A cluster client: it learns the slots from any reachable node of the URL, follows
-        MOVED/ASK, and refreshes the slot map when a node fails (its own retries)."""
-        return RedisCluster(
+        MOVED/ASK, and refreshes the slot map when a node fails (its own retries); its
+        transactions stay on the app's event loop (`cluster.Cluster`)."""
+        return Cluster(
             startup_nodes=[ClusterNode(host, port) for host, port in self.address.nodes],
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
