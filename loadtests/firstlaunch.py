@@ -16,9 +16,11 @@ page is now stale. Reported: each pass's rate, and after/before.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -84,8 +86,18 @@ def classify(stack: str) -> str:
     return OTHER
 
 
+def pyspy_binary() -> str | None:
+    """The py-spy of the environment running this (the `py-spy` beside `sys.executable`, where
+    `pip install -e .[bench]` puts it, whether or not that venv's bin is on PATH), else the
+    one on PATH; None when neither exists."""
+    beside = Path(sys.executable).parent / "py-spy"  # not resolved: a venv's python is a link
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("py-spy")
+
+
 def pyspy_available() -> bool:
-    return shutil.which("py-spy") is not None
+    return pyspy_binary() is not None
 
 
 def profile_first_launch(
@@ -110,7 +122,7 @@ def profile_first_launch(
     spy = subprocess.Popen(
         pin.load(
             [
-                "py-spy",
+                pyspy_binary() or "py-spy",
                 "record",
                 "--pid",
                 str(server_pid),

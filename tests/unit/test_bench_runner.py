@@ -3,12 +3,13 @@ warning, how many never-seen users the ladder's phases need, and the baselines p
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from loadtests import perfphase, report
+from loadtests import firstlaunch, perfphase, report
 from loadtests.ladder import GUESS_RPS, LadderSettings, Rung, fresh_need, fresh_scale, summarize
 from loadtests.report import headline_rows, plot_baselines
 from loadtests.run import apply_mode_defaults, build_parser, headline, seconds, steady_state
@@ -187,3 +188,16 @@ def test_a_small_ladder_store_is_said_before_seeding_and_a_failed_phase_keeps_th
     assert stats["ladder"] == [{"name": "nginx", "rps": 1.0}]
     assert stats["errors"] == ["profiles: RuntimeError: only 0 never-seen users left; seed more"]
     assert "_live" not in stats
+
+
+def test_py_spy_is_found_beside_the_python_running_the_bench(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The venv's py-spy (where `pip install -e .[bench]` puts it) is used when that venv's bin
+    is not on PATH: the ladder's profiles were skipped as "py-spy is not installed" when the
+    runner was started as `.venv/bin/python -m uiserver.cli bench` without an activated venv."""
+    beside = Path(sys.executable).parent / "py-spy"
+    assert beside.is_file(), f"install the bench extra: no {beside}"
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert firstlaunch.pyspy_binary() == str(beside)
+    assert firstlaunch.pyspy_available()
