@@ -73,6 +73,12 @@ def test_publish_on_a_ramp_then_follow_pause_and_resume_it(console: TestClient) 
     assert resumed.status_code == 303
     page = console.get("/designer/pages/cart/history").text
     assert "<strong>resumed</strong>" in page and "Status: <strong>running</strong>" in page
+    # The same form sent again (a second tab, a double submit): a 409 page naming the state.
+    twice = console.post(
+        "/designer/pages/cart/rollout", data={"csrf_token": csrf, "step": "resume"}
+    )
+    assert twice.status_code == 409 and "text/html" in twice.headers["content-type"]
+    assert "is running, not paused" in twice.text
     # A second ramp on the page is refused in the editor, naming why.
     again = console.post(
         "/designer/pages/cart",

@@ -426,6 +426,31 @@ def test_pause_resume_and_a_manual_widen(sim: Sim) -> None:
     assert response.status_code == 409 and response.json()["error"]["code"] == "no_schedule"
 
 
+def test_resuming_what_runs_and_pausing_what_is_paused_are_409_naming_the_state(
+    sim: Sim,
+) -> None:
+    """State-machine misuse is said (409 with the schedule's `status`), never a 200 that
+    reads as if it were done; the schedule is left as it was."""
+    steps = [{"percent": 10, "min_minutes": 1, "min_exposed": 0}, {"percent": 100}]
+    assert publish(sim, {"steps": steps}).status_code == 201
+    client = sim.client(0)
+    before = sim.rollout()["schedule"]
+    response = client.post(f"{BASE}/rollout/resume", headers=DESIGNER)
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["error"]["code"] == "not_paused" and body["error"]["field"] == "schedule"
+    assert body["status"] == "running" and "running" in body["error"]["message"]
+    assert body["schedule"]["events"] == before["events"]
+    assert client.post(f"{BASE}/rollout/pause", headers=DESIGNER).status_code == 200
+    response = client.post(f"{BASE}/rollout/pause", headers=DESIGNER)
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["error"]["code"] == "already_paused" and body["status"] == "paused"
+    paused = sim.rollout()["schedule"]
+    assert [e["action"] for e in paused["events"]].count("paused") == 1
+    assert client.post(f"{BASE}/rollout/resume", headers=DESIGNER).status_code == 200
+
+
 def test_a_scheduled_change_publishes_then_reverts(sim: Sim) -> None:
     before = sim.client(0).get(BASE, headers=DESIGNER).json()["live_version"]
     change = {
@@ -647,11 +672,13 @@ def test_a_later_start_that_meets_a_running_rollout_fails_and_says_why(sim: Sim)
     assert response.status_code == 202, response.text
     # Paused before it began, then resumed: it still waits for its start.
     assert sim.client(0).post(f"{BASE}/rollout/pause", headers=DESIGNER).status_code == 200
-    assert sim.client(0).post(f"{BASE}/rollout/pause", headers=DESIGNER).status_code == 200
+    twice = sim.client(0).post(f"{BASE}/rollout/pause", headers=DESIGNER)
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "already_paused"
     resumed = sim.client(0).post(f"{BASE}/rollout/resume", headers=DESIGNER).json()["schedule"]
     assert resumed["status"] == "scheduled"
-    again = sim.client(0).post(f"{BASE}/rollout/resume", headers=DESIGNER).json()["schedule"]
-    assert again["events"] == resumed["events"]  # resuming what runs changes nothing
+    again = sim.client(0).post(f"{BASE}/rollout/resume", headers=DESIGNER)
+    assert again.status_code == 409 and again.json()["status"] == "scheduled"
+    assert again.json()["schedule"]["events"] == resumed["events"]  # it changed nothing
     body = {"template": new_version(sim, "Cart, by hand"), "message": "manual", "rollout": 10}
     assert sim.client(1).post(f"{BASE}/publish", json=body, headers=DESIGNER).status_code == 201
     sim.now += 601

@@ -26,6 +26,7 @@ from uiserver.engine.guardrails import (
 )
 from uiserver.publishing.rollouts import (
     NoSchedule,
+    NotInState,
     Schedule,
     ScheduleConflict,
     ScheduleError,
@@ -214,18 +215,25 @@ async def rollout_view(scheduler: Scheduler, page: str) -> RolloutView:
 
 
 async def pause(scheduler: Scheduler, page: str, actor: str) -> Schedule:
-    """Conflict `no_schedule` when the page has no active schedule."""
+    """Conflict `no_schedule` when the page has no active schedule, `already_paused` (with
+    its `status` and `schedule`) when it is paused."""
     try:
         return await scheduler.pause(page, actor)
     except NoSchedule:
         raise _none(page) from None
+    except NotInState as exc:
+        raise _not_in_state(exc) from None
 
 
 async def resume(scheduler: Scheduler, page: str, actor: str) -> Schedule:
+    """Conflict `no_schedule` as `pause`, `not_paused` (with its `status` and `schedule`)
+    when the schedule is running or waiting for its start."""
     try:
         return await scheduler.resume(page, actor)
     except NoSchedule:
         raise _none(page) from None
+    except NotInState as exc:
+        raise _not_in_state(exc) from None
 
 
 async def cancel(scheduler: Scheduler, page: str, actor: str) -> Schedule:
@@ -233,6 +241,11 @@ async def cancel(scheduler: Scheduler, page: str, actor: str) -> Schedule:
         return await scheduler.cancel(page, actor)
     except NoSchedule:
         raise _none(page) from None
+
+
+def _not_in_state(exc: NotInState) -> Conflict:
+    extra = {"status": exc.schedule.status, "schedule": view(exc.schedule)}
+    return Conflict(exc.code, exc.message, "schedule", extra)
 
 
 def _none(page: str) -> Conflict:

@@ -400,12 +400,14 @@ async def _schedule_act(request: Request, act: str) -> Response:
 
 
 async def pause_rollout(request: Request) -> Response:
-    """Stop the page's schedule advancing (409 `no_schedule` when none is active)."""
+    """Stop the page's schedule advancing (409 `no_schedule` when none is active,
+    `already_paused` with its `status` when it is paused)."""
     return await _schedule_act(request, "pause")
 
 
 async def resume_rollout(request: Request) -> Response:
-    """Resume a paused schedule from the step at or above the rollout's percent now."""
+    """Resume a paused schedule from the step at or above the rollout's percent now (409
+    `not_paused` with its `status` when it is not paused, `no_schedule` when none is active)."""
     return await _schedule_act(request, "resume")
 
 

@@ -11,6 +11,7 @@ The statistics are pure functions in `uiserver.engine.guardrails`.
 from uiserver.publishing.rollouts.model import Schedule, ScheduleError
 from uiserver.publishing.rollouts.scheduler import (
     NoSchedule,
+    NotInState,
     RolloutAct,
     ScheduleConflict,
     Scheduler,
@@ -18,6 +19,7 @@ from uiserver.publishing.rollouts.scheduler import (
 
 __all__ = [
     "NoSchedule",
+    "NotInState",
     "RolloutAct",
     "Schedule",
     "ScheduleConflict",

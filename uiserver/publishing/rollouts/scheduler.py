@@ -132,6 +132,21 @@ class NoSchedule(LookupError):
     """No active schedule on the page (pause, resume, cancel)."""
 
 
+class NotInState(Exception):
+    """A person's act that the schedule's status forbids: pausing a paused schedule
+    (`already_paused`), resuming one that is not paused (`not_paused`); 409 naming `status`."""
+
+    def __init__(self, schedule: Schedule, act: Literal["pause", "resume"]) -> None:
+        self.code = "already_paused" if act == "pause" else "not_paused"
+        done = "nothing to pause" if act == "pause" else "nothing to resume"
+        super().__init__(
+            f"page {schedule.page!r}'s {schedule.kind} schedule {schedule.id} is "
+            f"{schedule.status}" + ("" if act == "pause" else ", not paused") + f": {done}"
+        )
+        self.message = str(self)
+        self.schedule = schedule
+
+
 class Scheduler:
     """Create schedules, look at them (`tick`, or `run` in the background), pause and resume.
 
@@ -268,12 +283,14 @@ class Scheduler:
     # ------------------------------------------------------------------ a person's acts
 
     async def pause(self, page: str, actor: str) -> Schedule:
-        """Stop the page's schedule advancing until resumed. NoSchedule."""
+        """Stop the page's schedule advancing until resumed. NoSchedule; NotInState when it
+        is paused already."""
         return await self._person(page, actor, "paused", "paused by hand")
 
     async def resume(self, page: str, actor: str) -> Schedule:
         """Resume a paused schedule: it continues at the first step at or above the rollout's
-        percent now, its minutes counted from now. NoSchedule."""
+        percent now, its minutes counted from now. NoSchedule; NotInState when it is not
+        paused (running, or waiting for its start)."""
         return await self._person(page, actor, "running", "resumed by hand")
 
     async def cancel(self, page: str, actor: str) -> Schedule:
@@ -292,10 +309,11 @@ class Scheduler:
             if found is None:
                 raise NoSchedule(page)
             row, schedule = found
+            # A misuse is said, never answered as if it were done (it changes nothing).
             if status == "running" and schedule.status != "paused":
-                return schedule  # resuming what is not paused: nothing to do
+                raise NotInState(schedule, "resume")
             if status == "paused" and schedule.status == "paused":
-                return schedule
+                raise NotInState(schedule, "pause")
             if status == "running" and not schedule.started:
                 status = "scheduled"  # paused before it began: it begins at its time
             changes = await self._person_changes(schedule, status)
