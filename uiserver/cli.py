@@ -292,6 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module("uiserver.commands.token")
         return int(module.revoke(revoke))
     args = build_parser().parse_args(argv)
+    if getattr(args, "pages", None):
+        # `assess home home`, `export home home`: each page once, in the order first named
+        # (it was assessed, printed and counted, or exported, twice).
+        args.pages = list(dict.fromkeys(args.pages))
     if getattr(args, "layouts", "unset") is None:
         args.layouts = default_layouts()
     if getattr(args, "to", "unset") is None:

@@ -103,6 +103,15 @@ def test_export_never_writes_through_a_symbolic_link(
     assert (target / "cart.yaml").is_file() and not (target / "cart.yaml").is_symlink()
 
 
+def test_a_page_named_twice_is_exported_once(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "layouts"
+    assert export(data_dir, target, "home", "cart", "home") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["home", "cart"], lines
+
+
 def test_export_through_a_dangling_link_creates_nothing_outside(
     tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

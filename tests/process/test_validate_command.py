@@ -160,6 +160,18 @@ def test_missing_path_is_a_problem(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "nope.yaml: $:" in capsys.readouterr().out
 
 
+def test_a_file_named_twice_is_checked_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """Named twice, however spelt, or with its directory: one file, and not a page "also
+    defined" in itself (it was 2 files checked, 1 problem, exit 1)."""
+    home = REPO / "layouts" / "home.yaml"
+    spellings = [str(home), os.path.relpath(home), str(home.parent / ".." / "layouts" / home.name)]
+    assert main(["validate", *spellings, str(home.parent)]) == 0, capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    shipped = len(list(home.parent.glob("*.yaml")))
+    assert f"{shipped} files checked, 0 problems" in captured.err
+
+
 # Symbolic link loops (issue 27 section 3, a sibling): `Path.resolve()` raises RuntimeError on
 # a loop (Python < 3.13), which `validate` called on every path; each is a reported problem.
 

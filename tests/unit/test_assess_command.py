@@ -29,6 +29,15 @@ def test_json_and_html(capsys: pytest.CaptureFixture[str]) -> None:
     assert "<table>" in capsys.readouterr().out
 
 
+def test_a_page_named_twice_is_assessed_once_in_the_order_first_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["assess", "home", "home", "cart", "home", "--format", "json"]) == 0
+    assert [r["page"] for r in json.loads(capsys.readouterr().out)] == ["home", "cart"]
+    assert main(["assess", "home", "home"]) == 0
+    assert capsys.readouterr().out.count("## Assessment of `home`") == 1
+
+
 def test_a_failing_page_exits_1_and_an_unknown_one_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,6 +7,7 @@ broken file hides nothing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -86,11 +87,16 @@ def load_catalog_leniently(
 
 
 def _expand(paths: Iterable[Path]) -> list[Path]:
-    """Files named directly, and the documents of each directory named."""
-    files: list[Path] = []
+    """Files named directly, and the documents of each directory named; a file named twice
+    (`home.yaml ./home.yaml`, `$PWD/layouts/home.yaml`, a file and its directory) once, as first
+    named: it was linted twice and refused as a page "also defined" in itself. Compared by the
+    absolute path as written, symbolic links not followed: a link in a directory is a file of
+    its own, as the server reads it."""
+    files: dict[str, Path] = {}
     for path in paths:
-        files.extend(document_files(path) if path.is_dir() else [path])
-    return files
+        for file in document_files(path) if path.is_dir() else [path]:
+            files.setdefault(os.path.normpath(file.absolute()), file)
+    return list(files.values())
 
 
 def _missing(path: Path) -> str:
