@@ -96,6 +96,12 @@ export interface Platform {
   storage: SyncStorage;
   onAppHide?: (fn: () => void) => void;
   systemInfo: () => Partial<WechatMiniprogram.SystemInfo> & Record<string, unknown>;
+  /**
+   * The HTTP methods its request can send (upper case); every method when absent. An Alipay
+   * client older than 10.1.82 sends GET and POST only: putSettings, patchSettings and erase()
+   * then reject with UnsupportedMethodError, sending nothing.
+   */
+  methods?: string[];
 }
 
 export interface Scheduler {
@@ -303,8 +309,12 @@ export const platforms: {
   /** The runtime this code runs in (WeChat, Alipay, Douyin, else a web page), or null. */
   detect(): Platform | null;
   wechat(wx: WechatMiniprogram.Wx): Platform;
-  /** Alipay's `my`: `headers`/`status`, object-style storage, HTTP errors through `fail`. */
-  alipay(my: any): Platform;
+  /**
+   * Alipay's `my`: `headers`/`status`, object-style storage, HTTP errors through `fail`;
+   * `methods`: what this host's my.request sends (default: GET and POST on an Alipay client
+   * older than 10.1.82, else every method).
+   */
+  alipay(my: any, options?: { methods?: string[] }): Platform;
   /** Douyin's `tt`: wx's signatures. */
   douyin(tt: any): Platform;
   /** A web page: `fetch`, `localStorage` (JSON), `visibilitychange`, the window's context. */
@@ -321,6 +331,15 @@ export const registry: {
 /** The server could not be reached (wx.request's `fail`). */
 export class NetworkError extends Error {
   constructor(message?: string);
+}
+/**
+ * The platform's request cannot send the method (PUT or DELETE on an Alipay client older than
+ * 10.1.82; the server has no method override): putSettings, patchSettings or erase() refused,
+ * nothing sent and nothing stored changed.
+ */
+export class UnsupportedMethodError extends Error {
+  constructor(method: string, runtime?: string);
+  code: 'method_unsupported'; method: string;
 }
 /** A 4xx/5xx, from the contract's error body `{"error": {"code", "message", "field"}}`. */
 export class ApiError extends Error {

@@ -10,7 +10,7 @@ const { parseHttpDate, retryAfterMs } = require('./sdk/retry-after');
 const { mergePatch } = require('./sdk/account');
 const { parseCacheControl, freshness, usableOnError } = require('./sdk/cache-control');
 const { contextFromSystemInfo, contextQuery } = require('./sdk/context');
-const { NetworkError, ApiError } = require('./sdk/http');
+const { NetworkError, ApiError, UnsupportedMethodError } = require('./sdk/http');
 const { subjectOf } = require('./sdk/token');
 const registry = require('./registry');
 const { RENDERER_VERSION, typesHash } = require('./sdk/capabilities');
@@ -38,6 +38,7 @@ const api = {
   typesHash,
   NetworkError,
   ApiError,
+  UnsupportedMethodError,
   LayoutUnavailableError,
   IdentityChangedError,
   parseHttpDate,

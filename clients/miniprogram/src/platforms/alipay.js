@@ -7,6 +7,14 @@
  * `my.setStorageSync({key, data})`, `my.removeStorageSync({key})`; `my.getStorageInfoSync()`
  * lists the keys. A storage call that fails answers `{error, errorMessage}` (or `{success:
  * false}`) instead of throwing: the adapter throws for it, as wx does, reads included.
+ *
+ * `my.request` sends PUT and DELETE from Alipay client 10.1.82 on (Alipay's my.request
+ * documentation); an older client sends GET and POST only. The adapter lists the methods its
+ * request can send (`methods`): GET and POST when `my.getSystemInfoSync()` names the Alipay app
+ * (`app` 'alipay' or none) at a version before 10.1.82, every method otherwise (the client's
+ * version unknown: as documented for current clients); `platforms.alipay(my, {methods})` says it
+ * for a host whose numbering differs (mPaaS, DingTalk). The core then refuses the rest
+ * (UnsupportedMethodError) before sending anything, and so does the adapter's own request.
  */
 
 const { appHide, systemInfoOf } = require('./runtime-parts');
@@ -46,11 +54,37 @@ function answer(res) {
   };
 }
 
+/** The first Alipay client whose my.request sends PUT and DELETE (Alipay's my.request page). */
+const PUT_DELETE_SINCE = [10, 1, 82];
+
+/**
+ * The methods `my.request` can send on this client: GET and POST before 10.1.82, else
+ * undefined (every method).
+ * @param {Record<string, unknown>} info my.getSystemInfoSync()
+ * @returns {string[] | undefined}
+ */
+function methodsOf(info) {
+  const app = typeof info.app === 'string' ? info.app : '';
+  if (app && !/^alipay$/i.test(app)) return undefined; // another host's numbering: unknown
+  const version = typeof info.version === 'string' ? info.version.match(/^(\d+)\.(\d+)\.(\d+)/) : null;
+  if (!version) return undefined;
+  const parts = version.slice(1, 4).map((x) => parseInt(x, 10));
+  for (let i = 0; i < 3; i++) {
+    if (parts[i] !== PUT_DELETE_SINCE[i]) return parts[i] < PUT_DELETE_SINCE[i] ? ['GET', 'POST'] : undefined;
+  }
+  return undefined;
+}
+
 /**
  * @param {MyApi} api `my`
+ * @param {{methods?: string[]}} [config] `methods`: what this host's my.request sends (default:
+ *   from the Alipay client's version)
  * @returns {Platform}
  */
-function alipay(api) {
+function alipay(api, config) {
+  const systemInfo = systemInfoOf(api);
+  const given = config && Array.isArray(config.methods) ? config.methods.map((m) => String(m).toUpperCase()) : null;
+  const methods = given || methodsOf(systemInfo());
   /** @type {import('../../index').SyncStorage} */
   const storage = {
     getStorageSync(key) {
@@ -78,10 +112,17 @@ function alipay(api) {
   };
   return {
     name: 'alipay',
+    methods,
     request(options) {
       // what the core reads of an answer (http.js), not every field the wx typings list
       const success = /** @type {(res: object) => void} */ (options.success || (() => {}));
       const failed = /** @type {(err: object) => void} */ (options.fail || (() => {}));
+      const method = String(options.method || 'GET').toUpperCase();
+      if (methods && methods.indexOf(method) < 0) {
+        // never handed to a my.request that would fail it, or send it as another method
+        failed({ errMsg: 'request:fail ' + method + ' is not supported by this Alipay client\'s my.request' });
+        return;
+      }
       api.request({
         url: options.url,
         method: options.method,
@@ -98,8 +139,8 @@ function alipay(api) {
     },
     storage,
     onAppHide: appHide(api),
-    systemInfo: systemInfoOf(api),
+    systemInfo,
   };
 }
 
-module.exports = { alipay };
+module.exports = { alipay, methodsOf };

@@ -11,9 +11,13 @@
  * A 401 for a token the same user has replaced meanwhile is sent again with the new one.
  * Settings answered for a user who is no longer signed in reject with IdentityChangedError
  * (what they did to that user's stored copies is still done), never handed to the app.
+ * On a platform whose request cannot send PUT or DELETE (an Alipay client older than 10.1.82:
+ * GET and POST only; the server has no method override), putSettings / patchSettings and
+ * erase() reject with UnsupportedMethodError before anything is sent, and change nothing stored
+ * (patchSettings without PATCH uses GET + PUT, so it needs PUT).
  */
 
-const { ApiError, NetworkError } = require('./http');
+const { ApiError, NetworkError, UnsupportedMethodError } = require('./http');
 const { IdentityChangedError } = require('./identity');
 
 /** @typedef {import('../../index').Settings} Settings */
@@ -56,12 +60,25 @@ async function expectOk(res) {
  *   release(user: string): void}} events
  * @property {(user: string, value: unknown) => void} rememberPersonalization
  * @property {(user: string) => void} forget what the app was shown for the user
+ * @property {(method: import('./http').Method) => boolean} [supports] whether the platform's
+ *   request can send the method (all when not given)
+ * @property {string} [runtime] the platform's name, for the error
  */
 
 /** @param {AccountDeps} deps */
 function createAccount(deps) {
   const { identity, store, events } = deps;
-  let patchSupported = true;
+  const supports = deps.supports || (() => true);
+  let patchSupported = supports('PATCH');
+
+  /**
+   * Reject at once when the platform's request cannot send `method`: nothing is sent, nothing
+   * stored changes, and the app learns the operation is unavailable here (never a success).
+   * @param {import('./http').Method} method
+   */
+  function need(method) {
+    if (!supports(method)) throw new UnsupportedMethodError(method, deps.runtime);
+  }
 
   /**
    * A request for the ticket's user; a 401 for a token the same user has replaced since
@@ -138,6 +155,7 @@ function createAccount(deps) {
    * @returns {Promise<Settings>}
    */
   async function putSettings(settings) {
+    need('PUT');
     const ticket = await identity.ticket();
     const saved = await writing(ticket.user,
       async () => expectOk(await call(ticket, 'PUT', '/v1/me/settings', settings)));
@@ -150,6 +168,7 @@ function createAccount(deps) {
    * @returns {Promise<Settings>}
    */
   async function patchSettings(patch) {
+    if (!supports('PATCH')) need('PUT'); // GET + PUT is the way without PATCH
     const ticket = await identity.ticket();
     return writing(ticket.user, () => patchFor(ticket, patch));
   }
@@ -168,7 +187,7 @@ function createAccount(deps) {
         // wx.request, tt.request and my.request list no PATCH: a platform that refuses the
         // method fails the request. The GET below tells it from the network being down (then
         // it fails too, and rejects); when it answers, the platform refused PATCH
-        if (!(err instanceof NetworkError)) throw err;
+        if (!(err instanceof NetworkError) && !(err instanceof UnsupportedMethodError)) throw err;
       }
       if (res && res.statusCode !== 405 && res.statusCode !== 404) {
         const saved = await expectOk(res);
@@ -177,6 +196,7 @@ function createAccount(deps) {
       }
       patchSupported = false; // a server older than PATCH: read, merge, replace
     }
+    need('PUT');
     const stored = await expectOk(await call(ticket, 'GET', '/v1/me/settings'));
     const saved = await expectOk(await call(ticket, 'PUT', '/v1/me/settings', mergePatch(stored, patch)));
     settingsChanged(ticket.user, saved);
@@ -185,6 +205,7 @@ function createAccount(deps) {
 
   /** @returns {Promise<{erased: boolean}>} */
   async function erase() {
+    need('DELETE');
     const ticket = await identity.ticket();
     const user = ticket.user;
     // a flush in flight is answered first and none starts meanwhile: no event of the user may

@@ -16,7 +16,7 @@
  * See README.md for the options and guarantees.
  */
 
-const { createApi } = require('./http');
+const { createApi, supportsMethod } = require('./http');
 const { createServerClock, observed } = require('./server-clock');
 const { createStore } = require('./store');
 const { createEventQueue } = require('./events');
@@ -74,7 +74,9 @@ const createLayoutClient = function createLayoutClient(options) {
   const currentContext = () => contextFromSystemInfo(systemInfo());
   const store = createStore(storage, { prefix: opts.storagePrefix, maxEntries: opts.maxEntries });
   const serverClock = createServerClock(now);
-  const call = observed(createApi(request, baseUrl, opts.timeoutMs, scheduler), serverClock);
+  // the methods the platform's request can send (an app's own `request` sends any)
+  const runtime = !opts.request && platform ? { methods: platform.methods, name: platform.name } : undefined;
+  const call = observed(createApi(request, baseUrl, opts.timeoutMs, scheduler, runtime), serverClock);
   const identity = createIdentity(opts.getToken);
 
   /** @param {unknown} err an error the SDK handled on its own */
@@ -190,6 +192,7 @@ const createLayoutClient = function createLayoutClient(options) {
 
   const account = createAccount({
     call, identity, store, events, rememberPersonalization, forget: updates.forget,
+    supports: (method) => supportsMethod(runtime, method), runtime: runtime && runtime.name,
   });
 
   /** @type {LayoutClient} */

@@ -40,6 +40,23 @@ class NetworkError extends Error {
   }
 }
 
+class UnsupportedMethodError extends Error {
+  /**
+   * The runtime's request cannot send `method` (an Alipay client older than 10.1.82 sends only
+   * GET and POST): refused before anything is sent, so nothing reached the server.
+   * @param {string} method
+   * @param {string} [runtime] the platform's name
+   */
+  constructor(method, runtime) {
+    super('this runtime' + (runtime ? ' (' + runtime + ')' : '') + '\'s request cannot send ' + method +
+      '; the server has no method override, so this operation is not available here');
+    this.name = 'UnsupportedMethodError';
+    /** @type {'method_unsupported'} */
+    this.code = 'method_unsupported';
+    this.method = method;
+  }
+}
+
 class ApiError extends Error {
   /**
    * A 4xx/5xx with the contract's body {"error": {"code", "message", "field"}}.
@@ -209,6 +226,16 @@ function send(request, options, scheduler) {
 }
 
 /**
+ * True when the runtime's request can send `method` (every method when it lists none).
+ * @param {{methods?: string[]} | null | undefined} runtime
+ * @param {string} method
+ */
+function supportsMethod(runtime, method) {
+  const methods = runtime && runtime.methods;
+  return !Array.isArray(methods) || methods.indexOf(method.toUpperCase()) >= 0;
+}
+
+/**
  * The uiserver API over `request`: `call(method, path, token, body, headers)` sends JSON with the
  * user's bearer token to `baseUrl + path` and resolves with {statusCode, header, data}.
  */
@@ -217,10 +244,15 @@ function send(request, options, scheduler) {
  * @param {string} baseUrl
  * @param {number} timeoutMs
  * @param {import('../../index').Scheduler} [scheduler] timers for the no-answer guard
+ * @param {{methods?: string[], name?: string}} [runtime] the methods its request can send (all
+ *   when not given): a call with another rejects with UnsupportedMethodError, sending nothing
  * @returns {Call}
  */
-function createApi(request, baseUrl, timeoutMs, scheduler) {
+function createApi(request, baseUrl, timeoutMs, scheduler, runtime) {
   return function call(method, path, tokenValue, body, extraHeaders) {
+    if (!supportsMethod(runtime, method)) {
+      return Promise.reject(new UnsupportedMethodError(method, runtime && runtime.name));
+    }
     /** @type {Headers} */
     const header = Object.assign({ Accept: 'application/json' }, extraHeaders || {});
     if (tokenValue) header.Authorization = 'Bearer ' + tokenValue;
@@ -232,4 +264,5 @@ function createApi(request, baseUrl, timeoutMs, scheduler) {
   };
 }
 
-module.exports = { send, createApi, headerValue, normalizeHeaders, NetworkError, ApiError, NO_ANSWER_GRACE_MS };
+module.exports = { send, createApi, headerValue, normalizeHeaders, supportsMethod, NetworkError, ApiError,
+  UnsupportedMethodError, NO_ANSWER_GRACE_MS };
