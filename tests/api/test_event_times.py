@@ -1,4 +1,5 @@
-"""Event timestamps from the future: a little clock skew is taken, nonsense is refused.
+"""Event timestamps from the future: a little clock skew is taken, nonsense is refused; from
+the past: older than 7 days (the event ids' window) is ignored as `too_old`.
 
 A device clock a few minutes ahead is normal; a `ts` of 1e12 (the year 33658) or 1e308 is a
 client bug. Refused with a 422 naming the event, and nothing of the batch is stored: clamping it
@@ -71,3 +72,55 @@ def test_clock_skew_within_a_day_is_accepted(client: TestClient, ahead: int) -> 
     )
     assert response.status_code == 202, response.text
     assert response.json()["stored"] == 1
+
+
+# Events from the past: older than the event ids' window (7 days) is ignored, not counted.
+
+
+@pytest.mark.parametrize(
+    "age",
+    [
+        pytest.param(7 * DAY + 120, id="a-week-and-two-minutes"),
+        pytest.param(365 * DAY, id="a-year"),
+        pytest.param("epoch", id="ts-0"),
+    ],
+)
+def test_an_event_older_than_seven_days_is_ignored_as_too_old(client: TestClient, age: Any) -> None:
+    """Reported in the 202 body like any ignored event, and nothing of it stored: before, a
+    `ts` of 1970 or of last year was folded into affinities and the activity counters as
+    given (and, with an id, counted again when resent after the ids' 7-day window)."""
+    ts = 0.0 if age == "epoch" else time.time() - age
+    user = f"past-{age}"
+    before = _stored(client, user)
+    old = {**_click(ts), "id": f"old-event-{user}"}
+    response = client.post("/v1/me/events", json={"events": [old]}, headers=bearer(user))
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body == {"accepted": 1, "stored": 0, "ignored": 1, "ignored_reasons": {"too_old": 1}}
+    assert _stored(client, user) == before
+
+
+def test_too_old_is_counted_beside_the_other_reasons_and_recent_events_are_stored(
+    client: TestClient,
+) -> None:
+    now = time.time()
+    batch = [
+        _click(now - 8 * DAY),
+        _click(now - 6 * DAY),  # within the window: stored
+        _click(now),
+        {"page": "nowhere", "component": "coupons", "kind": "click", "ts": now},
+        {"page": "nowhere", "component": "coupons", "kind": "click", "ts": now - 30 * DAY},
+    ]
+    response = client.post("/v1/me/events", json={"events": batch}, headers=bearer("mixed"))
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["stored"], body["ignored"]) == (2, 3)
+    assert body["ignored_reasons"] == {"too_old": 2, "unknown_page": 1}
+    # With personalization off too: the age is judged first, whatever else the event is.
+    settings = client.get("/v1/me/settings", headers=bearer("off")).json()
+    put = client.put(
+        "/v1/me/settings", json={**settings, "personalization": 0}, headers=bearer("off")
+    )
+    assert put.status_code == 200, put.text
+    response = client.post("/v1/me/events", json={"events": batch[:3]}, headers=bearer("off"))
+    assert response.json()["ignored_reasons"] == {"too_old": 1, "personalization_off": 2}

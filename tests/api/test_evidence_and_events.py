@@ -51,9 +51,10 @@ def _changes(client: TestClient, page: str, user: str) -> list[dict[str, str]]:
 
 
 def test_clicks_from_1970_are_no_evidence_for_one_fresh_convert(client: TestClient) -> None:
-    """8 clicks dated ts 0, then one fresh convert on `guess`: nothing moves."""
+    """8 clicks dated ts 0, then one fresh convert on `guess`: nothing moves. The clicks are
+    older than the 7 days an event may lie behind the server's clock: ignored as `too_old`."""
     stale = _post(client, "old-clicker", [_event("guess", ts=0)] * 8)
-    assert stale["stored"] == 8
+    assert stale["stored"] == 0 and stale["ignored_reasons"] == {"too_old": 8}
     _post(client, "old-clicker", [_event("guess", "convert", ts=time.time())])
     assert not [c for c in _changes(client, "home", "old-clicker") if c["reason"] == "affinity"]
     assert client.get("/v1/me/data", headers=bearer("old-clicker")).json()["data"]["evidence"] < 1.5

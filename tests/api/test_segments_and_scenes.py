@@ -187,7 +187,11 @@ def test_population_lands_in_its_segments(
         if kind == "launch":
             launch(client, clock, user, arg)
         else:
-            post_events(client, user, arg)
+            # Each event sent when it happened (the server takes none older than 7 days).
+            for item in arg:
+                clock.now = item["ts"]
+                post_events(client, user, [item])
+            clock.now = TODAY
     layout = launch(client, clock, user, 0)
     segments = computed(client, user)
     assert expected <= segments, segments

@@ -341,7 +341,8 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
                     "description": "unknown_page, unknown_component, unknown_version (an "
                     "impression or render error naming a version that is not live), "
                     "not_interactive, personalization_off, erased, duplicate (an event "
-                    "whose `id` the server stored within the last 7 days: a resent batch)",
+                    "whose `id` the server stored within the last 7 days: a resent batch), "
+                    "too_old (a `ts` more than 7 days before the server's clock)",
                 },
             ),
             400: _ref("ErrorBody"),

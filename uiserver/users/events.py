@@ -6,7 +6,14 @@ Only events on interactive components of live pages are stored, under the key th
 `unknown_component`, `not_interactive`), all of them when the user switched personalization off
 (`personalization_off`), and none when the user was erased after the request began (`erased`).
 An event whose `id` the store has seen (a resent batch) is `duplicate` (`store.event_ids`): the
-store folds a batch, remembers its ids and counts its conversions in one transaction.
+store folds a batch, remembers its ids and counts its conversions in one transaction. An event
+whose `ts` lies more than MAX_AGE_S (7 days, the ids' window) before the server's clock is
+`too_old`, whatever else it is: nothing of it is stored or counted (affinities, activity and RFM
+counters, conversions, telemetry). The bound is the ids' window so that a resend of a dated
+event is told apart: it is taken only while its id is still remembered (an id is kept 7 days
+from when it was stored, so it outlives its event's acceptance); a queue a phone held for weeks,
+or a clock years behind, would otherwise be counted as given. (A `ts` too far ahead is refused
+outright: `http.me.refuse_future_events`.)
 
 Telemetry (`engine.telemetry`): impressions, clicks and render errors are also counted per
 (page, template version, component, mode), with no user id. An impression or render error must
@@ -44,6 +51,12 @@ from uiserver.store.base import (
     TelemetryStore,
     UserStore,
 )
+from uiserver.store.event_ids import WINDOW_S
+
+# Seconds before the server's clock an event's `ts` may lie and still count: the event ids'
+# window (`store.event_ids.WINDOW_S`, 7 days), so no accepted event can outlive its id's memory.
+MAX_AGE_S = WINDOW_S
+TOO_OLD = "too_old"
 
 # The mode a telemetry event without `mode` counts under, when the settings force one.
 FORCED_MODE = {"on": "elderly", "off": "standard"}
@@ -91,8 +104,17 @@ class EventIntake:
     ) -> EventsOutcome:
         """Store what may be stored (the store folds it into affinities and counters) and say
         what was ignored. `epoch`: the user's erasure epoch when the request began; events
-        from before an erase are not kept. Raises StoreUnavailable."""
-        outcome = await self._record(user_id, events, epoch)
+        from before an erase are not kept. Events older than MAX_AGE_S are `too_old`.
+        Raises StoreUnavailable."""
+        floor = time.time() - MAX_AGE_S
+        current = [e for e in events if e.ts is None or e.ts >= floor]
+        outcome = (
+            await self._record(user_id, current, epoch) if current else EventsOutcome(0, 0, {})
+        )
+        if len(current) < len(events):
+            old = len(events) - len(current)
+            reasons = dict(sorted({**outcome.reasons, TOO_OLD: old}.items()))
+            outcome = EventsOutcome(outcome.stored, outcome.ignored + old, reasons)
         counts = self.counts
         if outcome.stored:
             counts["stored", ""] = counts.get(("stored", ""), 0) + outcome.stored
