@@ -125,8 +125,62 @@ def test_bad_capabilities_and_registrations_are_4xx(apps: tuple[TestClient, Test
         assert response.json()["error"]["field"] == "X-UI-Capabilities"
     refused = one.post("/v1/capabilities", json={"renderer": "2", "types": []}, headers=bearer("a"))
     assert refused.status_code == 422
-    anonymous = one.post("/v1/capabilities", json={"renderer": "2.0.0", "types": []})
-    assert anonymous.status_code == 401
+    forged = one.post(
+        "/v1/capabilities",
+        json={"renderer": "2.0.0", "types": []},
+        headers={"Authorization": "Bearer not-a-token"},
+    )
+    assert forged.status_code == 401  # a bad token is refused; no token is anonymous
+    too_many = one.post("/v1/capabilities", json={"renderer": "2.0.0", "types": ["t"] * 513})
+    assert too_many.status_code == 422  # the size bounds hold for anonymous callers too
+
+
+def test_an_anonymous_launch_can_answer_its_428(apps: tuple[TestClient, TestClient]) -> None:
+    """DESIGN 5: no token, the base layout adapted to the request's context, and never a type
+    the client cannot draw. The 428 an anonymous launch gets names `POST /v1/capabilities`;
+    that was a 401 without a token, so such a client could only drop its list and be sent
+    the version's defaults, types it cannot draw included."""
+    one, two = apps
+    catalog = load_catalog(one.app.service.config.components_dir)  # type: ignore[attr-defined]
+    mine = sorted(set(catalog.types) - {"coupon_strip"})
+    digest = types_hash(mine)
+    caps = {"X-UI-Capabilities": f"r=2.0.0;t={digest}"}
+    assert one.get("/v1/layouts/home", headers=caps).status_code == 428
+    registered = one.post("/v1/capabilities", json={"renderer": "2.0.0", "types": mine})
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["capability"] == f"r=2.0.0;t={digest}"
+    served = two.get("/v1/layouts/home", headers=caps)
+    assert served.status_code == 200, served.text
+    assert "coupon_strip" not in set(types_of(served.json()).values())
+
+
+def test_anonymous_new_type_lists_are_rate_limited(sqlite_app: TestClient) -> None:
+    """A script without a token cannot fill the registry (10,000 lists) in seconds: its new
+    lists come out of a per-process budget; a known list and a signed-in caller are not
+    counted."""
+    from uiserver.serving.capabilities import Budget
+
+    service = sqlite_app.app.service  # type: ignore[attr-defined]
+    now = [1000.0]
+    service.capabilities.anonymous = Budget(6, 2, clock=lambda: now[0])  # 2 now, 1 per 10 s
+
+    def anonymous(types: list[str]) -> Any:
+        return sqlite_app.post("/v1/capabilities", json={"renderer": "2.0.0", "types": types})
+
+    assert anonymous(["a1"]).status_code == 201
+    assert anonymous(["a2"]).status_code == 201
+    limited = anonymous(["a3"])
+    assert limited.status_code == 429, limited.text
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert limited.headers["retry-after"] == "10"
+    assert anonymous(["a1"]).status_code == 201  # known: answered, nothing written
+    signed = sqlite_app.post(
+        "/v1/capabilities", json={"renderer": "2.0.0", "types": ["a3"]}, headers=bearer("u")
+    )
+    assert signed.status_code == 201
+    assert anonymous(["a4"]).status_code == 429
+    now[0] += 10
+    assert anonymous(["a4"]).status_code == 201
 
 
 def test_a_kill_switch_takes_a_type_off_on_every_replica(

@@ -1,6 +1,7 @@
 """Capability negotiation's routes (`engine.capability`, README "Capabilities"):
 
-    POST   /v1/capabilities                 a client registers its type list (any signed-in caller)
+    POST   /v1/capabilities                 a client registers its type list (any caller; an
+                                            anonymous one's new lists are rate-limited)
     GET    /v1/admin/kill-switches          the kill switches (role admin)
     PUT    /v1/admin/kill-switches/{type}   switch a type off for a range of renderer versions
     DELETE /v1/admin/kill-switches/{type}   switch it back on
@@ -21,10 +22,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from uiserver.engine.capability import KillSwitch, parse_version
-from uiserver.http.deps import admin, decode_json, read_body, service_of, store_writes, user
-from uiserver.http.errors import ApiError
+from uiserver.http.deps import admin, decode_json, identity, read_body, service_of, store_writes
+from uiserver.http.errors import ApiError, error_response
 from uiserver.http.responses import json_response
 from uiserver.schema import IDENT_PATTERN, RendererVersion
+from uiserver.serving.capabilities import RegistrationsLimited
 from uiserver.store.base import RegistryFull
 
 BODY_LIMIT = 32 * 1024
@@ -51,15 +53,23 @@ class SwitchBody(msgspec.Struct, forbid_unknown_fields=True):
 async def register(request: Request) -> Response:
     """201 `{"capability", "drawable", "unknown"}`: the value to send (`X-UI-Capabilities`),
     the listed types the server may send, the listed types it does not know. 409
-    `registry_full` past the store's bound."""
-    user(request)
+    `registry_full` past the store's bound. Anonymous callers may register too (DESIGN 5: an
+    anonymous launch gets the layout adapted to its context, and the server never serves a
+    type the client cannot draw, so the 428 it answers must be answerable without a token):
+    bounded by BODY_LIMIT and MAX_TYPES like anyone, and their new lists by a per-process
+    budget (429 `rate_limited` with `Retry-After`); a bad token is still a 401."""
+    anonymous = identity(request).anonymous
     body = decode_json(await read_body(request, BODY_LIMIT), TypeList)
     caps = service_of(request).capabilities
     try:
         with store_writes():
-            capability = await caps.register(body.renderer, body.types)
+            capability = await caps.register(body.renderer, body.types, anonymous=anonymous)
     except RegistryFull as exc:
         raise ApiError(409, "registry_full", str(exc)) from None
+    except RegistrationsLimited as exc:
+        return error_response(
+            429, "rate_limited", str(exc), None, {"Retry-After": str(exc.retry_after)}
+        )
     listed = set(body.types)
     return json_response(
         {

@@ -654,7 +654,8 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
     (
         "post",
         "/v1/capabilities",
-        "Register what a client can draw (any signed-in caller): its renderer version and type "
+        "Register what a client can draw (any caller; an anonymous one's new lists are "
+        "rate-limited per process, 429 with Retry-After): its renderer version and type "
         "list; answers the X-UI-Capabilities value to send (`r=MAJOR.MINOR.PATCH;t=<hash>`)",
         _obj(renderer=_STR, types={"type": "array", "items": _STR, "maxItems": 512}),
         {
@@ -666,6 +667,7 @@ OPERATIONS: list[tuple[str, str, str, Any, dict[int, Any], list[Any]]] = [
             401: _ref("ErrorBody"),
             409: _ref("ErrorBody"),
             422: _ref("ErrorBody"),
+            429: _ref("ErrorBody"),
         },
         [],
     ),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 
@@ -33,6 +34,48 @@ from uiserver.store.base import CapabilityStore, StoreUnavailable
 
 log = logging.getLogger("uiserver")
 MAX_PENDING = 64  # renderer versions counted between two writes
+# New type lists an anonymous caller may register, per process: ANONYMOUS_BURST at once, then
+# one every 60 / ANONYMOUS_PER_MINUTE seconds. A mini-program release has one list, registered
+# once by the first launch that needs it, so real traffic is a handful a day; the bound keeps
+# a script without a token from filling the store's MAX_TYPE_LISTS (10,000) in seconds (at this
+# rate: over 8 hours for one process). Lists already registered cost nothing and are not
+# counted; signed-in callers are not limited here (their token names them).
+ANONYMOUS_PER_MINUTE = 20
+ANONYMOUS_BURST = 20
+
+
+class RegistrationsLimited(Exception):
+    """An anonymous caller's new type list past the per-process budget: 429 at the edge, with
+    `retry_after` (whole seconds until the next one is taken)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "too many new type lists from anonymous callers; send a token, or retry after "
+            f"{retry_after} s"
+        )
+        self.retry_after = retry_after
+
+
+class Budget:
+    """A token bucket: `burst` at once, refilled at `per_minute`; `take` raises
+    RegistrationsLimited when empty. Monotonic seconds from `clock`."""
+
+    def __init__(
+        self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.clock = clock
+        self.at = clock()
+
+    def take(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1.0:
+            raise RegistrationsLimited(max(1, math.ceil((1.0 - self.tokens) / self.rate)))
+        self.tokens -= 1.0
 
 
 class UnknownTypes(LookupError):
@@ -70,6 +113,7 @@ class Capabilities:
         self._defaults: BoundedDict[tuple[int, int, int], str] = BoundedDict(256)
         self._pending: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self.anonymous = Budget(ANONYMOUS_PER_MINUTE, ANONYMOUS_BURST)
 
     def parse(self, raw: str) -> Capability:
         """The value parsed (memoized by its text); CapabilityError."""
@@ -120,13 +164,24 @@ class Capabilities:
             found = self._defaults[renderer] = types_hash(default_types(self.catalog, renderer))
         return found
 
-    async def register(self, renderer: str, types: Iterable[str]) -> Capability:
+    async def register(
+        self, renderer: str, types: Iterable[str], *, anonymous: bool = False
+    ) -> Capability:
         """Remember a client's type list (the catalogue types in it) under its hash; the
-        capability value it sends from now on. CapabilityError, RegistryFull,
-        StoreUnavailable."""
+        capability value it sends from now on. `anonymous`: a caller without a token, whose
+        new lists are bounded by the process's budget (RegistrationsLimited); a list already
+        known (registered, or the version's default) is answered without a write.
+        CapabilityError, RegistryFull, StoreUnavailable."""
         listed = list(types)
         capability = Capability(parse_capability(f"r={renderer}").renderer, types_hash(listed))
         drawn = frozenset(t for t in listed if t in self.catalog)
+        if anonymous:
+            digest = str(capability.types)
+            if digest == self.default_hash(capability.renderer) or digest in self._known:
+                return capability
+            if await self.store.registered_types(digest) is not None:
+                return capability
+            self.anonymous.take()
         await self.store.register_types(str(capability.types), drawn)
         self._known[str(capability.types)] = drawn
         return capability
