@@ -46,6 +46,7 @@ const { appHide, systemInfoOf } = require('./runtime-parts');
  */
 function answer(res) {
   return {
+    // as given: the core reads a status given as text, and takes none for a network failure
     statusCode: /** @type {number} */ (res.status || res.statusCode),
     header: res.headers || res.header || {},
     data: res.data,
@@ -129,10 +130,13 @@ function alipay(api, config) {
         headers: /** @type {Record<string, string>} */ (options.header || {}),
         data: options.data,
         timeout: options.timeout,
-        dataType: 'json',
+        // the body as text, decoded by the core (http.js): with 'json' a client fails an empty
+        // body (a 304) or a gateway's HTML page as a decoding error (14), its status lost
+        dataType: 'text',
         success: (res) => success(answer(res)),
         fail: (err) => {
-          if (err && typeof (err.status || err.statusCode) === 'number') success(answer(err));
+          // an HTTP error comes with its status (a number, or its text on some clients)
+          if (err && /^\d{3}$/.test(String(err.status || err.statusCode || '').trim())) success(answer(err));
           else failed({ errMsg: 'request:fail ' + ((err && err.errorMessage) || (err && err.error) || '') });
         },
       });

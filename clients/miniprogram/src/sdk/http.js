@@ -157,6 +157,17 @@ function headerValue(headers, name) {
 }
 
 /**
+ * An answer's HTTP status (RFC 9110 15: three digits, 100-599), given as a number or as its
+ * text (some Alipay and Douyin clients); null for anything else (0, -1, none, 1000).
+ * @param {unknown} value
+ * @returns {number | null}
+ */
+function httpStatus(value) {
+  const n = typeof value === 'string' && /^\s*\d{3}\s*$/.test(value) ? parseInt(value, 10) : value;
+  return typeof n === 'number' && n % 1 === 0 && n >= 100 && n <= 599 ? n : null;
+}
+
+/**
  * @param {unknown} data
  * @returns {any} the decoded JSON, else the text itself
  */
@@ -201,8 +212,15 @@ function send(request, options, scheduler) {
           if (settled) return;
           settled = true;
           unguard();
+          const status = httpStatus(res && res.statusCode);
+          if (status === null) {
+            // no HTTP status (a platform's 0 or -1 for a connection that broke, none at all):
+            // nothing the server said, so as unreachable, never an ApiError for the app
+            reject(new NetworkError('request:fail no HTTP status (' + String(res && res.statusCode) + ')'));
+            return;
+          }
           resolve({
-            statusCode: res.statusCode,
+            statusCode: status,
             header: normalizeHeaders(res.header),
             data: parseBody(res.data),
           });
@@ -264,5 +282,5 @@ function createApi(request, baseUrl, timeoutMs, scheduler, runtime) {
   };
 }
 
-module.exports = { send, createApi, headerValue, normalizeHeaders, supportsMethod, NetworkError, ApiError,
+module.exports = { send, createApi, headerValue, normalizeHeaders, supportsMethod, httpStatus, NetworkError, ApiError,
   UnsupportedMethodError, NO_ANSWER_GRACE_MS };

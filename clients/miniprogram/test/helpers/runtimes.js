@@ -23,7 +23,8 @@ function wxRequest(log, wire) {
     return request(Object.assign({}, opts, {
       success(res) {
         sent.statusCode = res.statusCode;
-        sent.answer = res.data;
+        // decoded here when the adapter asked for text (Alipay's: the core decodes it)
+        sent.answer = typeof res.data === 'string' && res.data ? JSON.parse(res.data) : res.data;
         if (lose) opts.fail({ errMsg: 'request:fail the answer was lost' });
         else opts.success(res);
       },

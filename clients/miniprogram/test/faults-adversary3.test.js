@@ -1,0 +1,171 @@
+'use strict';
+// A third adversary's inputs of issue 22's kinds, on every platform adapter (WeChat, Alipay,
+// Douyin, the web): answers whose status is no HTTP status (a platform's 0, a missing one, a
+// string), Alipay's JSON decoding of an empty 304, a web page whose storage is blocked. Each
+// failed on the SDK before its fix, but the blocked storage, which passed already (a guard).
+
+const { createLayoutClient, platforms } = require('../src');
+const { fakeClock, tokenFor, settle } = require('./helpers/fakes');
+const elderly = require('./fixtures/home-elderly.json');
+
+const CTX = { device: 'phone', width: 375, locale: 'zh-CN' };
+const CC = 'private, max-age=60, stale-while-revalidate=60, stale-if-error=86400';
+
+/**
+ * A runtime of `name` whose server is `script(method, path, headers)` -> {status, headers, data}
+ * or 'fail'; `raw(res)` may reshape the platform's answer (the adversary's input).
+ */
+function runtime(name, script, raw) {
+  const sent = [];
+  const shape = raw || ((x) => x);
+  const map = new Map();
+  const wxStorage = {
+    getStorageSync: (k) => (map.has(k) ? JSON.parse(map.get(k)) : ''),
+    setStorageSync: (k, v) => { map.set(k, JSON.stringify(v)); },
+    removeStorageSync: (k) => { map.delete(k); },
+    getStorageInfoSync: () => ({ keys: [...map.keys()] }),
+  };
+  const ask = (method, url, headers) => {
+    const path = url.replace('https://ui.example.com', '');
+    sent.push({ method, path, headers });
+    return script(method, path, headers || {});
+  };
+  if (name === 'alipay') {
+    const api = {
+      request(opts) {
+        Promise.resolve().then(() => {
+          const res = ask(opts.method, opts.url, opts.headers);
+          if (res === 'fail') return opts.fail({ error: 12, errorMessage: 'network' });
+          const answer = shape({ status: res.status, headers: res.headers || {}, data: res.data }, opts);
+          if (answer.fail) return opts.fail(answer.fail);
+          return answer.status >= 400 ? opts.fail(Object.assign({ error: 19 }, answer)) : opts.success(answer);
+        });
+      },
+      getStorageSync: ({ key }) => ({ data: map.has(key) ? JSON.parse(map.get(key)) : null }),
+      setStorageSync: ({ key, data }) => { map.set(key, JSON.stringify(data)); return { success: true }; },
+      removeStorageSync: ({ key }) => { map.delete(key); return { success: true }; },
+      getStorageInfoSync: () => ({ keys: [...map.keys()] }),
+    };
+    return { platform: platforms.alipay(api), sent, map };
+  }
+  if (name === 'web') {
+    const local = new Map();
+    const win = {
+      fetch(url, init) {
+        const res = ask(init.method, url, init.headers);
+        if (res === 'fail') return Promise.reject(new TypeError('Failed to fetch'));
+        const answer = shape({ status: res.status, headers: new Headers(res.headers || {}), data: res.data });
+        const text = answer.data === undefined || answer.data === '' ? '' : JSON.stringify(answer.data);
+        return Promise.resolve({ status: answer.status, headers: answer.headers, text: async () => text });
+      },
+      localStorage: {
+        getItem: (k) => (local.has(k) ? local.get(k) : null),
+        setItem: (k, v) => { local.set(k, String(v)); },
+        removeItem: (k) => { local.delete(k); },
+        key: (i) => [...local.keys()][i] || null,
+        get length() { return local.size; },
+      },
+      setTimeout: () => 0,
+      clearTimeout: () => {},
+    };
+    return { platform: platforms.web(win), sent, map: local, win };
+  }
+  const api = Object.assign({
+    request(opts) {
+      Promise.resolve().then(() => {
+        const res = ask(opts.method, opts.url, opts.header);
+        if (res === 'fail') return opts.fail({ errMsg: 'request:fail' });
+        return opts.success(shape({ statusCode: res.status, header: res.headers || {}, data: res.data }, opts));
+      });
+    },
+  }, wxStorage);
+  return { platform: (name === 'wechat' ? platforms.wechat : platforms.douyin)(api), sent, map };
+}
+
+function setup(name, script, raw) {
+  const clock = fakeClock();
+  const made = runtime(name, script, raw);
+  const errors = [];
+  const client = createLayoutClient({
+    baseUrl: 'https://ui.example.com', getToken: () => tokenFor('alice'), platform: made.platform,
+    now: clock.now, scheduler: clock.scheduler, onAppHide: () => {}, capabilities: false,
+    onError: (e) => errors.push(e), register: false,
+  });
+  return Object.assign({ client, clock, errors }, made);
+}
+
+const layoutOk = () => ({ status: 200, headers: { ETag: '"e1"', 'Cache-Control': CC }, data: elderly });
+const PLATFORMS = ['wechat', 'alipay', 'douyin', 'web'];
+
+// ------------------------------------------------- an answer whose status is no HTTP status
+
+describe.each(PLATFORMS)('%s: an answer without an HTTP status (0, missing) is a network failure', (name) => {
+  const statusless = (status) => (res) => (name === 'alipay' || name === 'web'
+    ? Object.assign({}, res, { status }) : Object.assign({}, res, { statusCode: status }));
+
+  test.each([0, undefined, -1, 1000])('status %p: the stored copy stands in (offline), no ApiError reaches the app', async (status) => {
+    let broken = false;
+    const { client, clock } = setup(name, () => layoutOk(), (res) => (broken ? statusless(status)(res) : res));
+    await client.launch('home', CTX);
+    await clock.advance(3 * 60 * 1000); // past max-age + stale-while-revalidate: the launch asks
+    broken = true;
+    const launched = await client.launch('home', CTX);
+    expect(launched.source).toBe('cache');
+    expect(launched.layout).toEqual(elderly);
+    const result = await client.revalidate('home', CTX);
+    expect(result.status).toBe('offline');
+  });
+});
+
+describe.each(['alipay', 'douyin'])('%s: a status given as text', (name) => {
+  test('"200" is read as 200: the layout is stored and served', async () => {
+    const { client, map } = setup(name, () => layoutOk(), (res) => (name === 'alipay'
+      ? Object.assign({}, res, { status: '200' }) : Object.assign({}, res, { statusCode: '200' })));
+    const result = await client.revalidate('home', CTX);
+    expect(result.status).toBe('updated');
+    expect([...map.keys()].some((k) => k.indexOf('uiserver:layout:alice|home|') === 0)).toBe(true);
+  });
+});
+
+// ------------------------------------------------- Alipay: a 304's empty body decoded as JSON
+
+test('Alipay: a 304 is never sent through my.request\'s JSON decoding (an empty body fails it on some clients)', async () => {
+  let step = 0;
+  const { client, clock, sent } = setup('alipay', () => (step === 0 ? layoutOk()
+    : { status: 304, headers: { ETag: '"e1"', 'Cache-Control': CC }, data: '' }), (res, opts) => {
+    // dataType json: an empty or non-JSON body is a decoding failure (error 14), status and all lost
+    if (opts.dataType === 'json' && (res.data === '' || typeof res.data === 'string')) {
+      return { fail: { error: 14, errorMessage: 'JSON parse error' } };
+    }
+    return Object.assign({}, res, { data: typeof res.data === 'string' ? res.data : JSON.stringify(res.data) });
+  });
+  expect((await client.revalidate('home', CTX)).status).toBe('updated');
+  step = 1;
+  await clock.advance(61 * 1000);
+  const result = await client.revalidate('home', CTX);
+  expect(sent[1].headers['If-None-Match']).toBe('"e1"');
+  expect(result.status).toBe('not_modified'); // the copy's clock restarts: fresh again
+  await clock.advance(30 * 1000);
+  expect((await client.launch('home', CTX)).source).toBe('cache');
+  expect(sent).toHaveLength(2);
+});
+
+// ------------------------------------------------- a web page whose storage is blocked
+
+test('web: a page whose localStorage throws on access (storage blocked) still launches, tracks and erases', async () => {
+  const { client, win, errors } = setup('web', (method, path) => {
+    if (path.indexOf('/v1/layouts/') === 0) return layoutOk();
+    if (path === '/v1/me/events') return { status: 202, data: { stored: 1, ignored: 0 } };
+    if (path === '/v1/me') return { status: 200, data: { erased: true } };
+    return { status: 404, data: { error: { code: 'not_found', message: path } } };
+  });
+  Object.defineProperty(win, 'localStorage', { get() { throw new Error('SecurityError: access is denied'); } });
+  const launched = await client.launch('home', CTX);
+  expect(launched.source).toBe('network');
+  expect(launched.layout).toEqual(elderly);
+  expect(client.track('home', 'search', 'click')).toBe(true);
+  expect((await client.flush()).pending).toBe(0);
+  expect(await client.erase()).toEqual({ erased: true });
+  await settle();
+  expect(errors.filter((e) => !/SecurityError/.test(String(e && e.message)))).toEqual([]);
+});
