@@ -1,8 +1,9 @@
 'use strict';
 // A third adversary's inputs of issue 22's kinds, on every platform adapter (WeChat, Alipay,
 // Douyin, the web): answers whose status is no HTTP status (a platform's 0, a missing one, a
-// string), Alipay's JSON decoding of an empty 304, a web page whose storage is blocked. Each
-// failed on the SDK before its fix, but the blocked storage, which passed already (a guard).
+// string), Alipay's JSON decoding of an empty 304, a web page whose storage is blocked, and
+// Retry-After, Date and ETag repeated by a proxy (fetch joins the two lines). Each failed on the
+// SDK before its fix, but the blocked storage, which passed already (a guard).
 
 const { createLayoutClient, platforms } = require('../src');
 const { fakeClock, tokenFor, settle } = require('./helpers/fakes');
@@ -25,16 +26,16 @@ function runtime(name, script, raw) {
     removeStorageSync: (k) => { map.delete(k); },
     getStorageInfoSync: () => ({ keys: [...map.keys()] }),
   };
-  const ask = (method, url, headers) => {
+  const ask = (method, url, headers, body) => {
     const path = url.replace('https://ui.example.com', '');
-    sent.push({ method, path, headers });
+    sent.push({ method, path, headers, body: typeof body === 'string' && body ? JSON.parse(body) : undefined });
     return script(method, path, headers || {});
   };
   if (name === 'alipay') {
     const api = {
       request(opts) {
         Promise.resolve().then(() => {
-          const res = ask(opts.method, opts.url, opts.headers);
+          const res = ask(opts.method, opts.url, opts.headers, opts.data);
           if (res === 'fail') return opts.fail({ error: 12, errorMessage: 'network' });
           const answer = shape({ status: res.status, headers: res.headers || {}, data: res.data }, opts);
           if (answer.fail) return opts.fail(answer.fail);
@@ -52,7 +53,7 @@ function runtime(name, script, raw) {
     const local = new Map();
     const win = {
       fetch(url, init) {
-        const res = ask(init.method, url, init.headers);
+        const res = ask(init.method, url, init.headers, init.body);
         if (res === 'fail') return Promise.reject(new TypeError('Failed to fetch'));
         const answer = shape({ status: res.status, headers: new Headers(res.headers || {}), data: res.data });
         const text = answer.data === undefined || answer.data === '' ? '' : JSON.stringify(answer.data);
@@ -73,7 +74,7 @@ function runtime(name, script, raw) {
   const api = Object.assign({
     request(opts) {
       Promise.resolve().then(() => {
-        const res = ask(opts.method, opts.url, opts.header);
+        const res = ask(opts.method, opts.url, opts.header, opts.data);
         if (res === 'fail') return opts.fail({ errMsg: 'request:fail' });
         return opts.success(shape({ statusCode: res.status, header: res.headers || {}, data: res.data }, opts));
       });
@@ -168,4 +169,60 @@ test('web: a page whose localStorage throws on access (storage blocked) still la
   expect(await client.erase()).toEqual({ erased: true });
   await settle();
   expect(errors.filter((e) => !/SecurityError/.test(String(e && e.message)))).toEqual([]);
+});
+
+// ------------------------------------------------- a singleton field repeated, joined by the runtime
+
+describe.each(PLATFORMS)('%s: Retry-After, Date and ETag given twice (a proxy repeating them; fetch joins them)', (name) => {
+  // the web gets two header lines, which fetch's Headers joins; the mini-programs one joined value
+  const twice = (value) => (name === 'web' ? [value, value] : value + ', ' + value);
+  const headersOf = (fields) => {
+    if (name !== 'web') return fields;
+    const h = new Headers();
+    Object.keys(fields).forEach((k) => [].concat(fields[k]).forEach((v) => h.append(k, v)));
+    return h;
+  };
+  const reshape = (res) => (name === 'web' ? Object.assign({}, res, { headers: headersOf(res.rawHeaders || {}) }) : res);
+
+  test('Retry-After 120 twice holds layout requests back for 120 s', async () => {
+    const { client, clock, sent } = setup(name, () => ({ status: 503, headers: name === 'web' ? {} : { 'Retry-After': twice('120') },
+      data: { error: { code: 'unavailable', message: 'busy' } } }),
+    (res) => reshape(Object.assign({}, res, { rawHeaders: { 'Retry-After': twice('120') } })));
+    await client.revalidate('home', CTX);
+    await clock.advance(100 * 1000);
+    await client.revalidate('home', CTX);
+    expect(sent).toHaveLength(1); // held back
+    await clock.advance(21 * 1000);
+    await client.revalidate('home', CTX);
+    expect(sent).toHaveLength(2);
+  });
+
+  test('an ETag twice is that ETag: revalidated with it, a 304 keeps the copy', async () => {
+    let step = 0;
+    const fields = () => ({ ETag: twice('"e1"'), 'Cache-Control': 'private, max-age=60' });
+    const { client, clock, sent } = setup(name, () => (step === 0
+      ? { status: 200, headers: name === 'web' ? {} : fields(), data: elderly }
+      : { status: 304, headers: name === 'web' ? {} : fields(), data: '' }),
+    (res) => reshape(Object.assign({}, res, { rawHeaders: fields() })));
+    expect((await client.revalidate('home', CTX)).etag).toBe('"e1"');
+    step = 1;
+    await clock.advance(61 * 1000);
+    expect((await client.revalidate('home', CTX)).status).toBe('not_modified');
+    expect(sent[1].headers['If-None-Match']).toBe('"e1"');
+    expect(sent).toHaveLength(2); // never asked again without a validator
+  });
+
+  test('a Date twice still teaches the clock: a phone a year behind times its events on the server\'s clock', async () => {
+    const YEAR = 365 * 24 * 3600 * 1000;
+    const fields = () => ({ Date: twice(new Date(1700000000000 + YEAR).toUTCString()), 'Cache-Control': CC, ETag: '"e1"' });
+    const { client, sent } = setup(name, (method, path) => (path === '/v1/me/events'
+      ? { status: 202, headers: {}, data: { stored: 1, ignored: 0 } }
+      : { status: 200, headers: name === 'web' ? {} : fields(), data: elderly }),
+    (res) => reshape(Object.assign({}, res, { rawHeaders: res.data === elderly ? fields() : {} })));
+    await client.revalidate('home', CTX); // the phone's clock says 1700000000000, the server's a year on
+    client.track('home', 'search', 'click');
+    await client.flush();
+    const posted = sent.find((r) => r.path === '/v1/me/events');
+    expect(posted.body.events[0].ts).toBeGreaterThanOrEqual(Math.floor((1700000000000 + YEAR) / 1000) - 5);
+  });
 });

@@ -183,6 +183,14 @@ describe('normalizeHeaders', () => {
     expect(normalizeHeaders({ 'Retry-After': ['120', '5'] })).toEqual({});
   });
 
+  test('a singleton a runtime joined from two equal lines is that value; two different values are absent', () => {
+    expect(normalizeHeaders({ 'retry-after': '120, 120', etag: '"e1", "e1"', date: DATE + ', ' + DATE, age: '10, 20' }))
+      .toEqual({ 'retry-after': '120', etag: '"e1"', date: DATE, age: '10' });
+    expect(normalizeHeaders({ 'retry-after': '120, 60', etag: '"a", "b"', date: DATE + ', Wed, 15 Nov 2023 00:00:00 GMT' }))
+      .toEqual({ 'retry-after': '120, 60', date: DATE + ', Wed, 15 Nov 2023 00:00:00 GMT' }); // an ETag list: none
+    expect(normalizeHeaders({ 'Retry-After': ['120, 120', '120'] })).toEqual({ 'retry-after': '120' });
+  });
+
   test('null, undefined, objects and junk are no headers, never a throw', () => {
     expect(normalizeHeaders(null)).toEqual({});
     expect(normalizeHeaders(undefined)).toEqual({});

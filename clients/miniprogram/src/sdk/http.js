@@ -84,12 +84,31 @@ class ApiError extends Error {
 const SINGLETONS = ['etag', 'date', 'retry-after', 'last-modified', 'content-type'];
 
 /**
+ * A singleton's value as one member: a field given twice with the same value arrives joined by a
+ * runtime that combines repeated fields (fetch's Headers, some proxies): `120, 120` or
+ * `"e1", "e1"` is `120` / `"e1"`; a list of different values stays as it is (and is invalid for
+ * the field's parser: a date, a delta-seconds or an ETag it does not take).
+ * @param {string} value
+ * @returns {string}
+ */
+function repeated(value) {
+  for (let n = 2; n <= 8; n++) {
+    const unit = (value.length + 2) / n - 2;
+    if (unit < 1 || unit % 1) continue;
+    const first = value.slice(0, unit);
+    if (Array(n).fill(first).join(', ') === value) return first;
+  }
+  return value;
+}
+
+/**
  * The answer's header fields in one shape whatever the runtime gave: names lower-cased (wx, tt,
  * my and fetch differ, and Alipay and Douyin answer in either case), each value one string.
  * A value given as an array (some Alipay and Douyin base libraries), a number or a boolean is
  * turned into its text; members of a list field given more than once (an array, or the same
  * name in two cases) are joined with ", " in the order given (RFC 9110 5.3); a singleton
- * (SINGLETONS) given twice with different values is dropped; null, undefined and objects are
+ * (SINGLETONS) given twice with different values is dropped, with the same value is that value
+ * (also when a runtime joined the two: `120, 120`); null, undefined and objects are
  * dropped. A header block given as text (`Name: value` lines) or an object with `forEach`
  * (a fetch Headers) is read too; anything else is no headers.
  * @param {unknown} raw the runtime's `header` / `headers`
@@ -132,9 +151,12 @@ function normalizeHeaders(raw) {
   Object.keys(given).forEach((key) => {
     const values = given[key];
     if (!values.length) return;
-    if (key === 'age') out[key] = values[0];
+    if (key === 'age') out[key] = values[0].split(',')[0].trim();
     else if (SINGLETONS.indexOf(key) >= 0) {
-      if (values.every((v) => v === values[0])) out[key] = values[0];
+      const each = values.map(repeated);
+      // an entity-tag holds no DQUOTE inside its quotes: more than two is a list of tags
+      const list = key === 'etag' && (each[0].match(/"/g) || []).length > 2;
+      if (!list && each.every((v) => v === each[0])) out[key] = each[0];
     } else out[key] = values.join(', ');
   });
   return out;
