@@ -140,7 +140,7 @@ class NotInState(Exception):
         self.code = "already_paused" if act == "pause" else "not_paused"
         done = "nothing to pause" if act == "pause" else "nothing to resume"
         super().__init__(
-            f"page {schedule.page!r}'s {schedule.kind} schedule {schedule.id} is "
+            f"the {schedule.kind} schedule {schedule.id} of page {schedule.page!r} is "
             f"{schedule.status}" + ("" if act == "pause" else ", not paused") + f": {done}"
         )
         self.message = str(self)
