@@ -91,6 +91,31 @@ def test_missing_file_and_empty_message(tmp_path: Path, capsys: pytest.CaptureFi
     assert publish(tmp_path, ROOT / "layouts" / "cart.yaml", "  ") == 2
 
 
+def test_a_page_defined_twice_in_a_directory_publishes_its_first_file_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cart.json` beside `cart.yaml`: the first by name is published, the second refused
+    naming the first (as `serve` keeps the first and `validate` refuses the pair). Both were
+    published in turn: two versions, the last file's live, and exit 0."""
+    directory = tmp_path / "layouts"
+    directory.mkdir()
+    text = (ROOT / "layouts" / "cart.yaml").read_text(encoding="utf-8")
+    (directory / "cart.yaml").write_text(text, encoding="utf-8")
+    document = msgspec.yaml.decode(text.encode())
+    document["title"] = "Cart, as JSON"
+    (directory / "cart.json").write_bytes(msgspec.json.encode(document))
+    assert publish(tmp_path, directory) == 1
+    captured = capsys.readouterr()
+    assert f"{directory / 'cart.yaml'}: page: page 'cart' is also defined in " in captured.out
+    assert "2 file(s), 1 not published" in captured.err
+    versions = history(tmp_path)
+    assert len(versions) == 1 and versions[0]["live"] is True
+    app = make_app(tmp_path / "data", publish_layouts_on_start=False)
+    with TestClient(app) as client:
+        live = client.get("/v1/admin/templates/cart", headers=DESIGNER).json()
+    assert live["template"]["title"] == "Cart, as JSON"
+
+
 def test_a_directory_without_templates_exits_2_and_stores_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

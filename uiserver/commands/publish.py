@@ -4,6 +4,8 @@ from a shell.
 A directory publishes each of its template files (`*.yaml`, `*.yml`, `*.json`); a file that
 cannot be read (over 1 MiB, a FIFO or device, a directory so named), fails lint or conflicts
 is reported and skipped, and the others are still published; the exit code is then 1. A
+second file of a page the directory already defined (`home.json` beside `home.yaml`) is refused
+so: the first by name is the page's, as `serve` reads the directory. A
 directory without any template file (empty, or the wrong one) exits 2 and stores nothing. Sizes
 are checked before reading (`uiserver.files`), so `uiserver publish /dev/zero` is a refusal,
 not a MemoryError.
@@ -53,12 +55,21 @@ def _refused(path: Path, problems: list[Problem]) -> bool:
 
 
 async def _publish_file(
-    args: argparse.Namespace, path: Path, store: Store, service: Service
+    args: argparse.Namespace, path: Path, store: Store, service: Service, seen: dict[str, Path]
 ) -> bool:
-    """Lint and publish one file; True when published or already live."""
+    """Lint and publish one file; True when published or already live. `seen`: page -> the
+    file of the directory that defined it first (by name, as `catalog.read_templates` keeps
+    it): a second file of the same page (`home.json` beside `home.yaml`) is refused."""
     template, problems = lint_template_file(path, service.catalog, service.policy)
     if template is None or problems:
         return _refused(path, problems)
+    first = seen.setdefault(template.page, path)
+    if first != path:
+        # Both were published in turn before (two versions, the last file winning), while
+        # `serve` keeps the first by name and `validate` refuses the pair.
+        return _refused(
+            path, [Problem("page", f"page {template.page!r} is also defined in {first}")]
+        )
     try:
         text = read_file(path).decode("utf-8", errors="replace")
     except LoadError as exc:  # changed since the lint read it
@@ -124,7 +135,8 @@ async def _publish(args: argparse.Namespace) -> int:
     await store.open()
     try:
         # One bad file is reported and skipped: the others are still published.
-        results = [await _publish_file(args, file, store, service) for file in files]
+        seen: dict[str, Path] = {}
+        results = [await _publish_file(args, file, store, service, seen) for file in files]
     finally:
         await store.close()
     if path.is_dir():
