@@ -226,3 +226,23 @@ describe.each(PLATFORMS)('%s: Retry-After, Date and ETag given twice (a proxy re
     expect(posted.body.events[0].ts).toBeGreaterThanOrEqual(Math.floor((1700000000000 + YEAR) / 1000) - 5);
   });
 });
+
+// ------------------------------------------------- a fetch polyfill's Headers without forEach
+
+test('web: a fetch polyfill whose Headers has no forEach (unfetch: keys, entries, get) is an answer, not a network failure', async () => {
+  const { client, clock, sent } = setup('web', () => layoutOk(), (res) => {
+    const fields = [['etag', '"e1"'], ['cache-control', CC]];
+    return Object.assign({}, res, { headers: {
+      keys: () => fields.map((f) => f[0])[Symbol.iterator](),
+      entries: () => fields[Symbol.iterator](),
+      get: (n) => { const f = fields.find((x) => x[0] === n.toLowerCase()); return f ? f[1] : null; },
+      has: (n) => fields.some((x) => x[0] === n.toLowerCase()),
+    } });
+  });
+  const result = await client.revalidate('home', CTX);
+  expect(result.status).toBe('updated');
+  expect(result.etag).toBe('"e1"');
+  await clock.advance(30 * 1000);
+  expect((await client.launch('home', CTX)).source).toBe('cache'); // stored with its Cache-Control
+  expect(sent).toHaveLength(1);
+});

@@ -11,8 +11,8 @@
 
 /** @typedef {import('../../index').Platform} Platform */
 /**
- * @typedef {{status: number, headers: {forEach(fn: (value: string, name: string) => void): void},
- *   text(): Promise<string>}} FetchResponse
+ * @typedef {{status: number, headers: unknown, text(): Promise<string>}} FetchResponse a fetch
+ *   Response: `headers` a Headers (forEach), or a polyfill's without forEach (entries())
  */
 /**
  * @typedef {{getItem(key: string): string | null, setItem(key: string, value: string): void,
@@ -100,10 +100,8 @@ function web(win) {
         done();
         if (settled) return;
         settled = true;
-        /** @type {Record<string, string>} */
-        const header = {};
-        res.headers.forEach((value, name) => { header[name] = value; });
-        success({ statusCode: res.status, header, data: text });
+        // the Headers as they are: the core reads them (forEach, or a polyfill's entries())
+        success({ statusCode: res.status, header: res.headers, data: text });
       })).catch((/** @type {{message?: string} | null} */ err) => {
         done();
         fail((err && err.message) || 'network');

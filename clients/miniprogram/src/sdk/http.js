@@ -109,8 +109,8 @@ function repeated(value) {
  * name in two cases) are joined with ", " in the order given (RFC 9110 5.3); a singleton
  * (SINGLETONS) given twice with different values is dropped, with the same value is that value
  * (also when a runtime joined the two: `120, 120`); null, undefined and objects are
- * dropped. A header block given as text (`Name: value` lines) or an object with `forEach`
- * (a fetch Headers) is read too; anything else is no headers.
+ * dropped. A header block given as text (`Name: value` lines), an object with `forEach` (a fetch
+ * Headers) or with `entries()` (a polyfill's) is read too; anything else is no headers.
  * @param {unknown} raw the runtime's `header` / `headers`
  * @returns {Headers} lower-case name -> value
  */
@@ -138,9 +138,16 @@ function normalizeHeaders(raw) {
       if (colon > 0) add(line.slice(0, colon), line.slice(colon + 1));
     });
   } else if (raw && typeof raw === 'object') {
-    const each = /** @type {{forEach?: unknown}} */ (raw).forEach;
-    if (typeof each === 'function' && !Array.isArray(raw)) {
-      each.call(raw, (/** @type {unknown} */ value, /** @type {unknown} */ name) => add(name, value));
+    const headers = /** @type {{forEach?: unknown, entries?: unknown}} */ (raw);
+    if (typeof headers.forEach === 'function' && !Array.isArray(raw)) {
+      headers.forEach((/** @type {unknown} */ value, /** @type {unknown} */ name) => add(name, value));
+    } else if (typeof headers.entries === 'function' && !Array.isArray(raw)) {
+      // a fetch polyfill's Headers without forEach (unfetch: keys, entries, get, has)
+      const it = /** @type {{next(): {done?: boolean, value?: unknown}}} */ (headers.entries());
+      for (let step = it.next(), n = 0; !step.done && n < 1000; step = it.next(), n++) {
+        const pair = Array.isArray(step.value) ? step.value : [];
+        add(pair[0], pair[1]);
+      }
     } else if (!Array.isArray(raw)) {
       const fields = /** @type {Record<string, unknown>} */ (raw);
       Object.keys(fields).forEach((name) => add(name, fields[name]));
