@@ -44,6 +44,7 @@ from uiserver.http.limits import BODY_TIMEOUT, ConnectionLimits
 from uiserver.http.logs import RequestLog
 from uiserver.http.me import client_routes
 from uiserver.http.metrics import Family, Metrics
+from uiserver.http.queries import RepeatedQuery
 from uiserver.http.revocations import revocation_routes
 from uiserver.http.tracing import Traced
 from uiserver.http.uvicorn_protocol import open_connections
@@ -130,7 +131,10 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
     starlette = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(faults.FaultMiddleware)] if inject else None,
+        middleware=[
+            Middleware(RepeatedQuery),
+            *([Middleware(faults.FaultMiddleware)] if inject else []),
+        ],
         exception_handlers={
             ApiError: api_error_handler,
             AdminError: api_error_handler,

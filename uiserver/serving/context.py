@@ -93,12 +93,31 @@ PARSERS: Mapping[str, Callable[[str, str], Any]] = {
 }
 
 
+def repeated(name: str) -> str:
+    """The message for a parameter given twice with different values."""
+    return f"{name} is given twice with different values; give it once"
+
+
+def conflicting_repeat(query: bytes) -> str | None:
+    """The first parameter the raw query string gives twice with different values (`dark=1&
+    dark=0`: which one was meant?), else None; the same value twice is no conflict."""
+    seen: dict[str, str] = {}
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if seen.setdefault(name, value) != value:
+            return name
+    return None
+
+
 def parse_context(query: bytes) -> Context:
-    """The launch context from the raw query string; QueryError on a bad value."""
+    """The launch context from the raw query string; QueryError on a bad value, or on a context
+    parameter given twice with different values (it was the last one, silently)."""
     raw: dict[str, object] = {}
+    given: dict[str, str] = {}
     for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         parse = PARSERS.get(name)
         if parse is not None:
+            if given.setdefault(name, value) != value:
+                raise QueryError(name, repeated(name))
             raw[name] = parse(name, value)
     try:
         return msgspec.convert(raw, Context)
