@@ -142,7 +142,10 @@ export interface LayoutClientOptions {
   storage?: SyncStorage;
   /** Layouts bundled with the app, by page: shown on a first launch while the network answers. */
   defaults?: Record<string, Layout>;
-  /** Clock in ms (default Date.now). */
+  /**
+   * Clock in ms (default Date.now). A Date (or numeric text) it answers is read as its ms; an
+   * answer that is no time (NaN, undefined) stands down for Date.now.
+   */
   now?: () => number;
   /** Timers for event batching and retries (default the global setTimeout). */
   scheduler?: Scheduler;

@@ -246,3 +246,28 @@ test('web: a fetch polyfill whose Headers has no forEach (unfetch: keys, entries
   expect((await client.launch('home', CTX)).source).toBe('cache'); // stored with its Cache-Control
   expect(sent).toHaveLength(1);
 });
+
+// ------------------------------------------------- an app's clock answering a Date
+
+test('an app clock answering a Date (not ms) still adds: events carry numeric times, Retry-After holds', async () => {
+  const base = fakeClock();
+  let step = 0;
+  const made = runtime('wechat', (method, path) => {
+    if (path === '/v1/me/events') return { status: 503, headers: { 'Retry-After': '120', Date: new Date(base.now()).toUTCString() }, data: { error: { code: 'unavailable', message: 'busy' } } };
+    step++;
+    return step === 1 ? layoutOk() : { status: 503, headers: { 'Retry-After': '120' }, data: { error: { code: 'unavailable', message: 'busy' } } };
+  });
+  const client = createLayoutClient({
+    baseUrl: 'https://ui.example.com', getToken: () => tokenFor('alice'), platform: made.platform,
+    now: () => new Date(base.now()), scheduler: base.scheduler, onAppHide: () => {}, capabilities: false, register: false,
+  });
+  await client.revalidate('home', CTX);
+  client.track('home', 'search', 'click');
+  expect(typeof client.pendingEvents()[0].ts).toBe('number');
+  await base.advance(3 * 60 * 1000);
+  await client.revalidate('home', CTX); // 503 with Retry-After 120
+  const asked = made.sent.filter((r) => r.path.indexOf('/v1/layouts/') === 0).length;
+  await base.advance(60 * 1000);
+  await client.revalidate('home', CTX);
+  expect(made.sent.filter((r) => r.path.indexOf('/v1/layouts/') === 0)).toHaveLength(asked); // held back
+});

@@ -65,7 +65,13 @@ const createLayoutClient = function createLayoutClient(options) {
   if (!request) throw new TypeError('request is required outside the mini-program runtime');
   const storage = opts.storage || (platform && platform.storage);
   if (!storage) throw new TypeError('storage is required outside the mini-program runtime');
-  const now = opts.now;
+  const clock = opts.now;
+  // ms as a number whatever the app's clock answers (a Date, a numeric string): `now() + offset`
+  // must add, never concatenate; a clock with no time (NaN, undefined) stands down for Date.now
+  const now = () => {
+    const t = Number(clock());
+    return isFinite(t) ? t : Date.now();
+  };
   const scheduler = opts.scheduler || {
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (id) => clearTimeout(/** @type {number} */ (id)),
