@@ -481,6 +481,26 @@ def test_well_formed_preview_query_values_still_answer(console: TestClient) -> N
         assert console.get(f"/designer/pages/home/{path}").status_code == 200, path
 
 
+def test_archiving_an_archived_page_is_a_409_page_naming_the_state(console: TestClient) -> None:
+    """A second submit of the archive form (another tab, a double click) was a 404 "no page"."""
+    csrf = csrf_of(console.get("/designer/pages/cart/history").text)
+    form = {"csrf_token": csrf, "confirm": "yes"}
+    assert console.post("/designer/pages/cart/archive", data=form).status_code == 303
+    again = console.post("/designer/pages/cart/archive", data=form)
+    assert again.status_code == 409, again.text
+    assert "text/html" in again.headers["content-type"]
+    assert "Already archived" in again.text and "archived by dora" in again.text
+    assert console.post("/designer/pages/nowhere/archive", data=form).status_code == 404
+
+
+def test_a_diff_version_the_page_lacks_is_404_even_with_one_version(console: TestClient) -> None:
+    """`to` was ignored (a 200) while the page had one version; `from` was already a 404."""
+    for field in ("to", "from"):
+        response = console.get(f"/designer/pages/home/diff?{field}=banana")
+        assert response.status_code == 404, (field, response.text)
+        assert "has no version" in response.text
+
+
 # --------------------------------------------------------------------------- segments
 
 

@@ -320,6 +320,15 @@ async def archive_action(request: Request) -> Response:
     form = await checked_form(request, current)
     page = request.path_params["page"]
     service = service_of(request)
+    state = await service.publisher.state(page)
+    if state is not None and state.archived is not None:
+        # A second submit (another tab, a double click): the state, not "no page" (a 404).
+        raise ConsoleError(
+            409,
+            "Already archived",
+            f"{page} was archived by {state.archived.author}; roll back to a version in its "
+            "history to restore it.",
+        )
     await admin.live_page(service.live, page)
     if form.get("confirm") != "yes":
         return confirm(

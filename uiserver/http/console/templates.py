@@ -258,6 +258,12 @@ async def diff_page(request: Request) -> Response:
     service = service_of(request)
     versions = await admin.history(service.publisher, page)
     query = request.query_params
+    known = {v.version for v in versions}
+    for field in ("from", "to"):
+        given = query.get(field)
+        if given and given not in known:
+            # Named even when the page has one version (`to` was then ignored: a 200).
+            raise admin.NotFound(f"page {shown(page)} has no version {shown(given)}", field)
     old = query.get("from") or (versions[1].version if len(versions) > 1 else "")
     new = query.get("to") or versions[0].version
     result = await admin.diff(service.publisher, page, old, new) if old and new else None
