@@ -2,11 +2,13 @@
 run: server CPU per `POST /v1/me/events`, Redis commands and redis-server CPU per batch, and
 invalidations published per batch.
 
-    python -m loadtests.event_cost --before REV [--store redis] [--batches 2000] [--rounds 3]
+    python -m loadtests.event_cost --before REV [--store redis] [--server uvicorn]
+        [--batches 2000] [--rounds 3]
 
 Each round starts one server of the working tree and one of REV (a temporary `git worktree`,
 run with this checkout's Python environment), on SQLite or on a fresh redis-server of their
-own, and drives both the same way: `--batches` users each launch (`GET /v1/layouts/home`) and
+own, both on the same `--server` (`uiserver serve --server`: granian, its default, or
+uvicorn), and drives both the same way: `--batches` users each launch (`GET /v1/layouts/home`) and
 send two batches of history, then launch again and, measured, send one batch each: 6 views and
 a click with event ids, as the mini-program SDK sends after a launch. Rounds alternate
 the two servers so a busy machine weighs on both alike; the report gives every round and the
@@ -87,9 +89,10 @@ class Redis:
 
 
 class Server:
-    """`uiserver serve` from `source` (a checkout), on SQLite in `data` or on `store`."""
+    """`uiserver serve --server SERVER` from `source` (a checkout), on SQLite in `data` or on
+    `store`."""
 
-    def __init__(self, source: Path, data: Path, store: str) -> None:
+    def __init__(self, source: Path, data: Path, store: str, server: str = "granian") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -102,6 +105,8 @@ class Server:
             "-m",
             "uiserver.cli",
             "serve",
+            "--server",
+            server,
             "--port",
             str(self.port),
             "--data-dir",
@@ -194,9 +199,11 @@ def client_commands(url: str, run: Any) -> dict[str, int]:
     return seen
 
 
-def measure(source: Path, store: str, batches: int, tmp: Path) -> dict[str, Any]:
+def measure(
+    source: Path, store: str, batches: int, tmp: Path, server_name: str = "granian"
+) -> dict[str, Any]:
     own_redis = Redis(tmp / "redis") if store == "redis" else None
-    server = Server(source, tmp / "data", own_redis.url if own_redis else "")
+    server = Server(source, tmp / "data", own_redis.url if own_redis else "", server_name)
     try:
         components = [
             c["id"] for c in httpx.get(server.url + "/v1/layouts/home").json()["components"]
@@ -270,6 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", required=True, help="the git revision to compare with")
     parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
+    parser.add_argument(
+        "--server",
+        choices=["granian", "uvicorn"],
+        default="granian",
+        help="the HTTP server both revisions run (`uiserver serve --server`; default granian)",
+    )
     parser.add_argument("--batches", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -295,10 +308,13 @@ def main(argv: list[str] | None = None) -> int:
                 for label, source in (("before", old), ("after", ROOT)):
                     where = tmp / f"{label}-{r}"
                     (where / "redis").mkdir(parents=True)
-                    rounds[label].append(measure(source, args.store, args.batches, where))
+                    rounds[label].append(
+                        measure(source, args.store, args.batches, where, args.server)
+                    )
                     print(label, r, json.dumps(rounds[label][-1]), file=sys.stderr)
             report: dict[str, Any] = {
                 "store": args.store,
+                "server": args.server,
                 "batches": args.batches,
                 "before": args.before,
                 "load_average_at_start": round(load, 2),
