@@ -13,12 +13,20 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.helpers.app import bearer, make_app
+from tests.helpers.rsgi import ANSWERS, interfaced
+
+
+@pytest.fixture(params=ANSWERS)
+def interface(request: pytest.FixtureRequest) -> str:
+    """ASGI (uvicorn) or the RSGI entry point (granian)."""
+    return str(request.param)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+def client(request: pytest.FixtureRequest, interface: str, tmp_path: Path) -> Iterator[TestClient]:
     url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-    with TestClient(make_app(tmp_path, store_url=url, activity_flush_s=0.0)) as test_client:
+    app = interfaced(make_app(tmp_path, store_url=url, activity_flush_s=0.0), interface)
+    with TestClient(app) as test_client:
         yield test_client
 
 

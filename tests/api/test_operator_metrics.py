@@ -12,12 +12,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.helpers.app import bearer, make_app
+from tests.helpers.rsgi import ANSWERS, interfaced
 from uiserver.store.base import StoreUnavailable, store_errors
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(make_app(tmp_path)) as test_client:
+@pytest.fixture(params=ANSWERS)
+def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """The app on ASGI (uvicorn) and through its RSGI entry point (granian)."""
+    with TestClient(interfaced(make_app(tmp_path), request.param)) as test_client:
         yield test_client
 
 

@@ -14,6 +14,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from tests.helpers.app import bearer, make_app, token
+from tests.helpers.rsgi import ANSWERS, interfaced
 from uiserver.catalog import LoadError, load_template_file
 from uiserver.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
 
@@ -26,11 +27,13 @@ SETTINGS = (
 )
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with TestClient(
-        make_app(tmp_path_factory.mktemp("bodies")), raise_server_exceptions=False
-    ) as test_client:
+@pytest.fixture(scope="module", params=ANSWERS)
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """The app on ASGI (uvicorn) and through its RSGI entry point (granian)."""
+    app = interfaced(make_app(tmp_path_factory.mktemp("bodies")), request.param)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
 

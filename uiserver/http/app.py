@@ -154,7 +154,9 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
     starlette.state.config = config
     starlette.state.body_timeout = body_timeout
     edge = faults.FaultyLayoutApp if inject else LayoutApp
-    app: ASGIApp = edge(service, lambda: verifier, metrics, starlette, route_paths, failures)
+    app: ASGIApp = edge(
+        service, lambda: verifier, metrics, starlette, route_paths, failures, body_timeout
+    )
     # Tracing and JSON logs wrap the edge only when on: off, the warm path pays nothing.
     if tracing.configure_from_env():
         app = Traced(app, route_paths)

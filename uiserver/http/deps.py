@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -43,8 +44,13 @@ def identity(request: Request) -> Identity:
     bridged = request.scope.get(BRIDGED)
     if isinstance(bridged, Identity):
         return bridged
-    verifier: TokenVerifier | None = request.app.state.verifier
-    header = request.headers.get("authorization")
+    return identify(request.app.state.verifier, request.headers.get("authorization"))
+
+
+def identify(verifier: TokenVerifier | None, header: str | None) -> Identity:
+    """The caller an Authorization header (`header`, None when absent) names: anonymous
+    without one; ApiError 401 `bad_token` when this server takes no tokens, or the code the
+    verifier gives (`AuthError`)."""
     if header and verifier is None:
         raise ApiError(401, "bad_token", "this server does not accept tokens")
     if verifier is None:
@@ -59,7 +65,11 @@ def identity(request: Request) -> Identity:
 
 def user(request: Request) -> str:
     """The user id of a signed-in caller; `/v1/me` routes refuse anonymous callers."""
-    who = identity(request)
+    return signed_in(identity(request))
+
+
+def signed_in(who: Identity) -> str:
+    """`who`'s user id; ApiError 401 `unauthenticated` when anonymous (no token sent)."""
     if who.anonymous:
         raise ApiError(401, "unauthenticated", "a bearer token is required")
     return who.user_id
@@ -91,8 +101,24 @@ async def read_body(request: Request, limit: int) -> bytes:
     (`--body-timeout`, `app.state.body_timeout`, seconds) plus one second per
     `MIN_BODY_RATE` bytes. A client that stops sending, or trickles a byte at a time, never
     holds a connection (and a connection with a request in progress is never evicted)."""
-    timeout = float(getattr(request.app.state, "body_timeout", limits.BODY_TIMEOUT))
-    declared = request.headers.get("content-length")
+    return await read_stream(
+        request.stream(), request.headers.get("content-length"), limit, body_timeout(request)
+    )
+
+
+def body_timeout(request: Request) -> float:
+    """Seconds a request body may take before its rate allowance (`--body-timeout`)."""
+    return float(getattr(request.app.state, "body_timeout", limits.BODY_TIMEOUT))
+
+
+async def read_stream(
+    stream: AsyncIterator[bytes], declared: str | None, limit: int, timeout: float
+) -> bytes:
+    """A body read from `stream` (its chunks as they arrive) as `read_body` reads it, whichever
+    interface received it (ASGI, or granian's RSGI in `http/rsgi.py`): `declared` is its
+    Content-Length header (None: absent), 413 past `limit` bytes (declared or read), 400 for a
+    Content-Length that is not a number, 408 past `timeout` seconds plus one per
+    `MIN_BODY_RATE` bytes."""
     if declared is not None:
         try:
             if int(declared) > limit:
@@ -101,16 +127,17 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise ApiError(400, "bad_request", "bad Content-Length") from None
     chunks: list[bytes] = []
     size = 0
-    stream = request.stream()
     started = asyncio.get_running_loop().time()
     while True:
         try:
             async with asyncio.timeout_at(started + timeout + size / MIN_BODY_RATE):
-                chunk = await anext(stream, None)
+                # `__anext__`, not `anext(stream, None)`: the builtin's wrapper around
+                # granian's RSGI body iterator crashed its worker (a segfault, granian 2.8.9).
+                chunk = await stream.__anext__()
+        except StopAsyncIteration:
+            break
         except TimeoutError:
             raise ApiError(408, "request_timeout", "the request body came too slowly") from None
-        if chunk is None:
-            break
         size += len(chunk)
         if size > limit:
             raise ApiError(413, "too_large", f"body over {limit} bytes")

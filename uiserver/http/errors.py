@@ -15,6 +15,8 @@ from uiserver.documents import DocumentError, error_path, named_field
 from uiserver.schema import ErrorBody, ErrorDetail
 
 _encoder = msgspec.json.Encoder()
+# (status, headers, body), headers as ASGI byte pairs: a whole answer, sent by the caller.
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 class ApiError(Exception):
@@ -85,21 +87,45 @@ async def api_error_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Conflict):
         # 409 with what the caller needs to resolve it beside the error (`live_version`,
         # `changes`, `rollout`).
-        body = {
+        detail = {
             "error": {"code": exc.code, "message": exc.message, "field": exc.field},
             **exc.extra,
         }
-        return Response(_encoder.encode(body), 409, media_type="application/json")
+        return Response(_encoder.encode(detail), 409, media_type="application/json")
     if isinstance(exc, AdminError | DocumentError):
         exc = api_error(exc)
     assert isinstance(exc, ApiError)
-    headers = {"Retry-After": "1"} if exc.status == 503 else None
-    if exc.status == 401:
-        headers = {"WWW-Authenticate": 'Bearer realm="uiserver"'}
-    if exc.status == 408:
-        # The body was not read to its end: the connection cannot carry another request.
-        headers = {"Connection": "close"}
-    return error_response(exc.status, exc.code, exc.message, exc.field, headers)
+    status, headers, body = error_answer(exc)
+    response = Response(body, status)
+    response.raw_headers = headers
+    return response
+
+
+def error_answer(exc: ApiError) -> Answer:
+    """An ApiError as every route answers it (the ASGI routes through `api_error_handler`, the
+    RSGI events route in `http/rsgi.py` directly): the JSON error body, `Retry-After: 1` on a
+    503, `WWW-Authenticate` on a 401 and `Connection: close` on a 408 (the body was not read
+    to its end: the connection cannot carry another request). Headers in the order Starlette's
+    `Response` writes them (extra ones, Content-Length, Content-Type)."""
+    body = error_body(exc.code, exc.message, exc.field)
+    status = exc.status
+    if status == 503:
+        extra = [(b"retry-after", b"1")]
+    elif status == 401:
+        extra = [(b"www-authenticate", b'Bearer realm="uiserver"')]
+    elif status == 408:
+        extra = [(b"connection", b"close")]
+    else:
+        extra = []
+    return (
+        status,
+        [
+            *extra,
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ],
+        body,
+    )
 
 
 def allowed_methods(request: Request) -> str:

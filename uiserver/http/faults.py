@@ -17,7 +17,8 @@ import os
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from uiserver.http.layouts import Answer, LayoutApp
+from uiserver.http.errors import Answer
+from uiserver.http.layouts import LayoutApp
 
 HEADER = b"x-uiserver-fault"
 ENV = "UISERVER_FAULTS"

@@ -23,8 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uiserver.auth import AuthError, TokenVerifier
 from uiserver.engine.capability import CapabilityError
 from uiserver.engine.check import LayoutRuleError
-from uiserver.http.errors import error_body
+from uiserver.http.errors import Answer, error_body
 from uiserver.http.failures import Failures
+from uiserver.http.limits import BODY_TIMEOUT
 from uiserver.http.metrics import Metrics
 from uiserver.http.negotiation import EncodingMemo, matching_tag
 from uiserver.schema import Context
@@ -38,12 +39,11 @@ from uiserver.store.base import StoreUnavailable
 from uiserver.users.ids import shown
 
 PREFIX = "/v1/layouts/"
-# (status, headers, body): what `_layout` answers; `__call__` sends it.
-Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 class LayoutApp:
-    """The ASGI entry point: layouts here, everything else to `fallback`."""
+    """The ASGI entry point: layouts here, everything else to `fallback`. `body_timeout`: the
+    app's body timeout (`create_app`), for the RSGI entry's events route (`http/rsgi.py`)."""
 
     def __init__(
         self,
@@ -53,8 +53,10 @@ class LayoutApp:
         fallback: ASGIApp,
         route_paths: Mapping[Any, str] | None = None,
         failures: Failures | None = None,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self.service = service
+        self.body_timeout = body_timeout  # `--body-timeout`, seconds (`deps.read_stream`)
         self.verifier = verifier
         self.metrics = metrics
         self.fallback = fallback

@@ -8,20 +8,37 @@ hands it to the store: a request in flight while the user is erased stores nothi
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from uiserver.http.deps import decode_json, read_body, service_of, store_writes, user
-from uiserver.http.errors import ApiError
+from uiserver.auth import TokenVerifier
+from uiserver.http.deps import (
+    body_timeout,
+    decode_json,
+    identify,
+    read_body,
+    read_stream,
+    service_of,
+    signed_in,
+    store_writes,
+    user,
+)
+from uiserver.http.errors import Answer, ApiError, error_answer
 from uiserver.http.responses import json_response
 from uiserver.schema import EVENT_TS_LEEWAY, EventBatch
+from uiserver.service import Service
 from uiserver.users.settings import MERGE_PATCH, kept, merge_patch, replacement
 
 SETTINGS_LIMIT = 4 * 1024
 PATCH_MEDIA_TYPES = (MERGE_PATCH, "application/json")
 EVENTS_LIMIT = 256 * 1024
+EVENTS_PATH = "/v1/me/events"
+JSON_TYPE = (b"content-type", b"application/json")
+_encoder = msgspec.json.Encoder()
 
 
 async def get_settings(request: Request) -> Response:
@@ -75,26 +92,61 @@ async def patch_settings(request: Request) -> Response:
 
 
 async def post_events(request: Request) -> Response:
-    """A batch of behaviour events: 202 `{"accepted", "stored", "ignored", "ignored_reasons"}`.
+    """A batch of behaviour events (`answer_events`, as granian's RSGI entry answers it)."""
+    status, headers, body = await answer_events(
+        service_of(request),
+        request.app.state.verifier,
+        request.headers.get("authorization"),
+        request.headers.get("content-length"),
+        request.stream(),
+        body_timeout(request),
+    )
+    response = Response(body, status)
+    response.raw_headers = headers
+    return response
+
+
+async def answer_events(
+    service: Service,
+    verifier: TokenVerifier | None,
+    authorization: str | None,
+    content_length: str | None,
+    stream: AsyncIterator[bytes],
+    timeout: float,
+) -> Answer:
+    """`POST /v1/me/events`, whichever interface received it (the ASGI route `post_events`, or
+    granian's RSGI entry in `http/rsgi.py`): a batch of behaviour events answered 202
+    `{"accepted", "stored", "ignored", "ignored_reasons"}`, as (status, headers, body) with
+    headers as ASGI byte pairs. `authorization` and `content_length` are those headers (None:
+    absent), `stream` the body's chunks, `timeout` the body timeout in seconds (`read_stream`).
 
     Events on unknown pages or components, or on components that are not interactive, are
-    ignored and counted by reason; all are ignored when personalization is off.
+    ignored and counted by reason; all are ignored when personalization is off. Errors are
+    the API's JSON errors (`errors.error_answer`): 401 without a good token, 413 over
+    EVENTS_LIMIT bytes, 408 for a late body, 400 `bad_json`, 422 `invalid`, 503 (Retry-After)
+    when the store is unreachable. Anything else raised is a bug, the caller's to answer (500).
     """
-    user_id = user(request)
-    service = service_of(request)
-    with store_writes():
-        epoch = await service.events.epoch(user_id)
-    batch = decode_json(await read_body(request, EVENTS_LIMIT), EventBatch)
-    refuse_future_events(batch, time.time())
-    with store_writes():
-        outcome = await service.events.record(user_id, batch.events, epoch)
-    body = {
-        "accepted": len(batch.events),
-        "stored": outcome.stored,
-        "ignored": outcome.ignored,
-        "ignored_reasons": outcome.reasons,
-    }
-    return json_response(body, status=202)
+    try:
+        user_id = signed_in(identify(verifier, authorization))
+        with store_writes():
+            epoch = await service.events.epoch(user_id)
+        raw = await read_stream(stream, content_length, EVENTS_LIMIT, timeout)
+        batch = decode_json(raw, EventBatch)
+        refuse_future_events(batch, time.time())
+        with store_writes():
+            outcome = await service.events.record(user_id, batch.events, epoch)
+    except ApiError as exc:
+        return error_answer(exc)
+    body = _encoder.encode(
+        {
+            "accepted": len(batch.events),
+            "stored": outcome.stored,
+            "ignored": outcome.ignored,
+            "ignored_reasons": outcome.reasons,
+        }
+    )
+    # As Starlette's `Response` writes them (`json_response`): Content-Length, Content-Type.
+    return 202, [(b"content-length", str(len(body)).encode()), JSON_TYPE], body
 
 
 def refuse_future_events(batch: EventBatch, now: float) -> None:
@@ -133,7 +185,7 @@ def client_routes() -> list[BaseRoute]:
         Route("/v1/me/settings", get_settings, methods=["GET"]),
         Route("/v1/me/settings", put_settings, methods=["PUT"]),
         Route("/v1/me/settings", patch_settings, methods=["PATCH"]),
-        Route("/v1/me/events", post_events, methods=["POST"]),
+        Route(EVENTS_PATH, post_events, methods=["POST"]),
         Route("/v1/me/data", export_data, methods=["GET"]),
         Route("/v1/me", erase, methods=["DELETE"]),
     ]

@@ -1,4 +1,5 @@
-"""The app on granian's RSGI interface: layouts answered natively, everything else in ASGI.
+"""The app on granian's RSGI interface: layouts and event batches answered natively, everything
+else in ASGI.
 
 RSGI (granian's own interface, docs/spec/RSGI.md in granian) hands the app a scope object and
 a protocol it answers with one call (`response_bytes`); no per-message dicts or awaited
@@ -11,6 +12,10 @@ app serves the same bytes 1.2x faster than a raw ASGI one on granian). So:
   A warm request (a token verified before, a query parsed before, the request memo valid:
   `LayoutApp.warm`) awaits nothing and is answered with the text headers made once for its
   cached body (`LayoutApp.ready`); both paths answer from the same `Ready` objects.
+- `POST /v1/me/events` (one per launch, the most frequent write) is answered here by
+  `me.answer_events`, the function the ASGI route calls: the same limits, auth, decoding,
+  errors and 202 body, counted in the same metrics (`RSGIApp._events`). Through the bridge a
+  batch cost more server CPU on granian than on uvicorn (docs/BENCHMARKS.md, "Issue 25").
 - Every other request goes to the ASGI app through `ASGIBridge`: an ASGI scope built from the
   RSGI one, `receive` reading the body as it streams, `send` answering in one call or
   streaming. The lifespan (store open and close) runs in `__rsgi_init__`/`__rsgi_del__`.
@@ -49,6 +54,7 @@ from uiserver.http.layouts import (
     LayoutApp,
     text_headers,
 )
+from uiserver.http.me import EVENTS_PATH, answer_events, post_events
 from uiserver.http.negotiation import matching_tag
 from uiserver.serving.cache import BodyEntry
 
@@ -97,7 +103,10 @@ def _address(text: str) -> tuple[str, int] | None:
 
 
 class RSGIApp:
-    """`__rsgi__` for granian: layouts natively, the rest through `ASGIBridge` to `asgi`.
+    """`__rsgi__` for granian: layouts and event batches natively, the rest through
+    `ASGIBridge` to `asgi`. With fault injection on, event batches take the bridge (its
+    middleware raises where asked), and with `native` False (JSON logs or tracing on) every
+    request does.
 
     `layouts` is the app's `LayoutApp` (the edge `create_app` returns); `asgi` is what serves
     everything else, the edge itself wrapped in the server's middleware (forwarded headers).
@@ -113,6 +122,7 @@ class RSGIApp:
         self.max_headers = max_headers
         self.metrics = layouts.metrics
         self.layout_latency = layouts.metrics.layout_latency
+        self.events_latency = layouts.metrics.latency.series(EVENTS_PATH, "POST")
         self.faulty = type(layouts).injected is not LayoutApp.injected
         self._text: dict[int, HeaderList] = {}
 
@@ -132,10 +142,14 @@ class RSGIApp:
             protocol.response_bytes(*_NOT_HTTP)
             return
         if not self.native or not path.startswith(PREFIX) or method not in ("GET", "HEAD"):
-            await self.bridge(scope, protocol)
+            if path == EVENTS_PATH and method == "POST" and self.native and not self.faulty:
+                await self._events(scope, protocol)
+            else:
+                await self.bridge(scope, protocol)
             return
         started = perf_counter()
         headers = scope.headers
+        status = 500
         try:
             if self.max_headers < 100 and len(headers.items()) > self.max_headers:
                 status, text, body = 431, *_TOO_MANY_HEADERS
@@ -161,7 +175,47 @@ class RSGIApp:
                     status, text, body = self._warm(entry, headers)
             protocol.response_bytes(status, text, b"" if method == "HEAD" else body)
         finally:
-            self.layout_latency.observe(perf_counter() - started)
+            # By status class, as `LayoutApp.__call__` counts (before, every answer was a 2xx)
+            self.layout_latency.observe(perf_counter() - started, status)
+
+    async def _events(self, scope: RSGIScope, protocol: RSGIProtocol) -> None:
+        """`POST /v1/me/events` answered by `me.answer_events`, the code the ASGI route runs:
+        the same limits, errors and 202 body, counted in the same latency series
+        (`uiserver_request_duration_seconds{route="/v1/me/events"}`) and in-flight gauge as
+        the ASGI edge counts it (`LayoutApp.__call__`); a bug is the same JSON 500 that closes
+        (`failures.internal_error`), logged and counted under the route. The header-count
+        limit answers 431 first, uncounted, as `HeaderCountLimit` does before the edge."""
+        headers = scope.headers
+        if self.max_headers < 100 and len(headers.items()) > self.max_headers:
+            protocol.response_bytes(431, *_TOO_MANY_HEADERS)
+            return
+        started = perf_counter()
+        latency = self.metrics.latency
+        latency.in_flight += 1
+        status = 500
+        try:
+            authorization = headers.get("authorization")
+            if authorization is None and "authorization" in headers:
+                authorization = "\x00"  # sent, but not text: a bad token, as ASGI finds it
+            layouts = self.layouts
+            try:
+                status, answer, body = await answer_events(
+                    layouts.service,
+                    layouts.verifier(),
+                    authorization,
+                    headers.get("content-length"),
+                    protocol.__aiter__(),
+                    layouts.body_timeout,
+                )
+            except Exception as exc:  # a bug: one JSON 500 that closes, logged and counted
+                rid = request_id([(b"x-request-id", (headers.get("x-request-id") or "").encode())])
+                where = {"path": EVENTS_PATH, "method": "POST", "endpoint": post_events}
+                layouts.failures.record(where, exc, STAGE, rid)
+                status, answer, body = internal_error(rid)
+            protocol.response_bytes(status, _text(answer), body)
+        finally:
+            latency.in_flight -= 1
+            self.events_latency.observe(perf_counter() - started, status)
 
     def _warm(self, entry: BodyEntry, headers: RSGIHeaders) -> tuple[int, HeaderList, bytes]:
         """`LayoutApp.answer`'s 200, 304 or 406 for a warm body (`LayoutApp.warm`), in text."""
