@@ -318,6 +318,27 @@ class _LimitedLoader(yaml.SafeLoader):
             )
         return value
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        # A key given twice in one mapping (`title:` twice, a designer's paste): PyYAML keeps
+        # the last in silence. Refused at the second, naming the first (YAML 1.2 3.2.1.1:
+        # mapping keys are unique).
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], Any] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = (key_node.tag, key_node.value)
+                first = seen.setdefault(key, key_node.start_mark)
+                if first is not key_node.start_mark:
+                    shown = repr(key_node.value[:64])
+                    raise DocumentError(
+                        f"the key {shown} is given twice in one mapping "
+                        f"({_mark(key_node.start_mark)}; first at {_mark(first)})",
+                        detail=f"the key {shown} is given twice (first at {_mark(first)})",
+                        where=_mark(key_node.start_mark),
+                    )
+        return super().construct_mapping(node, deep)
+
     def construct_yaml_float(self, node: Any) -> float:
         value: float = super().construct_yaml_float(node)
         if not math.isfinite(value):

@@ -86,6 +86,30 @@ def test_yaml_aliases_are_refused() -> None:
         decode_yaml("a: &x [1, 2]\nb: *x\n", None, LIMITS)
 
 
+@pytest.mark.parametrize(
+    ("text", "key", "where"),
+    [
+        pytest.param('title: "A"\npage: home\ntitle: "B"\n', "title", "line 3, column 1", id="top"),
+        pytest.param("c:\n  - {id: a, id: b}\n", "id", "line 2, column 13", id="flow"),
+        pytest.param('a: 1\n"a": 2\n', "a", "line 2, column 1", id="quoted"),
+        pytest.param('{"a": 1, "a": 2}', "a", "line 1, column 10", id="json-text"),
+    ],
+)
+def test_a_yaml_key_given_twice_is_refused_where_it_repeats(
+    text: str, key: str, where: str
+) -> None:
+    """PyYAML kept the last value in silence: a designer's pasted `title:` won unseen."""
+    with pytest.raises(DocumentError) as caught:
+        decode_yaml(text, None, LIMITS)
+    assert caught.value.where == where
+    assert f"the key {key!r} is given twice" in caught.value.message
+
+
+def test_equal_keys_in_different_mappings_or_of_different_types_are_kept() -> None:
+    assert decode_yaml("a: 1\nb: {a: 2}\n", None, LIMITS) == {"a": 1, "b": {"a": 2}}
+    assert decode_yaml('1: x\n"1": y\n', None, LIMITS) == {1: "x", "1": "y"}
+
+
 def test_size_limit() -> None:
     small = Limits(max_bytes=10)
     with pytest.raises(DocumentError, match="over 10 bytes"):
