@@ -92,3 +92,24 @@ class BoundedDict(dict[K, V]):
     def clear(self) -> None:
         super().clear()
         self._order.clear()
+
+
+class Generation:
+    """A number bumped by every change that may change an answer a cache keyed by request
+    inputs holds (`http.rsgi.RSGIApp`'s table of warm answers): an entry made at one value is
+    trusted only while the value is unchanged.
+
+    generation = Generation()
+    made_at = generation.value
+    ...
+    generation.bump()          # a publish heard, a revocation applied, a reload done
+    fresh = made_at == generation.value
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def bump(self) -> None:
+        self.value += 1

@@ -48,6 +48,7 @@ from uiserver.auth.sessions import ConsoleSessions, SessionPolicy
 from uiserver.auth.tokens import Lifetimes
 from uiserver.catalog import Catalog, LoadError
 from uiserver.config import Config
+from uiserver.datastructures import Generation
 from uiserver.engine import Engine
 from uiserver.policy import Policy
 from uiserver.publishing.filesync import FileConflict
@@ -123,7 +124,10 @@ class Service:
             timeout=config.webhook_timeout,
         )
         self.audit.listeners.append(self.outbox.wake)
-        self.live = LivePages(store.templates, store, self.engine, self.breaker)
+        # What the RSGI edge's table of warm answers is trusted under (`http.rsgi`): bumped by
+        # every invalidation but a user's (below), every page reload and every revocation.
+        self.generation = Generation()
+        self.live = LivePages(store.templates, store, self.engine, self.breaker, self.generation)
         templates = AuditedTemplates(store.templates, self.audit)
         self.publisher = Publisher(templates, catalog, policy, self.engine, self.live)
         self.cache = LayoutCache(config.layout_cache_size, config.request_cache_size)
@@ -150,7 +154,7 @@ class Service:
         self.capabilities = Capabilities(catalog.types, store.capabilities, config.activity_flush_s)
         self.lifetimes = Lifetimes(config.token_max_lifetime, config.designer_token_max_lifetime)
         self.revocations = Revocations(
-            store.poll, lambda: store.revocations.revocations(time.time())
+            store.poll, lambda: store.revocations.revocations(time.time()), self.generation
         )
         self.sessions = ConsoleSessions(
             store.sessions,
@@ -260,7 +264,13 @@ class Service:
         return Readiness(store_ok, listening, pages, ready, conflicts, self.file_errors, lost)
 
     def invalidate(self, message: Invalidation) -> None:
-        """The store listener: drop exactly what the change affects."""
+        """The store listener: drop exactly what the change affects.
+
+        Every message but a user's bumps `generation`; a user's drops the user's profile and
+        memo entries, which the warm answers of that user are checked against (identity) on
+        every use, so one user's events do not make every other user's answers cold."""
+        if message.kind != "user":
+            self.generation.bump()
         if message.kind == "template":
             self.live.mark_dirty(message.key)
         elif message.kind == "user":

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 import msgspec
 
 from uiserver.auth.tokens import JTI_MAX, Identity, Lifetimes
+from uiserver.datastructures import Generation
 from uiserver.store.base import Invalidation, Revocation, StoreUnavailable
 from uiserver.tasks import check_cancelled, stop
 from uiserver.users.ids import user_id_problem
@@ -51,9 +52,13 @@ class Revocations:
         self,
         poll: Callable[[], None] = lambda: None,
         load: Callable[[], Awaitable[list[Revocation]]] | None = None,
+        generation: Generation | None = None,
     ) -> None:
         self._poll = poll
         self._load = load
+        # Bumped whenever what is held changes (`apply`, `reload`, `forget`): the RSGI edge's
+        # table of warm answers skips `refuses` and trusts an entry only while it is unchanged.
+        self.generation = generation or Generation()
         self._subjects: dict[str, tuple[float, float]] = {}  # subject -> (not-before, expiry)
         self._jtis: dict[str, float] = {}  # jti -> expiry
         self._task: asyncio.Task[None] | None = None
@@ -90,6 +95,7 @@ class Revocations:
             self._jtis[revocation.value] = max(
                 self._jtis.get(revocation.value, 0.0), revocation.expires
             )
+        self.generation.bump()
 
     def snapshot(self) -> list[Revocation]:
         """What this process holds, as records."""
@@ -113,6 +119,7 @@ class Revocations:
         """Drop revocations past their expiry: no token they refuse can be valid any more."""
         self._subjects = {s: v for s, v in self._subjects.items() if v[1] >= now}
         self._jtis = {jti: until for jti, until in self._jtis.items() if until >= now}
+        self.generation.bump()
 
     def heard(self, message: Invalidation) -> None:
         """The store listener: apply a revocation, or reload everything after `all`."""

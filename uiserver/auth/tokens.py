@@ -216,6 +216,12 @@ class TokenVerifier:
             return None
         return cached
 
+    def valid_until(self, who: Identity) -> float:
+        """The Unix time from which `known` and `verify` call this identity's token expired
+        (`exp` plus the leeway); a caller that keeps what `known` answered checks the clock
+        against it on every use."""
+        return who.exp + self._leeway
+
     def _exp_is_bool(self, token: str) -> bool:
         """Whether a token PyJWT called expired carries a boolean `exp` (signature checked)."""
         try:

@@ -30,11 +30,11 @@ from uiserver.http.metrics import Metrics
 from uiserver.http.negotiation import EncodingMemo, matching_tag
 from uiserver.schema import Context
 from uiserver.service import Service
-from uiserver.serving.cache import GZIP_MIN_BYTES, BodyEntry
+from uiserver.serving.cache import GZIP_MIN_BYTES, BodyEntry, RequestEntry, RequestKey
 from uiserver.serving.capabilities import UnknownTypes
 from uiserver.serving.context import ContextMemo, QueryError
 from uiserver.serving.layouts import Served
-from uiserver.serving.pages import NotDrawable, UnknownPage
+from uiserver.serving.pages import LivePage, NotDrawable, UnknownPage
 from uiserver.store.base import StoreUnavailable
 from uiserver.users.ids import shown
 
@@ -63,7 +63,6 @@ class LayoutApp:
         self.route_paths = route_paths or {}  # endpoint -> path template (latency labels)
         self.failures = failures or Failures(metrics.unexpected_errors, self.route_paths)
         self._contexts = ContextMemo()
-        self._warm_entry = service.server.warm
         self._encodings = EncodingMemo()
         cache_control = service.config.cache_control.encode()
         self._common = [
@@ -259,7 +258,18 @@ class LayoutApp:
         and still good (`TokenVerifier.known`), a query parsed before and valid, and the
         request memo's entry still valid (`LayoutServer.warm`). The answer is then exactly what
         `answer` makes of it with `ready` (never degraded: the store is current)."""
+        known = self.known(page, authorization, query)
+        if known is None:
+            return None
+        self.service.server.count_warm(known.live)
+        return known.memo.entry
+
+    def known(self, page: str, authorization: str | None, query: bytes) -> Known | None:
+        """`warm`'s checks, counting nothing: what a warm answer of this request rests on
+        (`Known`), for a caller that keeps it by the request's inputs, or None."""
+        generation = self.service.generation.value  # before any poll below can bump it
         user_id = ""
+        until = _FOREVER
         if authorization:
             verifier = self.verifier()
             if verifier is None:
@@ -268,6 +278,7 @@ class LayoutApp:
             if identity is None:
                 return None
             user_id = identity.user_id
+            until = verifier.valid_until(identity)
         parsed = self._contexts.get(query)
         # `query.find`, not `in`: bytes' `in` first tries the operand as an int and formats a
         # TypeError (~2,000 instructions, a tenth of a warm GET: loadtests/warm_path.py).
@@ -277,7 +288,11 @@ class LayoutApp:
             or (query and query.find(b"caps=") >= 0)
         ):
             return None
-        return self._warm_entry(user_id, page, parsed[1])
+        memo_key = (user_id, page, parsed[1])
+        found = self.service.server.warm_memo(*memo_key)
+        if found is None:
+            return None
+        return Known(generation, until, memo_key, found[0], found[1])
 
     def ready(
         self, entry: BodyEntry, degraded: bool, accept_encoding: bytes | None
@@ -307,6 +322,38 @@ class LayoutApp:
             "Accept-Encoding refuses both gzip and identity, the only encodings of a layout",
             "Accept-Encoding",
         )
+
+
+_FOREVER = float("inf")  # an anonymous request's answer expires with no token
+
+
+class Known:
+    """What one warm answer rests on (`LayoutApp.known`), kept by the RSGI edge under the
+    request's own inputs (`http.rsgi.RSGIApp`) and used again while each still holds:
+
+    - `generation`: `Service.generation` when it was made (pages, revocations, every
+      invalidation but a user's bump it);
+    - `until`: Unix seconds from which the token is expired (`exp` + leeway; inf without one);
+    - `memo` is still the request memo's entry at `memo_key` (user, page, context key) and its
+      profile still the cached one (a user's invalidation, eviction or refresh drops them);
+    - `memo.day` is still `serving.layouts.today()`.
+    """
+
+    __slots__ = ("generation", "live", "memo", "memo_key", "until")
+
+    def __init__(
+        self,
+        generation: int,
+        until: float,
+        memo_key: RequestKey,
+        memo: RequestEntry,
+        live: LivePage,
+    ) -> None:
+        self.generation = generation
+        self.until = until
+        self.memo_key = memo_key
+        self.memo = memo
+        self.live = live
 
 
 class Ready:

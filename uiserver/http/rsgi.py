@@ -10,8 +10,17 @@ app serves the same bytes 1.2x faster than a raw ASGI one on granian). So:
   ASGI entry point calls: the same bytes, headers, ETag/304 and JSON errors. The header-count
   limit (`http/limits.py`, `UISERVER_MAX_HEADERS` below granian's fixed 100) is checked first.
   A warm request (a token verified before, a query parsed before, the request memo valid:
-  `LayoutApp.warm`) awaits nothing and is answered with the text headers made once for its
+  `LayoutApp.known`) awaits nothing and is answered with the text headers made once for its
   cached body (`LayoutApp.ready`); both paths answer from the same `Ready` objects.
+- A warm answer is kept in a table by the request's inputs (path, query string,
+  Authorization: `_known`), so the next identical request is one lookup and a few checks
+  instead of the token, revocation, query and memo checks (issue 26: 29,744 -> 20,122
+  instructions a warm GET in `loadtests/warm_path.py`). An entry is used only while
+  `Service.generation` is unchanged (bumped by every invalidation but a user's, every page
+  reload, every revocation applied), its memo entry and profile are still the current
+  objects (a user's change drops them), its day is still `today()` and its token not
+  expired (`exp` + leeway against the clock); X-UI-Capabilities, If-None-Match,
+  Accept-Encoding and HEAD are read from each request as before.
 - `POST /v1/me/events` (one per launch, the most frequent write) is answered here by
   `me.answer_events`, the function the ASGI route calls: the same limits, auth, decoding,
   errors and 202 body, counted in the same metrics (`RSGIApp._events`). Through the bridge a
@@ -39,23 +48,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from time import perf_counter
 from typing import Any, Protocol
 from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message
 
+from uiserver.datastructures import BoundedDict
 from uiserver.http.errors import error_body
 from uiserver.http.failures import internal_error, request_id
 from uiserver.http.layouts import (
     PREFIX,
     REPEATED_CAPABILITY,
     UNREADABLE_CAPABILITY,
+    Known,
     LayoutApp,
     text_headers,
 )
 from uiserver.http.me import EVENTS_PATH, answer_events, post_events
 from uiserver.http.negotiation import matching_tag
+from uiserver.serving import layouts as serving_layouts
 from uiserver.serving.cache import BodyEntry
 
 log = logging.getLogger("uiserver")
@@ -92,6 +105,13 @@ class RSGIProtocol(Protocol):
 
 _text = text_headers  # ASGI byte pairs as RSGI text (`layouts.text_headers`)
 PREFIX_LENGTH = len(PREFIX)
+# The table of warm answers: at most this many entries (first in, first out), each keyed by at
+# most KNOWN_KEY_MAX characters of query string and Authorization (longer: never kept, asked
+# again each time). An entry holds a request memo entry, its profile and body, shared with the
+# memo while current: what it can keep alive on its own (stale ones, until asked again or
+# pushed out) is bounded by KNOWN_MAX bodies and profiles.
+KNOWN_MAX = 8192
+KNOWN_KEY_MAX = 2048
 
 
 def _address(text: str) -> tuple[str, int] | None:
@@ -125,6 +145,17 @@ class RSGIApp:
         self.events_latency = layouts.metrics.latency.series(EVENTS_PATH, "POST")
         self.faulty = type(layouts).injected is not LayoutApp.injected
         self._text: dict[int, HeaderList] = {}
+        # The table of warm answers (`__rsgi__`): (path, query string, Authorization) -> what
+        # the answer rests on (`layouts.Known`), and what each use checks it against.
+        self._known: BoundedDict[tuple[str, str, str | None], Known] = BoundedDict(KNOWN_MAX)
+        service = layouts.service
+        server = service.server
+        self._generation = service.generation
+        self._poll = service.live.invalidations.poll
+        self._memo = service.cache.requests
+        self._profiles = service.loader.cache
+        self._served = server.served
+        self._stats = server.stats
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(self.bridge.startup())
@@ -135,7 +166,8 @@ class RSGIApp:
     async def __rsgi__(self, scope: RSGIScope, protocol: RSGIProtocol) -> None:
         path = scope.path
         method = scope.method
-        if not scope.query_string.isascii():
+        query = scope.query_string
+        if not query.isascii():
             # Raw bytes past ASCII in the request target (RFC 3986 allows none): granian passes
             # them on as UTF-8 text, uvicorn (httptools) refuses the request. Refused here as
             # there, never re-encoded (as latin-1 it raised: a bare 500).
@@ -154,20 +186,42 @@ class RSGIApp:
             if self.max_headers < 100 and len(headers.items()) > self.max_headers:
                 status, text, body = 431, *_TOO_MANY_HEADERS
             else:
-                # The warm path (`LayoutApp.warm`): a cached body for a known token, answered
-                # with the headers made when the body was cached (`LayoutApp.ready`), as
-                # `LayoutApp.answer` would; anything else (errors too) is `_layout`.
-                layouts = self.layouts
+                # The warm path: a cached body for a known token, answered with the headers
+                # made when the body was cached (`LayoutApp.ready`), as `LayoutApp.answer`
+                # would; anything else (errors too) is `_layout`. First the table of warm
+                # answers by the request's inputs (`_known`), then `LayoutApp.known`'s checks.
                 authorization = headers.get("authorization")
-                entry = (
-                    None
-                    if self.faulty
-                    or "x-ui-capabilities" in headers
-                    or (authorization is None and "authorization" in headers)
-                    else layouts.warm(
-                        path[PREFIX_LENGTH:], authorization, scope.query_string.encode("latin-1")
-                    )
-                )
+                entry = None
+                if (
+                    not self.faulty
+                    and "x-ui-capabilities" not in headers
+                    and (authorization is not None or "authorization" not in headers)
+                ):
+                    request = (path, query, authorization)
+                    known = self._known.get(request)
+                    if known is not None:
+                        self._poll()  # other processes' invalidations (SQLite; rate-limited)
+                        memo = known.memo
+                        user_id = known.memo_key[0]
+                        if (
+                            known.generation == self._generation.value
+                            and self._memo.get(known.memo_key) is memo
+                            and (not user_id or self._profiles.get(user_id) is memo.profile)
+                            and memo.day == serving_layouts.today()
+                            and time.time() < known.until
+                        ):
+                            entry = memo.entry
+                            self._served[known.live.served_key] += 1
+                            self._stats["hits"] += 1
+                    if entry is None:
+                        known = self.layouts.known(
+                            path[PREFIX_LENGTH:], authorization, query.encode("latin-1")
+                        )
+                        if known is not None:
+                            entry = known.memo.entry
+                            self._served[known.live.served_key] += 1
+                            self._stats["hits"] += 1
+                            self._remember(request, known)
                 if entry is None:
                     status, answer, body = await self._layout(scope, headers, path)
                     text = _text(answer)
@@ -216,6 +270,16 @@ class RSGIApp:
         finally:
             latency.in_flight -= 1
             self.events_latency.observe(perf_counter() - started, status)
+
+    def _remember(self, request: tuple[str, str, str | None], known: Known) -> None:
+        """Keep a warm answer under the request's inputs (path, query string, Authorization),
+        when they are short enough: the table's memory stays bounded (`KNOWN_MAX` entries of at
+        most `KNOWN_KEY_MAX` characters of key) whatever the URLs and tokens sent."""
+        authorization = request[2]
+        if len(request[1]) + (0 if authorization is None else len(authorization)) <= (
+            KNOWN_KEY_MAX
+        ):
+            self._known[request] = known
 
     def _warm(self, entry: BodyEntry, headers: RSGIHeaders) -> tuple[int, HeaderList, bytes]:
         """`LayoutApp.answer`'s 200, 304 or 406 for a warm body (`LayoutApp.warm`), in text."""

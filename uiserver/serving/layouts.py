@@ -174,6 +174,17 @@ class LayoutServer:
         (`key` as `layout` takes it), and the memo's entry valid (same compiled template and
         profile objects, same day). Counted as `layout` counts a hit. None otherwise: ask
         `layout`, which counts nothing twice since nothing was counted here."""
+        found = self.warm_memo(user_id, page, key)
+        if found is None:
+            return None
+        self.count_warm(found[1])
+        return found[0].entry
+
+    def warm_memo(
+        self, user_id: str, page: str, key: bytes
+    ) -> tuple[RequestEntry, LivePage] | None:
+        """`warm`'s checks, counting nothing: the memo entry and the live page it is valid
+        for, or None."""
         pages = self.pages
         pages.invalidations.poll()
         if pages.reload_all or pages.dirty or pages.lost:
@@ -191,9 +202,12 @@ class LayoutServer:
             or memo.rollout is not None
         ):
             return None
+        return memo, live
+
+    def count_warm(self, live: LivePage) -> None:
+        """Count a warm answer of `live` as `layout` counts a memo hit."""
         self.served[live.served_key] += 1
         self.stats["hits"] += 1
-        return memo.entry
 
     def _note(
         self,

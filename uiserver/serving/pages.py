@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from uiserver.datastructures import Coalescer
+from uiserver.datastructures import Coalescer, Generation
 from uiserver.engine import CompiledTemplate, CompileError, Engine
 from uiserver.engine.capability import Substitution, substitute
 from uiserver.engine.hashing import rollout_bucket
@@ -119,11 +119,16 @@ class LivePages:
         invalidations: InvalidationSource,
         engine: Engine,
         breaker: StoreBreaker,
+        generation: Generation | None = None,
     ) -> None:
         self.templates = templates
         self.invalidations = invalidations
         self.engine = engine
         self.breaker = breaker
+        # Bumped by every change of what is served (a page marked, a reload done, whether it
+        # changed anything or failed): the RSGI edge's table of warm answers trusts an entry
+        # only while it is unchanged (`http.rsgi`).
+        self.generation = generation or Generation()
         self.pages: dict[str, LivePage] = {}
         self.archived: set[str] = set()  # pages taken down (their history is kept)
         self.dirty: set[str] = set()  # pages a template invalidation named, not reloaded yet
@@ -216,10 +221,12 @@ class LivePages:
     def mark_dirty(self, page: str) -> None:
         """A template invalidation: reload `page` on the next `sync()`."""
         self.dirty.add(page)
+        self.generation.bump()
 
     def mark_all(self) -> None:
         """Revalidate every page on the next `sync()` (messages may have been missed)."""
         self.reload_all = True
+        self.generation.bump()
 
     async def sync(self) -> bool:
         """Bring templates up to date with the store before serving (cheap when nothing moved).
@@ -261,6 +268,7 @@ class LivePages:
         except BaseException:
             self.reload_all = True
             self.dirty |= dirty
+            self.generation.bump()
             raise
         self.archived = {page for page, state in states.items() if state.archived is not None}
         pages = {
@@ -271,12 +279,19 @@ class LivePages:
         lost = set(self.pages) - set(states)
         self.lost = lost
         self.pages = {**self._vanished(lost), **pages}
+        self.generation.bump()
 
     async def reload_page(self, page: str) -> None:
         """Reload one page (after a publish here or a template invalidation).
 
         Raises StoreUnavailable; the current version keeps serving meanwhile.
         """
+        try:
+            await self._reload_page(page)
+        finally:
+            self.generation.bump()
+
+    async def _reload_page(self, page: str) -> None:
         self.dirty.discard(page)
         try:
             state = (await self.templates.states(page)).get(page)

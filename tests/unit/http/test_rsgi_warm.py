@@ -11,18 +11,24 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
+import types
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from prometheus_client import generate_latest
 from starlette.types import Message
 
 from tests.helpers.app import make_app, token
+from uiserver.catalog import template_to_json, template_version
 from uiserver.http.layouts import LayoutApp
 from uiserver.http.rsgi import RSGIApp
+from uiserver.schema import Settings
 from uiserver.serving import layouts as serving_layouts
+from uiserver.store.base import Revocation
+from uiserver.store.factory import open_store
 
 HOME = "/v1/layouts/home"
 Result = tuple[int, list[tuple[str, str]], bytes]
@@ -122,9 +128,9 @@ class Harness:
         return self.edge.warm(page, headers.get("authorization"), query.encode()) is not None
 
 
-def run(tmp_path: Path, body: Callable[[Harness], Awaitable[None]]) -> None:
+def run(tmp_path: Path, body: Callable[[Harness], Awaitable[None]], **overrides: object) -> None:
     async def main() -> None:
-        edge = make_app(tmp_path)
+        edge = make_app(tmp_path, **overrides)
         assert isinstance(edge, LayoutApp)
         harness = Harness(edge)
         await harness.rsgi.bridge.startup()
@@ -281,6 +287,9 @@ def test_requests_the_warm_path_never_takes(tmp_path: Path) -> None:
     async def body(h: Harness) -> None:
         user = _bearer("aside")
         await h.rsgi_get(user)
+        for _ in range(3):  # an anonymous answer in the table of warm answers
+            assert (await h.rsgi_get({}))[0] == 200
+        assert (HOME, "", None) in h.rsgi._known
         scope = Scope("GET", HOME, "", {})
         scope.headers = _BinaryAuthorization()
         protocol = Protocol()
@@ -304,3 +313,261 @@ class _BinaryAuthorization(Headers):
 
     def __contains__(self, key: object) -> bool:
         return key == "authorization"
+
+
+# --------------------------------------------------------------------------- the table
+
+
+class Table:
+    """Counts the requests `RSGIApp`'s table of warm answers could not answer (each asks
+    `LayoutApp.known`)."""
+
+    def __init__(self, h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.asked = 0
+        known = h.edge.known
+
+        def counted(*args: Any) -> Any:
+            self.asked += 1
+            return known(*args)
+
+        monkeypatch.setattr(h.edge, "known", counted)
+
+    async def from_table(self, h: Harness, headers: dict[str, str], query: str = "") -> Result:
+        """The answer, asserting the table gave it."""
+        asked = self.asked
+        answer = await h.rsgi_get(headers, query)
+        assert self.asked == asked, "the table did not answer"
+        return answer
+
+    async def not_from_table(self, h: Harness, headers: dict[str, str], query: str = "") -> Result:
+        """The answer, asserting the table did not give it."""
+        asked = self.asked
+        answer = await h.rsgi_get(headers, query)
+        assert self.asked == asked + 1, "the table answered"
+        return answer
+
+
+async def _warmed(h: Harness, table: Table, headers: dict[str, str]) -> Result:
+    """Ask until the table answers (a first launch, `LayoutApp.known`, then the table)."""
+    await h.rsgi_get(headers)
+    await h.rsgi_get(headers)
+    return await table.from_table(h, headers)
+
+
+def test_the_table_answers_as_the_full_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET, HEAD, 304, gzip and anonymous requests the table answers are what ASGI answers."""
+
+    async def body(h: Harness) -> None:
+        table = Table(h, monkeypatch)
+        user = _bearer("table-user")
+        etag = dict((await _warmed(h, table, user))[1])["etag"]
+        for headers, method in [
+            (user, "GET"),
+            (user, "HEAD"),
+            ({**user, "if-none-match": etag}, "GET"),
+            ({**user, "accept-encoding": "gzip"}, "GET"),
+            ({**user, "accept-encoding": "gzip;q=0, identity;q=0"}, "GET"),
+            ({}, "GET"),
+        ]:
+            expected = await h.asgi(headers, "", method)
+            protocol = Protocol()
+            await h.rsgi.__rsgi__(Scope(method, HOME, "", headers), protocol)
+            await h.rsgi.__rsgi__(Scope(method, HOME, "", headers), protocol)
+            asked = table.asked
+            await h.rsgi.__rsgi__(Scope(method, HOME, "", headers), protocol)
+            assert table.asked == asked, headers
+            assert protocol.answers[-1] == expected, headers
+
+    run(tmp_path, body)
+
+
+async def _other_replica(directory: Path, act: Callable[[Any], Awaitable[object]]) -> None:
+    """`act` on another replica's store (the same SQLite file)."""
+    other = open_store("", directory)
+    await other.open()
+    try:
+        await act(other)
+    finally:
+        await other.close()
+
+
+def test_a_publish_on_another_replica_is_served_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica publishes home anew: the next request (its invalidation polled) gets
+    the new version, never the table's answer of the old one."""
+
+    async def body(h: Harness) -> None:
+        table = Table(h, monkeypatch)
+        user = _bearer("publish-seen")
+        old = await _warmed(h, table, user)
+        changed = msgspec.structs.replace(
+            h.edge.service.live.page("home").template, title="Home, republished"
+        )
+
+        async def publish(store: Any) -> None:
+            await store.templates.publish(
+                "home",
+                template_version(changed),
+                template_to_json(changed),
+                "eve",
+                "title",
+                time.time(),
+            )
+
+        await _other_replica(tmp_path, publish)
+        new = await table.not_from_table(h, user)
+        version = f'"template_version":"{template_version(changed)}"'.encode()
+        assert new[0] == 200 and version in new[2] and version not in old[2]
+        assert new == await h.asgi(user)
+        await h.rsgi_get(user)  # warm again (`LayoutApp.known`), then kept
+        assert await table.from_table(h, user) == new
+
+    run(tmp_path, body, poll_interval=0.0)
+
+
+def test_a_page_reload_finishing_bumps_the_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A publish written to the store while this process reloads nothing yet (no invalidation
+    heard): the reload that then runs (readiness, a resubscription) replaces the page, and
+    the table's answer made before it is not used after it."""
+
+    async def body(h: Harness) -> None:
+        table = Table(h, monkeypatch)
+        user = _bearer("reload-seen")
+        old = await _warmed(h, table, user)
+        live = h.edge.service.live
+        changed = msgspec.structs.replace(live.page("home").template, title="Home, reloaded")
+        store: Any = h.edge.service.store  # SQLite: its listeners silenced below
+        monkeypatch.setattr(store.db.listeners, "emit", lambda *a, **k: None)  # unheard
+        await store.templates.publish(
+            "home",
+            template_version(changed),
+            template_to_json(changed),
+            "eve",
+            "title",
+            time.time(),
+        )
+        assert await table.from_table(h, user) == old  # nothing told this process yet
+        await live.reload_page("home")
+        new = await table.not_from_table(h, user)
+        assert f'"template_version":"{template_version(changed)}"'.encode() in new[2]
+
+    run(tmp_path, body)
+
+
+def test_a_revocation_refuses_a_token_the_table_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def body(h: Harness) -> None:
+        table = Table(h, monkeypatch)
+        user = _bearer("revoked-in-table")
+        await _warmed(h, table, user)
+        now = time.time()
+        h.edge.service.revocations.apply(
+            Revocation("subject", "revoked-in-table", now + 5, now + 3600)
+        )
+        refused = await table.not_from_table(h, user)
+        assert refused[0] == 401 and b"token_revoked" in refused[2]
+
+    run(tmp_path, body)
+
+
+def test_a_revocation_on_another_replica_refuses_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def body(h: Harness) -> None:
+        table = Table(h, monkeypatch)
+        user = _bearer("revoked-elsewhere")
+        await _warmed(h, table, user)
+        now = time.time()
+        revocation = Revocation("subject", "revoked-elsewhere", now + 5, now + 3600)
+        await _other_replica(tmp_path, lambda store: store.revocations.revoke(revocation))
+        refused = await table.not_from_table(h, user)
+        assert refused[0] == 401 and b"token_revoked" in refused[2]
+
+    run(tmp_path, body, poll_interval=0.0)
+
+
+def test_a_user_changed_on_another_replica_is_served_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica switches the user's elderly mode on (a user invalidation): that user's
+    next answer is the elderly layout; another user's table answer stays in use."""
+
+    async def body(h: Harness) -> None:
+        table = Table(h, monkeypatch)
+        user, bystander = _bearer("changed-elsewhere"), _bearer("bystander")
+        old = await _warmed(h, table, user)
+        await _warmed(h, table, bystander)
+        elderly = Settings(elderly_mode="on")
+        await _other_replica(
+            tmp_path, lambda store: store.users.put_settings("changed-elsewhere", elderly)
+        )
+        new = await table.not_from_table(h, user)
+        assert new[0] == 200 and new[2] != old[2] and new == await h.asgi(user)
+        assert (await table.from_table(h, bystander))[0] == 200
+
+    run(tmp_path, body, poll_interval=0.0)
+
+
+def test_a_settings_change_and_an_erasure_here_are_served_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def body(h: Harness) -> None:
+        table = Table(h, monkeypatch)
+        user = _bearer("changed-here")
+        standard = await _warmed(h, table, user)
+        users = h.edge.service.store.users
+        await users.put_settings("changed-here", Settings(elderly_mode="on"))
+        elderly = await table.not_from_table(h, user)
+        assert elderly[2] != standard[2] and elderly == await h.asgi(user)
+        await h.rsgi_get(user)
+        assert await table.from_table(h, user) == elderly
+        await users.erase_user("changed-here")
+        erased = await table.not_from_table(h, user)
+        assert erased[2] == standard[2]
+
+    run(tmp_path, body)
+
+
+def test_an_expired_token_is_refused_though_the_table_holds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def body(h: Harness) -> None:
+        table = Table(h, monkeypatch)
+        user = _bearer("expires-in-table", ttl=60)
+        await _warmed(h, table, user)
+        later = time.time() + 60 + 61  # past `exp` and the 60 s leeway
+        monkeypatch.setattr(time, "time", lambda: later)
+        expired = await table.not_from_table(h, user)
+        assert expired[0] == 401 and b"token_expired" in expired[2]
+
+    run(tmp_path, body)
+
+
+def test_the_day_change_is_not_answered_from_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The serving clock (`serving.layouts.time`, as `test_segments_and_scenes` moves it) a day
+    on: the launch is planned and recorded for the new day, not answered from yesterday's."""
+
+    async def body(h: Harness) -> None:
+        table = Table(h, monkeypatch)
+        user = _bearer("next-day")
+        await _warmed(h, table, user)
+        memo = h.edge.service.cache.requests
+        (key,) = [k for k in memo if k[0] == "next-day"]
+        day = memo[key].day
+        tomorrow = (day + 1) * 86_400 + 1.0
+        clock = types.SimpleNamespace(time=lambda: tomorrow)
+        monkeypatch.setattr(serving_layouts, "time", clock)
+        assert (await table.not_from_table(h, user))[0] == 200
+        assert memo[key].day == day + 1
+        await h.rsgi_get(user)
+        assert (await table.from_table(h, user))[0] == 200
+
+    run(tmp_path, body)
