@@ -285,9 +285,10 @@ class RSGIApp:
         """`LayoutApp.answer`'s 200, 304 or 406 for a warm body (`LayoutApp.warm`), in text."""
         layouts = self.layouts
         accept_encoding = headers.get("accept-encoding")
-        ready = layouts.ready(
-            entry, False, None if accept_encoding is None else accept_encoding.encode("latin-1")
-        )
+        if accept_encoding is None:  # identity: `ready`'s first Ready, once it was made
+            ready = entry.ready[0] or layouts.ready(entry, False, None)
+        else:
+            ready = layouts.ready(entry, False, accept_encoding.encode("latin-1"))
         if ready is None:
             status, answer, body = layouts.not_acceptable()
             return status, _text(answer), body
