@@ -170,6 +170,26 @@ def test_registration_is_checked(client: TestClient, receiver: Receiver) -> None
     assert acts[:2] == ["webhook.delete", "webhook.create"]
 
 
+def test_the_same_hook_registered_twice_is_a_409_naming_the_first(
+    client: TestClient, receiver: Receiver
+) -> None:
+    """A retried POST or a script run twice made a second hook: every entry was delivered
+    twice to one receiver. Filters compare as sets; a name listed twice counts once."""
+    first = register(client, {"url": receiver.url, "acts": ["template.publish", "rollout.set"]})
+    again = register(
+        client,
+        {"url": receiver.url, "acts": ["rollout.set", "template.publish", "rollout.set"]},
+        409,
+    )
+    assert again["error"]["code"] == "webhook_exists" and again["id"] == first["id"]
+    other = register(
+        client, {"url": receiver.url, "acts": ["template.publish", "template.publish"]}
+    )
+    assert other["acts"] == ["template.publish"]  # another filter: another hook
+    hooks = client.get("/v1/admin/webhooks", headers=ADMIN).json()["webhooks"]
+    assert sorted(h["id"] for h in hooks) == sorted([first["id"], other["id"]])
+
+
 def test_private_addresses_are_refused_unless_allowed(tmp_path: Path, receiver: Receiver) -> None:
     with TestClient(make_app(tmp_path)) as strict:
         for url in (receiver.url, "http://localhost:1/x", "http://169.254.169.254/latest"):

@@ -110,7 +110,7 @@ def _names(value: Any, field: str) -> tuple[str, ...]:
         or not all(isinstance(v, str) and 0 < len(v) <= 64 and v.isprintable() for v in value)
     ):
         raise WebhookRefused(f"{field} must be a list of at most {FILTER_MAX} names", field)
-    return tuple(value)
+    return tuple(dict.fromkeys(value))  # a name listed twice once, in the order first listed
 
 
 def new_hook(
@@ -150,6 +150,17 @@ def new_hook(
         acts=_names(acts, "acts"),
         pages=_names(pages, "pages"),
         cursor=cursor,
+    )
+
+
+def same_hook(one: Webhook, other: Webhook) -> bool:
+    """Whether two hooks deliver the same entries to the same URL in the same format (their
+    filters compared as sets: the order of `acts` or `pages` means nothing)."""
+    return (
+        one.url == other.url
+        and one.format == other.format
+        and set(one.acts) == set(other.acts)
+        and set(one.pages) == set(other.pages)
     )
 
 

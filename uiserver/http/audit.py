@@ -9,7 +9,8 @@ before), `page`, `act`, `actor`, `since`, `until` (Unix seconds or ISO 8601). An
 Webhooks (role admin; `audit.webhooks`, `audit.outbox`, `audit.formats`):
 `POST /v1/admin/webhooks` `{"url", "format"?, "secret"?, "acts"?, "pages"?}` -> 201 with the
 hook and, this once, its `secret`; `GET /v1/admin/webhooks` lists hooks with their delivery
-state; `DELETE /v1/admin/webhooks/{id}`. Registering and deleting are audit entries too.
+state; `DELETE /v1/admin/webhooks/{id}`. Registering and deleting are audit entries too. The
+same URL, format and filters registered again is 409 `webhook_exists` with the hook's `id`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from uiserver.admin import audit as audit_ops
-from uiserver.audit.webhooks import WebhookRefused, check_address, hook_json, new_hook, shown_url
+from uiserver.admin.errors import Conflict
+from uiserver.audit.webhooks import (
+    WebhookRefused,
+    check_address,
+    hook_json,
+    new_hook,
+    same_hook,
+    shown_url,
+)
 from uiserver.http.deps import admin, decode_json, designer, read_body, service_of, store_writes
 from uiserver.http.errors import ApiError
 from uiserver.http.responses import json_response
@@ -65,6 +74,17 @@ async def add_webhook(request: Request) -> Response:
             await check_address(hook.url, service.config.webhook_allow_private)
         except WebhookRefused as exc:
             raise ApiError(422, "invalid", exc.message, exc.field) from None
+        same = next((h for h in await service.store.webhooks.hooks() if same_hook(h, hook)), None)
+        if same is not None:
+            # The same URL, format and filters again (a retried POST, a script run twice):
+            # every entry would be delivered twice to one receiver.
+            raise Conflict(
+                "webhook_exists",
+                f"webhook {same.id} already delivers these entries to this URL in this format; "
+                "delete it first to register it anew",
+                "url",
+                {"id": same.id},
+            )
         await service.store.webhooks.add_hook(hook)
     details = {"id": hook.id, "format": hook.format, "url": shown_url(hook.url)}
     await service.audit.record("webhook.create", who.user_id, details=details)
