@@ -111,8 +111,10 @@ def memory_check(
     pin: Pinning,
     progress: Callable[[str], None],
     connections: int = 32,
+    http_server: str = "uvicorn",
 ) -> dict[str, Any]:
-    """Seed `top` users, serve them in slices, read the server's RSS after each slice."""
+    """Seed `top` users, serve them in slices (`uiserver serve --server HTTP_SERVER`), read the
+    server's RSS (its process tree's) after each slice."""
     p = plan(low, requested, cap)
     progress(
         f"memory check: {p.top:,} distinct users (requested {p.requested:,}), "
@@ -126,7 +128,7 @@ def memory_check(
     progress(f"memory check: seeded {seeded}")
     port = free_port()
     server = start_uiserver(
-        data_dir, port, workers, pin, out / "memory-server.log", server_env(secret)
+        data_dir, port, workers, pin, out / "memory-server.log", server_env(secret), http_server
     )
     points: list[dict[str, Any]] = [{"distinct_users": 0, "rss_mb": rss_bytes(server.pid) / 2**20}]
     notes: list[str] = []

@@ -286,7 +286,8 @@ def write_report(out: Path, stats: dict[str, Any], plots: list[Path]) -> Path:
         f"Run {stats['started']} on {stats['machine']['cpu_model']} "
         f"({stats['machine']['cores']} cores, {_fmt(stats['machine']['ram_gb'])} GB RAM). "
         f"**The load generator and the server share this machine's cores:** "
-        f"{stats['pinning']}.{' Smoke run: figures are not meaningful.' if s['smoke'] else ''}",
+        f"{stats['pinning']}. Measured: `uiserver serve --server {served_by(stats)}`."
+        f"{' Smoke run: figures are not meaningful.' if s['smoke'] else ''}",
         "",
         _background(stats),
         "",
@@ -310,10 +311,36 @@ def write_report(out: Path, stats: dict[str, Any], plots: list[Path]) -> Path:
     lines += perf_section(stats)
     lines += ["## Plots", ""]
     lines += [f"![{p.stem}]({p.name})" for p in plots]
-    lines += ["", *_settings_section(stats)]
+    lines += ["", *_settings_section(stats), *_time_section(stats)]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def served_by(stats: dict[str, Any]) -> str:
+    """The HTTP server uiserver (and the bare route) ran on; runs before `--server` existed
+    measured uvicorn."""
+    return str(stats["settings"].get("server", "uvicorn"))
+
+
+def _time_section(stats: dict[str, Any]) -> list[str]:
+    """Where the run's wall time went, phase by phase (the report's own writing is not in it:
+    see the console's last line)."""
+    phases = stats.get("phase_seconds") or {}
+    if not phases:
+        return []
+    rows = [[name, f"{value:.1f}"] for name, value in phases.items()]
+    return [
+        "",
+        "## Where the run's time went",
+        "",
+        f"Wall time {stats.get('wall_s', 0):.0f} s up to the report, for "
+        f"`--duration {stats['settings']['duration']}`; load average "
+        f"{stats.get('loadavg_start', 0):.1f} at the start, {stats.get('loadavg_end', 0):.1f} "
+        "at the end.",
+        "",
+        *_table(["phase", "seconds"], rows),
+    ]
 
 
 def _background(stats: dict[str, Any]) -> str:
@@ -424,7 +451,7 @@ def _cpu_line(stats: dict[str, Any]) -> str:
 BASELINE_MEANING = {
     "uiserver_get": "uiserver, warm layout GET (token and layout cached), 200 with body",
     "uiserver_304": "uiserver, the same GETs with the stored ETag: 304, no body",
-    "bare_get": "bare Starlette route, same bytes, same uvicorn settings: our ceiling",
+    "bare_get": "bare Starlette route, same bytes, same server and settings: our ceiling",
     "bare_304": "bare Starlette route answering the same If-None-Match with 304",
     "nginx_get": "nginx serving the same JSON as a static file: the physical limit",
     "nginx_304": "nginx answering If-None-Match for that file with 304",
@@ -449,14 +476,19 @@ def _baseline_section(stats: dict[str, Any]) -> list[str]:
         ]
         for key, b in baselines.items()
     ]
-    warmup = "" if stats["settings"]["smoke"] else ", each after a discarded 1 s warm-up"
+    warmup = (
+        ""
+        if stats["settings"]["smoke"]
+        else "; each server's first run follows a discarded 1 s warm-up"
+    )
     return [
         "## Baselines (wrk, measured in this run)",
         "",
         f"wrk {w['threads']} thread, {w['connections']} connections, {rounds} interleaved "
         f"round(s) of {w['duration']} per target{warmup}, on the load core; every target "
         f"gets the same {stats['wrk_clients']:,} distinct clients' requests (path, token, "
-        f"ETag); body {_fmt(stats.get('body_bytes'))} bytes, identical for all three servers. "
+        f"ETag); body {_fmt(stats.get('body_bytes'))} bytes, identical for all three servers; "
+        f"uiserver and the bare route on {served_by(stats)}. "
         "Ratios in the headline are the median of per-round ratios; req/s below is the "
         "median round.",
         "",
@@ -472,6 +504,8 @@ def _engine_section(stats: dict[str, Any]) -> list[str]:
     if not engine:
         return []
     lines = ["## Engine micro-benchmark (loadtests/bench_engine.py)", ""]
+    if engine.get("when"):
+        lines += [f"In-process, pinned to the server core; run {engine['when']}.", ""]
     if engine.get("note"):
         return [*lines, engine["note"], ""]
     summary = engine.get("summary") or {}

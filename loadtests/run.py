@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ from loadtests.servers import (  # noqa: E402
 )
 from loadtests.servers import start_uiserver as _start_uiserver  # noqa: E402
 from loadtests.wrkbench import wrk_available  # noqa: E402
+from uiserver.config import DEFAULT_SERVER, SERVERS  # noqa: E402
 
 TARGETS = {"get_vs_bare": 0.8, "not_modified_vs_bare": 0.9, "p99_ms": 25.0, "failures": 0}
 # (headline name, numerator, denominator) of every throughput ratio, and the targets (DESIGN 7).
@@ -94,14 +95,50 @@ TOKEN_TTL = 6 * 3600
 
 
 class Progress:
-    """Timestamped phase lines on stdout, so a long run shows where it is."""
+    """Timestamped phase lines on stdout, so a long run shows where it is; `phase(name)` adds
+    the wall seconds spent in it to `seconds` (stats.json's `phase_seconds`, the console's
+    last line), so a run's length is accounted for."""
 
     def __init__(self) -> None:
         self.start = time.monotonic()
+        self.seconds: dict[str, float] = {}
+        started = process_age()
+        if started is not None:  # the interpreter's and the imports' time before this
+            self.seconds["start-up"] = round(started, 2)
 
     def __call__(self, message: str) -> None:
         elapsed = time.monotonic() - self.start
         print(f"[{time.strftime('%H:%M:%S')} +{elapsed:6.1f}s] {message}", flush=True)
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            spent = self.seconds.get(name, 0.0) + time.monotonic() - started
+            self.seconds[name] = round(spent, 2)
+
+    def wall(self) -> float:
+        """Seconds since the process started (since this object, where that is unknown)."""
+        return self.seconds.get("start-up", 0.0) + time.monotonic() - self.start
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux /proc: its start time in clock ticks since
+    boot against the uptime); None elsewhere."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
+
+
+def time_line(seconds_by_phase: dict[str, float], wall: float, duration: float) -> str:
+    """`time: start-up 2.0 s, ... = 86 s (--duration 30 s + 56 s)`: where a run's time went."""
+    spent = ", ".join(f"{name} {value:.1f} s" for name, value in seconds_by_phase.items())
+    return f"time: {spent} = {wall:.0f} s (--duration {duration:g} s + {wall - duration:.0f} s)"
 
 
 def seconds(duration: str) -> float:
@@ -133,7 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spawn-rate", type=float, default=50, help="locust -r")
     p.add_argument("--duration", default="30s", help="locust -t (e.g. 30s, 2m)")
     p.add_argument("--population", type=int, default=100_000, help="seeded users")
-    p.add_argument("--workers", type=int, default=1, help="uiserver/uvicorn workers")
+    p.add_argument("--workers", type=int, default=1, help="uiserver workers (and the bare route's)")
+    p.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=DEFAULT_SERVER,
+        help=f"`uiserver serve --server` measured, and the server the bare Starlette route runs "
+        f"on (default {DEFAULT_SERVER}, the server's own default; granian serves the layout "
+        "route on RSGI, the bare route on ASGI)",
+    )
     p.add_argument(
         "--out", type=Path, default=None, help="output folder (default: bench-out/<time>)"
     )
@@ -266,12 +311,37 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# The wrk baselines in the order of their first round, and the discarded warm-up each server
+# gets before its first measured run (none in a smoke run).
+BASELINE_ORDER = ["uiserver_get", "bare_get", "nginx_get", "uiserver_304", "bare_304", "nginx_304"]
+BASELINE_WARMUP = "1s"
+
+
+def baseline_warmup(args: argparse.Namespace) -> str | None:
+    return None if args.smoke else BASELINE_WARMUP
+
+
+def planned_seconds(args: argparse.Namespace) -> dict[str, float]:
+    """The phases whose length the options fix, in seconds (after `apply_mode_defaults`): wrk's
+    baselines (targets x rounds x `--wrk-duration`, plus one warm-up per server) and locust
+    (`--duration`). The rest of a run (population, seeding, server start, warm-up launches,
+    report) is CPU work whose length follows the machine and its load."""
+    planned = {"locust": seconds(args.duration)}
+    if not (args.skip_baselines or args.ladder_only or args.memory_only):
+        warmup = baseline_warmup(args)
+        servers = {name.split("_")[0] for name in BASELINE_ORDER}
+        planned["baselines"] = len(BASELINE_ORDER) * args.rounds * seconds(args.wrk_duration) + (
+            len(servers) * seconds(warmup) if warmup else 0.0
+        )
+    return planned
+
+
 def apply_mode_defaults(args: argparse.Namespace) -> None:
     """Smoke runs must exercise every check within seconds; full runs model real rates."""
     smoke = args.smoke
     if args.wrk_duration is None:
-        # A default run stays within about a minute of --duration: 6 baseline targets x 3
-        # rounds of 1 s (+ one 1 s warm-up each, 24 s in all); the ladder is a long run.
+        # A default run stays within a minute of --duration: the baselines are 21 s of it
+        # (`planned_seconds`); the ladder is a long run.
         args.wrk_duration = "5s" if (args.ladder or args.ladder_only) and not smoke else "1s"
     if args.rounds is None:
         args.rounds = 1 if smoke else 3
@@ -317,15 +387,17 @@ async def _seed(data_dir: Path, members: list[Member]) -> dict[str, int]:
 def prepare(args: argparse.Namespace, progress: Progress, secret: str) -> list[Member]:
     data_dir = args.out / "data"
     shutil.rmtree(data_dir, ignore_errors=True)
-    started = time.monotonic()
-    members = build_population(args.population, args.seed, movable_components())
-    mint_tokens(members, secret, TOKEN_TTL)
-    progress(
-        f"population: {len(members):,} users, tokens minted ({time.monotonic() - started:.1f}s)"
-    )
-    started = time.monotonic()
-    counts = asyncio.run(_seed(data_dir, members))
-    progress(f"seeded the store in {time.monotonic() - started:.1f}s: {counts}")
+    with progress.phase("population"):
+        started = time.monotonic()
+        members = build_population(args.population, args.seed, movable_components())
+        mint_tokens(members, secret, TOKEN_TTL)
+        progress(
+            f"population: {len(members):,} users, tokens minted ({time.monotonic() - started:.1f}s)"
+        )
+    with progress.phase("seeding"):
+        started = time.monotonic()
+        counts = asyncio.run(_seed(data_dir, members))
+        progress(f"seeded the store in {time.monotonic() - started:.1f}s: {counts}")
     return members
 
 
@@ -501,28 +573,44 @@ def locust_summary(prefix: Path, checks: dict[str, int]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- engine
 
 
-def run_engine_bench(pin: Pinning, progress: Progress, smoke: bool) -> dict[str, Any]:
-    """`loadtests/bench_engine.py --json` on the server core (no server running), if it
-    exists; its own default size, or 2,000 profiles in a smoke run."""
-    script = HERE / "bench_engine.py"
-    if not script.exists():
+ENGINE_SCRIPT = HERE / "bench_engine.py"
+
+
+def start_engine_bench(out: Path, pin: Pinning, progress: Progress, smoke: bool) -> Proc | None:
+    """`loadtests/bench_engine.py --json` started on the server core (its own default size, or
+    2,000 profiles in a smoke run), output in `engine.log`; None when the script is missing.
+    Read it with `engine_result`."""
+    if not ENGINE_SCRIPT.exists():
+        return None
+    progress("engine micro-benchmark (loadtests/bench_engine.py) on the server core")
+    argv = [sys.executable, str(ENGINE_SCRIPT), "--json", *(["--n", "2000"] if smoke else [])]
+    return Proc("bench-engine", pin.host(argv), out / "engine.log")
+
+
+def engine_result(proc: Proc | None, timeout: float = 600.0) -> dict[str, Any]:
+    """The engine micro-benchmark's figures once its process has ended (or a note why none)."""
+    if proc is None:
         return {"note": "Not run: loadtests/bench_engine.py is missing."}
-    progress("engine micro-benchmark (loadtests/bench_engine.py)")
-    argv = [sys.executable, str(script), "--json", *(["--n", "2000"] if smoke else [])]
-    done = subprocess.run(
-        pin.host(argv), cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
-    )
-    if done.returncode != 0:
-        return {
-            "note": f"bench_engine.py failed ({done.returncode}): "
-            f"{(done.stderr or done.stdout).strip()[-500:]}"
-        }
     try:
-        result = json.loads(done.stdout)
+        proc.popen.wait(timeout=timeout)
+    finally:
+        proc.stop()
+    output = proc.log.read_text(errors="replace")
+    if proc.popen.returncode != 0:
+        return {"note": f"bench_engine.py failed ({proc.popen.returncode}): {output[-500:]}"}
+    lines = [x for x in output.splitlines() if x.strip().startswith("{")]
+    try:
+        result = json.loads(lines[-1]) if lines else {"raw": output[-2000:]}
     except json.JSONDecodeError:
-        lines = [x for x in done.stdout.splitlines() if x.strip().startswith("{")]
-        result = json.loads(lines[-1]) if lines else {"raw": done.stdout[-2000:]}
+        result = {"raw": output[-2000:]}
     return {"result": result, "summary": engine_summary(result)}
+
+
+def run_engine_bench(out: Path, pin: Pinning, progress: Progress, smoke: bool) -> dict[str, Any]:
+    """The engine micro-benchmark on the server core with nothing else of the run going."""
+    with progress.phase("engine"):
+        found = engine_result(start_engine_bench(out, pin, progress, smoke))
+    return {**found, "when": "alone, no server running"}
 
 
 def engine_summary(result: Any, prefix: str = "") -> dict[str, Any]:
@@ -660,6 +748,7 @@ def settings_of(args: argparse.Namespace, pin: Pinning) -> dict[str, Any]:
         "duration": args.duration,
         "population": args.population,
         "workers": args.workers,
+        "server": args.server,
         "seed": args.seed,
         "smoke": args.smoke,
         "wait_between_launches_s": args.wait,
@@ -731,6 +820,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stats["busy_after"] = busy_share()
         stats["headline"] = headline(stats)
         finish(out, stats, progress)
+        print(time_line(progress.seconds, progress.wall(), seconds(args.duration)), flush=True)
     return stats
 
 
@@ -741,25 +831,39 @@ def phases(
     if args.ladder or args.ladder_only:
         from loadtests.perfphase import perf_phase
 
-        perf_phase(args, pin, progress, stats.setdefault("perf", {}))
+        with progress.phase("ladder"):
+            perf_phase(args, pin, progress, stats.setdefault("perf", {}))
         if args.ladder_only:
-            stats["engine"] = run_engine_bench(pin, progress, args.smoke)
+            stats["engine"] = run_engine_bench(args.out, pin, progress, args.smoke)
     if args.ladder_only:
         pass
     elif not args.memory_only:
         secret = secrets.token_urlsafe(32)
+        # The engine micro-benchmark needs the server core to itself, and so does nothing
+        # else of the set-up: it runs there while this runner, on the load core, builds and
+        # seeds the population (when the run is pinned; else alone, after the load).
+        engine = start_engine_bench(args.out, pin, progress, args.smoke) if pin.host_cpu else None
         members = prepare(args, progress, secret)
         stats["population"] = {
             "size": len(members),
             "personas": persona_counts(members),
             "mix": PERSONA_MIX,
         }
+        if engine is not None:
+            with progress.phase("engine (its rest, after seeding)"):
+                stats["engine"] = {
+                    **engine_result(engine),
+                    "when": "on the server core while the runner seeded the store on the "
+                    "load core, before the server started",
+                }
         serve_and_load(args, stats, members, secret, pin, progress)
-        stats["engine"] = run_engine_bench(pin, progress, args.smoke)
+        if engine is None:
+            stats["engine"] = run_engine_bench(args.out, pin, progress, args.smoke)
     else:
         stats["baselines_note"] = "--memory-only"
     if args.memory_check or args.memory_only:
-        stats["memory"] = run_memory(args, pin, progress)
+        with progress.phase("memory check"):
+            stats["memory"] = run_memory(args, pin, progress)
 
 
 def serve_and_load(
@@ -776,13 +880,29 @@ def serve_and_load(
     out: Path = args.out
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    progress(f"starting uiserver ({args.workers} worker(s)) on {base_url}")
-    server = _start_uiserver(
-        out / "data", port, args.workers, pin, out / "server.log", server_env(secret, _cache_env())
+    progress(
+        f"starting uiserver serve --server {args.server} ({args.workers} worker(s)) on {base_url}"
     )
+    with progress.phase("server start"):
+        server = _start_uiserver(
+            out / "data",
+            port,
+            args.workers,
+            pin,
+            out / "server.log",
+            server_env(secret, _cache_env()),
+            args.server,
+        )
     try:
-        hot = max(1, int(len(members) * float(args.hot.split(",")[0])))
-        warm = warm_up(base_url, members, hot, args.wrk_clients)
+        with progress.phase("warm-up"):
+            hot = max(1, int(len(members) * float(args.hot.split(",")[0])))
+            warm = warm_up(base_url, members, hot, args.wrk_clients)
+            population_file = out / "population.csv"
+            write_population(
+                population_file,
+                members,
+                mint_token(secret, "bench-designer", "designer", TOKEN_TTL),
+            )
         progress(
             f"warmed up: {warm.warmed:,} launches; wrk replays {len(warm.rows):,} "
             f"clients, body {len(warm.body):,} bytes"
@@ -790,20 +910,19 @@ def serve_and_load(
         stats["warmup"] = {"launches": warm.warmed, "notes": warm.notes}
         for note in warm.notes:
             progress(f"  {note}")
-        population_file = out / "population.csv"
-        write_population(
-            population_file, members, mint_token(secret, "bench-designer", "designer", TOKEN_TTL)
-        )
         if args.skip_baselines or not wrk_available():
             stats["baselines_note"] = (
                 "--skip-baselines" if args.skip_baselines else "wrk is not installed"
             )
         else:
-            run_baselines(args, stats, warm, base_url, pin, progress)
+            with progress.phase("baselines"):
+                run_baselines(args, stats, warm, base_url, pin, progress)
         progress(f"locust: {args.users} users for {args.duration}")
-        locust = run_locust(args, base_url, population_file, pin, progress, server.pid)
+        with progress.phase("locust"):
+            locust = run_locust(args, base_url, population_file, pin, progress, server.pid)
     finally:
-        server.stop()
+        with progress.phase("server stop"):
+            server.stop()
     stats["checks"] = locust["checks"]
     stats["cache"] = locust["cache"]
     stats["metrics_samples"] = locust["samples"]
@@ -832,14 +951,13 @@ def run_baselines(
         args.wrk_threads,
         args.wrk_connections,
         args.wrk_duration,
-        None if args.smoke else "1s",
+        baseline_warmup(args),
         progress,
     )
-    progress("starting the bare Starlette route and nginx beside it (same bytes)")
-    procs, others = start_baselines(args.out, pin, warm, args.workers, measurer.checks)
+    progress(f"starting the bare Starlette route on {args.server} and nginx beside it (same bytes)")
+    procs, others = start_baselines(args.out, pin, warm, args.workers, measurer.checks, args.server)
     targets = uiserver_targets(base_url, warm) + others
-    order = ["uiserver_get", "bare_get", "nginx_get", "uiserver_304", "bare_304", "nginx_304"]
-    targets.sort(key=lambda t: order.index(t.name))
+    targets.sort(key=lambda t: BASELINE_ORDER.index(t.name))
     progress(f"wrk: {len(targets)} targets x {args.rounds} round(s) of {args.wrk_duration}")
     try:
         results = measurer.rounds(targets, args.rounds, base_url, args.workers)
@@ -870,6 +988,7 @@ def run_memory(args: argparse.Namespace, pin: Pinning, progress: Progress) -> di
         seed=args.seed,
         movable=movable_components(),
         workers=args.workers,
+        http_server=args.server,
         out=args.out,
         pin=pin,
         progress=progress,
@@ -880,13 +999,17 @@ def finish(out: Path, stats: dict[str, Any], progress: Progress) -> None:
     """stats.json first (whatever happens next, the figures are kept), then the plots and
     report.md; a failed run's partial stats still get a report where they allow one."""
     stats_file = out / "stats.json"
+    stats["phase_seconds"] = progress.seconds
+    stats["wall_s"] = round(progress.wall(), 1)
     stats_file.write_text(json.dumps(stats, indent=2, default=str) + "\n")
     try:
-        points = history(Path(f"{out / 'locust'}_stats_history.csv"))
-        plots = make_plots(out, stats, points, stats.get("metrics_samples", []))
-        stats["plots"] = [p.name for p in plots]
+        with progress.phase("report"):
+            points = history(Path(f"{out / 'locust'}_stats_history.csv"))
+            plots = make_plots(out, stats, points, stats.get("metrics_samples", []))
+            stats["plots"] = [p.name for p in plots]
+            report = write_report(out, stats, plots)
+        stats["wall_s"] = round(progress.wall(), 1)
         stats_file.write_text(json.dumps(stats, indent=2, default=str) + "\n")
-        report = write_report(out, stats, plots)
     except Exception as exc:
         if "error" not in stats:
             raise

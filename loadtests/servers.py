@@ -273,9 +273,28 @@ def uvicorn_options(port: int, workers: int) -> list[str]:
 
 
 def start_bare(
-    body_file: Path, etag: str, port: int, workers: int, pin: Pinning, log: Path
+    body_file: Path,
+    etag: str,
+    port: int,
+    workers: int,
+    pin: Pinning,
+    log: Path,
+    server: str = "uvicorn",
 ) -> Proc:
-    """The ceiling: one Starlette route returning the same bytes, same uvicorn settings."""
+    """The ceiling: one Starlette route returning the same bytes, on `server` (uvicorn with
+    `uiserver serve`'s settings, or granian's ASGI interface with its `granian_options`)."""
+    if server == "granian":
+        return start_granian(
+            "bare",
+            "bare_app:app",
+            "asgi",
+            port,
+            workers,
+            pin,
+            log,
+            {**os.environ, "BARE_BODY_FILE": str(body_file), "BARE_ETAG": etag},
+            "/v1/layouts/home",
+        )
     argv = [
         sys.executable,
         "-m",

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from uiserver.config import (
+    DEFAULT_SERVER,
     DURATION_OPTIONS,
+    SERVERS,
     default_components,
     default_layouts,
     parse_duration,
@@ -115,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--server",
-        choices=["uvicorn", "granian"],
-        default=os.environ.get("UISERVER_SERVER", "granian"),
+        choices=list(SERVERS),
+        default=os.environ.get("UISERVER_SERVER", DEFAULT_SERVER),
         help="the HTTP server (default: granian, on its RSGI interface: the faster for layout "
         "GETs, docs/BENCHMARKS.md; or UISERVER_SERVER). uvicorn: the same app on ASGI",
     )

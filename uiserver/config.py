@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".uiserver")
+# `uiserver serve --server`: the HTTP servers it runs, and the default (granian's RSGI interface,
+# the faster for layout GETs in docs/BENCHMARKS.md); `uiserver bench --server` defaults to it too.
+SERVERS = ("granian", "uvicorn")
+DEFAULT_SERVER = "granian"
 AUDIT_RETENTION = 186 * 86_400.0  # seconds (`Config.audit_retention`)
 
 

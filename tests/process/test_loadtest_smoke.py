@@ -21,6 +21,7 @@ import pytest
 
 from loadtests.firstlaunch import pyspy_available
 from tests.helpers.app import ROOT
+from uiserver.config import DEFAULT_SERVER
 
 pytestmark = pytest.mark.slow
 
@@ -110,6 +111,9 @@ def test_report_files_written(smoke_run: Run) -> None:
     out, stats, _ = smoke_run
     report = (out / "report.md").read_text()
     assert "Headline" in report and stats["pinning"] in report
+    # the server measured is the one `uiserver serve` runs by default, and the report says so
+    assert stats["settings"]["server"] == DEFAULT_SERVER
+    assert f"`uiserver serve --server {DEFAULT_SERVER}`" in report
     assert list(out.glob("*.png")), "no plot written"
     assert stats["headline"], "no ratio or target line"
 

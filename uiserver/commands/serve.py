@@ -38,13 +38,12 @@ from typing import Any, cast
 from starlette.types import ASGIApp
 
 from uiserver.auth import resolve_secret
-from uiserver.config import DURATION_OPTIONS
+from uiserver.config import DEFAULT_SERVER, DURATION_OPTIONS, SERVERS
 from uiserver.files import resolved
 from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
 from uiserver.http.logs import JsonFormatter
 from uiserver.http.rsgi import RSGIApp
 
-SERVERS = ("uvicorn", "granian")
 UVICORN_PROTOCOL = "uiserver.http.uvicorn_protocol:LimitedHttpToolsProtocol"
 GRANIAN_MIN_BUFFER = 8192
 GRANIAN_MAX_HEADERS = 100  # hyper's fixed header-field count
@@ -90,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     del secret
     if log_format == "text":
         print(console_banner(args.host, args.port, args.data_dir), file=sys.stderr)
-    server = getattr(args, "server", "granian")
+    server = getattr(args, "server", DEFAULT_SERVER)
     if server == "granian":
         _run_granian(args, limits)
     elif server == "uvicorn":
