@@ -74,6 +74,7 @@ from loadtests.servers import (  # noqa: E402
     stop_all,
 )
 from loadtests.servers import start_uiserver as _start_uiserver  # noqa: E402
+from loadtests.servers import started as wait_started  # noqa: E402
 from loadtests.wrkbench import wrk_available  # noqa: E402
 from uiserver.config import DEFAULT_SERVER, SERVERS  # noqa: E402
 
@@ -384,16 +385,15 @@ async def _seed(data_dir: Path, members: list[Member]) -> dict[str, int]:
         await store.close()
 
 
-def prepare(args: argparse.Namespace, progress: Progress, secret: str) -> list[Member]:
+def prepare(args: argparse.Namespace, progress: Progress) -> list[Member]:
+    """The population, seeded into a fresh store in `out/data`; tokens not minted yet (that
+    is done while the server starts: `serve_and_load`)."""
     data_dir = args.out / "data"
     shutil.rmtree(data_dir, ignore_errors=True)
     with progress.phase("population"):
         started = time.monotonic()
         members = build_population(args.population, args.seed, movable_components())
-        mint_tokens(members, secret, TOKEN_TTL)
-        progress(
-            f"population: {len(members):,} users, tokens minted ({time.monotonic() - started:.1f}s)"
-        )
+        progress(f"population: {len(members):,} users ({time.monotonic() - started:.1f}s)")
     with progress.phase("seeding"):
         started = time.monotonic()
         counts = asyncio.run(_seed(data_dir, members))
@@ -843,7 +843,7 @@ def phases(
         # else of the set-up: it runs there while this runner, on the load core, builds and
         # seeds the population (when the run is pinned; else alone, after the load).
         engine = start_engine_bench(args.out, pin, progress, args.smoke) if pin.host_cpu else None
-        members = prepare(args, progress, secret)
+        members = prepare(args, progress)
         stats["population"] = {
             "size": len(members),
             "personas": persona_counts(members),
@@ -883,7 +883,9 @@ def serve_and_load(
     progress(
         f"starting uiserver serve --server {args.server} ({args.workers} worker(s)) on {base_url}"
     )
-    with progress.phase("server start"):
+    # The server starts on its core while this runner mints the tokens on the load core (in
+    # this thread: a child asks for SIGTERM when the thread that started it ends).
+    with progress.phase("server start, tokens minted meanwhile"):
         server = _start_uiserver(
             out / "data",
             port,
@@ -892,7 +894,12 @@ def serve_and_load(
             out / "server.log",
             server_env(secret, _cache_env()),
             args.server,
+            wait=False,
         )
+        started = time.monotonic()
+        mint_tokens(members, secret, TOKEN_TTL)
+        progress(f"tokens minted for {len(members):,} users ({time.monotonic() - started:.1f}s)")
+        wait_started(server, f"{base_url}/readyz")
     try:
         with progress.phase("warm-up"):
             hot = max(1, int(len(members) * float(args.hot.split(",")[0])))

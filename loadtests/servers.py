@@ -225,9 +225,12 @@ def start_uiserver(
     log: Path,
     env: dict[str, str],
     server: str = "uvicorn",
+    *,
+    wait: bool = True,
 ) -> Proc:
     """`uiserver serve --server SERVER` exactly as an operator runs it (the CLI, a real
-    process): uvicorn (ASGI) or granian (its RSGI interface, `uiserver/http/rsgi.py`)."""
+    process): uvicorn (ASGI) or granian (its RSGI interface, `uiserver/http/rsgi.py`). Returned
+    once `/readyz` answers 200; at once with `wait=False` (then `started(proc, url)`)."""
     argv = [
         sys.executable,
         "-m",
@@ -251,7 +254,7 @@ def start_uiserver(
         "warning",
     ]
     proc = Proc("uiserver", pin.host(argv), log, env=env)
-    return started(proc, f"http://127.0.0.1:{port}/readyz")
+    return started(proc, f"http://127.0.0.1:{port}/readyz") if wait else proc
 
 
 def uvicorn_options(port: int, workers: int) -> list[str]:

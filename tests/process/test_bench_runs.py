@@ -167,7 +167,9 @@ def test_a_killed_run_leaves_no_process(tmp_path: Path) -> None:
             time.sleep(0.2)
             started = _started(out)
         assert "nginx" in started.values(), started
-        assert all(_alive(pid) for pid in started), started
+        # the servers run (the engine micro-benchmark, run during seeding, has ended)
+        servers = [pid for pid, name in started.items() if name in ("uiserver", "bare", "nginx")]
+        assert len(servers) == 3 and all(_alive(pid) for pid in servers), started
     finally:
         runner.send_signal(signal.SIGKILL)
         runner.wait(timeout=10)
