@@ -23,6 +23,8 @@ from starlette.types import Message
 
 from tests.helpers.app import make_app, token
 from uiserver.catalog import template_to_json, template_version
+from uiserver.datastructures import BoundedDict
+from uiserver.http import rsgi
 from uiserver.http.layouts import LayoutApp
 from uiserver.http.rsgi import RSGIApp
 from uiserver.schema import Settings
@@ -569,5 +571,30 @@ def test_the_day_change_is_not_answered_from_the_table(
         assert memo[key].day == day + 1
         await h.rsgi_get(user)
         assert (await table.from_table(h, user))[0] == 200
+
+    run(tmp_path, body)
+
+
+def test_the_table_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most `KNOWN_MAX` entries (first in, first out), none keyed by more than
+    `KNOWN_KEY_MAX` characters of query and Authorization; what is not kept is still answered
+    warm (`LayoutApp.known`), the same bytes."""
+
+    async def body(h: Harness) -> None:
+        table = Table(h, monkeypatch)
+        h.rsgi._known = BoundedDict(3)
+        user = _bearer("bounded")
+        queries = [f"font_px={px}" for px in range(14, 20)]
+        for query in queries:
+            for _ in range(3):
+                assert (await h.rsgi_get(user, query))[0] == 200
+            assert len(h.rsgi._known) <= 3
+        assert [key[1] for key in h.rsgi._known] == queries[-3:]
+        long_query = "device=tablet&dark=1"
+        monkeypatch.setattr(rsgi, "KNOWN_KEY_MAX", len(long_query) + len(user["authorization"]) - 1)
+        expected = await h.asgi(user, long_query)
+        for _ in range(3):
+            assert await table.not_from_table(h, user, long_query) == expected
+        assert all(key[1] != long_query for key in h.rsgi._known)
 
     run(tmp_path, body)
