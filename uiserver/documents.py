@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import math
 import pickle
 import re
@@ -242,15 +243,27 @@ def _json_syntax(data: bytes, exc: msgspec.DecodeError) -> DocumentError:
 
 
 @overload
-def decode_json(data: bytes | str, kind: type[T], limits: Limits = ...) -> T: ...
+def decode_json(
+    data: bytes | str, kind: type[T], limits: Limits = ..., *, unique_keys: bool = ...
+) -> T: ...
 @overload
-def decode_json(data: bytes | str, kind: None = ..., limits: Limits = ...) -> Any: ...
+def decode_json(
+    data: bytes | str, kind: None = ..., limits: Limits = ..., *, unique_keys: bool = ...
+) -> Any: ...
 
 
 def decode_json(
-    data: bytes | str, kind: type[T] | None = None, limits: Limits = DEFAULT_LIMITS
+    data: bytes | str,
+    kind: type[T] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    unique_keys: bool = False,
 ) -> T | Any:
-    """JSON bytes as `kind` (untyped values when None); DocumentError on any failure."""
+    """JSON bytes as `kind` (untyped values when None); DocumentError on any failure.
+    `unique_keys`: a member name given twice in one object is refused (`duplicate_key`);
+    msgspec keeps the last in silence. It costs a second parse (the standard library's, of a
+    document msgspec accepted): the admin API's and the settings' bodies take it, the events
+    batch (a CPU budget of its own) and each line of a segment import do not."""
     raw = _as_bytes(data)
     _check_size(raw, limits)
     if not raw.strip():
@@ -258,15 +271,46 @@ def decode_json(
     if json_depth_exceeds(raw, limits.max_depth):
         raise _too_deep(limits)
     try:
-        if kind is None:
-            return msgspec.json.decode(raw)
-        return msgspec.json.decode(raw, type=kind)
+        value = msgspec.json.decode(raw) if kind is None else msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
         if kind is None:  # untyped: only "Number out of range" gets here, a syntax matter
             raise DocumentError(f"malformed JSON: {exc}", detail=str(exc)) from None
         raise _schema_error(exc, kind) from None
     except msgspec.DecodeError as exc:
         raise _json_syntax(raw, exc) from None
+    if unique_keys:
+        duplicate = duplicate_key(raw)
+        if duplicate is not None:
+            shown = repr(duplicate[:64])
+            raise DocumentError(
+                f"the member {shown} is given twice in one object; give it once",
+                duplicate[:64],
+                detail=f"the member {shown} is given twice",
+                schema=True,
+                named=True,
+            )
+    return value
+
+
+def duplicate_key(raw: bytes) -> str | None:
+    """The first member name some object of a JSON document (already accepted by msgspec)
+    gives twice, else None (RFC 8259 4: names SHOULD be unique; parsers differ on which wins)."""
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> None:
+        if not found:
+            seen: set[str] = set()
+            for name, _ in items:
+                if name in seen:
+                    found.append(name)
+                    break
+                seen.add(name)
+
+    try:
+        json.loads(raw, object_pairs_hook=pairs)
+    except ValueError:  # what msgspec accepts the standard library reads; never a refusal here
+        return None
+    return found[0] if found else None
 
 
 # --------------------------------------------------------------------------- YAML

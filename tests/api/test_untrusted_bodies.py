@@ -210,3 +210,81 @@ def test_an_unknown_or_missing_member_is_named_itself(
     assert response.status_code == 422, response.text
     assert _error(response)["field"] == field
     assert client.get("/v1/me/data", headers=bearer("namer")).json()["data"]["affinities"] == {}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body", "headers", "field"),
+    [
+        pytest.param(
+            "/v1/me/settings",
+            "PUT",
+            SETTINGS.replace('"handedness": "unknown"', '"handedness": "left"') % "1.0",
+            USER,
+            None,
+            id="settings-put-control",
+        ),
+        pytest.param(
+            "/v1/me/settings",
+            "PUT",
+            (SETTINGS % "1.0").replace("}", ', "font_scale": 2.0}'),
+            USER,
+            "font_scale",
+            id="settings-put",
+        ),
+        pytest.param(
+            "/v1/me/settings",
+            "PATCH",
+            '{"font_scale": 1.5, "font_scale": 1.2}',
+            USER,
+            "font_scale",
+            id="settings-patch",
+        ),
+        pytest.param(
+            "/v1/admin/templates/home/rollout",
+            "POST",
+            '{"percent": 10, "percent": 20}',
+            DESIGNER,
+            "percent",
+            id="admin-body",
+        ),
+        pytest.param(
+            "/v1/admin/preview-tokens/home",
+            "POST",
+            '{"persona": "elderly", "persona": "off"}',
+            DESIGNER,
+            "persona",
+            id="preview-token",
+        ),
+        pytest.param(
+            "/v1/admin/templates/home/validate",
+            "POST",
+            '{"template": {"page": "home", "title": "A", "title": "B"}}',
+            DESIGNER,
+            "title",
+            id="template-nested",
+        ),
+    ],
+)
+def test_a_member_given_twice_is_422_naming_it(
+    client: TestClient,
+    path: str,
+    method: str,
+    body: str,
+    headers: dict[str, str],
+    field: str | None,
+) -> None:
+    """msgspec kept the last of two equal names in silence (`{"percent": 10, "percent": 20}`
+    widened to 20); which one the caller meant is theirs to say (RFC 8259 4)."""
+    response = client.request(
+        method,
+        path,
+        content=body.encode(),
+        headers={**headers, "content-type": "application/json"},
+    )
+    if field is None:
+        assert response.status_code == 200, response.text
+        return
+    assert response.status_code == 422, response.text
+    error = _error(response)
+    assert error["code"] == "invalid" and error["field"] == field
+    assert "given twice" in error["message"]

@@ -145,24 +145,29 @@ async def read_stream(
     return b"".join(chunks)
 
 
-def decode_json(body: bytes, kind: type[T]) -> T:
+def decode_json(body: bytes, kind: type[T], *, unique_keys: bool = True) -> T:
     """A body decoded by `documents.decode_json`, the one decoding path of every JSON input
     (same size, depth and number limits): malformed or over a limit is 400 `bad_json`, a wrong
-    or out-of-range field 422 `invalid` naming it."""
+    or out-of-range field 422 `invalid` naming it, and so is a member given twice in one
+    object (`unique_keys`; the events batch turns it off: its CPU budget)."""
     try:
-        return documents.decode_json(body, kind)
+        return documents.decode_json(body, kind, unique_keys=unique_keys)
     except DocumentError as exc:
         raise api_error(exc) from None
 
 
 async def json_document(request: Request, limit: int = documents.DEFAULT_LIMITS.max_bytes) -> Any:
     """A JSON body of any shape, at most `limit` bytes (413 past it), decoded with the
-    documents' depth and number limits (400 `bad_json`); the admin API's and the console
-    scripts' bodies, checked field by field by their handlers."""
+    documents' depth and number limits (400 `bad_json`), a member given twice in one object
+    422 `invalid` naming it; the admin API's and the console scripts' bodies, checked field
+    by field by their handlers."""
     raw = await read_body(request, limit)
     try:
         return documents.decode_json(
-            raw, None, dataclasses.replace(documents.DEFAULT_LIMITS, max_bytes=limit)
+            raw,
+            None,
+            dataclasses.replace(documents.DEFAULT_LIMITS, max_bytes=limit),
+            unique_keys=True,
         )
     except DocumentError as exc:
         raise api_error(exc) from None

@@ -65,7 +65,7 @@ def replacement(body: bytes) -> Settings:
     """A whole settings object (PUT). Raises DocumentError; a missing field is named. An
     `ADDITIVE` field left out has its default here: `kept` says which to keep from the store."""
     try:
-        document = decode_json(body, SettingsDocument)
+        document = decode_json(body, SettingsDocument, unique_keys=True)
     except DocumentError as exc:
         raise _named(exc) from None
     values = msgspec.structs.asdict(document)
@@ -91,7 +91,7 @@ def merge_patch(body: bytes) -> Callable[[Settings], Settings] | None:
     Raises DocumentError before anything is stored: not an object, an unknown field, a value
     of the wrong type or out of range.
     """
-    patch = decode_json(body)
+    patch = decode_json(body, unique_keys=True)
     if not isinstance(patch, dict):
         raise DocumentError(
             f"a merge patch of the settings must be a JSON object, not {_kind(patch)}",
