@@ -262,7 +262,10 @@ export interface LayoutClient {
   putSettings(settings: Settings): Promise<Settings>;
   /** JSON Merge Patch; GET + PUT on a server without PATCH. */
   patchSettings(patch: Partial<{ [K in keyof Settings]: Settings[K] | null }>): Promise<Settings>;
-  /** DELETE /v1/me, then everything this SDK stored about the user. */
+  /**
+   * DELETE /v1/me, then everything this SDK stored about the user; rejects with
+   * EraseIncompleteError when the storage refused to remove some of it.
+   */
   erase(): Promise<{ erased: boolean }>;
   exportData(): Promise<{ user: string; data: Record<string, unknown> }>;
   context(): LayoutContext;
@@ -361,6 +364,16 @@ export class LayoutUnavailableError extends Error {
 export class IdentityChangedError extends Error {
   constructor(message?: string);
   code: 'identity_changed';
+}
+/**
+ * erase(): the server erased the user, but the platform's storage would neither remove nor blank
+ * `keys` (this SDK's keys; everything else was removed). They read as nothing to this SDK from
+ * then on, and are tried again when a client is next created on the same storage. `result`: the
+ * server's answer.
+ */
+export class EraseIncompleteError extends Error {
+  constructor(keys: string[], result: unknown);
+  code: 'erase_incomplete'; keys: string[]; result: { erased: boolean };
 }
 /** An HTTP-date (RFC 9110 5.6.7: IMF-fixdate, RFC 850 or asctime) in ms, or null. */
 export function parseHttpDate(text: string | null | undefined, now: number): number | null;

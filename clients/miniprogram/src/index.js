@@ -7,7 +7,7 @@ const { isUsableLayout } = require('./sdk/layout');
 const { LayoutUnavailableError } = require('./sdk/launch');
 const { IdentityChangedError } = require('./sdk/identity');
 const { parseHttpDate, retryAfterMs } = require('./sdk/retry-after');
-const { mergePatch } = require('./sdk/account');
+const { mergePatch, EraseIncompleteError } = require('./sdk/account');
 const { parseCacheControl, freshness, usableOnError } = require('./sdk/cache-control');
 const { contextFromSystemInfo, contextQuery } = require('./sdk/context');
 const { NetworkError, ApiError, UnsupportedMethodError } = require('./sdk/http');
@@ -41,6 +41,7 @@ const api = {
   UnsupportedMethodError,
   LayoutUnavailableError,
   IdentityChangedError,
+  EraseIncompleteError,
   parseHttpDate,
   retryAfterMs,
 };

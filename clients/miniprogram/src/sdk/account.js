@@ -15,12 +15,36 @@
  * GET and POST only; the server has no method override), putSettings / patchSettings and
  * erase() reject with UnsupportedMethodError before anything is sent, and change nothing stored
  * (patchSettings without PATCH uses GET + PUT, so it needs PUT).
+ * erase() whose server call succeeded but whose local clearing the platform's storage partly
+ * refused (a key it would neither remove nor blank) rejects with EraseIncompleteError naming the
+ * keys, after trying every other one; those keys read as nothing from then on (store.js).
  */
 
 const { ApiError, NetworkError, UnsupportedMethodError } = require('./http');
 const { IdentityChangedError } = require('./identity');
 
 /** @typedef {import('../../index').Settings} Settings */
+
+class EraseIncompleteError extends Error {
+  /**
+   * The server erased the user, but the platform's storage would neither remove nor blank some
+   * of what this SDK stored about them on this phone: `keys` names them (the rest was removed).
+   * They read as nothing to this SDK from then on and are tried again when a client is next
+   * created on the same storage; `result` is the server's answer ({erased: true}).
+   * @param {string[]} keys
+   * @param {unknown} result
+   */
+  constructor(keys, result) {
+    super('the user was erased on the server, but this device\'s storage refused to remove ' +
+      keys.length + ' stored value(s): ' + keys.join(', '));
+    this.name = 'EraseIncompleteError';
+    /** @type {'erase_incomplete'} */
+    this.code = 'erase_incomplete';
+    this.keys = keys;
+    /** @type {{erased: boolean}} */
+    this.result = /** @type {{erased: boolean}} */ (result);
+  }
+}
 
 /**
  * RFC 7396: `patch` applied to `target` (null deletes a member; a non-object replaces).
@@ -218,9 +242,12 @@ function createAccount(deps) {
       events.release(user);
     }
     identity.advance(user); // a revalidation in flight must not store the user's layout again
-    store.removeUser(user);
+    const left = store.removeUser(user); // every key tried, whatever the others do
     events.dropUser(user);
     deps.forget(user);
+    // never a success while the phone still holds some of it: the app must not tell the user
+    // everything is gone
+    if (left.length) throw new EraseIncompleteError(left, body);
     return body;
   }
 
@@ -233,4 +260,4 @@ function createAccount(deps) {
   return { getSettings, putSettings, patchSettings, erase, exportData };
 }
 
-module.exports = { createAccount, mergePatch };
+module.exports = { createAccount, mergePatch, EraseIncompleteError };

@@ -56,19 +56,42 @@ function createStore(storage, options) {
   }
 
   /**
+   * Keys an erasure could not remove (the platform refused both removing and blanking them),
+   * with their user: they read as nothing from then on (in memory, and in storage under
+   * `erasedKey` where it can be written, so a later launch hides them too and tries again); a
+   * key written again since (the storage took it) is the new value's, no longer erased.
+   * @type {Record<string, string>}
+   */
+  const tombstones = {};
+  const erasedKey = prefix + 'erased';
+
+  /**
    * @param {string} key
-   * @returns {any} what was stored, or null (nothing, or a read that threw)
+   * @returns {any} what was stored, or null (nothing, an erased key, or a read that threw)
    */
   function read(key) {
+    if (Object.prototype.hasOwnProperty.call(tombstones, key)) return null;
     const value = readOrFault(key);
     return value === UNREADABLE ? null : value;
+  }
+
+  /** Store the tombstones (remove the record when there are none); false when it failed. */
+  function saveTombstones() {
+    const list = Object.keys(tombstones).map((k) => ({ k, u: tombstones[k] }));
+    if (list.length) return writeRaw(erasedKey, list);
+    try {
+      storage.removeStorageSync(erasedKey);
+    } catch (e) {
+      writeRaw(erasedKey, '');
+    }
+    return true;
   }
 
   /**
    * @param {string} key
    * @param {unknown} value
    */
-  function write(key, value) {
+  function writeRaw(key, value) {
     try {
       storage.setStorageSync(key, value);
       return true;
@@ -77,14 +100,47 @@ function createStore(storage, options) {
     }
   }
 
-  /** @param {string} key */
+  /**
+   * @param {string} key
+   * @param {unknown} value
+   */
+  function write(key, value) {
+    if (!writeRaw(key, value)) return false;
+    if (value !== '' && Object.prototype.hasOwnProperty.call(tombstones, key)) {
+      delete tombstones[key]; // a new value the storage took: not the erased one
+      saveTombstones();
+    }
+    return true;
+  }
+
+  /**
+   * Remove the value, checked by reading it back: one the platform refuses to remove (it throws,
+   * or answers success and keeps it) is blanked, which then reads as nothing. False when the
+   * value is still readable after both (or was there and can no longer be read): it was not
+   * removed; a value that could not be read before or after counts as removed (nothing known to
+   * be there, and nothing this SDK can draw).
+   * @param {string} key
+   * @returns {boolean} removed
+   */
   function remove(key) {
+    const before = readOrFault(key);
     try {
       storage.removeStorageSync(key);
     } catch (e) {
-      // a value that cannot be removed is blanked (it then reads as nothing), never left readable
-      write(key, '');
+      // refused: blanked below
     }
+    let after = readOrFault(key);
+    if (after !== null) {
+      // refused (threw) or silently kept: blank it, never left readable
+      writeRaw(key, '');
+      after = readOrFault(key);
+    }
+    const removed = after === null || (after === UNREADABLE && (before === null || before === UNREADABLE));
+    if (removed && Object.prototype.hasOwnProperty.call(tombstones, key)) {
+      delete tombstones[key];
+      saveTombstones();
+    }
+    return removed;
   }
 
   const layoutPrefix = prefix + 'layout:';
@@ -297,7 +353,10 @@ function createStore(storage, options) {
   function invalidateUser(user) {
     keysOf(user, readIndex()).forEach((k) => {
       const entry = read(k);
-      if (!isEntry(entry)) return remove(k);
+      if (!isEntry(entry)) {
+        remove(k);
+        return;
+      }
       entry.invalidated = true;
       if (!write(k, entry)) remove(k); // a copy that cannot be marked must not pass for fresh
     });
@@ -341,18 +400,55 @@ function createStore(storage, options) {
     return k.indexOf(mine) === 0 && k.slice(mine.length).split('|').length === 2;
   }
 
-  /** @param {string} user */
+  /**
+   * Remove everything stored about the user, every key tried whatever the others do. The keys
+   * the platform would neither remove nor blank are returned, and tombstoned: they read as
+   * nothing in this run and (where the record can be written) in later ones, which try to
+   * remove them again when the store is created.
+   * @param {string} user
+   * @returns {string[]} the keys still readable (none when everything was removed)
+   */
   function removeUser(user) {
     const index = readIndexOrFault();
-    keysOf(user, index || []).forEach(remove);
-    if (index) write(indexKey, index.filter((item) => item.u !== user && !ownedBy(item.k, user)));
+    /** @type {string[]} */
+    const left = [];
+    const drop = (/** @type {string} */ k) => { if (!remove(k)) left.push(k); };
+    keysOf(user, index || []).forEach(drop);
+    const rest = index && index.filter((item) => item.u !== user && !ownedBy(item.k, user));
+    // the index names the user: one that cannot be written keeps naming them (its items then
+    // point at removed or tombstoned keys, never drawn)
+    if (index && rest && rest.length !== index.length && !write(indexKey, rest)) left.push(indexKey);
     delete flags[user];
-    remove(personalizationKey(user));
-    remove(prefix + 'events:' + user);
+    drop(personalizationKey(user));
+    drop(prefix + 'events:' + user);
+    left.forEach((k) => { if (k !== indexKey) tombstones[k] = user; });
+    if (left.length) saveTombstones();
+    return left;
   }
 
+  /**
+   * A later run: the keys an erasure could not remove read as nothing again, and are tried again
+   * (with their index items); those removed now leave the record.
+   */
+  function retryErased() {
+    const saved = readOrFault(erasedKey);
+    if (!Array.isArray(saved)) return;
+    saved.forEach((item) => {
+      if (item && typeof item.k === 'string' && item.k.indexOf(prefix) === 0 && item.k !== indexKey &&
+        item.k !== erasedKey && typeof item.u === 'string') tombstones[item.k] = item.u;
+    });
+    const gone = Object.keys(tombstones).filter((k) => remove(k));
+    const index = gone.length ? readIndexOrFault() : null;
+    if (index) {
+      const rest = index.filter((item) => gone.indexOf(item.k) < 0);
+      if (rest.length !== index.length) write(indexKey, rest);
+    }
+    saveTombstones();
+  }
+  retryErased();
+
   function keys() {
-    return readIndex().map((item) => item.k);
+    return readIndex().map((item) => item.k).filter((k) => !Object.prototype.hasOwnProperty.call(tombstones, k));
   }
 
   return {
