@@ -318,7 +318,8 @@ export const platforms: {
   /**
    * Alipay's `my`: `headers`/`status`, object-style storage, HTTP errors through `fail`;
    * `methods`: what this host's my.request sends (default: GET and POST on an Alipay client
-   * older than 10.1.82, else every method).
+   * older than 10.1.82, else the documented GET, POST, PUT and DELETE: no PATCH, so
+   * patchSettings sends GET + PUT).
    */
   alipay(my: any, options?: { methods?: string[] }): Platform;
   /** Douyin's `tt`: wx's signatures. */

@@ -124,6 +124,27 @@ test('from client 10.1.82, and where the version is unknown, PUT and DELETE are 
   }
 });
 
+describe.each(['get', 'fail'])('a current Alipay client whose my.request %s-s a PATCH (its documentation lists GET, POST, PUT and DELETE)', (oldMethod) => {
+  test.each(['10.1.82', '10.5.0', undefined])('patchSettings on %s goes straight to GET + PUT: never a PATCH, never unchanged settings', async (version) => {
+    const { client, wire, api } = setup(version, oldMethod, undefined, 'alipay', ['GET', 'POST', 'PUT', 'DELETE']);
+    const asked = [];
+    const inner = api.request;
+    api.request = (opts) => { asked.push(opts.method || 'GET'); return inner(opts); };
+    const saved = await client.patchSettings({ elderly_mode: 'on' });
+    expect(saved.elderly_mode).toBe('on'); // a PATCH sent as a GET answered 'off': the old settings
+    expect(asked).not.toContain('PATCH');
+    expect(wire).toEqual(['GET /v1/me/settings', 'PUT /v1/me/settings']);
+  });
+});
+
+test('platforms.alipay(my) lists the documented methods for a current client: PATCH is not one', () => {
+  for (const version of ['10.1.82', '10.3.0', undefined]) {
+    expect(platforms.alipay(oldMy(version, 'get').api).methods).toEqual(['GET', 'POST', 'PUT', 'DELETE']);
+  }
+  // a host that says its my.request sends PATCH is taken at its word
+  expect(platforms.alipay(oldMy('10.3.0', 'get').api, { methods: ['GET', 'PATCH'] }).methods).toEqual(['GET', 'PATCH']);
+});
+
 test('methodsOf: the Alipay client version decides; another host (mPaaS, DingTalk) or no version says nothing', () => {
   expect(methodsOf({ app: 'alipay', version: '10.1.81' })).toEqual(['GET', 'POST']);
   expect(methodsOf({ version: '10.0.99' })).toEqual(['GET', 'POST']);

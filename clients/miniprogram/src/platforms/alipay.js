@@ -11,8 +11,9 @@
  * `my.request` sends PUT and DELETE from Alipay client 10.1.82 on (Alipay's my.request
  * documentation); an older client sends GET and POST only. The adapter lists the methods its
  * request can send (`methods`): GET and POST when `my.getSystemInfoSync()` names the Alipay app
- * (`app` 'alipay' or none) at a version before 10.1.82, every method otherwise (the client's
- * version unknown: as documented for current clients); `platforms.alipay(my, {methods})` says it
+ * (`app` 'alipay' or none) at a version before 10.1.82, otherwise (the client's version unknown
+ * too) the documented GET, POST, PUT and DELETE, never PATCH: patchSettings goes straight to its
+ * GET + PUT; `platforms.alipay(my, {methods})` says it
  * for a host whose numbering differs (mPaaS, DingTalk). The core then refuses the rest
  * (UnsupportedMethodError) before sending anything, and so does the adapter's own request.
  */
@@ -55,12 +56,18 @@ function answer(res) {
   };
 }
 
+/**
+ * The methods Alipay's my.request documentation lists (no PATCH: a client asked for one may fail
+ * it or send it as another method, a GET whose unchanged settings would pass for the patch's).
+ */
+const DOCUMENTED = ['GET', 'POST', 'PUT', 'DELETE'];
+
 /** The first Alipay client whose my.request sends PUT and DELETE (Alipay's my.request page). */
 const PUT_DELETE_SINCE = [10, 1, 82];
 
 /**
- * The methods `my.request` can send on this client: GET and POST before 10.1.82, else
- * undefined (every method).
+ * GET and POST on an Alipay client before 10.1.82, else undefined (not known to be an old
+ * client: the adapter then takes the documented GET, POST, PUT and DELETE).
  * @param {Record<string, unknown>} info my.getSystemInfoSync()
  * @returns {string[] | undefined}
  */
@@ -85,7 +92,7 @@ function methodsOf(info) {
 function alipay(api, config) {
   const systemInfo = systemInfoOf(api);
   const given = config && Array.isArray(config.methods) ? config.methods.map((m) => String(m).toUpperCase()) : null;
-  const methods = given || methodsOf(systemInfo());
+  const methods = given || methodsOf(systemInfo()) || DOCUMENTED.slice();
   /** @type {import('../../index').SyncStorage} */
   const storage = {
     getStorageSync(key) {

@@ -102,9 +102,11 @@ module.exports = function e2eSuite(runtime) {
       expect(saved.elderly_mode).toBe('on');
       expect(saved.personalization).toBe(1); // the rest kept (merge patch, or GET + PUT on an older server)
       expect((await client.getSettings()).handedness).toBe('left');
-      // PATCH where the server has it (merge patch), else 405 then GET + PUT
+      // PATCH where the server has it (merge patch), else 405 then GET + PUT; on Alipay, whose
+      // my.request documents no PATCH, GET + PUT at once
       const calls = log.filter((e) => /\/v1\/me\/settings$/.test(e.url)).map((e) => e.method + ' ' + e.statusCode);
-      expect([['PATCH 200', 'GET 200'], ['PATCH 405', 'GET 200', 'PUT 200', 'GET 200']]).toContainEqual(calls);
+      if (runtime.name === 'alipay') expect(calls).toEqual(['GET 200', 'PUT 200', 'GET 200']);
+      else expect([['PATCH 200', 'GET 200'], ['PATCH 405', 'GET 200', 'PUT 200', 'GET 200']]).toContainEqual(calls);
       if (process.env.E2E_DEBUG) console.log(calls);
       // within max-age, yet the changed settings make the next launch wait for the new layout:
       // the old mode is never drawn
