@@ -66,6 +66,24 @@ function mergePatch(target, patch) {
 }
 
 /**
+ * True when `settings` (a PATCH's answer) carries `patch`: every member it sets has the value it
+ * set (a member it deletes, null, may come back as the server's default). A 2xx that does not
+ * was not the PATCH's (a runtime that sent it as a GET answers the unchanged settings).
+ * @param {unknown} settings
+ * @param {unknown} patch
+ * @returns {boolean}
+ */
+function reflects(settings, patch) {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+    return JSON.stringify(settings) === JSON.stringify(patch);
+  }
+  if (!settings || typeof settings !== 'object' || Array.isArray(settings)) return false;
+  const have = /** @type {Record<string, unknown>} */ (settings);
+  const want = /** @type {Record<string, unknown>} */ (patch);
+  return Object.keys(want).every((k) => want[k] === null || reflects(have[k], want[k]));
+}
+
+/**
  * The body of a 2xx; an ApiError for anything else.
  * @param {import('./http').Response} res
  * @returns {Promise<any>}
@@ -215,10 +233,15 @@ function createAccount(deps) {
       }
       if (res && res.statusCode !== 405 && res.statusCode !== 404) {
         const saved = await expectOk(res);
-        settingsChanged(ticket.user, saved);
-        return forCurrent(ticket, saved);
+        if (reflects(saved, patch)) {
+          settingsChanged(ticket.user, saved);
+          return forCurrent(ticket, saved);
+        }
+        // a 2xx without the patch in it: the runtime sent something else (wx and tt list no
+        // PATCH; one that sends it as a GET answers the unchanged settings), never a success.
+        // Were it the server's own answer (it changed a value), the PUT below writes it again
       }
-      patchSupported = false; // a server older than PATCH: read, merge, replace
+      patchSupported = false; // a server older than PATCH, or a runtime without it: read, merge, replace
     }
     need('PUT');
     const stored = await expectOk(await call(ticket, 'GET', '/v1/me/settings'));
