@@ -178,4 +178,22 @@ describe.each(PLATFORMS)('%s: erase() when the storage refuses to remove and to 
     s.net.down = true;
     expect((await later.client.launch('home', CTX)).source).toBe('cache');
   });
+
+  test('a stored event queue the storage keeps: erase() says so, and no later launch sends the user\'s events', async () => {
+    const s = setup(name);
+    expect(s.client.track('home', 'search', 'click')).toBe(true);
+    s.net.down = true;
+    await s.client.flush(); // fails: the queue is stored for the next start
+    expect(readable(s.map, 'uiserver:events')).toBe(true);
+    s.refused.add('uiserver:events');
+    s.net.down = false;
+    const err = await s.client.erase().catch((e) => e);
+    expect(err).toBeInstanceOf(EraseIncompleteError);
+    expect(err.keys).toContain('uiserver:events');
+    expect(s.client.pendingEvents()).toEqual([]);
+    const later = s.make(); // the app restarted, the storage still refusing
+    expect(later.client.pendingEvents()).toEqual([]);
+    await later.client.flush();
+    expect(later.wire.filter((w) => w === 'POST /v1/me/events')).toEqual([]);
+  });
 });

@@ -98,7 +98,7 @@ async function expectOk(res) {
  * @property {import('./http').Call} call
  * @property {import('./identity').Identity} identity
  * @property {import('./store').Store} store
- * @property {{dropUser(user: string): void, hold(user: string): Promise<void>,
+ * @property {{dropUser(user: string): boolean, hold(user: string): Promise<void>,
  *   release(user: string): void}} events
  * @property {(user: string, value: unknown) => void} rememberPersonalization
  * @property {(user: string) => void} forget what the app was shown for the user
@@ -266,7 +266,12 @@ function createAccount(deps) {
     }
     identity.advance(user); // a revalidation in flight must not store the user's layout again
     const left = store.removeUser(user); // every key tried, whatever the others do
-    events.dropUser(user);
+    if (!events.dropUser(user)) {
+      // the stored queue still holds the user's events (the storage kept it): never restored
+      const queued = store.prefix + 'events';
+      store.markErased([queued], user);
+      left.push(queued);
+    }
     deps.forget(user);
     // never a success while the phone still holds some of it: the app must not tell the user
     // everything is gone

@@ -238,6 +238,8 @@ function createEventQueue(deps) {
    * or dropped and those `keep` refuses (an erased user's); bounded by maxQueued. A write that
    * fails (the storage is full) never leaves an older queue behind.
    * @param {(e: Queued) => boolean} [keep]
+   * @returns {boolean} false when the storage kept the old queue (it would neither take the new
+   *   one nor remove the old)
    */
   function persist(keep) {
     /** @type {Record<string, boolean>} */
@@ -249,9 +251,9 @@ function createEventQueue(deps) {
     });
     const all = others.concat(queue);
     if (all.length > opts.maxQueued) all.splice(0, all.length - opts.maxQueued);
-    if (all.length && deps.store.write(storageKey, all)) return;
-    deps.store.remove(storageKey);
-    if (all.length) deps.store.write(storageKey, all);
+    if (all.length && deps.store.write(storageKey, all)) return true;
+    const removed = deps.store.remove(storageKey);
+    return (all.length > 0 && deps.store.write(storageKey, all)) || removed;
   }
 
   /** @param {number} delayMs */
@@ -313,12 +315,16 @@ function createEventQueue(deps) {
     }
   }
 
-  /** @param {string} user */
+  /**
+   * An erased user's events leave the queue and the stored one.
+   * @param {string} user
+   * @returns {boolean} false when the storage kept the old queue (with the user's events)
+   */
   function dropUser(user) {
     const keep = (/** @type {Queued} */ e) => e.user !== user;
     settle(queue.filter((e) => !keep(e)));
     queue = queue.filter(keep);
-    persist(keep);
+    return persist(keep);
   }
 
   /**

@@ -421,9 +421,19 @@ function createStore(storage, options) {
     delete flags[user];
     drop(personalizationKey(user));
     drop(prefix + 'events:' + user);
-    left.forEach((k) => { if (k !== indexKey) tombstones[k] = user; });
-    if (left.length) saveTombstones();
+    markErased(left.filter((k) => k !== indexKey), user);
     return left;
+  }
+
+  /**
+   * Tombstone keys of the user's that could not be removed (see removeUser): they read as
+   * nothing from now on, in this run and (where the record can be written) later ones.
+   * @param {string[]} list
+   * @param {string} user
+   */
+  function markErased(list, user) {
+    list.forEach((k) => { tombstones[k] = user; });
+    if (list.length) saveTombstones();
   }
 
   /**
@@ -452,7 +462,7 @@ function createStore(storage, options) {
   }
 
   return {
-    get, put, touch, invalidateUser, removeUser, keys, personalization, setPersonalization,
+    get, put, touch, invalidateUser, removeUser, markErased, keys, personalization, setPersonalization,
     read, write, remove, prefix,
   };
 }
