@@ -146,6 +146,8 @@ function createStore(storage, options) {
   const layoutPrefix = prefix + 'layout:';
   /** @type {Record<string, number>} user -> personalization strength, as last read or set */
   const flags = {};
+  /** @type {Record<string, boolean>} users whose strength set in this run the storage did not take */
+  const unsaved = {};
 
   /**
    * @param {unknown} item
@@ -324,6 +326,8 @@ function createStore(storage, options) {
    * @returns {number | null}
    */
   function personalization(user) {
+    // set in this run but not taken by the storage: what it still holds is older, never it
+    if (unsaved[user]) return flags[user];
     // storage first: another client on the same storage may have changed it since
     const key = personalizationKey(user);
     const value = read(key);
@@ -343,7 +347,12 @@ function createStore(storage, options) {
    */
   function setPersonalization(user, value) {
     flags[user] = value;
-    if (!write(personalizationKey(user), value)) remove(personalizationKey(user));
+    if (write(personalizationKey(user), value)) {
+      delete unsaved[user];
+      return;
+    }
+    unsaved[user] = true; // the old value may stay (a removal refused too): never read over this one
+    remove(personalizationKey(user));
   }
 
   /**
@@ -419,6 +428,7 @@ function createStore(storage, options) {
     // point at removed or tombstoned keys, never drawn)
     if (index && rest && rest.length !== index.length && !write(indexKey, rest)) left.push(indexKey);
     delete flags[user];
+    delete unsaved[user];
     drop(personalizationKey(user));
     drop(prefix + 'events:' + user);
     markErased(left.filter((k) => k !== indexKey), user);
