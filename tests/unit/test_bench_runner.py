@@ -3,7 +3,11 @@ warning, how many never-seen users the ladder's phases need, and the baselines p
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -11,7 +15,7 @@ from typing import Any
 import jwt
 import pytest
 
-from loadtests import baselines, firstlaunch, perfphase, report
+from loadtests import baselines, firstlaunch, perfphase, population, report
 from loadtests.baselines import Measurer, Target
 from loadtests.ladder import GUESS_RPS, LadderSettings, Rung, fresh_need, fresh_scale, summarize
 from loadtests.population import build_population, mint_tokens
@@ -280,3 +284,46 @@ def test_the_baselines_run_what_the_plan_says(
     for server in ("uiserver", "bare", "nginx"):
         first = next(i for i, (name, _) in enumerate(runs) if name.startswith(server))
         assert runs[first][0].endswith("warm-up")
+
+
+def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows, but the change log's `origin` (a random id of the writing process)."""
+    found = {}
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        names = [
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        for name in names:
+            columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')]
+            kept = ", ".join(f'"{c}"' for c in columns if (name, c) != ("changes", "origin"))
+            found[name] = sorted(conn.execute(f'SELECT {kept} FROM "{name}"'), key=repr)
+    return found
+
+
+def test_seeding_in_grouped_commits_writes_what_a_commit_per_write_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bench seeds SQLite with the store's own write functions sharing a transaction per
+    1,000 writes; every table ends the same as with each write committed on its own."""
+    from uiserver.store.factory import open_store
+
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.0)
+    members = build_population(400, 5, ["banner", "coupons", "flash_sale", "live", "member"])
+
+    async def seed(folder: Path, grouped: bool) -> dict[str, int]:
+        store = open_store("", folder)
+        await store.open()
+        try:
+            if grouped:
+                with population.grouped_commits(store, every=7):
+                    return await population._seed_members(store, members, "home")
+            return await population._seed_members(store, members, "home")
+        finally:
+            await store.close()
+
+    one = asyncio.run(seed(tmp_path / "each", grouped=False))
+    assert one == asyncio.run(seed(tmp_path / "grouped", grouped=True))
+    assert one["settings"] > 0 and one["histories"] > 0 and one["segments"] > 0
+    each, grouped = (_tables(next((tmp_path / n).glob("*.db"))) for n in ("each", "grouped"))
+    assert each == grouped
+    assert sum(len(rows) for rows in each.values()) > 400
