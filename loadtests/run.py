@@ -209,6 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--skip-baselines", action="store_true", help="locust only")
     p.add_argument(
+        "--engine-alone",
+        action="store_true",
+        help="run the engine micro-benchmark after the load with nothing else of the run going "
+        "(default: on the server core while the runner seeds the store on the load core, "
+        "which saves its 5-13 s; p50 within ~10%% of alone, docs/BENCHMARKS.md)",
+    )
+    p.add_argument(
         "--wait",
         type=_pair,
         default="0.2,1.0",
@@ -842,7 +849,8 @@ def phases(
         # The engine micro-benchmark needs the server core to itself, and so does nothing
         # else of the set-up: it runs there while this runner, on the load core, builds and
         # seeds the population (when the run is pinned; else alone, after the load).
-        engine = start_engine_bench(args.out, pin, progress, args.smoke) if pin.host_cpu else None
+        beside = pin.host_cpu and not args.engine_alone
+        engine = start_engine_bench(args.out, pin, progress, args.smoke) if beside else None
         members = prepare(args, progress)
         stats["population"] = {
             "size": len(members),

@@ -114,6 +114,9 @@ def test_report_files_written(smoke_run: Run) -> None:
     # the server measured is the one `uiserver serve` runs by default, and the report says so
     assert stats["settings"]["server"] == DEFAULT_SERVER
     assert f"`uiserver serve --server {DEFAULT_SERVER}`" in report
+    # the engine micro-benchmark ran beside the seeding (pinned), its figures kept
+    assert "seeded the store" in stats["engine"]["when"] and stats["engine"]["result"]
+    assert set(stats["phase_seconds"]) >= {"seeding", "baselines", "locust", "report"}
     assert list(out.glob("*.png")), "no plot written"
     assert stats["headline"], "no ratio or target line"
 
