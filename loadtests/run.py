@@ -139,6 +139,8 @@ def process_age() -> float | None:
 def time_line(seconds_by_phase: dict[str, float], wall: float, duration: float) -> str:
     """`time: start-up 2.0 s, ... = 86 s (--duration 30 s + 56 s)`: where a run's time went."""
     spent = ", ".join(f"{name} {value:.1f} s" for name, value in seconds_by_phase.items())
+    if "locust" not in seconds_by_phase:  # --ladder-only, --memory-only: no --duration ran
+        return f"time: {spent} = {wall:.0f} s"
     return f"time: {spent} = {wall:.0f} s (--duration {duration:g} s + {wall - duration:.0f} s)"
 
 

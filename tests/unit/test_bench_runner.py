@@ -29,6 +29,7 @@ from loadtests.run import (
     planned_seconds,
     seconds,
     steady_state,
+    time_line,
 )
 from loadtests.wrkbench import WrkResult
 from uiserver.auth import mint_token
@@ -327,3 +328,11 @@ def test_seeding_in_grouped_commits_writes_what_a_commit_per_write_does(
     each, grouped = (_tables(next((tmp_path / n).glob("*.db"))) for n in ("each", "grouped"))
     assert each == grouped
     assert sum(len(rows) for rows in each.values()) > 400
+
+
+def test_the_time_line_accounts_for_the_run_beyond_its_duration() -> None:
+    phases = {"seeding": 8.0, "baselines": 21.5, "locust": 31.6}
+    assert time_line(phases, 80.4, 30.0) == (
+        "time: seeding 8.0 s, baselines 21.5 s, locust 31.6 s = 80 s (--duration 30 s + 50 s)"
+    )
+    assert time_line({"memory check": 4.0}, 10.0, 30.0) == "time: memory check 4.0 s = 10 s"
