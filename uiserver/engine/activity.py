@@ -82,9 +82,12 @@ def record_events(state: Activity | None, events: Iterable[EventLike], now: floa
     (`value` summed when the event has one)."""
     new = state or Activity()
     converts, value, last_convert = new.converts, new.value, new.last_convert
+    touched = None
     for event in events:
         day = day_of(event_time(event.ts, now))
-        new = touch(new, day)
+        if day != touched:  # touching the day just touched again changes nothing
+            new = touch(new, day)
+            touched = day
         if event.kind == "convert":
             converts += 1
             value += float(getattr(event, "value", None) or 0.0)

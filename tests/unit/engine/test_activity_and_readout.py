@@ -64,6 +64,31 @@ def test_event_ts_counts_as_activity_and_is_clamped() -> None:
     assert future.last == D  # a clock running ahead never dates activity in the future
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 3), max_size=4),
+    st.lists(st.tuples(st.integers(0, 40), st.integers(1, 4)), max_size=6),
+)
+def test_record_events_is_every_event_touching_its_day(
+    before: list[int], runs: list[tuple[int, int]]
+) -> None:
+    """`record_events` touches a day once for a run of events on it (a launch's batch is all
+    one day): the same Activity as touching it for every event, whatever came before."""
+    now = (D + 1) * 86_400.0
+    state = record_launches(None, D - 60) if before else None
+    for day in before:
+        state = record_launches(state, D - 30 + day)
+    days = [day for day, length in runs for _ in range(length)]
+    events = [
+        Event(page="home", component="x", kind="click", ts=(D - 40 + day) * 86_400.0 + 5)
+        for day in days
+    ]
+    expected = state or Activity()
+    for day in days:
+        expected = touch(expected, D - 40 + day)
+    assert record_events(state, events, now) == expected
+
+
 @pytest.mark.parametrize(
     ("converts", "value", "ago", "tier"),
     [
