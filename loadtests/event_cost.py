@@ -14,6 +14,10 @@ a click with event ids, as the mini-program SDK sends after a launch. Rounds alt
 the two servers so a busy machine weighs on both alike; the report gives every round and the
 median, with the machine's load average.
 
+`--paired` starts both servers at once instead and alternates the measured batches between
+them, for a machine whose load swings: each round's before and after saw the same moments.
+Server and redis-server CPU only (no command counts).
+
 Redis commands are counted twice: `INFO commandstats` (what redis-server executed, the
 commands a script runs inside counted one by one, as docs/CAPACITY.md's figures were) and the
 commands clients sent (a `MONITOR` pass after the measurement, lines from scripts left out).
@@ -264,6 +268,80 @@ def measure(
             own_redis.stop()
 
 
+def measure_paired(
+    sources: dict[str, Path],
+    store: str,
+    batches: int,
+    tmp: Path,
+    server_name: str = "granian",
+    servers: dict[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """`--paired`: both servers run at once and the measured batches alternate between them
+    (before, after, after, before, ...), so both see the same machine from moment to moment;
+    server CPU (and redis-server CPU) per batch of each. On a machine whose load swings within
+    a minute, sequential rounds differed by 2x; pairs measure the ratio, not the value.
+    `servers`: a label's own `--server` (to compare granian with uvicorn on one source)."""
+    sides: dict[str, tuple[Server, Redis | None, httpx.Client]] = {}
+    try:
+        for label, source in sources.items():
+            own = Redis(tmp / label / "redis") if store == "redis" else None
+            name = (servers or {}).get(label, server_name)
+            server = Server(source, tmp / label / "data", own.url if own else "", name)
+            sides[label] = (server, own, httpx.Client(base_url=server.url, timeout=10))
+        first = next(iter(sides.values()))[0]
+        components = [
+            c["id"] for c in httpx.get(first.url + "/v1/layouts/home").json()["components"]
+        ][:6]
+        tokens = [mint_token(SECRET, f"cost-{i}", "user", 3600) for i in range(batches)]
+        now = time.time() - 5
+        for _, _, client in sides.values():
+            for i, token in enumerate(tokens):  # launch, history, launch again, as `measure`
+                headers = {"Authorization": f"Bearer {token}"}
+                client.get("/v1/layouts/home", headers=headers)
+                for n in range(HISTORY):
+                    client.post("/v1/me/events", json=batch(components, i, n, now), headers=headers)
+            for token in tokens:
+                client.get("/v1/layouts/home", headers={"Authorization": f"Bearer {token}"})
+        before = {
+            label: (cpu_seconds(s.proc.pid), cpu_seconds(r.proc.pid) if r else 0.0)
+            for label, (s, r, _) in sides.items()
+        }
+        statuses: dict[str, dict[int, int]] = {label: {} for label in sides}
+        order = list(sides)
+        for i, token in enumerate(tokens):
+            for label in order if i % 2 == 0 else order[::-1]:
+                status = (
+                    sides[label][2]
+                    .post(
+                        "/v1/me/events",
+                        json=batch(components, i, HISTORY, now),
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    .status_code
+                )
+                statuses[label][status] = statuses[label].get(status, 0) + 1
+        result: dict[str, dict[str, Any]] = {}
+        for label, (server, own, _) in sides.items():
+            cpu, redis_cpu = before[label]
+            result[label] = {
+                "statuses": statuses[label],
+                "server_cpu_us_per_batch": round(
+                    1e6 * (cpu_seconds(server.proc.pid) - cpu) / batches, 1
+                ),
+            }
+            if own is not None:
+                result[label]["redis_cpu_us_per_batch"] = round(
+                    1e6 * (cpu_seconds(own.proc.pid) - redis_cpu) / batches, 1
+                )
+        return result
+    finally:
+        for server, own, client in sides.values():
+            client.close()
+            server.stop()
+            if own is not None:
+                own.stop()
+
+
 def worktree(rev: str, into: Path) -> Path:
     subprocess.run(
         ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(into), rev],
@@ -295,6 +373,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--history", type=int, default=2, help="batches each user sent before the measured one"
     )
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="run both servers at once and alternate the measured batches between them "
+        "(server CPU only; for a busy machine: `measure_paired`)",
+    )
     args = parser.parse_args(argv)
     global RANDOM_CLICKS, HISTORY
     RANDOM_CLICKS, HISTORY = args.random_clicks, args.history
@@ -305,6 +389,20 @@ def main(argv: list[str] | None = None) -> int:
             rounds: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
             load = os.getloadavg()[0]
             for r in range(args.rounds):
+                if args.paired:
+                    where = tmp / f"pair-{r}"
+                    for label in ("before", "after"):
+                        (where / label / "redis").mkdir(parents=True)
+                    sources = (
+                        {"before": old, "after": ROOT}
+                        if r % 2 == 0
+                        else {"after": ROOT, "before": old}
+                    )
+                    pair = measure_paired(sources, args.store, args.batches, where, args.server)
+                    for label in ("before", "after"):
+                        rounds[label].append(pair[label])
+                        print(label, r, json.dumps(pair[label]), file=sys.stderr)
+                    continue
                 for label, source in (("before", old), ("after", ROOT)):
                     where = tmp / f"{label}-{r}"
                     (where / "redis").mkdir(parents=True)
@@ -315,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             report: dict[str, Any] = {
                 "store": args.store,
                 "server": args.server,
+                "paired": args.paired,
                 "batches": args.batches,
                 "before": args.before,
                 "load_average_at_start": round(load, 2),
