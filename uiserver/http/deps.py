@@ -119,12 +119,14 @@ async def read_stream(
     Content-Length header (None: absent), 413 past `limit` bytes (declared or read), 400 for a
     Content-Length that is not a number, 408 past `timeout` seconds plus one per
     `MIN_BODY_RATE` bytes."""
+    expected = -1
     if declared is not None:
         try:
-            if int(declared) > limit:
-                raise ApiError(413, "too_large", f"body over {limit} bytes")
+            expected = int(declared)
         except ValueError:
             raise ApiError(400, "bad_request", "bad Content-Length") from None
+        if expected > limit:
+            raise ApiError(413, "too_large", f"body over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     started = asyncio.get_running_loop().time()
@@ -142,6 +144,8 @@ async def read_stream(
         if size > limit:
             raise ApiError(413, "too_large", f"body over {limit} bytes")
         chunks.append(chunk)
+        if size == expected:
+            break  # all of it: the server holds the length to Content-Length (no wait for the end)
     return b"".join(chunks)
 
 
