@@ -605,13 +605,14 @@ def engine_result(proc: Proc | None, timeout: float = 600.0) -> dict[str, Any]:
     finally:
         proc.stop()
     output = proc.log.read_text(errors="replace")
-    if proc.popen.returncode != 0:
-        return {"note": f"bench_engine.py failed ({proc.popen.returncode}): {output[-500:]}"}
     lines = [x for x in output.splitlines() if x.strip().startswith("{")]
     try:
-        result = json.loads(lines[-1]) if lines else {"raw": output[-2000:]}
+        result = json.loads(lines[-1]) if lines else None
     except json.JSONDecodeError:
-        result = {"raw": output[-2000:]}
+        result = None
+    # bench_engine.py exits 1 when its p99 misses the target: a figure, not a failure
+    if proc.popen.returncode not in (0, 1) or not isinstance(result, dict):
+        return {"note": f"bench_engine.py failed ({proc.popen.returncode}): {output[-500:]}"}
     return {"result": result, "summary": engine_summary(result)}
 
 
