@@ -122,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the HTTP server (default: granian, on its RSGI interface: the faster for layout "
         "GETs, docs/BENCHMARKS.md; or UISERVER_SERVER). uvicorn: the same app on ASGI",
     )
+    serve.add_argument(
+        "--gc-thresholds",
+        default=os.environ.get("UISERVER_GC_THRESHOLDS"),
+        metavar="N0,N1,N2",
+        help="Python's garbage-collector thresholds in each worker, set after start-up with "
+        "what exists frozen (gc.freeze); 'off' keeps Python's 700,10,10 (default 50000,50,100, "
+        "or UISERVER_GC_THRESHOLDS: docs/BENCHMARKS.md, issue 26)",
+    )
     _connection_options(serve)
     for option, variable, default, what in DURATION_OPTIONS:
         serve.add_argument(

@@ -40,6 +40,7 @@ from starlette.types import ASGIApp
 from uiserver.auth import resolve_secret
 from uiserver.config import DEFAULT_SERVER, DURATION_OPTIONS, SERVERS
 from uiserver.files import resolved
+from uiserver.http import collector
 from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
 from uiserver.http.logs import JsonFormatter
 from uiserver.http.rsgi import RSGIApp
@@ -72,6 +73,13 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, option.lstrip("-").replace("-", "_"), None)
         if value:
             os.environ[variable] = value
+    gc_thresholds = getattr(args, "gc_thresholds", None)
+    if gc_thresholds:
+        os.environ[collector.ENV] = gc_thresholds
+    try:
+        collector.thresholds_from_env()  # the workers read it; a bad value fails here, once
+    except ValueError as exc:
+        raise SystemExit(f"uiserver: --gc-thresholds: {exc}") from None
     forwarded = getattr(args, "forwarded_allow_ips", None)
     if forwarded:
         os.environ["UISERVER_FORWARDED_ALLOW_IPS"] = forwarded

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from uiserver.auth import TokenVerifier, resolve_secret
 from uiserver.catalog import read_catalog, read_templates
 from uiserver.config import Config, resolve_data_dir
 from uiserver.documents import DocumentError
-from uiserver.http import faults, logs
+from uiserver.http import collector, faults, logs
 from uiserver.http.admin import admin_routes
 from uiserver.http.assessment import assessment_routes
 from uiserver.http.audit import audit_routes
@@ -58,9 +58,14 @@ from uiserver.store.factory import open_store
 log = logging.getLogger("uiserver")
 
 
-def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
+def create_app(
+    config: Config,
+    body_timeout: float = BODY_TIMEOUT,
+    after_start: Callable[[], None] | None = None,
+) -> ASGIApp:
     """Build the service and its HTTP edge; the store opens in the lifespan. `body_timeout`:
-    seconds allowed between two reads of a request body (`--body-timeout`)."""
+    seconds allowed between two reads of a request body (`--body-timeout`); `after_start`: run
+    once the service has started, before the first request (`serve`: `collector.settle`)."""
     policy = load_policy(config.policy_path)
     catalog, file_errors = read_catalog(config.components_dir)
     file_templates: dict[str, Template] = {}
@@ -106,6 +111,8 @@ def create_app(config: Config, body_timeout: float = BODY_TIMEOUT) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await service.start(file_templates, bases)
+        if after_start is not None:
+            after_start()
         try:
             yield
         finally:
@@ -239,7 +246,15 @@ def config_from_env() -> Config:
 
 
 def app_from_env() -> ASGIApp:
-    return create_app(config_from_env(), ConnectionLimits.from_env().body_timeout)
+    """The app `uiserver serve`'s workers run: configured from `UISERVER_*`, the garbage
+    collector settled once it has started (`collector`). Raises ValueError for a bad
+    `UISERVER_GC_THRESHOLDS` (`serve` checks it before starting a worker)."""
+    thresholds = collector.thresholds_from_env()
+    return create_app(
+        config_from_env(),
+        ConnectionLimits.from_env().body_timeout,
+        after_start=lambda: collector.settle(thresholds),
+    )
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

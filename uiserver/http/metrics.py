@@ -14,20 +14,24 @@
   ignored);
 - `uiserver_open_connections` (uvicorn: connections held by this worker),
   `uiserver_requests_in_flight`, and prometheus_client's process collector
-  (`process_resident_memory_bytes`, `process_open_fds`, CPU seconds).
+  (`process_resident_memory_bytes`, `process_open_fds`, CPU seconds);
+- the garbage collector: prometheus_client's `python_gc_collections_total{generation}` and
+  `python_gc_objects_collected_total`, `uiserver_gc_threshold{generation}` and
+  `uiserver_gc_frozen_objects` (`http/collector.py`, `--gc-thresholds`).
 
 Each process keeps its own registry (with `--workers N` every worker reports for itself).
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector
+from prometheus_client import CollectorRegistry, Counter, Gauge, GCCollector, ProcessCollector
 from prometheus_client import metrics as prometheus_metrics
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -114,6 +118,26 @@ class RouteLatency(Collector):
         yield http_errors
         yield GaugeMetricFamily(
             "uiserver_requests_in_flight", "Requests being answered now", value=self.in_flight
+        )
+
+
+class _GarbageCollector(Collector):
+    """The garbage collector's settings (`http/collector.py`): `uiserver_gc_threshold{generation}`
+    and `uiserver_gc_frozen_objects`; prometheus_client's `python_gc_*` count its work."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        threshold = GaugeMetricFamily(
+            "uiserver_gc_threshold",
+            "The garbage collector's threshold of each generation (gc.get_threshold)",
+            labels=["generation"],
+        )
+        for generation, value in enumerate(gc.get_threshold()):
+            threshold.add_metric([str(generation)], value)
+        yield threshold
+        yield GaugeMetricFamily(
+            "uiserver_gc_frozen_objects",
+            "Objects moved to the permanent generation after start-up (gc.freeze)",
+            value=gc.get_freeze_count(),
         )
 
 
@@ -221,6 +245,8 @@ class Metrics:
         self.registry.register(_StatsCollector(stats, sizes, served))
         self.registry.register(_Families(families))
         ProcessCollector(registry=self.registry)  # memory, open files, CPU (Linux /proc)
+        GCCollector(registry=self.registry)  # python_gc_collections_total{generation}, ...
+        self.registry.register(_GarbageCollector())
         self.latency = RouteLatency()
         self.registry.register(self.latency)
         self.not_modified = PlainCounter("uiserver_not_modified", "304 answers to If-None-Match")
