@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -65,6 +66,7 @@ if str(ROOT) not in sys.path[:1]:
     sys.path.insert(0, str(ROOT))
 
 from loadtests import bulkseed  # noqa: E402
+from uiserver.http import collector  # noqa: E402
 
 SECRET = "first-launch-cost-secret-0123456789abcdef"
 SEED = 1
@@ -324,6 +326,8 @@ async def run(args: argparse.Namespace, data: Path, stages: Stages | None) -> di
     warm = requests_for(warm_users[:64])
     app = build_app(data)
     await app.bridge.startup()
+    collector.settle(args.gc_thresholds)  # as `uiserver serve`'s workers do after start-up
+    clock = CollectorClock()
     try:
         await drive(app, requests_for(warmup), args.concurrency)
         await drive(app, warm, args.concurrency)  # warm users: token verified, layout memoized
@@ -334,7 +338,9 @@ async def run(args: argparse.Namespace, data: Path, stages: Stages | None) -> di
         renders = stats["renders"]
         if stages is not None:
             stages.reset()
+        clock.seconds = 0.0
         first = await measured(app, first_requests, args.concurrency)
+        in_collector = clock.seconds
         renders = stats["renders"] - renders
         own = dict(stages.own) if stages is not None else {}
         warm_cpu = await measured(app, warm_requests, args.concurrency)
@@ -349,6 +355,8 @@ async def run(args: argparse.Namespace, data: Path, stages: Stages | None) -> di
             "stages_timed": stages is not None,
             "first_launch_cpu_us": per_request(first, args.launches),
             "warm_get_cpu_us": per_request(warm_cpu, args.warm_gets),
+            "gc_thresholds": gc.get_threshold(),
+            "collector_us_per_first_launch": per_request(in_collector, args.launches),
             "load_average": round(os.getloadavg()[0], 1),
         }
         if result["first_launch_cpu_us"] and result["warm_get_cpu_us"]:
@@ -367,8 +375,28 @@ async def run(args: argparse.Namespace, data: Path, stages: Stages | None) -> di
             profiler.disable()
             pstats.Stats(profiler).dump_stats(str(args.profile_out))
     finally:
+        clock.remove()
         await app.bridge.shutdown()
     return result
+
+
+class CollectorClock:
+    """CPU seconds spent in the garbage collector (`gc.callbacks`) since `seconds` was zeroed:
+    part of every stage's time, wherever a collection happened to start."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.seconds += time.thread_time() - self._started
+
+    def remove(self) -> None:
+        gc.callbacks.remove(self._callback)
 
 
 def per_request(seconds: float, count: int) -> float | None:
@@ -404,6 +432,13 @@ def main(argv: list[str] | None = None) -> int:
         help="after the measurement, --launches more first launches under cProfile, stats here",
     )
     parser.add_argument("--uvloop", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--gc-thresholds",
+        type=collector.parse_thresholds,
+        default=collector.DEFAULT_THRESHOLDS,
+        help="the collector's thresholds after start-up, as `uiserver serve --gc-thresholds` "
+        "(default: serve's; 'off': Python's own, nothing frozen)",
+    )
     args = parser.parse_args(argv)
     data = seeded(args.data, args.users)
     stages = None
