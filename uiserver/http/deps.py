@@ -118,7 +118,14 @@ async def read_stream(
     interface received it (ASGI, or granian's RSGI in `http/rsgi.py`): `declared` is its
     Content-Length header (None: absent), 413 past `limit` bytes (declared or read), 400 for a
     Content-Length that is not a number, 408 past `timeout` seconds plus one per
-    `MIN_BODY_RATE` bytes."""
+    `MIN_BODY_RATE` bytes, 400 when the stream ends short of its Content-Length.
+
+    A body cut short is never processed (RFC 9112 8: the message is incomplete): uvicorn
+    raises Starlette's ClientDisconnect then, but granian's RSGI body stream just ends when
+    the client closes or half-closes mid-body, so its first bytes were read as the whole body
+    (a valid JSON prefix was stored: settings, event batches). A chunked body cut short ends
+    the same way on granian with nothing to compare it to (docs/DEPLOY.md: nginx in front
+    buffers request bodies and sends a Content-Length)."""
     expected = -1
     if declared is not None:
         try:
@@ -146,6 +153,13 @@ async def read_stream(
         chunks.append(chunk)
         if size == expected:
             break  # all of it: the server holds the length to Content-Length (no wait for the end)
+    if size < expected:
+        raise ApiError(
+            400,
+            "bad_request",
+            f"the body ended after {size:,} of the {expected:,} bytes its Content-Length "
+            "announced (nothing was done with it)",
+        )
     return b"".join(chunks)
 
 
