@@ -44,7 +44,9 @@ there can be a 200 here; the body is the same layout), and the header-count limi
 fields by name (`header_fields`).
 On the layout route, an `X-UI-Capabilities` sent with such a value is a 400 `bad_capabilities`
 saying it is not visible ASCII (the ASGI path can quote the value; granian does not pass it on),
-never a layout served as if no header had been sent.
+never a layout served as if no header had been sent. One case stays unseen: such a field after
+a readable `X-UI-Capabilities` field (uvicorn: 400, two different values; here the readable one
+is served), since granian's headers show nothing of it (`keys` names the header once).
 """
 
 from __future__ import annotations
