@@ -27,7 +27,7 @@ from uiserver.datastructures import BoundedDict
 from uiserver.http import rsgi
 from uiserver.http.layouts import LayoutApp
 from uiserver.http.rsgi import RSGIApp
-from uiserver.schema import Settings
+from uiserver.schema import Settings, Template
 from uiserver.serving import layouts as serving_layouts
 from uiserver.store.base import Revocation
 from uiserver.store.factory import open_store
@@ -329,6 +329,7 @@ class Table:
     `LayoutApp.known`)."""
 
     def __init__(self, h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.h = h
         self.asked = 0
         known = h.edge.known
 
@@ -352,12 +353,36 @@ class Table:
         assert self.asked == asked + 1, "the table answered"
         return answer
 
+    async def warmed(self, headers: dict[str, str]) -> Result:
+        """Ask until the table answers (a first launch, `LayoutApp.known`, then the table)."""
+        await self.h.rsgi_get(headers)
+        await self.h.rsgi_get(headers)
+        return await self.from_table(self.h, headers)
 
-async def _warmed(h: Harness, table: Table, headers: dict[str, str]) -> Result:
-    """Ask until the table answers (a first launch, `LayoutApp.known`, then the table)."""
-    await h.rsgi_get(headers)
-    await h.rsgi_get(headers)
-    return await table.from_table(h, headers)
+    async def refused(self, headers: dict[str, str], code: str) -> None:
+        """The table does not answer; the full path refuses with 401 and `code`."""
+        refused = await self.not_from_table(self.h, headers)
+        assert refused[0] == 401 and code.encode() in refused[2], refused
+
+
+def run_table(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    body: Callable[[Harness, Table], Awaitable[None]],
+    **overrides: object,
+) -> None:
+    """`run`, `body` given the harness and a `Table` counting on it."""
+
+    async def counted(h: Harness) -> None:
+        await body(h, Table(h, monkeypatch))
+
+    run(tmp_path, counted, **overrides)
+
+
+def _revocation(subject: str) -> Revocation:
+    """A revocation of every token of `subject` issued before 5 s from now, kept an hour."""
+    now = time.time()
+    return Revocation("subject", subject, now + 5, now + 3600)
 
 
 def test_the_table_answers_as_the_full_path(
@@ -365,10 +390,9 @@ def test_the_table_answers_as_the_full_path(
 ) -> None:
     """GET, HEAD, 304, gzip and anonymous requests the table answers are what ASGI answers."""
 
-    async def body(h: Harness) -> None:
-        table = Table(h, monkeypatch)
+    async def body(h: Harness, table: Table) -> None:
         user = _bearer("table-user")
-        etag = dict((await _warmed(h, table, user))[1])["etag"]
+        etag = dict((await table.warmed(user))[1])["etag"]
         for headers, method in [
             (user, "GET"),
             (user, "HEAD"),
@@ -386,7 +410,7 @@ def test_the_table_answers_as_the_full_path(
             assert table.asked == asked, headers
             assert protocol.answers[-1] == expected, headers
 
-    run(tmp_path, body)
+    run_table(tmp_path, monkeypatch, body)
 
 
 async def _other_replica(directory: Path, act: Callable[[Any], Awaitable[object]]) -> None:
@@ -399,31 +423,26 @@ async def _other_replica(directory: Path, act: Callable[[Any], Awaitable[object]
         await other.close()
 
 
+async def _publish_home(store: Any, changed: Template) -> None:
+    """`changed` published in `store` as home's new version (by eve, its title edited)."""
+    await store.templates.publish(
+        "home", template_version(changed), template_to_json(changed), "eve", "title", time.time()
+    )
+
+
 def test_a_publish_on_another_replica_is_served_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another replica publishes home anew: the next request (its invalidation polled) gets
     the new version, never the table's answer of the old one."""
 
-    async def body(h: Harness) -> None:
-        table = Table(h, monkeypatch)
+    async def body(h: Harness, table: Table) -> None:
         user = _bearer("publish-seen")
-        old = await _warmed(h, table, user)
+        old = await table.warmed(user)
         changed = msgspec.structs.replace(
             h.edge.service.live.page("home").template, title="Home, republished"
         )
-
-        async def publish(store: Any) -> None:
-            await store.templates.publish(
-                "home",
-                template_version(changed),
-                template_to_json(changed),
-                "eve",
-                "title",
-                time.time(),
-            )
-
-        await _other_replica(tmp_path, publish)
+        await _other_replica(tmp_path, lambda store: _publish_home(store, changed))
         new = await table.not_from_table(h, user)
         version = f'"template_version":"{template_version(changed)}"'.encode()
         assert new[0] == 200 and version in new[2] and version not in old[2]
@@ -431,7 +450,7 @@ def test_a_publish_on_another_replica_is_served_at_once(
         await h.rsgi_get(user)  # warm again (`LayoutApp.known`), then kept
         assert await table.from_table(h, user) == new
 
-    run(tmp_path, body, poll_interval=0.0)
+    run_table(tmp_path, monkeypatch, body, poll_interval=0.0)
 
 
 def test_a_page_reload_finishing_bumps_the_generation(
@@ -441,61 +460,42 @@ def test_a_page_reload_finishing_bumps_the_generation(
     heard): the reload that then runs (readiness, a resubscription) replaces the page, and
     the table's answer made before it is not used after it."""
 
-    async def body(h: Harness) -> None:
-        table = Table(h, monkeypatch)
+    async def body(h: Harness, table: Table) -> None:
         user = _bearer("reload-seen")
-        old = await _warmed(h, table, user)
+        old = await table.warmed(user)
         live = h.edge.service.live
         changed = msgspec.structs.replace(live.page("home").template, title="Home, reloaded")
         store: Any = h.edge.service.store  # SQLite: its listeners silenced below
         monkeypatch.setattr(store.db.listeners, "emit", lambda *a, **k: None)  # unheard
-        await store.templates.publish(
-            "home",
-            template_version(changed),
-            template_to_json(changed),
-            "eve",
-            "title",
-            time.time(),
-        )
+        await _publish_home(store, changed)
         assert await table.from_table(h, user) == old  # nothing told this process yet
         await live.reload_page("home")
         new = await table.not_from_table(h, user)
         assert f'"template_version":"{template_version(changed)}"'.encode() in new[2]
 
-    run(tmp_path, body)
+    run_table(tmp_path, monkeypatch, body)
 
 
-def test_a_revocation_refuses_a_token_the_table_holds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("elsewhere", [False, True], ids=["here", "another-replica"])
+def test_a_revocation_refuses_a_token_the_table_holds_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, elsewhere: bool
 ) -> None:
-    async def body(h: Harness) -> None:
-        table = Table(h, monkeypatch)
-        user = _bearer("revoked-in-table")
-        await _warmed(h, table, user)
-        now = time.time()
-        h.edge.service.revocations.apply(
-            Revocation("subject", "revoked-in-table", now + 5, now + 3600)
-        )
-        refused = await table.not_from_table(h, user)
-        assert refused[0] == 401 and b"token_revoked" in refused[2]
+    """A revocation applied here, or written by another replica (its invalidation polled at
+    once): the next request is refused, never answered from the table."""
+    subject = "revoked-elsewhere" if elsewhere else "revoked-in-table"
 
-    run(tmp_path, body)
+    async def body(h: Harness, table: Table) -> None:
+        user = _bearer(subject)
+        await table.warmed(user)
+        revocation = _revocation(subject)
+        if elsewhere:
+            await _other_replica(tmp_path, lambda store: store.revocations.revoke(revocation))
+        else:
+            h.edge.service.revocations.apply(revocation)
+        await table.refused(user, "token_revoked")
 
-
-def test_a_revocation_on_another_replica_refuses_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def body(h: Harness) -> None:
-        table = Table(h, monkeypatch)
-        user = _bearer("revoked-elsewhere")
-        await _warmed(h, table, user)
-        now = time.time()
-        revocation = Revocation("subject", "revoked-elsewhere", now + 5, now + 3600)
-        await _other_replica(tmp_path, lambda store: store.revocations.revoke(revocation))
-        refused = await table.not_from_table(h, user)
-        assert refused[0] == 401 and b"token_revoked" in refused[2]
-
-    run(tmp_path, body, poll_interval=0.0)
+    overrides: dict[str, object] = {"poll_interval": 0.0} if elsewhere else {}
+    run_table(tmp_path, monkeypatch, body, **overrides)
 
 
 def test_a_user_changed_on_another_replica_is_served_anew(
@@ -504,11 +504,10 @@ def test_a_user_changed_on_another_replica_is_served_anew(
     """Another replica switches the user's elderly mode on (a user invalidation): that user's
     next answer is the elderly layout; another user's table answer stays in use."""
 
-    async def body(h: Harness) -> None:
-        table = Table(h, monkeypatch)
+    async def body(h: Harness, table: Table) -> None:
         user, bystander = _bearer("changed-elsewhere"), _bearer("bystander")
-        old = await _warmed(h, table, user)
-        await _warmed(h, table, bystander)
+        old = await table.warmed(user)
+        await table.warmed(bystander)
         elderly = Settings(elderly_mode="on")
         await _other_replica(
             tmp_path, lambda store: store.users.put_settings("changed-elsewhere", elderly)
@@ -517,16 +516,15 @@ def test_a_user_changed_on_another_replica_is_served_anew(
         assert new[0] == 200 and new[2] != old[2] and new == await h.asgi(user)
         assert (await table.from_table(h, bystander))[0] == 200
 
-    run(tmp_path, body, poll_interval=0.0)
+    run_table(tmp_path, monkeypatch, body, poll_interval=0.0)
 
 
 def test_a_settings_change_and_an_erasure_here_are_served_anew(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def body(h: Harness) -> None:
-        table = Table(h, monkeypatch)
+    async def body(h: Harness, table: Table) -> None:
         user = _bearer("changed-here")
-        standard = await _warmed(h, table, user)
+        standard = await table.warmed(user)
         users = h.edge.service.store.users
         await users.put_settings("changed-here", Settings(elderly_mode="on"))
         elderly = await table.not_from_table(h, user)
@@ -537,22 +535,20 @@ def test_a_settings_change_and_an_erasure_here_are_served_anew(
         erased = await table.not_from_table(h, user)
         assert erased[2] == standard[2]
 
-    run(tmp_path, body)
+    run_table(tmp_path, monkeypatch, body)
 
 
 def test_an_expired_token_is_refused_though_the_table_holds_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def body(h: Harness) -> None:
-        table = Table(h, monkeypatch)
+    async def body(h: Harness, table: Table) -> None:
         user = _bearer("expires-in-table", ttl=60)
-        await _warmed(h, table, user)
+        await table.warmed(user)
         later = time.time() + 60 + 61  # past `exp` and the 60 s leeway
         monkeypatch.setattr(time, "time", lambda: later)
-        expired = await table.not_from_table(h, user)
-        assert expired[0] == 401 and b"token_expired" in expired[2]
+        await table.refused(user, "token_expired")
 
-    run(tmp_path, body)
+    run_table(tmp_path, monkeypatch, body)
 
 
 def test_the_day_change_is_not_answered_from_the_table(
@@ -561,10 +557,9 @@ def test_the_day_change_is_not_answered_from_the_table(
     """The serving clock (`serving.layouts.time`, as `test_segments_and_scenes` moves it) a day
     on: the launch is planned and recorded for the new day, not answered from yesterday's."""
 
-    async def body(h: Harness) -> None:
-        table = Table(h, monkeypatch)
+    async def body(h: Harness, table: Table) -> None:
         user = _bearer("next-day")
-        await _warmed(h, table, user)
+        await table.warmed(user)
         memo = h.edge.service.cache.requests
         (key,) = [k for k in memo if k[0] == "next-day"]
         day = memo[key].day
@@ -576,7 +571,7 @@ def test_the_day_change_is_not_answered_from_the_table(
         await h.rsgi_get(user)
         assert (await table.from_table(h, user))[0] == 200
 
-    run(tmp_path, body)
+    run_table(tmp_path, monkeypatch, body)
 
 
 def test_the_table_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -584,8 +579,7 @@ def test_the_table_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     `KNOWN_KEY_MAX` characters of query and Authorization; what is not kept is still answered
     warm (`LayoutApp.known`), the same bytes."""
 
-    async def body(h: Harness) -> None:
-        table = Table(h, monkeypatch)
+    async def body(h: Harness, table: Table) -> None:
         h.rsgi._known = BoundedDict(3)
         user = _bearer("bounded")
         queries = [f"font_px={px}" for px in range(14, 20)]
@@ -601,4 +595,4 @@ def test_the_table_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             assert await table.not_from_table(h, user, long_query) == expected
         assert all(key[1] != long_query for key in h.rsgi._known)
 
-    run(tmp_path, body)
+    run_table(tmp_path, monkeypatch, body)
