@@ -7,6 +7,7 @@
 // didUnmount, pageEvents.
 
 const path = require('path');
+const { fakeObservers, byNodeId } = require('./helpers/observers');
 const standard = require('./fixtures/home-standard.json');
 const elderly = require('./fixtures/home-elderly.json');
 
@@ -45,23 +46,8 @@ function mount(def, props) {
   return inst;
 }
 
-/** Alipay's IntersectionObserver double: the test says what is visible, as `{id, intersectionRatio}`. */
-function observers() {
-  const made = [];
-  const create = (options) => {
-    const ob = {
-      options, selector: null, callback: null, disconnected: false,
-      relativeToViewport() { return ob; },
-      observe(selector, callback) { ob.selector = selector; ob.callback = callback; },
-      disconnect() { ob.disconnected = true; },
-      // Alipay's result names the node by its id (`ui-<component id>`)
-      show(id, ratio) { if (!ob.disconnected) ob.callback({ id: 'ui-' + id, intersectionRatio: ratio }); },
-    };
-    made.push(ob);
-    return ob;
-  };
-  return { made, create, last: () => made[made.length - 1] };
-}
+/** Alipay's IntersectionObserver double: its result names the node by its id (`ui-<component id>`). */
+const observers = () => fakeObservers(byNodeId);
 
 let obs;
 let tracked;

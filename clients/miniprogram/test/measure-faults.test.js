@@ -8,23 +8,8 @@ describe('<ui-layout> impressions when the runtime misbehaves', () => {
   const { renderLayout } = require('./helpers/render');
   const registry = require('../src/registry');
   const standard = require('./fixtures/home-standard.json');
+  const { fakeObservers: observers } = require('./helpers/observers');
   afterEach(() => registry.clear());
-
-  function observers() {
-    const made = [];
-    const create = (options) => {
-      const ob = {
-        options, callback: null, disconnected: false,
-        relativeToViewport() { return ob; },
-        observe(selector, callback) { ob.callback = callback; },
-        disconnect() { ob.disconnected = true; },
-        show(id, ratio) { if (!ob.disconnected) ob.callback({ dataset: { id }, intersectionRatio: ratio }); },
-      };
-      made.push(ob);
-      return ob;
-    };
-    return { made, create, last: () => made[made.length - 1] };
-  }
 
   test('an IntersectionObserver that cannot be made (throws, or is not an observer) never breaks drawing', () => {
     registry.setDefault({ track: () => true });

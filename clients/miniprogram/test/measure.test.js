@@ -7,6 +7,7 @@
 
 const { createImpressions } = require('../src/components/ui-layout/impressions');
 const { renderLayout, simulate } = require('./helpers/render');
+const { fakeObservers } = require('./helpers/observers');
 const registry = require('../src/registry');
 const { createLayoutClient } = require('../src');
 const { fakeClock, fakeStorage, fakeRequest, tokenFor } = require('./helpers/fakes');
@@ -59,30 +60,13 @@ test('thresholds are configurable', async () => {
   expect(seen).toEqual(['b']);
 });
 
-/** A mini-program IntersectionObserver double: the test says what is visible. */
-function fakeObserver() {
-  const made = [];
-  const create = (options) => {
-    const ob = {
-      options, selector: null, callback: null, disconnected: false,
-      relativeToViewport() { return ob; },
-      observe(selector, callback) { ob.selector = selector; ob.callback = callback; },
-      disconnect() { ob.disconnected = true; },
-      show(id, ratio) { ob.callback({ dataset: { id }, intersectionRatio: ratio }); },
-    };
-    made.push(ob);
-    return ob;
-  };
-  return { made, create };
-}
-
 test('<ui-layout> tracks impressions through the IntersectionObserver, with version and mode', async () => {
   jest.useFakeTimers();
   try {
     const tracked = [];
     registry.setDefault({ track: (...args) => tracked.push(args) });
     const comp = renderLayout(null);
-    const observers = fakeObserver();
+    const observers = fakeObservers();
     comp.instance.createIntersectionObserver = observers.create;
     comp.setData({ layout: standard });
     const ob = observers.made[observers.made.length - 1];

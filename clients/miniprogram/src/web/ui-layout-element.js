@@ -23,8 +23,8 @@
  * `uiserver-miniprogram/src/web/ui-layout-element` and calls `defineUiLayout(window)`.
  */
 
-const { viewModel, gridColumns, drawnDetail } = require('../components/ui-layout/view-model');
-const { createImpressions } = require('../components/ui-layout/impressions');
+const { viewModel, gridColumns } = require('../components/ui-layout/view-model');
+const { createMeasure, actionDetail, trackDrawn } = require('../components/ui-layout/measure');
 const registry = require('../registry');
 
 /** @typedef {import('../components/ui-layout/view-model').Item} Item */
@@ -251,11 +251,11 @@ function defineUiLayout(win, name) {
       /** @type {{track: Function} | null} the client taps feed (default the registry's) */
       this.client = null;
       this.shadowRoot.addEventListener('click', (/** @type {any} */ e) => this._onTap(e));
-      /** @type {any} the IntersectionObserver over the drawn items */
-      this._observer = null;
-      /** @type {ReturnType<typeof createImpressions> | null} */
-      this._impressions = null;
-      this._launchKey = '';
+      /** what it measures of the launch drawn (the observer over the drawn items, impressions) */
+      this._measure = createMeasure((id, kind) => this._track(id, kind), {
+        setTimeout: (fn, ms) => win.setTimeout(fn, ms),
+        clearTimeout: (id) => win.clearTimeout(id),
+      });
       this._onVisibility = () => {
         if (doc && doc.visibilityState === 'hidden') this._unobserve();
         else if (this._layout) this._observe();
@@ -274,14 +274,7 @@ function defineUiLayout(win, name) {
 
     /** Stop observing; dwells under way are not impressions. */
     _unobserve() {
-      const observer = this._observer;
-      this._observer = null;
-      try {
-        if (observer) observer.disconnect();
-      } catch (e) {
-        // measuring must never break drawing
-      }
-      if (this._impressions) this._impressions.stop();
+      this._measure.stop();
     }
 
     /** Observe the drawn items (none without IntersectionObserver); never throws. */
@@ -289,30 +282,19 @@ function defineUiLayout(win, name) {
       this._unobserve();
       if (this.hasAttribute('no-track') || typeof win.IntersectionObserver !== 'function') return;
       if (doc && doc.visibilityState === 'hidden') return;
-      try {
-        if (!this._impressions) {
-          const ratio = parseFloat(this.getAttribute('impression-ratio') || '');
-          const dwell = parseFloat(this.getAttribute('impression-ms') || '');
-          this._impressions = createImpressions({
-            ratio: isNaN(ratio) ? undefined : ratio,
-            dwellMs: isNaN(dwell) ? undefined : dwell,
-            setTimeout: (fn, ms) => win.setTimeout(fn, ms),
-            clearTimeout: (id) => win.clearTimeout(id),
-            onImpression: (id) => this._track(id, 'impression'),
-          });
-        }
-        const impressions = this._impressions;
+      this._measure.connect(() => {
+        const ratio = parseFloat(this.getAttribute('impression-ratio') || '');
+        const dwell = parseFloat(this.getAttribute('impression-ms') || '');
+        const impressions = this._measure.impressions(isNaN(ratio) ? undefined : ratio, isNaN(dwell) ? undefined : dwell);
         const observer = new win.IntersectionObserver((/** @type {any[]} */ seen) => {
           seen.forEach((entry) => {
             const id = entry.target && entry.target.getAttribute && entry.target.getAttribute('data-id');
             if (id) impressions.observe(id, entry.intersectionRatio);
           });
         }, { threshold: [0, impressions.ratio, 1] });
-        this._observer = observer;
         this.shadowRoot.querySelectorAll('[data-id]').forEach((/** @type {any} */ node) => observer.observe(node));
-      } catch (e) {
-        this._observer = null; // measuring must never break drawing
-      }
+        return observer;
+      });
     }
 
     /**
@@ -322,11 +304,8 @@ function defineUiLayout(win, name) {
      */
     _track(id, kind) {
       if (this.hasAttribute('no-track')) return;
-      const client = this.client || registry.get(this.getAttribute('client') || '');
-      const page = (this._layout && this._layout.page) || '';
-      if (!client || typeof client.track !== 'function') return;
       // with the version and mode drawn, as on the mini-programs
-      try { client.track(page, id, kind, drawnDetail(this._layout)); } catch (e) { /* tracking never breaks drawing */ }
+      trackDrawn(this.client || registry.get(this.getAttribute('client') || ''), this._layout, id, kind);
     }
 
     /** The layout document drawn (set it; `null` draws nothing). */
@@ -336,11 +315,7 @@ function defineUiLayout(win, name) {
       this._layout = value;
       this._render();
       // a new launch (another page or version): every component may count again
-      const key = value ? (value.page || '') + '@' + (value.template_version || '') : '';
-      if (key !== this._launchKey) {
-        this._launchKey = key;
-        if (this._impressions) this._impressions.reset();
-      }
+      this._measure.launch(value);
       if (value && this.isConnected) this._observe();
       else this._unobserve();
     }
@@ -395,8 +370,7 @@ function defineUiLayout(win, name) {
       const item = this._byId[node.getAttribute('data-tap')];
       if (!item) return;
       if (node.tagName === 'A') event.preventDefault();
-      const page = (this._layout && this._layout.page) || '';
-      const detail = { id: item.id, type: item.type, role: item.role, placement: item.placement, props: item.props, page };
+      const detail = actionDetail(item, this._layout);
       this.dispatchEvent(new win.CustomEvent('action', { detail, bubbles: true, composed: true }));
       this._track(item.id, 'click');
     }

@@ -19,15 +19,10 @@
  * calls it) cuts a dwell under way; shown again, what is visible counts. A runtime without an
  * observer, or one that throws, gives no impressions and never an error out of drawing.
  */
-const { viewModel, drawnDetail } = require('../../components/ui-layout/view-model');
+const { viewModel } = require('../../components/ui-layout/view-model');
 const { askFirst, answerOf } = require('../../components/ui-layout/elderly');
-const { createImpressions } = require('../../components/ui-layout/impressions');
-const TYPES = require('../../components/ui-layout/types');
+const { createMeasure, actionDetail, trackDrawn } = require('../../components/ui-layout/measure');
 const registry = require('../../registry');
-
-/** @type {Record<string, boolean>} */
-const DRAWN = {};
-TYPES.forEach((t) => { DRAWN[t] = true; });
 
 /** @typedef {import('../../components/ui-layout/view-model').Item} Item */
 /** @typedef {import('../../../index').EventKind} EventKind */
@@ -45,14 +40,13 @@ TYPES.forEach((t) => { DRAWN[t] = true; });
  */
 /**
  * @typedef {{props: Props, data: Record<string, unknown>, setData(data: object): void,
- *   _byId?: Record<string, Item>, _launchKey?: string, _errors?: Record<string, boolean>,
- *   _observer?: AlipayObserver | null, _hidden?: boolean,
- *   _impressions?: ReturnType<typeof createImpressions>,
+ *   _byId?: Record<string, Item>, _hidden?: boolean,
+ *   _measure?: ReturnType<typeof createMeasure>, measuring(): ReturnType<typeof createMeasure>,
  *   createIntersectionObserver?: (options: object) => AlipayObserver,
  *   apply(layout: Props['layout']): void, launch(layout: Props['layout']): void,
- *   observe(): void, unobserve(): void, connect(): void, renderError(id: string): void,
+ *   observe(): void, unobserve(): void, connect(): AlipayObserver | undefined,
  *   report(id: string, kind: EventKind): void,
- *   act(id: string, detail: Record<string, unknown>): void}} Instance
+ *   act(id: string, detail: import('../../../index').LayoutActionDetail): void}} Instance
  */
 
 /**
@@ -135,6 +129,14 @@ define({
   },
   methods: {
     /**
+     * What this instance measures (made on first use: measure.js).
+     * @this {Instance}
+     */
+    measuring() {
+      if (!this._measure) this._measure = createMeasure((id, kind) => this.report(id, kind));
+      return this._measure;
+    },
+    /**
      * @this {Instance}
      * @param {Props['layout']} layout
      */
@@ -152,32 +154,18 @@ define({
      * @param {Props['layout']} layout
      */
     launch(layout) {
-      const key = layout ? (layout.page || '') + '@' + (layout.template_version || '') : '';
-      if (key !== this._launchKey) {
-        this._launchKey = key;
-        this._errors = {};
-        if (this._impressions) this._impressions.reset();
-      }
+      const measure = this.measuring();
+      measure.launch(layout);
       if (!layout) {
         this.unobserve();
         return;
       }
-      const byId = this._byId || {};
-      Object.keys(byId).forEach((id) => {
-        if (byId[id] && !DRAWN[byId[id].type]) this.renderError(id);
-      });
+      measure.undispatched(this._byId);
       if (!this._hidden) this.observe();
     },
     /** @this {Instance} */
     unobserve() {
-      const observer = this._observer;
-      this._observer = null;
-      try {
-        if (observer) observer.disconnect();
-      } catch (e) {
-        // measuring must never break drawing
-      }
-      if (this._impressions) this._impressions.stop();
+      this.measuring().stop();
     },
     /**
      * The visibility observer over the drawn items, replacing the last one; none when the
@@ -186,25 +174,15 @@ define({
      */
     observe() {
       this.unobserve();
-      try {
-        this.connect();
-      } catch (e) {
-        this._observer = null; // measuring must never break drawing
-      }
+      this.measuring().connect(() => this.connect());
     },
-    /** @this {Instance} */
+    /**
+     * The observer over the drawn items, wired to the impressions; none without the API.
+     * @this {Instance}
+     */
     connect() {
-      if (!this.props.track) return;
-      if (!this._impressions) {
-        this._impressions = createImpressions({
-          ratio: this.props.impressionRatio,
-          dwellMs: this.props.impressionMs,
-          setTimeout: (fn, ms) => setTimeout(fn, ms),
-          clearTimeout: (id) => clearTimeout(/** @type {number} */ (id)),
-          onImpression: (id) => this.report(id, 'impression'),
-        });
-      }
-      const impressions = this._impressions;
+      if (!this.props.track) return undefined;
+      const impressions = this.measuring().impressions(this.props.impressionRatio, this.props.impressionMs);
       const options = { thresholds: [0, impressions.ratio, 1], selectAll: true, observeAll: true };
       /** @type {AlipayObserver | null | undefined} */
       let observer = null;
@@ -212,23 +190,13 @@ define({
       else if (typeof my !== 'undefined' && my && typeof my.createIntersectionObserver === 'function') {
         observer = my.createIntersectionObserver(options);
       }
-      if (!observer || typeof observer.relativeToViewport !== 'function') return;
-      this._observer = observer;
+      if (!observer || typeof observer.relativeToViewport !== 'function') return undefined;
       observer.relativeToViewport().observe('.ui-item', (res) => {
         const id = observedId(res);
         // a node of another <ui-layout> on the page is not this one's
         if (id && this._byId && this._byId[id] && res) impressions.observe(id, Number(res.intersectionRatio) || 0);
       });
-    },
-    /**
-     * @this {Instance}
-     * @param {string} id
-     */
-    renderError(id) {
-      const errors = this._errors || (this._errors = {});
-      if (errors[id]) return;
-      errors[id] = true;
-      this.report(id, 'render_error');
+      return observer;
     },
     /**
      * A per-type component could not draw: it called its `onRenderError` prop (or a view's
@@ -238,7 +206,7 @@ define({
      */
     onRenderError(arg) {
       const id = erroredId(arg);
-      if (id && this._byId && this._byId[id]) this.renderError(id);
+      if (id && this._byId && this._byId[id]) this.measuring().renderError(id);
     },
     /**
      * Feed the registered client's `track`, with what was drawn; never throws.
@@ -247,15 +215,8 @@ define({
      * @param {EventKind} kind
      */
     report(id, kind) {
-      if (!this.props.track) return;
       const layout = this.props.layout;
-      const client = registry.get(this.props.client);
-      if (!layout || !client || typeof client.track !== 'function') return;
-      try {
-        client.track(layout.page || '', id, kind, drawnDetail(layout));
-      } catch (e) {
-        // measuring must never break drawing
-      }
+      if (this.props.track && layout) trackDrawn(registry.get(this.props.client), layout, id, kind);
     },
     /**
      * @this {Instance}
@@ -264,15 +225,13 @@ define({
     onTap(event) {
       const item = this._byId && this._byId[event.currentTarget.dataset.id];
       if (!item) return;
-      const layout = this.props.layout;
-      const page = (layout && layout.page) || '';
-      const detail = { id: item.id, type: item.type, role: item.role, placement: item.placement, props: item.props, page };
+      const detail = actionDetail(item, this.props.layout);
       askFirst(item, () => this.act(item.id, detail));
     },
     /**
      * @this {Instance}
      * @param {string} id
-     * @param {Record<string, unknown>} detail
+     * @param {import('../../../index').LayoutActionDetail} detail
      */
     act(id, detail) {
       if (typeof this.props.onAction === 'function') this.props.onAction(detail);

@@ -13,15 +13,10 @@
  * with `{bubbles: true, composed: true}`), each tracked with the layout's `template_version`
  * and `mode`, batched with the other events.
  */
-const { viewModel, drawnDetail } = require('./view-model');
-const { createImpressions } = require('./impressions');
+const { viewModel } = require('./view-model');
+const { createMeasure, actionDetail, trackDrawn } = require('./measure');
 const { askFirst, answerOf } = require('./elderly');
-const TYPES = require('./types');
 const registry = require('../../registry');
-
-/** @type {Record<string, boolean>} */
-const DRAWN = {};
-TYPES.forEach((t) => { DRAWN[t] = true; });
 
 /** @typedef {import('./view-model').Item} Item */
 /**
@@ -30,14 +25,12 @@ TYPES.forEach((t) => { DRAWN[t] = true; });
  */
 /**
  * The instance: its properties, the items by id (kept off `data`: the view layer never needs
- * them) and what it measures for the current launch.
+ * them) and what it measures for the current launch (measure.js).
  * @typedef {Omit<WechatMiniprogram.Component.TrivialInstance, 'properties'> & {
- *   properties: Properties, _byId?: Record<string, Item>, _launchKey?: string,
- *   _errors?: Record<string, boolean>, _observer?: WechatMiniprogram.IntersectionObserver | null,
- *   _impressions?: ReturnType<typeof createImpressions>,
+ *   properties: Properties, _byId?: Record<string, Item>,
+ *   _measure?: ReturnType<typeof createMeasure>, _measuring(): ReturnType<typeof createMeasure>,
  *   _launch(layout: import('./view-model').LayoutInput | null): void, _observe(): void,
- *   _unobserve(): void, _connect(): void,
- *   _renderError(id: string): void,
+ *   _unobserve(): void, _connect(): WechatMiniprogram.IntersectionObserver | undefined,
  *   _report(id: string, kind: import('../../../index').EventKind): void}} LayoutInstance
  */
 
@@ -95,6 +88,14 @@ Component({
   },
   methods: {
     /**
+     * What this instance measures (made on first use).
+     * @this {LayoutInstance}
+     */
+    _measuring() {
+      if (!this._measure) this._measure = createMeasure((id, kind) => this._report(id, kind));
+      return this._measure;
+    },
+    /**
      * A layout arrived: a new launch when its page or version differs from the last one
      * (measurements count again), then render errors of types this renderer cannot dispatch,
      * and the visibility observer over the drawn items.
@@ -102,76 +103,40 @@ Component({
      * @param {import('./view-model').LayoutInput | null} layout
      */
     _launch(layout) {
-      const key = layout ? (layout.page || '') + '@' + (layout.template_version || '') : '';
-      if (key !== this._launchKey) {
-        this._launchKey = key;
-        this._errors = {};
-        if (this._impressions) this._impressions.reset();
-      }
+      const measure = this._measuring();
+      measure.launch(layout);
       if (!layout) return;
-      Object.keys(this._byId || {}).forEach((id) => {
-        const item = (this._byId || {})[id];
-        if (item && !DRAWN[item.type]) this._renderError(id);
-      });
+      measure.undispatched(this._byId);
       this._observe();
     },
     /** @this {LayoutInstance} */
     _unobserve() {
-      const observer = this._observer;
-      this._observer = null;
-      try {
-        if (observer) observer.disconnect();
-      } catch (e) {
-        // measuring must never break drawing
-      }
-      if (this._impressions) this._impressions.stop();
+      this._measuring().stop();
     },
     /**
      * The visibility observer over the drawn items; none when the runtime cannot make one (no
      * createIntersectionObserver, one that throws or answers something else): no impressions
-     * then, and never an error out of drawing.
+     * then, and never an error out of drawing. Dwells under way go on (the same launch).
      * @this {LayoutInstance}
      */
     _observe() {
-      const previous = this._observer;
-      this._observer = null;
-      try {
-        if (previous) previous.disconnect();
-        this._connect();
-      } catch (e) {
-        this._observer = null; // measuring must never break drawing
-      }
+      const measure = this._measuring();
+      if (measure.disconnect()) measure.connect(() => this._connect());
     },
-    /** @this {LayoutInstance} */
+    /**
+     * The observer over the drawn items, wired to the impressions; none without the API.
+     * @this {LayoutInstance}
+     */
     _connect() {
-      if (typeof this.createIntersectionObserver !== 'function') return;
-      if (!this._impressions) {
-        this._impressions = createImpressions({
-          ratio: this.properties.impressionRatio,
-          dwellMs: this.properties.impressionMs,
-          setTimeout: (fn, ms) => setTimeout(fn, ms),
-          clearTimeout: (id) => clearTimeout(/** @type {number} */ (id)),
-          onImpression: (id) => this._report(id, 'impression'),
-        });
-      }
-      const impressions = this._impressions;
+      if (typeof this.createIntersectionObserver !== 'function') return undefined;
+      const impressions = this._measuring().impressions(this.properties.impressionRatio, this.properties.impressionMs);
       const observer = this.createIntersectionObserver({ thresholds: [0, impressions.ratio, 1], observeAll: true });
-      if (!observer || typeof observer.relativeToViewport !== 'function') return;
-      this._observer = observer;
+      if (!observer || typeof observer.relativeToViewport !== 'function') return undefined;
       observer.relativeToViewport().observe('.ui-item', (/** @type {{dataset?: {id?: string}, intersectionRatio: number}} */ res) => {
         const dataset = /** @type {{id?: string}} */ (res.dataset || {});
         if (dataset.id) impressions.observe(dataset.id, res.intersectionRatio);
       });
-    },
-    /**
-     * @this {LayoutInstance}
-     * @param {string} id
-     */
-    _renderError(id) {
-      const errors = this._errors || (this._errors = {});
-      if (errors[id]) return;
-      errors[id] = true;
-      this._report(id, 'render_error');
+      return observer;
     },
     /**
      * A per-type component could not draw (it triggered `rendererror`, bubbling and composed).
@@ -180,7 +145,7 @@ Component({
      */
     onRenderError(event) {
       const id = event.currentTarget && event.currentTarget.dataset && event.currentTarget.dataset.id;
-      if (id && this._byId && this._byId[id]) this._renderError(id);
+      if (id && this._byId && this._byId[id]) this._measuring().renderError(id);
     },
     /**
      * Feed the registered client's `track`, with what was drawn; never throws.
@@ -189,15 +154,8 @@ Component({
      * @param {import('../../../index').EventKind} kind
      */
     _report(id, kind) {
-      if (!this.properties.track) return;
       const layout = this.properties.layout;
-      const client = registry.get(this.properties.client);
-      if (!layout || !client || typeof client.track !== 'function') return;
-      try {
-        client.track(layout.page || '', id, kind, drawnDetail(layout));
-      } catch (e) {
-        // measuring must never break drawing
-      }
+      if (this.properties.track && layout) trackDrawn(registry.get(this.properties.client), layout, id, kind);
     },
     /**
      * @this {LayoutInstance}
@@ -207,12 +165,7 @@ Component({
       const id = event.currentTarget.dataset.id;
       const item = this._byId && this._byId[id];
       if (!item) return;
-      const layout = this.properties.layout;
-      const page = (layout && layout.page) || '';
-      /** @type {import('../../../index').LayoutActionDetail} */
-      const detail = {
-        id: item.id, type: item.type, role: item.role, placement: item.placement, props: item.props, page,
-      };
+      const detail = actionDetail(item, this.properties.layout);
       // elderly mode: a payment or a deletion (`props.confirm`) is confirmed first
       askFirst(item, () => {
         this.triggerEvent('action', detail);
