@@ -21,6 +21,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from tests.helpers.app import bearer, csrf_of, log_in, make_app, token
+from tests.helpers.personas import unbuildable_personas
 from uiserver.http.console.auth import LOGIN_COOKIE, SESSION_COOKIE
 
 DESIGNER = bearer("dora", "designer")
@@ -447,13 +448,7 @@ def test_draft_preview_before_publishing(console: TestClient) -> None:
 @pytest.mark.parametrize(
     ("path", "named"),
     [
-        pytest.param("preview?font_scale=banana", "settings.font_scale", id="font-scale-text"),
-        pytest.param("preview?font_scale=9", "settings.font_scale", id="font-scale-range"),
-        pytest.param("preview?handedness=both", "settings.handedness", id="handedness"),
-        pytest.param("preview?personalization=2", "settings.personalization", id="strength"),
-        pytest.param("preview?persona=alien", "persona", id="persona"),
-        pytest.param("preview?variant=zzz", "variant", id="variant"),
-        pytest.param("preview?events=nothing:click:3", "events[0].target", id="event-target"),
+        *unbuildable_personas("preview?"),
         pytest.param("preview?compare=alien", "compare", id="compare-alone"),
         pytest.param("preview?heatmap=banana", "heatmap", id="heatmap"),
         pytest.param("preview?source=banana", "source", id="source"),

@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.helpers.app import bearer, log_in, make_app
+from tests.helpers.personas import unbuildable_personas
 
 DORA = bearer("dora", "designer")
 ERIK = bearer("erik", "designer")
@@ -157,14 +158,10 @@ def test_variant_is_honoured(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ("variant=zzz", "variant"),
-        ("events=nothing:click:3", "events[0].target"),
-        ("events=coupons:stare:3", "persona.events[0].kind"),
-        ("events=coupons:click:x", "events"),
-        ("events=coupons:click:100000", "persona.events[0].count"),
-        ("font_scale=9", "settings.font_scale"),
-        ("handedness=both", "settings.handedness"),
-        ("persona=alien", "persona"),
+        *unbuildable_personas(),
+        pytest.param("events=coupons:stare:3", "persona.events[0].kind", id="event-kind"),
+        pytest.param("events=coupons:click:x", "events", id="event-count-text"),
+        pytest.param("events=coupons:click:100000", "persona.events[0].count", id="event-count"),
     ],
 )
 def test_bad_persona_specs_are_422_naming_the_field(

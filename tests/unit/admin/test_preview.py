@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests.helpers.personas import unbuildable_personas
 from tests.helpers.units import AUTHOR, FlakyStore, publishing, publishing_parts, template
 from uiserver.admin.errors import Invalid, LayoutRuleFailed
 from uiserver.admin.preview import (
@@ -298,10 +299,8 @@ def test_forcing_an_unknown_variant_leaves_the_compiled_base(publisher: Publishe
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        pytest.param("persona=nobody", "persona", id="unknown-persona"),
-        pytest.param("font_scale=9", "settings.font_scale", id="bad-setting"),
-        pytest.param("events=nothing", "events[0].target", id="unknown-target"),
-        pytest.param("variant=treatment", "variant", id="unknown-variant"),
+        *unbuildable_personas(),
+        pytest.param("events=nothing", "events[0].target", id="event-target-bare"),
     ],
 )
 def test_preview_persona_answers_invalid_naming_the_field(
