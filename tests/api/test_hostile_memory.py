@@ -161,6 +161,20 @@ def test_bounded_dict_order_stays_bounded_under_delete_and_reinsert() -> None:
     assert len(d) == 0 and len(d._order) == 0
 
 
+def test_bounded_dict_order_follows_the_live_keys_not_the_bound() -> None:
+    """A large bound with few live keys (a memo whose users' profiles keep being dropped) keeps
+    no more than about as many dead keys as live ones, not up to twice the bound."""
+    d: BoundedDict[str, int] = BoundedDict(100_000)
+    for round_ in range(200):
+        for i in range(500):
+            d[f"user-{round_}-{i}"] = i
+            assert len(d._order) <= 2 * len(d) + 16  # checked as each key goes in
+        for i in range(450):
+            del d[f"user-{round_}-{i}"]
+    assert len(d) == 200 * 50
+    assert set(d) <= set(d._order)
+
+
 def test_bounded_dict_fifo_at_100k_keeps_exactly_the_newest() -> None:
     d: BoundedDict[int, int] = BoundedDict(100_000)
     for i in range(300_000):

@@ -132,16 +132,19 @@ class ProfileCache(BoundedDict[str, "Profile"]):
 
 @dataclass(slots=True)
 class SharedPlan:
-    """A plan shared by every user with its inputs (`engine.plan.shared_key`), and its body;
-    valid only while `compiled` is the page's current object (identity is checked)."""
+    """A plan shared by every user with its inputs (`engine.plan.shared_key`), and the
+    fingerprint of its body in `LayoutCache.bodies` (`engine.plan_fingerprint`); valid only
+    while `compiled` is the page's current object (identity is checked). The body itself is
+    not held here: the body cache's bound is the bound on bodies (issue 26, memory: holding
+    them here kept 1,170 evicted bodies of ~13 KB alive past it at 150,000 first launches)."""
 
     compiled: CompiledTemplate
     plan: Plan
-    entry: BodyEntry
+    fingerprint: bytes
 
 
-# Shared plans kept: each holds a Plan (~1 KB with its key) and a reference to a body the body
-# cache holds anyway. Users share far fewer plans than this (home: a few thousand per 1M users).
+# Shared plans kept: each holds a Plan (~1 KB with its key) and its body's 16-byte fingerprint.
+# Users share far fewer plans than this (home: a few thousand per 1M users).
 PLAN_CACHE_SIZE = 20_000
 
 

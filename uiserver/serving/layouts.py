@@ -256,20 +256,34 @@ class LayoutServer:
             key = (*key, None if drawn is None else drawn.fingerprint)
             shared = self.cache.plans.get(key)
             if shared is not None and shared.compiled is compiled:
-                self.stats["hits"] += 1
-                return shared.plan, shared.entry
+                # Its body (a hit), unless the body cache evicted it since: then rendered again.
+                return shared.plan, self._render(live, shared.plan, drawn, shared.fingerprint)
         with tracing.span("engine.plan", page=compiled.page):
             plan = self.engine.plan(compiled, profile, context, day=day)
-        entry = self._render(live, plan, drawn)
+        fingerprint = self._fingerprint(live, plan, drawn)
+        entry = self._render(live, plan, drawn, fingerprint)
         if key is not None:
-            self.cache.plans[key] = SharedPlan(compiled, plan, entry)
+            self.cache.plans[key] = SharedPlan(compiled, plan, fingerprint)
         return plan, entry
 
-    def _render(self, live: LivePage, plan: Plan, drawn: Drawn | None = None) -> BodyEntry:
+    @staticmethod
+    def _fingerprint(live: LivePage, plan: Plan, drawn: Drawn | None) -> bytes:
         # A client that cannot draw every type shares bodies with every client that gets the
         # same substitutions, never with one that gets others (the fingerprint names them).
         version = live.record.version if drawn is None else drawn.fingerprint
-        fingerprint = plan_fingerprint(version, plan)
+        return plan_fingerprint(version, plan)
+
+    def _render(
+        self,
+        live: LivePage,
+        plan: Plan,
+        drawn: Drawn | None = None,
+        fingerprint: bytes | None = None,
+    ) -> BodyEntry:
+        """The body of `plan` from the body cache by its fingerprint (computed when not
+        given), else rendered, encoded and cached."""
+        if fingerprint is None:
+            fingerprint = self._fingerprint(live, plan, drawn)
         entry = self.cache.bodies.get(fingerprint)
         if entry is not None:
             self.stats["hits"] += 1

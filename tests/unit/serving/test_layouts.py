@@ -125,6 +125,22 @@ async def test_users_with_the_same_plan_share_one_body(running: Service) -> None
     assert running.server.stats["renders"] == len(by_plan)
 
 
+async def test_a_shared_plan_keeps_no_body_the_body_cache_evicted(running: Service) -> None:
+    """Bodies are bounded by the body cache alone (issue 26, memory): a shared plan whose body
+    was evicted renders it again, the same bytes, instead of keeping it alive past the bound."""
+    first = await serve(running, "")
+    assert len(running.cache.plans) == 1
+    running.cache.bodies.clear()
+    running.cache.requests.clear()  # the memo holds what it answered; this is the plan's own
+    renders = running.server.stats["renders"]
+
+    again = await serve(running, "")  # the shared plan, its body gone
+
+    assert again.entry is not first.entry and again.entry.body == first.entry.body
+    assert running.server.stats["renders"] == renders + 1
+    assert running.cache.bodies.currsize == 1
+
+
 @pytest.mark.parametrize(
     "page",
     [
