@@ -12,8 +12,10 @@ launches and 20,000 warm GETs). Almost nothing the server makes is cyclic garbag
 collecting less often frees no less memory, only later.
 
 `settle` is run once the app has started (templates compiled, catalogue and policy loaded):
-`gc.freeze()` moves everything made so far into the permanent generation (never walked again,
-never freed: it lives as long as the process anyway), then the thresholds are set. Only
+`gc.freeze()` moves everything made so far into the permanent generation (never walked again),
+then the thresholds are set. A frozen object is still freed when its last reference goes; only
+a reference cycle among frozen objects is never collected (say, the start-up templates' compiled
+objects after a publish replaces them): at most what start-up made, once. Only
 `uiserver serve`'s workers call it (`app.app_from_env`); an app built in a test process
 keeps Python's defaults.
 
