@@ -41,6 +41,7 @@ def cache_bounds() -> dict[str, int]:
     return {
         "layout bodies": config.layout_cache_size,
         "requests": config.request_cache_size,
+        "personal requests": config.personal_memo_size,
         "profiles": config.profile_cache_size,
         "tokens": config.token_cache_size,
     }

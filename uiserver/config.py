@@ -108,6 +108,11 @@ class Config:
     profile_cache_size: int = field(
         default_factory=lambda: _env_int("UISERVER_PROFILE_CACHE", 50_000)
     )
+    # Request-memo entries whose body was planned for that user alone (affinities moved
+    # modules): ~13 KB each, kept alive by nothing else (`serving.cache.RequestMemo`).
+    personal_memo_size: int = field(
+        default_factory=lambda: _env_int("UISERVER_PERSONAL_MEMO", 5_000)
+    )
     token_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_TOKEN_CACHE", 100_000))
     # Clock skew (seconds) allowed on a token's `exp`, `nbf` and `iat`: the operator's backend
     # mints tokens on another machine's clock (RFC 7519 4.1.4: "a small leeway").

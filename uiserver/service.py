@@ -130,7 +130,11 @@ class Service:
         self.live = LivePages(store.templates, store, self.engine, self.breaker, self.generation)
         templates = AuditedTemplates(store.templates, self.audit)
         self.publisher = Publisher(templates, catalog, policy, self.engine, self.live)
-        self.cache = LayoutCache(config.layout_cache_size, config.request_cache_size)
+        self.cache = LayoutCache(
+            config.layout_cache_size,
+            config.request_cache_size,
+            personal_size=config.personal_memo_size,
+        )
         self.loader = ProfileLoader(store.users, config.profile_cache_size, self.cache.requests)
         self.recorder = ActivityRecorder(store.activity, config.activity_flush_s)
         self.server = LayoutServer(

@@ -97,6 +97,7 @@ def create_app(
             "bodies": len(service.cache.bodies),
             "plans": len(service.cache.plans),
             "requests": len(service.cache.requests),
+            "personal_requests": service.cache.requests.personal,
             "profiles": len(service.loader.cache),
             "tokens": verifier.cached if verifier else 0,
         }

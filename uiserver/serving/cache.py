@@ -79,25 +79,54 @@ class RequestEntry:
 RequestKey = tuple[str, str, bytes]
 
 
+# Memo entries holding a body planned for one user (`RequestMemo`): ~13 KB each with headers,
+# so at most ~65 MB (`UISERVER_PERSONAL_MEMO`).
+PERSONAL_SIZE = 5_000
+
+
 class RequestMemo(BoundedDict[RequestKey, RequestEntry]):
-    """The per-request memo, with an index of each user's keys.
+    """The per-request memo, with an index of each user's keys, and a second, smaller bound on
+    the entries whose body was planned for that user alone.
 
     Every profile change on any replica reaches every replica as a user invalidation, so
     dropping a user's entries must not scan the whole memo (3-4 ms at 100,000 entries, per
     message, on every replica). Lookups (the warm path) are plain dict lookups; only inserts
     and removals, evictions included, maintain the index.
+
+    A shared plan's entry points at a body many users share (the body cache holds it anyway);
+    a personal plan's entry (`put(..., personal=True)`: affinities moved modules) holds a body
+    of its own, ~13 KB with its headers, kept alive by nothing else. Those are at most
+    `personal_size` (first in, first out among them): without that bound they were the memory
+    a memo bounded only by entry count grows by (issue 26: 394 MB at 1,000,000 distinct users,
+    about a third of 24,000-43,000 memo entries holding a personal body; target 300 MB).
     """
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, personal_size: int = PERSONAL_SIZE) -> None:
         super().__init__(maxsize)
         self._by_user: dict[str, set[RequestKey]] = {}
+        self._personal = _PersonalKeys(personal_size, self)
 
     def __setitem__(self, key: RequestKey, value: RequestEntry) -> None:
+        self.put(key, value)
+
+    def put(self, key: RequestKey, value: RequestEntry, personal: bool = False) -> None:
+        """Keep `value` under `key`; `personal`: its body is this user's alone (bounded
+        apart, `personal_size`)."""
         super().__setitem__(key, value)
         self._by_user.setdefault(key[0], set()).add(key)
+        if personal:
+            self._personal[key] = None
+        else:
+            dict.pop(self._personal, key, None)
+
+    @property
+    def personal(self) -> int:
+        """Entries holding a personal body now."""
+        return len(self._personal)
 
     def evict(self, key: RequestKey) -> None:
         dict.pop(self, key, None)
+        dict.pop(self._personal, key, None)
         keys = self._by_user.get(key[0])
         if keys is not None:
             keys.discard(key)
@@ -107,10 +136,23 @@ class RequestMemo(BoundedDict[RequestKey, RequestEntry]):
     def clear(self) -> None:
         super().clear()
         self._by_user.clear()
+        self._personal.clear()
 
     def drop_user(self, user_id: str) -> None:
         for key in self._by_user.pop(user_id, ()):
             dict.pop(self, key, None)
+            dict.pop(self._personal, key, None)
+
+
+class _PersonalKeys(BoundedDict[RequestKey, None]):
+    """The memo's personal keys, oldest first; evicting one evicts its memo entry."""
+
+    def __init__(self, maxsize: int, memo: RequestMemo) -> None:
+        super().__init__(maxsize)
+        self._memo = memo
+
+    def evict(self, key: RequestKey) -> None:
+        self._memo.evict(key)
 
 
 class ProfileCache(BoundedDict[str, "Profile"]):
@@ -152,9 +194,15 @@ class LayoutCache:
     """The bounded levels described in the module docstring, plus the shared plans (a first
     launch whose inputs another user had skips planning, fingerprinting and the body lookup)."""
 
-    def __init__(self, body_size: int, request_size: int, plan_size: int = PLAN_CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        body_size: int,
+        request_size: int,
+        plan_size: int = PLAN_CACHE_SIZE,
+        personal_size: int = PERSONAL_SIZE,
+    ) -> None:
         self.bodies: LRUCache[bytes, BodyEntry] = LRUCache(maxsize=body_size)
-        self.requests = RequestMemo(request_size)
+        self.requests = RequestMemo(request_size, personal_size)
         # First in, first out (`BoundedDict`): its lookup is a C dict lookup, where an LRU's is
         # ~1 us of Python on every first launch; a hot plan evicted is planned again once.
         self.plans: BoundedDict[SharedKey, SharedPlan] = BoundedDict(plan_size)

@@ -156,11 +156,11 @@ class LayoutServer:
                     profile, degraded = ANONYMOUS_PROFILE, True
                 else:
                     self.breaker.answered()
-        plan, entry = self._planned(live, compiled, drawn, profile, context, day)
+        plan, entry, personal = self._planned(live, compiled, drawn, profile, context, day)
         if degraded:
             self.stats["degraded"] += 1
             return Served(entry, True)
-        self._memo[memo_key] = RequestEntry(compiled, profile, day, entry, rollout)
+        self._memo.put(memo_key, RequestEntry(compiled, profile, day, entry, rollout), personal)
         if user_id:  # counters and exposures: queued here, written in the background
             self._note(profile, day, live, plan, rollout, new_arm)
         evidence = evidence_on(profile, day)
@@ -246,25 +246,29 @@ class LayoutServer:
         profile: Profile,
         context: Context,
         day: int,
-    ) -> tuple[Plan, BodyEntry]:
-        """The plan and its body: shared with every user of the same inputs (`shared_key`,
-        plus what the client can draw) when the user's affinities move nothing, else planned
-        for this user. A shared plan is used only while its compiled template is the one being
-        served (identity)."""
+    ) -> tuple[Plan, BodyEntry, bool]:
+        """The plan, its body, and whether it was planned for this user alone: shared with
+        every user of the same inputs (`shared_key`, plus what the client can draw) when the
+        user's affinities move nothing, else planned for this user. A shared plan is used only
+        while its compiled template is the one being served (identity)."""
         key = shared_key(compiled, profile, context, day, self.policy)
         if key is not None:
             key = (*key, None if drawn is None else drawn.fingerprint)
             shared = self.cache.plans.get(key)
             if shared is not None and shared.compiled is compiled:
                 # Its body (a hit), unless the body cache evicted it since: then rendered again.
-                return shared.plan, self._render(live, shared.plan, drawn, shared.fingerprint)
+                return (
+                    shared.plan,
+                    self._render(live, shared.plan, drawn, shared.fingerprint),
+                    False,
+                )
         with tracing.span("engine.plan", page=compiled.page):
             plan = self.engine.plan(compiled, profile, context, day=day)
         fingerprint = self._fingerprint(live, plan, drawn)
         entry = self._render(live, plan, drawn, fingerprint)
         if key is not None:
             self.cache.plans[key] = SharedPlan(compiled, plan, fingerprint)
-        return plan, entry
+        return plan, entry, key is None
 
     @staticmethod
     def _fingerprint(live: LivePage, plan: Plan, drawn: Drawn | None) -> bytes:

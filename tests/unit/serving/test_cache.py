@@ -27,6 +27,31 @@ def test_memo_is_bounded_and_drops_one_user() -> None:
     assert len(memo) == 8
 
 
+def test_personal_entries_have_a_bound_of_their_own() -> None:
+    """Entries holding a body planned for one user are at most `personal_size`, oldest out
+    first; entries of shared plans are bounded by the memo alone."""
+    memo = RequestMemo(maxsize=100, personal_size=3)
+    for i in range(20):
+        memo.put((f"shared-{i}", "home", b""), _entry(Profile()))
+    for i in range(5):
+        memo.put((f"own-{i}", "home", b""), _entry(Profile()), personal=True)
+
+    assert memo.personal == 3
+    assert sorted(k[0] for k in memo if k[0].startswith("own-")) == ["own-2", "own-3", "own-4"]
+    assert len(memo) == 23
+
+    memo.drop_user("own-3")  # gone from both bounds
+    memo.put(("own-4", "home", b""), _entry(Profile()))  # now a shared plan's entry
+    assert memo.personal == 1
+    for i in range(5, 8):
+        memo.put((f"own-{i}", "home", b""), _entry(Profile()), personal=True)
+    assert memo.personal == 3
+    assert ("own-4", "home", b"") in memo  # no longer counted as personal, not evicted as one
+    assert ("own-2", "home", b"") not in memo
+    memo.clear()
+    assert memo.personal == 0 and len(memo) == 0
+
+
 def test_evicting_a_profile_drops_its_memo_entries() -> None:
     memo = RequestMemo(maxsize=100)
     profiles = ProfileCache(maxsize=2, memo=memo)

@@ -190,6 +190,22 @@ async def test_with_enough_evidence_the_order_served_is_remembered(running: Serv
     assert (await running.store.users.get_profile("ann")).last_order == {"home": order}
 
 
+async def test_a_personal_body_counts_against_the_personal_bound(running: Service) -> None:
+    """A user whose clicks move modules gets a plan of their own: its memo entry is counted as
+    personal (`RequestMemo.personal`), a shared plan's is not."""
+    clicks = [Event(page="home", component="seafood", kind="click")] * 12
+    await running.store.users.record_events("ann", clicks, time.time())
+
+    await serve(running, "ann")
+    await serve(running, "bob")
+
+    assert running.cache.requests.personal == 1
+    key = ("ann", "home", context_key(PHONE))
+    assert key in running.cache.requests
+    running.cache.requests.drop_user("ann")
+    assert running.cache.requests.personal == 0
+
+
 async def test_close_finishes_the_order_writes_in_flight(tmp_path: Path) -> None:
     """Shutdown waits for a served order still being written, so the store is not closed under
     it (the write would reopen the database, or be lost on Redis)."""
