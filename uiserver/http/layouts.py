@@ -14,6 +14,7 @@ memory.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -261,8 +262,11 @@ class LayoutApp:
         known = self.known(page, authorization, query)
         if known is None:
             return None
+        memo = known.memo()  # alive: the request memo holds it
+        if memo is None:
+            return None
         self.service.server.count_warm(known.live)
-        return known.memo.entry
+        return memo.entry
 
     def known(self, page: str, authorization: str | None, query: bytes) -> Known | None:
         """`warm`'s checks, counting nothing: what a warm answer of this request rests on
@@ -292,7 +296,7 @@ class LayoutApp:
         found = self.service.server.warm_memo(*memo_key)
         if found is None:
             return None
-        return Known(generation, until, memo_key, found[0], found[1])
+        return Known(generation, until, memo_key, weakref.ref(found[0]), found[1])
 
     def ready(
         self, entry: BodyEntry, degraded: bool, accept_encoding: bytes | None
@@ -335,7 +339,9 @@ class Known:
       invalidation but a user's bump it);
     - `until`: Unix seconds from which the token is expired (`exp` + leeway; inf without one);
     - `memo` is still the request memo's entry at `memo_key` (user, page, context key) and its
-      profile still the cached one (a user's invalidation, eviction or refresh drops them);
+      profile still the cached one (a user's invalidation, eviction or refresh drops them). It
+      is a weak reference: an entry the memo dropped is freed with its body even while this
+      table still holds its key (issue 26, memory: up to `KNOWN_MAX` bodies of ~13 KB);
     - `memo.day` is still `serving.layouts.today()`.
     """
 
@@ -346,7 +352,7 @@ class Known:
         generation: int,
         until: float,
         memo_key: RequestKey,
-        memo: RequestEntry,
+        memo: weakref.ref[RequestEntry],
         live: LivePage,
     ) -> None:
         self.generation = generation

@@ -224,10 +224,11 @@ class RSGIApp:
                     known = self._known.get(request)
                     if known is not None:
                         self._poll()  # other processes' invalidations (SQLite; rate-limited)
-                        memo = known.memo
+                        memo = known.memo()  # None: the memo dropped it, and it was freed
                         user_id = known.memo_key[0]
                         if (
-                            known.generation == self._generation.value
+                            memo is not None
+                            and known.generation == self._generation.value
                             and self._memo.get(known.memo_key) is memo
                             and (not user_id or self._profiles.get(user_id) is memo.profile)
                             and memo.day == serving_layouts.today()
@@ -240,8 +241,9 @@ class RSGIApp:
                         known = self.layouts.known(
                             path[PREFIX_LENGTH:], authorization, query.encode("latin-1")
                         )
-                        if known is not None:
-                            entry = known.memo.entry
+                        memo = None if known is None else known.memo()
+                        if known is not None and memo is not None:
+                            entry = memo.entry
                             self._served[known.live.served_key] += 1
                             self._stats["hits"] += 1
                             self._remember(request, known)

@@ -61,7 +61,7 @@ class BodyEntry:
         return len(self.body) >= GZIP_MIN_BYTES
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)  # weakly referenced by the RSGI edge's table
 class RequestEntry:
     """What a (user, page, query) got last time, and the inputs it is only valid with."""
 

@@ -9,6 +9,7 @@ scope and protocol, what granian hands the app), the same request each way.
 from __future__ import annotations
 
 import asyncio
+import gc
 import copy
 import time
 import types
@@ -594,5 +595,27 @@ def test_the_table_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         for _ in range(3):
             assert await table.not_from_table(h, user, long_query) == expected
         assert all(key[1] != long_query for key in h.rsgi._known)
+
+    run_table(tmp_path, monkeypatch, body)
+
+
+def test_the_table_keeps_no_entry_the_memo_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table entry refers to its memo entry weakly: once the memo drops it (a profile evicted
+    or changed), the entry and its body are freed though the table still holds the key, and the
+    next request is answered by the full path, the same bytes."""
+
+    async def body(h: Harness, table: Table) -> None:
+        user = _bearer("dropped")
+        first = await table.warmed(user)
+        (known,) = [k for r, k in h.rsgi._known.items() if r[2] == user["authorization"]]
+        assert known.memo() is not None
+        h.edge.service.cache.requests.drop_user("dropped")
+        gc.collect()
+        assert known.memo() is None
+        assert await table.not_from_table(h, user) == first
+        await h.rsgi_get(user)
+        assert await table.from_table(h, user) == first
 
     run_table(tmp_path, monkeypatch, body)
