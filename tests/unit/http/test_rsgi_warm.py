@@ -9,8 +9,8 @@ scope and protocol, what granian hands the app), the same request each way.
 from __future__ import annotations
 
 import asyncio
-import gc
 import copy
+import gc
 import time
 import types
 from collections.abc import Awaitable, Callable
