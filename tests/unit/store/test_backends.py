@@ -155,6 +155,18 @@ async def test_segments_bulk_put_and_replace(store: Store) -> None:
     assert (await store.users.get_profile("user-12")).segments == {"rfm_high", "cohort_5"}
 
 
+async def test_remembered_orders_share_their_component_ids(store: Store) -> None:
+    """Two users' cached profiles hold one string object per component id, not one each
+    (`store._common.decode_order` interns them): the profile cache's memory per user."""
+    order = ["search-" + "box", "coupons", "grid-" + "main"]  # made at runtime, not interned
+    for user in ("u1", "u2"):
+        await store.users.set_last_order(user, "home", list(order))
+    one = (await store.users.get_profile("u1")).last_order["home"]
+    two = (await store.users.get_profile("u2")).last_order["home"]
+    assert one == two == order
+    assert all(a is b for a, b in zip(one, two, strict=True))
+
+
 async def test_export_contains_everything(store: Store) -> None:
     settings = Settings(handedness="left", font_scale=1.5)
     await store.users.put_settings("u1", settings)
