@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.helpers.app import token
+from tests.helpers.app import ELDERLY, token
 from tests.helpers.processes import ServeProcess
 from tests.helpers.rawhttp import RawResponse, read_response
 
@@ -260,18 +260,7 @@ def test_a_body_cut_short_is_never_processed(servers: tuple[int, int]) -> None:
     the message is incomplete, so nothing is stored on either server, on the events route
     (native on RSGI) or a bridged one (settings). granian's RSGI body stream ends quietly at
     the close, and its first bytes were taken for the whole body (202, 200: stored)."""
-    settings = json.dumps(
-        {
-            "elderly_mode": "on",
-            "font_scale": 1.0,
-            "high_contrast": False,
-            "reduce_motion": False,
-            "screen_reader": False,
-            "handedness": "unknown",
-            "personalization": 1.0,
-            "age_band": "unknown",
-        }
-    ).encode()
+    settings = json.dumps(ELDERLY).encode()
     batch = b'{"events": [{"page": "home", "component": "search", "kind": "click"}]}'
     for port in servers:
         user = f"cut-short-{port}"

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 
@@ -570,16 +570,27 @@ def _context(f: LayoutFacts) -> tuple[Any, ...]:
     return (f.layout.variant, f.layout.mode, theme.motion, theme.line_height, f.policy)
 
 
-def _memo(context: tuple[Any, ...], compiled: CompiledTemplate) -> dict[bytes, Verdict]:
-    """The verdicts already reached in `context`, by a component's encoded bytes (all of the
-    component as served is in the key)."""
-    memos = compiled.checked
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _in_context(
+    memos: dict[tuple[Any, ...], dict[_K, _V]], context: tuple[Any, ...]
+) -> dict[_K, _V]:
+    """`memos`' memo for `context`, made empty when new; all of them dropped once
+    `MEMO_CONTEXTS` contexts are kept (bounded whatever the contexts seen)."""
     memo = memos.get(context)
     if memo is None:
         if len(memos) >= MEMO_CONTEXTS:
             memos.clear()
         memo = memos[context] = {}
     return memo
+
+
+def _memo(context: tuple[Any, ...], compiled: CompiledTemplate) -> dict[bytes, Verdict]:
+    """The verdicts already reached in `context`, by a component's encoded bytes (all of the
+    component as served is in the key)."""
+    return _in_context(compiled.checked, context)
 
 
 def _shared(
@@ -588,13 +599,7 @@ def _shared(
     """The verdicts already reached in `context` on the compiled template's shared renderings
     (`CompiledTemplate.shared`: never mutated), by the component object: id -> (the object,
     its verdict). The entry holds the object, so its id is not reused while the entry lives."""
-    memos = compiled.verdicts
-    memo = memos.get(context)
-    if memo is None:
-        if len(memos) >= MEMO_CONTEXTS:
-            memos.clear()
-        memo = memos[context] = {}
-    return memo
+    return _in_context(compiled.verdicts, context)
 
 
 def _verdicts(
