@@ -14,15 +14,11 @@ layout order, each component's in table order. One loop per rule, not one call p
 and rule: the check runs on every cold render (DESIGN section 7 budget).
 
 A component rule other than those comparing components (`ACROSS_COMPONENTS`) is a verdict on
-one component in one context (variant, mode, theme motion and line height, policy), so the
-verdicts are remembered on the compiled template (bounded). A shared rendering of the template
-(a static row's component or a memoized touched one, `CompiledTemplate.shared`: the same
-object served to many launches, never mutated) is checked once per context and then known by
-the object (`_shared`); any other component is private to its layout: in elderly mode its
-verdict is remembered by its encoded bytes (`_memo`), so a changed field, a component mutated
-in place or another context is checked again; in standard mode it is checked afresh.
-`check_layout(..., memo=False)` checks every component afresh; tests compare both on random
-broken layouts and on seeded launches.
+one component in one context (mode, theme motion and line height, policy), so in elderly mode
+the verdicts are remembered by the component's encoded bytes (`_memo`, bounded, on the compiled
+template): a component served before in the same context is not checked again, anything else
+(a changed field, a component mutated in place, another context) is. `check_layout(...,
+memo=False)` checks every component afresh; tests compare both on random broken layouts.
 
 Independent of what it checks, as before the tables: nothing here is shared with the code of
 `render` / `rules` that applies a rule. The check re-derives each rule from the catalogue view of
@@ -33,11 +29,11 @@ check) and, from `rules`, only the data naming the voice-navigation type.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple
 
 import msgspec
 
@@ -561,24 +557,14 @@ _COMPONENT_BYTES = msgspec.msgpack.Encoder()
 Verdict = tuple[str, ...]
 
 
-def _context(f: LayoutFacts) -> tuple[Any, ...]:
-    """The check context of a per-component verdict. A per-component rule reads only the
-    component as served, the component as the view defines it (fixed by the layout's variant
-    and mode within the compiled template), the policy, and the theme's motion and line height.
-    A rule that reads more must add it here."""
+def _memo(f: LayoutFacts, compiled: CompiledTemplate) -> dict[bytes, Verdict]:
+    """The verdicts already reached in this check context. A per-component rule reads only the
+    component as served (all of it is in the key: its encoded bytes), the component as the view
+    defines it (fixed by the layout's variant and mode within `compiled`), the policy, and the
+    theme's motion and line height: the context. A rule that reads more must add it here."""
     theme = f.layout.theme
-    return (f.layout.variant, f.layout.mode, theme.motion, theme.line_height, f.policy)
-
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-def _in_context(
-    memos: dict[tuple[Any, ...], dict[_K, _V]], context: tuple[Any, ...]
-) -> dict[_K, _V]:
-    """`memos`' memo for `context`, made empty when new; all of them dropped once
-    `MEMO_CONTEXTS` contexts are kept (bounded whatever the contexts seen)."""
+    context = (f.layout.variant, f.layout.mode, theme.motion, theme.line_height, f.policy)
+    memos = compiled.checked
     memo = memos.get(context)
     if memo is None:
         if len(memos) >= MEMO_CONTEXTS:
@@ -587,132 +573,65 @@ def _in_context(
     return memo
 
 
-def _memo(context: tuple[Any, ...], compiled: CompiledTemplate) -> dict[bytes, Verdict]:
-    """The verdicts already reached in `context`, by a component's encoded bytes (all of the
-    component as served is in the key)."""
-    return _in_context(compiled.checked, context)
-
-
-def _shared(
-    context: tuple[Any, ...], compiled: CompiledTemplate
-) -> dict[int, tuple[LayoutComponent, Verdict]]:
-    """The verdicts already reached in `context` on the compiled template's shared renderings
-    (`CompiledTemplate.shared`: never mutated), by the component object: id -> (the object,
-    its verdict). The entry holds the object, so its id is not reused while the entry lives."""
-    return _in_context(compiled.verdicts, context)
-
-
 def _verdicts(
-    f: LayoutFacts,
-    each: tuple[ComponentRule, ...],
-    compiled: CompiledTemplate,
-    memo: bool,
+    f: LayoutFacts, each: tuple[ComponentRule, ...], memo: dict[bytes, Verdict] | None
 ) -> Iterator[tuple[int, str]]:
-    """(layout position, problem) from the per-component rules. Without `memo` every component
-    is checked afresh, one loop per rule. With it, a shared rendering of the compiled template
-    (the same object, registered in `CompiledTemplate.shared`) checked before in this context
-    gets the verdict it had (`_shared`); the other components are checked (in elderly mode
-    through the memo of verdicts by bytes, `_memo`), and the shared ones among them remembered
-    by object."""
-    if not memo:
+    """(layout position, problem) from the per-component rules. With a memo, a component whose
+    bytes were checked in this context before gets the verdict it had; the others are checked
+    together, one loop per rule, and their verdicts remembered."""
+    if memo is None:
         for rule in each:
             yield from rule(f)
         return
-    context = _context(f)
-    known = _shared(context, compiled)
-    registered = compiled.shared
-    fresh: list[Placed] = []  # shared renderings not yet checked in this context
-    private: list[Placed] = []
-    get = known.get
+    misses: list[Placed] = []
+    keys: list[bytes] = []
+    encode = _COMPONENT_BYTES.encode
+    get = memo.get
     for entry in f.placed:
-        lc = entry[1]
-        hit = get(id(lc))
-        if hit is not None and hit[0] is lc:
-            if hit[1]:
-                k = entry[0]
-                for problem in hit[1]:
-                    yield k, problem
-        elif registered.get(id(lc)) is lc:
-            fresh.append(entry)
-        else:
-            private.append(entry)
-    if fresh or private:
-        yield from _unknown(f, each, compiled, context, fresh, private)
+        key = encode(entry[1])
+        verdict = get(key)
+        if verdict is None:
+            misses.append(entry)
+            keys.append(key)
+        elif verdict:
+            k = entry[0]
+            for problem in verdict:
+                yield k, problem
+    if misses:
+        yield from _remember(f, each, misses, keys, memo)
 
 
-def _unknown(
+def _remember(
     f: LayoutFacts,
     each: tuple[ComponentRule, ...],
-    compiled: CompiledTemplate,
-    context: tuple[Any, ...],
-    fresh: list[Placed],
-    private: list[Placed],
+    misses: list[Placed],
+    keys: list[bytes],
+    memo: dict[bytes, Verdict],
 ) -> Iterator[tuple[int, str]]:
-    """(layout position, problem) of the components without a verdict by object: shared ones
-    not yet checked in `context` (`fresh`: checked, then remembered by object) and `private`
-    ones (in elderly mode through the memo by bytes; in standard mode the 8 rules cost less
-    than a component's bytes, issue 26, BENCHMARKS.md)."""
-    if private and not f.elderly:
-        sub = LayoutFacts(f.layout, f.view, f.policy, f.elderly, placed=private)
-        for rule in each:
-            yield from rule(sub)
-        private = []
-    entries = fresh + private
-    verdicts = _checked(f, each, fresh) if fresh else []
-    if private:
-        verdicts.extend(_by_bytes(f, each, private, _memo(context, compiled)))
-    if fresh:
-        known = _shared(context, compiled)
-        if len(known) + len(fresh) > MEMO_COMPONENTS:
-            known.clear()
-        for (_, lc, _), verdict in zip(fresh, verdicts, strict=False):
-            known[id(lc)] = (lc, verdict)
-    for (k, _, _), verdict in zip(entries, verdicts, strict=True):
+    """Check the components `misses` (their bytes `keys`) together, one loop per rule; remember
+    each one's verdict in `memo` and yield (layout position, problem)."""
+    sub = LayoutFacts(f.layout, f.view, f.policy, f.elderly, placed=misses)
+    found: dict[int, list[str]] = {k: [] for k, _, _ in misses}
+    for rule in each:
+        for k, problem in rule(sub):
+            found[k].append(problem)
+    if len(memo) + len(misses) > MEMO_COMPONENTS:
+        memo.clear()
+    for (k, _, _), key in zip(misses, keys, strict=True):
+        verdict = memo[key] = tuple(found[k])
         for problem in verdict:
             yield k, problem
 
 
-def _checked(
-    f: LayoutFacts, each: tuple[ComponentRule, ...], entries: list[Placed]
-) -> list[Verdict]:
-    """The verdict of each of `entries` (its problems in table order), one loop per rule."""
-    sub = LayoutFacts(f.layout, f.view, f.policy, f.elderly, placed=entries)
-    found: dict[int, list[str]] = {k: [] for k, _, _ in entries}
-    for rule in each:
-        for k, problem in rule(sub):
-            found[k].append(problem)
-    return [tuple(found[k]) for k, _, _ in entries]
-
-
-def _by_bytes(
-    f: LayoutFacts,
-    each: tuple[ComponentRule, ...],
-    entries: list[Placed],
-    memo: dict[bytes, Verdict],
-) -> list[Verdict]:
-    """The verdict of each of `entries`: remembered in `memo` by the component's encoded bytes,
-    else checked (`_checked`, the components together) and remembered."""
-    encode = _COMPONENT_BYTES.encode
-    keys = [encode(lc) for _, lc, _ in entries]
-    verdicts: list[Verdict | None] = [memo.get(key) for key in keys]
-    misses = [entry for entry, v in zip(entries, verdicts, strict=True) if v is None]
-    if misses:
-        checked = iter(_checked(f, each, misses))
-        if len(memo) + len(misses) > MEMO_COMPONENTS:
-            memo.clear()
-        for n, key in enumerate(keys):
-            if verdicts[n] is None:
-                verdicts[n] = memo[key] = next(checked)
-    return [v for v in verdicts if v is not None]
-
-
 def _check_components(
-    f: LayoutFacts, compiled: CompiledTemplate, problems: list[str], memo: bool = True
+    f: LayoutFacts,
+    index: Mapping[str, int],
+    problems: list[str],
+    memo: dict[bytes, Verdict] | None = None,
 ) -> None:
     """Walk the components once (an id the template lacks has nothing to be checked against),
     record what the later rules read, then run the component rules (the per-component ones
-    through the memos when `memo`: `_verdicts`)."""
-    index = compiled.index
+    through `memo` when given)."""
     comps, placed, ids, placements = f.view.comps, f.placed, f.ids, f.placements
     found: list[tuple[int, str]] = []
     largest = 0.0
@@ -736,7 +655,7 @@ def _check_components(
         found.extend(rule(f))
     # A component's own problems come after the cross-component ones at its position: the
     # sort below is stable, so each component's problems stay in table order (served_once first).
-    found.extend(_verdicts(f, _EACH[table], compiled, memo))
+    found.extend(_verdicts(f, _EACH[table], memo))
     if found:
         found.sort(key=itemgetter(0))  # stable: layout order, then table order
         problems.extend(problem for _, problem in found)
@@ -780,7 +699,10 @@ def check_layout(
     f = LayoutFacts(layout, view, policy, elderly)
     problems: list[str] = []
     _run(THEME_RULES + ELDERLY_THEME_RULES if elderly else THEME_RULES, f, problems)
-    _check_components(f, compiled, problems, memo)
+    # The memo pays in elderly mode (18 per-component rules, most components touched by the
+    # plan); the 8 standard ones cost less than a component's key (issue 26, BENCHMARKS.md).
+    verdicts = _memo(f, compiled) if memo and elderly else None
+    _check_components(f, compiled.index, problems, verdicts)
     if elderly:
         _run(ELDERLY_PAGE_RULES, f, problems)
     f.ratio = _measure_ratio(f)

@@ -40,9 +40,6 @@ STATIC_ROWS = 512
 # page has a few hundred distinct ones). Full, a level is emptied and refilled.
 RENDERED_LAUNCHES = 256
 RENDERED_MAX = 4096
-# The shared renderings registered by identity (`CompiledTemplate.shared`, `share`): full, the
-# registry is emptied (the components it held are then checked as private ones, see `check`).
-SHARED_MAX = 65536
 
 
 class CompileError(ValueError):
@@ -64,11 +61,9 @@ class CompiledTemplate:
         "page",
         "palettes",
         "rendered",
-        "shared",
         "statics",
         "template",
         "variant_weights",
-        "verdicts",
         "version",
         "views",
     )
@@ -113,14 +108,6 @@ class CompiledTemplate:
         # then by a component's encoded bytes; bounded there). Owned by `check`, shared by
         # `allocated` twins (same views), not by `forced` ones (other views).
         self.checked: dict[Any, dict[bytes, Any]] = {}
-        # id -> component, for every component `statics` and `rendered` hand out (`share`):
-        # served to many launches, never mutated, so the final check may take a verdict it
-        # reached on one of them for the same object in the same context (`check._shared`).
-        # Holds the components, so an id here is never reused while its entry lives.
-        self.shared: dict[int, LayoutComponent] = {}
-        # The final check's verdicts on `shared` components, by check context, then by the
-        # component's id (`check._shared`: the entry holds the component; bounded there).
-        self.verdicts: dict[Any, dict[int, Any]] = {}
 
     def forced(self, variant: str) -> CompiledTemplate:
         """This template with `variant`'s views, palettes and colour drops standing in for the
@@ -154,8 +141,6 @@ class CompiledTemplate:
         twin.rendered = self.rendered
         twin.flagged = self.flagged
         twin.checked = self.checked
-        twin.shared = self.shared
-        twin.verdicts = self.verdicts
         return twin
 
 
@@ -168,25 +153,13 @@ def initial_allocation(template: Template) -> Allocation | None:
     return initial(template.experiment, weights)
 
 
-def share(ct: CompiledTemplate, lc: LayoutComponent) -> LayoutComponent:
-    """Register `lc` as one of `ct`'s shared renderings (handed to many launches, never
-    mutated: `CompiledTemplate.shared`) and return it."""
-    shared = ct.shared
-    if len(shared) >= SHARED_MAX:
-        shared.clear()
-    shared[id(lc)] = lc
-    return lc
-
-
 def static_row(ct: CompiledTemplate, key: StaticKey) -> tuple[LayoutComponent, ...] | None:
     """The shared static renderings for `key` (made and registered on first use), or None once
     STATIC_ROWS rows exist (the caller then renders every component itself)."""
     row = ct.statics.get(key)
     if row is None and len(ct.statics) < STATIC_ROWS:
         view = ct.views[key[0], key[1]]
-        row = ct.statics[key] = tuple(
-            share(ct, lc) for lc in static_components(view, key[2], key[3])
-        )
+        row = ct.statics[key] = static_components(view, key[2], key[3])
     return row
 
 

@@ -14,7 +14,6 @@ from uiserver.engine.compiled import (
     RENDERED_LAUNCHES,
     RENDERED_MAX,
     CompiledTemplate,
-    share,
     static_row,
 )
 from uiserver.engine.elderly import extras, needs, reflow
@@ -89,7 +88,7 @@ def render_plan(ct: CompiledTemplate, plan: Plan, policy: Policy) -> Layout:
         if lc is None:
             if len(memo) >= RENDERED_MAX:
                 memo.clear()
-            lc = memo[key] = share(ct, _component(view, plan, *key))
+            lc = memo[key] = _component(view, plan, *key)
         append(lc)
 
     theme, page_reasons = _theme(ct, plan, policy)
