@@ -27,7 +27,14 @@ import httpx
 from loadtests.baselines import path_of
 from loadtests.facts import parse_metrics
 from loadtests.population import build_population, mint_tokens, seed_store
-from loadtests.servers import Pinning, free_port, rss_bytes, server_env, start_uiserver
+from loadtests.servers import (
+    Pinning,
+    free_port,
+    memory_by_process,
+    rss_bytes,
+    server_env,
+    start_uiserver,
+)
 
 CAP_FACTOR = 2.5
 STEPS = 5  # checkpoints between the low level and the top
@@ -145,19 +152,24 @@ def memory_check(
                 notes.append(f"slice to {checkpoint:,}: {failed} launches failed {statuses}")
             served = checkpoint
             rss = rss_bytes(server.pid) / 2**20
+            processes = memory_by_process(server.pid)
             entries = cache_entries(f"http://127.0.0.1:{port}")
             points.append(
                 {
                     "distinct_users": checkpoint,
                     "rss_mb": rss,
+                    "pss_mb": sum(p["pss"] for p in processes),
+                    "processes": processes,
                     "requests": len(rows),
                     "rps": len(rows) / elapsed if elapsed else 0.0,
                     "cache_entries": entries,
                 }
             )
             held = ", ".join(f"{name} {count:,}" for name, count in sorted(entries.items()))
+            split = " + ".join(f"{p['rss']:,.1f}" for p in processes)
             progress(
-                f"  {checkpoint:,} distinct users: RSS {rss:,.1f} MB "
+                f"  {checkpoint:,} distinct users: RSS {rss:,.1f} MB ({split}; "
+                f"PSS {points[-1]['pss_mb']:,.1f} MB) "
                 f"({points[-1]['rps']:,.0f} cold GET/s; cache entries: {held})"
             )
     finally:
@@ -216,7 +228,8 @@ def summarize(p: MemoryPlan, points: list[dict[str, Any]], notes: list[str]) -> 
         f"cache entry bounds: {bounds}",
         "each user launched `home` once with its own token (cold: token check, profile read "
         "from SQLite, plan, then a shared body or a render), over 32 keep-alive connections "
-        "from the load core; RSS is VmRSS summed over the server's processes, read after "
+        "from the load core; RSS is VmRSS summed over the server's processes (PSS: "
+        "their smaps_rollup Pss, shared pages counted once), read after "
         "each slice",
         *notes,
     ]
@@ -226,6 +239,12 @@ def summarize(p: MemoryPlan, points: list[dict[str, Any]], notes: list[str]) -> 
         f"{at_top['rss_mb']:,.1f} MB after {p.top:,} ({ratio:.2f}x for "
         f"{p.top / p.low:,.0f}x the users)."
     )
+    if "pss_mb" in at_top:
+        split = " + ".join(f"{x['rss']:,.1f}" for x in at_top["processes"])
+        summary += (
+            f" At {p.top:,}: RSS by process {split} MB; PSS (shared pages counted once) "
+            f"{at_top['pss_mb']:,.1f} MB."
+        )
     return {
         "low": p.low,
         "requested": p.requested,

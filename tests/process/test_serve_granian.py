@@ -34,6 +34,11 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text()
 
 
+def _mapped(pid: int) -> str:
+    """The files a process has mapped (its loaded shared objects among them)."""
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_granian_serves_layouts_and_stops_gracefully(tmp_path: Path, stop: int) -> None:
     port = free_port()
@@ -66,6 +71,10 @@ def test_granian_serves_layouts_and_stops_gracefully(tmp_path: Path, stop: int) 
     try:
         wait_http(url + "/readyz", timeout=30)
         workers = _children(proc.pid)
+        # `serve` became granian's supervisor (the same pid) afresh: none of the app's modules
+        # (msgspec's extension is the first the app imports), which each worker loads itself.
+        assert "msgspec" not in _mapped(proc.pid)
+        assert workers and all("msgspec" in _mapped(pid) for pid in workers)
         auth = {"Authorization": f"Bearer {token('granian-user')}"}
         with httpx.Client(base_url=url, headers=auth) as http:
             assert http.get("/readyz").status_code == 200

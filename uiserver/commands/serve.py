@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import copy
 import ctypes
+import json
 import logging
 import os
 import signal
@@ -40,7 +41,7 @@ from starlette.types import ASGIApp
 from uiserver.auth import resolve_secret
 from uiserver.config import DEFAULT_SERVER, DURATION_OPTIONS, SERVERS
 from uiserver.files import resolved
-from uiserver.http import collector
+from uiserver.http import collector, supervisor
 from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
 from uiserver.http.logs import JsonFormatter
 from uiserver.http.rsgi import RSGIApp
@@ -238,40 +239,38 @@ def die_with_server() -> None:
 
 
 def _run_granian(args: argparse.Namespace, limits: ConnectionLimits) -> None:
-    from granian.constants import HTTPModes, Interfaces, Loops
-    from granian.http import HTTP1Settings
-    from granian.log import LogLevels
-    from granian.server import Server
-
+    """Become granian's supervisor, started afresh (`uiserver.http.supervisor`: the same pid,
+    none of the modules imported so far); does not return."""
     level = GRANIAN_LEVELS.get(args.log_level.lower(), args.log_level.lower())
     os.environ[SERVER_PID] = str(os.getpid())  # workers inherit it: `die_with_server`
-    Server(
-        GRANIAN_FACTORY,
-        address=args.host,
-        port=args.port,
-        interface=Interfaces.RSGI,
-        workers=max(1, args.workers),
-        http=HTTPModes.http1,
-        websockets=False,
-        loop=Loops.uvloop,
-        log_level=LogLevels(level),
-        log_access=False,
-        log_dictconfig=_granian_log_config(args),
-        factory=True,
-        backlog=limits.backlog,
+    settings = granian_settings(args, limits, level)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", supervisor.__name__, json.dumps(settings)])
+
+
+def granian_settings(
+    args: argparse.Namespace, limits: ConnectionLimits, level: str
+) -> dict[str, Any]:
+    """What `uiserver.http.supervisor` runs granian with (its `SETTINGS`)."""
+    return {
+        "target": GRANIAN_FACTORY,
+        "address": args.host,
+        "port": args.port,
+        "workers": max(1, args.workers),
+        "log_level": level,
+        "log_dictconfig": _granian_log_config(args),
         # Connections a worker serves at once; past it granian stops accepting (they wait in
         # the backlog). Kept below the open-files limit, never granian's backlog/workers.
-        backpressure=limits.connections(),
-        http1_settings=HTTP1Settings(
-            # hyper: from connecting, or from the previous response, to the last header byte;
-            # it also bounds an idle keep-alive connection (no separate idle timer).
-            header_read_timeout=max(1, round(limits.header_timeout * 1000)),
-            keep_alive=True,
-            # hyper answers 431 when a request head does not fit its read buffer; 8 KiB is
-            # hyper's minimum. Header count: hyper's fixed 100 (`granian_app` enforces less).
-            max_buffer_size=max(GRANIAN_MIN_BUFFER, limits.max_header_bytes),
-        ),
-    ).serve()
+        "backlog": limits.backlog,
+        "backpressure": limits.connections(),
+        # hyper: from connecting, or from the previous response, to the last header byte; it
+        # also bounds an idle keep-alive connection (no separate idle timer).
+        "header_read_timeout_ms": max(1, round(limits.header_timeout * 1000)),
+        # hyper answers 431 when a request head does not fit its read buffer; 8 KiB is hyper's
+        # minimum. Header count: hyper's fixed 100 (`granian_app` enforces less).
+        "max_buffer_size": max(GRANIAN_MIN_BUFFER, limits.max_header_bytes),
+    }
 
 
 def granian_rsgi_app() -> RSGIApp:
