@@ -99,21 +99,27 @@ class Config:
     max_age: int = field(default_factory=lambda: _env_int("UISERVER_MAX_AGE", 60))
     stale_while_revalidate: int = field(default_factory=lambda: _env_int("UISERVER_SWR", 86_400))
     stale_if_error: int = field(default_factory=lambda: _env_int("UISERVER_SIE", 604_800))
-    # Encoded bodies (~13.6 KB each for `home` with its gzip): 5,000 keeps one process under
-    # 300 MB after 1,000,000 distinct users (docs/BENCHMARKS.md; 20,000 reached 417).
-    layout_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_LAYOUT_CACHE", 5_000))
+    # The default bounds keep the server (granian's supervisor and one worker) under 300 MB
+    # after 1,000,000 distinct users (DESIGN section 7; docs/BENCHMARKS.md, "Memory at
+    # 1,000,000 users, met"); docs/DEPLOY.md sizes them per entry for more memory.
+    # Encoded bodies users share (~16 KB each for `home` with its prepared headers; a body
+    # planned for one user enters on its second user, `serving.cache.LayoutCache`).
+    layout_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_LAYOUT_CACHE", 3_000))
     request_cache_size: int = field(
         default_factory=lambda: _env_int("UISERVER_REQUEST_CACHE", 100_000)
     )
+    # Profiles (~2.4-3.2 KB each with their memo entry; a returning user beyond it is one store
+    # read, and their memo entries go with their profile).
     profile_cache_size: int = field(
-        default_factory=lambda: _env_int("UISERVER_PROFILE_CACHE", 50_000)
+        default_factory=lambda: _env_int("UISERVER_PROFILE_CACHE", 30_000)
     )
     # Request-memo entries whose body was planned for that user alone (affinities moved
     # modules): ~13 KB each, kept alive by nothing else (`serving.cache.RequestMemo`).
     personal_memo_size: int = field(
         default_factory=lambda: _env_int("UISERVER_PERSONAL_MEMO", 5_000)
     )
-    token_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_TOKEN_CACHE", 100_000))
+    # Verified tokens (~350 B each): more than the profiles, for users holding two tokens.
+    token_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_TOKEN_CACHE", 50_000))
     # Clock skew (seconds) allowed on a token's `exp`, `nbf` and `iat`: the operator's backend
     # mints tokens on another machine's clock (RFC 7519 4.1.4: "a small leeway").
     jwt_leeway: float = field(

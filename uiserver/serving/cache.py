@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from uiserver.datastructures import BoundedDict
 GZIP_MIN_BYTES = 1024
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)  # weakly indexed while personal (`LayoutCache`)
 class BodyEntry:
     """An encoded layout ready to send: body, quoted strong ETags of its identity and gzip
     representations (each its own, RFC 9110 8.8.3), gzip made on first demand."""
@@ -185,6 +186,10 @@ class SharedPlan:
     fingerprint: bytes
 
 
+# Fingerprints of bodies planned for one user, remembered (~150 bytes each with the dict's
+# slot) to admit a body to the body cache on its second user (`LayoutCache.seen`).
+SEEN_SIZE = 20_000
+
 # Shared plans kept: each holds a Plan (~1 KB with its key) and its body's 16-byte fingerprint.
 # Users share far fewer plans than this (home: a few thousand per 1M users).
 PLAN_CACHE_SIZE = 20_000
@@ -202,6 +207,15 @@ class LayoutCache:
         personal_size: int = PERSONAL_SIZE,
     ) -> None:
         self.bodies: LRUCache[bytes, BodyEntry] = LRUCache(maxsize=body_size)
+        # Bodies planned for one user (affinities moved modules) enter `bodies` only once a
+        # second user is planned the same body: users' own plans often come out the same (in
+        # the 1M-user memory check most personal bodies were served to many users), but a body
+        # served once pushes out one many users share (issue 26, memory). Until then such a
+        # body is found here by fingerprint for as long as a memo entry holds it (weak values:
+        # this index keeps none alive), and `seen` remembers the fingerprints planned (16
+        # bytes each), so a second user planned it after the first's entry went still admits it.
+        self.personal: weakref.WeakValueDictionary[bytes, BodyEntry] = weakref.WeakValueDictionary()
+        self.seen: BoundedDict[bytes, None] = BoundedDict(SEEN_SIZE)
         self.requests = RequestMemo(request_size, personal_size)
         # First in, first out (`BoundedDict`): its lookup is a C dict lookup, where an LRU's is
         # ~1 us of Python on every first launch; a hot plan evicted is planned again once.

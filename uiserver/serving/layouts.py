@@ -265,7 +265,7 @@ class LayoutServer:
         with tracing.span("engine.plan", page=compiled.page):
             plan = self.engine.plan(compiled, profile, context, day=day)
         fingerprint = self._fingerprint(live, plan, drawn)
-        entry = self._render(live, plan, drawn, fingerprint)
+        entry = self._render(live, plan, drawn, fingerprint, shared=key is not None)
         if key is not None:
             self.cache.plans[key] = SharedPlan(compiled, plan, fingerprint)
         return plan, entry, key is None
@@ -283,12 +283,21 @@ class LayoutServer:
         plan: Plan,
         drawn: Drawn | None = None,
         fingerprint: bytes | None = None,
+        shared: bool = True,
     ) -> BodyEntry:
-        """The body of `plan` from the body cache by its fingerprint (computed when not
-        given), else rendered, encoded and cached."""
+        """The body of `plan` by its fingerprint (computed when not given): from the body
+        cache, else (`shared` False: planned for this user alone) from the personal bodies
+        memo entries hold, else rendered and encoded. A shared plan's body is kept in the body
+        cache; a personal one only once a second user is planned it (`LayoutCache.personal`,
+        `LayoutCache.seen`), until then held by its user's memo entry alone."""
         if fingerprint is None:
             fingerprint = self._fingerprint(live, plan, drawn)
-        entry = self.cache.bodies.get(fingerprint)
+        cache = self.cache
+        entry = cache.bodies.get(fingerprint)
+        if entry is None and not shared:
+            entry = cache.personal.get(fingerprint)
+            if entry is not None:  # a second user's plan: shared after all
+                cache.bodies[fingerprint] = entry
         if entry is not None:
             self.stats["hits"] += 1
             return entry
@@ -300,7 +309,11 @@ class LayoutServer:
             else:
                 layout = annotate(self.engine.render(drawn.compiled, plan), drawn.substitutions)
             entry = BodyEntry.of(encode_layout(layout))
-        self.cache.bodies[fingerprint] = entry
+        if shared or fingerprint in cache.seen:
+            cache.bodies[fingerprint] = entry
+        else:
+            cache.personal[fingerprint] = entry
+            cache.seen[fingerprint] = None
         return entry
 
     def _remember_order(

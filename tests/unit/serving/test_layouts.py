@@ -8,6 +8,7 @@ user's entries), on a real SQLite store that a test can take down.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from uiserver.schema import Context, Event, Layout, Settings
 from uiserver.service import Service
 from uiserver.serving import breaker as breaker_module
 from uiserver.serving import layouts as layouts_module
+from uiserver.serving.cache import BodyEntry
 from uiserver.serving.context import context_key
 from uiserver.serving.layouts import Served, today
 from uiserver.serving.pages import UnknownPage
@@ -204,6 +206,56 @@ async def test_a_personal_body_counts_against_the_personal_bound(running: Servic
     assert key in running.cache.requests
     running.cache.requests.drop_user("ann")
     assert running.cache.requests.personal == 0
+
+
+async def fans(running: Service, users: list[str]) -> dict[str, BodyEntry]:
+    """`users` given the same clicks (so plans of their own) and served `home`: their bodies."""
+    clicks = [Event(page="home", component="seafood", kind="click")] * 12
+    for user in users:
+        await running.store.users.record_events(user, clicks, time.time())
+    return {user: (await serve(running, user)).entry for user in users}
+
+
+async def test_a_personal_body_enters_the_body_cache_on_its_second_user(
+    running: Service,
+) -> None:
+    """A body planned for one user stays out of the body cache (it pushed out bodies many
+    users share, issue 26) until a second user is planned the same body: users whose own
+    plans come out the same share one body, and it is then kept like a shared one."""
+    bob = await serve(running, "bob")
+    served = await fans(running, [f"fan-{i}" for i in range(8)])
+
+    by_body: defaultdict[int, list[str]] = defaultdict(list)
+    for user, entry in served.items():
+        by_body[id(entry)].append(user)
+    assert max(len(group) for group in by_body.values()) > 1  # the same clicks, one variant
+    assert len({entry.body for entry in served.values()}) == len(by_body)  # equal: shared
+    assert running.server.stats["renders"] == len(by_body) + 1
+    kept = {id(entry) for entry in running.cache.bodies.values()}
+    assert kept == {id(bob.entry)} | {k for k, group in by_body.items() if len(group) > 1}
+    assert running.cache.requests.personal == len(served)
+
+
+async def test_a_personal_body_is_held_by_its_memo_entry_alone(running: Service) -> None:
+    """Until a second user: nothing but the memo entry keeps it; planned again for another user
+    after that entry is gone, it is rendered again and kept (its fingerprint was seen)."""
+    first = await fans(running, ["fan-0"])
+    fingerprint = next(k for k, v in running.cache.personal.items() if v is first["fan-0"])
+    body = first["fan-0"].body
+    assert running.cache.bodies.currsize == 0
+    del first
+    running.cache.requests.drop_user("fan-0")
+    gc.collect()
+    assert fingerprint not in running.cache.personal
+
+    # A user in the same variant (found by trying), planned the same body again.
+    for i in range(1, 40):
+        again = await fans(running, [f"fan-{i}"])
+        if again[f"fan-{i}"].body == body:
+            break
+    else:
+        raise AssertionError("no other user was planned fan-0's body")
+    assert list(running.cache.bodies.values()) == [again[f"fan-{i}"]]
 
 
 async def test_close_finishes_the_order_writes_in_flight(tmp_path: Path) -> None:
