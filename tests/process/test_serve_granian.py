@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -143,3 +144,49 @@ def test_a_serve_killed_outright_leaves_no_worker_serving(tmp_path: Path) -> Non
         time.sleep(0.1)
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{server.url}/healthz", timeout=2)
+
+
+def test_granian_runs_the_checkout_serve_ran_from_whatever_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    """`serve` started from a directory holding its own `uiserver/` package and a stray
+    `msgspec.py` (another checkout, an older version, a planted file): the supervisor and the
+    workers still import the installed package and its dependencies, never those. Before,
+    `python -m uiserver.http.supervisor` and granian's own target loader both put the working
+    directory first on sys.path."""
+    installed = Path(sysconfig.get_path("scripts")) / "uiserver"
+    assert installed.exists(), "scripts/install makes the `uiserver` console script"
+    here = tmp_path / "cwd"
+    marker = tmp_path / "planted"
+    plant = f"open({str(marker)!r}, 'a').write(__name__ + '\\n')\n"
+    for name in ("uiserver/__init__.py", "uiserver/http/__init__.py", "msgspec.py"):
+        (here / name).parent.mkdir(parents=True, exist_ok=True)
+        (here / name).write_text(plant)
+    (here / "uiserver/http/supervisor.py").write_text(plant + "raise SystemExit(3)\n")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UISERVER_", "PYTHON"))}
+    env["UISERVER_JWT_SECRET"] = SECRET
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(installed), "serve", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+            cwd=here,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_http(url + "/readyz", timeout=30)
+        except TimeoutError:
+            raise AssertionError(log.read_text(errors="replace")) from None
+        auth = {"Authorization": f"Bearer {token('cwd-user')}"}
+        assert httpx.get(url + "/v1/layouts/home", headers=auth).status_code == 200
+        assert not marker.exists(), marker.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0, log.read_text(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, cast
@@ -243,10 +244,27 @@ def _run_granian(args: argparse.Namespace, limits: ConnectionLimits) -> None:
     none of the modules imported so far); does not return."""
     level = GRANIAN_LEVELS.get(args.log_level.lower(), args.log_level.lower())
     os.environ[SERVER_PID] = str(os.getpid())  # workers inherit it: `die_with_server`
-    settings = granian_settings(args, limits, level)
+    command = supervisor_command(granian_settings(args, limits, level))
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", supervisor.__name__, json.dumps(settings)])
+    os.execv(command[0], command)
+
+
+def supervisor_command(settings: dict[str, Any]) -> list[str]:
+    """The argv `_run_granian` execs: this interpreter with its flags (`-X`, `-W`, `-O`...; the
+    workers, forked from the supervisor, inherit them as they did from `serve`), then `-P -c`
+    code that imports `uiserver.http.supervisor` from the directory this very `uiserver` package
+    was imported from, and `settings` as JSON. Not `-m uiserver.http.supervisor`: that puts the
+    working directory first on `sys.path`, so a `uiserver/` there (another checkout, an older
+    version, a planted one) would have become the supervisor and the workers' app."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(supervisor.__file__))))
+    # What multiprocessing passes a spawned child (a private helper typeshed leaves out).
+    flags: list[str] = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
+    boot = (
+        f"import sys; sys.path.insert(0, {root!r}); "
+        f"from {supervisor.__name__} import main; sys.exit(main(sys.argv))"
+    )
+    return [sys.executable, *flags, "-P", "-c", boot, json.dumps(settings)]
 
 
 def granian_settings(

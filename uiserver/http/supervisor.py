@@ -2,8 +2,9 @@
 
 `uiserver serve --server granian` parses its options, makes the data dir and the JWT secret and
 exports every setting the workers read (`UISERVER_*`), then replaces itself (`os.execv`, the
-same pid, so signals and `die_with_server` are unchanged) with `python -m
-uiserver.http.supervisor SETTINGS`, where SETTINGS is the JSON object `settings` below. This
+same pid, so signals and `die_with_server` are unchanged) with this module's `main` on SETTINGS,
+the JSON object `settings` below (`serve.supervisor_command`: imported from the checkout `serve`
+ran from, never from the working directory, and the workers' app likewise). This
 module imports granian and the standard library only: the supervisor starts, watches and stops
 the workers, and each worker imports the app itself (`uiserver.commands.serve:granian_rsgi_app`).
 
@@ -16,6 +17,7 @@ process that serves nothing. Started afresh it is granian and Python alone.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from typing import Any
@@ -63,6 +65,9 @@ def serve(settings: dict[str, Any]) -> None:
     from granian.log import LogLevels
     from granian.server import Server
 
+    # The target loaded by `load_factory`, not granian's loader: that one puts the working
+    # directory first on each worker's sys.path before importing the target, so a stray
+    # `msgspec.py` or `redis/` there would have shadowed the app's own dependencies.
     Server(
         settings["target"],
         address=settings["address"],
@@ -83,7 +88,15 @@ def serve(settings: dict[str, Any]) -> None:
             keep_alive=True,
             max_buffer_size=settings["max_buffer_size"],
         ),
-    ).serve()
+    ).serve(target_loader=load_factory)
+
+
+def load_factory(target: str) -> Any:
+    """In a worker: `target` ("module:function") imported as `sys.path` stands (the supervisor's,
+    without the working directory), and the function's result (the RSGI app). Raises
+    ImportError or AttributeError for a target that is not there."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)()
 
 
 def main(argv: list[str]) -> int:
