@@ -173,7 +173,8 @@ def _limits(args: argparse.Namespace) -> ConnectionLimits:
     return limits
 
 
-JSON_FORMATTER = {"()": "uiserver.http.logs.JsonFormatter"}
+# granian's supervisor formats with it too: `jsonlog` imports nothing of the app.
+JSON_FORMATTER = {"()": "uiserver.http.jsonlog.JsonFormatter"}
 
 
 def _uvicorn_log_config(args: argparse.Namespace) -> dict[str, Any]:

@@ -29,7 +29,6 @@ import re
 import secrets
 import traceback
 from collections.abc import Mapping
-from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import Counter
@@ -38,14 +37,12 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from uiserver.http.errors import error_body
+from uiserver.http.jsonlog import current_id
 
 log = logging.getLogger("uiserver.errors")
 
 # A client's id is kept only when it is a short token: it goes into a log line and a header.
 REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
-# The id of the request being handled, set by `logs.RequestLog` (JSON logs): a 500's body and
-# its ERROR line name the id the access line and the `X-Request-Id` header carry.
-current_id: ContextVar[str | None] = ContextVar("uiserver_request_id", default=None)
 # The scope key Starlette's 500 handler leaves its request id under, for the outer guard.
 SCOPE_KEY = "uiserver.request_id"
 STAGES = ("before_response", "during_response", "after_response")

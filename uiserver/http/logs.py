@@ -25,14 +25,14 @@ import sys
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from uiserver.http.failures import current_id
+from uiserver.http import jsonlog
 from uiserver.http.failures import request_id as failures_request_id
+from uiserver.http.jsonlog import current_id
 from uiserver.http.layouts import PREFIX
 
 LOG_FORMATS = ("text", "json")
@@ -40,30 +40,13 @@ request_id: ContextVar[str | None] = current_id  # the request's id while it is 
 access = logging.getLogger("uiserver.access")
 
 _encode = msgspec.json.Encoder().encode
-# Fields a caller may add with `log.info(..., extra={...})` that go into the object as they are.
-_EXTRA = ("method", "route", "status", "duration_ms")
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time (UTC, ms), level, logger, message, the request id of
-    the request being handled, the access fields, and the exception's traceback if any."""
+class JsonFormatter(jsonlog.JsonFormatter):
+    """`jsonlog.JsonFormatter` (what granian's supervisor logs with) encoding with msgspec:
+    the same objects, written faster on the workers' access lines."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        stamp = datetime.fromtimestamp(record.created, UTC)
-        doc: dict[str, Any] = {
-            "time": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        current = request_id.get()
-        if current is not None:
-            doc["request_id"] = current
-        for field in _EXTRA:
-            if field in record.__dict__:
-                doc[field] = record.__dict__[field]
-        if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
+    def encode(self, doc: dict[str, Any]) -> str:
         return _encode(doc).decode()
 
 
