@@ -46,9 +46,7 @@ def test_both_formatters_write_the_same_line(record: logging.LogRecord) -> None:
 
 
 def test_the_request_id_variable_is_the_one_the_app_sets() -> None:
-    from uiserver.http import failures
-
-    assert logs.request_id is jsonlog.current_id is failures.current_id
+    assert logs.request_id is jsonlog.current_id
 
 
 def test_jsonlog_imports_nothing_of_the_app() -> None:
