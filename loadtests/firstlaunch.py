@@ -5,8 +5,17 @@ uiserver, `py-spy record` samples the server (`--nonblocking`, so the server is 
 `--subprocesses` for granian's worker) and writes collapsed stacks. Each sample is put in the
 first category of `CATEGORIES` whose pattern one of its frames matches (so the JWT check that
 runs inside the layout handler counts as JWT, not as handler). The server's CPU seconds over
-the same window divided by the requests wrk counted give microseconds per launch; each
-category gets its share of them.
+the same window divided by the requests wrk counted give microseconds per launch, read per
+thread from /proc (`servers.thread_cpu`): the main threads' CPU (where the Python code runs)
+is shared out by the categories' shares of the samples that have a Python frame, and the
+other threads' CPU (granian's Rust threads) is its own row, `SERVER_THREADS`.
+
+Samples without a Python frame are left out of the shares: py-spy counts granian's thread
+that hands requests to the event loop (it holds a Python thread state) as active while it
+waits, so those samples are not CPU. Issue 26 (docs/BENCHMARKS.md): 554 of 1,251 samples of a
+first-launch profile had no Python frame and were reported as 264 us a launch "outside
+uiserver", while that thread used 5-15 us a launch by /proc and granian's threads together
+60-90 us.
 
 `publish_pass`: N never-seen users launch once (cold), then again (the pass before a publish),
 then a designer publishes `home` and the same N launch a third time: every memo entry of that
@@ -31,7 +40,7 @@ import httpx
 
 from loadtests.baselines import Row
 from loadtests.memcheck import launch_all
-from loadtests.servers import Pinning, cpu_seconds, die_with_parent
+from loadtests.servers import Pinning, ThreadCPU, die_with_parent, thread_cpu
 from loadtests.wrkbench import run_wrk, write_requests, write_script
 
 # (category, regex over one frame "function (file:line)"). A sample belongs to the specific
@@ -71,6 +80,55 @@ CATEGORIES: list[tuple[str, str]] = [
     (GLUE, r"uiserver/"),
 ]
 _COMPILED = [(name, re.compile(pattern)) for name, pattern in CATEGORIES]
+
+
+SERVER_THREADS = "HTTP server's own threads (granian's Rust I/O runtime and scheduler; /proc)"
+_NOT_A_FRAME = re.compile(r"^(process \d+:|thread \()")
+
+
+def has_python_frame(stack: str) -> bool:
+    """Whether a py-spy raw stack (`;`-separated, `process N:...` and `thread (...)` entries
+    first, then frames) has a frame at all: without one the sample is a thread that holds a
+    Python thread state but runs no Python (granian's scheduling thread), active or not."""
+    return any(not _NOT_A_FRAME.match(frame) for frame in stack.split(";") if frame)
+
+
+def breakdown(
+    samples: Counter[str], cpu: ThreadCPU, requests: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Per-category us per launch from `samples` (raw stack -> count) and the server's CPU
+    over the same requests: the main threads' CPU split by the shares of the samples with a
+    Python frame, plus `SERVER_THREADS` for the other threads' CPU (left out when 0). Returns
+    (rows, most first, and the samples without a Python frame, left out)."""
+    counts: Counter[str] = Counter()
+    frameless = 0
+    for stack, n in samples.items():
+        if has_python_frame(stack):
+            counts[classify(stack)] += n
+        else:
+            frameless += n
+    total = sum(counts.values())
+    main_us = 1e6 * cpu.main / requests if requests else 0.0
+    other_us = 1e6 * cpu.other / requests if requests else 0.0
+    launch_us = main_us + other_us
+    rows: list[dict[str, Any]] = [
+        {
+            "category": name,
+            "share": round(main_us * n / total / launch_us, 3) if launch_us else 0.0,
+            "us_per_launch": round(main_us * n / total, 1),
+        }
+        for name, n in counts.items()
+    ]
+    if other_us > 0:
+        rows.append(
+            {
+                "category": SERVER_THREADS,
+                "share": round(other_us / launch_us, 3),
+                "us_per_launch": round(other_us, 1),
+            }
+        )
+    rows.sort(key=lambda row: -row["us_per_launch"])
+    return rows, frameless
 
 
 def classify(stack: str) -> str:
@@ -145,7 +203,7 @@ def profile_first_launch(
     )
     try:
         time.sleep(1.0)  # py-spy attached
-        cpu_before = cpu_seconds(server_pid)
+        cpu_before = thread_cpu(server_pid)
         result = run_wrk(
             f"profile {label}",
             base_url,
@@ -156,7 +214,7 @@ def profile_first_launch(
             pin=pin,
             log=folder / "wrk.log",
         )
-        cpu = cpu_seconds(server_pid) - cpu_before
+        cpu = thread_cpu(server_pid) - cpu_before
     finally:
         output, _ = spy.communicate(timeout=60)
     if result.requests > len(rows):
@@ -167,22 +225,16 @@ def profile_first_launch(
     for line in stacks.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if stack and count.isdigit():
-            samples[classify(stack)] += int(count)
+            samples[stack] += int(count)
+    per_launch_us = 1e6 * cpu.total / result.requests if result.requests else 0.0
+    table, frameless = breakdown(samples, cpu, result.requests)
     total = sum(samples.values()) or 1
-    per_launch_us = 1e6 * cpu / result.requests if result.requests else 0.0
-    breakdown: list[dict[str, Any]] = [
-        {
-            "category": name,
-            "share": round(n / total, 3),
-            "us_per_launch": round(per_launch_us * n / total, 1),
-        }
-        for name, n in samples.most_common()
-    ]
     progress(
         f"  profile {label}: {result.rps:,.0f} launches/s, server CPU "
-        f"{per_launch_us:,.0f} us per launch, {total:,} samples"
+        f"{per_launch_us:,.0f} us per launch, {total:,} samples ({frameless:,} without a "
+        "Python frame, left out)"
     )
-    for row in breakdown:
+    for row in table:
         progress(
             f"    {row['us_per_launch']:7.1f} us  {100 * row['share']:5.1f}%  {row['category']}"
         )
@@ -190,10 +242,14 @@ def profile_first_launch(
         "label": label,
         "rps": round(result.rps),
         "requests": result.requests,
-        "server_cpu_s": round(cpu, 2),
+        "server_cpu_s": round(cpu.total, 2),
         "us_per_launch": round(per_launch_us, 1),
+        "main_thread_us_per_launch": round(1e6 * cpu.main / result.requests, 1)
+        if result.requests
+        else 0.0,
         "samples": total,
-        "breakdown": breakdown,
+        "samples_without_python_frame": frameless,
+        "breakdown": table,
         "folded": str(stacks),
     }
 

@@ -123,8 +123,11 @@ def perf_section(stats: dict[str, Any]) -> list[str]:
             continue
         lines += [
             f"py-spy, {profile['samples']:,} samples over {profile['requests']:,} first "
-            f"launches ({profile['rps']:,}/s); server CPU {profile['us_per_launch']:,.0f} "
-            "us per launch"
+            f"launches ({profile['rps']:,}/s; "
+            f"{profile.get('samples_without_python_frame', 0):,} samples without a Python "
+            "frame left out: a waiting thread, not CPU); server CPU "
+            f"{profile['us_per_launch']:,.0f} us per launch (by /proc per thread: the main "
+            "threads' share by the samples, the HTTP server's other threads a row of their own)"
             + (
                 f"; Redis {profile['redis_commands_per_launch']} commands "
                 f"and {profile['redis_cpu_us_per_launch']} us of "

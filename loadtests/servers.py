@@ -586,10 +586,14 @@ def start_nginx(
     return started(proc, f"http://127.0.0.1:{port}{page_path}")
 
 
-def process_tree(pid: int) -> list[int]:
-    """`pid` and all its descendants (uvicorn's supervisor and its workers)."""
+PROC = Path("/proc")
+
+
+def process_tree(pid: int, proc: Path = PROC) -> list[int]:
+    """`pid` and all its descendants (uvicorn's supervisor and its workers); `proc` is where
+    procfs is mounted."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
+    for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         try:
@@ -659,3 +663,57 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14 and 15)
     return total / tick
+
+
+@dataclass(frozen=True)
+class ThreadCPU:
+    """CPU seconds of a process tree so far, split by kind of thread: `main`, each process's
+    main thread (a Python server's event loop: where its Python code runs), and `other`, every
+    other thread (granian's Rust threads: its HTTP I/O runtime and the thread that hands each
+    request to the loop). user and system time, from /proc/PID/task/TID/stat."""
+
+    main_user: float
+    main_system: float
+    other_user: float
+    other_system: float
+
+    @property
+    def main(self) -> float:
+        return self.main_user + self.main_system
+
+    @property
+    def other(self) -> float:
+        return self.other_user + self.other_system
+
+    @property
+    def total(self) -> float:
+        return self.main + self.other
+
+    def __sub__(self, earlier: ThreadCPU) -> ThreadCPU:
+        return ThreadCPU(
+            self.main_user - earlier.main_user,
+            self.main_system - earlier.main_system,
+            self.other_user - earlier.other_user,
+            self.other_system - earlier.other_system,
+        )
+
+
+def thread_cpu(pid: int, proc: Path = PROC) -> ThreadCPU:
+    """`ThreadCPU` of `pid`'s process tree (live processes and threads only; a thread that
+    ended since an earlier reading takes its time with it)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    ticks = [0, 0, 0, 0]  # main user, main system, other user, other system
+    for member in process_tree(pid, proc):
+        try:
+            tasks = list((proc / str(member) / "task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            at = 0 if task.name == str(member) else 2
+            ticks[at] += int(fields[11])  # utime (stat field 14)
+            ticks[at + 1] += int(fields[12])  # stime (field 15)
+    return ThreadCPU(*(n / tick for n in ticks))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -359,3 +361,66 @@ def test_engine_result_keeps_a_missed_target(
     found = engine_result(Proc("engine", [sys.executable, "-c", script], tmp_path / "e.log"))
     assert ("result" in found) is kept, found
     assert ("note" in found) is not kept
+
+
+def _fake_task(proc: Path, pid: int, tid: int, ppid: int, utime: int, stime: int) -> None:
+    """One /proc/PID/task/TID/stat (and /proc/PID/stat for the process tree) in `proc`."""
+    line = f"{tid} (python) S {ppid} 1 1 0 -1 0 0 0 0 0 {utime} {stime} 0 0 20 0 1 0\n"
+    task = proc / str(pid) / "task" / str(tid)
+    task.mkdir(parents=True)
+    (task / "stat").write_text(line)
+    if tid == pid:
+        (proc / str(pid) / "stat").write_text(line)
+
+
+def test_thread_cpu_splits_each_processes_main_thread_from_its_other_threads(
+    tmp_path: Path,
+) -> None:
+    """granian's worker runs the Python loop on its main thread and its Rust runtime on others:
+    the ladder's first-launch profile needs the two apart (issue 26)."""
+    from loadtests.servers import thread_cpu
+
+    tick = os.sysconf("SC_CLK_TCK")
+    _fake_task(tmp_path, 10, 10, 1, 2 * tick, 1 * tick)  # the supervisor
+    _fake_task(tmp_path, 20, 20, 10, 40 * tick, 8 * tick)  # the worker's loop thread
+    _fake_task(tmp_path, 20, 21, 10, 3 * tick, 5 * tick)  # granian's runtime thread
+    _fake_task(tmp_path, 20, 22, 10, 1 * tick, 0)  # its scheduling thread
+    _fake_task(tmp_path, 30, 30, 1, 99 * tick, 99 * tick)  # not in the tree
+    cpu = thread_cpu(10, tmp_path)
+    assert (cpu.main_user, cpu.main_system) == (42.0, 9.0)
+    assert (cpu.other_user, cpu.other_system) == (4.0, 5.0)
+    assert cpu.total == 60.0
+    later = thread_cpu(10, tmp_path) - cpu
+    assert later.total == 0.0
+
+
+def test_first_launch_profile_leaves_out_samples_without_a_python_frame() -> None:
+    """py-spy counts granian's scheduling thread (a Python thread state, no frame) as active
+    while it waits: in issue 26's profile 554 of 1,251 samples, reported as 264 us a launch
+    "outside uiserver" while that thread used 5-15 us by /proc. Such samples get no CPU; the
+    main threads' CPU is shared by the samples with a frame, the other threads' is its own row."""
+    from loadtests.servers import ThreadCPU
+
+    head = 'process 1:"serve";process 2:"worker"'
+    jwt_frame = "decode (jwt/api_jwt.py:100)"
+    loop = "run_forever (asyncio/base_events.py:600)"
+    samples: Counter[str] = Counter(
+        {
+            f"{head};{loop};answer (uiserver/http/layouts.py:1);{jwt_frame}": 30,
+            f"{head};{loop}": 10,
+            f"{head};thread (7)": 55,  # granian's thread while it waits: no frame
+            head: 45,
+        }
+    )
+    # 100 launches: 0.04 s on the main threads (400 us each), 0.006 s on the others (60 us)
+    rows, frameless = firstlaunch.breakdown(samples, ThreadCPU(0.03, 0.01, 0.002, 0.004), 100)
+    assert frameless == 100
+    got = {row["category"]: row["us_per_launch"] for row in rows}
+    assert got == {
+        "JWT verify (PyJWT: split, base64, JSON, HMAC, claims)": 300.0,
+        firstlaunch.OTHER: 100.0,
+        firstlaunch.SERVER_THREADS: 60.0,
+    }
+    assert [row["share"] for row in rows] == [0.652, 0.217, 0.13]
+    assert not firstlaunch.has_python_frame(f"{head};thread (7)")
+    assert firstlaunch.has_python_frame(f"{head};{loop}")
