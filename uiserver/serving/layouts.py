@@ -156,7 +156,7 @@ class LayoutServer:
                     profile, degraded = ANONYMOUS_PROFILE, True
                 else:
                     self.breaker.answered()
-        plan, entry, personal = self._planned(live, compiled, drawn, profile, context, day)
+        plan, entry, personal = self._planned(live, compiled, drawn, profile, context, day, user_id)
         if degraded:
             self.stats["degraded"] += 1
             return Served(entry, True)
@@ -246,6 +246,7 @@ class LayoutServer:
         profile: Profile,
         context: Context,
         day: int,
+        user_id: str = "",
     ) -> tuple[Plan, BodyEntry, bool]:
         """The plan, its body, and whether it was planned for this user alone: shared with
         every user of the same inputs (`shared_key`, plus what the client can draw) when the
@@ -265,7 +266,7 @@ class LayoutServer:
         with tracing.span("engine.plan", page=compiled.page):
             plan = self.engine.plan(compiled, profile, context, day=day)
         fingerprint = self._fingerprint(live, plan, drawn)
-        entry = self._render(live, plan, drawn, fingerprint, shared=key is not None)
+        entry = self._render(live, plan, drawn, fingerprint, None if key is not None else user_id)
         if key is not None:
             self.cache.plans[key] = SharedPlan(compiled, plan, fingerprint)
         return plan, entry, key is None
@@ -283,21 +284,28 @@ class LayoutServer:
         plan: Plan,
         drawn: Drawn | None = None,
         fingerprint: bytes | None = None,
-        shared: bool = True,
+        planned_for: str | None = None,
     ) -> BodyEntry:
         """The body of `plan` by its fingerprint (computed when not given): from the body
-        cache, else (`shared` False: planned for this user alone) from the personal bodies
-        memo entries hold, else rendered and encoded. A shared plan's body is kept in the body
-        cache; a personal one only once a second user is planned it (`LayoutCache.personal`,
-        `LayoutCache.seen`), until then held by its user's memo entry alone."""
+        cache, else (`planned_for` a user id: planned for that user alone) from the personal
+        bodies memo entries hold, else rendered and encoded. A shared plan's body (None) is
+        kept in the body cache; a personal one only once another user than the first is
+        planned it (`LayoutCache.personal`, `LayoutCache.seen`), until then held by its user's
+        memo entry alone: the same user planned it again (a profile change that moved nothing,
+        a degraded answer) is still one user."""
         if fingerprint is None:
             fingerprint = self._fingerprint(live, plan, drawn)
         cache = self.cache
         entry = cache.bodies.get(fingerprint)
-        if entry is None and not shared:
+        first = None
+        if entry is None and planned_for is not None:
+            first = cache.seen.get(fingerprint)
             entry = cache.personal.get(fingerprint)
-            if entry is not None:  # a second user's plan: shared after all
-                cache.bodies[fingerprint] = entry
+            if entry is not None:
+                if first is None:  # `seen` let it go: its first user from now on
+                    cache.seen[fingerprint] = planned_for
+                elif first != planned_for:  # a second user's plan: shared after all
+                    cache.bodies[fingerprint] = entry
         if entry is not None:
             self.stats["hits"] += 1
             return entry
@@ -309,11 +317,11 @@ class LayoutServer:
             else:
                 layout = annotate(self.engine.render(drawn.compiled, plan), drawn.substitutions)
             entry = BodyEntry.of(encode_layout(layout))
-        if shared or fingerprint in cache.seen:
+        if planned_for is None or (first is not None and first != planned_for):
             cache.bodies[fingerprint] = entry
         else:
             cache.personal[fingerprint] = entry
-            cache.seen[fingerprint] = None
+            cache.seen[fingerprint] = planned_for
         return entry
 
     def _remember_order(

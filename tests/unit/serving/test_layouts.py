@@ -388,3 +388,23 @@ async def test_an_unreachable_store_in_a_background_write_is_no_bug(running: Ser
     await asyncio.gather(*running.server.background, return_exceptions=True)
     await asyncio.sleep(0)
     assert running.server.stats["background_errors"] == 0
+
+
+async def test_a_personal_body_planned_again_for_its_own_user_stays_out_of_the_body_cache(
+    running: Service,
+) -> None:
+    """The same user planned the same body again (their profile changed, the plan did not;
+    their memo entry still held the body, or had gone): still one user's body, kept out of the
+    body cache like the first time."""
+    first = (await fans(running, ["fan-0"]))["fan-0"]
+    assert running.cache.bodies.currsize == 0
+    clicks = [Event(page="home", component="seafood", kind="click")]
+    await running.store.users.record_events("fan-0", clicks, time.time())
+    again = await serve(running, "fan-0")  # a new profile object: planned again, same body
+    assert running.server.stats["hits"] >= 1 and again.entry.body == first.body
+    assert running.cache.bodies.currsize == 0
+    running.cache.requests.drop_user("fan-0")
+    del first, again
+    await running.store.users.record_events("fan-0", clicks, time.time())
+    await serve(running, "fan-0")  # planned again with the first entry gone
+    assert running.cache.bodies.currsize == 0
