@@ -186,9 +186,9 @@ class SharedPlan:
     fingerprint: bytes
 
 
-# Fingerprints of bodies planned for one user, remembered with that user's id (~150 bytes each
-# with the dict's slot; the id is the string the profile cache holds anyway) to admit a body to
-# the body cache on its second user (`LayoutCache.seen`).
+# Fingerprints of bodies planned for one user, remembered with a hash of that user's id (~180
+# bytes each with the dict's slot; never the id, which erasure must leave nowhere) to admit a
+# body to the body cache on its second user (`LayoutCache.seen`).
 SEEN_SIZE = 20_000
 
 # Shared plans kept: each holds a Plan (~1 KB with its key) and its body's 16-byte fingerprint.
@@ -214,11 +214,11 @@ class LayoutCache:
         # served once pushes out one many users share (issue 26, memory). Until then such a
         # body is found here by fingerprint for as long as a memo entry holds it (weak values:
         # this index keeps none alive), and `seen` remembers the fingerprints planned (16
-        # bytes each) and the user each was first planned for, so a second user planned it
+        # bytes each) and the user each was first planned for (a hash), so a second user planned it
         # after the first's entry went still admits it, and the first user planned it again
         # (a profile change that moved nothing) does not.
         self.personal: weakref.WeakValueDictionary[bytes, BodyEntry] = weakref.WeakValueDictionary()
-        self.seen: BoundedDict[bytes, str] = BoundedDict(SEEN_SIZE)
+        self.seen: BoundedDict[bytes, int] = BoundedDict(SEEN_SIZE)
         self.requests = RequestMemo(request_size, personal_size)
         # First in, first out (`BoundedDict`): its lookup is a C dict lookup, where an LRU's is
         # ~1 us of Python on every first launch; a hot plan evicted is planned again once.

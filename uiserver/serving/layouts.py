@@ -297,14 +297,16 @@ class LayoutServer:
             fingerprint = self._fingerprint(live, plan, drawn)
         cache = self.cache
         entry = cache.bodies.get(fingerprint)
-        first = None
+        first = who = None
         if entry is None and planned_for is not None:
+            # Users told apart by a hash: `seen` holds no user id (erasure leaves none behind).
+            who = hash(planned_for)
             first = cache.seen.get(fingerprint)
             entry = cache.personal.get(fingerprint)
             if entry is not None:
                 if first is None:  # `seen` let it go: its first user from now on
-                    cache.seen[fingerprint] = planned_for
-                elif first != planned_for:  # a second user's plan: shared after all
+                    cache.seen[fingerprint] = who
+                elif first != who:  # a second user's plan: shared after all
                     cache.bodies[fingerprint] = entry
         if entry is not None:
             self.stats["hits"] += 1
@@ -317,11 +319,11 @@ class LayoutServer:
             else:
                 layout = annotate(self.engine.render(drawn.compiled, plan), drawn.substitutions)
             entry = BodyEntry.of(encode_layout(layout))
-        if planned_for is None or (first is not None and first != planned_for):
+        if who is None or (first is not None and first != who):
             cache.bodies[fingerprint] = entry
         else:
             cache.personal[fingerprint] = entry
-            cache.seen[fingerprint] = planned_for
+            cache.seen[fingerprint] = who
         return entry
 
     def _remember_order(
