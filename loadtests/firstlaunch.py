@@ -83,14 +83,22 @@ _COMPILED = [(name, re.compile(pattern)) for name, pattern in CATEGORIES]
 
 
 SERVER_THREADS = "HTTP server's own threads (granian's Rust I/O runtime and scheduler; /proc)"
-_NOT_A_FRAME = re.compile(r"^(process \d+:|thread \()")
+# A Python frame in py-spy's raw output: `function (file:line)`. The `process N:"cmdline"`
+# entries that start each stack are not frames, and a command line may itself hold `;` (granian's
+# supervisor runs `python -c "import sys; ..."`), so pieces are told by this, not by position.
+_FRAME = re.compile(r" \([^()]*:\d+\)$")
+
+
+def frames(stack: str) -> list[str]:
+    """The Python frames of a py-spy raw stack (`;`-separated), outermost first."""
+    return [piece for piece in stack.split(";") if _FRAME.search(piece)]
 
 
 def has_python_frame(stack: str) -> bool:
-    """Whether a py-spy raw stack (`;`-separated, `process N:...` and `thread (...)` entries
-    first, then frames) has a frame at all: without one the sample is a thread that holds a
-    Python thread state but runs no Python (granian's scheduling thread), active or not."""
-    return any(not _NOT_A_FRAME.match(frame) for frame in stack.split(";") if frame)
+    """Whether a py-spy raw stack has a Python frame at all: without one the sample is a thread
+    that holds a Python thread state but runs no Python (granian's scheduling thread), active
+    or not."""
+    return bool(frames(stack))
 
 
 def breakdown(
@@ -132,12 +140,12 @@ def breakdown(
 
 
 def classify(stack: str) -> str:
-    frames = stack.split(";")
-    for frame in reversed(frames):
+    found = frames(stack) or [stack]
+    for frame in reversed(found):
         for name, regex in _COMPILED[:-2]:
             if regex.search(frame):
                 return name
-    for frame in reversed(frames):
+    for frame in reversed(found):
         for name, regex in _COMPILED[-2:]:
             if regex.search(frame):
                 return name

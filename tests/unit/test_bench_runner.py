@@ -401,7 +401,9 @@ def test_first_launch_profile_leaves_out_samples_without_a_python_frame() -> Non
     main threads' CPU is shared by the samples with a frame, the other threads' is its own row."""
     from loadtests.servers import ThreadCPU
 
-    head = 'process 1:"serve";process 2:"worker"'
+    # granian's supervisor and worker as py-spy names them: `-c` code with `;` in it
+    cmdline = 'python -P -c import sys; from uiserver.http.supervisor import main; main() {"a": 1}'
+    head = f'process 1:"{cmdline}";process 2:"{cmdline}"'
     jwt_frame = "decode (jwt/api_jwt.py:100)"
     loop = "run_forever (asyncio/base_events.py:600)"
     samples: Counter[str] = Counter(
