@@ -150,10 +150,11 @@ def test_granian_runs_the_checkout_serve_ran_from_whatever_the_working_directory
     tmp_path: Path,
 ) -> None:
     """`serve` started from a directory holding its own `uiserver/` package and a stray
-    `msgspec.py` (another checkout, an older version, a planted file): the supervisor and the
-    workers still import the installed package and its dependencies, never those. Before,
-    `python -m uiserver.http.supervisor` and granian's own target loader both put the working
-    directory first on sys.path."""
+    `msgspec.py` (another checkout, an older version, a planted file), itself a package: the
+    supervisor and the workers still import the installed package and its dependencies, never
+    those. Before, `python -m uiserver.http.supervisor` and granian's own target loader both
+    put the working directory first on sys.path (and in a package directory granian's loader
+    looked for `<dir>.uiserver.commands.serve`)."""
     installed = Path(sysconfig.get_path("scripts")) / "uiserver"
     assert installed.exists(), "scripts/install makes the `uiserver` console script"
     here = tmp_path / "cwd"
@@ -163,6 +164,8 @@ def test_granian_runs_the_checkout_serve_ran_from_whatever_the_working_directory
         (here / name).parent.mkdir(parents=True, exist_ok=True)
         (here / name).write_text(plant)
     (here / "uiserver/http/supervisor.py").write_text(plant + "raise SystemExit(3)\n")
+    # A package directory: granian's loader then looked for `cwd.uiserver.commands.serve`.
+    (here / "__init__.py").write_text("")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UISERVER_", "PYTHON"))}
     env["UISERVER_JWT_SECRET"] = SECRET
