@@ -207,6 +207,10 @@ class LayoutCache:
         plan_size: int = PLAN_CACHE_SIZE,
         personal_size: int = PERSONAL_SIZE,
     ) -> None:
+        """Raises ValueError for a bound below 1, as the memo's and the plans' do: an LRUCache
+        of 0 took no body (`value too large`), so every layout GET was a 500."""
+        if body_size < 1:
+            raise ValueError("body cache size (UISERVER_LAYOUT_CACHE) must be at least 1")
         self.bodies: LRUCache[bytes, BodyEntry] = LRUCache(maxsize=body_size)
         # Bodies planned for one user (affinities moved modules) enter `bodies` only once a
         # second user is planned the same body: users' own plans often come out the same (in

@@ -7,9 +7,17 @@ import gzip
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+import pytest
+
 from uiserver.datastructures import Coalescer
 from uiserver.schema import Profile
-from uiserver.serving.cache import BodyEntry, ProfileCache, RequestEntry, RequestMemo
+from uiserver.serving.cache import (
+    BodyEntry,
+    LayoutCache,
+    ProfileCache,
+    RequestEntry,
+    RequestMemo,
+)
 
 
 def _entry(profile: Profile) -> RequestEntry:
@@ -115,3 +123,11 @@ def test_coalescer_computes_once_and_shares_errors() -> None:
         return await together("k", compute, 1)  # nothing kept after
 
     assert asyncio.run(scenario()) == [42] and calls == 2
+
+
+def test_a_body_cache_of_no_entries_is_refused_at_start() -> None:
+    """`UISERVER_LAYOUT_CACHE=0` started, then answered every layout GET with a 500 (the LRU
+    took no body: `value too large`); refused at start like the other bounds of 0."""
+    with pytest.raises(ValueError, match="UISERVER_LAYOUT_CACHE"):
+        LayoutCache(0, 10)
+    assert LayoutCache(1, 10).bodies.maxsize == 1
