@@ -189,10 +189,25 @@ def _uvicorn_log_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _granian_log_config(args: argparse.Namespace) -> dict[str, Any] | None:
-    """`--log-format json`: granian's own lines as JSON objects (its formatters replaced)."""
+    """`--log-format json`: granian's own lines as JSON objects (its formatters replaced) on
+    stderr, where every other line of the server goes (granian's handlers write to stdout)."""
     if getattr(args, "log_format", "text") != "json":
         return None
-    return {"formatters": {"generic": JSON_FORMATTER, "access": JSON_FORMATTER}}
+    return {
+        "formatters": {"generic": JSON_FORMATTER, "access": JSON_FORMATTER},
+        "handlers": {
+            name: {
+                "formatter": name,
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+            }
+            for name in ("generic", "access")
+        },
+        "loggers": {
+            "_granian": {"handlers": ["generic"], "level": "INFO", "propagate": False},
+            "granian.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        },
+    }
 
 
 def _run_uvicorn(args: argparse.Namespace, forwarded: str | None, limits: ConnectionLimits) -> None:
