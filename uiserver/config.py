@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +15,46 @@ DEFAULT_SERVER = "granian"
 AUDIT_RETENTION = 186 * 86_400.0  # seconds (`Config.audit_retention`)
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    """The variable `name` as a whole number of at least `minimum`; `default` when it is unset
+    or blank. ValueError naming the variable otherwise (`serve` checks them all before it
+    starts: a bad value was a traceback in every worker)."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {_shown(raw)}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _env_float(name: str, default: float, minimum: float = 0.0) -> float:
+    """The variable `name` as a finite number of at least `minimum`; `default` when it is unset
+    or blank. ValueError naming the variable otherwise."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {_shown(raw)}") from None
+    if not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{name} must be a finite number of at least {minimum:g}, not {raw!r}")
+    return value
+
+
+def _shown(raw: str) -> str:
+    """A value for an error message: quoted, at most 40 characters of it."""
+    return repr(raw if len(raw) <= 40 else raw[:40] + "...")
+
+
+def check_environment() -> None:
+    """Read every `UISERVER_*` setting `Config` reads, as a worker will: ValueError naming the
+    first one that is malformed or out of range (`uiserver serve` calls it before starting)."""
+    Config()
 
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
@@ -54,7 +93,12 @@ DURATION_OPTIONS = (
 
 def _env_duration(name: str, default: float) -> float:
     raw = os.environ.get(name)
-    return default if raw is None or not raw.strip() else parse_duration(raw)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def default_dir(name: str) -> Path:
@@ -104,27 +148,29 @@ class Config:
     # 1,000,000 users, met"); docs/DEPLOY.md sizes them per entry for more memory.
     # Encoded bodies users share (~16 KB each for `home` with its prepared headers; a body
     # planned for one user enters on its second user, `serving.cache.LayoutCache`).
-    layout_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_LAYOUT_CACHE", 3_000))
+    layout_cache_size: int = field(
+        default_factory=lambda: _env_int("UISERVER_LAYOUT_CACHE", 3_000, 1)
+    )
     request_cache_size: int = field(
-        default_factory=lambda: _env_int("UISERVER_REQUEST_CACHE", 100_000)
+        default_factory=lambda: _env_int("UISERVER_REQUEST_CACHE", 100_000, 1)
     )
     # Profiles (~2.4-3.2 KB each with their memo entry; a returning user beyond it is one store
     # read, and their memo entries go with their profile).
     profile_cache_size: int = field(
-        default_factory=lambda: _env_int("UISERVER_PROFILE_CACHE", 30_000)
+        default_factory=lambda: _env_int("UISERVER_PROFILE_CACHE", 30_000, 1)
     )
     # Request-memo entries whose body was planned for that user alone (affinities moved
     # modules): ~13 KB each, kept alive by nothing else (`serving.cache.RequestMemo`).
     personal_memo_size: int = field(
-        default_factory=lambda: _env_int("UISERVER_PERSONAL_MEMO", 5_000)
+        default_factory=lambda: _env_int("UISERVER_PERSONAL_MEMO", 5_000, 1)
     )
     # Verified tokens (~350 B each): more than the profiles, for users holding two tokens.
-    token_cache_size: int = field(default_factory=lambda: _env_int("UISERVER_TOKEN_CACHE", 50_000))
+    token_cache_size: int = field(
+        default_factory=lambda: _env_int("UISERVER_TOKEN_CACHE", 50_000, 1)
+    )
     # Clock skew (seconds) allowed on a token's `exp`, `nbf` and `iat`: the operator's backend
     # mints tokens on another machine's clock (RFC 7519 4.1.4: "a small leeway").
-    jwt_leeway: float = field(
-        default_factory=lambda: float(os.environ.get("UISERVER_JWT_LEEWAY", "60"))
-    )
+    jwt_leeway: float = field(default_factory=lambda: _env_float("UISERVER_JWT_LEEWAY", 60.0))
     # The longest a token may be valid (`exp - iat`, or `exp - now` without `iat`), by role:
     # users 30 days, designers and admins 12 hours (`auth.tokens.Lifetimes`, NIST SP 800-63B
     # 4.1.3 and 4.2.3 reauthentication bounds).
@@ -167,19 +213,19 @@ class Config:
     # Launch counters and experiment exposures are written in the background, batched: how long
     # (seconds) a batch collects before its one write (0: at once, after the response).
     activity_flush_s: float = field(
-        default_factory=lambda: float(os.environ.get("UISERVER_ACTIVITY_FLUSH", "1.0"))
+        default_factory=lambda: _env_float("UISERVER_ACTIVITY_FLUSH", 1.0)
     )
     # SQLite: how often (seconds) a worker checks for writes made by other processes (other
     # `--workers`, `uiserver publish`). `PRAGMA data_version` costs ~3.5 us, a third of a warm
     # GET's budget; once a millisecond bounds cross-process staleness to 1 ms. Writes through
     # this process are seen by its very next request regardless.
     poll_interval: float = field(
-        default_factory=lambda: float(os.environ.get("UISERVER_POLL_INTERVAL", "0.001"))
+        default_factory=lambda: _env_float("UISERVER_POLL_INTERVAL", 0.001)
     )
     # How often (seconds) this process looks at the rollout schedules (`publishing.rollouts`);
     # 0: never in the background (a test calls `Scheduler.tick` itself).
     schedule_interval_s: float = field(
-        default_factory=lambda: float(os.environ.get("UISERVER_SCHEDULE_INTERVAL", "5"))
+        default_factory=lambda: _env_float("UISERVER_SCHEDULE_INTERVAL", 5.0)
     )
 
     @property

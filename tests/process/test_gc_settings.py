@@ -66,3 +66,28 @@ def test_a_bad_value_stops_serve_before_it_starts(tmp_path: Path, value: str) ->
     assert done.returncode == 1
     assert "--gc-thresholds" in done.stderr and repr(value) in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("UISERVER_PROFILE_CACHE", "0"), ("UISERVER_TOKEN_CACHE", "many"), ("UISERVER_SIE", "-3")],
+)
+def test_a_bad_cache_bound_stops_serve_before_it_starts(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    """Like the collector's thresholds, every number the workers read is checked by `serve`
+    itself: one message naming it and exit 1, not a traceback in each worker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
+    env["UISERVER_JWT_SECRET"] = SECRET
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env[variable] = value
+    done = subprocess.run(
+        [*UISERVER, "serve", "--port", "0", "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert variable in done.stderr and "Traceback" not in done.stderr

@@ -40,7 +40,7 @@ from typing import Any, cast
 from starlette.types import ASGIApp
 
 from uiserver.auth import resolve_secret
-from uiserver.config import DEFAULT_SERVER, DURATION_OPTIONS, SERVERS
+from uiserver.config import DEFAULT_SERVER, DURATION_OPTIONS, SERVERS, check_environment
 from uiserver.files import resolved
 from uiserver.http import collector, supervisor
 from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
@@ -82,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
         collector.thresholds_from_env()  # the workers read it; a bad value fails here, once
     except ValueError as exc:
         raise SystemExit(f"uiserver: --gc-thresholds: {exc}") from None
+    try:
+        check_environment()  # the cache bounds and intervals every worker reads, likewise
+    except ValueError as exc:
+        raise SystemExit(f"uiserver: {exc}") from None
     forwarded = getattr(args, "forwarded_allow_ips", None)
     if forwarded:
         os.environ["UISERVER_FORWARDED_ALLOW_IPS"] = forwarded
