@@ -49,13 +49,14 @@ def test_workers_run_with_the_thresholds_given(
     assert (gauges["uiserver_gc_frozen_objects"] > 10_000) is frozen, gauges
 
 
-@pytest.mark.parametrize("value", ["50000", "0,1,1", "fast"])
-def test_a_bad_value_stops_serve_before_it_starts(tmp_path: Path, value: str) -> None:
+def serve_with(tmp_path: Path, variable: str, value: str) -> subprocess.CompletedProcess[str]:
+    """`uiserver serve` run with `variable` set to `value` (and no other UISERVER_* setting
+    but the secret), until it exits (within 60 s)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
     env["UISERVER_JWT_SECRET"] = SECRET
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["UISERVER_GC_THRESHOLDS"] = value  # the variable, like the option, is checked
-    done = subprocess.run(
+    env[variable] = value
+    return subprocess.run(
         [*UISERVER, "serve", "--port", "0", "--data-dir", str(tmp_path / "data")],
         cwd=ROOT,
         env=env,
@@ -63,6 +64,11 @@ def test_a_bad_value_stops_serve_before_it_starts(tmp_path: Path, value: str) ->
         text=True,
         timeout=60,
     )
+
+
+@pytest.mark.parametrize("value", ["50000", "0,1,1", "fast"])
+def test_a_bad_value_stops_serve_before_it_starts(tmp_path: Path, value: str) -> None:
+    done = serve_with(tmp_path, "UISERVER_GC_THRESHOLDS", value)  # the variable, like the option
     assert done.returncode == 1
     assert "--gc-thresholds" in done.stderr and repr(value) in done.stderr
     assert "Traceback" not in done.stderr
@@ -77,17 +83,6 @@ def test_a_bad_cache_bound_stops_serve_before_it_starts(
 ) -> None:
     """Like the collector's thresholds, every number the workers read is checked by `serve`
     itself: one message naming it and exit 1, not a traceback in each worker."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
-    env["UISERVER_JWT_SECRET"] = SECRET
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env[variable] = value
-    done = subprocess.run(
-        [*UISERVER, "serve", "--port", "0", "--data-dir", str(tmp_path / "data")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = serve_with(tmp_path, variable, value)
     assert done.returncode == 1
     assert variable in done.stderr and "Traceback" not in done.stderr
