@@ -193,3 +193,33 @@ def test_granian_runs_the_checkout_serve_ran_from_whatever_the_working_directory
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_a_second_serve_on_a_port_in_use_is_refused(tmp_path: Path, server: str) -> None:
+    """granian listens with SO_REUSEPORT: a second `serve` on the port of a running one used to
+    listen beside it and answer a share of its connections from another data dir. Now it
+    exits 1 with a message, on either server, and the first goes on answering alone."""
+    first = ServeProcess(tmp_path / "first", "").start()
+    try:
+        first.wait_ready()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
+        env["UISERVER_JWT_SECRET"] = SECRET
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "uiserver.cli", "serve", "--server", server),
+                *("--port", str(first.port), "--data-dir", str(tmp_path / "second")),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 1, done.stderr
+        assert f"cannot listen on 127.0.0.1:{first.port}" in done.stderr
+        assert "another server" in done.stderr and "Traceback" not in done.stderr
+        assert httpx.get(f"{first.url}/readyz", timeout=5).status_code == 200
+    finally:
+        first.stop()

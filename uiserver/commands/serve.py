@@ -28,10 +28,12 @@ from __future__ import annotations
 import argparse
 import copy
 import ctypes
+import errno
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if forwarded:
         os.environ["UISERVER_FORWARDED_ALLOW_IPS"] = forwarded
     limits = _limits(args)
+    ensure_free(args.host, args.port)
     log_format = getattr(args, "log_format", "text")
     if created:
         print(
@@ -111,6 +114,29 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise SystemExit(f"uiserver: --server must be one of {', '.join(SERVERS)}, not {server!r}")
     return 0
+
+
+def ensure_free(host: str, port: int) -> None:
+    """SystemExit (a message, exit 1) when nothing may listen on `host`:`port`: in use, not
+    allowed, an unknown host. granian listens with SO_REUSEPORT, so a second `serve` on a port
+    another server already held (an old instance not yet stopped) started listening beside it
+    and took a share of its connections, each answered from its own data dir, without a word;
+    uvicorn refused. A probe bound without SO_REUSEPORT (SO_REUSEADDR only: connections in
+    TIME_WAIT do not count) is refused while any socket listens there. Port 0: any free one."""
+    if port == 0:
+        return
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:  # gaierror included
+        reason = exc.strerror or str(exc)
+        hint = " (is another server running there?)" if exc.errno == errno.EADDRINUSE else ""
+        raise SystemExit(f"uiserver: cannot listen on {where}: {reason}{hint}") from None
 
 
 def start_line(text: str, log_format: str) -> str:
