@@ -140,24 +140,29 @@ def traffic(
     statuses: list[tuple[float, str, int]],
     stop: threading.Event,
 ) -> None:
-    """Layout GETs on A and B and settings PUTs on A until `stop`; each answer recorded."""
+    """Layout GETs on A and B and settings PUTs on A until `stop`; each answer recorded with
+    the time its request was sent (a PUT sent before the primary was killed and answered just
+    after it says nothing of the failover: taken as "writes resumed", it let the test publish
+    while the slot was still moving, a 503 by design)."""
     with a.client() as ta, b.client() as tb:
         n = 0
         while not stop.is_set():
             n += 1
             for name, client in (("get-a", ta), ("get-b", tb)):
                 who = bearer(f"reader-{n % 5}")
+                sent = time.monotonic()
                 try:
                     code = client.get("/v1/layouts/home", headers=who).status_code
                 except httpx.HTTPError:
                     code = 0
-                statuses.append((time.monotonic(), name, code))
+                statuses.append((sent, name, code))
             body = {**ELDERLY, "font_scale": 1.0 + (n % 5) / 10}
+            sent = time.monotonic()
             try:
                 code = ta.put("/v1/me/settings", headers=writer, json=body).status_code
             except httpx.HTTPError:
                 code = 0
-            statuses.append((time.monotonic(), "put", code))
+            statuses.append((sent, "put", code))
             time.sleep(0.02)
 
 
