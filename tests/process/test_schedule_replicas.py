@@ -3,7 +3,8 @@ between steps (issue 21): each step is taken exactly once (one timeline entry ea
 replica took it), the schedule survives the killed replica and its restart, and it reaches 100%.
 
 Both replicas look every 0.2 s (`UISERVER_SCHEDULE_INTERVAL`); steps have no minimum minutes,
-only a minimum of exposed users per arm, so the test's traffic decides when each step is met.
+only a minimum of exposed users per arm (counted afresh at each step), so the test's traffic
+decides when each step is met.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ DESIGNER = bearer("ann", "designer")
 ENV = {"UISERVER_SCHEDULE_INTERVAL": "0.2", "UISERVER_ACTIVITY_FLUSH": "0.05"}
 STEPS = [
     {"percent": 20, "min_minutes": 0, "min_exposed": 4},
-    {"percent": 50, "min_minutes": 0, "min_exposed": 4},
+    # more exposed users per arm than one round of `traffic_until` sends (10): the 80% step
+    # cannot fall due between the view that shows 50% and the kill -9 of replica A
+    {"percent": 50, "min_minutes": 0, "min_exposed": 15},
     {"percent": 80, "min_minutes": 0, "min_exposed": 4},
     {"percent": 100},
 ]
@@ -103,12 +106,15 @@ def test_each_step_is_taken_once_across_replicas_and_a_kill_9(
     traffic_until([a, b], at_percent(50))
     # kill -9 replica A between steps, its worker too (as an OOM kill of its container would:
     # a worker told to stop by `die_with_server` drains gracefully and could still take a
-    # step that fell due meanwhile); B alone takes the next one.
+    # step that fell due meanwhile); B alone takes the next one. At most one round of users
+    # (10) launched at 50% before the view said so, fewer than the step's 15 per arm: the 80%
+    # step cannot be due yet (the clean-clone CI of 92c66e0: with 4, A took it in that gap).
     assert a.process is not None
     for pid in a.serving_pids():
         os.kill(pid, signal.SIGKILL)
     a.process.wait()
     a.process = None
+    killed_at = time.time()
     traffic_until([b], at_percent(80))
     # A comes back (a new process on the same store) and the schedule goes on to 100%.
     a.start().wait_ready()
@@ -126,6 +132,7 @@ def test_each_step_is_taken_once_across_replicas_and_a_kill_9(
     assert all(e["replica"] for e in automatic)
     (to_80,) = [e for e in automatic if e["percent"] == 80]
     assert int(to_80["replica"].rsplit(":", 1)[1]) in b_pids, (to_80, b_pids)
+    assert to_80["at"] > killed_at, (to_80, killed_at)
     for replica in (a, b):
         with replica.client() as client:
             history = client.get(f"{BASE}/history", headers=DESIGNER).json()
