@@ -15,15 +15,21 @@ DEFAULT_SERVER = "granian"
 AUDIT_RETENTION = 186 * 86_400.0  # seconds (`Config.audit_retention`)
 
 
+def _env_set(name: str) -> str | None:
+    """The variable `name` without surrounding blanks; None when it is unset or blank."""
+    raw = os.environ.get(name, "").strip()
+    return raw or None
+
+
 def _env_int(name: str, default: int, minimum: int = 0) -> int:
     """The variable `name` as a whole number of at least `minimum`; `default` when it is unset
     or blank. ValueError naming the variable otherwise (`serve` checks them all before it
     starts: a bad value was a traceback in every worker)."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
+    raw = _env_set(name)
+    if raw is None:
         return default
     try:
-        value = int(raw.strip())
+        value = int(raw)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, not {_shown(raw)}") from None
     if value < minimum:
@@ -34,15 +40,16 @@ def _env_int(name: str, default: int, minimum: int = 0) -> int:
 def _env_float(name: str, default: float, minimum: float = 0.0) -> float:
     """The variable `name` as a finite number of at least `minimum`; `default` when it is unset
     or blank. ValueError naming the variable otherwise."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
+    raw = _env_set(name)
+    if raw is None:
         return default
     try:
-        value = float(raw.strip())
+        value = float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number, not {_shown(raw)}") from None
     if not math.isfinite(value) or value < minimum:
-        raise ValueError(f"{name} must be a finite number of at least {minimum:g}, not {raw!r}")
+        shown = _shown(raw)
+        raise ValueError(f"{name} must be a finite number of at least {minimum:g}, not {shown}")
     return value
 
 
@@ -70,10 +77,10 @@ def parse_duration(text: str) -> float:
         seconds = float(number) * (unit or 1)
     except ValueError:
         raise ValueError(
-            f"{text!r} is not a duration: seconds, or a number with s, m, h or d (e.g. 12h)"
+            f"{_shown(text)} is not a duration: seconds, or a number with s, m, h or d (e.g. 12h)"
         ) from None
     if not 0 < seconds < 10**10:
-        raise ValueError(f"{text!r}: a duration must be positive (and under 300 years)")
+        raise ValueError(f"{_shown(text)}: a duration must be positive (and under 300 years)")
     return seconds
 
 
@@ -92,8 +99,10 @@ DURATION_OPTIONS = (
 
 
 def _env_duration(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
+    """The variable `name` as a duration (`parse_duration`: seconds, or with a unit); `default`
+    when it is unset or blank. ValueError naming the variable otherwise."""
+    raw = _env_set(name)
+    if raw is None:
         return default
     try:
         return parse_duration(raw)

@@ -22,6 +22,8 @@ from uiserver.config import Config, check_environment
         ("UISERVER_POLL_INTERVAL", "fast", "a number"),
         ("UISERVER_SCHEDULE_INTERVAL", "-1", "at least 0"),
         ("UISERVER_JWT_LEEWAY", "inf", "finite"),
+        ("UISERVER_ACTIVITY_FLUSH", "-" + "9" * 5000, "finite"),  # a number, but out of range
+        ("UISERVER_SESSION_ROTATE", "9" * 5000 + "x", ""),
         ("UISERVER_SESSION_ROTATE", "soon", ""),
     ],
 )
