@@ -10,14 +10,10 @@ import csv
 import itertools
 import math
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import matplotlib
-
 from loadtests.perfreport import perf_section
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 
 PERCENTILES = ("50%", "95%", "99%")
 
@@ -83,10 +79,21 @@ def history(history_csv: Path) -> list[dict[str, float]]:
 # --------------------------------------------------------------------------- plots
 
 
+def _pyplot() -> ModuleType:
+    """matplotlib's pyplot on the Agg backend, imported when a plot is drawn: `uiserver bench
+    --help` must work without the `bench` extras (matplotlib is one of them)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _save(fig: Any, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path
 
 
@@ -94,7 +101,7 @@ def plot_latency(points: list[dict[str, float]], path: Path, target_ms: float) -
     if not points:
         return None
     t0 = points[0]["t"]
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _pyplot().subplots(figsize=(8, 4))
     for p in PERCENTILES:
         ax.plot([x["t"] - t0 for x in points], [x[p] for x in points], label=f"p{p[:-1]}")
     ax.axhline(
@@ -116,7 +123,7 @@ def plot_throughput(points: list[dict[str, float]], path: Path) -> Path | None:
         return None
     t0 = points[0]["t"]
     xs = [x["t"] - t0 for x in points]
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _pyplot().subplots(figsize=(8, 4))
     ax.plot(xs, [x["rps"] for x in points], label="requests/s")
     ax.plot(xs, [x["fps"] for x in points], label="failures/s", color="red")
     ax.set(xlabel="seconds", ylabel="per second", title="locust: throughput over time")
@@ -151,7 +158,7 @@ def plot_cache(
         xs.append(after["t"] - t0)
         rates.append(100 * (after["hits"] - before["hits"]) / lookups if lookups else math.nan)
         not_modified.append((after["not_modified"] - before["not_modified"]) / seconds)
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _pyplot().subplots(figsize=(8, 4))
     ax.plot(xs, rates, label="layout cache hit rate (%)")
     ax.set(
         xlabel="seconds",
@@ -180,7 +187,7 @@ def plot_baselines(baselines: dict[str, dict[str, Any]], path: Path) -> Path | N
     ]
     if not order:
         return None
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _pyplot().subplots(figsize=(8, 4))
     colours = {"nginx": "#888888", "bare": "#4C72B0", "uiserver": "#C4320A"}
     bars = ax.bar(
         order,
@@ -217,7 +224,7 @@ def plot_memory(memory: dict[str, Any], path: Path) -> Path | None:
     points = memory.get("checkpoints") or []
     if len(points) < 2:
         return None
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _pyplot().subplots(figsize=(8, 4))
     ax.plot([p["distinct_users"] for p in points], [p["rss_mb"] for p in points], marker="o")
     ax.set(
         xlabel="distinct users served",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,40 @@ def test_serve_start_lines_follow_the_log_format(
     else:
         assert err.startswith(f"uiserver: created a JWT secret in {data_dir / 'jwt-secret'}")
         assert "designer console at" in err
+
+
+# `pip install -e .` (the README's quick start) installs no `bench` extras: a fresh interpreter
+# where they cannot be imported (a None in sys.modules is how Python spells "not installed" to
+# both `import` and `importlib.util.find_spec`).
+WITHOUT_EXTRAS = (
+    "import sys\n"
+    "sys.modules['matplotlib'] = sys.modules['locust'] = None\n"
+    "from uiserver.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def without_bench_extras(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_EXTRAS, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+def test_bench_help_works_without_the_bench_extras() -> None:
+    # Was a traceback: loadtests/report.py imported matplotlib at import time.
+    done = without_bench_extras("bench", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "--users" in done.stdout and "--duration" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_a_bench_run_without_the_extras_says_what_to_install() -> None:
+    done = without_bench_extras("bench", "--users", "2", "--duration", "1s")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "locust, matplotlib not installed" in done.stderr
+    assert "pip install -e '.[bench]'" in done.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -20,8 +21,21 @@ def checkout_dir() -> Path:
     return Path(uiserver.__file__).resolve().parent.parent
 
 
+# What a run imports from the `bench` extras (pyproject.toml); httpx and granian are in the base
+# install. `--help` needs none of them.
+EXTRAS = ("locust", "matplotlib")
+INSTALL = "pip install -e '.[bench]'"
+
+
+def missing_extras() -> list[str]:
+    """The `bench` extras' modules this interpreter cannot import, in `EXTRAS` order."""
+    return [name for name in EXTRAS if importlib.util.find_spec(name) is None]
+
+
 def run(args: argparse.Namespace) -> int:
-    """The runner's exit code; 2 when `loadtests/` is not there (an installed wheel)."""
+    """The runner's exit code; 2 when `loadtests/` is not there (an installed wheel) or the
+    `bench` extras are not installed (the message names the missing modules and the install
+    command; `--help` works without them)."""
     root = checkout_dir()
     if not (root / "loadtests" / "run.py").exists():
         print(
@@ -32,8 +46,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if str(root) not in sys.path[:1]:
         sys.path.insert(0, str(root))  # this checkout's loadtests (and uiserver) first
-    runner = importlib.import_module("loadtests.run")
     bench_args = list(args.bench_args)
     if bench_args[:1] == ["--"]:
         bench_args = bench_args[1:]
+    missing = [] if {"-h", "--help"} & set(bench_args) else missing_extras()
+    if missing:
+        print(
+            f"uiserver bench: needs the bench extras ({', '.join(missing)} not installed): "
+            f"{INSTALL} in {root}",
+            file=sys.stderr,
+        )
+        return 2
+    runner = importlib.import_module("loadtests.run")
     return int(runner.main(bench_args))
