@@ -154,3 +154,24 @@ def test_sessions_end_at_their_bounds(
         page = visit(client, value)
         assert page.status_code == 401 and words in page.text
         assert visit(client, value).status_code in (303, 401)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "idle", "absolute"),
+    [
+        pytest.param({}, "30 minutes", "12 hours", id="defaults"),
+        pytest.param({"session_idle": 90.0, "session_max": 86_400.0}, "90 seconds", "1 day"),
+    ],
+)
+def test_the_sign_in_page_says_what_is_kept_and_when_the_session_ends(
+    tmp_path: Path, bounds: dict[str, float], idle: str, absolute: str
+) -> None:
+    # It said the token "is kept in a secure cookie until it expires or you sign out": the
+    # cookie holds a session id, never the token, and the session ends sooner.
+    with TestClient(make_app(tmp_path, **bounds), follow_redirects=False) as client:
+        for page in (client.get("/designer/login"), log_in(client, "ann", "user")):
+            text = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+            assert "kept in a secure cookie" not in text
+            assert page.status_code in (200, 403), page.status_code
+            assert "The token itself is not kept" in text
+            assert f"ends after {idle} without a request, {absolute} after you sign in" in text

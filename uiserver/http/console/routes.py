@@ -58,11 +58,34 @@ from uiserver.http.deps import service_of
 # --------------------------------------------------------------------------- login / logout
 
 
+def span_text(seconds: float) -> str:
+    """`seconds` as the sign-in page says it: whole days, hours or minutes when it is one
+    (`30 minutes`, `12 hours`, `1 day`), else seconds (`90 seconds`)."""
+    whole = round(seconds)
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if whole >= size and whole % size == 0:
+            count = whole // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{whole} second{'' if whole == 1 else 's'}"
+
+
+def session_terms(request: Request) -> dict[str, str]:
+    """When a console session ends (`--session-idle`, `--session-max`), for the sign-in page."""
+    policy = service_of(request).sessions.policy
+    return {"session_idle": span_text(policy.idle), "session_max": span_text(policy.absolute)}
+
+
 @console_page
 async def login_form(request: Request) -> Response:
     secret = server_secret(request)
     nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
-    response = html(request, "login.html", csrf=sign(secret, "login", nonce), error="")
+    response = html(
+        request,
+        "login.html",
+        csrf=sign(secret, "login", nonce),
+        error="",
+        **session_terms(request),
+    )
     response.set_cookie(
         LOGIN_COOKIE, nonce, max_age=3600, path=f"{PREFIX}/login", **cookie_args(request)
     )
@@ -80,7 +103,14 @@ async def login(request: Request) -> Response:
     token = form.get("token", "").strip()
 
     def again(status: int, error: str) -> Response:
-        return html(request, "login.html", status, csrf=sign(secret, "login", nonce), error=error)
+        return html(
+            request,
+            "login.html",
+            status,
+            csrf=sign(secret, "login", nonce),
+            error=error,
+            **session_terms(request),
+        )
 
     if not token:
         return again(422, "Enter a token.")
