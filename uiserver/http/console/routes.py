@@ -82,6 +82,7 @@ async def login_form(request: Request) -> Response:
     response = html(
         request,
         "login.html",
+        200,
         csrf=sign(secret, "login", nonce),
         error="",
         **session_terms(request),
