@@ -262,6 +262,7 @@ def test_a_body_cut_short_is_never_processed(servers: tuple[int, int]) -> None:
     the close, and its first bytes were taken for the whole body (202, 200: stored)."""
     settings = json.dumps(ELDERLY).encode()
     batch = b'{"events": [{"page": "home", "component": "search", "kind": "click"}]}'
+    before = {port: _failures(port) for port in servers}
     for port in servers:
         user = f"cut-short-{port}"
         good = ("Authorization", f"Bearer {token(user)}")
@@ -282,3 +283,20 @@ def test_a_body_cut_short_is_never_processed(servers: tuple[int, int]) -> None:
         assert data["affinities"] == {}, (port, data)
         stored = httpx.get(f"{url}/v1/me/settings", headers=headers).json()
         assert stored["elderly_mode"] == "auto", (port, stored)
+        # The client's doing, not a bug: uvicorn's ClientDisconnect was a 500 logged with a
+        # traceback and counted in uiserver_unexpected_errors_total (alert on any increase).
+        assert _failures(port) == before[port], (port, before[port], _failures(port))
+
+
+def _failures(port: int) -> tuple[float, float]:
+    """(`uiserver_unexpected_errors_total{stage="before_response"}`, 5xx answers) of a server."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+
+    def value(prefix: str) -> float:
+        lines = [line for line in text.splitlines() if line.startswith(prefix)]
+        return float(lines[0].rsplit(" ", 1)[1]) if lines else 0.0
+
+    return (
+        value('uiserver_unexpected_errors_total{stage="before_response"}'),
+        value('uiserver_http_errors_total{status_class="5xx"}'),
+    )

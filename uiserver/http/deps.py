@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, TypeVar
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from uiserver import documents
 from uiserver.auth import AuthError, Identity, TokenVerifier
@@ -120,12 +120,15 @@ async def read_stream(
     Content-Length that is not a number, 408 past `timeout` seconds plus one per
     `MIN_BODY_RATE` bytes, 400 when the stream ends short of its Content-Length.
 
-    A body cut short is never processed (RFC 9112 8: the message is incomplete): uvicorn
-    raises Starlette's ClientDisconnect then, but granian's RSGI body stream just ends when
-    the client closes or half-closes mid-body, so its first bytes were read as the whole body
-    (a valid JSON prefix was stored: settings, event batches). A chunked body cut short ends
-    the same way on granian with nothing to compare it to (docs/DEPLOY.md: nginx in front
-    buffers request bodies and sends a Content-Length)."""
+    A body cut short is never processed (RFC 9112 8: the message is incomplete): granian's
+    RSGI body stream just ends when the client closes or half-closes mid-body, so its first
+    bytes were read as the whole body (a valid JSON prefix was stored: settings, event
+    batches); uvicorn raises Starlette's ClientDisconnect then (also for a chunked body that
+    does not parse), which is the client's doing, not a bug: the same 400, which the gone
+    client never reads, counted as a 4xx (it was a 500 with a traceback logged at ERROR and
+    counted in `uiserver_unexpected_errors_total`, which operators alert on). A chunked body
+    cut short ends quietly on granian with nothing to compare it to (docs/DEPLOY.md: nginx in
+    front buffers request bodies and sends a Content-Length)."""
     expected = -1
     if declared is not None:
         try:
@@ -145,6 +148,13 @@ async def read_stream(
                 chunk = await stream.__anext__()
         except StopAsyncIteration:
             break
+        except ClientDisconnect:
+            raise ApiError(
+                400,
+                "bad_request",
+                f"the client closed the connection after {size:,} bytes of the body "
+                "(nothing was done with it)",
+            ) from None
         except TimeoutError:
             raise ApiError(408, "request_timeout", "the request body came too slowly") from None
         size += len(chunk)
