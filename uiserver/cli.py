@@ -59,6 +59,20 @@ first steps:
 """
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 0-65535 (0: any free one); argparse.ArgumentTypeError otherwise."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65_535:
+        raise argparse.ArgumentTypeError(
+            f"a TCP port is a whole number from 0 to 65535 (--port or UISERVER_PORT), "
+            f"not {text[:40]!r}"
+        )
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="uiserver",
@@ -76,8 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--port",
-        type=int,
-        default=int(os.environ.get("UISERVER_PORT", "8000")),
+        type=port_number,
+        # A string: argparse reads it with `port_number` only when `--port` is not given, so
+        # a bad UISERVER_PORT is serve's usage error, never a traceback of every command.
+        default=os.environ.get("UISERVER_PORT", "8000"),
         help="TCP port (default 8000, or UISERVER_PORT)",
     )
     serve.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)

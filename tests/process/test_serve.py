@@ -65,3 +65,49 @@ def test_serve_token_elderly_etag_304(server: tuple[str, Path]) -> None:
         again = http.get("/v1/layouts/home", headers={"If-None-Match": after.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
         assert http.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "says"),
+    [
+        (["--port", "99999"], {}, 2, "a TCP port is a whole number from 0 to 65535"),
+        ([], {"UISERVER_PORT": "abc"}, 2, "(--port or UISERVER_PORT), not 'abc'"),
+        (["--log-level", "loud"], {}, 1, "--log-level (or UISERVER_LOG_LEVEL) must be one of"),
+        (["--layouts", "/nonexistent/layouts"], {}, 1, "--layouts /nonexistent/layouts: no such"),
+        (["--components", "/nonexistent/c"], {}, 1, "--components /nonexistent/c: no such"),
+        (["--store", "bogus://x"], {}, 1, "--store (or UISERVER_STORE) 'bogus://x' is not a"),
+        (["--store", "redis+sentinel://x"], {}, 1, "expected redis+sentinel://host:port"),
+        ([], {"UISERVER_POLICY": "/nonexistent/policy.json"}, 1, "UISERVER_POLICY: /nonexist"),
+    ],
+    ids=["port", "port-env", "log-level", "layouts", "components", "store", "sentinel", "policy"],
+)
+def test_a_bad_option_is_one_line_before_the_server_starts(
+    tmp_path: Path, args: list[str], env: dict[str, str], code: int, says: str
+) -> None:
+    """Each of these was a page of traceback from granian's supervisor or from every worker
+    (which died, so serve exited 1 after starting), or, for UISERVER_PORT, from every command
+    (the parser read it with int() while being built)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
+    done = subprocess.run(
+        [UISERVER, "serve", "--port", "0", *args, "--data-dir", str(tmp_path / "data")]
+        if "UISERVER_PORT" not in env
+        else [UISERVER, "serve", *args, "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == code, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and says in done.stderr, done.stderr[-2000:]
+    assert "Listening at" not in done.stderr and "Uvicorn running" not in done.stderr
+    if "UISERVER_PORT" in env:  # the other commands do not read it
+        token = subprocess.run(
+            [UISERVER, "token", "ann"],
+            cwd=ROOT,
+            env={**clean, **env, "UISERVER_JWT_SECRET": "s" * 32},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert token.returncode == 0 and token.stdout.count(".") == 2, token.stderr[-2000:]

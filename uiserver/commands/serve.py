@@ -48,6 +48,9 @@ from uiserver.http import collector, supervisor
 from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
 from uiserver.http.logs import JsonFormatter
 from uiserver.http.rsgi import RSGIApp
+from uiserver.policy import PolicyError, load_policy
+from uiserver.store.redis.address import is_redis_url
+from uiserver.store.redis.address import parse as parse_redis_url
 
 UVICORN_PROTOCOL = "uiserver.http.uvicorn_protocol:LimitedHttpToolsProtocol"
 GRANIAN_MIN_BUFFER = 8192
@@ -56,6 +59,7 @@ FACTORY = "uiserver.http.app:app_from_env"
 GRANIAN_FACTORY = "uiserver.commands.serve:granian_rsgi_app"
 # uvicorn's log levels that granian lacks, and what granian calls them.
 GRANIAN_LEVELS = {"trace": "debug"}
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"uiserver: --gc-thresholds: {exc}") from None
     try:
         check_environment()  # the cache bounds and intervals every worker reads, likewise
+        preflight(args)
     except ValueError as exc:
         raise SystemExit(f"uiserver: {exc}") from None
     forwarded = getattr(args, "forwarded_allow_ips", None)
@@ -114,6 +119,43 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise SystemExit(f"uiserver: --server must be one of {', '.join(SERVERS)}, not {server!r}")
     return 0
+
+
+def preflight(args: argparse.Namespace) -> None:
+    """ValueError naming the first option no worker could start with, checked once before
+    the server starts: a port outside 0-65535, a log level the servers do not know, a
+    `--layouts` or `--components` directory that is not there, a `--store` that is neither
+    empty (SQLite) nor a Redis URL `store.redis.address` parses, a `UISERVER_POLICY` file that
+    does not load. Each was a traceback (granian's supervisor, or every worker in turn, which
+    then exited: `serve` stopped with exit 1 after a page of frames). Normalises
+    `args.log_level` to lower case (both servers' names), an empty one to `info`."""
+    if not 0 <= args.port <= 65_535:
+        raise ValueError(f"--port must be a TCP port from 0 to 65535, not {args.port}")
+    level = str(args.log_level or "").strip().lower() or "info"  # UISERVER_LOG_LEVEL= too
+    if level not in LOG_LEVELS:
+        raise ValueError(
+            f"--log-level (or UISERVER_LOG_LEVEL) must be one of {', '.join(LOG_LEVELS)}, "
+            f"not {str(args.log_level)[:40]!r}"
+        )
+    args.log_level = level
+    for option, path in (("--layouts", args.layouts), ("--components", args.components)):
+        if not Path(path).is_dir():
+            raise ValueError(f"{option} {str(path)[:200]}: no such directory")
+    store = str(args.store or "").strip()
+    if store:
+        if not is_redis_url(store):
+            raise ValueError(
+                f"--store (or UISERVER_STORE) {store[:80]!r} is not a store: leave it empty "
+                "for SQLite, or give redis://host:port/db, redis+sentinel://host:port,.../"
+                "service/db or redis-cluster://host:port,..."
+            )
+        parse_redis_url(store)  # ValueError naming what is wrong with it
+    policy = os.environ.get("UISERVER_POLICY")
+    if policy:
+        try:
+            load_policy(Path(policy))
+        except PolicyError as exc:
+            raise ValueError(f"UISERVER_POLICY: {exc}") from None
 
 
 def ensure_free(host: str, port: int) -> None:
