@@ -131,3 +131,17 @@ def test_export_writes_a_new_file_for_a_page_without_one(tmp_path: Path, layouts
     assert (
         main(["export", "nowhere", "--to", str(target), "--data-dir", str(tmp_path / "data")]) == 1
     )
+
+
+def test_export_refuses_a_data_dir_without_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It exported nothing from a new, empty store made at the mistyped --data-dir (exit 0);
+    # a --store that is not a store URL was a traceback.
+    typo = tmp_path / "dta"
+    assert main(["export", "--to", str(tmp_path / "out"), "--data-dir", str(typo)]) == 2
+    assert "no store in" in capsys.readouterr().err
+    assert not (typo / "uiserver.db").exists()
+    for store in ("bogus://x", "redis+sentinel://x"):
+        assert main(["export", "--data-dir", str(tmp_path), "--store", store]) == 2
+        assert store in capsys.readouterr().err

@@ -238,3 +238,16 @@ def test_the_cli_mints_jti_and_iat_and_refuses_a_ttl_past_the_maximum(tmp_path: 
         named.returncode == 0
         and jwt.decode(named.stdout.strip(), SECRET, algorithms=["HS256"])["sub"] == "revoke"
     )
+
+
+def test_the_cli_refuses_to_revoke_where_no_server_looks(tmp_path: Path) -> None:
+    # A mistyped --data-dir made a new, empty store there and revoked into it (exit 0): no
+    # server ever read it. A --store that is not a store URL was a traceback.
+    typo = tmp_path / "dta"
+    done = cli("revoke", "u1", data_dir=typo)
+    assert done.returncode == 2 and "no store in" in done.stderr and not done.stdout
+    assert not (typo / "uiserver.db").exists()
+    for store in ("bogus://x", "redis+sentinel://x"):
+        bad = cli("revoke", "u1", data_dir=tmp_path, store=store)
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+        assert store in bad.stderr

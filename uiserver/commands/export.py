@@ -36,7 +36,7 @@ from uiserver.files import FileRefused, write_atomic
 from uiserver.publishing.export import compact, export_yaml
 from uiserver.schema import Template
 from uiserver.store.base import PageState, StoreUnavailable, TemplateRecord
-from uiserver.store.factory import open_store
+from uiserver.store.factory import existing_store_problem, open_store
 
 
 def _files_by_page(directory: Path) -> dict[str, Path]:
@@ -115,7 +115,12 @@ async def _export(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """0 every page written, 1 a page is not live, the store cannot be read, or a page could
-    not be written (the others are)."""
+    not be written (the others are); 2 when there is no store to read (`--store` not a store
+    URL, or no SQLite database in `--data-dir`)."""
+    problem = existing_store_problem(args.store, args.data_dir)
+    if problem:
+        print(f"uiserver export: {problem}", file=sys.stderr)
+        return 2
     try:
         return asyncio.run(_export(args))
     except (StoreUnavailable, LoadError, OSError) as exc:

@@ -30,7 +30,7 @@ from uiserver.auth.revocations import RevocationRefused, revocation
 from uiserver.config import Config
 from uiserver.files import resolved
 from uiserver.store.base import Revocation, StoreUnavailable
-from uiserver.store.factory import open_store
+from uiserver.store.factory import existing_store_problem, open_store
 from uiserver.users.ids import user_id_problem
 
 
@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
 def revoke(args: argparse.Namespace) -> int:
     """`uiserver token revoke (SUBJECT | --jti JTI)`: store the revocation (the servers on the
     same store refuse the tokens from their next request) and print it as JSON; 2 and a message
-    for a bad subject or jti, 1 when the store cannot be reached."""
+    for a bad subject or jti, or no store to write to (`--store` not a store URL, or no SQLite
+    database in `--data-dir`), 1 when the store cannot be reached."""
     config = Config()
     lifetimes = Lifetimes(config.token_max_lifetime, config.designer_token_max_lifetime)
     try:
@@ -91,6 +92,10 @@ def revoke(args: argparse.Namespace) -> int:
         )
     except RevocationRefused as exc:
         print(f"uiserver token revoke: {exc.message}", file=sys.stderr)
+        return 2
+    problem = existing_store_problem(args.store, args.data_dir)
+    if problem:
+        print(f"uiserver token revoke: {problem}", file=sys.stderr)
         return 2
     try:
         stored = asyncio.run(_store(args.store, args.data_dir, record))

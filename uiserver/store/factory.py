@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from uiserver.store.base import Store
-from uiserver.store.redis.address import is_redis_url
+from uiserver.store.redis.address import is_redis_url, parse
 
 SQLITE_FILE = "uiserver.db"
 
@@ -32,3 +32,28 @@ def open_store(url_or_none: str | None, data_dir: Path, *, poll_interval: float 
         f"unknown store {url!r}: expected '' (SQLite), redis://host:port/db, "
         "redis+sentinel://host:port,.../service/db or redis-cluster://host:port,..."
     )
+
+
+def existing_store_problem(url_or_none: str | None, data_dir: Path) -> str | None:
+    """Why a command that only acts on a server's existing store (`export`, `token revoke`)
+    must not open this one, or None: a `--store` that is not a well-formed store URL, or
+    SQLite with no database in `data_dir` (a mistyped `--data-dir` made a new empty store
+    there, and the revocation went into it, unseen by every server, with exit 0)."""
+    url = (url_or_none or "").strip()
+    if url:
+        if is_redis_url(url):
+            try:
+                parse(url)
+            except ValueError as exc:
+                return str(exc)
+            return None
+        return (
+            f"unknown store {url[:80]!r}: expected '' (SQLite), redis://host:port/db, "
+            "redis+sentinel://host:port,.../service/db or redis-cluster://host:port,..."
+        )
+    if not (Path(data_dir) / SQLITE_FILE).is_file():
+        return (
+            f"no store in {data_dir} (no {SQLITE_FILE}): give the server's --data-dir (or "
+            "UISERVER_DATA_DIR), or its --store"
+        )
+    return None
