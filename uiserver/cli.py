@@ -330,7 +330,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.components = default_components()
     if hasattr(args, "data_dir"):
         args.data_dir = resolve_data_dir(args.data_dir)
+    missing = missing_directory(args)
+    if missing:
+        print(f"uiserver {args.command}: {missing}: no such directory", file=sys.stderr)
+        return 2
     return _run(args.command, args)
+
+
+def missing_directory(args: argparse.Namespace) -> str | None:
+    """`--components DIR` (validate, publish, assess) or `--layouts DIR` (assess) naming
+    nothing that exists, as `--option DIR`, else None. A catalogue directory that is not
+    there was read as an empty catalogue: every component of every template was reported as
+    an unknown type (111 problems for the shipped pages), never the mistyped path. `serve`
+    checks its own (`commands.serve.preflight`)."""
+    if args.command not in ("validate", "publish", "assess"):
+        return None
+    options = ("components", "layouts") if args.command == "assess" else ("components",)
+    for option in options:
+        path = getattr(args, option, None)
+        # Nothing at all there: a link loop or a file so named is reported by the command.
+        if isinstance(path, Path) and not path.exists() and not path.is_symlink():
+            return f"--{option} {str(path)[:200]}"
+    return None
 
 
 if __name__ == "__main__":

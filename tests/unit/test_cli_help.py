@@ -128,3 +128,29 @@ def test_a_bench_run_without_the_extras_says_what_to_install() -> None:
     assert "Traceback" not in done.stderr
     assert "locust, matplotlib not installed" in done.stderr
     assert "pip install -e '.[bench]'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "--components", "{missing}"],
+        ["publish", "layouts/home.yaml", "-m", "x", "--components", "{missing}"],
+        ["assess", "home", "--components", "{missing}"],
+        ["assess", "home", "--layouts", "{missing}"],
+    ],
+    ids=["validate", "publish", "assess-components", "assess-layouts"],
+)
+def test_a_missing_catalogue_or_layouts_directory_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    # validate read it as an empty catalogue: 111 "unknown component type" problems for the
+    # shipped pages, never the mistyped path (publish the same; assess named the first type).
+    missing = tmp_path / "componnets"
+    args = [a.replace("{missing}", str(missing)) for a in argv]
+    args += ["--data-dir", str(tmp_path / "data")] if argv[0] == "publish" else []
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    option = argv[argv.index("{missing}") - 1]
+    assert f"uiserver {argv[0]}: {option} {missing}: no such directory" in err
+    assert "unknown component type" not in err
+    assert not (tmp_path / "data").exists()
