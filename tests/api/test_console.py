@@ -676,3 +676,31 @@ def test_a_bug_behind_a_console_page_is_a_page(tmp_path: Path) -> None:
         api = console.get("/v1/admin/audit", headers=bearer("dora", "designer"))
         assert api.status_code == 500
         assert api.json()["error"]["code"] == "internal"
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/designer/pages/nope", 404),
+        ("/designer/pages/home/diff?from=zz&to=yy", 404),
+        ("/designer/pages/home/preview?persona=zzz", 422),
+        ("/designer/pages/home/history?x=1&x=2", 400),
+        ("/designer/no/such/page", 404),
+    ],
+)
+def test_an_error_page_sends_a_signed_in_designer_back_not_to_sign_in(
+    console: TestClient, path: str, status: int
+) -> None:
+    # Every error page offered "Go to sign in" to a designer who was signed in and had only
+    # mistyped an address; signing in again is for a session or role problem (401, 403).
+    page = console.get(path)
+    assert page.status_code == status
+    assert "Back to templates" in page.text and "Go to sign in" not in page.text
+
+
+def test_an_error_page_of_a_session_problem_offers_sign_in(anonymous: TestClient) -> None:
+    expired = {"Authorization": f"Bearer {token('dora', 'designer', ttl=-3600)}"}
+    page = anonymous.get("/designer/pages/home", headers=expired)
+    assert page.status_code == 401 and "Go to sign in" in page.text
+    user = anonymous.get("/designer/pages/home", headers=bearer("ann"))
+    assert user.status_code == 403 and "Go to sign in" in user.text

@@ -53,6 +53,7 @@ def html(request: Request, name: str, status: int = 200, **context: Any) -> Resp
     context.setdefault("section", "")
     context.setdefault("page", None)
     context.setdefault("tab", "")
+    context.setdefault("status", status)
     body = render(name, prefix=PREFIX, csrf_field=CSRF_FIELD, **context)
     return HTMLResponse(body, status, headers=HEADERS)
 
