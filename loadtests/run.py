@@ -163,9 +163,10 @@ def _pair(value: str) -> str:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "loadtests/run.py") -> argparse.ArgumentParser:
+    """The runner's options; `prog` is how its usage names it (`uiserver bench` from the CLI)."""
     p = argparse.ArgumentParser(
-        prog="loadtests/run.py",
+        prog=prog,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -1043,8 +1044,8 @@ def _exit_on(signum: int, frame: object) -> None:
     sys.exit(128 + signum)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "loadtests/run.py") -> int:
+    args = build_parser(prog).parse_args(argv)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit_on)
     apply_mode_defaults(args)

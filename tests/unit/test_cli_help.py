@@ -119,6 +119,7 @@ def test_bench_help_works_without_the_bench_extras() -> None:
     done = without_bench_extras("bench", "--help")
     assert done.returncode == 0, done.stderr
     assert "--users" in done.stdout and "--duration" in done.stdout
+    assert done.stdout.startswith("usage: uiserver bench ")  # was "usage: loadtests/run.py"
     assert "Traceback" not in done.stderr
 
 

@@ -58,4 +58,4 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     runner = importlib.import_module("loadtests.run")
-    return int(runner.main(bench_args))
+    return int(runner.main(bench_args, prog="uiserver bench"))
