@@ -175,3 +175,20 @@ def test_a_file_that_is_not_utf8_is_refused_with_a_message(
     printed = capsys.readouterr()
     assert "not valid YAML" in printed.out and "refused" in printed.err
     assert history(tmp_path) == []
+
+
+def test_the_component_catalogue_is_not_published_as_templates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `uiserver publish components -m ...` refused each of the 43 catalogue entries as a
+    # template, exit 1, never saying it had been given the catalogue.
+    for given in (ROOT / "components", ROOT / "components" / "search_bar.yaml"):
+        catalogue = str(ROOT / "components")
+        data = str(tmp_path / "data")
+        code = main(
+            ["publish", str(given), "-m", "x", "--components", catalogue, "--data-dir", data]
+        )
+        assert code == 2
+        err = capsys.readouterr().err
+        assert "is in the component catalogue" in err and "refused" not in err
+    assert not (tmp_path / "data").exists()

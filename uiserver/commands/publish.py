@@ -27,6 +27,7 @@ from pathlib import Path
 
 from uiserver.catalog import Catalog, LoadError, document_files, read_file, template_version
 from uiserver.config import Config
+from uiserver.files import resolved
 from uiserver.lint.files import lint_template_file, load_catalog_leniently
 from uiserver.policy import Policy, PolicyError, load_policy
 from uiserver.publishing.filesync import (
@@ -126,6 +127,17 @@ async def _publish(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    catalogue = resolved(args.components)
+    if all(catalogue in resolved(file).parents for file in files):
+        # `uiserver publish components -m ...` refused each of the 43 catalogue entries as a
+        # template ("refused, 1 problem(s)"), exit 1, never saying what it was given.
+        print(
+            f"uiserver publish: {path} is in the component catalogue ({args.components}), not "
+            "a page template: the server reads the catalogue when it starts; publish the "
+            "pages (layouts/)",
+            file=sys.stderr,
+        )
+        return 2
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(args.store, data_dir)
@@ -147,7 +159,8 @@ async def _publish(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """0 every file published (or already live), 1 any refused or failed (the others of a
-    directory are still published), 2 empty message or a directory without template files."""
+    directory are still published), 2 empty message, a directory without template files, or
+    the component catalogue (`--components`: a file or directory in it) given instead."""
     if not args.message.strip():
         print("uiserver publish: --message must say what changed", file=sys.stderr)
         return 2
