@@ -104,6 +104,12 @@ def _bearer_session(request: Request, secret: str, token: str) -> Session:
     return Session(who, sign(secret, "csrf", f"bearer\x1f{token}"))
 
 
+def resolved_session(request: Request) -> Session | None:
+    """The session this request already resolved (`session`), else None; no store read."""
+    known = getattr(request.state, _CURRENT, None)
+    return known if isinstance(known, Session) else None
+
+
 async def session(request: Request, *, rotate: bool = True) -> Session:
     """The signed-in designer: 401 without a session (or a valid bearer token), 403 for a token
     without the role. A session due for a new id gets one (`rotate`); the page's response sets

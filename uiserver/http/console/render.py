@@ -21,6 +21,7 @@ from uiserver.http.console.auth import (
     SESSION_COOKIE,
     ConsoleError,
     cookie_args,
+    resolved_session,
     set_session_cookie,
 )
 from uiserver.http.errors import ApiError, allowed_methods, api_error
@@ -67,7 +68,12 @@ def _error_page(request: Request, exc: ConsoleError) -> Response:
     if exc.status == 401 and request.method == "GET" and not exc.clear:
         # No session at all: the login page is where to go. Anything else gets the error.
         return redirect(f"{PREFIX}/login")
-    response = html(request, "error.html", exc.status, title=exc.title, message=exc.message)
+    # A designer whose request failed after signing in (a page, version or persona that is not
+    # there) keeps the console's menu and Sign out; a session or role problem shows neither.
+    current = None if exc.status in (401, 403) else resolved_session(request)
+    response = html(
+        request, "error.html", exc.status, title=exc.title, message=exc.message, current=current
+    )
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="uiserver"'
     if exc.clear:
