@@ -7,6 +7,7 @@ twice)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -54,8 +55,14 @@ def test_one_replica_delivers_and_another_takes_over_after_a_kill(
         for n in range(6):
             publish(b if n % 2 else a, f"both {n}")
         receiver.wait(lambda r: "both 5" in messages(r))
+        # kill -9 A's worker too, not only its supervisor (as an OOM kill of its container
+        # would): a granian worker told to stop by `die_with_server` shuts down gracefully and
+        # hands its lease on, so B took over at once (0.59 s after the next publish, A's worker
+        # still alive after the supervisor's wait) instead of when the lease ran out, and that
+        # worker, still delivering, could send the next entry B then sent again.
         assert a.process is not None
-        a.process.send_signal(signal.SIGKILL)
+        for pid in a.serving_pids():
+            os.kill(pid, signal.SIGKILL)
         before_kill = [r.headers["X-Uiserver-Delivery"] for r in receiver.delivered()]
         a.process.wait()
         a.process = None
