@@ -488,6 +488,24 @@ def test_archiving_an_archived_page_is_a_409_page_naming_the_state(console: Test
     assert console.post("/designer/pages/nowhere/archive", data=form).status_code == 404
 
 
+def test_an_archived_pages_tabs_say_it_is_archived_not_that_it_is_not_there(
+    console: TestClient,
+) -> None:
+    """Its history page links its Editor, Preview and Assessment tabs; each said "no page
+    'cart'" of a page the designer was looking at, so also the admin API."""
+    csrf = csrf_of(console.get("/designer/pages/cart/history").text)
+    form = {"csrf_token": csrf, "confirm": "yes"}
+    assert console.post("/designer/pages/cart/archive", data=form).status_code == 303
+    for tab in ("", "/preview", "/assessment"):
+        page = console.get(f"/designer/pages/cart{tab}")
+        assert page.status_code == 404, (tab, page.status_code)
+        assert "is archived" in page.text and "no page" not in page.text, tab
+    api = console.get("/v1/admin/templates/cart", headers=bearer("dora", "designer"))
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+    assert "is archived" in api.json()["error"]["message"]
+    assert "no page &#39;nowhere&#39;" in console.get("/designer/pages/nowhere").text
+
+
 def test_a_diff_version_the_page_lacks_is_404_even_with_one_version(console: TestClient) -> None:
     """`to` was ignored (a 200) while the page had one version; `from` was already a 404."""
     for field in ("to", "from"):

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from uiserver.admin.errors import NotFound
+from uiserver.admin.errors import no_live_page
 from uiserver.audit.log import AuditLog
 from uiserver.engine.assess import MANUAL, Assessment, ManualItem
 from uiserver.serving.pages import LivePages
@@ -93,7 +93,7 @@ async def page_assessment(pages: LivePages, audit: AuditLog, page: str) -> Asses
     await pages.sync()
     live = pages.pages.get(page)
     if live is None:
-        raise NotFound(f"no page {shown(page)}", "page")
+        raise no_live_page(shown(page), page in pages.archived)
     return pages.engine.assess(live.compiled, await recorded(audit, page))
 
 

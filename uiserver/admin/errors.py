@@ -21,6 +21,19 @@ class NotFound(AdminError):
     code = "not_found"
 
 
+def no_live_page(shown_page: str, archived: bool) -> NotFound:
+    """The NotFound of a page without a live version, `shown_page` as `users.ids.shown` quotes
+    it: an archived page says so (its history is kept, and the console's tabs lead to it),
+    any other is "no page"."""
+    if archived:
+        return NotFound(
+            f"page {shown_page} is archived (clients get 404); restore it by rolling back to a "
+            "version in its history",
+            "page",
+        )
+    return NotFound(f"no page {shown_page}", "page")
+
+
 class BadRequest(AdminError):
     code = "bad_request"
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from uiserver.admin.errors import BadRequest, Conflict, NotFound
+from uiserver.admin.errors import BadRequest, Conflict, NotFound, no_live_page
 from uiserver.documents import DEFAULT_LIMITS, DocumentError, decode, format_of_text
 from uiserver.publishing.diff import Change, diff_documents, document_changes
 from uiserver.publishing.publisher import Publisher, UnknownVersion
@@ -129,12 +129,13 @@ async def summaries(publisher: Publisher) -> list[PageSummary]:
 
 
 async def live_page(pages: LivePages, page: str) -> LivePage:
-    """The page's live version; NotFound when there is none."""
+    """The page's live version; NotFound when there is none (saying so when the page was
+    archived: its history is kept, and the console's tabs lead here from it)."""
     await pages.sync()
     try:
         return pages.page(page)
     except UnknownPage:
-        raise NotFound(f"no page {shown(page)}", "page") from None
+        raise no_live_page(shown(page), page in pages.archived) from None
 
 
 def document(record: TemplateRecord) -> dict[str, Any]:
