@@ -78,8 +78,19 @@ def test_serve_token_elderly_etag_304(server: tuple[str, Path]) -> None:
         (["--store", "bogus://x"], {}, 1, "--store (or UISERVER_STORE) 'bogus://x' is not a"),
         (["--store", "redis+sentinel://x"], {}, 1, "expected redis+sentinel://host:port"),
         ([], {"UISERVER_POLICY": "/nonexistent/policy.json"}, 1, "UISERVER_POLICY: /nonexist"),
+        (["--data-dir", "/proc/no-such-dir"], {}, 1, "--data-dir /proc/no-such-dir: No such"),
     ],
-    ids=["port", "port-env", "log-level", "layouts", "components", "store", "sentinel", "policy"],
+    ids=[
+        "port",
+        "port-env",
+        "log-level",
+        "layouts",
+        "components",
+        "store",
+        "sentinel",
+        "policy",
+        "data-dir",
+    ],
 )
 def test_a_bad_option_is_one_line_before_the_server_starts(
     tmp_path: Path, args: list[str], env: dict[str, str], code: int, says: str
@@ -89,9 +100,10 @@ def test_a_bad_option_is_one_line_before_the_server_starts(
     (the parser read it with int() while being built)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("UISERVER_")}
     done = subprocess.run(
-        [UISERVER, "serve", "--port", "0", *args, "--data-dir", str(tmp_path / "data")]
+        # the later option wins: the case's own --data-dir comes after the default one
+        [UISERVER, "serve", "--port", "0", "--data-dir", str(tmp_path / "data"), *args]
         if "UISERVER_PORT" not in env
-        else [UISERVER, "serve", *args, "--data-dir", str(tmp_path / "data")],
+        else [UISERVER, "serve", "--data-dir", str(tmp_path / "data"), *args],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,

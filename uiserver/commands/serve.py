@@ -65,8 +65,12 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 def run(args: argparse.Namespace) -> int:
     """Run the chosen server until it stops (0); the data dir and JWT secret are made when
     missing. Raises SystemExit for an unknown `--server`."""
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    secret, created = resolve_secret(args.data_dir, create=True)
+    try:
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+        secret, created = resolve_secret(args.data_dir, create=True)
+    except OSError as exc:  # a file of that name, no permission, a read-only disk: was a traceback
+        reason = exc.strerror or str(exc)
+        raise SystemExit(f"uiserver: --data-dir {args.data_dir}: {reason}") from None
     os.environ.update(
         {
             "UISERVER_DATA_DIR": str(resolved(args.data_dir)),
