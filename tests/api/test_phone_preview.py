@@ -122,3 +122,13 @@ def test_minting_needs_a_designer_and_a_known_persona(client: TestClient) -> Non
         assert len(odd.content) < 400
     missing = client.post("/v1/admin/preview-tokens/nowhere", json={}, headers=DORA)
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("query", ["", "?preview_token="])
+def test_a_preview_url_without_its_token_says_so(client: TestClient, query: str) -> None:
+    # It said "preview token refused: Not enough segments" (PyJWT's words for an empty string).
+    response = client.get(f"/v1/preview/layouts/cart{query}")
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "bad_preview_token" and error["field"] == "preview_token"
+    assert error["message"].startswith("no preview token") and "segments" not in error["message"]

@@ -69,7 +69,14 @@ def mint_preview_token(
 
 def read_preview_token(secret: str, token: str, page: str) -> dict[str, Any]:
     """The claims of a valid token for `page`; ApiError 401 otherwise (forged, expired, another
-    page's, or a bearer token)."""
+    page's, or a bearer token; none sent: said so, not PyJWT's "Not enough segments")."""
+    if not token:
+        raise ApiError(
+            401,
+            "bad_preview_token",
+            f"no preview token: open the URL the console's QR code shows (?{QUERY}=...)",
+            QUERY,
+        )
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
