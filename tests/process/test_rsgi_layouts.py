@@ -253,6 +253,18 @@ def test_events_answer_byte_identically_on_both(servers: tuple[int, int]) -> Non
     for port in servers:
         status, _, body, _ = _ask(port, _post(events, batch, ("Authorization", b"Bearer \xff")))
         assert (status, json.loads(body)["error"]["code"]) == (401, "bad_token"), (port, body)
+    # The bridged routes too: granian's bridge passed no Authorization at all, so the caller
+    # was anonymous (a 201 registering types, README: "a bad token is still 401"; on /v1/me
+    # "a bearer token is required").
+    unreadable = ("Authorization", b"Bearer \xff")
+    types = b'{"renderer": "1.0.0", "types": ["search_bar"]}'
+    for port in servers:
+        for head in (
+            _post("/v1/capabilities", types, unreadable),
+            _request("GET", "/v1/me/settings", unreadable),
+        ):
+            status, _, body, _ = _ask(port, head)
+            assert (status, json.loads(body)["error"]["code"]) == (401, "bad_token"), (port, body)
 
 
 def test_a_body_cut_short_is_never_processed(servers: tuple[int, int]) -> None:

@@ -38,7 +38,8 @@ characters in UTF-8 (`café` as C3 A9 instead of E9), the one difference left in
 
 Differences from granian's own ASGI interface: request header values that are not visible
 ASCII are not passed to the ASGI routes (granian's RSGI headers read them as text and leave
-those out), and `raw_path` is the percent-encoded decoded path. On the layout route such an
+those out; an `Authorization` so sent is passed as `\x00`, a bad token, as the native routes
+read it), and `raw_path` is the percent-encoded decoded path. On the layout route such an
 `If-None-Match` or `Accept-Encoding` is read as not sent (uvicorn reads it: a 304 or a 406
 there can be a 200 here; the body is the same layout), and the header-count limit counts such
 fields by name (`header_fields`).
@@ -433,6 +434,16 @@ class ASGIBridge:
 
     async def __call__(self, scope: RSGIScope, protocol: RSGIProtocol) -> None:
         path = scope.path
+        headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in scope.headers.items()
+        ]
+        if "authorization" in scope.headers and scope.headers.get("authorization") is None:
+            # Sent, but not text (granian leaves such a value out): a bad token, as the native
+            # routes and ASGI find it. Left out, the caller was anonymous: a 201 from
+            # `POST /v1/capabilities` (README: "a bad token is still 401"), "a bearer token is
+            # required" from `/v1/me`.
+            headers.append((b"authorization", b"\x00"))
         asgi_scope: dict[str, Any] = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -443,10 +454,7 @@ class ASGIBridge:
             "raw_path": quote(path).encode("ascii"),
             "query_string": scope.query_string.encode("latin-1"),
             "root_path": "",
-            "headers": [
-                (name.encode("latin-1"), value.encode("latin-1"))
-                for name, value in scope.headers.items()
-            ],
+            "headers": headers,
             "client": _address(scope.client),
             "server": _address(scope.server),
             "state": {},

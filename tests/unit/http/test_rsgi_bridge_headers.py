@@ -11,6 +11,19 @@ from tests.helpers.header_bytes import HEADERS, asgi
 from uiserver.http.rsgi import ASGIBridge
 
 
+class _Headers:  # granian's RSGIHeaders shape
+    fields = (("host", "127.0.0.1"),)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self.fields)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return dict(self.fields).get(name, default)
+
+    def __contains__(self, name: str) -> bool:
+        return name in dict(self.fields)
+
+
 class _Scope:
     proto = "http"
     http_version = "1.1"
@@ -20,11 +33,7 @@ class _Scope:
     method = "GET"
     path = "/export"
     query_string = ""
-
-    class headers:  # granian's RSGIHeaders shape
-        @staticmethod
-        def items() -> list[tuple[str, str]]:
-            return [("host", "127.0.0.1")]
+    headers = _Headers()
 
 
 class _Protocol:
