@@ -79,6 +79,7 @@ def test_serve_token_elderly_etag_304(server: tuple[str, Path]) -> None:
         (["--store", "redis+sentinel://x"], {}, 1, "expected redis+sentinel://host:port"),
         ([], {"UISERVER_POLICY": "/nonexistent/policy.json"}, 1, "UISERVER_POLICY: /nonexist"),
         (["--data-dir", "/proc/no-such-dir"], {}, 1, "--data-dir /proc/no-such-dir: No such"),
+        ([], {"UISERVER_JWT_SECRET": "abc"}, 1, "UISERVER_JWT_SECRET is 3 bytes; an HS256"),
     ],
     ids=[
         "port",
@@ -90,6 +91,7 @@ def test_serve_token_elderly_etag_304(server: tuple[str, Path]) -> None:
         "sentinel",
         "policy",
         "data-dir",
+        "short-secret",
     ],
 )
 def test_a_bad_option_is_one_line_before_the_server_starts(

@@ -60,17 +60,15 @@ GRANIAN_FACTORY = "uiserver.commands.serve:granian_rsgi_app"
 # uvicorn's log levels that granian lacks, and what granian calls them.
 GRANIAN_LEVELS = {"trace": "debug"}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# RFC 7518 3.2: an HS256 key "of the same size as the hash output (256 bits) or larger MUST be
+# used". A generated secret is 64 characters (`auth.resolve_secret`).
+MIN_SECRET_BYTES = 32
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen server until it stops (0); the data dir and JWT secret are made when
     missing. Raises SystemExit for an unknown `--server`."""
-    try:
-        args.data_dir.mkdir(parents=True, exist_ok=True)
-        secret, created = resolve_secret(args.data_dir, create=True)
-    except OSError as exc:  # a file of that name, no permission, a read-only disk: was a traceback
-        reason = exc.strerror or str(exc)
-        raise SystemExit(f"uiserver: --data-dir {args.data_dir}: {reason}") from None
+    secret, created = server_secret(args.data_dir)
     os.environ.update(
         {
             "UISERVER_DATA_DIR": str(resolved(args.data_dir)),
@@ -123,6 +121,31 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise SystemExit(f"uiserver: --server must be one of {', '.join(SERVERS)}, not {server!r}")
     return 0
+
+
+def server_secret(data_dir: Path) -> tuple[str, bool]:
+    """(secret, created): `UISERVER_JWT_SECRET`, else the data dir's file, made (with the dir)
+    on first run. SystemExit with one line for a data dir that cannot be made (a file of that
+    name, no permission: was a traceback) or a secret under `MIN_SECRET_BYTES`."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        secret, created = resolve_secret(data_dir, create=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SystemExit(f"uiserver: --data-dir {data_dir}: {reason}") from None
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        source = (
+            "UISERVER_JWT_SECRET"
+            if os.environ.get("UISERVER_JWT_SECRET")
+            else str(data_dir / "jwt-secret")
+        )
+        raise SystemExit(
+            f"uiserver: {source} is {len(secret.encode())} bytes; an HS256 secret needs at "
+            f"least {MIN_SECRET_BYTES} (RFC 7518 3.2), else tokens of any role can be forged "
+            "by guessing it. Make one: python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'"
+        )
+    return secret, created
 
 
 def preflight(args: argparse.Namespace) -> None:
