@@ -75,7 +75,7 @@ def test_serve_token_elderly_etag_304(server: tuple[str, Path]) -> None:
         (["--log-level", "loud"], {}, 1, "--log-level (or UISERVER_LOG_LEVEL) must be one of"),
         (["--layouts", "/nonexistent/layouts"], {}, 1, "--layouts /nonexistent/layouts: no such"),
         (["--components", "/nonexistent/c"], {}, 1, "--components /nonexistent/c: no such"),
-        (["--store", "bogus://x"], {}, 1, "--store (or UISERVER_STORE) 'bogus://x' is not a"),
+        (["--store", "bogus://x"], {}, 1, "--store (or UISERVER_STORE): unknown store 'bogus://x'"),
         (["--store", "redis+sentinel://x"], {}, 1, "expected redis+sentinel://host:port"),
         ([], {"UISERVER_POLICY": "/nonexistent/policy.json"}, 1, "UISERVER_POLICY: /nonexist"),
         (["--data-dir", "/proc/no-such-dir"], {}, 1, "--data-dir /proc/no-such-dir: No such"),

@@ -49,8 +49,7 @@ from uiserver.http.limits import ConnectionLimits, raise_open_files_limit
 from uiserver.http.logs import JsonFormatter
 from uiserver.http.rsgi import RSGIApp
 from uiserver.policy import PolicyError, load_policy
-from uiserver.store.redis.address import is_redis_url
-from uiserver.store.redis.address import parse as parse_redis_url
+from uiserver.store.factory import store_url_problem
 
 UVICORN_PROTOCOL = "uiserver.http.uvicorn_protocol:LimitedHttpToolsProtocol"
 GRANIAN_MIN_BUFFER = 8192
@@ -168,15 +167,9 @@ def preflight(args: argparse.Namespace) -> None:
     for option, path in (("--layouts", args.layouts), ("--components", args.components)):
         if not Path(path).is_dir():
             raise ValueError(f"{option} {str(path)[:200]}: no such directory")
-    store = str(args.store or "").strip()
-    if store:
-        if not is_redis_url(store):
-            raise ValueError(
-                f"--store (or UISERVER_STORE) {store[:80]!r} is not a store: leave it empty "
-                "for SQLite, or give redis://host:port/db, redis+sentinel://host:port,.../"
-                "service/db or redis-cluster://host:port,..."
-            )
-        parse_redis_url(store)  # ValueError naming what is wrong with it
+    problem = store_url_problem(args.store)
+    if problem:
+        raise ValueError(f"--store (or UISERVER_STORE): {problem}")
     policy = os.environ.get("UISERVER_POLICY")
     if policy:
         try:

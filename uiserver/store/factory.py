@@ -8,6 +8,25 @@ from uiserver.store.base import Store
 from uiserver.store.redis.address import is_redis_url, parse
 
 SQLITE_FILE = "uiserver.db"
+STORE_URLS = (
+    "'' (SQLite), redis://host:port/db, redis+sentinel://host:port,.../service/db or "
+    "redis-cluster://host:port,..."
+)
+
+
+def store_url_problem(url_or_none: str | None) -> str | None:
+    """Why `--store` / `UISERVER_STORE` names no store, or None: not empty (SQLite) and not a
+    Redis URL, or a Redis URL `store.redis.address.parse` refuses (its message)."""
+    url = (url_or_none or "").strip()
+    if not url:
+        return None
+    if not is_redis_url(url):
+        return f"unknown store {url[:80]!r}: expected {STORE_URLS}"
+    try:
+        parse(url)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def open_store(url_or_none: str | None, data_dir: Path, *, poll_interval: float = 0.0) -> Store:
@@ -19,19 +38,17 @@ def open_store(url_or_none: str | None, data_dir: Path, *, poll_interval: float 
     seconds on the hot path. Returns the store unopened: the caller awaits `open()` inside its
     event loop (the Redis store starts a subscriber task there).
     """
+    problem = store_url_problem(url_or_none)
+    if problem:
+        raise ValueError(problem)
     url = (url_or_none or "").strip()
     if not url:
         from uiserver.store.sqlite.store import SQLiteStore
 
         return SQLiteStore(Path(data_dir) / SQLITE_FILE, poll_interval=poll_interval)
-    if is_redis_url(url):
-        from uiserver.store.redis.store import RedisStore
+    from uiserver.store.redis.store import RedisStore
 
-        return RedisStore(url)
-    raise ValueError(
-        f"unknown store {url!r}: expected '' (SQLite), redis://host:port/db, "
-        "redis+sentinel://host:port,.../service/db or redis-cluster://host:port,..."
-    )
+    return RedisStore(url)
 
 
 def existing_store_problem(url_or_none: str | None, data_dir: Path) -> str | None:
@@ -39,18 +56,8 @@ def existing_store_problem(url_or_none: str | None, data_dir: Path) -> str | Non
     must not open this one, or None: a `--store` that is not a well-formed store URL, or
     SQLite with no database in `data_dir` (a mistyped `--data-dir` made a new empty store
     there, and the revocation went into it, unseen by every server, with exit 0)."""
-    url = (url_or_none or "").strip()
-    if url:
-        if is_redis_url(url):
-            try:
-                parse(url)
-            except ValueError as exc:
-                return str(exc)
-            return None
-        return (
-            f"unknown store {url[:80]!r}: expected '' (SQLite), redis://host:port/db, "
-            "redis+sentinel://host:port,.../service/db or redis-cluster://host:port,..."
-        )
+    if (url_or_none or "").strip():
+        return store_url_problem(url_or_none)
     if not (Path(data_dir) / SQLITE_FILE).is_file():
         return (
             f"no store in {data_dir} (no {SQLITE_FILE}): give the server's --data-dir (or "
